@@ -1,0 +1,51 @@
+# Switchboard: the two commands are `make run` and `make test`.
+# Both install what they need on a fresh Debian machine when run as root.
+
+GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN       := bin/switchboard
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+PKGS      := ./...
+SHARED    ?= ../shared
+
+.PHONY: all build run test test-unit test-lab vet fuzz deps deps-test bench-register clean
+
+all: build
+
+## build: compile the one binary into bin/switchboard
+build: deps
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
+
+## run: install what is needed, build, and start on the embedded local defaults
+run: build
+	./$(BIN) serve $(if $(CONFIG),--config $(CONFIG))
+
+## test: everything CI runs: vet, unit tests with -race, short fuzzing, and the
+## lab tests against real SIP clients (SIPp, baresip, a WebSocket client)
+test: deps-test build vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+vet:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+## fuzz: run each fuzz target of the parsers we own for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+## deps: the Go toolchain (module download happens in go build)
+deps:
+	@scripts/deps.sh run
+
+## deps-test: the real peers the tests drive (sipp, baresip, kamailio, dnsmasq)
+deps-test:
+	@scripts/deps.sh test
+
+## bench-register: REGISTER rate against Kamailio (the anchor) with the shared SIPp harness
+bench-register: build deps-test
+	@lab/bench/bench-register.sh $(SHARED)
+
+clean:
+	rm -rf bin

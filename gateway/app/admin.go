@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// adminServer is the HTTPS side: health, readiness, Prometheus metrics and a
+// small JSON API (registrations, bans). Until operator accounts exist (the
+// admin UI issue), the /api/ endpoints answer loopback clients only.
+type adminServer struct {
+	app  *App
+	srv  *http.Server
+	ln   net.Listener
+	conf *tls.Config
+	want string
+}
+
+func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
+	s := &adminServer{app: a, conf: conf, want: listen}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/registrations", s.loopbackOnly(s.registrations))
+	mux.HandleFunc("GET /api/v1/bans", s.loopbackOnly(s.bans))
+	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: conf}
+	return s
+}
+
+func (s *adminServer) start() error {
+	ln, err := net.Listen("tcp", s.want)
+	if err != nil {
+		return fmt.Errorf("listen https %s: %w", s.want, err)
+	}
+	s.ln = ln
+	s.app.log.Info("https listening", "addr", ln.Addr().String())
+	return nil
+}
+
+func (s *adminServer) serve() error {
+	err := s.srv.ServeTLS(s.ln, "", "")
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *adminServer) addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+func (s *adminServer) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+}
+
+func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {
+	if len(s.app.sip.Bound()) == 0 {
+		http.Error(w, "no sip listener open", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+func (s *adminServer) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !ap.Addr().Unmap().IsLoopback() {
+			problem(w, http.StatusForbidden, "forbidden", "the API answers loopback clients only until operator accounts exist")
+			return
+		}
+		h(w, r)
+	}
+}
+
+type registrationView struct {
+	AOR       string    `json:"aor"`
+	Contact   string    `json:"contact"`
+	Expires   time.Time `json:"expires"`
+	Source    string    `json:"source"`
+	Transport string    `json:"transport"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	Instance  string    `json:"instance,omitempty"`
+	RegID     int       `json:"reg_id,omitempty"`
+	Path      []string  `json:"path,omitempty"`
+}
+
+func (s *adminServer) registrations(w http.ResponseWriter, _ *http.Request) {
+	bs := s.app.reg.Location().All(time.Now())
+	out := make([]registrationView, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, registrationView{
+			AOR: b.AOR, Contact: b.ContactURI, Expires: b.Expires, Source: b.Source, Transport: b.Transport,
+			UserAgent: b.UserAgent, Instance: b.InstanceID, RegID: b.RegID, Path: b.Path,
+		})
+	}
+	writeJSON(w, out)
+}
+
+type banView struct {
+	IP     string    `json:"ip"`
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+}
+
+func (s *adminServer) bans(w http.ResponseWriter, _ *http.Request) {
+	bans := s.app.guard.Bans()
+	out := make([]banView, 0, len(bans))
+	for _, b := range bans {
+		out = append(out, banView{IP: b.IP.String(), Reason: b.Reason, Until: b.Until})
+	}
+	writeJSON(w, out)
+}
+
+func (s *adminServer) unban(w http.ResponseWriter, r *http.Request) {
+	ip, err := netip.ParseAddr(r.PathValue("ip"))
+	if err != nil {
+		problem(w, http.StatusBadRequest, "bad address", err.Error())
+		return
+	}
+	found := s.app.guard.Unban(ip)
+	if err := s.app.store.DeleteBan(r.Context(), ip.String()); err == nil {
+		found = true
+	}
+	if !found {
+		problem(w, http.StatusNotFound, "not banned", ip.String()+" is not banned")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *adminServer) registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := s.app
+	counter := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "switchboard", Name: name, Help: help}, f))
+	}
+	gauge := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Name: name, Help: help}, f))
+	}
+	gauge("registrar_bindings", "Unexpired registered contacts.", func() float64 {
+		n, _ := a.reg.Location().Count(time.Now())
+		return float64(n)
+	})
+	gauge("registrar_aors", "Addresses-of-record with at least one contact.", func() float64 {
+		_, n := a.reg.Location().Count(time.Now())
+		return float64(n)
+	})
+	gauge("users", "Users in the directory.", func() float64 { return float64(a.users.Len()) })
+	counter("registrar_registered_total", "REGISTER requests answered 200 that left bindings.", func() float64 { return float64(a.reg.Stats().Registered) })
+	counter("registrar_unregistered_total", "REGISTER requests that removed the last binding.", func() float64 { return float64(a.reg.Stats().Unregistered) })
+	counter("registrar_challenged_total", "REGISTER requests answered with a digest challenge.", func() float64 { return float64(a.reg.Stats().Challenged) })
+	counter("registrar_auth_failed_total", "REGISTER requests with wrong credentials.", func() float64 { return float64(a.reg.Stats().AuthFailed) })
+	counter("registrar_store_errors_total", "Binding changes the store refused (answered 503).", func() float64 { return float64(a.reg.Stats().StoreErrors) })
+	counter("sip_malformed_total", "Messages refused as malformed.", func() float64 { return float64(a.guard.Stats().Malformed) })
+	counter("sip_oversize_total", "Messages refused as too large.", func() float64 { return float64(a.guard.Stats().Oversize) })
+	counter("sip_rate_limited_total", "Messages dropped by the per-source rate limit.", func() float64 { return float64(a.guard.Stats().RateLimited) })
+	counter("sip_banned_dropped_total", "Messages and connections dropped from banned sources.", func() float64 { return float64(a.guard.Stats().BannedDropped) })
+	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
+	return reg
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(w http.ResponseWriter, status int, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail})
+}

@@ -1,0 +1,355 @@
+// Package app assembles the gateway from its configuration: the store, the
+// user directory, digest authentication, the input guard, the registrar, the
+// SIP listeners and the HTTPS admin side. It owns their lifecycle: New opens
+// and checks everything, Run serves until the context ends and then closes
+// every part in reverse order.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/gateway/certs"
+	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/registrar"
+	"github.com/switchboard-gw/switchboard/gateway/sipguard"
+	"github.com/switchboard-gw/switchboard/gateway/sipserver"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
+)
+
+// ErrPostgresUnavailable is returned for a postgres:// store until the
+// PostgreSQL store lands.
+var ErrPostgresUnavailable = errors.New("postgresql store is not available yet")
+
+// settingDigestSecret is the store setting holding the nonce HMAC key, so
+// nonces stay valid across restarts and across nodes sharing the store.
+const settingDigestSecret = "digest.secret"
+
+// App is a running gateway.
+type App struct {
+	cfg      *config.Config
+	cfgPath  string
+	log      *slog.Logger
+	store    store.Store
+	writer   *store.Writer
+	users    *Directory
+	guard    *sipguard.Guard
+	reg      *registrar.Registrar
+	sip      *sipserver.Server
+	admin    *adminServer
+	started  time.Time
+	reloadMu sync.Mutex
+}
+
+// New opens the store, loads users, bans and bindings, and prepares the
+// listeners without opening them. cfgPath is re-read on Reload ("" = none).
+func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now()}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeStore()
+		}
+	}()
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	a.writer = store.NewWriter(st, store.WriterOptions{})
+
+	if err := a.syncInlineUsers(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := a.users.Reload(ctx, st); err != nil {
+		return nil, err
+	}
+	secret, err := digestSecret(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := digest.New(digest.Options{
+		Realm:      cfg.Realm(),
+		Secret:     secret,
+		NonceTTL:   cfg.Registrar.NonceTTL.D(),
+		Algorithms: cfg.Registrar.Algorithms,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("digest: %w", err)
+	}
+
+	a.guard = sipguard.New(sipguard.Options{
+		MaxMessageSize: cfg.SIP.MaxMessageSize,
+		RatePerSecond:  float64(cfg.Security.RateLimit.RequestsPerSecond),
+		Burst:          cfg.Security.RateLimit.Burst,
+		BanFailures:    cfg.Security.Ban.Failures,
+		BanWindow:      cfg.Security.Ban.Window.D(),
+		BanDuration:    cfg.Security.Ban.Duration.D(),
+		Trusted:        cfg.TrustedPrefixes(),
+		ServerName:     cfg.SIP.ServerName,
+		WSPath:         wsPath(cfg),
+		WSPingInterval: cfg.SIP.WSPingInterval.D(),
+		OnBan:          a.persistBan,
+		Logger:         log.With("component", "sipguard"),
+	})
+	if err := a.loadBans(ctx); err != nil {
+		return nil, err
+	}
+
+	a.reg, err = registrar.New(registrar.Options{
+		Domains:        cfg.Domains(),
+		DefaultExpires: time.Duration(cfg.Registrar.DefaultExpires) * time.Second,
+		MinExpires:     time.Duration(cfg.Registrar.MinExpires) * time.Second,
+		MaxExpires:     time.Duration(cfg.Registrar.MaxExpires) * time.Second,
+		MaxContacts:    cfg.Registrar.MaxContacts,
+		Auth:           auth,
+		Users:          a.users,
+		Persist:        a.writer,
+		Store:          st,
+		Observer:       a.guard,
+		ServerName:     cfg.SIP.ServerName,
+		Logger:         log.With("component", "registrar"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.reg.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("bindings restored", "count", n)
+
+	tlsConf, self, err := certs.Load(cfg.SIP.TLS.Cert, cfg.SIP.TLS.Key, cfg.DataDir, cfg.Domains())
+	if err != nil {
+		return nil, err
+	}
+	if self {
+		log.Info("using a self-signed certificate", "file", filepath.Join(cfg.DataDir, certs.SelfSignedCert))
+	}
+	a.sip, err = sipserver.New(sipserver.Options{
+		Listeners:  cfg.Listeners(),
+		TLS:        tlsConf,
+		Guard:      a.guard,
+		ServerName: cfg.SIP.ServerName,
+		Logger:     log.With("component", "sip"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.sip.Handle("REGISTER", a.reg.Handle)
+
+	if cfg.HTTP.Listen != "" {
+		httpTLS := tlsConf
+		if !cfg.HTTP.TLS.IsZero() {
+			if httpTLS, _, err = certs.Load(cfg.HTTP.TLS.Cert, cfg.HTTP.TLS.Key, cfg.DataDir, nil); err != nil {
+				return nil, err
+			}
+		}
+		a.admin = newAdminServer(a, cfg.HTTP.Listen, httpTLS)
+	}
+	ok = true
+	return a, nil
+}
+
+// OpenStore opens the store named in cfg (used by serve and the CLI).
+func OpenStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	if strings.HasPrefix(cfg.Store, "postgres://") || strings.HasPrefix(cfg.Store, "postgresql://") {
+		return nil, ErrPostgresUnavailable
+	}
+	st, err := sqlite.Open(ctx, cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
+}
+
+// Run opens the listeners and serves until ctx ends, then shuts down in
+// order: listeners first (no new work), then the writer (flushes what was
+// answered), then the store.
+func (a *App) Run(ctx context.Context) error {
+	defer a.closeStore()
+	if err := a.sip.Start(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	if a.admin != nil {
+		if err := a.admin.start(); err != nil {
+			a.sip.Close()
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.admin.serve(); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	wg.Add(1)
+	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
+
+	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	a.sip.Close()
+	if a.admin != nil {
+		a.admin.shutdown()
+	}
+	stopSweep()
+	wg.Wait()
+	return runErr
+}
+
+// SIP returns the SIP server (tests read the bound addresses from it).
+func (a *App) SIP() *sipserver.Server { return a.sip }
+
+// Admin returns the bound HTTPS address, or "" when disabled.
+func (a *App) AdminAddr() string {
+	if a.admin == nil {
+		return ""
+	}
+	return a.admin.addr()
+}
+
+// Registrar returns the registrar.
+func (a *App) Registrar() *registrar.Registrar { return a.reg }
+
+// Reload re-reads the inline users of the config file and the users and
+// bans in the store (SIGHUP).
+func (a *App) Reload(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	if a.cfgPath != "" {
+		cfg, err := config.Load(a.cfgPath)
+		if err != nil {
+			return fmt.Errorf("reload config: %w", err)
+		}
+		if err := a.syncInlineUsers(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	n, err := a.users.Reload(ctx, a.store)
+	if err != nil {
+		return err
+	}
+	if err := a.loadBans(ctx); err != nil {
+		return err
+	}
+	a.log.Info("reloaded", "users", n)
+	return nil
+}
+
+func (a *App) closeStore() {
+	if a.writer != nil {
+		if err := a.writer.Close(); err != nil {
+			a.log.Error("flushing bindings", "error", err)
+		}
+		a.writer = nil
+	}
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			a.log.Error("closing store", "error", err)
+		}
+		a.store = nil
+	}
+}
+
+// syncInlineUsers upserts the config file's users into the store.
+func (a *App) syncInlineUsers(ctx context.Context, cfg *config.Config) error {
+	if len(cfg.Users) == 0 {
+		return nil
+	}
+	us := make([]store.User, 0, len(cfg.Users))
+	for _, u := range cfg.Users {
+		us = append(us, store.NewUser(u.Username, cfg.Realm(), u.Password, u.DisplayName, u.Extension))
+	}
+	if err := a.store.PutUsers(ctx, us); err != nil {
+		return fmt.Errorf("store inline users: %w", err)
+	}
+	return nil
+}
+
+// digestSecret returns the persisted nonce key, making one at first start.
+func digestSecret(ctx context.Context, st store.Store) ([]byte, error) {
+	v, err := st.Setting(ctx, settingDigestSecret)
+	if err == nil {
+		b, derr := hex.DecodeString(v)
+		if derr == nil && len(b) >= 32 {
+			return b, nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("read digest secret: %w", err)
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("make digest secret: %w", err)
+	}
+	if err := st.PutSetting(ctx, settingDigestSecret, hex.EncodeToString(b)); err != nil {
+		return nil, fmt.Errorf("store digest secret: %w", err)
+	}
+	return b, nil
+}
+
+func (a *App) persistBan(b sipguard.Ban) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.store.PutBan(ctx, store.Ban{IP: b.IP.String(), Reason: b.Reason, Until: b.Until, CreatedAt: time.Now()})
+	if err != nil {
+		a.log.Error("persisting ban", "ip", b.IP, "error", err)
+	}
+}
+
+func (a *App) loadBans(ctx context.Context) error {
+	bans, err := a.store.Bans(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("load bans: %w", err)
+	}
+	for _, b := range bans {
+		ip, err := netip.ParseAddr(b.IP)
+		if err != nil {
+			continue
+		}
+		if d := time.Until(b.Until); d > 0 && !a.guard.Banned(ip) {
+			a.guard.Ban(ip, d, b.Reason)
+		}
+	}
+	return nil
+}
+
+func wsPath(cfg *config.Config) string {
+	for _, l := range cfg.Listeners() {
+		if l.Scheme == "ws" || l.Scheme == "wss" {
+			return l.Path
+		}
+	}
+	return "/ws"
+}
+
+// SetupLogger builds the slog logger the config asks for.
+func SetupLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/switchboard-gw/switchboard/gateway/store"
+)
+
+// Directory is the in-memory copy of the users table that digest
+// verification reads on every REGISTER. It is replaced whole on reload, so
+// readers never take a lock.
+type Directory struct {
+	users atomic.Pointer[map[string]store.User]
+}
+
+// Reload reads every user from s.
+func (d *Directory) Reload(ctx context.Context, s store.Store) (int, error) {
+	us, err := s.Users(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("load users: %w", err)
+	}
+	m := make(map[string]store.User, len(us))
+	for _, u := range us {
+		m[u.Username] = u
+	}
+	d.users.Store(&m)
+	return len(m), nil
+}
+
+// HA1 returns the stored HA1 of username for algorithm (RFC 7616 §3.4.2).
+func (d *Directory) HA1(username, algorithm string) (string, bool) {
+	p := d.users.Load()
+	if p == nil {
+		return "", false
+	}
+	u, ok := (*p)[username]
+	if !ok {
+		return "", false
+	}
+	switch strings.ToUpper(algorithm) {
+	case "", "MD5":
+		return u.HA1MD5, u.HA1MD5 != ""
+	case "SHA-256":
+		return u.HA1SHA256, u.HA1SHA256 != ""
+	}
+	return "", false
+}
+
+// Len returns the number of users.
+func (d *Directory) Len() int {
+	p := d.users.Load()
+	if p == nil {
+		return 0
+	}
+	return len(*p)
+}

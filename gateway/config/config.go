@@ -1,0 +1,306 @@
+// Package config loads Switchboard's one YAML configuration file.
+//
+// Decoding is strict: unknown keys, duplicate keys and values of the wrong
+// type are errors. Every problem in a file is reported at once, each with
+// the file, line and dotted key path (sip.listen[2], users[3].password).
+// After decoding, defaults are filled in and the result is validated; the
+// package never listens, creates files or touches the network.
+//
+// The field comments below are the user documentation; reference.md is the
+// same text for operators. Keep both in step.
+package config
+
+import (
+	"net/netip"
+	"path/filepath"
+	"time"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// Domain is the SIP domain, or list of domains, that this gateway serves.
+	// Each must be a valid hostname or IP address. Default: localhost.
+	Domain StringList `yaml:"domain"`
+
+	// DataDir is where the SQLite file, certificates and the nonce secret
+	// live. Default: ./var.
+	DataDir string `yaml:"data_dir"`
+
+	// Store is a file path (SQLite) or a postgres:// or postgresql:// URL.
+	// Default: <data_dir>/switchboard.db.
+	Store string `yaml:"store"`
+
+	// Log configures logging.
+	Log Log `yaml:"log"`
+
+	// SIP configures the SIP listeners.
+	SIP SIP `yaml:"sip"`
+
+	// Registrar configures registration and digest authentication.
+	Registrar Registrar `yaml:"registrar"`
+
+	// Security configures flood protection.
+	Security Security `yaml:"security"`
+
+	// HTTP configures the HTTPS admin API, health checks and metrics.
+	HTTP HTTP `yaml:"http"`
+
+	// Users are optional inline users, loaded into the store at start.
+	// Default: none.
+	Users []User `yaml:"users"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is the lowest level logged: debug, info, warn or error.
+	// Default: info.
+	Level string `yaml:"level"`
+
+	// Format is text or json. Default: text.
+	Format string `yaml:"format"`
+}
+
+// SIP configures the SIP side of the gateway.
+type SIP struct {
+	// Listen lists the SIP listeners as URLs: scheme://host:port[/path].
+	// Schemes are udp, tcp, tls, ws and wss. The port is required (0 picks
+	// a free port, for tests). The host is an IP address, a hostname or
+	// empty (all interfaces); write IPv6 addresses in brackets, as
+	// [::]:5060. ws and wss take a path, /ws when omitted; the other
+	// schemes take none. Two listeners may not share a transport family
+	// (UDP, or TCP for tcp/tls/ws/wss), host and port; an unspecified host
+	// (empty, 0.0.0.0, [::]) overlaps every host.
+	// Default: [udp://0.0.0.0:5060, tcp://0.0.0.0:5060,
+	// tls://0.0.0.0:5061, wss://0.0.0.0:8089/ws].
+	Listen []string `yaml:"listen"`
+
+	// TLS is the certificate for tls and wss listeners. Give both cert and
+	// key or neither; with neither, a self-signed certificate is made in
+	// data_dir at first start.
+	TLS TLS `yaml:"tls"`
+
+	// ServerName is the value of the Server and User-Agent headers.
+	// Default: Switchboard.
+	ServerName string `yaml:"server_name"`
+
+	// MaxMessageSize is the largest SIP message accepted, in bytes; larger
+	// requests get 513 Message Too Large. Between 1500 and 1048576.
+	// Default: 65535.
+	MaxMessageSize int `yaml:"max_message_size"`
+
+	// WSPingInterval is how often idle WebSocket clients are pinged; 0
+	// disables pings. Default: 30s.
+	WSPingInterval Duration `yaml:"ws_ping_interval"`
+
+	// PublicAddress is the host name or IP address advertised in Via,
+	// Contact and Path headers when the gateway is behind NAT. No port.
+	// Default: empty (advertise the listener address).
+	PublicAddress string `yaml:"public_address"`
+}
+
+// TLS names a certificate and its private key, both PEM files.
+type TLS struct {
+	// Cert is the certificate chain file.
+	Cert string `yaml:"cert"`
+	// Key is the private key file.
+	Key string `yaml:"key"`
+}
+
+// IsZero reports whether neither file is given.
+func (t TLS) IsZero() bool { return t.Cert == "" && t.Key == "" }
+
+// Registrar configures registrations and digest authentication.
+type Registrar struct {
+	// DefaultExpires is the registration lifetime in seconds when the phone
+	// asks for none. Must lie between min_expires and max_expires.
+	// Default: 3600.
+	DefaultExpires int `yaml:"default_expires"`
+
+	// MinExpires is the shortest registration lifetime in seconds accepted;
+	// shorter requests get 423 Interval Too Brief (RFC 3261 §10.3). At
+	// least 1. Default: 60.
+	MinExpires int `yaml:"min_expires"`
+
+	// MaxExpires is the longest registration lifetime in seconds; longer
+	// requests are cut down to it. Default: 7200.
+	MaxExpires int `yaml:"max_expires"`
+
+	// MaxContacts is the most contacts one address of record may hold.
+	// At least 1. Default: 10.
+	MaxContacts int `yaml:"max_contacts"`
+
+	// Realm is the digest authentication realm. Default: the first domain.
+	Realm string `yaml:"realm"`
+
+	// NonceTTL is the nonce lifetime; older nonces are answered with
+	// stale=true. Must be more than 0. Default: 5m.
+	NonceTTL Duration `yaml:"nonce_ttl"`
+
+	// Algorithms are the digest algorithms offered, in order of preference
+	// (RFC 8760). Allowed: SHA-256, MD5. Default: [SHA-256, MD5].
+	Algorithms []string `yaml:"algorithms"`
+}
+
+// Security configures flood protection and banning.
+type Security struct {
+	// RateLimit limits requests per source IP address.
+	RateLimit RateLimit `yaml:"rate_limit"`
+
+	// Ban bans source IP addresses that fail authentication repeatedly.
+	Ban Ban `yaml:"ban"`
+
+	// Trusted lists networks (CIDR, as 10.0.0.0/8; a bare IP address means
+	// that one address) that are never rate-limited or banned, such as the
+	// PBX. Default: none.
+	Trusted []string `yaml:"trusted"`
+}
+
+// RateLimit is a token bucket per source IP address.
+type RateLimit struct {
+	// RequestsPerSecond is the sustained rate allowed; 0 disables rate
+	// limiting. Default: 500.
+	RequestsPerSecond int `yaml:"requests_per_second"`
+
+	// Burst is how many requests may arrive at once; at least 1 when rate
+	// limiting is on. Default: 1000.
+	Burst int `yaml:"burst"`
+}
+
+// Ban bans a source IP address after repeated authentication failures.
+type Ban struct {
+	// Failures is how many authentication failures from one source IP
+	// address within Window get it banned; 0 disables banning. Default: 10.
+	Failures int `yaml:"failures"`
+
+	// Window is the period in which failures are counted; more than 0 when
+	// banning is on. Default: 1m.
+	Window Duration `yaml:"window"`
+
+	// Duration is how long a ban lasts; more than 0 when banning is on.
+	// Default: 15m.
+	Duration Duration `yaml:"duration"`
+}
+
+// HTTP configures the HTTPS server for the admin API, health and metrics.
+type HTTP struct {
+	// Listen is host:port to listen on; "" disables the HTTPS server.
+	// Default: 0.0.0.0:8443.
+	Listen string `yaml:"listen"`
+
+	// TLS is the certificate for the HTTPS server. Give both cert and key
+	// or neither. Default: the same as sip.tls.
+	TLS TLS `yaml:"tls"`
+}
+
+// User is an inline user, loaded into the store at start.
+type User struct {
+	// Username is required: 1 to 64 characters, letters, digits and
+	// . _ + -, starting with a letter or digit. Unique among inline users.
+	Username string `yaml:"username"`
+
+	// Password is required and must not be empty.
+	Password string `yaml:"password"`
+
+	// DisplayName is shown to the called party. Optional.
+	DisplayName string `yaml:"display_name"`
+
+	// Extension is the user's dialable number: 1 to 32 of 0-9 * # +.
+	// Optional; unique among inline users.
+	Extension string `yaml:"extension"`
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	c := base()
+	c.fill()
+	return c
+}
+
+// base returns the defaults that do not depend on other keys. A file is
+// decoded on top of it; fill then derives the rest.
+func base() *Config {
+	return &Config{
+		Domain:  StringList{"localhost"},
+		DataDir: "./var",
+		Log:     Log{Level: "info", Format: "text"},
+		SIP: SIP{
+			Listen: []string{
+				"udp://0.0.0.0:5060",
+				"tcp://0.0.0.0:5060",
+				"tls://0.0.0.0:5061",
+				"wss://0.0.0.0:8089/ws",
+			},
+			ServerName:     "Switchboard",
+			MaxMessageSize: 65535,
+			WSPingInterval: Duration(30 * time.Second),
+		},
+		Registrar: Registrar{
+			DefaultExpires: 3600,
+			MinExpires:     60,
+			MaxExpires:     7200,
+			MaxContacts:    10,
+			NonceTTL:       Duration(5 * time.Minute),
+			Algorithms:     []string{"SHA-256", "MD5"},
+		},
+		Security: Security{
+			RateLimit: RateLimit{RequestsPerSecond: 500, Burst: 1000},
+			Ban: Ban{
+				Failures: 10,
+				Window:   Duration(time.Minute),
+				Duration: Duration(15 * time.Minute),
+			},
+		},
+		HTTP: HTTP{Listen: "0.0.0.0:8443"},
+	}
+}
+
+// fill sets the defaults that derive from other keys.
+func (c *Config) fill() {
+	if c.Store == "" && c.DataDir != "" {
+		c.Store = filepath.Join(c.DataDir, "switchboard.db")
+	}
+	if c.HTTP.TLS.IsZero() {
+		c.HTTP.TLS = c.SIP.TLS
+	}
+}
+
+// Domains returns the SIP domains served, in the order given.
+func (c *Config) Domains() []string {
+	return append([]string(nil), c.Domain...)
+}
+
+// Realm returns the digest realm: registrar.realm, or the first domain.
+func (c *Config) Realm() string {
+	if c.Registrar.Realm != "" {
+		return c.Registrar.Realm
+	}
+	if len(c.Domain) > 0 {
+		return c.Domain[0]
+	}
+	return "localhost"
+}
+
+// Listeners returns sip.listen parsed. Entries that do not parse are
+// skipped; a validated Config has none.
+func (c *Config) Listeners() []Listener {
+	ls := make([]Listener, 0, len(c.SIP.Listen))
+	for _, s := range c.SIP.Listen {
+		if l, err := ParseListener(s); err == nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// TrustedPrefixes returns security.trusted parsed and masked; a bare IP
+// address becomes a /32 or /128. Entries that do not parse are skipped; a
+// validated Config has none.
+func (c *Config) TrustedPrefixes() []netip.Prefix {
+	ps := make([]netip.Prefix, 0, len(c.Security.Trusted))
+	for _, s := range c.Security.Trusted {
+		if p, err := parsePrefix(s); err == nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}

@@ -1,0 +1,122 @@
+package sipguard
+
+import (
+	"bytes"
+	"net"
+	"sync"
+)
+
+// maxDatagram is the largest UDP payload (IPv6, no jumbograms).
+const maxDatagram = 65535
+
+// PacketConn wraps the UDP socket handed to sipgo's ServeUDP. ReadFrom
+// returns only datagrams that passed Check, trimmed to their
+// Content-Length (RFC 3261 §18.3); everything else is answered (400, 513)
+// or dropped before sipgo sees it. Writes pass through.
+//
+// Datagrams are read into a 64 KiB buffer, so messages over the MTU are
+// not truncated; set sip.TransportBufferReadSize to 65535 so sipgo's own
+// buffer holds them too (smaller buffers get a 513 for bigger messages).
+//
+// CRLF keepalives and STUN-looking datagrams (first byte 0x00 or 0x01,
+// RFC 5626 §4.4.2 / RFC 7983) are dropped and counted; answering STUN
+// binding requests is not implemented yet.
+func (g *Guard) PacketConn(pc net.PacketConn) net.PacketConn {
+	return &packetConn{PacketConn: pc, g: g}
+}
+
+type packetConn struct {
+	net.PacketConn
+	g *Guard
+
+	mu  sync.Mutex // guards buf for the rare concurrent readers
+	buf []byte
+}
+
+// ReadFrom implements net.PacketConn.
+func (c *packetConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	direct := len(p) >= maxDatagram
+	if !direct {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.buf == nil {
+			c.buf = make([]byte, maxDatagram)
+		}
+	}
+	for {
+		buf := p
+		if !direct {
+			buf = c.buf
+		}
+		n, addr, err := c.PacketConn.ReadFrom(buf)
+		if err != nil {
+			return n, addr, err
+		}
+		start, end, ok := c.screen(buf[:n], addr, len(p))
+		if !ok {
+			continue
+		}
+		if direct {
+			if start > 0 {
+				copy(p, p[start:end])
+			}
+			return end - start, addr, nil
+		}
+		return copy(p, buf[start:end]), addr, nil
+	}
+}
+
+// screen decides about one datagram. It returns the part to hand to sipgo.
+func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) {
+	g := c.g
+	if len(d) == 0 {
+		return 0, 0, false
+	}
+	ip := addrIP(addr)
+	if !g.admit(ip) {
+		return 0, 0, false
+	}
+	if d[0] == 0x00 || d[0] == 0x01 {
+		// STUN (RFC 5389 §6: first two bits zero) or zero padding.
+		g.c.stunDropped.Add(1)
+		return 0, 0, false
+	}
+	// RFC 5626 §3.5.1 / §4.4.1 CRLF keepalives; RFC 3261 §7.5 leading CRLFs.
+	start := 0
+	for start+1 < len(d) && d[start] == '\r' && d[start+1] == '\n' {
+		start += 2
+	}
+	if start == len(d) || len(bytes.Trim(d[start:], "\r\n\x00")) == 0 {
+		g.c.keepalives.Add(1)
+		return 0, 0, false
+	}
+	msg := d[start:]
+	if len(msg) > g.o.MaxMessageSize || len(msg) > room {
+		g.c.oversize.Add(1)
+		c.answer(msg, addr, statusTooLarge, tooLargePhrase)
+		return 0, 0, false
+	}
+	h, err := Check(msg)
+	if err != nil {
+		g.c.malformed.Add(1)
+		c.answer(msg, addr, statusBadRequest, badRequestPhrase(err))
+		return 0, 0, false
+	}
+	g.c.accepted.Add(1)
+	return start, start + h.Len(), true
+}
+
+func (c *packetConn) answer(msg []byte, addr net.Addr, code int, phrase string) {
+	resp := buildReply(msg, code, phrase, c.g.o.ServerName)
+	if resp == nil {
+		c.g.c.unanswerable.Add(1)
+		return
+	}
+	if _, err := c.PacketConn.WriteTo(resp, addr); err == nil {
+		if code == statusTooLarge {
+			c.g.c.answered513.Add(1)
+		} else {
+			c.g.c.answered400.Add(1)
+		}
+	}
+}

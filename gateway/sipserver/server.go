@@ -1,0 +1,239 @@
+// Package sipserver runs the SIP side of the gateway: it opens every
+// configured listener (UDP, TCP, TLS, WS, WSS) behind the sipguard wrappers,
+// hands them to sipgo's transport and transaction layers, and routes requests
+// to the handlers registered by the registrar and, later, the B2BUA.
+package sipserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/switchboard-gw/switchboard/gateway/sipguard"
+)
+
+// ErrNoTLS is returned when a tls:// or wss:// listener has no certificate.
+var ErrNoTLS = errors.New("tls listener without certificate")
+
+// Options configure a Server.
+type Options struct {
+	Listeners  []config.Listener
+	TLS        *tls.Config // for tls:// and wss:// listeners
+	Guard      *sipguard.Guard
+	ServerName string
+	Logger     *slog.Logger
+}
+
+// Bound is a listener that is open, with the port it really got (port 0 in
+// the config asks the kernel for one).
+type Bound struct {
+	Scheme string
+	Addr   string // host:port
+	Path   string // ws/wss only
+}
+
+// Server owns the sipgo user agent and the listening sockets.
+type Server struct {
+	o       Options
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	log     *slog.Logger
+	methods []string
+
+	mu      sync.Mutex
+	closers []func() error
+	bound   []Bound
+	wg      sync.WaitGroup
+}
+
+func init() {
+	// Datagrams over the path MTU must not be lost (RFC 3261 §18.1.1 allows
+	// large responses over UDP; the kernel fragments them), and reads must
+	// hold the largest datagram sipguard lets through.
+	sip.UDPMTUSize = 65535 + 200
+	sip.TransportBufferReadSize = 65535
+}
+
+// New makes the sipgo stack. Nothing listens until Start.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.ServerName == "" {
+		o.ServerName = "Switchboard"
+	}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName))
+	if err != nil {
+		return nil, fmt.Errorf("create sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(o.Logger))
+	if err != nil {
+		_ = ua.Close()
+		return nil, fmt.Errorf("create sip server: %w", err)
+	}
+	s := &Server{o: o, ua: ua, srv: srv, log: o.Logger}
+	s.Handle(sip.OPTIONS, s.options)
+	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
+	srv.OnNoRoute(s.noRoute)
+	return s, nil
+}
+
+// UserAgent returns the sipgo user agent, for clients (trunks, probes).
+func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
+
+// Handle routes requests of method to h and lists the method in Allow.
+func (s *Server) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
+	s.srv.OnRequest(method, h)
+	m := string(method)
+	for _, have := range s.methods {
+		if have == m {
+			return
+		}
+	}
+	s.methods = append(s.methods, m)
+	sort.Strings(s.methods)
+}
+
+// Allow is the Allow header value: the methods with a handler.
+func (s *Server) Allow() string {
+	return strings.Join(append([]string{"ACK"}, s.methods...), ", ")
+}
+
+// options answers OPTIONS with our capabilities (RFC 3261 §11.2).
+func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", s.Allow()))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(sip.NewHeader("Accept-Encoding", "identity"))
+	res.AppendHeader(sip.NewHeader("Accept-Language", "en"))
+	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
+	res.AppendHeader(sip.NewHeader("Server", s.o.ServerName))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sending OPTIONS response", "error", err)
+	}
+}
+
+// knownMethods are the methods of RFC 3261 and its extensions that we
+// recognise; a request for one we do not handle gets 405 with Allow
+// (RFC 3261 §8.2.1), anything else 501 (RFC 3261 §21.5.2).
+var knownMethods = map[string]bool{
+	"INVITE": true, "ACK": true, "BYE": true, "CANCEL": true, "OPTIONS": true, "REGISTER": true,
+	"PRACK": true, "SUBSCRIBE": true, "NOTIFY": true, "PUBLISH": true, "INFO": true,
+	"REFER": true, "MESSAGE": true, "UPDATE": true,
+}
+
+func (s *Server) noRoute(req *sip.Request, tx sip.ServerTransaction) {
+	var res *sip.Response
+	if knownMethods[string(req.Method)] {
+		res = sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", s.Allow()))
+	} else {
+		res = sip.NewResponseFromRequest(req, sip.StatusNotImplemented, "Not Implemented", nil)
+	}
+	res.AppendHeader(sip.NewHeader("Server", s.o.ServerName))
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("sending response", "error", err)
+	}
+}
+
+// Start opens every listener and serves them in the background. Either all
+// listeners open or none stays open and the first error is returned.
+func (s *Server) Start(ctx context.Context) error {
+	tp := s.ua.TransportLayer()
+	for _, l := range s.o.Listeners {
+		addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+		if err := s.open(tp, l, addr); err != nil {
+			s.Close()
+			return fmt.Errorf("listen %s://%s: %w", l.Scheme, addr, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) error {
+	g := s.o.Guard
+	switch l.Scheme {
+	case "udp":
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
+		s.serve(l, pc.LocalAddr().String(), pc.Close, func() error { return tp.ServeUDP(g.PacketConn(pc)) })
+	case "tcp", "ws":
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		wrapped := g.StreamListener(g.AcceptListener(ln))
+		serve := func() error { return tp.ServeTCP(wrapped) }
+		if l.Scheme == "ws" {
+			wrapped = g.WebSocketListener(g.AcceptListener(ln))
+			serve = func() error { return tp.ServeWS(wrapped) }
+		}
+		s.serve(l, ln.Addr().String(), ln.Close, serve)
+	case "tls", "wss":
+		if s.o.TLS == nil {
+			return ErrNoTLS
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		tl := tls.NewListener(g.AcceptListener(ln), s.o.TLS)
+		serve := func() error { return tp.ServeTLS(g.StreamListener(tl)) }
+		if l.Scheme == "wss" {
+			serve = func() error { return tp.ServeWSS(g.WebSocketListener(tl)) }
+		}
+		s.serve(l, ln.Addr().String(), ln.Close, serve)
+	default:
+		return fmt.Errorf("unknown scheme %q", l.Scheme)
+	}
+	return nil
+}
+
+func (s *Server) serve(l config.Listener, addr string, closer func() error, run func() error) {
+	s.mu.Lock()
+	s.closers = append(s.closers, closer)
+	s.bound = append(s.bound, Bound{Scheme: l.Scheme, Addr: addr, Path: l.Path})
+	s.mu.Unlock()
+	s.log.Info("sip listening", "transport", l.Scheme, "addr", addr, "path", l.Path)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := run(); err != nil && !errors.Is(err, net.ErrClosed) {
+			s.log.Error("sip listener stopped", "transport", l.Scheme, "addr", addr, "error", err)
+		}
+	}()
+}
+
+// Bound lists the open listeners with their real addresses.
+func (s *Server) Bound() []Bound {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Bound(nil), s.bound...)
+}
+
+// Close stops every listener, closes connections and waits for the serving
+// goroutines to end.
+func (s *Server) Close() {
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+	for _, c := range closers {
+		_ = c()
+	}
+	_ = s.ua.Close()
+	s.wg.Wait()
+}

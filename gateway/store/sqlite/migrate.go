@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// migrations are the schema, one step per schema version: migrations[0]
+// takes an empty database to version 1, and so on. Never edit a step that has
+// shipped; append a new one.
+//
+// Times are INTEGER microseconds since the Unix epoch, UTC (the precision
+// PostgreSQL keeps too); 0 stands for the zero time.
+var migrations = []string{
+	// 1: users, bindings, bans, settings.
+	`CREATE TABLE users (
+		username     TEXT PRIMARY KEY NOT NULL,
+		display_name TEXT NOT NULL DEFAULT '',
+		extension    TEXT NOT NULL DEFAULT '',
+		realm        TEXT NOT NULL,
+		ha1_md5      TEXT NOT NULL,
+		ha1_sha256   TEXT NOT NULL,
+		created_at   INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL
+	) WITHOUT ROWID;
+
+	CREATE TABLE bindings (
+		aor         TEXT NOT NULL,
+		key         TEXT NOT NULL,
+		contact_uri TEXT NOT NULL,
+		params      TEXT NOT NULL DEFAULT '',
+		q           REAL NOT NULL DEFAULT -1,
+		expires     INTEGER NOT NULL,
+		call_id     TEXT NOT NULL DEFAULT '',
+		cseq        INTEGER NOT NULL DEFAULT 0,
+		instance_id TEXT NOT NULL DEFAULT '',
+		reg_id      INTEGER NOT NULL DEFAULT 0,
+		path        TEXT NOT NULL DEFAULT '',
+		source      TEXT NOT NULL DEFAULT '',
+		transport   TEXT NOT NULL DEFAULT '',
+		local_addr  TEXT NOT NULL DEFAULT '',
+		user_agent  TEXT NOT NULL DEFAULT '',
+		updated_at  INTEGER NOT NULL,
+		PRIMARY KEY (aor, key)
+	) WITHOUT ROWID;
+	CREATE INDEX bindings_expires ON bindings (expires);
+
+	CREATE TABLE bans (
+		ip         TEXT PRIMARY KEY NOT NULL,
+		reason     TEXT NOT NULL DEFAULT '',
+		until      INTEGER NOT NULL,
+		created_at INTEGER NOT NULL
+	) WITHOUT ROWID;
+
+	CREATE TABLE settings (
+		key   TEXT PRIMARY KEY NOT NULL,
+		value TEXT NOT NULL
+	) WITHOUT ROWID;`,
+}
+
+// errTooNew means the database was written by a newer Switchboard.
+var errTooNew = errors.New("database schema is newer than this program")
+
+// migrate brings the schema up to len(migrations), each step in its own
+// transaction together with the version bump.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS schema_version (
+			version    INTEGER NOT NULL,
+			applied_at INTEGER NOT NULL
+		)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for {
+		done, err := migrateStep(ctx, db)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateStep applies the next migration, if any. The version is read inside
+// the (immediate, so write-locked) transaction, so two processes opening the
+// same file cannot both apply a step.
+func migrateStep(ctx context.Context, db *sql.DB) (done bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var v int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v); err != nil {
+		return false, fmt.Errorf("migrate: read version: %w", err)
+	}
+	switch {
+	case v > len(migrations):
+		return false, fmt.Errorf("migrate: version %d, know up to %d: %w", v, len(migrations), errTooNew)
+	case v == len(migrations):
+		return true, tx.Rollback()
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
+		v+1, time.Now().UnixMicro()); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate to version %d: %w", v+1, err)
+	}
+	return false, nil
+}
+
+// SchemaVersion returns the schema version of the open database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# run-target.sh: the gateway as the benchmark target, in the foreground:
+# SIP on 127.0.0.1:5080 (UDP+TCP), domain example.com, users u1000..u20999
+# with password "secret", data in a fresh temporary directory (or $DATA).
+# Loopback is trusted so the per-source flood limit does not throttle SIPp.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${SWITCHBOARD:-$root/bin/switchboard}
+data=${DATA:-$(mktemp -d /tmp/switchboard-bench.XXXXXX)}
+mkdir -p "$data"
+cat > "$data/switchboard.yaml" <<YAML
+domain: example.com
+data_dir: $data
+log: {level: ${LOG_LEVEL:-warn}}
+sip:
+  listen: [udp://127.0.0.1:5080, tcp://127.0.0.1:5080]
+security:
+  trusted: [127.0.0.0/8]
+http:
+  listen: 127.0.0.1:0
+YAML
+if [ ! -s "$data/users.csv" ]; then
+  { echo "username,password,display_name,extension"
+    for ((i = 1000; i <= 20999; i++)); do echo "u$i,secret,User $i,$i"; done; } > "$data/users.csv"
+  "$bin" users import --config "$data/switchboard.yaml" "$data/users.csv" >&2
+fi
+exec "$bin" serve --config "$data/switchboard.yaml"
