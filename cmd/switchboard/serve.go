@@ -65,8 +65,7 @@ func loadConfig(path string) (*config.Config, error) {
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
+		if errs := configErrors(err); errs != nil {
 			return nil, fmt.Errorf("%s has errors:\n%w", path, err)
 		}
 		return nil, err
@@ -81,8 +80,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	_, err := config.Load(args[0])
 	if err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
+		if errs := configErrors(err); errs != nil {
 			for _, e := range errs {
 				fmt.Fprintln(stderr, e.Error())
 			}
@@ -93,4 +91,17 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[0])
 	return 0
+}
+
+// configErrors returns the per-line errors inside err, if it carries them.
+func configErrors(err error) config.Errors {
+	var p *config.Errors
+	if errors.As(err, &p) && p != nil {
+		return *p
+	}
+	var v config.Errors
+	if errors.As(err, &v) {
+		return v
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"time"
 
@@ -36,6 +37,8 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	mux.HandleFunc("GET /api/v1/registrations", s.loopbackOnly(s.registrations))
 	mux.HandleFunc("GET /api/v1/bans", s.loopbackOnly(s.bans))
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
+	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: conf}
 	return s
 }

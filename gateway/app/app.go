@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		return nil, err
 	}
 	a.store = st
-	a.writer = store.NewWriter(st, store.WriterOptions{})
+	a.writer = store.NewWriter(st, store.WriterOptions{MaxDelay: -1, MaxBatch: 32})
 
 	if err := a.syncInlineUsers(ctx, cfg); err != nil {
 		return nil, err

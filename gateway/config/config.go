@@ -84,7 +84,7 @@ type SIP struct {
 	ServerName string `yaml:"server_name"`
 
 	// MaxMessageSize is the largest SIP message accepted, in bytes; larger
-	// requests get 513 Message Too Large. Between 1500 and 1048576.
+	// requests get 513 Message Too Large. Between 1500 and 65535.
 	// Default: 65535.
 	MaxMessageSize int `yaml:"max_message_size"`
 

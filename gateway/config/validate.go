@@ -159,8 +159,8 @@ func (d *decoder) validateSIP(c *Config) {
 	case !printable(s.ServerName):
 		d.errorf("sip.server_name", "must not contain control characters")
 	}
-	if s.MaxMessageSize < 1500 || s.MaxMessageSize > 1048576 {
-		d.errorf("sip.max_message_size", "%d is out of range: must be from 1500 to 1048576", s.MaxMessageSize)
+	if s.MaxMessageSize < 1500 || s.MaxMessageSize > 65535 { // sipgo parses at most 65535 bytes
+		d.errorf("sip.max_message_size", "%d is out of range: must be from 1500 to 65535", s.MaxMessageSize)
 	}
 	d.nonNegative("sip.ws_ping_interval", s.WSPingInterval)
 	if a := s.PublicAddress; a != "" && !validHost(a) {

@@ -169,7 +169,15 @@ func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) er
 		if err != nil {
 			return err
 		}
-		s.serve(l, pc.LocalAddr().String(), pc.Close, func() error { return tp.ServeUDP(g.PacketConn(pc)) })
+		if err := growReadBuffer(pc, udpReadBuffer); err != nil {
+			s.log.Warn("cannot enlarge udp receive buffer; bursts may be dropped", "error", err)
+		}
+		wrapped := g.PacketConn(pc)
+		// Several readers drain one socket: parsing is the costly part of a
+		// datagram's life, and one reader falls behind in bursts.
+		for range udpReaders() {
+			s.serve(l, pc.LocalAddr().String(), pc.Close, func() error { return tp.ServeUDP(wrapped) })
+		}
 	case "tcp", "ws":
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -204,10 +212,13 @@ func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) er
 
 func (s *Server) serve(l config.Listener, addr string, closer func() error, run func() error) {
 	s.mu.Lock()
-	s.closers = append(s.closers, closer)
-	s.bound = append(s.bound, Bound{Scheme: l.Scheme, Addr: addr, Path: l.Path})
+	b := Bound{Scheme: l.Scheme, Addr: addr, Path: l.Path}
+	if len(s.bound) == 0 || s.bound[len(s.bound)-1] != b {
+		s.closers = append(s.closers, closer)
+		s.bound = append(s.bound, b)
+		s.log.Info("sip listening", "transport", l.Scheme, "addr", addr, "path", l.Path)
+	}
 	s.mu.Unlock()
-	s.log.Info("sip listening", "transport", l.Scheme, "addr", addr, "path", l.Path)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -166,6 +166,7 @@ func TestWriterHold(t *testing.T) {
 		// Five callers queue during a commit and then nothing more comes:
 		// their batch goes one hold step after the commit, not after
 		// MaxDelay.
+		time.Sleep(time.Second)
 		n := len(f.batches)
 		first := applyAsync(t.Context(), w, put("first"))
 		time.Sleep(time.Millisecond)

@@ -14,13 +14,15 @@ data_dir: $data
 log: {level: ${LOG_LEVEL:-warn}}
 sip:
   listen: [udp://127.0.0.1:5080, tcp://127.0.0.1:5080]
+registrar:
+  algorithms: [MD5, SHA-256]   # SIPp answers only the first challenge and knows only MD5
 security:
   trusted: [127.0.0.0/8]
 http:
   listen: 127.0.0.1:0
 YAML
-if [ ! -s "$data/users.csv" ]; then
-  { echo "username,password,display_name,extension"
+if [ ! -e "$data/switchboard.db" ]; then
+  [ -s "$data/users.csv" ] || { echo "username,password,display_name,extension"
     for ((i = 1000; i <= 20999; i++)); do echo "u$i,secret,User $i,$i"; done; } > "$data/users.csv"
   "$bin" users import --config "$data/switchboard.yaml" "$data/users.csv" >&2
 fi

@@ -127,6 +127,13 @@ type gateway struct {
 // with SIGTERM and requires exit status 0 within 10 s.
 func startGateway(t *testing.T, yamlExtra string) *gateway {
 	t.Helper()
+	return startGatewaySIP(t, "", yamlExtra)
+}
+
+// startGatewaySIP is startGateway with sipExtra added to the sip: mapping
+// (for example "max_message_size: 4000").
+func startGatewaySIP(t *testing.T, sipExtra, yamlExtra string) *gateway {
+	t.Helper()
 	dir := t.TempDir()
 	g := &gateway{t: t, dir: dir, cfgPath: filepath.Join(dir, "switchboard.yaml"), dataDir: filepath.Join(dir, "data")}
 	cfg := fmt.Sprintf(`domain: example.com
@@ -134,9 +141,13 @@ data_dir: %s
 log: {level: info}
 sip:
   listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0, tls://127.0.0.1:0, ws://127.0.0.1:0/ws, wss://127.0.0.1:0/ws]
-http:
-  listen: 127.0.0.1:0
 `, g.dataDir)
+	for _, l := range strings.Split(strings.TrimSpace(sipExtra), "\n") {
+		if l != "" {
+			cfg += "  " + l + "\n"
+		}
+	}
+	cfg += "http:\n  listen: 127.0.0.1:0\n"
 	if !strings.Contains(yamlExtra, "users:") {
 		cfg += "users:\n  - {username: u1000, password: secret}\n"
 	}
@@ -238,7 +249,7 @@ func (g *gateway) stop(sig syscall.Signal, timeout time.Duration) (int, error) {
 		g.done <- err
 		g.logs = append(g.logs, g.log.String())
 		g.cmd = nil
-		return g.cmd0Code(err), nil
+		return g.exitCode(err), nil
 	case <-time.After(timeout):
 		_ = g.cmd.Process.Kill()
 		err := <-g.done
@@ -249,7 +260,7 @@ func (g *gateway) stop(sig syscall.Signal, timeout time.Duration) (int, error) {
 	}
 }
 
-func (g *gateway) cmd0Code(err error) int {
+func (g *gateway) exitCode(err error) int {
 	if err == nil {
 		return 0
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -83,15 +82,20 @@ func randHex(n int) string {
 // CSeq. extra lines are added before Content-Length.
 func (c *sipConn) request(method, ruri, user string, extra ...string) string {
 	c.cseq++
-	la := c.conn.LocalAddr().String()
+	return buildRequest(c.transport, c.conn.LocalAddr().String(), method, ruri, user, c.callID, c.tag, c.cseq, extra)
+}
+
+// buildRequest is a request with Via (a new branch), From/To for
+// user@example.com, Call-ID, CSeq and extra header lines, without a body.
+func buildRequest(transport, via, method, ruri, user, callID, tag string, cseq int, extra []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, ruri)
-	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n", c.transport, la, randHex(8))
+	fmt.Fprintf(&b, "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n", transport, via, randHex(8))
 	fmt.Fprintf(&b, "Max-Forwards: 70\r\n")
-	fmt.Fprintf(&b, "From: <sip:%s@example.com>;tag=%s\r\n", user, c.tag)
+	fmt.Fprintf(&b, "From: <sip:%s@example.com>;tag=%s\r\n", user, tag)
 	fmt.Fprintf(&b, "To: <sip:%s@example.com>\r\n", user)
-	fmt.Fprintf(&b, "Call-ID: %s\r\n", c.callID)
-	fmt.Fprintf(&b, "CSeq: %d %s\r\n", c.cseq, method)
+	fmt.Fprintf(&b, "Call-ID: %s\r\n", callID)
+	fmt.Fprintf(&b, "CSeq: %d %s\r\n", cseq, method)
 	for _, e := range extra {
 		b.WriteString(e + "\r\n")
 	}
@@ -230,11 +234,6 @@ func firstLine(msg string) string {
 		l = l[:60] + "..."
 	}
 	return l
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // contact is the Contact header value for this connection.

@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,8 +46,8 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens the database at path, creating it and its parent directory
-// (mode 0750) if needed, and brings the schema up to date.
+// Open opens the database at path, creating it (mode 0600) and its parent
+// directory (mode 0750) if needed, and brings the schema up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite store: empty path")
@@ -56,6 +57,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 	w, err := sql.Open("sqlite", dsn(abs, false))
@@ -88,6 +92,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.r = r
 	return s, nil
+}
+
+// createPrivate creates an empty database file readable by its owner only,
+// unless it exists. The HA1 digests in it are password equivalents for
+// digest authentication; SQLite gives its -wal and -shm files the same mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // dsn builds the modernc.org/sqlite connection string for path.

@@ -40,6 +40,15 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm&^0o750 != 0 {
 		t.Errorf("directory mode %v, want at most 0750", perm)
 	}
+	for _, name := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s mode %v, want 0600: it holds password-equivalent digests", filepath.Base(name), perm)
+		}
+	}
 	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
 		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
 	}
