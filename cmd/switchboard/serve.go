@@ -8,11 +8,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/switchboard-gw/switchboard/gateway/app"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 )
+
+// gcPercent is the garbage collector target used unless GOGC is set.
+const gcPercent = 400
 
 func cmdServe(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -27,6 +31,11 @@ func cmdServe(args []string, stderr io.Writer) int {
 		return 1
 	}
 	log := app.SetupLogger(cfg)
+	if os.Getenv("GOGC") == "" {
+		// The heap is small and short-lived per request; collecting less
+		// often buys CPU for SIP at the price of a few MB (GOGC overrides).
+		debug.SetGCPercent(gcPercent)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

@@ -68,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		return nil, err
 	}
 	a.store = st
-	a.writer = store.NewWriter(st, store.WriterOptions{MaxDelay: -1, MaxBatch: 32})
+	a.writer = store.NewWriter(st, store.WriterOptions{})
 
 	if err := a.syncInlineUsers(ctx, cfg); err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	a.sip.Handle("REGISTER", a.reg.Handle)
+	a.sip.HandleStateless("REGISTER", a.reg.Respond)
 
 	if cfg.HTTP.Listen != "" {
 		httpTLS := tlsConf

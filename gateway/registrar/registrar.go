@@ -161,6 +161,11 @@ func (r *Registrar) Run(ctx context.Context) {
 	}
 }
 
+// Respond answers one REGISTER (for sipserver.HandleStateless).
+func (r *Registrar) Respond(ctx context.Context, req *sip.Request) *sip.Response {
+	return r.register(ctx, req)
+}
+
 // Handle is the sipgo handler for REGISTER.
 func (r *Registrar) Handle(req *sip.Request, tx sip.ServerTransaction) {
 	// Timer F bounds how long the client waits for us (RFC 3261 §17.1.2.2).

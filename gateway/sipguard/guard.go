@@ -131,6 +131,8 @@ type Guard struct {
 	c   counters
 	lim *limiter
 
+	intercept atomic.Pointer[UDPIntercept]
+
 	mu    sync.Mutex
 	bans  map[netip.Addr]Ban
 	nbans atomic.Int32 // len(bans), for a lock-free fast path
@@ -276,4 +278,19 @@ func addrIP(a net.Addr) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
+}
+
+// UDPIntercept sees every checked UDP request before sipgo does (msg is
+// only valid during the call; conn is the raw socket for answers).
+// Returning true consumes the datagram. It runs on the socket's reader
+// goroutine, so it must not block.
+type UDPIntercept func(conn net.PacketConn, msg []byte, h Head, from net.Addr) bool
+
+// SetUDPIntercept installs f (nil removes it); safe while serving.
+func (g *Guard) SetUDPIntercept(f UDPIntercept) {
+	if f == nil {
+		g.intercept.Store(nil)
+		return
+	}
+	g.intercept.Store(&f)
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -51,6 +52,9 @@ type Server struct {
 	log     *slog.Logger
 	methods []string
 
+	stateless       *stateless
+	statelessCancel context.CancelFunc
+
 	mu      sync.Mutex
 	closers []func() error
 	bound   []Bound
@@ -83,6 +87,8 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("create sip server: %w", err)
 	}
 	s := &Server{o: o, ua: ua, srv: srv, log: o.Logger}
+	sctx, cancel := context.WithCancel(context.Background())
+	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger), cancel
 	s.Handle(sip.OPTIONS, s.options)
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
 	srv.OnNoRoute(s.noRoute)
@@ -103,6 +109,23 @@ func (s *Server) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
 	}
 	s.methods = append(s.methods, m)
 	sort.Strings(s.methods)
+}
+
+// HandleStateless routes requests of method to r: over UDP straight from
+// the socket without a sipgo transaction (see stateless), over the stream
+// transports through an ordinary sipgo transaction.
+func (s *Server) HandleStateless(method sip.RequestMethod, r Responder) {
+	s.stateless.handlers[string(method)] = r
+	s.Handle(method, func(req *sip.Request, tx sip.ServerTransaction) {
+		// Timer F bounds how long the client waits (RFC 3261 §17.1.2.2).
+		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
+		defer cancel()
+		if res := r(ctx, req); res != nil {
+			if err := tx.Respond(res); err != nil {
+				s.log.Debug("sending response", "method", method, "error", err)
+			}
+		}
+	})
 }
 
 // Allow is the Allow header value: the methods with a handler.
@@ -151,6 +174,9 @@ func (s *Server) noRoute(req *sip.Request, tx sip.ServerTransaction) {
 // listeners open or none stays open and the first error is returned.
 func (s *Server) Start(ctx context.Context) error {
 	tp := s.ua.TransportLayer()
+	if len(s.stateless.handlers) > 0 {
+		s.o.Guard.SetUDPIntercept(s.stateless.intercept)
+	}
 	for _, l := range s.o.Listeners {
 		addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 		if err := s.open(tp, l, addr); err != nil {
@@ -245,6 +271,8 @@ func (s *Server) Close() {
 	for _, c := range closers {
 		_ = c()
 	}
-	_ = s.ua.Close()
 	s.wg.Wait()
+	s.statelessCancel()
+	s.stateless.wait()
+	_ = s.ua.Close()
 }

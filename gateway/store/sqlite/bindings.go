@@ -10,6 +10,12 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
+const (
+	putBindingSQL = `INSERT OR REPLACE INTO bindings (` + bindingColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	delBindingSQL = `DELETE FROM bindings WHERE aor = ? AND key = ?`
+)
+
 const bindingColumns = `aor, key, contact_uri, params, q, expires, call_id, cseq, instance_id,
 	reg_id, path, source, transport, local_addr, user_agent, updated_at`
 
@@ -25,32 +31,15 @@ func (s *Store) ApplyBindings(ctx context.Context, changes []store.BindingChange
 	}
 	now := time.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var put, del *sql.Stmt
-		defer func() {
-			for _, st := range []*sql.Stmt{put, del} {
-				if st != nil {
-					_ = st.Close()
-				}
-			}
-		}()
+		put := tx.StmtContext(ctx, s.putBinding)
+		del := tx.StmtContext(ctx, s.delBinding)
+		defer put.Close()
+		defer del.Close()
 		for _, c := range changes {
 			var err error
 			if c.Put != nil {
-				if put == nil {
-					if put, err = tx.PrepareContext(ctx,
-						`INSERT OR REPLACE INTO bindings (`+bindingColumns+`)
-						 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-						return err
-					}
-				}
 				err = putBinding(ctx, put, c.Put, now)
 			} else {
-				if del == nil {
-					if del, err = tx.PrepareContext(ctx,
-						`DELETE FROM bindings WHERE aor = ? AND key = ?`); err != nil {
-						return err
-					}
-				}
 				_, err = del.ExecContext(ctx, c.Delete.AOR, c.Delete.Key)
 			}
 			if err != nil {

@@ -40,6 +40,10 @@ type Store struct {
 	w    *sql.DB // one connection: every write goes here
 	r    *sql.DB // read-only pool
 
+	// Statements of the binding hot path, prepared once on the writer's one
+	// connection; transactions reuse them through Tx.StmtContext.
+	putBinding, delBinding *sql.Stmt
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -77,6 +81,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := migrate(ctx, w); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", abs, err)
+	}
+	if s.putBinding, err = w.PrepareContext(ctx, putBindingSQL); err == nil {
+		s.delBinding, err = w.PrepareContext(ctx, delBindingSQL)
+	}
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: prepare: %w", abs, err)
 	}
 	r, err := sql.Open("sqlite", dsn(abs, true))
 	if err != nil {
@@ -133,6 +144,8 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		rerr := s.r.Close()
+		_ = s.putBinding.Close()
+		_ = s.delBinding.Close()
 		// A clean close checkpoints the WAL into the main file.
 		werr := s.w.Close()
 		if err := errors.Join(rerr, werr); err != nil {
