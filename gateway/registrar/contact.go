@@ -38,8 +38,7 @@ var (
 
 // parseContacts reads every Contact of req. The second result reports the
 // wildcard form "*" (RFC 3261 §10.2.2), which is returned without contacts.
-func parseContacts(req *sip.Request, headerExpires int, defaultExpires int) ([]contact, bool, error) {
-	hs := req.GetHeaders("Contact")
+func parseContacts(hs []sip.Header, headerExpires int, defaultExpires int) ([]contact, bool, error) {
 	var out []contact
 	wildcard := false
 	for _, h := range hs {
@@ -131,9 +130,8 @@ func parseDeltaSeconds(s string) (int, error) {
 	return int(n), nil
 }
 
-// headerExpires returns the Expires header of req, or -1 when absent.
-func headerExpires(req *sip.Request) (int, error) {
-	h := req.GetHeader("Expires")
+// headerExpires returns the value of the Expires header h, or -1 when absent.
+func headerExpires(h sip.Header) (int, error) {
 	if h == nil {
 		return -1, nil
 	}
@@ -192,17 +190,4 @@ func splitList(v string) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-// optionTags returns the lower-cased option tags of every header named name.
-func optionTags(req *sip.Request, names ...string) map[string]bool {
-	tags := map[string]bool{}
-	for _, name := range names {
-		for _, h := range req.GetHeaders(name) {
-			for _, t := range splitList(h.Value()) {
-				tags[strings.ToLower(t)] = true
-			}
-		}
-	}
-	return tags
 }

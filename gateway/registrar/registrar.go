@@ -191,23 +191,24 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request) *sip.Respons
 	}
 	aor := to.Address.User + "@" + domain
 
+	hs := scanHeaders(req)
 	// §10.3 step 2 / §8.2.2.3: refuse extensions we do not support.
-	if unsupported := r.unsupported(req); unsupported != "" {
+	if unsupported := unsupported(hs.require); unsupported != "" {
 		res := r.reply(req, sip.StatusBadExtension, "Bad Extension")
 		res.AppendHeader(sip.NewHeader("Unsupported", unsupported))
 		return res
 	}
 
 	// §10.3 step 4 and §22: authenticate.
-	if res := r.authenticate(req, to.Address.User); res != nil {
+	if res := r.authenticate(req, hs.authorization, to.Address.User); res != nil {
 		return res
 	}
 
-	hexp, err := headerExpires(req)
+	hexp, err := headerExpires(hs.expires)
 	if err != nil {
 		return r.reply(req, sip.StatusBadRequest, "Bad Request (Expires)")
 	}
-	contacts, wildcard, err := parseContacts(req, hexp, int(r.o.DefaultExpires/time.Second))
+	contacts, wildcard, err := parseContacts(hs.contacts, hexp, int(r.o.DefaultExpires/time.Second))
 	if err != nil {
 		return r.reply(req, sip.StatusBadRequest, "Bad Request ("+err.Error()+")")
 	}
@@ -224,7 +225,7 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request) *sip.Respons
 			c.expires = maxSecs
 		}
 	}
-	return r.update(ctx, req, aor, contacts, wildcard)
+	return r.update(ctx, req, &hs, aor, contacts, wildcard)
 }
 
 // servedDomain maps the Request-URI and To hosts to a served domain. An IP
@@ -248,9 +249,9 @@ func (r *Registrar) servedDomain(ruriHost, toHost string) (string, bool) {
 // supportedTags are the option tags the registrar implements.
 var supportedTags = map[string]bool{"path": true, "outbound": true}
 
-func (r *Registrar) unsupported(req *sip.Request) string {
+func unsupported(require []sip.Header) string {
 	var bad []string
-	for tag := range optionTags(req, "Require") {
+	for tag := range tags(require) {
 		if !supportedTags[tag] {
 			bad = append(bad, tag)
 		}
@@ -261,8 +262,7 @@ func (r *Registrar) unsupported(req *sip.Request) string {
 // authenticate returns nil when req carries valid credentials for user, or
 // the response to send. Unknown users and wrong passwords get the same 401,
 // after the same amount of hashing (RFC 3261 §22.3, DESIGN "bad input").
-func (r *Registrar) authenticate(req *sip.Request, user string) *sip.Response {
-	h := req.GetHeader("Authorization")
+func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *sip.Response {
 	if h == nil {
 		r.count(func(s *Stats) { s.Challenged++ })
 		return r.challenge(req, false)

@@ -16,11 +16,11 @@ import (
 // (RFC 3261 §10.3 steps 6-8): it computes the new binding set under the AOR's
 // lock, makes the changes durable, applies them in memory and answers with
 // every current binding.
-func (r *Registrar) update(ctx context.Context, req *sip.Request, aor string, contacts []contact, wildcard bool) *sip.Response {
+func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders, aor string, contacts []contact, wildcard bool) *sip.Response {
 	now := r.o.Now()
 	callID := req.CallID().Value()
 	cseq := req.CSeq().SeqNo
-	tags := optionTags(req, "Supported", "k")
+	supported := tags(hs.supported)
 	outbound := false
 
 	rec := r.loc.lock(aor)
@@ -48,14 +48,14 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, aor string, co
 	}
 
 	var path []string
-	for _, h := range req.GetHeaders("Path") {
+	for _, h := range hs.path {
 		path = append(path, splitList(h.Value())...)
 	}
 	keep := map[string]bool{}
 	for _, c := range contacts {
 		key := c.key()
 		keep[key] = true
-		if c.instanceID != "" && c.regID > 0 && tags["outbound"] {
+		if c.instanceID != "" && c.regID > 0 && supported["outbound"] {
 			outbound = true
 		}
 		i := slices.IndexFunc(next, func(b store.Binding) bool { return b.Key() == key })
@@ -87,7 +87,7 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, aor string, co
 			Path:       path,
 			Source:     req.Source(),
 			Transport:  strings.ToLower(req.Transport()),
-			UserAgent:  headerValue(req, "User-Agent"),
+			UserAgent:  value(hs.userAgent),
 			UpdatedAt:  now,
 		}
 		if i >= 0 {
@@ -141,7 +141,7 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, aor string, co
 		res.AppendHeader(sip.NewHeader("Contact", contactValue(b.ContactURI, b.Params, b.Q, b.Expires, now)))
 	}
 	// RFC 3327 §5.3: the Path the registrar stored is echoed when supported.
-	if len(path) > 0 && tags["path"] {
+	if len(path) > 0 && supported["path"] {
 		res.AppendHeader(sip.NewHeader("Path", strings.Join(path, ", ")))
 	}
 	if outbound {
@@ -150,11 +150,4 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, aor string, co
 	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	return res
-}
-
-func headerValue(req *sip.Request, name string) string {
-	if h := req.GetHeader(name); h != nil {
-		return h.Value()
-	}
-	return ""
 }

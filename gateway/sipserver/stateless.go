@@ -42,10 +42,11 @@ type stateless struct {
 	cache    *answerCache
 	wg       sync.WaitGroup
 	ctx      context.Context
+	jobs     chan func() // to idle workers
 }
 
 func newStateless(ctx context.Context, log *slog.Logger) *stateless {
-	return &stateless{handlers: map[string]Responder{}, log: log, cache: newAnswerCache(timerJ), ctx: ctx}
+	return &stateless{handlers: map[string]Responder{}, log: log, cache: newAnswerCache(timerJ), ctx: ctx, jobs: make(chan func())}
 }
 
 // intercept is the sipguard UDPIntercept hook.
@@ -103,12 +104,39 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 	}
 	// The handler may wait for the store (group commit), so it runs on its
 	// own goroutine and the reader goes back to the socket.
+	s.run(serve)
+	return true
+}
+
+// workerIdle is how long an idle worker waits for the next request.
+const workerIdle = 10 * time.Second
+
+// run hands job to an idle worker, or starts one. Workers outlive their
+// first job, so their stacks (grown once by the store and digest code) are
+// reused instead of being grown again for every request.
+func (s *stateless) run(job func()) {
+	select {
+	case s.jobs <- job:
+		return
+	default:
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		serve()
+		idle := time.NewTimer(workerIdle)
+		defer idle.Stop()
+		for {
+			job()
+			idle.Reset(workerIdle)
+			select {
+			case job = <-s.jobs:
+			case <-idle.C:
+				return
+			case <-s.ctx.Done():
+				return
+			}
+		}
 	}()
-	return true
 }
 
 // wait waits for handlers in flight.
