@@ -1,14 +1,14 @@
 # Switchboard: the two commands are `make run` and `make test`.
 # Both install what they need on a fresh Debian machine when run as root.
 
-GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+GO         = $(shell [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go || command -v go)
 BIN       := bin/switchboard
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test test-unit test-lab vet fuzz deps deps-test bench-register clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register clean
 
 all: build
 
@@ -20,8 +20,8 @@ build: deps
 run: build
 	./$(BIN) serve $(if $(CONFIG),--config $(CONFIG))
 
-## test: everything CI runs: vet, unit tests with -race, short fuzzing, and the
-## lab tests against real SIP clients (SIPp, baresip, a WebSocket client)
+## test: everything CI runs: vet, unit tests with -race, the lab tests against
+## real SIP clients (SIPp, baresip, a WebSocket client), and short fuzzing
 test: deps-test build vet
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
@@ -39,12 +39,16 @@ fuzz:
 deps:
 	@scripts/deps.sh run
 
-## deps-test: the real peers the tests drive (sipp, baresip, kamailio, dnsmasq)
+## deps-test: the real peers the tests drive (sipp, baresip)
 deps-test:
 	@scripts/deps.sh test
 
+## deps-bench: the test peers plus Kamailio, the benchmark anchor
+deps-bench:
+	@scripts/deps.sh bench
+
 ## bench-register: REGISTER rate against Kamailio (the anchor) with the shared SIPp harness
-bench-register: build deps-test
+bench-register: build deps-bench
 	@lab/bench/bench-register.sh $(SHARED)
 
 clean:

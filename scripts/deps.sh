@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
-# deps.sh run|test: installs what `make run` or `make test` needs on Debian.
-# Idempotent: installs only what is missing. Needs root for apt-get.
+# deps.sh run|test|bench: installs what `make run`, `make test` or the
+# benchmarks need on Debian. Idempotent: installs only what is missing.
+# Needs root for apt-get.
 set -euo pipefail
 what=${1:-run}
+root=$(cd "$(dirname "$0")/.." && pwd)
 
-need_apt=()
 have() { command -v "$1" >/dev/null 2>&1; }
-
-# The Go toolchain: go.mod names the exact version; an older Debian golang-go
-# fetches it from the Go module proxy by itself (GOTOOLCHAIN=auto).
-if ! have go && [ ! -x /usr/local/go/bin/go ]; then need_apt+=(golang-go ca-certificates git); fi
-
-if [ "$what" = test ]; then
-  have sipp      || need_apt+=(sip-tester)
-  have baresip   || need_apt+=(baresip)
-  have kamailio  || need_apt+=(kamailio)
-  have openssl   || need_apt+=(openssl)
-fi
-
-if [ ${#need_apt[@]} -gt 0 ]; then
+apt_install() {
   if [ "$(id -u)" != 0 ]; then
-    echo "deps: missing ${need_apt[*]}; run as root or install them: apt-get install -y ${need_apt[*]}" >&2
+    echo "deps: missing $*; run as root or install them: apt-get install -y $*" >&2
     exit 1
   fi
-  echo "deps: installing ${need_apt[*]}" >&2
+  echo "deps: installing $*" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  if [ -z "${apt_updated:-}" ]; then apt-get update -qq >/dev/null; apt_updated=1; fi
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The Go toolchain named in go.mod. Debian's own golang-go is too old to
+# build the module, but it can fetch the exact toolchain from the Go module
+# proxy (the same module GOTOOLCHAIN=auto uses), which becomes /usr/local/go.
+want=$(sed -n 's/^go //p' "$root/go.mod")
+if [ ! -x /usr/local/go/bin/go ] || ! /usr/local/go/bin/go version | grep -q "go$want "; then
+  if [ ! -x /usr/local/go/bin/go ]; then
+    have go || apt_install golang-go ca-certificates git
+    tmp=$(mktemp -d)
+    (cd "$tmp" && GOFLAGS=-modcacherw GOMODCACHE="$tmp/mod" GO111MODULE=on \
+      go mod download "golang.org/toolchain@v0.0.1-go$want.linux-$(dpkg --print-architecture)")
+    cp -a "$tmp/mod/golang.org/toolchain@v0.0.1-go$want.linux-$(dpkg --print-architecture)" /usr/local/go
+    chmod -R u+w /usr/local/go
+    rm -rf "$tmp"
+    echo "deps: Go $want installed in /usr/local/go" >&2
+  fi
 fi
+
+need_apt=()
+if [ "$what" = test ] || [ "$what" = bench ]; then
+  have sipp      || need_apt+=(sip-tester)     # SIPp scenarios in lab/e2e and the yardstick
+  have baresip   || need_apt+=(baresip)        # a real softphone registering in lab/e2e
+fi
+if [ "$what" = bench ]; then
+  have kamailio  || need_apt+=(kamailio)       # the anchor of ../shared/bench/sip
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi

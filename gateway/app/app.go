@@ -322,13 +322,23 @@ func (a *App) loadBans(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load bans: %w", err)
 	}
+	stored := map[netip.Addr]bool{}
 	for _, b := range bans {
 		ip, err := netip.ParseAddr(b.IP)
 		if err != nil {
 			continue
 		}
+		stored[ip] = true
 		if d := time.Until(b.Until); d > 0 && !a.guard.Banned(ip) {
 			a.guard.Ban(ip, d, b.Reason)
+		}
+	}
+	// A ban lifted with "switchboard bans delete" is gone from the store:
+	// lift it here too. Bans made in the last seconds may not be persisted
+	// yet (OnBan runs after the guard bans), so they stay.
+	for _, b := range a.guard.Bans() {
+		if !stored[b.IP] && time.Until(b.Until) < a.cfg.Security.Ban.Duration.D()-5*time.Second {
+			a.guard.Unban(b.IP)
 		}
 	}
 	return nil
