@@ -30,6 +30,7 @@ if [ ! -x /usr/local/go/bin/go ] || ! /usr/local/go/bin/go version | grep -q "go
       go mod download "golang.org/toolchain@v0.0.1-go$want.linux-$(dpkg --print-architecture)")
     cp -a "$tmp/mod/golang.org/toolchain@v0.0.1-go$want.linux-$(dpkg --print-architecture)" /usr/local/go
     chmod -R u+w /usr/local/go
+    chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/*   # module zips keep no modes
     rm -rf "$tmp"
     echo "deps: Go $want installed in /usr/local/go" >&2
   fi
