@@ -99,6 +99,7 @@ type registrationView struct {
 	Expires   time.Time `json:"expires"`
 	Source    string    `json:"source"`
 	Transport string    `json:"transport"`
+	LocalAddr string    `json:"local_addr,omitempty"`
 	UserAgent string    `json:"user_agent,omitempty"`
 	Instance  string    `json:"instance,omitempty"`
 	RegID     int       `json:"reg_id,omitempty"`
@@ -110,7 +111,7 @@ func (s *adminServer) registrations(w http.ResponseWriter, _ *http.Request) {
 	out := make([]registrationView, 0, len(bs))
 	for _, b := range bs {
 		out = append(out, registrationView{
-			AOR: b.AOR, Contact: b.ContactURI, Expires: b.Expires, Source: b.Source, Transport: b.Transport,
+			AOR: b.AOR, Contact: b.ContactURI, Expires: b.Expires, Source: b.Source, Transport: b.Transport, LocalAddr: b.LocalAddr,
 			UserAgent: b.UserAgent, Instance: b.InstanceID, RegID: b.RegID, Path: b.Path,
 		})
 	}

@@ -2,8 +2,10 @@ package registrar
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +89,7 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders
 			Path:       path,
 			Source:     req.Source(),
 			Transport:  strings.ToLower(req.Transport()),
+			LocalAddr:  localAddr(req),
 			UserAgent:  value(hs.userAgent),
 			UpdatedAt:  now,
 		}
@@ -150,4 +153,13 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders
 	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	return res
+}
+
+// localAddr is our side of the flow the request came on, when the transport
+// told us (the stateless UDP path does).
+func localAddr(req *sip.Request) string {
+	if req.Laddr.IP == nil {
+		return ""
+	}
+	return net.JoinHostPort(req.Laddr.IP.String(), strconv.Itoa(req.Laddr.Port))
 }

@@ -73,6 +73,10 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 	}
 	req.SetSource(from.String())
 	req.SetTransport("UDP")
+	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		// The flow (RFC 5626 §3.1): which of our sockets the phone talks to.
+		req.Laddr = sip.Addr{IP: la.IP, Port: la.Port}
+	}
 	dest := responseAddr(via, from)
 	// RFC 3261 §17.2.3: the branch, sent-by and method identify the
 	// transaction.
