@@ -3,6 +3,7 @@
 // kernel-chosen ports, and drives it the way users and their phones do:
 //
 //   - SIPp registers with digest authentication over UDP, TCP and TLS
+//   - a retransmitted REGISTER gets the same answer; replayed credentials a new challenge
 //     (scenarios in lab/sipp), including 423 Interval Too Brief;
 //   - baresip registers over UDP and TLS;
 //   - a Go WebSocket client registers over WS and WSS (RFC 7118) and checks
