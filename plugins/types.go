@@ -1,0 +1,123 @@
+package plugins
+
+import (
+	"slices"
+	"time"
+)
+
+// StartRequest is what a driver gets once, before any other call.
+type StartRequest struct {
+	// Driver is the driver's name as configured ("mitel", "acme-pbx").
+	Driver string
+	// Config is the driver's section of the switchboard config, as JSON.
+	Config []byte
+}
+
+// Capabilities is what a driver declares it supports.
+type Capabilities struct {
+	Vendor   string
+	Version  string
+	Services []Service
+	// MaxMonitors is the most devices the driver can monitor; 0 means no
+	// stated limit.
+	MaxMonitors int
+}
+
+// Supports reports whether the driver declares service s.
+func (c Capabilities) Supports(s Service) bool { return slices.Contains(c.Services, s) }
+
+// ConnectionRef names a connection: a device's part in a call (the CSTA
+// ConnectionID). ConnectionID is the PBX's own handle where it has one.
+type ConnectionRef struct {
+	Device       string `json:"device"`
+	CallID       string `json:"call_id"`
+	ConnectionID string `json:"connection_id,omitempty"`
+}
+
+// MakeCallRequest asks Calling to call Called (CSTA MakeCall).
+type MakeCallRequest struct {
+	Calling     string
+	Called      string
+	AccountCode string
+	UserData    string
+}
+
+// Forwarding is one forwarding setting of a device.
+type Forwarding struct {
+	Type    ForwardingType `json:"type"`
+	To      string         `json:"to,omitempty"`
+	Enabled bool           `json:"enabled"`
+}
+
+// AgentStateRequest sets an ACD agent's state at a device.
+type AgentStateRequest struct {
+	Device  string
+	AgentID string
+	State   AgentState
+	Reason  string
+}
+
+// CallSnapshot is one call at a device in a [DeviceSnapshot].
+type CallSnapshot struct {
+	CallID       string          `json:"call_id"`
+	ConnectionID string          `json:"connection_id,omitempty"`
+	State        ConnectionState `json:"state"`
+	// Other is the far end, when the PBX says.
+	Other string `json:"other_device,omitempty"`
+}
+
+// DeviceSnapshot is a device's calls and feature state (CSTA
+// SnapshotDevice).
+type DeviceSnapshot struct {
+	Device     string         `json:"device"`
+	Calls      []CallSnapshot `json:"calls"`
+	DND        bool           `json:"dnd"`
+	Forwarding []Forwarding   `json:"forwarding,omitempty"`
+	AgentState AgentState     `json:"agent_state,omitempty"`
+	// Seq is the sequence number of the last event the driver had emitted
+	// when it took the snapshot: this device's events at or below it are
+	// already reflected in the snapshot.
+	Seq uint64 `json:"sequence"`
+}
+
+// Event is one CTI event of a driver.
+type Event struct {
+	// Seq is the per-driver-process sequence number, from 1, one per event
+	// emitted; a gap means events were lost. It starts again at 1 after
+	// the host restarts the driver (Incarnation tells them apart).
+	Seq          uint64          `json:"sequence"`
+	MonitorID    string          `json:"monitor_id,omitempty"`
+	Device       string          `json:"device,omitempty"`
+	CallID       string          `json:"call_id,omitempty"`
+	ConnectionID string          `json:"connection_id,omitempty"`
+	Type         EventType       `json:"type"`
+	State        ConnectionState `json:"state,omitempty"`
+	Cause        Cause           `json:"cause,omitempty"`
+	// RawCause is the PBX's own cause text, verbatim.
+	RawCause string `json:"raw_cause,omitempty"`
+	Calling  string `json:"calling_device,omitempty"`
+	Called   string `json:"called_device,omitempty"`
+	// Other is the other party: transferred-to, diverted-to, conferenced-in.
+	Other string `json:"other_device,omitempty"`
+	// OldCallID is the call merged away by a transfer or conference.
+	OldCallID string `json:"old_call_id,omitempty"`
+	// PBXTime is when the PBX says the event happened (zero if it does not).
+	PBXTime time.Time `json:"pbx_time,omitzero"`
+	// Time is when the driver emitted the event.
+	Time time.Time `json:"time"`
+	// DND, Forwarding and AgentState are set by the device feature events.
+	DND        bool        `json:"dnd,omitempty"`
+	Forwarding *Forwarding `json:"forwarding,omitempty"`
+	AgentState AgentState  `json:"agent_state,omitempty"`
+
+	// The fields below are the host's, never on the wire.
+
+	// Snapshot is set on EventSnapshot.
+	Snapshot *DeviceSnapshot `json:"snapshot,omitempty"`
+	// Driver is the name of the driver the event came from.
+	Driver string `json:"driver"`
+	// Incarnation counts the driver process starts, from 1.
+	Incarnation uint64 `json:"incarnation"`
+	// Received is when the host read the event from the driver.
+	Received time.Time `json:"-"`
+}
