@@ -1,0 +1,292 @@
+// Command rtpbench measures the RTP relay (media/relay) the way issue 5 asks:
+// N concurrent calls, each a G.711 20 ms stream each way (172-byte RTP
+// packets, 50 packets/s per direction), relayed on loopback. It reports the
+// relay's packets per second per CPU core (CPU time from getrusage of the
+// relay process) and the packet loss, and can search for the largest N with
+// less than 0.1 % loss.
+//
+// The relay runs in a child process (this binary with -child), so its CPU
+// time is its own; the generator (the fake phones) runs in the parent and
+// shares the machine with it, as a PBX and phones would not.
+//
+//	rtpbench -calls 2000 -duration 10s
+//	rtpbench -search
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var (
+		child    = flag.Bool("child", false, "run the relay (internal)")
+		calls    = flag.Int("calls", 2000, "concurrent calls (one measurement)")
+		search   = flag.Bool("search", false, "search the largest number of calls with loss under -max-loss")
+		maxLoss  = flag.Float64("max-loss", 0.001, "loss ratio allowed by -search")
+		duration = flag.Duration("duration", 10*time.Second, "measurement time per run (after a 2 s warm-up)")
+		sockets  = flag.Int("sockets", 16, "generator sockets per side")
+		portMin  = flag.Int("port-min", 10000, "relay port range start")
+		portMax  = flag.Int("port-max", 29999, "relay port range end")
+		genA     = flag.String("gen-a", "", "generator addresses of the A phones (internal)")
+		genB     = flag.String("gen-b", "", "generator addresses of the B phones (internal)")
+	)
+	flag.Parse()
+	if *child {
+		if err := runChild(*calls, *portMin, *portMax, parseAddrs(*genA), parseAddrs(*genB)); err != nil {
+			fmt.Fprintln(os.Stderr, "rtpbench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	p := params{sockets: *sockets, portMin: *portMin, portMax: *portMax, duration: *duration}
+	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
+	if !*search {
+		r, err := run(p, *calls)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rtpbench:", err)
+			os.Exit(1)
+		}
+		r.print()
+		return
+	}
+	best, err := searchMax(p, *maxLoss)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rtpbench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("largest N with loss < %.2f%% (and the generator on time for %.0f%% of the packets): %d calls\n",
+		*maxLoss*100, 100*(1-maxShortfall), best.calls)
+	best.print()
+}
+
+// searchMax doubles N until loss reaches the limit, then bisects.
+func searchMax(p params, maxLoss float64) (result, error) {
+	var best result
+	lo, hi := 0, 0
+	limit := (p.portMax - p.portMin + 1) / 4
+	for n := 500; ; n *= 2 {
+		if n > limit {
+			n = limit
+		}
+		r, err := run(p, n)
+		if err != nil {
+			return best, err
+		}
+		r.printShort()
+		if !r.ok(maxLoss) {
+			hi = n
+			break
+		}
+		best, lo = r, n
+		if n == limit {
+			return best, nil
+		}
+	}
+	for hi-lo > max(50, lo/20) {
+		n := (lo + hi) / 2
+		r, err := run(p, n)
+		if err != nil {
+			return best, err
+		}
+		r.printShort()
+		if !r.ok(maxLoss) {
+			hi = n
+		} else {
+			best, lo = r, n
+		}
+	}
+	return best, nil
+}
+
+type params struct {
+	sockets          int
+	portMin, portMax int
+	duration         time.Duration
+}
+
+// usage is what the child reports: its CPU time and the relay's counters.
+type usage struct {
+	CPU       time.Duration // user + system
+	Received  uint64        // RTP packets accepted by the relay
+	Forwarded uint64
+	Ignored   uint64
+	Dropped   uint64
+}
+
+type result struct {
+	calls              int
+	window             time.Duration
+	relayCPU, genCPU   time.Duration
+	forwarded          uint64 // by the relay during the window
+	sent, received     uint64 // by the generator, whole run
+	skipped            uint64 // packets the generator was too late to send
+	offered            uint64 // sent by the generator during the window
+	relayIn, relayDrop uint64
+}
+
+func (r result) loss() float64 {
+	if r.sent == 0 {
+		return 1
+	}
+	return float64(r.sent-min(r.received, r.sent)) / float64(r.sent)
+}
+
+// shortfall is the share of the nominal packets the generator was too late
+// to send: above 1 %, the machine cannot offer N calls and the run fails.
+func (r result) shortfall() float64 {
+	if r.sent+r.skipped == 0 {
+		return 1
+	}
+	return float64(r.skipped) / float64(r.sent+r.skipped)
+}
+
+// ok is the search criterion.
+func (r result) ok(maxLoss float64) bool { return r.loss() < maxLoss && r.shortfall() < maxShortfall }
+
+const maxShortfall = 0.01
+
+func (r result) pps() float64 { return float64(r.forwarded) / r.window.Seconds() }
+
+func (r result) ppsPerCore() float64 {
+	if r.relayCPU <= 0 {
+		return 0
+	}
+	return float64(r.forwarded) / r.relayCPU.Seconds()
+}
+
+func (r result) printShort() {
+	fmt.Printf("  N=%5d  relayed %7.0f pkt/s  relay CPU %4.0f%%  %7.0f pkt/s per core  loss %.4f%%  not sent (late) %.2f%%\n",
+		r.calls, r.pps(), 100*r.relayCPU.Seconds()/r.window.Seconds(), r.ppsPerCore(), 100*r.loss(), 100*r.shortfall())
+}
+
+func (r result) print() {
+	fmt.Printf("calls:                 %d (%d streams, %d packets/s offered)\n", r.calls, 2*r.calls, 100*r.calls)
+	fmt.Printf("sent in window:        %.0f packets/s (generator too late for %.2f%% of the packets)\n", float64(r.offered)/r.window.Seconds(), 100*r.shortfall())
+	fmt.Printf("relayed:               %.0f packets/s\n", r.pps())
+	fmt.Printf("relay CPU:             %.2f cores (%v in %v)\n", r.relayCPU.Seconds()/r.window.Seconds(), r.relayCPU.Round(time.Millisecond), r.window.Round(time.Millisecond))
+	fmt.Printf("relay packets/s/core:  %.0f\n", r.ppsPerCore())
+	fmt.Printf("generator CPU:         %.2f cores\n", r.genCPU.Seconds()/r.window.Seconds())
+	fmt.Printf("loss end to end:       %.4f%% (%d sent, %d received)\n", 100*r.loss(), r.sent, r.received)
+	fmt.Printf("relay in/not relayed:  %d / %d\n", r.relayIn, r.relayDrop)
+}
+
+func numCPU() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(b), "\nprocessor") + 1
+}
+
+func rusage() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func parseAddrs(s string) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, f := range strings.Split(s, ",") {
+		if f != "" {
+			out = append(out, netip.MustParseAddrPort(f))
+		}
+	}
+	return out
+}
+
+func joinAddrs(conns []*net.UDPConn) string {
+	parts := make([]string, len(conns))
+	for i, c := range conns {
+		parts[i] = c.LocalAddr().String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// run measures one N.
+func run(p params, calls int) (result, error) {
+	g, err := newGenerator(p.sockets)
+	if err != nil {
+		return result{}, err
+	}
+	defer g.close()
+
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, "-child", "-calls", strconv.Itoa(calls),
+		"-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax),
+		"-gen-a", joinAddrs(g.a), "-gen-b", joinAddrs(g.b))
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	out := bufio.NewScanner(stdout)
+	out.Buffer(make([]byte, 1<<20), 16<<20)
+	if !out.Scan() {
+		return result{}, fmt.Errorf("child gave no ports: %v", out.Err())
+	}
+	var ports [][2]int
+	if err := json.Unmarshal(out.Bytes(), &ports); err != nil {
+		return result{}, fmt.Errorf("child ports: %v", err)
+	}
+	ask := func() (usage, error) {
+		var u usage
+		if _, err := fmt.Fprintln(stdin, "usage"); err != nil {
+			return u, err
+		}
+		if !out.Scan() {
+			return u, fmt.Errorf("child: %v", out.Err())
+		}
+		return u, json.Unmarshal(out.Bytes(), &u)
+	}
+
+	g.start(ports)
+	time.Sleep(2 * time.Second) // warm-up: latching, goroutine stacks, caches
+	u0, err := ask()
+	if err != nil {
+		return result{}, err
+	}
+	gen0, t0, sent0 := rusage(), time.Now(), g.sent.Load()
+	time.Sleep(p.duration)
+	u1, err := ask()
+	if err != nil {
+		return result{}, err
+	}
+	gen1, t1, sent1 := rusage(), time.Now(), g.sent.Load()
+	g.stop()
+	time.Sleep(500 * time.Millisecond) // drain
+	u2, err := ask()
+	if err != nil {
+		return result{}, err
+	}
+	g.close()
+	sent, received, skipped := g.counts()
+	return result{
+		calls:     calls,
+		window:    t1.Sub(t0),
+		relayCPU:  u1.CPU - u0.CPU,
+		genCPU:    gen1 - gen0,
+		forwarded: u1.Forwarded - u0.Forwarded,
+		sent:      sent,
+		received:  received,
+		skipped:   skipped,
+		offered:   sent1 - sent0,
+		relayIn:   u2.Received,
+		relayDrop: u2.Dropped + u2.Ignored,
+	}, nil
+}

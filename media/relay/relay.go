@@ -1,0 +1,170 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// Relay owns the port range and the sessions made from it.
+type Relay struct {
+	cfg   Config
+	ports *portPool
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	closed   bool
+}
+
+// New checks cfg (zero fields take their defaults, see Config) and returns a
+// Relay. It opens nothing: sockets are opened by NewSession.
+func New(cfg Config) (*Relay, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Relay{
+		cfg:      cfg,
+		ports:    newPortPool(cfg.PortMin, cfg.PortMax),
+		sessions: make(map[*Session]struct{}),
+	}, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (r *Relay) Config() Config { return r.cfg }
+
+// Capacity is the number of sessions the port range holds (two pairs each).
+func (r *Relay) Capacity() int { return r.ports.size() / 2 }
+
+// Len is the number of open sessions.
+func (r *Relay) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
+
+// NewSession binds two even/odd port pairs and starts relaying between them.
+// It returns ErrPortsExhausted when the range has no pair left that can be
+// bound, ErrClosed after Close.
+func (r *Relay) NewSession() (*Session, error) {
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	s := &Session{relay: r, timeout: make(chan struct{})}
+	s.a = Side{name: "A", sess: s, peer: &s.b}
+	s.b = Side{name: "B", sess: s, peer: &s.a}
+	if err := r.bind(&s.a); err != nil {
+		return nil, err
+	}
+	if err := r.bind(&s.b); err != nil {
+		r.unbind(&s.a)
+		return nil, err
+	}
+	s.a.updateDst()
+	s.b.updateDst()
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		r.unbind(&s.a)
+		r.unbind(&s.b)
+		return nil, ErrClosed
+	}
+	r.sessions[s] = struct{}{}
+	r.mu.Unlock()
+
+	s.wg.Add(4)
+	go s.a.readRTP()
+	go s.a.readRTCP()
+	go s.b.readRTP()
+	go s.b.readRTCP()
+	return s, nil
+}
+
+// bind gives side a port pair and its two sockets. Pairs that cannot be
+// bound (another program holds a port) go back to the pool after the search,
+// so the next search tries them again.
+func (r *Relay) bind(side *Side) error {
+	var failed []int
+	defer func() {
+		for _, p := range failed {
+			r.ports.put(p)
+		}
+	}()
+	var lastErr error
+	for range r.ports.size() {
+		port, ok := r.ports.get()
+		if !ok {
+			break
+		}
+		rtp, err := r.listen(port)
+		if err != nil {
+			failed, lastErr = append(failed, port), err
+			continue
+		}
+		rtcp, err := r.listen(port + 1)
+		if err != nil {
+			_ = rtp.Close()
+			failed, lastErr = append(failed, port), err
+			continue
+		}
+		side.port, side.rtpConn, side.rtcp = port, rtp, rtcp
+		return nil
+	}
+	if lastErr != nil {
+		return fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
+	}
+	return ErrPortsExhausted
+}
+
+func (r *Relay) listen(port int) (*net.UDPConn, error) {
+	network := "udp4"
+	if r.cfg.ListenIP.Is6() && !r.cfg.ListenIP.Is4In6() {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.ListenIP, uint16(port))))
+	if err != nil {
+		return nil, err
+	}
+	if n := r.cfg.SocketBuffer; n > 0 {
+		_ = c.SetReadBuffer(n)
+		_ = c.SetWriteBuffer(n)
+	}
+	return c, nil
+}
+
+func (r *Relay) unbind(side *Side) {
+	_ = side.rtpConn.Close()
+	_ = side.rtcp.Close()
+	r.ports.put(side.port)
+}
+
+// release is called by Session.Close once its goroutines have ended.
+func (r *Relay) release(s *Session) {
+	r.ports.put(s.a.port)
+	r.ports.put(s.b.port)
+	r.mu.Lock()
+	delete(r.sessions, s)
+	r.mu.Unlock()
+}
+
+// Close closes every session and refuses new ones.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	all := make([]*Session, 0, len(r.sessions))
+	for s := range r.sessions {
+		all = append(all, s)
+	}
+	r.mu.Unlock()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,110 @@
+package relay
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Session relays one call's media between two sides, A and B. Make one with
+// Relay.NewSession and end it with Close.
+//
+// Media timeout: after ArmTimeout (the B2BUA calls it when the call is
+// answered, so that a long ringing phase is not a timeout), Timeout is closed
+// when no RTP packet was accepted from either side for Config.MediaTimeout.
+// While the directions let no media flow either way (both held, inactive),
+// the clock is stopped: RFC 3264 §8.4 holds send no RTP, and session timers
+// (RFC 4028) reap such calls if they die.
+type Session struct {
+	relay *Relay
+	a, b  Side
+	wg    sync.WaitGroup
+
+	lastRTP atomic.Int64 // monotonic ns of the last RTP packet either way
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	timeout chan struct{}
+	fired   bool
+	closed  bool
+}
+
+// A is the side towards the caller (by convention; the relay does not care).
+func (s *Session) A() *Side { return &s.a }
+
+// B is the side towards the callee.
+func (s *Session) B() *Side { return &s.b }
+
+// Stats returns the counters of both sides: a is the A→B direction (what A's
+// far end sent), b is B→A.
+func (s *Session) Stats() (a, b Stats) { return s.a.Stats(), s.b.Stats() }
+
+// Timeout is closed once when the media timeout fires. It is never closed if
+// the timeout is disabled, not armed, or the session is closed first.
+func (s *Session) Timeout() <-chan struct{} { return s.timeout }
+
+// ArmTimeout starts media timeout detection; later calls do nothing. The
+// clock starts now, not at the last packet.
+func (s *Session) ArmTimeout() {
+	d := s.relay.cfg.MediaTimeout
+	if d < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.timer != nil {
+		return
+	}
+	s.lastRTP.Store(monotonic())
+	s.timer = time.AfterFunc(d, s.checkTimeout)
+}
+
+// checkTimeout runs on the timer: it re-arms itself for the time left, so a
+// busy session costs one timer event per MediaTimeout, not one per packet.
+func (s *Session) checkTimeout() {
+	d := s.relay.cfg.MediaTimeout
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.fired {
+		return
+	}
+	now := monotonic()
+	if !s.a.flows() && !s.b.flows() {
+		s.lastRTP.Store(now) // on hold both ways: the clock stands still
+		s.timer.Reset(d)
+		return
+	}
+	idle := time.Duration(now - s.lastRTP.Load())
+	if idle >= d {
+		s.fired = true
+		close(s.timeout)
+		return
+	}
+	s.timer.Reset(d - idle)
+}
+
+// Close stops the session: closes its four sockets, waits for their reader
+// goroutines and gives the ports back to the relay. It is safe to call more
+// than once.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+
+	var first error
+	for _, c := range []interface{ Close() error }{s.a.rtpConn, s.a.rtcp, s.b.rtpConn, s.b.rtcp} {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.wg.Wait()
+	s.relay.release(s)
+	return first
+}
