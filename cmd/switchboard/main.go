@@ -25,6 +25,8 @@ commands:
   users delete [--config FILE] USERNAME
   bans [list] [--config FILE]           list banned sources
   bans delete [--config FILE] IP        lift a ban (a running gateway picks it up on SIGHUP)
+  dns resolve [--config FILE] [--probe] URI|TRUNK
+                                        the targets a SIP URI or trunk resolves to, in order (RFC 3263)
   version                               print the version
 `
 
@@ -46,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdUsers(args[1:], stdout, stderr)
 	case "bans":
 		return cmdBans(args[1:], stdout, stderr)
+	case "dns":
+		return cmdDNS(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return 0

@@ -36,6 +36,9 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/registrations", s.loopbackOnly(s.registrations))
 	mux.HandleFunc("GET /api/v1/bans", s.loopbackOnly(s.bans))
+	mux.HandleFunc("GET /api/v1/trunks", s.loopbackOnly(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, s.app.dns.Snapshot())
+	}))
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
@@ -178,6 +181,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	counter("sip_oversize_total", "Messages refused as too large.", func() float64 { return float64(a.guard.Stats().Oversize) })
 	counter("sip_rate_limited_total", "Messages dropped by the per-source rate limit.", func() float64 { return float64(a.guard.Stats().RateLimited) })
 	counter("sip_banned_dropped_total", "Messages and connections dropped from banned sources.", func() float64 { return float64(a.guard.Stats().BannedDropped) })
+	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	return reg
 }

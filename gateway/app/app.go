@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
@@ -48,6 +49,7 @@ type App struct {
 	guard    *sipguard.Guard
 	reg      *registrar.Registrar
 	sip      *sipserver.Server
+	dns      *dnssrv.Manager
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -150,6 +152,11 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	}
 	a.sip.HandleStateless("REGISTER", a.reg.Respond)
 
+	a.dns, err = dnssrv.NewManagerFromConfig(cfg, a.sip.UserAgent(), log.With("component", "dnssrv"))
+	if err != nil {
+		return nil, fmt.Errorf("trunks: %w", err)
+	}
+
 	if cfg.HTTP.Listen != "" {
 		httpTLS := tlsConf
 		if !cfg.HTTP.TLS.IsZero() {
@@ -198,6 +205,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	a.dns.Start(ctx)
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
@@ -209,6 +217,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.dns.Stop()
 	a.sip.Close()
 	if a.admin != nil {
 		a.admin.shutdown()
@@ -228,6 +237,9 @@ func (a *App) AdminAddr() string {
 	}
 	return a.admin.addr()
 }
+
+// Trunks returns the trunk targets and their health.
+func (a *App) Trunks() *dnssrv.Manager { return a.dns }
 
 // Registrar returns the registrar.
 func (a *App) Registrar() *registrar.Registrar { return a.reg }

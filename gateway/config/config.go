@@ -48,6 +48,13 @@ type Config struct {
 	// Users are optional inline users, loaded into the store at start.
 	// Default: none.
 	Users []User `yaml:"users"`
+
+	// DNS configures how trunk targets are resolved (RFC 3263).
+	DNS DNS `yaml:"dns"`
+
+	// Trunks are the next hops calls go to, such as the PBX.
+	// Default: none.
+	Trunks []Trunk `yaml:"trunks"`
 }
 
 // Log configures logging.
@@ -251,6 +258,7 @@ func base() *Config {
 			},
 		},
 		HTTP: HTTP{Listen: "0.0.0.0:8443"},
+		DNS:  defaultDNS(),
 	}
 }
 

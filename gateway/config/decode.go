@@ -173,6 +173,9 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
+// defaulter is a list entry type with defaults of its own (trunks).
+type defaulter interface{ setDefaults() }
+
 var (
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	stringListType  = reflect.TypeFor[StringList]()
@@ -220,6 +223,9 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 		for i, e := range n.Content {
 			ep := path + "[" + strconv.Itoa(i) + "]"
 			d.lines[ep] = e.Line
+			if df, ok := s.Index(i).Addr().Interface().(defaulter); ok {
+				df.setDefaults() // list entries start from their defaults too
+			}
 			d.decode(e, ep, s.Index(i))
 		}
 		v.Set(s)

@@ -36,6 +36,8 @@ func (d *decoder) validate(c *Config) {
 	d.validateRegistrar(&c.Registrar)
 	d.validateSecurity(&c.Security)
 	d.validateUsers(c.Users)
+	d.validateDNS(&c.DNS)
+	d.validateTrunks(c.Trunks)
 }
 
 func (d *decoder) validateTop(c *Config) {

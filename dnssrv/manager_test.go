@@ -1,0 +1,70 @@
+package dnssrv
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/gateway/config"
+)
+
+// TestManagerFromConfig builds the manager from a parsed config, serves
+// metrics, and leaves no goroutine behind after Stop.
+func TestManagerFromConfig(t *testing.T) {
+	before := runtime.NumGoroutine()
+	z := newZone(t, pbx...)
+	cfg, err := config.Parse("t.yaml", []byte(`
+dns: {servers: ["`+z.Addr+`"], ipv6: false}
+trunks:
+  - {name: pbx, target: "sip:srv.test;transport=udp", probe: {interval: 50ms, mode: all}}
+  - {name: lit, target: "10.0.0.1:5070", probe: {interval: 0}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManagerFromConfig(cfg, nil, nil) // no UA: probing off
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Trunk("nope"); err == nil {
+		t.Error("unknown trunk found")
+	}
+	m.Start(context.Background())
+	tr, _ := m.Trunk("pbx")
+	waitFor(t, func() bool { return len(tr.Snapshot().Targets) == 3 })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, mt := range mf.GetMetric() {
+			k := mf.GetName()
+			for _, l := range mt.GetLabel() {
+				k += " " + l.GetValue()
+			}
+			got[k] = mt.GetGauge().GetValue() + mt.GetCounter().GetValue()
+		}
+	}
+	for k, v := range map[string]float64{
+		"switchboard_trunk_targets pbx":                                 3,
+		"switchboard_trunk_targets lit":                                 1,
+		"switchboard_trunk_target_up udp:192.0.2.10:5060 pbx":           1,
+		"switchboard_trunk_target_requests_total udp:10.0.0.1:5070 lit": 0,
+	} {
+		if g, ok := got[k]; !ok || g != v {
+			t.Errorf("%s = %v (present %v)", k, g, ok)
+		}
+	}
+	m.Stop()
+	m.Stop() // twice is fine
+	time.Sleep(50 * time.Millisecond)
+	if after := runtime.NumGoroutine(); after > before+4 { // the zone's servers run until cleanup
+		t.Errorf("goroutines %d before, %d after Stop", before, after)
+	}
+}

@@ -1,0 +1,176 @@
+package dnssrv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// Sender sends requests towards a trunk with failover (RFC 3263 §4.3): a
+// request that fails on one target — transport error, no response within
+// the trunk's failover_timeout, or a failover status such as 503 — is sent
+// again to the next target as a new client transaction with a new branch,
+// until one answers or the trunk's overall timeout ends. An INVITE that got
+// a provisional response is never sent elsewhere. Outcomes go to the
+// trunk's health.
+type Sender struct {
+	// Client sends the requests (sipgo.NewClient over the gateway's UA).
+	Client *sipgo.Client
+	// Prepare, if set, adjusts each copy of the request for the target it
+	// is about to go to (Request-URI host, Contact...). The copy already
+	// has a new Via branch, its destination and its transport set.
+	Prepare func(req *sip.Request, t Target)
+}
+
+// Attempt is one target tried.
+type Attempt struct {
+	Target Target        `json:"target"`
+	Status int           `json:"status,omitempty"` // final status, 0 if none
+	Err    string        `json:"error,omitempty"`
+	Took   time.Duration `json:"took_ns"`
+}
+
+// Result is the outcome of Send.
+type Result struct {
+	// Target is the target that answered.
+	Target Target
+	// Request is the copy sent to it (its Via branch identifies the
+	// transaction: CANCEL and ACK for non-2xx build on it).
+	Request *sip.Request
+	// Tx is the client transaction that answered, still running: the
+	// caller reads further responses from Tx.Responses() and calls
+	// Tx.Terminate when done. nil when every target failed.
+	Tx sip.ClientTransaction
+	// Response is the first response that ended failover: a provisional
+	// response to an INVITE, or a final response. When every target
+	// failed, the last failover status received, if any.
+	Response *sip.Response
+	// Attempts lists every target tried, in order.
+	Attempts []Attempt
+}
+
+// Send sends req to tr's targets in order. req is not modified: each
+// attempt sends a copy. On success the Result holds the live transaction;
+// when every target fails the error wraps ErrAllFailed (and ctx's error
+// if it ended first) and the Result says what happened.
+func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result, error) {
+	o := tr.Options()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	ts, err := tr.Targets(ctx)
+	if err != nil {
+		return &Result{}, fmt.Errorf("%w: trunk %s: %w", ErrAllFailed, tr.Name(), err)
+	}
+	res := &Result{}
+	var last error
+	for _, t := range ts {
+		if ctx.Err() != nil {
+			break
+		}
+		a, out, err := s.attempt(ctx, tr, req, t)
+		res.Attempts = append(res.Attempts, a)
+		if err == nil {
+			out.Attempts = res.Attempts
+			return out, nil
+		}
+		if out != nil && out.Response != nil {
+			res.Response = out.Response
+		}
+		last = err
+	}
+	if ctx.Err() != nil && (last == nil || !errors.Is(last, ctx.Err())) {
+		last = errors.Join(last, ctx.Err())
+	}
+	return res, fmt.Errorf("%w: trunk %s, %d target(s): %w", ErrAllFailed, tr.Name(), len(res.Attempts), last)
+}
+
+// attempt sends one copy of req to t and waits for a response that
+// decides: success (Result with the transaction) or failure (error).
+func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Target) (Attempt, *Result, error) {
+	o := tr.Options()
+	h := tr.Health()
+	start := time.Now()
+	a := Attempt{Target: t}
+	fail := func(err error) (Attempt, *Result, error) {
+		a.Took, a.Err = time.Since(start), err.Error()
+		return a, nil, err
+	}
+
+	r := req.Clone()
+	if via := r.Via(); via != nil {
+		// RFC 3263 §4.3: a new transaction, so a new branch.
+		via.Params.Add("branch", sip.GenerateBranch())
+		via.Transport = t.Transport.Network()
+	}
+	r.SetDestination(t.HostPort())
+	r.SetTransport(t.Transport.Network())
+	if s.Prepare != nil {
+		s.Prepare(r, t)
+	}
+	tx, err := s.Client.TransactionRequest(ctx, r)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.Failed(t, err) // could not connect or write: transport error
+		}
+		return fail(err)
+	}
+	timer := time.NewTimer(o.FailoverTimeout)
+	defer timer.Stop()
+	alive := false
+	for {
+		select {
+		case resp := <-tx.Responses():
+			if resp == nil {
+				continue
+			}
+			if resp.IsProvisional() {
+				if r.IsInvite() {
+					// An INVITE that got a provisional response stays here.
+					h.Succeeded(t)
+					a.Took = time.Since(start)
+					return a, &Result{Target: t, Request: r, Tx: tx, Response: resp}, nil
+				}
+				if !alive {
+					alive = true
+					timer.Stop()
+				}
+				continue
+			}
+			a.Status = resp.StatusCode
+			if slices.Contains(o.FailoverCodes, resp.StatusCode) {
+				tx.Terminate()
+				se := statusError(resp)
+				if resp.StatusCode == 503 {
+					h.Overloaded(t, se.RetryAfter, se)
+				} else {
+					h.Failed(t, se)
+				}
+				a.Took, a.Err = time.Since(start), se.Error()
+				return a, &Result{Response: resp}, se
+			}
+			h.Succeeded(t)
+			a.Took = time.Since(start)
+			return a, &Result{Target: t, Request: r, Tx: tx, Response: resp}, nil
+		case <-tx.Done():
+			err := tx.Err()
+			if err == nil {
+				err = errors.New("transaction ended without a response")
+			}
+			h.Failed(t, err)
+			return fail(err)
+		case <-timer.C:
+			tx.Terminate()
+			err := fmt.Errorf("%w: %s in %s", ErrFailoverTimeout, t.Key(), o.FailoverTimeout)
+			h.Failed(t, err)
+			return fail(err)
+		case <-ctx.Done():
+			tx.Terminate()
+			return fail(ctx.Err())
+		}
+	}
+}
