@@ -27,6 +27,7 @@ commands:
   bans delete [--config FILE] IP        lift a ban (a running gateway picks it up on SIGHUP)
   dns resolve [--config FILE] [--probe] URI|TRUNK
                                         the targets a SIP URI or trunk resolves to, in order (RFC 3263)
+  driver NAME                           run a bundled CTI driver (started by the gateway, not by hand)
   version                               print the version
 `
 
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBans(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
+	case "driver":
+		return cmdDriver(args[1:], stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return 0

@@ -1,0 +1,165 @@
+package mitel
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+)
+
+// Config is the mitel driver's config section, handed to Start as JSON.
+// Unknown keys are errors. Durations are Go duration strings ("180s") or
+// whole seconds.
+type Config struct {
+	// Address is the PBX's CSTA host:port. Required: MiVO400's CSTA port
+	// is not public (set on the PBX), so there is no default.
+	Address string `json:"address"`
+	// TLS turns TLS on for the link (default off).
+	TLS bool `json:"tls"`
+	// TLSServerName is the name the PBX certificate is checked against
+	// (default: Address's host).
+	TLSServerName string `json:"tls_server_name"`
+	// TLSCAFile is a PEM file of the CAs the PBX certificate is checked
+	// against (default: the system roots).
+	TLSCAFile string `json:"tls_ca_file"`
+	// TLSInsecureSkipVerify skips certificate checks (default false; lab
+	// use only).
+	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify"`
+	// User and Password are the CSTA login (default empty: no login sent).
+	User     string `json:"user"`
+	Password string `json:"password"`
+	// ApplicationID is sent in StartApplicationSession (default
+	// "Switchboard").
+	ApplicationID string `json:"application_id"`
+	// Edition is the ECMA-323 edition spoken: ed3 … ed6 (default ed5, as
+	// MiVO400 uses).
+	Edition string `json:"edition"`
+	// SessionDuration is the requested application session duration
+	// (default 180s, at least 10s); the timer is reset at half of what the
+	// PBX grants.
+	SessionDuration Duration `json:"session_duration"`
+	// ReconnectMin and ReconnectMax bound the reconnect backoff (defaults
+	// 500ms and 30s); it doubles after each failed attempt.
+	ReconnectMin Duration `json:"reconnect_min"`
+	ReconnectMax Duration `json:"reconnect_max"`
+	// RequestTimeout bounds each CSTA request without an earlier deadline
+	// (default 5s).
+	RequestTimeout Duration `json:"request_timeout"`
+
+	edition csta.Edition
+}
+
+// Defaults.
+const (
+	DefaultApplicationID   = "Switchboard"
+	DefaultSessionDuration = 180 * time.Second
+	DefaultReconnectMin    = 500 * time.Millisecond
+	DefaultReconnectMax    = 30 * time.Second
+	DefaultRequestTimeout  = 5 * time.Second
+)
+
+// Duration is a time.Duration that reads "180s" or a number of seconds.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("duration %s: want a string like \"30s\" or seconds", b)
+	}
+	*d = Duration(f * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// ParseConfig decodes a JSON config strictly, fills in the defaults and
+// validates it. Every problem is reported at once.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("mitel config: %w", err)
+		}
+	}
+	c.setDefaults()
+	return c, c.Validate()
+}
+
+func (c *Config) setDefaults() {
+	if c.ApplicationID == "" {
+		c.ApplicationID = DefaultApplicationID
+	}
+	if c.Edition == "" {
+		c.Edition = csta.DefaultEdition.String()
+	}
+	def := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&c.SessionDuration, DefaultSessionDuration)
+	def(&c.ReconnectMin, DefaultReconnectMin)
+	def(&c.ReconnectMax, DefaultReconnectMax)
+	def(&c.RequestTimeout, DefaultRequestTimeout)
+}
+
+// Validate checks a config with defaults filled in. It has no side
+// effects.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("mitel config: "+f, a...)) }
+	if c.Address == "" {
+		bad("address is required (host:port of the PBX's CSTA interface)")
+	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
+		bad("address %q: want host:port", c.Address)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		bad("address %q: bad port", c.Address)
+	}
+	c.edition = 0
+	for e := csta.Ed3; e <= csta.Ed6; e++ {
+		if e.String() == c.Edition {
+			c.edition = e
+		}
+	}
+	if c.edition == 0 {
+		bad("edition %q: want ed3, ed4, ed5 or ed6", c.Edition)
+	}
+	if c.Password != "" && c.User == "" {
+		bad("password without user")
+	}
+	if time.Duration(c.SessionDuration) < 10*time.Second || time.Duration(c.SessionDuration) > 24*time.Hour {
+		bad("session_duration %s: want 10s to 24h", time.Duration(c.SessionDuration))
+	}
+	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
+		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",
+			time.Duration(c.ReconnectMin), time.Duration(c.ReconnectMax))
+	}
+	if c.RequestTimeout <= 0 {
+		bad("request_timeout must be positive")
+	}
+	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
+		bad("tls_* settings without tls")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,537 @@
+// Package mitel is Switchboard's CTI driver for Mitel MiVoice Office 400:
+// ECMA-323 (edition 5) CSTA XML over TCP, spoken through drivers/csta, and
+// translated to the one CTI model of the plugins package. It runs as its
+// own process (`switchboard driver mitel`, see [New] and sdk.Serve).
+//
+// The link: dial (TLS optional) → StartApplicationSession → MonitorStart
+// per device → SnapshotDevice (+ GetDoNotDisturb, GetForwarding) → events;
+// ResetApplicationSessionTimer at half the granted duration. On loss it
+// emits link_down, forgets the calls it knew, reconnects with backoff,
+// redoes session, monitors and snapshots, and emits link_up.
+package mitel
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// Version is the driver's version, declared in its capabilities.
+const Version = "0.1.0"
+
+// ErrMonitorLimit: the PBX has no "CSTA Sessions" licence left for another
+// monitored device (CSTAErrorCode overallMonitorLimitExceeded).
+var ErrMonitorLimit = errors.New("mitel: CSTA monitor licence limit exceeded")
+
+// Driver is the MiVoice Office 400 driver. Create it with [New].
+type Driver struct {
+	ev    *sdk.Events
+	stats Stats
+	q     *queue
+
+	cfg    Config
+	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	cond     *sync.Cond // signalled when a MonitorStart finishes
+	started  bool
+	client   *csta.Client // nil while the link is down
+	sessID   string       // the client's application session
+	gen      uint64       // link generation; events of older links are dropped
+	link     linkState
+	inflight int                 // MonitorStart requests in flight
+	monitors map[string]*monitor // device → monitor
+	byXref   map[string]*monitor // monitorCrossRefID of the current link → monitor
+	nextMon  int
+	devs     map[string]*devState // device → what the driver knows
+}
+
+type linkState int
+
+const (
+	linkUnknown linkState = iota
+	linkUp
+	linkDown
+)
+
+// monitor is a device the host asked to monitor. id is stable for the
+// driver process; xref is the PBX's monitorCrossRefID on the current link.
+type monitor struct {
+	device string
+	id     string
+	xref   string
+}
+
+// devState is a monitored device's calls and features.
+type devState struct {
+	calls   map[string]plugins.CallSnapshot // call id → call
+	dnd     bool
+	fwd     map[plugins.ForwardingType]plugins.Forwarding
+	touched uint64 // events applied; lets a late snapshot yield to them
+}
+
+// New returns an unstarted driver; the host's Start call configures and
+// connects it.
+func New() *Driver {
+	d := &Driver{ev: sdk.NewEvents(0), q: newQueue(), monitors: map[string]*monitor{},
+		byXref: map[string]*monitor{}, devs: map[string]*devState{}}
+	d.cond = sync.NewCond(&d.mu)
+	return d
+}
+
+// Describe implements sdk.Describer.
+func (d *Driver) Describe() (vendor, version string) { return "Mitel MiVoice Office 400", Version }
+
+// Events implements sdk.Driver.
+func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) error {
+	return d.ev.Serve(ctx, send)
+}
+
+// Stats returns the driver's counters (see metrics.go).
+func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+
+// Start implements sdk.Driver: it parses the config and connects. A
+// refused login on the first attempt is returned (the config is wrong);
+// a PBX that can't be reached is retried in the background with link_down
+// emitted, so the driver starts and monitors wait for the link.
+func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
+	cfg, err := ParseConfig(req.Config)
+	if err != nil {
+		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
+	}
+	var roots *x509.CertPool
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return fmt.Errorf("mitel config: tls_ca_file: %w: %w", plugins.ErrInvalidArgument, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("mitel config: tls_ca_file %s: %w: no PEM certificates", cfg.TLSCAFile, plugins.ErrInvalidArgument)
+		}
+	}
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		return fmt.Errorf("mitel: %w: already started", plugins.ErrFailedPrecondition)
+	}
+	d.roots = roots
+	d.started, d.cfg = true, cfg
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.mu.Unlock()
+
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.process(runCtx) }()
+	first := make(chan error, 1)
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
+	// Wait for the first attempt, but answer the host before its deadline:
+	// a slow PBX is the link's problem, not a failed start.
+	wait := time.Duration(cfg.RequestTimeout)
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)-500*time.Millisecond)
+	}
+	t := time.NewTimer(max(wait, 0))
+	defer t.Stop()
+	select {
+	case err := <-first:
+		if errors.Is(err, csta.ErrSessionRefused) {
+			_ = d.Close()
+			return fmt.Errorf("mitel: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// Close implements sdk.Closer: it ends the session and stops the driver.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	cancel, c := d.cancel, d.client
+	d.mu.Unlock()
+	if c != nil {
+		ctx, done := context.WithTimeout(context.Background(), time.Second)
+		d.mu.Lock()
+		sid := d.sessID
+		d.mu.Unlock()
+		if sid != "" {
+			_, _ = c.Call(ctx, &csta.StopApplicationSession{SessionID: sid,
+				SessionEndReason: csta.SessionEndReason{DefinedEndReason: csta.EndReasonNormal}})
+		}
+		done()
+	}
+	if cancel != nil {
+		cancel()
+	}
+	d.mu.Lock()
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	d.wg.Wait()
+	return nil
+}
+
+// run keeps the link up until ctx ends. The first attempt's result goes to
+// first.
+func (d *Driver) run(ctx context.Context, first chan<- error) {
+	backoff := time.Duration(d.cfg.ReconnectMin)
+	for {
+		c, sess, err := d.connect(ctx)
+		if first != nil {
+			first <- err
+			first = nil
+		}
+		if err == nil {
+			backoff = time.Duration(d.cfg.ReconnectMin)
+			err = d.serve(ctx, c, sess)
+		}
+		d.down(err)
+		if ctx.Err() != nil {
+			return
+		}
+		d.stats.reconnects.Add(1)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
+	}
+}
+
+// session is what StartApplicationSession granted.
+type session struct {
+	id       string
+	duration time.Duration
+}
+
+// connect dials, starts the session and restores the monitors.
+func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
+	timeout := time.Duration(d.cfg.RequestTimeout)
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	var conn net.Conn
+	var err error
+	if d.cfg.TLS {
+		host, _, _ := net.SplitHostPort(d.cfg.Address)
+		name := d.cfg.TLSServerName
+		if name == "" {
+			name = host
+		}
+		td := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{ServerName: name, RootCAs: d.roots,
+			InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify, MinVersion: tls.VersionTLS12}}
+		conn, err = td.DialContext(ctx, "tcp", d.cfg.Address)
+	} else {
+		conn, err = dialer.DialContext(ctx, "tcp", d.cfg.Address)
+	}
+	if err != nil {
+		return nil, session{}, fmt.Errorf("dial %s: %w", d.cfg.Address, err)
+	}
+	d.mu.Lock()
+	d.gen++
+	gen := d.gen
+	d.mu.Unlock()
+	c := csta.NewClient(conn, csta.ClientConfig{
+		Namespace:   d.cfg.edition.Namespace(),
+		CallTimeout: timeout,
+		OnEvent:     func(m csta.Message) { d.q.push(item{gen: gen, msg: m}) },
+		OnError:     func(error) { d.stats.dropped.Add(1) },
+	})
+	sess, err := d.startSession(ctx, c)
+	if err != nil {
+		_ = c.Close()
+		return nil, session{}, err
+	}
+	d.mu.Lock()
+	d.client, d.sessID = c, sess.id
+	d.byXref = map[string]*monitor{}
+	devs := make([]string, 0, len(d.monitors))
+	for dev, m := range d.monitors {
+		m.xref = ""
+		devs = append(devs, dev)
+	}
+	d.mu.Unlock()
+	if err := d.restore(ctx, c, devs); err != nil {
+		_ = c.Close()
+		return nil, session{}, err
+	}
+	d.q.push(item{gen: gen, linkUp: true})
+	return c, sess, nil
+}
+
+// restoreParallelism is how many devices are re-monitored at once after a
+// reconnect.
+const restoreParallelism = 32
+
+// restore monitors devs again on a new link, restoreParallelism at a time.
+// A device the PBX refuses is dropped (monitor_ended); a link failure is
+// returned.
+func (d *Driver) restore(ctx context.Context, c *csta.Client, devs []string) error {
+	sem := make(chan struct{}, restoreParallelism)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, dev := range devs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := d.startMonitor(ctx, c, dev, true); err != nil && !isRefusal(err) {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+func (d *Driver) startSession(ctx context.Context, c *csta.Client) (session, error) {
+	req := &csta.StartApplicationSession{
+		ApplicationInfo:           csta.ApplicationInfo{ApplicationID: d.cfg.ApplicationID},
+		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: []string{d.cfg.edition.Namespace()}},
+		RequestedSessionDuration:  int(time.Duration(d.cfg.SessionDuration) / time.Second),
+	}
+	if d.cfg.User != "" {
+		li, err := csta.NewRawXML(loginInfo{UserName: d.cfg.User, Password: d.cfg.Password})
+		if err != nil {
+			return session{}, err
+		}
+		req.ApplicationInfo.ApplicationSpecificInfo = li
+	}
+	resp, err := c.Call(ctx, req)
+	if err != nil {
+		return session{}, fmt.Errorf("start application session: %w", err)
+	}
+	pos := resp.(*csta.StartApplicationSessionPosResponse)
+	dur := time.Duration(pos.ActualSessionDuration) * time.Second
+	if dur <= 0 {
+		dur = time.Duration(d.cfg.SessionDuration)
+	}
+	return session{id: pos.SessionID, duration: dur}, nil
+}
+
+// loginInfo carries the login in applicationSpecificInfo. MiVO400's
+// carrier is not public; this is the ECMA-354 shape Avaya documents
+// (SessionLoginInfo/userName/password) without its namespace.
+type loginInfo struct {
+	XMLName  struct{} `xml:"SessionLoginInfo"`
+	UserName string   `xml:"userName"`
+	Password string   `xml:"password"`
+}
+
+// serve keeps the session alive until the link ends.
+func (d *Driver) serve(ctx context.Context, c *csta.Client, sess session) error {
+	t := time.NewTicker(max(sess.duration/2, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = c.Close()
+			return ctx.Err()
+		case <-c.Done():
+			return c.Err()
+		case <-t.C:
+			_, err := c.Call(ctx, &csta.ResetApplicationSessionTimer{SessionID: sess.id,
+				RequestedSessionDuration: int(time.Duration(d.cfg.SessionDuration) / time.Second)})
+			if err != nil && ctx.Err() == nil {
+				_ = c.Close()
+				return fmt.Errorf("reset session timer: %w", err)
+			}
+		}
+	}
+}
+
+// down forgets the link; the processor emits link_down in event order.
+func (d *Driver) down(err error) {
+	d.mu.Lock()
+	c := d.client
+	d.client = nil
+	d.sessID = ""
+	gen := d.gen
+	d.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+	reason := "link lost"
+	if err != nil {
+		reason = err.Error()
+	}
+	d.q.push(item{gen: gen, linkDown: reason})
+}
+
+// current returns the link's client, or ErrUnavailable.
+func (d *Driver) current() (*csta.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		return nil, fmt.Errorf("mitel: PBX link is down: %w", plugins.ErrUnavailable)
+	}
+	return d.client, nil
+}
+
+// MonitorStart implements sdk.Driver. With the link up the PBX is asked at
+// once (its licence limit is an error here); with the link down the
+// device is remembered and monitored when the link comes back.
+func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error) {
+	if device == "" {
+		return "", fmt.Errorf("monitor start: %w: empty device", plugins.ErrInvalidArgument)
+	}
+	d.mu.Lock()
+	m, ok := d.monitors[device]
+	if ok {
+		d.mu.Unlock()
+		return m.id, nil
+	}
+	d.nextMon++
+	m = &monitor{device: device, id: "mitel-" + strconv.Itoa(d.nextMon)}
+	d.monitors[device] = m
+	c := d.client
+	d.mu.Unlock()
+	if c == nil {
+		return m.id, nil
+	}
+	if err := d.startMonitor(ctx, c, device, false); err != nil {
+		return "", err
+	}
+	return m.id, nil
+}
+
+// startMonitor sends MonitorStart and takes the device's snapshot. A
+// refusal drops the device from the monitor list; while restoring
+// (restore) it is also told to the host as monitor_ended.
+func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string, restore bool) error {
+	d.mu.Lock()
+	d.inflight++
+	gen := d.gen
+	d.mu.Unlock()
+	resp, err := c.Call(ctx, &csta.MonitorStart{MonitorObject: csta.MonitorObject{
+		DeviceObject: &csta.DeviceID{Value: device}}, MonitorType: "device"})
+	d.mu.Lock()
+	d.inflight--
+	d.cond.Broadcast()
+	m := d.monitors[device]
+	if err != nil || m == nil {
+		if err != nil && isRefusal(err) {
+			if m != nil {
+				delete(d.monitors, device)
+				if restore {
+					d.emit(plugins.Event{Type: plugins.EventMonitorEnded, MonitorID: m.id, Device: device,
+						RawCause: err.Error()})
+				}
+			}
+		}
+		d.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("monitor start %s: %w", device, mapErr(err))
+		}
+		return nil
+	}
+	m.xref = resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	d.byXref[m.xref] = m
+	var touched uint64
+	if s := d.devs[device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	d.stats.monitorStarts.Add(1)
+	snap, err := d.pbxSnapshot(ctx, c, device)
+	if err != nil {
+		return nil // the monitor stands; the state stays unknown until events
+	}
+	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	return nil
+}
+
+// isRefusal reports whether err is the PBX refusing (not the link failing).
+func isRefusal(err error) bool {
+	return errors.Is(err, csta.ErrCSTA)
+}
+
+// MonitorStop implements sdk.Driver.
+func (d *Driver) MonitorStop(ctx context.Context, device string) error {
+	d.mu.Lock()
+	m, ok := d.monitors[device]
+	if !ok {
+		d.mu.Unlock()
+		return fmt.Errorf("monitor stop %s: %w", device, plugins.ErrNotFound)
+	}
+	delete(d.monitors, device)
+	delete(d.byXref, m.xref)
+	delete(d.devs, device)
+	c := d.client
+	d.mu.Unlock()
+	if c == nil || m.xref == "" {
+		return nil
+	}
+	if _, err := c.Call(ctx, &csta.MonitorStop{MonitorCrossRefID: m.xref}); err != nil {
+		return fmt.Errorf("monitor stop %s: %w", device, mapErr(err))
+	}
+	return nil
+}
+
+// Snapshot implements sdk.Driver: the device's state as the driver tracks
+// it (from the PBX's snapshot at monitor start plus every event since),
+// with the sequence number of the last event reflected.
+func (d *Driver) Snapshot(_ context.Context, device string) (plugins.DeviceSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.monitors[device]; !ok {
+		return plugins.DeviceSnapshot{}, fmt.Errorf("snapshot %s: %w: not monitored", device, plugins.ErrNotFound)
+	}
+	return d.snapshotLocked(device), nil
+}
+
+func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
+	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
+	if st := d.devs[device]; st != nil {
+		for _, c := range st.calls {
+			s.Calls = append(s.Calls, c)
+		}
+		s.DND = st.dnd
+		for _, f := range st.fwd {
+			s.Forwarding = append(s.Forwarding, f)
+		}
+	}
+	sortSnapshot(&s)
+	return s
+}
+
+// mapErr turns a CSTA error into the plugins error the host understands,
+// keeping the CSTA detail.
+func mapErr(err error) error {
+	var ce *csta.CSTAErrorCode
+	switch {
+	case errors.As(err, &ce):
+		switch {
+		case ce.Value == "overallMonitorLimitExceeded":
+			return fmt.Errorf("%w: %w: %w", ErrMonitorLimit, plugins.ErrFailedPrecondition, err)
+		case ce.Category == csta.CategoryStateIncompatibility:
+			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
+		case ce.Value == "invalidDeviceID" || ce.Value == "invalidConnectionID" ||
+			ce.Value == "invalidCallID" || ce.Value == "invalidCrossRefID":
+			return fmt.Errorf("%w: %w", plugins.ErrNotFound, err)
+		case ce.Category == csta.CategorySystemResourceAvailability ||
+			ce.Category == csta.CategorySubscribedResourceAvailability:
+			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
+		}
+		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
+	case errors.Is(err, csta.ErrClosed):
+		return fmt.Errorf("%w: %w", plugins.ErrUnavailable, err)
+	}
+	return err
+}

@@ -1,0 +1,27 @@
+package mitel
+
+import "sync/atomic"
+
+// Stats counts what the driver saw. The driver is a separate process, so
+// it has no Prometheus registry of its own; the counters are for tests,
+// logs and a future Capabilities/health extension.
+type Stats struct {
+	events        atomic.Uint64 // CSTA events mapped to model events
+	unknown       atomic.Uint64 // events for no known monitor, or of an unknown kind
+	stale         atomic.Uint64 // events of an earlier link, dropped
+	dropped       atomic.Uint64 // frames the CSTA client dropped (undecodable, unmatched)
+	reconnects    atomic.Uint64 // reconnect attempts after a failure
+	linkUps       atomic.Uint64 // times the link came up
+	monitorStarts atomic.Uint64 // successful MonitorStart requests
+}
+
+// StatsSnapshot is a copy of [Stats] at one moment.
+type StatsSnapshot struct {
+	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts uint64
+}
+
+func (s *Stats) snapshot() StatsSnapshot {
+	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
+		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
+		MonitorStarts: s.monitorStarts.Load()}
+}

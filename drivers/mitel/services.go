@@ -1,0 +1,242 @@
+package mitel
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// call sends one request on the current link, mapping errors to the
+// plugins errors.
+func (d *Driver) call(ctx context.Context, what string, req csta.Message) (csta.Message, error) {
+	c, err := d.current()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	resp, err := c.Call(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, mapErr(err))
+	}
+	return resp, nil
+}
+
+func conn(c plugins.ConnectionRef) (csta.ConnectionID, error) {
+	if c.Device == "" || c.CallID == "" {
+		return csta.ConnectionID{}, fmt.Errorf("%w: connection needs device and call id", plugins.ErrInvalidArgument)
+	}
+	return csta.Conn(c.CallID, c.Device), nil
+}
+
+func ref(c csta.ConnectionID) plugins.ConnectionRef {
+	return plugins.ConnectionRef{Device: c.Device(), CallID: c.CallID, ConnectionID: connID(c.CallID, c.Device())}
+}
+
+// MakeCall implements sdk.MakeCaller (CSTA MakeCall, autoOriginate
+// doNotPrompt: the calling phone goes off-hook by itself where it can).
+func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugins.ConnectionRef, error) {
+	if r.Calling == "" || r.Called == "" {
+		return plugins.ConnectionRef{}, fmt.Errorf("make call: %w: calling and called are required", plugins.ErrInvalidArgument)
+	}
+	resp, err := d.call(ctx, "make call", &csta.MakeCall{CallingDevice: csta.Device(r.Calling),
+		CalledDirectoryNumber: csta.Device(r.Called), AutoOriginate: "doNotPrompt"})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
+}
+
+// simple runs a service whose request names one connection.
+func (d *Driver) simple(ctx context.Context, what string, c plugins.ConnectionRef, mk func(csta.ConnectionID) csta.Message) error {
+	cid, err := conn(c)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	_, err = d.call(ctx, what, mk(cid))
+	return err
+}
+
+// Answer implements sdk.Answerer (CSTA AnswerCall).
+func (d *Driver) Answer(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "answer", c, func(id csta.ConnectionID) csta.Message { return &csta.AnswerCall{CallToBeAnswered: id} })
+}
+
+// Clear implements sdk.Clearer (CSTA ClearConnection).
+func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "clear", c, func(id csta.ConnectionID) csta.Message {
+		return &csta.ClearConnection{ConnectionToBeCleared: id}
+	})
+}
+
+// Hold implements sdk.Holder (CSTA HoldCall).
+func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "hold", c, func(id csta.ConnectionID) csta.Message { return &csta.HoldCall{CallToBeHeld: id} })
+}
+
+// Retrieve implements sdk.Retriever (CSTA RetrieveCall).
+func (d *Driver) Retrieve(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "retrieve", c, func(id csta.ConnectionID) csta.Message {
+		return &csta.RetrieveCall{CallToBeRetrieved: id}
+	})
+}
+
+// Consultation implements sdk.Consulter (CSTA ConsultationCall): the
+// existing call is held and a new call from the same device rings to.
+func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRef, to string) (plugins.ConnectionRef, error) {
+	cid, err := conn(existing)
+	if err != nil || to == "" {
+		return plugins.ConnectionRef{}, fmt.Errorf("consultation: %w: need a connection and a destination", plugins.ErrInvalidArgument)
+	}
+	resp, err := d.call(ctx, "consultation", &csta.ConsultationCall{ExistingCall: cid, ConsultedDevice: csta.Device(to)})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return ref(resp.(*csta.ConsultationCallResponse).InitiatedCall), nil
+}
+
+// Transfer implements sdk.Transferer (CSTA TransferCall): held and active
+// are joined and the transferring device leaves.
+func (d *Driver) Transfer(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := pair(held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, fmt.Errorf("transfer: %w", err)
+	}
+	resp, err := d.call(ctx, "transfer", &csta.TransferCall{HeldCall: h, ActiveCall: a})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if r := resp.(*csta.TransferCallResponse); r.TransferredCall != nil {
+		return ref(*r.TransferredCall), nil
+	}
+	return plugins.ConnectionRef{CallID: active.CallID}, nil
+}
+
+// Conference implements sdk.Conferencer (CSTA ConferenceCall).
+func (d *Driver) Conference(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := pair(held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, fmt.Errorf("conference: %w", err)
+	}
+	resp, err := d.call(ctx, "conference", &csta.ConferenceCall{HeldCall: h, ActiveCall: a})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if r := resp.(*csta.ConferenceCallResponse); r.ConferenceCall != nil {
+		return ref(*r.ConferenceCall), nil
+	}
+	return plugins.ConnectionRef{Device: active.Device, CallID: active.CallID}, nil
+}
+
+func pair(held, active plugins.ConnectionRef) (csta.ConnectionID, csta.ConnectionID, error) {
+	h, err := conn(held)
+	if err != nil {
+		return h, h, err
+	}
+	a, err := conn(active)
+	return h, a, err
+}
+
+// SetDND implements sdk.DNDSetter (CSTA SetDoNotDisturb).
+func (d *Driver) SetDND(ctx context.Context, device string, enabled bool) error {
+	if device == "" {
+		return fmt.Errorf("set dnd: %w: empty device", plugins.ErrInvalidArgument)
+	}
+	_, err := d.call(ctx, "set dnd", &csta.SetDoNotDisturb{Device: csta.Device(device), DoNotDisturbOn: enabled})
+	return err
+}
+
+// SetForwarding implements sdk.ForwardingSetter (CSTA SetForwarding).
+func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.Forwarding) error {
+	typ := forwardName(f.Type)
+	switch {
+	case device == "":
+		return fmt.Errorf("set forwarding: %w: empty device", plugins.ErrInvalidArgument)
+	case typ == "":
+		return fmt.Errorf("set forwarding: %w: forwarding type %s", plugins.ErrInvalidArgument, f.Type)
+	case f.Enabled && f.To == "":
+		return fmt.Errorf("set forwarding: %w: a destination is required", plugins.ErrInvalidArgument)
+	}
+	req := &csta.SetForwarding{Device: csta.Device(device), ForwardingType: typ, ActivateForward: f.Enabled}
+	if f.To != "" {
+		req.ForwardDN = &csta.DeviceID{Value: f.To}
+	}
+	_, err := d.call(ctx, "set forwarding", req)
+	return err
+}
+
+// pbxSnapshot asks the PBX for device's calls (SnapshotDevice), DND
+// (GetDoNotDisturb ~) and forwarding (GetForwarding ~). The feature
+// queries are best effort: a PBX that refuses them leaves them off.
+func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (plugins.DeviceSnapshot, error) {
+	s := plugins.DeviceSnapshot{Device: device}
+	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: csta.Device(device)})
+	if err != nil {
+		return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
+	}
+	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
+		for _, it := range data.Items {
+			st := mapState(it.State())
+			if st == plugins.StateNull {
+				continue
+			}
+			id := it.ConnectionIdentifier.CallID
+			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: connID(id, device), State: st})
+		}
+	}
+	if r, err := c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)); err == nil {
+		var v struct {
+			On bool `xml:"doNotDisturbOn"`
+		}
+		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+			s.DND = v.On
+		}
+	}
+	if r, err := c.Call(ctx, d.deviceQuery("GetForwarding", device)); err == nil {
+		var v struct {
+			Items []struct {
+				Type   string `xml:"forwardingType"`
+				Status bool   `xml:"forwardStatus"`
+				DN     string `xml:"forwardDN"`
+			} `xml:"forwardingList>forwardListItem"`
+		}
+		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+			for _, it := range v.Items {
+				if t := forwardType(it.Type); t != plugins.ForwardUnspecified && it.Status {
+					s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.DN), Enabled: true})
+				}
+			}
+		}
+	}
+	return s, nil
+}
+
+// deviceQuery builds an ECMA-269 Get… request with one device element.
+func (d *Driver) deviceQuery(name, device string) *csta.RawMessage {
+	var b bytes.Buffer
+	b.WriteString("<device>")
+	_ = xml.EscapeText(&b, []byte(device))
+	b.WriteString("</device>")
+	return &csta.RawMessage{XMLName: xml.Name{Space: d.cfg.edition.Namespace(), Local: name}, Inner: b.Bytes()}
+}
+
+// Interface guards.
+var (
+	_ sdk.Driver           = (*Driver)(nil)
+	_ sdk.Describer        = (*Driver)(nil)
+	_ sdk.Closer           = (*Driver)(nil)
+	_ sdk.MakeCaller       = (*Driver)(nil)
+	_ sdk.Answerer         = (*Driver)(nil)
+	_ sdk.Clearer          = (*Driver)(nil)
+	_ sdk.Holder           = (*Driver)(nil)
+	_ sdk.Retriever        = (*Driver)(nil)
+	_ sdk.Consulter        = (*Driver)(nil)
+	_ sdk.Transferer       = (*Driver)(nil)
+	_ sdk.Conferencer      = (*Driver)(nil)
+	_ sdk.DNDSetter        = (*Driver)(nil)
+	_ sdk.ForwardingSetter = (*Driver)(nil)
+)

@@ -1,0 +1,519 @@
+// Package mitel is a MiVoice Office 400 CSTA simulator for tests and the
+// lab: ECMA-323 edition 5 XML with the csta: prefix, over TCP with the
+// 8-byte CSTA header (cti-protocols.md §2). It holds devices and calls,
+// answers the ECMA-354 session and ECMA-269 services the Mitel driver uses,
+// emits events in the order a real PBX does (§2.6), asks the application
+// for its SystemStatus, and has hooks to drop the link, delay responses and
+// send malformed frames.
+//
+// It follows the published message formats only; where MiVO400 specifics
+// are not public (login carrier, device ID format) it uses the assumptions
+// documented in drivers/mitel/README.md.
+package mitel
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+)
+
+// Config configures a [Sim]. The zero value accepts any login and any
+// device, has no monitor limit and sends no SystemStatus.
+type Config struct {
+	// Addr is where to listen (default "127.0.0.1:0").
+	Addr string
+	// User and Password are the login expected in
+	// applicationSpecificInfo/SessionLoginInfo; empty User accepts any.
+	User, Password string
+	// Devices lists the extensions that exist; empty means any device ID
+	// exists.
+	Devices []string
+	// MonitorLimit is the number of "CSTA Sessions" licences: monitors
+	// beyond it get overallMonitorLimitExceeded. 0 means no limit.
+	MonitorLimit int
+	// MaxSessionDuration caps the session duration granted, in seconds
+	// (default 300). A session whose timer is not reset in time ends: its
+	// monitors are dropped and the link closed.
+	MaxSessionDuration int
+	// SystemStatusInterval is how often the switch sends SystemStatus to
+	// each link; 0 never.
+	SystemStatusInterval time.Duration
+	// Namespace is the CSTA namespace of everything sent (default ed5).
+	Namespace string
+	// TLS, when set, makes the simulator a TLS server.
+	TLS *tls.Config
+}
+
+// Malformed is a kind of broken frame [Sim.SendMalformed] sends.
+type Malformed int
+
+const (
+	// BadHeader is a frame whose format indicator is not 0x0000: the
+	// stream can't be resynchronised, so the application must drop the
+	// link.
+	BadHeader Malformed = iota
+	// BadXML is a well-framed event whose XML is not well formed: the
+	// application should drop the frame and go on.
+	BadXML
+)
+
+// Sim is a running simulator. Close it when done.
+type Sim struct {
+	cfg Config
+	ln  net.Listener
+	wg  sync.WaitGroup
+
+	delay     atomic.Int64 // nanoseconds before each response
+	sysStatus atomic.Int64 // SystemStatusResponses received
+
+	mu       sync.Mutex
+	closed   bool
+	links    map[*link]struct{}
+	monitors map[string]*monitor // monitorCrossRefID → monitor
+	calls    map[string]*call
+	devices  map[string]*device
+	nextID   int
+	sessions int
+}
+
+type monitor struct {
+	id     string
+	device string
+	link   *link
+}
+
+type device struct {
+	dnd bool
+	fwd map[string]string // forwardingType → forwardDN while active
+}
+
+// party is one device's connection to a call.
+type party struct {
+	device string
+	state  string // localConnectionInfo
+}
+
+type call struct {
+	id      string
+	calling string
+	called  string
+	parties []*party
+}
+
+// New starts a simulator listening on cfg.Addr.
+func New(cfg Config) (*Sim, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.MaxSessionDuration <= 0 {
+		cfg.MaxSessionDuration = 300
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = csta.Ed5.Namespace()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("mitel sim: %w", err)
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
+		calls: map[string]*call{}, devices: map[string]*device{}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the simulator's host:port.
+func (s *Sim) Addr() string { return s.ln.Addr().String() }
+
+// Close stops listening, drops every link and waits for its goroutines.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.DropLinks()
+	s.wg.Wait()
+	return err
+}
+
+// DropLinks closes every application link at once, as a PBX restart or a
+// network failure would. Their monitors end.
+func (s *Sim) DropLinks() {
+	s.mu.Lock()
+	links := make([]*link, 0, len(s.links))
+	for l := range s.links {
+		links = append(links, l)
+	}
+	s.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+}
+
+// SetDelay delays every response by d (0 turns it off).
+func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// SendMalformed sends a broken frame of kind k on every link.
+func (s *Sim) SendMalformed(k Malformed) {
+	var b []byte
+	switch k {
+	case BadHeader:
+		b = []byte{0xff, 0xff, 0, 12, '9', '9', '9', '9', '<', 'x', '/', '>'}
+	default:
+		b = frame(csta.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for l := range s.links {
+		l.send(b)
+	}
+}
+
+// Links is the number of application links open.
+func (s *Sim) Links() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.links)
+}
+
+// Sessions is the number of application sessions started so far.
+func (s *Sim) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions
+}
+
+// Monitors lists the devices monitored now, one entry per monitor, sorted.
+func (s *Sim) Monitors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.monitors {
+		out = append(out, m.device)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SystemStatusAnswers is how many SystemStatusResponses applications sent.
+func (s *Sim) SystemStatusAnswers() int64 { return s.sysStatus.Load() }
+
+// DND reports whether do-not-disturb is on at dev.
+func (s *Sim) DND(dev string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev(dev).dnd
+}
+
+// Forwarding returns dev's active forwarding destination of type typ
+// (csta.ForwardImmediate...), "" if none.
+func (s *Sim) Forwarding(dev, typ string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev(dev).fwd[typ]
+}
+
+func (s *Sim) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		l := newLink(s, c)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		s.links[l] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(2)
+		go l.readLoop()
+		go l.writeLoop()
+	}
+}
+
+// exists reports whether dev is a known extension. Called with s.mu held.
+func (s *Sim) exists(dev string) bool {
+	return dev != "" && (len(s.cfg.Devices) == 0 || slices.Contains(s.cfg.Devices, dev))
+}
+
+// dev returns dev's feature state. Called with s.mu held.
+func (s *Sim) dev(dev string) *device {
+	d, ok := s.devices[dev]
+	if !ok {
+		d = &device{fwd: map[string]string{}}
+		s.devices[dev] = d
+	}
+	return d
+}
+
+func (s *Sim) newID() string {
+	s.nextID++
+	return strconv.Itoa(s.nextID)
+}
+
+// encode marshals m the way MiVO400 writes it: ed5 with a csta: prefix.
+func (s *Sim) encode(m csta.Message) ([]byte, error) {
+	b, err := csta.Marshal(m, s.cfg.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.Contains(b, []byte(csta.SessionNamespace)) {
+		return b, nil // session messages are not prefixed in the trace
+	}
+	return prefix(b), nil
+}
+
+var (
+	tagRE   = regexp.MustCompile(`<(/?)([A-Za-z_])`)
+	xmlnsRE = regexp.MustCompile(`xmlns="`)
+)
+
+// prefix rewrites a document encoding/xml wrote with a default namespace
+// into the csta: prefixed form of the MiVO400 trace.
+func prefix(b []byte) []byte {
+	const decl = `<?xml version="1.0" encoding="UTF-8"?>`
+	body := bytes.TrimPrefix(b, []byte(decl))
+	body = tagRE.ReplaceAll(body, []byte("<${1}csta:${2}"))
+	body = xmlnsRE.ReplaceAll(body, []byte(`xmlns:csta="`))
+	return append([]byte(decl), body...)
+}
+
+// frame builds one CSTA-over-TCP frame.
+func frame(id csta.InvokeID, payload []byte) []byte {
+	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
+	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
+	copy(b[4:8], id.String())
+	return append(b, payload...)
+}
+
+// link is one application's TCP connection.
+type link struct {
+	s       *Sim
+	conn    net.Conn
+	out     chan []byte
+	done    chan struct{}
+	once    sync.Once
+	session string // sessionID once started
+	expires time.Time
+	nextReq int
+}
+
+func newLink(s *Sim, c net.Conn) *link {
+	return &link{s: s, conn: c, out: make(chan []byte, 1<<16), done: make(chan struct{})}
+}
+
+// close ends the link and frees its monitors (the licences go back).
+func (l *link) close() {
+	l.once.Do(func() {
+		l.s.mu.Lock()
+		delete(l.s.links, l)
+		for id, m := range l.s.monitors {
+			if m.link == l {
+				delete(l.s.monitors, id)
+			}
+		}
+		l.s.mu.Unlock()
+		close(l.done)
+		_ = l.conn.Close()
+	})
+}
+
+// send queues a frame; a link that can't keep up is dropped, as a switch
+// does with a stuck application.
+func (l *link) send(b []byte) {
+	select {
+	case l.out <- b:
+	case <-l.done:
+	default:
+		go l.close()
+	}
+}
+
+// sendMsg encodes and queues m with invoke ID id.
+func (l *link) sendMsg(id csta.InvokeID, m csta.Message) {
+	b, err := l.s.encode(m)
+	if err != nil {
+		return
+	}
+	l.send(frame(id, b))
+}
+
+func (l *link) writeLoop() {
+	defer l.s.wg.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case b := <-l.out:
+			_ = l.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := l.conn.Write(b); err != nil {
+				l.close()
+				return
+			}
+		}
+	}
+}
+
+func (l *link) readLoop() {
+	defer l.s.wg.Done()
+	defer l.close()
+	stop := l.timers()
+	defer stop()
+	f := csta.NewHeaderFramer(l.conn)
+	for {
+		fr, err := f.ReadFrame()
+		if err != nil {
+			if errors.Is(err, csta.ErrFrameTooLarge) {
+				continue
+			}
+			return
+		}
+		m, err := csta.Decode(fr.Payload)
+		if err != nil {
+			l.sendMsg(fr.InvokeID, &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"})
+			continue
+		}
+		if _, ok := m.(*csta.SystemStatusResponse); ok {
+			l.s.sysStatus.Add(1)
+			continue
+		}
+		if d := time.Duration(l.s.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-l.done:
+				return
+			}
+		}
+		l.s.handle(l, fr.InvokeID, m)
+	}
+}
+
+// timers sends SystemStatus periodically and ends expired sessions.
+func (l *link) timers() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l.s.wg.Add(1)
+	go func() {
+		defer l.s.wg.Done()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.done:
+				return
+			case now := <-tick.C:
+				l.s.mu.Lock()
+				expired := l.session != "" && now.After(l.expires)
+				iv := l.s.cfg.SystemStatusInterval
+				due := l.session != "" && iv > 0 && now.Sub(last) >= iv
+				var id csta.InvokeID
+				if due {
+					last = now
+					l.nextReq = l.nextReq%int(csta.MaxInvokeID) + 1
+					id = csta.InvokeID(l.nextReq)
+				}
+				l.s.mu.Unlock()
+				if expired {
+					l.close()
+					return
+				}
+				if due {
+					l.sendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+				}
+			}
+		}
+	}()
+	return cancel
+}
+
+// loginInfo is the assumed MiVO400 login carrier inside
+// applicationSpecificInfo (not public; see the driver README).
+type loginInfo struct {
+	XMLName  xml.Name `xml:"SessionLoginInfo"`
+	UserName string   `xml:"userName"`
+	Password string   `xml:"password"`
+}
+
+// handleSession answers the ECMA-354 session requests; ok is false for
+// anything else.
+func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
+	switch r := m.(type) {
+	case *csta.StartApplicationSession:
+		var li loginInfo
+		if r.ApplicationInfo.ApplicationSpecificInfo != nil {
+			_ = xml.Unmarshal(r.ApplicationInfo.ApplicationSpecificInfo.Inner, &li)
+		}
+		if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password) {
+			l.sendMsg(id, &csta.StartApplicationSessionNegResponse{
+				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrInvalidApplicationInfo}})
+			return true
+		}
+		ver := ""
+		for _, v := range r.RequestedProtocolVersions.ProtocolVersion {
+			if v == s.cfg.Namespace {
+				ver = v
+			}
+		}
+		if ver == "" {
+			l.sendMsg(id, &csta.StartApplicationSessionNegResponse{
+				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrRequestedProtocolVersionNotSupported}})
+			return true
+		}
+		s.mu.Lock()
+		s.sessions++
+		l.session = "S" + s.newID()
+		dur := s.grant(l, r.RequestedSessionDuration)
+		sid := l.session
+		s.mu.Unlock()
+		l.sendMsg(id, &csta.StartApplicationSessionPosResponse{SessionID: sid, ActualProtocolVersion: ver, ActualSessionDuration: dur})
+	case *csta.ResetApplicationSessionTimer:
+		s.mu.Lock()
+		if r.SessionID != l.session || l.session == "" {
+			s.mu.Unlock()
+			l.sendMsg(id, &csta.ResetApplicationSessionTimerNegResponse{
+				ErrorCode: csta.SessionErrorCode{DefinedError: "invalidSessionID"}})
+			return true
+		}
+		dur := s.grant(l, r.RequestedSessionDuration)
+		s.mu.Unlock()
+		l.sendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+	case *csta.StopApplicationSession:
+		l.sendMsg(id, &csta.StopApplicationSessionPosResponse{})
+		go func() { time.Sleep(50 * time.Millisecond); l.close() }()
+	default:
+		return false
+	}
+	return true
+}
+
+// grant sets the session timer. Called with s.mu held.
+func (s *Sim) grant(l *link, requested int) int {
+	d := requested
+	if d <= 0 || d > s.cfg.MaxSessionDuration {
+		d = s.cfg.MaxSessionDuration
+	}
+	l.expires = time.Now().Add(time.Duration(d) * time.Second)
+	return d
+}
