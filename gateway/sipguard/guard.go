@@ -105,7 +105,8 @@ type Stats struct {
 	BannedDropped  uint64 // datagrams/messages/connections from banned IPs
 	Keepalives     uint64 // CRLF keepalives received
 	KeepalivePongs uint64 // CRLF pongs sent (RFC 5626 §3.5.1)
-	STUNDropped    uint64 // STUN-looking datagrams dropped (not answered yet)
+	STUNDropped    uint64 // STUN-looking datagrams that were not Binding requests
+	STUNAnswered   uint64 // STUN Binding requests answered (RFC 5626 §4.4.2 keepalives)
 	WSPings        uint64 // WebSocket pings from clients, each answered with a pong
 	WSPongs        uint64 // WebSocket pongs received from clients (liveness)
 	WSServerPings  uint64 // WebSocket pings the guard sent to idle connections
@@ -117,10 +118,10 @@ type Stats struct {
 }
 
 type counters struct {
-	accepted, malformed, answered400, oversize, answered513, unanswerable     atomic.Uint64
-	rateLimited, bannedDropped, keepalives, keepalivePongs, stunDropped       atomic.Uint64
-	wsPings, wsPongs, wsServerPings, wsRejected, connsRefused, timedOut, bans atomic.Uint64
-	conns                                                                     atomic.Int64
+	accepted, malformed, answered400, oversize, answered513, unanswerable             atomic.Uint64
+	rateLimited, bannedDropped, keepalives, keepalivePongs, stunDropped, stunAnswered atomic.Uint64
+	wsPings, wsPongs, wsServerPings, wsRejected, connsRefused, timedOut, bans         atomic.Uint64
+	conns                                                                             atomic.Int64
 }
 
 // Guard screens SIP traffic. It is safe for concurrent use.
@@ -186,7 +187,7 @@ func (g *Guard) Stats() Stats {
 		Answered513: c.answered513.Load(), Unanswerable: c.unanswerable.Load(),
 		RateLimited: c.rateLimited.Load(), BannedDropped: c.bannedDropped.Load(),
 		Keepalives: c.keepalives.Load(), KeepalivePongs: c.keepalivePongs.Load(),
-		STUNDropped: c.stunDropped.Load(), WSPings: c.wsPings.Load(),
+		STUNDropped: c.stunDropped.Load(), STUNAnswered: c.stunAnswered.Load(), WSPings: c.wsPings.Load(),
 		WSPongs: c.wsPongs.Load(), WSServerPings: c.wsServerPings.Load(), WSRejected: c.wsRejected.Load(),
 		Conns: c.conns.Load(), ConnsRefused: c.connsRefused.Load(),
 		TimedOut: c.timedOut.Load(), Bans: c.bans.Load(),

@@ -18,9 +18,10 @@ const maxDatagram = 65535
 // not truncated; set sip.TransportBufferReadSize to 65535 so sipgo's own
 // buffer holds them too (smaller buffers get a 513 for bigger messages).
 //
-// CRLF keepalives and STUN-looking datagrams (first byte 0x00 or 0x01,
-// RFC 5626 §4.4.2 / RFC 7983) are dropped and counted; answering STUN
-// binding requests is not implemented yet.
+// CRLF keepalives are dropped and counted. STUN Binding requests (the
+// RFC 5626 §4.4.2 keepalive) get a Binding success response with the
+// source address; other STUN-looking datagrams (first byte 0x00 or 0x01,
+// RFC 7983) are dropped and counted.
 func (g *Guard) PacketConn(pc net.PacketConn) net.PacketConn {
 	return &packetConn{PacketConn: pc, g: g}
 }
@@ -77,8 +78,14 @@ func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) 
 		return 0, 0, false
 	}
 	if d[0] == 0x00 || d[0] == 0x01 {
-		// STUN (RFC 5389 §6: first two bits zero) or zero padding.
-		g.c.stunDropped.Add(1)
+		// STUN (RFC 5389 §6: first two bits zero) or zero padding. A
+		// Binding request is the RFC 5626 §4.4.2 UDP keepalive of a phone
+		// using outbound: it is answered so the phone keeps its flow.
+		if c.answerSTUN(d, addr) {
+			g.c.stunAnswered.Add(1)
+		} else {
+			g.c.stunDropped.Add(1)
+		}
 		return 0, 0, false
 	}
 	// RFC 5626 §3.5.1 / §4.4.1 CRLF keepalives; RFC 3261 §7.5 leading CRLFs.

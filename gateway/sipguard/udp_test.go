@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/stun/v4"
 )
 
 // udpGateway is a sipgo server behind the guard on 127.0.0.1.
@@ -196,7 +198,7 @@ func TestUDPKeepaliveSTUNGarbage(t *testing.T) {
 	c := newUDPClient(t, addr, "127.0.0.1:0")
 	c.send("\r\n\r\n")
 	c.send("\r\n")
-	c.send(string([]byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}))
+	c.send(string([]byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4})) // STUN-looking, too short
 	c.send("\x16\x03\x01 not sip at all")
 	c.send("SIP/2.0 200 OK\r\nVia: x\r\n\r\n") // malformed response: dropped
 	if got := c.recv(400 * time.Millisecond); got != "" {
@@ -347,5 +349,36 @@ func BenchmarkPacketConnPassThrough(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestUDPSTUNKeepalive: a STUN Binding request on the SIP port (the RFC 5626
+// §4.4.2 keepalive) gets a Binding success carrying the client's address.
+func TestUDPSTUNKeepalive(t *testing.T) {
+	checkLeaks(t)
+	g, _, addr := udpGateway(t, Options{})
+	c := newUDPClient(t, addr, "127.0.0.1:0")
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest, stun.Fingerprint)
+	c.send(string(req.Raw))
+	raw := c.recv(2 * time.Second)
+	if raw == "" {
+		t.Fatal("no answer to a STUN Binding request")
+	}
+	res := &stun.Message{Raw: []byte(raw)}
+	if err := res.Decode(); err != nil {
+		t.Fatalf("answer is not STUN: %v", err)
+	}
+	if res.Type != stun.BindingSuccess || res.TransactionID != req.TransactionID {
+		t.Fatalf("answer %v, transaction %x want %x", res.Type, res.TransactionID, req.TransactionID)
+	}
+	var xor stun.XORMappedAddress
+	if err := xor.GetFrom(res); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := xor.String(), c.pc.LocalAddr().String(); got != want {
+		t.Errorf("mapped address %s, want %s", got, want)
+	}
+	if st := g.Stats(); st.STUNAnswered != 1 {
+		t.Errorf("stats %+v", st)
 	}
 }
