@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-rtp clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp clean
 
 all: build
 
@@ -50,6 +50,10 @@ deps-bench:
 ## bench-register: REGISTER rate against Kamailio (the anchor) with the shared SIPp harness
 bench-register: build deps-bench
 	@lab/bench/bench-register.sh $(SHARED)
+
+## bench-calls: calls per second through the B2BUA against Kamailio as a stateful proxy
+bench-calls: build deps-bench
+	@lab/bench/bench-calls.sh $(SHARED)
 
 ## bench-rtp: RTP relay under N concurrent G.711 calls on loopback; largest N with < 0.1 % loss
 bench-rtp:

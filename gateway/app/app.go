@@ -1,8 +1,8 @@
 // Package app assembles the gateway from its configuration: the store, the
 // user directory, digest authentication, the input guard, the registrar, the
-// SIP listeners and the HTTPS admin side. It owns their lifecycle: New opens
-// and checks everything, Run serves until the context ends and then closes
-// every part in reverse order.
+// SIP listeners, the trunks, the B2BUA with its RTP relay and the HTTPS admin
+// side. It owns their lifecycle: New opens and checks everything, Run serves
+// until the context ends and then closes every part in reverse order.
 package app
 
 import (
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
@@ -28,6 +29,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/sipserver"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
+	"github.com/switchboard-gw/switchboard/media/relay"
 )
 
 // ErrPostgresUnavailable is returned for a postgres:// store until the
@@ -50,6 +52,8 @@ type App struct {
 	reg      *registrar.Registrar
 	sip      *sipserver.Server
 	dns      *dnssrv.Manager
+	relay    *relay.Relay
+	calls    *b2bua.B2BUA
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -62,6 +66,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	ok := false
 	defer func() {
 		if !ok {
+			if a.relay != nil {
+				_ = a.relay.Close()
+			}
 			a.closeStore()
 		}
 	}()
@@ -156,6 +163,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("trunks: %w", err)
 	}
+	if err := a.newCalls(cfg, auth); err != nil {
+		return nil, err
+	}
 
 	if cfg.HTTP.Listen != "" {
 		httpTLS := tlsConf
@@ -217,8 +227,10 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	a.calls.Close()
 	a.dns.Stop()
 	a.sip.Close()
+	_ = a.relay.Close()
 	if a.admin != nil {
 		a.admin.shutdown()
 	}

@@ -55,6 +55,9 @@ type Config struct {
 	// Trunks are the next hops calls go to, such as the PBX.
 	// Default: none.
 	Trunks []Trunk `yaml:"trunks"`
+
+	// Media configures the RTP relay of calls.
+	Media Media `yaml:"media"`
 }
 
 // Log configures logging.
@@ -257,8 +260,9 @@ func base() *Config {
 				Duration: Duration(15 * time.Minute),
 			},
 		},
-		HTTP: HTTP{Listen: "0.0.0.0:8443"},
-		DNS:  defaultDNS(),
+		HTTP:  HTTP{Listen: "0.0.0.0:8443"},
+		DNS:   defaultDNS(),
+		Media: defaultMedia(),
 	}
 }
 

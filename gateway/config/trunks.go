@@ -91,6 +91,12 @@ type Trunk struct {
 
 	// Probe configures OPTIONS probing of the trunk's servers.
 	Probe Probe `yaml:"probe"`
+
+	// Match lists the dialled numbers that go to this trunk: digits, *
+	// and # (an optional leading +) match exactly; a trailing x matches
+	// any further digits ("9x" is every number starting with 9). The
+	// first trunk with a match wins. Default: none (no calls).
+	Match []string `yaml:"match"`
 }
 
 // Probe configures SIP OPTIONS probing of a trunk's servers, as Kamailio's
@@ -254,5 +260,6 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 			d.errorf(p+".probe.up_after", "%d must be at least 1", pr.UpAfter)
 		}
 		d.oneOf(p+".probe.mode", pr.Mode, probeModes)
+		d.validateMatch(p, t.Match)
 	}
 }

@@ -16,8 +16,10 @@ func TestFullExampleTrunk(t *testing.T) {
 	if len(c.Trunks) != 2 {
 		t.Fatalf("trunks %+v", c.Trunks)
 	}
+	pbx := DefaultTrunk("pbx", "sip:pbx.example.com;transport=tcp")
+	pbx.Match = []string{}
 	for i, want := range []Trunk{
-		DefaultTrunk("pbx", "sip:pbx.example.com;transport=tcp"),
+		pbx,
 		DefaultTrunk("backup", "sips:10.20.0.9:5061"),
 	} {
 		if !reflect.DeepEqual(c.Trunks[i], want) {
@@ -33,6 +35,8 @@ func TestTrunkDefaults(t *testing.T) {
 	}{
 		{"entry defaults", "trunks: [{name: a, target: pbx.example.com}]",
 			func(c *Config) bool { return reflect.DeepEqual(c.Trunks[0], DefaultTrunk("a", "pbx.example.com")) }},
+		{"match", "trunks: [{name: a, target: 10.0.0.1, match: ['2000', '9x']}]",
+			func(c *Config) bool { return reflect.DeepEqual(c.Trunks[0].Match, []string{"2000", "9x"}) }},
 		{"probe off", "trunks: [{name: a, target: 10.0.0.1, probe: {interval: 0}}]",
 			func(c *Config) bool { return c.Trunks[0].Probe.Interval == 0 && c.Trunks[0].Probe.UpAfter == 1 }},
 		{"no failover codes", "trunks: [{name: a, target: 10.0.0.1, failover_codes: []}]",

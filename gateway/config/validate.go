@@ -38,6 +38,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateUsers(c.Users)
 	d.validateDNS(&c.DNS)
 	d.validateTrunks(c.Trunks)
+	d.validateMedia(&c.Media)
 }
 
 func (d *decoder) validateTop(c *Config) {

@@ -102,6 +102,9 @@ func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
 func (s *Server) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
 	s.srv.OnRequest(method, h)
 	m := string(method)
+	if method == sip.ACK {
+		return // Allow always lists ACK
+	}
 	for _, have := range s.methods {
 		if have == m {
 			return

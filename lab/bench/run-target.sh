@@ -2,6 +2,7 @@
 # run-target.sh: the gateway as the benchmark target, in the foreground:
 # SIP on 127.0.0.1:5080 (UDP+TCP), domain example.com, users u1000..u20999
 # with password "secret", data in a fresh temporary directory (or $DATA).
+# Calls to 2000@example.com go to the PBX (SIPp UAS) at 127.0.0.1:5090.
 # Loopback is trusted so the per-source flood limit does not throttle SIPp.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,6 +21,14 @@ security:
   trusted: [127.0.0.0/8]
 http:
   listen: 127.0.0.1:0
+trunks:
+  - name: pbx
+    target: sip:127.0.0.1:5090
+    match: ["2000"]
+    # One server, a single-threaded SIPp that sends no 100 Trying: under a
+    # burst its first answer can take longer than the default 500ms, and
+    # there is no other server to fail over to.
+    failover_timeout: 5s
 YAML
 if [ ! -e "$data/switchboard.db" ]; then
   [ -s "$data/users.csv" ] || { echo "username,password,display_name,extension"

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/gateway/b2bua"
+	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/media/relay"
+)
+
+// newCalls makes the RTP relay and the B2BUA and registers its handlers
+// on the SIP server. Called after the SIP server and the trunks exist.
+func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
+	mediaAddr, err := mediaAddress(cfg)
+	if err != nil {
+		return err
+	}
+	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax})
+	if err != nil {
+		return fmt.Errorf("media relay: %w", err)
+	}
+	client, err := sipgo.NewClient(a.sip.UserAgent())
+	if err != nil {
+		_ = rl.Close()
+		return fmt.Errorf("b2bua sip client: %w", err)
+	}
+	var routes b2bua.Routes
+	for _, tc := range cfg.Trunks {
+		if len(tc.Match) == 0 {
+			continue
+		}
+		tr, err := a.dns.Trunk(tc.Name)
+		if err != nil {
+			_ = rl.Close()
+			return err
+		}
+		routes = append(routes, b2bua.Route{Trunk: tr, Match: tc.Match})
+	}
+	a.relay = rl
+	a.calls = b2bua.New(b2bua.Options{
+		Auth:       auth,
+		Users:      a.users,
+		Router:     routes,
+		Client:     client,
+		Relay:      rl,
+		MediaAddr:  mediaAddr,
+		Contact:    a.contact,
+		Domain:     cfg.Domains()[0],
+		ServerName: cfg.SIP.ServerName,
+		Observer:   a.guard,
+		Logger:     a.log.With("component", "b2bua"),
+	})
+	for m, h := range a.calls.Handlers() {
+		a.sip.Handle(m, h)
+	}
+	return nil
+}
+
+// contact is our Contact URI for a transport: the bound listener of that
+// transport, with sip.public_address when set.
+func (a *App) contact(transport string) sip.Uri {
+	transport = strings.ToLower(transport)
+	var host string
+	var port int
+	for _, b := range a.sip.Bound() {
+		if b.Scheme != transport {
+			continue
+		}
+		h, p, err := net.SplitHostPort(b.Addr)
+		if err != nil {
+			continue
+		}
+		host = h
+		port, _ = strconv.Atoi(p)
+		break
+	}
+	if a.cfg.SIP.PublicAddress != "" {
+		host = a.cfg.SIP.PublicAddress
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		host = a.calls.MediaAddr().String()
+	}
+	u := sip.Uri{Scheme: "sip", Host: host, Port: port}
+	if transport != "udp" && transport != "" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", transport)
+	}
+	return u
+}
+
+// mediaAddress is the address written in SDP: media.public_address, else
+// the first SIP listener's IP, else the source address of the default
+// route (no packet is sent).
+func mediaAddress(cfg *config.Config) (netip.Addr, error) {
+	if cfg.Media.PublicAddress != "" {
+		return netip.ParseAddr(cfg.Media.PublicAddress)
+	}
+	for _, l := range cfg.Listeners() {
+		if ip, err := netip.ParseAddr(l.Host); err == nil && !ip.IsUnspecified() {
+			return ip, nil
+		}
+	}
+	c, err := net.Dial("udp", "192.0.2.1:9") // TEST-NET-1, RFC 5737
+	if err != nil {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), nil
+	}
+	defer c.Close()
+	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("media address: %w", err)
+	}
+	return ap.Addr().Unmap(), nil
+}

@@ -1,0 +1,212 @@
+// Package b2bua is Switchboard's back-to-back user agent: it answers a
+// caller's INVITE on one leg (A, Switchboard as UAS) and places a new call
+// on another (B, Switchboard as UAC, towards a trunk), anchoring the media
+// on the RTP relay. This first slice carries calls from registered users to
+// trunk numbers: proxy authentication, 100/18x/2xx, ACK, BYE from either
+// side, CANCEL before the answer and failures mapped to a status.
+//
+// The dialog (dialog.go, one per leg) is kept apart from the call
+// (call.go), and every error maps to a SIP status and a CDR cause
+// (errors.go).
+package b2bua
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// Users answers the digest HA1 of a user; ok is false for unknown users.
+type Users interface {
+	HA1(username, algorithm string) (ha1 string, ok bool)
+}
+
+// Router picks the trunk for a dialled number; nil when none matches.
+type Router interface {
+	Route(number string) *dnssrv.Trunk
+}
+
+// Options configure a B2BUA. Every field is required unless said.
+type Options struct {
+	Auth   *digest.Authenticator
+	Users  Users
+	Router Router
+	// Client sends the B leg's requests and in-dialog requests on both legs.
+	Client *sipgo.Client
+	// Relay anchors the media of every call.
+	Relay *relay.Relay
+	// MediaAddr is the address written in SDP for the relay's ports.
+	MediaAddr netip.Addr
+	// Contact returns our Contact URI for a transport (udp, tcp...).
+	Contact func(transport string) sip.Uri
+	// Domain is the host of the From URI towards trunks.
+	Domain string
+	// Codecs offered to trunks. Default: sdp.DefaultCodecs.
+	Codecs []sdp.Codec
+	// ServerName goes in the Server header. Optional.
+	ServerName string
+	// Observer is told of digest failures per source. Optional.
+	Observer AuthObserver
+	Logger   *slog.Logger
+}
+
+// AuthObserver is told of digest outcomes per source address (sipguard).
+type AuthObserver interface {
+	AuthFailed(ip netip.Addr)
+	AuthSucceeded(ip netip.Addr)
+}
+
+// B2BUA carries calls. Register its handlers on the SIP server with
+// Handlers.
+type B2BUA struct {
+	o      Options
+	log    *slog.Logger
+	sender *dnssrv.Sender
+
+	mu      sync.Mutex
+	dialogs map[string]*leg // by dialogKey, both legs of every call
+	calls   sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
+	tagKey  [32]byte // keys localTag
+}
+
+// New makes a B2BUA.
+func New(o Options) *B2BUA {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if len(o.Codecs) == 0 {
+		o.Codecs = sdp.DefaultCodecs
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	b := &B2BUA{o: o, log: o.Logger, dialogs: map[string]*leg{}, ctx: ctx, stop: stop}
+	_, _ = rand.Read(b.tagKey[:])
+	b.sender = &dnssrv.Sender{Client: o.Client, Prepare: b.prepare}
+	return b
+}
+
+// Handlers returns the request handlers by method.
+func (b *B2BUA) Handlers() map[sip.RequestMethod]sipgo.RequestHandler {
+	return map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE: b.onInvite,
+		sip.ACK:    b.onAck,
+		sip.BYE:    b.onBye,
+	}
+}
+
+// MediaAddr is the address written in SDP for the relay.
+func (b *B2BUA) MediaAddr() netip.Addr { return b.o.MediaAddr }
+
+// Len returns the number of calls with an established or pending dialog.
+func (b *B2BUA) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.dialogs) / 2
+}
+
+// Close hangs up every call and waits for them to end.
+func (b *B2BUA) Close() {
+	b.stop()
+	b.calls.Wait()
+}
+
+// leg is one side of a call, as found from an in-dialog request.
+type leg struct {
+	c    *call
+	d    *dialog
+	isA  bool
+	peer *dialog
+}
+
+func (b *B2BUA) addDialogs(c *call) {
+	b.mu.Lock()
+	b.dialogs[c.a.key()] = &leg{c: c, d: c.a, isA: true, peer: c.b}
+	b.dialogs[c.b.key()] = &leg{c: c, d: c.b, peer: c.a}
+	b.mu.Unlock()
+}
+
+func (b *B2BUA) removeDialogs(c *call) {
+	b.mu.Lock()
+	delete(b.dialogs, c.a.key())
+	if c.b != nil {
+		delete(b.dialogs, c.b.key())
+	}
+	b.mu.Unlock()
+}
+
+// lookup finds the leg of an in-dialog request (RFC 3261 §12.2.2).
+func (b *B2BUA) lookup(req *sip.Request) *leg {
+	to := req.To()
+	cid := req.CallID()
+	if to == nil || cid == nil {
+		return nil
+	}
+	tag, _ := to.Params.Get("tag")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dialogs[dialogKey(string(*cid), tag)]
+}
+
+// onAck takes the caller's ACK for our 2xx; the B leg was ACKed when its
+// 2xx came (RFC 3261 §13.2.2.4).
+func (b *B2BUA) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	if l := b.lookup(req); l != nil && l.isA {
+		l.c.acked()
+	}
+}
+
+// onBye ends the call from either side (RFC 3261 §15.1.2): 200 to the BYE,
+// then BYE on the other leg.
+func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.lookup(req)
+	if l == nil {
+		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	b.respond(tx, req, 200, "OK", nil)
+	l.c.hangup(!l.isA, nil)
+}
+
+// prepare sets the B leg INVITE's Request-URI host to the target chosen
+// (RFC 3263 §4: the request goes to the server found for the trunk).
+func (b *B2BUA) prepare(req *sip.Request, t dnssrv.Target) {
+	req.Recipient.Host = t.Addr.Addr().String()
+	req.Recipient.Port = int(t.Addr.Port())
+	c := b.o.Contact(t.Transport.Network())
+	req.ReplaceHeader(&sip.ContactHeader{Address: c})
+}
+
+// respond answers req with code, adding Server and hs.
+func (b *B2BUA) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte, hs ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	if to := res.To(); code > 100 && to != nil && !req.To().Params.Has("tag") {
+		// RFC 3261 §8.2.6.2: a To tag on every response but 100.
+		to.Params.Add("tag", b.localTag(req))
+	}
+	for _, h := range hs {
+		res.AppendHeader(h)
+	}
+	if b.o.ServerName != "" {
+		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
+	}
+	if err := tx.Respond(res); err != nil {
+		b.log.Debug("sending response", "code", code, "error", err)
+	}
+}
+
+// number is the dialled number: the user part of the Request-URI.
+func number(req *sip.Request) string {
+	return strings.TrimSpace(req.Recipient.User)
+}

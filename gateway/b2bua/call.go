@@ -1,0 +1,330 @@
+package b2bua
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	psdp "github.com/pion/sdp/v3"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// call is one call: the A leg (caller), the B leg (trunk) and the media
+// session between them. Every call ends through end.
+type call struct {
+	gw     *B2BUA
+	caller string // authenticated user
+	num    string // dialled number
+	a, b   *dialog
+	media  *relay.Session
+
+	offerB   *psdp.SessionDescription // the offer as sent on the B leg
+	originA  *sdp.Origin
+	originB  *sdp.Origin
+	ackOnce  sync.Once
+	ackc     chan struct{}
+	endOnce  sync.Once
+	done     chan struct{}
+	started  time.Time
+	answered time.Time
+}
+
+func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
+
+// onInvite handles an INVITE outside a dialog: authenticate, route, offer
+// on the B leg, relay the answer (RFC 3261 §13.3).
+func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		// A re-INVITE (RFC 3261 §14.2): not in this slice.
+		if b.lookup(req) == nil {
+			b.fail(tx, req, "", ErrNoDialog)
+		} else {
+			b.fail(tx, req, "", fmt.Errorf("%w: re-INVITE", ErrNotSupported))
+		}
+		return
+	}
+	user, ok := b.authenticate(req, tx)
+	if !ok {
+		return
+	}
+	// 100 Trying at once once the caller is known, so it stops
+	// retransmitting (RFC 3261 §8.2.6.1). Not before the 407: that one is
+	// stateless, and a client that got a 100 no longer retransmits, so a
+	// lost 407 would leave it waiting (RFC 3261 §17.1.1.2).
+	b.respond(tx, req, 100, "Trying", nil)
+	b.calls.Add(1)
+	defer b.calls.Done()
+	c := &call{gw: b, caller: user, num: number(req), ackc: make(chan struct{}),
+		done: make(chan struct{}), started: time.Now(), originA: sdp.NewOrigin(), originB: sdp.NewOrigin()}
+	if err := c.run(req, tx); err != nil {
+		o := b.fail(tx, req, c.localTagA(), err)
+		b.log.Info("call failed", "caller", user, "number", c.num, "status", o.Status, "cause", o.Cause, "error", err)
+	}
+}
+
+// localTag is our To tag for the caller's INVITEs of one Call-ID and From
+// tag: a keyed hash, so the 407 and the final answer of the retried INVITE
+// carry the same tag (clients such as SIPp keep the first To tag they see)
+// while staying unguessable (RFC 3261 §19.3).
+func (b *B2BUA) localTag(req *sip.Request) string {
+	var cid, ftag string
+	if h := req.CallID(); h != nil {
+		cid = string(*h)
+	}
+	if h := req.From(); h != nil {
+		ftag, _ = h.Params.Get("tag")
+	}
+	m := hmac.New(sha256.New, b.tagKey[:])
+	m.Write([]byte(cid))
+	m.Write([]byte{0})
+	m.Write([]byte(ftag))
+	return hex.EncodeToString(m.Sum(nil)[:10])
+}
+
+func (c *call) localTagA() string {
+	if c.a == nil {
+		return ""
+	}
+	return c.a.localTag
+}
+
+// authenticate checks the INVITE's Proxy-Authorization (RFC 3261 §22.3);
+// it answers 407 or 403 itself and returns false when the call must stop.
+func (b *B2BUA) authenticate(req *sip.Request, tx sip.ServerTransaction) (string, bool) {
+	h := req.GetHeader("Proxy-Authorization")
+	if h == nil {
+		b.challenge(tx, req, false)
+		return "", false
+	}
+	cred, err := digest.ParseCredentials(h.Value())
+	if err != nil {
+		b.respond(tx, req, 400, "Bad Request (Proxy-Authorization)", nil)
+		return "", false
+	}
+	err = b.o.Auth.Verify(cred, string(req.Method), b.o.Users.HA1)
+	ip := sourceIP(req)
+	switch {
+	case err == nil:
+	case errors.Is(err, digest.ErrStale):
+		b.challenge(tx, req, true)
+		return "", false
+	case errors.Is(err, digest.ErrMalformed):
+		b.respond(tx, req, 400, "Bad Request (Proxy-Authorization)", nil)
+		return "", false
+	default:
+		b.log.Info("authentication failed", "user", cred.Username, "source", req.Source(), "reason", err)
+		if b.o.Observer != nil && ip.IsValid() {
+			b.o.Observer.AuthFailed(ip)
+		}
+		b.challenge(tx, req, false)
+		return "", false
+	}
+	if b.o.Observer != nil && ip.IsValid() {
+		b.o.Observer.AuthSucceeded(ip)
+	}
+	return cred.Username, true
+}
+
+// challenge sends 407 with one Proxy-Authenticate per algorithm
+// (RFC 3261 §22.3, RFC 8760 §2.4).
+func (b *B2BUA) challenge(tx sip.ServerTransaction, req *sip.Request, stale bool) {
+	var hs []sip.Header
+	for _, c := range b.o.Auth.Challenges(stale) {
+		hs = append(hs, sip.NewHeader("Proxy-Authenticate", c))
+	}
+	b.respond(tx, req, 407, "Proxy Authentication Required", nil, hs...)
+	// Sent statelessly, as Kamailio's sl module does: a lost 407 brings a
+	// retransmitted INVITE and a new one, and an ACK on another branch
+	// (SIPp) leaves nothing retransmitting until Timer H (RFC 3261 §17.2.1).
+	tx.Terminate()
+}
+
+// fail answers the caller with the final response err maps to.
+func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err error) outcome {
+	o := classify(err)
+	res := sip.NewResponseFromRequest(req, o.Status, o.Reason, nil)
+	if tag == "" {
+		tag = b.localTag(req)
+	}
+	if to := res.To(); to != nil && !req.To().Params.Has("tag") {
+		to.Params.Add("tag", tag) // RFC 3261 §8.2.6.2
+	}
+	if o.Warning != "" {
+		res.AppendHeader(sip.NewHeader("Warning", o.Warning))
+	}
+	if b.o.ServerName != "" {
+		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
+	}
+	if err := tx.Respond(res); err != nil {
+		b.log.Debug("sending final response", "code", o.Status, "error", err)
+	}
+	return o
+}
+
+// run places the B leg and relays its responses until the call is
+// answered and ends; an error before the answer is the caller's final
+// response.
+func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
+	b := c.gw
+	trunk := b.o.Router.Route(c.num)
+	if trunk == nil {
+		return fmt.Errorf("%w: %q", ErrNoRoute, c.num)
+	}
+	c.a = newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+
+	media, err := b.o.Relay.NewSession()
+	if err != nil {
+		return fmt.Errorf("relay session: %w", err)
+	}
+	c.media = media
+	ok := false
+	defer func() {
+		if !ok {
+			_ = media.Close()
+		}
+	}()
+	body, err := c.offer(req.Body())
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(b.ctx)
+	defer cancel()
+	cancelled := make(chan struct{})
+	// CANCEL (RFC 3261 §9.2): sipgo answers it 200 and the INVITE 487.
+	if st, isTx := tx.(interface{ OnCancel(sip.FnTxCancel) bool }); !isTx ||
+		!st.OnCancel(func(*sip.Request) { close(cancelled); cancel() }) {
+		b.log.Debug("CANCEL cannot reach the call", "call_id", c.a.callID)
+	}
+
+	inv := c.newInviteB(body)
+	res, err := b.sender.Send(ctx, trunk, inv)
+	if err != nil {
+		if isClosed(cancelled) {
+			return ErrCancelled
+		}
+		if res != nil && res.Response != nil && res.Response.StatusCode != 503 {
+			return &statusError{res.Response.StatusCode, res.Response.Reason}
+		}
+		return err
+	}
+	btx := res.Tx
+	defer btx.Terminate()
+	c.b = newUACDialog(res.Request)
+	resp := res.Response
+	for {
+		if resp != nil {
+			done, err := c.onResponse(req, tx, res.Request, resp)
+			if err != nil || done {
+				if err == nil {
+					ok = true
+				}
+				return err
+			}
+		}
+		select {
+		case resp = <-btx.Responses():
+		case <-btx.Done():
+			if err := btx.Err(); err != nil {
+				return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, err)
+			}
+			return fmt.Errorf("%w: transaction ended without a final response", dnssrv.ErrAllFailed)
+		case <-cancelled:
+			c.cancelB(res.Request)
+			// Wait briefly for the 487 so the B transaction ends cleanly.
+			t := time.NewTimer(2 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case r := <-btx.Responses():
+					if r != nil && r.StatusCode >= 200 && r.StatusCode < 300 {
+						// 2xx crossed the CANCEL: ACK and BYE it (RFC 3261 §9.1).
+						c.b.setFromResponse(r)
+						c.sendAckB(r)
+						c.sendBye(c.b)
+						return ErrCancelled
+					}
+					if r != nil && r.StatusCode >= 300 {
+						return ErrCancelled
+					}
+				case <-btx.Done():
+					return ErrCancelled
+				case <-t.C:
+					return ErrCancelled
+				}
+			}
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// offer checks the caller's SDP, points the relay's A side at it and
+// rewrites it towards the relay's B side.
+func (c *call) offer(body []byte) ([]byte, error) {
+	sd, err := sdp.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sdp.AudioStream(sd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
+		return nil, err
+	}
+	c.media.A().SetRemote(st.Remote())
+	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.B()), c.originB); err != nil {
+		return nil, err
+	}
+	out, err := sd.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	c.offerB = sd
+	return out, nil
+}
+
+// answer checks the trunk's SDP against the offer, points the relay's B
+// side at it and rewrites it towards the relay's A side.
+func (c *call) answer(body []byte) ([]byte, error) {
+	sd, err := sdp.Parse(body)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sdp.CheckAnswer(c.offerB, sd)
+	if err != nil {
+		return nil, err
+	}
+	c.media.B().SetRemote(st.Remote())
+	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.A()), c.originA); err != nil {
+		return nil, err
+	}
+	out, err := sd.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	return out, nil
+}
+
+func (c *call) mediaAddr(s *relay.Side) netip.AddrPort {
+	return netip.AddrPortFrom(c.gw.o.MediaAddr, s.LocalAddr().Port())
+}

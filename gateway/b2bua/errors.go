@@ -1,0 +1,105 @@
+package b2bua
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// Errors callers test for with errors.Is.
+var (
+	// ErrNoRoute means no trunk matches the dialled number (404).
+	ErrNoRoute = errors.New("b2bua: no route for number")
+	// ErrNoDialog means an in-dialog request matched no dialog (481,
+	// RFC 3261 §12.2.2).
+	ErrNoDialog = errors.New("b2bua: no such dialog")
+	// ErrNotSupported means a request this slice does not handle yet, such
+	// as a re-INVITE (488).
+	ErrNotSupported = errors.New("b2bua: not supported")
+	// ErrRejected means the far end answered with a final error status.
+	ErrRejected = errors.New("b2bua: rejected by callee")
+	// ErrCancelled means the caller sent CANCEL before the answer (487).
+	ErrCancelled = errors.New("b2bua: cancelled by caller")
+	// ErrMediaTimeout means no RTP flowed either way for the media timeout.
+	ErrMediaTimeout = errors.New("b2bua: media timeout")
+)
+
+// errNoAck: the caller never acknowledged our 2xx (RFC 3261 §13.3.1.4).
+var errNoAck = errors.New("b2bua: no ACK for 2xx")
+
+// Cause is why a call ended, as written to the CDR (a later slice).
+type Cause string
+
+// Causes.
+const (
+	CauseNormal       Cause = "normal"
+	CauseNoRoute      Cause = "no_route"
+	CauseBusy         Cause = "busy"
+	CauseRejected     Cause = "rejected"
+	CauseCancelled    Cause = "cancelled"
+	CauseUnavailable  Cause = "trunk_unavailable"
+	CauseMedia        Cause = "media_error"
+	CauseMediaTimeout Cause = "media_timeout"
+	CauseInternal     Cause = "internal_error"
+)
+
+// statusError is a far end's final status, kept so the same code goes back
+// to the caller.
+type statusError struct {
+	code   int
+	reason string
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.reason) }
+func (e *statusError) Unwrap() error { return ErrRejected }
+
+// outcome is what an error means for the caller: the final status to send
+// (RFC 3261 §21), an optional Warning (RFC 3261 §20.43), and the CDR cause.
+type outcome struct {
+	Status  int
+	Reason  string
+	Warning string
+	Cause   Cause
+}
+
+// classify maps an error to the caller's final response and the CDR cause.
+func classify(err error) outcome {
+	var se *statusError
+	switch {
+	case err == nil:
+		return outcome{Status: 200, Reason: "OK", Cause: CauseNormal}
+	case errors.As(err, &se):
+		o := outcome{Status: se.code, Reason: se.reason, Cause: CauseRejected}
+		switch {
+		case se.code == 486 || se.code == 600:
+			o.Cause = CauseBusy
+		case se.code == 401 || se.code == 407:
+			// The trunk wants credentials we do not have: not the caller's
+			// business (RFC 3261 §16.7 step 6 for proxies, same idea).
+			o.Status, o.Reason = 503, "Service Unavailable"
+			o.Cause = CauseUnavailable
+		case se.code == 503 || se.code == 408:
+			o.Cause = CauseUnavailable
+		}
+		return o
+	case errors.Is(err, ErrNoRoute):
+		return outcome{Status: 404, Reason: "Not Found", Cause: CauseNoRoute}
+	case errors.Is(err, ErrNoDialog):
+		return outcome{Status: 481, Reason: "Call/Transaction Does Not Exist", Cause: CauseInternal}
+	case errors.Is(err, ErrNotSupported):
+		return outcome{Status: 488, Reason: "Not Acceptable Here", Cause: CauseInternal}
+	case errors.Is(err, ErrCancelled):
+		return outcome{Status: 487, Reason: "Request Terminated", Cause: CauseCancelled}
+	case errors.Is(err, ErrMediaTimeout):
+		return outcome{Status: 408, Reason: "Request Timeout", Cause: CauseMediaTimeout}
+	case errors.Is(err, dnssrv.ErrAllFailed):
+		return outcome{Status: 503, Reason: "Service Unavailable", Cause: CauseUnavailable}
+	}
+	if code, text, ok := sdp.Warning(err); ok {
+		return outcome{Status: 488, Reason: "Not Acceptable Here", Cause: CauseMedia,
+			Warning: fmt.Sprintf("%d switchboard %q", code, text)}
+	}
+	return outcome{Status: 500, Reason: "Server Internal Error", Cause: CauseInternal}
+}

@@ -1,0 +1,307 @@
+package b2bua
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// byeTimeout bounds a BYE transaction (Timer F, RFC 3261 §17.1.2.2).
+const byeTimeout = 32 * time.Second
+
+// shutdownByeTimeout bounds the BYEs sent when the gateway stops.
+const shutdownByeTimeout = 2 * time.Second
+
+// newUASDialog is the A leg's dialog from the caller's INVITE
+// (RFC 3261 §12.1.1): our tag is new, the route set is the Record-Route
+// in order, the remote target is the Contact.
+func newUASDialog(req *sip.Request, tag string, contact sip.Uri) *dialog {
+	d := &dialog{
+		callID:    string(*req.CallID()),
+		localTag:  tag,
+		local:     req.To().Address,
+		remote:    req.From().Address,
+		contact:   contact,
+		transport: req.Transport(),
+		// The caller's NAT binding: in-dialog requests go where its
+		// INVITE came from (RFC 3581 §4 symmetric response routing idea).
+		dest:   req.Source(),
+		routes: routeSet(req.GetHeaders("Record-Route"), false),
+	}
+	d.remoteTag, _ = req.From().Params.Get("tag")
+	if ct := req.Contact(); ct != nil {
+		d.remoteTarget = ct.Address
+	} else {
+		d.remoteTarget = req.From().Address
+	}
+	if len(d.routes) > 0 {
+		d.dest = ""
+	}
+	return d
+}
+
+// newUACDialog is the B leg's dialog from the INVITE we sent; the remote
+// tag, target and route set come with the response (setFromResponse).
+func newUACDialog(inv *sip.Request) *dialog {
+	d := &dialog{
+		callID:       string(*inv.CallID()),
+		local:        inv.From().Address,
+		remote:       inv.To().Address,
+		transport:    inv.Transport(),
+		localSeq:     inv.CSeq().SeqNo,
+		remoteTarget: inv.Recipient,
+		dest:         inv.Destination(),
+	}
+	d.localTag, _ = inv.From().Params.Get("tag")
+	if ct := inv.Contact(); ct != nil {
+		d.contact = ct.Address
+	}
+	return d
+}
+
+// setFromResponse completes a UAC dialog from a 2xx (RFC 3261 §12.1.2):
+// To tag, Contact as remote target, Record-Route reversed as route set.
+func (d *dialog) setFromResponse(res *sip.Response) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.remoteTag, _ = res.To().Params.Get("tag")
+	if ct := res.Contact(); ct != nil {
+		d.remoteTarget = ct.Address
+		d.dest = ""
+	}
+	d.routes = routeSet(res.GetHeaders("Record-Route"), true)
+}
+
+// newInviteB builds the B leg's INVITE: a new Call-ID and From tag, the
+// caller as From user, the number at the trunk as To and Request-URI.
+func (c *call) newInviteB(body []byte) *sip.Request {
+	gw := c.gw
+	ruri := sip.Uri{Scheme: "sip", User: c.num, Host: gw.o.Domain}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.caller, Host: gw.o.Domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.num, Host: gw.o.Domain}, Params: sip.NewParams()}
+	cid := sip.CallIDHeader(sip.GenerateTagN(24))
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	req.AppendHeader(&mf)
+	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	return req
+}
+
+// onResponse relays one B-leg response to the caller. done is true once
+// the call was answered and has ended.
+func (c *call) onResponse(req *sip.Request, tx sip.ServerTransaction, inv *sip.Request, res *sip.Response) (done bool, err error) {
+	gw := c.gw
+	code := res.StatusCode
+	switch {
+	case code == 100:
+		return false, nil // hop by hop (RFC 3261 §16.7 step 5 idea): ours was sent
+	case code < 200:
+		var body []byte
+		if len(res.Body()) > 0 {
+			// 183 with early media (RFC 3960): the answer's SDP.
+			if body, err = c.answer(res.Body()); err != nil {
+				gw.log.Info("early SDP rejected", "error", err)
+				body = nil
+			}
+		}
+		c.respondA(tx, req, code, res.Reason, body)
+		return false, nil
+	case code >= 300:
+		return false, &statusError{code, res.Reason}
+	}
+	// 2xx: complete both dialogs, ACK the B leg at once, answer the caller.
+	c.b.setFromResponse(res)
+	body, err := c.answer(res.Body())
+	c.sendAckB(res)
+	if err != nil {
+		// The callee answered with unusable SDP: end its leg (RFC 3261
+		// §13.2.2.4: ACK, then BYE) and tell the caller why.
+		c.sendBye(c.b)
+		return false, err
+	}
+	c.answered = time.Now()
+	gw.addDialogs(c)
+	ok := c.respondA(tx, req, code, res.Reason, body)
+	if req.Transport() == "UDP" || req.Transport() == "udp" {
+		go c.retransmit2xx(tx, ok)
+	}
+	c.media.ArmTimeout()
+	gw.log.Debug("call answered", "caller", c.caller, "number", c.num)
+	c.wait()
+	return true, nil
+}
+
+// respondA sends a response relayed from the B leg to the caller, with
+// our To tag (RFC 3261 §8.2.6.2), our Contact and the rewritten SDP.
+func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	res.To().Params.Add("tag", c.a.localTag) // replaces sipgo's random tag
+	res.AppendHeader(&sip.ContactHeader{Address: c.a.contact})
+	if len(body) > 0 {
+		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	if c.gw.o.ServerName != "" {
+		res.AppendHeader(sip.NewHeader("Server", c.gw.o.ServerName))
+	}
+	if err := tx.Respond(res); err != nil {
+		c.gw.log.Debug("sending response", "code", code, "error", err)
+	}
+	return res
+}
+
+// retransmit2xx sends the 2xx to the caller again, T1 doubling up to T2,
+// until its ACK comes, for 64*T1 at most (RFC 3261 §13.3.1.4; the server
+// transaction does not, RFC 6026 §7.1). Without an ACK the call ends.
+func (c *call) retransmit2xx(tx sip.ServerTransaction, res *sip.Response) {
+	wait := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-c.ackc:
+			t.Stop()
+			return
+		case <-c.done:
+			t.Stop()
+			return
+		case <-deadline.C:
+			t.Stop()
+			c.gw.log.Info("no ACK for 2xx", "call_id", c.a.callID)
+			c.end(true, true, errNoAck)
+			return
+		case <-t.C:
+			if err := tx.Respond(res); err != nil {
+				return // the transaction is gone (Timer L)
+			}
+			wait = min(2*wait, sip.T2)
+		}
+	}
+}
+
+// wait holds the INVITE handler until the call ends: BYE on either leg,
+// media timeout or shutdown.
+func (c *call) wait() {
+	select {
+	case <-c.done:
+	case <-c.media.Timeout():
+		c.end(true, true, ErrMediaTimeout)
+	case <-c.gw.ctx.Done():
+		c.end(true, true, nil)
+	}
+	<-c.done
+}
+
+// hangup ends the call after a BYE from one leg: BYE to the other one
+// (toA: the caller).
+func (c *call) hangup(toA bool, cause error) { c.end(toA, !toA, cause) }
+
+// end ends the call once: BYE to the legs named, close the media, forget
+// the dialogs. Every answered call ends here.
+func (c *call) end(byeA, byeB bool, cause error) {
+	c.endOnce.Do(func() {
+		c.gw.removeDialogs(c)
+		go func() {
+			var wg sync.WaitGroup
+			for _, l := range []struct {
+				bye bool
+				d   *dialog
+			}{{byeA, c.a}, {byeB, c.b}} {
+				if l.bye {
+					wg.Add(1)
+					go func() { defer wg.Done(); c.sendBye(l.d) }()
+				}
+			}
+			wg.Wait()
+			_ = c.media.Close()
+			a, b := c.media.Stats()
+			o := classify(cause)
+			c.gw.log.Info("call ended", "caller", c.caller, "number", c.num, "cause", o.Cause,
+				"duration", time.Since(c.answered), "rtp_a", a.Packets, "rtp_b", b.Packets)
+			close(c.done)
+		}()
+	})
+}
+
+// sendBye sends BYE on d and waits for its response (RFC 3261 §15.1.1),
+// for at most 2 s when shutting down.
+func (c *call) sendBye(d *dialog) {
+	timeout := byeTimeout
+	if c.gw.ctx.Err() != nil {
+		timeout = shutdownByeTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	bye := d.newRequest(sip.BYE)
+	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
+	if err != nil {
+		c.gw.log.Debug("BYE failed", "call_id", d.callID, "error", err)
+		return
+	}
+	if res.StatusCode >= 300 {
+		c.gw.log.Debug("BYE rejected", "call_id", d.callID, "status", res.StatusCode)
+	}
+}
+
+// sendAckB acknowledges a 2xx on the B leg: a new transaction-less request
+// with the INVITE's CSeq number (RFC 3261 §13.2.2.4).
+func (c *call) sendAckB(res *sip.Response) {
+	d := c.b
+	ack := d.newRequest(sip.ACK)
+	d.mu.Lock()
+	d.localSeq-- // ACK does not use a new CSeq number
+	d.mu.Unlock()
+	ack.CSeq().SeqNo = res.CSeq().SeqNo
+	ack.RemoveHeader("Contact")
+	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+		c.gw.log.Debug("sending ACK", "error", err)
+	}
+}
+
+// cancelB sends CANCEL for the B leg's INVITE (RFC 3261 §9.1): same
+// Request-URI, Call-ID, To, From, CSeq number and top Via as the INVITE.
+func (c *call) cancelB(inv *sip.Request) {
+	cr := sip.NewRequest(sip.CANCEL, inv.Recipient)
+	cr.AppendHeader(sip.HeaderClone(inv.Via()))
+	for _, h := range inv.GetHeaders("Route") {
+		cr.AppendHeader(sip.HeaderClone(h))
+	}
+	cr.AppendHeader(sip.HeaderClone(inv.From()))
+	cr.AppendHeader(sip.HeaderClone(inv.To()))
+	cr.AppendHeader(sip.HeaderClone(inv.CallID()))
+	cr.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	cr.AppendHeader(&mf)
+	cr.SetTransport(inv.Transport())
+	cr.SetDestination(inv.Destination())
+	cr.Laddr = inv.Laddr
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		noop := func(*sipgo.Client, *sip.Request) error { return nil }
+		if _, err := c.gw.o.Client.Do(ctx, cr, noop); err != nil {
+			c.gw.log.Debug("CANCEL failed", "error", err)
+		}
+	}()
+}
+
+// sourceIP is the address a request came from.
+func sourceIP(req *sip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

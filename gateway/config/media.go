@@ -1,0 +1,56 @@
+package config
+
+import (
+	"net/netip"
+	"regexp"
+)
+
+// Media configures the RTP relay that anchors every call's media.
+type Media struct {
+	// PortMin and PortMax bound the UDP ports of the relay, both
+	// included, 1024 to 65535, port_min even and less than port_max. RTP
+	// takes the even port of each pair, RTCP the next (RFC 3550 §11); each
+	// call takes two pairs. Default: 40000 and 49999.
+	PortMin int `yaml:"port_min"`
+	PortMax int `yaml:"port_max"`
+
+	// PublicAddress is the IP address written in SDP for the relay's
+	// ports, when the phones and the PBX must reach the gateway on an
+	// address other than its own (NAT). Default: empty (the address of the
+	// first SIP listener, or the address of the default route when that
+	// listener is on every interface).
+	PublicAddress string `yaml:"public_address"`
+}
+
+// defaultMedia returns the media defaults.
+func defaultMedia() Media { return Media{PortMin: 40000, PortMax: 49999} }
+
+// matchRE is a trunk match: digits, * and #, an optional leading +, and a
+// trailing "x" for any further digits (a prefix).
+var matchRE = regexp.MustCompile(`^\+?[0-9*#]{1,32}x?$`)
+
+func (d *decoder) validateMedia(m *Media) {
+	if m.PortMin < 1024 || m.PortMin > 65535 {
+		d.errorf("media.port_min", "%d is out of range: must be from 1024 to 65535", m.PortMin)
+	} else if m.PortMin%2 != 0 {
+		d.errorf("media.port_min", "%d must be even (RTP takes the even port, RFC 3550 §11)", m.PortMin)
+	}
+	if m.PortMax < 1024 || m.PortMax > 65535 {
+		d.errorf("media.port_max", "%d is out of range: must be from 1024 to 65535", m.PortMax)
+	} else if m.PortMax < m.PortMin+3 {
+		d.errorf("media.port_max", "%d leaves no room for a call (two port pairs) above port_min %d", m.PortMax, m.PortMin)
+	}
+	if m.PublicAddress != "" {
+		if _, err := netip.ParseAddr(m.PublicAddress); err != nil {
+			d.errorf("media.public_address", "%q is not an IP address", m.PublicAddress)
+		}
+	}
+}
+
+func (d *decoder) validateMatch(p string, ms []string) {
+	for k, m := range ms {
+		if !matchRE.MatchString(m) {
+			d.errorf(index(p+".match", k), "%q is not a number pattern: use digits, * and #, an optional leading + and a trailing x for a prefix", m)
+		}
+	}
+}
