@@ -221,6 +221,10 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
+	if a.users.Len() == 0 {
+		a.log.Warn("no users yet: phones cannot register until some exist " +
+			"(switchboard users add/import, or users: in the config, then SIGHUP)")
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
