@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover clean
 
 all: build
 
@@ -54,6 +54,10 @@ bench-register: build deps-bench
 ## bench-calls: calls per second through the B2BUA against Kamailio as a stateful proxy
 bench-calls: build deps-bench
 	@lab/bench/bench-calls.sh $(SHARED)
+
+## bench-failover: call setup time (INVITE→180/200 at the caller) when the trunk's primary is refused or black-holed
+bench-failover: build
+	@lab/bench/bench-failover.sh
 
 ## bench-rtp: RTP relay under N concurrent G.711 calls on loopback; largest N with < 0.1 % loss
 bench-rtp:
