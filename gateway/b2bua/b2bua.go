@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -62,15 +63,13 @@ type Options struct {
 }
 
 // AuthObserver is told of digest outcomes per source address (sipguard).
-type AuthObserver interface {
-	AuthFailed(ip netip.Addr)
-	AuthSucceeded(ip netip.Addr)
-}
+type AuthObserver = sipauth.Observer
 
 // B2BUA carries calls. Register its handlers on the SIP server with
 // Handlers.
 type B2BUA struct {
 	o      Options
+	auth   *sipauth.Checker
 	log    *slog.Logger
 	sender *dnssrv.Sender
 
@@ -94,6 +93,7 @@ func New(o Options) *B2BUA {
 	b := &B2BUA{o: o, log: o.Logger, dialogs: map[string]*leg{}, ctx: ctx, stop: stop}
 	_, _ = rand.Read(b.tagKey[:])
 	b.sender = &dnssrv.Sender{Client: o.Client, Prepare: b.prepare}
+	b.auth = &sipauth.Checker{Auth: o.Auth, HA1: o.Users.HA1, Observer: o.Observer, Log: o.Logger}
 	return b
 }
 

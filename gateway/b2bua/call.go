@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -15,7 +14,7 @@ import (
 	psdp "github.com/pion/sdp/v3"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
-	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -102,38 +101,16 @@ func (c *call) localTagA() string {
 // authenticate checks the INVITE's Proxy-Authorization (RFC 3261 §22.3);
 // it answers 407 or 403 itself and returns false when the call must stop.
 func (b *B2BUA) authenticate(req *sip.Request, tx sip.ServerTransaction) (string, bool) {
-	h := req.GetHeader("Proxy-Authorization")
-	if h == nil {
-		b.challenge(tx, req, false)
-		return "", false
-	}
-	cred, err := digest.ParseCredentials(h.Value())
-	if err != nil {
+	user, outcome := b.auth.Check(req, req.GetHeader("Proxy-Authorization"))
+	switch outcome {
+	case sipauth.OK:
+		return user, true
+	case sipauth.Malformed:
 		b.respond(tx, req, 400, "Bad Request (Proxy-Authorization)", nil)
-		return "", false
-	}
-	err = b.o.Auth.Verify(cred, string(req.Method), b.o.Users.HA1)
-	ip := sourceIP(req)
-	switch {
-	case err == nil:
-	case errors.Is(err, digest.ErrStale):
-		b.challenge(tx, req, true)
-		return "", false
-	case errors.Is(err, digest.ErrMalformed):
-		b.respond(tx, req, 400, "Bad Request (Proxy-Authorization)", nil)
-		return "", false
 	default:
-		b.log.Info("authentication failed", "user", cred.Username, "source", req.Source(), "reason", err)
-		if b.o.Observer != nil && ip.IsValid() {
-			b.o.Observer.AuthFailed(ip)
-		}
-		b.challenge(tx, req, false)
-		return "", false
+		b.challenge(tx, req, outcome == sipauth.Stale)
 	}
-	if b.o.Observer != nil && ip.IsValid() {
-		b.o.Observer.AuthSucceeded(ip)
-	}
-	return cred.Username, true
+	return "", false
 }
 
 // challenge sends 407 with one Proxy-Authenticate per algorithm

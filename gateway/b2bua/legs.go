@@ -2,7 +2,6 @@ package b2bua
 
 import (
 	"context"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -295,13 +294,4 @@ func (c *call) cancelB(inv *sip.Request) {
 			c.gw.log.Debug("CANCEL failed", "error", err)
 		}
 	}()
-}
-
-// sourceIP is the address a request came from.
-func sourceIP(req *sip.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(req.Source())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
@@ -33,12 +33,8 @@ type Persister interface {
 	Apply(ctx context.Context, changes ...store.BindingChange) error
 }
 
-// AuthObserver is told of digest outcomes per source address, so that
-// repeated failures can ban the source. *sipguard.Guard implements it.
-type AuthObserver interface {
-	AuthFailed(ip netip.Addr)
-	AuthSucceeded(ip netip.Addr)
-}
+// AuthObserver is told of digest outcomes per source address.
+type AuthObserver = sipauth.Observer
 
 // Options configure a Registrar. Zero values take the defaults noted.
 type Options struct {
@@ -61,6 +57,7 @@ type Options struct {
 // Registrar answers REGISTER requests.
 type Registrar struct {
 	o       Options
+	auth    *sipauth.Checker
 	loc     *Location
 	domains map[string]bool
 	log     *slog.Logger
@@ -104,6 +101,7 @@ func New(o Options) (*Registrar, error) {
 		o.SweepInterval = 30 * time.Second
 	}
 	r := &Registrar{o: o, loc: NewLocation(), domains: map[string]bool{}, log: o.Logger}
+	r.auth = &sipauth.Checker{Auth: o.Auth, HA1: o.Users.HA1, Observer: o.Observer, Log: o.Logger}
 	for _, d := range o.Domains {
 		r.domains[strings.ToLower(d)] = true
 	}
@@ -263,38 +261,21 @@ func unsupported(require []sip.Header) string {
 // the response to send. Unknown users and wrong passwords get the same 401,
 // after the same amount of hashing (RFC 3261 §22.3, DESIGN "bad input").
 func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *sip.Response {
-	if h == nil {
+	name, outcome := r.auth.Check(req, h)
+	switch outcome {
+	case sipauth.OK:
+	case sipauth.Missing, sipauth.Stale:
 		r.count(func(s *Stats) { s.Challenged++ })
-		return r.challenge(req, false)
-	}
-	cred, err := digest.ParseCredentials(h.Value())
-	if err != nil {
-		r.count(func(s *Stats) { s.Rejected++ })
-		return r.reply(req, sip.StatusBadRequest, "Bad Request (Authorization)")
-	}
-	err = r.o.Auth.Verify(cred, string(req.Method), r.o.Users.HA1)
-	ip := sourceIP(req)
-	switch {
-	case err == nil:
-	case errors.Is(err, digest.ErrStale):
-		r.count(func(s *Stats) { s.Challenged++ })
-		return r.challenge(req, true)
-	case errors.Is(err, digest.ErrMalformed):
+		return r.challenge(req, outcome == sipauth.Stale)
+	case sipauth.Malformed:
 		r.count(func(s *Stats) { s.Rejected++ })
 		return r.reply(req, sip.StatusBadRequest, "Bad Request (Authorization)")
 	default:
 		r.count(func(s *Stats) { s.AuthFailed++ })
-		r.log.Info("authentication failed", "user", cred.Username, "source", req.Source(), "reason", err)
-		if r.o.Observer != nil && ip.IsValid() {
-			r.o.Observer.AuthFailed(ip)
-		}
 		return r.challenge(req, false)
 	}
-	if r.o.Observer != nil && ip.IsValid() {
-		r.o.Observer.AuthSucceeded(ip)
-	}
 	// §10.3 step 3: the authenticated user may only register its own AOR.
-	if cred.Username != user {
+	if name != user {
 		r.count(func(s *Stats) { s.Rejected++ })
 		return r.reply(req, sip.StatusForbidden, "Forbidden")
 	}
@@ -316,13 +297,4 @@ func (r *Registrar) reply(req *sip.Request, code int, reason string) *sip.Respon
 		res.AppendHeader(sip.NewHeader("Server", r.o.ServerName))
 	}
 	return res
-}
-
-func sourceIP(req *sip.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(req.Source())
-	if err != nil {
-		return netip.Addr{}
-	}
-	ip, _ := netip.ParseAddr(host)
-	return ip.Unmap()
 }
