@@ -1,0 +1,356 @@
+package conformance
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// Shorthands for the model's services, events and states.
+const (
+	sMakeCall      = plugins.ServiceMakeCall
+	sAnswer        = plugins.ServiceAnswer
+	sClear         = plugins.ServiceClear
+	sHold          = plugins.ServiceHold
+	sRetrieve      = plugins.ServiceRetrieve
+	sConsultation  = plugins.ServiceConsultation
+	sTransfer      = plugins.ServiceTransfer
+	sConference    = plugins.ServiceConference
+	sPark          = plugins.ServicePark
+	sPickup        = plugins.ServicePickup
+	sSetDND        = plugins.ServiceSetDND
+	sSetForwarding = plugins.ServiceSetForwarding
+
+	stNull      = plugins.StateNull
+	stInitiated = plugins.StateInitiated
+	stAlerting  = plugins.StateAlerting
+	stConnected = plugins.StateConnected
+	stHold      = plugins.StateHold
+)
+
+// scenarios in the order they run.
+var scenarios = []scenario{
+	{"capabilities", nil, capabilities},
+	{"monitor", nil, monitorScenario},
+	{"call", []plugins.Service{sMakeCall}, callScenario},
+	{"answer", []plugins.Service{sMakeCall, sAnswer}, answerScenario},
+	{"hold_retrieve", []plugins.Service{sMakeCall, sAnswer, sHold, sRetrieve}, holdRetrieve},
+	{"consultation_transfer", []plugins.Service{sMakeCall, sAnswer, sConsultation, sTransfer}, consultTransfer},
+	{"conference", []plugins.Service{sMakeCall, sAnswer, sConsultation, sConference}, conference},
+	{"clear", []plugins.Service{sMakeCall, sClear}, clearScenario},
+	{"park_pickup", []plugins.Service{sMakeCall, sAnswer, sPark, sPickup}, parkPickup},
+	{"dnd", []plugins.Service{sSetDND}, dnd},
+	{"forwarding", []plugins.Service{sSetForwarding}, forwarding},
+}
+
+// capabilities: every service the driver does not declare answers "not
+// supported" (a driver cannot pretend by omission either way).
+func capabilities(r *runner) {
+	t := r.t
+	for _, svc := range r.caps.Services {
+		if svc == plugins.ServiceUnspecified || svc.String() == "" {
+			t.Errorf("declared service %d is not a service of the model", svc)
+		}
+	}
+	c := plugins.ConnectionRef{Device: r.A, CallID: "1"}
+	calls := map[plugins.Service]func() error{
+		plugins.ServiceMakeCall: func() error {
+			_, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: r.A, Called: r.B})
+			return err
+		},
+		plugins.ServiceAnswer:   func() error { return r.d.Answer(r.ctx(), c) },
+		plugins.ServiceClear:    func() error { return r.d.Clear(r.ctx(), c) },
+		plugins.ServiceHold:     func() error { return r.d.Hold(r.ctx(), c) },
+		plugins.ServiceRetrieve: func() error { return r.d.Retrieve(r.ctx(), c) },
+		plugins.ServiceConsultation: func() error {
+			_, err := r.d.Consultation(r.ctx(), c, r.B)
+			return err
+		},
+		plugins.ServiceTransfer: func() error { _, err := r.d.Transfer(r.ctx(), c, c); return err },
+		plugins.ServiceSingleStepTransfer: func() error {
+			_, err := r.d.SingleStepTransfer(r.ctx(), c, r.B)
+			return err
+		},
+		plugins.ServiceConference:     func() error { _, err := r.d.Conference(r.ctx(), c, c); return err },
+		plugins.ServiceDeflect:        func() error { return r.d.Deflect(r.ctx(), c, r.B) },
+		plugins.ServiceGenerateDigits: func() error { return r.d.GenerateDigits(r.ctx(), c, "1") },
+		plugins.ServicePark:           func() error { _, err := r.d.Park(r.ctx(), c, r.setup.ParkSlot); return err },
+		plugins.ServicePickup:         func() error { _, err := r.d.Pickup(r.ctx(), r.A, r.B); return err },
+		plugins.ServiceSetDND:         func() error { return r.d.SetDND(r.ctx(), r.A, false) },
+		plugins.ServiceSetForwarding: func() error {
+			return r.d.SetForwarding(r.ctx(), r.A, plugins.Forwarding{Type: plugins.ForwardImmediate})
+		},
+		plugins.ServiceSetAgentState: func() error {
+			return r.d.SetAgentState(r.ctx(), plugins.AgentStateRequest{Device: r.A, State: plugins.AgentReady})
+		},
+	}
+	for _, svc := range plugins.AllServices() {
+		if r.caps.Supports(svc) {
+			continue
+		}
+		f, ok := calls[svc]
+		if !ok {
+			t.Errorf("suite has no probe for %s", svc)
+			continue
+		}
+		if err := f(); !errors.Is(err, plugins.ErrNotSupported) {
+			t.Errorf("%s is not declared but answers %v, want a not supported error", svc, err)
+		}
+	}
+	t.Logf("%s (%s %s) declares %v, max monitors %d", r.name, r.caps.Vendor, r.caps.Version, r.caps.Services, r.caps.MaxMonitors)
+}
+
+// monitorScenario: MonitorStart returns an id (the same one when repeated,
+// a different one per device), Snapshot answers for monitored devices,
+// events carry the monitor id, and MonitorStop ends a device's events.
+func monitorScenario(r *runner) {
+	t := r.t
+	r.monitor(r.A, r.B, r.C)
+	again, err := r.d.MonitorStart(r.ctx(), r.A)
+	if err != nil || again != r.ids[r.A] {
+		t.Fatalf("monitor start %s again: id %q, %v; want %q", r.A, again, err, r.ids[r.A])
+	}
+	for _, dev := range []string{r.A, r.B, r.C} {
+		s, err := r.d.Snapshot(r.ctx(), dev)
+		if err != nil {
+			t.Fatalf("snapshot %s: %v", dev, err)
+		}
+		if s.Device != dev {
+			t.Errorf("snapshot of %s names device %q", dev, s.Device)
+		}
+	}
+	if err := r.d.MonitorStop(r.ctx(), r.C); err != nil {
+		t.Fatalf("monitor stop %s: %v", r.C, err)
+	}
+	if !r.caps.Supports(sMakeCall) {
+		return
+	}
+	// A call from A to C: A's events carry A's monitor id (expect checks
+	// it); C, no longer monitored, reports nothing.
+	ref, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: r.A, Called: r.C})
+	r.check(sMakeCall, "make call", err)
+	r.expect(r.A, ev(plugins.EventDelivered).onCall(ref.CallID))
+	if e, ok := r.find(func(e plugins.Event) bool { return e.Device == r.C && e.Type != plugins.EventMonitorEnded }, 300*time.Millisecond); ok {
+		t.Errorf("event at %s after its monitor stopped: %s", r.C, describe(e))
+	}
+}
+
+// makeCall calls from a to b, with a and b monitored, and checks the
+// events of ECMA-269 §6 (Originated and Delivered at a, Delivered
+// alerting at b). It returns a's connection and b's Delivered event.
+func (r *runner) makeCall(a, b string) (plugins.ConnectionRef, plugins.Event) {
+	r.t.Helper()
+	ref, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: a, Called: b})
+	r.check(sMakeCall, "make call", err)
+	if ref.CallID == "" {
+		r.t.Fatalf("make call %s→%s: no call id in %+v", a, b, ref)
+	}
+	if ref.Device == "" {
+		ref.Device = a
+	}
+	if ref.Device != a {
+		r.t.Fatalf("make call %s→%s returned the connection of %q", a, b, ref.Device)
+	}
+	// The calling device is initiated, or already connected once the
+	// call is offered (ECMA-269 Originated).
+	r.expect(a,
+		ev(plugins.EventOriginated, stInitiated, stConnected).onCall(ref.CallID),
+		ev(plugins.EventDelivered, stInitiated, stConnected).onCall(ref.CallID))
+	delivered := r.expect(b, ev(plugins.EventDelivered, stAlerting))[0]
+	if delivered.CallID == "" {
+		r.t.Fatalf("delivered at %s without a call id", b)
+	}
+	return ref, delivered
+}
+
+// connect makes an answered call from a to b and returns both connections.
+func (r *runner) connect(a, b string) (atA, atB plugins.ConnectionRef) {
+	r.t.Helper()
+	atA, delivered := r.makeCall(a, b)
+	atB = refOf(delivered)
+	r.check(sAnswer, "answer", r.d.Answer(r.ctx(), atB))
+	r.expect(b, ev(plugins.EventEstablished, stConnected).onCall(atB.CallID))
+	r.expect(a, ev(plugins.EventEstablished, stConnected).onCall(atA.CallID))
+	return atA, atB
+}
+
+func callScenario(r *runner) {
+	r.monitor(r.A, r.B)
+	_, _ = r.makeCall(r.A, r.B)
+	r.eventually(r.A, "one call initiated or connected", func(s plugins.DeviceSnapshot) bool {
+		return calls(stInitiated)(s) || calls(stConnected)(s)
+	})
+	r.eventually(r.B, "one call alerting", calls(stAlerting))
+}
+
+func answerScenario(r *runner) {
+	r.monitor(r.A, r.B)
+	r.connect(r.A, r.B)
+	r.eventually(r.A, "one call connected", calls(stConnected))
+	r.eventually(r.B, "one call connected", calls(stConnected))
+}
+
+func holdRetrieve(r *runner) {
+	r.monitor(r.A, r.B)
+	atA, _ := r.connect(r.A, r.B)
+	r.check(sHold, "hold", r.d.Hold(r.ctx(), atA))
+	r.expect(r.A, ev(plugins.EventHeld, stHold).onCall(atA.CallID))
+	r.eventually(r.A, "one call on hold", calls(stHold))
+	r.check(sRetrieve, "retrieve", r.d.Retrieve(r.ctx(), atA))
+	r.expect(r.A, ev(plugins.EventRetrieved, stConnected).onCall(atA.CallID))
+	r.eventually(r.A, "one call connected", calls(stConnected))
+}
+
+// consult: A talks to B, consults C, C answers. It returns A's held and
+// active connections.
+func (r *runner) consult() (held, active plugins.ConnectionRef) {
+	r.t.Helper()
+	r.monitor(r.A, r.B, r.C)
+	held, _ = r.connect(r.A, r.B)
+	active, err := r.d.Consultation(r.ctx(), held, r.C)
+	r.check(sConsultation, "consultation", err)
+	if active.CallID == "" || active.CallID == held.CallID {
+		r.t.Fatalf("consultation returned %+v (held call %s)", active, held.CallID)
+	}
+	if active.Device == "" {
+		active.Device = r.A
+	}
+	r.expect(r.A, ev(plugins.EventHeld, stHold).onCall(held.CallID))
+	atC := refOf(r.expect(r.C, ev(plugins.EventDelivered, stAlerting))[0])
+	r.check(sAnswer, "answer consultation", r.d.Answer(r.ctx(), atC))
+	r.expect(r.C, ev(plugins.EventEstablished, stConnected).onCall(atC.CallID))
+	r.expect(r.A, ev(plugins.EventEstablished, stConnected).onCall(active.CallID))
+	r.eventually(r.A, "a held and a connected call", calls(stHold, stConnected))
+	return held, active
+}
+
+func consultTransfer(r *runner) {
+	held, active := r.consult()
+	_, err := r.d.Transfer(r.ctx(), held, active)
+	r.check(sTransfer, "transfer", err)
+	r.expect(r.B, ev(plugins.EventTransferred, stConnected))
+	r.expect(r.C, ev(plugins.EventTransferred, stConnected))
+	// A leaves the call: its own Transferred (state null) or its
+	// connections cleared.
+	if _, ok := r.find(func(e plugins.Event) bool {
+		return e.Device == r.A && e.State == stNull &&
+			(e.Type == plugins.EventTransferred || e.Type == plugins.EventConnectionCleared)
+	}, EventTimeout); !ok {
+		r.t.Fatalf("%s did not leave the call after transfer:\n%s", r.A, r.dump(r.A))
+	}
+	r.eventually(r.A, "no calls", calls())
+	r.eventually(r.B, "one call connected", calls(stConnected))
+	r.eventually(r.C, "one call connected", calls(stConnected))
+}
+
+func conference(r *runner) {
+	held, active := r.consult()
+	_, err := r.d.Conference(r.ctx(), held, active)
+	r.check(sConference, "conference", err)
+	for _, dev := range []string{r.A, r.B, r.C} {
+		r.expect(dev, ev(plugins.EventConferenced, stConnected))
+	}
+	for _, dev := range []string{r.A, r.B, r.C} {
+		r.eventually(dev, "one call connected", calls(stConnected))
+	}
+}
+
+func clearScenario(r *runner) {
+	r.monitor(r.A, r.B)
+	var atA plugins.ConnectionRef
+	if r.caps.Supports(sAnswer) {
+		atA, _ = r.connect(r.A, r.B)
+	} else {
+		atA, _ = r.makeCall(r.A, r.B)
+	}
+	r.check(sClear, "clear", r.d.Clear(r.ctx(), atA))
+	r.expect(r.A, ev(plugins.EventConnectionCleared, stNull).onCall(atA.CallID))
+	r.expect(r.B, ev(plugins.EventConnectionCleared))
+	r.eventually(r.A, "no calls", calls())
+	r.eventually(r.B, "no calls", calls())
+}
+
+// parkPickup: B parks its call with A; C picks it up from the slot and
+// talks to A.
+func parkPickup(r *runner) {
+	r.monitor(r.A, r.B, r.C)
+	_, atB := r.connect(r.A, r.B)
+	slot, err := r.d.Park(r.ctx(), atB, r.setup.ParkSlot)
+	r.check(sPark, "park", err)
+	if slot == "" || (r.setup.ParkSlot != "" && slot != r.setup.ParkSlot) {
+		r.t.Fatalf("park on %q returned slot %q", r.setup.ParkSlot, slot)
+	}
+	if _, ok := r.find(func(e plugins.Event) bool {
+		return e.Type == plugins.EventParked && (e.Device == r.A || e.Device == r.B)
+	}, EventTimeout); !ok {
+		r.t.Fatalf("no parked event at %s or %s:\n%s", r.A, r.B, r.dump(""))
+	}
+	r.eventually(r.B, "no calls", calls())
+	atC, err := r.d.Pickup(r.ctx(), r.C, slot)
+	r.check(sPickup, "pickup", err)
+	if atC.Device != "" && atC.Device != r.C {
+		r.t.Fatalf("pickup at %s returned the connection of %s", r.C, atC.Device)
+	}
+	r.expect(r.C, ev(plugins.EventUnspecified, stConnected))
+	r.eventually(r.C, "one call connected", calls(stConnected))
+	r.eventually(r.A, "one call connected", calls(stConnected))
+}
+
+// dnd: SetDND shows in the snapshot. A driver whose model has a DND event
+// sends one for each change.
+func dnd(r *runner) {
+	r.monitor(r.A)
+	r.check(sSetDND, "set dnd on", r.d.SetDND(r.ctx(), r.A, true))
+	r.eventually(r.A, "dnd on", func(s plugins.DeviceSnapshot) bool { return s.DND })
+	on, hasEvent := r.find(func(e plugins.Event) bool { return e.Device == r.A && e.Type == plugins.EventDoNotDisturb }, 500*time.Millisecond)
+	if hasEvent && !on.DND {
+		r.t.Fatalf("dnd event after setting it on: %s dnd=%v", describe(on), on.DND)
+	}
+	if hasEvent {
+		r.expect(r.A, ev(plugins.EventDoNotDisturb))
+	}
+	r.check(sSetDND, "set dnd off", r.d.SetDND(r.ctx(), r.A, false))
+	r.eventually(r.A, "dnd off", func(s plugins.DeviceSnapshot) bool { return !s.DND })
+	if hasEvent {
+		if off := r.expect(r.A, ev(plugins.EventDoNotDisturb))[0]; off.DND {
+			r.t.Fatalf("dnd event after setting it off: %s dnd=%v", describe(off), off.DND)
+		}
+	} else {
+		r.t.Logf("%s sends no do_not_disturb event", r.name)
+	}
+}
+
+// forwarding: SetForwarding shows in the snapshot, on and off. A driver
+// whose model has a forwarding event sends one for each change.
+func forwarding(r *runner) {
+	r.monitor(r.A)
+	fw := plugins.Forwarding{Type: plugins.ForwardImmediate, To: r.B, Enabled: true}
+	r.check(sSetForwarding, "set forwarding", r.d.SetForwarding(r.ctx(), r.A, fw))
+	r.eventually(r.A, "forwarding immediate to "+r.B, func(s plugins.DeviceSnapshot) bool {
+		return slices.Contains(s.Forwarding, fw)
+	})
+	on, hasEvent := r.find(func(e plugins.Event) bool { return e.Device == r.A && e.Type == plugins.EventForwarding }, 500*time.Millisecond)
+	if hasEvent {
+		if on.Forwarding == nil || *on.Forwarding != fw {
+			r.t.Fatalf("forwarding event %s carries %+v, want %+v", describe(on), on.Forwarding, fw)
+		}
+		r.expect(r.A, ev(plugins.EventForwarding))
+	}
+	r.check(sSetForwarding, "set forwarding off", r.d.SetForwarding(r.ctx(), r.A,
+		plugins.Forwarding{Type: plugins.ForwardImmediate}))
+	r.eventually(r.A, "forwarding immediate off", func(s plugins.DeviceSnapshot) bool {
+		return !slices.ContainsFunc(s.Forwarding, func(f plugins.Forwarding) bool {
+			return f.Type == plugins.ForwardImmediate && f.Enabled
+		})
+	})
+	if hasEvent {
+		off := r.expect(r.A, ev(plugins.EventForwarding))[0]
+		if off.Forwarding == nil || off.Forwarding.Enabled || off.Forwarding.Type != plugins.ForwardImmediate {
+			r.t.Fatalf("forwarding event after turning it off carries %+v", off.Forwarding)
+		}
+	} else {
+		r.t.Logf("%s sends no forwarding event", r.name)
+	}
+}
