@@ -58,6 +58,12 @@ type Config struct {
 
 	// Media configures the RTP relay of calls.
 	Media Media `yaml:"media"`
+
+	// Records configures call detail records and call history retention.
+	Records Records `yaml:"records"`
+
+	// Numbering configures number normalisation towards the trunks.
+	Numbering Numbering `yaml:"numbering"`
 }
 
 // Log configures logging.
@@ -260,9 +266,11 @@ func base() *Config {
 				Duration: Duration(15 * time.Minute),
 			},
 		},
-		HTTP:  HTTP{Listen: "0.0.0.0:8443"},
-		DNS:   defaultDNS(),
-		Media: defaultMedia(),
+		HTTP:      HTTP{Listen: "0.0.0.0:8443"},
+		DNS:       defaultDNS(),
+		Media:     defaultMedia(),
+		Records:   defaultRecords(),
+		Numbering: defaultNumbering(),
 	}
 }
 

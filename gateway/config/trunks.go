@@ -97,6 +97,12 @@ type Trunk struct {
 	// any further digits ("9x" is every number starting with 9). The
 	// first trunk with a match wins. Default: none (no calls).
 	Match []string `yaml:"match"`
+
+	// Number rewrites the numbers of calls sent to this trunk.
+	Number TrunkNumber `yaml:"number"`
+
+	// Register makes the gateway register to this trunk.
+	Register TrunkRegister `yaml:"register"`
 }
 
 // Probe configures SIP OPTIONS probing of a trunk's servers, as Kamailio's
@@ -142,6 +148,8 @@ func (t *Trunk) setDefaults() {
 	t.MaxFails = 1
 	t.FailoverCodes = []int{503}
 	t.Probe = Probe{Interval: Duration(10 * time.Second), UpAfter: 1, Mode: "down"}
+	t.Number = TrunkNumber{Format: FormatAsDialled}
+	t.Register = TrunkRegister{Expires: 600}
 }
 
 // DefaultTrunk returns a trunk with every default filled in.
@@ -261,5 +269,6 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 		}
 		d.oneOf(p+".probe.mode", pr.Mode, probeModes)
 		d.validateMatch(p, t.Match)
+		d.validateTrunkRegister(p, t.Register)
 	}
 }

@@ -39,6 +39,8 @@ func (d *decoder) validate(c *Config) {
 	d.validateDNS(&c.DNS)
 	d.validateTrunks(c.Trunks)
 	d.validateMedia(&c.Media)
+	d.validateRecords(&c.Records)
+	d.validateNumbering(c)
 }
 
 func (d *decoder) validateTop(c *Config) {

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 )
 
 // User is a SIP account. Plain passwords are never stored: only the digest
@@ -204,6 +206,18 @@ type Store interface {
 	Setting(ctx context.Context, key string) (string, error)
 	// PutSetting inserts or replaces a setting.
 	PutSetting(ctx context.Context, key, value string) error
+
+	// AddRecords stores call detail records in one transaction. A record
+	// whose ID is already stored is left as it is (adding is idempotent,
+	// so a batch may be retried). An empty ID fails the whole call with
+	// an error wrapping ErrInvalid.
+	AddRecords(ctx context.Context, records []cdr.Record) error
+	// CallHistory returns the records q selects, newest first (by Setup,
+	// then ID descending), at most q.Limit of them.
+	CallHistory(ctx context.Context, q CallQuery) ([]cdr.Record, error)
+	// DeleteRecordsBefore removes the records whose Setup is before t and
+	// returns how many it removed (retention, seed 004).
+	DeleteRecordsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// Close releases the store. It is safe to call more than once; other
 	// calls after Close fail.

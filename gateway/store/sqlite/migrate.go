@@ -59,6 +59,33 @@ var migrations = []string{
 		key   TEXT PRIMARY KEY NOT NULL,
 		value TEXT NOT NULL
 	) WITHOUT ROWID;`,
+
+	// 2: call detail records (issue 5). Media counters are JSON objects
+	// (cdr.Media), read back whole.
+	`CREATE TABLE call_records (
+		id          TEXT PRIMARY KEY NOT NULL,
+		call_id     TEXT NOT NULL DEFAULT '',
+		direction   TEXT NOT NULL DEFAULT '',
+		caller      TEXT NOT NULL DEFAULT '',
+		callee      TEXT NOT NULL DEFAULT '',
+		target      TEXT NOT NULL DEFAULT '',
+		trunk       TEXT NOT NULL DEFAULT '',
+		answered_by TEXT NOT NULL DEFAULT '',
+		diverted_to TEXT NOT NULL DEFAULT '',
+		setup       INTEGER NOT NULL,
+		answer      INTEGER NOT NULL,
+		end_time    INTEGER NOT NULL,
+		status      INTEGER NOT NULL DEFAULT 0,
+		cause       TEXT NOT NULL DEFAULT '',
+		ended_by    TEXT NOT NULL DEFAULT '',
+		media_a     TEXT NOT NULL DEFAULT '{}',
+		media_b     TEXT NOT NULL DEFAULT '{}'
+	);
+	CREATE INDEX call_records_setup ON call_records (setup, id);
+	CREATE INDEX call_records_caller ON call_records (caller, setup);
+	CREATE INDEX call_records_callee ON call_records (callee, setup);
+	CREATE INDEX call_records_target ON call_records (target, setup);
+	CREATE INDEX call_records_answered_by ON call_records (answered_by, setup);`,
 }
 
 // errTooNew means the database was written by a newer Switchboard.

@@ -69,6 +69,11 @@ func Run(t *testing.T, open Opener) {
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentApply", testConcurrentApply},
 		{"ConcurrentWriter", testConcurrentWriter},
+		{"RecordsRoundTrip", testRecordsRoundTrip},
+		{"RecordsInvalid", testRecordsInvalid},
+		{"RecordsParties", testRecordsParties},
+		{"RecordsPaging", testRecordsPaging},
+		{"RecordsRetention", testRecordsRetention},
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}
