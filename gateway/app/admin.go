@@ -40,6 +40,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 		writeJSON(w, s.app.dns.Snapshot())
 	}))
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
+	s.recordRoutes(mux)
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: conf}
@@ -183,6 +184,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	counter("sip_banned_dropped_total", "Messages and connections dropped from banned sources.", func() float64 { return float64(a.guard.Stats().BannedDropped) })
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
+	s.recordMetrics(reg)
 	return reg
 }
 

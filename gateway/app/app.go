@@ -54,6 +54,7 @@ type App struct {
 	dns      *dnssrv.Manager
 	relay    *relay.Relay
 	calls    *b2bua.B2BUA
+	cdrs     *records
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -78,6 +79,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	}
 	a.store = st
 	a.writer = store.NewWriter(st, store.WriterOptions{})
+	a.newRecords()
 
 	if err := a.syncInlineUsers(ctx, cfg); err != nil {
 		return nil, err
@@ -219,6 +221,7 @@ func (a *App) Run(ctx context.Context) error {
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
+	a.startRetention(sweepCtx, &wg)
 
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
 	if a.users.Len() == 0 {
@@ -286,6 +289,7 @@ func (a *App) Reload(ctx context.Context) error {
 }
 
 func (a *App) closeStore() {
+	a.closeRecords()
 	if a.writer != nil {
 		if err := a.writer.Close(); err != nil {
 			a.log.Error("flushing bindings", "error", err)
