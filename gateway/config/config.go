@@ -64,6 +64,9 @@ type Config struct {
 
 	// Numbering configures number normalisation towards the trunks.
 	Numbering Numbering `yaml:"numbering"`
+
+	// CTI configures the CTI drivers (PBX call control and monitoring).
+	CTI CTI `yaml:"cti"`
 }
 
 // Log configures logging.

@@ -306,6 +306,7 @@ func TestFullExampleShowsDefaults(t *testing.T) {
 	c.Security.Trusted = d.Security.Trusted
 	c.Users = d.Users
 	c.DNS.Servers, c.Trunks = d.DNS.Servers, d.Trunks // checked in trunks_test.go
+	c.CTI = d.CTI                                     // checked in cti_test.go
 	if !reflect.DeepEqual(c, d) {
 		t.Errorf("full.yaml differs from Default():\n got %+v\nwant %+v", c, d)
 	}

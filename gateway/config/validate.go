@@ -41,6 +41,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateMedia(&c.Media)
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)
+	d.validateCTI(&c.CTI)
 }
 
 func (d *decoder) validateTop(c *Config) {
