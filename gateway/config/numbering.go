@@ -27,7 +27,8 @@ type Numbering struct {
 
 	// OutsidePrefix is put in front of external caller numbers shown to
 	// the phones, so that calling back dials the trunk (the outside line
-	// prefix, often 0 or 9): digits, * and #. Default: empty.
+	// prefix, often 0 or 9): up to 8 digits, * and #. Only with present:
+	// national. Default: empty.
 	OutsidePrefix string `yaml:"outside_prefix"`
 }
 
@@ -79,6 +80,8 @@ func (d *decoder) validateNumbering(c *Config) {
 	}
 	if !outsideRE.MatchString(n.OutsidePrefix) {
 		d.errorf("numbering.outside_prefix", "%q is not a prefix: use up to 8 digits, * and #", n.OutsidePrefix)
+	} else if n.OutsidePrefix != "" && n.Present != FormatNational {
+		d.errorf("numbering.outside_prefix", "needs present: national")
 	}
 	for i, t := range c.Trunks {
 		p := index("trunks", i) + ".number"
