@@ -1,0 +1,197 @@
+package avaya
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+)
+
+// Config is the avaya driver's config section, handed to Start as JSON.
+// Unknown keys are errors. Durations are Go duration strings ("180s") or
+// whole seconds.
+type Config struct {
+	// Address is AE Services' host[:port]. The port defaults to 4721, or
+	// 4722 with TLS (cti-protocols.md §3.1).
+	Address string `json:"address"`
+	// TLS turns TLS on (default off; newer AES releases may only offer
+	// 4722).
+	TLS bool `json:"tls"`
+	// TLSServerName is the name the AES certificate is checked against
+	// (default: Address's host).
+	TLSServerName string `json:"tls_server_name"`
+	// TLSCAFile is a PEM file of the CAs the AES certificate is checked
+	// against (default: the system roots).
+	TLSCAFile string `json:"tls_ca_file"`
+	// TLSInsecureSkipVerify skips certificate checks (lab use only).
+	TLSInsecureSkipVerify bool `json:"tls_insecure_skip_verify"`
+	// User and Password are the AE Services CTI user (required), sent in
+	// SessionLoginInfo.
+	User     string `json:"user"`
+	Password string `json:"password"`
+	// SwitchName is the Communication Manager's switch connection name
+	// on AES (required), used in GetDeviceId.
+	SwitchName string `json:"switch_name"`
+	// ApplicationID is sent in StartApplicationSession (default
+	// "Switchboard").
+	ApplicationID string `json:"application_id"`
+	// ProtocolVersion pins the DMCC protocol version: an AES release
+	// ("6.3"), a suffix ("ed3/priv7") or the full URI. Default: offer
+	// every known version, newest first, and use what AES answers.
+	ProtocolVersion string `json:"protocol_version"`
+	// SessionDuration is the requested session duration (default 180s, at
+	// least 10s); the timer is reset at half of what AES grants.
+	SessionDuration Duration `json:"session_duration"`
+	// SessionCleanupDelay is how long AES keeps the session after the
+	// socket drops, so a reconnect can resume it with its monitors
+	// (default 60s; 0s turns resumption off).
+	SessionCleanupDelay *Duration `json:"session_cleanup_delay"`
+	// ReconnectMin and ReconnectMax bound the reconnect backoff (defaults
+	// 500ms and 30s); it doubles after each failed attempt.
+	ReconnectMin Duration `json:"reconnect_min"`
+	ReconnectMax Duration `json:"reconnect_max"`
+	// RequestTimeout bounds each request without an earlier deadline
+	// (default 5s).
+	RequestTimeout Duration `json:"request_timeout"`
+
+	versions []string // the protocol versions offered
+}
+
+// Defaults.
+const (
+	DefaultApplicationID       = "Switchboard"
+	DefaultSessionDuration     = 180 * time.Second
+	DefaultSessionCleanupDelay = 60 * time.Second
+	DefaultReconnectMin        = 500 * time.Millisecond
+	DefaultReconnectMax        = 30 * time.Second
+	DefaultRequestTimeout      = 5 * time.Second
+)
+
+// Duration is a time.Duration that reads "180s" or a number of seconds.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("duration %q: %w", s, err)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("duration %s: want a string like \"30s\" or seconds", b)
+	}
+	*d = Duration(f * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// ParseConfig decodes a JSON config strictly, fills in the defaults and
+// validates it. Every problem is reported at once.
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	if len(bytes.TrimSpace(b)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("avaya config: %w", err)
+		}
+	}
+	c.setDefaults()
+	return c, c.Validate()
+}
+
+func (c *Config) setDefaults() {
+	if c.ApplicationID == "" {
+		c.ApplicationID = DefaultApplicationID
+	}
+	if c.Address != "" {
+		if _, _, err := net.SplitHostPort(c.Address); err != nil {
+			port := dmcc.PortPlain
+			if c.TLS {
+				port = dmcc.PortTLS
+			}
+			c.Address = net.JoinHostPort(c.Address, strconv.Itoa(port))
+		}
+	}
+	def := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&c.SessionDuration, DefaultSessionDuration)
+	def(&c.ReconnectMin, DefaultReconnectMin)
+	def(&c.ReconnectMax, DefaultReconnectMax)
+	def(&c.RequestTimeout, DefaultRequestTimeout)
+	if c.SessionCleanupDelay == nil {
+		d := Duration(DefaultSessionCleanupDelay)
+		c.SessionCleanupDelay = &d
+	}
+}
+
+// Validate checks a config with defaults filled in. It has no side
+// effects other than recording the protocol versions to offer.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("avaya config: "+f, a...)) }
+	if c.Address == "" {
+		bad("address is required (host[:port] of AE Services, port 4721 or 4722 with tls)")
+	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
+		bad("address %q: want host[:port]", c.Address)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		bad("address %q: bad port", c.Address)
+	}
+	if c.User == "" || c.Password == "" {
+		bad("user and password are required (the AE Services CTI user)")
+	}
+	if c.SwitchName == "" {
+		bad("switch_name is required (the switch connection name on AE Services, e.g. CM1)")
+	}
+	c.versions = nil
+	if c.ProtocolVersion == "" {
+		c.versions = dmcc.Versions()
+	} else if v, ok := dmcc.ParseVersion(c.ProtocolVersion); ok {
+		c.versions = []string{v}
+	} else {
+		bad("protocol_version %q: want an AES release (6.3), a suffix (ed3/priv7) or a DMCC protocol URI", c.ProtocolVersion)
+	}
+	if time.Duration(c.SessionDuration) < 10*time.Second || time.Duration(c.SessionDuration) > 24*time.Hour {
+		bad("session_duration %s: want 10s to 24h", time.Duration(c.SessionDuration))
+	}
+	if c.SessionCleanupDelay != nil && (*c.SessionCleanupDelay < 0 || time.Duration(*c.SessionCleanupDelay) > time.Hour) {
+		bad("session_cleanup_delay %s: want 0 to 1h", time.Duration(*c.SessionCleanupDelay))
+	}
+	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
+		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",
+			time.Duration(c.ReconnectMin), time.Duration(c.ReconnectMax))
+	}
+	if c.RequestTimeout <= 0 {
+		bad("request_timeout must be positive")
+	}
+	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
+		bad("tls_* settings without tls")
+	}
+	return errors.Join(errs...)
+}
+
+// cleanupDelay returns the session cleanup delay in whole seconds.
+func (c *Config) cleanupDelay() int {
+	if c.SessionCleanupDelay == nil {
+		return 0
+	}
+	return int(time.Duration(*c.SessionCleanupDelay) / time.Second)
+}

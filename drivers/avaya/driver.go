@@ -1,0 +1,682 @@
+// Package avaya is Switchboard's CTI driver for Avaya Aura AE Services
+// (AES) over the DMCC XML interface: ECMA-323 (edition 3) CSTA XML with
+// Avaya's private extensions, on TCP 4721 or TLS 4722 with the 8-byte CSTA
+// header (cti-protocols.md §2, §3.1), spoken through drivers/csta and
+// translated to the one CTI model of the plugins package. It runs as its
+// own process (`switchboard driver avaya`, see [New] and sdk.Serve).
+//
+// The link: dial → StartApplicationSession (SessionLoginInfo with user,
+// password and sessionCleanupDelay) → per device GetDeviceId (extension +
+// switch name → device ID), MonitorStart, SnapshotDevice (+
+// GetDoNotDisturb, GetForwarding) → events; ResetApplicationSessionTimer at
+// half the granted duration. On loss it emits link_down, forgets the calls
+// it knew, reconnects with backoff and first tries to resume the old
+// session by its sessionID (monitors survive on AES); if AES refuses, it
+// starts a new session and moves the old monitors with
+// TransferMonitorObjects, or monitors every device again; then it takes
+// fresh snapshots and emits link_up.
+package avaya
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// Version is the driver's version, declared in its capabilities.
+const Version = "0.1.0"
+
+// ErrMonitorLimit: AES or CM has no licence left for another monitored
+// device (CSTAErrorCode overallMonitorLimitExceeded; one TSAPI Basic
+// licence per device).
+var ErrMonitorLimit = errors.New("avaya: monitor licence limit exceeded")
+
+// Driver is the AE Services DMCC driver. Create it with [New].
+type Driver struct {
+	ev    *sdk.Events
+	stats Stats
+	q     *queue
+
+	cfg    Config
+	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	cond     *sync.Cond // signalled when a MonitorStart finishes
+	started  bool
+	client   *csta.Client // nil while the link is down
+	sess     session      // the current (or, while down, the last) session
+	gen      uint64       // link generation; events of older links are dropped
+	link     linkState
+	inflight int                 // MonitorStart requests in flight
+	monitors map[string]*monitor // extension → monitor
+	byXref   map[string]*monitor // monitorCrossRefID of the current session → monitor
+	nextMon  int
+	devs     map[string]*devState // extension → what the driver knows
+	devIDs   map[string]string    // extension → GetDeviceId answer, for the session
+	tpIDs    map[string]string    // dial string → GetThirdPartyDeviceId answer, for the session
+}
+
+type linkState int
+
+const (
+	linkUnknown linkState = iota
+	linkUp
+	linkDown
+)
+
+// monitor is a device the host asked to monitor. id is stable for the
+// driver process; xref is AES's monitorCrossRefID in the current session.
+type monitor struct {
+	device string // extension
+	id     string
+	xref   string
+}
+
+// devState is a monitored device's calls and features.
+type devState struct {
+	calls   map[string]plugins.CallSnapshot // call id → call
+	dnd     bool
+	fwd     map[plugins.ForwardingType]plugins.Forwarding
+	agent   plugins.AgentState
+	touched uint64 // events applied; lets a late snapshot yield to them
+}
+
+// session is what StartApplicationSession granted.
+type session struct {
+	id       string
+	version  string
+	duration time.Duration
+}
+
+// New returns an unstarted driver; the host's Start call configures and
+// connects it.
+func New() *Driver {
+	d := &Driver{ev: sdk.NewEvents(0), q: newQueue(), monitors: map[string]*monitor{},
+		byXref: map[string]*monitor{}, devs: map[string]*devState{},
+		devIDs: map[string]string{}, tpIDs: map[string]string{}}
+	d.cond = sync.NewCond(&d.mu)
+	return d
+}
+
+// Describe implements sdk.Describer.
+func (d *Driver) Describe() (vendor, version string) { return "Avaya Aura AE Services (DMCC)", Version }
+
+// Events implements sdk.Driver.
+func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) error {
+	return d.ev.Serve(ctx, send)
+}
+
+// Stats returns the driver's counters (see metrics.go).
+func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+
+// SessionID returns the current application session ID, "" while the link
+// is down.
+func (d *Driver) SessionID() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		return ""
+	}
+	return d.sess.id
+}
+
+// ProtocolVersion returns the protocol version AES granted, "" while the
+// link is down.
+func (d *Driver) ProtocolVersion() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		return ""
+	}
+	return d.sess.version
+}
+
+// Start implements sdk.Driver: it parses the config and connects. A
+// refused login on the first attempt is returned (the config is wrong);
+// an AES that can't be reached is retried in the background with link_down
+// emitted, so the driver starts and monitors wait for the link.
+func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
+	cfg, err := ParseConfig(req.Config)
+	if err != nil {
+		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
+	}
+	var roots *x509.CertPool
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return fmt.Errorf("avaya config: tls_ca_file: %w: %w", plugins.ErrInvalidArgument, err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("avaya config: tls_ca_file %s: %w: no PEM certificates", cfg.TLSCAFile, plugins.ErrInvalidArgument)
+		}
+	}
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		return fmt.Errorf("avaya: %w: already started", plugins.ErrFailedPrecondition)
+	}
+	d.roots = roots
+	d.started, d.cfg = true, cfg
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.mu.Unlock()
+
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.process(runCtx) }()
+	first := make(chan error, 1)
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
+	// Wait for the first attempt, but answer the host before its deadline:
+	// a slow AES is the link's problem, not a failed start.
+	wait := time.Duration(cfg.RequestTimeout)
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)-500*time.Millisecond)
+	}
+	t := time.NewTimer(max(wait, 0))
+	defer t.Stop()
+	select {
+	case err := <-first:
+		if errors.Is(err, csta.ErrSessionRefused) {
+			_ = d.Close()
+			return fmt.Errorf("avaya: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// Close implements sdk.Closer: it ends the session (StopApplicationSession,
+// so AES frees it at once instead of keeping it for the cleanup delay) and
+// stops the driver.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	cancel, c, sid := d.cancel, d.client, d.sess.id
+	d.mu.Unlock()
+	if c != nil && sid != "" {
+		ctx, done := context.WithTimeout(context.Background(), time.Second)
+		_, _ = c.Call(ctx, &csta.StopApplicationSession{SessionID: sid,
+			SessionEndReason: csta.SessionEndReason{DefinedEndReason: csta.EndReasonNormal}})
+		done()
+	}
+	if cancel != nil {
+		cancel()
+	}
+	d.mu.Lock()
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	d.wg.Wait()
+	return nil
+}
+
+// run keeps the link up until ctx ends. The first attempt's result goes to
+// first.
+func (d *Driver) run(ctx context.Context, first chan<- error) {
+	backoff := time.Duration(d.cfg.ReconnectMin)
+	for {
+		c, err := d.connect(ctx)
+		if first != nil {
+			first <- err
+			first = nil
+		}
+		if err == nil {
+			backoff = time.Duration(d.cfg.ReconnectMin)
+			err = d.serve(ctx, c)
+		}
+		d.down(err)
+		if ctx.Err() != nil {
+			return
+		}
+		d.stats.reconnects.Add(1)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
+	}
+}
+
+func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
+	timeout := time.Duration(d.cfg.RequestTimeout)
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if !d.cfg.TLS {
+		return dialer.DialContext(ctx, "tcp", d.cfg.Address)
+	}
+	host, _, _ := net.SplitHostPort(d.cfg.Address)
+	name := d.cfg.TLSServerName
+	if name == "" {
+		name = host
+	}
+	td := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{ServerName: name, RootCAs: d.roots,
+		InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify, MinVersion: tls.VersionTLS12}}
+	return td.DialContext(ctx, "tcp", d.cfg.Address)
+}
+
+// connect dials, starts (or resumes) the session and restores the
+// monitors.
+func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
+	conn, err := d.dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", d.cfg.Address, err)
+	}
+	d.mu.Lock()
+	d.gen++
+	gen := d.gen
+	prev := d.sess.id
+	d.mu.Unlock()
+	c := csta.NewClient(conn, csta.ClientConfig{
+		Namespace:   csta.Ed3.Namespace(),
+		CallTimeout: time.Duration(d.cfg.RequestTimeout),
+		Decoder:     dmcc.NewDecoder(),
+		OnEvent:     func(m csta.Message) { d.q.push(item{gen: gen, msg: m}) },
+		OnError:     func(error) { d.stats.dropped.Add(1) },
+	})
+	sess, err := d.startSession(ctx, c, prev)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	resumed := prev != "" && sess.id == prev
+	kept := resumed
+	if !resumed && prev != "" && d.cfg.cleanupDelay() > 0 {
+		// §3.1: the old session may still be alive at AES; move its
+		// monitors (and device IDs) to the new one.
+		_, err := c.Call(ctx, &dmcc.TransferMonitorObjects{FromSessionID: prev, ToSessionID: sess.id})
+		kept = err == nil
+		if err != nil && !isRefusal(err) {
+			_ = c.Close()
+			return nil, fmt.Errorf("transfer monitor objects: %w", err)
+		}
+	}
+	if resumed {
+		d.stats.resumes.Add(1)
+	} else if kept {
+		d.stats.transfers.Add(1)
+	}
+	d.mu.Lock()
+	d.client, d.sess = c, sess
+	var fresh, again []string
+	if !kept {
+		d.byXref = map[string]*monitor{}
+		d.devIDs = map[string]string{}
+		d.tpIDs = map[string]string{}
+	}
+	for dev, m := range d.monitors {
+		if !kept || m.xref == "" {
+			m.xref = ""
+			fresh = append(fresh, dev)
+		} else {
+			again = append(again, dev)
+		}
+	}
+	d.mu.Unlock()
+	if err := d.restore(ctx, c, fresh, again); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	d.q.push(item{gen: gen, linkUp: true})
+	return c, nil
+}
+
+// restoreParallelism is how many devices are re-monitored at once after a
+// reconnect.
+const restoreParallelism = 32
+
+// restore monitors fresh devices again on a new session and takes new
+// snapshots of the again devices, whose monitors survived (resumed or
+// transferred session), restoreParallelism at a time. A device AES refuses
+// is dropped (monitor_ended); a link failure is returned.
+func (d *Driver) restore(ctx context.Context, c *csta.Client, fresh, again []string) error {
+	sem := make(chan struct{}, restoreParallelism)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	run := func(dev string, f func(string) error) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(dev); err != nil && !isRefusal(err) {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	for _, dev := range fresh {
+		run(dev, func(dev string) error { return d.startMonitor(ctx, c, dev, true) })
+	}
+	for _, dev := range again {
+		run(dev, func(dev string) error { return d.resnapshot(ctx, c, dev) })
+	}
+	wg.Wait()
+	return first
+}
+
+// startSession sends StartApplicationSession, first asking to resume prev
+// when there is one and resumption is on. A refused resume falls back to a
+// new session; a refused new session is the error.
+func (d *Driver) startSession(ctx context.Context, c *csta.Client, prev string) (session, error) {
+	if prev != "" && d.cfg.cleanupDelay() > 0 {
+		s, err := d.startSessionOnce(ctx, c, prev)
+		if err == nil || !errors.Is(err, csta.ErrSessionRefused) {
+			return s, err
+		}
+	}
+	return d.startSessionOnce(ctx, c, "")
+}
+
+func (d *Driver) startSessionOnce(ctx context.Context, c *csta.Client, resume string) (session, error) {
+	li, err := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: d.cfg.User, Password: d.cfg.Password,
+		SessionCleanupDelay: d.cfg.cleanupDelay(), SessionID: resume})
+	if err != nil {
+		return session{}, err
+	}
+	req := &csta.StartApplicationSession{
+		ApplicationInfo:           csta.ApplicationInfo{ApplicationID: d.cfg.ApplicationID, ApplicationSpecificInfo: li},
+		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: d.cfg.versions},
+		RequestedSessionDuration:  int(time.Duration(d.cfg.SessionDuration) / time.Second),
+	}
+	resp, err := c.Call(ctx, req)
+	if err != nil {
+		return session{}, fmt.Errorf("start application session: %w", err)
+	}
+	pos := resp.(*csta.StartApplicationSessionPosResponse)
+	dur := time.Duration(pos.ActualSessionDuration) * time.Second
+	if dur <= 0 {
+		dur = time.Duration(d.cfg.SessionDuration)
+	}
+	return session{id: pos.SessionID, version: pos.ActualProtocolVersion, duration: dur}, nil
+}
+
+// serve keeps the session alive until the link ends (§2.3: reset at no
+// more than half the granted duration).
+func (d *Driver) serve(ctx context.Context, c *csta.Client) error {
+	d.mu.Lock()
+	sess := d.sess
+	d.mu.Unlock()
+	t := time.NewTicker(max(sess.duration/2, 100*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = c.Close()
+			return ctx.Err()
+		case <-c.Done():
+			return c.Err()
+		case <-t.C:
+			resp, err := c.Call(ctx, &csta.ResetApplicationSessionTimer{SessionID: sess.id,
+				RequestedSessionDuration: int(time.Duration(d.cfg.SessionDuration) / time.Second)})
+			if err != nil && ctx.Err() == nil {
+				_ = c.Close()
+				if errors.Is(err, csta.ErrSessionRefused) {
+					// The session is gone at AES: do not try to resume it.
+					d.mu.Lock()
+					d.sess.id = ""
+					d.mu.Unlock()
+				}
+				return fmt.Errorf("reset session timer: %w", err)
+			}
+			if err == nil {
+				d.stats.resets.Add(1)
+				if p, ok := resp.(*csta.ResetApplicationSessionTimerPosResponse); ok && p.ActualSessionDuration > 0 {
+					if nd := time.Duration(p.ActualSessionDuration) * time.Second; nd != sess.duration {
+						sess.duration = nd
+						t.Reset(max(nd/2, 100*time.Millisecond))
+					}
+				}
+			}
+		}
+	}
+}
+
+// down forgets the link; the processor emits link_down in event order.
+// The session ID is kept so the next connect can resume it.
+func (d *Driver) down(err error) {
+	d.mu.Lock()
+	c := d.client
+	d.client = nil
+	gen := d.gen
+	d.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+	reason := "link lost"
+	if err != nil {
+		reason = err.Error()
+	}
+	d.q.push(item{gen: gen, linkDown: reason})
+}
+
+// current returns the link's client, or ErrUnavailable.
+func (d *Driver) current() (*csta.Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client == nil {
+		return nil, fmt.Errorf("avaya: AES link is down: %w", plugins.ErrUnavailable)
+	}
+	return d.client, nil
+}
+
+// MonitorStart implements sdk.Driver. device is a station extension. With
+// the link up AES is asked at once (GetDeviceId, MonitorStart), so its
+// refusal is the caller's error; with the link down the device is
+// remembered and monitored when the link comes back.
+func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error) {
+	if device == "" {
+		return "", fmt.Errorf("monitor start: %w: empty device", plugins.ErrInvalidArgument)
+	}
+	d.mu.Lock()
+	m, ok := d.monitors[device]
+	if ok {
+		d.mu.Unlock()
+		return m.id, nil
+	}
+	d.nextMon++
+	m = &monitor{device: device, id: "avaya-" + strconv.Itoa(d.nextMon)}
+	d.monitors[device] = m
+	c := d.client
+	d.mu.Unlock()
+	if c == nil {
+		return m.id, nil
+	}
+	if err := d.startMonitor(ctx, c, device, false); err != nil {
+		return "", err
+	}
+	return m.id, nil
+}
+
+// startMonitor resolves the device ID, sends MonitorStart and takes the
+// device's snapshot. A refusal drops the device from the monitor list;
+// while restoring it is also told to the host as monitor_ended.
+func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string, restore bool) error {
+	d.mu.Lock()
+	d.inflight++
+	gen := d.gen
+	d.mu.Unlock()
+	var resp csta.Message
+	devID, err := d.deviceID(ctx, c, device)
+	if err == nil {
+		resp, err = c.Call(ctx, &csta.MonitorStart{MonitorObject: csta.MonitorObject{
+			DeviceObject: &csta.DeviceID{Value: devID, TypeOfNumber: "other", MediaClass: "notKnown"}}})
+	}
+	d.mu.Lock()
+	d.inflight--
+	d.cond.Broadcast()
+	m := d.monitors[device]
+	if err != nil || m == nil {
+		if err != nil && isRefusal(err) && m != nil {
+			delete(d.monitors, device)
+			if restore {
+				d.emit(plugins.Event{Type: plugins.EventMonitorEnded, MonitorID: m.id, Device: device,
+					RawCause: err.Error()})
+			}
+		}
+		d.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("monitor start %s: %w", device, mapErr(err))
+		}
+		return nil
+	}
+	m.xref = resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	d.byXref[m.xref] = m
+	var touched uint64
+	if s := d.devs[device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	d.stats.monitorStarts.Add(1)
+	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	if err != nil {
+		return nil // the monitor stands; the state stays unknown until events
+	}
+	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	return nil
+}
+
+// resnapshot takes a fresh snapshot of a device whose monitor survived a
+// reconnect.
+func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) error {
+	d.mu.Lock()
+	gen := d.gen
+	var touched uint64
+	if s := d.devs[device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	devID, err := d.deviceID(ctx, c, device)
+	if err != nil {
+		return err
+	}
+	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	if err != nil {
+		if isRefusal(err) {
+			return nil
+		}
+		return err
+	}
+	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	return nil
+}
+
+// deviceID returns the session's device ID of a station extension, asking
+// AES with GetDeviceId the first time (§3.1).
+func (d *Driver) deviceID(ctx context.Context, c *csta.Client, ext string) (string, error) {
+	d.mu.Lock()
+	id, ok := d.devIDs[ext]
+	d.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	resp, err := c.Call(ctx, &dmcc.GetDeviceId{SwitchName: d.cfg.SwitchName, Extension: ext, ControllableByOtherSessions: true})
+	if err != nil {
+		return "", fmt.Errorf("get device id %s: %w", ext, err)
+	}
+	id = resp.(*dmcc.GetDeviceIdResponse).Device.Value
+	if id == "" {
+		return "", fmt.Errorf("get device id %s: %w: empty device", ext, csta.ErrUnexpectedResponse)
+	}
+	d.mu.Lock()
+	if d.client == c {
+		d.devIDs[ext] = id
+	}
+	d.mu.Unlock()
+	d.stats.deviceIDs.Add(1)
+	return id, nil
+}
+
+// isRefusal reports whether err is AES refusing (not the link failing).
+func isRefusal(err error) bool {
+	return errors.Is(err, csta.ErrCSTA)
+}
+
+// MonitorStop implements sdk.Driver.
+func (d *Driver) MonitorStop(ctx context.Context, device string) error {
+	d.mu.Lock()
+	m, ok := d.monitors[device]
+	if !ok {
+		d.mu.Unlock()
+		return fmt.Errorf("monitor stop %s: %w", device, plugins.ErrNotFound)
+	}
+	delete(d.monitors, device)
+	delete(d.byXref, m.xref)
+	delete(d.devs, device)
+	c := d.client
+	d.mu.Unlock()
+	if c == nil || m.xref == "" {
+		return nil
+	}
+	if _, err := c.Call(ctx, &csta.MonitorStop{MonitorCrossRefID: m.xref}); err != nil {
+		return fmt.Errorf("monitor stop %s: %w", device, mapErr(err))
+	}
+	return nil
+}
+
+// Snapshot implements sdk.Driver: the device's state as the driver tracks
+// it (AES's snapshot at monitor start plus every event since), with the
+// sequence number of the last event reflected.
+func (d *Driver) Snapshot(_ context.Context, device string) (plugins.DeviceSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.monitors[device]; !ok {
+		return plugins.DeviceSnapshot{}, fmt.Errorf("snapshot %s: %w: not monitored", device, plugins.ErrNotFound)
+	}
+	return d.snapshotLocked(device), nil
+}
+
+func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
+	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
+	if st := d.devs[device]; st != nil {
+		for _, c := range st.calls {
+			s.Calls = append(s.Calls, c)
+		}
+		s.DND = st.dnd
+		s.AgentState = st.agent
+		for _, f := range st.fwd {
+			s.Forwarding = append(s.Forwarding, f)
+		}
+	}
+	sortSnapshot(&s)
+	return s
+}
+
+// mapErr turns a CSTA error into the plugins error the host understands,
+// keeping the CSTA detail.
+func mapErr(err error) error {
+	var ce *csta.CSTAErrorCode
+	switch {
+	case errors.As(err, &ce):
+		switch {
+		case ce.Value == "overallMonitorLimitExceeded":
+			return fmt.Errorf("%w: %w: %w", ErrMonitorLimit, plugins.ErrFailedPrecondition, err)
+		case ce.Category == csta.CategoryStateIncompatibility:
+			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
+		case ce.Value == "invalidDeviceID" || ce.Value == "invalidConnectionID" ||
+			ce.Value == "invalidCallID" || ce.Value == "invalidCrossRefID":
+			return fmt.Errorf("%w: %w", plugins.ErrNotFound, err)
+		case ce.Category == csta.CategorySystemResourceAvailability ||
+			ce.Category == csta.CategorySubscribedResourceAvailability:
+			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
+		}
+		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
+	case errors.Is(err, csta.ErrClosed):
+		return fmt.Errorf("%w: %w", plugins.ErrUnavailable, err)
+	}
+	return err
+}

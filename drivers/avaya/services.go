@@ -1,0 +1,363 @@
+package avaya
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// Call control (cti-protocols.md §2.5) as DMCC offers it. The host names
+// devices by extension; requests carry the session's DMCC device IDs
+// (GetDeviceId for stations the driver acts on, GetThirdPartyDeviceId for
+// destinations), and answers are mapped back to extensions.
+
+// call sends one request on the current link, mapping errors to the
+// plugins errors.
+func (d *Driver) call(ctx context.Context, what string, req csta.Message) (csta.Message, error) {
+	c, err := d.current()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	resp, err := c.Call(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, mapErr(err))
+	}
+	return resp, nil
+}
+
+// station returns the device ID of a station extension on the current
+// link.
+func (d *Driver) station(ctx context.Context, what, ext string) (csta.DeviceID, error) {
+	if ext == "" {
+		return csta.DeviceID{}, fmt.Errorf("%s: %w: empty device", what, plugins.ErrInvalidArgument)
+	}
+	c, err := d.current()
+	if err != nil {
+		return csta.DeviceID{}, fmt.Errorf("%s: %w", what, err)
+	}
+	id, err := d.deviceID(ctx, c, ext)
+	if err != nil {
+		return csta.DeviceID{}, fmt.Errorf("%s: %w", what, mapErr(err))
+	}
+	return csta.DeviceID{Value: id, TypeOfNumber: "other", MediaClass: "notKnown"}, nil
+}
+
+// destination returns a call-control device ID for a dial string
+// (GetThirdPartyDeviceId, §3.1). A string that already is a DMCC device ID
+// is used as is.
+func (d *Driver) destination(ctx context.Context, what, to string) (csta.DeviceID, error) {
+	if to == "" {
+		return csta.DeviceID{}, fmt.Errorf("%s: %w: empty destination", what, plugins.ErrInvalidArgument)
+	}
+	if strings.Contains(to, ":") {
+		return csta.DeviceID{Value: to}, nil
+	}
+	c, err := d.current()
+	if err != nil {
+		return csta.DeviceID{}, fmt.Errorf("%s: %w", what, err)
+	}
+	d.mu.Lock()
+	id, ok := d.tpIDs[to]
+	d.mu.Unlock()
+	if !ok {
+		resp, err := c.Call(ctx, &dmcc.GetThirdPartyDeviceId{SwitchName: d.cfg.SwitchName, Extension: to})
+		if err != nil {
+			return csta.DeviceID{}, fmt.Errorf("%s: destination %s: %w", what, to, mapErr(err))
+		}
+		id = resp.(*dmcc.GetThirdPartyDeviceIdResponse).Device.Value
+		d.mu.Lock()
+		if d.client == c {
+			d.tpIDs[to] = id
+		}
+		d.mu.Unlock()
+	}
+	return csta.DeviceID{Value: id}, nil
+}
+
+// conn returns the ConnectionID of a connection named by extension.
+func (d *Driver) conn(ctx context.Context, what string, c plugins.ConnectionRef) (csta.ConnectionID, error) {
+	if c.Device == "" || c.CallID == "" {
+		return csta.ConnectionID{}, fmt.Errorf("%s: %w: connection needs device and call id", what, plugins.ErrInvalidArgument)
+	}
+	id, err := d.station(ctx, what, c.Device)
+	if err != nil {
+		return csta.ConnectionID{}, err
+	}
+	return csta.ConnectionID{CallID: c.CallID, DeviceID: &id}, nil
+}
+
+func ref(c csta.ConnectionID) plugins.ConnectionRef {
+	dev := dmcc.Extension(c.Device())
+	return plugins.ConnectionRef{Device: dev, CallID: c.CallID, ConnectionID: connID(c.CallID, dev)}
+}
+
+// MakeCall implements sdk.MakeCaller (CSTA MakeCall, autoOriginate
+// doNotPrompt: the calling phone goes off-hook by itself where it can).
+func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugins.ConnectionRef, error) {
+	if r.Calling == "" || r.Called == "" {
+		return plugins.ConnectionRef{}, fmt.Errorf("make call: %w: calling and called are required", plugins.ErrInvalidArgument)
+	}
+	from, err := d.station(ctx, "make call", r.Calling)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	to, err := d.destination(ctx, "make call", r.Called)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	resp, err := d.call(ctx, "make call", &csta.MakeCall{CallingDevice: from, CalledDirectoryNumber: to,
+		AutoOriginate: "doNotPrompt"})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
+}
+
+// simple runs a service whose request names one connection.
+func (d *Driver) simple(ctx context.Context, what string, c plugins.ConnectionRef, mk func(csta.ConnectionID) csta.Message) error {
+	cid, err := d.conn(ctx, what, c)
+	if err != nil {
+		return err
+	}
+	_, err = d.call(ctx, what, mk(cid))
+	return err
+}
+
+// Answer implements sdk.Answerer (CSTA AnswerCall).
+func (d *Driver) Answer(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "answer", c, func(id csta.ConnectionID) csta.Message { return &csta.AnswerCall{CallToBeAnswered: id} })
+}
+
+// Clear implements sdk.Clearer (CSTA ClearConnection).
+func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "clear", c, func(id csta.ConnectionID) csta.Message {
+		return &csta.ClearConnection{ConnectionToBeCleared: id}
+	})
+}
+
+// Hold implements sdk.Holder (CSTA HoldCall).
+func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "hold", c, func(id csta.ConnectionID) csta.Message { return &csta.HoldCall{CallToBeHeld: id} })
+}
+
+// Retrieve implements sdk.Retriever (CSTA RetrieveCall).
+func (d *Driver) Retrieve(ctx context.Context, c plugins.ConnectionRef) error {
+	return d.simple(ctx, "retrieve", c, func(id csta.ConnectionID) csta.Message {
+		return &csta.RetrieveCall{CallToBeRetrieved: id}
+	})
+}
+
+// GenerateDigits implements sdk.DigitGenerator (CSTA GenerateDigits: DTMF
+// on the connection).
+func (d *Driver) GenerateDigits(ctx context.Context, c plugins.ConnectionRef, digits string) error {
+	if digits == "" || strings.Trim(digits, "0123456789*#ABCDabcd") != "" {
+		return fmt.Errorf("generate digits: %w: digits %q: want 0-9 * # A-D", plugins.ErrInvalidArgument, digits)
+	}
+	return d.simple(ctx, "generate digits", c, func(id csta.ConnectionID) csta.Message {
+		return &csta.GenerateDigits{ConnectionToSendDigits: id, CharactersToSend: digits}
+	})
+}
+
+// Consultation implements sdk.Consulter (CSTA ConsultationCall): the
+// existing call is held and a new call from the same device rings to.
+func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRef, to string) (plugins.ConnectionRef, error) {
+	cid, err := d.conn(ctx, "consultation", existing)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	dest, err := d.destination(ctx, "consultation", to)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	resp, err := d.call(ctx, "consultation", &csta.ConsultationCall{ExistingCall: cid, ConsultedDevice: dest})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return ref(resp.(*csta.ConsultationCallResponse).InitiatedCall), nil
+}
+
+// Transfer implements sdk.Transferer (CSTA TransferCall): held and active
+// are joined and the transferring device leaves.
+func (d *Driver) Transfer(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := d.pair(ctx, "transfer", held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	resp, err := d.call(ctx, "transfer", &csta.TransferCall{HeldCall: h, ActiveCall: a})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if r := resp.(*csta.TransferCallResponse); r.TransferredCall != nil {
+		return ref(*r.TransferredCall), nil
+	}
+	return plugins.ConnectionRef{CallID: active.CallID}, nil
+}
+
+// SingleStepTransfer implements sdk.SingleStepTransferer (CSTA
+// SingleStepTransferCall: blind transfer of the device's connection).
+func (d *Driver) SingleStepTransfer(ctx context.Context, c plugins.ConnectionRef, to string) (plugins.ConnectionRef, error) {
+	cid, err := d.conn(ctx, "single step transfer", c)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	dest, err := d.destination(ctx, "single step transfer", to)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	resp, err := d.call(ctx, "single step transfer", &csta.SingleStepTransferCall{ActiveCall: cid, TransferredTo: dest})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if r := resp.(*csta.SingleStepTransferCallResponse); r.TransferredCall != nil {
+		return ref(*r.TransferredCall), nil
+	}
+	return plugins.ConnectionRef{Device: dmcc.Extension(to), CallID: c.CallID}, nil
+}
+
+// Conference implements sdk.Conferencer (CSTA ConferenceCall).
+func (d *Driver) Conference(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := d.pair(ctx, "conference", held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	resp, err := d.call(ctx, "conference", &csta.ConferenceCall{HeldCall: h, ActiveCall: a})
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if r := resp.(*csta.ConferenceCallResponse); r.ConferenceCall != nil {
+		return ref(*r.ConferenceCall), nil
+	}
+	return plugins.ConnectionRef{Device: active.Device, CallID: active.CallID}, nil
+}
+
+// Deflect implements sdk.Deflecter (CSTA DeflectCall: an alerting call is
+// sent on to another destination).
+func (d *Driver) Deflect(ctx context.Context, c plugins.ConnectionRef, to string) error {
+	cid, err := d.conn(ctx, "deflect", c)
+	if err != nil {
+		return err
+	}
+	dest, err := d.destination(ctx, "deflect", to)
+	if err != nil {
+		return err
+	}
+	_, err = d.call(ctx, "deflect", &csta.DeflectCall{CallToBeDiverted: cid, NewDestination: dest})
+	return err
+}
+
+func (d *Driver) pair(ctx context.Context, what string, held, active plugins.ConnectionRef) (csta.ConnectionID, csta.ConnectionID, error) {
+	h, err := d.conn(ctx, what, held)
+	if err != nil {
+		return h, h, err
+	}
+	a, err := d.conn(ctx, what, active)
+	return h, a, err
+}
+
+// SetDND implements sdk.DNDSetter (CSTA SetDoNotDisturb).
+func (d *Driver) SetDND(ctx context.Context, device string, enabled bool) error {
+	id, err := d.station(ctx, "set dnd", device)
+	if err != nil {
+		return err
+	}
+	_, err = d.call(ctx, "set dnd", &csta.SetDoNotDisturb{Device: id, DoNotDisturbOn: enabled})
+	return err
+}
+
+// SetForwarding implements sdk.ForwardingSetter (CSTA SetForwarding). The
+// destination is sent as dialled (forwardDN is a number, not a device ID).
+func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.Forwarding) error {
+	typ := forwardName(f.Type)
+	switch {
+	case device == "":
+		return fmt.Errorf("set forwarding: %w: empty device", plugins.ErrInvalidArgument)
+	case typ == "":
+		return fmt.Errorf("set forwarding: %w: forwarding type %s", plugins.ErrInvalidArgument, f.Type)
+	case f.Enabled && f.To == "":
+		return fmt.Errorf("set forwarding: %w: a destination is required", plugins.ErrInvalidArgument)
+	}
+	id, err := d.station(ctx, "set forwarding", device)
+	if err != nil {
+		return err
+	}
+	req := &csta.SetForwarding{Device: id, ForwardingType: typ, ActivateForward: f.Enabled}
+	if f.To != "" {
+		req.ForwardDN = &csta.DeviceID{Value: f.To}
+	}
+	_, err = d.call(ctx, "set forwarding", req)
+	return err
+}
+
+// SetAgentState implements sdk.AgentStateSetter (CSTA SetAgentState with
+// requestedAgentState; Avaya's private work modes are not used).
+func (d *Driver) SetAgentState(ctx context.Context, r plugins.AgentStateRequest) error {
+	st, ok := agentRequests[r.State]
+	if !ok {
+		return fmt.Errorf("set agent state: %w: state %s is not settable", plugins.ErrInvalidArgument, r.State)
+	}
+	id, err := d.station(ctx, "set agent state", r.Device)
+	if err != nil {
+		return err
+	}
+	_, err = d.call(ctx, "set agent state", &dmcc.SetAgentState{Device: id, RequestedAgentState: st, AgentID: r.AgentID})
+	return err
+}
+
+// pbxSnapshot asks AES for device's calls (SnapshotDevice), DND
+// (GetDoNotDisturb) and forwarding (GetForwarding). The feature queries
+// are best effort: an AES that refuses them leaves them off.
+func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID string) (plugins.DeviceSnapshot, error) {
+	s := plugins.DeviceSnapshot{Device: device}
+	dev := csta.DeviceID{Value: devID, TypeOfNumber: "other", MediaClass: "notKnown"}
+	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: dev})
+	if err != nil {
+		return s, fmt.Errorf("snapshot %s: %w", device, err)
+	}
+	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
+		for _, it := range data.Items {
+			st := mapState(it.State())
+			if st == plugins.StateNull {
+				continue
+			}
+			id := it.ConnectionIdentifier.CallID
+			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: connID(id, device), State: st})
+		}
+	}
+	if r, err := c.Call(ctx, &dmcc.GetDoNotDisturb{Device: dev}); err == nil {
+		s.DND = r.(*dmcc.GetDoNotDisturbResponse).DoNotDisturbOn
+	}
+	if r, err := c.Call(ctx, &dmcc.GetForwarding{Device: dev}); err == nil {
+		for _, it := range r.(*dmcc.GetForwardingResponse).Items {
+			if t := forwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
+				s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.ForwardDN), Enabled: true})
+			}
+		}
+	}
+	return s, nil
+}
+
+// Interface guards.
+var (
+	_ sdk.Driver               = (*Driver)(nil)
+	_ sdk.Describer            = (*Driver)(nil)
+	_ sdk.Closer               = (*Driver)(nil)
+	_ sdk.MakeCaller           = (*Driver)(nil)
+	_ sdk.Answerer             = (*Driver)(nil)
+	_ sdk.Clearer              = (*Driver)(nil)
+	_ sdk.Holder               = (*Driver)(nil)
+	_ sdk.Retriever            = (*Driver)(nil)
+	_ sdk.Consulter            = (*Driver)(nil)
+	_ sdk.Transferer           = (*Driver)(nil)
+	_ sdk.SingleStepTransferer = (*Driver)(nil)
+	_ sdk.Conferencer          = (*Driver)(nil)
+	_ sdk.Deflecter            = (*Driver)(nil)
+	_ sdk.DigitGenerator       = (*Driver)(nil)
+	_ sdk.DNDSetter            = (*Driver)(nil)
+	_ sdk.ForwardingSetter     = (*Driver)(nil)
+	_ sdk.AgentStateSetter     = (*Driver)(nil)
+)

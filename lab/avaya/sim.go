@@ -1,0 +1,657 @@
+// Package avaya is an Avaya Aura AE Services DMCC XML simulator for tests
+// and the lab: ECMA-323 edition 3 XML plus Avaya's private messages
+// (http://www.avaya.com/csta), over TCP (or TLS) with the 8-byte CSTA
+// header (cti-protocols.md §2, §3.1). It holds stations and calls, answers
+// the ECMA-354 session with SessionLoginInfo, GetDeviceId /
+// GetThirdPartyDeviceId / ReleaseDeviceId, TransferMonitorObjects and the
+// ECMA-269 services the Avaya driver uses, emits events in the order AES
+// does (§2.6), sends SystemStatus, ends sessions that are not kept alive,
+// keeps a dropped session for its sessionCleanupDelay so it can be resumed
+// by sessionID, and has hooks to drop the link, delay responses and send
+// malformed, hostile or slow frames.
+//
+// It follows the published message formats (drivers/avaya/testdata holds
+// the golden forms); it is not a private shortcut for the driver.
+package avaya
+
+import (
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+)
+
+// Config configures a [Sim]. The zero value accepts no login (User must be
+// set), knows station 201-204 only if Devices says so, and sends no
+// SystemStatus.
+type Config struct {
+	// Addr is where to listen (default "127.0.0.1:0").
+	Addr string
+	// User and Password are the CTI user expected in SessionLoginInfo.
+	// Empty User accepts any login.
+	User, Password string
+	// SwitchName is the switch connection name (default "CM1");
+	// GetDeviceId for another switch is refused.
+	SwitchName string
+	// SwitchIP is the IP part of device IDs (default empty:
+	// "201:CM1::0").
+	SwitchIP string
+	// Devices lists the station extensions that exist; empty means any
+	// extension of digits exists.
+	Devices []string
+	// Versions are the protocol versions accepted, the first offered one
+	// found wins (default: every version of dmcc.Releases).
+	Versions []string
+	// MonitorLimit is the number of TSAPI Basic licences: monitors beyond
+	// it get overallMonitorLimitExceeded. 0 means no limit.
+	MonitorLimit int
+	// MaxSessionDuration caps the session duration granted, in seconds
+	// (default 300). A session whose timer is not reset in time ends: its
+	// monitors are dropped and its link closed.
+	MaxSessionDuration int
+	// MaxCleanupDelay caps sessionCleanupDelay, in seconds (default 60).
+	MaxCleanupDelay int
+	// NoResume refuses to resume sessions by sessionID (older AES), so the
+	// application has to use TransferMonitorObjects.
+	NoResume bool
+	// SystemStatusInterval is how often AES sends SystemStatus to each
+	// link with a session; 0 never.
+	SystemStatusInterval time.Duration
+	// TLS, when set, makes the simulator a TLS server (port 4722 on AES).
+	TLS *tls.Config
+}
+
+// Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
+// sends.
+type Malformed int
+
+const (
+	// BadHeader is a frame whose format indicator is not 0x0000: the
+	// stream can't be resynchronised, so the application must drop the
+	// link.
+	BadHeader Malformed = iota
+	// BadXML is a well-framed event whose XML is not well formed: the
+	// application should drop the frame and go on.
+	BadXML
+	// XMLBomb is a well-framed event carrying an entity expansion bomb
+	// ("billion laughs"): it must be refused before anything expands.
+	XMLBomb
+	// TooDeep is a well-framed document nested thousands of levels deep.
+	TooDeep
+	// Oversize is a frame of the largest size the header allows (65,535
+	// bytes) holding one huge text node; with the application's frame
+	// limit below that it must be skipped, the stream staying in step.
+	Oversize
+	// SlowLoris is a header promising 1,000 bytes followed by one byte a
+	// second: the link hangs inside a frame, so the application's
+	// requests (its session timer reset) time out.
+	SlowLoris
+	// BadInvokeID is a frame whose invoke ID is not four digits.
+	BadInvokeID
+)
+
+// Sim is a running simulator. Close it when done.
+type Sim struct {
+	cfg Config
+	ln  net.Listener
+	wg  sync.WaitGroup
+
+	delay     atomic.Int64 // nanoseconds before each response
+	sysStatus atomic.Int64 // SystemStatusResponses received
+	resets    atomic.Int64 // ResetApplicationSessionTimer answered
+
+	stop chan struct{} // closed by Close
+
+	mu       sync.Mutex
+	closed   bool
+	links    map[*link]struct{}
+	sessions map[string]*session
+	monitors map[string]*monitor // monitorCrossRefID → monitor
+	calls    map[string]*call
+	devices  map[string]*device
+	nextID   int
+	started  int // sessions started
+	resumed  int // sessions resumed
+	expired  int // sessions ended by their timer
+}
+
+// session is an ECMA-354 application session. It outlives its link for
+// cleanup (the sessionCleanupDelay the application asked for).
+type session struct {
+	id      string
+	link    *link // nil while orphaned
+	expires time.Time
+	cleanup time.Duration
+	gone    time.Time // when an orphaned session ends
+}
+
+type monitor struct {
+	id     string
+	device string // extension
+	sess   *session
+}
+
+type device struct {
+	dnd   bool
+	fwd   map[string]string // forwardingType → forwardDN while active
+	agent string            // requestedAgentState last set
+}
+
+// party is one device's connection to a call.
+type party struct {
+	device string // extension
+	state  string // localConnectionInfo
+}
+
+type call struct {
+	id      string
+	calling string
+	called  string
+	parties []*party
+}
+
+// New starts a simulator listening on cfg.Addr.
+func New(cfg Config) (*Sim, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.SwitchName == "" {
+		cfg.SwitchName = "CM1"
+	}
+	if cfg.MaxSessionDuration <= 0 {
+		cfg.MaxSessionDuration = 300
+	}
+	if cfg.MaxCleanupDelay <= 0 {
+		cfg.MaxCleanupDelay = 60
+	}
+	if len(cfg.Versions) == 0 {
+		cfg.Versions = dmcc.Versions()
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("avaya sim: %w", err)
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
+	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
+		monitors: map[string]*monitor{}, calls: map[string]*call{}, devices: map[string]*device{}}
+	s.wg.Add(2)
+	go s.accept()
+	go s.reaper()
+	return s, nil
+}
+
+// Addr is the simulator's host:port.
+func (s *Sim) Addr() string { return s.ln.Addr().String() }
+
+// DeviceID is the device ID GetDeviceId gives for extension ext.
+func (s *Sim) DeviceID(ext string) string {
+	return dmcc.DeviceID(ext, s.cfg.SwitchName, s.cfg.SwitchIP)
+}
+
+// Close stops listening, drops every link and waits for its goroutines.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.DropLinks()
+	s.wg.Wait()
+	return err
+}
+
+// DropLinks closes every application link at once, as a network failure
+// would. Sessions stay for their cleanup delay, with their monitors.
+func (s *Sim) DropLinks() {
+	for _, l := range s.linkList() {
+		l.close()
+	}
+}
+
+// ExpireSessions ends every session at once, as an AES restart would:
+// monitors go, links close, resumption is refused.
+func (s *Sim) ExpireSessions() {
+	s.mu.Lock()
+	var links []*link
+	for _, ss := range s.sessions {
+		if ss.link != nil {
+			links = append(links, ss.link)
+		}
+		s.endSession(ss)
+	}
+	s.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+}
+
+func (s *Sim) linkList() []*link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	links := make([]*link, 0, len(s.links))
+	for l := range s.links {
+		links = append(links, l)
+	}
+	return links
+}
+
+// SetDelay delays every response by d (0 turns it off).
+func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// SendMalformed sends a broken frame of kind k on every link.
+func (s *Sim) SendMalformed(k Malformed) {
+	for _, l := range s.linkList() {
+		if k == SlowLoris {
+			s.wg.Add(1)
+			go l.slowLoris()
+			continue
+		}
+		l.send(malformed(k))
+	}
+}
+
+const billionLaughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">` +
+	`<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
+	`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
+	`<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">` +
+	`<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>` +
+	`<DeliveredEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">` +
+	`<monitorCrossRefID>&lol9;</monitorCrossRefID></DeliveredEvent>`
+
+func malformed(k Malformed) []byte {
+	switch k {
+	case BadHeader:
+		return []byte{0xff, 0xff, 0, 12, '9', '9', '9', '9', '<', 'x', '/', '>'}
+	case BadInvokeID:
+		return []byte{0, 0, 0, 12, '9', 'x', '9', '9', '<', 'x', '/', '>'}
+	case XMLBomb:
+		return frame(csta.EventInvokeID, []byte(billionLaughs))
+	case TooDeep:
+		return frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 10000)+strings.Repeat("</a>", 10000)))
+	case Oversize:
+		body := `<DeliveredEvent><cause>` + strings.Repeat("x", csta.DefaultMaxFrameSize-csta.HeaderSize-44) + `</cause></DeliveredEvent>`
+		return frame(csta.EventInvokeID, []byte(body))
+	}
+	return frame(csta.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
+}
+
+// Links is the number of application links open.
+func (s *Sim) Links() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.links)
+}
+
+// Sessions is the number of application sessions started so far (resumed
+// ones not counted again).
+func (s *Sim) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started
+}
+
+// Resumed is the number of sessions resumed by sessionID.
+func (s *Sim) Resumed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resumed
+}
+
+// Expired is the number of sessions ended because their timer ran out.
+func (s *Sim) Expired() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expired
+}
+
+// LiveSessions lists the IDs of the sessions alive now, sorted.
+func (s *Sim) LiveSessions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id := range s.sessions {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Monitors lists the extensions monitored now, one entry per monitor,
+// sorted.
+func (s *Sim) Monitors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.monitors {
+		out = append(out, m.device)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SystemStatusAnswers is how many SystemStatusResponses applications sent.
+func (s *Sim) SystemStatusAnswers() int64 { return s.sysStatus.Load() }
+
+// TimerResets is how many ResetApplicationSessionTimer requests were
+// granted.
+func (s *Sim) TimerResets() int64 { return s.resets.Load() }
+
+// DND reports whether do-not-disturb is on at ext.
+func (s *Sim) DND(ext string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev(ext).dnd
+}
+
+// Forwarding returns ext's active forwarding destination of type typ
+// (csta.ForwardImmediate...), "" if none.
+func (s *Sim) Forwarding(ext, typ string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev(ext).fwd[typ]
+}
+
+// AgentState returns the agent state last set at ext ("" if never).
+func (s *Sim) AgentState(ext string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dev(ext).agent
+}
+
+// Calls is the number of calls in progress.
+func (s *Sim) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.calls)
+}
+
+func (s *Sim) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		l := newLink(s, c)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		s.links[l] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(3)
+		go l.readLoop()
+		go l.writeLoop()
+		go l.systemStatus()
+	}
+}
+
+// reaper ends sessions whose timer ran out, and orphaned sessions past
+// their cleanup delay.
+func (s *Sim) reaper() {
+	defer s.wg.Done()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		var links []*link
+		s.mu.Lock()
+		for _, ss := range s.sessions {
+			switch {
+			case now.After(ss.expires):
+				s.expired++
+				if ss.link != nil {
+					links = append(links, ss.link)
+				}
+				s.endSession(ss)
+			case ss.link == nil && now.After(ss.gone):
+				s.endSession(ss)
+			}
+		}
+		s.mu.Unlock()
+		for _, l := range links {
+			l.close() // AES closes the socket of an expired session
+		}
+	}
+}
+
+// endSession forgets a session and its monitors. Called with s.mu held.
+func (s *Sim) endSession(ss *session) {
+	delete(s.sessions, ss.id)
+	for id, m := range s.monitors {
+		if m.sess == ss {
+			delete(s.monitors, id)
+		}
+	}
+	if ss.link != nil {
+		ss.link.sess = nil
+		ss.link = nil
+	}
+}
+
+// exists reports whether ext is a known station. Called with s.mu held.
+func (s *Sim) exists(ext string) bool {
+	if ext == "" {
+		return false
+	}
+	if len(s.cfg.Devices) == 0 {
+		return strings.Trim(ext, "0123456789") == ""
+	}
+	return slices.Contains(s.cfg.Devices, ext)
+}
+
+// station resolves a device ID from a request to a known extension: the
+// switch part must be ours. A plain extension is accepted too.
+func (s *Sim) station(id string) (string, bool) {
+	ext := dmcc.Extension(id)
+	if sw := dmcc.Switch(id); strings.Contains(id, ":") && sw != s.cfg.SwitchName {
+		return "", false
+	}
+	return ext, s.exists(ext)
+}
+
+// dev returns ext's feature state. Called with s.mu held.
+func (s *Sim) dev(ext string) *device {
+	d, ok := s.devices[ext]
+	if !ok {
+		d = &device{fwd: map[string]string{}}
+		s.devices[ext] = d
+	}
+	return d
+}
+
+func (s *Sim) newID() string {
+	s.nextID++
+	return strconv.Itoa(s.nextID)
+}
+
+// frame builds one CSTA-over-TCP frame.
+func frame(id csta.InvokeID, payload []byte) []byte {
+	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
+	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
+	copy(b[4:8], id.String())
+	return append(b, payload...)
+}
+
+// link is one application's TCP connection.
+type link struct {
+	s       *Sim
+	conn    net.Conn
+	out     chan []byte
+	done    chan struct{}
+	once    sync.Once
+	sess    *session // guarded by s.mu
+	nextReq int      // guarded by s.mu
+	stall   sync.Mutex
+}
+
+func newLink(s *Sim, c net.Conn) *link {
+	return &link{s: s, conn: c, out: make(chan []byte, 1<<16), done: make(chan struct{})}
+}
+
+// close ends the link. Its session is orphaned: it stays for its cleanup
+// delay (monitors kept, events dropped) or ends now if it has none.
+func (l *link) close() {
+	l.once.Do(func() {
+		s := l.s
+		s.mu.Lock()
+		delete(s.links, l)
+		if ss := l.sess; ss != nil {
+			ss.link, l.sess = nil, nil
+			if ss.cleanup <= 0 {
+				s.endSession(ss)
+			} else {
+				ss.gone = time.Now().Add(ss.cleanup)
+			}
+		}
+		s.mu.Unlock()
+		close(l.done)
+		_ = l.conn.Close()
+	})
+}
+
+// send queues a frame; a link that can't keep up is dropped, as AES does
+// with a stuck application.
+func (l *link) send(b []byte) {
+	select {
+	case l.out <- b:
+	case <-l.done:
+	default:
+		go l.close()
+	}
+}
+
+// sendMsg encodes and queues m with invoke ID id: CSTA messages in the
+// ed3 namespace, as AES writes them (session and Avaya messages carry
+// their own).
+func (l *link) sendMsg(id csta.InvokeID, m csta.Message) {
+	b, err := csta.Marshal(m, csta.Ed3.Namespace())
+	if err != nil {
+		return
+	}
+	l.send(frame(id, b))
+}
+
+func (l *link) writeLoop() {
+	defer l.s.wg.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case b := <-l.out:
+			l.stall.Lock() // a slow-loris frame in progress owns the socket
+			_ = l.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, err := l.conn.Write(b)
+			l.stall.Unlock()
+			if err != nil {
+				l.close()
+				return
+			}
+		}
+	}
+}
+
+// slowLoris writes a frame header promising 1,000 bytes, then one byte a
+// second until the link closes: nothing behind it gets through.
+func (l *link) slowLoris() {
+	defer l.s.wg.Done()
+	l.stall.Lock()
+	defer l.stall.Unlock()
+	hdr := []byte{0, 0, 0x03, 0xf0, '9', '9', '9', '9'}
+	if _, err := l.conn.Write(hdr); err != nil {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for range 1000 {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+			if _, err := l.conn.Write([]byte{' '}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (l *link) readLoop() {
+	defer l.s.wg.Done()
+	defer l.close()
+	f := csta.NewHeaderFramer(l.conn)
+	dec := dmcc.NewDecoder()
+	for {
+		fr, err := f.ReadFrame()
+		if err != nil {
+			if errors.Is(err, csta.ErrFrameTooLarge) {
+				continue
+			}
+			return
+		}
+		m, err := dec.Decode(fr.Payload)
+		if err != nil {
+			l.sendMsg(fr.InvokeID, &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"})
+			continue
+		}
+		if _, ok := m.(*csta.SystemStatusResponse); ok {
+			l.s.sysStatus.Add(1)
+			continue
+		}
+		if d := time.Duration(l.s.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-l.done:
+				return
+			}
+		}
+		l.s.handle(l, fr.InvokeID, m)
+	}
+}
+
+// systemStatus sends SystemStatus periodically while the link has a
+// session (AES's keep-alive, §2.1).
+func (l *link) systemStatus() {
+	defer l.s.wg.Done()
+	iv := l.s.cfg.SystemStatusInterval
+	if iv <= 0 {
+		return
+	}
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+			l.s.mu.Lock()
+			has := l.sess != nil
+			l.nextReq = l.nextReq%int(csta.MaxInvokeID) + 1
+			id := csta.InvokeID(l.nextReq)
+			l.s.mu.Unlock()
+			if has {
+				l.sendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+			}
+		}
+	}
+}
