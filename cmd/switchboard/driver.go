@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/switchboard-gw/switchboard/drivers/avaya"
 	"github.com/switchboard-gw/switchboard/drivers/mitel"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -11,6 +12,7 @@ import (
 // bundledDrivers are the CTI drivers inside this binary, started by the
 // host as `switchboard driver NAME` (plugins.Bundled).
 var bundledDrivers = map[string]func() sdk.Driver{
+	"avaya": func() sdk.Driver { return avaya.New() },
 	"mitel": func() sdk.Driver { return mitel.New() },
 }
 
