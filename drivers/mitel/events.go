@@ -187,6 +187,7 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 	base.ConnectionID = connID(subj.CallID, m.device)
 	base.State = mapState(e.ConnectionState())
 	base.Cause, base.RawCause = mapCause(e.CauseCode()), causeText(msg)
+	base.PBXTime = pbxTime(msg)
 	switch v := msg.(type) {
 	case *csta.ServiceInitiatedEvent:
 		base.Type = plugins.EventServiceInitiated

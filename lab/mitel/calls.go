@@ -160,7 +160,9 @@ func (s *Sim) emit(dev string, c *call, local string, mk func(xref, local string
 	}
 	for _, mon := range s.monitors {
 		if mon.device == dev {
-			mon.link.sendMsg(csta.EventInvokeID, mk(mon.id, local))
+			m := mk(mon.id, local)
+			s.stamp(m)
+			mon.link.sendMsg(csta.EventInvokeID, m)
 		}
 	}
 }

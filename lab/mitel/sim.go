@@ -55,6 +55,10 @@ type Config struct {
 	Namespace string
 	// TLS, when set, makes the simulator a TLS server.
 	TLS *tls.Config
+	// Timestamps puts the switch's time into every call event
+	// (extensions/security/timestamp, to the nanosecond), for latency
+	// measurements. Off by default, as in the MiVO400 trace.
+	Timestamps bool
 }
 
 // Malformed is a kind of broken frame [Sim.SendMalformed] sends.
