@@ -41,6 +41,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	}))
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
 	s.recordRoutes(mux)
+	s.ctiRoutes(mux)
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: conf}
@@ -185,6 +186,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.recordMetrics(reg)
+	s.ctiMetrics(reg)
 	return reg
 }
 

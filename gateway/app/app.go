@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
@@ -55,6 +56,7 @@ type App struct {
 	relay    *relay.Relay
 	calls    *b2bua.B2BUA
 	cdrs     *records
+	cti      *cti.Manager
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -169,6 +171,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		return nil, err
 	}
 
+	if err := a.newCTI(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.HTTP.Listen != "" {
 		httpTLS := tlsConf
 		if !cfg.HTTP.TLS.IsZero() {
@@ -218,6 +223,7 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	a.dns.Start(ctx)
+	stopCTI := a.startCTI(ctx)
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
@@ -234,6 +240,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	stopCTI()
 	a.calls.Close()
 	a.dns.Stop()
 	a.sip.Close()
