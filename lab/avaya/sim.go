@@ -86,7 +86,7 @@ const (
 	// XMLBomb is a well-framed event carrying an entity expansion bomb
 	// ("billion laughs"): it must be refused before anything expands.
 	XMLBomb
-	// TooDeep is a well-framed document nested thousands of levels deep.
+	// TooDeep is a well-framed document nested 8,000 levels deep.
 	TooDeep
 	// Oversize is a frame of the largest size the header allows (65,535
 	// bytes) holding one huge text node; with the application's frame
@@ -281,10 +281,11 @@ func malformed(k Malformed) []byte {
 	case XMLBomb:
 		return frame(csta.EventInvokeID, []byte(billionLaughs))
 	case TooDeep:
-		return frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 10000)+strings.Repeat("</a>", 10000)))
+		return frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 8000)+strings.Repeat("</a>", 8000)))
 	case Oversize:
-		body := `<DeliveredEvent><cause>` + strings.Repeat("x", csta.DefaultMaxFrameSize-csta.HeaderSize-44) + `</cause></DeliveredEvent>`
-		return frame(csta.EventInvokeID, []byte(body))
+		const open, end = `<DeliveredEvent><cause>`, `</cause></DeliveredEvent>`
+		pad := csta.DefaultMaxFrameSize - csta.HeaderSize - len(open) - len(end)
+		return frame(csta.EventInvokeID, []byte(open+strings.Repeat("x", pad)+end))
 	}
 	return frame(csta.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
 }
@@ -488,6 +489,9 @@ func (s *Sim) newID() string {
 
 // frame builds one CSTA-over-TCP frame.
 func frame(id csta.InvokeID, payload []byte) []byte {
+	if len(payload) > csta.DefaultMaxFrameSize-csta.HeaderSize {
+		panic("avaya sim: frame too large for the 16-bit length")
+	}
 	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
 	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
 	copy(b[4:8], id.String())
@@ -547,8 +551,8 @@ func (l *link) send(b []byte) {
 // their own).
 func (l *link) sendMsg(id csta.InvokeID, m csta.Message) {
 	b, err := csta.Marshal(m, csta.Ed3.Namespace())
-	if err != nil {
-		return
+	if err != nil || len(b) > csta.DefaultMaxFrameSize-csta.HeaderSize {
+		return // AES would not send what the header can't describe
 	}
 	l.send(frame(id, b))
 }

@@ -1,0 +1,202 @@
+package avaya_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+func TestSessionKeepAlive(t *testing.T) {
+	// The sim grants at most 1s; the driver must reset the timer well
+	// before that, and answer AES's SystemStatus.
+	e := newEnv(t, labavaya.Config{SystemStatusInterval: 50 * time.Millisecond, MaxSessionDuration: 1},
+		map[string]any{"session_duration": "10s"})
+	e.monitor("201")
+	time.Sleep(1600 * time.Millisecond)
+	if e.sim.SystemStatusAnswers() == 0 {
+		t.Fatal("SystemStatus not answered")
+	}
+	if e.sim.TimerResets() < 2 || e.sim.Expired() != 0 {
+		t.Fatalf("resets %d expired %d", e.sim.TimerResets(), e.sim.Expired())
+	}
+	if e.sim.Sessions() != 1 || e.sim.Links() != 1 || e.d.Stats().Reconnects != 0 {
+		t.Fatalf("session lost: sessions %d links %d stats %+v", e.sim.Sessions(), e.sim.Links(), e.d.Stats())
+	}
+	e.quiet()
+}
+
+// TestSessionExpiry shows the simulator ends a session nobody keeps
+// alive: an application that never resets the timer loses its link and
+// monitors.
+func TestSessionExpiry(t *testing.T) {
+	sim, err := labavaya.New(simConfig(labavaya.Config{MaxSessionDuration: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	conn, err := net.Dial("tcp", sim.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := csta.NewClient(conn, csta.ClientConfig{Namespace: csta.Ed3.Namespace(), Decoder: dmcc.NewDecoder()})
+	defer c.Close()
+	li, _ := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: "cti", Password: "secret"})
+	if _, err := c.Call(bg, &csta.StartApplicationSession{
+		ApplicationInfo:           csta.ApplicationInfo{ApplicationID: "test", ApplicationSpecificInfo: li},
+		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: dmcc.Versions()[4:5]},
+		RequestedSessionDuration:  60,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Call(bg, &dmcc.GetDeviceId{SwitchName: "CM1", Extension: "201"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := resp.(*dmcc.GetDeviceIdResponse).Device
+	if dev.Value != "201:CM1:10.0.0.5:0" {
+		t.Fatalf("device id %q", dev.Value)
+	}
+	if _, err := c.Call(bg, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: &dev}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not expired")
+	}
+	if sim.Expired() != 1 || len(sim.Monitors()) != 0 || len(sim.LiveSessions()) != 0 {
+		t.Fatalf("expired %d monitors %v sessions %v", sim.Expired(), sim.Monitors(), sim.LiveSessions())
+	}
+}
+
+func TestReconnectResumesSession(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, nil)
+	ids := e.monitor("201", "202", "203")
+	sid := e.d.SessionID()
+	c := connect(t, e, "201", "202")
+	e.sim.DropLinks()
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if ev.Cause != plugins.CauseLinkFailure || ev.RawCause == "" {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	// Resumed by sessionID within the cleanup delay: same session, the
+	// monitors never left AES.
+	if e.sim.Resumed() != 1 || e.sim.Sessions() != 1 || e.d.SessionID() != sid || e.d.Stats().Resumes != 1 {
+		t.Fatalf("resumed %d sessions %d id %q→%q", e.sim.Resumed(), e.sim.Sessions(), sid, e.d.SessionID())
+	}
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202", "203"}) {
+		t.Fatalf("monitors after resume %v", got)
+	}
+	// The fresh snapshot shows the call that outlived the link.
+	eventually(t, "snapshot after resume", func() bool { return callStates(e.snapshot("201")) == c.CallID+":connected" })
+	if err := e.d.Clear(bg, c); err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+		t.Fatalf("monitor id changed: %+v", ev)
+	}
+}
+
+func TestReconnectTransfersMonitors(t *testing.T) {
+	e := newEnv(t, labavaya.Config{NoResume: true}, nil)
+	ids := e.monitor("201", "202")
+	old := e.d.SessionID()
+	e.sim.DropLinks()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.sim.Sessions() != 2 || e.d.SessionID() == old || e.d.Stats().Transfers != 1 {
+		t.Fatalf("sessions %d stats %+v", e.sim.Sessions(), e.d.Stats())
+	}
+	// TransferMonitorObjects moved the two monitors; none were added.
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
+		t.Fatalf("monitors after transfer %v", got)
+	}
+	if got := e.sim.LiveSessions(); len(got) != 1 {
+		t.Fatalf("old session not ended: %v", got)
+	}
+	c := makeCall(t, e, "201", "202")
+	if err := e.d.Clear(bg, c); err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+		t.Fatalf("monitor id changed: %+v", ev)
+	}
+}
+
+func TestReconnectAfterSessionLost(t *testing.T) {
+	// AES restarts: sessions and monitors are gone, resumption and
+	// transfer are refused, so the driver monitors every device again.
+	e := newEnv(t, labavaya.Config{}, nil)
+	ids := e.monitor("201", "202", "203")
+	e.sim.ExpireSessions()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.sim.Sessions() != 2 || e.sim.Resumed() != 0 {
+		t.Fatalf("sessions %d resumed %d", e.sim.Sessions(), e.sim.Resumed())
+	}
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202", "203"}) {
+		t.Fatalf("monitors after new session %v", got)
+	}
+	if st := e.d.Stats(); st.DeviceIDs != 6 || st.MonitorStarts != 6 {
+		t.Fatalf("GetDeviceId and MonitorStart redone: %+v", st)
+	}
+	makeCall(t, e, "201", "202")
+	_ = ids
+}
+
+func TestReconnectWithoutCleanupDelay(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"session_cleanup_delay": 0})
+	e.monitor("201", "202")
+	e.sim.DropLinks()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.sim.Sessions() != 2 || e.sim.Resumed() != 0 || len(e.sim.LiveSessions()) != 1 {
+		t.Fatalf("sessions %d resumed %d live %v", e.sim.Sessions(), e.sim.Resumed(), e.sim.LiveSessions())
+	}
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
+		t.Fatalf("monitors %v", got)
+	}
+}
+
+func TestMonitorWhileDown(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"reconnect_min": "300ms", "reconnect_max": "300ms"})
+	e.monitor("201")
+	e.sim.DropLinks()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	// Down: the device is remembered, call control says unavailable.
+	if _, err := e.d.MonitorStart(bg, "202"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
+		t.Fatalf("make call while down: %v", err)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
+		t.Fatalf("monitors %v", got)
+	}
+}
+
+func TestCloseStopsSession(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, nil)
+	e.monitor("201")
+	if err := e.d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// StopApplicationSession: AES frees the session at once instead of
+	// keeping it for the cleanup delay.
+	eventually(t, "session stopped", func() bool { return len(e.sim.LiveSessions()) == 0 && len(e.sim.Monitors()) == 0 })
+	ctx, cancel := context.WithTimeout(bg, time.Second)
+	defer cancel()
+	if _, err := e.d.MakeCall(ctx, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
+		t.Fatalf("after close: %v", err)
+	}
+}
