@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -54,6 +55,7 @@ type Server struct {
 
 	stateless       *stateless
 	statelessCancel context.CancelFunc
+	stray           atomic.Pointer[func(*sip.Response)]
 
 	mu      sync.Mutex
 	closers []func() error
@@ -77,7 +79,9 @@ func New(o Options) (*Server, error) {
 	if o.ServerName == "" {
 		o.ServerName = "Switchboard"
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName))
+	s := &Server{o: o, log: o.Logger}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStray)))
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
 	}
@@ -86,13 +90,28 @@ func New(o Options) (*Server, error) {
 		_ = ua.Close()
 		return nil, fmt.Errorf("create sip server: %w", err)
 	}
-	s := &Server{o: o, ua: ua, srv: srv, log: o.Logger}
+	s.ua, s.srv = ua, srv
 	sctx, cancel := context.WithCancel(context.Background())
 	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger), cancel
 	s.Handle(sip.OPTIONS, s.options)
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
 	srv.OnNoRoute(s.noRoute)
 	return s, nil
+}
+
+// OnStrayResponse sets h to receive the responses that match no client
+// transaction (RFC 3261 §17.1.3 found none): in practice a 2xx to an
+// INVITE retransmitted after its transaction ended, or one that came after
+// we gave up on that target (RFC 3261 §13.2.2.4 wants it ACKed). Without a
+// handler such responses are dropped.
+func (s *Server) OnStrayResponse(h func(*sip.Response)) { s.stray.Store(&h) }
+
+func (s *Server) onStray(res *sip.Response) {
+	if h := s.stray.Load(); h != nil && *h != nil {
+		(*h)(res)
+		return
+	}
+	s.log.Debug("response matches no transaction", "status", res.StatusCode, "call_id", res.CallID())
 }
 
 // UserAgent returns the sipgo user agent, for clients (trunks, probes).

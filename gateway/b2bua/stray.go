@@ -1,0 +1,146 @@
+package b2bua
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// strayMemory is how long a stray 2xx we answered with ACK + BYE is
+// remembered, so its retransmissions get the ACK again but no new BYE:
+// the callee retransmits a 2xx for 64*T1 at most (RFC 3261 §13.3.1.4).
+var strayMemory = 64 * sip.T1
+
+// strayMax bounds the memory of stray 2xx (a flood of forged 2xx must not
+// grow it without limit).
+const strayMax = 4096
+
+// strays remembers the stray 2xx dialogs already hung up.
+type strays struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// first reports whether key is new, and remembers it.
+func (s *strays) first(key string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]time.Time{}
+	}
+	if t, ok := s.seen[key]; ok && now.Sub(t) < strayMemory {
+		return false
+	}
+	if len(s.seen) >= strayMax {
+		for k, t := range s.seen {
+			if now.Sub(t) >= strayMemory {
+				delete(s.seen, k)
+			}
+		}
+		if len(s.seen) >= strayMax {
+			clear(s.seen)
+		}
+	}
+	s.seen[key] = now
+	return true
+}
+
+// OnStrayResponse takes the responses no client transaction matched
+// (sipserver.Server.OnStrayResponse). Only a 2xx to an INVITE matters:
+//
+//   - on a B leg we hold, it is a retransmission because our ACK was lost:
+//     ACK it again (RFC 3261 §13.2.2.4);
+//   - otherwise it is an answer for an INVITE we gave up on (failover moved
+//     to the next target, CANCEL crossed it, the caller hung up): ACK it and
+//     BYE it, so the callee does not ring on with a call nobody hears
+//     (RFC 3261 §13.2.2.4, §15).
+//
+// It runs on the transport's read path: the BYE goes out on its own
+// goroutine.
+func (b *B2BUA) OnStrayResponse(res *sip.Response) {
+	cseq := res.CSeq()
+	if res.StatusCode < 200 || res.StatusCode >= 300 || cseq == nil || cseq.MethodName != sip.INVITE {
+		return
+	}
+	from, to, cid := res.From(), res.To(), res.CallID()
+	if from == nil || to == nil || cid == nil {
+		return
+	}
+	ourTag, _ := from.Params.Get("tag")
+	theirTag, _ := to.Params.Get("tag")
+	if ourTag == "" || theirTag == "" {
+		return // not a dialog-forming 2xx (RFC 3261 §12.1.2)
+	}
+	b.mu.Lock()
+	l := b.dialogs[dialogKey(string(*cid), ourTag)]
+	b.mu.Unlock()
+	if l != nil && !l.isA {
+		b.sendAck(l.d, cseq.SeqNo)
+		return
+	}
+	if l != nil {
+		return // a 2xx whose From tag is a caller's: not ours to answer
+	}
+	d := strayDialog(res, b.o.Contact(res.Transport()))
+	b.sendAck(d, cseq.SeqNo)
+	if !b.strays.first(string(*cid)+"\x00"+theirTag, time.Now()) {
+		return
+	}
+	if b.ctx.Err() != nil {
+		return
+	}
+	b.log.Info("late 2xx for an abandoned INVITE: hanging it up", "call_id", string(*cid), "from", res.Source())
+	b.calls.Add(1)
+	go func() {
+		defer b.calls.Done()
+		ctx, cancel := context.WithTimeout(b.ctx, byeTimeout)
+		defer cancel()
+		bye := d.requestWithSeq(sip.BYE, cseq.SeqNo+1)
+		bye.AppendHeader(sip.NewHeader("Reason", `SIP;cause=487;text="Request abandoned"`))
+		r, err := b.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
+		if err != nil {
+			b.log.Debug("BYE for a stray 2xx failed", "call_id", d.callID, "error", err)
+			return
+		}
+		if r.StatusCode >= 300 {
+			b.log.Debug("BYE for a stray 2xx rejected", "call_id", d.callID, "status", r.StatusCode)
+		}
+	}()
+}
+
+// sendAck acknowledges a 2xx on d with the INVITE's CSeq number
+// (RFC 3261 §13.2.2.4): a request outside any transaction.
+func (b *B2BUA) sendAck(d *dialog, seq uint32) {
+	ack := d.requestWithSeq(sip.ACK, seq)
+	ack.RemoveHeader("Contact")
+	if err := b.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+		b.log.Debug("sending ACK", "call_id", d.callID, "error", err)
+	}
+}
+
+// strayDialog is the dialog a 2xx would have formed (RFC 3261 §12.1.2):
+// our From, their To with its tag, their Contact as target, the
+// Record-Route reversed as route set.
+func strayDialog(res *sip.Response, contact sip.Uri) *dialog {
+	d := &dialog{
+		callID:    string(*res.CallID()),
+		local:     res.From().Address,
+		remote:    res.To().Address,
+		contact:   contact,
+		transport: res.Transport(),
+		dest:      res.Source(),
+		routes:    routeSet(res.GetHeaders("Record-Route"), true),
+	}
+	d.localTag, _ = res.From().Params.Get("tag")
+	d.remoteTag, _ = res.To().Params.Get("tag")
+	if ct := res.Contact(); ct != nil {
+		d.remoteTarget = ct.Address
+		d.dest = ""
+	} else {
+		d.remoteTarget = res.To().Address
+	}
+	return d
+}
