@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya"
+	"github.com/switchboard-gw/switchboard/drivers/cisco"
 	"github.com/switchboard-gw/switchboard/drivers/mitel"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -13,6 +14,7 @@ import (
 // host as `switchboard driver NAME` (plugins.Bundled).
 var bundledDrivers = map[string]func() sdk.Driver{
 	"avaya": func() sdk.Driver { return avaya.New() },
+	"cisco": func() sdk.Driver { return cisco.New() },
 	"mitel": func() sdk.Driver { return mitel.New() },
 }
 

@@ -1,0 +1,386 @@
+package cisco
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// link is one open Xsi-Events channel (cti-protocols.md §4.2).
+type link struct {
+	gen       uint64
+	setID     string
+	channelID string
+	expires   time.Duration // what the server granted
+
+	cancel   context.CancelFunc // ends the stream request
+	done     chan struct{}      // closed when the reader ends
+	err      error              // why, set before done closes
+	lastRead atomic.Int64       // unix nanoseconds of the last byte read
+	acks     chan string        // event IDs to acknowledge
+	wg       sync.WaitGroup     // reader and acker
+
+	mu   sync.Mutex
+	subs map[string]string // device → subscription ID on this channel
+}
+
+func (l *link) subscriptions() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.subs))
+	for _, s := range l.subs {
+		out = append(out, s)
+	}
+	return out
+}
+
+// close ends the stream and waits for the reader and acker.
+func (l *link) close(error) {
+	l.cancel()
+	l.wg.Wait()
+}
+
+func subscriptionPath(id string) string {
+	return xsi.EventsRoot + "/subscription/" + url.PathEscape(id)
+}
+
+func channelPath(id string) string { return xsi.EventsRoot + "/channel/" + url.PathEscape(id) }
+
+// activityReader records when bytes arrive on the channel.
+type activityReader struct {
+	r    io.Reader
+	last *atomic.Int64
+}
+
+func (a activityReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// connect opens a channel in a new channel set, deletes the subscriptions
+// of the previous channel (old), subscribes every monitored device, takes
+// their snapshots and queues link_up.
+func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
+	d.mu.Lock()
+	d.gen++
+	gen := d.gen
+	d.mu.Unlock()
+	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
+		done: make(chan struct{}), acks: make(chan string, 4096), subs: map[string]string{}}
+	sctx, cancel := context.WithCancel(ctx)
+	l.cancel = cancel
+	// The stream request has no timeout; the open is bounded by a timer.
+	openTimer := time.AfterFunc(time.Duration(d.cfg.RequestTimeout), cancel)
+	resp, err := d.send(sctx, d.stream, http.MethodPost, xsi.AsyncEventsRoot+"/channel", nil, xsi.Channel{
+		ChannelSetID: l.setID, Priority: 1, Weight: 50,
+		Expires: int(time.Duration(d.cfg.ChannelExpires) / time.Second), ApplicationID: d.cfg.ApplicationID})
+	if err != nil {
+		openTimer.Stop()
+		cancel()
+		return nil, fmt.Errorf("open channel: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		openTimer.Stop()
+		se := &StatusError{Method: http.MethodPost, Path: "channel", Status: resp.StatusCode}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		_ = xsi.Unmarshal(b, &se.Info)
+		_ = resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("open channel: %w", se)
+	}
+	l.lastRead.Store(time.Now().UnixNano())
+	sp := xsi.NewSplitter(activityReader{r: resp.Body, last: &l.lastRead}, d.cfg.MaxEventBytes)
+	// The first document is the Channel with the channelId.
+	doc, err := d.firstDoc(sp)
+	openTimer.Stop()
+	if err != nil {
+		_ = resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("open channel: %w: %w", ErrChannel, err)
+	}
+	l.channelID = doc.ChannelID
+	l.expires = time.Duration(doc.Expires) * time.Second
+	if l.expires <= 0 {
+		l.expires = time.Duration(d.cfg.ChannelExpires)
+	}
+	l.wg.Add(2)
+	go func() { defer l.wg.Done(); defer resp.Body.Close(); d.read(l, sp) }()
+	go func() { defer l.wg.Done(); d.acker(sctx, l) }()
+
+	for _, id := range old { // best effort: they belong to a dead channel set
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
+	}
+	d.mu.Lock()
+	d.cur = l
+	mons := make([]*monitor, 0, len(d.monitors))
+	for _, m := range d.monitors {
+		m.sub = ""
+		mons = append(mons, m)
+	}
+	d.mu.Unlock()
+	if err := d.restore(ctx, l, mons); err != nil {
+		d.mu.Lock()
+		d.cur = nil
+		d.mu.Unlock()
+		l.close(err)
+		return nil, err
+	}
+	d.q.push(item{gen: gen, linkUp: true})
+	d.stats.channels.Add(1)
+	return l, nil
+}
+
+// firstDoc reads the channel's first document, which must be a Channel
+// with a channelId.
+func (d *Driver) firstDoc(sp *xsi.Splitter) (*xsi.Channel, error) {
+	for range 8 {
+		b, err := sp.Next()
+		if errors.Is(err, xsi.ErrGarbage) {
+			d.stats.malformed.Add(1)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		doc, err := xsi.Decode(b)
+		if err != nil {
+			d.stats.malformed.Add(1)
+			continue
+		}
+		if doc.Channel == nil || doc.Channel.ChannelID == "" {
+			return nil, errors.New("first document is not a Channel with a channelId")
+		}
+		return doc.Channel, nil
+	}
+	return nil, errors.New("no Channel document")
+}
+
+// restoreParallelism is how many devices are subscribed at once after a
+// reconnect.
+const restoreParallelism = 16
+
+// restore subscribes mons on a new channel. A device the server refuses
+// is dropped (monitor_ended); a channel failure is returned.
+func (d *Driver) restore(ctx context.Context, l *link, mons []*monitor) error {
+	sem := make(chan struct{}, restoreParallelism)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for _, m := range mons {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := d.subscribe(ctx, l, m, true); err != nil && !isRefusal(err) {
+				once.Do(func() { first = err })
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// isRefusal reports whether err is the server refusing a device (not the
+// channel or network failing).
+func isRefusal(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusUnauthorized
+}
+
+// subscribe adds the device's subscription on l and takes its snapshot. A
+// refusal drops the device; while restoring it is told to the host as
+// monitor_ended.
+func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring bool) error {
+	d.mu.Lock()
+	gen := d.gen
+	var touched uint64
+	if s := d.devs[m.device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	var resp xsi.Subscription
+	err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
+		Event: d.cfg.EventPackage, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
+		ChannelSetID: l.setID, ApplicationID: d.cfg.ApplicationID}, &resp)
+	if err != nil {
+		if isRefusal(err) {
+			d.mu.Lock()
+			if d.monitors[m.device] == m {
+				delete(d.monitors, m.device)
+				delete(d.byUser, m.userID)
+				if restoring {
+					d.ev.Emit(plugins.Event{Type: plugins.EventMonitorEnded, MonitorID: m.id, Device: m.device,
+						RawCause: err.Error()})
+				}
+			}
+			d.mu.Unlock()
+		}
+		return fmt.Errorf("monitor start %s: %w", m.device, err)
+	}
+	d.mu.Lock()
+	m.sub = resp.SubscriptionID
+	d.mu.Unlock()
+	l.mu.Lock()
+	l.subs[m.device] = resp.SubscriptionID
+	l.mu.Unlock()
+	d.stats.subscriptions.Add(1)
+	snap, halves, err := d.pbxSnapshot(ctx, m)
+	if err != nil {
+		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
+	}
+	d.q.push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	return nil
+}
+
+// read splits the channel into documents, acknowledges events and queues
+// them, until the stream ends or can no longer be trusted.
+func (d *Driver) read(l *link, sp *xsi.Splitter) {
+	defer close(l.done)
+	for {
+		b, err := sp.Next()
+		if errors.Is(err, xsi.ErrGarbage) {
+			d.stats.malformed.Add(1)
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, xsi.ErrTooLarge) {
+				d.stats.malformed.Add(1)
+			}
+			l.err = fmt.Errorf("%w: %w", ErrChannel, err)
+			return
+		}
+		doc, err := xsi.Decode(b)
+		if err != nil {
+			d.stats.malformed.Add(1)
+			continue
+		}
+		switch {
+		case doc.HeartBeat:
+			d.stats.heartbeatsSeen.Add(1)
+		case doc.Event != nil:
+			ev := doc.Event
+			if ev.Type == xsi.TypeChannelTerminatedEvent { // never acknowledged (§4.2)
+				l.err = fmt.Errorf("%w: channel terminated by the server: %s", ErrChannel, ev.Reason)
+				return
+			}
+			if ev.EventID != "" {
+				select {
+				case l.acks <- ev.EventID:
+				default: // the server sends it again
+				}
+			}
+			d.q.push(item{gen: l.gen, ev: ev})
+		}
+	}
+}
+
+// acker acknowledges events by eventID (§4.2 step 4).
+func (d *Driver) acker(ctx context.Context, l *link) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-l.acks:
+			err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/channel/eventresponse", nil,
+				xsi.EventResponse{EventID: id, StatusCode: 200, Reason: "OK"}, nil)
+			if err == nil {
+				d.stats.acks.Add(1)
+			}
+		}
+	}
+}
+
+// serve keeps the channel alive: heartbeats, refreshes at half the
+// lifetimes, and the watchdog on silence. It returns why the channel ends.
+func (d *Driver) serve(ctx context.Context, l *link) error {
+	hb := time.NewTicker(time.Duration(d.cfg.HeartbeatInterval))
+	defer hb.Stop()
+	refresh := time.NewTicker(max(min(l.expires, time.Duration(d.cfg.SubscriptionExpires))/2, 100*time.Millisecond))
+	defer refresh.Stop()
+	timeout := time.Duration(d.cfg.HeartbeatTimeout)
+	watch := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+	defer watch.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.done:
+			if l.err == nil {
+				return fmt.Errorf("%w: stream ended", ErrChannel)
+			}
+			return l.err
+		case <-watch.C:
+			if idle := time.Since(time.Unix(0, l.lastRead.Load())); idle > timeout {
+				d.stats.stalls.Add(1)
+				return fmt.Errorf("%w: nothing streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
+			}
+		case <-hb.C:
+			err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
+			if errors.Is(err, plugins.ErrNotFound) { // the channel is not on that server (§4.2 step 7)
+				return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
+			}
+			if err == nil {
+				d.stats.heartbeats.Add(1)
+			}
+		case <-refresh.C:
+			if err := d.refresh(ctx, l); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// refresh renews the channel and every subscription; a subscription the
+// server no longer knows is added again.
+func (d *Driver) refresh(ctx context.Context, l *link) error {
+	err := d.do(ctx, http.MethodPut, channelPath(l.channelID), nil,
+		xsi.Channel{Expires: int(time.Duration(d.cfg.ChannelExpires) / time.Second)}, nil)
+	if errors.Is(err, plugins.ErrNotFound) {
+		return fmt.Errorf("%w: channel update: %w", ErrChannel, err)
+	}
+	if err == nil {
+		d.stats.refreshes.Add(1)
+	}
+	d.mu.Lock()
+	mons := make([]*monitor, 0, len(d.monitors))
+	for _, m := range d.monitors {
+		mons = append(mons, m)
+	}
+	d.mu.Unlock()
+	for _, m := range mons {
+		d.mu.Lock()
+		sub := m.sub
+		d.mu.Unlock()
+		if sub == "" {
+			_ = d.subscribe(ctx, l, m, true)
+			continue
+		}
+		err := d.do(ctx, http.MethodPut, subscriptionPath(sub), nil,
+			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil)
+		if errors.Is(err, plugins.ErrNotFound) {
+			_ = d.subscribe(ctx, l, m, true)
+		}
+	}
+	return nil
+}
+
+// closeChannel deletes the channel at shutdown (best effort), so the
+// server drops its subscriptions at once.
+func (d *Driver) closeChannel(l *link) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = d.do(ctx, http.MethodDelete, channelPath(l.channelID), nil, nil, nil)
+}

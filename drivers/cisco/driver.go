@@ -1,0 +1,286 @@
+// Package cisco is Switchboard's CTI driver for Cisco BroadWorks (and
+// Webex Calling's Xsi): Xsi-Actions (REST, XML, HTTP Basic over TLS) for
+// call control and Xsi-Events (a streamed event channel with heartbeats,
+// subscriptions and event acknowledgement) for monitoring, translated to
+// the one CTI model of the plugins package (cti-protocols.md §4.1–4.2). It
+// runs as its own process (`switchboard driver cisco`, see [New] and
+// sdk.Serve).
+//
+// The link is the event channel: open it (channel set per link) → one
+// subscription per monitored device (event package "Advanced Call") → a
+// snapshot per device from GET calls and the DND/forwarding services →
+// link_up. A heartbeat goes out every heartbeat_interval, channel and
+// subscriptions are refreshed at half their lifetime, every event is
+// acknowledged by its eventID. A channel that ends, is terminated, answers
+// a heartbeat with 404, streams nothing for heartbeat_timeout, or sends a
+// document past max_event_bytes is reopened with backoff: link_down, the
+// calls it knew are forgotten, then channel, subscriptions and snapshots
+// again and link_up.
+package cisco
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// Version is the driver's version, declared in its capabilities.
+const Version = "0.1.0"
+
+// Driver is the BroadWorks Xsi driver. Create it with [New].
+type Driver struct {
+	ev    *sdk.Events
+	stats Stats
+	q     *queue
+
+	cfg    Config
+	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
+	stream *http.Client // the event channel
+	runID  string       // makes channel set IDs unique per process
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	started  bool
+	cur      *link // nil while the channel is down
+	gen      uint64
+	link     linkState
+	monitors map[string]*monitor // device → monitor
+	byUser   map[string]string   // user ID → monitored device
+	nextMon  int
+	devs     map[string]*devState
+	seen     dedupe
+	ops      map[string]*pendingOp // xsi call ID → service the driver asked for on it
+}
+
+type linkState int
+
+const (
+	linkUnknown linkState = iota
+	linkIsUp
+	linkIsDown
+)
+
+// monitor is a device the host asked to monitor. id is stable for the
+// driver process; sub is the subscription on the current channel.
+type monitor struct {
+	device, id, userID string
+	sub                string
+}
+
+// New returns an unstarted driver; the host's Start call configures and
+// connects it.
+func New() *Driver {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return &Driver{ev: sdk.NewEvents(0), q: newQueue(), runID: hex.EncodeToString(b),
+		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
+		seen: newDedupe(8192), ops: map[string]*pendingOp{}}
+}
+
+// Describe implements sdk.Describer.
+func (d *Driver) Describe() (vendor, version string) { return "Cisco BroadWorks Xsi", Version }
+
+// Events implements sdk.Driver.
+func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) error {
+	return d.ev.Serve(ctx, send)
+}
+
+// Stats returns the driver's counters (see metrics.go).
+func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+
+// Start implements sdk.Driver: it parses the config and opens the event
+// channel. Credentials refused on the first attempt fail Start (the config
+// is wrong); an unreachable server is retried in the background with
+// link_down emitted, so the driver starts and monitors wait for the link.
+func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
+	cfg, err := ParseConfig(req.Config)
+	if err != nil {
+		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
+	}
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		return fmt.Errorf("cisco: %w: already started", plugins.ErrFailedPrecondition)
+	}
+	d.cfg = cfg
+	d.httpc, d.stream, err = newHTTP(cfg)
+	if err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	d.started = true
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.mu.Unlock()
+
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.process(runCtx) }()
+	first := make(chan error, 1)
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
+	// Wait for the first attempt, but answer the host before its deadline.
+	wait := 2 * time.Duration(cfg.RequestTimeout)
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)-500*time.Millisecond)
+	}
+	t := time.NewTimer(max(wait, 0))
+	defer t.Stop()
+	select {
+	case err := <-first:
+		if errors.Is(err, ErrAuth) {
+			_ = d.Close()
+			return fmt.Errorf("cisco: credentials refused by %s: %w", cfg.BaseURL, err)
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// Close implements sdk.Closer: it closes the channel and stops the driver.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	cancel := d.cancel
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	d.wg.Wait()
+	if d.httpc != nil {
+		d.httpc.CloseIdleConnections()
+		d.stream.CloseIdleConnections()
+	}
+	return nil
+}
+
+// run keeps the channel up until ctx ends. The first attempt's result
+// goes to first.
+func (d *Driver) run(ctx context.Context, first chan<- error) {
+	backoff := time.Duration(d.cfg.ReconnectMin)
+	var old []string // subscriptions of the previous channel
+	for {
+		l, err := d.connect(ctx, old)
+		if first != nil {
+			first <- err
+			first = nil
+		}
+		if err == nil {
+			backoff = time.Duration(d.cfg.ReconnectMin)
+			err = d.serve(ctx, l)
+			old = l.subscriptions()
+			l.close(err)
+		}
+		d.down(err)
+		if ctx.Err() != nil {
+			if l != nil {
+				d.closeChannel(l)
+			}
+			return
+		}
+		d.stats.reconnects.Add(1)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
+	}
+}
+
+// down forgets the channel; the processor emits link_down in event order.
+func (d *Driver) down(err error) {
+	d.mu.Lock()
+	d.cur = nil
+	gen := d.gen
+	d.mu.Unlock()
+	reason := "event channel lost"
+	if err != nil {
+		reason = err.Error()
+	}
+	d.q.push(item{gen: gen, linkDown: reason})
+}
+
+// current returns the channel, or ErrUnavailable.
+func (d *Driver) current() (*link, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cur == nil {
+		return nil, fmt.Errorf("cisco: xsi event channel is down: %w", plugins.ErrUnavailable)
+	}
+	return d.cur, nil
+}
+
+// MonitorStart implements sdk.Driver. With the channel up the user is
+// subscribed at once (an unknown user is the caller's error); with it down
+// the device is remembered and subscribed when the channel is back.
+func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error) {
+	if device == "" {
+		return "", fmt.Errorf("monitor start: %w: empty device", plugins.ErrInvalidArgument)
+	}
+	d.mu.Lock()
+	if m, ok := d.monitors[device]; ok {
+		d.mu.Unlock()
+		return m.id, nil
+	}
+	d.nextMon++
+	m := &monitor{device: device, id: "cisco-" + strconv.Itoa(d.nextMon), userID: d.cfg.userID(device)}
+	d.monitors[device] = m
+	d.byUser[m.userID] = device
+	l := d.cur
+	d.mu.Unlock()
+	if l == nil {
+		return m.id, nil
+	}
+	if err := d.subscribe(ctx, l, m, false); err != nil {
+		return "", err
+	}
+	return m.id, nil
+}
+
+// MonitorStop implements sdk.Driver: it deletes the subscription.
+func (d *Driver) MonitorStop(ctx context.Context, device string) error {
+	d.mu.Lock()
+	m, ok := d.monitors[device]
+	if !ok {
+		d.mu.Unlock()
+		return fmt.Errorf("monitor stop %s: %w", device, plugins.ErrNotFound)
+	}
+	delete(d.monitors, device)
+	delete(d.byUser, m.userID)
+	delete(d.devs, device)
+	sub := m.sub
+	l := d.cur
+	d.mu.Unlock()
+	if l == nil || sub == "" {
+		return nil
+	}
+	if err := d.do(ctx, http.MethodDelete, subscriptionPath(sub), nil, nil, nil); err != nil &&
+		!errors.Is(err, plugins.ErrNotFound) {
+		return fmt.Errorf("monitor stop %s: %w", device, err)
+	}
+	return nil
+}
+
+// Snapshot implements sdk.Driver: the device's state as the driver tracks
+// it (the snapshot taken at subscription plus every event since), with the
+// sequence number of the last event reflected.
+func (d *Driver) Snapshot(_ context.Context, device string) (plugins.DeviceSnapshot, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.monitors[device]; !ok {
+		return plugins.DeviceSnapshot{}, fmt.Errorf("snapshot %s: %w: not monitored", device, plugins.ErrNotFound)
+	}
+	return d.snapshotLocked(device), nil
+}

@@ -1,0 +1,264 @@
+package cisco
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// item is one thing for the processor, in channel order: an Xsi event, a
+// device snapshot, or a link transition. gen is the channel it belongs to.
+type item struct {
+	gen      uint64
+	ev       *xsi.Event
+	snap     *plugins.DeviceSnapshot
+	halves   []*halfState // the snapshot's call halves
+	touched  uint64       // the device's event count when the snapshot was asked for
+	linkUp   bool
+	linkDown string
+}
+
+// queue is an unbounded FIFO: the channel reader pushes and never waits,
+// the processor pops.
+type queue struct {
+	mu    sync.Mutex
+	items []item
+	ready chan struct{}
+}
+
+func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+
+func (q *queue) push(it item) {
+	q.mu.Lock()
+	q.items = append(q.items, it)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) popAll() []item {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.items
+	q.items = nil
+	return out
+}
+
+// dedupe remembers the last n event IDs: BroadWorks sends an event again
+// when its response is late or lost, and the model must see it once.
+type dedupe struct {
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newDedupe(n int) dedupe { return dedupe{set: map[string]struct{}{}, ring: make([]string, n)} }
+
+// seen records id and reports whether it was already there.
+func (dd *dedupe) seen(id string) bool {
+	if _, ok := dd.set[id]; ok {
+		return true
+	}
+	if old := dd.ring[dd.next]; old != "" {
+		delete(dd.set, old)
+	}
+	dd.ring[dd.next] = id
+	dd.next = (dd.next + 1) % len(dd.ring)
+	dd.set[id] = struct{}{}
+	return false
+}
+
+// devState is a monitored device's call halves and features.
+type devState struct {
+	halves  map[string]*halfState // xsi call ID → half
+	dnd     bool
+	fwd     map[plugins.ForwardingType]plugins.Forwarding
+	touched uint64 // events applied; lets a late snapshot yield to them
+	// diverted holds halves reported as diverted whose CallReleasedEvent
+	// is still to come.
+	diverted map[string]struct{}
+}
+
+// halfState is one Xsi call half of a device. call is the model's call
+// ID: the extTrackingId both halves of a BroadWorks call share, kept when
+// a conference joins calls or changed by a transfer.
+type halfState struct {
+	xsiID, call string
+	state       plugins.ConnectionState
+	personality string
+	other       string
+	delivered   bool // Delivered already emitted for the far end alerting
+}
+
+// process applies queued items in order until ctx ends.
+func (d *Driver) process(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.q.ready:
+		}
+		for _, it := range d.q.popAll() {
+			d.apply(it)
+		}
+	}
+}
+
+// apply handles one item under d.mu, so a snapshot's Seq always matches
+// the state it shows.
+func (d *Driver) apply(it item) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case it.linkDown != "":
+		if d.link != linkIsDown {
+			d.link = linkIsDown
+			for _, s := range d.devs {
+				s.halves = map[string]*halfState{} // older calls are unknown now
+			}
+			clear(d.ops)
+			d.ev.Emit(plugins.Event{Type: plugins.EventLinkDown, Cause: plugins.CauseLinkFailure, RawCause: it.linkDown})
+		}
+		return
+	case it.gen != d.gen:
+		d.stats.stale.Add(1)
+		return
+	case it.linkUp:
+		d.link = linkIsUp
+		d.stats.linkUps.Add(1)
+		d.ev.Emit(plugins.Event{Type: plugins.EventLinkUp, Cause: plugins.CauseLinkFailure})
+		return
+	case it.snap != nil:
+		if _, ok := d.monitors[it.snap.Device]; !ok {
+			return
+		}
+		st := d.dev(it.snap.Device)
+		if st.touched == it.touched {
+			st.halves = map[string]*halfState{}
+			for _, h := range it.halves {
+				st.halves[h.xsiID] = h
+			}
+		}
+		st.dnd = it.snap.DND
+		st.fwd = map[plugins.ForwardingType]plugins.Forwarding{}
+		for _, f := range it.snap.Forwarding {
+			st.fwd[f.Type] = f
+		}
+		return
+	}
+	ev := it.ev
+	if ev.EventID != "" && d.seen.seen(ev.EventID) {
+		d.stats.duplicates.Add(1)
+		return
+	}
+	device, ok := d.byUser[ev.TargetID]
+	if !ok {
+		device, ok = d.byUser[ev.UserID]
+	}
+	m := d.monitors[device]
+	if !ok || m == nil || ev.EventData == nil {
+		d.stats.unknown.Add(1)
+		return
+	}
+	d.stats.events.Add(1)
+	d.mapEvent(m, ev, pbxTime(ev.EventData))
+}
+
+// pbxTime is the event's call timestamp (milliseconds since the epoch)
+// when it has one.
+func pbxTime(data *xsi.EventData) time.Time {
+	if data.Call == nil {
+		return time.Time{}
+	}
+	c := data.Call
+	for _, t := range []int64{c.ReleaseTime, c.HeldTime, c.AnswerTime, c.StartTime} {
+		if t > 0 {
+			return time.UnixMilli(t)
+		}
+	}
+	return time.Time{}
+}
+
+// dev returns a device's state. Called with d.mu held.
+func (d *Driver) dev(device string) *devState {
+	s := d.devs[device]
+	if s == nil {
+		s = &devState{halves: map[string]*halfState{}, fwd: map[plugins.ForwardingType]plugins.Forwarding{}}
+		d.devs[device] = s
+	}
+	return s
+}
+
+// deviceOf names the device a party is: the monitored device of its user
+// ID, else its address without the tel:/sip: scheme and domain.
+func (d *Driver) deviceOf(p xsi.Party) string {
+	if dev, ok := d.byUser[strings.TrimSpace(p.UserID)]; ok {
+		return dev
+	}
+	for dev, uid := range d.cfg.Users {
+		if uid == strings.TrimSpace(p.UserID) {
+			return dev
+		}
+	}
+	a := strings.TrimSpace(p.Address)
+	a = strings.TrimPrefix(strings.TrimPrefix(a, "tel:"), "sip:")
+	if at := strings.IndexByte(a, '@'); at >= 0 {
+		a = a[:at]
+	}
+	if a == "" && p.UserID != "" {
+		a, _, _ = strings.Cut(p.UserID, "@")
+	}
+	return a
+}
+
+func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
+	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
+	if st := d.devs[device]; st != nil {
+		s.Calls = callsOf(st.halves)
+		s.DND = st.dnd
+		for _, f := range st.fwd {
+			s.Forwarding = append(s.Forwarding, f)
+		}
+	}
+	slices.SortFunc(s.Forwarding, func(a, b plugins.Forwarding) int { return int(a.Type - b.Type) })
+	return s
+}
+
+// callsOf folds a device's halves into one CallSnapshot per model call
+// (a conference controller has two halves in one call), keeping the most
+// active state.
+func callsOf(halves map[string]*halfState) []plugins.CallSnapshot {
+	rank := map[plugins.ConnectionState]int{plugins.StateConnected: 5, plugins.StateAlerting: 4,
+		plugins.StateInitiated: 3, plugins.StateHold: 2, plugins.StateFail: 1}
+	by := map[string]plugins.CallSnapshot{}
+	ids := make([]string, 0, len(halves))
+	for id := range halves {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		h := halves[id]
+		c, ok := by[h.call]
+		if !ok || rank[h.state] > rank[c.State] {
+			other := h.other
+			if ok && other == "" {
+				other = c.Other
+			}
+			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other}
+		}
+		by[h.call] = c
+	}
+	out := make([]plugins.CallSnapshot, 0, len(by))
+	for _, c := range by {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b plugins.CallSnapshot) int { return strings.Compare(a.CallID, b.CallID) })
+	return out
+}

@@ -1,0 +1,398 @@
+package cisco
+
+import (
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// mapState maps an Xsi call state and personality to the model's state of
+// the device's connection (cti-protocols.md §1): an Alerting call is
+// initiated for a click-to-dial (the user's own phone rings first),
+// connected for the originator (the far end rings) and alerting for the
+// terminator; Remote Held is connected (the other party held us).
+func mapState(state, personality string) plugins.ConnectionState {
+	switch state {
+	case xsi.StateAlerting:
+		switch personality {
+		case xsi.PersonalityClickToDial:
+			return plugins.StateInitiated
+		case xsi.PersonalityOriginator:
+			return plugins.StateConnected
+		}
+		return plugins.StateAlerting
+	case xsi.StateActive, xsi.StateRemoteHeld:
+		return plugins.StateConnected
+	case xsi.StateHeld:
+		return plugins.StateHold
+	case xsi.StateReleased, xsi.StateDetached, xsi.StateIdle:
+		return plugins.StateNull
+	}
+	return plugins.StateUnspecified
+}
+
+// releaseCauses maps internalReleaseCause values ~ (the Xsi enumeration is
+// not in the public XSD copies; these are the values BroadWorks logs show).
+var releaseCauses = map[string]plugins.Cause{
+	"busy":                    plugins.CauseBusy,
+	"temporarily unavailable": plugins.CauseDestinationNotObtainable,
+	"unavailable":             plugins.CauseDestinationNotObtainable,
+	"route failure":           plugins.CauseDestinationNotObtainable,
+	"request failure":         plugins.CauseDestinationNotObtainable,
+	"global failure":          plugins.CauseDestinationNotObtainable,
+	"not found":               plugins.CauseDestinationNotObtainable,
+	"forbidden":               plugins.CauseBlocked,
+	"no answer":               plugins.CauseNoAnswer,
+	"request timeout":         plugins.CauseNoAnswer,
+}
+
+// releaseCause maps a release cause; none means normal clearing.
+func releaseCause(c *xsi.ReleaseCause) (plugins.Cause, string) {
+	if c == nil || strings.TrimSpace(c.InternalReleaseCause) == "" {
+		return plugins.CauseNormalClearing, ""
+	}
+	raw := strings.TrimSpace(c.InternalReleaseCause)
+	return releaseCauses[strings.ToLower(raw)], raw
+}
+
+// failure reports whether a release cause means the call failed to
+// connect (CSTA Failed) rather than ended.
+func failure(c plugins.Cause) bool {
+	switch c {
+	case plugins.CauseBusy, plugins.CauseDestinationNotObtainable, plugins.CauseBlocked, plugins.CauseNoAnswer:
+		return true
+	}
+	return false
+}
+
+// redirectCauses maps the redirect reason of a forwarded or redirected
+// call ~.
+var redirectCauses = map[string]plugins.Cause{
+	"unconditional": plugins.CauseCallForwardImmediate,
+	"user-busy":     plugins.CauseCallForwardBusy,
+	"no-answer":     plugins.CauseCallForwardNoAnswer,
+	"deflection":    plugins.CauseRedirected,
+	"transfer":      plugins.CauseSingleStepTransfer,
+}
+
+func redirectCause(r *xsi.Redirect) (plugins.Cause, string) {
+	if r == nil {
+		return plugins.CauseRedirected, ""
+	}
+	if c, ok := redirectCauses[strings.ToLower(strings.TrimSpace(r.Reason))]; ok {
+		return c, r.Reason
+	}
+	return plugins.CauseRedirected, r.Reason
+}
+
+// forwardServices maps the model's forwarding types to Xsi services.
+var forwardServices = map[plugins.ForwardingType]string{
+	plugins.ForwardImmediate: xsi.ServiceCallForwardingAlways,
+	plugins.ForwardBusy:      xsi.ServiceCallForwardingBusy,
+	plugins.ForwardNoAnswer:  xsi.ServiceCallForwardingNoAnswer,
+}
+
+// forwardEvents maps the forwarding service events to the model's types.
+var forwardEvents = map[string]plugins.ForwardingType{
+	xsi.TypeCallForwardingAlways:   plugins.ForwardImmediate,
+	xsi.TypeCallForwardingBusy:     plugins.ForwardBusy,
+	xsi.TypeCallForwardingNoAnswer: plugins.ForwardNoAnswer,
+}
+
+// opKind is a service the driver asked for on a call half, so that the
+// CallReleasedEvent it causes is reported as what it is.
+type opKind int
+
+const (
+	opTransfer opKind = iota + 1
+	opSingleStep
+	opPark
+	opConsult
+)
+
+// pendingOp is one such service; a transfer's two halves share one.
+type pendingOp struct {
+	kind   opKind
+	result string // transfer: the resulting call
+	to     string // transferred-to device or park slot
+	told   bool   // transfer: Transferred already emitted for the first half
+}
+
+// mapEvent translates one Xsi event for monitor m into the model and
+// updates the device's state. Called with d.mu held.
+func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
+	st := d.dev(m.device)
+	st.touched++
+	data := ev.EventData
+	base := plugins.Event{MonitorID: m.id, Device: m.device, PBXTime: at}
+	switch data.Type {
+	case xsi.TypeCallSubscriptionEvent: // the user's calls now: a resync
+		st.halves = map[string]*halfState{}
+		for _, c := range data.Calls {
+			if s := mapState(c.State, c.Personality); s != plugins.StateNull && s != plugins.StateUnspecified {
+				st.halves[c.CallID] = &halfState{xsiID: c.CallID, call: callOf(c), state: s,
+					personality: c.Personality, other: d.deviceOf(c.RemoteParty)}
+			}
+		}
+		return
+	case xsi.TypeDoNotDisturbEvent:
+		if data.Info == nil {
+			return
+		}
+		st.dnd = data.Info.Active
+		base.Type, base.DND = plugins.EventDoNotDisturb, st.dnd
+		if st.dnd {
+			base.Cause = plugins.CauseDoNotDisturb
+		}
+		d.ev.Emit(base)
+		return
+	case xsi.TypeCallForwardingAlways, xsi.TypeCallForwardingBusy, xsi.TypeCallForwardingNoAnswer:
+		if data.Info == nil {
+			return
+		}
+		f := plugins.Forwarding{Type: forwardEvents[data.Type], To: strings.TrimSpace(data.Info.ForwardToPhoneNumber),
+			Enabled: data.Info.Active}
+		if f.Enabled {
+			st.fwd[f.Type] = f
+		} else {
+			delete(st.fwd, f.Type)
+		}
+		base.Type, base.Forwarding = plugins.EventForwarding, &f
+		d.ev.Emit(base)
+		return
+	case xsi.TypeConferenceStartedEvent:
+		if data.Conference != nil {
+			d.conferenced(m, st, base, data.Conference)
+		}
+		return
+	}
+	c := data.Call
+	if c == nil || c.CallID == "" {
+		return
+	}
+	h := st.halves[c.CallID]
+	if h == nil {
+		if data.Type == xsi.TypeCallReleasedEvent && st.gone(c.CallID) {
+			return // already reported as diverted
+		}
+		h = &halfState{xsiID: c.CallID, call: callOf(*c)}
+	}
+	wasClickToDial := h.personality == xsi.PersonalityClickToDial
+	h.personality = c.Personality
+	other := d.deviceOf(c.RemoteParty)
+	state := mapState(c.State, c.Personality)
+	base.CallID, base.ConnectionID, base.State, base.Other = h.call, c.CallID, state, other
+	if c.Personality == xsi.PersonalityTerminator {
+		base.Calling, base.Called = other, m.device
+	} else {
+		base.Calling, base.Called = m.device, other
+	}
+	switch data.Type {
+	case xsi.TypeCallOriginatingEvent:
+		base.Type, base.Cause = plugins.EventServiceInitiated, plugins.CauseMakeCall
+	case xsi.TypeCallOriginatedEvent:
+		base.Type, base.Cause = plugins.EventOriginated, plugins.CauseNewCall
+		if wasClickToDial {
+			base.Cause = plugins.CauseMakeCall
+		}
+	case xsi.TypeCallReceivedEvent, xsi.TypeCallPickedUpEvent, xsi.TypeCallParkRetrievedEvent:
+		base.Type, base.Cause = plugins.EventDelivered, plugins.CauseNewCall
+		if data.Type == xsi.TypeCallPickedUpEvent {
+			base.Cause = plugins.CauseCallPickup
+		} else if data.Type == xsi.TypeCallParkRetrievedEvent {
+			base.Cause = plugins.CausePark
+		}
+		d.deliveredToCaller(m.device, h.call)
+	case xsi.TypeCallAnsweredEvent:
+		base.Type = plugins.EventEstablished
+	case xsi.TypeCallHeldEvent:
+		base.Type = plugins.EventHeld
+		if op, ok := d.ops[c.CallID]; ok && op.kind == opConsult {
+			base.Cause = plugins.CauseConsultation
+			delete(d.ops, c.CallID)
+		}
+	case xsi.TypeCallRetrievedEvent:
+		base.Type = plugins.EventRetrieved
+	case xsi.TypeCallReleasingEvent:
+		base.Type, base.State = plugins.EventFailed, plugins.StateFail
+		base.Cause, base.RawCause = releaseCause(c.ReleaseCause)
+	case xsi.TypeCallReleasedEvent:
+		d.released(st, h, c, base)
+		return
+	case xsi.TypeCallTransferredEvent:
+		base.Type, base.Cause = plugins.EventTransferred, plugins.CauseTransfer
+		if next := callOf(*c); next != h.call {
+			base.OldCallID, h.call = h.call, next
+			base.CallID = next
+		}
+	case xsi.TypeCallForwardedEvent:
+		base.Type = plugins.EventDiverted
+		base.Cause, base.RawCause = redirectCause(c.Redirect)
+	case xsi.TypeCallRedirectedEvent, xsi.TypeCallDetachedEvent:
+		base.Type, base.State = plugins.EventDiverted, plugins.StateNull
+		base.Cause, base.RawCause = redirectCause(c.Redirect)
+		if c.Redirect != nil {
+			base.Other = d.deviceOf(xsi.Party{Address: c.Redirect.Address})
+		}
+		delete(st.halves, c.CallID)
+		st.markGone(c.CallID)
+		d.ev.Emit(base)
+		return
+	case xsi.TypeCallUpdatedEvent:
+		h.other = other
+		if state != plugins.StateUnspecified && state != plugins.StateNull {
+			h.state = state
+			st.halves[c.CallID] = h
+		}
+		return
+	default:
+		d.stats.unknown.Add(1)
+		return
+	}
+	if state == plugins.StateNull || base.State == plugins.StateFail {
+		delete(st.halves, c.CallID)
+	} else if state != plugins.StateUnspecified {
+		h.state, h.other = state, other
+		st.halves[c.CallID] = h
+	}
+	d.ev.Emit(base)
+}
+
+// callOf is the model call ID of an Xsi call: its extTrackingId, else its
+// callId.
+func callOf(c xsi.Call) string {
+	if c.ExtTrackingID != "" {
+		return c.ExtTrackingID
+	}
+	return c.CallID
+}
+
+// deliveredToCaller emits Delivered to the monitored caller of a call that
+// now alerts at a monitored device: Xsi tells the originator nothing when
+// the far end starts ringing, but both halves share the extTrackingId.
+func (d *Driver) deliveredToCaller(callee, call string) {
+	for dev, st := range d.devs {
+		if dev == callee {
+			continue
+		}
+		for _, h := range st.halves {
+			if h.call != call || h.personality != xsi.PersonalityOriginator || h.delivered {
+				continue
+			}
+			h.delivered = true
+			m := d.monitors[dev]
+			if m == nil {
+				continue
+			}
+			d.ev.Emit(plugins.Event{MonitorID: m.id, Device: dev, CallID: call, ConnectionID: h.xsiID,
+				Type: plugins.EventDelivered, State: h.state, Cause: plugins.CauseNewCall,
+				Calling: dev, Called: callee, Other: callee})
+		}
+	}
+}
+
+// released reports a CallReleasedEvent: what the driver asked for
+// (transfer, single-step transfer, park), a failed call (released with a
+// failure cause before it was answered: Failed, then ConnectionCleared),
+// or a plain ConnectionCleared.
+func (d *Driver) released(st *devState, h *halfState, c *xsi.Call, base plugins.Event) {
+	delete(st.halves, c.CallID)
+	base.State = plugins.StateNull
+	base.Cause, base.RawCause = releaseCause(c.ReleaseCause)
+	if c.ReleasingParty == "localRelease" {
+		base.Other = base.Device
+	}
+	if op, ok := d.ops[c.CallID]; ok {
+		delete(d.ops, c.CallID)
+		switch op.kind {
+		case opTransfer:
+			base.Cause = plugins.CauseTransfer
+			if !op.told {
+				op.told = true
+				base.Type, base.Other = plugins.EventTransferred, op.to
+				if op.result != base.CallID {
+					base.OldCallID, base.CallID = base.CallID, op.result
+				}
+				d.ev.Emit(base)
+				return
+			}
+		case opSingleStep:
+			base.Type, base.Cause, base.Other = plugins.EventTransferred, plugins.CauseSingleStepTransfer, op.to
+			d.ev.Emit(base)
+			return
+		case opPark:
+			base.Type, base.Cause, base.Other = plugins.EventParked, plugins.CausePark, op.to
+			d.ev.Emit(base)
+			return
+		}
+	}
+	if c.AnswerTime == 0 && failure(base.Cause) && h.state != plugins.StateHold {
+		failed := base
+		failed.Type, failed.State = plugins.EventFailed, plugins.StateFail
+		d.ev.Emit(failed)
+	}
+	base.Type = plugins.EventConnectionCleared
+	d.ev.Emit(base)
+}
+
+// conferenced reports ConferenceStartedEvent: the controller's halves
+// become one model call (the first participant's), and every other
+// monitored device in one of the joined calls gets Conferenced too.
+func (d *Driver) conferenced(m *monitor, st *devState, base plugins.Event, conf *xsi.ConferenceInfo) {
+	var hs []*halfState
+	for _, p := range conf.Participants {
+		if h := st.halves[strings.TrimSpace(p.CallID)]; h != nil {
+			hs = append(hs, h)
+		}
+	}
+	if len(hs) == 0 {
+		return
+	}
+	result := hs[0].call
+	olds := map[string]bool{}
+	for _, h := range hs {
+		olds[h.call] = true
+		if h.call != result && base.OldCallID == "" {
+			base.OldCallID = h.call
+		}
+		h.call, h.state = result, plugins.StateConnected
+	}
+	base.Type, base.Cause, base.CallID, base.ConnectionID = plugins.EventConferenced, plugins.CauseConference, result, hs[0].xsiID
+	base.State, base.Other = plugins.StateConnected, hs[len(hs)-1].other
+	d.ev.Emit(base)
+	for dev, ost := range d.devs {
+		om := d.monitors[dev]
+		if dev == m.device || om == nil {
+			continue
+		}
+		for _, h := range ost.halves {
+			if !olds[h.call] {
+				continue
+			}
+			ev := plugins.Event{MonitorID: om.id, Device: dev, Type: plugins.EventConferenced,
+				Cause: plugins.CauseConference, CallID: result, ConnectionID: h.xsiID, State: h.state, Other: m.device}
+			if h.call != result {
+				ev.OldCallID = h.call
+			}
+			h.call = result
+			d.ev.Emit(ev)
+		}
+	}
+}
+
+// gone and markGone remember call halves already reported as diverted,
+// so their later CallReleasedEvent is not reported again.
+func (s *devState) gone(id string) bool {
+	_, ok := s.diverted[id]
+	delete(s.diverted, id)
+	return ok
+}
+
+func (s *devState) markGone(id string) {
+	if s.diverted == nil || len(s.diverted) > 256 {
+		s.diverted = map[string]struct{}{}
+	}
+	s.diverted[id] = struct{}{}
+}

@@ -1,0 +1,37 @@
+package cisco
+
+import "sync/atomic"
+
+// Stats counts what the driver saw. The driver is a separate process, so
+// it has no Prometheus registry of its own; the counters are for tests,
+// logs and a future Capabilities/health extension.
+type Stats struct {
+	events         atomic.Uint64 // Xsi events mapped
+	unknown        atomic.Uint64 // events for no monitored user, or of an unknown type
+	stale          atomic.Uint64 // events of an earlier channel, dropped
+	duplicates     atomic.Uint64 // events sent again (same eventID), dropped
+	malformed      atomic.Uint64 // channel documents that did not parse or were too large
+	acks           atomic.Uint64 // event responses sent
+	heartbeats     atomic.Uint64 // heartbeats the server accepted
+	heartbeatsSeen atomic.Uint64 // ChannelHeartBeat documents streamed back
+	refreshes      atomic.Uint64 // channel updates (expires) accepted
+	stalls         atomic.Uint64 // channels given up for streaming nothing
+	reconnects     atomic.Uint64 // reconnect attempts after a failure
+	channels       atomic.Uint64 // channels opened with every subscription restored
+	linkUps        atomic.Uint64 // times the link came up (link_up emitted)
+	subscriptions  atomic.Uint64 // subscriptions added
+}
+
+// StatsSnapshot is a copy of [Stats] at one moment.
+type StatsSnapshot struct {
+	Events, Unknown, Stale, Duplicates, Malformed, Acks, Heartbeats, HeartbeatsSeen, Refreshes,
+	Stalls, Reconnects, Channels, LinkUps, Subscriptions uint64
+}
+
+func (s *Stats) snapshot() StatsSnapshot {
+	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
+		Duplicates: s.duplicates.Load(), Malformed: s.malformed.Load(), Acks: s.acks.Load(),
+		Heartbeats: s.heartbeats.Load(), HeartbeatsSeen: s.heartbeatsSeen.Load(), Refreshes: s.refreshes.Load(),
+		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
+		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load()}
+}

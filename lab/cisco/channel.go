@@ -1,0 +1,439 @@
+package cisco
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+)
+
+// channel is one streamed Xsi-Events channel.
+type channel struct {
+	id, set, appID string
+	expires        time.Time
+	queue          [][]byte          // documents to write, in order
+	unacked        map[string]*unack // event ID → event waiting for its response
+	wake           chan struct{}     // something to write
+	done           chan struct{}     // closed when the channel ends
+	closing        bool              // write the queue, then end
+	stalled        bool              // write nothing
+	ended          bool
+}
+
+type unack struct {
+	doc   []byte
+	sent  time.Time
+	tries int
+}
+
+func (ch *channel) kick() {
+	select {
+	case ch.wake <- struct{}{}:
+	default:
+	}
+}
+
+// subscription is one user's event subscription on a channel set.
+type subscription struct {
+	id      string
+	u       *user
+	pkg     string
+	set     string
+	appID   string
+	expires time.Time
+	seq     int64
+}
+
+// openChannel answers the channel add: a 200 whose chunked body never
+// ends. The first document is the Channel with its channelId; then one
+// document per chunk: events, heartbeats, a ChannelTerminatedEvent.
+func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
+	var req xsi.Channel
+	if err := readBody(r, &req); err != nil || req.ChannelSetID == "" {
+		writeError(w, http.StatusBadRequest, 110400, "a Channel with a channelSetId is required")
+		return
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, 110500, "streaming not supported")
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, 110503, "shutting down")
+		return
+	}
+	// One channel set per application: a new set ends the old one's
+	// channels (XSIChannel.xsd, applicationId).
+	if req.ApplicationID != "" {
+		for _, old := range s.channels {
+			if old.appID == req.ApplicationID && old.set != req.ChannelSetID {
+				s.terminate(old, "Terminated By Server")
+			}
+		}
+	}
+	expires := s.expiry(req.Expires)
+	ch := &channel{id: s.id("channel-"), set: req.ChannelSetID, appID: req.ApplicationID,
+		expires: time.Now().Add(expires), unacked: map[string]*unack{},
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	first, _ := xsi.Marshal(xsi.Channel{ChannelID: ch.id, ChannelSetID: ch.set, Priority: max(req.Priority, 1),
+		Weight: max(req.Weight, 50), Expires: int(expires / time.Second)})
+	ch.queue = append(ch.queue, first)
+	s.channels[ch.id] = ch
+	s.stats.ChannelsOpened++
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	tick := time.NewTicker(max(s.cfg.AckTimeout/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		s.mu.Lock()
+		var out [][]byte
+		if !ch.stalled {
+			out, ch.queue = ch.queue, nil
+		}
+		closing := ch.closing
+		s.mu.Unlock()
+		for _, doc := range out {
+			if _, err := w.Write(doc); err != nil {
+				s.drop(ch)
+				return
+			}
+			fl.Flush() // one document per chunk
+		}
+		if closing || ch.isEnded(s) {
+			s.drop(ch)
+			return
+		}
+		select {
+		case <-ch.wake:
+		case <-ch.done:
+			return
+		case <-r.Context().Done():
+			s.drop(ch)
+			return
+		case <-tick.C:
+			s.housekeep(ch)
+		}
+	}
+}
+
+func (ch *channel) isEnded(s *Sim) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ch.ended
+}
+
+func (s *Sim) drop(ch *channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.removeChannel(ch)
+}
+
+// removeChannel ends ch; when its set has no channel left, the set's
+// subscriptions end too. Called with s.mu held.
+func (s *Sim) removeChannel(ch *channel) {
+	if ch.ended {
+		return
+	}
+	ch.ended = true
+	close(ch.done)
+	delete(s.channels, ch.id)
+	for _, other := range s.channels {
+		if other.set == ch.set {
+			return
+		}
+	}
+	for id, sub := range s.subs {
+		if sub.set == ch.set {
+			delete(s.subs, id)
+		}
+	}
+}
+
+// terminate queues a ChannelTerminatedEvent (never acknowledged) and ends
+// ch once it is written. Called with s.mu held.
+func (s *Sim) terminate(ch *channel, reason string) {
+	if ch.ended || ch.closing {
+		return
+	}
+	doc, _ := xsi.Marshal(xsi.Event{Type: xsi.TypeChannelTerminatedEvent, EventID: s.id("event-"),
+		ChannelID: ch.id, Reason: reason})
+	ch.queue = append(ch.queue, doc)
+	ch.closing = true
+	ch.kick()
+}
+
+// housekeep re-sends unacknowledged events, closes a channel whose events
+// stay unacknowledged, and expires channels and subscriptions.
+func (s *Sim) housekeep(ch *channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.After(ch.expires) {
+		s.terminate(ch, "Expired")
+		return
+	}
+	for id, sub := range s.subs {
+		if now.After(sub.expires) {
+			delete(s.subs, id)
+		}
+	}
+	if ch.stalled {
+		return
+	}
+	ids := make([]string, 0, len(ch.unacked))
+	for id := range ch.unacked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // resend in the order sent
+	for _, id := range ids {
+		u := ch.unacked[id]
+		if now.Sub(u.sent) < s.cfg.AckTimeout {
+			continue
+		}
+		if u.tries >= s.cfg.MaxResends {
+			s.terminate(ch, "Unacknowledged Events")
+			return
+		}
+		u.tries++
+		u.sent = now
+		ch.queue = append(ch.queue, u.doc)
+		s.stats.Resends++
+		ch.kick()
+	}
+}
+
+// expiry applies the minimum to a requested expires (seconds).
+func (s *Sim) expiry(req int) time.Duration {
+	if req < s.cfg.MinExpires {
+		req = s.cfg.MinExpires
+	}
+	return time.Duration(req) * time.Second
+}
+
+// events answers every Xsi-Events request but the channel add. rest is
+// the path after EventsRoot/.
+func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
+	parts := strings.Split(rest, "/")
+	switch {
+	case rest == "channel/eventresponse" && r.Method == http.MethodPost:
+		var er xsi.EventResponse
+		if err := readBody(r, &er); err != nil || er.EventID == "" {
+			writeError(w, http.StatusBadRequest, 110400, "an EventResponse with an eventID is required")
+			return
+		}
+		s.ack(er.EventID)
+		w.WriteHeader(http.StatusOK)
+	case len(parts) == 3 && parts[0] == "channel" && parts[2] == "heartbeat" && r.Method == http.MethodPut:
+		s.mu.Lock()
+		ch := s.channels[parts[1]]
+		if ch != nil {
+			s.stats.Heartbeats++
+			doc, _ := xsi.Marshal(xsi.ChannelHeartBeat{})
+			ch.queue = append(ch.queue, doc)
+			ch.kick()
+		}
+		s.mu.Unlock()
+		if ch == nil {
+			writeError(w, http.StatusNotFound, 110404, "channel not found")
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case len(parts) == 2 && parts[0] == "channel":
+		s.channelUpdate(w, r, parts[1])
+	case len(parts) == 2 && parts[0] == "user" && r.Method == http.MethodPost:
+		s.subscribe(w, r, parts[1])
+	case len(parts) == 2 && parts[0] == "subscription":
+		s.subscriptionUpdate(w, r, parts[1])
+	default:
+		writeError(w, http.StatusNotFound, 110404, "no such resource")
+	}
+}
+
+func (s *Sim) ack(eventID string) {
+	if s.ignoreAcks.Add(-1) >= 0 {
+		return
+	}
+	s.ignoreAcks.Store(0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		if _, ok := ch.unacked[eventID]; ok {
+			delete(ch.unacked, eventID)
+			s.stats.Acks++
+			return
+		}
+	}
+}
+
+// channelUpdate answers PUT (new expires) and DELETE of a channel.
+func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
+	var req xsi.Channel
+	if r.Method == http.MethodPut {
+		if err := readBody(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, 110400, "a Channel is required")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[id]
+	if ch == nil || ch.closing {
+		writeError(w, http.StatusNotFound, 110404, "channel not found")
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		ch.expires = time.Now().Add(s.expiry(req.Expires))
+		s.stats.ChannelUpdates++
+	case http.MethodDelete:
+		s.removeChannel(ch)
+	default:
+		writeError(w, http.StatusMethodNotAllowed, 110405, "method not allowed")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// subscribe adds a subscription for user uid on a channel set and sends
+// the CallSubscriptionEvent with the user's calls.
+func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
+	var req xsi.Subscription
+	if err := readBody(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.byID[uid]
+	if u == nil {
+		writeError(w, http.StatusNotFound, 110404, "user not found: "+uid)
+		return
+	}
+	if _, ok := packages[req.Event]; !ok {
+		writeError(w, http.StatusBadRequest, 110400, "unknown event package: "+req.Event)
+		return
+	}
+	live := false
+	for _, ch := range s.channels {
+		live = live || ch.set == req.ChannelSetID && !ch.closing
+	}
+	if !live {
+		writeError(w, http.StatusBadRequest, 110400, "no channel in channel set "+req.ChannelSetID)
+		return
+	}
+	exp := s.expiry(req.Expires)
+	sub := &subscription{id: s.id("subscription-"), u: u, pkg: req.Event, set: req.ChannelSetID,
+		appID: req.ApplicationID, expires: time.Now().Add(exp)}
+	s.subs[sub.id] = sub
+	writeXML(w, http.StatusOK, xsi.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
+	data := &xsi.EventData{Type: xsi.TypeCallSubscriptionEvent, HookStatus: "On-Hook"}
+	for _, h := range u.halves {
+		data.Calls = append(data.Calls, h.wire())
+		data.HookStatus = "Off-Hook"
+	}
+	s.send(sub, data)
+}
+
+// subscriptionUpdate answers PUT (refresh) and DELETE of a subscription.
+func (s *Sim) subscriptionUpdate(w http.ResponseWriter, r *http.Request, id string) {
+	var req xsi.Subscription
+	if r.Method == http.MethodPut {
+		if err := readBody(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := s.subs[id]
+	if sub == nil {
+		writeError(w, http.StatusNotFound, 110404, "subscription not found")
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		sub.expires = time.Now().Add(s.expiry(req.Expires))
+		s.stats.SubscriptionRefreshes++
+	case http.MethodDelete:
+		delete(s.subs, id)
+	default:
+		writeError(w, http.StatusMethodNotAllowed, 110405, "method not allowed")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// packages lists the event types of each event package
+// (cti-protocols.md §4.2): Standard Call adds to Basic Call, Advanced Call
+// to Standard Call.
+var packages = func() map[string]map[string]bool {
+	basic := []string{xsi.TypeCallOriginatingEvent, xsi.TypeCallOriginatedEvent, xsi.TypeCallReceivedEvent,
+		xsi.TypeCallAnsweredEvent, xsi.TypeCallReleasingEvent, xsi.TypeCallReleasedEvent,
+		xsi.TypeCallSubscriptionEvent, xsi.TypeHookStatusEvent}
+	standard := append(slices.Clone(basic), xsi.TypeCallHeldEvent, xsi.TypeCallRetrievedEvent,
+		xsi.TypeCallTransferredEvent, xsi.TypeCallForwardedEvent, xsi.TypeCallUpdatedEvent,
+		xsi.TypeCallPickedUpEvent, xsi.TypeConferenceStartedEvent, xsi.TypeConferenceUpdatedEvent,
+		xsi.TypeConferenceReleasedEvent)
+	advanced := append(slices.Clone(standard), xsi.TypeCallRedirectedEvent, xsi.TypeCallDetachedEvent,
+		xsi.TypeCallParkRetrievedEvent, xsi.TypeDoNotDisturbEvent, xsi.TypeCallForwardingAlways,
+		xsi.TypeCallForwardingBusy, xsi.TypeCallForwardingNoAnswer)
+	set := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, t := range l {
+			m[t] = true
+		}
+		return m
+	}
+	return map[string]map[string]bool{xsi.PackageBasicCall: set(basic), xsi.PackageStandardCall: set(standard),
+		xsi.PackageAdvancedCall: set(advanced)}
+}()
+
+// emit sends an event about u to every subscription on u whose package
+// carries it. Called with s.mu held.
+func (s *Sim) emit(u *user, data *xsi.EventData) {
+	ids := make([]string, 0, len(s.subs))
+	for id, sub := range s.subs {
+		if sub.u == u && packages[sub.pkg][data.Type] {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		s.send(s.subs[id], data)
+	}
+}
+
+// send puts one event of sub on a channel of its set and waits for its
+// response. With no channel the event is lost. Called with s.mu held.
+func (s *Sim) send(sub *subscription, data *xsi.EventData) {
+	var ch *channel
+	for _, c := range s.channels {
+		if c.set == sub.set && !c.closing && (ch == nil || c.id < ch.id) {
+			ch = c
+		}
+	}
+	if ch == nil {
+		s.stats.EventsLost++
+		return
+	}
+	sub.seq++
+	ev := xsi.Event{Type: xsi.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
+		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
+		TargetID: sub.u.id, EventData: data}
+	doc, err := xsi.Marshal(ev)
+	if err != nil {
+		return
+	}
+	ch.queue = append(ch.queue, doc)
+	ch.unacked[ev.EventID] = &unack{doc: doc, sent: time.Now()}
+	ch.kick()
+}

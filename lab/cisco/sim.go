@@ -1,0 +1,384 @@
+// Package cisco is a Cisco BroadWorks Xsi simulator for tests and the lab:
+// Xsi-Actions (REST with XML bodies) and Xsi-Events (a streamed event
+// channel, subscriptions, heartbeats, event responses) over HTTPS with a
+// self-signed certificate and HTTP Basic authentication
+// (cti-protocols.md §4.1–4.2). It holds users and their call halves,
+// answers the actions the cisco driver uses, streams events in the order
+// BroadWorks documents them, requires every event to be acknowledged
+// (re-sending it, then closing the channel), honours channel and
+// subscription expiry, and has hooks to drop or stall channels, delay
+// actions and write raw bytes (malformed XML, XML bombs, oversize
+// documents) on the channel.
+//
+// It follows the published Xsi formats (drivers/cisco/xsi); where
+// BroadWorks behaviour is not public it does what drivers/cisco/README.md
+// ("Lab simulator") documents.
+package cisco
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+)
+
+// Config configures a [Sim].
+type Config struct {
+	// Addr is where to listen (default "127.0.0.1:0").
+	Addr string
+	// User and Password are the Basic credentials every request must carry
+	// (an administrator allowed to act for every user). Empty User accepts
+	// any.
+	User, Password string
+	// Domain makes user IDs: extension@Domain (default "lab.example").
+	Domain string
+	// Users lists the extensions that exist (default 201–204).
+	Users []string
+	// AckTimeout is how long an event may stay unacknowledged before it
+	// is sent again (default 5s).
+	AckTimeout time.Duration
+	// MaxResends is how often an event is sent again before the channel
+	// is closed with a ChannelTerminatedEvent (default 2).
+	MaxResends int
+	// MinExpires raises smaller channel and subscription expires, in
+	// seconds (default 3600, as BroadWorks; tests lower it).
+	MinExpires int
+	// PlainHTTP serves plain HTTP instead of HTTPS.
+	PlainHTTP bool
+}
+
+// Sim is a running simulator. Close it when done.
+type Sim struct {
+	cfg   Config
+	ln    net.Listener
+	srv   *http.Server
+	caPEM []byte
+	wg    sync.WaitGroup // channel writers
+
+	delay      atomic.Int64 // nanoseconds before each action's answer
+	ignoreAcks atomic.Int64 // event responses still to ignore
+
+	mu       sync.Mutex
+	closed   bool
+	users    map[string]*user    // extension → user
+	byID     map[string]*user    // user ID → user
+	channels map[string]*channel // channel ID → channel
+	subs     map[string]*subscription
+	halves   map[string]*half // call ID → call half
+	parked   map[string]*half // park slot extension → the parked party's half
+	nextID   int
+	stats    Stats
+}
+
+// Stats counts what the simulator saw.
+type Stats struct {
+	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
+	Subscriptions                                                                                int
+}
+
+// New starts a simulator.
+func New(cfg Config) (*Sim, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = "lab.example"
+	}
+	if cfg.Users == nil {
+		cfg.Users = []string{"201", "202", "203", "204"}
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 5 * time.Second
+	}
+	if cfg.MaxResends <= 0 {
+		cfg.MaxResends = 2
+	}
+	if cfg.MinExpires <= 0 {
+		cfg.MinExpires = 3600
+	}
+	s := &Sim{cfg: cfg, users: map[string]*user{}, byID: map[string]*user{}, channels: map[string]*channel{},
+		subs: map[string]*subscription{}, halves: map[string]*half{}, parked: map[string]*half{}}
+	for _, ext := range cfg.Users {
+		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsi.Forwarding{}}
+		s.users[ext], s.byID[u.id] = u, u
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("cisco sim: %w", err)
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}} // HTTP/1.1 only, as Xsi
+	if !cfg.PlainHTTP {
+		cert, caPEM, err := selfSigned(ln.Addr().(*net.TCPAddr).IP)
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		s.caPEM = caPEM
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	s.ln = ln
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// URL is the simulator's base URL (https://127.0.0.1:port).
+func (s *Sim) URL() string {
+	if s.cfg.PlainHTTP {
+		return "http://" + s.ln.Addr().String()
+	}
+	return "https://" + s.ln.Addr().String()
+}
+
+// CACertPEM is the PEM of the self-signed certificate the simulator
+// serves, for the driver's tls_ca_file.
+func (s *Sim) CACertPEM() []byte { return s.caPEM }
+
+// UserID is the Xsi user ID of extension ext.
+func (s *Sim) UserID(ext string) string { return ext + "@" + s.cfg.Domain }
+
+// Close ends every channel, stops the server and waits for its
+// goroutines.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.DropChannels()
+	err := s.srv.Close()
+	s.wg.Wait()
+	return err
+}
+
+// DropChannels ends every event channel at once, without a
+// ChannelTerminatedEvent, as a server restart or a network failure would.
+// Their subscriptions end with them.
+func (s *Sim) DropChannels() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		s.removeChannel(ch)
+	}
+}
+
+// TerminateChannels ends every channel with a ChannelTerminatedEvent.
+func (s *Sim) TerminateChannels(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		s.terminate(ch, reason)
+	}
+}
+
+// StallChannels makes every open channel stop writing (no events, no
+// heartbeats) while its TCP connection stays open; new channels are not
+// affected.
+func (s *Sim) StallChannels() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		ch.stalled = true
+	}
+}
+
+// SetDelay delays every Xsi-Actions answer by d (0 turns it off).
+func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// IgnoreAcks makes the simulator ignore the next n event responses, so the
+// events they acknowledge are sent again.
+func (s *Sim) IgnoreAcks(n int) { s.ignoreAcks.Store(int64(n)) }
+
+// Raw byte sequences for [Sim.SendRaw].
+var (
+	// BadXML is an event document cut short, followed by nothing: the next
+	// document's XML declaration shows where it ended.
+	BadXML = []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<xsi:Event xmlns:xsi="http://schema.broadsoft.com/xsi"><xsi:eventID>broken`)
+	// NotXML is a well-delimited document that is not well-formed XML.
+	NotXML = []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<xsi:Event xmlns:xsi="x"><a></b></xsi:Event>`)
+	// XMLBomb is a "billion laughs" entity expansion document.
+	XMLBomb = []byte(`<?xml version="1.0"?>` + "\n" + `<!DOCTYPE lolz [<!ENTITY lol "lol">` +
+		`<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
+		`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
+		`<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>` +
+		`<xsi:Event xmlns:xsi="http://schema.broadsoft.com/xsi"><xsi:eventID>&lol4;</xsi:eventID></xsi:Event>`)
+)
+
+// Oversize returns a document of n bytes.
+func Oversize(n int) []byte {
+	head := `<?xml version="1.0"?><xsi:Event xmlns:xsi="http://schema.broadsoft.com/xsi"><xsi:reason>`
+	tail := `</xsi:reason></xsi:Event>`
+	return []byte(head + strings.Repeat("x", max(n-len(head)-len(tail), 0)) + tail)
+}
+
+// SendRaw writes b as is on every open channel.
+func (s *Sim) SendRaw(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		ch.queue = append(ch.queue, slices.Clone(b))
+		ch.kick()
+	}
+}
+
+// Stats returns the simulator's counters.
+func (s *Sim) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Subscriptions = len(s.subs)
+	return st
+}
+
+// Channels is the number of open event channels.
+func (s *Sim) Channels() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.channels)
+}
+
+// Subscribed returns the extensions with a live subscription, sorted.
+func (s *Sim) Subscribed() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, sub := range s.subs {
+		if !slices.Contains(out, sub.u.ext) {
+			out = append(out, sub.u.ext)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ServeHTTP routes Xsi-Actions and Xsi-Events requests.
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.User != "" {
+		u, p, ok := r.BasicAuth()
+		if !ok || u != s.cfg.User || p != s.cfg.Password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="BroadWorks"`)
+			writeError(w, http.StatusUnauthorized, 110002, "Authentication failed")
+			return
+		}
+	}
+	path := r.URL.Path
+	switch {
+	case path == xsi.AsyncEventsRoot+"/channel" && r.Method == http.MethodPost:
+		s.openChannel(w, r)
+	case strings.HasPrefix(path, xsi.EventsRoot+"/"):
+		s.events(w, r, strings.TrimPrefix(path, xsi.EventsRoot+"/"))
+	case strings.HasPrefix(path, xsi.ActionsRoot+"/user/"):
+		if d := time.Duration(s.delay.Load()); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		s.actions(w, r, strings.TrimPrefix(path, xsi.ActionsRoot+"/user/"))
+	default:
+		writeError(w, http.StatusNotFound, 110404, "no such resource")
+	}
+}
+
+// maxBody bounds request bodies.
+const maxBody = 64 << 10
+
+func readBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	return xsi.Unmarshal(b, v)
+}
+
+func writeXML(w http.ResponseWriter, status int, v any) {
+	b, err := xsi.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, nil
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, status, code int, summary string) {
+	writeXML(w, status, xsi.ErrorInfo{Summary: summary, SummaryEnglish: summary, ErrorCode: code})
+}
+
+// simError is an action failure with its HTTP status.
+type simError struct {
+	status int
+	msg    string
+}
+
+func (e *simError) Error() string { return e.msg }
+
+func notFound(f string, a ...any) error {
+	return &simError{status: http.StatusNotFound, msg: fmt.Sprintf(f, a...)}
+}
+
+func badState(f string, a ...any) error {
+	return &simError{status: http.StatusBadRequest, msg: fmt.Sprintf(f, a...)}
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var se *simError
+	if errors.As(err, &se) {
+		code := 110400
+		if se.status == http.StatusNotFound {
+			code = 110404
+		}
+		writeError(w, se.status, code, se.msg)
+		return
+	}
+	writeError(w, http.StatusBadRequest, 110400, err.Error())
+}
+
+// id returns a new identifier with prefix. Called with s.mu held.
+func (s *Sim) id(prefix string) string {
+	s.nextID++
+	return fmt.Sprintf("%s%06d", prefix, s.nextID)
+}
+
+// selfSigned makes a certificate for ip, localhost and 127.0.0.1.
+func selfSigned(ip net.IP) (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "BroadWorks Xsi lab simulator"},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{ip, net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
+	return cert, certPEM, err
+}
