@@ -103,6 +103,10 @@ func (b *B2BUA) Handlers() map[sip.RequestMethod]sipgo.RequestHandler {
 		sip.INVITE: b.onInvite,
 		sip.ACK:    b.onAck,
 		sip.BYE:    b.onBye,
+		sip.UPDATE: b.onUpdate, // RFC 3311 (reinvite.go)
+		sip.INFO:   b.onInfo,   // RFC 6086 (info.go)
+		sip.REFER:  b.onRefer,  // RFC 3515 (refer.go)
+		sip.NOTIFY: b.onNotify, // in-dialog NOTIFY (info.go)
 	}
 }
 
@@ -162,8 +166,11 @@ func (b *B2BUA) lookup(req *sip.Request) *leg {
 // onAck takes the caller's ACK for our 2xx; the B leg was ACKed when its
 // 2xx came (RFC 3261 §13.2.2.4).
 func (b *B2BUA) onAck(req *sip.Request, _ sip.ServerTransaction) {
-	if l := b.lookup(req); l != nil && l.isA {
-		l.c.acked()
+	if l := b.lookup(req); l != nil {
+		if l.isA {
+			l.c.acked()
+		}
+		b.onAckInDialog(l, req) // ACK of a re-INVITE's 2xx (reinvite.go)
 	}
 }
 

@@ -27,6 +27,7 @@ type call struct {
 	num    string // dialled number
 	a, b   *dialog
 	media  *relay.Session
+	est    established // after the answer: re-INVITE, transfer, timers (indialog.go)
 
 	offerB   *psdp.SessionDescription // the offer as sent on the B leg
 	originA  *sdp.Origin
@@ -45,12 +46,14 @@ func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
 // on the B leg, relay the answer (RFC 3261 §13.3).
 func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
-		// A re-INVITE (RFC 3261 §14.2): not in this slice.
-		if b.lookup(req) == nil {
-			b.fail(tx, req, "", ErrNoDialog)
-		} else {
-			b.fail(tx, req, "", fmt.Errorf("%w: re-INVITE", ErrNotSupported))
-		}
+		b.onReinvite(req, tx) // RFC 3261 §14.2 (reinvite.go)
+		return
+	}
+	if b.rejectSmallSE(req, tx) { // timer hook: 422 (timer.go)
+		return
+	}
+	if req.GetHeader("Replaces") != nil {
+		b.onReplaces(req, tx) // RFC 3891 §3 (refer.go)
 		return
 	}
 	user, ok := b.authenticate(req, tx)

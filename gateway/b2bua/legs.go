@@ -92,7 +92,10 @@ func (c *call) newInviteB(body []byte) *sip.Request {
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&mf)
 	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS"))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY")) // in-dialog methods: indialog.go
+	for _, h := range c.timerOfferB() { // timer hook (timer.go)
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	return req
@@ -133,6 +136,7 @@ func (c *call) onResponse(req *sip.Request, tx sip.ServerTransaction, inv *sip.R
 	c.answered = time.Now()
 	gw.addDialogs(c)
 	ok := c.respondA(tx, req, code, res.Reason, body)
+	c.startTimers(ok, res) // timer hook (timer.go)
 	if req.Transport() == "UDP" || req.Transport() == "udp" {
 		go c.retransmit2xx(tx, ok)
 	}
@@ -150,6 +154,11 @@ func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, re
 	res.AppendHeader(&sip.ContactHeader{Address: c.a.contact})
 	if len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	}
+	if code >= 200 && code < 300 {
+		for _, h := range c.timerA(req) { // timer hook (timer.go)
+			res.AppendHeader(h)
+		}
 	}
 	if c.gw.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", c.gw.o.ServerName))

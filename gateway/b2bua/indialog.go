@@ -1,0 +1,273 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// What happens on an answered call: re-INVITE and UPDATE (reinvite.go),
+// INFO and NOTIFY passed through (info.go), REFER and Replaces (refer.go),
+// session timers (timer.go). This file holds the state they share and the
+// checks every in-dialog request goes through (RFC 3261 §12.2.2).
+
+// inDialogTimeout bounds a request we send on an established dialog and
+// wait for (Timer B/F, RFC 3261 §17.1).
+const inDialogTimeout = 32 * time.Second
+
+// established is the in-dialog state of one answered call. Its zero value is
+// ready; est.mu guards it. Lock order: B2BUA.mu before est.mu.
+type established struct {
+	mu   sync.Mutex
+	up   bool // the call was answered and startTimers ran
+	busy bool // an offer/answer exchange is under way (RFC 3261 §14.1, RFC 3311 §5.2)
+	// from is the last SDP each far end sent, as it sent it; sent is the
+	// last SDP we sent to it. By dialog, so that a transfer starts afresh.
+	from, sent map[*dialog][]byte
+	// origin is the o= line of the last SDP from each far end: the same
+	// one again means an unchanged session (RFC 3264 §8), a session
+	// refresh answered locally.
+	origin map[*dialog]string
+	// seq is the highest CSeq number seen from each far end (RFC 3261
+	// §12.2.2).
+	seq    map[*dialog]uint32
+	timers map[*dialog]*legTimer // timer.go
+	acks   map[*dialog]*ackWait  // 2xx to a re-INVITE waiting for its ACK
+	// timerA is what timerA negotiated with the caller, for startTimers.
+	timerA *legTimer
+}
+
+// ackWait is a 2xx we sent to a re-INVITE: its CSeq and where the ACK
+// goes (RFC 3261 §13.3.1.4).
+type ackWait struct {
+	seq uint32
+	ch  chan *sip.Request
+}
+
+func (e *established) init() {
+	if e.from == nil {
+		e.from, e.sent = map[*dialog][]byte{}, map[*dialog][]byte{}
+		e.origin, e.seq = map[*dialog]string{}, map[*dialog]uint32{}
+		e.timers, e.acks = map[*dialog]*legTimer{}, map[*dialog]*ackWait{}
+	}
+}
+
+// begin marks an offer/answer exchange as under way; false when one
+// already is (the caller answers 491, RFC 3261 §14.1).
+func (e *established) begin() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.busy || !e.up {
+		return false
+	}
+	e.busy = true
+	return true
+}
+
+func (e *established) finish() {
+	e.mu.Lock()
+	e.busy = false
+	e.mu.Unlock()
+}
+
+// checkSeq records a request's CSeq from d's far end; false when it is
+// lower than one already seen (RFC 3261 §12.2.2: 500).
+func (e *established) checkSeq(d *dialog, seq uint32, method sip.RequestMethod) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.init()
+	last, seen := e.seq[d]
+	if seen && (seq < last || seq == last && method != sip.ACK && method != sip.CANCEL) {
+		return false
+	}
+	e.seq[d] = seq
+	return true
+}
+
+// sides returns, for the leg a request came on (isA), its dialog, the
+// other leg's dialog and the relay sides towards each.
+func (c *call) sides(isA bool) (x, y *dialog, sx, sy *relay.Side) {
+	c.gw.mu.Lock()
+	defer c.gw.mu.Unlock()
+	if isA {
+		return c.a, c.b, c.media.A(), c.media.B()
+	}
+	return c.b, c.a, c.media.B(), c.media.A()
+}
+
+// origin is our o= line on one leg (RFC 3264 §8: one per dialog).
+func (c *call) origin(isA bool) *sdp.Origin {
+	c.gw.mu.Lock()
+	defer c.gw.mu.Unlock()
+	if isA {
+		return c.originA
+	}
+	return c.originB
+}
+
+// inDialog finds the leg of an in-dialog request and checks its CSeq. It
+// answers 481 for an unknown dialog and 500 for a CSeq out of order
+// (RFC 3261 §12.2.2) and returns nil then.
+func (b *B2BUA) inDialog(req *sip.Request, tx sip.ServerTransaction) *leg {
+	l := b.lookup(req)
+	if l == nil {
+		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		return nil
+	}
+	if cs := req.CSeq(); cs == nil || !l.c.est.checkSeq(l.d, cs.SeqNo, req.Method) {
+		b.respond(tx, req, 500, "Server Internal Error", nil,
+			sip.NewHeader("Warning", `399 switchboard "CSeq out of order"`))
+		return nil
+	}
+	return l
+}
+
+// refreshTarget applies a target refresh request's Contact to d (RFC 3261
+// §12.2.2: re-INVITE and UPDATE may change the remote target).
+func refreshTarget(d *dialog, m headers) {
+	ct, ok := m.GetHeader("Contact").(*sip.ContactHeader)
+	if !ok || ct == nil || ct.Address.Host == "" {
+		return
+	}
+	d.mu.Lock()
+	d.remoteTarget = ct.Address
+	d.mu.Unlock()
+}
+
+// send sends an in-dialog request and waits for its final response.
+func (c *call) send(req *sip.Request) (*sip.Response, error) {
+	ctx, cancel := context.WithTimeout(c.gw.ctx, inDialogTimeout)
+	defer cancel()
+	res, err := c.gw.o.Client.Do(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", req.Method, req.CallID().Value(), err)
+	}
+	return res, nil
+}
+
+// ack acknowledges a 2xx to a re-INVITE we sent on d (RFC 3261
+// §13.2.2.4): the INVITE's CSeq number, no new transaction. newRequest
+// takes a number of the dialog's sequence; gaps are allowed (§12.2.1.1).
+func (c *call) ack(d *dialog, res *sip.Response, body []byte) {
+	ack := d.newRequest(sip.ACK)
+	ack.CSeq().SeqNo = res.CSeq().SeqNo
+	ack.RemoveHeader("Contact")
+	if len(body) > 0 {
+		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(body)
+	}
+	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+		c.gw.log.Debug("sending ACK", "call_id", d.callID, "error", err)
+	}
+}
+
+// respondIn answers an in-dialog request on the leg's dialog: our tag is
+// already in To; our Contact for target refresh requests (RFC 3261
+// §12.1.1), the body with its type.
+func (c *call) respondIn(tx sip.ServerTransaction, req *sip.Request, d *dialog, code int, reason string,
+	ctype string, body []byte, hs ...sip.Header) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, body)
+	if code >= 200 && code < 300 && (req.Method == sip.INVITE || req.Method == sip.UPDATE) {
+		res.AppendHeader(&sip.ContactHeader{Address: d.contact})
+	}
+	if len(body) > 0 && ctype != "" {
+		res.AppendHeader(sip.NewHeader("Content-Type", ctype))
+	}
+	for _, h := range hs {
+		res.AppendHeader(h)
+	}
+	if c.gw.o.ServerName != "" {
+		res.AppendHeader(sip.NewHeader("Server", c.gw.o.ServerName))
+	}
+	if err := tx.Respond(res); err != nil {
+		c.gw.log.Debug("sending in-dialog response", "code", code, "error", err)
+	}
+	return res
+}
+
+// relayError answers req with the final status of a request that failed on
+// the other leg: its status when it answered, else 500 or 408.
+func (c *call) relayError(tx sip.ServerTransaction, req *sip.Request, d *dialog, res *sip.Response, err error) {
+	switch {
+	case res != nil:
+		var hs []sip.Header
+		if h := res.GetHeader("Retry-After"); h != nil {
+			hs = append(hs, sip.NewHeader("Retry-After", h.Value()))
+		}
+		if h := res.GetHeader("Warning"); h != nil {
+			hs = append(hs, sip.NewHeader("Warning", h.Value()))
+		}
+		c.respondIn(tx, req, d, res.StatusCode, res.Reason, "", nil, hs...)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, sip.ErrTransactionTimeout):
+		c.respondIn(tx, req, d, 408, "Request Timeout", "", nil)
+	default:
+		if code, text, ok := sdp.Warning(err); ok {
+			c.respondIn(tx, req, d, 488, "Not Acceptable Here", "", nil,
+				sip.NewHeader("Warning", fmt.Sprintf("%d switchboard %q", code, text)))
+			return
+		}
+		c.respondIn(tx, req, d, 500, "Server Internal Error", "", nil)
+	}
+}
+
+// onOptions answers OPTIONS inside a dialog with 200 (RFC 3261 §11.2),
+// 481 for a dialog we do not have; outside a dialog next answers.
+func (b *B2BUA) onOptions(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if to := req.To(); to == nil || !to.Params.Has("tag") {
+			next(req, tx)
+			return
+		}
+		l := b.inDialog(req, tx)
+		if l == nil {
+			return
+		}
+		b.respond(tx, req, 200, "OK", nil,
+			sip.NewHeader("Allow", allowInDialog),
+			sip.NewHeader("Accept", "application/sdp"),
+			sip.NewHeader("Supported", "timer, replaces"))
+	}
+}
+
+// InDialogOptions wraps the OPTIONS handler of the SIP server: OPTIONS
+// with a To tag (inside a dialog) are answered by the B2BUA, 200 for its
+// dialogs and 481 for others; the rest go to next.
+func (b *B2BUA) InDialogOptions(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return b.onOptions(next)
+}
+
+// allowInDialog lists the methods a dialog of ours takes (RFC 3261 §20.5).
+const allowInDialog = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY"
+
+// headers is what requests and responses share for reading headers.
+type headers interface {
+	GetHeader(name string) sip.Header
+	GetHeaders(name string) []sip.Header
+}
+
+// hasOption reports whether a Supported or Require header of m lists tag.
+func hasOption(m headers, header, tag string) bool {
+	for _, h := range m.GetHeaders(header) {
+		for _, v := range strings.Split(h.Value(), ",") {
+			if strings.EqualFold(strings.TrimSpace(v), tag) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allows reports whether m's Allow header lists method; unknown (no Allow)
+// is false.
+func allows(m headers, method sip.RequestMethod) bool {
+	return hasOption(m, "Allow", string(method))
+}

@@ -1,0 +1,60 @@
+package b2bua
+
+import (
+	"github.com/emiago/sipgo/sip"
+)
+
+// passHeaders are the headers of an in-dialog request that travel with it
+// to the other leg: the body's description, INFO packages (RFC 6086 §7),
+// event state (RFC 6665 §8.2).
+var passHeaders = []string{
+	"Content-Type", "Content-Disposition", "Content-Language", "Content-Encoding",
+	"Info-Package", "Recv-Info", "Event", "Subscription-State",
+}
+
+// onInfo passes INFO (RFC 6086) through to the other leg with its body and
+// Content-Type: DTMF as application/dtmf-relay or application/dtmf, and
+// whatever else the endpoints exchange. The other leg's final response
+// comes back.
+func (b *B2BUA) onInfo(req *sip.Request, tx sip.ServerTransaction) { b.passThrough(req, tx) }
+
+// onNotify passes NOTIFY inside a dialog through to the other leg (RFC
+// 6665 §4.1.3): subscriptions made end to end inside the call.
+func (b *B2BUA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to == nil || !to.Params.Has("tag") {
+		b.respond(tx, req, 481, "Subscription Does Not Exist", nil)
+		return
+	}
+	b.passThrough(req, tx)
+}
+
+// passThrough sends an in-dialog request on to the other leg of its call
+// and answers with that leg's final response.
+func (b *B2BUA) passThrough(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.inDialog(req, tx)
+	if l == nil {
+		return
+	}
+	c := l.c
+	x, y, _, _ := c.sides(l.isA)
+	out := y.newRequest(req.Method)
+	for _, name := range passHeaders {
+		for _, h := range req.GetHeaders(name) {
+			out.AppendHeader(sip.NewHeader(name, h.Value()))
+		}
+	}
+	out.SetBody(req.Body())
+	res, err := c.send(out)
+	if err != nil || res.StatusCode >= 300 {
+		if err != nil {
+			b.log.Debug("in-dialog request not passed", "method", req.Method, "call_id", x.callID, "error", err)
+		}
+		c.relayError(tx, req, x, res, err)
+		return
+	}
+	var ctype string
+	if h := res.GetHeader("Content-Type"); h != nil {
+		ctype = h.Value()
+	}
+	c.respondIn(tx, req, x, res.StatusCode, res.Reason, ctype, res.Body())
+}

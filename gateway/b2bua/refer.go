@@ -1,0 +1,573 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	psdp "github.com/pion/sdp/v3"
+
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// Transfers (RFC 3515 REFER, RFC 3891 Replaces, RFC 5589 flows). The
+// gateway owns both legs of every call, so it carries a transfer out
+// itself instead of passing the REFER on: the transferor's leg (x) is
+// replaced by a leg to the transfer target (z), the relay side x used is
+// pointed at z, and the transferee (y) is re-INVITEd so that it sends and
+// receives again (it is often on hold). The transferor hears of the
+// outcome in NOTIFYs with message/sipfrag bodies (RFC 3515 §2.4.4) and
+// gets a BYE once the transfer succeeded.
+
+// transferTimeout bounds the INVITE to a transfer target: ringing included.
+const transferTimeout = 120 * time.Second
+
+// errTransfer wraps transfer failures for logs.
+var errTransfer = errors.New("b2bua: transfer failed")
+
+// replaces is a dialog named by Replaces (RFC 3891 §6.1).
+type replaces struct {
+	callID, toTag, fromTag string
+	earlyOnly              bool
+}
+
+// parseReplaces reads a Replaces value: call-id;to-tag=..;from-tag=..
+func parseReplaces(v string) (replaces, error) {
+	parts := strings.Split(strings.TrimSpace(v), ";")
+	r := replaces{callID: strings.TrimSpace(parts[0])}
+	for _, p := range parts[1:] {
+		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(k) {
+		case "to-tag":
+			r.toTag = val
+		case "from-tag":
+			r.fromTag = val
+		case "early-only":
+			r.earlyOnly = true
+		}
+	}
+	if r.callID == "" || r.toTag == "" || r.fromTag == "" {
+		return replaces{}, fmt.Errorf("replaces %q: call-id, to-tag and from-tag are required (RFC 3891 §6.1)", v)
+	}
+	return r, nil
+}
+
+// parseReferTo reads Refer-To (RFC 3515 §2.1): the target URI, and the
+// Replaces of an attended transfer carried as a URI header (RFC 3891 §5).
+func parseReferTo(v string) (sip.Uri, *replaces, error) {
+	var u sip.Uri
+	if err := sip.ParseUri(trimAngle(strings.TrimSpace(v)), &u); err != nil {
+		return u, nil, fmt.Errorf("refer-to %q: %w", v, err)
+	}
+	if u.User == "" {
+		return u, nil, fmt.Errorf("refer-to %q: no user part", v)
+	}
+	if u.Headers == nil {
+		return u, nil, nil
+	}
+	raw, ok := u.Headers.Get("Replaces")
+	if !ok {
+		return u, nil, nil
+	}
+	dec, err := url.PathUnescape(raw)
+	if err != nil {
+		return u, nil, fmt.Errorf("refer-to replaces %q: %w", raw, err)
+	}
+	r, err := parseReplaces(dec)
+	if err != nil {
+		return u, nil, err
+	}
+	return u, &r, nil
+}
+
+// lookupReplaces finds the leg a Replaces names. The tags are read from
+// either end's point of view: ours is the one our dialog key holds.
+func (b *B2BUA) lookupReplaces(r replaces) *leg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.dialogs[dialogKey(r.callID, r.toTag)]; l != nil && l.d.remoteTag == r.fromTag {
+		return l
+	}
+	if l := b.dialogs[dialogKey(r.callID, r.fromTag)]; l != nil && l.d.remoteTag == r.toTag {
+		return l
+	}
+	return nil
+}
+
+// onRefer takes a REFER from a leg of an answered call (RFC 3515 §2.4.2:
+// 202, then NOTIFYs) and carries out the transfer: blind to the Refer-To
+// number, or attended when Refer-To carries Replaces for another call of
+// ours.
+func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.inDialog(req, tx)
+	if l == nil {
+		return
+	}
+	c := l.c
+	h := req.GetHeader("Refer-To")
+	if h == nil {
+		h = req.GetHeader("r")
+	}
+	if h == nil || len(req.GetHeaders("Refer-To")) > 1 {
+		c.respondIn(tx, req, l.d, 400, "Bad Request (one Refer-To)", "", nil) // RFC 3515 §2.4.1
+		return
+	}
+	target, rep, err := parseReferTo(h.Value())
+	if err != nil {
+		c.respondIn(tx, req, l.d, 400, "Bad Request (Refer-To)", "", nil)
+		return
+	}
+	if !c.est.begin() {
+		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
+		return
+	}
+	defer c.est.finish()
+	b.calls.Add(1)
+	defer b.calls.Done()
+	c.respondIn(tx, req, l.d, 202, "Accepted", "", nil)
+	c.notifyRefer(l.d, 100, "Trying", false)
+	var referredBy sip.Header
+	if rb := req.GetHeader("Referred-By"); rb != nil {
+		referredBy = sip.NewHeader("Referred-By", rb.Value()) // RFC 3892
+	}
+	if rep != nil {
+		err = c.attended(l, *rep)
+	} else {
+		err = c.blind(l, target, referredBy)
+	}
+	if err != nil {
+		b.log.Info("transfer failed", "call_id", l.d.callID, "target", target.User, "error", err)
+		return
+	}
+	b.log.Info("call transferred", "call_id", l.d.callID, "target", target.User, "attended", rep != nil)
+}
+
+// notifyRefer sends the transferor a NOTIFY with the status line of the
+// INVITE the REFER caused (RFC 3515 §2.4.4, §2.4.5); final ends the
+// implicit subscription (RFC 3515 §2.4.7, RFC 6665 §4.1.3).
+func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
+	n := d.newRequest(sip.NOTIFY)
+	n.AppendHeader(sip.NewHeader("Event", "refer"))
+	state := "active;expires=60"
+	if final {
+		state = "terminated;reason=noresource"
+	}
+	n.AppendHeader(sip.NewHeader("Subscription-State", state))
+	n.AppendHeader(sip.NewHeader("Content-Type", "message/sipfrag;version=2.0"))
+	n.SetBody(fmt.Appendf(nil, "SIP/2.0 %d %s\r\n", code, reason))
+	res, err := c.send(n)
+	if err != nil {
+		c.gw.log.Debug("NOTIFY failed", "call_id", d.callID, "error", err)
+		return
+	}
+	if res.StatusCode >= 300 {
+		c.gw.log.Debug("NOTIFY refused", "call_id", d.callID, "status", res.StatusCode)
+	}
+}
+
+// failTransfer tells the transferor the transfer failed with code; its
+// call goes on as it was (RFC 5589 §6: it may take the transferee back).
+func (c *call) failTransfer(x *dialog, code int, reason string, err error) error {
+	c.notifyRefer(x, code, reason, true)
+	return fmt.Errorf("%w: %d %s: %w", errTransfer, code, reason, err)
+}
+
+// blind carries out a blind transfer (RFC 5589 §6): a new call from the
+// transferee's side to target, routed like any dialled number; on its
+// answer the transferor's leg is replaced by it.
+func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
+	gw := c.gw
+	x, y, sx, sy := c.sides(l.isA)
+	num := target.User
+	trunk := gw.o.Router.Route(num)
+	if trunk == nil {
+		return c.failTransfer(x, 404, "Not Found", ErrNoRoute)
+	}
+	c.est.mu.Lock()
+	fromY := c.est.from[y]
+	c.est.mu.Unlock()
+	org := sdp.NewOrigin()
+	sd, offer, err := c.offerTowards(fromY, sx, org)
+	if err != nil {
+		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+	}
+	inv := c.transferInvite(num, y.remote.User, offer)
+	if referredBy != nil {
+		inv.AppendHeader(referredBy)
+	}
+	ctx, cancel := context.WithTimeout(gw.ctx, transferTimeout)
+	defer cancel()
+	res, err := gw.sender.Send(ctx, trunk, inv)
+	if err != nil {
+		if res != nil && res.Response != nil {
+			return c.failTransfer(x, res.Response.StatusCode, res.Response.Reason, err)
+		}
+		return c.failTransfer(x, 503, "Service Unavailable", err)
+	}
+	final, err := finalResponse(ctx, res.Tx, res.Response)
+	res.Tx.Terminate()
+	if err != nil {
+		return c.failTransfer(x, 408, "Request Timeout", err)
+	}
+	if final.StatusCode >= 300 {
+		return c.failTransfer(x, final.StatusCode, final.Reason, errPeerStatus)
+	}
+	z := newUACDialog(res.Request)
+	z.setFromResponse(final)
+	c.ack(z, final, nil)
+	ans, err := sdp.Parse(final.Body())
+	var st sdp.Stream
+	if err == nil {
+		st, err = sdp.CheckAnswer(sd, ans)
+	}
+	if err != nil {
+		c.sendBye(z)
+		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+	}
+	prevX := sx.Remote()
+	sx.SetRemote(st.Remote())
+	c.resumeTransferee(l.isA, y, sy, final.Body())
+	if !c.swap(x, z, l.isA, org) {
+		sx.SetRemote(prevX)
+		c.sendBye(z)
+		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
+	}
+	c.est.mu.Lock()
+	c.est.from[z], c.est.sent[z], c.est.origin[z] = final.Body(), offer, originKey(ans)
+	c.est.mu.Unlock()
+	c.armTimer(z, negotiateUAC(final))
+	c.notifyRefer(x, final.StatusCode, final.Reason, true)
+	c.sendBye(x)
+	return nil
+}
+
+// offerTowards makes an offer from a party's last SDP: sending and
+// receiving (a transferee is often on hold, RFC 3264 §8.4), our codecs,
+// pointed at relay side s with origin.
+func (c *call) offerTowards(from []byte, s *relay.Side, origin *sdp.Origin) (*psdp.SessionDescription, []byte, error) {
+	sd, err := sdp.Parse(from)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sdp.SetDirection(sd, psdp.DirectionSendRecv); err != nil {
+		return nil, nil, err
+	}
+	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
+		return nil, nil, err
+	}
+	if err := sdp.Rewrite(sd, c.mediaAddr(s), origin); err != nil {
+		return nil, nil, err
+	}
+	out, err := sd.Marshal()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	return sd, out, nil
+}
+
+// resumeTransferee re-INVITEs the transferee y with the new party's SDP
+// (through relay side sy) so that it sends and receives again with a codec
+// the new party has. A failure leaves y as it was: if y was not on hold,
+// media flows anyway.
+func (c *call) resumeTransferee(xIsA bool, y *dialog, sy *relay.Side, partySDP []byte) {
+	sd, err := sdp.Parse(partySDP)
+	if err == nil {
+		err = sdp.SetDirection(sd, psdp.DirectionSendRecv)
+	}
+	if err == nil {
+		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!xIsA))
+	}
+	var offer []byte
+	if err == nil {
+		offer, err = sd.Marshal()
+	}
+	var ans *psdp.SessionDescription
+	var res *sip.Response
+	if err == nil {
+		ans, res, err = c.offerTo(y, sip.INVITE, offer, sd)
+	}
+	var st sdp.Stream
+	if err == nil {
+		st, err = sdp.AudioStream(ans)
+	}
+	if err != nil {
+		c.gw.log.Info("transferee not re-INVITEd", "call_id", y.callID, "error", err)
+		return
+	}
+	sy.SetRemote(st.Remote())
+	c.est.mu.Lock()
+	c.est.from[y], c.est.sent[y], c.est.origin[y] = res.Body(), offer, originKey(ans)
+	c.est.mu.Unlock()
+}
+
+// transferInvite builds the INVITE to a transfer target: from the
+// transferee (fromUser) at our domain to num, a new Call-ID and tag, our
+// timers.
+func (c *call) transferInvite(num, fromUser string, body []byte) *sip.Request {
+	gw := c.gw
+	ruri := sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}
+	req := sip.NewRequest(sip.INVITE, ruri)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: gw.o.Domain}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}, Params: sip.NewParams()}
+	cid := sip.CallIDHeader(sip.GenerateTagN(24))
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(from)
+	req.AppendHeader(to)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
+	req.AppendHeader(&mf)
+	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
+	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
+	for _, h := range c.timerOfferB() {
+		req.AppendHeader(h)
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	return req
+}
+
+// finalResponse waits for the final response of an INVITE transaction;
+// first is a response already received (may be nil).
+func finalResponse(ctx context.Context, tx sip.ClientTransaction, first *sip.Response) (*sip.Response, error) {
+	res := first
+	for {
+		if res != nil && res.StatusCode >= 200 {
+			return res, nil
+		}
+		select {
+		case res = <-tx.Responses():
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("transaction ended without a final response")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// swap puts leg z in the place of x on the call (isA: x was the A leg),
+// with z's origin. It is false when x is no longer a leg of the call (the
+// call ended meanwhile).
+func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) bool {
+	b := c.gw
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.dialogs[x.key()]; l == nil || l.c != c {
+		return false
+	}
+	delete(b.dialogs, x.key())
+	var other *dialog
+	if isA {
+		c.a, c.originA, other = z, org, c.b
+	} else {
+		c.b, c.originB, other = z, org, c.a
+	}
+	b.dialogs[z.key()] = &leg{c: c, d: z, isA: isA, peer: other}
+	b.dialogs[other.key()] = &leg{c: c, d: other, isA: !isA, peer: z}
+	c.est.mu.Lock()
+	if lt := c.est.timers[x]; lt != nil && lt.t != nil {
+		lt.t.Stop()
+	}
+	delete(c.est.timers, x)
+	delete(c.est.from, x)
+	delete(c.est.sent, x)
+	delete(c.est.origin, x)
+	delete(c.est.seq, x)
+	c.est.mu.Unlock()
+	return true
+}
+
+// attended carries out an attended transfer (RFC 5589 §7): the REFER on
+// call c names, with Replaces, a leg r of another call of ours (the
+// transferor's leg there). The far party w of that call takes the place of
+// the transferor's leg x on c; the transferor's legs on both calls end.
+func (c *call) attended(l *leg, rep replaces) error {
+	gw := c.gw
+	x, y, sx, sy := c.sides(l.isA)
+	r := gw.lookupReplaces(rep)
+	if r == nil {
+		return c.failTransfer(x, 481, "Call/Transaction Does Not Exist", ErrNoDialog)
+	}
+	c2 := r.c
+	if c2 == c {
+		return c.failTransfer(x, 403, "Forbidden", errors.New("replaces names the call of the REFER"))
+	}
+	if !c2.est.begin() {
+		return c.failTransfer(x, 491, "Request Pending", errors.New("the other call is busy"))
+	}
+	defer c2.est.finish()
+	_, w, _, _ := c2.sides(r.isA)
+	worg := c2.origin(!r.isA)
+	c.est.mu.Lock()
+	fromY := c.est.from[y]
+	c.est.mu.Unlock()
+	sd, offer, err := c.offerTowards(fromY, sx, worg)
+	if err != nil {
+		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+	}
+	ans, res, err := c2.offerTo(w, sip.INVITE, offer, sd)
+	if err != nil {
+		code, reason := 500, "Server Internal Error"
+		if res != nil {
+			code, reason = res.StatusCode, res.Reason
+		}
+		return c.failTransfer(x, code, reason, err)
+	}
+	st, err := sdp.AudioStream(ans)
+	if err != nil {
+		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+	}
+	c2.est.mu.Lock()
+	var wt *legTimer
+	if lt := c2.est.timers[w]; lt != nil {
+		wt = &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update}
+	}
+	c2.est.mu.Unlock()
+	// The other call ends towards the transferor only: w moves to c.
+	c2.end(r.d == c2.dialogA(), r.d != c2.dialogA(), nil)
+	prevX := sx.Remote()
+	sx.SetRemote(st.Remote())
+	c.resumeTransferee(l.isA, y, sy, res.Body())
+	if !c.swap(x, w, l.isA, worg) {
+		sx.SetRemote(prevX)
+		c.sendBye(w)
+		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
+	}
+	c.est.mu.Lock()
+	c.est.from[w], c.est.sent[w], c.est.origin[w] = res.Body(), offer, originKey(ans)
+	c.est.mu.Unlock()
+	c.armTimer(w, wt)
+	c.notifyRefer(x, 200, "OK", true)
+	c.sendBye(x)
+	return nil
+}
+
+// dialogA is the call's A leg, read under the B2BUA's lock (a transfer
+// may change it).
+func (c *call) dialogA() *dialog {
+	c.gw.mu.Lock()
+	defer c.gw.mu.Unlock()
+	return c.a
+}
+
+// onReplaces takes an INVITE with Replaces (RFC 3891 §3) for a leg x of
+// one of our calls: the new caller n takes x's place. Its offer goes to
+// the other party y as a re-INVITE, y's answer comes back in our 2xx, and
+// x gets a BYE. Unknown dialogs get 481; early-only or a dialog not yet
+// answered, 486 (§3).
+func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
+	rep, err := parseReplaces(req.GetHeader("Replaces").Value())
+	if err != nil {
+		b.respond(tx, req, 400, "Bad Request (Replaces)", nil)
+		return
+	}
+	if len(req.GetHeaders("Replaces")) > 1 {
+		b.respond(tx, req, 400, "Bad Request (one Replaces)", nil) // RFC 3891 §3
+		return
+	}
+	r := b.lookupReplaces(rep)
+	if r == nil {
+		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	if rep.earlyOnly {
+		b.respond(tx, req, 486, "Busy Here", nil)
+		return
+	}
+	if _, ok := b.authenticate(req, tx); !ok {
+		return
+	}
+	c := r.c
+	if !c.est.begin() {
+		b.respond(tx, req, 491, "Request Pending", nil)
+		return
+	}
+	defer c.est.finish()
+	b.calls.Add(1)
+	defer b.calls.Done()
+	b.respond(tx, req, 100, "Trying", nil)
+	n := newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+	x, y, sx, sy := c.sides(r.isA)
+	sd, err := sdp.Parse(req.Body())
+	var st sdp.Stream
+	if err == nil {
+		st, err = sdp.AudioStream(sd)
+	}
+	if err == nil {
+		_, err = sdp.Intersect(sd, b.o.Codecs)
+	}
+	if err == nil {
+		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!r.isA))
+	}
+	var offer []byte
+	if err == nil {
+		offer, err = sd.Marshal()
+	}
+	if err != nil {
+		b.fail(tx, req, n.localTag, err)
+		return
+	}
+	prevX := sx.Remote()
+	sx.SetRemote(st.Remote())
+	ans, res, err := c.offerTo(y, sip.INVITE, offer, sd)
+	var ast sdp.Stream
+	if err == nil {
+		ast, err = sdp.AudioStream(ans)
+	}
+	if err != nil {
+		sx.SetRemote(prevX)
+		if res != nil {
+			b.fail(tx, req, n.localTag, &statusError{res.StatusCode, res.Reason})
+		} else {
+			b.fail(tx, req, n.localTag, err)
+		}
+		return
+	}
+	sy.SetRemote(ast.Remote())
+	org := sdp.NewOrigin()
+	if err := sdp.Rewrite(ans, c.mediaAddr(sx), org); err != nil {
+		b.fail(tx, req, n.localTag, err)
+		return
+	}
+	answer, err := ans.Marshal()
+	if err != nil {
+		b.fail(tx, req, n.localTag, err)
+		return
+	}
+	if !c.swap(x, n, r.isA, org) {
+		b.fail(tx, req, n.localTag, ErrNoDialog)
+		return
+	}
+	lt := negotiateUAS(req)
+	c.est.mu.Lock()
+	c.est.from[n], c.est.sent[n], c.est.origin[n] = req.Body(), answer, ""
+	c.est.from[y], c.est.sent[y], c.est.origin[y] = res.Body(), offer, originKey(ans)
+	if cs := req.CSeq(); cs != nil {
+		c.est.seq[n] = cs.SeqNo
+	}
+	c.est.mu.Unlock()
+	c.armTimer(n, lt)
+	out := sip.NewResponseFromRequest(req, 200, "OK", answer)
+	out.To().Params.Add("tag", n.localTag)
+	out.AppendHeader(&sip.ContactHeader{Address: n.contact})
+	out.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	if lt != nil {
+		for _, h := range lt.respHeaders() {
+			out.AppendHeader(h)
+		}
+	}
+	if err := tx.Respond(out); err != nil {
+		b.log.Debug("sending 2xx to INVITE with Replaces", "error", err)
+	}
+	go c.sendBye(x)
+	b.log.Info("call leg replaced", "call_id", x.callID, "by", n.callID)
+	c.awaitAck(tx, n, out)
+}

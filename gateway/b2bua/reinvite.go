@@ -1,0 +1,298 @@
+package b2bua
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	psdp "github.com/pion/sdp/v3"
+
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// errPeerStatus: the other leg answered the request we relayed with a
+// final error status; the response says which.
+var errPeerStatus = errors.New("b2bua: other leg rejected the request")
+
+// onReinvite handles an INVITE inside a dialog (RFC 3261 §14.2) from
+// either leg of an answered call: the new offer goes through the relay to
+// the other leg as a re-INVITE, and its answer comes back. Hold keeps the
+// direction the endpoint asked for: a sendonly or inactive offer reaches
+// the other leg as such, its recvonly or inactive answer comes back, and
+// the relay forwards only what the directions allow (RFC 3264 §8.4).
+// A re-INVITE while another offer is under way on the call gets 491
+// (RFC 3261 §14.1).
+func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.inDialog(req, tx)
+	if l == nil {
+		return
+	}
+	c := l.c
+	if !c.est.begin() {
+		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
+		return
+	}
+	defer c.est.finish()
+	b.respond(tx, req, 100, "Trying", nil)
+	refreshTarget(l.d, req)
+	hs := c.timerRefreshed(l.d, req)
+	if len(req.Body()) == 0 {
+		c.offerInAnswer(l, req, tx, hs)
+		return
+	}
+	ans, res, err := c.exchange(l, req.Body(), sip.INVITE)
+	if err != nil {
+		b.log.Info("re-INVITE failed", "call_id", l.d.callID, "error", err)
+		c.relayError(tx, req, l.d, res, err)
+		return
+	}
+	out := c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)
+	if isUDP(req) {
+		c.awaitAck(tx, l.d, out)
+	}
+}
+
+// onUpdate handles UPDATE (RFC 3311) on an answered call: with SDP it is
+// an offer relayed like a re-INVITE's (§5.2: 491 while another is under
+// way); without, a session refresh (RFC 4028 §7.4) answered here.
+func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.inDialog(req, tx)
+	if l == nil {
+		return
+	}
+	c := l.c
+	refreshTarget(l.d, req)
+	hs := c.timerRefreshed(l.d, req)
+	if len(req.Body()) == 0 {
+		c.respondIn(tx, req, l.d, 200, "OK", "", nil, hs...)
+		return
+	}
+	if !c.est.begin() {
+		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil,
+			sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	defer c.est.finish()
+	ans, res, err := c.exchange(l, req.Body(), sip.UPDATE)
+	if err != nil {
+		b.log.Info("UPDATE failed", "call_id", l.d.callID, "error", err)
+		c.relayError(tx, req, l.d, res, err)
+		return
+	}
+	c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)
+}
+
+// exchange relays an offer from leg l to the other leg with method (INVITE
+// or UPDATE; an UPDATE the other leg does not take is sent again as a
+// re-INVITE) and returns the answer for l. An offer whose o= line is the
+// one l sent last changes nothing (RFC 3264 §8): it is answered with our
+// last answer, without troubling the other leg (session refreshes). When
+// the other leg refuses, the relay goes back to the previous SDP (RFC 3261
+// §14.1: the session stays as it was) and res is the refusal.
+func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer []byte, res *sip.Response, err error) {
+	x, y, sx, sy := c.sides(l.isA)
+	sd, err := sdp.Parse(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	okey := originKey(sd)
+	c.est.mu.Lock()
+	same, last := c.est.origin[x] == okey, c.est.sent[x]
+	c.est.mu.Unlock()
+	if same && last != nil {
+		return last, nil, nil
+	}
+	st, err := sdp.AudioStream(sd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
+		return nil, nil, err
+	}
+	if err := sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!l.isA)); err != nil {
+		return nil, nil, err
+	}
+	offer, err := sd.Marshal()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	prev := sx.Remote()
+	sx.SetRemote(st.Remote())
+	ans, res, err := c.offerTo(y, method, offer, sd)
+	if err != nil {
+		sx.SetRemote(prev)
+		return nil, res, err
+	}
+	ast, err := sdp.AudioStream(ans)
+	if err != nil {
+		sx.SetRemote(prev)
+		return nil, nil, err
+	}
+	sy.SetRemote(ast.Remote())
+	c.est.mu.Lock()
+	c.est.from[x], c.est.origin[x] = body, okey
+	c.est.from[y], c.est.origin[y], c.est.sent[y] = res.Body(), originKey(ans), offer
+	c.est.mu.Unlock()
+	if err := sdp.Rewrite(ans, c.mediaAddr(sx), c.origin(l.isA)); err != nil {
+		return nil, nil, err
+	}
+	if answer, err = ans.Marshal(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	c.est.mu.Lock()
+	c.est.sent[x] = answer
+	c.est.mu.Unlock()
+	return answer, res, nil
+}
+
+// offerTo sends offer (sd parsed) on dialog y as a re-INVITE or UPDATE,
+// ACKs a 2xx to a re-INVITE and returns the checked answer (RFC 3264 §6).
+// An UPDATE refused with 405 or 501 is sent again as a re-INVITE.
+func (c *call) offerTo(y *dialog, method sip.RequestMethod, offer []byte, sd *psdp.SessionDescription) (*psdp.SessionDescription, *sip.Response, error) {
+	req := y.newRequest(method)
+	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	c.timerHeaders(y, req)
+	req.SetBody(offer)
+	res, err := c.send(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if method == sip.UPDATE && (res.StatusCode == 405 || res.StatusCode == 501) {
+		return c.offerTo(y, sip.INVITE, offer, sd)
+	}
+	if res.StatusCode >= 300 {
+		return nil, res, fmt.Errorf("%w: %d %s", errPeerStatus, res.StatusCode, res.Reason)
+	}
+	if res.StatusCode < 200 {
+		return nil, nil, fmt.Errorf("%s: no final response", method)
+	}
+	if method == sip.INVITE {
+		c.ack(y, res, nil)
+	}
+	refreshTarget(y, res)
+	c.timerAnswered(y, res)
+	ans, err := sdp.Parse(res.Body())
+	if err != nil {
+		return nil, nil, fmt.Errorf("answer to %s: %w", method, err)
+	}
+	if _, err := sdp.CheckAnswer(sd, ans); err != nil {
+		return nil, nil, err
+	}
+	return ans, res, nil
+}
+
+// offerInAnswer answers a re-INVITE without SDP (RFC 3261 §14.2, RFC 3264
+// §4: the offer goes in the 2xx, the answer in the ACK). The offer is the
+// session as it stands: the other leg's last SDP through the relay. The
+// other leg is not involved; a changed address or direction in the answer
+// re-points the relay.
+func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction, hs []sip.Header) {
+	x, y, sx, _ := c.sides(l.isA)
+	c.est.mu.Lock()
+	from := c.est.from[y]
+	c.est.mu.Unlock()
+	sd, err := sdp.Parse(from)
+	if err == nil {
+		err = sdp.Rewrite(sd, c.mediaAddr(sx), c.origin(l.isA))
+	}
+	var offer []byte
+	if err == nil {
+		offer, err = sd.Marshal()
+	}
+	if err != nil {
+		c.gw.log.Info("re-INVITE without SDP: no session to offer", "call_id", x.callID, "error", err)
+		c.respondIn(tx, req, x, 500, "Server Internal Error", "", nil)
+		return
+	}
+	out := c.respondIn(tx, req, x, 200, "OK", "application/sdp", offer, hs...)
+	ack := c.awaitAck(tx, x, out)
+	if ack == nil {
+		return
+	}
+	ans, err := sdp.Parse(ack.Body())
+	var st sdp.Stream
+	if err == nil {
+		st, err = sdp.CheckAnswer(sd, ans)
+	}
+	if err != nil {
+		// The ACK cannot be refused: keep the session as it was.
+		c.gw.log.Info("answer in ACK rejected", "call_id", x.callID, "error", err)
+		return
+	}
+	sx.SetRemote(st.Remote())
+	c.est.mu.Lock()
+	c.est.from[x], c.est.origin[x], c.est.sent[x] = ack.Body(), originKey(ans), offer
+	c.est.mu.Unlock()
+}
+
+// awaitAck waits for the ACK of a 2xx we sent to a re-INVITE on d,
+// sending the 2xx again T1 doubling up to T2 over UDP (RFC 3261
+// §13.3.1.4). Without an ACK for 64*T1 the call ends (same section). It
+// returns the ACK, nil when none came.
+func (c *call) awaitAck(tx sip.ServerTransaction, d *dialog, res *sip.Response) *sip.Request {
+	w := &ackWait{seq: res.CSeq().SeqNo, ch: make(chan *sip.Request, 1)}
+	c.est.mu.Lock()
+	c.est.init()
+	c.est.acks[d] = w
+	c.est.mu.Unlock()
+	defer func() {
+		c.est.mu.Lock()
+		if c.est.acks[d] == w {
+			delete(c.est.acks, d)
+		}
+		c.est.mu.Unlock()
+	}()
+	wait := sip.T1
+	deadline := time.NewTimer(64 * sip.T1)
+	defer deadline.Stop()
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case a := <-w.ch:
+			t.Stop()
+			return a
+		case <-c.done:
+			t.Stop()
+			return nil
+		case <-deadline.C:
+			t.Stop()
+			c.gw.log.Info("no ACK for re-INVITE 2xx", "call_id", d.callID)
+			c.end(true, true, errNoAck)
+			return nil
+		case <-t.C:
+			if isUDP(res) {
+				_ = tx.Respond(res)
+			}
+			wait = min(2*wait, sip.T2)
+		}
+	}
+}
+
+// onAckInDialog takes an ACK for a 2xx we sent to a re-INVITE (or an INVITE
+// with Replaces).
+func (b *B2BUA) onAckInDialog(l *leg, req *sip.Request) {
+	e := &l.c.est
+	e.mu.Lock()
+	w := e.acks[l.d]
+	e.mu.Unlock()
+	if cs := req.CSeq(); w != nil && cs != nil && cs.SeqNo == w.seq {
+		select {
+		case w.ch <- req:
+		default:
+		}
+	}
+}
+
+// originKey identifies an o= line: the same key twice means an unchanged
+// session description (RFC 3264 §8).
+func originKey(sd *psdp.SessionDescription) string {
+	o := sd.Origin
+	return fmt.Sprintf("%s %d %d %s", o.Username, o.SessionID, o.SessionVersion, o.UnicastAddress)
+}
+
+func isUDP(m interface{ Transport() string }) bool {
+	return strings.EqualFold(m.Transport(), "udp")
+}

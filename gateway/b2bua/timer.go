@@ -1,0 +1,398 @@
+package b2bua
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// Session timers (RFC 4028), negotiated on each leg apart. On a leg where
+// we are the refresher we send a refresh (UPDATE without SDP when the far
+// end allows UPDATE, else a re-INVITE with the unchanged SDP) at half the
+// interval (§7.4, §9); where the far end is, we wait for its refresh and
+// end the call on both legs when none came in time (§10). A refresh that
+// fails with 408 or 481, or gets no answer, ends the call too (§10).
+
+const (
+	// sessionExpires is the interval we ask for: RFC 4028 §4 recommends
+	// 1800 s.
+	sessionExpires = 1800 * time.Second
+	// minSE is the smallest interval we accept: RFC 4028 §4, §5 (90 s is
+	// the least any UA may ask for).
+	minSE = 90 * time.Second
+	// refreshRetry is when a refresh that could not be sent (an offer was
+	// under way, a 491) is tried again.
+	refreshRetry = 4 * time.Second
+)
+
+// ErrSessionExpired means a leg's session timer ran out without a refresh,
+// or a refresh failed (RFC 4028 §10): the call was ended on both legs.
+var ErrSessionExpired = errors.New("b2bua: session expired")
+
+// legTimer is the session timer of one leg. Its fields are guarded by
+// the call's est.mu.
+type legTimer struct {
+	interval  time.Duration
+	weRefresh bool // we send the refreshes; else the far end does
+	peerTimer bool // the far end supports timers: Require: timer in our 2xx (RFC 4028 §9)
+	update    bool // the far end allows UPDATE: refresh without SDP
+	t         *time.Timer
+}
+
+// sessionExpiresOf reads Session-Expires (compact x, RFC 4028 §4):
+// interval and refresher ("uac", "uas" or "").
+func sessionExpiresOf(m headers) (d time.Duration, refresher string, ok bool) {
+	h := m.GetHeader("Session-Expires")
+	if h == nil {
+		h = m.GetHeader("x")
+	}
+	if h == nil {
+		return 0, "", false
+	}
+	parts := strings.Split(h.Value(), ";")
+	secs, err := strconv.ParseUint(strings.TrimSpace(parts[0]), 10, 32)
+	if err != nil {
+		return 0, "", false
+	}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(k, "refresher") {
+			refresher = strings.ToLower(strings.TrimSpace(v))
+		}
+	}
+	return time.Duration(secs) * time.Second, refresher, true
+}
+
+// minSEOf reads Min-SE (RFC 4028 §5); 0 when absent.
+func minSEOf(m headers) time.Duration {
+	h := m.GetHeader("Min-SE")
+	if h == nil {
+		return 0
+	}
+	v, _, _ := strings.Cut(h.Value(), ";")
+	secs, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// rejectSmallSE answers 422 with our Min-SE to a request whose
+// Session-Expires is below it (RFC 4028 §8.1, §9) and reports whether it
+// did. Used for the caller's INVITE and for in-dialog refreshes.
+func (b *B2BUA) rejectSmallSE(req *sip.Request, tx sip.ServerTransaction) bool {
+	se, _, ok := sessionExpiresOf(req)
+	if !ok || se >= minSE {
+		return false
+	}
+	b.respond(tx, req, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", secs(minSE)))
+	return true
+}
+
+// negotiateUAS is the A leg's timer from the caller's INVITE (RFC 4028
+// §9): its Session-Expires (raised to our minimum), the refresher it
+// chose, else the caller when it supports timers and we otherwise. A
+// caller that neither asked for nor supports timers gets none. nil: no
+// timer.
+func negotiateUAS(req *sip.Request) *legTimer {
+	se, ref, ok := sessionExpiresOf(req)
+	lt := &legTimer{peerTimer: hasOption(req, "Supported", "timer") || hasOption(req, "Require", "timer"),
+		update: allows(req, sip.UPDATE)}
+	if !ok {
+		if !lt.peerTimer {
+			return nil
+		}
+		se, ref = sessionExpires, "uac"
+	}
+	lt.interval = max(se, minSE, minSEOf(req))
+	if ref == "" {
+		ref = "uas"
+		if lt.peerTimer {
+			ref = "uac"
+		}
+	}
+	lt.weRefresh = ref == "uas"
+	return lt
+}
+
+// negotiateUAC is a leg's timer from the 2xx to an INVITE we sent with
+// timerOfferB's headers (RFC 4028 §7.2): the interval and refresher it
+// says. A 2xx without Session-Expires (a far end without timers) leaves us
+// refreshing at our interval: the refreshes find a dead far end.
+func negotiateUAC(res *sip.Response) *legTimer {
+	se, ref, ok := sessionExpiresOf(res)
+	lt := &legTimer{peerTimer: hasOption(res, "Require", "timer") || hasOption(res, "Supported", "timer"),
+		update: allows(res, sip.UPDATE), interval: sessionExpires, weRefresh: true}
+	if ok {
+		lt.interval = max(se, minSE)
+		lt.weRefresh = ref != "uas"
+	}
+	return lt
+}
+
+// respHeaders are the headers of our 2xx to a request from the far end
+// (the initial INVITE or a refresh): it is the UAC, we the UAS.
+func (lt *legTimer) respHeaders() []sip.Header {
+	ref := "uac"
+	if lt.weRefresh {
+		ref = "uas"
+	}
+	hs := []sip.Header{sip.NewHeader("Session-Expires", secs(lt.interval)+";refresher="+ref)}
+	if lt.peerTimer {
+		hs = append(hs, sip.NewHeader("Require", "timer"))
+	}
+	return append(hs, sip.NewHeader("Supported", "timer"))
+}
+
+// reqHeaders are the headers of a re-INVITE or UPDATE we send (we are the
+// UAC).
+func (lt *legTimer) reqHeaders() []sip.Header {
+	ref := "uas"
+	if lt.weRefresh {
+		ref = "uac"
+	}
+	return []sip.Header{
+		sip.NewHeader("Supported", "timer"),
+		sip.NewHeader("Session-Expires", secs(lt.interval)+";refresher="+ref),
+		sip.NewHeader("Min-SE", secs(minSE)),
+	}
+}
+
+func secs(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+
+// expiry is when the far end's refresh must have come: the interval less
+// a third of it, at most 32 s (RFC 4028 §10).
+func expiry(interval time.Duration) time.Duration {
+	return interval - min(32*time.Second, interval/3)
+}
+
+// timerA returns the session timer headers for the 2xx to the caller
+// (RFC 4028 §9) and keeps what was agreed for startTimers.
+func (c *call) timerA(req *sip.Request) []sip.Header {
+	lt := negotiateUAS(req)
+	c.est.mu.Lock()
+	c.est.timerA = lt
+	c.est.mu.Unlock()
+	if lt == nil {
+		return []sip.Header{sip.NewHeader("Supported", "timer")}
+	}
+	return lt.respHeaders()
+}
+
+// timerOfferB returns the session timer headers of the B leg's INVITE
+// (RFC 4028 §7.1): we support timers and ask for our interval, leaving the
+// refresher to the callee.
+func (c *call) timerOfferB() []sip.Header {
+	return []sip.Header{
+		sip.NewHeader("Supported", "timer"),
+		sip.NewHeader("Session-Expires", secs(sessionExpires)),
+		sip.NewHeader("Min-SE", secs(minSE)),
+	}
+}
+
+// startTimers runs once the call is answered: resA is our 2xx to the
+// caller, resB the callee's 2xx. It records the session each leg has
+// (for re-INVITEs and transfers) and starts both legs' session timers.
+func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
+	var offerB []byte
+	if c.offerB != nil {
+		offerB, _ = c.offerB.Marshal()
+	}
+	e := &c.est
+	e.mu.Lock()
+	e.init()
+	e.up = true
+	e.sent[c.a], e.from[c.a] = resA.Body(), offerB
+	e.sent[c.b], e.from[c.b] = offerB, resB.Body()
+	if sd, err := sdp.Parse(resB.Body()); err == nil {
+		e.origin[c.b] = originKey(sd)
+	}
+	if cs := resA.CSeq(); cs != nil {
+		e.seq[c.a] = cs.SeqNo
+	}
+	lta := e.timerA
+	e.mu.Unlock()
+	c.armTimer(c.a, lta)
+	c.armTimer(c.b, negotiateUAC(resB))
+	go func() {
+		<-c.done
+		e.mu.Lock()
+		for _, lt := range e.timers {
+			if lt.t != nil {
+				lt.t.Stop()
+			}
+		}
+		e.mu.Unlock()
+	}()
+}
+
+// armTimer (re)starts d's session timer as lt says: a refresh at half the
+// interval, or the expiry check. nil lt: none.
+func (c *call) armTimer(d *dialog, lt *legTimer) {
+	if lt == nil {
+		return
+	}
+	e := &c.est
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.init()
+	if old := e.timers[d]; old != nil && old.t != nil {
+		old.t.Stop()
+	}
+	e.timers[d] = lt
+	c.scheduleLocked(d, lt, 0)
+}
+
+// scheduleLocked sets lt's timer; after 0 means the normal time. Called
+// with est.mu held.
+func (c *call) scheduleLocked(d *dialog, lt *legTimer, after time.Duration) {
+	if lt.t != nil {
+		lt.t.Stop()
+	}
+	if isClosed(c.done) {
+		return
+	}
+	if lt.weRefresh {
+		if after == 0 {
+			after = lt.interval / 2
+		}
+		lt.t = time.AfterFunc(after, func() { c.refresh(d, lt) })
+		return
+	}
+	lt.t = time.AfterFunc(expiry(lt.interval), func() { c.expired(d) })
+}
+
+// timerRefreshed is told of a re-INVITE or UPDATE from d's far end: it
+// refreshes d's session (RFC 4028 §7.4, §9), taking a new interval or
+// refresher it asks for, and returns the headers for our 2xx.
+func (c *call) timerRefreshed(d *dialog, req *sip.Request) []sip.Header {
+	e := &c.est
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	lt := e.timers[d]
+	if lt == nil {
+		return nil
+	}
+	if se, ref, ok := sessionExpiresOf(req); ok {
+		lt.interval = max(se, minSE)
+		switch ref {
+		case "uac":
+			lt.weRefresh = false
+		case "uas":
+			lt.weRefresh = true
+		}
+	}
+	c.scheduleLocked(d, lt, 0)
+	return lt.respHeaders()
+}
+
+// timerHeaders adds d's session timer headers to a re-INVITE or UPDATE we
+// send on d: it refreshes the session too.
+func (c *call) timerHeaders(d *dialog, req *sip.Request) {
+	c.est.mu.Lock()
+	lt := c.est.timers[d]
+	var hs []sip.Header
+	if lt != nil {
+		hs = lt.reqHeaders()
+	}
+	c.est.mu.Unlock()
+	for _, h := range hs {
+		req.AppendHeader(h)
+	}
+}
+
+// timerAnswered is told of the 2xx to a re-INVITE or UPDATE we sent on d:
+// the session was refreshed, with what the 2xx says (RFC 4028 §7.2).
+func (c *call) timerAnswered(d *dialog, res *sip.Response) {
+	e := &c.est
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	lt := e.timers[d]
+	if lt == nil {
+		return
+	}
+	if se, ref, ok := sessionExpiresOf(res); ok {
+		lt.interval = max(se, minSE)
+		lt.weRefresh = ref != "uas"
+	}
+	c.scheduleLocked(d, lt, 0)
+}
+
+// refresh sends a session refresh on d (RFC 4028 §7.4, §9).
+func (c *call) refresh(d *dialog, lt *legTimer) {
+	c.est.mu.Lock()
+	current := c.est.timers[d] == lt
+	c.est.mu.Unlock()
+	if isClosed(c.done) || !current {
+		return
+	}
+	if !c.est.begin() {
+		// An offer is under way on the call: it refreshes; try shortly.
+		c.est.mu.Lock()
+		c.scheduleLocked(d, lt, refreshRetry)
+		c.est.mu.Unlock()
+		return
+	}
+	defer c.est.finish()
+	c.est.mu.Lock()
+	useUpdate, body := lt.update, c.est.sent[d]
+	c.est.mu.Unlock()
+	method := sip.INVITE
+	if useUpdate || len(body) == 0 {
+		method = sip.UPDATE
+	}
+	req := d.newRequest(method)
+	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
+	c.timerHeaders(d, req)
+	if method == sip.INVITE {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(body)
+	}
+	res, err := c.send(req)
+	switch {
+	case err != nil, res.StatusCode == 408, res.StatusCode == 481:
+		// RFC 4028 §10: the far end is gone; so is the call.
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		c.gw.log.Info("session refresh failed", "call_id", d.callID, "status", status, "error", err)
+		c.end(true, true, ErrSessionExpired)
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		if method == sip.INVITE {
+			c.ack(d, res, nil)
+		}
+		refreshTarget(d, res)
+		c.timerAnswered(d, res)
+	case res.StatusCode == 422:
+		// RFC 4028 §7.3 (and §8 for our UAC role): ask again with its Min-SE.
+		c.est.mu.Lock()
+		lt.interval = max(lt.interval, minSEOf(res), minSE)
+		c.scheduleLocked(d, lt, time.Millisecond)
+		c.est.mu.Unlock()
+	case method == sip.UPDATE && (res.StatusCode == 405 || res.StatusCode == 501):
+		c.est.mu.Lock()
+		lt.update = false
+		c.scheduleLocked(d, lt, time.Millisecond)
+		c.est.mu.Unlock()
+	default:
+		c.est.mu.Lock()
+		c.scheduleLocked(d, lt, refreshRetry)
+		c.est.mu.Unlock()
+	}
+}
+
+// expired ends the call when d's far end did not refresh in time (RFC 4028
+// §10): BYE on both legs.
+func (c *call) expired(d *dialog) {
+	if isClosed(c.done) {
+		return
+	}
+	c.gw.log.Info("session expired", "call_id", d.callID)
+	c.end(true, true, ErrSessionExpired)
+}
