@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -198,5 +199,31 @@ func TestCloseStopsSession(t *testing.T) {
 	defer cancel()
 	if _, err := e.d.MakeCall(ctx, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
 		t.Fatalf("after close: %v", err)
+	}
+}
+
+// TestReconnectManyMonitors restores 300 monitors twice: by resuming the
+// session (snapshots only), then after the session was lost (GetDeviceId,
+// MonitorStart and snapshots for each).
+func TestReconnectManyMonitors(t *testing.T) {
+	e := newEnv(t, labavaya.Config{Devices: []string{}}, nil)
+	var devs []string
+	for i := range 300 {
+		devs = append(devs, strconv.Itoa(1000+i))
+	}
+	e.monitor(devs...)
+	for _, lose := range []bool{false, true} {
+		if lose {
+			e.sim.ExpireSessions()
+		} else {
+			e.sim.DropLinks()
+		}
+		e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+		start := time.Now()
+		e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+		if got := len(e.sim.Monitors()); got != 300 {
+			t.Fatalf("%d monitors restored, want 300", got)
+		}
+		t.Logf("session lost %v: 300 monitors restored in %s", lose, time.Since(start))
 	}
 }
