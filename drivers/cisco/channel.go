@@ -330,6 +330,14 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 		case <-hb.C:
 			err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
 			if errors.Is(err, plugins.ErrNotFound) { // the channel is not on that server (§4.2 step 7)
+				// The stream may be about to say why (ChannelTerminatedEvent).
+				select {
+				case <-l.done:
+					if l.err != nil {
+						return l.err
+					}
+				case <-time.After(100 * time.Millisecond):
+				}
 				return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
 			}
 			if err == nil {

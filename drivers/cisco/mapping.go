@@ -223,12 +223,14 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		return
 	case xsi.TypeCallTransferredEvent:
 		base.Type, base.Cause = plugins.EventTransferred, plugins.CauseTransfer
+		h.delivered = false // a new far end may be alerted
 		if next := callOf(*c); next != h.call {
 			base.OldCallID, h.call = h.call, next
 			base.CallID = next
 		}
 	case xsi.TypeCallForwardedEvent:
 		base.Type = plugins.EventDiverted
+		h.delivered = false
 		base.Cause, base.RawCause = redirectCause(c.Redirect)
 	case xsi.TypeCallRedirectedEvent, xsi.TypeCallDetachedEvent:
 		base.Type, base.State = plugins.EventDiverted, plugins.StateNull

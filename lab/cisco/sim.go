@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -122,7 +123,7 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cisco sim: %w", err)
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}} // HTTP/1.1 only, as Xsi
 	if !cfg.PlainHTTP {
 		cert, caPEM, err := selfSigned(ln.Addr().(*net.TCPAddr).IP)
@@ -182,6 +183,18 @@ func (s *Sim) TerminateChannels(reason string) {
 	defer s.mu.Unlock()
 	for _, ch := range s.channels {
 		s.terminate(ch, reason)
+	}
+}
+
+// ForgetChannels makes the server forget every open channel while their
+// streams stay open, as when a heartbeat reaches a server that does not
+// hold the channel: heartbeats and updates then get 404.
+func (s *Sim) ForgetChannels() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, ch := range s.channels {
+		delete(s.channels, id)
+		ch.stalled = true
 	}
 }
 

@@ -1,0 +1,201 @@
+package cisco_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco"
+	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+func TestWrongPassword(t *testing.T) {
+	sim, ca := newSim(t, labcisco.Config{})
+	d := cisco.New()
+	defer d.Close()
+	err := d.Start(bg, plugins.StartRequest{Config: driverConfig(sim, ca, map[string]any{"password": "wrong"})})
+	if !errors.Is(err, cisco.ErrAuth) || !errors.Is(err, plugins.ErrInvalidArgument) || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("start with a wrong password: %v", err)
+	}
+}
+
+func TestUntrustedCertificate(t *testing.T) {
+	sim, _ := newSim(t, labcisco.Config{})
+	d := cisco.New()
+	defer d.Close()
+	// No CA: the first attempt fails on the certificate, Start still
+	// returns (the link is retried) and link_down is emitted.
+	events := make(chan plugins.Event, 16)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	go func() { _ = d.Events(ctx, func(ev plugins.Event) error { events <- ev; return nil }) }()
+	if err := d.Start(bg, plugins.StartRequest{Config: driverConfig(sim, "", map[string]any{"tls_ca_file": nil})}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Type != plugins.EventLinkDown || !strings.Contains(ev.RawCause, "certificate") {
+			t.Fatalf("event %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no link_down")
+	}
+	if _, err := d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
+		t.Fatalf("make call with the link down: %v", err)
+	}
+}
+
+func TestReconnectRestoresSubscriptions(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	ids := e.monitor("201", "202", "203")
+	c := connect(t, e, "201", "202")
+	e.sim.DropChannels()
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if ev.Cause != plugins.CauseLinkFailure || ev.RawCause == "" {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202", "203"}) {
+		t.Fatalf("subscriptions after reconnect %v", got)
+	}
+	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 3 {
+		t.Fatalf("sim stats %+v", st)
+	}
+	// Calls outlive the channel: the fresh snapshot shows them.
+	waitFor(t, "201's call in the snapshot", func() bool { return callStates(e.snapshot("201")) == c.CallID+":connected" })
+	// Events flow with the same monitor ids.
+	if err := e.d.Clear(bg, c); err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+		t.Fatalf("monitor id changed: %+v", ev)
+	}
+	e.want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	e.quiet()
+}
+
+func TestChannelTerminated(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	e.sim.TerminateChannels("Expired")
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "terminated") || !strings.Contains(ev.RawCause, "Expired") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201"}) {
+		t.Fatalf("subscriptions %v", got)
+	}
+}
+
+func TestHeartbeatWrongServer(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	e.sim.ForgetChannels()
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "heartbeat") || !strings.Contains(ev.RawCause, "404") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+}
+
+func TestStalledChannel(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201", "202")
+	e.sim.StallChannels()
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "nothing streamed") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.d.Stats().Stalls == 0 {
+		t.Fatal("stall not counted")
+	}
+	connect(t, e, "201", "202")
+}
+
+func TestAcknowledgement(t *testing.T) {
+	e := newEnv(t, labcisco.Config{AckTimeout: 200 * time.Millisecond}, nil)
+	e.monitor("201")
+	// The first response is lost: the event comes again and is seen once.
+	e.sim.IgnoreAcks(1)
+	if err := e.d.SetDND(bg, "201", true); err != nil {
+		t.Fatal(err)
+	}
+	e.want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	waitFor(t, "the resent event", func() bool { return e.d.Stats().Duplicates >= 1 })
+	if st := e.sim.Stats(); st.Resends < 1 {
+		t.Fatalf("sim stats %+v", st)
+	}
+	e.quiet()
+	// Events that stay unacknowledged end the channel; the driver reopens it.
+	e.sim.IgnoreAcks(100)
+	if err := e.d.SetDND(bg, "201", false); err != nil {
+		t.Fatal(err)
+	}
+	e.want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "Unacknowledged") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.sim.IgnoreAcks(0)
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+}
+
+func TestChannelAndSubscriptionRefresh(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, map[string]any{"channel_expires": "1s", "subscription_expires": "1s"})
+	e.monitor("201")
+	time.Sleep(1800 * time.Millisecond) // past the 1s granted: both must have been refreshed
+	st := e.sim.Stats()
+	if st.ChannelsOpened != 1 || st.ChannelUpdates == 0 || st.SubscriptionRefreshes == 0 || e.sim.Channels() != 1 {
+		t.Fatalf("sim stats %+v, channels %d", st, e.sim.Channels())
+	}
+	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201"}) {
+		t.Fatalf("subscriptions %v", got)
+	}
+	e.quiet()
+}
+
+func TestHostileChannel(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, map[string]any{"max_event_bytes": 65536})
+	e.monitor("201", "202")
+	// Broken documents are dropped; the channel stays.
+	for _, raw := range [][]byte{labcisco.BadXML, labcisco.NotXML, labcisco.XMLBomb, []byte("garbage between documents")} {
+		e.sim.SendRaw(raw)
+	}
+	connect(t, e, "201", "202")
+	if st := e.d.Stats(); st.Malformed < 4 || st.LinkUps != 1 {
+		t.Fatalf("stats after bad documents %+v", st)
+	}
+	// A document past max_event_bytes can't be trusted: the channel is
+	// reopened.
+	e.sim.SendRaw(labcisco.Oversize(100000))
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "too large") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202"}) {
+		t.Fatalf("subscriptions %v", got)
+	}
+}
+
+func TestSlowServer(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, map[string]any{"request_timeout": "300ms"})
+	e.monitor("201")
+	e.sim.SetDelay(time.Second)
+	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
+	defer cancel()
+	if err := e.d.SetDND(ctx, "201", true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow server: %v", err)
+	}
+	// The request timeout bounds a call without a deadline.
+	if err := e.d.SetDND(bg, "201", true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow server without deadline: %v", err)
+	}
+	e.sim.SetDelay(0)
+}
