@@ -68,6 +68,7 @@ type Driver struct {
 	devs     map[string]*devState // extension → what the driver knows
 	devIDs   map[string]string    // extension → GetDeviceId answer, for the session
 	tpIDs    map[string]string    // dial string → GetThirdPartyDeviceId answer, for the session
+	stale    []string             // xrefs of monitors stopped while the link was down
 }
 
 type linkState int
@@ -313,6 +314,8 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 	}
 	d.mu.Lock()
 	d.client, d.sess = c, sess
+	stale := d.stale
+	d.stale = nil
 	var fresh, again []string
 	if !kept {
 		d.byXref = map[string]*monitor{}
@@ -328,6 +331,11 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		}
 	}
 	d.mu.Unlock()
+	if kept {
+		for _, x := range stale {
+			_, _ = c.Call(ctx, &csta.MonitorStop{MonitorCrossRefID: x}) // best effort
+		}
+	}
 	if err := d.restore(ctx, c, fresh, again); err != nil {
 		_ = c.Close()
 		return nil, err
@@ -619,7 +627,15 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	delete(d.devs, device)
 	c := d.client
 	d.mu.Unlock()
-	if c == nil || m.xref == "" {
+	if m.xref == "" {
+		return nil
+	}
+	if c == nil {
+		// The monitor may survive at AES in the session the driver will
+		// resume: stop it then.
+		d.mu.Lock()
+		d.stale = append(d.stale, m.xref)
+		d.mu.Unlock()
 		return nil
 	}
 	if _, err := c.Call(ctx, &csta.MonitorStop{MonitorCrossRefID: m.xref}); err != nil {

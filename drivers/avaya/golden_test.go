@@ -2,6 +2,7 @@ package avaya_test
 
 import (
 	"bytes"
+	"encoding/xml"
 	"flag"
 	"os"
 	"path/filepath"
@@ -87,7 +88,7 @@ func TestLoginInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	var li dmcc.LoginInfo
-	if err := xmlUnmarshal(m.(*csta.StartApplicationSession).ApplicationInfo.ApplicationSpecificInfo.Inner, &li); err != nil {
+	if err := xml.Unmarshal(m.(*csta.StartApplicationSession).ApplicationInfo.ApplicationSpecificInfo.Inner, &li); err != nil {
 		t.Fatal(err)
 	}
 	if li.UserName != "cti" || li.Password != "secret" || li.SessionCleanupDelay != 60 {

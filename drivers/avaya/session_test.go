@@ -227,3 +227,20 @@ func TestReconnectManyMonitors(t *testing.T) {
 		t.Logf("session lost %v: 300 monitors restored in %s", lose, time.Since(start))
 	}
 }
+
+// TestMonitorStopWhileDown: a monitor stopped while the link is down is
+// stopped at AES once the session is resumed.
+func TestMonitorStopWhileDown(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"reconnect_min": "300ms", "reconnect_max": "300ms"})
+	e.monitor("201", "202")
+	e.sim.DropLinks()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if err := e.d.MonitorStop(bg, "202"); err != nil {
+		t.Fatal(err)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.sim.Resumed() != 1 {
+		t.Fatalf("resumed %d", e.sim.Resumed())
+	}
+	eventually(t, "202's monitor stopped at AES", func() bool { return slices.Equal(e.sim.Monitors(), []string{"201"}) })
+}

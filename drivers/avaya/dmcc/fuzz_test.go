@@ -1,4 +1,4 @@
-package avaya_test
+package dmcc_test
 
 import (
 	"encoding/xml"
@@ -11,14 +11,13 @@ import (
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 )
 
-func xmlUnmarshal(b []byte, v any) error { return xml.Unmarshal(b, v) }
-
 // FuzzDMCC fuzzes the decoding this package adds to csta's (already
-// fuzzed by csta.FuzzDecode): the DMCC message types, the agent events'
+// fuzzed by csta.FuzzDecode), seeded with the golden inputs of
+// drivers/avaya/testdata: the DMCC message types, the agent events'
 // custom unmarshalling and the login reader. Nothing may panic; whatever
 // decodes must re-encode and decode to the same message.
 func FuzzDMCC(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.xml")
+	files, _ := filepath.Glob("../testdata/*.xml")
 	for _, name := range files {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)

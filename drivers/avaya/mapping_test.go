@@ -1,0 +1,50 @@
+package avaya
+
+import (
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+func TestMapping(t *testing.T) {
+	for _, tc := range []struct {
+		wire string
+		want plugins.ConnectionState
+	}{
+		{"null", plugins.StateNull}, {"initiated", plugins.StateInitiated}, {"alerting", plugins.StateAlerting},
+		{"connected", plugins.StateConnected}, {"hold", plugins.StateHold}, {"queued", plugins.StateQueued},
+		{"fail", plugins.StateFail}, {"bogus", plugins.StateUnspecified},
+	} {
+		if got := mapState(csta.ParseConnectionState(tc.wire)); got != tc.want {
+			t.Errorf("state %s → %s, want %s", tc.wire, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		wire string
+		want plugins.Cause
+	}{
+		{"newCall", plugins.CauseNewCall}, {"callNotAnswered", plugins.CauseNoAnswer},
+		{"destNotObtainable", plugins.CauseDestinationNotObtainable}, {"singleStepTransfer", plugins.CauseSingleStepTransfer},
+		{"redirected", plugins.CauseRedirected}, {"parkedCall", plugins.CausePark}, {"whatever", plugins.CauseUnspecified},
+	} {
+		if got := mapCause(csta.ParseCause(tc.wire)); got != tc.want {
+			t.Errorf("cause %s → %s, want %s", tc.wire, got, tc.want)
+		}
+	}
+	// Every settable agent state has a request and an event that maps back.
+	for st, req := range agentRequests {
+		if got := agentFromEvent(dmcc.AgentEventName(req)); got != st {
+			t.Errorf("agent %s → %s → %s", st, req, got)
+		}
+	}
+	if agentFromEvent("AgentBusyEvent") != plugins.AgentBusy || agentFromEvent("AgentOddEvent") != plugins.AgentUnspecified {
+		t.Error("agent events")
+	}
+	for _, ft := range []plugins.ForwardingType{plugins.ForwardImmediate, plugins.ForwardBusy, plugins.ForwardNoAnswer} {
+		if forwardType(forwardName(ft)) != ft {
+			t.Errorf("forwarding %s does not round-trip", ft)
+		}
+	}
+}
