@@ -6,13 +6,16 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/media/relay"
 )
 
@@ -33,16 +36,23 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		return fmt.Errorf("b2bua sip client: %w", err)
 	}
 	var routes b2bua.Routes
+	var trunks []*dnssrv.Trunk
 	for _, tc := range cfg.Trunks {
-		if len(tc.Match) == 0 {
-			continue
-		}
 		tr, err := a.dns.Trunk(tc.Name)
 		if err != nil {
 			_ = rl.Close()
 			return err
 		}
-		routes = append(routes, b2bua.Route{Trunk: tr, Match: tc.Match})
+		trunks = append(trunks, tr)
+		if len(tc.Match) > 0 {
+			routes = append(routes, b2bua.Route{Trunk: tr, Match: tc.Match})
+		}
+	}
+	diverts := map[string]b2bua.Divert{}
+	for _, u := range cfg.Users {
+		if dv := u.Divert; dv.Busy != "" || dv.NoAnswer != "" {
+			diverts[u.Username] = b2bua.Divert{Busy: dv.Busy, NoAnswer: dv.NoAnswer, NoAnswerTimeout: dv.NoAnswerTimeout.D()}
+		}
 	}
 	a.relay = rl
 	a.calls = b2bua.New(b2bua.Options{
@@ -57,10 +67,21 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		ServerName: cfg.SIP.ServerName,
 		Observer:   a.guard,
 		Logger:     a.log.With("component", "b2bua"),
+		Local:      &localUsers{dir: a.users},
+		Location:   a.reg.Location(),
+		Domains:    cfg.Domains(),
+		Trunks:     trunks,
+		Trusted:    a.guard.Trusted,
+		Divert: func(user string) (b2bua.Divert, bool) {
+			dv, ok := diverts[user]
+			return dv, ok
+		},
+		CDR: a.Recorder(),
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
 	}
+	a.sip.OnStrayResponse(a.calls.OnStrayResponse)
 	return nil
 }
 
@@ -118,4 +139,38 @@ func mediaAddress(cfg *config.Config) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("media address: %w", err)
 	}
 	return ap.Addr().Unmap(), nil
+}
+
+// localUsers resolves dialled numbers to users of the directory: a
+// username, or an extension through an index rebuilt whenever the
+// directory was reloaded.
+type localUsers struct {
+	dir *Directory
+	mu  sync.Mutex
+	src *map[string]store.User // the directory map the index was built from
+	ext map[string]string      // extension → username
+}
+
+// Local implements b2bua.LocalUsers.
+func (l *localUsers) Local(number string) (string, bool) {
+	p := l.dir.users.Load()
+	if p == nil || number == "" {
+		return "", false
+	}
+	if _, ok := (*p)[number]; ok {
+		return number, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.src != p {
+		l.ext = make(map[string]string, len(*p))
+		for _, u := range *p {
+			if u.Extension != "" {
+				l.ext[u.Extension] = u.Username
+			}
+		}
+		l.src = p
+	}
+	u, ok := l.ext[number]
+	return u, ok
 }

@@ -17,13 +17,16 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 	"github.com/switchboard-gw/switchboard/gateway/sipauth"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -60,6 +63,41 @@ type Options struct {
 	// Observer is told of digest failures per source. Optional.
 	Observer AuthObserver
 	Logger   *slog.Logger
+
+	// Local maps a dialled number to a local user (by username or
+	// extension). Optional: without it only trunks are called.
+	Local LocalUsers
+	// Location lists a user's registered contacts (registrar.Location).
+	// Optional with Local.
+	Location Locator
+	// Domains are the served domains: a user's AOR is user@domain for
+	// each. Default: Domain alone.
+	Domains []string
+	// Trunks may call in without authentication when a request comes
+	// from one of their current target addresses (inbound calls). Optional.
+	Trunks []*dnssrv.Trunk
+	// Trusted reports whether a source is in security.trusted: such a
+	// source calls in like a trunk. Optional.
+	Trusted func(netip.Addr) bool
+	// Divert returns where a user's unanswered or busy calls go
+	// (divert.go). Optional.
+	Divert func(user string) (Divert, bool)
+	// CDR takes a record of every call as it ends (answered or not).
+	// Optional.
+	CDR cdr.Recorder
+}
+
+// LocalUsers resolves dialled numbers to local users.
+type LocalUsers interface {
+	// Local returns the username number names (a username or an
+	// extension); ok is false when it names no user.
+	Local(number string) (username string, ok bool)
+}
+
+// Locator lists the unexpired bindings of an AOR, best first
+// (registrar.Location).
+type Locator interface {
+	Lookup(aor string, now time.Time) []store.Binding
 }
 
 // AuthObserver is told of digest outcomes per source address (sipguard).
@@ -74,11 +112,13 @@ type B2BUA struct {
 	sender *dnssrv.Sender
 
 	mu      sync.Mutex
-	dialogs map[string]*leg // by dialogKey, both legs of every call
+	dialogs map[string]*leg  // by dialogKey, both legs of every call
+	early   map[string]*call // by the caller's dialogKey, while it may PRACK (prack.go)
 	calls   sync.WaitGroup
 	ctx     context.Context
 	stop    context.CancelFunc
 	tagKey  [32]byte // keys localTag
+	strays  strays   // stray 2xx already hung up (stray.go)
 }
 
 // New makes a B2BUA.
@@ -103,6 +143,7 @@ func (b *B2BUA) Handlers() map[sip.RequestMethod]sipgo.RequestHandler {
 		sip.INVITE: b.onInvite,
 		sip.ACK:    b.onAck,
 		sip.BYE:    b.onBye,
+		sip.PRACK:  b.onPrack,
 		sip.UPDATE: b.onUpdate, // RFC 3311 (reinvite.go)
 		sip.INFO:   b.onInfo,   // RFC 6086 (info.go)
 		sip.REFER:  b.onRefer,  // RFC 3515 (refer.go)
@@ -191,6 +232,9 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 func (b *B2BUA) prepare(req *sip.Request, t dnssrv.Target) {
 	req.Recipient.Host = t.Addr.Addr().String()
 	req.Recipient.Port = int(t.Addr.Port())
+	if via := req.Via(); via != nil {
+		via.Params.Add("branch", b.newBranch()) // ours, for loop detection (loop.go)
+	}
 	c := b.o.Contact(t.Transport.Network())
 	req.ReplaceHeader(&sip.ContactHeader{Address: c})
 }

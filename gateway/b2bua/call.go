@@ -13,25 +13,32 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
-	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
-// call is one call: the A leg (caller), the B leg (trunk) and the media
-// session between them. Every call ends through end.
+// call is one call: the A leg (caller), the B leg (the callee that
+// answered: a trunk or one device of a local user) and the media session
+// between them. Every answered call ends through end.
 type call struct {
-	gw     *B2BUA
-	caller string // authenticated user
-	num    string // dialled number
-	a, b   *dialog
-	media  *relay.Session
-	est    established // after the answer: re-INVITE, transfer, timers (indialog.go)
+	gw    *B2BUA
+	from  caller // who called: a user, or a trunk calling in
+	num   string // dialled number
+	mf    int    // Max-Forwards for the B leg (loop.go)
+	a, b  *dialog
+	media *relay.Session
 
 	offerB   *psdp.SessionDescription // the offer as sent on the B leg
+	bodyB    []byte                   // its bytes, for every branch
 	originA  *sdp.Origin
 	originB  *sdp.Origin
+	rang     bool       // a ringing provisional went to the caller
+	earlyA   []byte     // the last SDP answer sent to the caller in a 18x
+	relA     reliableA  // reliable provisionals towards the caller (prack.go)
+	diverted *diversion // set once the call was diverted (divert.go)
+	info     cdrInfo
+	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
 	ackOnce  sync.Once
 	ackc     chan struct{}
 	endOnce  sync.Once
@@ -42,8 +49,18 @@ type call struct {
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
 
-// onInvite handles an INVITE outside a dialog: authenticate, route, offer
-// on the B leg, relay the answer (RFC 3261 §13.3).
+// callerName is the caller for logs and the CDR: the user, or the
+// number a trunk presented.
+func (c *call) callerName() string {
+	if c.from.user != "" {
+		return c.from.user
+	}
+	return c.from.number
+}
+
+// onInvite handles an INVITE outside a dialog: loop and Max-Forwards
+// checks, authentication (or a trunk calling in), routing, the B leg, the
+// answer relayed (RFC 3261 §13.3).
 func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") {
 		b.onReinvite(req, tx) // RFC 3261 §14.2 (reinvite.go)
@@ -56,9 +73,19 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		b.onReplaces(req, tx) // RFC 3891 §3 (refer.go)
 		return
 	}
-	user, ok := b.authenticate(req, tx)
-	if !ok {
+	mf, err := b.checkHops(req)
+	if err != nil {
+		o := b.fail(tx, req, "", err)
+		b.log.Info("call refused", "status", o.Status, "from", req.Source(), "error", err)
 		return
+	}
+	who, ok := b.inbound(req)
+	if !ok {
+		user, ok := b.authenticate(req, tx)
+		if !ok {
+			return
+		}
+		who = caller{user: user}
 	}
 	// 100 Trying at once once the caller is known, so it stops
 	// retransmitting (RFC 3261 §8.2.6.1). Not before the 407: that one is
@@ -67,11 +94,12 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	b.respond(tx, req, 100, "Trying", nil)
 	b.calls.Add(1)
 	defer b.calls.Done()
-	c := &call{gw: b, caller: user, num: number(req), ackc: make(chan struct{}),
+	c := &call{gw: b, from: who, num: number(req), mf: mf, ackc: make(chan struct{}),
 		done: make(chan struct{}), started: time.Now(), originA: sdp.NewOrigin(), originB: sdp.NewOrigin()}
 	if err := c.run(req, tx); err != nil {
 		o := b.fail(tx, req, c.localTagA(), err)
-		b.log.Info("call failed", "caller", user, "number", c.num, "status", o.Status, "cause", o.Cause, "error", err)
+		c.writeCDR(o.Status, o.Cause)
+		b.log.Info("call failed", "caller", c.callerName(), "number", c.num, "status", o.Status, "cause", o.Cause, "error", err)
 	}
 }
 
@@ -152,16 +180,27 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 	return o
 }
 
-// run places the B leg and relays its responses until the call is
-// answered and ends; an error before the answer is the caller's final
-// response.
+// run routes the call, offers it on the B leg (one branch per device of a
+// local user, or the trunk), relays the responses and, answered, holds
+// until the call ends. An error before the answer is the caller's final
+// response. A busy or unanswered local user is diverted once when the
+// user has a diversion (divert.go).
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
-	trunk := b.o.Router.Route(c.num)
-	if trunk == nil {
-		return fmt.Errorf("%w: %q", ErrNoRoute, c.num)
+	tgt, err := b.resolve(c.num, c.from.inbound())
+	if err != nil {
+		return err
 	}
 	c.a = newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+	c.info.direction = direction(c.from, tgt)
+	if c.from.trunk != nil {
+		c.info.trunk = c.from.trunk.Name()
+	}
+	c.relA.init(req)
+	if c.relA.on {
+		b.addEarly(c)
+		defer b.removeEarly(c)
+	}
 
 	media, err := b.o.Relay.NewSession()
 	if err != nil {
@@ -174,8 +213,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 			_ = media.Close()
 		}
 	}()
-	body, err := c.offer(req.Body())
-	if err != nil {
+	if c.bodyB, err = c.offer(req.Body()); err != nil {
 		return err
 	}
 
@@ -187,63 +225,23 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		!st.OnCancel(func(*sip.Request) { close(cancelled); cancel() }) {
 		b.log.Debug("CANCEL cannot reach the call", "call_id", c.a.callID)
 	}
-
-	inv := c.newInviteB(body)
-	res, err := b.sender.Send(ctx, trunk, inv)
-	if err != nil {
-		if isClosed(cancelled) {
-			return ErrCancelled
-		}
-		if res != nil && res.Response != nil && res.Response.StatusCode != 503 {
-			return &statusError{res.Response.StatusCode, res.Response.Reason}
-		}
-		return err
-	}
-	btx := res.Tx
-	defer btx.Terminate()
-	c.b = newUACDialog(res.Request)
-	resp := res.Response
 	for {
-		if resp != nil {
-			done, err := c.onResponse(req, tx, res.Request, resp)
-			if err != nil || done {
-				if err == nil {
-					ok = true
-				}
-				return err
-			}
+		err := c.ring(ctx, req, tx, tgt, cancelled)
+		if err == nil {
+			ok = true // answered, and ended through end
+			return nil
 		}
-		select {
-		case resp = <-btx.Responses():
-		case <-btx.Done():
-			if err := btx.Err(); err != nil {
-				return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, err)
-			}
-			return fmt.Errorf("%w: transaction ended without a final response", dnssrv.ErrAllFailed)
-		case <-cancelled:
-			c.cancelB(res.Request)
-			// Wait briefly for the 487 so the B transaction ends cleanly.
-			t := time.NewTimer(2 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case r := <-btx.Responses():
-					if r != nil && r.StatusCode >= 200 && r.StatusCode < 300 {
-						// 2xx crossed the CANCEL: ACK and BYE it (RFC 3261 §9.1).
-						c.b.setFromResponse(r)
-						c.sendAckB(r)
-						c.sendBye(c.b)
-						return ErrCancelled
-					}
-					if r != nil && r.StatusCode >= 300 {
-						return ErrCancelled
-					}
-				case <-btx.Done():
-					return ErrCancelled
-				case <-t.C:
-					return ErrCancelled
-				}
-			}
+		dv, divert := c.divertFor(tgt.user, err)
+		if !divert || isClosed(cancelled) || ctx.Err() != nil {
+			return err
+		}
+		b.log.Info("call diverted", "caller", c.callerName(), "number", c.num, "to", dv.to, "reason", dv.reason)
+		c.diverted = &dv
+		c.info.mu.Lock()
+		c.info.divertedTo = dv.to
+		c.info.mu.Unlock()
+		if tgt, err = b.resolve(dv.to, false); err != nil {
+			return err
 		}
 	}
 }

@@ -24,6 +24,14 @@ type dialog struct {
 	// target cannot be reached directly (the caller's source address, for
 	// phones behind NAT, RFC 3581).
 	dest string
+	// flow, when set, is where every request goes when the route set is
+	// empty, whatever the remote target says: the address a registered
+	// device's REGISTER came from (RFC 5626 §5.3 idea; NATed and
+	// TCP/TLS/WS phones are reachable only there).
+	flow string
+	// laddr, when set, is our UDP listener requests leave from: a NATed
+	// phone's binding lets in only what comes from the address it sent to.
+	laddr sip.Addr
 
 	mu           sync.Mutex
 	localSeq     uint32
@@ -44,6 +52,15 @@ func (d *dialog) newRequest(method sip.RequestMethod) *sip.Request {
 	d.mu.Lock()
 	d.localSeq++
 	seq := d.localSeq
+	d.mu.Unlock()
+	return d.requestWithSeq(method, seq)
+}
+
+// requestWithSeq builds an in-dialog request with the CSeq number given,
+// leaving the dialog's sequence alone: an ACK for a 2xx carries the
+// INVITE's number (RFC 3261 §13.2.2.4).
+func (d *dialog) requestWithSeq(method sip.RequestMethod, seq uint32) *sip.Request {
+	d.mu.Lock()
 	target := d.remoteTarget
 	routes := append([]sip.Uri(nil), d.routes...)
 	d.mu.Unlock()
@@ -68,6 +85,9 @@ func (d *dialog) newRequest(method sip.RequestMethod) *sip.Request {
 	req.AppendHeader(&sip.ContactHeader{Address: d.contact})
 	req.SetTransport(d.transport)
 	req.SetDestination(d.destination(target, routes))
+	if d.laddr.IP != nil {
+		req.Laddr = d.laddr
+	}
 	return req
 }
 
@@ -76,6 +96,9 @@ func (d *dialog) newRequest(method sip.RequestMethod) *sip.Request {
 func (d *dialog) destination(target sip.Uri, routes []sip.Uri) string {
 	if len(routes) > 0 {
 		return hostPort(routes[0])
+	}
+	if d.flow != "" {
+		return d.flow
 	}
 	if d.dest != "" {
 		return d.dest

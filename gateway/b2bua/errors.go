@@ -24,6 +24,17 @@ var (
 	ErrCancelled = errors.New("b2bua: cancelled by caller")
 	// ErrMediaTimeout means no RTP flowed either way for the media timeout.
 	ErrMediaTimeout = errors.New("b2bua: media timeout")
+	// ErrUnavailable means a local user has no device registered, or none
+	// could be reached (480).
+	ErrUnavailable = errors.New("b2bua: callee unavailable")
+	// ErrNoAnswer means nobody answered within the ringing time (480).
+	ErrNoAnswer = errors.New("b2bua: no answer")
+	// ErrLoop means the INVITE is one of ours coming back (482, RFC 3261
+	// §16.3 step 4).
+	ErrLoop = errors.New("b2bua: loop detected")
+	// ErrTooManyHops means the INVITE's Max-Forwards is 0 (483, RFC 3261
+	// §16.3 step 3).
+	ErrTooManyHops = errors.New("b2bua: too many hops")
 )
 
 // errNoAck: the caller never acknowledged our 2xx (RFC 3261 §13.3.1.4).
@@ -43,6 +54,11 @@ const (
 	CauseMedia        Cause = "media_error"
 	CauseMediaTimeout Cause = "media_timeout"
 	CauseInternal     Cause = "internal_error"
+	CauseNotReachable Cause = "user_unavailable"
+	CauseNoAnswer     Cause = "no_answer"
+	CauseLoop         Cause = "loop"
+	// CauseSessionExpired: a session timer ran out (RFC 4028 §10, timer.go).
+	CauseSessionExpired Cause = "session_expired"
 )
 
 // statusError is a far end's final status, kept so the same code goes back
@@ -90,10 +106,20 @@ func classify(err error) outcome {
 		return outcome{Status: 481, Reason: "Call/Transaction Does Not Exist", Cause: CauseInternal}
 	case errors.Is(err, ErrNotSupported):
 		return outcome{Status: 488, Reason: "Not Acceptable Here", Cause: CauseInternal}
+	case errors.Is(err, ErrUnavailable):
+		return outcome{Status: 480, Reason: "Temporarily Unavailable", Cause: CauseNotReachable}
+	case errors.Is(err, ErrNoAnswer):
+		return outcome{Status: 480, Reason: "Temporarily Unavailable", Cause: CauseNoAnswer}
+	case errors.Is(err, ErrLoop):
+		return outcome{Status: 482, Reason: "Loop Detected", Cause: CauseLoop}
+	case errors.Is(err, ErrTooManyHops):
+		return outcome{Status: 483, Reason: "Too Many Hops", Cause: CauseLoop}
 	case errors.Is(err, ErrCancelled):
 		return outcome{Status: 487, Reason: "Request Terminated", Cause: CauseCancelled}
 	case errors.Is(err, ErrMediaTimeout):
 		return outcome{Status: 408, Reason: "Request Timeout", Cause: CauseMediaTimeout}
+	case errors.Is(err, ErrSessionExpired): // timer.go
+		return outcome{Status: 408, Reason: "Request Timeout", Cause: CauseSessionExpired}
 	case errors.Is(err, dnssrv.ErrAllFailed):
 		return outcome{Status: 503, Reason: "Service Unavailable", Cause: CauseUnavailable}
 	}

@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,8 +41,13 @@ func newUASDialog(req *sip.Request, tag string, contact sip.Uri) *dialog {
 	if len(d.routes) > 0 {
 		d.dest = ""
 	}
+	if udpTransport(d.transport) && req.Laddr.IP != nil {
+		d.laddr = req.Laddr // the listener the caller sent to
+	}
 	return d
 }
+
+func udpTransport(transport string) bool { return strings.EqualFold(transport, "udp") }
 
 // newUACDialog is the B leg's dialog from the INVITE we sent; the remote
 // tag, target and route set come with the response (setFromResponse).
@@ -56,6 +62,9 @@ func newUACDialog(inv *sip.Request) *dialog {
 		dest:         inv.Destination(),
 	}
 	d.localTag, _ = inv.From().Params.Get("tag")
+	if udpTransport(d.transport) && inv.Laddr.IP != nil {
+		d.laddr = inv.Laddr
+	}
 	if ct := inv.Contact(); ct != nil {
 		d.contact = ct.Address
 	}
@@ -75,83 +84,58 @@ func (d *dialog) setFromResponse(res *sip.Response) {
 	d.routes = routeSet(res.GetHeaders("Record-Route"), true)
 }
 
-// newInviteB builds the B leg's INVITE: a new Call-ID and From tag, the
-// caller as From user, the number at the trunk as To and Request-URI.
-func (c *call) newInviteB(body []byte) *sip.Request {
+// newInviteB builds the B leg's INVITE to a trunk for num: the number at
+// our domain as To and Request-URI (dnssrv's Prepare sets the host).
+func (c *call) newInviteB(num string, extra ...sip.Header) *sip.Request {
+	ruri := sip.Uri{Scheme: "sip", User: num, Host: c.gw.o.Domain}
+	return c.newInvite(ruri, num, "UDP", extra...)
+}
+
+// newInvite builds a B-leg INVITE: a new Call-ID and From tag (ours, for
+// loop detection), the caller as From user, toUser at our domain as To,
+// our Via branch, Max-Forwards one less than the caller's (RFC 3261
+// §16.6 step 3), the rewritten offer.
+func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.Header) *sip.Request {
 	gw := c.gw
-	ruri := sip.Uri{Scheme: "sip", User: c.num, Host: gw.o.Domain}
 	req := sip.NewRequest(sip.INVITE, ruri)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.caller, Host: gw.o.Domain}, Params: sip.NewParams()}
+	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Params: sip.NewParams()}
+	via.Params.Add("branch", gw.newBranch())
+	via.Params.Add("rport", "")
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.callerName(), Host: gw.o.Domain}, Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
-	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: c.num, Host: gw.o.Domain}, Params: sip.NewParams()}
-	cid := sip.CallIDHeader(sip.GenerateTagN(24))
-	mf := sip.MaxForwardsHeader(70)
+	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: gw.o.Domain}, Params: sip.NewParams()}
+	cid := sip.CallIDHeader(gw.newCallID())
+	mf := sip.MaxForwardsHeader(uint32(c.mf))
+	req.AppendHeader(via)
 	req.AppendHeader(from)
 	req.AppendHeader(to)
 	req.AppendHeader(&cid)
 	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
 	req.AppendHeader(&mf)
-	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY")) // in-dialog methods: indialog.go
+	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact(transport)})
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, PRACK, UPDATE, INFO, REFER, NOTIFY")) // in-dialog methods: indialog.go
+	req.AppendHeader(sip.NewHeader("Supported", "100rel"))
+	for _, h := range extra {
+		req.AppendHeader(h)
+	}
 	for _, h := range c.timerOfferB() { // timer hook (timer.go)
 		req.AppendHeader(h)
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
+	req.SetTransport(transport)
+	req.SetBody(c.bodyB)
 	return req
-}
-
-// onResponse relays one B-leg response to the caller. done is true once
-// the call was answered and has ended.
-func (c *call) onResponse(req *sip.Request, tx sip.ServerTransaction, inv *sip.Request, res *sip.Response) (done bool, err error) {
-	gw := c.gw
-	code := res.StatusCode
-	switch {
-	case code == 100:
-		return false, nil // hop by hop (RFC 3261 §16.7 step 5 idea): ours was sent
-	case code < 200:
-		var body []byte
-		if len(res.Body()) > 0 {
-			// 183 with early media (RFC 3960): the answer's SDP.
-			if body, err = c.answer(res.Body()); err != nil {
-				gw.log.Info("early SDP rejected", "error", err)
-				body = nil
-			}
-		}
-		c.respondA(tx, req, code, res.Reason, body)
-		return false, nil
-	case code >= 300:
-		return false, &statusError{code, res.Reason}
-	}
-	// 2xx: complete both dialogs, ACK the B leg at once, answer the caller.
-	c.b.setFromResponse(res)
-	body, err := c.answer(res.Body())
-	c.sendAckB(res)
-	if err != nil {
-		// The callee answered with unusable SDP: end its leg (RFC 3261
-		// §13.2.2.4: ACK, then BYE) and tell the caller why.
-		c.sendBye(c.b)
-		return false, err
-	}
-	c.answered = time.Now()
-	gw.addDialogs(c)
-	ok := c.respondA(tx, req, code, res.Reason, body)
-	c.startTimers(ok, res) // timer hook (timer.go)
-	if req.Transport() == "UDP" || req.Transport() == "udp" {
-		go c.retransmit2xx(tx, ok)
-	}
-	c.media.ArmTimeout()
-	gw.log.Debug("call answered", "caller", c.caller, "number", c.num)
-	c.wait()
-	return true, nil
 }
 
 // respondA sends a response relayed from the B leg to the caller, with
 // our To tag (RFC 3261 §8.2.6.2), our Contact and the rewritten SDP.
-func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte) *sip.Response {
+func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte, hs ...sip.Header) *sip.Response {
 	res := sip.NewResponseFromRequest(req, code, reason, body)
 	res.To().Params.Add("tag", c.a.localTag) // replaces sipgo's random tag
 	res.AppendHeader(&sip.ContactHeader{Address: c.a.contact})
+	for _, h := range hs {
+		res.AppendHeader(h)
+	}
 	if len(body) > 0 {
 		res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	}
@@ -214,12 +198,20 @@ func (c *call) wait() {
 
 // hangup ends the call after a BYE from one leg: BYE to the other one
 // (toA: the caller).
-func (c *call) hangup(toA bool, cause error) { c.end(toA, !toA, cause) }
+func (c *call) hangup(toA bool, cause error) {
+	if toA {
+		c.setEndedBy(endedByCallee)
+	} else {
+		c.setEndedBy(endedByCaller)
+	}
+	c.end(toA, !toA, cause)
+}
 
 // end ends the call once: BYE to the legs named, close the media, forget
 // the dialogs. Every answered call ends here.
 func (c *call) end(byeA, byeB bool, cause error) {
 	c.endOnce.Do(func() {
+		c.setEndedBy(endedByGateway) // unless hangup said who
 		c.gw.removeDialogs(c)
 		go func() {
 			var wg sync.WaitGroup
@@ -236,8 +228,9 @@ func (c *call) end(byeA, byeB bool, cause error) {
 			_ = c.media.Close()
 			a, b := c.media.Stats()
 			o := classify(cause)
-			c.gw.log.Info("call ended", "caller", c.caller, "number", c.num, "cause", o.Cause,
+			c.gw.log.Info("call ended", "caller", c.callerName(), "number", c.num, "cause", o.Cause,
 				"duration", time.Since(c.answered), "rtp_a", a.Packets, "rtp_b", b.Packets)
+			c.writeCDR(200, o.Cause)
 			close(c.done)
 		}()
 	})
@@ -263,24 +256,10 @@ func (c *call) sendBye(d *dialog) {
 	}
 }
 
-// sendAckB acknowledges a 2xx on the B leg: a new transaction-less request
-// with the INVITE's CSeq number (RFC 3261 §13.2.2.4).
-func (c *call) sendAckB(res *sip.Response) {
-	d := c.b
-	ack := d.newRequest(sip.ACK)
-	d.mu.Lock()
-	d.localSeq-- // ACK does not use a new CSeq number
-	d.mu.Unlock()
-	ack.CSeq().SeqNo = res.CSeq().SeqNo
-	ack.RemoveHeader("Contact")
-	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
-		c.gw.log.Debug("sending ACK", "error", err)
-	}
-}
-
-// cancelB sends CANCEL for the B leg's INVITE (RFC 3261 §9.1): same
-// Request-URI, Call-ID, To, From, CSeq number and top Via as the INVITE.
-func (c *call) cancelB(inv *sip.Request) {
+// cancelBranch sends CANCEL for a B-leg INVITE (RFC 3261 §9.1): same
+// Request-URI, Call-ID, To, From, CSeq number and top Via as the INVITE,
+// with reason as a Reason header (RFC 3326) when set.
+func (c *call) cancelBranch(inv *sip.Request, reason string) {
 	cr := sip.NewRequest(sip.CANCEL, inv.Recipient)
 	cr.AppendHeader(sip.HeaderClone(inv.Via()))
 	for _, h := range inv.GetHeaders("Route") {
@@ -292,6 +271,9 @@ func (c *call) cancelB(inv *sip.Request) {
 	cr.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
 	mf := sip.MaxForwardsHeader(70)
 	cr.AppendHeader(&mf)
+	if reason != "" {
+		cr.AppendHeader(sip.NewHeader("Reason", reason))
+	}
 	cr.SetTransport(inv.Transport())
 	cr.SetDestination(inv.Destination())
 	cr.Laddr = inv.Laddr

@@ -226,6 +226,22 @@ type User struct {
 	// Extension is the user's dialable number: 1 to 32 of 0-9 * # +.
 	// Optional; unique among inline users.
 	Extension string `yaml:"extension"`
+
+	// Divert sends the user's calls elsewhere when busy or unanswered
+	// (typically the voicemail pilot on the PBX). Optional.
+	Divert Divert `yaml:"divert"`
+}
+
+// Divert is a user's call diversion: numbers dialled as if by the caller.
+type Divert struct {
+	// Busy receives calls when every device is busy or none is
+	// registered. "" = none.
+	Busy string `yaml:"busy"`
+	// NoAnswer receives calls nobody answered within NoAnswerTimeout.
+	// "" = none.
+	NoAnswer string `yaml:"no_answer"`
+	// NoAnswerTimeout is how long the devices ring first. Default: 20s.
+	NoAnswerTimeout Duration `yaml:"no_answer_timeout"`
 }
 
 // Default returns the configuration used when no file is given.

@@ -294,6 +294,14 @@ func (d *decoder) validateUsers(users []User) {
 		default:
 			exts[u.Extension] = i
 		}
+		for _, kv := range [][2]string{{"busy", u.Divert.Busy}, {"no_answer", u.Divert.NoAnswer}} {
+			if kv[1] != "" && !extensionRE.MatchString(kv[1]) {
+				d.errorf(p+".divert."+kv[0], "%q is not a valid number: use 1 to 32 of 0-9 * # +", kv[1])
+			}
+		}
+		if u.Divert.NoAnswerTimeout.D() < 0 {
+			d.errorf(p+".divert.no_answer_timeout", "must not be negative")
+		}
 	}
 }
 

@@ -1,0 +1,223 @@
+package b2bua
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// reasonElsewhere goes in the CANCEL of the branches that lost to an
+// answer elsewhere (RFC 3326 §2; RFC 3261 §9.1): phones show no missed
+// call for it.
+const reasonElsewhere = `SIP;cause=200;text="Call completed elsewhere"`
+
+// branch is one B-leg INVITE of a call: to one registered contact of the
+// callee, or to a trunk. Every branch is its own B-leg dialog (its own
+// Call-ID and tags); the first to answer becomes c.b.
+type branch struct {
+	label string       // who: the contact's user agent or the trunk's name
+	user  string       // the callee's username (local calls)
+	inv   *sip.Request // as sent (the Via branch names the transaction)
+	tx    sip.ClientTransaction
+	d     *dialog // the dialog the INVITE forms (tags completed by responses)
+
+	final     int // final status, 0 while pending
+	reason    string
+	cancelled bool
+	prack     prackState // 100rel on this branch (prack.go)
+}
+
+// brEvent is what a branch's watcher reports: a response, or the end of
+// its transaction (res nil).
+type brEvent struct {
+	br  *branch
+	res *sip.Response
+	err error
+}
+
+// fork is the set of branches of one call's setup (RFC 3261 §16.6-16.7
+// done by a B2BUA: parallel search, the first 2xx wins).
+type fork struct {
+	c        *call
+	events   chan brEvent
+	branches []*branch
+	pending  int // branches without a final response
+	watchers sync.WaitGroup
+	early    *branch // the branch whose early media the caller hears
+	rang     bool    // a provisional without SDP went to the caller
+}
+
+func newFork(c *call) *fork {
+	return &fork{c: c, events: make(chan brEvent, 16)}
+}
+
+// add starts watching a branch whose INVITE is out. first, if set, is a
+// response already read from its transaction (dnssrv.Sender returns one).
+func (f *fork) add(br *branch, first *sip.Response) {
+	f.branches = append(f.branches, br)
+	f.pending++
+	f.watchers.Add(1)
+	go func() {
+		defer f.watchers.Done()
+		if first != nil {
+			f.events <- brEvent{br: br, res: first}
+		}
+		for {
+			select {
+			case res := <-br.tx.Responses():
+				if res != nil {
+					f.events <- brEvent{br: br, res: res}
+				}
+			case <-br.tx.Done():
+				f.events <- brEvent{br: br, err: br.tx.Err()}
+				return
+			}
+		}
+	}()
+}
+
+// sendContact sends an INVITE to one contact and adds its branch; an
+// error means the request could not leave (the branch counts as failed).
+func (f *fork) send(ctx context.Context, br *branch) error {
+	gw := f.c.gw
+	tx, err := gw.o.Client.TransactionRequest(ctx, br.inv, sipgo.ClientRequestBuild)
+	if err != nil {
+		return err
+	}
+	br.tx = tx
+	f.add(br, nil)
+	return nil
+}
+
+// settle records a branch's final status once.
+func (f *fork) settle(br *branch, code int, reason string) {
+	if br.final != 0 {
+		return
+	}
+	br.final, br.reason = code, reason
+	f.pending--
+}
+
+// cancel sends CANCEL on every branch still ringing, but skip
+// (RFC 3261 §9.1), with reason as the Reason header when set.
+func (f *fork) cancel(skip *branch, reason string) {
+	for _, br := range f.branches {
+		if br == skip || br.final != 0 || br.cancelled {
+			continue
+		}
+		br.cancelled = true
+		f.c.cancelBranch(br.inv, reason)
+	}
+}
+
+// drain takes the events of the branches that lost, until every watcher
+// ended (their transactions end on the 487 or with Timer M), or the call
+// and the gateway are gone: a 2xx crossing our CANCEL is ACKed and BYEd
+// (RFC 3261 §15; forking proxies' late 2xx, RFC 3261 §16.7 step 5), a
+// retransmitted 2xx of the winner is ACKed again (§13.2.2.4).
+func (f *fork) drain(winner *branch) {
+	gw := f.c.gw
+	gw.calls.Add(1)
+	go func() {
+		defer gw.calls.Done()
+		all := make(chan struct{})
+		go func() { f.watchers.Wait(); close(all) }()
+		byed := map[*branch]bool{}
+		for {
+			select {
+			case ev := <-f.events:
+				if ev.res == nil || ev.res.StatusCode < 200 || ev.res.StatusCode >= 300 {
+					continue
+				}
+				if ev.br == winner {
+					f.c.ackB(winner.d, ev.res)
+					continue
+				}
+				ev.br.d.setFromResponse(ev.res)
+				f.c.ackB(ev.br.d, ev.res)
+				if !byed[ev.br] {
+					byed[ev.br] = true
+					gw.log.Debug("late 2xx on a lost branch: hanging it up", "call_id", ev.br.d.callID)
+					go f.c.sendBye(ev.br.d)
+				}
+			case <-all:
+				return
+			case <-gw.ctx.Done():
+				f.terminate()
+				<-all
+				return
+			}
+		}
+	}()
+}
+
+// terminate ends every branch's transaction (the call is over).
+func (f *fork) terminate() {
+	for _, br := range f.branches {
+		if br.tx != nil {
+			br.tx.Terminate()
+		}
+	}
+}
+
+// best is the response the caller gets when no branch answered
+// (RFC 3261 §16.7 step 6 ideas): busy only when every branch was busy;
+// a 6xx wins (§16.7 step 5); else the lowest class, preferring a specific
+// status to the generic timeouts and unavailability.
+func (f *fork) best() error {
+	if len(f.branches) == 0 {
+		return ErrUnavailable
+	}
+	busy := true
+	var pick *branch
+	for _, br := range f.branches {
+		if br.final != 486 && br.final != 600 {
+			busy = false
+		}
+		if br.final >= 600 {
+			return &statusError{br.final, br.reason}
+		}
+		if pick == nil || rank(br.final) < rank(pick.final) {
+			pick = br
+		}
+	}
+	if busy {
+		return &statusError{486, "Busy Here"}
+	}
+	if pick.final == 408 || pick.final == 0 {
+		return ErrUnavailable
+	}
+	return &statusError{pick.final, pick.reason}
+}
+
+// rank orders final statuses for best: lower is better.
+func rank(code int) int {
+	switch code {
+	case 0, 408, 480, 486, 503:
+		// Generic outcomes: only when nothing more telling came. 486 is
+		// handled by best (busy only when all are busy).
+		return 1000 + code
+	}
+	return code
+}
+
+// ackB acknowledges a 2xx on d with the INVITE's CSeq number (RFC 3261
+// §13.2.2.4): a request outside any transaction.
+func (c *call) ackB(d *dialog, res *sip.Response) {
+	d.mu.Lock()
+	d.localSeq--
+	d.mu.Unlock()
+	ack := d.newRequest(sip.ACK) // newRequest adds one back
+	ack.CSeq().SeqNo = res.CSeq().SeqNo
+	ack.RemoveHeader("Contact")
+	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+		c.gw.log.Debug("sending ACK", "call_id", d.callID, "error", err)
+	}
+}
+
+// ringTimeout bounds a call's ringing when no per-user no-answer time is
+// set: RFC 3261 §16.6 step 11 (Timer C) says more than 3 minutes.
+const ringTimeout = 181 * time.Second

@@ -1,0 +1,271 @@
+package b2bua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
+	"github.com/switchboard-gw/switchboard/gateway/store"
+)
+
+// direction is the CDR direction of a call from who to tgt.
+func direction(who caller, tgt target) cdr.Direction {
+	switch {
+	case who.inbound():
+		return cdr.Inbound
+	case tgt.trunk != nil:
+		return cdr.Outbound
+	}
+	return cdr.Local
+}
+
+// ring places the B leg towards tgt (a trunk, or every contact of a local
+// user in parallel) and relays its responses to the caller until one
+// branch answers — then it holds until the call ends and returns nil — or
+// every branch failed, the caller cancelled, or nobody answered in time.
+func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, tgt target, cancelled chan struct{}) error {
+	b := c.gw
+	f := newFork(c)
+	c.info.mu.Lock()
+	if tgt.trunk != nil {
+		c.info.trunk = tgt.trunk.Name()
+		c.info.target = c.num
+		if c.diverted != nil {
+			c.info.target = c.diverted.to
+		}
+	} else {
+		c.info.target = tgt.user
+	}
+	c.info.mu.Unlock()
+
+	if tgt.trunk != nil {
+		if err := c.sendTrunk(ctx, f, tgt.trunk, cancelled); err != nil {
+			return err
+		}
+	} else {
+		if len(tgt.contacts) == 0 {
+			return fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user)
+		}
+		for _, bnd := range tgt.contacts {
+			br, err := c.contactBranch(tgt.user, bnd)
+			if err == nil {
+				err = f.send(ctx, br)
+			}
+			if err != nil {
+				b.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
+			}
+		}
+		if len(f.branches) == 0 {
+			return fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user)
+		}
+	}
+
+	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
+	defer timer.Stop()
+	for f.pending > 0 {
+		select {
+		case ev := <-f.events:
+			br := ev.br
+			if ev.res == nil {
+				if br.final == 0 {
+					code, reason := 408, "Request Timeout"
+					if ev.err != nil && !errors.Is(ev.err, sip.ErrTransactionTimeout) {
+						code, reason = 503, "Service Unavailable"
+					}
+					f.settle(br, code, reason)
+				}
+				continue
+			}
+			res := ev.res
+			switch code := res.StatusCode; {
+			case br.final != 0 || code == 100:
+				// 100 is hop by hop (RFC 3261 §16.7 step 5 idea): ours was sent.
+			case code < 200:
+				c.provisional(f, br, req, tx, res)
+			case code < 300:
+				return c.answer2xx(f, br, req, tx, res)
+			default:
+				f.settle(br, code, res.Reason)
+			}
+		case <-cancelled:
+			f.cancel(nil, "")
+			f.drain(nil)
+			return ErrCancelled
+		case <-timer.C:
+			f.cancel(nil, "")
+			f.drain(nil)
+			return fmt.Errorf("%w: after %v", ErrNoAnswer, c.noAnswerTimeout(tgt.user))
+		case <-ctx.Done():
+			f.cancel(nil, "")
+			f.drain(nil)
+			if isClosed(cancelled) {
+				return ErrCancelled
+			}
+			return fmt.Errorf("%w: shutting down", dnssrv.ErrAllFailed)
+		}
+	}
+	f.drain(nil)
+	if tgt.trunk != nil {
+		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
+		// one response).
+		br := f.branches[0]
+		if br.final == 408 && br.tx != nil && br.tx.Err() != nil {
+			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.tx.Err())
+		}
+		return &statusError{br.final, br.reason}
+	}
+	return f.best()
+}
+
+// sendTrunk sends the B leg's INVITE to a trunk with failover (dnssrv)
+// and adds its branch.
+func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, cancelled chan struct{}) error {
+	num := c.num
+	var extra []sip.Header
+	if c.diverted != nil {
+		num = c.diverted.to
+		extra = c.diversionHeaders(*c.diverted)
+	}
+	inv := c.newInviteB(num, extra...)
+	res, err := c.gw.sender.Send(ctx, trunk, inv)
+	if err != nil {
+		if isClosed(cancelled) {
+			return ErrCancelled
+		}
+		if res != nil && res.Response != nil && res.Response.StatusCode != 503 {
+			return &statusError{res.Response.StatusCode, res.Response.Reason}
+		}
+		return err
+	}
+	br := &branch{label: trunk.Name(), inv: res.Request, tx: res.Tx, d: newUACDialog(res.Request)}
+	f.add(br, res.Response)
+	return nil
+}
+
+// contactBranch builds the INVITE to one registered contact of user: the
+// Request-URI is the contact as registered, the request goes to the flow
+// the registration came from (its source address and transport: RFC 5626
+// §5.3 idea, RFC 3581 for NATed phones), or along its Path (RFC 3327).
+func (c *call) contactBranch(user string, bnd store.Binding) (*branch, error) {
+	var ruri sip.Uri
+	if err := sip.ParseUri(trimAngle(bnd.ContactURI), &ruri); err != nil {
+		return nil, fmt.Errorf("contact %q: %w", bnd.ContactURI, err)
+	}
+	transport := strings.ToUpper(bnd.Transport)
+	if transport == "" {
+		transport = "UDP"
+	}
+	var extra []sip.Header
+	if c.diverted != nil {
+		extra = c.diversionHeaders(*c.diverted)
+	}
+	req := c.newInvite(ruri, user, transport, extra...)
+	dest := bnd.Source
+	for i, p := range bnd.Path {
+		var u sip.Uri
+		if err := sip.ParseUri(trimAngle(p), &u); err != nil {
+			return nil, fmt.Errorf("path %q: %w", p, err)
+		}
+		req.AppendHeader(&sip.RouteHeader{Address: u})
+		if i == 0 {
+			dest = hostPort(u)
+		}
+	}
+	if dest == "" {
+		dest = hostPort(ruri)
+	}
+	req.SetDestination(dest)
+	if la, err := netip.ParseAddrPort(bnd.LocalAddr); err == nil && transport == "UDP" && len(bnd.Path) == 0 {
+		// From the listener the device registered to: its NAT binding
+		// lets in nothing else (RFC 5626 §5.3 idea).
+		req.Laddr = sip.Addr{IP: net.IP(la.Addr().AsSlice()), Port: int(la.Port())}
+	}
+	d := newUACDialog(req)
+	d.flow = dest
+	label := user
+	if bnd.UserAgent != "" {
+		label += " (" + bnd.UserAgent + ")"
+	}
+	return &branch{label: label, user: user, inv: req, d: d}, nil
+}
+
+// provisional relays a branch's 1xx to the caller (RFC 3261 §16.7 step 5
+// ideas for a forking B2BUA): the first ringing once, early media
+// (183 with SDP, RFC 3960) from one branch only; a reliable 1xx is
+// PRACKed (RFC 3262 §4, prack.go).
+func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response) {
+	if tag, _ := res.To().Params.Get("tag"); tag != "" {
+		br.d.setFromResponse(res) // the early dialog (RFC 3261 §12.1.2)
+	}
+	if !c.prackB(br, res) {
+		return // a retransmission of a reliable 1xx: already relayed
+	}
+	if body := res.Body(); len(body) > 0 && (f.early == nil || f.early == br) {
+		out, err := c.answer(body)
+		if err == nil {
+			f.early = br
+			c.earlyA = out
+			c.provisionalA(tx, req, res.StatusCode, res.Reason, out)
+			return
+		}
+		c.gw.log.Info("early SDP rejected", "branch", br.label, "error", err)
+	}
+	if c.rang {
+		return
+	}
+	c.rang = true
+	c.provisionalA(tx, req, res.StatusCode, res.Reason, nil)
+}
+
+// answer2xx takes the first 2xx: its branch becomes the B leg, the others
+// are cancelled as completed elsewhere (RFC 3326), the answer goes to the
+// caller, and the call holds until it ends.
+func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response) error {
+	gw := c.gw
+	f.settle(br, res.StatusCode, res.Reason)
+	br.d.setFromResponse(res)
+	c.b = br.d
+	f.cancel(br, reasonElsewhere)
+	c.info.mu.Lock()
+	c.info.answeredBy = br.user
+	c.info.mu.Unlock()
+
+	var body []byte
+	var err error
+	switch {
+	case len(res.Body()) > 0:
+		body, err = c.answer(res.Body())
+	case f.early == br && c.earlyA != nil:
+		body = c.earlyA // the answer came in a reliable 18x (RFC 3262 §5)
+	default:
+		body, err = c.answer(nil)
+	}
+	c.ackB(c.b, res)
+	f.drain(br)
+	if err != nil {
+		// The callee answered with unusable SDP: end its leg (RFC 3261
+		// §13.2.2.4: ACK, then BYE) and tell the caller why.
+		c.sendBye(c.b)
+		return err
+	}
+	c.relA.waitBefore2xx(c.done)
+	c.answered = time.Now()
+	gw.addDialogs(c)
+	sent := c.respondA(tx, req, res.StatusCode, res.Reason, body)
+	c.startTimers(sent, res) // timer hook (timer.go)
+	if req.Transport() == "UDP" || req.Transport() == "udp" {
+		go c.retransmit2xx(tx, sent)
+	}
+	c.media.ArmTimeout()
+	gw.log.Debug("call answered", "caller", c.callerName(), "number", c.num, "by", br.label)
+	c.wait()
+	return nil
+}
