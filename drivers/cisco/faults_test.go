@@ -33,7 +33,7 @@ func TestUntrustedCertificate(t *testing.T) {
 	ctx, cancel := context.WithCancel(bg)
 	defer cancel()
 	go func() { _ = d.Events(ctx, func(ev plugins.Event) error { events <- ev; return nil }) }()
-	if err := d.Start(bg, plugins.StartRequest{Config: driverConfig(sim, "", map[string]any{"tls_ca_file": nil})}); err != nil {
+	if err := d.Start(bg, plugins.StartRequest{Config: driverConfig(sim, "", map[string]any{"tls_ca_file": nil, "request_timeout": "10s"})}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -41,7 +41,7 @@ func TestUntrustedCertificate(t *testing.T) {
 		if ev.Type != plugins.EventLinkDown || !strings.Contains(ev.RawCause, "certificate") {
 			t.Fatalf("event %+v", ev)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatal("no link_down")
 	}
 	if _, err := d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
