@@ -6,9 +6,11 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/avaya"
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
@@ -243,4 +245,41 @@ func TestMonitorStopWhileDown(t *testing.T) {
 		t.Fatalf("resumed %d", e.sim.Resumed())
 	}
 	eventually(t, "202's monitor stopped at AES", func() bool { return slices.Equal(e.sim.Monitors(), []string{"201"}) })
+}
+
+// TestAESUnreachable: an AES that can't be reached is not a failed Start;
+// the driver says the link is down and keeps trying.
+func TestAESUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	d := avaya.New()
+	events := make(chan plugins.Event, 64)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Events(ctx, func(ev plugins.Event) error { events <- ev; return nil })
+	}()
+	defer func() { _ = d.Close(); cancel(); <-done }()
+	if err := d.Start(bg, plugins.StartRequest{Config: driverConfig(addr, nil)}); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Type != plugins.EventLinkDown || !strings.Contains(ev.RawCause, "dial") {
+			t.Fatalf("first event %+v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no link_down")
+	}
+	if _, err := d.MonitorStart(bg, "201"); err != nil {
+		t.Fatalf("monitor while down: %v", err)
+	}
+	if err := d.Answer(bg, plugins.ConnectionRef{Device: "201", CallID: "1"}); !errors.Is(err, plugins.ErrUnavailable) {
+		t.Fatalf("answer while down: %v", err)
+	}
 }
