@@ -260,6 +260,17 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		st.halves[c.CallID] = h
 	}
 	d.ev.Emit(base)
+	// An originator's call in Alerting rings at the far end. When the far
+	// end is monitored here its CallReceivedEvent tells when
+	// (deliveredToCaller); when it is not, nothing more will, so the
+	// Delivered is reported now.
+	if c.State == xsi.StateAlerting && c.Personality == xsi.PersonalityOriginator && !h.delivered &&
+		data.Type != xsi.TypeCallOriginatingEvent && d.monitors[other] == nil {
+		h.delivered = true
+		dl := base
+		dl.Type, dl.Cause, dl.OldCallID = plugins.EventDelivered, plugins.CauseNewCall, ""
+		d.ev.Emit(dl)
+	}
 }
 
 // callOf is the model call ID of an Xsi call: its extTrackingId, else its

@@ -1,0 +1,23 @@
+package cisco_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/drivers/cisco"
+	"github.com/switchboard-gw/switchboard/drivers/conformance"
+	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
+)
+
+// TestConformance runs the cross-driver suite against the Xsi simulator,
+// each scenario on a fresh simulator and driver. BroadWorks parks against
+// a user, so the park slot is the fourth lab user.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, conformance.Target{Name: "cisco", New: func(t *testing.T) conformance.Setup {
+		sim, ca := newSim(t, labcisco.Config{Users: []string{"201", "202", "203", "204", "299"}})
+		d := cisco.New()
+		t.Cleanup(func() { _ = d.Close() })
+		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim, ca, nil),
+			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299"}
+	}})
+}
