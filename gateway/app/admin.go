@@ -36,9 +36,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/registrations", s.loopbackOnly(s.registrations))
 	mux.HandleFunc("GET /api/v1/bans", s.loopbackOnly(s.bans))
-	mux.HandleFunc("GET /api/v1/trunks", s.loopbackOnly(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, s.app.dns.Snapshot())
-	}))
+	mux.HandleFunc("GET /api/v1/trunks", s.loopbackOnly(s.trunks))
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
@@ -186,6 +184,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.recordMetrics(reg)
+	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	return reg
 }

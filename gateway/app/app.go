@@ -56,6 +56,7 @@ type App struct {
 	relay    *relay.Relay
 	calls    *b2bua.B2BUA
 	cdrs     *records
+	tregs    *trunkRegs
 	cti      *cti.Manager
 	admin    *adminServer
 	started  time.Time
@@ -170,6 +171,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCalls(cfg, auth); err != nil {
 		return nil, err
 	}
+	if err := a.newTrunkRegs(); err != nil {
+		return nil, err
+	}
 
 	if err := a.newCTI(cfg); err != nil {
 		return nil, err
@@ -223,6 +227,7 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	a.dns.Start(ctx)
+	stopTrunkRegs := a.startTrunkRegs()
 	stopCTI := a.startCTI(ctx)
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	wg.Add(1)
@@ -240,6 +245,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.log.Info("shutting down")
+	stopTrunkRegs()
 	stopCTI()
 	a.calls.Close()
 	a.dns.Stop()

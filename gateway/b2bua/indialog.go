@@ -33,10 +33,6 @@ type established struct {
 	// from is the last SDP each far end sent, as it sent it; sent is the
 	// last SDP we sent to it. By dialog, so that a transfer starts afresh.
 	from, sent map[*dialog][]byte
-	// origin is the o= line of the last SDP from each far end: the same
-	// one again means an unchanged session (RFC 3264 §8), a session
-	// refresh answered locally.
-	origin map[*dialog]string
 	// seq is the highest CSeq number seen from each far end (RFC 3261
 	// §12.2.2).
 	seq    map[*dialog]uint32
@@ -56,7 +52,7 @@ type ackWait struct {
 func (e *established) init() {
 	if e.from == nil {
 		e.from, e.sent = map[*dialog][]byte{}, map[*dialog][]byte{}
-		e.origin, e.seq = map[*dialog]string{}, map[*dialog]uint32{}
+		e.seq = map[*dialog]uint32{}
 		e.timers, e.acks = map[*dialog]*legTimer{}, map[*dialog]*ackWait{}
 	}
 }
@@ -71,6 +67,21 @@ func (e *established) begin() bool {
 	}
 	e.busy = true
 	return true
+}
+
+// beginWait is begin, waiting up to d for an exchange under way to end
+// (a REFER right after a re-INVITE: no glare, just order).
+func (e *established) beginWait(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if e.begin() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (e *established) finish() {

@@ -122,7 +122,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		c.respondIn(tx, req, l.d, 400, "Bad Request (Refer-To)", "", nil)
 		return
 	}
-	if !c.est.begin() {
+	if !c.est.beginWait(2 * time.Second) {
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
 	}
@@ -238,7 +238,7 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	c.est.mu.Lock()
-	c.est.from[z], c.est.sent[z], c.est.origin[z] = final.Body(), offer, originKey(ans)
+	c.est.from[z], c.est.sent[z] = final.Body(), offer
 	c.est.mu.Unlock()
 	c.armTimer(z, negotiateUAC(final))
 	c.notifyRefer(x, final.StatusCode, final.Reason, true)
@@ -301,7 +301,7 @@ func (c *call) resumeTransferee(xIsA bool, y *dialog, sy *relay.Side, partySDP [
 	}
 	sy.SetRemote(st.Remote())
 	c.est.mu.Lock()
-	c.est.from[y], c.est.sent[y], c.est.origin[y] = res.Body(), offer, originKey(ans)
+	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	c.est.mu.Unlock()
 }
 
@@ -379,7 +379,6 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) bool {
 	delete(c.est.timers, x)
 	delete(c.est.from, x)
 	delete(c.est.sent, x)
-	delete(c.est.origin, x)
 	delete(c.est.seq, x)
 	c.est.mu.Unlock()
 	return true
@@ -400,7 +399,7 @@ func (c *call) attended(l *leg, rep replaces) error {
 	if c2 == c {
 		return c.failTransfer(x, 403, "Forbidden", errors.New("replaces names the call of the REFER"))
 	}
-	if !c2.est.begin() {
+	if !c2.est.beginWait(2 * time.Second) {
 		return c.failTransfer(x, 491, "Request Pending", errors.New("the other call is busy"))
 	}
 	defer c2.est.finish()
@@ -442,7 +441,7 @@ func (c *call) attended(l *leg, rep replaces) error {
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	c.est.mu.Lock()
-	c.est.from[w], c.est.sent[w], c.est.origin[w] = res.Body(), offer, originKey(ans)
+	c.est.from[w], c.est.sent[w] = res.Body(), offer
 	c.est.mu.Unlock()
 	c.armTimer(w, wt)
 	c.notifyRefer(x, 200, "OK", true)
@@ -548,8 +547,8 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	lt := negotiateUAS(req)
 	c.est.mu.Lock()
-	c.est.from[n], c.est.sent[n], c.est.origin[n] = req.Body(), answer, ""
-	c.est.from[y], c.est.sent[y], c.est.origin[y] = res.Body(), offer, originKey(ans)
+	c.est.from[n], c.est.sent[n] = req.Body(), answer
+	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	if cs := req.CSeq(); cs != nil {
 		c.est.seq[n] = cs.SeqNo
 	}

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,22 +35,25 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
 	}
-	defer c.est.finish()
 	b.respond(tx, req, 100, "Trying", nil)
 	refreshTarget(l.d, req)
 	hs := c.timerRefreshed(l.d, req)
 	if len(req.Body()) == 0 {
+		// The answer comes in the ACK: the exchange lasts until then.
+		defer c.est.finish()
 		c.offerInAnswer(l, req, tx, hs)
 		return
 	}
 	ans, res, err := c.exchange(l, req.Body(), sip.INVITE)
 	if err != nil {
+		c.est.finish()
 		b.log.Info("re-INVITE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
 		return
 	}
 	out := c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)
-	if isUDP(req) {
+	c.est.finish() // the offer/answer is complete; the ACK only confirms it
+	if overUDP(req) {
 		c.awaitAck(tx, l.d, out)
 	}
 }
@@ -86,9 +90,10 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 
 // exchange relays an offer from leg l to the other leg with method (INVITE
 // or UPDATE; an UPDATE the other leg does not take is sent again as a
-// re-INVITE) and returns the answer for l. An offer whose o= line is the
-// one l sent last changes nothing (RFC 3264 §8): it is answered with our
-// last answer, without troubling the other leg (session refreshes). When
+// re-INVITE) and returns the answer for l. An offer identical to the last
+// SDP l sent changes nothing (RFC 3264 §8): it is answered with our last
+// answer, without troubling the other leg (session refreshes). The o=
+// version alone is not trusted: some endpoints change the SDP without it. When
 // the other leg refuses, the relay goes back to the previous SDP (RFC 3261
 // §14.1: the session stays as it was) and res is the refusal.
 func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer []byte, res *sip.Response, err error) {
@@ -97,9 +102,8 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer [
 	if err != nil {
 		return nil, nil, err
 	}
-	okey := originKey(sd)
 	c.est.mu.Lock()
-	same, last := c.est.origin[x] == okey, c.est.sent[x]
+	same, last := bytes.Equal(body, c.est.from[x]), c.est.sent[x]
 	c.est.mu.Unlock()
 	if same && last != nil {
 		return last, nil, nil
@@ -132,8 +136,8 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer [
 	}
 	sy.SetRemote(ast.Remote())
 	c.est.mu.Lock()
-	c.est.from[x], c.est.origin[x] = body, okey
-	c.est.from[y], c.est.origin[y], c.est.sent[y] = res.Body(), originKey(ans), offer
+	c.est.from[x] = body
+	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	c.est.mu.Unlock()
 	if err := sdp.Rewrite(ans, c.mediaAddr(sx), c.origin(l.isA)); err != nil {
 		return nil, nil, err
@@ -224,7 +228,7 @@ func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction,
 	}
 	sx.SetRemote(st.Remote())
 	c.est.mu.Lock()
-	c.est.from[x], c.est.origin[x], c.est.sent[x] = ack.Body(), originKey(ans), offer
+	c.est.from[x], c.est.sent[x] = ack.Body(), offer
 	c.est.mu.Unlock()
 }
 
@@ -263,7 +267,7 @@ func (c *call) awaitAck(tx sip.ServerTransaction, d *dialog, res *sip.Response) 
 			c.end(true, true, errNoAck)
 			return nil
 		case <-t.C:
-			if isUDP(res) {
+			if overUDP(res) {
 				_ = tx.Respond(res)
 			}
 			wait = min(2*wait, sip.T2)
@@ -286,13 +290,6 @@ func (b *B2BUA) onAckInDialog(l *leg, req *sip.Request) {
 	}
 }
 
-// originKey identifies an o= line: the same key twice means an unchanged
-// session description (RFC 3264 §8).
-func originKey(sd *psdp.SessionDescription) string {
-	o := sd.Origin
-	return fmt.Sprintf("%s %d %d %s", o.Username, o.SessionID, o.SessionVersion, o.UnicastAddress)
-}
-
-func isUDP(m interface{ Transport() string }) bool {
+func overUDP(m interface{ Transport() string }) bool {
 	return strings.EqualFold(m.Transport(), "udp")
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
 // Session timers (RFC 4028), negotiated on each leg apart. On a leg where
@@ -209,9 +207,6 @@ func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
 	e.up = true
 	e.sent[c.a], e.from[c.a] = resA.Body(), offerB
 	e.sent[c.b], e.from[c.b] = offerB, resB.Body()
-	if sd, err := sdp.Parse(resB.Body()); err == nil {
-		e.origin[c.b] = originKey(sd)
-	}
 	if cs := resA.CSeq(); cs != nil {
 		e.seq[c.a] = cs.SeqNo
 	}

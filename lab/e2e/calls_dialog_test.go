@@ -359,10 +359,15 @@ type testPhone struct {
 	t        *testing.T
 	notifies chan *sip.Request
 	byes     chan string // Call-IDs
+	// reinvites are the re-INVITEs the phone got; it answers them with
+	// the mirrored SDP at port.
+	reinvites chan *sip.Request
+	port      int
 }
 
 func newTestPhone(t *testing.T) *testPhone {
-	p := &testPhone{t: t, notifies: make(chan *sip.Request, 16), byes: make(chan string, 16)}
+	p := &testPhone{t: t, notifies: make(chan *sip.Request, 16), byes: make(chan string, 16),
+		reinvites: make(chan *sip.Request, 16)}
 	newSIPAgent(t, "127.0.0.1", func(a *sipAgent) {
 		p.d = a.phone()
 		a.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
@@ -370,6 +375,17 @@ func newTestPhone(t *testing.T) *testPhone {
 			if err := p.d.ReadBye(req, tx); err != nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 			}
+		})
+		a.srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+			if !req.To().Params.Has("tag") {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
+				return
+			}
+			p.reinvites <- req
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(answerFor(string(req.Body()), "127.0.0.1", p.port)))
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "u1000", Host: "127.0.0.1"}})
+			_ = tx.Respond(res)
 		})
 		a.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 			p.notifies <- req
@@ -638,14 +654,19 @@ func TestSessionTimerExpiry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	s := ph.dial(ctx, g.UDP, "2004", mediaBody("127.0.0.1", rtp.port, "", 0))
-	if se := s.InviteResponse.GetHeader("Session-Expires"); se == nil {
-		t.Error("2xx to the phone without Session-Expires")
+	// The phone did not say it supports timers: its leg has none
+	// (RFC 4028 §9); the PBX's leg has the PBX as refresher.
+	if se := s.InviteResponse.GetHeader("Session-Expires"); se != nil {
+		t.Errorf("2xx to a phone without timer support has Session-Expires %s", se.Value())
 	}
 	// Keep media flowing so the media timeout is not what ends the call.
-	stop := make(chan struct{})
-	defer close(stop)
 	fc := pbx.get("2004")
+	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(stopped)
+		pkt := make([]byte, 172)
+		pkt[0] = 0x80
 		tk := time.NewTicker(time.Second)
 		defer tk.Stop()
 		for {
@@ -653,11 +674,12 @@ func TestSessionTimerExpiry(t *testing.T) {
 			case <-stop:
 				return
 			case <-tk.C:
-				fc.rtp.send(t, fc.relayAddr(), 0, 1)
-				rtp.send(t, sdpAddr(t, string(s.InviteResponse.Body())), 0, 1)
+				_, _ = fc.rtp.conn.WriteToUDPAddrPort(pkt, fc.relayAddr())
+				_, _ = rtp.conn.WriteToUDPAddrPort(pkt, toPhone)
 			}
 		}
 	}()
+	defer func() { close(stop); <-stopped }()
 	select {
 	case user := <-pbx.byes:
 		if user != "2004" {
@@ -672,4 +694,61 @@ func TestSessionTimerExpiry(t *testing.T) {
 		t.Fatal("no BYE to the phone")
 	}
 	g.waitLog(`msg="session expired"`, 5*time.Second)
+}
+
+// TestHoldFromPBX: the PBX holds the phone with a re-INVITE of its own
+// (the B leg's offer): the phone gets sendonly, the PBX recvonly back,
+// and the relay stops phone→PBX media.
+func TestHoldFromPBX(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp.port
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2006", mediaBody("127.0.0.1", rtp.port, "", 0))
+	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	fc := pbx.get("2006")
+	inv := sip.NewRequest(sip.INVITE, fc.dlg.InviteRequest.Contact().Address)
+	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	inv.SetBody([]byte(mediaBody("127.0.0.2", fc.rtp.port, "sendonly", 0)))
+	res, err := fc.dlg.Do(ctx, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || sdpDir(string(res.Body())) != "recvonly" {
+		t.Fatalf("PBX hold: %d %s, want 200 recvonly\n%s", res.StatusCode, sdpDir(string(res.Body())), g.log.String())
+	}
+	if err := fc.dlg.WriteRequest(sip.NewRequest(sip.ACK, inv.Recipient)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-ph.reinvites:
+		if d := sdpDir(string(r.Body())); d != "sendonly" {
+			t.Errorf("phone got %s, want sendonly", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("phone got no re-INVITE")
+	}
+	if n := flows(t, rtp, toPhone, fc.rtp, 0); n != 0 {
+		t.Errorf("held by the PBX: %d packets phone→PBX, want 0", n)
+	}
+	if n := flows(t, fc.rtp, fc.relayAddr(), rtp, 0); n < 15 {
+		t.Errorf("held by the PBX: %d/20 packets PBX→phone (music on hold)", n)
+	}
+	_ = s.Bye(ctx)
+}
+
+// TestHoldSIPp: SIPp caller (call_uac_hold.xml) → gateway → SIPp PBX
+// (call_uas_hold.xml): hold with a=sendonly answered a=recvonly, INFO
+// DTMF with its Content-Type and body, resume, BYE; both scenarios check
+// what they receive.
+func TestHoldSIPp(t *testing.T) {
+	uasPort := freeUDPPort(t, "127.0.0.2")
+	startUAS(t, "call_uas_hold.xml", uasPort)
+	g := startGateway(t, callsConfig(uasPort))
+	if out, err := runUAC(t, "call_uac_hold.xml", g.UDP, "2000", 3); err != nil {
+		t.Fatalf("sipp uac: %v\n%s\ngateway:\n%s", err, tail(out, 3000), tail(g.log.String(), 3000))
+	}
 }

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Transfers through the gateway (RFC 3515, RFC 3891, RFC 5589): the phone
+// u1000 talks to 2000 on the PBX and transfers it to 2001 on the PBX. At
+// the end 2000 and 2001 have RTP flowing through the relay, and the phone
+// got NOTIFY sipfrag 100 then 200, and a BYE for each of its calls.
+
+// expectNotify waits for the next NOTIFY on callID and checks its sipfrag
+// status line.
+func (p *testPhone) expectNotify(callID, status string) {
+	p.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case n := <-p.notifies:
+			if n.CallID().Value() != callID {
+				continue
+			}
+			if ev := n.GetHeader("Event"); ev == nil || !strings.HasPrefix(ev.Value(), "refer") {
+				p.t.Errorf("NOTIFY Event %v, want refer", ev)
+			}
+			if ct := n.GetHeader("Content-Type"); ct == nil || !strings.HasPrefix(ct.Value(), "message/sipfrag") {
+				p.t.Errorf("NOTIFY Content-Type %v, want message/sipfrag", ct)
+			}
+			if got := strings.TrimSpace(string(n.Body())); got != status {
+				p.t.Fatalf("NOTIFY sipfrag %q, want %q", got, status)
+			}
+			return
+		case <-timeout:
+			p.t.Fatalf("no NOTIFY %q", status)
+		}
+	}
+}
+
+// expectBye waits for BYEs for every Call-ID given.
+func (p *testPhone) expectBye(callIDs ...string) {
+	p.t.Helper()
+	want := map[string]bool{}
+	for _, id := range callIDs {
+		want[id] = true
+	}
+	timeout := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case id := <-p.byes:
+			delete(want, id)
+		case <-timeout:
+			p.t.Fatalf("no BYE for %v", want)
+		}
+	}
+}
+
+// bothWays checks RTP flows between two PBX calls through the relay.
+func bothWays(t *testing.T, b, c *farCall) {
+	t.Helper()
+	if n := flows(t, b.rtp, b.relayAddr(), c.rtp, 0); n < 15 {
+		t.Errorf("%s→%s: %d/20 packets", b.user, c.user, n)
+	}
+	if n := flows(t, c.rtp, c.relayAddr(), b.rtp, 0); n < 15 {
+		t.Errorf("%s→%s: %d/20 packets", c.user, b.user, n)
+	}
+}
+
+// TestBlindTransfer: the phone holds 2000 and REFERs it to 2001 (RFC 5589
+// §6). The gateway calls 2001, takes 2000 off hold, NOTIFYs 100 and 200
+// and hangs up the phone.
+func TestBlindTransfer(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0, 101))
+	b := pbx.get("2000")
+	res := inDialog(ctx, t, s, sip.INVITE, "application/sdp", withVersion(mediaBody("127.0.0.1", rtp.port, "sendonly", 0, 101), 2))
+	if res.StatusCode != 200 {
+		t.Fatalf("hold: %d", res.StatusCode)
+	}
+	pbx.next(sip.INVITE)
+
+	res = inDialog(ctx, t, s, sip.REFER, "", "",
+		sip.NewHeader("Refer-To", "<sip:2001@example.com>"), sip.NewHeader("Referred-By", "<sip:u1000@example.com>"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s\n%s", res.StatusCode, res.Reason, g.log.String())
+	}
+	cid := s.InviteRequest.CallID().Value()
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	c := pbx.get("2001")
+	if d := sdpDir(c.offer); d != "sendrecv" {
+		t.Errorf("2001 offered %s, want sendrecv", d)
+	}
+	if resume := pbx.next(sip.INVITE); sdpDir(string(resume.Body())) != "sendrecv" {
+		t.Errorf("2000 re-INVITEd with %s, want sendrecv (off hold)", sdpDir(string(resume.Body())))
+	}
+	ph.expectNotify(cid, "SIP/2.0 200 OK")
+	ph.expectBye(cid)
+	bothWays(t, b, c)
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
+
+// TestAttendedTransfer: the phone talks to 2000 (held) and to 2001, then
+// REFERs 2000 to 2001 with Replaces naming its call with 2001 (RFC 5589
+// §7, RFC 3891). The gateway joins 2000 and 2001 and ends both of the
+// phone's calls.
+func TestAttendedTransfer(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp1, rtp2 := newRTPPort(t, "127.0.0.1"), newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s1 := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp1.port, "", 0))
+	b := pbx.get("2000")
+	if res := inDialog(ctx, t, s1, sip.INVITE, "application/sdp", withVersion(mediaBody("127.0.0.1", rtp1.port, "sendonly", 0), 2)); res.StatusCode != 200 {
+		t.Fatalf("hold: %d", res.StatusCode)
+	}
+	pbx.next(sip.INVITE)
+	s2 := ph.dial(ctx, g.UDP, "2001", mediaBody("127.0.0.1", rtp2.port, "", 0))
+	c := pbx.get("2001")
+
+	cid1, cid2 := s1.InviteRequest.CallID().Value(), s2.InviteRequest.CallID().Value()
+	toTag, _ := s2.InviteResponse.To().Params.Get("tag")
+	fromTag, _ := s2.InviteRequest.From().Params.Get("tag")
+	rep := url.QueryEscape(cid2 + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	res := inDialog(ctx, t, s1, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com?Replaces="+rep+">"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	ph.expectNotify(cid1, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid1, "SIP/2.0 200 OK")
+	ph.expectBye(cid1, cid2)
+	bothWays(t, b, c)
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
+
+// TestReferErrors: REFER to a number without a route gets 202 and a final
+// NOTIFY 404, and the call goes on; Replaces naming no dialog gets a
+// NOTIFY 481; an INVITE with Replaces for an unknown dialog gets 481
+// (RFC 3891 §3).
+func TestReferErrors(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2005", mediaBody("127.0.0.1", rtp.port, "", 0))
+	cid := s.InviteRequest.CallID().Value()
+	if res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:9999@example.com>")); res.StatusCode != 202 {
+		t.Fatalf("REFER: %d", res.StatusCode)
+	}
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid, "SIP/2.0 404 Not Found")
+	rep := url.QueryEscape("nosuchcall;to-tag=1;from-tag=2")
+	if res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com?Replaces="+rep+">")); res.StatusCode != 202 {
+		t.Fatalf("REFER: %d", res.StatusCode)
+	}
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid, "SIP/2.0 481 Call/Transaction Does Not Exist")
+	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "1"); res.StatusCode != 200 {
+		t.Errorf("call gone after failed transfers: INFO %d", res.StatusCode)
+	}
+
+	raw := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	inv := raw.request("INVITE", "sip:2000@example.com", "u1000", "Replaces: nosuchcall;to-tag=1;from-tag=2")
+	if res := raw.roundTrip(inv); res.Status != 481 {
+		t.Errorf("INVITE with Replaces for no dialog: %d, want 481", res.Status)
+	}
+	_ = s.Bye(ctx)
+}
