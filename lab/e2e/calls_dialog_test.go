@@ -634,6 +634,15 @@ func TestInDialogChecks(t *testing.T) {
 	if res := raw.roundTrip(inDlg(s.InviteRequest.CallID().Value(), toTag, 1)); res.Status != 500 {
 		t.Errorf("CSeq out of order: %d, want 500", res.Status)
 	}
+	// OPTIONS inside the dialog: 200 (RFC 3261 §11.2).
+	if res := inDialog(ctx, t, s, sip.OPTIONS, "", ""); res.StatusCode != 200 {
+		t.Errorf("in-dialog OPTIONS: %d, want 200", res.StatusCode)
+	}
+	// Session-Expires below our Min-SE: 422 with Min-SE (RFC 4028 §9).
+	res := raw.roundTrip(raw.request("INVITE", "sip:2003@example.com", "u1000", "Supported: timer", "Session-Expires: 30"))
+	if res.Status != 422 || res.get("Min-SE") != "90" {
+		t.Errorf("small Session-Expires: %d Min-SE %q, want 422 and 90", res.Status, res.get("Min-SE"))
+	}
 	_ = s.Bye(ctx)
 }
 
@@ -751,4 +760,37 @@ func TestHoldSIPp(t *testing.T) {
 	if out, err := runUAC(t, "call_uac_hold.xml", g.UDP, "2000", 3); err != nil {
 		t.Fatalf("sipp uac: %v\n%s\ngateway:\n%s", err, tail(out, 3000), tail(g.log.String(), 3000))
 	}
+}
+
+// TestReinviteWithoutSDP: a re-INVITE without SDP gets our offer (the
+// session as it stands) in the 200, and the answer in the ACK re-points
+// the relay (RFC 3261 §14.2, RFC 3264).
+func TestReinviteWithoutSDP(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp, rtp2 := newRTPPort(t, "127.0.0.1"), newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2007", mediaBody("127.0.0.1", rtp.port, "", 0))
+	fc := pbx.get("2007")
+	target := s.InviteResponse.Contact().Address
+	res, err := s.Do(ctx, sip.NewRequest(sip.INVITE, target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || len(res.Body()) == 0 {
+		t.Fatalf("re-INVITE without SDP: %d, body %q", res.StatusCode, res.Body())
+	}
+	ack := sip.NewRequest(sip.ACK, target)
+	ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	ack.SetBody([]byte(answerFor(string(res.Body()), "127.0.0.1", rtp2.port)))
+	if err := s.WriteRequest(ack); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the ACK is not answered
+	if n := flows(t, fc.rtp, fc.relayAddr(), rtp2, 0); n < 15 {
+		t.Errorf("after the answer in the ACK: %d/20 packets to the new port\n%s", n, g.log.String())
+	}
+	_ = s.Bye(ctx)
 }
