@@ -1,0 +1,122 @@
+package cisco_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// TestBundledDriverUnderSupervisor runs `switchboard driver cisco` (the
+// real binary) under the plugins supervisor against the simulator: the
+// capabilities are declared honestly, events flow through go-plugin, and
+// after kill -9 the subscriptions are restored on a new channel.
+func TestBundledDriverUnderSupervisor(t *testing.T) {
+	sim, ca := newSim(t, labcisco.Config{})
+	s, err := plugins.NewSupervisor(plugins.Config{
+		Name:           "cisco",
+		Command:        func(name string) *exec.Cmd { return exec.Command(switchboardBin, "driver", name) },
+		DriverConfig:   driverConfig(sim, ca, nil),
+		HealthInterval: 200 * time.Millisecond,
+		BackoffMin:     20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		cancel()
+		for range s.Events() {
+		}
+		<-done
+	}()
+	next := func(want plugins.EventType, dev string) plugins.Event {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case ev := <-s.Events():
+				if ev.Type == want && (dev == "" || ev.Device == dev) {
+					return ev
+				}
+			case <-timeout:
+				t.Fatalf("no %s event at %q", want, dev)
+			}
+		}
+	}
+	next(plugins.EventLinkUp, "")
+
+	caps, err := s.Capabilities(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.Vendor != "Cisco BroadWorks Xsi" {
+		t.Errorf("vendor %q", caps.Vendor)
+	}
+	for _, svc := range plugins.AllServices() {
+		if svc == plugins.ServiceSetAgentState {
+			if caps.Supports(svc) {
+				t.Errorf("%s declared but not implemented", svc)
+			}
+			continue
+		}
+		if !caps.Supports(svc) {
+			t.Errorf("%s not declared", svc)
+		}
+	}
+	err = s.SetAgentState(ctx, plugins.AgentStateRequest{Device: "201", State: plugins.AgentReady})
+	if !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("set agent state: %v", err)
+	}
+
+	for _, d := range []string{"201", "202"} {
+		if _, err := s.MonitorStart(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, err := s.MakeCall(ctx, plugins.MakeCallRequest{Calling: "201", Called: "202"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := next(plugins.EventOriginated, "201")
+	if ev.CallID != ref.CallID || ev.Driver != "cisco" || ev.Seq == 0 {
+		t.Fatalf("originated through go-plugin: %+v", ev)
+	}
+	if ev := next(plugins.EventDelivered, "202"); ev.State != plugins.StateAlerting {
+		t.Fatalf("delivered %+v", ev)
+	}
+
+	// kill -9: the host restarts the driver, which opens a new channel and
+	// subscribes both users again.
+	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(plugins.EventLinkDown, ""); ev.Cause != plugins.CauseDriverFailure {
+		t.Fatalf("link down %+v", ev)
+	}
+	next(plugins.EventLinkUp, "")
+	if snap := next(plugins.EventSnapshot, ""); snap.Snapshot == nil {
+		t.Fatalf("snapshot event %+v", snap)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(sim.Subscribed(), []string{"201", "202"}) || sim.Channels() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after restart: subscribed %v, channels %d", sim.Subscribed(), sim.Channels())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.Answer(ctx, plugins.ConnectionRef{Device: "202", CallID: ref.CallID}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(plugins.EventEstablished, "202"); ev.CallID != ref.CallID {
+		t.Fatalf("established after restart %+v", ev)
+	}
+}
