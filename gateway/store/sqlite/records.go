@@ -64,36 +64,43 @@ func (s *Store) CallHistory(ctx context.Context, q store.CallQuery) ([]cdr.Recor
 	if err != nil {
 		return nil, err
 	}
+	// Each party column has its own (column, setup) index: one
+	// newest-first, limited scan per column, merged, is much cheaper
+	// than an OR over all four followed by a sort of every match.
+	var before string
+	var beforeArgs []any
+	if !q.Before.IsZero() {
+		if q.BeforeID != "" {
+			before = " AND (setup < ? OR (setup = ? AND id < ?))"
+			beforeArgs = []any{micros(q.Before), micros(q.Before), q.BeforeID}
+		} else {
+			before = " AND setup < ?"
+			beforeArgs = []any{micros(q.Before)}
+		}
+	}
 	var (
-		where []string
+		query string
 		args  []any
 	)
-	if len(q.Parties) > 0 {
+	if len(q.Parties) == 0 {
+		query = `SELECT ` + recordColumns + ` FROM call_records WHERE 1` + before +
+			` ORDER BY setup DESC, id DESC LIMIT ?`
+		args = append(append(args, beforeArgs...), q.Limit)
+	} else {
 		in := strings.TrimSuffix(strings.Repeat("?, ", len(q.Parties)), ", ")
-		var ors []string
+		var parts []string
 		for _, col := range []string{"caller", "callee", "target", "answered_by"} {
-			ors = append(ors, col+" IN ("+in+")")
+			parts = append(parts, `SELECT * FROM (SELECT rowid AS rid FROM call_records WHERE `+col+` IN (`+in+`)`+before+
+				` ORDER BY setup DESC, id DESC LIMIT ?)`)
 			for _, p := range q.Parties {
 				args = append(args, p)
 			}
+			args = append(append(args, beforeArgs...), q.Limit)
 		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
+		query = `SELECT ` + recordColumns + ` FROM call_records WHERE rowid IN (` +
+			strings.Join(parts, " UNION ") + `) ORDER BY setup DESC, id DESC LIMIT ?`
+		args = append(args, q.Limit)
 	}
-	if !q.Before.IsZero() {
-		if q.BeforeID != "" {
-			where = append(where, "(setup < ? OR (setup = ? AND id < ?))")
-			args = append(args, micros(q.Before), micros(q.Before), q.BeforeID)
-		} else {
-			where = append(where, "setup < ?")
-			args = append(args, micros(q.Before))
-		}
-	}
-	query := `SELECT ` + recordColumns + ` FROM call_records`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += " ORDER BY setup DESC, id DESC LIMIT ?"
-	args = append(args, q.Limit)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("call history: %w", err)
