@@ -184,10 +184,6 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 	gw := c.gw
 	x, y, sx, sy := c.sides(l.isA)
 	num := target.User
-	trunk := gw.o.Router.Route(num)
-	if trunk == nil {
-		return c.failTransfer(x, 404, "Not Found", ErrNoRoute)
-	}
 	c.est.mu.Lock()
 	fromY := c.est.from[y]
 	c.est.mu.Unlock()
@@ -196,30 +192,20 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 	if err != nil {
 		return c.failTransfer(x, 488, "Not Acceptable Here", err)
 	}
-	inv := c.transferInvite(num, y.remote.User, offer)
+	var extra []sip.Header
 	if referredBy != nil {
-		inv.AppendHeader(referredBy)
+		extra = append(extra, referredBy)
 	}
 	ctx, cancel := context.WithTimeout(gw.ctx, transferTimeout)
 	defer cancel()
-	res, err := gw.sender.Send(ctx, trunk, inv)
+	z, final, err := c.placeTransfer(ctx, num, y.remote.User, offer, extra)
 	if err != nil {
-		if res != nil && res.Response != nil {
-			return c.failTransfer(x, res.Response.StatusCode, res.Response.Reason, err)
+		code, reason := 500, "Server Internal Error"
+		if final != nil {
+			code, reason = final.StatusCode, final.Reason
 		}
-		return c.failTransfer(x, 503, "Service Unavailable", err)
+		return c.failTransfer(x, code, reason, err)
 	}
-	final, err := finalResponse(ctx, res.Tx, res.Response)
-	res.Tx.Terminate()
-	if err != nil {
-		return c.failTransfer(x, 408, "Request Timeout", err)
-	}
-	if final.StatusCode >= 300 {
-		return c.failTransfer(x, final.StatusCode, final.Reason, errPeerStatus)
-	}
-	z := newUACDialog(res.Request)
-	z.setFromResponse(final)
-	c.ack(z, final, nil)
 	ans, err := sdp.Parse(final.Body())
 	var st sdp.Stream
 	if err == nil {
@@ -244,6 +230,102 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 	c.notifyRefer(x, final.StatusCode, final.Reason, true)
 	c.sendBye(x)
 	return nil
+}
+
+// placeTransfer sends the INVITE to a transfer target as any dialled
+// number goes (route.go): a trunk, with failover, or every registered
+// device of a local user in parallel, the first 2xx winning and the
+// others cancelled (the fork of call setup, fork.go). It returns the
+// answered, ACKed dialog and its 2xx; on failure the final response, when
+// there is one, says why.
+func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []byte, extra []sip.Header) (*dialog, *sip.Response, error) {
+	gw := c.gw
+	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
+		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
+	}
+	tgt, err := gw.resolve(num, false)
+	if err != nil {
+		return fail(404, "Not Found", err)
+	}
+	if tgt.trunk != nil {
+		inv := c.transferInvite(num, fromUser, offer)
+		for _, h := range extra {
+			inv.AppendHeader(h)
+		}
+		res, err := gw.sender.Send(ctx, tgt.trunk, inv)
+		if err != nil {
+			if res != nil && res.Response != nil {
+				return nil, res.Response, err
+			}
+			return fail(503, "Service Unavailable", err)
+		}
+		final, err := finalResponse(ctx, res.Tx, res.Response)
+		res.Tx.Terminate()
+		if err != nil {
+			return fail(408, "Request Timeout", err)
+		}
+		if final.StatusCode >= 300 {
+			return nil, final, errPeerStatus
+		}
+		z := newUACDialog(res.Request)
+		z.setFromResponse(final)
+		c.ack(z, final, nil)
+		return z, final, nil
+	}
+	if len(tgt.contacts) == 0 {
+		return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user))
+	}
+	// A call of its own for the fork: the transferee as caller, our offer.
+	tc := &call{gw: gw, from: caller{user: fromUser}, num: num, mf: 70, bodyB: offer,
+		ackc: make(chan struct{}), done: make(chan struct{})}
+	f := newFork(tc)
+	for _, bnd := range tgt.contacts {
+		br, err := tc.contactBranch(tgt.user, bnd)
+		if err == nil {
+			for _, h := range extra {
+				br.inv.AppendHeader(h)
+			}
+			err = f.send(ctx, br)
+		}
+		if err != nil {
+			gw.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
+		}
+	}
+	if len(f.branches) == 0 {
+		return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user))
+	}
+	for f.pending > 0 {
+		select {
+		case ev := <-f.events:
+			br := ev.br
+			if ev.res == nil {
+				if br.final == 0 {
+					f.settle(br, 408, "Request Timeout")
+				}
+				continue
+			}
+			switch code := ev.res.StatusCode; {
+			case br.final != 0 || code < 200:
+			case code < 300:
+				f.settle(br, code, ev.res.Reason)
+				br.d.setFromResponse(ev.res)
+				f.cancel(br, reasonElsewhere)
+				tc.ackB(br.d, ev.res)
+				f.drain(br)
+				return br.d, ev.res, nil
+			default:
+				f.settle(br, code, ev.res.Reason)
+			}
+		case <-ctx.Done():
+			f.cancel(nil, "")
+			f.drain(nil)
+			return fail(408, "Request Timeout", ctx.Err())
+		}
+	}
+	f.drain(nil)
+	err = f.best()
+	o := classify(err)
+	return fail(o.Status, o.Reason, err)
 }
 
 // offerTowards makes an offer from a party's last SDP: sending and

@@ -179,3 +179,35 @@ func TestReferErrors(t *testing.T) {
 	}
 	_ = s.Bye(ctx)
 }
+
+// TestBlindTransferToLocalUser: the transfer target is a registered user
+// (extension 1001), reached like any dialled number: its device rings and
+// answers, the phone gets NOTIFY 200 and BYE, and the PBX call stays up.
+func TestBlindTransferToLocalUser(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, localUsers+strings.TrimPrefix(dialogConfig(pbx.agent.addr), "registrar: {algorithms: [MD5, SHA-256]}\n"))
+	dev := newRawPhone(t, g, "u1001", phoneMode{answer: 100 * time.Millisecond})
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:1001@example.com>"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	cid := s.InviteRequest.CallID().Value()
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid, "SIP/2.0 200 OK")
+	ph.expectBye(cid)
+	inv := dev.wait(5*time.Second, "INVITE", isMethod("INVITE"))
+	if from := inv.get("From"); !strings.Contains(from, "sip:2000@") {
+		t.Errorf("device INVITE From %q, want the transferee 2000", from)
+	}
+	dev.wait(5*time.Second, "ACK", isMethod("ACK"))
+	if pbx.next(sip.INVITE) == nil { // the transferee re-INVITEd towards the device
+		t.Fatal("no re-INVITE to the PBX")
+	}
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
