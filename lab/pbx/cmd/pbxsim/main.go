@@ -19,12 +19,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,13 +48,18 @@ func (l *listFlag) Set(v string) error {
 }
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "pbxsim:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// run parses args and serves until ctx ends; status lines go to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flag := flag.NewFlagSet("pbxsim", flag.ContinueOnError)
+	flag.SetOutput(stderr)
 	var (
 		listen      = flag.String("listen", "127.0.0.1:5090", "UDP address to listen on (port 0 picks one)")
 		mode        = flag.String("mode", "normal", "normal, 503 (answer everything 503) or dead (answer nothing)")
@@ -81,7 +88,9 @@ func run() error {
 	flag.Var(&early, "early", "numbers answered after -ring of 183 early media (the tone)")
 	flag.Var(&noanswer, "noanswer", "numbers that ring until cancelled")
 	flag.Var(&users, "user", "REGISTER credentials user:password (repeatable); none: no authentication")
-	flag.Parse()
+	if err := flag.Parse(args); err != nil {
+		return err
+	}
 
 	m, err := pbx.ParseMode(*mode)
 	if err != nil {
@@ -130,7 +139,7 @@ func run() error {
 	if *verbose {
 		level = slog.LevelInfo
 	}
-	o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	sim, err := pbx.Start(o)
 	if err != nil {
@@ -138,23 +147,27 @@ func run() error {
 	}
 	defer sim.Close()
 	sim.SetMode(m)
-	fmt.Printf("pbxsim listening udp %s\n", sim.Addr())
+	out := &lockedWriter{w: stdout}
+	out.printf("pbxsim listening udp %s\n", sim.Addr())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	if *httpAddr != "" {
-		srv, err := serveHTTP(*httpAddr, sim)
+		stopHTTP, err := serveHTTP(*httpAddr, sim, out)
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
+		defer stopHTTP()
 	}
 	if *callTo != "" {
-		go placeCall(ctx, sim, *callTo, *callFrom, mm, *duration)
+		callDone := make(chan struct{})
+		defer func() { <-callDone }()
+		go func() {
+			defer close(callDone)
+			placeCall(ctx, sim, *callTo, *callFrom, mm, *duration, out)
+		}()
 	}
 	for {
 		select {
@@ -169,15 +182,15 @@ func run() error {
 			default:
 				sim.SetMode(pbx.Normal)
 			}
-			fmt.Printf("pbxsim mode %s\n", sim.Mode())
+			out.printf("pbxsim mode %s\n", sim.Mode())
 		}
 	}
 }
 
-func placeCall(ctx context.Context, sim *pbx.Sim, to, from string, mm pbx.MediaMode, d time.Duration) {
+func placeCall(ctx context.Context, sim *pbx.Sim, to, from string, mm pbx.MediaMode, d time.Duration, out *lockedWriter) {
 	var u sip.Uri
 	if err := sip.ParseUri(to, &u); err != nil {
-		fmt.Fprintln(os.Stderr, "pbxsim: -call:", err)
+		out.printf("pbxsim call failed: -call: %v\n", err)
 		return
 	}
 	if mm == pbx.Echo {
@@ -187,10 +200,10 @@ func placeCall(ctx context.Context, sim *pbx.Sim, to, from string, mm pbx.MediaM
 	defer cancel()
 	oc, err := sim.Call(cctx, pbx.CallOptions{Target: u, From: from, Media: mm})
 	if err != nil {
-		fmt.Printf("pbxsim call failed: %v\n", err)
+		out.printf("pbxsim call failed: %v\n", err)
 		return
 	}
-	fmt.Println("pbxsim call answered")
+	out.printf("pbxsim call answered\n")
 	select {
 	case <-time.After(d):
 		_ = oc.Hangup(cctx)
@@ -198,10 +211,12 @@ func placeCall(ctx context.Context, sim *pbx.Sim, to, from string, mm pbx.MediaM
 	case <-ctx.Done():
 	}
 	info := oc.Info()
-	fmt.Printf("pbxsim call ended by %s rtp_received=%d rtp_sent=%d\n", info.EndedBy, info.Media.Received, info.Media.Sent)
+	out.printf("pbxsim call ended by %s rtp_received=%d rtp_sent=%d\n", info.EndedBy, info.Media.Received, info.Media.Sent)
 }
 
-func serveHTTP(addr string, sim *pbx.Sim) (*http.Server, error) {
+// serveHTTP starts the control API; the returned function stops it and
+// waits for it.
+func serveHTTP(addr string, sim *pbx.Sim, out *lockedWriter) (func(), error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, err
@@ -213,7 +228,7 @@ func serveHTTP(addr string, sim *pbx.Sim) (*http.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("pbxsim http %s\n", ln.Addr())
+	out.printf("pbxsim http %s\n", ln.Addr())
 	mux := http.NewServeMux()
 	js := func(w http.ResponseWriter, v any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -232,10 +247,24 @@ func serveHTTP(addr string, sim *pbx.Sim) (*http.Server, error) {
 		js(w, map[string]string{"mode": m.String()})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintln(os.Stderr, "pbxsim: http:", err)
+			out.printf("pbxsim http failed: %v\n", err)
 		}
 	}()
-	return srv, nil
+	return func() { _ = srv.Close(); <-done }, nil
+}
+
+// lockedWriter serialises status lines from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(l.w, format, args...)
 }
