@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/numbering"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/media/relay"
 )
@@ -54,6 +55,11 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			diverts[u.Username] = b2bua.Divert{Busy: dv.Busy, NoAnswer: dv.NoAnswer, NoAnswerTimeout: dv.NoAnswerTimeout.D()}
 		}
 	}
+	plan, err := numbering.FromConfig(cfg)
+	if err != nil {
+		_ = rl.Close()
+		return fmt.Errorf("numbering: %w", err)
+	}
 	a.relay = rl
 	a.calls = b2bua.New(b2bua.Options{
 		Auth:       auth,
@@ -76,11 +82,15 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			dv, ok := diverts[user]
 			return dv, ok
 		},
-		CDR: a.Recorder(),
+		CDR:       a.Recorder(),
+		Numbering: plan,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
 	}
+	// OPTIONS with a To tag: 200 for a call's dialog, 481 for none (RFC
+	// 3261 §12.2.2); the others as before.
+	a.sip.Handle(sip.OPTIONS, a.calls.InDialogOptions(a.sip.OptionsHandler()))
 	a.sip.OnStrayResponse(a.calls.OnStrayResponse)
 	return nil
 }

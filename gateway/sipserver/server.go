@@ -155,6 +155,10 @@ func (s *Server) Allow() string {
 	return strings.Join(append([]string{"ACK"}, s.methods...), ", ")
 }
 
+// OptionsHandler is the handler that answers OPTIONS outside dialogs, for
+// a handler of in-dialog OPTIONS to fall back on (b2bua.InDialogOptions).
+func (s *Server) OptionsHandler() sipgo.RequestHandler { return s.options }
+
 // options answers OPTIONS with our capabilities (RFC 3261 §11.2).
 func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)

@@ -631,6 +631,13 @@ func TestInDialogChecks(t *testing.T) {
 	if res := raw.roundTrip(inDlg("no-such-call", "x", 5)); res.Status != 481 {
 		t.Errorf("unknown dialog: %d, want 481", res.Status)
 	}
+	if res := raw.roundTrip(strings.Replace(strings.Replace(inDlg("no-such-call", "x", 6), "INFO", "OPTIONS", -1),
+		"Content-Type: application/dtmf\r\nContent-Length: 1\r\n\r\n1", "Content-Length: 0\r\n\r\n", 1)); res.Status != 481 {
+		t.Errorf("OPTIONS for an unknown dialog: %d, want 481", res.Status)
+	}
+	if res := raw.roundTrip(raw.request("OPTIONS", "sip:example.com", "u1000")); res.Status != 200 || res.get("Allow") == "" {
+		t.Errorf("OPTIONS outside a dialog: %d, Allow %q", res.Status, res.get("Allow"))
+	}
 	if res := raw.roundTrip(inDlg(s.InviteRequest.CallID().Value(), toTag, 1)); res.Status != 500 {
 		t.Errorf("CSeq out of order: %d, want 500", res.Status)
 	}
