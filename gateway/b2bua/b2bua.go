@@ -85,6 +85,18 @@ type Options struct {
 	// CDR takes a record of every call as it ends (answered or not).
 	// Optional.
 	CDR cdr.Recorder
+	// Numbering rewrites numbers towards trunks and the caller numbers
+	// trunks present (numbering.Plan). Optional: numbers as dialled.
+	Numbering Numbering
+}
+
+// Numbering rewrites numbers at the trunk boundary (numbering.Plan).
+type Numbering interface {
+	// Outbound is the number to send to trunk for a dialled number; an
+	// error means the number cannot be called (484).
+	Outbound(trunk, number string) (string, error)
+	// Inbound is a caller number from trunk as phones are shown it.
+	Inbound(trunk, number string) string
 }
 
 // LocalUsers resolves dialled numbers to local users.

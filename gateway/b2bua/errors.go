@@ -29,6 +29,9 @@ var (
 	ErrUnavailable = errors.New("b2bua: callee unavailable")
 	// ErrNoAnswer means nobody answered within the ringing time (480).
 	ErrNoAnswer = errors.New("b2bua: no answer")
+	// ErrBadNumber means the numbering plan cannot make a number the trunk
+	// takes out of the dialled one (484).
+	ErrBadNumber = errors.New("b2bua: number not callable")
 	// ErrLoop means the INVITE is one of ours coming back (482, RFC 3261
 	// §16.3 step 4).
 	ErrLoop = errors.New("b2bua: loop detected")
@@ -110,6 +113,8 @@ func classify(err error) outcome {
 		return outcome{Status: 480, Reason: "Temporarily Unavailable", Cause: CauseNotReachable}
 	case errors.Is(err, ErrNoAnswer):
 		return outcome{Status: 480, Reason: "Temporarily Unavailable", Cause: CauseNoAnswer}
+	case errors.Is(err, ErrBadNumber):
+		return outcome{Status: 484, Reason: "Address Incomplete", Cause: CauseNoRoute}
 	case errors.Is(err, ErrLoop):
 		return outcome{Status: 482, Reason: "Loop Detected", Cause: CauseLoop}
 	case errors.Is(err, ErrTooManyHops):

@@ -48,12 +48,17 @@ func (b *B2BUA) inbound(req *sip.Request) (caller, bool) {
 	c := caller{number: from.Address.User}
 	if tr := b.trunkAt(ip); tr != nil {
 		c.trunk = tr
-		return c, true
+	} else if b.o.Trusted == nil || !b.o.Trusted(ip) {
+		return caller{}, false
 	}
-	if b.o.Trusted != nil && b.o.Trusted(ip) {
-		return c, true
+	if n := b.o.Numbering; n != nil {
+		name := ""
+		if c.trunk != nil {
+			name = c.trunk.Name()
+		}
+		c.number = n.Inbound(name, c.number)
 	}
-	return caller{}, false
+	return c, true
 }
 
 // trunkAt returns the trunk one of whose current targets has address ip

@@ -134,6 +134,16 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 		num = c.diverted.to
 		extra = c.diversionHeaders(*c.diverted)
 	}
+	if n := c.gw.o.Numbering; n != nil {
+		out, err := n.Outbound(trunk.Name(), num)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadNumber, err)
+		}
+		num = out
+	}
+	c.info.mu.Lock()
+	c.info.target = num
+	c.info.mu.Unlock()
 	inv := c.newInviteB(num, extra...)
 	res, err := c.gw.sender.Send(ctx, trunk, inv)
 	if err != nil {
