@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,5 +229,61 @@ func testRecordsRetention(t *testing.T, open Opener) {
 	}
 	if got, err := s.DeleteRecordsBefore(ctx(t), cut); err != nil || got != 0 {
 		t.Errorf("second DeleteRecordsBefore = %d, %v; want 0, nil", got, err)
+	}
+}
+
+// testRecordsCanceled: a canceled context stores nothing and says so.
+func testRecordsCanceled(t *testing.T, open Opener) {
+	s := open(t)
+	c, cancel := context.WithCancel(ctx(t))
+	cancel()
+	if err := s.AddRecords(c, []cdr.Record{record("x", "alice", "1", now())}); !errors.Is(err, context.Canceled) {
+		t.Errorf("AddRecords with canceled ctx: %v, want context.Canceled", err)
+	}
+	if _, err := s.CallHistory(c, store.CallQuery{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("CallHistory with canceled ctx: %v, want context.Canceled", err)
+	}
+	if _, err := s.DeleteRecordsBefore(c, now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("DeleteRecordsBefore with canceled ctx: %v, want context.Canceled", err)
+	}
+	if rs := mustHistory(t, s, store.CallQuery{}); len(rs) != 0 {
+		t.Errorf("canceled AddRecords stored %v", ids(rs))
+	}
+}
+
+// testRecordsQueue: records from many goroutines through cdr.Queue (the
+// B2BUA's path) all arrive, with history read alongside.
+func testRecordsQueue(t *testing.T, open Opener) {
+	s := open(t)
+	q := cdr.NewQueue(s, cdr.QueueOptions{Size: 1000, MaxBatch: 50})
+	const goroutines, each = 8, 50
+	n := now()
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				q.Record(record(fmt.Sprintf("g%d-%d", g, i), fmt.Sprintf("u%d", g), "1", n.Add(time.Duration(i)*time.Millisecond)))
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 10 {
+			if _, err := s.CallHistory(ctx(t), store.CallQuery{Parties: []string{"u1"}}); err != nil {
+				t.Errorf("CallHistory during writes: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := q.Stats(); st.Written != goroutines*each || st.Dropped != 0 || st.Failed != 0 {
+		t.Fatalf("queue stats %+v, want %d written", st, goroutines*each)
+	}
+	for g := range goroutines {
+		rs := mustHistory(t, s, store.CallQuery{Parties: []string{fmt.Sprintf("u%d", g)}, Limit: store.MaxCallLimit})
+		if len(rs) != each {
+			t.Errorf("u%d has %d records, want %d", g, len(rs), each)
+		}
 	}
 }

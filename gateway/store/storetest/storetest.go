@@ -74,6 +74,8 @@ func Run(t *testing.T, open Opener) {
 		{"RecordsParties", testRecordsParties},
 		{"RecordsPaging", testRecordsPaging},
 		{"RecordsRetention", testRecordsRetention},
+		{"RecordsCanceled", testRecordsCanceled},
+		{"RecordsQueue", testRecordsQueue},
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}
