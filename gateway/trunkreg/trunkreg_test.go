@@ -249,3 +249,24 @@ func TestNewErrors(t *testing.T) {
 	}
 	_ = errors.New
 }
+
+// TestIntervalTooBrief: a 423 with Min-Expires is followed at once with
+// that lifetime (RFC 3261 §10.2.8).
+func TestIntervalTooBrief(t *testing.T) {
+	sim := startSim(t, pbx.Options{MinExpires: 3600})
+	r, err := New(Options{
+		Trunk: newTrunk(t, "sip:"+sim.Addr().String(), ""), Client: newClient(t),
+		User: "trunk", Password: "x", Expires: 600 * time.Second, Contact: contact,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running(t, r)
+	waitFor(t, "registration", func() bool { return reg(sim).Count == 1 })
+	if got := reg(sim).Expires; got != 3600 {
+		t.Errorf("registered for %d s, want Min-Expires 3600", got)
+	}
+	if st := r.Status(); st.State != Registered || time.Until(st.Expires) < 59*time.Minute {
+		t.Errorf("status %+v", st)
+	}
+}

@@ -117,6 +117,10 @@ type Options struct {
 	// Algorithms offered in REGISTER challenges (RFC 8760). Default
 	// SHA-256 then MD5.
 	Algorithms []string
+	// MinExpires, in seconds, makes REGISTERs asking for less (but not
+	// 0) get 423 Interval Too Brief with Min-Expires (RFC 3261 §10.3
+	// step 7). 0 accepts any.
+	MinExpires int
 	// RetryAfter, in seconds, is sent with 503 answers in the
 	// Unavailable503 mode (RFC 3261 §20.33); 0 sends none.
 	RetryAfter int

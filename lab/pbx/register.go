@@ -108,6 +108,12 @@ func (s *Sim) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	} else if h := req.GetHeader("Contact"); h != nil && strings.TrimSpace(h.Value()) == "*" {
 		expires = 0
 	}
+	if expires > 0 && expires < s.o.MinExpires {
+		res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(s.o.MinExpires)))
+		_ = tx.Respond(res)
+		return
+	}
 	s.mu.Lock()
 	r := s.regs[aor]
 	if r == nil {
