@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -399,4 +400,29 @@ func TestLocalCallOverTCP(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no INVITE on the registered TCP connection")
 	}
+}
+
+// TestLoopDetected: a trunk that leads back to the gateway itself. The
+// INVITE comes back with our own Call-ID and Via branch: 482 (RFC 3261
+// §16.3 step 4), which the caller gets; nothing rings forever.
+func TestLoopDetected(t *testing.T) {
+	port := freeUDPPort(t, "127.0.0.1")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+trunks:
+  - {name: self, target: "sip:127.0.0.1:%d", probe: {interval: 0s}, match: ["5000"]}
+`, port))
+	g.requireCleanStop()
+	cfg, err := os.ReadFile(g.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "udp://127.0.0.1:0", fmt.Sprintf("udp://127.0.0.1:%d", port), 1))
+	if err := os.WriteFile(g.cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.restart()
+	if code := placeCall(t, g, "5000", 0); code != 482 {
+		t.Fatalf("caller got %d, want 482\n%s", code, g.log.String())
+	}
+	g.waitLog("Loop Detected", 2*time.Second)
 }
