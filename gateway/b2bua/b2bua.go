@@ -1,9 +1,17 @@
 // Package b2bua is Switchboard's back-to-back user agent: it answers a
 // caller's INVITE on one leg (A, Switchboard as UAS) and places a new call
-// on another (B, Switchboard as UAC, towards a trunk), anchoring the media
-// on the RTP relay. This first slice carries calls from registered users to
-// trunk numbers: proxy authentication, 100/18x/2xx, ACK, BYE from either
-// side, CANCEL before the answer and failures mapped to a status.
+// on another (B, Switchboard as UAC), anchoring the media on the RTP relay.
+//
+// Call setup: registered users authenticate with digest (407); trunks and
+// trusted networks call in by address (inbound.go). A dialled number goes
+// to a trunk (route.go, with the numbering plan) or to every device a local
+// user registered, in parallel (fork.go, ring.go: the first 2xx wins, the
+// others are cancelled "completed elsewhere"), on the flow each registered
+// from. Max-Forwards and our own Via branches and Call-IDs stop loops
+// (loop.go); busy and unanswered users divert once (divert.go); reliable
+// provisionals are PRACKed both ways (prack.go); every call ends in a CDR
+// (cdr.go). Established calls (re-INVITE, UPDATE, REFER, INFO, session
+// timers) are in indialog.go and the files it names.
 //
 // The dialog (dialog.go, one per leg) is kept apart from the call
 // (call.go), and every error maps to a SIP status and a CDR cause
