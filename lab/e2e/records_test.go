@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
+	"github.com/switchboard-gw/switchboard/lab/pbx"
 )
 
 // callsPage is GET /api/v1/calls.
@@ -133,5 +135,62 @@ users:
 		if v := g.metric(m); v != 0 {
 			t.Errorf("%s = %v, want 0", m, v)
 		}
+	}
+}
+
+// TestCallRecordNumbering: a number dialled with the outside line 0 in
+// national form reaches the trunk in E.164 (numbering.region CH,
+// trunks[].number {strip: 1, format: e164}); the record keeps both.
+// A number that cannot be normalised gets 484.
+func TestCallRecordNumbering(t *testing.T) {
+	sim := startPBX(t, pbx.Options{})
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+numbering: {region: CH}
+trunks:
+  - name: pbx
+    target: sip:%s
+    probe: {interval: 0s}
+    match: ["0x"]
+    number: {strip: 1, format: e164}
+`, sim.Addr()))
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "00441234567", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitAnswer(ctx, answerOpts()); err != nil {
+		t.Fatalf("call: %v\n%s", err, g.log.String())
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if in := sim.Calls(); len(in) != 1 || in[0].To != "+41441234567" {
+		t.Fatalf("PBX saw %+v, want a call to +41441234567", in)
+	}
+	var p struct {
+		Calls []struct {
+			Callee string `json:"callee"`
+			Target string `json:"target"`
+		} `json:"calls"`
+	}
+	waitUntil(t, 10*time.Second, "the call record", func() bool {
+		_, body := g.api("GET", "/api/v1/calls?user=u1000")
+		return json.Unmarshal(body, &p) == nil && len(p.Calls) == 1
+	})
+	if c := p.Calls[0]; c.Callee != "00441234567" || c.Target != "+41441234567" {
+		t.Errorf("record callee %q target %q, want 00441234567 and +41441234567", c.Callee, c.Target)
+	}
+
+	s, err = call(ctx, ph, g.UDP, "0112", phoneSDP) // 112 is no E.164 number
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitAnswer(ctx, answerOpts()); responseCode(err) != 484 {
+		t.Errorf("call to 0112: %v, want 484", err)
 	}
 }
