@@ -397,9 +397,14 @@ func newTestPhone(t *testing.T) *testPhone {
 
 // dial calls number with body and returns the answered, ACKed session and
 // the 2xx SDP.
-func (p *testPhone) dial(ctx context.Context, gw, number, body string) *sipgo.DialogClientSession {
+func (p *testPhone) dial(ctx context.Context, gw, number, body string, hs ...sip.Header) *sipgo.DialogClientSession {
 	p.t.Helper()
-	s, err := call(ctx, p.d, gw, number, body)
+	host, port, _ := net.SplitHostPort(gw)
+	pn, _ := strconv.Atoi(port)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "u1000", Host: "example.com"}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	hs = append([]sip.Header{from, sip.NewHeader("Content-Type", "application/sdp")}, hs...)
+	s, err := p.d.Invite(ctx, sip.Uri{Scheme: "sip", User: number, Host: host, Port: pn}, []byte(body), hs...)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -653,10 +658,13 @@ func TestInDialogChecks(t *testing.T) {
 	_ = s.Bye(ctx)
 }
 
-// TestSessionTimerExpiry: the PBX takes the refresher role (RFC 4028,
-// refresher=uas) with the smallest interval, 90 s, and never refreshes:
-// the gateway ends the call on both legs before the session expires
-// (§10: at 90 - 30 = 60 s). Takes a minute; skipped with -short.
+// TestSessionTimerExpiry: session timers on both legs (RFC 4028). The
+// phone asks for 90 s with the gateway as refresher (refresher=uas): the
+// gateway refreshes it at half the interval with a re-INVITE (the phone
+// does not allow UPDATE). The PBX takes the refresher role on its leg
+// with 90 s and never refreshes: the gateway ends the call on both legs
+// before the session expires (§10: at 90 - 30 = 60 s). Takes a minute;
+// skipped with -short.
 func TestSessionTimerExpiry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits 60 s for a session to expire")
@@ -667,17 +675,20 @@ func TestSessionTimerExpiry(t *testing.T) {
 	g := startGateway(t, dialogConfig(pbx.agent.addr))
 	ph := newTestPhone(t)
 	rtp := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp.port
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	s := ph.dial(ctx, g.UDP, "2004", mediaBody("127.0.0.1", rtp.port, "", 0))
-	// The phone did not say it supports timers: its leg has none
-	// (RFC 4028 §9); the PBX's leg has the PBX as refresher.
-	if se := s.InviteResponse.GetHeader("Session-Expires"); se != nil {
-		t.Errorf("2xx to a phone without timer support has Session-Expires %s", se.Value())
+	s := ph.dial(ctx, g.UDP, "2004", mediaBody("127.0.0.1", rtp.port, "", 0),
+		sip.NewHeader("Supported", "timer"), sip.NewHeader("Session-Expires", "90;refresher=uas"))
+	if se := s.InviteResponse.GetHeader("Session-Expires"); se == nil || se.Value() != "90;refresher=uas" {
+		t.Errorf("2xx to the phone: Session-Expires %v, want 90;refresher=uas", se)
 	}
-	// Keep media flowing so the media timeout is not what ends the call.
+	if rq := s.InviteResponse.GetHeader("Require"); rq == nil || rq.Value() != "timer" {
+		t.Errorf("2xx to the phone: Require %v, want timer", rq)
+	}
 	fc := pbx.get("2004")
 	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	// Keep media flowing so the media timeout is not what ends the call.
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -696,6 +707,17 @@ func TestSessionTimerExpiry(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-stopped }()
+	select {
+	case r := <-ph.reinvites:
+		if se := r.GetHeader("Session-Expires"); se == nil || se.Value() != "90;refresher=uac" {
+			t.Errorf("refresh re-INVITE Session-Expires %v, want 90;refresher=uac", se)
+		}
+		if len(r.Body()) == 0 {
+			t.Error("refresh re-INVITE without SDP")
+		}
+	case <-time.After(55 * time.Second):
+		t.Fatalf("no session refresh towards the phone within 55 s\n%s", g.log.String())
+	}
 	select {
 	case user := <-pbx.byes:
 		if user != "2004" {
