@@ -13,6 +13,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
@@ -187,15 +188,21 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 // user has a diversion (divert.go).
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
+	c.a = newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+	if c.from.trunk != nil {
+		c.info.trunk = c.from.trunk.Name()
+	}
+	// Until the route is known (and for a number that has none): an
+	// inbound call, or an outbound attempt.
+	c.info.direction = cdr.Outbound
+	if c.from.inbound() {
+		c.info.direction = cdr.Inbound
+	}
 	tgt, err := b.resolve(c.num, c.from.inbound())
 	if err != nil {
 		return err
 	}
-	c.a = newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
 	c.info.direction = direction(c.from, tgt)
-	if c.from.trunk != nil {
-		c.info.trunk = c.from.trunk.Name()
-	}
 	c.relA.init(req)
 	if c.relA.on {
 		b.addEarly(c)

@@ -147,8 +147,13 @@ func (f *fork) drain(winner *branch) {
 				return
 			case <-gw.ctx.Done():
 				f.terminate()
-				<-all
-				return
+				for {
+					select {
+					case <-f.events: // unblock the watchers until they end
+					case <-all:
+						return
+					}
+				}
 			}
 		}
 	}()
