@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +199,21 @@ func TestSlowServer(t *testing.T) {
 		t.Fatalf("slow server without deadline: %v", err)
 	}
 	e.sim.SetDelay(0)
+}
+
+func TestReconnectManyMonitors(t *testing.T) {
+	var users []string
+	for i := range 300 {
+		users = append(users, strconv.Itoa(1000+i))
+	}
+	e := newEnv(t, labcisco.Config{Users: users}, nil)
+	e.monitor(users...)
+	e.sim.DropChannels()
+	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	start := time.Now()
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if got := len(e.sim.Subscribed()); got != 300 {
+		t.Fatalf("%d subscriptions restored, want 300", got)
+	}
+	t.Logf("300 subscriptions restored in %s", time.Since(start))
 }
