@@ -196,20 +196,14 @@ func (b *B2BUA) onPrack(req *sip.Request, tx sip.ServerTransaction) {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
-	var rseq, cseq uint64
-	var method string
-	var err error
+	var rseq, cseq uint32
+	ok := false
 	if h := req.GetHeader("RAck"); h != nil {
-		f := strings.Fields(h.Value())
-		if len(f) == 3 {
-			rseq, err = strconv.ParseUint(f[0], 10, 32)
-			if err == nil {
-				cseq, err = strconv.ParseUint(f[1], 10, 32)
-			}
-			method = f[2]
-		}
+		var method string
+		rseq, cseq, method, ok = parseRAck(h.Value())
+		ok = ok && method == string(sip.INVITE)
 	}
-	if err != nil || method != string(sip.INVITE) || !c.relA.prack(uint32(rseq), uint32(cseq)) {
+	if !ok || !c.relA.prack(rseq, cseq) {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
@@ -242,4 +236,22 @@ func (b *B2BUA) removeEarly(c *call) {
 	b.mu.Lock()
 	delete(b.early, c.a.key())
 	b.mu.Unlock()
+}
+
+// parseRAck reads an RAck value: response-num CSeq-num Method
+// (RFC 3262 §7.2); ok is false when it is not that.
+func parseRAck(v string) (rseq, cseq uint32, method string, ok bool) {
+	f := strings.Fields(v)
+	if len(f) != 3 {
+		return 0, 0, "", false
+	}
+	r, err := strconv.ParseUint(f[0], 10, 32)
+	if err != nil {
+		return 0, 0, "", false
+	}
+	c, err := strconv.ParseUint(f[1], 10, 32)
+	if err != nil {
+		return 0, 0, "", false
+	}
+	return uint32(r), uint32(c), f[2], true
 }
