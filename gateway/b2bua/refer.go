@@ -554,6 +554,11 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		b.respond(tx, req, 400, "Bad Request (one Replaces)", nil) // RFC 3891 §3
 		return
 	}
+	// Authenticated first, so that the 481 tells strangers nothing about
+	// our dialogs (RFC 3891 §7).
+	if _, ok := b.authenticate(req, tx); !ok {
+		return
+	}
 	r := b.lookupReplaces(rep)
 	if r == nil {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
@@ -561,9 +566,6 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if rep.earlyOnly {
 		b.respond(tx, req, 486, "Busy Here", nil)
-		return
-	}
-	if _, ok := b.authenticate(req, tx); !ok {
 		return
 	}
 	c := r.c

@@ -119,3 +119,14 @@ func TestSessionExpiresOf(t *testing.T) {
 		}
 	}
 }
+
+func FuzzSessionExpiresOf(f *testing.F) {
+	f.Add("1800;refresher=uac")
+	f.Add("90 ; refresher=UAS;x=y")
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ref, ok := sessionExpiresOf(inviteWith("Session-Expires", v))
+		if ok && d < 0 || !ok && (d != 0 || ref != "") {
+			t.Errorf("%q: %v %q %v", v, d, ref, ok)
+		}
+	})
+}

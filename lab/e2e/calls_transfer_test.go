@@ -173,8 +173,16 @@ func TestReferErrors(t *testing.T) {
 	}
 
 	raw := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	inv := raw.request("INVITE", "sip:2000@example.com", "u1000", "Replaces: nosuchcall;to-tag=1;from-tag=2")
-	if res := raw.roundTrip(inv); res.Status != 481 {
+	repl := "Replaces: nosuchcall;to-tag=1;from-tag=2"
+	res := raw.roundTrip(raw.request("INVITE", "sip:2000@example.com", "u1000", repl))
+	if res.Status != 407 {
+		t.Fatalf("INVITE with Replaces without credentials: %d, want 407", res.Status)
+	}
+	auth, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", "sip:2000@example.com", "u1000", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := raw.roundTrip(raw.request("INVITE", "sip:2000@example.com", "u1000", repl, "Proxy-Authorization: "+auth)); res.Status != 481 {
 		t.Errorf("INVITE with Replaces for no dialog: %d, want 481", res.Status)
 	}
 	_ = s.Bye(ctx)
@@ -210,4 +218,38 @@ func TestBlindTransferToLocalUser(t *testing.T) {
 		t.Fatal("no re-INVITE to the PBX")
 	}
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
+
+// TestInviteWithReplaces: a second device of u1000 takes over the first
+// one's call to the PBX with an INVITE carrying Replaces (RFC 3891 §3, as
+// in a call pick-up or a phone-driven attended transfer): the PBX is
+// re-INVITEd towards the new device, the first one gets a BYE, and RTP
+// flows between the PBX and the new device.
+func TestInviteWithReplaces(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph1, ph2 := newTestPhone(t), newTestPhone(t)
+	rtp1, rtp2 := newRTPPort(t, "127.0.0.1"), newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s1 := ph1.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp1.port, "", 0))
+	fc := pbx.get("2000")
+	toTag, _ := s1.InviteResponse.To().Params.Get("tag")
+	fromTag, _ := s1.InviteRequest.From().Params.Get("tag")
+	cid1 := s1.InviteRequest.CallID().Value()
+	s2 := ph2.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp2.port, "", 0),
+		sip.NewHeader("Replaces", cid1+";to-tag="+toTag+";from-tag="+fromTag))
+	ph1.expectBye(cid1)
+	if re := pbx.next(sip.INVITE); sdpAddr(t, string(re.Body())) != sdpAddr(t, fc.offer) {
+		t.Errorf("PBX re-INVITEd to %v, want the relay side it had (%v)", sdpAddr(t, string(re.Body())), sdpAddr(t, fc.offer))
+	}
+	if n := flows(t, fc.rtp, fc.relayAddr(), rtp2, 0); n < 15 {
+		t.Errorf("PBX→new device: %d/20 packets", n)
+	}
+	if n := flows(t, rtp2, sdpAddr(t, string(s2.InviteResponse.Body())), fc.rtp, 0); n < 15 {
+		t.Errorf("new device→PBX: %d/20 packets", n)
+	}
+	g.waitLog(`msg="call leg replaced"`, 5*time.Second)
+	_ = s2.Bye(ctx)
+	g.waitLog(`msg="call ended"`, 5*time.Second)
 }
