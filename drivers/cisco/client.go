@@ -131,7 +131,7 @@ func (d *Driver) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// send builds and sends a request with Basic authentication.
+// send builds and sends a request with Basic (or Bearer) authentication.
 func (d *Driver) send(ctx context.Context, c *http.Client, method, path string, query url.Values, body any) (*http.Response, error) {
 	u := *d.cfg.base
 	u.Path = path
@@ -148,7 +148,11 @@ func (d *Driver) send(ctx context.Context, c *http.Client, method, path string, 
 	if err != nil {
 		return nil, fmt.Errorf("xsi %s %s: %w", method, path, err)
 	}
-	req.SetBasicAuth(d.cfg.User, d.cfg.Password)
+	if d.cfg.BearerToken != "" {
+		req.Header.Set("Authorization", "Bearer "+d.cfg.BearerToken)
+	} else {
+		req.SetBasicAuth(d.cfg.User, d.cfg.Password)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/xml; charset=UTF-8")
 	}

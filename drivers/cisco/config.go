@@ -23,9 +23,13 @@ type Config struct {
 	BaseURL string `json:"base_url"`
 	// User and Password are the HTTP Basic credentials, an administrator
 	// (or the user itself) allowed to act for the monitored users.
-	// Required.
+	// Required unless BearerToken is set.
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// BearerToken is an OAuth access token sent as "Authorization: Bearer"
+	// instead of Basic credentials (Webex Calling's Xsi, §4.3). The
+	// driver does not refresh it.
+	BearerToken string `json:"bearer_token"`
 	// TLSCAFile is a PEM file of the CAs the server certificate is
 	// checked against (default: the system roots).
 	TLSCAFile string `json:"tls_ca_file"`
@@ -180,8 +184,11 @@ func (c *Config) Validate() error {
 		u.Path = ""
 		c.base = u
 	}
-	if c.User == "" || c.Password == "" {
-		bad("user and password are required (HTTP Basic)")
+	switch {
+	case c.BearerToken != "" && (c.User != "" || c.Password != ""):
+		bad("bearer_token or user and password, not both")
+	case c.BearerToken == "" && (c.User == "" || c.Password == ""):
+		bad("user and password are required (HTTP Basic), or bearer_token")
 	}
 	if c.base != nil && c.base.Scheme == "http" && (c.TLSCAFile != "" || c.TLSInsecureSkipVerify || c.TLSServerName != "") {
 		bad("tls_* settings with an http base_url")

@@ -27,6 +27,8 @@ func TestConfig(t *testing.T) {
 		{"http", `{"base_url":"http://x","user":"u","password":"p"}`, "in the clear"},
 		{"path", `{"base_url":"https://x/com.broadsoft.xsi-actions","user":"u","password":"p"}`, "scheme and host only"},
 		{"no password", `{"base_url":"https://x","user":"u"}`, "user and password are required"},
+		{"bearer", `{"base_url":"https://x","bearer_token":"t"}`, ""},
+		{"bearer and basic", `{"base_url":"https://x","bearer_token":"t","user":"u","password":"p"}`, "not both"},
 		{"unknown key", `{"base_url":"https://x","user":"u","password":"p","pasword":"x"}`, "unknown field"},
 		{"package", `{"base_url":"https://x","user":"u","password":"p","event_package":"Call"}`, "event_package"},
 		{"user id", `{"base_url":"https://x","user":"u","password":"p","users":{"201":"a/b"}}`, "users"},

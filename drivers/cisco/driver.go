@@ -46,8 +46,10 @@ type Driver struct {
 	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
 	stream *http.Client // the event channel
 	runID  string       // makes channel set IDs unique per process
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// cfgUsers is cfg.Users reversed: user ID → device.
+	cfgUsers map[string]string
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	mu       sync.Mutex
 	started  bool
@@ -113,6 +115,10 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 		return fmt.Errorf("cisco: %w: already started", plugins.ErrFailedPrecondition)
 	}
 	d.cfg = cfg
+	d.cfgUsers = map[string]string{}
+	for dev, uid := range cfg.Users {
+		d.cfgUsers[uid] = dev
+	}
 	d.httpc, d.stream, err = newHTTP(cfg)
 	if err != nil {
 		d.mu.Unlock()

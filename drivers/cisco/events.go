@@ -202,10 +202,8 @@ func (d *Driver) deviceOf(p xsi.Party) string {
 	if dev, ok := d.byUser[strings.TrimSpace(p.UserID)]; ok {
 		return dev
 	}
-	for dev, uid := range d.cfg.Users {
-		if uid == strings.TrimSpace(p.UserID) {
-			return dev
-		}
+	if dev, ok := d.cfgUsers[strings.TrimSpace(p.UserID)]; ok {
+		return dev
 	}
 	a := strings.TrimSpace(p.Address)
 	a = strings.TrimPrefix(strings.TrimPrefix(a, "tel:"), "sip:")

@@ -3,6 +3,8 @@ package cisco_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,4 +218,23 @@ func TestReconnectManyMonitors(t *testing.T) {
 		t.Fatalf("%d subscriptions restored, want 300", got)
 	}
 	t.Logf("300 subscriptions restored in %s", time.Since(start))
+}
+
+// TestBearerToken: Webex Calling's Xsi takes an OAuth token instead of
+// Basic credentials.
+func TestBearerToken(t *testing.T) {
+	e := newEnv(t, labcisco.Config{Token: "t0ken"}, map[string]any{"user": nil, "password": nil, "bearer_token": "t0ken"})
+	e.monitor("201", "202")
+	connect(t, e, "201", "202")
+	d := cisco.New()
+	defer d.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, e.sim.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := d.Start(bg, plugins.StartRequest{Config: driverConfig(e.sim, ca,
+		map[string]any{"user": nil, "password": nil, "bearer_token": "wrong"})})
+	if !errors.Is(err, cisco.ErrAuth) {
+		t.Fatalf("wrong token: %v", err)
+	}
 }

@@ -47,6 +47,9 @@ type Config struct {
 	// (an administrator allowed to act for every user). Empty User accepts
 	// any.
 	User, Password string
+	// Token, when set, is also accepted as "Authorization: Bearer Token"
+	// (Webex Calling's Xsi).
+	Token string
 	// Domain makes user IDs: extension@Domain (default "lab.example").
 	Domain string
 	// Users lists the extensions that exist (default 201–204).
@@ -281,9 +284,10 @@ func (s *Sim) Subscribed() []string {
 
 // ServeHTTP routes Xsi-Actions and Xsi-Events requests.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.User != "" {
+	if s.cfg.User != "" || s.cfg.Token != "" {
 		u, p, ok := r.BasicAuth()
-		if !ok || u != s.cfg.User || p != s.cfg.Password {
+		bearer := s.cfg.Token != "" && r.Header.Get("Authorization") == "Bearer "+s.cfg.Token
+		if !bearer && (!ok || s.cfg.User == "" || u != s.cfg.User || p != s.cfg.Password) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="BroadWorks"`)
 			writeError(w, http.StatusUnauthorized, 110002, "Authentication failed")
 			return
