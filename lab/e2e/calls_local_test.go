@@ -426,3 +426,44 @@ trunks:
 	}
 	g.waitLog("Loop Detected", 2*time.Second)
 }
+
+// TestLocalCallOverWS: a browser-like device registered over WebSocket
+// with an unreachable Contact host (x.invalid, RFC 7118 §5) gets its INVITE
+// on its WebSocket connection.
+func TestLocalCallOverWS(t *testing.T) {
+	g := startGateway(t, localUsers)
+	c := dialWS(t, "ws", g.WS, g.WSPath)
+	if res := c.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("register: %d %s", res.Status, res.Reason)
+	}
+	got := make(chan string, 1)
+	go func() {
+		for {
+			f, err := c.readFrame(10 * time.Second)
+			if err != nil {
+				got <- "error: " + err.Error()
+				return
+			}
+			if p := string(f.Payload); strings.HasPrefix(p, "INVITE ") {
+				got <- p
+				return
+			}
+		}
+	}()
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "1001", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.WaitAnswer(ctx, answerOpts()) }()
+	select {
+	case p := <-got:
+		if !strings.HasPrefix(p, "INVITE sip:u1001@"+c.host) || !strings.Contains(p, "SIP/2.0/WS") {
+			t.Fatalf("on the WebSocket: %q", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no INVITE on the registered WebSocket")
+	}
+}
