@@ -116,9 +116,11 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	if l.expires <= 0 {
 		l.expires = time.Duration(d.cfg.ChannelExpires)
 	}
-	l.wg.Add(2)
+	l.wg.Add(1 + ackers)
 	go func() { defer l.wg.Done(); defer resp.Body.Close(); d.read(l, sp) }()
-	go func() { defer l.wg.Done(); d.acker(sctx, l) }()
+	for range ackers {
+		go func() { defer l.wg.Done(); d.acker(sctx, l) }()
+	}
 
 	for _, id := range old { // best effort: they belong to a dead channel set
 		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
@@ -193,11 +195,13 @@ func (d *Driver) restore(ctx context.Context, l *link, mons []*monitor) error {
 	return first
 }
 
-// isRefusal reports whether err is the server refusing a device (not the
-// channel or network failing).
+// isRefusal reports whether err is the server refusing a device (no such
+// user, or not allowed to see it), not the channel or network failing: a
+// 400 to a subscription ("no channel in the channel set") is the channel's
+// problem.
 func isRefusal(err error) bool {
 	var se *StatusError
-	return errors.As(err, &se) && se.Status < 500 && se.Status != http.StatusUnauthorized
+	return errors.As(err, &se) && (se.Status == http.StatusNotFound || se.Status == http.StatusForbidden)
 }
 
 // subscribe adds the device's subscription on l and takes its snapshot. A
@@ -286,6 +290,11 @@ func (d *Driver) read(l *link, sp *xsi.Splitter) {
 		}
 	}
 }
+
+// ackers is how many event responses are in flight at once: a burst
+// (every CallSubscriptionEvent of a restore) must be answered before the
+// server sends the events again.
+const ackers = 8
 
 // acker acknowledges events by eventID (§4.2 step 4).
 func (d *Driver) acker(ctx context.Context, l *link) {

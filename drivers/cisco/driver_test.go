@@ -32,7 +32,7 @@ func newSim(t *testing.T, sc labcisco.Config) (*labcisco.Sim, string) {
 	t.Helper()
 	sc.User, sc.Password = "admin", "secret"
 	if sc.AckTimeout == 0 {
-		sc.AckTimeout = 300 * time.Millisecond
+		sc.AckTimeout = time.Second
 	}
 	if sc.MinExpires == 0 {
 		sc.MinExpires = 1
