@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti clean
 
 all: build
 
@@ -62,6 +62,11 @@ bench-failover: build
 ## bench-rtp: RTP relay under N concurrent G.711 calls on loopback; largest N with < 0.1 % loss
 bench-rtp:
 	$(GO) build -o bin/rtpbench ./media/bench/rtpbench && bin/rtpbench -search
+
+## bench-cti: CTI events simulator → Mitel driver process → gRPC → host consumer with 5,000 monitors
+## (p50/p99 latency, events/s; paced and unpaced), then kill -9 of the driver under load with 1,000 monitors
+bench-cti:
+	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
 
 clean:
 	rm -rf bin
