@@ -28,7 +28,7 @@ type env struct {
 
 // newSim starts a simulator with the lab credentials; its certificate is
 // written to a file for tls_ca_file.
-func newSim(t *testing.T, sc labcisco.Config) (*labcisco.Sim, string) {
+func newSim(t testing.TB, sc labcisco.Config) (*labcisco.Sim, string) {
 	t.Helper()
 	sc.User, sc.Password = "admin", "secret"
 	if sc.AckTimeout == 0 {

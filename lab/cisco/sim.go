@@ -73,7 +73,7 @@ type Sim struct {
 	ln    net.Listener
 	srv   *http.Server
 	caPEM []byte
-	wg    sync.WaitGroup // channel writers
+	wg    sync.WaitGroup // the server and the channel writers
 
 	delay      atomic.Int64 // nanoseconds before each action's answer
 	ignoreAcks atomic.Int64 // event responses still to ignore
@@ -138,7 +138,8 @@ func New(cfg Config) (*Sim, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	s.ln = ln
-	go func() { _ = s.srv.Serve(ln) }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = s.srv.Serve(ln) }()
 	return s, nil
 }
 
