@@ -72,7 +72,31 @@ const (
 	// BadXML is a well-framed event whose XML is not well formed: the
 	// application should drop the frame and go on.
 	BadXML
+	// XMLBomb is a well-framed event with a DOCTYPE whose entities expand
+	// exponentially ("billion laughs"): the application must refuse it
+	// without expanding it and go on.
+	XMLBomb
+	// WrongLength is a frame whose length field is shorter than the
+	// document that follows: the rest of the document is read as the next
+	// header, so the application must drop the link.
+	WrongLength
+	// SlowLoris sends the start of a frame whose header promises 4,000
+	// bytes, then nothing more on that link (responses and events queue
+	// up unsent): a stuck PBX link the application must detect.
+	SlowLoris
 )
+
+// slowLoris is the frame start a SlowLoris link stops after; writeLoop
+// knows it by identity.
+var slowLoris = []byte{0, 0, 0x0f, 0xa0, '9', '9', '9', '9', '<', 'c', 's'}
+
+const xmlBomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">` +
+	`<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
+	`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
+	`<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">` +
+	`<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>` +
+	`<csta:DeliveredEvent xmlns:csta="http://www.ecma-international.org/standards/ecma-323/csta/ed5">` +
+	`<csta:monitorCrossRefID>&lol9;</csta:monitorCrossRefID></csta:DeliveredEvent>`
 
 // Sim is a running simulator. Close it when done.
 type Sim struct {
@@ -179,6 +203,13 @@ func (s *Sim) SendMalformed(k Malformed) {
 	switch k {
 	case BadHeader:
 		b = []byte{0xff, 0xff, 0, 12, '9', '9', '9', '9', '<', 'x', '/', '>'}
+	case XMLBomb:
+		b = frame(csta.EventInvokeID, []byte(xmlBomb))
+	case WrongLength:
+		b = frame(csta.EventInvokeID, []byte(`<csta:HeldEvent xmlns:csta="x"><csta:monitorCrossRefID>1</csta:monitorCrossRefID></csta:HeldEvent>`))
+		b[3] = 20 // the header says 20 bytes: 12 of XML
+	case SlowLoris:
+		b = slowLoris
 	default:
 		b = frame(csta.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
 	}
@@ -372,6 +403,10 @@ func (l *link) writeLoop() {
 			_ = l.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			if _, err := l.conn.Write(b); err != nil {
 				l.close()
+				return
+			}
+			if len(b) > 0 && &b[0] == &slowLoris[0] {
+				<-l.done // stuck: never another byte
 				return
 			}
 		}
