@@ -250,6 +250,10 @@ func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error
 		return m.id, nil
 	}
 	if err := d.subscribe(ctx, l, m, false); err != nil {
+		if !isRefusal(err) && !errors.Is(err, plugins.ErrUnavailable) {
+			// The device stays: the next refresh or channel subscribes it.
+			err = fmt.Errorf("%w: %w", plugins.ErrUnavailable, err)
+		}
 		return "", err
 	}
 	return m.id, nil
