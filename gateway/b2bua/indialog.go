@@ -40,6 +40,9 @@ type established struct {
 	acks   map[*dialog]*ackWait  // 2xx to a re-INVITE waiting for its ACK
 	// timerA is what timerA negotiated with the caller, for startTimers.
 	timerA *legTimer
+	// referSeq is the CSeq of the REFER being carried out: the id of its
+	// subscription (RFC 3515 §2.4.6).
+	referSeq uint32
 }
 
 // ackWait is a 2xx we sent to a re-INVITE: its CSeq and where the ACK
@@ -203,6 +206,16 @@ func (c *call) respondIn(tx sip.ServerTransaction, req *sip.Request, d *dialog, 
 		c.gw.log.Debug("sending in-dialog response", "code", code, "error", err)
 	}
 	return res
+}
+
+// goneLeg reports whether the other leg's answer to a request we relayed
+// says its dialog is over: 481, 408 or no answer at all (RFC 3261
+// §12.2.1.2: the UAC should end the dialog). The call then ends.
+func (c *call) goneLeg(res *sip.Response, err error) bool {
+	if res != nil {
+		return res.StatusCode == 481 || res.StatusCode == 408
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sip.ErrTransactionTimeout)
 }
 
 // relayError answers req with the final status of a request that failed on

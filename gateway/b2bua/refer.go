@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -129,6 +130,9 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	defer c.est.finish()
 	b.calls.Add(1)
 	defer b.calls.Done()
+	c.est.mu.Lock()
+	c.est.referSeq = req.CSeq().SeqNo
+	c.est.mu.Unlock()
 	c.respondIn(tx, req, l.d, 202, "Accepted", "", nil)
 	c.notifyRefer(l.d, 100, "Trying", false)
 	var referredBy sip.Header
@@ -151,8 +155,11 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 // INVITE the REFER caused (RFC 3515 §2.4.4, §2.4.5); final ends the
 // implicit subscription (RFC 3515 §2.4.7, RFC 6665 §4.1.3).
 func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
+	c.est.mu.Lock()
+	id := c.est.referSeq
+	c.est.mu.Unlock()
 	n := d.newRequest(sip.NOTIFY)
-	n.AppendHeader(sip.NewHeader("Event", "refer"))
+	n.AppendHeader(sip.NewHeader("Event", "refer;id="+strconv.FormatUint(uint64(id), 10)))
 	state := "active;expires=60"
 	if final {
 		state = "terminated;reason=noresource"

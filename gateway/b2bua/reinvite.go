@@ -49,6 +49,9 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.est.finish()
 		b.log.Info("re-INVITE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
+		if c.goneLeg(res, err) {
+			c.end(true, true, err)
+		}
 		return
 	}
 	out := c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)
@@ -83,6 +86,9 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		b.log.Info("UPDATE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
+		if c.goneLeg(res, err) {
+			c.end(true, true, err)
+		}
 		return
 	}
 	c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)

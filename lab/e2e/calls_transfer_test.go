@@ -26,8 +26,8 @@ func (p *testPhone) expectNotify(callID, status string) {
 			if n.CallID().Value() != callID {
 				continue
 			}
-			if ev := n.GetHeader("Event"); ev == nil || !strings.HasPrefix(ev.Value(), "refer") {
-				p.t.Errorf("NOTIFY Event %v, want refer", ev)
+			if ev := n.GetHeader("Event"); ev == nil || !strings.HasPrefix(ev.Value(), "refer;id=") {
+				p.t.Errorf("NOTIFY Event %v, want refer;id=<REFER CSeq> (RFC 3515 §2.4.6)", ev)
 			}
 			if ct := n.GetHeader("Content-Type"); ct == nil || !strings.HasPrefix(ct.Value(), "message/sipfrag") {
 				p.t.Errorf("NOTIFY Content-Type %v, want message/sipfrag", ct)
