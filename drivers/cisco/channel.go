@@ -26,7 +26,7 @@ type link struct {
 	cancel   context.CancelFunc // ends the stream request
 	done     chan struct{}      // closed when the reader ends
 	err      error              // why, set before done closes
-	lastRead atomic.Int64       // unix nanoseconds of the last byte read
+	lastRead atomic.Int64       // unix nanoseconds of the last document read
 	acks     chan string        // event IDs to acknowledge
 	wg       sync.WaitGroup     // reader and acker
 
@@ -55,20 +55,6 @@ func subscriptionPath(id string) string {
 }
 
 func channelPath(id string) string { return xsi.EventsRoot + "/channel/" + url.PathEscape(id) }
-
-// activityReader records when bytes arrive on the channel.
-type activityReader struct {
-	r    io.Reader
-	last *atomic.Int64
-}
-
-func (a activityReader) Read(p []byte) (int, error) {
-	n, err := a.r.Read(p)
-	if n > 0 {
-		a.last.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
 
 // connect opens a channel in a new channel set, deletes the subscriptions
 // of the previous channel (old), subscribes every monitored device, takes
@@ -102,7 +88,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 		return nil, fmt.Errorf("open channel: %w", se)
 	}
 	l.lastRead.Store(time.Now().UnixNano())
-	sp := xsi.NewSplitter(activityReader{r: resp.Body, last: &l.lastRead}, d.cfg.MaxEventBytes)
+	sp := xsi.NewSplitter(resp.Body, d.cfg.MaxEventBytes)
 	// The first document is the Channel with the channelId.
 	doc, err := d.firstDoc(sp)
 	openTimer.Stop()
@@ -271,6 +257,9 @@ func (d *Driver) read(l *link, sp *xsi.Splitter) {
 			d.stats.malformed.Add(1)
 			continue
 		}
+		// Liveness is whole documents, not bytes: a server trickling a
+		// document that never ends is as dead as a silent one.
+		l.lastRead.Store(time.Now().UnixNano())
 		switch {
 		case doc.HeartBeat:
 			d.stats.heartbeatsSeen.Add(1)
@@ -334,7 +323,7 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 		case <-watch.C:
 			if idle := time.Since(time.Unix(0, l.lastRead.Load())); idle > timeout {
 				d.stats.stalls.Add(1)
-				return fmt.Errorf("%w: nothing streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
+				return fmt.Errorf("%w: no document streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
 			}
 		case <-hb.C:
 			err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)

@@ -111,7 +111,7 @@ func TestStalledChannel(t *testing.T) {
 	e.monitor("201", "202")
 	e.sim.StallChannels()
 	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	if !strings.Contains(ev.RawCause, "nothing streamed") {
+	if !strings.Contains(ev.RawCause, "no document streamed") {
 		t.Fatalf("link down %+v", ev)
 	}
 	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
@@ -237,4 +237,17 @@ func TestBearerToken(t *testing.T) {
 	if !errors.Is(err, cisco.ErrAuth) {
 		t.Fatalf("wrong token: %v", err)
 	}
+}
+
+// TestSlowLorisChannel: a channel that trickles a document that never
+// ends is dead too.
+func TestSlowLorisChannel(t *testing.T) {
+	e := newEnv(t, labcisco.Config{AckTimeout: 200 * time.Millisecond}, nil)
+	e.monitor("201")
+	e.sim.TrickleChannels()
+	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "no document streamed") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 }

@@ -19,6 +19,7 @@ type channel struct {
 	done           chan struct{}     // closed when the channel ends
 	closing        bool              // write the queue, then end
 	stalled        bool              // write nothing
+	trickle        bool              // write the queue's first document one byte per tick
 	ended          bool
 }
 
@@ -121,8 +122,35 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 			s.housekeep(ch)
+			if err := s.trickle(ch, w, fl); err != nil {
+				s.drop(ch)
+				return
+			}
 		}
 	}
+}
+
+// trickle writes the next byte of a trickling channel.
+func (s *Sim) trickle(ch *channel, w http.ResponseWriter, fl http.Flusher) error {
+	s.mu.Lock()
+	var b []byte
+	if ch.trickle {
+		if len(ch.queue) > 0 && len(ch.queue[0]) > 0 {
+			b = ch.queue[0][:1]
+			ch.queue[0] = ch.queue[0][1:]
+		} else {
+			b = []byte("x")
+		}
+	}
+	s.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	fl.Flush()
+	return nil
 }
 
 func (ch *channel) isEnded(s *Sim) bool {

@@ -213,6 +213,19 @@ func (s *Sim) StallChannels() {
 	}
 }
 
+// TrickleChannels makes every open channel a slow loris: it stops
+// writing documents and instead starts one that never ends, one byte per
+// AckTimeout/4.
+func (s *Sim) TrickleChannels() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.channels {
+		ch.stalled, ch.trickle = true, true
+		ch.queue = append(ch.queue[:0:0], []byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"+
+			`<xsi:Event xmlns:xsi="http://schema.broadsoft.com/xsi"><xsi:reason>`))
+	}
+}
+
 // SetDelay delays every Xsi-Actions answer by d (0 turns it off).
 func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
