@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -134,6 +135,65 @@ func TestCTIDriverRestart(t *testing.T) {
 	if code != 200 || !containsAll(string(body), `switchboard_cti_driver_up{driver="pbx1"} 1`,
 		`switchboard_cti_driver_restarts_total{driver="pbx1"} 1`) {
 		t.Fatalf("metrics %d:\n%s", code, grepLines(string(body), "switchboard_cti_"))
+	}
+	g.requireAlive()
+}
+
+// TestCTIDriverKillLeavesCalls: a call through the B2BUA (phone → gateway
+// → PBX, media relayed) is not touched while the CTI driver process is
+// killed with SIGKILL and replaced: media keeps flowing both ways and
+// neither side gets a BYE.
+func TestCTIDriverKillLeavesCalls(t *testing.T) {
+	t.Parallel()
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr)+fmt.Sprintf(`cti:
+  drivers:
+    - name: pbx1
+      driver: mitel
+      config: {address: %q, user: csta, password: secret}
+      monitor: ["2000"]
+`, sim.Addr()))
+	d := g.waitCTI("up", func(d ctiDriver) bool { return d.State == "up" })
+
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0, 8, 101))
+	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	fc := pbx.get("2000")
+	both := func(when string) {
+		t.Helper()
+		if n := flows(t, fc.rtp, fc.relayAddr(), rtp, 0); n < 15 {
+			t.Fatalf("%s: %d/20 packets PBX→phone", when, n)
+		}
+		if n := flows(t, rtp, toPhone, fc.rtp, 0); n < 15 {
+			t.Fatalf("%s: %d/20 packets phone→PBX", when, n)
+		}
+	}
+	both("before the kill")
+	if err := syscall.Kill(d.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	both("right after the kill")
+	g.waitCTI("up again", func(n ctiDriver) bool { return n.State == "up" && n.PID != d.PID && n.PID != 0 })
+	both("after the driver came back")
+	select {
+	case id := <-ph.byes:
+		t.Fatalf("the phone got a BYE (%s)", id)
+	case user := <-pbx.byes:
+		t.Fatalf("the PBX got a BYE (%s)", user)
+	case <-s.Context().Done():
+		t.Fatal("the phone's dialog ended")
+	default:
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("hang up: %v", err)
 	}
 	g.requireAlive()
 }
