@@ -89,8 +89,8 @@ func TestUpdateAndDTMF(t *testing.T) {
 	defer cancel()
 	s := ph.dial(ctx, g.UDP, "2001", mediaBody("127.0.0.1", rtp.port, "", 0, 101))
 	fc := pbx.get("2001")
-	if !strings.Contains(fc.offer, "telephone-event/8000") {
-		t.Errorf("PBX offer lacks telephone-event:\n%s", fc.offer)
+	if !strings.Contains(fc.first, "telephone-event/8000") {
+		t.Errorf("PBX offer lacks telephone-event:\n%s", fc.first)
 	}
 	if !strings.Contains(string(s.InviteResponse.Body()), "telephone-event/8000") {
 		t.Errorf("phone's answer lacks telephone-event:\n%s", s.InviteResponse.Body())

@@ -190,7 +190,9 @@ type farCall struct {
 	rtp   *rtpPort
 	mu    sync.Mutex
 	relay netip.AddrPort // where the gateway wants our RTP
-	offer string         // the last offer received
+	offer string         // the last offer received (under mu)
+	first string         // the INVITE's offer
+	ready chan struct{}  // closed once the 200 went out (dlg complete)
 }
 
 func (fc *farCall) relayAddr() netip.AddrPort {
@@ -265,7 +267,12 @@ func (f *farEnd) get(user string) *farCall {
 		fc := f.byTo[user]
 		f.mu.Unlock()
 		if fc != nil {
-			return fc
+			select {
+			case <-fc.ready:
+				return fc
+			case <-time.After(time.Until(deadline)):
+				f.t.Fatalf("PBX did not answer the call for %s", user)
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -282,7 +289,8 @@ func (f *farEnd) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		return
 	}
-	fc := &farCall{user: req.Recipient.User, dlg: dlg, rtp: newRTPPort(f.t, "127.0.0.2"), offer: string(req.Body())}
+	fc := &farCall{user: req.Recipient.User, dlg: dlg, rtp: newRTPPort(f.t, "127.0.0.2"), offer: string(req.Body()),
+		first: string(req.Body()), ready: make(chan struct{})}
 	fc.relay = sdpAddr(f.t, string(req.Body()))
 	f.mu.Lock()
 	f.calls[req.CallID().Value()] = fc
@@ -292,6 +300,7 @@ func (f *farEnd) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	hs := append([]sip.Header{sip.NewHeader("Content-Type", "application/sdp"),
 		sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO")}, f.answerHeaders...)
 	_ = dlg.Respond(200, "OK", []byte(answerFor(string(req.Body()), "127.0.0.2", fc.rtp.port)), hs...)
+	close(fc.ready)
 }
 
 // reinvite answers a re-INVITE with the mirrored SDP (no SDP: 488).

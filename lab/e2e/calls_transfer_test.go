@@ -97,7 +97,7 @@ func TestBlindTransfer(t *testing.T) {
 	cid := s.InviteRequest.CallID().Value()
 	ph.expectNotify(cid, "SIP/2.0 100 Trying")
 	c := pbx.get("2001")
-	if d := sdpDir(c.offer); d != "sendrecv" {
+	if d := sdpDir(c.first); d != "sendrecv" {
 		t.Errorf("2001 offered %s, want sendrecv", d)
 	}
 	if resume := pbx.next(sip.INVITE); sdpDir(string(resume.Body())) != "sendrecv" {
@@ -240,8 +240,8 @@ func TestInviteWithReplaces(t *testing.T) {
 	s2 := ph2.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp2.port, "", 0),
 		sip.NewHeader("Replaces", cid1+";to-tag="+toTag+";from-tag="+fromTag))
 	ph1.expectBye(cid1)
-	if re := pbx.next(sip.INVITE); sdpAddr(t, string(re.Body())) != sdpAddr(t, fc.offer) {
-		t.Errorf("PBX re-INVITEd to %v, want the relay side it had (%v)", sdpAddr(t, string(re.Body())), sdpAddr(t, fc.offer))
+	if re := pbx.next(sip.INVITE); sdpAddr(t, string(re.Body())) != sdpAddr(t, fc.first) {
+		t.Errorf("PBX re-INVITEd to %v, want the relay side it had (%v)", sdpAddr(t, string(re.Body())), sdpAddr(t, fc.first))
 	}
 	if n := flows(t, fc.rtp, fc.relayAddr(), rtp2, 0); n < 15 {
 		t.Errorf("PBX→new device: %d/20 packets", n)
