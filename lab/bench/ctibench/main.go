@@ -64,6 +64,10 @@ type Storm struct {
 	Stamped       int
 	Elapsed       time.Duration
 	P50, P99, Max time.Duration
+	// Segments: p99 of simulator → driver emitting (TCP, CSTA decode,
+	// mapping), driver → host supervisor (SDK queue, gRPC stream), host
+	// supervisor → consumer (the supervisor's ordered channels).
+	ToDriver, ToHost, ToConsumer time.Duration
 	Gaps          uint64
 	CallErrors    int64
 }
@@ -140,6 +144,8 @@ func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
 			st.Calls, st.Events, float64(st.Events)/st.Elapsed.Seconds(), st.CallErrors, st.Gaps)
 		fmt.Fprintf(o.Out, "  latency simulator → host consumer (%d events): p50 %s  p99 %s  max %s\n",
 			st.Stamped, ms(st.P50), ms(st.P99), ms(st.Max))
+		fmt.Fprintf(o.Out, "  p99 by segment: simulator → driver %s, driver → host %s, host → consumer %s\n",
+			ms(st.ToDriver), ms(st.ToHost), ms(st.ToConsumer))
 		verdict := "MET"
 		if st.P99 >= 20*time.Millisecond {
 			verdict = "NOT MET"
@@ -328,6 +334,7 @@ func storm(ctx context.Context, o Options, rate int) (Storm, error) {
 	var measuring atomic.Bool
 	var events atomic.Int64
 	lat := make([]time.Duration, 0, 1<<20)
+	var seg [3][]time.Duration
 	consumed := make(chan struct{})
 	linkUp := make(chan error, 1)
 	go func() { // the host's consumer
@@ -341,6 +348,9 @@ func storm(ctx context.Context, o Options, rate int) (Storm, error) {
 			events.Add(1)
 			if !ev.PBXTime.IsZero() {
 				lat = append(lat, now.Sub(ev.PBXTime))
+				seg[0] = append(seg[0], ev.Time.Sub(ev.PBXTime))
+				seg[1] = append(seg[1], ev.Received.Sub(ev.Time))
+				seg[2] = append(seg[2], now.Sub(ev.Received))
 			}
 		}
 	}()
@@ -379,6 +389,8 @@ func storm(ctx context.Context, o Options, rate int) (Storm, error) {
 	s.Stamped = len(lat)
 	if n := len(lat); n > 0 {
 		s.P50, s.P99, s.Max = lat[n/2], lat[n*99/100], lat[n-1]
+		p99 := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)*99/100] }
+		s.ToDriver, s.ToHost, s.ToConsumer = p99(seg[0]), p99(seg[1]), p99(seg[2])
 	}
 	return s, nil
 }
