@@ -68,8 +68,8 @@ type Storm struct {
 	// mapping), driver → host supervisor (SDK queue, gRPC stream), host
 	// supervisor → consumer (the supervisor's ordered channels).
 	ToDriver, ToHost, ToConsumer time.Duration
-	Gaps          uint64
-	CallErrors    int64
+	Gaps                         uint64
+	CallErrors                   int64
 }
 
 // Restore is phase 2's result.
