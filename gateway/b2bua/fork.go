@@ -126,10 +126,21 @@ func (f *fork) drain(winner *branch) {
 		all := make(chan struct{})
 		go func() { f.watchers.Wait(); close(all) }()
 		byed := map[*branch]bool{}
+		ended := f.c.done // the winner's transaction ends with the call
+		if winner == nil {
+			ended = nil
+		}
 		for {
 			select {
 			case ev := <-f.events:
-				if ev.res == nil || ev.res.StatusCode < 200 || ev.res.StatusCode >= 300 {
+				if ev.res == nil || ev.res.StatusCode < 200 {
+					continue
+				}
+				if ev.res.StatusCode >= 300 {
+					// The 487 of a cancelled branch: its transaction sent
+					// the ACK (RFC 3261 §17.1.1.3); no need to keep it
+					// for Timer D.
+					ev.br.tx.Terminate()
 					continue
 				}
 				if ev.br == winner {
@@ -141,8 +152,14 @@ func (f *fork) drain(winner *branch) {
 				if !byed[ev.br] {
 					byed[ev.br] = true
 					gw.log.Debug("late 2xx on a lost branch: hanging it up", "call_id", ev.br.d.callID)
-					go f.c.sendBye(ev.br.d)
+					gw.calls.Add(1)
+					go func(d *dialog) { defer gw.calls.Done(); f.c.sendBye(d) }(ev.br.d)
 				}
+			case <-ended:
+				// The call is over: retransmissions of its 2xx need no
+				// more ACKs; stop waiting for Timer M.
+				winner.tx.Terminate()
+				ended = nil
 			case <-all:
 				return
 			case <-gw.ctx.Done():

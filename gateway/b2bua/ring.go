@@ -94,6 +94,9 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				return c.answer2xx(f, br, req, tx, res)
 			default:
 				f.settle(br, code, res.Reason)
+				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
+				// now spares Timer D's 32 s of waiting.
+				br.tx.Terminate()
 			}
 		case <-cancelled:
 			f.cancel(nil, "")
@@ -264,6 +267,7 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 		// The callee answered with unusable SDP: end its leg (RFC 3261
 		// §13.2.2.4: ACK, then BYE) and tell the caller why.
 		c.sendBye(c.b)
+		br.tx.Terminate()
 		return err
 	}
 	c.relA.waitBefore2xx(c.done)
