@@ -26,6 +26,7 @@ type branch struct {
 
 	final     int // final status, 0 while pending
 	reason    string
+	txErr     error // why the transaction ended without a final response
 	cancelled bool
 	prack     prackState // 100rel on this branch (prack.go)
 }

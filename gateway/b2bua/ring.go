@@ -81,6 +81,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 						code, reason = 503, "Service Unavailable"
 					}
 					f.settle(br, code, reason)
+					br.txErr = ev.err
 				}
 				continue
 			}
@@ -120,8 +121,8 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
 		// one response).
 		br := f.branches[0]
-		if br.final == 408 && br.tx != nil && br.tx.Err() != nil {
-			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.tx.Err())
+		if br.txErr != nil {
+			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
 		}
 		return &statusError{br.final, br.reason}
 	}
