@@ -300,6 +300,26 @@ func (r *runner) find(f func(plugins.Event) bool, d time.Duration) (plugins.Even
 	}
 }
 
+// mark returns the number of events recorded so far.
+func (r *runner) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// findAfter looks for an event matching f among those recorded after
+// mark, without waiting.
+func (r *runner) findAfter(mark int, f func(plugins.Event) bool) (plugins.Event, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events[mark:] {
+		if f(e) {
+			return e, true
+		}
+	}
+	return plugins.Event{}, false
+}
+
 // wait waits for a new event or a short poll interval; false once the
 // deadline passed.
 func (r *runner) wait(deadline time.Time) bool {

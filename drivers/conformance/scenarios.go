@@ -22,6 +22,10 @@ const (
 	sPickup        = plugins.ServicePickup
 	sSetDND        = plugins.ServiceSetDND
 	sSetForwarding = plugins.ServiceSetForwarding
+	sSingleStep    = plugins.ServiceSingleStepTransfer
+	sDeflect       = plugins.ServiceDeflect
+	sDigits        = plugins.ServiceGenerateDigits
+	sAgentState    = plugins.ServiceSetAgentState
 
 	stNull      = plugins.StateNull
 	stInitiated = plugins.StateInitiated
@@ -41,6 +45,10 @@ var scenarios = []scenario{
 	{"conference", []plugins.Service{sMakeCall, sAnswer, sConsultation, sConference}, conference},
 	{"clear", []plugins.Service{sMakeCall, sClear}, clearScenario},
 	{"park_pickup", []plugins.Service{sMakeCall, sAnswer, sPark, sPickup}, parkPickup},
+	{"single_step_transfer", []plugins.Service{sMakeCall, sAnswer, sSingleStep}, singleStep},
+	{"deflect", []plugins.Service{sMakeCall, sDeflect}, deflect},
+	{"generate_digits", []plugins.Service{sMakeCall, sAnswer, sDigits}, digits},
+	{"agent_state", []plugins.Service{sAgentState}, agentState},
 	{"dnd", []plugins.Service{sSetDND}, dnd},
 	{"forwarding", []plugins.Service{sSetForwarding}, forwarding},
 }
@@ -352,5 +360,81 @@ func forwarding(r *runner) {
 		}
 	} else {
 		r.t.Logf("%s sends no forwarding event", r.name)
+	}
+}
+
+// singleStep: A talks to B and transfers B to C in one step: A leaves
+// the call, C is offered it (and, answering, talks to B).
+func singleStep(r *runner) {
+	r.monitor(r.A, r.B, r.C)
+	atA, _ := r.connect(r.A, r.B)
+	_, err := r.d.SingleStepTransfer(r.ctx(), atA, r.C)
+	r.check(sSingleStep, "single step transfer", err)
+	if _, ok := r.find(func(e plugins.Event) bool {
+		return e.Device == r.A && e.State == stNull &&
+			(e.Type == plugins.EventTransferred || e.Type == plugins.EventConnectionCleared)
+	}, EventTimeout); !ok {
+		r.t.Fatalf("%s did not leave the call after single step transfer:\n%s", r.A, r.dump(r.A))
+	}
+	atC := refOf(r.expect(r.C, ev(plugins.EventDelivered, stAlerting))[0])
+	r.eventually(r.A, "no calls", calls())
+	r.check(sAnswer, "answer the transferred call", r.d.Answer(r.ctx(), atC))
+	r.expect(r.C, ev(plugins.EventEstablished, stConnected).onCall(atC.CallID))
+	r.eventually(r.B, "one call connected", calls(stConnected))
+	r.eventually(r.C, "one call connected", calls(stConnected))
+}
+
+// deflect: a call alerting at B is sent on to C: B leaves it (Diverted or
+// ConnectionCleared, state null) and it alerts at C.
+func deflect(r *runner) {
+	r.monitor(r.A, r.B, r.C)
+	_, delivered := r.makeCall(r.A, r.B)
+	r.check(sDeflect, "deflect", r.d.Deflect(r.ctx(), refOf(delivered), r.C))
+	if _, ok := r.find(func(e plugins.Event) bool {
+		return e.Device == r.B && e.State == stNull &&
+			(e.Type == plugins.EventDiverted || e.Type == plugins.EventConnectionCleared)
+	}, EventTimeout); !ok {
+		r.t.Fatalf("%s did not leave the call after deflect:\n%s", r.B, r.dump(r.B))
+	}
+	r.expect(r.C, ev(plugins.EventDelivered, stAlerting))
+	r.eventually(r.B, "no calls", calls())
+	r.eventually(r.C, "one call alerting", calls(stAlerting))
+}
+
+// digits: GenerateDigits on a connected call is accepted and the call
+// stays connected.
+func digits(r *runner) {
+	r.monitor(r.A, r.B)
+	atA, _ := r.connect(r.A, r.B)
+	r.check(sDigits, "generate digits", r.d.GenerateDigits(r.ctx(), atA, "12#"))
+	r.eventually(r.A, "one call connected", calls(stConnected))
+}
+
+// agentState: an agent logs on at A, becomes ready, not ready, and logs
+// off; each state shows in an agent_state event or A's snapshot.
+func agentState(r *runner) {
+	r.monitor(r.A)
+	agent := "9" + r.A
+	for _, st := range []plugins.AgentState{plugins.AgentLoggedOn, plugins.AgentReady, plugins.AgentNotReady, plugins.AgentLoggedOff} {
+		since := r.mark()
+		r.check(sAgentState, "set agent state "+st.String(),
+			r.d.SetAgentState(r.ctx(), plugins.AgentStateRequest{Device: r.A, AgentID: agent, State: st}))
+		deadline := time.Now().Add(EventTimeout)
+		for {
+			if _, ok := r.findAfter(since, func(e plugins.Event) bool {
+				return e.Device == r.A && e.Type == plugins.EventAgentState && e.AgentState == st
+			}); ok {
+				break
+			}
+			snap, err := r.d.Snapshot(r.ctx(), r.A)
+			if err == nil && snap.AgentState == st {
+				break
+			}
+			if time.Now().After(deadline) {
+				r.t.Fatalf("agent state %s shows neither in an event nor in the snapshot (%+v); events:\n%s",
+					st, snap, r.dump(r.A))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
