@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -16,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -97,7 +100,7 @@ func newFakePeer(t *testing.T, reply func(*sip.Request) (int, string)) *fakePeer
 		_ = tx.Respond(res)
 	}
 	_, p.uri = listenUA(t, func(srv *sipgo.Server) {
-		for _, m := range []sip.RequestMethod{sip.INVITE, sip.UPDATE, sip.ACK, sip.INFO} {
+		for _, m := range []sip.RequestMethod{sip.INVITE, sip.UPDATE, sip.ACK, sip.INFO, sip.BYE} {
 			srv.OnRequest(m, handle)
 		}
 	})
@@ -146,9 +149,17 @@ func mirrorAnswer(offer string) string {
 	return testSDP(30002, 1, d, int(st.Codecs[0].PayloadType))
 }
 
-// testCall builds an answered call whose B leg is peer; the A leg points
-// nowhere (exchange only sends on the other leg).
+// testCall builds an answered call whose B leg is peer; the A leg is a
+// peer that answers 200 to everything.
 func testCall(t *testing.T, peer *fakePeer) (*call, *leg) {
+	t.Helper()
+	a := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	return testCallWith(t, a, peer, nil)
+}
+
+// testCallWith builds an answered call between peers a and b, with rec
+// taking its CDR.
+func testCallWith(t *testing.T, pa, peer *fakePeer, rec cdr.Recorder) (*call, *leg) {
 	t.Helper()
 	client, self := listenUA(t, nil)
 	rl, err := relay.New(relay.Config{})
@@ -158,7 +169,8 @@ func testCall(t *testing.T, peer *fakePeer) (*call, *leg) {
 	t.Cleanup(func() { _ = rl.Close() })
 	b := New(Options{Users: noUsers{}, Client: client, Relay: rl,
 		MediaAddr: netip.MustParseAddr("127.0.0.1"), Domain: "example.com",
-		Contact: func(string) sip.Uri { return self }})
+		Contact: func(string) sip.Uri { return self }, CDR: rec,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(b.Close)
 	media, err := rl.NewSession()
 	if err != nil {
@@ -169,8 +181,9 @@ func testCall(t *testing.T, peer *fakePeer) (*call, *leg) {
 		return &dialog{callID: sip.GenerateTagN(12), localTag: sip.GenerateTagN(8), remoteTag: sip.GenerateTagN(8),
 			local: self, remote: target, contact: self, transport: "UDP", remoteTarget: target}
 	}
-	c := &call{gw: b, a: mk(sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: 9}), b: mk(peer.uri), media: media,
-		originA: sdp.NewOrigin(), originB: sdp.NewOrigin(), ackc: make(chan struct{}), done: make(chan struct{})}
+	c := &call{gw: b, a: mk(pa.uri), b: mk(peer.uri), media: media,
+		originA: sdp.NewOrigin(), originB: sdp.NewOrigin(), ackc: make(chan struct{}), done: make(chan struct{}),
+		started: time.Now(), answered: time.Now()}
 	c.est.init()
 	c.est.up = true
 	c.est.from[c.b] = []byte(testSDP(30002, 1, "", 0, 8))

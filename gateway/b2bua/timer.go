@@ -375,9 +375,17 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 		lt.update = false
 		c.scheduleLocked(d, lt, time.Millisecond)
 		c.est.mu.Unlock()
-	default:
+	case res.StatusCode == 491:
+		// Glare with the far end's own offer (RFC 3261 §14.1): soon again.
 		c.est.mu.Lock()
 		c.scheduleLocked(d, lt, refreshRetry)
+		c.est.mu.Unlock()
+	default:
+		// Refused, but the dialog lives: the session goes on; next
+		// refresh at the usual time, not a retry loop.
+		c.gw.log.Debug("session refresh refused", "call_id", d.callID, "status", res.StatusCode)
+		c.est.mu.Lock()
+		c.scheduleLocked(d, lt, 0)
 		c.est.mu.Unlock()
 	}
 }

@@ -1,10 +1,14 @@
 package b2bua
 
 import (
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 )
 
 func inviteWith(hs ...string) *sip.Request {
@@ -129,4 +133,106 @@ func FuzzSessionExpiresOf(f *testing.F) {
 			t.Errorf("%q: %v %q %v", v, d, ref, ok)
 		}
 	})
+}
+
+// cdrs records CDRs for tests.
+type cdrs struct {
+	mu  sync.Mutex
+	got []cdr.Record
+}
+
+func (r *cdrs) Record(rec cdr.Record) {
+	r.mu.Lock()
+	r.got = append(r.got, rec)
+	r.mu.Unlock()
+}
+
+func (r *cdrs) causes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.got {
+		out = append(out, rec.Cause)
+	}
+	return out
+}
+
+// TestSessionTimers: short intervals against a fake far end. As the
+// refresher we send UPDATE (allowed) or re-INVITE with our last SDP; a
+// 481 to a refresh ends the call, and so does a refresh the far end owes
+// that never comes (RFC 4028 §10). Timing is only bounded, never
+// asserted.
+func TestSessionTimers(t *testing.T) {
+	tests := []struct {
+		name   string
+		lt     legTimer
+		status int
+		method sip.RequestMethod // of the refresh; "" when the far end refreshes
+		ends   bool
+	}{
+		{"we refresh with UPDATE", legTimer{interval: 200 * time.Millisecond, weRefresh: true, update: true}, 200, sip.UPDATE, false},
+		{"we refresh with re-INVITE", legTimer{interval: 200 * time.Millisecond, weRefresh: true}, 200, sip.INVITE, false},
+		{"refresh answered 481", legTimer{interval: 200 * time.Millisecond, weRefresh: true, update: true}, 481, sip.UPDATE, true},
+		{"the far end never refreshes", legTimer{interval: 300 * time.Millisecond}, 200, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status := tt.status
+			peer := newFakePeer(t, func(r *sip.Request) (int, string) {
+				if r.Method == sip.BYE {
+					return 200, ""
+				}
+				if r.Method == sip.INVITE {
+					return status, mirrorAnswer(string(r.Body()))
+				}
+				return status, ""
+			})
+			a := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+			rec := &cdrs{}
+			c, _ := testCallWith(t, a, peer, rec)
+			c.est.mu.Lock()
+			c.est.sent[c.b] = []byte(testSDP(40000, 1, "", 0))
+			c.est.mu.Unlock()
+			lt := tt.lt
+			c.armTimer(c.b, &lt)
+			if tt.ends {
+				select {
+				case <-c.done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("call not ended")
+				}
+				if got := rec.causes(); len(got) != 1 || got[0] != string(CauseSessionExpired) {
+					t.Errorf("CDR causes %v, want [%s]", got, CauseSessionExpired)
+				}
+				return
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var n int
+				for _, r := range peer.requests() {
+					if r.Method == tt.method {
+						n++
+						if se := r.GetHeader("Session-Expires"); se == nil || !strings.HasSuffix(se.Value(), ";refresher=uac") {
+							t.Errorf("refresh Session-Expires %v, want refresher=uac", se)
+						}
+						if tt.method == sip.INVITE && len(r.Body()) == 0 {
+							t.Error("refresh re-INVITE without SDP")
+						}
+					}
+				}
+				if n >= 2 { // refreshed, and re-armed after the 2xx
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d refreshes", n)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if isClosed(c.done) {
+				t.Error("call ended though the refreshes succeeded")
+			}
+			c.end(false, false, nil)
+			<-c.done
+		})
+	}
 }
