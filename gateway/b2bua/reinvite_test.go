@@ -318,3 +318,28 @@ func sdpAddr(body string) netip.AddrPort {
 	st, _ := sdp.AudioStream(sd)
 	return st.RTP
 }
+
+// TestStrayReinvite2xx: a retransmitted 2xx to a re-INVITE we sent on the
+// A leg (our ACK was lost) is ACKed again, not left to end the dialog
+// (RFC 3261 §13.2.2.4).
+func TestStrayReinvite2xx(t *testing.T) {
+	peer := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	a := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	c, _ := testCallWith(t, a, peer, nil)
+	inv := c.a.newRequest(sip.INVITE)
+	res := sip.NewResponseFromRequest(inv, 200, "OK", nil)
+	res.To().Params.Add("tag", c.a.remoteTag)
+	c.gw.OnStrayResponse(res)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, r := range a.requests() {
+			if r.Method == sip.ACK && r.CSeq().SeqNo == inv.CSeq().SeqNo {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the A leg got no ACK for the retransmitted 2xx")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -77,12 +77,13 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 	b.mu.Lock()
 	l := b.dialogs[dialogKey(string(*cid), ourTag)]
 	b.mu.Unlock()
-	if l != nil && !l.isA {
+	if l != nil {
+		// Our From tag on a dialog we hold: on the B leg, or a re-INVITE
+		// we sent on the A leg (reinvite.go, timer.go) or a transferred
+		// leg (refer.go). The caller's own 2xx carry its From tag, never
+		// ours, so they do not get here.
 		b.sendAck(l.d, cseq.SeqNo)
 		return
-	}
-	if l != nil {
-		return // a 2xx whose From tag is a caller's: not ours to answer
 	}
 	d := strayDialog(res, b.o.Contact(res.Transport()))
 	b.sendAck(d, cseq.SeqNo)
