@@ -207,6 +207,11 @@ func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
 	e.up = true
 	e.sent[c.a], e.from[c.a] = resA.Body(), offerB
 	e.sent[c.b], e.from[c.b] = offerB, resB.Body()
+	if len(resB.Body()) == 0 {
+		// The answer came in a reliable 18x (RFC 3262): what we sent the
+		// caller carries the callee's codecs and direction.
+		e.from[c.b] = resA.Body()
+	}
 	if cs := resA.CSeq(); cs != nil {
 		e.seq[c.a] = cs.SeqNo
 	}
