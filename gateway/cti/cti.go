@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,8 @@ type driverState struct {
 	lastEvent time.Time
 	linkSince time.Time
 	linkWhy   string
+	problem   string // the last warning or error the supervisor logged
+	problemAt time.Time
 }
 
 // New checks the drivers and returns a manager; [Manager.Run] starts them.
@@ -77,12 +80,14 @@ func New(o Options) (*Manager, error) {
 	m := &Manager{opts: o, status: map[string]*driverState{}}
 	cfgs := make([]plugins.Config, 0, len(o.Drivers))
 	for _, d := range o.Drivers {
+		st := &driverState{cfg: d}
+		m.status[d.Name] = st
 		pc := plugins.Config{
 			Name:         d.Name,
 			Path:         d.Path,
 			SHA256:       d.SHA256,
 			DriverConfig: []byte(d.Config),
-			Logger:       o.Logger.With("component", "cti"),
+			Logger:       slog.New(&problemHandler{Handler: o.Logger.Handler(), st: st}).With("component", "cti"),
 		}
 		if len(pc.DriverConfig) == 0 {
 			pc.DriverConfig = []byte("{}")
@@ -102,8 +107,7 @@ func New(o Options) (*Manager, error) {
 	}
 	m.host = h
 	for _, d := range o.Drivers {
-		sup, _ := h.Driver(d.Name)
-		m.status[d.Name] = &driverState{cfg: d, sup: sup}
+		m.status[d.Name].sup, _ = h.Driver(d.Name)
 		m.order = append(m.order, d.Name)
 	}
 	return m, nil
@@ -209,6 +213,11 @@ type Status struct {
 	EventGaps     uint64    `json:"event_gaps"`
 	Events        uint64    `json:"events"`
 	LastEvent     time.Time `json:"last_event,omitzero"`
+	// LastProblem is the last warning or error logged about the driver
+	// (a start that failed, a lost process, the driver's own errors),
+	// with its time.
+	LastProblem   string    `json:"last_problem,omitempty"`
+	LastProblemAt time.Time `json:"last_problem_at,omitzero"`
 }
 
 // Status returns every driver's state, in config order.
@@ -239,6 +248,53 @@ func (st *driverState) view() Status {
 	s.LastRestoreMS = float64(stats.LastRestore.Microseconds()) / 1000
 	st.mu.Lock()
 	s.LinkSince, s.LinkDetail, s.LastEvent = st.linkSince, st.linkWhy, st.lastEvent
+	s.LastProblem, s.LastProblemAt = st.problem, st.problemAt
 	st.mu.Unlock()
 	return s
+}
+
+// problemHandler passes log records on and keeps the last warning or
+// error about one driver for its status: the message and its error (or
+// reason) attribute.
+type problemHandler struct {
+	slog.Handler
+	st    *driverState
+	attrs []slog.Attr
+}
+
+func (h *problemHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		text := r.Message
+		add := func(a slog.Attr) bool {
+			if a.Key == "error" || a.Key == "reason" {
+				text += ": " + a.Value.String()
+			}
+			return true
+		}
+		for _, a := range h.attrs {
+			add(a)
+		}
+		r.Attrs(add)
+		h.st.mu.Lock()
+		h.st.problem, h.st.problemAt = text, r.Time
+		h.st.mu.Unlock()
+	}
+	if !h.Handler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// Enabled is true from warnings up whatever the logger's level, so that
+// the status sees them.
+func (h *problemHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn || h.Handler.Enabled(ctx, l)
+}
+
+func (h *problemHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &problemHandler{Handler: h.Handler.WithAttrs(as), st: h.st, attrs: append(slices.Clone(h.attrs), as...)}
+}
+
+func (h *problemHandler) WithGroup(name string) slog.Handler {
+	return &problemHandler{Handler: h.Handler.WithGroup(name), st: h.st, attrs: h.attrs}
 }

@@ -227,3 +227,27 @@ func TestManagerChecksum(t *testing.T) {
 		t.Fatalf("status %+v", s)
 	}
 }
+
+// TestManagerBadDriverConfig: a driver whose config it refuses stays down;
+// its status says why.
+func TestManagerBadDriverConfig(t *testing.T) {
+	m, err := cti.New(cti.Options{
+		Drivers: []config.CTIDriver{{Name: "pbx1", Driver: "mitel", Config: config.DriverConfig(`{"adress":"x"}`)}},
+		Command: testCommand(t),
+		Tune:    func(c *plugins.Config) { c.BackoffMin = 20 * time.Millisecond },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	s := waitFor(t, m, "failing with a reason", func(s cti.Status) bool {
+		return strings.Contains(s.LastProblem, "unknown field") && s.Restarts >= 1
+	})
+	if s.State != "down" || s.LastProblemAt.IsZero() {
+		t.Fatalf("status %+v", s)
+	}
+	t.Logf("last problem: %s", s.LastProblem)
+}
