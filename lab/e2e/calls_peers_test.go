@@ -244,6 +244,10 @@ func newFarEnd(t *testing.T, setup func(*farEnd)) *farEnd {
 			_ = f.ds.ReadBye(req, tx)
 		})
 		a.srv.OnUpdate(f.onUpdate)
+		a.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+			f.reqs <- req
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		})
 		a.srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
 			f.reqs <- req
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))

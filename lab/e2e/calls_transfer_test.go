@@ -253,3 +253,66 @@ func TestInviteWithReplaces(t *testing.T) {
 	_ = s2.Bye(ctx)
 	g.waitLog(`msg="call ended"`, 5*time.Second)
 }
+
+// TestBlindTransferFromPBX: the PBX side transfers the phone (REFER on
+// the B leg) to 2001: the gateway calls 2001 with the phone's media,
+// re-INVITEs the phone, NOTIFYs the PBX and hangs up its 2000 leg; the
+// phone and 2001 then have RTP both ways.
+func TestBlindTransferFromPBX(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp.port
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	b := pbx.get("2000")
+	refer := sip.NewRequest(sip.REFER, b.dlg.InviteRequest.Contact().Address)
+	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:2001@example.com>"))
+	res, err := b.dlg.Do(ctx, refer)
+	if err != nil || res.StatusCode != 202 {
+		t.Fatalf("REFER from the PBX: %v %v", res, err)
+	}
+	c := pbx.get("2001")
+	var frags []string
+	for len(frags) < 2 {
+		n := pbx.next(sip.NOTIFY)
+		frags = append(frags, strings.TrimSpace(string(n.Body())))
+	}
+	if frags[0] != "SIP/2.0 100 Trying" || frags[1] != "SIP/2.0 200 OK" {
+		t.Errorf("PBX NOTIFYs %q", frags)
+	}
+	select {
+	case r := <-ph.reinvites:
+		if sdpDir(string(r.Body())) != "sendrecv" {
+			t.Errorf("phone re-INVITEd with %s", sdpDir(string(r.Body())))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("phone not re-INVITEd towards 2001")
+	}
+	select {
+	case user := <-pbx.byes:
+		if user != "2000" {
+			t.Errorf("BYE for %s, want 2000 (the transferor)", user)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the transferor's leg got no BYE")
+	}
+	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	if n := flows(t, rtp, toPhone, c.rtp, 0); n < 15 {
+		t.Errorf("phone→2001: %d/20 packets", n)
+	}
+	if n := flows(t, c.rtp, c.relayAddr(), rtp, 0); n < 15 {
+		t.Errorf("2001→phone: %d/20 packets", n)
+	}
+	_ = s.Bye(ctx)
+	select {
+	case user := <-pbx.byes:
+		if user != "2001" {
+			t.Errorf("BYE for %s after the phone hung up, want 2001", user)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("2001 got no BYE when the phone hung up")
+	}
+}
