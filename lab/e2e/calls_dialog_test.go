@@ -34,10 +34,12 @@ func TestHoldResume(t *testing.T) {
 		t.Fatalf("before hold: %d/20 packets phone→PBX", n)
 	}
 
+	start := time.Now()
 	res := inDialog(ctx, t, s, sip.INVITE, "application/sdp", withVersion(mediaBody("127.0.0.1", rtp.port, "sendonly", 0, 8, 101), 2))
 	if res.StatusCode != 200 {
 		t.Fatalf("hold re-INVITE: %d %s\n%s", res.StatusCode, res.Reason, g.log.String())
 	}
+	t.Logf("hold re-INVITE through the gateway and the PBX: %v", time.Since(start)) // a figure, not asserted
 	if d := sdpDir(string(res.Body())); d != "recvonly" {
 		t.Errorf("phone got %s for its sendonly, want recvonly\n%s", d, res.Body())
 	}
