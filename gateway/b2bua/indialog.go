@@ -43,6 +43,8 @@ type established struct {
 	// referSeq is the CSeq of the REFER being carried out: the id of its
 	// subscription (RFC 3515 §2.4.6).
 	referSeq uint32
+	// noReferSub: the REFER said Refer-Sub: false (RFC 4488): no NOTIFYs.
+	noReferSub bool
 }
 
 // ackWait is a 2xx we sent to a re-INVITE: its CSeq and where the ACK

@@ -130,10 +130,19 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	defer c.est.finish()
 	b.calls.Add(1)
 	defer b.calls.Done()
+	noSub := false
+	if h := req.GetHeader("Refer-Sub"); h != nil && strings.EqualFold(strings.TrimSpace(h.Value()), "false") {
+		noSub = true
+	}
 	c.est.mu.Lock()
-	c.est.referSeq = req.CSeq().SeqNo
+	c.est.referSeq, c.est.noReferSub = req.CSeq().SeqNo, noSub
 	c.est.mu.Unlock()
-	c.respondIn(tx, req, l.d, 202, "Accepted", "", nil)
+	if noSub {
+		// RFC 4488 §4: no implicit subscription, no NOTIFYs.
+		c.respondIn(tx, req, l.d, 202, "Accepted", "", nil, sip.NewHeader("Refer-Sub", "false"))
+	} else {
+		c.respondIn(tx, req, l.d, 202, "Accepted", "", nil)
+	}
 	c.notifyRefer(l.d, 100, "Trying", false)
 	var referredBy sip.Header
 	if rb := req.GetHeader("Referred-By"); rb != nil {
@@ -156,8 +165,11 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 // implicit subscription (RFC 3515 §2.4.7, RFC 6665 §4.1.3).
 func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
 	c.est.mu.Lock()
-	id := c.est.referSeq
+	id, noSub := c.est.referSeq, c.est.noReferSub
 	c.est.mu.Unlock()
+	if noSub {
+		return
+	}
 	n := d.newRequest(sip.NOTIFY)
 	n.AppendHeader(sip.NewHeader("Event", "refer;id="+strconv.FormatUint(uint64(id), 10)))
 	state := "active;expires=60"

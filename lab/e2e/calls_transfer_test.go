@@ -157,7 +157,8 @@ func TestReferErrors(t *testing.T) {
 	defer cancel()
 	s := ph.dial(ctx, g.UDP, "2005", mediaBody("127.0.0.1", rtp.port, "", 0))
 	cid := s.InviteRequest.CallID().Value()
-	if res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:9999@example.com>")); res.StatusCode != 202 {
+	res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:9999@example.com>"))
+	if res.StatusCode != 202 {
 		t.Fatalf("REFER: %d", res.StatusCode)
 	}
 	ph.expectNotify(cid, "SIP/2.0 100 Trying")
@@ -168,17 +169,27 @@ func TestReferErrors(t *testing.T) {
 	}
 	ph.expectNotify(cid, "SIP/2.0 100 Trying")
 	ph.expectNotify(cid, "SIP/2.0 481 Call/Transaction Does Not Exist")
+	// Refer-Sub: false (RFC 4488): 202 with Refer-Sub: false, no NOTIFY.
+	res = inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:9999@example.com>"), sip.NewHeader("Refer-Sub", "false"))
+	if h := res.GetHeader("Refer-Sub"); res.StatusCode != 202 || h == nil || h.Value() != "false" {
+		t.Fatalf("REFER with Refer-Sub: false: %d %v", res.StatusCode, h)
+	}
+	select {
+	case n := <-ph.notifies:
+		t.Errorf("NOTIFY despite Refer-Sub: false:\n%s", n)
+	case <-time.After(500 * time.Millisecond):
+	}
 	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "1"); res.StatusCode != 200 {
 		t.Errorf("call gone after failed transfers: INFO %d", res.StatusCode)
 	}
 
 	raw := dialSIP(t, "udp", "127.0.0.1", g.UDP)
 	repl := "Replaces: nosuchcall;to-tag=1;from-tag=2"
-	res := raw.roundTrip(raw.request("INVITE", "sip:2000@example.com", "u1000", repl))
-	if res.Status != 407 {
-		t.Fatalf("INVITE with Replaces without credentials: %d, want 407", res.Status)
+	rr := raw.roundTrip(raw.request("INVITE", "sip:2000@example.com", "u1000", repl))
+	if rr.Status != 407 {
+		t.Fatalf("INVITE with Replaces without credentials: %d, want 407", rr.Status)
 	}
-	auth, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", "sip:2000@example.com", "u1000", "secret")
+	auth, err := digestAuthorization(rr.Headers["proxy-authenticate"], "INVITE", "sip:2000@example.com", "u1000", "secret")
 	if err != nil {
 		t.Fatal(err)
 	}
