@@ -331,8 +331,6 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 	if isClosed(c.done) || !current {
 		return
 	}
-	c.gw.calls.Add(1) // Close waits for a refresh under way
-	defer c.gw.calls.Done()
 	if !c.est.begin() {
 		// An offer is under way on the call: it refreshes; try shortly.
 		c.est.mu.Lock()
