@@ -230,9 +230,10 @@ func startForkGateway(t *testing.T, devs ...*forkDevice) (addr string, rec cdrRe
 
 // rawCaller is a raw UAC calling in from a trusted address.
 type rawCaller struct {
-	t  *testing.T
-	pc net.PacketConn
-	gw net.Addr
+	t       *testing.T
+	pc      net.PacketConn
+	gw      net.Addr
+	ringing int // 180s received
 }
 
 func newCaller(t *testing.T, gw string) *rawCaller {
@@ -269,7 +270,14 @@ func (c *rawCaller) final() rawMsg {
 		if err != nil {
 			c.t.Fatalf("no final response: %v", err)
 		}
-		if m := parseRaw(buf[:n], src); strings.HasPrefix(m.first, "SIP/2.0") && m.status() >= 200 {
+		m := parseRaw(buf[:n], src)
+		if !strings.HasPrefix(m.first, "SIP/2.0") {
+			continue
+		}
+		if m.status() == 180 {
+			c.ringing++
+		}
+		if m.status() >= 200 {
 			return m
 		}
 	}
@@ -284,6 +292,9 @@ func TestForkInProcess(t *testing.T) {
 		res := c.final()
 		if res.status() != 200 {
 			t.Fatalf("caller got %s", res.first)
+		}
+		if c.ringing != 1 {
+			t.Errorf("caller got %d 180s from two ringing devices, want 1", c.ringing)
 		}
 		cancel := ring.waitFor(t, "CANCEL")
 		if r := cancel.get("Reason"); r != reasonElsewhere {
