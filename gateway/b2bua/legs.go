@@ -143,6 +143,9 @@ func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, re
 		for _, h := range c.timerA(req) { // timer hook (timer.go)
 			res.AppendHeader(h)
 		}
+		// What the dialog takes (RFC 3261 §13.3.1.4): phones use UPDATE
+		// and INFO only when Allow lists them (indialog.go).
+		res.AppendHeader(sip.NewHeader("Allow", allowInDialog))
 	}
 	if c.gw.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", c.gw.o.ServerName))
