@@ -217,6 +217,20 @@ func TestExchange(t *testing.T) {
 			answer: "a=recvonly",
 		},
 		{
+			name: "hold: inactive both ways", method: sip.INVITE,
+			offer:   testSDP(30000, 2, "inactive", 0, 8),
+			reply:   func(r *sip.Request) (int, string) { return 200, mirrorAnswer(string(r.Body())) },
+			methods: []string{"INVITE", "ACK"}, aDir: psdp.DirectionInactive, bDir: psdp.DirectionInactive,
+			answer: "a=inactive",
+		},
+		{
+			name: "old-style hold: c=0.0.0.0 offered as sendonly (RFC 3264 §8.4)", method: sip.INVITE,
+			offer:   strings.Replace(testSDP(30000, 2, "", 0), "c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0", 1),
+			reply:   func(r *sip.Request) (int, string) { return 200, mirrorAnswer(string(r.Body())) },
+			methods: []string{"INVITE", "ACK"}, aDir: psdp.DirectionSendRecv, bDir: psdp.DirectionRecvOnly,
+			answer: "a=recvonly",
+		},
+		{
 			name: "codec change", method: sip.INVITE,
 			offer:   testSDP(30000, 2, "", 8),
 			reply:   func(r *sip.Request) (int, string) { return 200, mirrorAnswer(string(r.Body())) },
