@@ -43,6 +43,12 @@ type Config struct {
 	// (default 180s, at least 10s); the timer is reset at half of what the
 	// PBX grants.
 	SessionDuration Duration `json:"session_duration"`
+	// Keepalive is the longest time between two requests on an idle link
+	// (default 15s): the session timer is reset at half the granted
+	// duration or every Keepalive, whichever comes first, so a PBX link
+	// that stopped answering is found within Keepalive + RequestTimeout,
+	// not only when a long session would expire.
+	Keepalive Duration `json:"keepalive"`
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (defaults
 	// 500ms and 30s); it doubles after each failed attempt.
 	ReconnectMin Duration `json:"reconnect_min"`
@@ -58,6 +64,7 @@ type Config struct {
 const (
 	DefaultApplicationID   = "Switchboard"
 	DefaultSessionDuration = 180 * time.Second
+	DefaultKeepalive       = 15 * time.Second
 	DefaultReconnectMin    = 500 * time.Millisecond
 	DefaultReconnectMax    = 30 * time.Second
 	DefaultRequestTimeout  = 5 * time.Second
@@ -119,6 +126,7 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.SessionDuration, DefaultSessionDuration)
+	def(&c.Keepalive, DefaultKeepalive)
 	def(&c.ReconnectMin, DefaultReconnectMin)
 	def(&c.ReconnectMax, DefaultReconnectMax)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
@@ -150,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if time.Duration(c.SessionDuration) < 10*time.Second || time.Duration(c.SessionDuration) > 24*time.Hour {
 		bad("session_duration %s: want 10s to 24h", time.Duration(c.SessionDuration))
+	}
+	if time.Duration(c.Keepalive) < time.Second || time.Duration(c.Keepalive) > time.Hour {
+		bad("keepalive %s: want 1s to 1h", time.Duration(c.Keepalive))
 	}
 	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
 		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",

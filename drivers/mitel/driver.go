@@ -336,7 +336,7 @@ type loginInfo struct {
 
 // serve keeps the session alive until the link ends.
 func (d *Driver) serve(ctx context.Context, c *csta.Client, sess session) error {
-	t := time.NewTicker(max(sess.duration/2, 100*time.Millisecond))
+	t := time.NewTicker(max(min(sess.duration/2, time.Duration(d.cfg.Keepalive)), 100*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {

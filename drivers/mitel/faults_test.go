@@ -56,7 +56,7 @@ func TestSlowLorisLink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for a session timer reset (~5s)")
 	}
-	e := newEnv(t, labmitel.Config{}, map[string]any{"session_duration": "10s", "request_timeout": "500ms"})
+	e := newEnv(t, labmitel.Config{}, map[string]any{"keepalive": "2s", "request_timeout": "500ms"})
 	e.monitor("201", "202")
 	stuck := time.Now()
 	e.sim.SendMalformed(labmitel.SlowLoris)
