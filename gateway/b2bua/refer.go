@@ -62,7 +62,16 @@ func parseReplaces(v string) (replaces, error) {
 // Replaces of an attended transfer carried as a URI header (RFC 3891 §5).
 func parseReferTo(v string) (sip.Uri, *replaces, error) {
 	var u sip.Uri
-	if err := sip.ParseUri(trimAngle(strings.TrimSpace(v)), &u); err != nil {
+	raw := trimAngle(strings.TrimSpace(v))
+	if len(raw) > 4 && strings.EqualFold(raw[:4], "tel:") {
+		// A telephone number (RFC 3966): dialled like the user part.
+		num, _, _ := strings.Cut(raw[4:], ";")
+		if num == "" {
+			return u, nil, fmt.Errorf("refer-to %q: empty number", v)
+		}
+		return sip.Uri{Scheme: "sip", User: num}, nil, nil
+	}
+	if err := sip.ParseUri(raw, &u); err != nil {
 		return u, nil, fmt.Errorf("refer-to %q: %w", v, err)
 	}
 	if u.User == "" {

@@ -13,6 +13,8 @@ func TestParseReferTo(t *testing.T) {
 		{v: "sip:3000@example.com", user: "3000"},
 		{v: "<sip:3000@example.com?Replaces=abc%40host%3Bto-tag%3D12%3Bfrom-tag%3D34>", user: "3000",
 			rep: &replaces{callID: "abc@host", toTag: "12", fromTag: "34"}},
+		{v: "<tel:+493012345;phone-context=example.com>", user: "+493012345"},
+		{v: "tel:", wantErr: true},
 		{v: "<sip:example.com>", wantErr: true},
 		{v: "<sip:3000@example.com?Replaces=abc%3Bto-tag%3D12>", wantErr: true},
 	}
