@@ -27,7 +27,11 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	if err != nil {
 		return err
 	}
-	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax})
+	mediaTimeout := cfg.Media.Timeout.D()
+	if mediaTimeout == 0 {
+		mediaTimeout = -1 // relay.Config: negative turns the timeout off
+	}
+	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout})
 	if err != nil {
 		return fmt.Errorf("media relay: %w", err)
 	}

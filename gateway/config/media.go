@@ -3,6 +3,7 @@ package config
 import (
 	"net/netip"
 	"regexp"
+	"time"
 )
 
 // Media configures the RTP relay that anchors every call's media.
@@ -20,10 +21,18 @@ type Media struct {
 	// first SIP listener, or the address of the default route when that
 	// listener is on every interface).
 	PublicAddress string `yaml:"public_address"`
+
+	// Timeout hangs up an answered call, on both legs, when no RTP came
+	// from either side for this long (a phone that lost power, a PBX that
+	// forgot the call). Calls on hold both ways are not timed out: session
+	// timers reap those. 0 turns it off. Default: 60s.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // defaultMedia returns the media defaults.
-func defaultMedia() Media { return Media{PortMin: 40000, PortMax: 49999} }
+func defaultMedia() Media {
+	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second)}
+}
 
 // matchRE is a trunk match: digits, * and #, an optional leading +, and a
 // trailing "x" for any further digits (a prefix).
@@ -39,6 +48,9 @@ func (d *decoder) validateMedia(m *Media) {
 		d.errorf("media.port_max", "%d is out of range: must be from 1024 to 65535", m.PortMax)
 	} else if m.PortMax < m.PortMin+3 {
 		d.errorf("media.port_max", "%d leaves no room for a call (two port pairs) above port_min %d", m.PortMax, m.PortMin)
+	}
+	if t := m.Timeout.D(); t != 0 && (t < time.Second || t > 24*time.Hour) {
+		d.errorf("media.timeout", "%s is out of range: must be 0 (off) or from 1s to 24h", t)
 	}
 	if m.PublicAddress != "" {
 		if _, err := netip.ParseAddr(m.PublicAddress); err != nil {
