@@ -53,6 +53,16 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			routes = append(routes, b2bua.Route{Trunk: tr, Match: tc.Match})
 		}
 	}
+	registeredAs := map[string]string{}
+	for _, tc := range cfg.Trunks {
+		if tc.Register.Enabled() {
+			as := tc.Register.ContactUser
+			if as == "" {
+				as = tc.Register.User // trunkreg's default
+			}
+			registeredAs[tc.Name] = as
+		}
+	}
 	diverts := map[string]b2bua.Divert{}
 	for _, u := range cfg.Users {
 		if dv := u.Divert; dv.Busy != "" || dv.NoAnswer != "" {
@@ -86,8 +96,9 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			dv, ok := diverts[user]
 			return dv, ok
 		},
-		CDR:       a.Recorder(),
-		Numbering: plan,
+		CDR:          a.Recorder(),
+		RegisteredAs: registeredAs,
+		Numbering:    plan,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

@@ -93,6 +93,12 @@ type Options struct {
 	// CDR takes a record of every call as it ends (answered or not).
 	// Optional.
 	CDR cdr.Recorder
+	// RegisteredAs maps a trunk's name to the user part of the Contact we
+	// register to it as (trunks[].register: contact_user, default user).
+	// A PBX we register to sends its calls to that Contact (RFC 3261
+	// §10.2.1), with the dialled number in To: such an INVITE is routed
+	// on the To user. Optional.
+	RegisteredAs map[string]string
 	// Numbering rewrites numbers towards trunks and the caller numbers
 	// trunks present (numbering.Plan). Optional: numbers as dialled.
 	Numbering Numbering
@@ -280,4 +286,21 @@ func (b *B2BUA) respond(tx sip.ServerTransaction, req *sip.Request, code int, re
 // number is the dialled number: the user part of the Request-URI.
 func number(req *sip.Request) string {
 	return strings.TrimSpace(req.Recipient.User)
+}
+
+// dialled is the number a call is for. A trunk we register to addresses
+// its calls to our registered Contact, whose user part names the
+// registration, not the callee; the callee is then the To user
+// (RFC 3261 §8.1.1.2: To is the logical recipient).
+func (b *B2BUA) dialled(req *sip.Request, who caller) string {
+	n := number(req)
+	if who.trunk == nil || req.To() == nil {
+		return n
+	}
+	if as := b.o.RegisteredAs[who.trunk.Name()]; n == "" || (as != "" && n == as) {
+		if to := strings.TrimSpace(req.To().Address.User); to != "" {
+			return to
+		}
+	}
+	return n
 }

@@ -95,7 +95,7 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	b.respond(tx, req, 100, "Trying", nil)
 	b.calls.Add(1)
 	defer b.calls.Done()
-	c := &call{gw: b, from: who, num: number(req), mf: mf, ackc: make(chan struct{}),
+	c := &call{gw: b, from: who, num: b.dialled(req, who), mf: mf, ackc: make(chan struct{}),
 		done: make(chan struct{}), started: time.Now(), originA: sdp.NewOrigin(), originB: sdp.NewOrigin()}
 	if err := c.run(req, tx); err != nil {
 		o := b.fail(tx, req, c.localTagA(), err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard-gw/switchboard/lab/pbx"
 )
 
@@ -172,4 +174,49 @@ trunks:
 		t.Errorf("PBX saw %+v", in)
 	}
 	_ = strconv.Itoa
+}
+
+// TestInboundToRegisteredContact: a PBX the gateway registers to sends
+// its calls to the registered Contact (sip:gw1@gateway), naming the callee
+// in To; the gateway rings the device of that extension.
+func TestInboundToRegisteredContact(t *testing.T) {
+	sim := startPBX(t, pbx.Options{Realm: "pbx.lab", Users: map[string]string{"sb-trunk": "trunk-pw"}})
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+trunks:
+  - name: pbx
+    target: sip:%s
+    probe: {interval: 0s}
+    register: {user: sb-trunk, password: trunk-pw, domain: pbx.lab, expires: 60, contact_user: gw1}
+users:
+  - {username: u1001, password: secret, extension: "1001"}
+`, sim.Addr()))
+	var reg pbx.Registration
+	waitUntil(t, 10*time.Second, "REGISTER at the PBX", func() bool {
+		rs := sim.Registrations()
+		if len(rs) == 1 && rs[0].Active(time.Now()) {
+			reg = rs[0]
+			return true
+		}
+		return false
+	})
+	phone := newRawPhone(t, g, "u1001", phoneMode{answer: 100 * time.Millisecond})
+
+	var target sip.Uri
+	if err := sip.ParseUri(reg.Contact, &target); err != nil {
+		t.Fatalf("registered contact %q: %v", reg.Contact, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	oc, err := sim.Call(ctx, pbx.CallOptions{Target: target, To: "1001", From: "5551234"})
+	if err != nil {
+		t.Fatalf("PBX call to %s with To 1001: %v\n%s", reg.Contact, err, g.log.String())
+	}
+	inv := phone.wait(5*time.Second, "INVITE", isMethod("INVITE"))
+	if !strings.Contains(inv.get("From"), "5551234@") {
+		t.Errorf("device sees From %q", inv.get("From"))
+	}
+	if err := oc.Hangup(ctx); err != nil {
+		t.Errorf("hangup: %v", err)
+	}
+	phone.wait(5*time.Second, "BYE", isMethod("BYE"))
 }

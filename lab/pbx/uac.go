@@ -28,6 +28,10 @@ type CallOptions struct {
 	Media MediaMode
 	// Username and Password answer a digest challenge, if any.
 	Username, Password string
+	// To is the To user when it differs from the Request-URI's: a PBX
+	// calling a registered trunk sends to the Contact it registered and
+	// names the callee in To. Default: the Request-URI's user.
+	To string
 }
 
 // Call sends an INVITE with a PCMU offer and waits for the final answer.
@@ -54,7 +58,14 @@ func (s *Sim) Call(ctx context.Context, o CallOptions) (*OutCall, error) {
 		Params:  sip.NewParams(),
 	}
 	from.Params.Add("tag", sip.GenerateTagN(10))
-	sess, err := s.uac.Invite(ctx, o.Target, answerSDP(rtp.local), from, sip.NewHeader("Content-Type", "application/sdp"))
+	hs := []sip.Header{from, sip.NewHeader("Content-Type", "application/sdp")}
+	if o.To != "" {
+		to := o.Target
+		to.User, to.UriParams, to.Headers = o.To, nil, nil
+		hs = append(hs, &sip.ToHeader{Address: to, Params: sip.NewParams()})
+		c.info.To = o.To
+	}
+	sess, err := s.uac.Invite(ctx, o.Target, answerSDP(rtp.local), hs...)
 	if err != nil {
 		rtp.close()
 		return nil, fmt.Errorf("pbx: invite: %w", err)
