@@ -1,15 +1,12 @@
 package avaya
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 )
 
 // Config is the avaya driver's config section, handed to Start as JSON.
@@ -72,44 +69,16 @@ const (
 	DefaultRequestTimeout      = 5 * time.Second
 )
 
-// Duration is a time.Duration that reads "180s" or a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("duration %s: want a string like \"30s\" or seconds", b)
-	}
-	*d = Duration(f * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration that reads "180s" or a number of seconds
+// (see [driverconf.Duration]).
+type Duration = driverconf.Duration
 
 // ParseConfig decodes a JSON config strictly, fills in the defaults and
 // validates it. Every problem is reported at once.
 func ParseConfig(b []byte) (Config, error) {
 	var c Config
-	if len(bytes.TrimSpace(b)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("avaya config: %w", err)
-		}
+	if err := driverconf.DecodeStrict("avaya config", b, &c); err != nil {
+		return c, err
 	}
 	c.setDefaults()
 	return c, c.Validate()
@@ -128,11 +97,7 @@ func (c *Config) setDefaults() {
 			c.Address = net.JoinHostPort(c.Address, strconv.Itoa(port))
 		}
 	}
-	def := func(d *Duration, v time.Duration) {
-		if *d == 0 {
-			*d = Duration(v)
-		}
-	}
+	def := driverconf.Default
 	def(&c.SessionDuration, DefaultSessionDuration)
 	def(&c.ReconnectMin, DefaultReconnectMin)
 	def(&c.ReconnectMax, DefaultReconnectMax)
@@ -146,8 +111,8 @@ func (c *Config) setDefaults() {
 // Validate checks a config with defaults filled in. It has no side
 // effects other than recording the protocol versions to offer.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("avaya config: "+f, a...)) }
+	p := driverconf.NewProblems("avaya config")
+	bad := p.Add
 	if c.Address == "" {
 		bad("address is required (host[:port] of AE Services, port 4721 or 4722 with tls)")
 	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
@@ -175,17 +140,12 @@ func (c *Config) Validate() error {
 	if c.SessionCleanupDelay != nil && (*c.SessionCleanupDelay < 0 || time.Duration(*c.SessionCleanupDelay) > time.Hour) {
 		bad("session_cleanup_delay %s: want 0 to 1h", time.Duration(*c.SessionCleanupDelay))
 	}
-	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
-		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",
-			time.Duration(c.ReconnectMin), time.Duration(c.ReconnectMax))
-	}
-	if c.RequestTimeout <= 0 {
-		bad("request_timeout must be positive")
-	}
+	p.Backoff(c.ReconnectMin, c.ReconnectMax)
+	p.RequestTimeout(c.RequestTimeout)
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
 		bad("tls_* settings without tls")
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
 
 // cleanupDelay returns the session cleanup delay in whole seconds.

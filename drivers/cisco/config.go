@@ -1,16 +1,12 @@
 package cisco
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 )
 
 // Config is the cisco driver's config section, handed to Start as JSON.
@@ -96,44 +92,16 @@ const (
 	DefaultRequestTimeout    = 5 * time.Second
 )
 
-// Duration is a time.Duration that reads "15s" or a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("duration %s: want a string like \"30s\" or seconds", b)
-	}
-	*d = Duration(f * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration that reads "180s" or a number of seconds
+// (see [driverconf.Duration]).
+type Duration = driverconf.Duration
 
 // ParseConfig decodes a JSON config strictly, fills in the defaults and
 // validates it. Every problem is reported at once.
 func ParseConfig(b []byte) (Config, error) {
 	var c Config
-	if len(bytes.TrimSpace(b)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("cisco config: %w", err)
-		}
+	if err := driverconf.DecodeStrict("cisco config", b, &c); err != nil {
+		return c, err
 	}
 	c.setDefaults()
 	return c, c.Validate()
@@ -152,11 +120,7 @@ func (c *Config) setDefaults() {
 	if c.MaxEventBytes == 0 {
 		c.MaxEventBytes = xsi.DefaultMaxDocument
 	}
-	def := func(d *Duration, v time.Duration) {
-		if *d == 0 {
-			*d = Duration(v)
-		}
-	}
+	def := driverconf.Default
 	def(&c.ChannelExpires, DefaultExpires)
 	def(&c.SubscriptionExpires, DefaultExpires)
 	def(&c.HeartbeatInterval, DefaultHeartbeatInterval)
@@ -169,8 +133,8 @@ func (c *Config) setDefaults() {
 // Validate checks a config with defaults filled in. It has no side
 // effects but remembering the parsed base URL.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("cisco config: "+f, a...)) }
+	p := driverconf.NewProblems("cisco config")
+	bad := p.Add
 	c.base = nil
 	if c.BaseURL == "" {
 		bad("base_url is required (https://host of the Xsi server)")
@@ -220,14 +184,9 @@ func (c *Config) Validate() error {
 	if c.MaxEventBytes < 4096 || c.MaxEventBytes > 64<<20 {
 		bad("max_event_bytes %d: want 4096 to 64 MiB", c.MaxEventBytes)
 	}
-	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
-		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",
-			time.Duration(c.ReconnectMin), time.Duration(c.ReconnectMax))
-	}
-	if c.RequestTimeout <= 0 {
-		bad("request_timeout must be positive")
-	}
-	return errors.Join(errs...)
+	p.Backoff(c.ReconnectMin, c.ReconnectMax)
+	p.RequestTimeout(c.RequestTimeout)
+	return p.Err()
 }
 
 // userID returns the BroadWorks user ID of device.

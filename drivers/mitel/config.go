@@ -1,15 +1,12 @@
 package mitel
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 )
 
 // Config is the mitel driver's config section, handed to Start as JSON.
@@ -70,44 +67,16 @@ const (
 	DefaultRequestTimeout  = 5 * time.Second
 )
 
-// Duration is a time.Duration that reads "180s" or a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("duration %s: want a string like \"30s\" or seconds", b)
-	}
-	*d = Duration(f * float64(time.Second))
-	return nil
-}
-
-// MarshalJSON implements json.Marshaler.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is a time.Duration that reads "180s" or a number of seconds
+// (see [driverconf.Duration]).
+type Duration = driverconf.Duration
 
 // ParseConfig decodes a JSON config strictly, fills in the defaults and
 // validates it. Every problem is reported at once.
 func ParseConfig(b []byte) (Config, error) {
 	var c Config
-	if len(bytes.TrimSpace(b)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("mitel config: %w", err)
-		}
+	if err := driverconf.DecodeStrict("mitel config", b, &c); err != nil {
+		return c, err
 	}
 	c.setDefaults()
 	return c, c.Validate()
@@ -120,11 +89,7 @@ func (c *Config) setDefaults() {
 	if c.Edition == "" {
 		c.Edition = csta.DefaultEdition.String()
 	}
-	def := func(d *Duration, v time.Duration) {
-		if *d == 0 {
-			*d = Duration(v)
-		}
-	}
+	def := driverconf.Default
 	def(&c.SessionDuration, DefaultSessionDuration)
 	def(&c.Keepalive, DefaultKeepalive)
 	def(&c.ReconnectMin, DefaultReconnectMin)
@@ -135,8 +100,8 @@ func (c *Config) setDefaults() {
 // Validate checks a config with defaults filled in. It has no side
 // effects.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(f string, a ...any) { errs = append(errs, fmt.Errorf("mitel config: "+f, a...)) }
+	p := driverconf.NewProblems("mitel config")
+	bad := p.Add
 	if c.Address == "" {
 		bad("address is required (host:port of the PBX's CSTA interface)")
 	} else if host, port, err := net.SplitHostPort(c.Address); err != nil || host == "" || port == "" {
@@ -162,15 +127,10 @@ func (c *Config) Validate() error {
 	if time.Duration(c.Keepalive) < time.Second || time.Duration(c.Keepalive) > time.Hour {
 		bad("keepalive %s: want 1s to 1h", time.Duration(c.Keepalive))
 	}
-	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
-		bad("reconnect_min %s / reconnect_max %s: want 0 < min <= max",
-			time.Duration(c.ReconnectMin), time.Duration(c.ReconnectMax))
-	}
-	if c.RequestTimeout <= 0 {
-		bad("request_timeout must be positive")
-	}
+	p.Backoff(c.ReconnectMin, c.ReconnectMax)
+	p.RequestTimeout(c.RequestTimeout)
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
 		bad("tls_* settings without tls")
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
