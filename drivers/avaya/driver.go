@@ -31,6 +31,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -47,7 +48,7 @@ var ErrMonitorLimit = errors.New("avaya: monitor licence limit exceeded")
 type Driver struct {
 	ev    *sdk.Events
 	stats Stats
-	q     *queue
+	q     *pbxlink.Queue[item]
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -60,7 +61,7 @@ type Driver struct {
 	client   *csta.Client // nil while the link is down
 	sess     session      // the current (or, while down, the last) session
 	gen      uint64       // link generation; events of older links are dropped
-	link     linkState
+	link     pbxlink.State
 	inflight int                 // MonitorStart requests in flight
 	monitors map[string]*monitor // extension → monitor
 	byXref   map[string]*monitor // monitorCrossRefID of the current session → monitor
@@ -70,14 +71,6 @@ type Driver struct {
 	tpIDs    map[string]string    // dial string → GetThirdPartyDeviceId answer, for the session
 	stale    []string             // xrefs of monitors stopped while the link was down
 }
-
-type linkState int
-
-const (
-	linkUnknown linkState = iota
-	linkUp
-	linkDown
-)
 
 // monitor is a device the host asked to monitor. id is stable for the
 // driver process; xref is AES's monitorCrossRefID in the current session.
@@ -106,7 +99,7 @@ type session struct {
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
 func New() *Driver {
-	d := &Driver{ev: sdk.NewEvents(0), q: newQueue(), monitors: map[string]*monitor{},
+	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
 	d.cond = sync.NewCond(&d.mu)
@@ -184,20 +177,9 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
 	// Wait for the first attempt, but answer the host before its deadline:
 	// a slow AES is the link's problem, not a failed start.
-	wait := time.Duration(cfg.RequestTimeout)
-	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(dl)-500*time.Millisecond)
-	}
-	t := time.NewTimer(max(wait, 0))
-	defer t.Stop()
-	select {
-	case err := <-first:
-		if errors.Is(err, csta.ErrSessionRefused) {
-			_ = d.Close()
-			return fmt.Errorf("avaya: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
-		}
-	case <-t.C:
-	case <-ctx.Done():
+	if err := pbxlink.WaitFirst(ctx, first, time.Duration(cfg.RequestTimeout)); errors.Is(err, csta.ErrSessionRefused) {
+		_ = d.Close()
+		return fmt.Errorf("avaya: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
 	}
 	return nil
 }
@@ -228,31 +210,18 @@ func (d *Driver) Close() error {
 // run keeps the link up until ctx ends. The first attempt's result goes to
 // first.
 func (d *Driver) run(ctx context.Context, first chan<- error) {
-	backoff := time.Duration(d.cfg.ReconnectMin)
-	for {
-		c, err := d.connect(ctx)
-		if first != nil {
-			first <- err
-			first = nil
-		}
-		if err == nil {
-			backoff = time.Duration(d.cfg.ReconnectMin)
-			err = d.serve(ctx, c)
-		}
-		d.down(err)
-		if ctx.Err() != nil {
-			return
-		}
-		d.stats.reconnects.Add(1)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
-	}
+	pbxlink.Loop{
+		Backoff: pbxlink.Backoff{Min: time.Duration(d.cfg.ReconnectMin), Max: time.Duration(d.cfg.ReconnectMax)},
+		Connect: func(ctx context.Context) (func(context.Context) error, error) {
+			c, err := d.connect(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return d.serve(ctx, c) }, nil
+		},
+		Down:  d.down,
+		Retry: func() { d.stats.reconnects.Add(1) },
+	}.Run(ctx, first)
 }
 
 func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
@@ -287,7 +256,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		Namespace:   csta.Ed3.Namespace(),
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
 		Decoder:     dmcc.NewDecoder(),
-		OnEvent:     func(m csta.Message) { d.q.push(item{gen: gen, msg: m}) },
+		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
 		OnError:     func(error) { d.stats.dropped.Add(1) },
 	})
 	sess, err := d.startSession(ctx, c, prev)
@@ -340,7 +309,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		_ = c.Close()
 		return nil, err
 	}
-	d.q.push(item{gen: gen, linkUp: true})
+	d.q.Push(item{gen: gen, linkUp: true})
 	return c, nil
 }
 
@@ -353,28 +322,14 @@ const restoreParallelism = 32
 // transferred session), restoreParallelism at a time. A device AES refuses
 // is dropped (monitor_ended); a link failure is returned.
 func (d *Driver) restore(ctx context.Context, c *csta.Client, fresh, again []string) error {
-	sem := make(chan struct{}, restoreParallelism)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	run := func(dev string, f func(string) error) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := f(dev); err != nil && !isRefusal(err) {
-				once.Do(func() { first = err })
-			}
-		}()
-	}
+	jobs := make([]func() error, 0, len(fresh)+len(again))
 	for _, dev := range fresh {
-		run(dev, func(dev string) error { return d.startMonitor(ctx, c, dev, true) })
+		jobs = append(jobs, func() error { return linkFailure(d.startMonitor(ctx, c, dev, true)) })
 	}
 	for _, dev := range again {
-		run(dev, func(dev string) error { return d.resnapshot(ctx, c, dev) })
+		jobs = append(jobs, func() error { return linkFailure(d.resnapshot(ctx, c, dev)) })
 	}
-	wg.Wait()
-	return first
+	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
 // startSession sends StartApplicationSession, first asking to resume prev
@@ -469,7 +424,7 @@ func (d *Driver) down(err error) {
 	if err != nil {
 		reason = err.Error()
 	}
-	d.q.push(item{gen: gen, linkDown: reason})
+	d.q.Push(item{gen: gen, linkDown: reason})
 }
 
 // current returns the link's client, or ErrUnavailable.
@@ -554,7 +509,7 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
 	return nil
 }
 
@@ -579,7 +534,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 		}
 		return err
 	}
-	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
 	return nil
 }
 
@@ -612,6 +567,14 @@ func (d *Driver) deviceID(ctx context.Context, c *csta.Client, ext string) (stri
 // isRefusal reports whether err is AES refusing (not the link failing).
 func isRefusal(err error) bool {
 	return errors.Is(err, csta.ErrCSTA)
+}
+
+// linkFailure returns err unless it is a refusal (or nil).
+func linkFailure(err error) error {
+	if err != nil && !isRefusal(err) {
+		return err
+	}
+	return nil
 }
 
 // MonitorStop implements sdk.Driver.

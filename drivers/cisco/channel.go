@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -126,7 +127,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 		l.close(err)
 		return nil, err
 	}
-	d.q.push(item{gen: gen, linkUp: true})
+	d.q.Push(item{gen: gen, linkUp: true})
 	d.stats.channels.Add(1)
 	return l, nil
 }
@@ -163,22 +164,16 @@ const restoreParallelism = 16
 // restore subscribes mons on a new channel. A device the server refuses
 // is dropped (monitor_ended); a channel failure is returned.
 func (d *Driver) restore(ctx context.Context, l *link, mons []*monitor) error {
-	sem := make(chan struct{}, restoreParallelism)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	jobs := make([]func() error, 0, len(mons))
 	for _, m := range mons {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		jobs = append(jobs, func() error {
 			if err := d.subscribe(ctx, l, m, true); err != nil && !isRefusal(err) {
-				once.Do(func() { first = err })
+				return err
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return first
+	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
 // isRefusal reports whether err is the server refusing a device (no such
@@ -231,7 +226,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
 	}
-	d.q.push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
 	return nil
 }
 
@@ -275,7 +270,7 @@ func (d *Driver) read(l *link, sp *xsi.Splitter) {
 				default: // the server sends it again
 				}
 			}
-			d.q.push(item{gen: l.gen, ev: ev})
+			d.q.Push(item{gen: l.gen, ev: ev})
 		}
 	}
 }

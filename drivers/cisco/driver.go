@@ -29,6 +29,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -40,7 +41,7 @@ const Version = "0.1.0"
 type Driver struct {
 	ev    *sdk.Events
 	stats Stats
-	q     *queue
+	q     *pbxlink.Queue[item]
 
 	cfg    Config
 	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
@@ -55,7 +56,7 @@ type Driver struct {
 	started  bool
 	cur      *link // nil while the channel is down
 	gen      uint64
-	link     linkState
+	link     pbxlink.State
 	monitors map[string]*monitor // device → monitor
 	byUser   map[string]string   // user ID → monitored device
 	nextMon  int
@@ -63,14 +64,6 @@ type Driver struct {
 	seen     dedupe
 	ops      map[string]*pendingOp // xsi call ID → service the driver asked for on it
 }
-
-type linkState int
-
-const (
-	linkUnknown linkState = iota
-	linkIsUp
-	linkIsDown
-)
 
 // monitor is a device the host asked to monitor. id is stable for the
 // driver process; sub is the subscription on the current channel.
@@ -84,7 +77,7 @@ type monitor struct {
 func New() *Driver {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return &Driver{ev: sdk.NewEvents(0), q: newQueue(), runID: hex.EncodeToString(b),
+	return &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
 		seen: newDedupe(8192), ops: map[string]*pendingOp{}}
 }
@@ -134,21 +127,11 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	first := make(chan error, 1)
 	d.wg.Add(1)
 	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
-	// Wait for the first attempt, but answer the host before its deadline.
-	wait := 2 * time.Duration(cfg.RequestTimeout)
-	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(dl)-500*time.Millisecond)
-	}
-	t := time.NewTimer(max(wait, 0))
-	defer t.Stop()
-	select {
-	case err := <-first:
-		if errors.Is(err, ErrAuth) {
-			_ = d.Close()
-			return fmt.Errorf("cisco: credentials refused by %s: %w", cfg.BaseURL, err)
-		}
-	case <-t.C:
-	case <-ctx.Done():
+	// Wait for the first attempt (opening a channel takes two requests),
+	// but answer the host before its deadline.
+	if err := pbxlink.WaitFirst(ctx, first, 2*time.Duration(cfg.RequestTimeout)); errors.Is(err, ErrAuth) {
+		_ = d.Close()
+		return fmt.Errorf("cisco: credentials refused by %s: %w", cfg.BaseURL, err)
 	}
 	return nil
 }
@@ -172,37 +155,31 @@ func (d *Driver) Close() error {
 // run keeps the channel up until ctx ends. The first attempt's result
 // goes to first.
 func (d *Driver) run(ctx context.Context, first chan<- error) {
-	backoff := time.Duration(d.cfg.ReconnectMin)
 	var old []string // subscriptions of the previous channel
-	for {
-		l, err := d.connect(ctx, old)
-		if first != nil {
-			first <- err
-			first = nil
-		}
-		if err == nil {
-			backoff = time.Duration(d.cfg.ReconnectMin)
-			err = d.serve(ctx, l)
-			old = l.subscriptions()
-			l.close(err)
-		}
-		d.down(err)
-		if ctx.Err() != nil {
-			if l != nil {
-				d.closeChannel(l)
+	var l *link      // the channel of the last attempt, nil if it failed
+	pbxlink.Loop{
+		Backoff: pbxlink.Backoff{Min: time.Duration(d.cfg.ReconnectMin), Max: time.Duration(d.cfg.ReconnectMax)},
+		Connect: func(ctx context.Context) (func(context.Context) error, error) {
+			var err error
+			l, err = d.connect(ctx, old)
+			if err != nil {
+				return nil, err
 			}
-			return
-		}
-		d.stats.reconnects.Add(1)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
-	}
+			return func(ctx context.Context) error {
+				err := d.serve(ctx, l)
+				old = l.subscriptions()
+				l.close(err)
+				return err
+			}, nil
+		},
+		Down: func(err error) {
+			d.down(err)
+			if ctx.Err() != nil && l != nil {
+				d.closeChannel(l) // the driver stops: tell the server
+			}
+		},
+		Retry: func() { d.stats.reconnects.Add(1) },
+	}.Run(ctx, first)
 }
 
 // down forgets the channel; the processor emits link_down in event order.
@@ -215,7 +192,7 @@ func (d *Driver) down(err error) {
 	if err != nil {
 		reason = err.Error()
 	}
-	d.q.push(item{gen: gen, linkDown: reason})
+	d.q.Push(item{gen: gen, linkDown: reason})
 }
 
 // current returns the channel, or ErrUnavailable.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
@@ -21,34 +20,6 @@ type item struct {
 	touched  uint64       // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
-}
-
-// queue is an unbounded FIFO: the channel reader pushes and never waits,
-// the processor pops.
-type queue struct {
-	mu    sync.Mutex
-	items []item
-	ready chan struct{}
-}
-
-func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
-
-func (q *queue) push(it item) {
-	q.mu.Lock()
-	q.items = append(q.items, it)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) popAll() []item {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := q.items
-	q.items = nil
-	return out
 }
 
 // dedupe remembers the last n event IDs: BroadWorks sends an event again
@@ -98,18 +69,7 @@ type halfState struct {
 }
 
 // process applies queued items in order until ctx ends.
-func (d *Driver) process(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-d.q.ready:
-		}
-		for _, it := range d.q.popAll() {
-			d.apply(it)
-		}
-	}
-}
+func (d *Driver) process(ctx context.Context) { d.q.Process(ctx, d.apply) }
 
 // apply handles one item under d.mu, so a snapshot's Seq always matches
 // the state it shows.
@@ -118,22 +78,20 @@ func (d *Driver) apply(it item) {
 	defer d.mu.Unlock()
 	switch {
 	case it.linkDown != "":
-		if d.link != linkIsDown {
-			d.link = linkIsDown
+		if ev, ok := d.link.GoDown(it.linkDown); ok {
 			for _, s := range d.devs {
 				s.halves = map[string]*halfState{} // older calls are unknown now
 			}
 			clear(d.ops)
-			d.ev.Emit(plugins.Event{Type: plugins.EventLinkDown, Cause: plugins.CauseLinkFailure, RawCause: it.linkDown})
+			d.ev.Emit(ev)
 		}
 		return
 	case it.gen != d.gen:
 		d.stats.stale.Add(1)
 		return
 	case it.linkUp:
-		d.link = linkIsUp
 		d.stats.linkUps.Add(1)
-		d.ev.Emit(plugins.Event{Type: plugins.EventLinkUp, Cause: plugins.CauseLinkFailure})
+		d.ev.Emit(d.link.GoUp())
 		return
 	case it.snap != nil:
 		if _, ok := d.monitors[it.snap.Device]; !ok {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -38,7 +39,7 @@ var ErrMonitorLimit = errors.New("mitel: CSTA monitor licence limit exceeded")
 type Driver struct {
 	ev    *sdk.Events
 	stats Stats
-	q     *queue
+	q     *pbxlink.Queue[item]
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -51,21 +52,13 @@ type Driver struct {
 	client   *csta.Client // nil while the link is down
 	sessID   string       // the client's application session
 	gen      uint64       // link generation; events of older links are dropped
-	link     linkState
+	link     pbxlink.State
 	inflight int                 // MonitorStart requests in flight
 	monitors map[string]*monitor // device → monitor
 	byXref   map[string]*monitor // monitorCrossRefID of the current link → monitor
 	nextMon  int
 	devs     map[string]*devState // device → what the driver knows
 }
-
-type linkState int
-
-const (
-	linkUnknown linkState = iota
-	linkUp
-	linkDown
-)
 
 // monitor is a device the host asked to monitor. id is stable for the
 // driver process; xref is the PBX's monitorCrossRefID on the current link.
@@ -86,7 +79,7 @@ type devState struct {
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
 func New() *Driver {
-	d := &Driver{ev: sdk.NewEvents(0), q: newQueue(), monitors: map[string]*monitor{},
+	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, devs: map[string]*devState{}}
 	d.cond = sync.NewCond(&d.mu)
 	return d
@@ -141,20 +134,9 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
 	// Wait for the first attempt, but answer the host before its deadline:
 	// a slow PBX is the link's problem, not a failed start.
-	wait := time.Duration(cfg.RequestTimeout)
-	if dl, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(dl)-500*time.Millisecond)
-	}
-	t := time.NewTimer(max(wait, 0))
-	defer t.Stop()
-	select {
-	case err := <-first:
-		if errors.Is(err, csta.ErrSessionRefused) {
-			_ = d.Close()
-			return fmt.Errorf("mitel: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
-		}
-	case <-t.C:
-	case <-ctx.Done():
+	if err := pbxlink.WaitFirst(ctx, first, time.Duration(cfg.RequestTimeout)); errors.Is(err, csta.ErrSessionRefused) {
+		_ = d.Close()
+		return fmt.Errorf("mitel: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
 	}
 	return nil
 }
@@ -188,31 +170,18 @@ func (d *Driver) Close() error {
 // run keeps the link up until ctx ends. The first attempt's result goes to
 // first.
 func (d *Driver) run(ctx context.Context, first chan<- error) {
-	backoff := time.Duration(d.cfg.ReconnectMin)
-	for {
-		c, sess, err := d.connect(ctx)
-		if first != nil {
-			first <- err
-			first = nil
-		}
-		if err == nil {
-			backoff = time.Duration(d.cfg.ReconnectMin)
-			err = d.serve(ctx, c, sess)
-		}
-		d.down(err)
-		if ctx.Err() != nil {
-			return
-		}
-		d.stats.reconnects.Add(1)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(backoff*2, time.Duration(d.cfg.ReconnectMax))
-	}
+	pbxlink.Loop{
+		Backoff: pbxlink.Backoff{Min: time.Duration(d.cfg.ReconnectMin), Max: time.Duration(d.cfg.ReconnectMax)},
+		Connect: func(ctx context.Context) (func(context.Context) error, error) {
+			c, sess, err := d.connect(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) error { return d.serve(ctx, c, sess) }, nil
+		},
+		Down:  d.down,
+		Retry: func() { d.stats.reconnects.Add(1) },
+	}.Run(ctx, first)
 }
 
 // session is what StartApplicationSession granted.
@@ -249,7 +218,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	c := csta.NewClient(conn, csta.ClientConfig{
 		Namespace:   d.cfg.edition.Namespace(),
 		CallTimeout: timeout,
-		OnEvent:     func(m csta.Message) { d.q.push(item{gen: gen, msg: m}) },
+		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
 		OnError:     func(error) { d.stats.dropped.Add(1) },
 	})
 	sess, err := d.startSession(ctx, c)
@@ -270,7 +239,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 		_ = c.Close()
 		return nil, session{}, err
 	}
-	d.q.push(item{gen: gen, linkUp: true})
+	d.q.Push(item{gen: gen, linkUp: true})
 	return c, sess, nil
 }
 
@@ -282,22 +251,11 @@ const restoreParallelism = 32
 // A device the PBX refuses is dropped (monitor_ended); a link failure is
 // returned.
 func (d *Driver) restore(ctx context.Context, c *csta.Client, devs []string) error {
-	sem := make(chan struct{}, restoreParallelism)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
+	jobs := make([]func() error, 0, len(devs))
 	for _, dev := range devs {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := d.startMonitor(ctx, c, dev, true); err != nil && !isRefusal(err) {
-				once.Do(func() { first = err })
-			}
-		}()
+		jobs = append(jobs, func() error { return linkFailure(d.startMonitor(ctx, c, dev, true)) })
 	}
-	wg.Wait()
-	return first
+	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
 func (d *Driver) startSession(ctx context.Context, c *csta.Client) (session, error) {
@@ -371,7 +329,7 @@ func (d *Driver) down(err error) {
 	if err != nil {
 		reason = err.Error()
 	}
-	d.q.push(item{gen: gen, linkDown: reason})
+	d.q.Push(item{gen: gen, linkDown: reason})
 }
 
 // current returns the link's client, or ErrUnavailable.
@@ -453,13 +411,21 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
 	return nil
 }
 
 // isRefusal reports whether err is the PBX refusing (not the link failing).
 func isRefusal(err error) bool {
 	return errors.Is(err, csta.ErrCSTA)
+}
+
+// linkFailure returns err unless it is a refusal (or nil).
+func linkFailure(err error) error {
+	if err != nil && !isRefusal(err) {
+		return err
+	}
+	return nil
 }
 
 // MonitorStop implements sdk.Driver.

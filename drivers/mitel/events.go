@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/plugins"
@@ -21,49 +20,12 @@ type item struct {
 	linkDown string
 }
 
-// queue is an unbounded FIFO: the CSTA client's reading goroutine pushes
-// and never waits, the processor pops.
-type queue struct {
-	mu    sync.Mutex
-	items []item
-	ready chan struct{}
-}
-
-func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
-
-func (q *queue) push(it item) {
-	q.mu.Lock()
-	q.items = append(q.items, it)
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-func (q *queue) popAll() []item {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := q.items
-	q.items = nil
-	return out
-}
-
 // process applies queued items in order until ctx ends.
 func (d *Driver) process(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			d.mu.Lock()
-			d.cond.Broadcast()
-			d.mu.Unlock()
-			return
-		case <-d.q.ready:
-		}
-		for _, it := range d.q.popAll() {
-			d.apply(ctx, it)
-		}
-	}
+	d.q.Process(ctx, func(it item) { d.apply(ctx, it) })
+	d.mu.Lock()
+	d.cond.Broadcast()
+	d.mu.Unlock()
 }
 
 // apply handles one item under d.mu, so a snapshot's Seq always matches
@@ -73,21 +35,19 @@ func (d *Driver) apply(ctx context.Context, it item) {
 	defer d.mu.Unlock()
 	switch {
 	case it.linkDown != "":
-		if d.link != linkDown {
-			d.link = linkDown
+		if ev, ok := d.link.GoDown(it.linkDown); ok {
 			for _, s := range d.devs {
 				s.calls = map[string]plugins.CallSnapshot{} // older calls are unknown now
 			}
-			d.emit(plugins.Event{Type: plugins.EventLinkDown, Cause: plugins.CauseLinkFailure, RawCause: it.linkDown})
+			d.emit(ev)
 		}
 		return
 	case it.gen != d.gen:
 		d.stats.stale.Add(1)
 		return
 	case it.linkUp:
-		d.link = linkUp
 		d.stats.linkUps.Add(1)
-		d.emit(plugins.Event{Type: plugins.EventLinkUp, Cause: plugins.CauseLinkFailure})
+		d.emit(d.link.GoUp())
 		return
 	case it.snap != nil:
 		if _, ok := d.monitors[it.snap.Device]; !ok {

@@ -43,7 +43,7 @@ func TestEventGolden(t *testing.T) {
 			st := d.dev(dev)
 			st.calls["26"] = plugins.CallSnapshot{CallID: "26", ConnectionID: "26@" + dev, State: plugins.StateConnected, Other: "N<121!98>"}
 			st.calls["28"] = plugins.CallSnapshot{CallID: "28", ConnectionID: "28@" + dev, State: plugins.StateConnected}
-			d.q.push(item{msg: m})
+			d.q.Push(item{msg: m})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			go d.process(ctx)
