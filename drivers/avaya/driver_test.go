@@ -11,17 +11,21 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya"
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
 // env is a simulator and a started driver whose events are collected.
 type env struct {
-	t      *testing.T
-	sim    *labavaya.Sim
-	d      *avaya.Driver
-	events chan plugins.Event
+	*drivertest.Recorder
+	t   *testing.T
+	sim *labavaya.Sim
+	d   *avaya.Driver
 }
+
+// timing is how long the tests wait for this driver's events.
+var timing = drivertest.Timing{Wait: 5 * time.Second, Quiet: 100 * time.Millisecond, Buffer: 4096}
 
 func driverConfig(addr string, extra map[string]any) []byte {
 	cfg := map[string]any{"address": addr, "user": "cti", "password": "secret", "switch_name": "CM1",
@@ -50,91 +54,15 @@ func newEnv(t *testing.T, sc labavaya.Config, extra map[string]any) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, sim: sim, d: avaya.New(), events: make(chan plugins.Event, 4096)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.d.Events(ctx, func(ev plugins.Event) error { e.events <- ev; return nil })
-	}()
-	t.Cleanup(func() {
-		_ = e.d.Close()
-		cancel()
-		<-done
-		_ = sim.Close()
-	})
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	if err := e.d.Start(sctx, plugins.StartRequest{Driver: "avaya", Config: driverConfig(sim.Addr(), extra)}); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e := &env{t: t, sim: sim, d: avaya.New()}
+	t.Cleanup(func() { _ = sim.Close() })
+	e.Recorder = drivertest.Start(t, e.d, "avaya", driverConfig(sim.Addr(), extra), timing)
 	return e
 }
 
-// next returns the next event, failing the test after 5s.
-func (e *env) next() plugins.Event {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		return ev
-	case <-time.After(5 * time.Second):
-		e.t.Fatal("no event within 5s")
-	}
-	return plugins.Event{}
-}
+func (e *env) monitor(devs ...string) map[string]string { return drivertest.Monitor(e.t, e.d, devs...) }
 
-// want takes the next event and checks its type, device and state.
-func (e *env) want(typ plugins.EventType, dev string, st plugins.ConnectionState) plugins.Event {
-	e.t.Helper()
-	ev := e.next()
-	if ev.Type != typ || ev.Device != dev || ev.State != st {
-		e.t.Fatalf("got %s dev=%q state=%s (call %s cause %s/%s), want %s dev=%q state=%s",
-			ev.Type, ev.Device, ev.State, ev.CallID, ev.Cause, ev.RawCause, typ, dev, st)
-	}
-	return ev
-}
-
-// quiet checks that no event arrives for a moment.
-func (e *env) quiet() {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		e.t.Fatalf("unexpected event %s dev=%s call=%s", ev.Type, ev.Device, ev.CallID)
-	case <-time.After(100 * time.Millisecond):
-	}
-}
-
-func (e *env) monitor(devs ...string) map[string]string {
-	e.t.Helper()
-	ids := map[string]string{}
-	for _, d := range devs {
-		id, err := e.d.MonitorStart(bg, d)
-		if err != nil {
-			e.t.Fatalf("monitor %s: %v", d, err)
-		}
-		ids[d] = id
-	}
-	return ids
-}
-
-func (e *env) snapshot(dev string) plugins.DeviceSnapshot {
-	e.t.Helper()
-	s, err := e.d.Snapshot(bg, dev)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
-}
-
-// callStates renders a snapshot's calls as "call:state" for comparison.
-func callStates(s plugins.DeviceSnapshot) string {
-	var out []string
-	for _, c := range s.Calls {
-		out = append(out, c.CallID+":"+c.State.String())
-	}
-	return strings.Join(out, ",")
-}
+func (e *env) snapshot(dev string) plugins.DeviceSnapshot { return drivertest.Snapshot(e.t, e.d, dev) }
 
 // eventually waits up to 5s for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -162,10 +90,10 @@ func makeCall(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
 	if ref.Device != a || ref.CallID == "" || ref.ConnectionID != ref.CallID+"@"+a {
 		t.Fatalf("make call ref %+v", ref)
 	}
-	e.want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
-	e.want(plugins.EventOriginated, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, b, plugins.StateAlerting)
+	e.Want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, b, plugins.StateAlerting)
 	return ref
 }
 
@@ -176,8 +104,8 @@ func connect(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: b, CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, a, plugins.StateConnected)
-	e.want(plugins.EventEstablished, b, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, a, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, b, plugins.StateConnected)
 	return ref
 }
 
@@ -219,7 +147,7 @@ func TestSessionDeviceIDsAndMonitors(t *testing.T) {
 	if got := e.d.ProtocolVersion(); got != dmcc.Releases[0].Version {
 		t.Fatalf("protocol version %q", got)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestProtocolVersion(t *testing.T) {
@@ -261,23 +189,23 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	ev := e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
 	if ev.CallID != ref.CallID || ev.MonitorID != ids["201"] {
 		t.Fatalf("service initiated %+v", ev)
 	}
-	ev = e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	// Parties arrive as DMCC device IDs (201:CM1:10.0.0.5:0) and are shown
 	// as extensions.
 	if ev.Calling != "201" || ev.Called != "202" || ev.CallID != ref.CallID || ev.MonitorID != ids["201"] ||
 		ev.Cause != plugins.CauseNewCall || ev.RawCause != "newCall" {
 		t.Fatalf("originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDelivered, "202", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDelivered, "202", plugins.StateAlerting)
 	if ev.Cause != plugins.CauseNewCall || ev.ConnectionID != ref.CallID+"@202" || ev.Other != "202" {
 		t.Fatalf("delivered %+v", ev)
 	}
-	if s := e.snapshot("202"); callStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
+	if s := e.snapshot("202"); drivertest.CallStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
 		t.Fatalf("202 snapshot %+v", s)
 	}
 
@@ -285,8 +213,8 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Answer(bg, at202); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "202", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "202", plugins.StateConnected)
 	if err := e.d.Answer(bg, at202); !errors.Is(err, plugins.ErrFailedPrecondition) {
 		t.Fatalf("answer twice: %v", err)
 	}
@@ -294,16 +222,16 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Hold(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventHeld, "201", plugins.StateHold)
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
-	if s := e.snapshot("201"); callStates(s) != ref.CallID+":hold" {
+	e.Want(plugins.EventHeld, "201", plugins.StateHold)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
+	if s := e.snapshot("201"); drivertest.CallStates(s) != ref.CallID+":hold" {
 		t.Fatalf("201 snapshot %+v", s)
 	}
 	if err := e.d.Retrieve(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventRetrieved, "201", plugins.StateConnected)
-	e.want(plugins.EventRetrieved, "202", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "201", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "202", plugins.StateConnected)
 
 	if err := e.d.GenerateDigits(bg, ref, "12#"); err != nil {
 		t.Fatal(err)
@@ -315,13 +243,13 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Clear(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	ev = e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if ev.Other != "201" || ev.Cause != plugins.CauseNormalClearing {
 		t.Fatalf("cleared %+v", ev)
 	}
-	e.want(plugins.EventConnectionCleared, "202", plugins.StateConnected)
-	e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
-	e.want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "202", plugins.StateConnected)
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
 	for _, d := range []string{"201", "202"} {
 		if s := e.snapshot(d); len(s.Calls) != 0 {
 			t.Fatalf("%s still has calls %+v", d, s.Calls)
@@ -333,7 +261,7 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "999", Called: "202"}); !errors.Is(err, plugins.ErrNotFound) {
 		t.Fatalf("call from an unknown station: %v", err)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConsultationTransfer(t *testing.T) {
@@ -345,23 +273,23 @@ func TestConsultationTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventHeld, "201", plugins.StateHold)
+	ev := e.Want(plugins.EventHeld, "201", plugins.StateHold)
 	if ev.Cause != plugins.CauseConsultation || ev.CallID != c1.CallID {
 		t.Fatalf("held %+v", ev)
 	}
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	ev = e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	ev = e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	if ev.CallID != c2.CallID || ev.Cause != plugins.CauseConsultation {
 		t.Fatalf("consult originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "203", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "203", plugins.StateConnected)
 	if s := e.snapshot("201"); len(s.Calls) != 2 {
 		t.Fatalf("201 during consultation %+v", s)
 	}
@@ -372,7 +300,7 @@ func TestConsultationTransfer(t *testing.T) {
 	}
 	got := map[string]plugins.Event{}
 	for range 3 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventTransferred {
 			t.Fatalf("want transferred, got %+v", ev)
 		}
@@ -394,11 +322,11 @@ func TestConsultationTransfer(t *testing.T) {
 		t.Fatalf("201 after transfer %+v", s)
 	}
 	for _, d := range []string{"202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after transfer %+v", d, s)
 		}
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConference(t *testing.T) {
@@ -410,26 +338,26 @@ func TestConference(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 6 { // held ×2, service initiated, originated, delivered ×2
-		e.next()
+		e.Next()
 	}
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.next()
-	e.next()
+	e.Next()
+	e.Next()
 	res, err := e.d.Conference(bg, c1, c2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventConferenced || ev.State != plugins.StateConnected || ev.CallID != res.CallID ||
 			ev.Cause != plugins.CauseConference {
 			t.Fatalf("conferenced %+v", ev)
 		}
 	}
 	for _, d := range []string{"201", "202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after conference %+v", d, s)
 		}
 	}
@@ -449,7 +377,7 @@ func TestSingleStepTransferAndDeflect(t *testing.T) {
 	}
 	got := map[string]plugins.Event{}
 	for range 2 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventTransferred || ev.Cause != plugins.CauseSingleStepTransfer || ev.Other != "203" {
 			t.Fatalf("want transferred, got %+v", ev)
 		}
@@ -458,8 +386,8 @@ func TestSingleStepTransferAndDeflect(t *testing.T) {
 	if got["202"].State != plugins.StateNull || got["201"].State != plugins.StateConnected {
 		t.Fatalf("transferred %+v", got)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	ev := e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	ev := e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if ev.Cause != plugins.CauseSingleStepTransfer {
 		t.Fatalf("delivered after single step %+v", ev)
 	}
@@ -472,7 +400,7 @@ func TestSingleStepTransferAndDeflect(t *testing.T) {
 	}
 	got = map[string]plugins.Event{}
 	for range 2 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventDiverted || ev.Other != "204" || ev.Cause != plugins.CauseRedirected {
 			t.Fatalf("want diverted, got %+v", ev)
 		}
@@ -481,12 +409,12 @@ func TestSingleStepTransferAndDeflect(t *testing.T) {
 	if got["203"].State != plugins.StateNull {
 		t.Fatalf("diverted %+v", got)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "204", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "204", plugins.StateAlerting)
 	if s := e.snapshot("203"); len(s.Calls) != 0 {
 		t.Fatalf("203 after deflect %+v", s)
 	}
-	if s := e.snapshot("204"); callStates(s) != c.CallID+":alerting" {
+	if s := e.snapshot("204"); drivertest.CallStates(s) != c.CallID+":alerting" {
 		t.Fatalf("204 after deflect %+v", s)
 	}
 	// Deflecting a call that is not ringing is refused.
@@ -501,7 +429,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetDND(bg, "202", true); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
 	if !ev.DND || !e.sim.DND("202") || !e.snapshot("202").DND {
 		t.Fatalf("dnd event %+v", ev)
 	}
@@ -509,21 +437,21 @@ func TestDNDAndForwarding(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventFailed, "201", plugins.StateFail)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventFailed, "201", plugins.StateFail)
 	if ev.Cause != plugins.CauseDoNotDisturb || ev.Other != "202" {
 		t.Fatalf("failed %+v", ev)
 	}
-	e.want(plugins.EventFailed, "202", plugins.StateNull)
+	e.Want(plugins.EventFailed, "202", plugins.StateNull)
 	if err := e.d.Clear(bg, plugins.ConnectionRef{Device: "201", CallID: ev.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if err := e.d.SetDND(bg, "202", false); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
+	if ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
 		t.Fatalf("dnd off %+v", ev)
 	}
 
@@ -531,7 +459,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetForwarding(bg, "202", fw); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventForwarding, "202", plugins.StateUnspecified)
+	ev = e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified)
 	if ev.Forwarding == nil || *ev.Forwarding != fw || e.sim.Forwarding("202", "forwardImmediate") != "203" {
 		t.Fatalf("forwarding event %+v", ev)
 	}
@@ -542,18 +470,18 @@ func TestDNDAndForwarding(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDiverted, "202", plugins.StateNull)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDiverted, "202", plugins.StateNull)
 	if ev.Other != "203" || ev.Cause != plugins.CauseCallForwardImmediate {
 		t.Fatalf("diverted %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardImmediate}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
+	if ev := e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
 		t.Fatalf("forwarding off %+v", ev)
 	}
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardBusy, Enabled: true}); !errors.Is(err, plugins.ErrInvalidArgument) {
@@ -581,7 +509,7 @@ func TestAgentState(t *testing.T) {
 		if err := e.d.SetAgentState(bg, req); err != nil {
 			t.Fatalf("%s: %v", st, err)
 		}
-		if ev := e.want(plugins.EventAgentState, "201", plugins.StateUnspecified); ev.AgentState != st {
+		if ev := e.Want(plugins.EventAgentState, "201", plugins.StateUnspecified); ev.AgentState != st {
 			t.Fatalf("agent event %+v, want %s", ev, st)
 		}
 		if got := e.snapshot("201").AgentState; got != st {

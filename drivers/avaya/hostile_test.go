@@ -25,7 +25,7 @@ func TestHostileFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 4 {
-			e.next()
+			e.Next()
 		}
 		after := e.d.Stats()
 		if after.Dropped+after.Unknown == before.Dropped+before.Unknown || after.LinkUps != 1 {
@@ -34,8 +34,8 @@ func TestHostileFrames(t *testing.T) {
 	}
 	for _, k := range []labavaya.Malformed{labavaya.BadHeader, labavaya.BadInvokeID} {
 		e.sim.SendMalformed(k)
-		e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-		e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+		e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+		e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 		if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 			t.Fatalf("monitors %v", got)
 		}
@@ -50,9 +50,9 @@ func TestSlowLoris(t *testing.T) {
 	e := newEnv(t, labavaya.Config{MaxSessionDuration: 1}, map[string]any{"request_timeout": "300ms"})
 	e.monitor("201", "202")
 	e.sim.SendMalformed(labavaya.SlowLoris)
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	t.Logf("link down: %s", ev.RawCause)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("monitors %v", got)
 	}

@@ -1,15 +1,14 @@
 package avaya_test
 
 import (
-	"context"
 	"errors"
-	"os/exec"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -20,48 +19,14 @@ import (
 // after kill -9 the monitors are restored (the killed process's session
 // is resumed or replaced by the new process).
 func TestBundledDriverUnderSupervisor(t *testing.T) {
-	if buildErr != "" {
-		t.Skip("switchboard binary not built (a package outside drivers/avaya does not compile): " + buildErr)
-	}
 	sim, err := labavaya.New(simConfig(labavaya.Config{Devices: []string{"201", "202"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
-	s, err := plugins.NewSupervisor(plugins.Config{
-		Name:           "avaya",
-		Command:        func(name string) *exec.Cmd { return exec.Command(switchboardBin, "driver", name) },
-		DriverConfig:   driverConfig(sim.Addr(), nil),
-		HealthInterval: 200 * time.Millisecond,
-		BackoffMin:     20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		for range s.Events() {
-		}
-		<-done
-	}()
-	next := func(want plugins.EventType) plugins.Event {
-		t.Helper()
-		timeout := time.After(10 * time.Second)
-		for {
-			select {
-			case ev := <-s.Events():
-				if ev.Type == want {
-					return ev
-				}
-			case <-timeout:
-				t.Fatalf("no %s event", want)
-			}
-		}
-	}
-	next(plugins.EventLinkUp)
+	t.Cleanup(func() { _ = sim.Close() })
+	s := drivertest.Supervise(t, "avaya", driverConfig(sim.Addr(), nil))
+	ctx := s.Ctx
+	s.Next(plugins.EventLinkUp, "")
 
 	caps, err := s.Capabilities(ctx)
 	if err != nil {
@@ -96,12 +61,12 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := next(plugins.EventOriginated)
+	ev := s.Next(plugins.EventOriginated, "")
 	if ev.Device != "201" || ev.CallID != ref.CallID || ev.Driver != "avaya" || ev.Seq == 0 || ev.Called != "202" {
 		t.Fatalf("originated through go-plugin: %+v", ev)
 	}
 	for {
-		ev = next(plugins.EventDelivered)
+		ev = s.Next(plugins.EventDelivered, "")
 		if ev.Device == "202" {
 			break
 		}
@@ -114,11 +79,11 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventLinkDown); ev.Cause != plugins.CauseDriverFailure {
+	if ev := s.Next(plugins.EventLinkDown, ""); ev.Cause != plugins.CauseDriverFailure {
 		t.Fatalf("link down %+v", ev)
 	}
-	next(plugins.EventLinkUp)
-	if snap := next(plugins.EventSnapshot); snap.Snapshot == nil {
+	s.Next(plugins.EventLinkUp, "")
+	if snap := s.Next(plugins.EventSnapshot, ""); snap.Snapshot == nil {
 		t.Fatalf("snapshot event %+v", snap)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -136,7 +101,7 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := s.Answer(ctx, plugins.ConnectionRef{Device: "202", CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventEstablished); ev.CallID != ref.CallID {
+	if ev := s.Next(plugins.EventEstablished, ""); ev.CallID != ref.CallID {
 		t.Fatalf("established after restart %+v", ev)
 	}
 }

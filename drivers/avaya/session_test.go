@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard-gw/switchboard/drivers/avaya"
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -33,7 +34,7 @@ func TestSessionKeepAlive(t *testing.T) {
 	if e.sim.Sessions() != 1 || e.sim.Links() != 1 || e.d.Stats().Reconnects != 0 {
 		t.Fatalf("session lost: sessions %d links %d stats %+v", e.sim.Sessions(), e.sim.Links(), e.d.Stats())
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 // TestSessionExpiry shows the simulator ends a session nobody keeps
@@ -86,11 +87,11 @@ func TestReconnectResumesSession(t *testing.T) {
 	sid := e.d.SessionID()
 	c := connect(t, e, "201", "202")
 	e.sim.DropLinks()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if ev.Cause != plugins.CauseLinkFailure || ev.RawCause == "" {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	// Resumed by sessionID within the cleanup delay: same session, the
 	// monitors never left AES.
 	if e.sim.Resumed() != 1 || e.sim.Sessions() != 1 || e.d.SessionID() != sid || e.d.Stats().Resumes != 1 {
@@ -100,11 +101,11 @@ func TestReconnectResumesSession(t *testing.T) {
 		t.Fatalf("monitors after resume %v", got)
 	}
 	// The fresh snapshot shows the call that outlived the link.
-	eventually(t, "snapshot after resume", func() bool { return callStates(e.snapshot("201")) == c.CallID+":connected" })
+	eventually(t, "snapshot after resume", func() bool { return drivertest.CallStates(e.snapshot("201")) == c.CallID+":connected" })
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
 		t.Fatalf("monitor id changed: %+v", ev)
 	}
 }
@@ -114,8 +115,8 @@ func TestReconnectTransfersMonitors(t *testing.T) {
 	ids := e.monitor("201", "202")
 	old := e.d.SessionID()
 	e.sim.DropLinks()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if e.sim.Sessions() != 2 || e.d.SessionID() == old || e.d.Stats().Transfers != 1 {
 		t.Fatalf("sessions %d stats %+v", e.sim.Sessions(), e.d.Stats())
 	}
@@ -130,7 +131,7 @@ func TestReconnectTransfersMonitors(t *testing.T) {
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
 		t.Fatalf("monitor id changed: %+v", ev)
 	}
 }
@@ -141,8 +142,8 @@ func TestReconnectAfterSessionLost(t *testing.T) {
 	e := newEnv(t, labavaya.Config{}, nil)
 	ids := e.monitor("201", "202", "203")
 	e.sim.ExpireSessions()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if e.sim.Sessions() != 2 || e.sim.Resumed() != 0 {
 		t.Fatalf("sessions %d resumed %d", e.sim.Sessions(), e.sim.Resumed())
 	}
@@ -160,8 +161,8 @@ func TestReconnectWithoutCleanupDelay(t *testing.T) {
 	e := newEnv(t, labavaya.Config{}, map[string]any{"session_cleanup_delay": 0})
 	e.monitor("201", "202")
 	e.sim.DropLinks()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if e.sim.Sessions() != 2 || e.sim.Resumed() != 0 || len(e.sim.LiveSessions()) != 1 {
 		t.Fatalf("sessions %d resumed %d live %v", e.sim.Sessions(), e.sim.Resumed(), e.sim.LiveSessions())
 	}
@@ -174,7 +175,7 @@ func TestMonitorWhileDown(t *testing.T) {
 	e := newEnv(t, labavaya.Config{}, map[string]any{"reconnect_min": "300ms", "reconnect_max": "300ms"})
 	e.monitor("201")
 	e.sim.DropLinks()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	// Down: the device is remembered, call control says unavailable.
 	if _, err := e.d.MonitorStart(bg, "202"); err != nil {
 		t.Fatal(err)
@@ -182,7 +183,7 @@ func TestMonitorWhileDown(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
 		t.Fatalf("make call while down: %v", err)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("monitors %v", got)
 	}
@@ -220,9 +221,9 @@ func TestReconnectManyMonitors(t *testing.T) {
 		} else {
 			e.sim.DropLinks()
 		}
-		e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+		e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 		start := time.Now()
-		e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+		e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 		if got := len(e.sim.Monitors()); got != 300 {
 			t.Fatalf("%d monitors restored, want 300", got)
 		}
@@ -236,11 +237,11 @@ func TestMonitorStopWhileDown(t *testing.T) {
 	e := newEnv(t, labavaya.Config{}, map[string]any{"reconnect_min": "300ms", "reconnect_max": "300ms"})
 	e.monitor("201", "202")
 	e.sim.DropLinks()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if err := e.d.MonitorStop(bg, "202"); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if e.sim.Resumed() != 1 {
 		t.Fatalf("resumed %d", e.sim.Resumed())
 	}

@@ -83,12 +83,12 @@ func TestUsersMapping(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "alice", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, "alice", plugins.StateInitiated)
-	if ev := e.want(plugins.EventOriginated, "alice", plugins.StateConnected); ev.Called != "202" { // the dialed digits
+	e.Want(plugins.EventServiceInitiated, "alice", plugins.StateInitiated)
+	if ev := e.Want(plugins.EventOriginated, "alice", plugins.StateConnected); ev.Called != "202" { // the dialed digits
 		t.Fatalf("originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "alice", plugins.StateConnected)
-	if ev := e.want(plugins.EventDelivered, "bob", plugins.StateAlerting); ev.Calling != "alice" {
+	e.Want(plugins.EventDelivered, "alice", plugins.StateConnected)
+	if ev := e.Want(plugins.EventDelivered, "bob", plugins.StateAlerting); ev.Calling != "alice" {
 		t.Fatalf("delivered %+v", ev)
 	}
 }

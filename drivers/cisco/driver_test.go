@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco"
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -20,11 +20,14 @@ var bg = context.Background()
 
 // env is a simulator and a started driver whose events are collected.
 type env struct {
-	t      *testing.T
-	sim    *labcisco.Sim
-	d      *cisco.Driver
-	events chan plugins.Event
+	*drivertest.Recorder
+	t   *testing.T
+	sim *labcisco.Sim
+	d   *cisco.Driver
 }
+
+// timing is how long the tests wait for this driver's events.
+var timing = drivertest.Timing{Wait: 5 * time.Second, Quiet: 150 * time.Millisecond, Buffer: 4096}
 
 // newSim starts a simulator with the lab credentials; its certificate is
 // written to a file for tls_ca_file.
@@ -67,102 +70,14 @@ func driverConfig(sim *labcisco.Sim, ca string, extra map[string]any) []byte {
 func newEnv(t *testing.T, sc labcisco.Config, extra map[string]any) *env {
 	t.Helper()
 	sim, ca := newSim(t, sc)
-	e := &env{t: t, sim: sim, d: cisco.New(), events: make(chan plugins.Event, 4096)}
-	ctx, cancel := context.WithCancel(bg)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.d.Events(ctx, func(ev plugins.Event) error { e.events <- ev; return nil })
-	}()
-	t.Cleanup(func() {
-		_ = e.d.Close()
-		cancel()
-		<-done
-	})
-	sctx, scancel := context.WithTimeout(bg, 5*time.Second)
-	defer scancel()
-	if err := e.d.Start(sctx, plugins.StartRequest{Driver: "cisco", Config: driverConfig(sim, ca, extra)}); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e := &env{t: t, sim: sim, d: cisco.New()}
+	e.Recorder = drivertest.Start(t, e.d, "cisco", driverConfig(sim, ca, extra), timing)
 	return e
 }
 
-// next returns the next event, failing the test after 5s.
-func (e *env) next() plugins.Event {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		return ev
-	case <-time.After(5 * time.Second):
-		e.t.Fatal("no event within 5s")
-	}
-	return plugins.Event{}
-}
+func (e *env) monitor(devs ...string) map[string]string { return drivertest.Monitor(e.t, e.d, devs...) }
 
-// want takes the next event and checks its type, device and state.
-func (e *env) want(typ plugins.EventType, dev string, st plugins.ConnectionState) plugins.Event {
-	e.t.Helper()
-	ev := e.next()
-	if ev.Type != typ || ev.Device != dev || ev.State != st {
-		e.t.Fatalf("got %s dev=%q state=%s (call %s cause %s/%s), want %s dev=%q state=%s",
-			ev.Type, ev.Device, ev.State, ev.CallID, ev.Cause, ev.RawCause, typ, dev, st)
-	}
-	return ev
-}
-
-// quiet checks that no event arrives for a moment.
-func (e *env) quiet() {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		e.t.Fatalf("unexpected event %s dev=%s call=%s", ev.Type, ev.Device, ev.CallID)
-	case <-time.After(150 * time.Millisecond):
-	}
-}
-
-func (e *env) monitor(devs ...string) map[string]string {
-	e.t.Helper()
-	ids := map[string]string{}
-	for _, d := range devs {
-		id, err := e.d.MonitorStart(bg, d)
-		if err != nil {
-			e.t.Fatalf("monitor %s: %v", d, err)
-		}
-		ids[d] = id
-	}
-	return ids
-}
-
-func (e *env) snapshot(dev string) plugins.DeviceSnapshot {
-	e.t.Helper()
-	s, err := e.d.Snapshot(bg, dev)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
-}
-
-// callStates renders a snapshot's calls as "call:state".
-func callStates(s plugins.DeviceSnapshot) string {
-	var out []string
-	for _, c := range s.Calls {
-		out = append(out, c.CallID+":"+c.State.String())
-	}
-	return strings.Join(out, ",")
-}
-
-// waitFor polls cond for up to 5s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func (e *env) snapshot(dev string) plugins.DeviceSnapshot { return drivertest.Snapshot(e.t, e.d, dev) }
 
 // connect makes a call from a to b, answers it and drains its events.
 func connect(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
@@ -171,15 +86,15 @@ func connect(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
-	e.want(plugins.EventOriginated, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, b, plugins.StateAlerting)
+	e.Want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, b, plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: b, CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, a, plugins.StateConnected)
-	e.want(plugins.EventEstablished, b, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, a, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, b, plugins.StateConnected)
 	return ref
 }
 
@@ -206,12 +121,12 @@ func TestChannelAndSubscriptions(t *testing.T) {
 	}
 	// Heartbeats go out and come back on the stream; every event (the
 	// CallSubscriptionEvents) is acknowledged.
-	waitFor(t, "heartbeats", func() bool { return e.d.Stats().HeartbeatsSeen >= 2 && e.sim.Stats().Heartbeats >= 2 })
-	waitFor(t, "acks", func() bool { return e.sim.Stats().Acks >= 3 })
+	drivertest.WaitFor(t, "heartbeats", func() bool { return e.d.Stats().HeartbeatsSeen >= 2 && e.sim.Stats().Heartbeats >= 2 })
+	drivertest.WaitFor(t, "acks", func() bool { return e.sim.Stats().Acks >= 3 })
 	if st := e.sim.Stats(); st.ChannelsOpened != 1 || st.Resends != 0 {
 		t.Fatalf("sim stats %+v", st)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestCallAnswerHoldRetrieveClear(t *testing.T) {
@@ -225,21 +140,21 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 		t.Fatalf("make call ref %+v", ref)
 	}
 	// Click-to-dial: the caller's phone first, then the call is its own.
-	ev := e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	ev := e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
 	if ev.CallID != ref.CallID || ev.ConnectionID != ref.ConnectionID || ev.Cause != plugins.CauseMakeCall {
 		t.Fatalf("service initiated %+v", ev)
 	}
-	ev = e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	if ev.Calling != "201" || ev.Called != "202" || ev.MonitorID != ids["201"] || ev.Cause != plugins.CauseMakeCall ||
 		ev.PBXTime.IsZero() {
 		t.Fatalf("originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDelivered, "202", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDelivered, "202", plugins.StateAlerting)
 	if ev.CallID != ref.CallID || ev.Calling != "201" || ev.Called != "202" || ev.ConnectionID == ref.ConnectionID {
 		t.Fatalf("delivered %+v", ev)
 	}
-	if s := e.snapshot("202"); callStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
+	if s := e.snapshot("202"); drivertest.CallStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
 		t.Fatalf("202 snapshot %+v", s)
 	}
 
@@ -247,15 +162,15 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Answer(bg, at202); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "202", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "202", plugins.StateConnected)
 
 	if err := e.d.Hold(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventHeld, "201", plugins.StateHold)
-	e.want(plugins.EventHeld, "202", plugins.StateConnected) // Remote Held
-	if s := e.snapshot("201"); callStates(s) != ref.CallID+":hold" {
+	e.Want(plugins.EventHeld, "201", plugins.StateHold)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected) // Remote Held
+	if s := e.snapshot("201"); drivertest.CallStates(s) != ref.CallID+":hold" {
 		t.Fatalf("201 snapshot %+v", s)
 	}
 	if err := e.d.Hold(bg, ref); !errors.Is(err, plugins.ErrFailedPrecondition) {
@@ -264,8 +179,8 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Retrieve(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventRetrieved, "201", plugins.StateConnected)
-	e.want(plugins.EventRetrieved, "202", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "201", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "202", plugins.StateConnected)
 
 	if err := e.d.GenerateDigits(bg, ref, "12#,5"); err != nil {
 		t.Fatal(err)
@@ -280,11 +195,11 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Clear(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	ev = e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if ev.Cause != plugins.CauseNormalClearing || ev.Other != "201" {
 		t.Fatalf("cleared %+v", ev)
 	}
-	ev = e.want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	ev = e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
 	if ev.Other != "201" {
 		t.Fatalf("cleared at 202 %+v", ev)
 	}
@@ -296,7 +211,7 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Answer(bg, at202); !errors.Is(err, plugins.ErrNotFound) {
 		t.Fatalf("answer a gone call: %v", err)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConsultationTransfer(t *testing.T) {
@@ -307,22 +222,22 @@ func TestConsultationTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventHeld, "201", plugins.StateHold)
+	ev := e.Want(plugins.EventHeld, "201", plugins.StateHold)
 	if ev.Cause != plugins.CauseConsultation || ev.CallID != c1.CallID {
 		t.Fatalf("held %+v", ev)
 	}
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	if ev := e.want(plugins.EventOriginated, "201", plugins.StateConnected); ev.CallID != c2.CallID {
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	if ev := e.Want(plugins.EventOriginated, "201", plugins.StateConnected); ev.CallID != c2.CallID {
 		t.Fatalf("consult originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "203", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "203", plugins.StateConnected)
 	if s := e.snapshot("201"); len(s.Calls) != 2 {
 		t.Fatalf("201 during consultation %+v", s)
 	}
@@ -334,18 +249,18 @@ func TestConsultationTransfer(t *testing.T) {
 	if res.CallID != c2.CallID {
 		t.Fatalf("transfer result %+v", res)
 	}
-	ev = e.want(plugins.EventTransferred, "201", plugins.StateNull)
+	ev = e.Want(plugins.EventTransferred, "201", plugins.StateNull)
 	if ev.Other != "203" || ev.Cause != plugins.CauseTransfer || ev.CallID != c2.CallID || ev.OldCallID != c1.CallID {
 		t.Fatalf("201 transferred %+v", ev)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.Cause != plugins.CauseTransfer {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.Cause != plugins.CauseTransfer {
 		t.Fatalf("201 cleared %+v", ev)
 	}
-	ev = e.want(plugins.EventTransferred, "202", plugins.StateConnected)
+	ev = e.Want(plugins.EventTransferred, "202", plugins.StateConnected)
 	if ev.CallID != res.CallID || ev.OldCallID != c1.CallID || ev.Other != "203" {
 		t.Fatalf("202 transferred %+v", ev)
 	}
-	ev = e.want(plugins.EventTransferred, "203", plugins.StateConnected)
+	ev = e.Want(plugins.EventTransferred, "203", plugins.StateConnected)
 	if ev.CallID != res.CallID || ev.Other != "202" {
 		t.Fatalf("203 transferred %+v", ev)
 	}
@@ -353,11 +268,11 @@ func TestConsultationTransfer(t *testing.T) {
 		t.Fatalf("201 after transfer %+v", s)
 	}
 	for _, d := range []string{"202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after transfer %+v", d, s)
 		}
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConference(t *testing.T) {
@@ -369,23 +284,23 @@ func TestConference(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 6 { // held ×2, service initiated, originated, delivered ×2
-		e.next()
+		e.Next()
 	}
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.next()
-	e.next()
+	e.Next()
+	e.Next()
 	res, err := e.d.Conference(bg, c1, c2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The held call is retrieved first, then the conference starts.
-	e.want(plugins.EventRetrieved, "201", plugins.StateConnected)
-	e.want(plugins.EventRetrieved, "202", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "201", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "202", plugins.StateConnected)
 	got := map[string]plugins.Event{}
 	for range 3 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventConferenced || ev.State != plugins.StateConnected || ev.CallID != res.CallID {
 			t.Fatalf("conferenced %+v", ev)
 		}
@@ -395,9 +310,9 @@ func TestConference(t *testing.T) {
 		t.Fatalf("old calls %+v", got)
 	}
 	for _, d := range []string{"201", "202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after conference %+v", d, s)
 		}
 	}
-	e.quiet()
+	e.Quiet()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco"
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -57,11 +58,11 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 	ids := e.monitor("201", "202", "203")
 	c := connect(t, e, "201", "202")
 	e.sim.DropChannels()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if ev.Cause != plugins.CauseLinkFailure || ev.RawCause == "" {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202", "203"}) {
 		t.Fatalf("subscriptions after reconnect %v", got)
 	}
@@ -69,27 +70,27 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 		t.Fatalf("sim stats %+v", st)
 	}
 	// Calls outlive the channel: the fresh snapshot shows them.
-	waitFor(t, "201's call in the snapshot", func() bool { return callStates(e.snapshot("201")) == c.CallID+":connected" })
+	drivertest.WaitFor(t, "201's call in the snapshot", func() bool { return drivertest.CallStates(e.snapshot("201")) == c.CallID+":connected" })
 	// Events flow with the same monitor ids.
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
 		t.Fatalf("monitor id changed: %+v", ev)
 	}
-	e.want(plugins.EventConnectionCleared, "202", plugins.StateNull)
-	e.quiet()
+	e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	e.Quiet()
 }
 
 func TestChannelTerminated(t *testing.T) {
 	e := newEnv(t, labcisco.Config{}, nil)
 	e.monitor("201")
 	e.sim.TerminateChannels("Expired")
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "terminated") || !strings.Contains(ev.RawCause, "Expired") {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201"}) {
 		t.Fatalf("subscriptions %v", got)
 	}
@@ -99,22 +100,22 @@ func TestHeartbeatWrongServer(t *testing.T) {
 	e := newEnv(t, labcisco.Config{}, nil)
 	e.monitor("201")
 	e.sim.ForgetChannels()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "heartbeat") || !strings.Contains(ev.RawCause, "404") {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 }
 
 func TestStalledChannel(t *testing.T) {
 	e := newEnv(t, labcisco.Config{}, nil)
 	e.monitor("201", "202")
 	e.sim.StallChannels()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "no document streamed") {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if e.d.Stats().Stalls == 0 {
 		t.Fatal("stall not counted")
 	}
@@ -129,24 +130,24 @@ func TestAcknowledgement(t *testing.T) {
 	if err := e.d.SetDND(bg, "201", true); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
-	waitFor(t, "the resent event", func() bool { return e.d.Stats().Duplicates >= 1 })
+	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	drivertest.WaitFor(t, "the resent event", func() bool { return e.d.Stats().Duplicates >= 1 })
 	if st := e.sim.Stats(); st.Resends < 1 {
 		t.Fatalf("sim stats %+v", st)
 	}
-	e.quiet()
+	e.Quiet()
 	// Events that stay unacknowledged end the channel; the driver reopens it.
 	e.sim.IgnoreAcks(100)
 	if err := e.d.SetDND(bg, "201", false); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "Unacknowledged") {
 		t.Fatalf("link down %+v", ev)
 	}
 	e.sim.IgnoreAcks(0)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 }
 
 func TestChannelAndSubscriptionRefresh(t *testing.T) {
@@ -160,7 +161,7 @@ func TestChannelAndSubscriptionRefresh(t *testing.T) {
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201"}) {
 		t.Fatalf("subscriptions %v", got)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestHostileChannel(t *testing.T) {
@@ -177,11 +178,11 @@ func TestHostileChannel(t *testing.T) {
 	// A document past max_event_bytes can't be trusted: the channel is
 	// reopened.
 	e.sim.SendRaw(labcisco.Oversize(100000))
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "too large") {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("subscriptions %v", got)
 	}
@@ -211,9 +212,9 @@ func TestReconnectManyMonitors(t *testing.T) {
 	e := newEnv(t, labcisco.Config{Users: users}, nil)
 	e.monitor(users...)
 	e.sim.DropChannels()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	start := time.Now()
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := len(e.sim.Subscribed()); got != 300 {
 		t.Fatalf("%d subscriptions restored, want 300", got)
 	}
@@ -245,9 +246,9 @@ func TestSlowLorisChannel(t *testing.T) {
 	e := newEnv(t, labcisco.Config{AckTimeout: 200 * time.Millisecond}, nil)
 	e.monitor("201")
 	e.sim.TrickleChannels()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if !strings.Contains(ev.RawCause, "no document streamed") {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 }

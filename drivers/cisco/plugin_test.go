@@ -1,14 +1,13 @@
 package cisco_test
 
 import (
-	"context"
 	"errors"
-	"os/exec"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -19,40 +18,9 @@ import (
 // after kill -9 the subscriptions are restored on a new channel.
 func TestBundledDriverUnderSupervisor(t *testing.T) {
 	sim, ca := newSim(t, labcisco.Config{})
-	s, err := plugins.NewSupervisor(plugins.Config{
-		Name:           "cisco",
-		Command:        func(name string) *exec.Cmd { return exec.Command(switchboardBin, "driver", name) },
-		DriverConfig:   driverConfig(sim, ca, nil),
-		HealthInterval: 200 * time.Millisecond,
-		BackoffMin:     20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		for range s.Events() {
-		}
-		<-done
-	}()
-	next := func(want plugins.EventType, dev string) plugins.Event {
-		t.Helper()
-		timeout := time.After(10 * time.Second)
-		for {
-			select {
-			case ev := <-s.Events():
-				if ev.Type == want && (dev == "" || ev.Device == dev) {
-					return ev
-				}
-			case <-timeout:
-				t.Fatalf("no %s event at %q", want, dev)
-			}
-		}
-	}
-	next(plugins.EventLinkUp, "")
+	s := drivertest.Supervise(t, "cisco", driverConfig(sim, ca, nil))
+	ctx := s.Ctx
+	s.Next(plugins.EventLinkUp, "")
 
 	caps, err := s.Capabilities(ctx)
 	if err != nil {
@@ -86,11 +54,11 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := next(plugins.EventOriginated, "201")
+	ev := s.Next(plugins.EventOriginated, "201")
 	if ev.CallID != ref.CallID || ev.Driver != "cisco" || ev.Seq == 0 {
 		t.Fatalf("originated through go-plugin: %+v", ev)
 	}
-	if ev := next(plugins.EventDelivered, "202"); ev.State != plugins.StateAlerting {
+	if ev := s.Next(plugins.EventDelivered, "202"); ev.State != plugins.StateAlerting {
 		t.Fatalf("delivered %+v", ev)
 	}
 
@@ -99,11 +67,11 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventLinkDown, ""); ev.Cause != plugins.CauseDriverFailure {
+	if ev := s.Next(plugins.EventLinkDown, ""); ev.Cause != plugins.CauseDriverFailure {
 		t.Fatalf("link down %+v", ev)
 	}
-	next(plugins.EventLinkUp, "")
-	if snap := next(plugins.EventSnapshot, ""); snap.Snapshot == nil {
+	s.Next(plugins.EventLinkUp, "")
+	if snap := s.Next(plugins.EventSnapshot, ""); snap.Snapshot == nil {
 		t.Fatalf("snapshot event %+v", snap)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -116,7 +84,7 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := s.Answer(ctx, plugins.ConnectionRef{Device: "202", CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventEstablished, "202"); ev.CallID != ref.CallID {
+	if ev := s.Next(plugins.EventEstablished, "202"); ev.CallID != ref.CallID {
 		t.Fatalf("established after restart %+v", ev)
 	}
 }

@@ -20,40 +20,40 @@ func TestSingleStepTransferAndDeflect(t *testing.T) {
 	if res.CallID != c.CallID {
 		t.Fatalf("result %+v", res)
 	}
-	ev := e.want(plugins.EventTransferred, "201", plugins.StateNull)
+	ev := e.Want(plugins.EventTransferred, "201", plugins.StateNull)
 	if ev.Cause != plugins.CauseSingleStepTransfer || ev.Other != "203" {
 		t.Fatalf("201 %+v", ev)
 	}
-	if ev := e.want(plugins.EventTransferred, "202", plugins.StateConnected); ev.Other != "203" {
+	if ev := e.Want(plugins.EventTransferred, "202", plugins.StateConnected); ev.Other != "203" {
 		t.Fatalf("202 %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "202", plugins.StateConnected) // its new far end rings
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "202", plugins.StateConnected) // its new far end rings
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 
 	// 203 deflects the ringing call to 204.
 	at203 := plugins.ConnectionRef{Device: "203", CallID: c.CallID}
 	if err := e.d.Deflect(bg, at203, "204"); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventDiverted, "203", plugins.StateNull)
+	ev = e.Want(plugins.EventDiverted, "203", plugins.StateNull)
 	if ev.Other != "204" || ev.Cause != plugins.CauseRedirected {
 		t.Fatalf("203 diverted %+v", ev)
 	}
-	if ev := e.want(plugins.EventDiverted, "202", plugins.StateConnected); ev.Other != "204" {
+	if ev := e.Want(plugins.EventDiverted, "202", plugins.StateConnected); ev.Other != "204" {
 		t.Fatalf("202 diverted %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "202", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "204", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "202", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "204", plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "204", CallID: c.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "202", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "204", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "202", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "204", plugins.StateConnected)
 	// A connected call can't be deflected.
 	if err := e.d.Deflect(bg, plugins.ConnectionRef{Device: "204", CallID: c.CallID}, "201"); !errors.Is(err, plugins.ErrFailedPrecondition) {
 		t.Fatalf("deflect connected: %v", err)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestParkAndPickup(t *testing.T) {
@@ -67,11 +67,11 @@ func TestParkAndPickup(t *testing.T) {
 	if err != nil || slot != "204" {
 		t.Fatalf("park: %q %v", slot, err)
 	}
-	ev := e.want(plugins.EventParked, "201", plugins.StateNull)
+	ev := e.Want(plugins.EventParked, "201", plugins.StateNull)
 	if ev.Other != "204" || ev.Cause != plugins.CausePark {
 		t.Fatalf("parked %+v", ev)
 	}
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
 	got, err := e.d.Pickup(bg, "203", "204")
 	if err != nil {
 		t.Fatal(err)
@@ -79,11 +79,11 @@ func TestParkAndPickup(t *testing.T) {
 	if got.Device != "203" || got.CallID != c.CallID {
 		t.Fatalf("pickup ref %+v", got)
 	}
-	if ev := e.want(plugins.EventDelivered, "203", plugins.StateAlerting); ev.Cause != plugins.CausePark {
+	if ev := e.Want(plugins.EventDelivered, "203", plugins.StateAlerting); ev.Cause != plugins.CausePark {
 		t.Fatalf("park retrieved %+v", ev)
 	}
-	e.want(plugins.EventEstablished, "203", plugins.StateConnected)
-	e.want(plugins.EventRetrieved, "202", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "203", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "202", plugins.StateConnected)
 
 	// Directed call pickup of a ringing call.
 	ref, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "204"})
@@ -91,17 +91,17 @@ func TestParkAndPickup(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 4 { // service initiated, originated, delivered ×2
-		e.next()
+		e.Next()
 	}
 	if _, err := e.d.Pickup(bg, "203", "204"); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventConnectionCleared, "204", plugins.StateNull)
-	if ev := e.want(plugins.EventDelivered, "203", plugins.StateAlerting); ev.Cause != plugins.CauseCallPickup || ev.CallID != ref.CallID {
+	e.Want(plugins.EventConnectionCleared, "204", plugins.StateNull)
+	if ev := e.Want(plugins.EventDelivered, "203", plugins.StateAlerting); ev.Cause != plugins.CauseCallPickup || ev.CallID != ref.CallID {
 		t.Fatalf("picked up %+v", ev)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "203", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "203", plugins.StateConnected)
 	if _, err := e.d.Pickup(bg, "203", "204"); !errors.Is(err, plugins.ErrNotFound) {
 		t.Fatalf("nothing to pick up: %v", err)
 	}
@@ -113,7 +113,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetDND(bg, "202", true); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
 	if !ev.DND || !e.sim.DND("202") || !e.snapshot("202").DND {
 		t.Fatalf("dnd event %+v", ev)
 	}
@@ -121,17 +121,17 @@ func TestDNDAndForwarding(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventFailed, "201", plugins.StateFail)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventFailed, "201", plugins.StateFail)
 	if ev.Cause != plugins.CauseBusy || ev.RawCause != "Busy" {
 		t.Fatalf("failed %+v", ev)
 	}
-	e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if err := e.d.SetDND(bg, "202", false); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
+	if ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
 		t.Fatalf("dnd off %+v", ev)
 	}
 
@@ -139,7 +139,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetForwarding(bg, "202", fw); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventForwarding, "202", plugins.StateUnspecified)
+	ev = e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified)
 	if ev.Forwarding == nil || *ev.Forwarding != fw || e.sim.Forwarding("202", "CallForwardingAlways") != "203" {
 		t.Fatalf("forwarding event %+v", ev)
 	}
@@ -150,18 +150,18 @@ func TestDNDAndForwarding(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDiverted, "201", plugins.StateConnected)
+	e.Want(plugins.EventServiceInitiated, "201", plugins.StateInitiated)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDiverted, "201", plugins.StateConnected)
 	if ev.Other != "203" || ev.Cause != plugins.CauseCallForwardImmediate {
 		t.Fatalf("diverted %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardImmediate}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
+	if ev := e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
 		t.Fatalf("forwarding off %+v", ev)
 	}
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardBusy, Enabled: true}); !errors.Is(err, plugins.ErrInvalidArgument) {
@@ -172,7 +172,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetForwarding(bg, "203", fb); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventForwarding, "203", plugins.StateUnspecified); *ev.Forwarding != fb {
+	if ev := e.Want(plugins.EventForwarding, "203", plugins.StateUnspecified); *ev.Forwarding != fb {
 		t.Fatalf("no-answer forwarding %+v", ev)
 	}
 	if e.sim.Forwarding("203", "CallForwardingNoAnswer") != "204" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	"github.com/switchboard-gw/switchboard/drivers/mitel"
 	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 	"github.com/switchboard-gw/switchboard/plugins"
@@ -17,11 +18,14 @@ import (
 
 // env is a simulator and a started driver whose events are collected.
 type env struct {
-	t      *testing.T
-	sim    *labmitel.Sim
-	d      *mitel.Driver
-	events chan plugins.Event
+	*drivertest.Recorder
+	t   *testing.T
+	sim *labmitel.Sim
+	d   *mitel.Driver
 }
+
+// timing is how long the tests wait for this driver's events.
+var timing = drivertest.Timing{Wait: 3 * time.Second, Quiet: 100 * time.Millisecond, Buffer: 1024}
 
 func driverConfig(addr string, extra map[string]any) []byte {
 	cfg := map[string]any{"address": addr, "user": "csta", "password": "secret",
@@ -43,91 +47,15 @@ func newEnv(t *testing.T, sc labmitel.Config, extra map[string]any) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, sim: sim, d: mitel.New(), events: make(chan plugins.Event, 1024)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.d.Events(ctx, func(ev plugins.Event) error { e.events <- ev; return nil })
-	}()
-	t.Cleanup(func() {
-		_ = e.d.Close()
-		cancel()
-		<-done
-		_ = sim.Close()
-	})
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	if err := e.d.Start(sctx, plugins.StartRequest{Driver: "mitel", Config: driverConfig(sim.Addr(), extra)}); err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e := &env{t: t, sim: sim, d: mitel.New()}
+	t.Cleanup(func() { _ = sim.Close() })
+	e.Recorder = drivertest.Start(t, e.d, "mitel", driverConfig(sim.Addr(), extra), timing)
 	return e
 }
 
-// next returns the next event, failing the test after 3s.
-func (e *env) next() plugins.Event {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		return ev
-	case <-time.After(3 * time.Second):
-		e.t.Fatal("no event within 3s")
-	}
-	return plugins.Event{}
-}
+func (e *env) monitor(devs ...string) map[string]string { return drivertest.Monitor(e.t, e.d, devs...) }
 
-// want takes the next event and checks its type, device and state.
-func (e *env) want(typ plugins.EventType, dev string, st plugins.ConnectionState) plugins.Event {
-	e.t.Helper()
-	ev := e.next()
-	if ev.Type != typ || ev.Device != dev || ev.State != st {
-		e.t.Fatalf("got %s dev=%q state=%s (call %s cause %s/%s), want %s dev=%q state=%s",
-			ev.Type, ev.Device, ev.State, ev.CallID, ev.Cause, ev.RawCause, typ, dev, st)
-	}
-	return ev
-}
-
-// quiet checks that no event arrives for a moment.
-func (e *env) quiet() {
-	e.t.Helper()
-	select {
-	case ev := <-e.events:
-		e.t.Fatalf("unexpected event %s dev=%s call=%s", ev.Type, ev.Device, ev.CallID)
-	case <-time.After(100 * time.Millisecond):
-	}
-}
-
-func (e *env) monitor(devs ...string) map[string]string {
-	e.t.Helper()
-	ids := map[string]string{}
-	for _, d := range devs {
-		id, err := e.d.MonitorStart(context.Background(), d)
-		if err != nil {
-			e.t.Fatalf("monitor %s: %v", d, err)
-		}
-		ids[d] = id
-	}
-	return ids
-}
-
-func (e *env) snapshot(dev string) plugins.DeviceSnapshot {
-	e.t.Helper()
-	s, err := e.d.Snapshot(context.Background(), dev)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return s
-}
-
-// callStates renders a snapshot's calls as "call:state" for comparison.
-func callStates(s plugins.DeviceSnapshot) string {
-	var out []string
-	for _, c := range s.Calls {
-		out = append(out, c.CallID+":"+c.State.String())
-	}
-	return strings.Join(out, ",")
-}
+func (e *env) snapshot(dev string) plugins.DeviceSnapshot { return drivertest.Snapshot(e.t, e.d, dev) }
 
 var bg = context.Background()
 
@@ -155,7 +83,7 @@ func TestSessionAndMonitors(t *testing.T) {
 	if e.sim.Sessions() != 1 {
 		t.Fatalf("sessions %d", e.sim.Sessions())
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestBadLogin(t *testing.T) {
@@ -182,17 +110,17 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if ref.Device != "201" || ref.CallID == "" {
 		t.Fatalf("make call ref %+v", ref)
 	}
-	ev := e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev := e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	if ev.Calling != "201" || ev.Called != "202" || ev.CallID != ref.CallID || ev.MonitorID != ids["201"] ||
 		ev.Cause != plugins.CauseMakeCall || ev.RawCause != "makeCall" {
 		t.Fatalf("originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDelivered, "202", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDelivered, "202", plugins.StateAlerting)
 	if ev.Cause != plugins.CauseNewCall || ev.ConnectionID != ref.CallID+"@202" {
 		t.Fatalf("delivered %+v", ev)
 	}
-	if s := e.snapshot("202"); callStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
+	if s := e.snapshot("202"); drivertest.CallStates(s) != ref.CallID+":alerting" || s.Calls[0].Other != "201" {
 		t.Fatalf("202 snapshot %+v", s)
 	}
 	if got := mitel.PresenceOf(e.snapshot("202")); got != mitel.PresenceBusy {
@@ -203,15 +131,15 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Answer(bg, at202); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "202", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "202", plugins.StateConnected)
 
 	if err := e.d.Hold(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventHeld, "201", plugins.StateHold)
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
-	if s := e.snapshot("201"); callStates(s) != ref.CallID+":hold" {
+	e.Want(plugins.EventHeld, "201", plugins.StateHold)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
+	if s := e.snapshot("201"); drivertest.CallStates(s) != ref.CallID+":hold" {
 		t.Fatalf("201 snapshot %+v", s)
 	}
 	if err := e.d.Hold(bg, ref); !errors.Is(err, plugins.ErrFailedPrecondition) {
@@ -220,20 +148,20 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Retrieve(bg, ref); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventRetrieved, "201", plugins.StateConnected)
-	e.want(plugins.EventRetrieved, "202", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "201", plugins.StateConnected)
+	e.Want(plugins.EventRetrieved, "202", plugins.StateConnected)
 
 	if err := e.d.Clear(bg, ref); err != nil {
 		t.Fatal(err)
 	}
 	// ConnectionCleared per connection: 201's, then 202's.
-	ev = e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	ev = e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if ev.Other != "201" || ev.Cause != plugins.CauseNormalClearing {
 		t.Fatalf("cleared %+v", ev)
 	}
-	e.want(plugins.EventConnectionCleared, "202", plugins.StateConnected)
-	e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
-	e.want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "202", plugins.StateConnected)
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
 	for _, d := range []string{"201", "202"} {
 		if s := e.snapshot(d); len(s.Calls) != 0 {
 			t.Fatalf("%s still has calls %+v", d, s.Calls)
@@ -242,7 +170,7 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	if err := e.d.Answer(bg, at202); !errors.Is(err, plugins.ErrNotFound) {
 		t.Fatalf("answer a gone call: %v", err)
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConsultationTransfer(t *testing.T) {
@@ -254,22 +182,22 @@ func TestConsultationTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventHeld, "201", plugins.StateHold)
+	ev := e.Want(plugins.EventHeld, "201", plugins.StateHold)
 	if ev.Cause != plugins.CauseConsultation || ev.CallID != c1.CallID {
 		t.Fatalf("held %+v", ev)
 	}
-	e.want(plugins.EventHeld, "202", plugins.StateConnected)
-	ev = e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	e.Want(plugins.EventHeld, "202", plugins.StateConnected)
+	ev = e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	if ev.CallID != c2.CallID || ev.Cause != plugins.CauseConsultation {
 		t.Fatalf("consult originated %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, "201", plugins.StateConnected)
-	e.want(plugins.EventEstablished, "203", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "201", plugins.StateConnected)
+	e.Want(plugins.EventEstablished, "203", plugins.StateConnected)
 	if s := e.snapshot("201"); len(s.Calls) != 2 {
 		t.Fatalf("201 during consultation %+v", s)
 	}
@@ -280,7 +208,7 @@ func TestConsultationTransfer(t *testing.T) {
 	}
 	got := map[string]plugins.Event{}
 	for range 3 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventTransferred {
 			t.Fatalf("want transferred, got %+v", ev)
 		}
@@ -302,11 +230,11 @@ func TestConsultationTransfer(t *testing.T) {
 		t.Fatalf("201 after transfer %+v", s)
 	}
 	for _, d := range []string{"202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after transfer %+v", d, s)
 		}
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 // connect makes a call from a to b, answers it and drains its events.
@@ -316,14 +244,14 @@ func connect(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventOriginated, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, a, plugins.StateConnected)
-	e.want(plugins.EventDelivered, b, plugins.StateAlerting)
+	e.Want(plugins.EventOriginated, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, a, plugins.StateConnected)
+	e.Want(plugins.EventDelivered, b, plugins.StateAlerting)
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: b, CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventEstablished, a, plugins.StateConnected)
-	e.want(plugins.EventEstablished, b, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, a, plugins.StateConnected)
+	e.Want(plugins.EventEstablished, b, plugins.StateConnected)
 	return ref
 }
 
@@ -336,25 +264,25 @@ func TestConference(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 5 { // held ×2, originated, delivered ×2
-		e.next()
+		e.Next()
 	}
 	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "203", CallID: c2.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.next()
-	e.next()
+	e.Next()
+	e.Next()
 	res, err := e.d.Conference(bg, c1, c2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		ev := e.next()
+		ev := e.Next()
 		if ev.Type != plugins.EventConferenced || ev.State != plugins.StateConnected || ev.CallID != res.CallID {
 			t.Fatalf("conferenced %+v", ev)
 		}
 	}
 	for _, d := range []string{"201", "202", "203"} {
-		if s := e.snapshot(d); callStates(s) != res.CallID+":connected" {
+		if s := e.snapshot(d); drivertest.CallStates(s) != res.CallID+":connected" {
 			t.Fatalf("%s after conference %+v", d, s)
 		}
 	}
@@ -369,7 +297,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetDND(bg, "202", true); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified)
 	if !ev.DND || !e.sim.DND("202") || !e.snapshot("202").DND {
 		t.Fatalf("dnd event %+v", ev)
 	}
@@ -380,20 +308,20 @@ func TestDNDAndForwarding(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventFailed, "201", plugins.StateFail)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventFailed, "201", plugins.StateFail)
 	if ev.Cause != plugins.CauseDoNotDisturb || ev.Other != "202" {
 		t.Fatalf("failed %+v", ev)
 	}
-	e.want(plugins.EventFailed, "202", plugins.StateNull)
+	e.Want(plugins.EventFailed, "202", plugins.StateNull)
 	if err := e.d.Clear(bg, plugins.ConnectionRef{Device: "201", CallID: ev.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	if err := e.d.SetDND(bg, "202", false); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
+	if ev := e.Want(plugins.EventDoNotDisturb, "202", plugins.StateUnspecified); ev.DND {
 		t.Fatalf("dnd off %+v", ev)
 	}
 
@@ -401,7 +329,7 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err := e.d.SetForwarding(bg, "202", fw); err != nil {
 		t.Fatal(err)
 	}
-	ev = e.want(plugins.EventForwarding, "202", plugins.StateUnspecified)
+	ev = e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified)
 	if ev.Forwarding == nil || *ev.Forwarding != fw || e.sim.Forwarding("202", "forwardImmediate") != "203" {
 		t.Fatalf("forwarding event %+v", ev)
 	}
@@ -414,18 +342,18 @@ func TestDNDAndForwarding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.want(plugins.EventOriginated, "201", plugins.StateConnected)
-	ev = e.want(plugins.EventDiverted, "202", plugins.StateNull)
+	e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev = e.Want(plugins.EventDiverted, "202", plugins.StateNull)
 	if ev.Other != "203" || ev.Cause != plugins.CauseCallForwardImmediate {
 		t.Fatalf("diverted %+v", ev)
 	}
-	e.want(plugins.EventDelivered, "201", plugins.StateConnected)
-	e.want(plugins.EventDelivered, "203", plugins.StateAlerting)
+	e.Want(plugins.EventDelivered, "201", plugins.StateConnected)
+	e.Want(plugins.EventDelivered, "203", plugins.StateAlerting)
 	_ = ref
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardImmediate}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
+	if ev := e.Want(plugins.EventForwarding, "202", plugins.StateUnspecified); ev.Forwarding.Enabled {
 		t.Fatalf("forwarding off %+v", ev)
 	}
 	if err := e.d.SetForwarding(bg, "202", plugins.Forwarding{Type: plugins.ForwardBusy, Enabled: true}); !errors.Is(err, plugins.ErrInvalidArgument) {
@@ -455,11 +383,11 @@ func TestReconnectRestoresMonitors(t *testing.T) {
 	ids := e.monitor("201", "202", "203")
 	c := connect(t, e, "201", "202")
 	e.sim.DropLinks()
-	ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	if ev.Cause != plugins.CauseLinkFailure || ev.RawCause == "" {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202", "203"}) {
 		t.Fatalf("monitors after reconnect %v", got)
 	}
@@ -467,14 +395,14 @@ func TestReconnectRestoresMonitors(t *testing.T) {
 		t.Fatalf("sessions %d, want 2", e.sim.Sessions())
 	}
 	// Calls outlive the link at the PBX: the fresh snapshot shows them.
-	if s := e.snapshot("201"); callStates(s) != c.CallID+":connected" {
+	if s := e.snapshot("201"); drivertest.CallStates(s) != c.CallID+":connected" {
 		t.Fatalf("201 after reconnect %+v", s)
 	}
 	// Events flow with the same monitor ids.
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
 		t.Fatalf("monitor id changed: %+v", ev)
 	}
 }
@@ -490,8 +418,8 @@ func TestMalformedFrames(t *testing.T) {
 	}
 	// A broken header can't be resynchronised: the driver reconnects.
 	e.sim.SendMalformed(labmitel.BadHeader)
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("monitors %v", got)
 	}
@@ -520,7 +448,7 @@ func TestSystemStatusAndSessionTimer(t *testing.T) {
 	if e.sim.Sessions() != 1 || e.sim.Links() != 1 {
 		t.Fatalf("session lost: sessions %d links %d", e.sim.Sessions(), e.sim.Links())
 	}
-	e.quiet()
+	e.Quiet()
 }
 
 func TestConfig(t *testing.T) {
@@ -605,9 +533,9 @@ func TestReconnectManyMonitors(t *testing.T) {
 	}
 	e.monitor(devs...)
 	e.sim.DropLinks()
-	e.want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	start := time.Now()
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := len(e.sim.Monitors()); got != 300 {
 		t.Fatalf("%d monitors restored, want 300", got)
 	}

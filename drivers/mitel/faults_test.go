@@ -32,10 +32,10 @@ func TestWrongFrameLength(t *testing.T) {
 	e := newEnv(t, labmitel.Config{}, nil)
 	ids := e.monitor("201", "202")
 	e.sim.SendMalformed(labmitel.WrongLength)
-	if ev := e.want(plugins.EventLinkDown, "", plugins.StateUnspecified); ev.Cause != plugins.CauseLinkFailure {
+	if ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified); ev.Cause != plugins.CauseLinkFailure {
 		t.Fatalf("link down %+v", ev)
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("monitors after reconnect %v", got)
 	}
@@ -43,7 +43,7 @@ func TestWrongFrameLength(t *testing.T) {
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e.want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
+	if ev := e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull); ev.MonitorID != ids["201"] {
 		t.Fatalf("monitor id changed %+v", ev)
 	}
 }
@@ -72,7 +72,7 @@ func TestSlowLorisLink(t *testing.T) {
 	deadline := time.After(15 * time.Second)
 	for {
 		select {
-		case ev := <-e.events:
+		case ev := <-e.Events():
 			if ev.Type != plugins.EventLinkDown {
 				continue
 			}
@@ -82,7 +82,7 @@ func TestSlowLorisLink(t *testing.T) {
 		}
 		break
 	}
-	e.want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
 		t.Fatalf("monitors after reconnect %v", got)
 	}

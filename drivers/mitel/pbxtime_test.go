@@ -17,7 +17,7 @@ func TestPBXTime(t *testing.T) {
 	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.want(plugins.EventOriginated, "201", plugins.StateConnected)
+	ev := e.Want(plugins.EventOriginated, "201", plugins.StateConnected)
 	if ev.PBXTime.Before(before) || ev.PBXTime.After(ev.Time) {
 		t.Fatalf("pbx time %v, want between %v and the driver's %v", ev.PBXTime, before, ev.Time)
 	}
@@ -27,7 +27,7 @@ func TestPBXTime(t *testing.T) {
 	if _, err := e2.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := e2.want(plugins.EventOriginated, "201", plugins.StateConnected); !ev.PBXTime.IsZero() {
+	if ev := e2.Want(plugins.EventOriginated, "201", plugins.StateConnected); !ev.PBXTime.IsZero() {
 		t.Fatalf("pbx time without timestamps %v", ev.PBXTime)
 	}
 }

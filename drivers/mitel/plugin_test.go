@@ -1,7 +1,6 @@
 package mitel_test
 
 import (
-	"context"
 	"errors"
 	"os/exec"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -23,41 +23,10 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sim.Close()
-	s, err := plugins.NewSupervisor(plugins.Config{
-		Name:           "mitel",
-		Command:        func(name string) *exec.Cmd { return exec.Command(switchboardBin, "driver", name) },
-		DriverConfig:   driverConfig(sim.Addr(), nil),
-		HealthInterval: 200 * time.Millisecond,
-		BackoffMin:     20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	defer func() {
-		cancel()
-		for range s.Events() {
-		}
-		<-done
-	}()
-	next := func(want plugins.EventType) plugins.Event {
-		t.Helper()
-		timeout := time.After(10 * time.Second)
-		for {
-			select {
-			case ev := <-s.Events():
-				if ev.Type == want {
-					return ev
-				}
-			case <-timeout:
-				t.Fatalf("no %s event", want)
-			}
-		}
-	}
-	next(plugins.EventLinkUp)
+	t.Cleanup(func() { _ = sim.Close() })
+	s := drivertest.Supervise(t, "mitel", driverConfig(sim.Addr(), nil))
+	ctx := s.Ctx
+	s.Next(plugins.EventLinkUp, "")
 
 	caps, err := s.Capabilities(ctx)
 	if err != nil {
@@ -88,12 +57,12 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := next(plugins.EventOriginated)
+	ev := s.Next(plugins.EventOriginated, "")
 	if ev.Device != "201" || ev.CallID != ref.CallID || ev.Driver != "mitel" || ev.Seq == 0 {
 		t.Fatalf("originated through go-plugin: %+v", ev)
 	}
 	for {
-		ev = next(plugins.EventDelivered)
+		ev = s.Next(plugins.EventDelivered, "")
 		if ev.Device == "202" {
 			break
 		}
@@ -106,11 +75,11 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventLinkDown); ev.Cause != plugins.CauseDriverFailure {
+	if ev := s.Next(plugins.EventLinkDown, ""); ev.Cause != plugins.CauseDriverFailure {
 		t.Fatalf("link down %+v", ev)
 	}
-	next(plugins.EventLinkUp)
-	snap := next(plugins.EventSnapshot)
+	s.Next(plugins.EventLinkUp, "")
+	snap := s.Next(plugins.EventSnapshot, "")
 	if snap.Snapshot == nil {
 		t.Fatalf("snapshot event %+v", snap)
 	}
@@ -124,7 +93,7 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if err := s.Answer(ctx, plugins.ConnectionRef{Device: "202", CallID: ref.CallID}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(plugins.EventEstablished); ev.CallID != ref.CallID {
+	if ev := s.Next(plugins.EventEstablished, ""); ev.CallID != ref.CallID {
 		t.Fatalf("established after restart %+v", ev)
 	}
 }
@@ -134,7 +103,7 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 // handshake channel) stays empty.
 func TestDriverCommand(t *testing.T) {
 	for _, args := range [][]string{{"driver", "nope"}, {"driver"}} {
-		cmd := exec.Command(switchboardBin, args...)
+		cmd := exec.Command(drivertest.Switchboard(t), args...)
 		var stdout, stderr strings.Builder
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()

@@ -16,18 +16,11 @@
 package cisco
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"slices"
@@ -37,6 +30,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // Config configures a [Sim].
@@ -129,7 +123,8 @@ func New(cfg Config) (*Sim, error) {
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0),
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}} // HTTP/1.1 only, as Xsi
 	if !cfg.PlainHTTP {
-		cert, caPEM, err := selfSigned(ln.Addr().(*net.TCPAddr).IP)
+		cert, caPEM, err := ctisim.SelfSigned("BroadWorks Xsi lab simulator",
+			[]net.IP{ln.Addr().(*net.TCPAddr).IP, net.IPv4(127, 0, 0, 1)}, "localhost")
 		if err != nil {
 			_ = ln.Close()
 			return nil, err
@@ -385,31 +380,4 @@ func writeErr(w http.ResponseWriter, err error) {
 func (s *Sim) id(prefix string) string {
 	s.nextID++
 	return fmt.Sprintf("%s%06d", prefix, s.nextID)
-}
-
-// selfSigned makes a certificate for ip, localhost and 127.0.0.1.
-func selfSigned(ip net.IP) (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "BroadWorks Xsi lab simulator"},
-		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{ip, net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
-	return cert, certPEM, err
 }
