@@ -31,6 +31,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
@@ -631,31 +632,10 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 			s.Forwarding = append(s.Forwarding, f)
 		}
 	}
-	sortSnapshot(&s)
+	cstamodel.SortSnapshot(&s)
 	return s
 }
 
 // mapErr turns a CSTA error into the plugins error the host understands,
 // keeping the CSTA detail.
-func mapErr(err error) error {
-	var ce *csta.CSTAErrorCode
-	switch {
-	case errors.As(err, &ce):
-		switch {
-		case ce.Value == "overallMonitorLimitExceeded":
-			return fmt.Errorf("%w: %w: %w", ErrMonitorLimit, plugins.ErrFailedPrecondition, err)
-		case ce.Category == csta.CategoryStateIncompatibility:
-			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
-		case ce.Value == "invalidDeviceID" || ce.Value == "invalidConnectionID" ||
-			ce.Value == "invalidCallID" || ce.Value == "invalidCrossRefID":
-			return fmt.Errorf("%w: %w", plugins.ErrNotFound, err)
-		case ce.Category == csta.CategorySystemResourceAvailability ||
-			ce.Category == csta.CategorySubscribedResourceAvailability:
-			return fmt.Errorf("%w: %w", plugins.ErrFailedPrecondition, err)
-		}
-		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
-	case errors.Is(err, csta.ErrClosed):
-		return fmt.Errorf("%w: %w", plugins.ErrUnavailable, err)
-	}
-	return err
-}
+func mapErr(err error) error { return cstamodel.MapError(err, ErrMonitorLimit) }

@@ -2,11 +2,11 @@ package avaya
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -97,26 +97,23 @@ func (d *Driver) dev(device string) *devState {
 // emit queues a model event. Called with d.mu held.
 func (d *Driver) emit(ev plugins.Event) { d.ev.Emit(ev) }
 
-// monitorOf returns an event's monitorCrossRefID.
+// monitorOf returns an event's monitorCrossRefID, the DMCC feature
+// events' included.
 func monitorOf(m csta.Message) string {
 	switch e := m.(type) {
-	case csta.Event:
-		return e.Monitor()
 	case *dmcc.DoNotDisturbEvent:
 		return e.MonitorCrossRefID
 	case *dmcc.ForwardingEvent:
 		return e.MonitorCrossRefID
 	case *dmcc.AgentEvent:
 		return e.MonitorCrossRefID
-	case *csta.RawMessage:
-		var v struct {
-			X string `xml:"monitorCrossRefID"`
-		}
-		_ = e.Unmarshal(&v)
-		return strings.TrimSpace(v.X)
 	}
-	return ""
+	return cstamodel.MonitorOf(m)
 }
+
+// translator maps AES's call events: DMCC device IDs named by their
+// extension; ServiceInitiated names its initiating device as Calling.
+var translator = &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls: true}
 
 // mapEvent translates one CSTA event for monitor m into the model and
 // updates the device's state. Called with d.mu held.
@@ -127,113 +124,8 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 	if d.mapFeature(st, base, msg) {
 		return
 	}
-	e, ok := msg.(csta.Event)
-	if !ok {
-		return
-	}
-	subj := e.Subject()
-	base.CallID = subj.CallID
-	base.ConnectionID = connID(subj.CallID, m.device)
-	base.State = mapState(e.ConnectionState())
-	base.Cause, base.RawCause = mapCause(e.CauseCode()), causeText(msg)
-	switch v := msg.(type) {
-	case *csta.ServiceInitiatedEvent:
-		base.Type, base.Calling = plugins.EventServiceInitiated, ext(v.InitiatingDevice)
-	case *csta.OriginatedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventOriginated, ext(v.CallingDevice), ext(v.CalledDevice)
-	case *csta.DeliveredEvent:
-		base.Type, base.Calling, base.Called = plugins.EventDelivered, ext(v.CallingDevice), ext(v.CalledDevice)
-		base.Other = ext(v.AlertingDevice)
-	case *csta.EstablishedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventEstablished, ext(v.CallingDevice), ext(v.CalledDevice)
-		base.Other = ext(v.AnsweringDevice)
-	case *csta.HeldEvent:
-		base.Type, base.Other = plugins.EventHeld, ext(v.HoldingDevice)
-	case *csta.RetrievedEvent:
-		base.Type, base.Other = plugins.EventRetrieved, ext(v.RetrievingDevice)
-	case *csta.ConnectionClearedEvent:
-		base.Type, base.Other = plugins.EventConnectionCleared, ext(v.ReleasingDevice)
-	case *csta.DivertedEvent:
-		base.Type, base.Other = plugins.EventDiverted, ext(v.NewDestination)
-	case *csta.FailedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventFailed, ext(v.CallingDevice), ext(v.CalledDevice)
-		base.Other = ext(v.FailingDevice)
-	case *csta.TransferedEvent:
-		base.Type, base.Other = plugins.EventTransferred, ext(v.TransferredToDevice)
-		d.join(st, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.TransferredConnections, m.device)
-		d.emit(base)
-		return
-	case *csta.ConferencedEvent:
-		base.Type, base.Other = plugins.EventConferenced, ext(v.AddedParty)
-		d.join(st, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.ConferenceConnections, m.device)
-		d.emit(base)
-		return
-	default:
-		return
-	}
-	d.track(st, base, subj)
-	d.emit(base)
-}
-
-// track records the device's own connection state after a call event.
-// Events about another party's connection carry the device's own state
-// in localConnectionInfo, which is what the snapshot shows.
-func (d *Driver) track(st *devState, ev plugins.Event, subj csta.ConnectionID) {
-	if ev.State == plugins.StateNull || ev.State == plugins.StateUnspecified && ev.Type == plugins.EventConnectionCleared {
-		delete(st.calls, ev.CallID)
-		return
-	}
-	if ev.State == plugins.StateUnspecified {
-		return
-	}
-	c := st.calls[ev.CallID]
-	c.CallID, c.ConnectionID, c.State = ev.CallID, ev.ConnectionID, ev.State
-	for _, other := range []string{ev.Calling, ev.Called, dmcc.Extension(subj.Device())} {
-		if other != "" && other != ev.Device {
-			c.Other = other
-			break
-		}
-	}
-	st.calls[ev.CallID] = c
-}
-
-// join handles Transfered and Conferenced: the device's two old calls
-// become the resulting call, named by the device's newConnection in the
-// connection list, else the secondary old call (the active one).
-func (d *Driver) join(st *devState, ev *plugins.Event, primary csta.ConnectionID, secondary *csta.ConnectionID,
-	list *csta.ConnectionList, device string) {
-	olds := []string{primary.CallID}
-	result := primary.CallID
-	if secondary != nil {
-		olds = append(olds, secondary.CallID)
-		result = secondary.CallID
-	}
-	if list != nil {
-		for _, it := range list.Items {
-			if it.NewConnection != nil && dmcc.Extension(it.NewConnection.Device()) == device {
-				result = it.NewConnection.CallID
-				if it.OldConnection != nil {
-					olds = append(olds, it.OldConnection.CallID)
-				}
-			}
-		}
-	}
-	var other string
-	for _, id := range olds {
-		if c, ok := st.calls[id]; ok && other == "" {
-			other = c.Other
-		}
-		if id != result && ev.OldCallID == "" {
-			ev.OldCallID = id
-		}
-		delete(st.calls, id)
-	}
-	ev.CallID, ev.ConnectionID = result, connID(result, device)
-	if ev.Other != "" && ev.Other != device {
-		other = ev.Other
-	}
-	if ev.State != plugins.StateNull && ev.State != plugins.StateUnspecified && result != "" {
-		st.calls[result] = plugins.CallSnapshot{CallID: result, ConnectionID: ev.ConnectionID, State: ev.State, Other: other}
+	if ev, ok := translator.Event(st.calls, base, msg); ok {
+		d.emit(ev)
 	}
 }
 
@@ -250,7 +142,7 @@ func (d *Driver) mapFeature(st *devState, base plugins.Event, msg csta.Message) 
 		}
 		d.emit(base)
 	case *dmcc.ForwardingEvent:
-		f := plugins.Forwarding{Type: forwardType(v.ForwardingType), To: strings.TrimSpace(v.ForwardTo), Enabled: v.ForwardStatus}
+		f := plugins.Forwarding{Type: cstamodel.ForwardType(v.ForwardingType), To: strings.TrimSpace(v.ForwardTo), Enabled: v.ForwardStatus}
 		if f.Type == plugins.ForwardUnspecified {
 			d.stats.unknown.Add(1)
 			return true
@@ -277,49 +169,4 @@ func (d *Driver) mapFeature(st *devState, base plugins.Event, msg csta.Message) 
 		d.stats.unknown.Add(1)
 	}
 	return true
-}
-
-// ext returns a party's extension: DMCC device IDs are
-// "ext:switch:ip:instance", the model speaks extensions.
-func ext(p *csta.Party) string { return dmcc.Extension(p.ID()) }
-
-// causeText returns the event's cause as AES wrote it.
-func causeText(m csta.Message) string {
-	switch e := m.(type) {
-	case *csta.ServiceInitiatedEvent:
-		return e.Cause
-	case *csta.OriginatedEvent:
-		return e.Cause
-	case *csta.DeliveredEvent:
-		return e.Cause
-	case *csta.EstablishedEvent:
-		return e.Cause
-	case *csta.HeldEvent:
-		return e.Cause
-	case *csta.RetrievedEvent:
-		return e.Cause
-	case *csta.ConnectionClearedEvent:
-		return e.Cause
-	case *csta.TransferedEvent:
-		return e.Cause
-	case *csta.ConferencedEvent:
-		return e.Cause
-	case *csta.DivertedEvent:
-		return e.Cause
-	case *csta.FailedEvent:
-		return e.Cause
-	}
-	return ""
-}
-
-func connID(call, device string) string {
-	if call == "" {
-		return ""
-	}
-	return call + "@" + device
-}
-
-func sortSnapshot(s *plugins.DeviceSnapshot) {
-	slices.SortFunc(s.Calls, func(a, b plugins.CallSnapshot) int { return strings.Compare(a.CallID, b.CallID) })
-	slices.SortFunc(s.Forwarding, func(a, b plugins.Forwarding) int { return int(a.Type - b.Type) })
 }

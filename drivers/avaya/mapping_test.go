@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -17,7 +18,7 @@ func TestMapping(t *testing.T) {
 		{"connected", plugins.StateConnected}, {"hold", plugins.StateHold}, {"queued", plugins.StateQueued},
 		{"fail", plugins.StateFail}, {"bogus", plugins.StateUnspecified},
 	} {
-		if got := mapState(csta.ParseConnectionState(tc.wire)); got != tc.want {
+		if got := cstamodel.State(csta.ParseConnectionState(tc.wire)); got != tc.want {
 			t.Errorf("state %s → %s, want %s", tc.wire, got, tc.want)
 		}
 	}
@@ -29,7 +30,7 @@ func TestMapping(t *testing.T) {
 		{"destNotObtainable", plugins.CauseDestinationNotObtainable}, {"singleStepTransfer", plugins.CauseSingleStepTransfer},
 		{"redirected", plugins.CauseRedirected}, {"parkedCall", plugins.CausePark}, {"whatever", plugins.CauseUnspecified},
 	} {
-		if got := mapCause(csta.ParseCause(tc.wire)); got != tc.want {
+		if got := cstamodel.Cause(csta.ParseCause(tc.wire)); got != tc.want {
 			t.Errorf("cause %s → %s, want %s", tc.wire, got, tc.want)
 		}
 	}
@@ -43,7 +44,7 @@ func TestMapping(t *testing.T) {
 		t.Error("agent events")
 	}
 	for _, ft := range []plugins.ForwardingType{plugins.ForwardImmediate, plugins.ForwardBusy, plugins.ForwardNoAnswer} {
-		if forwardType(forwardName(ft)) != ft {
+		if cstamodel.ForwardType(cstamodel.ForwardName(ft)) != ft {
 			t.Errorf("forwarding %s does not round-trip", ft)
 		}
 	}

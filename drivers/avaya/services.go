@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -93,7 +94,7 @@ func (d *Driver) conn(ctx context.Context, what string, c plugins.ConnectionRef)
 
 func ref(c csta.ConnectionID) plugins.ConnectionRef {
 	dev := dmcc.Extension(c.Device())
-	return plugins.ConnectionRef{Device: dev, CallID: c.CallID, ConnectionID: connID(c.CallID, dev)}
+	return plugins.ConnectionRef{Device: dev, CallID: c.CallID, ConnectionID: cstamodel.ConnID(c.CallID, dev)}
 }
 
 // MakeCall implements sdk.MakeCaller (CSTA MakeCall, autoOriginate
@@ -272,7 +273,7 @@ func (d *Driver) SetDND(ctx context.Context, device string, enabled bool) error 
 // SetForwarding implements sdk.ForwardingSetter (CSTA SetForwarding). The
 // destination is sent as dialled (forwardDN is a number, not a device ID).
 func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.Forwarding) error {
-	typ := forwardName(f.Type)
+	typ := cstamodel.ForwardName(f.Type)
 	switch {
 	case device == "":
 		return fmt.Errorf("set forwarding: %w: empty device", plugins.ErrInvalidArgument)
@@ -320,12 +321,12 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	}
 	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
 		for _, it := range data.Items {
-			st := mapState(it.State())
+			st := cstamodel.State(it.State())
 			if st == plugins.StateNull {
 				continue
 			}
 			id := it.ConnectionIdentifier.CallID
-			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: connID(id, device), State: st})
+			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: cstamodel.ConnID(id, device), State: st})
 		}
 	}
 	if r, err := c.Call(ctx, &dmcc.GetDoNotDisturb{Device: dev}); err == nil {
@@ -333,7 +334,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	}
 	if r, err := c.Call(ctx, &dmcc.GetForwarding{Device: dev}); err == nil {
 		for _, it := range r.(*dmcc.GetForwardingResponse).Items {
-			if t := forwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
+			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
 				s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.ForwardDN), Enabled: true})
 			}
 		}

@@ -2,10 +2,10 @@ package mitel
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -67,7 +67,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 		}
 		return
 	}
-	xref := monitorOf(it.msg)
+	xref := cstamodel.MonitorOf(it.msg)
 	m := d.byXref[xref]
 	// A MonitorStart in flight may not have recorded its xref yet: its
 	// response was read before this event, so wait for it to finish.
@@ -96,21 +96,6 @@ func (d *Driver) dev(device string) *devState {
 // emit queues a model event. Called with d.mu held.
 func (d *Driver) emit(ev plugins.Event) { d.ev.Emit(ev) }
 
-// monitorOf returns an event's monitorCrossRefID.
-func monitorOf(m csta.Message) string {
-	switch e := m.(type) {
-	case csta.Event:
-		return e.Monitor()
-	case *csta.RawMessage:
-		var v struct {
-			X string `xml:"monitorCrossRefID"`
-		}
-		_ = e.Unmarshal(&v)
-		return strings.TrimSpace(v.X)
-	}
-	return ""
-}
-
 // dndEvent is ECMA-323 DoNotDisturbEvent (~ from ECMA-323's logical device
 // feature events; MiVO400 sending it is not confirmed by a public trace).
 type dndEvent struct {
@@ -128,6 +113,10 @@ type fwdEvent struct {
 	ForwardTo         string     `xml:"forwardTo"`
 }
 
+// translator maps MiVO400's call events: device IDs as they are, the
+// switch's timestamp read from the event's extensions.
+var translator = &cstamodel.Translator{PBXTime: pbxTime}
+
 // mapEvent translates one CSTA event for monitor m into the model and
 // updates the device's state. Called with d.mu held.
 func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
@@ -138,114 +127,8 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 		d.mapFeature(m, st, base, raw)
 		return
 	}
-	e, ok := msg.(csta.Event)
-	if !ok {
-		return
-	}
-	subj := e.Subject()
-	base.CallID = subj.CallID
-	base.ConnectionID = connID(subj.CallID, m.device)
-	base.State = mapState(e.ConnectionState())
-	base.Cause, base.RawCause = mapCause(e.CauseCode()), causeText(msg)
-	base.PBXTime = pbxTime(msg)
-	switch v := msg.(type) {
-	case *csta.ServiceInitiatedEvent:
-		base.Type = plugins.EventServiceInitiated
-	case *csta.OriginatedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventOriginated, v.CallingDevice.ID(), v.CalledDevice.ID()
-	case *csta.DeliveredEvent:
-		base.Type, base.Calling, base.Called = plugins.EventDelivered, v.CallingDevice.ID(), v.CalledDevice.ID()
-		base.Other = v.AlertingDevice.ID()
-	case *csta.EstablishedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventEstablished, v.CallingDevice.ID(), v.CalledDevice.ID()
-		base.Other = v.AnsweringDevice.ID()
-	case *csta.HeldEvent:
-		base.Type, base.Other = plugins.EventHeld, v.HoldingDevice.ID()
-	case *csta.RetrievedEvent:
-		base.Type, base.Other = plugins.EventRetrieved, v.RetrievingDevice.ID()
-	case *csta.ConnectionClearedEvent:
-		base.Type, base.Other = plugins.EventConnectionCleared, v.ReleasingDevice.ID()
-	case *csta.DivertedEvent:
-		base.Type, base.Other = plugins.EventDiverted, v.NewDestination.ID()
-	case *csta.FailedEvent:
-		base.Type, base.Calling, base.Called = plugins.EventFailed, v.CallingDevice.ID(), v.CalledDevice.ID()
-		base.Other = v.FailingDevice.ID()
-	case *csta.TransferedEvent:
-		base.Type, base.Other = plugins.EventTransferred, v.TransferredToDevice.ID()
-		d.join(st, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.TransferredConnections, m.device)
-		d.emit(base)
-		return
-	case *csta.ConferencedEvent:
-		base.Type, base.Other = plugins.EventConferenced, v.AddedParty.ID()
-		d.join(st, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.ConferenceConnections, m.device)
-		d.emit(base)
-		return
-	default:
-		return
-	}
-	d.track(st, base, subj)
-	d.emit(base)
-}
-
-// track records the device's own connection state after a call event.
-// Events about another party's connection carry the device's own state
-// in localConnectionInfo, which is what the snapshot shows.
-func (d *Driver) track(st *devState, ev plugins.Event, subj csta.ConnectionID) {
-	if ev.State == plugins.StateNull || ev.State == plugins.StateUnspecified && ev.Type == plugins.EventConnectionCleared {
-		delete(st.calls, ev.CallID)
-		return
-	}
-	if ev.State == plugins.StateUnspecified {
-		return
-	}
-	c := st.calls[ev.CallID]
-	c.CallID, c.ConnectionID, c.State = ev.CallID, ev.ConnectionID, ev.State
-	for _, other := range []string{ev.Calling, ev.Called, subj.Device()} {
-		if other != "" && other != ev.Device {
-			c.Other = other
-			break
-		}
-	}
-	st.calls[ev.CallID] = c
-}
-
-// join handles Transfered and Conferenced: the device's two old calls
-// become the resulting call, named by the device's newConnection in the
-// connection list, else the secondary old call (the active one).
-func (d *Driver) join(st *devState, ev *plugins.Event, primary csta.ConnectionID, secondary *csta.ConnectionID,
-	list *csta.ConnectionList, device string) {
-	olds := []string{primary.CallID}
-	result := primary.CallID
-	if secondary != nil {
-		olds = append(olds, secondary.CallID)
-		result = secondary.CallID
-	}
-	if list != nil {
-		for _, it := range list.Items {
-			if it.NewConnection != nil && it.NewConnection.Device() == device {
-				result = it.NewConnection.CallID
-				if it.OldConnection != nil {
-					olds = append(olds, it.OldConnection.CallID)
-				}
-			}
-		}
-	}
-	var other string
-	for _, id := range olds {
-		if c, ok := st.calls[id]; ok && other == "" {
-			other = c.Other
-		}
-		if id != result && ev.OldCallID == "" {
-			ev.OldCallID = id
-		}
-		delete(st.calls, id)
-	}
-	ev.CallID, ev.ConnectionID = result, connID(result, device)
-	if ev.Other != "" && ev.Other != device {
-		other = ev.Other
-	}
-	if ev.State != plugins.StateNull && ev.State != plugins.StateUnspecified && result != "" {
-		st.calls[result] = plugins.CallSnapshot{CallID: result, ConnectionID: ev.ConnectionID, State: ev.State, Other: other}
+	if ev, ok := translator.Event(st.calls, base, msg); ok {
+		d.emit(ev)
 	}
 }
 
@@ -268,7 +151,7 @@ func (d *Driver) mapFeature(m *monitor, st *devState, base plugins.Event, raw *c
 		if raw.Unmarshal(&v) != nil {
 			return
 		}
-		f := plugins.Forwarding{Type: forwardType(v.ForwardingType), To: strings.TrimSpace(v.ForwardTo), Enabled: v.ForwardStatus}
+		f := plugins.Forwarding{Type: cstamodel.ForwardType(v.ForwardingType), To: strings.TrimSpace(v.ForwardTo), Enabled: v.ForwardStatus}
 		if f.Enabled {
 			st.fwd[f.Type] = f
 		} else {
@@ -280,45 +163,4 @@ func (d *Driver) mapFeature(m *monitor, st *devState, base plugins.Event, raw *c
 		d.stats.unknown.Add(1)
 	}
 	_ = m
-}
-
-// causeText returns the event's cause as the PBX wrote it.
-func causeText(m csta.Message) string {
-	switch e := m.(type) {
-	case *csta.ServiceInitiatedEvent:
-		return e.Cause
-	case *csta.OriginatedEvent:
-		return e.Cause
-	case *csta.DeliveredEvent:
-		return e.Cause
-	case *csta.EstablishedEvent:
-		return e.Cause
-	case *csta.HeldEvent:
-		return e.Cause
-	case *csta.RetrievedEvent:
-		return e.Cause
-	case *csta.ConnectionClearedEvent:
-		return e.Cause
-	case *csta.TransferedEvent:
-		return e.Cause
-	case *csta.ConferencedEvent:
-		return e.Cause
-	case *csta.DivertedEvent:
-		return e.Cause
-	case *csta.FailedEvent:
-		return e.Cause
-	}
-	return ""
-}
-
-func connID(call, device string) string {
-	if call == "" {
-		return ""
-	}
-	return call + "@" + device
-}
-
-func sortSnapshot(s *plugins.DeviceSnapshot) {
-	slices.SortFunc(s.Calls, func(a, b plugins.CallSnapshot) int { return strings.Compare(a.CallID, b.CallID) })
-	slices.SortFunc(s.Forwarding, func(a, b plugins.Forwarding) int { return int(a.Type - b.Type) })
 }

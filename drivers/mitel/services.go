@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
@@ -34,7 +35,7 @@ func conn(c plugins.ConnectionRef) (csta.ConnectionID, error) {
 }
 
 func ref(c csta.ConnectionID) plugins.ConnectionRef {
-	return plugins.ConnectionRef{Device: c.Device(), CallID: c.CallID, ConnectionID: connID(c.CallID, c.Device())}
+	return plugins.ConnectionRef{Device: c.Device(), CallID: c.CallID, ConnectionID: cstamodel.ConnID(c.CallID, c.Device())}
 }
 
 // MakeCall implements sdk.MakeCaller (CSTA MakeCall, autoOriginate
@@ -152,7 +153,7 @@ func (d *Driver) SetDND(ctx context.Context, device string, enabled bool) error 
 
 // SetForwarding implements sdk.ForwardingSetter (CSTA SetForwarding).
 func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.Forwarding) error {
-	typ := forwardName(f.Type)
+	typ := cstamodel.ForwardName(f.Type)
 	switch {
 	case device == "":
 		return fmt.Errorf("set forwarding: %w: empty device", plugins.ErrInvalidArgument)
@@ -180,12 +181,12 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 	}
 	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
 		for _, it := range data.Items {
-			st := mapState(it.State())
+			st := cstamodel.State(it.State())
 			if st == plugins.StateNull {
 				continue
 			}
 			id := it.ConnectionIdentifier.CallID
-			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: connID(id, device), State: st})
+			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: cstamodel.ConnID(id, device), State: st})
 		}
 	}
 	if r, err := c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)); err == nil {
@@ -206,7 +207,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 		}
 		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
 			for _, it := range v.Items {
-				if t := forwardType(it.Type); t != plugins.ForwardUnspecified && it.Status {
+				if t := cstamodel.ForwardType(it.Type); t != plugins.ForwardUnspecified && it.Status {
 					s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.DN), Enabled: true})
 				}
 			}

@@ -1,0 +1,107 @@
+package cstamodel
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+func TestMaps(t *testing.T) {
+	for wire, want := range map[string]plugins.ConnectionState{
+		"null": plugins.StateNull, "initiated": plugins.StateInitiated, "alerting": plugins.StateAlerting,
+		"connected": plugins.StateConnected, "hold": plugins.StateHold, "queued": plugins.StateQueued,
+		"fail": plugins.StateFail, "bogus": plugins.StateUnspecified,
+	} {
+		if got := State(csta.ParseConnectionState(wire)); got != want {
+			t.Errorf("state %s → %s, want %s", wire, got, want)
+		}
+	}
+	for wire, want := range map[string]plugins.Cause{
+		"newCall": plugins.CauseNewCall, "callNotAnswered": plugins.CauseNoAnswer,
+		"callForward": plugins.CauseCallForwardImmediate, "parkedCall": plugins.CausePark, "whatever": plugins.CauseUnspecified,
+	} {
+		if got := Cause(csta.ParseCause(wire)); got != want {
+			t.Errorf("cause %s → %s, want %s", wire, got, want)
+		}
+	}
+	for _, ft := range []plugins.ForwardingType{plugins.ForwardImmediate, plugins.ForwardBusy, plugins.ForwardNoAnswer} {
+		if ForwardType(ForwardName(ft)) != ft {
+			t.Errorf("forwarding %s does not round-trip", ft)
+		}
+	}
+	if ConnID("", "201") != "" || ConnID("7", "201") != "7@201" {
+		t.Error("ConnID")
+	}
+}
+
+func TestMapError(t *testing.T) {
+	errLimit := errors.New("vendor: monitor limit")
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{&csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "overallMonitorLimitExceeded"}, errLimit},
+		{&csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "invalidDeviceID"}, plugins.ErrNotFound},
+		{&csta.CSTAErrorCode{Category: csta.CategoryStateIncompatibility, Value: "invalidObjectState"}, plugins.ErrFailedPrecondition},
+		{&csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"}, plugins.ErrInvalidArgument},
+		{csta.ErrClosed, plugins.ErrUnavailable},
+	} {
+		got := MapError(tc.err, errLimit)
+		if !errors.Is(got, tc.want) || !errors.Is(got, tc.err) {
+			t.Errorf("%v → %v, want %v wrapping it", tc.err, got, tc.want)
+		}
+	}
+	other := errors.New("other")
+	if MapError(other, errLimit) != other {
+		t.Error("other errors pass as they are")
+	}
+}
+
+// TestTranslator: device IDs are named by DeviceOf, the calls follow the
+// events, a transfer joins the device's two calls into one, and the
+// vendor switches (PBXTime, InitiatorCalls) take effect.
+func TestTranslator(t *testing.T) {
+	stamp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tr := &Translator{
+		DeviceOf:       func(id string) string { ext, _, _ := strings.Cut(id, ":"); return ext },
+		PBXTime:        func(csta.Message) time.Time { return stamp },
+		InitiatorCalls: true,
+	}
+	calls := Calls{}
+	base := plugins.Event{MonitorID: "m1", Device: "201"}
+	party := func(ext string) *csta.Party { return csta.KnownParty(ext + ":CM1:10.0.0.5:0") }
+	conn := func(call, ext string) csta.ConnectionID {
+		return csta.ConnectionID{CallID: call, DeviceID: &csta.DeviceID{Value: ext + ":CM1:10.0.0.5:0"}}
+	}
+
+	ev, ok := tr.Event(calls, base, &csta.ServiceInitiatedEvent{InitiatedConnection: conn("1", "201"),
+		InitiatingDevice: party("201"), LocalConnectionInfo: "initiated", Cause: "newCall"})
+	if !ok || ev.Type != plugins.EventServiceInitiated || ev.Calling != "201" || ev.ConnectionID != "1@201" ||
+		ev.State != plugins.StateInitiated || ev.Cause != plugins.CauseNewCall || ev.RawCause != "newCall" || !ev.PBXTime.Equal(stamp) {
+		t.Fatalf("service initiated: %+v %v", ev, ok)
+	}
+	ev, _ = tr.Event(calls, base, &csta.EstablishedEvent{EstablishedConnection: conn("1", "202"), AnsweringDevice: party("202"),
+		CallingDevice: party("201"), CalledDevice: party("202"), LocalConnectionInfo: "connected"})
+	if ev.Type != plugins.EventEstablished || ev.Other != "202" || calls["1"].State != plugins.StateConnected || calls["1"].Other != "202" {
+		t.Fatalf("established: %+v, calls %v", ev, calls)
+	}
+	calls["2"] = plugins.CallSnapshot{CallID: "2", ConnectionID: "2@201", State: plugins.StateConnected, Other: "203"}
+	ev, _ = tr.Event(calls, base, &csta.TransferedEvent{PrimaryOldCall: conn("1", "201"), SecondaryOldCall: &csta.ConnectionID{CallID: "2"},
+		TransferredToDevice: party("203"), LocalConnectionInfo: "null", Cause: "transfer"})
+	if ev.Type != plugins.EventTransferred || ev.CallID != "2" || ev.OldCallID != "1" || ev.Other != "203" || len(calls) != 0 {
+		t.Fatalf("transferred: %+v, calls %v", ev, calls)
+	}
+	if _, ok := tr.Event(calls, base, &csta.MonitorStartResponse{}); ok {
+		t.Fatal("a response is no call event")
+	}
+	// Without the switches: no Calling on ServiceInitiated, no PBX time.
+	plain := &Translator{}
+	ev, _ = plain.Event(Calls{}, base, &csta.ServiceInitiatedEvent{InitiatedConnection: conn("1", "201"), InitiatingDevice: party("201")})
+	if ev.Calling != "" || !ev.PBXTime.IsZero() {
+		t.Fatalf("plain translator: %+v", ev)
+	}
+}

@@ -1,0 +1,156 @@
+package cstamodel
+
+import (
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// Calls is what a driver tracks of one monitored device's calls: call ID
+// → the device's connection in it, as a snapshot shows it.
+type Calls map[string]plugins.CallSnapshot
+
+// Translator maps the ECMA-269 call events of a monitored device to model
+// events. What differs between PBXs is in its fields.
+type Translator struct {
+	// DeviceOf names a CSTA device ID as the model does (nil: as is).
+	// AES writes "ext:switch:ip:instance" where the model speaks
+	// extensions.
+	DeviceOf func(id string) string
+	// PBXTime, when set, reads the switch's own timestamp of an event
+	// into Event.PBXTime.
+	PBXTime func(csta.Message) time.Time
+	// InitiatorCalls names a ServiceInitiatedEvent's initiatingDevice as
+	// the event's Calling party.
+	InitiatorCalls bool
+}
+
+func (tr *Translator) device(id string) string {
+	if tr.DeviceOf == nil {
+		return id
+	}
+	return tr.DeviceOf(id)
+}
+
+func (tr *Translator) party(p *csta.Party) string { return tr.device(p.ID()) }
+
+// Event translates msg, a call event seen by the monitor of base.Device,
+// into the model event to emit (base carries MonitorID and Device), and
+// updates that device's calls. ok is false when msg is no call event the
+// model knows: nothing is emitted then.
+func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (ev plugins.Event, ok bool) {
+	e, ok := msg.(csta.Event)
+	if !ok {
+		return plugins.Event{}, false
+	}
+	device := base.Device
+	subj := e.Subject()
+	base.CallID = subj.CallID
+	base.ConnectionID = ConnID(subj.CallID, device)
+	base.State = State(e.ConnectionState())
+	base.Cause, base.RawCause = Cause(e.CauseCode()), CauseText(msg)
+	if tr.PBXTime != nil {
+		base.PBXTime = tr.PBXTime(msg)
+	}
+	switch v := msg.(type) {
+	case *csta.ServiceInitiatedEvent:
+		base.Type = plugins.EventServiceInitiated
+		if tr.InitiatorCalls {
+			base.Calling = tr.party(v.InitiatingDevice)
+		}
+	case *csta.OriginatedEvent:
+		base.Type, base.Calling, base.Called = plugins.EventOriginated, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+	case *csta.DeliveredEvent:
+		base.Type, base.Calling, base.Called = plugins.EventDelivered, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.AlertingDevice)
+	case *csta.EstablishedEvent:
+		base.Type, base.Calling, base.Called = plugins.EventEstablished, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.AnsweringDevice)
+	case *csta.HeldEvent:
+		base.Type, base.Other = plugins.EventHeld, tr.party(v.HoldingDevice)
+	case *csta.RetrievedEvent:
+		base.Type, base.Other = plugins.EventRetrieved, tr.party(v.RetrievingDevice)
+	case *csta.ConnectionClearedEvent:
+		base.Type, base.Other = plugins.EventConnectionCleared, tr.party(v.ReleasingDevice)
+	case *csta.DivertedEvent:
+		base.Type, base.Other = plugins.EventDiverted, tr.party(v.NewDestination)
+	case *csta.FailedEvent:
+		base.Type, base.Calling, base.Called = plugins.EventFailed, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.FailingDevice)
+	case *csta.TransferedEvent:
+		base.Type, base.Other = plugins.EventTransferred, tr.party(v.TransferredToDevice)
+		tr.join(calls, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.TransferredConnections, device)
+		return base, true
+	case *csta.ConferencedEvent:
+		base.Type, base.Other = plugins.EventConferenced, tr.party(v.AddedParty)
+		tr.join(calls, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.ConferenceConnections, device)
+		return base, true
+	default:
+		return plugins.Event{}, false
+	}
+	tr.track(calls, base, subj)
+	return base, true
+}
+
+// track records the device's own connection state after a call event.
+// Events about another party's connection carry the device's own state
+// in localConnectionInfo, which is what the snapshot shows.
+func (tr *Translator) track(calls Calls, ev plugins.Event, subj csta.ConnectionID) {
+	if ev.State == plugins.StateNull || ev.State == plugins.StateUnspecified && ev.Type == plugins.EventConnectionCleared {
+		delete(calls, ev.CallID)
+		return
+	}
+	if ev.State == plugins.StateUnspecified {
+		return
+	}
+	c := calls[ev.CallID]
+	c.CallID, c.ConnectionID, c.State = ev.CallID, ev.ConnectionID, ev.State
+	for _, other := range []string{ev.Calling, ev.Called, tr.device(subj.Device())} {
+		if other != "" && other != ev.Device {
+			c.Other = other
+			break
+		}
+	}
+	calls[ev.CallID] = c
+}
+
+// join handles Transfered and Conferenced: the device's two old calls
+// become the resulting call, named by the device's newConnection in the
+// connection list, else the secondary old call (the active one).
+func (tr *Translator) join(calls Calls, ev *plugins.Event, primary csta.ConnectionID, secondary *csta.ConnectionID,
+	list *csta.ConnectionList, device string) {
+	olds := []string{primary.CallID}
+	result := primary.CallID
+	if secondary != nil {
+		olds = append(olds, secondary.CallID)
+		result = secondary.CallID
+	}
+	if list != nil {
+		for _, it := range list.Items {
+			if it.NewConnection != nil && tr.device(it.NewConnection.Device()) == device {
+				result = it.NewConnection.CallID
+				if it.OldConnection != nil {
+					olds = append(olds, it.OldConnection.CallID)
+				}
+			}
+		}
+	}
+	var other string
+	for _, id := range olds {
+		if c, ok := calls[id]; ok && other == "" {
+			other = c.Other
+		}
+		if id != result && ev.OldCallID == "" {
+			ev.OldCallID = id
+		}
+		delete(calls, id)
+	}
+	ev.CallID, ev.ConnectionID = result, ConnID(result, device)
+	if ev.Other != "" && ev.Other != device {
+		other = ev.Other
+	}
+	if ev.State != plugins.StateNull && ev.State != plugins.StateUnspecified && result != "" {
+		calls[result] = plugins.CallSnapshot{CallID: result, ConnectionID: ev.ConnectionID, State: ev.State, Other: other}
+	}
+}
