@@ -39,15 +39,15 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l.sess == nil {
-		l.sendMsg(id, errNoSession)
+		l.SendMsg(id, errNoSession)
 		return
 	}
 	if resp, ok := s.deviceService(m); ok {
-		l.sendMsg(id, resp)
+		l.SendMsg(id, resp)
 		return
 	}
 	resp := s.service(l.sess, m)
-	l.sendMsg(id, resp.msg)
+	l.SendMsg(id, resp.msg)
 	for _, f := range resp.after {
 		f()
 	}
@@ -165,7 +165,7 @@ func (s *Sim) emit(ext string, c *call, local string, mk func(xref, local string
 	}
 	for _, mon := range s.monitors {
 		if mon.device == ext && mon.sess.link != nil {
-			mon.sess.link.sendMsg(csta.EventInvokeID, mk(mon.id, local))
+			mon.sess.link.SendMsg(csta.EventInvokeID, mk(mon.id, local))
 		}
 	}
 }

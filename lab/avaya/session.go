@@ -29,32 +29,32 @@ func sessionNeg(m csta.Message, why string) csta.Message {
 func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 	switch r := m.(type) {
 	case *csta.StartApplicationSession:
-		l.sendMsg(id, s.start(l, r))
+		l.SendMsg(id, s.start(l, r))
 	case *csta.ResetApplicationSessionTimer:
 		s.mu.Lock()
 		ss := l.sess
 		if ss == nil || r.SessionID != ss.id {
 			s.mu.Unlock()
-			l.sendMsg(id, sessionNeg(r, "invalidSessionID"))
+			l.SendMsg(id, sessionNeg(r, "invalidSessionID"))
 			return true
 		}
 		dur := s.grant(ss, r.RequestedSessionDuration)
 		s.mu.Unlock()
 		s.resets.Add(1)
-		l.sendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+		l.SendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
 	case *csta.StopApplicationSession:
 		s.mu.Lock()
 		ss := l.sess
 		if ss == nil || r.SessionID != ss.id {
 			s.mu.Unlock()
-			l.sendMsg(id, sessionNeg(r, "invalidSessionID"))
+			l.SendMsg(id, sessionNeg(r, "invalidSessionID"))
 			return true
 		}
 		s.endSession(ss)
 		s.mu.Unlock()
-		l.sendMsg(id, &csta.StopApplicationSessionPosResponse{})
+		l.SendMsg(id, &csta.StopApplicationSessionPosResponse{})
 	case *dmcc.TransferMonitorObjects:
-		l.sendMsg(id, s.transferMonitors(l, r))
+		l.SendMsg(id, s.transferMonitors(l, r))
 	default:
 		return false
 	}

@@ -16,8 +16,6 @@ package avaya
 
 import (
 	"crypto/tls"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // Config configures a [Sim]. The zero value accepts no login (User must be
@@ -218,7 +217,7 @@ func (s *Sim) Close() error {
 // would. Sessions stay for their cleanup delay, with their monitors.
 func (s *Sim) DropLinks() {
 	for _, l := range s.linkList() {
-		l.close()
+		l.Close()
 	}
 }
 
@@ -235,7 +234,7 @@ func (s *Sim) ExpireSessions() {
 	}
 	s.mu.Unlock()
 	for _, l := range links {
-		l.close()
+		l.Close()
 	}
 }
 
@@ -257,37 +256,33 @@ func (s *Sim) SendMalformed(k Malformed) {
 	for _, l := range s.linkList() {
 		if k == SlowLoris {
 			s.wg.Add(1)
-			go l.slowLoris()
+			go func() { defer s.wg.Done(); l.slowLoris() }()
 			continue
 		}
-		l.send(malformed(k))
+		l.Send(malformed(k))
 	}
 }
 
-const billionLaughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">` +
-	`<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
-	`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
-	`<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">` +
-	`<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>` +
+var billionLaughs = ctisim.BillionLaughs(
 	`<DeliveredEvent xmlns="http://www.ecma-international.org/standards/ecma-323/csta/ed3">` +
-	`<monitorCrossRefID>&lol9;</monitorCrossRefID></DeliveredEvent>`
+		`<monitorCrossRefID>&lol9;</monitorCrossRefID></DeliveredEvent>`)
 
 func malformed(k Malformed) []byte {
 	switch k {
 	case BadHeader:
-		return []byte{0xff, 0xff, 0, 12, '9', '9', '9', '9', '<', 'x', '/', '>'}
+		return ctisim.BadHeaderFrame
 	case BadInvokeID:
 		return []byte{0, 0, 0, 12, '9', 'x', '9', '9', '<', 'x', '/', '>'}
 	case XMLBomb:
-		return frame(csta.EventInvokeID, []byte(billionLaughs))
+		return ctisim.Frame(csta.EventInvokeID, []byte(billionLaughs))
 	case TooDeep:
-		return frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 8000)+strings.Repeat("</a>", 8000)))
+		return ctisim.Frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 8000)+strings.Repeat("</a>", 8000)))
 	case Oversize:
 		const open, end = `<DeliveredEvent><cause>`, `</cause></DeliveredEvent>`
 		pad := csta.DefaultMaxFrameSize - csta.HeaderSize - len(open) - len(end)
-		return frame(csta.EventInvokeID, []byte(open+strings.Repeat("x", pad)+end))
+		return ctisim.Frame(csta.EventInvokeID, []byte(open+strings.Repeat("x", pad)+end))
 	}
-	return frame(csta.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
+	return ctisim.Frame(csta.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
 }
 
 // Links is the number of application links open.
@@ -398,7 +393,7 @@ func (s *Sim) accept() {
 		s.mu.Unlock()
 		s.wg.Add(3)
 		go l.readLoop()
-		go l.writeLoop()
+		go func() { defer s.wg.Done(); l.WriteLoop() }()
 		go l.systemStatus()
 	}
 }
@@ -432,7 +427,7 @@ func (s *Sim) reaper() {
 		}
 		s.mu.Unlock()
 		for _, l := range links {
-			l.close() // AES closes the socket of an expired session
+			l.Close() // AES closes the socket of an expired session
 		}
 	}
 }
@@ -488,149 +483,56 @@ func (s *Sim) newID() string {
 }
 
 // frame builds one CSTA-over-TCP frame.
-func frame(id csta.InvokeID, payload []byte) []byte {
-	if len(payload) > csta.DefaultMaxFrameSize-csta.HeaderSize {
-		panic("avaya sim: frame too large for the 16-bit length")
-	}
-	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
-	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
-	copy(b[4:8], id.String())
-	return append(b, payload...)
-}
-
 // link is one application's TCP connection.
 type link struct {
+	*ctisim.Conn
 	s       *Sim
-	conn    net.Conn
-	out     chan []byte
-	done    chan struct{}
-	once    sync.Once
 	sess    *session // guarded by s.mu
 	nextReq int      // guarded by s.mu
-	stall   sync.Mutex
 }
 
 func newLink(s *Sim, c net.Conn) *link {
-	return &link{s: s, conn: c, out: make(chan []byte, 1<<16), done: make(chan struct{})}
+	l := &link{s: s}
+	l.Conn = ctisim.NewConn(c, encode, l.free)
+	return l
 }
 
-// close ends the link. Its session is orphaned: it stays for its cleanup
-// delay (monitors kept, events dropped) or ends now if it has none.
-func (l *link) close() {
-	l.once.Do(func() {
-		s := l.s
-		s.mu.Lock()
-		delete(s.links, l)
-		if ss := l.sess; ss != nil {
-			ss.link, l.sess = nil, nil
-			if ss.cleanup <= 0 {
-				s.endSession(ss)
-			} else {
-				ss.gone = time.Now().Add(ss.cleanup)
-			}
-		}
-		s.mu.Unlock()
-		close(l.done)
-		_ = l.conn.Close()
-	})
-}
+// encode writes CSTA messages in the ed3 namespace, as AES writes them
+// (session and Avaya messages carry their own).
+func encode(m csta.Message) ([]byte, error) { return csta.Marshal(m, csta.Ed3.Namespace()) }
 
-// send queues a frame; a link that can't keep up is dropped, as AES does
-// with a stuck application.
-func (l *link) send(b []byte) {
-	select {
-	case l.out <- b:
-	case <-l.done:
-	default:
-		go l.close()
-	}
-}
-
-// sendMsg encodes and queues m with invoke ID id: CSTA messages in the
-// ed3 namespace, as AES writes them (session and Avaya messages carry
-// their own).
-func (l *link) sendMsg(id csta.InvokeID, m csta.Message) {
-	b, err := csta.Marshal(m, csta.Ed3.Namespace())
-	if err != nil || len(b) > csta.DefaultMaxFrameSize-csta.HeaderSize {
-		return // AES would not send what the header can't describe
-	}
-	l.send(frame(id, b))
-}
-
-func (l *link) writeLoop() {
-	defer l.s.wg.Done()
-	for {
-		select {
-		case <-l.done:
-			return
-		case b := <-l.out:
-			l.stall.Lock() // a slow-loris frame in progress owns the socket
-			_ = l.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			_, err := l.conn.Write(b)
-			l.stall.Unlock()
-			if err != nil {
-				l.close()
-				return
-			}
+// free forgets a closed link. Its session is orphaned: it stays for its
+// cleanup delay (monitors kept, events dropped) or ends now if it has none.
+func (l *link) free() {
+	s := l.s
+	s.mu.Lock()
+	delete(s.links, l)
+	if ss := l.sess; ss != nil {
+		ss.link, l.sess = nil, nil
+		if ss.cleanup <= 0 {
+			s.endSession(ss)
+		} else {
+			ss.gone = time.Now().Add(ss.cleanup)
 		}
 	}
+	s.mu.Unlock()
 }
 
 // slowLoris writes a frame header promising 1,000 bytes, then one byte a
 // second until the link closes: nothing behind it gets through.
 func (l *link) slowLoris() {
-	defer l.s.wg.Done()
-	l.stall.Lock()
-	defer l.stall.Unlock()
-	hdr := []byte{0, 0, 0x03, 0xf0, '9', '9', '9', '9'}
-	if _, err := l.conn.Write(hdr); err != nil {
-		return
-	}
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for range 1000 {
-		select {
-		case <-l.done:
-			return
-		case <-t.C:
-			if _, err := l.conn.Write([]byte{' '}); err != nil {
-				return
-			}
-		}
-	}
+	l.Trickle([]byte{0, 0, 0x03, 0xf0, '9', '9', '9', '9'}, time.Second, 1000)
 }
 
 func (l *link) readLoop() {
 	defer l.s.wg.Done()
-	defer l.close()
-	f := csta.NewHeaderFramer(l.conn)
-	dec := dmcc.NewDecoder()
-	for {
-		fr, err := f.ReadFrame()
-		if err != nil {
-			if errors.Is(err, csta.ErrFrameTooLarge) {
-				continue
-			}
-			return
-		}
-		m, err := dec.Decode(fr.Payload)
-		if err != nil {
-			l.sendMsg(fr.InvokeID, &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"})
-			continue
-		}
-		if _, ok := m.(*csta.SystemStatusResponse); ok {
-			l.s.sysStatus.Add(1)
-			continue
-		}
-		if d := time.Duration(l.s.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-l.done:
-				return
-			}
-		}
-		l.s.handle(l, fr.InvokeID, m)
-	}
+	defer l.Close()
+	l.ReadLoop(ctisim.Reader{
+		Decode:               dmcc.NewDecoder().Decode,
+		SystemStatusAnswered: func() { l.s.sysStatus.Add(1) },
+		Delay:                func() time.Duration { return time.Duration(l.s.delay.Load()) },
+		Handle:               func(id csta.InvokeID, m csta.Message) { l.s.handle(l, id, m) },
+	})
 }
 
 // systemStatus sends SystemStatus periodically while the link has a
@@ -645,7 +547,7 @@ func (l *link) systemStatus() {
 	defer t.Stop()
 	for {
 		select {
-		case <-l.done:
+		case <-l.Done():
 			return
 		case <-t.C:
 			l.s.mu.Lock()
@@ -654,7 +556,7 @@ func (l *link) systemStatus() {
 			id := csta.InvokeID(l.nextReq)
 			l.s.mu.Unlock()
 			if has {
-				l.sendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+				l.SendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
 			}
 		}
 	}

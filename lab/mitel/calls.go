@@ -84,11 +84,11 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l.session == "" {
-		l.sendMsg(id, errNoSession)
+		l.SendMsg(id, errNoSession)
 		return
 	}
 	resp := s.service(l, m)
-	l.sendMsg(id, resp.msg)
+	l.SendMsg(id, resp.msg)
 	for _, f := range resp.after {
 		f()
 	}
@@ -162,7 +162,7 @@ func (s *Sim) emit(dev string, c *call, local string, mk func(xref, local string
 		if mon.device == dev {
 			m := mk(mon.id, local)
 			s.stamp(m)
-			mon.link.sendMsg(csta.EventInvokeID, m)
+			mon.link.SendMsg(csta.EventInvokeID, m)
 		}
 	}
 }

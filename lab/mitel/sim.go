@@ -15,9 +15,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -28,6 +26,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // Config configures a [Sim]. The zero value accepts any login and any
@@ -86,17 +85,12 @@ const (
 	SlowLoris
 )
 
-// slowLoris is the frame start a SlowLoris link stops after; writeLoop
-// knows it by identity.
+// slowLoris is the frame start a SlowLoris link stops after.
 var slowLoris = []byte{0, 0, 0x0f, 0xa0, '9', '9', '9', '9', '<', 'c', 's'}
 
-const xmlBomb = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">` +
-	`<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">` +
-	`<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">` +
-	`<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">` +
-	`<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>` +
+var xmlBomb = ctisim.BillionLaughs(
 	`<csta:DeliveredEvent xmlns:csta="http://www.ecma-international.org/standards/ecma-323/csta/ed5">` +
-	`<csta:monitorCrossRefID>&lol9;</csta:monitorCrossRefID></csta:DeliveredEvent>`
+		`<csta:monitorCrossRefID>&lol9;</csta:monitorCrossRefID></csta:DeliveredEvent>`)
 
 // Sim is a running simulator. Close it when done.
 type Sim struct {
@@ -190,7 +184,7 @@ func (s *Sim) DropLinks() {
 	}
 	s.mu.Unlock()
 	for _, l := range links {
-		l.close()
+		l.Close()
 	}
 }
 
@@ -202,21 +196,25 @@ func (s *Sim) SendMalformed(k Malformed) {
 	var b []byte
 	switch k {
 	case BadHeader:
-		b = []byte{0xff, 0xff, 0, 12, '9', '9', '9', '9', '<', 'x', '/', '>'}
+		b = ctisim.BadHeaderFrame
 	case XMLBomb:
-		b = frame(csta.EventInvokeID, []byte(xmlBomb))
+		b = ctisim.Frame(csta.EventInvokeID, []byte(xmlBomb))
 	case WrongLength:
-		b = frame(csta.EventInvokeID, []byte(`<csta:HeldEvent xmlns:csta="x"><csta:monitorCrossRefID>1</csta:monitorCrossRefID></csta:HeldEvent>`))
+		b = ctisim.Frame(csta.EventInvokeID, []byte(`<csta:HeldEvent xmlns:csta="x"><csta:monitorCrossRefID>1</csta:monitorCrossRefID></csta:HeldEvent>`))
 		b[3] = 20 // the header says 20 bytes: 12 of XML
 	case SlowLoris:
 		b = slowLoris
 	default:
-		b = frame(csta.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
+		b = ctisim.Frame(csta.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for l := range s.links {
-		l.send(b)
+		if k == SlowLoris {
+			l.SendStalled(b)
+		} else {
+			l.Send(b)
+		}
 	}
 }
 
@@ -282,7 +280,7 @@ func (s *Sim) accept() {
 		s.mu.Unlock()
 		s.wg.Add(2)
 		go l.readLoop()
-		go l.writeLoop()
+		go func() { defer s.wg.Done(); l.WriteLoop() }()
 	}
 }
 
@@ -333,118 +331,44 @@ func prefix(b []byte) []byte {
 	return append([]byte(decl), body...)
 }
 
-// frame builds one CSTA-over-TCP frame.
-func frame(id csta.InvokeID, payload []byte) []byte {
-	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
-	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
-	copy(b[4:8], id.String())
-	return append(b, payload...)
-}
-
 // link is one application's TCP connection.
 type link struct {
+	*ctisim.Conn
 	s       *Sim
-	conn    net.Conn
-	out     chan []byte
-	done    chan struct{}
-	once    sync.Once
 	session string // sessionID once started
 	expires time.Time
 	nextReq int
 }
 
 func newLink(s *Sim, c net.Conn) *link {
-	return &link{s: s, conn: c, out: make(chan []byte, 1<<16), done: make(chan struct{})}
+	l := &link{s: s}
+	l.Conn = ctisim.NewConn(c, s.encode, l.free)
+	return l
 }
 
-// close ends the link and frees its monitors (the licences go back).
-func (l *link) close() {
-	l.once.Do(func() {
-		l.s.mu.Lock()
-		delete(l.s.links, l)
-		for id, m := range l.s.monitors {
-			if m.link == l {
-				delete(l.s.monitors, id)
-			}
-		}
-		l.s.mu.Unlock()
-		close(l.done)
-		_ = l.conn.Close()
-	})
-}
-
-// send queues a frame; a link that can't keep up is dropped, as a switch
-// does with a stuck application.
-func (l *link) send(b []byte) {
-	select {
-	case l.out <- b:
-	case <-l.done:
-	default:
-		go l.close()
-	}
-}
-
-// sendMsg encodes and queues m with invoke ID id.
-func (l *link) sendMsg(id csta.InvokeID, m csta.Message) {
-	b, err := l.s.encode(m)
-	if err != nil {
-		return
-	}
-	l.send(frame(id, b))
-}
-
-func (l *link) writeLoop() {
-	defer l.s.wg.Done()
-	for {
-		select {
-		case <-l.done:
-			return
-		case b := <-l.out:
-			_ = l.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if _, err := l.conn.Write(b); err != nil {
-				l.close()
-				return
-			}
-			if len(b) > 0 && &b[0] == &slowLoris[0] {
-				<-l.done // stuck: never another byte
-				return
-			}
+// free forgets a closed link and its monitors (the licences go back).
+func (l *link) free() {
+	l.s.mu.Lock()
+	delete(l.s.links, l)
+	for id, m := range l.s.monitors {
+		if m.link == l {
+			delete(l.s.monitors, id)
 		}
 	}
+	l.s.mu.Unlock()
 }
 
 func (l *link) readLoop() {
 	defer l.s.wg.Done()
-	defer l.close()
+	defer l.Close()
 	stop := l.timers()
 	defer stop()
-	f := csta.NewHeaderFramer(l.conn)
-	for {
-		fr, err := f.ReadFrame()
-		if err != nil {
-			if errors.Is(err, csta.ErrFrameTooLarge) {
-				continue
-			}
-			return
-		}
-		m, err := csta.Decode(fr.Payload)
-		if err != nil {
-			l.sendMsg(fr.InvokeID, &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"})
-			continue
-		}
-		if _, ok := m.(*csta.SystemStatusResponse); ok {
-			l.s.sysStatus.Add(1)
-			continue
-		}
-		if d := time.Duration(l.s.delay.Load()); d > 0 {
-			select {
-			case <-time.After(d):
-			case <-l.done:
-				return
-			}
-		}
-		l.s.handle(l, fr.InvokeID, m)
-	}
+	l.ReadLoop(ctisim.Reader{
+		Decode:               csta.Decode,
+		SystemStatusAnswered: func() { l.s.sysStatus.Add(1) },
+		Delay:                func() time.Duration { return time.Duration(l.s.delay.Load()) },
+		Handle:               func(id csta.InvokeID, m csta.Message) { l.s.handle(l, id, m) },
+	})
 }
 
 // timers sends SystemStatus periodically and ends expired sessions.
@@ -460,7 +384,7 @@ func (l *link) timers() (stop func()) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-l.done:
+			case <-l.Done():
 				return
 			case now := <-tick.C:
 				l.s.mu.Lock()
@@ -475,11 +399,11 @@ func (l *link) timers() (stop func()) {
 				}
 				l.s.mu.Unlock()
 				if expired {
-					l.close()
+					l.Close()
 					return
 				}
 				if due {
-					l.sendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+					l.SendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
 				}
 			}
 		}
@@ -505,7 +429,7 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 			_ = xml.Unmarshal(r.ApplicationInfo.ApplicationSpecificInfo.Inner, &li)
 		}
 		if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password) {
-			l.sendMsg(id, &csta.StartApplicationSessionNegResponse{
+			l.SendMsg(id, &csta.StartApplicationSessionNegResponse{
 				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrInvalidApplicationInfo}})
 			return true
 		}
@@ -516,7 +440,7 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 			}
 		}
 		if ver == "" {
-			l.sendMsg(id, &csta.StartApplicationSessionNegResponse{
+			l.SendMsg(id, &csta.StartApplicationSessionNegResponse{
 				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrRequestedProtocolVersionNotSupported}})
 			return true
 		}
@@ -526,21 +450,21 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 		dur := s.grant(l, r.RequestedSessionDuration)
 		sid := l.session
 		s.mu.Unlock()
-		l.sendMsg(id, &csta.StartApplicationSessionPosResponse{SessionID: sid, ActualProtocolVersion: ver, ActualSessionDuration: dur})
+		l.SendMsg(id, &csta.StartApplicationSessionPosResponse{SessionID: sid, ActualProtocolVersion: ver, ActualSessionDuration: dur})
 	case *csta.ResetApplicationSessionTimer:
 		s.mu.Lock()
 		if r.SessionID != l.session || l.session == "" {
 			s.mu.Unlock()
-			l.sendMsg(id, &csta.ResetApplicationSessionTimerNegResponse{
+			l.SendMsg(id, &csta.ResetApplicationSessionTimerNegResponse{
 				ErrorCode: csta.SessionErrorCode{DefinedError: "invalidSessionID"}})
 			return true
 		}
 		dur := s.grant(l, r.RequestedSessionDuration)
 		s.mu.Unlock()
-		l.sendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+		l.SendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
 	case *csta.StopApplicationSession:
-		l.sendMsg(id, &csta.StopApplicationSessionPosResponse{})
-		go func() { time.Sleep(50 * time.Millisecond); l.close() }()
+		l.SendMsg(id, &csta.StopApplicationSessionPosResponse{})
+		go func() { time.Sleep(50 * time.Millisecond); l.Close() }()
 	default:
 		return false
 	}

@@ -8,13 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/lab/avaya"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 func main() {
@@ -32,8 +29,8 @@ func main() {
 	flag.DurationVar(&cfg.SystemStatusInterval, "system-status", 30*time.Second, "SystemStatus interval (0: never)")
 	flag.Parse()
 	var err error
-	if cfg.Devices, err = parseDevices(devices); err != nil {
-		fmt.Fprintln(os.Stderr, "avayasim:", err)
+	if cfg.Devices, err = ctisim.ParseExtensions(devices); err != nil {
+		fmt.Fprintln(os.Stderr, "avayasim: -devices:", err)
 		os.Exit(2)
 	}
 	sim, err := avaya.New(cfg)
@@ -42,33 +39,5 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintln(os.Stderr, "avayasim: listening on", sim.Addr())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	<-sig
-	_ = sim.Close()
-}
-
-// parseDevices reads "201,202,300-310".
-func parseDevices(s string) ([]string, error) {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		if !isRange {
-			out = append(out, part)
-			continue
-		}
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || b < a || b-a > 100000 {
-			return nil, fmt.Errorf("bad device range %q", part)
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, strconv.Itoa(i))
-		}
-	}
-	return out, nil
+	_ = ctisim.UntilSignal(sim)
 }

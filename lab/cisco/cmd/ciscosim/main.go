@@ -11,13 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/lab/cisco"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 func main() {
@@ -35,8 +32,8 @@ func main() {
 	flag.StringVar(&ca, "ca", "", "write the self-signed certificate (PEM) to this file")
 	flag.Parse()
 	var err error
-	if cfg.Users, err = parseUsers(users); err != nil {
-		fmt.Fprintln(os.Stderr, "ciscosim:", err)
+	if cfg.Users, err = ctisim.ParseExtensions(users); err != nil {
+		fmt.Fprintln(os.Stderr, "ciscosim: -users:", err)
 		os.Exit(2)
 	}
 	sim, err := cisco.New(cfg)
@@ -52,33 +49,5 @@ func main() {
 		}
 	}
 	fmt.Fprintln(os.Stderr, "ciscosim: serving Xsi on", sim.URL())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	<-sig
-	_ = sim.Close()
-}
-
-// parseUsers reads "201,202,300-310".
-func parseUsers(s string) ([]string, error) {
-	var out []string
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		if !isRange {
-			out = append(out, part)
-			continue
-		}
-		a, err1 := strconv.Atoi(lo)
-		b, err2 := strconv.Atoi(hi)
-		if err1 != nil || err2 != nil || b < a || b-a > 100000 {
-			return nil, fmt.Errorf("bad user range %q", part)
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, strconv.Itoa(i))
-		}
-	}
-	return out, nil
+	_ = ctisim.UntilSignal(sim)
 }
