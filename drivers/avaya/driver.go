@@ -19,12 +19,10 @@ package avaya
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -32,6 +30,7 @@ import (
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
@@ -149,16 +148,9 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
 	}
-	var roots *x509.CertPool
-	if cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.TLSCAFile)
-		if err != nil {
-			return fmt.Errorf("avaya config: tls_ca_file: %w: %w", plugins.ErrInvalidArgument, err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("avaya config: tls_ca_file %s: %w: no PEM certificates", cfg.TLSCAFile, plugins.ErrInvalidArgument)
-		}
+	roots, err := driverconf.LoadCAFile("avaya config", cfg.TLSCAFile)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	if d.started {
@@ -225,20 +217,13 @@ func (d *Driver) run(ctx context.Context, first chan<- error) {
 	}.Run(ctx, first)
 }
 
+// dial opens the link's connection, TLS when configured.
 func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
-	timeout := time.Duration(d.cfg.RequestTimeout)
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !d.cfg.TLS {
-		return dialer.DialContext(ctx, "tcp", d.cfg.Address)
+	var t *pbxlink.TLS
+	if d.cfg.TLS {
+		t = &pbxlink.TLS{ServerName: d.cfg.TLSServerName, Roots: d.roots, InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify}
 	}
-	host, _, _ := net.SplitHostPort(d.cfg.Address)
-	name := d.cfg.TLSServerName
-	if name == "" {
-		name = host
-	}
-	td := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{ServerName: name, RootCAs: d.roots,
-		InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify, MinVersion: tls.VersionTLS12}}
-	return td.DialContext(ctx, "tcp", d.cfg.Address)
+	return pbxlink.Dial(ctx, d.cfg.Address, time.Duration(d.cfg.RequestTimeout), t)
 }
 
 // connect dials, starts (or resumes) the session and restores the

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,11 +11,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -77,15 +76,8 @@ func (e *StatusError) Unwrap() []error {
 func newHTTP(c Config) (req, stream *http.Client, err error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLSServerName,
 		InsecureSkipVerify: c.TLSInsecureSkipVerify} //nolint:gosec // lab option, off by default
-	if c.TLSCAFile != "" {
-		pem, err := os.ReadFile(c.TLSCAFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("cisco config: tls_ca_file: %w: %w", plugins.ErrInvalidArgument, err)
-		}
-		tc.RootCAs = x509.NewCertPool()
-		if !tc.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("cisco config: tls_ca_file %s: %w: no PEM certificates", c.TLSCAFile, plugins.ErrInvalidArgument)
-		}
+	if tc.RootCAs, err = driverconf.LoadCAFile("cisco config", c.TLSCAFile); err != nil {
+		return nil, nil, err
 	}
 	jar, _ := cookiejar.New(nil)
 	transport := func() *http.Transport {

@@ -1,16 +1,20 @@
 // Package driverconf holds what every CTI driver's config section has in
-// common: the [Duration] JSON type, strict decoding, defaults and the
-// checks of the settings all drivers share (reconnect backoff, request
-// timeout). What a vendor's config means stays in the vendor's package.
+// common: the [Duration] JSON type, strict decoding, defaults, the checks
+// of the settings all drivers share (reconnect backoff, request timeout)
+// and reading tls_ca_file. What a vendor's config means stays in the vendor's package.
 package driverconf
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/plugins"
 )
 
 // Duration is a time.Duration that reads a Go duration string ("180s") or
@@ -98,3 +102,22 @@ func (p *Problems) RequestTimeout(d Duration) {
 
 // Err returns the problems joined, nil when there are none.
 func (p *Problems) Err() error { return errors.Join(p.errs...) }
+
+// LoadCAFile reads the PEM file of a config's tls_ca_file: the CAs a
+// server certificate is checked against. An empty file is nil, the
+// system roots. Errors are plugins.ErrInvalidArgument, prefixed with name
+// ("mitel config").
+func LoadCAFile(name, file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: tls_ca_file: %w: %w", name, plugins.ErrInvalidArgument, err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: tls_ca_file %s: %w: no PEM certificates", name, file, plugins.ErrInvalidArgument)
+	}
+	return roots, nil
+}

@@ -2,9 +2,14 @@ package driverconf
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/plugins"
 )
 
 func TestDuration(t *testing.T) {
@@ -77,5 +82,22 @@ func TestProblems(t *testing.T) {
 		"x config: request_timeout must be positive\nx config: odd 7"
 	if got := p.Err().Error(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestLoadCAFile(t *testing.T) {
+	if roots, err := LoadCAFile("x config", ""); roots != nil || err != nil {
+		t.Fatalf("empty: %v %v", roots, err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{filepath.Join(dir, "missing.pem"), bad} {
+		_, err := LoadCAFile("x config", f)
+		if !errors.Is(err, plugins.ErrInvalidArgument) || !strings.HasPrefix(err.Error(), "x config: tls_ca_file") {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }

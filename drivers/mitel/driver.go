@@ -12,18 +12,17 @@ package mitel
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
+	"github.com/switchboard-gw/switchboard/drivers/driverconf"
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 	"github.com/switchboard-gw/switchboard/plugins/sdk"
@@ -106,16 +105,9 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", plugins.ErrInvalidArgument, err)
 	}
-	var roots *x509.CertPool
-	if cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(cfg.TLSCAFile)
-		if err != nil {
-			return fmt.Errorf("mitel config: tls_ca_file: %w: %w", plugins.ErrInvalidArgument, err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("mitel config: tls_ca_file %s: %w: no PEM certificates", cfg.TLSCAFile, plugins.ErrInvalidArgument)
-		}
+	roots, err := driverconf.LoadCAFile("mitel config", cfg.TLSCAFile)
+	if err != nil {
+		return err
 	}
 	d.mu.Lock()
 	if d.started {
@@ -191,24 +183,18 @@ type session struct {
 	duration time.Duration
 }
 
+// dial opens the link's connection, TLS when configured.
+func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
+	var t *pbxlink.TLS
+	if d.cfg.TLS {
+		t = &pbxlink.TLS{ServerName: d.cfg.TLSServerName, Roots: d.roots, InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify}
+	}
+	return pbxlink.Dial(ctx, d.cfg.Address, time.Duration(d.cfg.RequestTimeout), t)
+}
+
 // connect dials, starts the session and restores the monitors.
 func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
-	timeout := time.Duration(d.cfg.RequestTimeout)
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	var conn net.Conn
-	var err error
-	if d.cfg.TLS {
-		host, _, _ := net.SplitHostPort(d.cfg.Address)
-		name := d.cfg.TLSServerName
-		if name == "" {
-			name = host
-		}
-		td := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{ServerName: name, RootCAs: d.roots,
-			InsecureSkipVerify: d.cfg.TLSInsecureSkipVerify, MinVersion: tls.VersionTLS12}}
-		conn, err = td.DialContext(ctx, "tcp", d.cfg.Address)
-	} else {
-		conn, err = dialer.DialContext(ctx, "tcp", d.cfg.Address)
-	}
+	conn, err := d.dial(ctx)
 	if err != nil {
 		return nil, session{}, fmt.Errorf("dial %s: %w", d.cfg.Address, err)
 	}
@@ -218,7 +204,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	d.mu.Unlock()
 	c := csta.NewClient(conn, csta.ClientConfig{
 		Namespace:   d.cfg.edition.Namespace(),
-		CallTimeout: timeout,
+		CallTimeout: time.Duration(d.cfg.RequestTimeout),
 		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
 		OnError:     func(error) { d.stats.dropped.Add(1) },
 	})
