@@ -25,6 +25,9 @@ type cdrInfo struct {
 	answeredBy string
 	divertedTo string
 	endedBy    string
+	// transferredTo and attended: the last transfer carried out.
+	transferredTo string
+	attended      bool
 }
 
 // record builds the call's CDR. status is the setup's final status (200
@@ -34,19 +37,21 @@ func (c *call) record(status int, cause Cause, end time.Time) cdr.Record {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	r := cdr.Record{
-		Direction:  i.direction,
-		Caller:     c.callerName(),
-		Callee:     c.num,
-		Target:     i.target,
-		Trunk:      i.trunk,
-		AnsweredBy: i.answeredBy,
-		DivertedTo: i.divertedTo,
-		Setup:      c.started,
-		Answer:     c.answered,
-		End:        end,
-		Status:     status,
-		Cause:      string(cause),
-		EndedBy:    i.endedBy,
+		Direction:     i.direction,
+		Caller:        c.callerName(),
+		Callee:        c.num,
+		Target:        i.target,
+		Trunk:         i.trunk,
+		AnsweredBy:    i.answeredBy,
+		DivertedTo:    i.divertedTo,
+		TransferredTo: i.transferredTo,
+		Attended:      i.attended,
+		Setup:         c.started,
+		Answer:        c.answered,
+		End:           end,
+		Status:        status,
+		Cause:         string(cause),
+		EndedBy:       i.endedBy,
 	}
 	if c.a != nil {
 		r.CallID = c.a.callID

@@ -166,6 +166,9 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		b.log.Info("transfer failed", "call_id", l.d.callID, "target", target.User, "error", err)
 		return
 	}
+	c.info.mu.Lock()
+	c.info.transferredTo, c.info.attended = target.User, rep != nil
+	c.info.mu.Unlock()
 	b.log.Info("call transferred", "call_id", l.d.callID, "target", target.User, "attended", rep != nil)
 }
 

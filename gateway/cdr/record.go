@@ -48,6 +48,11 @@ type Record struct {
 	AnsweredBy string `json:"answered_by,omitempty"`
 	// DivertedTo is set when the call was diverted (busy/no answer).
 	DivertedTo string `json:"diverted_to,omitempty"`
+	// TransferredTo is the party a transfer (REFER, RFC 3515) connected
+	// in place of the transferor, last one first if several; Attended
+	// tells whether it joined another call (RFC 3891 Replaces).
+	TransferredTo string `json:"transferred_to,omitempty"`
+	Attended      bool   `json:"attended,omitempty"`
 
 	Setup  time.Time `json:"setup"`
 	Answer time.Time `json:"answer,omitzero"`

@@ -107,6 +107,14 @@ func TestBlindTransfer(t *testing.T) {
 	ph.expectBye(cid)
 	bothWays(t, b, c)
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
+
+	// 2001 hangs up: the record of the call names the transfer.
+	if err := c.dlg.Bye(ctx); err != nil {
+		t.Fatalf("BYE from 2001: %v", err)
+	}
+	if r := waitCDR(t, g, "u1000"); r.TransferredTo != "2001" || r.Attended || r.Callee != "2000" {
+		t.Errorf("record after a blind transfer: %+v", r)
+	}
 }
 
 // TestAttendedTransfer: the phone talks to 2000 (held) and to 2001, then

@@ -86,6 +86,10 @@ var migrations = []string{
 	CREATE INDEX call_records_callee ON call_records (callee, setup);
 	CREATE INDEX call_records_target ON call_records (target, setup);
 	CREATE INDEX call_records_answered_by ON call_records (answered_by, setup);`,
+
+	// 3: who a transfer (REFER) connected in place of the transferor.
+	`ALTER TABLE call_records ADD COLUMN transferred_to TEXT NOT NULL DEFAULT '';
+	ALTER TABLE call_records ADD COLUMN attended INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // errTooNew means the database was written by a newer Switchboard.

@@ -13,7 +13,8 @@ import (
 )
 
 const recordColumns = `id, call_id, direction, caller, callee, target, trunk, answered_by,
-	diverted_to, setup, answer, end_time, status, cause, ended_by, media_a, media_b`
+	diverted_to, setup, answer, end_time, status, cause, ended_by, media_a, media_b,
+	transferred_to, attended`
 
 // AddRecords stores records in one transaction; IDs already stored are
 // skipped.
@@ -28,7 +29,7 @@ func (s *Store) AddRecords(ctx context.Context, records []cdr.Record) error {
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_records (`+recordColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
@@ -46,7 +47,7 @@ func (s *Store) AddRecords(ctx context.Context, records []cdr.Record) error {
 			if _, err := stmt.ExecContext(ctx, r.ID, r.CallID, string(r.Direction), r.Caller,
 				r.Callee, r.Target, r.Trunk, r.AnsweredBy, r.DivertedTo, micros(r.Setup),
 				micros(r.Answer), micros(r.End), r.Status, r.Cause, r.EndedBy,
-				string(ma), string(mb)); err != nil {
+				string(ma), string(mb), r.TransferredTo, r.Attended); err != nil {
 				return fmt.Errorf("record %q: %w", r.ID, err)
 			}
 		}
@@ -115,7 +116,7 @@ func (s *Store) CallHistory(ctx context.Context, q store.CallQuery) ([]cdr.Recor
 		)
 		if err := rows.Scan(&r.ID, &r.CallID, &dir, &r.Caller, &r.Callee, &r.Target, &r.Trunk,
 			&r.AnsweredBy, &r.DivertedTo, &setup, &answer, &end, &r.Status, &r.Cause,
-			&r.EndedBy, &ma, &mb); err != nil {
+			&r.EndedBy, &ma, &mb, &r.TransferredTo, &r.Attended); err != nil {
 			return nil, fmt.Errorf("call history: %w", err)
 		}
 		r.Direction = cdr.Direction(dir)

@@ -25,14 +25,17 @@ func record(id, caller, callee string, setup time.Time) cdr.Record {
 		Trunk:      "pbx",
 		AnsweredBy: "",
 		DivertedTo: "",
-		Setup:      setup,
-		Answer:     setup.Add(2 * time.Second),
-		End:        setup.Add(62 * time.Second),
-		Status:     200,
-		Cause:      "normal",
-		EndedBy:    "caller",
-		MediaA:     cdr.Media{Packets: 3000, Bytes: 516000, Lost: 2, Jitter: 1.25, Ignored: 1},
-		MediaB:     cdr.Media{Packets: 2999, Bytes: 515828},
+		// A transfer, so the round trip covers those columns.
+		TransferredTo: "2001",
+		Attended:      true,
+		Setup:         setup,
+		Answer:        setup.Add(2 * time.Second),
+		End:           setup.Add(62 * time.Second),
+		Status:        200,
+		Cause:         "normal",
+		EndedBy:       "caller",
+		MediaA:        cdr.Media{Packets: 3000, Bytes: 516000, Lost: 2, Jitter: 1.25, Ignored: 1},
+		MediaB:        cdr.Media{Packets: 2999, Bytes: 515828},
 	}
 }
 
