@@ -1,6 +1,8 @@
 // Package ctisim is what the lab's PBX simulators (lab/mitel, lab/avaya,
-// lab/cisco) share: the simulated phones and calls they act on, the fault
-// hooks tests drive, and the TLS certificate a simulator serves. What a
-// PBX says on the wire (CSTA XML, DMCC, Xsi) stays in the simulator of
-// that vendor.
+// lab/cisco) share: the CSTA-over-TCP connection of a simulated switch
+// (framing, write queue, read loop, stuck-link faults, [Conn]), the
+// malformed documents tests send, the TLS certificate a simulator serves
+// ([SelfSigned]) and the command-line helpers of the simulator commands.
+// What a PBX says on the wire and the calls it simulates (CSTA XML,
+// DMCC, Xsi) stay in the simulator of that vendor.
 package ctisim
