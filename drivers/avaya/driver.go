@@ -82,11 +82,8 @@ type monitor struct {
 
 // devState is a monitored device's calls and features.
 type devState struct {
-	calls   map[string]plugins.CallSnapshot // call id → call
-	dnd     bool
-	fwd     map[plugins.ForwardingType]plugins.Forwarding
-	agent   plugins.AgentState
-	touched uint64 // events applied; lets a late snapshot yield to them
+	*cstamodel.Device
+	agent plugins.AgentState
 }
 
 // session is what StartApplicationSession granted.
@@ -487,7 +484,7 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.byXref[m.xref] = m
 	var touched uint64
 	if s := d.devs[device]; s != nil {
-		touched = s.touched
+		touched = s.Touched
 	}
 	d.mu.Unlock()
 	d.stats.monitorStarts.Add(1)
@@ -506,7 +503,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 	gen := d.gen
 	var touched uint64
 	if s := d.devs[device]; s != nil {
-		touched = s.touched
+		touched = s.Touched
 	}
 	d.mu.Unlock()
 	devID, err := d.deviceID(ctx, c, device)
@@ -606,18 +603,13 @@ func (d *Driver) Snapshot(_ context.Context, device string) (plugins.DeviceSnaps
 }
 
 func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
-	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
+	var dv *cstamodel.Device
+	var agent plugins.AgentState
 	if st := d.devs[device]; st != nil {
-		for _, c := range st.calls {
-			s.Calls = append(s.Calls, c)
-		}
-		s.DND = st.dnd
-		s.AgentState = st.agent
-		for _, f := range st.fwd {
-			s.Forwarding = append(s.Forwarding, f)
-		}
+		dv, agent = st.Device, st.agent
 	}
-	cstamodel.SortSnapshot(&s)
+	s := dv.Snapshot(device, d.ev.Seq())
+	s.AgentState = agent
 	return s
 }
 

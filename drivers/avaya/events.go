@@ -38,7 +38,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 	case it.linkDown != "":
 		if ev, ok := d.link.GoDown(it.linkDown); ok {
 			for _, s := range d.devs {
-				s.calls = map[string]plugins.CallSnapshot{} // older calls are unknown now
+				s.Calls = map[string]plugins.CallSnapshot{} // older calls are unknown now
 			}
 			d.emit(ev)
 		}
@@ -55,17 +55,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 			return
 		}
 		st := d.dev(it.snap.Device)
-		if st.touched == it.touched {
-			st.calls = map[string]plugins.CallSnapshot{}
-			for _, c := range it.snap.Calls {
-				st.calls[c.CallID] = c
-			}
-		}
-		st.dnd = it.snap.DND
-		st.fwd = map[plugins.ForwardingType]plugins.Forwarding{}
-		for _, f := range it.snap.Forwarding {
-			st.fwd[f.Type] = f
-		}
+		st.ApplySnapshot(it.snap, it.touched)
 		return
 	}
 	xref := monitorOf(it.msg)
@@ -88,7 +78,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 func (d *Driver) dev(device string) *devState {
 	s := d.devs[device]
 	if s == nil {
-		s = &devState{calls: map[string]plugins.CallSnapshot{}, fwd: map[plugins.ForwardingType]plugins.Forwarding{}}
+		s = &devState{Device: cstamodel.NewDevice()}
 		d.devs[device] = s
 	}
 	return s
@@ -119,12 +109,12 @@ var translator = &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls:
 // updates the device's state. Called with d.mu held.
 func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 	st := d.dev(m.device)
-	st.touched++
+	st.Touched++
 	base := plugins.Event{MonitorID: m.id, Device: m.device}
 	if d.mapFeature(st, base, msg) {
 		return
 	}
-	if ev, ok := translator.Event(st.calls, base, msg); ok {
+	if ev, ok := translator.Event(st.Calls, base, msg); ok {
 		d.emit(ev)
 	}
 }
@@ -135,7 +125,7 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 func (d *Driver) mapFeature(st *devState, base plugins.Event, msg csta.Message) bool {
 	switch v := msg.(type) {
 	case *dmcc.DoNotDisturbEvent:
-		st.dnd = v.DoNotDisturbOn
+		st.DND = v.DoNotDisturbOn
 		base.Type, base.DND = plugins.EventDoNotDisturb, v.DoNotDisturbOn
 		if v.DoNotDisturbOn {
 			base.Cause = plugins.CauseDoNotDisturb
@@ -148,9 +138,9 @@ func (d *Driver) mapFeature(st *devState, base plugins.Event, msg csta.Message) 
 			return true
 		}
 		if f.Enabled {
-			st.fwd[f.Type] = f
+			st.Fwd[f.Type] = f
 		} else {
-			delete(st.fwd, f.Type)
+			delete(st.Fwd, f.Type)
 		}
 		base.Type, base.Forwarding = plugins.EventForwarding, &f
 		d.emit(base)

@@ -105,3 +105,27 @@ func TestTranslator(t *testing.T) {
 		t.Fatalf("plain translator: %+v", ev)
 	}
 }
+
+// TestDevice: a snapshot asked for before an event keeps the event's
+// calls but takes the features; the device renders sorted.
+func TestDevice(t *testing.T) {
+	dv := NewDevice()
+	dv.Calls["9"] = plugins.CallSnapshot{CallID: "9", State: plugins.StateAlerting}
+	snap := &plugins.DeviceSnapshot{Device: "201", DND: true,
+		Calls:      []plugins.CallSnapshot{{CallID: "2", State: plugins.StateConnected}, {CallID: "1", State: plugins.StateHold}},
+		Forwarding: []plugins.Forwarding{{Type: plugins.ForwardBusy, To: "300", Enabled: true}}}
+	dv.Touched = 1
+	dv.ApplySnapshot(snap, 0) // an event came in after the snapshot was asked for
+	if _, ok := dv.Calls["9"]; !ok || len(dv.Calls) != 1 || !dv.DND || dv.Fwd[plugins.ForwardBusy].To != "300" {
+		t.Fatalf("late snapshot: %+v", dv)
+	}
+	dv.ApplySnapshot(snap, 1)
+	got := dv.Snapshot("201", 7)
+	if got.Seq != 7 || len(got.Calls) != 2 || got.Calls[0].CallID != "1" || !got.DND || len(got.Forwarding) != 1 {
+		t.Fatalf("snapshot: %+v", got)
+	}
+	var none *Device
+	if s := none.Snapshot("202", 3); s.Calls == nil || len(s.Calls) != 0 || s.Seq != 3 {
+		t.Fatalf("nil device: %+v", s)
+	}
+}

@@ -69,12 +69,7 @@ type monitor struct {
 }
 
 // devState is a monitored device's calls and features.
-type devState struct {
-	calls   map[string]plugins.CallSnapshot // call id → call
-	dnd     bool
-	fwd     map[plugins.ForwardingType]plugins.Forwarding
-	touched uint64 // events applied; lets a late snapshot yield to them
-}
+type devState struct{ *cstamodel.Device }
 
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
@@ -390,7 +385,7 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.byXref[m.xref] = m
 	var touched uint64
 	if s := d.devs[device]; s != nil {
-		touched = s.touched
+		touched = s.Touched
 	}
 	d.mu.Unlock()
 	d.stats.monitorStarts.Add(1)
@@ -450,18 +445,11 @@ func (d *Driver) Snapshot(_ context.Context, device string) (plugins.DeviceSnaps
 }
 
 func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
-	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
+	var dv *cstamodel.Device
 	if st := d.devs[device]; st != nil {
-		for _, c := range st.calls {
-			s.Calls = append(s.Calls, c)
-		}
-		s.DND = st.dnd
-		for _, f := range st.fwd {
-			s.Forwarding = append(s.Forwarding, f)
-		}
+		dv = st.Device
 	}
-	cstamodel.SortSnapshot(&s)
-	return s
+	return dv.Snapshot(device, d.ev.Seq())
 }
 
 // mapErr turns a CSTA error into the plugins error the host understands,

@@ -41,8 +41,8 @@ func TestEventGolden(t *testing.T) {
 			mon := &monitor{device: dev, id: "mitel-1", xref: "3"}
 			d.monitors[dev], d.byXref["3"] = mon, mon
 			st := d.dev(dev)
-			st.calls["26"] = plugins.CallSnapshot{CallID: "26", ConnectionID: "26@" + dev, State: plugins.StateConnected, Other: "N<121!98>"}
-			st.calls["28"] = plugins.CallSnapshot{CallID: "28", ConnectionID: "28@" + dev, State: plugins.StateConnected}
+			st.Calls["26"] = plugins.CallSnapshot{CallID: "26", ConnectionID: "26@" + dev, State: plugins.StateConnected, Other: "N<121!98>"}
+			st.Calls["28"] = plugins.CallSnapshot{CallID: "28", ConnectionID: "28@" + dev, State: plugins.StateConnected}
 			d.q.Push(item{msg: m})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -1,0 +1,52 @@
+package cstamodel
+
+import "github.com/switchboard-gw/switchboard/plugins"
+
+// Device is what a CSTA driver tracks of one monitored device: its calls
+// and features, from the PBX's snapshot at monitor start plus every event
+// since. A driver keeps it under the lock its event processor holds.
+type Device struct {
+	Calls   Calls
+	DND     bool
+	Fwd     map[plugins.ForwardingType]plugins.Forwarding
+	Touched uint64 // events applied; lets a late snapshot yield to them
+}
+
+// NewDevice returns a device with no calls and no forwarding.
+func NewDevice() *Device {
+	return &Device{Calls: Calls{}, Fwd: map[plugins.ForwardingType]plugins.Forwarding{}}
+}
+
+// ApplySnapshot takes the PBX's snapshot, asked for when the device had
+// applied touched events: the features always, the calls only if no event
+// was applied since (the events are newer than the snapshot).
+func (dv *Device) ApplySnapshot(snap *plugins.DeviceSnapshot, touched uint64) {
+	if dv.Touched == touched {
+		dv.Calls = Calls{}
+		for _, c := range snap.Calls {
+			dv.Calls[c.CallID] = c
+		}
+	}
+	dv.DND = snap.DND
+	dv.Fwd = map[plugins.ForwardingType]plugins.Forwarding{}
+	for _, f := range snap.Forwarding {
+		dv.Fwd[f.Type] = f
+	}
+}
+
+// Snapshot returns the device's state as the snapshot of device with
+// sequence number seq, sorted. A nil Device has no calls.
+func (dv *Device) Snapshot(device string, seq uint64) plugins.DeviceSnapshot {
+	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: seq}
+	if dv != nil {
+		for _, c := range dv.Calls {
+			s.Calls = append(s.Calls, c)
+		}
+		s.DND = dv.DND
+		for _, f := range dv.Fwd {
+			s.Forwarding = append(s.Forwarding, f)
+		}
+	}
+	SortSnapshot(&s)
+	return s
+}
