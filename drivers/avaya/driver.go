@@ -49,6 +49,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -100,6 +101,7 @@ func New() *Driver {
 		byXref: map[string]*monitor{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
 	d.cond = sync.NewCond(&d.mu)
+	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
 	return d
 }
 

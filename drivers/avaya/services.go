@@ -119,38 +119,20 @@ func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugi
 	return ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
 }
 
-// simple runs a service whose request names one connection.
-func (d *Driver) simple(ctx context.Context, what string, c plugins.ConnectionRef, mk func(csta.ConnectionID) csta.Message) error {
-	cid, err := d.conn(ctx, what, c)
-	if err != nil {
-		return err
-	}
-	_, err = d.call(ctx, what, mk(cid))
-	return err
-}
-
 // Answer implements sdk.Answerer (CSTA AnswerCall).
 func (d *Driver) Answer(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "answer", c, func(id csta.ConnectionID) csta.Message { return &csta.AnswerCall{CallToBeAnswered: id} })
+	return d.cc.Answer(ctx, c)
 }
 
 // Clear implements sdk.Clearer (CSTA ClearConnection).
-func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "clear", c, func(id csta.ConnectionID) csta.Message {
-		return &csta.ClearConnection{ConnectionToBeCleared: id}
-	})
-}
+func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error { return d.cc.Clear(ctx, c) }
 
 // Hold implements sdk.Holder (CSTA HoldCall).
-func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "hold", c, func(id csta.ConnectionID) csta.Message { return &csta.HoldCall{CallToBeHeld: id} })
-}
+func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error { return d.cc.Hold(ctx, c) }
 
 // Retrieve implements sdk.Retriever (CSTA RetrieveCall).
 func (d *Driver) Retrieve(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "retrieve", c, func(id csta.ConnectionID) csta.Message {
-		return &csta.RetrieveCall{CallToBeRetrieved: id}
-	})
+	return d.cc.Retrieve(ctx, c)
 }
 
 // GenerateDigits implements sdk.DigitGenerator (CSTA GenerateDigits: DTMF
@@ -159,7 +141,7 @@ func (d *Driver) GenerateDigits(ctx context.Context, c plugins.ConnectionRef, di
 	if digits == "" || strings.Trim(digits, "0123456789*#ABCDabcd") != "" {
 		return fmt.Errorf("generate digits: %w: digits %q: want 0-9 * # A-D", plugins.ErrInvalidArgument, digits)
 	}
-	return d.simple(ctx, "generate digits", c, func(id csta.ConnectionID) csta.Message {
+	return d.cc.Simple(ctx, "generate digits", c, func(id csta.ConnectionID) csta.Message {
 		return &csta.GenerateDigits{ConnectionToSendDigits: id, CharactersToSend: digits}
 	})
 }
@@ -185,18 +167,7 @@ func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRe
 // Transfer implements sdk.Transferer (CSTA TransferCall): held and active
 // are joined and the transferring device leaves.
 func (d *Driver) Transfer(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
-	h, a, err := d.pair(ctx, "transfer", held, active)
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	resp, err := d.call(ctx, "transfer", &csta.TransferCall{HeldCall: h, ActiveCall: a})
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	if r := resp.(*csta.TransferCallResponse); r.TransferredCall != nil {
-		return ref(*r.TransferredCall), nil
-	}
-	return plugins.ConnectionRef{CallID: active.CallID}, nil
+	return d.cc.Transfer(ctx, held, active)
 }
 
 // SingleStepTransfer implements sdk.SingleStepTransferer (CSTA
@@ -222,18 +193,7 @@ func (d *Driver) SingleStepTransfer(ctx context.Context, c plugins.ConnectionRef
 
 // Conference implements sdk.Conferencer (CSTA ConferenceCall).
 func (d *Driver) Conference(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
-	h, a, err := d.pair(ctx, "conference", held, active)
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	resp, err := d.call(ctx, "conference", &csta.ConferenceCall{HeldCall: h, ActiveCall: a})
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	if r := resp.(*csta.ConferenceCallResponse); r.ConferenceCall != nil {
-		return ref(*r.ConferenceCall), nil
-	}
-	return plugins.ConnectionRef{Device: active.Device, CallID: active.CallID}, nil
+	return d.cc.Conference(ctx, held, active)
 }
 
 // Deflect implements sdk.Deflecter (CSTA DeflectCall: an alerting call is
@@ -249,15 +209,6 @@ func (d *Driver) Deflect(ctx context.Context, c plugins.ConnectionRef, to string
 	}
 	_, err = d.call(ctx, "deflect", &csta.DeflectCall{CallToBeDiverted: cid, NewDestination: dest})
 	return err
-}
-
-func (d *Driver) pair(ctx context.Context, what string, held, active plugins.ConnectionRef) (csta.ConnectionID, csta.ConnectionID, error) {
-	h, err := d.conn(ctx, what, held)
-	if err != nil {
-		return h, h, err
-	}
-	a, err := d.conn(ctx, what, active)
-	return h, a, err
 }
 
 // SetDND implements sdk.DNDSetter (CSTA SetDoNotDisturb).

@@ -1,7 +1,9 @@
 package cstamodel
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +129,54 @@ func TestDevice(t *testing.T) {
 	var none *Device
 	if s := none.Snapshot("202", 3); s.Calls == nil || len(s.Calls) != 0 || s.Seq != 3 {
 		t.Fatalf("nil device: %+v", s)
+	}
+}
+
+// TestCallControl: requests name the connections as Conn does, errors of
+// Conn come back as they are, answers are named by Ref.
+func TestCallControl(t *testing.T) {
+	var sent []csta.Message
+	cc := CallControl{
+		Send: func(_ context.Context, _ string, req csta.Message) (csta.Message, error) {
+			sent = append(sent, req)
+			switch req.(type) {
+			case *csta.TransferCall:
+				return &csta.TransferCallResponse{TransferredCall: &csta.ConnectionID{CallID: "9", DeviceID: &csta.DeviceID{Value: "x202"}}}, nil
+			case *csta.ConferenceCall:
+				return &csta.ConferenceCallResponse{}, nil
+			}
+			return &csta.AnswerCallResponse{}, nil
+		},
+		Conn: func(_ context.Context, what string, c plugins.ConnectionRef) (csta.ConnectionID, error) {
+			if c.Device == "" {
+				return csta.ConnectionID{}, fmt.Errorf("%s: %w", what, plugins.ErrInvalidArgument)
+			}
+			return csta.Conn(c.CallID, "x"+c.Device), nil
+		},
+		Ref: func(c csta.ConnectionID) plugins.ConnectionRef {
+			return plugins.ConnectionRef{Device: strings.TrimPrefix(c.Device(), "x"), CallID: c.CallID}
+		},
+	}
+	ctx := context.Background()
+	a, b := plugins.ConnectionRef{Device: "201", CallID: "1"}, plugins.ConnectionRef{Device: "201", CallID: "2"}
+	for _, f := range []func(context.Context, plugins.ConnectionRef) error{cc.Answer, cc.Clear, cc.Hold, cc.Retrieve} {
+		if err := f(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, ok := sent[2].(*csta.HoldCall); !ok || h.CallToBeHeld.Device() != "x201" || h.CallToBeHeld.CallID != "1" {
+		t.Fatalf("hold sent %#v", sent[2])
+	}
+	if r, err := cc.Transfer(ctx, a, b); err != nil || r.Device != "202" || r.CallID != "9" {
+		t.Fatalf("transfer: %+v %v", r, err)
+	}
+	if r, err := cc.Conference(ctx, a, b); err != nil || r.Device != "201" || r.CallID != "2" {
+		t.Fatalf("conference without conferenceCall: %+v %v", r, err)
+	}
+	if err := cc.Answer(ctx, plugins.ConnectionRef{CallID: "1"}); !errors.Is(err, plugins.ErrInvalidArgument) || !strings.HasPrefix(err.Error(), "answer: ") {
+		t.Fatalf("bad connection: %v", err)
+	}
+	if _, err := cc.Transfer(ctx, a, plugins.ConnectionRef{}); !strings.HasPrefix(fmt.Sprint(err), "transfer: ") {
+		t.Fatalf("bad pair: %v", err)
 	}
 }

@@ -40,6 +40,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -77,6 +78,7 @@ func New() *Driver {
 	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, devs: map[string]*devState{}}
 	d.cond = sync.NewCond(&d.mu)
+	d.cc = cstamodel.CallControl{Send: d.call, Conn: connOf, Ref: ref}
 	return d
 }
 

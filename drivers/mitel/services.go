@@ -27,6 +27,15 @@ func (d *Driver) call(ctx context.Context, what string, req csta.Message) (csta.
 	return resp, nil
 }
 
+// connOf names a connection for cstamodel.CallControl.
+func connOf(_ context.Context, what string, c plugins.ConnectionRef) (csta.ConnectionID, error) {
+	cid, err := conn(c)
+	if err != nil {
+		return cid, fmt.Errorf("%s: %w", what, err)
+	}
+	return cid, nil
+}
+
 func conn(c plugins.ConnectionRef) (csta.ConnectionID, error) {
 	if c.Device == "" || c.CallID == "" {
 		return csta.ConnectionID{}, fmt.Errorf("%w: connection needs device and call id", plugins.ErrInvalidArgument)
@@ -52,38 +61,20 @@ func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugi
 	return ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
 }
 
-// simple runs a service whose request names one connection.
-func (d *Driver) simple(ctx context.Context, what string, c plugins.ConnectionRef, mk func(csta.ConnectionID) csta.Message) error {
-	cid, err := conn(c)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	_, err = d.call(ctx, what, mk(cid))
-	return err
-}
-
 // Answer implements sdk.Answerer (CSTA AnswerCall).
 func (d *Driver) Answer(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "answer", c, func(id csta.ConnectionID) csta.Message { return &csta.AnswerCall{CallToBeAnswered: id} })
+	return d.cc.Answer(ctx, c)
 }
 
 // Clear implements sdk.Clearer (CSTA ClearConnection).
-func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "clear", c, func(id csta.ConnectionID) csta.Message {
-		return &csta.ClearConnection{ConnectionToBeCleared: id}
-	})
-}
+func (d *Driver) Clear(ctx context.Context, c plugins.ConnectionRef) error { return d.cc.Clear(ctx, c) }
 
 // Hold implements sdk.Holder (CSTA HoldCall).
-func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "hold", c, func(id csta.ConnectionID) csta.Message { return &csta.HoldCall{CallToBeHeld: id} })
-}
+func (d *Driver) Hold(ctx context.Context, c plugins.ConnectionRef) error { return d.cc.Hold(ctx, c) }
 
 // Retrieve implements sdk.Retriever (CSTA RetrieveCall).
 func (d *Driver) Retrieve(ctx context.Context, c plugins.ConnectionRef) error {
-	return d.simple(ctx, "retrieve", c, func(id csta.ConnectionID) csta.Message {
-		return &csta.RetrieveCall{CallToBeRetrieved: id}
-	})
+	return d.cc.Retrieve(ctx, c)
 }
 
 // Consultation implements sdk.Consulter (CSTA ConsultationCall): the
@@ -103,43 +94,12 @@ func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRe
 // Transfer implements sdk.Transferer (CSTA TransferCall): held and active
 // are joined and the transferring device leaves.
 func (d *Driver) Transfer(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
-	h, a, err := pair(held, active)
-	if err != nil {
-		return plugins.ConnectionRef{}, fmt.Errorf("transfer: %w", err)
-	}
-	resp, err := d.call(ctx, "transfer", &csta.TransferCall{HeldCall: h, ActiveCall: a})
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	if r := resp.(*csta.TransferCallResponse); r.TransferredCall != nil {
-		return ref(*r.TransferredCall), nil
-	}
-	return plugins.ConnectionRef{CallID: active.CallID}, nil
+	return d.cc.Transfer(ctx, held, active)
 }
 
 // Conference implements sdk.Conferencer (CSTA ConferenceCall).
 func (d *Driver) Conference(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
-	h, a, err := pair(held, active)
-	if err != nil {
-		return plugins.ConnectionRef{}, fmt.Errorf("conference: %w", err)
-	}
-	resp, err := d.call(ctx, "conference", &csta.ConferenceCall{HeldCall: h, ActiveCall: a})
-	if err != nil {
-		return plugins.ConnectionRef{}, err
-	}
-	if r := resp.(*csta.ConferenceCallResponse); r.ConferenceCall != nil {
-		return ref(*r.ConferenceCall), nil
-	}
-	return plugins.ConnectionRef{Device: active.Device, CallID: active.CallID}, nil
-}
-
-func pair(held, active plugins.ConnectionRef) (csta.ConnectionID, csta.ConnectionID, error) {
-	h, err := conn(held)
-	if err != nil {
-		return h, h, err
-	}
-	a, err := conn(active)
-	return h, a, err
+	return d.cc.Conference(ctx, held, active)
 }
 
 // SetDND implements sdk.DNDSetter (CSTA SetDoNotDisturb).
