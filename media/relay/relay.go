@@ -3,8 +3,6 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"sync"
 )
 
@@ -16,6 +14,8 @@ type Relay struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	closed   bool
+
+	io relayIO // the I/O engine's state (io_linux.go, io_goroutine.go)
 }
 
 // New checks cfg (zero fields take their defaults, see Config) and returns a
@@ -78,11 +78,14 @@ func (r *Relay) NewSession() (*Session, error) {
 	r.sessions[s] = struct{}{}
 	r.mu.Unlock()
 
-	s.wg.Add(4)
-	go s.a.readRTP()
-	go s.a.readRTCP()
-	go s.b.readRTP()
-	go s.b.readRTCP()
+	if err := r.startIO(s); err != nil {
+		r.mu.Lock()
+		delete(r.sessions, s)
+		r.mu.Unlock()
+		r.unbind(&s.a)
+		r.unbind(&s.b)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -109,11 +112,12 @@ func (r *Relay) bind(side *Side) error {
 		}
 		rtcp, err := r.listen(port + 1)
 		if err != nil {
-			_ = rtp.Close()
+			_ = rtp.close()
 			failed, lastErr = append(failed, port), err
 			continue
 		}
-		side.port, side.rtpConn, side.rtcp = port, rtp, rtcp
+		rtp.side, rtcp.side, rtcp.isRTCP = side, side, true
+		side.port, side.rtpSock, side.rtcp = port, rtp, rtcp
 		return nil
 	}
 	if lastErr != nil {
@@ -122,29 +126,14 @@ func (r *Relay) bind(side *Side) error {
 	return ErrPortsExhausted
 }
 
-func (r *Relay) listen(port int) (*net.UDPConn, error) {
-	network := "udp4"
-	if r.cfg.ListenIP.Is6() && !r.cfg.ListenIP.Is4In6() {
-		network = "udp6"
-	}
-	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.ListenIP, uint16(port))))
-	if err != nil {
-		return nil, err
-	}
-	if n := r.cfg.SocketBuffer; n > 0 {
-		_ = c.SetReadBuffer(n)
-		_ = c.SetWriteBuffer(n)
-	}
-	return c, nil
-}
-
 func (r *Relay) unbind(side *Side) {
-	_ = side.rtpConn.Close()
-	_ = side.rtcp.Close()
+	_ = side.rtpSock.close()
+	_ = side.rtcp.close()
 	r.ports.put(side.port)
 }
 
-// release is called by Session.Close once its goroutines have ended.
+// release is called by Session.Close once its sockets are closed and no
+// longer read.
 func (r *Relay) release(s *Session) {
 	r.ports.put(s.a.port)
 	r.ports.put(s.b.port)

@@ -18,7 +18,7 @@ import (
 type Session struct {
 	relay *Relay
 	a, b  Side
-	wg    sync.WaitGroup
+	io    sessionIO // the I/O engine's state (io_linux.go, io_goroutine.go)
 
 	lastRTP atomic.Int64 // monotonic ns of the last RTP packet either way
 
@@ -83,8 +83,9 @@ func (s *Session) checkTimeout() {
 	s.timer.Reset(d - idle)
 }
 
-// Close stops the session: closes its four sockets, waits for their reader
-// goroutines and gives the ports back to the relay. It is safe to call more
+// Close stops the session: stops reading its four sockets, closes them, waits
+// until no packet of the session is being handled any more, and gives the
+// ports back to the relay. It is safe to call more
 // than once.
 func (s *Session) Close() error {
 	s.mu.Lock()
@@ -98,13 +99,7 @@ func (s *Session) Close() error {
 	}
 	s.mu.Unlock()
 
-	var first error
-	for _, c := range []interface{ Close() error }{s.a.rtpConn, s.a.rtcp, s.b.rtpConn, s.b.rtcp} {
-		if err := c.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	s.wg.Wait()
+	first := s.relay.stopIO(s)
 	s.relay.release(s)
 	return first
 }

@@ -2,8 +2,6 @@ package relay
 
 import (
 	"encoding/binary"
-	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -23,9 +21,9 @@ type Side struct {
 	name    string
 	sess    *Session
 	peer    *Side
-	port    int // the even RTP port; RTCP is port+1
-	rtpConn *net.UDPConn
-	rtcp    *net.UDPConn
+	port    int   // the even RTP port; RTCP is port+1
+	rtpSock *sock // the I/O engine's sockets (io_linux.go, io_goroutine.go)
+	rtcp    *sock
 
 	// dst is where the other side's readers send this side's media. It is
 	// replaced (never changed in place) under mu when the remote or a latch
@@ -61,12 +59,12 @@ func (s *Side) Name() string { return s.name }
 // B2BUA writes this port in the m= line of the SDP it sends to this side's
 // far end; RTCP is on the next port (LocalRTCPAddr).
 func (s *Side) LocalAddr() netip.AddrPort {
-	return s.rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return s.rtpSock.local
 }
 
 // LocalRTCPAddr is the local RTCP address, LocalAddr's port + 1.
 func (s *Side) LocalRTCPAddr() netip.AddrPort {
-	return s.rtcp.LocalAddr().(*net.UDPAddr).AddrPort()
+	return s.rtcp.local
 }
 
 // Port is the local RTP port (even); RTCP uses Port()+1.
@@ -204,50 +202,27 @@ func (s *Side) sdpRTP() netip.AddrPort {
 	return s.remote.RTP
 }
 
-// readRTP is the reader goroutine of the RTP socket.
-func (s *Side) readRTP() {
-	defer s.sess.wg.Done()
-	buf := make([]byte, maxPacket)
-	for {
-		n, src, err := s.rtpConn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		src = unmap(src)
-		switch {
-		case n < 4 || buf[0]>>6 != 2 || n == maxPacket:
-			s.countInvalid()
-		case buf[1] >= 192 && buf[1] <= 223:
-			// RTCP multiplexed on the RTP port, RFC 5761 §4
-			s.onRTCP(buf[:n], src)
-		case n < 12:
-			s.countInvalid()
-		default:
-			s.onRTP(buf[:n], src)
-		}
-	}
-}
-
-// readRTCP is the reader goroutine of the RTCP socket.
-func (s *Side) readRTCP() {
-	defer s.sess.wg.Done()
-	buf := make([]byte, maxPacket)
-	for {
-		n, src, err := s.rtcp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		if n < 4 || buf[0]>>6 != 2 || n == maxPacket {
-			s.countInvalid()
-			continue
-		}
-		s.onRTCP(buf[:n], unmap(src))
+// input handles one datagram that arrived on one of s's sockets (the RTCP one
+// when onRTCP) from src. It returns the socket of the other side to send it
+// out of and where to, or ok false when it is not forwarded. The I/O engine
+// reads into its own buffer and sends b itself, so nothing here allocates.
+func (s *Side) input(b []byte, src netip.AddrPort, onRTCP bool) (out *sock, to netip.AddrPort, ok bool) {
+	src = unmap(src)
+	n := len(b)
+	switch {
+	case n < 4 || b[0]>>6 != 2 || n >= maxPacket:
+		s.countInvalid()
+		return nil, to, false
+	case onRTCP || (b[1] >= 192 && b[1] <= 223):
+		// on the RTCP port, or multiplexed on the RTP port (RFC 5761 §4)
+		to, ok = s.onRTCP(b, src)
+		return s.peer.rtcp, to, ok
+	case n < 12:
+		s.countInvalid()
+		return nil, to, false
+	default:
+		to, ok = s.onRTP(b, src)
+		return s.peer.rtpSock, to, ok
 	}
 }
 
@@ -257,14 +232,15 @@ func (s *Side) countInvalid() {
 	s.mu.Unlock()
 }
 
-// onRTP handles one RTP packet from src: latching, counters, forwarding.
-func (s *Side) onRTP(b []byte, src netip.AddrPort) {
+// onRTP handles one RTP packet from src: latching and counters. It returns
+// where to forward it on the peer's RTP socket, if anywhere.
+func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	now := monotonic()
 	s.mu.Lock()
 	if !s.acceptRTP(src, now) {
 		s.st.Ignored++
 		s.mu.Unlock()
-		return
+		return netip.AddrPort{}, false
 	}
 	s.st.Packets++
 	s.st.Bytes += uint64(len(b))
@@ -284,25 +260,23 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) {
 	}
 	s.mu.Unlock()
 	s.sess.lastRTP.Store(now)
-	if fwd {
-		_, _ = s.peer.rtpConn.WriteToUDPAddrPort(b, p.rtp)
-	}
+	return p.rtp, fwd
 }
 
-// onRTCP handles one RTCP packet from src; RTCP flows whatever the directions.
-func (s *Side) onRTCP(b []byte, src netip.AddrPort) {
+// onRTCP handles one RTCP packet from src; RTCP flows whatever the
+// directions. It returns where to forward it on the peer's RTCP socket.
+func (s *Side) onRTCP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	s.mu.Lock()
 	if !s.acceptRTCP(src) {
 		s.st.Ignored++
 		s.mu.Unlock()
-		return
+		return netip.AddrPort{}, false
 	}
 	s.st.RTCPPackets++
 	s.st.RTCPBytes += uint64(len(b))
 	s.mu.Unlock()
-	if p := s.peer.dst.Load(); p.rtcp.IsValid() {
-		_, _ = s.peer.rtcp.WriteToUDPAddrPort(b, p.rtcp)
-	}
+	p := s.peer.dst.Load()
+	return p.rtcp, p.rtcp.IsValid()
 }
 
 // flows reports whether media may flow from s to its peer. Takes both locks

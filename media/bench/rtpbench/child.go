@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -6,14 +8,16 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/pprof"
 
 	"github.com/switchboard-gw/switchboard/media/relay"
 )
 
 // runChild is the relay process: N sessions whose far ends are the
 // generator's sockets, then a "usage" line answered with a usage JSON line
-// until stdin closes.
-func runChild(calls, portMin, portMax int, genA, genB []netip.AddrPort) error {
+// until stdin closes. With a profile file, the CPU profile covers the time
+// from the first usage line to the second (the measurement window).
+func runChild(calls, portMin, portMax int, genA, genB []netip.AddrPort, profile string) error {
 	r, err := relay.New(relay.Config{
 		ListenIP: netip.MustParseAddr("127.0.0.1"),
 		PortMin:  portMin, PortMax: portMax,
@@ -40,7 +44,20 @@ func runChild(calls, portMin, portMax int, genA, genB []netip.AddrPort) error {
 		return err
 	}
 	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
+	for asked := 0; in.Scan(); asked++ {
+		if profile != "" && asked == 0 {
+			f, err := os.Create(profile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
+		if profile != "" && asked == 1 {
+			pprof.StopCPUProfile()
+		}
 		var u usage
 		for _, s := range sessions {
 			a, b := s.Stats()

@@ -1,55 +1,117 @@
+//go:build linux
+
 package main
 
 import (
-	"errors"
-	"net"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/pion/rtp"
-	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 // generator plays the phones: for each call an A phone and a B phone, each
-// sending one G.711 packet every 20 ms to its relay side. Phones share a few
-// sockets (many calls' A phones on one socket): the relay latches per side,
-// so that is fine, and it keeps the generator cheap.
+// sending one G.711 packet every 20 ms to its relay side, and counting what
+// the relay sends back. Phones share a few sockets (many calls' A phones on
+// one socket): the relay latches per side, so that is fine, and it keeps the
+// generator cheap.
+//
+// The sockets are raw non-blocking UDP sockets that no epoll instance
+// watches (not Go's netpoller either), so a packet the relay sends to the
+// generator wakes nothing up. A few loop goroutines (-gen-loops) share the
+// sockets; each wakes every tick (2 ms), sends with sendmmsg the packets of
+// its streams that are due by now (each stream exactly one per 20 ms, the
+// streams of a socket spread over the period), then drains its sockets with
+// recvmmsg until EAGAIN. The socket receive buffers (4 MB) hold far more than
+// one tick of packets.
 type generator struct {
-	a, b     []*net.UDPConn
+	socks    []*genSock // A sockets are even indexes, B odd
+	loops    int
 	wg       sync.WaitGroup
-	stopping chan struct{}
+	stopping atomic.Bool
+	closing  chan struct{}
+	closed   sync.Once
 	sent     atomic.Uint64
 	received atomic.Uint64
-	skipped  atomic.Uint64 // packets not sent because the generator was late
-	closing  sync.Once
+	skipped  atomic.Uint64 // packets not sent: the generator was late, or sendmmsg failed
 }
 
-func newGenerator(n int) (*generator, error) {
-	g := &generator{stopping: make(chan struct{})}
-	for range n {
-		for _, list := range []*[]*net.UDPConn{&g.a, &g.b} {
-			c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				g.close()
-				return nil, err
-			}
-			_ = c.SetReadBuffer(4 << 20)
-			_ = c.SetWriteBuffer(4 << 20)
-			*list = append(*list, c)
+// tick is how often a loop wakes up to send and receive.
+const tick = 2 * time.Millisecond
+
+// period is the packet interval of a G.711 20 ms stream.
+const period = 20 * time.Millisecond
+
+// batch is the number of packets per sendmmsg/recvmmsg call.
+const batch = 64
+
+// genSock is one generator socket and the streams it sends.
+type genSock struct {
+	fd    int
+	local netip.AddrPort
+	// one entry per stream, in send order; hdrs[i] points at pkts[i],
+	// iovs[i] and names[i], so a batch of consecutive streams is a slice
+	streams []stream
+	hdrs    []mmsghdr
+	iovs    []unix.Iovec
+	names   []unix.RawSockaddrInet4
+	offset  time.Duration // start of this socket's spread within the period
+	done    int64         // packets handled so far (sent or skipped)
+}
+
+// mmsghdr is struct mmsghdr of sendmmsg(2)/recvmmsg(2).
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+	_   [unsafe.Sizeof(uintptr(0)) - 4]byte
+}
+
+func newGenerator(perSide, loops int) (*generator, error) {
+	g := &generator{loops: max(1, loops), closing: make(chan struct{})}
+	for range 2 * perSide {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+		if err != nil {
+			g.close()
+			return nil, fmt.Errorf("generator socket: %w", err)
 		}
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 4<<20)
+		k := &genSock{fd: fd}
+		g.socks = append(g.socks, k)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			g.close()
+			return nil, fmt.Errorf("generator bind: %w", err)
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			g.close()
+			return nil, fmt.Errorf("generator getsockname: %w", err)
+		}
+		a := sa.(*unix.SockaddrInet4)
+		k.local = netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
 	}
 	return g, nil
+}
+
+// addrs are the local addresses of the A (side 0) or B (side 1) sockets.
+func (g *generator) addrs(side int) []netip.AddrPort {
+	var out []netip.AddrPort
+	for i := side; i < len(g.socks); i += 2 {
+		out = append(out, g.socks[i].local)
+	}
+	return out
 }
 
 // stream is one phone's packet, updated in place.
 type stream struct {
 	pkt []byte
-	to  netip.AddrPort
 }
 
-func newStream(ssrc uint32, to netip.AddrPort) stream {
+func newStream(ssrc uint32) stream {
 	p := rtp.Packet{
 		Header:  rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(ssrc), Timestamp: ssrc * 7, SSRC: ssrc},
 		Payload: make([]byte, 160),
@@ -58,7 +120,7 @@ func newStream(ssrc uint32, to netip.AddrPort) stream {
 	if err != nil {
 		panic(err)
 	}
-	return stream{pkt: b, to: to}
+	return stream{pkt: b}
 }
 
 func (s *stream) next() {
@@ -68,120 +130,178 @@ func (s *stream) next() {
 	s.pkt[4], s.pkt[5], s.pkt[6], s.pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
 }
 
-// start begins sending: call i's A phone on socket a[i%n] to ports[i][0],
-// its B phone on b[i%n] to ports[i][1].
+// start begins sending: call i's A phone on A socket i%n to ports[i][0],
+// its B phone on B socket i%n to ports[i][1].
 func (g *generator) start(ports [][2]int) {
-	lo := netip.MustParseAddr("127.0.0.1")
-	n := len(g.a)
-	for k := range n {
-		for side, conn := range []*net.UDPConn{g.a[k], g.b[k]} {
-			var streams []stream
-			for i := k; i < len(ports); i += n {
-				streams = append(streams, newStream(uint32(2*i+side+1), netip.AddrPortFrom(lo, uint16(ports[i][side]))))
-			}
-			g.wg.Add(2)
-			go g.send(conn, streams, time.Duration(k*2+side)*20*time.Millisecond/time.Duration(2*n))
-			go g.recv(conn)
+	n := len(g.socks) / 2
+	for j, k := range g.socks {
+		side, sk := j%2, j/2
+		for i := sk; i < len(ports); i += n {
+			k.streams = append(k.streams, newStream(uint32(2*i+side+1)))
+			var name unix.RawSockaddrInet4
+			name.Family = unix.AF_INET
+			name.Addr = [4]byte{127, 0, 0, 1}
+			p := (*[2]byte)(unsafe.Pointer(&name.Port))
+			p[0], p[1] = byte(ports[i][side]>>8), byte(ports[i][side])
+			k.names = append(k.names, name)
 		}
+		k.iovs = make([]unix.Iovec, len(k.streams))
+		k.hdrs = make([]mmsghdr, len(k.streams))
+		for i := range k.streams {
+			k.iovs[i].Base = &k.streams[i].pkt[0]
+			k.iovs[i].SetLen(len(k.streams[i].pkt))
+			h := &k.hdrs[i].hdr
+			h.Name = (*byte)(unsafe.Pointer(&k.names[i]))
+			h.Namelen = unix.SizeofSockaddrInet4
+			h.Iov = &k.iovs[i]
+			h.SetIovlen(1)
+		}
+		k.offset = time.Duration(j) * period / time.Duration(len(g.socks))
+	}
+	start := time.Now()
+	for l := range g.loops {
+		var mine []*genSock
+		for j := l; j < len(g.socks); j += g.loops {
+			mine = append(mine, g.socks[j])
+		}
+		g.wg.Add(1)
+		go g.loop(mine, start)
 	}
 }
 
-// batch is the number of packets per sendmmsg/recvmmsg call.
-const batch = 64
-
-// send keeps each stream at one packet per 20 ms, spread over the period:
-// on every wake-up (about each 2 ms) it sends the packets that are due by
-// now, in sendmmsg batches. A generator more than one period late skips
-// ahead rather than bursting, so the offered rate stays honest.
-func (g *generator) send(conn *net.UDPConn, streams []stream, offset time.Duration) {
+// loop is one generator goroutine: every tick it sends what is due on its
+// sockets and reads what came back.
+func (g *generator) loop(socks []*genSock, start time.Time) {
 	defer g.wg.Done()
-	if len(streams) == 0 {
-		return
-	}
-	pc := ipv4.NewPacketConn(conn)
-	addrs := make([]*net.UDPAddr, len(streams))
-	for i, s := range streams {
-		addrs[i] = net.UDPAddrFromAddrPort(s.to)
-	}
-	msgs := make([]ipv4.Message, batch)
-	for i := range msgs {
-		msgs[i].Buffers = make([][]byte, 1)
-	}
-	time.Sleep(offset)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	start := time.Now()
-	var done int64 // packets sent so far, all streams together
-	n := int64(len(streams))
+	rx := newReceiver()
+	t := time.NewTicker(tick)
+	defer t.Stop()
 	for {
 		select {
-		case <-g.stopping:
+		case <-g.closing:
+			for _, k := range socks {
+				g.received.Add(rx.drain(k.fd))
+			}
 			return
-		case <-tick.C:
+		case <-t.C:
 		}
-		due := int64(time.Since(start)) * n / int64(20*time.Millisecond)
-		if due-done > n {
-			g.skipped.Add(uint64(due - done - n))
-			done = due - n
+		if !g.stopping.Load() {
+			now := time.Since(start)
+			for _, k := range socks {
+				g.send(k, now)
+			}
 		}
-		for done < due {
-			k := 0
-			for ; k < batch && done < due; k, done = k+1, done+1 {
-				i := done % n
-				streams[i].next()
-				msgs[k].Buffers[0] = streams[i].pkt
-				msgs[k].Addr = addrs[i]
-			}
-			for off := 0; off < k; {
-				w, err := pc.WriteBatch(msgs[off:k], 0)
-				if err != nil {
-					break
-				}
-				g.sent.Add(uint64(w))
-				off += w
-			}
+		for _, k := range socks {
+			g.received.Add(rx.drain(k.fd))
 		}
 	}
 }
 
-func (g *generator) recv(conn *net.UDPConn) {
-	defer g.wg.Done()
-	pc := ipv4.NewPacketConn(conn)
-	msgs := make([]ipv4.Message, batch)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+// send sends the packets of k due by now: stream i of n is due at
+// offset + (i + c·n)·period/n for c = 0, 1, ..., so every stream sends one
+// packet per period. A generator more than one period late skips ahead
+// rather than bursting, and counts the packets it skipped, so the offered
+// rate stays honest.
+func (g *generator) send(k *genSock, now time.Duration) {
+	n := int64(len(k.streams))
+	if n == 0 || now < k.offset {
+		return
 	}
-	for {
-		n, err := pc.ReadBatch(msgs, 0)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
+	due := int64(now-k.offset)*n/int64(period) + 1
+	if due-k.done > n {
+		g.skipped.Add(uint64(due - k.done - n))
+		k.done = due - n
+	}
+	for k.done < due {
+		i := k.done % n
+		m := min(due-k.done, n-i, batch)
+		for j := i; j < i+m; j++ {
+			k.streams[j].next()
+		}
+		w := sendmmsg(k.fd, k.hdrs[i:i+m])
+		g.sent.Add(uint64(w))
+		if w < int(m) {
+			g.skipped.Add(uint64(int(m) - w)) // socket buffer full: not sent
+		}
+		k.done += m
+	}
+}
+
+func sendmmsg(fd int, hdrs []mmsghdr) int {
+	sent := 0
+	for sent < len(hdrs) {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd),
+			uintptr(unsafe.Pointer(&hdrs[sent])), uintptr(len(hdrs)-sent), 0, 0, 0)
+		if e == unix.EINTR {
 			continue
 		}
-		g.received.Add(uint64(n))
+		if e != 0 || r == 0 {
+			return sent
+		}
+		sent += int(r)
+	}
+	return sent
+}
+
+// receiver is a loop's recvmmsg buffers.
+type receiver struct {
+	hdrs []mmsghdr
+	iovs []unix.Iovec
+	bufs [][]byte
+}
+
+func newReceiver() *receiver {
+	rx := &receiver{hdrs: make([]mmsghdr, batch), iovs: make([]unix.Iovec, batch), bufs: make([][]byte, batch)}
+	for i := range batch {
+		rx.bufs[i] = make([]byte, 2048)
+		rx.iovs[i].Base = &rx.bufs[i][0]
+		rx.iovs[i].SetLen(2048)
+		rx.hdrs[i].hdr.Iov = &rx.iovs[i]
+		rx.hdrs[i].hdr.SetIovlen(1)
+	}
+	return rx
+}
+
+// drain reads fd until nothing is queued and returns the count of RTP
+// packets read.
+func (rx *receiver) drain(fd int) uint64 {
+	var got uint64
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd),
+			uintptr(unsafe.Pointer(&rx.hdrs[0])), batch, unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return got
+		}
+		for i := range int(r) {
+			if rx.hdrs[i].n >= 12 && rx.bufs[i][0]>>6 == 2 {
+				got++
+			}
+		}
+		if int(r) < batch {
+			return got
+		}
 	}
 }
 
-func (g *generator) stop() {
-	select {
-	case <-g.stopping:
-	default:
-		close(g.stopping)
-	}
-}
+// stop ends sending; the loops keep receiving until close.
+func (g *generator) stop() { g.stopping.Store(true) }
 
 func (g *generator) counts() (sent, received, skipped uint64) {
 	return g.sent.Load(), g.received.Load(), g.skipped.Load()
 }
 
-// close stops and waits for every goroutine; counts are final after it.
+// close stops the loops (after a last read of every socket) and closes the
+// sockets; counts are final after it.
 func (g *generator) close() {
-	g.closing.Do(func() {
+	g.closed.Do(func() {
 		g.stop()
-		for _, c := range append(g.a, g.b...) {
-			_ = c.Close()
-		}
+		close(g.closing)
 		g.wg.Wait()
+		for _, k := range g.socks {
+			_ = unix.Close(k.fd)
+		}
 	})
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command rtpbench measures the RTP relay (media/relay) the way issue 5 asks:
 // N concurrent calls, each a G.711 20 ms stream each way (172-byte RTP
 // packets, 50 packets/s per direction), relayed on loopback. It reports the
@@ -11,6 +13,8 @@
 //
 //	rtpbench -calls 2000 -duration 10s
 //	rtpbench -search
+//
+// It needs Linux (sendmmsg, recvmmsg, getrusage).
 package main
 
 import (
@@ -18,10 +22,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,6 +40,10 @@ func main() {
 		maxLoss  = flag.Float64("max-loss", 0.001, "loss ratio allowed by -search")
 		duration = flag.Duration("duration", 10*time.Second, "measurement time per run (after a 2 s warm-up)")
 		sockets  = flag.Int("sockets", 16, "generator sockets per side")
+		loops    = flag.Int("gen-loops", 1, "generator goroutines (each sends and receives on its share of the sockets)")
+		genProcs = flag.Int("gen-procs", 1, "GOMAXPROCS of the generator (0: the Go default)")
+		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process, which runs one epoll worker per P (0: the Go default)")
+		profile  = flag.String("relay-profile", "", "write a CPU profile of the relay process (the measurement window) to this file")
 		portMin  = flag.Int("port-min", 10000, "relay port range start")
 		portMax  = flag.Int("port-max", 29999, "relay port range end")
 		genA     = flag.String("gen-a", "", "generator addresses of the A phones (internal)")
@@ -43,14 +51,27 @@ func main() {
 	)
 	flag.Parse()
 	if *child {
-		if err := runChild(*calls, *portMin, *portMax, parseAddrs(*genA), parseAddrs(*genB)); err != nil {
+		if *relProcs > 0 {
+			runtime.GOMAXPROCS(*relProcs)
+		}
+		if err := runChild(*calls, *portMin, *portMax, parseAddrs(*genA), parseAddrs(*genB), *profile); err != nil {
 			fmt.Fprintln(os.Stderr, "rtpbench child:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	p := params{sockets: *sockets, portMin: *portMin, portMax: *portMax, duration: *duration}
+	if *genProcs > 0 {
+		runtime.GOMAXPROCS(*genProcs)
+	}
+	p := params{sockets: *sockets, loops: *loops, portMin: *portMin, portMax: *portMax, duration: *duration,
+		relayProcs: *relProcs, profile: *profile}
+	relayP := "Go default"
+	if *relProcs > 0 {
+		relayP = strconv.Itoa(*relProcs)
+	}
 	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
+	fmt.Printf("relay: child process, GOMAXPROCS %s (%d), epoll engine on Linux; generator: GOMAXPROCS %d, %d loop(s), %d sockets per side, sendmmsg/recvmmsg every %v\n",
+		relayP, runtime.NumCPU(), runtime.GOMAXPROCS(0), p.loops, p.sockets, tick)
 	if !*search {
 		r, err := run(p, *calls)
 		if err != nil {
@@ -110,9 +131,11 @@ func searchMax(p params, maxLoss float64) (result, error) {
 }
 
 type params struct {
-	sockets          int
+	sockets, loops   int
 	portMin, portMax int
 	duration         time.Duration
+	relayProcs       int
+	profile          string
 }
 
 // usage is what the child reports: its CPU time and the relay's counters.
@@ -205,17 +228,17 @@ func parseAddrs(s string) []netip.AddrPort {
 	return out
 }
 
-func joinAddrs(conns []*net.UDPConn) string {
-	parts := make([]string, len(conns))
-	for i, c := range conns {
-		parts[i] = c.LocalAddr().String()
+func joinAddrs(addrs []netip.AddrPort) string {
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = a.String()
 	}
 	return strings.Join(parts, ",")
 }
 
 // run measures one N.
 func run(p params, calls int) (result, error) {
-	g, err := newGenerator(p.sockets)
+	g, err := newGenerator(p.sockets, p.loops)
 	if err != nil {
 		return result{}, err
 	}
@@ -227,7 +250,8 @@ func run(p params, calls int) (result, error) {
 	}
 	cmd := exec.Command(self, "-child", "-calls", strconv.Itoa(calls),
 		"-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax),
-		"-gen-a", joinAddrs(g.a), "-gen-b", joinAddrs(g.b))
+		"-relay-procs", strconv.Itoa(p.relayProcs), "-relay-profile", p.profile,
+		"-gen-a", joinAddrs(g.addrs(0)), "-gen-b", joinAddrs(g.addrs(1)))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()

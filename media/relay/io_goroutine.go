@@ -1,0 +1,89 @@
+//go:build !linux || relaygoroutines
+
+package relay
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// The portable I/O engine: one goroutine per socket, blocked in
+// ReadFromUDPAddrPort, writing with WriteToUDPAddrPort. It is used where
+// epoll is not available; on Linux the epoll engine (io_linux.go) replaces
+// it unless the package is built with the relaygoroutines tag (tests of this
+// engine: go test -tags relaygoroutines ./media/relay).
+
+// sock is one bound UDP socket of a side.
+type sock struct {
+	conn   *net.UDPConn
+	local  netip.AddrPort
+	side   *Side
+	isRTCP bool
+}
+
+// relayIO is the engine's per-Relay state: none here.
+type relayIO struct{}
+
+// sessionIO counts the session's reader goroutines.
+type sessionIO struct {
+	wg sync.WaitGroup
+}
+
+func (r *Relay) listen(port int) (*sock, error) {
+	network := "udp4"
+	if r.cfg.ListenIP.Is6() && !r.cfg.ListenIP.Is4In6() {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.ListenIP, uint16(port))))
+	if err != nil {
+		return nil, err
+	}
+	if n := r.cfg.SocketBuffer; n > 0 {
+		_ = c.SetReadBuffer(n)
+		_ = c.SetWriteBuffer(n)
+	}
+	return &sock{conn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
+}
+
+func (k *sock) close() error { return k.conn.Close() }
+
+// startIO starts one reader goroutine per socket of s.
+func (r *Relay) startIO(s *Session) error {
+	s.io.wg.Add(4)
+	for _, k := range []*sock{s.a.rtpSock, s.a.rtcp, s.b.rtpSock, s.b.rtcp} {
+		go k.read(&s.io.wg)
+	}
+	return nil
+}
+
+// stopIO closes the sockets of s and waits for their readers.
+func (r *Relay) stopIO(s *Session) error {
+	var first error
+	for _, k := range []*sock{s.a.rtpSock, s.a.rtcp, s.b.rtpSock, s.b.rtcp} {
+		if err := k.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.io.wg.Wait()
+	return first
+}
+
+// read is the reader goroutine of one socket, with a reused buffer.
+func (k *sock) read(wg *sync.WaitGroup) {
+	defer wg.Done()
+	buf := make([]byte, maxPacket)
+	for {
+		n, src, err := k.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		if out, to, ok := k.side.input(buf[:n], src, k.isRTCP); ok {
+			_, _ = out.conn.WriteToUDPAddrPort(buf[:n], to)
+		}
+	}
+}

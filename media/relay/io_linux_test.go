@@ -1,0 +1,147 @@
+//go:build linux && !relaygoroutines
+
+package relay
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(ents)
+}
+
+// The epoll engine starts its workers with the first session and stops them
+// with the last: no goroutine and no fd (sockets, epoll instances) is left.
+// Not parallel: it counts the whole process's goroutines and fds.
+func TestEpollEngineLeavesNothing(t *testing.T) {
+	fds, gs := openFDs(t), runtime.NumGoroutine()
+	r := newTestRelay(t, Config{})
+	for round := range 3 {
+		var sessions []*Session
+		for range 8 {
+			s, err := r.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessions = append(sessions, s)
+		}
+		if r.io.eng == nil || len(r.io.eng.workers) != runtime.GOMAXPROCS(0) {
+			t.Fatalf("round %d: engine %+v, want %d workers", round, r.io.eng, runtime.GOMAXPROCS(0))
+		}
+		for _, s := range sessions {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.io.eng != nil || r.io.users != 0 {
+			t.Fatalf("round %d: engine still running after the last session", round)
+		}
+		eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= gs })
+		if n := openFDs(t); n > fds {
+			t.Fatalf("round %d: %d fds open, %d before", round, n, fds)
+		}
+	}
+}
+
+// Sessions spread over the workers each relay their own stream, and closing
+// sessions while packets flow neither blocks nor disturbs the others.
+func TestEpollEngineManySessions(t *testing.T) {
+	t.Parallel()
+	r := newTestRelay(t, Config{})
+	const n = 12
+	type call struct {
+		s    *Session
+		a, b *endpoint
+	}
+	calls := make([]call, n)
+	for i := range calls {
+		s, err := r.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := call{s: s, a: newEndpoint(t), b: newEndpoint(t)}
+		c.a.ssrc = uint32(i + 1)
+		s.A().SetRemote(Remote{RTP: c.a.addr()})
+		s.B().SetRemote(Remote{RTP: c.b.addr()})
+		calls[i] = c
+	}
+	workers := map[*worker]bool{}
+	for _, c := range calls {
+		workers[c.s.io.w] = true
+	}
+	if want := min(n, runtime.GOMAXPROCS(0)); len(workers) != want {
+		t.Fatalf("sessions on %d workers, want %d", len(workers), want)
+	}
+
+	// half the calls close while the other half keep sending
+	var wg sync.WaitGroup
+	for i := n / 2; i < n; i++ {
+		c := calls[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				c.a.send(c.s.A().LocalAddr(), c.a.packet())
+			}
+			if err := c.s.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for _, c := range calls[:n/2] {
+		for k := range 10 {
+			c.a.send(c.s.A().LocalAddr(), c.a.packet())
+			p := c.b.recvRTP(time.Second)
+			if p == nil || p.SSRC != c.a.ssrc {
+				t.Fatalf("ssrc %d packet %d: got %v", c.a.ssrc, k, p)
+			}
+		}
+	}
+	wg.Wait()
+	for _, c := range calls[:n/2] {
+		if st := c.s.A().Stats(); st.Forwarded != 10 || st.Packets != 10 {
+			t.Errorf("ssrc %d: %+v", c.a.ssrc, st)
+		}
+	}
+}
+
+// The packet path (event lookup, recvfrom, counters, sendto) does not
+// allocate.
+func TestEpollEngineNoAllocs(t *testing.T) {
+	r := newTestRelay(t, Config{})
+	s, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newEndpoint(t), newEndpoint(t)
+	s.A().SetRemote(Remote{RTP: a.addr()})
+	s.B().SetRemote(Remote{RTP: b.addr()})
+	pkt := a.packet()
+	to := s.A().LocalAddr()
+	buf := make([]byte, 2048)
+	_ = b.conn.SetReadDeadline(time.Now().Add(time.Minute))
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		i++
+		pkt[2], pkt[3] = byte(i>>8), byte(i)
+		if _, err := a.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.conn.ReadFromUDPAddrPort(buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// AllocsPerRun counts the whole process, the test's own I/O included
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per packet", allocs)
+	}
+}
