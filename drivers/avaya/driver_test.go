@@ -64,18 +64,6 @@ func (e *env) monitor(devs ...string) map[string]string { return drivertest.Moni
 
 func (e *env) snapshot(dev string) plugins.DeviceSnapshot { return drivertest.Snapshot(e.t, e.d, dev) }
 
-// eventually waits up to 5s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 var bg = context.Background()
 
 // makeCall places a call from a to b and checks AES's event order for a
@@ -493,7 +481,7 @@ func TestDNDAndForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.monitor("204")
-	eventually(t, "204 snapshot", func() bool { return e.snapshot("204").DND })
+	drivertest.WaitFor(t, "204 snapshot", func() bool { return e.snapshot("204").DND })
 }
 
 func TestAgentState(t *testing.T) {

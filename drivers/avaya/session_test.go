@@ -101,7 +101,7 @@ func TestReconnectResumesSession(t *testing.T) {
 		t.Fatalf("monitors after resume %v", got)
 	}
 	// The fresh snapshot shows the call that outlived the link.
-	eventually(t, "snapshot after resume", func() bool { return drivertest.CallStates(e.snapshot("201")) == c.CallID+":connected" })
+	drivertest.WaitFor(t, "snapshot after resume", func() bool { return drivertest.CallStates(e.snapshot("201")) == c.CallID+":connected" })
 	if err := e.d.Clear(bg, c); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestCloseStopsSession(t *testing.T) {
 	}
 	// StopApplicationSession: AES frees the session at once instead of
 	// keeping it for the cleanup delay.
-	eventually(t, "session stopped", func() bool { return len(e.sim.LiveSessions()) == 0 && len(e.sim.Monitors()) == 0 })
+	drivertest.WaitFor(t, "session stopped", func() bool { return len(e.sim.LiveSessions()) == 0 && len(e.sim.Monitors()) == 0 })
 	ctx, cancel := context.WithTimeout(bg, time.Second)
 	defer cancel()
 	if _, err := e.d.MakeCall(ctx, plugins.MakeCallRequest{Calling: "201", Called: "202"}); !errors.Is(err, plugins.ErrUnavailable) {
@@ -245,7 +245,7 @@ func TestMonitorStopWhileDown(t *testing.T) {
 	if e.sim.Resumed() != 1 {
 		t.Fatalf("resumed %d", e.sim.Resumed())
 	}
-	eventually(t, "202's monitor stopped at AES", func() bool { return slices.Equal(e.sim.Monitors(), []string{"201"}) })
+	drivertest.WaitFor(t, "202's monitor stopped at AES", func() bool { return slices.Equal(e.sim.Monitors(), []string{"201"}) })
 }
 
 // TestAESUnreachable: an AES that can't be reached is not a failed Start;

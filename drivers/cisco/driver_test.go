@@ -82,20 +82,7 @@ func (e *env) snapshot(dev string) plugins.DeviceSnapshot { return drivertest.Sn
 // connect makes a call from a to b, answers it and drains its events.
 func connect(t *testing.T, e *env, a, b string) plugins.ConnectionRef {
 	t.Helper()
-	ref, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: a, Called: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
-	e.Want(plugins.EventOriginated, a, plugins.StateConnected)
-	e.Want(plugins.EventDelivered, a, plugins.StateConnected)
-	e.Want(plugins.EventDelivered, b, plugins.StateAlerting)
-	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: b, CallID: ref.CallID}); err != nil {
-		t.Fatal(err)
-	}
-	e.Want(plugins.EventEstablished, a, plugins.StateConnected)
-	e.Want(plugins.EventEstablished, b, plugins.StateConnected)
-	return ref
+	return e.Connect(e.d, a, b, true)
 }
 
 func TestChannelAndSubscriptions(t *testing.T) {

@@ -140,3 +140,34 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Caller is a driver that places and answers calls.
+type Caller interface {
+	sdk.MakeCaller
+	sdk.Answerer
+}
+
+// Connect places a call from a to b (MakeCall), answers it at b and takes
+// the events both devices see, checking each. serviceInitiated: the PBX
+// reports a third-party MakeCall with ServiceInitiated at a first (AES,
+// BroadWorks do; MiVO400 does not).
+func (r *Recorder) Connect(d Caller, a, b string, serviceInitiated bool) plugins.ConnectionRef {
+	r.t.Helper()
+	ctx := context.Background()
+	ref, err := d.MakeCall(ctx, plugins.MakeCallRequest{Calling: a, Called: b})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if serviceInitiated {
+		r.Want(plugins.EventServiceInitiated, a, plugins.StateInitiated)
+	}
+	r.Want(plugins.EventOriginated, a, plugins.StateConnected)
+	r.Want(plugins.EventDelivered, a, plugins.StateConnected)
+	r.Want(plugins.EventDelivered, b, plugins.StateAlerting)
+	if err := d.Answer(ctx, plugins.ConnectionRef{Device: b, CallID: ref.CallID}); err != nil {
+		r.t.Fatal(err)
+	}
+	r.Want(plugins.EventEstablished, a, plugins.StateConnected)
+	r.Want(plugins.EventEstablished, b, plugins.StateConnected)
+	return ref
+}
