@@ -3,31 +3,7 @@ package avaya
 import (
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
-)
-
-// Connection states as they appear on the wire.
-const (
-	stNull      = "null"
-	stInitiated = "initiated"
-	stAlerting  = "alerting"
-	stConnected = "connected"
-	stHold      = "hold"
-	stFail      = "fail"
-)
-
-// errorf is a CSTAErrorCode answer.
-func errorf(cat, val string) *csta.CSTAErrorCode {
-	return &csta.CSTAErrorCode{Category: cat, Value: val}
-}
-
-var (
-	errNoSession    = errorf(csta.CategorySecurity, "generic")
-	errInvalidDev   = errorf(csta.CategoryOperation, "invalidDeviceID")
-	errInvalidConn  = errorf(csta.CategoryOperation, "invalidConnectionID")
-	errInvalidState = errorf(csta.CategoryStateIncompatibility, "invalidObjectState")
-	errLicence      = errorf(csta.CategorySystemResourceAvailability, "overallMonitorLimitExceeded")
-	errInvalidXref  = errorf(csta.CategoryOperation, "invalidCrossRefID")
-	errGeneric      = errorf(csta.CategoryOperation, "generic")
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // handle answers one request from l and emits the events it causes. It
@@ -39,7 +15,7 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l.sess == nil {
-		l.SendMsg(id, errNoSession)
+		l.SendMsg(id, ctisim.ErrNoSession)
 		return
 	}
 	if resp, ok := s.deviceService(m); ok {
@@ -47,44 +23,36 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 		return
 	}
 	resp := s.service(l.sess, m)
-	l.SendMsg(id, resp.msg)
-	for _, f := range resp.after {
+	l.SendMsg(id, resp.Msg)
+	for _, f := range resp.After {
 		f()
 	}
 }
 
-// result is a response plus the events to send after it.
-type result struct {
-	msg   csta.Message
-	after []func()
-}
-
-func fail(e *csta.CSTAErrorCode) result { return result{msg: e} }
-
 // service runs one CSTA service. Called with s.mu held.
-func (s *Sim) service(ss *session, m csta.Message) result {
+func (s *Sim) service(ss *session, m csta.Message) ctisim.Result {
 	switch r := m.(type) {
 	case *csta.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil {
-			return fail(errInvalidDev)
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
 		ext, ok := s.station(r.MonitorObject.DeviceObject.Value)
 		if !ok {
-			return fail(errInvalidDev)
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
 		if s.cfg.MonitorLimit > 0 && len(s.monitors) >= s.cfg.MonitorLimit {
-			return fail(errLicence)
+			return ctisim.Fail(ctisim.ErrLicence)
 		}
 		mon := &monitor{id: s.newID(), device: ext, sess: ss}
 		s.monitors[mon.id] = mon
-		return result{msg: &csta.MonitorStartResponse{MonitorCrossRefID: mon.id}}
+		return ctisim.Result{Msg: &csta.MonitorStartResponse{MonitorCrossRefID: mon.id}}
 	case *csta.MonitorStop:
 		mon, ok := s.monitors[r.MonitorCrossRefID]
 		if !ok || mon.sess != ss {
-			return fail(errInvalidXref)
+			return ctisim.Fail(ctisim.ErrInvalidCrossRef)
 		}
 		delete(s.monitors, r.MonitorCrossRefID)
-		return result{msg: &csta.MonitorStopResponse{}}
+		return ctisim.Result{Msg: &csta.MonitorStopResponse{}}
 	case *csta.SnapshotDevice:
 		return s.snapshot(r.SnapshotObject.Value)
 	case *csta.MakeCall:
@@ -116,24 +84,24 @@ func (s *Sim) service(ss *session, m csta.Message) result {
 	case *dmcc.GetDoNotDisturb:
 		ext, ok := s.station(r.Device.Value)
 		if !ok {
-			return fail(errInvalidDev)
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
-		return result{msg: &dmcc.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(ext).dnd}}
+		return ctisim.Result{Msg: &dmcc.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(ext).dnd}}
 	case *dmcc.GetForwarding:
 		ext, ok := s.station(r.Device.Value)
 		if !ok {
-			return fail(errInvalidDev)
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
 		resp := &dmcc.GetForwardingResponse{}
 		for _, t := range []string{csta.ForwardImmediate, csta.ForwardBusy, csta.ForwardNoAns} {
 			to, on := s.dev(ext).fwd[t]
 			resp.Items = append(resp.Items, dmcc.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 		}
-		return result{msg: resp}
+		return ctisim.Result{Msg: resp}
 	case *dmcc.SetAgentState:
 		return s.setAgent(r)
 	}
-	return fail(errGeneric)
+	return ctisim.Fail(ctisim.ErrGeneric)
 }
 
 // party returns a device's event party: its DMCC device ID for a station,
@@ -157,10 +125,10 @@ func (s *Sim) conn(callID, ext string) csta.ConnectionID {
 // emit sends the event mk builds to every monitor of ext whose session
 // has a link, with ext's local connection state in call c (or local, when
 // c is nil).
-func (s *Sim) emit(ext string, c *call, local string, mk func(xref, local string) csta.Message) {
+func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local string) csta.Message) {
 	if c != nil {
-		if p := c.party(ext); p != nil {
-			local = p.state
+		if p := c.Party(ext); p != nil {
+			local = p.State
 		}
 	}
 	for _, mon := range s.monitors {
@@ -171,67 +139,46 @@ func (s *Sim) emit(ext string, c *call, local string, mk func(xref, local string
 }
 
 // emitAll sends mk's event to every device in c, plus extra devices.
-func (s *Sim) emitAll(c *call, mk func(xref, local string) csta.Message, extra ...string) {
-	seen := map[string]bool{}
-	for _, p := range c.parties {
-		if !seen[p.device] {
-			seen[p.device] = true
-			s.emit(p.device, c, "", mk)
-		}
-	}
-	for _, d := range extra {
-		if !seen[d] {
-			seen[d] = true
-			s.emit(d, nil, stNull, mk)
-		}
-	}
-}
-
-func (c *call) party(ext string) *party {
-	for _, p := range c.parties {
-		if p.device == ext {
-			return p
-		}
-	}
-	return nil
+func (s *Sim) emitAll(c *ctisim.Call, mk func(xref, local string) csta.Message, extra ...string) {
+	c.Tell(func(dev string) { s.emit(dev, c, "", mk) }, func(dev string) { s.emit(dev, nil, ctisim.StateNull, mk) }, extra...)
 }
 
 // find resolves a ConnectionID to its call and party.
-func (s *Sim) find(cid csta.ConnectionID) (*call, *party, *csta.CSTAErrorCode) {
+func (s *Sim) find(cid csta.ConnectionID) (*ctisim.Call, *ctisim.Party, *csta.CSTAErrorCode) {
 	c, ok := s.calls[cid.CallID]
 	if !ok {
-		return nil, nil, errInvalidConn
+		return nil, nil, ctisim.ErrInvalidConnection
 	}
-	p := c.party(dmcc.Extension(cid.Device()))
+	p := c.Party(dmcc.Extension(cid.Device()))
 	if p == nil {
-		return nil, nil, errInvalidConn
+		return nil, nil, ctisim.ErrInvalidConnection
 	}
 	return c, p, nil
 }
 
-func (s *Sim) snapshot(devID string) result {
+func (s *Sim) snapshot(devID string) ctisim.Result {
 	ext, ok := s.station(devID)
 	if !ok {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	data := &csta.SnapshotData{}
 	for _, c := range s.calls {
-		if p := c.party(ext); p != nil {
+		if p := c.Party(ext); p != nil {
 			data.Items = append(data.Items, csta.SnapshotDeviceResponseInfo{
-				ConnectionIdentifier: s.conn(c.id, ext),
+				ConnectionIdentifier: s.conn(c.ID, ext),
 				LocalCallState: &csta.CallState{CompoundCallState: &csta.CompoundCallState{
-					LocalConnectionState: []string{p.state}}},
+					LocalConnectionState: []string{p.State}}},
 			})
 		}
 	}
-	return result{msg: &csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotResult{SnapshotData: data}}}
+	return ctisim.Result{Msg: &csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotResult{SnapshotData: data}}}
 }
 
 // newCall allocates a call from calling to called.
-func (s *Sim) newCall(calling, called string) *call {
-	c := &call{id: s.newID(), calling: calling, called: called,
-		parties: []*party{{device: calling, state: stConnected}}}
-	s.calls[c.id] = c
+func (s *Sim) newCall(calling, called string) *ctisim.Call {
+	c := &ctisim.Call{ID: s.newID(), Calling: calling, Called: called,
+		Parties: []*ctisim.Party{{Device: calling, State: ctisim.StateConnected}}}
+	s.calls[c.ID] = c
 	return c
 }
 
@@ -239,23 +186,23 @@ func (s *Sim) newCall(calling, called string) *call {
 // ServiceInitiated (initiated) and Originated at the caller, then Diverted
 // at the called station when it forwards immediately, then Failed (DND,
 // unknown number) or Delivered to every device in the call.
-func (s *Sim) ring(c *call, cause string) {
-	calling, called := c.calling, c.called
+func (s *Sim) ring(c *ctisim.Call, cause string) {
+	calling, called := c.Calling, c.Called
 	from, to := s.party(calling), s.party(called)
-	s.emit(calling, nil, stInitiated, func(x, lo string) csta.Message {
-		return &csta.ServiceInitiatedEvent{MonitorCrossRefID: x, InitiatedConnection: s.conn(c.id, calling),
+	s.emit(calling, nil, ctisim.StateInitiated, func(x, lo string) csta.Message {
+		return &csta.ServiceInitiatedEvent{MonitorCrossRefID: x, InitiatedConnection: s.conn(c.ID, calling),
 			InitiatingDevice: from, LocalConnectionInfo: lo, Cause: cause}
 	})
 	s.emit(calling, c, "", func(x, lo string) csta.Message {
-		return &csta.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.id, calling),
+		return &csta.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[csta.ForwardImmediate]; fw != "" && fw != called {
 			dest = fw
-			s.emit(called, nil, stNull, func(x, lo string) csta.Message {
-				return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.id, called),
+			s.emit(called, nil, ctisim.StateNull, func(x, lo string) csta.Message {
+				return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, called),
 					DivertingDevice: to, NewDestination: s.party(fw),
 					LocalConnectionInfo: lo, Cause: "callForwardImmediate"}
 			})
@@ -267,59 +214,59 @@ func (s *Sim) ring(c *call, cause string) {
 // deliver rings dest in c: Failed when it can't (DND, unknown number),
 // else Delivered to every device in the call. redirected says the call
 // came to dest from via (with cause rcause).
-func (s *Sim) deliver(c *call, dest, via string, redirected bool, rcause string) {
-	from, to := s.party(c.calling), s.party(c.called)
+func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause string) {
+	from, to := s.party(c.Calling), s.party(c.Called)
 	if !s.exists(dest) || s.dev(dest).dnd {
 		why := "destNotObtainable"
 		if s.exists(dest) {
 			why = "doNotDisturb"
 		}
-		c.parties[0].state = stFail
+		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.id, dest),
+			return &csta.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.ID, dest),
 				FailingDevice: s.party(dest), CallingDevice: from, CalledDevice: to,
 				LocalConnectionInfo: lo, Cause: why}
 		}, dest)
 		return
 	}
-	c.parties = append(c.parties, &party{device: dest, state: stAlerting})
+	c.Parties = append(c.Parties, &ctisim.Party{Device: dest, State: ctisim.StateAlerting})
 	redir, dcause := csta.NotRequiredParty(), "newCall"
 	if redirected {
 		redir, dcause = s.party(via), rcause
 	}
 	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.DeliveredEvent{MonitorCrossRefID: x, Connection: s.conn(c.id, dest),
+		return &csta.DeliveredEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dest),
 			AlertingDevice: s.party(dest), CallingDevice: from, CalledDevice: to,
 			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause}
 	})
 }
 
-func (s *Sim) makeCall(callingID, calledID string) result {
+func (s *Sim) makeCall(callingID, calledID string) ctisim.Result {
 	calling, ok := s.station(callingID)
 	called := dmcc.Extension(calledID)
 	if !ok || called == "" || !dialable(called) {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	c := s.newCall(calling, called)
-	return result{msg: &csta.MakeCallResponse{CallingDevice: s.conn(c.id, calling)},
-		after: []func(){func() { s.ring(c, "newCall") }}}
+	return ctisim.Result{Msg: &csta.MakeCallResponse{CallingDevice: s.conn(c.ID, calling)},
+		After: []func(){func() { s.ring(c, "newCall") }}}
 }
 
 // answer: Established to every device in the call.
-func (s *Sim) answer(cid csta.ConnectionID) result {
+func (s *Sim) answer(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stAlerting {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateAlerting {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stConnected
-	return result{msg: &csta.AnswerCallResponse{}, after: []func(){func() {
+	p.State = ctisim.StateConnected
+	return ctisim.Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: s.conn(c.id, p.device),
-				AnsweringDevice: s.party(p.device), CallingDevice: s.party(c.calling),
-				CalledDevice: s.party(c.called), LastRedirectionDevice: csta.NotRequiredParty(),
+			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: s.conn(c.ID, p.Device),
+				AnsweringDevice: s.party(p.Device), CallingDevice: s.party(c.Calling),
+				CalledDevice: s.party(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
 				LocalConnectionInfo: lo, Cause: "newCall"}
 		})
 	}}}
@@ -327,102 +274,102 @@ func (s *Sim) answer(cid csta.ConnectionID) result {
 
 // clear drops a connection: ConnectionCleared to every device; a call
 // left with one party is cleared too (ConnectionCleared per connection).
-func (s *Sim) clear(cid csta.ConnectionID) result {
+func (s *Sim) clear(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	return result{msg: &csta.ClearConnectionResponse{}, after: []func(){func() { s.drop(c, p, "normalClearing") }}}
+	return ctisim.Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { s.drop(c, p, "normalClearing") }}}
 }
 
 // drop removes p from c with events, and clears what is left of a
 // two-party call.
-func (s *Sim) drop(c *call, p *party, cause string) {
-	order := []*party{p}
-	if len(c.parties) <= 2 {
-		for _, q := range c.parties {
+func (s *Sim) drop(c *ctisim.Call, p *ctisim.Party, cause string) {
+	order := []*ctisim.Party{p}
+	if len(c.Parties) <= 2 {
+		for _, q := range c.Parties {
 			if q != p {
 				order = append(order, q)
 			}
 		}
 	}
 	for _, q := range order {
-		q.state = stNull
+		q.State = ctisim.StateNull
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: s.conn(c.id, q.device),
-				ReleasingDevice: s.party(q.device), LocalConnectionInfo: lo, Cause: cause}
+			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: s.conn(c.ID, q.Device),
+				ReleasingDevice: s.party(q.Device), LocalConnectionInfo: lo, Cause: cause}
 		})
 	}
 	s.prune(c)
 }
 
 // prune removes null parties and forgets an empty call.
-func (s *Sim) prune(c *call) {
-	var keep []*party
-	for _, q := range c.parties {
-		if q.state != stNull {
+func (s *Sim) prune(c *ctisim.Call) {
+	var keep []*ctisim.Party
+	for _, q := range c.Parties {
+		if q.State != ctisim.StateNull {
 			keep = append(keep, q)
 		}
 	}
-	c.parties = keep
+	c.Parties = keep
 	if len(keep) == 0 {
-		delete(s.calls, c.id)
+		delete(s.calls, c.ID)
 	}
 }
 
 // hold: Held to every device in the call.
-func (s *Sim) hold(cid csta.ConnectionID) result {
+func (s *Sim) hold(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stConnected {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stHold
-	return result{msg: &csta.HoldCallResponse{}, after: []func(){func() { s.held(c, p, "") }}}
+	p.State = ctisim.StateHold
+	return ctisim.Result{Msg: &csta.HoldCallResponse{}, After: []func(){func() { s.held(c, p, "") }}}
 }
 
-func (s *Sim) held(c *call, p *party, cause string) {
+func (s *Sim) held(c *ctisim.Call, p *ctisim.Party, cause string) {
 	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: s.conn(c.id, p.device),
-			HoldingDevice: s.party(p.device), LocalConnectionInfo: lo, Cause: cause}
+		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: s.conn(c.ID, p.Device),
+			HoldingDevice: s.party(p.Device), LocalConnectionInfo: lo, Cause: cause}
 	})
 }
 
 // retrieve: Retrieved to every device in the call.
-func (s *Sim) retrieve(cid csta.ConnectionID) result {
+func (s *Sim) retrieve(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stHold {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateHold {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stConnected
-	return result{msg: &csta.RetrieveCallResponse{}, after: []func(){func() {
+	p.State = ctisim.StateConnected
+	return ctisim.Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: s.conn(c.id, p.device),
-				RetrievingDevice: s.party(p.device), LocalConnectionInfo: lo}
+			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: s.conn(c.ID, p.Device),
+				RetrievingDevice: s.party(p.Device), LocalConnectionInfo: lo}
 		})
 	}}}
 }
 
 // consult holds the existing call (cause consultation) and rings the
 // consulted device from the same device in a new call.
-func (s *Sim) consult(existing csta.ConnectionID, toID string) result {
+func (s *Sim) consult(existing csta.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(existing)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
 	to := dmcc.Extension(toID)
-	if p.state != stConnected || to == "" {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected || to == "" {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stHold
-	nc := s.newCall(p.device, to)
-	return result{msg: &csta.ConsultationCallResponse{InitiatedCall: s.conn(nc.id, p.device)},
-		after: []func(){func() {
+	p.State = ctisim.StateHold
+	nc := s.newCall(p.Device, to)
+	return ctisim.Result{Msg: &csta.ConsultationCallResponse{InitiatedCall: s.conn(nc.ID, p.Device)},
+		After: []func(){func() {
 			s.held(c, p, "consultation")
 			s.ring(nc, "consultation")
 		}}}
@@ -430,42 +377,42 @@ func (s *Sim) consult(existing csta.ConnectionID, toID string) result {
 
 // join transfers (the joining device leaves) or conferences (it stays)
 // the held and the active call into the active call.
-func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) result {
+func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.Result {
 	hc, hp, e := s.find(heldID)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
 	ac, ap, e := s.find(activeID)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if hc == ac || hp.device != ap.device || hp.state != stHold {
-		return fail(errInvalidState)
+	if hc == ac || hp.Device != ap.Device || hp.State != ctisim.StateHold {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	dev := hp.device
+	dev := hp.Device
 	var list csta.ConnectionList
-	var others []*party
-	for _, q := range hc.parties {
+	var others []*ctisim.Party
+	for _, q := range hc.Parties {
 		if q != hp {
 			others = append(others, q)
-			old, nw := s.conn(hc.id, q.device), s.conn(ac.id, q.device)
+			old, nw := s.conn(hc.ID, q.Device), s.conn(ac.ID, q.Device)
 			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
-	for _, q := range ac.parties {
+	for _, q := range ac.Parties {
 		if q != ap {
-			old, nw := s.conn(ac.id, q.device), s.conn(ac.id, q.device)
+			old, nw := s.conn(ac.ID, q.Device), s.conn(ac.ID, q.Device)
 			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
-	delete(s.calls, hc.id)
-	ac.parties = append(ac.parties, others...)
+	delete(s.calls, hc.ID)
+	ac.Parties = append(ac.Parties, others...)
 	if !conference {
-		ap.state = stNull
+		ap.State = ctisim.StateNull
 		s.prune(ac)
 	}
-	added := ac.called
-	primary, secondary := s.conn(hc.id, dev), s.conn(ac.id, dev)
+	added := ac.Called
+	primary, secondary := s.conn(hc.ID, dev), s.conn(ac.ID, dev)
 	after := func() {
 		s.emitAll(ac, func(x, lo string) csta.Message {
 			if conference {
@@ -479,36 +426,36 @@ func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) result {
 		}, dev)
 	}
 	if conference {
-		return result{msg: &csta.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, after: []func(){after}}
+		return ctisim.Result{Msg: &csta.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, After: []func(){after}}
 	}
-	nc := s.conn(ac.id, added)
-	return result{msg: &csta.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, after: []func(){after}}
+	nc := s.conn(ac.ID, added)
+	return ctisim.Result{Msg: &csta.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, After: []func(){after}}
 }
 
 // singleStep transfers the device's connected call to a new destination
 // without consultation: Transfered (cause singleStepTransfer) to the call's
 // devices and the transferring one, then Delivered at the destination.
-func (s *Sim) singleStep(active csta.ConnectionID, toID string) result {
+func (s *Sim) singleStep(active csta.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(active)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
 	to := dmcc.Extension(toID)
-	if p.state != stConnected || to == "" || !dialable(to) || len(c.parties) != 2 {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected || to == "" || !dialable(to) || len(c.Parties) != 2 {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	dev := p.device
-	p.state = stNull
+	dev := p.Device
+	p.State = ctisim.StateNull
 	s.prune(c)
-	c.calling, c.called = c.parties[0].device, to
+	c.Calling, c.Called = c.Parties[0].Device, to
 	var list csta.ConnectionList
-	for _, q := range c.parties {
-		cn := s.conn(c.id, q.device)
+	for _, q := range c.Parties {
+		cn := s.conn(c.ID, q.Device)
 		list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &cn, NewConnection: &cn})
 	}
-	primary := s.conn(c.id, dev)
-	nc := s.conn(c.id, to)
-	return result{msg: &csta.SingleStepTransferCallResponse{TransferredCall: &nc}, after: []func(){func() {
+	primary := s.conn(c.ID, dev)
+	nc := s.conn(c.ID, to)
+	return ctisim.Result{Msg: &csta.SingleStepTransferCallResponse{TransferredCall: &nc}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
 			return &csta.TransferedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary,
 				TransferringDevice: s.party(dev), TransferredToDevice: s.party(to),
@@ -520,21 +467,21 @@ func (s *Sim) singleStep(active csta.ConnectionID, toID string) result {
 
 // deflect sends an alerting call on: Diverted at the deflecting device,
 // then Delivered (or Failed) at the new destination.
-func (s *Sim) deflect(cid csta.ConnectionID, toID string) result {
+func (s *Sim) deflect(cid csta.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
 	to := dmcc.Extension(toID)
-	if p.state != stAlerting || to == "" || !dialable(to) {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateAlerting || to == "" || !dialable(to) {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	dev := p.device
-	p.state = stNull
+	dev := p.Device
+	p.State = ctisim.StateNull
 	s.prune(c)
-	return result{msg: &csta.DeflectCallResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &csta.DeflectCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.id, dev),
+			return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dev),
 				DivertingDevice: s.party(dev), NewDestination: s.party(to),
 				LastRedirectionDevice: csta.NotRequiredParty(), LocalConnectionInfo: lo, Cause: "redirected"}
 		}, dev)
@@ -543,55 +490,55 @@ func (s *Sim) deflect(cid csta.ConnectionID, toID string) result {
 }
 
 // digits accepts DTMF on a connected connection; AES sends no event.
-func (s *Sim) digits(cid csta.ConnectionID, chars string) result {
+func (s *Sim) digits(cid csta.ConnectionID, chars string) ctisim.Result {
 	_, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stConnected || chars == "" {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected || chars == "" {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	return result{msg: &csta.GenerateDigitsResponse{}}
+	return ctisim.Result{Msg: &csta.GenerateDigitsResponse{}}
 }
 
-func (s *Sim) setDND(devID string, on bool) result {
+func (s *Sim) setDND(devID string, on bool) ctisim.Result {
 	ext, ok := s.station(devID)
 	if !ok {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	s.dev(ext).dnd = on
-	return result{msg: &csta.SetDoNotDisturbResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &csta.SetDoNotDisturbResponse{}, After: []func(){func() {
 		s.emit(ext, nil, "", func(x, _ string) csta.Message {
 			return &dmcc.DoNotDisturbEvent{MonitorCrossRefID: x, Device: *s.party(ext), DoNotDisturbOn: on}
 		})
 	}}}
 }
 
-func (s *Sim) setForwarding(r *csta.SetForwarding) result {
+func (s *Sim) setForwarding(r *csta.SetForwarding) ctisim.Result {
 	ext, ok := s.station(r.Device.Value)
 	if !ok {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	typ := r.ForwardingType
 	if typ == "" {
 		typ = csta.ForwardImmediate
 	}
 	if typ != csta.ForwardImmediate && typ != csta.ForwardBusy && typ != csta.ForwardNoAns {
-		return fail(errorf(csta.CategoryOperation, "invalidForwardingType"))
+		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidForwardingType"))
 	}
 	to := ""
 	if r.ForwardDN != nil {
 		to = dmcc.Extension(r.ForwardDN.Value)
 	}
 	if r.ActivateForward && to == "" {
-		return fail(errorf(csta.CategoryOperation, "invalidForwardingDestination"))
+		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidForwardingDestination"))
 	}
 	if r.ActivateForward {
 		s.dev(ext).fwd[typ] = to
 	} else {
 		delete(s.dev(ext).fwd, typ)
 	}
-	return result{msg: &csta.SetForwardingResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &csta.SetForwardingResponse{}, After: []func(){func() {
 		s.emit(ext, nil, "", func(x, _ string) csta.Message {
 			return &dmcc.ForwardingEvent{MonitorCrossRefID: x, Device: *s.party(ext), ForwardingType: typ,
 				ForwardStatus: r.ActivateForward, ForwardTo: to}
@@ -599,21 +546,21 @@ func (s *Sim) setForwarding(r *csta.SetForwarding) result {
 	}}}
 }
 
-func (s *Sim) setAgent(r *dmcc.SetAgentState) result {
+func (s *Sim) setAgent(r *dmcc.SetAgentState) ctisim.Result {
 	ext, ok := s.station(r.Device.Value)
 	if !ok {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	name := dmcc.AgentEventName(r.RequestedAgentState)
 	if name == "" {
-		return fail(errorf(csta.CategoryOperation, "invalidAgentState")) // ~
+		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidAgentState")) // ~
 	}
 	d := s.dev(ext)
 	if d.agent == "" && r.RequestedAgentState != dmcc.AgentLoggedOn || d.agent == dmcc.AgentLoggedOff && r.RequestedAgentState != dmcc.AgentLoggedOn {
-		return fail(errInvalidState) // log on first
+		return ctisim.Fail(ctisim.ErrInvalidState) // log on first
 	}
 	d.agent = r.RequestedAgentState
-	return result{msg: &dmcc.SetAgentStateResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &dmcc.SetAgentStateResponse{}, After: []func(){func() {
 		s.emit(ext, nil, "", func(x, _ string) csta.Message {
 			return &dmcc.AgentEvent{Name: name, MonitorCrossRefID: x,
 				AgentDevice: csta.DeviceID{Value: s.DeviceID(ext)}, AgentID: r.AgentID}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // ECMA-354 session handling with DMCC's SessionLoginInfo (§2.3, §3.1).
@@ -125,7 +126,7 @@ func (s *Sim) transferMonitors(l *link, r *dmcc.TransferMonitorObjects) csta.Mes
 	to := l.sess
 	from, ok := s.sessions[r.FromSessionID]
 	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to {
-		return errorf(csta.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
+		return ctisim.Errorf(csta.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
 	}
 	for _, m := range s.monitors {
 		if m.sess == from {
@@ -142,16 +143,16 @@ func (s *Sim) deviceService(m csta.Message) (csta.Message, bool) {
 	switch r := m.(type) {
 	case *dmcc.GetDeviceId:
 		if r.SwitchName != s.cfg.SwitchName && (r.SwitchIPInterface == "" || r.SwitchIPInterface != s.cfg.SwitchIP) {
-			return errInvalidDev, true
+			return ctisim.ErrInvalidDevice, true
 		}
 		if !s.exists(r.Extension) {
-			return errInvalidDev, true
+			return ctisim.ErrInvalidDevice, true
 		}
 		return &dmcc.GetDeviceIdResponse{Device: csta.DeviceID{Value: s.DeviceID(r.Extension),
 			TypeOfNumber: "other", MediaClass: "notKnown"}}, true
 	case *dmcc.GetThirdPartyDeviceId:
 		if r.SwitchName != s.cfg.SwitchName || r.Extension == "" || !dialable(r.Extension) {
-			return errInvalidDev, true
+			return ctisim.ErrInvalidDevice, true
 		}
 		return &dmcc.GetThirdPartyDeviceIdResponse{Device: csta.DeviceID{Value: dmcc.DeviceID(r.Extension, s.cfg.SwitchName, ""),
 			TypeOfNumber: "other", MediaClass: "notKnown"}}, true

@@ -116,7 +116,7 @@ type Sim struct {
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
-	calls    map[string]*call
+	calls    map[string]*ctisim.Call
 	devices  map[string]*device
 	nextID   int
 	started  int // sessions started
@@ -146,19 +146,6 @@ type device struct {
 	agent string            // requestedAgentState last set
 }
 
-// party is one device's connection to a call.
-type party struct {
-	device string // extension
-	state  string // localConnectionInfo
-}
-
-type call struct {
-	id      string
-	calling string
-	called  string
-	parties []*party
-}
-
 // New starts a simulator listening on cfg.Addr.
 func New(cfg Config) (*Sim, error) {
 	if cfg.Addr == "" {
@@ -184,7 +171,7 @@ func New(cfg Config) (*Sim, error) {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
-		monitors: map[string]*monitor{}, calls: map[string]*call{}, devices: map[string]*device{}}
+		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wg.Add(2)
 	go s.accept()
 	go s.reaper()

@@ -4,30 +4,7 @@ import (
 	"encoding/xml"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
-)
-
-// Connection states and causes as they appear on the wire.
-const (
-	stNull      = "null"
-	stAlerting  = "alerting"
-	stConnected = "connected"
-	stHold      = "hold"
-	stFail      = "fail"
-)
-
-// errorf is a CSTAErrorCode answer.
-func errorf(cat, val string) *csta.CSTAErrorCode {
-	return &csta.CSTAErrorCode{Category: cat, Value: val}
-}
-
-var (
-	errNoSession    = errorf(csta.CategorySecurity, "generic")
-	errInvalidDev   = errorf(csta.CategoryOperation, "invalidDeviceID")
-	errInvalidConn  = errorf(csta.CategoryOperation, "invalidConnectionID")
-	errInvalidState = errorf(csta.CategoryStateIncompatibility, "invalidObjectState")
-	errLicence      = errorf(csta.CategorySystemResourceAvailability, "overallMonitorLimitExceeded")
-	errInvalidXref  = errorf(csta.CategoryOperation, "invalidCrossRefID")
-	errGeneric      = errorf(csta.CategoryOperation, "generic")
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
 // dndEvent is ECMA-323 DoNotDisturbEvent (~ element names from ECMA-323's
@@ -84,44 +61,36 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l.session == "" {
-		l.SendMsg(id, errNoSession)
+		l.SendMsg(id, ctisim.ErrNoSession)
 		return
 	}
 	resp := s.service(l, m)
-	l.SendMsg(id, resp.msg)
-	for _, f := range resp.after {
+	l.SendMsg(id, resp.Msg)
+	for _, f := range resp.After {
 		f()
 	}
 }
 
-// result is a response plus the events to send after it.
-type result struct {
-	msg   csta.Message
-	after []func()
-}
-
-func fail(e *csta.CSTAErrorCode) result { return result{msg: e} }
-
 // service runs one CSTA service. Called with s.mu held.
-func (s *Sim) service(l *link, m csta.Message) result {
+func (s *Sim) service(l *link, m csta.Message) ctisim.Result {
 	switch r := m.(type) {
 	case *csta.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil || !s.exists(r.MonitorObject.DeviceObject.Value) {
-			return fail(errInvalidDev)
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
 		if s.cfg.MonitorLimit > 0 && len(s.monitors) >= s.cfg.MonitorLimit {
-			return fail(errLicence)
+			return ctisim.Fail(ctisim.ErrLicence)
 		}
 		mon := &monitor{id: s.newID(), device: r.MonitorObject.DeviceObject.Value, link: l}
 		s.monitors[mon.id] = mon
-		return result{msg: &csta.MonitorStartResponse{MonitorCrossRefID: mon.id}}
+		return ctisim.Result{Msg: &csta.MonitorStartResponse{MonitorCrossRefID: mon.id}}
 	case *csta.MonitorStop:
 		mon, ok := s.monitors[r.MonitorCrossRefID]
 		if !ok || mon.link != l {
-			return fail(errInvalidXref)
+			return ctisim.Fail(ctisim.ErrInvalidCrossRef)
 		}
 		delete(s.monitors, r.MonitorCrossRefID)
-		return result{msg: &csta.MonitorStopResponse{}}
+		return ctisim.Result{Msg: &csta.MonitorStopResponse{}}
 	case *csta.SnapshotDevice:
 		return s.snapshot(r.SnapshotObject.Value)
 	case *csta.MakeCall:
@@ -147,15 +116,15 @@ func (s *Sim) service(l *link, m csta.Message) result {
 	case *csta.RawMessage:
 		return s.raw(r)
 	}
-	return fail(errGeneric)
+	return ctisim.Fail(ctisim.ErrGeneric)
 }
 
 // emit sends the event mk builds to every monitor of dev, with dev's
 // local connection state in call c (or local, when c is nil).
-func (s *Sim) emit(dev string, c *call, local string, mk func(xref, local string) csta.Message) {
+func (s *Sim) emit(dev string, c *ctisim.Call, local string, mk func(xref, local string) csta.Message) {
 	if c != nil {
-		if p := c.party(dev); p != nil {
-			local = p.state
+		if p := c.Party(dev); p != nil {
+			local = p.State
 		}
 	}
 	for _, mon := range s.monitors {
@@ -168,85 +137,64 @@ func (s *Sim) emit(dev string, c *call, local string, mk func(xref, local string
 }
 
 // emitAll sends mk's event to every device in c, plus extra devices.
-func (s *Sim) emitAll(c *call, mk func(xref, local string) csta.Message, extra ...string) {
-	seen := map[string]bool{}
-	for _, p := range c.parties {
-		if !seen[p.device] {
-			seen[p.device] = true
-			s.emit(p.device, c, "", mk)
-		}
-	}
-	for _, d := range extra {
-		if !seen[d] {
-			seen[d] = true
-			s.emit(d, nil, stNull, mk)
-		}
-	}
-}
-
-func (c *call) party(dev string) *party {
-	for _, p := range c.parties {
-		if p.device == dev {
-			return p
-		}
-	}
-	return nil
+func (s *Sim) emitAll(c *ctisim.Call, mk func(xref, local string) csta.Message, extra ...string) {
+	c.Tell(func(dev string) { s.emit(dev, c, "", mk) }, func(dev string) { s.emit(dev, nil, ctisim.StateNull, mk) }, extra...)
 }
 
 // find resolves a ConnectionID to its call and party.
-func (s *Sim) find(cid csta.ConnectionID) (*call, *party, *csta.CSTAErrorCode) {
+func (s *Sim) find(cid csta.ConnectionID) (*ctisim.Call, *ctisim.Party, *csta.CSTAErrorCode) {
 	c, ok := s.calls[cid.CallID]
 	if !ok {
-		return nil, nil, errInvalidConn
+		return nil, nil, ctisim.ErrInvalidConnection
 	}
-	p := c.party(cid.Device())
+	p := c.Party(cid.Device())
 	if p == nil {
-		return nil, nil, errInvalidConn
+		return nil, nil, ctisim.ErrInvalidConnection
 	}
 	return c, p, nil
 }
 
-func (s *Sim) snapshot(dev string) result {
+func (s *Sim) snapshot(dev string) ctisim.Result {
 	if !s.exists(dev) {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	data := &csta.SnapshotData{}
 	for _, c := range s.calls {
-		if p := c.party(dev); p != nil {
+		if p := c.Party(dev); p != nil {
 			data.Items = append(data.Items, csta.SnapshotDeviceResponseInfo{
-				ConnectionIdentifier: csta.Conn(c.id, dev),
+				ConnectionIdentifier: csta.Conn(c.ID, dev),
 				LocalCallState: &csta.CallState{CompoundCallState: &csta.CompoundCallState{
-					LocalConnectionState: []string{p.state}}},
+					LocalConnectionState: []string{p.State}}},
 			})
 		}
 	}
-	return result{msg: &csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotResult{SnapshotData: data}}}
+	return ctisim.Result{Msg: &csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotResult{SnapshotData: data}}}
 }
 
 // newCall allocates a call from calling to called; ring sends its events.
-func (s *Sim) newCall(calling, called string) *call {
-	c := &call{id: s.newID(), calling: calling, called: called,
-		parties: []*party{{device: calling, state: stConnected}}}
-	s.calls[c.id] = c
+func (s *Sim) newCall(calling, called string) *ctisim.Call {
+	c := &ctisim.Call{ID: s.newID(), Calling: calling, Called: called,
+		Parties: []*ctisim.Party{{Device: calling, State: ctisim.StateConnected}}}
+	s.calls[c.ID] = c
 	return c
 }
 
 // ring sends a new call's events: Originated at the caller (cause), then
 // Diverted (forward immediate) at the called device, then Failed (DND,
 // unknown number) or Delivered, each to every device in the call.
-func (s *Sim) ring(c *call, cause string) {
-	calling, called := c.calling, c.called
+func (s *Sim) ring(c *ctisim.Call, cause string) {
+	calling, called := c.Calling, c.Called
 	from, to := csta.KnownParty(calling), csta.KnownParty(called)
 	s.emit(calling, c, "", func(x, lo string) csta.Message {
-		return &csta.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: csta.Conn(c.id, calling),
+		return &csta.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: csta.Conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[csta.ForwardImmediate]; fw != "" && fw != called {
 			dest = fw
-			s.emit(called, nil, stNull, func(x, lo string) csta.Message {
-				return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: csta.Conn(c.id, called),
+			s.emit(called, nil, ctisim.StateNull, func(x, lo string) csta.Message {
+				return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: csta.Conn(c.ID, called),
 					DivertingDevice: to, NewDestination: csta.KnownParty(fw),
 					LocalConnectionInfo: lo, Cause: "callForwardImmediate"}
 			})
@@ -257,51 +205,51 @@ func (s *Sim) ring(c *call, cause string) {
 		if s.exists(dest) {
 			why = "doNotDisturb"
 		}
-		c.parties[0].state = stFail
+		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.FailedEvent{MonitorCrossRefID: x, FailedConnection: csta.Conn(c.id, dest),
+			return &csta.FailedEvent{MonitorCrossRefID: x, FailedConnection: csta.Conn(c.ID, dest),
 				FailingDevice: csta.KnownParty(dest), CallingDevice: from, CalledDevice: to,
 				LocalConnectionInfo: lo, Cause: why}
 		}, dest)
 		return
 	}
-	c.parties = append(c.parties, &party{device: dest, state: stAlerting})
+	c.Parties = append(c.Parties, &ctisim.Party{Device: dest, State: ctisim.StateAlerting})
 	redir := csta.NotRequiredParty()
 	dcause := "newCall"
 	if dest != called {
 		redir, dcause = to, "callForwardImmediate"
 	}
 	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.DeliveredEvent{MonitorCrossRefID: x, Connection: csta.Conn(c.id, dest),
+		return &csta.DeliveredEvent{MonitorCrossRefID: x, Connection: csta.Conn(c.ID, dest),
 			AlertingDevice: csta.KnownParty(dest), CallingDevice: from, CalledDevice: to,
 			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause}
 	})
 }
 
-func (s *Sim) makeCall(calling, called string) result {
+func (s *Sim) makeCall(calling, called string) ctisim.Result {
 	if !s.exists(calling) || called == "" {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	c := s.newCall(calling, called)
-	return result{msg: &csta.MakeCallResponse{CallingDevice: csta.Conn(c.id, calling)},
-		after: []func(){func() { s.ring(c, "makeCall") }}}
+	return ctisim.Result{Msg: &csta.MakeCallResponse{CallingDevice: csta.Conn(c.ID, calling)},
+		After: []func(){func() { s.ring(c, "makeCall") }}}
 }
 
 // answer: Established to every device in the call.
-func (s *Sim) answer(cid csta.ConnectionID) result {
+func (s *Sim) answer(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stAlerting {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateAlerting {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stConnected
-	return result{msg: &csta.AnswerCallResponse{}, after: []func(){func() {
+	p.State = ctisim.StateConnected
+	return ctisim.Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: csta.Conn(c.id, p.device),
-				AnsweringDevice: csta.KnownParty(p.device), CallingDevice: csta.KnownParty(c.calling),
-				CalledDevice: csta.KnownParty(c.called), LastRedirectionDevice: csta.NotRequiredParty(),
+			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: csta.Conn(c.ID, p.Device),
+				AnsweringDevice: csta.KnownParty(p.Device), CallingDevice: csta.KnownParty(c.Calling),
+				CalledDevice: csta.KnownParty(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
 				LocalConnectionInfo: lo, Cause: "newCall"}
 		})
 	}}}
@@ -309,96 +257,96 @@ func (s *Sim) answer(cid csta.ConnectionID) result {
 
 // clear drops a connection: ConnectionCleared to every device; a call
 // left with one party is cleared too (ConnectionCleared per connection).
-func (s *Sim) clear(cid csta.ConnectionID) result {
+func (s *Sim) clear(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	return result{msg: &csta.ClearConnectionResponse{}, after: []func(){func() { s.drop(c, p, "normalClearing") }}}
+	return ctisim.Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { s.drop(c, p, "normalClearing") }}}
 }
 
 // drop removes p from c with events, and clears what is left of a
 // two-party call.
-func (s *Sim) drop(c *call, p *party, cause string) {
-	order := []*party{p}
-	if len(c.parties) <= 2 {
-		for _, q := range c.parties {
+func (s *Sim) drop(c *ctisim.Call, p *ctisim.Party, cause string) {
+	order := []*ctisim.Party{p}
+	if len(c.Parties) <= 2 {
+		for _, q := range c.Parties {
 			if q != p {
 				order = append(order, q)
 			}
 		}
 	}
 	for _, q := range order {
-		q.state = stNull
+		q.State = ctisim.StateNull
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: csta.Conn(c.id, q.device),
-				ReleasingDevice: csta.KnownParty(q.device), LocalConnectionInfo: lo, Cause: cause}
+			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: csta.Conn(c.ID, q.Device),
+				ReleasingDevice: csta.KnownParty(q.Device), LocalConnectionInfo: lo, Cause: cause}
 		})
 	}
-	var keep []*party
-	for _, q := range c.parties {
-		if q.state != stNull {
+	var keep []*ctisim.Party
+	for _, q := range c.Parties {
+		if q.State != ctisim.StateNull {
 			keep = append(keep, q)
 		}
 	}
-	c.parties = keep
+	c.Parties = keep
 	if len(keep) == 0 {
-		delete(s.calls, c.id)
+		delete(s.calls, c.ID)
 	}
 }
 
 // hold: Held to every device in the call.
-func (s *Sim) hold(cid csta.ConnectionID, cause string, resp csta.Message) result {
+func (s *Sim) hold(cid csta.ConnectionID, cause string, resp csta.Message) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stConnected {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stHold
-	return result{msg: resp, after: []func(){func() { s.held(c, p, cause) }}}
+	p.State = ctisim.StateHold
+	return ctisim.Result{Msg: resp, After: []func(){func() { s.held(c, p, cause) }}}
 }
 
-func (s *Sim) held(c *call, p *party, cause string) {
+func (s *Sim) held(c *ctisim.Call, p *ctisim.Party, cause string) {
 	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: csta.Conn(c.id, p.device),
-			HoldingDevice: csta.KnownParty(p.device), LocalConnectionInfo: lo, Cause: cause}
+		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: csta.Conn(c.ID, p.Device),
+			HoldingDevice: csta.KnownParty(p.Device), LocalConnectionInfo: lo, Cause: cause}
 	})
 }
 
 // retrieve: Retrieved to every device in the call.
-func (s *Sim) retrieve(cid csta.ConnectionID) result {
+func (s *Sim) retrieve(cid csta.ConnectionID) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stHold {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateHold {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stConnected
-	return result{msg: &csta.RetrieveCallResponse{}, after: []func(){func() {
+	p.State = ctisim.StateConnected
+	return ctisim.Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: csta.Conn(c.id, p.device),
-				RetrievingDevice: csta.KnownParty(p.device), LocalConnectionInfo: lo}
+			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: csta.Conn(c.ID, p.Device),
+				RetrievingDevice: csta.KnownParty(p.Device), LocalConnectionInfo: lo}
 		})
 	}}}
 }
 
 // consult holds the existing call (cause consultation) and rings the
 // consulted device from the same device in a new call.
-func (s *Sim) consult(existing csta.ConnectionID, to string) result {
+func (s *Sim) consult(existing csta.ConnectionID, to string) ctisim.Result {
 	c, p, e := s.find(existing)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if p.state != stConnected || to == "" {
-		return fail(errInvalidState)
+	if p.State != ctisim.StateConnected || to == "" {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	p.state = stHold
-	nc := s.newCall(p.device, to)
-	return result{msg: &csta.ConsultationCallResponse{InitiatedCall: csta.Conn(nc.id, p.device)},
-		after: []func(){func() {
+	p.State = ctisim.StateHold
+	nc := s.newCall(p.Device, to)
+	return ctisim.Result{Msg: &csta.ConsultationCallResponse{InitiatedCall: csta.Conn(nc.ID, p.Device)},
+		After: []func(){func() {
 			s.held(c, p, "consultation")
 			s.ring(nc, "consultation")
 		}}}
@@ -406,51 +354,51 @@ func (s *Sim) consult(existing csta.ConnectionID, to string) result {
 
 // join transfers (the joining device leaves) or conferences (it stays)
 // the held and the active call into the active call.
-func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) result {
+func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.Result {
 	hc, hp, e := s.find(heldID)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
 	ac, ap, e := s.find(activeID)
 	if e != nil {
-		return fail(e)
+		return ctisim.Fail(e)
 	}
-	if hc == ac || hp.device != ap.device || hp.state != stHold {
-		return fail(errInvalidState)
+	if hc == ac || hp.Device != ap.Device || hp.State != ctisim.StateHold {
+		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	dev := hp.device
+	dev := hp.Device
 	var list csta.ConnectionList
-	var others []*party
-	for _, q := range hc.parties {
+	var others []*ctisim.Party
+	for _, q := range hc.Parties {
 		if q != hp {
 			others = append(others, q)
-			old, nw := csta.Conn(hc.id, q.device), csta.Conn(ac.id, q.device)
+			old, nw := csta.Conn(hc.ID, q.Device), csta.Conn(ac.ID, q.Device)
 			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
-	for _, q := range ac.parties {
+	for _, q := range ac.Parties {
 		if q != ap {
-			old, nw := csta.Conn(ac.id, q.device), csta.Conn(ac.id, q.device)
+			old, nw := csta.Conn(ac.ID, q.Device), csta.Conn(ac.ID, q.Device)
 			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
-	delete(s.calls, hc.id)
-	ac.parties = append(ac.parties, others...)
+	delete(s.calls, hc.ID)
+	ac.Parties = append(ac.Parties, others...)
 	if !conference {
-		ap.state = stNull
-		var keep []*party
-		for _, q := range ac.parties {
+		ap.State = ctisim.StateNull
+		var keep []*ctisim.Party
+		for _, q := range ac.Parties {
 			if q != ap {
 				keep = append(keep, q)
 			}
 		}
-		ac.parties = keep
+		ac.Parties = keep
 	}
 	added := ""
-	if len(ac.parties) > 0 {
-		added = ac.called
+	if len(ac.Parties) > 0 {
+		added = ac.Called
 	}
-	primary, secondary := csta.Conn(hc.id, dev), csta.Conn(ac.id, dev)
+	primary, secondary := csta.Conn(hc.ID, dev), csta.Conn(ac.ID, dev)
 	after := func() {
 		s.emitAll(ac, func(x, lo string) csta.Message {
 			if conference {
@@ -464,28 +412,28 @@ func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) result {
 		}, dev)
 	}
 	if conference {
-		return result{msg: &csta.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, after: []func(){after}}
+		return ctisim.Result{Msg: &csta.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, After: []func(){after}}
 	}
-	nc := csta.Conn(ac.id, added)
-	return result{msg: &csta.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, after: []func(){after}}
+	nc := csta.Conn(ac.ID, added)
+	return ctisim.Result{Msg: &csta.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, After: []func(){after}}
 }
 
-func (s *Sim) setDND(dev string, on bool) result {
+func (s *Sim) setDND(dev string, on bool) ctisim.Result {
 	if !s.exists(dev) {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	s.dev(dev).dnd = on
-	return result{msg: &csta.SetDoNotDisturbResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &csta.SetDoNotDisturbResponse{}, After: []func(){func() {
 		s.emit(dev, nil, "", func(x, _ string) csta.Message {
 			return &dndEvent{MonitorCrossRefID: x, Device: *csta.KnownParty(dev), DoNotDisturbOn: on}
 		})
 	}}}
 }
 
-func (s *Sim) setForwarding(r *csta.SetForwarding) result {
+func (s *Sim) setForwarding(r *csta.SetForwarding) ctisim.Result {
 	dev := r.Device.Value
 	if !s.exists(dev) {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	typ := r.ForwardingType
 	if typ == "" {
@@ -496,14 +444,14 @@ func (s *Sim) setForwarding(r *csta.SetForwarding) result {
 		to = r.ForwardDN.Value
 	}
 	if r.ActivateForward && to == "" {
-		return fail(errorf(csta.CategoryOperation, "invalidForwardingDestination"))
+		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidForwardingDestination"))
 	}
 	if r.ActivateForward {
 		s.dev(dev).fwd[typ] = to
 	} else {
 		delete(s.dev(dev).fwd, typ)
 	}
-	return result{msg: &csta.SetForwardingResponse{}, after: []func(){func() {
+	return ctisim.Result{Msg: &csta.SetForwardingResponse{}, After: []func(){func() {
 		s.emit(dev, nil, "", func(x, _ string) csta.Message {
 			return &fwdEvent{MonitorCrossRefID: x, Device: *csta.KnownParty(dev), ForwardingType: typ,
 				ForwardStatus: r.ActivateForward, ForwardTo: to}
@@ -513,22 +461,22 @@ func (s *Sim) setForwarding(r *csta.SetForwarding) result {
 
 // raw answers the ECMA-269 services the csta package has no type for:
 // GetDoNotDisturb and GetForwarding (~).
-func (s *Sim) raw(r *csta.RawMessage) result {
+func (s *Sim) raw(r *csta.RawMessage) ctisim.Result {
 	var g getDND
 	if err := xml.Unmarshal(append(append([]byte("<x>"), r.Inner...), "</x>"...), &g); err != nil || !s.exists(g.Device) {
-		return fail(errInvalidDev)
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	d := s.dev(g.Device)
 	switch r.RootName() {
 	case "GetDoNotDisturb":
-		return result{msg: &getDNDResponse{DoNotDisturbOn: d.dnd}}
+		return ctisim.Result{Msg: &getDNDResponse{DoNotDisturbOn: d.dnd}}
 	case "GetForwarding":
 		resp := &getFwdResponse{}
 		for _, t := range []string{csta.ForwardImmediate, csta.ForwardBusy, csta.ForwardNoAns} {
 			to, on := d.fwd[t]
 			resp.Items = append(resp.Items, fwdItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 		}
-		return result{msg: resp}
+		return ctisim.Result{Msg: resp}
 	}
-	return fail(errGeneric)
+	return ctisim.Fail(ctisim.ErrGeneric)
 }

@@ -105,7 +105,7 @@ type Sim struct {
 	closed   bool
 	links    map[*link]struct{}
 	monitors map[string]*monitor // monitorCrossRefID → monitor
-	calls    map[string]*call
+	calls    map[string]*ctisim.Call
 	devices  map[string]*device
 	nextID   int
 	sessions int
@@ -120,19 +120,6 @@ type monitor struct {
 type device struct {
 	dnd bool
 	fwd map[string]string // forwardingType → forwardDN while active
-}
-
-// party is one device's connection to a call.
-type party struct {
-	device string
-	state  string // localConnectionInfo
-}
-
-type call struct {
-	id      string
-	calling string
-	called  string
-	parties []*party
 }
 
 // New starts a simulator listening on cfg.Addr.
@@ -154,7 +141,7 @@ func New(cfg Config) (*Sim, error) {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
-		calls: map[string]*call{}, devices: map[string]*device{}}
+		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
