@@ -58,13 +58,13 @@ func (s *Sim) service(ss *session, m csta.Message) ctisim.Result {
 	case *csta.MakeCall:
 		return s.makeCall(r.CallingDevice.Value, r.CalledDirectoryNumber.Value)
 	case *csta.AnswerCall:
-		return s.answer(r.CallToBeAnswered)
+		return s.at(r.CallToBeAnswered, s.wire.Answer)
 	case *csta.ClearConnection:
-		return s.clear(r.ConnectionToBeCleared)
+		return s.at(r.ConnectionToBeCleared, s.wire.Clear)
 	case *csta.HoldCall:
-		return s.hold(r.CallToBeHeld)
+		return s.at(r.CallToBeHeld, s.wire.Hold)
 	case *csta.RetrieveCall:
-		return s.retrieve(r.CallToBeRetrieved)
+		return s.at(r.CallToBeRetrieved, s.wire.Retrieve)
 	case *csta.ConsultationCall:
 		return s.consult(r.ExistingCall, r.ConsultedDevice.Value)
 	case *csta.TransferCall:
@@ -252,107 +252,13 @@ func (s *Sim) makeCall(callingID, calledID string) ctisim.Result {
 		After: []func(){func() { s.ring(c, "newCall") }}}
 }
 
-// answer: Established to every device in the call.
-func (s *Sim) answer(cid csta.ConnectionID) ctisim.Result {
+// at resolves a connection and runs op (a ctisim.Wire operation) on it.
+func (s *Sim) at(cid csta.ConnectionID, op func(*ctisim.Call, *ctisim.Party) ctisim.Result) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	if p.State != ctisim.StateAlerting {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateConnected
-	return ctisim.Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: s.conn(c.ID, p.Device),
-				AnsweringDevice: s.party(p.Device), CallingDevice: s.party(c.Calling),
-				CalledDevice: s.party(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
-				LocalConnectionInfo: lo, Cause: "newCall"}
-		})
-	}}}
-}
-
-// clear drops a connection: ConnectionCleared to every device; a call
-// left with one party is cleared too (ConnectionCleared per connection).
-func (s *Sim) clear(cid csta.ConnectionID) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	return ctisim.Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { s.drop(c, p, "normalClearing") }}}
-}
-
-// drop removes p from c with events, and clears what is left of a
-// two-party call.
-func (s *Sim) drop(c *ctisim.Call, p *ctisim.Party, cause string) {
-	order := []*ctisim.Party{p}
-	if len(c.Parties) <= 2 {
-		for _, q := range c.Parties {
-			if q != p {
-				order = append(order, q)
-			}
-		}
-	}
-	for _, q := range order {
-		q.State = ctisim.StateNull
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: s.conn(c.ID, q.Device),
-				ReleasingDevice: s.party(q.Device), LocalConnectionInfo: lo, Cause: cause}
-		})
-	}
-	s.prune(c)
-}
-
-// prune removes null parties and forgets an empty call.
-func (s *Sim) prune(c *ctisim.Call) {
-	var keep []*ctisim.Party
-	for _, q := range c.Parties {
-		if q.State != ctisim.StateNull {
-			keep = append(keep, q)
-		}
-	}
-	c.Parties = keep
-	if len(keep) == 0 {
-		delete(s.calls, c.ID)
-	}
-}
-
-// hold: Held to every device in the call.
-func (s *Sim) hold(cid csta.ConnectionID) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	if p.State != ctisim.StateConnected {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateHold
-	return ctisim.Result{Msg: &csta.HoldCallResponse{}, After: []func(){func() { s.held(c, p, "") }}}
-}
-
-func (s *Sim) held(c *ctisim.Call, p *ctisim.Party, cause string) {
-	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: s.conn(c.ID, p.Device),
-			HoldingDevice: s.party(p.Device), LocalConnectionInfo: lo, Cause: cause}
-	})
-}
-
-// retrieve: Retrieved to every device in the call.
-func (s *Sim) retrieve(cid csta.ConnectionID) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	if p.State != ctisim.StateHold {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateConnected
-	return ctisim.Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: s.conn(c.ID, p.Device),
-				RetrievingDevice: s.party(p.Device), LocalConnectionInfo: lo}
-		})
-	}}}
+	return op(c, p)
 }
 
 // consult holds the existing call (cause consultation) and rings the
@@ -370,7 +276,7 @@ func (s *Sim) consult(existing csta.ConnectionID, toID string) ctisim.Result {
 	nc := s.newCall(p.Device, to)
 	return ctisim.Result{Msg: &csta.ConsultationCallResponse{InitiatedCall: s.conn(nc.ID, p.Device)},
 		After: []func(){func() {
-			s.held(c, p, "consultation")
+			s.wire.Held(c, p, "consultation")
 			s.ring(nc, "consultation")
 		}}}
 }
@@ -409,7 +315,7 @@ func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.R
 	ac.Parties = append(ac.Parties, others...)
 	if !conference {
 		ap.State = ctisim.StateNull
-		s.prune(ac)
+		s.wire.Prune(ac)
 	}
 	added := ac.Called
 	primary, secondary := s.conn(hc.ID, dev), s.conn(ac.ID, dev)
@@ -446,7 +352,7 @@ func (s *Sim) singleStep(active csta.ConnectionID, toID string) ctisim.Result {
 	}
 	dev := p.Device
 	p.State = ctisim.StateNull
-	s.prune(c)
+	s.wire.Prune(c)
 	c.Calling, c.Called = c.Parties[0].Device, to
 	var list csta.ConnectionList
 	for _, q := range c.Parties {
@@ -478,7 +384,7 @@ func (s *Sim) deflect(cid csta.ConnectionID, toID string) ctisim.Result {
 	}
 	dev := p.Device
 	p.State = ctisim.StateNull
-	s.prune(c)
+	s.wire.Prune(c)
 	return ctisim.Result{Msg: &csta.DeflectCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) csta.Message {
 			return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dev),

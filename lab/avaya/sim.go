@@ -117,6 +117,7 @@ type Sim struct {
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
 	calls    map[string]*ctisim.Call
+	wire     ctisim.Wire // how its calls are written: the shared call operations
 	devices  map[string]*device
 	nextID   int
 	started  int // sessions started
@@ -172,6 +173,8 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
 		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
+	s.wire = ctisim.Wire{Party: s.party, Conn: s.conn, EmitAll: s.emitAll,
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
 	s.wg.Add(2)
 	go s.accept()
 	go s.reaper()

@@ -96,13 +96,13 @@ func (s *Sim) service(l *link, m csta.Message) ctisim.Result {
 	case *csta.MakeCall:
 		return s.makeCall(r.CallingDevice.Value, r.CalledDirectoryNumber.Value)
 	case *csta.AnswerCall:
-		return s.answer(r.CallToBeAnswered)
+		return s.at(r.CallToBeAnswered, s.wire.Answer)
 	case *csta.ClearConnection:
-		return s.clear(r.ConnectionToBeCleared)
+		return s.at(r.ConnectionToBeCleared, s.wire.Clear)
 	case *csta.HoldCall:
-		return s.hold(r.CallToBeHeld, "", &csta.HoldCallResponse{})
+		return s.at(r.CallToBeHeld, s.wire.Hold)
 	case *csta.RetrieveCall:
-		return s.retrieve(r.CallToBeRetrieved)
+		return s.at(r.CallToBeRetrieved, s.wire.Retrieve)
 	case *csta.ConsultationCall:
 		return s.consult(r.ExistingCall, r.ConsultedDevice.Value)
 	case *csta.TransferCall:
@@ -235,102 +235,13 @@ func (s *Sim) makeCall(calling, called string) ctisim.Result {
 		After: []func(){func() { s.ring(c, "makeCall") }}}
 }
 
-// answer: Established to every device in the call.
-func (s *Sim) answer(cid csta.ConnectionID) ctisim.Result {
+// at resolves a connection and runs op (a ctisim.Wire operation) on it.
+func (s *Sim) at(cid csta.ConnectionID, op func(*ctisim.Call, *ctisim.Party) ctisim.Result) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	if p.State != ctisim.StateAlerting {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateConnected
-	return ctisim.Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: csta.Conn(c.ID, p.Device),
-				AnsweringDevice: csta.KnownParty(p.Device), CallingDevice: csta.KnownParty(c.Calling),
-				CalledDevice: csta.KnownParty(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
-				LocalConnectionInfo: lo, Cause: "newCall"}
-		})
-	}}}
-}
-
-// clear drops a connection: ConnectionCleared to every device; a call
-// left with one party is cleared too (ConnectionCleared per connection).
-func (s *Sim) clear(cid csta.ConnectionID) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	return ctisim.Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { s.drop(c, p, "normalClearing") }}}
-}
-
-// drop removes p from c with events, and clears what is left of a
-// two-party call.
-func (s *Sim) drop(c *ctisim.Call, p *ctisim.Party, cause string) {
-	order := []*ctisim.Party{p}
-	if len(c.Parties) <= 2 {
-		for _, q := range c.Parties {
-			if q != p {
-				order = append(order, q)
-			}
-		}
-	}
-	for _, q := range order {
-		q.State = ctisim.StateNull
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: csta.Conn(c.ID, q.Device),
-				ReleasingDevice: csta.KnownParty(q.Device), LocalConnectionInfo: lo, Cause: cause}
-		})
-	}
-	var keep []*ctisim.Party
-	for _, q := range c.Parties {
-		if q.State != ctisim.StateNull {
-			keep = append(keep, q)
-		}
-	}
-	c.Parties = keep
-	if len(keep) == 0 {
-		delete(s.calls, c.ID)
-	}
-}
-
-// hold: Held to every device in the call.
-func (s *Sim) hold(cid csta.ConnectionID, cause string, resp csta.Message) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	if p.State != ctisim.StateConnected {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateHold
-	return ctisim.Result{Msg: resp, After: []func(){func() { s.held(c, p, cause) }}}
-}
-
-func (s *Sim) held(c *ctisim.Call, p *ctisim.Party, cause string) {
-	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: csta.Conn(c.ID, p.Device),
-			HoldingDevice: csta.KnownParty(p.Device), LocalConnectionInfo: lo, Cause: cause}
-	})
-}
-
-// retrieve: Retrieved to every device in the call.
-func (s *Sim) retrieve(cid csta.ConnectionID) ctisim.Result {
-	c, p, e := s.find(cid)
-	if e != nil {
-		return ctisim.Fail(e)
-	}
-	if p.State != ctisim.StateHold {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	p.State = ctisim.StateConnected
-	return ctisim.Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: csta.Conn(c.ID, p.Device),
-				RetrievingDevice: csta.KnownParty(p.Device), LocalConnectionInfo: lo}
-		})
-	}}}
+	return op(c, p)
 }
 
 // consult holds the existing call (cause consultation) and rings the
@@ -347,7 +258,7 @@ func (s *Sim) consult(existing csta.ConnectionID, to string) ctisim.Result {
 	nc := s.newCall(p.Device, to)
 	return ctisim.Result{Msg: &csta.ConsultationCallResponse{InitiatedCall: csta.Conn(nc.ID, p.Device)},
 		After: []func(){func() {
-			s.held(c, p, "consultation")
+			s.wire.Held(c, p, "consultation")
 			s.ring(nc, "consultation")
 		}}}
 }

@@ -106,6 +106,7 @@ type Sim struct {
 	links    map[*link]struct{}
 	monitors map[string]*monitor // monitorCrossRefID → monitor
 	calls    map[string]*ctisim.Call
+	wire     ctisim.Wire // how its calls are written: the shared call operations
 	devices  map[string]*device
 	nextID   int
 	sessions int
@@ -142,6 +143,8 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
+	s.wire = ctisim.Wire{Party: csta.KnownParty, Conn: csta.Conn, EmitAll: s.emitAll,
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil

@@ -1,0 +1,112 @@
+package ctisim
+
+import "github.com/switchboard-gw/switchboard/drivers/csta"
+
+// Wire is how a simulated CSTA switch writes its calls: how it names a
+// device and a connection in events, how it tells an event to the
+// devices a call concerns, and how it forgets an ended call. With it, the
+// call operations that unfold alike on every simulated switch are
+// written once (answer, clear, hold, retrieve); the ones whose events
+// differ between PBXs stay in the vendor's simulator.
+type Wire struct {
+	// Party names dev in an event (csta.KnownParty, or a device ID).
+	Party func(dev string) *csta.Party
+	// Conn names dev's connection to call (csta.Conn, or with a device
+	// ID).
+	Conn func(call, dev string) csta.ConnectionID
+	// EmitAll sends mk's event to every device in c, and to extra
+	// devices, with each one's local connection state.
+	EmitAll func(c *Call, mk func(xref, local string) csta.Message, extra ...string)
+	// Forget removes a call that has no party left.
+	Forget func(c *Call)
+}
+
+// Answer answers p's alerting connection: Established to every device in
+// the call.
+func (w Wire) Answer(c *Call, p *Party) Result {
+	if p.State != StateAlerting {
+		return Fail(ErrInvalidState)
+	}
+	p.State = StateConnected
+	return Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
+		w.EmitAll(c, func(x, lo string) csta.Message {
+			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: w.Conn(c.ID, p.Device),
+				AnsweringDevice: w.Party(p.Device), CallingDevice: w.Party(c.Calling),
+				CalledDevice: w.Party(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
+				LocalConnectionInfo: lo, Cause: "newCall"}
+		})
+	}}}
+}
+
+// Clear clears p's connection (see [Wire.Drop]).
+func (w Wire) Clear(c *Call, p *Party) Result {
+	return Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { w.Drop(c, p, "normalClearing") }}}
+}
+
+// Drop removes p from c with ConnectionCleared to every device, and
+// clears what is left of a two-party call (one ConnectionCleared per
+// connection).
+func (w Wire) Drop(c *Call, p *Party, cause string) {
+	order := []*Party{p}
+	if len(c.Parties) <= 2 {
+		for _, q := range c.Parties {
+			if q != p {
+				order = append(order, q)
+			}
+		}
+	}
+	for _, q := range order {
+		q.State = StateNull
+		w.EmitAll(c, func(x, lo string) csta.Message {
+			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: w.Conn(c.ID, q.Device),
+				ReleasingDevice: w.Party(q.Device), LocalConnectionInfo: lo, Cause: cause}
+		})
+	}
+	w.Prune(c)
+}
+
+// Prune removes c's null parties and forgets c when none is left.
+func (w Wire) Prune(c *Call) {
+	var keep []*Party
+	for _, q := range c.Parties {
+		if q.State != StateNull {
+			keep = append(keep, q)
+		}
+	}
+	c.Parties = keep
+	if len(keep) == 0 {
+		w.Forget(c)
+	}
+}
+
+// Hold holds p's connected connection: Held to every device in the call.
+func (w Wire) Hold(c *Call, p *Party) Result {
+	if p.State != StateConnected {
+		return Fail(ErrInvalidState)
+	}
+	p.State = StateHold
+	return Result{Msg: &csta.HoldCallResponse{}, After: []func(){func() { w.Held(c, p, "") }}}
+}
+
+// Held tells every device in c that p's connection is held, for cause.
+func (w Wire) Held(c *Call, p *Party, cause string) {
+	w.EmitAll(c, func(x, lo string) csta.Message {
+		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: w.Conn(c.ID, p.Device),
+			HoldingDevice: w.Party(p.Device), LocalConnectionInfo: lo, Cause: cause}
+	})
+}
+
+// Retrieve retrieves p's held connection: Retrieved to every device in
+// the call.
+func (w Wire) Retrieve(c *Call, p *Party) Result {
+	if p.State != StateHold {
+		return Fail(ErrInvalidState)
+	}
+	p.State = StateConnected
+	return Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
+		w.EmitAll(c, func(x, lo string) csta.Message {
+			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: w.Conn(c.ID, p.Device),
+				RetrievingDevice: w.Party(p.Device), LocalConnectionInfo: lo}
+		})
+	}}}
+}
