@@ -41,6 +41,7 @@ func main() {
 		duration = flag.Duration("duration", 10*time.Second, "measurement time per run (after a 2 s warm-up)")
 		sockets  = flag.Int("sockets", 16, "generator sockets per side")
 		loops    = flag.Int("gen-loops", 1, "generator goroutines (each sends and receives on its share of the sockets)")
+		genNice  = flag.Int("gen-nice", -5, "nice value of the generator's loop threads, so the fake phones send on time and the relay gets the CPU left (0: unchanged; below 0 needs CAP_SYS_NICE)")
 		genProcs = flag.Int("gen-procs", 1, "GOMAXPROCS of the generator (0: the Go default)")
 		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process, which runs one epoll worker per P (0: the Go default)")
 		profile  = flag.String("relay-profile", "", "write a CPU profile of the relay process (the measurement window) to this file")
@@ -63,15 +64,15 @@ func main() {
 	if *genProcs > 0 {
 		runtime.GOMAXPROCS(*genProcs)
 	}
-	p := params{sockets: *sockets, loops: *loops, portMin: *portMin, portMax: *portMax, duration: *duration,
+	p := params{sockets: *sockets, loops: *loops, nice: *genNice, portMin: *portMin, portMax: *portMax, duration: *duration,
 		relayProcs: *relProcs, profile: *profile}
 	relayP := "Go default"
 	if *relProcs > 0 {
 		relayP = strconv.Itoa(*relProcs)
 	}
 	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
-	fmt.Printf("relay: child process, GOMAXPROCS %s (%d), epoll engine on Linux; generator: GOMAXPROCS %d, %d loop(s), %d sockets per side, sendmmsg/recvmmsg every %v\n",
-		relayP, runtime.NumCPU(), runtime.GOMAXPROCS(0), p.loops, p.sockets, tick)
+	fmt.Printf("relay: child process, GOMAXPROCS %s (%d CPUs), epoll engine; generator: GOMAXPROCS %d, %d loop(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
+		relayP, runtime.NumCPU(), runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
 	if !*search {
 		r, err := run(p, *calls)
 		if err != nil {
@@ -132,6 +133,7 @@ func searchMax(p params, maxLoss float64) (result, error) {
 
 type params struct {
 	sockets, loops   int
+	nice             int
 	portMin, portMax int
 	duration         time.Duration
 	relayProcs       int
@@ -238,7 +240,7 @@ func joinAddrs(addrs []netip.AddrPort) string {
 
 // run measures one N.
 func run(p params, calls int) (result, error) {
-	g, err := newGenerator(p.sockets, p.loops)
+	g, err := newGenerator(p.sockets, p.loops, p.nice)
 	if err != nil {
 		return result{}, err
 	}
