@@ -60,8 +60,9 @@ bench-failover: build
 	@lab/bench/bench-failover.sh
 
 ## bench-rtp: RTP relay under N concurrent G.711 calls on loopback; largest N with < 0.1 % loss
+## and the generator on time (RTPBENCH_FLAGS="-calls 2000" for one run instead of the search)
 bench-rtp:
-	$(GO) build -o bin/rtpbench ./media/bench/rtpbench && bin/rtpbench -search
+	$(GO) build -o bin/rtpbench ./media/bench/rtpbench && bin/rtpbench $(or $(RTPBENCH_FLAGS),-search)
 
 ## bench-cti: CTI events simulator → Mitel driver process → gRPC → host consumer with 5,000 monitors
 ## (p50/p99 latency, events/s; paced and unpaced), then kill -9 of the driver under load with 1,000 monitors
