@@ -3,6 +3,8 @@
 package relay
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"sync"
@@ -143,5 +145,51 @@ func TestEpollEngineNoAllocs(t *testing.T) {
 	// AllocsPerRun counts the whole process, the test's own I/O included
 	if allocs != 0 {
 		t.Fatalf("%.1f allocations per packet", allocs)
+	}
+}
+
+// An IPv6 relay (AF_INET6 sockets, IPv6 only, like net.ListenUDP("udp6"))
+// relays between IPv6 far ends.
+func TestEpollEngineIPv6(t *testing.T) {
+	t.Parallel()
+	probe, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	_ = probe.Close()
+	base := 31000 + 100*int(nextRange.Add(1))
+	r, err := New(Config{ListenIP: netip.IPv6Loopback(), PortMin: base, PortMax: base + 99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	s, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.A().LocalAddr(); got != netip.AddrPortFrom(netip.IPv6Loopback(), uint16(s.A().Port())) {
+		t.Fatalf("local address %v", got)
+	}
+	ends := [2]*endpoint{}
+	for i := range ends {
+		c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		ends[i] = &endpoint{t: t, conn: c, ssrc: uint32(7 + i), seq: 1, ts: 1}
+	}
+	s.A().SetRemote(Remote{RTP: ends[0].addr()})
+	s.B().SetRemote(Remote{RTP: ends[1].addr()})
+	ends[0].send(s.A().LocalAddr(), ends[0].packet())
+	if p := ends[1].recvRTP(time.Second); p == nil || p.SSRC != 7 {
+		t.Fatalf("A→B: %v", p)
+	}
+	ends[1].send(s.B().LocalAddr(), ends[1].packet())
+	if b, from := ends[0].recv(time.Second); b == nil || from != s.A().LocalAddr() {
+		t.Fatalf("B→A: %v from %v", b, from)
+	}
+	if st := s.A().Stats(); st.Source != ends[0].addr() {
+		t.Fatalf("latched %v, want %v", st.Source, ends[0].addr())
 	}
 }
