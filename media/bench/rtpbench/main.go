@@ -71,8 +71,8 @@ func main() {
 		relayP = strconv.Itoa(*relProcs)
 	}
 	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
-	fmt.Printf("relay: child process, GOMAXPROCS %s (%d CPUs), epoll engine; generator: GOMAXPROCS %d, %d loop(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
-		relayP, runtime.NumCPU(), runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
+	fmt.Printf("relay: child process, GOMAXPROCS %s (%d CPUs), %s; generator: GOMAXPROCS %d, %d loop(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
+		relayP, runtime.NumCPU(), relayEngine, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
 	if !*search {
 		r, err := run(p, *calls)
 		if err != nil {
