@@ -271,9 +271,11 @@ func (w *worker) run() {
 // poll handles ready sockets until none is left, then returns false so that
 // RawConn.Read parks the goroutine until the epoll fd is readable again.
 // Busy, it polls with epoll_wait(0) in a raw syscall (no scheduler round
-// trip), and yields its P every yieldEvery packets. (Sleeping a little before
-// parking when busy, to coalesce wake-ups, was measured: it saves the
-// senders less than it costs the relay.)
+// trip), and yields its P every yieldEvery packets. Measured and left out:
+// sleeping a little before parking when busy, to coalesce wake-ups, saves
+// the senders less than it costs the relay; edge-triggered registration with
+// recvmmsg draining each socket costs more than the level-triggered second
+// poll of the socket it saves.
 func (w *worker) poll(uintptr) bool {
 	handled := 0
 	for {
