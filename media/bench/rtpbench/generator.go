@@ -24,7 +24,7 @@ import (
 // The sockets are raw non-blocking UDP sockets that no epoll instance
 // watches (not Go's netpoller either), so a packet the relay sends to the
 // generator wakes nothing up. A few loop goroutines (-gen-loops) share the
-// sockets; each wakes every tick (2 ms), sends with sendmmsg the packets of
+// sockets; each wakes every tick (-tick, 2 ms), sends with sendmmsg the packets of
 // its streams that are due by now (each stream exactly one per 20 ms, the
 // streams of a socket spread over the period), then drains its sockets with
 // recvmmsg until EAGAIN. The socket receive buffers (4 MB) hold far more than
@@ -42,8 +42,9 @@ type generator struct {
 	skipped  atomic.Uint64 // packets not sent: the generator was late, or sendmmsg failed
 }
 
-// tick is how often a loop wakes up to send and receive.
-const tick = 2 * time.Millisecond
+// tick is how often a loop wakes up to send and receive (-tick). Every
+// packet leaves within one tick of its time, well inside its 20 ms period.
+var tick = 2 * time.Millisecond
 
 // period is the packet interval of a G.711 20 ms stream.
 const period = 20 * time.Millisecond

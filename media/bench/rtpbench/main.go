@@ -41,6 +41,7 @@ func main() {
 		duration = flag.Duration("duration", 10*time.Second, "measurement time per run (after a 2 s warm-up)")
 		sockets  = flag.Int("sockets", 16, "generator sockets per side")
 		loops    = flag.Int("gen-loops", 1, "generator goroutines (each sends and receives on its share of the sockets)")
+		genTick  = flag.Duration("tick", tick, "how often the generator wakes up to send what is due and read what came back (at most 20ms)")
 		genNice  = flag.Int("gen-nice", -5, "nice value of the generator's loop threads, so the fake phones send on time and the relay gets the CPU left (0: unchanged; below 0 needs CAP_SYS_NICE)")
 		genProcs = flag.Int("gen-procs", 1, "GOMAXPROCS of the generator (0: the Go default)")
 		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process, which runs one epoll worker per P (0: the Go default)")
@@ -64,6 +65,11 @@ func main() {
 	if *genProcs > 0 {
 		runtime.GOMAXPROCS(*genProcs)
 	}
+	if *genTick <= 0 || *genTick > period {
+		fmt.Fprintln(os.Stderr, "rtpbench: -tick must be in (0, 20ms]")
+		os.Exit(2)
+	}
+	tick = *genTick
 	p := params{sockets: *sockets, loops: *loops, nice: *genNice, portMin: *portMin, portMax: *portMax, duration: *duration,
 		relayProcs: *relProcs, profile: *profile}
 	relayP := "Go default"
