@@ -40,10 +40,10 @@ func main() {
 		maxLoss  = flag.Float64("max-loss", 0.001, "loss ratio allowed by -search")
 		duration = flag.Duration("duration", 10*time.Second, "measurement time per run (after a 2 s warm-up)")
 		sockets  = flag.Int("sockets", 16, "generator sockets per side")
-		loops    = flag.Int("gen-loops", 1, "generator goroutines (each sends and receives on its share of the sockets)")
+		loops    = flag.Int("gen-loops", runtime.NumCPU(), "generator goroutines, each on its own thread, sending and receiving on its share of the sockets")
 		genTick  = flag.Duration("tick", tick, "how often the generator wakes up to send what is due and read what came back (at most 20ms)")
-		genNice  = flag.Int("gen-nice", -5, "nice value of the generator's loop threads, so the fake phones send on time and the relay gets the CPU left (0: unchanged; below 0 needs CAP_SYS_NICE)")
-		genProcs = flag.Int("gen-procs", 1, "GOMAXPROCS of the generator (0: the Go default)")
+		genNice  = flag.Int("gen-nice", 0, "nice value of the generator's loop threads (0: unchanged; below 0 puts the fake phones before the relay and needs CAP_SYS_NICE)")
+		genProcs = flag.Int("gen-procs", 0, "GOMAXPROCS of the generator (0: the Go default)")
 		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process, which runs one epoll worker per P (0: the Go default)")
 		profile  = flag.String("relay-profile", "", "write a CPU profile of the relay process (the measurement window) to this file")
 		portMin  = flag.Int("port-min", 10000, "relay port range start")
@@ -72,13 +72,13 @@ func main() {
 	tick = *genTick
 	p := params{sockets: *sockets, loops: *loops, nice: *genNice, portMin: *portMin, portMax: *portMax, duration: *duration,
 		relayProcs: *relProcs, profile: *profile}
-	relayP := "Go default"
+	relayP := fmt.Sprintf("%d (Go default)", runtime.NumCPU())
 	if *relProcs > 0 {
 		relayP = strconv.Itoa(*relProcs)
 	}
 	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
-	fmt.Printf("relay: child process, GOMAXPROCS %s (%d CPUs), %s; generator: GOMAXPROCS %d, %d loop(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
-		relayP, runtime.NumCPU(), relayEngine, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
+	fmt.Printf("relay: child process, GOMAXPROCS %s, %s; generator: GOMAXPROCS %d, %d loop thread(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
+		relayP, relayEngine, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
 	if !*search {
 		r, err := run(p, *calls)
 		if err != nil {
