@@ -164,6 +164,7 @@ type result struct {
 	skipped            uint64 // packets the generator was too late to send
 	offered            uint64 // sent by the generator during the window
 	relayIn, relayDrop uint64
+	rcvbufErrors       uint64 // UDP receive buffer overflows on the machine during the run
 }
 
 func (r result) loss() float64 {
@@ -210,6 +211,7 @@ func (r result) print() {
 	fmt.Printf("generator CPU:         %.2f cores\n", r.genCPU.Seconds()/r.window.Seconds())
 	fmt.Printf("loss end to end:       %.4f%% (%d sent, %d received)\n", 100*r.loss(), r.sent, r.received)
 	fmt.Printf("relay in/not relayed:  %d / %d\n", r.relayIn, r.relayDrop)
+	fmt.Printf("UDP rcvbuf overflows:  %d (whole machine, during the run)\n", r.rcvbufErrors)
 }
 
 func numCPU() int {
@@ -218,6 +220,33 @@ func numCPU() int {
 		return 0
 	}
 	return strings.Count(string(b), "\nprocessor") + 1
+}
+
+// udpRcvbufErrors is RcvbufErrors of /proc/net/snmp: datagrams the kernel
+// dropped because a socket's receive buffer was full (any process).
+func udpRcvbufErrors() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
 }
 
 func rusage() time.Duration {
@@ -287,6 +316,7 @@ func run(p params, calls int) (result, error) {
 		return u, json.Unmarshal(out.Bytes(), &u)
 	}
 
+	rcvbuf0 := udpRcvbufErrors()
 	g.start(ports)
 	time.Sleep(2 * time.Second) // warm-up: latching, goroutine stacks, caches
 	u0, err := ask()
@@ -309,16 +339,17 @@ func run(p params, calls int) (result, error) {
 	g.close()
 	sent, received, skipped := g.counts()
 	return result{
-		calls:     calls,
-		window:    t1.Sub(t0),
-		relayCPU:  u1.CPU - u0.CPU,
-		genCPU:    gen1 - gen0,
-		forwarded: u1.Forwarded - u0.Forwarded,
-		sent:      sent,
-		received:  received,
-		skipped:   skipped,
-		offered:   sent1 - sent0,
-		relayIn:   u2.Received,
-		relayDrop: u2.Dropped + u2.Ignored,
+		calls:        calls,
+		window:       t1.Sub(t0),
+		relayCPU:     u1.CPU - u0.CPU,
+		genCPU:       gen1 - gen0,
+		forwarded:    u1.Forwarded - u0.Forwarded,
+		sent:         sent,
+		received:     received,
+		skipped:      skipped,
+		offered:      sent1 - sent0,
+		relayIn:      u2.Received,
+		relayDrop:    u2.Dropped + u2.Ignored,
+		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
 	}, nil
 }
