@@ -32,9 +32,10 @@ import (
 // fd itself is handed to Go's netpoller (os.NewFile, RawConn.Read), so the
 // worker parks like any goroutine waiting on a socket and no thread sits in
 // epoll_wait (measured: blocking in epoll_wait as a syscall costs the relay
-// 20 % more CPU per packet, because of the P hand-offs). Workers run while the Relay has sessions: the first session
-// starts them, the last Session.Close stops them, so no goroutine outlives
-// the sessions (as with the portable engine, io_goroutine.go).
+// 15–30 % more CPU per packet, because of the P hand-offs). Workers run
+// while the Relay has sessions: the first session starts them, the last
+// Session.Close stops them, so no goroutine outlives the sessions (as with
+// the portable engine, io_goroutine.go).
 //
 // Closing a session: its sockets leave epoll (EPOLL_CTL_DEL) first, then
 // Close waits until no worker is handling one of its packets (refs), and
