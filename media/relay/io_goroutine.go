@@ -49,6 +49,16 @@ func (r *Relay) listen(port int) (*sock, error) {
 
 func (k *sock) close() error { return k.conn.Close() }
 
+// reuse: this engine closes a session's sockets when it ends (stopIO), so
+// there is nothing to reuse.
+func (r *Relay) reuse(bool) (port int, rtp, rtcp *sock, ok bool) { return 0, nil, nil, false }
+
+// retire gives an ended session's port pair back (its sockets are closed).
+func (r *Relay) retire(side *Side) { r.ports.put(side.port) }
+
+// dropIdle has nothing to close here.
+func (r *Relay) dropIdle() {}
+
 // startIO starts one reader goroutine per socket of s.
 func (r *Relay) startIO(s *Session) error {
 	s.io.wg.Add(4)

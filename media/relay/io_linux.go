@@ -57,6 +57,8 @@ type relayIO struct {
 	eng   *engine
 	users int // sessions registered with eng
 	next  int // round robin over the workers
+
+	idle idlePairs // sockets of ended sessions, resting for reuse (reuse_linux.go)
 }
 
 // sessionIO is a session's link to the worker that reads its sockets.
@@ -179,8 +181,8 @@ func (r *Relay) startIO(s *Session) error {
 }
 
 // stopIO takes the sockets of s out of epoll, waits until no worker handles
-// a packet of s, closes the sockets and stops the workers if s was the last
-// session.
+// a packet of s, and stops the workers if s was the last session. The
+// sockets stay open: retire lets them rest for reuse (reuse_linux.go).
 func (r *Relay) stopIO(s *Session) error {
 	w := s.io.w
 	s.io.closing.Store(true)
@@ -194,14 +196,8 @@ func (r *Relay) stopIO(s *Session) error {
 	for s.io.refs.Load() != 0 {
 		time.Sleep(10 * time.Microsecond)
 	}
-	var first error
-	for _, k := range socks {
-		if err := k.close(); err != nil && first == nil {
-			first = err
-		}
-	}
 	r.unregister(s, w.eng)
-	return first
+	return nil
 }
 
 // unregister forgets the sockets of s and stops the engine after the last

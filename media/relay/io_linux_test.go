@@ -22,7 +22,8 @@ func openFDs(t *testing.T) int {
 }
 
 // The epoll engine starts its workers with the first session and stops them
-// with the last: no goroutine and no fd (sockets, epoll instances) is left.
+// with the last: no goroutine and no fd (sockets, epoll instances) is left
+// but the resting sockets, which Relay.Close closes.
 // Not parallel: it counts the whole process's goroutines and fds.
 func TestEpollEngineLeavesNothing(t *testing.T) {
 	fds, gs := openFDs(t), runtime.NumGoroutine()
@@ -48,9 +49,17 @@ func TestEpollEngineLeavesNothing(t *testing.T) {
 			t.Fatalf("round %d: engine still running after the last session", round)
 		}
 		eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= gs })
-		if n := openFDs(t); n > fds {
-			t.Fatalf("round %d: %d fds open, %d before", round, n, fds)
+		// The sockets of ended sessions rest for reuse (reuse_linux.go):
+		// two per resting pair, and nothing else.
+		if n, resting := openFDs(t), 2*r.idleLen(); n > fds+resting {
+			t.Fatalf("round %d: %d fds open, %d before, %d resting", round, n, fds, resting)
 		}
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := openFDs(t); n > fds {
+		t.Fatalf("after Relay.Close: %d fds open, %d before", n, fds)
 	}
 }
 
@@ -192,4 +201,61 @@ func TestEpollEngineIPv6(t *testing.T) {
 	if st := s.A().Stats(); st.Source != ends[0].addr() {
 		t.Fatalf("latched %v, want %v", st.Source, ends[0].addr())
 	}
+}
+
+// An ended session's sockets rest, then serve the next session: the same
+// ports, and what reached them while resting is drained, not counted or
+// latched by the new call.
+func TestEpollEngineReusesRestingSockets(t *testing.T) {
+	old := reuseAfter
+	reuseAfter = 50 * time.Millisecond
+	t.Cleanup(func() { reuseAfter = old })
+	r := newTestRelay(t, Config{})
+	s1, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := s1.A().Port(), s1.B().Port()
+	if err := s1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.idleLen() != 2 {
+		t.Fatalf("%d pairs resting, want 2", r.idleLen())
+	}
+	// A stray from the ended call reaches a resting socket.
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(pa))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	pkt := make([]byte, 172)
+	pkt[0] = 0x80
+	for range 5 {
+		if _, err := c.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * reuseAfter)
+	s2, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if s2.A().Port() != pa || s2.B().Port() != pb {
+		t.Fatalf("new session on %d/%d, want the resting %d/%d", s2.A().Port(), s2.B().Port(), pa, pb)
+	}
+	if r.idleLen() != 0 {
+		t.Fatalf("%d pairs still resting", r.idleLen())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if a, _ := s2.Stats(); a.Packets != 0 || a.Ignored != 0 {
+		t.Fatalf("the stray reached the new session: %+v", a)
+	}
+	// The reused sockets relay as new ones do.
+	for range 3 {
+		if _, err := c.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "packets on the reused socket", func() bool { a, _ := s2.Stats(); return a.Packets == 3 })
 }

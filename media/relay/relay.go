@@ -68,24 +68,23 @@ func (r *Relay) NewSession() (*Session, error) {
 	s.a.updateDst()
 	s.b.updateDst()
 
+	// The I/O starts before the session is listed, so Relay.Close never
+	// finds a session whose I/O is half set up.
+	if err := r.startIO(s); err != nil {
+		r.unbind(&s.a)
+		r.unbind(&s.b)
+		return nil, err
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
+		_ = r.stopIO(s)
 		r.unbind(&s.a)
 		r.unbind(&s.b)
 		return nil, ErrClosed
 	}
 	r.sessions[s] = struct{}{}
 	r.mu.Unlock()
-
-	if err := r.startIO(s); err != nil {
-		r.mu.Lock()
-		delete(r.sessions, s)
-		r.mu.Unlock()
-		r.unbind(&s.a)
-		r.unbind(&s.b)
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -99,6 +98,17 @@ func (r *Relay) bind(side *Side) error {
 			r.ports.put(p)
 		}
 	}()
+	take := func(force bool) bool {
+		port, rtp, rtcp, ok := r.reuse(force)
+		if ok {
+			rtp.side, rtcp.side, rtcp.isRTCP = side, side, true
+			side.port, side.rtpSock, side.rtcp = port, rtp, rtcp
+		}
+		return ok
+	}
+	if take(false) {
+		return nil
+	}
 	var lastErr error
 	for range r.ports.size() {
 		port, ok := r.ports.get()
@@ -120,6 +130,9 @@ func (r *Relay) bind(side *Side) error {
 		side.port, side.rtpSock, side.rtcp = port, rtp, rtcp
 		return nil
 	}
+	if take(true) { // every other pair is in use: a resting one it is
+		return nil
+	}
 	if lastErr != nil {
 		return fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
 	}
@@ -132,11 +145,10 @@ func (r *Relay) unbind(side *Side) {
 	r.ports.put(side.port)
 }
 
-// release is called by Session.Close once its sockets are closed and no
-// longer read.
+// release is called by Session.Close once its sockets are no longer read.
 func (r *Relay) release(s *Session) {
-	r.ports.put(s.a.port)
-	r.ports.put(s.b.port)
+	r.retire(&s.a)
+	r.retire(&s.b)
 	r.mu.Lock()
 	delete(r.sessions, s)
 	r.mu.Unlock()
@@ -155,5 +167,6 @@ func (r *Relay) Close() error {
 	for _, s := range all {
 		errs = append(errs, s.Close())
 	}
+	r.dropIdle()
 	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -582,5 +583,34 @@ func TestCloseEndsGoroutines(t *testing.T) {
 	eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	if r.Len() != 0 {
 		t.Fatal("sessions left")
+	}
+}
+
+// Relay.Close while sessions are being made: every session is either
+// closed by it or refused with ErrClosed, none is left half set up.
+func TestCloseWhileSessionsStart(t *testing.T) {
+	t.Parallel()
+	for range 20 {
+		r := newTestRelay(t, Config{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				s, err := r.NewSession()
+				if err != nil {
+					if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrPortsExhausted) {
+						t.Errorf("NewSession: %v", err)
+					}
+					return
+				}
+				_ = s.Close()
+			})
+		}
+		if err := r.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		wg.Wait()
+		if n := r.Len(); n != 0 {
+			t.Errorf("%d sessions left after Close", n)
+		}
 	}
 }
