@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		ServerName:     cfg.SIP.ServerName,
 		WSPath:         wsPath(cfg),
 		WSPingInterval: cfg.SIP.WSPingInterval.D(),
+		WSOrigins:      cfg.SIP.WSOrigins,
 		OnBan:          a.persistBan,
 		Logger:         log.With("component", "sipguard"),
 	})

@@ -111,6 +111,13 @@ type SIP struct {
 	// disables pings. Default: 30s.
 	WSPingInterval Duration `yaml:"ws_ping_interval"`
 
+	// WSOrigins, when set, are the only web origins (scheme://host[:port])
+	// whose pages may open a SIP WebSocket: a browser's upgrade request
+	// with another Origin gets 403 (RFC 6455 §10.2). Requests without an
+	// Origin (phones, not browsers) are not affected. Default: empty (any
+	// origin).
+	WSOrigins []string `yaml:"ws_origins"`
+
 	// PublicAddress is the host name or IP address advertised in Via,
 	// Contact and Path headers when the gateway is behind NAT. No port.
 	// Default: empty (advertise the listener address).

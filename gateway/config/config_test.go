@@ -304,6 +304,7 @@ func TestFullExampleShowsDefaults(t *testing.T) {
 	c.Store = d.Store // written as ./var/switchboard.db, the same file
 	c.SIP.TLS, c.HTTP.TLS = d.SIP.TLS, d.HTTP.TLS
 	c.Security.Trusted = d.Security.Trusted
+	c.SIP.WSOrigins = d.SIP.WSOrigins // [] in the file, nil by default: both any origin
 	c.Users = d.Users
 	c.DNS.Servers, c.Trunks = d.DNS.Servers, d.Trunks // checked in trunks_test.go
 	c.CTI = d.CTI                                     // checked in cti_test.go

@@ -169,6 +169,12 @@ func (d *decoder) validateSIP(c *Config) {
 		d.errorf("sip.max_message_size", "%d is out of range: must be from 1500 to 65535", s.MaxMessageSize)
 	}
 	d.nonNegative("sip.ws_ping_interval", s.WSPingInterval)
+	for i, o := range s.WSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			d.errorf(index("sip.ws_origins", i), "%q is not a web origin: want scheme://host[:port], as https://console.example.com", o)
+		}
+	}
 	if a := s.PublicAddress; a != "" && !validHost(a) {
 		d.errorf("sip.public_address", "%q is not a host name or IP address (no port)", a)
 	}

@@ -65,6 +65,11 @@ type Options struct {
 	// WSPingInterval: a WebSocket idle this long is sent a ping; if nothing
 	// arrives within another interval it is closed. 0 disables pings.
 	WSPingInterval time.Duration
+	// WSOrigins, when not empty, are the web origins allowed to open a
+	// WebSocket (compared case-insensitively, trailing "/" ignored); an
+	// upgrade request with another Origin gets 403. Requests without
+	// Origin pass (RFC 6455 §10.2: Origin guards against browsers).
+	WSOrigins []string
 	// StreamIdleTimeout closes TCP/TLS/WS connections that sent no byte for
 	// this long. Default 2h (RFC 5626 keepalives keep flows open).
 	StreamIdleTimeout time.Duration

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -232,6 +233,7 @@ func (c *wsConn) readUpgrade() bool {
 		return c.reject(404, "Not Found")
 	}
 	var upgrade, sipProto bool
+	var origin []byte
 	for len(rest) > 0 {
 		var l []byte
 		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
@@ -245,7 +247,14 @@ func (c *wsConn) readUpgrade() bool {
 			upgrade = upgrade || hasToken(value, "websocket")
 		case eqFold(name, "sec-websocket-protocol"):
 			sipProto = sipProto || hasToken(value, "sip")
+		case eqFold(name, "origin"):
+			origin = trimWSP(value)
 		}
+	}
+	if origin != nil && !g.originAllowed(origin) {
+		// RFC 6455 §4.2.2: a server that does not accept the origin
+		// answers 403 Forbidden.
+		return c.reject(403, "Forbidden")
 	}
 	if !upgrade {
 		return c.reject(426, "Upgrade Required")
@@ -277,5 +286,20 @@ func (c *wsConn) reject(code int, reason string) bool {
 	}
 	resp += "Connection: close\r\nContent-Length: 0\r\n\r\n"
 	_ = c.writeOwn([]byte(resp))
+	return false
+}
+
+// originAllowed reports whether a browser page of origin may open a SIP
+// WebSocket (Options.WSOrigins; empty allows all).
+func (g *Guard) originAllowed(origin []byte) bool {
+	if len(g.o.WSOrigins) == 0 {
+		return true
+	}
+	o := bytes.TrimSuffix(origin, []byte("/"))
+	for _, allowed := range g.o.WSOrigins {
+		if eqFold(o, strings.TrimSuffix(allowed, "/")) {
+			return true
+		}
+	}
 	return false
 }

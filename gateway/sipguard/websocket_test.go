@@ -314,3 +314,27 @@ func TestWebSocketHandshakeTimeout(t *testing.T) {
 	w.frame(opText, true, true, []byte(sipReq("OPTIONS", "WS", "", "")))
 	w.expectSIP("SIP/2.0 200 OK")
 }
+
+// With WSOrigins set, browsers of other origins are refused 403 at the
+// upgrade (RFC 6455 §10.2); requests without Origin (phones) pass.
+func TestWebSocketOrigins(t *testing.T) {
+	checkLeaks(t)
+	_, _, addr := wsGateway(t, Options{WSOrigins: []string{"https://console.example.com", "https://ops.example.com:8443/"}})
+	for _, tt := range []struct {
+		name, origin, want string
+	}{
+		{"allowed", "Origin: https://console.example.com\r\n", "HTTP/1.1 101 Switching Protocols"},
+		{"allowed, other case, trailing slash", "Origin: HTTPS://Ops.Example.com:8443/\r\n", "HTTP/1.1 101 Switching Protocols"},
+		{"no origin (a phone)", "", "HTTP/1.1 101 Switching Protocols"},
+		{"other site", "Origin: https://evil.example.net\r\n", "HTTP/1.1 403 Forbidden"},
+		{"other port", "Origin: https://console.example.com:444\r\n", "HTTP/1.1 403 Forbidden"},
+		{"null origin", "Origin: null\r\n", "HTTP/1.1 403 Forbidden"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, status := dialWS(t, addr, "/ws", "Sec-WebSocket-Protocol: sip\r\n"+tt.origin)
+			if status != tt.want {
+				t.Fatalf("got %q, want %q", status, tt.want)
+			}
+		})
+	}
+}
