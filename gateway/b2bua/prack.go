@@ -81,6 +81,16 @@ func (c *call) prackB(br *branch, res *sip.Response) bool {
 	return true
 }
 
+// prackEarly takes a provisional on br outside the ringing of a call (a
+// transfer target, refer.go): the early dialog from a To tag (RFC 3261
+// §12.1.2), then the PRACK of a reliable one.
+func (c *call) prackEarly(br *branch, res *sip.Response) {
+	if tag, _ := res.To().Params.Get("tag"); tag != "" {
+		br.d.setFromResponse(res)
+	}
+	c.prackB(br, res)
+}
+
 // reliableA is the caller side's reliable provisional state.
 type reliableA struct {
 	on     bool   // the caller's INVITE requires 100rel

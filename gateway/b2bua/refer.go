@@ -290,7 +290,13 @@ func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []
 			}
 			return fail(503, "Service Unavailable", err)
 		}
-		final, err := finalResponse(ctx, res.Tx, res.Response)
+		// A reliable 18x is PRACKed in its early dialog (RFC 3262 §4); z
+		// keeps the CSeq numbers the PRACKs used.
+		z := newUACDialog(res.Request)
+		br := &branch{d: z}
+		final, err := finalResponse(ctx, res.Tx, res.Response, func(r *sip.Response) {
+			c.prackEarly(br, r)
+		})
 		res.Tx.Terminate()
 		if err != nil {
 			return fail(408, "Request Timeout", err)
@@ -298,7 +304,6 @@ func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []
 		if final.StatusCode >= 300 {
 			return nil, final, errPeerStatus
 		}
-		z := newUACDialog(res.Request)
 		z.setFromResponse(final)
 		c.ack(z, final, nil)
 		return z, final, nil
@@ -336,7 +341,9 @@ func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []
 				continue
 			}
 			switch code := ev.res.StatusCode; {
-			case br.final != 0 || code < 200:
+			case br.final != 0:
+			case code < 200:
+				tc.prackEarly(br, ev.res)
 			case code < 300:
 				f.settle(br, code, ev.res.Reason)
 				br.d.setFromResponse(ev.res)
@@ -437,6 +444,7 @@ func (c *call) transferInvite(num, fromUser string, body []byte) *sip.Request {
 	req.AppendHeader(&mf)
 	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
 	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
+	req.AppendHeader(sip.NewHeader("Supported", "100rel")) // placeTransfer PRACKs (RFC 3262 §4)
 	for _, h := range c.timerOfferB() {
 		req.AppendHeader(h)
 	}
@@ -446,12 +454,16 @@ func (c *call) transferInvite(num, fromUser string, body []byte) *sip.Request {
 }
 
 // finalResponse waits for the final response of an INVITE transaction;
-// first is a response already received (may be nil).
-func finalResponse(ctx context.Context, tx sip.ClientTransaction, first *sip.Response) (*sip.Response, error) {
+// first is a response already received (may be nil). Each provisional
+// goes to prov first.
+func finalResponse(ctx context.Context, tx sip.ClientTransaction, first *sip.Response, prov func(*sip.Response)) (*sip.Response, error) {
 	res := first
 	for {
 		if res != nil && res.StatusCode >= 200 {
 			return res, nil
+		}
+		if res != nil {
+			prov(res)
 		}
 		select {
 		case res = <-tx.Responses():
