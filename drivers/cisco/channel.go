@@ -116,7 +116,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	d.cur = l
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
-		m.sub = ""
+		m.sub, m.agentSub = "", ""
 		mons = append(mons, m)
 	}
 	d.mu.Unlock()
@@ -222,6 +222,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	l.subs[m.device] = resp.SubscriptionID
 	l.mu.Unlock()
 	d.stats.subscriptions.Add(1)
+	d.subscribeAgent(ctx, l, m)
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
@@ -229,6 +230,35 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
 	return nil
 }
+
+// subscribeAgent adds the device's "Call Center Agent" subscription on l,
+// which carries its ACD state changes. Best effort: a user who is not a
+// call center agent is refused it and simply has no agent events.
+func (d *Driver) subscribeAgent(ctx context.Context, l *link, m *monitor) {
+	d.mu.Lock()
+	old := m.agentSub
+	m.agentSub = ""
+	d.mu.Unlock()
+	if old != "" {
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(old), nil, nil, nil)
+	}
+	var resp xsi.Subscription
+	if d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
+		Event: xsi.PackageCallCenterAgent, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
+		ChannelSetID: l.setID, ApplicationID: d.cfg.ApplicationID}, &resp) != nil {
+		return
+	}
+	d.mu.Lock()
+	m.agentSub = resp.SubscriptionID
+	d.mu.Unlock()
+	l.mu.Lock()
+	l.subs[m.device+agentSubKey] = resp.SubscriptionID
+	l.mu.Unlock()
+	d.stats.subscriptions.Add(1)
+}
+
+// agentSubKey suffixes a device in link.subs for its agent subscription.
+const agentSubKey = "\x00agent"
 
 // read splits the channel into documents, acknowledges events and queues
 // them, until the stream ends or can no longer be trusted.
@@ -373,6 +403,14 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil)
 		if errors.Is(err, plugins.ErrNotFound) {
 			_ = d.subscribe(ctx, l, m, true)
+			continue
+		}
+		d.mu.Lock()
+		asub := m.agentSub
+		d.mu.Unlock()
+		if asub != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(asub), nil,
+			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil), plugins.ErrNotFound) {
+			d.subscribeAgent(ctx, l, m)
 		}
 	}
 	return nil

@@ -70,6 +70,7 @@ type Driver struct {
 type monitor struct {
 	device, id, userID string
 	sub                string
+	agentSub           string // the "Call Center Agent" subscription, if the user has one
 }
 
 // New returns an unstarted driver; the host's Start call configures and
@@ -247,11 +248,14 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	delete(d.monitors, device)
 	delete(d.byUser, m.userID)
 	delete(d.devs, device)
-	sub := m.sub
+	sub, asub := m.sub, m.agentSub
 	l := d.cur
 	d.mu.Unlock()
 	if l == nil || sub == "" {
 		return nil
+	}
+	if asub != "" { // best effort: it dies with the channel anyway
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(asub), nil, nil, nil)
 	}
 	if err := d.do(ctx, http.MethodDelete, subscriptionPath(sub), nil, nil, nil); err != nil &&
 		!errors.Is(err, plugins.ErrNotFound) {

@@ -50,6 +50,7 @@ func (dd *dedupe) seen(id string) bool {
 type devState struct {
 	halves  map[string]*halfState // xsi call ID → half
 	dnd     bool
+	agent   plugins.AgentState
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
 	// diverted holds halves reported as diverted whose CallReleasedEvent
@@ -105,6 +106,7 @@ func (d *Driver) apply(it item) {
 			}
 		}
 		st.dnd = it.snap.DND
+		st.agent = it.snap.AgentState
 		st.fwd = map[plugins.ForwardingType]plugins.Forwarding{}
 		for _, f := range it.snap.Forwarding {
 			st.fwd[f.Type] = f
@@ -179,6 +181,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	if st := d.devs[device]; st != nil {
 		s.Calls = callsOf(st.halves)
 		s.DND = st.dnd
+		s.AgentState = st.agent
 		for _, f := range st.fwd {
 			s.Forwarding = append(s.Forwarding, f)
 		}

@@ -66,7 +66,7 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202", "203"}) {
 		t.Fatalf("subscriptions after reconnect %v", got)
 	}
-	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 3 {
+	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 6 { // a call and an agent subscription each
 		t.Fatalf("sim stats %+v", st)
 	}
 	// Calls outlive the channel: the fresh snapshot shows them.

@@ -57,6 +57,8 @@ func decodeAny(t *testing.T, b []byte) any {
 		v = &xsi.DoNotDisturb{}
 	case "CallForwardingAlways", "CallForwardingBusy", "CallForwardingNoAnswer":
 		v = &xsi.Forwarding{}
+	case "CallCenter":
+		v = &xsi.CallCenter{}
 	case "ErrorInfo":
 		v = &xsi.ErrorInfo{}
 	default:
@@ -135,6 +137,11 @@ func TestEventFields(t *testing.T) {
 	b, _ = os.ReadFile("testdata/channel_terminated_event.xml")
 	if doc, err = xsi.Decode(b); err != nil || doc.Event.Type != xsi.TypeChannelTerminatedEvent || doc.Event.Reason != "Expired" {
 		t.Fatalf("terminated %+v %v", doc.Event, err)
+	}
+	b, _ = os.ReadFile("testdata/agent_state_event.xml")
+	if doc, err = xsi.Decode(b); err != nil || doc.Event.EventData.Type != xsi.TypeAgentStateEvent ||
+		doc.Event.EventData.AgentState == nil || *doc.Event.EventData.AgentState != (xsi.AgentStateInfo{State: xsi.ACDUnavailable, UnavailableCode: "Lunch"}) {
+		t.Fatalf("agent state event %+v %v", doc.Event, err)
 	}
 	b, _ = os.ReadFile("testdata/call_subscription_event.xml")
 	if doc, err = xsi.Decode(b); err != nil || len(doc.Event.EventData.Calls) != 2 || doc.Event.EventData.HookStatus != "Off-Hook" {

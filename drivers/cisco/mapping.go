@@ -94,6 +94,27 @@ var forwardServices = map[plugins.ForwardingType]string{
 	plugins.ForwardNoAnswer:  xsi.ServiceCallForwardingNoAnswer,
 }
 
+// acdStates maps the model's settable agent states to Xsi agentACDState
+// values. AgentBusy is not settable: the server sets it on an ACD call.
+var acdStates = map[plugins.AgentState]string{
+	plugins.AgentLoggedOn:         xsi.ACDSignIn,
+	plugins.AgentReady:            xsi.ACDAvailable,
+	plugins.AgentNotReady:         xsi.ACDUnavailable,
+	plugins.AgentWorkingAfterCall: xsi.ACDWrapUp,
+	plugins.AgentLoggedOff:        xsi.ACDSignOut,
+}
+
+// agentFromACD maps an agentACDState to the model; unknown → unspecified.
+func agentFromACD(s string) plugins.AgentState {
+	s = strings.TrimSpace(s)
+	for a, v := range acdStates {
+		if strings.EqualFold(v, s) {
+			return a
+		}
+	}
+	return plugins.AgentUnspecified
+}
+
 // forwardEvents maps the forwarding service events to the model's types.
 var forwardEvents = map[string]plugins.ForwardingType{
 	xsi.TypeCallForwardingAlways:   plugins.ForwardImmediate,
@@ -146,6 +167,19 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		if st.dnd {
 			base.Cause = plugins.CauseDoNotDisturb
 		}
+		d.ev.Emit(base)
+		return
+	case xsi.TypeAgentStateEvent:
+		if data.AgentState == nil {
+			return
+		}
+		a := agentFromACD(data.AgentState.State)
+		if a == plugins.AgentUnspecified {
+			d.stats.unknown.Add(1)
+			return
+		}
+		st.agent = a
+		base.Type, base.AgentState, base.RawCause = plugins.EventAgentState, a, data.AgentState.UnavailableCode
 		d.ev.Emit(base)
 		return
 	case xsi.TypeCallForwardingAlways, xsi.TypeCallForwardingBusy, xsi.TypeCallForwardingNoAnswer:

@@ -348,6 +348,27 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 	return nil
 }
 
+// SetAgentState implements sdk.AgentStateSetter: PUT .../services/CallCenter
+// with agentACDState (and agentUnavailableCode from the reason when not
+// ready). BroadWorks names the agent by the user, so AgentID is not sent.
+func (d *Driver) SetAgentState(ctx context.Context, r plugins.AgentStateRequest) error {
+	acd, ok := acdStates[r.State]
+	switch {
+	case r.Device == "":
+		return fmt.Errorf("set agent state: %w: empty device", plugins.ErrInvalidArgument)
+	case !ok:
+		return fmt.Errorf("set agent state: %w: agent state %s cannot be set through Xsi", plugins.ErrInvalidArgument, r.State)
+	}
+	body := xsi.CallCenter{AgentACDState: acd}
+	if r.State == plugins.AgentNotReady {
+		body.AgentUnavailableCode = r.Reason
+	}
+	if err := d.do(ctx, http.MethodPut, userPath(d.cfg.userID(r.Device), "/services/"+xsi.ServiceCallCenter), nil, body, nil); err != nil {
+		return fmt.Errorf("set agent state: %w", err)
+	}
+	return nil
+}
+
 // pbxSnapshot asks the server for m's calls (GET calls, then GET each
 // call), DND and forwarding. The service queries are best effort: a
 // service not assigned to the user leaves it off.
@@ -375,6 +396,10 @@ func (d *Driver) pbxSnapshot(ctx context.Context, m *monitor) (plugins.DeviceSna
 	var dnd xsi.DoNotDisturb
 	if d.do(ctx, http.MethodGet, userPath(m.userID, "/services/DoNotDisturb"), nil, nil, &dnd) == nil {
 		s.DND = dnd.Active
+	}
+	var cc xsi.CallCenter
+	if d.do(ctx, http.MethodGet, userPath(m.userID, "/services/"+xsi.ServiceCallCenter), nil, nil, &cc) == nil {
+		s.AgentState = agentFromACD(cc.AgentACDState)
 	}
 	for _, t := range []plugins.ForwardingType{plugins.ForwardImmediate, plugins.ForwardBusy, plugins.ForwardNoAnswer} {
 		var f xsi.Forwarding
@@ -405,4 +430,5 @@ var (
 	_ sdk.PickerUpper          = (*Driver)(nil)
 	_ sdk.DNDSetter            = (*Driver)(nil)
 	_ sdk.ForwardingSetter     = (*Driver)(nil)
+	_ sdk.AgentStateSetter     = (*Driver)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -177,5 +178,37 @@ func TestDNDAndForwarding(t *testing.T) {
 	}
 	if e.sim.Forwarding("203", "CallForwardingNoAnswer") != "204" {
 		t.Fatal("sim did not store no-answer forwarding")
+	}
+}
+
+// TestAgentState walks an agent through every settable state: each PUT of
+// services/CallCenter comes back as an AgentStateEvent on the agent
+// subscription, mapped to agent_state, and shows in the snapshot.
+func TestAgentState(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	drivertest.WaitFor(t, "signed out in the first snapshot", func() bool { return e.snapshot("201").AgentState == plugins.AgentLoggedOff })
+	for _, c := range []struct {
+		st  plugins.AgentState
+		acd string
+	}{{plugins.AgentLoggedOn, "Sign-In"}, {plugins.AgentReady, "Available"}, {plugins.AgentNotReady, "Unavailable"},
+		{plugins.AgentWorkingAfterCall, "Wrap-Up"}, {plugins.AgentLoggedOff, "Sign-Out"}} {
+		req := plugins.AgentStateRequest{Device: "201", AgentID: "9201", State: c.st, Reason: "Lunch"}
+		if err := e.d.SetAgentState(bg, req); err != nil {
+			t.Fatalf("%s: %v", c.st, err)
+		}
+		ev := e.Want(plugins.EventAgentState, "201", plugins.StateUnspecified)
+		if ev.AgentState != c.st || e.sim.AgentState("201") != c.acd || e.snapshot("201").AgentState != c.st {
+			t.Fatalf("%s: event %+v, sim %q", c.st, ev, e.sim.AgentState("201"))
+		}
+		if wantCode := map[bool]string{true: "Lunch"}[c.st == plugins.AgentNotReady]; ev.RawCause != wantCode {
+			t.Fatalf("%s: unavailable code %q", c.st, ev.RawCause)
+		}
+	}
+	for _, bad := range []plugins.AgentStateRequest{{Device: "201", State: plugins.AgentBusy},
+		{Device: "201", State: plugins.AgentUnspecified}, {State: plugins.AgentReady}} {
+		if err := e.d.SetAgentState(bg, bad); !errors.Is(err, plugins.ErrInvalidArgument) {
+			t.Fatalf("%+v: %v", bad, err)
+		}
 	}
 }

@@ -15,6 +15,7 @@ type user struct {
 	ext, id string
 	dnd     bool
 	fwd     map[string]xsi.Forwarding // service name → setting
+	acd     xsi.CallCenter            // call center agent state (starts Sign-Out)
 	halves  []*half
 	digits  string // DTMF sent on its calls
 }
@@ -491,9 +492,57 @@ func (s *Sim) service(w http.ResponseWriter, r *http.Request, u *user, name stri
 		f := u.fwd[name]
 		f.XMLName.Space, f.XMLName.Local = xsi.Namespace, name
 		writeXML(w, http.StatusOK, f)
+	case xsi.ServiceCallCenter:
+		s.callCenter(w, r, u)
 	default:
 		writeError(w, http.StatusNotFound, 110404, "service not assigned: "+name)
 	}
+}
+
+// callCenter answers GET and PUT of services/CallCenter. A PUT that
+// changes the agent's ACD state emits AgentStateEvent on the user's
+// "Call Center Agent" subscriptions; an unknown state is a 400.
+func (s *Sim) callCenter(w http.ResponseWriter, r *http.Request, u *user) {
+	cur := u.acd
+	if cur.AgentACDState == "" {
+		cur.AgentACDState = xsi.ACDSignOut
+	}
+	if r.Method != http.MethodPut {
+		writeXML(w, http.StatusOK, cur)
+		return
+	}
+	var c xsi.CallCenter
+	if err := readBody(r, &c); err != nil {
+		writeErr(w, err)
+		return
+	}
+	switch c.AgentACDState {
+	case xsi.ACDSignIn, xsi.ACDAvailable, xsi.ACDUnavailable, xsi.ACDWrapUp, xsi.ACDSignOut:
+	case "":
+		c.AgentACDState = cur.AgentACDState
+	default:
+		writeError(w, http.StatusBadRequest, 110400, "invalid agentACDState: "+c.AgentACDState)
+		return
+	}
+	if c.AgentACDState != xsi.ACDUnavailable {
+		c.AgentUnavailableCode = ""
+	}
+	u.acd = c
+	if c != cur {
+		s.emit(u, &xsi.EventData{Type: xsi.TypeAgentStateEvent,
+			AgentState: &xsi.AgentStateInfo{State: c.AgentACDState, UnavailableCode: c.AgentUnavailableCode}})
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// AgentState reports ext's call center ACD state.
+func (s *Sim) AgentState(ext string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[ext]; u != nil && u.acd.AgentACDState != "" {
+		return u.acd.AgentACDState
+	}
+	return xsi.ACDSignOut
 }
 
 // DND reports ext's Do Not Disturb setting.

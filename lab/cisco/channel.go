@@ -422,7 +422,7 @@ var packages = func() map[string]map[string]bool {
 		return m
 	}
 	return map[string]map[string]bool{xsi.PackageBasicCall: set(basic), xsi.PackageStandardCall: set(standard),
-		xsi.PackageAdvancedCall: set(advanced)}
+		xsi.PackageAdvancedCall: set(advanced), xsi.PackageCallCenterAgent: set([]string{xsi.TypeAgentStateEvent})}
 }()
 
 // emit sends an event about u to every subscription on u whose package

@@ -86,6 +86,9 @@ const (
 	TypeCallForwardingAlways    = "CallForwardingAlwaysEvent"
 	TypeCallForwardingBusy      = "CallForwardingBusyEvent"
 	TypeCallForwardingNoAnswer  = "CallForwardingNoAnswerEvent"
+	// TypeAgentStateEvent is the Call Center Agent package's agent state
+	// change (XSICallCenterAgentEvents.xsd).
+	TypeAgentStateEvent = "AgentStateEvent"
 )
 
 // Event packages a subscription names (cti-protocols.md §4.2).
@@ -93,6 +96,9 @@ const (
 	PackageBasicCall    = "Basic Call"
 	PackageStandardCall = "Standard Call"
 	PackageAdvancedCall = "Advanced Call"
+	// PackageCallCenterAgent carries a call center agent's ACD state
+	// changes; the call packages do not.
+	PackageCallCenterAgent = "Call Center Agent"
 )
 
 // Channel is the Xsi-Events Channel document: the channel add request
@@ -244,6 +250,34 @@ const (
 	ServiceCallForwardingNoAnswer = "CallForwardingNoAnswer"
 )
 
+// CallCenter is services/CallCenter (GET and PUT): the user's ACD state
+// as a call center agent, with the unavailable code when Unavailable.
+// Xsi-Actions CallCenter (agentACDState, agentUnavailableCode).
+type CallCenter struct {
+	XMLName              xml.Name `xml:"http://schema.broadsoft.com/xsi CallCenter"`
+	AgentACDState        string   `xml:"agentACDState,omitempty"`
+	AgentUnavailableCode string   `xml:"agentUnavailableCode,omitempty"`
+}
+
+// ServiceCallCenter is the services/ path element of [CallCenter].
+const ServiceCallCenter = "CallCenter"
+
+// The agentACDState values (AgentACDState in the Xsi schema).
+const (
+	ACDSignIn      = "Sign-In"
+	ACDAvailable   = "Available"
+	ACDUnavailable = "Unavailable"
+	ACDWrapUp      = "Wrap-Up"
+	ACDSignOut     = "Sign-Out"
+)
+
+// AgentStateInfo is the agentStateInfo of an AgentStateEvent: the new ACD
+// state and, when Unavailable, its code.
+type AgentStateInfo struct {
+	State           string `xml:"state"`
+	UnavailableCode string `xml:"unavailableCode,omitempty"`
+}
+
 // ErrorInfo is the body of an Xsi error response.
 type ErrorInfo struct {
 	XMLName        xml.Name `xml:"http://schema.broadsoft.com/xsi ErrorInfo"`
@@ -277,6 +311,7 @@ type EventData struct {
 	Conference *ConferenceInfo `xml:"conference,omitempty"`
 	HookStatus string          `xml:"hookStatus,omitempty"`
 	Info       *ServiceInfo    `xml:"info,omitempty"`
+	AgentState *AgentStateInfo `xml:"agentStateInfo,omitempty"`
 }
 
 // ServiceInfo is the info of a service event (DoNotDisturbEvent,
@@ -381,6 +416,11 @@ func (e Event) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
 		}
 		if d.Info != nil {
 			if err := enc.EncodeElement(d.Info, in("info")); err != nil {
+				return err
+			}
+		}
+		if d.AgentState != nil {
+			if err := enc.EncodeElement(d.AgentState, in("agentStateInfo")); err != nil {
 				return err
 			}
 		}
