@@ -10,12 +10,17 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
 // errPeerStatus: the other leg answered the request we relayed with a
 // final error status; the response says which.
 var errPeerStatus = errors.New("b2bua: other leg rejected the request")
+
+// errBadAnswer: the other leg accepted an offer (2xx, ACKed) but its answer
+// is unusable; exchange rolls that leg back (rollback).
+var errBadAnswer = errors.New("b2bua: unusable answer in a 2xx")
 
 // onReinvite handles an INVITE inside a dialog (RFC 3261 §14.2) from
 // either leg of an answered call: the new offer goes through the relay to
@@ -133,11 +138,15 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer [
 	ans, res, err := c.offerTo(y, method, offer, sd)
 	if err != nil {
 		sx.SetRemote(prev)
+		if errors.Is(err, errBadAnswer) {
+			c.rollback(y, !l.isA, sy)
+		}
 		return nil, res, err
 	}
 	ast, err := sdp.AudioStream(ans)
 	if err != nil {
 		sx.SetRemote(prev)
+		c.rollback(y, !l.isA, sy)
 		return nil, nil, err
 	}
 	sy.SetRemote(ast.Remote())
@@ -186,12 +195,51 @@ func (c *call) offerTo(y *dialog, method sip.RequestMethod, offer []byte, sd *ps
 	c.timerAnswered(y, res)
 	ans, err := sdp.Parse(res.Body())
 	if err != nil {
-		return nil, nil, fmt.Errorf("answer to %s: %w", method, err)
+		return nil, nil, fmt.Errorf("%w: answer to %s: %w", errBadAnswer, method, err)
 	}
 	if _, err := sdp.CheckAnswer(sd, ans); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: %w", errBadAnswer, err)
 	}
 	return ans, res, nil
+}
+
+// rollback re-INVITEs dialog y (yIsA: the A leg) back to the session it
+// had before an offer it accepted with an unusable answer: the SDP we last
+// sent it, with a new o= version (RFC 3264 §8). The offerer gets a 488,
+// so both sides keep what they had (RFC 3261 §14.1). A failed rollback is
+// logged: the session on y stays as its last 2xx left it.
+func (c *call) rollback(y *dialog, yIsA bool, sy *relay.Side) {
+	c.est.mu.Lock()
+	last := c.est.sent[y]
+	c.est.mu.Unlock()
+	sd, err := sdp.Parse(last)
+	if err == nil {
+		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(yIsA))
+	}
+	var offer []byte
+	if err == nil {
+		offer, err = sd.Marshal()
+	}
+	var (
+		ans *psdp.SessionDescription
+		res *sip.Response
+	)
+	if err == nil {
+		ans, res, err = c.offerTo(y, sip.INVITE, offer, sd)
+	}
+	var st sdp.Stream
+	if err == nil {
+		st, err = sdp.AudioStream(ans)
+	}
+	if err != nil {
+		c.gw.log.Info("re-INVITE rollback failed", "call_id", y.callID, "error", err)
+		return
+	}
+	sy.SetRemote(st.Remote())
+	c.est.mu.Lock()
+	c.est.from[y], c.est.sent[y] = res.Body(), offer
+	c.est.mu.Unlock()
+	c.gw.log.Info("re-INVITE rolled back", "call_id", y.callID)
 }
 
 // offerInAnswer answers a re-INVITE without SDP (RFC 3261 §14.2, RFC 3264

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,6 +188,7 @@ func testCallWith(t *testing.T, pa, peer *fakePeer, rec cdr.Recorder) (*call, *l
 	c.est.init()
 	c.est.up = true
 	c.est.from[c.b] = []byte(testSDP(30002, 1, "", 0, 8))
+	c.est.sent[c.b] = []byte(testSDP(int(media.B().LocalAddr().Port()), 1, "", 0, 8))
 	a0 := testSDP(30000, 1, "", 0, 8)
 	c.est.from[c.a] = []byte(a0)
 	sd, _ := sdp.Parse([]byte(a0))
@@ -208,6 +210,8 @@ func TestExchange(t *testing.T) {
 		aDir    psdp.Direction
 		bDir    psdp.Direction
 		answer  string // a line the answer to A must hold
+
+		rollback bool // the far end was re-INVITEd back to the old session
 	}{
 		{
 			name: "hold: sendonly offered, recvonly answered", method: sip.INVITE,
@@ -263,9 +267,22 @@ func TestExchange(t *testing.T) {
 		},
 		{
 			name: "answer with a codec not offered", method: sip.INVITE,
-			offer:   testSDP(30000, 2, "", 0),
-			reply:   func(*sip.Request) (int, string) { return 200, testSDP(30002, 2, "", 8) },
-			wantErr: sdp.ErrAnswerMismatch, methods: []string{"INVITE", "ACK"}, aDir: psdp.DirectionSendRecv,
+			offer: testSDP(30000, 2, "", 0),
+			reply: func(*sip.Request) (int, string) { return 200, testSDP(30002, 2, "", 8) },
+			// The rollback re-INVITE gets the same unusable answer: logged.
+			wantErr: sdp.ErrAnswerMismatch, methods: []string{"INVITE", "ACK", "INVITE", "ACK"}, aDir: psdp.DirectionSendRecv,
+		},
+		{
+			name: "garbage SDP in the 2xx: far end re-INVITEd back (RFC 3261 §14.1)", method: sip.INVITE,
+			offer: testSDP(30000, 2, "inactive", 0),
+			reply: func(r *sip.Request) (int, string) {
+				if strings.Contains(string(r.Body()), "a=inactive") {
+					return 200, "v=0\r\nthis is not SDP\r\n"
+				}
+				return 200, mirrorAnswer(string(r.Body()))
+			},
+			wantErr: sdp.ErrMalformed, methods: []string{"INVITE", "ACK", "INVITE", "ACK"}, aDir: psdp.DirectionSendRecv,
+			rollback: true,
 		},
 	}
 	for _, tt := range tests {
@@ -285,8 +302,25 @@ func TestExchange(t *testing.T) {
 			for _, r := range peer.requests() {
 				got = append(got, string(r.Method))
 			}
-			if strings.Join(got, " ") != strings.Join(tt.methods, " ") {
+			// Order-blind: an ACK may arrive after the next request.
+			want := slices.Sorted(slices.Values(tt.methods))
+			if strings.Join(slices.Sorted(slices.Values(got)), " ") != strings.Join(want, " ") {
 				t.Errorf("far end got %v, want %v", got, tt.methods)
+			}
+			if tt.rollback {
+				var invs []string
+				for _, r := range peer.requests() {
+					if r.Method == sip.INVITE {
+						invs = append(invs, string(r.Body()))
+					}
+				}
+				first, back := invs[0], invs[1]
+				if strings.Contains(back, "a=inactive") || sdpVersion(t, back) <= sdpVersion(t, first) {
+					t.Errorf("rollback offer %q after %q: want the old session, newer o= version", back, first)
+				}
+				if c.media.B().Remote().Direction == psdp.DirectionInactive {
+					t.Errorf("relay B side inactive after the rollback")
+				}
 			}
 			if err != nil {
 				if c.media.A().Remote() != before {
@@ -356,4 +390,14 @@ func TestStrayReinvite2xx(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// sdpVersion is the o= sess-version of body.
+func sdpVersion(t *testing.T, body string) uint64 {
+	t.Helper()
+	sd, err := sdp.Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("parse %q: %v", body, err)
+	}
+	return sd.Origin.SessionVersion
 }
