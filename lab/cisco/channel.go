@@ -363,6 +363,9 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 		appID: req.ApplicationID, expires: time.Now().Add(exp)}
 	s.subs[sub.id] = sub
 	writeXML(w, http.StatusOK, xsi.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
+	if !packages[sub.pkg][xsi.TypeCallSubscriptionEvent] {
+		return // Call Center Agent: the state is read with GET services/CallCenter
+	}
 	data := &xsi.EventData{Type: xsi.TypeCallSubscriptionEvent, HookStatus: "On-Hook"}
 	for _, h := range u.halves {
 		data.Calls = append(data.Calls, h.wire())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,5 +174,48 @@ func TestSimChannelSubscriptionEvents(t *testing.T) {
 	// The calls outlive the channel.
 	if got := c.sim.CallStates("202"); len(got) != 1 || !strings.HasSuffix(got[0], ":Alerting") {
 		t.Fatalf("202 calls %v", got)
+	}
+}
+
+// TestSimCallCenter: PUT services/CallCenter changes the ACD state and
+// emits AgentStateEvent on the Call Center Agent subscription only; an
+// unknown state is refused.
+func TestSimCallCenter(t *testing.T) {
+	c := newClient(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, docs := c.stream(ctx, "set1")
+	for _, pkg := range []string{xsi.PackageAdvancedCall, xsi.PackageCallCenterAgent} {
+		resp := c.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/201@lab.example",
+			xsi.Subscription{Event: pkg, Expires: 3600, ChannelSetID: "set1"}, true)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("subscribe %s: %s", pkg, resp.Status)
+		}
+	}
+	first := nextEvent(t, docs)
+	if first.EventData.Type != xsi.TypeCallSubscriptionEvent {
+		t.Fatalf("first event %+v", first)
+	}
+	c.do(ctx, http.MethodPost, xsi.EventsRoot+"/channel/eventresponse", xsi.EventResponse{EventID: first.EventID, StatusCode: 200}, true)
+	path := xsi.ActionsRoot + "/user/201@lab.example/services/CallCenter"
+	if resp := c.do(ctx, http.MethodPut, path, xsi.CallCenter{AgentACDState: "Dancing"}, true); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown state: %s", resp.Status)
+	}
+	if resp := c.do(ctx, http.MethodPut, path, xsi.CallCenter{AgentACDState: xsi.ACDUnavailable, AgentUnavailableCode: "Lunch"}, true); resp.StatusCode != http.StatusOK {
+		t.Fatalf("unavailable: %s", resp.Status)
+	}
+	ev := nextEvent(t, docs)
+	if ev.EventData.Type != xsi.TypeAgentStateEvent || ev.EventData.AgentState == nil ||
+		*ev.EventData.AgentState != (xsi.AgentStateInfo{State: xsi.ACDUnavailable, UnavailableCode: "Lunch"}) {
+		t.Fatalf("agent event %+v", ev)
+	}
+	if got := c.sim.AgentState("201"); got != xsi.ACDUnavailable {
+		t.Fatalf("sim state %q", got)
+	}
+	var cc xsi.CallCenter
+	resp := c.do(ctx, http.MethodGet, path, nil, true)
+	b, _ := io.ReadAll(resp.Body)
+	if err := xsi.Unmarshal(b, &cc); err != nil || cc.AgentACDState != xsi.ACDUnavailable || cc.AgentUnavailableCode != "Lunch" {
+		t.Fatalf("GET %+v %v", cc, err)
 	}
 }
