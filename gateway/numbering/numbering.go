@@ -159,7 +159,15 @@ func (p *Plan) Outbound(trunk, number string) (string, error) {
 			return "", err
 		}
 		if r.Format == E164 {
-			return phonenumbers.Format(n, phonenumbers.E164), nil
+			out := phonenumbers.Format(n, phonenumbers.E164)
+			// libphonenumber drops a national prefix written after the
+			// country code (+44 0 20...): for a few inputs the result
+			// still starts with one and would change when read again.
+			// Such a number is not one the trunk can route.
+			if again, err := p.parse(out); err != nil || phonenumbers.Format(again, phonenumbers.E164) != out {
+				return "", fmt.Errorf("numbering: %q has no stable E.164 form: %w", number, ErrInvalidNumber)
+			}
+			return out, nil
 		}
 		return p.national(n), nil
 	}
