@@ -127,21 +127,15 @@ func (b *B2BUA) sendAck(d *dialog, seq uint32) {
 // Record-Route reversed as route set.
 func strayDialog(res *sip.Response, contact sip.Uri) *dialog {
 	d := &dialog{
-		callID:    string(*res.CallID()),
-		local:     res.From().Address,
-		remote:    res.To().Address,
-		contact:   contact,
-		transport: res.Transport(),
-		dest:      res.Source(),
-		routes:    routeSet(res.GetHeaders("Record-Route"), true),
+		callID:       string(*res.CallID()),
+		local:        res.From().Address,
+		remote:       res.To().Address,
+		contact:      contact,
+		transport:    res.Transport(),
+		dest:         res.Source(),
+		remoteTarget: res.To().Address, // when the 2xx has no Contact
 	}
 	d.localTag, _ = res.From().Params.Get("tag")
-	d.remoteTag, _ = res.To().Params.Get("tag")
-	if ct := res.Contact(); ct != nil {
-		d.remoteTarget = ct.Address
-		d.dest = ""
-	} else {
-		d.remoteTarget = res.To().Address
-	}
+	d.setFromResponse(res)
 	return d
 }

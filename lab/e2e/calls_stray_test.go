@@ -55,24 +55,9 @@ func (p *rawPBX) send(msg string, to net.Addr) {
 }
 
 // headers returns the values of header name in msg (full name only).
-func headers(msg, name string) []string {
-	var out []string
-	head, _, _ := strings.Cut(msg, "\r\n\r\n")
-	for _, line := range strings.Split(head, "\r\n")[1:] {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			out = append(out, strings.TrimSpace(v))
-		}
-	}
-	return out
-}
+func headers(msg, name string) []string { return parseSIP(msg).all(name) }
 
-func header(msg, name string) string {
-	if hs := headers(msg, name); len(hs) > 0 {
-		return hs[0]
-	}
-	return ""
-}
+func header(msg, name string) string { return parseSIP(msg).get(name) }
 
 // response builds a response to req with the To tag given.
 func response(req string, code int, reason, toTag, contact, body string) string {
