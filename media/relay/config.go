@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 )
@@ -22,13 +23,24 @@ type Config struct {
 	// Default: 60 s. Negative: never.
 	MediaTimeout time.Duration
 
-	// Latching chooses where a side's far end is learnt from. Default: LatchAny.
+	// Latching chooses which sources may become a side's far end (see
+	// Latching). Default: LatchSignalling.
 	Latching Latching
 
-	// RelatchAfter is how long a latched source must have been silent before
-	// a packet from a new source may take its place. Default: 2 s.
-	// Negative: never (only Side.SetRemote re-latches).
-	RelatchAfter time.Duration
+	// LearnWindow is how long a side learns its far end's source after each
+	// SDP, from the first packet accepted (see Latching). After it, the
+	// source and SSRC are fixed until the next SDP. Default: 1 s.
+	LearnWindow time.Duration
+
+	// AllowSSRCChange lets the latched source change its RTP SSRC after the
+	// learning window (a PBX that switches streams, e.g. to music on hold,
+	// without a re-INVITE). Default: false, a new SSRC from the latched
+	// source is ignored until the next SDP.
+	AllowSSRCChange bool
+
+	// Logger receives the rate-limited report of packets from strangers.
+	// Default: slog.Default().
+	Logger *slog.Logger
 
 	// SocketBuffer sets SO_RCVBUF and SO_SNDBUF of every socket, in bytes.
 	// Default: 0 (the system's default, about 200 KB on Linux).
@@ -39,7 +51,7 @@ const (
 	defaultPortMin      = 40000
 	defaultPortMax      = 49999
 	defaultMediaTimeout = 60 * time.Second
-	defaultRelatchAfter = 2 * time.Second
+	defaultLearnWindow  = time.Second
 
 	// maxPacket is the reader buffer: an Ethernet MTU with room to spare.
 	// Longer datagrams are cut by the kernel and counted as Invalid.
@@ -57,8 +69,11 @@ func (c Config) withDefaults() Config {
 	if c.MediaTimeout == 0 {
 		c.MediaTimeout = defaultMediaTimeout
 	}
-	if c.RelatchAfter == 0 {
-		c.RelatchAfter = defaultRelatchAfter
+	if c.LearnWindow == 0 {
+		c.LearnWindow = defaultLearnWindow
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	return c
 }
@@ -72,7 +87,10 @@ func (c Config) validate() error {
 	if first := c.PortMin + c.PortMin%2; first+1 > c.PortMax {
 		return fmt.Errorf("%w: port range %d-%d holds no even/odd pair", ErrInvalidConfig, c.PortMin, c.PortMax)
 	}
-	if c.Latching < LatchAny || c.Latching > LatchOff {
+	if c.LearnWindow < 0 {
+		return fmt.Errorf("%w: learn window %v", ErrInvalidConfig, c.LearnWindow)
+	}
+	if c.Latching < LatchSignalling || c.Latching > LatchOff {
 		return fmt.Errorf("%w: latching %d", ErrInvalidConfig, c.Latching)
 	}
 	if c.SocketBuffer < 0 {

@@ -1,13 +1,19 @@
 package relay
 
-import "sync"
+import (
+	"math/rand/v2"
+	"sync"
+)
 
 // portPool hands out the even RTP port of each even/odd pair in a range
 // (RFC 3550 §11: RTP on an even port, RTCP on the next odd one).
 //
 // Free pairs are a FIFO: a released pair goes to the back, so a port is
-// reused as late as possible and stray packets of an ended call rarely reach
-// a new one.
+// reused late and stray packets of an ended call rarely reach a new one. The
+// pair handed out is a random one of the older half of the FIFO, not its
+// head: ports come in no order an attacker could follow from the SDP of one
+// call to guess the next call's (math/rand/v2's generator is ChaCha8, seeded
+// by the runtime from the system's entropy).
 type portPool struct {
 	mu   sync.Mutex
 	free []int // ring buffer of free even ports
@@ -33,6 +39,8 @@ func (p *portPool) get() (port int, ok bool) {
 	if p.n == 0 {
 		return 0, false
 	}
+	k := (p.head + rand.IntN((p.n+1)/2)) % len(p.free)
+	p.free[p.head], p.free[k] = p.free[k], p.free[p.head]
 	port = p.free[p.head]
 	p.head = (p.head + 1) % len(p.free)
 	p.n--

@@ -15,6 +15,8 @@ type Relay struct {
 	sessions map[*Session]struct{}
 	closed   bool
 
+	counters relayCounters // totals for metrics (counters.go)
+
 	io relayIO // the I/O engine's state (io_linux.go, io_goroutine.go)
 }
 

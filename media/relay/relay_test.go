@@ -46,7 +46,17 @@ type endpoint struct {
 
 func newEndpoint(t testing.TB) *endpoint {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	return newEndpointAt(t, loopback)
+}
+
+// strangerIP is the address of the tests' intruders: neither a party's SDP
+// address nor its signalling address.
+var strangerIP = netip.MustParseAddr("127.0.0.9")
+
+// newEndpointAt is newEndpoint on another loopback address.
+func newEndpointAt(t testing.TB, ip netip.Addr) *endpoint {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,37 +196,110 @@ func TestLatchNATedSource(t *testing.T) {
 	}
 }
 
+// An intruder sprays a call's relay ports with RTP and RTCP, with the
+// relay's default configuration: from a stranger's IP (127.0.0.9) before
+// and after the parties latched, and from the parties' own IP (another
+// port) once the learning window has closed. None of it is forwarded, none
+// of it latches, and the parties keep getting each other's packets.
 func TestUnexpectedSourceIgnored(t *testing.T) {
 	t.Parallel()
-	r := newTestRelay(t, Config{RelatchAfter: -1})
+	r := newTestRelay(t, Config{LearnWindow: 100 * time.Millisecond})
 	s, _ := r.NewSession()
-	a, b, intruder := newEndpoint(t), newEndpoint(t), newEndpoint(t)
-	s.A().SetRemote(Remote{RTP: a.addr()})
-	s.B().SetRemote(Remote{RTP: b.addr()})
+	a, b := newEndpoint(t), newEndpoint(t)
+	aRTCP, bRTCP := newEndpoint(t), newEndpoint(t)
+	stranger := newEndpointAt(t, strangerIP)
+	local := newEndpoint(t) // same IP as the parties, another port
+	stranger.ssrc, local.ssrc = 0x5157, 0x10ca1
+	s.A().SetRemote(Remote{RTP: a.addr(), RTCP: aRTCP.addr()})
+	s.B().SetRemote(Remote{RTP: b.addr(), RTCP: bRTCP.addr()})
+
+	spray := func(from *endpoint) {
+		for _, side := range []*Side{s.A(), s.B()} {
+			from.send(side.LocalAddr(), from.packet())
+			from.send(side.LocalRTCPAddr(), rtcpSR(t, from.ssrc))
+			from.send(side.LocalAddr(), rtcpSR(t, from.ssrc)) // muxed RTCP
+		}
+	}
+	spray(stranger) // before anyone latched: a stranger never latches
+	eventually(t, "6 strangers ignored", func() bool {
+		return s.A().Stats().Strangers == 3 && s.B().Stats().Strangers == 3
+	})
+	for _, p := range []*endpoint{a, b, aRTCP, bRTCP} {
+		if got, from := p.recv(50 * time.Millisecond); got != nil {
+			t.Fatalf("the stranger's packet reached a party (from %v)", from)
+		}
+	}
+
+	// the parties latch, RTP and RTCP
 	a.send(s.A().LocalAddr(), a.packet())
-	if b.recvRTP(time.Second) == nil {
+	if p := b.recvRTP(time.Second); p == nil || p.SSRC != a.ssrc {
 		t.Fatal("A→B lost")
 	}
-	for range 5 {
-		intruder.send(s.A().LocalAddr(), intruder.packet())
+	b.send(s.B().LocalAddr(), b.packet())
+	if p := a.recvRTP(time.Second); p == nil || p.SSRC != b.ssrc {
+		t.Fatal("B→A lost")
 	}
-	intruder.send(s.A().LocalRTCPAddr(), rtcpSR(t, 1)) // latched? no: RTCP latches on its own
-	eventually(t, "5 ignored", func() bool { return s.A().Stats().Ignored == 5 })
-	if p := b.recvRTP(50 * time.Millisecond); p != nil && p.SSRC == intruder.ssrc {
-		t.Fatal("intruder's packet forwarded")
+	aRTCP.send(s.A().LocalRTCPAddr(), rtcpSR(t, a.ssrc))
+	if got, _ := bRTCP.recv(time.Second); got == nil {
+		t.Fatal("A→B RTCP lost")
 	}
-	st := s.A().Stats()
-	if st.Packets != 1 || st.Source != a.addr() {
-		t.Fatalf("stats %+v", st)
+	bRTCP.send(s.B().LocalRTCPAddr(), rtcpSR(t, b.ssrc))
+	if got, _ := aRTCP.recv(time.Second); got == nil {
+		t.Fatal("B→A RTCP lost")
+	}
+	time.Sleep(150 * time.Millisecond) // the learning windows close
+
+	spray(stranger)
+	spray(local)
+	eventually(t, "the spray ignored", func() bool {
+		sa, sb := s.Stats()
+		return sa.Ignored == 9 && sb.Ignored == 9
+	})
+	sa, sb := s.Stats()
+	if sa.Strangers != 6 || sb.Strangers != 6 {
+		t.Fatalf("strangers %d %d, want 6 each", sa.Strangers, sb.Strangers)
+	}
+	for _, p := range []*endpoint{a, b, aRTCP, bRTCP} {
+		if got, from := p.recv(50 * time.Millisecond); got != nil {
+			t.Fatalf("an intruder's packet reached a party (from %v)", from)
+		}
+	}
+	for _, p := range []*endpoint{stranger, local} {
+		if got, from := p.recv(50 * time.Millisecond); got != nil {
+			t.Fatalf("the intruder got a packet from %v", from)
+		}
+	}
+	if sa.Source != a.addr() || sb.Source != b.addr() || sa.Packets != 1 || sb.Packets != 1 ||
+		sa.RTCPPackets != 1 || sb.RTCPPackets != 1 {
+		t.Fatalf("an intruder latched or was counted as media: A %+v, B %+v", sa, sb)
+	}
+	if c := r.Counters(); c.Strangers != 12 || c.Ignored != 18 {
+		t.Fatalf("relay counters %+v", c)
+	}
+	// the parties still reach each other, RTP and RTCP
+	a.send(s.A().LocalAddr(), a.packet())
+	if p := b.recvRTP(time.Second); p == nil || p.SSRC != a.ssrc {
+		t.Fatal("A→B lost after the spray")
+	}
+	b.send(s.B().LocalAddr(), b.packet())
+	if p := a.recvRTP(time.Second); p == nil || p.SSRC != b.ssrc {
+		t.Fatal("B→A lost after the spray")
+	}
+	aRTCP.send(s.A().LocalRTCPAddr(), rtcpSR(t, a.ssrc))
+	if got, _ := bRTCP.recv(time.Second); got == nil {
+		t.Fatal("A→B RTCP lost after the spray")
 	}
 	// junk is counted as invalid, not forwarded
 	a.send(s.A().LocalAddr(), []byte{1, 2, 3})
 	eventually(t, "invalid counted", func() bool { return s.A().Stats().Invalid == 1 })
 }
 
+// No re-latching after silence: once the learning window closed, a new
+// source from the same IP never takes over, however long the latched one is
+// silent (hold, DTX); a new SDP opens a new window.
 func TestRelatchRules(t *testing.T) {
 	t.Parallel()
-	r := newTestRelay(t, Config{RelatchAfter: 100 * time.Millisecond})
+	r := newTestRelay(t, Config{LearnWindow: 100 * time.Millisecond})
 	s, _ := r.NewSession()
 	a, a2, b := newEndpoint(t), newEndpoint(t), newEndpoint(t)
 	s.A().SetRemote(Remote{RTP: a.addr()})
@@ -224,21 +307,26 @@ func TestRelatchRules(t *testing.T) {
 	a.send(s.A().LocalAddr(), a.packet())
 	b.recvRTP(time.Second)
 
-	// a new source while the latched one is active: ignored
+	// a new source, during and long after the window: ignored
 	a2.send(s.A().LocalAddr(), a2.packet())
 	eventually(t, "ignored", func() bool { return s.A().Stats().Ignored == 1 })
-	// after RelatchAfter of silence: latched
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(250 * time.Millisecond)
 	a2.send(s.A().LocalAddr(), a2.packet())
-	eventually(t, "relatched", func() bool { return s.A().Stats().Source == a2.addr() })
+	eventually(t, "ignored after silence", func() bool { return s.A().Stats().Ignored == 2 })
+	if got := s.A().Stats().Source; got != a.addr() {
+		t.Fatalf("re-latched after silence on %v", got)
+	}
 
-	// a direction change alone keeps the latch
+	// a direction change alone keeps the latch, and opens a window: the
+	// first source seen in it is kept (here a2, same IP)
 	s.A().SetRemote(Remote{RTP: a.addr(), Direction: sdp.DirectionSendOnly})
-	if got := s.A().Stats().Source; got != a2.addr() {
+	if got := s.A().Stats().Source; got != a.addr() {
 		t.Fatalf("hold lost the latch: %v", got)
 	}
+	a2.send(s.A().LocalAddr(), a2.packet())
+	eventually(t, "relatched in the new window", func() bool { return s.A().Stats().Source == a2.addr() })
 	// a new SDP address forgets it
-	s.A().SetRemote(Remote{RTP: a2.addr()})
+	s.A().SetRemote(Remote{RTP: b.addr()})
 	if got := s.A().Stats().Source; got.IsValid() {
 		t.Fatalf("new SDP address kept latch %v", got)
 	}
@@ -549,6 +637,7 @@ func TestConfigValidation(t *testing.T) {
 		{PortMin: 40000, PortMax: 70000},
 		{Latching: 7},
 		{SocketBuffer: -1},
+		{LearnWindow: -1},
 	} {
 		if _, err := New(c); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: got %v", c, err)
@@ -559,7 +648,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Config()
-	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.RelatchAfter != 2*time.Second || r.Capacity() != 2500 {
+	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.LearnWindow != time.Second || c.Latching != LatchSignalling || r.Capacity() != 2500 {
 		t.Fatalf("defaults %+v", c)
 	}
 }

@@ -28,6 +28,27 @@ type Remote struct {
 	// EventPayloadType is the payload type of telephone-event (RFC 4733),
 	// whose packets are left out of the jitter. Zero: none.
 	EventPayloadType uint8
+
+	// Signalling is the source IP of the SIP message that carried this SDP.
+	// With LatchSignalling, media from this IP may latch besides media from
+	// the SDP's IP: a phone behind NAT writes its private address in the
+	// SDP and sends from the public one its SIP comes from. Invalid: only
+	// the SDP's IP.
+	Signalling netip.Addr
+}
+
+// allows reports whether media from ip may latch on this remote with mode l:
+// ip is the SDP's RTP or RTCP IP, or (LatchSignalling) the signalling IP.
+// An unspecified SDP address (the old hold) allows nothing by itself.
+func (r Remote) allows(ip netip.Addr, l Latching) bool {
+	ip = ip.Unmap()
+	if a := r.RTP.Addr(); r.RTP.IsValid() && !a.IsUnspecified() && a == ip {
+		return true
+	}
+	if a := r.RTCP.Addr(); r.RTCP.IsValid() && !a.IsUnspecified() && a == ip {
+		return true
+	}
+	return l == LatchSignalling && r.Signalling.IsValid() && r.Signalling.Unmap() == ip
 }
 
 // canSend reports whether the side said it sends media (sendrecv, sendonly).

@@ -3,6 +3,8 @@
 package relay
 
 import (
+	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -52,17 +54,26 @@ type idlePairs struct {
 	closed bool       // Relay.Close has run: nothing rests any more
 }
 
-// reuse takes the oldest resting pair if it has rested long enough, or
-// whatever its rest when force is set (the port range has no other pair
-// left). The sockets come back as new sock values (a worker may still hold
-// the old ones from a stale epoll event; they keep pointing at the ended
-// session).
+// reuse takes a random one of the pairs that have rested long enough, or
+// the oldest whatever its rest when force is set (the port range has no
+// other pair left). Random, so that the ports of the next call cannot be
+// guessed from the order calls ended (an attacker's own call among them).
+// The sockets come back as new sock values (a worker may still hold the old
+// ones from a stale epoll event; they keep pointing at the ended session).
 func (r *Relay) reuse(force bool) (port int, rtp, rtcp *sock, ok bool) {
 	p := &r.io.idle
 	p.mu.Lock()
-	if len(p.q) == 0 || (!force && time.Since(p.q[0].since) < reuseAfter) {
+	// Rested pairs are a prefix of q: q is in the order pairs retired, and a
+	// pick only moves the oldest pair into the prefix.
+	now := time.Now()
+	rested := sort.Search(len(p.q), func(i int) bool { return now.Sub(p.q[i].since) < reuseAfter })
+	if len(p.q) == 0 || (!force && rested == 0) {
 		p.mu.Unlock()
 		return 0, nil, nil, false
+	}
+	if rested > 1 {
+		k := rand.IntN(rested)
+		p.q[0], p.q[k] = p.q[k], p.q[0]
 	}
 	ip := p.q[0]
 	p.q[0] = idlePair{}

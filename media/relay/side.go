@@ -33,9 +33,10 @@ type Side struct {
 	mu        sync.Mutex
 	remote    Remote
 	remoteSet bool
-	rtpLatch  netip.AddrPort
-	rtcpLatch netip.AddrPort
-	rtpSeen   int64 // monotonic ns of the last packet from rtpLatch
+	rtpL      latch // the RTP source (latching.go)
+	rtcpL     latch // the RTCP source, learnt the same way
+	ssrc      uint32
+	ssrcSet   bool // ssrc is the latched stream's SSRC
 	rx        rxStats
 	st        Stats // counters; Jitter, LastPacket and Source are filled by Stats
 	last      int64 // monotonic ns of the last accepted RTP packet, 0 if none
@@ -71,21 +72,23 @@ func (s *Side) LocalRTCPAddr() netip.AddrPort {
 func (s *Side) Port() int { return s.port }
 
 // SetRemote records what this side's SDP (offer or answer) says. Call it for
-// every SDP the far end sends, including re-INVITEs and UPDATEs. When the RTP
-// or RTCP address changed (or on the first call), the side forgets its latched
-// sources and latches again; a change of direction alone (hold, resume) keeps
-// them.
+// every SDP the far end sends, including re-INVITEs and UPDATEs, with
+// Remote.Signalling set to the source IP of the SIP message that carried it.
+// Each call starts a new learning window (see Latching); when the RTP or
+// RTCP address changed (or on the first call) the side also forgets its
+// latched sources. A change of direction alone (hold, resume) or an old-style
+// hold (c=0.0.0.0) keeps them until the window picks.
 func (s *Side) SetRemote(r Remote) {
 	r.RTP = unmap(r.RTP)
 	r.RTCP = unmap(r.RTCP)
 	s.mu.Lock()
-	moved := !s.remoteSet || r.RTP != s.remote.RTP || r.rtcp() != s.remote.rtcp()
+	held := r.RTP.IsValid() && r.RTP.Addr().IsUnspecified()
+	moved := !s.remoteSet || (!held && (r.RTP != s.remote.RTP || r.rtcp() != s.remote.rtcp()))
 	s.remote = r
 	s.remoteSet = true
-	if moved {
-		s.rtpLatch = netip.AddrPort{}
-		s.rtcpLatch = netip.AddrPort{}
-	}
+	s.rtpL.reset(moved)
+	s.rtcpL.reset(moved)
+	s.ssrcSet = false
 	s.updateDst()
 	s.mu.Unlock()
 }
@@ -109,7 +112,7 @@ func (s *Side) Stats() Stats {
 	if s.last != 0 {
 		st.LastPacket = epoch.Add(time.Duration(s.last))
 	}
-	st.Source = s.rtpLatch
+	st.Source = s.rtpL.src
 	return st
 }
 
@@ -121,22 +124,22 @@ func (s *Side) updateDst() {
 	switch {
 	case latching == LatchOff:
 		d.rtp, d.rtcp = s.remote.RTP, s.remote.rtcp()
-	case s.rtpLatch.IsValid():
-		d.rtp = s.rtpLatch
+	case s.rtpL.src.IsValid():
+		d.rtp = s.rtpL.src
 		switch {
-		case s.rtcpLatch.IsValid():
-			d.rtcp = s.rtcpLatch
-		case s.rtpLatch != s.remote.RTP && s.rtpLatch.Port() < 65535:
+		case s.rtcpL.src.IsValid():
+			d.rtcp = s.rtcpL.src
+		case s.rtpL.src != s.remote.RTP && s.rtpL.src.Port() < 65535:
 			// behind NAT: the SDP's RTCP port says nothing; the usual
 			// mapping keeps RTCP next to RTP
-			d.rtcp = netip.AddrPortFrom(s.rtpLatch.Addr(), s.rtpLatch.Port()+1)
+			d.rtcp = netip.AddrPortFrom(s.rtpL.src.Addr(), s.rtpL.src.Port()+1)
 		default:
 			d.rtcp = s.remote.rtcp()
 		}
 	default:
 		d.rtp, d.rtcp = s.remote.RTP, s.remote.rtcp()
-		if s.rtcpLatch.IsValid() {
-			d.rtcp = s.rtcpLatch
+		if s.rtcpL.src.IsValid() {
+			d.rtcp = s.rtcpL.src
 		}
 	}
 	if d.rtp.IsValid() && (d.rtp.Port() == 0 || d.rtp.Addr().IsUnspecified()) {
@@ -148,58 +151,75 @@ func (s *Side) updateDst() {
 	s.dst.Store(d)
 }
 
-// acceptRTP applies the latching rules (see Latching) to an RTP packet from
-// src. Called with s.mu held.
-func (s *Side) acceptRTP(src netip.AddrPort, now int64) bool {
-	cfg := &s.sess.relay.cfg
-	if cfg.Latching == LatchOff {
-		return s.remoteSet && src == s.remote.RTP
-	}
-	if src == s.rtpLatch {
-		s.rtpSeen = now
-		return true
-	}
-	if s.rtpLatch.IsValid() && (cfg.RelatchAfter < 0 || now-s.rtpSeen < int64(cfg.RelatchAfter)) {
-		return false
-	}
-	if !cfg.Latching.accepts(src, s.sdpRTP()) {
-		return false
-	}
-	if s.rtpLatch.IsValid() {
-		s.rtcpLatch = netip.AddrPort{} // the far end moved: RTCP moved too
-	}
-	s.rtpLatch = src
-	s.rtpSeen = now
-	s.updateDst()
-	return true
-}
-
-// acceptRTCP is acceptRTP for RTCP: the RTCP source latches on the first
-// packet and re-latches only when the RTP latch or the remote changes.
-func (s *Side) acceptRTCP(src netip.AddrPort) bool {
-	cfg := &s.sess.relay.cfg
-	if cfg.Latching == LatchOff {
-		return s.remoteSet && (src == s.remote.rtcp() || src == s.remote.RTP)
-	}
-	if src == s.rtcpLatch || src == s.rtpLatch { // rtpLatch: rtcp-mux, RFC 5761
-		return true
-	}
-	if s.rtcpLatch.IsValid() {
-		return false
-	}
-	if !cfg.Latching.accepts(src, s.sdpRTP()) {
-		return false
-	}
-	s.rtcpLatch = src
-	s.updateDst()
-	return true
-}
-
-func (s *Side) sdpRTP() netip.AddrPort {
+// allowed reports whether media from ip may latch at all: the SDP's IP, the
+// signalling IP (LatchSignalling), or the IP already latched (kept through
+// an old-style hold). Called with s.mu held.
+func (s *Side) allowed(ip netip.Addr) bool {
 	if !s.remoteSet {
-		return netip.AddrPort{}
+		return false // no SDP yet (the callee before its answer): nobody
 	}
-	return s.remote.RTP
+	return s.remote.allows(ip, s.sess.relay.cfg.Latching) ||
+		(s.rtpL.src.IsValid() && s.rtpL.src.Addr() == ip)
+}
+
+// acceptRTP applies the latching rules (see Latching) to an RTP packet from
+// src with the given SSRC. Called with s.mu held.
+func (s *Side) acceptRTP(src netip.AddrPort, ssrc uint32, now int64) verdict {
+	cfg := &s.sess.relay.cfg
+	if cfg.Latching == LatchOff {
+		switch {
+		case s.remoteSet && src == s.remote.RTP:
+			return accepted
+		case s.remoteSet && src.Addr() == s.remote.RTP.Addr():
+			return ignored
+		}
+		return stranger
+	}
+	if !s.allowed(src.Addr()) {
+		return stranger
+	}
+	v := s.rtpL.learn(src, s.remote.RTP, now, int64(cfg.LearnWindow))
+	switch {
+	case v == ignored:
+		return v
+	case v == latched || !s.ssrcSet || s.rtpL.open(now) || cfg.AllowSSRCChange:
+		// the stream's SSRC is learnt with its source (RFC 3550 §8.2: a
+		// new SSRC is a new stream, so only a new SDP brings one)
+		s.ssrc, s.ssrcSet = ssrc, true
+	case ssrc != s.ssrc:
+		return ignored
+	}
+	if v == latched {
+		s.updateDst()
+	}
+	return v
+}
+
+// acceptRTCP is acceptRTP for RTCP, which latches on its own, the same way,
+// in its own window (RTCP starts seconds after RTP, RFC 3550 §6.2). RTCP
+// multiplexed on the RTP port (RFC 5761) comes from the latched RTP source.
+func (s *Side) acceptRTCP(src netip.AddrPort, now int64) verdict {
+	cfg := &s.sess.relay.cfg
+	if cfg.Latching == LatchOff {
+		switch {
+		case s.remoteSet && (src == s.remote.rtcp() || src == s.remote.RTP):
+			return accepted
+		case s.remoteSet && (src.Addr() == s.remote.RTP.Addr() || src.Addr() == s.remote.rtcp().Addr()):
+			return ignored
+		}
+		return stranger
+	}
+	if !s.allowed(src.Addr()) {
+		return stranger
+	}
+	if src == s.rtpL.src {
+		return accepted
+	}
+	v := s.rtcpL.learn(src, s.remote.rtcp(), now, int64(cfg.LearnWindow))
+	if v == latched {
+		s.updateDst()
+	}
+	return v
 }
 
 // input handles one datagram that arrived on one of s's sockets (the RTCP one
@@ -236,10 +256,10 @@ func (s *Side) countInvalid() {
 // where to forward it on the peer's RTP socket, if anywhere.
 func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	now := monotonic()
+	ssrc := binary.BigEndian.Uint32(b[8:12])
 	s.mu.Lock()
-	if !s.acceptRTP(src, now) {
-		s.st.Ignored++
-		s.mu.Unlock()
+	if v := s.acceptRTP(src, ssrc, now); v >= ignored {
+		s.refuse(v, src, false, now)
 		return netip.AddrPort{}, false
 	}
 	s.st.Packets++
@@ -249,7 +269,7 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	rate := int64(s.remote.clockRate())
 	arrival := now/int64(time.Second)*rate + now%int64(time.Second)*rate/int64(time.Second)
 	ev := s.remote.EventPayloadType
-	s.rx.add(binary.BigEndian.Uint32(b[8:12]), binary.BigEndian.Uint16(b[2:4]),
+	s.rx.add(ssrc, binary.BigEndian.Uint16(b[2:4]),
 		binary.BigEndian.Uint32(b[4:8]), pt, arrival, ev != 0 && pt == ev)
 	p := s.peer.dst.Load()
 	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid()
@@ -266,10 +286,10 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 // onRTCP handles one RTCP packet from src; RTCP flows whatever the
 // directions. It returns where to forward it on the peer's RTCP socket.
 func (s *Side) onRTCP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
+	now := monotonic()
 	s.mu.Lock()
-	if !s.acceptRTCP(src) {
-		s.st.Ignored++
-		s.mu.Unlock()
+	if v := s.acceptRTCP(src, now); v >= ignored {
+		s.refuse(v, src, true, now)
 		return netip.AddrPort{}, false
 	}
 	s.st.RTCPPackets++
@@ -277,6 +297,17 @@ func (s *Side) onRTCP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	s.mu.Unlock()
 	p := s.peer.dst.Load()
 	return p.rtcp, p.rtcp.IsValid()
+}
+
+// refuse counts a packet the latching rules refused, unlocks s.mu, and
+// reports a stranger to the Relay (counters and rate-limited log).
+func (s *Side) refuse(v verdict, src netip.AddrPort, rtcp bool, now int64) {
+	s.st.Ignored++
+	if v == stranger {
+		s.st.Strangers++
+	}
+	s.mu.Unlock()
+	s.sess.relay.refused(v, s, src, rtcp, now)
 }
 
 // flows reports whether media may flow from s to its peer. Takes both locks

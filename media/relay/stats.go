@@ -21,9 +21,14 @@ type Stats struct {
 	// the other side has no address yet.
 	Dropped uint64
 
-	// Ignored counts packets from an unexpected source (not the latched one,
-	// or refused by the latching mode), RTP and RTCP together.
+	// Ignored counts packets the latching rules refused (see Latching): not
+	// the latched source, another SSRC after the learning window, or a
+	// stranger; RTP and RTCP together.
 	Ignored uint64
+
+	// Strangers counts the part of Ignored that came from an IP the side has
+	// no reason to hear from: neither its SDP's nor its signalling IP.
+	Strangers uint64
 
 	// Invalid counts datagrams that are not RTP or RTCP version 2.
 	Invalid uint64
