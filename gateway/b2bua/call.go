@@ -220,7 +220,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 			_ = media.Close()
 		}
 	}()
-	if c.bodyB, err = c.offer(req.Body()); err != nil {
+	if c.bodyB, err = c.offer(req.Body(), req); err != nil {
 		return err
 	}
 
@@ -262,9 +262,9 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// offer checks the caller's SDP, points the relay's A side at it and
-// rewrites it towards the relay's B side.
-func (c *call) offer(body []byte) ([]byte, error) {
+// offer checks the caller's SDP, points the relay's A side at it (from: the
+// message that carried it) and rewrites it towards the relay's B side.
+func (c *call) offer(body []byte, from sip.Message) ([]byte, error) {
 	sd, err := sdp.Parse(body)
 	if err != nil {
 		return nil, err
@@ -276,7 +276,7 @@ func (c *call) offer(body []byte) ([]byte, error) {
 	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
 		return nil, err
 	}
-	c.media.A().SetRemote(st.Remote())
+	c.media.A().SetRemote(remoteOf(st, from))
 	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.B()), c.originB); err != nil {
 		return nil, err
 	}
@@ -289,8 +289,9 @@ func (c *call) offer(body []byte) ([]byte, error) {
 }
 
 // answer checks the trunk's SDP against the offer, points the relay's B
-// side at it and rewrites it towards the relay's A side.
-func (c *call) answer(body []byte) ([]byte, error) {
+// side at it (from: the response that carried it) and rewrites it towards
+// the relay's A side.
+func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 	sd, err := sdp.Parse(body)
 	if err != nil {
 		return nil, err
@@ -299,7 +300,7 @@ func (c *call) answer(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.media.B().SetRemote(st.Remote())
+	c.media.B().SetRemote(remoteOf(st, from))
 	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.A()), c.originA); err != nil {
 		return nil, err
 	}

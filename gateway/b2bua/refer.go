@@ -247,7 +247,7 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 		return c.failTransfer(x, 488, "Not Acceptable Here", err)
 	}
 	prevX := sx.Remote()
-	sx.SetRemote(st.Remote())
+	sx.SetRemote(remoteOf(st, final))
 	c.resumeTransferee(l.isA, y, sy, final.Body())
 	if !c.swap(x, z, l.isA, org) {
 		sx.SetRemote(prevX)
@@ -419,7 +419,7 @@ func (c *call) resumeTransferee(xIsA bool, y *dialog, sy *relay.Side, partySDP [
 		c.gw.log.Info("transferee not re-INVITEd", "call_id", y.callID, "error", err)
 		return
 	}
-	sy.SetRemote(st.Remote())
+	sy.SetRemote(remoteOf(st, res))
 	c.est.mu.Lock()
 	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	c.est.mu.Unlock()
@@ -558,7 +558,7 @@ func (c *call) attended(l *leg, rep replaces) error {
 	// The other call ends towards the transferor only: w moves to c.
 	c2.end(r.d == c2.dialogA(), r.d != c2.dialogA(), nil)
 	prevX := sx.Remote()
-	sx.SetRemote(st.Remote())
+	sx.SetRemote(remoteOf(st, res))
 	c.resumeTransferee(l.isA, y, sy, res.Body())
 	if !c.swap(x, w, l.isA, worg) {
 		sx.SetRemote(prevX)
@@ -642,7 +642,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	prevX := sx.Remote()
-	sx.SetRemote(st.Remote())
+	sx.SetRemote(remoteOf(st, req))
 	ans, res, err := c.offerTo(y, sip.INVITE, offer, sd)
 	var ast sdp.Stream
 	if err == nil {
@@ -657,7 +657,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	sy.SetRemote(ast.Remote())
+	sy.SetRemote(remoteOf(ast, res))
 	org := sdp.NewOrigin()
 	if err := sdp.Rewrite(ans, c.mediaAddr(sx), org); err != nil {
 		b.fail(tx, req, n.localTag, err)

@@ -51,7 +51,7 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.offerInAnswer(l, req, tx, hs)
 		return
 	}
-	ans, res, err := c.exchange(l, req.Body(), sip.INVITE)
+	ans, res, err := c.exchange(l, req.Body(), sip.INVITE, req)
 	if err != nil {
 		c.est.finish()
 		b.log.Info("re-INVITE failed", "call_id", l.d.callID, "error", err)
@@ -95,7 +95,7 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	defer c.est.finish()
-	ans, res, err := c.exchange(l, req.Body(), sip.UPDATE)
+	ans, res, err := c.exchange(l, req.Body(), sip.UPDATE, req)
 	if err != nil {
 		b.log.Info("UPDATE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
@@ -131,7 +131,7 @@ func (c *call) earlyUpdate(req *sip.Request, tx sip.ServerTransaction) {
 // version alone is not trusted: some endpoints change the SDP without it. When
 // the other leg refuses, the relay goes back to the previous SDP (RFC 3261
 // §14.1: the session stays as it was) and res is the refusal.
-func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer []byte, res *sip.Response, err error) {
+func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.Message) (answer []byte, res *sip.Response, err error) {
 	x, y, sx, sy := c.sides(l.isA)
 	sd, err := sdp.Parse(body)
 	if err != nil {
@@ -158,7 +158,7 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer [
 		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	prev := sx.Remote()
-	sx.SetRemote(st.Remote())
+	sx.SetRemote(remoteOf(st, from))
 	ans, res, err := c.offerTo(y, method, offer, sd)
 	if err != nil {
 		sx.SetRemote(prev)
@@ -173,7 +173,7 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod) (answer [
 		c.rollback(y, !l.isA, sy)
 		return nil, nil, err
 	}
-	sy.SetRemote(ast.Remote())
+	sy.SetRemote(remoteOf(ast, res))
 	c.est.mu.Lock()
 	c.est.from[x] = body
 	c.est.from[y], c.est.sent[y] = res.Body(), offer
@@ -259,7 +259,7 @@ func (c *call) rollback(y *dialog, yIsA bool, sy *relay.Side) {
 		c.gw.log.Info("re-INVITE rollback failed", "call_id", y.callID, "error", err)
 		return
 	}
-	sy.SetRemote(st.Remote())
+	sy.SetRemote(remoteOf(st, res))
 	c.est.mu.Lock()
 	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	c.est.mu.Unlock()
@@ -304,7 +304,7 @@ func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction,
 		c.gw.log.Info("answer in ACK rejected", "call_id", x.callID, "error", err)
 		return
 	}
-	sx.SetRemote(st.Remote())
+	sx.SetRemote(remoteOf(st, ack))
 	c.est.mu.Lock()
 	c.est.from[x], c.est.sent[x] = ack.Body(), offer
 	c.est.mu.Unlock()

@@ -290,7 +290,7 @@ func TestExchange(t *testing.T) {
 			peer := newFakePeer(t, tt.reply)
 			c, l := testCall(t, peer)
 			before := c.media.A().Remote()
-			ans, res, err := c.exchange(l, []byte(tt.offer), tt.method)
+			ans, res, err := c.exchange(l, []byte(tt.offer), tt.method, nil)
 			if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
 				t.Fatalf("error %v, want %v", err, tt.wantErr)
 			}
@@ -350,7 +350,7 @@ func TestExchange(t *testing.T) {
 			// The same offer again changes nothing: answered here, the far
 			// end is not asked (a session refresh, RFC 4028).
 			n := len(peer.requests())
-			again, _, err := c.exchange(l, []byte(tt.offer), tt.method)
+			again, _, err := c.exchange(l, []byte(tt.offer), tt.method, nil)
 			if err != nil || string(again) != string(ans) || len(peer.requests()) != n {
 				t.Errorf("repeated offer: err %v, same answer %v, far end asked again %v", err, string(again) == string(ans), len(peer.requests()) != n)
 			}

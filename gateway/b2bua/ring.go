@@ -223,7 +223,7 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 		return // a retransmission of a reliable 1xx: already relayed
 	}
 	if body := res.Body(); len(body) > 0 && (f.early == nil || f.early == br) {
-		out, err := c.answer(body)
+		out, err := c.answer(body, res)
 		if err == nil {
 			f.early = br
 			c.earlyA = out
@@ -256,11 +256,11 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 	var err error
 	switch {
 	case len(res.Body()) > 0:
-		body, err = c.answer(res.Body())
+		body, err = c.answer(res.Body(), res)
 	case f.early == br && c.earlyA != nil:
 		body = c.earlyA // the answer came in a reliable 18x (RFC 3262 §5)
 	default:
-		body, err = c.answer(nil)
+		body, err = c.answer(nil, res)
 	}
 	c.ackB(c.b, res)
 	f.drain(br)
