@@ -186,6 +186,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	s.recordMetrics(reg)
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
+	s.mediaMetrics(reg)
 	return reg
 }
 

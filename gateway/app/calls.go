@@ -31,7 +31,9 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	if mediaTimeout == 0 {
 		mediaTimeout = -1 // relay.Config: negative turns the timeout off
 	}
-	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout})
+	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout,
+		Latching: latchingMode(cfg.Media.Latching), AllowSSRCChange: cfg.Media.AllowSSRCChange,
+		Logger: a.log.With("component", "relay")})
 	if err != nil {
 		return fmt.Errorf("media relay: %w", err)
 	}

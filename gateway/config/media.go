@@ -3,6 +3,8 @@ package config
 import (
 	"net/netip"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -27,11 +29,27 @@ type Media struct {
 	// forgot the call). Calls on hold both ways are not timed out: session
 	// timers reap those. 0 turns it off. Default: 60s.
 	Timeout Duration `yaml:"timeout"`
+
+	// Latching says which sources may become a call side's media source
+	// (symmetric RTP), in the first second after each SDP only:
+	// "signalling" (the SDP's IP or the IP the side's SIP comes from, for
+	// phones behind NAT), "sdp-address" (the SDP's IP only) or "off" (the
+	// exact SDP address and port). Any other source is a stranger: never
+	// forwarded, counted, logged. Default: signalling.
+	Latching string `yaml:"latching"`
+
+	// AllowSSRCChange lets a latched source change its RTP SSRC without a
+	// new SDP (a PBX that switches to music on hold or a transferred party
+	// without a re-INVITE). Default: false, such packets are dropped.
+	AllowSSRCChange bool `yaml:"allow_ssrc_change"`
 }
+
+// Latching modes of media.latching.
+var latchingModes = []string{"signalling", "sdp-address", "off"}
 
 // defaultMedia returns the media defaults.
 func defaultMedia() Media {
-	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second)}
+	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second), Latching: "signalling"}
 }
 
 // matchRE is a trunk match: digits, * and #, an optional leading +, and a
@@ -51,6 +69,9 @@ func (d *decoder) validateMedia(m *Media) {
 	}
 	if t := m.Timeout.D(); t != 0 && (t < time.Second || t > 24*time.Hour) {
 		d.errorf("media.timeout", "%s is out of range: must be 0 (off) or from 1s to 24h", t)
+	}
+	if !slices.Contains(latchingModes, m.Latching) {
+		d.errorf("media.latching", "%q is not a latching mode: use %s", m.Latching, strings.Join(latchingModes, ", "))
 	}
 	if m.PublicAddress != "" {
 		if _, err := netip.ParseAddr(m.PublicAddress); err != nil {
