@@ -316,3 +316,35 @@ func (sp *sprayer) stop() (sent, received int64) {
 	})
 	return sp.sent.Load(), sp.received.Load()
 }
+
+// TestNATedPhoneMediaLatches: a phone behind NAT offers its private address
+// (192.0.2.10, unreachable) and sends its media from the address its SIP
+// comes from. The relay takes that source (the signalling address the
+// B2BUA gives it) and sends the PBX's media there; a stranger spraying the
+// same ports is still refused.
+func TestNATedPhoneMediaLatches(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp.port
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("192.0.2.10", 4000, "", 0))
+	toPhone := sdpAddr(t, string(s.InviteResponse.Body()))
+	fc := pbx.get("2000")
+	spray := startSpray(t, "127.0.0.9", toPhone.Addr().String(), int(toPhone.Port()), int(toPhone.Port())+1)
+
+	if got := talk(t, rtp, toPhone, fc.rtp); got[0] < 15 || got[strangerPT] != 0 {
+		t.Fatalf("PBX got %d/20 of the NATed phone's packets and %d of the stranger's\n%s", got[0], got[strangerPT], g.log.String())
+	}
+	if got := talk(t, fc.rtp, fc.relayAddr(), rtp); got[0] < 15 || got[strangerPT] != 0 {
+		t.Errorf("the NATed phone got %d/20 of the PBX's packets and %d of the stranger's", got[0], got[strangerPT])
+	}
+	if _, got := spray.stop(); got != 0 {
+		t.Errorf("the stranger received %d packets", got)
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
