@@ -284,7 +284,7 @@ func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *s
 
 func (r *Registrar) challenge(req *sip.Request, stale bool) *sip.Response {
 	res := r.reply(req, sip.StatusUnauthorized, "Unauthorized")
-	for _, c := range r.o.Auth.Challenges(stale) {
+	for _, c := range r.auth.Challenges(req, stale) {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", c))
 	}
 	return res
