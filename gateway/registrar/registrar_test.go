@@ -84,17 +84,24 @@ type fixture struct {
 	cseq int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with mod applied to the registrar options.
+func newFixtureWith(t *testing.T, mod func(*Options)) *fixture {
 	f := &fixture{t: t, p: &memPersist{}, obs: &observer{}, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	auth, err := digest.New(digest.Options{Realm: "example.com", Secret: []byte(strings.Repeat("k", 32)), Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.dir = &countingUsers{users: users{"u1000": "secret", "u1001": "secret"}, lookups: map[string]int{}}
-	f.reg, err = New(Options{
+	o := Options{
 		Domains: []string{"example.com"}, Auth: auth, Users: f.dir,
 		Persist: f.p, Observer: f.obs, Now: func() time.Time { return f.now }, MaxContacts: 3,
-	})
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	f.reg, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +313,42 @@ func TestOutOfOrderCSeq(t *testing.T) {
 	}
 }
 
+// edgeAt makes the fixture's source (192.0.2.10) an edge proxy.
+func edgeAt(o *Options) {
+	o.EdgeProxies = netip.MustParsePrefix("192.0.2.10/32").Contains
+}
+
+// TestPathOnlyFromEdgeProxies: a REGISTER's Path (RFC 3327) is stored and
+// echoed only when it comes from a configured edge proxy; from anyone
+// else it would route the user's calls through a host of their choosing.
+func TestPathOnlyFromEdgeProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mod  func(*Options)
+		want bool
+	}{
+		{"no edge proxies configured", nil, false},
+		{"another edge proxy", func(o *Options) { o.EdgeProxies = netip.MustParsePrefix("198.51.100.0/24").Contains }, false},
+		{"from the edge proxy", edgeAt, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, tt.mod)
+			res := f.register("u1000", "secret", "c", "Supported: path", "Path: <sip:evil.example.net;lr>",
+				"Contact: <sip:u1000@192.0.2.10:5062>")
+			if res.StatusCode != 200 {
+				t.Fatal(res.StartLine())
+			}
+			got := f.reg.Location().Lookup("u1000@example.com", f.now)
+			stored := len(got) == 1 && len(got[0].Path) == 1
+			if stored != tt.want || (res.GetHeader("Path") != nil) != tt.want {
+				t.Fatalf("path stored %v (%v), echoed %v; want %v", stored, got, res.GetHeader("Path"), tt.want)
+			}
+		})
+	}
+}
+
 func TestOutboundInstanceReplacesFlowAndPathEchoed(t *testing.T) {
-	f := newFixture(t)
+	f := newFixtureWith(t, edgeAt)
 	inst := `+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1`
 	res := f.register("u1000", "secret", "boot-1", "Supported: path, outbound", "Path: <sip:edge.example.net;lr>",
 		"Contact: <sip:u1000@192.0.2.10:5062;transport=tcp>;"+inst)

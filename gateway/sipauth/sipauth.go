@@ -107,6 +107,32 @@ func (c *Checker) Check(req *sip.Request, h sip.Header) (string, Outcome) {
 	return "", Failed
 }
 
+// Prober is an Observer that also counts requests for unknown usernames
+// (scanners enumerating extensions). *sipguard.Guard implements it.
+type Prober interface {
+	Probe(ip netip.Addr, name string)
+}
+
+// Unknown tells the Observer, if it is a Prober, that req asked for
+// username name without credentials, when name is no user and req came
+// over a stream (a UDP source may be forged). The answer to req does not
+// change: unknown users are challenged like known ones.
+func (c *Checker) Unknown(req *sip.Request, name string) {
+	p, ok := c.Observer.(Prober)
+	if !ok || !Stream(req) {
+		return
+	}
+	if _, known := c.HA1(name, digest.MD5); known {
+		return
+	}
+	if _, known := c.HA1(name, digest.SHA256); known {
+		return
+	}
+	if ip := SourceIP(req); ip.IsValid() {
+		p.Probe(ip, name)
+	}
+}
+
 // SourceIP is the address a request came from (RFC 3581 "received").
 func SourceIP(req *sip.Request) netip.Addr {
 	ap, err := netip.ParseAddrPort(req.Source())
