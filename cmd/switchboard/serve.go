@@ -87,7 +87,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: switchboard check-config FILE")
 		return 2
 	}
-	_, err := config.Load(args[0])
+	cfg, err := config.Load(args[0])
 	if err != nil {
 		if errs := configErrors(err); errs != nil {
 			for _, e := range errs {
@@ -97,6 +97,10 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: %v\n", args[0], err)
 		}
 		return 1
+	}
+	for _, w := range cfg.Warnings() {
+		w.Msg = "warning: " + w.Msg
+		fmt.Fprintln(stderr, w.Error())
 	}
 	fmt.Fprintf(stdout, "%s: ok\n", args[0])
 	return 0

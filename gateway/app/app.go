@@ -50,6 +50,7 @@ type App struct {
 	writer   *store.Writer
 	users    *Directory
 	guard    *sipguard.Guard
+	banq     chan sipguard.Ban // bans to persist (trust.go)
 	reg      *registrar.Registrar
 	sip      *sipserver.Server
 	dns      *dnssrv.Manager
@@ -66,7 +67,9 @@ type App struct {
 // New opens the store, loads users, bans and bindings, and prepares the
 // listeners without opening them. cfgPath is re-read on Reload ("" = none).
 func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now()}
+	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now(),
+		banq: make(chan sipguard.Ban, banQueueSize)}
+	logConfigWarnings(cfg, log)
 	ok := false
 	defer func() {
 		if !ok {
@@ -99,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		Secret:     secret,
 		NonceTTL:   cfg.Registrar.NonceTTL.D(),
 		Algorithms: cfg.Registrar.Algorithms,
+		AllowNoQOP: !cfg.Registrar.RequireQOP,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
@@ -111,12 +115,13 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		BanFailures:    cfg.Security.Ban.Failures,
 		BanWindow:      cfg.Security.Ban.Window.D(),
 		BanDuration:    cfg.Security.Ban.Duration.D(),
-		Trusted:        cfg.TrustedPrefixes(),
+		ScanUsers:      cfg.Security.Ban.ScanUsers,
+		Trusted:        cfg.ExemptPrefixes(),
 		ServerName:     cfg.SIP.ServerName,
 		WSPath:         wsPath(cfg),
 		WSPingInterval: cfg.SIP.WSPingInterval.D(),
 		WSOrigins:      cfg.SIP.WSOrigins,
-		OnBan:          a.persistBan,
+		OnBan:          a.queueBan,
 		Logger:         log.With("component", "sipguard"),
 	})
 	if err := a.loadBans(ctx); err != nil {
@@ -134,6 +139,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		Persist:        a.writer,
 		Store:          st,
 		Observer:       a.guard,
+		EdgeProxies:    prefixSet(cfg.EdgeProxyPrefixes()),
 		ServerName:     cfg.SIP.ServerName,
 		Logger:         log.With("component", "registrar"),
 	})
@@ -172,6 +178,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCalls(cfg, auth); err != nil {
 		return nil, err
 	}
+	a.guard.SetProtected(trunkAddress(a.dns.Trunks()))
 	if err := a.newTrunkRegs(); err != nil {
 		return nil, err
 	}
@@ -231,6 +238,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopTrunkRegs := a.startTrunkRegs()
 	stopCTI := a.startCTI(ctx)
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	a.runBanWriter(sweepCtx, &wg)
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)

@@ -84,9 +84,12 @@ type Options struct {
 	// Trunks may call in without authentication when a request comes
 	// from one of their current target addresses (inbound calls). Optional.
 	Trunks []*dnssrv.Trunk
-	// Trusted reports whether a source is in security.trusted: such a
-	// source calls in like a trunk. Optional.
-	Trusted func(netip.Addr) bool
+	// TrustedCallers reports whether a source is in
+	// security.trusted_callers: such a source calls local users without
+	// proxy authentication, like a trunk (inbound.go). It says nothing
+	// about rate limits or bans (security.exempt_sources, sipguard).
+	// Optional.
+	TrustedCallers func(netip.Addr) bool
 	// Divert returns where a user's unanswered or busy calls go
 	// (divert.go). Optional.
 	Divert func(user string) (Divert, bool)

@@ -149,7 +149,7 @@ func (b *B2BUA) authenticate(req *sip.Request, tx sip.ServerTransaction) (string
 // (RFC 3261 §22.3, RFC 8760 §2.4).
 func (b *B2BUA) challenge(tx sip.ServerTransaction, req *sip.Request, stale bool) {
 	var hs []sip.Header
-	for _, c := range b.o.Auth.Challenges(stale) {
+	for _, c := range b.auth.Challenges(req, stale) {
 		hs = append(hs, sip.NewHeader("Proxy-Authenticate", c))
 	}
 	b.respond(tx, req, 407, "Proxy Authentication Required", nil, hs...)

@@ -48,7 +48,7 @@ func (b *B2BUA) inbound(req *sip.Request) (caller, bool) {
 	c := caller{number: from.Address.User}
 	if tr := b.trunkAt(ip); tr != nil {
 		c.trunk = tr
-	} else if b.o.Trusted == nil || !b.o.Trusted(ip) {
+	} else if b.o.TrustedCallers == nil || !b.o.TrustedCallers(ip) {
 		return caller{}, false
 	}
 	if n := b.o.Numbering; n != nil {

@@ -183,7 +183,7 @@ func TestResolve(t *testing.T) {
 
 func TestInboundSource(t *testing.T) {
 	trusted := netip.MustParsePrefix("10.1.0.0/16")
-	b := newTestB2BUA(Options{Trusted: trusted.Contains})
+	b := newTestB2BUA(Options{TrustedCallers: trusted.Contains})
 	tests := []struct {
 		name, from, src string
 		inbound         bool

@@ -67,6 +67,8 @@ type Config struct {
 
 	// CTI configures the CTI drivers (PBX call control and monitoring).
 	CTI CTI `yaml:"cti"`
+
+	warnings Errors // Warnings
 }
 
 // Log configures logging.
@@ -165,6 +167,19 @@ type Registrar struct {
 	// Algorithms are the digest algorithms offered, in order of preference
 	// (RFC 8760). Allowed: SHA-256, MD5. Default: [SHA-256, MD5].
 	Algorithms []string `yaml:"algorithms"`
+
+	// RequireQOP refuses digest credentials without qop=auth (RFC 2069
+	// style), which carry no nonce count and so can be replayed while
+	// their nonce is fresh (RFC 7616 §3.4). Set false only for old phones
+	// that cannot send qop. Default: true.
+	RequireQOP bool `yaml:"require_qop"`
+
+	// EdgeProxies lists the networks (CIDR or a bare IP address) of edge
+	// proxies whose Path header (RFC 3327) a REGISTER may carry: calls to
+	// the user are then routed through that path. A Path from any other
+	// source is ignored (not stored, not echoed), so nobody can route a
+	// user's calls through a host of their choosing. Default: none.
+	EdgeProxies []string `yaml:"edge_proxies"`
 }
 
 // Security configures flood protection and banning.
@@ -175,9 +190,22 @@ type Security struct {
 	// Ban bans source IP addresses that fail authentication repeatedly.
 	Ban Ban `yaml:"ban"`
 
-	// Trusted lists networks (CIDR, as 10.0.0.0/8; a bare IP address means
-	// that one address) that are never rate-limited or banned, such as the
-	// PBX. Default: none.
+	// TrustedCallers lists networks (CIDR, as 10.0.0.0/8; a bare IP
+	// address means that one address) whose INVITEs may call local users
+	// without proxy authentication, as a trunk's do; a From naming one of
+	// our users must still authenticate. Give single hosts (a PBX or SBC
+	// not configured as a trunk): prefixes wider than /24 (IPv6 /64) are
+	// warned about. Default: none.
+	TrustedCallers []string `yaml:"trusted_callers"`
+
+	// ExemptSources lists networks (CIDR or a bare IP address) never
+	// rate-limited, connection-limited or banned, such as a monitoring
+	// host. Trunk targets are never banned anyway. Prefixes wider than /24
+	// (IPv6 /64) are warned about. Default: none.
+	ExemptSources []string `yaml:"exempt_sources"`
+
+	// Trusted is no longer accepted: it meant both of the above. Loading a
+	// file that sets it is an error naming the keys to use instead.
 	Trusted []string `yaml:"trusted"`
 }
 
@@ -205,6 +233,11 @@ type Ban struct {
 	// Duration is how long a ban lasts; more than 0 when banning is on.
 	// Default: 15m.
 	Duration Duration `yaml:"duration"`
+
+	// ScanUsers distinct usernames failing authentication (or unknown,
+	// asked over TCP/TLS/WS) from one source within Window ban it as a
+	// scanner; 0 disables this rule. At most 16. Default: 10.
+	ScanUsers int `yaml:"scan_users"`
 }
 
 // HTTP configures the HTTPS server for the admin API, health and metrics.
@@ -283,13 +316,15 @@ func base() *Config {
 			MaxContacts:    10,
 			NonceTTL:       Duration(5 * time.Minute),
 			Algorithms:     []string{"SHA-256", "MD5"},
+			RequireQOP:     true,
 		},
 		Security: Security{
 			RateLimit: RateLimit{RequestsPerSecond: 500, Burst: 1000},
 			Ban: Ban{
-				Failures: 10,
-				Window:   Duration(time.Minute),
-				Duration: Duration(15 * time.Minute),
+				Failures:  10,
+				Window:    Duration(time.Minute),
+				Duration:  Duration(15 * time.Minute),
+				ScanUsers: 10,
 			},
 		},
 		HTTP:      HTTP{Listen: "0.0.0.0:8443"},
@@ -338,12 +373,20 @@ func (c *Config) Listeners() []Listener {
 	return ls
 }
 
-// TrustedPrefixes returns security.trusted parsed and masked; a bare IP
-// address becomes a /32 or /128. Entries that do not parse are skipped; a
-// validated Config has none.
-func (c *Config) TrustedPrefixes() []netip.Prefix {
-	ps := make([]netip.Prefix, 0, len(c.Security.Trusted))
-	for _, s := range c.Security.Trusted {
+// TrustedCallerPrefixes returns security.trusted_callers parsed and
+// masked; a bare IP address becomes a /32 or /128. Entries that do not
+// parse are skipped; a validated Config has none.
+func (c *Config) TrustedCallerPrefixes() []netip.Prefix { return prefixes(c.Security.TrustedCallers) }
+
+// ExemptPrefixes returns security.exempt_sources parsed and masked.
+func (c *Config) ExemptPrefixes() []netip.Prefix { return prefixes(c.Security.ExemptSources) }
+
+// EdgeProxyPrefixes returns registrar.edge_proxies parsed and masked.
+func (c *Config) EdgeProxyPrefixes() []netip.Prefix { return prefixes(c.Registrar.EdgeProxies) }
+
+func prefixes(list []string) []netip.Prefix {
+	ps := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
 		if p, err := parsePrefix(s); err == nil {
 			ps = append(ps, p)
 		}

@@ -152,14 +152,24 @@ func TestParse(t *testing.T) {
 			func(c *Config) bool { return len(c.Listeners()) == 2 }},
 		{"http disabled", "http: {listen: ''}",
 			func(c *Config) bool { return c.HTTP.Listen == "" }},
-		{"trusted prefixes", "security: {trusted: [10.1.2.3/8, 192.0.2.7, '2001:db8::1']}",
+		{"trusted caller prefixes", "security: {trusted_callers: [10.1.2.3/8, 192.0.2.7, '2001:db8::1']}",
 			func(c *Config) bool {
-				return reflect.DeepEqual(c.TrustedPrefixes(), []netip.Prefix{
+				return reflect.DeepEqual(c.TrustedCallerPrefixes(), []netip.Prefix{
 					netip.MustParsePrefix("10.0.0.0/8"),
 					netip.MustParsePrefix("192.0.2.7/32"),
 					netip.MustParsePrefix("2001:db8::1/128"),
-				})
+				}) && len(c.Warnings()) == 1 && c.Warnings()[0].Key == "security.trusted_callers[0]"
 			}},
+		{"exempt and edge prefixes", "security: {exempt_sources: [192.0.2.0/24, '2001:db8::/48']}\nregistrar: {edge_proxies: [198.51.100.4]}",
+			func(c *Config) bool {
+				return reflect.DeepEqual(c.ExemptPrefixes(), []netip.Prefix{
+					netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/48"),
+				}) && reflect.DeepEqual(c.EdgeProxyPrefixes(), []netip.Prefix{netip.MustParsePrefix("198.51.100.4/32")}) &&
+					len(c.Warnings()) == 1 && c.Warnings()[0].Line == 1 && strings.Contains(c.Warnings()[0].Msg, "wider than /64")
+			}},
+		{"qop required by default", "", func(c *Config) bool { return c.Registrar.RequireQOP && c.Security.Ban.ScanUsers == 10 }},
+		{"qop relaxed", "registrar: {require_qop: false}", func(c *Config) bool { return !c.Registrar.RequireQOP }},
+		{"security.trusted is refused", "security: {trusted: [192.0.2.7]}", nil},
 		{"numeric strings", "users: [{username: '1000', password: 1234, extension: 1000}]",
 			func(c *Config) bool { return c.Users[0].Password == "1234" && c.Users[0].Extension == "1000" }},
 		{"unknown key is an error", "x_: &p secret\n", nil},
@@ -303,7 +313,11 @@ func TestFullExampleShowsDefaults(t *testing.T) {
 	c.Domain = d.Domain
 	c.Store = d.Store // written as ./var/switchboard.db, the same file
 	c.SIP.TLS, c.HTTP.TLS = d.SIP.TLS, d.HTTP.TLS
-	c.Security.Trusted = d.Security.Trusted
+	c.Security.TrustedCallers, c.Security.ExemptSources = d.Security.TrustedCallers, d.Security.ExemptSources
+	c.Registrar.EdgeProxies = d.Registrar.EdgeProxies
+	if len(c.Warnings()) != 0 {
+		t.Errorf("full.yaml warns: %v", c.Warnings())
+	}
 	c.SIP.WSOrigins = d.SIP.WSOrigins // [] in the file, nil by default: both any origin
 	c.Users = d.Users
 	c.DNS.Servers, c.Trunks = d.DNS.Servers, d.Trunks // checked in trunks_test.go

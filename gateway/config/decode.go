@@ -46,6 +46,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := d.result(); err != nil {
 		return nil, err
 	}
+	c.warnings = d.warns
 	return c, nil
 }
 
@@ -62,6 +63,7 @@ func (c *Config) Validate() error {
 type decoder struct {
 	file  string
 	errs  Errors
+	warns Errors                // not errors: the file loads (warnings.go)
 	full  bool                  // maxErrors reached: stop collecting
 	lines map[string]int        // key path -> line of its key or value
 	nodes map[string]*yaml.Node // key path -> its value node, aliases resolved

@@ -29,7 +29,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("parsed config does not validate: %v", err)
 			}
 			_ = c.Listeners()
-			_ = c.TrustedPrefixes()
+			_ = c.TrustedCallerPrefixes()
+			_ = c.ExemptPrefixes()
+			_ = c.EdgeProxyPrefixes()
 			return
 		}
 		var errs *Errors

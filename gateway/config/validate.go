@@ -228,6 +228,7 @@ func (d *decoder) validateRegistrar(r *Registrar) {
 	if r.NonceTTL <= 0 {
 		d.errorf("registrar.nonce_ttl", "%s must be more than 0", r.NonceTTL)
 	}
+	d.validatePrefixes("registrar.edge_proxies", r.EdgeProxies)
 	if len(r.Algorithms) == 0 {
 		d.errorf("registrar.algorithms", "at least one algorithm is required")
 	}
@@ -263,9 +264,33 @@ func (d *decoder) validateSecurity(s *Security) {
 			d.nonNegative(f.path, f.v)
 		}
 	}
-	for i, t := range s.Trusted {
-		if _, err := parsePrefix(t); err != nil {
-			d.errorf(index("security.trusted", i), "%v", err)
+	if b.ScanUsers < 0 || b.ScanUsers > 16 {
+		d.errorf("security.ban.scan_users", "%d must be between 0 and 16", b.ScanUsers)
+	}
+	if len(s.Trusted) > 0 {
+		d.errorf("security.trusted", "is no longer accepted: it meant two things. Use security.trusted_callers "+
+			"for hosts whose calls to local users need no credentials (a PBX or SBC that is not a trunk), "+
+			"and security.exempt_sources for hosts never rate-limited or banned (trunk targets never are)")
+	}
+	d.validatePrefixes("security.trusted_callers", s.TrustedCallers)
+	d.validatePrefixes("security.exempt_sources", s.ExemptSources)
+}
+
+// validatePrefixes checks a list of CIDR prefixes or bare addresses, and
+// warns about prefixes wider than /24 (IPv6 /64): trust is for hosts.
+func (d *decoder) validatePrefixes(path string, list []string) {
+	for i, t := range list {
+		p, err := parsePrefix(t)
+		if err != nil {
+			d.errorf(index(path, i), "%v", err)
+			continue
+		}
+		limit := 24
+		if p.Addr().Is6() {
+			limit = 64
+		}
+		if p.Bits() < limit {
+			d.warnf(index(path, i), "%s is wider than /%d: every host in it is trusted; list single hosts where you can", p, limit)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -54,10 +55,11 @@ type Options struct {
 	// §2.4). Default {"SHA-256", "MD5"}. Known: MD5, SHA-256, SHA-512-256.
 	Algorithms []string
 
-	// RequireQOP rejects credentials without qop (RFC 2069 style) with
-	// ErrAlgorithm. Default false: some desk phones omit qop. Without qop
-	// there is no nonce count and so no replay protection.
-	RequireQOP bool
+	// AllowNoQOP accepts credentials without qop (RFC 2069 style), as some
+	// old desk phones send them. Default false: they are refused with
+	// ErrAlgorithm, since without qop there is no nonce count and so no
+	// replay protection (RFC 7616 §3.4, §5.12).
+	AllowNoQOP bool
 
 	// MaxNonces bounds the number of nonces whose nonce-count window is
 	// remembered. When full, the oldest are forgotten and treated as stale,
@@ -138,14 +140,21 @@ func parseAlgo(s string) (algo, bool) {
 //
 //	timestamp  8 bytes  big-endian Unix nanoseconds of issue
 //	random    12 bytes
-//	tag       16 bytes  HMAC-SHA256(nonceKey, timestamp ‖ random)[:16]
+//	tag        8 bytes  HMAC-SHA256(nonceKey, timestamp ‖ random)[:8]
+//	bound      8 bytes  HMAC-SHA256(nonceKey, timestamp ‖ random ‖ 0xff ‖ client)[:8]
 //
 // nonceKey is derived from Secret and Realm, so a nonce issued for one realm
-// is worthless in another even under the same secret.
+// is worthless in another even under the same secret. tag proves that we
+// issued the nonce; bound, that we issued it to this client address (IPv4,
+// or the IPv6 /64; see bindAddr). A failure on a nonce bound to the
+// request's source is evidence that the source received our challenge, so
+// it cannot have spoofed its address (sipauth counts only such failures
+// towards a ban). 64-bit tags: forging one takes 2^63 online guesses.
 const (
 	nonceTSLen   = 8
 	nonceRandLen = 12
-	nonceTagLen  = 16
+	nonceMACLen  = 8
+	nonceTagLen  = 2 * nonceMACLen
 	nonceRawLen  = nonceTSLen + nonceRandLen + nonceTagLen
 	nonceLen     = nonceRawLen / 3 * 4 // 48, no padding needed
 )
@@ -158,13 +167,16 @@ type Authenticator struct {
 	realm      string
 	ttl        int64 // nanoseconds
 	offered    []algo
-	requireQOP bool
+	allowNoQOP bool
 	now        func() time.Time
 	rand       io.Reader
 	opaque     string
 	// dummyHA1 stands in for an unknown user's HA1 so that Verify does the
 	// same work as for a wrong password.
 	dummyHA1 [algSHA512_256 + 1]string
+	// hashed, when set (tests), is told of every hash computed while
+	// checking a response, so tests can assert equal work.
+	hashed func(algo)
 	// challengeTail holds, per offered algorithm, everything after the
 	// nonce in a challenge.
 	challengeHead string
@@ -234,7 +246,7 @@ func New(o Options) (*Authenticator, error) {
 	a := &Authenticator{
 		realm:      o.Realm,
 		ttl:        int64(o.NonceTTL),
-		requireQOP: o.RequireQOP,
+		allowNoQOP: o.AllowNoQOP,
 		now:        o.Now,
 		rand:       o.Rand,
 	}
@@ -300,13 +312,22 @@ func quote(s string) string {
 // Realm returns the realm this Authenticator challenges for.
 func (a *Authenticator) Realm() string { return a.realm }
 
-// Challenges returns one WWW-Authenticate (or Proxy-Authenticate) header value
-// per offered algorithm, in order of preference (RFC 8760 §2.4, RFC 7616
-// §3.7), all carrying the same fresh nonce, the opaque and qop="auth". With
-// stale set each also carries stale=true (RFC 7616 §3.3): the client retries
-// with the new nonce without asking its user again.
+// Challenges is ChallengesFor with no client address: the nonce is bound to
+// no address, and only VerifyFrom with the zero netip.Addr (or Verify)
+// accepts it. For clients of the gateway use ChallengesFor.
 func (a *Authenticator) Challenges(stale bool) []string {
-	nonce := a.newNonce()
+	return a.ChallengesFor(stale, netip.Addr{})
+}
+
+// ChallengesFor returns one WWW-Authenticate (or Proxy-Authenticate) header
+// value per offered algorithm, in order of preference (RFC 8760 §2.4, RFC
+// 7616 §3.7), all carrying the same fresh nonce, the opaque and qop="auth".
+// The nonce is bound to client, the source address of the request being
+// challenged (see VerifyFrom). With stale set each also carries stale=true
+// (RFC 7616 §3.3): the client retries with the new nonce without asking its
+// user again.
+func (a *Authenticator) ChallengesFor(stale bool, client netip.Addr) []string {
+	nonce := a.newNonce(client)
 	out := make([]string, len(a.challengeTail))
 	for i, tail := range a.challengeTail {
 		v := a.challengeHead + nonce + tail
@@ -318,8 +339,9 @@ func (a *Authenticator) Challenges(stale bool) []string {
 	return out
 }
 
-// newNonce issues a signed nonce stamped with the current time.
-func (a *Authenticator) newNonce() string {
+// newNonce issues a signed nonce stamped with the current time and bound to
+// client.
+func (a *Authenticator) newNonce(client netip.Addr) string {
 	s := a.getScratch()
 	defer a.putScratch(s)
 	binary.BigEndian.PutUint64(s.raw[:nonceTSLen], uint64(a.now().UnixNano()))
@@ -327,29 +349,69 @@ func (a *Authenticator) newNonce() string {
 	if _, err := io.ReadFull(a.rand, rnd); err != nil {
 		rand.Read(rnd) // never fails (crypto/rand, Go 1.24+)
 	}
-	s.mac.Reset()
-	s.mac.Write(s.raw[:nonceTSLen+nonceRandLen])
-	copy(s.raw[nonceTSLen+nonceRandLen:], s.mac.Sum(s.tag[:0]))
+	const body = nonceTSLen + nonceRandLen
+	copy(s.raw[body:], a.mac(s, client, false))
+	copy(s.raw[body+nonceMACLen:], a.mac(s, client, true))
 	return nonceEncoding.EncodeToString(s.raw[:])
 }
 
-// checkNonce decodes nonce into s.raw and checks its signature with
-// hmac.Equal. It returns the issue time in Unix nanoseconds.
-func (a *Authenticator) checkNonce(s *scratch, nonce string) (int64, bool) {
+// mac returns the first nonceMACLen bytes of the HMAC over the timestamp
+// and random part in s.raw, with the client's bound address when bound.
+func (a *Authenticator) mac(s *scratch, client netip.Addr, bound bool) []byte {
+	s.mac.Reset()
+	s.mac.Write(s.raw[:nonceTSLen+nonceRandLen])
+	if bound {
+		b := append(s.buf[:0], 0xff)
+		b = append(b, bindAddr(client).AsSlice()...)
+		s.mac.Write(b)
+	}
+	return s.mac.Sum(s.tag[:0])[:nonceMACLen]
+}
+
+// bindAddr is the part of a client address a nonce is bound to: the IPv4
+// address, or the /64 of an IPv6 address (privacy addresses change within
+// it; sipguard counts and bans IPv6 sources by /64 too).
+func bindAddr(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
+}
+
+// nonceCheck is what checkNonce found.
+type nonceCheck uint8
+
+const (
+	nonceForged  nonceCheck = iota // not issued by us (or garbled)
+	nonceForeign                   // issued by us to another client address
+	nonceBound                     // issued by us to this client
+)
+
+// checkNonce decodes nonce into s.raw and checks its tags with hmac.Equal.
+// It returns the issue time in Unix nanoseconds.
+func (a *Authenticator) checkNonce(s *scratch, nonce string, client netip.Addr) (int64, nonceCheck) {
 	if len(nonce) != nonceLen {
-		return 0, false
+		return 0, nonceForged
 	}
 	s.buf = append(s.buf[:0], nonce...)
 	if n, err := nonceEncoding.Decode(s.raw[:], s.buf); err != nil || n != nonceRawLen {
-		return 0, false
+		return 0, nonceForged
 	}
-	s.mac.Reset()
-	s.mac.Write(s.raw[:nonceTSLen+nonceRandLen])
-	sum := s.mac.Sum(s.tag[:0])
-	if !hmac.Equal(sum[:nonceTagLen], s.raw[nonceTSLen+nonceRandLen:]) {
-		return 0, false
+	const body = nonceTSLen + nonceRandLen
+	// Both MACs are always computed: the work does not depend on which
+	// check fails.
+	issuedOK := hmac.Equal(a.mac(s, client, false), s.raw[body:body+nonceMACLen])
+	boundOK := hmac.Equal(a.mac(s, client, true), s.raw[body+nonceMACLen:])
+	issued := int64(binary.BigEndian.Uint64(s.raw[:nonceTSLen]))
+	switch {
+	case !issuedOK:
+		return 0, nonceForged
+	case !boundOK:
+		return issued, nonceForeign
 	}
-	return int64(binary.BigEndian.Uint64(s.raw[:nonceTSLen])), true
+	return issued, nonceBound
 }
 
 // HA1 returns H(username ":" realm ":" password) in lowercase hex for the

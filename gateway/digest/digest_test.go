@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -269,10 +270,10 @@ func TestVerify(t *testing.T) {
 		}},
 		{name: "qop upper case", alg: "MD5", qop: "AUTH"},
 		{name: "upper case response", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.Response = strings.ToUpper(c.Response) }},
-		{name: "no qop (RFC 2069)", alg: "MD5", qop: ""},
-		{name: "no qop sha256", alg: "SHA-256", qop: ""},
+		{name: "no qop (RFC 2069) when allowed", alg: "MD5", qop: "", mod: allowNoQOP},
+		{name: "no qop sha256 when allowed", alg: "SHA-256", qop: "", mod: allowNoQOP},
 		{name: "no opaque tolerated", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.Opaque = "" }},
-		{name: "no qop but required", alg: "MD5", qop: "", mod: func(o *Options) { o.RequireQOP = true }, want: ErrAlgorithm},
+		{name: "no qop refused by default", alg: "MD5", qop: "", want: ErrAlgorithm},
 		{name: "md5 not offered", alg: "MD5", qop: "auth", mod: func(o *Options) { o.Algorithms = []string{"SHA-256"} }, want: ErrAlgorithm},
 		{name: "absent alg, md5 not offered", alg: "", qop: "auth", mod: func(o *Options) { o.Algorithms = []string{"SHA-256"} }, want: ErrAlgorithm},
 		{name: "sess", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.Algorithm = "MD5-sess" }, want: ErrAlgorithm},
@@ -281,7 +282,7 @@ func TestVerify(t *testing.T) {
 		{name: "bad nc", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.NC = "1" }, want: ErrMalformed},
 		{name: "zero nc", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.NC = "00000000" }, want: ErrMalformed},
 		{name: "no cnonce", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.CNonce = "" }, want: ErrMalformed},
-		{name: "nc without qop", alg: "MD5", qop: "", edit: func(c *Credentials) { c.NC = "00000001" }, want: ErrMalformed},
+		{name: "nc without qop", alg: "MD5", qop: "", mod: allowNoQOP, edit: func(c *Credentials) { c.NC = "00000001" }, want: ErrMalformed},
 		{name: "wrong password", alg: "MD5", qop: "auth", edit: func(c *Credentials) {
 			*c = clientCreds("MD5", "alice", "guess", c.Nonce, c.Opaque, c.NC, c.QOP)
 		}, want: ErrInvalid},
@@ -293,7 +294,7 @@ func TestVerify(t *testing.T) {
 		{name: "other uri", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.URI = "sip:evil" }, want: ErrInvalid},
 		{name: "other cnonce", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.CNonce = "x" }, want: ErrInvalid},
 		{name: "short response", alg: "SHA-256", qop: "auth", edit: func(c *Credentials) { c.Response = c.Response[:32] }, want: ErrInvalid},
-		{name: "garbage nonce", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.Nonce = "abc" }, want: ErrInvalid},
+		{name: "garbage nonce", alg: "MD5", qop: "auth", edit: func(c *Credentials) { c.Nonce = "abc" }, want: ErrNonce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +315,58 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+func allowNoQOP(o *Options) { o.AllowNoQOP = true }
+
+// TestNonceBoundToClient: a nonce is accepted only from the address it was
+// issued to (the /64 for IPv6); from elsewhere it is stale, whatever the
+// password, and never ErrInvalid (no ban evidence, no password oracle).
+func TestNonceBoundToClient(t *testing.T) {
+	a, _ := newTest(t, nil)
+	issuedTo := netip.MustParseAddr("192.0.2.10")
+	v6 := netip.MustParseAddr("2001:db8:1:2::10")
+	tests := []struct {
+		name   string
+		issued netip.Addr
+		from   netip.Addr
+		pw     string
+		want   error
+	}{
+		{"same address", issuedTo, issuedTo, users["alice"], nil},
+		{"same address, v4-mapped", issuedTo, netip.AddrFrom16(issuedTo.As16()), users["alice"], nil},
+		{"same address, wrong password", issuedTo, issuedTo, "guess", ErrInvalid},
+		{"other address, right password", issuedTo, netip.MustParseAddr("192.0.2.11"), users["alice"], ErrForeignNonce},
+		{"other address, wrong password", issuedTo, netip.MustParseAddr("192.0.2.11"), "guess", ErrForeignNonce},
+		{"unbound nonce from an address", netip.Addr{}, issuedTo, "guess", ErrForeignNonce},
+		{"same ipv6 /64", v6, netip.MustParseAddr("2001:db8:1:2::99"), users["alice"], nil},
+		{"other ipv6 /64", v6, netip.MustParseAddr("2001:db8:1:3::10"), "guess", ErrForeignNonce},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := a.ChallengesFor(false, tt.issued)[0]
+			nonce := parseParam(t, ch, "nonce")
+			c := clientCreds("SHA-256", "alice", tt.pw, nonce, parseParam(t, ch, "opaque"), "00000001", "auth")
+			err := a.VerifyFrom(c, testMethod, tt.from, lookup)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("VerifyFrom: %v, want %v", err, tt.want)
+			}
+			if errors.Is(err, ErrForeignNonce) && (!errors.Is(err, ErrStale) || errors.Is(err, ErrInvalid)) {
+				t.Fatalf("foreign nonce: %v, want ErrStale and not ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// parseParam returns a quoted parameter of a challenge.
+func parseParam(t testing.TB, v, name string) string {
+	t.Helper()
+	i := strings.Index(v, name+`="`)
+	if i < 0 {
+		t.Fatalf("no %s in %q", name, v)
+	}
+	rest := v[i+len(name)+2:]
+	return rest[:strings.IndexByte(rest, '"')]
 }
 
 func TestVerifyEscapedPassword(t *testing.T) {
@@ -342,6 +395,35 @@ func TestUnknownUserSameAsWrongPassword(t *testing.T) {
 	c.Response = string(a.response(s, al, a.dummyHA1[al], c, testMethod))
 	if err := a.Verify(c, testMethod, dummy); err != ErrInvalid {
 		t.Fatalf("unknown user with dummy response: %v", err)
+	}
+}
+
+// TestUnknownUserSameWork counts the HA1 lookups and the hashes computed
+// for a wrong password and for an unknown user: the same work, so neither
+// timing nor load tells them apart.
+func TestUnknownUserSameWork(t *testing.T) {
+	a, _ := newTest(t, nil)
+	var hashes, lookups int
+	a.hashed = func(algo) { hashes++ }
+	counted := func(user, alg string) (string, bool) { lookups++; return lookup(user, alg) }
+	work := func(user, pw string) (int, int, error) {
+		hashes, lookups = 0, 0
+		nonce, opaque := challenge(t, a)
+		err := a.Verify(clientCreds("SHA-256", user, pw, nonce, opaque, "00000001", "auth"), testMethod, counted)
+		return hashes, lookups, err
+	}
+	goodH, goodL, err := work("alice", users["alice"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongH, wrongL, errW := work("alice", "nope")
+	unknownH, unknownL, errU := work("nobody", "nope")
+	if errW != ErrInvalid || errU != ErrInvalid {
+		t.Fatalf("wrong %v unknown %v", errW, errU)
+	}
+	if wrongH != unknownH || wrongL != unknownL || wrongH != goodH || wrongL != goodL || goodH == 0 || goodL != 1 {
+		t.Fatalf("work (hashes, lookups): good %d,%d wrong %d,%d unknown %d,%d; want all equal, one lookup",
+			goodH, goodL, wrongH, wrongL, unknownH, unknownL)
 	}
 }
 
@@ -375,8 +457,11 @@ func TestStale(t *testing.T) {
 		t.Fatalf("wrong password after TTL: %v, want ErrInvalid", err)
 	}
 	// RFC 2069 clients go stale too.
+	a2, clk2 := newTest(t, func(o *Options) { o.NonceTTL = time.Minute; o.AllowNoQOP = true })
+	nonce, opaque = challenge(t, a2)
+	clk2.Add(time.Minute + time.Nanosecond)
 	old := clientCreds("MD5", "alice", users["alice"], nonce, opaque, "", "")
-	if err := a.Verify(old, testMethod, lookup); !errors.Is(err, ErrStale) {
+	if err := a2.Verify(old, testMethod, lookup); !errors.Is(err, ErrStale) {
 		t.Fatalf("no qop after TTL: %v, want ErrStale", err)
 	}
 }
@@ -387,7 +472,7 @@ func TestFutureNonce(t *testing.T) {
 	nonce, opaque := challenge(t, a)
 	clk.Add(-time.Hour)
 	c := clientCreds("MD5", "alice", users["alice"], nonce, opaque, "00000001", "auth")
-	if err := a.Verify(c, testMethod, lookup); !errors.Is(err, ErrInvalid) {
+	if err := a.Verify(c, testMethod, lookup); !errors.Is(err, ErrNonce) {
 		t.Fatalf("future nonce: %v", err)
 	}
 }
@@ -404,8 +489,14 @@ func TestTamperedNonce(t *testing.T) {
 		}
 		// the client computes a correct response over the tampered nonce
 		c := clientCreds("MD5", "alice", users["alice"], string(b), opaque, "00000001", "auth")
-		if err := a.Verify(c, testMethod, lookup); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("byte %d: %v, want ErrInvalid", i, err)
+		// Characters from 38 on encode only the address-bound tag: a
+		// nonce we issued, but not to this address.
+		want := ErrNonce
+		if i >= 38 {
+			want = ErrForeignNonce
+		}
+		if err := a.Verify(c, testMethod, lookup); !errors.Is(err, want) {
+			t.Fatalf("byte %d: %v, want %v", i, err, want)
 		}
 	}
 	// A nonce from another realm or secret is worthless here.
@@ -416,7 +507,7 @@ func TestTamperedNonce(t *testing.T) {
 		b, _ := newTest(t, mod)
 		n, _ := challenge(t, b)
 		c := clientCreds("MD5", "alice", users["alice"], n, opaque, "00000001", "auth")
-		if err := a.Verify(c, testMethod, lookup); !errors.Is(err, ErrInvalid) {
+		if err := a.Verify(c, testMethod, lookup); !errors.Is(err, ErrNonce) {
 			t.Fatalf("foreign nonce: %v", err)
 		}
 	}
@@ -448,8 +539,13 @@ func TestReplay(t *testing.T) {
 		{100, ErrReplay},  // window slid past
 	}
 	for i, s := range steps {
-		if err := verify(s.nc); !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
+		err := verify(s.nc)
+		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
 			t.Fatalf("step %d nc=%d: %v, want %v", i, s.nc, err, s.want)
+		}
+		// A replay is re-challenged with stale=true, not a failure.
+		if err != nil && (!errors.Is(err, ErrStale) || errors.Is(err, ErrInvalid)) {
+			t.Fatalf("step %d: replay %v is not ErrStale alone", i, err)
 		}
 	}
 	// A wrong password must not burn a count of a legitimate client.
@@ -462,11 +558,9 @@ func TestReplay(t *testing.T) {
 	if err := a.Verify(c, testMethod, lookup); err != nil {
 		t.Fatalf("other nonce nc=1: %v", err)
 	}
-	// RFC 2069 style: no nc, so reuse is accepted (documented limitation).
-	for range 2 {
-		if err := a.Verify(clientCreds("MD5", "alice", users["alice"], n2, opaque, "", ""), testMethod, lookup); err != nil {
-			t.Fatalf("no qop reuse: %v", err)
-		}
+	// RFC 2069 style (no qop, no nc) is refused unless allowed.
+	if err := a.Verify(clientCreds("MD5", "alice", users["alice"], n2, opaque, "", ""), testMethod, lookup); !errors.Is(err, ErrAlgorithm) {
+		t.Fatalf("no qop: %v, want ErrAlgorithm", err)
 	}
 }
 

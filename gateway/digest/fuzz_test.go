@@ -3,6 +3,7 @@ package digest
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -67,22 +68,46 @@ func FuzzParseCredentials(f *testing.F) {
 	})
 }
 
-// FuzzVerify drives Verify with credentials built from fuzzed parts: a
-// correct client where the parts allow one (an oracle), and parsed fuzzed
-// headers. It must never panic, and a correct client must pass exactly once
-// per nonce count.
+// FuzzVerify drives VerifyFrom with credentials built from fuzzed parts by
+// an independent client (crypto/md5, crypto/sha256 in the test), and with
+// fuzzed headers. It asserts the properties the gateway relies on:
+//   - a fuzzed header never authenticates and yields only the documented
+//     sentinel errors;
+//   - a correct client passes exactly when algorithm, qop=auth, nc,
+//     cnonce and freshness allow, and exactly once per nonce count: the
+//     second use is ErrStale+ErrReplay, never a failure (ErrInvalid);
+//   - credentials without qop are refused (ErrAlgorithm) by default;
+//   - a nonce presented from another address than it was issued to is
+//     ErrStale+ErrForeignNonce whatever the password (no ban evidence, no
+//     password oracle);
+//   - a wrong password or an unknown user is ErrInvalid, the bare value.
 func FuzzVerify(f *testing.F) {
-	f.Add("alice", "wonderland", "MD5", "auth", "sip:x", "cn", uint32(1), int64(0), "GET", "")
-	f.Add("alice", "wonderland", "SHA-256", "", "sip:x", "", uint32(0), int64(301e9), "REGISTER", "")
-	f.Add("bob", "x", "sha-256", "auth-int", "", "c", uint32(7), int64(-1), "", benchHeader)
-	f.Add("mallory", "", "MD5-sess", "AUTH", "u", "c", uint32(1<<31), int64(31e9), "INVITE", "Digest x=y")
+	f.Add("alice", "wonderland", "MD5", "auth", "sip:x", "cn", uint32(1), int64(0), "GET", "", byte(0))
+	f.Add("alice", "wonderland", "SHA-256", "", "sip:x", "", uint32(0), int64(301e9), "REGISTER", "", byte(0))
+	f.Add("alice", "wonderland", "SHA-256", "auth", "sip:x", "c", uint32(9), int64(0), "REGISTER", "", byte(7))
+	f.Add("alice", "wonderland", "SHA-256", "auth", "sip:x", "c", uint32(9), int64(301e9), "REGISTER", "", byte(0))
+	f.Add("bob", "x", "sha-256", "auth-int", "", "c", uint32(7), int64(-1), "", benchHeader, byte(1))
+	f.Add("mallory", "", "MD5-sess", "AUTH", "u", "c", uint32(1<<31), int64(31e9), "INVITE", "Digest x=y", byte(0))
 	a, clk := newTest(f, nil)
-	f.Fuzz(func(t *testing.T, user, pw, alg, qop, uri, cnonce string, nc uint32, skew int64, method, hdr string) {
+	sentinels := []error{ErrAlgorithm, ErrMalformed, ErrNonce, ErrStale, ErrInvalid}
+	f.Fuzz(func(t *testing.T, user, pw, alg, qop, uri, cnonce string, nc uint32, skew int64, method, hdr string, other byte) {
+		client := netip.AddrFrom4([4]byte{192, 0, 2, 10})
 		if c, err := ParseCredentials(hdr); err == nil {
-			_ = a.Verify(c, method, lookup)
+			err := a.VerifyFrom(c, method, client, lookup)
+			if err == nil {
+				t.Fatalf("fuzzed header %q authenticated", hdr)
+			}
+			known := false
+			for _, e := range sentinels {
+				known = known || errors.Is(err, e)
+			}
+			if !known {
+				t.Fatalf("fuzzed header: undocumented error %v", err)
+			}
 		}
 		clk.Add(time.Millisecond) // fresh nonce each run
-		nonce, opaque := challenge(t, a)
+		ch := a.ChallengesFor(false, client)[0]
+		nonce, opaque := parseParam(t, ch, "nonce"), parseParam(t, ch, "opaque")
 		H := hexMD5
 		if strings.EqualFold(alg, "SHA-256") {
 			H = hexSHA256
@@ -100,37 +125,54 @@ func FuzzVerify(f *testing.F) {
 		}
 		clk.Add(time.Duration(skew))
 		defer clk.Add(-time.Duration(skew))
-		err := a.Verify(c, method, lookup)
+		from := client
+		if other != 0 {
+			from = netip.AddrFrom4([4]byte{192, 0, 2, 10 + other})
+		}
+		err := a.VerifyFrom(c, method, from, lookup)
 
 		al, algOK := parseAlgo(alg)
 		okAlg := algOK && al != algSHA512_256
-		okQOP := qop == "" || strings.EqualFold(qop, "auth") && nc != 0 && cnonce != ""
+		okQOP := strings.EqualFold(qop, "auth") && nc != 0 && cnonce != ""
 		okUser := users[user] == pw && pw != ""
-		fresh := skew <= int64(DefaultNonceTTL) && skew >= -int64(maxClockSkew)
+		future := skew < -int64(maxClockSkew)
+		fresh := skew <= int64(DefaultNonceTTL) && !future
 		switch {
 		case !okAlg:
 			if !errors.Is(err, ErrAlgorithm) {
 				t.Fatalf("alg %q: %v", alg, err)
 			}
+		case qop == "":
+			if !errors.Is(err, ErrAlgorithm) {
+				t.Fatalf("no qop: %v, want ErrAlgorithm", err)
+			}
 		case !okQOP:
 			if !errors.Is(err, ErrAlgorithm) && !errors.Is(err, ErrMalformed) {
 				t.Fatalf("qop %q nc %d cnonce %q: %v", qop, nc, cnonce, err)
 			}
+		case future:
+			if !errors.Is(err, ErrNonce) {
+				t.Fatalf("nonce from the future: %v", err)
+			}
+		case other != 0:
+			if !errors.Is(err, ErrStale) || !errors.Is(err, ErrForeignNonce) || errors.Is(err, ErrInvalid) {
+				t.Fatalf("nonce from another address: %v, want ErrStale+ErrForeignNonce", err)
+			}
 		case !okUser:
-			if err != ErrInvalid && !(skew < -int64(maxClockSkew) && errors.Is(err, ErrInvalid)) {
-				t.Fatalf("bad user/password: %v", err)
+			if err != ErrInvalid {
+				t.Fatalf("bad user/password: %v, want the bare ErrInvalid", err)
 			}
 		case !fresh:
-			if !errors.Is(err, ErrStale) && !errors.Is(err, ErrInvalid) {
-				t.Fatalf("skew %d: %v", skew, err)
+			if !errors.Is(err, ErrStale) || errors.Is(err, ErrInvalid) {
+				t.Fatalf("skew %d: %v, want ErrStale", skew, err)
 			}
 		default:
 			if err != nil {
 				t.Fatalf("correct client: %v", err)
 			}
-			err = a.Verify(c, method, lookup)
-			if qop != "" && !errors.Is(err, ErrReplay) || qop == "" && err != nil {
-				t.Fatalf("second use: %v", err)
+			err = a.VerifyFrom(c, method, from, lookup)
+			if !errors.Is(err, ErrStale) || !errors.Is(err, ErrReplay) || errors.Is(err, ErrInvalid) {
+				t.Fatalf("second use of nc %d: %v, want ErrStale+ErrReplay", nc, err)
 			}
 		}
 	})

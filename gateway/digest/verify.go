@@ -3,31 +3,42 @@ package digest
 import (
 	"crypto/subtle"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
-// Verify checks credentials c, parsed from a request with the given method,
-// against the user's HA1 for the credentials' algorithm (RFC 7616 §3.4.1,
-// RFC 3261 §22.4). ha1 is called with the username and the canonical
-// algorithm name ("MD5", "SHA-256", "SHA-512-256") and returns the stored
-// H(username:realm:password) in hex, or ok=false when the user does not
-// exist.
+// Verify is VerifyFrom for nonces bound to no address (Challenges).
+func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, algorithm string) (string, bool)) error {
+	return a.VerifyFrom(c, method, netip.Addr{}, ha1)
+}
+
+// VerifyFrom checks credentials c, parsed from a request with the given
+// method that came from address client, against the user's HA1 for the
+// credentials' algorithm (RFC 7616 §3.4.1, RFC 3261 §22.4). ha1 is called
+// with the username and the canonical algorithm name ("MD5", "SHA-256",
+// "SHA-512-256") and returns the stored H(username:realm:password) in hex,
+// or ok=false when the user does not exist.
 //
 // It returns nil when the credentials are good, or:
-//   - ErrAlgorithm: algorithm, qop or userhash not offered, or no qop while
-//     Options.RequireQOP is set;
+//   - ErrAlgorithm: algorithm, qop or userhash not offered, or no qop
+//     without Options.AllowNoQOP;
 //   - ErrMalformed: qop without a usable nc or cnonce;
-//   - ErrInvalid: wrong realm or opaque, a nonce we did not issue, a wrong
-//     response or an unknown user (the last two identical, same work);
+//   - ErrNonce: a nonce we did not issue;
+//   - ErrStale with ErrForeignNonce: a nonce we issued to another address
+//     (ChallengesFor); the response is not checked, so this is no
+//     password oracle;
+//   - ErrInvalid: on a nonce issued to client, wrong realm or opaque, a
+//     wrong response or an unknown user (the last two identical, same
+//     work);
 //   - ErrStale: a correct response on an expired nonce; re-challenge with
-//     Challenges(true);
-//   - ErrReplay: a nonce count already used with this nonce.
+//     stale=true;
+//   - ErrStale with ErrReplay: a nonce count already used with this nonce.
 //
-// Verify does not compare c.URI with the Request-URI; the caller must
+// VerifyFrom does not compare c.URI with the Request-URI; the caller must
 // (RFC 3261 §22.4 step 4). Only credentials with qop are protected from
 // replay; see the package documentation. Any other error comes from a
 // malformed HA1 returned by ha1.
-func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, algorithm string) (string, bool)) error {
+func (a *Authenticator) VerifyFrom(c Credentials, method string, client netip.Addr, ha1 func(username, algorithm string) (string, bool)) error {
 	// RFC 8760 §2.4 / RFC 7616 §3.3: only what we offered; absent means MD5.
 	al, ok := parseAlgo(c.Algorithm)
 	if !ok || !a.offers(al) {
@@ -39,7 +50,7 @@ func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, 
 	var nc uint32
 	switch {
 	case c.QOP == "":
-		if a.requireQOP {
+		if !a.allowNoQOP {
 			return fmt.Errorf("%w: qop required", ErrAlgorithm)
 		}
 		if c.NC != "" || c.CNonce != "" {
@@ -54,6 +65,19 @@ func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, 
 		// auth-int (RFC 7616 §3.4.3) is not offered.
 		return fmt.Errorf("%w: qop %q", ErrAlgorithm, c.QOP)
 	}
+
+	s := a.getScratch()
+	defer a.putScratch(s)
+	issued, nc0 := a.checkNonce(s, c.Nonce, client)
+	now := a.now().UnixNano()
+	switch {
+	case nc0 == nonceForged:
+		return ErrNonce
+	case issued-now > int64(maxClockSkew):
+		return fmt.Errorf("%w: from the future", ErrNonce)
+	case nc0 == nonceForeign:
+		return fmt.Errorf("%w: %w", ErrStale, ErrForeignNonce)
+	}
 	// RFC 3261 §22.1: the realm must be ours. Realm and opaque are public,
 	// so answering early leaks nothing about users.
 	if c.Realm != a.realm {
@@ -63,17 +87,6 @@ func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, 
 	// tolerated, since the nonce carries all state.
 	if c.Opaque != "" && c.Opaque != a.opaque {
 		return fmt.Errorf("%w: opaque", ErrInvalid)
-	}
-
-	s := a.getScratch()
-	defer a.putScratch(s)
-	issued, ok := a.checkNonce(s, c.Nonce)
-	if !ok {
-		return fmt.Errorf("%w: nonce", ErrInvalid)
-	}
-	now := a.now().UnixNano()
-	if issued-now > int64(maxClockSkew) {
-		return fmt.Errorf("%w: nonce from the future", ErrInvalid)
 	}
 
 	// From here on, unknown users and wrong passwords take the same path.
@@ -98,7 +111,7 @@ func (a *Authenticator) Verify(c Credentials, method string, ha1 func(username, 
 	if c.QOP != "" {
 		switch a.replays.check(s.raw[nonceTSLen+nonceRandLen:], issued, nc, now) {
 		case replaySeen:
-			return fmt.Errorf("%w: nc=%s", ErrReplay, c.NC)
+			return fmt.Errorf("%w: %w: nc=%s", ErrStale, ErrReplay, c.NC)
 		case replayEvicted:
 			return fmt.Errorf("%w: nonce-count state evicted", ErrStale)
 		}
@@ -130,6 +143,7 @@ func (a *Authenticator) response(s *scratch, al algo, ha1 string, c Credentials,
 	b = append(b, ':')
 	b = append(b, c.URI...)
 	s.ha2 = al.sumHex(s.ha2[:0], b)
+	a.count(al)
 
 	b = append(b[:0], ha1...)
 	lowerHex(b)
@@ -147,7 +161,15 @@ func (a *Authenticator) response(s *scratch, al algo, ha1 string, c Credentials,
 	b = append(b, s.ha2...)
 	s.buf = b
 	s.exp = al.sumHex(s.exp[:0], b)
+	a.count(al)
 	return s.exp
+}
+
+// count tells the test hook of one hash computed.
+func (a *Authenticator) count(al algo) {
+	if a.hashed != nil {
+		a.hashed(al)
+	}
 }
 
 // lowerHex lowercases ASCII letters in place.

@@ -48,10 +48,14 @@ type Options struct {
 	Persist        Persister
 	Store          store.Store // read at Load, swept by Run
 	Observer       AuthObserver
-	ServerName     string
-	Logger         *slog.Logger
-	Now            func() time.Time
-	SweepInterval  time.Duration // expired-binding sweep; default 30s
+	// EdgeProxies reports whether a source is an edge proxy whose Path
+	// header is honoured (RFC 3327 §5.3). nil: none is; a Path from any
+	// other source is ignored, not stored and not echoed.
+	EdgeProxies   func(netip.Addr) bool
+	ServerName    string
+	Logger        *slog.Logger
+	Now           func() time.Time
+	SweepInterval time.Duration // expired-binding sweep; default 30s
 }
 
 // Registrar answers REGISTER requests.
@@ -266,6 +270,9 @@ func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *s
 	case sipauth.OK:
 	case sipauth.Missing, sipauth.Stale:
 		r.count(func(s *Stats) { s.Challenged++ })
+		if outcome == sipauth.Missing {
+			r.auth.Unknown(req, user) // scanners enumerating users (sipguard.Probe)
+		}
 		return r.challenge(req, outcome == sipauth.Stale)
 	case sipauth.Malformed:
 		r.count(func(s *Stats) { s.Rejected++ })
@@ -284,7 +291,7 @@ func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *s
 
 func (r *Registrar) challenge(req *sip.Request, stale bool) *sip.Response {
 	res := r.reply(req, sip.StatusUnauthorized, "Unauthorized")
-	for _, c := range r.o.Auth.Challenges(stale) {
+	for _, c := range r.auth.Challenges(req, stale) {
 		res.AppendHeader(sip.NewHeader("WWW-Authenticate", c))
 	}
 	return res

@@ -46,16 +46,37 @@ func (u users) HA1(name, algo string) (string, bool) {
 	return h, true
 }
 
+// countingUsers counts the HA1 lookups made, per username.
+type countingUsers struct {
+	users
+	mu      sync.Mutex
+	lookups map[string]int
+}
+
+func (u *countingUsers) HA1(name, algo string) (string, bool) {
+	u.mu.Lock()
+	u.lookups[name]++
+	u.mu.Unlock()
+	return u.users.HA1(name, algo)
+}
+
 type observer struct {
 	mu             sync.Mutex
 	failed, passed int
+	failedUsers    []string
 }
 
-func (o *observer) AuthFailed(netip.Addr)    { o.mu.Lock(); o.failed++; o.mu.Unlock() }
-func (o *observer) AuthSucceeded(netip.Addr) { o.mu.Lock(); o.passed++; o.mu.Unlock() }
+func (o *observer) AuthFailed(_ netip.Addr, user string) {
+	o.mu.Lock()
+	o.failed++
+	o.failedUsers = append(o.failedUsers, user)
+	o.mu.Unlock()
+}
+func (o *observer) AuthSucceeded(netip.Addr, string) { o.mu.Lock(); o.passed++; o.mu.Unlock() }
 
 type fixture struct {
 	t    *testing.T
+	dir  *countingUsers
 	reg  *Registrar
 	p    *memPersist
 	obs  *observer
@@ -63,16 +84,24 @@ type fixture struct {
 	cseq int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with mod applied to the registrar options.
+func newFixtureWith(t *testing.T, mod func(*Options)) *fixture {
 	f := &fixture{t: t, p: &memPersist{}, obs: &observer{}, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	auth, err := digest.New(digest.Options{Realm: "example.com", Secret: []byte(strings.Repeat("k", 32)), Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.reg, err = New(Options{
-		Domains: []string{"example.com"}, Auth: auth, Users: users{"u1000": "secret", "u1001": "secret"},
+	f.dir = &countingUsers{users: users{"u1000": "secret", "u1001": "secret"}, lookups: map[string]int{}}
+	o := Options{
+		Domains: []string{"example.com"}, Auth: auth, Users: f.dir,
 		Persist: f.p, Observer: f.obs, Now: func() time.Time { return f.now }, MaxContacts: 3,
-	})
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	f.reg, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,18 +248,44 @@ func TestRegisterRejections(t *testing.T) {
 	}
 }
 
+// TestWrongPasswordAndUnknownUserLookAlike: an unknown user and a wrong
+// password get the same answer after the same work. The work is counted,
+// not timed: one HA1 lookup each (the unknown user's answered with the
+// dummy HA1 inside digest, see digest.TestUnknownUserSameWork for the
+// hashes), the same response headers apart from the fresh nonce, and both
+// reported to the guard as failures of the username given.
 func TestWrongPasswordAndUnknownUserLookAlike(t *testing.T) {
 	f := newFixture(t)
 	wrong := f.register("u1000", "nope", "c1", "Contact: <sip:u1000@192.0.2.10>")
+	wrongLookups := f.dir.lookups["u1000"]
 	unknown := f.register("ghost", "secret", "c2", "Contact: <sip:ghost@192.0.2.10>")
+	unknownLookups := f.dir.lookups["ghost"]
 	if wrong.StatusCode != 401 || unknown.StatusCode != 401 {
 		t.Fatalf("wrong=%s unknown=%s, want 401 both", wrong.StartLine(), unknown.StartLine())
 	}
-	if len(wrong.GetHeaders("WWW-Authenticate")) != len(unknown.GetHeaders("WWW-Authenticate")) {
-		t.Error("challenges differ between unknown user and wrong password")
+	if wrongLookups != 1 || unknownLookups != 1 {
+		t.Errorf("HA1 lookups: wrong password %d, unknown user %d; want 1 each", wrongLookups, unknownLookups)
 	}
-	if f.obs.failed != 2 {
-		t.Errorf("observer saw %d failures, want 2", f.obs.failed)
+	shape := func(res *sip.Response) string {
+		var b strings.Builder
+		for _, h := range res.Headers() {
+			switch strings.ToLower(h.Name()) {
+			case "via", "from", "to", "call-id", "cseq":
+				continue // echo the request
+			}
+			v := h.Value()
+			if i := strings.Index(v, `nonce="`); i >= 0 {
+				v = v[:i] + v[i+len(`nonce="`)+48:]
+			}
+			b.WriteString(h.Name() + ": " + v + "\n")
+		}
+		return b.String()
+	}
+	if a, b := shape(wrong), shape(unknown); a != b {
+		t.Errorf("responses differ beyond the nonce:\n%s---\n%s", a, b)
+	}
+	if f.obs.failed != 2 || strings.Join(f.obs.failedUsers, ",") != "u1000,ghost" {
+		t.Errorf("observer saw %d failures %v, want u1000 and ghost", f.obs.failed, f.obs.failedUsers)
 	}
 }
 
@@ -258,8 +313,42 @@ func TestOutOfOrderCSeq(t *testing.T) {
 	}
 }
 
+// edgeAt makes the fixture's source (192.0.2.10) an edge proxy.
+func edgeAt(o *Options) {
+	o.EdgeProxies = netip.MustParsePrefix("192.0.2.10/32").Contains
+}
+
+// TestPathOnlyFromEdgeProxies: a REGISTER's Path (RFC 3327) is stored and
+// echoed only when it comes from a configured edge proxy; from anyone
+// else it would route the user's calls through a host of their choosing.
+func TestPathOnlyFromEdgeProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		mod  func(*Options)
+		want bool
+	}{
+		{"no edge proxies configured", nil, false},
+		{"another edge proxy", func(o *Options) { o.EdgeProxies = netip.MustParsePrefix("198.51.100.0/24").Contains }, false},
+		{"from the edge proxy", edgeAt, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, tt.mod)
+			res := f.register("u1000", "secret", "c", "Supported: path", "Path: <sip:evil.example.net;lr>",
+				"Contact: <sip:u1000@192.0.2.10:5062>")
+			if res.StatusCode != 200 {
+				t.Fatal(res.StartLine())
+			}
+			got := f.reg.Location().Lookup("u1000@example.com", f.now)
+			stored := len(got) == 1 && len(got[0].Path) == 1
+			if stored != tt.want || (res.GetHeader("Path") != nil) != tt.want {
+				t.Fatalf("path stored %v (%v), echoed %v; want %v", stored, got, res.GetHeader("Path"), tt.want)
+			}
+		})
+	}
+}
+
 func TestOutboundInstanceReplacesFlowAndPathEchoed(t *testing.T) {
-	f := newFixture(t)
+	f := newFixtureWith(t, edgeAt)
 	inst := `+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1`
 	res := f.register("u1000", "secret", "boot-1", "Supported: path, outbound", "Path: <sip:edge.example.net;lr>",
 		"Contact: <sip:u1000@192.0.2.10:5062;transport=tcp>;"+inst)

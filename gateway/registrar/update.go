@@ -11,6 +11,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/gateway/sipauth"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
@@ -49,10 +50,7 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders
 		}
 	}
 
-	var path []string
-	for _, h := range hs.path {
-		path = append(path, splitList(h.Value())...)
-	}
+	path := r.path(req, hs)
 	keep := map[string]bool{}
 	for _, c := range contacts {
 		key := c.key()
@@ -153,6 +151,26 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders
 	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
 	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	return res
+}
+
+// path returns the Path to store for req (RFC 3327 §5.3): the values of its
+// Path headers when it comes from a configured edge proxy, else nothing.
+// From anyone else a Path would let the registering party route the user's
+// calls through a host of its choosing, so it is ignored (logged).
+func (r *Registrar) path(req *sip.Request, hs *regHeaders) []string {
+	if len(hs.path) == 0 {
+		return nil
+	}
+	if r.o.EdgeProxies == nil || !r.o.EdgeProxies(sipauth.SourceIP(req)) {
+		r.log.Info("path ignored: not from an edge proxy (registrar.edge_proxies)", "source", req.Source(),
+			"path", hs.path[0].Value())
+		return nil
+	}
+	var path []string
+	for _, h := range hs.path {
+		path = append(path, splitList(h.Value())...)
+	}
+	return path
 }
 
 // localAddr is our side of the flow the request came on, when the transport

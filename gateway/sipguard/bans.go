@@ -1,82 +1,403 @@
 package sipguard
 
 import (
+	"hash/maphash"
 	"io"
 	"net/netip"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-type failRecord struct {
-	start time.Time
-	count int
+// Bans and the failure counts that lead to them (fail2ban practice).
+//
+// What counts: sipauth reports a failure only when the source cannot have
+// spoofed it (a nonce issued to that address, or a TCP/TLS/WS flow), so a
+// forged UDP source address can neither be banned nor make a victim's
+// failures count. Sources in Options.Trusted and the addresses the
+// Protected function names (trunk targets) are never counted or banned.
+//
+// Counted per network: an IPv4 address, or the /64 of an IPv6 address (one
+// host owns a whole /64 and can pick any address in it). Per network and
+// username a failure count bans at BanFailures; a success of that username
+// from that network resets only that count, so a phone that registers
+// fine behind the same NAT as an attacker does not shield the attacker.
+// Per username, failures from all networks are counted too: a username
+// with 2×BanFailures failures in the window is under a distributed attack,
+// and each network failing on it twice is banned. Per network, the
+// distinct usernames that failed (or were probed, Probe) are counted:
+// ScanUsers of them ban it as a scanner.
+//
+// The tables are sharded by a keyed hash, each shard with its own lock and
+// a fixed capacity: one packet costs one shard lock and O(1) map work.
+// A full shard first drops records older than BanWindow; if it is still
+// full, it drops records at random (map order), which can only delay a
+// ban, never cause one.
+
+const (
+	tableShards = 64 // power of two
+	// DefaultMaxTracked bounds the failure records (network, username,
+	// pair) kept at once.
+	DefaultMaxTracked = 1 << 16
+	// DefaultMaxBans bounds the bans held at once.
+	DefaultMaxBans = 1 << 16
+	// scanMemory is how many distinct usernames a network's record
+	// remembers; ScanUsers is capped to it.
+	scanMemory = 16
+)
+
+// netKey is the unit counted and banned: an IPv4 address or an IPv6 /64.
+func netKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.Addr()
+	}
+	return ip
 }
 
-// AuthFailed records a failed digest authentication from ip (reported by
-// the registrar). BanFailures failures within BanWindow ban ip for
-// BanDuration. Trusted sources are never banned.
-func (g *Guard) AuthFailed(ip netip.Addr) {
-	ip = ip.Unmap()
-	if g.o.BanFailures <= 0 || !ip.IsValid() || g.Trusted(ip) {
-		return
+// failKey names one failure record: a pair (net and user set), a network
+// (user empty, kind netRecord) or a username (net invalid).
+type failKey struct {
+	net  netip.Addr
+	user string
+	kind uint8
+}
+
+const (
+	pairRecord uint8 = iota
+	netRecord
+	userRecord
+)
+
+type failRecord struct {
+	start int64 // window start, Unix ns
+	count int32
+	nseen uint8
+	seen  [scanMemory]uint32 // hashes of distinct usernames (netRecord)
+}
+
+type failShard struct {
+	mu sync.Mutex
+	m  map[failKey]*failRecord
+	_  [40]byte // keep neighbouring locks off one cache line
+}
+
+type failTable struct {
+	seed     maphash.Seed
+	perShard int
+	shards   [tableShards]failShard
+}
+
+func (t *failTable) init(max int) {
+	t.seed = maphash.MakeSeed()
+	t.perShard = (max + tableShards - 1) / tableShards
+	for i := range t.shards {
+		t.shards[i].m = make(map[failKey]*failRecord)
 	}
-	now := g.now()
-	g.mu.Lock()
-	r := g.fails[ip]
-	if r.count == 0 || (g.o.BanWindow > 0 && now.Sub(r.start) > g.o.BanWindow) {
-		r = failRecord{start: now}
+}
+
+func (t *failTable) shard(k failKey) *failShard {
+	return &t.shards[maphash.Comparable(t.seed, k)&(tableShards-1)]
+}
+
+// add counts one event for k at now within window and returns the count;
+// for a network record, user joins the distinct usernames and the number
+// of them is returned as distinct.
+func (t *failTable) add(k failKey, user string, now, window int64) (count, distinct int) {
+	sh := t.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.m[k]
+	if r == nil {
+		if len(sh.m) >= t.perShard {
+			sh.makeRoom(now, window, t.perShard)
+		}
+		r = &failRecord{start: now}
+		sh.m[k] = r
+	} else if window > 0 && now-r.start > window {
+		*r = failRecord{start: now}
 	}
 	r.count++
-	ban := r.count >= g.o.BanFailures
-	if ban {
-		delete(g.fails, ip)
-	} else {
-		g.fails[ip] = r
-	}
-	// Keep the failure table bounded: drop stale records when it grows.
-	if len(g.fails) > 100000 {
-		for k, v := range g.fails {
-			if g.o.BanWindow <= 0 || now.Sub(v.start) > g.o.BanWindow {
-				delete(g.fails, k)
-			}
+	if k.kind == netRecord {
+		h := uint32(maphash.String(t.seed, user))
+		if !slices.Contains(r.seen[:r.nseen], h) && int(r.nseen) < scanMemory {
+			r.seen[r.nseen] = h
+			r.nseen++
 		}
 	}
-	g.mu.Unlock()
-	if ban {
-		g.Ban(ip, g.o.BanDuration, "auth failures")
+	return int(r.count), int(r.nseen)
+}
+
+// count returns the current count of k within window.
+func (t *failTable) count(k failKey, now, window int64) int {
+	sh := t.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.m[k]
+	if r == nil || window > 0 && now-r.start > window {
+		return 0
+	}
+	return int(r.count)
+}
+
+func (t *failTable) remove(k failKey) {
+	sh := t.shard(k)
+	sh.mu.Lock()
+	delete(sh.m, k)
+	sh.mu.Unlock()
+}
+
+// removeNet drops every record of network n (Unban). It visits every
+// shard: an operator action, not a per-packet one.
+func (t *failTable) removeNet(n netip.Addr) {
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for k := range sh.m {
+			if k.net == n {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
 	}
 }
 
-// AuthSucceeded resets the failure counter of ip.
-func (g *Guard) AuthSucceeded(ip netip.Addr) {
-	ip = ip.Unmap()
-	g.mu.Lock()
-	delete(g.fails, ip)
-	g.mu.Unlock()
+// makeRoom drops expired records, then, if still full, a quarter of the
+// shard. Called with mu held.
+func (sh *failShard) makeRoom(now, window int64, limit int) {
+	for k, r := range sh.m {
+		if window <= 0 || now-r.start > window {
+			delete(sh.m, k)
+		}
+	}
+	if len(sh.m) < limit {
+		return
+	}
+	n := max(limit/4, 1)
+	for k := range sh.m {
+		delete(sh.m, k)
+		if n--; n == 0 {
+			break
+		}
+	}
 }
 
-// Ban bans ip for d (d <= 0: 24 hours) and closes its open stream
-// connections. It logs at warn and calls Options.OnBan. Trusted sources
-// are not banned.
+// size returns the number of failure records (for tests).
+func (t *failTable) size() int {
+	n := 0
+	for i := range t.shards {
+		t.shards[i].mu.Lock()
+		n += len(t.shards[i].m)
+		t.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+type banShard struct {
+	mu sync.Mutex
+	m  map[netip.Addr]Ban
+	_  [48]byte
+}
+
+// banTable holds the bans by network, sharded like failTable; n is the
+// total, read without a lock on every packet.
+type banTable struct {
+	seed     maphash.Seed
+	perShard int
+	n        atomic.Int32
+	shards   [tableShards]banShard
+}
+
+func (t *banTable) init(max int) {
+	t.seed = maphash.MakeSeed()
+	t.perShard = (max + tableShards - 1) / tableShards
+	for i := range t.shards {
+		t.shards[i].m = make(map[netip.Addr]Ban)
+	}
+}
+
+func (t *banTable) shard(n netip.Addr) *banShard {
+	return &t.shards[maphash.Comparable(t.seed, n)&(tableShards-1)]
+}
+
+// put stores b; a full shard drops expired bans, then the one ending
+// soonest.
+func (t *banTable) put(b Ban, now time.Time) {
+	sh := t.shard(b.IP)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[b.IP]; !ok && len(sh.m) >= t.perShard {
+		var soonest netip.Addr
+		for k, v := range sh.m {
+			if !now.Before(v.Until) {
+				delete(sh.m, k)
+				t.n.Add(-1)
+			} else if !soonest.IsValid() || v.Until.Before(sh.m[soonest].Until) {
+				soonest = k
+			}
+		}
+		if len(sh.m) >= t.perShard && soonest.IsValid() {
+			delete(sh.m, soonest)
+			t.n.Add(-1)
+		}
+	}
+	if _, ok := sh.m[b.IP]; !ok {
+		t.n.Add(1)
+	}
+	sh.m[b.IP] = b
+}
+
+// get returns the ban in force on network n, dropping an expired one.
+func (t *banTable) get(n netip.Addr, now time.Time) (Ban, bool) {
+	sh := t.shard(n)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b, ok := sh.m[n]
+	if ok && !now.Before(b.Until) {
+		delete(sh.m, n)
+		t.n.Add(-1)
+		return Ban{}, false
+	}
+	return b, ok
+}
+
+func (t *banTable) remove(n netip.Addr) bool {
+	sh := t.shard(n)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, ok := sh.m[n]
+	if ok {
+		delete(sh.m, n)
+		t.n.Add(-1)
+	}
+	return ok
+}
+
+// list returns the bans in force, dropping expired ones.
+func (t *banTable) list(now time.Time) []Ban {
+	var out []Ban
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		for k, b := range sh.m {
+			if !now.Before(b.Until) {
+				delete(sh.m, k)
+				t.n.Add(-1)
+				continue
+			}
+			out = append(out, b)
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// SetProtected installs f (nil removes it): addresses for which it returns
+// true are never counted or banned, like Options.Trusted. The gateway
+// passes the current addresses of its trunk targets, known only once DNS
+// has resolved them. f is called only when a failure is counted or a ban
+// is about to be made, never per packet.
+func (g *Guard) SetProtected(f func(netip.Addr) bool) {
+	if f == nil {
+		g.protected.Store(nil)
+		return
+	}
+	g.protected.Store(&f)
+}
+
+// neverBan reports whether ip is exempt from counting and banning.
+func (g *Guard) neverBan(ip netip.Addr) bool {
+	if g.Trusted(ip) {
+		return true
+	}
+	if f := g.protected.Load(); f != nil && (*f)(ip) {
+		return true
+	}
+	return false
+}
+
+// AuthFailed records a failed digest authentication of user from ip, as
+// sipauth reports it: only failures the source cannot have spoofed. See
+// the comment at the top of bans.go for what bans.
+func (g *Guard) AuthFailed(ip netip.Addr, user string) {
+	ip = ip.Unmap()
+	if g.o.BanFailures <= 0 || !ip.IsValid() || g.neverBan(ip) {
+		return
+	}
+	now, window := g.now().UnixNano(), int64(g.o.BanWindow)
+	n := netKey(ip)
+	pair, _ := g.fails.add(failKey{net: n, user: user, kind: pairRecord}, "", now, window)
+	_, distinct := g.fails.add(failKey{net: n, kind: netRecord}, user, now, window)
+	perUser, _ := g.fails.add(failKey{user: user, kind: userRecord}, "", now, window)
+	switch {
+	case pair >= g.o.BanFailures:
+		g.Ban(ip, g.o.BanDuration, "auth failures")
+	case g.o.ScanUsers > 0 && distinct >= min(g.o.ScanUsers, scanMemory):
+		g.Ban(ip, g.o.BanDuration, "scanner: many usernames failed")
+	case perUser >= 2*g.o.BanFailures && pair >= 2:
+		g.Ban(ip, g.o.BanDuration, "auth failures on a username under attack")
+	}
+}
+
+// AuthSucceeded resets the failure count of user from ip's network; the
+// counts of other usernames, of the network as a whole and of user from
+// other networks stay.
+func (g *Guard) AuthSucceeded(ip netip.Addr, user string) {
+	ip = ip.Unmap()
+	if !ip.IsValid() {
+		return
+	}
+	g.fails.remove(failKey{net: netKey(ip), user: user, kind: pairRecord})
+}
+
+// Probe records that ip asked about username name that does not exist
+// (a REGISTER or INVITE for an unknown user or extension), when ip cannot
+// have spoofed it (a stream flow). ScanUsers distinct names, failed or
+// probed, within BanWindow ban ip as a scanner.
+func (g *Guard) Probe(ip netip.Addr, name string) {
+	ip = ip.Unmap()
+	if g.o.BanFailures <= 0 || g.o.ScanUsers <= 0 || !ip.IsValid() || g.neverBan(ip) {
+		return
+	}
+	_, distinct := g.fails.add(failKey{net: netKey(ip), kind: netRecord}, name, g.now().UnixNano(), int64(g.o.BanWindow))
+	if distinct >= min(g.o.ScanUsers, scanMemory) {
+		g.Ban(ip, g.o.BanDuration, "scanner: many unknown usernames")
+	}
+}
+
+// Ban bans ip's network (the address, or its IPv6 /64) for d (d <= 0: 24
+// hours) and closes its open stream connections. It logs at warn and calls
+// Options.OnBan. Trusted and protected sources are not banned.
 func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	ip = ip.Unmap()
-	if !ip.IsValid() || g.Trusted(ip) {
+	if !ip.IsValid() || g.neverBan(ip) {
 		return
 	}
 	if d <= 0 {
 		d = 24 * time.Hour
 	}
-	b := Ban{IP: ip, Reason: reason, Until: g.now().Add(d)}
+	n := netKey(ip)
+	b := Ban{IP: n, Reason: reason, Until: g.now().Add(d)}
+	g.bans.put(b, g.now())
 	g.mu.Lock()
-	g.bans[ip] = b
-	g.nbans.Store(int32(len(g.bans)))
 	var victims []io.Closer
-	for c := range g.conns[ip] {
+	for c := range g.conns[n] {
 		victims = append(victims, c)
+	}
+	if n.Is6() { // any address of the /64: a rare, operator-visible event
+		for cip, set := range g.conns {
+			if cip != n && netKey(cip) == n {
+				for c := range set {
+					victims = append(victims, c)
+				}
+			}
+		}
 	}
 	g.mu.Unlock()
 	g.c.bans.Add(1)
-	g.log.Warn("banned source", "ip", ip, "reason", reason, "until", b.Until)
+	g.log.Warn("banned source", "ip", n, "reason", reason, "until", b.Until)
 	for _, c := range victims {
 		_ = c.Close()
 	}
@@ -85,52 +406,26 @@ func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	}
 }
 
-// Unban lifts a ban and reports whether there was one.
+// Unban lifts the ban on ip's network and forgets its failures; it reports
+// whether there was a ban.
 func (g *Guard) Unban(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	g.mu.Lock()
-	_, ok := g.bans[ip]
-	delete(g.bans, ip)
-	delete(g.fails, ip)
-	g.nbans.Store(int32(len(g.bans)))
-	g.mu.Unlock()
-	return ok
+	n := netKey(ip)
+	g.fails.removeNet(n)
+	return g.bans.remove(n)
 }
 
-// Banned reports whether ip is banned now.
+// Banned reports whether ip's network is banned now.
 func (g *Guard) Banned(ip netip.Addr) bool {
-	if g.nbans.Load() == 0 {
+	if g.bans.n.Load() == 0 {
 		return false
 	}
-	ip = ip.Unmap()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	b, ok := g.bans[ip]
-	if !ok {
-		return false
-	}
-	if !g.now().Before(b.Until) {
-		delete(g.bans, ip)
-		g.nbans.Store(int32(len(g.bans)))
-		return false
-	}
-	return true
+	_, ok := g.bans.get(netKey(ip), g.now())
+	return ok
 }
 
 // Bans lists the bans in force, ordered by IP.
 func (g *Guard) Bans() []Ban {
-	now := g.now()
-	g.mu.Lock()
-	out := make([]Ban, 0, len(g.bans))
-	for ip, b := range g.bans {
-		if !now.Before(b.Until) {
-			delete(g.bans, ip)
-			continue
-		}
-		out = append(out, b)
-	}
-	g.nbans.Store(int32(len(g.bans)))
-	g.mu.Unlock()
+	out := g.bans.list(g.now())
 	slices.SortFunc(out, func(a, b Ban) int { return a.IP.Compare(b.IP) })
 	return out
 }

@@ -50,12 +50,28 @@ type Options struct {
 	// Burst defaults to max(1, RatePerSecond).
 	RatePerSecond float64
 	Burst         int
-	// BanFailures auth failures (AuthFailed) from one IP within BanWindow
-	// ban it for BanDuration. 0 disables automatic bans.
+	// BanFailures auth failures (AuthFailed) of one username from one
+	// source (an IPv4 address or IPv6 /64) within BanWindow ban the source
+	// for BanDuration; see bans.go for the other rules. 0 disables
+	// automatic bans.
 	BanFailures int
 	BanWindow   time.Duration
 	BanDuration time.Duration
-	// Trusted sources are never rate-limited, connection-limited or banned.
+	// ScanUsers distinct usernames failing (AuthFailed) or unknown (Probe)
+	// from one source within BanWindow ban it as a scanner (at most 16).
+	// 0 disables this rule.
+	ScanUsers int
+	// ScannerAgents ban on first sight a source whose request over TCP,
+	// TLS or WebSocket has a User-Agent containing one of these
+	// (case-insensitive), and drop such requests over UDP unanswered
+	// (scanner.go). nil: DefaultScannerAgents; empty non-nil: off.
+	ScannerAgents []string
+	// MaxTracked bounds the failure records; default DefaultMaxTracked.
+	MaxTracked int
+	// MaxBans bounds the bans held; default DefaultMaxBans.
+	MaxBans int
+	// Trusted sources (security.exempt_sources) are never rate-limited,
+	// connection-limited or banned.
 	Trusted []netip.Prefix
 	// ServerName is sent as the Server header of the guard's own answers.
 	ServerName string
@@ -81,7 +97,8 @@ type Options struct {
 	// further ones are closed at once. Default 256.
 	MaxConnsPerIP int
 	// OnBan is called, not under a lock, whenever the guard bans an IP, so
-	// the caller can persist the ban.
+	// the caller can persist the ban. It runs on the request's goroutine:
+	// it must not block (queue the write).
 	OnBan func(Ban)
 	// Logger receives warnings (bans, slow-loris closes). Default
 	// slog.Default().
@@ -120,12 +137,14 @@ type Stats struct {
 	ConnsRefused   uint64 // connections refused (banned or over the limit)
 	TimedOut       uint64 // connections closed for idleness or slow-loris
 	Bans           uint64 // bans imposed
+	Scanners       uint64 // requests dropped for a scanner User-Agent
 }
 
 type counters struct {
 	accepted, malformed, answered400, oversize, answered513, unanswerable             atomic.Uint64
 	rateLimited, bannedDropped, keepalives, keepalivePongs, stunDropped, stunAnswered atomic.Uint64
 	wsPings, wsPongs, wsServerPings, wsRejected, connsRefused, timedOut, bans         atomic.Uint64
+	scanners                                                                          atomic.Uint64
 	conns                                                                             atomic.Int64
 }
 
@@ -138,11 +157,13 @@ type Guard struct {
 	lim *limiter
 
 	intercept atomic.Pointer[UDPIntercept]
+	protected atomic.Pointer[func(netip.Addr) bool]
+	scanners  scannerAgents
+
+	bans  banTable  // bans.go
+	fails failTable // bans.go
 
 	mu    sync.Mutex
-	bans  map[netip.Addr]Ban
-	nbans atomic.Int32 // len(bans), for a lock-free fast path
-	fails map[netip.Addr]failRecord
 	conns map[netip.Addr]map[io.Closer]struct{}
 }
 
@@ -169,14 +190,24 @@ func New(o Options) *Guard {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxTracked <= 0 {
+		o.MaxTracked = DefaultMaxTracked
+	}
+	if o.MaxBans <= 0 {
+		o.MaxBans = DefaultMaxBans
+	}
+	if o.ScannerAgents == nil {
+		o.ScannerAgents = DefaultScannerAgents
+	}
 	g := &Guard{
 		o:     o,
 		log:   o.Logger,
 		now:   o.Now,
-		bans:  make(map[netip.Addr]Ban),
-		fails: make(map[netip.Addr]failRecord),
 		conns: make(map[netip.Addr]map[io.Closer]struct{}),
 	}
+	g.bans.init(o.MaxBans)
+	g.fails.init(o.MaxTracked)
+	g.scanners = newScannerAgents(o.ScannerAgents)
 	if o.RatePerSecond > 0 {
 		g.lim = newLimiter(o.RatePerSecond, o.Burst)
 	}
@@ -195,7 +226,7 @@ func (g *Guard) Stats() Stats {
 		STUNDropped: c.stunDropped.Load(), STUNAnswered: c.stunAnswered.Load(), WSPings: c.wsPings.Load(),
 		WSPongs: c.wsPongs.Load(), WSServerPings: c.wsServerPings.Load(), WSRejected: c.wsRejected.Load(),
 		Conns: c.conns.Load(), ConnsRefused: c.connsRefused.Load(),
-		TimedOut: c.timedOut.Load(), Bans: c.bans.Load(),
+		TimedOut: c.timedOut.Load(), Bans: c.bans.Load(), Scanners: c.scanners.Load(),
 	}
 }
 
@@ -212,7 +243,7 @@ func (g *Guard) Trusted(ip netip.Addr) bool {
 // admit applies bans and the rate limit to one message from ip. It counts
 // what it drops.
 func (g *Guard) admit(ip netip.Addr) bool {
-	if g.nbans.Load() > 0 && g.Banned(ip) {
+	if g.bans.n.Load() > 0 && g.Banned(ip) {
 		g.c.bannedDropped.Add(1)
 		return false
 	}

@@ -165,9 +165,13 @@ func (c *streamConn) frame(data []byte, max int) (bool, error) {
 	if !g.admit(c.ip) {
 		return false, nil
 	}
-	if _, err := Check(msg); err != nil {
+	h, err := Check(msg)
+	if err != nil {
 		g.c.malformed.Add(1)
 		c.replyTo(msg, statusBadRequest, badRequestPhrase(err), nil)
+		return false, nil
+	}
+	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], c.ip, true) {
 		return false, nil
 	}
 	g.c.accepted.Add(1)

@@ -109,6 +109,9 @@ func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) 
 		c.answer(msg, addr, statusBadRequest, badRequestPhrase(err))
 		return 0, 0, false
 	}
+	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], ip, false) {
+		return 0, 0, false
+	}
 	if f := g.intercept.Load(); f != nil && h.IsRequest && (*f)(c.PacketConn, msg[:h.Len()], h, addr) {
 		g.c.accepted.Add(1)
 		return 0, 0, false

@@ -266,15 +266,15 @@ func TestUDPBan(t *testing.T) {
 		OnBan: func(b Ban) { bans = append(bans, b) }})
 	c := newUDPClient(t, addr, "127.0.0.1:0")
 	ip := netip.MustParseAddr("127.0.0.1")
-	g.AuthFailed(ip)
-	g.AuthFailed(ip)
-	g.AuthSucceeded(ip)
-	g.AuthFailed(ip)
-	g.AuthFailed(ip)
+	g.AuthFailed(ip, "u1")
+	g.AuthFailed(ip, "u1")
+	g.AuthSucceeded(ip, "u1")
+	g.AuthFailed(ip, "u1")
+	g.AuthFailed(ip, "u1")
 	if g.Banned(ip) {
 		t.Fatal("banned too early: AuthSucceeded must reset")
 	}
-	g.AuthFailed(ip)
+	g.AuthFailed(ip, "u1")
 	if !g.Banned(ip) || len(bans) != 1 || len(g.Bans()) != 1 || g.Bans()[0].Reason != "auth failures" {
 		t.Fatalf("not banned: %v %v", g.Bans(), bans)
 	}
@@ -309,7 +309,7 @@ func TestBanExpiresAndTrusted(t *testing.T) {
 	if g.Banned(ip) || len(g.Bans()) != 0 {
 		t.Fatal("ban did not expire")
 	}
-	g.AuthFailed(netip.MustParseAddr("10.1.2.3"))
+	g.AuthFailed(netip.MustParseAddr("10.1.2.3"), "u1")
 	g.Ban(netip.MustParseAddr("10.1.2.3"), time.Hour, "manual")
 	if g.Banned(netip.MustParseAddr("10.1.2.3")) {
 		t.Fatal("trusted source banned")

@@ -139,6 +139,9 @@ func (c *wsConn) deliver() bool {
 		c.replyTo(msg, statusBadRequest, badRequestPhrase(err), serverTextFrame)
 		return false
 	}
+	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], c.ip, true) {
+		return false
+	}
 	g.c.accepted.Add(1)
 	c.out = appendFrame(c.out[:0], opText, true, msg[:h.Len()])
 	return true

@@ -84,7 +84,7 @@ log: {level: info}
 sip:
   listen: [udp://127.0.0.1:$sip]
 registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 http:
   listen: 127.0.0.1:0
 users:

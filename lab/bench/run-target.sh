@@ -18,7 +18,8 @@ sip:
 registrar:
   algorithms: [MD5, SHA-256]   # SIPp answers only the first challenge and knows only MD5
 security:
-  trusted: [127.0.0.0/8]
+  exempt_sources: [127.0.0.0/8]
+  trusted_callers: [127.0.0.0/8]
 http:
   listen: 127.0.0.1:0
 trunks:

@@ -16,7 +16,7 @@ func TestSIPpThroughLabPBX(t *testing.T) {
 	sim := startPBX(t, pbx.Options{Addr: "127.0.0.2:0",
 		Numbers: map[string]pbx.Number{"2000": {Action: pbx.Answer, Ring: 200 * time.Millisecond, Early: true, Media: pbx.Tone}}})
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - {name: pbx, target: "sip:%s", probe: {interval: 0s}, match: ["2000"]}
 `, sim.Addr()))

@@ -24,7 +24,7 @@ import (
 func dialogConfig(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - name: pbx
     target: sip:127.0.0.2:%s

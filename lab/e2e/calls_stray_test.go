@@ -88,7 +88,7 @@ func response(req string, code int, reason, toTag, contact, body string) string 
 func TestLate2xxIsHungUp(t *testing.T) {
 	pbx := newRawPBX(t, "127.0.0.2")
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 300ms, timeout: 2s, probe: {interval: 0s}, match: ["2000"]}
 `, pbx.port()))

@@ -19,7 +19,7 @@ import (
 // SIPp 3.6 answers only the first challenge and knows MD5 only.
 func callsConfig(uasPort int) string {
 	return fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - name: pbx
     target: sip:127.0.0.2:%d

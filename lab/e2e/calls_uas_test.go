@@ -213,7 +213,7 @@ func TestCallByeFromTrunk(t *testing.T) {
 func TestCallErrors(t *testing.T) {
 	dead := freeUDPPort(t, "127.0.0.2") // nothing listens: every target times out
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 300ms, timeout: 2s, probe: {interval: 0s}, match: ["2000"]}
 `, dead))

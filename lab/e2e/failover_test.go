@@ -362,7 +362,7 @@ func TestFailoverDNS(t *testing.T) {
 	secondary.start()
 
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 dns: {servers: [%s], ipv6: false}
 trunks:
   - name: pbx

@@ -29,7 +29,7 @@ import (
 // first; 127.0.0.1 is trusted so that a burst of SIPp calls is never
 // throttled by the per-source rate limit.
 const sippConfig = `registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.1]}
+security: {trusted_callers: [127.0.0.1], exempt_sources: [127.0.0.1]}
 `
 
 // userNames returns n user names starting at u<first>.
