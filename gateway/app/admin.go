@@ -187,6 +187,12 @@ func (s *adminServer) registry() *prometheus.Registry {
 		}
 		return float64(a.calls.ForeignRequests())
 	})
+	counter("sip_stray_2xx_foreign_total", "Stray 2xx to an INVITE whose Call-ID the gateway did not make (ignored).", func() float64 {
+		if a.calls == nil {
+			return 0
+		}
+		return float64(a.calls.StrayForeign())
+	})
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.recordMetrics(reg)

@@ -149,6 +149,8 @@ type B2BUA struct {
 	strays  strays    // stray 2xx already hung up (stray.go)
 	// foreignReqs counts in-dialog requests from strangers (peer.go).
 	foreignReqs atomic.Uint64
+	// strayForeign counts stray 2xx for Call-IDs we did not make (stray.go).
+	strayForeign atomic.Uint64
 }
 
 // New makes a B2BUA.

@@ -139,3 +139,77 @@ func TestForgedInDialog(t *testing.T) {
 		t.Fatal("the phone's own BYE did not reach the PBX")
 	}
 }
+
+// forged200 is a 200 OK to an INVITE of callID whose Contact and
+// Record-Route name victim.
+func forged200(via, callID, victim string) string {
+	return fmt.Sprintf("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s\r\n"+
+		"From: <sip:u1000@example.com>;tag=%s\r\nTo: <sip:2000@example.com>;tag=%s\r\n"+
+		"Call-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <sip:victim@%s>\r\nRecord-Route: <sip:%s;lr>\r\n"+
+		"Content-Length: 0\r\n\r\n", via, randHex(8), randHex(6), randHex(6), callID, victim, victim)
+}
+
+// TestForged2xxNamesThirdParty: a 200 OK that answers no INVITE of ours,
+// sent from 127.0.0.9 with a Contact and Record-Route naming a victim on
+// 127.0.0.10, makes the gateway send nothing to the victim (nor back).
+// A late 200 for an INVITE the gateway did make (its Call-ID), whose
+// Contact names the victim, is ACKed and BYEd towards where it came
+// from, never towards the victim.
+func TestForged2xxNamesThirdParty(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	victim := newRawPBX(t, "127.0.0.10")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted: [127.0.0.0/8]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 300ms, timeout: 2s, probe: {interval: 0s}, match: ["2000"]}
+`, pbx.port()))
+	victimAddr := victim.conn.LocalAddr().String()
+
+	// A stranger's 200 for a Call-ID the gateway never made.
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	for i := 0; i < 3; i++ {
+		evil.send(forged200(evil.conn.LocalAddr().String(), randHex(10)+"@evil", victimAddr))
+	}
+	if msg, _ := victim.next(time.Second, "ACK", "BYE", "INVITE"); msg != "" {
+		t.Errorf("a forged 200 made the gateway send to the host it named:\n%s", msg)
+	}
+	if res, err := evil.read(200 * time.Millisecond); err == nil {
+		t.Errorf("the forger got %d back", res.Status)
+	}
+	if got := g.metric("switchboard_sip_stray_2xx_foreign_total"); got != 3 {
+		t.Errorf("foreign stray 2xx counted %v, want 3", got)
+	}
+
+	// A late 200 for an INVITE the gateway gave up on, naming the victim.
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() { answered <- responseCode(s.WaitAnswer(ctx, answerOpts())) }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	if code := <-answered; code != 503 {
+		t.Fatalf("caller got %d, want 503 once the trunk timed out", code)
+	}
+	ok200 := response(inv, 200, "OK", "late1", "sip:victim@"+victimAddr, pbxSDP)
+	ok200 = strings.Replace(ok200, "Content-Type:", "Record-Route: <sip:"+victimAddr+";lr>\r\nContent-Type:", 1)
+	pbx.send(ok200, from)
+	if ack, _ := pbx.next(3*time.Second, "ACK"); ack == "" {
+		t.Error("no ACK for the late 200 at its source")
+	}
+	bye, byeFrom := pbx.next(3*time.Second, "BYE")
+	if bye == "" {
+		t.Error("no BYE for the late 200 at its source")
+	} else {
+		pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+	}
+	if msg, _ := victim.next(500*time.Millisecond, "ACK", "BYE", "INVITE"); msg != "" {
+		t.Errorf("a late 200 made the gateway send to the host its Contact named:\n%s", msg)
+	}
+}
