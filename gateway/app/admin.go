@@ -181,6 +181,18 @@ func (s *adminServer) registry() *prometheus.Registry {
 	counter("sip_oversize_total", "Messages refused as too large.", func() float64 { return float64(a.guard.Stats().Oversize) })
 	counter("sip_rate_limited_total", "Messages dropped by the per-source rate limit.", func() float64 { return float64(a.guard.Stats().RateLimited) })
 	counter("sip_banned_dropped_total", "Messages and connections dropped from banned sources.", func() float64 { return float64(a.guard.Stats().BannedDropped) })
+	counter("sip_foreign_in_dialog_total", "In-dialog requests that named a call's dialog but came from another party than its peer (answered 481).", func() float64 {
+		if a.calls == nil {
+			return 0
+		}
+		return float64(a.calls.ForeignRequests())
+	})
+	counter("sip_stray_2xx_foreign_total", "Stray 2xx to an INVITE whose Call-ID the gateway did not make (ignored).", func() float64 {
+		if a.calls == nil {
+			return 0
+		}
+		return float64(a.calls.StrayForeign())
+	})
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.recordMetrics(reg)

@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -146,8 +147,13 @@ type B2BUA struct {
 	calls   sync.WaitGroup
 	ctx     context.Context
 	stop    context.CancelFunc
-	tagKey  [32]byte // keys localTag
-	strays  strays   // stray 2xx already hung up (stray.go)
+	markKey [32]byte  // keys the loop marks of our branches and Call-IDs (loop.go)
+	tags    tagMemory // To tags given outside a dialog (tags.go)
+	strays  strays    // stray 2xx already hung up (stray.go)
+	// foreignReqs counts in-dialog requests from strangers (peer.go).
+	foreignReqs atomic.Uint64
+	// strayForeign counts stray 2xx for Call-IDs we did not make (stray.go).
+	strayForeign atomic.Uint64
 }
 
 // New makes a B2BUA.
@@ -160,7 +166,7 @@ func New(o Options) *B2BUA {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	b := &B2BUA{o: o, log: o.Logger, dialogs: map[string]*leg{}, ctx: ctx, stop: stop}
-	_, _ = rand.Read(b.tagKey[:])
+	_, _ = rand.Read(b.markKey[:])
 	b.sender = &dnssrv.Sender{Client: o.Client, Prepare: b.prepare}
 	b.auth = &sipauth.Checker{Auth: o.Auth, HA1: o.Users.HA1, Observer: o.Observer, Log: o.Logger}
 	return b
@@ -220,17 +226,37 @@ func (b *B2BUA) removeDialogs(c *call) {
 	b.mu.Unlock()
 }
 
-// lookup finds the leg of an in-dialog request (RFC 3261 §12.2.2).
+// lookup finds the leg of an in-dialog request (RFC 3261 §12.2.2): by
+// Call-ID and our tag, and only when the request comes from the dialog's
+// peer (peer.go); nil otherwise.
 func (b *B2BUA) lookup(req *sip.Request) *leg {
+	l, err := b.find(req)
+	if err != nil {
+		b.foreign(req, err)
+		return nil
+	}
+	return l
+}
+
+// find is lookup without counting strangers: a nil leg with an error for
+// a request that names a dialog of ours but is not from its peer.
+func (b *B2BUA) find(req *sip.Request) (*leg, error) {
 	to := req.To()
 	cid := req.CallID()
 	if to == nil || cid == nil {
-		return nil
+		return nil, nil
 	}
 	tag, _ := to.Params.Get("tag")
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.dialogs[dialogKey(string(*cid), tag)]
+	l := b.dialogs[dialogKey(string(*cid), tag)]
+	b.mu.Unlock()
+	if l == nil {
+		return nil, nil
+	}
+	if err := b.checkPeer(l.d, req); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // onAck takes the caller's ACK for our 2xx; the B leg was ACKed when its

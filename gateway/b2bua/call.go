@@ -2,9 +2,6 @@ package b2bua
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -104,23 +101,17 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// localTag is our To tag for the caller's INVITEs of one Call-ID and From
-// tag: a keyed hash, so the 407 and the final answer of the retried INVITE
-// carry the same tag (clients such as SIPp keep the first To tag they see)
-// while staying unguessable (RFC 3261 §19.3).
+// localTag is our To tag in an answer to an INVITE outside a dialog
+// (a 407, an error): random, and the same for the caller's retried
+// INVITE from the same source (tags.go).
 func (b *B2BUA) localTag(req *sip.Request) string {
-	var cid, ftag string
-	if h := req.CallID(); h != nil {
-		cid = string(*h)
-	}
-	if h := req.From(); h != nil {
-		ftag, _ = h.Params.Get("tag")
-	}
-	m := hmac.New(sha256.New, b.tagKey[:])
-	m.Write([]byte(cid))
-	m.Write([]byte{0})
-	m.Write([]byte(ftag))
-	return hex.EncodeToString(m.Sum(nil)[:10])
+	return b.tags.get(tagKey(req), time.Now())
+}
+
+// dialogTag is our tag for the dialog req forms: the one its earlier
+// answers carried, if any, else a new one (tags.go).
+func (b *B2BUA) dialogTag(req *sip.Request) string {
+	return b.tags.take(tagKey(req), time.Now())
 }
 
 func (c *call) localTagA() string {
@@ -188,9 +179,10 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 // user has a diversion (divert.go).
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
-	c.a = newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+	c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()
+		c.a.trunk = c.from.trunk // peer.go
 	}
 	// Until the route is known (and for a number that has none): an
 	// inbound call, or an outbound attempt.

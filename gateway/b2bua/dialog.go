@@ -2,11 +2,14 @@ package b2bua
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
 )
 
 // dialog is one leg's dialog state as seen from Switchboard (RFC 3261
@@ -32,11 +35,19 @@ type dialog struct {
 	// laddr, when set, is our UDP listener requests leave from: a NATed
 	// phone's binding lets in only what comes from the address it sent to.
 	laddr sip.Addr
+	// trunk, when set, is the trunk at the far end: its in-dialog
+	// requests may come from any of the trunk's resolved addresses
+	// (peer.go).
+	trunk *dnssrv.Trunk
 
 	mu           sync.Mutex
 	localSeq     uint32
 	remoteTarget sip.Uri   // the peer's Contact (§12.1.1, §12.1.2)
 	routes       []sip.Uri // the route set (§12.1.1: Record-Route as is; §12.1.2: reversed)
+	// peers are the addresses the far end's requests may come from: the
+	// source of the INVITE that formed a UAS dialog, where we sent the
+	// INVITE of a UAC dialog and where its answer came from (peer.go).
+	peers []netip.Addr
 }
 
 // key is the dialog's lookup key for requests that reach us: Call-ID and

@@ -44,6 +44,7 @@ func newUASDialog(req *sip.Request, tag string, contact sip.Uri) *dialog {
 	if udpTransport(d.transport) && req.Laddr.IP != nil {
 		d.laddr = req.Laddr // the listener the caller sent to
 	}
+	d.addPeer(req.Source())
 	return d
 }
 
@@ -68,6 +69,7 @@ func newUACDialog(inv *sip.Request) *dialog {
 	if ct := inv.Contact(); ct != nil {
 		d.contact = ct.Address
 	}
+	d.addPeer(inv.Destination())
 	return d
 }
 
@@ -82,6 +84,7 @@ func (d *dialog) setFromResponse(res *sip.Response) {
 		d.dest = ""
 	}
 	d.routes = routeSet(res.GetHeaders("Record-Route"), true)
+	d.addPeerLocked(res.Source())
 }
 
 // newInviteB builds the B leg's INVITE to a trunk for num: the number at
@@ -102,7 +105,7 @@ func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.He
 	via.Params.Add("branch", gw.newBranch())
 	via.Params.Add("rport", "")
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.callerName(), Host: gw.o.Domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	from.Params.Add("tag", randomTag())
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: gw.o.Domain}, Params: sip.NewParams()}
 	cid := sip.CallIDHeader(gw.newCallID())
 	mf := sip.MaxForwardsHeader(uint32(c.mf))

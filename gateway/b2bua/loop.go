@@ -33,7 +33,7 @@ const callIDMark = "-sb"
 const defaultMaxForwards = 70
 
 func (b *B2BUA) mark(s string) string {
-	m := hmac.New(sha256.New, b.tagKey[:])
+	m := hmac.New(sha256.New, b.markKey[:])
 	m.Write([]byte("loop\x00"))
 	m.Write([]byte(s))
 	return hex.EncodeToString(m.Sum(nil))[:markLen]
@@ -41,13 +41,13 @@ func (b *B2BUA) mark(s string) string {
 
 // newBranch is a Via branch of ours (RFC 3261 §8.1.1.7).
 func (b *B2BUA) newBranch() string {
-	r := sip.GenerateTagN(16)
+	r := randomTag()
 	return branchMark + r + b.mark(r)
 }
 
 // newCallID is a Call-ID of ours (RFC 3261 §8.1.1.4).
 func (b *B2BUA) newCallID() string {
-	r := sip.GenerateTagN(20)
+	r := randomTag()
 	return r + callIDMark + b.mark(r)
 }
 

@@ -228,8 +228,16 @@ func (b *B2BUA) earlyCall(req *sip.Request) *call {
 	}
 	tag, _ := to.Params.Get("tag")
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.early[dialogKey(string(*cid), tag)]
+	c := b.early[dialogKey(string(*cid), tag)]
+	b.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	if err := b.checkPeer(c.a, req); err != nil { // the caller only (peer.go)
+		b.foreign(req, err)
+		return nil
+	}
+	return c
 }
 
 // addEarly and removeEarly keep the calls whose caller may PRACK.

@@ -293,6 +293,7 @@ func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []
 		// A reliable 18x is PRACKed in its early dialog (RFC 3262 §4); z
 		// keeps the CSeq numbers the PRACKs used.
 		z := newUACDialog(res.Request)
+		z.trunk = tgt.trunk // peer.go
 		br := &branch{d: z}
 		final, err := finalResponse(ctx, res.Tx, res.Response, func(r *sip.Response) {
 			c.prackEarly(br, r)
@@ -433,9 +434,9 @@ func (c *call) transferInvite(num, fromUser string, body []byte) *sip.Request {
 	ruri := sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}
 	req := sip.NewRequest(sip.INVITE, ruri)
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: gw.o.Domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
+	from.Params.Add("tag", randomTag())
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}, Params: sip.NewParams()}
-	cid := sip.CallIDHeader(sip.GenerateTagN(24))
+	cid := sip.CallIDHeader(gw.newCallID()) // ours: a stray 2xx to it is recognised (stray.go)
 	mf := sip.MaxForwardsHeader(70)
 	req.AppendHeader(from)
 	req.AppendHeader(to)
@@ -620,7 +621,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	b.calls.Add(1)
 	defer b.calls.Done()
 	b.respond(tx, req, 100, "Trying", nil)
-	n := newUASDialog(req, b.localTag(req), b.o.Contact(req.Transport()))
+	n := newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
 	x, y, sx, sy := c.sides(r.isA)
 	sd, err := sdp.Parse(req.Body())
 	var st sdp.Stream

@@ -72,7 +72,7 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 // an offer relayed like a re-INVITE's (§5.2: 491 while another is under
 // way); without, a session refresh (RFC 4028 §7.4) answered here.
 func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	if b.lookup(req) == nil {
+	if l, _ := b.find(req); l == nil {
 		if c := b.earlyCall(req); c != nil {
 			c.earlyUpdate(req, tx)
 			return

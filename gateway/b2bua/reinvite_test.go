@@ -179,8 +179,10 @@ func testCallWith(t *testing.T, pa, peer *fakePeer, rec cdr.Recorder) (*call, *l
 	}
 	t.Cleanup(func() { _ = media.Close() })
 	mk := func(target sip.Uri) *dialog {
-		return &dialog{callID: sip.GenerateTagN(12), localTag: sip.GenerateTagN(8), remoteTag: sip.GenerateTagN(8),
+		d := &dialog{callID: sip.GenerateTagN(12), localTag: sip.GenerateTagN(8), remoteTag: sip.GenerateTagN(8),
 			local: self, remote: target, contact: self, transport: "UDP", remoteTarget: target}
+		d.addPeer(hostPort(target))
+		return d
 	}
 	c := &call{gw: b, a: mk(pa.uri), b: mk(peer.uri), media: media,
 		originA: sdp.NewOrigin(), originB: sdp.NewOrigin(), ackc: make(chan struct{}), done: make(chan struct{}),

@@ -159,7 +159,9 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 		}
 		return err
 	}
-	br := &branch{label: trunk.Name(), inv: res.Request, tx: res.Tx, d: newUACDialog(res.Request)}
+	d := newUACDialog(res.Request)
+	d.trunk = trunk // its requests may come from any of its addresses (peer.go)
+	br := &branch{label: trunk.Name(), inv: res.Request, tx: res.Tx, d: d}
 	f.add(br, res.Response)
 	return nil
 }

@@ -24,6 +24,10 @@ type strays struct {
 	seen map[string]time.Time
 }
 
+// StrayForeign is the number of stray 2xx ignored because their Call-ID
+// was not one we made.
+func (b *B2BUA) StrayForeign() uint64 { return b.strayForeign.Load() }
+
 // first reports whether key is new, and remembers it.
 func (s *strays) first(key string, now time.Time) bool {
 	s.mu.Lock()
@@ -53,10 +57,14 @@ func (s *strays) first(key string, now time.Time) bool {
 //
 //   - on a B leg we hold, it is a retransmission because our ACK was lost:
 //     ACK it again (RFC 3261 §13.2.2.4);
-//   - otherwise it is an answer for an INVITE we gave up on (failover moved
-//     to the next target, CANCEL crossed it, the caller hung up): ACK it and
-//     BYE it, so the callee does not ring on with a call nobody hears
-//     (RFC 3261 §13.2.2.4, §15).
+//   - otherwise, when its Call-ID is one we made (newCallID), it is an
+//     answer for an INVITE we gave up on (failover moved to the next
+//     target, CANCEL crossed it, the caller hung up): ACK it and BYE it,
+//     so the callee does not ring on with a call nobody hears (RFC 3261
+//     §13.2.2.4, §15). Both go back to where the 2xx came from, never to
+//     its Contact or Record-Route: a forged 2xx must not make us send
+//     requests to a third party;
+//   - any other 2xx is ignored (and counted): we made no such INVITE.
 //
 // It runs on the transport's read path: the BYE goes out on its own
 // goroutine.
@@ -83,6 +91,13 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 		// leg (refer.go). The caller's own 2xx carry its From tag, never
 		// ours, so they do not get here.
 		b.sendAck(l.d, cseq.SeqNo)
+		return
+	}
+	if !b.ourCallID(string(*cid)) {
+		// Not an INVITE of ours (loop.go marks our Call-IDs): a forged or
+		// misrouted 2xx, which must not make us send anything anywhere.
+		b.strayForeign.Add(1)
+		b.log.Debug("stray 2xx for a Call-ID we did not make: ignored", "call_id", string(*cid), "from", res.Source())
 		return
 	}
 	d := strayDialog(res, b.o.Contact(res.Transport()))
@@ -123,8 +138,9 @@ func (b *B2BUA) sendAck(d *dialog, seq uint32) {
 }
 
 // strayDialog is the dialog a 2xx would have formed (RFC 3261 §12.1.2):
-// our From, their To with its tag, their Contact as target, the
-// Record-Route reversed as route set.
+// our From, their To with its tag, their Contact as Request-URI; but the
+// route set is left empty and every request goes to the 2xx's source
+// (flow): what the response names is not trusted as a destination.
 func strayDialog(res *sip.Response, contact sip.Uri) *dialog {
 	d := &dialog{
 		callID:       string(*res.CallID()),
@@ -137,5 +153,7 @@ func strayDialog(res *sip.Response, contact sip.Uri) *dialog {
 	}
 	d.localTag, _ = res.From().Params.Get("tag")
 	d.setFromResponse(res)
+	d.routes = nil
+	d.flow = res.Source() // destination(): the flow beats the target
 	return d
 }

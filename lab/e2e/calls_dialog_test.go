@@ -143,7 +143,7 @@ func TestGlare(t *testing.T) {
 			inv := sip.NewRequest(sip.INVITE, fc.dlg.InviteRequest.Contact().Address)
 			inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 			inv.SetBody([]byte(mediaBody("127.0.0.2", fc.rtp.port, "sendonly", 0)))
-			res, err := fc.dlg.Do(ctx, inv)
+			res, err := fc.dlg.Do(ctx, fromAgent(f.agent.addr, inv))
 			if err != nil {
 				glare <- 0
 				return
@@ -300,14 +300,14 @@ func TestHoldFromPBX(t *testing.T) {
 	inv := sip.NewRequest(sip.INVITE, fc.dlg.InviteRequest.Contact().Address)
 	inv.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	inv.SetBody([]byte(mediaBody("127.0.0.2", fc.rtp.port, "sendonly", 0)))
-	res, err := fc.dlg.Do(ctx, inv)
+	res, err := fc.dlg.Do(ctx, fromAgent(pbx.agent.addr, inv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.StatusCode != 200 || sdpDir(string(res.Body())) != "recvonly" {
 		t.Fatalf("PBX hold: %d %s, want 200 recvonly\n%s", res.StatusCode, sdpDir(string(res.Body())), g.log.String())
 	}
-	if err := fc.dlg.WriteRequest(sip.NewRequest(sip.ACK, inv.Recipient)); err != nil {
+	if err := fc.dlg.WriteRequest(fromAgent(pbx.agent.addr, sip.NewRequest(sip.ACK, inv.Recipient))); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -354,6 +354,25 @@ func (f *farEnd) answerOffer(fc *farCall, req *sip.Request, tx sip.ServerTransac
 	_ = tx.Respond(res)
 }
 
+// fromAgent makes req leave from the agent at addr's own listener, as a
+// real PBX's requests leave from its address: sipgo's dialog requests
+// otherwise go out on a new socket, which on loopback sends from
+// 127.0.0.1, and the gateway takes in-dialog requests only from the
+// dialog's peer (gateway/b2bua/peer.go).
+func fromAgent(addr string, req *sip.Request) *sip.Request {
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	req.Laddr = sip.Addr{IP: net.ParseIP(host), Port: p}
+	return req
+}
+
+// agentBye is dlg.Bye from the agent at addr's address.
+func agentBye(ctx context.Context, dlg *sipgo.DialogServerSession, addr string) error {
+	bye := sip.NewRequest(sip.BYE, dlg.InviteRequest.Contact().Address)
+	bye.SetTransport(dlg.InviteRequest.Transport())
+	return dlg.WriteBye(ctx, fromAgent(addr, bye))
+}
+
 // next returns the next in-dialog request the PBX got of method.
 func (f *farEnd) next(method sip.RequestMethod) *sip.Request {
 	f.t.Helper()

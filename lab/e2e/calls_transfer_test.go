@@ -109,7 +109,7 @@ func TestBlindTransfer(t *testing.T) {
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
 
 	// 2001 hangs up: the record of the call names the transfer.
-	if err := c.dlg.Bye(ctx); err != nil {
+	if err := agentBye(ctx, c.dlg, pbx.agent.addr); err != nil {
 		t.Fatalf("BYE from 2001: %v", err)
 	}
 	if r := waitCDR(t, g, "u1000"); r.TransferredTo != "2001" || r.Attended || r.Callee != "2000" {
@@ -289,7 +289,7 @@ func TestBlindTransferFromPBX(t *testing.T) {
 	b := pbx.get("2000")
 	refer := sip.NewRequest(sip.REFER, b.dlg.InviteRequest.Contact().Address)
 	refer.AppendHeader(sip.NewHeader("Refer-To", "<sip:2001@example.com>"))
-	res, err := b.dlg.Do(ctx, refer)
+	res, err := b.dlg.Do(ctx, fromAgent(pbx.agent.addr, refer))
 	if err != nil || res.StatusCode != 202 {
 		t.Fatalf("REFER from the PBX: %v %v", res, err)
 	}

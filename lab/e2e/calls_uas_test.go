@@ -175,7 +175,7 @@ func TestCallByeFromTrunk(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			byeErr <- dlg.Bye(ctx)
+			byeErr <- agentBye(ctx, dlg, a.addr) // from the PBX's address (peer.go)
 		})
 		a.srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { _ = ds.ReadAck(req, tx) })
 	})

@@ -1,0 +1,215 @@
+package e2e
+
+// Attacks on established calls and on the B2BUA's transfer, Replaces and
+// stray-response handling (issue 10, "Calls may only go where policy
+// allows"). The attacker sends from 127.0.0.9; the phone is on 127.0.0.1
+// and the PBX on 127.0.0.2.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// rawInDialog is an in-dialog request as an attacker writes it: the
+// dialog's Call-ID and tags as the attacker believes them, sent from
+// conn.
+func rawInDialog(c *sipConn, method, ruri, callID, fromTag, toTag string, cseq int, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, ruri)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\n", c.conn.LocalAddr(), randHex(8))
+	fmt.Fprintf(&b, "Max-Forwards: 70\r\nFrom: <sip:u1000@example.com>;tag=%s\r\nTo: <sip:2000@example.com>", fromTag)
+	if toTag != "" {
+		b.WriteString(";tag=" + toTag)
+	}
+	b.WriteString("\r\n")
+	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d %s\r\n", callID, cseq, method)
+	fmt.Fprintf(&b, "Contact: <sip:evil@%s>\r\n", c.conn.LocalAddr())
+	for _, e := range extra {
+		b.WriteString(e + "\r\n")
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
+
+// finalAnswer sends msg on c and returns its final response, skipping
+// provisionals and retransmitted answers to earlier requests (matched by
+// CSeq).
+func finalAnswer(t *testing.T, c *sipConn, msg string) *sipResponse {
+	t.Helper()
+	cseq := header(msg, "CSeq")
+	c.send(msg)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := c.read(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("no final answer to %s: %v", firstLine(msg), err)
+		}
+		if res.Status >= 200 && res.get("CSeq") == cseq {
+			return res
+		}
+	}
+}
+
+// TestForgedInDialog: a stranger on 127.0.0.9 who knows a live call's
+// Call-ID and tags (leaked, or the To tag fished out of a 407 by sending
+// an INVITE with the call's Call-ID and From tag) sends BYE and
+// re-INVITE on either leg. Each gets 481 (RFC 3261 §12.2.2), is counted
+// in switchboard_sip_foreign_in_dialog_total, and the call stays up:
+// the phone's own INFO still reaches the PBX, nobody got a BYE or a
+// re-INVITE.
+func TestForgedInDialog(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	fc := pbx.get("2000")
+
+	callID := s.InviteRequest.CallID().Value()
+	fromTag, _ := s.InviteRequest.From().Params.Get("tag")
+	toTag, _ := s.InviteResponse.To().Params.Get("tag")
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	ruri := "sip:2000@" + g.UDP
+
+	// The 407 to an INVITE with the call's Call-ID and From tag must not
+	// reveal the dialog's tag.
+	res := finalAnswer(t, evil, rawInDialog(evil, "INVITE", ruri, callID, fromTag, "", 1))
+	t.Logf("fishing INVITE: %d %s, To %s", res.Status, res.Reason, res.get("To"))
+	fished := ""
+	if i := strings.Index(res.get("To"), "tag="); i >= 0 {
+		fished = res.get("To")[i+4:]
+	}
+	if fished == toTag {
+		t.Errorf("the %d to a stranger's INVITE carries the live dialog's tag %s", res.Status, toTag)
+	}
+
+	attacks := []struct{ name, msg string }{
+		{"BYE with the fished tag", rawInDialog(evil, "BYE", ruri, callID, fromTag, fished, 100)},
+		{"BYE with the leaked tags", rawInDialog(evil, "BYE", ruri, callID, fromTag, toTag, 101)},
+		{"re-INVITE with the leaked tags", rawInDialog(evil, "INVITE", ruri, callID, fromTag, toTag, 102)},
+	}
+	// The B leg as the PBX sees it: the gateway's From tag, the PBX's To tag.
+	bCallID := fc.dlg.InviteRequest.CallID().Value()
+	bOurTag, _ := fc.dlg.InviteRequest.From().Params.Get("tag")
+	bPBXTag, _ := fc.dlg.InviteResponse.To().Params.Get("tag")
+	attacks = append(attacks,
+		struct{ name, msg string }{"BYE as the PBX", rawInDialog(evil, "BYE", ruri, bCallID, bPBXTag, bOurTag, 100)},
+		struct{ name, msg string }{"re-INVITE as the PBX", rawInDialog(evil, "INVITE", ruri, bCallID, bPBXTag, bOurTag, 101)},
+	)
+	for _, a := range attacks {
+		if res := finalAnswer(t, evil, a.msg); res.Status != 481 {
+			t.Errorf("%s: %d %s, want 481", a.name, res.Status, res.Reason)
+		}
+	}
+	// All but the first (its tag names no dialog) named a live dialog.
+	if got := g.metric("switchboard_sip_foreign_in_dialog_total"); got != float64(len(attacks)-1) {
+		t.Errorf("foreign in-dialog requests counted %v, want %d", got, len(attacks)-1)
+	}
+
+	// The call is intact: nobody got a BYE or a re-INVITE, and the
+	// phone's INFO reaches the PBX.
+	select {
+	case u := <-pbx.byes:
+		t.Fatalf("the PBX got a BYE for %s", u)
+	case id := <-ph.byes:
+		t.Fatalf("the phone got a BYE for %s", id)
+	case r := <-ph.reinvites:
+		t.Fatalf("the phone got a re-INVITE:\n%s", r)
+	default:
+	}
+	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "5"); res.StatusCode != 200 {
+		t.Fatalf("the phone's INFO after the attacks: %d, want 200 (call intact)", res.StatusCode)
+	}
+	if got := pbx.next(sip.INFO); string(got.Body()) != "5" {
+		t.Errorf("PBX INFO body %q", got.Body())
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-pbx.byes:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the phone's own BYE did not reach the PBX")
+	}
+}
+
+// forged200 is a 200 OK to an INVITE of callID whose Contact and
+// Record-Route name victim.
+func forged200(via, callID, victim string) string {
+	return fmt.Sprintf("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s\r\n"+
+		"From: <sip:u1000@example.com>;tag=%s\r\nTo: <sip:2000@example.com>;tag=%s\r\n"+
+		"Call-ID: %s\r\nCSeq: 1 INVITE\r\nContact: <sip:victim@%s>\r\nRecord-Route: <sip:%s;lr>\r\n"+
+		"Content-Length: 0\r\n\r\n", via, randHex(8), randHex(6), randHex(6), callID, victim, victim)
+}
+
+// TestForged2xxNamesThirdParty: a 200 OK that answers no INVITE of ours,
+// sent from 127.0.0.9 with a Contact and Record-Route naming a victim on
+// 127.0.0.10, makes the gateway send nothing to the victim (nor back).
+// A late 200 for an INVITE the gateway did make (its Call-ID), whose
+// Contact names the victim, is ACKed and BYEd towards where it came
+// from, never towards the victim.
+func TestForged2xxNamesThirdParty(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	victim := newRawPBX(t, "127.0.0.10")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted: [127.0.0.0/8]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 300ms, timeout: 2s, probe: {interval: 0s}, match: ["2000"]}
+`, pbx.port()))
+	victimAddr := victim.conn.LocalAddr().String()
+
+	// A stranger's 200 for a Call-ID the gateway never made.
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	for i := 0; i < 3; i++ {
+		evil.send(forged200(evil.conn.LocalAddr().String(), randHex(10)+"@evil", victimAddr))
+	}
+	if msg, _ := victim.next(time.Second, "ACK", "BYE", "INVITE"); msg != "" {
+		t.Errorf("a forged 200 made the gateway send to the host it named:\n%s", msg)
+	}
+	if res, err := evil.read(200 * time.Millisecond); err == nil {
+		t.Errorf("the forger got %d back", res.Status)
+	}
+	if got := g.metric("switchboard_sip_stray_2xx_foreign_total"); got != 3 {
+		t.Errorf("foreign stray 2xx counted %v, want 3", got)
+	}
+
+	// A late 200 for an INVITE the gateway gave up on, naming the victim.
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan int, 1)
+	go func() { answered <- responseCode(s.WaitAnswer(ctx, answerOpts())) }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	if code := <-answered; code != 503 {
+		t.Fatalf("caller got %d, want 503 once the trunk timed out", code)
+	}
+	ok200 := response(inv, 200, "OK", "late1", "sip:victim@"+victimAddr, pbxSDP)
+	ok200 = strings.Replace(ok200, "Content-Type:", "Record-Route: <sip:"+victimAddr+";lr>\r\nContent-Type:", 1)
+	pbx.send(ok200, from)
+	if ack, _ := pbx.next(3*time.Second, "ACK"); ack == "" {
+		t.Error("no ACK for the late 200 at its source")
+	}
+	bye, byeFrom := pbx.next(3*time.Second, "BYE")
+	if bye == "" {
+		t.Error("no BYE for the late 200 at its source")
+	} else {
+		pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+	}
+	if msg, _ := victim.next(500*time.Millisecond, "ACK", "BYE", "INVITE"); msg != "" {
+		t.Errorf("a late 200 made the gateway send to the host its Contact named:\n%s", msg)
+	}
+}
