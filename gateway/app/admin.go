@@ -196,6 +196,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.recordMetrics(reg)
+	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	s.mediaMetrics(reg)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
+	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
@@ -56,6 +57,7 @@ type App struct {
 	dns      *dnssrv.Manager
 	relay    *relay.Relay
 	calls    *b2bua.B2BUA
+	policy   *callpolicy.Policy // call admission (callpolicy.go)
 	cdrs     *records
 	tregs    *trunkRegs
 	cti      *cti.Manager

@@ -76,6 +76,12 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		_ = rl.Close()
 		return fmt.Errorf("numbering: %w", err)
 	}
+	policy, err := newCallPolicy(cfg) // callpolicy.go
+	if err != nil {
+		_ = rl.Close()
+		return err
+	}
+	a.policy = policy
 	a.relay = rl
 	a.calls = b2bua.New(b2bua.Options{
 		Auth:           auth,
@@ -101,6 +107,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		CDR:          a.Recorder(),
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
+		Admission:    policy,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

@@ -106,6 +106,9 @@ type Options struct {
 	// Numbering rewrites numbers towards trunks and the caller numbers
 	// trunks present (numbering.Plan). Optional: numbers as dialled.
 	Numbering Numbering
+	// Admission admits calls: class of service, deny-list, call and
+	// ringing caps (policy.go). Optional: every call admitted.
+	Admission Admission
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).

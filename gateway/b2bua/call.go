@@ -35,6 +35,7 @@ type call struct {
 	earlyA   []byte     // the last SDP answer sent to the caller in a 18x
 	relA     reliableA  // reliable provisionals towards the caller (prack.go)
 	diverted *diversion // set once the call was diverted (divert.go)
+	adm      admission  // tickets of the admission policy (policy.go)
 	info     cdrInfo
 	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
 	ackOnce  sync.Once
@@ -163,6 +164,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 	if o.Warning != "" {
 		res.AppendHeader(sip.NewHeader("Warning", o.Warning))
 	}
+	if o.RetryAfter != "" {
+		res.AppendHeader(sip.NewHeader("Retry-After", o.RetryAfter))
+	}
 	if b.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
 	}
@@ -192,6 +196,10 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	tgt, err := b.resolve(c.num, c.from.inbound())
 	if err != nil {
+		return err
+	}
+	defer c.releaseAdmission()
+	if err := c.admitSetup(req, tgt); err != nil { // policy.go
 		return err
 	}
 	c.info.direction = direction(c.from, tgt)
@@ -239,7 +247,11 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		c.info.mu.Lock()
 		c.info.divertedTo = dv.to
 		c.info.mu.Unlock()
+		user := tgt.user
 		if tgt, err = b.resolve(dv.to, false); err != nil {
+			return err
+		}
+		if err := c.admitDiversion(user, dv.to, tgt); err != nil { // policy.go
 			return err
 		}
 	}

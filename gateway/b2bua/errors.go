@@ -81,11 +81,16 @@ type outcome struct {
 	Reason  string
 	Warning string
 	Cause   Cause
+	// RetryAfter, in seconds, goes with a 503 (RFC 3261 §20.33). Optional.
+	RetryAfter string
 }
 
 // classify maps an error to the caller's final response and the CDR cause.
 func classify(err error) outcome {
 	var se *statusError
+	if o, ok := policyOutcome(err); ok { // policy.go
+		return o
+	}
 	switch {
 	case err == nil:
 		return outcome{Status: 200, Reason: "OK", Cause: CauseNormal}

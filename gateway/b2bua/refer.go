@@ -215,6 +215,10 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 	gw := c.gw
 	x, y, sx, sy := c.sides(l.isA)
 	num := target.User
+	if err := c.admitTransfer(l.isA, num); err != nil { // policy.go: the transferor's class and caps
+		o := classify(err)
+		return c.failTransfer(x, o.Status, o.Reason, err)
+	}
 	c.est.mu.Lock()
 	fromY := c.est.from[y]
 	c.est.mu.Unlock()

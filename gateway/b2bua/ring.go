@@ -275,6 +275,7 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 	}
 	c.relA.waitBefore2xx(c.done)
 	c.answered = time.Now()
+	c.admitAnswered() // policy.go: no longer ringing
 	gw.addDialogs(c)
 	sent := c.respondA(tx, req, res.StatusCode, res.Reason, body)
 	c.startTimers(sent, res) // timer hook (timer.go)

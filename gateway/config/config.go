@@ -69,6 +69,10 @@ type Config struct {
 	CTI CTI `yaml:"cti"`
 
 	warnings Errors // Warnings
+
+	// CallPolicy configures call admission: classes of service, the
+	// destination deny-list, call and ringing caps.
+	CallPolicy CallPolicy `yaml:"call_policy"`
 }
 
 // Log configures logging.
@@ -270,6 +274,10 @@ type User struct {
 	// Divert sends the user's calls elsewhere when busy or unanswered
 	// (typically the voicemail pilot on the PBX). Optional.
 	Divert Divert `yaml:"divert"`
+
+	// Class is the user's class of service (call_policy.classes or a
+	// built-in class). Default: call_policy.default_class.
+	Class string `yaml:"class"`
 }
 
 // Divert is a user's call diversion: numbers dialled as if by the caller.
@@ -332,6 +340,8 @@ func base() *Config {
 		Media:     defaultMedia(),
 		Records:   defaultRecords(),
 		Numbering: defaultNumbering(),
+
+		CallPolicy: defaultCallPolicy(),
 	}
 }
 

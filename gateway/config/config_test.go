@@ -322,6 +322,8 @@ func TestFullExampleShowsDefaults(t *testing.T) {
 	c.Users = d.Users
 	c.DNS.Servers, c.Trunks = d.DNS.Servers, d.Trunks // checked in trunks_test.go
 	c.CTI = d.CTI                                     // checked in cti_test.go
+	c.CallPolicy.Classes = d.CallPolicy.Classes       // an example class
+	c.CallPolicy.Deny = d.CallPolicy.Deny             // [] in the file, nil by default
 	if !reflect.DeepEqual(c, d) {
 		t.Errorf("full.yaml differs from Default():\n got %+v\nwant %+v", c, d)
 	}

@@ -103,6 +103,13 @@ type Trunk struct {
 
 	// Register makes the gateway register to this trunk.
 	Register TrunkRegister `yaml:"register"`
+
+	// Class is the class of service of calls from this trunk: what its
+	// transfers and diversions may reach. Default: call_policy.trunk_class.
+	Class string `yaml:"class"`
+
+	// Limits cap the calls on this trunk (call_policy).
+	Limits TrunkLimits `yaml:"limits"`
 }
 
 // Probe configures SIP OPTIONS probing of a trunk's servers, as Kamailio's
@@ -150,6 +157,7 @@ func (t *Trunk) setDefaults() {
 	t.Probe = Probe{Interval: Duration(10 * time.Second), UpAfter: 1, Mode: "down"}
 	t.Number = TrunkNumber{Format: FormatAsDialled}
 	t.Register = TrunkRegister{Expires: 600}
+	t.Limits = defaultTrunkLimits()
 }
 
 // DefaultTrunk returns a trunk with every default filled in.

@@ -42,6 +42,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)
 	d.validateCTI(&c.CTI)
+	d.validateCallPolicy(c)
 }
 
 func (d *decoder) validateTop(c *Config) {

@@ -1,0 +1,85 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
+	"github.com/switchboard-gw/switchboard/gateway/config"
+)
+
+// newCallPolicy maps call_policy, users[].class and trunks[].class and
+// limits to the admission policy of the B2BUA.
+func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
+	cp := cfg.CallPolicy
+	o := callpolicy.Options{
+		Region:              cfg.Numbering.Region,
+		DefaultClass:        cp.DefaultClass,
+		TrunkClass:          cp.TrunkClass,
+		Users:               map[string]string{},
+		TrunkClasses:        map[string]string{},
+		Trunks:              map[string]callpolicy.TrunkLimits{},
+		Deny:                cp.Deny,
+		NoDefaultDeny:       !cp.DefaultDeny,
+		MaxRingingPerSource: cp.MaxRingingPerSource,
+	}
+	for _, c := range cp.Classes {
+		cl := callpolicy.Class{Name: c.Name, MaxCalls: c.MaxCalls, CallsPerSecond: c.CallsPerSecond, Burst: c.Burst}
+		for _, a := range c.Allow {
+			cat, _ := callpolicy.ParseCategory(a) // validated
+			cl.Allow = append(cl.Allow, cat)
+		}
+		o.Classes = append(o.Classes, cl)
+	}
+	for _, u := range cfg.Users {
+		if u.Class != "" {
+			o.Users[u.Username] = u.Class
+		}
+	}
+	for _, t := range cfg.Trunks {
+		if t.Class != "" {
+			o.TrunkClasses[t.Name] = t.Class
+		}
+		l := t.Limits
+		o.Trunks[t.Name] = callpolicy.TrunkLimits{MaxCalls: l.MaxCalls, CallsPerSecond: l.CallsPerSecond, Burst: l.Burst, MaxRinging: l.MaxRinging}
+	}
+	p, err := callpolicy.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("call policy: %w", err)
+	}
+	return p, nil
+}
+
+// callPolicyMetrics registers the admission policy's counters.
+func callPolicyMetrics(reg *prometheus.Registry, p *callpolicy.Policy) {
+	if p == nil {
+		return
+	}
+	refused := prometheus.NewDesc("switchboard_calls_refused_total",
+		"Calls the admission policy refused, by reason: category (class of service), denied (deny-list), calls (concurrent cap), rate (calls a second), ringing (calls in setup).",
+		[]string{"reason"}, nil)
+	reg.MustRegister(policyCollector{p: p, refused: refused})
+	gauge := func(name, help string, f func() float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Name: name, Help: help}, f))
+	}
+	gauge("calls_admitted", "Calls holding an admission ticket now.", func() float64 { return float64(p.Stats().Calls) })
+	gauge("calls_ringing", "Admitted calls in setup (not yet answered) now.", func() float64 { return float64(p.Stats().Ringing) })
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "switchboard", Name: "calls_emergency_total",
+		Help: "Emergency calls admitted past every class and cap."}, func() float64 { return float64(p.Stats().EmergencyAdmitted) }))
+}
+
+type policyCollector struct {
+	p       *callpolicy.Policy
+	refused *prometheus.Desc
+}
+
+func (c policyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.refused }
+
+func (c policyCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.p.Stats()
+	for reason, n := range map[string]uint64{"category": s.RefusedCategory, "denied": s.RefusedDenied,
+		"calls": s.RefusedCalls, "rate": s.RefusedRate, "ringing": s.RefusedRinging} {
+		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(n), reason)
+	}
+}
