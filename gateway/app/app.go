@@ -116,8 +116,12 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		WSPath:         wsPath(cfg),
 		WSPingInterval: cfg.SIP.WSPingInterval.D(),
 		WSOrigins:      cfg.SIP.WSOrigins,
+		MaxConns:       cfg.SIP.Limits.MaxConnections,
+		MaxConnsPerIP:  cfg.SIP.Limits.MaxConnectionsPerIP,
 		OnBan:          a.persistBan,
-		Logger:         log.With("component", "sipguard"),
+
+		UnprovenIdleTimeout: cfg.SIP.Limits.UnprovenIdleTimeout.D(),
+		Logger:              log.With("component", "sipguard"),
 	})
 	if err := a.loadBans(ctx); err != nil {
 		return nil, err
@@ -159,6 +163,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		Guard:      a.guard,
 		ServerName: cfg.SIP.ServerName,
 		Logger:     log.With("component", "sip"),
+		Limits:     sipLimits(cfg.SIP.Limits),
 	})
 	if err != nil {
 		return nil, err
@@ -388,6 +393,15 @@ func (a *App) loadBans(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sipLimits maps sip.limits to the SIP server's limits.
+func sipLimits(l config.Limits) sipserver.Limits {
+	return sipserver.Limits{
+		Workers: l.Workers, Queue: l.Queue, MaxHandlers: l.MaxHandlers,
+		CacheEntries: l.AnswerCacheEntries, CacheBytes: l.AnswerCacheBytes,
+		RetryAfter: l.RetryAfter.D(),
+	}
 }
 
 func wsPath(cfg *config.Config) string {

@@ -122,6 +122,9 @@ type SIP struct {
 	// Contact and Path headers when the gateway is behind NAT. No port.
 	// Default: empty (advertise the listener address).
 	PublicAddress string `yaml:"public_address"`
+
+	// Limits bound pools, caches and connections under flood.
+	Limits Limits `yaml:"limits"`
 }
 
 // TLS names a certificate and its private key, both PEM files.
@@ -275,6 +278,7 @@ func base() *Config {
 			ServerName:     "Switchboard",
 			MaxMessageSize: 65535,
 			WSPingInterval: Duration(30 * time.Second),
+			Limits:         defaultLimits(),
 		},
 		Registrar: Registrar{
 			DefaultExpires: 3600,

@@ -178,6 +178,7 @@ func (d *decoder) validateSIP(c *Config) {
 	if a := s.PublicAddress; a != "" && !validHost(a) {
 		d.errorf("sip.public_address", "%q is not a host name or IP address (no port)", a)
 	}
+	d.validateLimits(&s.Limits)
 }
 
 // validateTLS checks that both cert and key are given, or neither.

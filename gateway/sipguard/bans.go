@@ -1,7 +1,6 @@
 package sipguard
 
 import (
-	"io"
 	"net/netip"
 	"slices"
 	"time"
@@ -70,11 +69,8 @@ func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	g.mu.Lock()
 	g.bans[ip] = b
 	g.nbans.Store(int32(len(g.bans)))
-	var victims []io.Closer
-	for c := range g.conns[ip] {
-		victims = append(victims, c)
-	}
 	g.mu.Unlock()
+	victims := g.conns.of(ip)
 	g.c.bans.Add(1)
 	g.log.Warn("banned source", "ip", ip, "reason", reason, "until", b.Until)
 	for _, c := range victims {
