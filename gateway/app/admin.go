@@ -24,17 +24,18 @@ import (
 // small JSON API (registrations, bans). Until operator accounts exist (the
 // admin UI issue), the /api/ endpoints answer loopback clients only.
 type adminServer struct {
-	app  *App
-	srv  *http.Server
-	ln   net.Listener
-	conf *tls.Config
-	want string
+	app   *App
+	srv   *http.Server
+	ln    net.Listener
+	conf  *tls.Config
+	want  string
+	allow []netip.Prefix // http.api_allow
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
 
 func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
-	s := &adminServer{app: a, conf: conf, want: listen}
+	s := &adminServer{app: a, conf: conf, want: listen, allow: a.cfg.APIAllowPrefixes()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
@@ -150,15 +151,26 @@ func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
+// loopbackOnly lets only the sources of http.api_allow (by default this
+// host's 127.0.0.1 and ::1) reach h; the others get 403.
 func (s *adminServer) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil || !ap.Addr().Unmap().IsLoopback() {
-			problem(w, http.StatusForbidden, "forbidden", "the API answers loopback clients only until operator accounts exist")
+		if err != nil || !s.apiAllowed(ap.Addr().Unmap()) {
+			problem(w, http.StatusForbidden, "forbidden", "the API answers the sources of http.api_allow only until operator accounts exist")
 			return
 		}
 		h(w, r)
 	}
+}
+
+func (s *adminServer) apiAllowed(ip netip.Addr) bool {
+	for _, p := range s.allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 type registrationView struct {

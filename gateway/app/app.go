@@ -61,12 +61,13 @@ type App struct {
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
+	ready    chan struct{} // closed when Run has opened every listener
 }
 
 // New opens the store, loads users, bans and bindings, and prepares the
 // listeners without opening them. cfgPath is re-read on Reload ("" = none).
 func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now()}
+	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now(), ready: make(chan struct{})}
 	ok := false
 	defer func() {
 		if !ok {
@@ -240,6 +241,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
 
+	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
 	if a.users.Len() == 0 {
 		a.log.Warn("no users yet: phones cannot register until some exist " +
@@ -264,6 +266,10 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	return runErr
 }
+
+// Ready is closed once Run has opened every listener; AdminAddr and
+// SIP().Bound() are final from then on.
+func (a *App) Ready() <-chan struct{} { return a.ready }
 
 // SIP returns the SIP server (tests read the bound addresses from it).
 func (a *App) SIP() *sipserver.Server { return a.sip }

@@ -219,6 +219,12 @@ type HTTP struct {
 	// TLS is the certificate for the HTTPS server. Give both cert and key
 	// or neither. Default: the same as sip.tls.
 	TLS TLS `yaml:"tls"`
+
+	// APIAllow lists the sources (CIDR, or a bare IP address) the admin
+	// API (/api/, /debug/) answers until operator accounts exist; others
+	// get 403. Health and metrics are not affected. Default: [127.0.0.1,
+	// ::1].
+	APIAllow []string `yaml:"api_allow"`
 }
 
 // User is an inline user, loaded into the store at start.
@@ -296,7 +302,7 @@ func base() *Config {
 				Duration: Duration(15 * time.Minute),
 			},
 		},
-		HTTP:      HTTP{Listen: "0.0.0.0:8443"},
+		HTTP:      HTTP{Listen: "0.0.0.0:8443", APIAllow: append([]string(nil), defaultAPIAllow...)},
 		DNS:       defaultDNS(),
 		Media:     defaultMedia(),
 		Records:   defaultRecords(),

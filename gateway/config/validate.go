@@ -159,6 +159,7 @@ func (d *decoder) validateSIP(c *Config) {
 	}
 	d.validateTLS("sip.tls", s.TLS)
 	d.validateTLS("http.tls", c.HTTP.TLS)
+	d.validateAPIAllow(c.HTTP.APIAllow)
 	switch {
 	case s.ServerName == "":
 		d.errorf("sip.server_name", "must not be empty")
