@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,15 +24,18 @@ import (
 // small JSON API (registrations, bans). Until operator accounts exist (the
 // admin UI issue), the /api/ endpoints answer loopback clients only.
 type adminServer struct {
-	app  *App
-	srv  *http.Server
-	ln   net.Listener
-	conf *tls.Config
-	want string
+	app   *App
+	srv   *http.Server
+	ln    net.Listener
+	conf  *tls.Config
+	want  string
+	allow []netip.Prefix // http.api_allow
+
+	panics atomic.Uint64 // HTTP handler panics recovered
 }
 
 func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
-	s := &adminServer{app: a, conf: conf, want: listen}
+	s := &adminServer{app: a, conf: conf, want: listen, allow: a.cfg.APIAllowPrefixes()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
@@ -42,9 +48,69 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	s.ctiRoutes(mux)
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: conf}
+	s.srv = &http.Server{
+		Handler:   s.recoverPanics(mux),
+		TLSConfig: conf,
+		// A client may not hold a connection by sending its headers
+		// slowly, by sending huge ones, or by idling between requests.
+		// No WriteTimeout: the CTI event stream and pprof's profile are
+		// long responses.
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
 	return s
 }
+
+// Limits of the HTTPS server's connections.
+const (
+	httpReadHeaderTimeout = 10 * time.Second
+	httpIdleTimeout       = 2 * time.Minute
+	httpMaxHeaderBytes    = 64 << 10
+)
+
+// recoverPanics ends a panicking handler's request with 500 (when nothing
+// was written yet) instead of net/http's bare connection reset, logs the
+// stack and counts it. http.ErrAbortHandler passes through: it is the way
+// to abort a response on purpose.
+func (s *adminServer) recoverPanics(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &wroteWriter{ResponseWriter: w}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.panics.Add(1)
+			s.app.log.Error("http handler panicked; its request ends, the process goes on",
+				"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !rw.wrote {
+				problem(w, http.StatusInternalServerError, "internal error", "the request failed; see the gateway log")
+			}
+		}()
+		h.ServeHTTP(rw, r)
+	})
+}
+
+// wroteWriter notes whether a response was started.
+type wroteWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *wroteWriter) WriteHeader(code int) { w.wrote = true; w.ResponseWriter.WriteHeader(code) }
+func (w *wroteWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// hijacking for WebSockets).
+func (w *wroteWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *adminServer) start() error {
 	ln, err := net.Listen("tcp", s.want)
@@ -85,15 +151,26 @@ func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
+// loopbackOnly lets only the sources of http.api_allow (by default this
+// host's 127.0.0.1 and ::1) reach h; the others get 403.
 func (s *adminServer) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil || !ap.Addr().Unmap().IsLoopback() {
-			problem(w, http.StatusForbidden, "forbidden", "the API answers loopback clients only until operator accounts exist")
+		if err != nil || !s.apiAllowed(ap.Addr().Unmap()) {
+			problem(w, http.StatusForbidden, "forbidden", "the API answers the sources of http.api_allow only until operator accounts exist")
 			return
 		}
 		h(w, r)
 	}
+}
+
+func (s *adminServer) apiAllowed(ip netip.Addr) bool {
+	for _, p := range s.allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 type registrationView struct {
@@ -195,6 +272,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	})
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
+	s.floodMetrics(counter, gauge)
 	s.recordMetrics(reg)
 	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)

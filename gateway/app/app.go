@@ -64,13 +64,14 @@ type App struct {
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
+	ready    chan struct{} // closed when Run has opened every listener
 }
 
 // New opens the store, loads users, bans and bindings, and prepares the
 // listeners without opening them. cfgPath is re-read on Reload ("" = none).
 func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, cfgPath: cfgPath, log: log, users: &Directory{}, started: time.Now(),
-		banq: make(chan sipguard.Ban, banQueueSize)}
+		banq: make(chan sipguard.Ban, banQueueSize), ready: make(chan struct{})}
 	logConfigWarnings(cfg, log)
 	ok := false
 	defer func() {
@@ -123,8 +124,12 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		WSPath:         wsPath(cfg),
 		WSPingInterval: cfg.SIP.WSPingInterval.D(),
 		WSOrigins:      cfg.SIP.WSOrigins,
+		MaxConns:       cfg.SIP.Limits.MaxConnections,
+		MaxConnsPerIP:  cfg.SIP.Limits.MaxConnectionsPerIP,
 		OnBan:          a.queueBan,
-		Logger:         log.With("component", "sipguard"),
+
+		UnprovenIdleTimeout: cfg.SIP.Limits.UnprovenIdleTimeout.D(),
+		Logger:              log.With("component", "sipguard"),
 	})
 	if err := a.loadBans(ctx); err != nil {
 		return nil, err
@@ -167,6 +172,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		Guard:      a.guard,
 		ServerName: cfg.SIP.ServerName,
 		Logger:     log.With("component", "sip"),
+		Limits:     sipLimits(cfg.SIP.Limits),
 	})
 	if err != nil {
 		return nil, err
@@ -245,6 +251,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
 
+	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
 	if a.users.Len() == 0 {
 		a.log.Warn("no users yet: phones cannot register until some exist " +
@@ -269,6 +276,10 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	return runErr
 }
+
+// Ready is closed once Run has opened every listener; AdminAddr and
+// SIP().Bound() are final from then on.
+func (a *App) Ready() <-chan struct{} { return a.ready }
 
 // SIP returns the SIP server (tests read the bound addresses from it).
 func (a *App) SIP() *sipserver.Server { return a.sip }
@@ -398,6 +409,15 @@ func (a *App) loadBans(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sipLimits maps sip.limits to the SIP server's limits.
+func sipLimits(l config.Limits) sipserver.Limits {
+	return sipserver.Limits{
+		Workers: l.Workers, Queue: l.Queue, MaxHandlers: l.MaxHandlers,
+		CacheEntries: l.AnswerCacheEntries, CacheBytes: l.AnswerCacheBytes,
+		RetryAfter: l.RetryAfter.D(),
+	}
 }
 
 func wsPath(cfg *config.Config) string {

@@ -128,6 +128,9 @@ type SIP struct {
 	// Contact and Path headers when the gateway is behind NAT. No port.
 	// Default: empty (advertise the listener address).
 	PublicAddress string `yaml:"public_address"`
+
+	// Limits bound pools, caches and connections under flood.
+	Limits Limits `yaml:"limits"`
 }
 
 // TLS names a certificate and its private key, both PEM files.
@@ -253,6 +256,12 @@ type HTTP struct {
 	// TLS is the certificate for the HTTPS server. Give both cert and key
 	// or neither. Default: the same as sip.tls.
 	TLS TLS `yaml:"tls"`
+
+	// APIAllow lists the sources (CIDR, or a bare IP address) the admin
+	// API (/api/, /debug/) answers until operator accounts exist; others
+	// get 403. Health and metrics are not affected. Default: [127.0.0.1,
+	// ::1].
+	APIAllow []string `yaml:"api_allow"`
 }
 
 // User is an inline user, loaded into the store at start.
@@ -316,6 +325,7 @@ func base() *Config {
 			ServerName:     "Switchboard",
 			MaxMessageSize: 65535,
 			WSPingInterval: Duration(30 * time.Second),
+			Limits:         defaultLimits(),
 		},
 		Registrar: Registrar{
 			DefaultExpires: 3600,
@@ -335,7 +345,7 @@ func base() *Config {
 				ScanUsers: 10,
 			},
 		},
-		HTTP:      HTTP{Listen: "0.0.0.0:8443"},
+		HTTP:      HTTP{Listen: "0.0.0.0:8443", APIAllow: append([]string(nil), defaultAPIAllow...)},
 		DNS:       defaultDNS(),
 		Media:     defaultMedia(),
 		Records:   defaultRecords(),

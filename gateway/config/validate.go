@@ -160,6 +160,7 @@ func (d *decoder) validateSIP(c *Config) {
 	}
 	d.validateTLS("sip.tls", s.TLS)
 	d.validateTLS("http.tls", c.HTTP.TLS)
+	d.validateAPIAllow(c.HTTP.APIAllow)
 	switch {
 	case s.ServerName == "":
 		d.errorf("sip.server_name", "must not be empty")
@@ -179,6 +180,7 @@ func (d *decoder) validateSIP(c *Config) {
 	if a := s.PublicAddress; a != "" && !validHost(a) {
 		d.errorf("sip.public_address", "%q is not a host name or IP address (no port)", a)
 	}
+	d.validateLimits(&s.Limits)
 }
 
 // validateTLS checks that both cert and key are given, or neither.

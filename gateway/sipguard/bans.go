@@ -2,7 +2,6 @@ package sipguard
 
 import (
 	"hash/maphash"
-	"io"
 	"net/netip"
 	"slices"
 	"sync"
@@ -381,21 +380,7 @@ func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	n := netKey(ip)
 	b := Ban{IP: n, Reason: reason, Until: g.now().Add(d)}
 	g.bans.put(b, g.now())
-	g.mu.Lock()
-	var victims []io.Closer
-	for c := range g.conns[n] {
-		victims = append(victims, c)
-	}
-	if n.Is6() { // any address of the /64: a rare, operator-visible event
-		for cip, set := range g.conns {
-			if cip != n && netKey(cip) == n {
-				for c := range set {
-					victims = append(victims, c)
-				}
-			}
-		}
-	}
-	g.mu.Unlock()
+	victims := g.conns.of(n) // the connection table keys IPv6 by /64 too
 	g.c.bans.Add(1)
 	g.log.Warn("banned source", "ip", n, "reason", reason, "until", b.Until)
 	for _, c := range victims {

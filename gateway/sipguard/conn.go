@@ -1,11 +1,13 @@
 package sipguard
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,12 +31,71 @@ type baseConn struct {
 
 	closeOnce sync.Once
 	untrack   bool
+
+	// proven is set once the gateway answered a REGISTER or INVITE on this
+	// connection with a 2xx: from then on the long idle limit applies.
+	proven  atomic.Bool
+	lastMsg atomic.Int64 // unix nanoseconds of the last message handed to sipgo (or the accept)
 }
 
 func newBaseConn(g *Guard, c net.Conn) *baseConn {
 	ip := addrIP(c.RemoteAddr())
-	return &baseConn{Conn: c, g: g, ip: ip, trusted: g.Trusted(ip)}
+	b := &baseConn{Conn: c, g: g, ip: ip, trusted: g.Trusted(ip)}
+	b.lastMsg.Store(time.Now().UnixNano())
+	return b
 }
+
+// delivered notes that a checked message was handed to sipgo.
+func (c *baseConn) delivered() { c.lastMsg.Store(time.Now().UnixNano()) }
+
+// idleLimit is when the connection is closed for idleness, given when it
+// last received a byte. A flow that has not proven itself (no 2xx to a
+// REGISTER or INVITE on it, not trusted) must keep sending SIP messages:
+// bytes alone (CRLF keepalives, WebSocket pongs) do not keep it open past
+// UnprovenIdleTimeout. A proven flow keeps StreamIdleTimeout, which RFC
+// 5626 keepalives renew.
+func (c *baseConn) idleLimit(lastByte time.Time) time.Time {
+	limit := lastByte.Add(c.g.o.StreamIdleTimeout)
+	if c.trusted || c.proven.Load() {
+		return limit
+	}
+	if t := time.Unix(0, c.lastMsg.Load()).Add(c.g.o.UnprovenIdleTimeout); t.Before(limit) {
+		return t
+	}
+	return limit
+}
+
+// sawWrite looks at what sipgo writes (a whole message, possibly behind a
+// WebSocket frame header of up to 14 bytes) for a 2xx to REGISTER or
+// INVITE, which proves the flow.
+func (c *baseConn) sawWrite(b []byte) {
+	if c.proven.Load() {
+		return
+	}
+	head := b[:min(len(b), 14+len(sip2xx))]
+	i := bytes.Index(head, sip2xx)
+	if i < 0 {
+		return
+	}
+	msg := b[i:]
+	if end := bytes.Index(msg, []byte("\r\n\r\n")); end >= 0 {
+		msg = msg[:end+2]
+	}
+	j := bytes.Index(msg, []byte("\r\nCSeq:"))
+	if j < 0 {
+		return
+	}
+	line := msg[j+7:]
+	if k := bytes.IndexByte(line, '\r'); k >= 0 {
+		line = line[:k]
+	}
+	line = bytes.TrimSpace(line)
+	if bytes.HasSuffix(line, []byte(" REGISTER")) || bytes.HasSuffix(line, []byte(" INVITE")) {
+		c.proven.Store(true)
+	}
+}
+
+var sip2xx = []byte("SIP/2.0 2")
 
 // register counts the connection against its IP unless an AcceptListener
 // below already did; on refusal the connection is closed.

@@ -21,7 +21,6 @@
 package sipguard
 
 import (
-	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -36,6 +35,8 @@ const (
 	DefaultStreamIdleTimeout = 2 * time.Hour
 	DefaultPartialTimeout    = 30 * time.Second
 	DefaultMaxConnsPerIP     = 256
+	DefaultMaxConns          = 10000
+	DefaultUnprovenIdle      = 2 * time.Minute
 	DefaultWSPath            = "/ws"
 )
 
@@ -93,9 +94,22 @@ type Options struct {
 	// message of a new connection, TLS handshake included) may take to
 	// arrive in full (slow-loris). Default 30s.
 	PartialTimeout time.Duration
-	// MaxConnsPerIP limits concurrent stream connections per source IP;
-	// further ones are closed at once. Default 256.
+	// UnprovenIdleTimeout replaces StreamIdleTimeout for a connection
+	// that has not yet carried a 2xx to a REGISTER or INVITE (a scanner,
+	// a client that never authenticated); trusted sources are exempt.
+	// Default 2m.
+	UnprovenIdleTimeout time.Duration
+	// MaxConnsPerIP limits concurrent stream connections per source (an
+	// IPv4 address, an IPv6 /64); further ones are closed at once.
+	// Default 256.
 	MaxConnsPerIP int
+	// MaxConns limits concurrent stream connections over all sources;
+	// further ones from untrusted sources are closed at once. Default
+	// 10000.
+	MaxConns int
+	// MaxBuckets bounds the rate limiter's table of sources; default
+	// DefaultMaxBuckets.
+	MaxBuckets int
 	// OnBan is called, not under a lock, whenever the guard bans an IP, so
 	// the caller can persist the ban. It runs on the request's goroutine:
 	// it must not block (queue the write).
@@ -164,7 +178,7 @@ type Guard struct {
 	fails failTable // bans.go
 
 	mu    sync.Mutex
-	conns map[netip.Addr]map[io.Closer]struct{}
+	conns *connTable
 }
 
 // New returns a Guard with the defaults applied to o.
@@ -180,6 +194,12 @@ func New(o Options) *Guard {
 	}
 	if o.MaxConnsPerIP <= 0 {
 		o.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.UnprovenIdleTimeout <= 0 {
+		o.UnprovenIdleTimeout = DefaultUnprovenIdle
 	}
 	if o.WSPath == "" {
 		o.WSPath = DefaultWSPath
@@ -203,13 +223,13 @@ func New(o Options) *Guard {
 		o:     o,
 		log:   o.Logger,
 		now:   o.Now,
-		conns: make(map[netip.Addr]map[io.Closer]struct{}),
+		conns: newConnTable(),
 	}
 	g.bans.init(o.MaxBans)
 	g.fails.init(o.MaxTracked)
 	g.scanners = newScannerAgents(o.ScannerAgents)
 	if o.RatePerSecond > 0 {
-		g.lim = newLimiter(o.RatePerSecond, o.Burst)
+		g.lim = newLimiter(o.RatePerSecond, o.Burst, o.MaxBuckets)
 	}
 	return g
 }
@@ -253,48 +273,6 @@ func (g *Guard) admit(ip netip.Addr) bool {
 		return false
 	}
 	return true
-}
-
-// track registers a stream connection from ip for per-IP limits and for
-// closing when the IP is banned. It refuses banned IPs and IPs at the limit.
-func (g *Guard) track(ip netip.Addr, c io.Closer) error {
-	if g.Banned(ip) {
-		g.c.bannedDropped.Add(1)
-		g.c.connsRefused.Add(1)
-		return ErrBanned
-	}
-	trusted := g.Trusted(ip)
-	g.mu.Lock()
-	set := g.conns[ip]
-	if !trusted && len(set) >= g.o.MaxConnsPerIP {
-		g.mu.Unlock()
-		g.c.connsRefused.Add(1)
-		return ErrTooManyConns
-	}
-	if set == nil {
-		set = make(map[io.Closer]struct{})
-		g.conns[ip] = set
-	}
-	set[c] = struct{}{}
-	g.mu.Unlock()
-	g.c.conns.Add(1)
-	return nil
-}
-
-func (g *Guard) untrack(ip netip.Addr, c io.Closer) {
-	g.mu.Lock()
-	set := g.conns[ip]
-	_, ok := set[c]
-	if ok {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(g.conns, ip)
-		}
-	}
-	g.mu.Unlock()
-	if ok {
-		g.c.conns.Add(-1)
-	}
 }
 
 // addrIP returns the IP of a socket address, IPv4-mapped addresses unmapped.

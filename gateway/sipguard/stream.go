@@ -65,6 +65,7 @@ func (c *streamConn) Close() error { return c.closeWith(c) }
 func (c *streamConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.sawWrite(b)
 	return c.Conn.Write(b)
 }
 
@@ -175,6 +176,7 @@ func (c *streamConn) frame(data []byte, max int) (bool, error) {
 		return false, nil
 	}
 	g.c.accepted.Add(1)
+	c.delivered()
 	c.out = msg // stays valid: rbuf is not touched until out is drained
 	return true, nil
 }
@@ -199,7 +201,8 @@ func (c *streamConn) fatal(msg []byte, code int, phrase string) error {
 	return io.EOF
 }
 
-// fill reads more bytes, enforcing PartialTimeout and StreamIdleTimeout.
+// fill reads more bytes, enforcing PartialTimeout, StreamIdleTimeout and
+// UnprovenIdleTimeout.
 func (c *streamConn) fill() error {
 	if c.roff > 0 {
 		n := copy(c.rbuf, c.rbuf[c.roff:])
@@ -222,7 +225,7 @@ func (c *streamConn) fill() error {
 		if c.lastByte.IsZero() {
 			c.lastByte = time.Now()
 		}
-		limit = c.lastByte.Add(c.g.o.StreamIdleTimeout)
+		limit = c.idleLimit(c.lastByte)
 	}
 	n, ours, err := c.readRaw(c.rbuf[len(c.rbuf):cap(c.rbuf)], limit)
 	if n > 0 {

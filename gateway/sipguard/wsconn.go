@@ -143,6 +143,7 @@ func (c *wsConn) deliver() bool {
 		return false
 	}
 	g.c.accepted.Add(1)
+	c.delivered()
 	c.out = appendFrame(c.out[:0], opText, true, msg[:h.Len()])
 	return true
 }
@@ -173,7 +174,7 @@ func (c *wsConn) fill() error {
 		c.lastRecv = time.Now()
 	}
 	for {
-		limit := c.lastRecv.Add(g.o.StreamIdleTimeout)
+		limit := c.idleLimit(c.lastRecv)
 		why := "idle"
 		iv := g.o.WSPingInterval
 		if iv > 0 {
@@ -232,6 +233,7 @@ func (c *wsConn) fill() error {
 func (c *wsConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.sawWrite(b)
 	if err := c.write(b); err != nil {
 		return 0, err
 	}

@@ -35,6 +35,8 @@ type Options struct {
 	Guard      *sipguard.Guard
 	ServerName string
 	Logger     *slog.Logger
+	// Limits bound pools, queues and the stateless answer cache.
+	Limits Limits
 }
 
 // Bound is a listener that is open, with the port it really got (port 0 in
@@ -56,6 +58,11 @@ type Server struct {
 	stateless       *stateless
 	statelessCancel context.CancelFunc
 	stray           atomic.Pointer[func(*sip.Response)]
+
+	limits     Limits
+	running    atomic.Int64 // sipgo handlers running
+	overloaded atomic.Uint64
+	panics     atomic.Uint64
 
 	mu      sync.Mutex
 	closers []func() error
@@ -79,7 +86,7 @@ func New(o Options) (*Server, error) {
 	if o.ServerName == "" {
 		o.ServerName = "Switchboard"
 	}
-	s := &Server{o: o, log: o.Logger}
+	s := &Server{o: o, log: o.Logger, limits: o.Limits.withDefaults()}
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStray)))
 	if err != nil {
@@ -92,10 +99,10 @@ func New(o Options) (*Server, error) {
 	}
 	s.ua, s.srv = ua, srv
 	sctx, cancel := context.WithCancel(context.Background())
-	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger), cancel
+	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger, s.limits, o.ServerName, s.recovered), cancel
 	s.Handle(sip.OPTIONS, s.options)
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
-	srv.OnNoRoute(s.noRoute)
+	srv.OnNoRoute(s.guarded("", s.noRoute))
 	return s, nil
 }
 
@@ -117,9 +124,11 @@ func (s *Server) onStray(res *sip.Response) {
 // UserAgent returns the sipgo user agent, for clients (trunks, probes).
 func (s *Server) UserAgent() *sipgo.UserAgent { return s.ua }
 
-// Handle routes requests of method to h and lists the method in Allow.
+// Handle routes requests of method to h and lists the method in Allow. h
+// runs behind the handler boundary (see guarded): bounded in number, a
+// panic ends its transaction with 500, not the process.
 func (s *Server) Handle(method sip.RequestMethod, h sipgo.RequestHandler) {
-	s.srv.OnRequest(method, h)
+	s.srv.OnRequest(method, s.guarded(method, h))
 	m := string(method)
 	if method == sip.ACK {
 		return // Allow always lists ACK

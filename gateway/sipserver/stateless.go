@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -42,11 +43,46 @@ type stateless struct {
 	cache    *answerCache
 	wg       sync.WaitGroup
 	ctx      context.Context
-	jobs     chan func() // to idle workers
+	jobs     chan func() // bounded queue in front of the workers
+	busy     atomic.Int64
+
+	retryAfter string
+	serverName string
+	onPanic    func(where string, v any)
+	overloaded atomic.Uint64
 }
 
-func newStateless(ctx context.Context, log *slog.Logger) *stateless {
-	return &stateless{handlers: map[string]Responder{}, log: log, cache: newAnswerCache(timerJ), ctx: ctx, jobs: make(chan func())}
+func newStateless(ctx context.Context, log *slog.Logger, l Limits, serverName string, onPanic func(string, any)) *stateless {
+	s := &stateless{
+		handlers: map[string]Responder{}, log: log, ctx: ctx,
+		cache:      newAnswerCache(timerJ, l.CacheEntries, l.CacheBytes),
+		jobs:       make(chan func(), l.Queue),
+		retryAfter: strconv.Itoa(int(l.RetryAfter / time.Second)),
+		serverName: serverName,
+		onPanic:    onPanic,
+	}
+	// A fixed pool: a flood queues (and then gets 503), it does not start
+	// goroutines. Workers outlive their jobs, so their stacks (grown once
+	// by the store and digest code) are reused.
+	for range l.Workers {
+		s.wg.Add(1)
+		go s.work()
+	}
+	return s
+}
+
+func (s *stateless) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case job := <-s.jobs:
+			s.busy.Add(1)
+			job()
+			s.busy.Add(-1)
+		case <-s.ctx.Done():
+			return
+		}
+	}
 }
 
 // intercept is the sipguard UDPIntercept hook.
@@ -88,59 +124,82 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 		_, _ = conn.WriteTo(answer, dest)
 		return true
 	}
+	write := func(res *sip.Response) []byte {
+		var buf bytes.Buffer
+		res.StringWrite(&buf)
+		out := buf.Bytes()
+		if _, err := conn.WriteTo(out, dest); err != nil {
+			s.log.Debug("udp write", "to", dest, "error", err)
+		}
+		return out
+	}
 	serve := func() {
+		defer func() {
+			if v := recover(); v != nil {
+				// The transaction ends with 500 (RFC 3261 §21.5.1); the
+				// process and the other transactions go on.
+				s.onPanic(h.Method, v)
+				s.cache.forget(key)
+				write(s.reply(req, sip.StatusInternalServerError, "Server Internal Error"))
+			}
+		}()
 		res := handler(s.ctx, req)
 		if res == nil {
 			s.cache.forget(key)
 			return
 		}
-		var buf bytes.Buffer
-		res.StringWrite(&buf)
-		out := buf.Bytes()
-		if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
-			s.cache.forget(key) // a fresh challenge does as well as the old one
-		} else {
+		out := write(res)
+		if mustRemember(req, res) {
 			s.cache.finish(key, out)
-		}
-		if _, err := conn.WriteTo(out, dest); err != nil {
-			s.log.Debug("udp write", "to", dest, "error", err)
+		} else {
+			s.cache.forget(key)
 		}
 	}
-	// The handler may wait for the store (group commit), so it runs on its
-	// own goroutine and the reader goes back to the socket.
-	s.run(serve)
+	// The handler may wait for the store (group commit), so it runs on a
+	// worker and the reader goes back to the socket. With every worker
+	// busy and the queue full the request is refused at once (RFC 3261
+	// §21.5.4): the client retries after Retry-After instead of the
+	// gateway queueing without bound.
+	select {
+	case s.jobs <- serve:
+	default:
+		s.overloaded.Add(1)
+		s.cache.forget(key)
+		write(s.unavailable(req))
+	}
 	return true
 }
 
-// workerIdle is how long an idle worker waits for the next request.
-const workerIdle = 10 * time.Second
-
-// run hands job to an idle worker, or starts one. Workers outlive their
-// first job, so their stacks (grown once by the store and digest code) are
-// reused instead of being grown again for every request.
-func (s *stateless) run(job func()) {
-	select {
-	case s.jobs <- job:
-		return
-	default:
+// mustRemember reports whether res must be replayed to a retransmission of
+// req rather than recomputed: a 2xx changed state (a second run would see
+// its own binding), and any other answer to a request with credentials
+// (other than the refusals of the credentials themselves) consumed a nonce
+// count. Challenges and refusals made before authentication are answered
+// alike the second time, so a flood of bad requests leaves nothing behind.
+func mustRemember(req *sip.Request, res *sip.Response) bool {
+	if res.IsSuccess() {
+		return true
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		idle := time.NewTimer(workerIdle)
-		defer idle.Stop()
-		for {
-			job()
-			idle.Reset(workerIdle)
-			select {
-			case job = <-s.jobs:
-			case <-idle.C:
-				return
-			case <-s.ctx.Done():
-				return
-			}
-		}
-	}()
+	switch res.StatusCode {
+	case sip.StatusUnauthorized, sip.StatusProxyAuthRequired, sip.StatusForbidden, sip.StatusNotFound,
+		sip.StatusServiceUnavailable, sip.StatusInternalServerError:
+		return false
+	}
+	return req.GetHeader("Authorization") != nil || req.GetHeader("Proxy-Authorization") != nil
+}
+
+// reply builds a response of the server itself.
+func (s *stateless) reply(req *sip.Request, code int, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	res.AppendHeader(sip.NewHeader("Server", s.serverName))
+	return res
+}
+
+// unavailable is the 503 of a full pool (RFC 3261 §21.5.4, §20.33).
+func (s *stateless) unavailable(req *sip.Request) *sip.Response {
+	res := s.reply(req, sip.StatusServiceUnavailable, "Service Unavailable")
+	res.AppendHeader(sip.NewHeader("Retry-After", s.retryAfter))
+	return res
 }
 
 // wait waits for handlers in flight.
@@ -162,61 +221,4 @@ func responseAddr(via *sip.ViaHeader, from net.Addr) net.Addr {
 		port = 5060
 	}
 	return &net.UDPAddr{IP: ua.IP, Port: port, Zone: ua.Zone}
-}
-
-// answerCache remembers answers per transaction key for at least ttl, in
-// two generations swapped every ttl (so nothing needs a timer per entry).
-type answerCache struct {
-	mu       sync.Mutex
-	ttl      time.Duration
-	swapped  time.Time
-	cur, old map[string][]byte // nil value: in flight
-	now      func() time.Time
-}
-
-type cacheState int
-
-const (
-	fresh cacheState = iota
-	inFlight
-	answered
-)
-
-func newAnswerCache(ttl time.Duration) *answerCache {
-	return &answerCache{ttl: ttl, cur: map[string][]byte{}, old: map[string][]byte{}, now: time.Now, swapped: time.Now()}
-}
-
-// begin looks key up; when it is unknown it is marked in flight.
-func (c *answerCache) begin(key string) ([]byte, cacheState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now := c.now(); now.Sub(c.swapped) >= c.ttl {
-		c.old, c.cur, c.swapped = c.cur, make(map[string][]byte, len(c.cur)), now
-	}
-	v, ok := c.cur[key]
-	if !ok {
-		v, ok = c.old[key]
-	}
-	switch {
-	case !ok:
-		c.cur[key] = nil
-		return nil, fresh
-	case v == nil:
-		return nil, inFlight
-	}
-	return v, answered
-}
-
-func (c *answerCache) finish(key string, answer []byte) {
-	c.mu.Lock()
-	c.cur[key] = answer
-	delete(c.old, key)
-	c.mu.Unlock()
-}
-
-func (c *answerCache) forget(key string) {
-	c.mu.Lock()
-	delete(c.cur, key)
-	delete(c.old, key)
-	c.mu.Unlock()
 }

@@ -102,7 +102,7 @@ func TestStatelessRetransmissions(t *testing.T) {
 }
 
 func TestAnswerCacheGenerations(t *testing.T) {
-	c := newAnswerCache(time.Second)
+	c := newAnswerCache(time.Second, 100, 1<<20)
 	now := time.Unix(1000, 0)
 	c.now = func() time.Time { return now }
 	c.swapped = now
