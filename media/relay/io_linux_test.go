@@ -264,3 +264,41 @@ func TestEpollEngineReusesRestingSockets(t *testing.T) {
 	}
 	eventually(t, "packets on the reused socket", func() bool { return side.Stats().Packets == 3 })
 }
+
+// Resting pairs are reused in random order, not the order calls ended in:
+// an attacker who ends a call of his own cannot tell which call gets its
+// ports next.
+func TestEpollEngineReusesInRandomOrder(t *testing.T) {
+	old := reuseAfter
+	reuseAfter = 20 * time.Millisecond
+	t.Cleanup(func() { reuseAfter = old })
+	r := newTestRelay(t, Config{})
+	var retired []int
+	for range 10 {
+		s, err := r.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		retired = append(retired, s.A().Port(), s.B().Port())
+		_ = s.Close()
+	}
+	time.Sleep(3 * reuseAfter)
+	var reused []int
+	for range 10 {
+		s, err := r.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		reused = append(reused, s.A().Port(), s.B().Port())
+	}
+	same := 0
+	for i := range retired {
+		if retired[i] == reused[i] {
+			same++
+		}
+	}
+	if same > 10 {
+		t.Fatalf("resting pairs reused in the order they retired: %v", reused)
+	}
+}

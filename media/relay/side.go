@@ -175,6 +175,17 @@ func (s *Side) acceptRTP(src netip.AddrPort, ssrc uint32, now int64) verdict {
 		}
 		return stranger
 	}
+	if src == s.rtpL.src && !s.rtpL.learning {
+		// the steady state: the latched source, its window closed (its SSRC
+		// was learnt when the window closed, below)
+		if ssrc != s.ssrc {
+			if !cfg.AllowSSRCChange {
+				return ignored
+			}
+			s.ssrc = ssrc
+		}
+		return accepted
+	}
 	if !s.allowed(src.Addr()) {
 		return stranger
 	}
