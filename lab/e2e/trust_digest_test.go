@@ -161,6 +161,21 @@ func TestScannersBannedEarly(t *testing.T) {
 		t.Fatalf("normal OPTIONS from %s: %d", udpScanner, r.Status)
 	}
 
+	// Enumerating usernames over TCP (REGISTER without credentials for
+	// users that do not exist, as svwar does) bans as well.
+	const enumerator = "127.0.0.15"
+	e := dialSIP(t, "tcp", enumerator, g.TCP)
+	for i := range 5 {
+		user := fmt.Sprintf("%d", 200+i)
+		e.send(e.request("REGISTER", "sip:example.com", user, e.contact(user)))
+		if _, err := e.read(time.Second); err != nil && i < 4 {
+			t.Fatalf("REGISTER for %s unanswered", user)
+		}
+	}
+	if !hasBan(g.bans(), enumerator) {
+		t.Fatalf("5 unknown usernames over TCP from %s: not banned: %+v", enumerator, g.bans())
+	}
+
 	m := dialSIP(t, "udp", guesser, g.UDP)
 	for i := range 5 {
 		user := fmt.Sprintf("%d", 100+i)
@@ -181,54 +196,82 @@ func TestScannersBannedEarly(t *testing.T) {
 func TestDigestRules(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, banConfig)
-	c := dialSIP(t, "udp", "127.0.0.13", g.UDP)
-	contact := c.contact("u1000")
 
-	res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	auth, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:example.com", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth)); ok.Status != 200 {
-		t.Fatalf("REGISTER: %d", ok.Status)
-	}
-	for i := range 12 { // more replays than the ban threshold
-		r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth))
-		if r.Status != 401 || !strings.Contains(strings.Join(r.Headers["www-authenticate"], " "), "stale=true") {
-			t.Fatalf("replay #%d: %d %q, want 401 with stale=true", i+1, r.Status, r.Headers["www-authenticate"])
+	t.Run("replayed nonce count is stale", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.13", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		auth, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(g.bans()) != 0 {
-		t.Fatalf("replays counted as failures: %+v", g.bans())
-	}
+		if ok := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth)); ok.Status != 200 {
+			t.Fatalf("REGISTER: %d", ok.Status)
+		}
+		for i := range 12 { // more replays than the ban threshold
+			r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth))
+			if r.Status != 401 || !strings.Contains(strings.Join(r.Headers["www-authenticate"], " "), "stale=true") {
+				t.Fatalf("replay #%d: %d %q, want 401 with stale=true", i+1, r.Status, r.Headers["www-authenticate"])
+			}
+		}
+		if hasBan(g.bans(), "127.0.0.13") {
+			t.Fatalf("replays counted as failures: %+v", g.bans())
+		}
+	})
 
 	// Credentials made for another Request-URI (say, captured from a
 	// request to another domain) do not authenticate this one.
-	res = c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	other, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:other.example.net", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+other)); r.Status != 400 {
-		t.Fatalf("digest uri of another request: %d %s, want 400", r.Status, r.Reason)
-	}
+	t.Run("register with another uri", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.16", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		other, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:other.example.net", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+other)); r.Status != 400 {
+			t.Fatalf("digest uri of another request: %d %s, want 400", r.Status, r.Reason)
+		}
+	})
+
+	// The same on the B2BUA's 407: credentials an attacker saw for a call
+	// to 1000 do not place a call to another number.
+	t.Run("invite with another uri", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.17", g.UDP)
+		res := c.roundTrip(c.request("INVITE", "sip:0900123456@example.com", "u1000", "Contact: <sip:u1000@127.0.0.17>"))
+		if res.Status != 407 {
+			t.Fatalf("INVITE: %d, want 407", res.Status)
+		}
+		pa, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", "sip:1000@example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.roundTrip(c.request("INVITE", "sip:0900123456@example.com", "u1000", "Contact: <sip:u1000@127.0.0.17>", "Proxy-Authorization: "+pa))
+		if r.Status != 400 || !strings.Contains(r.Reason, "Proxy-Authorization") {
+			t.Fatalf("INVITE with the digest uri of another call: %d %s, want 400 (Proxy-Authorization)", r.Status, r.Reason)
+		}
+	})
 
 	// RFC 2069 credentials (no qop, no nonce count): refused by default.
-	res = c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	var noQOP []string
-	for _, ch := range res.Headers["www-authenticate"] {
-		noQOP = append(noQOP, strings.Replace(ch, `qop="auth"`, "", 1))
-	}
-	old, err := digestAuthorization(noQOP, "REGISTER", "sip:example.com", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(old, "qop=") {
-		t.Fatalf("test client sent qop: %s", old)
-	}
-	if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+old)); r.Status != 401 {
-		t.Fatalf("credentials without qop: %d, want 401", r.Status)
-	}
+	t.Run("no qop", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.18", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		var noQOP []string
+		for _, ch := range res.Headers["www-authenticate"] {
+			noQOP = append(noQOP, strings.Replace(ch, `qop="auth"`, "", 1))
+		}
+		old, err := digestAuthorization(noQOP, "REGISTER", "sip:example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(old, "qop=") {
+			t.Fatalf("test client sent qop: %s", old)
+		}
+		if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+old)); r.Status != 401 {
+			t.Fatalf("credentials without qop: %d, want 401", r.Status)
+		}
+	})
 }
 
 // TestPathFromStrangerIgnored: a REGISTER with a Path (RFC 3327) from a
