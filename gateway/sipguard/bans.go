@@ -399,6 +399,18 @@ func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	}
 }
 
+// Restore puts back a ban read from the store (at start, on reload): like
+// Ban, but without OnBan (it is stored already) and logged at debug.
+func (g *Guard) Restore(ip netip.Addr, d time.Duration, reason string) {
+	ip = ip.Unmap()
+	if !ip.IsValid() || d <= 0 || g.neverBan(ip) {
+		return
+	}
+	now := g.now()
+	g.bans.put(Ban{IP: netKey(ip), Reason: reason, Until: now.Add(d)}, now)
+	g.log.Debug("ban restored", "ip", netKey(ip), "reason", reason)
+}
+
 // Unban lifts the ban on ip's network and forgets its failures; it reports
 // whether there was a ban.
 func (g *Guard) Unban(ip netip.Addr) bool {

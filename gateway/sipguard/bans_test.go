@@ -171,3 +171,12 @@ func TestScannerAgentMatch(t *testing.T) {
 		t.Error("empty list matched")
 	}
 }
+
+func TestRestoreDoesNotPersistAgain(t *testing.T) {
+	g, _, bans := banGuard(t, nil)
+	ip := netip.MustParseAddr("192.0.2.44")
+	g.Restore(ip, time.Minute, "auth failures")
+	if !g.Banned(ip) || len(*bans) != 0 {
+		t.Fatalf("Restore: banned %v, OnBan calls %v", g.Banned(ip), *bans)
+	}
+}
