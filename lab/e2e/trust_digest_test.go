@@ -91,6 +91,12 @@ func TestSpoofedFailuresDoNotBanVictim(t *testing.T) {
 	if !hasBan(g.bans(), attacker) {
 		t.Fatalf("attacker %s not banned after 12 failures on its own nonce: %+v", attacker, g.bans())
 	}
+	// The ban is written to the store off the request path, and survives
+	// a restart.
+	g.restart()
+	if !hasBan(g.bans(), attacker) || hasBan(g.bans(), victim) {
+		t.Fatalf("bans after a restart: %+v, want %s only", g.bans(), attacker)
+	}
 }
 
 // TestTrunkAddressNeverBanned: the PBX's address (a trunk target) sends
