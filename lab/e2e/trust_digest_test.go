@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -308,4 +310,35 @@ func TestPathFromStrangerIgnored(t *testing.T) {
 	if p := regs["u1001@example.com"].Path; len(p) != 1 {
 		t.Errorf("Path from the edge proxy not stored: %q", p)
 	}
+}
+
+// TestTrustConfig: the old security.trusted (calls without credentials
+// and no bans at once) is refused with a message naming its two
+// replacements; a trusted prefix wider than /24 loads with a warning, from
+// check-config and in the log at start.
+func TestTrustConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.yaml")
+	if err := os.WriteFile(old, []byte("domain: example.com\nsecurity:\n  trusted: [10.0.0.5]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := cli(t, "check-config", old)
+	if code != 1 || !strings.Contains(errOut, old+":3: security.trusted:") ||
+		!strings.Contains(errOut, "security.trusted_callers") || !strings.Contains(errOut, "security.exempt_sources") {
+		t.Errorf("security.trusted: exit %d\n%s%s", code, out, errOut)
+	}
+	wide := filepath.Join(dir, "wide.yaml")
+	if err := os.WriteFile(wide, []byte("domain: example.com\nsecurity:\n  trusted_callers: [10.0.0.0/8]\n  exempt_sources: ['2001:db8::/48', 192.0.2.1]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = cli(t, "check-config", wide)
+	if code != 0 || !strings.Contains(errOut, wide+":3: security.trusted_callers[0]: warning: 10.0.0.0/8 is wider than /24") ||
+		!strings.Contains(errOut, wide+":4: security.exempt_sources[0]: warning: 2001:db8::/48 is wider than /64") ||
+		strings.Contains(errOut, "192.0.2.1") {
+		t.Errorf("wide prefixes: exit %d\n%s%s", code, out, errOut)
+	}
+
+	g := startGateway(t, "security: {trusted_callers: [127.0.0.0/16]}\n")
+	g.waitLog("127.0.0.0/16 is wider than /24", 5*time.Second)
 }
