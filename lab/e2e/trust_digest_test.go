@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,15 @@ func TestSpoofedFailuresDoNotBanVictim(t *testing.T) {
 		}
 		if r.Status != 401 || !strings.Contains(strings.Join(r.Headers["www-authenticate"], " "), "stale=true") {
 			notStale = append(notStale, fmt.Sprintf("#%d: %d", i+1, r.Status))
+		}
+	}
+	// Blind spoofers may also make nonces up: those count no more.
+	forged := regexp.MustCompile(`nonce="[^"]*"`).ReplaceAllString(wrongAuth(t, chal, "u1000"),
+		`nonce="`+strings.Repeat("A", 48)+`"`)
+	for i := range 12 {
+		spoof.send(spoof.request("REGISTER", "sip:example.com", "u1000", spoof.contact("u1000"), "Authorization: "+forged))
+		if r, err := spoof.read(2 * time.Second); err != nil || r.Status != 401 {
+			t.Fatalf("spoofed REGISTER with a made-up nonce #%d: %v %v (victim banned: %v)", i+1, r, err, hasBan(g.bans(), victim))
 		}
 	}
 	if hasBan(g.bans(), victim) {
