@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Attacks on digest authentication and on the ban logic, from other
@@ -205,6 +207,16 @@ func TestScannersBannedEarly(t *testing.T) {
 	}
 	if !hasBan(g.bans(), guesser) {
 		t.Fatalf("5 distinct usernames failing from %s: not banned: %+v", guesser, g.bans())
+	}
+
+	// Over a WebSocket the connection proves the address as well.
+	w := dialWS(t, "ws", g.WS, g.WSPath)
+	w.write(ws.NewFrame(ws.OpText, true, []byte(w.request("OPTIONS", "100", "User-Agent: VaxSIPUserAgent/3.1"))))
+	if f, err := w.readFrame(time.Second); err == nil && f.Header.OpCode == ws.OpText {
+		t.Fatalf("scanner OPTIONS over WebSocket answered: %q", f.Payload)
+	}
+	if !hasBan(g.bans(), "127.0.0.1") {
+		t.Fatalf("WebSocket scanner not banned: %+v", g.bans())
 	}
 }
 
