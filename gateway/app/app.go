@@ -397,7 +397,7 @@ func (a *App) loadBans(ctx context.Context) error {
 		}
 		stored[ip] = true
 		if d := time.Until(b.Until); d > 0 && !a.guard.Banned(ip) {
-			a.guard.Ban(ip, d, b.Reason)
+			a.guard.Restore(ip, d, b.Reason)
 		}
 	}
 	// A ban lifted with "switchboard bans delete" is gone from the store:

@@ -202,7 +202,8 @@ type Security struct {
 	// without proxy authentication, as a trunk's do; a From naming one of
 	// our users must still authenticate. Give single hosts (a PBX or SBC
 	// not configured as a trunk): prefixes wider than /24 (IPv6 /64) are
-	// warned about. Default: none.
+	// warned about. They are still rate-limited and may be banned (see
+	// ExemptSources). Default: none.
 	TrustedCallers []string `yaml:"trusted_callers"`
 
 	// ExemptSources lists networks (CIDR or a bare IP address) never

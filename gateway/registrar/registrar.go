@@ -189,6 +189,7 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request) *sip.Respons
 	domain, ok := r.servedDomain(req.Recipient.Host, to.Address.Host)
 	if !ok || to.Address.User == "" {
 		r.count(func(s *Stats) { s.Rejected++ })
+		r.probed(req, to.Address.User+"@"+to.Address.Host)
 		return r.reply(req, sip.StatusNotFound, "Not Found")
 	}
 	aor := to.Address.User + "@" + domain
@@ -287,6 +288,17 @@ func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *s
 		return r.reply(req, sip.StatusForbidden, "Forbidden")
 	}
 	return nil
+}
+
+// probed tells the guard (sipguard.Probe) that req asked for an AOR we do
+// not serve, when the source cannot be forged (a stream): many such names
+// from one source are a scanner.
+func (r *Registrar) probed(req *sip.Request, name string) {
+	if p, ok := r.o.Observer.(sipauth.Prober); ok && sipauth.Stream(req) {
+		if ip := sipauth.SourceIP(req); ip.IsValid() {
+			p.Probe(ip, name)
+		}
+	}
 }
 
 func (r *Registrar) challenge(req *sip.Request, stale bool) *sip.Response {

@@ -64,6 +64,7 @@ type observer struct {
 	mu             sync.Mutex
 	failed, passed int
 	failedUsers    []string
+	probed         []string
 }
 
 func (o *observer) AuthFailed(_ netip.Addr, user string) {
@@ -73,6 +74,11 @@ func (o *observer) AuthFailed(_ netip.Addr, user string) {
 	o.mu.Unlock()
 }
 func (o *observer) AuthSucceeded(netip.Addr, string) { o.mu.Lock(); o.passed++; o.mu.Unlock() }
+func (o *observer) Probe(_ netip.Addr, name string) {
+	o.mu.Lock()
+	o.probed = append(o.probed, name)
+	o.mu.Unlock()
+}
 
 type fixture struct {
 	t    *testing.T
@@ -420,5 +426,29 @@ func TestUnknownDomain(t *testing.T) {
 	}
 	if res := f.reg.register(context.Background(), msg.(*sip.Request)); res.StatusCode != 404 {
 		t.Fatalf("got %s, want 404", res.StartLine())
+	}
+}
+
+// TestProbesReported: REGISTERs over a stream for an AOR we do not serve,
+// or for a user that does not exist, are reported to the guard as probes
+// (many of them from one source are a scanner); over UDP, whose source may
+// be forged, they are not.
+func TestProbesReported(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ transport, to string }{
+		{"TCP", "u1000@example.com"}, // exists: challenged, no probe
+		{"TCP", "ghost@example.com"},
+		{"TLS", "u1000@other.example.net"},
+		{"UDP", "nobody@example.com"},
+		{"UDP", "u1000@elsewhere.example.net"},
+	} {
+		f.cseq++
+		req := f.request("x", "c", f.cseq, "Contact: <sip:x@192.0.2.10>")
+		req.To().Address.User, req.To().Address.Host, _ = strings.Cut(tc.to, "@")
+		req.SetTransport(tc.transport)
+		f.reg.register(context.Background(), req)
+	}
+	if got := strings.Join(f.obs.probed, ","); got != "ghost,u1000@other.example.net" {
+		t.Fatalf("probes %q, want ghost and u1000@other.example.net", got)
 	}
 }

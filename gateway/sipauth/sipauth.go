@@ -122,10 +122,10 @@ func (c *Checker) Unknown(req *sip.Request, name string) {
 	if !ok || !Stream(req) {
 		return
 	}
-	if _, known := c.HA1(name, digest.MD5); known {
-		return
-	}
-	if _, known := c.HA1(name, digest.SHA256); known {
+	// Both lookups always: the same work for known and unknown names.
+	_, md5 := c.HA1(name, digest.MD5)
+	_, sha := c.HA1(name, digest.SHA256)
+	if md5 || sha {
 		return
 	}
 	if ip := SourceIP(req); ip.IsValid() {

@@ -177,3 +177,26 @@ func TestSameURI(t *testing.T) {
 		}
 	}
 }
+
+type prober struct {
+	obs
+	probed []string
+}
+
+func (p *prober) Probe(_ netip.Addr, name string) { p.probed = append(p.probed, name) }
+
+// TestUnknownProbedOnlyOverStreams: only requests for usernames that do not
+// exist, over a connection (unspoofable), count as probing.
+func TestUnknownProbedOnlyOverStreams(t *testing.T) {
+	c, _ := newChecker(t)
+	p := &prober{}
+	c.Observer = p
+	for _, tc := range []struct{ transport, user string }{
+		{"UDP", "100"}, {"TCP", "101"}, {"TLS", "u1000"}, {"WSS", "102"},
+	} {
+		c.Unknown(request(t, "sip:example.com", "192.0.2.10:5060", tc.transport), tc.user)
+	}
+	if got := strings.Join(p.probed, ","); got != "101,102" {
+		t.Fatalf("probed %q, want 101,102 (not over UDP, not a known user)", got)
+	}
+}

@@ -57,12 +57,17 @@ func netKey(ip netip.Addr) netip.Addr {
 }
 
 // failKey names one failure record: a pair (net and user set), a network
-// (user empty, kind netRecord) or a username (net invalid).
+// (user zero, kind netRecord) or a username (net invalid). Usernames are
+// chosen by the peer and may be long: they are kept as a keyed 64-bit hash,
+// so a record costs the same whatever was sent.
 type failKey struct {
 	net  netip.Addr
-	user string
+	user uint64
 	kind uint8
 }
+
+// userHash is the key of a username in the failure table.
+func (t *failTable) userHash(user string) uint64 { return maphash.String(t.seed, user) }
 
 const (
 	pairRecord uint8 = iota
@@ -120,25 +125,13 @@ func (t *failTable) add(k failKey, user string, now, window int64) (count, disti
 	}
 	r.count++
 	if k.kind == netRecord {
-		h := uint32(maphash.String(t.seed, user))
+		h := uint32(t.userHash(user))
 		if !slices.Contains(r.seen[:r.nseen], h) && int(r.nseen) < scanMemory {
 			r.seen[r.nseen] = h
 			r.nseen++
 		}
 	}
 	return int(r.count), int(r.nseen)
-}
-
-// count returns the current count of k within window.
-func (t *failTable) count(k failKey, now, window int64) int {
-	sh := t.shard(k)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	r := sh.m[k]
-	if r == nil || window > 0 && now-r.start > window {
-		return 0
-	}
-	return int(r.count)
 }
 
 func (t *failTable) remove(k failKey) {
@@ -326,10 +319,10 @@ func (g *Guard) AuthFailed(ip netip.Addr, user string) {
 		return
 	}
 	now, window := g.now().UnixNano(), int64(g.o.BanWindow)
-	n := netKey(ip)
-	pair, _ := g.fails.add(failKey{net: n, user: user, kind: pairRecord}, "", now, window)
+	n, u := netKey(ip), g.fails.userHash(user)
+	pair, _ := g.fails.add(failKey{net: n, user: u, kind: pairRecord}, "", now, window)
 	_, distinct := g.fails.add(failKey{net: n, kind: netRecord}, user, now, window)
-	perUser, _ := g.fails.add(failKey{user: user, kind: userRecord}, "", now, window)
+	perUser, _ := g.fails.add(failKey{user: u, kind: userRecord}, "", now, window)
 	switch {
 	case pair >= g.o.BanFailures:
 		g.Ban(ip, g.o.BanDuration, "auth failures")
@@ -348,7 +341,7 @@ func (g *Guard) AuthSucceeded(ip netip.Addr, user string) {
 	if !ip.IsValid() {
 		return
 	}
-	g.fails.remove(failKey{net: netKey(ip), user: user, kind: pairRecord})
+	g.fails.remove(failKey{net: netKey(ip), user: g.fails.userHash(user), kind: pairRecord})
 }
 
 // Probe records that ip asked about username name that does not exist
@@ -389,6 +382,18 @@ func (g *Guard) Ban(ip netip.Addr, d time.Duration, reason string) {
 	if g.o.OnBan != nil {
 		g.o.OnBan(b)
 	}
+}
+
+// Restore puts back a ban read from the store (at start, on reload): like
+// Ban, but without OnBan (it is stored already) and logged at debug.
+func (g *Guard) Restore(ip netip.Addr, d time.Duration, reason string) {
+	ip = ip.Unmap()
+	if !ip.IsValid() || d <= 0 || g.neverBan(ip) {
+		return
+	}
+	now := g.now()
+	g.bans.put(Ban{IP: netKey(ip), Reason: reason, Until: now.Add(d)}, now)
+	g.log.Debug("ban restored", "ip", netKey(ip), "reason", reason)
 }
 
 // Unban lifts the ban on ip's network and forgets its failures; it reports

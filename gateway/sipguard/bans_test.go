@@ -158,6 +158,10 @@ func TestScannerAgentMatch(t *testing.T) {
 		{"INVITE sip:x SIP/2.0\r\nUSER-AGENT:sipcli/v1.8\r\n\r\n", true},
 		{"INVITE sip:x SIP/2.0\r\nUser-Agent: VaxSIPUserAgent/3.1\r\n\r\n", true},
 		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: Yealink SIP-T46S 66.86.0.15\r\n\r\n", false},
+		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: MySIPClient/2.1\r\n\r\n", false},
+		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: Zoiper rv2.10.20.4\r\n\r\n", false},
+		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: Linphone/5.2.0 (belle-sip/5.2.0)\r\n\r\n", false},
+		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: MicroSIP/3.21.5\r\n\r\n", false},
 		{"REGISTER sip:x SIP/2.0\r\nUser-Agent-X: friendly-scanner\r\n\r\n", false},
 		{"REGISTER sip:x SIP/2.0\r\nSubject: friendly-scanner\r\n\r\n", false},
 		{"REGISTER sip:x SIP/2.0\r\nUser-Agent: baresip\r\n\r\nfriendly-scanner", false},
@@ -169,5 +173,14 @@ func TestScannerAgentMatch(t *testing.T) {
 	}
 	if newScannerAgents(nil).match([]byte(tests[0].head)) {
 		t.Error("empty list matched")
+	}
+}
+
+func TestRestoreDoesNotPersistAgain(t *testing.T) {
+	g, _, bans := banGuard(t, nil)
+	ip := netip.MustParseAddr("192.0.2.44")
+	g.Restore(ip, time.Minute, "auth failures")
+	if !g.Banned(ip) || len(*bans) != 0 {
+		t.Fatalf("Restore: banned %v, OnBan calls %v", g.Banned(ip), *bans)
 	}
 }

@@ -9,11 +9,13 @@ import (
 // DefaultScannerAgents are User-Agent substrings of SIP scanning and
 // password-cracking tools seen in the wild (SIPVicious and its
 // "friendly-scanner" default, sipcli, sip-scan/SIPScan, VaxSIPUserAgent,
-// iWar, sundayddr, SIVuS, smap, pplsip), as operators' blocklists and
-// honeypot reports name them. Matched case-insensitively.
+// iWar, sundayddr, SIVuS, pplsip), as operators' blocklists and honeypot
+// reports name them. Matched case-insensitively, so each is specific
+// enough not to hit a real phone ("sipcli/", not "sipcli", which
+// "MySIPClient" contains).
 var DefaultScannerAgents = []string{
-	"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipscan",
-	"vaxsipuseragent", "iwar", "sundayddr", "sivus", "smap", "pplsip",
+	"friendly-scanner", "sipvicious", "sipcli/", "sip-scan", "sipscan",
+	"vaxsipuseragent", "iwar", "sundayddr", "sivus", "pplsip",
 }
 
 // scannerAgents matches User-Agent values against a list of substrings.

@@ -111,7 +111,7 @@ YAML
 onecall() {
   gateway
   rm -f "$work"/uac_*_rtt.csv
-  if ! (cd "$work" && sipp -sf uac.xml -inf users.csv "127.0.0.1:$sip" -s 2000 -i 127.0.0.1 \
+  if ! (cd "$work" && sipp -sf uac.xml -inf users.csv "127.0.0.1:$sip" -s 2000 -auth_uri 2000@example.com -i 127.0.0.1 \
       -p "$(freeport 127.0.0.1)" -mp "$(freeport 127.0.0.1)" -cp "$(freeport 127.0.0.1)" \
       -m 1 -d 100 -nostdin -timeout 20s -timeout_error -trace_rtt -rtt_freq 1 >/dev/null 2>&1); then
     echo "bench-failover: $1: the call failed" >&2; tail -20 "$work/gateway.log" >&2; exit 1

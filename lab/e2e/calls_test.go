@@ -86,6 +86,7 @@ func runUAC(t *testing.T, scenario, target, number string, n int) (string, error
 	}
 	port, media, ctrl := freeSIPpPorts(t)
 	args := []string{"-sf", filepath.Join(sippDir(t), scenario), "-inf", inf, target, "-s", number,
+		"-auth_uri", number + "@example.com", // digest uri = Request-URI (RFC 3261 §22.4)
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(media), "-cp", strconv.Itoa(ctrl),
 		"-m", strconv.Itoa(n), "-r", "20", "-l", "20", "-d", "500",
 		"-nostdin", "-timeout", "60s", "-timeout_error", "-trace_err"}

@@ -11,6 +11,9 @@
 //   - kill -9 and a restart keep every binding answered 200;
 //   - bad input (malformed, oversize, garbage, floods, password guessing)
 //     gets the documented answer or none, and the process survives it;
+//   - attacks on digest and bans from other loopback addresses (spoofed
+//     failures, the trunk's address, scanners, replayed nonce counts, a
+//     digest uri of another request, Path from a stranger) fail;
 //   - OPTIONS and unknown methods get 200/405/501;
 //   - the command line: check-config, users import/list/add/delete, bans,
 //     version.

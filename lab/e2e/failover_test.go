@@ -284,6 +284,7 @@ func startUAC(t *testing.T, target string, n, rate int) func() (string, error, i
 	}
 	port, media, ctrl := freeSIPpPorts(t)
 	args := []string{"-sf", filepath.Join(sippDir(t), "call_uac_auth.xml"), "-inf", inf, target, "-s", "2000",
+		"-auth_uri", "2000@example.com", // digest uri = Request-URI (RFC 3261 §22.4)
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(media), "-cp", strconv.Itoa(ctrl),
 		"-m", strconv.Itoa(n), "-r", strconv.Itoa(rate), "-l", "20", "-d", "300",
 		"-nostdin", "-timeout", "30s", "-timeout_error", "-trace_err", "-trace_stat", "-fd", "1"}

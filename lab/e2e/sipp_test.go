@@ -84,6 +84,9 @@ func runSIPp(t *testing.T, r sippRun) {
 	port, media, ctrl := freeSIPpPorts(t)
 	args := []string{
 		"-sf", filepath.Join(sippDir(t), r.Scenario), "-inf", inf, r.Target,
+		// The digest uri must be the Request-URI (RFC 3261 §22.4); SIPp's
+		// default is the remote address.
+		"-auth_uri", "example.com",
 		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(media), "-cp", strconv.Itoa(ctrl),
 		"-t", r.Transport, "-m", strconv.Itoa(len(r.Users)), "-r", "200", "-l", "50",
 		"-nostdin", "-timeout", "60s", "-timeout_error", "-trace_err",

@@ -3,9 +3,14 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Attacks on digest authentication and on the ban logic, from other
@@ -62,6 +67,15 @@ func TestSpoofedFailuresDoNotBanVictim(t *testing.T) {
 			notStale = append(notStale, fmt.Sprintf("#%d: %d", i+1, r.Status))
 		}
 	}
+	// Blind spoofers may also make nonces up: those count no more.
+	forged := regexp.MustCompile(`nonce="[^"]*"`).ReplaceAllString(wrongAuth(t, chal, "u1000"),
+		`nonce="`+strings.Repeat("A", 48)+`"`)
+	for i := range 12 {
+		spoof.send(spoof.request("REGISTER", "sip:example.com", "u1000", spoof.contact("u1000"), "Authorization: "+forged))
+		if r, err := spoof.read(2 * time.Second); err != nil || r.Status != 401 {
+			t.Fatalf("spoofed REGISTER with a made-up nonce #%d: %v %v (victim banned: %v)", i+1, r, err, hasBan(g.bans(), victim))
+		}
+	}
 	if hasBan(g.bans(), victim) {
 		t.Fatalf("victim %s banned by spoofed failures: %+v", victim, g.bans())
 	}
@@ -90,6 +104,12 @@ func TestSpoofedFailuresDoNotBanVictim(t *testing.T) {
 	}
 	if !hasBan(g.bans(), attacker) {
 		t.Fatalf("attacker %s not banned after 12 failures on its own nonce: %+v", attacker, g.bans())
+	}
+	// The ban is written to the store off the request path, and survives
+	// a restart.
+	g.restart()
+	if !hasBan(g.bans(), attacker) || hasBan(g.bans(), victim) {
+		t.Fatalf("bans after a restart: %+v, want %s only", g.bans(), attacker)
 	}
 }
 
@@ -161,6 +181,21 @@ func TestScannersBannedEarly(t *testing.T) {
 		t.Fatalf("normal OPTIONS from %s: %d", udpScanner, r.Status)
 	}
 
+	// Enumerating usernames over TCP (REGISTER without credentials for
+	// users that do not exist, as svwar does) bans as well.
+	const enumerator = "127.0.0.15"
+	e := dialSIP(t, "tcp", enumerator, g.TCP)
+	for i := range 5 {
+		user := fmt.Sprintf("%d", 200+i)
+		e.send(e.request("REGISTER", "sip:example.com", user, e.contact(user)))
+		if _, err := e.read(time.Second); err != nil && i < 4 {
+			t.Fatalf("REGISTER for %s unanswered", user)
+		}
+	}
+	if !hasBan(g.bans(), enumerator) {
+		t.Fatalf("5 unknown usernames over TCP from %s: not banned: %+v", enumerator, g.bans())
+	}
+
 	m := dialSIP(t, "udp", guesser, g.UDP)
 	for i := range 5 {
 		user := fmt.Sprintf("%d", 100+i)
@@ -173,6 +208,16 @@ func TestScannersBannedEarly(t *testing.T) {
 	if !hasBan(g.bans(), guesser) {
 		t.Fatalf("5 distinct usernames failing from %s: not banned: %+v", guesser, g.bans())
 	}
+
+	// Over a WebSocket the connection proves the address as well.
+	w := dialWS(t, "ws", g.WS, g.WSPath)
+	w.write(ws.NewFrame(ws.OpText, true, []byte(w.request("OPTIONS", "100", "User-Agent: VaxSIPUserAgent/3.1"))))
+	if f, err := w.readFrame(time.Second); err == nil && f.Header.OpCode == ws.OpText {
+		t.Fatalf("scanner OPTIONS over WebSocket answered: %q", f.Payload)
+	}
+	if !hasBan(g.bans(), "127.0.0.1") {
+		t.Fatalf("WebSocket scanner not banned: %+v", g.bans())
+	}
 }
 
 // TestDigestRules: a replayed nonce count is re-challenged with
@@ -181,54 +226,82 @@ func TestScannersBannedEarly(t *testing.T) {
 func TestDigestRules(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, banConfig)
-	c := dialSIP(t, "udp", "127.0.0.13", g.UDP)
-	contact := c.contact("u1000")
 
-	res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	auth, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:example.com", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth)); ok.Status != 200 {
-		t.Fatalf("REGISTER: %d", ok.Status)
-	}
-	for i := range 12 { // more replays than the ban threshold
-		r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth))
-		if r.Status != 401 || !strings.Contains(strings.Join(r.Headers["www-authenticate"], " "), "stale=true") {
-			t.Fatalf("replay #%d: %d %q, want 401 with stale=true", i+1, r.Status, r.Headers["www-authenticate"])
+	t.Run("replayed nonce count is stale", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.13", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		auth, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(g.bans()) != 0 {
-		t.Fatalf("replays counted as failures: %+v", g.bans())
-	}
+		if ok := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth)); ok.Status != 200 {
+			t.Fatalf("REGISTER: %d", ok.Status)
+		}
+		for i := range 12 { // more replays than the ban threshold
+			r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+auth))
+			if r.Status != 401 || !strings.Contains(strings.Join(r.Headers["www-authenticate"], " "), "stale=true") {
+				t.Fatalf("replay #%d: %d %q, want 401 with stale=true", i+1, r.Status, r.Headers["www-authenticate"])
+			}
+		}
+		if hasBan(g.bans(), "127.0.0.13") {
+			t.Fatalf("replays counted as failures: %+v", g.bans())
+		}
+	})
 
 	// Credentials made for another Request-URI (say, captured from a
 	// request to another domain) do not authenticate this one.
-	res = c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	other, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:other.example.net", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+other)); r.Status != 400 {
-		t.Fatalf("digest uri of another request: %d %s, want 400", r.Status, r.Reason)
-	}
+	t.Run("register with another uri", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.16", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		other, err := digestAuthorization(res.Headers["www-authenticate"], "REGISTER", "sip:other.example.net", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+other)); r.Status != 400 {
+			t.Fatalf("digest uri of another request: %d %s, want 400", r.Status, r.Reason)
+		}
+	})
+
+	// The same on the B2BUA's 407: credentials an attacker saw for a call
+	// to 1000 do not place a call to another number.
+	t.Run("invite with another uri", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.17", g.UDP)
+		res := c.roundTrip(c.request("INVITE", "sip:0900123456@example.com", "u1000", "Contact: <sip:u1000@127.0.0.17>"))
+		if res.Status != 407 {
+			t.Fatalf("INVITE: %d, want 407", res.Status)
+		}
+		pa, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", "sip:1000@example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := c.roundTrip(c.request("INVITE", "sip:0900123456@example.com", "u1000", "Contact: <sip:u1000@127.0.0.17>", "Proxy-Authorization: "+pa))
+		if r.Status != 400 || !strings.Contains(r.Reason, "Proxy-Authorization") {
+			t.Fatalf("INVITE with the digest uri of another call: %d %s, want 400 (Proxy-Authorization)", r.Status, r.Reason)
+		}
+	})
 
 	// RFC 2069 credentials (no qop, no nonce count): refused by default.
-	res = c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
-	var noQOP []string
-	for _, ch := range res.Headers["www-authenticate"] {
-		noQOP = append(noQOP, strings.Replace(ch, `qop="auth"`, "", 1))
-	}
-	old, err := digestAuthorization(noQOP, "REGISTER", "sip:example.com", "u1000", "secret")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(old, "qop=") {
-		t.Fatalf("test client sent qop: %s", old)
-	}
-	if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+old)); r.Status != 401 {
-		t.Fatalf("credentials without qop: %d, want 401", r.Status)
-	}
+	t.Run("no qop", func(t *testing.T) {
+		c := dialSIP(t, "udp", "127.0.0.18", g.UDP)
+		contact := c.contact("u1000")
+		res := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact))
+		var noQOP []string
+		for _, ch := range res.Headers["www-authenticate"] {
+			noQOP = append(noQOP, strings.Replace(ch, `qop="auth"`, "", 1))
+		}
+		old, err := digestAuthorization(noQOP, "REGISTER", "sip:example.com", "u1000", "secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(old, "qop=") {
+			t.Fatalf("test client sent qop: %s", old)
+		}
+		if r := c.roundTrip(c.request("REGISTER", "sip:example.com", "u1000", contact, "Authorization: "+old)); r.Status != 401 {
+			t.Fatalf("credentials without qop: %d, want 401", r.Status)
+		}
+	})
 }
 
 // TestPathFromStrangerIgnored: a REGISTER with a Path (RFC 3327) from a
@@ -259,4 +332,35 @@ func TestPathFromStrangerIgnored(t *testing.T) {
 	if p := regs["u1001@example.com"].Path; len(p) != 1 {
 		t.Errorf("Path from the edge proxy not stored: %q", p)
 	}
+}
+
+// TestTrustConfig: the old security.trusted (calls without credentials
+// and no bans at once) is refused with a message naming its two
+// replacements; a trusted prefix wider than /24 loads with a warning, from
+// check-config and in the log at start.
+func TestTrustConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.yaml")
+	if err := os.WriteFile(old, []byte("domain: example.com\nsecurity:\n  trusted: [10.0.0.5]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := cli(t, "check-config", old)
+	if code != 1 || !strings.Contains(errOut, old+":3: security.trusted:") ||
+		!strings.Contains(errOut, "security.trusted_callers") || !strings.Contains(errOut, "security.exempt_sources") {
+		t.Errorf("security.trusted: exit %d\n%s%s", code, out, errOut)
+	}
+	wide := filepath.Join(dir, "wide.yaml")
+	if err := os.WriteFile(wide, []byte("domain: example.com\nsecurity:\n  trusted_callers: [10.0.0.0/8]\n  exempt_sources: ['2001:db8::/48', 192.0.2.1]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = cli(t, "check-config", wide)
+	if code != 0 || !strings.Contains(errOut, wide+":3: security.trusted_callers[0]: warning: 10.0.0.0/8 is wider than /24") ||
+		!strings.Contains(errOut, wide+":4: security.exempt_sources[0]: warning: 2001:db8::/48 is wider than /64") ||
+		strings.Contains(errOut, "192.0.2.1") {
+		t.Errorf("wide prefixes: exit %d\n%s%s", code, out, errOut)
+	}
+
+	g := startGateway(t, "security: {trusted_callers: [127.0.0.0/16]}\n")
+	g.waitLog("127.0.0.0/16 is wider than /24", 5*time.Second)
 }
