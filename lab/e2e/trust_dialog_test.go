@@ -343,3 +343,59 @@ users:
 	dev2.wait(5*time.Second, "INVITE", isMethod("INVITE"))
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
 }
+
+// TestReplacesFromOutsider: an INVITE with Replaces naming u1000's call
+// to the PBX, from 127.0.0.9: without credentials it gets 407; with the
+// credentials of another user (u1001), who is no party of that call, 403
+// (RFC 3891 §7). Either way the call is intact: the PBX is not
+// re-INVITEd, the phone gets no BYE, and the phone's INFO still passes.
+func TestReplacesFromOutsider(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, localUsers+strings.TrimPrefix(dialogConfig(pbx.agent.addr), "registrar: {algorithms: [MD5, SHA-256]}\n"))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	fromTag, _ := s.InviteRequest.From().Params.Get("tag")
+	toTag, _ := s.InviteResponse.To().Params.Get("tag")
+	replaces := fmt.Sprintf("Replaces: %s;to-tag=%s;from-tag=%s", s.InviteRequest.CallID().Value(), toTag, fromTag)
+
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	ruri := "sip:2000@example.com"
+	body := mediaBody("127.0.0.9", 41000, "", 0)
+	invite := func(extra ...string) string {
+		hs := append([]string{evil.contact("u1001"), replaces, "Content-Type: application/sdp"}, extra...)
+		msg := evil.request("INVITE", ruri, "u1001", hs...)
+		msg = strings.Replace(msg, "Content-Length: 0\r\n\r\n", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body), 1)
+		return strings.Replace(msg, "To: <sip:u1001@example.com>", "To: <sip:2000@example.com>", 1)
+	}
+	res := finalAnswer(t, evil, invite())
+	if res.Status != 407 {
+		t.Fatalf("INVITE with Replaces without credentials: %d %s, want 407", res.Status, res.Reason)
+	}
+	auth, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", ruri, "u1001", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := finalAnswer(t, evil, invite("Proxy-Authorization: "+auth)); res.Status != 403 {
+		t.Errorf("INVITE with Replaces from u1001, no party of the call: %d %s, want 403", res.Status, res.Reason)
+	}
+
+	select {
+	case id := <-ph.byes:
+		t.Fatalf("the phone's call was replaced: BYE for %s", id)
+	case <-time.After(300 * time.Millisecond):
+	}
+	pbx.mu.Lock()
+	n := len(pbx.reqs)
+	pbx.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the PBX got %d in-dialog requests (%s), want none", n, (<-pbx.reqs).Method)
+	}
+	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "7"); res.StatusCode != 200 {
+		t.Fatalf("the phone's INFO after the attack: %d, want 200 (call intact)", res.StatusCode)
+	}
+	_ = s.Bye(ctx)
+}
