@@ -134,9 +134,15 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// Policy first (issue 10): a transfer is a new call from the
 	// transferor, or the join of two calls it is a party of.
+	// A refusal by policy is the REFER's answer; a target that cannot be
+	// reached (no route, a number the plan refuses) is told in the NOTIFY,
+	// as the outcome of the INVITE it would have been (RFC 3515 §2.4.5).
 	var tr transferRoute
+	var routeErr error
 	if rep == nil {
-		tr, err = c.routeTransfer(l.d, target.User)
+		if tr, routeErr = c.routeTransfer(l.d, target.User); errors.Is(routeErr, errTransferForbidden) {
+			err = routeErr
+		}
 	} else {
 		err = b.mayJoin(l.d, *rep)
 	}
@@ -174,7 +180,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if rep != nil {
 		err = c.attended(l, *rep)
 	} else {
-		err = c.blind(l, tr, referredBy)
+		err = c.blind(l, tr, routeErr, referredBy)
 	}
 	if err != nil {
 		b.log.Info("transfer failed", "call_id", l.d.callID, "target", target.User, "error", err)
@@ -225,9 +231,13 @@ func (c *call) failTransfer(x *dialog, code int, reason string, err error) error
 // blind carries out a blind transfer (RFC 5589 §6): a new call from the
 // transferee's side to target, routed like any dialled number; on its
 // answer the transferor's leg is replaced by it.
-func (c *call) blind(l *leg, tr transferRoute, referredBy sip.Header) error {
+func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.Header) error {
 	gw := c.gw
 	x, y, sx, sy := c.sides(l.isA)
+	if routeErr != nil {
+		code, reason := transferRefusal(routeErr)
+		return c.failTransfer(x, code, reason, routeErr)
+	}
 	c.est.mu.Lock()
 	fromY := c.est.from[y]
 	c.est.mu.Unlock()

@@ -64,8 +64,10 @@ func (c *call) routeTransfer(x *dialog, num string) (transferRoute, error) {
 	}
 	// CLASS OF SERVICE: the admission of the transfer target, as a new
 	// call from x.user (or x.trunk when unauthenticated) to tgt, goes
-	// here and only here (cos slice, gateway/b2bua/policy.go). Its error
-	// is the REFER's final response (transferRefusal).
+	// here and only here (cos slice, gateway/b2bua/policy.go). An error
+	// wrapping errTransferForbidden is the REFER's final response (403,
+	// before 202); any other is the final NOTIFY's status
+	// (transferRefusal maps both).
 	return tr, nil
 }
 
