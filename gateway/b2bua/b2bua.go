@@ -16,6 +16,13 @@
 // The dialog (dialog.go, one per leg) is kept apart from the call
 // (call.go), and every error maps to a SIP status and a CDR cause
 // (errors.go).
+//
+// Trust: our tags are random per dialog (tags.go); an in-dialog request
+// must come from its dialog's peer, by From tag and source address
+// (peer.go); a transfer is a new call from the transferor and an INVITE
+// with Replaces needs a party of the replaced call (refer_policy.go); a
+// stray 2xx is answered only for our own Call-IDs, towards its source
+// (stray.go).
 package b2bua
 
 import (

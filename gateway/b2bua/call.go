@@ -184,6 +184,7 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
 	c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	c.a.user = c.from.user
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()
 		c.a.trunk = c.from.trunk // peer.go

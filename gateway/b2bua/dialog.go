@@ -39,6 +39,12 @@ type dialog struct {
 	// requests may come from any of the trunk's resolved addresses
 	// (peer.go).
 	trunk *dnssrv.Trunk
+	// user is the user at the far end when it proved who it is: the
+	// caller that passed digest, or the registered user whose device we
+	// called (on the flow it registered from). "" for trunks and
+	// security.trusted hosts. Transfers and Replaces are allowed by it
+	// (refer.go).
+	user string
 
 	mu           sync.Mutex
 	localSeq     uint32

@@ -132,6 +132,26 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		c.respondIn(tx, req, l.d, 400, "Bad Request (Refer-To)", "", nil)
 		return
 	}
+	// Policy first (issue 10): a transfer is a new call from the
+	// transferor, or the join of two calls it is a party of.
+	// A refusal by policy is the REFER's answer; a target that cannot be
+	// reached (no route, a number the plan refuses) is told in the NOTIFY,
+	// as the outcome of the INVITE it would have been (RFC 3515 §2.4.5).
+	var tr transferRoute
+	var routeErr error
+	if rep == nil {
+		if tr, routeErr = c.routeTransfer(l.d, target.User); errors.Is(routeErr, errTransferForbidden) {
+			err = routeErr
+		}
+	} else {
+		err = b.mayJoin(l.d, *rep)
+	}
+	if err != nil {
+		code, reason := transferRefusal(err)
+		b.log.Info("transfer refused", "call_id", l.d.callID, "transferor", partyName(l.d), "target", target.User, "status", code, "error", err)
+		c.respondIn(tx, req, l.d, code, reason, "", nil)
+		return
+	}
 	if !c.est.beginWait(2 * time.Second) {
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
@@ -160,7 +180,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if rep != nil {
 		err = c.attended(l, *rep)
 	} else {
-		err = c.blind(l, target, referredBy)
+		err = c.blind(l, tr, routeErr, referredBy)
 	}
 	if err != nil {
 		b.log.Info("transfer failed", "call_id", l.d.callID, "target", target.User, "error", err)
@@ -211,13 +231,12 @@ func (c *call) failTransfer(x *dialog, code int, reason string, err error) error
 // blind carries out a blind transfer (RFC 5589 §6): a new call from the
 // transferee's side to target, routed like any dialled number; on its
 // answer the transferor's leg is replaced by it.
-func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
+func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.Header) error {
 	gw := c.gw
 	x, y, sx, sy := c.sides(l.isA)
-	num := target.User
-	if err := c.admitTransfer(l.isA, num); err != nil { // policy.go: the transferor's class and caps
-		o := classify(err)
-		return c.failTransfer(x, o.Status, o.Reason, err)
+	if routeErr != nil {
+		code, reason := transferRefusal(routeErr)
+		return c.failTransfer(x, code, reason, routeErr)
 	}
 	c.est.mu.Lock()
 	fromY := c.est.from[y]
@@ -233,7 +252,7 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 	}
 	ctx, cancel := context.WithTimeout(gw.ctx, transferTimeout)
 	defer cancel()
-	z, final, err := c.placeTransfer(ctx, num, y.remote.User, offer, extra)
+	z, final, err := c.placeTransfer(ctx, tr, y.remote.User, offer, extra)
 	if err != nil {
 		code, reason := 500, "Server Internal Error"
 		if final != nil {
@@ -273,17 +292,14 @@ func (c *call) blind(l *leg, target sip.Uri, referredBy sip.Header) error {
 // others cancelled (the fork of call setup, fork.go). It returns the
 // answered, ACKed dialog and its 2xx; on failure the final response, when
 // there is one, says why.
-func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []byte, extra []sip.Header) (*dialog, *sip.Response, error) {
+func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser string, offer []byte, extra []sip.Header) (*dialog, *sip.Response, error) {
 	gw := c.gw
 	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
 		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
 	}
-	tgt, err := gw.resolve(num, false)
-	if err != nil {
-		return fail(404, "Not Found", err)
-	}
+	tgt, num := tr.tgt, tr.num
 	if tgt.trunk != nil {
-		inv := c.transferInvite(num, fromUser, offer)
+		inv := c.transferInvite(tr.out, fromUser, offer)
 		for _, h := range extra {
 			inv.AppendHeader(h)
 		}
@@ -366,7 +382,7 @@ func (c *call) placeTransfer(ctx context.Context, num, fromUser string, offer []
 		}
 	}
 	f.drain(nil)
-	err = f.best()
+	err := f.best()
 	o := classify(err)
 	return fail(o.Status, o.Reason, err)
 }
@@ -602,14 +618,27 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		b.respond(tx, req, 400, "Bad Request (one Replaces)", nil) // RFC 3891 §3
 		return
 	}
-	// Authenticated first, so that the 481 tells strangers nothing about
-	// our dialogs (RFC 3891 §7).
-	if _, ok := b.authenticate(req, tx); !ok {
-		return
-	}
+	// Only a party of the replaced dialog may replace it (RFC 3891 §7,
+	// refer_policy.go): the far end of one of its call's legs, by address,
+	// or a user authenticated as one of them. Others authenticate first,
+	// so that the 481 tells strangers nothing about our dialogs.
 	r := b.lookupReplaces(rep)
+	asPeer := r != nil && b.partyOf(r, "", sourceOf(req))
+	user := ""
+	if !asPeer {
+		u, ok := b.authenticate(req, tx)
+		if !ok {
+			return
+		}
+		user = u
+	}
 	if r == nil {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
+	if !asPeer && !b.partyOf(r, user, nil) {
+		b.log.Info("Replaces refused: not a party of the dialog", "user", user, "from", req.Source(), "call_id", rep.callID)
+		b.respond(tx, req, 403, "Forbidden", nil)
 		return
 	}
 	if rep.earlyOnly {
@@ -626,6 +655,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	defer b.calls.Done()
 	b.respond(tx, req, 100, "Trying", nil)
 	n := newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	n.user = user
 	x, y, sx, sy := c.sides(r.isA)
 	sd, err := sdp.Parse(req.Body())
 	var st sdp.Stream

@@ -206,6 +206,7 @@ func (c *call) contactBranch(user string, bnd store.Binding) (*branch, error) {
 	}
 	d := newUACDialog(req)
 	d.flow = dest
+	d.user = user // the registered user, on its flow (refer.go)
 	label := user
 	if bnd.UserAgent != "" {
 		label += " (" + bnd.UserAgent + ")"

@@ -176,9 +176,6 @@ trunks:
 	if res, err := evil.read(200 * time.Millisecond); err == nil {
 		t.Errorf("the forger got %d back", res.Status)
 	}
-	if got := g.metric("switchboard_sip_stray_2xx_foreign_total"); got != 3 {
-		t.Errorf("foreign stray 2xx counted %v, want 3", got)
-	}
 
 	// A late 200 for an INVITE the gateway gave up on, naming the victim.
 	ph := newPhone(t)
@@ -212,4 +209,193 @@ trunks:
 	if msg, _ := victim.next(500*time.Millisecond, "ACK", "BYE", "INVITE"); msg != "" {
 		t.Errorf("a late 200 made the gateway send to the host its Contact named:\n%s", msg)
 	}
+	if got := g.metric("switchboard_sip_stray_2xx_foreign_total"); got != 3 {
+		t.Errorf("foreign stray 2xx counted %v, want 3", got)
+	}
+}
+
+// awaitFinal reads c until the final response whose CSeq is cseq,
+// skipping provisionals, other responses and requests (NOTIFY).
+func awaitFinal(t *testing.T, c *sipConn, cseq string) *sipResponse {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := c.read(time.Until(deadline))
+		if err != nil {
+			if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+				break
+			}
+			continue // a request, not a response
+		}
+		if res.Status >= 200 && res.get("CSeq") == cseq {
+			return res
+		}
+	}
+	t.Fatalf("no final response for %s", cseq)
+	return nil
+}
+
+// callIn places a call from c to number without credentials (c is on a
+// trunk's address or in security.trusted), ACKs the 2xx and returns the
+// To tag: the caller side of an answered call, as raw SIP.
+func callIn(t *testing.T, c *sipConn, gw, number string) string {
+	t.Helper()
+	local := c.conn.LocalAddr().String()
+	body := mediaBody(strings.Split(local, ":")[0], 40000, "", 0)
+	inv := fmt.Sprintf("INVITE sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:5551234@%s>;tag=%s\r\nTo: <sip:%s@example.com>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:5551234@%s>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		number, gw, local, randHex(8), strings.Split(local, ":")[0], c.tag, number, c.callID, local, len(body), body)
+	c.send(inv)
+	res := awaitFinal(t, c, "1 INVITE")
+	if res.Status != 200 {
+		t.Fatalf("call in to %s: %d %s", number, res.Status, res.Reason)
+	}
+	to := res.get("To")
+	tag := to[strings.Index(to, "tag=")+4:]
+	c.send(fmt.Sprintf("ACK sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:5551234@%s>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+		number, gw, local, randHex(8), strings.Split(local, ":")[0], c.tag, to, c.callID))
+	return tag
+}
+
+// referIn sends REFER on the call callIn placed and returns its final
+// response.
+func referIn(t *testing.T, c *sipConn, gw, number, toTag, target string, cseq int, extra ...string) *sipResponse {
+	t.Helper()
+	hs := ""
+	for _, e := range extra {
+		hs += e + "\r\n"
+	}
+	local := c.conn.LocalAddr().String()
+	c.send(fmt.Sprintf("REFER sip:%s@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:5551234@%s>;tag=%s\r\nTo: <sip:%s@example.com>;tag=%s\r\nCall-ID: %s\r\nCSeq: %d REFER\r\n"+
+		"Contact: <sip:5551234@%s>\r\nRefer-To: <%s>\r\n%sContent-Length: 0\r\n\r\n",
+		number, gw, local, randHex(8), strings.Split(local, ":")[0], c.tag, number, toTag, c.callID, cseq, local, target, hs))
+	return awaitFinal(t, c, fmt.Sprintf("%d REFER", cseq))
+}
+
+// TestReferFromTrunkRefused: a caller who came in over the trunk (no
+// credentials) and reached a user sends REFER Refer-To: sip:0900... The
+// gateway must not dial it: 403 to the REFER, no INVITE reaches the
+// trunk's PBX (a raw UDP peer at the trunk's target), the call goes on.
+// The same from a security.trusted host that is no trunk (127.0.0.9).
+// A REFER to a local user is what such a caller could dial itself: it is
+// carried out.
+func TestReferFromTrunkRefused(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted: [127.0.0.9/32]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", probe: {interval: 0s}, match: ["0x", "8000"]}
+users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1001, password: secret, extension: "1001"}
+  - {username: u1002, password: secret, extension: "1002"}
+`, pbx.port()))
+	dev := newRawPhone(t, g, "u1001", phoneMode{answer: 50 * time.Millisecond})
+	dev2 := newRawPhone(t, g, "u1002", phoneMode{answer: 50 * time.Millisecond})
+
+	for _, src := range []string{"127.0.0.2", "127.0.0.9"} {
+		c := dialSIP(t, "udp", src, g.UDP)
+		tag := callIn(t, c, g.UDP, "1001")
+		// Refer-Sub: false (RFC 4488): no NOTIFY to wait for, the call
+		// would go out at once.
+		if res := referIn(t, c, g.UDP, "1001", tag, "sip:09001234567@example.com", 2, "Refer-Sub: false"); res.Status != 403 {
+			t.Errorf("REFER to 0900 from %s: %d %s, want 403", src, res.Status, res.Reason)
+		}
+		if inv, _ := pbx.next(time.Second, "INVITE"); inv != "" {
+			t.Errorf("REFER from %s made the gateway dial out on the trunk:\n%s", src, inv)
+		}
+		if dev.has(isMethod("BYE")) {
+			t.Fatalf("the user's call from %s ended", src)
+		}
+		// The call is intact: the caller's OPTIONS in the dialog gets 200.
+		c.send(fmt.Sprintf("OPTIONS sip:1001@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+			"From: <sip:5551234@%s>;tag=%s\r\nTo: <sip:1001@example.com>;tag=%s\r\nCall-ID: %s\r\nCSeq: 3 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			g.UDP, c.conn.LocalAddr(), randHex(8), src, c.tag, tag, c.callID))
+		if res := awaitFinal(t, c, "3 OPTIONS"); res.Status != 200 {
+			t.Errorf("in-dialog OPTIONS after the refused REFER: %d, want 200 (call intact)", res.Status)
+		}
+	}
+
+	// To a local user: allowed, as a call in to 1002 would be.
+	c := dialSIP(t, "udp", "127.0.0.2", g.UDP)
+	tag := callIn(t, c, g.UDP, "1001")
+	if res := referIn(t, c, g.UDP, "1001", tag, "sip:1002@example.com", 2); res.Status != 202 {
+		t.Fatalf("REFER to local user 1002 from the trunk: %d %s, want 202", res.Status, res.Reason)
+	}
+	// The transferor hears of the outcome in NOTIFYs (RFC 3515 §2.4.4),
+	// then gets a BYE.
+	buf := make([]byte, 65535)
+	for bye := false; !bye; {
+		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no NOTIFY and BYE for the transfer to 1002: %v", err)
+		}
+		msg := string(buf[:n])
+		if strings.HasPrefix(msg, "NOTIFY ") || strings.HasPrefix(msg, "BYE ") {
+			c.send(response(msg, 200, "OK", "", "", ""))
+			bye = strings.HasPrefix(msg, "BYE ")
+		}
+	}
+	dev2.wait(5*time.Second, "INVITE", isMethod("INVITE"))
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
+
+// TestReplacesFromOutsider: an INVITE with Replaces naming u1000's call
+// to the PBX, from 127.0.0.9: without credentials it gets 407; with the
+// credentials of another user (u1001), who is no party of that call, 403
+// (RFC 3891 §7). Either way the call is intact: the PBX is not
+// re-INVITEd, the phone gets no BYE, and the phone's INFO still passes.
+func TestReplacesFromOutsider(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, localUsers+strings.TrimPrefix(dialogConfig(pbx.agent.addr), "registrar: {algorithms: [MD5, SHA-256]}\n"))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	fromTag, _ := s.InviteRequest.From().Params.Get("tag")
+	toTag, _ := s.InviteResponse.To().Params.Get("tag")
+	replaces := fmt.Sprintf("Replaces: %s;to-tag=%s;from-tag=%s", s.InviteRequest.CallID().Value(), toTag, fromTag)
+
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	ruri := "sip:2000@example.com"
+	body := mediaBody("127.0.0.9", 41000, "", 0)
+	invite := func(extra ...string) string {
+		hs := append([]string{evil.contact("u1001"), replaces, "Content-Type: application/sdp"}, extra...)
+		msg := evil.request("INVITE", ruri, "u1001", hs...)
+		msg = strings.Replace(msg, "Content-Length: 0\r\n\r\n", fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(body), body), 1)
+		return strings.Replace(msg, "To: <sip:u1001@example.com>", "To: <sip:2000@example.com>", 1)
+	}
+	res := finalAnswer(t, evil, invite())
+	if res.Status != 407 {
+		t.Fatalf("INVITE with Replaces without credentials: %d %s, want 407", res.Status, res.Reason)
+	}
+	auth, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", ruri, "u1001", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := finalAnswer(t, evil, invite("Proxy-Authorization: "+auth)); res.Status != 403 {
+		t.Errorf("INVITE with Replaces from u1001, no party of the call: %d %s, want 403", res.Status, res.Reason)
+	}
+
+	select {
+	case id := <-ph.byes:
+		t.Fatalf("the phone's call was replaced: BYE for %s", id)
+	case <-time.After(300 * time.Millisecond):
+	}
+	pbx.mu.Lock()
+	n := len(pbx.reqs)
+	pbx.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the PBX got %d in-dialog requests (%s), want none", n, (<-pbx.reqs).Method)
+	}
+	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "7"); res.StatusCode != 200 {
+		t.Fatalf("the phone's INFO after the attack: %d, want 200 (call intact)", res.StatusCode)
+	}
+	_ = s.Bye(ctx)
 }
