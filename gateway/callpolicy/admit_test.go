@@ -61,6 +61,8 @@ func TestAdmitClasses(t *testing.T) {
 		{Party{Kind: Trunk, Name: "pbx"}, "1000", true, 0, nil},
 		{Party{Kind: Trunk, Name: "pbx"}, "0441234567", false, 403, ErrCategory},
 		{Party{Kind: Trunk, Name: "pbx"}, "117", false, 0, nil},
+		{Party{Kind: Trunk, Name: "pbx"}, "42", false, 0, nil},
+		{Party{Kind: Trunk, Name: "pbx"}, "0900123456", false, 403, ErrCategory},
 		{Party{Kind: Host, Name: "10.0.0.1"}, "0441234567", false, 403, ErrCategory},
 	}
 	for _, tt := range tests {

@@ -46,15 +46,17 @@ const (
 //     second with bursts of 10.
 //   - international: default plus international (premium still refused).
 //   - unrestricted: every category, no caps (the deny-list still applies).
-//   - trunk (trunks and security.trusted hosts calling in): local users
-//     and emergency only, no caps (the trunk's own limits apply).
+//   - trunk (trunks and security.trusted hosts calling in): local users,
+//     emergency and private numbers (the PBX's own extensions, when it
+//     transfers a call back to itself) only, no caps (the trunk's own
+//     limits apply).
 func BuiltinClasses() []Class {
 	base := []Category{Internal, Emergency, Private, TollFree, National, Special}
 	return []Class{
 		{Name: ClassDefault, Allow: base, MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
 		{Name: ClassInternational, Allow: append(slices.Clone(base), International), MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
 		{Name: ClassUnrestricted, Allow: slices.Clone(Categories)},
-		{Name: ClassTrunk, Allow: []Category{Internal, Emergency}},
+		{Name: ClassTrunk, Allow: []Category{Internal, Emergency, Private}},
 	}
 }
 

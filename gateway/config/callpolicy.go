@@ -26,7 +26,7 @@ type CallPolicy struct {
 	// private, tollfree, national, special; max_calls 10,
 	// calls_per_second 1, burst 10), international (default plus
 	// international), unrestricted (every category, no caps) and trunk
-	// (internal and emergency, no caps). Default: none beyond those.
+	// (internal, emergency and private, no caps). Default: none beyond those.
 	Classes []CallClass `yaml:"classes"`
 
 	// Deny lists E.164 prefixes (+ and 1 to 15 digits, as +5399) no call
