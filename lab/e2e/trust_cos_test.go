@@ -247,3 +247,34 @@ users:
 	}
 	time.Sleep(300 * time.Millisecond)
 }
+
+// TestCoSDiversionCountsAgainstDivertingUser: u1001 (default class, no
+// device registered) diverts its calls to an international number. A
+// call to u1001 from u1000 is not a way past u1001's class: the
+// diversion is refused 403 and never reaches the trunk, while u1002's
+// diversion to a national number does.
+func TestCoSDiversionCountsAgainstDivertingUser(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, cosConfig(pbx.port(), `users:
+  - {username: u1000, password: secret, extension: "1000", class: unrestricted}
+  - {username: u1001, password: secret, extension: "1001", divert: {busy: "0044207946000"}}
+  - {username: u1002, password: secret, extension: "1002", divert: {busy: "0441234567"}}
+`))
+	code, reason := dialStatus(t, g, "1001", 10*time.Second)
+	if code != 403 || !strings.Contains(reason, "international") {
+		t.Errorf("call to u1001 diverted abroad: %d %q, want 403 (u1001's class)", code, reason)
+	}
+	done := make(chan int, 1)
+	go func() { c, _ := dialStatus(t, g, "1002", 10*time.Second); done <- c }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("u1002's national diversion never reached the trunk")
+	}
+	if first := firstLine(inv); !strings.Contains(first, "0441234567") {
+		t.Errorf("the trunk got %q: u1001's international diversion reached it", first)
+	}
+	pbx.send(response(inv, 486, "Busy Here", "pbx1", "", ""), from)
+	if c := <-done; c != 486 {
+		t.Errorf("diverted call: %d, want the trunk's 486", c)
+	}
+}
