@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
 // Class of service, call caps and ringing caps (issue 10): attacks on the
@@ -277,4 +278,38 @@ func TestCoSDiversionCountsAgainstDivertingUser(t *testing.T) {
 	if c := <-done; c != 486 {
 		t.Errorf("diverted call: %d, want the trunk's 486", c)
 	}
+}
+
+// TestCoSTransferUsesTransferorClass: u1000 (default class) talks to
+// 2000 and REFERs it to a premium number. The transfer is a call by the
+// transferor: refused by u1000's class, reported 403 in the NOTIFY
+// (RFC 3515 §2.4.5), and the premium number is never called.
+func TestCoSTransferUsesTransferorClass(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	_, port, _ := net.SplitHostPort(pbx.agent.addr)
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+numbering: {region: CH}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%s", probe: {interval: 0s}, match: ["200x", "0x"]}
+`, port))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:0900123456@example.com>"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	cid := s.InviteRequest.CallID().Value()
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid, "SIP/2.0 403 Forbidden (premium calls not allowed)")
+	pbx.mu.Lock()
+	called := pbx.byTo["0900123456"] != nil
+	pbx.mu.Unlock()
+	if called {
+		t.Error("the premium transfer target was called")
+	}
+	_ = s.Bye(ctx)
 }
