@@ -17,7 +17,6 @@ func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
 		Region:              cfg.Numbering.Region,
 		DefaultClass:        cp.DefaultClass,
 		TrunkClass:          cp.TrunkClass,
-		Users:               map[string]string{},
 		TrunkClasses:        map[string]string{},
 		Trunks:              map[string]callpolicy.TrunkLimits{},
 		Deny:                cp.Deny,
@@ -32,11 +31,7 @@ func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
 		}
 		o.Classes = append(o.Classes, cl)
 	}
-	for _, u := range cfg.Users {
-		if u.Class != "" {
-			o.Users[u.Username] = u.Class
-		}
-	}
+	o.Users = userClasses(cfg)
 	for _, t := range cfg.Trunks {
 		if t.Class != "" {
 			o.TrunkClasses[t.Name] = t.Class
@@ -49,6 +44,17 @@ func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
 		return nil, fmt.Errorf("call policy: %w", err)
 	}
 	return p, nil
+}
+
+// userClasses maps the inline users with users[].class to it.
+func userClasses(cfg *config.Config) map[string]string {
+	m := map[string]string{}
+	for _, u := range cfg.Users {
+		if u.Class != "" {
+			m[u.Username] = u.Class
+		}
+	}
+	return m
 }
 
 // callPolicyMetrics registers the admission policy's counters.

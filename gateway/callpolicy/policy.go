@@ -238,8 +238,28 @@ func New(o Options) (*Policy, error) {
 // Classify returns the category of a number as sent to a trunk.
 func (p *Policy) Classify(number string) Classification { return p.cls.Classify(number) }
 
+// SetUsers replaces the user → class map (a configuration reload); calls
+// under way keep what they hold.
+func (p *Policy) SetUsers(users map[string]string) error {
+	for n, c := range users {
+		if p.classes[c] == nil {
+			return fmt.Errorf("callpolicy: user %s: unknown class %q", n, c)
+		}
+	}
+	p.mu.Lock()
+	p.users = users
+	p.mu.Unlock()
+	return nil
+}
+
 // ClassOf returns the class name that applies to party.
 func (p *Policy) ClassOf(party Party) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.classOf(party)
+}
+
+func (p *Policy) classOf(party Party) string {
 	switch party.Kind {
 	case User:
 		if c, ok := p.users[party.Name]; ok {
