@@ -42,8 +42,8 @@ const (
 //
 //   - default (users without a class): local users, emergency, PBX
 //     extensions, toll-free, national and short service codes; no
-//     international, no premium. At most 10 calls at once, 1 new call a
-//     second with bursts of 10.
+//     international, no premium. At most 10 calls at once, 2 new calls
+//     a second with bursts of 20.
 //   - international: default plus international (premium still refused).
 //   - unrestricted: every category, no caps (the deny-list still applies).
 //   - trunk (trunks and security.trusted hosts calling in): local users,
@@ -53,8 +53,8 @@ const (
 func BuiltinClasses() []Class {
 	base := []Category{Internal, Emergency, Private, TollFree, National, Special}
 	return []Class{
-		{Name: ClassDefault, Allow: base, MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
-		{Name: ClassInternational, Allow: append(slices.Clone(base), International), MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
+		{Name: ClassDefault, Allow: base, MaxCalls: 10, CallsPerSecond: 2, Burst: 20},
+		{Name: ClassInternational, Allow: append(slices.Clone(base), International), MaxCalls: 10, CallsPerSecond: 2, Burst: 20},
 		{Name: ClassUnrestricted, Allow: slices.Clone(Categories)},
 		{Name: ClassTrunk, Allow: []Category{Internal, Emergency, Private}},
 	}

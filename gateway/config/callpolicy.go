@@ -24,7 +24,7 @@ type CallPolicy struct {
 	// Classes are named classes of service. Four are built in, and an
 	// entry of the same name replaces one: default (internal, emergency,
 	// private, tollfree, national, special; max_calls 10,
-	// calls_per_second 1, burst 10), international (default plus
+	// calls_per_second 2, burst 20), international (default plus
 	// international), unrestricted (every category, no caps) and trunk
 	// (internal, emergency and private, no caps). Default: none beyond those.
 	Classes []CallClass `yaml:"classes"`
