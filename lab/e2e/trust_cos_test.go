@@ -313,3 +313,38 @@ trunks:
 	}
 	_ = s.Bye(ctx)
 }
+
+// TestRingingCapPerTrunk: INVITEs from a trunk's address (the PBX, or
+// anyone spoofing it over UDP) to a phone that never answers: past the
+// trunk's limits.max_ringing they get 503 with Retry-After, so they
+// cannot take every relay port.
+func TestRingingCapPerTrunk(t *testing.T) {
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", probe: {interval: 0s}, match: ["2000"], limits: {max_ringing: 2}}
+users:
+  - {username: u1001, password: secret, extension: "1001"}
+`, freeUDPPort(t, "127.0.0.2")))
+	newRawPhone(t, g, "u1001", phoneMode{}) // rings forever
+	pbx := dialSIP(t, "udp", "127.0.0.2", g.UDP)
+	const n = 5
+	invs, got := floodOutcome(t, pbx, "1001", n)
+	rang, refused := 0, 0
+	for _, f := range invs {
+		switch res := got[f.callID]; {
+		case res == nil:
+			t.Errorf("INVITE %s: no 180 or final response", f.callID)
+		case res.Status == 180:
+			rang++
+			pbx.send(f.build(pbx.conn, "CANCEL", "1001"))
+		case res.Status == 503 && res.get("Retry-After") != "":
+			refused++
+		default:
+			t.Errorf("INVITE %s: %d %s", f.callID, res.Status, res.Reason)
+		}
+	}
+	if rang != 2 || refused != n-2 {
+		t.Errorf("%d INVITEs from the trunk: %d rang, %d refused 503 with Retry-After; want 2 and %d", n, rang, refused, n-2)
+	}
+	time.Sleep(300 * time.Millisecond)
+}
