@@ -90,6 +90,12 @@ func TestCoSDefaultClassRefusesInternationalAndPremium(t *testing.T) {
 	if again, _ := pbx.next(500*time.Millisecond, "INVITE"); again != "" && !strings.Contains(firstLine(again), "0441234567") {
 		t.Errorf("a refused number reached the trunk: %s", firstLine(again))
 	}
+	_, metrics := g.api("GET", "/metrics")
+	for _, want := range []string{`switchboard_calls_refused_total{reason="category"} 2`, `switchboard_calls_refused_total{reason="denied"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestCoSConcurrentCallCap: u1000's class allows two calls at once. Two
