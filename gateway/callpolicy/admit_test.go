@@ -209,3 +209,26 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketsBounded: rate buckets of parties that stopped calling are
+// dropped as new ones come, so a stream of new sources cannot grow the
+// map without bound.
+func TestBucketsBounded(t *testing.T) {
+	p, clk := newTestPolicy(t, Options{TrunkClass: "h",
+		Classes: []Class{{Name: "h", Allow: []Category{Internal}, CallsPerSecond: 1}}})
+	for i := 0; i < 10_000; i++ {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		tk, err := p.Admit(Call{Party: Party{Kind: Host, Name: ip.String()}, Number: "1000", Local: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Release()
+		clk.advance(10 * time.Millisecond)
+	}
+	p.mu.Lock()
+	n := len(p.buckets)
+	p.mu.Unlock()
+	if n > 2048 {
+		t.Errorf("%d buckets kept for 10,000 one-off callers 10 ms apart", n)
+	}
+}
