@@ -19,6 +19,11 @@ registrar:
   algorithms: [MD5, SHA-256]   # SIPp answers only the first challenge and knows only MD5
 security:
   trusted: [127.0.0.0/8]
+# SIPp places every call from 127.0.0.1, up to 200 at once: no cap on
+# calls in setup per source (default 100), as the trust above lifts the
+# per-source rate limit.
+call_policy:
+  max_ringing_per_source: 0
 http:
   listen: 127.0.0.1:0
 trunks:
