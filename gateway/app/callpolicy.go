@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -11,8 +12,11 @@ import (
 
 // newCallPolicy maps call_policy, users[].class and trunks[].class and
 // limits to the admission policy of the B2BUA.
-func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
+func newCallPolicy(cfg *config.Config, log *slog.Logger) (*callpolicy.Policy, error) {
 	cp := cfg.CallPolicy
+	if cfg.Numbering.Region == "" && len(cfg.Trunks) > 0 {
+		log.Warn("numbering.region is not set: calls are classed by their 00 (international) and 0 (national) prefixes only; set it for class of service to know national, premium and toll-free numbers")
+	}
 	o := callpolicy.Options{
 		Region:              cfg.Numbering.Region,
 		DefaultClass:        cp.DefaultClass,
