@@ -311,6 +311,11 @@ func (a *App) Reload(ctx context.Context) error {
 		if err := a.syncInlineUsers(ctx, cfg); err != nil {
 			return err
 		}
+		if a.policy != nil {
+			if err := a.policy.SetUsers(userClasses(cfg)); err != nil { // callpolicy.go
+				return fmt.Errorf("reload config: users[].class (call_policy changes need a restart): %w", err)
+			}
+		}
 	}
 	n, err := a.users.Reload(ctx, a.store)
 	if err != nil {

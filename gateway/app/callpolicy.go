@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -11,13 +12,15 @@ import (
 
 // newCallPolicy maps call_policy, users[].class and trunks[].class and
 // limits to the admission policy of the B2BUA.
-func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
+func newCallPolicy(cfg *config.Config, log *slog.Logger) (*callpolicy.Policy, error) {
 	cp := cfg.CallPolicy
+	if cfg.Numbering.Region == "" && len(cfg.Trunks) > 0 {
+		log.Warn("numbering.region is not set: calls are classed by their 00 (international) and 0 (national) prefixes only; set it for class of service to know national, premium and toll-free numbers")
+	}
 	o := callpolicy.Options{
 		Region:              cfg.Numbering.Region,
 		DefaultClass:        cp.DefaultClass,
 		TrunkClass:          cp.TrunkClass,
-		Users:               map[string]string{},
 		TrunkClasses:        map[string]string{},
 		Trunks:              map[string]callpolicy.TrunkLimits{},
 		Deny:                cp.Deny,
@@ -32,11 +35,7 @@ func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
 		}
 		o.Classes = append(o.Classes, cl)
 	}
-	for _, u := range cfg.Users {
-		if u.Class != "" {
-			o.Users[u.Username] = u.Class
-		}
-	}
+	o.Users = userClasses(cfg)
 	for _, t := range cfg.Trunks {
 		if t.Class != "" {
 			o.TrunkClasses[t.Name] = t.Class
@@ -49,6 +48,17 @@ func newCallPolicy(cfg *config.Config) (*callpolicy.Policy, error) {
 		return nil, fmt.Errorf("call policy: %w", err)
 	}
 	return p, nil
+}
+
+// userClasses maps the inline users with users[].class to it.
+func userClasses(cfg *config.Config) map[string]string {
+	m := map[string]string{}
+	for _, u := range cfg.Users {
+		if u.Class != "" {
+			m[u.Username] = u.Class
+		}
+	}
+	return m
 }
 
 // callPolicyMetrics registers the admission policy's counters.

@@ -76,7 +76,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		_ = rl.Close()
 		return fmt.Errorf("numbering: %w", err)
 	}
-	policy, err := newCallPolicy(cfg) // callpolicy.go
+	policy, err := newCallPolicy(cfg, a.log) // callpolicy.go
 	if err != nil {
 		_ = rl.Close()
 		return err

@@ -87,10 +87,10 @@ type outcome struct {
 
 // classify maps an error to the caller's final response and the CDR cause.
 func classify(err error) outcome {
-	var se *statusError
 	if o, ok := policyOutcome(err); ok { // policy.go
 		return o
 	}
+	var se *statusError
 	switch {
 	case err == nil:
 		return outcome{Status: 200, Reason: "OK", Cause: CauseNormal}

@@ -127,7 +127,7 @@ func (c *call) ticket(p callpolicy.Party, number string, tgt target, setup bool)
 	}
 	t, err := adm.Admit(pc)
 	if err != nil {
-		c.gw.log.Info("call refused by policy", "party", p.Name, "number", pc.Number, "error", err)
+		c.gw.log.Debug("call refused by policy", "party", p.Name, "number", pc.Number, "error", err)
 		return nil, err
 	}
 	return t, nil

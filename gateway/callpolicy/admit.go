@@ -35,7 +35,7 @@ func (p *Policy) Admit(c Call) (*Ticket, error) {
 		p.stats.RefusedDenied++
 		return nil, forbidden(ErrDenied, cat, "destination denied", fmt.Sprintf("%s (%s) matches %s", c.Number, cl.E164, pre))
 	}
-	className := p.ClassOf(c.Party)
+	className := p.classOf(c.Party)
 	class := p.classes[className]
 	if !class.allows(cat) {
 		p.stats.RefusedCategory++

@@ -61,6 +61,8 @@ func TestAdmitClasses(t *testing.T) {
 		{Party{Kind: Trunk, Name: "pbx"}, "1000", true, 0, nil},
 		{Party{Kind: Trunk, Name: "pbx"}, "0441234567", false, 403, ErrCategory},
 		{Party{Kind: Trunk, Name: "pbx"}, "117", false, 0, nil},
+		{Party{Kind: Trunk, Name: "pbx"}, "42", false, 0, nil},
+		{Party{Kind: Trunk, Name: "pbx"}, "0900123456", false, 403, ErrCategory},
 		{Party{Kind: Host, Name: "10.0.0.1"}, "0441234567", false, 403, ErrCategory},
 	}
 	for _, tt := range tests {
@@ -205,5 +207,28 @@ func TestNewRejects(t *testing.T) {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
+	}
+}
+
+// TestBucketsBounded: rate buckets of parties that stopped calling are
+// dropped as new ones come, so a stream of new sources cannot grow the
+// map without bound.
+func TestBucketsBounded(t *testing.T) {
+	p, clk := newTestPolicy(t, Options{TrunkClass: "h",
+		Classes: []Class{{Name: "h", Allow: []Category{Internal}, CallsPerSecond: 1}}})
+	for i := 0; i < 10_000; i++ {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		tk, err := p.Admit(Call{Party: Party{Kind: Host, Name: ip.String()}, Number: "1000", Local: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Release()
+		clk.advance(10 * time.Millisecond)
+	}
+	p.mu.Lock()
+	n := len(p.buckets)
+	p.mu.Unlock()
+	if n > 2048 {
+		t.Errorf("%d buckets kept for 10,000 one-off callers 10 ms apart", n)
 	}
 }

@@ -106,7 +106,7 @@ type Classification struct {
 
 // Classify returns the category of number as it will be sent to a trunk.
 func (c *Classifier) Classify(number string) Classification {
-	n := strings.TrimSpace(number)
+	n := dialString(number)
 	if n == "" || !dialable(n) {
 		return Classification{Category: Private} // feature codes (*97, #31#)
 	}
@@ -186,6 +186,27 @@ func (c *Classifier) regionOr(def string) string {
 		return def
 	}
 	return c.region
+}
+
+// dialString is what a trunk would dial of number: without the visual
+// separators of RFC 3966 §5.1.1 (- . ( ) and spaces), and cut at a * or #
+// after the first digit, which a PBX may take as the end of dialling
+// (0044207946000# is an international call). A number starting with * or #
+// is a feature code and stays as it is.
+func dialString(number string) string {
+	n := strings.Map(func(r rune) rune {
+		if strings.ContainsRune("-.() \t", r) {
+			return -1
+		}
+		return r
+	}, number)
+	if n == "" || n[0] == '*' || n[0] == '#' {
+		return n
+	}
+	if i := strings.IndexAny(n, "*#"); i > 0 {
+		n = n[:i]
+	}
+	return n
 }
 
 // dialable reports whether s is digits with an optional leading +.

@@ -42,19 +42,21 @@ const (
 //
 //   - default (users without a class): local users, emergency, PBX
 //     extensions, toll-free, national and short service codes; no
-//     international, no premium. At most 10 calls at once, 1 new call a
-//     second with bursts of 10.
+//     international, no premium. At most 10 calls at once, 2 new calls
+//     a second with bursts of 20.
 //   - international: default plus international (premium still refused).
 //   - unrestricted: every category, no caps (the deny-list still applies).
-//   - trunk (trunks and security.trusted hosts calling in): local users
-//     and emergency only, no caps (the trunk's own limits apply).
+//   - trunk (trunks and security.trusted hosts calling in): local users,
+//     emergency and private numbers (the PBX's own extensions, when it
+//     transfers a call back to itself) only, no caps (the trunk's own
+//     limits apply).
 func BuiltinClasses() []Class {
 	base := []Category{Internal, Emergency, Private, TollFree, National, Special}
 	return []Class{
-		{Name: ClassDefault, Allow: base, MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
-		{Name: ClassInternational, Allow: append(slices.Clone(base), International), MaxCalls: 10, CallsPerSecond: 1, Burst: 10},
+		{Name: ClassDefault, Allow: base, MaxCalls: 10, CallsPerSecond: 2, Burst: 20},
+		{Name: ClassInternational, Allow: append(slices.Clone(base), International), MaxCalls: 10, CallsPerSecond: 2, Burst: 20},
 		{Name: ClassUnrestricted, Allow: slices.Clone(Categories)},
-		{Name: ClassTrunk, Allow: []Category{Internal, Emergency}},
+		{Name: ClassTrunk, Allow: []Category{Internal, Emergency, Private}},
 	}
 }
 
@@ -236,8 +238,28 @@ func New(o Options) (*Policy, error) {
 // Classify returns the category of a number as sent to a trunk.
 func (p *Policy) Classify(number string) Classification { return p.cls.Classify(number) }
 
+// SetUsers replaces the user → class map (a configuration reload); calls
+// under way keep what they hold.
+func (p *Policy) SetUsers(users map[string]string) error {
+	for n, c := range users {
+		if p.classes[c] == nil {
+			return fmt.Errorf("callpolicy: user %s: unknown class %q", n, c)
+		}
+	}
+	p.mu.Lock()
+	p.users = users
+	p.mu.Unlock()
+	return nil
+}
+
 // ClassOf returns the class name that applies to party.
 func (p *Policy) ClassOf(party Party) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.classOf(party)
+}
+
+func (p *Policy) classOf(party Party) string {
 	switch party.Kind {
 	case User:
 		if c, ok := p.users[party.Name]; ok {

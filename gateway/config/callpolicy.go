@@ -24,9 +24,9 @@ type CallPolicy struct {
 	// Classes are named classes of service. Four are built in, and an
 	// entry of the same name replaces one: default (internal, emergency,
 	// private, tollfree, national, special; max_calls 10,
-	// calls_per_second 1, burst 10), international (default plus
+	// calls_per_second 2, burst 20), international (default plus
 	// international), unrestricted (every category, no caps) and trunk
-	// (internal and emergency, no caps). Default: none beyond those.
+	// (internal, emergency and private, no caps). Default: none beyond those.
 	Classes []CallClass `yaml:"classes"`
 
 	// Deny lists E.164 prefixes (+ and 1 to 15 digits, as +5399) no call

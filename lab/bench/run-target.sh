@@ -20,6 +20,11 @@ registrar:
 security:
   exempt_sources: [127.0.0.0/8]
   trusted_callers: [127.0.0.0/8]
+# SIPp places every call from 127.0.0.1, up to 200 at once: no cap on
+# calls in setup per source (default 100), as the exemption above lifts
+# the per-source rate limit.
+call_policy:
+  max_ringing_per_source: 0
 http:
   listen: 127.0.0.1:0
 trunks:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 )
 
 // Class of service, call caps and ringing caps (issue 10): attacks on the
@@ -88,6 +89,12 @@ func TestCoSDefaultClassRefusesInternationalAndPremium(t *testing.T) {
 	}
 	if again, _ := pbx.next(500*time.Millisecond, "INVITE"); again != "" && !strings.Contains(firstLine(again), "0441234567") {
 		t.Errorf("a refused number reached the trunk: %s", firstLine(again))
+	}
+	_, metrics := g.api("GET", "/metrics")
+	for _, want := range []string{`switchboard_calls_refused_total{reason="category"} 2`, `switchboard_calls_refused_total{reason="denied"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 
@@ -244,6 +251,106 @@ users:
 				call.c.send(f.build(call.c.conn, "CANCEL", "1001"))
 			}
 		}
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
+// TestCoSDiversionCountsAgainstDivertingUser: u1001 (default class, no
+// device registered) diverts its calls to an international number. A
+// call to u1001 from u1000 is not a way past u1001's class: the
+// diversion is refused 403 and never reaches the trunk, while u1002's
+// diversion to a national number does.
+func TestCoSDiversionCountsAgainstDivertingUser(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, cosConfig(pbx.port(), `users:
+  - {username: u1000, password: secret, extension: "1000", class: unrestricted}
+  - {username: u1001, password: secret, extension: "1001", divert: {busy: "0044207946000"}}
+  - {username: u1002, password: secret, extension: "1002", divert: {busy: "0441234567"}}
+`))
+	code, reason := dialStatus(t, g, "1001", 10*time.Second)
+	if code != 403 || !strings.Contains(reason, "international") {
+		t.Errorf("call to u1001 diverted abroad: %d %q, want 403 (u1001's class)", code, reason)
+	}
+	done := make(chan int, 1)
+	go func() { c, _ := dialStatus(t, g, "1002", 10*time.Second); done <- c }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("u1002's national diversion never reached the trunk")
+	}
+	if first := firstLine(inv); !strings.Contains(first, "0441234567") {
+		t.Errorf("the trunk got %q: u1001's international diversion reached it", first)
+	}
+	pbx.send(response(inv, 486, "Busy Here", "pbx1", "", ""), from)
+	if c := <-done; c != 486 {
+		t.Errorf("diverted call: %d, want the trunk's 486", c)
+	}
+}
+
+// TestCoSTransferUsesTransferorClass: u1000 (default class) talks to
+// 2000 and REFERs it to a premium number. The transfer is a call by the
+// transferor: refused by u1000's class, reported 403 in the NOTIFY
+// (RFC 3515 §2.4.5), and the premium number is never called.
+func TestCoSTransferUsesTransferorClass(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	_, port, _ := net.SplitHostPort(pbx.agent.addr)
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+numbering: {region: CH}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%s", probe: {interval: 0s}, match: ["200x", "0x"]}
+`, port))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:0900123456@example.com>"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	cid := s.InviteRequest.CallID().Value()
+	ph.expectNotify(cid, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid, "SIP/2.0 403 Forbidden (premium calls not allowed)")
+	pbx.mu.Lock()
+	called := pbx.byTo["0900123456"] != nil
+	pbx.mu.Unlock()
+	if called {
+		t.Error("the premium transfer target was called")
+	}
+	_ = s.Bye(ctx)
+}
+
+// TestRingingCapPerTrunk: INVITEs from a trunk's address (the PBX, or
+// anyone spoofing it over UDP) to a phone that never answers: past the
+// trunk's limits.max_ringing they get 503 with Retry-After, so they
+// cannot take every relay port.
+func TestRingingCapPerTrunk(t *testing.T) {
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", probe: {interval: 0s}, match: ["2000"], limits: {max_ringing: 2}}
+users:
+  - {username: u1001, password: secret, extension: "1001"}
+`, freeUDPPort(t, "127.0.0.2")))
+	newRawPhone(t, g, "u1001", phoneMode{}) // rings forever
+	pbx := dialSIP(t, "udp", "127.0.0.2", g.UDP)
+	const n = 5
+	invs, got := floodOutcome(t, pbx, "1001", n)
+	rang, refused := 0, 0
+	for _, f := range invs {
+		switch res := got[f.callID]; {
+		case res == nil:
+			t.Errorf("INVITE %s: no 180 or final response", f.callID)
+		case res.Status == 180:
+			rang++
+			pbx.send(f.build(pbx.conn, "CANCEL", "1001"))
+		case res.Status == 503 && res.get("Retry-After") != "":
+			refused++
+		default:
+			t.Errorf("INVITE %s: %d %s", f.callID, res.Status, res.Reason)
+		}
+	}
+	if rang != 2 || refused != n-2 {
+		t.Errorf("%d INVITEs from the trunk: %d rang, %d refused 503 with Retry-After; want 2 and %d", n, rang, refused, n-2)
 	}
 	time.Sleep(300 * time.Millisecond)
 }

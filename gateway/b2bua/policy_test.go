@@ -1,0 +1,48 @@
+package b2bua
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
+)
+
+// TestPolicyOutcome: a refusal of the admission policy reaches the caller
+// as 403 with the rule in the reason phrase, or 503 with Retry-After in
+// whole seconds; the CDR cause is "policy".
+func TestPolicyOutcome(t *testing.T) {
+	p, err := callpolicy.New(callpolicy.Options{Region: "CH",
+		Classes: []callpolicy.Class{{Name: callpolicy.ClassDefault, Allow: []callpolicy.Category{callpolicy.National}, MaxCalls: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := callpolicy.Party{Kind: callpolicy.User, Name: "u1000"}
+	_, err = p.Admit(callpolicy.Call{Party: u, Number: "0044207946000", ToTrunk: "pbx"})
+	if o := classify(err); o.Status != 403 || o.Reason != "Forbidden (international calls not allowed)" || o.Cause != CausePolicy || o.RetryAfter != "" {
+		t.Errorf("class refusal: %+v", o)
+	}
+	if _, err := p.Admit(callpolicy.Call{Party: u, Number: "0441234567", ToTrunk: "pbx"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Admit(callpolicy.Call{Party: u, Number: "0441234567", ToTrunk: "pbx"})
+	if o := classify(err); o.Status != 503 || o.RetryAfter != "5" || o.Cause != CausePolicy {
+		t.Errorf("call cap: %+v", o)
+	}
+	if o := classify(errors.New("other")); o.Status != 500 {
+		t.Errorf("other errors: %+v", o)
+	}
+}
+
+// TestTransferor: the party a transfer is admitted against is the caller
+// on the A leg; on the B leg, the local user who answered.
+func TestTransferor(t *testing.T) {
+	c := &call{gw: New(Options{Users: noUsers{}}), from: caller{user: "u1000"}}
+	defer c.gw.Close()
+	if got := c.transferor(true); got.user != "u1000" {
+		t.Errorf("A leg: %+v", got)
+	}
+	c.info.answeredBy = "u1001"
+	if got := c.transferor(false); got.user != "u1001" {
+		t.Errorf("B leg answered by u1001: %+v", got)
+	}
+}
