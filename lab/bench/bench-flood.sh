@@ -23,7 +23,8 @@
 # per second; 20 and 5), FLOOD_RATE (calls per second per attacking SIPp;
 # 150), GARBAGE_RATE (datagrams per second; 2000), BANS=0 to run the
 # gateway with security.ban.failures 0 (the flood then meets the rate limit
-# and the bounded pools instead of bans).
+# and the bounded pools instead of bans), FLOOD=0 for a control run of the
+# same phases without the flood (what legitimate traffic alone does to RSS).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -137,23 +138,37 @@ grep -q "switchboard ready" "$work/gateway.log" || { cat "$work/gateway.log"; ex
 sip=$(grep 'msg="sip listening"' "$work/gateway.log" | sed -n 's/.* transport=udp addr=\([^ ]*\).*/\1/p' | head -1)
 https=$(sed -n 's/.*msg="https listening" addr=\([^ ]*\).*/\1/p' "$work/gateway.log" | head -1)
 metric() { curl -sk "https://$https/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# heap: the Go runtime's view, to tell live state from memory not yet
+# returned to the kernel.
+heap() {
+  curl -sk "https://$https/metrics" | awk '
+    $1 == "go_memstats_heap_inuse_bytes" { u = $2 } $1 == "go_memstats_heap_idle_bytes" { i = $2 }
+    $1 == "go_memstats_heap_released_bytes" { r = $2 } $1 == "go_goroutines" { g = $2 }
+    END { printf "heap in use %.1f MiB, idle not released %.1f MiB, goroutines %d", u / 1048576, (i - r) / 1048576, g }'
+}
 
 echo "bench-flood: gateway $sip, PBX $pbx; before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
 phase before "$sip" "$T_BEFORE"
 rss_before=$(rss $gw)
-flood "$sip" "$T_FLOOD"
+heap_before=$(heap)
+[ "${FLOOD:-1}" != 0 ] && flood "$sip" "$T_FLOOD"
 ( peak=0; while kill -0 $gw 2>/dev/null; do r=$(rss $gw); [ "$r" -gt "$peak" ] && peak=$r && echo $peak > "$work/peak"; sleep 0.5; done ) &
 sampler=$!
 pids+=($sampler)
 phase flood "$sip" "$T_FLOOD"
+heap_flood=$(heap)
 sleep 2 # the attackers' -timeout ends them
 sleep "$SETTLE"
 phase after "$sip" "$T_AFTER"
 rss_after=$(rss $gw)
+heap_after=$(heap)
 kill $sampler 2>/dev/null || true
 rss_peak=$(cat "$work/peak" 2>/dev/null || echo 0)
 awk -v b="$rss_before" -v p="$rss_peak" -v a="$rss_after" 'BEGIN {
   printf "  RSS before %.1f MiB, peak during flood %.1f MiB, after %.1f MiB (%+.1f %% vs before)\n", b / 1024, p / 1024, a / 1024, (b ? 100 * (a - b) / b : 0) }'
+echo "  Go before: $heap_before"
+echo "  Go at the end of the flood: $heap_flood"
+echo "  Go after: $heap_after"
 bans=$(curl -sk "https://$https/api/v1/bans" | grep -o '"ip": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort | tr '\n' ' ')
 echo "  bans observed: ${bans:-none}"
 case " $bans " in *" ${pbx%:*} "*) echo "  FAIL: the PBX ${pbx%:*} was banned";; esac
