@@ -24,7 +24,8 @@
 # 150), GARBAGE_RATE (datagrams per second; 2000), BANS=0 to run the
 # gateway with security.ban.failures 0 (the flood then meets the rate limit
 # and the bounded pools instead of bans), FLOOD=0 for a control run of the
-# same phases without the flood (what legitimate traffic alone does to RSS).
+# same phases without the flood (what legitimate traffic alone does to RSS),
+# PROFILES=DIR to keep the gateway's heap profiles (before.heap, after.heap).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -130,7 +131,7 @@ YAML
 { echo "username,password,display_name,extension"
   for ((i = 1000; i < 1200; i++)); do echo "u$i,secret,User $i,$i"; done; } > "$data/users.csv"
 "$bin" users import --config "$data/switchboard.yaml" "$data/users.csv" >/dev/null 2>&1
-GOMAXPROCS=${GOMAXPROCS:-1} "$bin" serve --config "$data/switchboard.yaml" > "$work/gateway.log" 2>&1 &
+GODEBUG=gctrace=1 GOMAXPROCS=${GOMAXPROCS:-1} "$bin" serve --config "$data/switchboard.yaml" > "$work/gateway.log" 2>&1 &
 gw=$!
 pids+=($gw)
 for _ in $(seq 100); do grep -q "switchboard ready" "$work/gateway.log" && break; sleep 0.1; done
@@ -138,6 +139,10 @@ grep -q "switchboard ready" "$work/gateway.log" || { cat "$work/gateway.log"; ex
 sip=$(grep 'msg="sip listening"' "$work/gateway.log" | sed -n 's/.* transport=udp addr=\([^ ]*\).*/\1/p' | head -1)
 https=$(sed -n 's/.*msg="https listening" addr=\([^ ]*\).*/\1/p' "$work/gateway.log" | head -1)
 metric() { curl -sk "https://$https/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+# live: the live heap (MB) after the last garbage collection so far, from
+# gctrace ("gc N @t: ... A->B->LIVE MB"): the state the gateway holds, apart
+# from garbage the collector has not reached yet (GOGC is 400).
+live() { grep -o -- '->[0-9]* MB' "$work/gateway.log" | tail -1 | tr -dc '0-9'; }
 # heap: the Go runtime's view, to tell live state from memory not yet
 # returned to the kernel.
 heap() {
@@ -150,22 +155,33 @@ heap() {
 echo "bench-flood: gateway $sip, PBX $pbx; before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
 phase before "$sip" "$T_BEFORE"
 rss_before=$(rss $gw)
+live_before=$(live)
 heap_before=$(heap)
+[ -n "${PROFILES:-}" ] && mkdir -p "$PROFILES" && curl -sk "https://$https/debug/pprof/heap" > "$PROFILES/before.heap"
 [ "${FLOOD:-1}" != 0 ] && flood "$sip" "$T_FLOOD"
-( peak=0; while kill -0 $gw 2>/dev/null; do r=$(rss $gw); [ "$r" -gt "$peak" ] && peak=$r && echo $peak > "$work/peak"; sleep 0.5; done ) &
+( peak=0 n=0; while kill -0 $gw 2>/dev/null; do
+    r=$(rss $gw); [ "$r" -gt "$peak" ] && peak=$r && echo $peak > "$work/peak"
+    [ $((n % 10)) = 0 ] && echo "$((n / 2))s:$((r / 1024))" >> "$work/timeline"
+    n=$((n + 1)); sleep 0.5
+  done ) &
 sampler=$!
 pids+=($sampler)
 phase flood "$sip" "$T_FLOOD"
 heap_flood=$(heap)
+live_flood=$(live)
 sleep 2 # the attackers' -timeout ends them
 sleep "$SETTLE"
 phase after "$sip" "$T_AFTER"
 rss_after=$(rss $gw)
+live_after=$(live)
 heap_after=$(heap)
+[ -n "${PROFILES:-}" ] && curl -sk "https://$https/debug/pprof/heap" > "$PROFILES/after.heap"
 kill $sampler 2>/dev/null || true
 rss_peak=$(cat "$work/peak" 2>/dev/null || echo 0)
 awk -v b="$rss_before" -v p="$rss_peak" -v a="$rss_after" 'BEGIN {
   printf "  RSS before %.1f MiB, peak during flood %.1f MiB, after %.1f MiB (%+.1f %% vs before)\n", b / 1024, p / 1024, a / 1024, (b ? 100 * (a - b) / b : 0) }'
+echo "  RSS MiB every 5s from the start of the flood: $(tr '\n' ' ' < "$work/timeline")"
+echo "  live heap after the last GC: before ${live_before:-?} MB, end of flood ${live_flood:-?} MB, after ${live_after:-?} MB"
 echo "  Go before: $heap_before"
 echo "  Go at the end of the flood: $heap_flood"
 echo "  Go after: $heap_after"
