@@ -18,7 +18,12 @@
 # runs against Kamailio with pike (lab/bench/kamailio-flood.cfg) as the
 # anchor; ANCHOR=0 skips it.
 #
-# Environment: T_BEFORE, T_FLOOD, T_AFTER (seconds; 15, 40, 15), SETTLE
+# The gateway collects garbage at GOGC=400, so its RSS climbs for a minute
+# or two of traffic before it levels off; a warm-up phase of the same
+# legitimate traffic (T_WARMUP) comes first so that "before" is that level,
+# and the live heap after each collection (gctrace) is printed beside RSS.
+#
+# Environment: T_WARMUP (seconds; 90), T_BEFORE, T_FLOOD, T_AFTER (seconds; 15, 40, 15), SETTLE
 # (seconds between flood and after; 20), REG_RATE and CALL_RATE (legitimate,
 # per second; 20 and 5), FLOOD_RATE (calls per second per attacking SIPp;
 # 150), GARBAGE_RATE (datagrams per second; 2000), BANS=0 to run the
@@ -31,7 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=$(cd "${1:-$root/../shared}" && pwd)/bench/sip
 bin=${SWITCHBOARD:-$root/bin/switchboard}
-T_BEFORE=${T_BEFORE:-15} T_FLOOD=${T_FLOOD:-40} T_AFTER=${T_AFTER:-15} SETTLE=${SETTLE:-20}
+T_WARMUP=${T_WARMUP:-90} T_BEFORE=${T_BEFORE:-15} T_FLOOD=${T_FLOOD:-40} T_AFTER=${T_AFTER:-15} SETTLE=${SETTLE:-20}
 REG_RATE=${REG_RATE:-20} CALL_RATE=${CALL_RATE:-5} FLOOD_RATE=${FLOOD_RATE:-150} GARBAGE_RATE=${GARBAGE_RATE:-2000}
 command -v sipp >/dev/null || { echo "sipp not found: make deps-test" >&2; exit 2; }
 
@@ -152,7 +157,8 @@ heap() {
     END { printf "heap in use %.1f MiB, idle not released %.1f MiB, goroutines %d", u / 1048576, (i - r) / 1048576, g }'
 }
 
-echo "bench-flood: gateway $sip, PBX $pbx; before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
+echo "bench-flood: gateway $sip, PBX $pbx; warm-up ${T_WARMUP}s, before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
+[ "$T_WARMUP" -gt 0 ] && phase warmup "$sip" "$T_WARMUP"
 phase before "$sip" "$T_BEFORE"
 rss_before=$(rss $gw)
 live_before=$(live)
