@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood clean
 
 all: build
 
@@ -58,6 +58,11 @@ bench-calls: build deps-bench
 ## bench-failover: call setup time (INVITE→180/200 at the caller) when the trunk's primary is refused or black-holed
 bench-failover: build
 	@lab/bench/bench-failover.sh
+
+## bench-flood: legitimate REGISTERs and calls from 127.0.0.1 while SIPp floods bad credentials and junk from
+## 127.0.0.2-9: share of legitimate success, RSS before/during/after, bans; Kamailio with pike as the anchor
+bench-flood: build deps-bench
+	@lab/bench/bench-flood.sh $(SHARED)
 
 ## bench-rtp: RTP relay under N concurrent G.711 calls on loopback; largest N with < 0.1 % loss
 ## and the generator on time (RTPBENCH_FLAGS="-calls 2000" for one run instead of the search)

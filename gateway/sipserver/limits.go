@@ -29,10 +29,11 @@ type Limits struct {
 	// Queue is how many stateless requests may wait for a worker; further
 	// ones get 503 with Retry-After at once. Default 4096.
 	Queue int
-	// MaxHandlers bounds the sipgo handlers running at once; further
-	// requests get 503 with Retry-After (ACKs are never refused). A call's
-	// INVITE handler runs for the call's life, so this also caps calls in
-	// progress. Default 8192.
+	// MaxHandlers bounds the sipgo handlers running at once for requests
+	// outside a dialog; further ones get 503 with Retry-After (ACK, CANCEL
+	// and in-dialog requests are never refused, so calls can always end).
+	// A call's INVITE handler runs for the call's life, so this also caps
+	// calls in progress. Default 8192.
 	MaxHandlers int
 	// CacheEntries and CacheBytes bound the stateless answer cache.
 	// Defaults DefaultCacheEntries and DefaultCacheBytes.
@@ -106,7 +107,7 @@ func (s *Server) recovered(where string, v any) {
 // started is not covered: it must recover on its own.
 func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		if req.Method != sip.ACK {
+		if gated(req) {
 			if s.running.Add(1) > int64(s.limits.MaxHandlers) {
 				s.running.Add(-1)
 				s.overloaded.Add(1)
@@ -139,6 +140,23 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 		}()
 		h(req, tx)
 	}
+}
+
+// gated reports whether req counts against MaxHandlers: requests that may
+// start something (a dialog, a registration, a subscription). ACK, CANCEL
+// and in-dialog requests (a To tag) are never refused, so that calls can
+// always be answered, cancelled and hung up when the limit is reached
+// (often by the calls themselves); they end quickly, with 481 when they
+// match nothing.
+func gated(req *sip.Request) bool {
+	switch req.Method {
+	case sip.ACK, sip.CANCEL:
+		return false
+	}
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		return false
+	}
+	return true
 }
 
 // finalTracker notes whether a final response was sent on a transaction.

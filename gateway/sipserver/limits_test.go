@@ -150,10 +150,19 @@ func TestHandlersBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := readStatus(t, c)
-	close(release)
 	if !strings.HasPrefix(res, "SIP/2.0 503 ") || !strings.Contains(res, "Retry-After: 5\r\n") {
 		t.Fatalf("want 503 with Retry-After for the second MESSAGE, got:\n%s", res)
 	}
+	// An in-dialog request (a To tag) is not refused: calls must be able
+	// to end while the limit is reached.
+	inDialog := strings.Replace(request("BYE", "TCP", "z9hG4bK-bye"), "To: <sip:u1@example.com>", "To: <sip:u1@example.com>;tag=x", 1)
+	if _, err := c.Write([]byte(inDialog)); err != nil {
+		t.Fatal(err)
+	}
+	if got := statusOf(readStatus(t, c)); strings.HasPrefix(got, "SIP/2.0 503") {
+		t.Fatalf("in-dialog BYE refused at the handler limit: %q", got)
+	}
+	close(release)
 	if st := s.Stats(); st.Overloaded != 1 {
 		t.Errorf("overloaded = %d, want 1", st.Overloaded)
 	}
