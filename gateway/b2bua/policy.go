@@ -54,51 +54,6 @@ func (c *call) admitDiversion(user, number string, tgt target) error {
 	return c.admitTo(callpolicy.Party{Kind: callpolicy.User, Name: user}, number, tgt, false)
 }
 
-// admit admits a call by party to number, routed as a transfer target is
-// (no transit restriction): the transferor's class and caps apply. The
-// ticket is held until the call ends; release gives it back sooner (a
-// transfer that failed). The error maps to the status to report with
-// classify.
-func (c *call) admit(party caller, number string) (release func(), err error) {
-	tgt, err := c.gw.resolve(number, false)
-	if err != nil {
-		return func() {}, err
-	}
-	var t *callpolicy.Ticket
-	if t, err = c.ticket(c.party(party), number, tgt, false); err != nil {
-		return func() {}, err
-	}
-	c.hold(t)
-	return t.Release, nil
-}
-
-// admitTransfer admits a transfer by the party on leg A (isA) or B of c
-// to number; the ticket is held until c ends.
-func (c *call) admitTransfer(isA bool, number string) error {
-	_, err := c.admit(c.transferor(isA), number)
-	return err
-}
-
-// transferor is the party on one leg of c: the caller on A; on B the
-// local user who answered, or the trunk.
-func (c *call) transferor(isA bool) caller {
-	if isA {
-		return c.from
-	}
-	c.info.mu.Lock()
-	user, trunk := c.info.answeredBy, c.info.trunk
-	c.info.mu.Unlock()
-	if user != "" {
-		return caller{user: user}
-	}
-	for _, tr := range c.gw.o.Trunks {
-		if tr.Name() == trunk {
-			return caller{trunk: tr}
-		}
-	}
-	return caller{} // a trusted host: counted by the caller's source
-}
-
 func (c *call) admitTo(p callpolicy.Party, number string, tgt target, setup bool) error {
 	t, err := c.ticket(p, number, tgt, setup)
 	if err != nil {

@@ -32,17 +32,3 @@ func TestPolicyOutcome(t *testing.T) {
 		t.Errorf("other errors: %+v", o)
 	}
 }
-
-// TestTransferor: the party a transfer is admitted against is the caller
-// on the A leg; on the B leg, the local user who answered.
-func TestTransferor(t *testing.T) {
-	c := &call{gw: New(Options{Users: noUsers{}}), from: caller{user: "u1000"}}
-	defer c.gw.Close()
-	if got := c.transferor(true); got.user != "u1000" {
-		t.Errorf("A leg: %+v", got)
-	}
-	c.info.answeredBy = "u1001"
-	if got := c.transferor(false); got.user != "u1001" {
-		t.Errorf("B leg answered by u1001: %+v", got)
-	}
-}
