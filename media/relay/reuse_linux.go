@@ -16,7 +16,7 @@ import (
 // close — some twenty system calls a call, a tenth of the gateway's work per
 // call in the calls benchmark. So a session's sockets are not closed when it
 // ends: the pair stays bound, out of epoll, in a FIFO of idle pairs, and the
-// next session takes the oldest idle pair once it has rested reuseAfter,
+// next session takes a random idle pair of those that rested reuseAfter,
 // draining whatever datagrams reached it meanwhile. The wait keeps the
 // reason the port pool is a FIFO (portPool): the far ends of an ended call
 // stop sending within a round trip of its BYE, long before reuseAfter, so
