@@ -84,22 +84,25 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	a.policy = policy
 	a.relay = rl
 	a.calls = b2bua.New(b2bua.Options{
-		Auth:           auth,
-		Users:          a.users,
-		Router:         routes,
-		Client:         client,
-		Relay:          rl,
-		MediaAddr:      mediaAddr,
-		Contact:        a.contact,
-		Domain:         cfg.Domains()[0],
-		ServerName:     cfg.SIP.ServerName,
-		Observer:       a.guard,
-		Logger:         a.log.With("component", "b2bua"),
-		Local:          &localUsers{dir: a.users},
-		Location:       a.reg.Location(),
-		Domains:        cfg.Domains(),
-		Trunks:         trunks,
+		Auth:       auth,
+		Users:      a.users,
+		Router:     routes,
+		Client:     client,
+		Relay:      rl,
+		MediaAddr:  mediaAddr,
+		Contact:    a.contact,
+		Domain:     cfg.Domains()[0],
+		ServerName: cfg.SIP.ServerName,
+		Observer:   a.guard,
+		Logger:     a.log.With("component", "b2bua"),
+		Local:      &localUsers{dir: a.users},
+		Location:   a.reg.Location(),
+		Domains:    cfg.Domains(),
+		Trunks:     trunks,
+
+		// security.trusted_callers (not exempt_sources: see trust.go).
 		TrustedCallers: prefixSet(cfg.TrustedCallerPrefixes()),
+
 		Divert: func(user string) (b2bua.Divert, bool) {
 			dv, ok := diverts[user]
 			return dv, ok

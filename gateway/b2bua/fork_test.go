@@ -205,13 +205,15 @@ func startForkGateway(t *testing.T, devs ...*forkDevice) (addr string, rec cdrRe
 	rec = cdrRecorder{ch: make(chan cdr.Record, 8)}
 	b := New(Options{
 		Auth: auth, Users: fakeUsers{"u1000": true}, Router: Routes(nil), Client: client, Relay: rl,
-		MediaAddr:      netip.MustParseAddr("127.0.0.1"),
-		Contact:        func(string) sip.Uri { return sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: p} },
-		Domain:         "example.com",
-		Local:          fakeLocal{"1001": "u1001"},
-		Location:       fakeLocation{"u1001@example.com": bs},
+		MediaAddr: netip.MustParseAddr("127.0.0.1"),
+		Contact:   func(string) sip.Uri { return sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: p} },
+		Domain:    "example.com",
+		Local:     fakeLocal{"1001": "u1001"},
+		Location:  fakeLocation{"u1001@example.com": bs},
+
 		TrustedCallers: func(netip.Addr) bool { return true },
-		CDR:            rec,
+
+		CDR: rec,
 	})
 	for m, h := range b.Handlers() {
 		srv.OnRequest(m, h)
