@@ -106,6 +106,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		NonceTTL:   cfg.Registrar.NonceTTL.D(),
 		Algorithms: cfg.Registrar.Algorithms,
 		AllowNoQOP: !cfg.Registrar.RequireQOP,
+		AnyURI:     !cfg.Registrar.CheckDigestURI,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)

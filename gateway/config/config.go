@@ -181,6 +181,12 @@ type Registrar struct {
 	// that cannot send qop. Default: true.
 	RequireQOP bool `yaml:"require_qop"`
 
+	// CheckDigestURI requires the uri of digest credentials to name the
+	// Request-URI (RFC 3261 §22.4, RFC 2617 §3.2.2.5; else 400). Set false
+	// only for clients that compute it from something else, such as SIPp
+	// without -auth_uri (it uses the server's address). Default: true.
+	CheckDigestURI bool `yaml:"check_digest_uri"`
+
 	// EdgeProxies lists the networks (CIDR or a bare IP address) of edge
 	// proxies whose Path header (RFC 3327) a REGISTER may carry: calls to
 	// the user are then routed through that path. A Path from any other
@@ -336,6 +342,7 @@ func base() *Config {
 			NonceTTL:       Duration(5 * time.Minute),
 			Algorithms:     []string{"SHA-256", "MD5"},
 			RequireQOP:     true,
+			CheckDigestURI: true,
 		},
 		Security: Security{
 			RateLimit: RateLimit{RequestsPerSecond: 500, Burst: 1000},

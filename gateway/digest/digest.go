@@ -61,6 +61,13 @@ type Options struct {
 	// replay protection (RFC 7616 §3.4, §5.12).
 	AllowNoQOP bool
 
+	// AnyURI lets the caller accept credentials whose uri is not the
+	// Request-URI (see URIChecked). Default false: the uri must name the
+	// Request-URI (RFC 3261 §22.4, RFC 2617 §3.2.2.5). For clients that
+	// compute it from something else (SIPp without -auth_uri uses the
+	// server's address); the nonce count still stops replays.
+	AnyURI bool
+
 	// MaxNonces bounds the number of nonces whose nonce-count window is
 	// remembered. When full, the oldest are forgotten and treated as stale,
 	// never as fresh. Default 1<<20 (some 50–100 MB when full).
@@ -168,6 +175,7 @@ type Authenticator struct {
 	ttl        int64 // nanoseconds
 	offered    []algo
 	allowNoQOP bool
+	anyURI     bool
 	now        func() time.Time
 	rand       io.Reader
 	opaque     string
@@ -247,6 +255,7 @@ func New(o Options) (*Authenticator, error) {
 		realm:      o.Realm,
 		ttl:        int64(o.NonceTTL),
 		allowNoQOP: o.AllowNoQOP,
+		anyURI:     o.AnyURI,
 		now:        o.Now,
 		rand:       o.Rand,
 	}
@@ -311,6 +320,11 @@ func quote(s string) string {
 
 // Realm returns the realm this Authenticator challenges for.
 func (a *Authenticator) Realm() string { return a.realm }
+
+// URIChecked reports whether the credentials' uri must name the
+// Request-URI (Options.AnyURI unset). Verify does not compare them itself;
+// its callers do when this is true.
+func (a *Authenticator) URIChecked() bool { return !a.anyURI }
 
 // Challenges is ChallengesFor with no client address: the nonce is bound to
 // no address, and only VerifyFrom with the zero netip.Addr (or Verify)

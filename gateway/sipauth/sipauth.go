@@ -65,7 +65,8 @@ func (c *Checker) Challenges(req *sip.Request, stale bool) []string {
 // of req, and returns the authenticated username with OK.
 //
 // The credentials' uri must name the Request-URI (RFC 3261 §22.4 item 4,
-// RFC 7616 §3.4.6): credentials made for another request are Malformed. A
+// RFC 7616 §3.4.6): credentials made for another request are Malformed,
+// unless the Authenticator was made with AnyURI. A
 // replayed nonce count and a nonce issued to another address are Stale, not
 // Failed.
 func (c *Checker) Check(req *sip.Request, h sip.Header) (string, Outcome) {
@@ -76,7 +77,7 @@ func (c *Checker) Check(req *sip.Request, h sip.Header) (string, Outcome) {
 	if err != nil {
 		return "", Malformed
 	}
-	if !SameURI(cred.URI, &req.Recipient) {
+	if c.Auth.URIChecked() && !SameURI(cred.URI, &req.Recipient) {
 		if c.Log != nil {
 			c.Log.Info("digest uri is not the request-uri", "user", cred.Username, "source", req.Source(),
 				"uri", cred.URI, "request_uri", req.Recipient.String())

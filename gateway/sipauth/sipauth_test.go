@@ -200,3 +200,28 @@ func TestUnknownProbedOnlyOverStreams(t *testing.T) {
 		t.Fatalf("probed %q, want 101,102 (not over UDP, not a known user)", got)
 	}
 }
+
+// TestAnyURI: with the uri check off (registrar.check_digest_uri: false,
+// for SIPp without -auth_uri) credentials computed over the server's
+// address pass, a wrong password still fails and a replay is still stale.
+func TestAnyURI(t *testing.T) {
+	a, err := digest.New(digest.Options{Realm: "example.com", Secret: []byte(strings.Repeat("s", 32)),
+		Algorithms: []string{"MD5"}, AnyURI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &obs{}
+	c := &Checker{Auth: a, HA1: ha1, Observer: o}
+	src := "192.0.2.10:5060"
+	chal := c.Challenges(request(t, "sip:example.com", src, "UDP"), false)[0]
+	for i, tt := range []struct {
+		pw, nc string
+		want   Outcome
+	}{{"secret", "00000001", OK}, {"secret", "00000001", Stale}, {"guess", "00000002", Failed}} {
+		auth := answer(chal, "u1000", tt.pw, "sip:127.0.0.1:5080", tt.nc)
+		req := request(t, "sip:example.com", src, "UDP", "Authorization: "+auth)
+		if _, got := c.Check(req, req.GetHeader("Authorization")); got != tt.want {
+			t.Fatalf("case %d: outcome %d, want %d", i, got, tt.want)
+		}
+	}
+}
