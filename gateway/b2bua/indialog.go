@@ -89,6 +89,23 @@ func (e *established) beginWait(d time.Duration) bool {
 	}
 }
 
+// beginAnswered is begin for a request that may cross the call's 2xx:
+// the peer can send it as soon as it has our 2xx, a moment before
+// startTimers marks the call up. It waits up to d for that, not for an
+// exchange under way (that one is 491 at once, RFC 3261 §14.1).
+func (e *established) beginAnswered(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		e.mu.Lock()
+		up := e.up
+		e.mu.Unlock()
+		if up || time.Now().After(deadline) {
+			return e.begin()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (e *established) finish() {
 	e.mu.Lock()
 	e.busy = false

@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -59,5 +60,28 @@ func TestHasOption(t *testing.T) {
 	}
 	if !allows(req, sip.UPDATE) || allows(req, sip.REFER) {
 		t.Error("Allow")
+	}
+}
+
+// TestBeginAnswered: a request crossing the call's 2xx waits for the call
+// to be up; one during an exchange under way does not wait (491).
+func TestBeginAnswered(t *testing.T) {
+	var e established
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		e.mu.Lock()
+		e.up = true
+		e.mu.Unlock()
+	}()
+	if !e.beginAnswered(5 * time.Second) {
+		t.Fatal("refused while the call came up")
+	}
+	if e.beginAnswered(5 * time.Second) {
+		t.Fatal("second exchange accepted: want 491")
+	}
+	e.finish()
+	var never established
+	if never.beginAnswered(20 * time.Millisecond) {
+		t.Fatal("accepted on a call that never came up")
 	}
 }

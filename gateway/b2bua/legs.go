@@ -251,6 +251,18 @@ func (c *call) sendBye(d *dialog) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// A shutdown while we wait cuts the wait to shutdownByeTimeout: a
+	// peer that never answers must not hold up Close for Timer F.
+	stop := context.AfterFunc(c.gw.ctx, func() {
+		t := time.NewTimer(shutdownByeTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	defer stop()
 	bye := d.newRequest(sip.BYE)
 	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	if err != nil {

@@ -646,7 +646,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := r.c
-	if !c.est.begin() {
+	if !c.est.beginAnswered(time.Second) {
 		b.respond(tx, req, 491, "Request Pending", nil)
 		return
 	}

@@ -38,7 +38,7 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
-	if !c.est.begin() {
+	if !c.est.beginAnswered(time.Second) { // may cross our 2xx
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
 	}
@@ -89,7 +89,7 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		c.respondIn(tx, req, l.d, 200, "OK", "", nil, hs...)
 		return
 	}
-	if !c.est.begin() {
+	if !c.est.beginAnswered(time.Second) { // may cross our 2xx
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil,
 			sip.NewHeader("Retry-After", "1"))
 		return

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -60,5 +61,33 @@ func TestStray2xxForged(t *testing.T) {
 	}
 	if got := third.requests(); len(got) != 0 {
 		t.Errorf("the host the 2xx named got %d requests (%s), want none", len(got), got[0].Method)
+	}
+}
+
+// TestByeCutShortByShutdown: a BYE to a peer that never answers does not
+// hold the gateway's shutdown for Timer F (32 s): once the gateway stops,
+// the wait ends after shutdownByeTimeout.
+func TestByeCutShortByShutdown(t *testing.T) {
+	c, _ := testCall(t, newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" }))
+	mute, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	target := sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: mute.LocalAddr().(*net.UDPAddr).Port}
+	d := &dialog{callID: "mute", localTag: "a", remoteTag: "b", local: target, remote: target,
+		contact: target, transport: "UDP", remoteTarget: target}
+	done := make(chan struct{})
+	go func() { defer close(done); c.sendBye(d) }()
+	buf := make([]byte, 2048)
+	_ = mute.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := mute.ReadFrom(buf); err != nil {
+		t.Fatalf("no BYE sent: %v", err)
+	}
+	c.gw.stop()
+	select {
+	case <-done:
+	case <-time.After(byeTimeout - 5*time.Second):
+		t.Fatal("the BYE still waits for Timer F after shutdown")
 	}
 }

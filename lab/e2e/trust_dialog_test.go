@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -396,6 +397,85 @@ func TestReplacesFromOutsider(t *testing.T) {
 	}
 	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "7"); res.StatusCode != 200 {
 		t.Fatalf("the phone's INFO after the attack: %d, want 200 (call intact)", res.StatusCode)
+	}
+	_ = s.Bye(ctx)
+}
+
+// callAs places an authenticated call from c as user to number (407,
+// then the INVITE with credentials), ACKs the 2xx and returns the To tag.
+func callAs(t *testing.T, c *sipConn, gw, user, number string) string {
+	t.Helper()
+	local := c.conn.LocalAddr().String()
+	host := strings.Split(local, ":")[0]
+	ruri := "sip:" + number + "@example.com"
+	body := mediaBody(host, 42000, "", 0)
+	inv := func(cseq int, extra string) string {
+		return fmt.Sprintf("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+			"From: <sip:%s@example.com>;tag=%s\r\nTo: <sip:%s@example.com>\r\nCall-ID: %s\r\nCSeq: %d INVITE\r\n"+
+			"Contact: <sip:%s@%s>\r\n%sContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+			ruri, local, randHex(8), user, c.tag, number, c.callID, cseq, user, local, extra, len(body), body)
+	}
+	c.send(inv(1, ""))
+	res := awaitFinal(t, c, "1 INVITE")
+	if res.Status != 407 {
+		t.Fatalf("INVITE as %s: %d, want 407", user, res.Status)
+	}
+	auth, err := digestAuthorization(res.Headers["proxy-authenticate"], "INVITE", ruri, user, "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send(inv(2, "Proxy-Authorization: "+auth+"\r\n"))
+	if res = awaitFinal(t, c, "2 INVITE"); res.Status != 200 {
+		t.Fatalf("INVITE as %s with credentials: %d %s", user, res.Status, res.Reason)
+	}
+	to := res.get("To")
+	c.send(fmt.Sprintf("ACK %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:%s@example.com>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 2 ACK\r\nContent-Length: 0\r\n\r\n",
+		ruri, local, randHex(8), user, c.tag, to, c.callID))
+	return to[strings.Index(to, "tag=")+4:]
+}
+
+// TestAttendedTransferOfForeignCall: u1001, calling from 127.0.0.9, sends
+// on its own call a REFER whose Refer-To carries Replaces naming u1000's
+// call to the PBX (an attended transfer that would join u1001's party to
+// u1000's, RFC 5589 §7). u1001 is no party of that call: 403, u1000's
+// call is untouched (no BYE, the PBX leg not re-INVITEd).
+func TestAttendedTransferOfForeignCall(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, localUsers+strings.TrimPrefix(dialogConfig(pbx.agent.addr), "registrar: {algorithms: [MD5, SHA-256]}\n"))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	pbx.get("2000")
+	fromTag, _ := s.InviteRequest.From().Params.Get("tag")
+	toTag, _ := s.InviteResponse.To().Params.Get("tag")
+	victim := s.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag
+
+	evil := dialSIP(t, "udp", "127.0.0.9", g.UDP)
+	tag := callAs(t, evil, g.UDP, "u1001", "2001")
+	pbx.get("2001")
+	local := evil.conn.LocalAddr().String()
+	evil.send(fmt.Sprintf("REFER sip:2001@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:u1001@example.com>;tag=%s\r\nTo: <sip:2001@example.com>;tag=%s\r\nCall-ID: %s\r\nCSeq: 3 REFER\r\n"+
+		"Contact: <sip:u1001@%s>\r\nRefer-To: <sip:2000@example.com?Replaces=%s>\r\nRefer-Sub: false\r\nContent-Length: 0\r\n\r\n",
+		g.UDP, local, randHex(8), evil.tag, tag, evil.callID, local, url.QueryEscape(victim)))
+	if res := awaitFinal(t, evil, "3 REFER"); res.Status != 403 {
+		t.Errorf("REFER with Replaces for u1000's call from u1001: %d %s, want 403", res.Status, res.Reason)
+	}
+	select {
+	case id := <-ph.byes:
+		t.Fatalf("u1000's call was taken over: BYE for %s", id)
+	case <-time.After(500 * time.Millisecond):
+	}
+	for len(pbx.reqs) > 0 {
+		if r := <-pbx.reqs; r.Method == sip.INVITE && r.CallID().Value() == pbx.get("2000").dlg.InviteRequest.CallID().Value() {
+			t.Errorf("the PBX's 2000 leg was re-INVITEd towards u1001's party")
+		}
+	}
+	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf", "3"); res.StatusCode != 200 {
+		t.Fatalf("u1000's INFO after the attack: %d, want 200 (call intact)", res.StatusCode)
 	}
 	_ = s.Bye(ctx)
 }
