@@ -42,7 +42,7 @@ type dialog struct {
 	// user is the user at the far end when it proved who it is: the
 	// caller that passed digest, or the registered user whose device we
 	// called (on the flow it registered from). "" for trunks and
-	// security.trusted hosts. Transfers and Replaces are allowed by it
+	// security.trusted_callers hosts. Transfers and Replaces are allowed by it
 	// (refer.go).
 	user string
 

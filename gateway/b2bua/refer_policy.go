@@ -17,7 +17,7 @@ import (
 //     digest, a registered user's device we called) transfers where that
 //     user may dial: local users and trunks, through the numbering plan
 //     and its class of service (the admission in routeTransfer).
-//   - A transferor that did not (a trunk, a security.trusted host: it calls
+//   - A transferor that did not (a trunk, a security.trusted_callers host: it calls
 //     in without credentials) transfers only where it could call in
 //     without credentials: to local users. Anything else, a number on a
 //     trunk above all (0900...), gets 403 to the REFER, before it is

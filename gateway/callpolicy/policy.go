@@ -46,7 +46,7 @@ const (
 //     a second with bursts of 20.
 //   - international: default plus international (premium still refused).
 //   - unrestricted: every category, no caps (the deny-list still applies).
-//   - trunk (trunks and security.trusted hosts calling in): local users,
+//   - trunk (trunks and security.trusted_callers hosts calling in): local users,
 //     emergency and private numbers (the PBX's own extensions, when it
 //     transfers a call back to itself) only, no caps (the trunk's own
 //     limits apply).
@@ -82,7 +82,7 @@ type Options struct {
 	// DefaultClass is the class of users not in Users. Default: default.
 	DefaultClass string
 	// TrunkClass is the class of trunks not in TrunkClasses and of hosts
-	// (security.trusted) calling in. Default: trunk.
+	// (security.trusted_callers) calling in. Default: trunk.
 	TrunkClass string
 	// Users maps usernames to their class.
 	Users map[string]string
@@ -110,7 +110,7 @@ const (
 	User PartyKind = iota
 	// Trunk is a trunk calling in.
 	Trunk
-	// Host is a security.trusted host calling in (Name is its address).
+	// Host is a security.trusted_callers host calling in (Name is its address).
 	Host
 )
 

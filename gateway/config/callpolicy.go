@@ -17,7 +17,7 @@ type CallPolicy struct {
 	DefaultClass string `yaml:"default_class"`
 
 	// TrunkClass is the class of calls from trunks without
-	// trunks[].class and from security.trusted hosts: what their
+	// trunks[].class and from security.trusted_callers hosts: what their
 	// transfers may reach. Default: trunk.
 	TrunkClass string `yaml:"trunk_class"`
 

@@ -30,7 +30,7 @@ type Limits struct {
 	RetryAfter Duration `yaml:"retry_after"`
 
 	// MaxConnections bounds the TCP, TLS and WebSocket connections open at
-	// once, over all sources; security.trusted sources are counted but
+	// once, over all sources; security.exempt_sources are counted but
 	// never refused. Default: 10000.
 	MaxConnections int `yaml:"max_connections"`
 

@@ -148,7 +148,7 @@ func validHost(s string) bool {
 	return true
 }
 
-// parsePrefix parses a security.trusted entry: a CIDR prefix, or a bare IP
+// parsePrefix parses a security.trusted_callers or exempt_sources entry: a CIDR prefix, or a bare IP
 // address meaning that one address. Host bits are cleared.
 func parsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {

@@ -204,13 +204,13 @@ func floodOutcome(t *testing.T, c *sipConn, number string, n int) ([]floodInvite
 }
 
 // TestRingingCapPerSource: a host the gateway lets call local users
-// without credentials (security.trusted) floods INVITEs to a phone that
+// without credentials (security.trusted_callers) floods INVITEs to a phone that
 // rings and never answers. Past max_ringing_per_source its INVITEs get
 // 503 with Retry-After instead of relay ports; another source still gets
 // through.
 func TestRingingCapPerSource(t *testing.T) {
 	g := startGateway(t, `registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 call_policy: {max_ringing_per_source: 3}
 users:
   - {username: u1001, password: secret, extension: "1001"}

@@ -160,7 +160,7 @@ func TestForged2xxNamesThirdParty(t *testing.T) {
 	pbx := newRawPBX(t, "127.0.0.2")
 	victim := newRawPBX(t, "127.0.0.10")
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.0/8]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
 trunks:
   - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 300ms, timeout: 2s, probe: {interval: 0s}, match: ["2000"]}
 `, pbx.port()))
@@ -237,7 +237,7 @@ func awaitFinal(t *testing.T, c *sipConn, cseq string) *sipResponse {
 }
 
 // callIn places a call from c to number without credentials (c is on a
-// trunk's address or in security.trusted), ACKs the 2xx and returns the
+// trunk's address or in security.trusted_callers), ACKs the 2xx and returns the
 // To tag: the caller side of an answered call, as raw SIP.
 func callIn(t *testing.T, c *sipConn, gw, number string) string {
 	t.Helper()
@@ -280,13 +280,13 @@ func referIn(t *testing.T, c *sipConn, gw, number, toTag, target string, cseq in
 // credentials) and reached a user sends REFER Refer-To: sip:0900... The
 // gateway must not dial it: 403 to the REFER, no INVITE reaches the
 // trunk's PBX (a raw UDP peer at the trunk's target), the call goes on.
-// The same from a security.trusted host that is no trunk (127.0.0.9).
+// The same from a security.trusted_callers host that is no trunk (127.0.0.9).
 // A REFER to a local user is what such a caller could dial itself: it is
 // carried out.
 func TestReferFromTrunkRefused(t *testing.T) {
 	pbx := newRawPBX(t, "127.0.0.2")
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
-security: {trusted: [127.0.0.9/32]}
+security: {trusted_callers: [127.0.0.9/32], exempt_sources: [127.0.0.9/32]}
 trunks:
   - {name: pbx, target: "sip:127.0.0.2:%d", probe: {interval: 0s}, match: ["0x", "8000"]}
 users:
