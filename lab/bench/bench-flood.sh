@@ -30,7 +30,8 @@
 # gateway with security.ban.failures 0 (the flood then meets the rate limit
 # and the bounded pools instead of bans), FLOOD=0 for a control run of the
 # same phases without the flood (what legitimate traffic alone does to RSS),
-# PROFILES=DIR to keep the gateway's heap profiles (before.heap, after.heap).
+# PROFILES=DIR to keep the gateway's heap profiles (before.heap, after.heap),
+# KEEP=1 to keep the work directory (logs, SIPp statistics).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -45,7 +46,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "bench-flood: work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -70,9 +71,10 @@ legit() {
   if [ "$kind" = register ]; then scen=reg_auth.xml rate=$REG_RATE; else scen=uac_auth.xml rate=$CALL_RATE extra=(-s 2000 -d 500); fi
   local n=$((rate * secs)) stf="$work/stat.$kind.$port.csv"
   timeout $((secs + 60)) sipp -sf "$shared/$scen" -inf "$work/good.csv" "$target" -i 127.0.0.1 -p "$port" \
-    -r "$rate" -m "$n" -l 1000 -recv_timeout 10000 -nostdin -trace_stat -stf "$stf" "${extra[@]}" >/dev/null 2>&1 || true
-  local ok fail
-  ok=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $16}'); fail=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $18}')
+    -r "$rate" -m "$n" -l 1000 -recv_timeout 10000 -nostdin -trace_stat -stf "$stf" "${extra[@]}" >"$work/sipp.$port.out" 2>&1 || true
+  local ok
+  ok=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $16}')
+  [ "${ok:-0}" = 0 ] && { echo "  legitimate SIPp ($kind, port $port) got nothing through:"; tail -5 "$work/sipp.$port.out"; } >&2
   echo "${ok:-0} $(( n - ${ok:-0} ))"
 }
 
