@@ -22,6 +22,10 @@
 # or two of traffic before it levels off; a warm-up phase of the same
 # legitimate traffic (T_WARMUP) comes first so that "before" is that level,
 # and the live heap after each collection (gctrace) is printed beside RSS.
+# Before the "before" and "after" figures the script has the gateway
+# collect garbage (the loopback-only /debug/pprof/heap?gc=1) and waits 5 s,
+# so that both are taken in the same state rather than wherever GOGC's
+# cycle happens to stand.
 #
 # Environment: T_WARMUP (seconds; 90), T_BEFORE, T_FLOOD, T_AFTER (seconds; 15, 40, 15), SETTLE
 # (seconds between flood and after; 20), REG_RATE and CALL_RATE (legitimate,
@@ -162,6 +166,8 @@ heap() {
 echo "bench-flood: gateway $sip, PBX $pbx; warm-up ${T_WARMUP}s, before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
 [ "$T_WARMUP" -gt 0 ] && phase warmup "$sip" "$T_WARMUP"
 phase before "$sip" "$T_BEFORE"
+collect() { curl -sk "https://$https/debug/pprof/heap?gc=1" > /dev/null; sleep 5; }
+collect
 rss_before=$(rss $gw)
 live_before=$(live)
 heap_before=$(heap)
@@ -177,9 +183,11 @@ pids+=($sampler)
 phase flood "$sip" "$T_FLOOD"
 heap_flood=$(heap)
 live_flood=$(live)
+tx_flood="transactions alive $(metric switchboard_sip_transactions), shed $(metric switchboard_sip_transactions_shed_total)"
 sleep 2 # the attackers' -timeout ends them
 sleep "$SETTLE"
 phase after "$sip" "$T_AFTER"
+collect
 rss_after=$(rss $gw)
 live_after=$(live)
 heap_after=$(heap)
@@ -191,9 +199,9 @@ awk -v b="$rss_before" -v p="$rss_peak" -v a="$rss_after" 'BEGIN {
 echo "  RSS MiB every 5s from the start of the flood: $(tr '\n' ' ' < "$work/timeline")"
 echo "  live heap after the last GC: before ${live_before:-?} MB, end of flood ${live_flood:-?} MB, after ${live_after:-?} MB"
 echo "  Go before: $heap_before"
-echo "  Go at the end of the flood: $heap_flood"
+echo "  Go at the end of the flood: $heap_flood; $tx_flood"
 echo "  Go after: $heap_after"
-bans=$(curl -sk "https://$https/api/v1/bans" | grep -o '"ip": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort | tr '\n' ' ')
+bans=$(curl -sk "https://$https/api/v1/bans" | { grep -o '"ip": *"[^"]*"' || true; } | sed 's/.*"\([^"]*\)"$/\1/' | sort | tr '\n' ' ')
 echo "  bans observed: ${bans:-none}"
 case " $bans " in *" ${pbx%:*} "*) echo "  FAIL: the PBX ${pbx%:*} was banned";; esac
 case " $bans " in *" 127.0.0.1 "*) echo "  FAIL: the legitimate users' 127.0.0.1 was banned";; esac
