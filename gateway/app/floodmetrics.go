@@ -10,7 +10,7 @@ func (s *adminServer) floodMetrics(counter, gauge func(name, help string, f func
 	counter("sip_overloaded_total", "SIP requests answered 503 because a worker pool or the handler limit was full.",
 		func() float64 { return float64(a.sip.Stats().Overloaded) })
 	gauge("sip_transactions", "SIP server transactions alive now.", func() float64 { return float64(a.sip.Stats().Transactions) })
-	counter("sip_transactions_shed_total", "Refusals of credentials whose transaction ended at once (sip.limits.max_transactions).",
+	counter("sip_transactions_shed_total", "Refused requests whose transaction ended at once (sip.limits.max_transactions).",
 		func() float64 { return float64(a.sip.Stats().Shed) })
 	gauge("sip_handlers", "SIP request handlers running now.", func() float64 { return float64(a.sip.Stats().Handlers) })
 	gauge("sip_workers_busy", "Stateless (UDP REGISTER) workers busy now.", func() float64 { return float64(a.sip.Stats().Workers) })

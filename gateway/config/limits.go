@@ -20,9 +20,10 @@ type Limits struct {
 	MaxHandlers int `yaml:"max_handlers"`
 
 	// MaxTransactions is how many SIP server transactions may be alive
-	// before refusals of credentials (401, 403, 407) stop being kept for
-	// their retransmission timers (up to 32 s waiting for an ACK) and end
-	// as soon as they are sent. Default: 10000.
+	// before refused requests (final response 300 or above) stop being
+	// kept for their retransmission timers (up to 32 s) and end as soon as
+	// the answer is sent; a retransmission is then refused anew.
+	// Default: 10000.
 	MaxTransactions int `yaml:"max_transactions"`
 
 	// AnswerCacheEntries and AnswerCacheBytes bound the answers kept to

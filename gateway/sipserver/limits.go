@@ -37,12 +37,12 @@ type Limits struct {
 	// calls in progress. Default 8192.
 	MaxHandlers int
 	// MaxTransactions is how many sipgo server transactions may live at
-	// once before the server stops keeping the refusals of credentials
-	// (401, 403, 407) for their retransmission timers: past it, such a
-	// transaction ends as soon as its answer is sent, instead of waiting up
-	// to 32 s for an ACK (RFC 3261 §17.2.1, Timer H). A lost refusal is
-	// then recomputed when the client retransmits, as for any stateless
-	// challenge. Default 10000.
+	// once before the server stops keeping refused requests (final
+	// response 300 or above) for their retransmission timers: past it,
+	// such a transaction ends as soon as its answer is sent, instead of
+	// absorbing retransmissions for 32 s (RFC 3261 §17.2.1 Timer H,
+	// §17.2.2 Timer J). A retransmission is then refused anew, as a
+	// stateless server would (RFC 3261 §8.2.7). Default 10000.
 	MaxTransactions int
 	// CacheEntries and CacheBytes bound the stateless answer cache.
 	// Defaults DefaultCacheEntries and DefaultCacheBytes.
@@ -84,7 +84,7 @@ type Stats struct {
 	Overloaded   uint64 // requests answered 503 because a pool was full
 	Handlers     int64  // sipgo handlers running now
 	Transactions int64  // sipgo server transactions alive now
-	Shed         uint64 // refusals whose transaction ended at once (MaxTransactions)
+	Shed         uint64 // refused requests whose transaction ended at once (MaxTransactions)
 	Workers      int64  // stateless workers busy now
 	Queued       int    // stateless requests waiting for a worker
 	CacheEntries int64  // answers and in-flight marks in the stateless cache
@@ -159,9 +159,10 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 			}
 		}()
 		h(req, tx)
-		if ft != nil && s.liveTx.Load() > int64(s.limits.MaxTransactions) {
-			switch ft.code.Load() {
-			case sip.StatusUnauthorized, sip.StatusForbidden, sip.StatusProxyAuthRequired:
+		if ft != nil && ft.code.Load() >= 300 && s.liveTx.Load() > int64(s.limits.MaxTransactions) {
+			select {
+			case <-ft.Done(): // the handler ended it already
+			default:
 				s.shed.Add(1)
 				ft.ServerTransaction.Terminate()
 			}

@@ -291,7 +291,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 }
 
 // TestRefusalsShedPastMaxTransactions floods INVITEs that are refused with
-// 407 and never ACKed, over UDP: by default each transaction stays for
+// 486 and never ACKed, over UDP: by default each transaction stays for
 // Timer H, but past MaxTransactions the refusals end at once, so the
 // transactions alive stay near the bound.
 func TestRefusalsShedPastMaxTransactions(t *testing.T) {
@@ -314,7 +314,7 @@ func TestRefusalsShedPastMaxTransactions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, udp, _ := startServer(t, Limits{MaxTransactions: tc.limit}, func(s *Server) {
 				s.Handle(sip.INVITE, func(req *sip.Request, tx sip.ServerTransaction) {
-					_ = tx.Respond(sip.NewResponseFromRequest(req, 407, "Proxy Authentication Required", nil))
+					_ = tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
 				})
 			})
 			c := attacker(t, "udp", udp)
@@ -322,7 +322,7 @@ func TestRefusalsShedPastMaxTransactions(t *testing.T) {
 				if _, err := c.Write([]byte(request("INVITE", "UDP", fmt.Sprintf("z9hG4bK-inv%d", i)))); err != nil {
 					t.Fatal(err)
 				}
-				if got := statusOf(readStatus(t, c)); !strings.HasPrefix(got, "SIP/2.0 407") {
+				if got := statusOf(readStatus(t, c)); !strings.HasPrefix(got, "SIP/2.0 486") {
 					t.Fatalf("INVITE %d: %q", i, got)
 				}
 			}

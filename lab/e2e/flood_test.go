@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -217,11 +218,13 @@ func TestAdminAPIFromOtherHost(t *testing.T) {
 	}
 }
 
-// TestInviteFloodTransactionsBounded floods INVITEs without credentials
-// from 127.0.0.9 and never ACKs the 407s: past sip.limits.max_transactions
-// the refusals stop being kept for Timer H, so the transactions alive stay
-// near the bound instead of growing with rate × 32 s.
-func TestInviteFloodTransactionsBounded(t *testing.T) {
+// TestRefusedFloodTransactionsBounded floods BYEs for dialogs that do not
+// exist from 127.0.0.9 (what SIPp's aborted calls and scanners send): each
+// is refused (481) and used to be kept for Timer J (32 s) to absorb
+// retransmissions. Past sip.limits.max_transactions refusals end at once,
+// so the transactions alive stay near the bound instead of growing with
+// rate × 32 s.
+func TestRefusedFloodTransactionsBounded(t *testing.T) {
 	g := startGatewaySIP(t, "limits: {max_transactions: 50}", floodSecurity)
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 9)})
 	if err != nil {
@@ -237,8 +240,9 @@ func TestInviteFloodTransactionsBounded(t *testing.T) {
 	buf := make([]byte, 65535)
 	refused := 0
 	for i := range n {
-		msg := buildRequest("UDP", conn.LocalAddr().String(), "INVITE", "sip:u1000@example.com", "u1000",
-			fmt.Sprintf("inv-%d", i), "t1", 1, []string{fmt.Sprintf("Contact: <sip:x@%s>", conn.LocalAddr())})
+		msg := buildRequest("UDP", conn.LocalAddr().String(), "BYE", "sip:u1000@example.com", "u1000",
+			fmt.Sprintf("bye-%d", i), "t1", 2, nil)
+		msg = strings.Replace(msg, "To: <sip:u1000@example.com>", "To: <sip:u1000@example.com>;tag=nosuch", 1)
 		if _, err := conn.WriteToUDP([]byte(msg), to); err != nil {
 			t.Fatal(err)
 		}
@@ -246,23 +250,23 @@ func TestInviteFloodTransactionsBounded(t *testing.T) {
 			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			k, _, err := conn.ReadFromUDP(buf)
 			if err != nil {
-				t.Fatalf("INVITE %d unanswered: %v", i, err)
+				t.Fatalf("BYE %d unanswered: %v", i, err)
 			}
 			res, err := parseResponse(string(buf[:k]))
 			if err != nil || res.Status < 200 {
 				continue
 			}
-			if res.Status == 407 || res.Status == 401 {
+			if res.Status >= 400 {
 				refused++
 			}
 			break
 		}
 	}
 	if refused != n {
-		t.Fatalf("%d of %d INVITEs refused with a challenge", refused, n)
+		t.Fatalf("%d of %d BYEs refused", refused, n)
 	}
 	if live := g.requireMetric("switchboard_sip_transactions"); live > 60 {
-		t.Errorf("%v transactions alive after %d unACKed refusals; bound 50", live, n)
+		t.Errorf("%v transactions alive after %d refusals; bound 50", live, n)
 	}
 	if shed := g.requireMetric("switchboard_sip_transactions_shed_total"); shed < n-60 {
 		t.Errorf("shed %v refusals, want at least %d", shed, n-60)
