@@ -420,7 +420,7 @@ func (a *App) loadBans(ctx context.Context) error {
 // sipLimits maps sip.limits to the SIP server's limits.
 func sipLimits(l config.Limits) sipserver.Limits {
 	return sipserver.Limits{
-		Workers: l.Workers, Queue: l.Queue, MaxHandlers: l.MaxHandlers,
+		Workers: l.Workers, Queue: l.Queue, MaxHandlers: l.MaxHandlers, MaxTransactions: l.MaxTransactions,
 		CacheEntries: l.AnswerCacheEntries, CacheBytes: l.AnswerCacheBytes,
 		RetryAfter: l.RetryAfter.D(),
 	}

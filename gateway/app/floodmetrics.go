@@ -9,6 +9,9 @@ func (s *adminServer) floodMetrics(counter, gauge func(name, help string, f func
 	counter("http_handler_panics_total", "HTTP handler panics recovered.", func() float64 { return float64(s.panics.Load()) })
 	counter("sip_overloaded_total", "SIP requests answered 503 because a worker pool or the handler limit was full.",
 		func() float64 { return float64(a.sip.Stats().Overloaded) })
+	gauge("sip_transactions", "SIP server transactions alive now.", func() float64 { return float64(a.sip.Stats().Transactions) })
+	counter("sip_transactions_shed_total", "Refused requests whose transaction ended at once (sip.limits.max_transactions).",
+		func() float64 { return float64(a.sip.Stats().Shed) })
 	gauge("sip_handlers", "SIP request handlers running now.", func() float64 { return float64(a.sip.Stats().Handlers) })
 	gauge("sip_workers_busy", "Stateless (UDP REGISTER) workers busy now.", func() float64 { return float64(a.sip.Stats().Workers) })
 	gauge("sip_queue", "Stateless requests waiting for a worker.", func() float64 { return float64(a.sip.Stats().Queued) })

@@ -19,6 +19,13 @@ type Limits struct {
 	// Retry-After. Default: 8192.
 	MaxHandlers int `yaml:"max_handlers"`
 
+	// MaxTransactions is how many SIP server transactions may be alive
+	// before refused requests (final response 300 or above) stop being
+	// kept for their retransmission timers (up to 32 s) and end as soon as
+	// the answer is sent; a retransmission is then refused anew.
+	// Default: 10000.
+	MaxTransactions int `yaml:"max_transactions"`
+
 	// AnswerCacheEntries and AnswerCacheBytes bound the answers kept to
 	// replay to REGISTER retransmissions (RFC 3261 §17.2.2). Defaults:
 	// 65536 and 33554432 (32 MiB).
@@ -46,7 +53,7 @@ type Limits struct {
 
 func defaultLimits() Limits {
 	return Limits{
-		Workers: 256, Queue: 4096, MaxHandlers: 8192,
+		Workers: 256, Queue: 4096, MaxHandlers: 8192, MaxTransactions: 10000,
 		AnswerCacheEntries: 65536, AnswerCacheBytes: 32 << 20,
 		RetryAfter:     Duration(5 * time.Second),
 		MaxConnections: 10000, MaxConnectionsPerIP: 256,
@@ -59,7 +66,7 @@ func (d *decoder) validateLimits(l *Limits) {
 		key string
 		v   int
 	}{
-		{"workers", l.Workers}, {"queue", l.Queue}, {"max_handlers", l.MaxHandlers},
+		{"workers", l.Workers}, {"queue", l.Queue}, {"max_handlers", l.MaxHandlers}, {"max_transactions", l.MaxTransactions},
 		{"answer_cache_entries", l.AnswerCacheEntries}, {"answer_cache_bytes", l.AnswerCacheBytes},
 		{"max_connections", l.MaxConnections}, {"max_connections_per_ip", l.MaxConnectionsPerIP},
 	} {

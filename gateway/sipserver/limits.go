@@ -13,10 +13,11 @@ import (
 
 // Defaults for zero Limits fields.
 const (
-	DefaultWorkers     = 256
-	DefaultQueue       = 4096
-	DefaultMaxHandlers = 8192
-	DefaultRetryAfter  = 5 * time.Second
+	DefaultWorkers         = 256
+	DefaultQueue           = 4096
+	DefaultMaxHandlers     = 8192
+	DefaultRetryAfter      = 5 * time.Second
+	DefaultMaxTransactions = 10000
 )
 
 // Limits bound the work the server takes on, so that a flood costs bounded
@@ -35,6 +36,14 @@ type Limits struct {
 	// A call's INVITE handler runs for the call's life, so this also caps
 	// calls in progress. Default 8192.
 	MaxHandlers int
+	// MaxTransactions is how many sipgo server transactions may live at
+	// once before the server stops keeping refused requests (final
+	// response 300 or above) for their retransmission timers: past it,
+	// such a transaction ends as soon as its answer is sent, instead of
+	// absorbing retransmissions for 32 s (RFC 3261 §17.2.1 Timer H,
+	// §17.2.2 Timer J). A retransmission is then refused anew, as a
+	// stateless server would (RFC 3261 §8.2.7). Default 10000.
+	MaxTransactions int
 	// CacheEntries and CacheBytes bound the stateless answer cache.
 	// Defaults DefaultCacheEntries and DefaultCacheBytes.
 	CacheEntries int
@@ -54,6 +63,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxHandlers <= 0 {
 		l.MaxHandlers = DefaultMaxHandlers
 	}
+	if l.MaxTransactions <= 0 {
+		l.MaxTransactions = DefaultMaxTransactions
+	}
 	if l.CacheEntries <= 0 {
 		l.CacheEntries = DefaultCacheEntries
 	}
@@ -71,6 +83,8 @@ type Stats struct {
 	Panics       uint64 // handler panics recovered
 	Overloaded   uint64 // requests answered 503 because a pool was full
 	Handlers     int64  // sipgo handlers running now
+	Transactions int64  // sipgo server transactions alive now
+	Shed         uint64 // refused requests whose transaction ended at once (MaxTransactions)
 	Workers      int64  // stateless workers busy now
 	Queued       int    // stateless requests waiting for a worker
 	CacheEntries int64  // answers and in-flight marks in the stateless cache
@@ -85,6 +99,8 @@ func (s *Server) Stats() Stats {
 		Panics:       s.panics.Load(),
 		Overloaded:   s.overloaded.Load() + st.overloaded.Load(),
 		Handlers:     s.running.Load(),
+		Transactions: s.liveTx.Load(),
+		Shed:         s.shed.Load(),
 		Workers:      st.busy.Load(),
 		Queued:       len(st.jobs),
 		CacheEntries: st.cache.entries.Load(),
@@ -125,6 +141,10 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 		if tx != nil {
 			ft = &finalTracker{ServerTransaction: tx}
 			tx = ft
+			s.liveTx.Add(1)
+			if !ft.OnTerminate(func(string, error) { s.liveTx.Add(-1) }) {
+				s.liveTx.Add(-1)
+			}
 		}
 		defer func() {
 			v := recover()
@@ -139,6 +159,14 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 			}
 		}()
 		h(req, tx)
+		if ft != nil && ft.code.Load() >= 300 && s.liveTx.Load() > int64(s.limits.MaxTransactions) {
+			select {
+			case <-ft.Done(): // the handler ended it already
+			default:
+				s.shed.Add(1)
+				ft.ServerTransaction.Terminate()
+			}
+		}
 	}
 }
 
@@ -159,16 +187,19 @@ func gated(req *sip.Request) bool {
 	return true
 }
 
-// finalTracker notes whether a final response was sent on a transaction.
+// finalTracker notes whether, and which, final response was sent on a
+// transaction.
 type finalTracker struct {
 	sip.ServerTransaction
 	final atomic.Bool
+	code  atomic.Int32
 }
 
 // Respond implements sip.ServerTransaction.
 func (t *finalTracker) Respond(res *sip.Response) error {
 	if res.StatusCode >= 200 {
 		t.final.Store(true)
+		t.code.Store(int32(res.StatusCode))
 	}
 	return t.ServerTransaction.Respond(res)
 }

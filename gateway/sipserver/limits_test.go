@@ -289,3 +289,44 @@ func TestAnswerCacheBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalsShedPastMaxTransactions floods INVITEs that are refused with
+// 486 and never ACKed, over UDP: by default each transaction stays for
+// Timer H, but past MaxTransactions the refusals end at once, so the
+// transactions alive stay near the bound.
+func TestRefusalsShedPastMaxTransactions(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+		check func(t *testing.T, st Stats)
+	}{
+		{"default keeps them for Timer H", 0, func(t *testing.T, st Stats) {
+			if st.Transactions < 40 || st.Shed != 0 {
+				t.Errorf("stats %+v: want the 50 refused transactions kept", st)
+			}
+		}},
+		{"bound of 5", 5, func(t *testing.T, st Stats) {
+			if st.Transactions > 6 || st.Shed < 40 {
+				t.Errorf("stats %+v: want at most 6 alive, at least 40 shed", st)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, udp, _ := startServer(t, Limits{MaxTransactions: tc.limit}, func(s *Server) {
+				s.Handle(sip.INVITE, func(req *sip.Request, tx sip.ServerTransaction) {
+					_ = tx.Respond(sip.NewResponseFromRequest(req, 486, "Busy Here", nil))
+				})
+			})
+			c := attacker(t, "udp", udp)
+			for i := range 50 {
+				if _, err := c.Write([]byte(request("INVITE", "UDP", fmt.Sprintf("z9hG4bK-inv%d", i)))); err != nil {
+					t.Fatal(err)
+				}
+				if got := statusOf(readStatus(t, c)); !strings.HasPrefix(got, "SIP/2.0 486") {
+					t.Fatalf("INVITE %d: %q", i, got)
+				}
+			}
+			tc.check(t, s.Stats())
+		})
+	}
+}

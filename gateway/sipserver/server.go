@@ -61,6 +61,8 @@ type Server struct {
 
 	limits     Limits
 	running    atomic.Int64 // sipgo handlers running
+	liveTx     atomic.Int64 // sipgo server transactions not yet terminated
+	shed       atomic.Uint64
 	overloaded atomic.Uint64
 	panics     atomic.Uint64
 

@@ -124,14 +124,15 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 		_, _ = conn.WriteTo(answer, dest)
 		return true
 	}
-	write := func(res *sip.Response) []byte {
+	encode := func(res *sip.Response) []byte {
 		var buf bytes.Buffer
 		res.StringWrite(&buf)
-		out := buf.Bytes()
+		return buf.Bytes()
+	}
+	write := func(out []byte) {
 		if _, err := conn.WriteTo(out, dest); err != nil {
 			s.log.Debug("udp write", "to", dest, "error", err)
 		}
-		return out
 	}
 	serve := func() {
 		defer func() {
@@ -140,7 +141,7 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 				// process and the other transactions go on.
 				s.onPanic(h.Method, v)
 				s.cache.forget(key)
-				write(s.reply(req, sip.StatusInternalServerError, "Server Internal Error"))
+				write(encode(s.reply(req, sip.StatusInternalServerError, "Server Internal Error")))
 			}
 		}()
 		res := handler(s.ctx, req)
@@ -148,12 +149,16 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 			s.cache.forget(key)
 			return
 		}
-		out := write(res)
+		// The cache is settled before the answer leaves, so that what the
+		// client sees next (a retransmission's answer, the counters) is
+		// consistent with it.
+		out := encode(res)
 		if mustRemember(req, res) {
 			s.cache.finish(key, out)
 		} else {
 			s.cache.forget(key)
 		}
+		write(out)
 	}
 	// The handler may wait for the store (group commit), so it runs on a
 	// worker and the reader goes back to the socket. With every worker
@@ -165,7 +170,7 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 	default:
 		s.overloaded.Add(1)
 		s.cache.forget(key)
-		write(s.unavailable(req))
+		write(encode(s.unavailable(req)))
 	}
 	return true
 }

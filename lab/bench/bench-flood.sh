@@ -22,6 +22,10 @@
 # or two of traffic before it levels off; a warm-up phase of the same
 # legitimate traffic (T_WARMUP) comes first so that "before" is that level,
 # and the live heap after each collection (gctrace) is printed beside RSS.
+# Before the "before" and "after" figures the script has the gateway
+# collect garbage (the loopback-only /debug/pprof/heap?gc=1) and waits 5 s,
+# so that both are taken in the same state rather than wherever GOGC's
+# cycle happens to stand.
 #
 # Environment: T_WARMUP (seconds; 90), T_BEFORE, T_FLOOD, T_AFTER (seconds; 15, 40, 15), SETTLE
 # (seconds between flood and after; 20), REG_RATE and CALL_RATE (legitimate,
@@ -30,7 +34,8 @@
 # gateway with security.ban.failures 0 (the flood then meets the rate limit
 # and the bounded pools instead of bans), FLOOD=0 for a control run of the
 # same phases without the flood (what legitimate traffic alone does to RSS),
-# PROFILES=DIR to keep the gateway's heap profiles (before.heap, after.heap).
+# PROFILES=DIR to keep the gateway's heap profiles (before.heap, after.heap),
+# KEEP=1 to keep the work directory (logs, SIPp statistics).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -45,7 +50,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "bench-flood: work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -70,9 +75,10 @@ legit() {
   if [ "$kind" = register ]; then scen=reg_auth.xml rate=$REG_RATE; else scen=uac_auth.xml rate=$CALL_RATE extra=(-s 2000 -d 500); fi
   local n=$((rate * secs)) stf="$work/stat.$kind.$port.csv"
   timeout $((secs + 60)) sipp -sf "$shared/$scen" -inf "$work/good.csv" "$target" -i 127.0.0.1 -p "$port" \
-    -r "$rate" -m "$n" -l 1000 -recv_timeout 10000 -nostdin -trace_stat -stf "$stf" "${extra[@]}" >/dev/null 2>&1 || true
-  local ok fail
-  ok=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $16}'); fail=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $18}')
+    -r "$rate" -m "$n" -l 1000 -recv_timeout 10000 -nostdin -trace_stat -stf "$stf" "${extra[@]}" >"$work/sipp.$port.out" 2>&1 || true
+  local ok
+  ok=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $16}')
+  [ "${ok:-0}" = 0 ] && { echo "  legitimate SIPp ($kind, port $port) got nothing through:"; tail -5 "$work/sipp.$port.out"; } >&2
   echo "${ok:-0} $(( n - ${ok:-0} ))"
 }
 
@@ -160,6 +166,8 @@ heap() {
 echo "bench-flood: gateway $sip, PBX $pbx; warm-up ${T_WARMUP}s, before ${T_BEFORE}s, flood ${T_FLOOD}s (SIPp ${FLOOD_RATE}/s x 8 sources, junk ${GARBAGE_RATE}/s), settle ${SETTLE}s, after ${T_AFTER}s"
 [ "$T_WARMUP" -gt 0 ] && phase warmup "$sip" "$T_WARMUP"
 phase before "$sip" "$T_BEFORE"
+collect() { curl -sk "https://$https/debug/pprof/heap?gc=1" > /dev/null; sleep 5; }
+collect
 rss_before=$(rss $gw)
 live_before=$(live)
 heap_before=$(heap)
@@ -175,9 +183,11 @@ pids+=($sampler)
 phase flood "$sip" "$T_FLOOD"
 heap_flood=$(heap)
 live_flood=$(live)
+tx_flood="transactions alive $(metric switchboard_sip_transactions), shed $(metric switchboard_sip_transactions_shed_total)"
 sleep 2 # the attackers' -timeout ends them
 sleep "$SETTLE"
 phase after "$sip" "$T_AFTER"
+collect
 rss_after=$(rss $gw)
 live_after=$(live)
 heap_after=$(heap)
@@ -189,9 +199,9 @@ awk -v b="$rss_before" -v p="$rss_peak" -v a="$rss_after" 'BEGIN {
 echo "  RSS MiB every 5s from the start of the flood: $(tr '\n' ' ' < "$work/timeline")"
 echo "  live heap after the last GC: before ${live_before:-?} MB, end of flood ${live_flood:-?} MB, after ${live_after:-?} MB"
 echo "  Go before: $heap_before"
-echo "  Go at the end of the flood: $heap_flood"
+echo "  Go at the end of the flood: $heap_flood; $tx_flood"
 echo "  Go after: $heap_after"
-bans=$(curl -sk "https://$https/api/v1/bans" | grep -o '"ip": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort | tr '\n' ' ')
+bans=$(curl -sk "https://$https/api/v1/bans" | { grep -o '"ip": *"[^"]*"' || true; } | sed 's/.*"\([^"]*\)"$/\1/' | sort | tr '\n' ' ')
 echo "  bans observed: ${bans:-none}"
 case " $bans " in *" ${pbx%:*} "*) echo "  FAIL: the PBX ${pbx%:*} was banned";; esac
 case " $bans " in *" 127.0.0.1 "*) echo "  FAIL: the legitimate users' 127.0.0.1 was banned";; esac

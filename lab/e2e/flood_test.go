@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -214,5 +215,60 @@ func TestAdminAPIFromOtherHost(t *testing.T) {
 				t.Errorf("GET %s from %s: %d, want %d", path, ip, res.StatusCode, want)
 			}
 		}
+	}
+}
+
+// TestRefusedFloodTransactionsBounded floods BYEs for dialogs that do not
+// exist from 127.0.0.9 (what SIPp's aborted calls and scanners send): each
+// is refused (481) and used to be kept for Timer J (32 s) to absorb
+// retransmissions. Past sip.limits.max_transactions refusals end at once,
+// so the transactions alive stay near the bound instead of growing with
+// rate × 32 s.
+func TestRefusedFloodTransactionsBounded(t *testing.T) {
+	g := startGatewaySIP(t, "limits: {max_transactions: 50}", floodSecurity)
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadBuffer(4 << 20)
+	to, err := net.ResolveUDPAddr("udp", g.UDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	buf := make([]byte, 65535)
+	refused := 0
+	for i := range n {
+		msg := buildRequest("UDP", conn.LocalAddr().String(), "BYE", "sip:u1000@example.com", "u1000",
+			fmt.Sprintf("bye-%d", i), "t1", 2, nil)
+		msg = strings.Replace(msg, "To: <sip:u1000@example.com>", "To: <sip:u1000@example.com>;tag=nosuch", 1)
+		if _, err := conn.WriteToUDP([]byte(msg), to); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			k, _, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				t.Fatalf("BYE %d unanswered: %v", i, err)
+			}
+			res, err := parseResponse(string(buf[:k]))
+			if err != nil || res.Status < 200 {
+				continue
+			}
+			if res.Status >= 400 {
+				refused++
+			}
+			break
+		}
+	}
+	if refused != n {
+		t.Fatalf("%d of %d BYEs refused", refused, n)
+	}
+	if live := g.requireMetric("switchboard_sip_transactions"); live > 60 {
+		t.Errorf("%v transactions alive after %d refusals; bound 50", live, n)
+	}
+	if shed := g.requireMetric("switchboard_sip_transactions_shed_total"); shed < n-60 {
+		t.Errorf("shed %v refusals, want at least %d", shed, n-60)
 	}
 }
