@@ -719,7 +719,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Config()
-	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.LearnWindow != time.Second || c.Latching != LatchSignalling || r.Capacity() != 2500 {
+	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.HoldTimeout != 2*time.Hour || c.LearnWindow != time.Second || c.Latching != LatchSignalling || r.Capacity() != 2500 {
 		t.Fatalf("defaults %+v", c)
 	}
 }
