@@ -31,8 +31,13 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	if mediaTimeout == 0 {
 		mediaTimeout = -1 // relay.Config: negative turns the timeout off
 	}
+	holdTimeout := cfg.Media.HoldTimeout.D()
+	if holdTimeout == 0 {
+		holdTimeout = -1 // off: a held call is never timed out
+	}
 	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout,
-		Latching: latchingMode(cfg.Media.Latching), AllowSSRCChange: cfg.Media.AllowSSRCChange,
+		HoldTimeout: holdTimeout,
+		Latching:    latchingMode(cfg.Media.Latching), AllowSSRCChange: cfg.Media.AllowSSRCChange,
 		Logger: a.log.With("component", "relay")})
 	if err != nil {
 		return fmt.Errorf("media relay: %w", err)

@@ -274,6 +274,7 @@ func (b *B2BUA) find(req *sip.Request) (*leg, error) {
 func (b *B2BUA) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	if l := b.lookup(req); l != nil {
 		if l.isA {
+			l.c.ackAnswer(req) // the answer to a late offer (lateoffer.go)
 			l.c.acked()
 		}
 		b.onAckInDialog(l, req) // ACK of a re-INVITE's 2xx (reinvite.go)

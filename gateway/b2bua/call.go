@@ -38,12 +38,16 @@ type call struct {
 	adm      admission  // tickets of the admission policy (policy.go)
 	info     cdrInfo
 	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
-	ackOnce  sync.Once
-	ackc     chan struct{}
-	endOnce  sync.Once
-	done     chan struct{}
-	started  time.Time
-	answered time.Time
+	late     lateOffer   // the INVITE came without SDP (lateoffer.go)
+	// byeReason is the Reason header (RFC 3326) of the BYEs that end the
+	// call; set once by endReason (legs.go).
+	byeReason string
+	ackOnce   sync.Once
+	ackc      chan struct{}
+	endOnce   sync.Once
+	done      chan struct{}
+	started   time.Time
+	answered  time.Time
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -167,6 +171,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 	if o.RetryAfter != "" {
 		res.AppendHeader(sip.NewHeader("Retry-After", o.RetryAfter))
 	}
+	if o.Accept != "" {
+		res.AppendHeader(sip.NewHeader("Accept", o.Accept))
+	}
 	if b.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
 	}
@@ -221,7 +228,16 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 			_ = media.Close()
 		}
 	}()
-	if c.bodyB, err = c.offer(req.Body(), req); err != nil {
+	body, err := sdpBody(req) // body.go: SDP, multipart (RFC 5621), or 415
+	if err != nil {
+		return err
+	}
+	if len(body) == 0 {
+		c.bodyB, err = c.makeLateOffer() // RFC 3261 §13.2.1 (lateoffer.go)
+	} else {
+		c.bodyB, err = c.offer(body, req)
+	}
+	if err != nil {
 		return err
 	}
 
@@ -301,6 +317,16 @@ func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Postel: formats the offer did not list (telephone-event, CN that
+	// phones and PBXs add) are dropped from what is relayed, not a 488
+	// (RFC 3264 §6.1 lets the answer list only offered formats).
+	dropped, err := sdp.TrimAnswer(c.offerB, sd)
+	if err != nil {
+		return nil, err
+	}
+	if len(dropped) > 0 {
+		c.gw.log.Info("answer lists formats not offered: dropped", "call_id", c.a.callID, "formats", sdp.FormatList(dropped))
+	}
 	st, err := sdp.CheckAnswer(c.offerB, sd)
 	if err != nil {
 		return nil, err
@@ -312,6 +338,9 @@ func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 	out, err := sd.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	if c.late.on {
+		c.late.offerA = sd // our offer to the caller, answered in its ACK (lateoffer.go)
 	}
 	return out, nil
 }

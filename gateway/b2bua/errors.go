@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -83,7 +84,14 @@ type outcome struct {
 	Cause   Cause
 	// RetryAfter, in seconds, goes with a 503 (RFC 3261 §20.33). Optional.
 	RetryAfter string
+	// Accept goes with a 415 (RFC 3261 §21.4.13). Optional.
+	Accept string
 }
+
+// portsRetryAfter is the Retry-After of the 503 sent when the relay has no
+// port pair left: calls end and give theirs back within minutes, and a
+// client that retries at once only adds load (RFC 3261 §21.5.4).
+const portsRetryAfter = "30"
 
 // classify maps an error to the caller's final response and the CDR cause.
 func classify(err error) outcome {
@@ -132,6 +140,12 @@ func classify(err error) outcome {
 		return outcome{Status: 408, Reason: "Request Timeout", Cause: CauseSessionExpired}
 	case errors.Is(err, dnssrv.ErrAllFailed):
 		return outcome{Status: 503, Reason: "Service Unavailable", Cause: CauseUnavailable}
+	case errors.Is(err, relay.ErrPortsExhausted):
+		// Overload of ours, not a fault: 503 with Retry-After, not 500
+		// (RFC 3261 §21.5.4).
+		return outcome{Status: 503, Reason: "Service Unavailable", Cause: CauseMedia, RetryAfter: portsRetryAfter}
+	case errors.Is(err, ErrUnsupportedBody): // body.go
+		return outcome{Status: 415, Reason: "Unsupported Media Type", Cause: CauseMedia, Accept: acceptBodies}
 	}
 	if code, text, ok := sdp.Warning(err); ok {
 		return outcome{Status: 488, Reason: "Not Acceptable Here", Cause: CauseMedia,

@@ -215,8 +215,13 @@ func (c *call) hangup(toA bool, cause error) {
 
 // end ends the call once: BYE to the legs named, close the media, forget
 // the dialogs. Every answered call ends here.
-func (c *call) end(byeA, byeB bool, cause error) {
+func (c *call) end(byeA, byeB bool, cause error) { c.endReason(byeA, byeB, cause, "") }
+
+// endReason is end with reason, when not empty, as the Reason header
+// (RFC 3326) of the BYEs sent.
+func (c *call) endReason(byeA, byeB bool, cause error, reason string) {
 	c.endOnce.Do(func() {
+		c.byeReason = reason
 		c.setEndedBy(endedByGateway) // unless hangup said who
 		c.gw.removeDialogs(c)
 		go func() {
@@ -264,6 +269,9 @@ func (c *call) sendBye(d *dialog) {
 	})
 	defer stop()
 	bye := d.newRequest(sip.BYE)
+	if c.byeReason != "" {
+		bye.AppendHeader(sip.NewHeader("Reason", c.byeReason)) // RFC 3326
+	}
 	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	if err != nil {
 		c.gw.log.Debug("BYE failed", "call_id", d.callID, "error", err)

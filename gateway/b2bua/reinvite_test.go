@@ -268,11 +268,11 @@ func TestExchange(t *testing.T) {
 			answer: "a=recvonly",
 		},
 		{
-			name: "answer with a codec not offered", method: sip.INVITE,
+			name: "answer with no offered codec left", method: sip.INVITE,
 			offer: testSDP(30000, 2, "", 0),
 			reply: func(*sip.Request) (int, string) { return 200, testSDP(30002, 2, "", 8) },
 			// The rollback re-INVITE gets the same unusable answer: logged.
-			wantErr: sdp.ErrAnswerMismatch, methods: []string{"INVITE", "ACK", "INVITE", "ACK"}, aDir: psdp.DirectionSendRecv,
+			wantErr: sdp.ErrNoCommonCodec, methods: []string{"INVITE", "ACK", "INVITE", "ACK"}, aDir: psdp.DirectionSendRecv,
 		},
 		{
 			name: "garbage SDP in the 2xx: far end re-INVITEd back (RFC 3261 §14.1)", method: sip.INVITE,

@@ -230,7 +230,7 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 		if err == nil {
 			f.early = br
 			c.earlyA = out
-			c.provisionalA(tx, req, res.StatusCode, res.Reason, out)
+			c.provisionalA(tx, req, res.StatusCode, res.Reason, c.earlyBody(out)) // lateoffer.go
 			return
 		}
 		c.gw.log.Info("early SDP rejected", "branch", br.label, "error", err)
@@ -280,6 +280,7 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 	gw.addDialogs(c)
 	sent := c.respondA(tx, req, res.StatusCode, res.Reason, body)
 	c.startTimers(sent, res) // timer hook (timer.go)
+	c.keepAckAnswer()        // late offer (lateoffer.go)
 	if req.Transport() == "UDP" || req.Transport() == "udp" {
 		go c.retransmit2xx(tx, sent)
 	}

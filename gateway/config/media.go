@@ -26,9 +26,17 @@ type Media struct {
 
 	// Timeout hangs up an answered call, on both legs, when no RTP came
 	// from either side for this long (a phone that lost power, a PBX that
-	// forgot the call). Calls on hold both ways are not timed out: session
-	// timers reap those. 0 turns it off. Default: 60s.
+	// forgot the call). Calls on hold are timed out by HoldTimeout
+	// instead. 0 turns it off. Default: 60s.
 	Timeout Duration `yaml:"timeout"`
+
+	// HoldTimeout replaces Timeout while a call is on hold: a side said
+	// sendonly, recvonly or inactive, or c=0.0.0.0 (RFC 3264 §8.4), so
+	// media may flow one way at most and a holding phone without music on
+	// hold sends nothing. The call is hung up when no RTP came either way
+	// for this long on hold. 0 turns it off (session timers still reap
+	// dead calls). Default: 2h.
+	HoldTimeout Duration `yaml:"hold_timeout"`
 
 	// Latching says which sources may become a call side's media source
 	// (symmetric RTP), in the first second after each SDP only:
@@ -49,7 +57,8 @@ var latchingModes = []string{"signalling", "sdp-address", "off"}
 
 // defaultMedia returns the media defaults.
 func defaultMedia() Media {
-	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second), Latching: "signalling"}
+	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second),
+		HoldTimeout: Duration(2 * time.Hour), Latching: "signalling"}
 }
 
 // matchRE is a trunk match: digits, * and #, an optional leading +, and a
@@ -69,6 +78,9 @@ func (d *decoder) validateMedia(m *Media) {
 	}
 	if t := m.Timeout.D(); t != 0 && (t < time.Second || t > 24*time.Hour) {
 		d.errorf("media.timeout", "%s is out of range: must be 0 (off) or from 1s to 24h", t)
+	}
+	if t := m.HoldTimeout.D(); t != 0 && (t < time.Second || t > 24*time.Hour) {
+		d.errorf("media.hold_timeout", "%s is out of range: must be 0 (off) or from 1s to 24h", t)
 	}
 	if !slices.Contains(latchingModes, m.Latching) {
 		d.errorf("media.latching", "%q is not a latching mode: use %s", m.Latching, strings.Join(latchingModes, ", "))

@@ -23,6 +23,14 @@ type Config struct {
 	// Default: 60 s. Negative: never.
 	MediaTimeout time.Duration
 
+	// HoldTimeout replaces MediaTimeout while the session is on hold: the
+	// SDPs let media flow one way at most (a side said sendonly, recvonly
+	// or inactive, or c=0.0.0.0, RFC 3264 §8.4), so a holding phone that
+	// sends no music on hold is not hung up. Timeout is closed when no
+	// RTP came either way for HoldTimeout while on hold. Default: 2 h.
+	// Negative: a held session is never timed out.
+	HoldTimeout time.Duration
+
 	// Latching chooses which sources may become a side's far end (see
 	// Latching). Default: LatchSignalling.
 	Latching Latching
@@ -51,6 +59,7 @@ const (
 	defaultPortMin      = 40000
 	defaultPortMax      = 49999
 	defaultMediaTimeout = 60 * time.Second
+	defaultHoldTimeout  = 2 * time.Hour
 	defaultLearnWindow  = time.Second
 
 	// maxPacket is the reader buffer: an Ethernet MTU with room to spare.
@@ -68,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MediaTimeout == 0 {
 		c.MediaTimeout = defaultMediaTimeout
+	}
+	if c.HoldTimeout == 0 {
+		c.HoldTimeout = defaultHoldTimeout
 	}
 	if c.LearnWindow == 0 {
 		c.LearnWindow = defaultLearnWindow

@@ -566,6 +566,77 @@ func TestMediaTimeoutHeld(t *testing.T) {
 	}
 }
 
+// TestMediaTimeoutOneWayHold: a phone holds with sendonly and sends no
+// music on hold, its peer answered recvonly: media may flow one way only,
+// nothing flows, and the media timeout must not fire — the hold timeout
+// does, much later (issue 11).
+func TestMediaTimeoutOneWayHold(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		a, b   Remote
+		hold   time.Duration
+		expire bool
+	}{
+		{"sendonly/recvonly, hold timeout", Remote{RTP: netip.MustParseAddrPort("127.0.0.1:9"), Direction: sdp.DirectionSendOnly},
+			Remote{RTP: netip.MustParseAddrPort("127.0.0.1:11"), Direction: sdp.DirectionRecvOnly}, 500 * time.Millisecond, true},
+		{"c=0.0.0.0, hold timeout off", Remote{RTP: netip.MustParseAddrPort("0.0.0.0:9")},
+			Remote{RTP: netip.MustParseAddrPort("127.0.0.1:11")}, -1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTestRelay(t, Config{MediaTimeout: 100 * time.Millisecond, HoldTimeout: tt.hold})
+			s, _ := r.NewSession()
+			s.A().SetRemote(tt.a)
+			s.B().SetRemote(tt.b)
+			s.ArmTimeout()
+			select {
+			case <-s.Timeout():
+				t.Fatal("media timeout fired on a held session")
+			case <-time.After(350 * time.Millisecond):
+			}
+			select {
+			case <-s.Timeout():
+				if !tt.expire {
+					t.Fatal("fired with the hold timeout off")
+				}
+			case <-time.After(2 * time.Second):
+				if tt.expire {
+					t.Fatal("no hold timeout")
+				}
+			}
+		})
+	}
+}
+
+// TestResumeAfterLongHold: the silence of a hold does not count against
+// the media timeout once the call is resumed (each SDP restarts the clock).
+func TestResumeAfterLongHold(t *testing.T) {
+	t.Parallel()
+	r := newTestRelay(t, Config{MediaTimeout: 150 * time.Millisecond})
+	s, _ := r.NewSession()
+	a, b := newEndpoint(t), newEndpoint(t)
+	s.A().SetRemote(Remote{RTP: a.addr(), Direction: sdp.DirectionSendOnly})
+	s.B().SetRemote(Remote{RTP: b.addr(), Direction: sdp.DirectionRecvOnly})
+	s.ArmTimeout()
+	time.Sleep(400 * time.Millisecond) // held, silent
+	s.A().SetRemote(Remote{RTP: a.addr()})
+	s.B().SetRemote(Remote{RTP: b.addr()})
+	start := time.Now()
+	for time.Since(start) < 300*time.Millisecond {
+		a.send(s.A().LocalAddr(), a.packet())
+		select {
+		case <-s.Timeout():
+			t.Fatal("fired right after the resume while media flows")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	select {
+	case <-s.Timeout():
+	case <-time.After(2 * time.Second):
+		t.Fatal("no timeout once media stopped after the resume")
+	}
+}
+
 func TestPortExhaustionAndReuse(t *testing.T) {
 	t.Parallel()
 	base := 31000 + 100*int(nextRange.Add(1))
@@ -648,7 +719,7 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := r.Config()
-	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.LearnWindow != time.Second || c.Latching != LatchSignalling || r.Capacity() != 2500 {
+	if c.PortMin != 40000 || c.PortMax != 49999 || c.MediaTimeout != time.Minute || c.HoldTimeout != 2*time.Hour || c.LearnWindow != time.Second || c.Latching != LatchSignalling || r.Capacity() != 2500 {
 		t.Fatalf("defaults %+v", c)
 	}
 }

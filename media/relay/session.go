@@ -12,9 +12,12 @@ import (
 // Media timeout: after ArmTimeout (the B2BUA calls it when the call is
 // answered, so that a long ringing phase is not a timeout), Timeout is closed
 // when no RTP packet was accepted from either side for Config.MediaTimeout.
-// While the directions let no media flow either way (both held, inactive),
-// the clock is stopped: RFC 3264 §8.4 holds send no RTP, and session timers
-// (RFC 4028) reap such calls if they die.
+// While the session is on hold — the directions let media flow one way at
+// most: a side said sendonly, recvonly or inactive, or c=0.0.0.0 (RFC 3264
+// §8.4) — Config.HoldTimeout applies instead: a holding phone without music
+// on hold sends nothing, and its peer sends nothing it may forward. Each
+// SDP (SetRemote) restarts the clock, so a resume is not timed out for the
+// silence of the hold.
 type Session struct {
 	relay *Relay
 	a, b  Side
@@ -61,6 +64,8 @@ func (s *Session) ArmTimeout() {
 
 // checkTimeout runs on the timer: it re-arms itself for the time left, so a
 // busy session costs one timer event per MediaTimeout, not one per packet.
+// It looks at the directions at least every MediaTimeout, so a hold or a
+// resume changes the limit within that time.
 func (s *Session) checkTimeout() {
 	d := s.relay.cfg.MediaTimeout
 	s.mu.Lock()
@@ -69,19 +74,26 @@ func (s *Session) checkTimeout() {
 		return
 	}
 	now := monotonic()
-	if !s.a.flows() && !s.b.flows() {
-		s.lastRTP.Store(now) // on hold both ways: the clock stands still
-		s.timer.Reset(d)
-		return
+	limit := d
+	if !s.a.flows() || !s.b.flows() {
+		limit = s.relay.cfg.HoldTimeout // on hold (RFC 3264 §8.4)
+		if limit < 0 {
+			s.lastRTP.Store(now) // held calls are never timed out: the clock stands still
+			s.timer.Reset(d)
+			return
+		}
 	}
 	idle := time.Duration(now - s.lastRTP.Load())
-	if idle >= d {
+	if idle >= limit {
 		s.fired = true
 		close(s.timeout)
 		return
 	}
-	s.timer.Reset(d - idle)
+	s.timer.Reset(min(limit-idle, d))
 }
+
+// touch restarts the media clock: a new SDP (SetRemote) starts afresh.
+func (s *Session) touch() { s.lastRTP.Store(monotonic()) }
 
 // Close stops the session: stops reading its four sockets, closes them, waits
 // until no packet of the session is being handled any more, and gives the

@@ -91,6 +91,9 @@ func (s *Side) SetRemote(r Remote) {
 	s.ssrcSet = false
 	s.updateDst()
 	s.mu.Unlock()
+	if s.sess != nil {
+		s.sess.touch() // a resume is not timed out for the hold's silence
+	}
 }
 
 // Remote returns what SetRemote last recorded.

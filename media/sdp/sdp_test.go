@@ -190,12 +190,18 @@ func TestCheckAnswer(t *testing.T) {
 	tests := []struct {
 		name, answer string
 		err          error
+		formats      string // the answer's audio formats after the check
 	}{
-		{"ok", "m=audio 5000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n", nil},
-		{"other dynamic pt", "m=audio 5000 RTP/AVP 8 96\r\na=rtpmap:96 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n", nil},
-		{"codec not offered", "m=audio 5000 RTP/AVP 9\r\nm=video 0 RTP/AVP 96\r\n", ErrAnswerMismatch},
-		{"m= lines dropped", "m=audio 5000 RTP/AVP 0\r\n", ErrAnswerMismatch},
-		{"audio rejected", "m=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n", ErrNoAudio},
+		{"ok", "m=audio 5000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n", nil, "8 101"},
+		{"other dynamic pt", "m=audio 5000 RTP/AVP 8 96\r\na=rtpmap:96 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n", nil, "8 96"},
+		// Postel: formats the offer did not list go, the call stays.
+		{"CN added", "m=audio 5000 RTP/AVP 0 13\r\nm=video 0 RTP/AVP 96\r\n", nil, "0"},
+		{"telephone-event at 16 kHz and G722 added", "m=audio 5000 RTP/AVP 9 0 102\r\na=rtpmap:102 telephone-event/16000\r\na=fmtp:102 0-16\r\nm=video 0 RTP/AVP 96\r\n", nil, "0"},
+		{"unmapped dynamic pt added", "m=audio 5000 RTP/AVP 8 97\r\nm=video 0 RTP/AVP 96\r\n", nil, "8"},
+		{"codec not offered", "m=audio 5000 RTP/AVP 9\r\nm=video 0 RTP/AVP 96\r\n", ErrNoCommonCodec, ""},
+		{"only telephone-event left", "m=audio 5000 RTP/AVP 9 101\r\na=rtpmap:101 telephone-event/8000\r\nm=video 0 RTP/AVP 96\r\n", ErrNoCommonCodec, ""},
+		{"m= lines dropped", "m=audio 5000 RTP/AVP 0\r\n", ErrAnswerMismatch, ""},
+		{"audio rejected", "m=audio 0 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\n", ErrNoAudio, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,8 +213,26 @@ func TestCheckAnswer(t *testing.T) {
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("got %v, want %v", err, tt.err)
 			}
-			if err == nil && st.RTP != netip.MustParseAddrPort("10.0.0.2:5000") {
+			if err != nil {
+				return
+			}
+			if st.RTP != netip.MustParseAddrPort("10.0.0.2:5000") {
 				t.Fatalf("stream %+v", st)
+			}
+			if got := strings.Join(ans.MediaDescriptions[0].MediaName.Formats, " "); got != tt.formats {
+				t.Errorf("formats %q, want %q", got, tt.formats)
+			}
+			if len(st.Codecs) != len(strings.Fields(tt.formats)) {
+				t.Errorf("stream codecs %v, want formats %q", st.Codecs, tt.formats)
+			}
+			out, err := ans.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pt := range []string{"13", "97", "102", "9 "} {
+				if strings.Contains(string(out), "rtpmap:"+pt) || strings.Contains(string(out), "fmtp:"+pt) {
+					t.Errorf("answer keeps attributes of dropped format %s:\n%s", pt, out)
+				}
 			}
 		})
 	}
