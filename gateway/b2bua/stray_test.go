@@ -91,3 +91,21 @@ func TestByeCutShortByShutdown(t *testing.T) {
 		t.Fatal("the BYE still waits for Timer F after shutdown")
 	}
 }
+
+// TestBranchAccept: the first 2xx names the branch's dialog; a later 2xx
+// with its To tag is a retransmission, one with another tag a second
+// dialog from a fork downstream (RFC 3261 §13.2.2.4).
+func TestBranchAccept(t *testing.T) {
+	br := &branch{}
+	for _, tc := range []struct {
+		tag  string
+		want bool
+	}{{"a1", true}, {"a1", true}, {"b2", false}, {"a1", true}, {"", false}} {
+		if got := br.accept(tc.tag); got != tc.want {
+			t.Errorf("accept(%q) = %v, want %v", tc.tag, got, tc.want)
+		}
+	}
+	if k1, k2 := strayKey("c", "f", "t1"), strayKey("c", "f", "t2"); k1 == k2 {
+		t.Errorf("stray keys of two To tags are equal: %q", k1)
+	}
+}

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The client side of the gateway's INVITEs towards trunks (issue 11):
+// lost ACKs, forks downstream, challenges, CANCEL races, the socket
+// requests leave from. The trunk is a rawPBX (calls_stray_test.go): it
+// sends what a real PBX sends, and drops what a lossy network drops.
+
+// rawTrunkConfig routes 2000 to a rawPBX on 127.0.0.2:port; extra goes
+// inside the trunk's entry (indented "    key: value" lines).
+func rawTrunkConfig(port int, extra string) string {
+	return fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+trunks:
+  - name: pbx
+    target: sip:127.0.0.2:%d
+    probe: {interval: 0s}
+    match: ["2000"]
+%s`, port, extra)
+}
+
+// pbxMsg is one request the rawPBX read.
+type pbxMsg struct {
+	raw  string
+	from net.Addr
+}
+
+// collect reads every request for d (skipping INVITE retransmissions).
+func (p *rawPBX) collect(d time.Duration) []pbxMsg {
+	var out []pbxMsg
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return out
+		}
+		msg, from := p.next(left, "ACK", "BYE", "CANCEL", "INVITE", "OPTIONS")
+		if msg == "" {
+			return out
+		}
+		out = append(out, pbxMsg{msg, from})
+	}
+}
+
+func method(msg string) string { m, _, _ := strings.Cut(msg, " "); return m }
+
+func hasTag(msg, tag string) bool { return strings.Contains(header(msg, "To"), "tag="+tag) }
+
+// TestLostACKAndForkedAnswer: the trunk's 200 is retransmitted because
+// our ACK was lost, then a fork behind the PBX answers too with another
+// To tag. The gateway ACKs the retransmission (RFC 3261 §13.2.2.4; sipgo
+// hands it only to OnRetransmission), ACKs and BYEs the second dialog,
+// and the call stays up on the first one.
+func TestLostACKAndForkedAnswer(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, rawTrunkConfig(pbx.port(), ""))
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	contact := fmt.Sprintf("sip:2000@127.0.0.2:%d", pbx.port())
+	ok200 := response(inv, 200, "OK", "uas1", contact, pbxSDP)
+	pbx.send(ok200, from)
+	if ack, _ := pbx.next(3*time.Second, "ACK"); ack == "" {
+		t.Fatal("no ACK for the 200")
+	} // ... and the network loses it: the PBX retransmits its 200.
+	if err := <-answered; err != nil {
+		t.Fatalf("caller not answered: %v", err)
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pbx.send(ok200, from)
+	ack, _ := pbx.next(3*time.Second, "ACK")
+	if ack == "" {
+		t.Fatalf("no ACK for the retransmitted 200: the callee would hang up after 32 s\n%s", g.log.String())
+	}
+	if !hasTag(ack, "uas1") || header(ack, "Call-ID") != header(inv, "Call-ID") {
+		t.Errorf("ACK for the retransmission is not in the call's dialog:\n%s", ack)
+	}
+
+	// A fork behind the PBX answers as well: another dialog, to be ACKed
+	// and hung up (RFC 3261 §13.2.2.4).
+	pbx.send(response(inv, 200, "OK", "fork2", contact, pbxSDP), from)
+	var gotAck, gotBye bool
+	for _, m := range pbx.collect(2 * time.Second) {
+		switch {
+		case method(m.raw) == "ACK" && hasTag(m.raw, "fork2"):
+			gotAck = true
+		case method(m.raw) == "BYE" && hasTag(m.raw, "fork2"):
+			gotBye = true
+			pbx.send(response(m.raw, 200, "OK", "", "", ""), m.from)
+		case method(m.raw) == "BYE":
+			t.Errorf("BYE on the answered dialog:\n%s", m.raw)
+		}
+	}
+	if !gotAck || !gotBye {
+		t.Fatalf("second dialog: ACK %v, BYE %v; want both\n%s", gotAck, gotBye, g.log.String())
+	}
+
+	// The call is still up: the caller's BYE reaches the first dialog.
+	byeDone := make(chan error, 1)
+	go func() { byeDone <- s.Bye(ctx) }()
+	bye, byeFrom := pbx.next(3*time.Second, "BYE")
+	if bye == "" || !hasTag(bye, "uas1") {
+		t.Fatalf("the caller's BYE did not reach the answered dialog: %q", bye)
+	}
+	pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+	if err := <-byeDone; err != nil {
+		t.Fatalf("caller's BYE: %v", err)
+	}
+}
