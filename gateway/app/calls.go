@@ -65,6 +65,12 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			registeredAs[tc.Name] = as
 		}
 	}
+	trunkAuth := map[string]b2bua.Credentials{} // trunks[].auth, default register (b2bua/trunkauth.go)
+	for _, tc := range cfg.Trunks {
+		if user, password := tc.Credentials(); user != "" {
+			trunkAuth[tc.Name] = b2bua.Credentials{User: user, Password: password}
+		}
+	}
 	diverts := map[string]b2bua.Divert{}
 	for _, u := range cfg.Users {
 		if dv := u.Divert; dv.Busy != "" || dv.NoAnswer != "" {
@@ -111,6 +117,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
 		Admission:    policy,
+		TrunkAuth:    trunkAuth,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

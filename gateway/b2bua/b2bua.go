@@ -116,6 +116,10 @@ type Options struct {
 	// Admission admits calls: class of service, deny-list, call and
 	// ringing caps (policy.go). Optional: every call admitted.
 	Admission Admission
+	// TrunkAuth are the credentials per trunk name for its digest
+	// challenges to our INVITEs (trunkauth.go). Optional: a challenge
+	// then fails the call with 403.
+	TrunkAuth map[string]Credentials
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).

@@ -34,6 +34,7 @@ type branch struct {
 	txErr     error // why the transaction ended without a final response
 	cancelled bool
 	prack     prackState // 100rel on this branch (prack.go)
+	authTries int        // INVITEs sent again with credentials (trunkauth.go)
 
 	mu    sync.Mutex
 	okTag string // the To tag of the first 2xx: the dialog the branch formed

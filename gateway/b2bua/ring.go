@@ -93,6 +93,9 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				c.provisional(f, br, req, tx, res)
 			case code < 300:
 				return c.answer2xx(f, br, req, tx, res)
+			case (code == 401 || code == 407) && c.reauth(ctx, f, br, res):
+				// A trunk's challenge answered (trunkauth.go): a new
+				// branch replaced br.
 			default:
 				f.settle(br, code, res.Reason)
 				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
@@ -118,9 +121,10 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 	f.drain(nil)
 	if tgt.trunk != nil {
-		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
-		// one response).
-		br := f.branches[0]
+		// One branch (the last: a challenge answered replaces it,
+		// trunkauth.go): its status as it came (RFC 3261 §16.7 step 6
+		// with one response).
+		br := f.branches[len(f.branches)-1]
 		if br.txErr != nil {
 			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
 		}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
@@ -126,4 +128,125 @@ func TestLostACKAndForkedAnswer(t *testing.T) {
 	if err := <-byeDone; err != nil {
 		t.Fatalf("caller's BYE: %v", err)
 	}
+}
+
+// checkDigest verifies a digest response (RFC 7616 §3.4.1, qop=auth) the
+// way a PBX does, with the test's own hashing, not the gateway's code.
+func checkDigest(t *testing.T, authz, method, uri, user, password, realm, nonce, alg string) {
+	t.Helper()
+	p := parseDigest(authz)
+	if p == nil {
+		t.Fatalf("not a Digest credential: %q", authz)
+	}
+	h := func(s string) string {
+		if alg == "SHA-256" {
+			x := sha256.Sum256([]byte(s))
+			return hex.EncodeToString(x[:])
+		}
+		return md5hex(s)
+	}
+	for k, want := range map[string]string{"username": user, "realm": realm, "nonce": nonce, "uri": uri, "qop": "auth"} {
+		if p[k] != want {
+			t.Errorf("%s=%q, want %q in %q", k, p[k], want, authz)
+		}
+	}
+	if got := p["algorithm"]; !strings.EqualFold(got, alg) && !(alg == "MD5" && got == "") {
+		t.Errorf("algorithm=%q, want %s", got, alg)
+	}
+	ha1, ha2 := h(user+":"+realm+":"+password), h(method+":"+uri)
+	want := h(ha1 + ":" + nonce + ":" + p["nc"] + ":" + p["cnonce"] + ":auth:" + ha2)
+	if p["response"] != want || p["cnonce"] == "" || p["nc"] == "" {
+		t.Errorf("digest response %q does not verify (want %q): %q", p["response"], want, authz)
+	}
+}
+
+// TestTrunkChallengesInvite: a trunk that challenges every INVITE
+// (Asterisk/FreePBX, 3CX, BroadWorks) gets it again with credentials:
+// CSeq + 1, same Call-ID and From tag, a digest that verifies, SHA-256
+// or MD5 as the challenge asks, 407 and 401 alike (RFC 3261 §22.2). A
+// trunk without credentials fails the call with 403, not 503.
+func TestTrunkChallengesInvite(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, rawTrunkConfig(pbx.port(), "    auth: {user: gw, password: \"s3cret\"}\n")+
+		fmt.Sprintf("  - {name: noauth, target: \"sip:127.0.0.2:%d\", probe: {interval: 0s}, match: [\"3000\"]}\n", pbx.port()))
+	contact := fmt.Sprintf("sip:2000@127.0.0.2:%d", pbx.port())
+
+	for _, tc := range []struct {
+		code              int
+		challenge, answer string
+		alg, nonce, realm string
+	}{
+		{407, "Proxy-Authenticate", "Proxy-Authorization", "SHA-256", "n407", "asterisk"},
+		{401, "WWW-Authenticate", "Authorization", "MD5", "n401", "3cx"},
+	} {
+		t.Run(tc.answer, func(t *testing.T) {
+			ph := newPhone(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answered := make(chan error, 1)
+			go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+			inv, from := pbx.next(5*time.Second, "INVITE")
+			if inv == "" {
+				t.Fatal("the trunk got no INVITE")
+			}
+			ch := response(inv, tc.code, "Auth Required", "ch1", "", "")
+			ch = strings.Replace(ch, "Content-Length:", fmt.Sprintf(
+				"%s: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"\r\n%s: Digest realm=\"%s\", nonce=\"other\", algorithm=MD5, qop=\"auth\"\r\nContent-Length:",
+				tc.challenge, tc.realm, tc.nonce, tc.alg, tc.challenge, tc.realm), 1)
+			pbx.send(ch, from)
+			var again string
+			for _, m := range pbx.collect(3 * time.Second) {
+				if method(m.raw) == "INVITE" && header(m.raw, "CSeq") != header(inv, "CSeq") {
+					again, from = m.raw, m.from
+					break
+				}
+			}
+			if again == "" {
+				t.Fatalf("no INVITE with credentials after the %d\n%s", tc.code, g.log.String())
+			}
+			if got, want := header(again, "CSeq"), "2 INVITE"; got != want {
+				t.Errorf("CSeq %q, want %q", got, want)
+			}
+			if header(again, "Call-ID") != header(inv, "Call-ID") || header(again, "From") != header(inv, "From") {
+				t.Errorf("Call-ID or From changed:\n%s\n---\n%s", inv, again)
+			}
+			ruri := strings.Fields(again)[1]
+			checkDigest(t, header(again, tc.answer), "INVITE", ruri, "gw", "s3cret", tc.realm, tc.nonce, tc.alg)
+			pbx.send(response(again, 200, "OK", "uas1", contact, pbxSDP), from)
+			if err := <-answered; err != nil {
+				t.Fatalf("caller not answered: %v", err)
+			}
+			_ = s.Ack(ctx)
+			go func() { _ = s.Bye(ctx) }()
+			if bye, byeFrom := pbx.next(3*time.Second, "BYE"); bye != "" {
+				pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+			}
+		})
+	}
+
+	t.Run("no credentials", func(t *testing.T) {
+		ph := newPhone(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		s, err := call(ctx, ph, g.UDP, "3000", phoneSDP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answered := make(chan error, 1)
+		go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+		inv, from := pbx.next(5*time.Second, "INVITE")
+		if inv == "" {
+			t.Fatal("the trunk got no INVITE")
+		}
+		ch := response(inv, 407, "Proxy Authentication Required", "ch1", "", "")
+		ch = strings.Replace(ch, "Content-Length:", "Proxy-Authenticate: Digest realm=\"pbx\", nonce=\"n\", qop=\"auth\"\r\nContent-Length:", 1)
+		pbx.send(ch, from)
+		if code := responseCode(<-answered); code != 403 {
+			t.Fatalf("caller got %d, want 403", code)
+		}
+	})
 }
