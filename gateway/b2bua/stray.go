@@ -168,6 +168,14 @@ func toTag(res *sip.Response) string {
 	return ""
 }
 
+// nextSeq takes the dialog's next CSeq number (RFC 3261 §12.2.1.1).
+func (d *dialog) nextSeq() uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.localSeq++
+	return d.localSeq
+}
+
 // remoteTagIs reports whether the dialog's remote tag is tag.
 func (d *dialog) remoteTagIs(tag string) bool {
 	d.mu.Lock()

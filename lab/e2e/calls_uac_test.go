@@ -250,3 +250,98 @@ func TestTrunkChallengesInvite(t *testing.T) {
 		}
 	})
 }
+
+// rawInvite is an INVITE from the raw caller c for number at gw with
+// extra header lines and an SDP body.
+func rawInvite(c *sipConn, gw, number, branch string, extra ...string) string {
+	c.cseq++
+	var b strings.Builder
+	fmt.Fprintf(&b, "INVITE sip:%s@%s SIP/2.0\r\n", number, gw)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", c.conn.LocalAddr(), branch)
+	fmt.Fprintf(&b, "Max-Forwards: 70\r\nFrom: <sip:u1000@example.com>;tag=%s\r\nTo: <sip:%s@example.com>\r\n", c.tag, number)
+	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d INVITE\r\nContact: <sip:u1000@%s>\r\n", c.callID, c.cseq, c.conn.LocalAddr())
+	for _, e := range extra {
+		b.WriteString(e + "\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(phoneSDP), phoneSDP)
+	return b.String()
+}
+
+// rawCancel is the CANCEL of an INVITE sent by rawInvite (RFC 3261 §9.1).
+func rawCancel(c *sipConn, gw, number, branch string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CANCEL sip:%s@%s SIP/2.0\r\n", number, gw)
+	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;branch=%s;rport\r\n", c.conn.LocalAddr(), branch)
+	fmt.Fprintf(&b, "Max-Forwards: 70\r\nFrom: <sip:u1000@example.com>;tag=%s\r\nTo: <sip:%s@example.com>\r\n", c.tag, number)
+	fmt.Fprintf(&b, "Call-ID: %s\r\nCSeq: %d CANCEL\r\nContent-Length: 0\r\n\r\n", c.callID, c.cseq)
+	return b.String()
+}
+
+// TestCancelCrossesAnswer: the trunk's 200 reaches the gateway while the
+// caller's CANCEL does too (here: the 2xx waits for the PRACK of a
+// reliable 183 the caller never sends, RFC 3262 §3, and the caller gives
+// up). The caller gets 487; the callee, answered to nobody, gets ACK and
+// a BYE with Reason: SIP;cause=487 (RFC 3326) at once, not after the
+// media timeout.
+func TestCancelCrossesAnswer(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, rawTrunkConfig(pbx.port(), ""))
+	c := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	branch := "z9hG4bK" + randHex(8)
+	c.send(rawInvite(c, g.UDP, "2000", branch, "Require: 100rel", "Supported: 100rel"))
+	for {
+		r, err := c.read(3 * time.Second)
+		if err != nil {
+			t.Fatalf("no 407 for the caller: %v", err)
+		}
+		if r.Status == 407 {
+			authz, err := digestAuthorization(r.Headers["proxy-authenticate"], "INVITE", "sip:2000@"+g.UDP, "u1000", "secret")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.send(strings.Replace(rawCancel(c, g.UDP, "2000", branch), "CANCEL", "ACK", 2))
+			branch = "z9hG4bK" + randHex(8)
+			c.send(rawInvite(c, g.UDP, "2000", branch, "Require: 100rel", "Supported: 100rel", "Proxy-Authorization: "+authz))
+			break
+		}
+	}
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	contact := fmt.Sprintf("sip:2000@127.0.0.2:%d", pbx.port())
+	pbx.send(response(inv, 183, "Session Progress", "uas1", contact, pbxSDP), from)
+	for {
+		r, err := c.read(3 * time.Second)
+		if err != nil {
+			t.Fatalf("no reliable 183 for the caller: %v", err)
+		}
+		if r.Status == 183 && r.get("RSeq") != "" {
+			break
+		}
+	}
+	pbx.send(response(inv, 200, "OK", "uas1", contact, pbxSDP), from)
+	if ack, _ := pbx.next(3*time.Second, "ACK"); ack == "" {
+		t.Fatal("no ACK for the 200")
+	}
+	c.send(rawCancel(c, g.UDP, "2000", branch))
+	got487 := false
+	for !got487 {
+		r, err := c.read(3 * time.Second)
+		if err != nil {
+			t.Fatalf("caller got no 487: %v", err)
+		}
+		if r.Status == 200 && strings.HasSuffix(r.get("CSeq"), "INVITE") {
+			t.Fatalf("caller got a 200 after its CANCEL was answered")
+		}
+		got487 = r.Status == 487
+	}
+	bye, byeFrom := pbx.next(5*time.Second, "BYE")
+	if bye == "" {
+		t.Fatalf("the callee got no BYE: answered to nobody\n%s", g.log.String())
+	}
+	pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+	if !hasTag(bye, "uas1") || !strings.Contains(header(bye, "Reason"), "cause=487") {
+		t.Errorf("BYE not in the answered dialog or without Reason cause=487:\n%s", bye)
+	}
+}
