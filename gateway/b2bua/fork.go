@@ -36,8 +36,37 @@ type branch struct {
 	prack     prackState // 100rel on this branch (prack.go)
 	authTries int        // INVITEs sent again with credentials (trunkauth.go)
 
-	mu    sync.Mutex
-	okTag string // the To tag of the first 2xx: the dialog the branch formed
+	mu     sync.Mutex
+	okTag  string  // the To tag of the first 2xx: the dialog the branch formed
+	heard  bool    // a provisional came: CANCEL may be sent (RFC 3261 §9.1)
+	pendingCancel *string // the Reason of a CANCEL waiting for a provisional
+}
+
+// mayCancel reports whether a CANCEL may go out now: only once a
+// provisional came (RFC 3261 §9.1). Otherwise the CANCEL (with reason)
+// waits for one (provisional); a branch that answers instead is ended
+// with ACK and BYE (fork.drain).
+func (br *branch) mayCancel(reason string) bool {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.heard {
+		return true
+	}
+	br.pendingCancel = &reason
+	return false
+}
+
+// provisional records a provisional response and returns the deferred
+// CANCEL's reason, if one waits for it (ok).
+func (br *branch) provisional() (reason string, ok bool) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	br.heard = true
+	if br.pendingCancel == nil {
+		return "", false
+	}
+	reason, br.pendingCancel = *br.pendingCancel, nil
+	return reason, true
 }
 
 // accept reports whether a 2xx with To tag tag belongs to the dialog the
@@ -89,18 +118,14 @@ func (f *fork) add(br *branch, first *sip.Response) {
 	go func() {
 		defer f.watchers.Done()
 		if first != nil {
-			if first.IsSuccess() {
-				br.accept(toTag(first))
-			}
+			f.seen(br, first)
 			f.events <- brEvent{br: br, res: first}
 		}
 		for {
 			select {
 			case res := <-br.tx.Responses():
 				if res != nil {
-					if res.IsSuccess() {
-						br.accept(toTag(res))
-					}
+					f.seen(br, res)
 					f.events <- brEvent{br: br, res: res}
 				}
 			case <-br.tx.Done():
@@ -109,6 +134,20 @@ func (f *fork) add(br *branch, first *sip.Response) {
 			}
 		}
 	}()
+}
+
+// seen notes a response of br as its watcher reads it: the first 2xx
+// names its dialog; a provisional releases a CANCEL that waited for one
+// (RFC 3261 §9.1).
+func (f *fork) seen(br *branch, res *sip.Response) {
+	switch {
+	case res.IsSuccess():
+		br.accept(toTag(res))
+	case res.IsProvisional():
+		if reason, ok := br.provisional(); ok {
+			f.c.cancelBranch(br.inv, reason)
+		}
+	}
 }
 
 // sendContact sends an INVITE to one contact and adds its branch; an
@@ -134,14 +173,17 @@ func (f *fork) settle(br *branch, code int, reason string) {
 }
 
 // cancel sends CANCEL on every branch still ringing, but skip
-// (RFC 3261 §9.1), with reason as the Reason header when set.
+// (RFC 3261 §9.1), with reason as the Reason header when set; on a branch
+// that sent no provisional yet, the CANCEL waits for one (mayCancel).
 func (f *fork) cancel(skip *branch, reason string) {
 	for _, br := range f.branches {
 		if br == skip || br.final != 0 || br.cancelled {
 			continue
 		}
 		br.cancelled = true
-		f.c.cancelBranch(br.inv, reason)
+		if br.mayCancel(reason) {
+			f.c.cancelBranch(br.inv, reason)
+		}
 	}
 }
 

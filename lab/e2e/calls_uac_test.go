@@ -345,3 +345,91 @@ func TestCancelCrossesAnswer(t *testing.T) {
 		t.Errorf("BYE not in the answered dialog or without Reason cause=487:\n%s", bye)
 	}
 }
+
+// nextReq reads the next request on c whose method is one of methods;
+// "" after timeout.
+func nextReq(c *sipConn, timeout time.Duration, methods ...string) string {
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 65535)
+	for {
+		_ = c.conn.SetReadDeadline(deadline)
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			return ""
+		}
+		msg := string(buf[:n])
+		for _, m := range methods {
+			if strings.HasPrefix(msg, m+" ") {
+				return msg
+			}
+		}
+	}
+}
+
+// TestCancelWaitsForProvisional: the caller hangs up while the callee's
+// devices have not sent even a 100 (RFC 3261 §9.1: no CANCEL then). The
+// gateway holds the CANCEL until a device sends a provisional, then
+// sends it; a device that answers instead gets ACK and BYE.
+func TestCancelWaitsForProvisional(t *testing.T) {
+	g := startGateway(t, localUsers)
+	devs := []*sipConn{dialSIP(t, "udp", "127.0.0.1", g.UDP), dialSIP(t, "udp", "127.0.0.1", g.UDP)}
+	for i, d := range devs {
+		if res := d.register("u1001", "secret", fmt.Sprintf("Contact: <sip:u1001@%s>", d.conn.LocalAddr())); res.Status != 200 {
+			t.Fatalf("register device %d: %d", i, res.Status)
+		}
+	}
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "1001", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, hangUp := context.WithCancel(ctx)
+	defer hangUp()
+	answered := make(chan error, 1)
+	go func() { answered <- s.WaitAnswer(wctx, answerOpts()) }()
+	invs := make([]string, len(devs))
+	for i, d := range devs {
+		if invs[i] = nextReq(d, 5*time.Second, "INVITE"); invs[i] == "" {
+			t.Fatalf("device %d got no INVITE", i)
+		}
+	}
+	hangUp() // the caller's CANCEL; the devices have said nothing yet
+	if err := <-answered; err == nil {
+		t.Fatal("call answered, want cancelled")
+	}
+	for i, d := range devs {
+		if c := nextReq(d, time.Second, "CANCEL"); c != "" {
+			t.Fatalf("device %d got a CANCEL before any provisional (RFC 3261 §9.1):\n%s", i, c)
+		}
+	}
+	// Device 0 rings: now its CANCEL may go, for the INVITE's branch.
+	write := func(d *sipConn, msg string) {
+		if _, err := d.conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(devs[0], response(invs[0], 180, "Ringing", "d0", "", ""))
+	c := nextReq(devs[0], 3*time.Second, "CANCEL")
+	if c == "" {
+		t.Fatalf("no CANCEL after the device's 180\n%s", g.log.String())
+	}
+	if header(c, "Via") != header(invs[0], "Via") || header(c, "Call-ID") != header(invs[0], "Call-ID") {
+		t.Errorf("CANCEL does not match the INVITE:\n%s\n---\n%s", invs[0], c)
+	}
+	write(devs[0], response(c, 200, "OK", "d0", "", ""))
+	write(devs[0], response(invs[0], 487, "Request Terminated", "d0", "", ""))
+
+	// Device 1 answers without a provisional: ACK and BYE.
+	contact := fmt.Sprintf("sip:u1001@%s", devs[1].conn.LocalAddr())
+	write(devs[1], response(invs[1], 200, "OK", "d1", contact, phoneAnswerSDP))
+	if ack := nextReq(devs[1], 3*time.Second, "ACK"); ack == "" {
+		t.Fatal("no ACK for the answer after the caller left")
+	}
+	bye := nextReq(devs[1], 3*time.Second, "BYE", "CANCEL")
+	if method(bye) != "BYE" || !hasTag(bye, "d1") {
+		t.Fatalf("want a BYE for the answer after the caller left, got:\n%s", bye)
+	}
+	write(devs[1], response(bye, 200, "OK", "", "", ""))
+}
