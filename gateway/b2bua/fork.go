@@ -36,9 +36,9 @@ type branch struct {
 	prack     prackState // 100rel on this branch (prack.go)
 	authTries int        // INVITEs sent again with credentials (trunkauth.go)
 
-	mu     sync.Mutex
-	okTag  string  // the To tag of the first 2xx: the dialog the branch formed
-	heard  bool    // a provisional came: CANCEL may be sent (RFC 3261 §9.1)
+	mu            sync.Mutex
+	okTag         string  // the To tag of the first 2xx: the dialog the branch formed
+	heard         bool    // a provisional came: CANCEL may be sent (RFC 3261 §9.1)
 	pendingCancel *string // the Reason of a CANCEL waiting for a provisional
 }
 

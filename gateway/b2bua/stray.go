@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -105,6 +106,10 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 	d := strayDialog(res, b.o.Contact(res.Transport()))
 	if l != nil {
 		d.laddr = l.d.laddr
+	} else if src, err := netip.ParseAddrPort(res.Source()); err == nil {
+		if la, ok := b.listener(res.Transport(), src.Addr()); ok {
+			d.laddr = la // from the port the INVITE left from (trunkauth.go)
+		}
 	}
 	b.hangUpStray(d, cseq.SeqNo, reasonAbandoned, res)
 }

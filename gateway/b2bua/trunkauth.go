@@ -2,9 +2,11 @@ package b2bua
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/trunkreg"
 )
 
@@ -83,4 +85,23 @@ func (c *call) reauth(ctx context.Context, f *fork, br *branch, res *sip.Respons
 	log.Debug("INVITE sent again with credentials", "algorithm", ch.Algorithm)
 	f.add(&branch{label: br.label, user: br.user, inv: inv, tx: tx, d: d, authTries: br.authTries + 1}, nil)
 	return true
+}
+
+// prepareTrunk readies a copy of a B-leg INVITE for the trunk target t
+// (dnssrv.Sender's Prepare): prepare, then the UDP listener it leaves
+// from (Options.Listener), so the PBX sees the port it knows and answers
+// and sends its in-dialog requests there (the dialog keeps it: legs.go).
+func (b *B2BUA) prepareTrunk(req *sip.Request, t dnssrv.Target) {
+	b.prepare(req, t)
+	if la, ok := b.listener(t.Transport.Network(), t.Addr.Addr()); ok {
+		req.Laddr = la
+	}
+}
+
+// listener is Options.Listener when set.
+func (b *B2BUA) listener(transport string, remote netip.Addr) (sip.Addr, bool) {
+	if b.o.Listener == nil {
+		return sip.Addr{}, false
+	}
+	return b.o.Listener(transport, remote)
 }

@@ -433,3 +433,59 @@ func TestCancelWaitsForProvisional(t *testing.T) {
 	}
 	write(devs[1], response(bye, 200, "OK", "", "", ""))
 }
+
+// TestTrunkRequestsFromListener: every request to a UDP trunk (REGISTER,
+// INVITE, ACK, BYE) leaves from the gateway's SIP listener, the port
+// the PBX knows and the firewall opened, not from an ephemeral port.
+func TestTrunkRequestsFromListener(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, rawTrunkConfig(pbx.port(), "    register: {user: gw, password: pw}\n"))
+	reg, regFrom := pbx.next(5*time.Second, "REGISTER")
+	if reg == "" {
+		t.Fatal("no REGISTER")
+	}
+	ok := response(reg, 200, "OK", "r1", "", "")
+	ok = strings.Replace(ok, "Content-Length:", "Contact: "+header(reg, "Contact")+";expires=600\r\nContent-Length:", 1)
+	pbx.send(ok, regFrom)
+	if regFrom.String() != g.UDP {
+		t.Errorf("REGISTER came from %s, want the listener %s", regFrom, g.UDP)
+	}
+
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	if from.String() != g.UDP {
+		t.Errorf("INVITE came from %s, want the listener %s", from, g.UDP)
+	}
+	pbx.send(response(inv, 200, "OK", "uas1", fmt.Sprintf("sip:2000@127.0.0.2:%d", pbx.port()), pbxSDP), from)
+	ack, ackFrom := pbx.next(3*time.Second, "ACK")
+	if ack == "" {
+		t.Fatal("no ACK")
+	}
+	if ackFrom.String() != g.UDP {
+		t.Errorf("ACK came from %s, want the listener %s", ackFrom, g.UDP)
+	}
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Ack(ctx)
+	go func() { _ = s.Bye(ctx) }()
+	bye, byeFrom := pbx.next(3*time.Second, "BYE")
+	if bye == "" {
+		t.Fatal("no BYE")
+	}
+	pbx.send(response(bye, 200, "OK", "", "", ""), byeFrom)
+	if byeFrom.String() != g.UDP {
+		t.Errorf("BYE came from %s, want the listener %s", byeFrom, g.UDP)
+	}
+}
