@@ -189,7 +189,13 @@ func (a *App) listenerFor(transport string, remote netip.Addr) (sip.Addr, bool) 
 		if remote.IsValid() && ip.IsLoopback() && !remote.IsLoopback() {
 			continue // a loopback socket cannot send off the host
 		}
-		return sip.Addr{IP: net.IP(ip.AsSlice()), Port: int(ap.Port())}, true
+		la := sip.Addr{IP: net.IP(ip.AsSlice()), Port: int(ap.Port())}
+		if la.String() != b.Addr {
+			// sipgo finds the listener's socket by this very string; one
+			// it does not know would make it bind a new socket there.
+			continue
+		}
+		return la, true
 	}
 	return sip.Addr{}, false
 }
