@@ -70,6 +70,12 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			registeredAs[tc.Name] = as
 		}
 	}
+	trunkAuth := map[string]b2bua.Credentials{} // trunks[].auth, default register (b2bua/trunkauth.go)
+	for _, tc := range cfg.Trunks {
+		if user, password := tc.Credentials(); user != "" {
+			trunkAuth[tc.Name] = b2bua.Credentials{User: user, Password: password}
+		}
+	}
 	diverts := map[string]b2bua.Divert{}
 	for _, u := range cfg.Users {
 		if dv := u.Divert; dv.Busy != "" || dv.NoAnswer != "" {
@@ -116,6 +122,8 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
 		Admission:    policy,
+		TrunkAuth:    trunkAuth,
+		Listener:     a.listenerFor,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
@@ -157,6 +165,44 @@ func (a *App) contact(transport string) sip.Uri {
 		u.UriParams.Add("transport", transport)
 	}
 	return u
+}
+
+// listenerFor is the bound UDP listener that requests to remote leave
+// from: the port the peer knows and its firewall opened, not an
+// ephemeral one (sipgo reuses the listener's socket when Request.Laddr
+// names it). Only UDP: a stream is dialled from an ephemeral port anyway.
+// ok is false when no UDP listener of remote's address family is open.
+func (a *App) listenerFor(transport string, remote netip.Addr) (sip.Addr, bool) {
+	if !strings.EqualFold(transport, "udp") {
+		return sip.Addr{}, false
+	}
+	for _, b := range a.sip.Bound() {
+		if b.Scheme != "udp" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(b.Addr)
+		if err != nil {
+			continue
+		}
+		ip := ap.Addr()
+		if remote.IsValid() && !ip.IsUnspecified() && ip.Unmap().Is4() != remote.Unmap().Is4() {
+			continue
+		}
+		if remote.IsValid() && ip.IsUnspecified() && ip.Is4() && !remote.Unmap().Is4() {
+			continue // 0.0.0.0 cannot reach an IPv6 peer; [::] reaches both
+		}
+		if remote.IsValid() && ip.IsLoopback() && !remote.IsLoopback() {
+			continue // a loopback socket cannot send off the host
+		}
+		la := sip.Addr{IP: net.IP(ip.AsSlice()), Port: int(ap.Port())}
+		if la.String() != b.Addr {
+			// sipgo finds the listener's socket by this very string; one
+			// it does not know would make it bind a new socket there.
+			continue
+		}
+		return la, true
+	}
+	return sip.Addr{}, false
 }
 
 // mediaAddress is the address written in SDP: media.public_address, else

@@ -46,6 +46,7 @@ func (a *App) newTrunkRegs() error {
 			Expires:     time.Duration(tc.Register.Expires) * time.Second,
 			Contact:     a.contact,
 			ContactUser: tc.Register.ContactUser,
+			Listener:    a.listenerFor,
 			Logger:      a.log.With("component", "trunkreg"),
 		})
 		if err != nil {

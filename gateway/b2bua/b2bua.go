@@ -116,6 +116,14 @@ type Options struct {
 	// Admission admits calls: class of service, deny-list, call and
 	// ringing caps (policy.go). Optional: every call admitted.
 	Admission Admission
+	// TrunkAuth are the credentials per trunk name for its digest
+	// challenges to our INVITEs (trunkauth.go). Optional: a challenge
+	// then fails the call with 403.
+	TrunkAuth map[string]Credentials
+	// Listener names the UDP listener requests to a trunk leave from
+	// (trunkauth.go's egress): the port the PBX knows and its firewall
+	// opened. Optional: sipgo picks a socket (an ephemeral port).
+	Listener func(transport string, remote netip.Addr) (sip.Addr, bool)
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -177,7 +185,7 @@ func New(o Options) *B2BUA {
 	ctx, stop := context.WithCancel(context.Background())
 	b := &B2BUA{o: o, log: o.Logger, dialogs: map[string]*leg{}, ctx: ctx, stop: stop}
 	_, _ = rand.Read(b.markKey[:])
-	b.sender = &dnssrv.Sender{Client: o.Client, Prepare: b.prepare}
+	b.sender = &dnssrv.Sender{Client: o.Client, Prepare: b.prepareTrunk}
 	b.auth = &sipauth.Checker{Auth: o.Auth, HA1: o.Users.HA1, Observer: o.Observer, Log: o.Logger}
 	return b
 }

@@ -42,7 +42,8 @@ func TestClassify(t *testing.T) {
 	}{
 		{nil, 200, CauseNormal},
 		{&statusError{486, "Busy Here"}, 486, CauseBusy},
-		{&statusError{407, "Proxy Authentication Required"}, 503, CauseUnavailable},
+		{&statusError{407, "Proxy Authentication Required"}, 403, CauseUnavailable},
+		{&statusError{401, "Unauthorized"}, 403, CauseUnavailable},
 		{&statusError{404, "Not Found"}, 404, CauseRejected},
 		{fmt.Errorf("%w: x", ErrNoRoute), 404, CauseNoRoute},
 		{fmt.Errorf("%w: x", dnssrv.ErrAllFailed), 503, CauseUnavailable},

@@ -108,9 +108,11 @@ func classify(err error) outcome {
 		case se.code == 486 || se.code == 600:
 			o.Cause = CauseBusy
 		case se.code == 401 || se.code == 407:
-			// The trunk wants credentials we do not have: not the caller's
-			// business (RFC 3261 §16.7 step 6 for proxies, same idea).
-			o.Status, o.Reason = 503, "Service Unavailable"
+			// The trunk wants credentials we do not have, or refused ours
+			// (trunkauth.go): not the caller's to answer (RFC 3261 §16.7
+			// step 6 for proxies, same idea), and no use trying elsewhere
+			// or later as a 503 would say (§21.5.4): 403 (§21.4.4).
+			o.Status, o.Reason = 403, "Forbidden"
 			o.Cause = CauseUnavailable
 		case se.code == 503 || se.code == 408:
 			o.Cause = CauseUnavailable

@@ -14,6 +14,11 @@ import (
 // call for it.
 const reasonElsewhere = `SIP;cause=200;text="Call completed elsewhere"`
 
+// reasonCancelled goes in the BYE of a branch whose 2xx crossed the
+// caller's CANCEL (RFC 3326): the callee's phone shows the call ended
+// like a cancelled one.
+const reasonCancelled = `SIP;cause=487;text="Request Terminated"`
+
 // branch is one B-leg INVITE of a call: to one registered contact of the
 // callee, or to a trunk. Every branch is its own B-leg dialog (its own
 // Call-ID and tags); the first to answer becomes c.b.
@@ -29,6 +34,51 @@ type branch struct {
 	txErr     error // why the transaction ended without a final response
 	cancelled bool
 	prack     prackState // 100rel on this branch (prack.go)
+	authTries int        // INVITEs sent again with credentials (trunkauth.go)
+
+	mu            sync.Mutex
+	okTag         string  // the To tag of the first 2xx: the dialog the branch formed
+	heard         bool    // a provisional came: CANCEL may be sent (RFC 3261 §9.1)
+	pendingCancel *string // the Reason of a CANCEL waiting for a provisional
+}
+
+// mayCancel reports whether a CANCEL may go out now: only once a
+// provisional came (RFC 3261 §9.1). Otherwise the CANCEL (with reason)
+// waits for one (provisional); a branch that answers instead is ended
+// with ACK and BYE (fork.drain).
+func (br *branch) mayCancel(reason string) bool {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.heard {
+		return true
+	}
+	br.pendingCancel = &reason
+	return false
+}
+
+// provisional records a provisional response and returns the deferred
+// CANCEL's reason, if one waits for it (ok).
+func (br *branch) provisional() (reason string, ok bool) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	br.heard = true
+	if br.pendingCancel == nil {
+		return "", false
+	}
+	reason, br.pendingCancel = *br.pendingCancel, nil
+	return reason, true
+}
+
+// accept reports whether a 2xx with To tag tag belongs to the dialog the
+// branch formed: the first 2xx names it, every later 2xx with another tag
+// is a second dialog from a fork downstream (RFC 3261 §13.2.2.4).
+func (br *branch) accept(tag string) bool {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.okTag == "" {
+		br.okTag = tag
+	}
+	return br.okTag == tag
 }
 
 // brEvent is what a branch's watcher reports: a response, or the end of
@@ -60,16 +110,22 @@ func newFork(c *call) *fork {
 func (f *fork) add(br *branch, first *sip.Response) {
 	f.branches = append(f.branches, br)
 	f.pending++
+	// sipgo hands the 2xx that reach an accepted INVITE transaction only
+	// to this hook (RFC 6026 §7.2): retransmissions, and 2xx of other
+	// dialogs from a fork downstream (stray.go).
+	br.tx.OnRetransmission(func(res *sip.Response) { f.c.gw.again2xx(br, res) })
 	f.watchers.Add(1)
 	go func() {
 		defer f.watchers.Done()
 		if first != nil {
+			f.seen(br, first)
 			f.events <- brEvent{br: br, res: first}
 		}
 		for {
 			select {
 			case res := <-br.tx.Responses():
 				if res != nil {
+					f.seen(br, res)
 					f.events <- brEvent{br: br, res: res}
 				}
 			case <-br.tx.Done():
@@ -78,6 +134,20 @@ func (f *fork) add(br *branch, first *sip.Response) {
 			}
 		}
 	}()
+}
+
+// seen notes a response of br as its watcher reads it: the first 2xx
+// names its dialog; a provisional releases a CANCEL that waited for one
+// (RFC 3261 §9.1).
+func (f *fork) seen(br *branch, res *sip.Response) {
+	switch {
+	case res.IsSuccess():
+		br.accept(toTag(res))
+	case res.IsProvisional():
+		if reason, ok := br.provisional(); ok {
+			f.c.cancelBranch(br.inv, reason)
+		}
+	}
 }
 
 // sendContact sends an INVITE to one contact and adds its branch; an
@@ -103,14 +173,17 @@ func (f *fork) settle(br *branch, code int, reason string) {
 }
 
 // cancel sends CANCEL on every branch still ringing, but skip
-// (RFC 3261 §9.1), with reason as the Reason header when set.
+// (RFC 3261 §9.1), with reason as the Reason header when set; on a branch
+// that sent no provisional yet, the CANCEL waits for one (mayCancel).
 func (f *fork) cancel(skip *branch, reason string) {
 	for _, br := range f.branches {
 		if br == skip || br.final != 0 || br.cancelled {
 			continue
 		}
 		br.cancelled = true
-		f.c.cancelBranch(br.inv, reason)
+		if br.mayCancel(reason) {
+			f.c.cancelBranch(br.inv, reason)
+		}
 	}
 }
 
@@ -126,7 +199,6 @@ func (f *fork) drain(winner *branch) {
 		defer gw.calls.Done()
 		all := make(chan struct{})
 		go func() { f.watchers.Wait(); close(all) }()
-		byed := map[*branch]bool{}
 		ended := f.c.done // the winner's transaction ends with the call
 		if winner == nil {
 			ended = nil
@@ -148,14 +220,14 @@ func (f *fork) drain(winner *branch) {
 					f.c.ackB(winner.d, ev.res)
 					continue
 				}
+				// A 2xx that crossed our CANCEL (RFC 3261 §9.1, §15):
+				// ACK, then BYE saying why (RFC 3326).
 				ev.br.d.setFromResponse(ev.res)
-				f.c.ackB(ev.br.d, ev.res)
-				if !byed[ev.br] {
-					byed[ev.br] = true
-					gw.log.Debug("late 2xx on a lost branch: hanging it up", "call_id", ev.br.d.callID)
-					gw.calls.Add(1)
-					go func(d *dialog) { defer gw.calls.Done(); f.c.sendBye(d) }(ev.br.d)
+				reason := reasonCancelled
+				if winner != nil {
+					reason = reasonElsewhere
 				}
+				gw.hangUpStray(ev.br.d, ev.res.CSeq().SeqNo, reason, ev.res)
 			case <-ended:
 				// The call is over: retransmissions of its 2xx need no
 				// more ACKs; stop waiting for Timer M.
@@ -228,18 +300,9 @@ func rank(code int) int {
 }
 
 // ackB acknowledges a 2xx on d with the INVITE's CSeq number (RFC 3261
-// §13.2.2.4): a request outside any transaction.
-func (c *call) ackB(d *dialog, res *sip.Response) {
-	d.mu.Lock()
-	d.localSeq--
-	d.mu.Unlock()
-	ack := d.newRequest(sip.ACK) // newRequest adds one back
-	ack.CSeq().SeqNo = res.CSeq().SeqNo
-	ack.RemoveHeader("Contact")
-	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
-		c.gw.log.Debug("sending ACK", "call_id", d.callID, "error", err)
-	}
-}
+// §13.2.2.4): a request outside any transaction. The dialog's own CSeq
+// is left alone (an in-dialog request may be built at the same time).
+func (c *call) ackB(d *dialog, res *sip.Response) { c.gw.sendAck(d, res.CSeq().SeqNo) }
 
 // ringTimeout bounds a call's ringing when no per-user no-answer time is
 // set: RFC 3261 §16.6 step 11 (Timer C) says more than 3 minutes.

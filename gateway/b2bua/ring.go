@@ -92,7 +92,10 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 			case code < 200:
 				c.provisional(f, br, req, tx, res)
 			case code < 300:
-				return c.answer2xx(f, br, req, tx, res)
+				return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
+			case (code == 401 || code == 407) && c.reauth(ctx, f, br, res):
+				// A trunk's challenge answered (trunkauth.go): a new
+				// branch replaced br.
 			default:
 				f.settle(br, code, res.Reason)
 				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
@@ -118,9 +121,10 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 	f.drain(nil)
 	if tgt.trunk != nil {
-		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
-		// one response).
-		br := f.branches[0]
+		// One branch (the last: a challenge answered replaces it,
+		// trunkauth.go): its status as it came (RFC 3261 §16.7 step 6
+		// with one response).
+		br := f.branches[len(f.branches)-1]
 		if br.txErr != nil {
 			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
 		}
@@ -244,8 +248,10 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 
 // answer2xx takes the first 2xx: its branch becomes the B leg, the others
 // are cancelled as completed elsewhere (RFC 3326), the answer goes to the
-// caller, and the call holds until it ends.
-func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response) error {
+// caller, and the call holds until it ends. A caller's CANCEL that
+// crossed the 2xx (cancelled closed: the caller got 487) ends the B leg
+// instead (crossedCancel).
+func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response, cancelled chan struct{}) error {
 	gw := c.gw
 	f.settle(br, res.StatusCode, res.Reason)
 	br.d.setFromResponse(res)
@@ -274,11 +280,23 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 		br.tx.Terminate()
 		return err
 	}
-	c.relA.waitBefore2xx(c.done)
+	// ctx ends with the caller's CANCEL (call.go) or the gateway.
+	c.relA.waitBefore2xx(ctx.Done())
+	if isClosed(cancelled) {
+		return c.crossedCancel()
+	}
 	c.answered = time.Now()
 	c.admitAnswered() // policy.go: no longer ringing
 	gw.addDialogs(c)
 	sent := c.respondA(tx, req, res.StatusCode, res.Reason, body)
+	if isClosed(cancelled) {
+		// The CANCEL won the race for the caller's transaction: our 2xx
+		// was not sent (the 487 was). sipgo runs OnCancel before the
+		// 487 and only while no final response went out, so this is
+		// decided once respondA returned.
+		gw.removeDialogs(c)
+		return c.crossedCancel()
+	}
 	c.startTimers(sent, res) // timer hook (timer.go)
 	c.keepAckAnswer()        // late offer (lateoffer.go)
 	if req.Transport() == "UDP" || req.Transport() == "udp" {
@@ -288,4 +306,20 @@ func (c *call) answer2xx(f *fork, br *branch, req *sip.Request, tx sip.ServerTra
 	gw.log.Debug("call answered", "caller", c.callerName(), "number", c.num, "by", br.label)
 	c.wait()
 	return nil
+}
+
+// crossedCancel ends the B leg of a call whose 2xx crossed the caller's
+// CANCEL (RFC 3261 §9.2: the caller got 487): the callee answered a call
+// nobody hears. Its 2xx was ACKed; the BYE says why (RFC 3326), as for a
+// 2xx that crosses our own CANCEL (fork.go).
+func (c *call) crossedCancel() error {
+	gw := c.gw
+	gw.log.Info("CANCEL crossed the answer: hanging up the callee", "call_id", c.b.callID)
+	d := c.b
+	gw.calls.Add(1)
+	go func() {
+		defer gw.calls.Done()
+		gw.byeWithReason(d, d.nextSeq(), reasonCancelled)
+	}()
+	return ErrCancelled
 }

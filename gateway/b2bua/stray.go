@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -85,7 +86,7 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 	b.mu.Lock()
 	l := b.dialogs[dialogKey(string(*cid), ourTag)]
 	b.mu.Unlock()
-	if l != nil {
+	if l != nil && l.d.remoteTagIs(theirTag) {
 		// Our From tag on a dialog we hold: on the B leg, or a re-INVITE
 		// we sent on the A leg (reinvite.go, timer.go) or a transferred
 		// leg (refer.go). The caller's own 2xx carry its From tag, never
@@ -93,6 +94,8 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 		b.sendAck(l.d, cseq.SeqNo)
 		return
 	}
+	// A dialog we hold with another To tag is a second dialog a fork
+	// downstream made (RFC 3261 §13.2.2.4): hung up like any stray.
 	if !b.ourCallID(string(*cid)) {
 		// Not an INVITE of ours (loop.go marks our Call-IDs): a forged or
 		// misrouted 2xx, which must not make us send anything anywhere.
@@ -101,30 +104,116 @@ func (b *B2BUA) OnStrayResponse(res *sip.Response) {
 		return
 	}
 	d := strayDialog(res, b.o.Contact(res.Transport()))
-	b.sendAck(d, cseq.SeqNo)
-	if !b.strays.first(string(*cid)+"\x00"+theirTag, time.Now()) {
+	if l != nil {
+		d.laddr = l.d.laddr
+	} else if src, err := netip.ParseAddrPort(res.Source()); err == nil {
+		if la, ok := b.listener(res.Transport(), src.Addr()); ok {
+			d.laddr = la // from the port the INVITE left from (trunkauth.go)
+		}
+	}
+	b.hangUpStray(d, cseq.SeqNo, reasonAbandoned, res)
+}
+
+// reasonAbandoned goes in the BYE of a 2xx for an INVITE we gave up on
+// (RFC 3326).
+const reasonAbandoned = `SIP;cause=487;text="Request abandoned"`
+
+// hangUpStray ACKs a 2xx with CSeq number seq on dialog d and, the first
+// time this dialog (Call-ID, From tag, To tag) is seen, BYEs it with
+// reason (RFC 3326): RFC 3261 §13.2.2.4 for a UAC that wants only one
+// dialog, §15 for an INVITE it gave up on. The BYE goes out on its own
+// goroutine: callers run on the transport's read path.
+func (b *B2BUA) hangUpStray(d *dialog, seq uint32, reason string, res *sip.Response) {
+	b.sendAck(d, seq)
+	if !b.strays.first(strayKey(d.callID, d.localTag, d.remoteTag), time.Now()) {
 		return
 	}
 	if b.ctx.Err() != nil {
 		return
 	}
-	b.log.Info("late 2xx for an abandoned INVITE: hanging it up", "call_id", string(*cid), "from", res.Source())
+	b.log.Info("2xx of a dialog we do not keep: hanging it up", "call_id", d.callID, "from", res.Source(), "reason", reason)
 	b.calls.Add(1)
 	go func() {
 		defer b.calls.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, byeTimeout)
-		defer cancel()
-		bye := d.requestWithSeq(sip.BYE, cseq.SeqNo+1)
-		bye.AppendHeader(sip.NewHeader("Reason", `SIP;cause=487;text="Request abandoned"`))
-		r, err := b.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
-		if err != nil {
-			b.log.Debug("BYE for a stray 2xx failed", "call_id", d.callID, "error", err)
-			return
-		}
-		if r.StatusCode >= 300 {
-			b.log.Debug("BYE for a stray 2xx rejected", "call_id", d.callID, "status", r.StatusCode)
-		}
+		b.byeWithReason(d, seq+1, reason)
 	}()
+}
+
+// byeWithReason sends BYE with CSeq number seq and a Reason header
+// (RFC 3326) on d and waits for its answer, within byeTimeout or the
+// gateway's life.
+func (b *B2BUA) byeWithReason(d *dialog, seq uint32, reason string) {
+	ctx, cancel := context.WithTimeout(b.ctx, byeTimeout)
+	defer cancel()
+	bye := d.requestWithSeq(sip.BYE, seq)
+	if reason != "" {
+		bye.AppendHeader(sip.NewHeader("Reason", reason))
+	}
+	r, err := b.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
+	if err != nil {
+		b.log.Debug("BYE failed", "call_id", d.callID, "error", err)
+		return
+	}
+	if r.StatusCode >= 300 {
+		b.log.Debug("BYE rejected", "call_id", d.callID, "status", r.StatusCode)
+	}
+}
+
+// strayKey names one dialog: Call-ID, our (From) tag, their (To) tag.
+func strayKey(callID, ourTag, theirTag string) string {
+	return callID + "\x00" + ourTag + "\x00" + theirTag
+}
+
+// toTag is the To tag of a response ("" when none).
+func toTag(res *sip.Response) string {
+	if to := res.To(); to != nil {
+		t, _ := to.Params.Get("tag")
+		return t
+	}
+	return ""
+}
+
+// nextSeq takes the dialog's next CSeq number (RFC 3261 §12.2.1.1).
+func (d *dialog) nextSeq() uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.localSeq++
+	return d.localSeq
+}
+
+// remoteTagIs reports whether the dialog's remote tag is tag.
+func (d *dialog) remoteTagIs(tag string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.remoteTag == tag
+}
+
+// again2xx takes a 2xx that reached a B-leg INVITE transaction already
+// accepted (sipgo's OnRetransmission hook, fork.go). With the To tag of
+// the branch's dialog it is a retransmission because our ACK was lost:
+// ACK it again (RFC 3261 §13.2.2.4; the callee would hang up after
+// 64*T1). With another To tag a fork downstream answered too: ACK it and
+// BYE it, once (§13.2.2.4). It runs on the transport's read path.
+func (b *B2BUA) again2xx(br *branch, res *sip.Response) {
+	cseq := res.CSeq()
+	if !res.IsSuccess() || cseq == nil || res.From() == nil || res.To() == nil || res.CallID() == nil {
+		return
+	}
+	tag := toTag(res)
+	if tag == "" {
+		return // not a dialog-forming 2xx (RFC 3261 §12.1.2)
+	}
+	if br.accept(tag) {
+		d := newUACDialog(br.inv)
+		d.flow = br.d.flow
+		d.setFromResponse(res)
+		b.log.Debug("2xx retransmitted: ACK again", "call_id", d.callID)
+		b.sendAck(d, cseq.SeqNo)
+		return
+	}
+	d := strayDialog(res, b.o.Contact(res.Transport()))
+	d.laddr = br.d.laddr
+	b.hangUpStray(d, cseq.SeqNo, reasonElsewhere, res)
 }
 
 // sendAck acknowledges a 2xx on d with the INVITE's CSeq number

@@ -91,3 +91,72 @@ func TestByeCutShortByShutdown(t *testing.T) {
 		t.Fatal("the BYE still waits for Timer F after shutdown")
 	}
 }
+
+// TestBranchAccept: the first 2xx names the branch's dialog; a later 2xx
+// with its To tag is a retransmission, one with another tag a second
+// dialog from a fork downstream (RFC 3261 §13.2.2.4).
+func TestBranchAccept(t *testing.T) {
+	br := &branch{}
+	for _, tc := range []struct {
+		tag  string
+		want bool
+	}{{"a1", true}, {"a1", true}, {"b2", false}, {"a1", true}, {"", false}} {
+		if got := br.accept(tc.tag); got != tc.want {
+			t.Errorf("accept(%q) = %v, want %v", tc.tag, got, tc.want)
+		}
+	}
+	if k1, k2 := strayKey("c", "f", "t1"), strayKey("c", "f", "t2"); k1 == k2 {
+		t.Errorf("stray keys of two To tags are equal: %q", k1)
+	}
+}
+
+// TestStray2xxHeldDialog: once the B leg's transaction is gone, a 2xx
+// with the held dialog's To tag is a retransmission (ACK only); one with
+// another To tag is a second dialog from a fork downstream: ACK and BYE
+// it on that dialog, never on the call's (RFC 3261 §13.2.2.4).
+func TestStray2xxHeldDialog(t *testing.T) {
+	peer := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	c, _ := testCall(t, peer)
+	b := c.gw
+	b.removeDialogs(c)
+	c.b.callID = b.newCallID()
+	b.addDialogs(c)
+	mk := func(toTag string) *sip.Response {
+		raw := "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n" +
+			"From: <sip:u1000@example.com>;tag=" + c.b.localTag + "\r\nTo: <sip:2000@example.com>;tag=" + toTag + "\r\n" +
+			"Call-ID: " + c.b.callID + "\r\nCSeq: 1 INVITE\r\nContact: <sip:2000@" + hostPort(peer.uri) + ">\r\n" +
+			"Content-Length: 0\r\n\r\n"
+		msg, err := sip.ParseMessage([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := msg.(*sip.Response)
+		res.SetSource(hostPort(peer.uri))
+		return res
+	}
+	b.OnStrayResponse(mk(c.b.remoteTag))
+	b.OnStrayResponse(mk("fork2"))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var acks, byes []string
+		for _, r := range peer.requests() {
+			tag, _ := r.To().Params.Get("tag")
+			switch r.Method {
+			case sip.ACK:
+				acks = append(acks, tag)
+			case sip.BYE:
+				byes = append(byes, tag)
+			}
+		}
+		if len(acks) == 2 && len(byes) == 1 {
+			if acks[0] != c.b.remoteTag || acks[1] != "fork2" || byes[0] != "fork2" {
+				t.Fatalf("ACKs %v, BYEs %v: want ACK %s and fork2, BYE fork2", acks, byes, c.b.remoteTag)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ACKs %v, BYEs %v: want ACK %s and fork2, BYE fork2", acks, byes, c.b.remoteTag)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -28,6 +28,44 @@ type TrunkRegister struct {
 	ContactUser string `yaml:"contact_user"`
 }
 
+// TrunkAuth are the credentials the gateway answers a trunk's digest
+// challenge to an INVITE with (401/407, RFC 3261 §22.2).
+type TrunkAuth struct {
+	// User is the digest username. Default: register.user.
+	User string `yaml:"user"`
+
+	// Password is the digest password; required with user.
+	// Default: register.password.
+	Password string `yaml:"password"`
+}
+
+// Credentials are the user and password for the trunk's INVITE
+// challenges: auth, else the register credentials; "" when none.
+func (t Trunk) Credentials() (user, password string) {
+	if t.Auth.User != "" {
+		return t.Auth.User, t.Auth.Password
+	}
+	return t.Register.User, t.Register.Password
+}
+
+func (d *decoder) validateTrunkAuth(p string, a TrunkAuth) {
+	p += ".auth"
+	if a.User == "" {
+		if a.Password != "" {
+			d.errorf(p+".user", "is required with password")
+		}
+		return
+	}
+	if !printable(a.User) || strings.ContainsAny(a.User, " @:") {
+		d.errorf(p+".user", "%q must not contain spaces, @, : or control characters", a.User)
+	}
+	if a.Password == "" {
+		d.errorf(p+".password", "is required with user")
+	} else if !printable(a.Password) {
+		d.errorf(p+".password", "must not contain control characters")
+	}
+}
+
 // Enabled reports whether the trunk registers.
 func (r TrunkRegister) Enabled() bool { return r.User != "" }
 

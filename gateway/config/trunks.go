@@ -104,6 +104,10 @@ type Trunk struct {
 	// Register makes the gateway register to this trunk.
 	Register TrunkRegister `yaml:"register"`
 
+	// Auth answers the trunk's digest challenges to our INVITEs.
+	// Default: the register credentials.
+	Auth TrunkAuth `yaml:"auth"`
+
 	// Class is the class of service of calls from this trunk: what its
 	// transfers and diversions may reach. Default: call_policy.trunk_class.
 	Class string `yaml:"class"`
@@ -278,5 +282,6 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 		d.oneOf(p+".probe.mode", pr.Mode, probeModes)
 		d.validateMatch(p, t.Match)
 		d.validateTrunkRegister(p, t.Register)
+		d.validateTrunkAuth(p, t.Auth)
 	}
 }

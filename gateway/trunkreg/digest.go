@@ -175,3 +175,9 @@ func (c Challenge) Authorization(username, password, method, uri string, nc uint
 func quote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
+
+// PickChallenge returns the first usable Digest challenge among the
+// WWW-Authenticate or Proxy-Authenticate values of a 401/407: servers
+// list them in order of preference (RFC 8760 §2.4). The B2BUA answers a
+// trunk's challenge to an INVITE with it.
+func PickChallenge(values []string) (Challenge, error) { return pickChallenge(values) }

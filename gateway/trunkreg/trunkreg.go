@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,6 +65,11 @@ type Options struct {
 	Contact func(transport string) sip.Uri
 	// ContactUser is the user part of the Contact. Default: User.
 	ContactUser string
+	// Listener, when set, names the UDP listener a REGISTER to a target
+	// leaves from (the port the trunk knows, where it sends our calls:
+	// RFC 3581 for a trunk that answers to the source port). Optional:
+	// sipgo picks a socket.
+	Listener func(transport string, remote netip.Addr) (sip.Addr, bool)
 	// MinBackoff and MaxBackoff bound the wait before a retry; the wait
 	// doubles after each failure in a row, with ±20% jitter. Defaults 2s
 	// and 5m.
@@ -436,6 +442,11 @@ func (r *Registration) request(t dnssrv.Target, expires time.Duration, authHeade
 	}
 	req.SetDestination(t.HostPort())
 	req.SetTransport(t.Transport.Network())
+	if r.o.Listener != nil {
+		if la, ok := r.o.Listener(t.Transport.Network(), t.Addr.Addr()); ok {
+			req.Laddr = la
+		}
+	}
 	return req
 }
 
