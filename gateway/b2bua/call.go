@@ -167,6 +167,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 	if o.RetryAfter != "" {
 		res.AppendHeader(sip.NewHeader("Retry-After", o.RetryAfter))
 	}
+	for _, h := range b.relayOut(o.Headers) { // relayed.go
+		res.AppendHeader(h)
+	}
 	if b.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
 	}

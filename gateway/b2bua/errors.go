@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -83,6 +85,9 @@ type outcome struct {
 	Cause   Cause
 	// RetryAfter, in seconds, goes with a 503 (RFC 3261 §20.33). Optional.
 	RetryAfter string
+	// Headers are the callee's headers relayed with its final status
+	// (relayed.go: Contact of a 3xx, Retry-After, Warning, Min-SE...).
+	Headers []sip.Header
 }
 
 // classify maps an error to the caller's final response and the CDR cause.
@@ -95,7 +100,7 @@ func classify(err error) outcome {
 	case err == nil:
 		return outcome{Status: 200, Reason: "OK", Cause: CauseNormal}
 	case errors.As(err, &se):
-		o := outcome{Status: se.code, Reason: se.reason, Cause: CauseRejected}
+		o := outcome{Status: se.code, Reason: se.reason, Cause: CauseRejected, Headers: relayedHeaders(err)}
 		switch {
 		case se.code == 486 || se.code == 600:
 			o.Cause = CauseBusy
@@ -103,7 +108,7 @@ func classify(err error) outcome {
 			// The trunk wants credentials we do not have: not the caller's
 			// business (RFC 3261 §16.7 step 6 for proxies, same idea).
 			o.Status, o.Reason = 503, "Service Unavailable"
-			o.Cause = CauseUnavailable
+			o.Cause, o.Headers = CauseUnavailable, nil
 		case se.code == 503 || se.code == 408:
 			o.Cause = CauseUnavailable
 		}

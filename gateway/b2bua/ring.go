@@ -68,6 +68,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 		}
 	}
 
+	finals := map[*branch]*sip.Response{}
 	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
 	defer timer.Stop()
 	for f.pending > 0 {
@@ -95,6 +96,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				return c.answer2xx(f, br, req, tx, res)
 			default:
 				f.settle(br, code, res.Reason)
+				finals[br] = res // its headers go to the caller (relayed.go)
 				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
 				// now spares Timer D's 32 s of waiting.
 				br.tx.Terminate()
@@ -120,13 +122,31 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	if tgt.trunk != nil {
 		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
 		// one response).
-		br := f.branches[0]
+		br := f.branches[len(f.branches)-1]
 		if br.txErr != nil {
 			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
 		}
+		if res := finals[br]; res != nil {
+			return rejected(res)
+		}
 		return &statusError{br.final, br.reason}
 	}
-	return f.best()
+	return bestRelayed(f.best(), finals)
+}
+
+// bestRelayed is err, the status best chose, with the headers of a
+// branch's response of that status (relayed.go).
+func bestRelayed(err error, finals map[*branch]*sip.Response) error {
+	var se *statusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	for _, res := range finals {
+		if res.StatusCode == se.code {
+			return rejected(res)
+		}
+	}
+	return err
 }
 
 // sendTrunk sends the B leg's INVITE to a trunk with failover (dnssrv)
@@ -154,8 +174,9 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 		if isClosed(cancelled) {
 			return ErrCancelled
 		}
-		if res != nil && res.Response != nil && res.Response.StatusCode != 503 {
-			return &statusError{res.Response.StatusCode, res.Response.Reason}
+		if r := failedWith(res); r != nil && (r.StatusCode != 503 || r.GetHeader("Retry-After") != nil) {
+			// The trunk's last refusal, with its Retry-After (relayed.go).
+			return rejected(r)
 		}
 		return err
 	}
