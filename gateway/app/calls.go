@@ -111,6 +111,9 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
 		Admission:    policy,
+
+		TrunkSettings: trunkSettings(cfg.Trunks),
+		Profile:       a.users.Profile,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
@@ -176,6 +179,22 @@ func mediaAddress(cfg *config.Config) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("media address: %w", err)
 	}
 	return ap.Addr().Unmap(), nil
+}
+
+// trunkSettings maps trunks[] to what each trunk sees of a call.
+func trunkSettings(ts []config.Trunk) map[string]b2bua.TrunkSettings {
+	out := make(map[string]b2bua.TrunkSettings, len(ts))
+	for _, tc := range ts {
+		out[tc.Name] = b2bua.TrunkSettings{
+			Domain:          tc.Domain,
+			FromUser:        tc.CallerID.FromUser,
+			NoDisplayName:   !tc.CallerID.DisplayName,
+			AssertIdentity:  tc.CallerID.AssertIdentity,
+			Privacy:         tc.CallerID.Privacy,
+			FollowRedirects: tc.FollowRedirects,
+		}
+	}
+	return out
 }
 
 // localUsers resolves dialled numbers to users of the directory: a

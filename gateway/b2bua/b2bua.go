@@ -116,6 +116,13 @@ type Options struct {
 	// Admission admits calls: class of service, deny-list, call and
 	// ringing caps (policy.go). Optional: every call admitted.
 	Admission Admission
+	// TrunkSettings are what each trunk, by name, sees of a call: its
+	// domain, the caller identity and privacy, redirects (identity.go).
+	// Optional: the zero TrunkSettings.
+	TrunkSettings map[string]TrunkSettings
+	// Profile returns a user's display name and extension (the users
+	// table), for the identity callees see. Optional.
+	Profile func(username string) (UserProfile, bool)
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -295,8 +302,10 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // prepare sets the B leg INVITE's Request-URI host to the target chosen
 // (RFC 3263 §4: the request goes to the server found for the trunk).
 func (b *B2BUA) prepare(req *sip.Request, t dnssrv.Target) {
-	req.Recipient.Host = t.Addr.Addr().String()
-	req.Recipient.Port = int(t.Addr.Port())
+	if !b.keepHost(req.Recipient.Host) { // a trunk's own domain stays (identity.go)
+		req.Recipient.Host = t.Addr.Addr().String()
+		req.Recipient.Port = int(t.Addr.Port())
+	}
 	if via := req.Via(); via != nil {
 		via.Params.Add("branch", b.newBranch()) // ours, for loop detection (loop.go)
 	}

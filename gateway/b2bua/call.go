@@ -91,6 +91,7 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// stateless, and a client that got a 100 no longer retransmits, so a
 	// lost 407 would leave it waiting (RFC 3261 §17.1.1.2).
 	b.respond(tx, req, 100, "Trying", nil)
+	who = who.withPresentation(req) // identity.go
 	b.calls.Add(1)
 	defer b.calls.Done()
 	c := &call{gw: b, from: who, num: b.dialled(req, who), mf: mf, ackc: make(chan struct{}),

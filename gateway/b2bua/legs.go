@@ -87,11 +87,21 @@ func (d *dialog) setFromResponse(res *sip.Response) {
 	d.addPeerLocked(res.Source())
 }
 
-// newInviteB builds the B leg's INVITE to a trunk for num: the number at
-// our domain as To and Request-URI (dnssrv's Prepare sets the host).
-func (c *call) newInviteB(num string, extra ...sip.Header) *sip.Request {
-	ruri := sip.Uri{Scheme: "sip", User: num, Host: c.gw.o.Domain}
-	return c.newInvite(ruri, num, "UDP", extra...)
+// newInviteB builds the B leg's INVITE to trunk for num: the number at
+// the trunk's domain as To and Request-URI, the caller as the trunk is to
+// see it (identity.go). Without a trunk domain, our domain is in To and
+// From and dnssrv's Prepare sets the Request-URI's host to the server.
+func (c *call) newInviteB(trunk string, num string, extra ...sip.Header) *sip.Request {
+	s := c.gw.trunkSettings(trunk)
+	domain := c.gw.o.Domain
+	if s.Domain != "" {
+		domain = s.Domain
+	}
+	ruri := sip.Uri{Scheme: "sip", User: num, Host: domain}
+	req := c.newInvite(ruri, num, "UDP", extra...)
+	req.To().Address.Host = domain
+	c.applyIdentity(req, s, domain)
+	return req
 }
 
 // newInvite builds a B-leg INVITE: a new Call-ID and From tag (ours, for
@@ -104,7 +114,11 @@ func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.He
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Params: sip.NewParams()}
 	via.Params.Add("branch", gw.newBranch())
 	via.Params.Add("rport", "")
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.callerName(), Host: gw.o.Domain}, Params: sip.NewParams()}
+	id := c.presented(TrunkSettings{}) // a trunk's: newInviteB (identity.go)
+	from := &sip.FromHeader{DisplayName: id.display, Address: sip.Uri{Scheme: "sip", User: id.user, Host: gw.o.Domain}, Params: sip.NewParams()}
+	if id.anonymous {
+		from.DisplayName, from.Address = "Anonymous", anonymousFrom
+	}
 	from.Params.Add("tag", randomTag())
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: gw.o.Domain}, Params: sip.NewParams()}
 	cid := sip.CallIDHeader(gw.newCallID())

@@ -168,7 +168,7 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 	c.info.mu.Lock()
 	c.info.target = num
 	c.info.mu.Unlock()
-	inv := c.newInviteB(num, extra...)
+	inv := c.newInviteB(trunk.Name(), num, extra...)
 	res, err := c.gw.sender.Send(ctx, trunk, inv)
 	if err != nil {
 		if isClosed(cancelled) {

@@ -153,3 +153,167 @@ func TestRelayedFinalResponses(t *testing.T) {
 		t.Errorf("503: %d Retry-After %v, want 120", res.StatusCode, h)
 	}
 }
+
+// identConfig is dialogConfig with the PBX's own domain, the caller's
+// extension as From user and P-Asserted-Identity (trunks[].domain,
+// trunks[].caller_id), and users with display names and extensions.
+func identConfig(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+users:
+  - {username: u1000, password: secret, display_name: Alice Example, extension: "1000"}
+  - {username: u1001, password: secret, display_name: Bob, extension: "1001"}
+trunks:
+  - name: pbx
+    target: sip:127.0.0.2:%s
+    probe: {interval: 0s}
+    match: ["200x"]
+    domain: pbx.example.net
+    caller_id: {from_user: extension, assert_identity: true}
+`, port)
+}
+
+// TestCallerIdentityTowardsPBX: the PBX sees the call as its own domain
+// (Request-URI, To and From host: trunks[].domain, not its IP address),
+// the caller's extension and display name in From, and a
+// P-Asserted-Identity the gateway asserts (RFC 3325 §9.1); the one the
+// phone forged is never passed on, nor its own display name.
+func TestCallerIdentityTowardsPBX(t *testing.T) {
+	pbx := newScriptedPBX(t, func(*sip.Request, int) (int, []sip.Header) { return 200, nil })
+	g := startGateway(t, identConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2001", phoneSDP, sip.NewHeader("P-Asserted-Identity", "<sip:0999@evil.example>"))
+	defer s.Close()
+	invs := pbx.invites()
+	if len(invs) != 1 {
+		t.Fatalf("PBX got %d INVITEs, want 1", len(invs))
+	}
+	inv := invs[0]
+	if inv.Recipient.Host != "pbx.example.net" || inv.Recipient.User != "2001" || inv.Recipient.Port != 0 {
+		t.Errorf("Request-URI %s, want sip:2001@pbx.example.net", inv.Recipient.String())
+	}
+	if to := inv.To().Address; to.Host != "pbx.example.net" {
+		t.Errorf("To %s, want host pbx.example.net", to.String())
+	}
+	from := inv.From()
+	if from.Address.User != "1000" || from.Address.Host != "pbx.example.net" || from.DisplayName != "Alice Example" {
+		t.Errorf("From %s, want \"Alice Example\" <sip:1000@pbx.example.net>", from.Value())
+	}
+	pais := inv.GetHeaders("P-Asserted-Identity")
+	if len(pais) != 1 || !strings.Contains(pais[0].Value(), "<sip:1000@pbx.example.net>") || !strings.Contains(pais[0].Value(), "Alice Example") {
+		t.Errorf("P-Asserted-Identity %v, want one: \"Alice Example\" <sip:1000@pbx.example.net>", pais)
+	}
+	if h := inv.GetHeader("Privacy"); h != nil {
+		t.Errorf("Privacy %q on a call that asked for none", h.Value())
+	}
+	select {
+	case dlg := <-pbx.dlgs:
+		_ = agentBye(ctx, dlg, pbx.agent.addr)
+	case <-time.After(5 * time.Second):
+		t.Fatal("PBX dialog not up")
+	}
+}
+
+// TestCallerPrivacyTowardsPBX: a phone asking for privacy (Privacy: id,
+// RFC 3323/3325) is presented anonymous in From, with the asserted
+// identity and Privacy: id for the trusted PBX.
+func TestCallerPrivacyTowardsPBX(t *testing.T) {
+	pbx := newScriptedPBX(t, func(*sip.Request, int) (int, []sip.Header) { return 503, nil })
+	g := startGateway(t, identConfig(pbx.agent.addr))
+	d := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	host, port, _ := net.SplitHostPort(g.UDP)
+	var pn int
+	fmt.Sscan(port, &pn)
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "u1000", Host: "example.com"}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(8))
+	s, err := d.Invite(ctx, sip.Uri{Scheme: "sip", User: "2002", Host: host, Port: pn}, []byte(phoneSDP),
+		from, sip.NewHeader("Content-Type", "application/sdp"), sip.NewHeader("Privacy", "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_ = s.WaitAnswer(ctx, answerOpts())
+	invs := pbx.invites()
+	if len(invs) == 0 {
+		t.Fatal("PBX got no INVITE")
+	}
+	inv := invs[0]
+	if f := inv.From().Address; f.User != "anonymous" || f.Host != "anonymous.invalid" {
+		t.Errorf("From %s, want sip:anonymous@anonymous.invalid", inv.From().Value())
+	}
+	if h := inv.GetHeader("Privacy"); h == nil || h.Value() != "id" {
+		t.Errorf("Privacy %v, want id", h)
+	}
+	if h := inv.GetHeader("P-Asserted-Identity"); h == nil || !strings.Contains(h.Value(), "sip:1000@pbx.example.net") {
+		t.Errorf("P-Asserted-Identity %v, want sip:1000@pbx.example.net", h)
+	}
+}
+
+// TestInboundDisplayName: a call from the PBX reaches the phone with the
+// PBX's display name for its caller, not a bare number.
+func TestInboundDisplayName(t *testing.T) {
+	// The trunk is known by its address (the port is not compared).
+	g := startGateway(t, `registrar: {algorithms: [MD5, SHA-256]}
+users:
+  - {username: u1001, password: secret, display_name: Bob, extension: "1001"}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:5060", probe: {interval: 0s}}
+`)
+	pbx := dialSIP(t, "udp", "127.0.0.2", g.UDP)
+	phone := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := phone.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("REGISTER: %d", res.Status)
+	}
+	body := pbxSDP
+	inv := fmt.Sprintf("INVITE sip:1001@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: \"Reception Desk\" <sip:0441234567@pbx.example.net>;tag=%s\r\nTo: <sip:1001@example.com>\r\nCall-ID: %s\r\nCSeq: 1 INVITE\r\n"+
+		"Contact: <sip:pbx@%s>\r\nContent-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+		pbx.conn.LocalAddr(), randHex(8), randHex(4), randHex(8), pbx.conn.LocalAddr(), len(body), body)
+	pbx.send(inv)
+	_ = phone.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	for {
+		n, err := phone.conn.Read(buf)
+		if err != nil {
+			t.Fatalf("phone got no INVITE: %v", err)
+		}
+		msg := string(buf[:n])
+		if !strings.HasPrefix(msg, "INVITE ") {
+			continue
+		}
+		var from string
+		for _, l := range strings.Split(msg, "\r\n") {
+			if name, v, ok := strings.Cut(l, ":"); ok && (strings.EqualFold(name, "From") || name == "f") {
+				from = strings.TrimSpace(v)
+			}
+		}
+		if !strings.HasPrefix(from, `"Reception Desk" <sip:0441234567@`) {
+			t.Errorf("phone's From %q, want the PBX's display name \"Reception Desk\"", from)
+		}
+		phone.send(busyFor(msg))
+		break
+	}
+}
+
+// busyFor is a 486 answering the raw request msg.
+func busyFor(msg string) string {
+	var b strings.Builder
+	b.WriteString("SIP/2.0 486 Busy Here\r\n")
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	for _, l := range strings.Split(head, "\r\n")[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "v", "from", "f", "call-id", "i", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to", "t":
+			b.WriteString(l + ";tag=" + randHex(4) + "\r\n")
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
