@@ -296,7 +296,7 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.respond(tx, req, 200, "OK", nil)
-	l.c.hangup(!l.isA, nil)
+	l.c.hangup(!l.isA, nil, reasonsOf(req)...) // RFC 3326 (reason.go)
 }
 
 // prepare sets the B leg INVITE's Request-URI host to the target chosen

@@ -36,14 +36,17 @@ type call struct {
 	relA     reliableA  // reliable provisionals towards the caller (prack.go)
 	diverted *diversion // set once the call was diverted (divert.go)
 	adm      admission  // tickets of the admission policy (policy.go)
-	info     cdrInfo
-	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
-	ackOnce  sync.Once
-	ackc     chan struct{}
-	endOnce  sync.Once
-	done     chan struct{}
-	started  time.Time
-	answered time.Time
+	// cancelReason is the Reason of the caller's CANCEL, for the
+	// branches' CANCELs (reason.go); written before cancelled closes.
+	cancelReason string
+	info         cdrInfo
+	est          established // after the answer: re-INVITE, transfer, timers (indialog.go)
+	ackOnce      sync.Once
+	ackc         chan struct{}
+	endOnce      sync.Once
+	done         chan struct{}
+	started      time.Time
+	answered     time.Time
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -234,7 +237,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	cancelled := make(chan struct{})
 	// CANCEL (RFC 3261 §9.2): sipgo answers it 200 and the INVITE 487.
 	if st, isTx := tx.(interface{ OnCancel(sip.FnTxCancel) bool }); !isTx ||
-		!st.OnCancel(func(*sip.Request) { close(cancelled); cancel() }) {
+		!st.OnCancel(func(r *sip.Request) { c.cancelReason = joinReasons(r); close(cancelled); cancel() }) {
 		b.log.Debug("CANCEL cannot reach the call", "call_id", c.a.callID)
 	}
 	for {

@@ -217,20 +217,31 @@ func (c *call) wait() {
 }
 
 // hangup ends the call after a BYE from one leg: BYE to the other one
-// (toA: the caller).
-func (c *call) hangup(toA bool, cause error) {
+// (toA: the caller), with the Reason headers of the BYE (RFC 3326,
+// reason.go).
+func (c *call) hangup(toA bool, cause error, reasons ...sip.Header) {
 	if toA {
 		c.setEndedBy(endedByCallee)
 	} else {
 		c.setEndedBy(endedByCaller)
 	}
-	c.end(toA, !toA, cause)
+	c.endWith(toA, !toA, cause, reasons)
 }
 
 // end ends the call once: BYE to the legs named, close the media, forget
-// the dialogs. Every answered call ends here.
+// the dialogs. Every answered call ends here. The BYEs say why when the
+// gateway ends the call itself (reason.go).
 func (c *call) end(byeA, byeB bool, cause error) {
+	c.endWith(byeA, byeB, cause, nil)
+}
+
+// endWith is end with the Reason headers of the BYEs; nil: the
+// gateway's own for cause.
+func (c *call) endWith(byeA, byeB bool, cause error, reasons []sip.Header) {
 	c.endOnce.Do(func() {
+		if reasons == nil {
+			reasons = c.reasonFor(cause)
+		}
 		c.setEndedBy(endedByGateway) // unless hangup said who
 		c.gw.removeDialogs(c)
 		go func() {
@@ -241,7 +252,7 @@ func (c *call) end(byeA, byeB bool, cause error) {
 			}{{byeA, c.a}, {byeB, c.b}} {
 				if l.bye {
 					wg.Add(1)
-					go func() { defer wg.Done(); c.sendBye(l.d) }()
+					go func() { defer wg.Done(); c.sendBye(l.d, reasons...) }()
 				}
 			}
 			wg.Wait()
@@ -256,9 +267,9 @@ func (c *call) end(byeA, byeB bool, cause error) {
 	})
 }
 
-// sendBye sends BYE on d and waits for its response (RFC 3261 §15.1.1),
-// for at most 2 s when shutting down.
-func (c *call) sendBye(d *dialog) {
+// sendBye sends BYE on d, with hs (Reason, RFC 3326), and waits for its
+// response (RFC 3261 §15.1.1), for at most 2 s when shutting down.
+func (c *call) sendBye(d *dialog, hs ...sip.Header) {
 	timeout := byeTimeout
 	if c.gw.ctx.Err() != nil {
 		timeout = shutdownByeTimeout
@@ -278,6 +289,9 @@ func (c *call) sendBye(d *dialog) {
 	})
 	defer stop()
 	bye := d.newRequest(sip.BYE)
+	for _, h := range hs {
+		bye.AppendHeader(h)
+	}
 	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	if err != nil {
 		c.gw.log.Debug("BYE failed", "call_id", d.callID, "error", err)

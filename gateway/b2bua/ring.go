@@ -102,7 +102,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				br.tx.Terminate()
 			}
 		case <-cancelled:
-			f.cancel(nil, "")
+			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
 			f.drain(nil)
 			return ErrCancelled
 		case <-timer.C:
@@ -110,7 +110,11 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 			f.drain(nil)
 			return fmt.Errorf("%w: after %v", ErrNoAnswer, c.noAnswerTimeout(tgt.user))
 		case <-ctx.Done():
-			f.cancel(nil, "")
+			reason := ""
+			if isClosed(cancelled) {
+				reason = c.cancelReason
+			}
+			f.cancel(nil, reason)
 			f.drain(nil)
 			if isClosed(cancelled) {
 				return ErrCancelled

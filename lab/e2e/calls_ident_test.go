@@ -301,9 +301,13 @@ trunks:
 }
 
 // busyFor is a 486 answering the raw request msg.
-func busyFor(msg string) string {
+func busyFor(msg string) string { return rawAnswer(msg, "486 Busy Here") }
+
+// rawAnswer is a response with status ("486 Busy Here") to the raw
+// request msg.
+func rawAnswer(msg, status string) string {
 	var b strings.Builder
-	b.WriteString("SIP/2.0 486 Busy Here\r\n")
+	b.WriteString("SIP/2.0 " + status + "\r\n")
 	head, _, _ := strings.Cut(msg, "\r\n\r\n")
 	for _, l := range strings.Split(head, "\r\n")[1:] {
 		name, _, _ := strings.Cut(l, ":")
@@ -316,4 +320,186 @@ func busyFor(msg string) string {
 	}
 	b.WriteString("Content-Length: 0\r\n\r\n")
 	return b.String()
+}
+
+// rawNext reads raw requests on c until one starts with method.
+func rawNext(t *testing.T, c *sipConn, method string) string {
+	t.Helper()
+	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	for {
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no %s: %v", method, err)
+		}
+		if msg := string(buf[:n]); strings.HasPrefix(msg, method+" ") {
+			return msg
+		}
+	}
+}
+
+// rawHeader is the first value of header name in the raw message msg.
+func rawHeader(msg, name string) string {
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	for _, l := range strings.Split(head, "\r\n")[1:] {
+		if n, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(n), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestReasonOnCancel: the PBX cancels a call to a phone with a Reason
+// (RFC 3326; "call completed elsewhere" keeps phones from showing a
+// missed call); the phone's CANCEL carries it.
+func TestReasonOnCancel(t *testing.T) {
+	g := startGateway(t, `registrar: {algorithms: [MD5, SHA-256]}
+users:
+  - {username: u1001, password: secret, extension: "1001"}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:5060", probe: {interval: 0s}}
+`)
+	pbx := dialSIP(t, "udp", "127.0.0.2", g.UDP)
+	phone := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := phone.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("REGISTER: %d", res.Status)
+	}
+	branch, tag, callID := "z9hG4bK"+randHex(8), randHex(4), randHex(8)
+	head := fmt.Sprintf("Via: SIP/2.0/UDP %s;branch=%s;rport\r\nMax-Forwards: 70\r\n"+
+		"From: <sip:0441234567@pbx.example.net>;tag=%s\r\nTo: <sip:1001@example.com>\r\nCall-ID: %s\r\n",
+		pbx.conn.LocalAddr(), branch, tag, callID)
+	pbx.send(fmt.Sprintf("INVITE sip:1001@example.com SIP/2.0\r\n%sCSeq: 1 INVITE\r\nContact: <sip:pbx@%s>\r\n"+
+		"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", head, pbx.conn.LocalAddr(), len(pbxSDP), pbxSDP))
+	inv := rawNext(t, phone, "INVITE")
+	phone.send(rawAnswer(inv, "180 Ringing"))
+	for {
+		res, err := pbx.read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("PBX got no 180: %v", err)
+		}
+		if res.Status == 180 {
+			break
+		}
+	}
+	const reason = `SIP;cause=200;text="Call completed elsewhere"`
+	pbx.send(fmt.Sprintf("CANCEL sip:1001@example.com SIP/2.0\r\n%sCSeq: 1 CANCEL\r\nReason: %s\r\nContent-Length: 0\r\n\r\n", head, reason))
+	cancel := rawNext(t, phone, "CANCEL")
+	if got := rawHeader(cancel, "Reason"); got != reason {
+		t.Errorf("phone's CANCEL Reason %q, want %q", got, reason)
+	}
+	phone.send(rawAnswer(cancel, "200 OK"))
+	phone.send(rawAnswer(inv, "487 Request Terminated"))
+}
+
+// reasonPhone is a sipgo phone at 127.0.0.1 (u1000) that records the BYEs
+// it gets.
+func reasonPhone(t *testing.T) (*sipgo.DialogClientCache, chan *sip.Request) {
+	byes := make(chan *sip.Request, 4)
+	var d *sipgo.DialogClientCache
+	newSIPAgent(t, "127.0.0.1", func(a *sipAgent) {
+		d = a.phone()
+		a.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+			byes <- req
+			if err := d.ReadBye(req, tx); err != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+			}
+		})
+	})
+	return d, byes
+}
+
+// TestReasonOnBye: a BYE's Reason (RFC 3326, Q.850 causes per RFC 6432)
+// reaches the other leg's BYE, from the phone to the PBX and from the
+// PBX to the phone.
+func TestReasonOnBye(t *testing.T) {
+	pbx := newScriptedPBX(t, func(*sip.Request, int) (int, []sip.Header) { return 200, nil })
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	d, byes := reasonPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dial := func() *sipgo.DialogClientSession {
+		s, err := call(ctx, d, g.UDP, "2001", phoneSDP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WaitAnswer(ctx, answerOpts()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ack(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// Phone → PBX.
+	s := dial()
+	<-pbx.dlgs
+	const q850 = `Q.850;cause=16;text="Normal call clearing"`
+	bye := sip.NewRequest(sip.BYE, s.InviteResponse.Contact().Address)
+	bye.AppendHeader(sip.NewHeader("Reason", q850))
+	if err := s.WriteBye(ctx, bye); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-pbx.byes:
+		if h := r.GetHeader("Reason"); h == nil || h.Value() != q850 {
+			t.Errorf("PBX's BYE Reason %v, want %s", h, q850)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("PBX got no BYE")
+	}
+
+	// PBX → phone.
+	dial()
+	var dlg *sipgo.DialogServerSession
+	select {
+	case dlg = <-pbx.dlgs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("PBX dialog not up")
+	}
+	const sipReason = `SIP;cause=480;text="Callee gone"`
+	bye = sip.NewRequest(sip.BYE, dlg.InviteRequest.Contact().Address)
+	bye.SetTransport(dlg.InviteRequest.Transport())
+	bye.AppendHeader(sip.NewHeader("Reason", sipReason))
+	if err := dlg.WriteBye(ctx, fromAgent(pbx.agent.addr, bye)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-byes:
+		if h := r.GetHeader("Reason"); h == nil || h.Value() != sipReason {
+			t.Errorf("phone's BYE Reason %v, want %s", h, sipReason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("phone got no BYE")
+	}
+}
+
+// TestReasonOnMediaTimeout: the BYEs the gateway sends when no RTP flowed
+// for media.timeout say why (RFC 3326), on both legs.
+func TestReasonOnMediaTimeout(t *testing.T) {
+	pbx := newScriptedPBX(t, func(*sip.Request, int) (int, []sip.Header) { return 200, nil })
+	g := startGateway(t, dialogConfig(pbx.agent.addr)+"media: {timeout: 2s}\n")
+	d, byes := reasonPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := call(ctx, d, g.UDP, "2001", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitAnswer(ctx, answerOpts()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan *sip.Request{pbx.byes, byes} {
+		select {
+		case r := <-ch:
+			if h := r.GetHeader("Reason"); h == nil || !strings.Contains(h.Value(), "media timeout") {
+				t.Errorf("BYE Reason %v, want the media timeout", h)
+			}
+		case <-ctx.Done():
+			t.Fatal("no BYE after the media timeout")
+		}
+	}
 }
