@@ -36,17 +36,18 @@ type call struct {
 	relA     reliableA  // reliable provisionals towards the caller (prack.go)
 	diverted *diversion // set once the call was diverted (divert.go)
 	adm      admission  // tickets of the admission policy (policy.go)
+	info     cdrInfo
+	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
+	ackOnce  sync.Once
+	ackc     chan struct{}
+	endOnce  sync.Once
+	done     chan struct{}
+	started  time.Time
+	answered time.Time
+
 	// cancelReason is the Reason of the caller's CANCEL, for the
 	// branches' CANCELs (reason.go); written before cancelled closes.
 	cancelReason string
-	info         cdrInfo
-	est          established // after the answer: re-INVITE, transfer, timers (indialog.go)
-	ackOnce      sync.Once
-	ackc         chan struct{}
-	endOnce      sync.Once
-	done         chan struct{}
-	started      time.Time
-	answered     time.Time
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
