@@ -48,6 +48,8 @@ type call struct {
 	// cancelReason is the Reason of the caller's CANCEL, for the
 	// branches' CANCELs (reason.go); written before cancelled closes.
 	cancelReason string
+	// redirect is what the call followed of 3xx and 422 (redirect.go).
+	redirect redirectState
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -246,6 +248,20 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		if err == nil {
 			ok = true // answered, and ended through end
 			return nil
+		}
+		if to, follow := c.followRedirect(tgt, err); follow && !isClosed(cancelled) && ctx.Err() == nil {
+			// RFC 3261 §8.1.3.4: the 3xx's target is called as any
+			// number the caller dials: routed, and admitted (policy.go).
+			next, rerr := b.resolve(to, c.from.inbound())
+			if rerr == nil {
+				rerr = c.admitTo(c.party(c.from), to, next, false)
+			}
+			if rerr != nil {
+				return rerr
+			}
+			b.log.Info("call redirected", "caller", c.callerName(), "number", c.num, "to", to)
+			c.redirect.to, tgt = to, next
+			continue
 		}
 		dv, divert := c.divertFor(tgt.user, err)
 		if !divert || isClosed(cancelled) || ctx.Err() != nil {

@@ -100,6 +100,9 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
 				// now spares Timer D's 32 s of waiting.
 				br.tx.Terminate()
+				if code == 422 {
+					c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
+				}
 			}
 		case <-cancelled:
 			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
@@ -161,6 +164,9 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 	if c.diverted != nil {
 		num = c.diverted.to
 		extra = c.diversionHeaders(*c.diverted)
+	}
+	if c.redirect.to != "" {
+		num = c.redirect.to // a 3xx followed (redirect.go)
 	}
 	if n := c.gw.o.Numbering; n != nil {
 		out, err := n.Outbound(trunk.Name(), num)

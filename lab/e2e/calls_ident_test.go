@@ -503,3 +503,119 @@ func TestReasonOnMediaTimeout(t *testing.T) {
 		}
 	}
 }
+
+// answeredCall dials number from u1000, requires the answer and hangs up.
+func answeredCall(t *testing.T, d *sipgo.DialogClientCache, gw, number string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := call(ctx, d, gw, number, phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.WaitAnswer(ctx, answerOpts()); err != nil {
+		t.Fatalf("call to %s: %v", number, err)
+	}
+	_ = s.Ack(ctx)
+	_ = s.Bye(ctx)
+}
+
+// TestSessionIntervalTooSmall: a trunk answering 422 with a Min-SE above
+// our Session-Expires gets the INVITE again with that interval as
+// Session-Expires and Min-SE (RFC 4028 §7.3), on the same Call-ID with
+// the next CSeq, and the call is answered; before issue 11 the phone got
+// the 422.
+func TestSessionIntervalTooSmall(t *testing.T) {
+	pbx := newScriptedPBX(t, func(req *sip.Request, n int) (int, []sip.Header) {
+		if se := req.GetHeader("Session-Expires"); n == 1 || se == nil || se.Value() != "3600" {
+			return 422, []sip.Header{sip.NewHeader("Min-SE", "3600")}
+		}
+		return 200, []sip.Header{sip.NewHeader("Session-Expires", "3600;refresher=uac"), sip.NewHeader("Require", "timer")}
+	})
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	answeredCall(t, newPhone(t), g.UDP, "2001")
+	invs := pbx.invites()
+	if len(invs) != 2 {
+		t.Fatalf("PBX got %d INVITEs, want 2", len(invs))
+	}
+	a, b := invs[0], invs[1]
+	if a.CallID().Value() != b.CallID().Value() || b.CSeq().SeqNo != a.CSeq().SeqNo+1 {
+		t.Errorf("retry: Call-ID %s CSeq %d after %s %d, want the same Call-ID and the next CSeq",
+			b.CallID().Value(), b.CSeq().SeqNo, a.CallID().Value(), a.CSeq().SeqNo)
+	}
+	if h := b.GetHeader("Min-SE"); h == nil || h.Value() != "3600" {
+		t.Errorf("retry Min-SE %v, want 3600", h)
+	}
+}
+
+// redirectConfig is dialogConfig with the PBX's 3xx followed once, and
+// CH numbering so that the admission classifies numbers.
+func redirectConfig(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+numbering: {region: CH}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+trunks:
+  - name: pbx
+    target: sip:127.0.0.2:%s
+    probe: {interval: 0s}
+    match: ["200x", "0x"]
+    follow_redirects: 2
+`, port)
+}
+
+// TestRedirectFollowed: with trunks[].follow_redirects, a 302 from the
+// PBX is followed by the gateway (RFC 3261 §8.1.3.4): the best Contact
+// (highest q) is called and answers. A redirect to a number the caller's
+// class may not call (international, call_policy) is refused as if
+// dialled (403), and a redirect loop (the PBX sends the call back to a
+// number already tried) ends with the 3xx relayed, not a loop.
+func TestRedirectFollowed(t *testing.T) {
+	pbx := newScriptedPBX(t, func(req *sip.Request, _ int) (int, []sip.Header) {
+		redirect := func(users ...string) (int, []sip.Header) {
+			var hs []sip.Header
+			for i, u := range users {
+				ct := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: u, Host: "10.9.9.9"}, Params: sip.NewParams()}
+				ct.Params.Add("q", fmt.Sprintf("0.%d", 9-i))
+				hs = append(hs, ct)
+			}
+			return 302, hs
+		}
+		switch req.Recipient.User {
+		case "2001":
+			return redirect("2005", "2006")
+		case "2002":
+			return redirect("0049301234567") // international
+		case "2003":
+			return redirect("2004")
+		case "2004":
+			return redirect("2003")
+		case "2005":
+			return 200, nil
+		}
+		return 404, nil
+	})
+	g := startGateway(t, redirectConfig(pbx.agent.addr))
+	d := newPhone(t)
+
+	answeredCall(t, d, g.UDP, "2001")
+	var users []string
+	for _, inv := range pbx.invites() {
+		users = append(users, inv.Recipient.User)
+	}
+	if strings.Join(users, ",") != "2001,2005" {
+		t.Errorf("PBX got INVITEs for %v, want 2001 then 2005 (the best Contact)", users)
+	}
+	if res := failedCall(t, d, g.UDP, "2002"); res.StatusCode != 403 {
+		t.Errorf("redirect to an international number: %d, want 403 (class of service)", res.StatusCode)
+	}
+	for _, inv := range pbx.invites() {
+		if inv.Recipient.User == "0049301234567" {
+			t.Error("the redirect to an international number reached the trunk")
+		}
+	}
+	if res := failedCall(t, d, g.UDP, "2003"); res.StatusCode != 302 {
+		t.Errorf("redirect loop: %d, want the 302 relayed", res.StatusCode)
+	}
+}
