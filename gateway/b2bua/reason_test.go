@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,5 +34,32 @@ func TestReasonsOf(t *testing.T) {
 		if strings.Join(got, "|") != tt.want {
 			t.Errorf("reasonsOf(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestReasonFor: the BYEs the gateway originates say why.
+func TestReasonFor(t *testing.T) {
+	gw := New(Options{Users: noUsers{}})
+	c := &call{gw: gw}
+	for _, tt := range []struct {
+		cause error
+		want  string
+	}{
+		{nil, ""},
+		{ErrMediaTimeout, reasonMediaTimeout},
+		{fmt.Errorf("refresh: %w", ErrSessionExpired), reasonSessionExpired},
+		{errNoAck, reasonNoAck},
+	} {
+		var got string
+		if hs := c.reasonFor(tt.cause); len(hs) == 1 {
+			got = hs[0].Value()
+		}
+		if got != tt.want {
+			t.Errorf("reasonFor(%v) = %q, want %q", tt.cause, got, tt.want)
+		}
+	}
+	gw.Close()
+	if hs := c.reasonFor(nil); len(hs) != 1 || hs[0].Value() != reasonShutdown {
+		t.Errorf("reasonFor(nil) while stopping = %v, want %q", hs, reasonShutdown)
 	}
 }
