@@ -404,6 +404,9 @@ func reasonPhone(t *testing.T) (*sipgo.DialogClientCache, chan *sip.Request) {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
 			}
 		})
+		a.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		})
 	})
 	return d, byes
 }
@@ -617,5 +620,41 @@ func TestRedirectFollowed(t *testing.T) {
 	}
 	if res := failedCall(t, d, g.UDP, "2003"); res.StatusCode != 302 {
 		t.Errorf("redirect loop: %d, want the 302 relayed", res.StatusCode)
+	}
+}
+
+// TestReasonOnTransfer: the BYE that ends the transferor's leg after its
+// blind transfer completed says so (RFC 3326), so the phone does not log
+// a dropped call.
+func TestReasonOnTransfer(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	d, byes := reasonPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s, err := call(ctx, d, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitAnswer(ctx, answerOpts()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pbx.get("2000")
+	res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com>"))
+	if res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	pbx.get("2001")
+	select {
+	case r := <-byes:
+		if h := r.GetHeader("Reason"); h == nil || !strings.Contains(h.Value(), "call transferred") {
+			t.Errorf("transferor's BYE Reason %v, want the transfer", h)
+		}
+	case <-ctx.Done():
+		t.Fatalf("the transferor got no BYE\n%s", g.log.String())
 	}
 }
