@@ -9,8 +9,7 @@ type CallerID struct {
 	FromUser string `yaml:"from_user"`
 
 	// DisplayName sends the user's display_name (else the display name
-	// its phone sent) in From, and the PBX's caller name on inbound
-	// calls to phones. Default: true.
+	// its phone sent) in From. Default: true.
 	DisplayName bool `yaml:"display_name"`
 
 	// AssertIdentity adds P-Asserted-Identity with the caller's identity
