@@ -37,9 +37,10 @@ const (
 	maxReasonLen = 256
 )
 
-// reasonsOf are the Reason headers of req worth passing to the other leg:
-// protocol SIP or Q.850 (RFC 3326 §2, RFC 6432), printable, bounded.
-func reasonsOf(req *sip.Request) []sip.Header {
+// reasonsOf are the Reason headers of req (a BYE, a CANCEL, a final
+// response) worth passing to the other leg: protocol SIP or Q.850
+// (RFC 3326 §2, RFC 6432), printable, bounded.
+func reasonsOf(req headers) []sip.Header {
 	var out []sip.Header
 	for _, h := range req.GetHeaders("Reason") {
 		for _, v := range strings.Split(h.Value(), ",") {

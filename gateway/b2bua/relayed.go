@@ -48,7 +48,9 @@ func rejected(res *sip.Response) error {
 //   - Unsupported of a 420 (RFC 3261 §20.40, §21.4.15);
 //   - Min-SE of a 422 (RFC 4028 §6);
 //   - Accept, Accept-Encoding and Accept-Language of a 415 (RFC 3261
-//     §21.4.13).
+//     §21.4.13);
+//   - Reason of any error, SIP or Q.850 (RFC 6432: the ISDN cause of a
+//     PBX or carrier), filtered as on BYE (reason.go).
 func relayHeaders(res *sip.Response) []sip.Header {
 	var names []string
 	code := res.StatusCode
@@ -76,6 +78,9 @@ func relayHeaders(res *sip.Response) []sip.Header {
 				hs = append(hs, sip.NewHeader(n, v))
 			}
 		}
+	}
+	if code >= 300 {
+		hs = append(hs, reasonsOf(res)...)
 	}
 	return hs
 }

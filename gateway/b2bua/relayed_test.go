@@ -41,6 +41,8 @@ func TestRelayedHeaders(t *testing.T) {
 			422, CauseRejected, []string{"Min-SE: 3600"}},
 		{"486 no contact", "SIP/2.0 486 Busy Here\n" + head + "Contact: <sip:b@10.0.0.5>\nContent-Length: 0\n\n",
 			486, CauseBusy, nil},
+		{"480 Q.850 reason", "SIP/2.0 480 Temporarily Unavailable\n" + head + "Reason: Q.850;cause=18;text=\"No user responding\"\nReason: X;cause=1\nContent-Length: 0\n\n",
+			480, CauseRejected, []string{`Reason: Q.850;cause=18;text="No user responding"`}},
 	}
 	b := &B2BUA{o: Options{Domain: "gw.example.com"}}
 	for _, tt := range tests {

@@ -118,8 +118,9 @@ func failedCall(t *testing.T, d *sipgo.DialogClientCache, gw, number string) *si
 // TestRelayedFinalResponses: a trunk's final errors reach the phone with
 // what makes them useful: the Contact of a 302 (as the same user at our
 // domain, so the phone's new call comes back through the gateway and its
-// admission), the Warning of a 488, the Unsupported of a 420 and the
-// Retry-After of a 503 (RFC 3261 §20.33, §20.43, §21.3; RFC 4028 §6).
+// admission), the Warning of a 488, the Unsupported of a 420, the Q.850
+// Reason of a 480 (RFC 6432) and the Retry-After of a 503 (RFC 3261
+// §20.33, §20.43, §21.3).
 // Before issue 11 only the status went back.
 func TestRelayedFinalResponses(t *testing.T) {
 	pbx := newScriptedPBX(t, func(req *sip.Request, _ int) (int, []sip.Header) {
@@ -130,6 +131,8 @@ func TestRelayedFinalResponses(t *testing.T) {
 			return 488, []sip.Header{sip.NewHeader("Warning", `305 pbx "Incompatible media format"`)}
 		case "2003":
 			return 420, []sip.Header{sip.NewHeader("Unsupported", "foo")}
+		case "2005":
+			return 480, []sip.Header{sip.NewHeader("Reason", `Q.850;cause=18;text="No user responding"`)}
 		}
 		return 503, []sip.Header{sip.NewHeader("Retry-After", "120")}
 	})
@@ -147,6 +150,10 @@ func TestRelayedFinalResponses(t *testing.T) {
 	res = failedCall(t, d, g.UDP, "2003")
 	if h := res.GetHeader("Unsupported"); res.StatusCode != 420 || h == nil || h.Value() != "foo" {
 		t.Errorf("420: %d Unsupported %v, want foo", res.StatusCode, h)
+	}
+	res = failedCall(t, d, g.UDP, "2005")
+	if h := res.GetHeader("Reason"); res.StatusCode != 480 || h == nil || !strings.HasPrefix(h.Value(), "Q.850;cause=18") {
+		t.Errorf("480: %d Reason %v, want the PBX's Q.850 cause 18 (RFC 6432)", res.StatusCode, h)
 	}
 	res = failedCall(t, d, g.UDP, "2004")
 	if h := res.GetHeader("Retry-After"); res.StatusCode != 503 || h == nil || h.Value() != "120" {
