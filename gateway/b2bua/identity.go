@@ -158,14 +158,22 @@ func (c *call) applyIdentity(req *sip.Request, s TrunkSettings, domain string) {
 	}
 	switch priv := validPrivacy(id.privacy); {
 	case s.Privacy == PrivacyNone:
-	case s.Privacy == PrivacyID:
-		if priv == "" || priv == "none" {
-			priv = "id"
-		} else if !strings.Contains(";"+priv+";", ";id;") {
-			priv += ";id"
-		}
-		req.AppendHeader(sip.NewHeader("Privacy", priv))
+	case s.Privacy == PrivacyID, id.anonymous && s.AssertIdentity:
+		// An anonymous caller's asserted identity stays in the trusted
+		// network (RFC 3325 §9.3).
+		req.AppendHeader(sip.NewHeader("Privacy", withID(priv)))
 	case priv != "":
 		req.AppendHeader(sip.NewHeader("Privacy", priv))
 	}
+}
+
+// withID is a Privacy value with id among its values (RFC 3325 §9.3).
+func withID(priv string) string {
+	switch {
+	case priv == "" || priv == "none":
+		return "id"
+	case slices.Contains(strings.Split(priv, ";"), "id"):
+		return priv
+	}
+	return priv + ";id"
 }

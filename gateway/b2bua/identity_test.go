@@ -38,6 +38,8 @@ func TestApplyIdentity(t *testing.T) {
 		{"privacy none ignores the phone", caller{user: "u1000", privacy: "id"}, TrunkSettings{Privacy: PrivacyNone},
 			"Alice|u1000@pbx.example", "", ""},
 		{"privacy id always", caller{user: "u1000"}, TrunkSettings{Privacy: PrivacyID}, "Alice|u1000@pbx.example", "", "id"},
+		{"privacy user with an asserted identity adds id", caller{user: "u1000", privacy: "user"}, TrunkSettings{AssertIdentity: true},
+			"Anonymous|anonymous@anonymous.invalid", `"Alice" <sip:u1000@pbx.example>`, "user;id"},
 		{"inbound keeps the PBX's name", caller{number: "0441234567", display: "Reception"}, TrunkSettings{},
 			"Reception|0441234567@pbx.example", "", ""},
 	}
