@@ -114,7 +114,9 @@ func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.He
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Params: sip.NewParams()}
 	via.Params.Add("branch", gw.newBranch())
 	via.Params.Add("rport", "")
-	id := c.presented(TrunkSettings{}) // a trunk's: newInviteB (identity.go)
+	// The caller as a phone sees it; towards a trunk, newInviteB applies
+	// the trunk's settings (identity.go).
+	id := c.presented(TrunkSettings{})
 	from := &sip.FromHeader{DisplayName: id.display, Address: sip.Uri{Scheme: "sip", User: id.user, Host: gw.o.Domain}, Params: sip.NewParams()}
 	if id.anonymous {
 		from.DisplayName, from.Address = "Anonymous", anonymousFrom
