@@ -124,6 +124,9 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		Admission:    policy,
 		TrunkAuth:    trunkAuth,
 		Listener:     a.listenerFor,
+
+		TrunkSettings: trunkSettings(cfg.Trunks),
+		Profile:       a.users.Profile,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
@@ -227,6 +230,22 @@ func mediaAddress(cfg *config.Config) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("media address: %w", err)
 	}
 	return ap.Addr().Unmap(), nil
+}
+
+// trunkSettings maps trunks[] to what each trunk sees of a call.
+func trunkSettings(ts []config.Trunk) map[string]b2bua.TrunkSettings {
+	out := make(map[string]b2bua.TrunkSettings, len(ts))
+	for _, tc := range ts {
+		out[tc.Name] = b2bua.TrunkSettings{
+			Domain:          tc.Domain,
+			FromUser:        tc.CallerID.FromUser,
+			NoDisplayName:   !tc.CallerID.DisplayName,
+			AssertIdentity:  tc.CallerID.AssertIdentity,
+			Privacy:         tc.CallerID.Privacy,
+			FollowRedirects: tc.FollowRedirects,
+		}
+	}
+	return out
 }
 
 // localUsers resolves dialled numbers to users of the directory: a

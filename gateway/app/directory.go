@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
@@ -47,6 +48,19 @@ func (d *Directory) HA1(username, algorithm string) (string, bool) {
 		return u.HA1SHA256, u.HA1SHA256 != ""
 	}
 	return "", false
+}
+
+// Profile returns a user's display name and extension (b2bua.Options).
+func (d *Directory) Profile(username string) (b2bua.UserProfile, bool) {
+	p := d.users.Load()
+	if p == nil {
+		return b2bua.UserProfile{}, false
+	}
+	u, ok := (*p)[username]
+	if !ok {
+		return b2bua.UserProfile{}, false
+	}
+	return b2bua.UserProfile{DisplayName: u.DisplayName, Extension: u.Extension}, true
 }
 
 // Len returns the number of users.

@@ -124,6 +124,13 @@ type Options struct {
 	// (trunkauth.go's egress): the port the PBX knows and its firewall
 	// opened. Optional: sipgo picks a socket (an ephemeral port).
 	Listener func(transport string, remote netip.Addr) (sip.Addr, bool)
+	// TrunkSettings are what each trunk, by name, sees of a call: its
+	// domain, the caller identity and privacy, redirects (identity.go).
+	// Optional: the zero TrunkSettings.
+	TrunkSettings map[string]TrunkSettings
+	// Profile returns a user's display name and extension (the users
+	// table), for the identity callees see. Optional.
+	Profile func(username string) (UserProfile, bool)
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -298,14 +305,16 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.respond(tx, req, 200, "OK", nil)
-	l.c.hangup(!l.isA, nil)
+	l.c.hangup(!l.isA, nil, reasonsOf(req)...) // RFC 3326 (reason.go)
 }
 
 // prepare sets the B leg INVITE's Request-URI host to the target chosen
 // (RFC 3263 §4: the request goes to the server found for the trunk).
 func (b *B2BUA) prepare(req *sip.Request, t dnssrv.Target) {
-	req.Recipient.Host = t.Addr.Addr().String()
-	req.Recipient.Port = int(t.Addr.Port())
+	if !b.keepHost(req.Recipient.Host) { // a trunk's own domain stays (identity.go)
+		req.Recipient.Host = t.Addr.Addr().String()
+		req.Recipient.Port = int(t.Addr.Port())
+	}
 	if via := req.Via(); via != nil {
 		via.Params.Add("branch", b.newBranch()) // ours, for loop detection (loop.go)
 	}

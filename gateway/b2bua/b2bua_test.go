@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -60,5 +62,11 @@ func TestClassify(t *testing.T) {
 	}
 	if o := classify(fmt.Errorf("%w: bad", sdp.ErrMalformed)); o.Warning == "" {
 		t.Error("488 without Warning")
+	}
+	// Issue 11: a callee's status keeps the headers that make it useful
+	// (relayed.go), also when wrapped.
+	re := &relayedError{se: &statusError{503, "Service Unavailable"}, hs: []sip.Header{sip.NewHeader("Retry-After", "60")}}
+	if o := classify(fmt.Errorf("trunk: %w", re)); o.Status != 503 || o.Cause != CauseUnavailable || len(o.Headers) != 1 {
+		t.Errorf("classify(503 with Retry-After) = %d %s %v", o.Status, o.Cause, o.Headers)
 	}
 }

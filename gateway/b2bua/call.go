@@ -39,15 +39,18 @@ type call struct {
 	info     cdrInfo
 	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
 	late     lateOffer   // the INVITE came without SDP (lateoffer.go)
-	// byeReason is the Reason header (RFC 3326) of the BYEs that end the
-	// call; set once by endReason (legs.go).
-	byeReason string
-	ackOnce   sync.Once
-	ackc      chan struct{}
-	endOnce   sync.Once
-	done      chan struct{}
-	started   time.Time
-	answered  time.Time
+	ackOnce  sync.Once
+	ackc     chan struct{}
+	endOnce  sync.Once
+	done     chan struct{}
+	started  time.Time
+	answered time.Time
+
+	// cancelReason is the Reason of the caller's CANCEL, for the
+	// branches' CANCELs (reason.go); written before cancelled closes.
+	cancelReason string
+	// redirect is what the call followed of 3xx and 422 (redirect.go).
+	redirect redirectState
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -95,6 +98,7 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// stateless, and a client that got a 100 no longer retransmits, so a
 	// lost 407 would leave it waiting (RFC 3261 §17.1.1.2).
 	b.respond(tx, req, 100, "Trying", nil)
+	who = who.withPresentation(req) // identity.go
 	b.calls.Add(1)
 	defer b.calls.Done()
 	c := &call{gw: b, from: who, num: b.dialled(req, who), mf: mf, ackc: make(chan struct{}),
@@ -174,6 +178,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 	if o.Accept != "" {
 		res.AppendHeader(sip.NewHeader("Accept", o.Accept))
 	}
+	for _, h := range b.relayOut(o.Headers) { // relayed.go
+		res.AppendHeader(h)
+	}
 	if b.o.ServerName != "" {
 		res.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
 	}
@@ -246,7 +253,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	cancelled := make(chan struct{})
 	// CANCEL (RFC 3261 §9.2): sipgo answers it 200 and the INVITE 487.
 	if st, isTx := tx.(interface{ OnCancel(sip.FnTxCancel) bool }); !isTx ||
-		!st.OnCancel(func(*sip.Request) { close(cancelled); cancel() }) {
+		!st.OnCancel(func(r *sip.Request) { c.cancelReason = joinReasons(r); close(cancelled); cancel() }) {
 		b.log.Debug("CANCEL cannot reach the call", "call_id", c.a.callID)
 	}
 	for {
@@ -254,6 +261,20 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		if err == nil {
 			ok = true // answered, and ended through end
 			return nil
+		}
+		if to, follow := c.followRedirect(tgt, err); follow && !isClosed(cancelled) && ctx.Err() == nil {
+			// RFC 3261 §8.1.3.4: the 3xx's target is called as any
+			// number the caller dials: routed, and admitted (policy.go).
+			next, rerr := b.resolve(to, c.from.inbound())
+			if rerr == nil {
+				rerr = c.admitTo(c.party(c.from), to, next, false)
+			}
+			if rerr != nil {
+				return rerr
+			}
+			b.log.Info("call redirected", "caller", c.callerName(), "number", c.num, "to", to)
+			c.redirect.to, tgt = to, next
+			continue
 		}
 		dv, divert := c.divertFor(tgt.user, err)
 		if !divert || isClosed(cancelled) || ctx.Err() != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
@@ -86,6 +88,9 @@ type outcome struct {
 	RetryAfter string
 	// Accept goes with a 415 (RFC 3261 §21.4.13). Optional.
 	Accept string
+	// Headers are the callee's headers relayed with its final status
+	// (relayed.go: Contact of a 3xx, Retry-After, Warning, Min-SE...).
+	Headers []sip.Header
 }
 
 // portsRetryAfter is the Retry-After of the 503 sent when the relay has no
@@ -103,7 +108,7 @@ func classify(err error) outcome {
 	case err == nil:
 		return outcome{Status: 200, Reason: "OK", Cause: CauseNormal}
 	case errors.As(err, &se):
-		o := outcome{Status: se.code, Reason: se.reason, Cause: CauseRejected}
+		o := outcome{Status: se.code, Reason: se.reason, Cause: CauseRejected, Headers: relayedHeaders(err)}
 		switch {
 		case se.code == 486 || se.code == 600:
 			o.Cause = CauseBusy
@@ -113,7 +118,7 @@ func classify(err error) outcome {
 			// step 6 for proxies, same idea), and no use trying elsewhere
 			// or later as a 503 would say (§21.5.4): 403 (§21.4.4).
 			o.Status, o.Reason = 403, "Forbidden"
-			o.Cause = CauseUnavailable
+			o.Cause, o.Headers = CauseUnavailable, nil
 		case se.code == 503 || se.code == 408:
 			o.Cause = CauseUnavailable
 		}

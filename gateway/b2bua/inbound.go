@@ -23,6 +23,22 @@ type caller struct {
 	// number is the calling number an inbound call presents (the From
 	// user part).
 	number string
+	// display is the display name of the caller's From: the PBX's name
+	// for its caller, kept on inbound calls (identity.go).
+	display string
+	// privacy is the caller's Privacy header (RFC 3323), if any.
+	privacy string
+}
+
+// withPresentation adds the display name and Privacy of req to who.
+func (c caller) withPresentation(req *sip.Request) caller {
+	if from := req.From(); from != nil {
+		c.display = from.DisplayName
+	}
+	if h := req.GetHeader("Privacy"); h != nil {
+		c.privacy = h.Value()
+	}
+	return c
 }
 
 func (c caller) inbound() bool { return c.user == "" }

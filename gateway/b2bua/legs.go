@@ -87,11 +87,21 @@ func (d *dialog) setFromResponse(res *sip.Response) {
 	d.addPeerLocked(res.Source())
 }
 
-// newInviteB builds the B leg's INVITE to a trunk for num: the number at
-// our domain as To and Request-URI (dnssrv's Prepare sets the host).
-func (c *call) newInviteB(num string, extra ...sip.Header) *sip.Request {
-	ruri := sip.Uri{Scheme: "sip", User: num, Host: c.gw.o.Domain}
-	return c.newInvite(ruri, num, "UDP", extra...)
+// newInviteB builds the B leg's INVITE to trunk for num: the number at
+// the trunk's domain as To and Request-URI, the caller as the trunk is to
+// see it (identity.go). Without a trunk domain, our domain is in To and
+// From and dnssrv's Prepare sets the Request-URI's host to the server.
+func (c *call) newInviteB(trunk string, num string, extra ...sip.Header) *sip.Request {
+	s := c.gw.trunkSettings(trunk)
+	domain := c.gw.o.Domain
+	if s.Domain != "" {
+		domain = s.Domain
+	}
+	ruri := sip.Uri{Scheme: "sip", User: num, Host: domain}
+	req := c.newInvite(ruri, num, "UDP", extra...)
+	req.To().Address.Host = domain
+	c.applyIdentity(req, s, domain)
+	return req
 }
 
 // newInvite builds a B-leg INVITE: a new Call-ID and From tag (ours, for
@@ -104,7 +114,13 @@ func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.He
 	via := &sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Params: sip.NewParams()}
 	via.Params.Add("branch", gw.newBranch())
 	via.Params.Add("rport", "")
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: c.callerName(), Host: gw.o.Domain}, Params: sip.NewParams()}
+	// The caller as a phone sees it; towards a trunk, newInviteB applies
+	// the trunk's settings (identity.go).
+	id := c.presented(TrunkSettings{})
+	from := &sip.FromHeader{DisplayName: id.display, Address: sip.Uri{Scheme: "sip", User: id.user, Host: gw.o.Domain}, Params: sip.NewParams()}
+	if id.anonymous {
+		from.DisplayName, from.Address = "Anonymous", anonymousFrom
+	}
 	from.Params.Add("tag", randomTag())
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: gw.o.Domain}, Params: sip.NewParams()}
 	cid := sip.CallIDHeader(gw.newCallID())
@@ -203,25 +219,37 @@ func (c *call) wait() {
 }
 
 // hangup ends the call after a BYE from one leg: BYE to the other one
-// (toA: the caller).
-func (c *call) hangup(toA bool, cause error) {
+// (toA: the caller), with the Reason headers of the BYE (RFC 3326,
+// reason.go).
+func (c *call) hangup(toA bool, cause error, reasons ...sip.Header) {
 	if toA {
 		c.setEndedBy(endedByCallee)
 	} else {
 		c.setEndedBy(endedByCaller)
 	}
-	c.end(toA, !toA, cause)
+	c.endWith(toA, !toA, cause, reasons)
 }
 
 // end ends the call once: BYE to the legs named, close the media, forget
-// the dialogs. Every answered call ends here.
-func (c *call) end(byeA, byeB bool, cause error) { c.endReason(byeA, byeB, cause, "") }
+// the dialogs. Every answered call ends here. The BYEs say why when the
+// gateway ends the call itself (reason.go).
+func (c *call) end(byeA, byeB bool, cause error) {
+	c.endWith(byeA, byeB, cause, nil)
+}
 
-// endReason is end with reason, when not empty, as the Reason header
-// (RFC 3326) of the BYEs sent.
+// endReason is end with reason as the Reason header (RFC 3326) of the
+// BYEs sent.
 func (c *call) endReason(byeA, byeB bool, cause error, reason string) {
+	c.endWith(byeA, byeB, cause, []sip.Header{sip.NewHeader("Reason", reason)})
+}
+
+// endWith is end with the Reason headers of the BYEs; nil: the
+// gateway's own for cause.
+func (c *call) endWith(byeA, byeB bool, cause error, reasons []sip.Header) {
 	c.endOnce.Do(func() {
-		c.byeReason = reason
+		if reasons == nil {
+			reasons = c.reasonFor(cause)
+		}
 		c.setEndedBy(endedByGateway) // unless hangup said who
 		c.gw.removeDialogs(c)
 		go func() {
@@ -232,7 +260,7 @@ func (c *call) endReason(byeA, byeB bool, cause error, reason string) {
 			}{{byeA, c.a}, {byeB, c.b}} {
 				if l.bye {
 					wg.Add(1)
-					go func() { defer wg.Done(); c.sendBye(l.d) }()
+					go func() { defer wg.Done(); c.sendBye(l.d, reasons...) }()
 				}
 			}
 			wg.Wait()
@@ -247,9 +275,9 @@ func (c *call) endReason(byeA, byeB bool, cause error, reason string) {
 	})
 }
 
-// sendBye sends BYE on d and waits for its response (RFC 3261 §15.1.1),
-// for at most 2 s when shutting down.
-func (c *call) sendBye(d *dialog) {
+// sendBye sends BYE on d, with hs (Reason, RFC 3326), and waits for its
+// response (RFC 3261 §15.1.1), for at most 2 s when shutting down.
+func (c *call) sendBye(d *dialog, hs ...sip.Header) {
 	timeout := byeTimeout
 	if c.gw.ctx.Err() != nil {
 		timeout = shutdownByeTimeout
@@ -269,8 +297,8 @@ func (c *call) sendBye(d *dialog) {
 	})
 	defer stop()
 	bye := d.newRequest(sip.BYE)
-	if c.byeReason != "" {
-		bye.AppendHeader(sip.NewHeader("Reason", c.byeReason)) // RFC 3326
+	for _, h := range hs {
+		bye.AppendHeader(h)
 	}
 	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	if err != nil {

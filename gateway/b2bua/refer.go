@@ -282,7 +282,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	c.est.mu.Unlock()
 	c.armTimer(z, negotiateUAC(final))
 	c.notifyRefer(x, final.StatusCode, final.Reason, true)
-	c.sendBye(x)
+	c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
 	return nil
 }
 
@@ -591,7 +591,7 @@ func (c *call) attended(l *leg, rep replaces) error {
 	c.est.mu.Unlock()
 	c.armTimer(w, wt)
 	c.notifyRefer(x, 200, "OK", true)
-	c.sendBye(x)
+	c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
 	return nil
 }
 

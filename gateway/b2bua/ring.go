@@ -68,6 +68,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 		}
 	}
 
+	finals := map[*branch]*sip.Response{}
 	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
 	defer timer.Stop()
 	for f.pending > 0 {
@@ -98,12 +99,16 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				// branch replaced br.
 			default:
 				f.settle(br, code, res.Reason)
+				finals[br] = res // its headers go to the caller (relayed.go)
 				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
 				// now spares Timer D's 32 s of waiting.
 				br.tx.Terminate()
+				if code == 422 {
+					c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
+				}
 			}
 		case <-cancelled:
-			f.cancel(nil, "")
+			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
 			f.drain(nil)
 			return ErrCancelled
 		case <-timer.C:
@@ -111,7 +116,11 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 			f.drain(nil)
 			return fmt.Errorf("%w: after %v", ErrNoAnswer, c.noAnswerTimeout(tgt.user))
 		case <-ctx.Done():
-			f.cancel(nil, "")
+			reason := ""
+			if isClosed(cancelled) {
+				reason = c.cancelReason
+			}
+			f.cancel(nil, reason)
 			f.drain(nil)
 			if isClosed(cancelled) {
 				return ErrCancelled
@@ -128,9 +137,27 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 		if br.txErr != nil {
 			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
 		}
+		if res := finals[br]; res != nil {
+			return rejected(res)
+		}
 		return &statusError{br.final, br.reason}
 	}
-	return f.best()
+	return bestRelayed(f.best(), finals)
+}
+
+// bestRelayed is err, the status best chose, with the headers of a
+// branch's response of that status (relayed.go).
+func bestRelayed(err error, finals map[*branch]*sip.Response) error {
+	var se *statusError
+	if !errors.As(err, &se) {
+		return err
+	}
+	for _, res := range finals {
+		if res.StatusCode == se.code {
+			return rejected(res)
+		}
+	}
+	return err
 }
 
 // sendTrunk sends the B leg's INVITE to a trunk with failover (dnssrv)
@@ -142,6 +169,9 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 		num = c.diverted.to
 		extra = c.diversionHeaders(*c.diverted)
 	}
+	if c.redirect.to != "" {
+		num = c.redirect.to // a 3xx followed (redirect.go)
+	}
 	if n := c.gw.o.Numbering; n != nil {
 		out, err := n.Outbound(trunk.Name(), num)
 		if err != nil {
@@ -152,14 +182,15 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 	c.info.mu.Lock()
 	c.info.target = num
 	c.info.mu.Unlock()
-	inv := c.newInviteB(num, extra...)
+	inv := c.newInviteB(trunk.Name(), num, extra...)
 	res, err := c.gw.sender.Send(ctx, trunk, inv)
 	if err != nil {
 		if isClosed(cancelled) {
 			return ErrCancelled
 		}
-		if res != nil && res.Response != nil && res.Response.StatusCode != 503 {
-			return &statusError{res.Response.StatusCode, res.Response.Reason}
+		if r := failedWith(res); r != nil && (r.StatusCode != 503 || r.GetHeader("Retry-After") != nil) {
+			// The trunk's last refusal, with its Retry-After (relayed.go).
+			return rejected(r)
 		}
 		return err
 	}

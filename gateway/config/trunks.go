@@ -114,6 +114,20 @@ type Trunk struct {
 
 	// Limits cap the calls on this trunk (call_policy).
 	Limits TrunkLimits `yaml:"limits"`
+
+	// Domain is the trunk's own domain, the host of the Request-URI, To
+	// and From of calls to it (RFC 3263 §4: the request goes to the
+	// server found, the URI keeps the domain). Default: empty (the
+	// server's address in the Request-URI, our domain in From and To).
+	Domain string `yaml:"domain"`
+
+	// CallerID is what the trunk sees of the caller (trunkident.go).
+	CallerID CallerID `yaml:"caller_id"`
+
+	// FollowRedirects is how many 3xx of this trunk a call follows itself,
+	// 0 to 5, each new target routed and admitted like a dialled number;
+	// 0 relays the 3xx (with its Contact) to the caller. Default: 0.
+	FollowRedirects int `yaml:"follow_redirects"`
 }
 
 // Probe configures SIP OPTIONS probing of a trunk's servers, as Kamailio's
@@ -162,6 +176,7 @@ func (t *Trunk) setDefaults() {
 	t.Number = TrunkNumber{Format: FormatAsDialled}
 	t.Register = TrunkRegister{Expires: 600}
 	t.Limits = defaultTrunkLimits()
+	t.CallerID = defaultCaller
 }
 
 // DefaultTrunk returns a trunk with every default filled in.
@@ -283,5 +298,6 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 		d.validateMatch(p, t.Match)
 		d.validateTrunkRegister(p, t.Register)
 		d.validateTrunkAuth(p, t.Auth)
+		d.validateTrunkIdentity(p, t)
 	}
 }
