@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -149,7 +150,8 @@ func TestStray2xxHeldDialog(t *testing.T) {
 			}
 		}
 		if len(acks) == 2 && len(byes) == 1 {
-			if acks[0] != c.b.remoteTag || acks[1] != "fork2" || byes[0] != "fork2" {
+			// The two ACKs leave from their own goroutines: in any order.
+			if !slices.Contains(acks, c.b.remoteTag) || !slices.Contains(acks, "fork2") || byes[0] != "fork2" {
 				t.Fatalf("ACKs %v, BYEs %v: want ACK %s and fork2, BYE fork2", acks, byes, c.b.remoteTag)
 			}
 			return
