@@ -116,6 +116,10 @@ type Options struct {
 	// Admission admits calls: class of service, deny-list, call and
 	// ringing caps (policy.go). Optional: every call admitted.
 	Admission Admission
+	// SessionExpires is the session interval we ask for (RFC 4028 §4,
+	// calls.session_expires) and MinSE the smallest we accept
+	// (calls.min_se). Default: 1800 s and 90 s.
+	SessionExpires, MinSE time.Duration
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).

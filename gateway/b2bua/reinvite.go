@@ -38,6 +38,9 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
+	if b.rejectSmallSE(req, tx) { // 422 with our Min-SE (timer.go)
+		return
+	}
 	if !c.est.beginAnswered(time.Second) { // may cross our 2xx
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
@@ -83,6 +86,9 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
+	if b.rejectSmallSE(req, tx) { // 422 with our Min-SE (timer.go)
+		return
+	}
 	refreshTarget(l.d, req)
 	hs := c.timerRefreshed(l.d, req)
 	if len(req.Body()) == 0 {

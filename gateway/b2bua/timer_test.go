@@ -44,7 +44,7 @@ func TestNegotiateUAS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lt := negotiateUAS(inviteWith(tt.hs...))
+			lt := timerConf{se: sessionExpires, minSE: minSE}.negotiateUAS(inviteWith(tt.hs...))
 			if tt.none {
 				if lt != nil {
 					t.Fatalf("timer %+v, want none", lt)
@@ -70,24 +70,35 @@ func TestNegotiateUAS(t *testing.T) {
 	}
 }
 
-// TestNegotiateUAC: the callee's 2xx to our INVITE (RFC 4028 §7.2).
+// TestNegotiateUAC: the callee's 2xx to our INVITE (RFC 4028 §7.2): no
+// Session-Expires, no session expiration on that leg.
 func TestNegotiateUAC(t *testing.T) {
 	tests := []struct {
 		se        string
+		none      bool
 		interval  time.Duration
 		weRefresh bool
 	}{
-		{"", sessionExpires, true}, // no timers at the far end: we probe
-		{"900;refresher=uac", 900 * time.Second, true},
-		{"900;refresher=uas", 900 * time.Second, false},
-		{"30;refresher=uas", minSE, false},
+		{se: "", none: true}, // no timers at the far end: none on its leg
+		{se: "900;refresher=uac", interval: 900 * time.Second, weRefresh: true},
+		{se: "900;refresher=uas", interval: 900 * time.Second},
+		{se: "30;refresher=uas", interval: 120 * time.Second}, // our Min-SE
 	}
 	for _, tt := range tests {
 		res := sip.NewResponseFromRequest(inviteWith(), 200, "OK", nil)
 		if tt.se != "" {
 			res.AppendHeader(sip.NewHeader("Session-Expires", tt.se))
 		}
-		lt := negotiateUAC(res)
+		lt := timerConf{se: 600 * time.Second, minSE: 120 * time.Second}.negotiateUAC(res)
+		if tt.none {
+			if lt != nil {
+				t.Errorf("%q: timer %+v, want none", tt.se, lt)
+			}
+			continue
+		}
+		if lt == nil {
+			t.Fatalf("%q: no timer", tt.se)
+		}
 		if lt.interval != tt.interval || lt.weRefresh != tt.weRefresh {
 			t.Errorf("%q: interval %v weRefresh %v, want %v %v", tt.se, lt.interval, lt.weRefresh, tt.interval, tt.weRefresh)
 		}
