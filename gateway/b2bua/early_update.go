@@ -154,8 +154,8 @@ func (c *call) earlyOffer(req *sip.Request, tx sip.ServerTransaction, x *dialog,
 		c.respondIn(tx, req, x, 491, "Request Pending", "", nil)
 		return
 	}
-	defer c.early.finish()
 	ans, res, err := c.earlyExchange(isA, y, req.Body(), req)
+	c.early.finish() // before the answer: the offerer may go on at once
 	if err != nil {
 		c.gw.log.Info("early offer failed", "call_id", x.callID, "method", req.Method, "error", err)
 		c.relayError(tx, req, x, res, err)

@@ -162,7 +162,7 @@ func checkRecvonly(t *testing.T, what string, body []byte) {
 
 // TestRSeqPerEarlyDialog: each early dialog of a branch has its own RSeq
 // space (RFC 3262 §3): RSeq 1 from a second To tag is new, a repeat in the
-// same early dialog is not.
+// same early dialog is not, nor one that skips a number (§4).
 func TestRSeqPerEarlyDialog(t *testing.T) {
 	var p prackState
 	for _, tt := range []struct {
@@ -176,6 +176,8 @@ func TestRSeqPerEarlyDialog(t *testing.T) {
 		{"a", 2, true},
 		{"b", 1, false},
 		{"b", 2, true},
+		{"b", 4, false}, // 3 missing: out of order
+		{"b", 3, true},
 	} {
 		if got := p.seen(tt.tag, tt.rseq); got != tt.want {
 			t.Errorf("seen(%q, %d) = %v, want %v", tt.tag, tt.rseq, got, tt.want)

@@ -51,11 +51,12 @@ func has100rel(hs []sip.Header) bool {
 	return false
 }
 
-// seen records rseq in the early dialog tag; false when an RSeq as high
-// was already taken there (a retransmission, or out of order: RFC 3262
-// §4 says discard).
+// seen records rseq in the early dialog tag; false unless it is the
+// first there or one more than the last taken (RFC 3262 §4: a
+// retransmission, or out of order, is neither PRACKed nor processed; the
+// UAS retransmits what we missed).
 func (p *prackState) seen(tag string, rseq uint32) bool {
-	if last, ok := p.last[tag]; ok && rseq <= last {
+	if last, ok := p.last[tag]; ok && rseq != last+1 {
 		return false
 	}
 	if p.last == nil {

@@ -98,8 +98,8 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 			sip.NewHeader("Retry-After", "1"))
 		return
 	}
-	defer c.est.finish()
 	ans, res, err := c.exchange(l, req.Body(), sip.UPDATE, req)
+	c.est.finish() // before the answer: the offerer may go on at once
 	if err != nil {
 		b.log.Info("UPDATE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
