@@ -126,6 +126,15 @@ func (b *B2BUA) earlyDialog(req *sip.Request) (c *call, d *dialog, isA bool) {
 // earlyUpdate answers an UPDATE in early dialog d of a ringing call
 // (RFC 3311 §5.1): 200 without SDP, an offer relayed to the other side.
 func (c *call) earlyUpdate(req *sip.Request, tx sip.ServerTransaction, d *dialog, isA bool) {
+	c.est.mu.Lock()
+	up := c.est.up
+	c.est.mu.Unlock()
+	if up {
+		// Answered by another branch: this early dialog is over (its
+		// own was found among the answered call's dialogs before).
+		c.respondIn(tx, req, d, 481, "Call/Transaction Does Not Exist", "", nil)
+		return
+	}
 	refreshTarget(d, req)
 	if len(req.Body()) == 0 {
 		c.respondIn(tx, req, d, 200, "OK", "", nil)

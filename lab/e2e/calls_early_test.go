@@ -284,3 +284,82 @@ func TestEarlyDialogs(t *testing.T) {
 	bye := callee.next("BYE at the device", 5*time.Second, isMethod("BYE"))
 	callee.respond(bye, 200, "OK", "")
 }
+
+// TestEarlyUpdateBothWays: one reliable 183 with SDP, acknowledged on both
+// sides; then an UPDATE with an offer from the device in its early dialog
+// reaches the PBX and the PBX's answer comes back, and the PBX's own early
+// UPDATE reaches the device (RFC 3311 §5.1). Before, the device got 481
+// and the PBX 500.
+func TestEarlyUpdateBothWays(t *testing.T) {
+	pbxPort := freeUDPPort(t, "127.0.0.2")
+	g := startGateway(t, inboundConfig(pbxPort, ""))
+	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := dev.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("register: %d %s", res.Status, res.Reason)
+	}
+	callee := newRawEnd(t, dev)
+	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", g.log.String())
+		}
+	})
+	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
+	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1,
+		mediaBody("127.0.0.2", 31000, "", 0), "Require: 100rel", "Supported: 100rel",
+		"Allow: INVITE, ACK, BYE, CANCEL, PRACK, UPDATE")
+	inv := callee.next("INVITE at the device", 5*time.Second, isMethod("INVITE"))
+	callee.reliable(inv, 183, "Session Progress", mediaBody("127.0.0.1", 32000, "", 0), 1)
+	r183 := caller.next("183 at the PBX", 5*time.Second, isStatus(183, "INVITE"))
+	toA, gwA := r183.get("To"), contactURI(t, r183)
+	caller.request("PRACK", gwA, from, toA, cid, 2, "", "RAck: "+r183.get("RSeq")+" 1 INVITE")
+	caller.next("200 to the PRACK", 5*time.Second, isStatus(200, "PRACK"))
+
+	fromB := inv.get("To") + ";tag=" + callee.tag
+	callee.request("UPDATE", contactURI(t, inv), fromB, inv.get("From"), inv.get("Call-ID"), 1,
+		mediaBody("127.0.0.1", 32002, "sendonly", 0))
+	upA := relayedTo(t, callee, caller, "device's early UPDATE")
+	if upA.Method != "UPDATE" || !strings.Contains(upA.Body, "a=sendonly") {
+		t.Fatalf("PBX got %s, want the device's sendonly offer:\n%s", firstLine(upA.Raw), upA.Raw)
+	}
+	caller.respond(upA, 200, "OK", mediaBody("127.0.0.2", 31002, "recvonly", 0))
+	if ans := callee.next("answer to the device's UPDATE", 5*time.Second, isMethod("")); ans.Status != 200 || !strings.Contains(ans.Body, "a=recvonly") {
+		t.Errorf("device's early UPDATE: %d, want 200 with the PBX's recvonly answer:\n%s", ans.Status, ans.Raw)
+	}
+
+	caller.request("UPDATE", gwA, from, toA, cid, 3, mediaBody("127.0.0.2", 31004, "", 0))
+	upB := relayedTo(t, caller, callee, "PBX's early UPDATE")
+	if upB.Method != "UPDATE" || !strings.Contains(upB.Body, "m=audio") {
+		t.Fatalf("device got %s, want the PBX's offer", firstLine(upB.Raw))
+	}
+	callee.respond(upB, 200, "OK", mediaBody("127.0.0.1", 32004, "", 0))
+	if ans := caller.next("answer to the PBX's UPDATE", 5*time.Second, isMethod("")); ans.Status != 200 || !strings.Contains(ans.Body, "m=audio") {
+		t.Errorf("PBX's early UPDATE: %d, want 200 with the device's answer:\n%s", ans.Status, ans.Raw)
+	}
+	callee.respond(inv, 486, "Busy Here", "")
+	callee.next("ACK at the device", 5*time.Second, isMethod("ACK"))
+	caller.next("486 at the PBX", 5*time.Second, isStatus(486, "INVITE"))
+}
+
+// relayedTo returns the request to that a request from from became; it
+// fails when from gets a final answer first. Provisional responses to the
+// INVITE (retransmissions) are passed over.
+func relayedTo(t *testing.T, from, to *rawEnd, what string) *sipMsg {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-to.msgs:
+			if m.Method != "" {
+				return m
+			}
+		case m := <-from.msgs:
+			if m.Status >= 200 {
+				t.Fatalf("%s answered %s, not relayed", what, firstLine(m.Raw))
+			}
+		case <-deadline:
+			t.Fatalf("%s: nothing relayed", what)
+			return nil
+		}
+	}
+}
