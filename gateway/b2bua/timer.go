@@ -310,7 +310,16 @@ func (c *call) timerRefreshed(d *dialog, req *sip.Request) []sip.Header {
 	defer e.mu.Unlock()
 	lt := e.timers[d]
 	if lt == nil {
-		return nil
+		// A leg without a timer (its 2xx had no Session-Expires, §7.2)
+		// whose far end now asks for one: agreed as for a new session
+		// (§9).
+		if lt = c.gw.timerConf().negotiateUAS(req); lt == nil {
+			return nil
+		}
+		e.init()
+		e.timers[d] = lt
+		c.scheduleLocked(d, lt, 0)
+		return lt.respHeaders()
 	}
 	if se, ref, ok := sessionExpiresOf(req); ok {
 		lt.interval = max(se, lt.floor())

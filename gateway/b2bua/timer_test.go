@@ -247,3 +247,32 @@ func TestSessionTimers(t *testing.T) {
 		})
 	}
 }
+
+// TestTimerTurnedOn: a leg without a session timer (its 2xx had no
+// Session-Expires, RFC 4028 §7.2) whose far end refreshes with one gets
+// a timer as for a new session (§9): our 2xx says what was agreed.
+func TestTimerTurnedOn(t *testing.T) {
+	peer := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	c, _ := testCall(t, peer)
+	if hs := c.timerRefreshed(c.b, inviteWith()); hs != nil {
+		t.Errorf("refresh without Session-Expires: headers %v, want none", hs)
+	}
+	hs := c.timerRefreshed(c.b, inviteWith("Supported", "timer", "Session-Expires", "600;refresher=uac"))
+	var se string
+	for _, h := range hs {
+		if h.Name() == "Session-Expires" {
+			se = h.Value()
+		}
+	}
+	if se != "600;refresher=uac" {
+		t.Errorf("2xx Session-Expires %q, want 600;refresher=uac", se)
+	}
+	c.est.mu.Lock()
+	lt := c.est.timers[c.b]
+	c.est.mu.Unlock()
+	if lt == nil || lt.weRefresh || lt.interval != 600*time.Second {
+		t.Errorf("timer %+v, want 600 s with the far end refreshing", lt)
+	}
+	c.end(false, false, nil)
+	<-c.done
+}
