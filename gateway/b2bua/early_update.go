@@ -25,9 +25,11 @@ import (
 //     (RFC 3262 §5) goes the same way;
 //   - the other side can take an offer only once its initial offer/answer
 //     is complete (§5.1): the callee's answer came in a reliable 18x, or
-//     the caller acknowledged ours (PRACK) and allows UPDATE. Until then,
-//     and while another early offer is under way, the offer gets 500 with
-//     a Retry-After of 0 to 10 s or 491 (§5.2).
+//     the caller acknowledged ours (PRACK) and allows UPDATE. Until then
+//     the caller's offer gets 500 with a Retry-After of 0 to 10 s (§5.2);
+//     the callee's is answered here (earlyLocalAnswer): most phones do not
+//     require 100rel, and a PBX whose early UPDATE fails may hang up;
+//   - while another early offer is under way: 491 (§5.2).
 
 // errEarlyNotReady: the other side's early dialog cannot take an offer
 // yet (RFC 3311 §5.1).
@@ -153,6 +155,10 @@ func (c *call) earlyOffer(req *sip.Request, tx sip.ServerTransaction, x *dialog,
 	} else if c.relA.earlyUpdatable() {
 		y = c.a
 	}
+	if y == nil && !isA {
+		c.earlyLocalAnswer(req, tx, x)
+		return
+	}
 	if y == nil {
 		c.gw.log.Info("early offer not relayed", "call_id", x.callID, "error", errEarlyNotReady)
 		c.respondIn(tx, req, x, 500, "Server Internal Error", "", nil,
@@ -233,4 +239,61 @@ func (c *call) earlyExchange(isA bool, y *dialog, body []byte, from sip.Message)
 		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	return answer, res, nil
+}
+
+// earlyLocalAnswer answers the callee's early offer here, when the
+// caller's early dialog cannot take it: the relay anchors the media, so
+// the callee's side takes its new address and direction and the caller's
+// side stays as it is. The answer keeps the offered formats that the
+// caller offered too, in the callee's payload types, with the mirrored
+// direction (RFC 3264 §6.1), from the relay's side towards the callee.
+func (c *call) earlyLocalAnswer(req *sip.Request, tx sip.ServerTransaction, x *dialog) {
+	if !c.early.begin() {
+		c.respondIn(tx, req, x, 491, "Request Pending", "", nil)
+		return
+	}
+	ans, err := c.localAnswer(req)
+	c.early.finish()
+	if err != nil {
+		c.gw.log.Info("early offer from the callee refused", "call_id", x.callID, "error", err)
+		c.relayError(tx, req, x, nil, err)
+		return
+	}
+	c.gw.log.Debug("early offer from the callee answered here", "call_id", x.callID)
+	c.respondIn(tx, req, x, 200, "OK", "application/sdp", ans)
+}
+
+// localAnswer is earlyLocalAnswer's SDP work; it re-points the relay's
+// callee side.
+func (c *call) localAnswer(req *sip.Request) ([]byte, error) {
+	sd, err := sdp.Parse(req.Body())
+	if err != nil {
+		return nil, err
+	}
+	st, err := sdp.AudioStream(sd)
+	if err != nil {
+		return nil, err
+	}
+	caller, err := sdp.AudioStream(c.offerB) // the caller's offer as the callee got it
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sdp.Intersect(sd, caller.Codecs); err != nil {
+		return nil, err
+	}
+	if err := sdp.SetDirection(sd, sdp.Mirror(st.Direction)); err != nil {
+		return nil, err
+	}
+	c.gw.mu.Lock()
+	sy := c.media.B()
+	c.gw.mu.Unlock()
+	if err := sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(false)); err != nil {
+		return nil, err
+	}
+	ans, err := sd.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+	}
+	sy.SetRemote(remoteOf(st, req))
+	return ans, nil
 }

@@ -55,6 +55,7 @@ func earlyCallFor(c *call) {
 	c.est.up = false
 	c.est.mu.Unlock()
 	c.relA.stop = make(chan struct{})
+	c.offerB, _ = sdp.Parse([]byte(testSDP(int(c.media.B().LocalAddr().Port()), 1, "", 0, 8)))
 	b.addEarly(c)
 }
 
@@ -121,11 +122,25 @@ func TestEarlyUpdate(t *testing.T) {
 		t.Fatalf("callee got %v, want one UPDATE with SDP", got)
 	}
 
-	// The callee's early offer: not before the caller has our answer
-	// reliably, then relayed to the caller.
-	res = update(c.b, c.b.localTag, testSDP(30002, 2, "sendonly", 0))
-	if res.StatusCode != 500 || res.GetHeader("Retry-After") == nil {
-		t.Errorf("callee's early offer, caller not ready: %d, want 500 with Retry-After", res.StatusCode)
+	// The callee's early offer: answered here while the caller cannot
+	// take it (no 100rel, or our answer not acknowledged), with the
+	// formats the caller offered too; then relayed to the caller.
+	res = update(c.b, c.b.localTag, testSDP(30002, 2, "sendonly", 8, 0, 101))
+	if res.StatusCode != 200 || len(res.Body()) == 0 {
+		t.Fatalf("callee's early offer, caller not ready: %d with %d bytes, want 200 with our answer", res.StatusCode, len(res.Body()))
+	}
+	checkRecvonly(t, "local answer to the callee", res.Body())
+	if ans, _ := sdp.Parse(res.Body()); ans != nil {
+		st, _ := sdp.AudioStream(ans)
+		if len(st.Codecs) != 2 || st.Codecs[0].PayloadType != 8 || st.Codecs[1].PayloadType != 0 {
+			t.Errorf("local answer codecs %v, want PCMA and PCMU (telephone-event was not in the caller's offer)", st.Codecs)
+		}
+		if st.RTP.Port() != c.media.B().LocalAddr().Port() {
+			t.Errorf("local answer port %d, want the relay's %d", st.RTP.Port(), c.media.B().LocalAddr().Port())
+		}
+	}
+	if n := len(caller.requests()); n != 0 {
+		t.Fatalf("caller got %d requests for a locally answered offer, want none", n)
 	}
 	c.relA.mu.Lock()
 	c.relA.on, c.relA.update, c.relA.answered = true, true, true

@@ -363,3 +363,48 @@ func relayedTo(t *testing.T, from, to *rawEnd, what string) *sipMsg {
 		}
 	}
 }
+
+// TestEarlyUpdateLocalAnswer: the PBX calls without requiring 100rel (as
+// most phones and PBXs do), so its early dialog cannot take an offer
+// (RFC 3311 §5.1); the device's early UPDATE with an offer is answered by
+// the gateway itself (the relay anchors the media): 200 with the mirrored
+// direction and the relay's address, not 481 as before.
+func TestEarlyUpdateLocalAnswer(t *testing.T) {
+	pbxPort := freeUDPPort(t, "127.0.0.2")
+	g := startGateway(t, inboundConfig(pbxPort, ""))
+	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := dev.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("register: %d %s", res.Status, res.Reason)
+	}
+	callee := newRawEnd(t, dev)
+	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", g.log.String())
+		}
+	})
+	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
+	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1,
+		mediaBody("127.0.0.2", 31000, "", 0), "Supported: 100rel", "Allow: INVITE, ACK, BYE, CANCEL, UPDATE")
+	inv := callee.next("INVITE at the device", 5*time.Second, isMethod("INVITE"))
+	callee.reliable(inv, 183, "Session Progress", mediaBody("127.0.0.1", 32000, "", 0), 1)
+	r183 := caller.next("183 at the PBX", 5*time.Second, isStatus(183, "INVITE"))
+	if r183.get("RSeq") != "" {
+		t.Errorf("183 to a PBX that did not require 100rel has RSeq %q", r183.get("RSeq"))
+	}
+	callee.request("UPDATE", contactURI(t, inv), inv.get("To")+";tag="+callee.tag, inv.get("From"), inv.get("Call-ID"), 1,
+		mediaBody("127.0.0.1", 32002, "sendonly", 0))
+	ans := callee.next("answer to the device's UPDATE", 5*time.Second, isMethod(""))
+	if ans.Status != 200 || !strings.Contains(ans.Body, "a=recvonly") || !strings.Contains(ans.Body, "m=audio") {
+		t.Fatalf("device's early UPDATE: %d, want 200 with a recvonly answer:\n%s", ans.Status, ans.Raw)
+	}
+	if strings.Contains(ans.Body, "31000") {
+		t.Errorf("answer carries the PBX's own port, not the relay's:\n%s", ans.Body)
+	}
+	callee.respond(inv, 486, "Busy Here", "")
+	callee.next("ACK at the device", 5*time.Second, isMethod("ACK"))
+	m := caller.next("486 at the PBX", 5*time.Second, func(m *sipMsg) bool { return m.Method == "UPDATE" || m.Status == 486 })
+	if m.Method == "UPDATE" {
+		t.Fatalf("the locally answered offer reached the PBX:\n%s", m.Raw)
+	}
+}
