@@ -127,6 +127,9 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 
 		TrunkSettings: trunkSettings(cfg.Trunks),
 		Profile:       a.users.Profile,
+
+		SessionExpires: cfg.Calls.SessionExpires.D(), // RFC 4028 (b2bua/timer.go)
+		MinSE:          cfg.Calls.MinSE.D(),
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

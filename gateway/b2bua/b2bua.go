@@ -131,6 +131,10 @@ type Options struct {
 	// Profile returns a user's display name and extension (the users
 	// table), for the identity callees see. Optional.
 	Profile func(username string) (UserProfile, bool)
+	// SessionExpires is the session interval we ask for (RFC 4028 §4,
+	// calls.session_expires) and MinSE the smallest we accept
+	// (calls.min_se). Default: 1800 s and 90 s.
+	SessionExpires, MinSE time.Duration
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).

@@ -34,6 +34,7 @@ type call struct {
 	rang     bool       // a ringing provisional went to the caller
 	earlyA   []byte     // the last SDP answer sent to the caller in a 18x
 	relA     reliableA  // reliable provisionals towards the caller (prack.go)
+	early    earlyState // early dialogs: UPDATE relayed (early_update.go)
 	diverted *diversion // set once the call was diverted (divert.go)
 	adm      admission  // tickets of the admission policy (policy.go)
 	info     cdrInfo
@@ -219,10 +220,8 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	}
 	c.info.direction = direction(c.from, tgt)
 	c.relA.init(req)
-	if c.relA.on {
-		b.addEarly(c)
-		defer b.removeEarly(c)
-	}
+	b.addEarly(c) // PRACK and early UPDATE (prack.go, early_update.go)
+	defer b.removeEarly(c)
 
 	media, err := b.o.Relay.NewSession()
 	if err != nil {

@@ -280,7 +280,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	c.est.mu.Lock()
 	c.est.from[z], c.est.sent[z] = final.Body(), offer
 	c.est.mu.Unlock()
-	c.armTimer(z, negotiateUAC(final))
+	c.armTimer(z, c.gw.timerConf().negotiateUAC(final))
 	c.notifyRefer(x, final.StatusCode, final.Reason, true)
 	c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
 	return nil
@@ -707,7 +707,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		b.fail(tx, req, n.localTag, ErrNoDialog)
 		return
 	}
-	lt := negotiateUAS(req)
+	lt := b.timerConf().negotiateUAS(req)
 	c.est.mu.Lock()
 	c.est.from[n], c.est.sent[n] = req.Body(), answer
 	c.est.from[y], c.est.sent[y] = res.Body(), offer

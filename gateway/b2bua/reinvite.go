@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +36,9 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
+	if b.rejectSmallSE(req, tx) { // 422 with our Min-SE (timer.go)
+		return
+	}
 	if !c.est.beginAnswered(time.Second) { // may cross our 2xx
 		c.respondIn(tx, req, l.d, 491, "Request Pending", "", nil)
 		return
@@ -73,8 +74,8 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 // way); without, a session refresh (RFC 4028 §7.4) answered here.
 func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 	if l, _ := b.find(req); l == nil {
-		if c := b.earlyCall(req); c != nil {
-			c.earlyUpdate(req, tx)
+		if c, d, isA := b.earlyDialog(req); c != nil {
+			c.earlyUpdate(req, tx, d, isA) // RFC 3311 §5.1 (early_update.go)
 			return
 		}
 	}
@@ -83,6 +84,9 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
+	if b.rejectSmallSE(req, tx) { // 422 with our Min-SE (timer.go)
+		return
+	}
 	refreshTarget(l.d, req)
 	hs := c.timerRefreshed(l.d, req)
 	if len(req.Body()) == 0 {
@@ -94,8 +98,8 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 			sip.NewHeader("Retry-After", "1"))
 		return
 	}
-	defer c.est.finish()
 	ans, res, err := c.exchange(l, req.Body(), sip.UPDATE, req)
+	c.est.finish() // before the answer: the offerer may go on at once
 	if err != nil {
 		b.log.Info("UPDATE failed", "call_id", l.d.callID, "error", err)
 		c.relayError(tx, req, l.d, res, err)
@@ -105,22 +109,6 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.respondIn(tx, req, l.d, 200, "OK", "application/sdp", ans, hs...)
-}
-
-// earlyUpdate answers an UPDATE in the caller's early dialog (RFC 3311
-// §5.1: allowed once a reliable 18x made the dialog early). Without SDP it
-// changes nothing here: 200. An offer is not relayed to the callee's early
-// dialog (not implemented): 500 with a Retry-After of 0 to 10 s (§5.2), so
-// that the caller tries again later, on the answered call if it comes to that.
-func (c *call) earlyUpdate(req *sip.Request, tx sip.ServerTransaction) {
-	refreshTarget(c.a, req)
-	if len(req.Body()) == 0 {
-		c.respondIn(tx, req, c.a, 200, "OK", "", nil)
-		return
-	}
-	c.gw.log.Info("UPDATE with SDP in an early dialog: not relayed", "call_id", c.a.callID)
-	c.respondIn(tx, req, c.a, 500, "Server Internal Error", "", nil,
-		sip.NewHeader("Retry-After", strconv.Itoa(rand.IntN(11))))
 }
 
 // exchange relays an offer from leg l to the other leg with method (INVITE

@@ -17,11 +17,11 @@ import (
 // fails with 408 or 481, or gets no answer, ends the call too (§10).
 
 const (
-	// sessionExpires is the interval we ask for: RFC 4028 §4 recommends
-	// 1800 s.
+	// sessionExpires is the interval we ask for by default
+	// (calls.session_expires): RFC 4028 §4 recommends 1800 s.
 	sessionExpires = 1800 * time.Second
-	// minSE is the smallest interval we accept: RFC 4028 §4, §5 (90 s is
-	// the least any UA may ask for).
+	// minSE is the smallest interval we accept by default (calls.min_se):
+	// RFC 4028 §4, §5 (90 s is the least any UA may ask for).
 	minSE = 90 * time.Second
 	// refreshRetry is when a refresh that could not be sent (an offer was
 	// under way, a 491) is tried again.
@@ -32,13 +32,34 @@ const (
 // or a refresh failed (RFC 4028 §10): the call was ended on both legs.
 var ErrSessionExpired = errors.New("b2bua: session expired")
 
+// timerConf is the session timer configuration: the interval we ask for
+// and the smallest we accept (calls.session_expires, calls.min_se).
+type timerConf struct {
+	se, minSE time.Duration
+}
+
+// timerConf returns the configured intervals, RFC 4028's defaults for
+// the ones not set.
+func (b *B2BUA) timerConf() timerConf {
+	tc := timerConf{se: b.o.SessionExpires, minSE: b.o.MinSE}
+	if tc.minSE <= 0 {
+		tc.minSE = minSE
+	}
+	if tc.se <= 0 {
+		tc.se = sessionExpires
+	}
+	tc.se = max(tc.se, tc.minSE)
+	return tc
+}
+
 // legTimer is the session timer of one leg. Its fields are guarded by
 // the call's est.mu.
 type legTimer struct {
 	interval  time.Duration
-	weRefresh bool // we send the refreshes; else the far end does
-	peerTimer bool // the far end supports timers: Require: timer in our 2xx (RFC 4028 §9)
-	update    bool // the far end allows UPDATE: refresh without SDP
+	weRefresh bool          // we send the refreshes; else the far end does
+	peerTimer bool          // the far end supports timers: Require: timer in our 2xx (RFC 4028 §9)
+	update    bool          // the far end allows UPDATE: refresh without SDP
+	minSE     time.Duration // ours, sent in Min-SE and the floor of interval
 	t         *time.Timer
 }
 
@@ -81,14 +102,17 @@ func minSEOf(m headers) time.Duration {
 }
 
 // rejectSmallSE answers 422 with our Min-SE to a request whose
-// Session-Expires is below it (RFC 4028 §8.1, §9) and reports whether it
-// did. Used for the caller's INVITE and for in-dialog refreshes.
+// Session-Expires is below it (RFC 4028 §9; §7.4: a refresh is a request
+// like any other) and reports whether it did. Used for the caller's
+// INVITE and for re-INVITEs and UPDATEs inside a dialog, whose timer it
+// leaves as it was: the refresh did not happen.
 func (b *B2BUA) rejectSmallSE(req *sip.Request, tx sip.ServerTransaction) bool {
 	se, _, ok := sessionExpiresOf(req)
-	if !ok || se >= minSE {
+	floor := b.timerConf().minSE
+	if !ok || se >= floor {
 		return false
 	}
-	b.respond(tx, req, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", secs(minSE)))
+	b.respond(tx, req, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", secs(floor)))
 	return true
 }
 
@@ -97,17 +121,17 @@ func (b *B2BUA) rejectSmallSE(req *sip.Request, tx sip.ServerTransaction) bool {
 // chose, else the caller when it supports timers and we otherwise. A
 // caller that neither asked for nor supports timers gets none. nil: no
 // timer.
-func negotiateUAS(req *sip.Request) *legTimer {
+func (tc timerConf) negotiateUAS(req *sip.Request) *legTimer {
 	se, ref, ok := sessionExpiresOf(req)
 	lt := &legTimer{peerTimer: hasOption(req, "Supported", "timer") || hasOption(req, "Require", "timer"),
-		update: allows(req, sip.UPDATE)}
+		update: allows(req, sip.UPDATE), minSE: tc.minSE}
 	if !ok {
 		if !lt.peerTimer {
 			return nil
 		}
-		se, ref = sessionExpires, "uac"
+		se, ref = tc.se, "uac"
 	}
-	lt.interval = max(se, minSE, minSEOf(req))
+	lt.interval = max(se, tc.minSE, minSEOf(req))
 	if ref == "" {
 		ref = "uas"
 		if lt.peerTimer {
@@ -120,17 +144,18 @@ func negotiateUAS(req *sip.Request) *legTimer {
 
 // negotiateUAC is a leg's timer from the 2xx to an INVITE we sent with
 // timerOfferB's headers (RFC 4028 §7.2): the interval and refresher it
-// says. A 2xx without Session-Expires (a far end without timers) leaves us
-// refreshing at our interval: the refreshes find a dead far end.
-func negotiateUAC(res *sip.Response) *legTimer {
+// says. A 2xx without Session-Expires means there is no session expiration
+// on that leg (§7.2: the far end does not do timers, and no proxy asked
+// for them): nil, no refreshes and no expiry. The other leg keeps what
+// was agreed with it (the caller's timer, negotiateUAS): the legs are
+// negotiated apart.
+func (tc timerConf) negotiateUAC(res *sip.Response) *legTimer {
 	se, ref, ok := sessionExpiresOf(res)
-	lt := &legTimer{peerTimer: hasOption(res, "Require", "timer") || hasOption(res, "Supported", "timer"),
-		update: allows(res, sip.UPDATE), interval: sessionExpires, weRefresh: true}
-	if ok {
-		lt.interval = max(se, minSE)
-		lt.weRefresh = ref != "uas"
+	if !ok {
+		return nil
 	}
-	return lt
+	return &legTimer{peerTimer: hasOption(res, "Require", "timer") || hasOption(res, "Supported", "timer"),
+		update: allows(res, sip.UPDATE), interval: max(se, tc.minSE), weRefresh: ref != "uas", minSE: tc.minSE}
 }
 
 // respHeaders are the headers of our 2xx to a request from the far end
@@ -157,8 +182,16 @@ func (lt *legTimer) reqHeaders() []sip.Header {
 	return []sip.Header{
 		sip.NewHeader("Supported", "timer"),
 		sip.NewHeader("Session-Expires", secs(lt.interval)+";refresher="+ref),
-		sip.NewHeader("Min-SE", secs(minSE)),
+		sip.NewHeader("Min-SE", secs(lt.floor())),
 	}
+}
+
+// floor is the smallest interval the leg takes: our Min-SE.
+func (lt *legTimer) floor() time.Duration {
+	if lt.minSE > 0 {
+		return lt.minSE
+	}
+	return minSE
 }
 
 func secs(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
@@ -172,7 +205,7 @@ func expiry(interval time.Duration) time.Duration {
 // timerA returns the session timer headers for the 2xx to the caller
 // (RFC 4028 §9) and keeps what was agreed for startTimers.
 func (c *call) timerA(req *sip.Request) []sip.Header {
-	lt := negotiateUAS(req)
+	lt := c.gw.timerConf().negotiateUAS(req)
 	c.est.mu.Lock()
 	c.est.timerA = lt
 	c.est.mu.Unlock()
@@ -186,10 +219,11 @@ func (c *call) timerA(req *sip.Request) []sip.Header {
 // (RFC 4028 §7.1): we support timers and ask for our interval, leaving the
 // refresher to the callee.
 func (c *call) timerOfferB() []sip.Header {
+	tc := c.gw.timerConf()
 	return []sip.Header{
 		sip.NewHeader("Supported", "timer"),
-		sip.NewHeader("Session-Expires", secs(sessionExpires)),
-		sip.NewHeader("Min-SE", secs(minSE)),
+		sip.NewHeader("Session-Expires", secs(tc.se)),
+		sip.NewHeader("Min-SE", secs(tc.minSE)),
 	}
 }
 
@@ -218,7 +252,7 @@ func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
 	lta := e.timerA
 	e.mu.Unlock()
 	c.armTimer(c.a, lta)
-	c.armTimer(c.b, negotiateUAC(resB))
+	c.armTimer(c.b, c.gw.timerConf().negotiateUAC(resB))
 	go func() {
 		<-c.done
 		e.mu.Lock()
@@ -276,10 +310,19 @@ func (c *call) timerRefreshed(d *dialog, req *sip.Request) []sip.Header {
 	defer e.mu.Unlock()
 	lt := e.timers[d]
 	if lt == nil {
-		return nil
+		// A leg without a timer (its 2xx had no Session-Expires, §7.2)
+		// whose far end now asks for one: agreed as for a new session
+		// (§9).
+		if lt = c.gw.timerConf().negotiateUAS(req); lt == nil {
+			return nil
+		}
+		e.init()
+		e.timers[d] = lt
+		c.scheduleLocked(d, lt, 0)
+		return lt.respHeaders()
 	}
 	if se, ref, ok := sessionExpiresOf(req); ok {
-		lt.interval = max(se, minSE)
+		lt.interval = max(se, lt.floor())
 		switch ref {
 		case "uac":
 			lt.weRefresh = false
@@ -307,7 +350,11 @@ func (c *call) timerHeaders(d *dialog, req *sip.Request) {
 }
 
 // timerAnswered is told of the 2xx to a re-INVITE or UPDATE we sent on d:
-// the session was refreshed, with what the 2xx says (RFC 4028 §7.2).
+// the session was refreshed, with what the 2xx says (RFC 4028 §7.2). A
+// far end that does timers and answers without Session-Expires turns
+// them off on its leg (§7.2, "turned off in mid dialog"); one that never
+// did timers (a leg where we refresh because the caller's proxy asked)
+// never says Session-Expires, and we go on refreshing.
 func (c *call) timerAnswered(d *dialog, res *sip.Response) {
 	e := &c.est
 	e.mu.Lock()
@@ -316,9 +363,17 @@ func (c *call) timerAnswered(d *dialog, res *sip.Response) {
 	if lt == nil {
 		return
 	}
-	if se, ref, ok := sessionExpiresOf(res); ok {
-		lt.interval = max(se, minSE)
+	se, ref, ok := sessionExpiresOf(res)
+	switch {
+	case ok:
+		lt.interval = max(se, lt.floor())
 		lt.weRefresh = ref != "uas"
+	case lt.peerTimer:
+		if lt.t != nil {
+			lt.t.Stop()
+		}
+		delete(e.timers, d)
+		return
 	}
 	c.scheduleLocked(d, lt, 0)
 }
@@ -372,7 +427,7 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 	case res.StatusCode == 422:
 		// RFC 4028 §7.3 (and §8 for our UAC role): ask again with its Min-SE.
 		c.est.mu.Lock()
-		lt.interval = max(lt.interval, minSEOf(res), minSE)
+		lt.interval = max(lt.interval, minSEOf(res), lt.floor())
 		c.scheduleLocked(d, lt, time.Millisecond)
 		c.est.mu.Unlock()
 	case method == sip.UPDATE && (res.StatusCode == 405 || res.StatusCode == 501):

@@ -44,7 +44,7 @@ func TestNegotiateUAS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			lt := negotiateUAS(inviteWith(tt.hs...))
+			lt := timerConf{se: sessionExpires, minSE: minSE}.negotiateUAS(inviteWith(tt.hs...))
 			if tt.none {
 				if lt != nil {
 					t.Fatalf("timer %+v, want none", lt)
@@ -70,24 +70,35 @@ func TestNegotiateUAS(t *testing.T) {
 	}
 }
 
-// TestNegotiateUAC: the callee's 2xx to our INVITE (RFC 4028 §7.2).
+// TestNegotiateUAC: the callee's 2xx to our INVITE (RFC 4028 §7.2): no
+// Session-Expires, no session expiration on that leg.
 func TestNegotiateUAC(t *testing.T) {
 	tests := []struct {
 		se        string
+		none      bool
 		interval  time.Duration
 		weRefresh bool
 	}{
-		{"", sessionExpires, true}, // no timers at the far end: we probe
-		{"900;refresher=uac", 900 * time.Second, true},
-		{"900;refresher=uas", 900 * time.Second, false},
-		{"30;refresher=uas", minSE, false},
+		{se: "", none: true}, // no timers at the far end: none on its leg
+		{se: "900;refresher=uac", interval: 900 * time.Second, weRefresh: true},
+		{se: "900;refresher=uas", interval: 900 * time.Second},
+		{se: "30;refresher=uas", interval: 120 * time.Second}, // our Min-SE
 	}
 	for _, tt := range tests {
 		res := sip.NewResponseFromRequest(inviteWith(), 200, "OK", nil)
 		if tt.se != "" {
 			res.AppendHeader(sip.NewHeader("Session-Expires", tt.se))
 		}
-		lt := negotiateUAC(res)
+		lt := timerConf{se: 600 * time.Second, minSE: 120 * time.Second}.negotiateUAC(res)
+		if tt.none {
+			if lt != nil {
+				t.Errorf("%q: timer %+v, want none", tt.se, lt)
+			}
+			continue
+		}
+		if lt == nil {
+			t.Fatalf("%q: no timer", tt.se)
+		}
 		if lt.interval != tt.interval || lt.weRefresh != tt.weRefresh {
 			t.Errorf("%q: interval %v weRefresh %v, want %v %v", tt.se, lt.interval, lt.weRefresh, tt.interval, tt.weRefresh)
 		}
@@ -235,4 +246,33 @@ func TestSessionTimers(t *testing.T) {
 			<-c.done
 		})
 	}
+}
+
+// TestTimerTurnedOn: a leg without a session timer (its 2xx had no
+// Session-Expires, RFC 4028 §7.2) whose far end refreshes with one gets
+// a timer as for a new session (§9): our 2xx says what was agreed.
+func TestTimerTurnedOn(t *testing.T) {
+	peer := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	c, _ := testCall(t, peer)
+	if hs := c.timerRefreshed(c.b, inviteWith()); hs != nil {
+		t.Errorf("refresh without Session-Expires: headers %v, want none", hs)
+	}
+	hs := c.timerRefreshed(c.b, inviteWith("Supported", "timer", "Session-Expires", "600;refresher=uac"))
+	var se string
+	for _, h := range hs {
+		if h.Name() == "Session-Expires" {
+			se = h.Value()
+		}
+	}
+	if se != "600;refresher=uac" {
+		t.Errorf("2xx Session-Expires %q, want 600;refresher=uac", se)
+	}
+	c.est.mu.Lock()
+	lt := c.est.timers[c.b]
+	c.est.mu.Unlock()
+	if lt == nil || lt.weRefresh || lt.interval != 600*time.Second {
+		t.Errorf("timer %+v, want 600 s with the far end refreshing", lt)
+	}
+	c.end(false, false, nil)
+	<-c.done
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// Media configures the RTP relay of calls.
 	Media Media `yaml:"media"`
 
+	// Calls configures answered calls: session timers.
+	Calls Calls `yaml:"calls"`
+
 	// Records configures call detail records and call history retention.
 	Records Records `yaml:"records"`
 
@@ -356,6 +359,7 @@ func base() *Config {
 		HTTP:      HTTP{Listen: "0.0.0.0:8443", APIAllow: append([]string(nil), defaultAPIAllow...)},
 		DNS:       defaultDNS(),
 		Media:     defaultMedia(),
+		Calls:     defaultCalls(),
 		Records:   defaultRecords(),
 		Numbering: defaultNumbering(),
 
