@@ -66,6 +66,8 @@ type Resolver struct {
 	transports []Transport
 	negMax     time.Duration
 	log        *slog.Logger
+
+	naptrBroken onceLog // names whose NAPTR lookup failed, logged
 }
 
 // NewResolver returns a resolver. It fails only when no DNS server is
@@ -212,8 +214,18 @@ func (r *Resolver) ResolveTarget(ctx context.Context, t config.SIPTarget) ([]Tar
 	} else {
 		// §4.1: NAPTR first.
 		ts, found, err := r.naptrTargets(ctx, host, t.Secure, now)
-		if found || transient(err) {
+		if found {
 			return ts, err
+		}
+		if transient(err) {
+			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+				return nil, err
+			}
+			// A server that answers NAPTR with REFUSED or SERVFAIL, or not
+			// at all (DNS filters, corporate servers), has said nothing
+			// about the domain's services: go on as without NAPTR records
+			// (§4.1: SRV, then A/AAAA), and say so once.
+			r.naptrBroken.note(host, err, r.now(), r.log)
 		}
 		// No usable NAPTR: SRV for each transport we use.
 		var res []Target
