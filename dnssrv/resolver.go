@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/switchboard-gw/switchboard/gateway/config"
 )
 
 // Options configures a Resolver. The zero value works: servers from
@@ -167,7 +165,7 @@ func (r *Resolver) Flush() { r.cache.flush() }
 
 // Resolve parses uri (a sip: or sips: URI, or host[:port]) and resolves it.
 func (r *Resolver) Resolve(ctx context.Context, uri string) ([]Target, error) {
-	t, err := config.ParseSIPTarget(uri)
+	t, err := ParseTarget(uri)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrBadTarget, uri, err)
 	}
@@ -178,7 +176,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string) ([]Target, error) {
 // (RFC 3263 §4), or an error (ErrNoTargets, ErrNoService, a *QueryError
 // wrapping ErrNXDomain...) when there is none. Targets some of whose
 // lookups failed are left out; the rest are returned.
-func (r *Resolver) ResolveTarget(ctx context.Context, t config.SIPTarget) ([]Target, error) {
+func (r *Resolver) ResolveTarget(ctx context.Context, t SIPTarget) ([]Target, error) {
 	now := r.now()
 	tp := Transport(t.Transport)
 	if tp != "" && !tp.valid() {

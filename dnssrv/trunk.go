@@ -3,11 +3,13 @@ package dnssrv
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/emiago/sipgo/sip"
 )
 
 // TrunkOptions configures one trunk: a named next hop found through DNS.
@@ -30,6 +32,12 @@ type TrunkOptions struct {
 	Health HealthOptions
 	// Probe configures OPTIONS probing.
 	Probe ProbeOptions
+	// LocalAddr, if set, names the local socket a request to dst over tp
+	// leaves from: the gateway's listener, the port the PBX knows and the
+	// firewall opened, rather than an ephemeral port (only UDP uses it;
+	// stream transports reuse their connections). ok false leaves the
+	// choice to sipgo.
+	LocalAddr func(tp Transport, dst netip.AddrPort) (local netip.AddrPort, ok bool)
 }
 
 // ProbeOptions configures probing of a trunk's targets.
@@ -46,7 +54,7 @@ type ProbeOptions struct {
 // Trunk is a named next hop: its resolved targets and their health.
 type Trunk struct {
 	o      TrunkOptions
-	target config.SIPTarget
+	target SIPTarget
 	res    *Resolver
 	health *Health
 	now    func() time.Time
@@ -59,7 +67,7 @@ type Trunk struct {
 
 // NewTrunk checks o and returns the trunk; it resolves nothing yet.
 func NewTrunk(o TrunkOptions, r *Resolver) (*Trunk, error) {
-	t, err := config.ParseSIPTarget(o.Target)
+	t, err := ParseTarget(o.Target)
 	if err != nil {
 		return nil, fmt.Errorf("%w: trunk %s: %q: %v", ErrBadTarget, o.Name, o.Target, err)
 	}
@@ -92,6 +100,22 @@ func (t *Trunk) Target() string { return t.o.Target }
 
 // Health returns the trunk's health tracker.
 func (t *Trunk) Health() *Health { return t.health }
+
+// setLaddr sets req's local address to the listener LocalAddr names for
+// t, for UDP when req has none yet.
+func (t *Trunk) setLaddr(req *sip.Request, tg Target) {
+	setLaddr(req, tg, t.o.LocalAddr)
+}
+
+// setLaddr sets req's local address from local, for UDP when req has none.
+func setLaddr(req *sip.Request, tg Target, local func(Transport, netip.AddrPort) (netip.AddrPort, bool)) {
+	if local == nil || tg.Transport != UDP || req.Laddr.IP != nil {
+		return
+	}
+	if la, ok := local(tg.Transport, tg.Addr); ok {
+		req.Laddr = sip.Addr{IP: net.IP(la.Addr().AsSlice()), Port: int(la.Port())}
+	}
+}
 
 // Options returns the trunk's options with defaults filled in.
 func (t *Trunk) Options() TrunkOptions { return t.o }

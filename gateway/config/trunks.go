@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
 )
 
 // DNS configures how trunk targets are found: NAPTR, SRV, A/AAAA
@@ -244,7 +246,7 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 		}
 		if t.Target == "" {
 			d.errorf(p+".target", "is required")
-		} else if _, err := ParseSIPTarget(t.Target); err != nil {
+		} else if _, err := dnssrv.ParseTarget(t.Target); err != nil {
 			d.errorf(p+".target", "%q: %v", t.Target, err)
 		}
 		if t.Timeout <= 0 {
