@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -121,4 +123,42 @@ trunks:
 			}
 		})
 	}
+}
+
+// TestTrunkRequestsLeaveFromListener: the INVITE to a trunk and the
+// OPTIONS probes leave from the gateway's UDP listener (the port the PBX
+// knows and the firewall opened), not from an ephemeral port.
+func TestTrunkRequestsLeaveFromListener(t *testing.T) {
+	pbx := newRawPBX(t, "127.0.0.2")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 2s, timeout: 3s, probe: {interval: 300ms, mode: all}, match: ["2000"]}
+`, pbx.port()))
+	want := g.UDP
+	opt, from := pbx.next(5*time.Second, "OPTIONS")
+	if opt == "" {
+		t.Fatal("no OPTIONS probe reached the trunk")
+	}
+	if from.String() != want {
+		t.Errorf("OPTIONS probe came from %s, want the listener %s", from, want)
+	}
+	pbx.send(response(opt, 200, "OK", "p1", "", ""), from)
+
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "2000", phoneSDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.WaitAnswer(ctx, answerOpts()) }()
+	inv, from := pbx.next(5*time.Second, "INVITE")
+	if inv == "" {
+		t.Fatal("the trunk got no INVITE")
+	}
+	if from.String() != want {
+		t.Errorf("INVITE came from %s, want the listener %s", from, want)
+	}
+	pbx.send(response(inv, 486, "Busy Here", "b1", "", ""), from)
 }
