@@ -67,6 +67,7 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 			_ = r.Close()
 			return nil, fmt.Errorf("dnssrv: duplicate trunk name %q", to.Name)
 		}
+		t.prober = m.prober
 		m.trunks = append(m.trunks, t)
 		m.byName[to.Name] = t
 	}
@@ -169,5 +170,8 @@ func (m *Manager) Stop() {
 		cancel()
 	}
 	m.wg.Wait()
+	for _, t := range m.trunks {
+		t.Close()
+	}
 	_ = m.res.Close()
 }

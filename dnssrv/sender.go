@@ -58,9 +58,18 @@ type Result struct {
 // attempt sends a copy. On success the Result holds the live transaction;
 // when every target fails the error wraps ErrAllFailed (and ctx's error
 // if it ended first) and the Result says what happened.
+//
+// The failover timeout applies while another target remains: the last
+// one is waited for until the trunk's timeout (Timer B), so a slow PBX
+// with no alternative still takes the call. An INVITE given up on is not
+// dropped: its branch is CANCELled once it sends a provisional response,
+// or ended with ACK and BYE if it answers (RFC 3261 §9.1, §15), so a late
+// answer leaves no ghost call; and its target, which only failed to
+// answer in time, is suspect rather than down (Health.TimedOut).
 func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result, error) {
 	o := tr.Options()
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	deadline := time.Now().Add(o.Timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ts, err := tr.Targets(ctx)
 	if err != nil {
@@ -68,11 +77,11 @@ func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result
 	}
 	res := &Result{}
 	var last error
-	for _, t := range ts {
+	for i, t := range ts {
 		if ctx.Err() != nil {
 			break
 		}
-		a, out, err := s.attempt(ctx, tr, req, t)
+		a, out, err := s.attempt(ctx, tr, req, t, i == len(ts)-1, deadline)
 		res.Attempts = append(res.Attempts, a)
 		if err == nil {
 			out.Attempts = res.Attempts
@@ -91,7 +100,8 @@ func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result
 
 // attempt sends one copy of req to t and waits for a response that
 // decides: success (Result with the transaction) or failure (error).
-func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Target) (Attempt, *Result, error) {
+// last turns the failover timeout off: nothing is left to fail over to.
+func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Target, last bool, deadline time.Time) (Attempt, *Result, error) {
 	o := tr.Options()
 	h := tr.Health()
 	start := time.Now()
@@ -120,9 +130,21 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 		}
 		return fail(err)
 	}
-	timer := time.NewTimer(o.FailoverTimeout)
-	defer timer.Stop()
-	alive := false
+	var timeout <-chan time.Time
+	if !last {
+		timer := time.NewTimer(o.FailoverTimeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	// giveUp ends the attempt without a decision from t: an INVITE's
+	// branch goes on in the background until it can be ended properly.
+	giveUp := func() {
+		if r.IsInvite() {
+			s.abandon(tr, t, r, tx, deadline)
+		} else {
+			tx.Terminate()
+		}
+	}
 	for {
 		select {
 		case resp := <-tx.Responses():
@@ -136,10 +158,7 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 					a.Took = time.Since(start)
 					return a, &Result{Target: t, Request: r, Tx: tx, Response: resp}, nil
 				}
-				if !alive {
-					alive = true
-					timer.Stop()
-				}
+				timeout = nil // alive: wait for the final response
 				continue
 			}
 			a.Status = resp.StatusCode
@@ -164,13 +183,15 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 			}
 			h.Failed(t, err)
 			return fail(err)
-		case <-timer.C:
-			tx.Terminate()
+		case <-timeout:
+			giveUp()
 			err := fmt.Errorf("%w: %s in %s", ErrFailoverTimeout, t.Key(), o.FailoverTimeout)
-			h.Failed(t, err)
+			if h.TimedOut(t, err) {
+				tr.confirm(t) // one timeout is not death: ask the target
+			}
 			return fail(err)
 		case <-ctx.Done():
-			tx.Terminate()
+			giveUp()
 			return fail(ctx.Err())
 		}
 	}

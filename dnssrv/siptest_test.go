@@ -207,6 +207,7 @@ func newTrunk(t testing.TB, r *Resolver, o TrunkOptions) *Trunk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(tr.Close)
 	return tr
 }
 

@@ -59,10 +59,20 @@ type Trunk struct {
 	health *Health
 	now    func() time.Time
 
+	prober Prober // confirms timeouts (set by the Manager); nil: none
+
 	mu       sync.Mutex
 	last     []Target // last resolution, in DNS order
 	lastErr  error
 	resolved time.Time
+
+	// Work that outlives a Send (abandoned branches, confirming probes)
+	// runs under bg and ends at Close.
+	bg     context.Context
+	stop   context.CancelFunc
+	bgWG   sync.WaitGroup
+	bgMu   sync.Mutex
+	closed bool
 }
 
 // NewTrunk checks o and returns the trunk; it resolves nothing yet.
@@ -89,7 +99,58 @@ func NewTrunk(o TrunkOptions, r *Resolver) (*Trunk, error) {
 	if o.Health.Now == nil {
 		o.Health.Now = r.now
 	}
-	return &Trunk{o: o, target: t, res: r, health: NewHealth(o.Health), now: o.Health.Now}, nil
+	tr := &Trunk{o: o, target: t, res: r, health: NewHealth(o.Health), now: o.Health.Now}
+	tr.bg, tr.stop = context.WithCancel(context.Background())
+	return tr, nil
+}
+
+// Close ends the trunk's background work (branches given up on are
+// ended, probes stopped) and waits for it. Later Sends still work but
+// leave nothing running.
+func (t *Trunk) Close() {
+	t.bgMu.Lock()
+	t.closed = true
+	t.bgMu.Unlock()
+	t.stop()
+	t.bgWG.Wait()
+}
+
+// goBackground runs f on its own goroutine under the trunk's background
+// context; false (f not run) once the trunk is closed.
+func (t *Trunk) goBackground(f func(ctx context.Context)) bool {
+	t.bgMu.Lock()
+	defer t.bgMu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.bgWG.Add(1)
+	go func() {
+		defer t.bgWG.Done()
+		f(t.bg)
+	}()
+	return true
+}
+
+// confirm probes tg, suspect after a timeout, at once (not waiting for
+// the next round): a failed probe marks it down, an answer clears it.
+// Without probing nothing is sent; then timeouts in a row decide.
+func (t *Trunk) confirm(tg Target) {
+	if t.prober == nil || t.o.Probe.Interval <= 0 || !t.health.beginProbe(tg, false) {
+		return
+	}
+	if !t.goBackground(func(ctx context.Context) {
+		defer t.health.endProbe(tg)
+		pctx, cancel := context.WithTimeout(ctx, t.o.Probe.Timeout)
+		defer cancel()
+		start := time.Now()
+		err := t.prober.Probe(pctx, tg)
+		if ctx.Err() != nil {
+			return
+		}
+		t.health.Probed(tg, time.Since(start), err)
+	}) {
+		t.health.endProbe(tg)
+	}
 }
 
 // Name returns the trunk's name.
