@@ -162,3 +162,184 @@ trunks:
 	}
 	pbx.send(response(inv, 486, "Busy Here", "b1", "", ""), from)
 }
+
+// lossyPBX is a trunk server on a bare UDP socket that drops the first
+// INVITE it gets and is slow (300 ms) to answer its retransmission with
+// 100 and 180, then rings until CANCELled (487); later calls it answers
+// at once with 200. It answers OPTIONS, CANCEL and BYE, and records every
+// request as "METHOD Call-ID".
+type lossyPBX struct {
+	conn net.PacketConn
+	mu   sync.Mutex
+	seen []string
+	inv  map[string]string // Call-ID → its INVITE
+	slow string            // Call-ID of the call whose INVITE was dropped
+	done chan struct{}
+}
+
+func startLossyPBX(t *testing.T, host string) *lossyPBX {
+	t.Helper()
+	c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &lossyPBX{conn: c, inv: map[string]string{}, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	go func() {
+		defer close(p.done)
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			msg := string(buf[:n])
+			if strings.HasPrefix(msg, "SIP/2.0") {
+				continue
+			}
+			method, _, _ := strings.Cut(msg, " ")
+			cid := header(msg, "Call-ID")
+			p.mu.Lock()
+			p.seen = append(p.seen, method+" "+cid)
+			first := false
+			if method == "INVITE" && p.slow == "" {
+				p.slow, first = cid, true
+			}
+			slow := cid == p.slow
+			inv, again := p.inv[cid]
+			if method == "INVITE" && !again {
+				p.inv[cid] = msg
+			}
+			p.mu.Unlock()
+			send := func(m string) { _, _ = c.WriteTo([]byte(m), from) }
+			contact := "sip:2000@" + c.LocalAddr().String()
+			switch method {
+			case "OPTIONS", "BYE":
+				send(response(msg, 200, "OK", "pbx"+randHex(4), "", ""))
+			case "INVITE":
+				switch {
+				case first:
+					// Lost on the way: nothing.
+					p.mu.Lock()
+					delete(p.inv, cid)
+					p.mu.Unlock()
+				case slow && !again:
+					// The retransmission, which this slow PBX answers late.
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						time.Sleep(300 * time.Millisecond)
+						send(response(msg, 100, "Trying", "", "", ""))
+						send(response(msg, 180, "Ringing", "slow1", contact, ""))
+					}()
+				case !slow && !again:
+					send(response(msg, 100, "Trying", "", "", ""))
+					send(response(msg, 180, "Ringing", "fast1", contact, ""))
+					send(response(msg, 200, "OK", "fast1", contact, pbxSDP))
+				}
+			case "CANCEL":
+				send(response(msg, 200, "OK", "slow1", "", ""))
+				if again {
+					send(response(inv, 487, "Request Terminated", "slow1", "", ""))
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close(); <-p.done; wg.Wait() })
+	return p
+}
+
+func (p *lossyPBX) port() int { return p.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// count returns how many requests of method the PBX got for Call-ID cid
+// ("" for any call).
+func (p *lossyPBX) count(method, cid string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, s := range p.seen {
+		m, c, _ := strings.Cut(s, " ")
+		if m == method && (cid == "" || c == cid) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestFailoverLostInvite: dnsmasq publishes a trunk's primary (priority
+// 10, a PBX that loses the first INVITE and is slow to answer its
+// retransmission) and secondary (priority 20, SIPp). The first call fails
+// over to the secondary; the primary's late 100/180 gets a CANCEL (RFC
+// 3261 §9.1, no ghost ringing), the primary is not marked down for one
+// loss (its probe answers), and the next call goes to it again.
+func TestFailoverLostInvite(t *testing.T) {
+	requireTool(t, "sipp")
+	lookTool(t, "dnsmasq")
+	primary := startLossyPBX(t, "127.0.0.2")
+	port := freeUDPPort(t, "127.0.0.3")
+	d := startFailoverDnsmasq(t,
+		fmt.Sprintf("--srv-host=_sip._udp.pbx.example.test,primary.pbx.example.test,%d,10,0", primary.port()),
+		fmt.Sprintf("--srv-host=_sip._udp.pbx.example.test,secondary.pbx.example.test,%d,20,0", port),
+		"--host-record=primary.pbx.example.test,127.0.0.2",
+		"--host-record=secondary.pbx.example.test,127.0.0.3",
+	)
+	secondary := newFailoverUAS(t, "127.0.0.3", port)
+	secondary.start()
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+dns: {servers: [%s], ipv6: false}
+trunks:
+  - name: pbx
+    target: sip:pbx.example.test;transport=udp
+    match: ["2000"]
+    failover_timeout: 500ms
+    probe: {interval: 2s, timeout: 400ms, mode: down}
+`, d))
+	primaryAddr := fmt.Sprintf("127.0.0.2:%d", primary.port())
+	waitTrunkState(t, g, primaryAddr, "up|unknown", 5*time.Second)
+
+	// The first call: the primary lost its INVITE; the call is taken by
+	// the secondary (or by the primary, had its retransmission won).
+	out, err, failed := startUAC(t, g.UDP, 1, 10)()
+	if err != nil || failed != 0 {
+		t.Fatalf("sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
+	}
+	primary.mu.Lock()
+	slow := primary.slow
+	primary.mu.Unlock()
+	if slow == "" {
+		t.Fatal("the primary got no INVITE")
+	}
+	if secondary.invites() == 1 {
+		// Failed over: the primary's branch, answered late, is CANCELled.
+		deadline := time.Now().Add(5 * time.Second)
+		for primary.count("CANCEL", slow) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if primary.count("CANCEL", slow) == 0 {
+			t.Errorf("the primary's abandoned branch was not CANCELled after its 180\ngateway:\n%s", tail(g.log.String(), 3000))
+		}
+	}
+	// One lost INVITE is not death: the primary stays up, and a probe
+	// round later still is.
+	if st := trunkStates(g, "pbx")[primaryAddr]; st == "down" {
+		t.Fatalf("the primary was marked down after one lost INVITE: %v", trunkStates(g, "pbx"))
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if st := trunkStates(g, "pbx")[primaryAddr]; st == "down" {
+		t.Fatalf("the primary is down: %v", trunkStates(g, "pbx"))
+	}
+
+	// The next call goes to the primary again.
+	s0 := secondary.invites()
+	out, err, failed = startUAC(t, g.UDP, 1, 10)()
+	if err != nil || failed != 0 {
+		t.Fatalf("second call: sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
+	}
+	if s := secondary.invites() - s0; s != 0 {
+		t.Errorf("the second call went to the secondary, not the primary")
+	}
+	if n := primary.count("INVITE", ""); n < 3 {
+		t.Errorf("the primary got %d INVITEs, want the lost one, its retransmission and the second call's", n)
+	}
+}
