@@ -79,8 +79,9 @@ type Trunk struct {
 	// more than 0. Default: 32s.
 	Timeout Duration `yaml:"timeout"`
 
-	// MaxFails is how many failures in a row (transport error, timeout,
-	// failover status) mark a server down; at least 1. A server that is
+	// MaxFails is how many failures in a row (transport error, failover
+	// status, failed probe) mark a server down; at least 1. A timeout
+	// alone makes it suspect until a probe confirms (dnssrv.Health). A server that is
 	// down is tried after the others; when all are down, all are tried
 	// in order. Default: 1.
 	MaxFails int `yaml:"max_fails"`
