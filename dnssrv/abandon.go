@@ -17,7 +17,8 @@ const reasonAbandoned = `SIP;cause=487;text="Request abandoned"`
 
 // abandon keeps watching the INVITE transaction tx to t after Send went
 // on without it (failover timeout, or the caller gave up), until deadline
-// (the trunk's timeout, Timer B) or the trunk closes:
+// (one more failover timeout, within the trunk's timeout) or the trunk
+// closes:
 //
 //   - a provisional response: t is alive (Health.Alive) and the branch is
 //     CANCELled, once (RFC 3261 §9.1 allows a CANCEL only after one);
@@ -25,8 +26,9 @@ const reasonAbandoned = `SIP;cause=487;text="Request abandoned"`
 //     3261 §13.2.2.4, §15), both sent to t, never to the 2xx's Contact;
 //   - another final response: the transaction ACKed it; done.
 //
-// Past the deadline the transaction is dropped; a 2xx after that reaches
-// the gateway's stray-response handler.
+// Past the deadline the transaction is dropped (no more retransmissions);
+// a 2xx after that reaches the gateway's stray-response handler, which
+// ACKs and BYEs it.
 func (s *Sender) abandon(tr *Trunk, t Target, inv *sip.Request, tx sip.ClientTransaction, deadline time.Time) {
 	if time.Until(deadline) <= 0 || !tr.goBackground(func(ctx context.Context) {
 		defer tx.Terminate()

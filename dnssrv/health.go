@@ -103,8 +103,13 @@ func (h *Health) state(key string) *targetState {
 }
 
 // Failed records a transport error or timeout on t (RFC 3263 §4.3). After
-// MaxFails in a row the target is down.
+// MaxFails in a row the target is down. An error wrapping
+// ErrFailoverTimeout (no response in time) counts as TimedOut.
 func (h *Health) Failed(t Target, err error) {
+	if errors.Is(err, ErrFailoverTimeout) {
+		h.TimedOut(t, err)
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.state(t.Key())

@@ -140,7 +140,14 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 	// branch goes on in the background until it can be ended properly.
 	giveUp := func() {
 		if r.IsInvite() {
-			s.abandon(tr, t, r, tx, deadline)
+			// Long enough for an answer to the first retransmission (a
+			// lost INVITE) or a slow 100; not so long that retransmissions
+			// reach a server that comes back and ring a call long gone.
+			until := time.Now().Add(max(o.FailoverTimeout, sip.T1))
+			if until.After(deadline) {
+				until = deadline
+			}
+			s.abandon(tr, t, r, tx, until)
 		} else {
 			tx.Terminate()
 		}
