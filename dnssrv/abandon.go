@@ -41,7 +41,9 @@ func (s *Sender) abandon(tr *Trunk, t Target, inv *sip.Request, tx sip.ClientTra
 				if res == nil {
 					continue
 				}
-				tr.Health().Alive(t)
+				if res.StatusCode < 500 && res.StatusCode != 408 {
+					tr.Health().Alive(t)
+				}
 				switch {
 				case res.IsProvisional():
 					if !cancelled {

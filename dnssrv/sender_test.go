@@ -119,19 +119,27 @@ func TestAllDown(t *testing.T) {
 	// left to fail over to); the others for the failover timeout.
 	tr := newTrunk(t, r, TrunkOptions{Target: "sip:pbx.test;transport=udp", FailoverTimeout: 100 * time.Millisecond, Timeout: 400 * time.Millisecond})
 	s := &Sender{Client: newClient(t)}
-	for i := range 3 {
+	for i := range 2 {
 		res, err := s.Send(context.Background(), tr, message(t))
 		if !errors.Is(err, ErrAllFailed) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
 		}
-		first := "127.0.0.2"
-		if i == 2 {
-			first = "127.0.0.3" // two timeouts in a row: the primary is down, tried last
-		}
-		if len(res.Attempts) != 2 || res.Attempts[0].Target.Addr.Addr().String() != first ||
+		if len(res.Attempts) != 2 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.2" ||
 			!strings.Contains(res.Attempts[0].Err, ErrFailoverTimeout.Error()) {
 			t.Fatalf("send %d: attempts %+v", i, res.Attempts)
 		}
+	}
+	// Two timeouts in a row: the primary is down and goes last; the
+	// secondary, the last one up, gets the whole timeout.
+	res, err := s.Send(context.Background(), tr, message(t))
+	if !errors.Is(err, ErrAllFailed) || len(res.Attempts) != 1 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.3" {
+		t.Fatalf("third send: %v, attempts %+v", err, res.Attempts)
+	}
+	// Every target down: all are tried, in order.
+	tr.Health().Failed(res.Attempts[0].Target, errors.New("refused"))
+	res, err = s.Send(context.Background(), tr, message(t))
+	if !errors.Is(err, ErrAllFailed) || len(res.Attempts) != 2 {
+		t.Fatalf("all down: %v, attempts %+v", err, res.Attempts)
 	}
 	// The overall timeout bounds the whole request.
 	tr2 := newTrunk(t, r, TrunkOptions{Name: "short", Target: "sip:pbx.test;transport=udp", FailoverTimeout: 300 * time.Millisecond, Timeout: 350 * time.Millisecond})
