@@ -226,3 +226,26 @@ func TestProbingBringsPrimaryBack(t *testing.T) {
 		t.Errorf("snapshot %+v", snap)
 	}
 }
+
+// TestSlowOnlyTarget: a trunk's one server is slow to send its first
+// response (longer than failover_timeout): with nothing to fail over to,
+// it is waited for and takes the call, and it is not marked down.
+func TestSlowOnlyTarget(t *testing.T) {
+	port := freePort(t, "udp")
+	u := startUAS(t, "udp", fmt.Sprintf("127.0.0.2:%d", port))
+	u.delay.Store(int64(400 * time.Millisecond))
+	r := newTestResolver(t, Options{IPv4Only: true})
+	tr := newTrunk(t, r, TrunkOptions{Target: fmt.Sprintf("sip:127.0.0.2:%d", port), FailoverTimeout: 150 * time.Millisecond, Timeout: 5 * time.Second})
+	s := &Sender{Client: newClient(t)}
+	res, err := s.Send(context.Background(), tr, invite(t))
+	if err != nil {
+		t.Fatalf("Send: %v (attempts %+v)", err, res.Attempts)
+	}
+	defer res.Tx.Terminate()
+	if !res.Response.IsProvisional() {
+		t.Errorf("first response %d, want a provisional one", res.Response.StatusCode)
+	}
+	if st := tr.Health().Status(res.Target); st.State != StateUp || st.Fails != 0 {
+		t.Errorf("slow target %+v", st)
+	}
+}
