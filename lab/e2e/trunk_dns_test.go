@@ -177,7 +177,9 @@ type lossyPBX struct {
 	done chan struct{}
 }
 
-func startLossyPBX(t *testing.T, host string) *lossyPBX {
+// startLossyPBX starts a lossyPBX on host; answerSlow makes it answer the
+// lost call with 200 after its late 180 instead of ringing on.
+func startLossyPBX(t *testing.T, host string, answerSlow bool) *lossyPBX {
 	t.Helper()
 	c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 	if err != nil {
@@ -231,6 +233,9 @@ func startLossyPBX(t *testing.T, host string) *lossyPBX {
 						time.Sleep(300 * time.Millisecond)
 						send(response(msg, 100, "Trying", "", "", ""))
 						send(response(msg, 180, "Ringing", "slow1", contact, ""))
+						if answerSlow {
+							send(response(msg, 200, "OK", "slow1", contact, pbxSDP))
+						}
 					}()
 				case !slow && !again:
 					send(response(msg, 100, "Trying", "", "", ""))
@@ -275,7 +280,7 @@ func (p *lossyPBX) count(method, cid string) int {
 func TestFailoverLostInvite(t *testing.T) {
 	requireTool(t, "sipp")
 	lookTool(t, "dnsmasq")
-	primary := startLossyPBX(t, "127.0.0.2")
+	primary := startLossyPBX(t, "127.0.0.2", false)
 	port := freeUDPPort(t, "127.0.0.3")
 	d := startFailoverDnsmasq(t,
 		fmt.Sprintf("--srv-host=_sip._udp.pbx.example.test,primary.pbx.example.test,%d,10,0", primary.port()),
@@ -341,5 +346,30 @@ trunks:
 	}
 	if n := primary.count("INVITE", ""); n < 3 {
 		t.Errorf("the primary got %d INVITEs, want the lost one, its retransmission and the second call's", n)
+	}
+}
+
+// TestLostInviteOnlyServer: a trunk with one server that loses the first
+// INVITE and answers its retransmission late (after failover_timeout):
+// with nothing to fail over to, the gateway keeps the transaction (RFC
+// 3261 §17.1.1.2: Timer A retransmits, Timer B bounds it) and the call
+// goes through, instead of failing with 503 after failover_timeout.
+func TestLostInviteOnlyServer(t *testing.T) {
+	requireTool(t, "sipp")
+	pbx := startLossyPBX(t, "127.0.0.2", true)
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5, SHA-256]}
+security: {trusted_callers: [127.0.0.0/8], exempt_sources: [127.0.0.0/8]}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.2:%d", failover_timeout: 500ms, probe: {interval: 0s}, match: ["2000"]}
+`, pbx.port()))
+	out, err, failed := startUAC(t, g.UDP, 1, 10)()
+	if err != nil || failed != 0 {
+		t.Fatalf("sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
+	}
+	if n := pbx.count("INVITE", ""); n < 2 {
+		t.Errorf("the PBX got %d INVITEs, want the lost one and its retransmission", n)
+	}
+	if n := pbx.count("BYE", ""); n != 1 {
+		t.Errorf("the PBX got %d BYEs, want 1 (the call, ended by the caller)", n)
 	}
 }
