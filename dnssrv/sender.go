@@ -60,8 +60,9 @@ type Result struct {
 // if it ended first) and the Result says what happened.
 //
 // The failover timeout applies while another target that is up remains:
-// the last one is waited for until the trunk's timeout (Timer B), so a
-// slow PBX with no alternative still takes the call. An INVITE given up on is not
+// the last one up is waited for until the trunk's timeout (Timer B), so
+// a slow PBX with no alternative still takes the call; targets known
+// down get the failover timeout only. An INVITE given up on is not
 // dropped: its branch is CANCELled once it sends a provisional response,
 // or ended with ACK and BYE if it answers (RFC 3261 §9.1, §15), so a late
 // answer leaves no ghost call; and its target, which only failed to
@@ -77,8 +78,10 @@ func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result
 	}
 	// The last target not known down gets the whole timeout: the ones
 	// after it are down, so a slow answer from it beats failing over to
-	// them (they are still tried after a transport error or a 503).
-	final := len(ts) - 1
+	// them (they are still tried after a transport error or a 503). When
+	// every target is down, each gets the failover timeout: the request
+	// fails fast, as no server is expected to answer.
+	final := -1
 	for i := len(ts) - 1; i >= 0; i-- {
 		if tr.Health().Up(ts[i]) {
 			final = i
@@ -91,7 +94,7 @@ func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result
 		if ctx.Err() != nil {
 			break
 		}
-		a, out, err := s.attempt(ctx, tr, req, t, i == final || i == len(ts)-1, deadline)
+		a, out, err := s.attempt(ctx, tr, req, t, i == final, deadline)
 		res.Attempts = append(res.Attempts, a)
 		if err == nil {
 			out.Attempts = res.Attempts

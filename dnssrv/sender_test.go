@@ -135,10 +135,11 @@ func TestAllDown(t *testing.T) {
 	if !errors.Is(err, ErrAllFailed) || len(res.Attempts) != 1 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.3" {
 		t.Fatalf("third send: %v, attempts %+v", err, res.Attempts)
 	}
-	// Every target down: all are tried, in order.
+	// Every target down: all are tried, in order, each for the failover
+	// timeout only.
 	tr.Health().Failed(res.Attempts[0].Target, errors.New("refused"))
 	res, err = s.Send(context.Background(), tr, message(t))
-	if !errors.Is(err, ErrAllFailed) || len(res.Attempts) != 2 {
+	if !errors.Is(err, ErrAllFailed) || !errors.Is(err, ErrFailoverTimeout) || len(res.Attempts) != 2 {
 		t.Fatalf("all down: %v, attempts %+v", err, res.Attempts)
 	}
 	// The overall timeout bounds the whole request.
