@@ -48,7 +48,7 @@ func (s *Sender) abandon(tr *Trunk, t Target, inv *sip.Request, tx sip.ClientTra
 				case res.IsProvisional():
 					if !cancelled {
 						cancelled = true
-						s.sendCancel(ctx, tr, inv)
+						s.sendCancel(tr, inv)
 					}
 					continue
 				case res.IsSuccess():
@@ -71,7 +71,7 @@ func (s *Sender) abandon(tr *Trunk, t Target, inv *sip.Request, tx sip.ClientTra
 // sendCancel CANCELs inv (RFC 3261 §9.1: same Request-URI, Call-ID, From,
 // To, CSeq number and top Via as the INVITE; its Route headers), from the
 // same socket, on its own goroutine.
-func (s *Sender) sendCancel(ctx context.Context, tr *Trunk, inv *sip.Request) {
+func (s *Sender) sendCancel(tr *Trunk, inv *sip.Request) {
 	cr := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
 	cr.AppendHeader(sip.HeaderClone(inv.Via()))
 	for _, h := range inv.GetHeaders("Route") {
