@@ -132,7 +132,7 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 	}
 	r.SetDestination(t.HostPort())
 	r.SetTransport(t.Transport.Network())
-	tr.setLaddr(r, t) // from the listener, not an ephemeral port
+	tr.SetLocalAddr(r, t) // from the listener, not an ephemeral port
 	if s.Prepare != nil {
 		s.Prepare(r, t)
 	}

@@ -162,9 +162,11 @@ func (t *Trunk) Target() string { return t.o.Target }
 // Health returns the trunk's health tracker.
 func (t *Trunk) Health() *Health { return t.health }
 
-// setLaddr sets req's local address to the listener LocalAddr names for
-// t, for UDP when req has none yet.
-func (t *Trunk) setLaddr(req *sip.Request, tg Target) {
+// SetLocalAddr sets req's local address (sip.Request.Laddr) to the
+// listener TrunkOptions.LocalAddr names for tg, for UDP when req has none
+// yet: requests to the trunk's servers that do not go through Sender
+// (trunk registration) leave from the listener too.
+func (t *Trunk) SetLocalAddr(req *sip.Request, tg Target) {
 	setLaddr(req, tg, t.o.LocalAddr)
 }
 
