@@ -23,6 +23,7 @@ type zone struct {
 	servfail map[string]bool     // owner names answered SERVFAIL
 	truncate map[string]bool     // owner names answered TC over UDP
 	silent   map[string]bool     // owner names never answered
+	byType   map[string]int      // "name TYPE" -> RCODE to answer, or -1: never answered
 	queries  map[string]int      // "udp NAME TYPE" -> count
 	hook     func(*dns.Msg) bool // extra: may rewrite the answer; true = send it as is
 }
@@ -31,7 +32,7 @@ func newZone(t testing.TB, records ...string) *zone {
 	t.Helper()
 	z := &zone{
 		soaMin: 60, servfail: map[string]bool{}, truncate: map[string]bool{},
-		silent: map[string]bool{}, queries: map[string]int{},
+		silent: map[string]bool{}, queries: map[string]int{}, byType: map[string]int{},
 	}
 	z.add(t, records...)
 	var pc net.PacketConn
@@ -115,6 +116,8 @@ func (z *zone) serve(proto string) func(dns.ResponseWriter, *dns.Msg) {
 		r.SetReply(q)
 		r.RecursionAvailable = true
 		silent, servfail, trunc := z.silent[name], z.servfail[name], z.truncate[name]
+		rcode, odd := z.byType[name+" "+dns.TypeToString[qq.Qtype]]
+		silent = silent || odd && rcode < 0
 		hook := z.hook
 		if !silent && !servfail {
 			z.answer(r, name, qq.Qtype)
@@ -126,6 +129,9 @@ func (z *zone) serve(proto string) func(dns.ResponseWriter, *dns.Msg) {
 		case servfail:
 			r = new(dns.Msg)
 			r.SetRcode(q, dns.RcodeServerFailure)
+		case odd:
+			r = new(dns.Msg)
+			r.SetRcode(q, rcode)
 		case trunc && proto == "udp":
 			r.Answer, r.Ns, r.Extra = nil, nil, nil
 			r.Truncated = true

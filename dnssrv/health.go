@@ -8,9 +8,12 @@ import (
 
 // HealthOptions configures a Health.
 type HealthOptions struct {
-	// MaxFails is how many failures in a row (transport error, timeout,
-	// a failover status without Retry-After, a failed probe) mark a
-	// target down. Default: 1.
+	// MaxFails is how many failures in a row (transport error, a
+	// failover status without Retry-After, a failed probe) mark a target
+	// down. Default: 1. A request that only got no response in time (a
+	// lost INVITE, a PBX slow to send 100) is not proof of death: it makes
+	// the target suspect, and marks it down only when a probe confirms it
+	// (TimedOut, Probed) or after max(MaxFails, 2) in a row.
 	MaxFails int
 	// UpAfter is how many probes in a row a down target must answer to
 	// come back up (Kamailio dispatcher's ds_inactive_threshold).
@@ -41,6 +44,7 @@ type targetState struct {
 	holdUntil time.Time // 503 Retry-After: no requests or probes before
 	lastErr   string
 	okProbes  int
+	suspect   bool // a request timed out: a probe is to confirm
 	probing   bool
 	lastProbe time.Time
 	probeRTT  time.Duration
@@ -68,6 +72,7 @@ type Status struct {
 	LastProbe  time.Time     `json:"last_probe,omitzero"`
 	ProbeRTT   time.Duration `json:"probe_rtt_ns,omitempty"`
 	Probing    bool          `json:"probing,omitempty"`
+	Suspect    bool          `json:"suspect,omitempty"` // timed out, up until a probe confirms
 	Requests   uint64        `json:"requests"`
 	Failures   uint64        `json:"failures"`
 }
@@ -98,8 +103,13 @@ func (h *Health) state(key string) *targetState {
 }
 
 // Failed records a transport error or timeout on t (RFC 3263 §4.3). After
-// MaxFails in a row the target is down.
+// MaxFails in a row the target is down. An error wrapping
+// ErrFailoverTimeout (no response in time) counts as TimedOut.
 func (h *Health) Failed(t Target, err error) {
+	if errors.Is(err, ErrFailoverTimeout) {
+		h.TimedOut(t, err)
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.state(t.Key())
@@ -116,8 +126,47 @@ func (h *Health) fail(s *targetState, err error) {
 		s.lastErr = err.Error()
 	}
 	if !s.down && s.fails >= h.o.MaxFails {
-		s.down, s.since = true, h.o.Now()
+		s.down, s.since, s.suspect = true, h.o.Now(), false
 	}
+}
+
+// minTimeouts is how many timeouts in a row mark a target down without a
+// probe confirming it.
+const minTimeouts = 2
+
+// TimedOut records that a request to t got no response within the
+// failover timeout. One timeout is not death (a lost datagram, a slow
+// PBX; RFC 3263 §4.3 tries the next target, but marking it down is ours):
+// the target becomes suspect and stays up until a probe fails too, or
+// max(MaxFails, 2) requests in a row time out. It reports whether t is
+// suspect and up, so that the caller may probe it.
+func (h *Health) TimedOut(t Target, err error) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.state(t.Key())
+	s.requests++
+	s.failures++
+	s.fails++
+	s.okProbes = 0
+	if err != nil {
+		s.lastErr = err.Error()
+	}
+	if !s.down && s.fails >= max(h.o.MaxFails, minTimeouts) {
+		s.down, s.since, s.suspect = true, h.o.Now(), false
+		return false
+	}
+	if !s.down {
+		s.suspect = true
+	}
+	return s.suspect
+}
+
+// Alive records that t answered a request late (on a branch given up
+// for the next target): it is up, though the request failed over.
+func (h *Health) Alive(t Target) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.up(h.state(t.Key()))
 }
 
 // Overloaded records a 503 from t. With a Retry-After the target is down
@@ -155,7 +204,7 @@ func (h *Health) Succeeded(t Target) {
 }
 
 func (h *Health) up(s *targetState) {
-	s.fails, s.okProbes = 0, 0
+	s.fails, s.okProbes, s.suspect = 0, 0, false
 	s.holdUntil = time.Time{}
 	if s.down {
 		s.down, s.since = false, h.o.Now()
@@ -174,7 +223,13 @@ func (h *Health) Probed(t Target, rtt time.Duration, err error) {
 		if errors.As(err, &se) && se.Code == 503 && se.RetryAfter > 0 {
 			s.holdUntil = h.o.Now().Add(se.RetryAfter)
 		}
+		confirmed := s.suspect
 		h.fail(s, err)
+		if confirmed && !s.down {
+			// The probe confirms the timeout: down.
+			s.down, s.since = true, h.o.Now()
+		}
+		s.suspect = false
 		return
 	}
 	s.okProbes++
@@ -233,7 +288,7 @@ func (h *Health) Status(t Target) Status {
 	st := Status{
 		State: StateUp, Fails: s.fails, Since: s.since, RetryAfter: s.holdUntil,
 		LastError: s.lastErr, LastProbe: s.lastProbe, ProbeRTT: s.probeRTT, Probing: s.probing,
-		Requests: s.requests, Failures: s.failures,
+		Requests: s.requests, Failures: s.failures, Suspect: s.suspect,
 	}
 	if s.down {
 		st.State = StateDown
@@ -251,7 +306,7 @@ func (h *Health) beginProbe(t Target, probeUp bool) bool {
 	defer h.mu.Unlock()
 	s := h.state(t.Key())
 	now := h.o.Now()
-	if s.probing || now.Before(s.holdUntil) || !probeUp && !s.down {
+	if s.probing || now.Before(s.holdUntil) || !probeUp && !s.down && !s.suspect {
 		return false
 	}
 	s.probing = true

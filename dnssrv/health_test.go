@@ -106,3 +106,44 @@ func TestHealth(t *testing.T) {
 		}
 	})
 }
+
+// TestTimeoutIsNotDeath: one request without a response in time (a lost
+// INVITE, a slow PBX) makes a target suspect, not down, even with
+// MaxFails 1; a late answer or an answered probe clears it; a failed
+// probe confirms it (down); two timeouts in a row are down without a
+// probe. Hard failures still count against MaxFails at once.
+func TestTimeoutIsNotDeath(t *testing.T) {
+	a := tgt("10.0.0.1:5060")
+	h := NewHealth(HealthOptions{MaxFails: 1})
+	if !h.TimedOut(a, ErrFailoverTimeout) || !h.Up(a) || !h.Status(a).Suspect {
+		t.Fatalf("after one timeout: %+v", h.Status(a))
+	}
+	h.Alive(a) // the branch given up on answered late
+	if st := h.Status(a); st.Suspect || st.Fails != 0 || st.State != StateUp {
+		t.Fatalf("after a late answer: %+v", st)
+	}
+	h.TimedOut(a, ErrFailoverTimeout)
+	if !h.beginProbe(a, false) {
+		t.Fatal("a suspect target is not probed")
+	}
+	h.endProbe(a)
+	h.Probed(a, time.Millisecond, nil)
+	if st := h.Status(a); st.Suspect || st.State != StateUp {
+		t.Fatalf("after an answered probe: %+v", st)
+	}
+	h.TimedOut(a, ErrFailoverTimeout)
+	h.Probed(a, 0, ErrFailoverTimeout)
+	if h.Up(a) {
+		t.Fatalf("a failed probe did not confirm the timeout: %+v", h.Status(a))
+	}
+	b := tgt("10.0.0.2:5060")
+	h.TimedOut(b, ErrFailoverTimeout)
+	if h.TimedOut(b, ErrFailoverTimeout) || h.Up(b) {
+		t.Fatalf("two timeouts in a row: %+v", h.Status(b))
+	}
+	c := tgt("10.0.0.3:5060")
+	h.Failed(c, errors.New("connection refused"))
+	if h.Up(c) {
+		t.Fatal("a transport error with MaxFails 1 did not mark down")
+	}
+}

@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
+	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/emiago/sipgo"
-
-	"github.com/switchboard-gw/switchboard/gateway/config"
 )
 
 // ManagerOptions configures a Manager.
@@ -23,6 +19,8 @@ type ManagerOptions struct {
 	Prober Prober
 	// Logger receives health changes. Default: discard.
 	Logger *slog.Logger
+	// LocalAddr is every trunk's TrunkOptions.LocalAddr when that is nil.
+	LocalAddr func(tp Transport, dst netip.AddrPort) (netip.AddrPort, bool)
 }
 
 // Manager owns the resolver and the trunks of a running gateway, and runs
@@ -57,6 +55,9 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 		if m.prober == nil {
 			to.Probe.Interval = 0
 		}
+		if to.LocalAddr == nil {
+			to.LocalAddr = o.LocalAddr
+		}
 		t, err := NewTrunk(to, r)
 		if err != nil {
 			_ = r.Close()
@@ -66,83 +67,11 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 			_ = r.Close()
 			return nil, fmt.Errorf("dnssrv: duplicate trunk name %q", to.Name)
 		}
+		t.prober = m.prober
 		m.trunks = append(m.trunks, t)
 		m.byName[to.Name] = t
 	}
 	return m, nil
-}
-
-// NewManagerFromConfig builds a Manager from the dns and trunks keys of
-// cfg. Probes are sent with a sipgo client over ua (the gateway's user
-// agent, so that they leave from its listeners); a nil ua turns probing
-// off.
-func NewManagerFromConfig(cfg *config.Config, ua *sipgo.UserAgent, log *slog.Logger) (*Manager, error) {
-	o := ManagerOptions{Resolver: ResolverOptions(cfg.DNS), Logger: log}
-	for _, tc := range cfg.Trunks {
-		o.Trunks = append(o.Trunks, TrunkOptionsFromConfig(tc))
-	}
-	if ua != nil {
-		c, err := sipgo.NewClient(ua)
-		if err != nil {
-			return nil, fmt.Errorf("dnssrv: sip client: %w", err)
-		}
-		o.Prober = &OptionsProber{Client: c, From: probeFrom(cfg)}
-	}
-	return NewManager(o)
-}
-
-// probeFrom is the From URI of probes: sip:switchboard@<first domain>.
-func probeFrom(cfg *config.Config) string {
-	d := cfg.Domains()
-	if len(d) == 0 {
-		return ""
-	}
-	host := d[0]
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return "sip:switchboard@" + host
-}
-
-// ResolverOptions converts the dns config key.
-func ResolverOptions(c config.DNS) Options {
-	o := Options{
-		Servers:        c.Servers,
-		Timeout:        c.Timeout.D(),
-		Attempts:       c.Attempts,
-		EDNSBuffer:     c.EDNSBuffer,
-		IPv4Only:       !c.IPv6,
-		CacheSize:      c.CacheSize,
-		MaxStale:       c.MaxStale.D(),
-		MaxNegativeTTL: c.MaxNegativeTTL.D(),
-	}
-	if c.EDNSBuffer == 0 {
-		o.EDNSBuffer = -1
-	}
-	if c.MaxStale == 0 {
-		o.MaxStale = -1
-	}
-	for _, tp := range c.Transports {
-		o.Transports = append(o.Transports, Transport(tp))
-	}
-	return o
-}
-
-// TrunkOptionsFromConfig converts one trunks entry.
-func TrunkOptionsFromConfig(c config.Trunk) TrunkOptions {
-	return TrunkOptions{
-		Name:            c.Name,
-		Target:          c.Target,
-		FailoverTimeout: c.FailoverTimeout.D(),
-		Timeout:         c.Timeout.D(),
-		FailoverCodes:   append([]int{}, c.FailoverCodes...),
-		Health:          HealthOptions{MaxFails: c.MaxFails, UpAfter: c.Probe.UpAfter},
-		Probe: ProbeOptions{
-			Interval: c.Probe.Interval.D(),
-			Timeout:  c.Probe.Timeout.D(),
-			All:      c.Probe.Mode == "all",
-		},
-	}
 }
 
 // Resolver returns the shared resolver.
@@ -241,5 +170,8 @@ func (m *Manager) Stop() {
 		cancel()
 	}
 	m.wg.Wait()
+	for _, t := range m.trunks {
+		t.Close()
+	}
 	_ = m.res.Close()
 }

@@ -7,25 +7,20 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/switchboard-gw/switchboard/gateway/config"
 )
 
-// TestManagerFromConfig builds the manager from a parsed config, serves
-// metrics, and leaves no goroutine behind after Stop.
-func TestManagerFromConfig(t *testing.T) {
+// TestManager builds the manager, serves metrics, and leaves no goroutine
+// behind after Stop.
+func TestManager(t *testing.T) {
 	before := runtime.NumGoroutine()
 	z := newZone(t, pbx...)
-	cfg, err := config.Parse("t.yaml", []byte(`
-dns: {servers: ["`+z.Addr+`"], ipv6: false}
-trunks:
-  - {name: pbx, target: "sip:srv.test;transport=udp", probe: {interval: 50ms, mode: all}}
-  - {name: lit, target: "10.0.0.1:5070", probe: {interval: 0}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewManagerFromConfig(cfg, nil, nil) // no UA: probing off
+	m, err := NewManager(ManagerOptions{ // no prober: probing off
+		Resolver: Options{Servers: []string{z.Addr}, IPv4Only: true},
+		Trunks: []TrunkOptions{
+			{Name: "pbx", Target: "sip:srv.test;transport=udp", Probe: ProbeOptions{Interval: 50 * time.Millisecond, All: true}},
+			{Name: "lit", Target: "10.0.0.1:5070"},
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

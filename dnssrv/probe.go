@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type OptionsProber struct {
 	// From is the From URI, as sip:switchboard@gw.example.com. Default:
 	// what sipgo builds from the user agent.
 	From string
+	// LocalAddr, if set, names the listener a probe leaves from (see
+	// TrunkOptions.LocalAddr).
+	LocalAddr func(tp Transport, dst netip.AddrPort) (netip.AddrPort, bool)
 }
 
 // Probe sends one OPTIONS to t and waits for its final response.
@@ -49,6 +53,7 @@ func (p *OptionsProber) Probe(ctx context.Context, t Target) error {
 	req.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	req.SetDestination(t.HostPort())
 	req.SetTransport(t.Transport.Network())
+	setLaddr(req, t, p.LocalAddr)
 	res, err := p.Client.Do(ctx, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {

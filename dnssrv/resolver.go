@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/switchboard-gw/switchboard/gateway/config"
 )
 
 // Options configures a Resolver. The zero value works: servers from
@@ -66,6 +64,8 @@ type Resolver struct {
 	transports []Transport
 	negMax     time.Duration
 	log        *slog.Logger
+
+	naptrBroken onceLog // names whose NAPTR lookup failed, logged
 }
 
 // NewResolver returns a resolver. It fails only when no DNS server is
@@ -165,7 +165,7 @@ func (r *Resolver) Flush() { r.cache.flush() }
 
 // Resolve parses uri (a sip: or sips: URI, or host[:port]) and resolves it.
 func (r *Resolver) Resolve(ctx context.Context, uri string) ([]Target, error) {
-	t, err := config.ParseSIPTarget(uri)
+	t, err := ParseTarget(uri)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrBadTarget, uri, err)
 	}
@@ -176,7 +176,7 @@ func (r *Resolver) Resolve(ctx context.Context, uri string) ([]Target, error) {
 // (RFC 3263 §4), or an error (ErrNoTargets, ErrNoService, a *QueryError
 // wrapping ErrNXDomain...) when there is none. Targets some of whose
 // lookups failed are left out; the rest are returned.
-func (r *Resolver) ResolveTarget(ctx context.Context, t config.SIPTarget) ([]Target, error) {
+func (r *Resolver) ResolveTarget(ctx context.Context, t SIPTarget) ([]Target, error) {
 	now := r.now()
 	tp := Transport(t.Transport)
 	if tp != "" && !tp.valid() {
@@ -212,8 +212,18 @@ func (r *Resolver) ResolveTarget(ctx context.Context, t config.SIPTarget) ([]Tar
 	} else {
 		// §4.1: NAPTR first.
 		ts, found, err := r.naptrTargets(ctx, host, t.Secure, now)
-		if found || transient(err) {
+		if found {
 			return ts, err
+		}
+		if transient(err) {
+			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+				return nil, err
+			}
+			// A server that answers NAPTR with REFUSED or SERVFAIL, or not
+			// at all (DNS filters, corporate servers), has said nothing
+			// about the domain's services: go on as without NAPTR records
+			// (§4.1: SRV, then A/AAAA), and say so once.
+			r.naptrBroken.note(host, err, r.now(), r.log)
 		}
 		// No usable NAPTR: SRV for each transport we use.
 		var res []Target

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -451,3 +452,61 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestNAPTRFailureFallsThrough: a server that answers NAPTR with REFUSED
+// or SERVFAIL, or never answers it (DNS filters, corporate servers), does
+// not stop resolution: SRV, then A/AAAA, as without NAPTR records (RFC 3263
+// §4.1), and the failure is logged once per name.
+func TestNAPTRFailureFallsThrough(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		rcode int
+		host  string
+		want  string
+	}{
+		{"refused", dns.RcodeRefused, "srv.test", "udp:192.0.2.10:5060 srv 10/0"},
+		{"servfail", dns.RcodeServerFailure, "srv.test", "udp:192.0.2.10:5060 srv 10/0"},
+		{"timeout", -1, "srv.test", "udp:192.0.2.10:5060 srv 10/0"},
+		{"refused, no SRV", dns.RcodeRefused, "plain.test", "udp:192.0.2.30:5060 a 0/0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			z := newZone(t, pbx...)
+			z.do(func(z *zone) {
+				z.byType[tc.host+". NAPTR"] = tc.rcode
+				z.byType["naptr.test. NAPTR"] = tc.rcode
+			})
+			var logs strings.Builder
+			var mu sync.Mutex
+			log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logs.Write(p)
+			}), nil))
+			r := newTestResolver(t, Options{Timeout: 100 * time.Millisecond, IPv4Only: true, Transports: []Transport{UDP}, Logger: log}, z.Addr)
+			for i := range 3 {
+				ts, err := r.Resolve(context.Background(), "sip:"+tc.host)
+				if err != nil {
+					t.Fatalf("resolve %d: %v", i, err)
+				}
+				if got := keys(ts[:1]); got != tc.want {
+					t.Fatalf("resolve %d: first target %s, want %s (all: %s)", i, got, tc.want, keys(ts))
+				}
+			}
+			// A domain whose NAPTR is fine is unaffected by another's.
+			z.do(func(z *zone) { delete(z.byType, "naptr.test. NAPTR") })
+			if ts, err := r.Resolve(context.Background(), "sip:naptr.test"); err != nil || ts[0].Source != SourceNAPTR {
+				t.Fatalf("naptr.test: %s, %v", keys(ts), err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if n := strings.Count(logs.String(), "NAPTR lookup failed"); n != 1 {
+				t.Errorf("logged %d times, want once:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// writerFunc adapts a function to io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -58,21 +58,43 @@ type Result struct {
 // attempt sends a copy. On success the Result holds the live transaction;
 // when every target fails the error wraps ErrAllFailed (and ctx's error
 // if it ended first) and the Result says what happened.
+//
+// The failover timeout applies while another target that is up remains:
+// the last one up is waited for until the trunk's timeout (Timer B), so
+// a slow PBX with no alternative still takes the call; targets known
+// down get the failover timeout only. An INVITE given up on is not
+// dropped: its branch is CANCELled once it sends a provisional response,
+// or ended with ACK and BYE if it answers (RFC 3261 §9.1, §15), so a late
+// answer leaves no ghost call; and its target, which only failed to
+// answer in time, is suspect rather than down (Health.TimedOut).
 func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result, error) {
 	o := tr.Options()
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	deadline := time.Now().Add(o.Timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ts, err := tr.Targets(ctx)
 	if err != nil {
 		return &Result{}, fmt.Errorf("%w: trunk %s: %w", ErrAllFailed, tr.Name(), err)
 	}
+	// The last target not known down gets the whole timeout: the ones
+	// after it are down, so a slow answer from it beats failing over to
+	// them (they are still tried after a transport error or a 503). When
+	// every target is down, each gets the failover timeout: the request
+	// fails fast, as no server is expected to answer.
+	final := -1
+	for i := len(ts) - 1; i >= 0; i-- {
+		if tr.Health().Up(ts[i]) {
+			final = i
+			break
+		}
+	}
 	res := &Result{}
 	var last error
-	for _, t := range ts {
+	for i, t := range ts {
 		if ctx.Err() != nil {
 			break
 		}
-		a, out, err := s.attempt(ctx, tr, req, t)
+		a, out, err := s.attempt(ctx, tr, req, t, i == final, deadline)
 		res.Attempts = append(res.Attempts, a)
 		if err == nil {
 			out.Attempts = res.Attempts
@@ -91,7 +113,8 @@ func (s *Sender) Send(ctx context.Context, tr *Trunk, req *sip.Request) (*Result
 
 // attempt sends one copy of req to t and waits for a response that
 // decides: success (Result with the transaction) or failure (error).
-func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Target) (Attempt, *Result, error) {
+// last turns the failover timeout off: nothing is left to fail over to.
+func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Target, last bool, deadline time.Time) (Attempt, *Result, error) {
 	o := tr.Options()
 	h := tr.Health()
 	start := time.Now()
@@ -109,6 +132,7 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 	}
 	r.SetDestination(t.HostPort())
 	r.SetTransport(t.Transport.Network())
+	tr.SetLocalAddr(r, t) // from the listener, not an ephemeral port
 	if s.Prepare != nil {
 		s.Prepare(r, t)
 	}
@@ -119,9 +143,28 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 		}
 		return fail(err)
 	}
-	timer := time.NewTimer(o.FailoverTimeout)
-	defer timer.Stop()
-	alive := false
+	var timeout <-chan time.Time
+	if !last {
+		timer := time.NewTimer(o.FailoverTimeout)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	// giveUp ends the attempt without a decision from t: an INVITE's
+	// branch goes on in the background until it can be ended properly.
+	giveUp := func() {
+		if r.IsInvite() {
+			// Long enough for an answer to the first retransmission (a
+			// lost INVITE) or a slow 100; not so long that retransmissions
+			// reach a server that comes back and ring a call long gone.
+			until := time.Now().Add(max(o.FailoverTimeout, sip.T1))
+			if until.After(deadline) {
+				until = deadline
+			}
+			s.abandon(tr, t, r, tx, until)
+		} else {
+			tx.Terminate()
+		}
+	}
 	for {
 		select {
 		case resp := <-tx.Responses():
@@ -135,10 +178,7 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 					a.Took = time.Since(start)
 					return a, &Result{Target: t, Request: r, Tx: tx, Response: resp}, nil
 				}
-				if !alive {
-					alive = true
-					timer.Stop()
-				}
+				timeout = nil // alive: wait for the final response
 				continue
 			}
 			a.Status = resp.StatusCode
@@ -163,13 +203,15 @@ func (s *Sender) attempt(ctx context.Context, tr *Trunk, req *sip.Request, t Tar
 			}
 			h.Failed(t, err)
 			return fail(err)
-		case <-timer.C:
-			tx.Terminate()
+		case <-timeout:
+			giveUp()
 			err := fmt.Errorf("%w: %s in %s", ErrFailoverTimeout, t.Key(), o.FailoverTimeout)
-			h.Failed(t, err)
+			if h.TimedOut(t, err) {
+				tr.confirm(t) // one timeout is not death: ask the target
+			}
 			return fail(err)
 		case <-ctx.Done():
-			tx.Terminate()
+			giveUp()
 			return fail(ctx.Err())
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,7 +39,9 @@ func TestFailover(t *testing.T) {
 			r := newTestResolver(t, Options{IPv4Only: true}, z.Addr)
 			tt.primary(t, port)
 			secondary := startUAS(t, tt.network, fmt.Sprintf("127.0.0.3:%d", port))
-			tr := newTrunk(t, r, TrunkOptions{Target: "sip:pbx.test;transport=" + tt.network})
+			tr := newTrunk(t, r, TrunkOptions{Target: "sip:pbx.test;transport=" + tt.network,
+				Probe: ProbeOptions{Interval: time.Hour, Timeout: 200 * time.Millisecond}})
+			tr.prober = &OptionsProber{Client: newClient(t)} // confirms timeouts
 			s := &Sender{Client: newClient(t)}
 
 			start := time.Now()
@@ -61,11 +64,10 @@ func TestFailover(t *testing.T) {
 			if secondary.got.Load() != 1 {
 				t.Errorf("secondary got %d requests", secondary.got.Load())
 			}
-			// The primary is down now: the next request goes straight to
-			// the secondary.
-			if st := tr.Health().Status(res.Attempts[0].Target); st.State != StateDown {
-				t.Errorf("primary %+v", st)
-			}
+			// The primary is down now (at once for a refusal or a 503, once
+			// the probe confirmed a timeout): the next request goes
+			// straight to the secondary.
+			waitFor(t, func() bool { return tr.Health().Status(res.Attempts[0].Target).State == StateDown })
 			start = time.Now()
 			res2, err := s.Send(context.Background(), tr, message(t))
 			if err != nil || len(res2.Attempts) != 1 || time.Since(start) > 100*time.Millisecond {
@@ -113,16 +115,32 @@ func TestAllDown(t *testing.T) {
 	port := freePort(t, "udp")
 	z := pbxZone(t, port)
 	r := newTestResolver(t, Options{IPv4Only: true}, z.Addr)
-	tr := newTrunk(t, r, TrunkOptions{Target: "sip:pbx.test;transport=udp", FailoverTimeout: 100 * time.Millisecond})
+	// The last target is waited for until the trunk's timeout (nothing is
+	// left to fail over to); the others for the failover timeout.
+	tr := newTrunk(t, r, TrunkOptions{Target: "sip:pbx.test;transport=udp", FailoverTimeout: 100 * time.Millisecond, Timeout: 400 * time.Millisecond})
 	s := &Sender{Client: newClient(t)}
-	for range 2 {
+	for i := range 2 {
 		res, err := s.Send(context.Background(), tr, message(t))
-		if !errors.Is(err, ErrAllFailed) || !errors.Is(err, ErrFailoverTimeout) {
+		if !errors.Is(err, ErrAllFailed) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
 		}
-		if len(res.Attempts) != 2 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.2" {
-			t.Fatalf("attempts %+v", res.Attempts)
+		if len(res.Attempts) != 2 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.2" ||
+			!strings.Contains(res.Attempts[0].Err, ErrFailoverTimeout.Error()) {
+			t.Fatalf("send %d: attempts %+v", i, res.Attempts)
 		}
+	}
+	// Two timeouts in a row: the primary is down and goes last; the
+	// secondary, the last one up, gets the whole timeout.
+	res, err := s.Send(context.Background(), tr, message(t))
+	if !errors.Is(err, ErrAllFailed) || len(res.Attempts) != 1 || res.Attempts[0].Target.Addr.Addr().String() != "127.0.0.3" {
+		t.Fatalf("third send: %v, attempts %+v", err, res.Attempts)
+	}
+	// Every target down: all are tried, in order, each for the failover
+	// timeout only.
+	tr.Health().Failed(res.Attempts[0].Target, errors.New("refused"))
+	res, err = s.Send(context.Background(), tr, message(t))
+	if !errors.Is(err, ErrAllFailed) || !errors.Is(err, ErrFailoverTimeout) || len(res.Attempts) != 2 {
+		t.Fatalf("all down: %v, attempts %+v", err, res.Attempts)
 	}
 	// The overall timeout bounds the whole request.
 	tr2 := newTrunk(t, r, TrunkOptions{Name: "short", Target: "sip:pbx.test;transport=udp", FailoverTimeout: 300 * time.Millisecond, Timeout: 350 * time.Millisecond})
@@ -207,5 +225,28 @@ func TestProbingBringsPrimaryBack(t *testing.T) {
 	snap := m.Snapshot()
 	if len(snap) != 1 || len(snap[0].Targets) != 2 || snap[0].Targets[0].Health.State != StateUp {
 		t.Errorf("snapshot %+v", snap)
+	}
+}
+
+// TestSlowOnlyTarget: a trunk's one server is slow to send its first
+// response (longer than failover_timeout): with nothing to fail over to,
+// it is waited for and takes the call, and it is not marked down.
+func TestSlowOnlyTarget(t *testing.T) {
+	port := freePort(t, "udp")
+	u := startUAS(t, "udp", fmt.Sprintf("127.0.0.2:%d", port))
+	u.delay.Store(int64(400 * time.Millisecond))
+	r := newTestResolver(t, Options{IPv4Only: true})
+	tr := newTrunk(t, r, TrunkOptions{Target: fmt.Sprintf("sip:127.0.0.2:%d", port), FailoverTimeout: 150 * time.Millisecond, Timeout: 5 * time.Second})
+	s := &Sender{Client: newClient(t)}
+	res, err := s.Send(context.Background(), tr, invite(t))
+	if err != nil {
+		t.Fatalf("Send: %v (attempts %+v)", err, res.Attempts)
+	}
+	defer res.Tx.Terminate()
+	if !res.Response.IsProvisional() {
+		t.Errorf("first response %d, want a provisional one", res.Response.StatusCode)
+	}
+	if st := tr.Health().Status(res.Target); st.State != StateUp || st.Fails != 0 {
+		t.Errorf("slow target %+v", st)
 	}
 }

@@ -22,6 +22,7 @@ type uas struct {
 	retry   atomic.Int32 // Retry-After seconds on 503, 0 for none
 	got     atomic.Int32 // requests received
 	options atomic.Int32 // OPTIONS received
+	delay   atomic.Int64 // before answering an INVITE at all (a slow PBX)
 	stop    func()
 }
 
@@ -50,6 +51,7 @@ func startUAS(t testing.TB, network, addr string) *uas {
 	srv.OnMessage(func(req *sip.Request, tx sip.ServerTransaction) { u.got.Add(1); answer(req, tx) })
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		u.got.Add(1)
+		time.Sleep(time.Duration(u.delay.Load()))
 		if u.status.Load() < 300 {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 180, "Ringing", nil))
 			time.Sleep(50 * time.Millisecond) // sipgo may deliver the two out of order
@@ -207,6 +209,7 @@ func newTrunk(t testing.TB, r *Resolver, o TrunkOptions) *Trunk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(tr.Close)
 	return tr
 }
 

@@ -3,11 +3,13 @@ package dnssrv
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/emiago/sipgo/sip"
 )
 
 // TrunkOptions configures one trunk: a named next hop found through DNS.
@@ -30,6 +32,12 @@ type TrunkOptions struct {
 	Health HealthOptions
 	// Probe configures OPTIONS probing.
 	Probe ProbeOptions
+	// LocalAddr, if set, names the local socket a request to dst over tp
+	// leaves from: the gateway's listener, the port the PBX knows and the
+	// firewall opened, rather than an ephemeral port (only UDP uses it;
+	// stream transports reuse their connections). ok false leaves the
+	// choice to sipgo.
+	LocalAddr func(tp Transport, dst netip.AddrPort) (local netip.AddrPort, ok bool)
 }
 
 // ProbeOptions configures probing of a trunk's targets.
@@ -46,20 +54,30 @@ type ProbeOptions struct {
 // Trunk is a named next hop: its resolved targets and their health.
 type Trunk struct {
 	o      TrunkOptions
-	target config.SIPTarget
+	target SIPTarget
 	res    *Resolver
 	health *Health
 	now    func() time.Time
+
+	prober Prober // confirms timeouts (set by the Manager); nil: none
 
 	mu       sync.Mutex
 	last     []Target // last resolution, in DNS order
 	lastErr  error
 	resolved time.Time
+
+	// Work that outlives a Send (abandoned branches, confirming probes)
+	// runs under bg and ends at Close.
+	bg     context.Context
+	stop   context.CancelFunc
+	bgWG   sync.WaitGroup
+	bgMu   sync.Mutex
+	closed bool
 }
 
 // NewTrunk checks o and returns the trunk; it resolves nothing yet.
 func NewTrunk(o TrunkOptions, r *Resolver) (*Trunk, error) {
-	t, err := config.ParseSIPTarget(o.Target)
+	t, err := ParseTarget(o.Target)
 	if err != nil {
 		return nil, fmt.Errorf("%w: trunk %s: %q: %v", ErrBadTarget, o.Name, o.Target, err)
 	}
@@ -81,7 +99,58 @@ func NewTrunk(o TrunkOptions, r *Resolver) (*Trunk, error) {
 	if o.Health.Now == nil {
 		o.Health.Now = r.now
 	}
-	return &Trunk{o: o, target: t, res: r, health: NewHealth(o.Health), now: o.Health.Now}, nil
+	tr := &Trunk{o: o, target: t, res: r, health: NewHealth(o.Health), now: o.Health.Now}
+	tr.bg, tr.stop = context.WithCancel(context.Background())
+	return tr, nil
+}
+
+// Close ends the trunk's background work (branches given up on are
+// ended, probes stopped) and waits for it. Later Sends still work but
+// leave nothing running.
+func (t *Trunk) Close() {
+	t.bgMu.Lock()
+	t.closed = true
+	t.bgMu.Unlock()
+	t.stop()
+	t.bgWG.Wait()
+}
+
+// goBackground runs f on its own goroutine under the trunk's background
+// context; false (f not run) once the trunk is closed.
+func (t *Trunk) goBackground(f func(ctx context.Context)) bool {
+	t.bgMu.Lock()
+	defer t.bgMu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.bgWG.Add(1)
+	go func() {
+		defer t.bgWG.Done()
+		f(t.bg)
+	}()
+	return true
+}
+
+// confirm probes tg, suspect after a timeout, at once (not waiting for
+// the next round): a failed probe marks it down, an answer clears it.
+// Without probing nothing is sent; then timeouts in a row decide.
+func (t *Trunk) confirm(tg Target) {
+	if t.prober == nil || t.o.Probe.Interval <= 0 || !t.health.beginProbe(tg, false) {
+		return
+	}
+	if !t.goBackground(func(ctx context.Context) {
+		defer t.health.endProbe(tg)
+		pctx, cancel := context.WithTimeout(ctx, t.o.Probe.Timeout)
+		defer cancel()
+		start := time.Now()
+		err := t.prober.Probe(pctx, tg)
+		if ctx.Err() != nil {
+			return
+		}
+		t.health.Probed(tg, time.Since(start), err)
+	}) {
+		t.health.endProbe(tg)
+	}
 }
 
 // Name returns the trunk's name.
@@ -92,6 +161,24 @@ func (t *Trunk) Target() string { return t.o.Target }
 
 // Health returns the trunk's health tracker.
 func (t *Trunk) Health() *Health { return t.health }
+
+// SetLocalAddr sets req's local address (sip.Request.Laddr) to the
+// listener TrunkOptions.LocalAddr names for tg, for UDP when req has none
+// yet: requests to the trunk's servers that do not go through Sender
+// (trunk registration) leave from the listener too.
+func (t *Trunk) SetLocalAddr(req *sip.Request, tg Target) {
+	setLaddr(req, tg, t.o.LocalAddr)
+}
+
+// setLaddr sets req's local address from local, for UDP when req has none.
+func setLaddr(req *sip.Request, tg Target, local func(Transport, netip.AddrPort) (netip.AddrPort, bool)) {
+	if local == nil || tg.Transport != UDP || req.Laddr.IP != nil {
+		return
+	}
+	if la, ok := local(tg.Transport, tg.Addr); ok {
+		req.Laddr = sip.Addr{IP: net.IP(la.Addr().AsSlice()), Port: int(la.Port())}
+	}
+}
 
 // Options returns the trunk's options with defaults filled in.
 func (t *Trunk) Options() TrunkOptions { return t.o }

@@ -16,6 +16,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/app"
 )
 
 // stringsFlag collects a repeated flag.
@@ -53,7 +54,7 @@ func cmdDNS(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	o := dnssrv.ResolverOptions(cfg.DNS)
+	o := app.ResolverOptions(cfg.DNS)
 	if len(servers) > 0 {
 		o.Servers = servers
 	}

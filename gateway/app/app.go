@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	}
 	a.sip.HandleStateless("REGISTER", a.reg.Respond)
 
-	a.dns, err = dnssrv.NewManagerFromConfig(cfg, a.sip.UserAgent(), log.With("component", "dnssrv"))
+	a.dns, err = newDNSManager(cfg, a.sip.UserAgent(), a.sip.Bound, log.With("component", "dnssrv"))
 	if err != nil {
 		return nil, fmt.Errorf("trunks: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
 )
 
 // DNS configures how trunk targets are found: NAPTR, SRV, A/AAAA
@@ -77,8 +79,9 @@ type Trunk struct {
 	// more than 0. Default: 32s.
 	Timeout Duration `yaml:"timeout"`
 
-	// MaxFails is how many failures in a row (transport error, timeout,
-	// failover status) mark a server down; at least 1. A server that is
+	// MaxFails is how many failures in a row (transport error, failover
+	// status, failed probe) mark a server down; at least 1. A timeout
+	// alone makes it suspect until a probe confirms (dnssrv.Health). A server that is
 	// down is tried after the others; when all are down, all are tried
 	// in order. Default: 1.
 	MaxFails int `yaml:"max_fails"`
@@ -263,7 +266,7 @@ func (d *decoder) validateTrunks(ts []Trunk) {
 		}
 		if t.Target == "" {
 			d.errorf(p+".target", "is required")
-		} else if _, err := ParseSIPTarget(t.Target); err != nil {
+		} else if _, err := dnssrv.ParseTarget(t.Target); err != nil {
 			d.errorf(p+".target", "%q: %v", t.Target, err)
 		}
 		if t.Timeout <= 0 {

@@ -1,13 +1,14 @@
-package config
+package dnssrv
 
 import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
-// SIPTarget is a parsed trunks[].target: where requests towards a trunk go,
+// SIPTarget is a parsed trunk target: where requests towards a trunk go,
 // before DNS (RFC 3263 §4 reads the same parts).
 type SIPTarget struct {
 	// Secure is true for a sips: URI (TLS to the target, RFC 3261 §19.1).
@@ -65,12 +66,12 @@ func (t SIPTarget) String() string {
 	return b.String()
 }
 
-// ParseSIPTarget parses a trunk target: a sip: or sips: URI such as
+// ParseTarget parses a trunk target (trunks[].target in the config): a sip: or sips: URI such as
 // sip:pbx.example.com;transport=tcp or sips:10.0.0.5:5061, or a bare
 // host[:port] meaning sip:host[:port]. The transport parameter may be
 // udp, tcp, tls, ws or wss; maddr replaces the host; other parameters are
 // ignored. Passwords and headers (?...) are not allowed.
-func ParseSIPTarget(s string) (SIPTarget, error) {
+func ParseTarget(s string) (SIPTarget, error) {
 	var t SIPTarget
 	rest := s
 	switch lower := strings.ToLower(s); {
@@ -170,4 +171,35 @@ func splitHostPort(s string) (host string, port int, err error) {
 		}
 	}
 	return host, port, nil
+}
+
+// parsePort parses a decimal port number, 0 to 65535.
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 || s[0] == '+' {
+		return 0, fmt.Errorf("port %q must be a number from 0 to 65535", s)
+	}
+	return p, nil
+}
+
+// validHost reports whether s is an IP address or a host name of letters,
+// digits and hyphens (RFC 1123 §2.1).
+func validHost(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
