@@ -289,6 +289,9 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.respond(tx, req, 200, "OK", nil)
+	if l.c.byeInTransfer(l.d, l.isA) {
+		return // RFC 5589: the transferor's BYE ends its leg only (transferor.go)
+	}
 	l.c.hangup(!l.isA, nil)
 }
 

@@ -242,9 +242,9 @@ func (c *call) end(byeA, byeB bool, cause error) {
 	})
 }
 
-// sendBye sends BYE on d and waits for its response (RFC 3261 §15.1.1),
-// for at most 2 s when shutting down.
-func (c *call) sendBye(d *dialog) {
+// sendBye sends BYE on d, with headers hs (a Reason, RFC 3326), and waits
+// for its response (RFC 3261 §15.1.1), for at most 2 s when shutting down.
+func (c *call) sendBye(d *dialog, hs ...sip.Header) {
 	timeout := byeTimeout
 	if c.gw.ctx.Err() != nil {
 		timeout = shutdownByeTimeout
@@ -264,6 +264,9 @@ func (c *call) sendBye(d *dialog) {
 	})
 	defer stop()
 	bye := d.newRequest(sip.BYE)
+	for _, h := range hs {
+		bye.AppendHeader(h)
+	}
 	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
 	if err != nil {
 		c.gw.log.Debug("BYE failed", "call_id", d.callID, "error", err)
