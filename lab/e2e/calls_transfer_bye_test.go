@@ -233,3 +233,39 @@ func TestNotify481KeepsCall(t *testing.T) {
 	}
 	bothWays(t, b, c)
 }
+
+// TestBlindTransferTransferorHangsUpSIPp: a SIPp phone (xfer_uac_bye.xml)
+// calls 2000 on the PBX, REFERs it to 2001 and sends BYE as soon as the
+// NOTIFY 100 is in, while 2001 rings; it checks that its BYE is answered
+// and that the NOTIFYs go on to a final sipfrag 200 OK. 2000 and 2001 end
+// up talking.
+func TestBlindTransferTransferorHangsUpSIPp(t *testing.T) {
+	gate := newRingGate("2001")
+	pbx := newFarEnd(t, func(f *farEnd) { f.ringing = gate.ring })
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	stop, answered := make(chan struct{}), make(chan struct{})
+	defer func() { close(stop); <-answered }()
+	go func() {
+		// 2001 answers once the transferor's BYE was taken.
+		defer close(answered)
+		select {
+		case <-gate.early:
+		case <-stop:
+			return
+		}
+		for !strings.Contains(g.log.String(), "transferor hung up") {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		gate.verdict <- 0
+	}()
+	if out, err := runUAC(t, "xfer_uac_bye.xml", g.UDP, "2000", 1); err != nil {
+		t.Fatalf("sipp transferor: %v\n%s\ngateway:\n%s", err, tail(out, 3000), tail(g.log.String(), 3000))
+	}
+	b, c := pbx.get("2000"), pbx.get("2001")
+	bothWays(t, b, c)
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
