@@ -111,6 +111,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
 		Admission:    policy,
+		Pickup:       cfg.CallPolicy.Pickup, // BLF directed pickup (b2bua/pickup.go)
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

@@ -116,6 +116,11 @@ type Options struct {
 	// Admission admits calls: class of service, deny-list, call and
 	// ringing caps (policy.go). Optional: every call admitted.
 	Admission Admission
+	// Pickup lets any authenticated local user pick up a call ringing at
+	// another user's device with an INVITE with Replaces naming its early
+	// dialog (BLF directed pickup, pickup.go); the call's own parties may
+	// always. Optional: false refuses others with 403.
+	Pickup bool
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -164,6 +169,10 @@ type B2BUA struct {
 	foreignReqs atomic.Uint64
 	// strayForeign counts stray 2xx for Call-IDs we did not make (stray.go).
 	strayForeign atomic.Uint64
+	// pickCh and pickable: ringing calls that take pickups, and their
+	// early dialogs by dialogKey (pickup.go).
+	pickCh   map[*call]chan *pickupReq
+	pickable map[string]pickable
 }
 
 // New makes a B2BUA.

@@ -689,6 +689,15 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	// so that the 481 tells strangers nothing about our dialogs.
 	r := b.lookupReplaces(rep)
 	asPeer := r != nil && b.partyOf(r, "", sourceOf(req))
+	// An early dialog of ours: a directed pickup (pickup.go), from the
+	// caller's own address without credentials.
+	var pk pickable
+	var pkCh chan *pickupReq
+	early := false
+	if r == nil {
+		pk, pkCh, early = b.lookupPickable(rep)
+		asPeer = early && b.mayPickUp(pk, "", req) == nil
+	}
 	user := ""
 	if !asPeer {
 		u, ok := b.authenticate(req, tx)
@@ -697,8 +706,12 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		user = u
 	}
+	if early {
+		b.onPickup(req, tx, user, pk, pkCh)
+		return
+	}
 	if r == nil {
-		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil) // §3: also an early dialog we did not initiate
 		return
 	}
 	if !asPeer && !b.partyOf(r, user, nil) {
