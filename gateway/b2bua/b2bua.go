@@ -20,7 +20,8 @@
 // Trust: our tags are random per dialog (tags.go); an in-dialog request
 // must come from its dialog's peer, by From tag and source address
 // (peer.go); a transfer is a new call from the transferor and an INVITE
-// with Replaces needs a party of the replaced call (refer_policy.go); a
+// with Replaces needs a party of the replaced call (refer_policy.go), or
+// for a ringing call, with call_policy.pickup, a local user (pickup.go); a
 // stray 2xx is answered only for our own Call-IDs, towards its source
 // (stray.go).
 package b2bua

@@ -22,8 +22,9 @@ import (
 // Who may pick a call up (issue 10's rule kept, refer_policy.go): a party
 // of the call (its caller, by address or user, or the called user's own
 // devices), and, when Options.Pickup allows it, any other authenticated
-// local user — what BLF pickup is. Strangers and unauthenticated sources
-// get 403 (after 407 for the unauthenticated).
+// local user, for a call ringing at a local user's devices (not one
+// ringing on a trunk) — what BLF pickup is. Strangers and unauthenticated
+// sources get 403 (after 407 for the unauthenticated).
 
 // errPickupRefused: the requester may not pick this call up (403).
 var errPickupRefused = errors.New("b2bua: pickup not allowed")
@@ -129,8 +130,8 @@ func (b *B2BUA) mayPickUp(p pickable, user string, req *sip.Request) error {
 	switch {
 	case user != "" && user == p.callee:
 		return nil // another device of the called user
-	case user != "" && b.o.Pickup:
-		return nil // a local user's BLF pickup (calls.pickup)
+	case user != "" && b.o.Pickup && p.callee != "":
+		return nil // a local user's BLF pickup of a local user's call (call_policy.pickup)
 	case user == "":
 		return fmt.Errorf("%w: an unauthenticated source may pick up only its own calls", errPickupRefused)
 	}

@@ -23,6 +23,7 @@ func TestMayPickUp(t *testing.T) {
 		{"another user, pickup on", "u1002", "127.0.0.7:5060", true, true},
 		{"another user, pickup off", "u1002", "127.0.0.7:5060", false, false},
 		{"unauthenticated stranger, pickup on", "", "127.0.0.9:5060", true, false},
+		{"another user, call ringing on a trunk", "u1002", "127.0.0.7:5060", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,7 +33,11 @@ func TestMayPickUp(t *testing.T) {
 			c := &call{gw: b, a: a}
 			req := sip.NewRequest(sip.INVITE, sip.Uri{Scheme: "sip", User: "1001", Host: "example.com"})
 			req.SetSource(tt.source)
-			err := b.mayPickUp(pickable{c: c, remoteTag: "x", callee: "u1001"}, tt.user, req)
+			callee := "u1001"
+			if tt.name == "another user, call ringing on a trunk" {
+				callee = ""
+			}
+			err := b.mayPickUp(pickable{c: c, remoteTag: "x", callee: callee}, tt.user, req)
 			if (err == nil) != tt.ok {
 				t.Fatalf("mayPickUp(%q from %s) = %v, want allowed %v", tt.user, tt.source, err, tt.ok)
 			}

@@ -46,7 +46,7 @@ type CallPolicy struct {
 	MaxRingingPerSource int `yaml:"max_ringing_per_source"`
 
 	// Pickup lets any authenticated user pick up a call ringing at another
-	// user's device (BLF directed pickup: INVITE with Replaces naming the
+	// local user's device (not one ringing on a trunk) (BLF directed pickup: INVITE with Replaces naming the
 	// ringing early dialog, RFC 3891 §3). The call's caller and the called
 	// user's own devices may always; trunks and unauthenticated sources
 	// never pick up others' calls. Default: true.
