@@ -23,10 +23,13 @@ type ringGate struct {
 	user    string
 	early   chan *farCall
 	verdict chan int
+	// cancelled is closed when the INVITE's transaction ended while it
+	// rang (a CANCEL: sipgo answers it and the INVITE 487 itself).
+	cancelled chan struct{}
 }
 
 func newRingGate(user string) *ringGate {
-	return &ringGate{user: user, early: make(chan *farCall, 1), verdict: make(chan int, 1)}
+	return &ringGate{user: user, early: make(chan *farCall, 1), verdict: make(chan int, 1), cancelled: make(chan struct{})}
 }
 
 func (g *ringGate) ring(fc *farCall, req *sip.Request) (int, string) {
@@ -36,15 +39,24 @@ func (g *ringGate) ring(fc *farCall, req *sip.Request) (int, string) {
 	body := answerFor(string(req.Body()), "127.0.0.2", fc.rtp.port)
 	_ = fc.dlg.Respond(183, "Session Progress", []byte(body), sip.NewHeader("Content-Type", "application/sdp"))
 	g.early <- fc
-	select {
-	case code := <-g.verdict:
-		if code != 0 {
-			return code, "Busy Here"
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case code := <-g.verdict:
+			if code != 0 {
+				return code, "Busy Here"
+			}
+			return 0, ""
+		case <-deadline:
+			return 408, "Request Timeout"
+		case <-time.After(100 * time.Millisecond):
+			// Still ringing? A provisional fails once the transaction ended.
+			if err := fc.dlg.Respond(180, "Ringing", nil); err != nil {
+				close(g.cancelled)
+				return 487, "Request Terminated"
+			}
 		}
-	case <-time.After(20 * time.Second):
-		return 408, "Request Timeout"
 	}
-	return 0, ""
 }
 
 // ringing waits for the target's call in early media.
@@ -268,4 +280,35 @@ func TestBlindTransferTransferorHangsUpSIPp(t *testing.T) {
 	b, c := pbx.get("2000"), pbx.get("2001")
 	bothWays(t, b, c)
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
+}
+
+// TestBlindTransferTransfereeHangsUpWhileRinging: the transferor hung up
+// after the 202 and the transferee (2000) hangs up too while 2001 rings:
+// its BYE is answered, the INVITE to 2001 is CANCELled, the call ends.
+func TestBlindTransferTransfereeHangsUpWhileRinging(t *testing.T) {
+	gate := newRingGate("2001")
+	pbx := newFarEnd(t, func(f *farEnd) { f.ringing = gate.ring })
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	b := pbx.get("2000")
+	if res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com>")); res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("BYE right after the 202: %v", err)
+	}
+	gate.ringing(t)
+	if err := agentBye(ctx, b.dlg, pbx.agent.addr); err != nil {
+		t.Fatalf("the transferee's BYE while the target rings: %v", err)
+	}
+	select {
+	case <-gate.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the INVITE to 2001 was not cancelled\n%s", g.log.String())
+	}
+	g.waitLog(`msg="call ended"`, 5*time.Second)
 }
