@@ -165,9 +165,10 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if c.beginTransfer(l.d) {
 		defer c.endTransfer()
 	}
+	var replaced *leg // the leg Replaces names, found before its BYE can take it away
 	if rep != nil {
-		if r := b.lookupReplaces(*rep); r != nil && r.c != c && r.c.beginTransfer(r.d) {
-			defer r.c.endTransfer()
+		if replaced = b.lookupReplaces(*rep); replaced != nil && replaced.c != c && replaced.c.beginTransfer(replaced.d) {
+			defer replaced.c.endTransfer()
 		}
 	}
 	noSub := false
@@ -189,7 +190,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		referredBy = sip.NewHeader("Referred-By", rb.Value()) // RFC 3892
 	}
 	if rep != nil {
-		err = c.attended(l, *rep)
+		err = c.attended(l, replaced)
 	} else {
 		err = c.blind(l, tr, routeErr, referredBy)
 	}
@@ -594,10 +595,9 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 // call c names, with Replaces, a leg r of another call of ours (the
 // transferor's leg there). The far party w of that call takes the place of
 // the transferor's leg x on c; the transferor's legs on both calls end.
-func (c *call) attended(l *leg, rep replaces) error {
-	gw := c.gw
+// r is nil when the Replaces named no dialog of ours.
+func (c *call) attended(l *leg, r *leg) error {
 	x, y, sx, sy := c.sides(l.isA)
-	r := gw.lookupReplaces(rep)
 	if r == nil {
 		return c.failTransfer(x, 481, "Call/Transaction Does Not Exist", ErrNoDialog)
 	}

@@ -312,3 +312,42 @@ func TestBlindTransferTransfereeHangsUpWhileRinging(t *testing.T) {
 	}
 	g.waitLog(`msg="call ended"`, 5*time.Second)
 }
+
+// TestAttendedTransferTransferorHangsUpBoth: the transferor of an attended
+// transfer BYEs both of its calls right after the 202, the one the
+// Replaces names included: each BYE ends its own leg only, 2000 and 2001
+// are joined and talk, the phone gets NOTIFY 200.
+func TestAttendedTransferTransferorHangsUpBoth(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp1, rtp2 := newRTPPort(t, "127.0.0.1"), newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s1 := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp1.port, "", 0))
+	b := pbx.get("2000")
+	s2 := ph.dial(ctx, g.UDP, "2001", mediaBody("127.0.0.1", rtp2.port, "", 0))
+	c := pbx.get("2001")
+	cid1 := s1.InviteRequest.CallID().Value()
+	toTag, _ := s2.InviteResponse.To().Params.Get("tag")
+	fromTag, _ := s2.InviteRequest.From().Params.Get("tag")
+	rep := url.QueryEscape(s2.InviteRequest.CallID().Value() + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+	if res := inDialog(ctx, t, s1, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com?Replaces="+rep+">")); res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s2.Bye(ctx) }() // may cross the gateway's own BYE
+	if err := s1.Bye(ctx); err != nil {
+		t.Fatalf("BYE right after the 202: %v", err)
+	}
+	<-done
+	ph.expectNotify(cid1, "SIP/2.0 100 Trying")
+	ph.expectNotify(cid1, "SIP/2.0 200 OK")
+	bothWays(t, b, c)
+	g.waitLog(`msg="call transferred"`, 5*time.Second)
+	select {
+	case user := <-pbx.byes:
+		t.Errorf("the PBX got a BYE for %s: the transfer's parties must stay", user)
+	default:
+	}
+}
