@@ -130,6 +130,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 
 		SessionExpires: cfg.Calls.SessionExpires.D(), // RFC 4028 (b2bua/timer.go)
 		MinSE:          cfg.Calls.MinSE.D(),
+		Pickup:         cfg.CallPolicy.Pickup, // BLF directed pickup (b2bua/pickup.go)
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

@@ -20,7 +20,8 @@
 // Trust: our tags are random per dialog (tags.go); an in-dialog request
 // must come from its dialog's peer, by From tag and source address
 // (peer.go); a transfer is a new call from the transferor and an INVITE
-// with Replaces needs a party of the replaced call (refer_policy.go); a
+// with Replaces needs a party of the replaced call (refer_policy.go), or
+// for a ringing call, with call_policy.pickup, a local user (pickup.go); a
 // stray 2xx is answered only for our own Call-IDs, towards its source
 // (stray.go).
 package b2bua
@@ -135,6 +136,11 @@ type Options struct {
 	// calls.session_expires) and MinSE the smallest we accept
 	// (calls.min_se). Default: 1800 s and 90 s.
 	SessionExpires, MinSE time.Duration
+	// Pickup lets any authenticated local user pick up a call ringing at
+	// another user's device with an INVITE with Replaces naming its early
+	// dialog (BLF directed pickup, pickup.go); the call's own parties may
+	// always. Optional: false refuses others with 403.
+	Pickup bool
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -183,6 +189,10 @@ type B2BUA struct {
 	foreignReqs atomic.Uint64
 	// strayForeign counts stray 2xx for Call-IDs we did not make (stray.go).
 	strayForeign atomic.Uint64
+	// pickCh and pickable: ringing calls that take pickups, and their
+	// early dialogs by dialogKey (pickup.go).
+	pickCh   map[*call]chan *pickupReq
+	pickable map[string]pickable
 }
 
 // New makes a B2BUA.
@@ -309,6 +319,9 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	b.respond(tx, req, 200, "OK", nil)
+	if l.c.byeInTransfer(l.d, l.isA) {
+		return // RFC 5589: the transferor's BYE ends its leg only (transferor.go)
+	}
 	l.c.hangup(!l.isA, nil, reasonsOf(req)...) // RFC 3326 (reason.go)
 }
 

@@ -43,8 +43,11 @@ type established struct {
 	// referSeq is the CSeq of the REFER being carried out: the id of its
 	// subscription (RFC 3515 §2.4.6).
 	referSeq uint32
-	// noReferSub: the REFER said Refer-Sub: false (RFC 4488): no NOTIFYs.
+	// noReferSub: the REFER said Refer-Sub: false (RFC 4488), or the
+	// transferor answered a NOTIFY with 481 (RFC 5057 §5.6): no NOTIFYs.
 	noReferSub bool
+	// xfer is the transfer under way, while onRefer runs (transferor.go).
+	xfer *transferRun
 }
 
 // ackWait is a 2xx we sent to a re-INVITE: its CSeq and where the ACK

@@ -50,7 +50,9 @@ func (b *B2BUA) passThrough(req *sip.Request, tx sip.ServerTransaction) {
 			b.log.Debug("in-dialog request not passed", "method", req.Method, "call_id", x.callID, "error", err)
 		}
 		c.relayError(tx, req, x, res, err)
-		if c.goneLeg(res, err) {
+		// A NOTIFY's failure ends its subscription usage, not the
+		// dialog's INVITE usage: the call goes on (RFC 5057 §5.6, §6).
+		if req.Method != sip.NOTIFY && c.goneLeg(res, err) {
 			c.end(true, true, err)
 		}
 		return

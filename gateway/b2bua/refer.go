@@ -159,6 +159,18 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	defer c.est.finish()
 	b.calls.Add(1)
 	defer b.calls.Done()
+	// From the 202 on, a BYE from the transferor ends its leg only
+	// (transferor.go); so does one on the replaced dialog of an attended
+	// transfer, when no other transfer holds that call.
+	if c.beginTransfer(l.d) {
+		defer c.endTransfer()
+	}
+	var replaced *leg // the leg Replaces names, found before its BYE can take it away
+	if rep != nil {
+		if replaced = b.lookupReplaces(*rep); replaced != nil && replaced.c != c && replaced.c.beginTransfer(replaced.d) {
+			defer replaced.c.endTransfer()
+		}
+	}
 	noSub := false
 	if h := req.GetHeader("Refer-Sub"); h != nil && strings.EqualFold(strings.TrimSpace(h.Value()), "false") {
 		noSub = true
@@ -178,7 +190,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		referredBy = sip.NewHeader("Referred-By", rb.Value()) // RFC 3892
 	}
 	if rep != nil {
-		err = c.attended(l, *rep)
+		err = c.attended(l, replaced)
 	} else {
 		err = c.blind(l, tr, routeErr, referredBy)
 	}
@@ -216,6 +228,15 @@ func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
 		c.gw.log.Debug("NOTIFY failed", "call_id", d.callID, "error", err)
 		return
 	}
+	if res.StatusCode == 481 {
+		// RFC 5057 §5.6: the subscription usage is over, not the call:
+		// no more NOTIFYs for this REFER.
+		c.est.mu.Lock()
+		c.est.noReferSub = true
+		c.est.mu.Unlock()
+		c.gw.log.Debug("NOTIFY 481: refer subscription ended", "call_id", d.callID)
+		return
+	}
 	if res.StatusCode >= 300 {
 		c.gw.log.Debug("NOTIFY refused", "call_id", d.callID, "status", res.StatusCode)
 	}
@@ -223,8 +244,15 @@ func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
 
 // failTransfer tells the transferor the transfer failed with code; its
 // call goes on as it was (RFC 5589 §6: it may take the transferee back).
+// When the transferor hung up meanwhile, the transferee is alone: its
+// call ends with a BYE saying why (transferor.go).
 func (c *call) failTransfer(x *dialog, code int, reason string, err error) error {
 	c.notifyRefer(x, code, reason, true)
+	if c.transferorGone(x) {
+		if y := c.otherLeg(x); y != nil {
+			c.abandonTransfer(y, code, reason, err)
+		}
+	}
 	return fmt.Errorf("%w: %d %s: %w", errTransfer, code, reason, err)
 }
 
@@ -252,8 +280,20 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	}
 	ctx, cancel := context.WithTimeout(gw.ctx, transferTimeout)
 	defer cancel()
-	z, final, err := c.placeTransfer(ctx, tr, y.remote.User, offer, extra)
+	go func() { // the transferee hanging up ends the attempt
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	// While the target rings, the transferee hears its early media
+	// through x's relay side (transferor.go).
+	prevX := sx.Remote()
+	early := func(r *sip.Response) { earlyMedia(sx, offer, r) }
+	z, final, err := c.placeTransfer(ctx, tr, y.remote.User, offer, extra, early)
 	if err != nil {
+		sx.SetRemote(prevX)
 		code, reason := 500, "Server Internal Error"
 		if final != nil {
 			code, reason = final.StatusCode, final.Reason
@@ -266,13 +306,14 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		st, err = sdp.CheckAnswer(sd, ans)
 	}
 	if err != nil {
+		sx.SetRemote(prevX)
 		c.sendBye(z)
 		return c.failTransfer(x, 488, "Not Acceptable Here", err)
 	}
-	prevX := sx.Remote()
 	sx.SetRemote(remoteOf(st, final))
 	c.resumeTransferee(l.isA, y, sy, final.Body())
-	if !c.swap(x, z, l.isA, org) {
+	ok, gone := c.swap(x, z, l.isA, org)
+	if !ok {
 		sx.SetRemote(prevX)
 		c.sendBye(z)
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
@@ -282,7 +323,9 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	c.est.mu.Unlock()
 	c.armTimer(z, c.gw.timerConf().negotiateUAC(final))
 	c.notifyRefer(x, final.StatusCode, final.Reason, true)
-	c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+	if !gone {
+		c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+	}
 	return nil
 }
 
@@ -292,7 +335,8 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 // others cancelled (the fork of call setup, fork.go). It returns the
 // answered, ACKed dialog and its 2xx; on failure the final response, when
 // there is one, says why.
-func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser string, offer []byte, extra []sip.Header) (*dialog, *sip.Response, error) {
+func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser string, offer []byte, extra []sip.Header,
+	early func(*sip.Response)) (*dialog, *sip.Response, error) {
 	gw := c.gw
 	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
 		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
@@ -317,7 +361,11 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser str
 		br := &branch{d: z}
 		final, err := finalResponse(ctx, res.Tx, res.Response, func(r *sip.Response) {
 			c.prackEarly(br, r)
+			early(r)
 		})
+		if err != nil && ctx.Err() != nil {
+			c.cancelBranch(res.Request, "") // RFC 3261 §9.1: the transferee left
+		}
 		res.Tx.Terminate()
 		if err != nil {
 			return fail(408, "Request Timeout", err)
@@ -365,6 +413,7 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser str
 			case br.final != 0:
 			case code < 200:
 				tc.prackEarly(br, ev.res)
+				early(ev.res)
 			case code < 300:
 				f.settle(br, code, ev.res.Reason)
 				br.d.setFromResponse(ev.res)
@@ -500,21 +549,32 @@ func finalResponse(ctx context.Context, tx sip.ClientTransaction, first *sip.Res
 }
 
 // swap puts leg z in the place of x on the call (isA: x was the A leg),
-// with z's origin. It is false when x is no longer a leg of the call (the
-// call ended meanwhile).
-func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) bool {
+// with z's origin, and ends the transfer under way (transferor.go): gone
+// says the transferor hung up meanwhile (no BYE for it then). ok is
+// false when x is no longer a leg of the call (the call ended
+// meanwhile).
+func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 	b := c.gw
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if l := b.dialogs[x.key()]; l == nil || l.c != c {
-		return false
+	other := c.a
+	if isA {
+		other = c.b
+	}
+	c.est.mu.Lock()
+	gone = c.est.xfer != nil && c.est.xfer.x == x && c.est.xfer.gone
+	c.est.mu.Unlock()
+	if l := b.dialogs[x.key()]; (l == nil || l.c != c) && !gone {
+		return false, false
+	}
+	if l := b.dialogs[other.key()]; l == nil || l.c != c {
+		return false, gone // the call ended
 	}
 	delete(b.dialogs, x.key())
-	var other *dialog
 	if isA {
-		c.a, c.originA, other = z, org, c.b
+		c.a, c.originA = z, org
 	} else {
-		c.b, c.originB, other = z, org, c.a
+		c.b, c.originB = z, org
 	}
 	b.dialogs[z.key()] = &leg{c: c, d: z, isA: isA, peer: other}
 	b.dialogs[other.key()] = &leg{c: c, d: other, isA: !isA, peer: z}
@@ -526,18 +586,18 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) bool {
 	delete(c.est.from, x)
 	delete(c.est.sent, x)
 	delete(c.est.seq, x)
+	c.est.xfer = nil
 	c.est.mu.Unlock()
-	return true
+	return true, gone
 }
 
 // attended carries out an attended transfer (RFC 5589 §7): the REFER on
 // call c names, with Replaces, a leg r of another call of ours (the
 // transferor's leg there). The far party w of that call takes the place of
 // the transferor's leg x on c; the transferor's legs on both calls end.
-func (c *call) attended(l *leg, rep replaces) error {
-	gw := c.gw
+// r is nil when the Replaces named no dialog of ours.
+func (c *call) attended(l *leg, r *leg) error {
 	x, y, sx, sy := c.sides(l.isA)
-	r := gw.lookupReplaces(rep)
 	if r == nil {
 		return c.failTransfer(x, 481, "Call/Transaction Does Not Exist", ErrNoDialog)
 	}
@@ -576,12 +636,15 @@ func (c *call) attended(l *leg, rep replaces) error {
 		wt = &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update}
 	}
 	c2.est.mu.Unlock()
-	// The other call ends towards the transferor only: w moves to c.
-	c2.end(r.d == c2.dialogA(), r.d != c2.dialogA(), nil)
+	// The other call ends towards the transferor only (unless it hung up
+	// that leg already): w moves to c.
+	byeR := !c2.transferorGone(r.d)
+	c2.end(byeR && r.d == c2.dialogA(), byeR && r.d != c2.dialogA(), nil)
 	prevX := sx.Remote()
 	sx.SetRemote(remoteOf(st, res))
 	c.resumeTransferee(l.isA, y, sy, res.Body())
-	if !c.swap(x, w, l.isA, worg) {
+	ok, gone := c.swap(x, w, l.isA, worg)
+	if !ok {
 		sx.SetRemote(prevX)
 		c.sendBye(w)
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
@@ -591,7 +654,9 @@ func (c *call) attended(l *leg, rep replaces) error {
 	c.est.mu.Unlock()
 	c.armTimer(w, wt)
 	c.notifyRefer(x, 200, "OK", true)
-	c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+	if !gone {
+		c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+	}
 	return nil
 }
 
@@ -624,6 +689,15 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	// so that the 481 tells strangers nothing about our dialogs.
 	r := b.lookupReplaces(rep)
 	asPeer := r != nil && b.partyOf(r, "", sourceOf(req))
+	// An early dialog of ours: a directed pickup (pickup.go), from the
+	// caller's own address without credentials.
+	var pk pickable
+	var pkCh chan *pickupReq
+	early := false
+	if r == nil {
+		pk, pkCh, early = b.lookupPickable(rep)
+		asPeer = early && b.mayPickUp(pk, "", req) == nil
+	}
 	user := ""
 	if !asPeer {
 		u, ok := b.authenticate(req, tx)
@@ -632,8 +706,12 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		user = u
 	}
+	if early {
+		b.onPickup(req, tx, user, pk, pkCh)
+		return
+	}
 	if r == nil {
-		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil) // §3: also an early dialog we did not initiate
 		return
 	}
 	if !asPeer && !b.partyOf(r, user, nil) {
@@ -703,7 +781,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		b.fail(tx, req, n.localTag, err)
 		return
 	}
-	if !c.swap(x, n, r.isA, org) {
+	if ok, _ := c.swap(x, n, r.isA, org); !ok {
 		b.fail(tx, req, n.localTag, ErrNoDialog)
 		return
 	}

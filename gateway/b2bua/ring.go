@@ -69,10 +69,16 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 
 	finals := map[*branch]*sip.Response{}
+	pickups := b.openPickup(c) // BLF directed pickup (pickup.go)
+	defer b.closePickup(c)
 	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
 	defer timer.Stop()
 	for f.pending > 0 {
 		select {
+		case pr := <-pickups:
+			if c.pickedUp(f, pr, req, tx) {
+				return nil
+			}
 		case ev := <-f.events:
 			br := ev.br
 			if ev.res == nil {
@@ -92,6 +98,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				// 100 is hop by hop (RFC 3261 §16.7 step 5 idea): ours was sent.
 			case code < 200:
 				c.provisional(f, br, req, tx, res)
+				b.notePickable(c, br)
 			case code < 300:
 				return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
 			case (code == 401 || code == 407) && c.reauth(ctx, f, br, res):

@@ -44,6 +44,13 @@ type CallPolicy struct {
 	// relay ports. Over it, 503 with Retry-After. 0 = no cap.
 	// Default: 100.
 	MaxRingingPerSource int `yaml:"max_ringing_per_source"`
+
+	// Pickup lets any authenticated user pick up a call ringing at another
+	// local user's device (not one ringing on a trunk) (BLF directed pickup: INVITE with Replaces naming the
+	// ringing early dialog, RFC 3891 §3). The call's caller and the called
+	// user's own devices may always; trunks and unauthenticated sources
+	// never pick up others' calls. Default: true.
+	Pickup bool `yaml:"pickup"`
 }
 
 // CallClass is a class of service.
@@ -97,6 +104,7 @@ func defaultCallPolicy() CallPolicy {
 		TrunkClass:          callpolicy.ClassTrunk,
 		DefaultDeny:         true,
 		MaxRingingPerSource: 100,
+		Pickup:              true,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -216,6 +217,13 @@ type farEnd struct {
 	// refreshStatus, when set, answers UPDATEs without SDP (session
 	// refreshes) instead of 200.
 	refreshStatus int
+	// ringing, when set, runs for each new call after its 180, before
+	// the 200: a final status >= 300 it returns answers the INVITE instead.
+	ringing func(fc *farCall, req *sip.Request) (int, string)
+	// notifyStatus, when set, answers in-dialog NOTIFYs instead of 200.
+	notifyStatus int
+	// reasons gets the Reason header of each BYE received ("" if none).
+	reasons chan string
 
 	mu    sync.Mutex
 	calls map[string]*farCall // by Call-ID
@@ -226,7 +234,7 @@ type farEnd struct {
 
 func newFarEnd(t *testing.T, setup func(*farEnd)) *farEnd {
 	f := &farEnd{t: t, calls: map[string]*farCall{}, byTo: map[string]*farCall{},
-		reqs: make(chan *sip.Request, 64), byes: make(chan string, 16)}
+		reqs: make(chan *sip.Request, 64), byes: make(chan string, 16), reasons: make(chan string, 16)}
 	if setup != nil {
 		setup(f)
 	}
@@ -240,13 +248,25 @@ func newFarEnd(t *testing.T, setup func(*farEnd)) *farEnd {
 		a.srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 			if fc := f.call(req); fc != nil {
 				f.byes <- fc.user
+				reason := ""
+				if h := req.GetHeader("Reason"); h != nil {
+					reason = h.Value()
+				}
+				select {
+				case f.reasons <- reason:
+				default:
+				}
 			}
 			_ = f.ds.ReadBye(req, tx)
 		})
 		a.srv.OnUpdate(f.onUpdate)
 		a.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 			f.reqs <- req
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+			code := 200
+			if f.notifyStatus != 0 {
+				code = f.notifyStatus
+			}
+			_ = tx.Respond(sip.NewResponseFromRequest(req, code, "", nil))
 		})
 		a.srv.OnInfo(func(req *sip.Request, tx sip.ServerTransaction) {
 			f.reqs <- req
@@ -301,6 +321,12 @@ func (f *farEnd) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	f.byTo[fc.user] = fc
 	f.mu.Unlock()
 	_ = dlg.Respond(180, "Ringing", nil)
+	if f.ringing != nil {
+		if code, reason := f.ringing(fc, req); code >= 300 {
+			_ = dlg.Respond(code, reason, nil)
+			return
+		}
+	}
 	hs := append([]sip.Header{sip.NewHeader("Content-Type", "application/sdp"),
 		sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO")}, f.answerHeaders...)
 	_ = dlg.Respond(200, "OK", []byte(answerFor(string(req.Body()), "127.0.0.2", fc.rtp.port)), hs...)
@@ -400,6 +426,8 @@ type testPhone struct {
 	// the mirrored SDP at port.
 	reinvites chan *sip.Request
 	port      int
+	// notifyStatus, when set, answers NOTIFYs instead of 200.
+	notifyStatus atomic.Int32
 }
 
 func newTestPhone(t *testing.T) *testPhone {
@@ -426,7 +454,11 @@ func newTestPhone(t *testing.T) *testPhone {
 		})
 		a.srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 			p.notifies <- req
-			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+			code := 200
+			if c := p.notifyStatus.Load(); c != 0 {
+				code = int(c)
+			}
+			_ = tx.Respond(sip.NewResponseFromRequest(req, code, "", nil))
 		})
 	})
 	return p
