@@ -131,6 +131,26 @@ func TestTorture(t *testing.T) {
 			t.Errorf("regaut01: 401 without a Digest challenge:\n%s", raw)
 		}
 	}
+	// Over TCP the guard's stream path (CheckCanonical on a stream) must
+	// give the same verdicts. A gateway of its own: the same branch and
+	// sent-by would match the UDP transactions above (RFC 3261 §17.2.3),
+	// which answer retransmissions where the original came from.
+	g = startGateway(t, "")
+	c := dialSIP(t, "tcp", "127.0.0.44", g.TCP)
+	for _, tc := range []tortureCase{
+		{"wsinv", "3.1.1.1", "!400"}, {"intmeth", "3.1.1.2", "501"}, {"badvers", "3.1.2.16", "505"},
+		{"unkscm", "3.3.2", "416"}, {"novelsc", "3.3.3", "416"}, {"bext01", "3.3.5", "420"}, {"regaut01", "3.3.7", "401"},
+	} {
+		msg, err := os.ReadFile(filepath.Join(dir, tc.file+".sip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.send(string(msg))
+		res := c.readFinal(tc.file)
+		if !tortureOK(tc.want, res.Status) {
+			t.Errorf("tcp: RFC 4475 §%s %s: got %d, want %s\n%s", tc.section, tc.file, res.Status, tc.want, res.Raw)
+		}
+	}
 	g.requireAlive()
 }
 
