@@ -584,19 +584,31 @@ func allVisible(b []byte) bool {
 	return true
 }
 
-// validValue is validText, except that inside a quoted-string a quoted-pair
-// may escape any octet but CR and LF (RFC 3261 §25.1: quoted-pair = "\\"
-// (%x00-09 / %x0B-0C / %x0E-7F)), as RFC 4475 §3.1.1.2 exercises.
+// validValue is validText, except that inside a quoted-string (one that is
+// closed) a quoted-pair may escape any octet but CR and LF (RFC 3261 §25.1:
+// quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F)), as RFC 4475 §3.1.1.2
+// exercises. Outside closed quoted-strings no control octet passes.
 func validValue(b []byte) bool {
-	quoted := false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case quoted && c == '\\' && i+1 < len(b) && b[i+1] != '\r' && b[i+1] != '\n':
-			i++
-		case (c < 0x20 && c != '\t') || c == 0x7f:
+		if c == '"' {
+			if end, ok := quotedEnd(b, i); ok {
+				for j := i + 1; j < end-1; j++ {
+					switch d := b[j]; {
+					case d == '\\':
+						j++
+						if b[j] == '\r' || b[j] == '\n' {
+							return false
+						}
+					case (d < 0x20 && d != '\t') || d == 0x7f:
+						return false
+					}
+				}
+				i = end - 1
+				continue
+			}
+		}
+		if (c < 0x20 && c != '\t') || c == 0x7f {
 			return false
 		}
 	}

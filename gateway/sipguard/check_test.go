@@ -244,3 +244,26 @@ func BenchmarkSipgoParseRegister(b *testing.B) {
 		}
 	}
 }
+
+// TestValidValue: control octets pass only as quoted-pairs inside a closed
+// quoted-string (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
+func TestValidValue(t *testing.T) {
+	cases := []struct {
+		v  string
+		ok bool
+	}{
+		{`"BEL:\` + "\x07" + ` NUL:\` + "\x00" + ` DEL:\` + "\x7f" + `" <sip:a@b>`, true},
+		{`plain text`, true},
+		{"a\x01b", false},
+		{`"a` + "\x01" + `b"`, false},      // not a quoted-pair
+		{`"a\` + "\x01", false},            // never closed
+		{`x"\` + "\x00" + `y`, false},      // an unmatched quote escapes nothing
+		{`"a" \` + "\x00" + ` "b"`, false}, // outside the strings
+		{`"a\"b" <sip:x@y>`, true},
+	}
+	for _, c := range cases {
+		if got := validValue([]byte(c.v)); got != c.ok {
+			t.Errorf("validValue(%q) = %v, want %v", c.v, got, c.ok)
+		}
+	}
+}
