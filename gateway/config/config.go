@@ -175,7 +175,9 @@ type Registrar struct {
 	NonceTTL Duration `yaml:"nonce_ttl"`
 
 	// Algorithms are the digest algorithms offered, in order of preference
-	// (RFC 8760). Allowed: SHA-256, MD5. Default: [SHA-256, MD5].
+	// (RFC 8760). Allowed: SHA-256, MD5. Default: [MD5, SHA-256]: MD5 first,
+	// because clients that read only the first challenge (SIPp, libre,
+	// many desk phones) cannot answer SHA-256; [SHA-256] requires it.
 	Algorithms []string `yaml:"algorithms"`
 
 	// RequireQOP refuses digest credentials without qop=auth (RFC 2069
@@ -343,7 +345,7 @@ func base() *Config {
 			MaxExpires:     7200,
 			MaxContacts:    10,
 			NonceTTL:       Duration(5 * time.Minute),
-			Algorithms:     []string{"SHA-256", "MD5"},
+			Algorithms:     []string{"MD5", "SHA-256"},
 			RequireQOP:     true,
 			CheckDigestURI: true,
 		},

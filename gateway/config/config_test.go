@@ -98,6 +98,10 @@ func TestDefault(t *testing.T) {
 	if got := d.Realm(); got != "localhost" {
 		t.Errorf("default realm = %q", got)
 	}
+	// MD5 first: clients that read only the first challenge know it.
+	if got := d.Registrar.Algorithms; !reflect.DeepEqual(got, []string{"MD5", "SHA-256"}) {
+		t.Errorf("default registrar.algorithms = %q, want [MD5 SHA-256]", got)
+	}
 	want := []Listener{
 		{"udp", "0.0.0.0", 5060, ""},
 		{"tcp", "0.0.0.0", 5060, ""},

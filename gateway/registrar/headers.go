@@ -55,7 +55,10 @@ func scanHeaders(req *sip.Request) regHeaders {
 				h.userAgent = hd
 			}
 		case 13:
-			if strings.EqualFold(name, "Authorization") && h.authorization == nil {
+			// The first Digest credentials; credentials of another scheme
+			// only when there are none (RFC 3261 §22.4).
+			if strings.EqualFold(name, "Authorization") &&
+				(h.authorization == nil || !isDigest(h.authorization) && isDigest(hd)) {
 				h.authorization = hd
 			}
 		}
@@ -82,4 +85,11 @@ func value(h sip.Header) string {
 		return ""
 	}
 	return h.Value()
+}
+
+// isDigest reports whether the credentials in h use the Digest scheme
+// (RFC 3261 §22.4, auth-scheme is case-insensitive).
+func isDigest(h sip.Header) bool {
+	v := strings.TrimLeft(h.Value(), " \t")
+	return len(v) >= 7 && strings.EqualFold(v[:6], "Digest") && (v[6] == ' ' || v[6] == '\t')
 }

@@ -266,6 +266,12 @@ func unsupported(require []sip.Header) string {
 // the response to send. Unknown users and wrong passwords get the same 401,
 // after the same amount of hashing (RFC 3261 §22.3, DESIGN "bad input").
 func (r *Registrar) authenticate(req *sip.Request, h sip.Header, user string) *sip.Response {
+	if h != nil && !isDigest(h) {
+		// Credentials of a scheme we do not know are no credentials: the
+		// client gets the Digest challenge (RFC 3261 §22.1, RFC 4475
+		// §3.3.7), not 400.
+		h = nil
+	}
 	name, outcome := r.auth.Check(req, h)
 	switch outcome {
 	case sipauth.OK:

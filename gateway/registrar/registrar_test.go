@@ -452,3 +452,21 @@ func TestProbesReported(t *testing.T) {
 		t.Fatalf("probes %q, want ghost and u1000@other.example.net", got)
 	}
 }
+
+// TestUnknownAuthScheme: credentials of a scheme the registrar does not
+// know are no credentials: the REGISTER is challenged (RFC 4475 §3.3.7),
+// and Digest credentials beside them are still used.
+func TestUnknownAuthScheme(t *testing.T) {
+	f := newFixture(t)
+	res := f.reg.register(context.Background(), f.request("u1000", "call-a", 1,
+		"Authorization: NoOneKnowsThisScheme opaque-data=here", "Contact: <sip:u1000@192.0.2.10>"))
+	if res.StatusCode != 401 || len(res.GetHeaders("WWW-Authenticate")) == 0 {
+		t.Fatalf("got %s, want 401 with a challenge", res.StartLine())
+	}
+	digest := authorize(t, res, "u1000", "secret")
+	res = f.reg.register(context.Background(), f.request("u1000", "call-a", 2,
+		"Authorization: NoOneKnowsThisScheme opaque-data=here", digest, "Contact: <sip:u1000@192.0.2.10>"))
+	if res.StatusCode != 200 {
+		t.Fatalf("unknown scheme then Digest: got %s, want 200", res.StartLine())
+	}
+}

@@ -78,7 +78,13 @@ func Check(msg []byte) (Head, error) {
 	if err != nil {
 		return h, err
 	}
-	var reqMethod []byte
+	var (
+		reqMethod []byte
+		// unsupportedScheme: a well-formed Request-URI of a scheme we do
+		// not serve (RFC 3261 §8.2.2.1: 416); reported once the rest of the
+		// message is known to be well formed.
+		unsupportedScheme bool
+	)
 	if bytes.HasPrefix(line, []byte("SIP/2.0 ")) {
 		code, err := checkStatusLine(line)
 		if err != nil {
@@ -86,10 +92,11 @@ func Check(msg []byte) (Head, error) {
 		}
 		h.StatusCode = code
 	} else {
-		m, err := checkRequestLine(line)
+		m, unsup, err := checkRequestLine(line)
 		if err != nil {
 			return h, err
 		}
+		unsupportedScheme = unsup
 		h.IsRequest = true
 		reqMethod = m
 		h.Method = methodString(m)
@@ -150,7 +157,7 @@ func Check(msg []byte) (Head, error) {
 			value = buf[colon+1:]
 		}
 		value = trimWSP(value)
-		if !validText(value) {
+		if !validValue(value) {
 			return h, errHeaderValue
 		}
 		kind := headerKind(name)
@@ -261,6 +268,9 @@ func Check(msg []byte) (Head, error) {
 	} else {
 		h.BodyLen = rest
 	}
+	if unsupportedScheme {
+		return h, ErrUnsupportedScheme
+	}
 	return h, nil
 }
 
@@ -283,28 +293,80 @@ func nextLine(msg []byte, pos int) ([]byte, int, error) {
 }
 
 // checkRequestLine checks Request-Line = Method SP Request-URI SP
-// SIP-Version (RFC 3261 §7.1) and returns the method.
-func checkRequestLine(line []byte) ([]byte, error) {
+// SIP-Version (RFC 3261 §7.1) and returns the method. unsupported is true
+// for a well-formed absolute URI whose scheme is not sip, sips or tel.
+func checkRequestLine(line []byte) (method []byte, unsupported bool, err error) {
 	sp1 := bytes.IndexByte(line, ' ')
 	if sp1 <= 0 {
-		return nil, errStartLine
+		return nil, false, errStartLine
 	}
-	method := line[:sp1]
+	method = line[:sp1]
 	if !allToken(method) {
-		return nil, errStartLine
+		return nil, false, errStartLine
 	}
 	rest := line[sp1+1:]
 	sp2 := bytes.IndexByte(rest, ' ')
 	if sp2 <= 0 {
-		return nil, errStartLine
+		return nil, false, errStartLine
 	}
-	if string(rest[sp2+1:]) != "SIP/2.0" {
-		return nil, errVersion
+	if v := rest[sp2+1:]; string(v) != "SIP/2.0" {
+		// RFC 4475 §3.1.2.16: a well-formed version we do not speak gets
+		// 505, anything else (§3.1.2.8-10: extra SP) 400.
+		if isVersion(v) {
+			return nil, false, ErrVersionNotSupported
+		}
+		return nil, false, errVersion
 	}
-	if !checkURI(rest[:sp2], uriRequest) {
-		return nil, errRequestURI
+	uri := rest[:sp2]
+	if checkURI(uri, uriRequest) {
+		scheme := uri[:bytes.IndexByte(uri, ':')]
+		return method, !eqFold(scheme, "sip") && !eqFold(scheme, "sips") && !eqFold(scheme, "tel"), nil
 	}
-	return method, nil
+	if otherAbsoluteURI(uri) {
+		if s := uri[:bytes.IndexByte(uri, ':')]; eqFold(s, "sip") || eqFold(s, "sips") || eqFold(s, "tel") {
+			return nil, false, errRequestURI // ours, and malformed
+		}
+		return method, true, nil
+	}
+	return nil, false, errRequestURI
+}
+
+// isVersion reports whether v is SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT
+// (RFC 3261 §25.1).
+func isVersion(v []byte) bool {
+	if len(v) < 7 || !eqFold(v[:4], "sip/") {
+		return false
+	}
+	v = v[4:]
+	dot := bytes.IndexByte(v, '.')
+	if dot <= 0 || dot == len(v)-1 {
+		return false
+	}
+	_, ok1 := parseDigits(v[:dot], 9)
+	_, ok2 := parseDigits(v[dot+1:], 9)
+	return ok1 && ok2
+}
+
+// otherAbsoluteURI checks absoluteURI = scheme ":" ( hier-part / opaque-part )
+// (RFC 3261 §25.1, RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" /
+// "-" / "." )) for schemes sipgo cannot parse; such a Request-URI is never
+// handed to sipgo, only answered with 416 (RFC 4475 §3.3.3).
+func otherAbsoluteURI(u []byte) bool {
+	colon := bytes.IndexByte(u, ':')
+	if colon <= 0 || colon == len(u)-1 || !isAlpha(u[0]) {
+		return false
+	}
+	for _, c := range u[1:colon] {
+		if !isAlnum(c) && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	for _, c := range u[colon+1:] {
+		if !uriChar[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkStatusLine checks Status-Line = SIP-Version SP Status-Code SP
@@ -516,6 +578,37 @@ func allToken(b []byte) bool {
 func allVisible(b []byte) bool {
 	for _, c := range b {
 		if c <= 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue is validText, except that inside a quoted-string (one that is
+// closed) a quoted-pair may escape any octet but CR and LF (RFC 3261 §25.1:
+// quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F)), as RFC 4475 §3.1.1.2
+// exercises. Outside closed quoted-strings no control octet passes.
+func validValue(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == '"' {
+			if end, ok := quotedEnd(b, i); ok {
+				for j := i + 1; j < end-1; j++ {
+					switch d := b[j]; {
+					case d == '\\':
+						j++
+						if b[j] == '\r' || b[j] == '\n' {
+							return false
+						}
+					case (d < 0x20 && d != '\t') || d == 0x7f:
+						return false
+					}
+				}
+				i = end - 1
+				continue
+			}
+		}
+		if (c < 0x20 && c != '\t') || c == 0x7f {
 			return false
 		}
 	}

@@ -222,22 +222,32 @@ func scanHostPort(r []byte) (int, bool) {
 }
 
 // scanQuoted scans a quoted-string starting at v[i] == '"' and returns the
-// offset after the closing quote. A quoted-pair may not escape a quote:
-// sipgo's list splitters toggle on every '"'.
-func scanQuoted(v []byte, i int) (int, bool) {
+// offset after the closing quote. A quoted-pair may escape any octet but CR,
+// LF and non-ASCII (RFC 3261 §25.1; RFC 4475 §3.1.1.2 escapes NUL, BEL and
+// DEL). In a list (list true) the escaped quotes of one quoted-string must
+// be even in number: sipgo's list splitters toggle on every '"', and an odd
+// count would let them split inside the string.
+func scanQuoted(v []byte, i int, list bool) (int, bool) {
 	i++
+	escQuotes := 0
 	for i < len(v) {
 		c := v[i]
 		switch {
 		case c == '"':
+			if list && escQuotes%2 != 0 {
+				return 0, false
+			}
 			return i + 1, true
 		case c == '\\':
 			if i+1 >= len(v) {
 				return 0, false
 			}
 			e := v[i+1]
-			if e == '"' || e == '\r' || e == '\n' || e >= 0x80 {
+			if e == '\r' || e == '\n' || e >= 0x80 {
 				return 0, false
+			}
+			if e == '"' {
+				escQuotes++
 			}
 			i += 2
 			continue
@@ -252,14 +262,14 @@ func scanQuoted(v []byte, i int) (int, bool) {
 // scanAddress scans name-addr / addr-spec followed by header parameters
 // (RFC 3261 §20.10, §25.1) starting at v[i]. nameAddrOnly refuses the
 // addr-spec form. It stops before a top-level "," or at the end.
-func scanAddress(v []byte, i int, nameAddrOnly bool) (int, bool) {
+func scanAddress(v []byte, i int, nameAddrOnly, list bool) (int, bool) {
 	if i >= len(v) {
 		return 0, false
 	}
 	start := i
 	bracket := false
 	if v[i] == '"' {
-		j, ok := scanQuoted(v, i)
+		j, ok := scanQuoted(v, i, list)
 		if !ok {
 			return 0, false
 		}
@@ -304,12 +314,12 @@ func scanAddress(v []byte, i int, nameAddrOnly bool) (int, bool) {
 		}
 		i = j
 	}
-	return scanParams(v, i)
+	return scanParams(v, i, list)
 }
 
 // scanParams scans *( SEMI generic-param ) (RFC 3261 §25.1) and returns
 // the offset of the first byte after them (end or ",").
-func scanParams(v []byte, i int) (int, bool) {
+func scanParams(v []byte, i int, list bool) (int, bool) {
 	for {
 		j := skipWSP(v, i)
 		if j >= len(v) || v[j] == ',' {
@@ -331,7 +341,7 @@ func scanParams(v []byte, i int) (int, bool) {
 			j = skipWSP(v, e+1)
 			if j < len(v) && v[j] == '"' {
 				var ok bool
-				if j, ok = scanQuoted(v, j); !ok {
+				if j, ok = scanQuoted(v, j, list); !ok {
 					return 0, false
 				}
 			} else {
@@ -351,7 +361,7 @@ func scanParams(v []byte, i int) (int, bool) {
 // checkSingleAddress checks From, To, Referred-By and Refer-To: exactly one
 // address, no wildcard.
 func checkSingleAddress(v []byte) bool {
-	i, ok := scanAddress(v, 0, false)
+	i, ok := scanAddress(v, 0, false, false)
 	return ok && i == len(v)
 }
 
@@ -372,7 +382,7 @@ func checkRouteList(v []byte) bool {
 }
 
 func checkAddressList(v []byte, nameAddrOnly bool) bool {
-	i, ok := scanAddress(v, 0, nameAddrOnly)
+	i, ok := scanAddress(v, 0, nameAddrOnly, true)
 	if !ok {
 		return false
 	}
@@ -383,14 +393,14 @@ func checkAddressList(v []byte, nameAddrOnly bool) bool {
 	for i < len(v) {
 		// v[i] == ','
 		i = skipWSP(v, i+1)
-		j, ok := scanAddress(v, i, true)
+		j, ok := scanAddress(v, i, true, true)
 		if !ok {
 			return false
 		}
 		i = j
 	}
 	// A list: the first entry must be a name-addr as well.
-	_, ok = scanAddress(first, 0, true)
+	_, ok = scanAddress(first, 0, true, true)
 	return ok
 }
 

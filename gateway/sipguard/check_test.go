@@ -30,8 +30,10 @@ func TestCheckGolden(t *testing.T) {
 			}
 			h, cerr := Check(msg)
 			var got string
-			if cerr != nil {
+			if errors.Is(cerr, ErrMalformed) {
 				got = "error: " + reasonOf(cerr) + "\n"
+			} else if cerr != nil {
+				got = "error: " + cerr.Error() + "\n"
 			} else {
 				got = "ok " + h.Method + "\n"
 				if _, perr := sip.ParseMessage(msg[:h.Len()]); perr != nil {
@@ -107,7 +109,8 @@ func TestCheckCases(t *testing.T) {
 	}
 }
 
-// seedCorpus adds the testdata messages and RFC 4475-style torture cases.
+// seedCorpus adds the testdata messages and the RFC 4475 torture messages
+// (testdata/torture, see its README).
 func seedCorpus(f *testing.F) {
 	files, _ := filepath.Glob("testdata/check/*.sip")
 	for _, p := range files {
@@ -131,7 +134,8 @@ func FuzzCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		h, err := Check(msg)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) &&
+				!errors.Is(err, ErrUnsupportedScheme) && !errors.Is(err, ErrVersionNotSupported) {
 				t.Fatalf("unexpected error type %v", err)
 			}
 			return
@@ -164,15 +168,57 @@ func FuzzCheckAgainstSipgo(f *testing.F) {
 		} else if ok && req.Via() == nil {
 			t.Fatalf("sipgo found no Via")
 		}
-		if h.ContentLength >= 0 {
-			// Streams: sipgo's stream parser must take the same message.
-			p := sip.NewParser().NewSIPStream()
-			var got int
-			if err := p.ParseSIPStream(m, func(sip.Message) { got++ }); err != nil || got != 1 {
-				t.Fatalf("stream parse: %v (%d msgs)\n%q", err, got, m)
+		checkStream(t, m, h)
+	})
+}
+
+// FuzzCheckCanonical: whatever CheckCanonical accepts (a message as sent
+// or its canonical rewrite), sipgo parses, with the Call-ID and CSeq
+// Check saw; and the rewrite is a fixed point: rewriting it again changes
+// nothing.
+func FuzzCheckCanonical(f *testing.F) {
+	seedCorpus(f)
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		out, h, err := CheckCanonical(msg)
+		if err != nil {
+			return
+		}
+		m := out[:h.Len()]
+		parsed, err := sip.ParseMessage(m)
+		if err != nil {
+			t.Fatalf("CheckCanonical accepted, sipgo failed: %v\n%q", err, m)
+		}
+		if parsed.CallID() == nil || parsed.CallID().Value() != h.CallID {
+			t.Fatalf("Call-ID: sipgo %v, Check %q", parsed.CallID(), h.CallID)
+		}
+		if parsed.CSeq() == nil || parsed.CSeq().SeqNo != h.CSeq {
+			t.Fatalf("CSeq: sipgo %v, Check %d", parsed.CSeq(), h.CSeq)
+		}
+		if req, ok := parsed.(*sip.Request); ok && req.Via() == nil {
+			t.Fatalf("sipgo found no Via")
+		}
+		checkStream(t, m, h)
+		if len(out) > 0 && &out[0] != &msg[0] {
+			again, ok := Canonical(out)
+			if !ok || !bytes.Equal(again, out) {
+				t.Fatalf("Canonical is not idempotent:\n%q\n%q", out, again)
 			}
 		}
 	})
+}
+
+// checkStream: sipgo's stream parser must take a message with a
+// Content-Length as one message.
+func checkStream(t *testing.T, m []byte, h Head) {
+	t.Helper()
+	if h.ContentLength < 0 {
+		return
+	}
+	p := sip.NewParser().NewSIPStream()
+	var got int
+	if err := p.ParseSIPStream(m, func(sip.Message) { got++ }); err != nil || got != 1 {
+		t.Fatalf("stream parse: %v (%d msgs)\n%q", err, got, m)
+	}
 }
 
 func BenchmarkCheckRegister(b *testing.B) {
@@ -195,6 +241,29 @@ func BenchmarkSipgoParseRegister(b *testing.B) {
 	for b.Loop() {
 		if _, err := sip.ParseMessage(msg); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestValidValue: control octets pass only as quoted-pairs inside a closed
+// quoted-string (RFC 3261 §25.1, RFC 4475 §3.1.1.2).
+func TestValidValue(t *testing.T) {
+	cases := []struct {
+		v  string
+		ok bool
+	}{
+		{`"BEL:\` + "\x07" + ` NUL:\` + "\x00" + ` DEL:\` + "\x7f" + `" <sip:a@b>`, true},
+		{`plain text`, true},
+		{"a\x01b", false},
+		{`"a` + "\x01" + `b"`, false},      // not a quoted-pair
+		{`"a\` + "\x01", false},            // never closed
+		{`x"\` + "\x00" + `y`, false},      // an unmatched quote escapes nothing
+		{`"a" \` + "\x00" + ` "b"`, false}, // outside the strings
+		{`"a\"b" <sip:x@y>`, true},
+	}
+	for _, c := range cases {
+		if got := validValue([]byte(c.v)); got != c.ok {
+			t.Errorf("validValue(%q) = %v, want %v", c.v, got, c.ok)
 		}
 	}
 }

@@ -10,6 +10,13 @@ var (
 	// ErrTooLarge reports a message larger than the allowed size
 	// (RFC 3261 §21.5.14, 513 Message Too Large).
 	ErrTooLarge = errors.New("sipguard: message too large")
+	// ErrUnsupportedScheme reports a well-formed request whose Request-URI
+	// scheme is not sip, sips or tel: it gets 416 (RFC 3261 §8.2.2.1,
+	// RFC 4475 §3.3.2, §3.3.3).
+	ErrUnsupportedScheme = errors.New("sipguard: unsupported Request-URI scheme")
+	// ErrVersionNotSupported reports a request of another SIP version: it
+	// gets 505 (RFC 3261 §21.5.6, RFC 4475 §3.1.2.16).
+	ErrVersionNotSupported = errors.New("sipguard: SIP version not supported")
 	// ErrBanned is returned by listeners' internal filters for a banned source.
 	ErrBanned = errors.New("sipguard: source banned")
 	// ErrTooManyConns reports a source over Options.MaxConnsPerIP.
@@ -68,6 +75,20 @@ var (
 	errDuplicate     = malformed("duplicate header")
 	errBodyShort     = malformed("body shorter than Content-Length")
 )
+
+// rejection returns the status code and reason phrase with which a request
+// that failed Check with err is answered.
+func rejection(err error) (int, string) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return statusTooLarge, tooLargePhrase
+	case errors.Is(err, ErrUnsupportedScheme):
+		return statusUnsupportedScheme, "Unsupported URI Scheme"
+	case errors.Is(err, ErrVersionNotSupported):
+		return statusVersion, "Version Not Supported"
+	}
+	return statusBadRequest, badRequestPhrase(err)
+}
 
 // reasonOf returns the short reason of a Check error.
 func reasonOf(err error) string {

@@ -10,6 +10,9 @@ import (
 const (
 	statusBadRequest = 400 // RFC 3261 §21.4.1
 	statusTooLarge   = 513 // RFC 3261 §21.5.14
+
+	statusUnsupportedScheme = 416 // RFC 3261 §21.4.14
+	statusVersion           = 505 // RFC 3261 §21.5.6
 )
 
 // buildReply builds a response to the raw, possibly malformed request msg

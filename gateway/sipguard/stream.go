@@ -166,10 +166,11 @@ func (c *streamConn) frame(data []byte, max int) (bool, error) {
 	if !g.admit(c.ip) {
 		return false, nil
 	}
-	h, err := Check(msg)
+	msg, h, err := CheckCanonical(msg)
 	if err != nil {
 		g.c.malformed.Add(1)
-		c.replyTo(msg, statusBadRequest, badRequestPhrase(err), nil)
+		code, phrase := rejection(err)
+		c.replyTo(msg, code, phrase, nil)
 		return false, nil
 	}
 	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], c.ip, true) {

@@ -53,29 +53,26 @@ func (c *packetConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		start, end, ok := c.screen(buf[:n], addr, len(p))
+		msg, ok := c.screen(buf[:n], addr, len(p))
 		if !ok {
 			continue
 		}
-		if direct {
-			if start > 0 {
-				copy(p, p[start:end])
-			}
-			return end - start, addr, nil
-		}
-		return copy(p, buf[start:end]), addr, nil
+		// msg is part of buf (copy moves it to the start of p), or a
+		// rewritten copy that screen made sure fits p.
+		return copy(p, msg), addr, nil
 	}
 }
 
-// screen decides about one datagram. It returns the part to hand to sipgo.
-func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) {
+// screen decides about one datagram. It returns the message to hand to
+// sipgo: part of d, or its canonical rewrite (CheckCanonical).
+func (c *packetConn) screen(d []byte, addr net.Addr, room int) ([]byte, bool) {
 	g := c.g
 	if len(d) == 0 {
-		return 0, 0, false
+		return nil, false
 	}
 	ip := addrIP(addr)
 	if !g.admit(ip) {
-		return 0, 0, false
+		return nil, false
 	}
 	if d[0] == 0x00 || d[0] == 0x01 {
 		// STUN (RFC 5389 §6: first two bits zero) or zero padding. A
@@ -86,7 +83,7 @@ func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) 
 		} else {
 			g.c.stunDropped.Add(1)
 		}
-		return 0, 0, false
+		return nil, false
 	}
 	// RFC 5626 §3.5.1 / §4.4.1 CRLF keepalives; RFC 3261 §7.5 leading CRLFs.
 	start := 0
@@ -95,29 +92,36 @@ func (c *packetConn) screen(d []byte, addr net.Addr, room int) (int, int, bool) 
 	}
 	if start == len(d) || len(bytes.Trim(d[start:], "\r\n\x00")) == 0 {
 		g.c.keepalives.Add(1)
-		return 0, 0, false
+		return nil, false
 	}
 	msg := d[start:]
 	if len(msg) > g.o.MaxMessageSize || len(msg) > room {
 		g.c.oversize.Add(1)
 		c.answer(msg, addr, statusTooLarge, tooLargePhrase)
-		return 0, 0, false
+		return nil, false
 	}
-	h, err := Check(msg)
+	msg, h, err := CheckCanonical(msg)
 	if err != nil {
 		g.c.malformed.Add(1)
-		c.answer(msg, addr, statusBadRequest, badRequestPhrase(err))
-		return 0, 0, false
+		code, phrase := rejection(err)
+		c.answer(msg, addr, code, phrase)
+		return nil, false
+	}
+	if h.Len() > room {
+		// A canonical rewrite may be a little longer than the datagram.
+		g.c.oversize.Add(1)
+		c.answer(msg, addr, statusTooLarge, tooLargePhrase)
+		return nil, false
 	}
 	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], ip, false) {
-		return 0, 0, false
+		return nil, false
 	}
 	if f := g.intercept.Load(); f != nil && h.IsRequest && (*f)(c.PacketConn, msg[:h.Len()], h, addr) {
 		g.c.accepted.Add(1)
-		return 0, 0, false
+		return nil, false
 	}
 	g.c.accepted.Add(1)
-	return start, start + h.Len(), true
+	return msg[:h.Len()], true
 }
 
 func (c *packetConn) answer(msg []byte, addr net.Addr, code int, phrase string) {

@@ -133,10 +133,11 @@ func (c *wsConn) deliver() bool {
 	if !g.admit(c.ip) {
 		return false
 	}
-	h, err := Check(msg)
+	msg, h, err := CheckCanonical(msg)
 	if err != nil {
 		g.c.malformed.Add(1)
-		c.replyTo(msg, statusBadRequest, badRequestPhrase(err), serverTextFrame)
+		code, phrase := rejection(err)
+		c.replyTo(msg, code, phrase, serverTextFrame)
 		return false
 	}
 	if h.IsRequest && !g.screenAgent(msg[:h.HeaderLen], c.ip, true) {

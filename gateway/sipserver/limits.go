@@ -123,6 +123,12 @@ func (s *Server) recovered(where string, v any) {
 // started is not covered: it must recover on its own.
 func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if bad := unsupportedRequire(method, req); len(bad) > 0 {
+			if tx != nil {
+				_ = tx.Respond(s.badExtension(req, bad))
+			}
+			return
+		}
 		if gated(req) {
 			if s.running.Add(1) > int64(s.limits.MaxHandlers) {
 				s.running.Add(-1)

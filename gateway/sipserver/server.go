@@ -177,7 +177,7 @@ func (s *Server) options(req *sip.Request, tx sip.ServerTransaction) {
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	res.AppendHeader(sip.NewHeader("Accept-Encoding", "identity"))
 	res.AppendHeader(sip.NewHeader("Accept-Language", "en"))
-	res.AppendHeader(sip.NewHeader("Supported", "path, outbound"))
+	res.AppendHeader(sip.NewHeader("Supported", supportedHeader))
 	res.AppendHeader(sip.NewHeader("Server", s.o.ServerName))
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("sending OPTIONS response", "error", err)
