@@ -111,7 +111,7 @@ func ParseTarget(s string) (SIPTarget, error) {
 				return t, fmt.Errorf("transport %q is not supported: use udp, tcp, tls, ws or wss", v)
 			}
 		case "maddr":
-			if !validHost(v) {
+			if !ValidHost(v) {
 				return t, fmt.Errorf("maddr %q is not a host name or IP address", v)
 			}
 			t.Host = v
@@ -161,7 +161,7 @@ func splitHostPort(s string) (host string, port int, err error) {
 		if strings.Contains(ps, ":") {
 			return "", 0, errors.New("write an IPv6 address in brackets, as sip:[2001:db8::1]:5060")
 		}
-		if !validHost(strings.TrimSuffix(host, ".")) {
+		if !ValidHost(strings.TrimSuffix(host, ".")) {
 			return "", 0, fmt.Errorf("host %q is not a host name or IP address", host)
 		}
 	}
@@ -182,9 +182,9 @@ func parsePort(s string) (int, error) {
 	return p, nil
 }
 
-// validHost reports whether s is an IP address or a host name of letters,
+// ValidHost reports whether s is an IP address or a host name of letters,
 // digits and hyphens (RFC 1123 §2.1).
-func validHost(s string) bool {
+func ValidHost(s string) bool {
 	if _, err := netip.ParseAddr(s); err == nil {
 		return true
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
 )
 
 // Listener is one parsed sip.listen entry.
@@ -127,26 +129,8 @@ func parseHostPort(s string) (host string, port int, err error) {
 }
 
 // validHost reports whether s is an IP address or a host name (RFC 1123
-// labels: letters, digits and hyphens, no hyphen at either end).
-func validHost(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// labels): dnssrv's rule, so a name config accepts is one dnssrv resolves.
+func validHost(s string) bool { return dnssrv.ValidHost(s) }
 
 // parsePrefix parses a security.trusted_callers or exempt_sources entry: a CIDR prefix, or a bare IP
 // address meaning that one address. Host bits are cleared.
