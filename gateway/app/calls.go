@@ -175,41 +175,21 @@ func (a *App) contact(transport string) sip.Uri {
 }
 
 // listenerFor is the bound UDP listener that requests to remote leave
-// from: the port the peer knows and its firewall opened, not an
-// ephemeral one (sipgo reuses the listener's socket when Request.Laddr
-// names it). Only UDP: a stream is dialled from an ephemeral port anyway.
-// ok is false when no UDP listener of remote's address family is open.
+// from (the B2BUA's and trunk registration's view of dns.go's
+// listenerFor, the one rule): the port the peer knows and its firewall
+// opened, not an ephemeral one (sipgo reuses the listener's socket when
+// Request.Laddr names it). Only UDP: a stream is dialled from an
+// ephemeral port anyway. ok is false when no UDP listener can reach
+// remote.
 func (a *App) listenerFor(transport string, remote netip.Addr) (sip.Addr, bool) {
-	if !strings.EqualFold(transport, "udp") {
+	if !strings.EqualFold(transport, "udp") || !remote.IsValid() {
 		return sip.Addr{}, false
 	}
-	for _, b := range a.sip.Bound() {
-		if b.Scheme != "udp" {
-			continue
-		}
-		ap, err := netip.ParseAddrPort(b.Addr)
-		if err != nil {
-			continue
-		}
-		ip := ap.Addr()
-		if remote.IsValid() && !ip.IsUnspecified() && ip.Unmap().Is4() != remote.Unmap().Is4() {
-			continue
-		}
-		if remote.IsValid() && ip.IsUnspecified() && ip.Is4() && !remote.Unmap().Is4() {
-			continue // 0.0.0.0 cannot reach an IPv6 peer; [::] reaches both
-		}
-		if remote.IsValid() && ip.IsLoopback() && !remote.IsLoopback() {
-			continue // a loopback socket cannot send off the host
-		}
-		la := sip.Addr{IP: net.IP(ip.AsSlice()), Port: int(ap.Port())}
-		if la.String() != b.Addr {
-			// sipgo finds the listener's socket by this very string; one
-			// it does not know would make it bind a new socket there.
-			continue
-		}
-		return la, true
+	ap, ok := listenerFor(a.sip.Bound)(dnssrv.UDP, netip.AddrPortFrom(remote, 5060))
+	if !ok || ap.Addr().IsLoopback() && !remote.IsLoopback() {
+		return sip.Addr{}, false // a loopback socket cannot send off the host
 	}
-	return sip.Addr{}, false
+	return sip.Addr{IP: net.IP(ap.Addr().AsSlice()), Port: int(ap.Port())}, true
 }
 
 // mediaAddress is the address written in SDP: media.public_address, else
