@@ -15,6 +15,7 @@ package callpolicy
 import (
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -108,6 +109,11 @@ type Classification struct {
 func (c *Classifier) Classify(number string) Classification {
 	n := dialString(number)
 	if n == "" || !dialable(n) {
+		if strings.HasPrefix(n, "+") {
+			// A + and then more than digits is no feature code: judged
+			// as abroad, the stricter category, never as private.
+			return c.unparsed(n)
+		}
 		return Classification{Category: Private} // feature codes (*97, #31#)
 	}
 	if c.region != "" && phonenumbers.IsEmergencyNumber(n, c.region) {
@@ -195,7 +201,7 @@ func (c *Classifier) regionOr(def string) string {
 // is a feature code and stays as it is.
 func dialString(number string) string {
 	n := strings.Map(func(r rune) rune {
-		if strings.ContainsRune("-.() \t", r) {
+		if unicode.IsSpace(r) || strings.ContainsRune("-.()", r) {
 			return -1
 		}
 		return r
