@@ -11,7 +11,8 @@
 #     pinned to cores 0-1 (this machine has two) and shares core 0 with SIPp;
 #   - ROUNDS rounds, the order alternated (odd rounds gateway first, even
 #     rounds Kamailio first); min/median/max of each side's calls/s, the
-#     median of the per-round ratios gateway/Kamailio, failed calls summed;
+#     median of the per-round ratios gateway/Kamailio, failed calls summed,
+#     and the target's CPU time per call (user+system, all its processes);
 #   - a variant with RTP on every call (RTP=1, the default): the caller
 #     streams G.711 (SIPp rtp_stream, 20 ms packets) for RTP_D ms and the PBX
 #     echoes it (-rtp_echo). The gateway relays that media; Kamailio, a
@@ -101,30 +102,44 @@ stop_targets() {
 # show that media flows (machine-wide, so other traffic adds to it).
 udp_in() { awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $2 }' /proc/net/snmp; }
 
+# cpu_ticks PID...: user+system CPU time of PIDS and their children
+# processes, in clock ticks (a figure less sensitive than calls/s to other
+# load on the machine).
+cpu_ticks() {
+  local p all=()
+  for p in "$@"; do all+=("$p" $(pgrep -P "$p" || true)); done
+  for p in "${all[@]}"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done | awk '{ t += $1 } END { print t + 0 }'
+}
+
 # run_sipp TARGET VARIANT PORT: one round against TARGET, SIPp on PORT;
-# prints "rate ok failed datagrams-per-call".
+# prints "rate ok failed datagrams-per-call target-CPU-µs-per-call".
 run_sipp() {
-  local target=$1 variant=$2 port=$3 n scen limit extra
+  local target=$1 variant=$2 port=$3 n scen limit extra tpid c0 c1 hz
+  hz=$(getconf CLK_TCK)
+  if [ "$target" = 127.0.0.1:5080 ]; then tpid=$gw; else tpid=$kam; fi
   if [ "$variant" = rtp ]; then
     n=$RTP_N scen=$work/uac_rtp.xml limit=$RTP_L extra=(-d "$RTP_D" -mp $((port + 7000)))
   else
     n=$N scen=$shared/uac_auth.xml limit=200 extra=(-d 0)
   fi
   local stf="$work/stat.$port.csv" t0 t1 ok fail u0 u1
-  u0=$(udp_in); t0=$(date +%s.%N)
+  u0=$(udp_in); c0=$(cpu_ticks "$tpid"); t0=$(date +%s.%N)
   (cd "$work" && timeout 300 taskset -c 0 sipp -sf "$scen" -inf "$work/users.csv" "$target" -s 2000 -i 127.0.0.1 -p "$port" \
     -r 100000 -l "$limit" -m "$n" -nostdin -trace_stat -stf "$stf" "${extra[@]}" >/dev/null 2>&1) || true
-  t1=$(date +%s.%N); u1=$(udp_in)
+  t1=$(date +%s.%N); u1=$(udp_in); c1=$(cpu_ticks "$tpid")
   ok=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $16}'); fail=$(tail -1 "$stf" 2>/dev/null | awk -F';' '{print $18}')
   ok=${ok:-0} fail=${fail:-$n}
-  awk -v ok="$ok" -v n="$n" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" 'BEGIN { printf "%.0f %d %d %.0f\n", ok / (t1 - t0), ok, n - ok, u / n }'
+  awk -v ok="$ok" -v n="$n" -v t0="$t0" -v t1="$t1" -v u="$((u1 - u0))" -v c="$((c1 - c0))" -v hz="$hz" \
+    'BEGIN { printf "%.0f %d %d %.0f %.0f\n", ok / (t1 - t0), ok, n - ok, u / n, (ok ? c / hz * 1e6 / ok : 0) }'
 }
 
 # summary LABEL FILE: min/median/max of column 1 (rate) and the failures.
 summary() {
-  sort -n -k1,1 "$2" | awk -v l="$1" '{ v[NR] = $1; f += $3 } END {
+  local cm
+  cm=$(sort -n -k5,5 "$2" | awk '{ c[NR] = $5 } END { print (NR % 2) ? c[(NR + 1) / 2] : (c[NR / 2] + c[NR / 2 + 1]) / 2 }')
+  sort -n -k1,1 "$2" | awk -v l="$1" -v cm="$cm" '{ v[NR] = $1; f += $3 } END {
     m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-    printf "  %-9s calls/s min %5d  median %6.0f  max %5d   failed %d\n", l, v[1], m, v[NR], f }'
+    printf "  %-9s calls/s min %5d  median %6.0f  max %5d   failed %d   CPU per call median %.0f µs\n", l, v[1], m, v[NR], f, cm }'
 }
 
 # bench VARIANT W CPUS
@@ -140,10 +155,10 @@ bench() {
       b=$(run_sipp 127.0.0.1:5070 "$variant" $port); a=$(run_sipp 127.0.0.1:5080 "$variant" $((port + 1))); local first=kamailio
     fi
     echo "$a" >> "$work/gw.res"; echo "$b" >> "$work/kam.res"
-    read -r ar _ af au <<< "$a"; read -r br _ bf bu <<< "$b"
+    read -r ar _ af au ac <<< "$a"; read -r br _ bf bu bc <<< "$b"
     awk -v a="$ar" -v b="$br" 'BEGIN { printf "%.3f\n", (b > 0 ? a / b : 0) }' >> "$work/ratio.res"
-    printf '  round %d (%s first): gateway %5d/s (%d failed, %d UDP datagrams/call), kamailio %5d/s (%d failed, %d UDP datagrams/call)\n' \
-      "$r" "$first" "$ar" "$af" "$au" "$br" "$bf" "$bu"
+    printf '  round %d (%s first): gateway %5d/s (%d failed, %d UDP datagrams/call, %d µs CPU/call), kamailio %5d/s (%d failed, %d UDP datagrams/call, %d µs CPU/call)\n' \
+      "$r" "$first" "$ar" "$af" "$au" "$ac" "$br" "$bf" "$bu" "$bc"
   done
   summary gateway "$work/gw.res"
   summary kamailio "$work/kam.res"
