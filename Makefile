@@ -51,7 +51,7 @@ deps-bench:
 bench-register: build deps-bench
 	@lab/bench/bench-register.sh $(SHARED)
 
-## bench-calls: calls per second through the B2BUA against Kamailio as a stateful proxy
+## bench-calls: calls/s through the B2BUA against Kamailio, like for like (pinned cores, 1 vs 1 and 2 vs 2 workers, alternated rounds, with and without RTP)
 bench-calls: build deps-bench
 	@lab/bench/bench-calls.sh $(SHARED)
 
