@@ -25,7 +25,7 @@ type env struct {
 }
 
 // timing is how long the tests wait for this driver's events.
-var timing = drivertest.Timing{Wait: 3 * time.Second, Quiet: 100 * time.Millisecond, Buffer: 1024}
+var timing = drivertest.Timing{Wait: 10 * time.Second, Quiet: 100 * time.Millisecond, Buffer: 1024}
 
 func driverConfig(addr string, extra map[string]any) []byte {
 	cfg := map[string]any{"address": addr, "user": "csta", "password": "secret",
