@@ -1,6 +1,10 @@
 package mitel
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+	"time"
+)
 
 func TestTimestampIn(t *testing.T) {
 	for _, tc := range []struct {
@@ -23,5 +27,19 @@ func TestTimestampIn(t *testing.T) {
 func FuzzTimestampIn(f *testing.F) {
 	f.Add([]byte(`<security><timestamp>2026-11-23T13:44:20.5Z</timestamp></security>`))
 	f.Add([]byte(`<a><b><c>`))
-	f.Fuzz(func(t *testing.T, b []byte) { _ = timestampIn(b) })
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts := timestampIn(b)
+		if ts.IsZero() {
+			return
+		}
+		// Found means the fragment names security/timestamp, and the time
+		// found is the one written there: written back, it reads the same.
+		if !bytes.Contains(b, []byte("security")) || !bytes.Contains(b, []byte("timestamp")) {
+			t.Fatalf("%q: timestamp %v found without security/timestamp", b, ts)
+		}
+		again := timestampIn([]byte("<security><timestamp>" + ts.Format(time.RFC3339Nano) + "</timestamp></security>"))
+		if !again.Equal(ts) {
+			t.Fatalf("%q: found %v, written back and read %v", b, ts, again)
+		}
+	})
 }
