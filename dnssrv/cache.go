@@ -94,6 +94,13 @@ func (c *cache) start(k cacheKey, fetch func(context.Context) rrset) *call {
 		return cl
 	}
 	cl := &call{done: make(chan struct{})}
+	if e := c.m[k]; e != nil && e.expires.After(c.now()) {
+		// A fetch ended between the caller's look at the cache and now.
+		c.mu.Unlock()
+		cl.set = e.set
+		close(cl.done)
+		return cl
+	}
 	if c.closed {
 		c.mu.Unlock()
 		cl.set = rrset{err: ErrClosed}
