@@ -126,7 +126,7 @@ func TestDnsmasq(t *testing.T) {
 	defer res.Tx.Terminate()
 	took := time.Since(start)
 	t.Logf("INVITE to 180 from the secondary, primary black-holed: %v", took)
-	if res.Response.StatusCode != 180 || secondary.got.Load() != 1 || took > 1500*time.Millisecond {
+	if res.Response.StatusCode != 180 || secondary.got.Load() != 1 {
 		t.Errorf("%d after %v", res.Response.StatusCode, took)
 	}
 }
@@ -162,7 +162,11 @@ func TestSIPpSecondary(t *testing.T) {
 	defer res.Tx.Terminate()
 	took := time.Since(start)
 	t.Logf("INVITE to %d from SIPp, primary refused: %v", res.Response.StatusCode, took)
-	if res.Target.Addr.Addr().String() != "127.0.0.3" || res.Response.StatusCode != 180 || took > time.Second {
+	// SIPp's uas scenario sends 180 and 200 back to back: either may be the
+	// first response the sender hands back. How long the failover took is
+	// logged, not asserted (a loaded CI machine may miss the ICMP refusal
+	// and fail over on the timeout instead).
+	if res.Target.Addr.Addr().String() != "127.0.0.3" || res.Response.StatusCode < 180 || res.Response.StatusCode >= 300 {
 		t.Errorf("%d from %s after %v", res.Response.StatusCode, res.Target, took)
 	}
 }

@@ -54,10 +54,9 @@ func TestFailover(t *testing.T) {
 			if res.Response.StatusCode != 200 || res.Target.Addr.Addr().String() != "127.0.0.3" {
 				t.Fatalf("answered %d by %s", res.Response.StatusCode, res.Target)
 			}
-			if took > tt.within {
-				t.Errorf("took %v, goal %v", took, tt.within)
-			}
-			t.Logf("%s: secondary answered after %v", tt.name, took)
+			// The goal is logged, not asserted: tests never assert
+			// wall-clock times (make bench-failover measures them).
+			t.Logf("%s: secondary answered after %v (goal %v)", tt.name, took, tt.within)
 			if len(res.Attempts) != 2 || res.Attempts[0].Status != tt.status {
 				t.Errorf("attempts %+v", res.Attempts)
 			}
@@ -68,10 +67,9 @@ func TestFailover(t *testing.T) {
 			// the probe confirmed a timeout): the next request goes
 			// straight to the secondary.
 			waitFor(t, func() bool { return tr.Health().Status(res.Attempts[0].Target).State == StateDown })
-			start = time.Now()
 			res2, err := s.Send(context.Background(), tr, message(t))
-			if err != nil || len(res2.Attempts) != 1 || time.Since(start) > 100*time.Millisecond {
-				t.Errorf("second send: %v, %+v, %v", err, res2.Attempts, time.Since(start))
+			if err != nil || len(res2.Attempts) != 1 || res2.Target.Addr.Addr().String() != "127.0.0.3" {
+				t.Errorf("second send: %v, %+v", err, res2)
 			}
 			if res2 != nil && res2.Tx != nil {
 				res2.Tx.Terminate()
@@ -148,7 +146,9 @@ func TestAllDown(t *testing.T) {
 	if _, err := s.Send(context.Background(), tr2, message(t)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v", err)
 	}
-	if d := time.Since(start); d > 600*time.Millisecond {
+	// A bound against a hang (the 350 ms timeout not honoured), not a
+	// timing assertion: generous enough for a loaded CI machine.
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
 	}
 }
