@@ -53,8 +53,23 @@ type established struct {
 // ackWait is a 2xx we sent to a re-INVITE: its CSeq and where the ACK
 // goes (RFC 3261 §13.3.1.4).
 type ackWait struct {
-	seq uint32
-	ch  chan *sip.Request
+	seq  uint32
+	got  chan struct{} // closed by the first ACK
+	once sync.Once
+	req  *sip.Request // that ACK, set before got closes
+}
+
+// take records the first ACK for the 2xx.
+func (w *ackWait) take(ack *sip.Request) {
+	w.once.Do(func() { w.req = ack; close(w.got) })
+}
+
+// ack is the ACK taken, nil when none came.
+func (w *ackWait) ack() *sip.Request {
+	if isClosed(w.got) {
+		return w.req
+	}
+	return nil
 }
 
 func (e *established) init() {

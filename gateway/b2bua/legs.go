@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -175,34 +176,17 @@ func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, re
 	return res
 }
 
-// retransmit2xx sends the 2xx to the caller again, T1 doubling up to T2,
-// until its ACK comes, for 64*T1 at most (RFC 3261 §13.3.1.4; the server
-// transaction does not, RFC 6026 §7.1). Without an ACK the call ends.
+// retransmit2xx sends the 2xx to the caller again (retransmit: T1
+// doubling up to T2, RFC 3261 §13.3.1.4; the server transaction does not,
+// RFC 6026 §7.1) until its ACK comes. Without an ACK for 64*T1 the call
+// ends (same section).
 func (c *call) retransmit2xx(tx sip.ServerTransaction, res *sip.Response) {
-	wait := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-c.ackc:
-			t.Stop()
-			return
-		case <-c.done:
-			t.Stop()
-			return
-		case <-deadline.C:
-			t.Stop()
-			c.gw.log.Info("no ACK for 2xx", "call_id", c.a.callID)
-			c.end(true, true, errNoAck)
-			return
-		case <-t.C:
-			if err := tx.Respond(res); err != nil {
-				return // the transaction is gone (Timer L)
-			}
-			wait = min(2*wait, sip.T2)
-		}
+	err := retransmit(func() error { return tx.Respond(res) }, c.ackc, c.done)
+	if errors.Is(err, errRetransmitTimeout) {
+		c.gw.log.Info("no ACK for 2xx", "call_id", c.a.callID)
+		c.end(true, true, errNoAck)
 	}
+	// Another error: the transaction is gone (Timer L).
 }
 
 // wait holds the INVITE handler until the call ends: BYE on either leg,

@@ -2,6 +2,7 @@ package b2bua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -211,8 +212,9 @@ func (c *call) provisionalA(tx sip.ServerTransaction, req *sip.Request, code int
 	}()
 }
 
-// sendReliable sends one reliable 18x and retransmits it, T1 doubling up
-// to T2, until its PRACK, the final response or 64*T1 (RFC 3262 §3).
+// sendReliable sends one reliable 18x and retransmits it (retransmit: T1
+// doubling up to T2) until its PRACK, the final response or 64*T1
+// (RFC 3262 §3).
 func (c *call) sendReliable(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte) {
 	r, gw := &c.relA, c.gw
 	// Under r.mu from the check to the send: the final response cannot
@@ -229,33 +231,17 @@ func (c *call) sendReliable(tx sip.ServerTransaction, req *sip.Request, code int
 	res := c.respondA(tx, req, code, reason, body, sip.NewHeader("Allow", allowEarly),
 		sip.NewHeader("Require", "100rel"), sip.NewHeader("RSeq", strconv.FormatUint(uint64(rseq), 10)))
 	r.mu.Unlock()
-	wait := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-acked:
-		case <-c.done:
-		case <-r.stop:
-		case <-gw.ctx.Done():
-		case <-deadline.C:
-			gw.log.Info("no PRACK for a reliable provisional", "call_id", c.a.callID, "rseq", rseq)
-		case <-t.C:
-			r.mu.Lock()
-			final := r.final && !r.hasSDP
-			r.mu.Unlock()
-			if final {
-				return // the 2xx went without waiting for this one
-			}
-			if err := tx.Respond(res); err != nil {
-				return
-			}
-			wait = min(2*wait, sip.T2)
-			continue
+	err := retransmit(func() error {
+		r.mu.Lock()
+		final := r.final && !r.hasSDP
+		r.mu.Unlock()
+		if final {
+			return errStopRetransmit // the 2xx went without waiting for this one
 		}
-		t.Stop()
-		return
+		return tx.Respond(res)
+	}, acked, c.done, r.stop, gw.ctx.Done())
+	if errors.Is(err, errRetransmitTimeout) {
+		gw.log.Info("no PRACK for a reliable provisional", "call_id", c.a.callID, "rseq", rseq)
 	}
 }
 

@@ -298,12 +298,13 @@ func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction,
 	c.est.mu.Unlock()
 }
 
-// awaitAck waits for the ACK of a 2xx we sent to a re-INVITE on d,
-// sending the 2xx again T1 doubling up to T2 over UDP (RFC 3261
-// §13.3.1.4). Without an ACK for 64*T1 the call ends (same section). It
-// returns the ACK, nil when none came.
+// awaitAck waits for the ACK of a 2xx we sent to a re-INVITE on d (or
+// to an INVITE with Replaces, a pickup), sending the 2xx again over UDP
+// (retransmit: T1 doubling up to T2, RFC 3261 §13.3.1.4). Without an ACK
+// for 64*T1 the call ends (same section). It returns the ACK, nil when
+// none came.
 func (c *call) awaitAck(tx sip.ServerTransaction, d *dialog, res *sip.Response) *sip.Request {
-	w := &ackWait{seq: res.CSeq().SeqNo, ch: make(chan *sip.Request, 1)}
+	w := &ackWait{seq: res.CSeq().SeqNo, got: make(chan struct{})}
 	c.est.mu.Lock()
 	c.est.init()
 	c.est.acks[d] = w
@@ -315,30 +316,19 @@ func (c *call) awaitAck(tx sip.ServerTransaction, d *dialog, res *sip.Response) 
 		}
 		c.est.mu.Unlock()
 	}()
-	wait := sip.T1
-	deadline := time.NewTimer(64 * sip.T1)
-	defer deadline.Stop()
-	for {
-		t := time.NewTimer(wait)
-		select {
-		case a := <-w.ch:
-			t.Stop()
-			return a
-		case <-c.done:
-			t.Stop()
-			return nil
-		case <-deadline.C:
-			t.Stop()
-			c.gw.log.Info("no ACK for re-INVITE 2xx", "call_id", d.callID)
-			c.end(true, true, errNoAck)
-			return nil
-		case <-t.C:
-			if overUDP(res) {
-				_ = tx.Respond(res)
-			}
-			wait = min(2*wait, sip.T2)
+	udp := overUDP(res)
+	err := retransmit(func() error {
+		if udp {
+			_ = tx.Respond(res)
 		}
+		return nil
+	}, w.got, c.done)
+	if errors.Is(err, errRetransmitTimeout) {
+		c.gw.log.Info("no ACK for re-INVITE 2xx", "call_id", d.callID)
+		c.end(true, true, errNoAck)
+		return nil
 	}
+	return w.ack()
 }
 
 // onAckInDialog takes an ACK for a 2xx we sent to a re-INVITE (or an INVITE
@@ -349,10 +339,7 @@ func (b *B2BUA) onAckInDialog(l *leg, req *sip.Request) {
 	w := e.acks[l.d]
 	e.mu.Unlock()
 	if cs := req.CSeq(); w != nil && cs != nil && cs.SeqNo == w.seq {
-		select {
-		case w.ch <- req:
-		default:
-		}
+		w.take(req)
 	}
 }
 
