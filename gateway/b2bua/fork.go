@@ -217,7 +217,7 @@ func (f *fork) drain(winner *branch) {
 					continue
 				}
 				if ev.br == winner {
-					f.c.ackB(winner.d, ev.res)
+					gw.ack2xx(winner.d, ev.res)
 					continue
 				}
 				// A 2xx that crossed our CANCEL (RFC 3261 §9.1, §15):
@@ -298,11 +298,6 @@ func rank(code int) int {
 	}
 	return code
 }
-
-// ackB acknowledges a 2xx on d with the INVITE's CSeq number (RFC 3261
-// §13.2.2.4): a request outside any transaction. The dialog's own CSeq
-// is left alone (an in-dialog request may be built at the same time).
-func (c *call) ackB(d *dialog, res *sip.Response) { c.gw.sendAck(d, res.CSeq().SeqNo) }
 
 // ringTimeout bounds a call's ringing when no per-user no-answer time is
 // set: RFC 3261 §16.6 step 11 (Timer C) says more than 3 minutes.

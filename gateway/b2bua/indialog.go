@@ -205,22 +205,6 @@ func (c *call) send(req *sip.Request) (*sip.Response, error) {
 	return res, nil
 }
 
-// ack acknowledges a 2xx to a re-INVITE we sent on d (RFC 3261
-// §13.2.2.4): the INVITE's CSeq number, no new transaction. newRequest
-// takes a number of the dialog's sequence; gaps are allowed (§12.2.1.1).
-func (c *call) ack(d *dialog, res *sip.Response, body []byte) {
-	ack := d.newRequest(sip.ACK)
-	ack.CSeq().SeqNo = res.CSeq().SeqNo
-	ack.RemoveHeader("Contact")
-	if len(body) > 0 {
-		ack.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		ack.SetBody(body)
-	}
-	if err := c.gw.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
-		c.gw.log.Debug("sending ACK", "call_id", d.callID, "error", err)
-	}
-}
-
 // respondIn answers an in-dialog request on the leg's dialog: our tag is
 // already in To; our Contact for target refresh requests (RFC 3261
 // §12.1.1), the body with its type.

@@ -294,6 +294,26 @@ func (c *call) sendBye(d *dialog, hs ...sip.Header) {
 	}
 }
 
+// ack2xx acknowledges a 2xx to an INVITE we sent on d: the one ACK
+// builder (RFC 3261 §13.2.2.4), for the B leg's answer, its
+// retransmissions, a re-INVITE's or refresh's 2xx, a transfer target's
+// and a stray's. The ACK is a request outside any transaction with the
+// INVITE's CSeq number; the dialog's own sequence is left alone, so that
+// the next request on d is numbered one more than the INVITE (§12.2.1.1:
+// contiguous), whatever other goroutine builds it.
+func (b *B2BUA) ack2xx(d *dialog, res *sip.Response) {
+	b.sendAck(d, res.CSeq().SeqNo)
+}
+
+// sendAck is ack2xx with the INVITE's CSeq number given (a stray 2xx).
+func (b *B2BUA) sendAck(d *dialog, seq uint32) {
+	ack := d.requestWithSeq(sip.ACK, seq)
+	ack.RemoveHeader("Contact")
+	if err := b.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
+		b.log.Debug("sending ACK", "call_id", d.callID, "error", err)
+	}
+}
+
 // cancelBranch sends CANCEL for a B-leg INVITE (RFC 3261 §9.1): same
 // Request-URI, Call-ID, To, From, CSeq number and top Via as the INVITE,
 // with reason as a Reason header (RFC 3326) when set.

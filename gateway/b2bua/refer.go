@@ -332,7 +332,7 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser str
 			return nil, final, errPeerStatus
 		}
 		z.setFromResponse(final)
-		c.ack(z, final, nil)
+		c.gw.ack2xx(z, final)
 		return z, final, nil
 	}
 	if len(tgt.contacts) == 0 {
@@ -376,7 +376,7 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser str
 				f.settle(br, code, ev.res.Reason)
 				br.d.setFromResponse(ev.res)
 				f.cancel(br, reasonElsewhere)
-				tc.ackB(br.d, ev.res)
+				gw.ack2xx(br.d, ev.res)
 				f.drain(br)
 				return br.d, ev.res, nil
 			default:

@@ -201,7 +201,7 @@ func (c *call) offerTo(y *dialog, method sip.RequestMethod, offer []byte, sd *ps
 		return nil, nil, fmt.Errorf("%s: no final response", method)
 	}
 	if method == sip.INVITE {
-		c.ack(y, res, nil)
+		c.gw.ack2xx(y, res)
 	}
 	refreshTarget(y, res)
 	c.timerAnswered(y, res)

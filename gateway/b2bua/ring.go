@@ -309,7 +309,7 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 	default:
 		body, err = c.answer(nil, res)
 	}
-	c.ackB(c.b, res)
+	gw.ack2xx(c.b, res)
 	f.drain(br)
 	if err != nil {
 		// The callee answered with unusable SDP: end its leg (RFC 3261

@@ -216,16 +216,6 @@ func (b *B2BUA) again2xx(br *branch, res *sip.Response) {
 	b.hangUpStray(d, cseq.SeqNo, reasonElsewhere, res)
 }
 
-// sendAck acknowledges a 2xx on d with the INVITE's CSeq number
-// (RFC 3261 §13.2.2.4): a request outside any transaction.
-func (b *B2BUA) sendAck(d *dialog, seq uint32) {
-	ack := d.requestWithSeq(sip.ACK, seq)
-	ack.RemoveHeader("Contact")
-	if err := b.o.Client.WriteRequest(ack, sipgo.ClientRequestAddVia); err != nil {
-		b.log.Debug("sending ACK", "call_id", d.callID, "error", err)
-	}
-}
-
 // strayDialog is the dialog a 2xx would have formed (RFC 3261 §12.1.2):
 // our From, their To with its tag, their Contact as Request-URI; but the
 // route set is left empty and every request goes to the 2xx's source

@@ -420,7 +420,7 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 		c.end(true, true, ErrSessionExpired)
 	case res.StatusCode >= 200 && res.StatusCode < 300:
 		if method == sip.INVITE {
-			c.ack(d, res, nil)
+			c.gw.ack2xx(d, res)
 		}
 		refreshTarget(d, res)
 		c.timerAnswered(d, res)
