@@ -2,11 +2,14 @@ package b2bua
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
 )
 
 // reasonElsewhere goes in the CANCEL of the branches that lost to an
@@ -161,6 +164,63 @@ func (f *fork) send(ctx context.Context, br *branch) error {
 	br.tx = tx
 	f.add(br, nil)
 	return nil
+}
+
+// sendTrunk sends inv to trunk with failover (dnssrv) and adds its
+// branch; res says, on an error, what the last target answered.
+func (f *fork) sendTrunk(ctx context.Context, trunk *dnssrv.Trunk, inv *sip.Request) (*dnssrv.Result, error) {
+	res, err := f.c.gw.sender.Send(ctx, trunk, inv)
+	if err != nil {
+		return res, err
+	}
+	d := newUACDialog(res.Request)
+	d.trunk = trunk // its requests may come from any of its addresses (peer.go)
+	f.add(&branch{label: trunk.Name(), inv: res.Request, tx: res.Tx, d: d}, res.Response)
+	return res, nil
+}
+
+// take reads one event of the fork loop (ring.go, refer.go's
+// placeTransfer): the response to act on, or nil. A branch whose
+// transaction ended without a final response is settled here: 408 for
+// Timer B (RFC 3261 §17.1.1.2), 503 when the request could not be sent
+// (§8.1.3.1). A 100 is hop by hop (§16.7 step 5 idea: ours was sent);
+// a branch already settled has nothing more to say.
+func (f *fork) take(ev brEvent) *sip.Response {
+	br := ev.br
+	if ev.res == nil {
+		if br.final == 0 {
+			code, reason := 408, "Request Timeout"
+			if ev.err != nil && !errors.Is(ev.err, sip.ErrTransactionTimeout) {
+				code, reason = 503, "Service Unavailable"
+			}
+			f.settle(br, code, reason)
+			br.txErr = ev.err
+		}
+		return nil
+	}
+	if br.final != 0 || ev.res.StatusCode == 100 {
+		return nil
+	}
+	return ev.res
+}
+
+// win takes br's 2xx as the answer: its dialog is complete (RFC 3261
+// §12.1.2), it is ACKed (§13.2.2.4), the other branches are cancelled as
+// completed elsewhere (RFC 3326) and drained.
+func (f *fork) win(br *branch, res *sip.Response) {
+	f.settle(br, res.StatusCode, res.Reason)
+	br.d.setFromResponse(res)
+	f.cancel(br, reasonElsewhere)
+	f.c.gw.ack2xx(br.d, res)
+	f.drain(br)
+}
+
+// refused settles br with its final error response. Its transaction
+// ACKed it (RFC 3261 §17.1.1.3); ending it now spares Timer D's 32 s of
+// waiting.
+func (f *fork) refused(br *branch, res *sip.Response) {
+	f.settle(br, res.StatusCode, res.Reason)
+	br.tx.Terminate()
 }
 
 // settle records a branch's final status once.

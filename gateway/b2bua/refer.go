@@ -12,6 +12,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -249,7 +250,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	// through x's relay side (transferor.go).
 	prevX := sx.Remote()
 	early := func(r *sip.Response) { earlyMedia(sx, offer, r) }
-	z, final, err := c.placeTransfer(ctx, tr, y.remote.User, offer, extra, early)
+	z, final, err := c.placeTransfer(ctx, tr, transferee(y), offer, extra, early)
 	if err != nil {
 		sx.SetRemote(prevX)
 		code, reason := 500, "Server Internal Error"
@@ -288,110 +289,94 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 }
 
 // placeTransfer sends the INVITE to a transfer target as any dialled
-// number goes (route.go): a trunk, with failover, or every registered
-// device of a local user in parallel, the first 2xx winning and the
-// others cancelled (the fork of call setup, fork.go). It returns the
-// answered, ACKed dialog and its 2xx; on failure the final response, when
-// there is one, says why.
-func (c *call) placeTransfer(ctx context.Context, tr transferRoute, fromUser string, offer []byte, extra []sip.Header,
+// number goes (route.go), built as call setup builds it (newInviteB,
+// contactBranch) with the transferee as the caller: a trunk, with
+// failover, or every registered device of a local user in parallel, the
+// first 2xx winning and the others cancelled (the fork of call setup,
+// fork.go). It returns the answered, ACKed dialog and its 2xx; on failure
+// the final response, when there is one, says why.
+func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller, offer []byte, extra []sip.Header,
 	early func(*sip.Response)) (*dialog, *sip.Response, error) {
 	gw := c.gw
 	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
 		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
 	}
-	tgt, num := tr.tgt, tr.num
+	tgt := tr.tgt
+	// A call of its own for the fork: the transferee as caller, our offer.
+	tc := &call{gw: gw, from: from, num: tr.num, mf: 70, bodyB: offer,
+		ackc: make(chan struct{}), done: make(chan struct{})}
+	f := newFork(tc)
 	if tgt.trunk != nil {
-		inv := c.transferInvite(tr.out, fromUser, offer)
-		for _, h := range extra {
-			inv.AppendHeader(h)
-		}
-		res, err := gw.sender.Send(ctx, tgt.trunk, inv)
+		res, err := f.sendTrunk(ctx, tgt.trunk, tc.newInviteB(tgt.trunk.Name(), tr.out, extra...))
 		if err != nil {
-			if res != nil && res.Response != nil {
-				return nil, res.Response, err
+			if r := failedWith(res); r != nil {
+				return nil, r, err
 			}
 			return fail(503, "Service Unavailable", err)
 		}
-		// A reliable 18x is PRACKed in its early dialog (RFC 3262 §4); z
-		// keeps the CSeq numbers the PRACKs used.
-		z := newUACDialog(res.Request)
-		z.trunk = tgt.trunk // peer.go
-		br := &branch{d: z}
-		final, err := finalResponse(ctx, res.Tx, res.Response, func(r *sip.Response) {
-			c.prackEarly(br, r)
-			early(r)
-		})
-		if err != nil && ctx.Err() != nil {
-			c.cancelBranch(res.Request, "") // RFC 3261 §9.1: the transferee left
+	} else {
+		if len(tgt.contacts) == 0 {
+			return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user))
 		}
-		res.Tx.Terminate()
-		if err != nil {
-			return fail(408, "Request Timeout", err)
-		}
-		if final.StatusCode >= 300 {
-			return nil, final, errPeerStatus
-		}
-		z.setFromResponse(final)
-		c.gw.ack2xx(z, final)
-		return z, final, nil
-	}
-	if len(tgt.contacts) == 0 {
-		return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user))
-	}
-	// A call of its own for the fork: the transferee as caller, our offer.
-	tc := &call{gw: gw, from: caller{user: fromUser}, num: num, mf: 70, bodyB: offer,
-		ackc: make(chan struct{}), done: make(chan struct{})}
-	f := newFork(tc)
-	for _, bnd := range tgt.contacts {
-		br, err := tc.contactBranch(tgt.user, bnd)
-		if err == nil {
-			for _, h := range extra {
-				br.inv.AppendHeader(h)
+		for _, bnd := range tgt.contacts {
+			br, err := tc.contactBranch(tgt.user, bnd, extra...)
+			if err == nil {
+				err = f.send(ctx, br)
 			}
-			err = f.send(ctx, br)
+			if err != nil {
+				gw.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
+			}
 		}
-		if err != nil {
-			gw.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
+		if len(f.branches) == 0 {
+			return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user))
 		}
 	}
-	if len(f.branches) == 0 {
-		return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user))
-	}
+	finals := map[*branch]*sip.Response{}
 	for f.pending > 0 {
 		select {
 		case ev := <-f.events:
-			br := ev.br
-			if ev.res == nil {
-				if br.final == 0 {
-					f.settle(br, 408, "Request Timeout")
-				}
-				continue
-			}
-			switch code := ev.res.StatusCode; {
-			case br.final != 0:
-			case code < 200:
-				tc.prackEarly(br, ev.res)
-				early(ev.res)
-			case code < 300:
-				f.settle(br, code, ev.res.Reason)
-				br.d.setFromResponse(ev.res)
-				f.cancel(br, reasonElsewhere)
-				gw.ack2xx(br.d, ev.res)
-				f.drain(br)
-				return br.d, ev.res, nil
+			br, res := ev.br, f.take(ev)
+			switch {
+			case res == nil:
+			case res.StatusCode < 200:
+				tc.prackEarly(br, res) // the early dialog, PRACK (RFC 3262 §4)
+				early(res)
+			case res.StatusCode < 300:
+				f.win(br, res)
+				return br.d, res, nil
 			default:
-				f.settle(br, code, ev.res.Reason)
+				f.refused(br, res)
+				finals[br] = res
 			}
 		case <-ctx.Done():
-			f.cancel(nil, "")
+			f.cancel(nil, "") // RFC 3261 §9.1: the transferee left, or too long
 			f.drain(nil)
 			return fail(408, "Request Timeout", ctx.Err())
 		}
 	}
 	f.drain(nil)
+	if tgt.trunk != nil {
+		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
+		// one response).
+		br := f.branches[len(f.branches)-1]
+		if res := finals[br]; res != nil {
+			return nil, res, errPeerStatus
+		}
+		return fail(br.final, br.reason, fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr))
+	}
 	err := f.best()
 	o := classify(err)
 	return fail(o.Status, o.Reason, err)
+}
+
+// transferee is the caller of the call a transfer places: the party at
+// y's far end, as the user it proved to be, else the number it presented
+// (a trunk's caller).
+func transferee(y *dialog) caller {
+	if y.user != "" {
+		return caller{user: y.user}
+	}
+	return caller{number: y.remote.User, trunk: y.trunk}
 }
 
 // offerTowards makes an offer from a party's last SDP: sending and
@@ -451,59 +436,6 @@ func (c *call) resumeTransferee(xIsA bool, y *dialog, sy *relay.Side, partySDP [
 	c.est.mu.Lock()
 	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	c.est.mu.Unlock()
-}
-
-// transferInvite builds the INVITE to a transfer target: from the
-// transferee (fromUser) at our domain to num, a new Call-ID and tag, our
-// timers.
-func (c *call) transferInvite(num, fromUser string, body []byte) *sip.Request {
-	gw := c.gw
-	ruri := sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}
-	req := sip.NewRequest(sip.INVITE, ruri)
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: fromUser, Host: gw.o.Domain}, Params: sip.NewParams()}
-	from.Params.Add("tag", randomTag())
-	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: num, Host: gw.o.Domain}, Params: sip.NewParams()}
-	cid := sip.CallIDHeader(gw.newCallID()) // ours: a stray 2xx to it is recognised (stray.go)
-	mf := sip.MaxForwardsHeader(70)
-	req.AppendHeader(from)
-	req.AppendHeader(to)
-	req.AppendHeader(&cid)
-	req.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.INVITE})
-	req.AppendHeader(&mf)
-	req.AppendHeader(&sip.ContactHeader{Address: gw.o.Contact("udp")})
-	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
-	req.AppendHeader(sip.NewHeader("Supported", "100rel")) // placeTransfer PRACKs (RFC 3262 §4)
-	for _, h := range c.timerOfferB() {
-		req.AppendHeader(h)
-	}
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(body)
-	return req
-}
-
-// finalResponse waits for the final response of an INVITE transaction;
-// first is a response already received (may be nil). Each provisional
-// goes to prov first.
-func finalResponse(ctx context.Context, tx sip.ClientTransaction, first *sip.Response, prov func(*sip.Response)) (*sip.Response, error) {
-	res := first
-	for {
-		if res != nil && res.StatusCode >= 200 {
-			return res, nil
-		}
-		if res != nil {
-			prov(res)
-		}
-		select {
-		case res = <-tx.Responses():
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, errors.New("transaction ended without a final response")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
 
 // swap puts leg z in the place of x on the call (isA: x was the A leg),

@@ -80,22 +80,11 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				return nil
 			}
 		case ev := <-f.events:
-			br := ev.br
-			if ev.res == nil {
-				if br.final == 0 {
-					code, reason := 408, "Request Timeout"
-					if ev.err != nil && !errors.Is(ev.err, sip.ErrTransactionTimeout) {
-						code, reason = 503, "Service Unavailable"
-					}
-					f.settle(br, code, reason)
-					br.txErr = ev.err
-				}
+			br, res := ev.br, f.take(ev)
+			if res == nil {
 				continue
 			}
-			res := ev.res
 			switch code := res.StatusCode; {
-			case br.final != 0 || code == 100:
-				// 100 is hop by hop (RFC 3261 §16.7 step 5 idea): ours was sent.
 			case code < 200:
 				c.provisional(f, br, req, tx, res)
 				b.notePickable(c, br)
@@ -105,11 +94,8 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				// A trunk's challenge answered (trunkauth.go): a new
 				// branch replaced br.
 			default:
-				f.settle(br, code, res.Reason)
+				f.refused(br, res)
 				finals[br] = res // its headers go to the caller (relayed.go)
-				// The transaction ACKed it (RFC 3261 §17.1.1.3); ending it
-				// now spares Timer D's 32 s of waiting.
-				br.tx.Terminate()
 				if code == 422 {
 					c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
 				}
@@ -189,8 +175,7 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 	c.info.mu.Lock()
 	c.info.target = num
 	c.info.mu.Unlock()
-	inv := c.newInviteB(trunk.Name(), num, extra...)
-	res, err := c.gw.sender.Send(ctx, trunk, inv)
+	res, err := f.sendTrunk(ctx, trunk, c.newInviteB(trunk.Name(), num, extra...))
 	if err != nil {
 		if isClosed(cancelled) {
 			return ErrCancelled
@@ -201,10 +186,6 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 		}
 		return err
 	}
-	d := newUACDialog(res.Request)
-	d.trunk = trunk // its requests may come from any of its addresses (peer.go)
-	br := &branch{label: trunk.Name(), inv: res.Request, tx: res.Tx, d: d}
-	f.add(br, res.Response)
 	return nil
 }
 
@@ -212,7 +193,7 @@ func (c *call) sendTrunk(ctx context.Context, f *fork, trunk *dnssrv.Trunk, canc
 // Request-URI is the contact as registered, the request goes to the flow
 // the registration came from (its source address and transport: RFC 5626
 // §5.3 idea, RFC 3581 for NATed phones), or along its Path (RFC 3327).
-func (c *call) contactBranch(user string, bnd store.Binding) (*branch, error) {
+func (c *call) contactBranch(user string, bnd store.Binding, more ...sip.Header) (*branch, error) {
 	var ruri sip.Uri
 	if err := sip.ParseUri(trimAngle(bnd.ContactURI), &ruri); err != nil {
 		return nil, fmt.Errorf("contact %q: %w", bnd.ContactURI, err)
@@ -225,7 +206,7 @@ func (c *call) contactBranch(user string, bnd store.Binding) (*branch, error) {
 	if c.diverted != nil {
 		extra = c.diversionHeaders(*c.diverted)
 	}
-	req := c.newInvite(ruri, user, transport, extra...)
+	req := c.newInvite(ruri, user, transport, append(extra, more...)...)
 	dest := bnd.Source
 	for i, p := range bnd.Path {
 		var u sip.Uri
@@ -291,10 +272,8 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 // instead (crossedCancel).
 func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response, cancelled chan struct{}) error {
 	gw := c.gw
-	f.settle(br, res.StatusCode, res.Reason)
-	br.d.setFromResponse(res)
+	f.win(br, res) // ACKed; the other branches cancelled and drained
 	c.b = br.d
-	f.cancel(br, reasonElsewhere)
 	c.info.mu.Lock()
 	c.info.answeredBy = br.user
 	c.info.mu.Unlock()
@@ -309,8 +288,6 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 	default:
 		body, err = c.answer(nil, res)
 	}
-	gw.ack2xx(c.b, res)
-	f.drain(br)
 	if err != nil {
 		// The callee answered with unusable SDP: end its leg (RFC 3261
 		// §13.2.2.4: ACK, then BYE) and tell the caller why.

@@ -1,0 +1,84 @@
+package b2bua
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// ipTrunk is a trunk named name whose one target is peer's address.
+func ipTrunk(t *testing.T, name string, peer *fakePeer) *dnssrv.Trunk {
+	t.Helper()
+	res, err := dnssrv.NewResolver(dnssrv.Options{Servers: []string{"127.0.0.1:1"}, // unused: an IP target needs no DNS
+		Transports: []dnssrv.Transport{dnssrv.UDP}, IPv4Only: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = res.Close() })
+	tr, err := dnssrv.NewTrunk(dnssrv.TrunkOptions{Name: name, Target: hostPort(peer.uri), Timeout: 5 * time.Second}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Close)
+	return tr
+}
+
+// TestTransferInviteToTrunk: a blind transfer to a number on a trunk
+// sends the INVITE call setup sends (newInviteB): the trunk's domain in
+// the Request-URI and To (trunks[].domain), the transferee presented as
+// the trunk's settings say (From, P-Asserted-Identity, RFC 3325 §9.1),
+// our Via branch (loop.go), PRACK in Allow beside Supported: 100rel
+// (RFC 3262). The transfer's own INVITE builder had drifted: our domain
+// everywhere (the Request-URI host rewritten to the server's address),
+// no asserted identity, no PRACK in Allow.
+func TestTransferInviteToTrunk(t *testing.T) {
+	pbx := newFakePeer(t, func(r *sip.Request) (int, string) { return 200, mirrorAnswer(string(r.Body())) })
+	c, _ := testCall(t, newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" }))
+	tr := ipTrunk(t, "pbx", pbx)
+	c.gw.o.TrunkSettings = map[string]TrunkSettings{"pbx": {Domain: "pbx.example.net", AssertIdentity: true}}
+	c.gw.o.Profile = func(u string) (UserProfile, bool) { return UserProfile{DisplayName: "Alice"}, u == "u1000" }
+
+	sd, _ := sdp.Parse([]byte(testSDP(int(c.media.A().LocalAddr().Port()), 1, "", 0, 8)))
+	offer, _ := sd.Marshal()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: tr}}
+	z, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, func(*sip.Response) {})
+	if err != nil || z == nil || final.StatusCode != 200 {
+		t.Fatalf("placeTransfer: %v %v %v, want the answered dialog", z, final, err)
+	}
+	var inv *sip.Request
+	for _, r := range pbx.requests() {
+		if r.Method == sip.INVITE {
+			inv = r
+			break
+		}
+	}
+	if inv == nil {
+		t.Fatal("the trunk got no INVITE")
+	}
+	if h := inv.Recipient.Host; h != "pbx.example.net" || inv.Recipient.User != "2000" {
+		t.Errorf("Request-URI %s, want sip:2000@pbx.example.net", inv.Recipient.String())
+	}
+	if h := inv.To().Address.Host; h != "pbx.example.net" {
+		t.Errorf("To host %q, want the trunk's domain", h)
+	}
+	if f := inv.From(); f.Address.User != "u1000" || f.Address.Host != "pbx.example.net" || f.DisplayName != "Alice" {
+		t.Errorf("From %s, want \"Alice\" <sip:u1000@pbx.example.net>", f.Value())
+	}
+	if h := inv.GetHeader("P-Asserted-Identity"); h == nil || !strings.Contains(h.Value(), "sip:u1000@pbx.example.net") {
+		t.Errorf("P-Asserted-Identity %v, want the transferee's identity", h)
+	}
+	if br, _ := inv.Via().Params.Get("branch"); !c.gw.ourBranch(br) {
+		t.Errorf("Via branch %q is not one of ours (loop detection)", br)
+	}
+	if !allows(inv, sip.PRACK) || !hasOption(inv, "Supported", "100rel") {
+		t.Errorf("Allow %v, Supported %v: want PRACK allowed beside 100rel", inv.GetHeader("Allow"), inv.GetHeader("Supported"))
+	}
+}
