@@ -241,18 +241,13 @@ func (b *B2BUA) Close() {
 	b.calls.Wait()
 }
 
-// leg is one side of a call, as found from an in-dialog request.
-type leg struct {
-	c    *call
-	d    *dialog
-	isA  bool
-	peer *dialog
-}
-
+// addDialogs lists both legs of an answered call (leg.go) for the
+// requests that reach them.
 func (b *B2BUA) addDialogs(c *call) {
 	b.mu.Lock()
-	b.dialogs[c.a.key()] = &leg{c: c, d: c.a, isA: true, peer: c.b}
-	b.dialogs[c.b.key()] = &leg{c: c, d: c.b, peer: c.a}
+	a, bl := c.legsLocked(true)
+	b.dialogs[c.a.key()] = a
+	b.dialogs[c.b.key()] = bl
 	b.mu.Unlock()
 }
 

@@ -466,8 +466,9 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 	} else {
 		c.b, c.originB = z, org
 	}
-	b.dialogs[z.key()] = &leg{c: c, d: z, isA: isA, peer: other}
-	b.dialogs[other.key()] = &leg{c: c, d: other, isA: !isA, peer: z}
+	zl, ol := c.legsLocked(isA)
+	b.dialogs[z.key()] = zl
+	b.dialogs[other.key()] = ol
 	c.est.mu.Lock()
 	if lt := c.est.timers[x]; lt != nil && lt.t != nil {
 		lt.t.Stop()

@@ -197,7 +197,8 @@ func testCallWith(t *testing.T, pa, peer *fakePeer, rec cdr.Recorder) (*call, *l
 	st, _ := sdp.AudioStream(sd)
 	media.A().SetRemote(st.Remote())
 	b.addDialogs(c)
-	return c, &leg{c: c, d: c.a, isA: true, peer: c.b}
+	l, _ := c.legs(true)
+	return c, l
 }
 
 func TestExchange(t *testing.T) {
