@@ -304,60 +304,36 @@ func isClosed(ch chan struct{}) bool {
 }
 
 // offer checks the caller's SDP, points the relay's A side at it (from: the
-// message that carried it) and rewrites it towards the relay's B side.
+// message that carried it) and rewrites it towards the relay's B side
+// (leg.go's pipeline).
 func (c *call) offer(body []byte, from sip.Message) ([]byte, error) {
-	sd, err := sdp.Parse(body)
+	a, b := c.legs(true)
+	sd, st, err := a.acceptOffer(body)
 	if err != nil {
 		return nil, err
 	}
-	st, err := sdp.AudioStream(sd)
+	a.heard(st, from)
+	out, err := b.sdpFor(sd)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
-		return nil, err
-	}
-	c.media.A().SetRemote(remoteOf(st, from))
-	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.B()), c.originB); err != nil {
-		return nil, err
-	}
-	out, err := sd.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	c.offerB = sd
 	return out, nil
 }
 
-// answer checks the trunk's SDP against the offer, points the relay's B
+// answer checks the callee's SDP against the offer, points the relay's B
 // side at it (from: the response that carried it) and rewrites it towards
-// the relay's A side.
+// the relay's A side (leg.go's pipeline).
 func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
-	sd, err := sdp.Parse(body)
+	a, b := c.legs(true)
+	sd, st, err := b.acceptAnswer(c.offerB, body)
 	if err != nil {
 		return nil, err
 	}
-	// Postel: formats the offer did not list (telephone-event, CN that
-	// phones and PBXs add) are dropped from what is relayed, not a 488
-	// (RFC 3264 §6.1 lets the answer list only offered formats).
-	dropped, err := sdp.TrimAnswer(c.offerB, sd)
+	b.heard(st, from)
+	out, err := a.sdpFor(sd)
 	if err != nil {
 		return nil, err
-	}
-	if len(dropped) > 0 {
-		c.gw.log.Info("answer lists formats not offered: dropped", "call_id", c.a.callID, "formats", sdp.FormatList(dropped))
-	}
-	st, err := sdp.CheckAnswer(c.offerB, sd)
-	if err != nil {
-		return nil, err
-	}
-	c.media.B().SetRemote(remoteOf(st, from))
-	if err := sdp.Rewrite(sd, c.mediaAddr(c.media.A()), c.originA); err != nil {
-		return nil, err
-	}
-	out, err := sd.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	if c.late.on {
 		c.late.offerA = sd // our offer to the caller, answered in its ACK (lateoffer.go)
@@ -365,6 +341,7 @@ func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 	return out, nil
 }
 
+// mediaAddr is the address written in SDP for relay side s (leg.mediaAddr).
 func (c *call) mediaAddr(s *relay.Side) netip.AddrPort {
 	return netip.AddrPortFrom(c.gw.o.MediaAddr, s.LocalAddr().Port())
 }

@@ -183,29 +183,15 @@ func (c *call) earlyOffer(req *sip.Request, tx sip.ServerTransaction, x *dialog,
 // an UPDATE through the relay (RFC 3311 §5.1) and returns the answer for
 // the offerer. The relay's sides are re-pointed only when it succeeded.
 func (c *call) earlyExchange(isA bool, y *dialog, body []byte, from sip.Message) (answer []byte, res *sip.Response, err error) {
-	c.gw.mu.Lock()
-	sx, sy := c.media.A(), c.media.B()
-	c.gw.mu.Unlock()
-	if !isA {
-		sx, sy = sy, sx
-	}
-	sd, err := sdp.Parse(body)
+	x, yl := c.legs(isA)
+	yl = yl.on(y) // the other side's early dialog
+	sd, st, err := x.acceptOffer(body)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := sdp.AudioStream(sd)
+	offer, err := yl.sdpFor(sd)
 	if err != nil {
 		return nil, nil, err
-	}
-	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
-		return nil, nil, err
-	}
-	if err := sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!isA)); err != nil {
-		return nil, nil, err
-	}
-	offer, err := sd.Marshal()
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	req := y.newRequest(sip.UPDATE)
 	req.AppendHeader(sip.NewHeader("Allow", allowEarly))
@@ -222,21 +208,14 @@ func (c *call) earlyExchange(isA bool, y *dialog, body []byte, from sip.Message)
 		return nil, nil, fmt.Errorf("%s: no final response", req.Method)
 	}
 	refreshTarget(y, res)
-	ans, err := sdp.Parse(res.Body())
+	ans, ast, err := yl.acceptAnswer(sd, res.Body())
 	if err != nil {
 		return nil, nil, fmt.Errorf("answer to an early UPDATE: %w", err)
 	}
-	ast, err := sdp.CheckAnswer(sd, ans)
-	if err != nil {
+	x.heard(st, from)
+	yl.heard(ast, res)
+	if answer, err = x.sdpFor(ans); err != nil {
 		return nil, nil, err
-	}
-	sx.SetRemote(remoteOf(st, from))
-	sy.SetRemote(remoteOf(ast, res))
-	if err := sdp.Rewrite(ans, c.mediaAddr(sx), c.origin(isA)); err != nil {
-		return nil, nil, err
-	}
-	if answer, err = ans.Marshal(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
 	}
 	return answer, res, nil
 }
@@ -266,11 +245,8 @@ func (c *call) earlyLocalAnswer(req *sip.Request, tx sip.ServerTransaction, x *d
 // localAnswer is earlyLocalAnswer's SDP work; it re-points the relay's
 // callee side.
 func (c *call) localAnswer(req *sip.Request) ([]byte, error) {
-	sd, err := sdp.Parse(req.Body())
-	if err != nil {
-		return nil, err
-	}
-	st, err := sdp.AudioStream(sd)
+	_, b := c.legs(true)
+	sd, st, err := b.acceptOffer(req.Body())
 	if err != nil {
 		return nil, err
 	}
@@ -284,16 +260,10 @@ func (c *call) localAnswer(req *sip.Request) ([]byte, error) {
 	if err := sdp.SetDirection(sd, sdp.Mirror(st.Direction)); err != nil {
 		return nil, err
 	}
-	c.gw.mu.Lock()
-	sy := c.media.B()
-	c.gw.mu.Unlock()
-	if err := sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(false)); err != nil {
+	ans, err := b.sdpFor(sd)
+	if err != nil {
 		return nil, err
 	}
-	ans, err := sd.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
-	}
-	sy.SetRemote(remoteOf(st, req))
+	b.heard(st, req)
 	return ans, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -142,27 +141,6 @@ func (e *established) checkSeq(d *dialog, seq uint32, method sip.RequestMethod) 
 	}
 	e.seq[d] = seq
 	return true
-}
-
-// sides returns, for the leg a request came on (isA), its dialog, the
-// other leg's dialog and the relay sides towards each.
-func (c *call) sides(isA bool) (x, y *dialog, sx, sy *relay.Side) {
-	c.gw.mu.Lock()
-	defer c.gw.mu.Unlock()
-	if isA {
-		return c.a, c.b, c.media.A(), c.media.B()
-	}
-	return c.b, c.a, c.media.B(), c.media.A()
-}
-
-// origin is our o= line on one leg (RFC 3264 §8: one per dialog).
-func (c *call) origin(isA bool) *sdp.Origin {
-	c.gw.mu.Lock()
-	defer c.gw.mu.Unlock()
-	if isA {
-		return c.originA
-	}
-	return c.originB
 }
 
 // inDialog finds the leg of an in-dialog request and checks its CSeq. It

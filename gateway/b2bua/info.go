@@ -36,7 +36,8 @@ func (b *B2BUA) passThrough(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := l.c
-	x, y, _, _ := c.sides(l.isA)
+	xl, yl := c.legs(l.isA)
+	x, y := xl.d, yl.d
 	out := y.newRequest(req.Method)
 	for _, name := range passHeaders {
 		for _, h := range req.GetHeaders(name) {

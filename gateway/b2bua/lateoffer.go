@@ -29,7 +29,8 @@ type lateOffer struct {
 // makeLateOffer builds the B leg's offer of our own: the configured codecs
 // at the relay's B side (RFC 3264 §5).
 func (c *call) makeLateOffer() ([]byte, error) {
-	sd, err := sdp.NewOffer(c.gw.o.Codecs, c.mediaAddr(c.media.B()), c.originB)
+	_, b := c.legs(true)
+	sd, err := sdp.NewOffer(c.gw.o.Codecs, b.mediaAddr(), b.origin)
 	if err != nil {
 		return nil, err
 	}
@@ -81,22 +82,12 @@ func (c *call) takeAckAnswer(ack *sip.Request) error {
 	if len(body) == 0 {
 		return errNoAckAnswer
 	}
-	sd, err := sdp.Parse(body)
+	a, _ := c.legs(true)
+	_, st, err := a.acceptAnswer(c.late.offerA, body)
 	if err != nil {
 		return err
 	}
-	dropped, err := sdp.TrimAnswer(c.late.offerA, sd)
-	if err != nil {
-		return err
-	}
-	if len(dropped) > 0 {
-		c.gw.log.Info("answer lists formats not offered: dropped", "call_id", c.a.callID, "formats", sdp.FormatList(dropped))
-	}
-	st, err := sdp.CheckAnswer(c.late.offerA, sd)
-	if err != nil {
-		return err
-	}
-	c.media.A().SetRemote(remoteOf(st, ack))
+	a.heard(st, ack)
 	// What the caller sent, as it sent it: re-INVITEs and transfers start
 	// from it (indialog.go). The ACK may come before startTimers filled
 	// the established state; keepAckAnswer then puts it there.

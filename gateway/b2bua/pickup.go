@@ -187,10 +187,14 @@ func (b *B2BUA) onPickup(req *sip.Request, tx sip.ServerTransaction, user string
 // pickup's offer was unusable (the picker gets 488, the call rings on).
 func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerTransaction) bool {
 	gw := c.gw
+	_, b := c.legs(true)
+	// The picker's offer, limited to what the callee was offered, is the
+	// answer to the caller's offer (answer: B side pointed at the picker)
+	// and, from the relay's B side, our answer to the picker.
 	offered, err := sdp.AudioStream(c.offerB)
 	var sd *psdp.SessionDescription
 	if err == nil {
-		sd, err = sdp.Parse(pr.req.Body())
+		sd, _, err = b.acceptOffer(pr.req.Body())
 	}
 	if err == nil {
 		_, err = sdp.Intersect(sd, offered.Codecs)
@@ -205,14 +209,10 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	}
 	var toP []byte
 	if err == nil {
-		sp, perr := sdp.Parse(pbody)
-		if perr == nil {
-			perr = sdp.Rewrite(sp, c.mediaAddr(c.media.B()), c.originB)
+		var sp *psdp.SessionDescription
+		if sp, err = sdp.Parse(pbody); err == nil {
+			toP, err = b.sdpFor(sp)
 		}
-		if perr == nil {
-			toP, perr = sp.Marshal()
-		}
-		err = perr
 	}
 	if err != nil {
 		gw.log.Info("pickup refused: its offer is unusable", "call_id", c.a.callID, "error", err)

@@ -13,7 +13,6 @@ import (
 	psdp "github.com/pion/sdp/v3"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
-	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -220,18 +219,16 @@ func (c *call) failTransfer(x *dialog, code int, reason string, err error) error
 // answer the transferor's leg is replaced by it.
 func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.Header) error {
 	gw := c.gw
-	x, y, sx, sy := c.sides(l.isA)
+	x, y := c.legs(l.isA)
 	if routeErr != nil {
 		code, reason := transferRefusal(routeErr)
-		return c.failTransfer(x, code, reason, routeErr)
+		return c.failTransfer(x.d, code, reason, routeErr)
 	}
-	c.est.mu.Lock()
-	fromY := c.est.from[y]
-	c.est.mu.Unlock()
-	org := sdp.NewOrigin()
-	sd, offer, err := c.offerTowards(fromY, sx, org)
+	// The target z takes x's place: x's relay side, an origin of its own.
+	z := x.taking(nil, sdp.NewOrigin())
+	sd, offer, err := z.freshOffer(y.lastFrom())
 	if err != nil {
-		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
 	var extra []sip.Header
 	if referredBy != nil {
@@ -248,42 +245,37 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	}()
 	// While the target rings, the transferee hears its early media
 	// through x's relay side (transferor.go).
-	prevX := sx.Remote()
-	early := func(r *sip.Response) { earlyMedia(sx, offer, r) }
-	z, final, err := c.placeTransfer(ctx, tr, transferee(y), offer, extra, early)
+	prevX := x.side.Remote()
+	early := func(r *sip.Response) { z.earlyMedia(sd, r) }
+	zd, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early)
 	if err != nil {
-		sx.SetRemote(prevX)
+		x.side.SetRemote(prevX)
 		code, reason := 500, "Server Internal Error"
 		if final != nil {
 			code, reason = final.StatusCode, final.Reason
 		}
-		return c.failTransfer(x, code, reason, err)
+		return c.failTransfer(x.d, code, reason, err)
 	}
-	ans, err := sdp.Parse(final.Body())
-	var st sdp.Stream
-	if err == nil {
-		st, err = sdp.CheckAnswer(sd, ans)
-	}
+	z.d = zd
+	_, st, err := z.acceptAnswer(sd, final.Body())
 	if err != nil {
-		sx.SetRemote(prevX)
-		c.sendBye(z)
-		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+		x.side.SetRemote(prevX)
+		c.sendBye(zd)
+		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
-	sx.SetRemote(remoteOf(st, final))
-	c.resumeTransferee(l.isA, y, sy, final.Body())
-	ok, gone := c.swap(x, z, l.isA, org)
+	z.heard(st, final)
+	c.resumeTransferee(y, final.Body())
+	ok, gone := c.swap(x.d, zd, l.isA, z.origin)
 	if !ok {
-		sx.SetRemote(prevX)
-		c.sendBye(z)
+		x.side.SetRemote(prevX)
+		c.sendBye(zd)
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
-	c.est.mu.Lock()
-	c.est.from[z], c.est.sent[z] = final.Body(), offer
-	c.est.mu.Unlock()
-	c.armTimer(z, c.gw.timerConf().negotiateUAC(final))
-	c.notifyRefer(x, final.StatusCode, final.Reason, true)
+	z.keep(final.Body(), offer)
+	c.armTimer(zd, c.gw.timerConf().negotiateUAC(final))
+	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
 	if !gone {
-		c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))
 	}
 	return nil
 }
@@ -379,63 +371,50 @@ func transferee(y *dialog) caller {
 	return caller{number: y.remote.User, trunk: y.trunk}
 }
 
-// offerTowards makes an offer from a party's last SDP: sending and
-// receiving (a transferee is often on hold, RFC 3264 §8.4), our codecs,
-// pointed at relay side s with origin.
-func (c *call) offerTowards(from []byte, s *relay.Side, origin *sdp.Origin) (*psdp.SessionDescription, []byte, error) {
-	sd, err := sdp.Parse(from)
+// freshOffer makes an offer for l's far end from a party's last SDP:
+// sending and receiving (a transferee is often on hold, RFC 3264 §8.4),
+// our codecs, through l's relay side with l's origin.
+func (l *leg) freshOffer(from []byte) (*psdp.SessionDescription, []byte, error) {
+	sd, _, err := l.acceptOffer(from)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := sdp.SetDirection(sd, psdp.DirectionSendRecv); err != nil {
 		return nil, nil, err
 	}
-	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
-		return nil, nil, err
-	}
-	if err := sdp.Rewrite(sd, c.mediaAddr(s), origin); err != nil {
-		return nil, nil, err
-	}
-	out, err := sd.Marshal()
+	out, err := l.sdpFor(sd)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
+		return nil, nil, err
 	}
 	return sd, out, nil
 }
 
 // resumeTransferee re-INVITEs the transferee y with the new party's SDP
-// (through relay side sy) so that it sends and receives again with a codec
-// the new party has. A failure leaves y as it was: if y was not on hold,
-// media flows anyway.
-func (c *call) resumeTransferee(xIsA bool, y *dialog, sy *relay.Side, partySDP []byte) {
+// (through y's relay side) so that it sends and receives again with a
+// codec the new party has. A failure leaves y as it was: if y was not on
+// hold, media flows anyway.
+func (c *call) resumeTransferee(y *leg, partySDP []byte) {
 	sd, err := sdp.Parse(partySDP)
 	if err == nil {
 		err = sdp.SetDirection(sd, psdp.DirectionSendRecv)
 	}
-	if err == nil {
-		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!xIsA))
-	}
 	var offer []byte
 	if err == nil {
-		offer, err = sd.Marshal()
+		offer, err = y.sdpFor(sd)
 	}
-	var ans *psdp.SessionDescription
-	var res *sip.Response
+	var (
+		st  sdp.Stream
+		res *sip.Response
+	)
 	if err == nil {
-		ans, res, err = c.offerTo(y, sip.INVITE, offer, sd)
-	}
-	var st sdp.Stream
-	if err == nil {
-		st, err = sdp.AudioStream(ans)
+		_, st, res, err = c.offerTo(y, sip.INVITE, offer, sd)
 	}
 	if err != nil {
-		c.gw.log.Info("transferee not re-INVITEd", "call_id", y.callID, "error", err)
+		c.gw.log.Info("transferee not re-INVITEd", "call_id", y.callID(), "error", err)
 		return
 	}
-	sy.SetRemote(remoteOf(st, res))
-	c.est.mu.Lock()
-	c.est.from[y], c.est.sent[y] = res.Body(), offer
-	c.est.mu.Unlock()
+	y.heard(st, res)
+	y.keep(res.Body(), offer)
 }
 
 // swap puts leg z in the place of x on the call (isA: x was the A leg),
@@ -488,42 +467,37 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 // the transferor's leg x on c; the transferor's legs on both calls end.
 // r is nil when the Replaces named no dialog of ours.
 func (c *call) attended(l *leg, r *leg) error {
-	x, y, sx, sy := c.sides(l.isA)
+	x, y := c.legs(l.isA)
 	if r == nil {
-		return c.failTransfer(x, 481, "Call/Transaction Does Not Exist", ErrNoDialog)
+		return c.failTransfer(x.d, 481, "Call/Transaction Does Not Exist", ErrNoDialog)
 	}
 	c2 := r.c
 	if c2 == c {
-		return c.failTransfer(x, 403, "Forbidden", errors.New("replaces names the call of the REFER"))
+		return c.failTransfer(x.d, 403, "Forbidden", errors.New("replaces names the call of the REFER"))
 	}
 	if !c2.est.beginWait(2 * time.Second) {
-		return c.failTransfer(x, 491, "Request Pending", errors.New("the other call is busy"))
+		return c.failTransfer(x.d, 491, "Request Pending", errors.New("the other call is busy"))
 	}
 	defer c2.est.finish()
-	_, w, _, _ := c2.sides(r.isA)
-	worg := c2.origin(!r.isA)
-	c.est.mu.Lock()
-	fromY := c.est.from[y]
-	c.est.mu.Unlock()
-	sd, offer, err := c.offerTowards(fromY, sx, worg)
+	_, w2 := c2.legs(r.isA)
+	// w, the far party of c2, takes x's place on c: x's relay side, its
+	// own origin (its dialog goes on, RFC 3264 §8).
+	w := x.taking(w2.d, w2.origin)
+	sd, offer, err := w.freshOffer(y.lastFrom())
 	if err != nil {
-		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
-	ans, res, err := c2.offerTo(w, sip.INVITE, offer, sd)
+	_, st, res, err := c2.offerTo(w, sip.INVITE, offer, sd)
 	if err != nil {
 		code, reason := 500, "Server Internal Error"
 		if res != nil {
 			code, reason = res.StatusCode, res.Reason
 		}
-		return c.failTransfer(x, code, reason, err)
-	}
-	st, err := sdp.AudioStream(ans)
-	if err != nil {
-		return c.failTransfer(x, 488, "Not Acceptable Here", err)
+		return c.failTransfer(x.d, code, reason, err)
 	}
 	c2.est.mu.Lock()
 	var wt *legTimer
-	if lt := c2.est.timers[w]; lt != nil {
+	if lt := c2.est.timers[w.d]; lt != nil {
 		wt = &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update}
 	}
 	c2.est.mu.Unlock()
@@ -531,22 +505,20 @@ func (c *call) attended(l *leg, r *leg) error {
 	// that leg already): w moves to c.
 	byeR := !c2.transferorGone(r.d)
 	c2.end(byeR && r.d == c2.dialogA(), byeR && r.d != c2.dialogA(), nil)
-	prevX := sx.Remote()
-	sx.SetRemote(remoteOf(st, res))
-	c.resumeTransferee(l.isA, y, sy, res.Body())
-	ok, gone := c.swap(x, w, l.isA, worg)
+	prevX := x.side.Remote()
+	w.heard(st, res)
+	c.resumeTransferee(y, res.Body())
+	ok, gone := c.swap(x.d, w.d, l.isA, w.origin)
 	if !ok {
-		sx.SetRemote(prevX)
-		c.sendBye(w)
+		x.side.SetRemote(prevX)
+		c.sendBye(w.d)
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
-	c.est.mu.Lock()
-	c.est.from[w], c.est.sent[w] = res.Body(), offer
-	c.est.mu.Unlock()
-	c.armTimer(w, wt)
-	c.notifyRefer(x, 200, "OK", true)
+	w.keep(res.Body(), offer)
+	c.armTimer(w.d, wt)
+	c.notifyRefer(x.d, 200, "OK", true)
 	if !gone {
-		c.sendBye(x, sip.NewHeader("Reason", reasonTransferred))
+		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
-	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -120,138 +119,99 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 // the other leg refuses, the relay goes back to the previous SDP (RFC 3261
 // §14.1: the session stays as it was) and res is the refusal.
 func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.Message) (answer []byte, res *sip.Response, err error) {
-	x, y, sx, sy := c.sides(l.isA)
-	sd, err := sdp.Parse(body)
-	if err != nil {
-		return nil, nil, err
-	}
-	c.est.mu.Lock()
-	same, last := bytes.Equal(body, c.est.from[x]), c.est.sent[x]
-	c.est.mu.Unlock()
-	if same && last != nil {
+	x, y := c.legs(l.isA)
+	last := x.lastSent()
+	if last != nil && bytes.Equal(body, x.lastFrom()) {
 		return last, nil, nil
 	}
-	st, err := sdp.AudioStream(sd)
+	sd, st, err := x.acceptOffer(body)
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := sdp.Intersect(sd, c.gw.o.Codecs); err != nil {
+	offer, err := y.sdpFor(sd)
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!l.isA)); err != nil {
-		return nil, nil, err
-	}
-	offer, err := sd.Marshal()
+	prev := x.side.Remote()
+	x.heard(st, from)
+	ans, ast, res, err := c.offerTo(y, method, offer, sd)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
-	}
-	prev := sx.Remote()
-	sx.SetRemote(remoteOf(st, from))
-	ans, res, err := c.offerTo(y, method, offer, sd)
-	if err != nil {
-		sx.SetRemote(prev)
+		x.side.SetRemote(prev)
 		if errors.Is(err, errBadAnswer) {
-			c.rollback(y, !l.isA, sy)
+			c.rollback(y)
 		}
 		return nil, res, err
 	}
-	ast, err := sdp.AudioStream(ans)
-	if err != nil {
-		sx.SetRemote(prev)
-		c.rollback(y, !l.isA, sy)
+	y.heard(ast, res)
+	y.keep(res.Body(), offer)
+	if answer, err = x.sdpFor(ans); err != nil {
 		return nil, nil, err
 	}
-	sy.SetRemote(remoteOf(ast, res))
-	c.est.mu.Lock()
-	c.est.from[x] = body
-	c.est.from[y], c.est.sent[y] = res.Body(), offer
-	c.est.mu.Unlock()
-	if err := sdp.Rewrite(ans, c.mediaAddr(sx), c.origin(l.isA)); err != nil {
-		return nil, nil, err
-	}
-	if answer, err = ans.Marshal(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", sdp.ErrMalformed, err)
-	}
-	c.est.mu.Lock()
-	c.est.sent[x] = answer
-	c.est.mu.Unlock()
+	x.keep(body, answer)
 	return answer, res, nil
 }
 
-// offerTo sends offer (sd parsed) on dialog y as a re-INVITE or UPDATE,
-// ACKs a 2xx to a re-INVITE and returns the checked answer (RFC 3264 §6).
-// An UPDATE refused with 405 or 501 is sent again as a re-INVITE.
-func (c *call) offerTo(y *dialog, method sip.RequestMethod, offer []byte, sd *psdp.SessionDescription) (*psdp.SessionDescription, *sip.Response, error) {
-	req := y.newRequest(method)
+// offerTo sends offer (sd parsed) on leg y as a re-INVITE or UPDATE,
+// ACKs a 2xx to a re-INVITE and returns the checked answer and its audio
+// stream (leg.acceptAnswer, RFC 3264 §6). An UPDATE refused with 405 or
+// 501 is sent again as a re-INVITE. c is the call whose session timer y
+// runs (an attended transfer offers to a leg of another call).
+func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.SessionDescription) (*psdp.SessionDescription, sdp.Stream, *sip.Response, error) {
+	req := y.d.newRequest(method)
 	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	c.timerHeaders(y, req)
+	c.timerHeaders(y.d, req)
 	req.SetBody(offer)
 	res, err := c.send(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, sdp.Stream{}, nil, err
 	}
 	if method == sip.UPDATE && (res.StatusCode == 405 || res.StatusCode == 501) {
 		return c.offerTo(y, sip.INVITE, offer, sd)
 	}
 	if res.StatusCode >= 300 {
-		return nil, res, fmt.Errorf("%w: %d %s", errPeerStatus, res.StatusCode, res.Reason)
+		return nil, sdp.Stream{}, res, fmt.Errorf("%w: %d %s", errPeerStatus, res.StatusCode, res.Reason)
 	}
 	if res.StatusCode < 200 {
-		return nil, nil, fmt.Errorf("%s: no final response", method)
+		return nil, sdp.Stream{}, nil, fmt.Errorf("%s: no final response", method)
 	}
 	if method == sip.INVITE {
-		c.gw.ack2xx(y, res)
+		c.gw.ack2xx(y.d, res)
 	}
-	refreshTarget(y, res)
-	c.timerAnswered(y, res)
-	ans, err := sdp.Parse(res.Body())
+	refreshTarget(y.d, res)
+	c.timerAnswered(y.d, res)
+	ans, st, err := y.acceptAnswer(sd, res.Body())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: answer to %s: %w", errBadAnswer, method, err)
+		return nil, sdp.Stream{}, nil, fmt.Errorf("%w: answer to %s: %w", errBadAnswer, method, err)
 	}
-	if _, err := sdp.CheckAnswer(sd, ans); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", errBadAnswer, err)
-	}
-	return ans, res, nil
+	return ans, st, res, nil
 }
 
-// rollback re-INVITEs dialog y (yIsA: the A leg) back to the session it
-// had before an offer it accepted with an unusable answer: the SDP we last
-// sent it, with a new o= version (RFC 3264 §8). The offerer gets a 488,
-// so both sides keep what they had (RFC 3261 §14.1). A failed rollback is
-// logged: the session on y stays as its last 2xx left it.
-func (c *call) rollback(y *dialog, yIsA bool, sy *relay.Side) {
-	c.est.mu.Lock()
-	last := c.est.sent[y]
-	c.est.mu.Unlock()
-	sd, err := sdp.Parse(last)
-	if err == nil {
-		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(yIsA))
-	}
+// rollback re-INVITEs leg y back to the session it had before an offer it
+// accepted with an unusable answer: the SDP we last sent it, with a new o=
+// version (RFC 3264 §8). The offerer gets a 488, so both sides keep what
+// they had (RFC 3261 §14.1). A failed rollback is logged: the session on y
+// stays as its last 2xx left it.
+func (c *call) rollback(y *leg) {
+	sd, err := sdp.Parse(y.lastSent())
 	var offer []byte
 	if err == nil {
-		offer, err = sd.Marshal()
+		offer, err = y.sdpFor(sd)
 	}
 	var (
-		ans *psdp.SessionDescription
+		st  sdp.Stream
 		res *sip.Response
 	)
 	if err == nil {
-		ans, res, err = c.offerTo(y, sip.INVITE, offer, sd)
-	}
-	var st sdp.Stream
-	if err == nil {
-		st, err = sdp.AudioStream(ans)
+		_, st, res, err = c.offerTo(y, sip.INVITE, offer, sd)
 	}
 	if err != nil {
-		c.gw.log.Info("re-INVITE rollback failed", "call_id", y.callID, "error", err)
+		c.gw.log.Info("re-INVITE rollback failed", "call_id", y.callID(), "error", err)
 		return
 	}
-	sy.SetRemote(remoteOf(st, res))
-	c.est.mu.Lock()
-	c.est.from[y], c.est.sent[y] = res.Body(), offer
-	c.est.mu.Unlock()
-	c.gw.log.Info("re-INVITE rolled back", "call_id", y.callID)
+	y.heard(st, res)
+	y.keep(res.Body(), offer)
+	c.gw.log.Info("re-INVITE rolled back", "call_id", y.callID())
 }
 
 // offerInAnswer answers a re-INVITE without SDP (RFC 3261 §14.2, RFC 3264
@@ -260,42 +220,30 @@ func (c *call) rollback(y *dialog, yIsA bool, sy *relay.Side) {
 // other leg is not involved; a changed address or direction in the answer
 // re-points the relay.
 func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction, hs []sip.Header) {
-	x, y, sx, _ := c.sides(l.isA)
-	c.est.mu.Lock()
-	from := c.est.from[y]
-	c.est.mu.Unlock()
-	sd, err := sdp.Parse(from)
-	if err == nil {
-		err = sdp.Rewrite(sd, c.mediaAddr(sx), c.origin(l.isA))
-	}
+	x, y := c.legs(l.isA)
+	sd, err := sdp.Parse(y.lastFrom())
 	var offer []byte
 	if err == nil {
-		offer, err = sd.Marshal()
+		offer, err = x.sdpFor(sd)
 	}
 	if err != nil {
-		c.gw.log.Info("re-INVITE without SDP: no session to offer", "call_id", x.callID, "error", err)
-		c.respondIn(tx, req, x, 500, "Server Internal Error", "", nil)
+		c.gw.log.Info("re-INVITE without SDP: no session to offer", "call_id", x.callID(), "error", err)
+		c.respondIn(tx, req, x.d, 500, "Server Internal Error", "", nil)
 		return
 	}
-	out := c.respondIn(tx, req, x, 200, "OK", "application/sdp", offer, hs...)
-	ack := c.awaitAck(tx, x, out)
+	out := c.respondIn(tx, req, x.d, 200, "OK", "application/sdp", offer, hs...)
+	ack := c.awaitAck(tx, x.d, out)
 	if ack == nil {
 		return
 	}
-	ans, err := sdp.Parse(ack.Body())
-	var st sdp.Stream
-	if err == nil {
-		st, err = sdp.CheckAnswer(sd, ans)
-	}
+	_, st, err := x.acceptAnswer(sd, ack.Body())
 	if err != nil {
 		// The ACK cannot be refused: keep the session as it was.
-		c.gw.log.Info("answer in ACK rejected", "call_id", x.callID, "error", err)
+		c.gw.log.Info("answer in ACK rejected", "call_id", x.callID(), "error", err)
 		return
 	}
-	sx.SetRemote(remoteOf(st, ack))
-	c.est.mu.Lock()
-	c.est.from[x], c.est.sent[x] = ack.Body(), offer
-	c.est.mu.Unlock()
+	x.heard(st, ack)
+	x.keep(ack.Body(), offer)
 }
 
 // awaitAck waits for the ACK of a 2xx we sent to a re-INVITE on d (or

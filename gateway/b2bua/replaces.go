@@ -121,35 +121,23 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	b.respond(tx, req, 100, "Trying", nil)
 	n := newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
 	n.user = user
-	x, y, sx, sy := c.sides(r.isA)
-	sd, err := sdp.Parse(req.Body())
-	var st sdp.Stream
-	if err == nil {
-		st, err = sdp.AudioStream(sd)
-	}
-	if err == nil {
-		_, err = sdp.Intersect(sd, b.o.Codecs)
-	}
-	if err == nil {
-		err = sdp.Rewrite(sd, c.mediaAddr(sy), c.origin(!r.isA))
-	}
+	x, y := c.legs(r.isA)
+	// n takes x's place: x's relay side, an origin of its own.
+	nl := x.taking(n, sdp.NewOrigin())
+	sd, st, err := nl.acceptOffer(req.Body())
 	var offer []byte
 	if err == nil {
-		offer, err = sd.Marshal()
+		offer, err = y.sdpFor(sd)
 	}
 	if err != nil {
 		b.fail(tx, req, n.localTag, err)
 		return
 	}
-	prevX := sx.Remote()
-	sx.SetRemote(remoteOf(st, req))
-	ans, res, err := c.offerTo(y, sip.INVITE, offer, sd)
-	var ast sdp.Stream
-	if err == nil {
-		ast, err = sdp.AudioStream(ans)
-	}
+	prevX := x.side.Remote()
+	nl.heard(st, req)
+	ans, ast, res, err := c.offerTo(y, sip.INVITE, offer, sd)
 	if err != nil {
-		sx.SetRemote(prevX)
+		x.side.SetRemote(prevX)
 		if res != nil {
 			b.fail(tx, req, n.localTag, &statusError{res.StatusCode, res.Reason})
 		} else {
@@ -157,25 +145,20 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		return
 	}
-	sy.SetRemote(remoteOf(ast, res))
-	org := sdp.NewOrigin()
-	if err := sdp.Rewrite(ans, c.mediaAddr(sx), org); err != nil {
-		b.fail(tx, req, n.localTag, err)
-		return
-	}
-	answer, err := ans.Marshal()
+	y.heard(ast, res)
+	answer, err := nl.sdpFor(ans)
 	if err != nil {
 		b.fail(tx, req, n.localTag, err)
 		return
 	}
-	if ok, _ := c.swap(x, n, r.isA, org); !ok {
+	if ok, _ := c.swap(x.d, n, r.isA, nl.origin); !ok {
 		b.fail(tx, req, n.localTag, ErrNoDialog)
 		return
 	}
 	lt := b.timerConf().negotiateUAS(req)
+	nl.keep(req.Body(), answer)
+	y.keep(res.Body(), offer)
 	c.est.mu.Lock()
-	c.est.from[n], c.est.sent[n] = req.Body(), answer
-	c.est.from[y], c.est.sent[y] = res.Body(), offer
 	if cs := req.CSeq(); cs != nil {
 		c.est.seq[n] = cs.SeqNo
 	}
@@ -193,7 +176,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	if err := tx.Respond(out); err != nil {
 		b.log.Debug("sending 2xx to INVITE with Replaces", "error", err)
 	}
-	go c.sendBye(x)
-	b.log.Info("call leg replaced", "call_id", x.callID, "by", n.callID)
+	go c.sendBye(x.d)
+	b.log.Info("call leg replaced", "call_id", x.callID(), "by", n.callID)
 	c.awaitAck(tx, n, out)
 }

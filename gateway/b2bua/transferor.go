@@ -6,9 +6,7 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
-
-	"github.com/switchboard-gw/switchboard/media/relay"
-	"github.com/switchboard-gw/switchboard/media/sdp"
+	psdp "github.com/pion/sdp/v3"
 )
 
 // A transferor that hangs up at once (RFC 5589 §6 and §7 basic flows: many
@@ -143,26 +141,19 @@ func transferReason(code int, text string) string {
 	return v
 }
 
-// earlyMedia points the relay side sx, the transferor's, at a transfer
-// target's early media (the SDP of its 18x, RFC 3960 gateway model): what
-// the target plays while it rings (ringback, announcements) reaches the
-// transferee through sy. offer is the SDP the target was offered.
-func earlyMedia(sx *relay.Side, offer []byte, res *sip.Response) bool {
+// earlyMedia points l's relay side (a transfer target taking the
+// transferor's) at the target's early media (the SDP of its 18x, RFC 3960
+// gateway model): what the target plays while it rings (ringback,
+// announcements) reaches the transferee. offer is the SDP the target was
+// offered.
+func (l *leg) earlyMedia(offer *psdp.SessionDescription, res *sip.Response) bool {
 	if res.StatusCode <= 100 || len(res.Body()) == 0 {
 		return false
 	}
-	ans, err := sdp.Parse(res.Body())
+	_, st, err := l.acceptAnswer(offer, res.Body())
 	if err != nil {
 		return false
 	}
-	off, err := sdp.Parse(offer)
-	if err != nil {
-		return false
-	}
-	st, err := sdp.CheckAnswer(off, ans)
-	if err != nil {
-		return false
-	}
-	sx.SetRemote(remoteOf(st, res))
+	l.heard(st, res)
 	return true
 }
