@@ -3,9 +3,11 @@ package b2bua
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
@@ -80,5 +82,59 @@ func TestTransferInviteToTrunk(t *testing.T) {
 	}
 	if !allows(inv, sip.PRACK) || !hasOption(inv, "Supported", "100rel") {
 		t.Errorf("Allow %v, Supported %v: want PRACK allowed beside 100rel", inv.GetHeader("Allow"), inv.GetHeader("Supported"))
+	}
+}
+
+// TestTransferTargetLostAck: the 2xx of a transfer target on a trunk is
+// ACKed again when it comes again (our ACK was lost, RFC 3261
+// §13.2.2.4): the INVITE's client transaction stays with the OnRetransmission
+// hook, as call setup's does (fork.go). The transfer's own path ended
+// the transaction at the first 2xx: the retransmission went unanswered
+// (and, at the gateway, to the stray path, which BYEs a Call-ID of ours
+// not yet listed as a dialog), and the target hung up after 64*T1.
+func TestTransferTargetLostAck(t *testing.T) {
+	var mu sync.Mutex
+	var acks, byes int
+	_, uri := listenUA(t, func(srv *sipgo.Server) {
+		srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+			res := sip.NewResponseFromRequest(req, 200, "OK", []byte(mirrorAnswer(string(req.Body()))))
+			res.To().Params.Add("tag", "target")
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			_ = tx.Respond(res)
+			go func() {
+				time.Sleep(300 * time.Millisecond) // as if our first ACK was lost
+				_ = tx.Respond(res)
+			}()
+		})
+		srv.OnAck(func(*sip.Request, sip.ServerTransaction) { mu.Lock(); acks++; mu.Unlock() })
+		srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+			mu.Lock()
+			byes++
+			mu.Unlock()
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		})
+	})
+	c, _ := testCall(t, newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" }))
+	tr := ipTrunk(t, "pbx", &fakePeer{uri: uri})
+	sd, _ := sdp.Parse([]byte(testSDP(int(c.media.A().LocalAddr().Port()), 1, "", 0, 8)))
+	offer, _ := sd.Marshal()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: tr}}
+	if _, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, func(*sip.Response) {}); err != nil {
+		t.Fatalf("placeTransfer: %v %v", final, err)
+	}
+	deadline := time.Now().Add(5 * time.Second) // a bound against a hang, not a timing
+	for {
+		mu.Lock()
+		a, b := acks, byes
+		mu.Unlock()
+		if a >= 2 || time.Now().After(deadline) {
+			if a < 2 || b != 0 {
+				t.Fatalf("target got %d ACKs and %d BYEs, want the retransmitted 2xx ACKed again and no BYE", a, b)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
