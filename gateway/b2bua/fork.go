@@ -84,6 +84,16 @@ func (br *branch) accept(tag string) bool {
 	return br.okTag == tag
 }
 
+// follow is a branch for br's target with INVITE inv (sent again with
+// credentials, trunkauth.go, or after a 422, redirect.go) and its client
+// transaction tx (nil: not sent yet, fork.send): a dialog of its own from
+// inv (RFC 3261 §12.1.2), br's trunk, flow and user.
+func (br *branch) follow(inv *sip.Request, tx sip.ClientTransaction) *branch {
+	d := newUACDialog(inv)
+	d.trunk, d.flow, d.user = br.d.trunk, br.d.flow, br.d.user
+	return &branch{label: br.label, user: br.user, inv: inv, tx: tx, d: d}
+}
+
 // brEvent is what a branch's watcher reports: a response, or the end of
 // its transaction (res nil).
 type brEvent struct {

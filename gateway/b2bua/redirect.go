@@ -59,17 +59,13 @@ func (c *call) resend(ctx context.Context, f *fork, br *branch, r *sip.Request) 
 		if err != nil {
 			return nil, err
 		}
-		d := newUACDialog(res.Request)
-		d.trunk = tr
-		nb := &branch{label: br.label, inv: res.Request, tx: res.Tx, d: d}
+		nb := br.follow(res.Request, res.Tx)
 		f.add(nb, res.Response)
 		return nb, nil
 	}
 	r.Via().Params.Add("branch", c.gw.newBranch())
 	r.SetDestination(br.inv.Destination())
-	d := newUACDialog(r)
-	d.flow, d.user = br.d.flow, br.d.user
-	nb := &branch{label: br.label, user: br.user, inv: r, d: d}
+	nb := br.follow(r, nil)
 	return nb, f.send(ctx, nb)
 }
 

@@ -79,11 +79,10 @@ func (c *call) reauth(ctx context.Context, f *fork, br *branch, res *sip.Respons
 	}
 	f.settle(br, res.StatusCode, res.Reason)
 	br.tx.Terminate() // it ACKed the challenge (RFC 3261 §17.1.1.3)
-	d := newUACDialog(inv)
-	d.trunk = br.d.trunk
-	d.flow = br.d.flow
 	log.Debug("INVITE sent again with credentials", "algorithm", ch.Algorithm)
-	f.add(&branch{label: br.label, user: br.user, inv: inv, tx: tx, d: d, authTries: br.authTries + 1}, nil)
+	nb := br.follow(inv, tx)
+	nb.authTries = br.authTries + 1
+	f.add(nb, nil)
 	return true
 }
 
