@@ -15,7 +15,14 @@
 //
 // The dialog (dialog.go, one per leg) is kept apart from the call
 // (call.go), and every error maps to a SIP status and a CDR cause
-// (errors.go).
+// (errors.go). Each piece of the protocol is written once: a leg (leg.go)
+// is one side of a call, its dialog, relay side and origin, and every SDP
+// taken from or given to a far end goes through its pipeline
+// (acceptOffer/acceptAnswer, heard, sdpFor); B-leg INVITEs are built by
+// newInvite/newInviteB (legs.go) and sent through the fork (fork.go: its
+// client transactions carry the OnRetransmission hook); 2xx are ACKed by
+// ack2xx (legs.go); the responses we repeat ourselves follow retransmit
+// (retransmit.go).
 //
 // Trust: our tags are random per dialog (tags.go); an in-dialog request
 // must come from its dialog's peer, by From tag and source address
