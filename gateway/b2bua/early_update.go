@@ -76,8 +76,10 @@ func (c *call) earlyAnswered(d *dialog) {
 	c.est.mu.Lock()
 	up := c.est.up
 	c.est.mu.Unlock()
-	if up {
-		return // a transfer target (refer.go), not the call's setup
+	if up || c.a == nil {
+		// A transfer target (refer.go: the call placing it has no
+		// caller side), not a ringing call's setup.
+		return
 	}
 	c.early.mu.Lock()
 	first := c.early.b == nil

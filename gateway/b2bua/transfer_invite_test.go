@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -136,5 +137,73 @@ func TestTransferTargetLostAck(t *testing.T) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTransferTargetReliableEarlyMedia: a transfer target that sends a
+// reliable 183 with SDP (RFC 3262) is PRACKed and its early media reaches
+// the transferee, while other calls ring (their early dialogs listed for
+// PRACK and early UPDATE). The transfer's own call has no caller side:
+// taking the 183 as a ringing call's early answer dereferenced it.
+func TestTransferTargetReliableEarlyMedia(t *testing.T) {
+	for _, to := range []string{"trunk", "device"} {
+		t.Run(to, func(t *testing.T) { transferReliableEarly(t, to) })
+	}
+}
+
+func transferReliableEarly(t *testing.T, to string) {
+	var mu sync.Mutex
+	var pracks int
+	_, uri := listenUA(t, func(srv *sipgo.Server) {
+		srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+			answer := []byte(mirrorAnswer(string(req.Body())))
+			early := sip.NewResponseFromRequest(req, 183, "Session Progress", answer)
+			early.To().Params.Add("tag", "target")
+			early.AppendHeader(sip.NewHeader("Require", "100rel"))
+			early.AppendHeader(sip.NewHeader("RSeq", "1"))
+			early.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			_ = tx.Respond(early)
+			time.Sleep(200 * time.Millisecond)
+			res := sip.NewResponseFromRequest(req, 200, "OK", answer)
+			res.To().Params.Add("tag", "target")
+			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+			_ = tx.Respond(res)
+		})
+		srv.OnRequest(sip.PRACK, func(req *sip.Request, tx sip.ServerTransaction) {
+			mu.Lock()
+			pracks++
+			mu.Unlock()
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 200, "OK", nil))
+		})
+		srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	})
+	c, _ := testCall(t, newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" }))
+	ringing := &call{gw: c.gw, a: &dialog{callID: "ringing", localTag: "x"}}
+	c.gw.addEarly(ringing) // another call rings meanwhile
+	x, _ := c.legs(false)
+	z := x.taking(nil, sdp.NewOrigin())
+	sd, offer, err := z.freshOffer([]byte(testSDP(30000, 1, "", 0, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heard bool
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: ipTrunk(t, "pbx", &fakePeer{uri: uri})}}
+	if to == "device" {
+		route.tgt = target{user: "u2000", contacts: []store.Binding{{ContactURI: "<sip:u2000@" + hostPort(uri) + ">", Transport: "udp"}}}
+	}
+	_, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil,
+		func(r *sip.Response) { heard = heard || z.earlyMedia(sd, r) })
+	if err != nil {
+		t.Fatalf("placeTransfer: %v %v", final, err)
+	}
+	if !heard {
+		t.Error("the target's early media was not relayed")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if pracks != 1 {
+		t.Errorf("target got %d PRACKs, want 1 (RFC 3262 §4)", pracks)
 	}
 }
