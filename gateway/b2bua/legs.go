@@ -176,6 +176,34 @@ func (c *call) respondA(tx sip.ServerTransaction, req *sip.Request, code int, re
 	return res
 }
 
+// answerNew sends our 2xx with SDP body to an INVITE that forms dialog n
+// on an answered call (with Replaces, RFC 3891 §3; a pickup): our tag and
+// Contact (RFC 3261 §12.1.1), what the dialog takes (Allow), the session
+// timer lt agreed with the far end (RFC 4028 §9: Session-Expires tells it
+// who refreshes; nil: no timer, Supported: timer alone) and Server. The
+// ACK is awaited by the caller (awaitAck).
+func (b *B2BUA) answerNew(tx sip.ServerTransaction, req *sip.Request, n *dialog, lt *legTimer, body []byte) *sip.Response {
+	out := sip.NewResponseFromRequest(req, 200, "OK", body)
+	out.To().Params.Add("tag", n.localTag)
+	out.AppendHeader(&sip.ContactHeader{Address: n.contact})
+	out.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	out.AppendHeader(sip.NewHeader("Allow", allowInDialog))
+	hs := []sip.Header{sip.NewHeader("Supported", "timer")}
+	if lt != nil {
+		hs = lt.respHeaders()
+	}
+	for _, h := range hs {
+		out.AppendHeader(h)
+	}
+	if b.o.ServerName != "" {
+		out.AppendHeader(sip.NewHeader("Server", b.o.ServerName))
+	}
+	if err := tx.Respond(out); err != nil {
+		b.log.Debug("sending 2xx to a new dialog", "call_id", n.callID, "error", err)
+	}
+	return out
+}
+
 // retransmit2xx sends the 2xx to the caller again (retransmit: T1
 // doubling up to T2, RFC 3261 §13.3.1.4; the server transaction does not,
 // RFC 6026 §7.1) until its ACK comes. Without an ACK for 64*T1 the call

@@ -49,6 +49,7 @@ type pickupReq struct {
 type pickupReply struct {
 	n      *dialog
 	answer []byte
+	lt     *legTimer // the session timer agreed with the picker (RFC 4028 §9)
 	err    error
 }
 
@@ -168,14 +169,7 @@ func (b *B2BUA) onPickup(req *sip.Request, tx sip.ServerTransaction, user string
 		return
 	}
 	c := p.c
-	out := sip.NewResponseFromRequest(req, 200, "OK", rep.answer)
-	out.To().Params.Add("tag", rep.n.localTag)
-	out.AppendHeader(&sip.ContactHeader{Address: rep.n.contact})
-	out.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	out.AppendHeader(sip.NewHeader("Allow", allowInDialog))
-	if err := tx.Respond(out); err != nil {
-		b.log.Debug("sending 2xx to a pickup", "error", err)
-	}
+	out := b.answerNew(tx, req, rep.n, rep.lt, rep.answer)
 	b.log.Info("call picked up", "call_id", c.a.callID, "by", user, "callee", p.callee)
 	c.awaitAck(tx, rep.n, out)
 }
@@ -241,8 +235,9 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 		c.est.seq[n] = cs.SeqNo
 	}
 	c.est.mu.Unlock()
-	c.armTimer(n, c.gw.timerConf().negotiateUAS(pr.req))
-	pr.reply <- pickupReply{n: n, answer: toP}
+	lt := c.gw.timerConf().negotiateUAS(pr.req)
+	c.armTimer(n, lt)
+	pr.reply <- pickupReply{n: n, answer: toP, lt: lt}
 	if udpTransport(req.Transport()) {
 		go c.retransmit2xx(tx, sent)
 	}

@@ -2,7 +2,11 @@ package b2bua
 
 import (
 	"errors"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -72,5 +76,77 @@ func TestLookupPickable(t *testing.T) {
 	b.closePickup(c)
 	if _, _, ok := b.lookupPickable(replaces{callID: "cid", toTag: "ours", fromTag: "dev"}); ok {
 		t.Error("pickable after closePickup")
+	}
+}
+
+// TestPickupSessionTimer: the 2xx to a picker that supports session
+// timers says the session interval and that it refreshes (RFC 4028 §9:
+// Session-Expires with refresher=uac), as the 2xx to an INVITE with
+// Replaces does: the gateway arms the expiry of that leg, and a picker
+// told nothing does no timers (§7.2) and was hung up at expiry. The
+// pickup's own 2xx builder had left the timer out.
+func TestPickupSessionTimer(t *testing.T) {
+	ring := startForkDevice(t, false, 0)
+	gw, _ := startForkGateway(t, ring)
+	c := newCaller(t, gw)
+	c.send("INVITE", "sip:1001@example.com", "<sip:1001@example.com>", 1, forkSDP)
+	inv := ring.waitFor(t, "INVITE")
+	_, fromTag, _ := strings.Cut(inv.get("From"), "tag=")
+	fromTag, _, _ = strings.Cut(fromTag, ";")
+
+	picker, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer picker.Close()
+	ga, _ := net.ResolveUDPAddr("udp", gw)
+	var res rawMsg
+	for try := 1; ; try++ {
+		msg := fmt.Sprintf("INVITE sip:1001@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKpick%d;rport\r\n"+
+			"From: <sip:5551234@pbx.invalid>;tag=p1\r\nTo: <sip:1001@example.com>\r\nCall-ID: pick-%d\r\nCSeq: 1 INVITE\r\n"+
+			"Contact: <sip:picker@%s>\r\nMax-Forwards: 70\r\nReplaces: %s;to-tag=dev;from-tag=%s\r\nSupported: timer\r\n"+
+			"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s",
+			picker.LocalAddr(), try, try, picker.LocalAddr(), inv.get("Call-ID"), fromTag, len(forkSDP), forkSDP)
+		if _, err := picker.WriteTo([]byte(msg), ga); err != nil {
+			t.Fatal(err)
+		}
+		res = readFinal(t, picker)
+		// 481 until the device's 180 made its early dialog pickable (a
+		// bound against a hang, not a timing).
+		if res.status() != 481 || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res.status() != 200 {
+		t.Fatalf("picker got %s", res.first)
+	}
+	to := res.get("To")
+	ack := fmt.Sprintf("ACK sip:1001@example.com SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bKpickack;rport\r\n"+
+		"From: <sip:5551234@pbx.invalid>;tag=p1\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		picker.LocalAddr(), to, res.get("Call-ID"))
+	_, _ = picker.WriteTo([]byte(ack), ga)
+	se := res.get("Session-Expires")
+	if !strings.Contains(se, "refresher=uac") {
+		t.Errorf("2xx to the picker: Session-Expires %q, want the interval with refresher=uac (RFC 4028 §9)", se)
+	}
+	if !strings.Contains(res.get("Allow"), "UPDATE") {
+		t.Errorf("2xx to the picker: Allow %q", res.get("Allow"))
+	}
+}
+
+// readFinal reads pc's responses until a final one.
+func readFinal(t *testing.T, pc net.PacketConn) rawMsg {
+	t.Helper()
+	buf := make([]byte, 65536)
+	for {
+		_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, src, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no final response: %v", err)
+		}
+		if m := parseRaw(buf[:n], src); strings.HasPrefix(m.first, "SIP/2.0") && m.status() >= 200 {
+			return m
+		}
 	}
 }

@@ -164,18 +164,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c.est.mu.Unlock()
 	c.armTimer(n, lt)
-	out := sip.NewResponseFromRequest(req, 200, "OK", answer)
-	out.To().Params.Add("tag", n.localTag)
-	out.AppendHeader(&sip.ContactHeader{Address: n.contact})
-	out.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	if lt != nil {
-		for _, h := range lt.respHeaders() {
-			out.AppendHeader(h)
-		}
-	}
-	if err := tx.Respond(out); err != nil {
-		b.log.Debug("sending 2xx to INVITE with Replaces", "error", err)
-	}
+	out := b.answerNew(tx, req, n, lt, answer)
 	go c.sendBye(x.d)
 	b.log.Info("call leg replaced", "call_id", x.callID(), "by", n.callID)
 	c.awaitAck(tx, n, out)
