@@ -287,18 +287,24 @@ func (c *call) endWith(byeA, byeB bool, cause error, reasons []sip.Header) {
 	})
 }
 
-// sendBye sends BYE on d, with hs (Reason, RFC 3326), and waits for its
-// response (RFC 3261 §15.1.1), for at most 2 s when shutting down.
-func (c *call) sendBye(d *dialog, hs ...sip.Header) {
+// sendBye sends BYE on d with the dialog's next CSeq number and hs
+// (Reason, RFC 3326), and waits for its response (RFC 3261 §15.1.1):
+// bye.
+func (c *call) sendBye(d *dialog, hs ...sip.Header) { c.gw.bye(d, 0, hs...) }
+
+// bye is the one BYE sender: BYE on d with CSeq number seq (0: the
+// dialog's next, RFC 3261 §12.2.1.1; a stray 2xx's dialog has no
+// sequence of ours, stray.go) and hs, waiting for its response within
+// Timer F (§17.1.2.2), at most 2 s once the gateway shuts down: a peer
+// that never answers must not hold up Close, and a BYE still goes out.
+func (b *B2BUA) bye(d *dialog, seq uint32, hs ...sip.Header) {
 	timeout := byeTimeout
-	if c.gw.ctx.Err() != nil {
+	if b.ctx.Err() != nil {
 		timeout = shutdownByeTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// A shutdown while we wait cuts the wait to shutdownByeTimeout: a
-	// peer that never answers must not hold up Close for Timer F.
-	stop := context.AfterFunc(c.gw.ctx, func() {
+	stop := context.AfterFunc(b.ctx, func() {
 		t := time.NewTimer(shutdownByeTimeout)
 		defer t.Stop()
 		select {
@@ -308,17 +314,20 @@ func (c *call) sendBye(d *dialog, hs ...sip.Header) {
 		}
 	})
 	defer stop()
-	bye := d.newRequest(sip.BYE)
-	for _, h := range hs {
-		bye.AppendHeader(h)
+	if seq == 0 {
+		seq = d.nextSeq()
 	}
-	res, err := c.gw.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
+	req := d.requestWithSeq(sip.BYE, seq)
+	for _, h := range hs {
+		req.AppendHeader(h)
+	}
+	res, err := b.o.Client.Do(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
-		c.gw.log.Debug("BYE failed", "call_id", d.callID, "error", err)
+		b.log.Debug("BYE failed", "call_id", d.callID, "error", err)
 		return
 	}
 	if res.StatusCode >= 300 {
-		c.gw.log.Debug("BYE rejected", "call_id", d.callID, "status", res.StatusCode)
+		b.log.Debug("BYE rejected", "call_id", d.callID, "status", res.StatusCode)
 	}
 }
 

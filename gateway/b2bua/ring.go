@@ -334,7 +334,7 @@ func (c *call) crossedCancel() error {
 	gw.calls.Add(1)
 	go func() {
 		defer gw.calls.Done()
-		gw.byeWithReason(d, d.nextSeq(), reasonCancelled)
+		gw.bye(d, 0, sip.NewHeader("Reason", reasonCancelled))
 	}()
 	return ErrCancelled
 }

@@ -1,12 +1,10 @@
 package b2bua
 
 import (
-	"context"
 	"net/netip"
 	"sync"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
 
@@ -135,28 +133,8 @@ func (b *B2BUA) hangUpStray(d *dialog, seq uint32, reason string, res *sip.Respo
 	b.calls.Add(1)
 	go func() {
 		defer b.calls.Done()
-		b.byeWithReason(d, seq+1, reason)
+		b.bye(d, seq+1, sip.NewHeader("Reason", reason))
 	}()
-}
-
-// byeWithReason sends BYE with CSeq number seq and a Reason header
-// (RFC 3326) on d and waits for its answer, within byeTimeout or the
-// gateway's life.
-func (b *B2BUA) byeWithReason(d *dialog, seq uint32, reason string) {
-	ctx, cancel := context.WithTimeout(b.ctx, byeTimeout)
-	defer cancel()
-	bye := d.requestWithSeq(sip.BYE, seq)
-	if reason != "" {
-		bye.AppendHeader(sip.NewHeader("Reason", reason))
-	}
-	r, err := b.o.Client.Do(ctx, bye, sipgo.ClientRequestAddVia)
-	if err != nil {
-		b.log.Debug("BYE failed", "call_id", d.callID, "error", err)
-		return
-	}
-	if r.StatusCode >= 300 {
-		b.log.Debug("BYE rejected", "call_id", d.callID, "status", r.StatusCode)
-	}
 }
 
 // strayKey names one dialog: Call-ID, our (From) tag, their (To) tag.
