@@ -507,7 +507,9 @@ func (c *call) attended(l *leg, r *leg) error {
 	c2.end(byeR && r.d == c2.dialogA(), byeR && r.d != c2.dialogA(), nil)
 	prevX := x.side.Remote()
 	w.heard(st, res)
-	c.resumeTransferee(y, res.Body())
+	// w is listed on c (swap) before the transferee's re-INVITE, which may
+	// take a while: c2.end took w's dialog off the list, and a 2xx of w's
+	// re-INVITE sent again meanwhile must find it (stray.go).
 	ok, gone := c.swap(x.d, w.d, l.isA, w.origin)
 	if !ok {
 		x.side.SetRemote(prevX)
@@ -516,6 +518,7 @@ func (c *call) attended(l *leg, r *leg) error {
 	}
 	w.keep(res.Body(), offer)
 	c.armTimer(w.d, wt)
+	c.resumeTransferee(y, res.Body())
 	c.notifyRefer(x.d, 200, "OK", true)
 	if !gone {
 		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))

@@ -48,13 +48,20 @@ func (p *fakePeer) requests() []*sip.Request {
 // client and URI; setup registers handlers before it listens.
 func listenUA(t *testing.T, setup func(*sipgo.Server)) (*sipgo.Client, sip.Uri) {
 	t.Helper()
+	return listenUAWith(t, setup)
+}
+
+// listenUAWith is listenUA with options for the UA (a stray response
+// handler).
+func listenUAWith(t *testing.T, setup func(*sipgo.Server), opts ...sipgo.UserAgentOption) (*sipgo.Client, sip.Uri) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	pc.Close()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgentHostname("127.0.0.1"))
+	ua, err := sipgo.NewUA(append([]sipgo.UserAgentOption{sipgo.WithUserAgentHostname("127.0.0.1")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,6 +180,13 @@ func testCallWith(t *testing.T, pa, peer *fakePeer, rec cdr.Recorder) (*call, *l
 		Contact: func(string) sip.Uri { return self }, CDR: rec,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	t.Cleanup(b.Close)
+	return callOn(t, b, rl, self, pa, peer)
+}
+
+// callOn builds an answered call on b between peers pa (A leg) and peer
+// (B leg), with its media on rl; self is b's Contact.
+func callOn(t *testing.T, b *B2BUA, rl *relay.Relay, self sip.Uri, pa, peer *fakePeer) (*call, *leg) {
+	t.Helper()
 	media, err := rl.NewSession()
 	if err != nil {
 		t.Fatal(err)
