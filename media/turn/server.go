@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/logging"
+	"github.com/pion/transport/v5/reuseport"
 	"github.com/pion/turn/v5"
 )
 
@@ -137,18 +139,29 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, l := range s.listeners {
 		switch l.scheme {
 		case "udp":
-			pc, err := net.ListenPacket("udp", l.addr) //nolint:noctx
-			if err != nil {
-				s.closeLocked()
-				return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
+			// One socket per core on the same port (SO_REUSEPORT): pion
+			// reads each UDP socket in one goroutine, and the kernel keeps
+			// a client's 5-tuple on one socket, so its allocation stays
+			// with one reader.
+			addr := l.addr
+			for i := range max(1, runtime.GOMAXPROCS(0)) {
+				lc := net.ListenConfig{Control: reuseport.Control}
+				pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+				if err != nil {
+					s.closeLocked()
+					return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
+				}
+				if i == 0 {
+					addr = pc.LocalAddr().String() // port 0 resolved: the others join it
+					s.bound = append(s.bound, Bound{Scheme: "udp", Addr: pc.LocalAddr()})
+				}
+				s.pcs = append(s.pcs, pc)
+				cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{
+					PacketConn:            &guardedPacketConn{PacketConn: pc, lim: s.limiter, dropped: &s.stats.rateLimited},
+					RelayAddressGenerator: newRelayGen(s, relayIP, bind, s.opts.PortMin, s.opts.PortMax),
+					PermissionHandler:     s.permit,
+				})
 			}
-			s.pcs = append(s.pcs, pc)
-			s.bound = append(s.bound, Bound{Scheme: "udp", Addr: pc.LocalAddr()})
-			cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{
-				PacketConn:            &guardedPacketConn{PacketConn: pc, lim: s.limiter, dropped: &s.stats.rateLimited},
-				RelayAddressGenerator: newRelayGen(s, relayIP, bind, s.opts.PortMin, s.opts.PortMax),
-				PermissionHandler:     s.permit,
-			})
 		case "tcp", "tls":
 			ln, err := net.Listen("tcp", l.addr) //nolint:noctx
 			if err != nil {
