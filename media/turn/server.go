@@ -143,7 +143,11 @@ func (s *Server) Start(ctx context.Context) error {
 			// reads each UDP socket in one goroutine, and the kernel keeps
 			// a client's 5-tuple on one socket, so its allocation stays
 			// with one reader.
-			addr := l.addr
+			addr, err := exclusiveUDPPort(l.addr)
+			if err != nil {
+				s.closeLocked()
+				return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
+			}
 			for i := range max(1, runtime.GOMAXPROCS(0)) {
 				lc := net.ListenConfig{Control: reuseport.Control}
 				pc, err := lc.ListenPacket(context.Background(), "udp", addr)
@@ -152,7 +156,6 @@ func (s *Server) Start(ctx context.Context) error {
 					return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
 				}
 				if i == 0 {
-					addr = pc.LocalAddr().String() // port 0 resolved: the others join it
 					s.bound = append(s.bound, Bound{Scheme: "udp", Addr: pc.LocalAddr()})
 				}
 				s.pcs = append(s.pcs, pc)
@@ -201,6 +204,18 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// exclusiveUDPPort binds addr once without SO_REUSEPORT, so that a port
+// another process holds (even with SO_REUSEPORT) is an error rather than a
+// port silently shared, and returns it with port 0 resolved.
+func exclusiveUDPPort(addr string) (string, error) {
+	pc, err := net.ListenPacket("udp", addr) //nolint:noctx
+	if err != nil {
+		return "", err
+	}
+	bound := pc.LocalAddr().String()
+	return bound, pc.Close()
 }
 
 // Close shuts the listeners, every connection and every allocation.

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,11 +50,18 @@ func main() {
 	size := flag.Int("size", 172, "payload bytes per relayed packet (G.711 20 ms RTP is 172)")
 	rounds := flag.Int("rounds", 2, "rounds per server, alternated")
 	coturnBin := flag.String("coturn", "turnserver", "coturn's turnserver binary")
+	cpuProfile := flag.String("cpuprofile", "", "with -serve: write our server's CPU profile here")
 	flag.Parse()
 	if *serve != "" {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 		if err := runServer(*serve); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			os.Exit(1) //nolint:gocritic // the profile of a failed start is of no use
 		}
 		return
 	}
@@ -103,7 +111,11 @@ func startOurs() (*server, error) {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(freePort())
-	cmd := exec.Command(self, "-serve", addr)
+	args := []string{"-serve", addr}
+	if p := os.Getenv("BENCHTURN_CPUPROFILE"); p != "" {
+		args = append(args, "-cpuprofile", p)
+	}
+	cmd := exec.Command(self, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
