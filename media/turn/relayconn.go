@@ -37,6 +37,7 @@ func (g *relayGen) AllocatePacketConn(c turn.AllocateListenerConfig) (net.Packet
 		g.s.stats.relayFailures.Add(1)
 		return nil, nil, err
 	}
+	setSocketBuffers(pc, relaySocketBuffer)
 	rc := newRelayConn(pc, g.s, g.s.opts.MaxBitrate)
 	g.s.allocs.attachConn(addr.String(), rc)
 	return rc, addr, nil

@@ -155,6 +155,7 @@ func (s *Server) Start(ctx context.Context) error {
 					s.closeLocked()
 					return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
 				}
+				setSocketBuffers(pc, listenerSocketBuffer)
 				if i == 0 {
 					s.bound = append(s.bound, Bound{Scheme: "udp", Addr: pc.LocalAddr()})
 				}
@@ -204,6 +205,24 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// Socket buffer sizes asked for (the kernel caps them at
+// net.core.rmem_max/wmem_max): a listener takes every client's packets, a
+// relay one allocation's peers'. Bursts (many clients on the same 20 ms
+// tick) overflow the 208 kB default before a loaded machine schedules the
+// reader.
+const (
+	listenerSocketBuffer = 4 << 20
+	relaySocketBuffer    = 512 << 10
+)
+
+// setSocketBuffers asks for size bytes of receive and send buffer.
+func setSocketBuffers(pc net.PacketConn, size int) {
+	if u, ok := pc.(*net.UDPConn); ok {
+		_ = u.SetReadBuffer(size)
+		_ = u.SetWriteBuffer(size)
+	}
 }
 
 // exclusiveUDPPort binds addr once without SO_REUSEPORT, so that a port
