@@ -11,7 +11,8 @@ import (
 // TURN configures the STUN and TURN server (RFC 8489, RFC 8656) that
 // browsers and softphones use to reach the gateway's media through NAT.
 type TURN struct {
-	// Enabled runs the STUN/TURN server. Default: true (WebRTC clients
+	// Enabled runs the STUN/TURN server; the other keys are checked even
+	// when it is off. Default: true (WebRTC clients
 	// behind NAT need it, and softphones expect STUN/TURN on 3478).
 	Enabled bool `yaml:"enabled"`
 
@@ -163,10 +164,7 @@ func ParseTURNListener(s string) (scheme, hostport string, ok bool) {
 
 func (d *decoder) validateTURN(c *Config) {
 	t := &c.TURN
-	if !t.Enabled {
-		return
-	}
-	if len(t.Listen) == 0 {
+	if t.Enabled && len(t.Listen) == 0 {
 		d.errorf("turn.listen", "at least one listener is required while turn.enabled is true")
 	}
 	seen := map[string]int{}
@@ -220,8 +218,16 @@ func (d *decoder) validateTURN(c *Config) {
 	}
 	d.validateTURNPorts(c)
 	for i, s := range t.AllowPeers {
-		if _, err := parsePrefix(s); err != nil {
+		p, err := parsePrefix(s)
+		if err != nil {
 			d.errorf(index("turn.allow_peers", i), "%v", err)
+			continue
+		}
+		for _, risky := range riskyPeers {
+			if p.Contains(risky.addr) {
+				d.warnf(index("turn.allow_peers", i), "%s holds %s (%s): TURN clients could reach it through the relay", p, risky.addr, risky.what)
+				break
+			}
 		}
 	}
 	for _, k := range []struct {
@@ -260,10 +266,21 @@ func (d *decoder) validateTURNPorts(c *Config) {
 		return
 	}
 	mediaValid := c.Media.PortMin >= 1024 && c.Media.PortMax <= 65535 && c.Media.PortMin < c.Media.PortMax
-	if mediaValid && t.PortMin <= c.Media.PortMax && c.Media.PortMin <= t.PortMax {
+	if t.Enabled && mediaValid && t.PortMin <= c.Media.PortMax && c.Media.PortMin <= t.PortMax {
 		d.errorf("turn.port_min", "%d-%d overlaps media's %d-%d: the RTP relay and TURN would take each other's ports",
 			t.PortMin, t.PortMax, c.Media.PortMin, c.Media.PortMax)
 	}
+}
+
+// riskyPeers are addresses turn.allow_peers is warned about opening.
+var riskyPeers = []struct {
+	addr netip.Addr
+	what string
+}{
+	{netip.MustParseAddr("127.0.0.1"), "this host's loopback"},
+	{netip.MustParseAddr("::1"), "this host's loopback"},
+	{netip.MustParseAddr("169.254.169.254"), "cloud instance metadata"},
+	{netip.MustParseAddr("fd00:ec2::254"), "cloud instance metadata"},
 }
 
 func containsColon(s string) bool {
