@@ -3,7 +3,9 @@ package turn
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -142,7 +144,17 @@ func (c *rawClient) read(wait time.Duration) *stun.Message {
 	c.t.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
 	buf := make([]byte, 4096)
-	n, err := c.conn.Read(buf)
+	var n int
+	var err error
+	if _, stream := c.conn.(*net.TCPConn); stream { // RFC 8489 §6.2.2: read the header, then its length
+		if _, err = io.ReadFull(c.conn, buf[:20]); err == nil {
+			l := int(binary.BigEndian.Uint16(buf[2:4]))
+			_, err = io.ReadFull(c.conn, buf[20:20+l])
+			n = 20 + l
+		}
+	} else {
+		n, err = c.conn.Read(buf)
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return nil

@@ -383,3 +383,48 @@ func TestUDPPortTaken(t *testing.T) {
 		t.Fatal("a second server started on a UDP port in use")
 	}
 }
+
+// TestTCPRelayConnect: RFC 6062 TCP allocations obey the peer filter too:
+// Connect to a denied peer gets 403, to an allowed one a CONNECTION-ID.
+func TestTCPRelayConnect(t *testing.T) {
+	peerLn, err := net.Listen("tcp", "127.0.0.6:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peerLn.Close()
+	go func() {
+		for {
+			c, err := peerLn.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	pa := peerLn.Addr().(*net.TCPAddr)
+	tcpTransport := stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{6, 0, 0, 0}}
+	for _, tc := range []struct {
+		name  string
+		allow []netip.Prefix
+		want  stun.ErrorCode
+	}{
+		{"denied by default", nil, stun.CodeForbidden},
+		{"allow-listed", []netip.Prefix{loopback}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, func(o *Options) { o.AllowPeers = tc.allow })
+			u, p := restCreds("tcp-relay", time.Hour)
+			c := newRawClient(t, "tcp", s.addr(t, "tcp"), u, p)
+			if res := c.request(stun.MethodAllocate, tcpTransport); errorCode(res) != 0 {
+				t.Fatalf("TCP allocate: %d", errorCode(res))
+			}
+			res := c.request(stun.MethodConnect, peerAddr{pa.IP, pa.Port})
+			if got := errorCode(res); got != tc.want {
+				t.Fatalf("Connect %v: code %d, want %d", pa, got, tc.want)
+			}
+			if tc.want == 0 && !res.Contains(stun.AttrConnectionID) {
+				t.Error("Connect success without CONNECTION-ID (RFC 6062 §5.2)")
+			}
+		})
+	}
+}
