@@ -1,12 +1,17 @@
 package turn
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// errRateLimited ends a TCP/TLS connection whose source sent requests over
+// its rate.
+var errRateLimited = errors.New("turn: source over its request rate")
 
 // maxSources bounds the per-source tables: past it they start afresh, so a
 // flood of spoofed sources costs memory once, not without end.
@@ -171,6 +176,54 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		_ = c.Conn.SetReadDeadline(time.Now().Add(c.l.idle))
+	}
+	return n, err
+}
+
+// meteredListener wraps each connection of a TCP listener, or a TLS
+// listener above the handshake, in a meteredConn.
+type meteredListener struct {
+	net.Listener
+	lim         *sourceLimiter
+	rateLimited *atomic.Uint64
+}
+
+func (l *meteredListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &meteredConn{Conn: c, ip: remoteIP(c), lim: l.lim, rateLimited: l.rateLimited}, nil
+}
+
+// meteredConn ends a connection whose bytes cannot be framed as STUN and
+// ChannelData, or whose source sends STUN requests over its rate (the
+// same per-source budget as on UDP). It reads plaintext: over TLS it sits
+// above the handshake (so pion does not see a *tls.Conn and hands no TLS
+// state to the auth handler, which does not use it).
+type meteredConn struct {
+	net.Conn
+	ip          netip.Addr
+	lim         *sourceLimiter
+	rateLimited *atomic.Uint64
+	meter       streamMeter
+}
+
+func (c *meteredConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		reqs, ferr := c.meter.feed(p[:n])
+		if ferr != nil {
+			_ = c.Close()
+			return 0, ferr
+		}
+		for range reqs {
+			if !c.lim.allow(c.ip, time.Now()) {
+				c.rateLimited.Add(1)
+				_ = c.Close()
+				return 0, errRateLimited
+			}
+		}
 	}
 	return n, err
 }

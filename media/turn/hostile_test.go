@@ -2,6 +2,7 @@ package turn
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -173,4 +174,46 @@ func mustAddrPort(t *testing.T, s string) netipAddrPort {
 		t.Fatal(err)
 	}
 	return ap
+}
+
+// TestTCPFloodAndGarbage: over TCP, a source over its request rate and a
+// stream that is not STUN or ChannelData lose their connection; a polite
+// TCP client is served.
+func TestTCPFloodAndGarbage(t *testing.T) {
+	s := startServer(t, func(o *Options) { o.SourceRate = 20; o.SourceBurst = 40 })
+	closedAfter := func(payload []byte, times int) bool {
+		c, err := net.Dial("tcp", s.addr(t, "tcp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		for range times {
+			if _, err := c.Write(payload); err != nil {
+				return true // reset while writing: closed
+			}
+		}
+		_ = c.SetReadDeadline(time.Now().Add(ioTimeout))
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				var ne net.Error
+				return !(errors.As(err, &ne) && ne.Timeout())
+			}
+		}
+	}
+	if !closedAfter([]byte{0x80, 1, 2, 3, 4, 5, 6, 7}, 1) {
+		t.Error("a stream of garbage kept its connection")
+	}
+	binding := stun.MustBuild(stun.TransactionID, stun.BindingRequest).Raw
+	if !closedAfter(binding, 500) {
+		t.Error("500 requests at once over TCP kept their connection")
+	}
+	if s.Stats().RateLimited == 0 {
+		t.Error("TCP flood not counted")
+	}
+	time.Sleep(2 * time.Second) // the source's bucket refills (20/s)
+	polite := newRawClient(t, "tcp", s.addr(t, "tcp"), "", "")
+	if res := polite.roundTrip(binding, ioTimeout); res == nil || res.Type != stun.BindingSuccess {
+		t.Fatalf("polite TCP client not served: %v", res)
+	}
 }

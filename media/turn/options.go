@@ -55,8 +55,10 @@ type Options struct {
 	// for none (RFC 8656 §7.2). Default: 10m.
 	Lifetime time.Duration
 
-	// SourceRate and SourceBurst limit STUN requests per source IP address
-	// on UDP listeners (data is not counted); 0 turns the limit off.
+	// SourceRate and SourceBurst limit STUN requests per source IP
+	// address (ChannelData and indications are not counted): over UDP the
+	// excess is dropped, over TCP/TLS the connection is closed. 0 turns
+	// the limit off.
 	SourceRate, SourceBurst int
 
 	// MaxConnsPerIP and MaxConns cap TCP and TLS connections; 0 is no cap.

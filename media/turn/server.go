@@ -181,6 +181,7 @@ func (s *Server) Start(ctx context.Context) error {
 			if l.scheme == "tls" {
 				served = tls.NewListener(gl, s.opts.TLS)
 			}
+			served = &meteredListener{Listener: served, lim: s.limiter, rateLimited: &s.stats.rateLimited}
 			cfg.ListenerConfigs = append(cfg.ListenerConfigs, turn.ListenerConfig{
 				Listener:              served,
 				RelayAddressGenerator: newRelayGen(s, relayIP, bind, s.opts.PortMin, s.opts.PortMax),
