@@ -103,8 +103,8 @@ type TURNUser struct {
 // TURNLimits bound floods against the STUN/TURN listeners.
 type TURNLimits struct {
 	// RequestsPerSecond is the sustained rate of STUN requests per source
-	// IP address on UDP (relayed data is not counted); 0 turns it off.
-	// Default: 200.
+	// IP address (relayed data is not counted): over it, UDP requests are
+	// dropped and TCP/TLS connections closed; 0 turns it off. Default: 200.
 	RequestsPerSecond int `yaml:"requests_per_second"`
 	// Burst is how many requests may arrive at once. Default: 400.
 	Burst int `yaml:"burst"`
