@@ -230,10 +230,14 @@ func run(d time.Duration, clients int, steps []int, pps, size, rounds int, cotur
 			order = []*server{co, ours}
 		}
 		for _, s := range order {
-			ok, fail := allocPhase(s.addr, clients, d)
+			ok, fail, why := allocPhase(s.addr, clients, d)
 			allocOK[s.name] += ok
 			allocFail[s.name] += fail
-			fmt.Printf("round %d %-11s allocations %8.1f/s (failed %d)\n", r+1, s.name, float64(ok)/d.Seconds(), fail)
+			fmt.Printf("round %d %-11s allocations %8.1f/s (failed %d", r+1, s.name, float64(ok)/d.Seconds(), fail)
+			for w, n := range why {
+				fmt.Printf("; %s: %d", w, n)
+			}
+			fmt.Println(")")
 		}
 		for _, n := range steps {
 			for _, s := range order {
@@ -276,8 +280,10 @@ func loss(sent, got int64) float64 {
 
 // allocPhase runs clients loops of Allocate (the 401 round trip, then the
 // authenticated one) and Refresh lifetime 0 for d.
-func allocPhase(addr string, clients int, d time.Duration) (ok, fail int64) {
+func allocPhase(addr string, clients int, d time.Duration) (ok, fail int64, why map[string]int) {
 	var okN, failN atomic.Int64
+	why = map[string]int{}
+	var mu sync.Mutex
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -285,55 +291,79 @@ func allocPhase(addr string, clients int, d time.Duration) (ok, fail int64) {
 		go func() {
 			defer wg.Done()
 			user := "bench" + strconv.Itoa(i)
-			for time.Now().Before(deadline) {
-				if allocateOnce(addr, user) {
+			// Each attempt from another loopback address: a new socket
+			// soon gets a port the kernel just freed, and coturn answers
+			// 437 (Allocation Mismatch) to a 5-tuple it deallocated a
+			// moment ago, which would count against it for no fault of
+			// the allocation path being measured.
+			for seq := 0; time.Now().Before(deadline); seq++ {
+				local := &net.UDPAddr{IP: net.IPv4(127, 10+byte(i/250), byte(i%250), byte(1+seq%250))}
+				if w := allocateOnce(addr, user, local); w == "" {
 					okN.Add(1)
 				} else {
 					failN.Add(1)
+					mu.Lock()
+					why[w]++
+					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return okN.Load(), failN.Load()
+	return okN.Load(), failN.Load(), why
 }
 
 var transportUDP = stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
 
-func allocateOnce(addr, user string) bool {
-	c, err := net.Dial("udp", addr)
+// allocateOnce allocates and deallocates once; "" on success, else what
+// failed (the step and a timeout or the error code).
+func allocateOnce(addr, user string, local *net.UDPAddr) string {
+	raddr, err := net.ResolveUDPAddr("udp4", addr)
 	if err != nil {
-		return false
+		return "resolve"
+	}
+	c, err := net.DialUDP("udp4", local, raddr)
+	if err != nil {
+		return "dial"
 	}
 	defer c.Close()
 	buf := make([]byte, 1500)
-	rt := func(m *stun.Message) *stun.Message {
+	rt := func(step string, m *stun.Message) (*stun.Message, string) {
 		if _, err := c.Write(m.Raw); err != nil {
-			return nil
+			return nil, step + ": send"
 		}
 		_ = c.SetReadDeadline(time.Now().Add(time.Second))
 		n, err := c.Read(buf)
 		if err != nil {
-			return nil
+			return nil, step + ": no answer in 1s"
 		}
 		res := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
 		if res.Decode() != nil || res.TransactionID != m.TransactionID {
-			return nil
+			return nil, step + ": bad answer"
 		}
-		return res
+		if res.Type.Class == stun.ClassErrorResponse && step != "challenge" {
+			var ec stun.ErrorCodeAttribute
+			_ = ec.GetFrom(res)
+			return nil, step + ": " + strconv.Itoa(int(ec.Code))
+		}
+		return res, ""
 	}
-	res := rt(stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest), transportUDP))
+	res, why := rt("challenge", stun.MustBuild(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest), transportUDP))
 	var nonce stun.Nonce
 	var rlm stun.Realm
-	if res == nil || nonce.GetFrom(res) != nil || rlm.GetFrom(res) != nil {
-		return false
+	if res == nil {
+		return why
+	}
+	if nonce.GetFrom(res) != nil || rlm.GetFrom(res) != nil {
+		var ec stun.ErrorCodeAttribute
+		_ = ec.GetFrom(res)
+		return "challenge: " + strconv.Itoa(int(ec.Code)) + " without a nonce"
 	}
 	username, password := turn.RESTCredentials(secret, user, time.Now().Add(time.Hour))
 	auth := []stun.Setter{stun.NewUsername(username), rlm, nonce, stun.NewLongTermIntegrity(username, rlm.String(), password), stun.Fingerprint}
-	res = rt(stun.MustBuild(append([]stun.Setter{stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest), transportUDP}, auth...)...))
-	if res == nil || res.Type.Class != stun.ClassSuccessResponse {
-		return false
+	if _, why := rt("allocate", stun.MustBuild(append([]stun.Setter{stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest), transportUDP}, auth...)...)); why != "" {
+		return why
 	}
-	res = rt(stun.MustBuild(append([]stun.Setter{stun.TransactionID, stun.NewType(stun.MethodRefresh, stun.ClassRequest), stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}}}, auth...)...))
-	return res != nil && res.Type.Class == stun.ClassSuccessResponse
+	_, why = rt("refresh 0", stun.MustBuild(append([]stun.Setter{stun.TransactionID, stun.NewType(stun.MethodRefresh, stun.ClassRequest), stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}}}, auth...)...))
+	return why
 }
