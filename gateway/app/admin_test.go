@@ -33,7 +33,7 @@ func runApp(t *testing.T, extra string, tweak func(*App)) *App {
 		"http:\n  listen: 127.0.0.1:0\n" +
 		"users:\n  - {username: u1000, password: secret}\n" + extra
 	if !strings.Contains("\n"+extra, "\nturn:") {
-		yaml += "turn: {enabled: false}\n" // no fixed ports 3478/5349 in parallel tests
+		yaml += "\nturn: {enabled: false}\n" // no fixed ports 3478/5349 in parallel tests
 	}
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

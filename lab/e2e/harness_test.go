@@ -153,7 +153,7 @@ sip:
 	}
 	cfg += yamlExtra
 	if !strings.Contains("\n"+yamlExtra, "\nturn:") {
-		cfg += "turn: {enabled: false}\n" // STUN/TURN's default ports would collide between parallel gateways
+		cfg += "\nturn: {enabled: false}\n" // STUN/TURN's default ports would collide between parallel gateways
 	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
