@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood clean
+.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood bench-turn clean
 
 all: build
 
@@ -73,6 +73,11 @@ bench-rtp:
 ## (p50/p99 latency, events/s; paced and unpaced), then kill -9 of the driver under load with 1,000 monitors
 bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
+
+## bench-turn: our TURN server against coturn (started on other loopback ports, same secret), the same load
+## side by side: allocations/s and relayed packets/s with the loss of each, and the ratios (BENCHTURN_FLAGS=...)
+bench-turn: deps-bench
+	@lab/bench/bench-turn.sh
 
 clean:
 	rm -rf bin

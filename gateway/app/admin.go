@@ -46,6 +46,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
+	s.turnRoutes(mux) // turn.go
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
 	s.srv = &http.Server{
@@ -278,6 +279,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	s.mediaMetrics(reg)
+	s.turnMetrics(reg) // turn.go
 	return reg
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
 	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/turn"
 )
 
 // ErrPostgresUnavailable is returned for a postgres:// store until the
@@ -61,6 +62,7 @@ type App struct {
 	cdrs     *records
 	tregs    *trunkRegs
 	cti      *cti.Manager
+	turn     *turn.Server // STUN/TURN (turn.go)
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -195,6 +197,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCTI(cfg); err != nil {
 		return nil, err
 	}
+	if err := a.newTURN(cfg, tlsConf); err != nil {
+		return nil, err
+	}
 	if cfg.HTTP.Listen != "" {
 		httpTLS := tlsConf
 		if !cfg.HTTP.TLS.IsZero() {
@@ -228,10 +233,15 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.sip.Start(ctx); err != nil {
 		return err
 	}
+	if err := a.startTURN(ctx); err != nil { // turn.go
+		a.sip.Close()
+		return err
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 1)
 	if a.admin != nil {
 		if err := a.admin.start(); err != nil {
+			a.stopTURN()
 			a.sip.Close()
 			return err
 		}
@@ -269,6 +279,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.calls.Close()
 	a.dns.Stop()
 	a.sip.Close()
+	a.stopTURN()
 	_ = a.relay.Close()
 	if a.admin != nil {
 		a.admin.shutdown()

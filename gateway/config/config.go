@@ -71,6 +71,9 @@ type Config struct {
 	// CTI configures the CTI drivers (PBX call control and monitoring).
 	CTI CTI `yaml:"cti"`
 
+	// TURN configures the STUN/TURN server (turn.go).
+	TURN TURN `yaml:"turn"`
+
 	warnings Errors // Warnings
 
 	// CallPolicy configures call admission: classes of service, the
@@ -366,6 +369,7 @@ func base() *Config {
 		Numbering: defaultNumbering(),
 
 		CallPolicy: defaultCallPolicy(),
+		TURN:       defaultTURN(),
 	}
 }
 

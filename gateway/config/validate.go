@@ -44,6 +44,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateNumbering(c)
 	d.validateCTI(&c.CTI)
 	d.validateCallPolicy(c)
+	d.validateTURN(c)
 }
 
 func (d *decoder) validateTop(c *Config) {

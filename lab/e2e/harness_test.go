@@ -152,6 +152,9 @@ sip:
 		cfg += "users:\n  - {username: u1000, password: secret}\n"
 	}
 	cfg += yamlExtra
+	if !strings.Contains("\n"+yamlExtra, "\nturn:") {
+		cfg += "\nturn: {enabled: false}\n" // STUN/TURN's default ports would collide between parallel gateways
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
