@@ -8,13 +8,20 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood clean
+.PHONY: all build webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood clean
 
 all: build
 
-## build: compile the one binary into bin/switchboard
-build: deps
+## build: compile the one binary into bin/switchboard (with the web phone's JsSIP bundle)
+build: deps webphone
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
+
+## webphone: bundle JsSIP (npm package, pinned by gateway/webphone/package-lock.json) into
+## gateway/webphone/static/vendor/jssip.min.js, which the binary embeds; npm runs no install scripts
+WEBPHONE  := gateway/webphone
+webphone: $(WEBPHONE)/static/vendor/jssip.min.js
+$(WEBPHONE)/static/vendor/jssip.min.js: $(WEBPHONE)/package.json $(WEBPHONE)/package-lock.json
+	cd $(WEBPHONE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 
 ## run: install what is needed, build, and start on the embedded local defaults
 run: build
@@ -75,4 +82,4 @@ bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin $(WEBPHONE)/node_modules $(WEBPHONE)/static/vendor/jssip.min.js

@@ -1,0 +1,18 @@
+package webphone
+
+import "errors"
+
+var (
+	// ErrNoAccounts: Options.Accounts is required.
+	ErrNoAccounts = errors.New("webphone: no account lookup")
+
+	// ErrBadCredentials: unknown user or wrong password (the two are not
+	// told apart).
+	ErrBadCredentials = errors.New("webphone: wrong username or password")
+
+	// ErrLimited: the source failed too often, or is banned.
+	ErrLimited = errors.New("webphone: too many failed logins from this source")
+
+	// ErrMalformed: a login body or Authorization header that cannot be read.
+	ErrMalformed = errors.New("webphone: malformed credentials")
+)
