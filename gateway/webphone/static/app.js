@@ -122,11 +122,13 @@
     ev.preventDefault();
     const n = $('number').value;
     if (!ua || !n.trim() || session) return;
+    $('call-peer').textContent = n.trim();
+    showCall('calling', 'Calling…');
     await freshICE();
     try {
       ua.call(target(n), callOptions());
     } catch (e) {
-      showCall('failed', 'Call failed: ' + e.message);
+      showCall('ended', 'Call failed: ' + e.message);
     }
   });
 

@@ -1,0 +1,400 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// requireChromium returns the path of Debian's chromium. Missing, it fails
+// the test on CI (CI=true) and skips it elsewhere.
+func requireChromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found: make deps-test installs it")
+	}
+	t.Skip("chromium not found (make deps-test installs it)")
+	return ""
+}
+
+// browser is one headless Chromium with one tab, its console kept.
+type browser struct {
+	t       *testing.T
+	ctx     context.Context
+	console *logBuffer
+}
+
+// startBrowser runs headless Chromium with a fake microphone that needs no
+// permission prompt, a fresh profile, and nothing that talks to the
+// network on its own. Cleanup closes it.
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := requireChromium(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("ignore-certificate-errors", true), // the gateway's self-signed certificate, for the page and WSS
+		chromedp.WindowSize(412, 915),                    // a phone's screen
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{t: t, console: &logBuffer{}}
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(func(f string, a ...any) {
+		fmt.Fprintf(b.console, "chromedp: "+f+"\n", a...)
+	}))
+	b.ctx = ctx
+	// Start the browser now (no timeout on the first run: it would bound
+	// the browser's life); a broken install fails here.
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("starting chromium: %v", err)
+	}
+	consoleDone := make(chan struct{})
+	go func() {
+		defer close(consoleDone)
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(b.console, "console.%s: %s\n", m.Type, m.Text)
+		}
+	}()
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = chromedp.Cancel(cctx) // closes the browser and waits for it
+		ccancel()
+		cancel()
+		cancelAlloc()
+		<-consoleDone
+		if t.Failed() {
+			t.Logf("browser console:\n%s", tail(b.console.String(), 6000))
+		}
+	})
+	return b
+}
+
+// do runs steps with a bound (a hang is a failure, not a timing).
+func (b *browser) do(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v\npage: %s", what, err, b.pageText())
+	}
+}
+
+// eval evaluates a JavaScript expression that yields a string.
+func (b *browser) eval(expr string) (string, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+}
+
+// pageText is what a user sees on the page now.
+func (b *browser) pageText() string {
+	s, err := b.eval(`document.body ? document.body.innerText : ""`)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// text returns the text of the element sel (visible or not).
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v\npage: %s", sel, err, b.pageText())
+	}
+	return s
+}
+
+// attr returns the attribute name of sel.
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	r, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		b.t.Fatalf("attribute %s of %s: %v", name, sel, err)
+	}
+	return r.Value
+}
+
+// login opens the web phone from the gateway's own HTTPS origin (Debian's
+// Chromium blocks loopback WebSockets from pages of other address spaces)
+// and submits user and password.
+func (b *browser) login(g *gateway, user, password string) {
+	b.t.Helper()
+	b.do("open /phone and log in", 30*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/phone"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.Clear(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.Clear(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+	)
+}
+
+// TestWebPhone drives the web phone at /phone in headless Chromium against
+// a running gateway: a wrong password is refused on the page; the right
+// one registers over WSS (the page says "registered" and the gateway lists
+// the binding); a baresip on the gateway calls the browser, which rings and
+// declines; the call is in the page's history; the page dials the baresip.
+func TestWebPhone(t *testing.T) {
+	g := startGateway(t, `registrar: {algorithms: [MD5]}
+users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1002, password: secret, extension: "1002", display_name: Web Desk}
+`)
+	if g.WSS == "" {
+		t.Fatal("no wss listener")
+	}
+	code, page := g.api("GET", "/phone")
+	if code != http.StatusOK || !strings.Contains(string(page), `id="login-form"`) {
+		t.Fatalf("GET /phone: %d %.300s", code, page)
+	}
+	if strings.Contains(string(page), `id="jssip-missing"`) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("the binary embeds no JsSIP: make build runs the npm step (make webphone) first")
+		}
+		t.Skip("the binary embeds no JsSIP: run make webphone (or make build) first")
+	}
+	b := startBrowser(t)
+
+	t.Run("wrong password", func(t *testing.T) {
+		b.t = t
+		b.login(g, "u1002", "not-the-password")
+		b.do("login error shown", 20*time.Second, chromedp.WaitVisible(chromedp.CSS("#login-error")))
+		if got := b.text("#login-error"); !strings.Contains(got, "Wrong username or password") {
+			t.Errorf("login error %q", got)
+		}
+		if _, ok := byAOR(g.registrations())["u1002@example.com"]; ok {
+			t.Error("u1002 registered with a wrong password")
+		}
+	})
+
+	t.Run("login registers over WSS", func(t *testing.T) {
+		b.t = t
+		b.login(g, "u1002", "secret")
+		b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+		if got := b.text("#reg-status"); got != "registered" {
+			t.Errorf("status %q", got)
+		}
+		if got := b.text("#me-name"); got != "Web Desk" {
+			t.Errorf("display name on the page %q", got)
+		}
+		rs := g.waitRegistrations(10*time.Second, "u1002 from the browser", func(rs []registration) bool {
+			_, ok := byAOR(rs)["u1002@example.com"]
+			return ok
+		})
+		r := byAOR(rs)["u1002@example.com"]
+		t.Logf("binding: %s %s %q", r.Transport, r.Contact, r.UserAgent)
+		if r.Transport != "wss" && r.Transport != "ws" {
+			t.Errorf("transport %q, want ws/wss", r.Transport)
+		}
+		if !strings.Contains(r.Contact, "transport=ws") || !strings.Contains(r.UserAgent, "Switchboard web phone") {
+			t.Errorf("binding %+v", r)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+
+	peer := startBaresip(t, g, "u1000")
+	g.waitRegistrations(20*time.Second, "baresip u1000", func(rs []registration) bool {
+		_, ok := byAOR(rs)["u1000@example.com"]
+		return ok
+	})
+
+	t.Run("incoming call rings and is declined", func(t *testing.T) {
+		b.t = t
+		peer.command("/dial sip:1002@example.com")
+		b.do("ringing", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ringing"]`)))
+		if got := b.text("#call-peer"); !strings.Contains(got, "u1000") && !strings.Contains(got, "1000") {
+			t.Errorf("caller shown as %q", got)
+		}
+		b.do("answer button", 10*time.Second, chromedp.WaitVisible(chromedp.CSS("#answer-btn")))
+		b.do("decline", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
+		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		r := waitCDR(t, g, "u1002")
+		t.Logf("record: caller %s callee %s status %d cause %s", r.Caller, r.Callee, r.Status, r.Cause)
+		if r.Caller != "u1000" || r.Callee != "1002" || r.Status != 486 {
+			t.Errorf("record %+v, want u1000 → 1002 refused 486", r)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for !strings.Contains(peer.out.String(), "486") {
+			if time.Now().After(deadline) {
+				t.Fatalf("baresip never saw the 486:\n%s", tail(peer.out.String(), 2000))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
+	t.Run("history shows the call", func(t *testing.T) {
+		b.t = t
+		b.do("history entry", 20*time.Second,
+			chromedp.Click(chromedp.CSS("#history-refresh")),
+			chromedp.WaitVisible(chromedp.CSS(`#history li[data-number="u1000"]`)))
+		if got := b.attr(`#history li[data-number="u1000"]`, "class"); got != "missed" {
+			t.Errorf("declined call listed with class %q, want missed", got)
+		}
+	})
+
+	t.Run("dial a SIP phone", func(t *testing.T) {
+		b.t = t
+		b.do("dial 1000", 10*time.Second,
+			chromedp.Clear(chromedp.CSS("#number")),
+			chromedp.SendKeys(chromedp.CSS("#number"), "1000"),
+			chromedp.Click(chromedp.CSS("#call-btn")))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if strings.Contains(peer.out.String(), "Incoming call") || strings.Contains(peer.out.String(), "Call established") {
+				break
+			}
+			state, err := b.eval(`document.getElementById('call-panel').dataset.state`)
+			if err != nil {
+				t.Fatalf("call state: %v", err)
+			}
+			if state == "ended" {
+				msg := b.text("#call-state")
+				if strings.Contains(msg, "488") {
+					// The gateway refuses the browser's DTLS-SRTP offer
+					// (UDP/TLS/RTP/SAVPF) until the WebRTC media bridge
+					// (media/webrtc, issue 12) terminates it.
+					t.Skipf("TODO(issue 12, media/webrtc bridge): the INVITE does not reach the SIP phone: the gateway answers the browser's WebRTC offer %q", msg)
+				}
+				t.Fatalf("the call ended before reaching baresip: %q\ngateway:\n%s", msg, tail(g.log.String(), 3000))
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("baresip never got the INVITE; page: %s\nbaresip:\n%s", b.pageText(), tail(peer.out.String(), 2000))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// baresip answers automatically: the page must show the call.
+		b.do("in call", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
+		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		t.Skip("TODO(issue 12, media/webrtc bridge): audio both ways (inbound-rtp in the browser, RTP at baresip), DTMF, hold/resume")
+	})
+}
+
+// TestWebPhoneAPI checks the web phone's JSON API with Basic credentials
+// and its login limits, from the gateway's HTTPS port (no browser).
+func TestWebPhoneAPI(t *testing.T) {
+	g := startGateway(t, `users:
+  - {username: u1002, password: secret, extension: "1002", display_name: Web Desk}
+`)
+	get := func(path, user, pass string) (int, http.Header, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "https://"+g.HTTP+path, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		res, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, res.Header, body
+	}
+	code, _, body := get("/phone/api/config", "u1002", "secret")
+	if code != http.StatusOK {
+		t.Fatalf("config: %d %s", code, body)
+	}
+	var cfg struct {
+		URI       string   `json:"uri"`
+		Domain    string   `json:"domain"`
+		WSServers []string `json:"ws_servers"`
+		Display   string   `json:"display_name"`
+	}
+	if err := json.Unmarshal(body, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := "wss://" + g.WSS + g.WSPath
+	if cfg.URI != "sip:u1002@example.com" || cfg.Display != "Web Desk" || len(cfg.WSServers) != 1 || cfg.WSServers[0] != want {
+		t.Errorf("config %+v, want ws_servers [%s]", cfg, want)
+	}
+	for _, c := range []struct{ user, pass string }{{"u1002", "wrong"}, {"nobody", "secret"}, {"", ""}} {
+		code, h, body := get("/phone/api/config", c.user, c.pass)
+		if code != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+			t.Errorf("%q/%q: %d %q %s", c.user, c.pass, code, h.Get("WWW-Authenticate"), body)
+		}
+	}
+	// The admin API's call list stays loopback-only, the user's own is not.
+	if code, _, body := get("/phone/api/calls", "u1002", "secret"); code != http.StatusOK || !strings.Contains(string(body), `"calls"`) {
+		t.Errorf("calls: %d %s", code, body)
+	}
+
+	// Password guessing on the login counts like SIP digest failures: ten
+	// wrong passwords from 127.0.0.3 ban it (security.ban.failures), and
+	// then even the right password is refused there, not elsewhere.
+	from3 := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		DialContext:     (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}}).DialContext,
+	}}
+	login := func(c *http.Client, pass string) int {
+		t.Helper()
+		res, err := c.Post("https://"+g.HTTP+"/phone/api/login", "application/json",
+			strings.NewReader(`{"username":"u1002","password":"`+pass+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := range 10 {
+		if code := login(from3, fmt.Sprint("guess", i)); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, code)
+		}
+	}
+	if code := login(from3, "secret"); code != http.StatusForbidden && code != http.StatusTooManyRequests {
+		t.Errorf("the right password from the banned source: %d, want 403 or 429", code)
+	}
+	banned := false
+	for _, b := range g.bans() {
+		banned = banned || b.IP == "127.0.0.3"
+	}
+	if !banned {
+		t.Errorf("127.0.0.3 not banned after 10 wrong web phone passwords: %+v", g.bans())
+	}
+	if code := login(httpClient, "secret"); code != http.StatusOK {
+		t.Errorf("the right password from 127.0.0.1: %d, want 200", code)
+	}
+}
