@@ -1,6 +1,7 @@
 package webphone
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -121,16 +122,20 @@ type loginRequest struct {
 // password, at most maxLoginBody bytes, nothing after it.
 func parseLogin(r io.Reader) (loginRequest, error) {
 	var req loginRequest
-	dec := json.NewDecoder(io.LimitReader(r, maxLoginBody+1))
+	body, err := io.ReadAll(io.LimitReader(r, maxLoginBody+1))
+	if err != nil {
+		return req, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
+	}
+	if len(body) > maxLoginBody {
+		return req, fmt.Errorf("%w: body over %d bytes", ErrMalformed, maxLoginBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return req, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if dec.More() {
 		return req, fmt.Errorf("%w: data after the JSON object", ErrMalformed)
-	}
-	if dec.InputOffset() > maxLoginBody {
-		return req, fmt.Errorf("%w: body over %d bytes", ErrMalformed, maxLoginBody)
 	}
 	if err := checkCredentials(req.Username, req.Password); err != nil {
 		return req, err
