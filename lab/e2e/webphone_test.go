@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +152,24 @@ func (b *browser) attr(sel, name string) string {
 	return r.Value
 }
 
+// screenshot saves the page as PNG in $WEBPHONE_SCREENSHOTS (a folder),
+// when set: a person can look at what the test saw.
+func (b *browser) screenshot(name string) {
+	dir := os.Getenv("WEBPHONE_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // login opens the web phone from the gateway's own HTTPS origin (Debian's
 // Chromium blocks loopback WebSockets from pages of other address spaces)
 // and submits user and password.
@@ -197,6 +216,7 @@ users:
 		b.t = t
 		b.login(g, "u1002", "not-the-password")
 		b.do("login error shown", 20*time.Second, chromedp.WaitVisible(chromedp.CSS("#login-error")))
+		b.screenshot("login-error")
 		if got := b.text("#login-error"); !strings.Contains(got, "Wrong username or password") {
 			t.Errorf("login error %q", got)
 		}
@@ -209,6 +229,7 @@ users:
 		b.t = t
 		b.login(g, "u1002", "secret")
 		b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+		b.screenshot("registered")
 		if got := b.text("#reg-status"); got != "registered" {
 			t.Errorf("status %q", got)
 		}
@@ -246,8 +267,12 @@ users:
 			t.Errorf("caller shown as %q", got)
 		}
 		b.do("answer button", 10*time.Second, chromedp.WaitVisible(chromedp.CSS("#answer-btn")))
+		b.screenshot("ringing")
 		b.do("decline", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
 		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		if got := b.text("#call-state"); got != "Declined" {
+			t.Errorf("after declining the page says %q", got)
+		}
 		r := waitCDR(t, g, "u1002")
 		t.Logf("record: caller %s callee %s status %d cause %s", r.Caller, r.Callee, r.Status, r.Cause)
 		if r.Caller != "u1000" || r.Callee != "1002" || r.Status != 486 {
@@ -262,6 +287,17 @@ users:
 		}
 	})
 
+	t.Run("caller hangs up while ringing", func(t *testing.T) {
+		b.t = t
+		peer.command("/dial sip:1002@example.com")
+		b.do("ringing", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ringing"]`)))
+		peer.command("/hangup") // CANCEL
+		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		if got := b.text("#call-state"); got != "Missed call" {
+			t.Errorf("after the caller's CANCEL the page says %q", got)
+		}
+	})
+
 	t.Run("history shows the call", func(t *testing.T) {
 		b.t = t
 		b.do("history entry", 20*time.Second,
@@ -270,6 +306,47 @@ users:
 		if got := b.attr(`#history li[data-number="u1000"]`, "class"); got != "missed" {
 			t.Errorf("declined call listed with class %q, want missed", got)
 		}
+		b.screenshot("history")
+	})
+
+	t.Run("answer an incoming call", func(t *testing.T) {
+		b.t = t
+		peer.command("/dial sip:1002@example.com")
+		b.do("ringing", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ringing"]`)))
+		b.do("answer", 10*time.Second, chromedp.Click(chromedp.CSS("#answer-btn")))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			state, err := b.eval(`document.getElementById('call-panel').dataset.state`)
+			if err != nil {
+				t.Fatalf("call state: %v", err)
+			}
+			if state == "active" {
+				break
+			}
+			if state == "ended" {
+				msg := b.text("#call-state")
+				peer.command("/hangup")
+				if !strings.Contains(msg, "WebRTC Error") { // JsSIP's cause when setRemoteDescription refuses the offer
+					t.Fatalf("answering failed: %q\ngateway:\n%s", msg, tail(g.log.String(), 3000))
+				}
+				// The B2BUA offers the browser the caller's plain RTP
+				// (RTP/AVP), which a browser cannot take, until the
+				// WebRTC media bridge offers it DTLS-SRTP with ICE.
+				t.Skipf("TODO(issue 12, media/webrtc bridge): the browser cannot answer the plain RTP offer the gateway sends it: %q", msg)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the answered call never became active; page: %s", b.pageText())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.screenshot("in-call")
+		b.do("hold", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="held"]`)))
+		b.do("resume", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		t.Skip("TODO(issue 12, media/webrtc bridge): audio both ways (inbound-rtp in the browser, RTP at baresip), DTMF arriving, every port released")
 	})
 
 	t.Run("dial a SIP phone", func(t *testing.T) {

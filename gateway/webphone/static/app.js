@@ -159,10 +159,17 @@
     s.on('muted', () => $('mute-btn').setAttribute('aria-pressed', 'true'));
     s.on('unmuted', () => $('mute-btn').setAttribute('aria-pressed', 'false'));
     s.on('ended', (e) => endCall('Call ended' + (e.originator === 'remote' ? ' by the other party' : '')));
-    s.on('failed', (e) => endCall((e.originator === 'local' && e.cause === 'Canceled') ? 'Cancelled' : 'Call failed: ' + e.cause +
-      (e.message && e.message.status_code ? ' (' + e.message.status_code + ' ' + e.message.reason_phrase + ')' : '')));
+    s.on('failed', (e) => endCall(failText(e)));
     s.on('peerconnection', (e) => attachAudio(e.peerconnection));
     if (s.connection) attachAudio(s.connection);
+  }
+
+  function failText(e) {
+    if (e.originator === 'local' && e.cause === JsSIP.C.causes.REJECTED) return 'Declined';
+    if (e.originator === 'local' && e.cause === JsSIP.C.causes.CANCELED) return 'Cancelled';
+    if (e.originator === 'remote' && e.cause === JsSIP.C.causes.CANCELED) return 'Missed call';
+    const m = e.message && e.message.status_code ? ' (' + e.message.status_code + ' ' + e.message.reason_phrase + ')' : '';
+    return 'Call failed: ' + e.cause + m;
   }
 
   function attachAudio(pc) {
