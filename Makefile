@@ -17,10 +17,10 @@ build: deps webphone
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
 
 ## webphone: bundle JsSIP (npm package, pinned by gateway/webphone/package-lock.json) into
-## gateway/webphone/static/vendor/jssip.min.js, which the binary embeds; npm runs no install scripts
+## gateway/webphone/static/vendor/jssip.min.js (with its licenses beside it), which the binary embeds; npm runs no install scripts
 WEBPHONE  := gateway/webphone
 webphone: $(WEBPHONE)/static/vendor/jssip.min.js
-$(WEBPHONE)/static/vendor/jssip.min.js: $(WEBPHONE)/package.json $(WEBPHONE)/package-lock.json
+$(WEBPHONE)/static/vendor/jssip.min.js: $(WEBPHONE)/package.json $(WEBPHONE)/package-lock.json $(WEBPHONE)/licenses.mjs
 	cd $(WEBPHONE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 
 ## run: install what is needed, build, and start on the embedded local defaults
@@ -82,4 +82,4 @@ bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
 
 clean:
-	rm -rf bin $(WEBPHONE)/node_modules $(WEBPHONE)/static/vendor/jssip.min.js
+	rm -rf bin $(WEBPHONE)/node_modules $(WEBPHONE)/static/vendor/jssip.min.js $(WEBPHONE)/static/vendor/THIRD-PARTY-LICENSES.txt

@@ -49,7 +49,7 @@ func (h *Handler) static() http.Handler {
 	}
 	files := http.StripPrefix("/phone/static/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") || strings.HasSuffix(r.URL.Path, ".txt") {
+		if strings.HasSuffix(r.URL.Path, "/") || strings.HasSuffix(r.URL.Path, "/README.txt") {
 			problem(w, http.StatusNotFound, "not found", "no such file")
 			return
 		}

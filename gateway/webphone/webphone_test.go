@@ -347,6 +347,8 @@ func TestMalformedInput(t *testing.T) {
 		{"unknown endpoint", "GET", "/phone/api/../api/v1/calls", "", nil, 404},
 		{"unknown method", "DELETE", "/phone/api/calls", "", nil, 404},
 		{"directory listing", "GET", "/phone/static/vendor/", "", nil, 404},
+		{"build notes", "GET", "/phone/static/vendor/README.txt", "", nil, 404},
+		{"outside static", "GET", "/phone/static/../static.go", "", nil, 404},
 	}
 	for _, c := range cases {
 		res, body := f.do(c.method, c.path, c.body, c.hdr...)
@@ -463,5 +465,43 @@ func TestPage(t *testing.T) {
 func TestNewNeedsAccounts(t *testing.T) {
 	if _, err := New(Options{}); err != ErrNoAccounts {
 		t.Errorf("New without accounts: %v", err)
+	}
+}
+
+// TestConcurrentLogins floods the handler from many goroutines with right
+// and wrong passwords, Basic and cookie requests (run with -race): every
+// right password gets in, no wrong one does, the tables stay bounded.
+func TestConcurrentLogins(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.FailureBurst, o.MaxSessions, o.MaxSessionsPerUser = 1000, 30, 30 })
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pass, want := "secret", http.StatusOK
+			if i%2 == 1 {
+				pass, want = "wrong", http.StatusUnauthorized
+			}
+			res, _ := f.login("u1002", pass)
+			if res.StatusCode != want {
+				errs <- "login " + pass + ": " + res.Status
+				return
+			}
+			if want == http.StatusOK {
+				c := sessionCookie(t, res)
+				if r, _ := f.do("GET", "/phone/api/ice", "", "Cookie", c.Name+"="+c.Value); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnauthorized {
+					errs <- "ice: " + r.Status // 401 only when evicted by newer logins
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if st := f.h.Stats(); st.LoginsOK != 50 || st.LoginsFailed != 50 || st.Sessions > 30 {
+		t.Errorf("stats %+v", st)
 	}
 }
