@@ -178,6 +178,14 @@ func (b *browser) login(g *gateway, user, password string) {
 	b.do("open /phone and log in", 30*time.Second,
 		chromedp.Navigate("https://"+g.HTTP+"/phone"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if os.Getenv("WEBPHONE_DEBUG") == "" {
+				return nil
+			}
+			// JsSIP logs through the debug package, which reads this key.
+			_, err := chromedp.Evaluate[any](`localStorage.debug = 'JsSIP:*'`)(ctx, t)
+			return err
+		}),
 		chromedp.Clear(chromedp.CSS("#username")),
 		chromedp.SendKeys(chromedp.CSS("#username"), user),
 		chromedp.Clear(chromedp.CSS("#password")),
@@ -252,6 +260,21 @@ users:
 	if t.Failed() {
 		return
 	}
+
+	t.Run("device selection", func(t *testing.T) {
+		b.t = t
+		b.do("open the device list", 20*time.Second, chromedp.Click(chromedp.CSS("#devices summary")),
+			chromedp.WaitReady(chromedp.CSS("#mic-select option:nth-child(2)")))
+		label, err := b.eval(`(() => { const s = document.getElementById('mic-select'); s.selectedIndex = 1;
+			s.dispatchEvent(new Event('change')); return s.options[1].textContent + '|' + (localStorage.getItem('sb.mic') ? 'kept' : 'lost'); })()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("microphones: %s", label)
+		if !strings.HasSuffix(label, "|kept") || strings.HasPrefix(label, "|") {
+			t.Errorf("choosing a microphone: %q", label)
+		}
+	})
 
 	peer := startBaresip(t, g, "u1000")
 	g.waitRegistrations(20*time.Second, "baresip u1000", func(rs []registration) bool {

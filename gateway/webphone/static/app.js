@@ -145,6 +145,8 @@
     }
     session = s;
     $('call-peer').textContent = peerOf(s);
+    $('call-panel').hidden = false;
+    $('call-panel').scrollIntoView({ block: 'nearest' }); // a call shows wherever the page was scrolled
     if (originator === 'remote') {
       showCall('ringing', 'Incoming call…');
       startRing();
@@ -337,6 +339,17 @@
     }
   }
   if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', listDevices);
+  // Browsers name devices only once the page may use the microphone: ask
+  // when the user opens the device list.
+  $('devices').addEventListener('toggle', async () => {
+    if (!$('devices').open || !navigator.mediaDevices) return;
+    const list = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+    if (!list.some((d) => d.kind === 'audioinput' && d.label)) {
+      const s = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null);
+      if (s) s.getTracks().forEach((t) => t.stop());
+    }
+    listDevices();
+  });
 
   // --- history ---
   $('history-refresh').addEventListener('click', loadHistory);
