@@ -40,7 +40,15 @@ func (s *adminServer) webphoneRoutes(mux *http.ServeMux) error {
 			}
 			return out
 		},
-		// ICEServers: TURN credentials once media/turn lands (nil: none).
+		// ICEServers: nil until media/turn is merged; then, for example:
+		//	ICEServers: func(user string) []webphone.ICEServer {
+		//		if a.turn == nil { return nil }
+		//		var out []webphone.ICEServer
+		//		for _, s := range a.turn.ICEServers(user, time.Now()) {
+		//			out = append(out, webphone.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+		//		}
+		//		return out
+		//	},
 		Guard:  a.guard,
 		Logger: a.log.With("component", "webphone"),
 	})

@@ -53,9 +53,9 @@ func (h *Handler) verify(username, password string) (Account, error) {
 // attempt runs verify for a request from ip, after the ban and failure
 // limit checks, and reports the outcome to the guard.
 func (h *Handler) attempt(ip netip.Addr, username, password string) (Account, error) {
-	if h.refused(ip) {
+	if err := h.refused(ip); err != nil {
 		h.limited.Add(1)
-		return Account{}, ErrLimited
+		return Account{}, err
 	}
 	acct, err := h.verify(username, password)
 	if err != nil {
@@ -76,12 +76,15 @@ func (h *Handler) attempt(ip netip.Addr, username, password string) (Account, er
 	return acct, nil
 }
 
-// refused reports whether ip is banned or over its failure limit.
-func (h *Handler) refused(ip netip.Addr) bool {
+// refused returns ErrBanned or ErrLimited when ip may not try now.
+func (h *Handler) refused(ip netip.Addr) error {
 	if h.o.Guard != nil && ip.IsValid() && h.o.Guard.Banned(ip) {
-		return true
+		return ErrBanned
 	}
-	return !h.limit.allowed(ip, h.o.Now())
+	if !h.limit.allowed(ip, h.o.Now()) {
+		return ErrLimited
+	}
+	return nil
 }
 
 // parseBasic reads an RFC 7617 Basic Authorization header value. ok is
@@ -209,8 +212,13 @@ func (h *Handler) fromSession(token string) (Account, bool) {
 	return acct, true
 }
 
-// refuse answers a failed attempt: 429 when limited, 401 otherwise.
+// refuse answers a failed attempt: 403 when banned, 429 when limited,
+// 401 otherwise.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrBanned) {
+		problem(w, http.StatusForbidden, "banned", "this address is banned after failed logins")
+		return
+	}
 	if errors.Is(err, ErrLimited) {
 		w.Header().Set("Retry-After", fmt.Sprint(int(h.o.FailureRefill.Seconds()+0.5)))
 		problem(w, http.StatusTooManyRequests, "too many failed logins", "wait before trying again")
@@ -245,9 +253,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := sourceIP(r)
-	if h.refused(ip) {
+	if err := h.refused(ip); err != nil {
 		h.limited.Add(1)
-		h.refuse(w, r, ErrLimited)
+		h.refuse(w, r, err)
 		return
 	}
 	req, err := parseLogin(r.Body)

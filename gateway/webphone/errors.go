@@ -10,8 +10,11 @@ var (
 	// told apart).
 	ErrBadCredentials = errors.New("webphone: wrong username or password")
 
-	// ErrLimited: the source failed too often, or is banned.
+	// ErrLimited: the source failed too often lately.
 	ErrLimited = errors.New("webphone: too many failed logins from this source")
+
+	// ErrBanned: the source is banned (security.ban), here as for SIP.
+	ErrBanned = errors.New("webphone: source banned")
 
 	// ErrMalformed: a login body or Authorization header that cannot be read.
 	ErrMalformed = errors.New("webphone: malformed credentials")

@@ -311,8 +311,11 @@ func TestFailureLimitAndBans(t *testing.T) {
 	f.guard.mu.Lock()
 	f.guard.banned[netip.MustParseAddr("127.0.0.1")] = true
 	f.guard.mu.Unlock()
-	if res, _ := f.login("u1002", "secret"); res.StatusCode != http.StatusTooManyRequests {
+	if res, _ := f.login("u1002", "secret"); res.StatusCode != http.StatusForbidden {
 		t.Errorf("login from a banned source: %d", res.StatusCode)
+	}
+	if res, _ := f.do("GET", "/phone/api/config", "", "Authorization", basic("u1002", "secret")); res.StatusCode != http.StatusForbidden {
+		t.Errorf("basic from a banned source: %d", res.StatusCode)
 	}
 	if res, _ := f.do("GET", "/phone/api/config", "", "Cookie", c.Name+"="+c.Value); res.StatusCode != http.StatusForbidden {
 		t.Errorf("session from a banned source: %d", res.StatusCode)
