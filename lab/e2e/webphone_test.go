@@ -408,6 +408,37 @@ users:
 		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
 		t.Skip("TODO(issue 12, media/webrtc bridge): audio both ways (inbound-rtp in the browser, RTP at baresip), DTMF, hold/resume")
 	})
+
+	t.Run("reload offers the username, logout ends the session", func(t *testing.T) {
+		b.t = t
+		b.do("reload", 30*time.Second, chromedp.Navigate("https://"+g.HTTP+"/phone"),
+			chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			v, err := b.eval(`document.getElementById('username').value`)
+			if err == nil && v == "u1002" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("username after a reload: %q, %v", v, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// The username is there: the password alone logs in again.
+		b.do("registered again", 30*time.Second, chromedp.SendKeys(chromedp.CSS("#password"), "secret"),
+			chromedp.Click(chromedp.CSS("#login-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+		b.do("log out", 20*time.Second, chromedp.Click(chromedp.CSS("#logout-btn")),
+			chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		g.waitRegistrations(15*time.Second, "u1002 unregistered by the logout", func(rs []registration) bool {
+			_, ok := byAOR(rs)["u1002@example.com"]
+			return !ok
+		})
+		status, err := b.eval(`fetch('/phone/api/config').then(r => String(r.status))`)
+		if err == nil && status != "401" {
+			t.Errorf("the API after logout: %s", status)
+		}
+	})
 }
 
 // TestWebPhoneAPI checks the web phone's JSON API with Basic credentials

@@ -394,4 +394,13 @@
   }
 
   window.addEventListener('beforeunload', () => { if (ua) ua.stop(); });
+
+  // After a reload the session cookie may still be good, but the password
+  // (which SIP registration needs) is gone: offer the username back.
+  api('config').then((r) => {
+    if (r.status === 200 && r.body && !$('username').value) {
+      $('username').value = r.body.username;
+      $('password').focus();
+    }
+  }).catch(() => {});
 })();
