@@ -170,6 +170,36 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
+// rtpStats is what window.switchboardPhone.stats() reports.
+type rtpStats struct {
+	Inbound  int    `json:"inbound"`
+	Outbound int    `json:"outbound"`
+	Codec    string `json:"codec"`
+}
+
+// audioFlows waits until the browser has received and sent 50 audio
+// packets on the current call (its inbound-rtp and outbound-rtp stats).
+func (b *browser) audioFlows(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[rtpStats](`window.switchboardPhone.stats()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("stats: %v", err)
+		}
+		if st.Inbound >= 50 && st.Outbound >= 50 {
+			t.Logf("browser RTP: %d packets in, %d out, %s", st.Inbound, st.Outbound, st.Codec)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audio did not flow both ways: %d packets in, %d out (%s)", st.Inbound, st.Outbound, st.Codec)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // login opens the web phone from the gateway's own HTTPS origin (Debian's
 // Chromium blocks loopback WebSockets from pages of other address spaces)
 // and submits user and password.
@@ -363,13 +393,23 @@ users:
 			time.Sleep(100 * time.Millisecond)
 		}
 		b.screenshot("in-call")
-		b.do("hold", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
-			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="held"]`)))
-		b.do("resume", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
-			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
-		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
-			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
-		t.Skip("TODO(issue 12, media/webrtc bridge): audio both ways (inbound-rtp in the browser, RTP at baresip), DTMF arriving, every port released")
+		b.audioFlows(t)
+		t.Run("hold and resume", func(t *testing.T) {
+			b.t = t
+			defer func() { b.t = t }()
+			// Each waits for its re-INVITE (the button is disabled
+			// meanwhile); JsSIP ends the call when a hold re-INVITE fails.
+			b.do("hold", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
+				chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="held"] #hold-btn:enabled`)))
+			b.do("resume", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
+				chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"] #hold-btn:enabled`)))
+		})
+		b.t = t
+		if state, _ := b.eval(`document.getElementById('call-panel').dataset.state`); state != "ended" {
+			b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
+				chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		}
+		t.Skip("TODO(issue 12): every port and goroutine released after a browser call (the bridge's own e2e tests check it)")
 	})
 
 	t.Run("dial a SIP phone", func(t *testing.T) {
@@ -404,9 +444,25 @@ users:
 		}
 		// baresip answers automatically: the page must show the call.
 		b.do("in call", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+		b.audioFlows(t)
+		// The keypad sends DTMF during a call (SIP INFO, JsSIP's default;
+		// the gateway passes it on as RFC 4733 or INFO).
+		b.do("DTMF 5", 10*time.Second, chromedp.Click(chromedp.CSS(`#keypad button[data-key="5"]`)))
+		dtmfBy := time.Now().Add(15 * time.Second)
+		for !strings.Contains(peer.out.String(), "received DTMF: '5'") {
+			if time.Now().After(dtmfBy) {
+				t.Errorf("baresip never received the DTMF 5:\n%s", tail(peer.out.String(), 1500))
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
 		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
-		t.Skip("TODO(issue 12, media/webrtc bridge): audio both ways (inbound-rtp in the browser, RTP at baresip), DTMF, hold/resume")
+		r := waitCDR(t, g, "u1002")
+		t.Logf("record: %s → %s status %d, media from the browser %d packets, from baresip %d", r.Caller, r.Callee, r.Status, r.MediaA.Packets, r.MediaB.Packets)
+		if r.Caller != "u1002" || r.Status != 200 || r.EndedBy != "caller" || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
+			t.Errorf("record %+v", r)
+		}
 	})
 
 	t.Run("reload offers the username, logout ends the session", func(t *testing.T) {

@@ -195,7 +195,10 @@
     $('transfer-btn').hidden = !live;
     $('hangup-btn').hidden = state === 'ended' || state === 'failed';
     $('hold-btn').textContent = state === 'held' && session && session.isOnHold().local ? 'Resume' : 'Hold';
-    if (!live) $('transfer-form').hidden = true;
+    if (!live) {
+      $('transfer-form').hidden = true;
+      $('hold-btn').disabled = false;
+    }
   }
 
   function endCall(text) {
@@ -232,7 +235,12 @@
   });
   $('hold-btn').addEventListener('click', () => {
     if (!session) return;
-    if (session.isOnHold().local) session.unhold(); else session.hold();
+    // One re-INVITE at a time (RFC 3261 §14.1): the button waits for it.
+    const btn = $('hold-btn');
+    const done = () => { btn.disabled = false; };
+    btn.disabled = true;
+    const sent = session.isOnHold().local ? session.unhold({}, done) : session.hold({}, done);
+    if (!sent) btn.disabled = false;
   });
   $('mute-btn').addEventListener('click', () => {
     if (!session) return;
@@ -394,6 +402,23 @@
   }
 
   window.addEventListener('beforeunload', () => { if (ua) ua.stop(); });
+
+  // For support and tests: the current call's RTP counters, as the
+  // browser's WebRTC stats report them (try switchboardPhone.stats() in
+  // the console during a call).
+  window.switchboardPhone = {
+    async stats() {
+      const out = { inbound: 0, outbound: 0, codec: '' };
+      if (!session || !session.connection) return out;
+      const report = await session.connection.getStats();
+      report.forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'audio') out.inbound += r.packetsReceived || 0;
+        if (r.type === 'outbound-rtp' && r.kind === 'audio') out.outbound += r.packetsSent || 0;
+        if (r.type === 'codec' && !out.codec) out.codec = r.mimeType;
+      });
+      return out;
+    },
+  };
 
   // After a reload the session cookie may still be good, but the password
   // (which SIP registration needs) is gone: offer the username back.
