@@ -508,3 +508,23 @@ func TestConcurrentLogins(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestPageWithoutJsSIP: a binary built before the npm step serves a page
+// that says so and loads no bundle.
+func TestPageWithoutJsSIP(t *testing.T) {
+	var b strings.Builder
+	if err := pageTmpl.Execute(&b, struct{ JsSIP bool }{false}); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if !strings.Contains(page, `id="jssip-missing"`) || !strings.Contains(page, "make build") || strings.Contains(page, "jssip.min.js") {
+		t.Errorf("page without JsSIP:\n%s", page)
+	}
+	b.Reset()
+	if err := pageTmpl.Execute(&b, struct{ JsSIP bool }{true}); err != nil {
+		t.Fatal(err)
+	}
+	if page := b.String(); strings.Contains(page, `id="jssip-missing"`) || !strings.Contains(page, `src="/phone/static/vendor/jssip.min.js"`) {
+		t.Errorf("page with JsSIP:\n%s", page)
+	}
+}
