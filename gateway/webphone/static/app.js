@@ -125,6 +125,7 @@
     $('call-peer').textContent = n.trim();
     showCall('calling', 'Calling…');
     await freshICE();
+    if (session) return; // a call came in meanwhile
     try {
       ua.call(target(n), callOptions());
     } catch (e) {
@@ -209,7 +210,8 @@
     $('remote-audio').srcObject = null;
     showCall('ended', text);
     $('mute-btn').setAttribute('aria-pressed', 'false');
-    setTimeout(() => { if (!session) $('call-panel').hidden = true; }, 4000);
+    // The panel stays with the outcome until the next call: hiding it
+    // later would move the keypad under a finger (or a click) on its way.
     setTimeout(loadHistory, 1000); // the record is written a moment after the call ends
   }
 
@@ -256,10 +258,15 @@
     const t = $('transfer-target').value;
     if (!session || !t.trim()) return;
     // Blind transfer: REFER (RFC 3515); the gateway calls the target.
-    const refer = session.refer(target(t));
+    const s = session;
+    const refer = s.refer(target(t));
     showCall('active', 'Transferring…');
-    refer.on('accepted', () => session && session.terminate());
-    refer.on('failed', () => showCall('active', 'Transfer failed'));
+    // 202 Accepted: the gateway calls the target; a blind transferor may
+    // hang up at once (RFC 5589 §6), the transferee keeps ringing there.
+    refer.on('requestSucceeded', () => s.terminate());
+    refer.on('requestFailed', (e) => {
+      if (session === s) showCall('active', 'Transfer failed' + (e.response ? ' (' + e.response.status_code + ')' : ''));
+    });
   });
 
   // Keypad: digits go to the number field, or as DTMF during a call.
