@@ -175,7 +175,7 @@ func (b *browser) screenshot(name string) {
 // empties only the value attribute, not what was typed).
 func clearInput(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[any](`document.querySelector(` + strconv.Quote(sel) + `).value = ''`)(ctx, t)
+		_, err := chromedp.Evaluate[any](`document.querySelector(`+strconv.Quote(sel)+`).value = ''`)(ctx, t)
 		return err
 	})
 }
@@ -407,8 +407,7 @@ users:
 		b.screenshot("in-call")
 		b.audioFlows(t)
 		t.Run("hold and resume", func(t *testing.T) {
-			b.t = t
-			defer func() { b.t = t }()
+			b.t = t // the parent takes b back after this subtest
 			// Each waits for its re-INVITE (the button is disabled
 			// meanwhile); JsSIP ends the call when a hold re-INVITE fails.
 			b.do("hold", 20*time.Second, chromedp.Click(chromedp.CSS("#hold-btn")),
