@@ -8,13 +8,20 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood bench-turn clean
+.PHONY: all build webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-failover bench-cti bench-flood bench-turn clean
 
 all: build
 
-## build: compile the one binary into bin/switchboard
-build: deps
+## build: compile the one binary into bin/switchboard (with the web phone's JsSIP bundle)
+build: deps webphone
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
+
+## webphone: bundle JsSIP (npm package, pinned by gateway/webphone/package-lock.json) into
+## gateway/webphone/static/vendor/jssip.min.js (with its licenses beside it), which the binary embeds; npm runs no install scripts
+WEBPHONE  := gateway/webphone
+webphone: $(WEBPHONE)/static/vendor/jssip.min.js
+$(WEBPHONE)/static/vendor/jssip.min.js: $(WEBPHONE)/package.json $(WEBPHONE)/package-lock.json $(WEBPHONE)/licenses.mjs
+	cd $(WEBPHONE) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 
 ## run: install what is needed, build, and start on the embedded local defaults
 run: build
@@ -80,4 +87,4 @@ bench-turn: deps-bench
 	@lab/bench/bench-turn.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin $(WEBPHONE)/node_modules $(WEBPHONE)/static/vendor/jssip.min.js $(WEBPHONE)/static/vendor/THIRD-PARTY-LICENSES.txt

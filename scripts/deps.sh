@@ -37,7 +37,9 @@ if [ ! -x /usr/local/go/bin/go ] || ! /usr/local/go/bin/go version | grep -q "go
 fi
 
 need_apt=()
+have npm || need_apt+=(npm)                    # make build bundles the web phone's JsSIP (gateway/webphone)
 if [ "$what" = test ] || [ "$what" = bench ]; then
+  have chromium  || need_apt+=(chromium)       # the web phone's browser tests (lab/e2e/webphone_test.go)
   have sipp      || need_apt+=(sip-tester)     # SIPp scenarios in lab/e2e and the yardstick
   have baresip   || need_apt+=(baresip)        # a real softphone registering in lab/e2e
   { have dnsmasq || [ -x /usr/sbin/dnsmasq ]; } || need_apt+=(dnsmasq-base)  # a real DNS server for dnssrv

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-gw/switchboard/gateway/webphone"
 )
 
 // adminServer is the HTTPS side: health, readiness, Prometheus metrics and a
@@ -29,7 +31,8 @@ type adminServer struct {
 	ln    net.Listener
 	conf  *tls.Config
 	want  string
-	allow []netip.Prefix // http.api_allow
+	allow []netip.Prefix    // http.api_allow
+	phone *webphone.Handler // /phone (webphone.go)
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
@@ -46,7 +49,10 @@ func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
 	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
-	s.turnRoutes(mux) // turn.go
+	s.turnRoutes(mux)                             // turn.go
+	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
+		a.log.Error("web phone not served", "error", err)
+	}
 	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
 	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
 	s.srv = &http.Server{
@@ -274,6 +280,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	reg.MustRegister(a.dns.Collector())
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.floodMetrics(counter, gauge)
+	s.webphoneMetrics(counter, gauge) // webphone.go
 	s.recordMetrics(reg)
 	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)
