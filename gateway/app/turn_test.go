@@ -2,12 +2,13 @@ package app
 
 import (
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	pturn "github.com/pion/turn/v5"
 
@@ -27,9 +28,32 @@ func TestTURNWired(t *testing.T) {
 	if err != nil || len(strings.TrimSpace(string(secret))) < 16 {
 		t.Fatalf("secret file: %q %v", secret, err)
 	}
-	ice := a.TURN().ICEServers("u1000", time.Now())
-	if len(ice) != 2 || len(ice[1].URLs) != 2 {
-		t.Fatalf("ice servers %+v", ice)
+	// The browser takes its ICE servers from the web phone's API, as
+	// u1000 with Basic credentials (what the page does with its cookie).
+	base := "https://" + a.AdminAddr()
+	req, err := http.NewRequest("GET", base+"/phone/api/ice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("u1000", "secret")
+	res, err := clientFrom("127.0.0.1").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	var got struct {
+		ICEServers []turn.ICEServer `json:"ice_servers"`
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("/phone/api/ice: %d %s", res.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("/phone/api/ice: %v: %s", err, body)
+	}
+	ice := got.ICEServers
+	if len(ice) != 2 || len(ice[1].URLs) != 2 || !strings.HasSuffix(ice[1].Username, ":u1000") {
+		t.Fatalf("ice servers from the web phone API %+v (%s)", ice, body)
 	}
 	udp := strings.TrimSuffix(strings.TrimPrefix(ice[1].URLs[0], "turn:"), "?transport=udp")
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -52,11 +76,10 @@ func TestTURNWired(t *testing.T) {
 	}
 	defer relay.Close()
 
-	base := "https://" + a.AdminAddr()
-	code, body := get(t, clientFrom("127.0.0.1"), base+"/api/v1/turn/allocations")
+	code, body2 := get(t, clientFrom("127.0.0.1"), base+"/api/v1/turn/allocations")
 	var as []turn.Allocation
-	if code != 200 || json.Unmarshal([]byte(body), &as) != nil || len(as) != 1 || as[0].User != "u1000" {
-		t.Fatalf("allocations: %d %s", code, body)
+	if code != 200 || json.Unmarshal([]byte(body2), &as) != nil || len(as) != 1 || as[0].User != "u1000" {
+		t.Fatalf("allocations: %d %s", code, body2)
 	}
 	if code, _ := get(t, clientFrom("127.0.0.2"), base+"/api/v1/turn/allocations"); code != 403 {
 		t.Errorf("allocations from 127.0.0.2: %d, want 403", code)
