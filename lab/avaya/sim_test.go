@@ -20,14 +20,23 @@ func dial(t *testing.T, s *Sim, onEvent func(csta.Message)) *csta.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := csta.NewClient(conn, csta.ClientConfig{Namespace: csta.Ed3.Namespace(), Decoder: dmcc.NewDecoder(),
+	c := csta.NewClient(conn, csta.ClientConfig{Namespace: csta.NamespacePrefix + "ed3/priv7", Decoder: dmcc.NewDecoder(),
 		CallTimeout: 2 * time.Second, OnEvent: onEvent})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
+// login is StartApplicationSession with SessionLoginInfo written as the
+// DMCC XML Programmer's Guide shows it (acx: prefix, xsi:type).
 func login(user, pass, resume string, versions ...string) *csta.StartApplicationSession {
-	li, _ := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: user, Password: pass, SessionCleanupDelay: 30, SessionID: resume})
+	li := &csta.RawXML{Inner: []byte(`<acx:SessionLoginInfo xmlns:acx="http://www.avaya.com/csta" ` +
+		`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="acx:SessionLoginInfo">` +
+		`<acx:userName>` + user + `</acx:userName><acx:password>` + pass + `</acx:password>` +
+		`<acx:sessionCleanupDelay>30</acx:sessionCleanupDelay>`)}
+	if resume != "" {
+		li.Inner = append(li.Inner, `<acx:sessionID>`+resume+`</acx:sessionID>`...)
+	}
+	li.Inner = append(li.Inner, `</acx:SessionLoginInfo>`...)
 	if len(versions) == 0 {
 		versions = []string{csta.NamespacePrefix + "ed3/priv7"}
 	}
