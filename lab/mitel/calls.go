@@ -1,8 +1,8 @@
 package mitel
 
 import (
-		"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // handle answers one request from l and emits the events it causes. It
