@@ -241,3 +241,21 @@ func TestUndecodableRequest(t *testing.T) {
 		t.Fatalf("answer %v %s %v", err, fr.InvokeID, m)
 	}
 }
+
+// TestDriverLoginAccepted: the login the Avaya driver writes
+// (dmcc.SessionLoginInfo) is what this simulator, reading it the way the
+// DMCC XML Programmer's Guide and f-me/dmcc write it, accepts: Avaya's
+// namespace and xsi:type="acx:SessionLoginInfo".
+func TestDriverLoginAccepted(t *testing.T) {
+	s := newSim(t, Config{})
+	c := dial(t, s, nil)
+	li, err := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: "cti", Password: "secret", SessionCleanupDelay: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &csta.StartApplicationSession{ApplicationInfo: csta.ApplicationInfo{ApplicationID: "t", ApplicationSpecificInfo: li},
+		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: []string{csta.NamespacePrefix + "ed3/priv7"}}}
+	if _, err := c.Call(bg, req); err != nil {
+		t.Fatalf("the driver's login: %v (refused: %q)", err, s.Refused())
+	}
+}
