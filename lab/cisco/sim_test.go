@@ -153,7 +153,12 @@ func TestSimChannelSubscriptionEvents(t *testing.T) {
 		c.do(ctx, http.MethodPost, xsi.EventsRoot+"/channel/eventresponse", xsi.EventResponse{EventID: ev.EventID, StatusCode: 200}, true)
 	}
 	// An unacknowledged event comes again with the same eventID, then the
-	// channel is terminated.
+	// channel is terminated. DND changes come in their own package
+	// (XSISubscription.xsd "Do Not Disturb"), not in Advanced Call.
+	if resp := c.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/202@lab.example",
+		xsi.Subscription{Event: "Do Not Disturb", Expires: 3600, ChannelSetID: "set1"}, true); resp.StatusCode != http.StatusOK {
+		t.Fatalf("subscribe to Do Not Disturb: %s", resp.Status)
+	}
 	c.do(ctx, http.MethodPut, xsi.ActionsRoot+"/user/202@lab.example/services/DoNotDisturb", xsi.DoNotDisturb{Active: true}, true)
 	ev := nextEvent(t, docs)
 	again := nextEvent(t, docs)
