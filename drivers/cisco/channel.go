@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -116,7 +117,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	d.cur = l
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
-		m.sub, m.agentSub = "", ""
+		m.sub, m.svcSubs = "", nil
 		mons = append(mons, m)
 	}
 	d.mu.Unlock()
@@ -222,7 +223,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	l.subs[m.device] = resp.SubscriptionID
 	l.mu.Unlock()
 	d.stats.subscriptions.Add(1)
-	d.subscribeAgent(ctx, l, m)
+	d.subscribeServices(ctx, l, m)
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
@@ -231,34 +232,49 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	return nil
 }
 
-// subscribeAgent adds the device's "Call Center Agent" subscription on l,
-// which carries its ACD state changes. Best effort: a user who is not a
-// call center agent is refused it and simply has no agent events.
-func (d *Driver) subscribeAgent(ctx context.Context, l *link, m *monitor) {
+// servicePackages are the event packages subscribed per device besides
+// the call package: the ACD state ("Call Center Agent") and the service
+// settings a lamp shows (DND, call forwarding), which BroadWorks sends in
+// packages of their own (XSISubscription.xsd EventPackage;
+// XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd), not in
+// Advanced Call.
+var servicePackages = []string{xsi.PackageCallCenterAgent, xsi.PackageDoNotDisturb,
+	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer}
+
+// subscribeServices adds the device's service package subscriptions on l.
+// Best effort: a user without the service (not a call center agent, no
+// DND assigned) is refused that package and has no such events.
+func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	d.mu.Lock()
-	old := m.agentSub
-	m.agentSub = ""
+	old := m.svcSubs
+	m.svcSubs = nil
 	d.mu.Unlock()
-	if old != "" {
-		_ = d.do(ctx, http.MethodDelete, subscriptionPath(old), nil, nil, nil)
+	for _, id := range old {
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
 	}
+	for _, pkg := range servicePackages {
+		d.subscribeService(ctx, l, m, pkg)
+	}
+}
+
+func (d *Driver) subscribeService(ctx context.Context, l *link, m *monitor, pkg string) {
 	var resp xsi.Subscription
 	if d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
-		Event: xsi.PackageCallCenterAgent, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
+		Event: pkg, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
 		ChannelSetID: l.setID, ApplicationID: d.cfg.ApplicationID}, &resp) != nil {
 		return
 	}
 	d.mu.Lock()
-	m.agentSub = resp.SubscriptionID
+	if m.svcSubs == nil {
+		m.svcSubs = map[string]string{}
+	}
+	m.svcSubs[pkg] = resp.SubscriptionID
 	d.mu.Unlock()
 	l.mu.Lock()
-	l.subs[m.device+agentSubKey] = resp.SubscriptionID
+	l.subs[m.device+"\x00"+pkg] = resp.SubscriptionID
 	l.mu.Unlock()
 	d.stats.subscriptions.Add(1)
 }
-
-// agentSubKey suffixes a device in link.subs for its agent subscription.
-const agentSubKey = "\x00agent"
 
 // read splits the channel into documents, acknowledges events and queues
 // them, until the stream ends or can no longer be trusted.
@@ -406,11 +422,13 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 			continue
 		}
 		d.mu.Lock()
-		asub := m.agentSub
+		svc := maps.Clone(m.svcSubs)
 		d.mu.Unlock()
-		if asub != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(asub), nil,
-			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil), plugins.ErrNotFound) {
-			d.subscribeAgent(ctx, l, m)
+		for _, pkg := range servicePackages {
+			if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil,
+				xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil), plugins.ErrNotFound) {
+				d.subscribeService(ctx, l, m, pkg)
+			}
 		}
 	}
 	return nil

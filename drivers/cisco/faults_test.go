@@ -66,7 +66,9 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202", "203"}) {
 		t.Fatalf("subscriptions after reconnect %v", got)
 	}
-	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 6 { // a call and an agent subscription each
+	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 18 {
+		// each device: the call package, Call Center Agent, Do Not
+		// Disturb and the three Call Forwarding packages
 		t.Fatalf("sim stats %+v", st)
 	}
 	// Calls outlive the channel: the fresh snapshot shows them.
@@ -143,7 +145,7 @@ func TestAcknowledgement(t *testing.T) {
 	}
 	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
 	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	if !strings.Contains(ev.RawCause, "Unacknowledged") {
+	if !strings.Contains(ev.RawCause, "NonResponsiveChannel") { // XSIDataTypes.xsd ChannelTerminatedReason
 		t.Fatalf("link down %+v", ev)
 	}
 	e.sim.IgnoreAcks(0)
