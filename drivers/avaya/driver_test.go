@@ -39,6 +39,7 @@ func driverConfig(addr string, extra map[string]any) []byte {
 
 func simConfig(sc labavaya.Config) labavaya.Config {
 	sc.User, sc.Password = "cti", "secret"
+	sc.StrictNamespace = true // requests in the negotiated …/ed3/privN, as f-me/dmcc writes them
 	if sc.SwitchIP == "" {
 		sc.SwitchIP = "10.0.0.5"
 	}

@@ -251,11 +251,10 @@ func readLogin(doc []byte) (loginInfo, error) {
 }
 
 // decoder decodes what an application sends: the standard messages, the
-// Avaya ones, the login. CSTA requests must use the protocol version the
-// session negotiated (the guide: requests are written in the namespace of
-// actualProtocolVersion); ns returns it, "" before a session.
-func decoder(ns func() string) func([]byte) (cstaxml.Message, error) {
-	d := &cstaxml.Decoder{Vendor: vendor, CSTANamespace: ns}
+// Avaya ones, the login. CSTA requests must use a namespace ns allows
+// (see link.namespaces); ns returns nil before a session.
+func decoder(ns func() []string) func([]byte) (cstaxml.Message, error) {
+	d := &cstaxml.Decoder{Vendor: vendor, CSTANamespaces: ns}
 	return func(b []byte) (cstaxml.Message, error) {
 		m, err := d.Decode(b)
 		if err != nil {

@@ -67,6 +67,11 @@ type Config struct {
 	SystemStatusInterval time.Duration
 	// TLS, when set, makes the simulator a TLS server (port 4722 on AES).
 	TLS *tls.Config
+	// StrictNamespace refuses CSTA requests that are not in the
+	// namespace of the negotiated protocol version (…/ed3/privN), as
+	// f-me/dmcc writes them; by default plain ed3 (Avaya's samples) is
+	// accepted too.
+	StrictNamespace bool
 }
 
 // Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
@@ -519,23 +524,28 @@ func (l *link) slowLoris() {
 	l.Trickle([]byte{0, 0, 0x03, 0xf0, '9', '9', '9', '9'}, time.Second, 1000)
 }
 
-// negotiated is the namespace CSTA requests on l must use: the version
-// its session negotiated, "" (any ECMA-323 edition) before one or when the
-// version is not a namespace (AES 3.0's "3.0").
-func (l *link) negotiated() string {
+// namespaces are the namespaces CSTA requests on l may use: plain ed3
+// (Avaya's own samples) or the version the session negotiated (f-me/dmcc
+// writes its requests in it), cti-protocols.md §3.1; only the negotiated
+// one with Config.StrictNamespace. Nil (any ECMA-323 edition) before a
+// session or when the version is not a namespace (AES 3.0's "3.0").
+func (l *link) namespaces() []string {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if l.sess == nil || !cstaxml.IsCSTANamespace(l.version) {
-		return ""
+		return nil
 	}
-	return l.version
+	if l.s.cfg.StrictNamespace {
+		return []string{l.version}
+	}
+	return []string{cstaxml.Ed3, l.version}
 }
 
 func (l *link) readLoop() {
 	defer l.s.wg.Done()
 	defer l.Close()
 	l.ReadLoop(ctisim.Reader{
-		Decode:               decoder(l.negotiated),
+		Decode:               decoder(l.namespaces),
 		Refused:              l.s.refused.Add,
 		SystemStatusAnswered: func() { l.s.sysStatus.Add(1) },
 		Delay:                func() time.Duration { return time.Duration(l.s.delay.Load()) },

@@ -530,7 +530,7 @@ func (s *Sim) callCenter(w http.ResponseWriter, r *http.Request, u *user) {
 	u.acd = c
 	if c != cur {
 		s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeAgentStateEvent,
-			AgentState: &xsiwire.AgentStateInfo{State: c.AgentACDState, StateTimestamp: xsiwire.Stamp{Timestamp: now()},
+			AgentState: &xsiwire.AgentStateInfo{State: c.AgentACDState, StateTimestamp: xsiwire.Stamp{Value: now()},
 				UnavailableCode: c.AgentUnavailableCode}})
 	}
 	w.WriteHeader(http.StatusOK)

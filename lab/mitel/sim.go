@@ -145,7 +145,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
-	s.dec = cstaxml.Decoder{CSTANamespace: func() string { return cfg.Namespace }}
+	s.dec = cstaxml.Decoder{CSTANamespaces: func() []string { return []string{cfg.Namespace} }}
 	s.wire = ctisim.Wire{Party: cstaxml.KnownParty, Conn: cstaxml.Conn, EmitAll: s.emitAll,
 		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
 	s.wg.Add(1)

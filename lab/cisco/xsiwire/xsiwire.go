@@ -303,9 +303,10 @@ type AgentStateInfo struct {
 	UnavailableCode string `xml:"unavailableCode,omitempty"`
 }
 
-// Stamp is TimestampWithSeverity: a timestamp (ms since the epoch).
+// Stamp is TimestampWithSeverity (XSIDataTypes.xsd): value, a timestamp
+// in ms since the epoch.
 type Stamp struct {
-	Timestamp int64 `xml:"timestamp"`
+	Value int64 `xml:"value"`
 }
 
 // ServiceInfo is the info of a service event (DoNotDisturb or a call

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/switchboard-gw/switchboard/lab/ctisim/xmlcheck"
 )
@@ -76,9 +77,9 @@ type Decoder struct {
 	// Vendor adds vendor messages by root name; each must implement
 	// Namespaced, and a document must use that namespace.
 	Vendor map[string]func() Message
-	// CSTANamespace, when set, is the only namespace CSTA messages may
-	// use (the version a session negotiated).
-	CSTANamespace func() string
+	// CSTANamespaces, when set and not empty, are the only namespaces
+	// CSTA messages may use (the versions a session allows).
+	CSTANamespaces func() []string
 }
 
 // Decode decodes one document and checks it against the structures of
@@ -118,9 +119,9 @@ func checkNamespace(d *Decoder, m Message, root xml.Name) error {
 		}
 		return nil
 	}
-	if d.CSTANamespace != nil {
-		if want := d.CSTANamespace(); want != "" && root.Space != want {
-			return fmt.Errorf("%w: <%s> in %q, the session negotiated %q", ErrNamespace, root.Local, root.Space, want)
+	if d.CSTANamespaces != nil {
+		if want := d.CSTANamespaces(); len(want) > 0 && !slices.Contains(want, root.Space) {
+			return fmt.Errorf("%w: <%s> in %q, the session allows %q", ErrNamespace, root.Local, root.Space, want)
 		}
 	}
 	if !IsCSTANamespace(root.Space) {
