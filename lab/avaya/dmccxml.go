@@ -287,3 +287,18 @@ func switchOf(id string) string {
 // dmccDeviceID is the device ID GetDeviceId answers with:
 // extension:switch:IP:instance.
 func dmccDeviceID(ext, sw, ip string) string { return ext + ":" + sw + ":" + ip + ":0" }
+
+// Parse reads one document as the simulator reads what an application
+// sends (any ECMA-323 edition; a StartApplicationSession's login must be
+// as the guide writes it): for tests that hold the driver's documents and
+// public fixtures against the simulator's reading.
+func Parse(doc []byte) (cstaxml.Message, error) {
+	m, err := decoder(func() []string { return nil })(doc)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := m.(*startRequest); ok && r.loginErr != nil {
+		return nil, r.loginErr
+	}
+	return m, nil
+}
