@@ -252,9 +252,15 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	for _, id := range old {
 		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
 	}
+	var wg sync.WaitGroup // one round trip's time per device, not five
 	for _, pkg := range servicePackages {
-		d.subscribeService(ctx, l, m, pkg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.subscribeService(ctx, l, m, pkg)
+		}()
 	}
+	wg.Wait()
 }
 
 func (d *Driver) subscribeService(ctx context.Context, l *link, m *monitor, pkg string) {
