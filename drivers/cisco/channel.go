@@ -30,11 +30,15 @@ type link struct {
 	err      error              // why, set before done closes
 	lastRead atomic.Int64       // unix nanoseconds of the last document read
 	acks     chan string        // event IDs to acknowledge
+	renew    chan renewal       // subscriptions the server terminated
 	wg       sync.WaitGroup     // reader and acker
 
 	mu   sync.Mutex
 	subs map[string]string // device → subscription ID on this channel
 }
+
+// renewal is a subscription the server ended (SubscriptionTerminatedEvent).
+type renewal struct{ device, sub string }
 
 func (l *link) subscriptions() []string {
 	l.mu.Lock()
@@ -67,7 +71,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	gen := d.gen
 	d.mu.Unlock()
 	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
-		done: make(chan struct{}), acks: make(chan string, 4096), subs: map[string]string{}}
+		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	// The stream request has no timeout; the open is bounded by a timer.
@@ -392,7 +396,35 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 			if err := d.refresh(ctx, l); err != nil {
 				return err
 			}
+		case r := <-l.renew:
+			d.renewSubscription(ctx, l, r)
 		}
+	}
+}
+
+// renewSubscription subscribes again after a SubscriptionTerminatedEvent:
+// the call subscription with its snapshot (a refusal ends the monitor, as
+// in a restore), or the one service package.
+func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
+	d.mu.Lock()
+	m := d.monitors[r.device]
+	var pkg string
+	call := m != nil && m.sub == r.sub
+	if m != nil && !call {
+		for p, id := range m.svcSubs {
+			if id == r.sub {
+				pkg = p
+				delete(m.svcSubs, p)
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.stats.renewals.Add(1)
+	switch {
+	case call:
+		_ = d.subscribe(ctx, l, m, true)
+	case pkg != "":
+		d.subscribeService(ctx, l, m, pkg)
 	}
 }
 

@@ -254,3 +254,30 @@ func TestSlowLorisChannel(t *testing.T) {
 	}
 	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
 }
+
+// TestSubscriptionTerminated: when BroadWorks ends a device's
+// subscriptions (SubscriptionTerminatedEvent, XSISubscription.xsd: expiry,
+// an administrator), the driver subscribes again at once, so the device's
+// calls and DND keep reaching the console without waiting for the next
+// refresh.
+func TestSubscriptionTerminated(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201", "202")
+	if n := e.sim.TerminateSubscriptions("201"); n < 2 {
+		t.Fatalf("%d subscriptions terminated, want the call and service ones", n)
+	}
+	drivertest.WaitFor(t, "201 subscribed again", func() bool {
+		return slices.Contains(e.sim.Subscribed(), "201") && e.d.Stats().Renewals >= 1
+	})
+	drivertest.WaitFor(t, "the DND subscription renewed", func() bool { return e.d.Stats().Renewals >= 2 })
+	if err := e.d.SetDND(bg, "201", true); err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified); !ev.DND {
+		t.Fatalf("dnd event %+v", ev)
+	}
+	c := connect(t, e, "201", "202")
+	if c.CallID == "" {
+		t.Fatal("no call after the renewal")
+	}
+}

@@ -292,6 +292,28 @@ func (s *Sim) Subscribed() []string {
 	return out
 }
 
+// TerminateSubscriptions ends every subscription on ext's user as
+// BroadWorks does when one expires or an administrator deletes it: a
+// SubscriptionEvent whose eventData is a SubscriptionTerminatedEvent
+// (XSISubscription.xsd), after which the subscription is gone (a refresh
+// gets 404). It returns how many ended.
+func (s *Sim) TerminateSubscriptions(ext string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.subs))
+	for id, sub := range s.subs {
+		if sub.u.ext == ext {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		s.send(s.subs[id], &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
+		delete(s.subs, id)
+	}
+	return len(ids)
+}
+
 // ServeHTTP routes Xsi-Actions and Xsi-Events requests.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.User != "" || s.cfg.Token != "" {
