@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Errors of Check.
@@ -46,7 +47,19 @@ type field struct {
 
 var unmarshalerType = reflect.TypeFor[xml.Unmarshaler]()
 
+var fieldCache sync.Map // reflect.Type → []field
+
+// fieldsOf lists t's child elements in field order (cached per type).
 func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	f := fieldsOfUncached(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func fieldsOfUncached(t reflect.Type) []field {
 	var out []field
 	for i := range t.NumField() {
 		sf := t.Field(i)
