@@ -10,8 +10,9 @@
 // by sessionID, and has hooks to drop the link, delay responses and send
 // malformed, hostile or slow frames.
 //
-// It follows the published message formats (drivers/avaya/testdata holds
-// the golden forms); it is not a private shortcut for the driver.
+// It follows the published message formats with its own encoding
+// (lab/ctisim/cstaxml, dmccxml.go; no code shared with drivers/avaya);
+// drivers/avaya/testdata holds public forms both must accept.
 package avaya
 
 import (

@@ -10,9 +10,10 @@
 // actions and write raw bytes (malformed XML, XML bombs, oversize
 // documents) on the channel.
 //
-// It follows the published Xsi formats (drivers/cisco/xsi); where
-// BroadWorks behaviour is not public it does what drivers/cisco/README.md
-// ("Lab simulator") documents.
+// It writes and reads Xsi with its own encoding (lab/cisco/xsiwire,
+// transcribed from the public Xsi XSDs; no code shared with
+// drivers/cisco); where BroadWorks behaviour is not public it does what
+// drivers/cisco/README.md ("Lab simulator") documents.
 package cisco
 
 import (
