@@ -445,31 +445,30 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 		mons = append(mons, m)
 	}
 	d.mu.Unlock()
+	// Devices in parallel, as in a restore: one device's subscriptions (the
+	// call one and up to five service ones) must not hold up the others'
+	// nor the next heartbeat for the time of 6 × N round trips.
+	exp := xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}
+	jobs := make([]func() error, 0, len(mons))
 	for _, m := range mons {
-		d.mu.Lock()
-		sub := m.sub
-		d.mu.Unlock()
-		if sub == "" {
-			_ = d.subscribe(ctx, l, m, true)
-			continue
-		}
-		err := d.do(ctx, http.MethodPut, subscriptionPath(sub), nil,
-			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil)
-		if errors.Is(err, plugins.ErrNotFound) {
-			_ = d.subscribe(ctx, l, m, true)
-			continue
-		}
-		d.mu.Lock()
-		svc := maps.Clone(m.svcSubs)
-		d.mu.Unlock()
-		for _, pkg := range servicePackages {
-			if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil,
-				xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil), plugins.ErrNotFound) {
-				d.subscribeService(ctx, l, m, pkg)
+		jobs = append(jobs, func() error {
+			d.mu.Lock()
+			sub := m.sub
+			svc := maps.Clone(m.svcSubs)
+			d.mu.Unlock()
+			if sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound) {
+				_ = d.subscribe(ctx, l, m, true)
+				return nil
 			}
-		}
+			for _, pkg := range servicePackages {
+				if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil, exp, nil), plugins.ErrNotFound) {
+					d.subscribeService(ctx, l, m, pkg)
+				}
+			}
+			return nil
+		})
 	}
-	return nil
+	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
 // closeChannel deletes the channel at shutdown (best effort), so the
