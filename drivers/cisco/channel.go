@@ -256,15 +256,12 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	for _, id := range old {
 		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
 	}
-	var wg sync.WaitGroup // one round trip's time per device, not five
+	// One after the other: the devices already run restoreParallelism at
+	// a time, as many as the HTTP client keeps connections for (more at
+	// once would open and close TLS connections).
 	for _, pkg := range servicePackages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.subscribeService(ctx, l, m, pkg)
-		}()
+		d.subscribeService(ctx, l, m, pkg)
 	}
-	wg.Wait()
 }
 
 func (d *Driver) subscribeService(ctx context.Context, l *link, m *monitor, pkg string) {
