@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -248,6 +249,11 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 	if err != nil {
 		_ = c.Close()
 		return nil, err
+	}
+	if strings.HasPrefix(sess.version, csta.NamespacePrefix) {
+		// DMCC XML Programmer's Guide (and f-me/dmcc): CSTA requests are
+		// written in the namespace of the negotiated protocol version.
+		c.SetNamespace(sess.version)
 	}
 	resumed := prev != "" && sess.id == prev
 	kept := resumed

@@ -39,6 +39,7 @@ func driverConfig(addr string, extra map[string]any) []byte {
 
 func simConfig(sc labavaya.Config) labavaya.Config {
 	sc.User, sc.Password = "cti", "secret"
+	sc.StrictNamespace = true // requests in the negotiated …/ed3/privN, as f-me/dmcc writes them
 	if sc.SwitchIP == "" {
 		sc.SwitchIP = "10.0.0.5"
 	}
@@ -56,6 +57,7 @@ func newEnv(t *testing.T, sc labavaya.Config, extra map[string]any) *env {
 	}
 	e := &env{t: t, sim: sim, d: avaya.New()}
 	t.Cleanup(func() { _ = sim.Close() })
+	t.Cleanup(func() { checkRefused(t, sim) })
 	e.Recorder = drivertest.Start(t, e.d, "avaya", driverConfig(sim.Addr(), extra), timing)
 	return e
 }
@@ -597,5 +599,15 @@ func TestVersionNames(t *testing.T) {
 	}
 	if dmcc.Extension("4750:CM1:10.0.0.5:0") != "4750" || dmcc.Switch("4750:CM1::0") != "CM1" || dmcc.Extension("4750") != "4750" {
 		t.Error("device ID parts")
+	}
+}
+
+// checkRefused fails t if the simulator's own parser (written from the
+// vendor's documents, not from the driver's codec) refused anything the
+// driver sent.
+func checkRefused(t *testing.T, sim *labavaya.Sim) {
+	t.Helper()
+	if r := sim.Refused(); len(r) > 0 {
+		t.Errorf("the simulator refused what the driver sent (%d): %q", len(r), r)
 	}
 }

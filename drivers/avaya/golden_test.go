@@ -69,16 +69,18 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestLoginInfo checks the SessionLoginInfo the driver sends carries the
-// Avaya namespace, and that the simulator's reader takes the prefixed form
-// Avaya's own samples use.
+// TestLoginInfo checks the SessionLoginInfo the driver sends is the form
+// of the DMCC XML Programmer's Guide and f-me/dmcc (acx prefix in the Avaya
+// namespace, xsi:type="acx:SessionLoginInfo"), and that the driver's reader
+// takes that prefixed form.
 func TestLoginInfo(t *testing.T) {
 	raw, err := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: "cti", Password: "a&b", SessionCleanupDelay: 60, SessionID: "S-0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `<SessionLoginInfo xmlns="http://www.avaya.com/csta"><userName>cti</userName><password>a&amp;b</password>` +
-		`<sessionCleanupDelay>60</sessionCleanupDelay><sessionID>S-0</sessionID></SessionLoginInfo>`
+	want := `<acx:SessionLoginInfo xmlns:acx="http://www.avaya.com/csta" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ` +
+		`xsi:type="acx:SessionLoginInfo"><acx:userName>cti</acx:userName><acx:password>a&amp;b</acx:password>` +
+		`<acx:sessionCleanupDelay>60</acx:sessionCleanupDelay><acx:sessionID>S-0</acx:sessionID></acx:SessionLoginInfo>`
 	if string(raw.Inner) != want {
 		t.Fatalf("login info\ngot:  %s\nwant: %s", raw.Inner, want)
 	}

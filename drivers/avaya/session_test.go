@@ -60,6 +60,7 @@ func TestSessionExpiry(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	c.SetNamespace(dmcc.Versions()[4]) // requests in the negotiated version's namespace
 	resp, err := c.Call(bg, &dmcc.GetDeviceId{SwitchName: "CM1", Extension: "201"})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -29,11 +30,15 @@ type link struct {
 	err      error              // why, set before done closes
 	lastRead atomic.Int64       // unix nanoseconds of the last document read
 	acks     chan string        // event IDs to acknowledge
+	renew    chan renewal       // subscriptions the server terminated
 	wg       sync.WaitGroup     // reader and acker
 
 	mu   sync.Mutex
 	subs map[string]string // device → subscription ID on this channel
 }
+
+// renewal is a subscription the server ended (SubscriptionTerminatedEvent).
+type renewal struct{ device, sub string }
 
 func (l *link) subscriptions() []string {
 	l.mu.Lock()
@@ -66,7 +71,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	gen := d.gen
 	d.mu.Unlock()
 	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
-		done: make(chan struct{}), acks: make(chan string, 4096), subs: map[string]string{}}
+		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	// The stream request has no timeout; the open is bounded by a timer.
@@ -116,7 +121,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	d.cur = l
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
-		m.sub, m.agentSub = "", ""
+		m.sub, m.svcSubs = "", nil
 		mons = append(mons, m)
 	}
 	d.mu.Unlock()
@@ -222,7 +227,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	l.subs[m.device] = resp.SubscriptionID
 	l.mu.Unlock()
 	d.stats.subscriptions.Add(1)
-	d.subscribeAgent(ctx, l, m)
+	d.subscribeServices(ctx, l, m)
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
@@ -231,34 +236,52 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	return nil
 }
 
-// subscribeAgent adds the device's "Call Center Agent" subscription on l,
-// which carries its ACD state changes. Best effort: a user who is not a
-// call center agent is refused it and simply has no agent events.
-func (d *Driver) subscribeAgent(ctx context.Context, l *link, m *monitor) {
+// servicePackages are the event packages subscribed per device besides
+// the call package: the ACD state ("Call Center Agent") and the service
+// settings a lamp shows (DND, call forwarding), which BroadWorks sends in
+// packages of their own (XSISubscription.xsd EventPackage;
+// XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd), not in
+// Advanced Call.
+var servicePackages = []string{xsi.PackageCallCenterAgent, xsi.PackageDoNotDisturb,
+	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer}
+
+// subscribeServices adds the device's service package subscriptions on l.
+// Best effort: a user without the service (not a call center agent, no
+// DND assigned) is refused that package and has no such events.
+func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	d.mu.Lock()
-	old := m.agentSub
-	m.agentSub = ""
+	old := m.svcSubs
+	m.svcSubs = nil
 	d.mu.Unlock()
-	if old != "" {
-		_ = d.do(ctx, http.MethodDelete, subscriptionPath(old), nil, nil, nil)
+	for _, id := range old {
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
 	}
+	// One after the other: the devices already run restoreParallelism at
+	// a time, as many as the HTTP client keeps connections for (more at
+	// once would open and close TLS connections).
+	for _, pkg := range servicePackages {
+		d.subscribeService(ctx, l, m, pkg)
+	}
+}
+
+func (d *Driver) subscribeService(ctx context.Context, l *link, m *monitor, pkg string) {
 	var resp xsi.Subscription
 	if d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
-		Event: xsi.PackageCallCenterAgent, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
+		Event: pkg, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
 		ChannelSetID: l.setID, ApplicationID: d.cfg.ApplicationID}, &resp) != nil {
 		return
 	}
 	d.mu.Lock()
-	m.agentSub = resp.SubscriptionID
+	if m.svcSubs == nil {
+		m.svcSubs = map[string]string{}
+	}
+	m.svcSubs[pkg] = resp.SubscriptionID
 	d.mu.Unlock()
 	l.mu.Lock()
-	l.subs[m.device+agentSubKey] = resp.SubscriptionID
+	l.subs[m.device+"\x00"+pkg] = resp.SubscriptionID
 	l.mu.Unlock()
 	d.stats.subscriptions.Add(1)
 }
-
-// agentSubKey suffixes a device in link.subs for its agent subscription.
-const agentSubKey = "\x00agent"
 
 // read splits the channel into documents, acknowledges events and queues
 // them, until the stream ends or can no longer be trusted.
@@ -370,7 +393,35 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 			if err := d.refresh(ctx, l); err != nil {
 				return err
 			}
+		case r := <-l.renew:
+			d.renewSubscription(ctx, l, r)
 		}
+	}
+}
+
+// renewSubscription subscribes again after a SubscriptionTerminatedEvent:
+// the call subscription with its snapshot (a refusal ends the monitor, as
+// in a restore), or the one service package.
+func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
+	d.mu.Lock()
+	m := d.monitors[r.device]
+	var pkg string
+	call := m != nil && m.sub == r.sub
+	if m != nil && !call {
+		for p, id := range m.svcSubs {
+			if id == r.sub {
+				pkg = p
+				delete(m.svcSubs, p)
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.stats.renewals.Add(1)
+	switch {
+	case call:
+		_ = d.subscribe(ctx, l, m, true)
+	case pkg != "":
+		d.subscribeService(ctx, l, m, pkg)
 	}
 }
 
@@ -391,29 +442,30 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 		mons = append(mons, m)
 	}
 	d.mu.Unlock()
+	// Devices in parallel, as in a restore: one device's subscriptions (the
+	// call one and up to five service ones) must not hold up the others'
+	// nor the next heartbeat for the time of 6 × N round trips.
+	exp := xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}
+	jobs := make([]func() error, 0, len(mons))
 	for _, m := range mons {
-		d.mu.Lock()
-		sub := m.sub
-		d.mu.Unlock()
-		if sub == "" {
-			_ = d.subscribe(ctx, l, m, true)
-			continue
-		}
-		err := d.do(ctx, http.MethodPut, subscriptionPath(sub), nil,
-			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil)
-		if errors.Is(err, plugins.ErrNotFound) {
-			_ = d.subscribe(ctx, l, m, true)
-			continue
-		}
-		d.mu.Lock()
-		asub := m.agentSub
-		d.mu.Unlock()
-		if asub != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(asub), nil,
-			xsi.Subscription{Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second)}, nil), plugins.ErrNotFound) {
-			d.subscribeAgent(ctx, l, m)
-		}
+		jobs = append(jobs, func() error {
+			d.mu.Lock()
+			sub := m.sub
+			svc := maps.Clone(m.svcSubs)
+			d.mu.Unlock()
+			if sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound) {
+				_ = d.subscribe(ctx, l, m, true)
+				return nil
+			}
+			for _, pkg := range servicePackages {
+				if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil, exp, nil), plugins.ErrNotFound) {
+					d.subscribeService(ctx, l, m, pkg)
+				}
+			}
+			return nil
+		})
 	}
-	return nil
+	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
 // closeChannel deletes the channel at shutdown (best effort), so the

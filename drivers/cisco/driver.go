@@ -70,7 +70,7 @@ type Driver struct {
 type monitor struct {
 	device, id, userID string
 	sub                string
-	agentSub           string // the "Call Center Agent" subscription, if the user has one
+	svcSubs            map[string]string // service package → its subscription, where the user has the service
 }
 
 // New returns an unstarted driver; the host's Start call configures and
@@ -248,14 +248,14 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	delete(d.monitors, device)
 	delete(d.byUser, m.userID)
 	delete(d.devs, device)
-	sub, asub := m.sub, m.agentSub
+	sub, svc := m.sub, m.svcSubs
 	l := d.cur
 	d.mu.Unlock()
 	if l == nil || sub == "" {
 		return nil
 	}
-	if asub != "" { // best effort: it dies with the channel anyway
-		_ = d.do(ctx, http.MethodDelete, subscriptionPath(asub), nil, nil, nil)
+	for _, id := range svc { // best effort: they die with the channel anyway
+		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
 	}
 	if err := d.do(ctx, http.MethodDelete, subscriptionPath(sub), nil, nil, nil); err != nil &&
 		!errors.Is(err, plugins.ErrNotFound) {

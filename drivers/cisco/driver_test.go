@@ -45,6 +45,7 @@ func newSim(t testing.TB, sc labcisco.Config) (*labcisco.Sim, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
+	t.Cleanup(func() { checkRefused(t, sim) })
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, sim.CACertPEM(), 0o600); err != nil {
 		t.Fatal(err)
@@ -302,4 +303,13 @@ func TestConference(t *testing.T) {
 		}
 	}
 	e.Quiet()
+}
+
+// checkRefused fails t if the simulator's own Xsi parser (written from the
+// Xsi XSDs, not from the driver's codec) refused anything the driver sent.
+func checkRefused(t testing.TB, sim *labcisco.Sim) {
+	t.Helper()
+	if r := sim.Refused(); len(r) > 0 {
+		t.Errorf("the simulator refused what the driver sent (%d): %q", len(r), r)
+	}
 }

@@ -128,7 +128,30 @@ func (d *Driver) apply(it item) {
 		return
 	}
 	d.stats.events.Add(1)
+	if ev.EventData.Type == xsi.TypeSubscriptionTerminated {
+		// XSISubscription.xsd: the server ended this subscription (expired,
+		// deleted by an administrator): renew it at once, or the device's
+		// lamps go dark until the next refresh.
+		d.renew(it.gen, m.device, ev.SubscriptionID)
+		return
+	}
 	d.mapEvent(m, ev, pbxTime(ev.EventData))
+}
+
+// renew asks the current channel's server loop to subscribe again for
+// device's subscription sub. Called with d.mu held; never blocks (a full
+// queue leaves it to the next refresh, which re-adds unknown
+// subscriptions).
+func (d *Driver) renew(gen uint64, device, sub string) {
+	l := d.cur
+	if l == nil || l.gen != gen {
+		return
+	}
+	select {
+	case l.renew <- renewal{device: device, sub: sub}:
+	default:
+		d.stats.renewDrops.Add(1)
+	}
 }
 
 // pbxTime is the event's call timestamp (milliseconds since the epoch)

@@ -66,7 +66,9 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 	if got := e.sim.Subscribed(); !slices.Equal(got, []string{"201", "202", "203"}) {
 		t.Fatalf("subscriptions after reconnect %v", got)
 	}
-	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 6 { // a call and an agent subscription each
+	if st := e.sim.Stats(); st.ChannelsOpened != 2 || st.Subscriptions != 18 {
+		// each device: the call package, Call Center Agent, Do Not
+		// Disturb and the three Call Forwarding packages
 		t.Fatalf("sim stats %+v", st)
 	}
 	// Calls outlive the channel: the fresh snapshot shows them.
@@ -143,7 +145,7 @@ func TestAcknowledgement(t *testing.T) {
 	}
 	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
 	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
-	if !strings.Contains(ev.RawCause, "Unacknowledged") {
+	if !strings.Contains(ev.RawCause, "NonResponsiveChannel") { // XSIDataTypes.xsd ChannelTerminatedReason
 		t.Fatalf("link down %+v", ev)
 	}
 	e.sim.IgnoreAcks(0)
@@ -214,7 +216,18 @@ func TestReconnectManyMonitors(t *testing.T) {
 	e.sim.DropChannels()
 	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
 	start := time.Now()
-	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	// Six subscriptions per device (the call package and five service
+	// packages): on a loaded machine under -race this takes well over the
+	// recorder's 5 s wait; 60 s is a bound against a hang, not a target
+	// (the time is logged).
+	select {
+	case ev := <-e.Events():
+		if ev.Type != plugins.EventLinkUp {
+			t.Fatalf("got %s, want link_up", ev.Type)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no link_up within 60 s")
+	}
 	if got := len(e.sim.Subscribed()); got != 300 {
 		t.Fatalf("%d subscriptions restored, want 300", got)
 	}
@@ -251,4 +264,31 @@ func TestSlowLorisChannel(t *testing.T) {
 		t.Fatalf("link down %+v", ev)
 	}
 	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+}
+
+// TestSubscriptionTerminated: when BroadWorks ends a device's
+// subscriptions (SubscriptionTerminatedEvent, XSISubscription.xsd: expiry,
+// an administrator), the driver subscribes again at once, so the device's
+// calls and DND keep reaching the console without waiting for the next
+// refresh.
+func TestSubscriptionTerminated(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201", "202")
+	if n := e.sim.TerminateSubscriptions("201"); n < 2 {
+		t.Fatalf("%d subscriptions terminated, want the call and service ones", n)
+	}
+	drivertest.WaitFor(t, "201 subscribed again", func() bool {
+		return slices.Contains(e.sim.Subscribed(), "201") && e.d.Stats().Renewals >= 1
+	})
+	drivertest.WaitFor(t, "the DND subscription renewed", func() bool { return e.d.Stats().Renewals >= 2 })
+	if err := e.d.SetDND(bg, "201", true); err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified); !ev.DND {
+		t.Fatalf("dnd event %+v", ev)
+	}
+	c := connect(t, e, "201", "202")
+	if c.CallID == "" {
+		t.Fatal("no call after the renewal")
+	}
 }

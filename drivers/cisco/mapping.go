@@ -33,19 +33,27 @@ func mapState(state, personality string) plugins.ConnectionState {
 	return plugins.StateUnspecified
 }
 
-// releaseCauses maps internalReleaseCause values ~ (the Xsi enumeration is
-// not in the public XSD copies; these are the values BroadWorks logs show).
+// releaseCauses maps XSIDataTypes.xsd's InternalReleaseCause enumeration
+// (the Xsi XSDs, public copy in spr-plusnet/libxsi), lower-cased, plus the
+// spellings seen in BroadWorks logs before (~: "route failure", "not
+// found", "no answer", "unavailable").
 var releaseCauses = map[string]plugins.Cause{
 	"busy":                    plugins.CauseBusy,
-	"temporarily unavailable": plugins.CauseDestinationNotObtainable,
-	"unavailable":             plugins.CauseDestinationNotObtainable,
-	"route failure":           plugins.CauseDestinationNotObtainable,
-	"request failure":         plugins.CauseDestinationNotObtainable,
-	"global failure":          plugins.CauseDestinationNotObtainable,
-	"not found":               plugins.CauseDestinationNotObtainable,
 	"forbidden":               plugins.CauseBlocked,
-	"no answer":               plugins.CauseNoAnswer,
+	"routing failure":         plugins.CauseDestinationNotObtainable,
+	"global failure":          plugins.CauseDestinationNotObtainable,
+	"request failure":         plugins.CauseDestinationNotObtainable,
+	"server failure":          plugins.CauseNetworkCongestion,
+	"translation failure":     plugins.CauseInvalidNumberFormat,
+	"temporarily unavailable": plugins.CauseDestinationNotObtainable,
+	"user not found":          plugins.CauseDestinationNotObtainable,
 	"request timeout":         plugins.CauseNoAnswer,
+	"dial tone timeout":       plugins.CauseCallCancelled,
+	"insufficient credits":    plugins.CauseBlocked,
+	"route failure":           plugins.CauseDestinationNotObtainable,
+	"not found":               plugins.CauseDestinationNotObtainable,
+	"no answer":               plugins.CauseNoAnswer,
+	"unavailable":             plugins.CauseDestinationNotObtainable,
 }
 
 // releaseCause maps a release cause; none means normal clearing.
@@ -61,7 +69,8 @@ func releaseCause(c *xsi.ReleaseCause) (plugins.Cause, string) {
 // connect (CSTA Failed) rather than ended.
 func failure(c plugins.Cause) bool {
 	switch c {
-	case plugins.CauseBusy, plugins.CauseDestinationNotObtainable, plugins.CauseBlocked, plugins.CauseNoAnswer:
+	case plugins.CauseBusy, plugins.CauseDestinationNotObtainable, plugins.CauseBlocked, plugins.CauseNoAnswer,
+		plugins.CauseNetworkCongestion, plugins.CauseInvalidNumberFormat:
 		return true
 	}
 	return false

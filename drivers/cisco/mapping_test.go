@@ -67,3 +67,32 @@ func TestDedupe(t *testing.T) {
 		t.Fatal("dedupe window of 2 wrong") // "a" fell out when "c" came
 	}
 }
+
+// TestReleaseCauseEnumeration maps every value of XSIDataTypes.xsd's
+// InternalReleaseCause enumeration (the Xsi XSDs, public copy in
+// spr-plusnet/libxsi) to a model cause, and every failure to connect to a
+// cause the console shows as a failed call.
+func TestReleaseCauseEnumeration(t *testing.T) {
+	for internal, want := range map[string]plugins.Cause{
+		"Busy":                    plugins.CauseBusy,
+		"Forbidden":               plugins.CauseBlocked,
+		"Routing Failure":         plugins.CauseDestinationNotObtainable,
+		"Global Failure":          plugins.CauseDestinationNotObtainable,
+		"Request Failure":         plugins.CauseDestinationNotObtainable,
+		"Server Failure":          plugins.CauseNetworkCongestion,
+		"Translation Failure":     plugins.CauseInvalidNumberFormat,
+		"Temporarily Unavailable": plugins.CauseDestinationNotObtainable,
+		"User Not Found":          plugins.CauseDestinationNotObtainable,
+		"Request Timeout":         plugins.CauseNoAnswer,
+		"Dial Tone Timeout":       plugins.CauseCallCancelled,
+		"Insufficient Credits":    plugins.CauseBlocked,
+	} {
+		got, raw := releaseCause(&xsi.ReleaseCause{InternalReleaseCause: internal})
+		if got != want || raw != internal {
+			t.Errorf("%q → %s, want %s", internal, got, want)
+		}
+		if wantFailed := internal != "Dial Tone Timeout"; failure(got) != wantFailed {
+			t.Errorf("%q: failed %v, want %v", internal, failure(got), wantFailed)
+		}
+	}
+}

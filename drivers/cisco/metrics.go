@@ -20,12 +20,14 @@ type Stats struct {
 	channels       atomic.Uint64 // channels opened with every subscription restored
 	linkUps        atomic.Uint64 // times the link came up (link_up emitted)
 	subscriptions  atomic.Uint64 // subscriptions added
+	renewals       atomic.Uint64 // subscriptions renewed after a SubscriptionTerminatedEvent
+	renewDrops     atomic.Uint64 // renewals not queued (left to the next refresh)
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Duplicates, Malformed, Acks, Heartbeats, HeartbeatsSeen, Refreshes,
-	Stalls, Reconnects, Channels, LinkUps, Subscriptions uint64
+	Stalls, Reconnects, Channels, LinkUps, Subscriptions, Renewals, RenewDrops uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -33,5 +35,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Duplicates: s.duplicates.Load(), Malformed: s.malformed.Load(), Acks: s.acks.Load(),
 		Heartbeats: s.heartbeats.Load(), HeartbeatsSeen: s.heartbeatsSeen.Load(), Refreshes: s.refreshes.Load(),
 		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
-		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load()}
+		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load(), Renewals: s.renewals.Load(),
+		RenewDrops: s.renewDrops.Load()}
 }

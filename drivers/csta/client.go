@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,6 +60,8 @@ type Client struct {
 	pending map[InvokeID]chan result
 	err     error // set once, when closing
 
+	ns atomic.Pointer[string] // the namespace requests and answers are written in
+
 	ctx    context.Context // cancelled on close, passed to OnRequest
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -96,10 +99,19 @@ func NewClient(conn io.ReadWriteCloser, cfg ClientConfig) *Client {
 		next: MinInvokeID, pending: make(map[InvokeID]chan result),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}
+	c.ns.Store(&cfg.Namespace)
 	c.wg.Add(1)
 	go c.readLoop()
 	return c
 }
+
+// SetNamespace changes the CSTA namespace of the requests and answers
+// written from now on: AE Services wants them in the protocol version its
+// StartApplicationSessionPosResponse named (…/ed3/privN), which is known
+// only once the session is up.
+func (c *Client) SetNamespace(ns string) { c.ns.Store(&ns) }
+
+func (c *Client) namespace() string { return *c.ns.Load() }
 
 // Call sends req and waits for its response. A CSTAErrorCode answer is
 // returned as a *CSTAErrorCode error (errors.Is(err, ErrCSTA)), a session
@@ -115,7 +127,7 @@ func (c *Client) Call(ctx context.Context, req Message) (Message, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.CallTimeout)
 		defer cancel()
 	}
-	payload, err := Marshal(req, c.cfg.Namespace)
+	payload, err := Marshal(req, c.namespace())
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +315,7 @@ func (c *Client) answer(id InvokeID, req Message) {
 			resp = &CSTAErrorCode{Category: CategoryOperation, Value: "generic"}
 		}
 	}
-	payload, err := Marshal(resp, c.cfg.Namespace)
+	payload, err := Marshal(resp, c.namespace())
 	if err != nil {
 		c.report(err)
 		return

@@ -49,6 +49,7 @@ func newEnv(t *testing.T, sc labmitel.Config, extra map[string]any) *env {
 	}
 	e := &env{t: t, sim: sim, d: mitel.New()}
 	t.Cleanup(func() { _ = sim.Close() })
+	t.Cleanup(func() { checkRefused(t, sim) })
 	e.Recorder = drivertest.Start(t, e.d, "mitel", driverConfig(sim.Addr(), extra), timing)
 	return e
 }
@@ -528,4 +529,14 @@ func TestReconnectManyMonitors(t *testing.T) {
 		t.Fatalf("%d monitors restored, want 300", got)
 	}
 	t.Logf("300 monitors restored in %s", time.Since(start))
+}
+
+// checkRefused fails t if the simulator's own parser (written from the
+// vendor's documents, not from the driver's codec) refused anything the
+// driver sent.
+func checkRefused(t *testing.T, sim *labmitel.Sim) {
+	t.Helper()
+	if r := sim.Refused(); len(r) > 0 {
+		t.Errorf("the simulator refused what the driver sent (%d): %q", len(r), r)
+	}
 }

@@ -1,14 +1,13 @@
 package avaya
 
 import (
-	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
-	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // handle answers one request from l and emits the events it causes. It
 // holds s.mu throughout, so responses and events leave in one order.
-func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
+func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 	if s.handleSession(l, id, m) {
 		return
 	}
@@ -30,9 +29,9 @@ func (s *Sim) handle(l *link, id csta.InvokeID, m csta.Message) {
 }
 
 // service runs one CSTA service. Called with s.mu held.
-func (s *Sim) service(ss *session, m csta.Message) ctisim.Result {
+func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 	switch r := m.(type) {
-	case *csta.MonitorStart:
+	case *cstaxml.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil {
 			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
@@ -45,60 +44,60 @@ func (s *Sim) service(ss *session, m csta.Message) ctisim.Result {
 		}
 		mon := &monitor{id: s.newID(), device: ext, sess: ss}
 		s.monitors[mon.id] = mon
-		return ctisim.Result{Msg: &csta.MonitorStartResponse{MonitorCrossRefID: mon.id}}
-	case *csta.MonitorStop:
+		return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: mon.id}}
+	case *cstaxml.MonitorStop:
 		mon, ok := s.monitors[r.MonitorCrossRefID]
 		if !ok || mon.sess != ss {
 			return ctisim.Fail(ctisim.ErrInvalidCrossRef)
 		}
 		delete(s.monitors, r.MonitorCrossRefID)
-		return ctisim.Result{Msg: &csta.MonitorStopResponse{}}
-	case *csta.SnapshotDevice:
+		return ctisim.Result{Msg: &cstaxml.MonitorStopResponse{}}
+	case *cstaxml.SnapshotDevice:
 		return s.snapshot(r.SnapshotObject.Value)
-	case *csta.MakeCall:
+	case *cstaxml.MakeCall:
 		return s.makeCall(r.CallingDevice.Value, r.CalledDirectoryNumber.Value)
-	case *csta.AnswerCall:
+	case *cstaxml.AnswerCall:
 		return s.at(r.CallToBeAnswered, s.wire.Answer)
-	case *csta.ClearConnection:
+	case *cstaxml.ClearConnection:
 		return s.at(r.ConnectionToBeCleared, s.wire.Clear)
-	case *csta.HoldCall:
+	case *cstaxml.HoldCall:
 		return s.at(r.CallToBeHeld, s.wire.Hold)
-	case *csta.RetrieveCall:
+	case *cstaxml.RetrieveCall:
 		return s.at(r.CallToBeRetrieved, s.wire.Retrieve)
-	case *csta.ConsultationCall:
+	case *cstaxml.ConsultationCall:
 		return s.consult(r.ExistingCall, r.ConsultedDevice.Value)
-	case *csta.TransferCall:
+	case *cstaxml.TransferCall:
 		return s.join(r.HeldCall, r.ActiveCall, false)
-	case *csta.ConferenceCall:
+	case *cstaxml.ConferenceCall:
 		return s.join(r.HeldCall, r.ActiveCall, true)
-	case *csta.SingleStepTransferCall:
+	case *cstaxml.SingleStepTransferCall:
 		return s.singleStep(r.ActiveCall, r.TransferredTo.Value)
-	case *csta.DeflectCall:
+	case *cstaxml.DeflectCall:
 		return s.deflect(r.CallToBeDiverted, r.NewDestination.Value)
-	case *csta.GenerateDigits:
+	case *cstaxml.GenerateDigits:
 		return s.digits(r.ConnectionToSendDigits, r.CharactersToSend)
-	case *csta.SetDoNotDisturb:
+	case *cstaxml.SetDoNotDisturb:
 		return s.setDND(r.Device.Value, r.DoNotDisturbOn)
-	case *csta.SetForwarding:
+	case *cstaxml.SetForwarding:
 		return s.setForwarding(r)
-	case *dmcc.GetDoNotDisturb:
+	case *cstaxml.GetDoNotDisturb:
 		ext, ok := s.station(r.Device.Value)
 		if !ok {
 			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
-		return ctisim.Result{Msg: &dmcc.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(ext).dnd}}
-	case *dmcc.GetForwarding:
+		return ctisim.Result{Msg: &cstaxml.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(ext).dnd}}
+	case *cstaxml.GetForwarding:
 		ext, ok := s.station(r.Device.Value)
 		if !ok {
 			return ctisim.Fail(ctisim.ErrInvalidDevice)
 		}
-		resp := &dmcc.GetForwardingResponse{}
-		for _, t := range []string{csta.ForwardImmediate, csta.ForwardBusy, csta.ForwardNoAns} {
+		resp := &cstaxml.GetForwardingResponse{}
+		for _, t := range []string{cstaxml.ForwardImmediate, cstaxml.ForwardBusy, cstaxml.ForwardNoAns} {
 			to, on := s.dev(ext).fwd[t]
-			resp.Items = append(resp.Items, dmcc.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
+			resp.Items = append(resp.Items, cstaxml.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 		}
 		return ctisim.Result{Msg: resp}
-	case *dmcc.SetAgentState:
+	case *setAgentState:
 		return s.setAgent(r)
 	}
 	return ctisim.Fail(ctisim.ErrGeneric)
@@ -106,26 +105,26 @@ func (s *Sim) service(ss *session, m csta.Message) ctisim.Result {
 
 // party returns a device's event party: its DMCC device ID for a station,
 // the dialled digits otherwise.
-func (s *Sim) party(ext string) *csta.Party {
+func (s *Sim) party(ext string) *cstaxml.Party {
 	if s.exists(ext) {
-		return &csta.Party{DeviceIdentifier: &csta.DeviceID{Value: s.DeviceID(ext), TypeOfNumber: "other", MediaClass: "notKnown"}}
+		return &cstaxml.Party{DeviceIdentifier: &cstaxml.DeviceID{Value: s.DeviceID(ext), TypeOfNumber: "other", MediaClass: "notKnown"}}
 	}
-	return csta.KnownParty(ext)
+	return cstaxml.KnownParty(ext)
 }
 
 // conn is a ConnectionID as AES writes it.
-func (s *Sim) conn(callID, ext string) csta.ConnectionID {
+func (s *Sim) conn(callID, ext string) cstaxml.ConnectionID {
 	id := s.DeviceID(ext)
 	if !s.exists(ext) {
 		id = ext
 	}
-	return csta.ConnectionID{CallID: callID, DeviceID: &csta.DeviceID{Value: id, TypeOfNumber: "other", MediaClass: "notKnown"}}
+	return cstaxml.ConnectionID{CallID: callID, DeviceID: &cstaxml.DeviceID{Value: id, TypeOfNumber: "other", MediaClass: "notKnown"}}
 }
 
 // emit sends the event mk builds to every monitor of ext whose session
 // has a link, with ext's local connection state in call c (or local, when
 // c is nil).
-func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local string) csta.Message) {
+func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local string) cstaxml.Message) {
 	if c != nil {
 		if p := c.Party(ext); p != nil {
 			local = p.State
@@ -133,23 +132,23 @@ func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local
 	}
 	for _, mon := range s.monitors {
 		if mon.device == ext && mon.sess.link != nil {
-			mon.sess.link.SendMsg(csta.EventInvokeID, mk(mon.id, local))
+			mon.sess.link.SendMsg(cstaxml.EventInvokeID, mk(mon.id, local))
 		}
 	}
 }
 
 // emitAll sends mk's event to every device in c, plus extra devices.
-func (s *Sim) emitAll(c *ctisim.Call, mk func(xref, local string) csta.Message, extra ...string) {
+func (s *Sim) emitAll(c *ctisim.Call, mk func(xref, local string) cstaxml.Message, extra ...string) {
 	c.Tell(func(dev string) { s.emit(dev, c, "", mk) }, func(dev string) { s.emit(dev, nil, ctisim.StateNull, mk) }, extra...)
 }
 
 // find resolves a ConnectionID to its call and party.
-func (s *Sim) find(cid csta.ConnectionID) (*ctisim.Call, *ctisim.Party, *csta.CSTAErrorCode) {
+func (s *Sim) find(cid cstaxml.ConnectionID) (*ctisim.Call, *ctisim.Party, *cstaxml.ErrorCode) {
 	c, ok := s.calls[cid.CallID]
 	if !ok {
 		return nil, nil, ctisim.ErrInvalidConnection
 	}
-	p := c.Party(dmcc.Extension(cid.Device()))
+	p := c.Party(extension(cid.Device()))
 	if p == nil {
 		return nil, nil, ctisim.ErrInvalidConnection
 	}
@@ -161,17 +160,17 @@ func (s *Sim) snapshot(devID string) ctisim.Result {
 	if !ok {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
-	data := &csta.SnapshotData{}
+	data := &cstaxml.SnapshotData{}
 	for _, c := range s.calls {
 		if p := c.Party(ext); p != nil {
-			data.Items = append(data.Items, csta.SnapshotDeviceResponseInfo{
+			data.Items = append(data.Items, cstaxml.SnapshotDeviceResponseInfo{
 				ConnectionIdentifier: s.conn(c.ID, ext),
-				LocalCallState: &csta.CallState{CompoundCallState: &csta.CompoundCallState{
+				LocalCallState: &cstaxml.CallState{CompoundCallState: &cstaxml.CompoundCallState{
 					LocalConnectionState: []string{p.State}}},
 			})
 		}
 	}
-	return ctisim.Result{Msg: &csta.SnapshotDeviceResponse{CrossRefIDorSnapshotData: csta.SnapshotResult{SnapshotData: data}}}
+	return ctisim.Result{Msg: &cstaxml.SnapshotDeviceResponse{CrossRefIDorSnapshotData: cstaxml.SnapshotResult{SnapshotData: data}}}
 }
 
 // newCall allocates a call from calling to called.
@@ -189,20 +188,20 @@ func (s *Sim) newCall(calling, called string) *ctisim.Call {
 func (s *Sim) ring(c *ctisim.Call, cause string) {
 	calling, called := c.Calling, c.Called
 	from, to := s.party(calling), s.party(called)
-	s.emit(calling, nil, ctisim.StateInitiated, func(x, lo string) csta.Message {
-		return &csta.ServiceInitiatedEvent{MonitorCrossRefID: x, InitiatedConnection: s.conn(c.ID, calling),
+	s.emit(calling, nil, ctisim.StateInitiated, func(x, lo string) cstaxml.Message {
+		return &cstaxml.ServiceInitiatedEvent{MonitorCrossRefID: x, InitiatedConnection: s.conn(c.ID, calling),
 			InitiatingDevice: from, LocalConnectionInfo: lo, Cause: cause}
 	})
-	s.emit(calling, c, "", func(x, lo string) csta.Message {
-		return &csta.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.ID, calling),
+	s.emit(calling, c, "", func(x, lo string) cstaxml.Message {
+		return &cstaxml.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
 	dest := called
 	if s.exists(called) {
-		if fw := s.dev(called).fwd[csta.ForwardImmediate]; fw != "" && fw != called {
+		if fw := s.dev(called).fwd[cstaxml.ForwardImmediate]; fw != "" && fw != called {
 			dest = fw
-			s.emit(called, nil, ctisim.StateNull, func(x, lo string) csta.Message {
-				return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, called),
+			s.emit(called, nil, ctisim.StateNull, func(x, lo string) cstaxml.Message {
+				return &cstaxml.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, called),
 					DivertingDevice: to, NewDestination: s.party(fw),
 					LocalConnectionInfo: lo, Cause: "callForwardImmediate"}
 			})
@@ -222,20 +221,20 @@ func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause 
 			why = "doNotDisturb"
 		}
 		c.Parties[0].State = ctisim.StateFail
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.ID, dest),
+		s.emitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.ID, dest),
 				FailingDevice: s.party(dest), CallingDevice: from, CalledDevice: to,
 				LocalConnectionInfo: lo, Cause: why}
 		}, dest)
 		return
 	}
 	c.Parties = append(c.Parties, &ctisim.Party{Device: dest, State: ctisim.StateAlerting})
-	redir, dcause := csta.NotRequiredParty(), "newCall"
+	redir, dcause := cstaxml.NotRequiredParty(), "newCall"
 	if redirected {
 		redir, dcause = s.party(via), rcause
 	}
-	s.emitAll(c, func(x, lo string) csta.Message {
-		return &csta.DeliveredEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dest),
+	s.emitAll(c, func(x, lo string) cstaxml.Message {
+		return &cstaxml.DeliveredEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dest),
 			AlertingDevice: s.party(dest), CallingDevice: from, CalledDevice: to,
 			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause}
 	})
@@ -243,17 +242,17 @@ func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause 
 
 func (s *Sim) makeCall(callingID, calledID string) ctisim.Result {
 	calling, ok := s.station(callingID)
-	called := dmcc.Extension(calledID)
+	called := extension(calledID)
 	if !ok || called == "" || !dialable(called) {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	c := s.newCall(calling, called)
-	return ctisim.Result{Msg: &csta.MakeCallResponse{CallingDevice: s.conn(c.ID, calling)},
+	return ctisim.Result{Msg: &cstaxml.MakeCallResponse{CallingDevice: s.conn(c.ID, calling)},
 		After: []func(){func() { s.ring(c, "newCall") }}}
 }
 
 // at resolves a connection and runs op (a ctisim.Wire operation) on it.
-func (s *Sim) at(cid csta.ConnectionID, op func(*ctisim.Call, *ctisim.Party) ctisim.Result) ctisim.Result {
+func (s *Sim) at(cid cstaxml.ConnectionID, op func(*ctisim.Call, *ctisim.Party) ctisim.Result) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
 		return ctisim.Fail(e)
@@ -263,18 +262,18 @@ func (s *Sim) at(cid csta.ConnectionID, op func(*ctisim.Call, *ctisim.Party) cti
 
 // consult holds the existing call (cause consultation) and rings the
 // consulted device from the same device in a new call.
-func (s *Sim) consult(existing csta.ConnectionID, toID string) ctisim.Result {
+func (s *Sim) consult(existing cstaxml.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(existing)
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	to := dmcc.Extension(toID)
+	to := extension(toID)
 	if p.State != ctisim.StateConnected || to == "" {
 		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
 	p.State = ctisim.StateHold
 	nc := s.newCall(p.Device, to)
-	return ctisim.Result{Msg: &csta.ConsultationCallResponse{InitiatedCall: s.conn(nc.ID, p.Device)},
+	return ctisim.Result{Msg: &cstaxml.ConsultationCallResponse{InitiatedCall: s.conn(nc.ID, p.Device)},
 		After: []func(){func() {
 			s.wire.Held(c, p, "consultation")
 			s.ring(nc, "consultation")
@@ -283,7 +282,7 @@ func (s *Sim) consult(existing csta.ConnectionID, toID string) ctisim.Result {
 
 // join transfers (the joining device leaves) or conferences (it stays)
 // the held and the active call into the active call.
-func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.Result {
+func (s *Sim) join(heldID, activeID cstaxml.ConnectionID, conference bool) ctisim.Result {
 	hc, hp, e := s.find(heldID)
 	if e != nil {
 		return ctisim.Fail(e)
@@ -296,19 +295,19 @@ func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.R
 		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
 	dev := hp.Device
-	var list csta.ConnectionList
+	var list cstaxml.ConnectionList
 	var others []*ctisim.Party
 	for _, q := range hc.Parties {
 		if q != hp {
 			others = append(others, q)
 			old, nw := s.conn(hc.ID, q.Device), s.conn(ac.ID, q.Device)
-			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
+			list.Items = append(list.Items, cstaxml.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
 	for _, q := range ac.Parties {
 		if q != ap {
 			old, nw := s.conn(ac.ID, q.Device), s.conn(ac.ID, q.Device)
-			list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
+			list.Items = append(list.Items, cstaxml.ConnectionListItem{OldConnection: &old, NewConnection: &nw})
 		}
 	}
 	delete(s.calls, hc.ID)
@@ -320,33 +319,33 @@ func (s *Sim) join(heldID, activeID csta.ConnectionID, conference bool) ctisim.R
 	added := ac.Called
 	primary, secondary := s.conn(hc.ID, dev), s.conn(ac.ID, dev)
 	after := func() {
-		s.emitAll(ac, func(x, lo string) csta.Message {
+		s.emitAll(ac, func(x, lo string) cstaxml.Message {
 			if conference {
-				return &csta.ConferencedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary, SecondaryOldCall: &secondary,
+				return &cstaxml.ConferencedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary, SecondaryOldCall: &secondary,
 					ConferencingDevice: s.party(dev), AddedParty: s.party(added),
 					ConferenceConnections: &list, LocalConnectionInfo: lo, Cause: "conference"}
 			}
-			return &csta.TransferedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary, SecondaryOldCall: &secondary,
+			return &cstaxml.TransferedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary, SecondaryOldCall: &secondary,
 				TransferringDevice: s.party(dev), TransferredToDevice: s.party(added),
 				TransferredConnections: &list, LocalConnectionInfo: lo, Cause: "transfer"}
 		}, dev)
 	}
 	if conference {
-		return ctisim.Result{Msg: &csta.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, After: []func(){after}}
+		return ctisim.Result{Msg: &cstaxml.ConferenceCallResponse{ConferenceCall: &secondary, Connections: &list}, After: []func(){after}}
 	}
 	nc := s.conn(ac.ID, added)
-	return ctisim.Result{Msg: &csta.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, After: []func(){after}}
+	return ctisim.Result{Msg: &cstaxml.TransferCallResponse{TransferredCall: &nc, TransferredConnections: &list}, After: []func(){after}}
 }
 
 // singleStep transfers the device's connected call to a new destination
 // without consultation: Transfered (cause singleStepTransfer) to the call's
 // devices and the transferring one, then Delivered at the destination.
-func (s *Sim) singleStep(active csta.ConnectionID, toID string) ctisim.Result {
+func (s *Sim) singleStep(active cstaxml.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(active)
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	to := dmcc.Extension(toID)
+	to := extension(toID)
 	if p.State != ctisim.StateConnected || to == "" || !dialable(to) || len(c.Parties) != 2 {
 		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
@@ -354,16 +353,16 @@ func (s *Sim) singleStep(active csta.ConnectionID, toID string) ctisim.Result {
 	p.State = ctisim.StateNull
 	s.wire.Prune(c)
 	c.Calling, c.Called = c.Parties[0].Device, to
-	var list csta.ConnectionList
+	var list cstaxml.ConnectionList
 	for _, q := range c.Parties {
 		cn := s.conn(c.ID, q.Device)
-		list.Items = append(list.Items, csta.ConnectionListItem{OldConnection: &cn, NewConnection: &cn})
+		list.Items = append(list.Items, cstaxml.ConnectionListItem{OldConnection: &cn, NewConnection: &cn})
 	}
 	primary := s.conn(c.ID, dev)
 	nc := s.conn(c.ID, to)
-	return ctisim.Result{Msg: &csta.SingleStepTransferCallResponse{TransferredCall: &nc}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.TransferedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary,
+	return ctisim.Result{Msg: &cstaxml.SingleStepTransferCallResponse{TransferredCall: &nc}, After: []func(){func() {
+		s.emitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.TransferedEvent{MonitorCrossRefID: x, PrimaryOldCall: primary,
 				TransferringDevice: s.party(dev), TransferredToDevice: s.party(to),
 				TransferredConnections: &list, LocalConnectionInfo: lo, Cause: "singleStepTransfer"}
 		}, dev)
@@ -373,30 +372,30 @@ func (s *Sim) singleStep(active csta.ConnectionID, toID string) ctisim.Result {
 
 // deflect sends an alerting call on: Diverted at the deflecting device,
 // then Delivered (or Failed) at the new destination.
-func (s *Sim) deflect(cid csta.ConnectionID, toID string) ctisim.Result {
+func (s *Sim) deflect(cid cstaxml.ConnectionID, toID string) ctisim.Result {
 	c, p, e := s.find(cid)
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	to := dmcc.Extension(toID)
+	to := extension(toID)
 	if p.State != ctisim.StateAlerting || to == "" || !dialable(to) {
 		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
 	dev := p.Device
 	p.State = ctisim.StateNull
 	s.wire.Prune(c)
-	return ctisim.Result{Msg: &csta.DeflectCallResponse{}, After: []func(){func() {
-		s.emitAll(c, func(x, lo string) csta.Message {
-			return &csta.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dev),
+	return ctisim.Result{Msg: &cstaxml.DeflectCallResponse{}, After: []func(){func() {
+		s.emitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.DivertedEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dev),
 				DivertingDevice: s.party(dev), NewDestination: s.party(to),
-				LastRedirectionDevice: csta.NotRequiredParty(), LocalConnectionInfo: lo, Cause: "redirected"}
+				LastRedirectionDevice: cstaxml.NotRequiredParty(), LocalConnectionInfo: lo, Cause: "redirected"}
 		}, dev)
 		s.deliver(c, to, dev, true, "redirected")
 	}}}
 }
 
 // digits accepts DTMF on a connected connection; AES sends no event.
-func (s *Sim) digits(cid csta.ConnectionID, chars string) ctisim.Result {
+func (s *Sim) digits(cid cstaxml.ConnectionID, chars string) ctisim.Result {
 	_, p, e := s.find(cid)
 	if e != nil {
 		return ctisim.Fail(e)
@@ -404,7 +403,7 @@ func (s *Sim) digits(cid csta.ConnectionID, chars string) ctisim.Result {
 	if p.State != ctisim.StateConnected || chars == "" {
 		return ctisim.Fail(ctisim.ErrInvalidState)
 	}
-	return ctisim.Result{Msg: &csta.GenerateDigitsResponse{}}
+	return ctisim.Result{Msg: &cstaxml.GenerateDigitsResponse{}}
 }
 
 func (s *Sim) setDND(devID string, on bool) ctisim.Result {
@@ -413,63 +412,63 @@ func (s *Sim) setDND(devID string, on bool) ctisim.Result {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	s.dev(ext).dnd = on
-	return ctisim.Result{Msg: &csta.SetDoNotDisturbResponse{}, After: []func(){func() {
-		s.emit(ext, nil, "", func(x, _ string) csta.Message {
-			return &dmcc.DoNotDisturbEvent{MonitorCrossRefID: x, Device: *s.party(ext), DoNotDisturbOn: on}
+	return ctisim.Result{Msg: &cstaxml.SetDoNotDisturbResponse{}, After: []func(){func() {
+		s.emit(ext, nil, "", func(x, _ string) cstaxml.Message {
+			return &cstaxml.DoNotDisturbEvent{MonitorCrossRefID: x, Device: *s.party(ext), DoNotDisturbOn: on}
 		})
 	}}}
 }
 
-func (s *Sim) setForwarding(r *csta.SetForwarding) ctisim.Result {
+func (s *Sim) setForwarding(r *cstaxml.SetForwarding) ctisim.Result {
 	ext, ok := s.station(r.Device.Value)
 	if !ok {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
 	typ := r.ForwardingType
 	if typ == "" {
-		typ = csta.ForwardImmediate
+		typ = cstaxml.ForwardImmediate
 	}
-	if typ != csta.ForwardImmediate && typ != csta.ForwardBusy && typ != csta.ForwardNoAns {
-		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidForwardingType"))
+	if typ != cstaxml.ForwardImmediate && typ != cstaxml.ForwardBusy && typ != cstaxml.ForwardNoAns {
+		return ctisim.Fail(ctisim.Errorf(cstaxml.CategoryOperation, "invalidForwardingType"))
 	}
 	to := ""
 	if r.ForwardDN != nil {
-		to = dmcc.Extension(r.ForwardDN.Value)
+		to = extension(r.ForwardDN.Value)
 	}
 	if r.ActivateForward && to == "" {
-		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidForwardingDestination"))
+		return ctisim.Fail(ctisim.Errorf(cstaxml.CategoryOperation, "invalidForwardingDestination"))
 	}
 	if r.ActivateForward {
 		s.dev(ext).fwd[typ] = to
 	} else {
 		delete(s.dev(ext).fwd, typ)
 	}
-	return ctisim.Result{Msg: &csta.SetForwardingResponse{}, After: []func(){func() {
-		s.emit(ext, nil, "", func(x, _ string) csta.Message {
-			return &dmcc.ForwardingEvent{MonitorCrossRefID: x, Device: *s.party(ext), ForwardingType: typ,
+	return ctisim.Result{Msg: &cstaxml.SetForwardingResponse{}, After: []func(){func() {
+		s.emit(ext, nil, "", func(x, _ string) cstaxml.Message {
+			return &cstaxml.ForwardingEvent{MonitorCrossRefID: x, Device: *s.party(ext), ForwardingType: typ,
 				ForwardStatus: r.ActivateForward, ForwardTo: to}
 		})
 	}}}
 }
 
-func (s *Sim) setAgent(r *dmcc.SetAgentState) ctisim.Result {
+func (s *Sim) setAgent(r *setAgentState) ctisim.Result {
 	ext, ok := s.station(r.Device.Value)
 	if !ok {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
 	}
-	name := dmcc.AgentEventName(r.RequestedAgentState)
+	name := agentEventName(r.RequestedAgentState)
 	if name == "" {
-		return ctisim.Fail(ctisim.Errorf(csta.CategoryOperation, "invalidAgentState")) // ~
+		return ctisim.Fail(ctisim.Errorf(cstaxml.CategoryOperation, "invalidAgentState")) // ~
 	}
 	d := s.dev(ext)
-	if d.agent == "" && r.RequestedAgentState != dmcc.AgentLoggedOn || d.agent == dmcc.AgentLoggedOff && r.RequestedAgentState != dmcc.AgentLoggedOn {
+	if d.agent == "" && r.RequestedAgentState != agentLoggedOn || d.agent == agentLoggedOff && r.RequestedAgentState != agentLoggedOn {
 		return ctisim.Fail(ctisim.ErrInvalidState) // log on first
 	}
 	d.agent = r.RequestedAgentState
-	return ctisim.Result{Msg: &dmcc.SetAgentStateResponse{}, After: []func(){func() {
-		s.emit(ext, nil, "", func(x, _ string) csta.Message {
-			return &dmcc.AgentEvent{Name: name, MonitorCrossRefID: x,
-				AgentDevice: csta.DeviceID{Value: s.DeviceID(ext)}, AgentID: r.AgentID}
+	return ctisim.Result{Msg: &setAgentStateResponse{}, After: []func(){func() {
+		s.emit(ext, nil, "", func(x, _ string) cstaxml.Message {
+			return &agentEvent{name: name, MonitorCrossRefID: x,
+				AgentDevice: cstaxml.DeviceID{Value: s.DeviceID(ext)}, AgentID: r.AgentID}
 		})
 	}}}
 }

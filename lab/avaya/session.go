@@ -1,37 +1,35 @@
 package avaya
 
 import (
-	"encoding/xml"
 	"fmt"
 	"slices"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
-	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // ECMA-354 session handling with DMCC's SessionLoginInfo (§2.3, §3.1).
 
 // sessionNeg is a session NegResponse of the kind the request calls for.
-func sessionNeg(m csta.Message, why string) csta.Message {
-	ec := csta.SessionErrorCode{DefinedError: why}
+func sessionNeg(m cstaxml.Message, why string) cstaxml.Message {
+	ec := cstaxml.SessionErrorCode{DefinedError: why}
 	switch m.(type) {
-	case *csta.ResetApplicationSessionTimer:
-		return &csta.ResetApplicationSessionTimerNegResponse{ErrorCode: ec}
-	case *csta.StopApplicationSession:
-		return &csta.StopApplicationSessionNegResponse{ErrorCode: ec}
+	case *cstaxml.ResetApplicationSessionTimer:
+		return &cstaxml.ResetApplicationSessionTimerNegResponse{ErrorCode: ec}
+	case *cstaxml.StopApplicationSession:
+		return &cstaxml.StopApplicationSessionNegResponse{ErrorCode: ec}
 	}
-	return &csta.StartApplicationSessionNegResponse{ErrorCode: ec}
+	return &cstaxml.StartApplicationSessionNegResponse{ErrorCode: ec}
 }
 
 // handleSession answers the ECMA-354 session requests and
 // TransferMonitorObjects; ok is false for anything else.
-func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
+func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) bool {
 	switch r := m.(type) {
-	case *csta.StartApplicationSession:
+	case *startRequest:
 		l.SendMsg(id, s.start(l, r))
-	case *csta.ResetApplicationSessionTimer:
+	case *cstaxml.ResetApplicationSessionTimer:
 		s.mu.Lock()
 		ss := l.sess
 		if ss == nil || r.SessionID != ss.id {
@@ -42,8 +40,8 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 		dur := s.grant(ss, r.RequestedSessionDuration)
 		s.mu.Unlock()
 		s.resets.Add(1)
-		l.SendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
-	case *csta.StopApplicationSession:
+		l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+	case *cstaxml.StopApplicationSession:
 		s.mu.Lock()
 		ss := l.sess
 		if ss == nil || r.SessionID != ss.id {
@@ -53,8 +51,8 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 		}
 		s.endSession(ss)
 		s.mu.Unlock()
-		l.SendMsg(id, &csta.StopApplicationSessionPosResponse{})
-	case *dmcc.TransferMonitorObjects:
+		l.SendMsg(id, &cstaxml.StopApplicationSessionPosResponse{})
+	case *transferMonitorObjects:
 		l.SendMsg(id, s.transferMonitors(l, r))
 	default:
 		return false
@@ -64,14 +62,14 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 
 // start answers StartApplicationSession: check the login, pick a protocol
 // version, resume the session named in SessionLoginInfo or start one.
-func (s *Sim) start(l *link, r *csta.StartApplicationSession) csta.Message {
-	var li dmcc.LoginInfo
-	info := r.ApplicationInfo.ApplicationSpecificInfo
-	if info == nil || xml.Unmarshal(info.Inner, &li) != nil || li.UserName == "" {
-		return sessionNeg(r, csta.SessionErrInvalidApplicationInfo)
+func (s *Sim) start(l *link, req *startRequest) cstaxml.Message {
+	r, li := req.StartApplicationSession, req.login
+	if req.loginErr != nil {
+		s.refused.Add(req.loginErr)
+		return sessionNeg(r, cstaxml.SessionErrInvalidApplicationInfo)
 	}
 	if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password) {
-		return sessionNeg(r, csta.SessionErrInvalidApplicationInfo)
+		return sessionNeg(r, cstaxml.SessionErrInvalidApplicationInfo)
 	}
 	ver := ""
 	for _, v := range r.RequestedProtocolVersions.ProtocolVersion {
@@ -80,7 +78,7 @@ func (s *Sim) start(l *link, r *csta.StartApplicationSession) csta.Message {
 		}
 	}
 	if ver == "" {
-		return sessionNeg(r, csta.SessionErrRequestedProtocolVersionNotSupported)
+		return sessionNeg(r, cstaxml.SessionErrRequestedProtocolVersionNotSupported)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,10 +90,10 @@ func (s *Sim) start(l *link, r *csta.StartApplicationSession) csta.Message {
 		if !ok || ss.link != nil || s.cfg.NoResume {
 			return sessionNeg(r, "invalidSessionID") // ~
 		}
-		ss.link, l.sess = l, ss
+		ss.link, l.sess, l.version = l, ss, ver
 		s.resumed++
 		dur := s.grant(ss, r.RequestedSessionDuration)
-		return &csta.StartApplicationSessionPosResponse{SessionID: ss.id, ActualProtocolVersion: ver, ActualSessionDuration: dur}
+		return &cstaxml.StartApplicationSessionPosResponse{SessionID: ss.id, ActualProtocolVersion: ver, ActualSessionDuration: dur}
 	}
 	s.started++
 	ss := &session{id: fmt.Sprintf("%032X-0", s.nextID*7919+s.started), link: l}
@@ -103,9 +101,9 @@ func (s *Sim) start(l *link, r *csta.StartApplicationSession) csta.Message {
 	cleanup := min(max(li.SessionCleanupDelay, 0), s.cfg.MaxCleanupDelay)
 	ss.cleanup = time.Duration(cleanup) * time.Second
 	s.sessions[ss.id] = ss
-	l.sess = ss
+	l.sess, l.version = ss, ver
 	dur := s.grant(ss, r.RequestedSessionDuration)
-	return &csta.StartApplicationSessionPosResponse{SessionID: ss.id, ActualProtocolVersion: ver, ActualSessionDuration: dur}
+	return &cstaxml.StartApplicationSessionPosResponse{SessionID: ss.id, ActualProtocolVersion: ver, ActualSessionDuration: dur}
 }
 
 // grant sets the session timer. Called with s.mu held.
@@ -120,13 +118,13 @@ func (s *Sim) grant(ss *session, requested int) int {
 
 // transferMonitors moves the monitors of an orphaned session to the
 // link's session and ends the old one.
-func (s *Sim) transferMonitors(l *link, r *dmcc.TransferMonitorObjects) csta.Message {
+func (s *Sim) transferMonitors(l *link, r *transferMonitorObjects) cstaxml.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	to := l.sess
 	from, ok := s.sessions[r.FromSessionID]
 	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to {
-		return ctisim.Errorf(csta.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
+		return ctisim.Errorf(cstaxml.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
 	}
 	for _, m := range s.monitors {
 		if m.sess == from {
@@ -134,30 +132,30 @@ func (s *Sim) transferMonitors(l *link, r *dmcc.TransferMonitorObjects) csta.Mes
 		}
 	}
 	s.endSession(from)
-	return &dmcc.TransferMonitorObjectsResponse{}
+	return &emptyResponse{root: "TransferMonitorObjectsResponse"}
 }
 
 // deviceService answers the Avaya device ID services; ok is false for
 // anything else. Called with s.mu held.
-func (s *Sim) deviceService(m csta.Message) (csta.Message, bool) {
+func (s *Sim) deviceService(m cstaxml.Message) (cstaxml.Message, bool) {
 	switch r := m.(type) {
-	case *dmcc.GetDeviceId:
+	case *getDeviceID:
 		if r.SwitchName != s.cfg.SwitchName && (r.SwitchIPInterface == "" || r.SwitchIPInterface != s.cfg.SwitchIP) {
 			return ctisim.ErrInvalidDevice, true
 		}
 		if !s.exists(r.Extension) {
 			return ctisim.ErrInvalidDevice, true
 		}
-		return &dmcc.GetDeviceIdResponse{Device: csta.DeviceID{Value: s.DeviceID(r.Extension),
+		return &deviceResponse{root: "GetDeviceIdResponse", Device: cstaxml.DeviceID{Value: s.DeviceID(r.Extension),
 			TypeOfNumber: "other", MediaClass: "notKnown"}}, true
-	case *dmcc.GetThirdPartyDeviceId:
+	case *getThirdPartyDeviceID:
 		if r.SwitchName != s.cfg.SwitchName || r.Extension == "" || !dialable(r.Extension) {
 			return ctisim.ErrInvalidDevice, true
 		}
-		return &dmcc.GetThirdPartyDeviceIdResponse{Device: csta.DeviceID{Value: dmcc.DeviceID(r.Extension, s.cfg.SwitchName, ""),
+		return &deviceResponse{root: "GetThirdPartyDeviceIdResponse", Device: cstaxml.DeviceID{Value: dmccDeviceID(r.Extension, s.cfg.SwitchName, ""),
 			TypeOfNumber: "other", MediaClass: "notKnown"}}, true
-	case *dmcc.ReleaseDeviceId:
-		return &dmcc.ReleaseDeviceIdResponse{}, true
+	case *releaseDeviceID:
+		return &emptyResponse{root: "ReleaseDeviceIdResponse"}, true
 	}
 	return nil, false
 }

@@ -10,8 +10,9 @@
 // by sessionID, and has hooks to drop the link, delay responses and send
 // malformed, hostile or slow frames.
 //
-// It follows the published message formats (drivers/avaya/testdata holds
-// the golden forms); it is not a private shortcut for the driver.
+// It follows the published message formats with its own encoding
+// (lab/ctisim/cstaxml, dmccxml.go; no code shared with drivers/avaya);
+// drivers/avaya/testdata holds public forms both must accept.
 package avaya
 
 import (
@@ -25,9 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
-	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // Config configures a [Sim]. The zero value accepts no login (User must be
@@ -68,6 +68,11 @@ type Config struct {
 	SystemStatusInterval time.Duration
 	// TLS, when set, makes the simulator a TLS server (port 4722 on AES).
 	TLS *tls.Config
+	// StrictNamespace refuses CSTA requests that are not in the
+	// namespace of the negotiated protocol version (…/ed3/privN), as
+	// f-me/dmcc writes them; by default plain ed3 (Avaya's samples) is
+	// accepted too.
+	StrictNamespace bool
 }
 
 // Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
@@ -108,6 +113,7 @@ type Sim struct {
 	delay     atomic.Int64 // nanoseconds before each response
 	sysStatus atomic.Int64 // SystemStatusResponses received
 	resets    atomic.Int64 // ResetApplicationSessionTimer answered
+	refused   ctisim.Refusals
 
 	stop chan struct{} // closed by Close
 
@@ -162,7 +168,7 @@ func New(cfg Config) (*Sim, error) {
 		cfg.MaxCleanupDelay = 60
 	}
 	if len(cfg.Versions) == 0 {
-		cfg.Versions = dmcc.Versions()
+		cfg.Versions = releases
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -186,7 +192,7 @@ func (s *Sim) Addr() string { return s.ln.Addr().String() }
 
 // DeviceID is the device ID GetDeviceId gives for extension ext.
 func (s *Sim) DeviceID(ext string) string {
-	return dmcc.DeviceID(ext, s.cfg.SwitchName, s.cfg.SwitchIP)
+	return dmccDeviceID(ext, s.cfg.SwitchName, s.cfg.SwitchIP)
 }
 
 // Close stops listening, drops every link and waits for its goroutines.
@@ -264,15 +270,15 @@ func malformed(k Malformed) []byte {
 	case BadInvokeID:
 		return []byte{0, 0, 0, 12, '9', 'x', '9', '9', '<', 'x', '/', '>'}
 	case XMLBomb:
-		return ctisim.Frame(csta.EventInvokeID, []byte(billionLaughs))
+		return ctisim.Frame(cstaxml.EventInvokeID, []byte(billionLaughs))
 	case TooDeep:
-		return ctisim.Frame(csta.EventInvokeID, []byte(strings.Repeat("<a>", 8000)+strings.Repeat("</a>", 8000)))
+		return ctisim.Frame(cstaxml.EventInvokeID, []byte(strings.Repeat("<a>", 8000)+strings.Repeat("</a>", 8000)))
 	case Oversize:
 		const open, end = `<DeliveredEvent><cause>`, `</cause></DeliveredEvent>`
-		pad := csta.DefaultMaxFrameSize - csta.HeaderSize - len(open) - len(end)
-		return ctisim.Frame(csta.EventInvokeID, []byte(open+strings.Repeat("x", pad)+end))
+		pad := cstaxml.MaxFrameSize - cstaxml.HeaderSize - len(open) - len(end)
+		return ctisim.Frame(cstaxml.EventInvokeID, []byte(open+strings.Repeat("x", pad)+end))
 	}
-	return ctisim.Frame(csta.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
+	return ctisim.Frame(cstaxml.EventInvokeID, []byte(`<DeliveredEvent xmlns="x"><monitorCrossRefID>`))
 }
 
 // Links is the number of application links open.
@@ -332,6 +338,10 @@ func (s *Sim) Monitors() []string {
 // SystemStatusAnswers is how many SystemStatusResponses applications sent.
 func (s *Sim) SystemStatusAnswers() int64 { return s.sysStatus.Load() }
 
+// Refused lists the documents applications sent that the simulator's own
+// parser refused (see package cstaxml and dmccxml.go), with why.
+func (s *Sim) Refused() []string { return s.refused.List() }
+
 // TimerResets is how many ResetApplicationSessionTimer requests were
 // granted.
 func (s *Sim) TimerResets() int64 { return s.resets.Load() }
@@ -344,7 +354,7 @@ func (s *Sim) DND(ext string) bool {
 }
 
 // Forwarding returns ext's active forwarding destination of type typ
-// (csta.ForwardImmediate...), "" if none.
+// (cstaxml.ForwardImmediate...), "" if none.
 func (s *Sim) Forwarding(ext, typ string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -450,8 +460,8 @@ func (s *Sim) exists(ext string) bool {
 // station resolves a device ID from a request to a known extension: the
 // switch part must be ours. A plain extension is accepted too.
 func (s *Sim) station(id string) (string, bool) {
-	ext := dmcc.Extension(id)
-	if sw := dmcc.Switch(id); strings.Contains(id, ":") && sw != s.cfg.SwitchName {
+	ext := extension(id)
+	if sw := switchOf(id); strings.Contains(id, ":") && sw != s.cfg.SwitchName {
 		return "", false
 	}
 	return ext, s.exists(ext)
@@ -478,6 +488,7 @@ type link struct {
 	*ctisim.Conn
 	s       *Sim
 	sess    *session // guarded by s.mu
+	version string   // the protocol version the session negotiated; guarded by s.mu
 	nextReq int      // guarded by s.mu
 }
 
@@ -489,7 +500,7 @@ func newLink(s *Sim, c net.Conn) *link {
 
 // encode writes CSTA messages in the ed3 namespace, as AES writes them
 // (session and Avaya messages carry their own).
-func encode(m csta.Message) ([]byte, error) { return csta.Marshal(m, csta.Ed3.Namespace()) }
+func encode(m cstaxml.Message) ([]byte, error) { return cstaxml.Marshal(m, cstaxml.Ed3) }
 
 // free forgets a closed link. Its session is orphaned: it stays for its
 // cleanup delay (monitors kept, events dropped) or ends now if it has none.
@@ -514,14 +525,32 @@ func (l *link) slowLoris() {
 	l.Trickle([]byte{0, 0, 0x03, 0xf0, '9', '9', '9', '9'}, time.Second, 1000)
 }
 
+// namespaces are the namespaces CSTA requests on l may use: plain ed3
+// (Avaya's own samples) or the version the session negotiated (f-me/dmcc
+// writes its requests in it), cti-protocols.md §3.1; only the negotiated
+// one with Config.StrictNamespace. Nil (any ECMA-323 edition) before a
+// session or when the version is not a namespace (AES 3.0's "3.0").
+func (l *link) namespaces() []string {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.sess == nil || !cstaxml.IsCSTANamespace(l.version) {
+		return nil
+	}
+	if l.s.cfg.StrictNamespace {
+		return []string{l.version}
+	}
+	return []string{cstaxml.Ed3, l.version}
+}
+
 func (l *link) readLoop() {
 	defer l.s.wg.Done()
 	defer l.Close()
 	l.ReadLoop(ctisim.Reader{
-		Decode:               dmcc.NewDecoder().Decode,
+		Decode:               decoder(l.namespaces),
+		Refused:              l.s.refused.Add,
 		SystemStatusAnswered: func() { l.s.sysStatus.Add(1) },
 		Delay:                func() time.Duration { return time.Duration(l.s.delay.Load()) },
-		Handle:               func(id csta.InvokeID, m csta.Message) { l.s.handle(l, id, m) },
+		Handle:               func(id cstaxml.InvokeID, m cstaxml.Message) { l.s.handle(l, id, m) },
 	})
 }
 
@@ -542,11 +571,11 @@ func (l *link) systemStatus() {
 		case <-t.C:
 			l.s.mu.Lock()
 			has := l.sess != nil
-			l.nextReq = l.nextReq%int(csta.MaxInvokeID) + 1
-			id := csta.InvokeID(l.nextReq)
+			l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
+			id := cstaxml.InvokeID(l.nextReq)
 			l.s.mu.Unlock()
 			if has {
-				l.SendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+				l.SendMsg(id, &cstaxml.SystemStatus{SystemStatus: cstaxml.SystemStatusNormal})
 			}
 		}
 	}

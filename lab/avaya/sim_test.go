@@ -20,14 +20,23 @@ func dial(t *testing.T, s *Sim, onEvent func(csta.Message)) *csta.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := csta.NewClient(conn, csta.ClientConfig{Namespace: csta.Ed3.Namespace(), Decoder: dmcc.NewDecoder(),
+	c := csta.NewClient(conn, csta.ClientConfig{Namespace: csta.NamespacePrefix + "ed3/priv7", Decoder: dmcc.NewDecoder(),
 		CallTimeout: 2 * time.Second, OnEvent: onEvent})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
+// login is StartApplicationSession with SessionLoginInfo written as the
+// DMCC XML Programmer's Guide shows it (acx: prefix, xsi:type).
 func login(user, pass, resume string, versions ...string) *csta.StartApplicationSession {
-	li, _ := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: user, Password: pass, SessionCleanupDelay: 30, SessionID: resume})
+	li := &csta.RawXML{Inner: []byte(`<acx:SessionLoginInfo xmlns:acx="http://www.avaya.com/csta" ` +
+		`xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="acx:SessionLoginInfo">` +
+		`<acx:userName>` + user + `</acx:userName><acx:password>` + pass + `</acx:password>` +
+		`<acx:sessionCleanupDelay>30</acx:sessionCleanupDelay>`)}
+	if resume != "" {
+		li.Inner = append(li.Inner, `<acx:sessionID>`+resume+`</acx:sessionID>`...)
+	}
+	li.Inner = append(li.Inner, `</acx:SessionLoginInfo>`...)
 	if len(versions) == 0 {
 		versions = []string{csta.NamespacePrefix + "ed3/priv7"}
 	}
@@ -230,5 +239,23 @@ func TestUndecodableRequest(t *testing.T) {
 	m, err := csta.Decode(fr.Payload)
 	if err != nil || fr.InvokeID != 7 || m.RootName() != "CSTAErrorCode" {
 		t.Fatalf("answer %v %s %v", err, fr.InvokeID, m)
+	}
+}
+
+// TestDriverLoginAccepted: the login the Avaya driver writes
+// (dmcc.SessionLoginInfo) is what this simulator, reading it the way the
+// DMCC XML Programmer's Guide and f-me/dmcc write it, accepts: Avaya's
+// namespace and xsi:type="acx:SessionLoginInfo".
+func TestDriverLoginAccepted(t *testing.T) {
+	s := newSim(t, Config{})
+	c := dial(t, s, nil)
+	li, err := csta.NewRawXML(dmcc.SessionLoginInfo{UserName: "cti", Password: "secret", SessionCleanupDelay: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &csta.StartApplicationSession{ApplicationInfo: csta.ApplicationInfo{ApplicationID: "t", ApplicationSpecificInfo: li},
+		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: []string{csta.NamespacePrefix + "ed3/priv7"}}}
+	if _, err := c.Call(bg, req); err != nil {
+		t.Fatalf("the driver's login: %v (refused: %q)", err, s.Refused())
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/lab/cisco/xsiwire"
 )
 
 // user is a BroadWorks user: an extension with its call halves and
@@ -14,8 +14,8 @@ import (
 type user struct {
 	ext, id string
 	dnd     bool
-	fwd     map[string]xsi.Forwarding // service name → setting
-	acd     xsi.CallCenter            // call center agent state (starts Sign-Out)
+	fwd     map[string]xsiwire.Forwarding // service name → setting
+	acd     xsiwire.CallCenter            // call center agent state (starts Sign-Out)
 	halves  []*half
 	digits  string // DTMF sent on its calls
 }
@@ -32,24 +32,24 @@ type half struct {
 	start       int64
 	answer      int64
 	held        int64
-	redirect    *xsi.Redirect
-	cause       *xsi.ReleaseCause
+	redirect    *xsiwire.Redirect
+	cause       *xsiwire.ReleaseCause
 	releasing   string
 }
 
 func now() int64 { return time.Now().UnixMilli() }
 
 // wire renders h as an Xsi Call.
-func (h *half) wire() xsi.Call {
-	c := xsi.Call{CallID: h.id, ExtTrackingID: h.ext, Personality: h.personality, State: h.state,
+func (h *half) wire() xsiwire.Call {
+	c := xsiwire.Call{CallID: h.id, ExtTrackingID: h.ext, Personality: h.personality, State: h.state,
 		StartTime: h.start, AnswerTime: h.answer, HeldTime: h.held, Redirect: h.redirect,
 		ReleaseCause: h.cause, ReleasingParty: h.releasing}
 	if h.peer != nil {
-		c.RemoteParty = xsi.Party{Address: "tel:" + h.peer.u.ext, UserID: h.peer.u.id, CallType: "Group"}
+		c.RemoteParty = xsiwire.Party{Address: "tel:" + h.peer.u.ext, UserID: h.peer.u.id, CallType: "Group"}
 	} else {
-		c.RemoteParty = xsi.Party{Address: "tel:" + h.remote, CallType: "Network"}
+		c.RemoteParty = xsiwire.Party{Address: "tel:" + h.remote, CallType: "Network"}
 	}
-	if c.State == xsi.StateReleased {
+	if c.State == xsiwire.StateReleased {
 		c.ReleaseTime = now()
 	}
 	return c
@@ -58,7 +58,7 @@ func (h *half) wire() xsi.Call {
 // event emits a call event about h to h's user. Called with s.mu held.
 func (s *Sim) event(typ string, h *half) {
 	c := h.wire()
-	s.emit(h.u, &xsi.EventData{Type: typ, Call: &c})
+	s.emit(h.u, &xsiwire.EventData{Type: typ, Call: &c})
 }
 
 // lookup finds the user an address names: "201", "tel:201",
@@ -75,25 +75,25 @@ func (s *Sim) lookup(addr string) *user {
 }
 
 func (s *Sim) newHalf(u *user, ext, personality string) *half {
-	h := &half{id: s.id("callhalf-") + ":0", ext: ext, u: u, personality: personality, state: xsi.StateAlerting, start: now()}
+	h := &half{id: s.id("callhalf-") + ":0", ext: ext, u: u, personality: personality, state: xsiwire.StateAlerting, start: now()}
 	s.halves[h.id] = h
 	u.halves = append(u.halves, h)
 	return h
 }
 
 // release ends h with an event to its user. Called with s.mu held.
-func (s *Sim) release(h *half, releasing string, cause *xsi.ReleaseCause) {
+func (s *Sim) release(h *half, releasing string, cause *xsiwire.ReleaseCause) {
 	if _, ok := s.halves[h.id]; !ok {
 		return
 	}
 	delete(s.halves, h.id)
 	h.u.halves = slices.DeleteFunc(h.u.halves, func(x *half) bool { return x == h })
-	h.state, h.releasing, h.cause = xsi.StateReleased, releasing, cause
+	h.state, h.releasing, h.cause = xsiwire.StateReleased, releasing, cause
 	if h.peer != nil && h.peer.peer == h {
 		h.peer.peer = nil
 		h.peer.remote = h.u.ext
 	}
-	s.event(xsi.TypeCallReleasedEvent, h)
+	s.event(xsiwire.TypeCallReleasedEvent, h)
 }
 
 // route offers the call of caller half hc to addr, applying forwarding
@@ -102,22 +102,22 @@ func (s *Sim) route(hc *half, addr string, depth int) {
 	t := s.lookup(addr)
 	switch {
 	case t == nil:
-		s.release(hc, "remoteRelease", &xsi.ReleaseCause{InternalReleaseCause: "Temporarily Unavailable", CDRTerminationCause: "041"})
+		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Temporarily Unavailable", CDRTerminationCause: "041"})
 		return
-	case depth < 5 && t.fwd[xsi.ServiceCallForwardingAlways].Active:
-		to := t.fwd[xsi.ServiceCallForwardingAlways].ForwardToPhoneNumber
+	case depth < 5 && t.fwd[xsiwire.ServiceCallForwardingAlways].Active:
+		to := t.fwd[xsiwire.ServiceCallForwardingAlways].ForwardToPhoneNumber
 		hc.peer, hc.remote = nil, to
-		hc.redirect = &xsi.Redirect{Address: "tel:" + t.ext, Reason: "unconditional"}
-		s.event(xsi.TypeCallForwardedEvent, hc)
+		hc.redirect = &xsiwire.Redirect{Address: "tel:" + t.ext, Reason: "unconditional", RedirectTime: now()}
+		s.event(xsiwire.TypeCallForwardedEvent, hc)
 		s.route(hc, to, depth+1)
 		return
 	case t.dnd:
-		s.release(hc, "remoteRelease", &xsi.ReleaseCause{InternalReleaseCause: "Busy", CDRTerminationCause: "017"})
+		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Busy", CDRTerminationCause: "017"})
 		return
 	}
-	ht := s.newHalf(t, hc.ext, xsi.PersonalityTerminator)
+	ht := s.newHalf(t, hc.ext, xsiwire.PersonalityTerminator)
 	ht.peer, hc.peer = hc, ht
-	s.event(xsi.TypeCallReceivedEvent, ht)
+	s.event(xsiwire.TypeCallReceivedEvent, ht)
 }
 
 // actions answers the Xsi-Actions requests; rest is the path after
@@ -139,9 +139,9 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 	case parts[0] != "calls":
 		writeError(w, http.StatusNotFound, 110404, "no such resource")
 	case len(parts) == 1 && r.Method == http.MethodGet:
-		var out xsi.Calls
+		var out xsiwire.Calls
 		for _, h := range u.halves {
-			out.Calls = append(out.Calls, xsi.CallItem{CallID: h.id, ExtTrackingID: h.ext})
+			out.Calls = append(out.Calls, xsiwire.CallItem{CallID: h.id, ExtTrackingID: h.ext})
 		}
 		writeXML(w, http.StatusOK, out)
 	case len(parts) == 2 && parts[1] == "new" && r.Method == http.MethodPost:
@@ -150,10 +150,10 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 			writeErr(w, err)
 			return
 		}
-		writeXML(w, http.StatusCreated, xsi.CallStartInfo{CallID: h.id, ExternalTrackingID: h.ext})
+		writeXML(w, http.StatusCreated, xsiwire.CallStartInfo{CallID: h.id, ExternalTrackingID: h.ext})
 	case len(parts) == 2 && parts[1] == "Conference" && r.Method == http.MethodPost:
-		var c xsi.Conference
-		if err := readBody(r, &c); err != nil {
+		var c xsiwire.Conference
+		if err := s.readBody(r, &c); err != nil {
 			writeErr(w, err)
 			return
 		}
@@ -172,7 +172,7 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 			writeErr(w, err)
 			return
 		}
-		writeXML(w, http.StatusCreated, xsi.CallStartInfo{CallID: h.id, ExternalTrackingID: h.ext})
+		writeXML(w, http.StatusCreated, xsiwire.CallStartInfo{CallID: h.id, ExternalTrackingID: h.ext})
 	default:
 		h := s.halves[parts[1]]
 		if h == nil || h.u != u {
@@ -182,7 +182,7 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 		var err error
 		switch {
 		case len(parts) == 2 && r.Method == http.MethodGet:
-			writeXML(w, http.StatusOK, xsi.CallDoc{Call: h.wire()})
+			writeXML(w, http.StatusOK, xsiwire.CallDoc{Call: h.wire()})
 			return
 		case len(parts) == 2 && r.Method == http.MethodDelete:
 			s.clear(h)
@@ -218,11 +218,11 @@ func (s *Sim) dial(u *user, addr string) (*half, error) {
 	if strings.TrimSpace(addr) == "" {
 		return nil, badState("address is required")
 	}
-	h := s.newHalf(u, s.id("")+":"+"1", xsi.PersonalityClickToDial)
+	h := s.newHalf(u, s.id("")+":"+"1", xsiwire.PersonalityClickToDial)
 	h.remote = strings.TrimPrefix(addr, "tel:")
-	s.event(xsi.TypeCallOriginatingEvent, h)
-	h.personality = xsi.PersonalityOriginator
-	s.event(xsi.TypeCallOriginatedEvent, h)
+	s.event(xsiwire.TypeCallOriginatingEvent, h)
+	h.personality = xsiwire.PersonalityOriginator
+	s.event(xsiwire.TypeCallOriginatedEvent, h)
 	s.route(h, addr, 0)
 	return h, nil
 }
@@ -230,19 +230,19 @@ func (s *Sim) dial(u *user, addr string) (*half, error) {
 // talk answers an alerting call or retrieves a held one.
 func (s *Sim) talk(h *half) error {
 	switch {
-	case h.state == xsi.StateAlerting && h.personality == xsi.PersonalityTerminator:
-		h.state, h.answer = xsi.StateActive, now()
+	case h.state == xsiwire.StateAlerting && h.personality == xsiwire.PersonalityTerminator:
+		h.state, h.answer = xsiwire.StateActive, now()
 		if p := h.peer; p != nil {
-			p.state, p.answer = xsi.StateActive, h.answer
-			s.event(xsi.TypeCallAnsweredEvent, p)
+			p.state, p.answer = xsiwire.StateActive, h.answer
+			s.event(xsiwire.TypeCallAnsweredEvent, p)
 		}
-		s.event(xsi.TypeCallAnsweredEvent, h)
-	case h.state == xsi.StateHeld:
-		h.state, h.held = xsi.StateActive, 0
-		s.event(xsi.TypeCallRetrievedEvent, h)
-		if p := h.peer; p != nil && p.state == xsi.StateRemoteHeld {
-			p.state = xsi.StateActive
-			s.event(xsi.TypeCallRetrievedEvent, p)
+		s.event(xsiwire.TypeCallAnsweredEvent, h)
+	case h.state == xsiwire.StateHeld:
+		h.state, h.held = xsiwire.StateActive, 0
+		s.event(xsiwire.TypeCallRetrievedEvent, h)
+		if p := h.peer; p != nil && p.state == xsiwire.StateRemoteHeld {
+			p.state = xsiwire.StateActive
+			s.event(xsiwire.TypeCallRetrievedEvent, p)
 		}
 	default:
 		return badState("call %s is %s: nothing to answer or retrieve", h.id, h.state)
@@ -251,14 +251,14 @@ func (s *Sim) talk(h *half) error {
 }
 
 func (s *Sim) hold(h *half) error {
-	if h.state != xsi.StateActive {
+	if h.state != xsiwire.StateActive {
 		return badState("call %s is %s, not Active", h.id, h.state)
 	}
-	h.state, h.held = xsi.StateHeld, now()
-	s.event(xsi.TypeCallHeldEvent, h)
-	if p := h.peer; p != nil && p.state == xsi.StateActive {
-		p.state = xsi.StateRemoteHeld
-		s.event(xsi.TypeCallHeldEvent, p)
+	h.state, h.held = xsiwire.StateHeld, now()
+	s.event(xsiwire.TypeCallHeldEvent, h)
+	if p := h.peer; p != nil && p.state == xsiwire.StateActive {
+		p.state = xsiwire.StateRemoteHeld
+		s.event(xsiwire.TypeCallHeldEvent, p)
 	}
 	return nil
 }
@@ -286,21 +286,21 @@ func (s *Sim) blindTransfer(h *half, addr string) error {
 	}
 	to := strings.TrimPrefix(addr, "tel:")
 	switch {
-	case h.state == xsi.StateAlerting && h.personality == xsi.PersonalityTerminator:
-		h.redirect = &xsi.Redirect{Address: "tel:" + to, Reason: "deflection"}
-		h.state = xsi.StateDetached
-		s.event(xsi.TypeCallRedirectedEvent, h)
+	case h.state == xsiwire.StateAlerting && h.personality == xsiwire.PersonalityTerminator:
+		h.redirect = &xsiwire.Redirect{Address: "tel:" + to, Reason: "deflection", RedirectTime: now()}
+		h.state = xsiwire.StateDetached
+		s.event(xsiwire.TypeCallRedirectedEvent, h)
 		h.peer, p.peer = nil, nil
 		s.release(h, "localRelease", nil)
-		p.redirect = &xsi.Redirect{Address: "tel:" + h.u.ext, Reason: "deflection"}
+		p.redirect = &xsiwire.Redirect{Address: "tel:" + h.u.ext, Reason: "deflection", RedirectTime: now()}
 		p.remote = to
-		s.event(xsi.TypeCallForwardedEvent, p)
+		s.event(xsiwire.TypeCallForwardedEvent, p)
 		s.route(p, to, 0)
-	case h.state == xsi.StateActive || h.state == xsi.StateHeld:
+	case h.state == xsiwire.StateActive || h.state == xsiwire.StateHeld:
 		h.peer, p.peer = nil, nil
 		s.release(h, "localRelease", nil)
-		p.state, p.personality, p.remote = xsi.StateAlerting, xsi.PersonalityOriginator, to
-		s.event(xsi.TypeCallTransferredEvent, p)
+		p.state, p.personality, p.remote = xsiwire.StateAlerting, xsiwire.PersonalityOriginator, to
+		s.event(xsiwire.TypeCallTransferredEvent, p)
 		s.route(p, to, 0)
 	default:
 		return badState("call %s is %s", h.id, h.state)
@@ -326,23 +326,23 @@ func (s *Sim) consultTransfer(h, a *half) error {
 	s.release(a, "localRelease", nil)
 	pb.peer, pc.peer = pc, pb
 	pb.ext = pc.ext
-	if pc.state == xsi.StateAlerting {
-		pb.state, pb.personality = xsi.StateAlerting, xsi.PersonalityOriginator
+	if pc.state == xsiwire.StateAlerting {
+		pb.state, pb.personality = xsiwire.StateAlerting, xsiwire.PersonalityOriginator
 	} else {
-		pb.state = xsi.StateActive
-		if pc.state == xsi.StateRemoteHeld {
-			pc.state = xsi.StateActive
+		pb.state = xsiwire.StateActive
+		if pc.state == xsiwire.StateRemoteHeld {
+			pc.state = xsiwire.StateActive
 		}
 	}
-	s.event(xsi.TypeCallTransferredEvent, pb)
-	s.event(xsi.TypeCallTransferredEvent, pc)
+	s.event(xsiwire.TypeCallTransferredEvent, pb)
+	s.event(xsiwire.TypeCallTransferredEvent, pc)
 	return nil
 }
 
 // conference joins two or more of the user's calls: held ones are
 // retrieved (CallRetrievedEvent to the user and the party), then the user
 // gets ConferenceStartedEvent with the participant halves.
-func (s *Sim) conference(u *user, parts []xsi.Participant) error {
+func (s *Sim) conference(u *user, parts []xsiwire.Participant) error {
 	if len(parts) < 2 {
 		return badState("a conference needs two calls or more")
 	}
@@ -352,24 +352,24 @@ func (s *Sim) conference(u *user, parts []xsi.Participant) error {
 		if h == nil || h.u != u {
 			return notFound("call not found: %s", p.CallID)
 		}
-		if h.state != xsi.StateActive && h.state != xsi.StateHeld {
+		if h.state != xsiwire.StateActive && h.state != xsiwire.StateHeld {
 			return badState("call %s is %s", h.id, h.state)
 		}
 		hs = append(hs, h)
 	}
-	info := xsi.ConferenceInfo{State: xsi.StateActive}
+	info := xsiwire.ConferenceInfo{State: xsiwire.StateActive}
 	for _, h := range hs {
-		if h.state == xsi.StateHeld {
+		if h.state == xsiwire.StateHeld {
 			_ = s.talk(h)
 		}
-		info.Participants = append(info.Participants, xsi.Participant{CallID: h.id})
+		info.Participants = append(info.Participants, xsiwire.Participant{CallID: h.id})
 	}
-	s.emit(u, &xsi.EventData{Type: xsi.TypeConferenceStartedEvent, Conference: &info})
+	s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeConferenceStartedEvent, Conference: &info})
 	return nil
 }
 
 func (s *Sim) dtmf(h *half, digits string) error {
-	if h.state != xsi.StateActive {
+	if h.state != xsiwire.StateActive {
 		return badState("call %s is %s, not Active", h.id, h.state)
 	}
 	if digits == "" || strings.Trim(digits, "0123456789*#ABCD,") != "" {
@@ -388,14 +388,14 @@ func (s *Sim) park(h *half, slot string) error {
 		return notFound("no such park slot: %s", slot)
 	case s.parked[t.ext] != nil:
 		return badState("a call is already parked against %s", t.ext)
-	case h.peer == nil || h.state != xsi.StateActive && h.state != xsi.StateHeld:
+	case h.peer == nil || h.state != xsiwire.StateActive && h.state != xsiwire.StateHeld:
 		return badState("call %s can't be parked", h.id)
 	}
 	p := h.peer
 	h.peer, p.peer = nil, nil
 	s.release(h, "localRelease", nil)
-	p.remote, p.state = t.ext, xsi.StateRemoteHeld
-	s.event(xsi.TypeCallHeldEvent, p)
+	p.remote, p.state = t.ext, xsiwire.StateRemoteHeld
+	s.event(xsiwire.TypeCallHeldEvent, p)
 	s.parked[t.ext] = p
 	return nil
 }
@@ -410,13 +410,13 @@ func (s *Sim) parkRetrieve(u *user, addr string) (*half, error) {
 	}
 	p := s.parked[t.ext]
 	delete(s.parked, t.ext)
-	h := s.newHalf(u, p.ext, xsi.PersonalityTerminator)
+	h := s.newHalf(u, p.ext, xsiwire.PersonalityTerminator)
 	h.peer, p.peer = p, h
-	s.event(xsi.TypeCallParkRetrievedEvent, h)
-	h.state, h.answer = xsi.StateActive, now()
-	s.event(xsi.TypeCallAnsweredEvent, h)
-	p.state = xsi.StateActive
-	s.event(xsi.TypeCallRetrievedEvent, p)
+	s.event(xsiwire.TypeCallParkRetrievedEvent, h)
+	h.state, h.answer = xsiwire.StateActive, now()
+	s.event(xsiwire.TypeCallAnsweredEvent, h)
+	p.state = xsiwire.StateActive
+	s.event(xsiwire.TypeCallRetrievedEvent, p)
 	return h, nil
 }
 
@@ -430,7 +430,7 @@ func (s *Sim) pickup(u *user, addr string) (*half, error) {
 	}
 	var ht *half
 	for _, h := range t.halves {
-		if h.state == xsi.StateAlerting && h.personality == xsi.PersonalityTerminator && h.peer != nil {
+		if h.state == xsiwire.StateAlerting && h.personality == xsiwire.PersonalityTerminator && h.peer != nil {
 			ht = h
 			break
 		}
@@ -441,13 +441,13 @@ func (s *Sim) pickup(u *user, addr string) (*half, error) {
 	p := ht.peer
 	ht.peer = nil
 	s.release(ht, "localRelease", nil)
-	h := s.newHalf(u, p.ext, xsi.PersonalityTerminator)
+	h := s.newHalf(u, p.ext, xsiwire.PersonalityTerminator)
 	h.peer, p.peer = p, h
-	s.event(xsi.TypeCallPickedUpEvent, h)
-	h.state, h.answer = xsi.StateActive, now()
-	p.state, p.answer = xsi.StateActive, h.answer
-	s.event(xsi.TypeCallAnsweredEvent, p)
-	s.event(xsi.TypeCallAnsweredEvent, h)
+	s.event(xsiwire.TypeCallPickedUpEvent, h)
+	h.state, h.answer = xsiwire.StateActive, now()
+	p.state, p.answer = xsiwire.StateActive, h.answer
+	s.event(xsiwire.TypeCallAnsweredEvent, p)
+	s.event(xsiwire.TypeCallAnsweredEvent, h)
 	return h, nil
 }
 
@@ -458,21 +458,21 @@ func (s *Sim) service(w http.ResponseWriter, r *http.Request, u *user, name stri
 	switch name {
 	case "DoNotDisturb":
 		if r.Method == http.MethodPut {
-			var d xsi.DoNotDisturb
-			if err := readBody(r, &d); err != nil {
+			var d xsiwire.DoNotDisturb
+			if err := s.readBody(r, &d); err != nil {
 				writeErr(w, err)
 				return
 			}
 			u.dnd = d.Active
-			s.emit(u, &xsi.EventData{Type: xsi.TypeDoNotDisturbEvent, Info: &xsi.ServiceInfo{Active: d.Active}})
+			s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeDoNotDisturbEvent, Info: &xsiwire.ServiceInfo{Active: d.Active}})
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		writeXML(w, http.StatusOK, xsi.DoNotDisturb{Active: u.dnd})
-	case xsi.ServiceCallForwardingAlways, xsi.ServiceCallForwardingBusy, xsi.ServiceCallForwardingNoAnswer:
+		writeXML(w, http.StatusOK, xsiwire.DoNotDisturb{Active: u.dnd})
+	case xsiwire.ServiceCallForwardingAlways, xsiwire.ServiceCallForwardingBusy, xsiwire.ServiceCallForwardingNoAnswer:
 		if r.Method == http.MethodPut {
-			var f xsi.Forwarding
-			if err := readBody(r, &f); err != nil || f.XMLName.Local != name {
+			var f xsiwire.Forwarding
+			if err := s.readBody(r, &f); err != nil || f.XMLName.Local != name {
 				writeError(w, http.StatusBadRequest, 110400, "a "+name+" document is required")
 				return
 			}
@@ -484,15 +484,15 @@ func (s *Sim) service(w http.ResponseWriter, r *http.Request, u *user, name stri
 				return
 			}
 			u.fwd[name] = f
-			s.emit(u, &xsi.EventData{Type: name + "Event",
-				Info: &xsi.ServiceInfo{Active: f.Active, ForwardToPhoneNumber: f.ForwardToPhoneNumber}})
+			s.emit(u, &xsiwire.EventData{Type: name + "Event",
+				Info: &xsiwire.ServiceInfo{Active: f.Active, ForwardToPhoneNumber: f.ForwardToPhoneNumber}})
 			w.WriteHeader(http.StatusOK)
 			return
 		}
 		f := u.fwd[name]
-		f.XMLName.Space, f.XMLName.Local = xsi.Namespace, name
+		f.XMLName.Space, f.XMLName.Local = xsiwire.Namespace, name
 		writeXML(w, http.StatusOK, f)
-	case xsi.ServiceCallCenter:
+	case xsiwire.ServiceCallCenter:
 		s.callCenter(w, r, u)
 	default:
 		writeError(w, http.StatusNotFound, 110404, "service not assigned: "+name)
@@ -505,32 +505,33 @@ func (s *Sim) service(w http.ResponseWriter, r *http.Request, u *user, name stri
 func (s *Sim) callCenter(w http.ResponseWriter, r *http.Request, u *user) {
 	cur := u.acd
 	if cur.AgentACDState == "" {
-		cur.AgentACDState = xsi.ACDSignOut
+		cur.AgentACDState = xsiwire.ACDSignOut
 	}
 	if r.Method != http.MethodPut {
 		writeXML(w, http.StatusOK, cur)
 		return
 	}
-	var c xsi.CallCenter
-	if err := readBody(r, &c); err != nil {
+	var c xsiwire.CallCenter
+	if err := s.readBody(r, &c); err != nil {
 		writeErr(w, err)
 		return
 	}
 	switch c.AgentACDState {
-	case xsi.ACDSignIn, xsi.ACDAvailable, xsi.ACDUnavailable, xsi.ACDWrapUp, xsi.ACDSignOut:
+	case xsiwire.ACDSignIn, xsiwire.ACDAvailable, xsiwire.ACDUnavailable, xsiwire.ACDWrapUp, xsiwire.ACDSignOut:
 	case "":
 		c.AgentACDState = cur.AgentACDState
 	default:
 		writeError(w, http.StatusBadRequest, 110400, "invalid agentACDState: "+c.AgentACDState)
 		return
 	}
-	if c.AgentACDState != xsi.ACDUnavailable {
+	if c.AgentACDState != xsiwire.ACDUnavailable {
 		c.AgentUnavailableCode = ""
 	}
 	u.acd = c
 	if c != cur {
-		s.emit(u, &xsi.EventData{Type: xsi.TypeAgentStateEvent,
-			AgentState: &xsi.AgentStateInfo{State: c.AgentACDState, UnavailableCode: c.AgentUnavailableCode}})
+		s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeAgentStateEvent,
+			AgentState: &xsiwire.AgentStateInfo{State: c.AgentACDState, StateTimestamp: xsiwire.Stamp{Value: now()},
+				UnavailableCode: c.AgentUnavailableCode}})
 	}
 	w.WriteHeader(http.StatusOK)
 }
@@ -542,7 +543,7 @@ func (s *Sim) AgentState(ext string) string {
 	if u := s.users[ext]; u != nil && u.acd.AgentACDState != "" {
 		return u.acd.AgentACDState
 	}
-	return xsi.ACDSignOut
+	return xsiwire.ACDSignOut
 }
 
 // DND reports ext's Do Not Disturb setting.

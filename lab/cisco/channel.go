@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/lab/cisco/xsiwire"
 )
 
 // channel is one streamed Xsi-Events channel.
@@ -51,8 +51,8 @@ type subscription struct {
 // ends. The first document is the Channel with its channelId; then one
 // document per chunk: events, heartbeats, a ChannelTerminatedEvent.
 func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
-	var req xsi.Channel
-	if err := readBody(r, &req); err != nil || req.ChannelSetID == "" {
+	var req xsiwire.Channel
+	if err := s.readBody(r, &req); err != nil || req.ChannelSetID == "" {
 		writeError(w, http.StatusBadRequest, 110400, "a Channel with a channelSetId is required")
 		return
 	}
@@ -72,7 +72,7 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 	if req.ApplicationID != "" {
 		for _, old := range s.channels {
 			if old.appID == req.ApplicationID && old.set != req.ChannelSetID {
-				s.terminate(old, "Terminated By Server")
+				s.terminate(old, "DuplicateChannelSet")
 			}
 		}
 	}
@@ -80,7 +80,7 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 	ch := &channel{id: s.id("channel-"), set: req.ChannelSetID, appID: req.ApplicationID,
 		expires: time.Now().Add(expires), unacked: map[string]*unack{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	first, _ := xsi.Marshal(xsi.Channel{ChannelID: ch.id, ChannelSetID: ch.set, Priority: max(req.Priority, 1),
+	first, _ := xsiwire.Marshal(xsiwire.Channel{ChannelID: ch.id, ChannelSetID: ch.set, Priority: max(req.Priority, 1),
 		Weight: max(req.Weight, 50), Expires: int(expires / time.Second)})
 	ch.queue = append(ch.queue, first)
 	s.channels[ch.id] = ch
@@ -192,8 +192,9 @@ func (s *Sim) terminate(ch *channel, reason string) {
 	if ch.ended || ch.closing {
 		return
 	}
-	doc, _ := xsi.Marshal(xsi.Event{Type: xsi.TypeChannelTerminatedEvent, EventID: s.id("event-"),
-		ChannelID: ch.id, Reason: reason})
+	// XSIChannel.xsd: a ChannelTerminatedEvent holds channelId and reason
+	// only (no eventID: it is not acknowledged).
+	doc, _ := xsiwire.MarshalEvent(xsiwire.Event{Type: xsiwire.TypeChannelTerminatedEvent, ChannelID: ch.id, Reason: reason})
 	ch.queue = append(ch.queue, doc)
 	ch.closing = true
 	ch.kick()
@@ -228,7 +229,7 @@ func (s *Sim) housekeep(ch *channel) {
 			continue
 		}
 		if u.tries >= s.cfg.MaxResends {
-			s.terminate(ch, "Unacknowledged Events")
+			s.terminate(ch, "NonResponsiveChannel")
 			return
 		}
 		u.tries++
@@ -253,8 +254,8 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 	parts := strings.Split(rest, "/")
 	switch {
 	case rest == "channel/eventresponse" && r.Method == http.MethodPost:
-		var er xsi.EventResponse
-		if err := readBody(r, &er); err != nil || er.EventID == "" {
+		var er xsiwire.EventResponse
+		if err := s.readBody(r, &er); err != nil || er.EventID == "" {
 			writeError(w, http.StatusBadRequest, 110400, "an EventResponse with an eventID is required")
 			return
 		}
@@ -265,7 +266,7 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 		ch := s.channels[parts[1]]
 		if ch != nil {
 			s.stats.Heartbeats++
-			doc, _ := xsi.Marshal(xsi.ChannelHeartBeat{})
+			doc, _ := xsiwire.Marshal(xsiwire.ChannelHeartBeat{})
 			ch.queue = append(ch.queue, doc)
 			ch.kick()
 		}
@@ -304,9 +305,9 @@ func (s *Sim) ack(eventID string) {
 
 // channelUpdate answers PUT (new expires) and DELETE of a channel.
 func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
-	var req xsi.Channel
+	var req xsiwire.Channel
 	if r.Method == http.MethodPut {
-		if err := readBody(r, &req); err != nil {
+		if err := s.readBody(r, &req); err != nil {
 			writeError(w, http.StatusBadRequest, 110400, "a Channel is required")
 			return
 		}
@@ -334,8 +335,8 @@ func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
 // subscribe adds a subscription for user uid on a channel set and sends
 // the CallSubscriptionEvent with the user's calls.
 func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
-	var req xsi.Subscription
-	if err := readBody(r, &req); err != nil {
+	var req xsiwire.Subscription
+	if err := s.readBody(r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
 		return
 	}
@@ -362,11 +363,11 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 	sub := &subscription{id: s.id("subscription-"), u: u, pkg: req.Event, set: req.ChannelSetID,
 		appID: req.ApplicationID, expires: time.Now().Add(exp)}
 	s.subs[sub.id] = sub
-	writeXML(w, http.StatusOK, xsi.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
-	if !packages[sub.pkg][xsi.TypeCallSubscriptionEvent] {
+	writeXML(w, http.StatusOK, xsiwire.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
+	if !packages[sub.pkg][xsiwire.TypeCallSubscriptionEvent] {
 		return // Call Center Agent: the state is read with GET services/CallCenter
 	}
-	data := &xsi.EventData{Type: xsi.TypeCallSubscriptionEvent, HookStatus: "On-Hook"}
+	data := &xsiwire.EventData{Type: xsiwire.TypeCallSubscriptionEvent, HookStatus: "On-Hook"}
 	for _, h := range u.halves {
 		data.Calls = append(data.Calls, h.wire())
 		data.HookStatus = "Off-Hook"
@@ -376,9 +377,9 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 
 // subscriptionUpdate answers PUT (refresh) and DELETE of a subscription.
 func (s *Sim) subscriptionUpdate(w http.ResponseWriter, r *http.Request, id string) {
-	var req xsi.Subscription
+	var req xsiwire.Subscription
 	if r.Method == http.MethodPut {
-		if err := readBody(r, &req); err != nil {
+		if err := s.readBody(r, &req); err != nil {
 			writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
 			return
 		}
@@ -405,32 +406,39 @@ func (s *Sim) subscriptionUpdate(w http.ResponseWriter, r *http.Request, id stri
 
 // packages lists the event types of each event package
 // (cti-protocols.md §4.2): Standard Call adds to Basic Call, Advanced Call
-// to Standard Call.
+// to Standard Call. Service changes have packages of their own
+// (XSISubscription.xsd EventPackage "Do Not Disturb", "Call Forwarding
+// Always"...; their events are ServiceEvents in XSIDoNotDisturbEvents.xsd
+// and XSICallForwardingEvents.xsd, not call session events).
 var packages = func() map[string]map[string]bool {
-	basic := []string{xsi.TypeCallOriginatingEvent, xsi.TypeCallOriginatedEvent, xsi.TypeCallReceivedEvent,
-		xsi.TypeCallAnsweredEvent, xsi.TypeCallReleasingEvent, xsi.TypeCallReleasedEvent,
-		xsi.TypeCallSubscriptionEvent, xsi.TypeHookStatusEvent}
-	standard := append(slices.Clone(basic), xsi.TypeCallHeldEvent, xsi.TypeCallRetrievedEvent,
-		xsi.TypeCallTransferredEvent, xsi.TypeCallForwardedEvent, xsi.TypeCallUpdatedEvent,
-		xsi.TypeCallPickedUpEvent, xsi.TypeConferenceStartedEvent, xsi.TypeConferenceUpdatedEvent,
-		xsi.TypeConferenceReleasedEvent)
-	advanced := append(slices.Clone(standard), xsi.TypeCallRedirectedEvent, xsi.TypeCallDetachedEvent,
-		xsi.TypeCallParkRetrievedEvent, xsi.TypeDoNotDisturbEvent, xsi.TypeCallForwardingAlways,
-		xsi.TypeCallForwardingBusy, xsi.TypeCallForwardingNoAnswer)
-	set := func(l []string) map[string]bool {
+	basic := []string{xsiwire.TypeCallOriginatingEvent, xsiwire.TypeCallOriginatedEvent, xsiwire.TypeCallReceivedEvent,
+		xsiwire.TypeCallAnsweredEvent, xsiwire.TypeCallReleasingEvent, xsiwire.TypeCallReleasedEvent,
+		xsiwire.TypeCallSubscriptionEvent, xsiwire.TypeHookStatusEvent}
+	standard := append(slices.Clone(basic), xsiwire.TypeCallHeldEvent, xsiwire.TypeCallRetrievedEvent,
+		xsiwire.TypeCallTransferredEvent, xsiwire.TypeCallForwardedEvent, xsiwire.TypeCallUpdatedEvent,
+		xsiwire.TypeCallPickedUpEvent, xsiwire.TypeConferenceStartedEvent, xsiwire.TypeConferenceUpdatedEvent,
+		xsiwire.TypeConferenceReleasedEvent)
+	advanced := append(slices.Clone(standard), xsiwire.TypeCallRedirectedEvent, xsiwire.TypeCallDetachedEvent,
+		xsiwire.TypeCallParkRetrievedEvent)
+	set := func(l ...string) map[string]bool {
 		m := map[string]bool{}
 		for _, t := range l {
 			m[t] = true
 		}
 		return m
 	}
-	return map[string]map[string]bool{xsi.PackageBasicCall: set(basic), xsi.PackageStandardCall: set(standard),
-		xsi.PackageAdvancedCall: set(advanced), xsi.PackageCallCenterAgent: set([]string{xsi.TypeAgentStateEvent})}
+	return map[string]map[string]bool{xsiwire.PackageBasicCall: set(basic...), xsiwire.PackageStandardCall: set(standard...),
+		xsiwire.PackageAdvancedCall:          set(advanced...),
+		xsiwire.PackageCallCenterAgent:       set(xsiwire.TypeAgentStateEvent),
+		xsiwire.PackageDoNotDisturb:          set(xsiwire.TypeDoNotDisturbEvent),
+		xsiwire.PackageCallForwardingAlways:  set(xsiwire.TypeCallForwardingAlwaysEvent),
+		xsiwire.PackageCallForwardingBusy:    set(xsiwire.TypeCallForwardingBusyEvent),
+		xsiwire.PackageCallForwardingNoAnswr: set(xsiwire.TypeCallForwardingNoAnswerEvent)}
 }()
 
 // emit sends an event about u to every subscription on u whose package
 // carries it. Called with s.mu held.
-func (s *Sim) emit(u *user, data *xsi.EventData) {
+func (s *Sim) emit(u *user, data *xsiwire.EventData) {
 	ids := make([]string, 0, len(s.subs))
 	for id, sub := range s.subs {
 		if sub.u == u && packages[sub.pkg][data.Type] {
@@ -445,7 +453,7 @@ func (s *Sim) emit(u *user, data *xsi.EventData) {
 
 // send puts one event of sub on a channel of its set and waits for its
 // response. With no channel the event is lost. Called with s.mu held.
-func (s *Sim) send(sub *subscription, data *xsi.EventData) {
+func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
 	var ch *channel
 	for _, c := range s.channels {
 		if c.set == sub.set && !c.closing && (ch == nil || c.id < ch.id) {
@@ -457,10 +465,10 @@ func (s *Sim) send(sub *subscription, data *xsi.EventData) {
 		return
 	}
 	sub.seq++
-	ev := xsi.Event{Type: xsi.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
+	ev := xsiwire.Event{Type: xsiwire.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
 		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
 		TargetID: sub.u.id, EventData: data}
-	doc, err := xsi.Marshal(ev)
+	doc, err := xsiwire.MarshalEvent(ev)
 	if err != nil {
 		return
 	}

@@ -10,9 +10,10 @@
 // actions and write raw bytes (malformed XML, XML bombs, oversize
 // documents) on the channel.
 //
-// It follows the published Xsi formats (drivers/cisco/xsi); where
-// BroadWorks behaviour is not public it does what drivers/cisco/README.md
-// ("Lab simulator") documents.
+// It writes and reads Xsi with its own encoding (lab/cisco/xsiwire,
+// transcribed from the public Xsi XSDs; no code shared with
+// drivers/cisco); where BroadWorks behaviour is not public it does what
+// drivers/cisco/README.md ("Lab simulator") documents.
 package cisco
 
 import (
@@ -29,7 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/lab/cisco/xsiwire"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 )
 
@@ -71,6 +72,7 @@ type Sim struct {
 
 	delay      atomic.Int64 // nanoseconds before each action's answer
 	ignoreAcks atomic.Int64 // event responses still to ignore
+	refused    ctisim.Refusals
 
 	mu       sync.Mutex
 	closed   bool
@@ -113,7 +115,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, users: map[string]*user{}, byID: map[string]*user{}, channels: map[string]*channel{},
 		subs: map[string]*subscription{}, halves: map[string]*half{}, parked: map[string]*half{}}
 	for _, ext := range cfg.Users {
-		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsi.Forwarding{}}
+		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsiwire.Forwarding{}}
 		s.users[ext], s.byID[u.id] = u, u
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -291,6 +293,28 @@ func (s *Sim) Subscribed() []string {
 	return out
 }
 
+// TerminateSubscriptions ends every subscription on ext's user as
+// BroadWorks does when one expires or an administrator deletes it: a
+// SubscriptionEvent whose eventData is a SubscriptionTerminatedEvent
+// (XSISubscription.xsd), after which the subscription is gone (a refresh
+// gets 404). It returns how many ended.
+func (s *Sim) TerminateSubscriptions(ext string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.subs))
+	for id, sub := range s.subs {
+		if sub.u.ext == ext {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		s.send(s.subs[id], &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
+		delete(s.subs, id)
+	}
+	return len(ids)
+}
+
 // ServeHTTP routes Xsi-Actions and Xsi-Events requests.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.User != "" || s.cfg.Token != "" {
@@ -304,11 +328,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	switch {
-	case path == xsi.AsyncEventsRoot+"/channel" && r.Method == http.MethodPost:
+	case path == xsiwire.AsyncEventsRoot+"/channel" && r.Method == http.MethodPost:
 		s.openChannel(w, r)
-	case strings.HasPrefix(path, xsi.EventsRoot+"/"):
-		s.events(w, r, strings.TrimPrefix(path, xsi.EventsRoot+"/"))
-	case strings.HasPrefix(path, xsi.ActionsRoot+"/user/"):
+	case strings.HasPrefix(path, xsiwire.EventsRoot+"/"):
+		s.events(w, r, strings.TrimPrefix(path, xsiwire.EventsRoot+"/"))
+	case strings.HasPrefix(path, xsiwire.ActionsRoot+"/user/"):
 		if d := time.Duration(s.delay.Load()); d > 0 {
 			select {
 			case <-time.After(d):
@@ -316,7 +340,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.actions(w, r, strings.TrimPrefix(path, xsi.ActionsRoot+"/user/"))
+		s.actions(w, r, strings.TrimPrefix(path, xsiwire.ActionsRoot+"/user/"))
 	default:
 		writeError(w, http.StatusNotFound, 110404, "no such resource")
 	}
@@ -325,16 +349,26 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
 
-func readBody(r *http.Request, v any) error {
+// readBody reads a request body with the simulator's own Xsi parser; a
+// document the schema does not allow is recorded (Sim.Refused).
+func (s *Sim) readBody(r *http.Request, v any) error {
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
 	if err != nil {
 		return err
 	}
-	return xsi.Unmarshal(b, v)
+	if err := xsiwire.Unmarshal(b, v); err != nil {
+		s.refused.Add(fmt.Errorf("%s %s: %w", r.Method, r.URL.Path, err))
+		return err
+	}
+	return nil
 }
 
+// Refused lists the request bodies the simulator's own Xsi parser
+// (package xsiwire, written from the Xsi XSDs) refused, with why.
+func (s *Sim) Refused() []string { return s.refused.List() }
+
 func writeXML(w http.ResponseWriter, status int, v any) {
-	b, err := xsi.Marshal(v)
+	b, err := xsiwire.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, nil
 	}
@@ -344,7 +378,7 @@ func writeXML(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status, code int, summary string) {
-	writeXML(w, status, xsi.ErrorInfo{Summary: summary, SummaryEnglish: summary, ErrorCode: code})
+	writeXML(w, status, xsiwire.ErrorInfo{Summary: summary, SummaryEnglish: summary, ErrorCode: code})
 }
 
 // simError is an action failure with its HTTP status.

@@ -1,6 +1,6 @@
 package ctisim
 
-import "github.com/switchboard-gw/switchboard/drivers/csta"
+import "github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 
 // Connection states (localConnectionInfo) as a simulated switch writes
 // them.
@@ -15,29 +15,29 @@ const (
 
 // The CSTAErrorCode answers of a simulated switch (ECMA-269 §9.2).
 var (
-	ErrNoSession         = &csta.CSTAErrorCode{Category: csta.CategorySecurity, Value: "generic"}
-	ErrInvalidDevice     = &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "invalidDeviceID"}
-	ErrInvalidConnection = &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "invalidConnectionID"}
-	ErrInvalidState      = &csta.CSTAErrorCode{Category: csta.CategoryStateIncompatibility, Value: "invalidObjectState"}
-	ErrLicence           = &csta.CSTAErrorCode{Category: csta.CategorySystemResourceAvailability, Value: "overallMonitorLimitExceeded"}
-	ErrInvalidCrossRef   = &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "invalidCrossRefID"}
-	ErrGeneric           = &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"}
+	ErrNoSession         = &cstaxml.ErrorCode{Category: cstaxml.CategorySecurity, Value: "generic"}
+	ErrInvalidDevice     = &cstaxml.ErrorCode{Category: cstaxml.CategoryOperation, Value: "invalidDeviceID"}
+	ErrInvalidConnection = &cstaxml.ErrorCode{Category: cstaxml.CategoryOperation, Value: "invalidConnectionID"}
+	ErrInvalidState      = &cstaxml.ErrorCode{Category: cstaxml.CategoryStateIncompatibility, Value: "invalidObjectState"}
+	ErrLicence           = &cstaxml.ErrorCode{Category: cstaxml.CategorySystemResourceAvailability, Value: "overallMonitorLimitExceeded"}
+	ErrInvalidCrossRef   = &cstaxml.ErrorCode{Category: cstaxml.CategoryOperation, Value: "invalidCrossRefID"}
+	ErrGeneric           = &cstaxml.ErrorCode{Category: cstaxml.CategoryOperation, Value: "generic"}
 )
 
 // Errorf is a CSTAErrorCode answer of category cat and value val.
-func Errorf(cat, val string) *csta.CSTAErrorCode {
-	return &csta.CSTAErrorCode{Category: cat, Value: val}
+func Errorf(cat, val string) *cstaxml.ErrorCode {
+	return &cstaxml.ErrorCode{Category: cat, Value: val}
 }
 
 // Result is a service's response plus the events to send after it, so
 // the response leaves first.
 type Result struct {
-	Msg   csta.Message
+	Msg   cstaxml.Message
 	After []func()
 }
 
 // Fail is the Result of a refused service.
-func Fail(e *csta.CSTAErrorCode) Result { return Result{Msg: e} }
+func Fail(e *cstaxml.ErrorCode) Result { return Result{Msg: e} }
 
 // Party is one device's connection to a simulated call.
 type Party struct {

@@ -1,27 +1,18 @@
 package ctisim
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // Frame builds one CSTA-over-TCP frame: the 8-byte header (format 0, the
 // 16-bit length including the header, the 4-digit invoke ID) and payload
 // (cti-protocols.md §2). It panics on a payload the length can't describe.
-func Frame(id csta.InvokeID, payload []byte) []byte {
-	if len(payload) > csta.DefaultMaxFrameSize-csta.HeaderSize {
-		panic("ctisim: frame too large for the 16-bit length")
-	}
-	b := make([]byte, csta.HeaderSize, csta.HeaderSize+len(payload))
-	binary.BigEndian.PutUint16(b[2:4], uint16(csta.HeaderSize+len(payload)))
-	copy(b[4:8], id.String())
-	return append(b, payload...)
-}
+func Frame(id cstaxml.InvokeID, payload []byte) []byte { return cstaxml.Frame(id, payload) }
 
 // outFrame is a queued frame; stall: nothing is written after it.
 type outFrame struct {
@@ -36,7 +27,7 @@ type outFrame struct {
 // and [Conn.ReadLoop] and waits for them.
 type Conn struct {
 	nc      net.Conn
-	encode  func(csta.Message) ([]byte, error)
+	encode  func(cstaxml.Message) ([]byte, error)
 	onClose func()
 	out     chan outFrame
 	done    chan struct{}
@@ -47,7 +38,7 @@ type Conn struct {
 // NewConn wraps nc. encode writes a message the way the simulated switch
 // does (namespace, prefixes); onClose, run once when the connection
 // closes, frees what the simulator kept for it.
-func NewConn(nc net.Conn, encode func(csta.Message) ([]byte, error), onClose func()) *Conn {
+func NewConn(nc net.Conn, encode func(cstaxml.Message) ([]byte, error), onClose func()) *Conn {
 	return &Conn{nc: nc, encode: encode, onClose: onClose, out: make(chan outFrame, 1<<16), done: make(chan struct{})}
 }
 
@@ -84,9 +75,9 @@ func (c *Conn) queue(f outFrame) {
 
 // SendMsg encodes and queues m with invoke ID id. A message the frame
 // header can't describe is not sent, as a switch would not.
-func (c *Conn) SendMsg(id csta.InvokeID, m csta.Message) {
+func (c *Conn) SendMsg(id cstaxml.InvokeID, m cstaxml.Message) {
 	b, err := c.encode(m)
-	if err != nil || len(b) > csta.DefaultMaxFrameSize-csta.HeaderSize {
+	if err != nil || len(b) > cstaxml.MaxFrameSize-cstaxml.HeaderSize {
 		return
 	}
 	c.Send(Frame(id, b))
@@ -144,35 +135,41 @@ func (c *Conn) Trickle(hdr []byte, every time.Duration, n int) {
 type Reader struct {
 	// Decode decodes a frame's payload; an error is answered with a
 	// generic CSTA operation error.
-	Decode func([]byte) (csta.Message, error)
+	Decode func([]byte) (cstaxml.Message, error)
 	// SystemStatusAnswered is called for each SystemStatusResponse (the
 	// application's answer to the switch's keep-alive), which is not
 	// handled further.
 	SystemStatusAnswered func()
+	// Refused, when set, is told why a document was refused (its
+	// answer is a generic operation error, as a switch's would be).
+	Refused func(error)
 	// Delay, when set, is how long to wait before handling each request.
 	Delay func() time.Duration
 	// Handle handles a request or response the application sent.
-	Handle func(csta.InvokeID, csta.Message)
+	Handle func(cstaxml.InvokeID, cstaxml.Message)
 }
 
 // ReadLoop reads frames until the connection fails or closes. A frame too
 // large for the framer is skipped. It does not close the connection.
 func (c *Conn) ReadLoop(r Reader) {
-	f := csta.NewHeaderFramer(c.nc)
+	f := cstaxml.NewReader(c.nc, 0)
 	for {
-		fr, err := f.ReadFrame()
+		id, payload, err := f.Read()
 		if err != nil {
-			if errors.Is(err, csta.ErrFrameTooLarge) {
+			if errors.Is(err, cstaxml.ErrFrameTooLarge) {
 				continue
 			}
 			return
 		}
-		m, err := r.Decode(fr.Payload)
+		m, err := r.Decode(payload)
 		if err != nil {
-			c.SendMsg(fr.InvokeID, &csta.CSTAErrorCode{Category: csta.CategoryOperation, Value: "generic"})
+			if r.Refused != nil {
+				r.Refused(err)
+			}
+			c.SendMsg(id, &cstaxml.ErrorCode{Category: cstaxml.CategoryOperation, Value: "generic"})
 			continue
 		}
-		if _, ok := m.(*csta.SystemStatusResponse); ok {
+		if _, ok := m.(*cstaxml.SystemStatusResponse); ok {
 			if r.SystemStatusAnswered != nil {
 				r.SystemStatusAnswered()
 			}
@@ -187,6 +184,6 @@ func (c *Conn) ReadLoop(r Reader) {
 				}
 			}
 		}
-		r.Handle(fr.InvokeID, m)
+		r.Handle(id, m)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // pipe returns a Conn on one end of a TCP connection, its goroutines
@@ -28,7 +28,7 @@ func pipe(t *testing.T, r Reader) (*Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	closed := make(chan struct{})
-	c := NewConn(sw, func(m csta.Message) ([]byte, error) { return csta.Marshal(m, csta.Ed3.Namespace()) },
+	c := NewConn(sw, func(m cstaxml.Message) ([]byte, error) { return cstaxml.Marshal(m, cstaxml.Ed3) },
 		func() { close(closed) })
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -51,24 +51,24 @@ func pipe(t *testing.T, r Reader) (*Conn, net.Conn) {
 // CSTA error back, a SystemStatusResponse is counted, and a message sent
 // arrives framed.
 func TestConnRoundTrip(t *testing.T) {
-	handled := make(chan csta.Message, 1)
+	handled := make(chan cstaxml.Message, 1)
 	var answers int
 	var mu sync.Mutex
 	var c *Conn
 	c, app := pipe(t, Reader{
-		Decode: func(b []byte) (csta.Message, error) {
+		Decode: func(b []byte) (cstaxml.Message, error) {
 			if string(b) == "junk" {
 				return nil, errors.New("junk")
 			}
-			return csta.Decode(b)
+			return cstaxml.Decode(b)
 		},
 		SystemStatusAnswered: func() { mu.Lock(); answers++; mu.Unlock() },
 		Delay:                func() time.Duration { return time.Millisecond },
-		Handle:               func(_ csta.InvokeID, m csta.Message) { handled <- m },
+		Handle:               func(_ cstaxml.InvokeID, m cstaxml.Message) { handled <- m },
 	})
-	f := csta.NewHeaderFramer(app)
-	write := func(id csta.InvokeID, m csta.Message) {
-		b, err := csta.Marshal(m, csta.Ed3.Namespace())
+	f := cstaxml.NewReader(app, 0)
+	write := func(id cstaxml.InvokeID, m cstaxml.Message) {
+		b, err := cstaxml.Marshal(m, cstaxml.Ed3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,26 +76,26 @@ func TestConnRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(1, &csta.SystemStatusResponse{})
-	write(2, &csta.MonitorStop{MonitorCrossRefID: "7"})
-	if m := <-handled; m.(*csta.MonitorStop).MonitorCrossRefID != "7" {
+	write(1, &cstaxml.SystemStatusResponse{})
+	write(2, &cstaxml.MonitorStop{MonitorCrossRefID: "7"})
+	if m := <-handled; m.(*cstaxml.MonitorStop).MonitorCrossRefID != "7" {
 		t.Fatalf("handled %#v", m)
 	}
 	if _, err := app.Write(Frame(3, []byte("junk"))); err != nil {
 		t.Fatal(err)
 	}
-	fr, err := f.ReadFrame()
-	if err != nil || fr.InvokeID != 3 {
-		t.Fatalf("error reply: %+v %v", fr, err)
+	id, payload, err := f.Read()
+	if err != nil || id != 3 {
+		t.Fatalf("error reply: %v %v", id, err)
 	}
-	if m, err := csta.Decode(fr.Payload); err != nil {
+	if m, err := cstaxml.Decode(payload); err != nil {
 		t.Fatal(err)
-	} else if _, ok := m.(*csta.CSTAErrorCode); !ok {
+	} else if _, ok := m.(*cstaxml.ErrorCode); !ok {
 		t.Fatalf("reply %#v", m)
 	}
-	c.SendMsg(csta.EventInvokeID, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
-	if fr, err := f.ReadFrame(); err != nil || fr.InvokeID != csta.EventInvokeID {
-		t.Fatalf("sent frame: %+v %v", fr, err)
+	c.SendMsg(cstaxml.EventInvokeID, &cstaxml.SystemStatus{SystemStatus: cstaxml.SystemStatusNormal})
+	if id, _, err := f.Read(); err != nil || id != cstaxml.EventInvokeID {
+		t.Fatalf("sent frame: %v %v", id, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -106,9 +106,9 @@ func TestConnRoundTrip(t *testing.T) {
 
 // TestConnStalled: after SendStalled nothing more reaches the application.
 func TestConnStalled(t *testing.T) {
-	c, app := pipe(t, Reader{Decode: csta.Decode, Handle: func(csta.InvokeID, csta.Message) {}})
+	c, app := pipe(t, Reader{Decode: cstaxml.Decode, Handle: func(cstaxml.InvokeID, cstaxml.Message) {}})
 	c.SendStalled([]byte{0, 0, 0x0f, 0xa0})
-	c.SendMsg(csta.EventInvokeID, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+	c.SendMsg(cstaxml.EventInvokeID, &cstaxml.SystemStatus{SystemStatus: cstaxml.SystemStatusNormal})
 	_ = app.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
 	buf := make([]byte, 64)
 	n, _ := app.Read(buf)

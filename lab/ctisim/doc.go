@@ -4,7 +4,13 @@
 // malformed documents tests send, the TLS certificate a simulator serves
 // ([SelfSigned]), the command-line helpers of the simulator commands, and
 // the plain call model of the CSTA simulators ([Call], [Party], [Result],
-// the CSTA error answers). What a PBX says on the wire (CSTA XML, DMCC,
-// Xsi) and how its calls unfold (which events, in which order, with which
-// device IDs) stay in the simulator of that vendor.
+// the CSTA error answers). Its subpackages are the simulators' own wire
+// encoding, shared with no driver: cstaxml (the CSTA-over-TCP frame,
+// ECMA-323 messages and ECMA-354 sessions, written from the standards) and
+// xmlcheck (a document checked against the structure it is read into:
+// element names, order, namespace, enumerations). What a vendor adds on
+// the wire (DMCC's private messages, Xsi) and how its calls unfold (which
+// events, in which order, with which device IDs) stay in the simulator of
+// that vendor. No lab package may depend on drivers/
+// (TestSimulatorsIndependentOfDrivers).
 package ctisim

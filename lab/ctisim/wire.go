@@ -1,6 +1,6 @@
 package ctisim
 
-import "github.com/switchboard-gw/switchboard/drivers/csta"
+import "github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 
 // Wire is how a simulated CSTA switch writes its calls: how it names a
 // device and a connection in events, how it tells an event to the
@@ -9,14 +9,14 @@ import "github.com/switchboard-gw/switchboard/drivers/csta"
 // written once (answer, clear, hold, retrieve); the ones whose events
 // differ between PBXs stay in the vendor's simulator.
 type Wire struct {
-	// Party names dev in an event (csta.KnownParty, or a device ID).
-	Party func(dev string) *csta.Party
-	// Conn names dev's connection to call (csta.Conn, or with a device
+	// Party names dev in an event (cstaxml.KnownParty, or a device ID).
+	Party func(dev string) *cstaxml.Party
+	// Conn names dev's connection to call (cstaxml.Conn, or with a device
 	// ID).
-	Conn func(call, dev string) csta.ConnectionID
+	Conn func(call, dev string) cstaxml.ConnectionID
 	// EmitAll sends mk's event to every device in c, and to extra
 	// devices, with each one's local connection state.
-	EmitAll func(c *Call, mk func(xref, local string) csta.Message, extra ...string)
+	EmitAll func(c *Call, mk func(xref, local string) cstaxml.Message, extra ...string)
 	// Forget removes a call that has no party left.
 	Forget func(c *Call)
 }
@@ -28,11 +28,11 @@ func (w Wire) Answer(c *Call, p *Party) Result {
 		return Fail(ErrInvalidState)
 	}
 	p.State = StateConnected
-	return Result{Msg: &csta.AnswerCallResponse{}, After: []func(){func() {
-		w.EmitAll(c, func(x, lo string) csta.Message {
-			return &csta.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: w.Conn(c.ID, p.Device),
+	return Result{Msg: &cstaxml.AnswerCallResponse{}, After: []func(){func() {
+		w.EmitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.EstablishedEvent{MonitorCrossRefID: x, EstablishedConnection: w.Conn(c.ID, p.Device),
 				AnsweringDevice: w.Party(p.Device), CallingDevice: w.Party(c.Calling),
-				CalledDevice: w.Party(c.Called), LastRedirectionDevice: csta.NotRequiredParty(),
+				CalledDevice: w.Party(c.Called), LastRedirectionDevice: cstaxml.NotRequiredParty(),
 				LocalConnectionInfo: lo, Cause: "newCall"}
 		})
 	}}}
@@ -40,7 +40,7 @@ func (w Wire) Answer(c *Call, p *Party) Result {
 
 // Clear clears p's connection (see [Wire.Drop]).
 func (w Wire) Clear(c *Call, p *Party) Result {
-	return Result{Msg: &csta.ClearConnectionResponse{}, After: []func(){func() { w.Drop(c, p, "normalClearing") }}}
+	return Result{Msg: &cstaxml.ClearConnectionResponse{}, After: []func(){func() { w.Drop(c, p, "normalClearing") }}}
 }
 
 // Drop removes p from c with ConnectionCleared to every device, and
@@ -57,8 +57,8 @@ func (w Wire) Drop(c *Call, p *Party, cause string) {
 	}
 	for _, q := range order {
 		q.State = StateNull
-		w.EmitAll(c, func(x, lo string) csta.Message {
-			return &csta.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: w.Conn(c.ID, q.Device),
+		w.EmitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: w.Conn(c.ID, q.Device),
 				ReleasingDevice: w.Party(q.Device), LocalConnectionInfo: lo, Cause: cause}
 		})
 	}
@@ -85,13 +85,13 @@ func (w Wire) Hold(c *Call, p *Party) Result {
 		return Fail(ErrInvalidState)
 	}
 	p.State = StateHold
-	return Result{Msg: &csta.HoldCallResponse{}, After: []func(){func() { w.Held(c, p, "") }}}
+	return Result{Msg: &cstaxml.HoldCallResponse{}, After: []func(){func() { w.Held(c, p, "") }}}
 }
 
 // Held tells every device in c that p's connection is held, for cause.
 func (w Wire) Held(c *Call, p *Party, cause string) {
-	w.EmitAll(c, func(x, lo string) csta.Message {
-		return &csta.HeldEvent{MonitorCrossRefID: x, HeldConnection: w.Conn(c.ID, p.Device),
+	w.EmitAll(c, func(x, lo string) cstaxml.Message {
+		return &cstaxml.HeldEvent{MonitorCrossRefID: x, HeldConnection: w.Conn(c.ID, p.Device),
 			HoldingDevice: w.Party(p.Device), LocalConnectionInfo: lo, Cause: cause}
 	})
 }
@@ -103,9 +103,9 @@ func (w Wire) Retrieve(c *Call, p *Party) Result {
 		return Fail(ErrInvalidState)
 	}
 	p.State = StateConnected
-	return Result{Msg: &csta.RetrieveCallResponse{}, After: []func(){func() {
-		w.EmitAll(c, func(x, lo string) csta.Message {
-			return &csta.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: w.Conn(c.ID, p.Device),
+	return Result{Msg: &cstaxml.RetrieveCallResponse{}, After: []func(){func() {
+		w.EmitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.RetrievedEvent{MonitorCrossRefID: x, RetrievedConnection: w.Conn(c.ID, p.Device),
 				RetrievingDevice: w.Party(p.Device), LocalConnectionInfo: lo}
 		})
 	}}}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // TestWire runs a call through answer, hold, retrieve and clear and
@@ -13,12 +13,12 @@ func TestWire(t *testing.T) {
 	calls := map[string]*Call{}
 	var told []string
 	w := Wire{
-		Party: csta.KnownParty,
-		Conn:  csta.Conn,
-		EmitAll: func(c *Call, mk func(xref, local string) csta.Message, extra ...string) {
+		Party: cstaxml.KnownParty,
+		Conn:  cstaxml.Conn,
+		EmitAll: func(c *Call, mk func(xref, local string) cstaxml.Message, extra ...string) {
 			c.Tell(func(dev string) {
-				told = append(told, fmt.Sprintf("%s:%s:%s", dev, mk("x", c.Party(dev).State).RootName(), c.Party(dev).State))
-			}, func(dev string) { told = append(told, dev+":"+mk("x", StateNull).RootName()) }, extra...)
+				told = append(told, fmt.Sprintf("%s:%s:%s", dev, cstaxml.Name(mk("x", c.Party(dev).State)), c.Party(dev).State))
+			}, func(dev string) { told = append(told, dev+":"+cstaxml.Name(mk("x", StateNull))) }, extra...)
 		},
 		Forget: func(c *Call) { delete(calls, c.ID) },
 	}
@@ -26,7 +26,7 @@ func TestWire(t *testing.T) {
 	b := &Party{Device: "202", State: StateAlerting}
 	c := &Call{ID: "1", Calling: "201", Called: "202", Parties: []*Party{a, b}}
 	calls[c.ID] = c
-	run := func(r Result) csta.Message {
+	run := func(r Result) cstaxml.Message {
 		for _, f := range r.After {
 			f()
 		}
@@ -35,7 +35,7 @@ func TestWire(t *testing.T) {
 	if m := run(w.Retrieve(c, a)); m != ErrInvalidState {
 		t.Fatalf("retrieve of a connected call: %v", m)
 	}
-	if _, ok := run(w.Answer(c, b)).(*csta.AnswerCallResponse); !ok || b.State != StateConnected {
+	if _, ok := run(w.Answer(c, b)).(*cstaxml.AnswerCallResponse); !ok || b.State != StateConnected {
 		t.Fatalf("answer: %+v", b)
 	}
 	run(w.Hold(c, a))

@@ -25,8 +25,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
 // Config configures a [Sim]. The zero value accepts any login and any
@@ -100,6 +100,8 @@ type Sim struct {
 
 	delay     atomic.Int64 // nanoseconds before each response
 	sysStatus atomic.Int64 // SystemStatusResponses received
+	refused   ctisim.Refusals
+	dec       cstaxml.Decoder
 
 	mu       sync.Mutex
 	closed   bool
@@ -132,7 +134,7 @@ func New(cfg Config) (*Sim, error) {
 		cfg.MaxSessionDuration = 300
 	}
 	if cfg.Namespace == "" {
-		cfg.Namespace = csta.Ed5.Namespace()
+		cfg.Namespace = cstaxml.Ed5
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -143,7 +145,8 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
-	s.wire = ctisim.Wire{Party: csta.KnownParty, Conn: csta.Conn, EmitAll: s.emitAll,
+	s.dec = cstaxml.Decoder{CSTANamespaces: func() []string { return []string{cfg.Namespace} }}
+	s.wire = ctisim.Wire{Party: cstaxml.KnownParty, Conn: cstaxml.Conn, EmitAll: s.emitAll,
 		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
 	s.wg.Add(1)
 	go s.accept()
@@ -188,14 +191,14 @@ func (s *Sim) SendMalformed(k Malformed) {
 	case BadHeader:
 		b = ctisim.BadHeaderFrame
 	case XMLBomb:
-		b = ctisim.Frame(csta.EventInvokeID, []byte(xmlBomb))
+		b = ctisim.Frame(cstaxml.EventInvokeID, []byte(xmlBomb))
 	case WrongLength:
-		b = ctisim.Frame(csta.EventInvokeID, []byte(`<csta:HeldEvent xmlns:csta="x"><csta:monitorCrossRefID>1</csta:monitorCrossRefID></csta:HeldEvent>`))
+		b = ctisim.Frame(cstaxml.EventInvokeID, []byte(`<csta:HeldEvent xmlns:csta="x"><csta:monitorCrossRefID>1</csta:monitorCrossRefID></csta:HeldEvent>`))
 		b[3] = 20 // the header says 20 bytes: 12 of XML
 	case SlowLoris:
 		b = slowLoris
 	default:
-		b = ctisim.Frame(csta.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
+		b = ctisim.Frame(cstaxml.EventInvokeID, []byte(`<csta:DeliveredEvent xmlns:csta="x"><csta:monitorCrossRefID>`))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,6 +240,10 @@ func (s *Sim) Monitors() []string {
 // SystemStatusAnswers is how many SystemStatusResponses applications sent.
 func (s *Sim) SystemStatusAnswers() int64 { return s.sysStatus.Load() }
 
+// Refused lists the documents applications sent that the simulator's own
+// ECMA-323/354 parser refused, with why (see package cstaxml).
+func (s *Sim) Refused() []string { return s.refused.List() }
+
 // DND reports whether do-not-disturb is on at dev.
 func (s *Sim) DND(dev string) bool {
 	s.mu.Lock()
@@ -245,7 +252,7 @@ func (s *Sim) DND(dev string) bool {
 }
 
 // Forwarding returns dev's active forwarding destination of type typ
-// (csta.ForwardImmediate...), "" if none.
+// (cstaxml.ForwardImmediate...), "" if none.
 func (s *Sim) Forwarding(dev, typ string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -295,12 +302,12 @@ func (s *Sim) newID() string {
 }
 
 // encode marshals m the way MiVO400 writes it: ed5 with a csta: prefix.
-func (s *Sim) encode(m csta.Message) ([]byte, error) {
-	b, err := csta.Marshal(m, s.cfg.Namespace)
+func (s *Sim) encode(m cstaxml.Message) ([]byte, error) {
+	b, err := cstaxml.Marshal(m, s.cfg.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	if bytes.Contains(b, []byte(csta.SessionNamespace)) {
+	if bytes.Contains(b, []byte(cstaxml.SessionNamespace)) {
 		return b, nil // session messages are not prefixed in the trace
 	}
 	return prefix(b), nil
@@ -354,10 +361,11 @@ func (l *link) readLoop() {
 	stop := l.timers()
 	defer stop()
 	l.ReadLoop(ctisim.Reader{
-		Decode:               csta.Decode,
+		Decode:               l.s.dec.Decode,
+		Refused:              l.s.refused.Add,
 		SystemStatusAnswered: func() { l.s.sysStatus.Add(1) },
 		Delay:                func() time.Duration { return time.Duration(l.s.delay.Load()) },
-		Handle:               func(id csta.InvokeID, m csta.Message) { l.s.handle(l, id, m) },
+		Handle:               func(id cstaxml.InvokeID, m cstaxml.Message) { l.s.handle(l, id, m) },
 	})
 }
 
@@ -381,11 +389,11 @@ func (l *link) timers() (stop func()) {
 				expired := l.session != "" && now.After(l.expires)
 				iv := l.s.cfg.SystemStatusInterval
 				due := l.session != "" && iv > 0 && now.Sub(last) >= iv
-				var id csta.InvokeID
+				var id cstaxml.InvokeID
 				if due {
 					last = now
-					l.nextReq = l.nextReq%int(csta.MaxInvokeID) + 1
-					id = csta.InvokeID(l.nextReq)
+					l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
+					id = cstaxml.InvokeID(l.nextReq)
 				}
 				l.s.mu.Unlock()
 				if expired {
@@ -393,7 +401,7 @@ func (l *link) timers() (stop func()) {
 					return
 				}
 				if due {
-					l.SendMsg(id, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal})
+					l.SendMsg(id, &cstaxml.SystemStatus{SystemStatus: cstaxml.SystemStatusNormal})
 				}
 			}
 		}
@@ -411,16 +419,16 @@ type loginInfo struct {
 
 // handleSession answers the ECMA-354 session requests; ok is false for
 // anything else.
-func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
+func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) bool {
 	switch r := m.(type) {
-	case *csta.StartApplicationSession:
+	case *cstaxml.StartApplicationSession:
 		var li loginInfo
 		if r.ApplicationInfo.ApplicationSpecificInfo != nil {
 			_ = xml.Unmarshal(r.ApplicationInfo.ApplicationSpecificInfo.Inner, &li)
 		}
 		if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password) {
-			l.SendMsg(id, &csta.StartApplicationSessionNegResponse{
-				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrInvalidApplicationInfo}})
+			l.SendMsg(id, &cstaxml.StartApplicationSessionNegResponse{
+				ErrorCode: cstaxml.SessionErrorCode{DefinedError: cstaxml.SessionErrInvalidApplicationInfo}})
 			return true
 		}
 		ver := ""
@@ -430,8 +438,8 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 			}
 		}
 		if ver == "" {
-			l.SendMsg(id, &csta.StartApplicationSessionNegResponse{
-				ErrorCode: csta.SessionErrorCode{DefinedError: csta.SessionErrRequestedProtocolVersionNotSupported}})
+			l.SendMsg(id, &cstaxml.StartApplicationSessionNegResponse{
+				ErrorCode: cstaxml.SessionErrorCode{DefinedError: cstaxml.SessionErrRequestedProtocolVersionNotSupported}})
 			return true
 		}
 		s.mu.Lock()
@@ -440,20 +448,20 @@ func (s *Sim) handleSession(l *link, id csta.InvokeID, m csta.Message) bool {
 		dur := s.grant(l, r.RequestedSessionDuration)
 		sid := l.session
 		s.mu.Unlock()
-		l.SendMsg(id, &csta.StartApplicationSessionPosResponse{SessionID: sid, ActualProtocolVersion: ver, ActualSessionDuration: dur})
-	case *csta.ResetApplicationSessionTimer:
+		l.SendMsg(id, &cstaxml.StartApplicationSessionPosResponse{SessionID: sid, ActualProtocolVersion: ver, ActualSessionDuration: dur})
+	case *cstaxml.ResetApplicationSessionTimer:
 		s.mu.Lock()
 		if r.SessionID != l.session || l.session == "" {
 			s.mu.Unlock()
-			l.SendMsg(id, &csta.ResetApplicationSessionTimerNegResponse{
-				ErrorCode: csta.SessionErrorCode{DefinedError: "invalidSessionID"}})
+			l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerNegResponse{
+				ErrorCode: cstaxml.SessionErrorCode{DefinedError: "invalidSessionID"}})
 			return true
 		}
 		dur := s.grant(l, r.RequestedSessionDuration)
 		s.mu.Unlock()
-		l.SendMsg(id, &csta.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
-	case *csta.StopApplicationSession:
-		l.SendMsg(id, &csta.StopApplicationSessionPosResponse{})
+		l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+	case *cstaxml.StopApplicationSession:
+		l.SendMsg(id, &cstaxml.StopApplicationSessionPosResponse{})
 		go func() { time.Sleep(50 * time.Millisecond); l.Close() }()
 	default:
 		return false

@@ -4,13 +4,13 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
 
-var rawXMLType = reflect.TypeFor[*csta.RawXML]()
+var rawXMLType = reflect.TypeFor[*cstaxml.Raw]()
 
 // stamp stamps m with the time now when Config.Timestamps is set.
-func (s *Sim) stamp(m csta.Message) {
+func (s *Sim) stamp(m cstaxml.Message) {
 	if s.cfg.Timestamps {
 		stamp(m, time.Now())
 	}
@@ -20,7 +20,7 @@ func (s *Sim) stamp(m csta.Message) {
 // element: ECMA-269 CSTACommonArguments security/timestamp (TimeInfo,
 // xs:dateTime in ECMA-323), to nanoseconds so that the lab can measure
 // event latency. Events without extensions are left as they are.
-func stamp(m csta.Message, at time.Time) {
+func stamp(m cstaxml.Message, at time.Time) {
 	v := reflect.ValueOf(m)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return
@@ -30,5 +30,5 @@ func stamp(m csta.Message, at time.Time) {
 		return
 	}
 	ts := at.UTC().Format(time.RFC3339Nano)
-	f.Set(reflect.ValueOf(&csta.RawXML{Inner: []byte("<security><timestamp>" + ts + "</timestamp></security>")}))
+	f.Set(reflect.ValueOf(&cstaxml.Raw{Inner: []byte("<security><timestamp>" + ts + "</timestamp></security>")}))
 }

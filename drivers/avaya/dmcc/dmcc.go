@@ -13,6 +13,8 @@
 package dmcc
 
 import (
+	"encoding/xml"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
@@ -84,6 +86,41 @@ type SessionLoginInfo struct {
 	Password            string   `xml:"password"`
 	SessionCleanupDelay int      `xml:"sessionCleanupDelay,omitempty"`
 	SessionID           string   `xml:"sessionID,omitempty"`
+}
+
+// MarshalXML writes the login as the DMCC XML Programmer's Guide and the
+// open-source f-me/dmcc client do: in Avaya's namespace with the acx
+// prefix and typed xsi:type="acx:SessionLoginInfo" (applicationSpecificInfo
+// is xsd:anyType in ECMA-354, so AES needs the type to read it).
+func (li SessionLoginInfo) MarshalXML(enc *xml.Encoder, _ xml.StartElement) error {
+	start := xml.StartElement{Name: xml.Name{Local: "acx:SessionLoginInfo"}, Attr: []xml.Attr{
+		{Name: xml.Name{Local: "xmlns:acx"}, Value: Namespace},
+		{Name: xml.Name{Local: "xmlns:xsi"}, Value: "http://www.w3.org/2001/XMLSchema-instance"},
+		{Name: xml.Name{Local: "xsi:type"}, Value: "acx:SessionLoginInfo"},
+	}}
+	if err := enc.EncodeToken(start); err != nil {
+		return err
+	}
+	el := func(name, v string) error {
+		return enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: "acx:" + name}})
+	}
+	if err := el("userName", li.UserName); err != nil {
+		return err
+	}
+	if err := el("password", li.Password); err != nil {
+		return err
+	}
+	if li.SessionCleanupDelay > 0 {
+		if err := el("sessionCleanupDelay", strconv.Itoa(li.SessionCleanupDelay)); err != nil {
+			return err
+		}
+	}
+	if li.SessionID != "" {
+		if err := el("sessionID", li.SessionID); err != nil {
+			return err
+		}
+	}
+	return enc.EncodeToken(start.End())
 }
 
 // LoginInfo is SessionLoginInfo as a reader sees it, whatever namespace or

@@ -99,6 +99,14 @@ const (
 	// PackageCallCenterAgent carries a call center agent's ACD state
 	// changes; the call packages do not.
 	PackageCallCenterAgent = "Call Center Agent"
+	// The service packages (XSISubscription.xsd EventPackage): a change of
+	// the service's settings arrives as its ServiceEvent
+	// (XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd) in its own
+	// package, never in the call packages.
+	PackageDoNotDisturb           = "Do Not Disturb"
+	PackageCallForwardingAlways   = "Call Forwarding Always"
+	PackageCallForwardingBusy     = "Call Forwarding Busy"
+	PackageCallForwardingNoAnswer = "Call Forwarding No Answer"
 )
 
 // Channel is the Xsi-Events Channel document: the channel add request

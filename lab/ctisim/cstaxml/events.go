@@ -1,0 +1,153 @@
+package cstaxml
+
+// ECMA-323 events (call-control.xsd, device-feature.xsd), elements in
+// schema order. A simulator writes them; the decoder reads them for the
+// simulators' own tests.
+
+// ServiceInitiatedEvent (call-control.xsd).
+type ServiceInitiatedEvent struct {
+	MonitorCrossRefID   string       `xml:"monitorCrossRefID"`
+	InitiatedConnection ConnectionID `xml:"initiatedConnection"`
+	InitiatingDevice    *Party       `xml:"initiatingDevice,omitempty"`
+	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
+	Cause               string       `xml:"cause,omitempty"`
+	Extensions          *Raw         `xml:"extensions,omitempty"`
+}
+
+// OriginatedEvent (call-control.xsd).
+type OriginatedEvent struct {
+	MonitorCrossRefID    string       `xml:"monitorCrossRefID"`
+	OriginatedConnection ConnectionID `xml:"originatedConnection"`
+	CallingDevice        *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice         *Party       `xml:"calledDevice,omitempty"`
+	LocalConnectionInfo  string       `xml:"localConnectionInfo,omitempty"`
+	Cause                string       `xml:"cause,omitempty"`
+	Extensions           *Raw         `xml:"extensions,omitempty"`
+}
+
+// DeliveredEvent (call-control.xsd).
+type DeliveredEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	Connection            ConnectionID `xml:"connection"`
+	AlertingDevice        *Party       `xml:"alertingDevice,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// EstablishedEvent (call-control.xsd).
+type EstablishedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	EstablishedConnection ConnectionID `xml:"establishedConnection"`
+	AnsweringDevice       *Party       `xml:"answeringDevice,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// HeldEvent (call-control.xsd).
+type HeldEvent struct {
+	MonitorCrossRefID   string       `xml:"monitorCrossRefID"`
+	HeldConnection      ConnectionID `xml:"heldConnection"`
+	HoldingDevice       *Party       `xml:"holdingDevice,omitempty"`
+	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
+	Cause               string       `xml:"cause,omitempty"`
+	Extensions          *Raw         `xml:"extensions,omitempty"`
+}
+
+// RetrievedEvent (call-control.xsd).
+type RetrievedEvent struct {
+	MonitorCrossRefID   string       `xml:"monitorCrossRefID"`
+	RetrievedConnection ConnectionID `xml:"retrievedConnection"`
+	RetrievingDevice    *Party       `xml:"retrievingDevice,omitempty"`
+	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
+	Cause               string       `xml:"cause,omitempty"`
+	Extensions          *Raw         `xml:"extensions,omitempty"`
+}
+
+// ConnectionClearedEvent (call-control.xsd).
+type ConnectionClearedEvent struct {
+	MonitorCrossRefID   string       `xml:"monitorCrossRefID"`
+	DroppedConnection   ConnectionID `xml:"droppedConnection"`
+	ReleasingDevice     *Party       `xml:"releasingDevice,omitempty"`
+	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
+	Cause               string       `xml:"cause,omitempty"`
+	Extensions          *Raw         `xml:"extensions,omitempty"`
+}
+
+// TransferedEvent (call-control.xsd; the standard's spelling).
+type TransferedEvent struct {
+	MonitorCrossRefID      string          `xml:"monitorCrossRefID"`
+	PrimaryOldCall         ConnectionID    `xml:"primaryOldCall"`
+	SecondaryOldCall       *ConnectionID   `xml:"secondaryOldCall,omitempty"`
+	TransferringDevice     *Party          `xml:"transferringDevice,omitempty"`
+	TransferredToDevice    *Party          `xml:"transferredToDevice,omitempty"`
+	TransferredConnections *ConnectionList `xml:"transferredConnections,omitempty"`
+	LocalConnectionInfo    string          `xml:"localConnectionInfo,omitempty"`
+	Cause                  string          `xml:"cause,omitempty"`
+	Extensions             *Raw            `xml:"extensions,omitempty"`
+}
+
+// ConferencedEvent (call-control.xsd).
+type ConferencedEvent struct {
+	MonitorCrossRefID     string          `xml:"monitorCrossRefID"`
+	PrimaryOldCall        ConnectionID    `xml:"primaryOldCall"`
+	SecondaryOldCall      *ConnectionID   `xml:"secondaryOldCall,omitempty"`
+	ConferencingDevice    *Party          `xml:"conferencingDevice,omitempty"`
+	AddedParty            *Party          `xml:"addedParty,omitempty"`
+	ConferenceConnections *ConnectionList `xml:"conferenceConnections,omitempty"`
+	LocalConnectionInfo   string          `xml:"localConnectionInfo,omitempty"`
+	Cause                 string          `xml:"cause,omitempty"`
+	Extensions            *Raw            `xml:"extensions,omitempty"`
+}
+
+// DivertedEvent (call-control.xsd).
+type DivertedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	Connection            ConnectionID `xml:"connection"`
+	DivertingDevice       *Party       `xml:"divertingDevice,omitempty"`
+	NewDestination        *Party       `xml:"newDestination,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// FailedEvent (call-control.xsd).
+type FailedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	FailedConnection      ConnectionID `xml:"failedConnection"`
+	FailingDevice         *Party       `xml:"failingDevice,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// DoNotDisturbEvent (device-feature.xsd).
+type DoNotDisturbEvent struct {
+	MonitorCrossRefID string `xml:"monitorCrossRefID"`
+	Device            Party  `xml:"device"`
+	DoNotDisturbOn    bool   `xml:"doNotDisturbOn"`
+	Extensions        *Raw   `xml:"extensions,omitempty"`
+}
+
+// ForwardingEvent (device-feature.xsd).
+type ForwardingEvent struct {
+	MonitorCrossRefID string `xml:"monitorCrossRefID"`
+	Device            Party  `xml:"device"`
+	ForwardingType    string `xml:"forwardingType"`
+	ForwardStatus     bool   `xml:"forwardStatus"`
+	ForwardTo         string `xml:"forwardTo,omitempty"`
+	Extensions        *Raw   `xml:"extensions,omitempty"`
+}
