@@ -124,7 +124,8 @@ func (g *generator) addrs(side int) []netip.AddrPort {
 
 // stream is one phone's packet, updated in place.
 type stream struct {
-	pkt []byte
+	pkt  []byte
+	sent uint64 // packets sendmmsg took
 }
 
 func newStream(ssrc uint32) stream {
@@ -255,6 +256,9 @@ func (g *generator) send(k *genSock, now time.Duration) {
 		}
 		w := sendmmsg(k.fd, k.hdrs[i:i+m])
 		g.sent.Add(uint64(w))
+		for j := i; j < i+int64(w); j++ {
+			k.streams[j].sent++
+		}
 		if w < int(m) {
 			g.skipped.Add(uint64(int(m) - w)) // socket buffer full: not sent
 		}
@@ -349,6 +353,15 @@ func (g *generator) close() {
 		g.wg.Wait()
 		for _, k := range g.socks {
 			_ = unix.Close(k.fd)
+			if g.lat == nil {
+				continue
+			}
+			for _, st := range k.streams { // the loops are done: per-stream loss
+				ssrc := binary.BigEndian.Uint32(st.pkt[8:12])
+				if int(ssrc) < len(g.lat.streams) {
+					g.lat.streams[ssrc].sent = st.sent
+				}
+			}
 		}
 	})
 }

@@ -26,9 +26,12 @@ import (
 // first 8 bytes, after the fixed 12-byte header.
 const stampOffset = 12
 
-// histMax is the top of the latency histograms, in µs (1 µs bins); a
-// transit beyond it is counted in the last bin.
-const histMax = 200_000
+// The latency histograms have 1 µs bins up to fineMax µs, then 100 µs bins
+// up to 10 s; a transit beyond is counted in the last bin.
+const (
+	fineMax = 10_000
+	histMax = fineMax + (10_000_000-fineMax)/100 - 1 // the last bin ends at 10 s
+)
 
 // latency is one receive loop's statistics; streams are indexed by SSRC
 // (the generator's SSRCs are 1 to 2N).
@@ -41,6 +44,7 @@ type latency struct {
 // streamRx is what a receiver knows of one stream.
 type streamRx struct {
 	received    uint64
+	sent        uint64 // by the sending phone (filled in by the generator at the end)
 	first, high uint32 // extended sequence numbers
 	seen        bool
 	lastTransit int64   // ns
@@ -99,10 +103,18 @@ func bin(ns int64) int {
 	switch {
 	case us < 0:
 		return 0
-	case us > histMax:
-		return histMax
+	case us < fineMax:
+		return int(us)
 	}
-	return int(us)
+	return int(min(fineMax+(us-fineMax)/100, histMax))
+}
+
+// binTop is the upper edge of bin i.
+func binTop(i int) time.Duration {
+	if i < fineMax {
+		return time.Duration(i+1) * time.Microsecond
+	}
+	return time.Duration(fineMax+(i-fineMax+1)*100) * time.Microsecond
 }
 
 // merge adds o into l (streams are disjoint between loops: a stream always
@@ -114,7 +126,9 @@ func (l *latency) merge(o *latency) {
 	}
 	for i, s := range o.streams {
 		if s.seen {
+			sent := l.streams[i].sent
 			l.streams[i] = s
+			l.streams[i].sent = sent
 		}
 	}
 }
@@ -124,34 +138,42 @@ type latencyReport struct {
 	transit50, transit99, transitMax time.Duration
 	diff50, diff99                   time.Duration
 	jitter50, jitterMax              time.Duration // RFC 3550 J over the streams
-	streams, lossy                   int           // streams seen, streams with any loss
+	streams, lossy                   int           // streams sent, streams with any loss
 	worstLoss                        float64       // of the worst stream
 	worstSSRC                        uint32
 	worstLost, worstExpected         uint64
-	silent                           int // streams expected but never received
+	silent                           int // streams sent but never received
+	gapped                           int // streams with a gap in their sequence numbers
 }
 
-func (l *latency) report(expectStreams int) latencyReport {
+func (l *latency) report() latencyReport {
 	var r latencyReport
 	r.transit50, r.transit99, r.transitMax = percentile(l.transit, 0.5), percentile(l.transit, 0.99), percentile(l.transit, 1)
 	r.diff50, r.diff99 = percentile(l.diff, 0.5), percentile(l.diff, 0.99)
 	var js []float64
 	for ssrc, s := range l.streams {
-		if !s.seen {
+		if s.sent == 0 {
 			continue
 		}
 		r.streams++
-		js = append(js, s.jitter)
-		expected := uint64(s.high-s.first) + 1
-		lost := expected - min(expected, s.received)
+		if !s.seen {
+			r.silent++
+		} else {
+			js = append(js, s.jitter)
+			if s.high-s.first+1 > uint32(s.received) {
+				r.gapped++
+			}
+		}
+		// lost: what the phone sent and its peer never got (the tail of
+		// a relay that fell behind included)
+		lost := s.sent - min(s.sent, s.received)
 		if lost > 0 {
 			r.lossy++
 		}
-		if f := float64(lost) / float64(expected); f > r.worstLoss || r.worstSSRC == 0 {
-			r.worstLoss, r.worstSSRC, r.worstLost, r.worstExpected = f, uint32(ssrc), lost, expected
+		if f := float64(lost) / float64(s.sent); f > r.worstLoss || r.worstSSRC == 0 {
+			r.worstLoss, r.worstSSRC, r.worstLost, r.worstExpected = f, uint32(ssrc), lost, s.sent
 		}
 	}
-	r.silent = max(0, expectStreams-r.streams)
 	if len(js) > 0 {
 		sort.Float64s(js)
 		r.jitter50 = time.Duration(js[len(js)/2])
@@ -176,18 +198,18 @@ func percentile(h []uint32, q float64) time.Duration {
 	for i, c := range h {
 		acc += uint64(c)
 		if acc >= want {
-			return time.Duration(i+1) * time.Microsecond
+			return binTop(i)
 		}
 	}
-	return time.Duration(len(h)) * time.Microsecond
+	return binTop(len(h) - 1)
 }
 
 func (r latencyReport) print(label string) {
 	fmt.Printf("%-22s p50 %v, p99 %v, max %v (send to arrival, kernel receive stamp)\n", label+" transit:", r.transit50, r.transit99, r.transitMax)
 	fmt.Printf("%-22s |D| p50 %v, p99 %v; RFC 3550 J median stream %v, worst stream %v\n", label+" jitter:",
 		r.diff50, r.diff99, r.jitter50.Round(time.Microsecond), r.jitterMax.Round(time.Microsecond))
-	fmt.Printf("%-22s %d streams, %d with any loss, %d silent; worst SSRC %d lost %d of %d (%.4f%%)\n", label+" per-stream loss:",
-		r.streams, r.lossy, r.silent, r.worstSSRC, r.worstLost, r.worstExpected, 100*r.worstLoss)
+	fmt.Printf("%-22s %d streams, %d with any loss (%d with a sequence gap), %d silent; worst SSRC %d lost %d of %d sent (%.4f%%)\n", label+" per-stream loss:",
+		r.streams, r.lossy, r.gapped, r.silent, r.worstSSRC, r.worstLost, r.worstExpected, 100*r.worstLoss)
 }
 
 // arrivalStamp reads the SCM_TIMESTAMPNS control message of a received

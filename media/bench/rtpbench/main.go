@@ -373,7 +373,7 @@ func run(p params, calls int) (result, error) {
 		relayIn:      u2.Received,
 		relayDrop:    u2.Dropped + u2.Ignored,
 		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
-		lat:          g.lat.report(g.streams),
+		lat:          g.lat.report(),
 	}, nil
 }
 
@@ -400,6 +400,6 @@ func runDirect(p params, g *generator, calls int) (result, error) {
 		calls: calls, window: t1.Sub(t0), genCPU: gen1 - gen0,
 		sent: sent, received: received, skipped: skipped, offered: sent1 - sent0,
 		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
-		lat:          g.lat.report(g.streams), direct: true,
+		lat:          g.lat.report(), direct: true,
 	}, nil
 }
