@@ -142,3 +142,42 @@ func TestEndpointChecks(t *testing.T) {
 		}
 	}
 }
+
+// A side on IPv6 takes hostile input as an IPv4 side does: runts, non-RTP,
+// oversize datagrams and a flood of them are counted Invalid and never
+// forwarded, and the call's media still flows afterwards.
+func TestIPv6SideHostileInput(t *testing.T) {
+	t.Parallel()
+	haveIPv6(t)
+	r := newTestRelay(t, Config{})
+	v6 := netip.IPv6Loopback()
+	s, err := r.NewSessionOn(Endpoint{Bind: v6}, Endpoint{Bind: v6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	phone, pbx := newEndpoint6(t, 5), newEndpoint6(t, 6)
+	s.A().SetRemote(Remote{RTP: phone.addr()})
+	s.B().SetRemote(Remote{RTP: pbx.addr()})
+	bad := [][]byte{{}, {0x80}, []byte("INVITE sip:x SIP/2.0\r\n"), make([]byte, 12), make([]byte, maxPacket+100)}
+	bad[3][0] = 0x40 // version 1
+	bad[4][0] = 0x80
+	const flood = 500
+	for i := range flood {
+		phone.send(s.A().LocalAddr(), bad[i%len(bad)])
+	}
+	// the kernel may drop some of the flood (a full receive buffer): what
+	// reached the relay is counted Invalid, none of it as RTP
+	time.Sleep(200 * time.Millisecond)
+	if st := s.A().Stats(); st.Invalid < flood/10 || st.Invalid > flood || st.Packets != 0 || st.Forwarded != 0 {
+		t.Fatalf("after %d hostile datagrams: invalid %d, packets %d, forwarded %d", flood, st.Invalid, st.Packets, st.Forwarded)
+	}
+	t.Logf("%d of %d hostile datagrams reached the relay", s.A().Stats().Invalid, flood)
+	if b, _ := pbx.recv(50 * time.Millisecond); b != nil {
+		t.Fatalf("forwarded %d bytes of garbage", len(b))
+	}
+	phone.send(s.A().LocalAddr(), phone.packet())
+	if p := pbx.recvRTP(2 * time.Second); p == nil || p.SSRC != 5 {
+		t.Fatalf("after the flood: %v", p)
+	}
+}
