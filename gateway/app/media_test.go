@@ -1,7 +1,11 @@
 package app
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -16,11 +20,12 @@ import (
 // interface (the trunk's, the listener's, else the first) and, of it, the
 // address of the far end's family.
 func TestMediaSides(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(`
+	base := freeRange(t, 200)
+	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(`
 sip: {listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0", "udp://[::1]:0"]}
 media:
-  port_min: 36000
-  port_max: 36199
+  port_min: %d
+  port_max: %d
   interfaces:
     - {name: public, address: 127.0.0.3, advertise: 203.0.113.5}
     - {name: public, address: "::1"}
@@ -32,7 +37,7 @@ trunks:
   - {name: pbx, target: "sip:127.0.0.10:5060", media_interface: lan}
   - {name: pbx6, target: "sip:[::1]:5070"}
   - {name: carrier, target: "sip:127.0.0.11:5060"}
-`))
+`, base, base+199)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +96,35 @@ trunks:
 	}
 }
 
+// freeRange finds n consecutive UDP ports, the first even, that nothing
+// holds on any IPv4 or IPv6 address now (the relay needs a fixed range).
+func freeRange(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		base := 50000 + 2*rand.IntN((10000-n)/2)
+		var held []net.PacketConn
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			for _, network := range []string{"udp4", "udp6"} {
+				c, err := net.ListenPacket(network, ":"+strconv.Itoa(p))
+				if err != nil {
+					ok = false
+					break
+				}
+				held = append(held, c)
+			}
+		}
+		for _, c := range held {
+			_ = c.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
 func describe(s *relay.Side) string {
 	bound := s.LocalAddr().Addr()
 	if adv := s.Advertised(); adv != bound {
@@ -103,10 +137,11 @@ func describe(s *relay.Side) string {
 // media.public_address in SDP: nothing advertised) and an IPv6 leg gets
 // one on the IPv6 SIP listener's address.
 func TestMediaSidesDefault(t *testing.T) {
-	cfg, err := config.Parse("t.yaml", []byte(`
+	base := freeRange(t, 100)
+	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(`
 sip: {listen: ["udp://127.0.0.1:0", "udp://[::1]:0"]}
-media: {port_min: 36200, port_max: 36299, public_address: 192.0.2.7}
-`))
+media: {port_min: %d, port_max: %d, public_address: 192.0.2.7}
+`, base, base+99)))
 	if err != nil {
 		t.Fatal(err)
 	}
