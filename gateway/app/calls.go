@@ -38,8 +38,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout,
 		HoldTimeout: holdTimeout,
 		Latching:    latchingMode(cfg.Media.Latching), AllowSSRCChange: cfg.Media.AllowSSRCChange,
-		Threads: cfg.Media.RelayThreads,
-		Logger:  a.log.With("component", "relay")})
+		Logger: a.log.With("component", "relay"), Threads: cfg.Media.RelayThreads})
 	if err != nil {
 		return fmt.Errorf("media relay: %w", err)
 	}
@@ -96,26 +95,28 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	a.policy = policy
 	a.relay = rl
 	a.calls = b2bua.New(b2bua.Options{
-		Auth:      auth,
-		Users:     a.users,
-		Router:    routes,
-		Client:    client,
-		Relay:     rl,
-		MediaAddr: mediaAddr,
-		// media.interfaces: each leg's side on its interface and family (media.go)
-		MediaSession: newMediaSides(cfg, rl).session,
-		Contact:      a.contact,
-		Domain:       cfg.Domains()[0],
-		ServerName:   cfg.SIP.ServerName,
-		Observer:     a.guard,
-		Logger:       a.log.With("component", "b2bua"),
-		Local:        &localUsers{dir: a.users},
-		Location:     a.reg.Location(),
-		Domains:      cfg.Domains(),
-		Trunks:       trunks,
+		Auth:       auth,
+		Users:      a.users,
+		Router:     routes,
+		Client:     client,
+		Relay:      rl,
+		MediaAddr:  mediaAddr,
+		Contact:    a.contact,
+		Domain:     cfg.Domains()[0],
+		ServerName: cfg.SIP.ServerName,
+		Observer:   a.guard,
+		Logger:     a.log.With("component", "b2bua"),
+		Local:      &localUsers{dir: a.users},
+		Location:   a.reg.Location(),
+		Domains:    cfg.Domains(),
+		Trunks:     trunks,
 
 		// security.trusted_callers (not exempt_sources: see trust.go).
 		TrustedCallers: prefixSet(cfg.TrustedCallerPrefixes()),
+
+		// media.interfaces: each leg's relay side on its interface and
+		// its far end's address family (media.go)
+		MediaSession: newMediaSides(cfg, rl).session,
 
 		Divert: func(user string) (b2bua.Divert, bool) {
 			dv, ok := diverts[user]
