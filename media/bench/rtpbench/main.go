@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,7 @@ func main() {
 		genProcs = flag.Int("gen-procs", 0, "GOMAXPROCS of the generator (0: the Go default)")
 		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process (0: the Go default)")
 		threads  = flag.Int("relay-threads", 0, "the relay's I/O threads, relay.Config.Threads (media.relay_threads; 0: one per GOMAXPROCS)")
+		compare  = flag.Int("compare-threads", 0, "rounds of N calls with 1 and then 2 relay I/O threads, alternated, side by side: packets/s and the ratio (0: off)")
 		direct   = flag.Bool("direct", false, "baseline: the phones send to each other on loopback, without the relay (transit and jitter of the generator and the kernel alone)")
 		profile  = flag.String("relay-profile", "", "write a CPU profile of the relay process (the measurement window) to this file")
 		portMin  = flag.Int("port-min", 10000, "relay port range start")
@@ -87,6 +89,13 @@ func main() {
 		relayP, relayEngine, relayT, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
 	if p.direct {
 		fmt.Println("DIRECT baseline: no relay, the phones send to each other")
+	}
+	if *compare > 0 {
+		if err := compareThreads(p, *calls, *compare); err != nil {
+			fmt.Fprintln(os.Stderr, "rtpbench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if !*search {
 		r, err := run(p, *calls)
@@ -402,4 +411,38 @@ func runDirect(p params, g *generator, calls int) (result, error) {
 		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
 		lat:          g.lat.report(), direct: true,
 	}, nil
+}
+
+// compareThreads runs N calls with 1 and 2 relay I/O threads in alternated
+// rounds (the machine's other load hits both alike) and prints each run,
+// then min/median/max of the relayed packets/s of each and of the ratio
+// 2 threads / 1 thread per round.
+func compareThreads(p params, calls, rounds int) error {
+	var pps [2][]float64
+	var ratio []float64
+	for i := range rounds {
+		for th := 1; th <= 2; th++ {
+			p.threads = th
+			r, err := run(p, calls)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("round %d, %d thread(s):", i+1, th)
+			r.printShort()
+			pps[th-1] = append(pps[th-1], r.pps())
+		}
+		ratio = append(ratio, pps[1][i]/pps[0][i])
+	}
+	mmm := func(v []float64) (lo, med, hi float64) {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[0], s[len(s)/2], s[len(s)-1]
+	}
+	for th := range 2 {
+		lo, med, hi := mmm(pps[th])
+		fmt.Printf("%d relay thread(s), N=%d: relayed packets/s min %.0f, median %.0f, max %.0f\n", th+1, calls, lo, med, hi)
+	}
+	lo, med, hi := mmm(ratio)
+	fmt.Printf("ratio 2 threads / 1 thread per round: min %.2f, median %.2f, max %.2f\n", lo, med, hi)
+	return nil
 }
