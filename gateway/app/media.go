@@ -148,7 +148,8 @@ func (m *mediaSides) session(req *sip.Request, from, to *dnssrv.Trunk, contacts 
 	var b relay.Endpoint
 	switch {
 	case to != nil:
-		b = m.endpoint(m.trunkIface(to), m.trunkIs6(to))
+		name := m.trunkIface(to)
+		b = m.endpoint(name, m.dualStack(name) && m.trunkIs6(to))
 	case len(contacts) > 0:
 		// the first contact's: the relay has one side for every branch
 		c := hostAddr(contacts[0].Source)
@@ -174,6 +175,16 @@ func (m *mediaSides) endpoint(name string, v6 bool) relay.Endpoint {
 		return ia.v6
 	}
 	return ia.v4
+}
+
+// dualStack reports whether interface name has a side for each family,
+// so that the far end's family matters (a trunk's is then looked up).
+func (m *mediaSides) dualStack(name string) bool {
+	if m.def == "" {
+		return m.v6.Bind.IsValid()
+	}
+	ia := m.ifaces[name]
+	return ia.v4.Bind.IsValid() && ia.v6.Bind.IsValid()
 }
 
 func (m *mediaSides) trunkIface(t *dnssrv.Trunk) string {
