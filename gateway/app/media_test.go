@@ -166,3 +166,17 @@ media: {port_min: %d, port_max: %d, public_address: 192.0.2.7}
 		t.Errorf("IPv6 callee's side on %v advertising %v, want ::1", b.LocalAddr(), b.Advertised())
 	}
 }
+
+// The default sides are IPv4 (0.0.0.0): the address they advertise is the
+// first IPv4 listener's, even when an IPv6 listener comes first (IPv6 legs
+// get the IPv6 listener's side).
+func TestMediaAddressIsIPv4(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte(`sip: {listen: ["udp://[::1]:0", "udp://127.0.0.5:0"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mediaAddress(cfg)
+	if err != nil || got != netip.MustParseAddr("127.0.0.5") {
+		t.Fatalf("media address %v (%v), want 127.0.0.5", got, err)
+	}
+}
