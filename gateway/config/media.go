@@ -19,9 +19,10 @@ type Media struct {
 
 	// PublicAddress is the IP address written in SDP for the relay's
 	// ports, when the phones and the PBX must reach the gateway on an
-	// address other than its own (NAT). Default: empty (the address of the
-	// first SIP listener, or the address of the default route when that
-	// listener is on every interface).
+	// address other than its own (NAT), for a gateway without
+	// Interfaces. Default: empty (the address of the first IPv4 SIP
+	// listener on a single address, else the address of the default
+	// route; IPv6 legs get the first IPv6 listener's address).
 	PublicAddress string `yaml:"public_address"`
 
 	// Timeout hangs up an answered call, on both legs, when no RTP came
