@@ -38,7 +38,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	rl, err := relay.New(relay.Config{PortMin: cfg.Media.PortMin, PortMax: cfg.Media.PortMax, MediaTimeout: mediaTimeout,
 		HoldTimeout: holdTimeout,
 		Latching:    latchingMode(cfg.Media.Latching), AllowSSRCChange: cfg.Media.AllowSSRCChange,
-		Logger: a.log.With("component", "relay")})
+		Logger: a.log.With("component", "relay"), Threads: cfg.Media.RelayThreads})
 	if err != nil {
 		return fmt.Errorf("media relay: %w", err)
 	}
@@ -113,6 +113,10 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 
 		// security.trusted_callers (not exempt_sources: see trust.go).
 		TrustedCallers: prefixSet(cfg.TrustedCallerPrefixes()),
+
+		// media.interfaces: each leg's relay side on its interface and
+		// its far end's address family (media.go)
+		MediaSession: newMediaSides(cfg, rl).session,
 
 		Divert: func(user string) (b2bua.Divert, bool) {
 			dv, ok := diverts[user]
@@ -192,15 +196,16 @@ func (a *App) listenerFor(transport string, remote netip.Addr) (sip.Addr, bool) 
 	return sip.Addr{IP: net.IP(ap.Addr().AsSlice()), Port: int(ap.Port())}, true
 }
 
-// mediaAddress is the address written in SDP: media.public_address, else
-// the first SIP listener's IP, else the source address of the default
-// route (no packet is sent).
+// mediaAddress is the address written in SDP for the relay's default
+// (IPv4) sides: media.public_address, else the first IPv4 SIP listener's
+// IP, else the source address of the default route (no packet is sent).
+// IPv6 legs have a side of their own (media.go).
 func mediaAddress(cfg *config.Config) (netip.Addr, error) {
 	if cfg.Media.PublicAddress != "" {
 		return netip.ParseAddr(cfg.Media.PublicAddress)
 	}
 	for _, l := range cfg.Listeners() {
-		if ip, err := netip.ParseAddr(l.Host); err == nil && !ip.IsUnspecified() {
+		if ip, err := netip.ParseAddr(l.Host); err == nil && !ip.IsUnspecified() && ip.Unmap().Is4() {
 			return ip, nil
 		}
 	}

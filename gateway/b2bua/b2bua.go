@@ -74,8 +74,14 @@ type Options struct {
 	Client *sipgo.Client
 	// Relay anchors the media of every call.
 	Relay *relay.Relay
-	// MediaAddr is the address written in SDP for the relay's ports.
+	// MediaAddr is the address written in SDP for the relay's ports,
+	// unless the relay side advertises its own (relay.Side.Advertised).
 	MediaAddr netip.Addr
+	// MediaSession, if set, opens a new call's relay session with each
+	// side on the media interface of its leg: req is the caller's INVITE,
+	// from and to the trunks of the A and B legs (nil for a phone),
+	// contacts the called user's bindings. Default: Relay.NewSession.
+	MediaSession func(req *sip.Request, from, to *dnssrv.Trunk, contacts []store.Binding) (*relay.Session, error)
 	// Contact returns our Contact URI for a transport (udp, tcp...).
 	Contact func(transport string) sip.Uri
 	// Domain is the host of the From URI towards trunks.
@@ -234,6 +240,14 @@ func (b *B2BUA) Handlers() map[sip.RequestMethod]sipgo.RequestHandler {
 
 // MediaAddr is the address written in SDP for the relay.
 func (b *B2BUA) MediaAddr() netip.Addr { return b.o.MediaAddr }
+
+// newMedia opens the relay session of a call from the caller c to tgt.
+func (b *B2BUA) newMedia(req *sip.Request, c caller, tgt target) (*relay.Session, error) {
+	if b.o.MediaSession == nil {
+		return b.o.Relay.NewSession()
+	}
+	return b.o.MediaSession(req, c.trunk, tgt.trunk, tgt.contacts)
+}
 
 // Len returns the number of calls with an established or pending dialog.
 func (b *B2BUA) Len() int {

@@ -223,7 +223,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b.addEarly(c) // PRACK and early UPDATE (prack.go, early_update.go)
 	defer b.removeEarly(c)
 
-	media, err := b.o.Relay.NewSession()
+	media, err := b.newMedia(req, c.from, tgt) // per-leg media interfaces
 	if err != nil {
 		return fmt.Errorf("relay session: %w", err)
 	}
@@ -343,5 +343,8 @@ func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 
 // mediaAddr is the address written in SDP for relay side s (leg.mediaAddr).
 func (c *call) mediaAddr(s *relay.Side) netip.AddrPort {
+	if a := s.Advertised(); a.IsValid() { // the side's media interface
+		return netip.AddrPortFrom(a, s.LocalAddr().Port())
+	}
 	return netip.AddrPortFrom(c.gw.o.MediaAddr, s.LocalAddr().Port())
 }

@@ -127,6 +127,10 @@ type Trunk struct {
 	// CallerID is what the trunk sees of the caller (trunkident.go).
 	CallerID CallerID `yaml:"caller_id"`
 
+	// MediaInterface names the media.interfaces entry whose address this
+	// trunk's call legs relay media on (media.go). Default: the first.
+	MediaInterface string `yaml:"media_interface"`
+
 	// FollowRedirects is how many 3xx of this trunk a call follows itself,
 	// 0 to 5, each new target routed and admitted like a dialled number;
 	// 0 relays the 3xx (with its Contact) to the caller. Default: 0.

@@ -38,7 +38,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateUsers(c.Users)
 	d.validateDNS(&c.DNS)
 	d.validateTrunks(c.Trunks)
-	d.validateMedia(&c.Media)
+	d.validateMedia(c) // media.go: also trunks[].media_interface
 	d.validateCalls(&c.Calls)
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)

@@ -53,6 +53,12 @@ type Config struct {
 	// SocketBuffer sets SO_RCVBUF and SO_SNDBUF of every socket, in bytes.
 	// Default: 0 (the system's default, about 200 KB on Linux).
 	SocketBuffer int
+
+	// Threads is the number of I/O workers of the Linux engine, each with
+	// its own epoll instance; a session's sockets are served by one of
+	// them, chosen round robin. Default: 0, GOMAXPROCS when the first
+	// session opens. The portable engine (io_goroutine.go) ignores it.
+	Threads int
 }
 
 const (
@@ -65,6 +71,9 @@ const (
 	// maxPacket is the reader buffer: an Ethernet MTU with room to spare.
 	// Longer datagrams are cut by the kernel and counted as Invalid.
 	maxPacket = 2048
+
+	// maxThreads bounds Config.Threads.
+	maxThreads = 1024
 )
 
 // withDefaults returns c with every zero field set to its default.
@@ -104,6 +113,9 @@ func (c Config) validate() error {
 	}
 	if c.Latching < LatchSignalling || c.Latching > LatchOff {
 		return fmt.Errorf("%w: latching %d", ErrInvalidConfig, c.Latching)
+	}
+	if c.Threads < 0 || c.Threads > maxThreads {
+		return fmt.Errorf("%w: threads %d (0 to %d)", ErrInvalidConfig, c.Threads, maxThreads)
 	}
 	if c.SocketBuffer < 0 {
 		return fmt.Errorf("%w: socket buffer %d", ErrInvalidConfig, c.SocketBuffer)

@@ -12,6 +12,10 @@
 // and logged. Latching, hold and timeout rules are documented on Config,
 // Latching, Remote and Session.
 //
-// Each socket has one reader goroutine with a reused buffer; the forwarding
-// path does not allocate. Close ends every goroutine.
+// Each side may live on its own address (NewSessionOn, Endpoint): a LAN and
+// a public interface, or IPv4 and IPv6, with the address to advertise in
+// SDP. On Linux a few epoll workers (Config.Threads, default GOMAXPROCS)
+// serve every socket (io_linux.go); elsewhere each socket has one reader
+// goroutine (io_goroutine.go). The forwarding path does not allocate.
+// Close ends every goroutine.
 package relay

@@ -31,12 +31,14 @@ type sessionIO struct {
 	wg sync.WaitGroup
 }
 
-func (r *Relay) listen(port int) (*sock, error) {
+func (r *Relay) listen(ip netip.Addr, port int) (*sock, error) {
 	network := "udp4"
-	if r.cfg.ListenIP.Is6() && !r.cfg.ListenIP.Is4In6() {
+	if ip.Is6() && !ip.Is4In6() {
 		network = "udp6"
+	} else {
+		ip = ip.Unmap()
 	}
-	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(r.cfg.ListenIP, uint16(port))))
+	c, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +53,12 @@ func (k *sock) close() error { return k.conn.Close() }
 
 // reuse: this engine closes a session's sockets when it ends (stopIO), so
 // there is nothing to reuse.
-func (r *Relay) reuse(bool) (port int, rtp, rtcp *sock, ok bool) { return 0, nil, nil, false }
+func (r *Relay) reuse(netip.Addr, bool) (port int, rtp, rtcp *sock, ok bool) {
+	return 0, nil, nil, false
+}
+
+// evictIdle: nothing rests here.
+func (r *Relay) evictIdle() (port int, ok bool) { return 0, false }
 
 // retire gives an ended session's port pair back (its sockets are closed).
 func (r *Relay) retire(side *Side) { r.ports.put(side.port) }

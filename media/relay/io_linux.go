@@ -17,7 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The Linux I/O engine. A few workers (one per GOMAXPROCS) each own an epoll
+// The Linux I/O engine. A few workers (Config.Threads, default one per
+// GOMAXPROCS) each own an epoll
 // instance; a session's four sockets are non-blocking, not known to Go's
 // netpoller, and registered level-triggered with one worker, chosen round
 // robin. A worker takes up to len(events) ready sockets per epoll_wait and
@@ -45,7 +46,8 @@ import (
 type sock struct {
 	fd     int
 	port   int
-	v6     bool // AF_INET6 socket
+	v6     bool       // AF_INET6 socket
+	bind   netip.Addr // the address it was bound to (0.0.0.0 for every one)
 	local  netip.AddrPort
 	side   *Side
 	isRTCP bool
@@ -92,8 +94,7 @@ type worker struct {
 	sa6     unix.RawSockaddrInet6
 }
 
-func (r *Relay) listen(port int) (*sock, error) {
-	ip := r.cfg.ListenIP
+func (r *Relay) listen(ip netip.Addr, port int) (*sock, error) {
 	v6 := ip.Is6() && !ip.Is4In6()
 	family := unix.AF_INET
 	if v6 {
@@ -130,7 +131,7 @@ func (r *Relay) listen(port int) (*sock, error) {
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
 	}
-	local := netip.AddrPortFrom(r.cfg.ListenIP.Unmap(), uint16(port))
+	local := netip.AddrPortFrom(ip, uint16(port))
 	if got, err := unix.Getsockname(fd); err == nil {
 		switch a := got.(type) {
 		case *unix.SockaddrInet4:
@@ -139,7 +140,7 @@ func (r *Relay) listen(port int) (*sock, error) {
 			local = netip.AddrPortFrom(netip.AddrFrom16(a.Addr).WithZone(ip.Zone()), uint16(a.Port))
 		}
 	}
-	return &sock{fd: fd, port: port, v6: v6, local: local}, nil
+	return &sock{fd: fd, port: port, v6: v6, bind: ip, local: local}, nil
 }
 
 func (k *sock) close() error { return unix.Close(k.fd) }
@@ -149,7 +150,7 @@ func (k *sock) close() error { return unix.Close(k.fd) }
 func (r *Relay) startIO(s *Session) error {
 	r.io.mu.Lock()
 	if r.io.eng == nil {
-		eng, err := newEngine(r.cfg.PortMin, r.cfg.PortMax)
+		eng, err := newEngine(r.cfg.PortMin, r.cfg.PortMax, r.cfg.Threads)
 		if err != nil {
 			r.io.mu.Unlock()
 			return err
@@ -215,9 +216,13 @@ func (r *Relay) unregister(s *Session, eng *engine) {
 	}
 }
 
-func newEngine(portMin, portMax int) (*engine, error) {
+// newEngine starts threads workers (0: one per GOMAXPROCS).
+func newEngine(portMin, portMax, threads int) (*engine, error) {
 	eng := &engine{base: portMin, table: make([]atomic.Pointer[sock], portMax-portMin+1)}
-	for range runtime.GOMAXPROCS(0) {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	for range threads {
 		w, err := newWorker(eng)
 		if err != nil {
 			eng.stop()

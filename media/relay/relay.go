@@ -47,10 +47,26 @@ func (r *Relay) Len() int {
 	return len(r.sessions)
 }
 
-// NewSession binds two even/odd port pairs and starts relaying between them.
-// It returns ErrPortsExhausted when the range has no pair left that can be
-// bound, ErrClosed after Close.
+// NewSession binds two even/odd port pairs on Config.ListenIP and starts
+// relaying between them. It returns ErrPortsExhausted when the range has no
+// pair left that can be bound, ErrClosed after Close.
 func (r *Relay) NewSession() (*Session, error) {
+	return r.NewSessionOn(Endpoint{}, Endpoint{})
+}
+
+// NewSessionOn is NewSession with each side on its own endpoint: side A's
+// sockets bound on a.Bind, B's on b.Bind (zero: Config.ListenIP), so that
+// the two far ends may be on different networks or address families. The
+// port range is shared by every address: a port pair is used on one
+// address at a time.
+func (r *Relay) NewSessionOn(a, b Endpoint) (*Session, error) {
+	var err error
+	if a, err = r.endpoint(a); err != nil {
+		return nil, err
+	}
+	if b, err = r.endpoint(b); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -58,8 +74,8 @@ func (r *Relay) NewSession() (*Session, error) {
 		return nil, ErrClosed
 	}
 	s := &Session{relay: r, timeout: make(chan struct{})}
-	s.a = Side{name: "A", sess: s, peer: &s.b}
-	s.b = Side{name: "B", sess: s, peer: &s.a}
+	s.a = Side{name: "A", sess: s, peer: &s.b, ep: a}
+	s.b = Side{name: "B", sess: s, peer: &s.a, ep: b}
 	if err := r.bind(&s.a); err != nil {
 		return nil, err
 	}
@@ -100,8 +116,9 @@ func (r *Relay) bind(side *Side) error {
 			r.ports.put(p)
 		}
 	}()
+	bindIP := side.ep.Bind
 	take := func(force bool) bool {
-		port, rtp, rtcp, ok := r.reuse(force)
+		port, rtp, rtcp, ok := r.reuse(bindIP, force)
 		if ok {
 			rtp.side, rtcp.side, rtcp.isRTCP = side, side, true
 			side.port, side.rtpSock, side.rtcp = port, rtp, rtcp
@@ -117,12 +134,12 @@ func (r *Relay) bind(side *Side) error {
 		if !ok {
 			break
 		}
-		rtp, err := r.listen(port)
+		rtp, err := r.listen(bindIP, port)
 		if err != nil {
 			failed, lastErr = append(failed, port), err
 			continue
 		}
-		rtcp, err := r.listen(port + 1)
+		rtcp, err := r.listen(bindIP, port+1)
 		if err != nil {
 			_ = rtp.close()
 			failed, lastErr = append(failed, port), err
@@ -135,10 +152,37 @@ func (r *Relay) bind(side *Side) error {
 	if take(true) { // every other pair is in use: a resting one it is
 		return nil
 	}
+	if port, ok := r.evictIdle(); ok { // one resting on another address
+		// the port stays handed out: it goes from the ended session's
+		// resting sockets to the new ones
+		if rtp, err := r.listen(bindIP, port); err == nil {
+			if rtcp, err := r.listen(bindIP, port+1); err == nil {
+				rtp.side, rtcp.side, rtcp.isRTCP = side, side, true
+				side.port, side.rtpSock, side.rtcp = port, rtp, rtcp
+				return nil
+			}
+			_ = rtp.close()
+		}
+		failed = append(failed, port)
+	}
 	if lastErr != nil {
 		return fmt.Errorf("%w (last bind error: %v)", ErrPortsExhausted, lastErr)
 	}
 	return ErrPortsExhausted
+}
+
+// endpoint fills in e's defaults and checks it.
+func (r *Relay) endpoint(e Endpoint) (Endpoint, error) {
+	if !e.Bind.IsValid() {
+		e.Bind = r.cfg.ListenIP
+	}
+	if e.Bind.Is4In6() {
+		e.Bind = e.Bind.Unmap() // an IPv4 socket, keyed as such (reuse_linux.go)
+	}
+	if e.Advertise.IsValid() && e.Advertise.Unmap().Is4() != e.Bind.Unmap().Is4() {
+		return e, fmt.Errorf("%w: endpoint %v advertised as %v: not the same address family", ErrInvalidConfig, e.Bind, e.Advertise)
+	}
+	return e, nil
 }
 
 func (r *Relay) unbind(side *Side) {

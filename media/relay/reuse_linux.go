@@ -4,6 +4,7 @@ package relay
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -47,42 +48,83 @@ type idlePair struct {
 	since     time.Time
 }
 
-// idlePairs is the FIFO of resting pairs of a Relay.
+// idlePairs holds the resting pairs of a Relay, one FIFO per bound address
+// (a pair bound on the LAN address serves only a side on the LAN address).
 type idlePairs struct {
 	mu     sync.Mutex
-	q      []idlePair // oldest first
-	closed bool       // Relay.Close has run: nothing rests any more
+	q      map[netip.Addr][]idlePair // oldest first
+	n      int                       // pairs resting, every address
+	closed bool                      // Relay.Close has run: nothing rests any more
 }
 
-// reuse takes a random one of the pairs that have rested long enough, or
-// the oldest whatever its rest when force is set (the port range has no
-// other pair left). Random, so that the ports of the next call cannot be
-// guessed from the order calls ended (an attacker's own call among them).
-// The sockets come back as new sock values (a worker may still hold the old
-// ones from a stale epoll event; they keep pointing at the ended session).
-func (r *Relay) reuse(force bool) (port int, rtp, rtcp *sock, ok bool) {
+// reuse takes a random one of the pairs bound on ip that have rested long
+// enough, or the oldest whatever its rest when force is set (the port range
+// has no other pair left). Random, so that the ports of the next call
+// cannot be guessed from the order calls ended (an attacker's own call
+// among them). The sockets come back as new sock values (a worker may still
+// hold the old ones from a stale epoll event; they keep pointing at the
+// ended session).
+func (r *Relay) reuse(ip netip.Addr, force bool) (port int, rtp, rtcp *sock, ok bool) {
 	p := &r.io.idle
 	p.mu.Lock()
+	q := p.q[ip]
 	// Rested pairs are a prefix of q: q is in the order pairs retired, and a
 	// pick only moves the oldest pair into the prefix.
 	now := time.Now()
-	rested := sort.Search(len(p.q), func(i int) bool { return now.Sub(p.q[i].since) < reuseAfter })
-	if len(p.q) == 0 || (!force && rested == 0) {
+	rested := sort.Search(len(q), func(i int) bool { return now.Sub(q[i].since) < reuseAfter })
+	if len(q) == 0 || (!force && rested == 0) {
 		p.mu.Unlock()
 		return 0, nil, nil, false
 	}
 	if rested > 1 {
 		k := rand.IntN(rested)
-		p.q[0], p.q[k] = p.q[k], p.q[0]
+		q[0], q[k] = q[k], q[0]
 	}
-	ip := p.q[0]
-	p.q[0] = idlePair{}
-	p.q = p.q[1:]
+	ip0 := q[0]
+	q[0] = idlePair{}
+	p.set(ip, q[1:])
+	p.n--
 	p.mu.Unlock()
-	drain(ip.rtp.fd)
-	drain(ip.rtcp.fd)
-	fresh := func(k *sock) *sock { return &sock{fd: k.fd, port: k.port, v6: k.v6, local: k.local} }
-	return ip.port, fresh(ip.rtp), fresh(ip.rtcp), true
+	drain(ip0.rtp.fd)
+	drain(ip0.rtcp.fd)
+	fresh := func(k *sock) *sock { return &sock{fd: k.fd, port: k.port, v6: k.v6, bind: k.bind, local: k.local} }
+	return ip0.port, fresh(ip0.rtp), fresh(ip0.rtcp), true
+}
+
+// set stores q as the FIFO of ip. Called with p.mu held.
+func (p *idlePairs) set(ip netip.Addr, q []idlePair) {
+	if len(q) == 0 {
+		delete(p.q, ip)
+		return
+	}
+	p.q[ip] = q
+}
+
+// evictIdle closes the oldest resting pair of any address and returns its
+// port, still handed out, for a side on another address: the range has no
+// free pair left and none rests on that side's address.
+func (r *Relay) evictIdle() (port int, ok bool) {
+	p := &r.io.idle
+	p.mu.Lock()
+	var oldest netip.Addr
+	for ip, q := range p.q {
+		if !oldest.IsValid() || q[0].since.Before(p.q[oldest][0].since) {
+			oldest = ip
+		}
+	}
+	if !oldest.IsValid() {
+		p.mu.Unlock()
+		return 0, false
+	}
+	q := p.q[oldest]
+	e := q[0]
+	q[0] = idlePair{}
+	p.set(oldest, q[1:])
+	p.n--
+	p.mu.Unlock()
+	_ = e.rtp.close()
+	_ = e.rtcp.close()
+	return e.port, true
 }
 
 // retire gives the ports of an ended session's side back: its sockets rest
@@ -97,12 +139,20 @@ func (r *Relay) retire(side *Side) {
 		r.closePair(side.port, side.rtpSock, side.rtcp)
 		return
 	}
-	p.q = append(p.q, idlePair{port: side.port, rtp: side.rtpSock, rtcp: side.rtcp, since: time.Now()})
-	var evict []idlePair
-	if n := len(p.q) - maxIdlePairs; n > 0 {
-		evict = append(evict, p.q[:n]...)
-		p.q = p.q[n:]
+	if p.q == nil {
+		p.q = make(map[netip.Addr][]idlePair)
 	}
+	ip := side.rtpSock.bind
+	q := append(p.q[ip], idlePair{port: side.port, rtp: side.rtpSock, rtcp: side.rtcp, since: time.Now()})
+	p.n++
+	var evict []idlePair
+	if n := min(p.n-maxIdlePairs, len(q)); n > 0 {
+		evict = append(evict, q[:n]...)
+		clear(q[:n])
+		q = q[n:]
+		p.n -= n
+	}
+	p.set(ip, q)
 	p.mu.Unlock()
 	for _, e := range evict {
 		r.closePair(e.port, e.rtp, e.rtcp)
@@ -114,11 +164,13 @@ func (r *Relay) retire(side *Side) {
 func (r *Relay) dropIdle() {
 	p := &r.io.idle
 	p.mu.Lock()
-	q := p.q
-	p.q, p.closed = nil, true
+	all := p.q
+	p.q, p.n, p.closed = nil, 0, true
 	p.mu.Unlock()
-	for _, e := range q {
-		r.closePair(e.port, e.rtp, e.rtcp)
+	for _, q := range all {
+		for _, e := range q {
+			r.closePair(e.port, e.rtp, e.rtcp)
+		}
 	}
 }
 
@@ -126,7 +178,7 @@ func (r *Relay) dropIdle() {
 func (r *Relay) idleLen() int {
 	r.io.idle.mu.Lock()
 	defer r.io.idle.mu.Unlock()
-	return len(r.io.idle.q)
+	return r.io.idle.n
 }
 
 func (r *Relay) closePair(port int, rtp, rtcp *sock) {

@@ -21,8 +21,9 @@ type Side struct {
 	name    string
 	sess    *Session
 	peer    *Side
-	port    int   // the even RTP port; RTCP is port+1
-	rtpSock *sock // the I/O engine's sockets (io_linux.go, io_goroutine.go)
+	ep      Endpoint // where the sockets are bound, what SDP says
+	port    int      // the even RTP port; RTCP is port+1
+	rtpSock *sock    // the I/O engine's sockets (io_linux.go, io_goroutine.go)
 	rtcp    *sock
 
 	// dst is where the other side's readers send this side's media. It is
@@ -62,6 +63,12 @@ func (s *Side) Name() string { return s.name }
 func (s *Side) LocalAddr() netip.AddrPort {
 	return s.rtpSock.local
 }
+
+// Advertised is the address to write in the SDP sent to this side's far
+// end (c=, RFC 4566 §5.7): the endpoint's Advertise, else its Bind address.
+// It is the zero Addr when the side is bound on every address (0.0.0.0,
+// ::) and nothing was advertised: the caller then knows better.
+func (s *Side) Advertised() netip.Addr { return s.ep.advertised() }
 
 // LocalRTCPAddr is the local RTCP address, LocalAddr's port + 1.
 func (s *Side) LocalRTCPAddr() netip.AddrPort {

@@ -17,11 +17,12 @@ import (
 // generator's sockets, then a "usage" line answered with a usage JSON line
 // until stdin closes. With a profile file, the CPU profile covers the time
 // from the first usage line to the second (the measurement window).
-func runChild(calls, portMin, portMax int, genA, genB []netip.AddrPort, profile string) error {
+func runChild(calls, portMin, portMax, threads int, genA, genB []netip.AddrPort, profile string) error {
 	r, err := relay.New(relay.Config{
 		ListenIP: netip.MustParseAddr("127.0.0.1"),
 		PortMin:  portMin, PortMax: portMax,
 		MediaTimeout: -1,
+		Threads:      threads,
 	})
 	if err != nil {
 		return err

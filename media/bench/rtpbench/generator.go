@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -39,6 +40,9 @@ type generator struct {
 	closed   sync.Once
 	sent     atomic.Uint64
 	received atomic.Uint64
+	streams  int           // 2 × calls: the SSRCs are 1 to streams
+	latMu    sync.Mutex    // guards lat
+	lat      *latency      // the loops' statistics, merged as they end
 	skipped  atomic.Uint64 // packets not sent: the generator was late, or sendmmsg failed
 }
 
@@ -86,6 +90,12 @@ func newGenerator(perSide, loops, nice int) (*generator, error) {
 		// DF set (the packets are 172 bytes): the kernel then skips the IP
 		// ID generator, which it runs for each packet on loopback otherwise
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DO)
+		// the kernel's arrival time of each datagram (latency.go)
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+			_ = unix.Close(fd)
+			g.close()
+			return nil, fmt.Errorf("generator SO_TIMESTAMPNS: %w", err)
+		}
 		k := &genSock{fd: fd}
 		g.socks = append(g.socks, k)
 		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
@@ -114,7 +124,8 @@ func (g *generator) addrs(side int) []netip.AddrPort {
 
 // stream is one phone's packet, updated in place.
 type stream struct {
-	pkt []byte
+	pkt  []byte
+	sent uint64 // packets sendmmsg took
 }
 
 func newStream(ssrc uint32) stream {
@@ -140,6 +151,8 @@ func (s *stream) next() {
 // its B phone on B socket i%n to ports[i][1].
 func (g *generator) start(ports [][2]int) {
 	n := len(g.socks) / 2
+	g.streams = 2 * len(ports)
+	g.lat = newLatency(g.streams)
 	for j, k := range g.socks {
 		side, sk := j%2, j/2
 		for i := sk; i < len(ports); i += n {
@@ -188,7 +201,12 @@ func (g *generator) loop(socks []*genSock, start time.Time) {
 		// PRIO_PROCESS with id 0 is the calling thread on Linux
 		_ = unix.Setpriority(unix.PRIO_PROCESS, 0, g.nice)
 	}
-	rx := newReceiver()
+	rx := newReceiver(g.streams)
+	defer func() {
+		g.latMu.Lock()
+		g.lat.merge(rx.lat)
+		g.latMu.Unlock()
+	}()
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -231,11 +249,16 @@ func (g *generator) send(k *genSock, now time.Duration) {
 	for k.done < due {
 		i := k.done % n
 		m := min(due-k.done, n-i, batch)
+		stamp := uint64(time.Now().UnixNano()) // the send time (latency.go)
 		for j := i; j < i+m; j++ {
 			k.streams[j].next()
+			binary.BigEndian.PutUint64(k.streams[j].pkt[stampOffset:], stamp)
 		}
 		w := sendmmsg(k.fd, k.hdrs[i:i+m])
 		g.sent.Add(uint64(w))
+		for j := i; j < i+int64(w); j++ {
+			k.streams[j].sent++
+		}
 		if w < int(m) {
 			g.skipped.Add(uint64(int(m) - w)) // socket buffer full: not sent
 		}
@@ -259,21 +282,29 @@ func sendmmsg(fd int, hdrs []mmsghdr) int {
 	return sent
 }
 
-// receiver is a loop's recvmmsg buffers.
+// receiver is a loop's recvmmsg buffers and what it measured.
 type receiver struct {
 	hdrs []mmsghdr
 	iovs []unix.Iovec
 	bufs [][]byte
+	ctrl [][]byte // control messages: the arrival stamp
+	lat  *latency
 }
 
-func newReceiver() *receiver {
-	rx := &receiver{hdrs: make([]mmsghdr, batch), iovs: make([]unix.Iovec, batch), bufs: make([][]byte, batch)}
+// ctrlLen holds one SCM_TIMESTAMPNS message (a cmsghdr and a timespec).
+const ctrlLen = 64
+
+func newReceiver(streams int) *receiver {
+	rx := &receiver{hdrs: make([]mmsghdr, batch), iovs: make([]unix.Iovec, batch), bufs: make([][]byte, batch),
+		ctrl: make([][]byte, batch), lat: newLatency(streams)}
 	for i := range batch {
 		rx.bufs[i] = make([]byte, 2048)
+		rx.ctrl[i] = make([]byte, ctrlLen)
 		rx.iovs[i].Base = &rx.bufs[i][0]
 		rx.iovs[i].SetLen(2048)
 		rx.hdrs[i].hdr.Iov = &rx.iovs[i]
 		rx.hdrs[i].hdr.SetIovlen(1)
+		rx.hdrs[i].hdr.Control = &rx.ctrl[i][0]
 	}
 	return rx
 }
@@ -283,6 +314,9 @@ func newReceiver() *receiver {
 func (rx *receiver) drain(fd int) uint64 {
 	var got uint64
 	for {
+		for i := range rx.hdrs {
+			rx.hdrs[i].hdr.SetControllen(ctrlLen) // the kernel writes the length back
+		}
 		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd),
 			uintptr(unsafe.Pointer(&rx.hdrs[0])), batch, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
@@ -292,8 +326,9 @@ func (rx *receiver) drain(fd int) uint64 {
 			return got
 		}
 		for i := range int(r) {
-			if rx.hdrs[i].n >= 12 && rx.bufs[i][0]>>6 == 2 {
+			if n := rx.hdrs[i].n; n >= 12 && rx.bufs[i][0]>>6 == 2 {
 				got++
+				rx.lat.add(rx.bufs[i][:n], arrivalStamp(rx.ctrl[i][:rx.hdrs[i].hdr.Controllen]))
 			}
 		}
 		if int(r) < batch {
@@ -318,6 +353,15 @@ func (g *generator) close() {
 		g.wg.Wait()
 		for _, k := range g.socks {
 			_ = unix.Close(k.fd)
+			if g.lat == nil {
+				continue
+			}
+			for _, st := range k.streams { // the loops are done: per-stream loss
+				ssrc := binary.BigEndian.Uint32(st.pkt[8:12])
+				if int(ssrc) < len(g.lat.streams) {
+					g.lat.streams[ssrc].sent = st.sent
+				}
+			}
 		}
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,7 +45,10 @@ func main() {
 		genTick  = flag.Duration("tick", tick, "how often the generator wakes up to send what is due and read what came back (at most 20ms)")
 		genNice  = flag.Int("gen-nice", 0, "nice value of the generator's loop threads (0: unchanged; below 0 puts the fake phones before the relay and needs CAP_SYS_NICE)")
 		genProcs = flag.Int("gen-procs", 0, "GOMAXPROCS of the generator (0: the Go default)")
-		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process, which runs one epoll worker per P (0: the Go default)")
+		relProcs = flag.Int("relay-procs", 0, "GOMAXPROCS of the relay process (0: the Go default)")
+		threads  = flag.Int("relay-threads", 0, "the relay's I/O threads, relay.Config.Threads (media.relay_threads; 0: one per GOMAXPROCS)")
+		compare  = flag.Int("compare-threads", 0, "rounds of N calls with 1 and then 2 relay I/O threads, alternated, side by side: packets/s and the ratio (0: off)")
+		direct   = flag.Bool("direct", false, "baseline: the phones send to each other on loopback, without the relay (transit and jitter of the generator and the kernel alone)")
 		profile  = flag.String("relay-profile", "", "write a CPU profile of the relay process (the measurement window) to this file")
 		portMin  = flag.Int("port-min", 10000, "relay port range start")
 		portMax  = flag.Int("port-max", 29999, "relay port range end")
@@ -56,7 +60,7 @@ func main() {
 		if *relProcs > 0 {
 			runtime.GOMAXPROCS(*relProcs)
 		}
-		if err := runChild(*calls, *portMin, *portMax, parseAddrs(*genA), parseAddrs(*genB), *profile); err != nil {
+		if err := runChild(*calls, *portMin, *portMax, *threads, parseAddrs(*genA), parseAddrs(*genB), *profile); err != nil {
 			fmt.Fprintln(os.Stderr, "rtpbench child:", err)
 			os.Exit(1)
 		}
@@ -71,14 +75,28 @@ func main() {
 	}
 	tick = *genTick
 	p := params{sockets: *sockets, loops: *loops, nice: *genNice, portMin: *portMin, portMax: *portMax, duration: *duration,
-		relayProcs: *relProcs, profile: *profile}
+		relayProcs: *relProcs, threads: *threads, direct: *direct, profile: *profile}
 	relayP := fmt.Sprintf("%d (Go default)", runtime.NumCPU())
 	if *relProcs > 0 {
 		relayP = strconv.Itoa(*relProcs)
 	}
+	relayT := "one per GOMAXPROCS"
+	if *threads > 0 {
+		relayT = strconv.Itoa(*threads)
+	}
 	fmt.Printf("rtpbench: G.711 20 ms (172-byte RTP, 50 pps per direction), %d CPUs, %v per run\n", numCPU(), p.duration)
-	fmt.Printf("relay: child process, GOMAXPROCS %s, %s; generator: GOMAXPROCS %d, %d loop thread(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
-		relayP, relayEngine, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
+	fmt.Printf("relay: child process, GOMAXPROCS %s, %s, I/O threads %s; generator: GOMAXPROCS %d, %d loop thread(s) at nice %d, %d sockets per side, sendmmsg/recvmmsg every %v\n",
+		relayP, relayEngine, relayT, runtime.GOMAXPROCS(0), p.loops, p.nice, p.sockets, tick)
+	if p.direct {
+		fmt.Println("DIRECT baseline: no relay, the phones send to each other")
+	}
+	if *compare > 0 {
+		if err := compareThreads(p, *calls, *compare); err != nil {
+			fmt.Fprintln(os.Stderr, "rtpbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if !*search {
 		r, err := run(p, *calls)
 		if err != nil {
@@ -143,6 +161,8 @@ type params struct {
 	portMin, portMax int
 	duration         time.Duration
 	relayProcs       int
+	threads          int  // relay I/O threads (0: default)
+	direct           bool // no relay: the baseline
 	profile          string
 }
 
@@ -165,6 +185,8 @@ type result struct {
 	offered            uint64 // sent by the generator during the window
 	relayIn, relayDrop uint64
 	rcvbufErrors       uint64 // UDP receive buffer overflows on the machine during the run
+	lat                latencyReport
+	direct             bool
 }
 
 func (r result) loss() float64 {
@@ -198,8 +220,9 @@ func (r result) ppsPerCore() float64 {
 }
 
 func (r result) printShort() {
-	fmt.Printf("  N=%5d  relayed %7.0f pkt/s  relay CPU %4.0f%%  %7.0f pkt/s per core  loss %.4f%%  not sent (late) %.2f%%\n",
-		r.calls, r.pps(), 100*r.relayCPU.Seconds()/r.window.Seconds(), r.ppsPerCore(), 100*r.loss(), 100*r.shortfall())
+	fmt.Printf("  N=%5d  relayed %7.0f pkt/s  relay CPU %4.0f%%  %7.0f pkt/s per core  loss %.4f%%  not sent (late) %.2f%%  transit p50/p99 %v/%v  streams with loss %d, worst %.3f%%\n",
+		r.calls, r.pps(), 100*r.relayCPU.Seconds()/r.window.Seconds(), r.ppsPerCore(), 100*r.loss(), 100*r.shortfall(),
+		r.lat.transit50, r.lat.transit99, r.lat.lossy, 100*r.lat.worstLoss)
 }
 
 func (r result) print() {
@@ -212,6 +235,11 @@ func (r result) print() {
 	fmt.Printf("loss end to end:       %.4f%% (%d sent, %d received)\n", 100*r.loss(), r.sent, r.received)
 	fmt.Printf("relay in/not relayed:  %d / %d\n", r.relayIn, r.relayDrop)
 	fmt.Printf("UDP rcvbuf overflows:  %d (whole machine, during the run)\n", r.rcvbufErrors)
+	label := "relayed"
+	if r.direct {
+		label = "direct"
+	}
+	r.lat.print(label)
 }
 
 func numCPU() int {
@@ -281,13 +309,16 @@ func run(p params, calls int) (result, error) {
 	}
 	defer g.close()
 
+	if p.direct {
+		return runDirect(p, g, calls)
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return result{}, err
 	}
 	cmd := exec.Command(self, "-child", "-calls", strconv.Itoa(calls),
 		"-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax),
-		"-relay-procs", strconv.Itoa(p.relayProcs), "-relay-profile", p.profile,
+		"-relay-procs", strconv.Itoa(p.relayProcs), "-relay-threads", strconv.Itoa(p.threads), "-relay-profile", p.profile,
 		"-gen-a", joinAddrs(g.addrs(0)), "-gen-b", joinAddrs(g.addrs(1)))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
@@ -351,5 +382,67 @@ func run(p params, calls int) (result, error) {
 		relayIn:      u2.Received,
 		relayDrop:    u2.Dropped + u2.Ignored,
 		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
+		lat:          g.lat.report(),
 	}, nil
+}
+
+// runDirect is the baseline: call i's A phone sends to its B phone's
+// socket and back, on loopback, with no relay, so the transit and jitter
+// of the generator and the kernel alone are measured the same way.
+func runDirect(p params, g *generator, calls int) (result, error) {
+	a, b := g.addrs(0), g.addrs(1)
+	ports := make([][2]int, calls)
+	for i := range ports {
+		ports[i] = [2]int{int(b[i%len(b)].Port()), int(a[i%len(a)].Port())}
+	}
+	rcvbuf0 := udpRcvbufErrors()
+	g.start(ports)
+	time.Sleep(2 * time.Second)
+	gen0, t0, sent0 := rusage(), time.Now(), g.sent.Load()
+	time.Sleep(p.duration)
+	gen1, t1, sent1 := rusage(), time.Now(), g.sent.Load()
+	g.stop()
+	time.Sleep(500 * time.Millisecond)
+	g.close()
+	sent, received, skipped := g.counts()
+	return result{
+		calls: calls, window: t1.Sub(t0), genCPU: gen1 - gen0,
+		sent: sent, received: received, skipped: skipped, offered: sent1 - sent0,
+		rcvbufErrors: udpRcvbufErrors() - rcvbuf0,
+		lat:          g.lat.report(), direct: true,
+	}, nil
+}
+
+// compareThreads runs N calls with 1 and 2 relay I/O threads in alternated
+// rounds (the machine's other load hits both alike) and prints each run,
+// then min/median/max of the relayed packets/s of each and of the ratio
+// 2 threads / 1 thread per round.
+func compareThreads(p params, calls, rounds int) error {
+	var pps [2][]float64
+	var ratio []float64
+	for i := range rounds {
+		for th := 1; th <= 2; th++ {
+			p.threads = th
+			r, err := run(p, calls)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("round %d, %d thread(s):", i+1, th)
+			r.printShort()
+			pps[th-1] = append(pps[th-1], r.pps())
+		}
+		ratio = append(ratio, pps[1][i]/pps[0][i])
+	}
+	mmm := func(v []float64) (lo, med, hi float64) {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[0], s[len(s)/2], s[len(s)-1]
+	}
+	for th := range 2 {
+		lo, med, hi := mmm(pps[th])
+		fmt.Printf("%d relay thread(s), N=%d: relayed packets/s min %.0f, median %.0f, max %.0f\n", th+1, calls, lo, med, hi)
+	}
+	lo, med, hi := mmm(ratio)
+	fmt.Printf("ratio 2 threads / 1 thread per round: min %.2f, median %.2f, max %.2f\n", lo, med, hi)
+	return nil
 }
