@@ -226,6 +226,9 @@ func (c *call) contactBranch(user string, bnd store.Binding) (*branch, error) {
 		extra = c.diversionHeaders(*c.diverted)
 	}
 	req := c.newInvite(ruri, user, transport, extra...)
+	if err := c.offerBrowser(req, transport); err != nil { // WS/WSS: WebRTC (webrtc.go)
+		return nil, err
+	}
 	dest := bnd.Source
 	for i, p := range bnd.Path {
 		var u sip.Uri
