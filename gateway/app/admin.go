@@ -278,6 +278,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	s.mediaMetrics(reg)
+	s.webrtcMetrics(reg) // webrtc.go
 	return reg
 }
 

@@ -32,6 +32,9 @@ func runApp(t *testing.T, extra string, tweak func(*App)) *App {
 		"sip:\n  listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0]\n" +
 		"http:\n  listen: 127.0.0.1:0\n" +
 		"users:\n  - {username: u1000, password: secret}\n" + extra
+	if !strings.Contains(extra, "webrtc:") {
+		yaml += "webrtc: {port: 0}\n" // any free port: tests run side by side
+	}
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
 	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
 )
 
 // ErrPostgresUnavailable is returned for a postgres:// store until the
@@ -56,6 +57,7 @@ type App struct {
 	sip      *sipserver.Server
 	dns      *dnssrv.Manager
 	relay    *relay.Relay
+	webrtc   *webrtc.Engine // browsers' media bridge (webrtc.go); nil when off
 	calls    *b2bua.B2BUA
 	policy   *callpolicy.Policy // call admission (callpolicy.go)
 	cdrs     *records
@@ -78,6 +80,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		if !ok {
 			if a.relay != nil {
 				_ = a.relay.Close()
+			}
+			if a.webrtc != nil {
+				_ = a.webrtc.Close()
 			}
 			a.closeStore()
 		}
@@ -270,6 +275,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.dns.Stop()
 	a.sip.Close()
 	_ = a.relay.Close()
+	if a.webrtc != nil {
+		_ = a.webrtc.Close()
+	}
 	if a.admin != nil {
 		a.admin.shutdown()
 	}

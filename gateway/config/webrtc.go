@@ -13,8 +13,8 @@ type WebRTC struct {
 	Enabled bool `yaml:"enabled"`
 
 	// Port is the one UDP port every browser's ICE, DTLS and SRTP use
-	// (ICE-lite on a UDP mux), 1 to 65535, outside media.port_min–port_max.
-	// Default: 10000.
+	// (ICE-lite on a UDP mux), outside media.port_min–port_max; 0 takes
+	// any free port (tests). Default: 10000.
 	Port int `yaml:"port"`
 
 	// ConsentTimeout ends a call whose browser stopped answering ICE
@@ -34,8 +34,8 @@ func (d *decoder) validateWebRTC(w *WebRTC, m *Media) {
 	if !w.On() {
 		return
 	}
-	if w.Port < 1 || w.Port > 65535 {
-		d.errorf("webrtc.port", "%d is out of range: must be from 1 to 65535", w.Port)
+	if w.Port < 0 || w.Port > 65535 {
+		d.errorf("webrtc.port", "%d is out of range: must be from 0 (any free port) to 65535", w.Port)
 	} else if w.Port >= m.PortMin && w.Port <= m.PortMax {
 		d.errorf("webrtc.port", "%d is inside the relay's range media.port_min–port_max (%d–%d)", w.Port, m.PortMin, m.PortMax)
 	}

@@ -152,6 +152,9 @@ sip:
 		cfg += "users:\n  - {username: u1000, password: secret}\n"
 	}
 	cfg += yamlExtra
+	if !strings.Contains(yamlExtra, "webrtc:") {
+		cfg += "webrtc: {port: 0}\n" // any free UDP port: gateways run side by side
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
