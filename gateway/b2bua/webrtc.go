@@ -149,6 +149,13 @@ func (c *call) browserGone() <-chan struct{} {
 		case <-c.done:
 			return
 		}
+		// The browser's media is gone for good: release its legs and the
+		// relay's ports now, not after the BYE towards the vanished
+		// browser times out (32 s); end (legs.go) sends the BYEs.
+		for _, l := range legs {
+			_ = l.Close()
+		}
+		_ = c.media.Close()
 		close(gone)
 	}()
 	return gone

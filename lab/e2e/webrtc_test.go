@@ -1,0 +1,761 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/pion/stun/v4"
+
+	"github.com/switchboard-gw/switchboard/media/webrtc/webrtctest"
+)
+
+// The WebRTC bridge end to end: a pion PeerConnection plays the browser
+// (SIP over WebSocket like JsSIP, its media with ICE and DTLS-SRTP), a SIP
+// phone with plain RTP is the other end, the built gateway in between.
+
+// wrRTP is the plain RTP of a SIP phone: a 20 ms PCMU stream with an RFC
+// 4733 event every 50th packet, and counts of what arrives by payload type.
+type wrRTP struct {
+	conn *net.UDPConn
+	mu   sync.Mutex
+	byPT map[uint8]int
+	stop chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+	sent atomic.Int64
+}
+
+func newWRRTP(t *testing.T) *wrRTP {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &wrRTP{conn: c, byPT: map[uint8]int{}, stop: make(chan struct{})}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if n >= 12 && buf[0]>>6 == 2 && (buf[1] < 192 || buf[1] > 223) {
+				r.mu.Lock()
+				r.byPT[buf[1]&0x7f]++
+				r.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		r.once.Do(func() { close(r.stop) })
+		_ = c.Close()
+		r.wg.Wait()
+	})
+	return r
+}
+
+func (r *wrRTP) addr() netip.AddrPort { return r.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+func (r *wrRTP) count(pt uint8) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.byPT[pt]
+}
+
+func (r *wrRTP) stream(to netip.AddrPort) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		pkt := make([]byte, 12+160)
+		pkt[0] = 0x80
+		binary.BigEndian.PutUint32(pkt[8:], 0xcafe)
+		for i := 0; ; i++ {
+			select {
+			case <-r.stop:
+				return
+			case <-tk.C:
+			}
+			binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+			binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+			out := pkt
+			pkt[1] = 0
+			if i%50 == 49 {
+				pkt[1] = 101
+				out = append(pkt[:12:12], 5, 0x80, 0, 160)
+			}
+			if _, err := r.conn.WriteToUDPAddrPort(out, to); err == nil {
+				r.sent.Add(1)
+			}
+		}
+	}()
+}
+
+// wrPhoneSDP is a G.711 phone's SDP at a.
+func wrPhoneSDP(a netip.AddrPort) string {
+	return fmt.Sprintf("v=0\r\no=phone 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n",
+		a.Addr(), a.Addr(), a.Port())
+}
+
+var (
+	reSDPConn = regexp.MustCompile(`(?m)^c=IN IP4 (\S+)`)
+	reSDPPort = regexp.MustCompile(`(?m)^m=audio (\d+) `)
+)
+
+// wrSDPAddr is the audio address of a plain SDP.
+func wrSDPAddr(t *testing.T, body string) netip.AddrPort {
+	t.Helper()
+	c, m := reSDPConn.FindStringSubmatch(body), reSDPPort.FindStringSubmatch(body)
+	if c == nil || m == nil {
+		t.Fatalf("no c= or m=audio in:\n%s", body)
+	}
+	p, _ := strconv.Atoi(m[1])
+	return netip.AddrPortFrom(netip.MustParseAddr(c[1]), uint16(p))
+}
+
+// wrPhone is a SIP phone registered over UDP that answers every INVITE
+// with PCMU at its RTP socket and streams to the offer's address.
+type wrPhone struct {
+	t    *testing.T
+	c    *sipConn
+	user string
+	rtp  *wrRTP
+	tag  string
+
+	mu   sync.Mutex
+	msgs []*sipMsg
+}
+
+func newWRPhone(t *testing.T, g *gateway, user string) *wrPhone {
+	t.Helper()
+	c := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := c.register(user, "secret"); res.Status != 200 {
+		t.Fatalf("register %s: %d %s", user, res.Status, res.Reason)
+	}
+	p := &wrPhone{t: t, c: c, user: user, rtp: newWRRTP(t), tag: randHex(4)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for ctx.Err() == nil {
+			_ = c.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			n, err := c.conn.Read(buf)
+			if err != nil || strings.Trim(string(buf[:n]), "\r\n") == "" {
+				continue
+			}
+			m := parseSIP(string(buf[:n]))
+			p.mu.Lock()
+			p.msgs = append(p.msgs, m)
+			p.mu.Unlock()
+			switch m.Method {
+			case "INVITE":
+				if strings.Contains(m.Body, "UDP/TLS/RTP/SAVPF") {
+					p.reply(m, 488, "Not Acceptable Here", "")
+					continue
+				}
+				p.reply(m, 180, "Ringing", "")
+				p.reply(m, 200, "OK", wrPhoneSDP(p.rtp.addr()))
+				p.rtp.stream(wrSDPAddr(t, m.Body))
+			case "BYE", "OPTIONS":
+				p.reply(m, 200, "OK", "")
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return p
+}
+
+func (p *wrPhone) reply(req *sipMsg, code int, reason, body string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, v := range req.all("Via") {
+		fmt.Fprintf(&b, "Via: %s\r\n", v)
+	}
+	to := req.get("To")
+	if !strings.Contains(to, "tag=") {
+		to += ";tag=" + p.tag
+	}
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), to, req.get("Call-ID"), req.get("CSeq"))
+	fmt.Fprintf(&b, "Contact: <sip:%s@%s>\r\n", p.user, p.c.conn.LocalAddr())
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	_, _ = p.c.conn.Write([]byte(b.String()))
+}
+
+func (p *wrPhone) got(method string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.msgs {
+		if m.Method == method {
+			return true
+		}
+	}
+	return false
+}
+
+// wrBrowser is a browser: SIP over WebSocket (RFC 7118) as JsSIP speaks it,
+// and a pion PeerConnection for its media.
+type wrBrowser struct {
+	t    *testing.T
+	ws   *wsClient
+	pc   *webrtctest.Browser
+	user string
+	in   chan *sipMsg
+	cseq int
+	wmu  sync.Mutex // one frame at a time: requests, responses, pongs
+}
+
+// write sends one frame; false when the WebSocket is gone.
+func (b *wrBrowser) write(f ws.Frame) bool {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	_ = b.ws.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return ws.WriteFrame(b.ws.conn, ws.MaskFrame(f)) == nil
+}
+
+func newWRBrowser(t *testing.T, g *gateway, user string) *wrBrowser {
+	t.Helper()
+	c := dialWS(t, "wss", g.WSS, g.WSPath)
+	if res := c.register(user, "secret"); res.Status != 200 {
+		t.Fatalf("register %s over WSS: %d %s", user, res.Status, res.Reason)
+	}
+	pc, err := webrtctest.New(webrtctest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	b := &wrBrowser{t: t, ws: c, pc: pc, user: user, in: make(chan *sipMsg, 64), cseq: 10}
+	go func() {
+		for {
+			f, err := c.readFrame(time.Hour)
+			if err != nil {
+				close(b.in)
+				return
+			}
+			switch f.Header.OpCode {
+			case ws.OpPing:
+				b.write(ws.NewPongFrame(f.Payload))
+				continue
+			case ws.OpText, ws.OpBinary:
+				if strings.Trim(string(f.Payload), "\r\n") != "" {
+					b.in <- parseSIP(string(f.Payload))
+				}
+			}
+		}
+	}()
+	return b
+}
+
+// next returns the next SIP message that is not a 100 Trying.
+func (b *wrBrowser) next(timeout time.Duration) *sipMsg {
+	b.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case m, ok := <-b.in:
+			if !ok {
+				b.t.Fatal("websocket closed")
+			}
+			if m.Status == 100 {
+				continue
+			}
+			return m
+		case <-deadline:
+			b.t.Fatalf("no SIP message on the websocket within %v", timeout)
+		}
+	}
+}
+
+// send writes a request with body (SDP when not empty).
+func (b *wrBrowser) send(method, ruri, to, callID, tag, branch string, cseq int, hdrs []string, body string) {
+	var s strings.Builder
+	fmt.Fprintf(&s, "%s %s SIP/2.0\r\nVia: SIP/2.0/WSS %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n", method, ruri, b.ws.host, branch)
+	fmt.Fprintf(&s, "From: <sip:%s@example.com>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", b.user, tag, to, callID, cseq, method)
+	fmt.Fprintf(&s, "Contact: <sip:%s@%s;transport=ws>\r\n", b.user, b.ws.host)
+	for _, h := range hdrs {
+		s.WriteString(h + "\r\n")
+	}
+	if body != "" {
+		s.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&s, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	if !b.write(ws.NewTextFrame([]byte(s.String()))) {
+		b.t.Errorf("websocket write failed: %s", firstLine(s.String()))
+	}
+}
+
+// wrCall is a call the browser placed.
+type wrCall struct {
+	callID, tag, to string
+	target          string // the gateway's Contact: the Request-URI in the dialog
+	cseq            int
+	final           *sipMsg
+}
+
+// invite calls number with offer, answering the 407 (RFC 3261 §22.3),
+// and ACKs a 2xx. It returns the final response.
+func (b *wrBrowser) invite(number, offer string) *wrCall {
+	b.t.Helper()
+	c := &wrCall{callID: randHex(8), tag: randHex(4), to: "<sip:" + number + "@example.com>", cseq: 1}
+	ruri := "sip:" + number + "@example.com"
+	branch := randHex(8)
+	b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, nil, offer)
+	res := b.next(10 * time.Second)
+	if res.Status == 407 {
+		b.send("ACK", ruri, res.get("To"), c.callID, c.tag, branch, c.cseq, nil, "")
+		auth, err := digestAuthorization(res.all("Proxy-Authenticate"), "INVITE", ruri, b.user, "secret")
+		if err != nil {
+			b.t.Fatalf("407: %v\n%s", err, res.Raw)
+		}
+		c.cseq++
+		branch = randHex(8)
+		b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, []string{"Proxy-Authorization: " + auth}, offer)
+		res = b.next(10 * time.Second)
+	}
+	for res.Status > 100 && res.Status < 200 {
+		res = b.next(15 * time.Second)
+	}
+	c.final = res
+	switch {
+	case res.Status >= 200 && res.Status < 300:
+		c.to = res.get("To")
+		c.target = strings.Trim(strings.SplitN(res.get("Contact"), ">", 2)[0], "<")
+		b.send("ACK", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, "")
+	default: // RFC 3261 §17.1.1.3: the ACK of a failure, same branch
+		b.send("ACK", ruri, res.get("To"), c.callID, c.tag, branch, c.cseq, nil, "")
+	}
+	return c
+}
+
+func (b *wrBrowser) bye(c *wrCall) *sipMsg {
+	b.t.Helper()
+	b.send("BYE", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq+1, nil, "")
+	return b.next(10 * time.Second)
+}
+
+// reply answers an incoming request on the WebSocket.
+func (b *wrBrowser) reply(req *sipMsg, code int, reason, tag, body string) {
+	var s strings.Builder
+	fmt.Fprintf(&s, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, v := range req.all("Via") {
+		fmt.Fprintf(&s, "Via: %s\r\n", v)
+	}
+	to := req.get("To")
+	if !strings.Contains(to, "tag=") {
+		to += ";tag=" + tag
+	}
+	fmt.Fprintf(&s, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), to, req.get("Call-ID"), req.get("CSeq"))
+	fmt.Fprintf(&s, "Contact: <sip:%s@%s;transport=ws>\r\n", b.user, b.ws.host)
+	if body != "" {
+		s.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&s, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	if !b.write(ws.NewTextFrame([]byte(s.String()))) {
+		b.t.Errorf("websocket write failed: %s", firstLine(s.String()))
+	}
+}
+
+const wrUsers = `users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1001, password: secret, extension: "1001"}
+`
+
+// waitFor polls cond up to d (a bound against hangs; the time is logged,
+// not asserted).
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// released waits until no WebRTC leg and no relay session is left; on
+// failure it logs the gateway's call and media goroutines.
+func (g *gateway) released(t *testing.T, d time.Duration, legs, sessions float64) {
+	t.Helper()
+	start := time.Now()
+	for g.metric("switchboard_webrtc_legs") != legs || g.metric("switchboard_media_sessions") != sessions {
+		if time.Since(start) > d {
+			_, dump := g.api("GET", "/debug/pprof/goroutine?debug=1")
+			for _, stack := range strings.Split(string(dump), "\n\n") {
+				if strings.Contains(stack, "b2bua") || strings.Contains(stack, "media/webrtc") {
+					t.Log(stack)
+				}
+			}
+			t.Fatalf("after %v: %v legs, %v relay sessions; want %v, %v", d, g.metric("switchboard_webrtc_legs"),
+				g.metric("switchboard_media_sessions"), legs, sessions)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// mediaGoroutines counts the gateway's goroutines in pion or the bridge
+// (from the loopback-only /debug/pprof).
+func (g *gateway) mediaGoroutines() int {
+	g.t.Helper()
+	_, dump := g.api("GET", "/debug/pprof/goroutine?debug=1")
+	n := 0
+	for _, stack := range strings.Split(string(dump), "\n\n") {
+		if !strings.Contains(stack, "github.com/pion/") && !strings.Contains(stack, "media/webrtc.") {
+			continue
+		}
+		var k int
+		if _, err := fmt.Sscanf(stack, "%d @", &k); err == nil {
+			n += k
+		}
+	}
+	return n
+}
+
+// TestWebRTCBrowserCallsPhone: a browser registered over WSS calls a
+// G.711 phone; the gateway answers it with ICE-lite, DTLS active and PCMU;
+// audio and RFC 4733 events flow both ways (counted at both ends); the
+// browser's BYE ends the call and every leg and relay session is released.
+func TestWebRTCBrowserCallsPhone(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	ph := newWRPhone(t, g, "u1001")
+	br := newWRBrowser(t, g, "u1000")
+	offer, err := br.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c := br.invite("1001", string(offer))
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	ans := c.final.Body
+	for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=setup:active", "a=fingerprint:", "PCMU/8000", "a=candidate:"} {
+		if !strings.Contains(ans, want) {
+			t.Errorf("answer lacks %q:\n%s", want, ans)
+		}
+	}
+	if err := br.pc.Accept([]byte(ans)); err != nil {
+		t.Fatal(err)
+	}
+	br.pc.Stream(true)
+	took := waitFor(t, 30*time.Second, "audio and events both ways", func() bool {
+		_, rx, ev := br.pc.Counts()
+		return rx >= 100 && ev >= 2 && ph.rtp.count(0) >= 100 && ph.rtp.count(101) >= 2
+	})
+	sent, rx, ev := br.pc.Counts()
+	t.Logf("offer to media both ways: %v (first audio at the browser after %v); browser sent %d, got %d PCMU (PT %d), %d events; phone sent %d, got %d PCMU, %d events",
+		time.Since(start).Round(time.Millisecond), br.pc.FirstReceived().Sub(start).Round(time.Millisecond), sent, rx, br.pc.ReceivedPT(), ev, ph.rtp.sent.Load(), ph.rtp.count(0), ph.rtp.count(101))
+	_ = took
+	if br.pc.ReceivedPT() != 0 {
+		t.Errorf("browser got payload type %d, want PCMU (0) passed through", br.pc.ReceivedPT())
+	}
+	if v := g.metric("switchboard_webrtc_legs"); v != 1 {
+		t.Errorf("switchboard_webrtc_legs = %v during the call, want 1", v)
+	}
+	if res := br.bye(c); res.Status != 200 {
+		t.Fatalf("BYE: %d\n%s", res.Status, res.Raw)
+	}
+	waitFor(t, 10*time.Second, "BYE at the phone", func() bool { return ph.got("BYE") })
+	g.released(t, 10*time.Second, 0, 0)
+}
+
+// TestWebRTCPhoneCallsBrowser: a phone calls a user whose contact is a
+// browser (registered over WSS): the browser gets a WebRTC offer
+// (ICE-lite, actpass, the phone's codecs), answers it, and audio and
+// events flow both ways.
+func TestWebRTCPhoneCallsBrowser(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	br := newWRBrowser(t, g, "u1001")
+	media := newWRRTP(t)
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	s, err := call(ctx, ph, g.UDP, "1001", wrPhoneSDP(media.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+
+	inv := br.next(10 * time.Second)
+	if inv.Method != "INVITE" {
+		t.Fatalf("browser got %q, want INVITE", inv.Raw)
+	}
+	for _, want := range []string{"UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=setup:actpass", "a=fingerprint:", "PCMU/8000", "telephone-event/8000"} {
+		if !strings.Contains(inv.Body, want) {
+			t.Errorf("offer to the browser lacks %q:\n%s", want, inv.Body)
+		}
+	}
+	tag := randHex(4)
+	br.reply(inv, 180, "Ringing", tag, "")
+	ans, err := br.pc.Answer([]byte(inv.Body))
+	if err != nil {
+		t.Fatalf("browser cannot answer the gateway's offer: %v\n%s", err, inv.Body)
+	}
+	br.reply(inv, 200, "OK", tag, string(ans))
+	if err := <-answered; err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	media.stream(wrSDPAddr(t, string(s.InviteResponse.Body())))
+	br.pc.Stream(true)
+	waitFor(t, 30*time.Second, "audio and events both ways", func() bool {
+		_, rx, ev := br.pc.Counts()
+		return rx >= 100 && ev >= 2 && media.count(0) >= 100 && media.count(101) >= 2
+	})
+	sent, rx, ev := br.pc.Counts()
+	t.Logf("offer to media both ways: %v; browser sent %d, got %d (PT %d), %d events; phone got %d PCMU, %d events",
+		time.Since(start).Round(time.Millisecond), sent, rx, br.pc.ReceivedPT(), ev, media.count(0), media.count(101))
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	bye := br.next(10 * time.Second)
+	for bye.Method == "ACK" {
+		bye = br.next(10 * time.Second)
+	}
+	if bye.Method != "BYE" {
+		t.Fatalf("browser got %q, want BYE", bye.Raw)
+	}
+	br.reply(bye, 200, "OK", "", "")
+	g.released(t, 10*time.Second, 0, 0)
+}
+
+// TestWebRTCBrowserVanishes: a browser in a call disappears (its socket
+// closes: no BYE, no DTLS close_notify, no more consent checks). The
+// gateway ends the call within the consent timeout (RFC 7675), BYEs the
+// phone, and releases the legs, relay ports and goroutines; another call
+// in progress is not disturbed.
+func TestWebRTCBrowserVanishes(t *testing.T) {
+	g := startGateway(t, wrUsers+"  - {username: u1002, password: secret, extension: \"1002\"}\n  - {username: u1003, password: secret, extension: \"1003\"}\n"+
+		"webrtc: {port: 0, consent_timeout: 5s}\n")
+
+	// the call that stays
+	ph2 := newWRPhone(t, g, "u1003")
+	br2 := newWRBrowser(t, g, "u1002")
+	offer2, _ := br2.pc.Offer()
+	c2 := br2.invite("1003", string(offer2))
+	if c2.final.Status != 200 {
+		t.Fatalf("second call: %d", c2.final.Status)
+	}
+	if err := br2.pc.Accept([]byte(c2.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	br2.pc.Stream(false)
+
+	ph := newWRPhone(t, g, "u1001")
+	time.Sleep(500 * time.Millisecond) // let the gateway settle before the baseline
+	goroutines, media0 := g.metric("go_goroutines"), g.mediaGoroutines()
+	br := newWRBrowser(t, g, "u1000")
+	offer, _ := br.pc.Offer()
+	c := br.invite("1001", string(offer))
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	if err := br.pc.Accept([]byte(c.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	br.pc.Stream(false)
+	waitFor(t, 30*time.Second, "audio both ways", func() bool {
+		_, rx, _ := br.pc.Counts()
+		return rx >= 50 && ph.rtp.count(0) >= 50
+	})
+	during, media1 := g.metric("go_goroutines"), g.mediaGoroutines()
+	// the tab is gone: its media socket and its WebSocket close, nothing
+	// is said to the gateway
+	br.pc.Vanish()
+	_ = br.ws.conn.Close()
+	took := waitFor(t, 30*time.Second, "BYE at the phone after the browser vanished", func() bool { return ph.got("BYE") })
+	t.Logf("call ended %v after the browser vanished (consent_timeout 5s)", took.Round(time.Millisecond))
+	g.released(t, 10*time.Second, 1, 1) // the other call's
+	waitFor(t, 10*time.Second, "the vanished call's media goroutines (pion, the bridge) released", func() bool {
+		return g.mediaGoroutines() <= media0
+	})
+	// The call's own goroutines wait for the BYE towards the vanished
+	// browser to time out (32 s, RFC 3261 Timer F).
+	waitFor(t, 60*time.Second, "the vanished call's goroutines released", func() bool {
+		return g.metric("go_goroutines") <= goroutines+3
+	})
+	t.Logf("gateway goroutines: %v before the call, %v during, %v after (pion and the bridge: %d, %d, %d)",
+		goroutines, during, g.metric("go_goroutines"), media0, media1, g.mediaGoroutines())
+	// the other call still flows
+	before := ph2.rtp.count(0)
+	waitFor(t, 10*time.Second, "the other call's audio", func() bool { return ph2.rtp.count(0) >= before+50 })
+	if ph2.got("BYE") {
+		t.Fatal("the other call was ended")
+	}
+	if res := br2.bye(c2); res.Status != 200 {
+		t.Fatalf("BYE: %d", res.Status)
+	}
+	g.released(t, 15*time.Second, 0, 0)
+	g.requireAlive()
+}
+
+// TestWebRTCBadOffers: WebRTC offers without a DTLS fingerprint, without
+// ICE credentials, or with candidates that do not parse or name no usable
+// address get 488 with a Warning that says why (RFC 3261 §20.43), and
+// nothing stays open.
+func TestWebRTCBadOffers(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	newWRPhone(t, g, "u1001")
+	br := newWRBrowser(t, g, "u1000")
+	good, err := br.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop := func(prefix string) string {
+		var out []string
+		for _, l := range strings.Split(string(good), "\r\n") {
+			if !strings.HasPrefix(l, prefix) {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\r\n")
+	}
+	addCand := func(c string) string {
+		return strings.Replace(string(good), "a=end-of-candidates", "a=candidate:"+c+"\r\na=end-of-candidates", 1)
+	}
+	if !strings.Contains(string(good), "a=end-of-candidates") {
+		addCand = func(c string) string { return string(good) + "a=candidate:" + c + "\r\n" }
+	}
+	for _, tc := range []struct {
+		name, offer, warning string
+	}{
+		{"no fingerprint", drop("a=fingerprint:"), "fingerprint"},
+		{"no ice-ufrag", drop("a=ice-ufrag:"), "ICE credentials"},
+		{"unparseable candidate", addCand("garbage"), "candidate"},
+		{"candidate on 0.0.0.0", addCand("1 1 udp 2130706431 0.0.0.0 9 typ host"), "candidate"},
+		{"multicast candidate", addCand("1 1 udp 2130706431 224.0.0.1 5000 typ host"), "candidate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := br.invite("1001", tc.offer)
+			if c.final.Status != 488 {
+				t.Fatalf("status %d, want 488\n%s", c.final.Status, c.final.Raw)
+			}
+			if w := c.final.get("Warning"); !strings.Contains(w, tc.warning) {
+				t.Errorf("Warning %q does not mention %q", w, tc.warning)
+			}
+		})
+	}
+	if v := g.metric("switchboard_webrtc_legs"); v != 0 {
+		t.Errorf("switchboard_webrtc_legs = %v after refused offers", v)
+	}
+	g.requireAlive()
+}
+
+// TestWebRTCHostileMedia: while a browser call flows, strangers spray the
+// gateway's WebRTC port with DTLS-looking garbage, random bytes and ICE
+// connectivity checks (STUN Binding requests) with made-up and with the
+// call's own ufrag from other addresses; the call keeps flowing and the
+// gateway survives.
+func TestWebRTCHostileMedia(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	ph := newWRPhone(t, g, "u1001")
+	br := newWRBrowser(t, g, "u1000")
+	offer, _ := br.pc.Offer()
+	c := br.invite("1001", string(offer))
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	if err := br.pc.Accept([]byte(c.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	br.pc.Stream(false)
+	waitFor(t, 30*time.Second, "audio both ways", func() bool {
+		_, rx, _ := br.pc.Counts()
+		return rx >= 50 && ph.rtp.count(0) >= 50
+	})
+	m := regexp.MustCompile(`a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host`).FindStringSubmatch(c.final.Body)
+	if m == nil {
+		t.Fatalf("no host candidate in the answer:\n%s", c.final.Body)
+	}
+	port, _ := strconv.Atoi(m[2])
+	target := &net.UDPAddr{IP: net.ParseIP(m[1]), Port: port}
+	ufrag := regexp.MustCompile(`a=ice-ufrag:(\S+)`).FindStringSubmatch(c.final.Body)[1]
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var sprayed atomic.Int64
+	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(src)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1200)
+			for i := 0; !stop.Load(); i++ {
+				var pkt []byte
+				switch i % 5 {
+				case 0: // a DTLS ClientHello record header with garbage
+					_, _ = rand.Read(buf[:300])
+					buf[0], buf[1], buf[2] = 22, 0xfe, 0xfd
+					pkt = buf[:300]
+				case 1: // random bytes
+					_, _ = rand.Read(buf)
+					pkt = buf[:1+i%1200]
+				case 2, 3: // ICE checks: a made-up ufrag, then the call's own with a wrong password
+					user := "nobody:" + randHex(4)
+					if i%5 == 3 {
+						user = ufrag + ":" + randHex(4)
+					}
+					msg, err := stun.Build(stun.TransactionID, stun.BindingRequest, stun.NewUsername(user),
+						stun.NewShortTermIntegrity("wrong-password-123456"), stun.Fingerprint)
+					if err != nil {
+						continue
+					}
+					pkt = msg.Raw
+				case 4: // an SRTP-looking packet
+					_, _ = rand.Read(buf[:200])
+					buf[0], buf[1] = 0x80, 0
+					pkt = buf[:200]
+				}
+				if _, err := conn.WriteToUDP(pkt, target); err == nil {
+					sprayed.Add(1)
+				}
+				if i%50 == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+	}
+	_, rx0, _ := br.pc.Counts()
+	ph0 := ph.rtp.count(0)
+	time.Sleep(3 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+	_, rx1, _ := br.pc.Counts()
+	ph1 := ph.rtp.count(0)
+	t.Logf("sprayed %d datagrams at %v for 3 s; meanwhile the browser got %d packets and the phone %d", sprayed.Load(), target, rx1-rx0, ph1-ph0)
+	if rx1-rx0 < 75 || ph1-ph0 < 75 { // 150 expected in 3 s each way
+		t.Errorf("the call suffered under the spray: browser +%d, phone +%d packets in 3 s", rx1-rx0, ph1-ph0)
+	}
+	g.requireAlive()
+	if res := br.bye(c); res.Status != 200 {
+		t.Fatalf("BYE: %d", res.Status)
+	}
+}
