@@ -178,7 +178,17 @@ func newWRPhone(t *testing.T, g *gateway, user string) *wrPhone {
 			}
 		}
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			p.mu.Lock()
+			for _, m := range p.msgs {
+				t.Logf("phone %s got: %s", user, firstLine(m.Raw))
+			}
+			p.mu.Unlock()
+		}
+	})
 	return p
 }
 
@@ -198,7 +208,11 @@ func (p *wrPhone) reply(req *sipMsg, code int, reason, body string) {
 		b.WriteString("Content-Type: application/sdp\r\n")
 	}
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
-	_, _ = p.c.conn.Write([]byte(b.String()))
+	// register (sipConn.send) left a 5 s write deadline on the socket
+	_ = p.c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := p.c.conn.Write([]byte(b.String())); err != nil {
+		p.t.Errorf("phone %s: %v", p.user, err)
+	}
 }
 
 func (p *wrPhone) got(method string) bool {
