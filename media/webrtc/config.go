@@ -33,6 +33,12 @@ type Config struct {
 	// Default: 20 s.
 	ConsentTimeout time.Duration
 
+	// SocketBuffer is SO_RCVBUF and SO_SNDBUF of the ICE socket, which
+	// carries every browser's media: a short stall of its reader must not
+	// overflow it. The kernel caps it at net.core.rmem_max/wmem_max.
+	// Default: 4 MiB.
+	SocketBuffer int
+
 	// Logger receives the Engine's and pion's warnings. Default:
 	// slog.Default().
 	Logger *slog.Logger
@@ -61,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if !c.BridgeIP.IsValid() {
 		c.BridgeIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = 4 << 20
 	}
 	if c.ConsentTimeout == 0 {
 		c.ConsentTimeout = defaultConsentTimeout

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -32,6 +33,10 @@ func New(cfg Config) (*Engine, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.Port))))
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: listen: %w", err)
+	}
+	if cfg.SocketBuffer > 0 {
+		_ = conn.SetReadBuffer(cfg.SocketBuffer)
+		_ = conn.SetWriteBuffer(cfg.SocketBuffer)
 	}
 	e := &Engine{cfg: cfg, conn: conn, legs: map[*Leg]struct{}{}}
 	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
@@ -94,7 +99,14 @@ func (e *Engine) api(codecs []codec) (*webrtc.API, error) {
 			return nil, fmt.Errorf("webrtc: codec %v: %w", c, err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(e.se)), nil
+	// Interceptors: RTCP sender and receiver reports only (RFC 3550 §6.4).
+	// pion's defaults add NACK, TWCC and a stats recorder on every packet,
+	// which audio relayed as it comes does not use.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(e.se), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
 func (e *Engine) add(l *Leg) error {
