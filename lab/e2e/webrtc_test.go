@@ -773,3 +773,67 @@ func TestWebRTCHostileMedia(t *testing.T) {
 		t.Fatalf("BYE: %d", res.Status)
 	}
 }
+
+// TestWebRTCBrowserCallsBrowser: two browsers through the gateway, each
+// leg terminated and bridged through the relay. Both have Opus, so Opus
+// goes end to end untouched (payload type 111 at both ends), with RFC 4733
+// events both ways.
+func TestWebRTCBrowserCallsBrowser(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	callee := newWRBrowser(t, g, "u1001")
+	caller := newWRBrowser(t, g, "u1000")
+	offer, err := caller.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	placed := make(chan *wrCall, 1)
+	go func() { placed <- caller.invite("1001", string(offer)) }()
+
+	inv := callee.next(15 * time.Second)
+	if inv.Method != "INVITE" {
+		t.Fatalf("callee got %q, want INVITE", firstLine(inv.Raw))
+	}
+	if !strings.Contains(inv.Body, "opus/48000/2") || !strings.Contains(inv.Body, "a=ice-lite") {
+		t.Fatalf("offer to the callee browser lacks Opus or ICE-lite:\n%s", inv.Body)
+	}
+	tag := randHex(4)
+	ans, err := callee.pc.Answer([]byte(inv.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee.reply(inv, 200, "OK", tag, string(ans))
+	var c *wrCall
+	select {
+	case c = <-placed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("caller got no final response")
+	}
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	if !strings.Contains(c.final.Body, "opus/48000/2") || strings.Contains(c.final.Body, "PCMU") {
+		t.Errorf("answer to the caller is not Opus alone:\n%s", c.final.Body)
+	}
+	if err := caller.pc.Accept([]byte(c.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	caller.pc.Stream(true)
+	callee.pc.Stream(true)
+	waitFor(t, 30*time.Second, "Opus and events both ways", func() bool {
+		_, rx1, ev1 := caller.pc.Counts()
+		_, rx2, ev2 := callee.pc.Counts()
+		return rx1 >= 100 && rx2 >= 100 && ev1 >= 2 && ev2 >= 2
+	})
+	_, rx1, ev1 := caller.pc.Counts()
+	_, rx2, ev2 := callee.pc.Counts()
+	t.Logf("caller got %d (PT %d) + %d events, callee got %d (PT %d) + %d events", rx1, caller.pc.ReceivedPT(), ev1, rx2, callee.pc.ReceivedPT(), ev2)
+	if caller.pc.ReceivedPT() != 111 || callee.pc.ReceivedPT() != 111 {
+		t.Errorf("payload types %d and %d, want Opus 111 end to end", caller.pc.ReceivedPT(), callee.pc.ReceivedPT())
+	}
+	if res := caller.bye(c); res.Status != 200 {
+		t.Fatalf("BYE: %d", res.Status)
+	}
+	for m := callee.next(10 * time.Second); m.Method != "BYE"; m = callee.next(10 * time.Second) {
+	}
+	g.released(t, 10*time.Second, 0, 0)
+}
