@@ -30,6 +30,8 @@ type Side struct {
 	// changes, so the packet path reads it without a lock.
 	dst atomic.Pointer[dest]
 
+	ep atomic.Pointer[func([]byte)] // an in-process far end (endpoint.go)
+
 	mu        sync.Mutex
 	remote    Remote
 	remoteSet bool
