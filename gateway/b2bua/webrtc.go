@@ -69,7 +69,11 @@ func (c *call) browserAnswer(out []byte) ([]byte, error) {
 	if leg == nil || len(out) == 0 {
 		return out, nil
 	}
-	return leg.Answer(out, bridgeAddr(c.media.A()))
+	ans, err := leg.Answer(out, bridgeAddr(c.media.A()))
+	if err == nil {
+		leg.Attach(c.media.A()) // no loopback hop between the leg and the relay
+	}
+	return ans, err
 }
 
 // browserCallee makes a called browser's answer plain RTP (call.answer
@@ -88,7 +92,11 @@ func (c *call) browserCallee(body []byte, res sip.Message) ([]byte, error) {
 	if leg == nil {
 		return body, nil
 	}
-	return leg.Accept(body)
+	plain, err := leg.Accept(body)
+	if err == nil {
+		leg.Attach(c.media.B()) // no loopback hop between the leg and the relay
+	}
+	return plain, err
 }
 
 // offerBrowser gives a branch towards a browser (a contact registered over

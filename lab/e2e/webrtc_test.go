@@ -833,7 +833,10 @@ func TestWebRTCBrowserCallsBrowser(t *testing.T) {
 	if res := caller.bye(c); res.Status != 200 {
 		t.Fatalf("BYE: %d", res.Status)
 	}
-	for m := callee.next(10 * time.Second); m.Method != "BYE"; m = callee.next(10 * time.Second) {
+	m := callee.next(10 * time.Second)
+	for m.Method != "BYE" {
+		m = callee.next(10 * time.Second)
 	}
+	callee.reply(m, 200, "OK", "", "")
 	g.released(t, 10*time.Second, 0, 0)
 }

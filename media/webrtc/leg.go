@@ -14,6 +14,7 @@ import (
 	psdp "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -30,23 +31,24 @@ type Leg struct {
 	e    *Engine
 	conn *net.UDPConn // the RTP face towards the relay
 	to   netip.AddrPort
+	side atomic.Pointer[relay.Side] // the relay side in this process (Attach), else conn
 
-	mu          sync.Mutex
-	pc          *webrtc.PeerConnection
-	track       *rtpTrack
-	offer       []byte      // the browser's offer (AcceptOffer)
-	browserCs   []sdp.Codec // what the browser offered or answered
-	plainCs     []sdp.Codec // what the RTP side offered (Offer)
-	result      []byte      // our answer (Answer) or the plain answer (Accept)
-	started     bool
-	closing     bool
-	wg          sync.WaitGroup
-	toBrowser   atomic.Pointer[ptMap]
-	toRelay     atomic.Pointer[ptMap]
-	doneOnce    sync.Once
-	done        chan struct{}
-	err         error
-	connectedAt time.Time
+	mu           sync.Mutex
+	pc           *webrtc.PeerConnection
+	track        *rtpTrack
+	offer        []byte      // the browser's offer (AcceptOffer)
+	browserCs    []sdp.Codec // what the browser offered or answered
+	plainCs      []sdp.Codec // what the RTP side offered (Offer)
+	result       []byte      // our answer (Answer) or the plain answer (Accept)
+	started      bool
+	closing      bool
+	wg           sync.WaitGroup
+	toBrowserMap atomic.Pointer[ptMap]
+	toRelay      atomic.Pointer[ptMap]
+	doneOnce     sync.Once
+	done         chan struct{}
+	err          error
+	connectedAt  time.Time
 
 	fromBrowserPkts, toBrowserPkts, dropped atomic.Uint64
 }
@@ -143,7 +145,7 @@ func (l *Leg) Answer(plainAnswer []byte, to netip.AddrPort) ([]byte, error) {
 	}
 	l.to = unmap(to)
 	l.toRelay.Store(newPTMap(chosen, st.Codecs))
-	l.toBrowser.Store(newPTMap(st.Codecs, chosen))
+	l.toBrowserMap.Store(newPTMap(st.Codecs, chosen))
 	l.result = []byte(local)
 	l.startRelayReader()
 	return l.result, nil
@@ -216,7 +218,7 @@ func (l *Leg) Accept(answer []byte) ([]byte, error) {
 	}
 	plain := pick(l.plainCs, chosen) // the same codecs with the RTP side's payload types
 	l.toRelay.Store(newPTMap(chosen, plain))
-	l.toBrowser.Store(newPTMap(plain, chosen))
+	l.toBrowserMap.Store(newPTMap(plain, chosen))
 	l.result = plainSDP(plain, l.LocalAddr(), mirror(b.direction), 1)
 	l.startRelayReader()
 	return l.result, nil
@@ -305,6 +307,12 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			continue
 		}
 		buf[1] = buf[1]&0x80 | m[buf[1]&0x7f]
+		if side := l.side.Load(); side != nil {
+			if side.Input(buf[:n]) {
+				l.fromBrowserPkts.Add(1)
+			}
+			continue
+		}
 		if _, err := l.conn.WriteToUDPAddrPort(buf[:n], to); err == nil {
 			l.fromBrowserPkts.Add(1)
 		}
@@ -330,26 +338,50 @@ func (l *Leg) fromRelay(to netip.AddrPort) {
 		if err != nil {
 			return // closed
 		}
-		pkt := buf[:n]
 		// only the relay's side; RTCP (RFC 5761 §4 ranges) is the relay's
 		// and pion's own business on each side
-		if unmap(src) != to || n < 12 || pkt[0]>>6 != 2 || (pkt[1] >= 192 && pkt[1] <= 223) {
+		if unmap(src) != to {
 			l.dropped.Add(1)
 			continue
 		}
-		m := l.toBrowser.Load()
-		pt := m[pkt[1]&0x7f]
-		if pt == 0xff {
-			l.dropped.Add(1)
-			continue
-		}
-		pkt[1] = pkt[1]&0x80 | pt
-		if l.track.write(pkt) {
-			l.toBrowserPkts.Add(1)
-		} else {
-			l.dropped.Add(1)
-		}
+		l.toBrowser(buf[:n])
 	}
+}
+
+// toBrowser passes one RTP packet from the relay to the browser, its
+// payload type mapped (in place). It runs on the leg's socket reader, or
+// on the relay's I/O goroutine when attached: it does not block.
+func (l *Leg) toBrowser(pkt []byte) {
+	if len(pkt) < 12 || pkt[0]>>6 != 2 || (pkt[1] >= 192 && pkt[1] <= 223) {
+		l.dropped.Add(1)
+		return
+	}
+	m := l.toBrowserMap.Load()
+	if m == nil || m[pkt[1]&0x7f] == 0xff {
+		l.dropped.Add(1)
+		return
+	}
+	pkt[1] = pkt[1]&0x80 | m[pkt[1]&0x7f]
+	if l.track.write(pkt) {
+		l.toBrowserPkts.Add(1)
+	} else {
+		l.dropped.Add(1)
+	}
+}
+
+// Attach makes side, the relay side the leg's plain SDP went to, the
+// leg's RTP face in this process (relay.Side.SetEndpoint, Side.Input):
+// packets no longer take the loopback hop through the leg's socket. Call
+// it once the answer is known (after Answer, or Accept). After Close the
+// side's endpoint drops what it gets until the relay session closes.
+func (l *Leg) Attach(side *relay.Side) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing || l.track == nil {
+		return
+	}
+	l.side.Store(side)
+	side.SetEndpoint(l.toBrowser)
 }
 
 // Done is closed when the leg ends: the browser is gone (Err is

@@ -50,7 +50,7 @@ var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 // runChild is the gateway side: one webrtc.Engine (ICE-lite on one UDP
 // port) and one relay; each call is a Leg bridged through a relay session
 // to the parent's plain RTP endpoint, as the B2BUA does it.
-func runChild(portMin, portMax int, profile string) error {
+func runChild(portMin, portMax int, profile string, attach bool) error {
 	usages := 0
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rl, err := relay.New(relay.Config{ListenIP: loopback, PortMin: portMin, PortMax: portMax, MediaTimeout: -1, Logger: log})
@@ -75,7 +75,7 @@ func runChild(portMin, portMax int, profile string) error {
 		}
 		switch r.Op {
 		case "call":
-			rep, leg, sess := bridge(e, rl, r)
+			rep, leg, sess := bridge(e, rl, r, attach)
 			if leg != nil {
 				legs = append(legs, leg)
 				sessions = append(sessions, sess)
@@ -127,7 +127,7 @@ func runChild(portMin, portMax int, profile string) error {
 	return in.Err()
 }
 
-func bridge(e *webrtc.Engine, rl *relay.Relay, r request) (reply, *webrtc.Leg, *relay.Session) {
+func bridge(e *webrtc.Engine, rl *relay.Relay, r request, attach bool) (reply, *webrtc.Leg, *relay.Session) {
 	fail := func(err error) (reply, *webrtc.Leg, *relay.Session) {
 		return reply{ID: r.ID, Err: err.Error()}, nil, nil
 	}
@@ -164,6 +164,9 @@ func bridge(e *webrtc.Engine, rl *relay.Relay, r request) (reply, *webrtc.Leg, *
 		_ = leg.Close()
 		_ = sess.Close()
 		return fail(err)
+	}
+	if attach {
+		leg.Attach(sess.A()) // the relay hook: no loopback hop (relay.Side.SetEndpoint)
 	}
 	return reply{ID: r.ID, Answer: string(wans), Relay: sess.B().LocalAddr().String()}, leg, sess
 }

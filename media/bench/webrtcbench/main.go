@@ -40,21 +40,40 @@ func main() {
 		from     = flag.Int("from", 100, "-search: first N")
 		maxN     = flag.Int("max", 2000, "-search: largest N tried")
 		profile  = flag.String("gw-profile", "", "write a CPU profile of the gateway side (the window) to this file")
+		attach   = flag.Bool("attach", true, "legs hand packets to the relay in process (relay.Side.SetEndpoint); false: through a loopback socket")
+		compare  = flag.Bool("compare", false, "-calls N with the loopback socket (the anchor), then in process, side by side, and the ratio")
 	)
 	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
 	flag.Parse()
 	if *child {
-		if err := runChild(*portMin, *portMax, *profile); err != nil {
+		if err := runChild(*portMin, *portMax, *profile, *attach); err != nil {
 			fmt.Fprintln(os.Stderr, "webrtcbench child:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	p := params{profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	p := params{attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
 	fmt.Printf("webrtcbench: browsers (pion, DTLS-SRTP, PCMU) <-> media/webrtc <-> media/relay <-> plain RTP, G.711 20 ms both ways, %d CPUs, window %v\n",
 		runtime.NumCPU(), p.duration)
 	fmt.Printf("gateway side: child process (webrtc.Engine ICE-lite on one UDP port + relay %d-%d); browsers and plain endpoints: this process\n",
 		p.portMin, p.portMax)
+	if *compare {
+		var rs [2]result
+		for i, att := range []bool{false, true} {
+			p.attach = att
+			fmt.Printf("-- legs %s\n", map[bool]string{false: "through a loopback socket to the relay (anchor)", true: "attached to the relay in process"}[att])
+			r, err := run(*calls, p)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "webrtcbench:", err)
+				os.Exit(1)
+			}
+			r.print(p.maxLoss)
+			rs[i] = r
+		}
+		fmt.Printf("in process vs loopback socket at N=%d: %.2fx the CPU per bridged packet (%.1f vs %.1f us)\n", *calls,
+			rs[1].usPerPacket()/rs[0].usPerPacket(), rs[1].usPerPacket(), rs[0].usPerPacket())
+		return
+	}
 	if !*search {
 		r, err := run(*calls, p)
 		if err != nil {

@@ -35,6 +35,7 @@ type params struct {
 	sockets          int
 	maxLoss          float64
 	profile          string
+	attach           bool
 }
 
 // result is one run's figures.
@@ -76,6 +77,13 @@ func pct(d []time.Duration, q float64) time.Duration {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
+func (r result) usPerPacket() float64 {
+	if r.bridged == 0 {
+		return 0
+	}
+	return float64(r.gwCPU.Microseconds()) / float64(r.bridged)
+}
+
 func (r result) print(maxLoss float64) {
 	verdict := "FAIL"
 	if r.pass(maxLoss) {
@@ -109,7 +117,8 @@ func startGateway(p params) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile)
+	cmd := exec.Command(exe, "-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
+		"-attach="+strconv.FormatBool(p.attach))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
