@@ -286,7 +286,8 @@ func (s *adminServer) registry() *prometheus.Registry {
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	s.mediaMetrics(reg)
-	s.turnMetrics(reg) // turn.go
+	s.turnMetrics(reg)   // turn.go
+	s.webrtcMetrics(reg) // webrtc.go
 	return reg
 }
 

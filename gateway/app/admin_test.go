@@ -35,6 +35,9 @@ func runApp(t *testing.T, extra string, tweak func(*App)) *App {
 	if !strings.Contains("\n"+extra, "\nturn:") {
 		yaml += "\nturn: {enabled: false}\n" // no fixed ports 3478/5349 in parallel tests
 	}
+	if !strings.Contains(extra, "webrtc:") {
+		yaml += "webrtc: {port: 0}\n" // any free port: tests run side by side
+	}
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/turn"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
 )
 
 // ErrPostgresUnavailable is returned for a postgres:// store until the
@@ -57,6 +58,7 @@ type App struct {
 	sip      *sipserver.Server
 	dns      *dnssrv.Manager
 	relay    *relay.Relay
+	webrtc   *webrtc.Engine // browsers' media bridge (webrtc.go); nil when off
 	calls    *b2bua.B2BUA
 	policy   *callpolicy.Policy // call admission (callpolicy.go)
 	cdrs     *records
@@ -80,6 +82,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		if !ok {
 			if a.relay != nil {
 				_ = a.relay.Close()
+			}
+			if a.webrtc != nil {
+				_ = a.webrtc.Close()
 			}
 			a.closeStore()
 		}
@@ -281,6 +286,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.sip.Close()
 	a.stopTURN()
 	_ = a.relay.Close()
+	if a.webrtc != nil {
+		_ = a.webrtc.Close()
+	}
 	if a.admin != nil {
 		a.admin.shutdown()
 	}

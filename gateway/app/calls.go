@@ -94,12 +94,16 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	}
 	a.policy = policy
 	a.relay = rl
+	if a.webrtc, err = newWebRTC(cfg, mediaAddr, a.log.With("component", "webrtc")); err != nil { // webrtc.go
+		return fmt.Errorf("webrtc: %w", err)
+	}
 	a.calls = b2bua.New(b2bua.Options{
 		Auth:       auth,
 		Users:      a.users,
 		Router:     routes,
 		Client:     client,
 		Relay:      rl,
+		WebRTC:     a.webrtc,
 		MediaAddr:  mediaAddr,
 		Contact:    a.contact,
 		Domain:     cfg.Domains()[0],

@@ -23,6 +23,7 @@ func TestMediaSides(t *testing.T) {
 	base := freeRange(t, 200)
 	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(`
 sip: {listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0", "udp://[::1]:0"]}
+turn: {enabled: false} # freeRange may fall in TURN's default relay range
 media:
   port_min: %d
   port_max: %d
@@ -140,6 +141,7 @@ func TestMediaSidesDefault(t *testing.T) {
 	base := freeRange(t, 100)
 	cfg, err := config.Parse("t.yaml", []byte(fmt.Sprintf(`
 sip: {listen: ["udp://127.0.0.1:0", "udp://[::1]:0"]}
+turn: {enabled: false} # freeRange may fall in TURN's default relay range
 media: {port_min: %d, port_max: %d, public_address: 192.0.2.7}
 `, base, base+99)))
 	if err != nil {

@@ -53,6 +53,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
 )
 
 // Users answers the digest HA1 of a user; ok is false for unknown users.
@@ -74,6 +75,8 @@ type Options struct {
 	Client *sipgo.Client
 	// Relay anchors the media of every call.
 	Relay *relay.Relay
+	// WebRTC bridges browsers' legs to the relay (webrtc.go). Optional.
+	WebRTC *webrtc.Engine
 	// MediaAddr is the address written in SDP for the relay's ports,
 	// unless the relay side advertises its own (relay.Side.Advertised).
 	MediaAddr netip.Addr

@@ -40,6 +40,7 @@ type call struct {
 	info     cdrInfo
 	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
 	late     lateOffer   // the INVITE came without SDP (lateoffer.go)
+	rtc      rtcState    // WebRTC legs (webrtc.go)
 	ackOnce  sync.Once
 	ackc     chan struct{}
 	endOnce  sync.Once
@@ -228,6 +229,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		return fmt.Errorf("relay session: %w", err)
 	}
 	c.media = media
+	defer c.closeBrowsers() // webrtc.go
 	ok := false
 	defer func() {
 		if !ok {
@@ -307,6 +309,10 @@ func isClosed(ch chan struct{}) bool {
 // message that carried it) and rewrites it towards the relay's B side
 // (leg.go's pipeline).
 func (c *call) offer(body []byte, from sip.Message) ([]byte, error) {
+	body, err := c.browserOffer(body) // a browser calling: plain RTP (webrtc.go)
+	if err != nil {
+		return nil, err
+	}
 	a, b := c.legs(true)
 	sd, st, err := a.acceptOffer(body)
 	if err != nil {
@@ -325,6 +331,10 @@ func (c *call) offer(body []byte, from sip.Message) ([]byte, error) {
 // side at it (from: the response that carried it) and rewrites it towards
 // the relay's A side (leg.go's pipeline).
 func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
+	body, err := c.browserCallee(body, from) // a browser called: plain RTP (webrtc.go)
+	if err != nil {
+		return nil, err
+	}
 	a, b := c.legs(true)
 	sd, st, err := b.acceptAnswer(c.offerB, body)
 	if err != nil {
@@ -338,7 +348,7 @@ func (c *call) answer(body []byte, from sip.Message) ([]byte, error) {
 	if c.late.on {
 		c.late.offerA = sd // our offer to the caller, answered in its ACK (lateoffer.go)
 	}
-	return out, nil
+	return c.browserAnswer(out) // a browser calling: WebRTC (webrtc.go)
 }
 
 // mediaAddr is the address written in SDP for relay side s (leg.mediaAddr).

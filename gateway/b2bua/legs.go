@@ -224,6 +224,8 @@ func (c *call) wait() {
 	case <-c.done:
 	case <-c.media.Timeout():
 		c.end(true, true, ErrMediaTimeout)
+	case <-c.browserGone(): // webrtc.go
+		c.end(true, true, errBrowserGone)
 	case <-c.gw.ctx.Done():
 		c.end(true, true, nil)
 	}

@@ -207,6 +207,9 @@ func (c *call) contactBranch(user string, bnd store.Binding, more ...sip.Header)
 		extra = c.diversionHeaders(*c.diverted)
 	}
 	req := c.newInvite(ruri, user, transport, append(extra, more...)...)
+	if err := c.offerBrowser(req, transport); err != nil { // WS/WSS: WebRTC (webrtc.go)
+		return nil, err
+	}
 	dest := bnd.Source
 	for i, p := range bnd.Path {
 		var u sip.Uri

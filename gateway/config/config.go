@@ -58,6 +58,8 @@ type Config struct {
 
 	// Media configures the RTP relay of calls.
 	Media Media `yaml:"media"`
+	// WebRTC configures the browsers' media bridge (webrtc.go).
+	WebRTC WebRTC `yaml:"webrtc"`
 
 	// Calls configures answered calls: session timers.
 	Calls Calls `yaml:"calls"`
@@ -364,6 +366,7 @@ func base() *Config {
 		HTTP:      HTTP{Listen: "0.0.0.0:8443", APIAllow: append([]string(nil), defaultAPIAllow...)},
 		DNS:       defaultDNS(),
 		Media:     defaultMedia(),
+		WebRTC:    defaultWebRTC(),
 		Calls:     defaultCalls(),
 		Records:   defaultRecords(),
 		Numbering: defaultNumbering(),

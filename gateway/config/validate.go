@@ -39,6 +39,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateDNS(&c.DNS)
 	d.validateTrunks(c.Trunks)
 	d.validateMedia(c) // media.go: also trunks[].media_interface
+	d.validateWebRTC(&c.WebRTC, &c.Media)
 	d.validateCalls(&c.Calls)
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)

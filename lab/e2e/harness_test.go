@@ -155,6 +155,9 @@ sip:
 	if !strings.Contains("\n"+yamlExtra, "\nturn:") {
 		cfg += "\nturn: {enabled: false}\n" // STUN/TURN's default ports would collide between parallel gateways
 	}
+	if !strings.Contains(yamlExtra, "webrtc:") {
+		cfg += "webrtc: {port: 0}\n" // any free UDP port: gateways run side by side
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -99,8 +99,14 @@ func (k *sock) read(wg *sync.WaitGroup) {
 			}
 			continue
 		}
-		if out, to, ok := k.side.input(buf[:n], src, k.isRTCP); ok {
+		if out, to, ok := k.side.input(buf[:n], src, k.isRTCP); ok && !deliver(out, buf[:n]) {
 			_, _ = out.conn.WriteToUDPAddrPort(buf[:n], to)
 		}
 	}
+}
+
+// sendFrom sends b out of k (a socket of s) to `to`, for Side.Input.
+func (r *Relay) sendFrom(_ *Session, k *sock, b []byte, to netip.AddrPort) bool {
+	_, err := k.conn.WriteToUDPAddrPort(b, to)
+	return err == nil
 }

@@ -321,7 +321,7 @@ func (w *worker) handle(port int) {
 	s.io.refs.Add(1)
 	if !s.io.closing.Load() {
 		if n, src, ok := w.recv(k.fd); ok {
-			if out, to, fwd := k.side.input(w.buf[:n], src, k.isRTCP); fwd {
+			if out, to, fwd := k.side.input(w.buf[:n], src, k.isRTCP); fwd && !deliver(out, w.buf[:n]) {
 				w.send(out, n, to)
 			}
 		}
@@ -418,3 +418,25 @@ func zoneName(index uint32) string {
 // P (about a millisecond of work): under a load that never lets it block, the
 // other goroutines of the process (signalling, timers) still run.
 const yieldEvery = 256
+
+// sendFrom sends b out of k (a socket of s) to `to`, for Side.Input, from
+// the caller's goroutine: like a worker, it holds a reference on s so that
+// Session.Close does not close the fd under it.
+func (r *Relay) sendFrom(s *Session, k *sock, b []byte, to netip.AddrPort) bool {
+	s.io.refs.Add(1)
+	defer s.io.refs.Add(-1)
+	if s.io.closing.Load() {
+		return false
+	}
+	var sa unix.Sockaddr
+	if k.v6 {
+		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
+	} else {
+		a := to.Addr().Unmap()
+		if !a.Is4() {
+			return false
+		}
+		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: a.As4()}
+	}
+	return unix.Sendto(k.fd, b, 0, sa) == nil
+}

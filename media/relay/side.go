@@ -31,6 +31,8 @@ type Side struct {
 	// changes, so the packet path reads it without a lock.
 	dst atomic.Pointer[dest]
 
+	inproc atomic.Pointer[func([]byte)] // an in-process far end (inprocess.go)
+
 	mu        sync.Mutex
 	remote    Remote
 	remoteSet bool

@@ -1,0 +1,205 @@
+package b2bua
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
+)
+
+// WebRTC legs (media/webrtc). A browser's SDP never reaches the SDP
+// pipeline: its leg turns it into a plain RTP offer or answer at the leg's
+// own socket, which the pipeline treats as any phone's, and turns what the
+// pipeline sends the browser back into WebRTC:
+//
+//	browser calls:  offer  --AcceptOffer--> plain offer  -> relay A -> B
+//	                answer <--Answer------- plain answer <- relay A <- B
+//	browser called: offer  <--Offer-------- plain offer  <- relay B <- A
+//	                answer --Accept-------> plain answer -> relay B -> A
+//
+// A browser is detected by its SDP (webrtc.IsWebRTC) when it calls, by its
+// contact's transport (WS, WSS: RFC 7118) when it is called. The legs end
+// with the call (closeBrowsers); a browser that vanishes (RFC 7675 consent
+// expired) ends the call (browserGone).
+
+// errBrowserGone ends a call whose browser stopped answering ICE consent
+// checks; it is a media timeout for the CDR and the BYE's Reason.
+var errBrowserGone = fmt.Errorf("%w: browser gone (ICE consent expired, RFC 7675)", ErrMediaTimeout)
+
+// rtcState is a call's WebRTC legs.
+type rtcState struct {
+	mu       sync.Mutex
+	a        *webrtc.Leg            // the caller, a browser
+	branches map[string]*webrtc.Leg // browsers called, by their branch's Call-ID
+	gone     chan struct{}          // browserGone's channel, made once
+}
+
+// browserOffer makes a browser caller's offer plain RTP (call.offer hook).
+// Other bodies pass unchanged.
+func (c *call) browserOffer(body []byte) ([]byte, error) {
+	e := c.gw.o.WebRTC
+	if e == nil || !webrtc.IsWebRTC(body) {
+		return body, nil
+	}
+	leg, plain, err := e.AcceptOffer(body)
+	if err != nil {
+		return nil, err
+	}
+	c.rtc.mu.Lock()
+	old := c.rtc.a
+	c.rtc.a = leg
+	c.rtc.mu.Unlock()
+	if old != nil {
+		go old.Close()
+	}
+	return plain, nil
+}
+
+// browserAnswer makes the answer for a browser caller WebRTC (call.answer
+// hook): out is the plain answer pointing at the relay's A side.
+func (c *call) browserAnswer(out []byte) ([]byte, error) {
+	c.rtc.mu.Lock()
+	leg := c.rtc.a
+	c.rtc.mu.Unlock()
+	if leg == nil || len(out) == 0 {
+		return out, nil
+	}
+	ans, err := leg.Answer(out, bridgeAddr(c.media.A()))
+	if err == nil {
+		leg.Attach(c.media.A()) // no loopback hop between the leg and the relay
+	}
+	return ans, err
+}
+
+// browserCallee makes a called browser's answer plain RTP (call.answer
+// hook); res is the response that carried it.
+func (c *call) browserCallee(body []byte, res sip.Message) ([]byte, error) {
+	if len(body) == 0 || res == nil || !webrtc.IsWebRTC(body) {
+		return body, nil
+	}
+	id := res.CallID()
+	if id == nil {
+		return body, nil
+	}
+	c.rtc.mu.Lock()
+	leg := c.rtc.branches[id.Value()]
+	c.rtc.mu.Unlock()
+	if leg == nil {
+		return body, nil
+	}
+	plain, err := leg.Accept(body)
+	if err == nil {
+		leg.Attach(c.media.B()) // no loopback hop between the leg and the relay
+	}
+	return plain, err
+}
+
+// offerBrowser gives a branch towards a browser (a contact registered over
+// WS or WSS) a WebRTC offer of its own instead of the plain one
+// (contactBranch hook).
+func (c *call) offerBrowser(req *sip.Request, transport string) error {
+	e := c.gw.o.WebRTC
+	if e == nil || !isWebSocket(transport) || len(c.bodyB) == 0 {
+		return nil
+	}
+	leg, offer, err := e.Offer(c.bodyB, bridgeAddr(c.media.B()))
+	if err != nil {
+		return err
+	}
+	req.SetBody(offer)
+	c.rtc.mu.Lock()
+	if c.rtc.branches == nil {
+		c.rtc.branches = map[string]*webrtc.Leg{}
+	}
+	c.rtc.branches[req.CallID().Value()] = leg
+	c.rtc.mu.Unlock()
+	return nil
+}
+
+func isWebSocket(transport string) bool {
+	return strings.EqualFold(transport, "ws") || strings.EqualFold(transport, "wss")
+}
+
+// browserGone is closed when a browser leg of the answered call ends: the
+// caller's, or the called browser that answered (c.b). Nil (never ready)
+// when neither leg is a browser.
+func (c *call) browserGone() <-chan struct{} {
+	c.rtc.mu.Lock()
+	defer c.rtc.mu.Unlock()
+	if c.rtc.gone != nil {
+		return c.rtc.gone
+	}
+	var legs []*webrtc.Leg
+	if c.rtc.a != nil {
+		legs = append(legs, c.rtc.a)
+	}
+	if c.b != nil && c.rtc.branches[c.b.callID] != nil {
+		legs = append(legs, c.rtc.branches[c.b.callID])
+	}
+	if len(legs) == 0 {
+		return nil
+	}
+	gone := make(chan struct{})
+	c.rtc.gone = gone
+	go func() {
+		var b <-chan struct{}
+		if len(legs) > 1 {
+			b = legs[1].Done()
+		}
+		select {
+		case <-legs[0].Done():
+		case <-b:
+		case <-c.done:
+			return
+		}
+		// The browser's media is gone for good: release its legs and the
+		// relay's ports now, not after the BYE towards the vanished
+		// browser times out (32 s); end (legs.go) sends the BYEs.
+		for _, l := range legs {
+			_ = l.Close()
+		}
+		_ = c.media.Close()
+		close(gone)
+	}()
+	return gone
+}
+
+// closeBrowsers ends every WebRTC leg of the call (deferred in call.run:
+// the call has ended, or never got through).
+func (c *call) closeBrowsers() {
+	c.rtc.mu.Lock()
+	legs := make([]*webrtc.Leg, 0, len(c.rtc.branches)+1)
+	if c.rtc.a != nil {
+		legs = append(legs, c.rtc.a)
+	}
+	for _, l := range c.rtc.branches {
+		legs = append(legs, l)
+	}
+	c.rtc.a, c.rtc.branches = nil, nil
+	c.rtc.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range legs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = l.Close() }()
+	}
+	wg.Wait()
+}
+
+// bridgeAddr is where a WebRTC leg sends to a relay side: its bound
+// address, loopback when the relay listens on every address.
+func bridgeAddr(s *relay.Side) netip.AddrPort {
+	a := s.LocalAddr()
+	if a.Addr().IsUnspecified() {
+		lo := netip.IPv6Loopback()
+		if a.Addr().Is4() {
+			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		return netip.AddrPortFrom(lo, a.Port())
+	}
+	return a
+}

@@ -1,0 +1,119 @@
+//go:build linux
+
+// Command webrtcbench measures the WebRTC bridge (media/webrtc with
+// media/relay) the way issue 12 asks: N concurrent calls, each a browser
+// (a pion PeerConnection: ICE, DTLS-SRTP) bridged to a plain RTP endpoint,
+// G.711 20 ms both ways (50 packets/s per direction). It drives
+// media/webrtc and media/relay directly, as the B2BUA does, without SIP.
+//
+// The gateway side (one webrtc.Engine on one UDP port, one relay) runs in
+// a child process, so its CPU time and memory are its own; the browsers and
+// the plain endpoints run in this process and share the two cores with it.
+//
+//	webrtcbench -calls 200 -duration 10s
+//	webrtcbench -search
+//
+// It reports, per run: loss each way, the gateway's CPU µs per bridged
+// packet (both directions), its memory per call (RSS and Go heap), and the
+// call setup time (offer → first audio at the browser) p50/p99.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+)
+
+func main() {
+	var (
+		child    = flag.Bool("child", false, "run the gateway side (internal)")
+		calls    = flag.Int("calls", 200, "concurrent calls (one measurement)")
+		search   = flag.Bool("search", false, "search the largest number of calls with loss under -max-loss")
+		maxLoss  = flag.Float64("max-loss", 0.001, "loss ratio allowed")
+		duration = flag.Duration("duration", 10*time.Second, "measurement window per run, after every call is up")
+		parallel = flag.Int("setup-parallel", 8, "calls set up at once")
+		portMin  = flag.Int("port-min", 30000, "relay port range start")
+		portMax  = flag.Int("port-max", 39999, "relay port range end")
+		sockets  = flag.Int("plain-sockets", 16, "sockets of the plain RTP endpoints")
+		from     = flag.Int("from", 100, "-search: first N")
+		maxN     = flag.Int("max", 2000, "-search: largest N tried")
+		profile  = flag.String("gw-profile", "", "write a CPU profile of the gateway side (the window) to this file")
+		attach   = flag.Bool("attach", true, "legs hand packets to the relay in process (relay.Side.SetEndpoint); false: through a loopback socket")
+		compare  = flag.Bool("compare", false, "-calls N with the loopback socket (the anchor), then in process, side by side, and the ratio")
+	)
+	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
+	flag.Parse()
+	if *child {
+		if err := runChild(*portMin, *portMax, *profile, *attach); err != nil {
+			fmt.Fprintln(os.Stderr, "webrtcbench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	p := params{attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	fmt.Printf("webrtcbench: browsers (pion, DTLS-SRTP, PCMU) <-> media/webrtc <-> media/relay <-> plain RTP, G.711 20 ms both ways, %d CPUs, window %v\n",
+		runtime.NumCPU(), p.duration)
+	fmt.Printf("gateway side: child process (webrtc.Engine ICE-lite on one UDP port + relay %d-%d); browsers and plain endpoints: this process\n",
+		p.portMin, p.portMax)
+	if *compare {
+		var rs [2]result
+		for i, att := range []bool{false, true} {
+			p.attach = att
+			fmt.Printf("-- legs %s\n", map[bool]string{false: "through a loopback socket to the relay (anchor)", true: "attached to the relay in process"}[att])
+			r, err := run(*calls, p)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "webrtcbench:", err)
+				os.Exit(1)
+			}
+			r.print(p.maxLoss)
+			rs[i] = r
+		}
+		fmt.Printf("in process vs loopback socket at N=%d: %.2fx the CPU per bridged packet (%.1f vs %.1f us)\n", *calls,
+			rs[1].usPerPacket()/rs[0].usPerPacket(), rs[1].usPerPacket(), rs[0].usPerPacket())
+		return
+	}
+	if !*search {
+		r, err := run(*calls, p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "webrtcbench:", err)
+			os.Exit(1)
+		}
+		r.print(p.maxLoss)
+		return
+	}
+	// double from -from until a run fails, then bisect
+	good, bad := 0, 0
+	for n := *from; n <= *maxN; n *= 2 {
+		r, err := run(n, p)
+		if err != nil {
+			fmt.Println("run", n, "error:", err)
+			bad = n
+			break
+		}
+		r.print(p.maxLoss)
+		if !r.pass(p.maxLoss) {
+			bad = n
+			break
+		}
+		good = n
+	}
+	if bad == 0 {
+		fmt.Printf("largest N passing: >= %d (the -max)\n", good)
+		return
+	}
+	for bad-good > max(good/8, 25) {
+		n := (good + bad) / 2
+		r, err := run(n, p)
+		if err == nil {
+			r.print(p.maxLoss)
+		}
+		if err != nil || !r.pass(p.maxLoss) {
+			bad = n
+		} else {
+			good = n
+		}
+	}
+	fmt.Printf("largest N passing (loss < %.2f %%, generator on time): %d (failed at %d)\n", 100*p.maxLoss, good, bad)
+}

@@ -1,0 +1,548 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+var verbose = new(bool)
+
+type params struct {
+	duration         time.Duration
+	parallel         int
+	portMin, portMax int
+	sockets          int
+	maxLoss          float64
+	profile          string
+	attach           bool
+}
+
+// result is one run's figures.
+type result struct {
+	n, failed        int
+	window           time.Duration
+	sentB, recvP     uint64 // browser → plain: sent by the browsers, received by the plain endpoints
+	sentP, recvB     uint64 // plain → browser
+	nominal          uint64 // per direction in the window
+	gwCPU, genCPU    time.Duration
+	bridged          uint64 // packets the legs passed, both ways, in the window
+	rssCall, heapCal float64
+	goroutines       int
+	overflows        uint64 // UDP receive buffer overflows of the whole machine in the window
+	setup            []time.Duration
+}
+
+func loss(sent, recv uint64) float64 {
+	if sent == 0 {
+		return 1
+	}
+	if recv >= sent {
+		return 0
+	}
+	return 1 - float64(recv)/float64(sent)
+}
+
+func (r result) pass(maxLoss float64) bool {
+	onTime := float64(r.sentB) >= 0.99*float64(r.nominal) && float64(r.sentP) >= 0.99*float64(r.nominal)
+	return r.failed == 0 && onTime && loss(r.sentB, r.recvP) < maxLoss && loss(r.sentP, r.recvB) < maxLoss
+}
+
+func pct(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func (r result) usPerPacket() float64 {
+	if r.bridged == 0 {
+		return 0
+	}
+	return float64(r.gwCPU.Microseconds()) / float64(r.bridged)
+}
+
+func (r result) print(maxLoss float64) {
+	verdict := "FAIL"
+	if r.pass(maxLoss) {
+		verdict = "pass"
+	}
+	pps := float64(r.bridged) / r.window.Seconds()
+	us := 0.0
+	if r.bridged > 0 {
+		us = float64(r.gwCPU.Microseconds()) / float64(r.bridged)
+	}
+	fmt.Printf("N=%d %s: loss browser->plain %.3f %% (%d/%d), plain->browser %.3f %% (%d/%d), nominal %d per direction; setup failures %d\n",
+		r.n, verdict, 100*loss(r.sentB, r.recvP), r.recvP, r.sentB, 100*loss(r.sentP, r.recvB), r.recvB, r.sentP, r.nominal, r.failed)
+	fmt.Printf("  gateway side: %.0f packets/s bridged, CPU %.2f cores = %.1f us per bridged packet (relay + DTLS-SRTP + bridge); %.0f KiB RSS and %.0f KiB Go heap per call; %d goroutines\n",
+		pps, r.gwCPU.Seconds()/r.window.Seconds(), us, r.rssCall/1024, r.heapCal/1024, r.goroutines)
+	fmt.Printf("  UDP receive buffer overflows on the machine during the window: %d\n", r.overflows)
+	fmt.Printf("  browsers + plain endpoints (this process): CPU %.2f cores; call setup (offer -> first audio at the browser) p50 %v p99 %v max %v\n",
+		r.genCPU.Seconds()/r.window.Seconds(), pct(r.setup, 0.5).Round(time.Millisecond), pct(r.setup, 0.99).Round(time.Millisecond), pct(r.setup, 1).Round(time.Millisecond))
+}
+
+// gateway is the child process and its request/reply pipe.
+type gateway struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	mu  sync.Mutex
+	wmu sync.Mutex
+	res map[int]chan reply
+}
+
+func startGateway(p params) (*gateway, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
+		"-attach="+strconv.FormatBool(p.attach))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	g := &gateway{cmd: cmd, in: in, res: map[int]chan reply{}}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var r reply
+			if json.Unmarshal(sc.Bytes(), &r) != nil {
+				continue
+			}
+			g.mu.Lock()
+			ch := g.res[r.ID]
+			delete(g.res, r.ID)
+			g.mu.Unlock()
+			if ch != nil {
+				ch <- r
+			}
+		}
+	}()
+	return g, nil
+}
+
+func (g *gateway) ask(r request) (reply, error) {
+	ch := make(chan reply, 1)
+	g.mu.Lock()
+	g.res[r.ID] = ch
+	g.mu.Unlock()
+	b, _ := json.Marshal(r)
+	g.wmu.Lock()
+	_, err := g.in.Write(append(b, '\n'))
+	g.wmu.Unlock()
+	if err != nil {
+		return reply{}, err
+	}
+	select {
+	case rep := <-ch:
+		if rep.Err != "" {
+			return rep, errors.New(rep.Err)
+		}
+		return rep, nil
+	case <-time.After(30 * time.Second):
+		return reply{}, errors.New("gateway side did not answer in 30 s")
+	}
+}
+
+var usageID atomic.Int64
+
+func (g *gateway) usage() (reply, error) {
+	return g.ask(request{Op: "usage", ID: -1 - int(usageID.Add(1))})
+}
+
+func (g *gateway) stop() {
+	_, _ = g.in.Write([]byte(`{"op":"quit"}` + "\n"))
+	_ = g.in.Close()
+	done := make(chan struct{})
+	go func() { _ = g.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// browser is one pion PeerConnection playing a browser with PCMU only.
+type browser struct {
+	pc        *webrtc.PeerConnection
+	track     *webrtc.TrackLocalStaticRTP
+	connected atomic.Bool
+	offerAt   time.Time
+	firstRx   atomic.Int64
+	seq       uint16
+	ts        uint32
+}
+
+var pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
+
+func newAPI() (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: pcmu, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	se := webrtc.SettingEngine{}
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	ir := &interceptor.Registry{} // a browser's RTCP reports, not its video machinery
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+// counters of the whole run
+type counters struct {
+	sentB, recvB, sentP, recvP atomic.Uint64
+	stop                       atomic.Bool
+}
+
+func newBrowser(api *webrtc.API, c *counters) (*browser, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	b := &browser{pc: pc}
+	b.track, err = webrtc.NewTrackLocalStaticRTP(pcmu, "audio", "bench")
+	if err == nil {
+		_, err = pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	}
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		b.connected.Store(s == webrtc.PeerConnectionStateConnected)
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := t.Read(buf); err != nil {
+				return
+			}
+			if b.firstRx.Load() == 0 {
+				b.firstRx.Store(time.Now().UnixNano())
+			}
+			c.recvB.Add(1)
+		}
+	})
+	return b, nil
+}
+
+// plainCall is one call's plain RTP endpoint: a share of a socket.
+type plainCall struct {
+	to   netip.AddrPort
+	ssrc uint32
+	seq  uint16
+	ts   uint32
+}
+
+type plainSock struct {
+	conn  *net.UDPConn
+	mu    sync.Mutex
+	calls []*plainCall
+}
+
+func run(n int, p params) (result, error) {
+	r := result{n: n, window: p.duration}
+	gw, err := startGateway(p)
+	if err != nil {
+		return r, err
+	}
+	defer gw.stop()
+	u0, err := gw.usage()
+	if err != nil {
+		return r, err
+	}
+	api, err := newAPI()
+	if err != nil {
+		return r, err
+	}
+	var c counters
+	socks := make([]*plainSock, p.sockets)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range socks {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return r, err
+		}
+		_ = conn.SetReadBuffer(4 << 20)
+		socks[i] = &plainSock{conn: conn}
+		defer conn.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1500)
+			for {
+				if _, err := conn.Read(buf); err != nil {
+					return
+				}
+				c.recvP.Add(1)
+			}
+		}()
+	}
+
+	// set up the calls, p.parallel at a time
+	browsers := make([]*browser, n)
+	var failed atomic.Int64
+	var next atomic.Int64
+	var setup sync.WaitGroup
+	for range p.parallel {
+		setup.Add(1)
+		go func() {
+			defer setup.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := placeCall(api, gw, &c, socks[i%len(socks)], i, browsers); err != nil {
+					if failed.Add(1) <= 3 {
+						fmt.Fprintf(os.Stderr, "call %d: %v\n", i, err)
+					}
+				}
+			}
+		}()
+	}
+
+	// senders: plain endpoints per socket, browsers in 4 groups, every 20 ms
+	var senders sync.WaitGroup
+	defer func() { c.stop.Store(true); senders.Wait() }()
+	for _, s := range socks {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			pkt := make([]byte, 12+160)
+			pkt[0] = 0x80
+			tick(&c, func() {
+				s.mu.Lock()
+				calls := s.calls
+				s.mu.Unlock()
+				for _, pc := range calls {
+					pc.seq++
+					pc.ts += 160
+					binary.BigEndian.PutUint16(pkt[2:], pc.seq)
+					binary.BigEndian.PutUint32(pkt[4:], pc.ts)
+					binary.BigEndian.PutUint32(pkt[8:], pc.ssrc)
+					if _, err := s.conn.WriteToUDPAddrPort(pkt, pc.to); err == nil {
+						c.sentP.Add(1)
+					}
+				}
+			})
+		}()
+	}
+	const groups = 4
+	for g := range groups {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: make([]byte, 160)}
+			tick(&c, func() {
+				for i := g; i < n; i += groups {
+					b := browsers[i]
+					if b == nil || !b.connected.Load() {
+						continue
+					}
+					b.seq++
+					b.ts += 160
+					pkt.SequenceNumber, pkt.Timestamp = b.seq, b.ts
+					if b.track.WriteRTP(pkt) == nil {
+						c.sentB.Add(1)
+					}
+				}
+			})
+		}()
+	}
+	setup.Wait()
+	r.failed = int(failed.Load())
+	// every call up and audio in: at most 60 s
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		up := 0
+		for _, b := range browsers {
+			if b != nil && b.firstRx.Load() != 0 {
+				up++
+			}
+		}
+		if up == n-r.failed || time.Now().After(deadline) {
+			r.failed = n - up
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	defer func() {
+		var cw sync.WaitGroup
+		for _, b := range browsers {
+			if b != nil {
+				cw.Add(1)
+				go func() { defer cw.Done(); _ = b.pc.Close() }()
+			}
+		}
+		cw.Wait()
+	}()
+	for _, b := range browsers {
+		if b != nil && b.firstRx.Load() != 0 {
+			r.setup = append(r.setup, time.Duration(b.firstRx.Load()-b.offerAt.UnixNano()))
+		}
+	}
+	time.Sleep(time.Second) // steady state
+	a0, err := gw.usage()
+	if err != nil {
+		return r, err
+	}
+	g0 := cpuTimeSelf()
+	ov0 := rcvbufErrors()
+	sB0, rP0, sP0, rB0 := c.sentB.Load(), c.recvP.Load(), c.sentP.Load(), c.recvB.Load()
+	time.Sleep(p.duration)
+	a1, err := gw.usage()
+	if err != nil {
+		return r, err
+	}
+	g1 := cpuTimeSelf()
+	r.overflows = rcvbufErrors() - ov0
+	sB1, sP1 := c.sentB.Load(), c.sentP.Load()
+	c.stop.Store(true)
+	senders.Wait()
+	time.Sleep(300 * time.Millisecond) // what is in flight arrives
+	r.sentB, r.recvP, r.sentP, r.recvB = sB1-sB0, c.recvP.Load()-rP0, sP1-sP0, c.recvB.Load()-rB0
+	r.nominal = uint64(float64(n-r.failed) * 50 * p.duration.Seconds())
+	r.gwCPU, r.genCPU = a1.CPU-a0.CPU, g1-g0
+	r.bridged = (a1.ToBrowser + a1.FromBrowser) - (a0.ToBrowser + a0.FromBrowser)
+	if up := n - r.failed; up > 0 {
+		r.rssCall = float64(a1.RSS-u0.RSS) / float64(up)
+		r.heapCal = float64(int64(a1.Heap)-int64(u0.Heap)) / float64(up)
+	}
+	r.goroutines = a1.Goroutines
+	if *verbose {
+		fmt.Printf("  [window] legs: from browsers %d, to browsers %d, dropped %d, legs with nothing from the browser %d; relay A: accepted %d forwarded %d dropped %d ignored %d\n",
+			a1.FromBrowser-a0.FromBrowser, a1.ToBrowser-a0.ToBrowser, a1.Dropped-a0.Dropped, a1.NoFlow,
+			a1.RelayA[0]-a0.RelayA[0], a1.RelayA[1]-a0.RelayA[1], a1.RelayA[2]-a0.RelayA[2], a1.RelayA[3]-a0.RelayA[3])
+	}
+	return r, nil
+}
+
+// tick runs f once per 20 ms period until c.stop: on each wake-up as many
+// times as periods have passed (a sender that the scheduler delayed
+// catches up, as a phone's packetiser does), at most 5 at once (further
+// periods are skipped and show as the generator being late).
+func tick(c *counters, f func()) {
+	const period = 20 * time.Millisecond
+	t := time.NewTicker(period)
+	defer t.Stop()
+	start, done := time.Now(), int64(0)
+	for range t.C {
+		if c.stop.Load() {
+			return
+		}
+		due := int64(time.Since(start)/period) + 1
+		if due-done > 5 {
+			done = due - 5
+		}
+		for ; done < due; done++ {
+			f()
+		}
+	}
+}
+
+func placeCall(api *webrtc.API, gw *gateway, c *counters, s *plainSock, i int, browsers []*browser) error {
+	b, err := newBrowser(api, c)
+	if err != nil {
+		return err
+	}
+	b.offerAt = time.Now()
+	offer, err := b.pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	g := webrtc.GatheringCompletePromise(b.pc)
+	if err := b.pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	<-g
+	rep, err := gw.ask(request{Op: "call", ID: i, Offer: b.pc.LocalDescription().SDP, Plain: s.conn.LocalAddr().String()})
+	if err != nil {
+		_ = b.pc.Close()
+		return err
+	}
+	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: rep.Answer}); err != nil {
+		_ = b.pc.Close()
+		return err
+	}
+	to, err := netip.ParseAddrPort(rep.Relay)
+	if err != nil {
+		return err
+	}
+	if to.Addr().IsUnspecified() {
+		to = netip.AddrPortFrom(loopback, to.Port())
+	}
+	s.mu.Lock()
+	s.calls = append(slices.Clone(s.calls), &plainCall{to: to, ssrc: uint32(i + 1)})
+	s.mu.Unlock()
+	browsers[i] = b
+	return nil
+}
+
+func cpuTimeSelf() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rcvbufErrors is Udp RcvbufErrors of /proc/net/snmp (the whole machine).
+func rcvbufErrors() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if n == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,83 @@
+package webrtc_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/media/relay"
+	"github.com/switchboard-gw/switchboard/media/sdp"
+)
+
+// TestAttachedToRelay: a leg attached to its relay side (the relay hook)
+// bridges a browser and a phone through a real relay session with no
+// packet on the leg's own socket (its socket's peer address leads
+// nowhere): the relay counts the browser's packets
+// as its A side's, and the phone hears them from the relay's B side.
+func TestAttachedToRelay(t *testing.T) {
+	// a range of its own (the relay skips ports others hold)
+	rl, err := relay.New(relay.Config{ListenIP: loopback, PortMin: 56000, PortMax: 56999, MediaTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rl.Close()
+	sess, err := rl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	e := newEngine(t, 10*time.Second)
+	b := newBrowser(t)
+	offer, err := b.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg, plain, err := e.AcceptOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	sd, err := sdp.Parse(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sdp.AudioStream(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.A().SetRemote(st.Remote()) // what the B2BUA's offer() does
+	p := newPhone(t)
+	sess.B().SetRemote(relay.Remote{RTP: p.addr()})
+	ans, pt, _ := plainAnswer(t, plain, sess.A().LocalAddr(), "PCMU")
+	// a socket address that leads nowhere: only the in-process path works
+	wans, err := leg.Answer(ans, netip.AddrPortFrom(loopback, 9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg.Attach(sess.A())
+	if err := b.Accept(wans); err != nil {
+		t.Fatal(err)
+	}
+	b.Stream(false)
+	p.stream(sess.B().LocalAddr(), pt, 0)
+	eventually(t, 15*time.Second, "audio both ways through the relay", func() bool {
+		_, rx, _ := b.Counts()
+		return rx >= 100 && p.count(pt) >= 100
+	})
+	a, bs := sess.Stats()
+	st2 := leg.Stats()
+	t.Logf("relay A %d accepted, %d forwarded; B %d accepted, %d forwarded; leg %+v", a.Packets, a.Forwarded, bs.Packets, bs.Forwarded, st2)
+	if a.Packets < 100 || a.Strangers != 0 || bs.Forwarded < 100 {
+		t.Errorf("relay counters A %+v B %+v", a, bs)
+	}
+	p.mu.Lock()
+	for src := range p.from {
+		if src != sess.B().LocalAddr() {
+			t.Errorf("phone got media from %v, not the relay's B side %v", src, sess.B().LocalAddr())
+		}
+	}
+	p.mu.Unlock()
+	if st2.Dropped != 0 {
+		t.Errorf("leg dropped %d packets: something reached its socket", st2.Dropped)
+	}
+}

@@ -1,0 +1,96 @@
+package webrtc
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Config configures an Engine. The zero value gives the defaults below.
+type Config struct {
+	// ListenIP is the address of the one UDP socket every browser's ICE,
+	// DTLS and SRTP arrive on (pion's ICE UDP mux). Default: 0.0.0.0.
+	ListenIP netip.Addr
+
+	// Port is that socket's UDP port. Default: DefaultPort (10000). 0 in a
+	// Config means the default; use PortAny for an ephemeral port (tests).
+	Port int
+
+	// PublicIPs are the addresses written in our ICE host candidates
+	// (media.public_address behind NAT). Default: the addresses of the
+	// socket (every interface's when ListenIP is unspecified).
+	PublicIPs []netip.Addr
+
+	// BridgeIP is the address of each leg's plain RTP socket towards the
+	// relay (the "phone" the relay sees). Default: 127.0.0.1.
+	BridgeIP netip.Addr
+
+	// ConsentTimeout is how long a browser may send nothing (no ICE consent
+	// check, no media) before its leg ends: RFC 7675 §5.1 allows at most
+	// 30 s. The leg reports the browser as disconnected after a third of
+	// it. A leg that never connects ends after ConsentTimeout too.
+	// Default: 20 s.
+	ConsentTimeout time.Duration
+
+	// SocketBuffer is SO_RCVBUF and SO_SNDBUF of the ICE socket, which
+	// carries every browser's media: a short stall of its reader must not
+	// overflow it. The kernel caps it at net.core.rmem_max/wmem_max.
+	// Default: 4 MiB.
+	SocketBuffer int
+
+	// Logger receives the Engine's and pion's warnings. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+const (
+	// DefaultPort is the UDP port of the ICE mux (the port Jitsi's
+	// videobridge made usual for one-port WebRTC media).
+	DefaultPort = 10000
+	// PortAny asks for an ephemeral port.
+	PortAny = -1
+
+	defaultConsentTimeout = 20 * time.Second
+	maxConsentTimeout     = 30 * time.Second // RFC 7675 §5.1
+)
+
+func (c Config) withDefaults() Config {
+	if !c.ListenIP.IsValid() {
+		c.ListenIP = netip.IPv4Unspecified()
+	}
+	switch c.Port {
+	case 0:
+		c.Port = DefaultPort
+	case PortAny:
+		c.Port = 0
+	}
+	if !c.BridgeIP.IsValid() {
+		c.BridgeIP = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = 4 << 20
+	}
+	if c.ConsentTimeout == 0 {
+		c.ConsentTimeout = defaultConsentTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("webrtc: port %d out of range", c.Port)
+	}
+	if c.ConsentTimeout < time.Second || c.ConsentTimeout > maxConsentTimeout {
+		return fmt.Errorf("webrtc: consent timeout %v not within 1s..30s (RFC 7675 §5.1)", c.ConsentTimeout)
+	}
+	for _, ip := range c.PublicIPs {
+		if !ip.IsValid() || ip.IsUnspecified() || ip.IsMulticast() {
+			return fmt.Errorf("webrtc: public address %v not usable in a candidate", ip)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package webrtc
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Engine owns the ICE UDP mux every leg shares and the legs made on it.
+// Make one with New, end it with Close.
+type Engine struct {
+	cfg  Config
+	conn *net.UDPConn
+	mux  ice.UDPMux
+	se   webrtc.SettingEngine
+
+	mu     sync.Mutex
+	legs   map[*Leg]struct{}
+	closed bool
+}
+
+// New opens the ICE UDP socket and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.Port))))
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: listen: %w", err)
+	}
+	if cfg.SocketBuffer > 0 {
+		_ = conn.SetReadBuffer(cfg.SocketBuffer)
+		_ = conn.SetWriteBuffer(cfg.SocketBuffer)
+	}
+	e := &Engine{cfg: cfg, conn: conn, legs: map[*Leg]struct{}{}}
+	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
+
+	se := webrtc.SettingEngine{}
+	se.SetLite(true) // RFC 8445 §2.5: we answer checks, the browser nominates
+	nets := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if cfg.ListenIP.Is6() && !cfg.ListenIP.Is4In6() {
+		nets = []webrtc.NetworkType{webrtc.NetworkTypeUDP6}
+	}
+	se.SetNetworkTypes(nets)
+	se.SetICEUDPMux(e.mux)
+	se.SetIncludeLoopbackCandidate(true)
+	if len(cfg.PublicIPs) > 0 {
+		ips := make([]string, len(cfg.PublicIPs))
+		for i, ip := range cfg.PublicIPs {
+			ips[i] = ip.String()
+		}
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: ips, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			_ = e.mux.Close()
+			return nil, fmt.Errorf("webrtc: public addresses: %w", err)
+		}
+	}
+	// Consent (RFC 7675 §5.1): disconnected after a third of the timeout
+	// without anything from the browser, failed (the leg ends) at the
+	// timeout. The browser checks consent every ~5 s.
+	disc := cfg.ConsentTimeout / 3
+	se.SetICETimeouts(disc, cfg.ConsentTimeout-disc, 0)
+	// RFC 8842 §5.3: the answerer to an actpass offer takes the active
+	// (DTLS client) role; pion's offers say actpass.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleClient); err != nil {
+		_ = e.mux.Close()
+		return nil, err
+	}
+	se.DisableMediaEngineCopy(true) // each leg has its own MediaEngine already
+	e.se = se
+	return e, nil
+}
+
+// Addr is the local address of the ICE UDP socket.
+func (e *Engine) Addr() netip.AddrPort {
+	return e.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Len is the number of open legs.
+func (e *Engine) Len() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.legs)
+}
+
+// api returns a pion API whose MediaEngine knows exactly codecs, with their
+// payload types: a leg offers, or answers with, nothing else.
+func (e *Engine) api(codecs []codec) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(params(c), webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("webrtc: codec %v: %w", c, err)
+		}
+	}
+	// Interceptors: RTCP sender and receiver reports only (RFC 3550 §6.4).
+	// pion's defaults add NACK, TWCC and a stats recorder on every packet,
+	// which audio relayed as it comes does not use.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(e.se), webrtc.WithInterceptorRegistry(ir)), nil
+}
+
+func (e *Engine) add(l *Leg) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.legs[l] = struct{}{}
+	return nil
+}
+
+func (e *Engine) remove(l *Leg) {
+	e.mu.Lock()
+	delete(e.legs, l)
+	e.mu.Unlock()
+}
+
+// Close closes every leg and the ICE socket.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	all := make([]*Leg, 0, len(e.legs))
+	for l := range e.legs {
+		all = append(all, l)
+	}
+	e.mu.Unlock()
+	for _, l := range all {
+		_ = l.Close()
+	}
+	return e.mux.Close()
+}
