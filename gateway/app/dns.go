@@ -159,9 +159,12 @@ func udpListener(b sipserver.Bound, v6 bool) (netip.AddrPort, bool) {
 	if b.Scheme != "udp" {
 		return netip.AddrPort{}, false
 	}
-	a, err := netip.ParseAddrPort(b.Addr)
-	if err != nil {
-		return netip.AddrPort{}, false
+	a := b.AddrPort
+	if !a.IsValid() {
+		var err error
+		if a, err = netip.ParseAddrPort(b.Addr); err != nil {
+			return netip.AddrPort{}, false
+		}
 	}
 	ip := a.Addr().Unmap()
 	switch {

@@ -13,8 +13,9 @@ const (
 	DefaultMaxBatch  = 500
 	// DefaultLinger is how long the writer waits for more records after
 	// the first one of a batch: at a thousand calls a second, one
-	// transaction per 25 ms instead of one per call.
-	DefaultLinger = 25 * time.Millisecond
+	// transaction per 100 records instead of one per call (a commit
+	// rewrites the index pages every record shares).
+	DefaultLinger = 100 * time.Millisecond
 	// defaultWriteTimeout bounds one batch write.
 	defaultWriteTimeout = 30 * time.Second
 )
@@ -35,7 +36,7 @@ type QueueOptions struct {
 	// Linger is how long a batch waits for more records once its first
 	// one arrived (group commit with a commit delay, as PostgreSQL's
 	// commit_delay): a record is stored at most Linger plus one write
-	// later, and Close writes what waits at once. Default 25ms; negative
+	// later, and Close writes what waits at once. Default 100ms; negative
 	// writes each record as soon as the previous write ended.
 	Linger time.Duration
 	// OnDrop, if set, is called (on the caller's goroutine, so it must
