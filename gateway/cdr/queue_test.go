@@ -139,6 +139,11 @@ func TestQueueLingerBatches(t *testing.T) {
 	if st := q.Stats(); st.Written != 5 {
 		t.Fatalf("a full batch was not written: %+v", st)
 	}
+	// The other two linger (for the hour) instead of a write each.
+	time.Sleep(50 * time.Millisecond)
+	if st := q.Stats(); st.Written != 5 {
+		t.Fatalf("records written while their batch lingers: %+v", st)
+	}
 	start := time.Now()
 	q.Close()
 	t.Logf("Close with a lingering batch took %v", time.Since(start))
