@@ -45,12 +45,18 @@ func TestFailover(t *testing.T) {
 			s := &Sender{Client: newClient(t)}
 
 			start := time.Now()
-			res, err := s.Send(context.Background(), tr, message(t))
+			req := message(t)
+			res, err := s.Send(context.Background(), tr, req)
 			took := time.Since(start)
 			if err != nil {
 				t.Fatalf("Send: %v (attempts %+v)", err, res.Attempts)
 			}
 			defer res.Tx.Terminate()
+			// The primary got a copy; the last target req itself (no
+			// copy of a request nothing else will read).
+			if res.Request != req {
+				t.Errorf("the last target's attempt sent a copy of req")
+			}
 			if res.Response.StatusCode != 200 || res.Target.Addr.Addr().String() != "127.0.0.3" {
 				t.Fatalf("answered %d by %s", res.Response.StatusCode, res.Target)
 			}

@@ -101,42 +101,79 @@ func listenerFor(bound func() []sipserver.Bound) func(dnssrv.Transport, netip.Ad
 		if tp != dnssrv.UDP {
 			return netip.AddrPort{}, false
 		}
-		src := routeSource(dst)
-		var wild, first netip.AddrPort
-		for _, b := range bound() {
-			if b.Scheme != "udp" {
-				continue
+		return pickListener(bound(), dst, routeSource)
+	}
+}
+
+// pickListener is listenerFor's rule over the bound listeners. It asks
+// route (a socket and a connect: the costliest step of a call's routing
+// when it ran per request) only when the answer depends on it: when more
+// than one specific listener of dst's family, or one beside a wildcard,
+// could send to dst.
+func pickListener(bound []sipserver.Bound, dst netip.AddrPort, route func(netip.AddrPort) netip.Addr) (netip.AddrPort, bool) {
+	var wild, first netip.AddrPort
+	specific := 0
+	v6 := dst.Addr().Unmap().Is6()
+	for _, b := range bound {
+		a, ok := udpListener(b, v6)
+		if !ok {
+			continue
+		}
+		ip := a.Addr().Unmap()
+		if ip.IsUnspecified() {
+			// [::] takes IPv4 too (dual stack); 0.0.0.0 only IPv4.
+			if !wild.IsValid() {
+				wild = a
 			}
-			a, err := netip.ParseAddrPort(b.Addr)
-			if err != nil {
-				continue
-			}
-			ip := a.Addr().Unmap()
-			v6 := dst.Addr().Unmap().Is6()
-			switch {
-			case ip.IsUnspecified() && (ip.Is6() || !v6):
-				// [::] takes IPv4 too (dual stack); 0.0.0.0 only IPv4.
-				if !wild.IsValid() {
-					wild = a
-				}
-				continue
-			case ip.Is6() != v6:
-				continue
-			case src.IsValid() && ip == src:
+			continue
+		}
+		if !first.IsValid() {
+			first = a
+		}
+		specific++
+	}
+	switch {
+	case specific == 0 && wild.IsValid():
+		return wild, true
+	case specific == 0:
+		return netip.AddrPort{}, false
+	case specific == 1 && !wild.IsValid():
+		return first, true
+	}
+	if src := route(dst); src.IsValid() {
+		for _, b := range bound {
+			if a, ok := udpListener(b, v6); ok && a.Addr().Unmap() == src {
 				return a, true
 			}
-			if !first.IsValid() {
-				first = a
-			}
 		}
-		switch {
-		case wild.IsValid():
-			return wild, true
-		case first.IsValid():
-			return first, true
-		}
+	}
+	if wild.IsValid() {
+		return wild, true
+	}
+	return first, true
+}
+
+// udpListener is b's address when b is a UDP listener that can send to
+// an address of the family v6 says ([::] takes IPv4 too).
+func udpListener(b sipserver.Bound, v6 bool) (netip.AddrPort, bool) {
+	if b.Scheme != "udp" {
 		return netip.AddrPort{}, false
 	}
+	a := b.AddrPort
+	if !a.IsValid() {
+		var err error
+		if a, err = netip.ParseAddrPort(b.Addr); err != nil {
+			return netip.AddrPort{}, false
+		}
+	}
+	ip := a.Addr().Unmap()
+	switch {
+	case ip.IsUnspecified():
+		return a, ip.Is6() || !v6
+	case ip.Is6() != v6:
+		return netip.AddrPort{}, false
+	}
+	return a, true
 }
 
 // routeSource is the local address the kernel picks to reach dst (a UDP

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"strings"
+	"sync"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -33,11 +35,30 @@ const callIDMark = "-sb"
 const defaultMaxForwards = 70
 
 func (b *B2BUA) mark(s string) string {
-	m := hmac.New(sha256.New, b.markKey[:])
-	m.Write([]byte("loop\x00"))
-	m.Write([]byte(s))
-	return hex.EncodeToString(m.Sum(nil))[:markLen]
+	m, _ := markers.Get().(*marker)
+	if m == nil || m.key != &b.markKey {
+		m = &marker{key: &b.markKey, h: hmac.New(sha256.New, b.markKey[:])}
+	} else {
+		m.h.Reset()
+	}
+	m.h.Write([]byte("loop\x00"))
+	m.h.Write([]byte(s))
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(m.h.Sum(sum[:0])[:markLen/2])
+	markers.Put(m)
+	return out
 }
+
+// marker is a keyed HMAC kept for the next mark: hmac.New hashes the key
+// twice and allocates, Reset only restores the keyed state. key (which
+// the pool keeps alive, so no other B2BUA can have its address) says
+// whose key it holds.
+type marker struct {
+	key *[32]byte
+	h   hash.Hash
+}
+
+var markers sync.Pool
 
 // newBranch is a Via branch of ours (RFC 3261 §8.1.1.7).
 func (b *B2BUA) newBranch() string {

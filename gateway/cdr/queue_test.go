@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 )
@@ -116,5 +118,55 @@ func TestQueueWriteError(t *testing.T) {
 	}
 	if st := q.Stats(); st.Failed != 1 || st.Written != 0 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+// TestQueueLingerBatches: records that arrive while a batch lingers go
+// into one write (one transaction per batch, not per call); a full batch
+// is written without waiting out the linger, and Close writes what
+// lingers at once.
+func TestQueueLingerBatches(t *testing.T) {
+	sink := &memSink{}
+	q := cdr.NewQueue(sink, cdr.QueueOptions{MaxBatch: 5, Linger: time.Hour})
+	for i := range 7 {
+		q.Record(cdr.Record{ID: fmt.Sprint(i)})
+	}
+	// The first five fill a batch: written without waiting the hour.
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Stats().Written < 5 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := q.Stats(); st.Written != 5 {
+		t.Fatalf("a full batch was not written: %+v", st)
+	}
+	// The other two linger (for the hour) instead of a write each.
+	time.Sleep(50 * time.Millisecond)
+	if st := q.Stats(); st.Written != 5 {
+		t.Fatalf("records written while their batch lingers: %+v", st)
+	}
+	start := time.Now()
+	q.Close()
+	t.Logf("Close with a lingering batch took %v", time.Since(start))
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if !slices.Equal(sink.batches, []int{5, 2}) {
+		t.Errorf("batches %v, want [5 2]", sink.batches)
+	}
+}
+
+// TestQueueLingerOff: a negative Linger writes each record as soon as
+// the writer is free (the old behaviour), so one record alone is stored
+// without Close.
+func TestQueueLingerOff(t *testing.T) {
+	sink := &memSink{}
+	q := cdr.NewQueue(sink, cdr.QueueOptions{Linger: -1})
+	defer q.Close()
+	q.Record(cdr.Record{ID: "x"})
+	deadline := time.Now().Add(10 * time.Second)
+	for q.Stats().Written < 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if st := q.Stats(); st.Written != 1 {
+		t.Errorf("record not written: %+v", st)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ type Bound struct {
 	Scheme string
 	Addr   string // host:port
 	Path   string // ws/wss only
+	// AddrPort is Addr parsed (zero if it is no IP:port), so routing a
+	// request to a listener (every call) does not parse it again.
+	AddrPort netip.AddrPort
 }
 
 // Server owns the sipgo user agent and the listening sockets.
@@ -276,6 +280,7 @@ func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) er
 func (s *Server) serve(l config.Listener, addr string, closer func() error, run func() error) {
 	s.mu.Lock()
 	b := Bound{Scheme: l.Scheme, Addr: addr, Path: l.Path}
+	b.AddrPort, _ = netip.ParseAddrPort(addr)
 	if len(s.bound) == 0 || s.bound[len(s.bound)-1] != b {
 		s.closers = append(s.closers, closer)
 		s.bound = append(s.bound, b)

@@ -22,7 +22,8 @@
 # A call's rate is its successful calls over the SIPp run's wall time.
 #
 # Environment: N (calls per round, 3000), ROUNDS (5), WORKERS ("1 2"),
-# RTP (1; 0 skips the RTP variant), RTP_N (calls per RTP round, 2000),
+# RTP (1; 0 skips the RTP variant), VARIANTS ("plain rtp": the variants to
+# run, e.g. VARIANTS=rtp for the RTP one only), RTP_N (calls per RTP round, 2000),
 # RTP_D (ms of media per call, 1000), RTP_L (concurrent RTP calls, 400),
 # KEEP=1 keeps the work directory.
 # Goal (issue 11): >= 1.2x Kamailio's calls/s at equal cores, 0 failed.
@@ -170,6 +171,7 @@ bench() {
 echo "bench-calls: $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
 variants=(plain)
 [ "$RTP" != 0 ] && variants+=(rtp)
+[ -n "${VARIANTS:-}" ] && read -r -a variants <<< "$VARIANTS"
 for variant in "${variants[@]}"; do
   start_pbx "$([ "$variant" = rtp ] && echo 1 || echo 0)"
   for w in $WORKERS; do

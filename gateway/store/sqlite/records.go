@@ -28,28 +28,28 @@ func (s *Store) AddRecords(ctx context.Context, records []cdr.Record) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO call_records (`+recordColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, r := range records {
-			ma, err := json.Marshal(r.MediaA)
-			if err != nil {
-				return err
+		many := tx.StmtContext(ctx, s.addRecords)
+		one := tx.StmtContext(ctx, s.addRecord)
+		args := make([]any, 0, recordsPerInsert*recordFields)
+		for len(records) > 0 {
+			stmt, n := many, recordsPerInsert
+			if len(records) < recordsPerInsert {
+				stmt, n = one, 1
 			}
-			mb, err := json.Marshal(r.MediaB)
-			if err != nil {
-				return err
+			args = args[:0]
+			for _, r := range records[:n] {
+				var err error
+				if args, err = appendRecordArgs(args, r); err != nil {
+					return err
+				}
 			}
-			if _, err := stmt.ExecContext(ctx, r.ID, r.CallID, string(r.Direction), r.Caller,
-				r.Callee, r.Target, r.Trunk, r.AnsweredBy, r.DivertedTo, micros(r.Setup),
-				micros(r.Answer), micros(r.End), r.Status, r.Cause, r.EndedBy,
-				string(ma), string(mb), r.TransferredTo, r.Attended); err != nil {
-				return fmt.Errorf("record %q: %w", r.ID, err)
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				if n == 1 {
+					return fmt.Errorf("record %q: %w", records[0].ID, err)
+				}
+				return fmt.Errorf("records %q to %q: %w", records[0].ID, records[n-1].ID, err)
 			}
+			records = records[n:]
 		}
 		return nil
 	})
@@ -57,6 +57,39 @@ func (s *Store) AddRecords(ctx context.Context, records []cdr.Record) error {
 		return fmt.Errorf("add records: %w", err)
 	}
 	return nil
+}
+
+// recordsPerInsert is how many records one prepared multi-row INSERT
+// carries: one statement execution (database/sql's call, the bind, the
+// VDBE run) instead of one per record, prepared once. A batch's rest
+// goes one record at a time.
+const recordsPerInsert = 16
+
+// recordFields is the number of columns in recordColumns.
+const recordFields = 19
+
+// insertRecordsSQL is the INSERT of n records; IDs already stored are
+// skipped.
+func insertRecordsSQL(n int) string {
+	row := "(" + strings.Repeat("?, ", recordFields-1) + "?)"
+	return `INSERT INTO call_records (` + recordColumns + `) VALUES ` +
+		strings.Repeat(row+", ", n-1) + row + ` ON CONFLICT (id) DO NOTHING`
+}
+
+// appendRecordArgs appends r's values in recordColumns order.
+func appendRecordArgs(args []any, r cdr.Record) ([]any, error) {
+	ma, err := json.Marshal(r.MediaA)
+	if err != nil {
+		return args, err
+	}
+	mb, err := json.Marshal(r.MediaB)
+	if err != nil {
+		return args, err
+	}
+	return append(args, r.ID, r.CallID, string(r.Direction), r.Caller,
+		r.Callee, r.Target, r.Trunk, r.AnsweredBy, r.DivertedTo, micros(r.Setup),
+		micros(r.Answer), micros(r.End), r.Status, r.Cause, r.EndedBy,
+		string(ma), string(mb), r.TransferredTo, r.Attended), nil
 }
 
 // CallHistory returns the records q selects, newest first.

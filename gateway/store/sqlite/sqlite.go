@@ -43,6 +43,8 @@ type Store struct {
 	// Statements of the binding hot path, prepared once on the writer's one
 	// connection; transactions reuse them through Tx.StmtContext.
 	putBinding, delBinding *sql.Stmt
+	// The call record inserts (records.go): one record, recordsPerInsert.
+	addRecord, addRecords *sql.Stmt
 
 	closeOnce sync.Once
 	closeErr  error
@@ -84,6 +86,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	if s.putBinding, err = w.PrepareContext(ctx, putBindingSQL); err == nil {
 		s.delBinding, err = w.PrepareContext(ctx, delBindingSQL)
+	}
+	if err == nil {
+		s.addRecord, err = w.PrepareContext(ctx, insertRecordsSQL(1))
+	}
+	if err == nil {
+		s.addRecords, err = w.PrepareContext(ctx, insertRecordsSQL(recordsPerInsert))
 	}
 	if err != nil {
 		_ = w.Close()
@@ -146,6 +154,8 @@ func (s *Store) Close() error {
 		rerr := s.r.Close()
 		_ = s.putBinding.Close()
 		_ = s.delBinding.Close()
+		_ = s.addRecord.Close()
+		_ = s.addRecords.Close()
 		// A clean close checkpoints the WAL into the main file.
 		werr := s.w.Close()
 		if err := errors.Join(rerr, werr); err != nil {

@@ -116,6 +116,49 @@ func testRecordsRoundTrip(t *testing.T, open Opener) {
 	}
 }
 
+// testRecordsBatches: batches of every size a store may split into
+// statements (SQLite inserts 16 records per statement) round-trip field
+// by field; an ID already stored, or repeated in the batch, keeps its
+// first version.
+func testRecordsBatches(t *testing.T, open Opener) {
+	s := open(t)
+	n := now()
+	mustAddRecords(t, s, record("b-old", "carol", "0440000000", n.Add(-2*time.Hour)))
+	want := map[string]cdr.Record{}
+	seq := 0
+	for _, size := range []int{1, 15, 16, 17, 33, 50} {
+		var batch []cdr.Record
+		for range size {
+			seq++
+			r := record(fmt.Sprintf("b%03d", seq), fmt.Sprintf("u%d", seq%7), fmt.Sprint(1000+seq), n.Add(-time.Duration(seq)*time.Second))
+			r.MediaA.Packets = uint64(seq)
+			batch = append(batch, r)
+			want[r.ID] = r
+		}
+		// A stored ID and one repeated in the batch: the first versions stay.
+		stale := record("b-old", "mallory", "0", n)
+		again := batch[0]
+		again.Cause = "other"
+		batch = append(batch, stale, again)
+		mustAddRecords(t, s, batch...)
+	}
+	got := mustHistory(t, s, store.CallQuery{Limit: 1000})
+	if len(got) != len(want)+1 {
+		t.Fatalf("%d records, want %d", len(got), len(want)+1)
+	}
+	for _, r := range got {
+		if r.ID == "b-old" {
+			if r.Caller != "carol" {
+				t.Errorf("b-old replaced: caller %q", r.Caller)
+			}
+			continue
+		}
+		if !sameRecord(r, want[r.ID]) {
+			t.Errorf("record %s\n got %+v\nwant %+v", r.ID, r, want[r.ID])
+		}
+	}
+}
+
 func testRecordsInvalid(t *testing.T, open Opener) {
 	s := open(t)
 	good := record("ok", "alice", "1", now())

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentApply", testConcurrentApply},
 		{"ConcurrentWriter", testConcurrentWriter},
 		{"RecordsRoundTrip", testRecordsRoundTrip},
+		{"RecordsBatches", testRecordsBatches},
 		{"RecordsInvalid", testRecordsInvalid},
 		{"RecordsParties", testRecordsParties},
 		{"RecordsPaging", testRecordsPaging},

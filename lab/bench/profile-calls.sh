@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# profile-calls.sh [SHARED]: the gateway's CPU per call under the
+# bench-calls load (SIPp caller with proxy auth -> the gateway, media
+# relayed -> a SIPp PBX; the same scenarios, pinning and GOMAXPROCS=1 as
+# bench-calls.sh), and optionally its CPU and allocation profiles.
+#
+# Environment:
+#   M        calls (20000)
+#   PROFILE  seconds of CPU profile to take from /debug/pprof while the
+#            calls run (0, the default: none); written to OUT.cpu and
+#            OUT.allocs (OUT: a prefix, default ./calls)
+#   SWITCHBOARD  the binary (default bin/switchboard), so two builds can
+#            be compared one after the other: CPU per call moves less
+#            with other load on the machine than calls/s, but still does;
+#            alternate the builds a few times and compare medians.
+# Prints "ok N failed N cpu TICKS = US us/call".
+# Read a profile with: go tool pprof -top -cum bin/switchboard calls.cpu
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+shared=$(cd "${1:-$root/../shared}" && pwd)/bench/sip
+M=${M:-20000} PROFILE=${PROFILE:-0} OUT=${OUT:-calls}
+for t in sipp taskset curl; do
+  command -v "$t" >/dev/null || { echo "profile-calls: $t not found (make deps-bench)" >&2; exit 2; }
+done
+work=$(mktemp -d /tmp/switchboard-profile-calls.XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && { kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$shared/make-users.sh" "$M" > "$work/users.csv"
+mkdir -p "$work/gw"
+GOMAXPROCS=1 DATA=$work/gw LOG_LEVEL=warn taskset -c 1 "$here/run-target.sh" > "$work/gateway.log" 2>&1 &
+gw=$!; pids+=("$gw")
+(cd "$work" && exec taskset -c 0 sipp -sf "$shared/pbx_uas.xml" -i 127.0.0.1 -p 5090 -nostdin >/dev/null 2>&1) &
+pids+=("$!")
+for _ in $(seq 1 300); do
+  ss -Hlun 'sport = :5080' 2>/dev/null | grep -q 127.0.0.1 && break
+  kill -0 "$gw" 2>/dev/null || { cat "$work/gateway.log" >&2; exit 1; }
+  sleep 0.2
+done
+sleep 0.5
+# run-target.sh execs the binary: $gw is the gateway.
+http=$(ss -Htlnp | grep "pid=$gw," | awk '$4 !~ /:5080$/ { print $4 }' | head -1)
+c0=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
+port=$((20000 + RANDOM % 20000))
+(cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 \
+  -i 127.0.0.1 -p "$port" -r 100000 -l 200 -m "$M" -nostdin -d 0 -trace_stat -stf "$work/stat.csv" >/dev/null 2>&1) &
+uac=$!; pids+=("$uac")
+if [ "$PROFILE" != 0 ]; then
+  sleep 1
+  curl -sfk "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
+    curl -sf "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
+  curl -sfk "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
+    curl -sf "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
+fi
+wait "$uac" || true
+c1=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
+ok=$(tail -1 "$work/stat.csv" | awk -F';' '{ print $16 }'); fail=$(tail -1 "$work/stat.csv" | awk -F';' '{ print $18 }')
+awk -v ok="${ok:-0}" -v f="${fail:-0}" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "ok %d failed %d cpu %d ticks = %.0f us/call\n", ok, f, c, (ok ? c / hz * 1e6 / ok : 0) }'
