@@ -444,10 +444,10 @@ func TestClosed(t *testing.T) {
 
 func waitFor(t testing.TB, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 3s")
+			t.Fatal("condition not met in 15s (a bound against a hang: a loaded machine may take seconds to start a peer)")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
