@@ -142,7 +142,12 @@ users:
 // waitCDR polls GET /api/v1/calls for user until a record is there (the
 // record queue writes it a moment after the call ends) and returns the
 // newest.
-func waitCDR(t *testing.T, g *gateway, user string) cdr.Record {
+//
+// With match, it waits for the newest record that matches: a gateway that
+// carried several calls of user writes each record a moment after its call
+// ends (records are written in batches), so the newest one listed may be
+// an earlier call's.
+func waitCDR(t *testing.T, g *gateway, user string, match ...func(cdr.Record) bool) cdr.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -156,11 +161,17 @@ func waitCDR(t *testing.T, g *gateway, user string) cdr.Record {
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Fatalf("calls: %v: %s", err, body)
 		}
-		if len(p.Calls) > 0 {
-			return p.Calls[0]
+	calls:
+		for _, r := range p.Calls {
+			for _, m := range match {
+				if !m(r) {
+					continue calls
+				}
+			}
+			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no call record for %s within 10s", user)
+			t.Fatalf("no matching call record for %s within 10s: %s", user, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -430,8 +430,11 @@ trunks:
 			if err != nil || failed != 0 {
 				t.Fatalf("sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
 			}
-			if p == 0 || s == 0 || p+s != m {
-				t.Fatalf("primary took %d calls, secondary %d; want both > 0, %d in all", p, s, m)
+			// A call whose INVITE reached the primary just before it died
+			// is failed over to the secondary (RFC 3263 §4.3): it counts at
+			// both, so the two may hold more than m INVITEs between them.
+			if p == 0 || s == 0 || p+s < m || p+s > m+2 {
+				t.Fatalf("primary took %d calls, secondary %d; want both > 0, %d in all (up to 2 counted at both)", p, s, m)
 			}
 		}},
 		{"e_primary_back_after_kill", func(t *testing.T) {

@@ -131,6 +131,12 @@ func startGatewayConfig(t *testing.T, cfg string) *gateway {
 	dir := t.TempDir()
 	g := &gateway{t: t, dir: dir, cfgPath: filepath.Join(dir, "switchboard.yaml"), dataDir: filepath.Join(dir, "data")}
 	cfg = "data_dir: " + g.dataDir + "\n" + cfg
+	if !strings.Contains("\n"+cfg, "\nturn:") {
+		cfg += "\nturn: {enabled: false}\n" // STUN/TURN's default ports would collide between parallel gateways
+	}
+	if !strings.Contains("\n"+cfg, "\nwebrtc:") {
+		cfg += "webrtc: {port: 0}\n" // any free UDP port: gateways run side by side
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 )
 
 // requireChromium returns the path of Debian's chromium. Missing, it fails
@@ -338,7 +340,7 @@ users:
 		if got := b.text("#call-state"); got != "Declined" {
 			t.Errorf("after declining the page says %q", got)
 		}
-		r := waitCDR(t, g, "u1002")
+		r := waitCDR(t, g, "u1002", func(r cdr.Record) bool { return r.Status == 486 })
 		t.Logf("record: caller %s callee %s status %d cause %s", r.Caller, r.Callee, r.Status, r.Cause)
 		if r.Caller != "u1000" || r.Callee != "1002" || r.Status != 486 {
 			t.Errorf("record %+v, want u1000 → 1002 refused 486", r)
@@ -469,7 +471,7 @@ users:
 		}
 		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
 		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
-		r := waitCDR(t, g, "u1002")
+		r := waitCDR(t, g, "u1002", func(r cdr.Record) bool { return r.Caller == "u1002" })
 		t.Logf("record: %s → %s status %d, media from the browser %d packets, from baresip %d", r.Caller, r.Callee, r.Status, r.MediaA.Packets, r.MediaB.Packets)
 		if r.Caller != "u1002" || r.Status != 200 || r.EndedBy != "caller" || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
 			t.Errorf("record %+v", r)
