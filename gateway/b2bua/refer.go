@@ -264,7 +264,9 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
 	z.heard(st, final)
-	c.resumeTransferee(y, final.Body())
+	// z is listed on c (swap) before the transferee's re-INVITE, which may
+	// take a while: a BYE from z meanwhile must find its dialog (not 481)
+	// and end the call, and a 2xx of z sent again must be ACKed on it.
 	ok, gone := c.swap(x.d, zd, l.isA, z.origin)
 	if !ok {
 		x.side.SetRemote(prevX)
@@ -273,6 +275,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	}
 	z.keep(final.Body(), offer)
 	c.armTimer(zd, c.gw.timerConf().negotiateUAC(final))
+	c.resumeTransferee(y, final.Body())
 	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
 	if !gone {
 		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))
