@@ -186,12 +186,24 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	// answer to the caller's offer (answer: B side pointed at the picker)
 	// and, from the relay's B side, our answer to the picker.
 	offered, err := sdp.AudioStream(c.offerB)
+	codecs := offered.Codecs
+	// A reliable 18x with SDP gave the caller its answer already (RFC
+	// 3262 §5): the offer/answer is complete, our 2xx repeats that answer
+	// (RFC 3261 §13.2.1, RFC 6337 §3.1.1) and the picker must take the
+	// codecs it chose, which the caller sends.
+	fixed := c.earlyAnswerFixed()
+	if err == nil && fixed != nil {
+		var told sdp.Stream
+		if told, err = sdp.AudioStream(fixed); err == nil {
+			codecs = told.Codecs
+		}
+	}
 	var sd *psdp.SessionDescription
 	if err == nil {
 		sd, _, err = b.acceptOffer(pr.req.Body())
 	}
 	if err == nil {
-		_, err = sdp.Intersect(sd, offered.Codecs)
+		_, err = sdp.Intersect(sd, codecs)
 	}
 	var pbody []byte
 	if err == nil {
@@ -200,6 +212,9 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	var toA []byte
 	if err == nil {
 		toA, err = c.answer(pbody, pr.req) // points the B side at the picker
+	}
+	if err == nil && fixed != nil {
+		toA = c.earlyA
 	}
 	var toP []byte
 	if err == nil {
@@ -244,4 +259,19 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	c.media.ArmTimeout()
 	c.wait()
 	return true
+}
+
+// earlyAnswerFixed is the caller's SDP answer when a reliable 18x carried
+// it (RFC 3262 §5: the initial offer/answer is then complete), parsed;
+// nil when the caller has no answer yet or got it in an unreliable 18x,
+// which the 2xx may still change (RFC 3261 §13.2.1).
+func (c *call) earlyAnswerFixed() *psdp.SessionDescription {
+	if !c.relA.on || c.late.on || c.earlyA == nil {
+		return nil
+	}
+	sd, err := sdp.Parse(c.earlyA)
+	if err != nil {
+		return nil
+	}
+	return sd
 }
