@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -23,8 +24,20 @@ type lateOffer struct {
 	on     bool                     // the INVITE had no SDP
 	offerA *psdp.SessionDescription // our offer in the caller's 2xx; set before the dialogs are listed
 	once   sync.Once                // the ACK's answer is taken once
-	answer []byte                   // the caller's answer from the ACK; under est.mu
+	answer []byte                   // the caller's answer from the ACK (or the PRACK); under est.mu
+
+	// With early media and a caller that requires 100rel, our offer goes
+	// in the first reliable 18x with SDP and the caller answers in its
+	// PRACK (RFC 3262 §5, RFC 3261 §13.2.1), not in the ACK. Under mu.
+	mu          sync.Mutex
+	early       *psdp.SessionDescription // our offer in a reliable 18x
+	earlyOut    []byte                   // that offer as sent
+	earlyAnswer bool                     // the PRACK answered it
 }
+
+// errNoEarlyOffer: a PRACK with SDP for a late-offer call whose 18x
+// carried no offer of ours to answer.
+var errNoEarlyOffer = errors.New("b2bua: no offer of ours in a reliable 18x to answer")
 
 // makeLateOffer builds the B leg's offer of our own: the configured codecs
 // at the relay's B side (RFC 3264 §5).
@@ -43,15 +56,71 @@ func (c *call) makeLateOffer() ([]byte, error) {
 	return out, nil
 }
 
-// earlyBody is the SDP a 18x to the caller carries: none for a late
-// offer, whose offer goes in the 2xx (an offer in an unreliable 1xx is not
-// allowed, RFC 3261 §13.2.1; in a reliable one it would need the PRACK's
-// answer, RFC 3262 §5).
+// earlyBody is the SDP a 18x to the caller carries. For a late offer: our
+// offer (made from the callee's early SDP) in the first 18x with SDP when
+// the caller requires 100rel, so that it hears the early media (a
+// PBX's announcement, a ringback tone) and answers in its PRACK (RFC 3262
+// §5); none otherwise, the offer going in the 2xx (an offer in an
+// unreliable 1xx is not allowed, RFC 3261 §13.2.1), and none in later
+// 18x (one offer at a time, RFC 3264 §4).
 func (c *call) earlyBody(out []byte) []byte {
-	if c.late.on {
+	if !c.late.on {
+		return out
+	}
+	if !c.relA.on {
 		return nil
 	}
+	l := &c.late
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.earlyOut != nil || l.offerA == nil {
+		return nil
+	}
+	l.early, l.earlyOut = l.offerA, out
 	return out
+}
+
+// earlyAnswered is the offer we sent the caller in a reliable 18x, when
+// its PRACK answered it (nil otherwise): the 2xx then repeats that offer
+// and the ACK carries no answer (RFC 3261 §13.2.1).
+func (l *lateOffer) earlyAnswered() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.earlyAnswer {
+		return nil
+	}
+	return l.earlyOut
+}
+
+// prackAnswer takes the caller's answer, in its PRACK, to the offer we
+// sent in a reliable 18x (RFC 3262 §5): the relay's A side is pointed at
+// it and it is recorded for re-INVITEs, as an ACK's answer would be.
+func (c *call) prackAnswer(req *sip.Request) error {
+	l := &c.late
+	l.mu.Lock()
+	offer, done := l.early, l.earlyAnswer
+	l.mu.Unlock()
+	if offer == nil || done {
+		return errNoEarlyOffer
+	}
+	body, err := sdpBody(req)
+	if err != nil {
+		return err
+	}
+	a, _ := c.legs(true)
+	_, st, err := a.acceptAnswer(offer, body)
+	if err != nil {
+		return err
+	}
+	a.heard(st, req)
+	l.mu.Lock()
+	l.earlyAnswer = true
+	l.mu.Unlock()
+	e := &c.est
+	e.mu.Lock()
+	l.answer = body
+	e.mu.Unlock()
+	return nil
 }
 
 // ackAnswer takes the caller's answer from the ACK of our 2xx when the
@@ -60,8 +129,8 @@ func (c *call) earlyBody(out []byte) []byte {
 // call ends, BYE on both legs with a Reason (RFC 3326). Called from onAck
 // before the call counts as ACKed.
 func (c *call) ackAnswer(ack *sip.Request) {
-	if !c.late.on {
-		return
+	if !c.late.on || c.late.earlyAnswered() != nil {
+		return // no late offer, or answered in the PRACK already
 	}
 	c.late.once.Do(func() {
 		err := c.takeAckAnswer(ack)
