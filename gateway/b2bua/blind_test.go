@@ -22,7 +22,10 @@ import (
 // is hung up too (RFC 3261 §15.1.2). The transfer listed z only after the
 // transferee answered: the BYE got 481 and the transferee stayed in a
 // call with nobody.
-func TestBlindTargetListedBeforeResume(t *testing.T) {
+// gatewayWithDialogs is a B2BUA on its own UA that takes BYE and ACK
+// (the in-dialog requests these tests send it) and stray responses.
+func gatewayWithDialogs(t *testing.T) (*B2BUA, *relay.Relay, sip.Uri) {
+	t.Helper()
 	var gw atomic.Pointer[B2BUA]
 	stray := sip.WithTransactionLayerUnhandledResponseHandler(func(r *sip.Response) {
 		if b := gw.Load(); b != nil {
@@ -49,18 +52,95 @@ func TestBlindTargetListedBeforeResume(t *testing.T) {
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil))})
 	gw.Store(b)
 	t.Cleanup(b.Close)
+	return b, rl, self
+}
 
-	// The transferee answers its re-INVITE slowly (a phone asking its
-	// media layer): the target hangs up meanwhile.
+// byeOn sends, from a UA of its own, the BYE of d's far end (tags as that
+// end sees them) to self and returns the status it got (0: none).
+func byeOn(t *testing.T, d *dialog, self sip.Uri) int {
+	client, _ := listenUA(t, nil)
+	bye := sip.NewRequest(sip.BYE, self)
+	from := &sip.FromHeader{Address: d.remote, Params: sip.NewParams()}
+	from.Params.Add("tag", d.remoteTag)
+	to := &sip.ToHeader{Address: d.local, Params: sip.NewParams()}
+	to.Params.Add("tag", d.localTag)
+	bye.AppendHeader(from)
+	bye.AppendHeader(to)
+	cid := sip.CallIDHeader(d.callID)
+	bye.AppendHeader(&cid)
+	bye.AppendHeader(&sip.CSeqHeader{SeqNo: 99, MethodName: sip.BYE})
+	bye.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := client.Do(ctx, bye)
+	if err != nil {
+		return 0
+	}
+	return res.StatusCode
+}
+
+// TestBlindTransferorByeWhileResuming: a transferor that hangs up while
+// the transferee is re-INVITEd towards the target (RFC 5589 §6: many
+// phones BYE right after the NOTIFY) gets 200, not 481, and no BYE of
+// ours afterwards; the transferee and the target stay connected. Listing
+// the target before that re-INVITE took the transferor's dialog off the
+// list at once.
+func TestBlindTransferorByeWhileResuming(t *testing.T) {
+	b, rl, self := gatewayWithDialogs(t)
+	var xd atomic.Pointer[dialog] // the transferor's dialog
+	byeCode := make(chan int, 1)
 	transferee := newFakePeer(t, func(r *sip.Request) (int, string) {
 		if r.Method == sip.INVITE {
-			time.Sleep(3 * sip.T1)
+			byeCode <- byeOn(t, xd.Load(), self)
 			return 200, mirrorAnswer(string(r.Body()))
 		}
 		return 200, ""
 	})
 	transferor := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
+	tgt := newFakePeer(t, func(r *sip.Request) (int, string) {
+		if r.Method == sip.INVITE {
+			return 200, mirrorAnswer(string(r.Body()))
+		}
+		return 200, ""
+	})
+	c, _ := callOn(t, b, rl, self, transferee, transferor)
+	x, _ := c.legs(false)
+	xd.Store(x.d)
+	if !c.beginTransfer(x.d) {
+		t.Fatal("beginTransfer")
+	}
+	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: ipTrunk(t, "pbx", tgt)}}
+	err := c.blind(x, route, nil, nil)
+	c.endTransfer()
+	if err != nil {
+		t.Fatalf("blind transfer: %v", err)
+	}
+	select {
+	case code := <-byeCode:
+		if code != 200 {
+			t.Errorf("the transferor's BYE got %d, want 200", code)
+		}
+	default:
+		t.Fatal("the transferee was not re-INVITEd")
+	}
+	time.Sleep(200 * time.Millisecond) // what the transfer sends after it returned
+	for _, r := range transferor.requests() {
+		if r.Method == sip.BYE {
+			t.Errorf("the transferor, gone already, got a BYE from us")
+		}
+	}
+	for _, r := range transferee.requests() {
+		if r.Method == sip.BYE {
+			t.Errorf("the transferee was hung up")
+		}
+	}
+	if !c.alive(c.a) || c.otherLeg(c.a) == x.d {
+		t.Errorf("the transferee's call did not go on with the target")
+	}
+}
 
+func TestBlindTargetListedBeforeResume(t *testing.T) {
+	b, rl, self := gatewayWithDialogs(t)
 	byeCode := make(chan int, 1)
 	answered := make(chan struct{}) // invite and answer are set
 	var invite *sip.Request
@@ -76,32 +156,38 @@ func TestBlindTargetListedBeforeResume(t *testing.T) {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 			res.AppendHeader(&sip.ContactHeader{Address: tURI})
 			invite, answer = req, res
-			_ = tx.Respond(res)
 			close(answered)
-		})
-		srv.OnAck(func(*sip.Request, sip.ServerTransaction) {
-			// The target hangs up as soon as its 2xx is ACKed.
-			go func() {
-				<-answered
-				bye := sip.NewRequest(sip.BYE, invite.Contact().Address)
-				from := answer.To().AsFrom()
-				bye.AppendHeader(&from)
-				to := invite.From().AsTo()
-				bye.AppendHeader(&to)
-				bye.AppendHeader(invite.CallID())
-				bye.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.BYE})
-				bye.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				res, err := tclient.Do(ctx, bye)
-				if err != nil {
-					byeCode <- 0
-					return
-				}
-				byeCode <- res.StatusCode
-			}()
+			_ = tx.Respond(res)
 		})
 	})
+	// The target hangs up while the transferee is being re-INVITEd
+	// (it answers slowly: a phone asking its media layer).
+	targetBye := func() int {
+		<-answered
+		bye := sip.NewRequest(sip.BYE, invite.Contact().Address)
+		from := answer.To().AsFrom()
+		bye.AppendHeader(&from)
+		to := invite.From().AsTo()
+		bye.AppendHeader(&to)
+		bye.AppendHeader(invite.CallID())
+		bye.AppendHeader(&sip.CSeqHeader{SeqNo: 1, MethodName: sip.BYE})
+		bye.AppendHeader(sip.NewHeader("Max-Forwards", "70"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := tclient.Do(ctx, bye)
+		if err != nil {
+			return 0
+		}
+		return res.StatusCode
+	}
+	transferee := newFakePeer(t, func(r *sip.Request) (int, string) {
+		if r.Method == sip.INVITE {
+			byeCode <- targetBye()
+			return 200, mirrorAnswer(string(r.Body()))
+		}
+		return 200, ""
+	})
+	transferor := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
 	close(listening)
 	// c: transferee (A) and transferor (B).
 	c, _ := callOn(t, b, rl, self, transferee, transferor)
