@@ -191,7 +191,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	// 3262 §5): the offer/answer is complete, our 2xx repeats that answer
 	// (RFC 3261 §13.2.1, RFC 6337 §3.1.1) and the picker must take the
 	// codecs it chose, which the caller sends.
-	fixed := c.earlyAnswerFixed()
+	fixed, fixedOut := c.earlyAnswerFixed()
 	if err == nil && fixed != nil {
 		var told sdp.Stream
 		if told, err = sdp.AudioStream(fixed); err == nil {
@@ -214,7 +214,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 		toA, err = c.answer(pbody, pr.req) // points the B side at the picker
 	}
 	if err == nil && fixed != nil {
-		toA = c.earlyA
+		toA = fixedOut
 	}
 	var toP []byte
 	if err == nil {
@@ -244,6 +244,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	sent := c.respondA(tx, req, 200, "OK", toA)
 	resB := sip.NewResponseFromRequest(pr.req, 200, "OK", pbody)
 	c.startTimers(sent, resB)
+	c.keepAckAnswer() // a late offer answered in the PRACK (lateoffer.go)
 	c.est.mu.Lock()
 	c.est.sent[n] = toP
 	if cs := pr.req.CSeq(); cs != nil {
@@ -261,17 +262,29 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	return true
 }
 
-// earlyAnswerFixed is the caller's SDP answer when a reliable 18x carried
-// it (RFC 3262 §5: the initial offer/answer is then complete), parsed;
-// nil when the caller has no answer yet or got it in an unreliable 18x,
-// which the 2xx may still change (RFC 3261 §13.2.1).
-func (c *call) earlyAnswerFixed() *psdp.SessionDescription {
-	if !c.relA.on || c.late.on || c.earlyA == nil {
-		return nil
+// earlyAnswerFixed is the session the caller agreed to in its early
+// dialog, when the initial offer/answer completed there (RFC 3262 §5):
+// the answer we sent in a reliable 18x, or, for a late offer, the
+// caller's answer in its PRACK to our offer in one (lateoffer.go); out is
+// the SDP our 2xx repeats (RFC 3261 §13.2.1). nil when the caller has no
+// answer yet or got it in an unreliable 18x, which the 2xx may still
+// change.
+func (c *call) earlyAnswerFixed() (agreed *psdp.SessionDescription, out []byte) {
+	var body []byte
+	switch early := c.late.earlyAnswered(); {
+	case early != nil:
+		c.est.mu.Lock()
+		body = c.late.answer
+		c.est.mu.Unlock()
+		out = early
+	case c.relA.on && !c.late.on && c.earlyA != nil:
+		body, out = c.earlyA, c.earlyA
+	default:
+		return nil, nil
 	}
-	sd, err := sdp.Parse(c.earlyA)
+	sd, err := sdp.Parse(body)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return sd
+	return sd, out
 }
