@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
@@ -135,6 +136,12 @@ func (c *call) ackAnswer(ack *sip.Request) {
 	c.late.once.Do(func() {
 		err := c.takeAckAnswer(ack)
 		if err == nil {
+			gw := c.gw
+			gw.calls.Add(1)
+			go func() {
+				defer gw.calls.Done()
+				c.reofferCallee()
+			}()
 			return
 		}
 		c.gw.log.Info("late offer: ACK without a usable answer", "call_id", c.a.callID, "error", err)
@@ -196,4 +203,60 @@ func quotedText(err error) string {
 		out = append(out, r)
 	}
 	return string(out)
+}
+
+// reofferCallee runs once the caller answered our late offer in its ACK.
+// Our offer to the caller carried every codec the callee's answer allows;
+// when the caller kept fewer, the callee may still send one the caller
+// refused (G.729 to a caller that took G.711 only: no audio one way). The
+// callee is then re-INVITEd with the caller's answer as the offer, through
+// the relay (RFC 3264 §8), so both ends agree on what they send. A failure
+// leaves the session as it was.
+func (c *call) reofferCallee() {
+	if !c.est.beginAnswered(2 * time.Second) { // after startTimers
+		return
+	}
+	defer c.est.finish()
+	if isClosed(c.done) {
+		return
+	}
+	_, b := c.legs(true)
+	c.est.mu.Lock()
+	callerAns := c.late.answer
+	c.est.mu.Unlock()
+	asd, err := sdp.Parse(callerAns)
+	var ast sdp.Stream
+	if err == nil {
+		ast, err = sdp.AudioStream(asd)
+	}
+	if err != nil {
+		return
+	}
+	bsd, err := sdp.Parse(b.lastFrom())
+	if err != nil {
+		return
+	}
+	bst, err := sdp.AudioStream(bsd)
+	if err != nil {
+		return
+	}
+	kept, err := sdp.Intersect(bsd, ast.Codecs)
+	if err != nil || len(kept) >= len(bst.Codecs) {
+		return // the callee sends nothing the caller refused
+	}
+	offer, err := b.sdpFor(asd)
+	var (
+		st  sdp.Stream
+		res *sip.Response
+	)
+	if err == nil {
+		_, st, res, err = c.offerTo(b, sip.INVITE, offer, asd)
+	}
+	if err != nil {
+		c.gw.log.Info("late offer: callee not re-INVITEd with the caller's codecs", "call_id", c.a.callID, "error", err)
+		return
+	}
+	b.heard(st, res)
+	b.keep(res.Body(), offer)
+	c.gw.log.Debug("late offer: callee re-INVITEd with the caller's codecs", "call_id", c.a.callID)
 }

@@ -84,3 +84,47 @@ func TestLateOfferEarlyMedia(t *testing.T) {
 	bye := callee.next("BYE at the device", 5*time.Second, isMethod("BYE"))
 	callee.respond(bye, 200, "OK", "")
 }
+
+// TestLateOfferCallerNarrowsCodecs: the PBX calls u1001 without SDP and
+// no 100rel; the phone answers our offer with PCMU and PCMA, which goes
+// to the PBX as our offer in the 2xx; the PBX answers PCMA only in its
+// ACK. The phone is then re-INVITEd with PCMA only (RFC 3264 §8), so it
+// does not send PCMU the PBX refused. Before, the caller's answer stayed
+// with its leg and the phone went on with both.
+func TestLateOfferCallerNarrowsCodecs(t *testing.T) {
+	pbxPort := freeUDPPort(t, "127.0.0.2")
+	g := startGateway(t, inboundConfig(pbxPort, ""))
+	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := dev.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("register: %d %s", res.Status, res.Reason)
+	}
+	callee := newRawEnd(t, dev)
+	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", g.log.String())
+		}
+	})
+	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
+	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1, "")
+	inv := callee.next("INVITE at the device", 5*time.Second, isMethod("INVITE"))
+	callee.respond(inv, 200, "OK", mediaBody("127.0.0.1", 32000, "", 0, 8))
+	callee.next("ACK at the device", 5*time.Second, isMethod("ACK"))
+	ok := caller.next("200 at the PBX", 10*time.Second, isStatus(200, "INVITE"))
+	if m := sdpLine(ok.Body, "m="); !strings.HasSuffix(m, " 0 8") {
+		t.Fatalf("our offer in the 2xx %q, want PCMU and PCMA", m)
+	}
+	caller.request("ACK", contactURI(t, ok), from, ok.get("To"), cid, 1, mediaBody("127.0.0.2", 31000, "", 8))
+	re := callee.next("re-INVITE at the device with the PBX's codec", 5*time.Second, isMethod("INVITE"))
+	if m := sdpLine(re.Body, "m="); !strings.HasSuffix(m, " RTP/AVP 8") {
+		t.Errorf("re-INVITE to the device %q, want PCMA (8) only", m)
+	}
+	callee.respond(re, 200, "OK", mediaBody("127.0.0.1", 32000, "", 8))
+	callee.next("ACK of the re-INVITE", 5*time.Second, isMethod("ACK"))
+	caller.request("BYE", contactURI(t, ok), from, ok.get("To"), cid, 2, "")
+	if r := caller.next("answer to the BYE", 5*time.Second, func(m *sipMsg) bool { return m.Status >= 200 && strings.Contains(m.get("CSeq"), "BYE") }); r.Status != 200 {
+		t.Errorf("BYE: %d, want 200 (the call was up)", r.Status)
+	}
+	bye := callee.next("BYE at the device", 5*time.Second, isMethod("BYE"))
+	callee.respond(bye, 200, "OK", "")
+}
