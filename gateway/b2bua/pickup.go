@@ -186,12 +186,24 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	// answer to the caller's offer (answer: B side pointed at the picker)
 	// and, from the relay's B side, our answer to the picker.
 	offered, err := sdp.AudioStream(c.offerB)
+	codecs := offered.Codecs
+	// A reliable 18x with SDP gave the caller its answer already (RFC
+	// 3262 §5): the offer/answer is complete, our 2xx repeats that answer
+	// (RFC 3261 §13.2.1, RFC 6337 §3.1.1) and the picker must take the
+	// codecs it chose, which the caller sends.
+	fixed, fixedOut := c.earlyAnswerFixed()
+	if err == nil && fixed != nil {
+		var told sdp.Stream
+		if told, err = sdp.AudioStream(fixed); err == nil {
+			codecs = told.Codecs
+		}
+	}
 	var sd *psdp.SessionDescription
 	if err == nil {
 		sd, _, err = b.acceptOffer(pr.req.Body())
 	}
 	if err == nil {
-		_, err = sdp.Intersect(sd, offered.Codecs)
+		_, err = sdp.Intersect(sd, codecs)
 	}
 	var pbody []byte
 	if err == nil {
@@ -200,6 +212,9 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	var toA []byte
 	if err == nil {
 		toA, err = c.answer(pbody, pr.req) // points the B side at the picker
+	}
+	if err == nil && fixed != nil {
+		toA = fixedOut
 	}
 	var toP []byte
 	if err == nil {
@@ -229,6 +244,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	sent := c.respondA(tx, req, 200, "OK", toA)
 	resB := sip.NewResponseFromRequest(pr.req, 200, "OK", pbody)
 	c.startTimers(sent, resB)
+	c.keepAckAnswer() // a late offer answered in the PRACK (lateoffer.go)
 	c.est.mu.Lock()
 	c.est.sent[n] = toP
 	if cs := pr.req.CSeq(); cs != nil {
@@ -244,4 +260,31 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	c.media.ArmTimeout()
 	c.wait()
 	return true
+}
+
+// earlyAnswerFixed is the session the caller agreed to in its early
+// dialog, when the initial offer/answer completed there (RFC 3262 §5):
+// the answer we sent in a reliable 18x, or, for a late offer, the
+// caller's answer in its PRACK to our offer in one (lateoffer.go); out is
+// the SDP our 2xx repeats (RFC 3261 §13.2.1). nil when the caller has no
+// answer yet or got it in an unreliable 18x, which the 2xx may still
+// change.
+func (c *call) earlyAnswerFixed() (agreed *psdp.SessionDescription, out []byte) {
+	var body []byte
+	switch early := c.late.earlyAnswered(); {
+	case early != nil:
+		c.est.mu.Lock()
+		body = c.late.answer
+		c.est.mu.Unlock()
+		out = early
+	case c.relA.on && !c.late.on && c.earlyA != nil:
+		body, out = c.earlyA, c.earlyA
+	default:
+		return nil, nil
+	}
+	sd, err := sdp.Parse(body)
+	if err != nil {
+		return nil, nil
+	}
+	return sd, out
 }

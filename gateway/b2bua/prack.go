@@ -282,6 +282,23 @@ func (r *reliableA) prack(rseq, cseq uint32) bool {
 	return true
 }
 
+// matches reports whether rseq and cseq (an RAck) name the reliable 18x
+// we sent last (RFC 3262 §7.2).
+func (r *reliableA) matches(rseq, cseq uint32) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.on && r.acked != nil && rseq == r.rseq && cseq == r.cseq
+}
+
+// markAnswered records that the initial offer/answer completed in the
+// early dialog: our offer in a reliable 18x answered in the PRACK (late
+// offer, RFC 3262 §5).
+func (r *reliableA) markAnswered() {
+	r.mu.Lock()
+	r.answered = true
+	r.mu.Unlock()
+}
+
 // earlyUpdatable reports whether the caller's early dialog takes an
 // UPDATE with an offer from us: it allows UPDATE and the answer to its
 // offer reached it reliably (RFC 3311 §5.1).
@@ -311,11 +328,25 @@ func (b *B2BUA) onPrack(req *sip.Request, tx sip.ServerTransaction) {
 		rseq, cseq, method, ok = parseRAck(h.Value())
 		ok = ok && method == string(sip.INVITE)
 	}
+	if ok && len(req.Body()) > 0 && !c.relA.offer && c.late.earlyAnswered() == nil && c.relA.matches(rseq, cseq) {
+		// RFC 3262 §5: our reliable 18x carried the offer of a late-offer
+		// call; this is its answer (lateoffer.go), taken before the PRACK
+		// lets the 2xx go (waitBefore2xx).
+		if err := c.prackAnswer(req); err != nil {
+			b.log.Info("late offer: PRACK without a usable answer", "call_id", c.a.callID, "error", err)
+			b.respond(tx, req, 488, "Not Acceptable Here", nil)
+			return
+		}
+		c.relA.prack(rseq, cseq)
+		c.relA.markAnswered()
+		b.respond(tx, req, 200, "OK", nil)
+		return
+	}
 	if !ok || !c.relA.prack(rseq, cseq) {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
-	if len(req.Body()) > 0 && c.relA.offer {
+	if len(req.Body()) > 0 && (c.relA.offer || c.late.earlyAnswered() != nil) {
 		// RFC 3262 §5: the 18x carried the answer, so this is a new
 		// offer; the 2xx to the PRACK carries its answer.
 		c.earlyOffer(req, tx, c.a, true)

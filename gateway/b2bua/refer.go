@@ -264,7 +264,9 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
 	z.heard(st, final)
-	c.resumeTransferee(y, final.Body())
+	// z is listed on c (swap) before the transferee's re-INVITE, which may
+	// take a while: a BYE from z meanwhile must find its dialog (not 481)
+	// and end the call, and a 2xx of z sent again must be ACKed on it.
 	ok, gone := c.swap(x.d, zd, l.isA, z.origin)
 	if !ok {
 		x.side.SetRemote(prevX)
@@ -273,8 +275,9 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	}
 	z.keep(final.Body(), offer)
 	c.armTimer(zd, c.gw.timerConf().negotiateUAC(final))
+	c.resumeTransferee(y, final.Body())
 	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
-	if !gone {
+	if !c.release(x.d) && !gone {
 		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))
 	}
 	return nil
@@ -439,7 +442,17 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 	if l := b.dialogs[other.key()]; l == nil || l.c != c {
 		return false, gone // the call ended
 	}
-	delete(b.dialogs, x.key())
+	c.est.mu.Lock()
+	run := c.est.xfer
+	if run != nil && run.x == x {
+		// The transferor's dialog stays listed until release: its BYE
+		// while the transferee is re-INVITEd ends its leg only (200, not
+		// 481), and tells release it needs no BYE of ours.
+		run.swapped = true
+	} else {
+		delete(b.dialogs, x.key())
+	}
+	c.est.mu.Unlock()
 	if isA {
 		c.a, c.originA = z, org
 	} else {
@@ -456,9 +469,26 @@ func (c *call) swap(x, z *dialog, isA bool, org *sdp.Origin) (ok, gone bool) {
 	delete(c.est.from, x)
 	delete(c.est.sent, x)
 	delete(c.est.seq, x)
-	c.est.xfer = nil
 	c.est.mu.Unlock()
 	return true, gone
+}
+
+// release ends the transfer that swap carried out on c: the transferor's
+// dialog x is no longer listed, and gone says whether its BYE came
+// meanwhile (then it gets none from us).
+func (c *call) release(x *dialog) (gone bool) {
+	b := c.gw
+	b.mu.Lock()
+	if l := b.dialogs[x.key()]; l != nil && l.c == c && l.d == x {
+		delete(b.dialogs, x.key())
+	}
+	b.mu.Unlock()
+	c.est.mu.Lock()
+	defer c.est.mu.Unlock()
+	run := c.est.xfer
+	gone = run != nil && run.x == x && run.gone
+	c.est.xfer = nil
+	return gone
 }
 
 // attended carries out an attended transfer (RFC 5589 §7): the REFER on
@@ -520,7 +550,7 @@ func (c *call) attended(l *leg, r *leg) error {
 	c.armTimer(w.d, wt)
 	c.resumeTransferee(y, res.Body())
 	c.notifyRefer(x.d, 200, "OK", true)
-	if !gone {
+	if !c.release(x.d) && !gone {
 		c.sendBye(x.d, sip.NewHeader("Reason", reasonTransferred))
 	}
 	return nil

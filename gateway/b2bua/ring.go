@@ -283,7 +283,15 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 
 	var body []byte
 	var err error
-	switch {
+	switch early := c.late.earlyAnswered(); {
+	case early != nil:
+		// A late offer answered in the caller's PRACK (lateoffer.go): the
+		// 2xx repeats our offer (RFC 3261 §13.2.1, RFC 6337 §3.1.1); a
+		// callee's SDP in its 2xx moves only the B side.
+		if len(res.Body()) > 0 {
+			_, err = c.answer(res.Body(), res)
+		}
+		body = early
 	case len(res.Body()) > 0:
 		body, err = c.answer(res.Body(), res)
 	case f.early == br && c.earlyA != nil:

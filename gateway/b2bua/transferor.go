@@ -25,6 +25,9 @@ import (
 type transferRun struct {
 	x    *dialog
 	gone bool
+	// swapped: the new party took x's place on the call (swap); the
+	// transferor's BYE still ends its leg only, until release.
+	swapped bool
 }
 
 // beginTransfer marks x as the transferor's leg of a transfer under way
@@ -78,7 +81,7 @@ func (c *call) byeInTransfer(d *dialog, isA bool) bool {
 		b.mu.Unlock()
 		b.log.Info("transferor hung up: the transfer goes on", "call_id", d.callID)
 		return true
-	case run.gone && run.x != d:
+	case run.gone && run.x != d && !run.swapped:
 		c.est.mu.Unlock()
 		if isA {
 			c.setEndedBy(endedByCaller)
