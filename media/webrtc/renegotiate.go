@@ -27,9 +27,9 @@ import (
 
 // renegotiation is a leg's state for subsequent offers; guarded by Leg.mu.
 type renegotiation struct {
-	sent       []byte // the last description the browser got from us, after the first
-	plainVer   uint64 // o= version of the plain face's SDP
-	pendingDir bool   // a browser's offer is waiting for Reanswer
+	sent       []byte         // the last description the browser got from us, after the first
+	plainVer   uint64         // o= version of the plain face's SDP
+	pendingDir bool           // a browser's offer is waiting for Reanswer
 	offered    psdp.Direction // OfferAgain's direction, 0 before one
 }
 
