@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Hold and resume on WebRTC legs (issue 12): a browser's re-INVITE goes
+// through its leg's PeerConnection state (same ICE and DTLS) and on to the
+// phone as a plain re-INVITE; a phone's re-INVITE reaches the browser as
+// a WebRTC offer. The relay forwards what the directions allow (RFC 3264
+// §8.4): the test phone keeps sending while it is recvonly, like a phone
+// that ignores hold, and the test browser (pion) sends whatever it says.
+
+var reWRAttr = regexp.MustCompile(`(?m)^a=(fingerprint|ice-ufrag|ice-pwd|setup):(.*?)\r?$`)
+
+// wrTransport is an SDP's fingerprint, ICE credentials and a=setup.
+func wrTransport(body string) map[string]string {
+	out := map[string]string{}
+	for _, m := range reWRAttr.FindAllStringSubmatch(body, -1) {
+		out[m[1]] = m[2]
+	}
+	return out
+}
+
+// wrWithDir is a browser's SDP with its direction attribute set to dir.
+func wrWithDir(body, dir string) string {
+	return reSDPDir.ReplaceAllString(body, "a="+dir+"\r")
+}
+
+// stalled checks that count does not move while moving goes up by 50
+// packets (a second of the other direction's stream): media is held one
+// way and flows the other.
+func stalled(t *testing.T, what string, count, moving func() int) {
+	t.Helper()
+	c0, m0 := count(), moving()
+	waitFor(t, 20*time.Second, what+": the other direction flows", func() bool { return moving() >= m0+50 })
+	if d := count() - c0; d > 3 { // packets in flight when the hold took effect
+		t.Errorf("%s: %d packets passed while held", what, d)
+	}
+}
+
+// TestWebRTCBrowserHolds: a browser that called a phone holds (a
+// re-INVITE with a=sendonly, the same ICE and DTLS, as JsSIP sends) and
+// resumes (a=sendrecv). The phone gets plain re-INVITEs with a=sendonly,
+// then a=sendrecv; the browser gets WebRTC answers with a=recvonly, then
+// a=sendrecv, the fingerprint, ICE credentials and a=setup:active of the
+// call's answer. While held nothing reaches the browser (the phone keeps
+// sending) and the browser's audio reaches the phone; after the resume
+// audio flows both ways again.
+func TestWebRTCBrowserHolds(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	ph := newWRPhone(t, g, "u1001")
+	br := newWRBrowser(t, g, "u1000")
+	offer, err := br.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := br.invite("1001", string(offer))
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	first := wrTransport(c.final.Body)
+	if err := br.pc.Accept([]byte(c.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	br.pc.Stream(false)
+	rx := func() int { _, n, _ := br.pc.Counts(); return int(n) }
+	atPhone := func() int { return ph.rtp.count(0) }
+	waitFor(t, 30*time.Second, "audio both ways", func() bool { return rx() >= 50 && atPhone() >= 50 })
+
+	for _, step := range []struct{ dir, phoneGets, browserGets string }{
+		{"sendonly", "sendonly", "recvonly"},
+		{"sendrecv", "sendrecv", "sendrecv"},
+	} {
+		re, err := br.pc.Offer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.cseq++
+		br.send("INVITE", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, wrWithDir(string(re), step.dir))
+		res := br.next(20 * time.Second)
+		if res.Status != 200 {
+			t.Fatalf("%s re-INVITE: %d %s\n%s", step.dir, res.Status, res.get("Warning"), res.Raw)
+		}
+		br.send("ACK", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, "")
+		if !strings.Contains(res.Body, "UDP/TLS/RTP/SAVPF") || wrDir(res.Body) != step.browserGets {
+			t.Errorf("%s: browser's answer is not WebRTC with a=%s:\n%s", step.dir, step.browserGets, res.Body)
+		}
+		if got := wrTransport(res.Body); got["fingerprint"] != first["fingerprint"] || got["ice-ufrag"] != first["ice-ufrag"] ||
+			got["ice-pwd"] != first["ice-pwd"] || got["setup"] != "active" {
+			t.Errorf("%s: answer's transport %v, the call's %v", step.dir, got, first)
+		}
+		if err := br.pc.Accept([]byte(res.Body)); err != nil {
+			t.Fatalf("%s: the browser refused the answer: %v\n%s", step.dir, err, res.Body)
+		}
+		inv := ph.lastReinvite()
+		if inv == nil || strings.Contains(inv.Body, "SAVPF") || wrDir(inv.Body) != step.phoneGets {
+			t.Fatalf("%s: the phone's re-INVITE is not plain with a=%s: %v", step.dir, step.phoneGets, inv)
+		}
+		if step.dir == "sendonly" {
+			stalled(t, "browser on hold", rx, atPhone)
+		} else {
+			r0, p0 := rx(), atPhone()
+			waitFor(t, 20*time.Second, "audio both ways after the resume", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
+		}
+	}
+	if res := br.bye(c); res.Status != 200 {
+		t.Fatalf("BYE: %d\n%s", res.Status, res.Raw)
+	}
+	g.released(t, 10*time.Second, 0, 0)
+}
+
+// TestWebRTCPhoneHoldsBrowser: a phone called by a browser holds (a plain
+// re-INVITE with a=sendonly) and resumes. The browser gets WebRTC
+// re-offers (a=sendonly, then a=sendrecv) with the fingerprint and ICE-lite
+// credentials of the call and a=setup:active, the role established (RFC
+// 8842 §5.5); its answers (a=recvonly, then a=sendrecv) reach the phone as
+// plain answers. While held nothing reaches the phone from the browser and
+// the phone's audio reaches the browser; after the resume both ways.
+func TestWebRTCPhoneHoldsBrowser(t *testing.T) {
+	g := startGateway(t, wrUsers)
+	ph := newWRPhone(t, g, "u1001")
+	br := newWRBrowser(t, g, "u1000")
+	offer, err := br.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := br.invite("1001", string(offer))
+	if c.final.Status != 200 {
+		t.Fatalf("INVITE: %d\n%s", c.final.Status, c.final.Raw)
+	}
+	first := wrTransport(c.final.Body)
+	if err := br.pc.Accept([]byte(c.final.Body)); err != nil {
+		t.Fatal(err)
+	}
+	br.pc.Stream(false)
+	rx := func() int { _, n, _ := br.pc.Counts(); return int(n) }
+	atPhone := func() int { return ph.rtp.count(0) }
+	waitFor(t, 30*time.Second, "audio both ways", func() bool { return rx() >= 50 && atPhone() >= 50 })
+
+	for i, step := range []struct{ dir, browserGets, answer, phoneGets string }{
+		{"sendonly", "sendonly", "recvonly", "recvonly"},
+		{"sendrecv", "sendrecv", "sendrecv", "sendrecv"},
+	} {
+		done := make(chan *sipMsg, 1)
+		go func() { done <- ph.reinvite(step.dir, 2+i) }()
+		inv := br.next(20 * time.Second)
+		if inv.Method != "INVITE" {
+			t.Fatalf("%s: browser got %q, want a re-INVITE", step.dir, firstLine(inv.Raw))
+		}
+		if !strings.Contains(inv.Body, "UDP/TLS/RTP/SAVPF") || wrDir(inv.Body) != step.browserGets {
+			br.reply(inv, 488, "Not Acceptable Here", "", "")
+			<-done
+			t.Fatalf("%s: the browser's re-offer is not WebRTC with a=%s:\n%s", step.dir, step.browserGets, inv.Body)
+		}
+		if got := wrTransport(inv.Body); got["fingerprint"] != first["fingerprint"] || got["ice-ufrag"] != first["ice-ufrag"] ||
+			got["ice-pwd"] != first["ice-pwd"] || got["setup"] != "active" {
+			t.Errorf("%s: re-offer's transport %v, the call's %v", step.dir, got, first)
+		}
+		ans, err := br.pc.Answer([]byte(inv.Body))
+		if err != nil {
+			br.reply(inv, 488, "Not Acceptable Here", "", "")
+			<-done
+			t.Fatalf("%s: the browser refused the re-offer: %v\n%s", step.dir, err, inv.Body)
+		}
+		br.reply(inv, 200, "OK", "", wrWithDir(string(ans), step.answer)) // as Chrome answers
+		if ack := br.next(10 * time.Second); ack.Method != "ACK" {
+			t.Errorf("%s: browser got %q, want the ACK", step.dir, firstLine(ack.Raw))
+		}
+		res := <-done
+		if res.Status != 200 || strings.Contains(res.Body, "SAVPF") || wrDir(res.Body) != step.phoneGets {
+			t.Fatalf("%s: phone's re-INVITE got %d, not a plain a=%s answer:\n%s", step.dir, res.Status, step.phoneGets, res.Raw)
+		}
+		if step.dir == "sendonly" {
+			stalled(t, "phone on hold", atPhone, rx)
+		} else {
+			r0, p0 := rx(), atPhone()
+			waitFor(t, 20*time.Second, "audio both ways after the resume", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
+		}
+	}
+	if res := br.bye(c); res.Status != 200 {
+		t.Fatalf("BYE: %d\n%s", res.Status, res.Raw)
+	}
+	g.released(t, 10*time.Second, 0, 0)
+}
