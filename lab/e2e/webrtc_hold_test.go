@@ -71,6 +71,37 @@ func TestWebRTCBrowserHolds(t *testing.T) {
 	atPhone := func() int { return ph.rtp.count(0) }
 	waitFor(t, 30*time.Second, "audio both ways", func() bool { return rx() >= 50 && atPhone() >= 50 })
 
+	// Hostile and odd re-offers: an ICE restart (another browser's
+	// credentials and fingerprint), a malformed body and one with 100 candidates
+	// get 488 with a Warning; the call goes on. The phone sees none.
+	other := newWRBrowser(t, g, "u1001")
+	restart, err := other.pc.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (a body over the SIP transport's 64 KB closes the WebSocket before
+	// any SDP is read; 100 candidates is what fits and is too many)
+	flood := string(offer) + strings.Repeat("a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n", 100)
+	for name, body := range map[string]string{
+		"ICE restart":    string(restart),
+		"malformed":      "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=fingerprint:sha-256 00\r\n",
+		"100 candidates": flood,
+	} {
+		c.cseq++
+		br.send("INVITE", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, body)
+		res := br.next(20 * time.Second)
+		br.send("ACK", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, "")
+		if res.Status < 400 {
+			t.Errorf("%s re-INVITE: %d, want a refusal", name, res.Status)
+		}
+		t.Logf("%s re-INVITE: %d %s", name, res.Status, res.get("Warning"))
+	}
+	if inv := ph.lastReinvite(); inv != nil {
+		t.Errorf("the phone got a re-INVITE for a refused re-offer:\n%s", inv.Raw)
+	}
+	r0, p0 := rx(), atPhone()
+	waitFor(t, 20*time.Second, "audio both ways after the refused re-offers", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
+
 	for _, step := range []struct{ dir, phoneGets, browserGets string }{
 		{"sendonly", "sendonly", "recvonly"},
 		{"sendrecv", "sendrecv", "sendrecv"},
@@ -101,6 +132,18 @@ func TestWebRTCBrowserHolds(t *testing.T) {
 			t.Fatalf("%s: the phone's re-INVITE is not plain with a=%s: %v", step.dir, step.phoneGets, inv)
 		}
 		if step.dir == "sendonly" {
+			// The same offer again (a replay, a refresh by re-INVITE):
+			// our last answer, and the phone is not troubled (RFC 3264 §8).
+			c.cseq++
+			br.send("INVITE", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, wrWithDir(string(re), step.dir))
+			again := br.next(20 * time.Second)
+			br.send("ACK", c.target, c.to, c.callID, c.tag, randHex(8), c.cseq, nil, "")
+			if again.Status != 200 || again.Body != res.Body {
+				t.Errorf("the same hold offer again: %d, answer changed: %v", again.Status, again.Body != res.Body)
+			}
+			if ph.lastReinvite() != inv {
+				t.Error("the phone was re-INVITEd for an unchanged offer")
+			}
 			stalled(t, "browser on hold", rx, atPhone)
 		} else {
 			r0, p0 := rx(), atPhone()
