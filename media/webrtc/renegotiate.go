@@ -253,6 +253,9 @@ func withDirection(body []byte, dir psdp.Direction, setup string, ver uint64) ([
 		md.Attributes = append(attrs, psdp.Attribute{Key: dir.String()})
 	}
 	out, err := sd.Marshal()
+	if err == nil { // pion reads some input it cannot write back
+		err = (&psdp.SessionDescription{}).Unmarshal(out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: webrtc: %v", sdp.ErrMalformed, err)
 	}
