@@ -130,6 +130,20 @@ func TestBrowserHoldsCaller(t *testing.T) {
 	if _, err := leg.Reanswer(ans); err == nil {
 		t.Error("Reanswer without a pending offer: no error")
 	}
+	// A session refresh by re-INVITE: the B2BUA re-offers what it last
+	// sent the browser (our answer); unchanged, so the same o= version
+	// (RFC 3264 §8), our role, and the browser takes it.
+	last := origin(t, wans).SessionVersion + 2
+	ref, err := leg.OfferAgain(wans)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if o := origin(t, ref); o.SessionVersion != last || dirOf(t, ref) != "sendrecv" || line(ref, `^a=setup:(.*)\r$`) != "active" {
+		t.Errorf("refresh offer: o= version %d (want %d), a=%s, a=setup:%s", o.SessionVersion, last, dirOf(t, ref), line(ref, `^a=setup:(.*)\r$`))
+	}
+	if _, err := b.Answer(ref); err != nil {
+		t.Errorf("the browser refused the refresh offer: %v\n%s", err, ref)
+	}
 
 	other := newBrowser(t)
 	restart, err := other.Offer()
