@@ -251,7 +251,7 @@ func (c *call) rollback(y *leg) {
 // re-points the relay.
 func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction, hs []sip.Header) {
 	x, y := c.legs(l.isA)
-	sd, err := sdp.Parse(y.lastFrom())
+	sd, err := sdp.Parse(c.sessionFrom(y)) // a browser's as plain RTP (webrtc.go)
 	var offer []byte
 	if err == nil {
 		offer, err = x.sdpFor(sd)

@@ -147,6 +147,18 @@ func (c *call) browserOn(d *dialog, isA bool) *webrtc.Leg {
 	return c.rtc.branches[d.callID]
 }
 
+// sessionFrom is the last SDP l's far end sent, as the pipeline takes it
+// (the start of a new offer from l's session: offerInAnswer, transfers):
+// a browser's is the plain SDP of its leg's RTP face.
+func (c *call) sessionFrom(l *leg) []byte {
+	if bl := c.browserOf(l); bl != nil {
+		if f, err := bl.Face(); err == nil {
+			return f
+		}
+	}
+	return l.lastFrom()
+}
+
 // browserRefresh is the body of a session refresh re-INVITE on d (RFC
 // 4028 §7.4, timer.go): the session as it stands, as WebRTC SDP for a
 // browser's leg (RFC 3264 §8: the same o= version when nothing changed).

@@ -162,7 +162,8 @@ func TestWebRTCBrowserHolds(t *testing.T) {
 // credentials of the call and a=setup:active, the role established (RFC
 // 8842 §5.5); its answers (a=recvonly, then a=sendrecv) reach the phone as
 // plain answers. While held nothing reaches the phone from the browser and
-// the phone's audio reaches the browser; after the resume both ways.
+// the phone's audio reaches the browser; after the resume both ways. A
+// re-INVITE without SDP from the phone gets a plain offer in the 2xx.
 func TestWebRTCPhoneHoldsBrowser(t *testing.T) {
 	g := startGateway(t, wrUsers)
 	ph := newWRPhone(t, g, "u1001")
@@ -224,6 +225,15 @@ func TestWebRTCPhoneHoldsBrowser(t *testing.T) {
 			waitFor(t, 20*time.Second, "audio both ways after the resume", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
 		}
 	}
+	// A re-INVITE without SDP from the phone (RFC 3261 §14.2): the 2xx
+	// offers the session as it stands, plain RTP at the relay, not the
+	// browser's WebRTC SDP; the browser is not troubled.
+	res := ph.reinvite("", 4)
+	if res.Status != 200 || strings.Contains(res.Body, "SAVPF") || strings.Contains(res.Body, "fingerprint") || wrDir(res.Body) != "sendrecv" {
+		t.Fatalf("re-INVITE without SDP: %d, not a plain sendrecv offer:\n%s", res.Status, res.Raw)
+	}
+	r0, p0 := rx(), atPhone()
+	waitFor(t, 20*time.Second, "audio both ways after the re-INVITE without SDP", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
 	if res := br.bye(c); res.Status != 200 {
 		t.Fatalf("BYE: %d\n%s", res.Status, res.Raw)
 	}

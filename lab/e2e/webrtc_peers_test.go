@@ -251,7 +251,8 @@ func (p *wrPhone) reply(req *sipMsg, code int, reason, body string) {
 
 // reinvite sends a re-INVITE with the phone's SDP in direction dir (o=
 // version ver) on the call the gateway made to it, waits for the final
-// response and ACKs a 2xx (RFC 3261 §14.1).
+// response and ACKs a 2xx (RFC 3261 §14.1). With dir "" the re-INVITE has
+// no SDP and the ACK answers the 2xx's offer (RFC 3264 §4).
 func (p *wrPhone) reinvite(dir string, ver int) *sipMsg {
 	p.t.Helper()
 	p.mu.Lock()
@@ -277,7 +278,11 @@ func (p *wrPhone) reinvite(dir string, ver int) *sipMsg {
 			p.t.Errorf("phone %s: %v", p.user, err)
 		}
 	}
-	send("INVITE", randHex(8), wrPhoneSDPDir(p.rtp.addr(), dir, ver))
+	body := ""
+	if dir != "" {
+		body = wrPhoneSDPDir(p.rtp.addr(), dir, ver)
+	}
+	send("INVITE", randHex(8), body)
 	want := fmt.Sprintf("%d INVITE", cseq)
 	var res *sipMsg
 	waitFor(p.t, 20*time.Second, "final response to the phone's re-INVITE", func() bool {
@@ -291,7 +296,10 @@ func (p *wrPhone) reinvite(dir string, ver int) *sipMsg {
 		}
 		return false
 	})
-	if res.Status < 300 {
+	switch {
+	case res.Status < 300 && dir == "": // the offer was in the 2xx: the answer goes in the ACK
+		send("ACK", randHex(8), wrPhoneSDPDir(p.rtp.addr(), wrAnswerDir(wrDir(res.Body)), ver))
+	case res.Status < 300:
 		send("ACK", randHex(8), "")
 	}
 	return res

@@ -99,6 +99,7 @@ func (e *Engine) AcceptOffer(offer []byte) (*Leg, []byte, error) {
 	}
 	l.offer = append([]byte(nil), offer...)
 	l.browserCs = keep
+	l.re.dir = b.direction
 	return l, plainSDP(keep, l.LocalAddr(), b.direction, 1), nil
 }
 
@@ -222,6 +223,7 @@ func (l *Leg) Accept(answer []byte) ([]byte, error) {
 	}
 	plain := pick(l.plainCs, chosen) // the same codecs with the RTP side's payload types
 	l.browserUse, l.plainUse = chosen, plain
+	l.re.dir = b.direction
 	l.toRelay.Store(newPTMap(chosen, plain))
 	l.toBrowserMap.Store(newPTMap(plain, chosen))
 	l.result = plainSDP(plain, l.LocalAddr(), mirror(b.direction), 1)

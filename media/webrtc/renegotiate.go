@@ -31,6 +31,8 @@ type renegotiation struct {
 	plainVer   uint64         // o= version of the plain face's SDP
 	pendingDir bool           // a browser's offer is waiting for Reanswer
 	offered    psdp.Direction // OfferAgain's direction, 0 before one
+	dir        psdp.Direction // the browser's direction as it stands
+	pending    psdp.Direction // the browser's offered direction until Reanswer
 }
 
 // Reoffer takes a browser's subsequent offer on the established leg and
@@ -46,7 +48,7 @@ func (l *Leg) Reoffer(offer []byte) ([]byte, error) {
 	if pick(b.codecs, l.browserUse) == nil {
 		return nil, ErrNoCommonCodec // RFC 3264 §8.3.2: the codec in use was dropped
 	}
-	l.re.pendingDir = true
+	l.re.pendingDir, l.re.pending = true, b.direction
 	return l.plainAgain(b.direction), nil
 }
 
@@ -64,7 +66,28 @@ func (l *Leg) Reanswer(plainAnswer []byte) ([]byte, error) {
 		return nil, errState
 	}
 	l.re.pendingDir = false
-	return l.describe(st.Direction)
+	out, err := l.describe(st.Direction)
+	if err == nil {
+		l.re.dir = within(l.re.pending, st.Direction)
+	}
+	return out, err
+}
+
+// Face is the SDP of the leg's RTP face as the session stands: the codec
+// in use at LocalAddr with the browser's direction. The B2BUA offers it
+// for the browser when a new offer must start from the browser's SDP (a
+// re-INVITE without SDP from the other leg, a transfer of the other leg).
+func (l *Leg) Face() ([]byte, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.established(); err != nil {
+		return nil, err
+	}
+	dir := l.re.dir
+	if dir == 0 {
+		dir = psdp.DirectionSendRecv
+	}
+	return l.plainAgain(dir), nil
 }
 
 // OfferAgain returns the WebRTC offer for the browser from a subsequent
@@ -104,13 +127,15 @@ func (l *Leg) AcceptAgain(answer []byte) ([]byte, error) {
 	if l.re.offered != 0 {
 		dir = within(dir, l.re.offered)
 	}
+	l.re.dir = dir
 	return l.plainAgain(dir), nil
 }
 
-// within is answer direction ans as far as offer direction off allows it
-// (RFC 3264 §6.1: a sendonly offer is answered recvonly or inactive). Some
-// answerers (pion's) say sendrecv to a sendonly offer; the relay must not
-// take that as the browser sending.
+// within is direction ans as far as the other end's direction off allows
+// it: sending when off receives, receiving when off sends (RFC 3264 §6.1:
+// a sendonly offer is answered recvonly or inactive). Some answerers
+// (pion's) say sendrecv to a sendonly offer; the relay must not take that
+// as the browser sending.
 func within(ans, off psdp.Direction) psdp.Direction {
 	sends := (ans == psdp.DirectionSendRecv || ans == psdp.DirectionSendOnly) &&
 		(off == psdp.DirectionSendRecv || off == psdp.DirectionRecvOnly)

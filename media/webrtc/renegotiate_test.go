@@ -120,6 +120,9 @@ func TestBrowserHoldsCaller(t *testing.T) {
 		if err := b.Accept(wa); err != nil {
 			t.Fatalf("%s: the browser refused the answer: %v\n%s", dir, err, wa)
 		}
+		if f, err := leg.Face(); err != nil || dirOf(t, f) != dir || bytes.Contains(f, []byte("SAVPF")) {
+			t.Errorf("%s: the leg's face as the session stands: %v\n%s", dir, err, f)
+		}
 	}
 	_, rx0, _ := b.Counts()
 	n0 := p.count(pt)
