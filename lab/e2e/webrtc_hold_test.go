@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -239,3 +240,87 @@ func TestWebRTCPhoneHoldsBrowser(t *testing.T) {
 	}
 	g.released(t, 10*time.Second, 0, 0)
 }
+
+// TestWebRTCSessionRefresh: (50 s, not with -short) a phone calls a
+// browser, which answers with Session-Expires 90;refresher=uac (RFC 4028):
+// the gateway refreshes the browser's leg by re-INVITE at about 45 s. The
+// re-offer is WebRTC, not the phone's plain SDP: the description of the
+// gateway's first offer (same o= session, fingerprint, ICE-lite
+// credentials) with a=setup the role established (RFC 8842 §5.5); the
+// browser answers it, and audio goes on both ways.
+func TestWebRTCSessionRefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 45 s for the session refresh")
+	}
+	g := startGateway(t, wrUsers)
+	br := newWRBrowser(t, g, "u1001")
+	media := newWRRTP(t)
+	ph := newPhone(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	s, err := call(ctx, ph, g.UDP, "1001", wrPhoneSDP(media.addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan error, 1)
+	go func() { answered <- s.WaitAnswer(ctx, answerOpts()) }()
+	inv := br.next(10 * time.Second)
+	if inv.Method != "INVITE" || !strings.Contains(inv.Body, "UDP/TLS/RTP/SAVPF") {
+		t.Fatalf("browser got %q, want a WebRTC INVITE", inv.Raw)
+	}
+	tag := randHex(4)
+	ans, err := br.pc.Answer([]byte(inv.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	br.replyWith(inv, 200, "OK", tag, string(ans), []string{"Session-Expires: 90;refresher=uac", "Require: timer", "Supported: timer"})
+	if err := <-answered; err != nil {
+		t.Fatalf("caller: %v", err)
+	}
+	if err := s.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	media.stream(wrSDPAddr(t, string(s.InviteResponse.Body())))
+	br.pc.Stream(false)
+	rx := func() int { _, n, _ := br.pc.Counts(); return int(n) }
+	atPhone := func() int { return media.count(0) }
+	waitFor(t, 30*time.Second, "audio both ways", func() bool { return rx() >= 50 && atPhone() >= 50 })
+
+	re := br.next(70 * time.Second)
+	for re.Method == "ACK" {
+		re = br.next(70 * time.Second)
+	}
+	if re.Method != "INVITE" {
+		t.Fatalf("browser got %q, want the refresh re-INVITE", firstLine(re.Raw))
+	}
+	first, got := wrTransport(inv.Body), wrTransport(re.Body)
+	role := map[string]string{"active": "passive", "passive": "active"}[wrTransport(string(ans))["setup"]]
+	if !strings.Contains(re.Body, "UDP/TLS/RTP/SAVPF") || wrDir(re.Body) != "sendrecv" || got["fingerprint"] != first["fingerprint"] ||
+		got["ice-ufrag"] != first["ice-ufrag"] || got["ice-pwd"] != first["ice-pwd"] || got["setup"] != role {
+		t.Fatalf("refresh offer is not the call's WebRTC description with a=setup:%s (%v, the call's %v):\n%s", role, got, first, re.Body)
+	}
+	sess := func(b string) string { f := strings.Fields(reSDPOrigin.FindString(b)); return strings.Join(f[:2], " ") }
+	if sess(re.Body) != sess(inv.Body) {
+		t.Errorf("refresh offer's o= session %q, the call's %q", sess(re.Body), sess(inv.Body))
+	}
+	ans2, err := br.pc.Answer([]byte(re.Body))
+	if err != nil {
+		t.Fatalf("the browser refused the refresh offer: %v\n%s", err, re.Body)
+	}
+	br.reply(re, 200, "OK", "", string(ans2))
+	if ack := br.next(10 * time.Second); ack.Method != "ACK" {
+		t.Errorf("browser got %q, want the ACK", firstLine(ack.Raw))
+	}
+	r0, p0 := rx(), atPhone()
+	waitFor(t, 20*time.Second, "audio both ways after the refresh", func() bool { return rx() >= r0+50 && atPhone() >= p0+50 })
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("BYE: %v", err)
+	}
+	bye := br.next(10 * time.Second)
+	if bye.Method == "BYE" {
+		br.reply(bye, 200, "OK", "", "")
+	}
+	g.released(t, 10*time.Second, 0, 0)
+}
+
+var reSDPOrigin = regexp.MustCompile(`(?m)^o=.*$`)

@@ -431,10 +431,16 @@ type wrCall struct {
 // and ACKs a 2xx. It returns the final response.
 func (b *wrBrowser) invite(number, offer string) *wrCall {
 	b.t.Helper()
+	return b.inviteWith(number, offer, nil)
+}
+
+// inviteWith is invite with extra header lines.
+func (b *wrBrowser) inviteWith(number, offer string, hdrs []string) *wrCall {
+	b.t.Helper()
 	c := &wrCall{callID: randHex(8), tag: randHex(4), to: "<sip:" + number + "@example.com>", cseq: 1}
 	ruri := "sip:" + number + "@example.com"
 	branch := randHex(8)
-	b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, nil, offer)
+	b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, hdrs, offer)
 	res := b.next(10 * time.Second)
 	if res.Status == 407 {
 		b.send("ACK", ruri, res.get("To"), c.callID, c.tag, branch, c.cseq, nil, "")
@@ -444,7 +450,7 @@ func (b *wrBrowser) invite(number, offer string) *wrCall {
 		}
 		c.cseq++
 		branch = randHex(8)
-		b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, []string{"Proxy-Authorization: " + auth}, offer)
+		b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, append([]string{"Proxy-Authorization: " + auth}, hdrs...), offer)
 		res = b.next(10 * time.Second)
 	}
 	for res.Status > 100 && res.Status < 200 {
@@ -470,6 +476,11 @@ func (b *wrBrowser) bye(c *wrCall) *sipMsg {
 
 // reply answers an incoming request on the WebSocket.
 func (b *wrBrowser) reply(req *sipMsg, code int, reason, tag, body string) {
+	b.replyWith(req, code, reason, tag, body, nil)
+}
+
+// replyWith is reply with extra header lines.
+func (b *wrBrowser) replyWith(req *sipMsg, code int, reason, tag, body string, hdrs []string) {
 	var s strings.Builder
 	fmt.Fprintf(&s, "SIP/2.0 %d %s\r\n", code, reason)
 	for _, v := range req.all("Via") {
@@ -481,6 +492,9 @@ func (b *wrBrowser) reply(req *sipMsg, code int, reason, tag, body string) {
 	}
 	fmt.Fprintf(&s, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), to, req.get("Call-ID"), req.get("CSeq"))
 	fmt.Fprintf(&s, "Contact: <sip:%s@%s;transport=ws>\r\n", b.user, b.ws.host)
+	for _, h := range hdrs {
+		s.WriteString(h + "\r\n")
+	}
 	if body != "" {
 		s.WriteString("Content-Type: application/sdp\r\n")
 	}

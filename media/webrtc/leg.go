@@ -152,6 +152,7 @@ func (l *Leg) Answer(plainAnswer []byte, to netip.AddrPort) ([]byte, error) {
 	l.toRelay.Store(newPTMap(chosen, st.Codecs))
 	l.toBrowserMap.Store(newPTMap(st.Codecs, chosen))
 	l.result = []byte(local)
+	l.re.first = l.result
 	l.startRelayReader()
 	return l.result, nil
 }
@@ -192,6 +193,7 @@ func (e *Engine) Offer(plainOffer []byte, to netip.AddrPort) (*Leg, []byte, erro
 		_ = l.Close()
 		return nil, nil, fmt.Errorf("webrtc: offer: %w", err)
 	}
+	l.re.first = []byte(local)
 	return l, []byte(local), nil
 }
 

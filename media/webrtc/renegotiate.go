@@ -27,6 +27,7 @@ import (
 
 // renegotiation is a leg's state for subsequent offers; guarded by Leg.mu.
 type renegotiation struct {
+	first      []byte         // the description the browser got from us first (Answer, Offer)
 	sent       []byte         // the last description the browser got from us, after the first
 	plainVer   uint64         // o= version of the plain face's SDP
 	pendingDir bool           // a browser's offer is waiting for Reanswer
@@ -204,11 +205,10 @@ func (l *Leg) describe(dir psdp.Direction) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld := l.pc.CurrentLocalDescription()
-	if ld == nil {
+	base := l.re.first
+	if base == nil {
 		return nil, errState
 	}
-	base := []byte(ld.SDP)
 	last := l.re.sent
 	if last == nil {
 		last = base
@@ -218,12 +218,16 @@ func (l *Leg) describe(dir psdp.Direction) ([]byte, error) {
 		return nil, fmt.Errorf("%w: webrtc: our description: %v", sdp.ErrMalformed, err)
 	}
 	ver := sd.Origin.SessionVersion
-	role := establishedRole(ld.SDP, cur.setup)
+	prev, err := sd.Marshal() // last as withDirection writes it
+	if err != nil {
+		return nil, fmt.Errorf("%w: webrtc: our description: %v", sdp.ErrMalformed, err)
+	}
+	role := establishedRole(string(base), cur.setup)
 	out, err := withDirection(base, dir, role, ver)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(out, last) {
+	if !bytes.Equal(out, prev) {
 		if out, err = withDirection(base, dir, role, ver+1); err != nil {
 			return nil, err
 		}
@@ -266,16 +270,23 @@ func withDirection(body []byte, dir psdp.Direction, setup string, ver uint64) ([
 			continue
 		}
 		attrs := md.Attributes[:0:0]
+		put := false
 		for _, a := range md.Attributes {
 			switch a.Key {
 			case "sendrecv", "sendonly", "recvonly", "inactive":
-				continue
+				if put || a.Value != "" {
+					continue
+				}
+				a, put = psdp.Attribute{Key: dir.String()}, true // in place
 			case "setup":
 				a.Value = setup
 			}
 			attrs = append(attrs, a)
 		}
-		md.Attributes = append(attrs, psdp.Attribute{Key: dir.String()})
+		if !put {
+			attrs = append(attrs, psdp.Attribute{Key: dir.String()})
+		}
+		md.Attributes = attrs
 	}
 	out, err := sd.Marshal()
 	if err == nil { // pion reads some input it cannot write back
