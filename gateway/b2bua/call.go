@@ -309,7 +309,7 @@ func isClosed(ch chan struct{}) bool {
 // message that carried it) and rewrites it towards the relay's B side
 // (leg.go's pipeline).
 func (c *call) offer(body []byte, from sip.Message) ([]byte, error) {
-	body, err := c.browserOffer(body) // a browser calling: plain RTP (webrtc.go)
+	body, err := c.browserOffer(body, from) // a browser calling: plain RTP (webrtc.go)
 	if err != nil {
 		return nil, err
 	}

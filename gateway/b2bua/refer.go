@@ -226,7 +226,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	}
 	// The target z takes x's place: x's relay side, an origin of its own.
 	z := x.taking(nil, sdp.NewOrigin())
-	sd, offer, err := z.freshOffer(y.lastFrom())
+	sd, offer, err := z.freshOffer(c.sessionFrom(y)) // a browser's as plain RTP (webrtc.go)
 	if err != nil {
 		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
@@ -513,7 +513,7 @@ func (c *call) attended(l *leg, r *leg) error {
 	// w, the far party of c2, takes x's place on c: x's relay side, its
 	// own origin (its dialog goes on, RFC 3264 §8).
 	w := x.taking(w2.d, w2.origin)
-	sd, offer, err := w.freshOffer(y.lastFrom())
+	sd, offer, err := w.freshOffer(c.sessionFrom(y)) // a browser's as plain RTP (webrtc.go)
 	if err != nil {
 		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}

@@ -124,7 +124,14 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.
 	if last != nil && bytes.Equal(body, x.lastFrom()) {
 		return last, nil, nil
 	}
-	sd, st, err := x.acceptOffer(body)
+	bx := c.browserOf(x)
+	plain := body
+	if bx != nil { // a browser's offer on its leg: plain RTP (webrtc.go)
+		if plain, err = bx.Reoffer(body); err != nil {
+			return nil, nil, err
+		}
+	}
+	sd, st, err := x.acceptOffer(plain)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,6 +154,11 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.
 	if answer, err = x.sdpFor(ans); err != nil {
 		return nil, nil, err
 	}
+	if bx != nil { // the browser's answer: WebRTC again (webrtc.go)
+		if answer, err = bx.Reanswer(answer); err != nil {
+			return nil, nil, err
+		}
+	}
 	x.keep(body, answer)
 	return answer, res, nil
 }
@@ -162,6 +174,14 @@ func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	c.timerHeaders(y.d, req)
 	req.SetBody(offer)
+	by := c.browserOf(y)
+	if by != nil { // towards a browser: WebRTC (webrtc.go)
+		wo, err := by.OfferAgain(offer)
+		if err != nil {
+			return nil, sdp.Stream{}, nil, err
+		}
+		req.SetBody(wo)
+	}
 	res, err := c.send(req)
 	if err != nil {
 		return nil, sdp.Stream{}, nil, err
@@ -180,7 +200,17 @@ func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.
 	}
 	refreshTarget(y.d, res)
 	c.timerAnswered(y.d, res)
-	ans, st, err := y.acceptAnswer(sd, res.Body())
+	body := res.Body()
+	if by != nil {
+		body, err = by.AcceptAgain(body)
+	}
+	var (
+		ans *psdp.SessionDescription
+		st  sdp.Stream
+	)
+	if err == nil {
+		ans, st, err = y.acceptAnswer(sd, body)
+	}
 	if err != nil {
 		return nil, sdp.Stream{}, nil, fmt.Errorf("%w: answer to %s: %w", errBadAnswer, method, err)
 	}
@@ -221,7 +251,7 @@ func (c *call) rollback(y *leg) {
 // re-points the relay.
 func (c *call) offerInAnswer(l *leg, req *sip.Request, tx sip.ServerTransaction, hs []sip.Header) {
 	x, y := c.legs(l.isA)
-	sd, err := sdp.Parse(y.lastFrom())
+	sd, err := sdp.Parse(c.sessionFrom(y)) // a browser's as plain RTP (webrtc.go)
 	var offer []byte
 	if err == nil {
 		offer, err = x.sdpFor(sd)

@@ -406,7 +406,7 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 	c.timerHeaders(d, req)
 	if method == sip.INVITE {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
+		req.SetBody(c.browserRefresh(d, body)) // WebRTC towards a browser (webrtc.go)
 	}
 	res, err := c.send(req)
 	switch {

@@ -35,13 +35,14 @@ var errBrowserGone = fmt.Errorf("%w: browser gone (ICE consent expired, RFC 7675
 type rtcState struct {
 	mu       sync.Mutex
 	a        *webrtc.Leg            // the caller, a browser
+	aID      string                 // the caller's Call-ID
 	branches map[string]*webrtc.Leg // browsers called, by their branch's Call-ID
 	gone     chan struct{}          // browserGone's channel, made once
 }
 
 // browserOffer makes a browser caller's offer plain RTP (call.offer hook).
 // Other bodies pass unchanged.
-func (c *call) browserOffer(body []byte) ([]byte, error) {
+func (c *call) browserOffer(body []byte, from sip.Message) ([]byte, error) {
 	e := c.gw.o.WebRTC
 	if e == nil || !webrtc.IsWebRTC(body) {
 		return body, nil
@@ -53,6 +54,9 @@ func (c *call) browserOffer(body []byte) ([]byte, error) {
 	c.rtc.mu.Lock()
 	old := c.rtc.a
 	c.rtc.a = leg
+	if from != nil && from.CallID() != nil {
+		c.rtc.aID = from.CallID().Value()
+	}
 	c.rtc.mu.Unlock()
 	if old != nil {
 		go old.Close()
@@ -119,6 +123,60 @@ func (c *call) offerBrowser(req *sip.Request, transport string) error {
 	c.rtc.branches[req.CallID().Value()] = leg
 	c.rtc.mu.Unlock()
 	return nil
+}
+
+// browserOf is the WebRTC leg of l's far end, nil when it is no browser
+// (or a leg that took a browser's place: a transfer target).
+func (c *call) browserOf(l *leg) *webrtc.Leg {
+	if l == nil || l.d == nil {
+		return nil
+	}
+	return c.browserOn(l.d, l.isA)
+}
+
+// browserOn is browserOf for dialog d on side isA.
+func (c *call) browserOn(d *dialog, isA bool) *webrtc.Leg {
+	c.rtc.mu.Lock()
+	defer c.rtc.mu.Unlock()
+	if isA {
+		if c.rtc.a != nil && d.callID == c.rtc.aID {
+			return c.rtc.a
+		}
+		return nil
+	}
+	return c.rtc.branches[d.callID]
+}
+
+// sessionFrom is the last SDP l's far end sent, as the pipeline takes it
+// (the start of a new offer from l's session: offerInAnswer, transfers):
+// a browser's is the plain SDP of its leg's RTP face.
+func (c *call) sessionFrom(l *leg) []byte {
+	if bl := c.browserOf(l); bl != nil {
+		if f, err := bl.Face(); err == nil {
+			return f
+		}
+	}
+	return l.lastFrom()
+}
+
+// browserRefresh is the body of a session refresh re-INVITE on d (RFC
+// 4028 §7.4, timer.go): the session as it stands, as WebRTC SDP for a
+// browser's leg (RFC 3264 §8: the same o= version when nothing changed).
+// A leg that cannot describe itself keeps body.
+func (c *call) browserRefresh(d *dialog, body []byte) []byte {
+	c.gw.mu.Lock()
+	isA := d == c.a
+	c.gw.mu.Unlock()
+	bl := c.browserOn(d, isA)
+	if bl == nil || len(body) == 0 {
+		return body
+	}
+	out, err := bl.OfferAgain(body)
+	if err != nil {
+		c.gw.log.Info("session refresh towards a browser: no WebRTC offer", "call_id", d.callID, "error", err)
+		return body
+	}
+	return out
 }
 
 func isWebSocket(transport string) bool {

@@ -105,10 +105,37 @@ func (r *wrRTP) stream(to netip.AddrPort) {
 }
 
 // wrPhoneSDP is a G.711 phone's SDP at a.
-func wrPhoneSDP(a netip.AddrPort) string {
-	return fmt.Sprintf("v=0\r\no=phone 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
-		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n",
-		a.Addr(), a.Addr(), a.Port())
+func wrPhoneSDP(a netip.AddrPort) string { return wrPhoneSDPDir(a, "sendrecv", 1) }
+
+// wrPhoneSDPDir is wrPhoneSDP with direction dir and o= version ver.
+func wrPhoneSDPDir(a netip.AddrPort, dir string, ver int) string {
+	return fmt.Sprintf("v=0\r\no=phone 1 %d IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"+
+		"m=audio %d RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=%s\r\n",
+		ver, a.Addr(), a.Addr(), a.Port(), dir)
+}
+
+var reSDPDir = regexp.MustCompile(`(?m)^a=(sendrecv|sendonly|recvonly|inactive)\r?$`)
+
+// wrDir is the direction attribute of an SDP, sendrecv when it has none
+// (RFC 3264 §5.1).
+func wrDir(body string) string {
+	if m := reSDPDir.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return "sendrecv"
+}
+
+// wrAnswerDir is the direction answering an offer's (RFC 3264 §6.1).
+func wrAnswerDir(offer string) string {
+	switch offer {
+	case "sendonly":
+		return "recvonly"
+	case "recvonly":
+		return "sendonly"
+	case "inactive":
+		return "inactive"
+	}
+	return "sendrecv"
 }
 
 var (
@@ -138,6 +165,8 @@ type wrPhone struct {
 
 	mu   sync.Mutex
 	msgs []*sipMsg
+	dlg  *sipMsg // the INVITE that made the call: its dialog
+	cseq int
 }
 
 func newWRPhone(t *testing.T, g *gateway, user string) *wrPhone {
@@ -164,6 +193,13 @@ func newWRPhone(t *testing.T, g *gateway, user string) *wrPhone {
 			p.mu.Unlock()
 			switch m.Method {
 			case "INVITE":
+				if strings.Contains(m.get("To"), "tag=") { // a re-INVITE: answer its direction, keep streaming
+					p.reply(m, 200, "OK", wrPhoneSDPDir(p.rtp.addr(), wrAnswerDir(wrDir(m.Body)), 2))
+					continue
+				}
+				p.mu.Lock()
+				p.dlg = m
+				p.mu.Unlock()
 				if strings.Contains(m.Body, "UDP/TLS/RTP/SAVPF") {
 					p.reply(m, 488, "Not Acceptable Here", "")
 					continue
@@ -211,6 +247,74 @@ func (p *wrPhone) reply(req *sipMsg, code int, reason, body string) {
 	if _, err := p.c.conn.Write([]byte(b.String())); err != nil {
 		p.t.Errorf("phone %s: %v", p.user, err)
 	}
+}
+
+// reinvite sends a re-INVITE with the phone's SDP in direction dir (o=
+// version ver) on the call the gateway made to it, waits for the final
+// response and ACKs a 2xx (RFC 3261 §14.1). With dir "" the re-INVITE has
+// no SDP and the ACK answers the 2xx's offer (RFC 3264 §4).
+func (p *wrPhone) reinvite(dir string, ver int) *sipMsg {
+	p.t.Helper()
+	p.mu.Lock()
+	m := p.dlg
+	p.cseq++
+	cseq := p.cseq
+	p.mu.Unlock()
+	if m == nil {
+		p.t.Fatal("phone: no call to re-INVITE on")
+	}
+	target := strings.Trim(strings.SplitN(m.get("Contact"), ">", 2)[0], "<")
+	send := func(method, branch, body string) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK%s;rport\r\nMax-Forwards: 70\r\n", method, target, p.c.conn.LocalAddr(), branch)
+		fmt.Fprintf(&b, "From: %s;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", m.get("To"), p.tag, m.get("From"), m.get("Call-ID"), cseq, method)
+		fmt.Fprintf(&b, "Contact: <sip:%s@%s>\r\n", p.user, p.c.conn.LocalAddr())
+		if body != "" {
+			b.WriteString("Content-Type: application/sdp\r\n")
+		}
+		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+		_ = p.c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := p.c.conn.Write([]byte(b.String())); err != nil {
+			p.t.Errorf("phone %s: %v", p.user, err)
+		}
+	}
+	body := ""
+	if dir != "" {
+		body = wrPhoneSDPDir(p.rtp.addr(), dir, ver)
+	}
+	send("INVITE", randHex(8), body)
+	want := fmt.Sprintf("%d INVITE", cseq)
+	var res *sipMsg
+	waitFor(p.t, 20*time.Second, "final response to the phone's re-INVITE", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, r := range p.msgs {
+			if r.Status >= 200 && r.get("CSeq") == want && r.get("Call-ID") == m.get("Call-ID") {
+				res = r
+				return true
+			}
+		}
+		return false
+	})
+	switch {
+	case res.Status < 300 && dir == "": // the offer was in the 2xx: the answer goes in the ACK
+		send("ACK", randHex(8), wrPhoneSDPDir(p.rtp.addr(), wrAnswerDir(wrDir(res.Body)), ver))
+	case res.Status < 300:
+		send("ACK", randHex(8), "")
+	}
+	return res
+}
+
+// lastReinvite is the last re-INVITE the phone got, nil before one.
+func (p *wrPhone) lastReinvite() *sipMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.msgs) - 1; i >= 0; i-- {
+		if m := p.msgs[i]; m.Method == "INVITE" && strings.Contains(m.get("To"), "tag=") {
+			return m
+		}
+	}
+	return nil
 }
 
 func (p *wrPhone) got(method string) bool {
@@ -327,10 +431,16 @@ type wrCall struct {
 // and ACKs a 2xx. It returns the final response.
 func (b *wrBrowser) invite(number, offer string) *wrCall {
 	b.t.Helper()
+	return b.inviteWith(number, offer, nil)
+}
+
+// inviteWith is invite with extra header lines.
+func (b *wrBrowser) inviteWith(number, offer string, hdrs []string) *wrCall {
+	b.t.Helper()
 	c := &wrCall{callID: randHex(8), tag: randHex(4), to: "<sip:" + number + "@example.com>", cseq: 1}
 	ruri := "sip:" + number + "@example.com"
 	branch := randHex(8)
-	b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, nil, offer)
+	b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, hdrs, offer)
 	res := b.next(10 * time.Second)
 	if res.Status == 407 {
 		b.send("ACK", ruri, res.get("To"), c.callID, c.tag, branch, c.cseq, nil, "")
@@ -340,7 +450,7 @@ func (b *wrBrowser) invite(number, offer string) *wrCall {
 		}
 		c.cseq++
 		branch = randHex(8)
-		b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, []string{"Proxy-Authorization: " + auth}, offer)
+		b.send("INVITE", ruri, c.to, c.callID, c.tag, branch, c.cseq, append([]string{"Proxy-Authorization: " + auth}, hdrs...), offer)
 		res = b.next(10 * time.Second)
 	}
 	for res.Status > 100 && res.Status < 200 {
@@ -366,6 +476,11 @@ func (b *wrBrowser) bye(c *wrCall) *sipMsg {
 
 // reply answers an incoming request on the WebSocket.
 func (b *wrBrowser) reply(req *sipMsg, code int, reason, tag, body string) {
+	b.replyWith(req, code, reason, tag, body, nil)
+}
+
+// replyWith is reply with extra header lines.
+func (b *wrBrowser) replyWith(req *sipMsg, code int, reason, tag, body string, hdrs []string) {
 	var s strings.Builder
 	fmt.Fprintf(&s, "SIP/2.0 %d %s\r\n", code, reason)
 	for _, v := range req.all("Via") {
@@ -377,6 +492,9 @@ func (b *wrBrowser) reply(req *sipMsg, code int, reason, tag, body string) {
 	}
 	fmt.Fprintf(&s, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), to, req.get("Call-ID"), req.get("CSeq"))
 	fmt.Fprintf(&s, "Contact: <sip:%s@%s;transport=ws>\r\n", b.user, b.ws.host)
+	for _, h := range hdrs {
+		s.WriteString(h + "\r\n")
+	}
 	if body != "" {
 		s.WriteString("Content-Type: application/sdp\r\n")
 	}

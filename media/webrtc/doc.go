@@ -13,6 +13,11 @@
 // socket that plays a plain RTP phone (RTP/AVP, RTCP on the same port per
 // RFC 3605 a=rtcp), whose SDP the B2BUA relays like any other.
 //
+// Later offers on an established leg (hold, resume, session refreshes; RFC
+// 3264 §8) keep the ICE and DTLS of the first one and change only the
+// direction (renegotiate.go): Leg.Reoffer and Leg.Reanswer for a browser's,
+// Leg.OfferAgain and Leg.AcceptAgain for the gateway's.
+//
 // Payloads are never transcoded: the leg passes G.711 (PCMU, PCMA), Opus and
 // telephone-event (RFC 4733) through, so a call works when both legs share a
 // codec. Consent freshness (RFC 7675): a browser that stops answering for

@@ -41,3 +41,8 @@ var (
 	// offered, twice, ...).
 	errState = errors.New("webrtc: leg in the wrong state")
 )
+
+// ErrRestart: a browser's subsequent offer or answer changed its ICE
+// credentials or DTLS fingerprint (an ICE restart, RFC 8839 §4.4.1.1.1, or
+// a new DTLS association, RFC 8842 §5.5). Not supported yet: answered 488.
+var ErrRestart = fmt.Errorf("%w: webrtc: ICE restart or new DTLS association not supported", sdp.ErrMalformed)

@@ -40,6 +40,9 @@ type Leg struct {
 	browserCs    []sdp.Codec // what the browser offered or answered
 	plainCs      []sdp.Codec // what the RTP side offered (Offer)
 	result       []byte      // our answer (Answer) or the plain answer (Accept)
+	browserUse   []sdp.Codec // the codecs in use, the browser's payload types
+	plainUse     []sdp.Codec // the codecs in use, the RTP side's payload types
+	re           renegotiation
 	started      bool
 	closing      bool
 	wg           sync.WaitGroup
@@ -96,6 +99,7 @@ func (e *Engine) AcceptOffer(offer []byte) (*Leg, []byte, error) {
 	}
 	l.offer = append([]byte(nil), offer...)
 	l.browserCs = keep
+	l.re.dir = b.direction
 	return l, plainSDP(keep, l.LocalAddr(), b.direction, 1), nil
 }
 
@@ -144,9 +148,11 @@ func (l *Leg) Answer(plainAnswer []byte, to netip.AddrPort) ([]byte, error) {
 		return nil, err
 	}
 	l.to = unmap(to)
+	l.browserUse, l.plainUse = chosen, pick(st.Codecs, chosen)
 	l.toRelay.Store(newPTMap(chosen, st.Codecs))
 	l.toBrowserMap.Store(newPTMap(st.Codecs, chosen))
 	l.result = []byte(local)
+	l.re.first = l.result
 	l.startRelayReader()
 	return l.result, nil
 }
@@ -187,6 +193,7 @@ func (e *Engine) Offer(plainOffer []byte, to netip.AddrPort) (*Leg, []byte, erro
 		_ = l.Close()
 		return nil, nil, fmt.Errorf("webrtc: offer: %w", err)
 	}
+	l.re.first = []byte(local)
 	return l, []byte(local), nil
 }
 
@@ -217,6 +224,8 @@ func (l *Leg) Accept(answer []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: webrtc: browser answer: %v", sdp.ErrMalformed, err)
 	}
 	plain := pick(l.plainCs, chosen) // the same codecs with the RTP side's payload types
+	l.browserUse, l.plainUse = chosen, plain
+	l.re.dir = b.direction
 	l.toRelay.Store(newPTMap(chosen, plain))
 	l.toBrowserMap.Store(newPTMap(plain, chosen))
 	l.result = plainSDP(plain, l.LocalAddr(), mirror(b.direction), 1)

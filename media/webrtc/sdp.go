@@ -34,6 +34,8 @@ type browserSDP struct {
 	sd        *psdp.SessionDescription
 	codecs    []sdp.Codec // the audio m= line's formats, in order
 	direction psdp.Direction
+	creds     string // ice-ufrag, ice-pwd and fingerprint: what a renegotiation must keep
+	setup     string // a=setup (RFC 8842 §5)
 }
 
 // parseBrowser parses and checks a browser's SDP: one audio stream on
@@ -86,6 +88,9 @@ func parseBrowser(body []byte) (b browserSDP, err error) {
 			return b, err
 		}
 	}
+	fp, _ := attr(sd, md, "fingerprint")
+	b.creds = ufrag + " " + pwd + " " + strings.ToLower(strings.TrimSpace(fp))
+	b.setup, _ = attr(sd, md, "setup")
 	b.sd = sd
 	b.codecs, err = formats(md)
 	if err != nil {
