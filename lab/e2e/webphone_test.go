@@ -422,7 +422,9 @@ users:
 			b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
 				chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
 		}
-		t.Skip("TODO(issue 12): every port and goroutine released after a browser call (the bridge's own e2e tests check it)")
+		// Hung up: the browser's WebRTC leg and the call's relay session
+		// (its ports) are released (webrtc_test.go: released).
+		g.released(t, 15*time.Second, 0, 0)
 	})
 
 	t.Run("dial a SIP phone", func(t *testing.T) {
