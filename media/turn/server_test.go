@@ -67,6 +67,12 @@ func TestRelayUDPBothWays(t *testing.T) {
 	defer relay.Close()
 	relayEcho(t, relay, udpPeer(t, "127.0.0.2"))
 
+	// The packet to the peer is counted once its send returns, which may
+	// be after the peer's echo came back: wait for the counters to settle.
+	waitFor(t, "the echo counted both ways", func() bool {
+		st := s.Stats()
+		return st.PacketsToPeer >= 1 && st.PacketsFromPeer >= 1
+	})
 	st := s.Stats()
 	if st.Allocations != 1 || st.PacketsToPeer != 1 || st.PacketsFromPeer != 1 || st.BytesToPeer == 0 {
 		t.Errorf("stats after one echo: %+v", st)
