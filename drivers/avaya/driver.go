@@ -9,12 +9,12 @@
 // password and sessionCleanupDelay) → per device GetDeviceId (extension +
 // switch name → device ID), MonitorStart, SnapshotDevice (+
 // GetDoNotDisturb, GetForwarding) → events; ResetApplicationSessionTimer at
-// half the granted duration. On loss it emits link_down, forgets the calls
-// it knew, reconnects with backoff and first tries to resume the old
-// session by its sessionID (monitors survive on AES); if AES refuses, it
-// starts a new session and moves the old monitors with
-// TransferMonitorObjects, or monitors every device again; then it takes
-// fresh snapshots and emits link_up.
+// the keepalive interval (at most half the granted duration). On loss it
+// emits link_down, forgets the calls it knew, reconnects with backoff and
+// first tries to resume the old session by its sessionID (monitors survive
+// on AES); if AES refuses, it starts a new session and moves the old
+// monitors with TransferMonitorObjects, or monitors every device again;
+// then it takes fresh snapshots and emits link_up.
 package avaya
 
 import (
@@ -360,12 +360,14 @@ func (d *Driver) startSessionOnce(ctx context.Context, c *csta.Client, resume st
 }
 
 // serve keeps the session alive until the link ends (§2.3: reset at no
-// more than half the granted duration).
+// more than half the granted duration; see [Config.keepaliveInterval]). A
+// reset with no answer within RequestTimeout drops the link: that is how a
+// link that stopped answering is found.
 func (d *Driver) serve(ctx context.Context, c *csta.Client) error {
 	d.mu.Lock()
 	sess := d.sess
 	d.mu.Unlock()
-	t := time.NewTicker(max(sess.duration/2, 100*time.Millisecond))
+	t := time.NewTicker(d.cfg.keepaliveInterval(sess.duration))
 	defer t.Stop()
 	for {
 		select {
@@ -392,7 +394,7 @@ func (d *Driver) serve(ctx context.Context, c *csta.Client) error {
 				if p, ok := resp.(*csta.ResetApplicationSessionTimerPosResponse); ok && p.ActualSessionDuration > 0 {
 					if nd := time.Duration(p.ActualSessionDuration) * time.Second; nd != sess.duration {
 						sess.duration = nd
-						t.Reset(max(nd/2, 100*time.Millisecond))
+						t.Reset(d.cfg.keepaliveInterval(nd))
 					}
 				}
 			}

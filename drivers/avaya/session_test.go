@@ -285,3 +285,24 @@ func TestAESUnreachable(t *testing.T) {
 		t.Fatalf("answer while down: %v", err)
 	}
 }
+
+// TestKeepaliveFindsDeadLink: AES stops answering (the link stays open,
+// nothing comes back). The session timer reset at the keepalive interval
+// times out, the driver reports link_down and reconnects once AES answers
+// again. With only half the 60s session duration between resets the
+// link_down would come far past the wait.
+func TestKeepaliveFindsDeadLink(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"session_duration": "60s", "keepalive": "1s",
+		"request_timeout": "1s"})
+	e.monitor("201")
+	e.sim.SetDelay(time.Hour) // frozen: requests are read, never answered
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if ev.Cause != plugins.CauseLinkFailure || !strings.Contains(ev.RawCause, "reset session timer") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.sim.SetDelay(0)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.d.SessionID() == "" || e.d.Stats().Reconnects == 0 {
+		t.Fatalf("not reconnected: session %q stats %+v", e.d.SessionID(), e.d.Stats())
+	}
+}
