@@ -99,6 +99,8 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 		return ctisim.Result{Msg: resp}
 	case *setAgentState:
 		return s.setAgent(r)
+	case *getAgentState:
+		return s.getAgent(r)
 	}
 	return ctisim.Fail(ctisim.ErrGeneric)
 }
@@ -471,4 +473,27 @@ func (s *Sim) setAgent(r *setAgentState) ctisim.Result {
 				AgentDevice: cstaxml.DeviceID{Value: s.DeviceID(ext)}, AgentID: r.AgentID}
 		})
 	}}}
+}
+
+// getAgent answers GetAgentState with the station's agent: not logged on
+// (agentNull) until SetAgentState logged it on; logged on with no other
+// state is agentNull too (ECMA-269 AgentState).
+func (s *Sim) getAgent(r *getAgentState) ctisim.Result {
+	ext, ok := s.station(r.Device.Value)
+	if !ok {
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
+	}
+	st := s.dev(ext).agent
+	e := agentStateEntry{LoggedOnState: st != "" && st != agentLoggedOff}
+	state := "agentNull"
+	switch st {
+	case agentReady:
+		state = "agentReady"
+	case agentNotReady:
+		state = "agentNotReady"
+	case agentWorkingAfterCall:
+		state = "agentWorkingAfterCall"
+	}
+	e.Info = []agentInfoItem{{AgentState: state}}
+	return ctisim.Result{Msg: &getAgentStateResponse{Entries: []agentStateEntry{e}}}
 }

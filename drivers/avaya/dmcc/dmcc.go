@@ -246,6 +246,8 @@ func Types() map[string]func() csta.Message {
 		"ForwardingEvent":                func() csta.Message { return new(ForwardingEvent) },
 		"SetAgentState":                  func() csta.Message { return new(SetAgentState) },
 		"SetAgentStateResponse":          func() csta.Message { return new(SetAgentStateResponse) },
+		"GetAgentState":                  func() csta.Message { return new(GetAgentState) },
+		"GetAgentStateResponse":          func() csta.Message { return new(GetAgentStateResponse) },
 		"AgentLoggedOnEvent":             func() csta.Message { return &AgentEvent{Name: "AgentLoggedOnEvent"} },
 		"AgentLoggedOffEvent":            func() csta.Message { return &AgentEvent{Name: "AgentLoggedOffEvent"} },
 		"AgentReadyEvent":                func() csta.Message { return &AgentEvent{Name: "AgentReadyEvent"} },
