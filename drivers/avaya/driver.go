@@ -266,6 +266,21 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 			_ = c.Close()
 			return nil, fmt.Errorf("transfer monitor objects: %w", err)
 		}
+		if !kept {
+			// The old session is abandoned: stop it (ECMA-354, by its
+			// sessionID) so its monitors and licences are freed now, not
+			// when AES's timer or cleanup delay ends it. AES refusing
+			// (the session is already gone) is fine.
+			_, err := c.Call(ctx, &csta.StopApplicationSession{SessionID: prev,
+				SessionEndReason: csta.SessionEndReason{DefinedEndReason: csta.EndReasonNormal}})
+			if err != nil && !isRefusal(err) && !errors.Is(err, csta.ErrSessionRefused) {
+				_ = c.Close()
+				return nil, fmt.Errorf("stop abandoned session: %w", err)
+			}
+			if err == nil {
+				d.stats.abandoned.Add(1)
+			}
+		}
 	}
 	if resumed {
 		d.stats.resumes.Add(1)

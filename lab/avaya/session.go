@@ -42,16 +42,25 @@ func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) boo
 		s.resets.Add(1)
 		l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
 	case *cstaxml.StopApplicationSession:
+		// ECMA-354 names the session to stop by its sessionID: the link's
+		// own, or (~ as resuming by sessionID does) another session of the
+		// application, such as one left behind on a link AES still thinks
+		// alive; that session's link, if any, is closed.
 		s.mu.Lock()
-		ss := l.sess
-		if ss == nil || r.SessionID != ss.id {
+		ss, ok := s.sessions[r.SessionID]
+		if l.sess == nil || !ok {
 			s.mu.Unlock()
 			l.SendMsg(id, sessionNeg(r, "invalidSessionID"))
 			return true
 		}
+		other := ss.link
 		s.endSession(ss)
+		s.stopped++
 		s.mu.Unlock()
 		l.SendMsg(id, &cstaxml.StopApplicationSessionPosResponse{})
+		if other != nil && other != l {
+			other.Close()
+		}
 	case *transferMonitorObjects:
 		l.SendMsg(id, s.transferMonitors(l, r))
 	default:
