@@ -113,7 +113,32 @@ func TestSessionRules(t *testing.T) {
 	if _, err := c.Call(bg, &csta.ResetApplicationSessionTimer{SessionID: pos.SessionID, RequestedSessionDuration: 9999}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); err != nil {
+	// A link without a session stops none; a session stops another of
+	// the application's sessions by its sessionID (one left on a hung
+	// link), whose link AES then closes; an unknown sessionID is refused.
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); definedError(err) != "invalidSessionID" {
+		t.Fatalf("stop without a session: %v", err)
+	}
+	resp2, err := c2.Call(bg, login("cti", "secret", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid2 := resp2.(*csta.StartApplicationSessionPosResponse).SessionID
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: "nope"}); definedError(err) != "invalidSessionID" {
+		t.Fatalf("stop an unknown session: %v", err)
+	}
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); err != nil {
+		t.Fatalf("stop the other session: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stopped session's link stays open")
+	}
+	if got := s.LiveSessions(); len(got) != 1 || got[0] != sid2 || s.Stopped() != 1 {
+		t.Fatalf("sessions %v stopped %d", got, s.Stopped())
+	}
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: sid2}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.LiveSessions()) != 0 {
