@@ -12,8 +12,9 @@
 // the keepalive interval (at most half the granted duration). On loss it
 // emits link_down, forgets the calls it knew, reconnects with backoff and
 // first tries to resume the old session by its sessionID (monitors survive
-// on AES); if AES refuses, it starts a new session and moves the old
-// monitors with TransferMonitorObjects, or monitors every device again;
+// on AES); if AES refuses, it starts a new session, its session-level
+// monitor, and moves the old monitors with TransferMonitorObjects, or
+// stops the old session and monitors every device again;
 // then it takes fresh snapshots and emits link_up.
 package avaya
 
@@ -259,7 +260,13 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 	kept := resumed
 	if !resumed && prev != "" && d.cfg.cleanupDelay() > 0 {
 		// §3.1: the old session may still be alive at AES; move its
-		// monitors (and device IDs) to the new one.
+		// monitors (and device IDs) to the new one. f-me/dmcc first
+		// starts the session-level monitor that enables
+		// TransferMonitorObjects; refused, the transfer is tried anyway.
+		if _, err := c.Call(ctx, dmcc.SessionMonitorStart()); err != nil && !isRefusal(err) {
+			_ = c.Close()
+			return nil, fmt.Errorf("session monitor start: %w", err)
+		}
 		_, err := c.Call(ctx, &dmcc.TransferMonitorObjects{FromSessionID: prev, ToSessionID: sess.id})
 		kept = err == nil
 		if err != nil && !isRefusal(err) {

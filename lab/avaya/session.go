@@ -132,7 +132,9 @@ func (s *Sim) transferMonitors(l *link, r *transferMonitorObjects) cstaxml.Messa
 	defer s.mu.Unlock()
 	to := l.sess
 	from, ok := s.sessions[r.FromSessionID]
-	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to {
+	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to || to.sessMon == "" {
+		// f-me/dmcc: the new session needs its session-level monitor
+		// (deviceServices/transferMonitorObjects) first.
 		return ctisim.Errorf(cstaxml.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
 	}
 	for _, m := range s.monitors {

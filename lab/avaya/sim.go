@@ -140,6 +140,7 @@ type session struct {
 	expires time.Time
 	cleanup time.Duration
 	gone    time.Time // when an orphaned session ends
+	sessMon string    // the session-level monitor's monitorCrossRefID, "" if none
 }
 
 type monitor struct {

@@ -237,6 +237,18 @@ func TestTransferMonitorObjects(t *testing.T) {
 	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: "nope", ToSessionID: nw}); cstaError(err) == "" {
 		t.Fatalf("transfer from an unknown session: %v", err)
 	}
+	// f-me/dmcc: TransferMonitorObjects needs the session-level monitor
+	// (deviceServices/transferMonitorObjects) first.
+	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: old, ToSessionID: nw}); cstaError(err) == "" {
+		t.Fatalf("transfer without the session monitor: %v", err)
+	}
+	if _, err := c2.Call(bg, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: &csta.DeviceID{MediaClass: "notKnown"}},
+		Extensions: &csta.RawXML{Inner: []byte(`<privateData><private><AvayaEvents><invertFilter>true</invertFilter></AvayaEvents></private></privateData>`)}}); cstaError(err) == "" {
+		t.Fatalf("session monitor without transferMonitorObjects: %v", err)
+	}
+	if _, err := c2.Call(bg, dmcc.SessionMonitorStart()); err != nil {
+		t.Fatalf("session monitor: %v", err)
+	}
 	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: old, ToSessionID: nw}); err != nil {
 		t.Fatal(err)
 	}
