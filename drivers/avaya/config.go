@@ -55,6 +55,13 @@ type Config struct {
 	// RequestTimeout bounds each request without an earlier deadline
 	// (default 5s).
 	RequestTimeout Duration `json:"request_timeout"`
+	// Keepalive is the longest time between two
+	// ResetApplicationSessionTimer requests (default 15s, 1s to 1h). The
+	// timer is reset at the shortest of half the granted duration, a
+	// quarter of the session cleanup delay and Keepalive, so an AES link
+	// that stopped answering is found within Keepalive + RequestTimeout
+	// (~20 s by default), while AES still holds the session to resume.
+	Keepalive Duration `json:"keepalive"`
 
 	versions []string // the protocol versions offered
 }
@@ -67,6 +74,7 @@ const (
 	DefaultReconnectMin        = 500 * time.Millisecond
 	DefaultReconnectMax        = 30 * time.Second
 	DefaultRequestTimeout      = 5 * time.Second
+	DefaultKeepalive           = 15 * time.Second
 )
 
 // Duration is a time.Duration that reads "180s" or a number of seconds
@@ -102,6 +110,7 @@ func (c *Config) setDefaults() {
 	def(&c.ReconnectMin, DefaultReconnectMin)
 	def(&c.ReconnectMax, DefaultReconnectMax)
 	def(&c.RequestTimeout, DefaultRequestTimeout)
+	def(&c.Keepalive, DefaultKeepalive)
 	if c.SessionCleanupDelay == nil {
 		d := Duration(DefaultSessionCleanupDelay)
 		c.SessionCleanupDelay = &d
@@ -140,6 +149,9 @@ func (c *Config) Validate() error {
 	if c.SessionCleanupDelay != nil && (*c.SessionCleanupDelay < 0 || time.Duration(*c.SessionCleanupDelay) > time.Hour) {
 		bad("session_cleanup_delay %s: want 0 to 1h", time.Duration(*c.SessionCleanupDelay))
 	}
+	if time.Duration(c.Keepalive) < time.Second || time.Duration(c.Keepalive) > time.Hour {
+		bad("keepalive %s: want 1s to 1h", time.Duration(c.Keepalive))
+	}
 	p.Backoff(c.ReconnectMin, c.ReconnectMax)
 	p.RequestTimeout(c.RequestTimeout)
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
@@ -154,4 +166,16 @@ func (c *Config) cleanupDelay() int {
 		return 0
 	}
 	return int(time.Duration(*c.SessionCleanupDelay) / time.Second)
+}
+
+// keepaliveInterval is how often the session timer is reset on a session
+// granted dur: half of dur (§2.3), at most a quarter of the cleanup delay
+// (a dead link is found while the session can still be resumed) and at
+// most Keepalive.
+func (c *Config) keepaliveInterval(dur time.Duration) time.Duration {
+	iv := min(dur/2, time.Duration(c.Keepalive))
+	if cd := c.cleanupDelay(); cd > 0 {
+		iv = min(iv, time.Duration(cd)*time.Second/4)
+	}
+	return max(iv, 100*time.Millisecond)
 }

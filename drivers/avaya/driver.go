@@ -9,12 +9,13 @@
 // password and sessionCleanupDelay) → per device GetDeviceId (extension +
 // switch name → device ID), MonitorStart, SnapshotDevice (+
 // GetDoNotDisturb, GetForwarding) → events; ResetApplicationSessionTimer at
-// half the granted duration. On loss it emits link_down, forgets the calls
-// it knew, reconnects with backoff and first tries to resume the old
-// session by its sessionID (monitors survive on AES); if AES refuses, it
-// starts a new session and moves the old monitors with
-// TransferMonitorObjects, or monitors every device again; then it takes
-// fresh snapshots and emits link_up.
+// the keepalive interval (at most half the granted duration). On loss it
+// emits link_down, forgets the calls it knew, reconnects with backoff and
+// first tries to resume the old session by its sessionID (monitors survive
+// on AES); if AES refuses, it starts a new session, its session-level
+// monitor, and moves the old monitors with TransferMonitorObjects, or
+// stops the old session and monitors every device again;
+// then it takes fresh snapshots and emits link_up.
 package avaya
 
 import (
@@ -259,12 +260,33 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 	kept := resumed
 	if !resumed && prev != "" && d.cfg.cleanupDelay() > 0 {
 		// §3.1: the old session may still be alive at AES; move its
-		// monitors (and device IDs) to the new one.
+		// monitors (and device IDs) to the new one. f-me/dmcc first
+		// starts the session-level monitor that enables
+		// TransferMonitorObjects; refused, the transfer is tried anyway.
+		if _, err := c.Call(ctx, dmcc.SessionMonitorStart()); err != nil && !isRefusal(err) {
+			_ = c.Close()
+			return nil, fmt.Errorf("session monitor start: %w", err)
+		}
 		_, err := c.Call(ctx, &dmcc.TransferMonitorObjects{FromSessionID: prev, ToSessionID: sess.id})
 		kept = err == nil
 		if err != nil && !isRefusal(err) {
 			_ = c.Close()
 			return nil, fmt.Errorf("transfer monitor objects: %w", err)
+		}
+		if !kept {
+			// The old session is abandoned: stop it (ECMA-354, by its
+			// sessionID) so its monitors and licences are freed now, not
+			// when AES's timer or cleanup delay ends it. AES refusing
+			// (the session is already gone) is fine.
+			_, err := c.Call(ctx, &csta.StopApplicationSession{SessionID: prev,
+				SessionEndReason: csta.SessionEndReason{DefinedEndReason: csta.EndReasonNormal}})
+			if err != nil && !isRefusal(err) && !errors.Is(err, csta.ErrSessionRefused) {
+				_ = c.Close()
+				return nil, fmt.Errorf("stop abandoned session: %w", err)
+			}
+			if err == nil {
+				d.stats.abandoned.Add(1)
+			}
 		}
 	}
 	if resumed {
@@ -360,12 +382,14 @@ func (d *Driver) startSessionOnce(ctx context.Context, c *csta.Client, resume st
 }
 
 // serve keeps the session alive until the link ends (§2.3: reset at no
-// more than half the granted duration).
+// more than half the granted duration; see [Config.keepaliveInterval]). A
+// reset with no answer within RequestTimeout drops the link: that is how a
+// link that stopped answering is found.
 func (d *Driver) serve(ctx context.Context, c *csta.Client) error {
 	d.mu.Lock()
 	sess := d.sess
 	d.mu.Unlock()
-	t := time.NewTicker(max(sess.duration/2, 100*time.Millisecond))
+	t := time.NewTicker(d.cfg.keepaliveInterval(sess.duration))
 	defer t.Stop()
 	for {
 		select {
@@ -392,7 +416,7 @@ func (d *Driver) serve(ctx context.Context, c *csta.Client) error {
 				if p, ok := resp.(*csta.ResetApplicationSessionTimerPosResponse); ok && p.ActualSessionDuration > 0 {
 					if nd := time.Duration(p.ActualSessionDuration) * time.Second; nd != sess.duration {
 						sess.duration = nd
-						t.Reset(max(nd/2, 100*time.Millisecond))
+						t.Reset(d.cfg.keepaliveInterval(nd))
 					}
 				}
 			}

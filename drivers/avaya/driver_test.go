@@ -611,3 +611,27 @@ func checkRefused(t *testing.T, sim *labavaya.Sim) {
 		t.Errorf("the simulator refused what the driver sent (%d): %q", len(r), r)
 	}
 }
+
+// TestAgentStateAtMonitorStart: a console that starts monitoring a
+// station whose agent is already logged on sees the agent's state
+// (GetAgentState at monitor start) before any agent event; a station with
+// no agent logged on shows logged off.
+func TestAgentStateAtMonitorStart(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, nil)
+	e.monitor("201")
+	for _, st := range []plugins.AgentState{plugins.AgentLoggedOn, plugins.AgentNotReady} {
+		if err := e.d.SetAgentState(bg, plugins.AgentStateRequest{Device: "201", AgentID: "1001", State: st}); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+		e.Want(plugins.EventAgentState, "201", plugins.StateUnspecified)
+	}
+	// A second console: a driver of its own, monitoring after the fact.
+	d2 := avaya.New()
+	rec := drivertest.Start(t, d2, "avaya", driverConfig(e.sim.Addr(), nil), timing)
+	drivertest.Monitor(t, d2, "201", "202")
+	drivertest.WaitFor(t, "agent state at monitor start", func() bool {
+		return drivertest.Snapshot(t, d2, "201").AgentState == plugins.AgentNotReady &&
+			drivertest.Snapshot(t, d2, "202").AgentState == plugins.AgentLoggedOff
+	})
+	rec.Quiet()
+}

@@ -55,6 +55,9 @@ func (d *Driver) apply(ctx context.Context, it item) {
 			return
 		}
 		st := d.dev(it.snap.Device)
+		if it.snap.AgentState != plugins.AgentUnspecified && st.Touched == it.touched {
+			st.agent = it.snap.AgentState // no agent event since it was asked
+		}
 		st.ApplySnapshot(it.snap, it.touched)
 		return
 	}

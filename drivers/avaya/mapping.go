@@ -26,3 +26,32 @@ var agentRequests = map[plugins.AgentState]string{
 	plugins.AgentNotReady:         dmcc.AgentNotReady,
 	plugins.AgentWorkingAfterCall: dmcc.AgentWorkingAfterCall,
 }
+
+// agentStates maps ECMA-269 AgentState values (GetAgentState's answer) to
+// the model's agent states; agentNull of a logged-on agent is "logged on".
+var agentStates = map[string]plugins.AgentState{
+	dmcc.StateAgentNull:             plugins.AgentLoggedOn,
+	dmcc.StateAgentReady:            plugins.AgentReady,
+	dmcc.StateAgentNotReady:         plugins.AgentNotReady,
+	dmcc.StateAgentBusy:             plugins.AgentBusy,
+	dmcc.StateAgentWorkingAfterCall: plugins.AgentWorkingAfterCall,
+}
+
+// agentFromResponse returns the agent state a GetAgentStateResponse
+// reports: the first entry's, logged off when it is not logged on.
+// Unspecified when the answer names no state the model knows.
+func agentFromResponse(r *dmcc.GetAgentStateResponse) plugins.AgentState {
+	if len(r.Entries) == 0 {
+		return agentStates[r.AgentState] // edition 2 form
+	}
+	e := r.Entries[0]
+	if !e.LoggedOnState {
+		return plugins.AgentLoggedOff
+	}
+	for _, it := range e.Info {
+		if a, ok := agentStates[it.AgentState]; ok {
+			return a
+		}
+	}
+	return plugins.AgentLoggedOn
+}

@@ -49,3 +49,33 @@ func TestMapping(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentFromResponse(t *testing.T) {
+	entry := func(on bool, states ...string) *dmcc.GetAgentStateResponse {
+		e := dmcc.AgentStateEntry{LoggedOnState: on}
+		for _, s := range states {
+			e.Info = append(e.Info, dmcc.AgentInfoItem{AgentState: s})
+		}
+		return &dmcc.GetAgentStateResponse{Entries: []dmcc.AgentStateEntry{e}}
+	}
+	for _, tc := range []struct {
+		name string
+		resp *dmcc.GetAgentStateResponse
+		want plugins.AgentState
+	}{
+		{"logged off", entry(false, dmcc.StateAgentNull), plugins.AgentLoggedOff},
+		{"logged on, null", entry(true, dmcc.StateAgentNull), plugins.AgentLoggedOn},
+		{"ready", entry(true, dmcc.StateAgentReady), plugins.AgentReady},
+		{"not ready", entry(true, dmcc.StateAgentNotReady), plugins.AgentNotReady},
+		{"busy", entry(true, dmcc.StateAgentBusy), plugins.AgentBusy},
+		{"after call", entry(true, dmcc.StateAgentWorkingAfterCall), plugins.AgentWorkingAfterCall},
+		{"unknown state, logged on", entry(true, "bogus"), plugins.AgentLoggedOn},
+		{"no info", entry(true), plugins.AgentLoggedOn},
+		{"edition 2 form", &dmcc.GetAgentStateResponse{AgentState: dmcc.StateAgentReady}, plugins.AgentReady},
+		{"empty", &dmcc.GetAgentStateResponse{}, plugins.AgentUnspecified},
+	} {
+		if got := agentFromResponse(tc.resp); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ type Stats struct {
 	monitorStarts atomic.Uint64 // successful MonitorStart requests
 	resumes       atomic.Uint64 // sessions resumed by sessionID after a drop
 	transfers     atomic.Uint64 // monitors moved with TransferMonitorObjects
+	abandoned     atomic.Uint64 // old sessions stopped after resume and transfer failed
 	resets        atomic.Uint64 // ResetApplicationSessionTimer answered
 	deviceIDs     atomic.Uint64 // GetDeviceId answered
 }
@@ -22,12 +23,13 @@ type Stats struct {
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts uint64
-	Resumes, Transfers, Resets, DeviceIDs                               uint64
+	Resumes, Transfers, Abandoned, Resets, DeviceIDs                    uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
 	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
 		MonitorStarts: s.monitorStarts.Load(), Resumes: s.resumes.Load(), Transfers: s.transfers.Load(),
-		Resets: s.resets.Load(), DeviceIDs: s.deviceIDs.Load()}
+		Abandoned: s.abandoned.Load(),
+		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load()}
 }

@@ -283,6 +283,11 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	if r, err := c.Call(ctx, &dmcc.GetDoNotDisturb{Device: dev}); err == nil {
 		s.DND = r.(*dmcc.GetDoNotDisturbResponse).DoNotDisturbOn
 	}
+	// The agent's state now, so a console shows it before the first agent
+	// event; a station with no agent feature refuses and stays unknown.
+	if r, err := c.Call(ctx, &dmcc.GetAgentState{Device: dev}); err == nil {
+		s.AgentState = agentFromResponse(r.(*dmcc.GetAgentStateResponse))
+	}
 	if r, err := c.Call(ctx, &dmcc.GetForwarding{Device: dev}); err == nil {
 		for _, it := range r.(*dmcc.GetForwardingResponse).Items {
 			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {

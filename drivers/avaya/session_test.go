@@ -285,3 +285,54 @@ func TestAESUnreachable(t *testing.T) {
 		t.Fatalf("answer while down: %v", err)
 	}
 }
+
+// TestKeepaliveFindsDeadLink: AES stops answering (the link stays open,
+// nothing comes back). The session timer reset at the keepalive interval
+// times out, the driver reports link_down and reconnects once AES answers
+// again. With only half the 60s session duration between resets the
+// link_down would come far past the wait.
+func TestKeepaliveFindsDeadLink(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"session_duration": "60s", "keepalive": "1s",
+		"request_timeout": "1s"})
+	e.monitor("201")
+	e.sim.SetDelay(time.Hour) // frozen: requests are read, never answered
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if ev.Cause != plugins.CauseLinkFailure || !strings.Contains(ev.RawCause, "reset session timer") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.sim.SetDelay(0)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if e.d.SessionID() == "" || e.d.Stats().Reconnects == 0 {
+		t.Fatalf("not reconnected: session %q stats %+v", e.d.SessionID(), e.d.Stats())
+	}
+}
+
+// TestAbandonedSessionStopped: AES stops answering and still holds the
+// old session on the old socket when the driver comes back, so resuming
+// and TransferMonitorObjects are refused. The driver monitors again on a
+// new session and stops the abandoned one, so AES holds one session and
+// one monitor per device (licences), not two until the old one expires.
+func TestAbandonedSessionStopped(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, map[string]any{"session_duration": "60s", "keepalive": "1s",
+		"request_timeout": "1s"})
+	e.monitor("201", "202")
+	old := e.d.SessionID()
+	e.sim.SetDelay(time.Hour) // the old link hangs at AES
+	e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	e.sim.SetDelay(0)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	sid := e.d.SessionID()
+	if sid == "" || sid == old {
+		t.Fatalf("session %q after %q: want a new one", sid, old)
+	}
+	if got := e.sim.LiveSessions(); !slices.Equal(got, []string{sid}) {
+		t.Fatalf("sessions at AES %v, want only %s (old %s)", got, sid, old)
+	}
+	if got := e.sim.Monitors(); !slices.Equal(got, []string{"201", "202"}) {
+		t.Fatalf("monitors at AES %v", got)
+	}
+	if e.sim.Stopped() != 1 || e.d.Stats().Abandoned != 1 {
+		t.Fatalf("stopped %d abandoned %d", e.sim.Stopped(), e.d.Stats().Abandoned)
+	}
+	connect(t, e, "201", "202") // the new monitors deliver events
+}

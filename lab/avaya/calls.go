@@ -1,6 +1,7 @@
 package avaya
 
 import (
+	"encoding/xml"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
@@ -34,6 +35,9 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 	case *cstaxml.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil {
 			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+		if r.MonitorObject.DeviceObject.Value == "" {
+			return s.sessionMonitor(ss, r)
 		}
 		ext, ok := s.station(r.MonitorObject.DeviceObject.Value)
 		if !ok {
@@ -99,6 +103,8 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 		return ctisim.Result{Msg: resp}
 	case *setAgentState:
 		return s.setAgent(r)
+	case *getAgentState:
+		return s.getAgent(r)
 	}
 	return ctisim.Fail(ctisim.ErrGeneric)
 }
@@ -471,4 +477,51 @@ func (s *Sim) setAgent(r *setAgentState) ctisim.Result {
 				AgentDevice: cstaxml.DeviceID{Value: s.DeviceID(ext)}, AgentID: r.AgentID}
 		})
 	}}}
+}
+
+// getAgent answers GetAgentState with the station's agent: not logged on
+// (agentNull) until SetAgentState logged it on; logged on with no other
+// state is agentNull too (ECMA-269 AgentState).
+func (s *Sim) getAgent(r *getAgentState) ctisim.Result {
+	ext, ok := s.station(r.Device.Value)
+	if !ok {
+		return ctisim.Fail(ctisim.ErrInvalidDevice)
+	}
+	st := s.dev(ext).agent
+	e := agentStateEntry{LoggedOnState: st != "" && st != agentLoggedOff}
+	state := "agentNull"
+	switch st {
+	case agentReady:
+		state = "agentReady"
+	case agentNotReady:
+		state = "agentNotReady"
+	case agentWorkingAfterCall:
+		state = "agentWorkingAfterCall"
+	}
+	e.Info = []agentInfoItem{{AgentState: state}}
+	return ctisim.Result{Msg: &getAgentStateResponse{Entries: []agentStateEntry{e}}}
+}
+
+// avayaEvents is the private data of a session-level MonitorStart
+// (f-me/dmcc: an empty deviceObject, extensions/privateData/private/
+// AvayaEvents with deviceServices flags).
+type avayaEvents struct {
+	TransferMonitorObjects bool `xml:"privateData>private>AvayaEvents>deviceServices>transferMonitorObjects"`
+}
+
+// sessionMonitor answers a session-level MonitorStart: one asking for the
+// transferMonitorObjects device service enables TransferMonitorObjects
+// into the session (f-me/dmcc starts it for that). Called with s.mu held.
+func (s *Sim) sessionMonitor(ss *session, r *cstaxml.MonitorStart) ctisim.Result {
+	var ev avayaEvents
+	if r.Extensions != nil {
+		if err := xml.Unmarshal(append(append([]byte("<extensions>"), r.Extensions.Inner...), "</extensions>"...), &ev); err != nil {
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+	}
+	if !ev.TransferMonitorObjects {
+		return ctisim.Fail(ctisim.ErrInvalidDevice) // ~ a session monitor for other services is not simulated
+	}
+	ss.sessMon = s.newID()
+	return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: ss.sessMon}}
 }

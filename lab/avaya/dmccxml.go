@@ -119,6 +119,36 @@ type setAgentStateResponse struct {
 
 func (*setAgentStateResponse) RootName() string { return "SetAgentStateResponse" }
 
+// getAgentState is ECMA-323 GetAgentState: device, extensions (f-me/dmcc
+// sends device only).
+type getAgentState struct {
+	Device     cstaxml.DeviceID `xml:"device"`
+	Extensions *cstaxml.Raw     `xml:"extensions,omitempty"`
+}
+
+func (*getAgentState) RootName() string { return "GetAgentState" }
+
+// getAgentStateResponse is ECMA-323 (edition 3) GetAgentStateResponse:
+// agentStateList of agentStateEntry (agentID, loggedOnState, agentInfo of
+// agentInfoItem with acdGroup and agentState).
+type getAgentStateResponse struct {
+	Entries    []agentStateEntry `xml:"agentStateList>agentStateEntry"`
+	Extensions *cstaxml.Raw      `xml:"extensions,omitempty"`
+}
+
+type agentStateEntry struct {
+	AgentID       string          `xml:"agentID,omitempty"`
+	LoggedOnState bool            `xml:"loggedOnState"`
+	Info          []agentInfoItem `xml:"agentInfo>agentInfoItem"`
+}
+
+type agentInfoItem struct {
+	ACDGroup   string `xml:"acdGroup,omitempty"`
+	AgentState string `xml:"agentState" enum:"agentNotReady agentNull agentReady agentBusy agentWorkingAfterCall"`
+}
+
+func (*getAgentStateResponse) RootName() string { return "GetAgentStateResponse" }
+
 // agentEvent is one of ECMA-323's agent state events: monitorCrossRefID,
 // agentDevice, agentID.
 type agentEvent struct {
@@ -157,6 +187,8 @@ var vendor = map[string]func() cstaxml.Message{
 	"TransferMonitorObjectsResponse": func() cstaxml.Message { return &emptyResponse{root: "TransferMonitorObjectsResponse"} },
 	"SetAgentState":                  func() cstaxml.Message { return &setAgentState{} },
 	"SetAgentStateResponse":          func() cstaxml.Message { return &setAgentStateResponse{} },
+	"GetAgentState":                  func() cstaxml.Message { return &getAgentState{} },
+	"GetAgentStateResponse":          func() cstaxml.Message { return &getAgentStateResponse{} },
 }
 
 func init() {

@@ -42,16 +42,25 @@ func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) boo
 		s.resets.Add(1)
 		l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
 	case *cstaxml.StopApplicationSession:
+		// ECMA-354 names the session to stop by its sessionID: the link's
+		// own, or (~ as resuming by sessionID does) another session of the
+		// application, such as one left behind on a link AES still thinks
+		// alive; that session's link, if any, is closed.
 		s.mu.Lock()
-		ss := l.sess
-		if ss == nil || r.SessionID != ss.id {
+		ss, ok := s.sessions[r.SessionID]
+		if l.sess == nil || !ok {
 			s.mu.Unlock()
 			l.SendMsg(id, sessionNeg(r, "invalidSessionID"))
 			return true
 		}
+		other := ss.link
 		s.endSession(ss)
+		s.stopped++
 		s.mu.Unlock()
 		l.SendMsg(id, &cstaxml.StopApplicationSessionPosResponse{})
+		if other != nil && other != l {
+			other.Close()
+		}
 	case *transferMonitorObjects:
 		l.SendMsg(id, s.transferMonitors(l, r))
 	default:
@@ -123,7 +132,9 @@ func (s *Sim) transferMonitors(l *link, r *transferMonitorObjects) cstaxml.Messa
 	defer s.mu.Unlock()
 	to := l.sess
 	from, ok := s.sessions[r.FromSessionID]
-	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to {
+	if to == nil || r.ToSessionID != to.id || !ok || from.link != nil || from == to || to.sessMon == "" {
+		// f-me/dmcc: the new session needs its session-level monitor
+		// (deviceServices/transferMonitorObjects) first.
 		return ctisim.Errorf(cstaxml.CategoryOperation, "invalidCrossRefID") // ~ AES's value is not public
 	}
 	for _, m := range s.monitors {

@@ -129,6 +129,7 @@ type Sim struct {
 	started  int // sessions started
 	resumed  int // sessions resumed
 	expired  int // sessions ended by their timer
+	stopped  int // sessions ended by StopApplicationSession
 }
 
 // session is an ECMA-354 application session. It outlives its link for
@@ -139,6 +140,7 @@ type session struct {
 	expires time.Time
 	cleanup time.Duration
 	gone    time.Time // when an orphaned session ends
+	sessMon string    // the session-level monitor's monitorCrossRefID, "" if none
 }
 
 type monitor struct {
@@ -333,6 +335,13 @@ func (s *Sim) Monitors() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Stopped is how many sessions StopApplicationSession ended.
+func (s *Sim) Stopped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
 }
 
 // SystemStatusAnswers is how many SystemStatusResponses applications sent.

@@ -113,7 +113,32 @@ func TestSessionRules(t *testing.T) {
 	if _, err := c.Call(bg, &csta.ResetApplicationSessionTimer{SessionID: pos.SessionID, RequestedSessionDuration: 9999}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); err != nil {
+	// A link without a session stops none; a session stops another of
+	// the application's sessions by its sessionID (one left on a hung
+	// link), whose link AES then closes; an unknown sessionID is refused.
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); definedError(err) != "invalidSessionID" {
+		t.Fatalf("stop without a session: %v", err)
+	}
+	resp2, err := c2.Call(bg, login("cti", "secret", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid2 := resp2.(*csta.StartApplicationSessionPosResponse).SessionID
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: "nope"}); definedError(err) != "invalidSessionID" {
+		t.Fatalf("stop an unknown session: %v", err)
+	}
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: pos.SessionID}); err != nil {
+		t.Fatalf("stop the other session: %v", err)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stopped session's link stays open")
+	}
+	if got := s.LiveSessions(); len(got) != 1 || got[0] != sid2 || s.Stopped() != 1 {
+		t.Fatalf("sessions %v stopped %d", got, s.Stopped())
+	}
+	if _, err := c2.Call(bg, &csta.StopApplicationSession{SessionID: sid2}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.LiveSessions()) != 0 {
@@ -211,6 +236,18 @@ func TestTransferMonitorObjects(t *testing.T) {
 	nw := resp.(*csta.StartApplicationSessionPosResponse).SessionID
 	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: "nope", ToSessionID: nw}); cstaError(err) == "" {
 		t.Fatalf("transfer from an unknown session: %v", err)
+	}
+	// f-me/dmcc: TransferMonitorObjects needs the session-level monitor
+	// (deviceServices/transferMonitorObjects) first.
+	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: old, ToSessionID: nw}); cstaError(err) == "" {
+		t.Fatalf("transfer without the session monitor: %v", err)
+	}
+	if _, err := c2.Call(bg, &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: &csta.DeviceID{MediaClass: "notKnown"}},
+		Extensions: &csta.RawXML{Inner: []byte(`<privateData><private><AvayaEvents><invertFilter>true</invertFilter></AvayaEvents></private></privateData>`)}}); cstaError(err) == "" {
+		t.Fatalf("session monitor without transferMonitorObjects: %v", err)
+	}
+	if _, err := c2.Call(bg, dmcc.SessionMonitorStart()); err != nil {
+		t.Fatalf("session monitor: %v", err)
 	}
 	if _, err := c2.Call(bg, &dmcc.TransferMonitorObjects{FromSessionID: old, ToSessionID: nw}); err != nil {
 		t.Fatal(err)

@@ -246,6 +246,8 @@ func Types() map[string]func() csta.Message {
 		"ForwardingEvent":                func() csta.Message { return new(ForwardingEvent) },
 		"SetAgentState":                  func() csta.Message { return new(SetAgentState) },
 		"SetAgentStateResponse":          func() csta.Message { return new(SetAgentStateResponse) },
+		"GetAgentState":                  func() csta.Message { return new(GetAgentState) },
+		"GetAgentStateResponse":          func() csta.Message { return new(GetAgentStateResponse) },
 		"AgentLoggedOnEvent":             func() csta.Message { return &AgentEvent{Name: "AgentLoggedOnEvent"} },
 		"AgentLoggedOffEvent":            func() csta.Message { return &AgentEvent{Name: "AgentLoggedOffEvent"} },
 		"AgentReadyEvent":                func() csta.Message { return &AgentEvent{Name: "AgentReadyEvent"} },
@@ -257,3 +259,21 @@ func Types() map[string]func() csta.Message {
 
 // NewDecoder returns a csta.Decoder that knows this package's messages.
 func NewDecoder() *csta.Decoder { return &csta.Decoder{Types: Types()} }
+
+// sessionMonitorExtensions is the private data of a session-level
+// MonitorStart as the public f-me/dmcc client writes it: Avaya events
+// inverted and the device services getDeviceIdList, getMonitorList and
+// transferMonitorObjects. Its elements take the request's (CSTA)
+// namespace.
+const sessionMonitorExtensions = `<privateData><private><AvayaEvents><invertFilter>true</invertFilter>` +
+	`<deviceServices><getDeviceIdList>true</getDeviceIdList><getMonitorList>true</getMonitorList>` +
+	`<transferMonitorObjects>true</transferMonitorObjects></deviceServices></AvayaEvents></private></privateData>`
+
+// SessionMonitorStart returns the session-level MonitorStart (an empty
+// deviceObject with mediaClass notKnown, and the deviceServices private
+// data): f-me/dmcc starts it on every new session "to enable
+// TransferMonitorObjects", before moving an old session's monitors.
+func SessionMonitorStart() *csta.MonitorStart {
+	return &csta.MonitorStart{MonitorObject: csta.MonitorObject{DeviceObject: &csta.DeviceID{MediaClass: "notKnown"}},
+		Extensions: &csta.RawXML{Inner: []byte(sessionMonitorExtensions)}}
+}

@@ -73,6 +73,43 @@ type SetAgentState struct {
 // SetAgentStateResponse is the empty positive answer.
 type SetAgentStateResponse struct{}
 
+// GetAgentState asks the ACD agent state at Device (ECMA-269 Get Agent
+// State; f-me/dmcc sends device only).
+type GetAgentState struct {
+	Device csta.DeviceID `xml:"device"`
+}
+
+// GetAgentStateResponse is ECMA-323 edition 3's answer: a list of agent
+// entries, each logged on or not with the agent's state per ACD group.
+// AgentState is the edition 2 form (a single agentState), read when AES
+// writes it.
+type GetAgentStateResponse struct {
+	Entries    []AgentStateEntry `xml:"agentStateList>agentStateEntry"`
+	AgentState string            `xml:"agentState,omitempty"`
+}
+
+// AgentStateEntry is one agentStateEntry of a GetAgentStateResponse.
+type AgentStateEntry struct {
+	AgentID       string          `xml:"agentID,omitempty"`
+	LoggedOnState bool            `xml:"loggedOnState"`
+	Info          []AgentInfoItem `xml:"agentInfo>agentInfoItem"`
+}
+
+// AgentInfoItem is an agent's state in one ACD group.
+type AgentInfoItem struct {
+	ACDGroup   string `xml:"acdGroup,omitempty"`
+	AgentState string `xml:"agentState"`
+}
+
+// Agent states of ECMA-269 GetAgentState's answer.
+const (
+	StateAgentNull             = "agentNull"
+	StateAgentReady            = "agentReady"
+	StateAgentNotReady         = "agentNotReady"
+	StateAgentBusy             = "agentBusy"
+	StateAgentWorkingAfterCall = "agentWorkingAfterCall"
+)
+
 // AgentEvent is one of the ECMA-269 agent state events
 // (AgentLoggedOnEvent, AgentReadyEvent...); Name is its root name.
 type AgentEvent struct {
@@ -120,12 +157,15 @@ func (*DoNotDisturbEvent) RootName() string       { return "DoNotDisturbEvent" }
 func (*ForwardingEvent) RootName() string         { return "ForwardingEvent" }
 func (*SetAgentState) RootName() string           { return "SetAgentState" }
 func (*SetAgentStateResponse) RootName() string   { return "SetAgentStateResponse" }
+func (*GetAgentState) RootName() string           { return "GetAgentState" }
+func (*GetAgentStateResponse) RootName() string   { return "GetAgentStateResponse" }
 func (e *AgentEvent) RootName() string            { return e.Name }
 
 // ResponseName methods.
 func (*GetDoNotDisturb) ResponseName() string { return "GetDoNotDisturbResponse" }
 func (*GetForwarding) ResponseName() string   { return "GetForwardingResponse" }
 func (*SetAgentState) ResponseName() string   { return "SetAgentStateResponse" }
+func (*GetAgentState) ResponseName() string   { return "GetAgentStateResponse" }
 
 // Interface guards.
 var (
@@ -136,6 +176,7 @@ var (
 	_ csta.Request    = (*GetDoNotDisturb)(nil)
 	_ csta.Request    = (*GetForwarding)(nil)
 	_ csta.Request    = (*SetAgentState)(nil)
+	_ csta.Request    = (*GetAgentState)(nil)
 	_ csta.Namespacer = (*GetDeviceId)(nil)
 	_ csta.Namespacer = (*GetDeviceIdResponse)(nil)
 )
