@@ -31,6 +31,7 @@ type link struct {
 	lastRead atomic.Int64       // unix nanoseconds of the last document read
 	acks     chan string        // event IDs to acknowledge
 	renew    chan renewal       // subscriptions the server terminated
+	resync   chan string        // devices whose events showed a sequenceNumber gap
 	wg       sync.WaitGroup     // reader and acker
 
 	mu   sync.Mutex
@@ -71,7 +72,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	gen := d.gen
 	d.mu.Unlock()
 	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
-		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), subs: map[string]string{}}
+		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), resync: make(chan string, 1024), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	// The stream request has no timeout; the open is bounded by a timer.
@@ -395,6 +396,8 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 			}
 		case r := <-l.renew:
 			d.renewSubscription(ctx, l, r)
+		case dev := <-l.resync:
+			d.resyncDevice(ctx, l, dev)
 		}
 	}
 }
@@ -423,6 +426,28 @@ func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
 	case pkg != "":
 		d.subscribeService(ctx, l, m, pkg)
 	}
+}
+
+// resyncDevice takes device's snapshot again after a sequenceNumber gap,
+// so a lost event does not leave its calls or lamps wrong.
+func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
+	d.mu.Lock()
+	m := d.monitors[device]
+	gen := d.gen
+	var touched uint64
+	if s := d.devs[device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	if m == nil || gen != l.gen {
+		return
+	}
+	snap, halves, err := d.pbxSnapshot(ctx, m)
+	if err != nil {
+		return // the next gap or channel asks again
+	}
+	d.stats.resyncs.Add(1)
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
 }
 
 // refresh renews the channel and every subscription; a subscription the

@@ -62,6 +62,7 @@ type Driver struct {
 	nextMon  int
 	devs     map[string]*devState
 	seen     dedupe
+	seqs     map[string]int64      // subscription ID → last sequenceNumber applied
 	ops      map[string]*pendingOp // xsi call ID → service the driver asked for on it
 }
 
@@ -80,7 +81,7 @@ func New() *Driver {
 	_, _ = rand.Read(b)
 	return &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
-		seen: newDedupe(8192), ops: map[string]*pendingOp{}}
+		seen: newDedupe(8192), seqs: map[string]int64{}, ops: map[string]*pendingOp{}}
 }
 
 // Describe implements sdk.Describer.

@@ -465,6 +465,11 @@ func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
 		return
 	}
 	sub.seq++
+	if s.skipSeq[sub.u.id] > 0 {
+		s.skipSeq[sub.u.id]--
+		s.stats.EventsSkipped++
+		return
+	}
 	ev := xsiwire.Event{Type: xsiwire.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
 		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
 		TargetID: sub.u.id, EventData: data}

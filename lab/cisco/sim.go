@@ -70,8 +70,9 @@ type Sim struct {
 	caPEM []byte
 	wg    sync.WaitGroup // the server and the channel writers
 
-	delay      atomic.Int64 // nanoseconds before each action's answer
-	ignoreAcks atomic.Int64 // event responses still to ignore
+	delay      atomic.Int64   // nanoseconds before each action's answer
+	ignoreAcks atomic.Int64   // event responses still to ignore
+	skipSeq    map[string]int // under mu: user ID → events still to lose (sequence numbers skipped)
 	refused    ctisim.Refusals
 
 	mu       sync.Mutex
@@ -89,6 +90,7 @@ type Sim struct {
 // Stats counts what the simulator saw.
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
+	EventsSkipped                                                                                int // lost on purpose by SkipEvents
 	Subscriptions                                                                                int
 }
 
@@ -229,6 +231,20 @@ func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 // IgnoreAcks makes the simulator ignore the next n event responses, so the
 // events they acknowledge are sent again.
 func (s *Sim) IgnoreAcks(n int) { s.ignoreAcks.Store(int64(n)) }
+
+// SkipEvents makes the next n events of user ext's subscriptions get
+// lost on the way: each takes its sequenceNumber, as on the server, but is
+// never sent, so the next event the channel carries shows a gap
+// (Xsi-Events: sequenceNumber counts a subscription's events). The call
+// state changes as the lost event said.
+func (s *Sim) SkipEvents(ext string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.skipSeq == nil {
+		s.skipSeq = map[string]int{}
+	}
+	s.skipSeq[s.UserID(ext)] += n
+}
 
 // Raw byte sequences for [Sim.SendRaw].
 var (

@@ -1,0 +1,44 @@
+package cisco_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
+	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// TestSequenceGapResyncs loses the event that releases 202's call on the
+// way (its sequenceNumber is skipped): the next event of 202's
+// subscription shows the gap, which is counted and makes the driver ask
+// the server for 202's calls again, so 202 does not show a call that
+// ended.
+func TestSequenceGapResyncs(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201", "202", "203")
+	c := connect(t, e, "201", "202")
+	e.sim.SkipEvents("202", 1) // 202's CallReleasedEvent (remoteRelease)
+	if err := e.d.Clear(bg, c); err != nil {
+		t.Fatal(err)
+	}
+	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	if st := e.sim.Stats(); st.EventsSkipped != 1 {
+		t.Fatalf("sim stats %+v: the release at 202 was not lost", st)
+	}
+	// 203 calls 202: its CallReceivedEvent comes one sequenceNumber late.
+	c2, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "203", Called: "202"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := e.Next(); ev.Type != plugins.EventDelivered || ev.Device != "202"; ev = e.Next() {
+	}
+	drivertest.WaitFor(t, "202 resynced: only 203's call, alerting", func() bool {
+		got := drivertest.CallStates(e.snapshot("202"))
+		t.Logf("202: %s", got)
+		return got == c2.CallID+":alerting"
+	})
+	if st := e.d.Stats(); st.SeqGaps != 1 || st.Resyncs < 1 {
+		t.Fatalf("driver stats %+v: want one gap and a resync", st)
+	}
+	checkRefused(t, e.sim)
+}
