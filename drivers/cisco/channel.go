@@ -353,8 +353,15 @@ func (d *Driver) acker(ctx context.Context, l *link) {
 // serve keeps the channel alive: heartbeats, refreshes at half the
 // lifetimes, and the watchdog on silence. It returns why the channel ends.
 func (d *Driver) serve(ctx context.Context, l *link) error {
-	hb := time.NewTicker(time.Duration(d.cfg.HeartbeatInterval))
-	defer hb.Stop()
+	// Heartbeats run on their own goroutine: a slow refresh, resync or
+	// renewal here (up to request_timeout per request) must not stop
+	// them, or the server and the watchdog would see a silent channel.
+	hbCtx, hbCancel := context.WithCancel(ctx)
+	hbFail := make(chan error, 1)
+	var hbWG sync.WaitGroup
+	hbWG.Add(1)
+	go func() { defer hbWG.Done(); d.heartbeats(hbCtx, l, hbFail) }()
+	defer func() { hbCancel(); hbWG.Wait() }()
 	refresh := time.NewTicker(max(min(l.expires, time.Duration(d.cfg.SubscriptionExpires))/2, 100*time.Millisecond))
 	defer refresh.Stop()
 	timeout := time.Duration(d.cfg.HeartbeatTimeout)
@@ -374,22 +381,16 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 				d.stats.stalls.Add(1)
 				return fmt.Errorf("%w: no document streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
 			}
-		case <-hb.C:
-			err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
-			if errors.Is(err, plugins.ErrNotFound) { // the channel is not on that server (§4.2 step 7)
-				// The stream may be about to say why (ChannelTerminatedEvent).
-				select {
-				case <-l.done:
-					if l.err != nil {
-						return l.err
-					}
-				case <-time.After(100 * time.Millisecond):
+		case err := <-hbFail:
+			// The stream may be about to say why (ChannelTerminatedEvent).
+			select {
+			case <-l.done:
+				if l.err != nil {
+					return l.err
 				}
-				return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
+			case <-time.After(100 * time.Millisecond):
 			}
-			if err == nil {
-				d.stats.heartbeats.Add(1)
-			}
+			return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
 		case <-refresh.C:
 			if err := d.refresh(ctx, l); err != nil {
 				return err
@@ -398,6 +399,30 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 			d.renewSubscription(ctx, l, r)
 		case dev := <-l.resync:
 			d.resyncDevice(ctx, l, dev)
+		}
+	}
+}
+
+// heartbeats sends `PUT …/channel/{id}/heartbeat` every
+// heartbeat_interval until ctx ends. A heartbeat answered 404 means the
+// channel is not on that server (§4.2 step 7): it is reported on fail and
+// the heartbeats stop.
+func (d *Driver) heartbeats(ctx context.Context, l *link, fail chan<- error) {
+	t := time.NewTicker(time.Duration(d.cfg.HeartbeatInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
+		if errors.Is(err, plugins.ErrNotFound) {
+			fail <- err // buffered, sent once
+			return
+		}
+		if err == nil {
+			d.stats.heartbeats.Add(1)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package cisco_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
@@ -41,4 +42,27 @@ func TestSequenceGapResyncs(t *testing.T) {
 		t.Fatalf("driver stats %+v: want one gap and a resync", st)
 	}
 	checkRefused(t, e.sim)
+}
+
+// TestHeartbeatsDuringSlowRefresh makes every refresh answer slowly: the
+// heartbeats, on their own goroutine, keep reaching the server meanwhile.
+func TestHeartbeatsDuringSlowRefresh(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, map[string]any{"channel_expires": "2s", "subscription_expires": "2s",
+		"heartbeat_interval": "50ms"})
+	e.monitor("201", "202")
+	e.sim.SetRefreshDelay(2 * time.Second)
+	drivertest.WaitFor(t, "a slow refresh under way", func() bool { return e.sim.Stats().SlowRefreshes >= 1 })
+	h0 := e.sim.Stats().Heartbeats
+	time.Sleep(2 * time.Second) // 40 heartbeat intervals, all within slow refreshes
+	h1 := e.sim.Stats().Heartbeats
+	t.Logf("heartbeats during 2s of slow refreshes: %d", h1-h0)
+	if h1-h0 < 5 {
+		t.Fatalf("%d heartbeats reached the server during 2s of slow refreshes (50ms interval)", h1-h0)
+	}
+	e.sim.SetRefreshDelay(0)
+	// The channel stayed up (subscriptions may have expired meanwhile, as
+	// on a server that answers refreshes too late; they are added again).
+	if st, dst := e.sim.Stats(), e.d.Stats(); st.ChannelsOpened != 1 || dst.Reconnects != 0 {
+		t.Fatalf("sim stats %+v, driver stats %+v: the channel was reopened", st, dst)
+	}
 }

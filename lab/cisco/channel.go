@@ -312,6 +312,10 @@ func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
+	if r.Method == http.MethodPut {
+		// Runs after the unlock below; the answer (unflushed) waits for it.
+		defer s.slowRefresh(r)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ch := s.channels[id]
@@ -383,6 +387,10 @@ func (s *Sim) subscriptionUpdate(w http.ResponseWriter, r *http.Request, id stri
 			writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
 			return
 		}
+	}
+	if r.Method == http.MethodPut {
+		// Runs after the unlock below; the answer (unflushed) waits for it.
+		defer s.slowRefresh(r)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -71,6 +71,7 @@ type Sim struct {
 	wg    sync.WaitGroup // the server and the channel writers
 
 	delay      atomic.Int64   // nanoseconds before each action's answer
+	refreshDly atomic.Int64   // nanoseconds before each channel/subscription update's answer
 	ignoreAcks atomic.Int64   // event responses still to ignore
 	skipSeq    map[string]int // under mu: user ID → events still to lose (sequence numbers skipped)
 	refused    ctisim.Refusals
@@ -90,6 +91,7 @@ type Sim struct {
 // Stats counts what the simulator saw.
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
+	SlowRefreshes                                                                                int // channel/subscription updates answered late (SetRefreshDelay)
 	EventsSkipped                                                                                int // lost on purpose by SkipEvents
 	Subscriptions                                                                                int
 }
@@ -227,6 +229,28 @@ func (s *Sim) TrickleChannels() {
 
 // SetDelay delays every Xsi-Actions answer by d (0 turns it off).
 func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
+
+// SetRefreshDelay delays the answer to every channel and subscription
+// update (PUT of a Channel or Subscription, the refreshes) by d, after
+// the update took effect: a slow server (0 turns it off).
+func (s *Sim) SetRefreshDelay(d time.Duration) { s.refreshDly.Store(int64(d)) }
+
+// slowRefresh waits out the refresh delay, or until the request ends.
+func (s *Sim) slowRefresh(r *http.Request) {
+	d := time.Duration(s.refreshDly.Load())
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.stats.SlowRefreshes++
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
 
 // IgnoreAcks makes the simulator ignore the next n event responses, so the
 // events they acknowledge are sent again.
