@@ -32,7 +32,10 @@ type link struct {
 	acks     chan string        // event IDs to acknowledge
 	renew    chan renewal       // subscriptions the server terminated
 	resync   chan string        // devices whose events showed a sequenceNumber gap
-	wg       sync.WaitGroup     // reader and acker
+	ackFails atomic.Int32       // event responses dropped in a row
+	sick     chan struct{}      // closed when ackDropsUnhealthy responses in a row were dropped
+	sickOnce sync.Once
+	wg       sync.WaitGroup // reader and acker
 
 	mu   sync.Mutex
 	subs map[string]string // device → subscription ID on this channel
@@ -72,7 +75,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	gen := d.gen
 	d.mu.Unlock()
 	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
-		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), resync: make(chan string, 1024), subs: map[string]string{}}
+		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), resync: make(chan string, 1024), sick: make(chan struct{}), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	// The stream request has no timeout; the open is bounded by a timer.
@@ -322,6 +325,7 @@ func (d *Driver) read(l *link, sp *xsi.Splitter) {
 				select {
 				case l.acks <- ev.EventID:
 				default: // the server sends it again
+					d.ackDropped(l)
 				}
 			}
 			d.q.Push(item{gen: l.gen, ev: ev})
@@ -343,10 +347,32 @@ func (d *Driver) acker(ctx context.Context, l *link) {
 		case id := <-l.acks:
 			err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/channel/eventresponse", nil,
 				xsi.EventResponse{EventID: id, StatusCode: 200, Reason: "OK"}, nil)
-			if err == nil {
+			switch {
+			case ctx.Err() != nil:
+				return // the channel is closing
+			case err != nil:
+				d.ackDropped(l)
+			default:
 				d.stats.acks.Add(1)
+				l.ackFails.Store(0)
 			}
 		}
+	}
+}
+
+// ackDropsUnhealthy is how many event responses in a row the server may
+// fail to take before the channel is given up: its events would all be
+// sent again and the server ends such a channel anyway
+// (NonResponsiveChannel), later.
+const ackDropsUnhealthy = 5
+
+// ackDropped counts an event response the server did not take (refused,
+// failed, or never sent because the queue was full); ackDropsUnhealthy
+// in a row mark the channel unhealthy, and serve reopens it.
+func (d *Driver) ackDropped(l *link) {
+	d.stats.ackDrops.Add(1)
+	if l.ackFails.Add(1) >= ackDropsUnhealthy {
+		l.sickOnce.Do(func() { close(l.sick) })
 	}
 }
 
@@ -381,6 +407,9 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 				d.stats.stalls.Add(1)
 				return fmt.Errorf("%w: no document streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
 			}
+		case <-l.sick:
+			d.stats.unhealthy.Add(1)
+			return fmt.Errorf("%w: %d event responses in a row not taken by the server", ErrChannel, ackDropsUnhealthy)
 		case err := <-hbFail:
 			// The stream may be about to say why (ChannelTerminatedEvent).
 			select {

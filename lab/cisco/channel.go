@@ -259,6 +259,14 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 			writeError(w, http.StatusBadRequest, 110400, "an EventResponse with an eventID is required")
 			return
 		}
+		if s.refuseAcks.Add(-1) >= 0 { // the server did not take it: the event stays unacknowledged
+			s.mu.Lock()
+			s.stats.AcksRefused++
+			s.mu.Unlock()
+			writeError(w, http.StatusInternalServerError, 110500, "event response not processed")
+			return
+		}
+		s.refuseAcks.Store(0)
 		s.ack(er.EventID)
 		w.WriteHeader(http.StatusOK)
 	case len(parts) == 3 && parts[0] == "channel" && parts[2] == "heartbeat" && r.Method == http.MethodPut:

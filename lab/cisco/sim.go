@@ -73,6 +73,7 @@ type Sim struct {
 	delay      atomic.Int64   // nanoseconds before each action's answer
 	refreshDly atomic.Int64   // nanoseconds before each channel/subscription update's answer
 	ignoreAcks atomic.Int64   // event responses still to ignore
+	refuseAcks atomic.Int64   // event responses still to refuse (500)
 	skipSeq    map[string]int // under mu: user ID → events still to lose (sequence numbers skipped)
 	refused    ctisim.Refusals
 
@@ -91,9 +92,11 @@ type Sim struct {
 // Stats counts what the simulator saw.
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
-	SlowRefreshes                                                                                int // channel/subscription updates answered late (SetRefreshDelay)
-	EventsSkipped                                                                                int // lost on purpose by SkipEvents
 	Subscriptions                                                                                int
+
+	AcksRefused   int // event responses answered 500 (RefuseAcks)
+	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
+	EventsSkipped int // lost on purpose by SkipEvents
 }
 
 // New starts a simulator.
@@ -269,6 +272,11 @@ func (s *Sim) SkipEvents(ext string, n int) {
 	}
 	s.skipSeq[s.UserID(ext)] += n
 }
+
+// RefuseAcks makes the simulator answer the next n event responses with
+// a 500 and an ErrorInfo, as a failing server would: the events stay
+// unacknowledged (and are sent again after AckTimeout).
+func (s *Sim) RefuseAcks(n int) { s.refuseAcks.Store(int64(n)) }
 
 // Raw byte sequences for [Sim.SendRaw].
 var (

@@ -1,6 +1,7 @@
 package cisco_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +65,51 @@ func TestHeartbeatsDuringSlowRefresh(t *testing.T) {
 	// on a server that answers refreshes too late; they are added again).
 	if st, dst := e.sim.Stats(), e.d.Stats(); st.ChannelsOpened != 1 || dst.Reconnects != 0 {
 		t.Fatalf("sim stats %+v, driver stats %+v: the channel was reopened", st, dst)
+	}
+}
+
+// TestAckDropsUnhealthy has the server refuse every event response: each
+// is counted as dropped, and after five in a row the channel is given up
+// and reopened, long before the server would end it for not answering.
+func TestAckDropsUnhealthy(t *testing.T) {
+	e := newEnv(t, labcisco.Config{AckTimeout: time.Minute}, nil)
+	e.monitor("201")
+	e.sim.RefuseAcks(1)
+	if err := e.d.SetDND(bg, "201", true); err != nil {
+		t.Fatal(err)
+	}
+	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	drivertest.WaitFor(t, "the refused response counted", func() bool { return e.d.Stats().AckDrops == 1 })
+	// One success clears the count: four more refusals are not enough.
+	acks := e.sim.Stats().Acks
+	if err := e.d.SetDND(bg, "201", false); err != nil {
+		t.Fatal(err)
+	}
+	e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+	drivertest.WaitFor(t, "the next response taken", func() bool { return e.sim.Stats().Acks > acks })
+	e.sim.RefuseAcks(100)
+	for i := range 5 {
+		if i == 4 && e.d.Stats().Unhealthy != 0 {
+			t.Fatal("channel unhealthy after four dropped responses in a row")
+		}
+		if err := e.d.SetDND(bg, "201", i%2 == 0); err != nil {
+			t.Fatal(err)
+		}
+		e.Want(plugins.EventDoNotDisturb, "201", plugins.StateUnspecified)
+		if i < 4 {
+			drivertest.WaitFor(t, "the refusal counted", func() bool { return e.d.Stats().AckDrops >= uint64(2+i) })
+		}
+	}
+	ev := e.Want(plugins.EventLinkDown, "", plugins.StateUnspecified)
+	if !strings.Contains(ev.RawCause, "event responses in a row") {
+		t.Fatalf("link down %+v", ev)
+	}
+	e.sim.RefuseAcks(0)
+	e.Want(plugins.EventLinkUp, "", plugins.StateUnspecified)
+	if st := e.d.Stats(); st.AckDrops < 6 || st.Unhealthy != 1 {
+		t.Fatalf("driver stats %+v", st)
+	}
+	if st := e.sim.Stats(); st.AcksRefused < 6 || st.ChannelsOpened != 2 {
+		t.Fatalf("sim stats %+v", st)
 	}
 }
