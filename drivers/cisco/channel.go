@@ -486,6 +486,7 @@ func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
 // so a lost event does not leave its calls or lamps wrong.
 func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
 	d.mu.Lock()
+	delete(d.resyncing, device) // a gap from now on asks again
 	m := d.monitors[device]
 	gen := d.gen
 	var touched uint64

@@ -85,6 +85,7 @@ func (d *Driver) apply(it item) {
 			}
 			clear(d.ops)
 			clear(d.seqs) // the next channel's subscriptions are new
+			clear(d.resyncing)
 			d.ev.Emit(ev)
 		}
 		return
@@ -166,15 +167,18 @@ func (d *Driver) gap(ev *xsi.Event) bool {
 }
 
 // resync asks the current channel's server loop to take device's snapshot
-// again. Called with d.mu held; never blocks (a full queue: a resync is
-// already pending for many devices, the next gap asks again).
+// again. A device already waiting for one is not queued twice, so a
+// server numbering every event with a gap costs one snapshot at a time,
+// not one per event. Called with d.mu held; never blocks (a full queue:
+// the next gap asks again).
 func (d *Driver) resync(gen uint64, device string) {
 	l := d.cur
-	if l == nil || l.gen != gen {
+	if l == nil || l.gen != gen || d.resyncing[device] {
 		return
 	}
 	select {
 	case l.resync <- device:
+		d.resyncing[device] = true
 	default:
 		d.stats.renewDrops.Add(1)
 	}
