@@ -31,7 +31,11 @@ type link struct {
 	lastRead atomic.Int64       // unix nanoseconds of the last document read
 	acks     chan string        // event IDs to acknowledge
 	renew    chan renewal       // subscriptions the server terminated
-	wg       sync.WaitGroup     // reader and acker
+	resync   chan string        // devices whose events showed a sequenceNumber gap
+	ackFails atomic.Int32       // event responses dropped in a row
+	sick     chan struct{}      // closed when ackDropsUnhealthy responses in a row were dropped
+	sickOnce sync.Once
+	wg       sync.WaitGroup // reader and acker
 
 	mu   sync.Mutex
 	subs map[string]string // device → subscription ID on this channel
@@ -71,7 +75,7 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 	gen := d.gen
 	d.mu.Unlock()
 	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
-		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), subs: map[string]string{}}
+		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), resync: make(chan string, 1024), sick: make(chan struct{}), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
 	// The stream request has no timeout; the open is bounded by a timer.
@@ -321,6 +325,7 @@ func (d *Driver) read(l *link, sp *xsi.Splitter) {
 				select {
 				case l.acks <- ev.EventID:
 				default: // the server sends it again
+					d.ackDropped(l)
 				}
 			}
 			d.q.Push(item{gen: l.gen, ev: ev})
@@ -342,18 +347,47 @@ func (d *Driver) acker(ctx context.Context, l *link) {
 		case id := <-l.acks:
 			err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/channel/eventresponse", nil,
 				xsi.EventResponse{EventID: id, StatusCode: 200, Reason: "OK"}, nil)
-			if err == nil {
+			switch {
+			case ctx.Err() != nil:
+				return // the channel is closing
+			case err != nil:
+				d.ackDropped(l)
+			default:
 				d.stats.acks.Add(1)
+				l.ackFails.Store(0)
 			}
 		}
+	}
+}
+
+// ackDropsUnhealthy is how many event responses in a row the server may
+// fail to take before the channel is given up: its events would all be
+// sent again and the server ends such a channel anyway
+// (NonResponsiveChannel), later.
+const ackDropsUnhealthy = 5
+
+// ackDropped counts an event response the server did not take (refused,
+// failed, or never sent because the queue was full); ackDropsUnhealthy
+// in a row mark the channel unhealthy, and serve reopens it.
+func (d *Driver) ackDropped(l *link) {
+	d.stats.ackDrops.Add(1)
+	if l.ackFails.Add(1) >= ackDropsUnhealthy {
+		l.sickOnce.Do(func() { close(l.sick) })
 	}
 }
 
 // serve keeps the channel alive: heartbeats, refreshes at half the
 // lifetimes, and the watchdog on silence. It returns why the channel ends.
 func (d *Driver) serve(ctx context.Context, l *link) error {
-	hb := time.NewTicker(time.Duration(d.cfg.HeartbeatInterval))
-	defer hb.Stop()
+	// Heartbeats run on their own goroutine: a slow refresh, resync or
+	// renewal here (up to request_timeout per request) must not stop
+	// them, or the server and the watchdog would see a silent channel.
+	hbCtx, hbCancel := context.WithCancel(ctx)
+	hbFail := make(chan error, 1)
+	var hbWG sync.WaitGroup
+	hbWG.Add(1)
+	go func() { defer hbWG.Done(); d.heartbeats(hbCtx, l, hbFail) }()
+	defer func() { hbCancel(); hbWG.Wait() }()
 	refresh := time.NewTicker(max(min(l.expires, time.Duration(d.cfg.SubscriptionExpires))/2, 100*time.Millisecond))
 	defer refresh.Stop()
 	timeout := time.Duration(d.cfg.HeartbeatTimeout)
@@ -373,28 +407,51 @@ func (d *Driver) serve(ctx context.Context, l *link) error {
 				d.stats.stalls.Add(1)
 				return fmt.Errorf("%w: no document streamed for %s (heartbeat_timeout)", ErrChannel, idle.Round(time.Millisecond))
 			}
-		case <-hb.C:
-			err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
-			if errors.Is(err, plugins.ErrNotFound) { // the channel is not on that server (§4.2 step 7)
-				// The stream may be about to say why (ChannelTerminatedEvent).
-				select {
-				case <-l.done:
-					if l.err != nil {
-						return l.err
-					}
-				case <-time.After(100 * time.Millisecond):
+		case <-l.sick:
+			d.stats.unhealthy.Add(1)
+			return fmt.Errorf("%w: %d event responses in a row not taken by the server", ErrChannel, ackDropsUnhealthy)
+		case err := <-hbFail:
+			// The stream may be about to say why (ChannelTerminatedEvent).
+			select {
+			case <-l.done:
+				if l.err != nil {
+					return l.err
 				}
-				return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
+			case <-time.After(100 * time.Millisecond):
 			}
-			if err == nil {
-				d.stats.heartbeats.Add(1)
-			}
+			return fmt.Errorf("%w: heartbeat: %w", ErrChannel, err)
 		case <-refresh.C:
 			if err := d.refresh(ctx, l); err != nil {
 				return err
 			}
 		case r := <-l.renew:
 			d.renewSubscription(ctx, l, r)
+		case dev := <-l.resync:
+			d.resyncDevice(ctx, l, dev)
+		}
+	}
+}
+
+// heartbeats sends `PUT …/channel/{id}/heartbeat` every
+// heartbeat_interval until ctx ends. A heartbeat answered 404 means the
+// channel is not on that server (§4.2 step 7): it is reported on fail and
+// the heartbeats stop.
+func (d *Driver) heartbeats(ctx context.Context, l *link, fail chan<- error) {
+	t := time.NewTicker(time.Duration(d.cfg.HeartbeatInterval))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := d.do(ctx, http.MethodPut, channelPath(l.channelID)+"/heartbeat", nil, nil, nil)
+		if errors.Is(err, plugins.ErrNotFound) {
+			fail <- err // buffered, sent once
+			return
+		}
+		if err == nil {
+			d.stats.heartbeats.Add(1)
 		}
 	}
 }
@@ -423,6 +480,29 @@ func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
 	case pkg != "":
 		d.subscribeService(ctx, l, m, pkg)
 	}
+}
+
+// resyncDevice takes device's snapshot again after a sequenceNumber gap,
+// so a lost event does not leave its calls or lamps wrong.
+func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
+	d.mu.Lock()
+	delete(d.resyncing, device) // a gap from now on asks again
+	m := d.monitors[device]
+	gen := d.gen
+	var touched uint64
+	if s := d.devs[device]; s != nil {
+		touched = s.touched
+	}
+	d.mu.Unlock()
+	if m == nil || gen != l.gen {
+		return
+	}
+	snap, halves, err := d.pbxSnapshot(ctx, m)
+	if err != nil {
+		return // the next gap or channel asks again
+	}
+	d.stats.resyncs.Add(1)
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
 }
 
 // refresh renews the channel and every subscription; a subscription the

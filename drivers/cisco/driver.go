@@ -52,17 +52,19 @@ type Driver struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
-	mu       sync.Mutex
-	started  bool
-	cur      *link // nil while the channel is down
-	gen      uint64
-	link     pbxlink.State
-	monitors map[string]*monitor // device → monitor
-	byUser   map[string]string   // user ID → monitored device
-	nextMon  int
-	devs     map[string]*devState
-	seen     dedupe
-	ops      map[string]*pendingOp // xsi call ID → service the driver asked for on it
+	mu        sync.Mutex
+	started   bool
+	cur       *link // nil while the channel is down
+	gen       uint64
+	link      pbxlink.State
+	monitors  map[string]*monitor // device → monitor
+	byUser    map[string]string   // user ID → monitored device
+	nextMon   int
+	devs      map[string]*devState
+	seen      dedupe
+	seqs      map[string]int64      // subscription ID → last sequenceNumber applied
+	resyncing map[string]bool       // devices with a resync queued and not started
+	ops       map[string]*pendingOp // xsi call ID → service the driver asked for on it
 }
 
 // monitor is a device the host asked to monitor. id is stable for the
@@ -80,7 +82,7 @@ func New() *Driver {
 	_, _ = rand.Read(b)
 	return &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
-		seen: newDedupe(8192), ops: map[string]*pendingOp{}}
+		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]bool{}, ops: map[string]*pendingOp{}}
 }
 
 // Describe implements sdk.Describer.

@@ -84,6 +84,8 @@ func (d *Driver) apply(it item) {
 				s.halves = map[string]*halfState{} // older calls are unknown now
 			}
 			clear(d.ops)
+			clear(d.seqs) // the next channel's subscriptions are new
+			clear(d.resyncing)
 			d.ev.Emit(ev)
 		}
 		return
@@ -136,6 +138,50 @@ func (d *Driver) apply(it item) {
 		return
 	}
 	d.mapEvent(m, ev, pbxTime(ev.EventData))
+	if d.gap(ev) {
+		// An event of this subscription was lost: what the device shows
+		// may be wrong. Ask the server again (after this event is applied,
+		// so the snapshot is not older than it).
+		d.resync(it.gen, m.device)
+	}
+}
+
+// gap records ev's sequenceNumber (Xsi-Events: each subscription numbers
+// its events 1, 2, 3, …; an event sent again keeps its number) and
+// reports whether events before it were skipped. Called with d.mu held.
+func (d *Driver) gap(ev *xsi.Event) bool {
+	if ev.SubscriptionID == "" || ev.SequenceNumber <= 0 {
+		return false
+	}
+	last, ok := d.seqs[ev.SubscriptionID]
+	if ev.SequenceNumber > last {
+		d.seqs[ev.SubscriptionID] = ev.SequenceNumber
+	}
+	// The first event seen of a subscription starts the count: the
+	// subscription's snapshot covers what came before.
+	if ok && ev.SequenceNumber > last+1 {
+		d.stats.seqGaps.Add(1)
+		return true
+	}
+	return false
+}
+
+// resync asks the current channel's server loop to take device's snapshot
+// again. A device already waiting for one is not queued twice, so a
+// server numbering every event with a gap costs one snapshot at a time,
+// not one per event. Called with d.mu held; never blocks (a full queue:
+// the next gap asks again).
+func (d *Driver) resync(gen uint64, device string) {
+	l := d.cur
+	if l == nil || l.gen != gen || d.resyncing[device] {
+		return
+	}
+	select {
+	case l.resync <- device:
+		d.resyncing[device] = true
+	default:
+		d.stats.renewDrops.Add(1)
+	}
 }
 
 // renew asks the current channel's server loop to subscribe again for

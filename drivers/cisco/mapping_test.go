@@ -96,3 +96,51 @@ func TestReleaseCauseEnumeration(t *testing.T) {
 		}
 	}
 }
+
+// TestSequenceGap walks one subscription's sequenceNumbers: the first
+// starts the count, a resent or older number is no gap, a skipped one is
+// (counted once per gap), and each subscription counts on its own.
+func TestSequenceGap(t *testing.T) {
+	d := New()
+	steps := []struct {
+		sub  string
+		seq  int64
+		want bool
+	}{
+		{"s1", 3, false}, // first seen: the snapshot covers 1 and 2
+		{"s1", 4, false},
+		{"s1", 4, false}, // sent again
+		{"s1", 6, true},  // 5 lost
+		{"s1", 5, false}, // late, older than the last: no new gap
+		{"s1", 7, false},
+		{"s2", 1, false},
+		{"s2", 2, false},
+		{"s2", 9, true},
+		{"", 50, false}, // no subscription: nothing to count against
+		{"s1", 0, false},
+	}
+	for i, s := range steps {
+		if got := d.gap(&xsi.Event{SubscriptionID: s.sub, SequenceNumber: s.seq}); got != s.want {
+			t.Fatalf("step %d (%s #%d): gap %v, want %v", i, s.sub, s.seq, got, s.want)
+		}
+	}
+	if n := d.Stats().SeqGaps; n != 2 {
+		t.Fatalf("%d gaps counted, want 2", n)
+	}
+}
+
+// TestResyncCoalesced floods one device with gaps: one resync is queued
+// until the server loop takes it, not one per event.
+func TestResyncCoalesced(t *testing.T) {
+	d := New()
+	l := &link{gen: 1, resync: make(chan string, 1024)}
+	d.cur, d.gen = l, 1
+	for range 100 {
+		d.resync(1, "201")
+	}
+	d.resync(1, "202")
+	d.resync(2, "203") // an older channel's: dropped
+	if n := len(l.resync); n != 2 {
+		t.Fatalf("%d resyncs queued for 100 gaps at 201 and one at 202, want 2", n)
+	}
+}

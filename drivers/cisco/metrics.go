@@ -21,13 +21,17 @@ type Stats struct {
 	linkUps        atomic.Uint64 // times the link came up (link_up emitted)
 	subscriptions  atomic.Uint64 // subscriptions added
 	renewals       atomic.Uint64 // subscriptions renewed after a SubscriptionTerminatedEvent
-	renewDrops     atomic.Uint64 // renewals not queued (left to the next refresh)
+	renewDrops     atomic.Uint64 // renewals or resyncs not queued (left to the next refresh or gap)
+	ackDrops       atomic.Uint64 // event responses the server did not take (refused, failed, or not queued)
+	unhealthy      atomic.Uint64 // channels given up after ackDropsUnhealthy dropped responses in a row
+	seqGaps        atomic.Uint64 // sequenceNumber gaps: a subscription's events lost on the way
+	resyncs        atomic.Uint64 // device snapshots taken again after a gap
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Duplicates, Malformed, Acks, Heartbeats, HeartbeatsSeen, Refreshes,
-	Stalls, Reconnects, Channels, LinkUps, Subscriptions, Renewals, RenewDrops uint64
+	Stalls, Reconnects, Channels, LinkUps, Subscriptions, Renewals, RenewDrops, SeqGaps, Resyncs, AckDrops, Unhealthy uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -36,5 +40,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Heartbeats: s.heartbeats.Load(), HeartbeatsSeen: s.heartbeatsSeen.Load(), Refreshes: s.refreshes.Load(),
 		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
 		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load(), Renewals: s.renewals.Load(),
-		RenewDrops: s.renewDrops.Load()}
+		RenewDrops: s.renewDrops.Load(), SeqGaps: s.seqGaps.Load(), Resyncs: s.resyncs.Load(),
+		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load()}
 }

@@ -259,6 +259,14 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 			writeError(w, http.StatusBadRequest, 110400, "an EventResponse with an eventID is required")
 			return
 		}
+		if s.refuseAcks.Add(-1) >= 0 { // the server did not take it: the event stays unacknowledged
+			s.mu.Lock()
+			s.stats.AcksRefused++
+			s.mu.Unlock()
+			writeError(w, http.StatusInternalServerError, 110500, "event response not processed")
+			return
+		}
+		s.refuseAcks.Store(0)
 		s.ack(er.EventID)
 		w.WriteHeader(http.StatusOK)
 	case len(parts) == 3 && parts[0] == "channel" && parts[2] == "heartbeat" && r.Method == http.MethodPut:
@@ -311,6 +319,10 @@ func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
 			writeError(w, http.StatusBadRequest, 110400, "a Channel is required")
 			return
 		}
+	}
+	if r.Method == http.MethodPut {
+		// Runs after the unlock below; the answer (unflushed) waits for it.
+		defer s.slowRefresh(r)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -383,6 +395,10 @@ func (s *Sim) subscriptionUpdate(w http.ResponseWriter, r *http.Request, id stri
 			writeError(w, http.StatusBadRequest, 110400, "a Subscription is required")
 			return
 		}
+	}
+	if r.Method == http.MethodPut {
+		// Runs after the unlock below; the answer (unflushed) waits for it.
+		defer s.slowRefresh(r)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -465,6 +481,11 @@ func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
 		return
 	}
 	sub.seq++
+	if s.skipSeq[sub.u.id] > 0 {
+		s.skipSeq[sub.u.id]--
+		s.stats.EventsSkipped++
+		return
+	}
 	ev := xsiwire.Event{Type: xsiwire.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
 		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
 		TargetID: sub.u.id, EventData: data}

@@ -70,8 +70,11 @@ type Sim struct {
 	caPEM []byte
 	wg    sync.WaitGroup // the server and the channel writers
 
-	delay      atomic.Int64 // nanoseconds before each action's answer
-	ignoreAcks atomic.Int64 // event responses still to ignore
+	delay      atomic.Int64   // nanoseconds before each action's answer
+	refreshDly atomic.Int64   // nanoseconds before each channel/subscription update's answer
+	ignoreAcks atomic.Int64   // event responses still to ignore
+	refuseAcks atomic.Int64   // event responses still to refuse (500)
+	skipSeq    map[string]int // under mu: user ID → events still to lose (sequence numbers skipped)
 	refused    ctisim.Refusals
 
 	mu       sync.Mutex
@@ -90,6 +93,10 @@ type Sim struct {
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
 	Subscriptions                                                                                int
+
+	AcksRefused   int // event responses answered 500 (RefuseAcks)
+	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
+	EventsSkipped int // lost on purpose by SkipEvents
 }
 
 // New starts a simulator.
@@ -226,9 +233,50 @@ func (s *Sim) TrickleChannels() {
 // SetDelay delays every Xsi-Actions answer by d (0 turns it off).
 func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
+// SetRefreshDelay delays the answer to every channel and subscription
+// update (PUT of a Channel or Subscription, the refreshes) by d, after
+// the update took effect: a slow server (0 turns it off).
+func (s *Sim) SetRefreshDelay(d time.Duration) { s.refreshDly.Store(int64(d)) }
+
+// slowRefresh waits out the refresh delay, or until the request ends.
+func (s *Sim) slowRefresh(r *http.Request) {
+	d := time.Duration(s.refreshDly.Load())
+	if d <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.stats.SlowRefreshes++
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
 // IgnoreAcks makes the simulator ignore the next n event responses, so the
 // events they acknowledge are sent again.
 func (s *Sim) IgnoreAcks(n int) { s.ignoreAcks.Store(int64(n)) }
+
+// SkipEvents makes the next n events of user ext's subscriptions get
+// lost on the way: each takes its sequenceNumber, as on the server, but is
+// never sent, so the next event the channel carries shows a gap
+// (Xsi-Events: sequenceNumber counts a subscription's events). The call
+// state changes as the lost event said.
+func (s *Sim) SkipEvents(ext string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.skipSeq == nil {
+		s.skipSeq = map[string]int{}
+	}
+	s.skipSeq[s.UserID(ext)] += n
+}
+
+// RefuseAcks makes the simulator answer the next n event responses with
+// a 500 and an ErrorInfo, as a failing server would: the events stay
+// unacknowledged (and are sent again after AckTimeout).
+func (s *Sim) RefuseAcks(n int) { s.refuseAcks.Store(int64(n)) }
 
 // Raw byte sequences for [Sim.SendRaw].
 var (
