@@ -21,6 +21,28 @@ type rawEnd struct {
 	msgs chan *sipMsg
 }
 
+// pbxCallsPhone starts a gateway with a trunk to a PBX on 127.0.0.2 and
+// registers u1001 from a raw UDP device on 127.0.0.1: the caller is the
+// PBX's raw end, the callee the device's. The gateway's log is shown when
+// the test fails.
+func pbxCallsPhone(t *testing.T) (g *gateway, caller, callee *rawEnd) {
+	t.Helper()
+	pbxPort := freeUDPPort(t, "127.0.0.2")
+	g = startGateway(t, inboundConfig(pbxPort, ""))
+	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	if res := dev.register("u1001", "secret"); res.Status != 200 {
+		t.Fatalf("register: %d %s", res.Status, res.Reason)
+	}
+	callee = newRawEnd(t, dev)
+	caller = newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", g.log.String())
+		}
+	})
+	return g, caller, callee
+}
+
 func newRawEnd(t *testing.T, c *sipConn) *rawEnd {
 	e := &rawEnd{t: t, c: c, tag: randHex(4), msgs: make(chan *sipMsg, 256)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -161,19 +183,7 @@ func contactURI(t *testing.T, m *sipMsg) string {
 //     device the same way;
 //   - the call is then answered and hung up as usual.
 func TestEarlyDialogs(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	_, caller, callee := pbxCallsPhone(t)
 
 	// The PBX's INVITE, requiring 100rel.
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
@@ -291,19 +301,7 @@ func TestEarlyDialogs(t *testing.T) {
 // UPDATE reaches the device (RFC 3311 §5.1). Before, the device got 481
 // and the PBX 500.
 func TestEarlyUpdateBothWays(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	_, caller, callee := pbxCallsPhone(t)
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
 	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1,
 		mediaBody("127.0.0.2", 31000, "", 0), "Require: 100rel", "Supported: 100rel",
@@ -370,19 +368,7 @@ func relayedTo(t *testing.T, from, to *rawEnd, what string) *sipMsg {
 // the gateway itself (the relay anchors the media): 200 with the mirrored
 // direction and the relay's address, not 481 as before.
 func TestEarlyUpdateLocalAnswer(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	_, caller, callee := pbxCallsPhone(t)
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
 	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1,
 		mediaBody("127.0.0.2", 31000, "", 0), "Supported: 100rel", "Allow: INVITE, ACK, BYE, CANCEL, UPDATE")

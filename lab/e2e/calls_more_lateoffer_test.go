@@ -21,19 +21,7 @@ import (
 // Before, a late-offer caller got its 18x without SDP and heard nothing
 // until the answer.
 func TestLateOfferEarlyMedia(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	g, caller, callee := pbxCallsPhone(t)
 	rtpDev, rtpPBX := newRTPPort(t, "127.0.0.1"), newRTPPort(t, "127.0.0.2")
 
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
@@ -92,19 +80,7 @@ func TestLateOfferEarlyMedia(t *testing.T) {
 // does not send PCMU the PBX refused. Before, the caller's answer stayed
 // with its leg and the phone went on with both.
 func TestLateOfferCallerNarrowsCodecs(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	_, caller, callee := pbxCallsPhone(t)
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
 	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1, "")
 	inv := callee.next("INVITE at the device", 5*time.Second, isMethod("INVITE"))

@@ -23,19 +23,7 @@ import (
 // offer (PCMU), which the PBX ignores: it kept sending PCMA to a picker
 // told to expect PCMU.
 func TestPickupAfterReliableEarlyAnswer(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	g, caller, callee := pbxCallsPhone(t)
 
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
 	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1,
@@ -107,19 +95,7 @@ func TestPickupAfterReliableEarlyAnswer(t *testing.T) {
 // Before, the picker was answered with every codec of our offer and the
 // 2xx carried a second, new offer.
 func TestPickupAfterLateEarlyAnswer(t *testing.T) {
-	pbxPort := freeUDPPort(t, "127.0.0.2")
-	g := startGateway(t, inboundConfig(pbxPort, ""))
-	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
-	if res := dev.register("u1001", "secret"); res.Status != 200 {
-		t.Fatalf("register: %d %s", res.Status, res.Reason)
-	}
-	callee := newRawEnd(t, dev)
-	caller := newRawEnd(t, dialSIP(t, "udp", "127.0.0.2", g.UDP))
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway log:\n%s", g.log.String())
-		}
-	})
+	g, caller, callee := pbxCallsPhone(t)
 	cid, from := randHex(8), "<sip:5551234@example.com>;tag="+caller.tag
 	caller.request("INVITE", "sip:1001@example.com", from, "<sip:1001@example.com>", cid, 1, "",
 		"Require: 100rel", "Supported: 100rel", "Allow: INVITE, ACK, BYE, CANCEL, PRACK, UPDATE")
