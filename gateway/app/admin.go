@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/webphone"
 )
 
@@ -34,27 +35,29 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
+	adminPassword string // the first-run admin's (auth.go), until accounts land
+
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
 
-func newAdminServer(a *App, listen string, conf *tls.Config) *adminServer {
-	s := &adminServer{app: a, conf: conf, want: listen, allow: a.cfg.APIAllowPrefixes()}
+func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword string) *adminServer {
+	s := &adminServer{app: a, conf: conf, want: listen, allow: a.cfg.APIAllowPrefixes(), adminPassword: adminPassword}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/registrations", s.loopbackOnly(s.registrations))
-	mux.HandleFunc("GET /api/v1/bans", s.loopbackOnly(s.bans))
-	mux.HandleFunc("GET /api/v1/trunks", s.loopbackOnly(s.trunks))
-	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.loopbackOnly(s.unban))
+	mux.HandleFunc("GET /api/v1/registrations", s.require(accounts.RoleAdmin, s.registrations))
+	mux.HandleFunc("GET /api/v1/bans", s.require(accounts.RoleAdmin, s.bans))
+	mux.HandleFunc("GET /api/v1/trunks", s.require(accounts.RoleAdmin, s.trunks))
+	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.require(accounts.RoleAdmin, s.unban))
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
 		a.log.Error("web phone not served", "error", err)
 	}
-	mux.HandleFunc("GET /debug/pprof/", s.loopbackOnly(pprof.Index))
-	mux.HandleFunc("GET /debug/pprof/profile", s.loopbackOnly(pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/", s.require(accounts.RoleAdmin, pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/profile", s.require(accounts.RoleAdmin, pprof.Profile))
 	s.srv = &http.Server{
 		Handler:   s.recoverPanics(mux),
 		TLSConfig: conf,
@@ -156,19 +159,6 @@ func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
-}
-
-// loopbackOnly lets only the sources of http.api_allow (by default this
-// host's 127.0.0.1 and ::1) reach h; the others get 403.
-func (s *adminServer) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil || !s.apiAllowed(ap.Addr().Unmap()) {
-			problem(w, http.StatusForbidden, "forbidden", "the API answers the sources of http.api_allow only until operator accounts exist")
-			return
-		}
-		h(w, r)
-	}
 }
 
 func (s *adminServer) apiAllowed(ip netip.Addr) bool {

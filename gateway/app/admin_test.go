@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 )
 
@@ -88,6 +89,26 @@ func clientFrom(ip string) *http.Client {
 	}}
 }
 
+// authClient is clientFrom with the first-run admin's credentials on
+// every request.
+func authClient(a *App, ip string) *http.Client {
+	c := clientFrom(ip)
+	c.Transport = basicAuth{user: accounts.FirstRunAccount, pass: a.admin.adminPassword, next: c.Transport}
+	return c
+}
+
+// basicAuth adds HTTP Basic credentials to each request.
+type basicAuth struct {
+	user, pass string
+	next       http.RoundTripper
+}
+
+func (b basicAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.SetBasicAuth(b.user, b.pass)
+	return b.next.RoundTrip(r)
+}
+
 func get(t *testing.T, c *http.Client, url string) (int, string) {
 	t.Helper()
 	res, err := c.Get(url)
@@ -106,10 +127,13 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 func TestAdminAPIRefusesOtherHosts(t *testing.T) {
 	a := runApp(t, "", nil)
 	base := "https://" + a.AdminAddr()
-	attacker, local := clientFrom("127.0.0.9"), clientFrom("127.0.0.1")
+	attacker, local := authClient(a, "127.0.0.9"), authClient(a, "127.0.0.1")
 	for _, path := range []string{"/api/v1/registrations", "/api/v1/bans", "/api/v1/trunks", "/debug/pprof/"} {
 		if code, body := get(t, attacker, base+path); code != http.StatusForbidden {
 			t.Errorf("GET %s from 127.0.0.9: %d, want 403\n%s", path, code, body)
+		}
+		if code, body := get(t, clientFrom("127.0.0.1"), base+path); code != http.StatusUnauthorized {
+			t.Errorf("GET %s from 127.0.0.1 without credentials: %d, want 401\n%s", path, code, body)
 		}
 		if code, body := get(t, local, base+path); code != http.StatusOK {
 			t.Errorf("GET %s from 127.0.0.1: %d, want 200\n%s", path, code, body)
@@ -143,10 +167,10 @@ func TestAdminAPIAllowConfigured(t *testing.T) {
 		a.admin.allow = mustPrefixes(t, "127.0.0.9/32")
 	})
 	base := "https://" + a.AdminAddr()
-	if code, _ := get(t, clientFrom("127.0.0.9"), base+"/api/v1/bans"); code != http.StatusOK {
+	if code, _ := get(t, authClient(a, "127.0.0.9"), base+"/api/v1/bans"); code != http.StatusOK {
 		t.Errorf("from the allowed 127.0.0.9: %d", code)
 	}
-	if code, _ := get(t, clientFrom("127.0.0.1"), base+"/api/v1/bans"); code != http.StatusForbidden {
+	if code, _ := get(t, authClient(a, "127.0.0.1"), base+"/api/v1/bans"); code != http.StatusForbidden {
 		t.Errorf("from 127.0.0.1, not allowed: %d", code)
 	}
 }

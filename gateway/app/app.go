@@ -212,7 +212,11 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 				return nil, err
 			}
 		}
-		a.admin = newAdminServer(a, cfg.HTTP.Listen, httpTLS)
+		pw, err := a.ensureFirstRunAdmin()
+		if err != nil {
+			return nil, err
+		}
+		a.admin = newAdminServer(a, cfg.HTTP.Listen, httpTLS, pw)
 	}
 	ok = true
 	return a, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 )
@@ -46,7 +47,7 @@ func (a *App) CTI() *cti.Manager { return a.cti }
 
 // ctiRoutes adds the read-only CTI status: GET /api/v1/cti/drivers.
 func (s *adminServer) ctiRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/cti/drivers", s.loopbackOnly(func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /api/v1/cti/drivers", s.require(accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
 		if s.app.cti == nil {
 			writeJSON(w, []cti.Status{})
 			return

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
@@ -166,7 +167,7 @@ func (s *adminServer) calls(w http.ResponseWriter, r *http.Request) {
 
 // recordRoutes adds the call record endpoints to the admin API.
 func (s *adminServer) recordRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/calls", s.loopbackOnly(s.calls))
+	mux.HandleFunc("GET /api/v1/calls", s.require(accounts.RoleAdmin, s.calls))
 }
 
 // recordMetrics registers the call record counters.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/media/turn"
@@ -141,7 +142,7 @@ func (a *App) TURN() *turn.Server { return a.turn }
 // turnRoutes adds GET /api/v1/turn/allocations (loopback only, as the rest
 // of the API).
 func (s *adminServer) turnRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/turn/allocations", s.loopbackOnly(func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /api/v1/turn/allocations", s.require(accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
 		if s.app.turn == nil {
 			writeJSON(w, []turn.Allocation{})
 			return

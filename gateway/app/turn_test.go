@@ -76,12 +76,12 @@ func TestTURNWired(t *testing.T) {
 	}
 	defer relay.Close()
 
-	code, body2 := get(t, clientFrom("127.0.0.1"), base+"/api/v1/turn/allocations")
+	code, body2 := get(t, authClient(a, "127.0.0.1"), base+"/api/v1/turn/allocations")
 	var as []turn.Allocation
 	if code != 200 || json.Unmarshal([]byte(body2), &as) != nil || len(as) != 1 || as[0].User != "u1000" {
 		t.Fatalf("allocations: %d %s", code, body2)
 	}
-	if code, _ := get(t, clientFrom("127.0.0.2"), base+"/api/v1/turn/allocations"); code != 403 {
+	if code, _ := get(t, authClient(a, "127.0.0.2"), base+"/api/v1/turn/allocations"); code != 403 {
 		t.Errorf("allocations from 127.0.0.2: %d, want 403", code)
 	}
 	_, metrics := get(t, clientFrom("127.0.0.1"), base+"/metrics")

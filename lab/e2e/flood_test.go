@@ -205,7 +205,9 @@ func TestAdminAPIFromOtherHost(t *testing.T) {
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DialContext: d.DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // self-signed
 		for _, path := range []string{"/api/v1/registrations", "/api/v1/bans"} {
-			res, err := c.Get("https://" + g.HTTP + path)
+			req, _ := http.NewRequest("GET", "https://"+g.HTTP+path, nil)
+			g.authorize(req)
+			res, err := c.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

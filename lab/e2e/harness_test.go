@@ -377,6 +377,7 @@ func (g *gateway) api(method, path string) (int, []byte) {
 	if err != nil {
 		g.t.Fatal(err)
 	}
+	g.authorize(req)
 	res, err := httpClient.Do(req)
 	if err != nil {
 		g.t.Fatalf("%s %s: %v", method, path, err)
@@ -387,6 +388,17 @@ func (g *gateway) api(method, path string) (int, []byte) {
 		g.t.Fatal(err)
 	}
 	return res.StatusCode, body
+}
+
+// authorize adds the first-run admin's credentials (the password the
+// gateway wrote to data_dir/admin.password at its first start) to req.
+func (g *gateway) authorize(req *http.Request) {
+	g.t.Helper()
+	pw, err := os.ReadFile(filepath.Join(g.dataDir, "admin.password"))
+	if err != nil {
+		g.t.Fatalf("first-run admin password: %v", err)
+	}
+	req.SetBasicAuth("admin", strings.TrimSpace(string(pw)))
 }
 
 // registration is one binding as GET /api/v1/registrations shows it.
