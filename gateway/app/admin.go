@@ -35,7 +35,8 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string // the first-run admin's (auth.go), until accounts land
+	adminPassword string   // the first-run admin's (auth.go), until accounts land
+	routes        []string // patterns registered with route (auth.go)
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
@@ -46,18 +47,18 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry(), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/registrations", s.require(accounts.RoleAdmin, s.registrations))
-	mux.HandleFunc("GET /api/v1/bans", s.require(accounts.RoleAdmin, s.bans))
-	mux.HandleFunc("GET /api/v1/trunks", s.require(accounts.RoleAdmin, s.trunks))
-	mux.HandleFunc("DELETE /api/v1/bans/{ip}", s.require(accounts.RoleAdmin, s.unban))
+	s.route(mux, "GET /api/v1/registrations", accounts.RoleAdmin, s.registrations)
+	s.route(mux, "GET /api/v1/bans", accounts.RoleAdmin, s.bans)
+	s.route(mux, "GET /api/v1/trunks", accounts.RoleAdmin, s.trunks)
+	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
 		a.log.Error("web phone not served", "error", err)
 	}
-	mux.HandleFunc("GET /debug/pprof/", s.require(accounts.RoleAdmin, pprof.Index))
-	mux.HandleFunc("GET /debug/pprof/profile", s.require(accounts.RoleAdmin, pprof.Profile))
+	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
+	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{
 		Handler:   s.recoverPanics(mux),
 		TLSConfig: conf,

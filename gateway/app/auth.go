@@ -74,3 +74,11 @@ func (s *adminServer) require(need accounts.Role, h http.HandlerFunc) http.Handl
 		h(w, r.WithContext(accounts.WithPrincipal(r.Context(), p)))
 	}
 }
+
+// route registers h for pattern behind require(need) and records the
+// pattern, so that a test can hold the OpenAPI document to the handlers.
+// Every /api/ route is registered this way.
+func (s *adminServer) route(mux *http.ServeMux, pattern string, need accounts.Role, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	mux.HandleFunc(pattern, s.require(need, h))
+}

@@ -47,13 +47,13 @@ func (a *App) CTI() *cti.Manager { return a.cti }
 
 // ctiRoutes adds the read-only CTI status: GET /api/v1/cti/drivers.
 func (s *adminServer) ctiRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/cti/drivers", s.require(accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
+	s.route(mux, "GET /api/v1/cti/drivers", accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
 		if s.app.cti == nil {
 			writeJSON(w, []cti.Status{})
 			return
 		}
 		writeJSON(w, s.app.cti.Status())
-	}))
+	})
 }
 
 // ctiMetrics registers the CTI drivers' metrics.

@@ -167,7 +167,7 @@ func (s *adminServer) calls(w http.ResponseWriter, r *http.Request) {
 
 // recordRoutes adds the call record endpoints to the admin API.
 func (s *adminServer) recordRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/calls", s.require(accounts.RoleAdmin, s.calls))
+	s.route(mux, "GET /api/v1/calls", accounts.RoleAdmin, s.calls)
 }
 
 // recordMetrics registers the call record counters.

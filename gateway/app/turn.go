@@ -142,13 +142,13 @@ func (a *App) TURN() *turn.Server { return a.turn }
 // turnRoutes adds GET /api/v1/turn/allocations (loopback only, as the rest
 // of the API).
 func (s *adminServer) turnRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/turn/allocations", s.require(accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
+	s.route(mux, "GET /api/v1/turn/allocations", accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {
 		if s.app.turn == nil {
 			writeJSON(w, []turn.Allocation{})
 			return
 		}
 		writeJSON(w, s.app.turn.Allocations())
-	}))
+	})
 }
 
 // turnMetrics registers switchboard_turn_*.
