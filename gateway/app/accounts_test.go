@@ -198,8 +198,8 @@ func TestAccountsAPI(t *testing.T) {
 	want(t, "login unknown field", do(t, c, base, call{method: "POST", path: "/api/v1/session",
 		body: `{"account":"olga","password":"olga-password","remember":true}`}), http.StatusBadRequest)
 	want(t, "cross-site login", do(t, c, base, call{method: "POST", path: "/api/v1/session",
-		body:  map[string]string{"account": "olga", "password": "olga-password"},
-		hdr:   map[string]string{"Origin": "https://evil.example"}}), http.StatusForbidden)
+		body: map[string]string{"account": "olga", "password": "olga-password"},
+		hdr:  map[string]string{"Origin": "https://evil.example"}}), http.StatusForbidden)
 
 	// The operator's session.
 	olga, olgaCSRF := login(t, c, base, "olga", "olga-password")
