@@ -23,9 +23,9 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/webphone"
 )
 
-// adminServer is the HTTPS side: health, readiness, Prometheus metrics and a
-// small JSON API (registrations, bans). Until operator accounts exist (the
-// admin UI issue), the /api/ endpoints answer loopback clients only.
+// adminServer is the HTTPS side: health, readiness, Prometheus metrics and
+// the JSON API, whose routes need an account (auth.go: sessions, API tokens,
+// Basic) and answer the sources of http.api_allow.
 type adminServer struct {
 	app   *App
 	srv   *http.Server
@@ -35,7 +35,7 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string   // the first-run admin's (auth.go), until accounts land
+	adminPassword string   // data_dir/admin.password's (auth.go), for the tests; "" once changed
 	routes        []string // patterns registered with route (auth.go)
 
 	panics atomic.Uint64 // HTTP handler panics recovered
