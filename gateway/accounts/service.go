@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/gateway/store"
@@ -61,6 +62,20 @@ type Service struct {
 	cacheKey [32]byte
 	cacheMu  sync.Mutex
 	cache    map[string]string
+
+	stats struct{ ok, failed, limited atomic.Uint64 }
+}
+
+// Stats counts password checks (session logins, Basic, old passwords).
+type Stats struct {
+	// OK were accepted; Failed had a wrong name or password; Limited
+	// were refused by the rate limit without being checked.
+	OK, Failed, Limited uint64
+}
+
+// Stats returns the counters since New.
+func (s *Service) Stats() Stats {
+	return Stats{OK: s.stats.ok.Load(), Failed: s.stats.failed.Load(), Limited: s.stats.limited.Load()}
 }
 
 // maxBasicCache bounds the Basic verification cache.
@@ -186,16 +201,19 @@ func limitKeys(name, source string) []string {
 func (s *Service) checkLogin(ctx context.Context, name, pw, source string) (store.Account, error) {
 	keys := limitKeys(name, source)
 	if wait := s.limiter.Check(keys...); wait > 0 {
+		s.stats.limited.Add(1)
 		return store.Account{}, &LimitedError{RetryAfter: wait}
 	}
 	a, err := s.verify(ctx, name, pw)
 	if errors.Is(err, ErrBadCredentials) {
+		s.stats.failed.Add(1)
 		s.limiter.Fail(keys...)
 		return a, err
 	}
 	if err != nil {
 		return a, err
 	}
+	s.stats.ok.Add(1)
 	s.limiter.Reset(keys[1])
 	return a, nil
 }

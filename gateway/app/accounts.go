@@ -96,6 +96,17 @@ func (a *App) PanicCall(ctx context.Context, account string) (accounts.PanicCall
 	return a.ops.PanicCallFor(acc)
 }
 
+// accountMetrics registers the login counters.
+func (s *adminServer) accountMetrics(counter func(name, help string, f func() float64)) {
+	svc := s.app.acct
+	if svc == nil {
+		return
+	}
+	counter("http_logins_total", "Password checks of HTTPS accounts accepted (session logins, Basic).", func() float64 { return float64(svc.Stats().OK) })
+	counter("http_login_failures_total", "Password checks of HTTPS accounts with a wrong name or password.", func() float64 { return float64(svc.Stats().Failed) })
+	counter("http_login_limited_total", "HTTPS logins refused with 429 (too many failures from the source or for the account).", func() float64 { return float64(svc.Stats().Limited) })
+}
+
 // accountRoutes mounts the session, accounts, tokens and operators API.
 func (s *adminServer) accountRoutes(mux *http.ServeMux) {
 	s.public(mux, "POST /api/v1/session", s.login)
@@ -388,9 +399,6 @@ func (s *adminServer) setPassword(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		accountsError(w, err)
 		return
-	}
-	if name == accounts.FirstRunAccount {
-		s.adminPassword = "" // data_dir/admin.password is gone
 	}
 	if self && p.Via == "session" {
 		clearSessionCookie(w)

@@ -372,6 +372,12 @@ func TestLoginRateLimited(t *testing.T) {
 			t.Errorf("429 without Retry-After: %v", r.hdr)
 		}
 	}
+	_, metrics := get(t, clientFrom("127.0.0.1"), base+"/metrics")
+	for _, m := range []string{"switchboard_http_login_failures_total 6", "switchboard_http_login_limited_total 2"} {
+		if !strings.Contains(metrics, m) {
+			t.Errorf("metrics lack %q", m)
+		}
+	}
 	// A source's budget: Basic guesses for many names from one address.
 	b := clientFrom("127.0.0.20")
 	for i := range 3 {

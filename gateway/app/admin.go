@@ -35,7 +35,7 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string   // data_dir/admin.password's (auth.go), for the tests; "" once changed
+	adminPassword string   // data_dir/admin.password's at start (auth.go), for the tests
 	routes        []string // patterns registered with route (auth.go)
 
 	panics atomic.Uint64 // HTTP handler panics recovered
@@ -273,6 +273,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.floodMetrics(counter, gauge)
 	s.webphoneMetrics(counter, gauge) // webphone.go
+	s.accountMetrics(counter)         // accounts.go
 	s.recordMetrics(reg)
 	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)
