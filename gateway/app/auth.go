@@ -99,7 +99,7 @@ func (s *adminServer) require(need accounts.Role, h http.HandlerFunc) http.Handl
 		if !s.sourceAllowed(w, r) {
 			return
 		}
-		p, ok := s.authenticate(w, r)
+		p, r, ok := s.authenticate(w, r)
 		if !ok {
 			return
 		}
@@ -122,14 +122,14 @@ func (s *adminServer) sourceAllowed(w http.ResponseWriter, r *http.Request) bool
 }
 
 // authenticate finds the caller of r, or answers the request and
-// returns false. For a session, the request's context gets the session
-// id (see sessionOf) through r, which is updated in place.
-func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (accounts.Principal, bool) {
+// returns false. For a session, the returned request's context carries
+// the session id (see sessionOf).
+func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (accounts.Principal, *http.Request, bool) {
 	svc := s.app.acct
 	cred, ok := accounts.ParseAuthorization(r.Header.Get("Authorization"))
 	if !ok {
 		unauthorized(w, "", "the Authorization header is malformed or of an unknown scheme: use Basic or Bearer")
-		return accounts.Principal{}, false
+		return accounts.Principal{}, r, false
 	}
 	switch cred.Scheme {
 	case "bearer":
@@ -137,49 +137,48 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 		if err != nil {
 			if !errors.Is(err, accounts.ErrBadCredentials) {
 				problem(w, http.StatusInternalServerError, "internal error", "checking the token failed")
-				return p, false
+				return p, r, false
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard", error="invalid_token"`) // RFC 6750 §3
 			problem(w, http.StatusUnauthorized, "unauthorized", "the API token is unknown, expired or revoked")
-			return p, false
+			return p, r, false
 		}
-		return p, true
+		return p, r, true
 	case "basic":
 		p, err := svc.Authenticate(r.Context(), cred.User, cred.Password, sourceOf(r))
 		if err != nil {
 			loginFailed(w, err, true)
-			return p, false
+			return p, r, false
 		}
-		return p, true
+		return p, r, true
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
 		unauthorized(w, "", "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
-		return accounts.Principal{}, false
+		return accounts.Principal{}, r, false
 	}
 	p, _, err := svc.SessionPrincipal(r.Context(), c.Value)
 	if err != nil {
 		if !errors.Is(err, accounts.ErrSessionExpired) {
 			problem(w, http.StatusInternalServerError, "internal error", "checking the session failed")
-			return p, false
+			return p, r, false
 		}
 		clearSessionCookie(w)
 		unauthorized(w, "session", "the session has expired or was ended: log in again")
-		return p, false
+		return p, r, false
 	}
 	if unsafeMethod(r.Method) {
 		if !sameOrigin(r) {
 			problem(w, http.StatusForbidden, "cross-site request", "Origin or Sec-Fetch-Site names another site")
-			return p, false
+			return p, r, false
 		}
 		if !accounts.CheckCSRF(c.Value, r.Header.Get("X-CSRF-Token")) {
 			problem(w, http.StatusForbidden, "CSRF token missing or wrong",
 				"send the csrf_token of the session (POST or GET /api/v1/session) in X-CSRF-Token")
-			return p, false
+			return p, r, false
 		}
 	}
-	*r = *r.WithContext(context.WithValue(r.Context(), sessionKey{}, c.Value))
-	return p, true
+	return p, r.WithContext(context.WithValue(r.Context(), sessionKey{}, c.Value)), true
 }
 
 // unauthorized answers 401 with a challenge (RFC 9110 §11.6.1). A browser
