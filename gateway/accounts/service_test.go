@@ -371,3 +371,26 @@ func TestCreateValidation(t *testing.T) {
 		t.Fatalf("create twice: %v", err)
 	}
 }
+
+// TestUnknownAccountCostsAHash: an unknown or disabled account runs the
+// same argon2id verification as a wrong password (against a dummy hash),
+// so timing does not tell which accounts exist.
+func TestUnknownAccountCostsAHash(t *testing.T) {
+	s, _ := newService(t, nil)
+	ctx := t.Context()
+	mustCreate(t, s, "olga", RoleOperator)
+	mustCreate(t, s, "dora", RoleOperator)
+	off := true
+	if _, err := s.Update(ctx, "dora", Patch{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"olga", "ghost", "dora"} {
+		before := s.verified.Load()
+		if _, err := s.Authenticate(ctx, name, "wrong-password", "192.0.2.1"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n := s.verified.Load() - before; n != 1 {
+			t.Errorf("%s: %d argon2id verifications, want 1 as for every account", name, n)
+		}
+	}
+}
