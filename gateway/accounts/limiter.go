@@ -53,6 +53,55 @@ func (l *Limiter) Check(keys ...string) time.Duration {
 	return wait
 }
 
+// Attempt checks keys like Check and, when they may try, counts the
+// attempt as a failure of each at once, so that attempts still being
+// checked (a password hash takes a while) count against the limit too; a
+// success takes it back with Forgive. It returns the attempt's time, or
+// how long to wait.
+func (l *Limiter) Attempt(keys ...string) (time.Time, time.Duration) {
+	if l == nil || l.failures <= 0 {
+		return time.Time{}, 0
+	}
+	if wait := l.Check(keys...); wait > 0 {
+		return time.Time{}, wait
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	// Checked again under the lock a Fail would take: two attempts racing
+	// past Check cannot both take the last place.
+	for _, k := range keys {
+		if ts := l.prune(k, now); len(ts) >= l.failures {
+			return time.Time{}, ts[len(ts)-l.failures].Add(l.window).Sub(now)
+		}
+	}
+	l.failLocked(now, keys)
+	return now, 0
+}
+
+// Forgive takes back the attempt made at at for key src, and forgets the
+// failures of key reset (an account that logged in).
+func (l *Limiter) Forgive(at time.Time, src, reset string) {
+	if l == nil || l.failures <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ts := l.keys[src]
+	for i := len(ts) - 1; i >= 0; i-- {
+		if ts[i].Equal(at) {
+			ts = append(ts[:i:i], ts[i+1:]...)
+			break
+		}
+	}
+	if len(ts) == 0 {
+		delete(l.keys, src)
+	} else {
+		l.keys[src] = ts
+	}
+	delete(l.keys, reset)
+}
+
 // Fail records a failure for each of keys.
 func (l *Limiter) Fail(keys ...string) {
 	if l == nil || l.failures <= 0 {
@@ -60,7 +109,11 @@ func (l *Limiter) Fail(keys ...string) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	l.failLocked(l.now(), keys)
+}
+
+// failLocked records a failure at now for each of keys; mu is held.
+func (l *Limiter) failLocked(now time.Time, keys []string) {
 	if len(l.keys) >= maxLimiterKeys {
 		for k := range l.keys {
 			l.prune(k, now)

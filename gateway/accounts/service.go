@@ -67,6 +67,8 @@ type Service struct {
 	// verified counts argon2id verifications run (tests: an unknown
 	// account costs one too).
 	verified atomic.Uint64
+	// queued counts password checks running or waiting for a slot.
+	queued atomic.Int64
 }
 
 // Stats counts password checks (session logins, Basic, old passwords).
@@ -201,26 +203,42 @@ func limitKeys(name, source string) []string {
 	return []string{"src " + source, "acct " + strings.ToLower(name)}
 }
 
-// checkLogin verifies a password under the login rate limit.
+// checkLogin verifies a password under the login rate limit. The attempt
+// counts as a failure while it is checked (see Limiter.Attempt), so a
+// burst of guesses from one source or for one name queues at most
+// LoginFailures hashes; and no more than maxHashQueue checks wait for
+// the hashing slots at all.
 func (s *Service) checkLogin(ctx context.Context, name, pw, source string) (store.Account, error) {
 	keys := limitKeys(name, source)
-	if wait := s.limiter.Check(keys...); wait > 0 {
+	at, wait := s.limiter.Attempt(keys...)
+	if wait > 0 {
 		s.stats.limited.Add(1)
 		return store.Account{}, &LimitedError{RetryAfter: wait}
 	}
+	if s.queued.Add(1) > maxHashQueue {
+		s.queued.Add(-1)
+		s.limiter.Forgive(at, keys[0], "")
+		s.stats.limited.Add(1)
+		return store.Account{}, &LimitedError{RetryAfter: time.Second}
+	}
 	a, err := s.verify(ctx, name, pw)
+	s.queued.Add(-1)
 	if errors.Is(err, ErrBadCredentials) {
 		s.stats.failed.Add(1)
-		s.limiter.Fail(keys...)
 		return a, err
 	}
 	if err != nil {
+		s.limiter.Forgive(at, keys[0], "")
 		return a, err
 	}
 	s.stats.ok.Add(1)
-	s.limiter.Reset(keys[1])
+	s.limiter.Forgive(at, keys[0], keys[1])
 	return a, nil
 }
+
+// maxHashQueue bounds the password checks waiting for a hashing slot;
+// past it a login is answered "try again in a second" (429) at once.
+const maxHashQueue = 64
 
 func principalOf(a store.Account, via string) Principal {
 	return Principal{Account: a.Name, Role: Role(a.Role), Groups: append([]string(nil), a.Groups...), Via: via}

@@ -394,3 +394,17 @@ func TestUnknownAccountCostsAHash(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerify is one login's password check with the default
+// parameters (go test -bench Verify ./gateway/accounts/).
+func BenchmarkVerify(b *testing.B) {
+	h, err := Hash("correct horse battery", DefaultHashParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if ok, _ := Verify("correct horse battery", h); !ok {
+			b.Fatal("no match")
+		}
+	}
+}

@@ -410,3 +410,56 @@ func TestFirstRunAdminStore(t *testing.T) {
 		t.Fatal("password stored in clear")
 	}
 }
+
+// TestLoginFloodBounded: 200 wrong Basic logins at once from one source
+// are mostly refused by the limit without hashing (429), and meanwhile
+// another account's right login from another source is served.
+func TestLoginFloodBounded(t *testing.T) {
+	a := runApp(t, "accounts: {login_failures: 5, login_window: 10m}\n", nil)
+	base := "https://" + a.AdminAddr()
+	if _, err := a.acct.Create(t.Context(), accounts.NewAccount{Name: "sam", Role: accounts.RoleAdmin, Password: "sam-password"}); err != nil {
+		t.Fatal(err)
+	}
+	sam := clientFrom("127.0.0.1")
+	sam.Transport = basicAuth{user: "sam", pass: "sam-password", next: sam.Transport}
+	sam.Timeout = time.Minute // a few argon2id hashes under -race on a loaded machine
+	flood := clientFrom("127.0.0.30")
+	flood.Transport.(*http.Transport).MaxConnsPerHost = 20
+	var wg sync.WaitGroup
+	codes := make(chan int, 200)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", base+"/api/v1/bans", nil)
+			req.SetBasicAuth("admin", "guess-"+string(rune('a'+i%26)))
+			res, err := flood.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	start := time.Now()
+	code, _ := get(t, sam, base+"/api/v1/bans")
+	t.Logf("right login during the flood: %d after %v", code, time.Since(start))
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	t.Logf("flood answers: %v", n)
+	if n[http.StatusUnauthorized]+n[http.StatusTooManyRequests] != 200 || n[http.StatusTooManyRequests] < 150 {
+		t.Errorf("flood answers %v: want only 401 and 429, mostly 429", n)
+	}
+	if code != http.StatusOK {
+		t.Errorf("another account's right login during the flood: %d, want 200", code)
+	}
+	if s := a.acct.Stats(); s.Failed > 20 {
+		t.Errorf("%d wrong passwords were hashed; the limit should stop most before hashing", s.Failed)
+	}
+}
