@@ -187,14 +187,13 @@ type loginRequest struct {
 
 // sessionView is what POST and GET /api/v1/session answer.
 type sessionView struct {
-	Account     string         `json:"account"`
-	Role        accounts.Role  `json:"role"`
-	Groups      []string       `json:"groups"`
-	Via         string         `json:"via"`
-	CSRFToken   string         `json:"csrf_token,omitempty"`
-	IdleExpires *time.Time     `json:"idle_expires,omitempty"`
-	Expires     *time.Time     `json:"expires,omitempty"`
-	Operator    *operatorPanel `json:"operator,omitempty"`
+	Account     string        `json:"account"`
+	Role        accounts.Role `json:"role"`
+	Groups      []string      `json:"groups"`
+	Via         string        `json:"via"`
+	CSRFToken   string        `json:"csrf_token,omitempty"`
+	IdleExpires *time.Time    `json:"idle_expires,omitempty"`
+	Expires     *time.Time    `json:"expires,omitempty"`
 }
 
 func newSessionView(p accounts.Principal, se *accounts.Session) sessionView {
