@@ -23,7 +23,8 @@ func clientAt(ip string) *http.Client {
 
 // TestFirstRunAndSessionLogin, against the binary: the first start prints
 // the admin password once and writes it to data_dir/admin.password
-// (0600), a restart does not print it again; the admin logs in from
+// (0600), a restart does not print it again, a start with the database
+// gone recreates the admin from the file; the admin logs in from
 // another host (127.0.0.9) with a session; the session cookie works until
 // logout and is useless afterwards; changing the admin's password removes
 // the file.
@@ -51,6 +52,22 @@ func TestFirstRunAndSessionLogin(t *testing.T) {
 	g.restart()
 	if strings.Contains(g.log.String(), pw) {
 		t.Fatalf("a restart printed the password again:\n%s", g.log.String())
+	}
+	// Restored data without its database: the admin comes back with the
+	// password of the file, which is neither replaced nor printed.
+	g.requireCleanStop()
+	dbs, _ := filepath.Glob(filepath.Join(g.dataDir, "switchboard.db*"))
+	for _, f := range dbs {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.start()
+	if b, _ := os.ReadFile(path); strings.TrimSpace(string(b)) != pw {
+		t.Fatalf("admin.password replaced on a start with an empty store: %q", b)
+	}
+	if strings.Contains(g.log.String(), pw) || !strings.Contains(g.log.String(), "recreated") {
+		t.Fatalf("start with an empty store and the file: want the admin recreated quietly:\n%s", g.log.String())
 	}
 
 	c := clientAt("127.0.0.9")
