@@ -52,6 +52,8 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.route(mux, "GET /api/v1/trunks", accounts.RoleAdmin, s.trunks)
 	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
+	s.attendantRoutes(mux) // attendant.go
+	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
+	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
@@ -64,6 +65,7 @@ type App struct {
 	cdrs     *records
 	tregs    *trunkRegs
 	cti      *cti.Manager
+	att      *attendant.Model // the attendant API's model (attendant.go)
 	turn     *turn.Server // STUN/TURN (turn.go)
 	admin    *adminServer
 	started  time.Time

@@ -76,6 +76,9 @@ type Config struct {
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
 
+	// Attendant configures the attendant API (attendant.go).
+	Attendant Attendant `yaml:"attendant"`
+
 	warnings Errors // Warnings
 
 	// CallPolicy configures call admission: classes of service, the
@@ -373,6 +376,7 @@ func base() *Config {
 
 		CallPolicy: defaultCallPolicy(),
 		TURN:       defaultTURN(),
+		Attendant:  defaultAttendant(),
 	}
 }
 
