@@ -35,8 +35,9 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string   // the first-run admin's (auth.go), until accounts land
-	routes        []string // patterns registered with route (auth.go)
+	adminPassword string      // the first-run admin's (auth.go), until accounts land
+	routes        []string    // patterns registered with route (auth.go)
+	console       consoleLink // attendant_console.go
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
@@ -132,6 +133,10 @@ func (s *adminServer) start() error {
 	}
 	s.ln = ln
 	s.app.log.Info("https listening", "addr", ln.Addr().String())
+	if err := s.startConsoleLink(); err != nil { // attendant_console.go
+		_ = ln.Close()
+		return err
+	}
 	return nil
 }
 
@@ -154,6 +159,7 @@ func (s *adminServer) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+	s.waitConsoleLink()
 }
 
 func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {

@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
-	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
@@ -66,7 +66,7 @@ type App struct {
 	tregs    *trunkRegs
 	cti      *cti.Manager
 	att      *attendant.Model // the attendant API's model (attendant.go)
-	turn     *turn.Server // STUN/TURN (turn.go)
+	turn     *turn.Server     // STUN/TURN (turn.go)
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex

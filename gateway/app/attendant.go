@@ -31,8 +31,7 @@ func (a *App) Attendant() *attendant.Model { return a.att }
 // attendantRoutes adds the attendant API: devices, presence, calls, park,
 // the event stream and the call history.
 func (s *adminServer) attendantRoutes(mux *http.ServeMux) {
-	op, sup := accounts.RoleOperator, accounts.RoleSupervisor
-	_ = sup
+	op := accounts.RoleOperator
 	s.route(mux, "GET /api/v1/devices", op, s.listDevices)
 	s.route(mux, "GET /api/v1/devices/{id}", op, s.getDevice)
 	s.route(mux, "PUT /api/v1/devices/{id}/dnd", op, s.putDND)
@@ -62,11 +61,11 @@ func caller(r *http.Request) accounts.Principal {
 // their groups and their own.
 func (s *adminServer) mayAct(p accounts.Principal, id string) bool {
 	at := &s.app.cfg.Attendant
-	if p.Role.Allows(accounts.RoleSupervisor) || len(at.Groups) == 0 || at.Operators[p.Account] == id {
+	if p.Role.Allows(accounts.RoleSupervisor) || len(at.Groups) == 0 || at.OperatorDevice(p.Account) == id {
 		return true
 	}
 	for _, g := range p.Groups {
-		if slices.Contains(at.Groups[g], id) {
+		if slices.Contains(at.GroupDevices(g), id) {
 			return true
 		}
 	}
@@ -76,14 +75,14 @@ func (s *adminServer) mayAct(p accounts.Principal, id string) bool {
 // mayConfigure reports whether p may change the DND and forwarding of
 // device id: supervisors any, operators their own device only.
 func (s *adminServer) mayConfigure(p accounts.Principal, id string) bool {
-	return p.Role.Allows(accounts.RoleSupervisor) || s.app.cfg.Attendant.Operators[p.Account] == id
+	return p.Role.Allows(accounts.RoleSupervisor) || s.app.cfg.Attendant.OperatorDevice(p.Account) == id
 }
 
 // masked applies the forwarding mask to a device an operator sees that is
 // not theirs (seed 004).
 func (s *adminServer) masked(p accounts.Principal, d attendant.Device) attendant.Device {
 	n := s.app.cfg.Attendant.ForwardingMask
-	if n == 0 || p.Role.Allows(accounts.RoleSupervisor) || s.app.cfg.Attendant.Operators[p.Account] == d.ID {
+	if n == 0 || p.Role.Allows(accounts.RoleSupervisor) || s.app.cfg.Attendant.OperatorDevice(p.Account) == d.ID {
 		return d
 	}
 	fw := make([]plugins.Forwarding, len(d.Forwarding))

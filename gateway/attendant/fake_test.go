@@ -82,8 +82,12 @@ func (f *fakeSource) Clear(_ context.Context, c plugins.ConnectionRef) error {
 	f.record("clear %s %s", c.Device, c.CallID)
 	return nil
 }
-func (f *fakeSource) Hold(context.Context, plugins.ConnectionRef) error     { return plugins.ErrNotSupported }
-func (f *fakeSource) Retrieve(context.Context, plugins.ConnectionRef) error { return plugins.ErrNotSupported }
+func (f *fakeSource) Hold(context.Context, plugins.ConnectionRef) error {
+	return plugins.ErrNotSupported
+}
+func (f *fakeSource) Retrieve(context.Context, plugins.ConnectionRef) error {
+	return plugins.ErrNotSupported
+}
 func (f *fakeSource) Consultation(context.Context, plugins.ConnectionRef, string) (plugins.ConnectionRef, error) {
 	return plugins.ConnectionRef{}, plugins.ErrNotSupported
 }

@@ -71,7 +71,7 @@ type Model struct {
 	spawnMu sync.Mutex
 	closed  bool
 	wg      sync.WaitGroup
-	resync map[string]bool // source → a resync is running
+	resync  map[string]bool // source → a resync is running
 }
 
 // linkState is what the model tracks of one source's event flow.

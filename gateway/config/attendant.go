@@ -26,16 +26,16 @@ type Attendant struct {
 	// see all. Default: false.
 	OperatorsSeeAllParked bool `yaml:"operators_see_all_parked"`
 
-	// Groups maps an operator group (accounts' groups) to the device ids
-	// ("<source>:<device>") its operators may act on. With no groups at
-	// all, operators may act on every device. Default: none.
-	Groups map[string][]string `yaml:"groups"`
+	// Groups name, for each operator group (accounts' groups), the device
+	// ids ("<source>:<device>") its operators may act on. With no groups
+	// at all, operators may act on every device. Default: none.
+	Groups []AttendantGroup `yaml:"groups"`
 
 	// Operators maps an account to its own device ("<source>:<device>"):
 	// where its parked calls are recalled to, and the one device whose DND
 	// and forwarding an operator may change (supervisors: any). Default:
 	// none.
-	Operators map[string]string `yaml:"operators"`
+	Operators []AttendantOperator `yaml:"operators"`
 
 	// ForwardingMask hides the last N digits of forwarding destinations
 	// shown to operators for devices not their own (seed 004, "Call
@@ -53,6 +53,38 @@ type Attendant struct {
 
 	// ConsoleLink configures the console link listeners (seed 004).
 	ConsoleLink ConsoleLink `yaml:"console_link"`
+}
+
+// AttendantGroup is one operator group's devices.
+type AttendantGroup struct {
+	Name    string   `yaml:"name"`
+	Devices []string `yaml:"devices"`
+}
+
+// AttendantOperator is one account's own device.
+type AttendantOperator struct {
+	Account string `yaml:"account"`
+	Device  string `yaml:"device"`
+}
+
+// GroupDevices returns the devices of group name.
+func (a *Attendant) GroupDevices(name string) []string {
+	for _, g := range a.Groups {
+		if g.Name == name {
+			return g.Devices
+		}
+	}
+	return nil
+}
+
+// OperatorDevice returns the own device of account ("" if none).
+func (a *Attendant) OperatorDevice(account string) string {
+	for _, o := range a.Operators {
+		if o.Account == account {
+			return o.Device
+		}
+	}
+	return ""
 }
 
 // ConsoleLink is where the attendant consoles connect besides the HTTPS
@@ -91,19 +123,26 @@ func (d *decoder) validateAttendant(a *Attendant) {
 	if a.ClientQueue < 16 || a.ClientQueue > 1000000 {
 		d.errorf("attendant.client_queue", "%d is out of range: must be from 16 to 1000000", a.ClientQueue)
 	}
-	for g, devs := range a.Groups {
-		if g == "" {
-			d.errorf("attendant.groups", "a group has an empty name")
+	seen := map[string]bool{}
+	for gi, g := range a.Groups {
+		if g.Name == "" || seen[g.Name] {
+			d.errorf(fmt.Sprintf("attendant.groups[%d].name", gi), "%q: a group needs a unique name", g.Name)
 		}
-		for i, dev := range devs {
+		seen[g.Name] = true
+		for i, dev := range g.Devices {
 			if src, id, ok := cutID(dev); !ok || src == "" || id == "" {
-				d.errorf(fmt.Sprintf("attendant.groups.%s[%d]", g, i), "%q is not a device id <source>:<device>", dev)
+				d.errorf(fmt.Sprintf("attendant.groups[%d].devices[%d]", gi, i), "%q is not a device id <source>:<device>", dev)
 			}
 		}
 	}
-	for acct, dev := range a.Operators {
-		if src, id, ok := cutID(dev); !ok || src == "" || id == "" {
-			d.errorf("attendant.operators."+acct, "%q is not a device id <source>:<device>", dev)
+	accts := map[string]bool{}
+	for i, o := range a.Operators {
+		if o.Account == "" || accts[o.Account] {
+			d.errorf(fmt.Sprintf("attendant.operators[%d].account", i), "%q: an operator needs a unique account", o.Account)
+		}
+		accts[o.Account] = true
+		if src, id, ok := cutID(o.Device); !ok || src == "" || id == "" {
+			d.errorf(fmt.Sprintf("attendant.operators[%d].device", i), "%q is not a device id <source>:<device>", o.Device)
 		}
 	}
 	if a.ForwardingMask < 0 || a.ForwardingMask > 20 {
