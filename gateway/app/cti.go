@@ -25,7 +25,7 @@ func (a *App) newCTI(cfg *config.Config) error {
 	}
 	for _, d := range cfg.CTI.Drivers {
 		if sup, ok := m.Driver(d.Name); ok {
-			a.att.AddSource(sup)
+			a.att.AddSource(sup, d.Monitor...)
 		}
 	}
 	a.cti = m

@@ -107,9 +107,11 @@ func New(o Options) *Model {
 
 func (m *Model) now() time.Time { return m.opts.Now() }
 
-// AddSource makes src's devices known: its monitors are the devices to
-// watch (unknown until their first snapshot). Call before events flow.
-func (m *Model) AddSource(src Source) {
+// AddSource makes src's devices known: its monitors and devices (such
+// as the configured monitors, before the source has started them) are
+// the devices to watch, unknown until their first snapshot. Call before
+// events flow.
+func (m *Model) AddSource(src Source, devices ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	name := src.Name()
@@ -117,7 +119,7 @@ func (m *Model) AddSource(src Source) {
 	if m.links[name] == nil {
 		m.links[name] = &linkState{up: src.Up()}
 	}
-	for _, dev := range src.Monitors() {
+	for _, dev := range append(src.Monitors(), devices...) {
 		m.deviceLocked(name, dev)
 	}
 }
