@@ -159,6 +159,30 @@ func (e *eventStream) until(what string, ok func(attMessage) bool) attMessage {
 	}
 }
 
+// all reads messages until each of oks has accepted one, in any order
+// (a recall message and the lamps it changes race).
+func (e *eventStream) all(what string, oks ...func(attMessage) bool) {
+	e.t.Helper()
+	done := make([]bool, len(oks))
+	for left := len(oks); left > 0; {
+		m := e.next()
+		hit := false
+		for i, ok := range oks {
+			if !done[i] && ok(m) {
+				done[i], hit = true, true
+				left--
+			}
+		}
+		if !hit {
+			e.t.Logf("(%s) skipping %s %s %+v", what, m.Type, m.Event, m.Device)
+		}
+	}
+}
+
+func isType(typ string) func(attMessage) bool {
+	return func(m attMessage) bool { return m.Type == typ }
+}
+
 func lineIs(id, line string) func(attMessage) bool {
 	return func(m attMessage) bool { return m.Type == "device" && m.Device.ID == id && m.Device.Line == line }
 }
@@ -220,9 +244,14 @@ func TestAttendantThreePBXs(t *testing.T) {
 			}
 			_ = json.Unmarshal(body, &made)
 			t.Logf("%s: make call %s", pbx.source, body)
-			ev.until(a+" busy", lineIs(a, "busy"))
-			ringing := ev.until(b+" ringing", lineIs(b, "ringing"))
-			callID := ringing.Device.Calls[0].CallID
+			var callID string
+			ev.all(a+" busy, "+b+" ringing", lineIs(a, "busy"), func(m attMessage) bool {
+				if lineIs(b, "ringing")(m) && len(m.Device.Calls) == 1 {
+					callID = m.Device.Calls[0].CallID
+					return true
+				}
+				return false
+			})
 			if da := g.device(a); da.Line != "busy" || len(da.Calls) != 1 || da.Calls[0].CallID != callID {
 				t.Fatalf("caller %+v, callee's call %s", da, callID)
 			}
@@ -288,4 +317,89 @@ func TestAttendantDriverKilled(t *testing.T) {
 	}
 	ev.until("202 ringing", lineIs("pbx1:202", "ringing"))
 	g.requireAlive()
+}
+
+// ciscoGateway runs a gateway with the BroadWorks driver on the lab
+// simulator (users 401-404 monitored) and extra attendant settings.
+func ciscoGateway(t *testing.T, attendantYAML string) *gateway {
+	t.Helper()
+	sim, err := labcisco.New(labcisco.Config{User: "admin", Password: "secret", Users: []string{"401", "402", "403", "404"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	g := startGateway(t, fmt.Sprintf(`cti:
+  drivers:
+    - name: cisco1
+      driver: cisco
+      config: {base_url: %q, user: admin, password: secret, tls_insecure_skip_verify: true, user_domain: lab.example, reconnect_min: 50ms}
+      monitor: ["401", "402", "403"]
+attendant:
+  console_link: {tls: ""}
+%s`, sim.URL(), attendantYAML))
+	for _, id := range []string{"cisco1:401", "cisco1:402", "cisco1:403"} {
+		g.waitDevice(id, "idle and fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
+	}
+	return g
+}
+
+// answeredAt makes a call 401 → 402 through the API, answers it at 402
+// (the operator) and returns its id as 402 sees it.
+func answeredAt(t *testing.T, g *gateway, ev *eventStream) string {
+	t.Helper()
+	if code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"cisco1:401","to":"402"}`); code != http.StatusCreated {
+		t.Fatalf("make call: %d %s", code, body)
+	}
+	ring := ev.until("402 ringing", lineIs("cisco1:402", "ringing"))
+	call := ring.Device.Calls[0].CallID
+	if code, body := g.apiJSON("POST", "/api/v1/calls/"+call+"/answer", `{"device":"cisco1:402"}`); code != http.StatusNoContent {
+		t.Fatalf("answer: %d %s", code, body)
+	}
+	ev.until("402 busy", lineIs("cisco1:402", "busy"))
+	return call
+}
+
+// TestAttendantSafeTransfer: the operator (402) blind-transfers an
+// answered call to 403, which the simulator leaves ringing; after
+// attendant.safe_transfer the call comes back to the operator's phone
+// (deflected from 403 to 402), and clients get a recall message.
+func TestAttendantSafeTransfer(t *testing.T) {
+	t.Parallel()
+	g := ciscoGateway(t, "  safe_transfer: 1s\n")
+	ev := g.events("")
+	ev.next()
+	call := answeredAt(t, g, ev)
+	code, body := g.apiJSON("POST", "/api/v1/calls/"+call+"/transfer", `{"device":"cisco1:402","to":"403"}`)
+	if code != http.StatusOK {
+		t.Fatalf("transfer: %d %s", code, body)
+	}
+	ev.until("403 ringing", lineIs("cisco1:403", "ringing"))
+	transferred := time.Now()
+	ev.all("recall, 402 ringing again", isType("recall"), lineIs("cisco1:402", "ringing"))
+	t.Logf("recalled after %s", time.Since(transferred))
+	g.waitDevice("cisco1:403", "idle after the recall", func(d attDevice) bool { return d.Line == "idle" })
+}
+
+// TestAttendantParkRecall: the operator parks an answered call against
+// 404; GET /api/v1/parked lists it with its operator; after
+// attendant.park_recall the gateway retrieves it to the operator's phone.
+func TestAttendantParkRecall(t *testing.T) {
+	t.Parallel()
+	g := ciscoGateway(t, "  park_recall: 1s\n")
+	ev := g.events("")
+	ev.next()
+	call := answeredAt(t, g, ev)
+	code, body := g.apiJSON("POST", "/api/v1/calls/"+call+"/park", `{"device":"cisco1:402","slot":"404"}`)
+	if code != http.StatusOK || !strings.Contains(string(body), `"slot": "cisco1:404"`) {
+		t.Fatalf("park: %d %s", code, body)
+	}
+	ev.until("402 idle", lineIs("cisco1:402", "idle"))
+	code, body = g.api("GET", "/api/v1/parked")
+	if code != 200 || !strings.Contains(string(body), `"operator": "admin"`) || !strings.Contains(string(body), `"device": "cisco1:402"`) {
+		t.Fatalf("parked: %d %s", code, body)
+	}
+	ev.all("recall, 402 busy again", isType("recall"), isType("unparked"), lineIs("cisco1:402", "busy"))
+	if code, body = g.api("GET", "/api/v1/parked"); !strings.Contains(string(body), `"parked": []`) {
+		t.Fatalf("parked after the recall: %d %s", code, body)
+	}
 }
