@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -408,5 +411,78 @@ func TestEventStreamWS(t *testing.T) {
 	code, _, _ = do(t, authClient(a, "127.0.0.1"), "GET", "https://"+a.AdminAddr()+"/api/v1/events?since=abc", "")
 	if code != 400 {
 		t.Fatalf("since=abc: %d", code)
+	}
+}
+
+// TestEventStreamSlowReaderWS: a console that stops reading is dropped
+// (1013 with the reason) once its queue fills, while another console
+// receives every message in order; the dropped one reconnecting with its
+// old since= gets a snapshot.
+func TestEventStreamSlowReaderWS(t *testing.T) {
+	a, _ := attendantApp(t, "attendant: {console_link: {tls: \"\"}, client_queue: 1024}\n")
+	slow, slowBr := wsDial(t, a, a.AdminAddr(), "")
+	first, _ := readMsg(t, slow, slowBr)
+	fast, fastBr := wsDial(t, a, a.AdminAddr(), "")
+	readMsg(t, fast, fastBr)
+	const n = 30000 // ~15 MB: more than the sockets buffer
+	got := make(chan error, 1)
+	var read atomic.Int64
+	go func() {
+		next := first.Seq + 1
+		for range n {
+			read.Add(1)
+			_ = fast.SetReadDeadline(time.Now().Add(20 * time.Second))
+			f, err := ws.ReadFrame(fastBr)
+			if err == nil && f.Header.OpCode == ws.OpPing {
+				continue
+			}
+			// Every message starts {"seq":N, (stream.go marshals seq first).
+			want := fmt.Sprintf(`{"seq":%d,`, next)
+			if err != nil || f.Header.OpCode != ws.OpText || !strings.HasPrefix(string(f.Payload), want) {
+				got <- fmt.Errorf("fast reader: %v op %v %.40q, want %s", err, f.Header.OpCode, f.Payload, want)
+				return
+			}
+			next++
+		}
+		got <- nil
+	}()
+	start := time.Now()
+	for i := range n {
+		// Paced to the fast reader (a console that keeps up), never to the slow one.
+		for deadline := time.Now().Add(20 * time.Second); int64(i)-read.Load() > 512 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		a.att.Apply(plugins.Event{Driver: "pbx1", Incarnation: 1, Seq: uint64(i + 1), Device: "202", Type: plugins.EventDoNotDisturb, DND: i%2 == 0})
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d messages to the fast reader in %s; dropped clients %d", n, time.Since(start), a.att.Dropped())
+	if a.att.Dropped() != 1 {
+		t.Fatalf("dropped %d clients, want the slow one", a.att.Dropped())
+	}
+	// The slow reader finds, after what was queued, the close frame, or
+	// the end of the connection when even the close frame could not be
+	// written to its full socket.
+	for {
+		_ = slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+		f, err := ws.ReadFrame(slowBr)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("slow reader: %v", err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			code, reason := ws.ParseCloseFrameData(f.Payload)
+			if code != 1013 || !strings.Contains(reason, "slow reader") {
+				t.Fatalf("close %d %q", code, reason)
+			}
+			break
+		}
+	}
+	again, againBr := wsDial(t, a, a.AdminAddr(), fmt.Sprintf("?since=%d", first.Seq))
+	if m, _ := readMsg(t, again, againBr); m.Type != "snapshot" {
+		t.Fatalf("reconnect with an old since: %+v", m)
 	}
 }

@@ -291,8 +291,8 @@ func (m *Model) markStaleLocked(source string) {
 	}
 }
 
-// resyncLocked takes a fresh snapshot of every device of source, once at
-// a time per source, in the background.
+// resyncLocked takes a fresh snapshot of every stale (or never seen)
+// device of source, one resync at a time per source, in the background.
 func (m *Model) resyncLocked(source string) {
 	src := m.sources[source]
 	if src == nil || m.resync[source] {
@@ -300,7 +300,7 @@ func (m *Model) resyncLocked(source string) {
 	}
 	var devs []string
 	for _, id := range m.order {
-		if d := m.devices[id]; d.source == source && !d.offline {
+		if d := m.devices[id]; d.source == source && !d.offline && (d.stale || !d.known) {
 			devs = append(devs, d.dev)
 		}
 	}
