@@ -72,6 +72,7 @@ type Model struct {
 	closed  bool
 	wg      sync.WaitGroup
 	resync  map[string]bool // source → a resync is running
+	again   map[string]bool // source → resync once more when it ends
 }
 
 // linkState is what the model tracks of one source's event flow.
@@ -102,7 +103,7 @@ func New(o Options) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Model{opts: o, log: o.Logger, sources: map[string]Source{}, links: map[string]*linkState{},
 		devices: map[string]*device{}, parked: map[string]*parkedCall{}, pending: map[string]*transferWatch{},
-		subs: map[*Subscription]struct{}{}, ctx: ctx, cancel: cancel, resync: map[string]bool{}}
+		subs: map[*Subscription]struct{}{}, ctx: ctx, cancel: cancel, resync: map[string]bool{}, again: map[string]bool{}}
 }
 
 func (m *Model) now() time.Time { return m.opts.Now() }
@@ -231,7 +232,17 @@ func (m *Model) Apply(ev plugins.Event) {
 			return
 		}
 		d := m.deviceLocked(source, ev.Device)
+		if sq := ev.Snapshot.Seq; sq != 0 && ev.Incarnation == d.inc && sq < d.seq {
+			// Older than events already applied (taken before them,
+			// delivered after): take another.
+			d.stale = true
+			m.again[source] = true
+			return
+		}
 		d.applySnapshot(*ev.Snapshot, now)
+		if ev.Snapshot.Seq != 0 || ev.Incarnation != d.inc {
+			d.seq, d.inc = ev.Snapshot.Seq, ev.Incarnation
+		}
 		m.publishDeviceLocked(d, ev, now)
 		return
 	}
@@ -239,6 +250,12 @@ func (m *Model) Apply(ev plugins.Event) {
 		return
 	}
 	d := m.deviceLocked(source, ev.Device)
+	if ev.Seq != 0 {
+		if ev.Incarnation == d.inc && ev.Seq <= d.seq {
+			return // already in the device's snapshot
+		}
+		d.seq, d.inc = ev.Seq, ev.Incarnation
+	}
 	switch ev.Type {
 	case plugins.EventDoNotDisturb:
 		d.dnd, d.updated = ev.DND, now
@@ -306,7 +323,15 @@ func (m *Model) resyncLocked(source string) {
 	}
 	m.resync[source] = true
 	m.spawn(func(ctx context.Context) {
-		defer func() { m.mu.Lock(); delete(m.resync, source); m.mu.Unlock() }()
+		defer func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			delete(m.resync, source)
+			if m.again[source] {
+				delete(m.again, source)
+				m.resyncLocked(source)
+			}
+		}()
 		for _, dev := range devs {
 			sctx, cancel := context.WithTimeout(ctx, m.opts.SnapshotTimeout)
 			snap, err := src.Snapshot(sctx, dev)

@@ -335,3 +335,46 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 		t.Fatal("subscription open after Close")
 	}
 }
+
+// TestSnapshotOrdering: events the driver numbered at or below a
+// snapshot's Seq are already in it and are skipped; a snapshot older
+// than events already applied is not applied but taken again.
+func TestSnapshotOrdering(t *testing.T) {
+	f := newFake("pbx1", "201")
+	m := newModel(t, Options{}, f)
+	snap := snapEv("pbx1", "201", plugins.CallSnapshot{CallID: "c1", State: plugins.StateConnected})
+	snap.Snapshot.Seq = 10
+	m.Apply(snap)
+	m.Apply(ev("pbx1", "201", 9, plugins.EventConnectionCleared, "c1", plugins.StateNull)) // before the snapshot
+	if d, _ := m.Device("pbx1:201"); d.Line != LineBusy {
+		t.Fatalf("an event older than the snapshot was applied: %+v", d)
+	}
+	m.Apply(ev("pbx1", "201", 11, plugins.EventHeld, "c1", plugins.StateHold))
+	if d, _ := m.Device("pbx1:201"); d.Line != LineHeld {
+		t.Fatalf("a newer event was not applied: %+v", d)
+	}
+	f.setSnap(plugins.DeviceSnapshot{Device: "201", Seq: 20, Calls: []plugins.CallSnapshot{{CallID: "c1", State: plugins.StateConnected}}})
+	sub, _ := m.Subscribe(m.Seq(), true, Filter{})
+	defer sub.Close()
+	old := snapEv("pbx1", "201")
+	old.Snapshot.Seq = 5 // taken before event 11
+	m.mu.Lock()
+	m.resync["pbx1"] = true // as if a resync delivered it
+	m.mu.Unlock()
+	m.Apply(old)
+	if d, _ := m.Device("pbx1:201"); d.Line != LineHeld || !d.Stale {
+		t.Fatalf("an older snapshot was applied: %+v", d)
+	}
+	m.mu.Lock()
+	delete(m.resync, "pbx1")
+	again := m.again["pbx1"]
+	m.mu.Unlock()
+	if !again {
+		t.Fatal("no second snapshot asked for")
+	}
+	m.Resync("pbx1")
+	g := recvUntil(t, sub, func(m Message) bool { return m.Type == "device" && m.Event == "snapshot" })
+	if g.Device.Stale || g.Device.Line != LineBusy {
+		t.Fatalf("retaken snapshot %+v", g.Device)
+	}
+}

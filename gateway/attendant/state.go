@@ -109,6 +109,9 @@ type device struct {
 	offline     bool // the monitor ended
 	stale       bool
 	updated     time.Time
+	// seq and inc are the source's sequence number and incarnation of
+	// the newest event or snapshot applied (ordering, see Model.Apply).
+	seq, inc uint64
 }
 
 func newDevice(source, dev string) *device {

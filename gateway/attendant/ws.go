@@ -22,6 +22,8 @@ const (
 	// wsMaxRate is how many frames a client may send per second before it
 	// is closed as a flood (RFC 6455 §7.4.1, 1008).
 	wsMaxRate = 50
+	// wsMaxBatch bounds the messages written before one flush.
+	wsMaxBatch = 256
 )
 
 // Close codes (RFC 6455 §7.4.1; 1013 "try again later" is IANA's).
@@ -34,11 +36,37 @@ func ServeStream(ctx context.Context, conn net.Conn, br *bufio.Reader, sub *Subs
 	defer sub.Close()
 	defer conn.Close()
 	var wmu sync.Mutex
+	bw := bufio.NewWriterSize(conn, 32<<10)
 	write := func(f ws.Frame) error {
 		wmu.Lock()
 		defer wmu.Unlock()
 		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-		return ws.WriteFrame(conn, f)
+		if err := ws.WriteFrame(bw, f); err != nil {
+			return err
+		}
+		return bw.Flush()
+	}
+	// writeBatch writes b and whatever else is queued already, then
+	// flushes once: one system call for a burst, not one per message.
+	writeBatch := func(b []byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		for n := 0; ; n++ {
+			if err := ws.WriteFrame(bw, ws.NewTextFrame(b)); err != nil {
+				return err
+			}
+			if n >= wsMaxBatch {
+				break
+			}
+			select {
+			case b = <-sub.C:
+				continue
+			default:
+			}
+			break
+		}
+		return bw.Flush()
 	}
 	closeWith := func(code ws.StatusCode, reason string) {
 		_ = write(ws.NewCloseFrame(ws.NewCloseFrameBody(code, reason)))
@@ -50,7 +78,7 @@ func ServeStream(ctx context.Context, conn net.Conn, br *bufio.Reader, sub *Subs
 	for {
 		select {
 		case b := <-sub.C:
-			if err := write(ws.NewTextFrame(b)); err != nil {
+			if err := writeBatch(b); err != nil {
 				return err
 			}
 			continue
@@ -58,7 +86,7 @@ func ServeStream(ctx context.Context, conn net.Conn, br *bufio.Reader, sub *Subs
 		}
 		select {
 		case b := <-sub.C:
-			if err := write(ws.NewTextFrame(b)); err != nil {
+			if err := writeBatch(b); err != nil {
 				return err
 			}
 		case <-sub.Done:

@@ -51,6 +51,7 @@ func main() {
 	workers := flag.Int("workers", 4, "concurrent callers")
 	rate := flag.Int("rate", 50, "calls/s (about 9 events each); 0: as fast as the workers go")
 	dur := flag.Duration("duration", 15*time.Second, "storm length per phase")
+	flag.StringVar(&profileOut, "cpuprofile", "", "write the gateway's CPU profile of the full phase to this file")
 	flag.Parse()
 	if err := run(*bin, *clients, *devices, *workers, *rate, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "consolebench:", err)
@@ -411,6 +412,28 @@ func lastSeq(g *gateway) uint64 {
 	return m.Seq
 }
 
+// profileOut, when set, receives the gateway's CPU profile
+// (/debug/pprof/profile) taken during the full phase.
+var profileOut string
+
+func (g *gateway) profile(secs int, done chan<- struct{}) {
+	defer close(done)
+	if profileOut == "" {
+		return
+	}
+	req, _ := http.NewRequest("GET", fmt.Sprintf("https://%s/debug/pprof/profile?seconds=%d", g.http, secs), nil)
+	req.Header.Set("Authorization", g.auth)
+	c := &http.Client{Timeout: time.Duration(secs+30) * time.Second, Transport: client.Transport}
+	res, err := c.Do(req)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "consolebench: profile:", err)
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	_ = os.WriteFile(profileOut, b, 0o644)
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func run(bin string, nClients, nDevices, workers, rate int, dur time.Duration) error {
@@ -439,7 +462,10 @@ func run(bin string, nClients, nDevices, workers, rate int, dur time.Duration) e
 		return err
 	}
 	report("anchor: 1 console", anchor)
+	profiled := make(chan struct{})
+	go g.profile(max(int(dur.Seconds())-2, 1), profiled)
 	full, err := measure(g, devs, nClients, workers, rate, dur)
+	<-profiled
 	if err != nil {
 		return err
 	}
