@@ -263,7 +263,9 @@ func (g *gateway) storm(ctx context.Context, devs []string, workers, rate int) (
 	var first sync.Once
 	fail := func(what string, code int, b []byte, err error) {
 		ne.Add(1)
-		first.Do(func() { fmt.Fprintf(os.Stderr, "consolebench: first failed request: %s: %d %s %v\n", what, code, b, err) })
+		first.Do(func() {
+			fmt.Fprintf(os.Stderr, "consolebench: first failed request: %s: %d %s %v\n", what, code, b, err)
+		})
 	}
 	work := make(chan int)
 	var wg sync.WaitGroup
