@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gobwas/ws"
@@ -44,6 +45,14 @@ func (s *adminServer) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			f.Devices[id] = true
+		}
+	}
+	if o := r.Header.Get("Origin"); o != "" {
+		// A browser page of another site may not open a console's
+		// stream with the user's credentials (RFC 6455 §10.2).
+		if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, r.Host) {
+			problem(w, http.StatusForbidden, "forbidden origin", "the event stream answers pages of this host only")
+			return
 		}
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {

@@ -486,3 +486,48 @@ func TestEventStreamSlowReaderWS(t *testing.T) {
 		t.Fatalf("reconnect with an old since: %+v", m)
 	}
 }
+
+// TestConsoleLinkHostile: garbage, oversized headers and plaintext on the
+// TLS port get errors from the console link listeners, a page of another
+// origin may not open the stream, and the links keep serving.
+func TestConsoleLinkHostile(t *testing.T) {
+	a, _ := attendantApp(t, "attendant: {console_link: {tls: 127.0.0.1:0, plain: 127.0.0.1:0, plain_enabled: true}}\n")
+	links := a.admin.consoleAddrs()
+	raw := func(addr, data string) string {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, _ = c.Write([]byte(data))
+		b, _ := io.ReadAll(io.LimitReader(c, 4096))
+		return string(b)
+	}
+	if got := raw(links[1], "GARBAGE\r\n\r\n"); !strings.Contains(got, "400 Bad Request") {
+		t.Fatalf("garbage on the plain link: %q", got)
+	}
+	if got := raw(links[1], "GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nX-Big: "+strings.Repeat("a", 200<<10)+"\r\n\r\n"); !strings.Contains(got, "431") {
+		t.Fatalf("oversized header on the plain link: %.80q", got)
+	}
+	if got := raw(links[0], "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); strings.Contains(got, "200 OK") {
+		t.Fatalf("plaintext on the TLS link answered: %q", got)
+	}
+	c := authClient(a, "127.0.0.1")
+	req, _ := http.NewRequest("GET", "https://"+a.AdminAddr()+"/api/v1/events", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Upgrade", "websocket")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("stream from another origin: %d", res.StatusCode)
+	}
+	for _, base := range []string{"https://" + links[0], "http://" + links[1]} {
+		if code, _, body := do(t, c, "GET", base+"/api/v1/devices/pbx1:201", ""); code != 200 {
+			t.Fatalf("%s after the garbage: %d %s", base, code, body)
+		}
+	}
+}
