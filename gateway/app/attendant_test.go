@@ -24,6 +24,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/attendant"
+	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -529,5 +530,31 @@ func TestConsoleLinkHostile(t *testing.T) {
 		if code, _, body := do(t, c, "GET", base+"/api/v1/devices/pbx1:201", ""); code != 200 {
 			t.Fatalf("%s after the garbage: %d %s", base, code, body)
 		}
+	}
+}
+
+// TestHistoryPerOperator: GET /api/v1/history (moved from /api/v1/calls)
+// shows an operator their own calls whatever user= says; an admin sees
+// the user asked for.
+func TestHistoryPerOperator(t *testing.T) {
+	a := runApp(t, "", nil)
+	now := time.Now().UTC().Truncate(time.Second)
+	recs := []cdr.Record{
+		{ID: "r1", CallID: "c1", Direction: "local", Caller: "alice", Callee: "2000", Setup: now.Add(-time.Minute), End: now, Status: 200, Cause: "normal"},
+		{ID: "r2", CallID: "c2", Direction: "local", Caller: "bob", Callee: "2001", Setup: now.Add(-time.Minute), End: now, Status: 200, Cause: "normal"},
+	}
+	if err := a.store.AddRecords(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	w := asOperator(a.admin.history, "alice", nil, "GET", "/api/v1/history?user=bob", "")
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"id": "r1"`) || strings.Contains(w.Body.String(), `"id": "r2"`) {
+		t.Fatalf("operator alice asking for bob's: %d %s", w.Code, w.Body)
+	}
+	code, body := get(t, authClient(a, "127.0.0.1"), "https://"+a.AdminAddr()+"/api/v1/history?user=bob")
+	if code != 200 || !strings.Contains(body, `"id": "r2"`) || strings.Contains(body, `"id": "r1"`) {
+		t.Fatalf("admin asking for bob's: %d %s", code, body)
+	}
+	if code, _ := get(t, authClient(a, "127.0.0.1"), "https://"+a.AdminAddr()+"/api/v1/calls?user=bob"); code != 200 {
+		t.Fatalf("GET /api/v1/calls is now the active calls: %d", code)
 	}
 }
