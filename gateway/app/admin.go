@@ -35,8 +35,9 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string   // data_dir/admin.password's at start (auth.go), for the tests
-	routes        []string // patterns registered with route (auth.go)
+	adminPassword string      // data_dir/admin.password's at start (auth.go), for the tests
+	routes        []string    // patterns registered with route (auth.go)
+	console       consoleLink // attendant_console.go
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
@@ -52,7 +53,9 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.route(mux, "GET /api/v1/trunks", accounts.RoleAdmin, s.trunks)
 	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
-	s.accountRoutes(mux) // accounts.go
+	s.accountRoutes(mux)   // accounts.go
+	s.attendantRoutes(mux) // attendant.go
+	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
@@ -131,6 +134,10 @@ func (s *adminServer) start() error {
 	}
 	s.ln = ln
 	s.app.log.Info("https listening", "addr", ln.Addr().String())
+	if err := s.startConsoleLink(); err != nil { // attendant_console.go
+		_ = ln.Close()
+		return err
+	}
 	return nil
 }
 
@@ -153,6 +160,7 @@ func (s *adminServer) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+	s.waitConsoleLink()
 }
 
 func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {

@@ -39,6 +39,9 @@ func runApp(t *testing.T, extra string, tweak func(*App)) *App {
 	if !strings.Contains(extra, "webrtc:") {
 		yaml += "webrtc: {port: 0}\n" // any free port: tests run side by side
 	}
+	if !strings.Contains("\n"+extra, "\nattendant:") {
+		yaml += "attendant: {console_link: {tls: \"\"}}\n" // no fixed port 51235 in parallel tests
+	}
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/gateway/accounts"
+	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
@@ -65,7 +66,8 @@ type App struct {
 	cdrs     *records
 	tregs    *trunkRegs
 	cti      *cti.Manager
-	turn     *turn.Server // STUN/TURN (turn.go)
+	att      *attendant.Model // the attendant API's model (attendant.go)
+	turn     *turn.Server     // STUN/TURN (turn.go)
 	admin    *adminServer
 	acct     *accounts.Service   // HTTPS logins (accounts.go)
 	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)

@@ -80,6 +80,8 @@ type Config struct {
 	Accounts Accounts `yaml:"accounts"`
 	// Operators configures pause reasons and the panic button (accounts.go).
 	Operators Operators `yaml:"operators"`
+	// Attendant configures the attendant API (attendant.go).
+	Attendant Attendant `yaml:"attendant"`
 
 	warnings Errors // Warnings
 
@@ -380,6 +382,7 @@ func base() *Config {
 		TURN:       defaultTURN(),
 		Accounts:   defaultAccounts(),
 		Operators:  defaultOperators(),
+		Attendant:  defaultAttendant(),
 	}
 }
 

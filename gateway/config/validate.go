@@ -47,6 +47,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateCallPolicy(c)
 	d.validateTURN(c)
 	d.validateAccounts(c) // accounts.go
+	d.validateAttendant(&c.Attendant)
 }
 
 func (d *decoder) validateTop(c *Config) {
