@@ -159,6 +159,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c.info.mu.Lock()
 	c.info.transferredTo, c.info.attended = target.User, rep != nil
 	c.info.mu.Unlock()
+	c.observe(CallTransferred, CallEvent{By: l.d.user, Other: target.User}) // observe.go
 	b.log.Info("call transferred", "call_id", l.d.callID, "target", target.User, "attended", rep != nil)
 }
 
