@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/gwcti"
@@ -17,12 +16,11 @@ import (
 // newGatewaySource makes the gateway's CTI source over the B2BUA.
 func (a *App) newGatewaySource() error {
 	s, err := gwcti.New(gwcti.Options{
-		Calls:      a.calls,
-		User:       (&localUsers{dir: a.users}).Local,
-		Registered: a.registered,
-		Settings:   a.store,
-		DNDStatus:  a.cfg.GatewayCTI.DNDStatus,
-		Logger:     a.log.With("component", "gwcti"),
+		Calls:     a.calls,
+		User:      (&localUsers{dir: a.users}).Local,
+		Settings:  a.store,
+		DNDStatus: a.cfg.GatewayCTI.DNDStatus,
+		Logger:    a.log.With("component", "gwcti"),
 	})
 	if err != nil {
 		return err
@@ -43,17 +41,6 @@ func (a *App) startGatewaySource(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	return s.Start(ctx)
-}
-
-// registered reports whether user has a live binding in a served domain.
-func (a *App) registered(user string) bool {
-	now := time.Now()
-	for _, d := range a.cfg.Domains() {
-		if len(a.reg.Location().Lookup(user+"@"+d, now)) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // gwctiOnCall is the B2BUA's call observer (b2bua.Options.OnCall).

@@ -230,18 +230,28 @@ func endCause(ev b2bua.CallEvent) (plugins.Cause, string) {
 }
 
 // OnBindings is the registrar's observer (registrar.Options.OnBindings):
-// a user with no binding left is offline (EventLinkDown with Device), one
-// with a first binding online again (EventLinkUp with Device).
+// a user with no binding left in any domain is offline (EventLinkDown
+// with Device), one with a first binding online again (EventLinkUp with
+// Device). It is called under the registrar's lock of aor: it only
+// counts, and never calls back into the registrar.
 func (s *Source) OnBindings(aor string, live int) {
 	user, _, _ := strings.Cut(aor, "@")
 	if user == "" {
 		return
 	}
-	on := live > 0
-	if !on && s.o.Registered != nil {
-		on = s.o.Registered(user) // a binding in another domain
-	}
 	s.mu.Lock()
+	if live > 0 {
+		s.aors[aor] = live
+	} else {
+		delete(s.aors, aor)
+	}
+	on := false
+	for a := range s.aors {
+		if u, _, _ := strings.Cut(a, "@"); u == user {
+			on = true
+			break
+		}
+	}
 	was, known := s.online[user]
 	s.online[user] = on
 	s.mu.Unlock()

@@ -66,9 +66,6 @@ type Options struct {
 	// User resolves a device name (a username or an extension) to the
 	// username; ok is false for none (required).
 	User func(name string) (username string, ok bool)
-	// Registered reports whether a user has a live binding. Optional:
-	// every user counts as registered.
-	Registered func(user string) bool
 	// Settings persists DND and forwarding. Optional: kept in memory.
 	Settings Settings
 	// DNDStatus is what a caller gets when the user has DND on: 486 or
@@ -99,6 +96,7 @@ type Source struct {
 	mu       sync.Mutex
 	calls    map[string]*callState // by call ID (events.go)
 	online   map[string]bool       // users with a binding, as last told
+	aors     map[string]int        // live bindings per AOR (OnBindings)
 	monitors map[string]bool
 	feat     map[string]*features // features.go: loaded users
 	sst      map[string]bool      // calls with a Transfer of ours under way
@@ -125,7 +123,7 @@ func New(o Options) (*Source, error) {
 		o.Now = time.Now
 	}
 	s := &Source{o: o, log: o.Logger, q: make(chan plugins.Event, o.Queue),
-		calls: map[string]*callState{}, online: map[string]bool{}, monitors: map[string]bool{},
+		calls: map[string]*callState{}, online: map[string]bool{}, aors: map[string]int{}, monitors: map[string]bool{},
 		feat: map[string]*features{}, sst: map[string]bool{}}
 	if o.OnEvent != nil {
 		s.SetOnEvent(o.OnEvent)

@@ -57,8 +57,9 @@ type Options struct {
 	Now           func() time.Time
 	SweepInterval time.Duration // expired-binding sweep; default 30s
 	// OnBindings is told of every change of an AOR's bindings (a
-	// REGISTER, an expiry swept) with how many are left; it must not
-	// block. Optional.
+	// REGISTER, an expiry swept) with how many are left. It runs under
+	// the AOR's lock: it must not block nor call the registrar or its
+	// Location. Optional.
 	OnBindings func(aor string, live int)
 }
 
