@@ -55,8 +55,9 @@ type CallEvent struct {
 	State CallState
 	// A is the calling side, B the answered side (zero before the answer).
 	A, B CallParty
-	// Target is the local user rung or diverted from ("" for a trunk).
-	Target string
+	// Target is the local user rung or diverted from ("" for a trunk);
+	// Dialled the number the caller dialled.
+	Target, Dialled string
 	// By is the user that acted (hold, transfer); Other a diversion's or
 	// transfer's new party.
 	By, Other string
@@ -98,7 +99,7 @@ func (c *call) observe(st CallState, ev CallEvent) {
 	if gw.o.OnCall == nil || c.ref == "" {
 		return
 	}
-	ev.ID, ev.State = c.ref, st
+	ev.ID, ev.State, ev.Dialled = c.ref, st, c.num
 	gw.mu.Lock()
 	ev.A = c.partyOf(c.a, true)
 	if c.b != nil && !c.answered.IsZero() {

@@ -62,7 +62,7 @@ func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
 	case b2bua.CallOriginated:
 		cs.calling, cs.called = party(ev.A), ev.Target
 		if ev.Target == "" {
-			cs.called = ev.B.Number
+			cs.called = ev.Dialled
 		}
 		add(a, plugins.EventOriginated, plugins.StateConnected, plugins.CauseNewCall, "")
 	case b2bua.CallAlerting:
@@ -136,12 +136,23 @@ func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
 				add(dev, plugins.EventTransferred, plugins.StateNull, cause, newParty)
 			}
 		}
-		for dev := range now {
+		for _, pt := range []b2bua.CallParty{ev.A, ev.B} {
+			dev := pt.User
+			if dev == "" {
+				continue
+			}
 			st := cs.conns[dev]
 			if st == plugins.StateUnspecified || st == plugins.StateHold {
 				st = plugins.StateConnected
 			}
-			add(dev, plugins.EventTransferred, st, cause, newParty)
+			other := newParty
+			if dev == newParty { // the new party: its far end is the transferee
+				other = party(ev.A)
+				if other == newParty {
+					other = party(ev.B)
+				}
+			}
+			add(dev, plugins.EventTransferred, st, cause, other)
 		}
 	case b2bua.CallEnded:
 		cause, raw := endCause(ev)
