@@ -408,14 +408,23 @@ func TestGatewaySourceHostile(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
 		}
 	}
-	if _, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "u1000", Called: "1001"}); !errors.Is(err, plugins.ErrNotSupported) {
-		t.Errorf("make call: %v", err)
+	if _, err := src.Park(ctx, plugins.ConnectionRef{Device: "u1000", CallID: "x"}, ""); !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("park: %v", err)
+	}
+	if _, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "u1000", Called: "9999"}); !errors.Is(err, plugins.ErrInvalidArgument) {
+		t.Errorf("make call to a number without a route: %v", err)
+	}
+	if _, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "nobody", Called: "1001"}); !errors.Is(err, plugins.ErrNotFound) {
+		t.Errorf("make call from an unknown device: %v", err)
+	}
+	if _, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "u1002", Called: "1001"}); !errors.Is(err, plugins.ErrFailedPrecondition) {
+		t.Errorf("make call from a device not registered: %v", err)
 	}
 	if _, err := src.SingleStepTransfer(ctx, plugins.ConnectionRef{Device: "u1000", CallID: "nope"}, "1002"); !errors.Is(err, plugins.ErrNotFound) {
 		t.Errorf("transfer of an unknown call: %v", err)
 	}
 	caps, _ := src.Capabilities(ctx)
-	for _, s := range []plugins.Service{plugins.ServiceMakeCall, plugins.ServicePark, plugins.ServiceAnswer} {
+	for _, s := range []plugins.Service{plugins.ServicePark, plugins.ServicePickup, plugins.ServiceAnswer} {
 		if caps.Supports(s) {
 			t.Errorf("capabilities list %s, which is not supported", s)
 		}
@@ -460,4 +469,54 @@ func TestGatewaySourceHostile(t *testing.T) {
 		t.Errorf("%d calls left after the race", n)
 	}
 	t.Logf("racing transfer and clear: %v", errs)
+}
+
+func TestGatewaySourceMakeCall(t *testing.T) {
+	a, l := runGW(t, "")
+	src := a.GatewaySource()
+	p0 := newTestPhone(t, a, "u1000", 50*time.Millisecond)
+	p1 := newTestPhone(t, a, "u1001", 50*time.Millisecond)
+	ref, err := src.MakeCall(context.Background(), plugins.MakeCallRequest{Calling: "u1000", Called: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user's own phone rings first, showing the number it calls.
+	inv0 := p0.wait("INVITE at the calling phone", isReq("INVITE"))
+	if !strings.Contains(inv0.get("From"), "sip:1001@") {
+		t.Errorf("calling phone's INVITE From %q: want the called number", inv0.get("From"))
+	}
+	if p1.seen(isReq("INVITE")) && !p0.seen(func(m *phoneMsg) bool { return m.method == "ACK" }) {
+		t.Error("the destination rang before the calling phone answered")
+	}
+	// Then the destination, as called by the user.
+	inv1 := p1.wait("INVITE at the destination", isReq("INVITE"))
+	if !strings.Contains(inv1.get("From"), "u1000") {
+		t.Errorf("destination's INVITE From %q: want u1000", inv1.get("From"))
+	}
+	if ev := l.wait("u1000 service initiated", is(plugins.EventServiceInitiated, "u1000")); ev.CallID != ref.CallID {
+		t.Errorf("service initiated %+v", ev)
+	}
+	ev := l.wait("u1001 established", is(plugins.EventEstablished, "u1001"))
+	if ev.CallID != ref.CallID || ev.Calling != "u1000" {
+		t.Errorf("established %+v", ev)
+	}
+	l.wait("u1000 established", is(plugins.EventEstablished, "u1000"))
+	// The relay joins them: each phone's SDP points at the relay, not at
+	// the other phone.
+	ack0 := p0.wait("ACK at the calling phone", isReq("ACK"))
+	_ = ack0
+	if !strings.Contains(inv0.body, "m=audio") || strings.Contains(inv1.body, "m=audio 40000") {
+		t.Errorf("SDP not through the relay:\n%s\n%s", inv0.body, inv1.body)
+	}
+	if err := src.Clear(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	p0.wait("BYE at the calling phone", isReq("BYE"))
+	p1.wait("BYE at the destination", isReq("BYE"))
+	l.wait("u1000 cleared", is(plugins.EventConnectionCleared, "u1000"))
+	want := []string{"service_initiated/initiated/make_call", "originated/connected", "delivered/connected",
+		"established/connected", "connection_cleared/null/normal_clearing"}
+	if got := l.trail("u1000", ref.CallID); !equal(got, want) {
+		t.Errorf("u1000 events %q, want %q", got, want)
+	}
 }

@@ -211,7 +211,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 // user has a diversion (divert.go).
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
-	c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	if c.a == nil { // set already for a call the gateway placed (dial.go)
+		c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	}
 	c.a.user = c.from.user
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()
@@ -237,9 +239,11 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b.addEarly(c) // PRACK and early UPDATE (prack.go, early_update.go)
 	defer b.removeEarly(c)
 
-	media, err := b.newMedia(req, c.from, tgt) // per-leg media interfaces
-	if err != nil {
-		return fmt.Errorf("relay session: %w", err)
+	media := c.media // open already for a call the gateway placed (dial.go)
+	if media == nil {
+		if media, err = b.newMedia(req, c.from, tgt); err != nil { // per-leg media interfaces
+			return fmt.Errorf("relay session: %w", err)
+		}
 	}
 	c.media = media
 	defer c.closeBrowsers() // webrtc.go

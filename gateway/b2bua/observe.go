@@ -102,6 +102,9 @@ func (c *call) observe(st CallState, ev CallEvent) {
 	ev.ID, ev.State, ev.Dialled = c.ref, st, c.num
 	gw.mu.Lock()
 	ev.A = c.partyOf(c.a, true)
+	if c.a == nil && c.from.user != "" {
+		ev.A = CallParty{User: c.from.user, Number: c.from.user} // click-to-dial (dial.go)
+	}
 	if c.b != nil && !c.answered.IsZero() {
 		ev.B = c.partyOf(c.b, false)
 	}

@@ -14,7 +14,7 @@ import (
 // A ConnectionRef names the call by its B2BUA call ID and the controlling
 // device by username; the device must be a party of the call. Services
 // the gateway does not carry out answer plugins.ErrNotSupported (not
-// listed in Capabilities): MakeCall (3PCC click-to-dial), Answer (no
+// listed in Capabilities): Answer (no
 // remote answer the phones honour), Consultation, Transfer and Conference
 // (two-call services), Park and Pickup, SetAgentState (no ACD).
 
@@ -34,6 +34,8 @@ func mapErr(op string, err error) error {
 		kind = plugins.ErrNotFound
 	case errors.Is(err, b2bua.ErrNotParty), errors.Is(err, b2bua.ErrBadNumber), errors.Is(err, b2bua.ErrNoRoute):
 		kind = plugins.ErrInvalidArgument
+	case errors.Is(err, b2bua.ErrUnavailable):
+		kind = plugins.ErrFailedPrecondition
 	case errors.Is(err, b2bua.ErrCallState):
 		kind = plugins.ErrFailedPrecondition
 	default:
@@ -159,10 +161,37 @@ func (s *Source) GenerateDigits(_ context.Context, c plugins.ConnectionRef, digi
 	return mapErr("generate digits", s.o.Calls.SendDigits(c.CallID, u, digits))
 }
 
-// MakeCall implements attendant.Source: not supported (see the package
-// README: 3PCC click-to-dial is not carried out yet).
-func (s *Source) MakeCall(context.Context, plugins.MakeCallRequest) (plugins.ConnectionRef, error) {
-	return plugins.ConnectionRef{}, notSupported("make call")
+// MakeCall implements attendant.Source: click-to-dial (RFC 3725 third
+// party call control, b2bua dial.go). The calling user's devices ring
+// first showing the called number; when one answers, the number is called
+// as if the user dialled it. It returns at once with the call's id; the
+// calling device gets EventServiceInitiated now, the call's events follow.
+func (s *Source) MakeCall(_ context.Context, r plugins.MakeCallRequest) (plugins.ConnectionRef, error) {
+	u, err := s.device(r.Calling)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if err := checkNumber(r.Called); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	id, err := s.o.Calls.Dial(u, r.Called)
+	if err != nil {
+		return plugins.ConnectionRef{}, mapErr("make call", err)
+	}
+	s.mu.Lock()
+	cs := s.calls[id]
+	if cs == nil {
+		cs = &callState{conns: map[string]plugins.ConnectionState{}}
+		s.calls[id] = cs
+	}
+	if _, ok := cs.conns[u]; !ok {
+		cs.conns[u] = plugins.StateInitiated
+		cs.calling, cs.called = u, r.Called
+	}
+	s.mu.Unlock()
+	s.emit(plugins.Event{Type: plugins.EventServiceInitiated, Device: u, CallID: id, State: plugins.StateInitiated,
+		Cause: plugins.CauseMakeCall, Calling: u, Called: r.Called})
+	return plugins.ConnectionRef{Device: u, CallID: id}, nil
 }
 
 // Answer implements attendant.Source: not supported (no remote answer

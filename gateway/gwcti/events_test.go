@@ -30,6 +30,8 @@ func (f *fakeCalls) Retrieve(id, _ string) error                   { return f.er
 func (f *fakeCalls) SendDigits(id, _, _ string) error              { return f.err(id) }
 func (f *fakeCalls) Deflect(id, _, _ string, _ func(error)) error  { return f.err(id) }
 
+func (f *fakeCalls) Dial(user, _ string) (string, error) { return "d-" + user, nil }
+
 func (f *fakeCalls) err(id string) error {
 	for _, c := range f.calls {
 		if c.ID == id {

@@ -51,6 +51,7 @@ type Calls interface {
 	Retrieve(id, user string) error
 	SendDigits(id, user, digits string) error
 	Deflect(id, user, to string, done func(error)) error
+	Dial(user, to string) (string, error)
 }
 
 // Settings keeps the users' DND and forwarding (the store's settings).
@@ -211,6 +212,7 @@ func (s *Source) Up() bool { return s.up.Load() }
 
 // services are the services that work (control.go).
 var services = []plugins.Service{
+	plugins.ServiceMakeCall,
 	plugins.ServiceClear,
 	plugins.ServiceHold,
 	plugins.ServiceRetrieve,
