@@ -412,3 +412,16 @@ func md5Challenge(m *phoneMsg, name string) string {
 	}
 	return m.get(name)
 }
+
+// all returns the messages ok accepts.
+func (p *testPhone) all(ok func(*phoneMsg) bool) []*phoneMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*phoneMsg
+	for _, m := range p.msgs {
+		if ok(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

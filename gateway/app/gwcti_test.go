@@ -408,8 +408,8 @@ func TestGatewaySourceHostile(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, tc.err, tc.want)
 		}
 	}
-	if _, err := src.Park(ctx, plugins.ConnectionRef{Device: "u1000", CallID: "x"}, ""); !errors.Is(err, plugins.ErrNotSupported) {
-		t.Errorf("park: %v", err)
+	if _, err := src.Conference(ctx, plugins.ConnectionRef{Device: "u1000", CallID: "x"}, plugins.ConnectionRef{}); !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("conference: %v", err)
 	}
 	if _, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "u1000", Called: "9999"}); !errors.Is(err, plugins.ErrInvalidArgument) {
 		t.Errorf("make call to a number without a route: %v", err)
@@ -424,7 +424,7 @@ func TestGatewaySourceHostile(t *testing.T) {
 		t.Errorf("transfer of an unknown call: %v", err)
 	}
 	caps, _ := src.Capabilities(ctx)
-	for _, s := range []plugins.Service{plugins.ServicePark, plugins.ServicePickup, plugins.ServiceAnswer} {
+	for _, s := range []plugins.Service{plugins.ServiceAnswer, plugins.ServiceConference, plugins.ServiceSetAgentState} {
 		if caps.Supports(s) {
 			t.Errorf("capabilities list %s, which is not supported", s)
 		}
@@ -518,5 +518,65 @@ func TestGatewaySourceMakeCall(t *testing.T) {
 		"established/connected", "connection_cleared/null/normal_clearing"}
 	if got := l.trail("u1000", ref.CallID); !equal(got, want) {
 		t.Errorf("u1000 events %q, want %q", got, want)
+	}
+}
+
+func TestGatewaySourceParkPickup(t *testing.T) {
+	a, l := runGW(t, "")
+	src := a.GatewaySource()
+	ctx := context.Background()
+	p0, p1, _, id := answeredCall(t, a, l)
+	slot, err := src.Park(ctx, plugins.ConnectionRef{Device: "u1001", CallID: id}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slot != "1" {
+		t.Errorf("slot %q, want the first free one, 1", slot)
+	}
+	// The caller waits on hold; the parking phone's leg is released.
+	hold := p0.wait("hold re-INVITE", func(m *phoneMsg) bool {
+		return m.method == "INVITE" && strings.Contains(m.get("To"), "tag=") && strings.Contains(m.body, "a=sendonly")
+	})
+	if bye := p1.wait("BYE to the parker", isReq("BYE")); !strings.Contains(bye.get("Reason"), "parked") {
+		t.Errorf("parker's BYE Reason %q", bye.get("Reason"))
+	}
+	if ev := l.wait("u1001 parked", is(plugins.EventParked, "u1001")); ev.Other != "1" || ev.State != plugins.StateNull {
+		t.Errorf("parker's event %+v", ev)
+	}
+	if _, err := src.Park(ctx, plugins.ConnectionRef{Device: "u1000", CallID: id}, "1"); !errors.Is(err, plugins.ErrFailedPrecondition) {
+		t.Errorf("park into a taken slot: %v", err)
+	}
+	if _, err := src.Pickup(ctx, "u1002", "99"); !errors.Is(err, plugins.ErrNotFound) {
+		t.Errorf("pickup from an empty slot: %v", err)
+	}
+	// Another phone picks it up: rung with the parked party, bridged.
+	p2 := newTestPhone(t, a, "u1002", 50*time.Millisecond)
+	ref, err := src.Pickup(ctx, "u1002", slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.CallID != id {
+		t.Errorf("pickup ref %+v", ref)
+	}
+	inv := p2.wait("INVITE at the picking phone", isReq("INVITE"))
+	if !strings.Contains(inv.get("From"), "u1000") {
+		t.Errorf("picking phone's INVITE From %q: want the parked u1000", inv.get("From"))
+	}
+	p0.wait("re-INVITE taking the caller off hold", func(m *phoneMsg) bool {
+		return m.method == "INVITE" && m != hold && strings.Contains(m.get("To"), "tag=") && strings.Contains(m.body, "a=sendrecv")
+	})
+	ev := l.wait("u1002 transferred", is(plugins.EventTransferred, "u1002"))
+	if ev.Cause != plugins.CauseCallPickup || ev.State != plugins.StateConnected {
+		t.Errorf("picker's event %+v", ev)
+	}
+	if got := len(p1.all(isReq("BYE"))); got != 1 {
+		t.Errorf("the parker got %d BYEs, want 1", got)
+	}
+	if p0.seen(isReq("BYE")) {
+		t.Error("the parked caller got a BYE")
+	}
+	// The slot is free again.
+	if _, err := src.Pickup(ctx, "u1002", slot); !errors.Is(err, plugins.ErrNotFound) {
+		t.Errorf("pickup again: %v", err)
 	}
 }

@@ -38,6 +38,9 @@ const (
 	// CallEnded: the call is over (answered or not): Status is the
 	// setup's final status (200 once answered), Cause why it ended.
 	CallEnded
+	// CallParked: By parked the call (park.go): its leg was released, the
+	// other party waits on hold; Unpark's CallTransferred ends it.
+	CallParked
 )
 
 // CallParty is one side of a call: the local user it is, else the number

@@ -16,7 +16,8 @@ import (
 // the gateway does not carry out answer plugins.ErrNotSupported (not
 // listed in Capabilities): Answer (no
 // remote answer the phones honour), Consultation, Transfer and Conference
-// (two-call services), Park and Pickup, SetAgentState (no ACD).
+// (two-call services), SetAgentState (no ACD). Pickup is of parked calls
+// only (park.go).
 
 // notSupported is the error of a service the gateway does not offer.
 func notSupported(service string) error {
@@ -212,17 +213,6 @@ func (s *Source) Transfer(context.Context, plugins.ConnectionRef, plugins.Connec
 // Conference implements attendant.Source: not supported.
 func (s *Source) Conference(context.Context, plugins.ConnectionRef, plugins.ConnectionRef) (plugins.ConnectionRef, error) {
 	return plugins.ConnectionRef{}, notSupported("conference")
-}
-
-// Park implements attendant.Source: not supported yet.
-func (s *Source) Park(context.Context, plugins.ConnectionRef, string) (string, error) {
-	return "", notSupported("park")
-}
-
-// Pickup implements attendant.Source: not supported yet (phones pick up
-// with INVITE/Replaces, b2bua pickup.go).
-func (s *Source) Pickup(context.Context, string, string) (plugins.ConnectionRef, error) {
-	return plugins.ConnectionRef{}, notSupported("pickup")
 }
 
 // SetAgentState implements attendant.Source: not supported (no ACD).

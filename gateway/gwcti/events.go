@@ -30,11 +30,23 @@ func (s *Source) OnCall(ev b2bua.CallEvent) {
 	if ev.State == b2bua.CallEnded {
 		delete(s.calls, ev.ID)
 	}
-	sst := s.sst[ev.ID]
+	cause := plugins.CauseTransfer
+	switch {
+	case s.sst[ev.ID]:
+		cause = plugins.CauseSingleStepTransfer
+	case s.pickups[ev.ID]:
+		cause = plugins.CauseCallPickup
+	}
+	slot := s.slotOf(ev.ID)
 	if ev.State == b2bua.CallTransferred || ev.State == b2bua.CallEnded {
 		delete(s.sst, ev.ID)
+		delete(s.pickups, ev.ID)
+		delete(s.slots, slot) // picked up, or the parked party hung up
 	}
-	out := cs.apply(ev, sst)
+	if ev.State == b2bua.CallParked {
+		ev.Other = slot
+	}
+	out := cs.apply(ev, cause)
 	s.mu.Unlock()
 	for _, e := range out {
 		e.CallID = ev.ID
@@ -43,7 +55,8 @@ func (s *Source) OnCall(ev b2bua.CallEvent) {
 }
 
 // apply moves cs by ev and returns the events it makes (s.mu held).
-func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
+// xferCause is the cause of a CallTransferred's events.
+func (cs *callState) apply(ev b2bua.CallEvent, xferCause plugins.Cause) []plugins.Event {
 	var out []plugins.Event
 	add := func(dev string, t plugins.EventType, st plugins.ConnectionState, cause plugins.Cause, other string) {
 		if dev == "" {
@@ -115,10 +128,7 @@ func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
 			add(a, plugins.EventDiverted, plugins.StateConnected, cause, ev.Other)
 		}
 	case b2bua.CallTransferred:
-		cause := plugins.CauseTransfer
-		if sst {
-			cause = plugins.CauseSingleStepTransfer
-		}
+		cause := xferCause
 		now := map[string]bool{}
 		for _, p := range []b2bua.CallParty{ev.A, ev.B} {
 			if p.User != "" {
@@ -142,7 +152,7 @@ func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
 				continue
 			}
 			st := cs.conns[dev]
-			if st == plugins.StateUnspecified || st == plugins.StateHold {
+			if st == plugins.StateUnspecified || st == plugins.StateHold || st == plugins.StateQueued {
 				st = plugins.StateConnected
 			}
 			other := newParty
@@ -153,6 +163,15 @@ func (cs *callState) apply(ev b2bua.CallEvent, sst bool) []plugins.Event {
 				}
 			}
 			add(dev, plugins.EventTransferred, st, cause, other)
+		}
+	case b2bua.CallParked:
+		// The parker's connection goes; the parked party waits (queued).
+		for _, dev := range cs.devices() {
+			if dev == ev.By {
+				add(dev, plugins.EventParked, plugins.StateNull, plugins.CausePark, ev.Other)
+			} else {
+				add(dev, plugins.EventParked, plugins.StateQueued, plugins.CausePark, ev.Other)
+			}
 		}
 	case b2bua.CallEnded:
 		cause, raw := endCause(ev)

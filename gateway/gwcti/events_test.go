@@ -31,6 +31,10 @@ func (f *fakeCalls) SendDigits(id, _, _ string) error              { return f.er
 func (f *fakeCalls) Deflect(id, _, _ string, _ func(error)) error  { return f.err(id) }
 
 func (f *fakeCalls) Dial(user, _ string) (string, error) { return "d-" + user, nil }
+func (f *fakeCalls) Park(id, _ string) error             { return f.err(id) }
+func (f *fakeCalls) Unpark(id, _, _ string, _ func(error)) error {
+	return f.err(id)
+}
 
 func (f *fakeCalls) err(id string) error {
 	for _, c := range f.calls {
@@ -85,9 +89,10 @@ func TestCallEvents(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		sst  bool
+		slot string
 		evs  []b2bua.CallEvent
 	}{
-		{"basic", false, []b2bua.CallEvent{
+		{"basic", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAnswered, A: p("u1000"), B: p("u1001"), Target: "u1001"},
@@ -95,28 +100,35 @@ func TestCallEvents(t *testing.T) {
 			{State: b2bua.CallRetrieved, A: p("u1000"), B: p("u1001"), By: "u1000"},
 			{State: b2bua.CallEnded, A: p("u1000"), B: p("u1001"), Status: 200, Cause: b2bua.CauseNormal, EndedBy: "callee"},
 		}},
-		{"busy", false, []b2bua.CallEvent{
+		{"busy", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallEnded, A: p("u1000"), Status: 486, Cause: b2bua.CauseBusy},
 		}},
-		{"cancelled", false, []b2bua.CallEvent{
+		{"cancelled", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallEnded, A: p("u1000"), Status: 487, Cause: b2bua.CauseCancelled},
 		}},
-		{"pickup", false, []b2bua.CallEvent{
+		{"pickup", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAnswered, A: p("u1000"), B: p("u1002"), Target: "u1002"},
 		}},
-		{"transfer", true, []b2bua.CallEvent{
+		{"transfer", true, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAnswered, A: p("u1000"), B: p("u1001"), Target: "u1001"},
 			{State: b2bua.CallTransferred, A: p("u1000"), B: p("u1002"), By: "u1001", Other: "1002"},
 			{State: b2bua.CallEnded, A: p("u1000"), B: p("u1002"), Status: 200, Cause: b2bua.CauseNormal},
 		}},
-		{"divert", false, []b2bua.CallEvent{
+		{"park", false, "7", []b2bua.CallEvent{
+			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
+			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
+			{State: b2bua.CallAnswered, A: p("u1000"), B: p("u1001"), Target: "u1001"},
+			{State: b2bua.CallParked, A: p("u1000"), B: p("u1001"), By: "u1001"},
+			{State: b2bua.CallTransferred, A: p("u1000"), B: p("u1002"), By: "u1001", Other: "u1002"},
+		}},
+		{"divert", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: p("u1000"), Target: "u1001"},
 			{State: b2bua.CallDiverted, A: p("u1000"), Target: "u1001", Other: "1002", Reason: "no-answer"},
@@ -124,13 +136,13 @@ func TestCallEvents(t *testing.T) {
 			{State: b2bua.CallAnswered, A: p("u1000"), B: p("u1002"), Target: "u1002"},
 			{State: b2bua.CallEnded, A: p("u1000"), B: p("u1002"), Status: 200, Cause: b2bua.CauseNormal},
 		}},
-		{"trunk", false, []b2bua.CallEvent{
+		{"trunk", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: num("0611223344"), Target: "u1001"},
 			{State: b2bua.CallAlerting, A: num("0611223344"), Target: "u1001"},
 			{State: b2bua.CallAnswered, A: num("0611223344"), B: p("u1001"), Target: "u1001"},
 			{State: b2bua.CallEnded, A: num("0611223344"), B: p("u1001"), Status: 200, Cause: b2bua.CauseMediaTimeout},
 		}},
-		{"outbound", false, []b2bua.CallEvent{
+		{"outbound", false, "", []b2bua.CallEvent{
 			{State: b2bua.CallOriginated, A: p("u1000"), Dialled: "0611223344"},
 			{State: b2bua.CallAlerting, A: p("u1000")},
 			{State: b2bua.CallAnswered, A: p("u1000"), B: num("0611223344")},
@@ -141,6 +153,10 @@ func TestCallEvents(t *testing.T) {
 			s, events := newTestSource(t, Options{})
 			if tc.sst {
 				s.sst[id] = true
+			}
+			if tc.slot != "" {
+				s.slots[tc.slot] = parked{callID: id, parker: "u1001"}
+				s.pickups[id] = true
 			}
 			for _, ev := range tc.evs {
 				ev.ID = id
@@ -311,7 +327,7 @@ func FuzzCallEvents(f *testing.F) {
 			t.Fatal(err)
 		}
 		for i, c := range seq {
-			ev := b2bua.CallEvent{ID: "c" + fmt.Sprint(c>>7), State: b2bua.CallState(c%8 + 1),
+			ev := b2bua.CallEvent{ID: "c" + fmt.Sprint(c>>7), State: b2bua.CallState(c%9 + 1),
 				A: parties[int(c>>3)%len(parties)], B: parties[int(c>>5)%len(parties)],
 				Target: parties[(i+int(c))%len(parties)].User, By: parties[int(c>>4)%len(parties)].User}
 			s.OnCall(ev)

@@ -52,6 +52,8 @@ type Calls interface {
 	SendDigits(id, user, digits string) error
 	Deflect(id, user, to string, done func(error)) error
 	Dial(user, to string) (string, error)
+	Park(id, user string) error
+	Unpark(id, parker, user string, done func(error)) error
 }
 
 // Settings keeps the users' DND and forwarding (the store's settings).
@@ -101,6 +103,8 @@ type Source struct {
 	monitors map[string]bool
 	feat     map[string]*features // features.go: loaded users
 	sst      map[string]bool      // calls with a Transfer of ours under way
+	pickups  map[string]bool      // calls with a Pickup of ours under way (park.go)
+	slots    map[string]parked    // park slots (park.go)
 }
 
 // New makes a Source; Start runs its event delivery.
@@ -125,7 +129,8 @@ func New(o Options) (*Source, error) {
 	}
 	s := &Source{o: o, log: o.Logger, q: make(chan plugins.Event, o.Queue),
 		calls: map[string]*callState{}, online: map[string]bool{}, aors: map[string]int{}, monitors: map[string]bool{},
-		feat: map[string]*features{}, sst: map[string]bool{}}
+		feat: map[string]*features{}, sst: map[string]bool{},
+		pickups: map[string]bool{}, slots: map[string]parked{}}
 	if o.OnEvent != nil {
 		s.SetOnEvent(o.OnEvent)
 	}
@@ -219,6 +224,8 @@ var services = []plugins.Service{
 	plugins.ServiceSingleStepTransfer,
 	plugins.ServiceDeflect,
 	plugins.ServiceGenerateDigits,
+	plugins.ServicePark,
+	plugins.ServicePickup,
 	plugins.ServiceSetDND,
 	plugins.ServiceSetForwarding,
 }
