@@ -22,6 +22,7 @@ type testPhone struct {
 	t      *testing.T
 	user   string
 	conn   *net.UDPConn
+	rtp    *net.UDPConn // the phone's media socket, in its SDP
 	gw     *net.UDPAddr
 	tag    string
 	answer time.Duration // 0: ring only; >0: 200 after this long
@@ -99,7 +100,11 @@ func newTestPhone(t *testing.T, a *App, user string, answer time.Duration) *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testPhone{t: t, user: user, conn: conn, gw: gwUDP(t, a), tag: randHex(4), answer: answer,
+	rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testPhone{t: t, user: user, conn: conn, rtp: rtp, gw: gwUDP(t, a), tag: randHex(4), answer: answer,
 		resps: map[string]chan *phoneMsg{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -107,6 +112,7 @@ func newTestPhone(t *testing.T, a *App, user string, answer time.Duration) *test
 	t.Cleanup(func() {
 		cancel()
 		_ = conn.Close()
+		_ = rtp.Close()
 		<-done
 		if t.Failed() {
 			p.mu.Lock()
@@ -159,7 +165,7 @@ func (p *testPhone) serve(ctx context.Context) {
 		switch m.method {
 		case "INVITE":
 			if strings.Contains(m.get("To"), "tag=") { // re-INVITE: mirror the direction
-				p.reply(m, 200, "OK", phoneSDP(mirror(m.body)))
+				p.reply(m, 200, "OK", p.sdp(mirror(m.body)))
 				continue
 			}
 			go p.ring(ctx, m)
@@ -191,7 +197,7 @@ func (p *testPhone) ring(ctx context.Context, inv *phoneMsg) {
 		p.reply(inv, 487, "Request Terminated", "")
 		return
 	}
-	p.reply(inv, 200, "OK", phoneSDP("sendrecv"))
+	p.reply(inv, 200, "OK", p.sdp("sendrecv"))
 }
 
 func mirror(offer string) string {
@@ -206,9 +212,59 @@ func mirror(offer string) string {
 	return "sendrecv"
 }
 
-func phoneSDP(dir string) string {
+// sdp is the phone's SDP: its media socket, PCMU, direction dir.
+func (p *testPhone) sdp(dir string) string {
+	port := p.rtp.LocalAddr().(*net.UDPAddr).Port
 	return "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
-		"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=" + dir + "\r\n"
+		fmt.Sprintf("m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=%s\r\n", port, dir)
+}
+
+// mediaOf is the RTP address an SDP body gives (c= and m=audio).
+func mediaOf(body string) *net.UDPAddr {
+	var host string
+	var port int
+	for _, l := range strings.Split(body, "\r\n") {
+		if h, ok := strings.CutPrefix(l, "c=IN IP4 "); ok {
+			host = strings.TrimSpace(h)
+		}
+		if m, ok := strings.CutPrefix(l, "m=audio "); ok {
+			fmt.Sscanf(m, "%d", &port)
+		}
+	}
+	return &net.UDPAddr{IP: net.ParseIP(host), Port: port}
+}
+
+// sendRTP sends n PCMU packets (RFC 3550 §5.1 header) to addr.
+func (p *testPhone) sendRTP(addr *net.UDPAddr, n int, ssrc uint32) {
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0
+	for i := 0; i < n; i++ {
+		seq, ts := uint16(i+1), uint32(160*i)
+		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		pkt[4], pkt[5], pkt[6], pkt[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		pkt[8], pkt[9], pkt[10], pkt[11] = byte(ssrc>>24), byte(ssrc>>16), byte(ssrc>>8), byte(ssrc)
+		_, _ = p.rtp.WriteToUDP(pkt, addr)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// recvRTP counts the RTP packets with ssrc that reach the phone's media
+// socket within d.
+func (p *testPhone) recvRTP(ssrc uint32, d time.Duration) int {
+	buf := make([]byte, 2048)
+	n := 0
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		_ = p.rtp.SetReadDeadline(deadline)
+		k, err := p.rtp.Read(buf)
+		if err != nil {
+			break
+		}
+		if k >= 12 && uint32(buf[8])<<24|uint32(buf[9])<<16|uint32(buf[10])<<8|uint32(buf[11]) == ssrc {
+			n++
+		}
+	}
+	return n
 }
 
 // reply answers req (RFC 3261 §8.2.6.2: its Via, From, To with our tag,
@@ -304,12 +360,12 @@ func (p *testPhone) call(number string) (*phoneCall, int) {
 	ruri := "sip:" + number + "@example.com"
 	ch := p.expect(cid)
 	branch := randHex(6)
-	p.send(p.request("INVITE", ruri, cid, branch, "<"+ruri+">", 1, phoneSDP("sendrecv"), nil))
+	p.send(p.request("INVITE", ruri, cid, branch, "<"+ruri+">", 1, p.sdp("sendrecv"), nil))
 	res := p.final(ch, "INVITE")
 	if res.status == 407 {
 		p.send(p.request("ACK", ruri, cid, branch, res.get("To"), 1, "", nil)) // RFC 3261 §17.1.1.3
 		auth := digestMD5(md5Challenge(res, "Proxy-Authenticate"), "INVITE", ruri, p.user, "secret")
-		p.send(p.request("INVITE", ruri, cid, randHex(6), "<"+ruri+">", 2, phoneSDP("sendrecv"), []string{"Proxy-Authorization: " + auth}))
+		p.send(p.request("INVITE", ruri, cid, randHex(6), "<"+ruri+">", 2, p.sdp("sendrecv"), []string{"Proxy-Authorization: " + auth}))
 		res = p.final(ch, "INVITE")
 	}
 	if res.status != 200 {
