@@ -588,3 +588,29 @@ func TestGatewaySourceParkPickup(t *testing.T) {
 		t.Errorf("pickup again: %v", err)
 	}
 }
+
+// TestGatewaySourceMakeCallCleared: Clear while the calling user's own
+// phone rings cancels it; the destination never rings.
+func TestGatewaySourceMakeCallCleared(t *testing.T) {
+	a, l := runGW(t, "")
+	src := a.GatewaySource()
+	p0 := newTestPhone(t, a, "u1000", 0) // rings forever
+	p1 := newTestPhone(t, a, "u1001", 50*time.Millisecond)
+	ref, err := src.MakeCall(context.Background(), plugins.MakeCallRequest{Calling: "u1000", Called: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p0.wait("INVITE at the calling phone", isReq("INVITE"))
+	if err := src.Clear(context.Background(), ref); err != nil {
+		t.Fatal(err)
+	}
+	p0.wait("CANCEL at the calling phone", isReq("CANCEL"))
+	ev := l.wait("u1000 cleared", is(plugins.EventConnectionCleared, "u1000"))
+	if ev.CallID != ref.CallID {
+		t.Errorf("cleared %+v", ev)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if p1.seen(isReq("INVITE")) {
+		t.Error("the destination rang for a cleared click-to-dial")
+	}
+}

@@ -60,11 +60,15 @@ func (b *B2BUA) Calls() []CallInfo {
 	for _, c := range cs {
 		ci := CallInfo{ID: c.ref}
 		b.mu.Lock()
-		if c.a == nil {
+		switch {
+		case c.a != nil:
+			ci.A = c.partyOf(c.a, true)
+		case c.from.user != "":
+			ci.A = CallParty{User: c.from.user, Number: c.from.user} // click-to-dial ringing its user (dial.go)
+		default:
 			b.mu.Unlock()
 			continue // not routed yet
 		}
-		ci.A = c.partyOf(c.a, true)
 		ci.Answered = c.upLocked()
 		if ci.Answered {
 			ci.B = c.partyOf(c.b, false)

@@ -97,8 +97,12 @@ func (b *B2BUA) untrack(c *call) {
 }
 
 // observe tells Options.OnCall of state st of c; ev carries what st adds.
+// A call that ended is no longer listed for control (Calls, Hangup...).
 func (c *call) observe(st CallState, ev CallEvent) {
 	gw := c.gw
+	if st == CallEnded && c.ref != "" {
+		gw.untrack(c)
+	}
 	if gw.o.OnCall == nil || c.ref == "" {
 		return
 	}
