@@ -117,6 +117,8 @@ func reasonText(cause int) string {
 		return "Request Timeout"
 	case 302:
 		return "Moved Temporarily"
+	case 480:
+		return "Temporarily Unavailable"
 	}
 	return "Service Unavailable"
 }
