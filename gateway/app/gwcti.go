@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/gwcti"
@@ -24,6 +25,14 @@ func (a *App) newGatewaySource() error {
 	})
 	if err != nil {
 		return err
+	}
+	// The bindings restored from the store: their users are online.
+	live := map[string]int{}
+	for _, b := range a.reg.Location().All(time.Now()) {
+		live[b.AOR]++
+	}
+	for aor, n := range live {
+		s.OnBindings(aor, n)
 	}
 	a.gwsrc.Store(s)
 	return nil
