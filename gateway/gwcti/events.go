@@ -285,8 +285,8 @@ func (s *Source) OnBindings(aor string, live int) {
 	was, known := s.online[user]
 	s.online[user] = on
 	s.mu.Unlock()
-	if known && was == on {
-		return
+	if known && was == on || !s.up.Load() {
+		return // no change, or told by Start
 	}
 	if on {
 		s.emit(plugins.Event{Type: plugins.EventLinkUp, Device: user, Cause: plugins.CauseLinkFailure, RawCause: "registered"})

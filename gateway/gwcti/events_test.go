@@ -200,24 +200,37 @@ func golden(t *testing.T, path, got string) {
 	}
 }
 
-// TestQueueGap: with nobody draining, events beyond the queue are
-// dropped and counted, and the next delivered event shows the gap.
+// TestQueueGap: a consumer that stalls makes the queue fill: the events
+// beyond it are dropped and counted, and the next delivered event shows
+// the gap in Seq (the consumer re-snapshots).
 func TestQueueGap(t *testing.T) {
 	s, err := New(Options{Calls: &fakeCalls{}, User: lookupUser, Queue: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	var got []uint64
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	s.SetOnEvent(func(ev plugins.Event) {
+		mu.Lock()
+		got = append(got, ev.Seq)
+		first := len(got) == 1
+		mu.Unlock()
+		if first {
+			entered <- struct{}{}
+			<-release // stalls on the first event
+		}
+	})
+	stop := s.Start(context.Background()) // seq 1, taken by the stalled consumer
+	defer stop()
+	<-entered
 	for i := 0; i < 10; i++ {
-		s.OnBindings("u1000@example.com", i%2) // alternates: one event each
+		s.OnBindings("u1000@example.com", (i+1)%2) // each a change: seq 2..11
 	}
 	if s.Dropped() != 6 {
 		t.Errorf("dropped %d, want 6", s.Dropped())
 	}
-	var got []uint64
-	var mu sync.Mutex
-	s.SetOnEvent(func(ev plugins.Event) { mu.Lock(); got = append(got, ev.Seq); mu.Unlock() })
-	stop := s.Start(context.Background()) // its link up (11) finds the queue full too
-	defer stop()
+	close(release)
 	waitN := func(n int) {
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
@@ -230,13 +243,13 @@ func TestQueueGap(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	waitN(4)
-	s.OnBindings("u1000@example.com", 0) // the last was 1: a change
 	waitN(5)
+	s.OnBindings("u1000@example.com", 1) // the last was 0: a change
+	waitN(6)
 	mu.Lock()
 	defer mu.Unlock()
-	// 1..4 queued, 5..11 dropped, 12 delivered: the consumer sees the gap.
-	if fmt.Sprint(got) != "[1 2 3 4 12]" || s.Dropped() != 7 {
+	// 2..5 queued, 6..11 dropped, 12 delivered: the consumer sees the gap.
+	if fmt.Sprint(got) != "[1 2 3 4 5 12]" || s.Dropped() != 6 {
 		t.Errorf("delivered seqs %v, dropped %d", got, s.Dropped())
 	}
 }
@@ -353,4 +366,42 @@ func FuzzCallEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRegisteredBeforeStart: users with bindings before Start get their
+// link_up right after the source's, in order; changes then one each.
+func TestRegisteredBeforeStart(t *testing.T) {
+	s, err := New(Options{Calls: &fakeCalls{}, User: lookupUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.OnBindings("u1002@example.com", 1)
+	s.OnBindings("u1000@example.com", 2)
+	s.OnBindings("u1001@example.com", 0)
+	var mu sync.Mutex
+	var got []string
+	s.SetOnEvent(func(ev plugins.Event) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%d:%s:%s", ev.Seq, ev.Type, ev.Device))
+		mu.Unlock()
+	})
+	stop := s.Start(context.Background())
+	defer stop()
+	s.OnBindings("u1000@example.com", 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 4 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "[1:link_up: 2:link_up:u1000 3:link_up:u1002 4:link_down:u1000]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("events %v, want %s", got, want)
+	}
 }

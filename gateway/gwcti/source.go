@@ -147,12 +147,25 @@ func (s *Source) SetOnEvent(f func(plugins.Event)) {
 }
 
 // Start delivers the events until ctx ends; the returned func stops it
-// and waits. Up is true in between.
+// and waits. Up is true in between. It begins with the source's link_up,
+// then one device link_up per user registered before.
 func (s *Source) Start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	s.up.Store(true)
 	s.emit(plugins.Event{Type: plugins.EventLinkUp})
+	s.mu.Lock()
+	var online []string
+	for u, on := range s.online {
+		if on {
+			online = append(online, u)
+		}
+	}
+	s.up.Store(true) // OnBindings reports changes from now on
+	s.mu.Unlock()
+	slices.Sort(online)
+	for _, u := range online { // the users registered before the start
+		s.emit(plugins.Event{Type: plugins.EventLinkUp, Device: u, Cause: plugins.CauseLinkFailure, RawCause: "registered"})
+	}
 	go func() {
 		defer close(done)
 		for {
