@@ -614,3 +614,54 @@ func TestGatewaySourceMakeCallCleared(t *testing.T) {
 		t.Error("the destination rang for a cleared click-to-dial")
 	}
 }
+
+// TestGatewaySourceTransferAttended: u1001 has a call from u1000 and one
+// it placed to u1002; Transfer joins u1000 and u1002, u1001 leaves both.
+func TestGatewaySourceTransferAttended(t *testing.T) {
+	a, l := runGW(t, "")
+	src := a.GatewaySource()
+	p0, p1, _, id1 := answeredCall(t, a, l)
+	p2 := newTestPhone(t, a, "u1002", 50*time.Millisecond)
+	if _, st := p1.call("1002"); st != 200 {
+		t.Fatalf("u1001's second call: %d", st)
+	}
+	id2 := l.wait("u1002 established", is(plugins.EventEstablished, "u1002")).CallID
+	ctx := context.Background()
+	if _, err := src.Transfer(ctx, plugins.ConnectionRef{Device: "u1001", CallID: id1},
+		plugins.ConnectionRef{Device: "u1000", CallID: id2}); !errors.Is(err, plugins.ErrInvalidArgument) {
+		t.Errorf("transfer across two devices: %v", err)
+	}
+	ref, err := src.Transfer(ctx, plugins.ConnectionRef{Device: "u1001", CallID: id1}, plugins.ConnectionRef{Device: "u1001", CallID: id2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.CallID != id1 {
+		t.Errorf("resulting call %+v, want %s", ref, id1)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(p1.all(isReq("BYE"))) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(p1.all(isReq("BYE"))); n != 2 {
+		t.Errorf("the transferor got %d BYEs, want one per call", n)
+	}
+	if p0.seen(isReq("BYE")) || p2.seen(isReq("BYE")) {
+		t.Error("a joined party got a BYE")
+	}
+	ev := l.wait("u1002 transferred", func(ev plugins.Event) bool {
+		return ev.Type == plugins.EventTransferred && ev.Device == "u1002" && ev.CallID == id1
+	})
+	if ev.State != plugins.StateConnected || ev.Cause != plugins.CauseTransfer {
+		t.Errorf("new party's event %+v", ev)
+	}
+	if ev := l.wait("u1001 transferred", is(plugins.EventTransferred, "u1001")); ev.State != plugins.StateNull {
+		t.Errorf("transferor's event %+v", ev)
+	}
+	snap, err := src.Snapshot(ctx, "u1002")
+	if err != nil || len(snap.Calls) != 1 || snap.Calls[0].CallID != id1 || snap.Calls[0].Other != "u1000" {
+		t.Errorf("u1002's snapshot %+v %v", snap, err)
+	}
+	if snap, _ := src.Snapshot(ctx, "u1001"); len(snap.Calls) != 0 {
+		t.Errorf("transferor still has calls: %+v", snap)
+	}
+}

@@ -345,3 +345,47 @@ func (b *B2BUA) Deflect(id, user, to string, done func(error)) error {
 	}
 	return <-dr.reply // done is for a transfer only: this outcome is known now
 }
+
+// Join connects the far parties of user's legs on calls held and active,
+// as user's attended transfer (RFC 5589 §7, refer.go's attended: the far
+// party of active takes user's place on held, user's legs on both calls
+// end with a BYE). The two calls become one, held's ID.
+func (b *B2BUA) Join(heldID, activeID, user string) error {
+	c, x, _, err := b.partyLeg(heldID, user)
+	if err != nil {
+		return err
+	}
+	c2, r, _, err := b.partyLeg(activeID, user)
+	if err != nil {
+		return err
+	}
+	if c == c2 {
+		return fmt.Errorf("%w: a call cannot be joined to itself", ErrCallState)
+	}
+	if !c.est.beginWait(2 * time.Second) {
+		return fmt.Errorf("%w: an offer is under way on call %s", ErrCallState, heldID)
+	}
+	defer c.est.finish()
+	if !c.beginTransfer(x.d) {
+		return fmt.Errorf("%w: a transfer is under way on call %s", ErrCallState, heldID)
+	}
+	defer c.endTransfer()
+	if c2.beginTransfer(r.d) {
+		defer c2.endTransfer()
+	}
+	c.est.mu.Lock()
+	c.est.referSeq, c.est.noReferSub = 0, true // no REFER: nobody to NOTIFY
+	c.est.mu.Unlock()
+	b.mu.Lock()
+	other := c2.partyOf(r.peer, !r.isA)
+	b.mu.Unlock()
+	if err := c.attended(x, r); err != nil {
+		return err
+	}
+	c.info.mu.Lock()
+	c.info.transferredTo, c.info.attended = other.Number, true
+	c.info.mu.Unlock()
+	c.observe(CallTransferred, CallEvent{By: user, Other: other.Number})
+	b.log.Info("calls joined by control", "held", heldID, "active", activeID, "by", user)
+	return nil
+}

@@ -15,8 +15,8 @@ import (
 // device by username; the device must be a party of the call. Services
 // the gateway does not carry out answer plugins.ErrNotSupported (not
 // listed in Capabilities): Answer (no
-// remote answer the phones honour), Consultation, Transfer and Conference
-// (two-call services), SetAgentState (no ACD). Pickup is of parked calls
+// remote answer the phones honour), Consultation and Conference,
+// SetAgentState (no ACD). Pickup is of parked calls
 // only (park.go).
 
 // notSupported is the error of a service the gateway does not offer.
@@ -204,10 +204,29 @@ func (s *Source) Consultation(context.Context, plugins.ConnectionRef, string) (p
 	return plugins.ConnectionRef{}, notSupported("consultation")
 }
 
-// Transfer implements attendant.Source: not supported (attended transfer
-// works from the phones, REFER with Replaces).
-func (s *Source) Transfer(context.Context, plugins.ConnectionRef, plugins.ConnectionRef) (plugins.ConnectionRef, error) {
-	return plugins.ConnectionRef{}, notSupported("transfer")
+// Transfer implements attendant.Source: the attended transfer of a user
+// with two calls (made from its phone, or one held): the far parties of
+// held and active are connected on held's call, the user's legs on both
+// end (b2bua Join: RFC 5589 §7 as the gateway carries REFER/Replaces
+// out). The far party of active gets connection_cleared on active and
+// transferred on held.
+func (s *Source) Transfer(_ context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	u, err := s.conn(held)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	u2, err := s.conn(active)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if u != u2 {
+		return plugins.ConnectionRef{}, fmt.Errorf("gateway source: transfer: %w: held and active are on devices %s and %s",
+			plugins.ErrInvalidArgument, u, u2)
+	}
+	if err := s.o.Calls.Join(held.CallID, active.CallID, u); err != nil {
+		return plugins.ConnectionRef{}, mapErr("transfer", err)
+	}
+	return plugins.ConnectionRef{CallID: held.CallID}, nil
 }
 
 // Conference implements attendant.Source: not supported.

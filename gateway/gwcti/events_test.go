@@ -32,6 +32,7 @@ func (f *fakeCalls) Deflect(id, _, _ string, _ func(error)) error  { return f.er
 
 func (f *fakeCalls) Dial(user, _ string) (string, error) { return "d-" + user, nil }
 func (f *fakeCalls) Park(id, _ string) error             { return f.err(id) }
+func (f *fakeCalls) Join(id, _, _ string) error          { return f.err(id) }
 func (f *fakeCalls) Unpark(id, _, _ string, _ func(error)) error {
 	return f.err(id)
 }

@@ -54,6 +54,7 @@ type Calls interface {
 	Dial(user, to string) (string, error)
 	Park(id, user string) error
 	Unpark(id, parker, user string, done func(error)) error
+	Join(heldID, activeID, user string) error
 }
 
 // Settings keeps the users' DND and forwarding (the store's settings).
@@ -235,6 +236,7 @@ var services = []plugins.Service{
 	plugins.ServiceHold,
 	plugins.ServiceRetrieve,
 	plugins.ServiceSingleStepTransfer,
+	plugins.ServiceTransfer,
 	plugins.ServiceDeflect,
 	plugins.ServiceGenerateDigits,
 	plugins.ServicePark,
