@@ -557,6 +557,13 @@ func TestGatewaySourceParkPickup(t *testing.T) {
 	if _, err := src.Pickup(ctx, "u1002", "99"); !errors.Is(err, plugins.ErrNotFound) {
 		t.Errorf("pickup from an empty slot: %v", err)
 	}
+	// The parked party's own services wait for the pickup.
+	if err := src.Hold(ctx, plugins.ConnectionRef{Device: "u1000", CallID: id}); !errors.Is(err, plugins.ErrFailedPrecondition) {
+		t.Errorf("hold of a parked call: %v", err)
+	}
+	if _, err := src.Park(ctx, plugins.ConnectionRef{Device: "u1000", CallID: id}, ""); !errors.Is(err, plugins.ErrFailedPrecondition) {
+		t.Errorf("parking a parked call again: %v", err)
+	}
 	// Another phone picks it up: rung with the parked party, bridged.
 	p2 := newTestPhone(t, a, "u1002", 50*time.Millisecond)
 	ref, err := src.Pickup(ctx, "u1002", slot)

@@ -233,6 +233,9 @@ func (b *B2BUA) redirect(id, user string, dir psdp.Direction) error {
 	if err != nil {
 		return err
 	}
+	if c.parked() {
+		return fmt.Errorf("%w: call %s is parked", ErrCallState, id)
+	}
 	if !c.est.beginWait(2 * time.Second) {
 		return fmt.Errorf("%w: an offer is under way on call %s", ErrCallState, id)
 	}
@@ -276,6 +279,9 @@ func (b *B2BUA) SendDigits(id, user, digits string) error {
 	c, _, y, err := b.partyLeg(id, user)
 	if err != nil {
 		return err
+	}
+	if c.parked() {
+		return fmt.Errorf("%w: call %s is parked", ErrCallState, id)
 	}
 	for _, d := range strings.ToUpper(digits) {
 		req := y.d.newRequest(sip.INFO)

@@ -141,3 +141,10 @@ func (c *call) parkedOn(x *dialog) bool {
 	defer c.est.mu.Unlock()
 	return c.est.xfer != nil && c.est.xfer.x == x && c.est.xfer.park
 }
+
+// parked reports whether c is parked (its other leg released).
+func (c *call) parked() bool {
+	c.est.mu.Lock()
+	defer c.est.mu.Unlock()
+	return c.est.xfer != nil && c.est.xfer.park
+}
