@@ -672,3 +672,28 @@ func TestGatewaySourceTransferAttended(t *testing.T) {
 		t.Errorf("transferor still has calls: %+v", snap)
 	}
 }
+
+// TestGatewaySourceMakeCallBusy: the number refuses (busy: DND): the
+// calling user's phone, answered, gets a BYE saying why.
+func TestGatewaySourceMakeCallBusy(t *testing.T) {
+	a, l := runGW(t, "")
+	src := a.GatewaySource()
+	ctx := context.Background()
+	p0 := newTestPhone(t, a, "u1000", 50*time.Millisecond)
+	_ = newTestPhone(t, a, "u1001", 50*time.Millisecond)
+	if err := src.SetDND(ctx, "u1001", true); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := src.MakeCall(ctx, plugins.MakeCallRequest{Calling: "u1000", Called: "1001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bye := p0.wait("BYE at the calling phone", isReq("BYE"))
+	if !strings.Contains(bye.get("Reason"), "cause=486") {
+		t.Errorf("BYE Reason %q, want the destination's 486", bye.get("Reason"))
+	}
+	ev := l.wait("u1000 cleared", is(plugins.EventConnectionCleared, "u1000"))
+	if ev.CallID != ref.CallID || ev.Cause != plugins.CauseBusy {
+		t.Errorf("cleared %+v", ev)
+	}
+}
