@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
@@ -28,6 +29,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/gwcti"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 	"github.com/switchboard-gw/switchboard/gateway/sipserver"
@@ -74,6 +76,9 @@ type App struct {
 	started  time.Time
 	reloadMu sync.Mutex
 	ready    chan struct{} // closed when Run has opened every listener
+
+	// gwsrc is the gateway as a CTI source (gwcti.go).
+	gwsrc atomic.Pointer[gwcti.Source]
 }
 
 // New opens the store, loads users, bans and bindings, and prepares the
@@ -162,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		EdgeProxies:    prefixSet(cfg.EdgeProxyPrefixes()),
 		ServerName:     cfg.SIP.ServerName,
 		Logger:         log.With("component", "registrar"),
+		OnBindings:     a.gwctiBindings, // gwcti.go
 	})
 	if err != nil {
 		return nil, err
@@ -197,6 +203,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		return nil, fmt.Errorf("trunks: %w", err)
 	}
 	if err := a.newCalls(cfg, auth); err != nil {
+		return nil, err
+	}
+	if err := a.newGatewaySource(); err != nil { // gwcti.go
 		return nil, err
 	}
 	a.guard.SetProtected(trunkAddress(a.dns.Trunks()))
@@ -270,6 +279,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.dns.Start(ctx)
 	stopTrunkRegs := a.startTrunkRegs()
 	stopCTI := a.startCTI(ctx)
+	stopGW := a.startGatewaySource(ctx) // gwcti.go
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	a.runBanWriter(sweepCtx, &wg)
 	wg.Add(1)
@@ -292,6 +302,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopTrunkRegs()
 	stopCTI()
 	a.calls.Close()
+	stopGW()
 	a.dns.Stop()
 	a.sip.Close()
 	a.stopTURN()

@@ -72,6 +72,8 @@ type Config struct {
 
 	// CTI configures the CTI drivers (PBX call control and monitoring).
 	CTI CTI `yaml:"cti"`
+	// GatewayCTI configures the gateway's own users and calls as a CTI source.
+	GatewayCTI GatewayCTI `yaml:"gateway_cti"`
 
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
@@ -379,6 +381,7 @@ func base() *Config {
 		Numbering: defaultNumbering(),
 
 		CallPolicy: defaultCallPolicy(),
+		GatewayCTI: defaultGatewayCTI(),
 		TURN:       defaultTURN(),
 		Accounts:   defaultAccounts(),
 		Operators:  defaultOperators(),
