@@ -216,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCTI(cfg); err != nil {
 		return nil, err
 	}
+	a.wireGatewaySource() // attendant_gateway.go
 	if err := a.newTURN(cfg, tlsConf); err != nil {
 		return nil, err
 	}
