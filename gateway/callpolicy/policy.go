@@ -188,7 +188,7 @@ type Policy struct {
 // New checks o and returns its Policy.
 func New(o Options) (*Policy, error) {
 	p := &Policy{
-		classes: map[string]*Class{},
+		classes:      map[string]*Class{},
 		defaultClass: o.DefaultClass, trunkClass: o.TrunkClass,
 		users: o.Users, trunkClasses: o.TrunkClasses, trunks: o.Trunks,
 		maxRingSrc: o.MaxRingingPerSource, now: o.Now,
