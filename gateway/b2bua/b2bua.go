@@ -209,6 +209,8 @@ type B2BUA struct {
 	// early dialogs by dialogKey (pickup.go).
 	pickCh   map[*call]chan *pickupReq
 	pickable map[string]pickable
+	// lv are the settings of the last reload (live.go).
+	lv atomic.Pointer[Live]
 }
 
 // New makes a B2BUA.
@@ -390,7 +392,7 @@ func (b *B2BUA) dialled(req *sip.Request, who caller) string {
 	if who.trunk == nil || req.To() == nil {
 		return n
 	}
-	if as := b.o.RegisteredAs[who.trunk.Name()]; n == "" || (as != "" && n == as) {
+	if as := b.live().RegisteredAs[who.trunk.Name()]; n == "" || (as != "" && n == as) {
 		if to := strings.TrimSpace(req.To().Address.User); to != "" {
 			return to
 		}
