@@ -53,6 +53,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
 	s.ctiRoutes(mux)
+	s.configRoutes(mux)                           // config_api.go
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
 		a.log.Error("web phone not served", "error", err)

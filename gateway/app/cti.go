@@ -11,11 +11,9 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 )
 
-// newCTI prepares the configured CTI drivers (none: no manager).
+// newCTI prepares the configured CTI drivers; with none the manager
+// runs empty, ready for drivers a reload adds.
 func (a *App) newCTI(cfg *config.Config) error {
-	if len(cfg.CTI.Drivers) == 0 {
-		return nil
-	}
 	m, err := cti.New(cti.Options{Drivers: cfg.CTI.Drivers, Logger: a.log})
 	if err != nil {
 		return err
@@ -38,7 +36,9 @@ func (a *App) startCTI(ctx context.Context) (stop func()) {
 			a.log.Error("cti drivers", "error", err)
 		}
 	}()
-	a.log.Info("cti drivers starting", "drivers", len(a.cfg.CTI.Drivers))
+	if n := len(a.cfg.CTI.Drivers); n > 0 {
+		a.log.Info("cti drivers starting", "drivers", n)
+	}
 	return func() { cancel(); <-done }
 }
 
