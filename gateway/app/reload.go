@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/numbering"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
+	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
 // A reload (SIGHUP, `switchboard reload`, POST /api/v1/reload) re-reads
@@ -145,7 +149,35 @@ func (a *App) ReloadAs(ctx context.Context, trigger string) ReloadResult {
 	a.reload.mu.Lock()
 	a.reload.last = &res
 	a.reload.mu.Unlock()
+	if err := writeReloadResult(a.cfg.DataDir, res); err != nil {
+		a.log.Warn("writing the reload result", "error", err)
+	}
 	return res
+}
+
+// ReloadResultFile is the file in data_dir where the last reload's
+// result is written (JSON, 0600), for `switchboard reload` to report.
+const ReloadResultFile = "last-reload.json"
+
+// writeReloadResult replaces data_dir/last-reload.json atomically.
+func writeReloadResult(dataDir string, res ReloadResult) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dataDir, ReloadResultFile+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dataDir, ReloadResultFile))
 }
 
 func (a *App) reloadLocked(ctx context.Context) ReloadResult {
@@ -241,9 +273,13 @@ func matchKey(keys []string, key string) bool {
 // of New, when every component exists.
 func (a *App) addReloaders() {
 	a.AddReloader(Reloader{Name: "users", Keys: []string{"users"}, Always: true,
-		Prepare: func(ctx context.Context, _, next *config.Config) (func() ([]string, error), error) {
+		Prepare: func(ctx context.Context, cur, next *config.Config) (func() ([]string, error), error) {
 			return func() ([]string, error) {
 				if err := a.syncInlineUsers(ctx, next); err != nil {
+					return nil, err
+				}
+				removed, err := a.dropInlineUsers(ctx, cur, next)
+				if err != nil {
 					return nil, err
 				}
 				n, err := a.users.Reload(ctx, a.store)
@@ -254,7 +290,11 @@ func (a *App) addReloaders() {
 				if err := a.loadBans(ctx); err != nil {
 					return nil, err
 				}
-				return []string{fmt.Sprintf("%d users", n)}, nil
+				notes := []string{fmt.Sprintf("%d users", n)}
+				for _, u := range removed {
+					notes = append(notes, "user "+u+" removed")
+				}
+				return notes, nil
 			}, nil
 		}})
 	if lv := logLevelVar(a.log); lv != nil {
@@ -358,4 +398,25 @@ func (a *App) prepareTrunks(_ context.Context, _, next *config.Config) (func() (
 		}
 		return notes, err
 	}, nil
+}
+
+// dropInlineUsers deletes from the store the users the config in force
+// listed under users: and next no longer does (users added with the CLI
+// or an import are not the file's to remove).
+func (a *App) dropInlineUsers(ctx context.Context, cur, next *config.Config) ([]string, error) {
+	keep := map[string]bool{}
+	for _, u := range next.Users {
+		keep[u.Username] = true
+	}
+	var removed []string
+	for _, u := range cur.Users {
+		if keep[u.Username] {
+			continue
+		}
+		if err := a.store.DeleteUser(ctx, u.Username); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return removed, fmt.Errorf("remove user %s: %w", u.Username, err)
+		}
+		removed = append(removed, u.Username)
+	}
+	return removed, nil
 }
