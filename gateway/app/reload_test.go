@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/store"
@@ -275,12 +276,79 @@ func TestReloadConcurrentWithRequests(t *testing.T) {
 		})
 	}
 	for i := range 5 {
-		extra := users + "trunks:\n  - {name: pbx, target: \"sip:127.0.0.1:5999\", match: [\"2xxx\"]}\n"
+		extra := users + "trunks:\n  - {name: pbx, target: \"sip:127.0.0.1:5999\", match: [\"2x\"]}\n"
 		if i%2 == 1 {
 			extra = users + "registrar: {min_expires: 120}\n"
 		}
 		r.write(extra)
-		_ = r.Reload(context.Background())
+		if err := r.Reload(context.Background()); err != nil {
+			t.Errorf("reload %d: %v", i, err)
+		}
 	}
 	wg.Wait()
+	if tr := r.live.Route("2001"); tr == nil || tr.Name() != "pbx" {
+		t.Errorf("after the last reload 2001 routes to %v", tr)
+	}
+}
+
+// TestReloadCallSettings: a reload swaps what the B2BUA sees of users'
+// class of service and diverts, the numbering plan, session timers and
+// a trunk's settings; calls that follow get them.
+func TestReloadCallSettings(t *testing.T) {
+	r := startReloadApp(t, "users:\n  - {username: u1000, password: secret}\n", nil)
+	if c := r.policy.ClassOf(callpolicyUser("u1000")); c != "default" {
+		t.Fatalf("class before: %s", c)
+	}
+	if _, ok := r.live.Divert("u1000"); ok {
+		t.Fatal("divert before")
+	}
+	r.write(`users:
+  - {username: u1000, password: secret, class: intl, divert: {busy: "1001"}}
+call_policy:
+  classes: [{name: intl, allow: [internal, national, international]}]
+numbering: {region: CH}
+calls: {session_expires: 600s, min_se: 120s}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.1:5999", match: ["2x"], domain: pbx.example.net}
+`)
+	res := r.ReloadAs(context.Background(), "signal")
+	if !res.OK {
+		t.Fatalf("reload: %+v", res)
+	}
+	t.Logf("applied %v parts %v notes %v", res.Applied, res.Parts, res.Notes)
+	if c := r.policy.ClassOf(callpolicyUser("u1000")); c != "intl" {
+		t.Errorf("class after: %s", c)
+	}
+	if dv, ok := r.live.Divert("u1000"); !ok || dv.Busy != "1001" {
+		t.Errorf("divert after: %+v %v", dv, ok)
+	}
+	if reg := r.live.plan.Load().Region(); reg != "CH" {
+		t.Errorf("numbering region after: %q", reg)
+	}
+	lv := r.calls.Live()
+	if lv.SessionExpires != 600*time.Second || lv.MinSE != 120*time.Second {
+		t.Errorf("session timers after: %v %v", lv.SessionExpires, lv.MinSE)
+	}
+	if lv.TrunkSettings["pbx"].Domain != "pbx.example.net" || len(lv.Trunks) != 1 {
+		t.Errorf("trunk settings after: %+v", lv)
+	}
+	if tr := r.live.Route("2001"); tr == nil || tr.Name() != "pbx" {
+		t.Errorf("route of 2001 after: %v", tr)
+	}
+
+	// A class the policy does not know is refused before anything changes.
+	r.write("users:\n  - {username: u1000, password: secret, class: nosuch}\n")
+	if res := r.ReloadAs(context.Background(), "signal"); res.OK {
+		t.Fatalf("a file naming an unknown class was applied: %+v", res)
+	}
+	if tr := r.live.Route("2001"); tr == nil {
+		t.Error("a refused reload removed the trunk")
+	}
+	if c := r.policy.ClassOf(callpolicyUser("u1000")); c != "intl" {
+		t.Errorf("a refused reload changed the class: %s", c)
+	}
+}
+
+func callpolicyUser(name string) callpolicy.Party {
+	return callpolicy.Party{Kind: callpolicy.User, Name: name}
 }

@@ -33,3 +33,6 @@ func (b *B2BUA) live() Live {
 	return Live{Trunks: b.o.Trunks, RegisteredAs: b.o.RegisteredAs, TrunkAuth: b.o.TrunkAuth,
 		TrunkSettings: b.o.TrunkSettings, SessionExpires: b.o.SessionExpires, MinSE: b.o.MinSE, Pickup: b.o.Pickup}
 }
+
+// Live returns the settings in force (the last SetLive's, else Options').
+func (b *B2BUA) Live() Live { return b.live() }
