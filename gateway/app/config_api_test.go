@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -112,5 +113,39 @@ func TestMatchKey(t *testing.T) {
 		if got := matchKey(tt.keys, tt.key); got != tt.want {
 			t.Errorf("matchKey(%v, %s) = %v", tt.keys, tt.key, got)
 		}
+	}
+}
+
+// TestConfigOpenAPIFragment: openapi/config.json is an OpenAPI 3.1
+// document describing exactly the routes configRoutes registers.
+func TestConfigOpenAPIFragment(t *testing.T) {
+	b, err := os.ReadFile("openapi/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	var got []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			got = append(got, strings.ToUpper(m)+" "+p)
+		}
+	}
+	slices.Sort(got)
+	s := &adminServer{}
+	mux := http.NewServeMux()
+	s.configRoutes(mux)
+	want := slices.Clone(s.routes)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("fragment operations %v, routes %v", got, want)
 	}
 }
