@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/numbering"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
+	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
@@ -336,6 +337,13 @@ func (a *App) addReloaders() {
 			sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
 			e := registrar.Expiries{Default: sec(next.Registrar.DefaultExpires), Min: sec(next.Registrar.MinExpires), Max: sec(next.Registrar.MaxExpires)}
 			return func() ([]string, error) { return nil, a.reg.SetExpiries(e) }, nil
+		}})
+	a.AddReloader(Reloader{Name: "security", Keys: []string{"security.rate_limit", "security.ban"},
+		Prepare: func(_ context.Context, _, next *config.Config) (func() ([]string, error), error) {
+			sec := next.Security
+			l := sipguard.Limits{RatePerSecond: float64(sec.RateLimit.RequestsPerSecond), Burst: sec.RateLimit.Burst,
+				BanFailures: sec.Ban.Failures, BanWindow: sec.Ban.Window.D(), BanDuration: sec.Ban.Duration.D(), ScanUsers: sec.Ban.ScanUsers}
+			return func() ([]string, error) { a.guard.SetLimits(l); return nil, nil }, nil
 		}})
 	a.AddReloader(Reloader{Name: "cti", Keys: []string{"cti.drivers"},
 		Prepare: func(ctx context.Context, _, next *config.Config) (func() ([]string, error), error) {

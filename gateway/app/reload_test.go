@@ -143,7 +143,8 @@ func TestReloadLiveSettings(t *testing.T) {
 		t.Fatalf("last reload after a bad file: %+v", lr)
 	}
 
-	r.write(users + "registrar: {min_expires: 300}\nrecords: {retention_days: 5}\nmedia: {port_min: 41000}\n")
+	r.write(users + "registrar: {min_expires: 300}\nrecords: {retention_days: 5}\nmedia: {port_min: 41000}\n" +
+		"security: {rate_limit: {requests_per_second: 7, burst: 9}, ban: {failures: 4}}\n")
 	code, b := r.api("POST", "/api/v1/reload")
 	if code != 200 {
 		t.Fatalf("reload: %d %s", code, b)
@@ -161,6 +162,9 @@ func TestReloadLiveSettings(t *testing.T) {
 	}
 	if got := r.reg.Expiries().Min; got != 300*time.Second {
 		t.Fatalf("min_expires %v after the reload", got)
+	}
+	if l := r.guard.Limits(); l.RatePerSecond != 7 || l.Burst != 9 || l.BanFailures != 4 {
+		t.Fatalf("guard limits after the reload: %+v", l)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
