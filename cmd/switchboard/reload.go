@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,6 +119,13 @@ func readPID(path string) (int, error) {
 	}
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return 0, fmt.Errorf("process %d from %s is not running (a stale pid file)", pid, path)
+	}
+	// A stale file's pid may belong to another program by now: where /proc
+	// tells, signal only a process running "serve".
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil {
+		if !slices.Contains(strings.Split(string(b), "\x00"), "serve") {
+			return 0, fmt.Errorf("process %d from %s is not a gateway (a stale pid file)", pid, path)
+		}
 	}
 	return pid, nil
 }
