@@ -262,7 +262,9 @@ func TestReloadLogLevel(t *testing.T) {
 }
 
 // TestReloadConcurrentWithRequests: reloads while the admin API and the
-// reload API are used (run with -race).
+// reload API are used and while what calls read (routes, numbering,
+// diverts, trunk settings, admission, trunk health, guard and registrar
+// settings) is read (run with -race).
 func TestReloadConcurrentWithRequests(t *testing.T) {
 	users := "users:\n  - {username: u1000, password: secret}\n"
 	r := startReloadApp(t, users, nil)
@@ -279,16 +281,41 @@ func TestReloadConcurrentWithRequests(t *testing.T) {
 			}
 		})
 	}
+	// What a call reads while the reloads swap it.
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if tr := r.live.Route("2001"); tr != nil {
+				_ = tr.Snapshot()
+			}
+			_, _ = r.live.Outbound("pbx", "2001")
+			_, _ = r.live.Divert("u1000")
+			_ = r.calls.Live().TrunkSettings["pbx"]
+			if tk, err := r.policy.Admit(callpolicy.Call{Party: callpolicyUser("u1000"), Number: "2001", Local: true}); err == nil {
+				tk.Release()
+			}
+			_ = r.dns.Snapshot()
+			_ = r.guard.Limits()
+			_ = r.reg.Expiries()
+		}
+	})
 	for i := range 5 {
 		extra := users + "trunks:\n  - {name: pbx, target: \"sip:127.0.0.1:5999\", match: [\"2x\"]}\n"
 		if i%2 == 1 {
-			extra = users + "registrar: {min_expires: 120}\n"
+			extra = users + "registrar: {min_expires: 120}\nsecurity: {rate_limit: {requests_per_second: 50}}\n" +
+				"trunks:\n  - {name: pbx, target: \"sip:127.0.0.2:5999\", match: [\"2x\"], number: {prefix: \"0\"}}\n"
 		}
 		r.write(extra)
 		if err := r.Reload(context.Background()); err != nil {
 			t.Errorf("reload %d: %v", i, err)
 		}
 	}
+	close(stop)
 	wg.Wait()
 	if tr := r.live.Route("2001"); tr == nil || tr.Name() != "pbx" {
 		t.Errorf("after the last reload 2001 routes to %v", tr)
