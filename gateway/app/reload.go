@@ -40,7 +40,20 @@ import (
 //
 // A component joins the reload with App.AddReloader from its constructor
 // in New (see Reloader). The store's users and bans are re-read on every
-// reload, changed or not (`switchboard users add`, `bans delete`).
+// reload, changed or not (`switchboard users add`, `bans delete`). For
+// example, the accounts' pause reasons file (its path a config key):
+//
+//	a.AddReloader(Reloader{Name: "pause_reasons", Keys: []string{"accounts.pause_reasons"},
+//		Prepare: func(_ context.Context, _, next *config.Config) (func() ([]string, error), error) {
+//			reasons, err := loadPauseReasons(next.Accounts.PauseReasons) // parse now: an error refuses the reload
+//			if err != nil {
+//				return nil, err
+//			}
+//			return func() ([]string, error) { a.pause.Set(reasons); return nil, nil }, nil
+//		}})
+//
+// A key no reloader owns is reported as needing a restart: a new config
+// section is "needs a restart" until its component adds a reloader.
 
 // Reloader is one component's part in a reload.
 type Reloader struct {
