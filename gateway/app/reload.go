@@ -36,7 +36,9 @@ import (
 //     that can fail: parsing, building); one error rejects the whole
 //     reload, nothing applied.
 //  4. Then each commits, swapping its settings in at once (each
-//     component behind its own lock or atomic pointer).
+//     component behind its own lock or atomic pointer). A commit that
+//     fails (a store error) is reported and runs again on the next
+//     reload, changed keys or not.
 //
 // A component joins the reload with App.AddReloader from its constructor
 // in New (see Reloader). The store's users and bans are re-read on every
@@ -100,6 +102,7 @@ type reloadState struct {
 	reloaders []Reloader
 	cur       *config.Config // the config in force (nil: the start config)
 	last      *ReloadResult
+	failed    map[string]bool // reloaders whose commit failed: run again next time
 }
 
 // AddReloader lets a component take its part of the config live on a
@@ -208,6 +211,7 @@ func (a *App) reloadLocked(ctx context.Context) ReloadResult {
 	}
 	a.reload.mu.Lock()
 	reloaders := slices.Clone(a.reload.reloaders)
+	retry := a.reload.failed
 	a.reload.mu.Unlock()
 
 	changed := diffKeys(configView(cur, false), configView(next, false))
@@ -234,7 +238,7 @@ func (a *App) reloadLocked(ctx context.Context) ReloadResult {
 	}
 	var steps []step
 	for _, r := range reloaders {
-		if !r.Always && !slices.ContainsFunc(res.Applied, func(k string) bool { return matchKey(r.Keys, k) }) {
+		if !r.Always && !retry[r.Name] && !slices.ContainsFunc(res.Applied, func(k string) bool { return matchKey(r.Keys, k) }) {
 			continue
 		}
 		commit, err := r.Prepare(ctx, cur, next)
@@ -246,17 +250,20 @@ func (a *App) reloadLocked(ctx context.Context) ReloadResult {
 		steps = append(steps, step{r.Name, commit})
 	}
 	var errs []error
+	failed := map[string]bool{}
 	for _, s := range steps {
 		notes, err := s.commit()
 		res.Notes = append(res.Notes, notes...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+			failed[s.name] = true
 			continue
 		}
 		res.Parts = append(res.Parts, s.name)
 	}
 	a.reload.mu.Lock()
 	a.reload.cur = next
+	a.reload.failed = failed
 	a.reload.mu.Unlock()
 	if len(errs) > 0 {
 		res.Error = errors.Join(errs...).Error()

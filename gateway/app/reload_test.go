@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -382,4 +383,34 @@ trunks:
 
 func callpolicyUser(name string) callpolicy.Party {
 	return callpolicy.Party{Kind: callpolicy.User, Name: name}
+}
+
+// TestReloadRetriesFailedPart: a part whose commit failed runs again on
+// the next reload although its keys did not change again.
+func TestReloadRetriesFailedPart(t *testing.T) {
+	r := startReloadApp(t, "users:\n  - {username: u1000, password: secret}\nregistrar: {min_expires: 60}\n", nil)
+	fail := true
+	runs := 0
+	r.AddReloader(Reloader{Name: "flaky", Keys: []string{"registrar.min_expires"},
+		Prepare: func(context.Context, *config.Config, *config.Config) (func() ([]string, error), error) {
+			return func() ([]string, error) {
+				runs++
+				if fail {
+					return nil, errors.New("store down")
+				}
+				return nil, nil
+			}, nil
+		}})
+	r.write("users:\n  - {username: u1000, password: secret}\nregistrar: {min_expires: 120}\n")
+	res := r.ReloadAs(context.Background(), "signal")
+	if res.OK || !strings.Contains(res.Error, "flaky: store down") || !slices.Contains(res.Parts, "registrar") {
+		t.Fatalf("first reload %+v", res)
+	}
+	fail = false
+	if res := r.ReloadAs(context.Background(), "signal"); !res.OK || !slices.Contains(res.Parts, "flaky") || runs != 2 {
+		t.Fatalf("second reload %+v, runs %d", res, runs)
+	}
+	if res := r.ReloadAs(context.Background(), "signal"); slices.Contains(res.Parts, "flaky") || runs != 2 {
+		t.Fatalf("third reload ran the healed part again: %+v", res)
+	}
 }
