@@ -285,3 +285,40 @@ func TestReloadCTIDriver(t *testing.T) {
 		t.Errorf("pbx2 restarted by another driver's removal")
 	}
 }
+
+// TestReloadNumberingAndTimers: a reload changes what the PBX sees of the
+// next call: the number rule of its trunk (a prefix) and the session
+// interval asked (calls.session_expires); a call set up before is not
+// touched.
+func TestReloadNumberingAndTimers(t *testing.T) {
+	pbx := newScriptedPBX(t, func(*sip.Request, int) (int, []sip.Header) { return 200, nil })
+	part := dialogConfig(pbx.agent.addr) + reloadUsers
+	g := startGateway(t, part)
+	answeredCall(t, newPhone(t), g.UDP, "2001")
+	part = g.swapConfig(part, strings.Replace(dialogConfig(pbx.agent.addr), "    match:", "    number: {prefix: \"9\"}\n    match:", 1)+
+		"calls: {session_expires: 600s, min_se: 120s}\n"+reloadUsers)
+	if code, out := g.cliReload(); code != 0 || !strings.Contains(out, "calls.session_expires") || !strings.Contains(out, "trunks[pbx].number.prefix") {
+		t.Fatalf("switchboard reload: exit %d\n%s", code, out)
+	}
+	answeredCall(t, newPhone(t), g.UDP, "2001")
+	invs := pbx.invites()
+	if len(invs) != 2 {
+		t.Fatalf("PBX got %d INVITEs, want 2", len(invs))
+	}
+	se := func(r *sip.Request) string {
+		if h := r.GetHeader("Session-Expires"); h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+	t.Logf("before: %s Session-Expires %q; after: %s Session-Expires %q", invs[0].Recipient.User, se(invs[0]), invs[1].Recipient.User, se(invs[1]))
+	if invs[0].Recipient.User != "2001" || invs[1].Recipient.User != "92001" {
+		t.Errorf("Request-URI users %s then %s, want 2001 then 92001", invs[0].Recipient.User, invs[1].Recipient.User)
+	}
+	if !strings.HasPrefix(se(invs[1]), "600") || strings.HasPrefix(se(invs[0]), "600") {
+		t.Errorf("Session-Expires %q then %q, want 600 after the reload", se(invs[0]), se(invs[1]))
+	}
+	if h := invs[1].GetHeader("Min-SE"); h == nil || h.Value() != "120" {
+		t.Errorf("Min-SE after the reload %v, want 120", h)
+	}
+}
