@@ -43,15 +43,17 @@ import (
 // A component joins the reload with App.AddReloader from its constructor
 // in New (see Reloader). The store's users and bans are re-read on every
 // reload, changed or not (`switchboard users add`, `bans delete`). For
-// example, the accounts' pause reasons file (its path a config key):
+// example, the operators' pause reasons file is re-read on every reload
+// (addReloaders, "pause_reasons"); a component with settings of its own
+// owns their keys:
 //
-//	a.AddReloader(Reloader{Name: "pause_reasons", Keys: []string{"accounts.pause_reasons"},
+//	a.AddReloader(Reloader{Name: "hep", Keys: []string{"hep"},
 //		Prepare: func(_ context.Context, _, next *config.Config) (func() ([]string, error), error) {
-//			reasons, err := loadPauseReasons(next.Accounts.PauseReasons) // parse now: an error refuses the reload
+//			o, err := hepOptions(next.HEP) // check now: an error refuses the reload
 //			if err != nil {
 //				return nil, err
 //			}
-//			return func() ([]string, error) { a.pause.Set(reasons); return nil, nil }, nil
+//			return func() ([]string, error) { a.hep.Set(o); return nil, nil }, nil
 //		}})
 //
 // A key no reloader owns is reported as needing a restart: a new config
@@ -358,6 +360,14 @@ func (a *App) addReloaders() {
 			e := registrar.Expiries{Default: sec(next.Registrar.DefaultExpires), Min: sec(next.Registrar.MinExpires), Max: sec(next.Registrar.MaxExpires)}
 			return func() ([]string, error) { return nil, a.reg.SetExpiries(e) }, nil
 		}})
+	if a.ops != nil {
+		// The pause reasons file is also polled (accounts.go); a reload
+		// reads it at once. Its path and the pause mode need a restart.
+		a.AddReloader(Reloader{Name: "pause_reasons", Always: true,
+			Prepare: func(context.Context, *config.Config, *config.Config) (func() ([]string, error), error) {
+				return func() ([]string, error) { return nil, a.ops.Reload() }, nil
+			}})
+	}
 	a.AddReloader(Reloader{Name: "security", Keys: []string{"security.rate_limit", "security.ban"},
 		Prepare: func(_ context.Context, _, next *config.Config) (func() ([]string, error), error) {
 			sec := next.Security
