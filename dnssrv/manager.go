@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,16 +27,26 @@ type ManagerOptions struct {
 // Manager owns the resolver and the trunks of a running gateway, and runs
 // their probing between Start and Stop.
 type Manager struct {
-	res    *Resolver
-	trunks []*Trunk
-	byName map[string]*Trunk
-	prober Prober
-	log    *slog.Logger
+	res       *Resolver
+	set       atomic.Pointer[trunkSet] // replaced whole by SetTrunks (manager_reload.go)
+	prober    Prober
+	log       *slog.Logger
+	localAddr func(tp Transport, dst netip.AddrPort) (netip.AddrPort, bool)
 
 	mu      sync.Mutex
+	ctx     context.Context // Start's, for trunks added later
 	cancel  context.CancelFunc
+	runs    map[*Trunk]context.CancelFunc // each trunk's resolve-and-probe loop
 	wg      sync.WaitGroup
 	stopped bool
+}
+
+// trunkSet is the trunks in config order and by name, with the options
+// each was made from (SetTrunks compares them).
+type trunkSet struct {
+	list   []*Trunk
+	byName map[string]*Trunk
+	opts   map[string]TrunkOptions
 }
 
 // NewManager builds the resolver and trunks; nothing runs until Start.
@@ -50,28 +61,55 @@ func NewManager(o ManagerOptions) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{res: r, byName: map[string]*Trunk{}, prober: o.Prober, log: o.Logger}
-	for _, to := range o.Trunks {
-		if m.prober == nil {
-			to.Probe.Interval = 0
-		}
-		if to.LocalAddr == nil {
-			to.LocalAddr = o.LocalAddr
-		}
-		t, err := NewTrunk(to, r)
-		if err != nil {
-			_ = r.Close()
-			return nil, err
-		}
-		if _, dup := m.byName[to.Name]; dup {
-			_ = r.Close()
-			return nil, fmt.Errorf("dnssrv: duplicate trunk name %q", to.Name)
-		}
-		t.prober = m.prober
-		m.trunks = append(m.trunks, t)
-		m.byName[to.Name] = t
+	m := &Manager{res: r, prober: o.Prober, log: o.Logger, localAddr: o.LocalAddr, runs: map[*Trunk]context.CancelFunc{}}
+	set, _, err := m.newSet(nil, o.Trunks)
+	if err != nil {
+		_ = r.Close()
+		return nil, err
 	}
+	m.set.Store(set)
 	return m, nil
+}
+
+// newSet makes the trunk set of opts, reusing the trunks of old whose
+// options did not change; made lists the trunks it made. On error it
+// closes what it made.
+func (m *Manager) newSet(old *trunkSet, opts []TrunkOptions) (set *trunkSet, made []*Trunk, err error) {
+	set = &trunkSet{byName: map[string]*Trunk{}, opts: map[string]TrunkOptions{}}
+	defer func() {
+		if err != nil {
+			for _, t := range made {
+				t.Close()
+			}
+			made = nil
+		}
+	}()
+	for _, to := range opts {
+		if _, dup := set.byName[to.Name]; dup {
+			return nil, made, fmt.Errorf("dnssrv: duplicate trunk name %q", to.Name)
+		}
+		raw := to
+		var t *Trunk
+		if old != nil && old.byName[to.Name] != nil && sameTrunk(old.opts[to.Name], raw) {
+			t = old.byName[to.Name]
+		} else {
+			if m.prober == nil {
+				to.Probe.Interval = 0
+			}
+			if to.LocalAddr == nil {
+				to.LocalAddr = m.localAddr
+			}
+			if t, err = NewTrunk(to, m.res); err != nil {
+				return nil, made, err
+			}
+			t.prober = m.prober
+			made = append(made, t)
+		}
+		set.list = append(set.list, t)
+		set.byName[to.Name] = t
+		set.opts[to.Name] = raw
+	}
+	return set, made, nil
 }
 
 // Resolver returns the shared resolver.
@@ -79,19 +117,20 @@ func (m *Manager) Resolver() *Resolver { return m.res }
 
 // Trunk returns the trunk named name.
 func (m *Manager) Trunk(name string) (*Trunk, error) {
-	if t := m.byName[name]; t != nil {
+	if t := m.set.Load().byName[name]; t != nil {
 		return t, nil
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownTrunk, name)
 }
 
 // Trunks returns every trunk in config order.
-func (m *Manager) Trunks() []*Trunk { return append([]*Trunk(nil), m.trunks...) }
+func (m *Manager) Trunks() []*Trunk { return append([]*Trunk(nil), m.set.Load().list...) }
 
 // Snapshot returns every trunk's targets and health.
 func (m *Manager) Snapshot() []TrunkSnapshot {
-	out := make([]TrunkSnapshot, 0, len(m.trunks))
-	for _, t := range m.trunks {
+	trunks := m.set.Load().list
+	out := make([]TrunkSnapshot, 0, len(trunks))
+	for _, t := range trunks {
 		out = append(out, t.Snapshot())
 	}
 	return out
@@ -105,14 +144,22 @@ func (m *Manager) Start(ctx context.Context) {
 	if m.cancel != nil || m.stopped {
 		return
 	}
-	ctx, m.cancel = context.WithCancel(ctx)
-	for _, t := range m.trunks {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.run(ctx, t)
-		}()
+	m.ctx, m.cancel = context.WithCancel(ctx)
+	for _, t := range m.set.Load().list {
+		m.startLocked(t)
 	}
+}
+
+// startLocked runs t's resolve-and-probe loop until Stop or until
+// SetTrunks retires t. m.mu is held.
+func (m *Manager) startLocked(t *Trunk) {
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.runs[t] = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.run(ctx, t)
+	}()
 }
 
 // run resolves t and, when probing is on, probes it every interval.
@@ -170,7 +217,7 @@ func (m *Manager) Stop() {
 		cancel()
 	}
 	m.wg.Wait()
-	for _, t := range m.trunks {
+	for _, t := range m.set.Load().list {
 		t.Close()
 	}
 	_ = m.res.Close()

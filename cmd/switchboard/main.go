@@ -1,5 +1,6 @@
 // Command switchboard is the Switchboard SIP/CTI gateway: one binary that
-// serves (serve), checks its configuration (check-config), manages users
+// serves (serve), checks its configuration (check-config), reloads it
+// (reload), manages users
 // (users) and bans (bans), and prints its version (version).
 package main
 
@@ -18,6 +19,8 @@ const usage = `usage: switchboard <command> [arguments]
 commands:
   serve [--config FILE]                 run the gateway (local defaults without a config)
   check-config FILE                     check a configuration file; prints every error
+  reload [--config FILE]                make the running gateway re-read its config (SIGHUP to the
+                                        pid in data_dir/switchboard.pid) and print what changed
   users import [--config FILE] [--report FILE] users.csv
                                         import users (CSV: username,password,display_name,extension)
   users list [--config FILE]            list users
@@ -48,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stderr)
 	case "check-config":
 		return cmdCheckConfig(args[1:], stdout, stderr)
+	case "reload":
+		return cmdReload(args[1:], stdout, stderr)
 	case "users":
 		return cmdUsers(args[1:], stdout, stderr)
 	case "accounts":

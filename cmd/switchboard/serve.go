@@ -44,6 +44,12 @@ func cmdServe(args []string, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
+	removePID, err := writePIDFile(cfg.DataDir) // reload.go
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	defer removePID()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -53,9 +59,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := a.Reload(ctx); err != nil {
-					log.Error("reload failed", "error", err)
-				}
+				_ = a.Reload(ctx) // logs its result, keeps it for the API and `switchboard reload`
 			}
 		}
 	}()

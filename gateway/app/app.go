@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,6 +63,7 @@ type App struct {
 	relay    *relay.Relay
 	webrtc   *webrtc.Engine // browsers' media bridge (webrtc.go); nil when off
 	calls    *b2bua.B2BUA
+	live     *liveCalls         // what the B2BUA reaches through Router, Numbering, Divert (reload_calls.go)
 	policy   *callpolicy.Policy // call admission (callpolicy.go)
 	cdrs     *records
 	tregs    *trunkRegs
@@ -75,6 +75,7 @@ type App struct {
 	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
 	started  time.Time
 	reloadMu sync.Mutex
+	reload   reloadState   // reload.go
 	ready    chan struct{} // closed when Run has opened every listener
 
 	// gwsrc is the gateway as a CTI source (gwcti.go).
@@ -233,6 +234,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		}
 		a.admin = newAdminServer(a, cfg.HTTP.Listen, httpTLS, pw)
 	}
+	a.addReloaders() // reload.go
 	ok = true
 	return a, nil
 }
@@ -340,36 +342,6 @@ func (a *App) Trunks() *dnssrv.Manager { return a.dns }
 // Registrar returns the registrar.
 func (a *App) Registrar() *registrar.Registrar { return a.reg }
 
-// Reload re-reads the inline users of the config file and the users and
-// bans in the store (SIGHUP).
-func (a *App) Reload(ctx context.Context) error {
-	a.reloadMu.Lock()
-	defer a.reloadMu.Unlock()
-	if a.cfgPath != "" {
-		cfg, err := config.Load(a.cfgPath)
-		if err != nil {
-			return fmt.Errorf("reload config: %w", err)
-		}
-		if err := a.syncInlineUsers(ctx, cfg); err != nil {
-			return err
-		}
-		if a.policy != nil {
-			if err := a.policy.SetUsers(userClasses(cfg)); err != nil { // callpolicy.go
-				return fmt.Errorf("reload config: users[].class (call_policy changes need a restart): %w", err)
-			}
-		}
-	}
-	n, err := a.users.Reload(ctx, a.store)
-	if err != nil {
-		return err
-	}
-	if err := a.loadBans(ctx); err != nil {
-		return err
-	}
-	a.log.Info("reloaded", "users", n)
-	return nil
-}
-
 func (a *App) closeStore() {
 	a.closeRecords()
 	if a.writer != nil {
@@ -474,15 +446,4 @@ func wsPath(cfg *config.Config) string {
 		}
 	}
 	return "/ws"
-}
-
-// SetupLogger builds the slog logger the config asks for.
-func SetupLogger(cfg *config.Config) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }

@@ -13,10 +13,20 @@ import (
 // newCallPolicy maps call_policy, users[].class and trunks[].class and
 // limits to the admission policy of the B2BUA.
 func newCallPolicy(cfg *config.Config, log *slog.Logger) (*callpolicy.Policy, error) {
-	cp := cfg.CallPolicy
 	if cfg.Numbering.Region == "" && len(cfg.Trunks) > 0 {
 		log.Warn("numbering.region is not set: calls are classed by their 00 (international) and 0 (national) prefixes only; set it for class of service to know national, premium and toll-free numbers")
 	}
+	p, err := callpolicy.New(callPolicyOptions(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("call policy: %w", err)
+	}
+	return p, nil
+}
+
+// callPolicyOptions maps the config to the policy's options (New, and
+// Update on a reload).
+func callPolicyOptions(cfg *config.Config) callpolicy.Options {
+	cp := cfg.CallPolicy
 	o := callpolicy.Options{
 		Region:              cfg.Numbering.Region,
 		DefaultClass:        cp.DefaultClass,
@@ -43,11 +53,7 @@ func newCallPolicy(cfg *config.Config, log *slog.Logger) (*callpolicy.Policy, er
 		l := t.Limits
 		o.Trunks[t.Name] = callpolicy.TrunkLimits{MaxCalls: l.MaxCalls, CallsPerSecond: l.CallsPerSecond, Burst: l.Burst, MaxRinging: l.MaxRinging}
 	}
-	p, err := callpolicy.New(o)
-	if err != nil {
-		return nil, fmt.Errorf("call policy: %w", err)
-	}
-	return p, nil
+	return o
 }
 
 // userClasses maps the inline users with users[].class to it.

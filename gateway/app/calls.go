@@ -47,41 +47,12 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		_ = rl.Close()
 		return fmt.Errorf("b2bua sip client: %w", err)
 	}
-	var routes b2bua.Routes
-	var trunks []*dnssrv.Trunk
-	for _, tc := range cfg.Trunks {
-		tr, err := a.dns.Trunk(tc.Name)
-		if err != nil {
-			_ = rl.Close()
-			return err
-		}
-		trunks = append(trunks, tr)
-		if len(tc.Match) > 0 {
-			routes = append(routes, b2bua.Route{Trunk: tr, Match: tc.Match})
-		}
+	tc, err := newTrunkCalls(cfg, a.dns) // reload_calls.go
+	if err != nil {
+		_ = rl.Close()
+		return err
 	}
-	registeredAs := map[string]string{}
-	for _, tc := range cfg.Trunks {
-		if tc.Register.Enabled() {
-			as := tc.Register.ContactUser
-			if as == "" {
-				as = tc.Register.User // trunkreg's default
-			}
-			registeredAs[tc.Name] = as
-		}
-	}
-	trunkAuth := map[string]b2bua.Credentials{} // trunks[].auth, default register (b2bua/trunkauth.go)
-	for _, tc := range cfg.Trunks {
-		if user, password := tc.Credentials(); user != "" {
-			trunkAuth[tc.Name] = b2bua.Credentials{User: user, Password: password}
-		}
-	}
-	diverts := map[string]b2bua.Divert{}
-	for _, u := range cfg.Users {
-		if dv := u.Divert; dv.Busy != "" || dv.NoAnswer != "" {
-			diverts[u.Username] = b2bua.Divert{Busy: dv.Busy, NoAnswer: dv.NoAnswer, NoAnswerTimeout: dv.NoAnswerTimeout.D()}
-		}
-	}
+	diverts := divertsOf(cfg)
 	plan, err := numbering.FromConfig(cfg)
 	if err != nil {
 		_ = rl.Close()
@@ -94,13 +65,17 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	}
 	a.policy = policy
 	a.relay = rl
+	a.live = &liveCalls{}
+	a.live.routes.Store(&tc.routes)
+	a.live.plan.Store(plan)
+	a.live.diverts.Store(&diverts)
 	if a.webrtc, err = newWebRTC(cfg, mediaAddr, a.log.With("component", "webrtc")); err != nil { // webrtc.go
 		return fmt.Errorf("webrtc: %w", err)
 	}
 	a.calls = b2bua.New(b2bua.Options{
 		Auth:       auth,
 		Users:      a.users,
-		Router:     routes,
+		Router:     a.live,
 		Client:     client,
 		Relay:      rl,
 		WebRTC:     a.webrtc,
@@ -113,7 +88,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		Local:      &localUsers{dir: a.users},
 		Location:   a.reg.Location(),
 		Domains:    cfg.Domains(),
-		Trunks:     trunks,
+		Trunks:     tc.live.Trunks,
 
 		// security.trusted_callers (not exempt_sources: see trust.go).
 		TrustedCallers: prefixSet(cfg.TrustedCallerPrefixes()),
@@ -122,28 +97,20 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		// its far end's address family (media.go)
 		MediaSession: newMediaSides(cfg, rl).session,
 
-		Divert: a.gwctiDivert(func(user string) (b2bua.Divert, bool) { // users' forwarding (gwcti.go)
-			dv, ok := diverts[user]
-			return dv, ok
-		}),
-		CDR:          a.Recorder(),
-		RegisteredAs: registeredAs,
-		Numbering:    plan,
-		Admission:    policy,
-		TrunkAuth:    trunkAuth,
-		Listener:     a.listenerFor,
-
-		TrunkSettings: trunkSettings(cfg.Trunks),
-		Profile:       a.users.Profile,
-
-		SessionExpires: cfg.Calls.SessionExpires.D(), // RFC 4028 (b2bua/timer.go)
-		MinSE:          cfg.Calls.MinSE.D(),
-		Pickup:         cfg.CallPolicy.Pickup, // BLF directed pickup (b2bua/pickup.go)
+		Divert:    a.gwctiDivert(a.live.Divert), // users' forwarding (gwcti.go) over the configured diversions
+		CDR:       a.Recorder(),
+		Numbering: a.live,
+		Admission: policy,
+		Listener:  a.listenerFor,
+		Profile:   a.users.Profile,
 
 		// The gateway as a CTI source (gwcti.go).
 		OnCall: a.gwctiOnCall,
 		DND:    a.gwctiDND,
 	})
+	// trunks' auth, identity and registered-as, session timers, pickup:
+	// the settings a reload swaps (reload_calls.go).
+	a.calls.SetLive(tc.live)
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)
 	}

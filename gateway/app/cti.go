@@ -11,14 +11,12 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 )
 
-// newCTI prepares the attendant model and the configured CTI drivers
-// (none: no manager); every driver event feeds the model, and each
-// driver is one of its sources.
+// newCTI prepares the attendant model and the configured CTI drivers;
+// with none the manager runs empty, ready for drivers a reload adds.
+// Every driver event feeds the model, and each driver is one of its
+// sources.
 func (a *App) newCTI(cfg *config.Config) error {
 	a.newAttendant(cfg)
-	if len(cfg.CTI.Drivers) == 0 {
-		return nil
-	}
 	m, err := cti.New(cti.Options{Drivers: cfg.CTI.Drivers, Logger: a.log, OnEvent: a.att.Apply})
 	if err != nil {
 		return err
@@ -46,7 +44,9 @@ func (a *App) startCTI(ctx context.Context) (stop func()) {
 			a.log.Error("cti drivers", "error", err)
 		}
 	}()
-	a.log.Info("cti drivers starting", "drivers", len(a.cfg.CTI.Drivers))
+	if n := len(a.cfg.CTI.Drivers); n > 0 {
+		a.log.Info("cti drivers starting", "drivers", n)
+	}
 	return func() { cancel(); <-done; a.att.Close() }
 }
 

@@ -186,3 +186,11 @@ func routeSource(dst netip.AddrPort) netip.Addr {
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
+
+// checkTrunkTarget checks what dnssrv.NewTrunk checks of o's target.
+func checkTrunkTarget(o dnssrv.TrunkOptions) error {
+	if _, err := dnssrv.ParseTarget(o.Target); err != nil {
+		return fmt.Errorf("trunk %s: target %q: %w", o.Name, o.Target, err)
+	}
+	return nil
+}

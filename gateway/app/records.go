@@ -26,15 +26,20 @@ const dropLogInterval = 10 * time.Second
 // records is the call records side of the gateway: the queue the B2BUA
 // hands finished calls to, and the retention counters.
 type records struct {
-	queue    *cdr.Queue
-	deleted  atomic.Uint64
-	lastDrop atomic.Int64 // unix nanoseconds of the last drop logged
+	queue *cdr.Queue
+	// retentionDays is records.retention_days (0: keep forever); prune
+	// asks the retention loop to run now.
+	retentionDays atomic.Int64
+	prune         chan struct{}
+	deleted       atomic.Uint64
+	lastDrop      atomic.Int64 // unix nanoseconds of the last drop logged
 }
 
 // newRecords starts the call record queue on the store. Called once the
 // store is open.
 func (a *App) newRecords() {
-	a.cdrs = &records{}
+	a.cdrs = &records{prune: make(chan struct{}, 1)}
+	a.cdrs.retentionDays.Store(int64(a.cfg.Records.RetentionDays))
 	a.cdrs.queue = cdr.NewQueue(a.store, cdr.QueueOptions{
 		Size: a.cfg.Records.QueueSize,
 		OnDrop: func(r cdr.Record) {
@@ -62,26 +67,35 @@ func (a *App) closeRecords() {
 }
 
 // startRetention deletes records older than records.retention_days once
-// now and then daily, until ctx ends. wg tracks the goroutine.
+// now and then daily, until ctx ends; a reload that changes the days
+// prunes at once (setRetention). wg tracks the goroutine.
 func (a *App) startRetention(ctx context.Context, wg *sync.WaitGroup) {
-	days := a.cfg.Records.RetentionDays
-	if days <= 0 {
-		return
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		t := time.NewTicker(retentionInterval)
 		defer t.Stop()
 		for {
-			a.pruneRecords(ctx, days)
+			if days := int(a.cdrs.retentionDays.Load()); days > 0 {
+				a.pruneRecords(ctx, days)
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-a.cdrs.prune:
 			}
 		}
 	}()
+}
+
+// setRetention changes records.retention_days (a reload) and prunes now.
+func (a *App) setRetention(days int) {
+	a.cdrs.retentionDays.Store(int64(days))
+	select {
+	case a.cdrs.prune <- struct{}{}:
+	default: // a prune is already due
+	}
 }
 
 // pruneRecords deletes the records set up more than days days ago.

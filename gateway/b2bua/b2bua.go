@@ -218,6 +218,8 @@ type B2BUA struct {
 	pickable map[string]pickable
 	// byRef: every call by its observer ID, while it runs (observe.go).
 	byRef map[string]*call
+	// lv are the settings of the last reload (live.go).
+	lv atomic.Pointer[Live]
 }
 
 // New makes a B2BUA.
@@ -399,7 +401,7 @@ func (b *B2BUA) dialled(req *sip.Request, who caller) string {
 	if who.trunk == nil || req.To() == nil {
 		return n
 	}
-	if as := b.o.RegisteredAs[who.trunk.Name()]; n == "" || (as != "" && n == as) {
+	if as := b.live().RegisteredAs[who.trunk.Name()]; n == "" || (as != "" && n == as) {
 		if to := strings.TrimSpace(req.To().Address.User); to != "" {
 			return to
 		}

@@ -61,7 +61,7 @@ type UserProfile struct {
 
 // trunkSettings returns the settings of the trunk named name.
 func (b *B2BUA) trunkSettings(name string) TrunkSettings {
-	return b.o.TrunkSettings[name]
+	return b.live().TrunkSettings[name]
 }
 
 // keepHost reports whether a B-leg Request-URI's host is a trunk's own
@@ -71,7 +71,7 @@ func (b *B2BUA) keepHost(host string) bool {
 	if host == "" || strings.EqualFold(host, b.o.Domain) {
 		return false
 	}
-	for _, s := range b.o.TrunkSettings {
+	for _, s := range b.live().TrunkSettings {
 		if strings.EqualFold(s.Domain, host) {
 			return true
 		}

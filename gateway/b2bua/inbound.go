@@ -82,12 +82,13 @@ func (b *B2BUA) inbound(req *sip.Request) (caller, bool) {
 // address we send to; over TCP from another port, so the port is not
 // compared).
 func (b *B2BUA) trunkAt(ip netip.Addr) *dnssrv.Trunk {
-	if len(b.o.Trunks) == 0 {
+	trunks := b.live().Trunks
+	if len(trunks) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, inboundResolveTimeout)
 	defer cancel()
-	for _, tr := range b.o.Trunks {
+	for _, tr := range trunks {
 		ts, err := tr.Targets(ctx)
 		if err != nil {
 			continue

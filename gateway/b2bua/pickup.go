@@ -131,7 +131,7 @@ func (b *B2BUA) mayPickUp(p pickable, user string, req *sip.Request) error {
 	switch {
 	case user != "" && user == p.callee:
 		return nil // another device of the called user
-	case user != "" && b.o.Pickup && p.callee != "":
+	case user != "" && b.live().Pickup && p.callee != "":
 		return nil // a local user's BLF pickup of a local user's call (call_policy.pickup)
 	case user == "":
 		return fmt.Errorf("%w: an unauthenticated source may pick up only its own calls", errPickupRefused)

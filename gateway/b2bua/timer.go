@@ -41,7 +41,8 @@ type timerConf struct {
 // timerConf returns the configured intervals, RFC 4028's defaults for
 // the ones not set.
 func (b *B2BUA) timerConf() timerConf {
-	tc := timerConf{se: b.o.SessionExpires, minSE: b.o.MinSE}
+	lv := b.live()
+	tc := timerConf{se: lv.SessionExpires, minSE: lv.MinSE}
 	if tc.minSE <= 0 {
 		tc.minSE = minSE
 	}

@@ -37,7 +37,7 @@ func (c *call) reauth(ctx context.Context, f *fork, br *branch, res *sip.Respons
 		return false
 	}
 	log := c.gw.log.With("trunk", br.d.trunk.Name(), "call_id", br.d.callID, "status", res.StatusCode)
-	cred, ok := c.gw.o.TrunkAuth[br.d.trunk.Name()]
+	cred, ok := c.gw.live().TrunkAuth[br.d.trunk.Name()]
 	if !ok || cred.User == "" {
 		log.Warn("trunk asks for credentials and trunks[].auth has none")
 		return false

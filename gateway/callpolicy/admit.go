@@ -22,7 +22,7 @@ type Ticket struct {
 func (p *Policy) Admit(c Call) (*Ticket, error) {
 	cl := Classification{Category: Internal}
 	if !c.Local {
-		cl = p.cls.Classify(c.Number)
+		cl = p.cls.Load().Classify(c.Number)
 	}
 	cat := cl.Category
 	p.mu.Lock()

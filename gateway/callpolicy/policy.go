@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -165,7 +166,7 @@ type Stats struct {
 
 // Policy is a validated admission policy.
 type Policy struct {
-	cls          *Classifier
+	cls          atomic.Pointer[Classifier]
 	classes      map[string]*Class
 	defaultClass string
 	trunkClass   string
@@ -187,12 +188,13 @@ type Policy struct {
 // New checks o and returns its Policy.
 func New(o Options) (*Policy, error) {
 	p := &Policy{
-		cls: NewClassifier(o.Region), classes: map[string]*Class{},
+		classes:      map[string]*Class{},
 		defaultClass: o.DefaultClass, trunkClass: o.TrunkClass,
 		users: o.Users, trunkClasses: o.TrunkClasses, trunks: o.Trunks,
 		maxRingSrc: o.MaxRingingPerSource, now: o.Now,
 		calls: map[string]int{}, ringing: map[string]int{}, buckets: map[string]*bucket{}, pruneAt: 1024,
 	}
+	p.cls.Store(NewClassifier(o.Region))
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -236,19 +238,19 @@ func New(o Options) (*Policy, error) {
 }
 
 // Classify returns the category of a number as sent to a trunk.
-func (p *Policy) Classify(number string) Classification { return p.cls.Classify(number) }
+func (p *Policy) Classify(number string) Classification { return p.cls.Load().Classify(number) }
 
 // SetUsers replaces the user → class map (a configuration reload); calls
 // under way keep what they hold.
 func (p *Policy) SetUsers(users map[string]string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for n, c := range users {
 		if p.classes[c] == nil {
 			return fmt.Errorf("callpolicy: user %s: unknown class %q", n, c)
 		}
 	}
-	p.mu.Lock()
 	p.users = users
-	p.mu.Unlock()
 	return nil
 }
 

@@ -47,11 +47,16 @@ type Options struct {
 
 // Manager runs the configured drivers.
 type Manager struct {
-	opts   Options
-	host   *plugins.Host
-	order  []string
-	status map[string]*driverState
-	ran    atomic.Bool
+	opts Options
+	host *plugins.Host
+	ran  atomic.Bool
+
+	mu      sync.Mutex // guards order, status, running; Update holds upd
+	upd     sync.Mutex // one Update at a time (reload.go)
+	order   []string
+	status  map[string]*driverState
+	running bool           // Run has started the drivers
+	consume sync.WaitGroup // the consumers of every driver
 }
 
 // driverState is what the consumer of one driver tracks.
@@ -82,24 +87,7 @@ func New(o Options) (*Manager, error) {
 	for _, d := range o.Drivers {
 		st := &driverState{cfg: d}
 		m.status[d.Name] = st
-		pc := plugins.Config{
-			Name:         d.Name,
-			Path:         d.Path,
-			SHA256:       d.SHA256,
-			DriverConfig: []byte(d.Config),
-			Logger:       slog.New(&problemHandler{Handler: o.Logger.Handler(), st: st}).With("component", "cti"),
-		}
-		if len(pc.DriverConfig) == 0 {
-			pc.DriverConfig = []byte("{}")
-		}
-		if d.Path == "" {
-			bundled := d.Driver
-			pc.Command = func(string) *exec.Cmd { return o.Command(bundled) }
-		}
-		if o.Tune != nil {
-			o.Tune(&pc)
-		}
-		cfgs = append(cfgs, pc)
+		cfgs = append(cfgs, m.pluginConfig(d, st))
 	}
 	h, err := plugins.NewHost(cfgs...)
 	if err != nil {
@@ -113,6 +101,29 @@ func New(o Options) (*Manager, error) {
 	return m, nil
 }
 
+// pluginConfig is the supervisor config of driver d, logging through st.
+func (m *Manager) pluginConfig(d config.CTIDriver, st *driverState) plugins.Config {
+	o := m.opts
+	pc := plugins.Config{
+		Name:         d.Name,
+		Path:         d.Path,
+		SHA256:       d.SHA256,
+		DriverConfig: []byte(d.Config),
+		Logger:       slog.New(&problemHandler{Handler: o.Logger.Handler(), st: st}).With("component", "cti"),
+	}
+	if len(pc.DriverConfig) == 0 {
+		pc.DriverConfig = []byte("{}")
+	}
+	if d.Path == "" {
+		bundled := d.Driver
+		pc.Command = func(string) *exec.Cmd { return o.Command(bundled) }
+	}
+	if o.Tune != nil {
+		o.Tune(&pc)
+	}
+	return pc
+}
+
 // Driver returns the supervisor of the named driver, for call control.
 func (m *Manager) Driver(name string) (*plugins.Supervisor, bool) { return m.host.Driver(name) }
 
@@ -124,30 +135,40 @@ func (m *Manager) Run(ctx context.Context) error {
 	if !m.ran.CompareAndSwap(false, true) {
 		return errors.New("cti: manager already ran")
 	}
-	// The supervisors are not running yet: MonitorStart puts each device
-	// on the host's list (answering "unavailable") and the first process
-	// start restores them all.
+	m.upd.Lock() // no Update between listing the drivers and starting them
+	m.mu.Lock()
+	states := make([]*driverState, 0, len(m.order))
 	for _, name := range m.order {
-		st := m.status[name]
-		for _, dev := range st.cfg.Monitor {
-			if _, err := st.sup.MonitorStart(ctx, dev); err != nil && !errors.Is(err, plugins.ErrUnavailable) {
-				m.opts.Logger.Warn("cti monitor", "driver", name, "device", dev, "error", err)
-			}
+		states = append(states, m.status[name])
+	}
+	m.running = true
+	m.mu.Unlock()
+	for _, st := range states {
+		m.prepare(ctx, st, st.cfg.Monitor)
+	}
+	hostDone := make(chan error, 1)
+	go func() { hostDone <- m.host.Run(ctx) }()
+	m.upd.Unlock()
+	err := <-hostDone
+	m.consume.Wait() // the supervisors closed their channels
+	return err
+}
+
+// prepare puts devs on the (not yet started) supervisor's monitor list,
+// answering "unavailable" until its first process restores them all, and
+// starts the driver's event consumer.
+func (m *Manager) prepare(ctx context.Context, st *driverState, devs []string) {
+	for _, dev := range devs {
+		if _, err := st.sup.MonitorStart(ctx, dev); err != nil && !errors.Is(err, plugins.ErrUnavailable) {
+			m.opts.Logger.Warn("cti monitor", "driver", st.cfg.Name, "device", dev, "error", err)
 		}
 	}
-	var wg sync.WaitGroup
-	for _, name := range m.order {
-		st := m.status[name]
-		wg.Go(func() { m.consume(st) })
-	}
-	err := m.host.Run(ctx)
-	wg.Wait() // the supervisors closed their channels
-	return err
+	m.consume.Go(func() { m.consumeEvents(st) })
 }
 
 // consume reads one driver's events until its supervisor closes the
 // channel.
-func (m *Manager) consume(st *driverState) {
+func (m *Manager) consumeEvents(st *driverState) {
 	log := m.opts.Logger.With("component", "cti", "driver", st.cfg.Name)
 	for ev := range st.sup.Events() {
 		st.events.Add(1)
@@ -222,9 +243,15 @@ type Status struct {
 
 // Status returns every driver's state, in config order.
 func (m *Manager) Status() []Status {
-	out := make([]Status, 0, len(m.order))
+	m.mu.Lock()
+	states := make([]*driverState, 0, len(m.order))
 	for _, name := range m.order {
-		out = append(out, m.status[name].view())
+		states = append(states, m.status[name])
+	}
+	m.mu.Unlock()
+	out := make([]Status, 0, len(states))
+	for _, st := range states {
+		out = append(out, st.view())
 	}
 	return out
 }

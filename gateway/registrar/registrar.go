@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -72,6 +73,7 @@ type Registrar struct {
 	log     *slog.Logger
 	mu      sync.Mutex // guards stats
 	stats   Stats
+	exp     atomic.Pointer[Expiries] // live, SetExpiries (reload.go)
 }
 
 // Stats counts registrar outcomes.
@@ -110,6 +112,7 @@ func New(o Options) (*Registrar, error) {
 		o.SweepInterval = 30 * time.Second
 	}
 	r := &Registrar{o: o, loc: NewLocation(), domains: map[string]bool{}, log: o.Logger}
+	r.exp.Store(&Expiries{Default: o.DefaultExpires, Min: o.MinExpires, Max: o.MaxExpires})
 	r.auth = &sipauth.Checker{Auth: o.Auth, HA1: o.Users.HA1, Observer: o.Observer, Log: o.Logger}
 	for _, d := range o.Domains {
 		r.domains[strings.ToLower(d)] = true
@@ -216,12 +219,13 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request) *sip.Respons
 	if err != nil {
 		return r.reply(req, sip.StatusBadRequest, "Bad Request (Expires)")
 	}
-	contacts, wildcard, err := parseContacts(hs.contacts, hexp, int(r.o.DefaultExpires/time.Second))
+	exp := r.exp.Load()
+	contacts, wildcard, err := parseContacts(hs.contacts, hexp, int(exp.Default/time.Second))
 	if err != nil {
 		return r.reply(req, sip.StatusBadRequest, "Bad Request ("+err.Error()+")")
 	}
 	// §10.3 step 7: an interval shorter than the minimum is refused with 423.
-	minSecs := int(r.o.MinExpires / time.Second)
+	minSecs := int(exp.Min / time.Second)
 	for i := range contacts {
 		c := &contacts[i]
 		if c.expires > 0 && c.expires < minSecs {
@@ -229,7 +233,7 @@ func (r *Registrar) register(ctx context.Context, req *sip.Request) *sip.Respons
 			res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(minSecs)))
 			return res
 		}
-		if maxSecs := int(r.o.MaxExpires / time.Second); c.expires > maxSecs {
+		if maxSecs := int(exp.Max / time.Second); c.expires > maxSecs {
 			c.expires = maxSecs
 		}
 	}

@@ -315,21 +315,22 @@ func (g *Guard) neverBan(ip netip.Addr) bool {
 // the comment at the top of bans.go for what bans.
 func (g *Guard) AuthFailed(ip netip.Addr, user string) {
 	ip = ip.Unmap()
-	if g.o.BanFailures <= 0 || !ip.IsValid() || g.neverBan(ip) {
+	b := g.ban.Load()
+	if b.failures <= 0 || !ip.IsValid() || g.neverBan(ip) {
 		return
 	}
-	now, window := g.now().UnixNano(), int64(g.o.BanWindow)
+	now, window := g.now().UnixNano(), int64(b.window)
 	n, u := netKey(ip), g.fails.userHash(user)
 	pair, _ := g.fails.add(failKey{net: n, user: u, kind: pairRecord}, "", now, window)
 	_, distinct := g.fails.add(failKey{net: n, kind: netRecord}, user, now, window)
 	perUser, _ := g.fails.add(failKey{user: u, kind: userRecord}, "", now, window)
 	switch {
-	case pair >= g.o.BanFailures:
-		g.Ban(ip, g.o.BanDuration, "auth failures")
-	case g.o.ScanUsers > 0 && distinct >= min(g.o.ScanUsers, scanMemory):
-		g.Ban(ip, g.o.BanDuration, "scanner: many usernames failed")
-	case perUser >= 2*g.o.BanFailures && pair >= 2:
-		g.Ban(ip, g.o.BanDuration, "auth failures on a username under attack")
+	case pair >= b.failures:
+		g.Ban(ip, b.duration, "auth failures")
+	case b.scanUsers > 0 && distinct >= min(b.scanUsers, scanMemory):
+		g.Ban(ip, b.duration, "scanner: many usernames failed")
+	case perUser >= 2*b.failures && pair >= 2:
+		g.Ban(ip, b.duration, "auth failures on a username under attack")
 	}
 }
 
@@ -350,12 +351,13 @@ func (g *Guard) AuthSucceeded(ip netip.Addr, user string) {
 // probed, within BanWindow ban ip as a scanner.
 func (g *Guard) Probe(ip netip.Addr, name string) {
 	ip = ip.Unmap()
-	if g.o.BanFailures <= 0 || g.o.ScanUsers <= 0 || !ip.IsValid() || g.neverBan(ip) {
+	b := g.ban.Load()
+	if b.failures <= 0 || b.scanUsers <= 0 || !ip.IsValid() || g.neverBan(ip) {
 		return
 	}
-	_, distinct := g.fails.add(failKey{net: netKey(ip), kind: netRecord}, name, g.now().UnixNano(), int64(g.o.BanWindow))
-	if distinct >= min(g.o.ScanUsers, scanMemory) {
-		g.Ban(ip, g.o.BanDuration, "scanner: many unknown usernames")
+	_, distinct := g.fails.add(failKey{net: netKey(ip), kind: netRecord}, name, g.now().UnixNano(), int64(b.window))
+	if distinct >= min(b.scanUsers, scanMemory) {
+		g.Ban(ip, b.duration, "scanner: many unknown usernames")
 	}
 }
 

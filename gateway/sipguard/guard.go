@@ -168,7 +168,8 @@ type Guard struct {
 	log *slog.Logger
 	now func() time.Time
 	c   counters
-	lim *limiter
+	lim atomic.Pointer[limiter]   // nil: no rate limit; SetLimits swaps it (reload.go)
+	ban atomic.Pointer[banLimits] // the ban thresholds; SetLimits swaps them
 
 	intercept atomic.Pointer[UDPIntercept]
 	protected atomic.Pointer[func(netip.Addr) bool]
@@ -228,9 +229,8 @@ func New(o Options) *Guard {
 	g.bans.init(o.MaxBans)
 	g.fails.init(o.MaxTracked)
 	g.scanners = newScannerAgents(o.ScannerAgents)
-	if o.RatePerSecond > 0 {
-		g.lim = newLimiter(o.RatePerSecond, o.Burst, o.MaxBuckets)
-	}
+	g.SetLimits(Limits{RatePerSecond: o.RatePerSecond, Burst: o.Burst, BanFailures: o.BanFailures,
+		BanWindow: o.BanWindow, BanDuration: o.BanDuration, ScanUsers: o.ScanUsers})
 	return g
 }
 
@@ -268,7 +268,7 @@ func (g *Guard) admit(ip netip.Addr) bool {
 		return false
 	}
 	// A trusted source may drain its bucket but is let through anyway.
-	if g.lim != nil && !g.lim.allow(ip, g.now()) && !g.Trusted(ip) {
+	if lim := g.lim.Load(); lim != nil && !lim.allow(ip, g.now()) && !g.Trusted(ip) {
 		g.c.rateLimited.Add(1)
 		return false
 	}

@@ -85,7 +85,7 @@ func (g *Guard) screenAgent(msg []byte, ip netip.Addr, stream bool) bool {
 	}
 	g.c.scanners.Add(1)
 	if stream {
-		g.Ban(ip, g.o.BanDuration, "scanner user-agent")
+		g.Ban(ip, g.ban.Load().duration, "scanner user-agent")
 	}
 	return false
 }
