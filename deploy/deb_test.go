@@ -70,7 +70,15 @@ func buildDeb(t *testing.T) (deb, version string) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "switchboard")
 	run(t, root, "go", "build", "-trimpath", "-o", bin, "./cmd/switchboard")
-	deb = strings.TrimSpace(run(t, root, filepath.Join(root, "deploy", "mkdeb.sh"), bin, filepath.Join(tmp, "out")))
+	mk := exec.Command(filepath.Join(root, "deploy", "mkdeb.sh"), bin, filepath.Join(tmp, "out"))
+	mk.Env = append(os.Environ(), "DEB_COMPRESS=gzip") // xz takes minutes on a busy CI machine
+	var stderr bytes.Buffer
+	mk.Stderr = &stderr
+	out, err := mk.Output()
+	if err != nil {
+		t.Fatalf("mkdeb.sh: %v\n%s", err, stderr.String())
+	}
+	deb = strings.TrimSpace(string(out))
 	m := regexp.MustCompile(`/switchboard_([0-9][A-Za-z0-9.+~]*)_([a-z0-9]+)\.deb$`).FindStringSubmatch(deb)
 	if m == nil {
 		t.Fatalf("package file name %q", deb)

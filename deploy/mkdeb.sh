@@ -6,6 +6,8 @@
 # VERSION comes from `git describe` (tag v1.2.3 → 1.2.3, 4 commits later →
 # 1.2.3+4.gHASH; no tag → 0.0+gitCOUNT.HASH; uncommitted changes add
 # .dirty); DEB_VERSION overrides it. ARCH is dpkg's, or DEB_ARCH.
+# DEB_COMPRESS is dpkg-deb's compressor: xz (default) or gzip (the test's:
+# several times faster on a busy machine).
 set -euo pipefail
 if [ $# -ne 2 ]; then echo "usage: $0 BINARY OUTDIR" >&2; exit 2; fi
 bin=$1 out=$2
@@ -52,5 +54,5 @@ chmod 0644 "$pkg/DEBIAN/md5sums"
 
 mkdir -p "$out"
 deb="$out/switchboard_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-xz}" --build "$pkg" "$deb" >/dev/null
 echo "$deb"
