@@ -91,8 +91,8 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	}
 	from := "a bare store file"
 	if res.Manifest != nil {
-		from = fmt.Sprintf("a backup of %s taken %s by switchboard %s",
-			"the store", res.Manifest.Created.Format(time.RFC3339), res.Manifest.GatewayVersion)
+		from = fmt.Sprintf("the backup taken %s by switchboard %s",
+			res.Manifest.Created.Format(time.RFC3339), res.Manifest.GatewayVersion)
 	}
 	fmt.Fprintf(stdout, "restored %s from %s\n", o.Store, from)
 	fmt.Fprintf(stdout, "schema version %d", res.FromVersion)
