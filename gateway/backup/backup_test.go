@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"compress/gzip"
@@ -8,6 +9,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,6 +324,34 @@ func corruptInputs(t *testing.T, good []byte) map[string]struct {
 		must(t, writeArchive(&buf, &mm, paths, time.Now()))
 		return buf.Bytes()
 	}
+	// A page no b-tree and no freelist owns: every query works, only
+	// integrity_check sees it ("Page N: never used").
+	orphan := append(append([]byte(nil), dbBytes...), make([]byte, pageSize)...)
+	pages := int(orphan[28])<<24 | int(orphan[29])<<16 | int(orphan[30])<<8 | int(orphan[31])
+	pages++
+	orphan[28], orphan[29], orphan[30], orphan[31] = byte(pages>>24), byte(pages>>16), byte(pages>>8), byte(pages)
+	// The manifest of the good backup over a data file of the same size
+	// but other content: only the SHA-256 tells.
+	var swappedBuf bytes.Buffer
+	{
+		zw := gzip.NewWriter(&swappedBuf)
+		tw := tar.NewWriter(zw)
+		body, _ := json.Marshal(m)
+		must(t, tw.WriteHeader(&tar.Header{Name: manifestName, Mode: 0o600, Size: int64(len(body)), Typeflag: tar.TypeReg}))
+		_, _ = tw.Write(body)
+		for i, f := range m.Files {
+			b, err := os.ReadFile(filepath.Join(stage, filepath.FromSlash(f.Name)))
+			must(t, err)
+			if i == len(m.Files)-1 {
+				b = bytes.Repeat([]byte{'z'}, len(b))
+			}
+			must(t, tw.WriteHeader(&tar.Header{Name: f.Name, Mode: 0o600, Size: int64(len(b)), Typeflag: tar.TypeReg}))
+			_, _ = tw.Write(b)
+		}
+		must(t, tw.Close())
+		must(t, zw.Close())
+	}
+	swapped := swappedBuf.Bytes()
 	rnd := make([]byte, 64<<10)
 	rand.New(rand.NewSource(1)).Read(rnd)
 	flipped := append([]byte(nil), good...)
@@ -331,21 +361,24 @@ func corruptInputs(t *testing.T, good []byte) map[string]struct {
 		data []byte
 		want error
 	}{
-		"empty file":                       {nil, ErrNotBackup},
-		"random bytes":                     {rnd, ErrNotBackup},
-		"a text file":                      {[]byte("users:\n  - {username: u1000}\n"), ErrNotBackup},
-		"truncated backup":                 {good[:len(good)/2], ErrCorruptBackup},
-		"a flipped byte":                   {flipped, ErrCorruptBackup},
-		"gzip of random bytes":             {gzipBytes(t, rnd), ErrNotBackup},
-		"a foreign SQLite file":            {foreignBytes, sqlite.ErrNotSwitchboard},
-		"a truncated SQLite store":         {dbBytes[:len(dbBytes)-pageSize-100], sqlite.ErrCorrupt},
-		"a SQLite store, bytes flipped":    {broken, sqlite.ErrCorrupt},
-		"backup of a foreign SQLite":       {repack(foreignBytes, nil), sqlite.ErrNotSwitchboard},
-		"backup of a text file":            {repack([]byte("not a database at all"), nil), sqlite.ErrNotDatabase},
-		"backup, store corrupted":          {repack(broken, nil), sqlite.ErrCorrupt},
-		"backup, another format":           {repack(dbBytes, func(m *Manifest) { m.Format = "switchboard-backup/9" }), ErrNotBackup},
-		"backup, path traversal":           {repack(dbBytes, func(m *Manifest) { m.Files[1].Name = "data/../../etc/passwd" }), ErrCorruptBackup},
-		"backup, wrong schema in manifest": {repack(dbBytes, func(m *Manifest) { m.SchemaVersion = 1 }), ErrCorruptBackup},
+		"empty file":                        {nil, ErrNotBackup},
+		"random bytes":                      {rnd, ErrNotBackup},
+		"a text file":                       {[]byte("users:\n  - {username: u1000}\n"), ErrNotBackup},
+		"truncated backup":                  {good[:len(good)/2], ErrCorruptBackup},
+		"a flipped byte":                    {flipped, ErrCorruptBackup},
+		"gzip of random bytes":              {gzipBytes(t, rnd), ErrNotBackup},
+		"a foreign SQLite file":             {foreignBytes, sqlite.ErrNotSwitchboard},
+		"a truncated SQLite store":          {dbBytes[:len(dbBytes)-pageSize-100], sqlite.ErrCorrupt},
+		"a SQLite store, bytes flipped":     {broken, sqlite.ErrCorrupt},
+		"backup of a foreign SQLite":        {repack(foreignBytes, nil), sqlite.ErrNotSwitchboard},
+		"backup of a text file":             {repack([]byte("not a database at all"), nil), sqlite.ErrNotDatabase},
+		"backup, store corrupted":           {repack(broken, nil), sqlite.ErrCorrupt},
+		"a SQLite store, orphan page":       {orphan, sqlite.ErrCorrupt},
+		"backup, store with an orphan page": {repack(orphan, nil), sqlite.ErrCorrupt},
+		"backup, a file swapped":            {swapped, ErrCorruptBackup},
+		"backup, another format":            {repack(dbBytes, func(m *Manifest) { m.Format = "switchboard-backup/9" }), ErrNotBackup},
+		"backup, path traversal":            {repack(dbBytes, func(m *Manifest) { m.Files[1].Name = "data/../../etc/passwd" }), ErrCorruptBackup},
+		"backup, wrong schema in manifest":  {repack(dbBytes, func(m *Manifest) { m.SchemaVersion = 1 }), ErrCorruptBackup},
 	}
 }
 

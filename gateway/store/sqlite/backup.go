@@ -142,7 +142,7 @@ func Check(ctx context.Context, path string) (Info, error) {
 			return Info{}, fmt.Errorf("check %s: %w", path, classify(err))
 		}
 		if s != "ok" {
-			problems = append(problems, s)
+			problems = append(problems, strings.ReplaceAll(strings.TrimPrefix(s, "*** in database main ***\n"), "\n", "; "))
 		}
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
