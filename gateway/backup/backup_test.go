@@ -644,3 +644,28 @@ func loadStoreFixture(t *testing.T, v int) string {
 	must(t, err)
 	return path
 }
+
+// TestBackupInsideDataDir: backups written into data_dir itself, and a
+// copy of the store kept there, are not swept into the next backup.
+func TestBackupInsideDataDir(t *testing.T) {
+	ctx := context.Background()
+	s := newSite(t)
+	first := filepath.Join(s.dataDir, "nightly.backup")
+	if _, err := Create(ctx, s.opts, first, false); err != nil {
+		t.Fatal(err)
+	}
+	must(t, sqlite.Copy(ctx, s.opts.Store, filepath.Join(s.dataDir, "copy-of-store.db")))
+	m, err := Create(ctx, s.opts, filepath.Join(s.dataDir, "second.backup"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range m.Files {
+		names = append(names, f.Name)
+	}
+	sort.Strings(names)
+	want := []string{"data/admin.password", "data/selfsigned-cert.pem", "data/selfsigned-key.pem", "data/turn.secret", "switchboard.db"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("files %v, want %v", names, want)
+	}
+}

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -125,7 +126,8 @@ func Create(ctx context.Context, o Options, out string, force bool) (*Manifest, 
 
 // dataFiles lists the regular files at the top of o.DataDir that go into a
 // backup: all but the store and its journal files, earlier .bak copies,
-// hidden and temporary files, and files over maxDataFile. A missing
+// hidden and temporary files, files over maxDataFile, and gzip or SQLite
+// files (earlier backups, copies of stores). A missing
 // data_dir has none.
 func dataFiles(o Options) ([]string, error) {
 	ents, err := os.ReadDir(o.DataDir)
@@ -147,6 +149,11 @@ func dataFiles(o Options) ([]string, error) {
 			continue // the store, -wal, -shm, -journal
 		}
 		if fi, err := e.Info(); err != nil || fi.Size() > maxDataFile {
+			continue
+		}
+		// Earlier backups and copies of stores kept in data_dir would
+		// nest: leave out gzip and SQLite files.
+		if head, err := readHead(p); err != nil || bytes.HasPrefix(head, gzipMagic) || bytes.HasPrefix(head, sqliteMagic) {
 			continue
 		}
 		out = append(out, n)

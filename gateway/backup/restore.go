@@ -15,6 +15,13 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store/sqlite"
 )
 
+// File magics: gzip (RFC 1952 §2.3.1) and SQLite 3
+// (https://www.sqlite.org/fileformat.html §1.3.1).
+var (
+	gzipMagic   = []byte{0x1f, 0x8b}
+	sqliteMagic = []byte("SQLite format 3\x00")
+)
+
 // Result says what Restore did.
 type Result struct {
 	// Manifest is the backup's manifest; nil when the input was a bare
@@ -68,7 +75,7 @@ func Restore(ctx context.Context, o Options, in string) (*Result, error) {
 
 	res := &Result{}
 	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}): // gzip (RFC 1952 §2.3.1)
+	case bytes.HasPrefix(head, gzipMagic):
 		f, err := os.Open(in)
 		if err != nil {
 			return nil, fmt.Errorf("restore: %w", err)
@@ -79,7 +86,7 @@ func Restore(ctx context.Context, o Options, in string) (*Result, error) {
 			return nil, fmt.Errorf("restore %s: %w", in, err)
 		}
 		res.Manifest = m
-	case bytes.HasPrefix(head, []byte("SQLite format 3\x00")):
+	case bytes.HasPrefix(head, sqliteMagic):
 		if err := sqlite.Copy(ctx, in, stagedDB); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", in, err)
 		}
