@@ -74,31 +74,50 @@ func openBackup(t *testing.T, path string) (backupManifest, sqlite.Info) {
 	return m, info
 }
 
-// TestBackupUnderRegistrationLoad takes backups with `switchboard backup`
-// while SIPp registers 450 phones (every 200 OK is a store write): each
-// backup opens, passes integrity_check and holds what its manifest says,
-// and the counts only grow. The last one is restored into a second gateway
-// (refused while that gateway runs), which then serves the 450
-// registrations and the first gateway's admin password.
-func TestBackupUnderRegistrationLoad(t *testing.T) {
+// noCallCaps replaces the default class by one without call caps: SIPp
+// places the calls of one user at 20 a second.
+const noCallCaps = `call_policy:
+  classes:
+    - {name: default, allow: [internal, emergency, private, tollfree, national, special]}
+`
+
+// TestBackupUnderLoad takes backups with `switchboard backup` while SIPp
+// registers 450 phones (every 200 OK is a store write) and places 30 calls
+// through a trunk (a call record each): each backup opens, passes
+// integrity_check and holds what its manifest says, and the counts only
+// grow. The last one is restored into a second gateway (refused while that
+// gateway runs), which then serves the 450 registrations, the call history
+// and the first gateway's admin password.
+func TestBackupUnderLoad(t *testing.T) {
 	t.Parallel()
 	requireTool(t, "sipp")
-	const rounds, n = 3, 150
-	var users [][]string
+	const rounds, n, calls = 3, 150, 30
+	users := [][]string{{"u1000"}}
 	for r := 0; r < rounds; r++ {
 		users = append(users, userNames(6000+r*n, n))
 	}
-	g := startGateway(t, sippConfig+usersYAML(users...))
+	uasPort := freeUDPPort(t, "127.0.0.2")
+	startUAS(t, "call_uas.xml", uasPort)
+	g := startGateway(t, callsConfig(uasPort)+noCallCaps+usersYAML(users...))
 	out := t.TempDir()
 
 	var loadDone atomic.Bool
 	var taken []string
 	t.Run("load", func(t *testing.T) {
-		t.Run("sipp", func(t *testing.T) {
+		var running atomic.Int32
+		running.Store(2)
+		t.Run("registrations", func(t *testing.T) {
 			t.Parallel()
-			defer loadDone.Store(true)
-			for r := 0; r < rounds; r++ {
+			defer func() { loadDone.Store(running.Add(-1) == 0) }()
+			for r := 1; r <= rounds; r++ {
 				runSIPp(t, sippRun{Scenario: "reg_auth.xml", Transport: "u1", Target: g.UDP, Users: users[r]})
+			}
+		})
+		t.Run("calls", func(t *testing.T) {
+			t.Parallel()
+			defer func() { loadDone.Store(running.Add(-1) == 0) }()
+			if out, err := runUAC(t, "call_uac_auth.xml", g.UDP, "2000", calls); err != nil {
+				t.Errorf("sipp uac: %v\n%s", err, tail(out, 3000))
 			}
 		})
 		t.Run("backups", func(t *testing.T) {
@@ -119,6 +138,13 @@ func TestBackupUnderRegistrationLoad(t *testing.T) {
 		return
 	}
 	g.waitRegistrations(10*time.Second, "all bindings", func(rs []registration) bool { return len(rs) == rounds*n })
+	deadline := time.Now().Add(20 * time.Second)
+	for len(g.calls("limit=100").Calls) < calls {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d call records, want %d", len(g.calls("limit=100").Calls), calls)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	final := filepath.Join(out, "final.backup")
 	if _, stderr, code := cli(t, "backup", "--config", g.cfgPath, final); code != 0 {
 		t.Fatalf("final backup: %s", stderr)
@@ -129,7 +155,7 @@ func TestBackupUnderRegistrationLoad(t *testing.T) {
 	}
 	taken = append(taken, final)
 
-	var last int64 = -1
+	var last, lastRecords int64 = -1, -1
 	for _, p := range taken {
 		m, info := openBackup(t, p)
 		if m.Format != "switchboard-backup/1" || m.SchemaVersion != info.SchemaVersion {
@@ -144,15 +170,19 @@ func TestBackupUnderRegistrationLoad(t *testing.T) {
 		if b < last {
 			t.Errorf("%s: %d bindings, fewer than the backup before (%d)", p, b, last)
 		}
-		last = b
-		t.Logf("%s: %d bindings", filepath.Base(p), b)
+		r := info.Rows["call_records"]
+		if r < lastRecords {
+			t.Errorf("%s: %d call records, fewer than the backup before (%d)", p, r, lastRecords)
+		}
+		last, lastRecords = b, r
+		t.Logf("%s: %d bindings, %d call records", filepath.Base(p), b, r)
 	}
-	if last != rounds*n {
-		t.Fatalf("the final backup has %d bindings, want %d", last, rounds*n)
+	if last != rounds*n || lastRecords != calls {
+		t.Fatalf("the final backup has %d bindings and %d call records, want %d and %d", last, lastRecords, rounds*n, calls)
 	}
 
 	// Restore into a second gateway.
-	g2 := startGateway(t, sippConfig+usersYAML(users...))
+	g2 := startGateway(t, callsConfig(uasPort)+noCallCaps+usersYAML(users...))
 	if _, stderr, code := cli(t, "restore", "--config", g2.cfgPath, final); code != 1 || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "nothing was changed") {
 		t.Errorf("restore while the gateway runs: exit %d, %s", code, stderr)
 	}
@@ -166,6 +196,9 @@ func TestBackupUnderRegistrationLoad(t *testing.T) {
 	rs := g2.registrations() // with the admin password restored from g
 	if len(rs) != rounds*n {
 		t.Fatalf("the restored gateway has %d registrations, want %d", len(rs), rounds*n)
+	}
+	if got := len(g2.calls("limit=100").Calls); got != calls {
+		t.Errorf("the restored gateway shows %d calls in its history, want %d", got, calls)
 	}
 	pw1, _ := os.ReadFile(filepath.Join(g.dataDir, "admin.password"))
 	pw2, _ := os.ReadFile(filepath.Join(g2.dataDir, "admin.password"))
