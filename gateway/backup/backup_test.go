@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -667,5 +668,34 @@ func TestBackupInsideDataDir(t *testing.T) {
 	want := []string{"data/admin.password", "data/selfsigned-cert.pem", "data/selfsigned-key.pem", "data/turn.secret", "switchboard.db"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("files %v, want %v", names, want)
+	}
+}
+
+// TestRestoreAsRootKeepsOwner: root restoring into a data folder that
+// belongs to the service user (the package's /var/lib/switchboard) leaves
+// the restored store and files to that user, so the service can open them.
+func TestRestoreAsRootKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (the package's restore runs as root)")
+	}
+	ctx := context.Background()
+	s := newSite(t)
+	out := filepath.Join(t.TempDir(), "sb.backup")
+	if _, err := Create(ctx, s.opts, out, false); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 65534, 65534 // nobody, nogroup
+	must(t, os.Chown(s.dataDir, uid, gid))
+	must(t, os.Remove(filepath.Join(s.dataDir, "turn.secret"))) // restored anew
+	if _, err := Restore(ctx, s.opts, out); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"switchboard.db", "turn.secret"} {
+		fi, err := os.Stat(filepath.Join(s.dataDir, n))
+		must(t, err)
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s owned by %d:%d, want %d:%d", n, st.Uid, st.Gid, uid, gid)
+		}
 	}
 }
