@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -250,8 +249,8 @@ func checkMagic(path string) error {
 
 // classify maps SQLite's corruption result codes to ErrCorrupt.
 func classify(err error) error {
-	if err == nil || errors.Is(err, driver.ErrBadConn) {
-		return err
+	if err == nil {
+		return nil
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
