@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build deb webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-webrtc bench-failover bench-cti bench-flood bench-turn clean
+.PHONY: all build deb webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-webrtc bench-failover bench-cti bench-flood bench-turn bench-console clean
 
 all: build
 
@@ -91,6 +91,11 @@ bench-webrtc:
 ## (p50/p99 latency, events/s; paced and unpaced), then kill -9 of the driver under load with 1,000 monitors
 bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
+
+## bench-console: 200 console WebSockets x 1,000 devices, a call storm on the Mitel simulator through the driver
+## process and the gateway: p50/p99 PBX event -> console frame and frames/s, against 1 console side by side (goal p99 < 20 ms)
+bench-console: build
+	$(GO) build -o bin/consolebench ./lab/bench/consolebench && bin/consolebench -bin $(BIN) $(CONSOLEBENCH_FLAGS)
 
 ## bench-turn: our TURN server against coturn (started on other loopback ports, same secret), the same load
 ## side by side: allocations/s and relayed packets/s with the loss of each, and the ratios (BENCHTURN_FLAGS=...)

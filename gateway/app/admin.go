@@ -23,9 +23,9 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/webphone"
 )
 
-// adminServer is the HTTPS side: health, readiness, Prometheus metrics and a
-// small JSON API (registrations, bans). Until operator accounts exist (the
-// admin UI issue), the /api/ endpoints answer loopback clients only.
+// adminServer is the HTTPS side: health, readiness, Prometheus metrics and
+// the JSON API, whose routes need an account (auth.go: sessions, API tokens,
+// Basic) and answer the sources of http.api_allow.
 type adminServer struct {
 	app   *App
 	srv   *http.Server
@@ -35,8 +35,9 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string   // the first-run admin's (auth.go), until accounts land
-	routes        []string // patterns registered with route (auth.go)
+	adminPassword string      // data_dir/admin.password's at start (auth.go), for the tests
+	routes        []string    // patterns registered with route (auth.go)
+	console       consoleLink // attendant_console.go
 
 	panics atomic.Uint64 // HTTP handler panics recovered
 }
@@ -52,6 +53,9 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.route(mux, "GET /api/v1/trunks", accounts.RoleAdmin, s.trunks)
 	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
+	s.accountRoutes(mux)   // accounts.go
+	s.attendantRoutes(mux) // attendant.go
+	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
 	s.turnRoutes(mux)                             // turn.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
@@ -130,6 +134,10 @@ func (s *adminServer) start() error {
 	}
 	s.ln = ln
 	s.app.log.Info("https listening", "addr", ln.Addr().String())
+	if err := s.startConsoleLink(); err != nil { // attendant_console.go
+		_ = ln.Close()
+		return err
+	}
 	return nil
 }
 
@@ -152,6 +160,7 @@ func (s *adminServer) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
+	s.waitConsoleLink()
 }
 
 func (s *adminServer) ready(w http.ResponseWriter, _ *http.Request) {
@@ -272,6 +281,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.floodMetrics(counter, gauge)
 	s.webphoneMetrics(counter, gauge) // webphone.go
+	s.accountMetrics(counter)         // accounts.go
 	s.recordMetrics(reg)
 	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)

@@ -17,15 +17,19 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
+	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/gwcti"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 	"github.com/switchboard-gw/switchboard/gateway/sipserver"
@@ -64,11 +68,17 @@ type App struct {
 	cdrs     *records
 	tregs    *trunkRegs
 	cti      *cti.Manager
-	turn     *turn.Server // STUN/TURN (turn.go)
+	att      *attendant.Model // the attendant API's model (attendant.go)
+	turn     *turn.Server     // STUN/TURN (turn.go)
 	admin    *adminServer
+	acct     *accounts.Service   // HTTPS logins (accounts.go)
+	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
 	started  time.Time
 	reloadMu sync.Mutex
 	ready    chan struct{} // closed when Run has opened every listener
+
+	// gwsrc is the gateway as a CTI source (gwcti.go).
+	gwsrc atomic.Pointer[gwcti.Source]
 }
 
 // New opens the store, loads users, bans and bindings, and prepares the
@@ -157,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		EdgeProxies:    prefixSet(cfg.EdgeProxyPrefixes()),
 		ServerName:     cfg.SIP.ServerName,
 		Logger:         log.With("component", "registrar"),
+		OnBindings:     a.gwctiBindings, // gwcti.go
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +203,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		return nil, fmt.Errorf("trunks: %w", err)
 	}
 	if err := a.newCalls(cfg, auth); err != nil {
+		return nil, err
+	}
+	if err := a.newGatewaySource(); err != nil { // gwcti.go
 		return nil, err
 	}
 	a.guard.SetProtected(trunkAddress(a.dns.Trunks()))
@@ -265,11 +279,13 @@ func (a *App) Run(ctx context.Context) error {
 	a.dns.Start(ctx)
 	stopTrunkRegs := a.startTrunkRegs()
 	stopCTI := a.startCTI(ctx)
+	stopGW := a.startGatewaySource(ctx) // gwcti.go
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	a.runBanWriter(sweepCtx, &wg)
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
+	a.startAccounts(sweepCtx, &wg) // accounts.go
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
@@ -286,6 +302,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopTrunkRegs()
 	stopCTI()
 	a.calls.Close()
+	stopGW()
 	a.dns.Stop()
 	a.sip.Close()
 	a.stopTURN()

@@ -11,14 +11,22 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 )
 
-// newCTI prepares the configured CTI drivers (none: no manager).
+// newCTI prepares the attendant model and the configured CTI drivers
+// (none: no manager); every driver event feeds the model, and each
+// driver is one of its sources.
 func (a *App) newCTI(cfg *config.Config) error {
+	a.newAttendant(cfg)
 	if len(cfg.CTI.Drivers) == 0 {
 		return nil
 	}
-	m, err := cti.New(cti.Options{Drivers: cfg.CTI.Drivers, Logger: a.log})
+	m, err := cti.New(cti.Options{Drivers: cfg.CTI.Drivers, Logger: a.log, OnEvent: a.att.Apply})
 	if err != nil {
 		return err
+	}
+	for _, d := range cfg.CTI.Drivers {
+		if sup, ok := m.Driver(d.Name); ok {
+			a.att.AddSource(sup, d.Monitor...)
+		}
 	}
 	a.cti = m
 	return nil
@@ -28,7 +36,7 @@ func (a *App) newCTI(cfg *config.Config) error {
 // func stops them and waits until every driver process is gone.
 func (a *App) startCTI(ctx context.Context) (stop func()) {
 	if a.cti == nil {
-		return func() {}
+		return a.att.Close
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -39,7 +47,7 @@ func (a *App) startCTI(ctx context.Context) (stop func()) {
 		}
 	}()
 	a.log.Info("cti drivers starting", "drivers", len(a.cfg.CTI.Drivers))
-	return func() { cancel(); <-done }
+	return func() { cancel(); <-done; a.att.Close() }
 }
 
 // CTI returns the CTI drivers, nil when none are configured.

@@ -97,7 +97,7 @@ func (a *App) pruneRecords(ctx context.Context, days int) {
 	}
 }
 
-// callsPage is the answer of GET /api/v1/calls.
+// callsPage is the answer of GET /api/v1/history.
 type callsPage struct {
 	Calls []callView `json:"calls"`
 	// Next is the before= value of the next (older) page; empty on the
@@ -110,13 +110,19 @@ type callView struct {
 	DurationS float64 `json:"duration_s"`
 }
 
-// calls answers GET /api/v1/calls?user=&limit=&before=: the calls of a
-// user (by username, which also selects the user's extension), newest
-// first. before is an RFC 3339 time or the next value of a previous page.
-func (s *adminServer) calls(w http.ResponseWriter, r *http.Request) {
+// history answers GET /api/v1/history?user=&limit=&before=: the finished
+// calls of a user (by username, which also selects the user's extension),
+// newest first. before is an RFC 3339 time or the next value of a previous
+// page. An operator sees only their own calls: user is their account
+// whatever the query says.
+func (s *adminServer) history(w http.ResponseWriter, r *http.Request) {
 	var q store.CallQuery
 	v := r.URL.Query()
-	if u := v.Get("user"); u != "" {
+	u := v.Get("user")
+	if p, ok := accounts.PrincipalFrom(r.Context()); ok && !p.Role.Allows(accounts.RoleSupervisor) {
+		u = p.Account
+	}
+	if u != "" {
 		q.Parties = []string{u}
 		if p := s.app.users.users.Load(); p != nil {
 			if user, ok := (*p)[u]; ok && user.Extension != "" && user.Extension != u {
@@ -165,9 +171,10 @@ func (s *adminServer) calls(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, page)
 }
 
-// recordRoutes adds the call record endpoints to the admin API.
+// recordRoutes adds the call history to the API (it was GET
+// /api/v1/calls, which is now the active calls of the attendant API).
 func (s *adminServer) recordRoutes(mux *http.ServeMux) {
-	s.route(mux, "GET /api/v1/calls", accounts.RoleAdmin, s.calls)
+	s.route(mux, "GET /api/v1/history", accounts.RoleOperator, s.history)
 }
 
 // recordMetrics registers the call record counters.

@@ -44,8 +44,11 @@ func (d *decoder) validate(c *Config) {
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)
 	d.validateCTI(&c.CTI)
+	d.validateGatewayCTI(&c.GatewayCTI)
 	d.validateCallPolicy(c)
 	d.validateTURN(c)
+	d.validateAccounts(c) // accounts.go
+	d.validateAttendant(&c.Attendant)
 }
 
 func (d *decoder) validateTop(c *Config) {

@@ -139,7 +139,7 @@ users:
 	}
 }
 
-// waitCDR polls GET /api/v1/calls for user until a record is there (the
+// waitCDR polls GET /api/v1/history for user until a record is there (the
 // record queue writes it a moment after the call ends) and returns the
 // newest.
 //
@@ -151,9 +151,9 @@ func waitCDR(t *testing.T, g *gateway, user string, match ...func(cdr.Record) bo
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, body := g.api("GET", "/api/v1/calls?user="+user)
+		code, body := g.api("GET", "/api/v1/history?user="+user)
 		if code != http.StatusOK {
-			t.Fatalf("GET /api/v1/calls: %d %s", code, body)
+			t.Fatalf("GET /api/v1/history: %d %s", code, body)
 		}
 		var p struct {
 			Calls []cdr.Record `json:"calls"`

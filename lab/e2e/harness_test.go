@@ -158,6 +158,9 @@ sip:
 	if !strings.Contains(yamlExtra, "webrtc:") {
 		cfg += "webrtc: {port: 0}\n" // any free UDP port: gateways run side by side
 	}
+	if !strings.Contains("\n"+yamlExtra, "\nattendant:") {
+		cfg += "attendant: {console_link: {tls: \"\"}}\n" // the console link's 51235 would collide too
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

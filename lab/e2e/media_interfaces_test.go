@@ -137,6 +137,9 @@ func startGatewayConfig(t *testing.T, cfg string) *gateway {
 	if !strings.Contains("\n"+cfg, "\nwebrtc:") {
 		cfg += "webrtc: {port: 0}\n" // any free UDP port: gateways run side by side
 	}
+	if !strings.Contains("\n"+cfg, "\nattendant:") {
+		cfg += "attendant: {console_link: {tls: \"\"}}\n" // the console link's 51235 would collide
+	}
 	if err := os.WriteFile(g.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

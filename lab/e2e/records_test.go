@@ -18,7 +18,7 @@ import (
 	"github.com/switchboard-gw/switchboard/lab/pbx"
 )
 
-// callsPage is GET /api/v1/calls.
+// callsPage is GET /api/v1/history.
 type callsPage struct {
 	Calls []struct {
 		ID        string  `json:"id"`
@@ -32,9 +32,9 @@ type callsPage struct {
 
 func (g *gateway) calls(query string) callsPage {
 	g.t.Helper()
-	code, body := g.api("GET", "/api/v1/calls?"+query)
+	code, body := g.api("GET", "/api/v1/history?"+query)
 	if code != http.StatusOK {
-		g.t.Fatalf("GET /api/v1/calls?%s = %d %s", query, code, body)
+		g.t.Fatalf("GET /api/v1/history?%s = %d %s", query, code, body)
 	}
 	var p callsPage
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -127,8 +127,8 @@ users:
 		t.Errorf("bob's history: %d calls, want 6", len(p.Calls))
 	}
 	for _, bad := range []string{"limit=0", "limit=x", "before=yesterday"} {
-		if code, body := g.api("GET", "/api/v1/calls?"+bad); code != http.StatusBadRequest {
-			t.Errorf("GET /api/v1/calls?%s = %d %s, want 400", bad, code, body)
+		if code, body := g.api("GET", "/api/v1/history?"+bad); code != http.StatusBadRequest {
+			t.Errorf("GET /api/v1/history?%s = %d %s, want 400", bad, code, body)
 		}
 	}
 	for _, m := range []string{"switchboard_call_records_written_total", "switchboard_call_records_dropped_total"} {
@@ -179,7 +179,7 @@ trunks:
 		} `json:"calls"`
 	}
 	waitUntil(t, 10*time.Second, "the call record", func() bool {
-		_, body := g.api("GET", "/api/v1/calls?user=u1000")
+		_, body := g.api("GET", "/api/v1/history?user=u1000")
 		return json.Unmarshal(body, &p) == nil && len(p.Calls) == 1
 	})
 	if c := p.Calls[0]; c.Callee != "00441234567" || c.Target != "+41441234567" {

@@ -152,7 +152,7 @@ trunks:
 		} `json:"media_b"`
 	}
 	waitUntil(t, 10*time.Second, "the call record", func() bool {
-		_, body := g.api("GET", "/api/v1/calls?user=u1000")
+		_, body := g.api("GET", "/api/v1/history?user=u1000")
 		var p struct {
 			Calls []json.RawMessage `json:"calls"`
 		}

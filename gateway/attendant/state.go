@@ -1,0 +1,275 @@
+package attendant
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// LineState is a device's line as the busy lamp field shows it.
+type LineState string
+
+// The line states. Busy covers connected and dialling (initiated);
+// ringing is alerting (or a call queued at the device).
+const (
+	LineIdle    LineState = "idle"
+	LineRinging LineState = "ringing"
+	LineBusy    LineState = "busy"
+	LineHeld    LineState = "held"
+	// LineOffline: the source cannot monitor the device (monitor ended).
+	LineOffline LineState = "offline"
+	// LineUnknown: no snapshot of the device yet.
+	LineUnknown LineState = "unknown"
+)
+
+// ID joins a source name and its own id into an API id (common brief:
+// "<source>:<id>").
+func ID(source, id string) string { return source + ":" + id }
+
+// SplitID splits an API id on its first ":" into source and the source's
+// own id; ok is false when either part is empty.
+func SplitID(id string) (source, local string, ok bool) {
+	source, local, ok = strings.Cut(id, ":")
+	return source, local, ok && source != "" && local != ""
+}
+
+// Connection is one device's part in a call, as the device's monitor
+// reports it (ECMA-269 §6.1.5 local connection state).
+type Connection struct {
+	CallID       string `json:"call_id"`
+	ConnectionID string `json:"connection_id,omitempty"`
+	State        string `json:"state"`
+	// Other is the far end, when the PBX says (as the PBX names it).
+	Other   string    `json:"other,omitempty"`
+	Calling string    `json:"calling,omitempty"`
+	Called  string    `json:"called,omitempty"`
+	Since   time.Time `json:"since"`
+}
+
+// Device is one device as the API shows it.
+type Device struct {
+	// ID is "<source>:<device>".
+	ID     string    `json:"id"`
+	Source string    `json:"source"`
+	Device string    `json:"device"`
+	Line   LineState `json:"line"`
+	// Calls are the device's connections; call ids are API ids
+	// ("<source>:<call>").
+	Calls      []Connection         `json:"calls"`
+	DND        bool                 `json:"dnd"`
+	Forwarding []plugins.Forwarding `json:"forwarding"`
+	AgentState string               `json:"agent_state,omitempty"`
+	// UserPresence is what the user set (PUT /api/v1/presence/{id}).
+	UserPresence Presence `json:"user_presence,omitempty"`
+	// Presence is the aggregate (seed 002 precedence).
+	Presence Presence `json:"presence"`
+	// Stale is true while the source's link is down or after an event
+	// gap, until a fresh snapshot arrives.
+	Stale   bool      `json:"stale"`
+	Updated time.Time `json:"updated"`
+}
+
+// Party is one device's connection in a [Call].
+type Party struct {
+	Device       string `json:"device"`
+	ConnectionID string `json:"connection_id,omitempty"`
+	State        string `json:"state"`
+}
+
+// Call is an active call as the API shows it: every monitored device's
+// connection in it.
+type Call struct {
+	ID      string    `json:"id"`
+	Source  string    `json:"source"`
+	Calling string    `json:"calling,omitempty"`
+	Called  string    `json:"called,omitempty"`
+	Parties []Party   `json:"parties"`
+	Since   time.Time `json:"since"`
+}
+
+// conn is a device's connection in the model.
+type conn struct {
+	callID, connID         string
+	state                  plugins.ConnectionState
+	other, calling, called string
+	since                  time.Time
+}
+
+// device is the model's state of one monitored device.
+type device struct {
+	source, dev string
+	calls       map[string]*conn // source call id →
+	dnd         bool
+	fwd         []plugins.Forwarding
+	agent       plugins.AgentState
+	user        Presence
+	known       bool // a snapshot was applied
+	offline     bool // the monitor ended
+	stale       bool
+	updated     time.Time
+	// seq and inc are the source's sequence number and incarnation of
+	// the newest event or snapshot applied (ordering, see Model.Apply).
+	seq, inc uint64
+}
+
+func newDevice(source, dev string) *device {
+	return &device{source: source, dev: dev, calls: map[string]*conn{}}
+}
+
+// line derives the lamp: a connected or dialling call makes it busy,
+// else an alerting or queued one ringing, else a held one held.
+func (d *device) line() LineState {
+	switch {
+	case d.offline:
+		return LineOffline
+	case !d.known:
+		return LineUnknown
+	}
+	ringing, held := false, false
+	for _, c := range d.calls {
+		switch c.state {
+		case plugins.StateConnected, plugins.StateInitiated, plugins.StateFail:
+			return LineBusy
+		case plugins.StateAlerting, plugins.StateQueued:
+			ringing = true
+		case plugins.StateHold:
+			held = true
+		}
+	}
+	switch {
+	case ringing:
+		return LineRinging
+	case held:
+		return LineHeld
+	}
+	return LineIdle
+}
+
+// view is the device's API view.
+func (d *device) view() Device {
+	v := Device{
+		ID: ID(d.source, d.dev), Source: d.source, Device: d.dev, Line: d.line(),
+		Calls: make([]Connection, 0, len(d.calls)), DND: d.dnd,
+		Forwarding: append([]plugins.Forwarding{}, d.fwd...), UserPresence: d.user,
+		Stale: d.stale, Updated: d.updated,
+	}
+	if d.agent != plugins.AgentUnspecified {
+		v.AgentState = d.agent.String()
+	}
+	for _, c := range d.calls {
+		v.Calls = append(v.Calls, Connection{CallID: ID(d.source, c.callID), ConnectionID: c.connID, State: c.state.String(),
+			Other: c.other, Calling: c.calling, Called: c.called, Since: c.since})
+	}
+	slices.SortFunc(v.Calls, func(a, b Connection) int { return a.Since.Compare(b.Since) })
+	v.Presence = Aggregate(d.presenceInputs()...)
+	return v
+}
+
+// presenceInputs are the device's presence sessions (seed 002: line
+// presence, DND, the user's own).
+func (d *device) presenceInputs() []Presence {
+	in := []Presence{LinePresence(d.line(), d.stale)}
+	if d.dnd {
+		in = append(in, PresenceDND)
+	}
+	if d.user != "" {
+		in = append(in, d.user)
+	}
+	return in
+}
+
+// applySnapshot replaces the device's calls and features with s.
+func (d *device) applySnapshot(s plugins.DeviceSnapshot, now time.Time) {
+	old := d.calls
+	d.calls = make(map[string]*conn, len(s.Calls))
+	for _, c := range s.Calls {
+		if c.State == plugins.StateNull || c.CallID == "" {
+			continue
+		}
+		since := now
+		if o, ok := old[c.CallID]; ok {
+			since = o.since
+		}
+		d.calls[c.CallID] = &conn{callID: c.CallID, connID: c.ConnectionID, state: c.State, other: c.Other, since: since}
+	}
+	d.dnd = s.DND
+	d.fwd = append([]plugins.Forwarding(nil), s.Forwarding...)
+	d.agent = s.AgentState
+	d.known, d.offline, d.stale = true, false, false
+	d.updated = now
+}
+
+// applyCall updates the device's connection after a call event, the way
+// the drivers' own tracking does (drivers/cstamodel): the event's State
+// is the monitored device's local connection state.
+func (d *device) applyCall(ev plugins.Event, now time.Time) {
+	d.updated = now
+	if ev.OldCallID != "" {
+		delete(d.calls, ev.OldCallID)
+	}
+	if ev.CallID == "" {
+		return
+	}
+	switch {
+	case ev.State == plugins.StateNull,
+		ev.Type == plugins.EventCallCleared,
+		ev.Type == plugins.EventParked && ev.State == plugins.StateUnspecified,
+		ev.Type == plugins.EventDiverted && ev.State == plugins.StateUnspecified && ev.Other != d.dev,
+		ev.State == plugins.StateUnspecified && ev.Type == plugins.EventConnectionCleared && (ev.Other == "" || ev.Other == d.dev):
+		delete(d.calls, ev.CallID)
+		return
+	}
+	st := ev.State
+	if st == plugins.StateUnspecified && ev.Type == plugins.EventDelivered {
+		st = plugins.StateConnected // the caller hears ringback
+		if ev.Other == d.dev || ev.Called == d.dev {
+			st = plugins.StateAlerting
+		}
+	}
+	if st == plugins.StateUnspecified {
+		st = stateOf(ev.Type)
+		if st == plugins.StateUnspecified {
+			return
+		}
+	}
+	c := d.calls[ev.CallID]
+	if c == nil {
+		c = &conn{callID: ev.CallID, since: now}
+		d.calls[ev.CallID] = c
+	}
+	c.state = st
+	if ev.ConnectionID != "" {
+		c.connID = ev.ConnectionID
+	}
+	if ev.Calling != "" {
+		c.calling = ev.Calling
+	}
+	if ev.Called != "" {
+		c.called = ev.Called
+	}
+	for _, o := range []string{ev.Other, ev.Called, ev.Calling} {
+		if o != "" && o != d.dev {
+			c.other = o
+			break
+		}
+	}
+}
+
+// stateOf is the local state an event implies when the driver gives none.
+func stateOf(t plugins.EventType) plugins.ConnectionState {
+	switch t {
+	case plugins.EventServiceInitiated, plugins.EventOriginated:
+		return plugins.StateInitiated
+	case plugins.EventEstablished, plugins.EventRetrieved, plugins.EventTransferred, plugins.EventConferenced:
+		return plugins.StateConnected
+	case plugins.EventHeld:
+		return plugins.StateHold
+	case plugins.EventQueued:
+		return plugins.StateQueued
+	case plugins.EventFailed:
+		return plugins.StateFail
+	}
+	return plugins.StateUnspecified
+}
