@@ -8,13 +8,18 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 SHARED    ?= ../shared
 
-.PHONY: all build webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-webrtc bench-failover bench-cti bench-flood bench-turn bench-console clean
+.PHONY: all build deb webphone run test vet fuzz deps deps-test deps-bench bench-register bench-calls bench-rtp bench-webrtc bench-failover bench-cti bench-flood bench-turn bench-console clean
 
 all: build
 
 ## build: compile the one binary into bin/switchboard (with the web phone's JsSIP bundle)
 build: deps webphone
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
+
+## deb: the Debian package bin/switchboard_VERSION_ARCH.deb (dpkg-deb; VERSION from git describe): the binary,
+## the hardened systemd unit and the default config /etc/switchboard/switchboard.yaml (deploy/)
+deb: build
+	@deploy/mkdeb.sh $(BIN) bin
 
 ## webphone: bundle JsSIP (npm package, pinned by gateway/webphone/package-lock.json) into
 ## gateway/webphone/static/vendor/jssip.min.js (with its licenses beside it), which the binary embeds; npm runs no install scripts

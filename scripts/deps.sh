@@ -44,6 +44,8 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   have baresip   || need_apt+=(baresip)        # a real softphone registering in lab/e2e
   { have dnsmasq || [ -x /usr/sbin/dnsmasq ]; } || need_apt+=(dnsmasq-base)  # a real DNS server for dnssrv
   have turnutils_uclient || need_apt+=(coturn)  # coturn's TURN client in media/turn; turnserver is bench-turn's anchor
+  have dpkg-deb  || need_apt+=(dpkg)           # make deb and its test (deploy/deb_test.go)
+  have systemd-analyze || need_apt+=(systemd)  # deploy/deb_test.go verifies the packaged unit (systemd-analyze verify/security)
 fi
 if [ "$what" = bench ]; then
   have kamailio  || need_apt+=(kamailio)       # the anchor of ../shared/bench/sip

@@ -33,6 +33,9 @@ commands:
   bans delete [--config FILE] IP        lift a ban (a running gateway picks it up on SIGHUP)
   dns resolve [--config FILE] [--probe] URI|TRUNK
                                         the targets a SIP URI or trunk resolves to, in order (RFC 3263)
+  backup [--config FILE] [--force] FILE
+                                        back up the store and data_dir's secrets while the gateway runs
+  restore [--config FILE] FILE          restore a backup (the gateway stopped); older schemas migrate up
   driver NAME                           run a bundled CTI driver (started by the gateway, not by hand)
   version                               print the version
 `
@@ -61,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBans(args[1:], stdout, stderr)
 	case "dns":
 		return cmdDNS(args[1:], stdout, stderr)
+	case "backup":
+		return cmdBackup(args[1:], stdout, stderr)
+	case "restore":
+		return cmdRestore(args[1:], stdout, stderr)
 	case "driver":
 		return cmdDriver(args[1:], stderr)
 	case "version", "--version", "-v":
