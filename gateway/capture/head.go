@@ -10,8 +10,8 @@ import (
 
 // ScanHead reads the start line and the headers a Head holds from a
 // serialised SIP message (RFC 3261 §7): the gateway's own output, so it
-// reads the usual form (CRLF or LF line ends, long or compact header
-// names, RFC 3261 §7.3.3) and gives up (ok false) on anything that is not
+// reads the usual form (long or compact header
+// names, RFC 3261 §7.3.3; CRLF line ends) and gives up (ok false) on anything that is not
 // a SIP start line. It never fails on content: missing headers stay empty.
 func ScanHead(data []byte) (h Head, ok bool) {
 	line, rest := cutLine(data)
@@ -22,6 +22,13 @@ func ScanHead(data []byte) (h Head, ok bool) {
 		line, rest = cutLine(rest)
 		if len(line) == 0 {
 			break // end of headers (RFC 3261 §7)
+		}
+		// Folded values continue on lines that start with white space
+		// (RFC 3261 §7.3.1).
+		for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+			var more []byte
+			more, rest = cutLine(rest)
+			line = append(append(bytes.Clone(line), ' '), bytes.TrimSpace(more)...)
 		}
 		name, value, found := bytes.Cut(line, []byte{':'})
 		if !found {
@@ -83,13 +90,17 @@ func (h *Head) startLine(line []byte) bool {
 	return true
 }
 
+// cutLine cuts at CRLF, the only line end of RFC 3261 §7 (and of sipgo's
+// parser, which the gateway acts on).
 func cutLine(b []byte) (line, rest []byte) {
-	i := bytes.IndexByte(b, '\n')
+	i := bytes.Index(b, crlf)
 	if i < 0 {
-		return bytes.TrimSuffix(b, []byte{'\r'}), nil
+		return b, nil
 	}
-	return bytes.TrimSuffix(b[:i], []byte{'\r'}), b[i+1:]
+	return b[:i], b[i+2:]
 }
+
+var crlf = []byte("\r\n")
 
 func eqName(name []byte, long, compact string) bool {
 	if compact != "" && len(name) == 1 && (name[0]|0x20) == compact[0] {
