@@ -76,6 +76,11 @@ type Config struct {
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
 
+	// Ladder and HEP configure the per-call SIP ladder and the HEP
+	// mirror (observe.go).
+	Ladder Ladder `yaml:"ladder"`
+	HEP    HEP    `yaml:"hep"`
+
 	warnings Errors // Warnings
 
 	// CallPolicy configures call admission: classes of service, the
@@ -373,6 +378,8 @@ func base() *Config {
 
 		CallPolicy: defaultCallPolicy(),
 		TURN:       defaultTURN(),
+		Ladder:     defaultLadder(),
+		HEP:        defaultHEP(),
 	}
 }
 
