@@ -53,6 +53,7 @@ type call struct {
 	cancelReason string
 	// redirect is what the call followed of 3xx and 422 (redirect.go).
 	redirect redirectState
+	setup    setupTimes // what of the setup was observed (observe.go)
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -200,6 +201,7 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
 	c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	c.observeLeg(c.a.callID) // observe.go: the ladder
 	c.a.user = c.from.user
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()

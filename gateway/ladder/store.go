@@ -151,6 +151,9 @@ func (s *Store) Capture(m *capture.Message) {
 	}
 	j := s.junk[m.CallID]
 	if j == nil {
+		if !mayStartCall(m) {
+			return // REGISTER, OPTIONS, SUBSCRIBE...: never part of a call's ladder
+		}
 		j = &junk{callID: m.CallID}
 		j.elem = s.junkOrder.PushBack(j)
 		s.junk[m.CallID] = j
@@ -169,6 +172,18 @@ func (s *Store) Capture(m *capture.Message) {
 			break
 		}
 	}
+}
+
+// mayStartCall reports whether m may be a message of a call before the
+// B2BUA takes it on: the INVITE transaction (its responses, the ACK of a
+// failure, a CANCEL). Other Call-IDs never become calls; keeping them out
+// of the bucket keeps a stream of REGISTERs from churning it.
+func mayStartCall(m *capture.Message) bool {
+	switch m.CSeqMethod {
+	case "INVITE", "ACK", "CANCEL":
+		return true
+	}
+	return false
 }
 
 func (s *Store) dropJunk(j *junk) {

@@ -222,6 +222,15 @@ func TestJunkFloodKeepsCalls(t *testing.T) {
 	}
 }
 
+func TestRegistersStayOut(t *testing.T) {
+	s := New(Options{})
+	s.Capture(msg(t, 0, capture.In, callerAddr, "REGISTER sip:gw SIP/2.0\nCall-ID: reg\nCSeq: 1 REGISTER\n\n"))
+	s.Capture(msg(t, 1, capture.Out, callerAddr, "SIP/2.0 200 OK\nCall-ID: reg\nCSeq: 1 REGISTER\n\n"))
+	if st := s.Stats(); st.JunkCallIDs != 0 {
+		t.Errorf("REGISTER kept: %+v", st)
+	}
+}
+
 func TestUnknownLadder(t *testing.T) {
 	s := New(Options{})
 	if _, ok := s.Get("nope"); ok {
