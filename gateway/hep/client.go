@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 
 	"github.com/switchboard-gw/switchboard/gateway/capture"
@@ -33,35 +32,24 @@ type Stats struct {
 }
 
 // Client sends every captured message to the collector. It is a
-// capture.Sink: Capture never blocks.
+// capture.Sink: Capture never blocks. Messages queue from New on; Run
+// sends them.
 type Client struct {
-	o      Options
-	conn   net.Conn
-	queue  chan *capture.Message
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	o     Options
+	queue chan *capture.Message
 
 	sent, dropped, errors atomic.Uint64
 }
 
-// New resolves the collector, opens the UDP socket and starts the sender;
-// Close stops it.
-func New(o Options) (*Client, error) {
+// New makes a Client; nothing is opened until Run.
+func New(o Options) *Client {
 	if o.Queue <= 0 {
 		o.Queue = 4096
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	conn, err := net.Dial("udp", o.Collector)
-	if err != nil {
-		return nil, fmt.Errorf("hep collector %s: %w", o.Collector, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &Client{o: o, conn: conn, queue: make(chan *capture.Message, o.Queue), cancel: cancel}
-	c.wg.Add(1)
-	go c.run(ctx)
-	return c, nil
+	return &Client{o: o, queue: make(chan *capture.Message, o.Queue)}
 }
 
 // Capture implements capture.Sink: m is queued, or dropped and counted
@@ -74,13 +62,20 @@ func (c *Client) Capture(m *capture.Message) {
 	}
 }
 
-func (c *Client) run(ctx context.Context) {
-	defer c.wg.Done()
+// Run opens the socket to the collector and sends until ctx ends; what is
+// still queued then is not sent.
+func (c *Client) Run(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "udp", c.o.Collector)
+	if err != nil {
+		return fmt.Errorf("hep collector %s: %w", c.o.Collector, err)
+	}
+	defer conn.Close()
 	buf := make([]byte, 0, 4096)
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case m := <-c.queue:
 			var err error
 			buf, err = Encode(buf[:0], m, c.o.ID, c.o.Password)
@@ -88,7 +83,7 @@ func (c *Client) run(ctx context.Context) {
 				c.dropped.Add(1)
 				continue
 			}
-			if _, err := c.conn.Write(buf); err != nil {
+			if _, err := conn.Write(buf); err != nil {
 				// A collector that is down answers ICMP port unreachable,
 				// which the next write reports: counted, not fatal.
 				if c.errors.Add(1) == 1 {
@@ -104,12 +99,4 @@ func (c *Client) run(ctx context.Context) {
 // Stats returns the counters.
 func (c *Client) Stats() Stats {
 	return Stats{Sent: c.sent.Load(), Dropped: c.dropped.Load(), Errors: c.errors.Load()}
-}
-
-// Close stops the sender and closes the socket; queued messages are not
-// sent.
-func (c *Client) Close() error {
-	c.cancel()
-	c.wg.Wait()
-	return c.conn.Close()
 }

@@ -2,6 +2,7 @@ package hep
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -68,11 +69,16 @@ func TestMirrorToCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	c, err := New(Options{Collector: pc.LocalAddr().String(), ID: 2001, Password: "s3cret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := New(Options{Collector: pc.LocalAddr().String(), ID: 2001, Password: "s3cret"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
 
 	at := time.Date(2026, 12, 7, 6, 30, 0, 654321000, time.UTC)
 	text := "INVITE sip:1001@gw SIP/2.0\r\nCall-ID: hep-1\r\nCSeq: 1 INVITE\r\n\r\n"
@@ -128,19 +134,19 @@ func TestMirrorToCollector(t *testing.T) {
 			}
 		}
 	}
+	// The count follows the write that the listener has already seen.
+	for deadline := time.Now().Add(10 * time.Second); c.Stats().Sent < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if st := c.Stats(); st.Sent != 2 || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
-// The queue is bounded: with the sender stopped, what does not fit is
+// The queue is bounded: with no sender running, what does not fit is
 // dropped and counted, and Capture does not block.
 func TestQueueFullDrops(t *testing.T) {
-	c, err := New(Options{Collector: "127.0.0.1:9", Queue: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = c.Close()
+	c := New(Options{Collector: "127.0.0.1:9", Queue: 2})
 	m := &capture.Message{Time: time.Now(), Transport: "udp", Data: []byte("x")}
 	done := make(chan struct{})
 	go func() {
