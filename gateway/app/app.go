@@ -65,6 +65,7 @@ type App struct {
 	tregs    *trunkRegs
 	cti      *cti.Manager
 	turn     *turn.Server // STUN/TURN (turn.go)
+	obs      *observe     // capture, ladder, HEP, call histograms (ladder.go)
 	admin    *adminServer
 	started  time.Time
 	reloadMu sync.Mutex
@@ -174,6 +175,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if self {
 		log.Info("using a self-signed certificate", "file", filepath.Join(cfg.DataDir, certs.SelfSignedCert))
 	}
+	a.newObserve(cfg) // ladder.go
 	a.sip, err = sipserver.New(sipserver.Options{
 		Listeners:  cfg.Listeners(),
 		TLS:        tlsConf,
@@ -181,6 +183,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		ServerName: cfg.SIP.ServerName,
 		Logger:     log.With("component", "sip"),
 		Limits:     sipLimits(cfg.SIP.Limits),
+		Capture:    a.obs.tap,
 	})
 	if err != nil {
 		return nil, err
@@ -270,6 +273,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
+	a.startObserve(sweepCtx, &wg) // ladder.go: the HEP sender
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())

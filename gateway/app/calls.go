@@ -126,7 +126,8 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 			dv, ok := diverts[user]
 			return dv, ok
 		},
-		CDR:          a.Recorder(),
+		CDR:          a.observeCDR(a.Recorder()), // ladder.go: RTP loss and jitter
+		Observe:      a.callObserve(),            // ladder.go
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
 		Admission:    policy,
