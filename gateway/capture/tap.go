@@ -184,3 +184,27 @@ func unspecified(a netip.Addr) netip.Addr {
 	}
 	return netip.IPv6Unspecified()
 }
+
+// PacketConn wraps a UDP listener's socket: what sipgo writes on it is
+// captured just before it leaves. (sipgo's write hook runs after the
+// write, when on a fast path the answer may already be in and captured.)
+func (t *Tap) PacketConn(pc net.PacketConn) net.PacketConn { return &packetConn{PacketConn: pc, t: t} }
+
+type packetConn struct {
+	net.PacketConn
+	t *Tap
+}
+
+// WriteTo implements net.PacketConn.
+func (c *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.t.written("UDP", addrPort(c.LocalAddr()), addrPort(addr), b)
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// wrapsUDP reports whether local is one of the Tap's UDP listeners (whose
+// writes PacketConn captures).
+func (t *Tap) wrapsUDP(local netip.AddrPort) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.listeners[local] == "udp"
+}

@@ -101,6 +101,9 @@ func (tracer) SIPTraceWrite(transport, laddr, raddr string, msg []byte) {
 		}
 		return
 	}
+	if transport == "UDP" && t.wrapsUDP(local) {
+		return // captured before the write (Tap.PacketConn)
+	}
 	remote, err := netip.ParseAddrPort(raddr)
 	if err != nil {
 		return

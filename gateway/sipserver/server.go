@@ -256,6 +256,9 @@ func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) er
 			s.log.Warn("cannot enlarge udp receive buffer; bursts may be dropped", "error", err)
 		}
 		wrapped := g.PacketConn(pc)
+		if s.o.Capture != nil {
+			wrapped = s.o.Capture.PacketConn(wrapped) // what sipgo sends, before it leaves
+		}
 		// Several readers drain one socket: parsing is the costly part of a
 		// datagram's life, and one reader falls behind in bursts.
 		for range udpReaders() {
