@@ -41,8 +41,8 @@ type ladderView struct {
 // keeps the SIP payloads (generic chunk 0x000f) of packets with protocol
 // type SIP (chunk 0x000b = 1).
 type hepCollector struct {
-	pc net.PacketConn
-	mu sync.Mutex
+	pc  net.PacketConn
+	mu  sync.Mutex
 	sip []string
 	bad []string
 }
