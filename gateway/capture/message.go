@@ -43,6 +43,8 @@ type Message struct {
 	// unspecified (0.0.0.0) when a listener bound every address and the
 	// gateway has no better one to name.
 	Local, Remote netip.AddrPort
+	// Time is when the message was read, or when it was written: before the
+	// write on UDP listeners, just after it elsewhere (sipgo's write hook).
 	// Data is the message: as sent for outgoing messages; as sipgo parsed
 	// it for incoming ones (header whitespace and compact names
 	// normalised), and as received for the UDP REGISTER fast path.

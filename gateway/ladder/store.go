@@ -244,7 +244,17 @@ func (s *Store) add(c *call, m *capture.Message) {
 		c.Omitted++
 		s.omitted.Add(1)
 	}
-	c.msgs = append(c.msgs, m)
+	if i := causedBefore(c.msgs, m); i >= 0 {
+		// m was captured after the write returned (sipgo's write hook,
+		// on streams), and its answer came in first: it goes before its
+		// answer, at the answer's time.
+		cp := *m
+		cp.Time = c.msgs[i].Time
+		m = &cp
+		c.msgs = slices.Insert(c.msgs, i, m)
+	} else {
+		c.msgs = append(c.msgs, m)
+	}
 	c.bytes += size(m)
 	s.bytes += size(m)
 	if c.Start.IsZero() || m.Time.Before(c.Start) {
@@ -269,6 +279,32 @@ func (s *Store) add(c *call, m *capture.Message) {
 	case m.Status >= 200 && m.CSeqMethod == "INVITE" && m.CSeq == c.inviteCSeq && c.Status == 0:
 		c.Status, c.Reason = m.Status, m.Reason
 	}
+}
+
+// causalWindow is how far back causedBefore looks.
+const causalWindow = 16
+
+// causedBefore returns the index of the earliest of the latest messages
+// that an outgoing m caused but that was captured before it: a response to
+// our request m, or the ACK of our final response m to an INVITE (RFC 3261
+// §17.1.1.3). -1 when there is none.
+func causedBefore(msgs []*capture.Message, m *capture.Message) int {
+	if m.Dir != capture.Out {
+		return -1
+	}
+	at := -1
+	for i := len(msgs) - 1; i >= 0 && i >= len(msgs)-causalWindow; i-- {
+		x := msgs[i]
+		if x.Dir != capture.In || x.CallID != m.CallID || x.CSeq != m.CSeq {
+			continue
+		}
+		switch {
+		case m.IsRequest() && !x.IsRequest() && x.CSeqMethod == m.Method,
+			!m.IsRequest() && m.Status >= 200 && m.CSeqMethod == "INVITE" && x.Method == "ACK":
+			at = i
+		}
+	}
+	return at
 }
 
 // evict drops the oldest calls while the store is over its bounds; keep

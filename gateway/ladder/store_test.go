@@ -222,6 +222,33 @@ func TestJunkFloodKeepsCalls(t *testing.T) {
 	}
 }
 
+// Over streams the outgoing message is captured after the write returns;
+// its answer may be in first. The ladder puts it back before its answer.
+func TestCausalOrder(t *testing.T) {
+	s := New(Options{})
+	s.Link("A", "A")
+	s.Link("A", "B")
+	s.Capture(invite(t, 0, "A", 1))
+	s.Capture(response(t, 2, capture.In, calleeAddr, "B", 1, 180, "Ringing"))
+	s.Capture(response(t, 3, capture.In, calleeAddr, "B", 1, 200, "OK"))
+	s.Capture(msg(t, 4, capture.Out, calleeAddr, "INVITE sip:u@callee SIP/2.0\nCall-ID: B\nCSeq: 1 INVITE\n\n")) // late
+	s.Capture(msg(t, 5, capture.In, callerAddr, "ACK sip:gw SIP/2.0\nCall-ID: A\nCSeq: 1 ACK\nTo: <sip:1001@gw>;tag=b\n\n"))
+	s.Capture(response(t, 6, capture.Out, callerAddr, "A", 1, 200, "OK")) // late: its ACK is in
+	s.Capture(msg(t, 7, capture.Out, calleeAddr, "BYE sip:u@callee SIP/2.0\nCall-ID: B\nCSeq: 2 BYE\n\n"))
+	l, _ := s.Get("A")
+	var got []string
+	for _, m := range l.Messages {
+		got = append(got, m.CallID+":"+m.Label())
+	}
+	want := "A:INVITE B:INVITE B:180 Ringing B:200 OK A:200 OK A:ACK B:BYE"
+	if strings.Join(got, " ") != want {
+		t.Errorf("order %q, want %q", strings.Join(got, " "), want)
+	}
+	if !l.Messages[1].Time.Equal(l.Messages[2].Time) {
+		t.Errorf("the late INVITE's time %v, want its answer's %v", l.Messages[1].Time, l.Messages[2].Time)
+	}
+}
+
 func TestRegistersStayOut(t *testing.T) {
 	s := New(Options{})
 	s.Capture(msg(t, 0, capture.In, callerAddr, "REGISTER sip:gw SIP/2.0\nCall-ID: reg\nCSeq: 1 REGISTER\n\n"))
