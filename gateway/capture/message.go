@@ -35,6 +35,8 @@ func (d Direction) String() string {
 // Message is one SIP message as the gateway received or sent it. A sink
 // may keep it: nothing changes it after it is handed over.
 type Message struct {
+	// Time is when the message was read, or when it was written: before the
+	// write on UDP listeners, just after it elsewhere (sipgo's write hook).
 	Time time.Time
 	Dir  Direction
 	// Transport is udp, tcp, tls, ws or wss.
@@ -43,8 +45,6 @@ type Message struct {
 	// unspecified (0.0.0.0) when a listener bound every address and the
 	// gateway has no better one to name.
 	Local, Remote netip.AddrPort
-	// Time is when the message was read, or when it was written: before the
-	// write on UDP listeners, just after it elsewhere (sipgo's write hook).
 	// Data is the message: as sent for outgoing messages; as sipgo parsed
 	// it for incoming ones (header whitespace and compact names
 	// normalised), and as received for the UDP REGISTER fast path.
