@@ -32,6 +32,7 @@ type observe struct {
 	setup  *prometheus.HistogramVec
 	loss   *prometheus.HistogramVec
 	jitter *prometheus.HistogramVec
+	ended  *prometheus.CounterVec
 }
 
 // newObserve makes the ladder, the HEP client and the capture point that
@@ -47,6 +48,21 @@ func (a *App) newObserve(cfg *config.Config) {
 		jitter: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "switchboard", Name: "rtp_jitter_seconds",
 			Help:    "Per answered call at hangup, each side: the RTP interarrival jitter (RFC 3550 §6.4.1) the relay measured.",
 			Buckets: []float64{.001, .0025, .005, .01, .02, .03, .05, .1, .2, .5}}, []string{"side"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "switchboard", Name: "calls_ended_total",
+			Help: "Calls ended, by the class of their setup's final status (2xx answered; 4xx, 5xx, 6xx failed; 3xx redirected)."},
+			[]string{"status_class"}),
+	}
+	// Every series exists from the start, so dashboards and alerts see
+	// zeros rather than nothing.
+	for _, stage := range []string{"ringing", "answer"} {
+		o.setup.WithLabelValues(stage)
+	}
+	for _, side := range []string{"caller", "callee"} {
+		o.loss.WithLabelValues(side)
+		o.jitter.WithLabelValues(side)
+	}
+	for _, class := range []string{"2xx", "3xx", "4xx", "5xx", "6xx"} {
+		o.ended.WithLabelValues(class)
 	}
 	a.obs = o
 	var sinks capture.Sinks
@@ -124,6 +140,9 @@ type cdrObserver struct {
 }
 
 func (c cdrObserver) Record(r cdr.Record) {
+	if r.Status >= 200 && r.Status < 700 {
+		c.o.ended.WithLabelValues(string(rune('0'+r.Status/100)) + "xx").Inc()
+	}
 	if !r.Answer.IsZero() {
 		for side, m := range map[string]cdr.Media{"caller": r.MediaA, "callee": r.MediaB} {
 			if m.Packets == 0 {
@@ -143,7 +162,7 @@ func (s *adminServer) observeMetrics(reg *prometheus.Registry) {
 	if o == nil {
 		return
 	}
-	reg.MustRegister(o.setup, o.loss, o.jitter)
+	reg.MustRegister(o.setup, o.loss, o.jitter, o.ended)
 	gauge := func(name, help string, f func() float64) {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Name: name, Help: help}, f))
 	}

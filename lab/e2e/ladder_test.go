@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -195,11 +196,26 @@ func TestLadderSIPpCall(t *testing.T) {
 		t.Errorf("parties %+v, want caller, gateway, the UAS on 127.0.0.2", v.Parties)
 	}
 
+	// The call's setup times, RTP counters and outcome are in /metrics.
+	res, err := httpClient.Get("https://" + g.HTTP + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, w := range []string{`switchboard_call_setup_seconds_count{stage="ringing"} 1`, `switchboard_call_setup_seconds_count{stage="answer"} 1`,
+		`switchboard_rtp_loss_ratio_count{side="caller"} 1`, `switchboard_rtp_jitter_seconds_count{side="caller"} 1`,
+		`switchboard_calls_ended_total{status_class="2xx"} 1`} {
+		if !strings.Contains(string(mb), w+"\n") {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+
 	// The PCAP export, read by tshark.
 	tshark := requireTool(t, "tshark")
 	req, _ := http.NewRequest("GET", "https://"+g.HTTP+"/api/v1/ladders/"+id+".pcap", nil)
 	g.authorize(req)
-	res, err := httpClient.Do(req)
+	res, err = httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
