@@ -249,3 +249,93 @@ func grepLines(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestLadderTCP: over TCP the ladder has the same messages in the same
+// order (outgoing ones come from sipgo's write hook there), with transport
+// tcp and the gateway's listener as the local address.
+func TestLadderTCP(t *testing.T) {
+	a := runApp(t, "security:\n  trusted_callers: [127.0.0.1]\n", nil)
+	var gw string
+	for _, b := range a.SIP().Bound() {
+		if b.Scheme == "tcp" {
+			gw = b.Addr
+		}
+	}
+	c, err := net.Dial("tcp", gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const id = "ladder-tcp-1@127.0.0.1"
+	local := c.LocalAddr().String()
+	send := func(s string) {
+		if _, err := c.Write([]byte(strings.ReplaceAll(strings.TrimLeft(s, "\n"), "\n", "\r\n"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(fmt.Sprintf(`
+INVITE sip:999@example.com SIP/2.0
+Via: SIP/2.0/TCP %[2]s;branch=z9hG4bK-tcp1
+Max-Forwards: 70
+From: <sip:3000@example.com>;tag=f-tcp
+To: <sip:999@example.com>
+Call-ID: %[1]s
+CSeq: 1 INVITE
+Contact: <sip:3000@%[2]s;transport=tcp>
+Content-Length: 0
+
+`, id, local))
+	// Read until the final response (every message here has no body).
+	var got strings.Builder
+	buf := make([]byte, 4096)
+	toTag := ""
+	for !strings.Contains(got.String(), "SIP/2.0 404") || !strings.HasSuffix(got.String(), "\r\n\r\n") {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("reading responses: %v (so far %q)", err, got.String())
+		}
+		got.Write(buf[:n])
+	}
+	final := got.String()[strings.Index(got.String(), "SIP/2.0 404"):]
+	for _, l := range strings.Split(final, "\r\n") {
+		if strings.HasPrefix(l, "To: ") {
+			toTag = strings.TrimPrefix(l, "To: ")
+		}
+	}
+	send(fmt.Sprintf(`
+ACK sip:999@example.com SIP/2.0
+Via: SIP/2.0/TCP %[2]s;branch=z9hG4bK-tcp1
+Max-Forwards: 70
+From: <sip:3000@example.com>;tag=f-tcp
+To: %[3]s
+Call-ID: %[1]s
+CSeq: 1 ACK
+Content-Length: 0
+
+`, id, local, toTag))
+
+	admin := authClient(a, "127.0.0.1")
+	var view ladder.View
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		code, body := get(t, admin, "https://"+a.AdminAddr()+"/api/v1/ladders/"+id)
+		view = ladder.View{}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &view) != nil {
+			t.Fatalf("ladder: %d %s", code, body)
+		}
+		if len(view.Messages) >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var labels []string
+	for _, m := range view.Messages {
+		labels = append(labels, fmt.Sprintf("%s %d>%d %s", m.Transport, m.From, m.To, m.Label))
+		if m.Transport == "tcp" && (m.Direction == "in" && (m.Dst != gw || m.Src != local) || m.Direction == "out" && (m.Src != gw || m.Dst != local)) {
+			t.Errorf("%s %s: %s -> %s, want between %s and %s", m.Direction, m.Label, m.Src, m.Dst, local, gw)
+		}
+	}
+	if got := strings.Join(labels, ", "); got != "tcp 0>1 INVITE, tcp 1>0 100 Trying, tcp 1>0 404 Not Found, tcp 0>1 ACK" {
+		t.Errorf("ladder %q, want INVITE, 100 Trying, 404 Not Found, ACK over tcp", got)
+	}
+}
