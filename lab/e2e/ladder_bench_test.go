@@ -24,7 +24,8 @@ import (
 //
 //	LADDER_BENCH=1 go test -run TestLadderCaptureCost -v ./lab/e2e/
 //
-// Environment: LADDER_BENCH_CALLS (per round, 300), LADDER_BENCH_ROUNDS (3).
+// Environment: LADDER_BENCH_CALLS (per round, 300), LADDER_BENCH_ROUNDS (3),
+// LADDER_BENCH_HEP=0 (measure the ladder alone, HEP off).
 func TestLadderCaptureCost(t *testing.T) {
 	if os.Getenv("LADDER_BENCH") == "" {
 		t.Skip("set LADDER_BENCH=1 to measure the capture's cost per call")
@@ -37,6 +38,9 @@ func TestLadderCaptureCost(t *testing.T) {
 	modes := map[bool]string{
 		false: "ladder: {enabled: false}\n",
 		true:  fmt.Sprintf("hep: {enabled: true, collector: \"udp://%s\", id: 4242}\n", hep.pc.LocalAddr()),
+	}
+	if os.Getenv("LADDER_BENCH_HEP") == "0" {
+		modes[true] = "" // the ladder alone
 	}
 	cpu := map[bool][]float64{}
 	for r := range rounds {
