@@ -3,12 +3,15 @@
 // the sinks that keep or mirror them: the per-call ladder (gateway/ladder)
 // and the HEP mirror (gateway/hep).
 //
-// Incoming messages are taken from sipgo's transport layer as parsed, by a
-// handler that runs before the transaction layer's (so a request is
-// captured before anything answers it); outgoing ones from sipgo's write
-// hook (sip.SIPDebugTracer), which sees the bytes each connection writes.
-// The UDP REGISTER fast path (sipserver's stateless responder) bypasses
-// sipgo and reports its datagrams itself.
+// Incoming UDP datagrams are taken by sipgo's read filter just before they
+// are parsed; incoming stream messages from sipgo's transport layer as
+// parsed, by a handler that runs before the transaction layer's. Either
+// way a request is captured before anything answers it. Outgoing messages
+// on UDP listeners are taken by a wrapper of the listener socket just
+// before the write; the others from sipgo's write hook
+// (sip.SIPDebugTracer), just after it. The UDP REGISTER fast path
+// (sipserver's stateless responder) bypasses sipgo and reports its
+// datagrams itself.
 package capture
 
 import (
@@ -45,9 +48,10 @@ type Message struct {
 	// unspecified (0.0.0.0) when a listener bound every address and the
 	// gateway has no better one to name.
 	Local, Remote netip.AddrPort
-	// Data is the message: as sent for outgoing messages; as sipgo parsed
-	// it for incoming ones (header whitespace and compact names
-	// normalised), and as received for the UDP REGISTER fast path.
+	// Data is the message: as sent for outgoing messages; as received for
+	// incoming UDP datagrams (after sipguard's checks); as sipgo parsed it
+	// for incoming stream messages (TCP, TLS, WS, WSS: header whitespace
+	// and compact names normalised).
 	Data []byte
 	Head
 }

@@ -52,6 +52,22 @@ func (t *Tap) TransactionLayerOption() sip.TransactionLayerOption {
 	return func(txl *sip.TransactionLayer) { txl.Transport().OnMessage(t.onMessage) }
 }
 
+// TransportLayerOption installs the Tap's read filter, which captures
+// UDP datagrams as received, just before sipgo parses them: the exact
+// bytes and both addresses, for less than re-serialising the parsed
+// message (onMessage takes the stream transports, where a read is not a
+// message).
+func (t *Tap) TransportLayerOption() sip.TransportLayerOption {
+	return sip.WithTransportLayerReadFilter(t.readFilter)
+}
+
+func (t *Tap) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) {
+	if p.Transport == "UDP" {
+		t.Datagram(In, p.LocalAddr, p.RemoteAddr, data)
+	}
+	return data, nil
+}
+
 // SetListeners names the bound listeners, so that writes on them are
 // attributed to this Tap and incoming messages get their local address.
 func (t *Tap) SetListeners(ls []Listener) {
@@ -81,6 +97,9 @@ func (t *Tap) onMessage(msg sip.Message) {
 	}
 	remote = unmap(remote)
 	transport := strings.ToLower(msg.Transport())
+	if transport == "udp" {
+		return // readFilter took it
+	}
 	var buf bytes.Buffer
 	buf.Grow(1024)
 	msg.StringWrite(&buf)

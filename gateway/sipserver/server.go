@@ -102,7 +102,11 @@ func New(o Options) (*Server, error) {
 	if o.Capture != nil {
 		txo = append(txo, o.Capture.TransactionLayerOption()) // before the transaction layer's handler
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName), sipgo.WithUserAgentTransactionLayerOptions(txo...))
+	uao := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.ServerName), sipgo.WithUserAgentTransactionLayerOptions(txo...)}
+	if o.Capture != nil {
+		uao = append(uao, sipgo.WithUserAgentTransportLayerOptions(o.Capture.TransportLayerOption())) // UDP as received
+	}
+	ua, err := sipgo.NewUA(uao...)
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
 	}
