@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -69,10 +70,16 @@ func (c *Client) Capture(m *capture.Message) {
 // batchSize is the most packets sent with one system call (sendmmsg).
 const batchSize = 64
 
+// flushInterval is how often the sender wakes to send what queued: waking
+// for every message would cost the gateway a scheduler round trip per SIP
+// message; Homer does not mind 10 ms.
+const flushInterval = 10 * time.Millisecond
+
 // Run opens the socket to the collector and sends until ctx ends; what is
-// still queued then is not sent. Packets waiting together leave in one
-// sendmmsg(2) (golang.org/x/net's WriteBatch): a system call per message
-// would cost more than the rest of the mirror.
+// still queued then is not sent. It wakes every flushInterval and sends
+// what waits, up to batchSize packets per sendmmsg(2) (golang.org/x/net's
+// WriteBatch): a wake-up and a system call per message would cost more than
+// the rest of the mirror.
 func (c *Client) Run(ctx context.Context) error {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "udp", c.o.Collector)
@@ -89,46 +96,72 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	bufs := make([][]byte, batchSize)
 	msgs := make([]ipv4.Message, 0, batchSize)
+	tick := time.NewTicker(flushInterval)
+	defer tick.Stop()
 	for {
 		var m *capture.Message
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-tick.C:
+		}
+		select {
 		case m = <-c.queue:
+		default:
+			continue
 		}
-		msgs = msgs[:0]
-		for m != nil {
-			i := len(msgs)
-			var err error
-			if bufs[i], err = Encode(bufs[i][:0], m, c.o.ID, c.o.Password); err != nil {
-				c.dropped.Add(1)
-			} else {
-				msgs = append(msgs, ipv4.Message{Buffers: [][]byte{bufs[i]}})
-			}
+		more := true
+		for more {
+			more = c.sendBatch(batch, bufs, msgs[:0], m)
 			m = nil
-			if len(msgs) < batchSize {
-				select {
-				case m = <-c.queue:
-				default:
-				}
+			if more {
+				m = <-c.queue
 			}
-		}
-		for sent := 0; sent < len(msgs); {
-			n, err := batch.WriteBatch(msgs[sent:], 0)
-			if err != nil {
-				// A collector that is down answers ICMP port unreachable,
-				// which a later send reports: counted, not fatal; the
-				// batch's rest is dropped.
-				c.errors.Add(uint64(len(msgs) - sent))
-				if c.errs.Add(1) == 1 {
-					c.o.Logger.Warn("hep: sending to the collector failed", "collector", c.o.Collector, "error", err)
-				}
-				break
-			}
-			sent += n
-			c.sent.Add(uint64(n))
 		}
 	}
+}
+
+// sendBatch encodes m and what else waits, up to batchSize, and sends them
+// in one system call. It reports whether the batch was full (more may
+// wait).
+func (c *Client) sendBatch(batch interface {
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}, bufs [][]byte, msgs []ipv4.Message, m *capture.Message) bool {
+	full := false
+	for m != nil {
+		i := len(msgs)
+		var err error
+		if bufs[i], err = Encode(bufs[i][:0], m, c.o.ID, c.o.Password); err != nil {
+			c.dropped.Add(1)
+		} else {
+			msgs = append(msgs, ipv4.Message{Buffers: [][]byte{bufs[i]}})
+		}
+		m = nil
+		if len(msgs) < batchSize {
+			select {
+			case m = <-c.queue:
+			default:
+			}
+		} else {
+			full = len(c.queue) > 0
+		}
+	}
+	for sent := 0; sent < len(msgs); {
+		n, err := batch.WriteBatch(msgs[sent:], 0)
+		if err != nil {
+			// A collector that is down answers ICMP port unreachable,
+			// which a later send reports: counted, not fatal; the
+			// batch's rest is dropped.
+			c.errors.Add(uint64(len(msgs) - sent))
+			if c.errs.Add(1) == 1 {
+				c.o.Logger.Warn("hep: sending to the collector failed", "collector", c.o.Collector, "error", err)
+			}
+			break
+		}
+		sent += n
+		c.sent.Add(uint64(n))
+	}
+	return full
 }
 
 // Stats returns the counters.
