@@ -254,7 +254,12 @@ func grepLines(s, prefix string) string {
 // order (outgoing ones come from sipgo's write hook there), with transport
 // tcp and the gateway's listener as the local address.
 func TestLadderTCP(t *testing.T) {
-	a := runApp(t, "security:\n  trusted_callers: [127.0.0.1]\n", nil)
+	collector, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer collector.Close()
+	a := runApp(t, "security:\n  trusted_callers: [127.0.0.1]\nhep: {enabled: true, collector: \"udp://"+collector.LocalAddr().String()+"\"}\n", nil)
 	var gw string
 	for _, b := range a.SIP().Bound() {
 		if b.Scheme == "tcp" {
@@ -337,5 +342,20 @@ Content-Length: 0
 	}
 	if got := strings.Join(labels, ", "); got != "tcp 0>1 INVITE, tcp 1>0 100 Trying, tcp 1>0 404 Not Found, tcp 0>1 ACK" {
 		t.Errorf("ladder %q, want INVITE, 100 Trying, 404 Not Found, ACK over tcp", got)
+	}
+	// The HEP mirror (run by the app, under the race detector here) sent
+	// the four messages, TCP (protocol 6) in chunk 0x0002.
+	hb := make([]byte, 65535)
+	seen := 0
+	for seen < 4 {
+		_ = collector.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, _, err := collector.ReadFrom(hb)
+		if err != nil {
+			t.Fatalf("HEP: %d of 4 messages: %v", seen, err)
+		}
+		if p := hb[:n]; string(p[:4]) == "HEP3" && strings.Contains(string(p), "Call-ID: "+id) &&
+			strings.Contains(string(p), string([]byte{0, 0, 0, 2, 0, 7, 6})) {
+			seen++
+		}
 	}
 }
