@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // ladderView is GET /api/v1/ladders/{call} as a client reads it.
@@ -29,6 +32,7 @@ type ladderView struct {
 		From      int    `json:"from"`
 		To        int    `json:"to"`
 		Direction string `json:"direction"`
+		Transport string `json:"transport"`
 		Leg       int    `json:"leg"`
 		CallID    string `json:"call_id"`
 		Label     string `json:"label"`
@@ -306,5 +310,58 @@ func TestLadderSIPpCall(t *testing.T) {
 	code, body = g.api("GET", "/api/v1/ladders")
 	if code != http.StatusOK || json.Unmarshal(body, &list) != nil || len(list) != 1 {
 		t.Errorf("ladders after the flood: %d %s", code, body)
+	}
+}
+
+// TestLadderWebSocket: over WSS and WS (sipgo's write hook, the listener's
+// scheme) the ladder has the caller's INVITE, our 100 and 404, and the
+// ACK, each with its transport.
+func TestLadderWebSocket(t *testing.T) {
+	g := startGateway(t, "security: {trusted_callers: [127.0.0.0/8]}\n")
+	for _, scheme := range []string{"wss", "ws"} {
+		addr := g.WSS
+		if scheme == "ws" {
+			addr = g.WS
+		}
+		c := dialWS(t, scheme, addr, g.WSPath)
+		inv := c.request("INVITE", "3000", "Contact: <sip:3000@"+c.host+";transport=ws>")
+		inv = strings.Replace(inv, "INVITE sip:example.com SIP/2.0", "INVITE sip:3000@example.com SIP/2.0", 1)
+		c.write(ws.NewFrame(ws.OpText, true, []byte(inv)))
+		res := c.readSIP()
+		for res.Status < 200 {
+			res = c.readSIP()
+		}
+		if res.Status != 404 {
+			t.Fatalf("%s: final %d, want 404 (no route)", scheme, res.Status)
+		}
+		ack := strings.Replace(strings.Replace(inv, "INVITE sip:", "ACK sip:", 1), "INVITE\r\n", "ACK\r\n", 1)
+		ack = regexp.MustCompile(`(?m)^To: .*\r\n`).ReplaceAllString(ack, "To: "+res.get("To")+"\r\n")
+		c.write(ws.NewFrame(ws.OpText, true, []byte(ack)))
+
+		var v ladderView
+		var got []string
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			code, body := g.api("GET", "/api/v1/ladders/"+c.callID)
+			v = ladderView{}
+			if code != http.StatusOK || json.Unmarshal(body, &v) != nil {
+				t.Fatalf("%s ladder: %d %s", scheme, code, body)
+			}
+			got = got[:0]
+			for _, m := range v.Messages {
+				got = append(got, m.Direction+" "+m.Label)
+			}
+			if len(got) >= 4 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if strings.Join(got, ", ") != "in INVITE, out 100 Trying, out 404 Not Found, in ACK" {
+			t.Errorf("%s ladder %q", scheme, got)
+		}
+		for _, m := range v.Messages {
+			if m.Transport != scheme {
+				t.Errorf("%s ladder: %s %s over %q", scheme, m.Direction, m.Label, m.Transport)
+			}
+		}
 	}
 }
