@@ -43,6 +43,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   have sipp      || need_apt+=(sip-tester)     # SIPp scenarios in lab/e2e and the yardstick
   have baresip   || need_apt+=(baresip)        # a real softphone registering in lab/e2e
   { have dnsmasq || [ -x /usr/sbin/dnsmasq ]; } || need_apt+=(dnsmasq-base)  # a real DNS server for dnssrv
+  have tshark    || need_apt+=(tshark)         # reads the ladder's PCAP export (gateway/capture/pcap, lab/e2e/ladder_test.go)
   have turnutils_uclient || need_apt+=(coturn)  # coturn's TURN client in media/turn; turnserver is bench-turn's anchor
   have dpkg-deb  || need_apt+=(dpkg)           # make deb and its test (deploy/deb_test.go)
   have systemd-analyze || need_apt+=(systemd)  # deploy/deb_test.go verifies the packaged unit (systemd-analyze verify/security)

@@ -59,6 +59,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.ctiRoutes(mux)
 	s.configRoutes(mux)                           // config_api.go
 	s.turnRoutes(mux)                             // turn.go
+	s.ladderRoutes(mux)                           // ladder.go
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
 		a.log.Error("web phone not served", "error", err)
 	}
@@ -288,8 +289,9 @@ func (s *adminServer) registry() *prometheus.Registry {
 	s.trunkRegMetrics(reg)
 	s.ctiMetrics(reg)
 	s.mediaMetrics(reg)
-	s.turnMetrics(reg)   // turn.go
-	s.webrtcMetrics(reg) // webrtc.go
+	s.turnMetrics(reg)    // turn.go
+	s.webrtcMetrics(reg)  // webrtc.go
+	s.observeMetrics(reg) // ladder.go
 	return reg
 }
 

@@ -70,6 +70,7 @@ type App struct {
 	cti      *cti.Manager
 	att      *attendant.Model // the attendant API's model (attendant.go)
 	turn     *turn.Server     // STUN/TURN (turn.go)
+	obs      *observe         // capture, ladder, HEP, call histograms (ladder.go)
 	admin    *adminServer
 	acct     *accounts.Service   // HTTPS logins (accounts.go)
 	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
@@ -186,6 +187,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if self {
 		log.Info("using a self-signed certificate", "file", filepath.Join(cfg.DataDir, certs.SelfSignedCert))
 	}
+	a.newObserve(cfg) // ladder.go
 	a.sip, err = sipserver.New(sipserver.Options{
 		Listeners:  cfg.Listeners(),
 		TLS:        tlsConf,
@@ -193,6 +195,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		ServerName: cfg.SIP.ServerName,
 		Logger:     log.With("component", "sip"),
 		Limits:     sipLimits(cfg.SIP.Limits),
+		Capture:    a.obs.tap,
 	})
 	if err != nil {
 		return nil, err
@@ -289,6 +292,7 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
 	a.startAccounts(sweepCtx, &wg) // accounts.go
+	a.startObserve(sweepCtx, &wg)  // ladder.go: the HEP sender
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())

@@ -98,7 +98,8 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		MediaSession: newMediaSides(cfg, rl).session,
 
 		Divert:    a.gwctiDivert(a.live.Divert), // users' forwarding (gwcti.go) over the configured diversions
-		CDR:       a.Recorder(),
+		CDR:       a.observeCDR(a.Recorder()),   // ladder.go: RTP loss and jitter
+		Observe:   a.callObserve(),              // ladder.go
 		Numbering: a.live,
 		Admission: policy,
 		Listener:  a.listenerFor,

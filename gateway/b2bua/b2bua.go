@@ -152,6 +152,9 @@ type Options struct {
 	// calls.session_expires) and MinSE the smallest we accept
 	// (calls.min_se). Default: 1800 s and 90 s.
 	SessionExpires, MinSE time.Duration
+	// Observe is told which Call-IDs make a call and how long setups
+	// take (observe.go). Optional.
+	Observe Observe
 	// Pickup lets any authenticated local user pick up a call ringing at
 	// another user's device with an INVITE with Replaces naming its early
 	// dialog (BLF directed pickup, pickup.go); the call's own parties may

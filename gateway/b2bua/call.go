@@ -62,6 +62,7 @@ type call struct {
 	clear    chan string
 	deflect  chan deflectReq
 	ringUser string
+	setup    setupTimes // what of the setup was observed (observe_ladder.go)
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -214,6 +215,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	if c.a == nil { // set already for a call the gateway placed (dial.go)
 		c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
 	}
+	c.observeLeg(c.a.callID) // observe_ladder.go: the ladder
 	c.a.user = c.from.user
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()

@@ -125,6 +125,7 @@ func (c *call) newInvite(ruri sip.Uri, toUser, transport string, extra ...sip.He
 	from.Params.Add("tag", randomTag())
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: toUser, Host: gw.o.Domain}, Params: sip.NewParams()}
 	cid := sip.CallIDHeader(gw.newCallID())
+	c.observeLeg(string(cid)) // observe.go: the ladder joins the legs
 	mf := sip.MaxForwardsHeader(uint32(c.mf))
 	req.AppendHeader(via)
 	req.AppendHeader(from)

@@ -178,6 +178,7 @@ var allowEarly = allowInDialog + ", PRACK"
 // for it, in order, one unacknowledged at a time (RFC 3262 §3): a 18x
 // that comes while one waits for its PRACK is sent after that PRACK.
 func (c *call) provisionalA(tx sip.ServerTransaction, req *sip.Request, code int, reason string, body []byte) {
+	c.observeSetup(false) // observe.go: INVITE to first 18x
 	r := &c.relA
 	if !r.on {
 		c.respondA(tx, req, code, reason, body, sip.NewHeader("Allow", allowEarly))

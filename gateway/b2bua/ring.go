@@ -339,7 +339,8 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 		return c.crossedCancel()
 	}
 	c.answered = time.Now()
-	c.admitAnswered() // policy.go: no longer ringing
+	c.observeSetup(true) // observe.go: INVITE to 2xx
+	c.admitAnswered()    // policy.go: no longer ringing
 	gw.addDialogs(c)
 	sent := c.respondA(tx, req, res.StatusCode, res.Reason, body)
 	if isClosed(cancelled) {

@@ -84,6 +84,10 @@ type Config struct {
 	Operators Operators `yaml:"operators"`
 	// Attendant configures the attendant API (attendant.go).
 	Attendant Attendant `yaml:"attendant"`
+	// Ladder and HEP configure the per-call SIP ladder and the HEP
+	// mirror (observe.go).
+	Ladder Ladder `yaml:"ladder"`
+	HEP    HEP    `yaml:"hep"`
 
 	warnings Errors // Warnings
 
@@ -386,6 +390,8 @@ func base() *Config {
 		Accounts:   defaultAccounts(),
 		Operators:  defaultOperators(),
 		Attendant:  defaultAttendant(),
+		Ladder:     defaultLadder(),
+		HEP:        defaultHEP(),
 	}
 }
 

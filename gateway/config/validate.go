@@ -49,6 +49,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateTURN(c)
 	d.validateAccounts(c) // accounts.go
 	d.validateAttendant(&c.Attendant)
+	d.validateObserve(c) // observe.go
 }
 
 func (d *decoder) validateTop(c *Config) {

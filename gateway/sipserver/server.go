@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/gateway/capture"
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Limits bound pools, queues and the stateless answer cache.
 	Limits Limits
+	// Capture, if set, sees every SIP message received and sent (the
+	// ladder, HEP). Optional.
+	Capture *capture.Tap
 }
 
 // Bound is a listener that is open, with the port it really got (port 0 in
@@ -82,6 +86,7 @@ func init() {
 	// hold the largest datagram sipguard lets through.
 	sip.UDPMTUSize = 65535 + 200
 	sip.TransportBufferReadSize = 65535
+	capture.Install() // sipgo's write hook, before any socket is served
 }
 
 // New makes the sipgo stack. Nothing listens until Start.
@@ -93,8 +98,15 @@ func New(o Options) (*Server, error) {
 		o.ServerName = "Switchboard"
 	}
 	s := &Server{o: o, log: o.Logger, limits: o.Limits.withDefaults()}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(o.ServerName),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerUnhandledResponseHandler(s.onStray)))
+	txo := []sip.TransactionLayerOption{sip.WithTransactionLayerUnhandledResponseHandler(s.onStray)}
+	if o.Capture != nil {
+		txo = append(txo, o.Capture.TransactionLayerOption()) // before the transaction layer's handler
+	}
+	uao := []sipgo.UserAgentOption{sipgo.WithUserAgent(o.ServerName), sipgo.WithUserAgentTransactionLayerOptions(txo...)}
+	if o.Capture != nil {
+		uao = append(uao, sipgo.WithUserAgentTransportLayerOptions(o.Capture.TransportLayerOption())) // UDP as received
+	}
+	ua, err := sipgo.NewUA(uao...)
 	if err != nil {
 		return nil, fmt.Errorf("create sip user agent: %w", err)
 	}
@@ -106,6 +118,7 @@ func New(o Options) (*Server, error) {
 	s.ua, s.srv = ua, srv
 	sctx, cancel := context.WithCancel(context.Background())
 	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger, s.limits, o.ServerName, s.recovered), cancel
+	s.stateless.tap = o.Capture
 	s.Handle(sip.OPTIONS, s.options)
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
 	srv.OnNoRoute(s.guarded("", s.noRoute))
@@ -225,6 +238,13 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("listen %s://%s: %w", l.Scheme, addr, err)
 		}
 	}
+	if s.o.Capture != nil {
+		var ls []capture.Listener
+		for _, b := range s.Bound() {
+			ls = append(ls, capture.Listener{Scheme: b.Scheme, Addr: b.AddrPort})
+		}
+		s.o.Capture.SetListeners(ls)
+	}
 	return nil
 }
 
@@ -240,6 +260,9 @@ func (s *Server) open(tp *sip.TransportLayer, l config.Listener, addr string) er
 			s.log.Warn("cannot enlarge udp receive buffer; bursts may be dropped", "error", err)
 		}
 		wrapped := g.PacketConn(pc)
+		if s.o.Capture != nil {
+			wrapped = s.o.Capture.PacketConn(wrapped) // what sipgo sends, before it leaves
+		}
 		// Several readers drain one socket: parsing is the costly part of a
 		// datagram's life, and one reader falls behind in bursts.
 		for range udpReaders() {
@@ -317,4 +340,7 @@ func (s *Server) Close() {
 	s.statelessCancel()
 	s.stateless.wait()
 	_ = s.ua.Close()
+	if s.o.Capture != nil {
+		s.o.Capture.Close()
+	}
 }

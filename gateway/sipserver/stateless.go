@@ -13,6 +13,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/switchboard-gw/switchboard/gateway/capture"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 )
 
@@ -50,6 +51,7 @@ type stateless struct {
 	serverName string
 	onPanic    func(where string, v any)
 	overloaded atomic.Uint64
+	tap        *capture.Tap // sees the datagrams handled here; may be nil
 }
 
 func newStateless(ctx context.Context, log *slog.Logger, l Limits, serverName string, onPanic func(string, any)) *stateless {
@@ -114,6 +116,9 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 		req.Laddr = sip.Addr{IP: la.IP, Port: la.Port}
 	}
 	dest := responseAddr(via, from)
+	if s.tap != nil {
+		s.tap.Datagram(capture.In, conn.LocalAddr(), from, msg)
+	}
 	// RFC 3261 §17.2.3: the branch, sent-by and method identify the
 	// transaction.
 	key := branch + "|" + via.Host + ":" + strconv.Itoa(via.Port) + "|" + h.Method
@@ -121,7 +126,9 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 	case inFlight:
 		return true
 	case answered:
-		_, _ = conn.WriteTo(answer, dest)
+		if _, err := conn.WriteTo(answer, dest); err == nil && s.tap != nil {
+			s.tap.Datagram(capture.Out, conn.LocalAddr(), dest, answer)
+		}
 		return true
 	}
 	encode := func(res *sip.Response) []byte {
@@ -132,6 +139,8 @@ func (s *stateless) intercept(conn net.PacketConn, msg []byte, h sipguard.Head, 
 	write := func(out []byte) {
 		if _, err := conn.WriteTo(out, dest); err != nil {
 			s.log.Debug("udp write", "to", dest, "error", err)
+		} else if s.tap != nil {
+			s.tap.Datagram(capture.Out, conn.LocalAddr(), dest, out)
 		}
 	}
 	serve := func() {

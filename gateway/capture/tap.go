@@ -1,0 +1,229 @@
+package capture
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// maxFlows bounds the stream peers whose local address a Tap remembers.
+const maxFlows = 8192
+
+// Listener is a bound SIP listener: its scheme (udp, tcp, tls, ws, wss)
+// and address.
+type Listener struct {
+	Scheme string
+	Addr   netip.AddrPort
+}
+
+// Tap is one SIP server's capture point: it turns what sipgo reads and
+// writes into Messages for its sink. Make it with NewTap, hook it into the
+// user agent with TransactionLayerOption, name the listeners once bound
+// with SetListeners, and Close it with the server.
+type Tap struct {
+	sink Sink
+	ip   netip.Addr // names an unspecified local IP; may be invalid
+
+	mu        sync.RWMutex
+	listeners map[netip.AddrPort]string // bound address -> scheme
+	first     map[string]netip.AddrPort // scheme -> its first listener
+	flows     map[netip.AddrPort]netip.AddrPort
+
+	unattributed atomic.Uint64
+}
+
+// NewTap makes a Tap feeding sink. localIP, if valid, replaces an
+// unspecified local address (a listener on 0.0.0.0) in what is captured.
+func NewTap(sink Sink, localIP netip.Addr) *Tap {
+	return &Tap{sink: sink, ip: localIP, listeners: map[netip.AddrPort]string{},
+		first: map[string]netip.AddrPort{}, flows: map[netip.AddrPort]netip.AddrPort{}}
+}
+
+// TransactionLayerOption registers the Tap on the transport layer before
+// the transaction layer does (sipgo applies these options first), so an
+// incoming message is captured before any handler can answer it.
+func (t *Tap) TransactionLayerOption() sip.TransactionLayerOption {
+	return func(txl *sip.TransactionLayer) { txl.Transport().OnMessage(t.onMessage) }
+}
+
+// TransportLayerOption installs the Tap's read filter, which captures
+// UDP datagrams as received, just before sipgo parses them: the exact
+// bytes and both addresses, for less than re-serialising the parsed
+// message (onMessage takes the stream transports, where a read is not a
+// message).
+func (t *Tap) TransportLayerOption() sip.TransportLayerOption {
+	return sip.WithTransportLayerReadFilter(t.readFilter)
+}
+
+func (t *Tap) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) {
+	if p.Transport == "UDP" {
+		t.Datagram(In, p.LocalAddr, p.RemoteAddr, data)
+	}
+	return data, nil
+}
+
+// SetListeners names the bound listeners, so that writes on them are
+// attributed to this Tap and incoming messages get their local address.
+func (t *Tap) SetListeners(ls []Listener) {
+	t.mu.Lock()
+	for _, l := range ls {
+		t.listeners[l.Addr] = l.Scheme
+		if _, ok := t.first[l.Scheme]; !ok {
+			t.first[l.Scheme] = l.Addr
+		}
+	}
+	t.mu.Unlock()
+	register(t, ls)
+}
+
+// Close stops attributing writes to this Tap.
+func (t *Tap) Close() { unregister(t) }
+
+// Unattributed counts writes of this process that no Tap could be sure of
+// (several Taps and a connection from none of their listeners).
+func Unattributed() uint64 { return reg.unattributed.Load() }
+
+// onMessage is the transport layer's message handler.
+func (t *Tap) onMessage(msg sip.Message) {
+	remote, err := netip.ParseAddrPort(msg.Source())
+	if err != nil {
+		return
+	}
+	remote = unmap(remote)
+	transport := strings.ToLower(msg.Transport())
+	if transport == "udp" {
+		return // readFilter took it
+	}
+	var buf bytes.Buffer
+	buf.Grow(1024)
+	msg.StringWrite(&buf)
+	m := &Message{Time: time.Now(), Dir: In, Transport: transport, Remote: remote,
+		Local: t.local(transport, remote), Data: buf.Bytes(), Head: HeadOf(msg)}
+	t.sink.Capture(m)
+}
+
+// local is the local address of an incoming message from remote: the one
+// the gateway wrote to remote from (a stream), else the transport's
+// listener.
+func (t *Tap) local(transport string, remote netip.AddrPort) netip.AddrPort {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var l netip.AddrPort
+	if transport != "udp" {
+		l = t.flows[remote]
+	}
+	if !l.IsValid() {
+		l = t.first[transport]
+	}
+	return t.named(l)
+}
+
+func (t *Tap) named(l netip.AddrPort) netip.AddrPort {
+	if l.IsValid() && l.Addr().IsUnspecified() && t.ip.IsValid() {
+		return netip.AddrPortFrom(t.ip, l.Port())
+	}
+	return l
+}
+
+// Datagram records a UDP datagram the gateway handled without sipgo (the
+// stateless REGISTER path): data is copied.
+func (t *Tap) Datagram(dir Direction, local, remote net.Addr, data []byte) {
+	h, ok := ScanHead(data)
+	if !ok {
+		return
+	}
+	l, r := addrPort(local), addrPort(remote)
+	t.sink.Capture(&Message{Time: time.Now(), Dir: dir, Transport: "udp", Local: t.named(l), Remote: r,
+		Data: bytes.Clone(data), Head: h})
+}
+
+// written records an outgoing message from the write hook.
+func (t *Tap) written(network string, local, remote netip.AddrPort, data []byte) {
+	h, ok := ScanHead(data)
+	if !ok {
+		return // keepalive CRLFs and the like
+	}
+	transport := "udp"
+	if network != "UDP" {
+		t.mu.RLock()
+		scheme, isListener := t.listeners[local]
+		if !isListener {
+			scheme, isListener = t.listeners[netip.AddrPortFrom(unspecified(local.Addr()), local.Port())]
+		}
+		t.mu.RUnlock()
+		switch {
+		case isListener:
+			transport = scheme
+		case network == "WS" && h.ViaTransport == "WSS":
+			transport = "wss"
+		case network == "WS":
+			transport = "ws"
+		case h.ViaTransport == "TLS":
+			transport = "tls"
+		default:
+			transport = "tcp"
+		}
+		t.mu.Lock()
+		if len(t.flows) >= maxFlows {
+			clear(t.flows)
+		}
+		t.flows[remote] = local
+		t.mu.Unlock()
+	}
+	t.sink.Capture(&Message{Time: time.Now(), Dir: Out, Transport: transport, Local: t.named(local), Remote: remote,
+		Data: bytes.Clone(data), Head: h})
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	switch v := a.(type) {
+	case *net.UDPAddr:
+		return unmap(v.AddrPort())
+	case *net.TCPAddr:
+		return unmap(v.AddrPort())
+	case nil:
+		return netip.AddrPort{}
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return unmap(ap)
+}
+
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+func unspecified(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// PacketConn wraps a UDP listener's socket: what sipgo writes on it is
+// captured just before it leaves. (sipgo's write hook runs after the
+// write, when on a fast path the answer may already be in and captured.)
+func (t *Tap) PacketConn(pc net.PacketConn) net.PacketConn { return &packetConn{PacketConn: pc, t: t} }
+
+type packetConn struct {
+	net.PacketConn
+	t *Tap
+}
+
+// WriteTo implements net.PacketConn.
+func (c *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.t.written("UDP", addrPort(c.LocalAddr()), addrPort(addr), b)
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// wrapsUDP reports whether local is one of the Tap's UDP listeners (whose
+// writes PacketConn captures).
+func (t *Tap) wrapsUDP(local netip.AddrPort) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.listeners[local] == "udp"
+}
