@@ -76,6 +76,11 @@ type Config struct {
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
 
+	// Provisioning configures the phones' settings files (provision.go).
+	Provisioning Provisioning `yaml:"provisioning"`
+	// Directory configures directory search (provision.go).
+	Directory Directory `yaml:"directory"`
+
 	warnings Errors // Warnings
 
 	// CallPolicy configures call admission: classes of service, the
@@ -373,6 +378,9 @@ func base() *Config {
 
 		CallPolicy: defaultCallPolicy(),
 		TURN:       defaultTURN(),
+
+		Provisioning: defaultProvisioning(),
+		Directory:    defaultDirectory(),
 	}
 }
 
