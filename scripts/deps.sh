@@ -44,6 +44,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   have baresip   || need_apt+=(baresip)        # a real softphone registering in lab/e2e
   { have dnsmasq || [ -x /usr/sbin/dnsmasq ]; } || need_apt+=(dnsmasq-base)  # a real DNS server for dnssrv
   have turnutils_uclient || need_apt+=(coturn)  # coturn's TURN client in media/turn; turnserver is bench-turn's anchor
+  have zbarimg   || need_apt+=(zbar-tools)     # reads the provisioning QR codes back (gateway/app/provision_test.go)
 fi
 if [ "$what" = bench ]; then
   have kamailio  || need_apt+=(kamailio)       # the anchor of ../shared/bench/sip

@@ -66,6 +66,8 @@ type App struct {
 	cti      *cti.Manager
 	turn     *turn.Server // STUN/TURN (turn.go)
 	admin    *adminServer
+	prov     *provisioning // settings files, per-user provisioning (provision.go)
+	provOnce sync.Once
 	started  time.Time
 	reloadMu sync.Mutex
 	ready    chan struct{} // closed when Run has opened every listener
@@ -261,6 +263,13 @@ func (a *App) Run(ctx context.Context) error {
 				errc <- err
 			}
 		}()
+		if err := a.startProvisioning(); err != nil { // provision.go
+			a.admin.shutdown()
+			a.stopTURN()
+			a.sip.Close()
+			wg.Wait()
+			return err
+		}
 	}
 	a.dns.Start(ctx)
 	stopTrunkRegs := a.startTrunkRegs()
@@ -294,6 +303,7 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.webrtc.Close()
 	}
 	if a.admin != nil {
+		a.stopProvisioning()
 		a.admin.shutdown()
 	}
 	stopSweep()

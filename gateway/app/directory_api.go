@@ -1,0 +1,5 @@
+package app
+
+import "net/http"
+
+func (s *adminServer) directoryRoutes(mux *http.ServeMux) {}
