@@ -77,6 +77,8 @@ func Run(t *testing.T, open Opener) {
 		{"RecordsRetention", testRecordsRetention},
 		{"RecordsCanceled", testRecordsCanceled},
 		{"RecordsQueue", testRecordsQueue},
+		{"Contacts", testContacts}, // contacts.go
+		{"ContactsInvalid", testContactsInvalid},
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}
