@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-gw/switchboard/gateway/provision/settings46xx"
 )
@@ -108,4 +111,44 @@ func TestProvisioningPlainHTTPOnlyWhenEnabled(t *testing.T) {
 			t.Errorf("plain HTTP answered on %s", a)
 		}
 	}
+}
+
+// TestProvisioningQROpensWebPhone: the QR code an admin prints for a user
+// reads (zbarimg) as the web phone URL; Chromium opens it, finds the
+// username filled in, and the user logs in with only the password and
+// registers.
+func TestProvisioningQROpensWebPhone(t *testing.T) {
+	zbar := requireTool(t, "zbarimg")
+	g := startGateway(t, "provisioning: {host: 127.0.0.1}\nregistrar: {algorithms: [MD5]}\n")
+	code, png := g.api("GET", "/api/v1/provisioning/users/u1000/qr.png")
+	if code != 200 {
+		t.Fatalf("qr.png: %d %s", code, png)
+	}
+	path := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(zbar, "--raw", "-q", path).Output()
+	url := strings.TrimSpace(string(out))
+	if err != nil || url != "https://"+g.HTTP+"/phone?user=u1000" {
+		t.Fatalf("QR code reads %q (%v), want the web phone URL of u1000 on %s", url, err, g.HTTP)
+	}
+	b := startBrowser(t)
+	b.do("open the QR code's URL", 30*time.Second,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	user := ""
+	for deadline := time.Now().Add(10 * time.Second); user != "u1000" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		user, _ = b.eval(`document.querySelector("#username").value`)
+	}
+	if user != "u1000" {
+		t.Fatalf("username field %q, want u1000 from the link", user)
+	}
+	b.do("log in with the password only", 30*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#password"), "secret"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+	)
+	b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+	b.screenshot("provisioning-qr-login")
 }
