@@ -142,6 +142,12 @@ func (f *Files) refreshLocked() {
 	}
 	f.status.SpecialsPresent = true
 	f.status.ModTime = fi.ModTime().UTC()
+	if !fi.Mode().IsRegular() {
+		// A FIFO would block the read (and every request behind it), a
+		// device would never end.
+		f.reject("not a regular file")
+		return
+	}
 	data, err := readLimited(path, settings46xx.MaxFileBytes)
 	if err != nil {
 		f.reject(err.Error())

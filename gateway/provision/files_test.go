@@ -1,13 +1,14 @@
 package provision
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/gateway/provision/settings46xx"
 )
@@ -136,5 +137,32 @@ func TestSpecialsSkeletonAndAvayaOnly(t *testing.T) {
 	if code, _ := get(t, f, "/46xxsettings.txt", "Avaya Communicator/3.0 (acw)"); code != 200 {
 		t.Errorf("Avaya client: %d", code)
 	}
-	_ = errors.New
+}
+
+// TestSpecialsNotRegular: a FIFO or a directory named 46xxspecials.txt
+// is refused at once (a FIFO read would block every request).
+func TestSpecialsNotRegular(t *testing.T) {
+	for _, mk := range []func(string) error{
+		func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		func(p string) error { return os.Mkdir(p, 0o755) },
+	} {
+		f, dir := newTestFiles(t)
+		_, clean := get(t, f, "/46xxsettings.txt", "")
+		if err := mk(filepath.Join(dir, SpecialsFile)); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string, 1)
+		go func() { _, body := get(t, f, "/46xxsettings.txt", ""); done <- body }()
+		select {
+		case body := <-done:
+			if body != clean {
+				t.Error("not the generated file alone")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a special file blocked the request")
+		}
+		if st := f.Status(); st.SpecialsApplied || len(st.SpecialsErrors) != 1 || st.SpecialsErrors[0] != "not a regular file" {
+			t.Errorf("status %+v", st)
+		}
+	}
 }
