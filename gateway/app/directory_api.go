@@ -326,6 +326,14 @@ func (s *adminServer) contactsImport(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "bad csv", err.Error())
 		return
 	}
+	// A file imported twice adds nothing the second time.
+	rows, failed, err = contacts.Dedupe(rows, failed, func(name string) ([]store.Contact, error) {
+		return s.app.store.SearchContacts(r.Context(), store.ContactQuery{Text: name, Limit: store.MaxContactLimit})
+	})
+	if err != nil {
+		problem(w, http.StatusInternalServerError, "store", err.Error())
+		return
+	}
 	cs := make([]store.Contact, len(rows))
 	for i, row := range rows {
 		cs[i] = row.Contact

@@ -98,6 +98,14 @@ func TestDirectoryAPI(t *testing.T) {
 		res.Failed[0].Row != 4 || res.Failed[1].Name != "Carl" || res.Failed[2].Row != 6 {
 		t.Errorf("import: %d %v %s", code, err, body)
 	}
+	// Replayed: the same file again adds nothing; a row repeated in a
+	// file is imported once.
+	code, body, _ = do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", []byte(csv+"adam frei,201,\nadam frei,201,\n"))
+	res = importResult{}
+	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil || res.Imported != 0 || len(res.Failed) != 8 ||
+		!strings.HasPrefix(res.Failed[0].Reason, "already a contact (id ") || res.Failed[7].Reason != "already a contact (id 2)" {
+		t.Errorf("replayed import: %d %v %s", code, err, body)
+	}
 	code, body, hdr = do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv",
 		[]byte("name,numbers\n=cmd|' /C calc'!A0,1x\n"), "Accept", "text/csv")
 	if code != 200 || hdr.Get("X-Imported") != "0" || body != "row,name,reason\n2,'=cmd|' /C calc'!A0,\"number \"\"1x\"\": want digits, * and # with an optional leading +\"\n" {

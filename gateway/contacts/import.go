@@ -174,3 +174,66 @@ func cut(s string, n int) string {
 	}
 	return s
 }
+
+// sameContact reports whether a and b name the same person with the
+// same numbers (name compared without case, numbers as a set).
+func sameContact(a, b store.Contact) bool {
+	if !strings.EqualFold(a.Name, b.Name) || len(a.Numbers) != len(b.Numbers) {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, n := range a.Numbers {
+		seen[n] = true
+	}
+	for _, n := range b.Numbers {
+		if !seen[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// Dedupe drops the rows that repeat an earlier row of the file or a
+// stored contact (same name and numbers), so that importing a file again
+// adds nothing. existing returns the stored contacts whose name contains
+// name. The dropped rows are returned as failures, with the others' in
+// row order.
+func Dedupe(rows []Row, failed []Failure, existing func(name string) ([]store.Contact, error)) ([]Row, []Failure, error) {
+	var kept []Row
+	for _, r := range rows {
+		dup := ""
+		for _, k := range kept {
+			if sameContact(k.Contact, r.Contact) {
+				dup = "duplicate of row " + strconv.Itoa(k.Line)
+				break
+			}
+		}
+		if dup == "" {
+			cs, err := existing(r.Contact.Name)
+			if err != nil {
+				return nil, nil, fmt.Errorf("import contacts: %w", err)
+			}
+			for _, c := range cs {
+				if sameContact(c, r.Contact) {
+					dup = "already a contact (id " + strconv.FormatInt(c.ID, 10) + ")"
+					break
+				}
+			}
+		}
+		if dup != "" {
+			failed = append(failed, Failure{Row: r.Line, Name: r.Contact.Name, Reason: dup})
+			continue
+		}
+		kept = append(kept, r)
+	}
+	sortFailures(failed)
+	return kept, failed, nil
+}
+
+func sortFailures(fs []Failure) {
+	for i := 1; i < len(fs); i++ {
+		for j := i; j > 0 && fs[j].Row < fs[j-1].Row; j-- {
+			fs[j], fs[j-1] = fs[j-1], fs[j]
+		}
+	}
+}

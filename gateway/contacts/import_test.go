@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -62,5 +64,18 @@ func TestParseWholeFileErrors(t *testing.T) {
 		if _, _, err := Parse(strings.NewReader(tc.in)); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestDedupe(t *testing.T) {
+	rows, failed, err := Parse(strings.NewReader("name,numbers\nAda,1;2\nada,2;1\nBob,3\nCy,4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := []store.Contact{{ID: 7, Name: "BOB", Numbers: []string{"3"}}, {ID: 8, Name: "Cy", Numbers: []string{"4", "5"}}}
+	kept, failed, err := Dedupe(rows, failed, func(string) ([]store.Contact, error) { return stored, nil })
+	if err != nil || len(kept) != 2 || kept[0].Contact.Name != "Ada" || kept[1].Contact.Name != "Cy" ||
+		len(failed) != 2 || failed[0].Reason != "duplicate of row 2" || failed[1].Reason != "already a contact (id 7)" {
+		t.Errorf("kept %+v failed %+v %v", kept, failed, err)
 	}
 }
