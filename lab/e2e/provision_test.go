@@ -89,7 +89,13 @@ func TestProvisioningListeners(t *testing.T) {
 	if code, got := fetch(t, "https://"+httpsAddr+"/46xxsettings.txt"); code != 200 || got != body {
 		t.Errorf("with garbage specials: %d, the generated file alone %v", code, got == body)
 	}
-	if !strings.Contains(g.log.String(), "46xxspecials.txt has errors") || !strings.Contains(g.log.String(), "line 2: unknown command") {
+	logged := func() bool {
+		return strings.Contains(g.log.String(), "46xxspecials.txt has errors") && strings.Contains(g.log.String(), "line 2: unknown command")
+	}
+	for deadline := time.Now().Add(10 * time.Second); !logged() && time.Now().Before(deadline); { // the log comes through a pipe
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !logged() {
 		t.Errorf("garbage specials not logged with the line:\n%s", g.log.String())
 	}
 	g.requireAlive()
