@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
 	"github.com/switchboard-gw/switchboard/gateway/certs"
@@ -66,7 +67,9 @@ type App struct {
 	cti      *cti.Manager
 	turn     *turn.Server // STUN/TURN (turn.go)
 	admin    *adminServer
-	prov     *provisioning // settings files, per-user provisioning (provision.go)
+	acct     *accounts.Service   // HTTPS logins (accounts.go)
+	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
+	prov     *provisioning       // settings files, per-user provisioning (provision.go)
 	provOnce sync.Once
 	started  time.Time
 	reloadMu sync.Mutex
@@ -279,6 +282,7 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
+	a.startAccounts(sweepCtx, &wg) // accounts.go
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())

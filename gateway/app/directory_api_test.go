@@ -12,7 +12,7 @@ import (
 )
 
 // do sends a request and returns the status and body.
-func do(t *testing.T, c *http.Client, method, url, ctype string, body []byte, hdr ...string) (int, string, http.Header) {
+func doReq(t *testing.T, c *http.Client, method, url, ctype string, body []byte, hdr ...string) (int, string, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -35,7 +35,7 @@ func do(t *testing.T, c *http.Client, method, url, ctype string, body []byte, hd
 
 func search(t *testing.T, c *http.Client, base, query string) directoryPage {
 	t.Helper()
-	code, body, _ := do(t, c, "GET", base+"/api/v1/directory"+query, "", nil)
+	code, body, _ := doReq(t, c, "GET", base+"/api/v1/directory"+query, "", nil)
 	var p directoryPage
 	if err := json.Unmarshal([]byte(body), &p); code != 200 || err != nil {
 		t.Fatalf("search %s: %d %v %s", query, code, err, body)
@@ -56,15 +56,25 @@ func TestDirectoryAPI(t *testing.T) {
 		{"GET", "/api/v1/directory"}, {"POST", "/api/v1/directory/contacts"}, {"POST", "/api/v1/directory/contacts/import"},
 		{"GET", "/api/v1/directory/contacts/1"}, {"PUT", "/api/v1/directory/contacts/1"}, {"DELETE", "/api/v1/directory/contacts/1"},
 	} {
-		if code, _, _ := do(t, anon, r.method, base+r.path, "", nil); code != http.StatusUnauthorized {
+		if code, _, _ := doReq(t, anon, r.method, base+r.path, "", nil); code != http.StatusUnauthorized {
 			t.Errorf("%s %s without credentials: %d", r.method, r.path, code)
 		}
-		if code, _, _ := do(t, authClient(a, "127.0.0.2"), r.method, base+r.path, "", nil); code != http.StatusForbidden {
-			t.Errorf("%s %s from outside api_allow: %d", r.method, r.path, code)
+	}
+	// An operator reads the directory but may not change it.
+	op := operatorClient(t, a)
+	for _, r := range []struct{ method, path string }{
+		{"POST", "/api/v1/directory/contacts"}, {"POST", "/api/v1/directory/contacts/import"},
+		{"PUT", "/api/v1/directory/contacts/1"}, {"DELETE", "/api/v1/directory/contacts/1"},
+	} {
+		if code, _, _ := doReq(t, op, r.method, base+r.path, "", nil); code != http.StatusForbidden {
+			t.Errorf("%s %s as an operator: %d, want 403", r.method, r.path, code)
 		}
 	}
+	if code, body, _ := doReq(t, op, "GET", base+"/api/v1/directory?q=u1000", "", nil); code != 200 || !strings.Contains(body, "gateway:u1000") {
+		t.Errorf("operator search: %d %s", code, body)
+	}
 
-	code, body, hdr := do(t, admin, "POST", base+"/api/v1/directory/contacts", "application/json",
+	code, body, hdr := doReq(t, admin, "POST", base+"/api/v1/directory/contacts", "application/json",
 		[]byte(`{"name":"Zoe Keller","numbers":["+41 44 123 45 67"],"company":"Acme AG","email":"zoe@acme.example"}`))
 	var zoe contactView
 	if err := json.Unmarshal([]byte(body), &zoe); code != http.StatusCreated || err != nil || zoe.ID == 0 || zoe.Numbers[0] != "+41441234567" {
@@ -85,14 +95,14 @@ func TestDirectoryAPI(t *testing.T) {
 		{`{"name":"x","numbers":["12ab"]}`, 422}, // bad number
 		{`{"name":"` + strings.Repeat("x", maxContactBody) + `","numbers":[]}`, 413}, // oversized
 	} {
-		if code, body, _ := do(t, admin, "POST", base+"/api/v1/directory/contacts", "application/json", []byte(bad.body)); code != bad.want ||
+		if code, body, _ := doReq(t, admin, "POST", base+"/api/v1/directory/contacts", "application/json", []byte(bad.body)); code != bad.want ||
 			!strings.Contains(body, `"status"`) {
 			t.Errorf("POST %.60s: %d %s, want %d problem", bad.body, code, body, bad.want)
 		}
 	}
 
 	csv := "name,numbers,company\nAdam Frei,201,\nBea Huber,202;0791112233,Huber GmbH\n,300,\nCarl,12a,\nShort\nDora Zulu,203,\n"
-	code, body, _ = do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", []byte(csv))
+	code, body, _ = doReq(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", []byte(csv))
 	var res importResult
 	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil || res.Imported != 3 || len(res.Failed) != 3 ||
 		res.Failed[0].Row != 4 || res.Failed[1].Name != "Carl" || res.Failed[2].Row != 6 {
@@ -100,13 +110,13 @@ func TestDirectoryAPI(t *testing.T) {
 	}
 	// Replayed: the same file again adds nothing; a row repeated in a
 	// file is imported once.
-	code, body, _ = do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", []byte(csv+"adam frei,201,\nadam frei,201,\n"))
+	code, body, _ = doReq(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", []byte(csv+"adam frei,201,\nadam frei,201,\n"))
 	res = importResult{}
 	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil || res.Imported != 0 || len(res.Failed) != 8 ||
 		!strings.HasPrefix(res.Failed[0].Reason, "already a contact (id ") || res.Failed[7].Reason != "already a contact (id 2)" {
 		t.Errorf("replayed import: %d %v %s", code, err, body)
 	}
-	code, body, hdr = do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv",
+	code, body, hdr = doReq(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv",
 		[]byte("name,numbers\n=cmd|' /C calc'!A0,1x\n"), "Accept", "text/csv")
 	if code != 200 || hdr.Get("X-Imported") != "0" || body != "row,name,reason\n2,'=cmd|' /C calc'!A0,\"number \"\"1x\"\": want digits, * and # with an optional leading +\"\n" {
 		t.Errorf("import report: %d %q %q", code, hdr.Get("X-Imported"), body)
@@ -121,7 +131,7 @@ func TestDirectoryAPI(t *testing.T) {
 		{"empty", nil, 400},
 		{"oversized", bytes.Repeat([]byte("Name Here,12345678\n"), maxContactsImport/19+10), 413},
 	} {
-		code, body, _ := do(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", bad.body)
+		code, body, _ := doReq(t, admin, "POST", base+"/api/v1/directory/contacts/import", "text/csv", bad.body)
 		if code != bad.want || !strings.Contains(body, `"status"`) {
 			t.Errorf("import %s: %d %.200s, want %d", bad.name, code, body, bad.want)
 		}
@@ -144,30 +154,30 @@ func TestDirectoryAPI(t *testing.T) {
 		t.Errorf("number search: %+v", p)
 	}
 	for _, q := range []string{"?limit=0", "?limit=x", "?kind=robot", "?q=" + strings.Repeat("a", 200)} {
-		if code, _, _ := do(t, admin, "GET", base+"/api/v1/directory"+q, "", nil); code != 400 {
+		if code, _, _ := doReq(t, admin, "GET", base+"/api/v1/directory"+q, "", nil); code != 400 {
 			t.Errorf("search %s: %d", q[:min(len(q), 20)], code)
 		}
 	}
 
 	url := base + "/api/v1/directory/contacts/" + jsonNumber(zoe.ID)
-	if code, body, _ := do(t, admin, "PUT", url, "application/json", []byte(`{"name":"Zoe K.","numbers":["201"]}`)); code != 200 || !strings.Contains(body, `"Zoe K."`) {
+	if code, body, _ := doReq(t, admin, "PUT", url, "application/json", []byte(`{"name":"Zoe K.","numbers":["201"]}`)); code != 200 || !strings.Contains(body, `"Zoe K."`) {
 		t.Errorf("PUT: %d %s", code, body)
 	}
-	if code, body, _ := do(t, admin, "GET", url, "", nil); code != 200 || !strings.Contains(body, `"201"`) || strings.Contains(body, "Acme") {
+	if code, body, _ := doReq(t, admin, "GET", url, "", nil); code != 200 || !strings.Contains(body, `"201"`) || strings.Contains(body, "Acme") {
 		t.Errorf("GET after PUT: %d %s", code, body)
 	}
-	if code, _, _ := do(t, admin, "DELETE", url, "", nil); code != 204 {
+	if code, _, _ := doReq(t, admin, "DELETE", url, "", nil); code != 204 {
 		t.Errorf("DELETE: %d", code)
 	}
 	for _, m := range []string{"GET", "DELETE"} {
-		if code, _, _ := do(t, admin, m, url, "", nil); code != 404 {
+		if code, _, _ := doReq(t, admin, m, url, "", nil); code != 404 {
 			t.Errorf("%s deleted: %d", m, code)
 		}
 	}
-	if code, _, _ := do(t, admin, "PUT", url, "application/json", []byte(`{"name":"x","numbers":["1"]}`)); code != 404 {
+	if code, _, _ := doReq(t, admin, "PUT", url, "application/json", []byte(`{"name":"x","numbers":["1"]}`)); code != 404 {
 		t.Errorf("PUT deleted: %d", code)
 	}
-	if code, _, _ := do(t, admin, "GET", base+"/api/v1/directory/contacts/-1", "", nil); code != 400 {
+	if code, _, _ := doReq(t, admin, "GET", base+"/api/v1/directory/contacts/-1", "", nil); code != 400 {
 		t.Errorf("GET -1: %d", code)
 	}
 }
@@ -187,4 +197,18 @@ func TestPBXDevices(t *testing.T) {
 	if strings.Join(got, ",") != "mitel1:201,mitel1:202,avaya:3001" || ds[0].Kind != "device" || ds[0].Source != "mitel1" {
 		t.Errorf("devices %v", got)
 	}
+}
+
+// operatorClient creates the operator account "olga" (as the admin) and
+// returns a client sending its Basic credentials.
+func operatorClient(t *testing.T, a *App) *http.Client {
+	t.Helper()
+	body := `{"name":"olga","role":"operator","password":"olga-password"}`
+	code, got, _ := doReq(t, authClient(a, "127.0.0.1"), "POST", "https://"+a.AdminAddr()+"/api/v1/accounts", "application/json", []byte(body))
+	if code != http.StatusCreated {
+		t.Fatalf("create operator: %d %s", code, got)
+	}
+	c := clientFrom("127.0.0.1")
+	c.Transport = basicAuth{user: "olga", pass: "olga-password", next: c.Transport}
+	return c
 }

@@ -149,8 +149,11 @@ func TestProvisionUserAPI(t *testing.T) {
 		if code, _ := get(t, c, base+p); code != http.StatusUnauthorized {
 			t.Errorf("%s without credentials: %d", p, code)
 		}
-		if code, _ := get(t, clientFrom("127.0.0.2"), base+p); code != http.StatusForbidden {
-			t.Errorf("%s from outside api_allow: %d", p, code)
+	}
+	op := operatorClient(t, a)
+	for _, p := range []string{"/api/v1/provisioning/status", "/api/v1/provisioning/users/u1000", "/api/v1/provisioning/users/u1000/qr.png"} {
+		if code, _ := get(t, op, base+p); code != http.StatusForbidden {
+			t.Errorf("%s as an operator: %d, want 403", p, code)
 		}
 	}
 	admin := authClient(a, "127.0.0.1")

@@ -76,6 +76,10 @@ type Config struct {
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
 
+	// Accounts configures HTTPS logins and sessions (accounts.go).
+	Accounts Accounts `yaml:"accounts"`
+	// Operators configures pause reasons and the panic button (accounts.go).
+	Operators Operators `yaml:"operators"`
 	// Provisioning configures the phones' settings files (provision.go).
 	Provisioning Provisioning `yaml:"provisioning"`
 	// Directory configures directory search (provision.go).
@@ -279,10 +283,10 @@ type HTTP struct {
 	// or neither. Default: the same as sip.tls.
 	TLS TLS `yaml:"tls"`
 
-	// APIAllow lists the sources (CIDR, or a bare IP address) the admin
-	// API (/api/, /debug/) answers until operator accounts exist; others
-	// get 403. Health and metrics are not affected. Default: [127.0.0.1,
-	// ::1].
+	// APIAllow lists the sources (CIDR, or a bare IP address) the API
+	// (/api/, /debug/) answers at all; others get 403 even with valid
+	// credentials. Every API route also needs an account. Health and
+	// metrics are not affected. Default: [0.0.0.0/0, ::/0] (any).
 	APIAllow []string `yaml:"api_allow"`
 }
 
@@ -378,6 +382,8 @@ func base() *Config {
 
 		CallPolicy: defaultCallPolicy(),
 		TURN:       defaultTURN(),
+		Accounts:   defaultAccounts(),
+		Operators:  defaultOperators(),
 
 		Provisioning: defaultProvisioning(),
 		Directory:    defaultDirectory(),

@@ -46,6 +46,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateCTI(&c.CTI)
 	d.validateCallPolicy(c)
 	d.validateTURN(c)
+	d.validateAccounts(c)     // accounts.go
 	d.validateProvisioning(c) // provision.go
 }
 

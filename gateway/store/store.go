@@ -169,6 +169,7 @@ func (b Ban) Active(now time.Time) bool { return b.Until.IsZero() || b.Until.Aft
 // is safe for concurrent use. Errors wrap ErrNotFound, ErrExists and
 // ErrInvalid where the docs say so.
 type Store interface {
+	AccountStore // accounts.go: HTTPS logins, sessions, API tokens
 	// Contacts is the directory's contacts table (contacts.go).
 	Contacts
 
