@@ -47,6 +47,7 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   have turnutils_uclient || need_apt+=(coturn)  # coturn's TURN client in media/turn; turnserver is bench-turn's anchor
   have dpkg-deb  || need_apt+=(dpkg)           # make deb and its test (deploy/deb_test.go)
   have systemd-analyze || need_apt+=(systemd)  # deploy/deb_test.go verifies the packaged unit (systemd-analyze verify/security)
+  have zbarimg   || need_apt+=(zbar-tools)     # reads the provisioning QR codes back (gateway/app/provision_test.go)
 fi
 if [ "$what" = bench ]; then
   have kamailio  || need_apt+=(kamailio)       # the anchor of ../shared/bench/sip

@@ -63,6 +63,8 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	if err := s.webphoneRoutes(mux); err != nil { // webphone.go
 		a.log.Error("web phone not served", "error", err)
 	}
+	s.provisionRoutes(mux) // provision.go (after webphoneRoutes: it uses the web phone's login)
+	s.directoryRoutes(mux) // directory_api.go
 	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
 	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{

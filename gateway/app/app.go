@@ -74,6 +74,8 @@ type App struct {
 	admin    *adminServer
 	acct     *accounts.Service   // HTTPS logins (accounts.go)
 	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
+	prov     *provisioning       // settings files, per-user provisioning (provision.go)
+	provOnce sync.Once
 	started  time.Time
 	reloadMu sync.Mutex
 	reload   reloadState   // reload.go
@@ -281,6 +283,13 @@ func (a *App) Run(ctx context.Context) error {
 				errc <- err
 			}
 		}()
+		if err := a.startProvisioning(); err != nil { // provision.go
+			a.admin.shutdown()
+			a.stopTURN()
+			a.sip.Close()
+			wg.Wait()
+			return err
+		}
 	}
 	a.dns.Start(ctx)
 	stopTrunkRegs := a.startTrunkRegs()
@@ -318,6 +327,7 @@ func (a *App) Run(ctx context.Context) error {
 		_ = a.webrtc.Close()
 	}
 	if a.admin != nil {
+		a.stopProvisioning()
 		a.admin.shutdown()
 	}
 	stopSweep()

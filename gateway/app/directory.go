@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -70,4 +71,40 @@ func (d *Directory) Len() int {
 		return 0
 	}
 	return len(*p)
+}
+
+// User returns one user.
+func (d *Directory) User(username string) (store.User, bool) {
+	p := d.users.Load()
+	if p == nil {
+		return store.User{}, false
+	}
+	u, ok := (*p)[username]
+	return u, ok
+}
+
+// All returns every user, sorted by username.
+func (d *Directory) All() []store.User {
+	p := d.users.Load()
+	if p == nil {
+		return nil
+	}
+	out := make([]store.User, 0, len(*p))
+	for _, u := range *p {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b store.User) int { return strings.Compare(a.Username, b.Username) })
+	return out
+}
+
+// Extensions returns the users' extensions, sorted, without empties.
+func (d *Directory) Extensions() []string {
+	var out []string
+	for _, u := range d.All() {
+		if u.Extension != "" {
+			out = append(out, u.Extension)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -88,6 +88,10 @@ type Config struct {
 	// mirror (observe.go).
 	Ladder Ladder `yaml:"ladder"`
 	HEP    HEP    `yaml:"hep"`
+	// Provisioning configures the phones' settings files (provision.go).
+	Provisioning Provisioning `yaml:"provisioning"`
+	// Directory configures directory search (provision.go).
+	Directory Directory `yaml:"directory"`
 
 	warnings Errors // Warnings
 
@@ -392,6 +396,9 @@ func base() *Config {
 		Attendant:  defaultAttendant(),
 		Ladder:     defaultLadder(),
 		HEP:        defaultHEP(),
+
+		Provisioning: defaultProvisioning(),
+		Directory:    defaultDirectory(),
 	}
 }
 

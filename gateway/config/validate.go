@@ -49,7 +49,8 @@ func (d *decoder) validate(c *Config) {
 	d.validateTURN(c)
 	d.validateAccounts(c) // accounts.go
 	d.validateAttendant(&c.Attendant)
-	d.validateObserve(c) // observe.go
+	d.validateObserve(c)      // observe.go
+	d.validateProvisioning(c) // provision.go
 }
 
 func (d *decoder) validateTop(c *Config) {

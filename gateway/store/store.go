@@ -170,6 +170,8 @@ func (b Ban) Active(now time.Time) bool { return b.Until.IsZero() || b.Until.Aft
 // ErrInvalid where the docs say so.
 type Store interface {
 	AccountStore // accounts.go: HTTPS logins, sessions, API tokens
+	// Contacts is the directory's contacts table (contacts.go).
+	Contacts
 
 	// PutUsers inserts or replaces users in one transaction: all or
 	// nothing. A user's CreatedAt survives replacement.

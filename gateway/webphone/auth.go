@@ -164,6 +164,13 @@ func checkCredentials(user, pass string) error {
 
 // authed wraps an API handler: the request must carry a live session
 // cookie or valid Basic credentials.
+// Authed wraps next so that only a logged-in SIP user (session cookie or
+// HTTP Basic, with the same limits and bans as the phone's own API)
+// reaches it; other packages mount user endpoints under /phone/api/ with it.
+func (h *Handler) Authed(next func(http.ResponseWriter, *http.Request, Account)) http.HandlerFunc {
+	return h.authed(next)
+}
+
 func (h *Handler) authed(next func(http.ResponseWriter, *http.Request, Account)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)

@@ -125,6 +125,20 @@ var migrations = []string{
 		expires    INTEGER NOT NULL DEFAULT 0
 	) WITHOUT ROWID;
 	CREATE INDEX api_tokens_account ON api_tokens (account);`,
+
+	// 5: the directory's contacts (issue 14). numbers holds the
+	// normalised numbers, one per line.
+	`CREATE TABLE contacts (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		name       TEXT NOT NULL,
+		numbers    TEXT NOT NULL DEFAULT '',
+		company    TEXT NOT NULL DEFAULT '',
+		email      TEXT NOT NULL DEFAULT '',
+		notes      TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE INDEX contacts_name ON contacts (name COLLATE NOCASE, id);`,
 }
 
 // errTooNew means the database was written by a newer Switchboard.

@@ -78,6 +78,8 @@ func Run(t *testing.T, open Opener) {
 		{"RecordsCanceled", testRecordsCanceled},
 		{"RecordsQueue", testRecordsQueue},
 		{"Accounts", testAccounts}, // accounts.go
+		{"Contacts", testContacts}, // contacts.go
+		{"ContactsInvalid", testContactsInvalid},
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}

@@ -427,6 +427,10 @@
     },
   };
 
+  // A provisioning link or QR code (/phone?user=NAME) names the user.
+  const linked = new URLSearchParams(location.search).get('user');
+  if (linked && !$('username').value) $('username').value = linked.slice(0, 128);
+
   // After a reload the session cookie may still be good, but the password
   // (which SIP registration needs) is gone: offer the username back.
   api('config').then((r) => {
