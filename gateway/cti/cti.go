@@ -191,7 +191,9 @@ type Status struct {
 	// State is "up" when the driver process runs and reports its PBX
 	// link up, else "down".
 	State string `json:"state"`
-	// Process is "running" or "stopped" (starting, restarting, refused).
+	// Process is "running", "stopped" (starting, restarting) or
+	// "refused" (not restarted: a checksum mismatch, or a PBX that answers
+	// otherwise than the driver expects; LastProblem says what).
 	Process string `json:"process"`
 	PID     int    `json:"pid,omitempty"`
 	// Link is the PBX link as the driver last reported it: "up" or "down".
@@ -233,6 +235,9 @@ func (st *driverState) view() Status {
 	s := Status{Name: st.cfg.Name, Driver: st.cfg.Driver, Path: st.cfg.Path, State: "down", Process: "stopped",
 		Link: "down", Capabilities: []plugins.Service{}, Monitors: len(st.sup.Monitors()), Events: st.events.Load()}
 	up := st.sup.Up()
+	if st.sup.Refused() != nil {
+		s.Process = "refused"
+	}
 	if up {
 		s.Process, s.PID = "running", st.sup.PID()
 		if caps, err := st.sup.Capabilities(context.Background()); err == nil {

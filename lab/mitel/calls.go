@@ -1,6 +1,7 @@
 package mitel
 
 import (
+	"fmt"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
@@ -13,7 +14,7 @@ func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l.session == "" {
+	if l.session == "" && !s.cfg.NoSession {
 		l.SendMsg(id, ctisim.ErrNoSession)
 		return
 	}
@@ -84,6 +85,11 @@ func (s *Sim) emit(dev string, c *ctisim.Call, local string, mk func(xref, local
 		if p := c.Party(dev); p != nil {
 			local = p.State
 		}
+	}
+	if s.lose > 0 {
+		s.lose--
+		s.lost++
+		return // lost on the way, as a switch under overload loses them
 	}
 	for _, mon := range s.monitors {
 		if mon.device == dev {
@@ -187,6 +193,9 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 func (s *Sim) makeCall(calling, called string) ctisim.Result {
 	if !s.exists(calling) || called == "" {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
+	}
+	if f := s.cfg.DeviceIDForm; f != "" && !s.exists(called) && s.exists(fmt.Sprintf(f, called)) {
+		called = fmt.Sprintf(f, called) // a dialed extension rings its device
 	}
 	c := s.newCall(calling, called)
 	return ctisim.Result{Msg: &cstaxml.MakeCallResponse{CallingDevice: cstaxml.Conn(c.ID, calling)},
