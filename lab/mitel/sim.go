@@ -234,6 +234,14 @@ func (s *Sim) SendSystemStatus(status string) {
 	}
 }
 
+// SetMonitorLimit changes the number of "CSTA Sessions" licences (0: no
+// limit), as an administrator adding licences would.
+func (s *Sim) SetMonitorLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.MonitorLimit = n
+}
+
 // SetDelay delays every response by d (0 turns it off).
 func (s *Sim) SetDelay(d time.Duration) { s.delay.Store(int64(d)) }
 
