@@ -435,7 +435,17 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	applied := make(chan struct{})
+	d.q.Push(item{gen: gen, snap: &snap, touched: touched, applied: applied})
+	if !restore {
+		// The host takes the device's Snapshot right after MonitorStart:
+		// it must show the PBX's calls, not the empty state before the
+		// processor applied them.
+		select {
+		case <-applied:
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 
@@ -492,7 +502,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 		dv = st.Device
 	}
 	snap := dv.Snapshot(device, d.ev.Seq())
-	snap.Stale = d.link == pbxlink.Down // Unknown: never up, nothing to be stale
+	snap.Stale = d.link != pbxlink.Up // down, or not up yet in this process
 	return snap
 }
 

@@ -18,12 +18,18 @@ type item struct {
 	touched  uint64 // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
-	resync   bool // fresh snapshots were queued before: tell the host
+	resync   bool          // fresh snapshots were queued before: tell the host
+	applied  chan struct{} // closed once the item was handled, if set
 }
 
 // process applies queued items in order until ctx ends.
 func (d *Driver) process(ctx context.Context) {
-	d.q.Process(ctx, func(it item) { d.apply(ctx, it) })
+	d.q.Process(ctx, func(it item) {
+		d.apply(ctx, it)
+		if it.applied != nil {
+			close(it.applied)
+		}
+	})
 	d.mu.Lock()
 	d.cond.Broadcast()
 	d.mu.Unlock()

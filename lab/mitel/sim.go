@@ -234,6 +234,20 @@ func (s *Sim) SendSystemStatus(status string) {
 	}
 }
 
+// CallsAt returns the calls at dev as the switch holds them: call ID →
+// dev's localConnectionInfo. It is the truth lamps are checked against.
+func (s *Sim) CallsAt(dev string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, c := range s.calls {
+		if p := c.Party(dev); p != nil {
+			out[c.ID] = p.State
+		}
+	}
+	return out
+}
+
 // SetMonitorLimit changes the number of "CSTA Sessions" licences (0: no
 // limit), as an administrator adding licences would.
 func (s *Sim) SetMonitorLimit(n int) {

@@ -50,6 +50,8 @@ type Options struct {
 	Duration time.Duration // of the storm
 	Rates    []int         // one storm per rate, calls/s; 0 = as fast as possible
 	Restore  int           // monitors in the kill -9 phase, 0 = skip
+	Lamps    int           // devices in the lamps phase (lamps.go), 0 = skip
+	Chaos    time.Duration // of the chaos run after it, 0 = skip
 	// Command starts the driver process (default: this executable).
 	Command func() *exec.Cmd
 	Out     io.Writer
@@ -91,6 +93,8 @@ func main() {
 	flag.DurationVar(&o.Duration, "duration", 10*time.Second, "length of the storm")
 	rates := flag.String("rates", "500,0", "one storm per rate, calls per second (0: as fast as possible)")
 	flag.IntVar(&o.Restore, "restore", 1000, "monitors in the kill -9 phase (0: skip)")
+	flag.IntVar(&o.Lamps, "lamps", 5000, "devices in the lamps phase: kill -9, PBX link drop, messagesLost (0: skip)")
+	flag.DurationVar(&o.Chaos, "chaos", 10*time.Minute, "chaos run after the lamps phase (0: skip)")
 	flag.Parse()
 	for f := range strings.SplitSeq(*rates, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(f))
@@ -153,7 +157,7 @@ func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
 		fmt.Fprintf(o.Out, "  goal: p99 < 20 ms at 5,000 devices: %s (p99 %s)\n", verdict, ms(st.P99))
 	}
 	if o.Restore <= 0 {
-		return storms, Restore{}, nil
+		return storms, Restore{}, runLamps(ctx, o)
 	}
 	rs, err := restore(ctx, o)
 	if err != nil {
@@ -166,7 +170,7 @@ func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
 		verdict = "NOT MET"
 	}
 	fmt.Fprintf(o.Out, "  goal: < 2 s for 1,000 devices: %s\n", verdict)
-	return storms, rs, nil
+	return storms, rs, runLamps(ctx, o)
 }
 
 func rateText(r int) string {
