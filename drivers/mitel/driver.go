@@ -37,11 +37,12 @@ var ErrMonitorLimit = errors.New("mitel: CSTA monitor licence limit exceeded")
 
 // Driver is the MiVoice Office 400 driver. Create it with [New].
 type Driver struct {
-	ev    *sdk.Events
-	stats Stats
-	q     *pbxlink.Queue[item]
-	cc    cstamodel.CallControl // the call control services, over d.call
-	tr    *cstamodel.Translator // set by Start: device IDs per the config
+	ev       *sdk.Events
+	stats    Stats
+	q        *pbxlink.Queue[item]
+	cc       cstamodel.CallControl // the call control services, over d.call
+	tr       *cstamodel.Translator // set by Start: device IDs per the config
+	deferred deferred              // SnapshotDeviceData segments of deferred snapshots
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -211,9 +212,15 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	c := csta.NewClient(conn, csta.ClientConfig{
 		Namespace:   d.cfg.edition.Namespace(),
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
-		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
-		OnRequest:   func(ctx context.Context, req csta.Message) csta.Message { return d.onRequest(ctx, gen, req) },
-		OnError:     func(error) { d.stats.dropped.Add(1) },
+		OnEvent: func(m csta.Message) {
+			if sd, ok := m.(*csta.SnapshotDeviceData); ok {
+				d.deferred.deliver(sd)
+				return
+			}
+			d.q.Push(item{gen: gen, msg: m})
+		},
+		OnRequest: func(ctx context.Context, req csta.Message) csta.Message { return d.onRequest(ctx, gen, req) },
+		OnError:   func(error) { d.stats.dropped.Add(1) },
 	})
 	sess, err := d.startSession(ctx, c)
 	if err != nil {

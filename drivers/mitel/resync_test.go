@@ -82,3 +82,27 @@ func TestSystemStatusDisabled(t *testing.T) {
 		t.Errorf("snapshot after normal: %+v", snap)
 	}
 }
+
+// TestDeferredSnapshots: a switch that answers SnapshotDevice with a
+// serviceCrossRefID and sends the calls in SnapshotDeviceData segments:
+// the driver's snapshot (taken at monitor start) shows them. Before, the
+// snapshot was empty: a lamp lost at every (re)start.
+func TestDeferredSnapshots(t *testing.T) {
+	e := newEnv(t, labmitel.Config{DeferredSnapshots: true}, nil)
+	e.monitor("201")
+	ref, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(e, func(ev plugins.Event) bool { return ev.Type == plugins.EventDelivered })
+	if err := e.d.MonitorStop(bg, "201"); err != nil {
+		t.Fatal(err)
+	}
+	e.monitor("201", "202") // monitored while the call is up: only the snapshot knows it
+	for dev, want := range map[string]plugins.ConnectionState{"201": plugins.StateConnected, "202": plugins.StateAlerting} {
+		snap := e.snapshot(dev)
+		if len(snap.Calls) != 1 || snap.Calls[0].CallID != ref.CallID || snap.Calls[0].State != want {
+			t.Errorf("%s: snapshot %+v, want call %s %s", dev, snap, ref.CallID, want)
+		}
+	}
+}

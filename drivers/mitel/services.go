@@ -143,8 +143,17 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 	if err != nil {
 		return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
 	}
-	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
-		for _, it := range data.Items {
+	var items []csta.SnapshotDeviceResponseInfo
+	switch res := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData; {
+	case res.SnapshotData != nil:
+		items = res.SnapshotData.Items
+	case res.ServiceCrossRefID != "": // deferred: the data follows in SnapshotDeviceData
+		if items, err = d.deferred.wait(ctx, res.ServiceCrossRefID); err != nil {
+			return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
+		}
+	}
+	{
+		for _, it := range items {
 			st := cstamodel.State(it.State())
 			if st == plugins.StateNull {
 				continue

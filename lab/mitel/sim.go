@@ -66,6 +66,10 @@ type Config struct {
 	// extension number resolves to (the MiVO400 trace shows device IDs
 	// so; what "!98" means is not public). Empty: numbers are device IDs.
 	DeviceIDForm string
+	// DeferredSnapshots answers SnapshotDevice with a serviceCrossRefID
+	// and sends the data in SnapshotDeviceData events, as ECMA-269 allows
+	// a switch to.
+	DeferredSnapshots bool
 	// Timestamps puts the switch's time into every call event
 	// (extensions/security/timestamp, to the nanosecond), for latency
 	// measurements. Off by default, as in the MiVO400 trace.
