@@ -81,6 +81,12 @@ func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Ti
 	}
 	s.emit(ctx, up)
 	inc.snapSeq = make(map[string]uint64, len(devices))
+	inc.restoreSeq = ^uint64(0)
+	for _, sn := range snaps {
+		if sn != nil {
+			inc.restoreSeq = min(inc.restoreSeq, sn.Seq)
+		}
+	}
 	for i, dev := range devices {
 		ev := Event{Device: dev, Time: now, Received: now, Driver: s.cfg.Name, Incarnation: inc.n}
 		switch {
@@ -299,8 +305,10 @@ func (s *Supervisor) serve(ctx context.Context, inc *incarnation) string {
 			return // already in the snapshot
 		}
 		s.emit(ctx, ev)
-		if ev.Type == EventLinkUp {
-			s.ask(inc, r, nil) // the driver's PBX link is back
+		if ev.Type == EventLinkUp && ev.Seq > inc.restoreSeq {
+			// The driver's PBX link is back: unless every restore snapshot
+			// was taken after it came up, take them again.
+			s.ask(inc, r, nil)
 		}
 	}
 	for {

@@ -60,6 +60,7 @@ type incarnation struct {
 	ctx        context.Context   // ends when inc is stopped
 	resync     chan []string     // devices whose snapshot serve is to send on
 	unsnapped  []string          // monitored by restore without a snapshot
+	restoreSeq uint64            // the lowest Seq of the restore snapshots (max: none)
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
