@@ -81,10 +81,9 @@ func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Ti
 	}
 	s.emit(ctx, up)
 	inc.snapSeq = make(map[string]uint64, len(devices))
-	inc.restoreSeq = ^uint64(0)
-	for _, sn := range snaps {
-		if sn != nil {
-			inc.restoreSeq = min(inc.restoreSeq, sn.Seq)
+	for i, sn := range snaps { // 0 when there is none: every driver LINK_UP resyncs
+		if sn != nil && (inc.restoreSeq == 0 || sn.Seq < inc.restoreSeq || i == 0) {
+			inc.restoreSeq = sn.Seq
 		}
 	}
 	for i, dev := range devices {

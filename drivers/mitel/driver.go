@@ -131,7 +131,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	// a slow PBX is the link's problem, not a failed start.
 	// A PBX that answers otherwise than the driver's guesses (README,
 	// "Guesses") fails Start for good: the host does not retry it.
-	if err := cfg.incompatible(pbxlink.WaitFirst(ctx, first, 2*time.Duration(cfg.RequestTimeout))); err != nil {
+	if err := cfg.incompatible(pbxlink.WaitFirst(ctx, first, 2*time.Duration(cfg.RequestTimeout))); errors.Is(err, plugins.ErrIncompatible) {
 		_ = d.Close()
 		if errors.Is(err, csta.ErrSessionRefused) {
 			err = fmt.Errorf("%w: %w", err, plugins.ErrInvalidArgument)
@@ -357,7 +357,7 @@ func (d *Driver) down(err error) {
 	}
 	reason := "link lost"
 	if err != nil {
-		reason = err.Error()
+		reason = d.cfg.explain(err)
 	}
 	d.q.Push(item{gen: gen, linkDown: reason})
 }

@@ -73,8 +73,10 @@ func (c *Config) incompatible(err error) error {
 		return inc("the response the request names", describe(err), "")
 	case c.Session == SessionECMA354 && errors.Is(err, errSession) && (errors.Is(err, csta.ErrClosed) ||
 		errors.Is(err, errNoAnswer)):
-		return inc("an answer to StartApplicationSession (ECMA-354 session, a guess)", describe(err),
-			"the PBX may have no application sessions: try session none; or a wrong port")
+		// Not for good: a busy or restarting PBX is silent too. The
+		// link_down says what was expected, and the link is retried.
+		return &silentError{inc("an answer to StartApplicationSession (ECMA-354 session, a guess)", describe(err),
+			"the PBX may have no application sessions: try session none; or a wrong port")}
 	case c.Session == SessionNone && errors.As(err, &ce):
 		return inc("SystemStatus answered without an application session", "CSTAErrorCode "+ce.Category+"/"+ce.Value,
 			"the PBX wants a session: session ecma354")
@@ -149,4 +151,22 @@ func (f deviceIDs) model(id string) string {
 		return id[len(f.prefix) : len(id)-len(f.suffix)]
 	}
 	return id
+}
+
+// silentError is an expectation the PBX may yet meet (it did not answer,
+// or closed the link): told in link_down, not a failed Start.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+
+// Is keeps a silent PBX from counting as incompatible.
+func (e *silentError) Is(target error) bool { return false }
+
+// explain is the link_down reason of a failed connection: what the driver
+// expected when the PBX answered otherwise, else err's own text.
+func (c *Config) explain(err error) string {
+	if e := c.incompatible(err); e != nil {
+		return e.Error()
+	}
+	return err.Error()
 }

@@ -61,13 +61,12 @@ func fakePeer(t *testing.T, answer []byte) string {
 
 // TestGuessesFailLoudly: a PBX that answers otherwise than the driver's
 // guesses (the port speaks something else, no ECMA-354 session, another
-// login carrier, another edition, silence) fails Start at once with
+// login carrier, another edition) fails Start at once with
 // plugins.ErrIncompatible and an error naming what was expected and the
 // switch to try. Before, each of these was an endless link_down loop
 // (Start returned nil; only a refused login failed).
 func TestGuessesFailLoudly(t *testing.T) {
 	httpPort := fakePeer(t, []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
-	silent := fakePeer(t, nil)
 	sim := func(c labmitel.Config) string {
 		c.User, c.Password = "csta", "secret"
 		s, err := labmitel.New(c)
@@ -91,8 +90,6 @@ func TestGuessesFailLoudly(t *testing.T) {
 			[]string{"<SessionLoginInfo> without a namespace", "invalidApplicationInfo", "login_carrier avaya_session_login_info"}},
 		{"another edition", sim(labmitel.Config{Namespace: cstaxml.Ed3}), nil,
 			[]string{"protocol version http://www.ecma-international.org/standards/ecma-323/csta/ed5", "requestedProtocolVersionNotSupported", "edition"}},
-		{"silence", silent, map[string]any{"request_timeout": "300ms"},
-			[]string{"expected an answer to StartApplicationSession", "try session none"}},
 		{"session none but the PBX wants one", sim(labmitel.Config{}), map[string]any{"session": "none", "user": "", "password": ""},
 			[]string{"expected SystemStatus answered without an application session", "session ecma354"}},
 	} {
@@ -109,6 +106,44 @@ func TestGuessesFailLoudly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSilentPBXIsRetried: a PBX that accepts TCP and says nothing may be
+// busy or restarting: Start succeeds, and the link_down names what the
+// driver expected (an answer to StartApplicationSession, a guess). Before,
+// the link_down said only "context deadline exceeded".
+func TestSilentPBXIsRetried(t *testing.T) {
+	silent := fakePeer(t, nil)
+	d := mitel.New()
+	ev := make(chan plugins.Event, 16)
+	evCtx, stop := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	defer func() { stop(); <-served }()
+	go func() {
+		defer close(served)
+		_ = d.Events(evCtx, func(e plugins.Event) error {
+			select {
+			case ev <- e:
+			default:
+			}
+			return nil
+		})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.Start(ctx, plugins.StartRequest{Driver: "mitel", Config: driverConfig(silent, map[string]any{"request_timeout": "300ms"})}); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer d.Close()
+	select {
+	case e := <-ev:
+		if e.Type != plugins.EventLinkDown || !strings.Contains(e.RawCause, "expected an answer to StartApplicationSession") {
+			t.Fatalf("first event %+v", e)
+		}
+		t.Logf("link_down: %s", e.RawCause)
+	case <-ctx.Done():
+		t.Fatal("no link_down")
 	}
 }
 
