@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -327,7 +326,18 @@ func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration)
 		}
 		if time.Now().After(deadline) {
 			c.Settle = time.Since(end)
-			return c, errors.New("chaos: the lamps did not settle within 2 minutes")
+			states := map[plugins.MonitorState]int{}
+			var reason string
+			for _, m := range r.sup.MonitorStates() {
+				states[m.State]++
+				if m.State != plugins.MonitorActive && reason == "" {
+					reason = m.Device + ": " + m.Reason
+				}
+			}
+			st := r.sup.Stats()
+			c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
+			return c, fmt.Errorf("chaos: the lamps did not settle within 2 minutes: host states %v (e.g. %s), driver up %v, refused %v, %d monitors at the simulator",
+				states, reason, r.sup.Up(), r.sup.Refused(), len(r.sim.Monitors()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

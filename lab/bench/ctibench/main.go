@@ -15,6 +15,11 @@
 // Phase 2 monitors -restore devices (1,000) under a call load and kills
 // the driver process with SIGKILL: it reports the time until LINK_UP with
 // every monitor restored and snapshotted, and until call events flow again.
+//
+// Phase 3 (lamps.go) monitors -lamps devices (5,000) with calls up and
+// measures every lamp back after kill -9, a PBX link drop and
+// SystemStatus messagesLost, checked against the simulator; then -chaos
+// (10m) of random disruptions, ending with 0 devices silently unmonitored.
 package main
 
 import (
