@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // The supervisor's calls: each goes to the current driver process with a
@@ -54,28 +55,41 @@ func (s *Supervisor) Capabilities(context.Context) (Capabilities, error) {
 // MonitorStart adds device to the host's monitor list and starts the
 // monitor on the driver. While the driver is down it returns ErrUnavailable
 // but keeps the device: the monitor starts with the next process. A device
-// the driver rejects is taken off the list.
+// the driver says does not exist (ErrNotFound, ErrInvalidArgument) is taken
+// off the list; any other refusal or a timeout (a licence shortage, the
+// PBX link down) keeps it, returns the error and retries with backoff
+// ([Supervisor.MonitorStates] shows it).
 func (s *Supervisor) MonitorStart(ctx context.Context, device string) (string, error) {
 	if device == "" {
 		return "", fmt.Errorf("driver %s: monitor start: %w: empty device", s.cfg.Name, ErrInvalidArgument)
 	}
 	s.mu.Lock()
-	if _, ok := s.monitors[device]; !ok {
-		s.monitors[device] = ""
+	m, ok := s.monitors[device]
+	if !ok {
+		m = &mon{state: MonitorPending}
+		s.monitors[device] = m
 	}
+	m.busy = true // no retry while this call runs
 	s.mu.Unlock()
+	running := s.cur.Load() != nil
 	id, err := call(s, ctx, "monitor start", ServiceUnspecified, func(ctx context.Context, d Driver) (string, error) {
 		return d.MonitorStart(ctx, device)
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.monitors[device] != m {
+		return id, err // stopped meanwhile
+	}
 	switch {
 	case err == nil:
-		if _, ok := s.monitors[device]; ok {
-			s.monitors[device] = id
-		}
-	case !errors.Is(err, ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded):
+		m.activeLocked(id)
+	case !running && errors.Is(err, ErrUnavailable):
+		m.busy = false // restored with the next process
+	case permanent(err):
 		delete(s.monitors, device)
+	default:
+		s.refusedLocked(m, err)
+		err = fmt.Errorf("%w (retried from %s)", err, m.next.Format(time.RFC3339Nano))
 	}
 	return id, err
 }

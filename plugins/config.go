@@ -57,6 +57,19 @@ type Config struct {
 	// the whole restore (default 30s).
 	RestoreParallelism int
 	RestoreTimeout     time.Duration
+	// RestoreRate paces the MonitorStart calls of restores and retries:
+	// at most this many a second, after a burst of as many (default
+	// 2500; negative: unpaced), so that a PBX is not flooded when 5,000
+	// devices come back at once. A device not restored within
+	// RestoreTimeout, or refused, is retried (it does not fail the
+	// restore).
+	RestoreRate int
+	// MonitorRetryMin and MonitorRetryMax bound the backoff (with ±20%
+	// jitter) of a monitor the driver refused or did not start in time
+	// (defaults 1s and 60s). A device the driver says does not exist is
+	// retried every MonitorRetryMax.
+	MonitorRetryMin time.Duration
+	MonitorRetryMax time.Duration
 	// EventBuffer is the capacity of the consumer's event channel (default
 	// 4096). A consumer that stops reading holds the driver back; it never
 	// loses or reorders events.
@@ -104,6 +117,12 @@ func (c Config) withDefaults() (Config, []byte, error) {
 	def(&c.BackoffMax, 30*time.Second)
 	def(&c.StableAfter, 10*time.Second)
 	def(&c.RestoreTimeout, 30*time.Second)
+	def(&c.MonitorRetryMin, time.Second)
+	def(&c.MonitorRetryMax, time.Minute)
+	c.MonitorRetryMax = max(c.MonitorRetryMax, c.MonitorRetryMin)
+	if c.RestoreRate == 0 {
+		c.RestoreRate = 2500
+	}
 	if c.HealthFailures <= 0 {
 		c.HealthFailures = 3
 	}

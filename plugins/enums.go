@@ -90,15 +90,22 @@ const (
 	// (cause CauseDriverFailure), the driver process died or hung.
 	EventLinkDown
 	// EventSnapshot is made by the host after each (re)start, one per
-	// monitored device, with Event.Snapshot set.
+	// monitored device, with Event.Snapshot set; and after a resync (a
+	// gap in the driver's sequence numbers, the driver's own LINK_UP, an
+	// EventResync, a monitor that started on a retry).
 	EventSnapshot
+	// EventResync is a driver's: its view of Device (every device when
+	// empty) was refreshed after events were lost (CSTA SystemStatus
+	// messagesLost, or a queue of its own overflowed). The host answers
+	// with fresh EventSnapshots and does not pass it on.
+	EventResync
 )
 
 var eventNames = []string{"unspecified", "originated", "delivered", "established", "held",
 	"retrieved", "connection_cleared", "transferred", "conferenced", "diverted", "failed",
 	"service_initiated", "queued", "network_reached", "call_cleared", "digits_dialed",
 	"parked", "do_not_disturb", "forwarding", "agent_state", "monitor_ended",
-	"link_up", "link_down", "snapshot"}
+	"link_up", "link_down", "snapshot", "resync"}
 
 func (t EventType) String() string { return enumName(eventNames, int32(t)) }
 

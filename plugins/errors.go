@@ -19,6 +19,11 @@ var (
 	// ErrUnavailable: the driver process is down or restarting, or the
 	// driver's PBX link is down (codes.Unavailable).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrIncompatible: the driver's peer (its PBX) answers otherwise than
+	// the driver expects, so restarting the driver cannot help: a Start
+	// that fails with it is not retried (codes.Aborted). Its text names
+	// what the driver expected.
+	ErrIncompatible = errors.New("incompatible peer")
 )
 
 // ErrChecksum is returned when a driver executable does not match the

@@ -55,6 +55,7 @@ var codeErrs = []struct {
 	code codes.Code
 	err  error
 }{
+	{codes.Aborted, ErrIncompatible}, // first: it may wrap another
 	{codes.Unimplemented, ErrNotSupported},
 	{codes.NotFound, ErrNotFound},
 	{codes.InvalidArgument, ErrInvalidArgument},
@@ -172,7 +173,7 @@ func eventFromPB(m *pb.Event) Event {
 }
 
 func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
-	m := &pb.SnapshotResponse{Device: s.Device, Dnd: s.DND, AgentState: pb.AgentState(s.AgentState), Sequence: s.Seq}
+	m := &pb.SnapshotResponse{Device: s.Device, Dnd: s.DND, AgentState: pb.AgentState(s.AgentState), Sequence: s.Seq, Stale: s.Stale}
 	for _, c := range s.Calls {
 		m.Calls = append(m.Calls, &pb.SnapshotCall{CallId: c.CallID, ConnectionId: c.ConnectionID,
 			State: pb.ConnectionState(c.State), OtherDevice: c.Other})
@@ -184,7 +185,8 @@ func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
 }
 
 func snapshotFromPB(m *pb.SnapshotResponse) DeviceSnapshot {
-	s := DeviceSnapshot{Device: m.GetDevice(), DND: m.GetDnd(), AgentState: AgentState(m.GetAgentState()), Seq: m.GetSequence()}
+	s := DeviceSnapshot{Device: m.GetDevice(), DND: m.GetDnd(), AgentState: AgentState(m.GetAgentState()), Seq: m.GetSequence(),
+		Stale: m.GetStale()}
 	for _, c := range m.GetCalls() {
 		s.Calls = append(s.Calls, CallSnapshot{CallID: c.GetCallId(), ConnectionID: c.GetConnectionId(),
 			State: ConnectionState(c.GetState()), Other: c.GetOtherDevice()})

@@ -32,6 +32,8 @@ func TestMain(m *testing.M) {
 		switch os.Args[2] {
 		case "testpbx":
 			sdk.Serve(newTestPBX())
+		case "flaky":
+			sdk.Serve(newFlaky())
 		default:
 			fmt.Fprintf(os.Stderr, "unknown driver %q\n", os.Args[2])
 			os.Exit(2)

@@ -30,12 +30,17 @@ type Supervisor struct {
 	running atomic.Bool
 	cur     atomic.Pointer[incarnation] // nil while down
 
-	mu       sync.Mutex
-	monitors map[string]string // device → monitor id of the current process
+	pace *pacer // MonitorStart calls of restores and retries
 
+	mu       sync.Mutex
+	monitors map[string]*mon // the host's monitor list
+
+	refused     atomic.Pointer[error] // why Run gave up for good
 	restarts    atomic.Uint64
 	lastRestore atomic.Int64 // nanoseconds from loss to LINK_UP
 	gaps        atomic.Uint64
+	retries     atomic.Uint64
+	resyncs     atomic.Uint64
 }
 
 // incarnation is one driver process.
@@ -51,13 +56,14 @@ type incarnation struct {
 	streamDone chan struct{}     // closed when the stream reader returns
 	streamErr  error             // valid after streamDone
 	failed     chan string       // a health-check verdict
-	snapSeq    map[string]uint64 // device → Seq of its restore snapshot
+	snapSeq    map[string]uint64 // device → Seq of its last snapshot sent on
+	ctx        context.Context   // ends when inc is stopped
+	resync     chan []string     // devices whose snapshot serve is to send on
+	unsnapped  []string          // monitored by restore without a snapshot
+	restoreSeq uint64            // the lowest Seq of the restore snapshots (max: none)
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 }
-
-// errMonitorStopped: the host stopped a monitor while restoring it.
-var errMonitorStopped = errors.New("monitor stopped")
 
 // Stats are a supervisor's counters.
 type Stats struct {
@@ -68,6 +74,11 @@ type Stats struct {
 	LastRestore time.Duration
 	// Gaps counts holes in the driver's sequence numbers (lost events).
 	Gaps uint64
+	// MonitorRetries counts MonitorStart retries (refused or timed-out
+	// monitors tried again); Resyncs counts snapshots sent on after a
+	// gap, a driver's LINK_UP or RESYNC, or a retried monitor.
+	MonitorRetries uint64
+	Resyncs        uint64
 }
 
 // NewSupervisor checks cfg and returns a supervisor; [Supervisor.Run]
@@ -77,7 +88,8 @@ func NewSupervisor(cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Supervisor{cfg: cfg, sum: sum, out: make(chan Event, cfg.EventBuffer), monitors: map[string]string{}}, nil
+	return &Supervisor{cfg: cfg, sum: sum, out: make(chan Event, cfg.EventBuffer), monitors: map[string]*mon{},
+		pace: newPacer(cfg.RestoreRate)}, nil
 }
 
 // Name returns the driver's name.
@@ -99,9 +111,19 @@ func (s *Supervisor) PID() int {
 	return 0
 }
 
+// Refused returns the error Run gave up with for good (a checksum
+// mismatch, a driver whose PBX is incompatible), nil while it supervises.
+func (s *Supervisor) Refused() error {
+	if p := s.refused.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Stats returns the supervisor's counters.
 func (s *Supervisor) Stats() Stats {
-	return Stats{Restarts: s.restarts.Load(), LastRestore: time.Duration(s.lastRestore.Load()), Gaps: s.gaps.Load()}
+	return Stats{Restarts: s.restarts.Load(), LastRestore: time.Duration(s.lastRestore.Load()), Gaps: s.gaps.Load(),
+		MonitorRetries: s.retries.Load(), Resyncs: s.resyncs.Load()}
 }
 
 // Monitors returns the devices the host monitors on this driver, sorted.
@@ -118,7 +140,8 @@ func (s *Supervisor) Monitors() []string {
 
 // Run starts the driver and supervises it until ctx ends, then stops it and
 // closes the event channel. It returns nil after ctx ends, or an error that
-// restarting cannot cure ([ErrChecksum]). Run may be called once.
+// restarting cannot cure ([ErrChecksum], or a driver whose Start fails
+// with [ErrIncompatible]). Run may be called once.
 func (s *Supervisor) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return fmt.Errorf("driver %s: supervisor already ran", s.cfg.Name)
@@ -139,8 +162,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 				s.stop(inc, true)
 			}
 		}
-		if errors.Is(err, ErrChecksum) {
-			log.Error("driver refused", "error", err)
+		if errors.Is(err, ErrChecksum) || errors.Is(err, ErrIncompatible) {
+			log.Error("driver refused, not restarted", "error", err)
+			s.refused.Store(&err)
 			return err
 		}
 		if err == nil {
@@ -204,7 +228,8 @@ func (s *Supervisor) launch(ctx context.Context, n uint64) (*incarnation, error)
 	}
 	incCtx, cancel := context.WithCancel(context.Background())
 	inc := &incarnation{n: n, client: client, proc: cmd.Process, drv: raw.(Driver), started: time.Now(),
-		events: make(chan Event, 1024), streamDone: make(chan struct{}), failed: make(chan string, 1), cancel: cancel}
+		ctx: incCtx, events: make(chan Event, 1024), streamDone: make(chan struct{}), failed: make(chan string, 1), cancel: cancel,
+		resync: make(chan []string)}
 
 	sctx, scancel := context.WithTimeout(ctx, s.cfg.StartTimeout)
 	defer scancel()
@@ -272,134 +297,6 @@ func (s *Supervisor) health(ctx context.Context, inc *incarnation) {
 		if fails++; fails >= s.cfg.HealthFailures {
 			verdict(fmt.Sprintf("driver hung: %d health checks failed, last: %v", fails, err))
 			return
-		}
-	}
-}
-
-// restore makes inc current, starts every monitor of the host's list on it
-// and takes snapshots, then emits LINK_UP and the snapshots.
-func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Time) error {
-	s.cur.Store(inc) // calls may flow while monitors are restored
-	rctx, cancel := context.WithTimeout(ctx, s.cfg.RestoreTimeout)
-	defer cancel()
-	devices := s.Monitors()
-	snaps := make([]*DeviceSnapshot, len(devices))
-	failed := make([]error, len(devices))
-	var fatal atomic.Pointer[error]
-	sem := make(chan struct{}, s.cfg.RestoreParallelism)
-	var wg sync.WaitGroup
-	for i, dev := range devices {
-		sem <- struct{}{}
-		if fatal.Load() != nil {
-			<-sem
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			snap, err := s.restoreOne(rctx, inc, dev)
-			switch {
-			case err == nil:
-				snaps[i] = &snap
-			case errors.Is(err, errMonitorStopped):
-			case errors.Is(err, ErrUnavailable) || rctx.Err() != nil:
-				fatal.CompareAndSwap(nil, &err)
-			default:
-				failed[i] = err
-			}
-		}()
-	}
-	wg.Wait()
-	if p := fatal.Load(); p != nil {
-		return fmt.Errorf("driver %s: restore monitors: %w", s.cfg.Name, *p)
-	}
-	now := time.Now()
-	up := Event{Type: EventLinkUp, Time: now, Received: now, Driver: s.cfg.Name, Incarnation: inc.n,
-		RawCause: fmt.Sprintf("driver process %d started, %d monitors restored", inc.proc.Pid, len(devices))}
-	if !lost.IsZero() {
-		s.lastRestore.Store(int64(now.Sub(lost)))
-	}
-	s.emit(ctx, up)
-	for i, dev := range devices {
-		ev := Event{Device: dev, Time: now, Received: now, Driver: s.cfg.Name, Incarnation: inc.n}
-		if snaps[i] != nil {
-			ev.Type, ev.Snapshot, ev.MonitorID = EventSnapshot, snaps[i], s.monitorID(dev)
-		} else if failed[i] != nil {
-			ev.Type, ev.RawCause = EventMonitorEnded, failed[i].Error()
-		} else {
-			continue // stopped meanwhile
-		}
-		s.emit(ctx, ev)
-	}
-	inc.snapSeq = make(map[string]uint64, len(devices))
-	for _, sn := range snaps {
-		if sn != nil {
-			inc.snapSeq[sn.Device] = sn.Seq
-		}
-	}
-	return nil
-}
-
-func (s *Supervisor) restoreOne(ctx context.Context, inc *incarnation, dev string) (DeviceSnapshot, error) {
-	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-	defer cancel()
-	id, err := inc.drv.MonitorStart(cctx, dev)
-	if err != nil {
-		return DeviceSnapshot{}, fmt.Errorf("monitor start %s: %w", dev, err)
-	}
-	s.mu.Lock()
-	_, still := s.monitors[dev]
-	if still {
-		s.monitors[dev] = id
-	}
-	s.mu.Unlock()
-	if !still {
-		return DeviceSnapshot{}, errMonitorStopped
-	}
-	snap, err := inc.drv.Snapshot(cctx, dev)
-	if err != nil {
-		return DeviceSnapshot{}, fmt.Errorf("snapshot %s: %w", dev, err)
-	}
-	return snap, nil
-}
-
-func (s *Supervisor) monitorID(dev string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.monitors[dev]
-}
-
-// serve forwards inc's events until ctx ends or inc fails, and says why it
-// stopped.
-func (s *Supervisor) serve(ctx context.Context, inc *incarnation) string {
-	var last uint64
-	forward := func(ev Event) {
-		if last != 0 && ev.Seq > last+1 {
-			s.gaps.Add(1)
-			s.cfg.Logger.Warn("driver events lost", "driver", s.cfg.Name, "from", last+1, "to", ev.Seq-1)
-		}
-		last = max(last, ev.Seq)
-		if seq, ok := inc.snapSeq[ev.Device]; ok && ev.Seq <= seq {
-			return // already in the snapshot
-		}
-		s.emit(ctx, ev)
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return "host stopping"
-		case why := <-inc.failed:
-			return why
-		case ev := <-inc.events:
-			forward(ev)
-		case <-inc.streamDone:
-			for len(inc.events) > 0 { // the reader is gone: drain what it left
-				forward(<-inc.events)
-			}
-			if inc.streamErr != nil {
-				return "event stream: " + inc.streamErr.Error()
-			}
-			return "event stream ended"
 		}
 	}
 }

@@ -78,6 +78,9 @@ type DeviceSnapshot struct {
 	// when it took the snapshot: this device's events at or below it are
 	// already reflected in the snapshot.
 	Seq uint64 `json:"sequence"`
+	// Stale is set while the driver's PBX link is down: the state is the
+	// last one known.
+	Stale bool `json:"stale,omitempty"`
 }
 
 // Event is one CTI event of a driver.

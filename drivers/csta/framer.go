@@ -102,7 +102,7 @@ func (f *HeaderFramer) ReadFrame() (Frame, error) {
 		return Frame{}, err // io.EOF between frames is a clean end.
 	}
 	if h[0] != 0 || h[1] != 0 {
-		return Frame{}, fmt.Errorf("%w: 0x%02x%02x", ErrBadFormat, h[0], h[1])
+		return Frame{}, fmt.Errorf("%w: 0x%02x%02x (the header's 8 bytes: %q)", ErrBadFormat, h[0], h[1], h)
 	}
 	total := int(binary.BigEndian.Uint16(h[2:4]))
 	if total < HeaderSize {

@@ -298,6 +298,12 @@ var registry = map[string]func() Message{
 	"ConferencedEvent":                        func() Message { return new(ConferencedEvent) },
 	"DivertedEvent":                           func() Message { return new(DivertedEvent) },
 	"FailedEvent":                             func() Message { return new(FailedEvent) },
+	"QueuedEvent":                             func() Message { return new(QueuedEvent) },
+	"CallClearedEvent":                        func() Message { return new(CallClearedEvent) },
+	"NetworkReachedEvent":                     func() Message { return new(NetworkReachedEvent) },
+	"DigitsDialedEvent":                       func() Message { return new(DigitsDialedEvent) },
+	"OfferedEvent":                            func() Message { return new(OfferedEvent) },
+	"SnapshotDeviceData":                      func() Message { return new(SnapshotDeviceData) },
 	"CSTAErrorCode":                           func() Message { return new(CSTAErrorCode) },
 }
 

@@ -78,6 +78,19 @@ func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (
 	case *csta.FailedEvent:
 		base.Type, base.Calling, base.Called = plugins.EventFailed, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.FailingDevice)
+	case *csta.QueuedEvent:
+		base.Type, base.Calling, base.Called = plugins.EventQueued, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.Queue)
+	case *csta.CallClearedEvent:
+		base.Type = plugins.EventCallCleared
+	case *csta.NetworkReachedEvent:
+		base.Type, base.Calling, base.Called = plugins.EventNetworkReached, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.NetworkInterfaceUsed)
+	case *csta.DigitsDialedEvent:
+		base.Type, base.Called, base.Other = plugins.EventDigitsDialed, v.DialingSequence, tr.party(v.DialingDevice)
+	case *csta.OfferedEvent: // offered is alerting that may still be refused: the lamp rings
+		base.Type, base.Calling, base.Called = plugins.EventDelivered, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
+		base.Other = tr.party(v.OfferedDevice)
 	case *csta.TransferedEvent:
 		base.Type, base.Other = plugins.EventTransferred, tr.party(v.TransferredToDevice)
 		tr.join(calls, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.TransferredConnections, device)

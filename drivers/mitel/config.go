@@ -54,7 +54,29 @@ type Config struct {
 	// (default 5s).
 	RequestTimeout Duration `json:"request_timeout"`
 
+	// The parts of MiVO400's CSTA interface no public document confirms
+	// (README "Guesses"): each has a switch, and a PBX that answers
+	// otherwise fails Start with an error naming the expectation.
+
+	// Session is "ecma354" (default: an ECMA-354 application session,
+	// StartApplicationSession first, its timer reset as keepalive) or
+	// "none" (no session: monitors straight away, SystemStatus requests
+	// as keepalive).
+	Session string `json:"session"`
+	// LoginCarrier is how user and password travel in
+	// applicationSpecificInfo: "session_login_info" (default: the
+	// SessionLoginInfo element without a namespace) or
+	// "avaya_session_login_info" (the same in Avaya's
+	// http://www.avaya.com/csta namespace, as AE Services documents it).
+	LoginCarrier string `json:"login_carrier"`
+	// DeviceIDFormat is how the host's device names are written on the
+	// wire: "{device}" (default, as is) or a pattern such as
+	// "N<{device}!98>" (the form a MiVO400 trace shows). Device IDs the PBX
+	// reports in that form are read back to the bare name.
+	DeviceIDFormat string `json:"device_id_format"`
+
 	edition csta.Edition
+	ids     deviceIDs
 }
 
 // Defaults.
@@ -65,6 +87,15 @@ const (
 	DefaultReconnectMin    = 500 * time.Millisecond
 	DefaultReconnectMax    = 30 * time.Second
 	DefaultRequestTimeout  = 5 * time.Second
+	DefaultDeviceIDFormat  = "{device}"
+)
+
+// Values of Config.Session and Config.LoginCarrier.
+const (
+	SessionECMA354             = "ecma354"
+	SessionNone                = "none"
+	LoginSessionLoginInfo      = "session_login_info"
+	LoginAvayaSessionLoginInfo = "avaya_session_login_info"
 )
 
 // Duration is a time.Duration that reads "180s" or a number of seconds
@@ -88,6 +119,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.Edition == "" {
 		c.Edition = csta.DefaultEdition.String()
+	}
+	if c.Session == "" {
+		c.Session = SessionECMA354
+	}
+	if c.LoginCarrier == "" {
+		c.LoginCarrier = LoginSessionLoginInfo
+	}
+	if c.DeviceIDFormat == "" {
+		c.DeviceIDFormat = DefaultDeviceIDFormat
 	}
 	def := driverconf.Default
 	def(&c.SessionDuration, DefaultSessionDuration)
@@ -129,6 +169,19 @@ func (c *Config) Validate() error {
 	}
 	p.Backoff(c.ReconnectMin, c.ReconnectMax)
 	p.RequestTimeout(c.RequestTimeout)
+	if c.Session != SessionECMA354 && c.Session != SessionNone {
+		bad("session %q: want %s or %s", c.Session, SessionECMA354, SessionNone)
+	}
+	if c.LoginCarrier != LoginSessionLoginInfo && c.LoginCarrier != LoginAvayaSessionLoginInfo {
+		bad("login_carrier %q: want %s or %s", c.LoginCarrier, LoginSessionLoginInfo, LoginAvayaSessionLoginInfo)
+	}
+	if c.Session == SessionNone && c.User != "" {
+		bad("user with session none: the login travels in the session request")
+	}
+	var err error
+	if c.ids, err = parseDeviceIDFormat(c.DeviceIDFormat); err != nil {
+		bad("device_id_format %q: %v", c.DeviceIDFormat, err)
+	}
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
 		bad("tls_* settings without tls")
 	}

@@ -37,10 +37,12 @@ var ErrMonitorLimit = errors.New("mitel: CSTA monitor licence limit exceeded")
 
 // Driver is the MiVoice Office 400 driver. Create it with [New].
 type Driver struct {
-	ev    *sdk.Events
-	stats Stats
-	q     *pbxlink.Queue[item]
-	cc    cstamodel.CallControl // the call control services, over d.call
+	ev       *sdk.Events
+	stats    Stats
+	q        *pbxlink.Queue[item]
+	cc       cstamodel.CallControl // the call control services, over d.call
+	tr       *cstamodel.Translator // set by Start: device IDs per the config
+	deferred deferred              // SnapshotDeviceData segments of deferred snapshots
 
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
@@ -54,6 +56,7 @@ type Driver struct {
 	sessID   string       // the client's application session
 	gen      uint64       // link generation; events of older links are dropped
 	link     pbxlink.State
+	disabled bool                // the PBX said SystemStatus disabled on the current link
 	inflight int                 // MonitorStart requests in flight
 	monitors map[string]*monitor // device → monitor
 	byXref   map[string]*monitor // monitorCrossRefID of the current link → monitor
@@ -78,7 +81,8 @@ func New() *Driver {
 	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, devs: map[string]*devState{}}
 	d.cond = sync.NewCond(&d.mu)
-	d.cc = cstamodel.CallControl{Send: d.call, Conn: connOf, Ref: ref}
+	d.tr = &cstamodel.Translator{PBXTime: pbxTime}
+	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.connOf, Ref: d.ref}
 	return d
 }
 
@@ -113,6 +117,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.roots = roots
 	d.started, d.cfg = true, cfg
+	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.mu.Unlock()
@@ -124,9 +129,14 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	go func() { defer d.wg.Done(); d.run(runCtx, first) }()
 	// Wait for the first attempt, but answer the host before its deadline:
 	// a slow PBX is the link's problem, not a failed start.
-	if err := pbxlink.WaitFirst(ctx, first, time.Duration(cfg.RequestTimeout)); errors.Is(err, csta.ErrSessionRefused) {
+	// A PBX that answers otherwise than the driver's guesses (README,
+	// "Guesses") fails Start for good: the host does not retry it.
+	if err := cfg.incompatible(pbxlink.WaitFirst(ctx, first, 2*time.Duration(cfg.RequestTimeout))); errors.Is(err, plugins.ErrIncompatible) {
 		_ = d.Close()
-		return fmt.Errorf("mitel: login refused by %s: %w: %w", cfg.Address, plugins.ErrInvalidArgument, err)
+		if errors.Is(err, csta.ErrSessionRefused) {
+			err = fmt.Errorf("%w: %w", err, plugins.ErrInvalidArgument)
+		}
+		return err
 	}
 	return nil
 }
@@ -193,7 +203,7 @@ func (d *Driver) dial(ctx context.Context) (net.Conn, error) {
 func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	conn, err := d.dial(ctx)
 	if err != nil {
-		return nil, session{}, fmt.Errorf("dial %s: %w", d.cfg.Address, err)
+		return nil, session{}, fmt.Errorf("%w %s: %w", errDial, d.cfg.Address, err)
 	}
 	d.mu.Lock()
 	d.gen++
@@ -202,8 +212,15 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	c := csta.NewClient(conn, csta.ClientConfig{
 		Namespace:   d.cfg.edition.Namespace(),
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
-		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
-		OnError:     func(error) { d.stats.dropped.Add(1) },
+		OnEvent: func(m csta.Message) {
+			if sd, ok := m.(*csta.SnapshotDeviceData); ok {
+				d.deferred.deliver(sd)
+				return
+			}
+			d.q.Push(item{gen: gen, msg: m})
+		},
+		OnRequest: func(ctx context.Context, req csta.Message) csta.Message { return d.onRequest(ctx, gen, req) },
+		OnError:   func(error) { d.stats.dropped.Add(1) },
 	})
 	sess, err := d.startSession(ctx, c)
 	if err != nil {
@@ -211,7 +228,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 		return nil, session{}, err
 	}
 	d.mu.Lock()
-	d.client, d.sessID = c, sess.id
+	d.client, d.sessID, d.disabled = c, sess.id, false
 	d.byXref = map[string]*monitor{}
 	devs := make([]string, 0, len(d.monitors))
 	for dev, m := range d.monitors {
@@ -237,19 +254,43 @@ const restoreParallelism = 32
 func (d *Driver) restore(ctx context.Context, c *csta.Client, devs []string) error {
 	jobs := make([]func() error, 0, len(devs))
 	for _, dev := range devs {
-		jobs = append(jobs, func() error { return linkFailure(d.startMonitor(ctx, c, dev, true)) })
+		jobs = append(jobs, func() error {
+			err := d.startMonitor(ctx, c, dev, true)
+			if err == nil || isRefusal(err) {
+				return nil
+			}
+			if c.Err() != nil {
+				return err // the link failed
+			}
+			// One device that did not answer in time does not take the
+			// link down: it is told to the host, which retries it.
+			d.endMonitor(dev, err)
+			return nil
+		})
 	}
 	return pbxlink.Parallel(restoreParallelism, jobs)
 }
 
+// startSession starts the ECMA-354 application session, or with session
+// none checks that the PBX answers a SystemStatus request without one.
 func (d *Driver) startSession(ctx context.Context, c *csta.Client) (session, error) {
+	if d.cfg.Session == SessionNone {
+		if _, err := c.Call(ctx, &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal}); err != nil {
+			return session{}, fmt.Errorf("%w: system status: %w", errSession, noAnswer(err))
+		}
+		return session{duration: 2 * time.Duration(d.cfg.Keepalive)}, nil
+	}
 	req := &csta.StartApplicationSession{
 		ApplicationInfo:           csta.ApplicationInfo{ApplicationID: d.cfg.ApplicationID},
 		RequestedProtocolVersions: csta.ProtocolVersions{ProtocolVersion: []string{d.cfg.edition.Namespace()}},
 		RequestedSessionDuration:  int(time.Duration(d.cfg.SessionDuration) / time.Second),
 	}
 	if d.cfg.User != "" {
-		li, err := csta.NewRawXML(loginInfo{UserName: d.cfg.User, Password: d.cfg.Password})
+		info := loginInfo{UserName: d.cfg.User, Password: d.cfg.Password}
+		if d.cfg.LoginCarrier == LoginAvayaSessionLoginInfo {
+			info.XMLNS = avayaNS
+		}
+		li, err := csta.NewRawXML(info)
 		if err != nil {
 			return session{}, err
 		}
@@ -257,7 +298,7 @@ func (d *Driver) startSession(ctx context.Context, c *csta.Client) (session, err
 	}
 	resp, err := c.Call(ctx, req)
 	if err != nil {
-		return session{}, fmt.Errorf("start application session: %w", err)
+		return session{}, fmt.Errorf("%w: start application session: %w", errSession, noAnswer(err))
 	}
 	pos := resp.(*csta.StartApplicationSessionPosResponse)
 	dur := time.Duration(pos.ActualSessionDuration) * time.Second
@@ -272,6 +313,7 @@ func (d *Driver) startSession(ctx context.Context, c *csta.Client) (session, err
 // (SessionLoginInfo/userName/password) without its namespace.
 type loginInfo struct {
 	XMLName  struct{} `xml:"SessionLoginInfo"`
+	XMLNS    string   `xml:"xmlns,attr,omitempty"`
 	UserName string   `xml:"userName"`
 	Password string   `xml:"password"`
 }
@@ -288,11 +330,15 @@ func (d *Driver) serve(ctx context.Context, c *csta.Client, sess session) error 
 		case <-c.Done():
 			return c.Err()
 		case <-t.C:
-			_, err := c.Call(ctx, &csta.ResetApplicationSessionTimer{SessionID: sess.id,
-				RequestedSessionDuration: int(time.Duration(d.cfg.SessionDuration) / time.Second)})
+			var req csta.Message = &csta.ResetApplicationSessionTimer{SessionID: sess.id,
+				RequestedSessionDuration: int(time.Duration(d.cfg.SessionDuration) / time.Second)}
+			if d.cfg.Session == SessionNone {
+				req = &csta.SystemStatus{SystemStatus: csta.SystemStatusNormal}
+			}
+			_, err := c.Call(ctx, req)
 			if err != nil && ctx.Err() == nil {
 				_ = c.Close()
-				return fmt.Errorf("reset session timer: %w", err)
+				return fmt.Errorf("keepalive %s: %w", req.RootName(), err)
 			}
 		}
 	}
@@ -311,7 +357,7 @@ func (d *Driver) down(err error) {
 	}
 	reason := "link lost"
 	if err != nil {
-		reason = err.Error()
+		reason = d.cfg.explain(err)
 	}
 	d.q.Push(item{gen: gen, linkDown: reason})
 }
@@ -362,7 +408,7 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	gen := d.gen
 	d.mu.Unlock()
 	resp, err := c.Call(ctx, &csta.MonitorStart{MonitorObject: csta.MonitorObject{
-		DeviceObject: &csta.DeviceID{Value: device}}, MonitorType: "device"})
+		DeviceObject: &csta.DeviceID{Value: d.cfg.ids.wire(device)}}, MonitorType: "device"})
 	d.mu.Lock()
 	d.inflight--
 	d.cond.Broadcast()
@@ -379,7 +425,8 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		}
 		d.mu.Unlock()
 		if err != nil {
-			return fmt.Errorf("monitor start %s: %w", device, mapErr(err))
+			return fmt.Errorf("monitor start %s (sent as %q, device_id_format %q): %w", device,
+				d.cfg.ids.wire(device), d.cfg.DeviceIDFormat, mapErr(err))
 		}
 		return nil
 	}
@@ -395,7 +442,17 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	applied := make(chan struct{})
+	d.q.Push(item{gen: gen, snap: &snap, touched: touched, applied: applied})
+	if !restore {
+		// The host takes the device's Snapshot right after MonitorStart:
+		// it must show the PBX's calls, not the empty state before the
+		// processor applied them.
+		select {
+		case <-applied:
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 
@@ -451,9 +508,19 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	if st := d.devs[device]; st != nil {
 		dv = st.Device
 	}
-	return dv.Snapshot(device, d.ev.Seq())
+	snap := dv.Snapshot(device, d.ev.Seq())
+	snap.Stale = d.link != pbxlink.Up // down, or not up yet in this process
+	return snap
 }
 
 // mapErr turns a CSTA error into the plugins error the host understands,
 // keeping the CSTA detail.
 func mapErr(err error) error { return cstamodel.MapError(err, ErrMonitorLimit) }
+
+// noAnswer marks a request the PBX left unanswered until its deadline.
+func noAnswer(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errNoAnswer, err)
+	}
+	return err
+}

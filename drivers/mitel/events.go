@@ -18,11 +18,18 @@ type item struct {
 	touched  uint64 // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
+	resync   bool          // fresh snapshots were queued before: tell the host
+	applied  chan struct{} // closed once the item was handled, if set
 }
 
 // process applies queued items in order until ctx ends.
 func (d *Driver) process(ctx context.Context) {
-	d.q.Process(ctx, func(it item) { d.apply(ctx, it) })
+	d.q.Process(ctx, func(it item) {
+		d.apply(ctx, it)
+		if it.applied != nil {
+			close(it.applied)
+		}
+	})
 	d.mu.Lock()
 	d.cond.Broadcast()
 	d.mu.Unlock()
@@ -48,6 +55,9 @@ func (d *Driver) apply(ctx context.Context, it item) {
 	case it.linkUp:
 		d.stats.linkUps.Add(1)
 		d.emit(d.link.GoUp())
+		return
+	case it.resync:
+		d.emit(plugins.Event{Type: plugins.EventResync})
 		return
 	case it.snap != nil:
 		if _, ok := d.monitors[it.snap.Device]; !ok {
@@ -103,10 +113,6 @@ type fwdEvent struct {
 	ForwardTo         string     `xml:"forwardTo"`
 }
 
-// translator maps MiVO400's call events: device IDs as they are, the
-// switch's timestamp read from the event's extensions.
-var translator = &cstamodel.Translator{PBXTime: pbxTime}
-
 // mapEvent translates one CSTA event for monitor m into the model and
 // updates the device's state. Called with d.mu held.
 func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
@@ -117,7 +123,7 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 		d.mapFeature(m, st, base, raw)
 		return
 	}
-	if ev, ok := translator.Event(st.Calls, base, msg); ok {
+	if ev, ok := d.tr.Event(st.Calls, base, msg); ok {
 		d.emit(ev)
 	}
 }

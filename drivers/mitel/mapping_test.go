@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ func TestEventGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := New()
+			d.link = pbxlink.Up // events arrive on a link that is up
 			mon := &monitor{device: dev, id: "mitel-1", xref: "3"}
 			d.monitors[dev], d.byXref["3"] = mon, mon
 			st := d.dev(dev)

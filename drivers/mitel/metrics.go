@@ -13,15 +13,16 @@ type Stats struct {
 	reconnects    atomic.Uint64 // reconnect attempts after a failure
 	linkUps       atomic.Uint64 // times the link came up
 	monitorStarts atomic.Uint64 // successful MonitorStart requests
+	messagesLost  atomic.Uint64 // SystemStatus messagesLost from the PBX
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
-	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts uint64
+	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts, MessagesLost uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
 	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
-		MonitorStarts: s.monitorStarts.Load()}
+		MonitorStarts: s.monitorStarts.Load(), MessagesLost: s.messagesLost.Load()}
 }

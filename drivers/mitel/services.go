@@ -28,24 +28,28 @@ func (d *Driver) call(ctx context.Context, what string, req csta.Message) (csta.
 }
 
 // connOf names a connection for cstamodel.CallControl.
-func connOf(_ context.Context, what string, c plugins.ConnectionRef) (csta.ConnectionID, error) {
-	cid, err := conn(c)
+func (d *Driver) connOf(_ context.Context, what string, c plugins.ConnectionRef) (csta.ConnectionID, error) {
+	cid, err := d.conn(c)
 	if err != nil {
 		return cid, fmt.Errorf("%s: %w", what, err)
 	}
 	return cid, nil
 }
 
-func conn(c plugins.ConnectionRef) (csta.ConnectionID, error) {
+func (d *Driver) conn(c plugins.ConnectionRef) (csta.ConnectionID, error) {
 	if c.Device == "" || c.CallID == "" {
 		return csta.ConnectionID{}, fmt.Errorf("%w: connection needs device and call id", plugins.ErrInvalidArgument)
 	}
-	return csta.Conn(c.CallID, c.Device), nil
+	return csta.Conn(c.CallID, d.cfg.ids.wire(c.Device)), nil
 }
 
-func ref(c csta.ConnectionID) plugins.ConnectionRef {
-	return plugins.ConnectionRef{Device: c.Device(), CallID: c.CallID, ConnectionID: cstamodel.ConnID(c.CallID, c.Device())}
+func (d *Driver) ref(c csta.ConnectionID) plugins.ConnectionRef {
+	dev := d.cfg.ids.model(c.Device())
+	return plugins.ConnectionRef{Device: dev, CallID: c.CallID, ConnectionID: cstamodel.ConnID(c.CallID, dev)}
 }
+
+// wireDevice is a device as the PBX names it (Config.DeviceIDFormat).
+func (d *Driver) wireDevice(dev string) csta.DeviceID { return csta.Device(d.cfg.ids.wire(dev)) }
 
 // MakeCall implements sdk.MakeCaller (CSTA MakeCall, autoOriginate
 // doNotPrompt: the calling phone goes off-hook by itself where it can).
@@ -53,12 +57,12 @@ func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugi
 	if r.Calling == "" || r.Called == "" {
 		return plugins.ConnectionRef{}, fmt.Errorf("make call: %w: calling and called are required", plugins.ErrInvalidArgument)
 	}
-	resp, err := d.call(ctx, "make call", &csta.MakeCall{CallingDevice: csta.Device(r.Calling),
+	resp, err := d.call(ctx, "make call", &csta.MakeCall{CallingDevice: d.wireDevice(r.Calling),
 		CalledDirectoryNumber: csta.Device(r.Called), AutoOriginate: "doNotPrompt"})
 	if err != nil {
 		return plugins.ConnectionRef{}, err
 	}
-	return ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
+	return d.ref(resp.(*csta.MakeCallResponse).CallingDevice), nil
 }
 
 // Answer implements sdk.Answerer (CSTA AnswerCall).
@@ -80,7 +84,7 @@ func (d *Driver) Retrieve(ctx context.Context, c plugins.ConnectionRef) error {
 // Consultation implements sdk.Consulter (CSTA ConsultationCall): the
 // existing call is held and a new call from the same device rings to.
 func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRef, to string) (plugins.ConnectionRef, error) {
-	cid, err := conn(existing)
+	cid, err := d.conn(existing)
 	if err != nil || to == "" {
 		return plugins.ConnectionRef{}, fmt.Errorf("consultation: %w: need a connection and a destination", plugins.ErrInvalidArgument)
 	}
@@ -88,7 +92,7 @@ func (d *Driver) Consultation(ctx context.Context, existing plugins.ConnectionRe
 	if err != nil {
 		return plugins.ConnectionRef{}, err
 	}
-	return ref(resp.(*csta.ConsultationCallResponse).InitiatedCall), nil
+	return d.ref(resp.(*csta.ConsultationCallResponse).InitiatedCall), nil
 }
 
 // Transfer implements sdk.Transferer (CSTA TransferCall): held and active
@@ -107,7 +111,7 @@ func (d *Driver) SetDND(ctx context.Context, device string, enabled bool) error 
 	if device == "" {
 		return fmt.Errorf("set dnd: %w: empty device", plugins.ErrInvalidArgument)
 	}
-	_, err := d.call(ctx, "set dnd", &csta.SetDoNotDisturb{Device: csta.Device(device), DoNotDisturbOn: enabled})
+	_, err := d.call(ctx, "set dnd", &csta.SetDoNotDisturb{Device: d.wireDevice(device), DoNotDisturbOn: enabled})
 	return err
 }
 
@@ -122,7 +126,7 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 	case f.Enabled && f.To == "":
 		return fmt.Errorf("set forwarding: %w: a destination is required", plugins.ErrInvalidArgument)
 	}
-	req := &csta.SetForwarding{Device: csta.Device(device), ForwardingType: typ, ActivateForward: f.Enabled}
+	req := &csta.SetForwarding{Device: d.wireDevice(device), ForwardingType: typ, ActivateForward: f.Enabled}
 	if f.To != "" {
 		req.ForwardDN = &csta.DeviceID{Value: f.To}
 	}
@@ -135,12 +139,21 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 // queries are best effort: a PBX that refuses them leaves them off.
 func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (plugins.DeviceSnapshot, error) {
 	s := plugins.DeviceSnapshot{Device: device}
-	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: csta.Device(device)})
+	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: d.wireDevice(device)})
 	if err != nil {
 		return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
 	}
-	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
-		for _, it := range data.Items {
+	var items []csta.SnapshotDeviceResponseInfo
+	switch res := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData; {
+	case res.SnapshotData != nil:
+		items = res.SnapshotData.Items
+	case res.ServiceCrossRefID != "": // deferred: the data follows in SnapshotDeviceData
+		if items, err = d.deferred.wait(ctx, res.ServiceCrossRefID); err != nil {
+			return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
+		}
+	}
+	{
+		for _, it := range items {
 			st := cstamodel.State(it.State())
 			if st == plugins.StateNull {
 				continue
@@ -180,7 +193,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 func (d *Driver) deviceQuery(name, device string) *csta.RawMessage {
 	var b bytes.Buffer
 	b.WriteString("<device>")
-	_ = xml.EscapeText(&b, []byte(device))
+	_ = xml.EscapeText(&b, []byte(d.cfg.ids.wire(device)))
 	b.WriteString("</device>")
 	return &csta.RawMessage{XMLName: xml.Name{Space: d.cfg.edition.Namespace(), Local: name}, Inner: b.Bytes()}
 }

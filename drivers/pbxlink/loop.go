@@ -2,14 +2,30 @@ package pbxlink
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 )
 
 // Backoff bounds the wait between two connect attempts: it starts at Min,
-// doubles after each attempt that failed, up to Max, and is Min again
-// once a link came up.
+// doubles after each attempt that failed or link that ended, up to Max,
+// and is Min again once a link stayed up StableAfter (default 10s), so a
+// flapping link does not reconnect, and re-monitor everything, at Min's
+// rate. Each wait is spread by ±20% (jitter), so that drivers that lost
+// their PBXs together do not come back in step.
 type Backoff struct {
-	Min, Max time.Duration
+	Min, Max    time.Duration
+	StableAfter time.Duration
+}
+
+// DefaultStableAfter is Backoff.StableAfter when zero.
+const DefaultStableAfter = 10 * time.Second
+
+// jitter spreads d by ±20%.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d*4/5 + rand.N(d*2/5+1)
 }
 
 // Loop keeps a link up. Connect and Down are required; Retry is optional.
@@ -33,6 +49,10 @@ type Loop struct {
 // see [WaitFirst]).
 func (l Loop) Run(ctx context.Context, first chan<- error) {
 	backoff := l.Backoff.Min
+	stable := l.Backoff.StableAfter
+	if stable <= 0 {
+		stable = DefaultStableAfter
+	}
 	for {
 		serve, err := l.Connect(ctx)
 		if first != nil {
@@ -40,8 +60,11 @@ func (l Loop) Run(ctx context.Context, first chan<- error) {
 			first = nil
 		}
 		if err == nil {
-			backoff = l.Backoff.Min
+			up := time.Now()
 			err = serve(ctx)
+			if time.Since(up) >= stable {
+				backoff = l.Backoff.Min
+			}
 		}
 		l.Down(err)
 		if ctx.Err() != nil {
@@ -50,7 +73,7 @@ func (l Loop) Run(ctx context.Context, first chan<- error) {
 		if l.Retry != nil {
 			l.Retry()
 		}
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(jitter(backoff))
 		select {
 		case <-ctx.Done():
 			t.Stop()

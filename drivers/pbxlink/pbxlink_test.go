@@ -147,3 +147,27 @@ func TestParallel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoopFlappingBacksOff: a link that comes up and drops at once does
+// not reconnect at Min's rate: the wait keeps growing until a link stays
+// up StableAfter. Before, every successful connect reset the backoff, so a
+// flapping PBX was reconnected (and every device re-monitored) each Min.
+func TestLoopFlappingBacksOff(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	var connects atomic.Int32
+	Loop{
+		Backoff: Backoff{Min: time.Millisecond, Max: 200 * time.Millisecond, StableAfter: time.Second},
+		Connect: func(context.Context) (func(context.Context) error, error) {
+			connects.Add(1)
+			return func(context.Context) error { return errors.New("dropped at once") }, nil
+		},
+		Down: func(error) {},
+	}.Run(ctx, nil)
+	// 1+2+4+...+128 ms ≈ 255 ms, then 200 ms waits: about 10 in 600 ms,
+	// where a reset to 1 ms would allow hundreds.
+	if n := connects.Load(); n > 20 {
+		t.Fatalf("%d connects in 600ms of flapping", n)
+	}
+	t.Logf("%d connects in 600ms of flapping", connects.Load())
+}

@@ -212,7 +212,9 @@ type Status struct {
 	// State is "up" when the driver process runs and reports its PBX
 	// link up, else "down".
 	State string `json:"state"`
-	// Process is "running" or "stopped" (starting, restarting, refused).
+	// Process is "running", "stopped" (starting, restarting) or
+	// "refused" (not restarted: a checksum mismatch, or a PBX that answers
+	// otherwise than the driver expects; LastProblem says what).
 	Process string `json:"process"`
 	PID     int    `json:"pid,omitempty"`
 	// Link is the PBX link as the driver last reported it: "up" or "down".
@@ -225,15 +227,28 @@ type Status struct {
 	Version      string            `json:"version,omitempty"`
 	Capabilities []plugins.Service `json:"capabilities"`
 	MaxMonitors  int               `json:"max_monitors,omitempty"`
-	Monitors     int               `json:"monitors"`
+	// Monitors counts the devices on the host's monitor list, Monitored
+	// those the running driver monitors now.
+	Monitors  int `json:"monitors"`
+	Monitored int `json:"monitored"`
+	// Unmonitored lists every device on the list the driver does not
+	// monitor now, with the PBX's reason: being retried (a licence
+	// shortage, a timeout), failed (no such device; retried rarely) or
+	// pending (the driver is down). No lamp is lost silently.
+	Unmonitored []plugins.MonitorStatus `json:"unmonitored"`
 	// Restarts counts process starts after the first.
 	Restarts uint64 `json:"restarts"`
 	// LastRestoreMS is the last time from losing the process to its
 	// replacement's link_up with every monitor restored, in milliseconds.
-	LastRestoreMS float64   `json:"last_restore_ms,omitempty"`
-	EventGaps     uint64    `json:"event_gaps"`
-	Events        uint64    `json:"events"`
-	LastEvent     time.Time `json:"last_event,omitzero"`
+	LastRestoreMS float64 `json:"last_restore_ms,omitempty"`
+	EventGaps     uint64  `json:"event_gaps"`
+	// MonitorRetries counts monitors tried again after a refusal or a
+	// timeout; Resyncs the fresh snapshots sent after lost events or a
+	// PBX link that came back.
+	MonitorRetries uint64    `json:"monitor_retries"`
+	Resyncs        uint64    `json:"resyncs"`
+	Events         uint64    `json:"events"`
+	LastEvent      time.Time `json:"last_event,omitzero"`
 	// LastProblem is the last warning or error logged about the driver
 	// (a start that failed, a lost process, the driver's own errors),
 	// with its time.
@@ -258,8 +273,19 @@ func (m *Manager) Status() []Status {
 
 func (st *driverState) view() Status {
 	s := Status{Name: st.cfg.Name, Driver: st.cfg.Driver, Path: st.cfg.Path, State: "down", Process: "stopped",
-		Link: "down", Capabilities: []plugins.Service{}, Monitors: len(st.sup.Monitors()), Events: st.events.Load()}
+		Link: "down", Capabilities: []plugins.Service{}, Unmonitored: []plugins.MonitorStatus{}, Events: st.events.Load()}
+	for _, m := range st.sup.MonitorStates() {
+		s.Monitors++
+		if m.State == plugins.MonitorActive {
+			s.Monitored++
+		} else {
+			s.Unmonitored = append(s.Unmonitored, m)
+		}
+	}
 	up := st.sup.Up()
+	if st.sup.Refused() != nil {
+		s.Process = "refused"
+	}
 	if up {
 		s.Process, s.PID = "running", st.sup.PID()
 		if caps, err := st.sup.Capabilities(context.Background()); err == nil {
@@ -272,6 +298,7 @@ func (st *driverState) view() Status {
 	}
 	stats := st.sup.Stats()
 	s.Restarts, s.EventGaps = stats.Restarts, stats.Gaps
+	s.MonitorRetries, s.Resyncs = stats.MonitorRetries, stats.Resyncs
 	s.LastRestoreMS = float64(stats.LastRestore.Microseconds()) / 1000
 	st.mu.Lock()
 	s.LinkSince, s.LinkDetail, s.LastEvent = st.linkSince, st.linkWhy, st.lastEvent

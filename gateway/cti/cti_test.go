@@ -3,6 +3,7 @@ package cti_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"slices"
@@ -250,4 +251,76 @@ func TestManagerBadDriverConfig(t *testing.T) {
 		t.Fatalf("status %+v", s)
 	}
 	t.Logf("last problem: %s", s.LastProblem)
+}
+
+// TestManagerIncompatiblePBX: a Mitel PBX that answers otherwise than the
+// driver's guesses (no ECMA-354 sessions) stops the driver for good, and
+// the status says what the driver expected. Before, the driver looped
+// through link_down forever with a generic reason.
+func TestManagerIncompatiblePBX(t *testing.T) {
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", NoSession: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	m, err := cti.New(cti.Options{
+		Drivers: []config.CTIDriver{{Name: "pbx1", Driver: "mitel", Config: mitelConfig(t, sim.Addr()), Monitor: []string{"201"}}},
+		Command: testCommand(t),
+		Tune:    func(c *plugins.Config) { c.BackoffMin = 20 * time.Millisecond },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Run(ctx); !errors.Is(err, plugins.ErrIncompatible) {
+		t.Fatalf("run: %v", err)
+	}
+	s := m.Status()[0]
+	if s.Process != "refused" || s.Restarts != 0 || !strings.Contains(s.LastProblem, "expected a StartApplicationSessionPosResponse") ||
+		!strings.Contains(s.LastProblem, "session none") {
+		t.Fatalf("status %+v", s)
+	}
+	if len(s.Unmonitored) != 1 || s.Unmonitored[0].Device != "201" || s.Unmonitored[0].State != plugins.MonitorPending {
+		t.Fatalf("unmonitored %+v", s.Unmonitored)
+	}
+	t.Logf("last problem: %s", s.LastProblem)
+}
+
+// TestManagerLicenceShortage: with one "CSTA Sessions" licence for two
+// configured devices, the status shows one monitored and the other
+// retrying with the PBX's reason; when a licence frees up (the simulator
+// is given more) the second is monitored without anyone asking.
+func TestManagerLicenceShortage(t *testing.T) {
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", MonitorLimit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	m, err := cti.New(cti.Options{
+		Drivers: []config.CTIDriver{{Name: "pbx1", Driver: "mitel", Config: mitelConfig(t, sim.Addr()), Monitor: []string{"201", "202"}}},
+		Command: testCommand(t),
+		Tune: func(c *plugins.Config) {
+			c.BackoffMin, c.MonitorRetryMin, c.MonitorRetryMax = 20*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	s := waitFor(t, m, "one monitored, one retrying", func(s cti.Status) bool {
+		return s.State == "up" && s.Monitored == 1 && len(s.Unmonitored) == 1 && s.Unmonitored[0].State == plugins.MonitorRetrying
+	})
+	if !strings.Contains(s.Unmonitored[0].Reason, "overallMonitorLimitExceeded") {
+		t.Fatalf("reason %+v", s.Unmonitored[0])
+	}
+	t.Logf("unmonitored: %+v", s.Unmonitored[0])
+	sim.SetMonitorLimit(2)
+	s = waitFor(t, m, "both monitored", func(s cti.Status) bool { return s.Monitored == 2 && len(s.Unmonitored) == 0 })
+	if s.MonitorRetries == 0 {
+		t.Errorf("status %+v", s)
+	}
 }

@@ -1,6 +1,7 @@
 package mitel
 
 import (
+	"fmt"
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
@@ -13,7 +14,7 @@ func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l.session == "" {
+	if l.session == "" && !s.cfg.NoSession {
 		l.SendMsg(id, ctisim.ErrNoSession)
 		return
 	}
@@ -45,7 +46,11 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 		delete(s.monitors, r.MonitorCrossRefID)
 		return ctisim.Result{Msg: &cstaxml.MonitorStopResponse{}}
 	case *cstaxml.SnapshotDevice:
-		return s.snapshot(r.SnapshotObject.Value)
+		res := s.snapshot(r.SnapshotObject.Value)
+		if s.cfg.DeferredSnapshots {
+			res = s.deferSnapshot(l, res)
+		}
+		return res
 	case *cstaxml.MakeCall:
 		return s.makeCall(r.CallingDevice.Value, r.CalledDirectoryNumber.Value)
 	case *cstaxml.AnswerCall:
@@ -84,6 +89,11 @@ func (s *Sim) emit(dev string, c *ctisim.Call, local string, mk func(xref, local
 		if p := c.Party(dev); p != nil {
 			local = p.State
 		}
+	}
+	if s.lose > 0 {
+		s.lose--
+		s.lost++
+		return // lost on the way, as a switch under overload loses them
 	}
 	for _, mon := range s.monitors {
 		if mon.device == dev {
@@ -187,6 +197,9 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 func (s *Sim) makeCall(calling, called string) ctisim.Result {
 	if !s.exists(calling) || called == "" {
 		return ctisim.Fail(ctisim.ErrInvalidDevice)
+	}
+	if f := s.cfg.DeviceIDForm; f != "" && !s.exists(called) && s.exists(fmt.Sprintf(f, called)) {
+		called = fmt.Sprintf(f, called) // a dialed extension rings its device
 	}
 	c := s.newCall(calling, called)
 	return ctisim.Result{Msg: &cstaxml.MakeCallResponse{CallingDevice: cstaxml.Conn(c.ID, calling)},
@@ -341,4 +354,31 @@ func (s *Sim) getForwarding(dev string) ctisim.Result {
 		resp.Items = append(resp.Items, cstaxml.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 	}
 	return ctisim.Result{Msg: resp}
+}
+
+// deferSnapshot answers a SnapshotDevice with a serviceCrossRefID only and
+// sends the data after the response in SnapshotDeviceData events, one
+// connection per segment (ECMA-269 §16.1.3 ~). Called with s.mu held.
+func (s *Sim) deferSnapshot(l *link, res ctisim.Result) ctisim.Result {
+	resp, ok := res.Msg.(*cstaxml.SnapshotDeviceResponse)
+	if !ok {
+		return res // an error
+	}
+	items := resp.CrossRefIDorSnapshotData.SnapshotData.Items
+	id := s.newID()
+	var segs []*cstaxml.SnapshotDeviceData
+	for i := range max(len(items), 1) {
+		sd := &cstaxml.SnapshotDeviceData{ServiceCrossRefID: id, SegmentID: fmt.Sprint(i + 1), LastSegment: i >= len(items)-1,
+			SnapshotData: &cstaxml.SnapshotData{}}
+		if i < len(items) {
+			sd.SnapshotData.Items = items[i : i+1]
+		}
+		segs = append(segs, sd)
+	}
+	return ctisim.Result{Msg: &cstaxml.SnapshotDeviceResponse{CrossRefIDorSnapshotData: cstaxml.SnapshotResult{ServiceCrossRefID: id}},
+		After: []func(){func() {
+			for _, sd := range segs {
+				l.SendMsg(cstaxml.EventInvokeID, sd)
+			}
+		}}}
 }

@@ -54,6 +54,22 @@ type Config struct {
 	Namespace string
 	// TLS, when set, makes the simulator a TLS server.
 	TLS *tls.Config
+	// NoSession makes a switch without ECMA-354 application sessions:
+	// StartApplicationSession gets a CSTAErrorCode (operation/generic) and
+	// services work on a link without one. LoginNamespace is the namespace
+	// the SessionLoginInfo login must be in ("" = none).
+	// Both are variants of what MiVO400 may do: its CSTA interface is not
+	// public (drivers/mitel/README.md, "Guesses").
+	NoSession      bool
+	LoginNamespace string
+	// DeviceIDForm, e.g. "N<%s!98>", is the form of Devices a dialed
+	// extension number resolves to (the MiVO400 trace shows device IDs
+	// so; what "!98" means is not public). Empty: numbers are device IDs.
+	DeviceIDForm string
+	// DeferredSnapshots answers SnapshotDevice with a serviceCrossRefID
+	// and sends the data in SnapshotDeviceData events, as ECMA-269 allows
+	// a switch to.
+	DeferredSnapshots bool
 	// Timestamps puts the switch's time into every call event
 	// (extensions/security/timestamp, to the nanosecond), for latency
 	// measurements. Off by default, as in the MiVO400 trace.
@@ -112,6 +128,8 @@ type Sim struct {
 	devices  map[string]*device
 	nextID   int
 	sessions int
+	lose     int // events still to lose (LoseEvents)
+	lost     int
 }
 
 type monitor struct {
@@ -179,6 +197,67 @@ func (s *Sim) DropLinks() {
 	for _, l := range links {
 		l.Close()
 	}
+}
+
+// LoseEvents makes the switch lose the next n events (one per device an
+// event is for) without sending them, as an overloaded switch does before
+// it reports SystemStatus messagesLost.
+func (s *Sim) LoseEvents(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose = n
+}
+
+// Lost is how many events LoseEvents made the switch lose.
+func (s *Sim) Lost() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// SendSystemStatus sends the switch's SystemStatus request with status
+// (cstaxml.SystemStatusMessagesLost, ...Disabled, ...Normal) on every link
+// with a session (any link with NoSession).
+func (s *Sim) SendSystemStatus(status string) {
+	s.mu.Lock()
+	type out struct {
+		l  *link
+		id cstaxml.InvokeID
+	}
+	var outs []out
+	for l := range s.links {
+		if l.session == "" && !s.cfg.NoSession {
+			continue
+		}
+		l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
+		outs = append(outs, out{l, cstaxml.InvokeID(l.nextReq)})
+	}
+	s.mu.Unlock()
+	for _, o := range outs {
+		o.l.SendMsg(o.id, &cstaxml.SystemStatus{SystemStatus: status})
+	}
+}
+
+// CallsAt returns the calls at dev as the switch holds them: call ID →
+// dev's localConnectionInfo. It is the truth lamps are checked against.
+func (s *Sim) CallsAt(dev string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, c := range s.calls {
+		if p := c.Party(dev); p != nil {
+			out[c.ID] = p.State
+		}
+	}
+	return out
+}
+
+// SetMonitorLimit changes the number of "CSTA Sessions" licences (0: no
+// limit), as an administrator adding licences would.
+func (s *Sim) SetMonitorLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.MonitorLimit = n
 }
 
 // SetDelay delays every response by d (0 turns it off).
@@ -422,11 +501,16 @@ type loginInfo struct {
 func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) bool {
 	switch r := m.(type) {
 	case *cstaxml.StartApplicationSession:
+		if s.cfg.NoSession {
+			l.SendMsg(id, ctisim.ErrGeneric)
+			return true
+		}
 		var li loginInfo
 		if r.ApplicationInfo.ApplicationSpecificInfo != nil {
 			_ = xml.Unmarshal(r.ApplicationInfo.ApplicationSpecificInfo.Inner, &li)
 		}
-		if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password) {
+		if s.cfg.User != "" && (li.UserName != s.cfg.User || li.Password != s.cfg.Password ||
+			li.XMLName.Space != s.cfg.LoginNamespace) {
 			l.SendMsg(id, &cstaxml.StartApplicationSessionNegResponse{
 				ErrorCode: cstaxml.SessionErrorCode{DefinedError: cstaxml.SessionErrInvalidApplicationInfo}})
 			return true
@@ -460,6 +544,15 @@ func (s *Sim) handleSession(l *link, id cstaxml.InvokeID, m cstaxml.Message) boo
 		dur := s.grant(l, r.RequestedSessionDuration)
 		s.mu.Unlock()
 		l.SendMsg(id, &cstaxml.ResetApplicationSessionTimerPosResponse{ActualSessionDuration: dur})
+	case *cstaxml.SystemStatus: // the application's keepalive (ECMA-269 system status, either way)
+		s.mu.Lock()
+		ok := l.session != "" || s.cfg.NoSession
+		s.mu.Unlock()
+		if !ok {
+			l.SendMsg(id, ctisim.ErrNoSession)
+			return true
+		}
+		l.SendMsg(id, &cstaxml.SystemStatusResponse{})
 	case *cstaxml.StopApplicationSession:
 		l.SendMsg(id, &cstaxml.StopApplicationSessionPosResponse{})
 		go func() { time.Sleep(50 * time.Millisecond); l.Close() }()

@@ -20,6 +20,8 @@ const DefaultEventBuffer = 65536
 type Events struct {
 	mu      sync.Mutex
 	seq     uint64
+	owed    bool          // events were lost since the last RESYNC
+	kick    chan struct{} // tells Serve a RESYNC is owed
 	ch      chan plugins.Event
 	dropped atomic.Uint64
 	now     func() time.Time
@@ -31,7 +33,7 @@ func NewEvents(buffer int) *Events {
 	if buffer <= 0 {
 		buffer = DefaultEventBuffer
 	}
-	return &Events{ch: make(chan plugins.Event, buffer), now: time.Now}
+	return &Events{ch: make(chan plugins.Event, buffer), now: time.Now, kick: make(chan struct{}, 1)}
 }
 
 // Emit numbers ev, stamps ev.Time (when zero) with the driver's clock and
@@ -49,8 +51,43 @@ func (e *Events) Emit(ev plugins.Event) uint64 {
 	case e.ch <- ev:
 	default:
 		e.dropped.Add(1)
+		e.oweLocked()
 	}
 	return ev.Seq
+}
+
+// Lost tells the host that n events were lost before they reached Emit (a
+// bounded queue of the driver's own overflowed, the PBX said messages were
+// lost): their sequence numbers are skipped, so the host sees a gap, and
+// an EventResync for every device follows once the queue has room; the
+// host answers with fresh snapshots. Refresh the driver's own state first.
+func (e *Events) Lost(n uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seq += n
+	e.dropped.Add(n)
+	e.oweLocked()
+}
+
+func (e *Events) oweLocked() {
+	e.owed = true
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// resyncIfOwed emits the owed EventResync when the queue has room.
+func (e *Events) resyncIfOwed() {
+	e.mu.Lock()
+	owed := e.owed && len(e.ch) < cap(e.ch)
+	if owed {
+		e.owed = false
+	}
+	e.mu.Unlock()
+	if owed {
+		e.Emit(plugins.Event{Type: plugins.EventResync})
+	}
 }
 
 // Seq returns the sequence number of the last event emitted; put it in
@@ -72,9 +109,14 @@ func (e *Events) Serve(ctx context.Context, send func(plugins.Event) error) erro
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-e.kick:
+			e.resyncIfOwed()
 		case ev := <-e.ch:
 			if err := send(ev); err != nil {
 				return err
+			}
+			if len(e.ch) == 0 {
+				e.resyncIfOwed()
 			}
 		}
 	}

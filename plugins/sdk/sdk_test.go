@@ -26,23 +26,50 @@ func TestEventsNumbersAndOrders(t *testing.T) {
 	var got []plugins.Event
 	err := ev.Serve(ctx, func(e plugins.Event) error {
 		got = append(got, e)
-		if len(got) == 2 {
+		if len(got) == 3 {
 			cancel()
 		}
 		return nil
 	})
-	if err != nil || len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 2 {
+	// The drop is told to the host twice: the gap, and a RESYNC once the
+	// queue had room.
+	if err != nil || len(got) != 3 || got[0].Seq != 1 || got[1].Seq != 2 || got[2].Seq != 4 || got[2].Type != plugins.EventResync {
 		t.Fatalf("served %+v %v", got, err)
 	}
 	if !got[0].PBXTime.Equal(pbx) || got[0].Time.IsZero() {
 		t.Errorf("timestamps: %+v", got[0])
 	}
-	if seq := ev.Emit(plugins.Event{}); seq != 4 {
+	if seq := ev.Emit(plugins.Event{}); seq != 5 {
 		t.Errorf("seq after drop: %d", seq)
 	}
 	boom := errors.New("boom")
 	if err := ev.Serve(t.Context(), func(plugins.Event) error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("send error: %v", err)
+	}
+}
+
+// TestEventsLost: a driver that lost events of its own (a bounded queue
+// overflowed, the PBX said messagesLost) calls Lost: the host sees a gap
+// and, with nothing else to send, a RESYNC.
+func TestEventsLost(t *testing.T) {
+	ev := sdk.NewEvents(8)
+	ev.Emit(plugins.Event{Type: plugins.EventDelivered})
+	ev.Lost(5)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var got []plugins.Event
+	_ = ev.Serve(ctx, func(e plugins.Event) error {
+		got = append(got, e)
+		if len(got) == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if len(got) != 2 || got[0].Seq != 1 || got[1].Seq != 7 || got[1].Type != plugins.EventResync {
+		t.Fatalf("served %+v", got)
+	}
+	if ev.Dropped() != 5 {
+		t.Errorf("dropped %d", ev.Dropped())
 	}
 }
 

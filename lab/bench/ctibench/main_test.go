@@ -44,3 +44,23 @@ func TestShortBench(t *testing.T) {
 		}
 	}
 }
+
+// TestShortLamps runs the lamps phase small, then a short chaos run (link
+// drops, kill -9s, licence shortages, slow answers, lost events): every
+// lamp must match the simulator after each disruption, and no device may
+// end up silently unmonitored. It asserts no times.
+func TestShortLamps(t *testing.T) {
+	var out strings.Builder
+	o := Options{Lamps: 200, Chaos: 8 * time.Second, Workers: 10, Out: &out, Command: selfCommand}
+	err := runLamps(context.Background(), o)
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"lamps differing from the simulator after the phases: 0; devices silently unmonitored: 0",
+		"devices silently unmonitored 0, reported 0, wrong lamps 0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}

@@ -61,6 +61,8 @@ func init() {
 		&ServiceInitiatedEvent{}, &OriginatedEvent{}, &DeliveredEvent{}, &EstablishedEvent{},
 		&HeldEvent{}, &RetrievedEvent{}, &ConnectionClearedEvent{}, &TransferedEvent{},
 		&ConferencedEvent{}, &DivertedEvent{}, &FailedEvent{}, &DoNotDisturbEvent{}, &ForwardingEvent{},
+		&QueuedEvent{}, &CallClearedEvent{}, &NetworkReachedEvent{}, &DigitsDialedEvent{}, &OfferedEvent{},
+		&SnapshotDeviceData{},
 		&StartApplicationSession{}, &StartApplicationSessionPosResponse{}, &StartApplicationSessionNegResponse{},
 		&ResetApplicationSessionTimer{}, &ResetApplicationSessionTimerPosResponse{},
 		&ResetApplicationSessionTimerNegResponse{},

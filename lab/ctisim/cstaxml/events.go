@@ -151,3 +151,75 @@ type ForwardingEvent struct {
 	ForwardTo         string `xml:"forwardTo,omitempty"`
 	Extensions        *Raw   `xml:"extensions,omitempty"`
 }
+
+// QueuedEvent (call-control.xsd ~: the optional correlator, user data and
+// network elements are not used by the simulators).
+type QueuedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	QueuedConnection      ConnectionID `xml:"queuedConnection"`
+	Queue                 *Party       `xml:"queue,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	NumberQueued          string       `xml:"numberQueued,omitempty"`
+	CallsInFront          string       `xml:"callsInFront,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// CallClearedEvent (call-control.xsd ~): the whole call ended.
+type CallClearedEvent struct {
+	MonitorCrossRefID string       `xml:"monitorCrossRefID"`
+	ClearedCall       ConnectionID `xml:"clearedCall"`
+	Cause             string       `xml:"cause,omitempty"`
+	Extensions        *Raw         `xml:"extensions,omitempty"`
+}
+
+// NetworkReachedEvent (call-control.xsd ~).
+type NetworkReachedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	OutboundConnection    ConnectionID `xml:"outboundConnection"`
+	NetworkInterfaceUsed  *Party       `xml:"networkInterfaceUsed,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// DigitsDialedEvent (call-control.xsd ~).
+type DigitsDialedEvent struct {
+	MonitorCrossRefID   string       `xml:"monitorCrossRefID"`
+	DialingConnection   ConnectionID `xml:"dialingConnection"`
+	DialingDevice       *Party       `xml:"dialingDevice,omitempty"`
+	DialingSequence     string       `xml:"dialingSequence,omitempty"`
+	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
+	Cause               string       `xml:"cause,omitempty"`
+	Extensions          *Raw         `xml:"extensions,omitempty"`
+}
+
+// OfferedEvent (call-control.xsd ~, ECMA-323 ed4 and later).
+type OfferedEvent struct {
+	MonitorCrossRefID     string       `xml:"monitorCrossRefID"`
+	OfferedConnection     ConnectionID `xml:"offeredConnection"`
+	OfferedDevice         *Party       `xml:"offeredDevice,omitempty"`
+	CallingDevice         *Party       `xml:"callingDevice,omitempty"`
+	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
+	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
+	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	Cause                 string       `xml:"cause,omitempty"`
+	Extensions            *Raw         `xml:"extensions,omitempty"`
+}
+
+// SnapshotDeviceData (snapshot.xsd ~): a deferred SnapshotDevice result,
+// sent after a SnapshotDeviceResponse that carried only a
+// serviceCrossRefID, in segments until lastSegment.
+type SnapshotDeviceData struct {
+	ServiceCrossRefID string        `xml:"serviceCrossRefID"`
+	SegmentID         string        `xml:"segmentID,omitempty"`
+	LastSegment       bool          `xml:"lastSegment"`
+	SnapshotData      *SnapshotData `xml:"snapshotData,omitempty"`
+	Extensions        *Raw          `xml:"extensions,omitempty"`
+}

@@ -15,7 +15,9 @@
 //   - Events is opened once per process by the host and streams every
 //     event of every monitored device in the order the driver learned them,
 //     each with a sequence number that grows by one per event emitted
-//     (a gap means events were dropped: the host re-snapshots).
+//     (a gap means events were dropped: the host re-snapshots every
+//     monitored device and sends the snapshots on, as it does after the
+//     driver's own LINK_UP and a RESYNC event).
 //   - Errors are gRPC status codes: UNIMPLEMENTED (not supported), NOT_FOUND
 //     (no such device, call or connection), INVALID_ARGUMENT,
 //     FAILED_PRECONDITION (the call is not in a state that allows it),
@@ -173,6 +175,12 @@ const (
 	// SNAPSHOT is made by the host after a (re)start, one per monitored
 	// device. A driver never sends it.
 	EventType_EVENT_TYPE_SNAPSHOT EventType = 23
+	// RESYNC: the driver's own view of device (all its devices when device
+	// is empty) was refreshed after the PBX said events were lost (CSTA
+	// SystemStatus messagesLost) or the driver dropped events itself: the
+	// host takes fresh snapshots and sends them on as SNAPSHOT events. The
+	// host does not pass RESYNC on.
+	EventType_EVENT_TYPE_RESYNC EventType = 24
 )
 
 // Enum value maps for EventType.
@@ -202,6 +210,7 @@ var (
 		21: "EVENT_TYPE_LINK_UP",
 		22: "EVENT_TYPE_LINK_DOWN",
 		23: "EVENT_TYPE_SNAPSHOT",
+		24: "EVENT_TYPE_RESYNC",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -228,6 +237,7 @@ var (
 		"EVENT_TYPE_LINK_UP":            21,
 		"EVENT_TYPE_LINK_DOWN":          22,
 		"EVENT_TYPE_SNAPSHOT":           23,
+		"EVENT_TYPE_RESYNC":             24,
 	}
 )
 
@@ -1169,7 +1179,10 @@ type SnapshotResponse struct {
 	// The sequence number of the last event the driver had emitted when it
 	// took the snapshot: events of this device with a sequence number at or
 	// below it are already reflected.
-	Sequence      uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The driver's PBX link is down: the state is the last one known and
+	// may be out of date.
+	Stale         bool `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1244,6 +1257,13 @@ func (x *SnapshotResponse) GetSequence() uint64 {
 		return x.Sequence
 	}
 	return 0
+}
+
+func (x *SnapshotResponse) GetStale() bool {
+	if x != nil {
+		return x.Stale
+	}
+	return false
 }
 
 type MakeCallRequest struct {
@@ -2338,7 +2358,7 @@ const file_driver_proto_rawDesc = "" +
 	"Forwarding\x129\n" +
 	"\x04type\x18\x01 \x01(\x0e2%.switchboard.driver.v1.ForwardingTypeR\x04type\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x18\n" +
-	"\aenabled\x18\x03 \x01(\bR\aenabled\"\x9a\x02\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"\xb0\x02\n" +
 	"\x10SnapshotResponse\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x129\n" +
 	"\x05calls\x18\x02 \x03(\v2#.switchboard.driver.v1.SnapshotCallR\x05calls\x12\x10\n" +
@@ -2348,7 +2368,8 @@ const file_driver_proto_rawDesc = "" +
 	"forwarding\x12B\n" +
 	"\vagent_state\x18\x05 \x01(\x0e2!.switchboard.driver.v1.AgentStateR\n" +
 	"agentState\x12\x1a\n" +
-	"\bsequence\x18\x06 \x01(\x04R\bsequence\"\xb0\x01\n" +
+	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12\x14\n" +
+	"\x05stale\x18\a \x01(\bR\x05stale\"\xb0\x01\n" +
 	"\x0fMakeCallRequest\x12%\n" +
 	"\x0ecalling_device\x18\x01 \x01(\tR\rcallingDevice\x126\n" +
 	"\x17called_directory_number\x18\x02 \x01(\tR\x15calledDirectoryNumber\x12!\n" +
@@ -2453,7 +2474,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x0eSERVICE_PICKUP\x10\r\x12\x13\n" +
 	"\x0fSERVICE_SET_DND\x10\x0e\x12\x1a\n" +
 	"\x16SERVICE_SET_FORWARDING\x10\x0f\x12\x1b\n" +
-	"\x17SERVICE_SET_AGENT_STATE\x10\x10*\x9c\x05\n" +
+	"\x17SERVICE_SET_AGENT_STATE\x10\x10*\xb3\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EVENT_TYPE_ORIGINATED\x10\x01\x12\x18\n" +
@@ -2479,7 +2500,8 @@ const file_driver_proto_rawDesc = "" +
 	"\x18EVENT_TYPE_MONITOR_ENDED\x10\x14\x12\x16\n" +
 	"\x12EVENT_TYPE_LINK_UP\x10\x15\x12\x18\n" +
 	"\x14EVENT_TYPE_LINK_DOWN\x10\x16\x12\x17\n" +
-	"\x13EVENT_TYPE_SNAPSHOT\x10\x17*\x80\x02\n" +
+	"\x13EVENT_TYPE_SNAPSHOT\x10\x17\x12\x15\n" +
+	"\x11EVENT_TYPE_RESYNC\x10\x18*\x80\x02\n" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONNECTION_STATE_NULL\x10\x01\x12\x1e\n" +

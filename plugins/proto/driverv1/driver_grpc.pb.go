@@ -15,7 +15,9 @@
 //   - Events is opened once per process by the host and streams every
 //     event of every monitored device in the order the driver learned them,
 //     each with a sequence number that grows by one per event emitted
-//     (a gap means events were dropped: the host re-snapshots).
+//     (a gap means events were dropped: the host re-snapshots every
+//     monitored device and sends the snapshots on, as it does after the
+//     driver's own LINK_UP and a RESYNC event).
 //   - Errors are gRPC status codes: UNIMPLEMENTED (not supported), NOT_FOUND
 //     (no such device, call or connection), INVALID_ARGUMENT,
 //     FAILED_PRECONDITION (the call is not in a state that allows it),

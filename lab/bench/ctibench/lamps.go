@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// Phase 3 (issue 13, "every lamp correct within 5 s of the link coming
+// back, for 5,000 devices"): -lamps devices monitored, some of them in
+// calls (connected and ringing), then three disruptions, each measured
+// until every device's fresh snapshot reached the consumer, and each
+// checked lamp by lamp against the simulator's own calls:
+//   - kill -9 of the driver process (kill → last snapshot);
+//   - the PBX dropping the link (the driver's LINK_UP → last snapshot,
+//     and drop → last snapshot);
+//   - the switch losing events and saying SystemStatus messagesLost
+//     (SystemStatus → last snapshot).
+//
+// Then -chaos: random link drops, kill -9s, licence shortages (refused
+// MonitorStarts), slow answers (timed-out MonitorStarts) and lost events
+// for the given time under a call load; at the end every device must be
+// monitored at the simulator or reported by the host (0 silently
+// unmonitored), and every lamp must match the simulator.
+
+// Lamps is phase 3's result.
+type Lamps struct {
+	Devices, Calls int
+	// KillToLast: kill -9 → every snapshot read; DropToLast and
+	// UpToLast: the PBX link drop (and the driver's LINK_UP after it) →
+	// every snapshot read; LostToLast: SystemStatus messagesLost → every
+	// snapshot read.
+	KillToLast, DropToLast, UpToLast, LostToLast time.Duration
+	// Wrong counts lamps that differed from the simulator after each
+	// phase (summed); Silent counts devices the host took as monitored
+	// that the simulator did not monitor.
+	Wrong, Silent int
+	// Chaos is what the chaos run did and left.
+	Chaos Chaos
+}
+
+// Chaos is the chaos run's record.
+type Chaos struct {
+	Duration                                    time.Duration
+	Drops, Kills, Shortages, Slowdowns, Losses  int
+	Settle                                      time.Duration // end of chaos → every lamp right
+	Wrong, Silent, Reported, MonitorRetries, Rs int
+}
+
+// view is the consumer's picture of the lamps: device → call → state.
+type view struct {
+	mu      sync.Mutex
+	calls   map[string]map[string]string
+	snapAt  map[string]time.Time // last snapshot read per device
+	linkUps []time.Time          // the driver's own LINK_UPs (PBX link)
+}
+
+func newView() *view {
+	return &view{calls: map[string]map[string]string{}, snapAt: map[string]time.Time{}}
+}
+
+func (v *view) apply(ev plugins.Event) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case ev.Type == plugins.EventSnapshot && ev.Snapshot != nil:
+		c := map[string]string{}
+		for _, k := range ev.Snapshot.Calls {
+			c[k.CallID] = k.State.String()
+		}
+		v.calls[ev.Device] = c
+		if !ev.Snapshot.Stale { // a lamp is right only with the PBX link up
+			v.snapAt[ev.Device] = ev.Received
+		}
+	case ev.Type == plugins.EventLinkUp && ev.Seq != 0:
+		v.linkUps = append(v.linkUps, ev.Received)
+	case ev.Type == plugins.EventLinkDown && ev.Seq == 0: // the process died: its calls are unknown until restored
+	case ev.CallID != "" && ev.Device != "" && ev.State != plugins.StateUnspecified:
+		c := v.calls[ev.Device]
+		if c == nil {
+			c = map[string]string{}
+			v.calls[ev.Device] = c
+		}
+		if ev.State == plugins.StateNull {
+			delete(c, ev.CallID)
+		} else {
+			c[ev.CallID] = ev.State.String()
+		}
+		if ev.OldCallID != "" {
+			delete(c, ev.OldCallID)
+		}
+	}
+}
+
+// allSnappedAfter returns the time the last of devs got a snapshot after t,
+// or false while one has none.
+func (v *view) allSnappedAfter(devs []string, t time.Time) (time.Time, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var last time.Time
+	for _, d := range devs {
+		at := v.snapAt[d]
+		if !at.After(t) {
+			return time.Time{}, false
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last, true
+}
+
+func (v *view) linkUpAfter(t time.Time) (time.Time, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, u := range v.linkUps {
+		if u.After(t) {
+			return u, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// wrong counts devices whose lamp differs from the simulator's calls.
+func (v *view) wrong(r *rig, devs []string) int {
+	n := 0
+	for _, d := range devs {
+		want := r.sim.CallsAt(d)
+		v.mu.Lock()
+		ok := maps.Equal(v.calls[d], want) || len(v.calls[d]) == 0 && len(want) == 0
+		v.mu.Unlock()
+		if !ok {
+			n++
+			if os.Getenv("CTIBENCH_DEBUG") != "" {
+				fmt.Fprintf(os.Stderr, "lamp %s: host %v, simulator %v\n", d, v.calls[d], want)
+			}
+		}
+	}
+	return n
+}
+
+// silent counts devices the host takes as monitored that the simulator
+// does not monitor, and the devices the host reports as not monitored.
+func silent(r *rig) (silent, reported int) {
+	at := map[string]bool{}
+	for _, d := range r.sim.Monitors() {
+		at[d] = true
+	}
+	for _, m := range r.sup.MonitorStates() {
+		switch {
+		case m.State != plugins.MonitorActive:
+			reported++
+		case !at[m.Device]:
+			silent++
+		}
+	}
+	return silent, reported
+}
+
+// waitAll waits until every device has a snapshot read after t.
+func waitAll(ctx context.Context, v *view, devs []string, t time.Time, within time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(within)
+	for {
+		if last, ok := v.allSnappedAfter(devs, t); ok {
+			return last, nil
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, fmt.Errorf("not every device snapshotted within %s", within)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func lamps(ctx context.Context, o Options) (Lamps, error) {
+	r, err := newRig(ctx, o, 1<<16)
+	if err != nil {
+		return Lamps{}, err
+	}
+	v := newView()
+	consumed := make(chan struct{})
+	linkUp := make(chan error, 1)
+	go func() {
+		defer close(consumed)
+		linkUp <- waitLinkUp(ctx, r.sup.Events())
+		for ev := range r.sup.Events() {
+			v.apply(ev)
+		}
+	}()
+	defer func() { r.close(); <-consumed }()
+	if err := <-linkUp; err != nil {
+		return Lamps{}, err
+	}
+	devs := devices(o.Lamps, 70000)
+	if err := r.monitor(ctx, devs); err != nil {
+		return Lamps{}, err
+	}
+	res := Lamps{Devices: len(devs)}
+	// Calls: pairs connected, and some ringing.
+	for i := 0; i+1 < len(devs) && res.Calls < 300; i += 2 {
+		ref, err := r.sup.MakeCall(ctx, plugins.MakeCallRequest{Calling: devs[i], Called: devs[i+1]})
+		if err != nil {
+			return res, fmt.Errorf("make call: %w", err)
+		}
+		if i%4 == 0 {
+			if err := r.sup.Answer(ctx, plugins.ConnectionRef{Device: devs[i+1], CallID: ref.CallID}); err != nil {
+				return res, fmt.Errorf("answer: %w", err)
+			}
+		}
+		res.Calls++
+	}
+	time.Sleep(300 * time.Millisecond)
+
+	// kill -9 of the driver process.
+	killed := time.Now()
+	if err := syscall.Kill(r.sup.PID(), syscall.SIGKILL); err != nil {
+		return res, err
+	}
+	last, err := waitAll(ctx, v, devs, killed, 60*time.Second)
+	if err != nil {
+		return res, fmt.Errorf("kill -9: %w", err)
+	}
+	res.KillToLast = last.Sub(killed)
+	res.Wrong += v.wrong(r, devs)
+
+	// The PBX drops the link.
+	dropped := time.Now()
+	r.sim.DropLinks()
+	last, err = waitAll(ctx, v, devs, dropped, 60*time.Second)
+	if err != nil {
+		return res, fmt.Errorf("link drop: %w", err)
+	}
+	up, _ := v.linkUpAfter(dropped)
+	res.DropToLast, res.UpToLast = last.Sub(dropped), last.Sub(up)
+	res.Wrong += v.wrong(r, devs)
+
+	// The switch loses events (the answers of the ringing calls), then
+	// says so.
+	r.sim.LoseEvents(1 << 20)
+	for i := 2; i+1 < len(devs) && i < 2*res.Calls; i += 4 {
+		calls := r.sim.CallsAt(devs[i+1])
+		for id := range calls {
+			_ = r.sup.Answer(ctx, plugins.ConnectionRef{Device: devs[i+1], CallID: id})
+		}
+	}
+	r.sim.LoseEvents(0)
+	sent := time.Now()
+	r.sim.SendSystemStatus(cstaxml.SystemStatusMessagesLost)
+	last, err = waitAll(ctx, v, devs, sent, 60*time.Second)
+	if err != nil {
+		return res, fmt.Errorf("messagesLost: %w", err)
+	}
+	res.LostToLast = last.Sub(sent)
+	res.Wrong += v.wrong(r, devs)
+	res.Silent, _ = silent(r)
+
+	if o.Chaos > 0 {
+		res.Chaos, err = chaos(ctx, r, v, devs, o.Chaos)
+	}
+	return res, err
+}
+
+// chaos disrupts r for d, then waits for every lamp to be right again.
+func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration) (Chaos, error) {
+	c := Chaos{Duration: d}
+	lctx, stop := context.WithTimeout(ctx, d)
+	defer stop()
+	loadDone := make(chan struct{})
+	go func() { defer close(loadDone); load(lctx, r.sup, devs[:min(len(devs), 400)], 4, 50, false) }()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for lctx.Err() == nil {
+		select {
+		case <-lctx.Done():
+		case <-time.After(time.Duration(300+rng.IntN(1200)) * time.Millisecond):
+		}
+		switch rng.IntN(5) {
+		case 0:
+			r.sim.DropLinks()
+			c.Drops++
+		case 1:
+			if pid := r.sup.PID(); pid != 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				c.Kills++
+			}
+		case 2: // a licence shortage across the next reconnect
+			r.sim.SetMonitorLimit(len(devs) - 1 - rng.IntN(50))
+			r.sim.DropLinks()
+			c.Shortages++
+			time.AfterFunc(time.Duration(500+rng.IntN(2000))*time.Millisecond, func() { r.sim.SetMonitorLimit(0) })
+		case 3: // answers slower than the request timeout for a while
+			r.sim.SetDelay(6 * time.Second)
+			c.Slowdowns++
+			time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
+			r.sim.SetDelay(0)
+		case 4:
+			r.sim.LoseEvents(1 + rng.IntN(20))
+			time.Sleep(200 * time.Millisecond)
+			r.sim.SendSystemStatus(cstaxml.SystemStatusMessagesLost)
+			c.Losses++
+		}
+	}
+	<-loadDone
+	r.sim.SetMonitorLimit(0)
+	r.sim.SetDelay(0)
+	r.sim.LoseEvents(0)
+	end := time.Now()
+	// Settle: every device monitored at the simulator or reported, and
+	// every lamp right.
+	deadline := end.Add(2 * time.Minute)
+	for {
+		c.Silent, c.Reported = silent(r)
+		c.Wrong = v.wrong(r, devs)
+		if c.Silent == 0 && c.Reported == 0 && c.Wrong == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.Settle = time.Since(end)
+			states := map[plugins.MonitorState]int{}
+			var reason string
+			for _, m := range r.sup.MonitorStates() {
+				states[m.State]++
+				if m.State != plugins.MonitorActive && reason == "" {
+					reason = m.Device + ": " + m.Reason
+				}
+			}
+			st := r.sup.Stats()
+			c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
+			return c, fmt.Errorf("chaos: the lamps did not settle within 2 minutes: host states %v (e.g. %s), driver up %v, refused %v, %d monitors at the simulator",
+				states, reason, r.sup.Up(), r.sup.Refused(), len(r.sim.Monitors()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.Settle = time.Since(end)
+	st := r.sup.Stats()
+	c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
+	return c, nil
+}
+
+// runLamps runs phase 3 when o.Lamps is set and prints it.
+func runLamps(ctx context.Context, o Options) error {
+	if o.Lamps <= 0 {
+		return nil
+	}
+	l, err := lamps(ctx, o)
+	out := o.Out
+	fmt.Fprintf(out, "cti lamps, %d devices, %d calls up:\n", l.Devices, l.Calls)
+	fmt.Fprintf(out, "  kill -9 of the driver → every snapshot read: %s\n", ms(l.KillToLast))
+	fmt.Fprintf(out, "  PBX link drop → every snapshot read: %s (the driver's LINK_UP → every snapshot: %s)\n",
+		ms(l.DropToLast), ms(l.UpToLast))
+	fmt.Fprintf(out, "  SystemStatus messagesLost (lost events) → every snapshot read: %s\n", ms(l.LostToLast))
+	fmt.Fprintf(out, "  lamps differing from the simulator after the phases: %d; devices silently unmonitored: %d\n", l.Wrong, l.Silent)
+	verdict := "MET"
+	if worst := max(l.KillToLast, l.UpToLast, l.LostToLast); worst >= 5*time.Second || l.Wrong != 0 || l.Silent != 0 {
+		verdict = "NOT MET"
+	}
+	fmt.Fprintf(out, "  goal: every lamp correct within 5 s of the link coming back, %d devices: %s\n", l.Devices, verdict)
+	if o.Chaos > 0 {
+		c := l.Chaos
+		fmt.Fprintf(out, "cti chaos %s: %d link drops, %d kill -9, %d licence shortages, %d slow PBX spells, %d messagesLost; "+
+			"%d monitor retries, %d resync snapshots\n", c.Duration, c.Drops, c.Kills, c.Shortages, c.Slowdowns, c.Losses,
+			c.MonitorRetries, c.Rs)
+		fmt.Fprintf(out, "  after it: settled in %s; devices silently unmonitored %d, reported %d, wrong lamps %d (goal 0 silently unmonitored: %s)\n",
+			ms(c.Settle), c.Silent, c.Reported, c.Wrong, map[bool]string{true: "MET", false: "NOT MET"}[c.Silent == 0 && c.Wrong == 0 && err == nil])
+	}
+	return err
+}
