@@ -23,6 +23,9 @@ commands:
   users list [--config FILE]            list users
   users add [--config FILE] [--display-name N] [--extension E] USERNAME PASSWORD
   users delete [--config FILE] USERNAME
+  accounts list|add|passwd|disable|enable|delete|token [--config FILE] ...
+                                        HTTPS logins: operators, supervisors, admins, API tokens
+                                        ("switchboard accounts" prints the details)
   bans [list] [--config FILE]           list banned sources
   bans delete [--config FILE] IP        lift a ban (a running gateway picks it up on SIGHUP)
   dns resolve [--config FILE] [--probe] URI|TRUNK
@@ -47,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheckConfig(args[1:], stdout, stderr)
 	case "users":
 		return cmdUsers(args[1:], stdout, stderr)
+	case "accounts":
+		return cmdAccounts(args[1:], stdout, stderr) // accounts.go
 	case "bans":
 		return cmdBans(args[1:], stdout, stderr)
 	case "dns":

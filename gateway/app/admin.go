@@ -23,9 +23,9 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/webphone"
 )
 
-// adminServer is the HTTPS side: health, readiness, Prometheus metrics and a
-// small JSON API (registrations, bans). Until operator accounts exist (the
-// admin UI issue), the /api/ endpoints answer loopback clients only.
+// adminServer is the HTTPS side: health, readiness, Prometheus metrics and
+// the JSON API, whose routes need an account (auth.go: sessions, API tokens,
+// Basic) and answer the sources of http.api_allow.
 type adminServer struct {
 	app   *App
 	srv   *http.Server
@@ -35,7 +35,7 @@ type adminServer struct {
 	allow []netip.Prefix    // http.api_allow
 	phone *webphone.Handler // /phone (webphone.go)
 
-	adminPassword string      // the first-run admin's (auth.go), until accounts land
+	adminPassword string      // data_dir/admin.password's at start (auth.go), for the tests
 	routes        []string    // patterns registered with route (auth.go)
 	console       consoleLink // attendant_console.go
 
@@ -53,6 +53,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.route(mux, "GET /api/v1/trunks", accounts.RoleAdmin, s.trunks)
 	s.route(mux, "DELETE /api/v1/bans/{ip}", accounts.RoleAdmin, s.unban)
 	s.recordRoutes(mux)
+	s.accountRoutes(mux)   // accounts.go
 	s.attendantRoutes(mux) // attendant.go
 	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
@@ -280,6 +281,7 @@ func (s *adminServer) registry() *prometheus.Registry {
 	gauge("sip_bans", "Sources banned now.", func() float64 { return float64(len(a.guard.Bans())) })
 	s.floodMetrics(counter, gauge)
 	s.webphoneMetrics(counter, gauge) // webphone.go
+	s.accountMetrics(counter)         // accounts.go
 	s.recordMetrics(reg)
 	callPolicyMetrics(reg, a.policy) // callpolicy.go
 	s.trunkRegMetrics(reg)

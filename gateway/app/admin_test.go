@@ -123,48 +123,52 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-// TestAdminAPIRefusesOtherHosts: the admin API answers this host's own
-// 127.0.0.1 only (http.api_allow's default); a request from another
-// address, here 127.0.0.9, gets 403 on every API route, while health and
+// TestAdminAPIFromOtherHosts: every API route needs an account, so the
+// API is served to other hosts too (http.api_allow's default is any): a
+// request from another address, here 127.0.0.9, with credentials is
+// served; without them it gets 401 on every API route; health and
 // metrics stay open to monitoring.
-func TestAdminAPIRefusesOtherHosts(t *testing.T) {
+func TestAdminAPIFromOtherHosts(t *testing.T) {
 	a := runApp(t, "", nil)
 	base := "https://" + a.AdminAddr()
-	attacker, local := authClient(a, "127.0.0.9"), authClient(a, "127.0.0.1")
+	remote, local := authClient(a, "127.0.0.9"), authClient(a, "127.0.0.1")
 	for _, path := range []string{"/api/v1/registrations", "/api/v1/bans", "/api/v1/trunks", "/debug/pprof/"} {
-		if code, body := get(t, attacker, base+path); code != http.StatusForbidden {
-			t.Errorf("GET %s from 127.0.0.9: %d, want 403\n%s", path, code, body)
+		for _, ip := range []string{"127.0.0.9", "127.0.0.1"} {
+			if code, body := get(t, clientFrom(ip), base+path); code != http.StatusUnauthorized {
+				t.Errorf("GET %s from %s without credentials: %d, want 401\n%s", path, ip, code, body)
+			}
 		}
-		if code, body := get(t, clientFrom("127.0.0.1"), base+path); code != http.StatusUnauthorized {
-			t.Errorf("GET %s from 127.0.0.1 without credentials: %d, want 401\n%s", path, code, body)
+		if code, body := get(t, remote, base+path); code != http.StatusOK {
+			t.Errorf("GET %s from 127.0.0.9 with credentials: %d, want 200\n%s", path, code, body)
 		}
 		if code, body := get(t, local, base+path); code != http.StatusOK {
 			t.Errorf("GET %s from 127.0.0.1: %d, want 200\n%s", path, code, body)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodDelete, base+"/api/v1/bans/192.0.2.1", nil)
-	res, err := attacker.Do(req)
+	res, err := clientFrom("127.0.0.9").Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusForbidden {
-		t.Errorf("DELETE a ban from 127.0.0.9: %d, want 403", res.StatusCode)
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("DELETE a ban from 127.0.0.9 without credentials: %d, want 401", res.StatusCode)
 	}
-	code, body := get(t, local, base+"/api/v1/bans")
+	code, body := get(t, remote, base+"/api/v1/bans")
 	var bans []banView
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &bans) != nil {
-		t.Errorf("bans from 127.0.0.1: %d %q", code, body)
+		t.Errorf("bans from 127.0.0.9: %d %q", code, body)
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		if code, _ := get(t, attacker, base+path); code != http.StatusOK {
+		if code, _ := get(t, clientFrom("127.0.0.9"), base+path); code != http.StatusOK {
 			t.Errorf("GET %s from 127.0.0.9: %d, want 200", path, code)
 		}
 	}
 }
 
 // TestAdminAPIAllowConfigured: http.api_allow names the management
-// network; sources outside it are refused even on loopback.
+// network; sources outside it are refused (403) even on loopback and
+// with valid credentials.
 func TestAdminAPIAllowConfigured(t *testing.T) {
 	a := runApp(t, "", func(a *App) {
 		a.admin.allow = mustPrefixes(t, "127.0.0.9/32")

@@ -17,9 +17,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/dnssrv"
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/attendant"
 	"github.com/switchboard-gw/switchboard/gateway/b2bua"
 	"github.com/switchboard-gw/switchboard/gateway/callpolicy"
@@ -27,6 +29,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/config"
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
+	"github.com/switchboard-gw/switchboard/gateway/gwcti"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 	"github.com/switchboard-gw/switchboard/gateway/sipserver"
@@ -68,9 +71,14 @@ type App struct {
 	att      *attendant.Model // the attendant API's model (attendant.go)
 	turn     *turn.Server     // STUN/TURN (turn.go)
 	admin    *adminServer
+	acct     *accounts.Service   // HTTPS logins (accounts.go)
+	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
 	started  time.Time
 	reloadMu sync.Mutex
 	ready    chan struct{} // closed when Run has opened every listener
+
+	// gwsrc is the gateway as a CTI source (gwcti.go).
+	gwsrc atomic.Pointer[gwcti.Source]
 }
 
 // New opens the store, loads users, bans and bindings, and prepares the
@@ -159,6 +167,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 		EdgeProxies:    prefixSet(cfg.EdgeProxyPrefixes()),
 		ServerName:     cfg.SIP.ServerName,
 		Logger:         log.With("component", "registrar"),
+		OnBindings:     a.gwctiBindings, // gwcti.go
 	})
 	if err != nil {
 		return nil, err
@@ -196,6 +205,9 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCalls(cfg, auth); err != nil {
 		return nil, err
 	}
+	if err := a.newGatewaySource(); err != nil { // gwcti.go
+		return nil, err
+	}
 	a.guard.SetProtected(trunkAddress(a.dns.Trunks()))
 	if err := a.newTrunkRegs(); err != nil {
 		return nil, err
@@ -204,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, cfgPath string, log *slog.Logg
 	if err := a.newCTI(cfg); err != nil {
 		return nil, err
 	}
+	a.wireGatewaySource() // attendant_gateway.go
 	if err := a.newTURN(cfg, tlsConf); err != nil {
 		return nil, err
 	}
@@ -267,11 +280,13 @@ func (a *App) Run(ctx context.Context) error {
 	a.dns.Start(ctx)
 	stopTrunkRegs := a.startTrunkRegs()
 	stopCTI := a.startCTI(ctx)
+	stopGW := a.startGatewaySource(ctx) // gwcti.go
 	sweepCtx, stopSweep := context.WithCancel(context.Background())
 	a.runBanWriter(sweepCtx, &wg)
 	wg.Add(1)
 	go func() { defer wg.Done(); a.reg.Run(sweepCtx) }()
 	a.startRetention(sweepCtx, &wg)
+	a.startAccounts(sweepCtx, &wg) // accounts.go
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
@@ -288,6 +303,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopTrunkRegs()
 	stopCTI()
 	a.calls.Close()
+	stopGW()
 	a.dns.Stop()
 	a.sip.Close()
 	a.stopTURN()

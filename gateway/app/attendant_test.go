@@ -118,7 +118,7 @@ func attendantApp(t *testing.T, extra string) (*App, *testSource) {
 	return a, src
 }
 
-func do(t *testing.T, c *http.Client, method, url, body string) (int, http.Header, string) {
+func doReq(t *testing.T, c *http.Client, method, url, body string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -144,10 +144,10 @@ func TestAttendantAPI(t *testing.T) {
 	base := "https://" + a.AdminAddr()
 	c := authClient(a, "127.0.0.1")
 
-	if code, _, body := do(t, clientFrom("127.0.0.1"), "GET", base+"/api/v1/devices", ""); code != 401 {
+	if code, _, body := doReq(t, clientFrom("127.0.0.1"), "GET", base+"/api/v1/devices", ""); code != 401 {
 		t.Fatalf("no credentials: %d %s", code, body)
 	}
-	code, _, body := do(t, c, "GET", base+"/api/v1/devices", "")
+	code, _, body := doReq(t, c, "GET", base+"/api/v1/devices", "")
 	var list struct{ Devices []attendant.Device }
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Devices) != 2 {
 		t.Fatalf("devices: %d %s", code, body)
@@ -155,13 +155,13 @@ func TestAttendantAPI(t *testing.T) {
 	if d := list.Devices[0]; d.ID != "pbx1:201" || d.Line != attendant.LineBusy || d.Presence != attendant.PresenceBusy {
 		t.Fatalf("201: %+v", d)
 	}
-	if code, _, body := do(t, c, "GET", base+"/api/v1/devices?q=202", ""); code != 200 || strings.Count(body, `"id": "pbx1:`) != 1 {
+	if code, _, body := doReq(t, c, "GET", base+"/api/v1/devices?q=202", ""); code != 200 || strings.Count(body, `"id": "pbx1:`) != 1 {
 		t.Fatalf("q=202: %d %s", code, body)
 	}
-	if code, _, body := do(t, c, "GET", base+"/api/v1/devices?source=other", ""); code != 200 || !strings.Contains(body, `"devices": []`) {
+	if code, _, body := doReq(t, c, "GET", base+"/api/v1/devices?source=other", ""); code != 200 || !strings.Contains(body, `"devices": []`) {
 		t.Fatalf("source=other: %d %s", code, body)
 	}
-	if code, _, body := do(t, c, "GET", base+"/api/v1/calls/pbx1:c1", ""); code != 200 || !strings.Contains(body, `"device": "pbx1:201"`) {
+	if code, _, body := doReq(t, c, "GET", base+"/api/v1/calls/pbx1:c1", ""); code != 200 || !strings.Contains(body, `"device": "pbx1:201"`) {
 		t.Fatalf("call c1: %d %s", code, body)
 	}
 	for _, tc := range []struct {
@@ -184,25 +184,25 @@ func TestAttendantAPI(t *testing.T) {
 		{"POST", "/api/v1/calls/pbx1:c1/dtmf", `{"device":"pbx1:201","digits":"1x"}`, 400, "digits"},
 		{"POST", "/api/v1/parked/pbx1:700/retrieve", `{"device":"pbx1:201"}`, 404, "no call parked"},
 	} {
-		code, h, body := do(t, c, tc.method, base+tc.path, tc.body)
+		code, h, body := doReq(t, c, tc.method, base+tc.path, tc.body)
 		if code != tc.code || h.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, tc.inDetail) {
 			t.Errorf("%s %s %.60s: %d %s %s, want %d problem with %q", tc.method, tc.path, tc.body, code, h.Get("Content-Type"), body, tc.code, tc.inDetail)
 		}
 	}
-	code, _, body = do(t, c, "POST", base+"/api/v1/calls", `{"from":"pbx1:201","to":"202"}`)
+	code, _, body = doReq(t, c, "POST", base+"/api/v1/calls", `{"from":"pbx1:201","to":"202"}`)
 	if code != 201 || !strings.Contains(body, `"call_id": "pbx1:c5"`) {
 		t.Fatalf("make call: %d %s", code, body)
 	}
-	if code, _, body := do(t, c, "POST", base+"/api/v1/calls/pbx1:c1/clear", `{"device":"pbx1:201"}`); code != 204 {
+	if code, _, body := doReq(t, c, "POST", base+"/api/v1/calls/pbx1:c1/clear", `{"device":"pbx1:201"}`); code != 204 {
 		t.Fatalf("clear: %d %s", code, body)
 	}
-	if code, _, body := do(t, c, "PUT", base+"/api/v1/devices/pbx1:202/dnd", `{"enabled":true}`); code != 204 {
+	if code, _, body := doReq(t, c, "PUT", base+"/api/v1/devices/pbx1:202/dnd", `{"enabled":true}`); code != 204 {
 		t.Fatalf("dnd: %d %s", code, body)
 	}
 	if got := src.calls(); !slices.Equal(got, []string{"make 201 202", "clear 201 c1", "dnd 202 true"}) {
 		t.Fatalf("the source got %v", got)
 	}
-	code, _, body = do(t, c, "PUT", base+"/api/v1/presence/pbx1:202", `{"presence":"Absent"}`)
+	code, _, body = doReq(t, c, "PUT", base+"/api/v1/presence/pbx1:202", `{"presence":"Absent"}`)
 	if code != 200 || !strings.Contains(body, `"presence": "away"`) || !strings.Contains(body, `"mivo400": "Absent"`) {
 		t.Fatalf("presence: %d %s", code, body)
 	}
@@ -405,11 +405,11 @@ func TestEventStreamWS(t *testing.T) {
 		t.Fatalf("oversized close code %d", code)
 	}
 	// Plain console link answers the same API; a non-WebSocket GET is 426.
-	code, _, body := do(t, http.DefaultClient, "GET", "http://"+links[1]+"/api/v1/events", "")
+	code, _, body := doReq(t, http.DefaultClient, "GET", "http://"+links[1]+"/api/v1/events", "")
 	if code != 401 {
 		t.Fatalf("plain console link without credentials: %d %s", code, body)
 	}
-	code, _, _ = do(t, authClient(a, "127.0.0.1"), "GET", "https://"+a.AdminAddr()+"/api/v1/events?since=abc", "")
+	code, _, _ = doReq(t, authClient(a, "127.0.0.1"), "GET", "https://"+a.AdminAddr()+"/api/v1/events?since=abc", "")
 	if code != 400 {
 		t.Fatalf("since=abc: %d", code)
 	}
@@ -527,7 +527,7 @@ func TestConsoleLinkHostile(t *testing.T) {
 		t.Fatalf("stream from another origin: %d", res.StatusCode)
 	}
 	for _, base := range []string{"https://" + links[0], "http://" + links[1]} {
-		if code, _, body := do(t, c, "GET", base+"/api/v1/devices/pbx1:201", ""); code != 200 {
+		if code, _, body := doReq(t, c, "GET", base+"/api/v1/devices/pbx1:201", ""); code != 200 {
 			t.Fatalf("%s after the garbage: %d %s", base, code, body)
 		}
 	}

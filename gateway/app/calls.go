@@ -122,10 +122,10 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		// its far end's address family (media.go)
 		MediaSession: newMediaSides(cfg, rl).session,
 
-		Divert: func(user string) (b2bua.Divert, bool) {
+		Divert: a.gwctiDivert(func(user string) (b2bua.Divert, bool) { // users' forwarding (gwcti.go)
 			dv, ok := diverts[user]
 			return dv, ok
-		},
+		}),
 		CDR:          a.Recorder(),
 		RegisteredAs: registeredAs,
 		Numbering:    plan,
@@ -139,6 +139,10 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		SessionExpires: cfg.Calls.SessionExpires.D(), // RFC 4028 (b2bua/timer.go)
 		MinSE:          cfg.Calls.MinSE.D(),
 		Pickup:         cfg.CallPolicy.Pickup, // BLF directed pickup (b2bua/pickup.go)
+
+		// The gateway as a CTI source (gwcti.go).
+		OnCall: a.gwctiOnCall,
+		DND:    a.gwctiDND,
 	})
 	for m, h := range a.calls.Handlers() {
 		a.sip.Handle(m, h)

@@ -139,7 +139,7 @@ func (a *App) stopTURN() {
 // credentials.
 func (a *App) TURN() *turn.Server { return a.turn }
 
-// turnRoutes adds GET /api/v1/turn/allocations (loopback only, as the rest
+// turnRoutes adds GET /api/v1/turn/allocations (admin role, as the rest
 // of the API).
 func (s *adminServer) turnRoutes(mux *http.ServeMux) {
 	s.route(mux, "GET /api/v1/turn/allocations", accounts.RoleAdmin, func(w http.ResponseWriter, _ *http.Request) {

@@ -206,6 +206,10 @@ func (m *Model) Apply(ev plugins.Event) {
 		}
 		ls.lastSeq = max(ls.lastSeq, ev.Seq)
 	}
+	if (ev.Type == plugins.EventLinkDown || ev.Type == plugins.EventLinkUp) && ev.Device != "" {
+		m.applyDeviceLinkLocked(source, ev, now)
+		return
+	}
 	switch ev.Type {
 	case plugins.EventLinkDown:
 		scope := "pbx"
@@ -273,6 +277,22 @@ func (m *Model) Apply(ev plugins.Event) {
 		m.watchTransferLocked(source, ev)
 		m.watchParkLocked(source, ev)
 	}
+	m.publishDeviceLocked(d, ev, now)
+}
+
+// applyDeviceLinkLocked takes a link event that names a device: that
+// device's own reachability, not the source's (the gateway source says so
+// of a user whose last binding went, link_down, and of its first binding
+// again, link_up). The lamp goes offline, and back to idle; the source's
+// other devices are untouched.
+func (m *Model) applyDeviceLinkLocked(source string, ev plugins.Event, now time.Time) {
+	d := m.deviceLocked(source, ev.Device)
+	if ev.Type == plugins.EventLinkDown {
+		d.offline, d.calls = true, map[string]*conn{}
+	} else if d.offline || !d.known {
+		d.offline, d.known, d.stale = false, true, false
+	}
+	d.updated = now
 	m.publishDeviceLocked(d, ev, now)
 }
 

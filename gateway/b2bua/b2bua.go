@@ -157,6 +157,13 @@ type Options struct {
 	// dialog (BLF directed pickup, pickup.go); the call's own parties may
 	// always. Optional: false refuses others with 403.
 	Pickup bool
+	// OnCall is told of every change of a call's state (observe.go); it
+	// must not block. Optional.
+	OnCall func(CallEvent)
+	// DND returns the status a local user's callers get instead of its
+	// devices ringing while it has do-not-disturb on (486 or 480; 486
+	// takes the user's busy diversion), 0 when it has not. Optional.
+	DND func(user string) int
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).
@@ -209,6 +216,8 @@ type B2BUA struct {
 	// early dialogs by dialogKey (pickup.go).
 	pickCh   map[*call]chan *pickupReq
 	pickable map[string]pickable
+	// byRef: every call by its observer ID, while it runs (observe.go).
+	byRef map[string]*call
 }
 
 // New makes a B2BUA.

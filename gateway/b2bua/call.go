@@ -53,6 +53,15 @@ type call struct {
 	cancelReason string
 	// redirect is what the call followed of 3xx and 422 (redirect.go).
 	redirect redirectState
+	// ref is the call's ID for observers and control (observe.go).
+	ref string
+	// held: the legs whose far end holds the call (observe.go), under est.mu.
+	held map[*dialog]bool
+	// clear takes Hangup's Reason while the call rings (control.go);
+	// ringUser is the local user rung, under info.mu.
+	clear    chan string
+	deflect  chan deflectReq
+	ringUser string
 }
 
 func (c *call) acked() { c.ackOnce.Do(func() { close(c.ackc) }) }
@@ -105,9 +114,12 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer b.calls.Done()
 	c := &call{gw: b, from: who, num: b.dialled(req, who), mf: mf, ackc: make(chan struct{}),
 		done: make(chan struct{}), started: time.Now(), originA: sdp.NewOrigin(), originB: sdp.NewOrigin()}
+	b.track(c) // observe.go
+	defer b.untrack(c)
 	if err := c.run(req, tx); err != nil {
 		o := b.fail(tx, req, c.localTagA(), err)
 		c.writeCDR(o.Status, o.Cause)
+		c.observe(CallEnded, CallEvent{Status: o.Status, Cause: o.Cause})
 		b.log.Info("call failed", "caller", c.callerName(), "number", c.num, "status", o.Status, "cause", o.Cause, "error", err)
 	}
 }
@@ -199,7 +211,9 @@ func (b *B2BUA) fail(tx sip.ServerTransaction, req *sip.Request, tag string, err
 // user has a diversion (divert.go).
 func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	b := c.gw
-	c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	if c.a == nil { // set already for a call the gateway placed (dial.go)
+		c.a = newUASDialog(req, b.dialogTag(req), b.o.Contact(req.Transport()))
+	}
 	c.a.user = c.from.user
 	if c.from.trunk != nil {
 		c.info.trunk = c.from.trunk.Name()
@@ -220,13 +234,16 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		return err
 	}
 	c.info.direction = direction(c.from, tgt)
+	c.observe(CallOriginated, CallEvent{Target: tgt.user}) // observe.go
 	c.relA.init(req)
 	b.addEarly(c) // PRACK and early UPDATE (prack.go, early_update.go)
 	defer b.removeEarly(c)
 
-	media, err := b.newMedia(req, c.from, tgt) // per-leg media interfaces
-	if err != nil {
-		return fmt.Errorf("relay session: %w", err)
+	media := c.media // open already for a call the gateway placed (dial.go)
+	if media == nil {
+		if media, err = b.newMedia(req, c.from, tgt); err != nil { // per-leg media interfaces
+			return fmt.Errorf("relay session: %w", err)
+		}
 	}
 	c.media = media
 	defer c.closeBrowsers() // webrtc.go
@@ -283,6 +300,7 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 		}
 		b.log.Info("call diverted", "caller", c.callerName(), "number", c.num, "to", dv.to, "reason", dv.reason)
 		c.diverted = &dv
+		c.observe(CallDiverted, CallEvent{Target: tgt.user, Other: dv.to, Reason: dv.reason})
 		c.info.mu.Lock()
 		c.info.divertedTo = dv.to
 		c.info.mu.Unlock()

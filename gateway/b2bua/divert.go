@@ -23,7 +23,13 @@ type Divert struct {
 	// NoAnswerTimeout is how long the user's devices ring first.
 	// Default: 20 s.
 	NoAnswerTimeout time.Duration
+	// Always receives every call at once, none ringing (unconditional
+	// forwarding, set through gwcti). "" = none.
+	Always string
 }
+
+// errForwardAlways: the user forwards every call (Divert.Always).
+var errForwardAlways = errors.New("b2bua: forwarded unconditionally")
 
 // DefaultNoAnswerTimeout is Divert.NoAnswerTimeout's default.
 const DefaultNoAnswerTimeout = 20 * time.Second
@@ -40,6 +46,10 @@ type diversion struct {
 // with err, if the user has one configured for that outcome.
 func (c *call) divertFor(user string, err error) (diversion, bool) {
 	gw := c.gw
+	var df *deflection
+	if errors.As(err, &df) && c.diverted == nil {
+		return diversion{from: c.num, to: df.to, reason: "deflection", cause: 480}, true // Deflect (control.go)
+	}
 	if user == "" || gw.o.Divert == nil || c.diverted != nil {
 		return diversion{}, false // at most one diversion per call
 	}
@@ -49,6 +59,8 @@ func (c *call) divertFor(user string, err error) (diversion, bool) {
 	}
 	var se *statusError
 	switch {
+	case errors.Is(err, errForwardAlways) && dv.Always != "":
+		return diversion{from: c.num, to: dv.Always, reason: "unconditional", cause: 302}, true
 	case errors.Is(err, ErrNoAnswer) && dv.NoAnswer != "":
 		return diversion{from: c.num, to: dv.NoAnswer, reason: "no-answer", cause: 408}, true
 	case errors.As(err, &se) && (se.code == 486 || se.code == 600) && dv.Busy != "":
@@ -103,6 +115,10 @@ func reasonText(cause int) string {
 		return "Busy Here"
 	case 408:
 		return "Request Timeout"
+	case 302:
+		return "Moved Temporarily"
+	case 480:
+		return "Temporarily Unavailable"
 	}
 	return "Service Unavailable"
 }
@@ -111,4 +127,12 @@ func reasonText(cause int) string {
 // SIP URI (RFC 3261 §19.1.1, hvalue).
 func escapeHeaderValue(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// divertOf is user's diversion, if any.
+func (c *call) divertOf(user string) (Divert, bool) {
+	if user == "" || c.gw.o.Divert == nil {
+		return Divert{}, false
+	}
+	return c.gw.o.Divert(user)
 }

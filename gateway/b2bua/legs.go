@@ -266,6 +266,7 @@ func (c *call) endWith(byeA, byeB bool, cause error, reasons []sip.Header) {
 		}
 		c.setEndedBy(endedByGateway) // unless hangup said who
 		c.gw.removeDialogs(c)
+		c.observe(CallEnded, CallEvent{Status: 200, Cause: classify(cause).Cause}) // observe.go
 		go func() {
 			var wg sync.WaitGroup
 			for _, l := range []struct {

@@ -258,6 +258,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 		go c.retransmit2xx(tx, sent)
 	}
 	c.media.ArmTimeout()
+	c.observe(CallAnswered, CallEvent{Target: pr.user}) // observe.go
 	c.wait()
 	return true
 }

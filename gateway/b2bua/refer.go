@@ -159,6 +159,7 @@ func (b *B2BUA) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c.info.mu.Lock()
 	c.info.transferredTo, c.info.attended = target.User, rep != nil
 	c.info.mu.Unlock()
+	c.observe(CallTransferred, CallEvent{By: l.d.user, Other: target.User}) // observe.go
 	b.log.Info("call transferred", "call_id", l.d.callID, "target", target.User, "attended", rep != nil)
 }
 
@@ -206,7 +207,7 @@ func (c *call) notifyRefer(d *dialog, code int, reason string, final bool) {
 // call ends with a BYE saying why (transferor.go).
 func (c *call) failTransfer(x *dialog, code int, reason string, err error) error {
 	c.notifyRefer(x, code, reason, true)
-	if c.transferorGone(x) {
+	if c.transferorGone(x) && !c.parkedOn(x) { // a parked call stays parked (park.go)
 		if y := c.otherLeg(x); y != nil {
 			c.abandonTransfer(y, code, reason, err)
 		}

@@ -160,6 +160,7 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.
 		}
 	}
 	x.keep(body, answer)
+	c.observeOffer(x, st.Direction) // hold and retrieve (observe.go)
 	return answer, res, nil
 }
 

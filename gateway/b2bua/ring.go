@@ -44,6 +44,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	} else {
 		c.info.target = tgt.user
 	}
+	c.ringUser = tgt.user // control.go
 	c.info.mu.Unlock()
 
 	if tgt.trunk != nil {
@@ -51,6 +52,14 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 			return err
 		}
 	} else {
+		if dv, ok := c.divertOf(tgt.user); ok && dv.Always != "" && c.diverted == nil {
+			return errForwardAlways // unconditional forwarding (divert.go)
+		}
+		if c.gw.o.DND != nil {
+			if st := c.gw.o.DND(tgt.user); st != 0 {
+				return dndRefusal(st) // do not disturb (gwcti): 486 is diverted as busy
+			}
+		}
 		if len(tgt.contacts) == 0 {
 			return fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user)
 		}
@@ -73,6 +82,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	defer b.closePickup(c)
 	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
 	defer timer.Stop()
+	alerted := false
 	for f.pending > 0 {
 		select {
 		case pr := <-pickups:
@@ -88,6 +98,10 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 			case code < 200:
 				c.provisional(f, br, req, tx, res)
 				b.notePickable(c, br)
+				if code > 100 && !alerted {
+					alerted = true
+					c.observe(CallAlerting, CallEvent{Target: tgt.user}) // observe.go
+				}
 			case code < 300:
 				return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
 			case (code == 401 || code == 407) && c.reauth(ctx, f, br, res):
@@ -100,6 +114,19 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 					c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
 				}
 			}
+		case dr := <-c.deflect: // Deflect (control.go)
+			if c.diverted != nil {
+				dr.reply <- fmt.Errorf("%w: the call was diverted already", ErrCallState)
+				continue
+			}
+			dr.reply <- nil
+			f.cancel(nil, "")
+			f.drain(nil)
+			return &deflection{to: dr.to}
+		case reason := <-c.clear: // Hangup (control.go)
+			f.cancel(nil, reason)
+			f.drain(nil)
+			return clearedErr()
 		case <-cancelled:
 			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
 			f.drain(nil)
@@ -329,6 +356,7 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 		go c.retransmit2xx(tx, sent)
 	}
 	c.media.ArmTimeout()
+	c.observe(CallAnswered, CallEvent{Target: br.user}) // observe.go
 	gw.log.Debug("call answered", "caller", c.callerName(), "number", c.num, "by", br.label)
 	c.wait()
 	return nil

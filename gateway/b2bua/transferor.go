@@ -28,6 +28,8 @@ type transferRun struct {
 	// swapped: the new party took x's place on the call (swap); the
 	// transferor's BYE still ends its leg only, until release.
 	swapped bool
+	// park: the call is parked (park.go): a failed pickup leaves it so.
+	park bool
 }
 
 // beginTransfer marks x as the transferor's leg of a transfer under way

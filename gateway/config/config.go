@@ -72,10 +72,16 @@ type Config struct {
 
 	// CTI configures the CTI drivers (PBX call control and monitoring).
 	CTI CTI `yaml:"cti"`
+	// GatewayCTI configures the gateway's own users and calls as a CTI source.
+	GatewayCTI GatewayCTI `yaml:"gateway_cti"`
 
 	// TURN configures the STUN/TURN server (turn.go).
 	TURN TURN `yaml:"turn"`
 
+	// Accounts configures HTTPS logins and sessions (accounts.go).
+	Accounts Accounts `yaml:"accounts"`
+	// Operators configures pause reasons and the panic button (accounts.go).
+	Operators Operators `yaml:"operators"`
 	// Attendant configures the attendant API (attendant.go).
 	Attendant Attendant `yaml:"attendant"`
 
@@ -277,10 +283,10 @@ type HTTP struct {
 	// or neither. Default: the same as sip.tls.
 	TLS TLS `yaml:"tls"`
 
-	// APIAllow lists the sources (CIDR, or a bare IP address) the admin
-	// API (/api/, /debug/) answers until operator accounts exist; others
-	// get 403. Health and metrics are not affected. Default: [127.0.0.1,
-	// ::1].
+	// APIAllow lists the sources (CIDR, or a bare IP address) the API
+	// (/api/, /debug/) answers at all; others get 403 even with valid
+	// credentials. Every API route also needs an account. Health and
+	// metrics are not affected. Default: [0.0.0.0/0, ::/0] (any).
 	APIAllow []string `yaml:"api_allow"`
 }
 
@@ -375,7 +381,10 @@ func base() *Config {
 		Numbering: defaultNumbering(),
 
 		CallPolicy: defaultCallPolicy(),
+		GatewayCTI: defaultGatewayCTI(),
 		TURN:       defaultTURN(),
+		Accounts:   defaultAccounts(),
+		Operators:  defaultOperators(),
 		Attendant:  defaultAttendant(),
 	}
 }

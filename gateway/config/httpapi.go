@@ -2,10 +2,11 @@ package config
 
 import "net/netip"
 
-// defaultAPIAllow are the sources the admin API answers by default: this
-// host's own loopback addresses, not all of 127.0.0.0/8 (containers and
-// test harnesses bind other loopback addresses for other parties).
-var defaultAPIAllow = []string{"127.0.0.1", "::1"}
+// defaultAPIAllow are the sources the API answers by default: any. Every
+// /api/ route needs an account (session, token or Basic), so the HTTPS
+// port is usable from other machines; api_allow narrows it to a
+// management network when wanted.
+var defaultAPIAllow = []string{"0.0.0.0/0", "::/0"}
 
 func (d *decoder) validateAPIAllow(allow []string) {
 	for i, s := range allow {

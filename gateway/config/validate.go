@@ -44,8 +44,10 @@ func (d *decoder) validate(c *Config) {
 	d.validateRecords(&c.Records)
 	d.validateNumbering(c)
 	d.validateCTI(&c.CTI)
+	d.validateGatewayCTI(&c.GatewayCTI)
 	d.validateCallPolicy(c)
 	d.validateTURN(c)
+	d.validateAccounts(c) // accounts.go
 	d.validateAttendant(&c.Attendant)
 }
 

@@ -146,7 +146,11 @@ func (l *Location) load(bs []store.Binding, now time.Time) int {
 }
 
 // prune drops expired bindings and empty records from memory.
-func (l *Location) prune(now time.Time) int {
+func (l *Location) prune(now time.Time) int { return l.pruneTelling(now, nil) }
+
+// pruneTelling is prune telling changed, when set, of each AOR that lost
+// bindings.
+func (l *Location) pruneTelling(now time.Time, changed func(aor string, live int)) int {
 	dropped := 0
 	for i := range l.shards {
 		s := &l.shards[i]
@@ -158,6 +162,9 @@ func (l *Location) prune(now time.Time) int {
 			before := len(r.bindings)
 			r.bindings = slices.DeleteFunc(r.bindings, func(b store.Binding) bool { return !b.Expires.After(now) })
 			dropped += before - len(r.bindings)
+			if changed != nil && before != len(r.bindings) {
+				changed(aor, len(r.bindings))
+			}
 			if len(r.bindings) == 0 {
 				r.dead = true
 				delete(s.aors, aor)

@@ -56,6 +56,11 @@ type Options struct {
 	Logger        *slog.Logger
 	Now           func() time.Time
 	SweepInterval time.Duration // expired-binding sweep; default 30s
+	// OnBindings is told of every change of an AOR's bindings (a
+	// REGISTER, an expiry swept) with how many are left. It runs under
+	// the AOR's lock: it must not block nor call the registrar or its
+	// Location. Optional.
+	OnBindings func(aor string, live int)
 }
 
 // Registrar answers REGISTER requests.
@@ -150,7 +155,7 @@ func (r *Registrar) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			now := r.o.Now()
-			n := r.loc.prune(now)
+			n := r.loc.pruneTelling(now, r.o.OnBindings)
 			if r.o.Store != nil {
 				if _, err := r.o.Store.DeleteExpiredBindings(ctx, now); err != nil && ctx.Err() == nil {
 					r.log.Warn("sweeping expired bindings", "error", err)

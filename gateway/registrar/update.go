@@ -129,6 +129,9 @@ func (r *Registrar) update(ctx context.Context, req *sip.Request, hs *regHeaders
 		}
 	}
 	rec.bindings = next
+	if len(changes) > 0 && r.o.OnBindings != nil {
+		r.o.OnBindings(aor, len(next))
+	}
 	r.count(func(s *Stats) {
 		if len(next) == 0 && len(changes) > 0 {
 			s.Unregistered++

@@ -169,6 +169,8 @@ func (b Ban) Active(now time.Time) bool { return b.Until.IsZero() || b.Until.Aft
 // is safe for concurrent use. Errors wrap ErrNotFound, ErrExists and
 // ErrInvalid where the docs say so.
 type Store interface {
+	AccountStore // accounts.go: HTTPS logins, sessions, API tokens
+
 	// PutUsers inserts or replaces users in one transaction: all or
 	// nothing. A user's CreatedAt survives replacement.
 	PutUsers(ctx context.Context, users []User) error

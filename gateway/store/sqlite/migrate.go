@@ -90,6 +90,41 @@ var migrations = []string{
 	// 3: who a transfer (REFER) connected in place of the transferor.
 	`ALTER TABLE call_records ADD COLUMN transferred_to TEXT NOT NULL DEFAULT '';
 	ALTER TABLE call_records ADD COLUMN attended INTEGER NOT NULL DEFAULT 0;`,
+
+	// 4: accounts of the HTTPS side, their sessions and API tokens
+	// (issue 14). Groups are a JSON array. Sessions and tokens keep only
+	// hashes of their secrets.
+	`CREATE TABLE accounts (
+		name          TEXT PRIMARY KEY NOT NULL,
+		display_name  TEXT NOT NULL DEFAULT '',
+		role          TEXT NOT NULL,
+		groups_json   TEXT NOT NULL DEFAULT '[]',
+		device        TEXT NOT NULL DEFAULT '',
+		password_hash TEXT NOT NULL,
+		disabled      INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL,
+		updated_at    INTEGER NOT NULL
+	) WITHOUT ROWID;
+
+	CREATE TABLE account_sessions (
+		id_hash    TEXT PRIMARY KEY NOT NULL,
+		account    TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+		source     TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		last_seen  INTEGER NOT NULL
+	) WITHOUT ROWID;
+	CREATE INDEX account_sessions_account ON account_sessions (account);
+
+	CREATE TABLE api_tokens (
+		id         TEXT PRIMARY KEY NOT NULL,
+		hash       TEXT NOT NULL,
+		name       TEXT NOT NULL DEFAULT '',
+		account    TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+		role       TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires    INTEGER NOT NULL DEFAULT 0
+	) WITHOUT ROWID;
+	CREATE INDEX api_tokens_account ON api_tokens (account);`,
 }
 
 // errTooNew means the database was written by a newer Switchboard.

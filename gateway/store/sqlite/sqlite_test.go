@@ -49,8 +49,8 @@ func TestOpenCreatesDirectory(t *testing.T) {
 			t.Errorf("%s mode %v, want 0600: it holds password-equivalent digests", filepath.Base(name), perm)
 		}
 	}
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 3 {
-		t.Errorf("SchemaVersion = %d, %v; want 3", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 4 {
+		t.Errorf("SchemaVersion = %d, %v; want 4", v, err)
 	}
 	if s.Path() != path {
 		t.Errorf("Path = %q, want %q", s.Path(), path)

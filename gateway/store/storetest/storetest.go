@@ -77,6 +77,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecordsRetention", testRecordsRetention},
 		{"RecordsCanceled", testRecordsCanceled},
 		{"RecordsQueue", testRecordsQueue},
+		{"Accounts", testAccounts}, // accounts.go
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}
