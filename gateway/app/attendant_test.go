@@ -147,7 +147,7 @@ func TestAttendantAPI(t *testing.T) {
 	if code, _, body := doReq(t, clientFrom("127.0.0.1"), "GET", base+"/api/v1/devices", ""); code != 401 {
 		t.Fatalf("no credentials: %d %s", code, body)
 	}
-	code, _, body := doReq(t, c, "GET", base+"/api/v1/devices", "")
+	code, _, body := doReq(t, c, "GET", base+"/api/v1/devices?source=pbx1", "")
 	var list struct{ Devices []attendant.Device }
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || len(list.Devices) != 2 {
 		t.Fatalf("devices: %d %s", code, body)
@@ -366,7 +366,8 @@ func TestEventStreamWS(t *testing.T) {
 		t.Fatalf("first message %+v", snap)
 	}
 	tlsConn, tlsBr := wsDial(t, a, links[0], "")
-	if m, _ := readMsg(t, tlsConn, tlsBr); m.Type != "snapshot" || len(m.Devices) != 2 {
+	if m, _ := readMsg(t, tlsConn, tlsBr); m.Type != "snapshot" || !slices.ContainsFunc(m.Devices, func(d attendant.Device) bool { return d.ID == "pbx1:201" }) ||
+		!slices.ContainsFunc(m.Devices, func(d attendant.Device) bool { return d.ID == "pbx1:202" }) {
 		t.Fatalf("console link (TLS) first message %+v", m)
 	}
 	a.att.Apply(plugins.Event{Driver: "pbx1", Incarnation: 1, Seq: 1, Device: "202", Type: plugins.EventDelivered, CallID: "c2", State: plugins.StateAlerting})

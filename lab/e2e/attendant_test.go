@@ -297,7 +297,7 @@ func TestAttendantDriverKilled(t *testing.T) {
 	if err := syscall.Kill(d.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	down := ev.until("link_down", func(m attMessage) bool { return m.Type == "link_down" })
+	down := ev.until("link_down", func(m attMessage) bool { return m.Type == "link_down" && m.Source == "pbx1" })
 	if down.Source != "pbx1" {
 		t.Fatalf("link_down %+v", down)
 	}
@@ -309,7 +309,7 @@ func TestAttendantDriverKilled(t *testing.T) {
 		return m.Type == "device" && m.Device.ID == "pbx1:201" && m.Event == "snapshot" && !m.Device.Stale
 	})
 	t.Logf("fresh after the kill: %+v", fresh.Device)
-	ev.until("link_up", func(m attMessage) bool { return m.Type == "link_up" && m.Scope == "pbx" })
+	ev.until("link_up", func(m attMessage) bool { return m.Type == "link_up" && m.Scope == "pbx" && m.Source == "pbx1" })
 	g.waitDevice("pbx1:202", "fresh", func(d attDevice) bool { return !d.Stale && d.Line == "idle" })
 	code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"pbx1:201","to":"202"}`)
 	if code != http.StatusCreated {
@@ -424,7 +424,8 @@ attendant: {console_link: {tls: ""}, event_ring: 100}
 `, sim.Addr()))
 	g.waitDevice("pbx1:202", "fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
 	g.waitDevice("pbx1:201", "fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
-	ev := g.events("")
+	const watch = "?devices=pbx1:201,pbx1:202"
+	ev := g.events(watch)
 	last := ev.next().Seq
 	ev.conn.Close()
 
@@ -442,7 +443,7 @@ attendant: {console_link: {tls: ""}, event_ring: 100}
 		g.waitDevice("pbx1:201", "idle", func(d attDevice) bool { return d.Line == "idle" })
 	}
 	call() // while the console is away
-	ev = g.events(fmt.Sprintf("?since=%d", last))
+	ev = g.events(fmt.Sprintf(watch+"&since=%d", last))
 	sawRinging := false
 	for want := last + 1; ; want++ {
 		m := ev.next()
@@ -469,7 +470,7 @@ attendant: {console_link: {tls: ""}, event_ring: 100}
 			t.Fatalf("seq %d after %d calls", seq, i+2)
 		}
 	}
-	ev = g.events(fmt.Sprintf("?since=%d", last))
+	ev = g.events(fmt.Sprintf(watch+"&since=%d", last))
 	if m := ev.next(); m.Type != "snapshot" || len(m.Devices) != 2 || m.Seq <= last+100 {
 		t.Fatalf("since=%d after more than the ring: %+v", last, m)
 	}
