@@ -97,3 +97,32 @@ func FuzzDecodeAction(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeSettings: forwarding and presence bodies that decode and
+// validate hold a real forwarding type (with a destination when enabled)
+// and a presence a user may set (never offline or unknown).
+func FuzzDecodeSettings(f *testing.F) {
+	for _, s := range []string{`{"type":"immediate","to":"300","enabled":true}`, `{"type":"busy","enabled":false}`,
+		`{"presence":"Absent"}`, `{"presence":""}`, `{"presence":"offline"}`, `{"type":"unspecified","enabled":true,"to":"1"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fw ForwardingRequest
+		if Decode(strings.NewReader(string(body)), &fw) == nil {
+			if got, err := fw.Forwarding(); err == nil {
+				if got.Type.String() == "unspecified" || strings.HasPrefix(got.Type.String(), "unknown") {
+					t.Fatalf("valid forwarding of type %s", got.Type)
+				}
+				if got.Enabled && got.To == "" {
+					t.Fatalf("enabled forwarding without a destination: %+v", got)
+				}
+			}
+		}
+		var pr PresenceRequest
+		if Decode(strings.NewReader(string(body)), &pr) == nil {
+			if p, err := pr.Value(); err == nil && p != "" && (!p.Valid() || p == PresenceOffline || p == PresenceUnknown) {
+				t.Fatalf("a user set presence %q", p)
+			}
+		}
+	})
+}

@@ -340,7 +340,7 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 // snapshot's Seq are already in it and are skipped; a snapshot older
 // than events already applied is not applied but taken again.
 func TestSnapshotOrdering(t *testing.T) {
-	f := newFake("pbx1", "201")
+	f := newFake("pbx1", "201", "202")
 	m := newModel(t, Options{}, f)
 	snap := snapEv("pbx1", "201", plugins.CallSnapshot{CallID: "c1", State: plugins.StateConnected})
 	snap.Snapshot.Seq = 10
@@ -349,6 +349,7 @@ func TestSnapshotOrdering(t *testing.T) {
 	if d, _ := m.Device("pbx1:201"); d.Line != LineBusy {
 		t.Fatalf("an event older than the snapshot was applied: %+v", d)
 	}
+	m.Apply(ev("pbx1", "202", 10, plugins.EventDoNotDisturb, "", 0)) // no gap in the source's seq
 	m.Apply(ev("pbx1", "201", 11, plugins.EventHeld, "c1", plugins.StateHold))
 	if d, _ := m.Device("pbx1:201"); d.Line != LineHeld {
 		t.Fatalf("a newer event was not applied: %+v", d)

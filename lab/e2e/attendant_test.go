@@ -297,7 +297,7 @@ func TestAttendantDriverKilled(t *testing.T) {
 	if err := syscall.Kill(d.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	down := ev.until("link_down", func(m attMessage) bool { return m.Type == "link_down" })
+	down := ev.until("link_down", func(m attMessage) bool { return m.Type == "link_down" && m.Source == "pbx1" })
 	if down.Source != "pbx1" {
 		t.Fatalf("link_down %+v", down)
 	}
@@ -309,7 +309,7 @@ func TestAttendantDriverKilled(t *testing.T) {
 		return m.Type == "device" && m.Device.ID == "pbx1:201" && m.Event == "snapshot" && !m.Device.Stale
 	})
 	t.Logf("fresh after the kill: %+v", fresh.Device)
-	ev.until("link_up", func(m attMessage) bool { return m.Type == "link_up" && m.Scope == "pbx" })
+	ev.until("link_up", func(m attMessage) bool { return m.Type == "link_up" && m.Scope == "pbx" && m.Source == "pbx1" })
 	g.waitDevice("pbx1:202", "fresh", func(d attDevice) bool { return !d.Stale && d.Line == "idle" })
 	code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"pbx1:201","to":"202"}`)
 	if code != http.StatusCreated {
@@ -401,5 +401,77 @@ func TestAttendantParkRecall(t *testing.T) {
 	ev.all("recall, 402 busy again", isType("recall"), isType("unparked"), lineIs("cisco1:402", "busy"))
 	if code, body = g.api("GET", "/api/v1/parked"); !strings.Contains(string(body), `"parked": []`) {
 		t.Fatalf("parked after the recall: %d %s", code, body)
+	}
+}
+
+// TestAttendantResume: a console that reconnects with since= gets exactly
+// the messages it missed (a call made while it was away, seq after seq);
+// one whose since fell out of attendant.event_ring gets a snapshot.
+func TestAttendantResume(t *testing.T) {
+	t.Parallel()
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: []string{"201", "202"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	g := startGateway(t, fmt.Sprintf(`cti:
+  drivers:
+    - name: pbx1
+      driver: mitel
+      config: {address: %q, user: csta, password: secret, reconnect_min: 50ms}
+      monitor: ["201", "202"]
+attendant: {console_link: {tls: ""}, event_ring: 100}
+`, sim.Addr()))
+	g.waitDevice("pbx1:202", "fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
+	g.waitDevice("pbx1:201", "fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
+	const watch = "?devices=pbx1:201,pbx1:202"
+	ev := g.events(watch)
+	last := ev.next().Seq
+	ev.conn.Close()
+
+	call := func() {
+		t.Helper()
+		code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"pbx1:201","to":"202"}`)
+		if code != http.StatusCreated {
+			t.Fatalf("make call: %d %s", code, body)
+		}
+		d := g.waitDevice("pbx1:202", "ringing", func(d attDevice) bool { return d.Line == "ringing" })
+		if code, body := g.apiJSON("POST", "/api/v1/calls/"+d.Calls[0].CallID+"/clear", `{"device":"pbx1:201"}`); code != http.StatusNoContent {
+			t.Fatalf("clear: %d %s", code, body)
+		}
+		g.waitDevice("pbx1:202", "idle", func(d attDevice) bool { return d.Line == "idle" })
+		g.waitDevice("pbx1:201", "idle", func(d attDevice) bool { return d.Line == "idle" })
+	}
+	call() // while the console is away
+	ev = g.events(fmt.Sprintf(watch+"&since=%d", last))
+	sawRinging := false
+	for want := last + 1; ; want++ {
+		m := ev.next()
+		if m.Seq != want || m.Type != "device" {
+			t.Fatalf("resumed message %+v, want seq %d device", m, want)
+		}
+		sawRinging = sawRinging || m.Device.ID == "pbx1:202" && m.Device.Line == "ringing"
+		if m.Device.ID == "pbx1:201" && m.Device.Line == "idle" && sawRinging {
+			break
+		}
+	}
+	ev.conn.Close()
+	// Calls until more than the ring of 100 messages went by.
+	for i := 0; ; i++ {
+		call()
+		probe := g.events("?devices=pbx1:none")
+		seq := probe.next().Seq
+		probe.conn.Close()
+		if seq > last+110 {
+			t.Logf("%d calls: seq %d", i+2, seq)
+			break
+		}
+		if i > 60 {
+			t.Fatalf("seq %d after %d calls", seq, i+2)
+		}
+	}
+	ev = g.events(fmt.Sprintf(watch+"&since=%d", last))
+	if m := ev.next(); m.Type != "snapshot" || len(m.Devices) != 2 || m.Seq <= last+100 {
+		t.Fatalf("since=%d after more than the ring: %+v", last, m)
 	}
 }
