@@ -13,7 +13,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestParseGolden imports testdata/contacts.csv and compares the report
-// of its failed rows with testdata/contacts.failed.csv.
+// of its failed rows with testdata/report.golden.
 func TestParseGolden(t *testing.T) {
 	f, err := os.Open("testdata/contacts.csv")
 	if err != nil {
@@ -39,9 +39,9 @@ func TestParseGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if *update {
-		_ = os.WriteFile("testdata/contacts.failed.csv", []byte(b.String()), 0o644)
+		_ = os.WriteFile("testdata/report.golden", []byte(b.String()), 0o644)
 	}
-	want, _ := os.ReadFile("testdata/contacts.failed.csv")
+	want, _ := os.ReadFile("testdata/report.golden")
 	if b.String() != string(want) {
 		t.Errorf("report:\n%s\nwant:\n%s", b.String(), want)
 	}
