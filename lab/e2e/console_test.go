@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// consoleOperator creates operator account op1 (device cisco1:402) on g.
+func consoleOperator(t *testing.T, g *gateway) {
+	t.Helper()
+	code, body := g.apiJSON("POST", "/api/v1/accounts",
+		`{"name":"op1","display_name":"Olive Operator","role":"operator","device":"cisco1:402","password":"op1-secret-passphrase"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create operator: %d %s", code, body)
+	}
+}
+
+// consoleLogin opens /console in b and logs in as op1; it waits for the
+// lamp grid.
+func consoleLogin(b *browser, g *gateway, lamp string) {
+	b.t.Helper()
+	b.do("open the console", 30*time.Second,
+		chromedp.EmulateViewport(1280, 860),
+		chromedp.Navigate("https://"+g.HTTP+"/console"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.do("log in", 30*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#account"), "op1"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "op1-secret-passphrase"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp[data-id="`+lamp+`"]`)))
+}
+
+// waitLamp waits until the page shows lamp id in line state line.
+func (b *browser) waitLamp(id, line string) {
+	b.t.Helper()
+	b.do(fmt.Sprintf("lamp %s %s", id, line), 30*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#blf .lamp[data-id=%q][data-line=%q]`, id, line))))
+}
+
+// consoleArtifact saves a screenshot of the page under $CONSOLE_ARTIFACTS
+// or lab/e2e/artifacts (gitignored) and logs where.
+func (b *browser) consoleArtifact(name string) {
+	b.t.Helper()
+	dir := os.Getenv("CONSOLE_ARTIFACTS")
+	if dir == "" {
+		dir = "artifacts"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	abs, _ := filepath.Abs(filepath.Join(dir, name+".png"))
+	b.t.Logf("screenshot: %s", abs)
+}
+
+// TestConsole drives the operator console in headless Chromium against
+// the binary and the Cisco BroadWorks lab simulator: the operator (op1 on
+// 402) logs in, sees 402 ring and 401 turn busy when 401 calls, answers
+// with the "a" key, parks the call in slot 404 and retrieves it with the
+// mouse, then drags the call onto lamp 403, which rings. Every step is
+// checked on the page and through the API.
+func TestConsole(t *testing.T) {
+	t.Parallel()
+	g := ciscoGateway(t, "  operators: [{account: op1, device: \"cisco1:402\"}]\n")
+	consoleOperator(t, g)
+	b := startBrowser(t)
+	consoleLogin(b, g, "cisco1:403")
+	if s := b.text("#me-name"); s != "Olive Operator" {
+		t.Errorf("operator name %q", s)
+	}
+	for _, id := range []string{"cisco1:401", "cisco1:402", "cisco1:403"} {
+		b.waitLamp(id, "idle")
+	}
+	b.do("live", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#link[data-state="up"]`)))
+
+	// A call starts: 401 calls the operator.
+	if code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"cisco1:401","to":"402"}`); code != http.StatusCreated {
+		t.Fatalf("make call: %d %s", code, body)
+	}
+	b.waitLamp("cisco1:402", "ringing")
+	b.do("incoming call listed", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#calls .call[data-state="alerting"]`)))
+	b.consoleArtifact("console-ringing")
+
+	// Keyboard: focus a lamp (not a text field) and press "a".
+	b.do("answer with the a key", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#blf .lamp[data-id="cisco1:403"]`)),
+		chromedp.KeyEvent("a"))
+	b.waitLamp("cisco1:402", "busy")
+	b.waitLamp("cisco1:401", "busy")
+	g.waitDevice("cisco1:402", "busy after the answer", func(d attDevice) bool { return d.Line == "busy" })
+
+	// Park into slot 404 with the Park button, then retrieve it.
+	b.do("park", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#calls .call[data-state="connected"]`)),
+		clearInput("#park-slot"),
+		chromedp.SendKeys(chromedp.CSS("#park-slot"), "404"),
+		chromedp.Click(chromedp.CSS("#park-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#parked li[data-slot="cisco1:404"]`)))
+	b.waitLamp("cisco1:402", "idle")
+	if code, body := g.api("GET", "/api/v1/parked"); code != 200 || !strings.Contains(string(body), `"operator": "op1"`) {
+		t.Fatalf("parked after the console parked: %d %s", code, body)
+	}
+	b.consoleArtifact("console-parked")
+	b.do("retrieve", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#parked li[data-slot="cisco1:404"] button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#parked li`)))
+	b.waitLamp("cisco1:402", "busy")
+	if code, body := g.api("GET", "/api/v1/parked"); !strings.Contains(string(body), `"parked": []`) {
+		t.Fatalf("parked after the retrieve: %d %s", code, body)
+	}
+
+	// Drag the call onto lamp 403: a blind transfer; 403 rings.
+	b.do("drag the call onto 403", 30*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#calls .call[data-state="connected"]`)),
+		chromedp.DragAndDrop(chromedp.CSS(`#calls .call[data-state="connected"] .who-line`), chromedp.CSS(`#blf .lamp[data-id="cisco1:403"]`)))
+	b.waitLamp("cisco1:403", "ringing")
+	g.waitDevice("cisco1:403", "ringing after the transfer", func(d attDevice) bool { return d.Line == "ringing" })
+	b.waitLamp("cisco1:402", "idle")
+	b.consoleArtifact("console-transferred")
+
+	// The help overlay lists the shortcuts.
+	b.do("help overlay", 10*time.Second, chromedp.Click(chromedp.CSS("#blf .lamp")), chromedp.KeyEvent("?"),
+		chromedp.WaitVisible(chromedp.CSS("#help")))
+	if s := b.text("#help"); !strings.Contains(s, "Answer") || !strings.Contains(s, "Park") {
+		t.Errorf("help overlay: %q", s)
+	}
+}
