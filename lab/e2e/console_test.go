@@ -136,6 +136,27 @@ func TestConsole(t *testing.T) {
 	b.waitLamp("cisco1:402", "idle")
 	b.consoleArtifact("console-transferred")
 
+	// The event stream drops: the lamps grey out; the call ends meanwhile;
+	// the page resumes with since=<last seq> (no second snapshot) and
+	// shows the lamps idle.
+	if s, err := b.eval(`window.switchboardConsole.dropStream(3000), "ok"`); err != nil || s != "ok" {
+		t.Fatalf("drop stream: %q %v", s, err)
+	}
+	b.do("lamps stale while the stream is down", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#link[data-state="down"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#blf.down .lamp.stale[data-id="cisco1:401"]`)))
+	d := g.waitDevice("cisco1:401", "in the transferred call", func(d attDevice) bool { return len(d.Calls) > 0 })
+	if code, body := g.apiJSON("POST", "/api/v1/calls/"+d.Calls[0].CallID+"/clear", `{"device":"cisco1:401"}`); code != http.StatusNoContent {
+		t.Fatalf("clear: %d %s", code, body)
+	}
+	b.do("stream back", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#link[data-state="up"]`)))
+	b.waitLamp("cisco1:401", "idle")
+	b.waitLamp("cisco1:403", "idle")
+	b.do("lamps fresh again", 10*time.Second, chromedp.WaitNotPresent(chromedp.CSS(`#blf .lamp.stale[data-id="cisco1:401"]`)))
+	if st := b.consoleStats(); st.Snapshots != 1 || st.Reconnects != 1 {
+		t.Errorf("after one drop: %d snapshots, %d reconnects; want 1 and 1 (resumed with since=)", st.Snapshots, st.Reconnects)
+	}
+
 	// The help overlay lists the shortcuts.
 	b.do("help overlay", 10*time.Second, chromedp.Click(chromedp.CSS("#blf .lamp")), chromedp.KeyEvent("?"),
 		chromedp.WaitVisible(chromedp.CSS("#help")))

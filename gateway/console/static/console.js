@@ -20,8 +20,8 @@
     dirty: new Set(), rebuild: false, raf: 0, filterDirty: false,
     seq: 0, hasSeq: false, ws: null, backoff: 500, retry: 0, live: false,
     parked: new Map(), consult: null, focusId: '', filter: '',
-    bannerTimer: 0, dirTimer: 0, tick: 0,
-    stats: { firstRenderMs: 0, snapshotMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
+    bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0,
+    stats: { firstRenderMs: 0, snapshotMs: 0, buildMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
   };
 
   // ---- API -------------------------------------------------------------
@@ -188,7 +188,7 @@
       setLink(false);
       if (!S.live) return;
       S.stats.reconnects++;
-      const d = S.backoff * (0.75 + Math.random() * 0.5);
+      const d = Math.max(S.backoff * (0.75 + Math.random() * 0.5), S.holdUntil - performance.now());
       S.backoff = Math.min(S.backoff * 2, 15000);
       S.retry = setTimeout(() => {
         // a 401 on the session means the login is gone: ask again
@@ -330,6 +330,7 @@
   }
 
   function buildGrid() {
+    const t0 = performance.now();
     S.rebuild = false;
     S.dirty.clear();
     S.lamps.clear();
@@ -347,6 +348,7 @@
     S.filterDirty = true;
     renderCalls();
     $('lamp-count').textContent = `${S.lamps.size} lamps`;
+    S.stats.buildMs = performance.now() - t0;
   }
 
   function paintDirty() {
@@ -753,7 +755,12 @@
   });
 
   // For tests and the benchmark: what the page measured.
-  window.switchboardConsole = { stats: () => ({ ...S.stats, lamps: S.lamps.size, seq: S.seq, live: !!S.ws }) };
+  // dropStream closes the event stream as a network loss would and keeps
+  // it closed for at least holdMs before the usual reconnect.
+  window.switchboardConsole = {
+    stats: () => ({ ...S.stats, lamps: S.lamps.size, seq: S.seq, live: !!S.ws }),
+    dropStream: (holdMs) => { S.holdUntil = performance.now() + (holdMs || 0); if (S.ws) S.ws.close(); },
+  };
 
   // ---- start ---------------------------------------------------------------------
   api('GET', '/api/v1/session').then(begin, () => showLogin(''));
