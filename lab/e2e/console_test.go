@@ -164,3 +164,60 @@ func TestConsole(t *testing.T) {
 		t.Errorf("help overlay: %q", s)
 	}
 }
+
+// TestConsoleOperatorPanel: pause with a mandatory reason and resume with
+// the "z" key, the panic button's call, the search over lamps and the
+// directory, and the help overlay, in Chromium against the binary.
+func TestConsoleOperatorPanel(t *testing.T) {
+	t.Parallel()
+	reasons := filepath.Join(t.TempDir(), "reasons.txt")
+	if err := os.WriteFile(reasons, []byte("Lunch\nMeeting\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := ciscoGateway(t, "  operators: [{account: op1, device: \"cisco1:402\"}]\n"+
+		"operators: {pause_reasons: mandatory, pause_reasons_file: "+reasons+", panic: {enabled: true, number: \"403\"}}\n")
+	consoleOperator(t, g)
+	b := startBrowser(t)
+	consoleLogin(b, g, "cisco1:403")
+
+	// Pause: mandatory mode offers the listed reasons only.
+	if opts, _ := b.eval(`[...document.querySelectorAll('#pause-reason option')].map(o => o.value).join(',')`); opts != "Lunch,Meeting" {
+		t.Fatalf("pause reasons offered %q, want Lunch,Meeting", opts)
+	}
+	b.do("pause for a meeting", 20*time.Second,
+		chromedp.SetValue(chromedp.CSS("#pause-reason"), "Meeting"),
+		chromedp.Click(chromedp.CSS("#pause-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#op-state[data-state="paused"]`)))
+	if s := b.text("#op-state"); s != "paused: Meeting" {
+		t.Errorf("state shown %q", s)
+	}
+	if code, body := g.api("GET", "/api/v1/operators"); code != 200 || !strings.Contains(string(body), `"reason": "Meeting"`) {
+		t.Fatalf("operators after the pause: %d %s", code, body)
+	}
+	b.do("resume with z", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#blf .lamp`)), chromedp.KeyEvent("z"),
+		chromedp.WaitVisible(chromedp.CSS(`#op-state[data-state="available"]`)))
+
+	// Search: "40" leaves the three BroadWorks lamps and lists them from
+	// the directory too.
+	b.do("search", 20*time.Second,
+		chromedp.KeyEvent("/"))
+	if s, _ := b.eval(`document.activeElement.id + "|" + document.activeElement.value`); s != "search|" {
+		t.Errorf("after /: focus and value %q, want the empty search field", s)
+	}
+	b.do("search", 20*time.Second,
+		clearInput("#search"), chromedp.SendKeys(chromedp.CSS("#search"), "cisco1:40"),
+		chromedp.WaitVisible(chromedp.CSS(`#dir-results li`)))
+	if s := b.text("#lamp-count"); s != "3 of 4 lamps" {
+		t.Errorf("lamp count after the search %q", s)
+	}
+	if s := b.text("#dir-results"); !strings.Contains(s, "403") {
+		t.Errorf("directory results %q", s)
+	}
+	b.consoleArtifact("console-search")
+
+	// Panic: a call from the operator's device to the configured number.
+	b.do("panic", 20*time.Second, chromedp.Click(chromedp.CSS("#panic-btn")))
+	b.waitLamp("cisco1:403", "ringing")
+	g.waitDevice("cisco1:402", "calling 403", func(d attDevice) bool { return len(d.Calls) > 0 })
+}

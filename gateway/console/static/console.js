@@ -20,7 +20,7 @@
     dirty: new Set(), rebuild: false, raf: 0, filterDirty: false,
     seq: 0, hasSeq: false, ws: null, backoff: 500, retry: 0, live: false,
     parked: new Map(), consult: null, focusId: '', filter: '',
-    bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0,
+    bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0, slash: false,
     stats: { firstRenderMs: 0, snapshotMs: 0, buildMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
   };
 
@@ -734,7 +734,8 @@
     }
     const keys = {
       '?': () => $('help').showModal(),
-      '/': () => $('search').focus(),
+      // focused on keyup: the key's own character must not land in the field
+      '/': () => { S.slash = true; },
       a: () => answer(),
       h: () => { const c = S.consult ? myCalls().find((x) => x.call_id === S.consult.consult) : currentCall(); if (c) callAction(c.call_id, 'clear'); },
       u: () => { const c = currentCall(); if (c) callAction(c.call_id, c.state === 'hold' ? 'retrieve' : 'hold'); },
@@ -752,6 +753,10 @@
     if (e.key === 'Escape' && !S.consult) return;
     e.preventDefault();
     f();
+  });
+
+  document.addEventListener('keyup', (e) => {
+    if (e.key === '/' && S.slash) { S.slash = false; $('search').focus(); $('search').select(); }
   });
 
   // For tests and the benchmark: what the page measured.
