@@ -221,3 +221,39 @@ func TestConsoleOperatorPanel(t *testing.T) {
 	b.waitLamp("cisco1:403", "ringing")
 	g.waitDevice("cisco1:402", "calling 403", func(d attDevice) bool { return len(d.Calls) > 0 })
 }
+
+// TestConsoleConsultByKeys: the operator answers with the mouse, consults
+// the focused lamp 403 with "c", 403 answers, and Enter completes the
+// attended transfer: 401 and 403 talk, the operator's phone is free.
+func TestConsoleConsultByKeys(t *testing.T) {
+	t.Parallel()
+	g := ciscoGateway(t, "  operators: [{account: op1, device: \"cisco1:402\"}]\n")
+	consoleOperator(t, g)
+	b := startBrowser(t)
+	consoleLogin(b, g, "cisco1:403")
+	if code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"cisco1:401","to":"402"}`); code != http.StatusCreated {
+		t.Fatalf("make call: %d %s", code, body)
+	}
+	b.do("answer with the button", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#calls .call[data-state="alerting"] button.primary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#calls .call[data-state="connected"]`)))
+	b.do("consult 403 with c", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#blf .lamp[data-id="cisco1:403"]`)),
+		chromedp.KeyEvent("c"),
+		chromedp.WaitVisible(chromedp.CSS(`#consult-bar`)))
+	b.waitLamp("cisco1:403", "ringing")
+	d := g.waitDevice("cisco1:403", "ringing", func(d attDevice) bool { return len(d.Calls) > 0 })
+	if code, body := g.apiJSON("POST", "/api/v1/calls/"+d.Calls[0].CallID+"/answer", `{"device":"cisco1:403"}`); code != http.StatusNoContent {
+		t.Fatalf("403 answers: %d %s", code, body)
+	}
+	b.waitLamp("cisco1:403", "busy")
+	b.consoleArtifact("console-consult")
+	b.do("complete with Enter", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#blf .lamp[data-id="cisco1:401"]`)),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitNotVisible(chromedp.CSS(`#consult-bar`)))
+	b.waitLamp("cisco1:402", "idle")
+	b.waitLamp("cisco1:401", "busy")
+	b.waitLamp("cisco1:403", "busy")
+	g.waitDevice("cisco1:402", "free after the transfer", func(d attDevice) bool { return d.Line == "idle" })
+}

@@ -402,7 +402,7 @@
     const cols = getComputedStyle(grid).gridTemplateColumns.split(' ').length || 1;
     const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -cols, ArrowDown: cols, Home: -i, End: vis.length - 1 - i }[e.key];
     if (step === undefined) {
-      if (e.key === 'Enter') { e.preventDefault(); transferOrCall(el.dataset.id, false); }
+      if (e.key === 'Enter' && !S.consult) { e.preventDefault(); transferOrCall(el.dataset.id, false); } // consulting: Enter completes (below)
       return;
     }
     e.preventDefault();
@@ -749,7 +749,7 @@
     };
     const f = keys[e.key];
     if (!f) return;
-    if (e.key === 'Enter' && (!S.consult || e.target.closest('button, .lamp'))) return;
+    if (e.key === 'Enter' && (!S.consult || e.target.closest('button'))) return;
     if (e.key === 'Escape' && !S.consult) return;
     e.preventDefault();
     f();
