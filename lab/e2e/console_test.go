@@ -82,6 +82,17 @@ func TestConsole(t *testing.T) {
 	g := ciscoGateway(t, "  operators: [{account: op1, device: \"cisco1:402\"}]\n")
 	consoleOperator(t, g)
 	b := startBrowser(t)
+	b.do("wrong password", 30*time.Second,
+		chromedp.EmulateViewport(1280, 860),
+		chromedp.Navigate("https://"+g.HTTP+"/console"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#account"), "op1"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
+		chromedp.Click(chromedp.CSS("#login-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error")))
+	if s := b.text("#login-error"); s != "Wrong account or password." {
+		t.Errorf("login error shown %q", s)
+	}
 	consoleLogin(b, g, "cisco1:403")
 	if s := b.text("#me-name"); s != "Olive Operator" {
 		t.Errorf("operator name %q", s)
@@ -215,6 +226,11 @@ func TestConsoleOperatorPanel(t *testing.T) {
 		t.Errorf("directory results %q", s)
 	}
 	b.consoleArtifact("console-search")
+	// A tablet in portrait: one column, the lamps still there.
+	b.do("tablet", 20*time.Second, chromedp.EmulateViewport(820, 1180),
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp[data-id="cisco1:403"]`)))
+	b.consoleArtifact("console-tablet")
+	b.do("desktop", 20*time.Second, chromedp.EmulateViewport(1280, 860))
 
 	// Panic: a call from the operator's device to the configured number.
 	b.do("panic", 20*time.Second, chromedp.Click(chromedp.CSS("#panic-btn")))
