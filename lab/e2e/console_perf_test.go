@@ -56,7 +56,7 @@ func TestConsoleThousandLamps(t *testing.T) {
 	var users strings.Builder
 	users.WriteString("users:\n")
 	for i := range 1000 {
-		fmt.Fprintf(&users, "  - {username: u%d, password: secret%d}\n", 2000+i, i)
+		fmt.Fprintf(&users, "  - {username: u%d, password: secret%d, display_name: \"User %d\"}\n", 2000+i, i, 2000+i)
 	}
 	g := startGateway(t, fmt.Sprintf(`cti:
   drivers:
@@ -85,6 +85,12 @@ attendant:
 	}
 	if n, _ := b.eval(`String(document.querySelectorAll('#blf .lamp').length)`); n != "1003" {
 		t.Fatalf("%s lamp nodes, want 1003", n)
+	}
+	// The gateway's users carry their display names from the directory.
+	b.do("lamp labelled with the user's name", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp[data-id="gateway:u2007"][aria-label^="User 2007, u2007"]`)))
+	if s := b.text(`#blf .lamp[data-id="gateway:u2007"] .n`); s != "User 2007" {
+		t.Errorf("lamp gateway:u2007 labelled %q, want its display name", s)
 	}
 	t.Logf("1,003 lamps: first full render %.0f ms after navigation (snapshot applied in %.1f ms, grid built in %.1f ms)", st.FirstRenderMs, st.SnapshotMs, st.BuildMs)
 	before := st

@@ -19,6 +19,7 @@
     queue: [], // raw messages not applied yet
     dirty: new Set(), rebuild: false, raf: 0, filterDirty: false,
     seq: 0, hasSeq: false, ws: null, backoff: 500, retry: 0, live: false,
+    names: new Map(), // device id → display name (directory)
     parked: new Map(), consult: null, focusId: '', filter: '',
     bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0, slash: false,
     stats: { firstRenderMs: 0, snapshotMs: 0, buildMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
@@ -120,6 +121,7 @@
     connect();
     loadParked();
     loadHistory();
+    loadNames();
     clearInterval(S.tick);
     S.tick = setInterval(tickCalls, 1000); // wait times of the few call cards
     $('search').focus();
@@ -133,6 +135,7 @@
     S.hasSeq = false;
     S.devices.clear();
     S.parked.clear();
+    S.names.clear();
     S.consult = null;
     S.rebuild = true;
     schedule();
@@ -308,7 +311,8 @@
     const st = lampStatus(d);
     const s = el.lastChild;
     if (s.textContent !== st) s.textContent = st;
-    el.setAttribute('aria-label', `${d.device} (${d.source}): ${st}`);
+    const name = S.names.get(d.id);
+    el.setAttribute('aria-label', `${name ? name + ', ' : ''}${d.device} (${d.source}): ${st}`);
   }
 
   function newLamp(d) {
@@ -320,7 +324,7 @@
     el.title = d.id;
     const n = document.createElement('span');
     n.className = 'n';
-    n.textContent = d.device;
+    n.textContent = S.names.get(d.id) || d.device;
     const s = document.createElement('span');
     s.className = 's';
     el.append(n, s);
@@ -368,7 +372,8 @@
     const q = S.filter.toLowerCase();
     let shown = 0;
     for (const [id, el] of S.lamps) {
-      const hide = q !== '' && !id.toLowerCase().includes(q);
+      const name = S.names.get(id);
+      const hide = q !== '' && !id.toLowerCase().includes(q) && !(name && name.toLowerCase().includes(q));
       if (el.classList.contains('hide') !== hide) el.classList.toggle('hide', hide);
       if (!hide) shown++;
     }
@@ -694,6 +699,17 @@
       if (li) return li.dataset.number;
     }
     return el ? lampNumber(S.focusId) : '';
+  }
+
+  // loadNames labels the lamps of the gateway's users with their display
+  // names from the directory (as many as directory.search_max_results).
+  async function loadNames() {
+    const r = await api('GET', '/api/v1/directory?kind=user').catch(() => null);
+    if (!r) return;
+    for (const en of r.entries || []) {
+      if (en.device && en.name && en.name !== lampNumber(en.device)) S.names.set(en.device, en.name);
+    }
+    if (S.names.size) { S.rebuild = true; schedule(); }
   }
 
   // ---- history -------------------------------------------------------------------
