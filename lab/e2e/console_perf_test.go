@@ -48,29 +48,12 @@ func (b *browser) consoleStats() consoleStats {
 // that the lamps of the calls change on the page.
 func TestConsoleThousandLamps(t *testing.T) {
 	t.Parallel()
-	sim, err := labcisco.New(labcisco.Config{User: "admin", Password: "secret", Users: []string{"401", "402", "403"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
 	var users strings.Builder
 	users.WriteString("users:\n")
 	for i := range 1000 {
 		fmt.Fprintf(&users, "  - {username: u%d, password: secret%d, display_name: \"User %d\"}\n", 2000+i, i, 2000+i)
 	}
-	g := startGateway(t, fmt.Sprintf(`cti:
-  drivers:
-    - name: cisco1
-      driver: cisco
-      config: {base_url: %q, user: admin, password: secret, tls_insecure_skip_verify: true, user_domain: lab.example, reconnect_min: 50ms}
-      monitor: ["401", "402", "403"]
-attendant:
-  console_link: {tls: ""}
-  operators: [{account: op1, device: "cisco1:402"}]
-%s`, sim.URL(), users.String()))
-	for _, id := range []string{"cisco1:401", "cisco1:402", "cisco1:403"} {
-		g.waitDevice(id, "idle and fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
-	}
+	g, _ := consoleCisco(t, users.String())
 	consoleOperator(t, g)
 	b := startBrowser(t)
 	consoleLogin(b, g, "gateway:u2999")
@@ -118,4 +101,30 @@ attendant:
 	t.Logf("1,003 lamps: %d events in %d batches, %.3f ms per event, %.3f ms per batch (max batch %.2f ms; parse, apply and repaint)",
 		events, batches, ms/float64(events), ms/float64(batches), st.MaxBatchMs)
 	b.consoleArtifact("console-1000-lamps")
+}
+
+// consoleCisco runs a gateway with the BroadWorks driver on a lab
+// simulator (401-403 monitored; op1's device is 402) plus extra top-level
+// YAML, and waits for the three lamps.
+func consoleCisco(t *testing.T, extra string) (*gateway, *labcisco.Sim) {
+	t.Helper()
+	sim, err := labcisco.New(labcisco.Config{User: "admin", Password: "secret", Users: []string{"401", "402", "403"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	g := startGateway(t, fmt.Sprintf(`cti:
+  drivers:
+    - name: cisco1
+      driver: cisco
+      config: {base_url: %q, user: admin, password: secret, tls_insecure_skip_verify: true, user_domain: lab.example, reconnect_min: 50ms}
+      monitor: ["401", "402", "403"]
+attendant:
+  console_link: {tls: ""}
+  operators: [{account: op1, device: "cisco1:402"}]
+%s`, sim.URL(), extra))
+	for _, id := range []string{"cisco1:401", "cisco1:402", "cisco1:403"} {
+		g.waitDevice(id, "idle and fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
+	}
+	return g, sim
 }

@@ -273,3 +273,30 @@ func TestConsoleConsultByKeys(t *testing.T) {
 	b.waitLamp("cisco1:403", "busy")
 	g.waitDevice("cisco1:402", "free after the transfer", func(d attDevice) bool { return d.Line == "idle" })
 }
+
+// TestConsoleLinkDown: when the BroadWorks server goes away, the page
+// greys its lamps and says they are stale (the gateway's own user lamp
+// is not), while its own stream stays up.
+func TestConsoleLinkDown(t *testing.T) {
+	t.Parallel()
+	g, sim := consoleCisco(t, "")
+	consoleOperator(t, g)
+	b := startBrowser(t)
+	consoleLogin(b, g, "cisco1:403")
+	b.waitLamp("cisco1:401", "idle")
+	if n, _ := b.eval(`String(document.querySelectorAll('#blf .lamp.stale').length)`); n != "0" {
+		t.Fatalf("%s stale lamps before the link went down", n)
+	}
+	sim.Close()
+	b.do("cisco lamps stale", 60*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp.stale[data-id="cisco1:401"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp.stale[data-id="cisco1:403"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#link[data-state="up"]`)))
+	if s := b.attr(`#blf .lamp[data-id="cisco1:401"]`, "aria-label"); !strings.Contains(s, "stale") {
+		t.Errorf("stale lamp's label %q does not say so", s)
+	}
+	if n, _ := b.eval(`String(document.querySelectorAll('#blf .lamp.stale[data-id^="gateway:"]').length)`); n != "0" {
+		t.Errorf("%s gateway lamps marked stale by the BroadWorks link", n)
+	}
+	b.consoleArtifact("console-link-down")
+}
