@@ -489,6 +489,7 @@
   function renderCalls() {
     const ul = $('calls');
     const cs = myCalls();
+    if (S.live && cs.length === 0 && ul.childElementCount > 0) loadHistory(); // a call ended: it may be in the history now
     $('calls-count').textContent = String(cs.length);
     ul.replaceChildren(...cs.map((c) => {
       const li = document.createElement('li');
