@@ -154,7 +154,11 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		unauthorized(w, "", "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
+		via := ""
+		if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+			via = "script" // a page's fetch (the console): no Basic dialog over the page's login form
+		}
+		unauthorized(w, via, "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
 		return accounts.Principal{}, r, false
 	}
 	p, _, err := svc.SessionPrincipal(r.Context(), c.Value)
@@ -185,7 +189,7 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 // session gets only the Bearer challenge: a Basic one would make the
 // browser pop up its own login dialog over the console's.
 func unauthorized(w http.ResponseWriter, via, detail string) {
-	if via != "session" {
+	if via != "session" && via != "script" {
 		w.Header().Add("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
 	}
 	w.Header().Add("WWW-Authenticate", `Bearer realm="switchboard"`)
