@@ -1,0 +1,337 @@
+// Package opqueue keeps the operator queues the gateway hosts (issue 14,
+// seed 004): calls to a queue's number wait in line while the available
+// operators of its group ring; each waiting call has its wait time and
+// position. The B2BUA places and cancels the ringing (gateway/b2bua's
+// queue.go); this package decides whom to ring, when a round ends and
+// when a call overflows, on an injectable clock.
+package opqueue
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Strategies.
+const (
+	// All: the call first in line rings every available operator.
+	All = "all"
+	// LongestIdle: each call in line rings one operator, the one idle
+	// longest for the first call, the next one for the second...
+	LongestIdle = "longest_idle"
+)
+
+// Outcomes a call leaves its queue with (Event.Why).
+const (
+	Cancelled  = "cancelled"
+	Cleared    = "cleared"
+	Overflowed = "overflowed"
+	Deflected  = "deflected"
+	Failed     = "failed"
+)
+
+// Event types.
+const (
+	EventJoined     = "joined"
+	EventLeft       = "left"
+	EventAnswered   = "answered"
+	EventOverflowed = "overflowed"
+)
+
+// Config is one queue.
+type Config struct {
+	Number        string
+	Group         string
+	Ring          time.Duration // one round's ringing
+	OverflowAfter time.Duration // 0: never
+	OverflowTo    string        // "": refused when the wait ends
+	Strategy      string        // All or LongestIdle
+}
+
+// Operator is one operator who may ring now.
+type Operator struct {
+	Name string // the account
+	User string // the gateway user whose devices ring
+}
+
+// Roster returns the operators of group who may ring now: logged in,
+// available (not paused), with a gateway device, not busy.
+type Roster func(group string) []Operator
+
+// Event is a change of a queue, for the attendant event stream.
+type Event struct {
+	Type       string        `json:"type"` // joined, left, answered, overflowed
+	Queue      string        `json:"queue"`
+	Call       string        `json:"call"`
+	Caller     string        `json:"caller"`
+	Operator   string        `json:"operator,omitempty"` // answered by
+	Why        string        `json:"why,omitempty"`      // left: cancelled, cleared, deflected, failed
+	OverflowTo string        `json:"overflow_to,omitempty"`
+	Position   int           `json:"position,omitempty"` // joined
+	Waited     time.Duration `json:"-"`
+	WaitSecs   float64       `json:"wait_seconds"`
+}
+
+// Options configure a Manager.
+type Options struct {
+	Queues []Config
+	Roster Roster
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// OnEvent is told of every change; it must not block. Optional.
+	OnEvent func(Event)
+}
+
+// Manager keeps every queue's waiting calls. Safe for concurrent use.
+type Manager struct {
+	o Options
+
+	mu     sync.Mutex
+	queues map[string]*queue
+	idle   map[string]time.Time // user: when it last took a queue call
+	names  map[string]string    // user: operator, as the roster said
+}
+
+type queue struct {
+	cfg   Config
+	waits []*Wait
+}
+
+// Wait is one call waiting in a queue.
+type Wait struct {
+	m      *Manager
+	q      *queue
+	ref    string
+	caller string
+	joined time.Time
+	round  time.Time // when the current round's first ring went out
+	tried  []string  // users rung this round
+	ring   []string  // users ringing now
+	gone   bool
+}
+
+// New returns a Manager for o.Queues.
+func New(o Options) *Manager {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	m := &Manager{o: o, queues: map[string]*queue{}, idle: map[string]time.Time{}, names: map[string]string{}}
+	for _, c := range o.Queues {
+		if c.Strategy == "" {
+			c.Strategy = All
+		}
+		m.queues[c.Number] = &queue{cfg: c}
+	}
+	return m
+}
+
+// IsQueue reports whether number is a queue's number.
+func (m *Manager) IsQueue(number string) bool {
+	_, ok := m.queues[number] // set once in New
+	return ok
+}
+
+// Join puts call ref from caller at the end of number's line.
+func (m *Manager) Join(number, ref, caller string) (*Wait, bool) {
+	q, ok := m.queues[number]
+	if !ok {
+		return nil, false
+	}
+	m.mu.Lock()
+	w := &Wait{m: m, q: q, ref: ref, caller: caller, joined: m.o.Now()}
+	q.waits = append(q.waits, w)
+	ev := Event{Type: EventJoined, Queue: number, Call: ref, Caller: caller, Position: len(q.waits)}
+	m.mu.Unlock()
+	m.emit(ev)
+	return w, true
+}
+
+func (m *Manager) emit(ev Event) {
+	ev.WaitSecs = ev.Waited.Seconds()
+	if m.o.OnEvent != nil {
+		m.o.OnEvent(ev)
+	}
+}
+
+// Step is what a waiting call does now.
+type Step struct {
+	Ring       []string // users to ring now
+	EndRound   bool     // cancel the round's ringing first
+	Overflow   bool     // leave the queue for OverflowTo ("" : refuse)
+	OverflowTo string
+}
+
+// Next says what w does now, given the users rung this round (tried)
+// and those still ringing.
+func (w *Wait) Next(tried, ringing []string) Step {
+	var ops []Operator
+	if w.m.o.Roster != nil {
+		ops = w.m.o.Roster(w.q.cfg.Group) // outside the lock: it may read a store
+	}
+	m := w.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range ops {
+		m.names[o.User] = o.Name
+	}
+	now := m.o.Now()
+	cfg := w.q.cfg
+	w.tried, w.ring = slices.Clone(tried), slices.Clone(ringing)
+	if cfg.OverflowAfter > 0 && now.Sub(w.joined) >= cfg.OverflowAfter {
+		w.ring = nil
+		return Step{Overflow: true, OverflowTo: cfg.OverflowTo}
+	}
+	var st Step
+	if len(w.tried) > 0 && now.Sub(w.round) >= cfg.Ring {
+		st.EndRound = true
+		w.tried, w.ring = nil, nil
+	}
+	st.Ring = m.pick(w, ops)
+	if len(st.Ring) > 0 {
+		if len(w.tried) == 0 {
+			w.round = now
+		}
+		w.tried = append(w.tried, st.Ring...)
+		w.ring = append(w.ring, st.Ring...)
+	}
+	return st
+}
+
+// pick chooses the operators w rings now, under m.mu.
+func (m *Manager) pick(w *Wait, ops []Operator) []string {
+	pos := slices.Index(w.q.waits, w)
+	if pos < 0 {
+		return nil
+	}
+	claimed := map[string]bool{}
+	for _, q := range m.queues {
+		for _, o := range q.waits {
+			if o == w {
+				continue
+			}
+			for _, u := range o.ring {
+				claimed[u] = true
+			}
+		}
+	}
+	var free []Operator
+	for _, o := range ops {
+		if o.User != "" && !claimed[o.User] && !slices.Contains(w.tried, o.User) && !slices.ContainsFunc(free, func(f Operator) bool { return f.User == o.User }) {
+			free = append(free, o)
+		}
+	}
+	switch w.q.cfg.Strategy {
+	case LongestIdle:
+		if len(w.ring) > 0 {
+			return nil // one at a time
+		}
+		slices.SortStableFunc(free, func(a, b Operator) int {
+			if c := m.idle[a.User].Compare(m.idle[b.User]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.User, b.User)
+		})
+		// The calls ahead that ring nobody take the operators first.
+		ahead := 0
+		for _, o := range w.q.waits[:pos] {
+			if len(o.ring) == 0 {
+				ahead++
+			}
+		}
+		if ahead >= len(free) {
+			return nil
+		}
+		return []string{free[ahead].User}
+	default:
+		if pos != 0 {
+			return nil // the call first in line rings everyone
+		}
+		out := make([]string, len(free))
+		for i, o := range free {
+			out[i] = o.User
+		}
+		return out
+	}
+}
+
+// Answered: user took the call; it leaves the queue.
+func (w *Wait) Answered(user string) {
+	m := w.m
+	m.mu.Lock()
+	if w.gone {
+		m.mu.Unlock()
+		return
+	}
+	now := m.o.Now()
+	m.idle[user] = now
+	ev := Event{Type: EventAnswered, Queue: w.q.cfg.Number, Call: w.ref, Caller: w.caller, Operator: m.names[user], Waited: now.Sub(w.joined)}
+	if ev.Operator == "" {
+		ev.Operator = user
+	}
+	w.leaveLocked()
+	m.mu.Unlock()
+	m.emit(ev)
+}
+
+// Leave: the call left the queue unanswered, why says how.
+func (w *Wait) Leave(why string) {
+	m := w.m
+	m.mu.Lock()
+	if w.gone {
+		m.mu.Unlock()
+		return
+	}
+	ev := Event{Type: EventLeft, Queue: w.q.cfg.Number, Call: w.ref, Caller: w.caller, Why: why, Waited: m.o.Now().Sub(w.joined)}
+	if why == Overflowed {
+		ev.Type, ev.Why, ev.OverflowTo = EventOverflowed, "", w.q.cfg.OverflowTo
+	}
+	w.leaveLocked()
+	m.mu.Unlock()
+	m.emit(ev)
+}
+
+func (w *Wait) leaveLocked() {
+	w.gone = true
+	w.q.waits = slices.DeleteFunc(w.q.waits, func(o *Wait) bool { return o == w })
+}
+
+// Waiting is one waiting call as the API shows it.
+type Waiting struct {
+	Call     string   `json:"call"`
+	Caller   string   `json:"caller"`
+	Wait     float64  `json:"wait_seconds"`
+	Position int      `json:"position"`
+	Ringing  []string `json:"ringing"` // operators
+}
+
+// View is one queue as the API shows it.
+type View struct {
+	Config
+	Waiting []Waiting
+}
+
+// Views returns every queue, by number, with its calls in line.
+func (m *Manager) Views() []View {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.o.Now()
+	out := make([]View, 0, len(m.queues))
+	for _, q := range m.queues {
+		v := View{Config: q.cfg, Waiting: []Waiting{}}
+		for i, w := range q.waits {
+			ring := make([]string, 0, len(w.ring))
+			for _, u := range w.ring {
+				n := m.names[u]
+				if n == "" {
+					n = u
+				}
+				ring = append(ring, n)
+			}
+			v.Waiting = append(v.Waiting, Waiting{Call: w.ref, Caller: w.caller, Wait: now.Sub(w.joined).Seconds(), Position: i + 1, Ringing: ring})
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b View) int { return cmp.Compare(a.Number, b.Number) })
+	return out
+}
