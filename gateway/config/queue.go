@@ -18,7 +18,7 @@ type OperatorQueue struct {
 	// cancelled and the next round starts. 1s to 10m. Default: 20s.
 	Ring Duration `yaml:"ring"`
 	// OverflowAfter is how long a call waits before it goes to
-	// OverflowTo. 0 (never) to 1h. Default: 60s.
+	// OverflowTo. 1s to 1h. Default: 60s.
 	OverflowAfter Duration `yaml:"overflow_after"`
 	// OverflowTo receives the calls that waited OverflowAfter; "" refuses
 	// them with 480 instead. Default: "".
@@ -66,8 +66,8 @@ func (d *decoder) validateQueues(qs []OperatorQueue) {
 		if q.Ring.D() < time.Second || q.Ring.D() > 10*time.Minute {
 			d.errorf(key+".ring", "%s is out of range: must be from 1s to 10m", q.Ring.D())
 		}
-		if q.OverflowAfter < 0 || q.OverflowAfter.D() > time.Hour {
-			d.errorf(key+".overflow_after", "%s is out of range: must be from 0 (never) to 1h", q.OverflowAfter.D())
+		if q.OverflowAfter.D() < time.Second || q.OverflowAfter.D() > time.Hour {
+			d.errorf(key+".overflow_after", "%s is out of range: must be from 1s to 1h", q.OverflowAfter.D())
 		}
 		if q.OverflowTo != "" && (!dialable(q.OverflowTo) || q.OverflowTo == q.Number) {
 			d.errorf(key+".overflow_to", "%q: a number of digits, * and #, not the queue's own", q.OverflowTo)
