@@ -193,3 +193,93 @@ func TestQueueOverflow(t *testing.T) {
 	}
 	caller.send(caller.request("ACK", ruri, cid, branch, res.get("To"), 2, "", nil))
 }
+
+// TestQueueCancelAndBusy: an operator in a call is skipped (busy); a
+// caller who hangs up while waiting leaves the queue (left/cancelled on
+// the stream) and the ringing operator gets CANCEL; a supervisor sees
+// every queue.
+func TestQueueCancelAndBusy(t *testing.T) {
+	a := runApp(t, queueUsers+`attendant:
+  console_link: {tls: ""}
+  queues: [{number: "9000", group: operators, ring: 20s, overflow_after: 60s}]
+`, cheapAccounts(t, nil))
+	base := "https://" + a.AdminAddr()
+	c := clientFrom("127.0.0.1")
+	mkOperator(t, a, c, base, "olga", "gateway:u1001", "operators")
+	mkOperator(t, a, c, base, "oscar", "gateway:u1003", "operators")
+	login(t, c, base, "olga", "olga-password")
+	login(t, c, base, "oscar", "oscar-password")
+	conn, br := wsDial(t, a, a.AdminAddr(), "")
+	readMsg(t, conn, br) // the snapshot
+
+	caller := newTestPhone(t, a, "u1000", 0)
+	pOlga := newTestPhone(t, a, "u1001", 0) // rings until cancelled
+	pOscar := newTestPhone(t, a, "u1003", 50*time.Millisecond)
+	pOther := newTestPhone(t, a, "u1002", 50*time.Millisecond)
+	// oscar is in a call (his lamp is busy).
+	if _, st := pOscar.call("1002"); st != 200 {
+		t.Fatalf("oscar's own call: %d", st)
+	}
+	pOther.wait("INVITE at 1002", isInvite)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if d, err := a.att.Device("gateway:u1003"); err == nil && len(d.Calls) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("oscar's lamp never showed his call")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	cid := randHex(8)
+	ch := caller.expect(cid)
+	ruri := "sip:9000@example.com"
+	branch := randHex(6)
+	caller.send(caller.request("INVITE", ruri, cid, branch, "<"+ruri+">", 1, caller.sdp("sendrecv"), nil))
+	res := caller.final(ch, "INVITE")
+	if res.status != 407 {
+		t.Fatalf("first INVITE: %s", res.first)
+	}
+	caller.send(caller.request("ACK", ruri, cid, branch, res.get("To"), 1, "", nil))
+	auth := digestMD5(md5Challenge(res, "Proxy-Authenticate"), "INVITE", ruri, "u1000", "secret")
+	branch = randHex(6)
+	caller.send(caller.request("INVITE", ruri, cid, branch, "<"+ruri+">", 2, caller.sdp("sendrecv"), []string{"Proxy-Authorization: " + auth}))
+	pOlga.wait("INVITE at olga's phone", isInvite)
+	time.Sleep(500 * time.Millisecond)
+	if n := len(pOscar.all(isInvite)); n != 0 {
+		t.Fatalf("the busy operator's phone got %d queue INVITEs", n)
+	}
+	q := getQueues(t, c, base, "", adminBasic(a))
+	if len(q.Queues) != 1 || len(q.Queues[0].Waiting) != 1 || !slices.Equal(q.Queues[0].Waiting[0].Ringing, []string{"olga"}) {
+		t.Fatalf("admin's view %+v", q)
+	}
+	// The caller gives up (RFC 3261 §9.1: CANCEL with the INVITE's Via branch).
+	caller.send(caller.request("CANCEL", ruri, cid, branch, "<"+ruri+">", 2, "", nil))
+	if res := caller.final(ch, "INVITE"); res.status != 487 {
+		t.Fatalf("cancelled queued call: %s", res.first)
+	} else {
+		caller.send(caller.request("ACK", ruri, cid, branch, res.get("To"), 2, "", nil))
+	}
+	pOlga.wait("CANCEL at olga's phone", isReq("CANCEL"))
+	for {
+		m, _ := readMsg(t, conn, br)
+		if m.Type != "queue" {
+			continue
+		}
+		var ev opqueue.Event
+		if err := json.Unmarshal(m.Queue, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == opqueue.EventJoined {
+			continue
+		}
+		if ev.Type != opqueue.EventLeft || ev.Why != opqueue.Cancelled || ev.Caller != "u1000" {
+			t.Fatalf("queue event %+v", ev)
+		}
+		break
+	}
+	if q := getQueues(t, c, base, "", adminBasic(a)); len(q.Queues[0].Waiting) != 0 {
+		t.Fatalf("cancelled call still waiting: %+v", q)
+	}
+}
