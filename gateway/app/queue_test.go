@@ -32,7 +32,9 @@ func getQueues(t *testing.T, c *http.Client, base, cookie string, basic [2]strin
 	return q
 }
 
-func isInvite(m *phoneMsg) bool { return m.method == "INVITE" && !strings.Contains(m.get("To"), "tag=") }
+func isInvite(m *phoneMsg) bool {
+	return m.method == "INVITE" && !strings.Contains(m.get("To"), "tag=")
+}
 
 // TestQueueRingsAvailableOperators: a call to the queue 9000 rings the
 // phones of the group's available, logged-in operators only (a paused
