@@ -18,6 +18,10 @@ import (
 // rosterTimeout bounds the account store reads of one roster.
 const rosterTimeout = 2 * time.Second
 
+// rosterTTL: one roster read per group per 150 ms, however many calls
+// wait (each asks every 200 ms).
+const rosterTTL = 150 * time.Millisecond
+
 // newQueues makes the operator queues of attendant.queues (issue 14) and
 // returns them as the B2BUA's hook; nil when none are configured.
 func (a *App) newQueues(cfg *config.Config) b2bua.Queues {
@@ -27,9 +31,9 @@ func (a *App) newQueues(cfg *config.Config) b2bua.Queues {
 	qs := make([]opqueue.Config, len(cfg.Attendant.Queues))
 	for i, q := range cfg.Attendant.Queues {
 		qs[i] = opqueue.Config{Number: q.Number, Group: q.Group, Ring: q.Ring.D(), OverflowAfter: q.OverflowAfter.D(),
-			OverflowTo: q.OverflowTo, Strategy: q.Strategy}
+			OverflowTo: q.OverflowTo, Strategy: q.Strategy, MaxWaiting: q.MaxWaiting}
 	}
-	a.queues = opqueue.New(opqueue.Options{Queues: qs, Roster: a.queueRoster, OnEvent: a.queueEvent})
+	a.queues = opqueue.New(opqueue.Options{Queues: qs, Roster: a.queueRoster, OnEvent: a.queueEvent, RosterTTL: rosterTTL})
 	return queueHook{a.queues}
 }
 
@@ -89,12 +93,12 @@ type queueHook struct{ m *opqueue.Manager }
 
 func (h queueHook) IsQueue(number string) bool { return h.m.IsQueue(number) }
 
-func (h queueHook) Join(number, ref, caller string) (b2bua.QueueWait, bool) {
-	w, ok := h.m.Join(number, ref, caller)
-	if !ok {
-		return nil, false
+func (h queueHook) Join(number, ref, caller string) (b2bua.QueueWait, error) {
+	w, err := h.m.Join(number, ref, caller)
+	if err != nil {
+		return nil, err
 	}
-	return waitHook{w}, true
+	return waitHook{w}, nil
 }
 
 type waitHook struct{ w *opqueue.Wait }

@@ -285,3 +285,65 @@ func TestQueueCancelAndBusy(t *testing.T) {
 		t.Fatalf("cancelled call still waiting: %+v", q)
 	}
 }
+
+// TestQueueFlood: a flood of calls to a queue fills it to max_waiting;
+// the rest are refused at once with 486 and a Reason, and the calls that
+// wait are unharmed (they overflow in time).
+func TestQueueFlood(t *testing.T) {
+	a := runApp(t, queueUsers+`attendant:
+  console_link: {tls: ""}
+  queues: [{number: "9000", group: operators, overflow_after: 3s, overflow_to: "2000", max_waiting: 3}]
+`, cheapAccounts(t, nil))
+	caller := newTestPhone(t, a, "u1000", 0)
+	pOver := newTestPhone(t, a, "u2000", 50*time.Millisecond)
+	const n = 12
+	type out struct {
+		status int
+		reason string
+	}
+	res := make(chan out, n)
+	ruri := "sip:9000@example.com"
+	for range n {
+		go func() {
+			cid := randHex(8)
+			ch := caller.expect(cid)
+			branch := randHex(6)
+			caller.send(caller.request("INVITE", ruri, cid, branch, "<"+ruri+">", 1, caller.sdp("sendrecv"), nil))
+			r := caller.final(ch, "INVITE")
+			if r.status == 407 {
+				caller.send(caller.request("ACK", ruri, cid, branch, r.get("To"), 1, "", nil))
+				auth := digestMD5(md5Challenge(r, "Proxy-Authenticate"), "INVITE", ruri, "u1000", "secret")
+				branch = randHex(6)
+				caller.send(caller.request("INVITE", ruri, cid, branch, "<"+ruri+">", 2, caller.sdp("sendrecv"), []string{"Proxy-Authorization: " + auth}))
+				r = caller.final(ch, "INVITE")
+			}
+			if r.status >= 300 {
+				caller.send(caller.request("ACK", ruri, cid, branch, r.get("To"), 2, "", nil))
+			} else if r.status == 200 {
+				target := strings.Trim(strings.TrimSpace(r.get("Contact")), "<>")
+				caller.send(caller.request("ACK", target, cid, randHex(6), r.get("To"), 2, "", nil))
+				caller.send(caller.request("BYE", target, cid, randHex(6), r.get("To"), 3, "", nil))
+			}
+			res <- out{r.status, r.get("Reason")}
+		}()
+	}
+	counts := map[int]int{}
+	for range n {
+		select {
+		case o := <-res:
+			counts[o.status]++
+			if o.status == 486 && !strings.Contains(o.reason, "Queue full") {
+				t.Errorf("486 Reason %q", o.reason)
+			}
+		case <-time.After(40 * time.Second):
+			t.Fatalf("flood not settled: %v", counts)
+		}
+	}
+	t.Logf("outcomes %v", counts)
+	if counts[200] != 3 || counts[486] != n-3 {
+		t.Fatalf("outcomes %v: want 3 overflowed and answered, %d refused busy", counts, n-3)
+	}
+	if got := len(pOver.all(isInvite)); got != 3 {
+		t.Fatalf("overflow target got %d INVITEs, want 3", got)
+	}
+}

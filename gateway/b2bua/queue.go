@@ -19,8 +19,8 @@ type Queues interface {
 	// IsQueue reports whether number is a queue's number.
 	IsQueue(number string) bool
 	// Join puts the call ref (CallEvent.ID) from caller in number's
-	// queue; false when number is no queue.
-	Join(number, ref, caller string) (QueueWait, bool)
+	// queue; an error (the queue is full) refuses the call with 486.
+	Join(number, ref, caller string) (QueueWait, error)
 }
 
 // QueueWait is one call waiting in a queue.
@@ -71,9 +71,11 @@ func errQueueNoOverflow() error {
 // is cancelled and the next one starts; overflow diverts the call.
 func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, tgt target, cancelled chan struct{}) error {
 	gw := c.gw
-	w, ok := gw.o.Queues.Join(tgt.queue, c.ref, c.callerName())
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNoRoute, tgt.queue)
+	w, err := gw.o.Queues.Join(tgt.queue, c.ref, c.callerName())
+	if err != nil {
+		gw.log.Info("queue: call refused", "queue", tgt.queue, "caller", c.callerName(), "error", err)
+		return &relayedError{se: &statusError{486, "Busy Here"},
+			hs: []sip.Header{sip.NewHeader("Reason", `SIP;cause=486;text="Queue full"`)}}
 	}
 	why := "failed"
 	defer func() {

@@ -27,6 +27,9 @@ type OperatorQueue struct {
 	// operator) or longest_idle (each call in line rings one operator,
 	// the one idle longest first). Default: all.
 	Strategy string `yaml:"strategy"`
+	// MaxWaiting is how many calls may wait at once; more are refused
+	// with 486. 1 to 10000. Default: 50.
+	MaxWaiting int `yaml:"max_waiting"`
 }
 
 // Queue strategies.
@@ -55,6 +58,12 @@ func (d *decoder) validateQueues(qs []OperatorQueue) {
 		}
 		if q.Strategy == "" {
 			q.Strategy = QueueAll
+		}
+		if q.MaxWaiting == 0 {
+			q.MaxWaiting = 50
+		}
+		if q.MaxWaiting < 1 || q.MaxWaiting > 10000 {
+			d.errorf(key+".max_waiting", "%d is out of range: must be from 1 to 10000", q.MaxWaiting)
 		}
 		if q.Number == "" || !dialable(q.Number) || seen[q.Number] {
 			d.errorf(key+".number", "%q: a queue needs a unique number of digits, * and #", q.Number)

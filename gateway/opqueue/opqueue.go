@@ -8,10 +8,18 @@ package opqueue
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"sync"
 	"time"
 )
+
+// ErrFull: the queue holds MaxWaiting calls already (a flood of calls
+// does not grow it without bound).
+var ErrFull = errors.New("the queue is full")
+
+// ErrNoQueue: the number is no queue's.
+var ErrNoQueue = errors.New("no queue has this number")
 
 // Strategies.
 const (
@@ -47,7 +55,11 @@ type Config struct {
 	OverflowAfter time.Duration // 0: never
 	OverflowTo    string        // "": refused when the wait ends
 	Strategy      string        // All or LongestIdle
+	MaxWaiting    int           // calls in line at most; 0: 50
 }
+
+// DefaultMaxWaiting is Config.MaxWaiting's default.
+const DefaultMaxWaiting = 50
 
 // Operator is one operator who may ring now.
 type Operator struct {
@@ -81,6 +93,10 @@ type Options struct {
 	Now func() time.Time
 	// OnEvent is told of every change; it must not block. Optional.
 	OnEvent func(Event)
+	// RosterTTL keeps a group's roster this long for every call waiting
+	// (one store read per group per TTL, however many calls wait); 0
+	// reads it at every step.
+	RosterTTL time.Duration
 }
 
 // Manager keeps every queue's waiting calls. Safe for concurrent use.
@@ -91,6 +107,13 @@ type Manager struct {
 	queues map[string]*queue
 	idle   map[string]time.Time // user: when it last took a queue call
 	names  map[string]string    // user: operator, as the roster said
+	rmu    sync.Mutex
+	rcache map[string]rosterAt // group: its last roster
+}
+
+type rosterAt struct {
+	at  time.Time
+	ops []Operator
 }
 
 type queue struct {
@@ -116,10 +139,14 @@ func New(o Options) *Manager {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	m := &Manager{o: o, queues: map[string]*queue{}, idle: map[string]time.Time{}, names: map[string]string{}}
+	m := &Manager{o: o, queues: map[string]*queue{}, idle: map[string]time.Time{}, names: map[string]string{},
+		rcache: map[string]rosterAt{}}
 	for _, c := range o.Queues {
 		if c.Strategy == "" {
 			c.Strategy = All
+		}
+		if c.MaxWaiting <= 0 {
+			c.MaxWaiting = DefaultMaxWaiting
 		}
 		m.queues[c.Number] = &queue{cfg: c}
 	}
@@ -132,19 +159,24 @@ func (m *Manager) IsQueue(number string) bool {
 	return ok
 }
 
-// Join puts call ref from caller at the end of number's line.
-func (m *Manager) Join(number, ref, caller string) (*Wait, bool) {
+// Join puts call ref from caller at the end of number's line: ErrNoQueue,
+// ErrFull.
+func (m *Manager) Join(number, ref, caller string) (*Wait, error) {
 	q, ok := m.queues[number]
 	if !ok {
-		return nil, false
+		return nil, ErrNoQueue
 	}
 	m.mu.Lock()
+	if len(q.waits) >= q.cfg.MaxWaiting {
+		m.mu.Unlock()
+		return nil, ErrFull
+	}
 	w := &Wait{m: m, q: q, ref: ref, caller: caller, joined: m.o.Now()}
 	q.waits = append(q.waits, w)
 	ev := Event{Type: EventJoined, Queue: number, Call: ref, Caller: caller, Position: len(q.waits)}
 	m.mu.Unlock()
 	m.emit(ev)
-	return w, true
+	return w, nil
 }
 
 func (m *Manager) emit(ev Event) {
@@ -165,11 +197,8 @@ type Step struct {
 // Next says what w does now, given the users rung this round (tried)
 // and those still ringing.
 func (w *Wait) Next(tried, ringing []string) Step {
-	var ops []Operator
-	if w.m.o.Roster != nil {
-		ops = w.m.o.Roster(w.q.cfg.Group) // outside the lock: it may read a store
-	}
 	m := w.m
+	ops := m.roster(w.q.cfg.Group) // outside m.mu: it may read a store
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, o := range ops {
@@ -334,4 +363,20 @@ func (m *Manager) Views() []View {
 	}
 	slices.SortFunc(out, func(a, b View) int { return cmp.Compare(a.Number, b.Number) })
 	return out
+}
+
+// roster is group's roster, read again once RosterTTL passed.
+func (m *Manager) roster(group string) []Operator {
+	if m.o.Roster == nil {
+		return nil
+	}
+	m.rmu.Lock()
+	defer m.rmu.Unlock()
+	now := m.o.Now()
+	if r, ok := m.rcache[group]; ok && m.o.RosterTTL > 0 && now.Sub(r.at) < m.o.RosterTTL && now.Sub(r.at) >= 0 {
+		return r.ops
+	}
+	ops := m.o.Roster(group)
+	m.rcache[group] = rosterAt{at: now, ops: ops}
+	return ops
 }

@@ -1,6 +1,7 @@
 package opqueue
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -52,9 +53,9 @@ func setup(strategy string) (*Manager, *clock, *roster, *events) {
 
 func join(t *testing.T, m *Manager, ref string) *Wait {
 	t.Helper()
-	w, ok := m.Join("9000", ref, "caller-"+ref)
-	if !ok {
-		t.Fatal("9000 is no queue")
+	w, err := m.Join("9000", ref, "caller-"+ref)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return w
 }
@@ -64,8 +65,8 @@ func TestNotAQueue(t *testing.T) {
 	if m.IsQueue("9001") || !m.IsQueue("9000") {
 		t.Fatal("IsQueue")
 	}
-	if _, ok := m.Join("9001", "x", "y"); ok {
-		t.Fatal("joined a number that is no queue")
+	if _, err := m.Join("9001", "x", "y"); !errors.Is(err, ErrNoQueue) {
+		t.Fatalf("joined a number that is no queue: %v", err)
 	}
 }
 
@@ -228,5 +229,49 @@ func TestLeaveReasons(t *testing.T) {
 	defer e.mu.Unlock()
 	if last := e.evs[len(e.evs)-1]; last.Type != EventLeft || last.Why != Cancelled || last.Call != "c1" {
 		t.Fatalf("event %+v", last)
+	}
+}
+
+// TestFull: a queue holds MaxWaiting calls; more are refused until one
+// leaves.
+func TestFull(t *testing.T) {
+	c := newClock()
+	m := New(Options{Queues: []Config{{Number: "9000", Group: "ops", Ring: time.Second, OverflowAfter: time.Minute, MaxWaiting: 2}}, Now: c.now})
+	w1, _ := m.Join("9000", "c1", "a")
+	if _, err := m.Join("9000", "c2", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Join("9000", "c3", "c"); !errors.Is(err, ErrFull) {
+		t.Fatalf("third call: %v, want ErrFull", err)
+	}
+	w1.Leave(Cancelled)
+	if _, err := m.Join("9000", "c3", "c"); err != nil {
+		t.Fatalf("after one left: %v", err)
+	}
+	if m := New(Options{Queues: []Config{{Number: "1"}}}); m.queues["1"].cfg.MaxWaiting != DefaultMaxWaiting {
+		t.Fatal("MaxWaiting default")
+	}
+}
+
+// TestRosterTTL: calls waiting together read a group's roster once per
+// TTL.
+func TestRosterTTL(t *testing.T) {
+	c := newClock()
+	reads := 0
+	m := New(Options{Queues: []Config{{Number: "9000", Group: "ops", Ring: time.Second, OverflowAfter: time.Minute}},
+		Now: c.now, RosterTTL: 150 * time.Millisecond,
+		Roster: func(string) []Operator { reads++; return []Operator{anna} }})
+	w1, _ := m.Join("9000", "c1", "a")
+	w2, _ := m.Join("9000", "c2", "b")
+	w1.Next(nil, nil)
+	w2.Next(nil, nil)
+	w1.Next([]string{"u1001"}, []string{"u1001"})
+	if reads != 1 {
+		t.Fatalf("%d roster reads within the TTL, want 1", reads)
+	}
+	c.add(200 * time.Millisecond)
+	w2.Next(nil, nil)
+	if reads != 2 {
+		t.Fatalf("%d roster reads after the TTL, want 2", reads)
 	}
 }
