@@ -114,3 +114,32 @@ func refOf(r connResult) plugins.ConnectionRef {
 	_, id, _ := strings.Cut(r.CallID, ":")
 	return plugins.ConnectionRef{Device: dev, CallID: id, ConnectionID: r.ConnectionID}
 }
+
+// TestPanicButtonPBXDevice: an operator whose device is a PBX's presses
+// the panic button: the call goes through that source's MakeCall (the
+// driver), from the operator's device to the configured number.
+func TestPanicButtonPBXDevice(t *testing.T) {
+	src := &testSource{name: "pbx1", devs: []string{"201", "202"}}
+	cheap := cheapAccounts(t, nil)
+	a := runApp(t, "operators: {panic: {enabled: true, number: \"112\"}}\n", func(a *App) { cheap(a); a.att.AddSource(src) })
+	base := "https://" + a.AdminAddr()
+	c := clientFrom("127.0.0.1")
+	olga := mkOperator(t, a, c, base, "olga", "pbx1:201", "reception")
+	r := do(t, c, base, call{method: "POST", path: "/api/v1/operators/me/panic", basic: olga})
+	want(t, "panic from a PBX device", r, http.StatusCreated)
+	var res connResult
+	r.json(t, &res)
+	if res.CallID != "pbx1:c5" || res.Device != "pbx1:201" {
+		t.Fatalf("panic answer %+v", res)
+	}
+	if got := src.calls(); len(got) != 1 || got[0] != "make 201 112" {
+		t.Fatalf("source got %q, want one make call 201 -> 112", got)
+	}
+	// A device whose source is not running: 503, nothing placed.
+	mkOperator(t, a, c, base, "otto", "pbx9:301", "reception")
+	want(t, "panic from a device of no source", do(t, c, base, call{method: "POST", path: "/api/v1/operators/me/panic",
+		basic: [2]string{"otto", "otto-password"}}), http.StatusServiceUnavailable)
+	if got := src.calls(); len(got) != 1 {
+		t.Fatalf("source got %q after the refused press", got)
+	}
+}

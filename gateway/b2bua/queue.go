@@ -77,6 +77,9 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		return &relayedError{se: &statusError{486, "Busy Here"},
 			hs: []sip.Header{sip.NewHeader("Reason", `SIP;cause=486;text="Queue full"`)}}
 	}
+	c.info.mu.Lock()
+	c.info.target = tgt.queue // the CDR's target until an operator answers
+	c.info.mu.Unlock()
 	why := "failed"
 	defer func() {
 		if why != "" {
@@ -87,6 +90,10 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		c.rang = true
 		c.provisionalA(tx, req, 180, "Ringing", nil)
 	}
+	// The caller's lamp: its call reached the queue (gwcti tracks one
+	// alerting device per call, so the operators' lamps do not show the
+	// queue's ringing).
+	c.observe(CallAlerting, CallEvent{}) // observe.go
 	f := newFork(c)
 	defer func() { f.drain(nil) }()
 	tick := time.NewTicker(queuePoll)
