@@ -110,7 +110,9 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 		if st.Overflow {
 			f.cancel(nil, "")
 			why = "overflowed"
-			if st.OverflowTo == "" {
+			if st.OverflowTo == "" || c.diverted != nil {
+				// No target, or the call came diverted already (one
+				// diversion per call, divert.go).
 				return errQueueNoOverflow()
 			}
 			return &queueOverflow{to: st.OverflowTo}
