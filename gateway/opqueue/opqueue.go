@@ -128,9 +128,10 @@ type Wait struct {
 	ref    string
 	caller string
 	joined time.Time
-	round  time.Time // when the current round's first ring went out
-	tried  []string  // users rung this round
-	ring   []string  // users ringing now
+	round  time.Time      // when the current round's first ring went out
+	tried  []string       // users rung this round
+	ring   []string       // users ringing now
+	rung   map[string]int // rounds each user was rung in for this call
 	gone   bool
 }
 
@@ -171,7 +172,7 @@ func (m *Manager) Join(number, ref, caller string) (*Wait, error) {
 		m.mu.Unlock()
 		return nil, ErrFull
 	}
-	w := &Wait{m: m, q: q, ref: ref, caller: caller, joined: m.o.Now()}
+	w := &Wait{m: m, q: q, ref: ref, caller: caller, joined: m.o.Now(), rung: map[string]int{}}
 	q.waits = append(q.waits, w)
 	ev := Event{Type: EventJoined, Queue: number, Call: ref, Caller: caller, Position: len(q.waits)}
 	m.mu.Unlock()
@@ -223,6 +224,9 @@ func (w *Wait) Next(tried, ringing []string) Step {
 		}
 		w.tried = append(w.tried, st.Ring...)
 		w.ring = append(w.ring, st.Ring...)
+		for _, u := range st.Ring {
+			w.rung[u]++
+		}
 	}
 	return st
 }
@@ -255,7 +259,12 @@ func (m *Manager) pick(w *Wait, ops []Operator) []string {
 		if len(w.ring) > 0 {
 			return nil // one at a time
 		}
+		// Those this call rang least first (a round nobody answered
+		// moves on to the next operator), then the longest idle.
 		slices.SortStableFunc(free, func(a, b Operator) int {
+			if c := cmp.Compare(w.rung[a.User], w.rung[b.User]); c != 0 {
+				return c
+			}
 			if c := m.idle[a.User].Compare(m.idle[b.User]); c != 0 {
 				return c
 			}

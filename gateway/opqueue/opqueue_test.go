@@ -275,3 +275,28 @@ func TestRosterTTL(t *testing.T) {
 		t.Fatalf("%d roster reads after the TTL, want 2", reads)
 	}
 }
+
+// TestLongestIdleRotates: with longest_idle, a round nobody answered
+// moves on to the next operator; after everyone, the first again.
+func TestLongestIdleRotates(t *testing.T) {
+	m, c, r, _ := setup(LongestIdle)
+	r.set("ops", anna, bob)
+	w := join(t, m, "c1")
+	st := w.Next(nil, nil)
+	order := st.Ring
+	for range 2 {
+		c.add(10 * time.Second)
+		if mid := w.Next(st.Ring, st.Ring); len(mid.Ring) != 0 || mid.EndRound {
+			t.Fatalf("mid-round step %+v", mid)
+		}
+		c.add(10 * time.Second)
+		st = w.Next(st.Ring, st.Ring)
+		if !st.EndRound || len(st.Ring) != 1 {
+			t.Fatalf("round end %+v", st)
+		}
+		order = append(order, st.Ring...)
+	}
+	if !slices.Equal(order, []string{"u1001", "u1002", "u1001"}) {
+		t.Fatalf("rounds rang %v, want anna, bob, anna", order)
+	}
+}
