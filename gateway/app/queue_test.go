@@ -340,8 +340,11 @@ func TestQueueFlood(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes %v", counts)
-	if counts[200] != 3 || counts[486] != n-3 {
-		t.Fatalf("outcomes %v: want 3 overflowed and answered, %d refused busy", counts, n-3)
+	// The excess is refused: 486 by the full queue, or 503 with
+	// Retry-After by the call policy's per-user call limit when the
+	// refused calls of the same caller pile up first.
+	if counts[200] != 3 || counts[486] == 0 || counts[486]+counts[503] != n-3 {
+		t.Fatalf("outcomes %v: want 3 overflowed and answered, the other %d refused (486, some 503)", counts, n-3)
 	}
 	if got := len(pOver.all(isInvite)); got != 3 {
 		t.Fatalf("overflow target got %d INVITEs, want 3", got)
