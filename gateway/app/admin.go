@@ -66,6 +66,8 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.provisionRoutes(mux) // provision.go (after webphoneRoutes: it uses the web phone's login)
 	s.directoryRoutes(mux) // directory_api.go
 	s.consoleRoutes(mux)   // console.go
+	s.panicRoutes(mux)     // panic.go
+	s.queueRoutes(mux)     // queue.go
 	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
 	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{

@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/cti"
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 	"github.com/switchboard-gw/switchboard/gateway/gwcti"
+	"github.com/switchboard-gw/switchboard/gateway/opqueue"
 	"github.com/switchboard-gw/switchboard/gateway/registrar"
 	"github.com/switchboard-gw/switchboard/gateway/sipguard"
 	"github.com/switchboard-gw/switchboard/gateway/sipserver"
@@ -74,6 +75,7 @@ type App struct {
 	admin    *adminServer
 	acct     *accounts.Service   // HTTPS logins (accounts.go)
 	ops      *accounts.Operators // operators' state, pause reasons (accounts.go)
+	queues   *opqueue.Manager    // operator queues (queue.go)
 	prov     *provisioning       // settings files, per-user provisioning (provision.go)
 	provOnce sync.Once
 	started  time.Time

@@ -108,6 +108,8 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		// The gateway as a CTI source (gwcti.go).
 		OnCall: a.gwctiOnCall,
 		DND:    a.gwctiDND,
+
+		Queues: a.newQueues(cfg), // operator queues (queue.go)
 	})
 	// trunks' auth, identity and registered-as, session timers, pickup:
 	// the settings a reload swaps (reload_calls.go).

@@ -35,7 +35,9 @@ type Message struct {
 	Devices []Device `json:"devices,omitempty"`
 	// Parked is the parked call of parked, unparked and recall messages.
 	Parked *Parked `json:"parked,omitempty"`
-	Detail string  `json:"detail,omitempty"`
+	// Queue is an operator queue's change (type queue, gateway/opqueue).
+	Queue  json.RawMessage `json:"queue,omitempty"`
+	Detail string          `json:"detail,omitempty"`
 }
 
 // entry is one published message, marshalled once for every client.

@@ -167,6 +167,9 @@ type Options struct {
 	// devices ringing while it has do-not-disturb on (486 or 480; 486
 	// takes the user's busy diversion), 0 when it has not. Optional.
 	DND func(user string) int
+	// Queues are the operator queues (queue.go), consulted before
+	// local-user routing. Optional.
+	Queues Queues
 }
 
 // Numbering rewrites numbers at the trunk boundary (numbering.Plan).

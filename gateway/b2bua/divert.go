@@ -50,6 +50,9 @@ func (c *call) divertFor(user string, err error) (diversion, bool) {
 	if errors.As(err, &df) && c.diverted == nil {
 		return diversion{from: c.num, to: df.to, reason: "deflection", cause: 480}, true // Deflect (control.go)
 	}
+	if dv, ok := c.queueDiversion(err); ok {
+		return dv, true // a queue's overflow (queue.go)
+	}
 	if user == "" || gw.o.Divert == nil || c.diverted != nil {
 		return diversion{}, false // at most one diversion per call
 	}

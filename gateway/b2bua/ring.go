@@ -32,6 +32,9 @@ func direction(who caller, tgt target) cdr.Direction {
 // branch answers — then it holds until the call ends and returns nil — or
 // every branch failed, the caller cancelled, or nobody answered in time.
 func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransaction, tgt target, cancelled chan struct{}) error {
+	if tgt.queue != "" {
+		return c.ringQueue(ctx, req, tx, tgt, cancelled) // queue.go
+	}
 	b := c.gw
 	f := newFork(c)
 	c.info.mu.Lock()

@@ -74,6 +74,7 @@ type target struct {
 	user     string // local username; "" for a trunk
 	contacts []store.Binding
 	trunk    *dnssrv.Trunk
+	queue    string // an operator queue's number (queue.go)
 }
 
 // resolve finds the target of a dialled number: a trunk matched exactly,
@@ -87,6 +88,9 @@ func (b *B2BUA) resolve(num string, fromTrunk bool) (target, error) {
 				return target{trunk: tr}, nil
 			}
 		}
+	}
+	if b.o.Queues != nil && b.o.Queues.IsQueue(num) {
+		return target{queue: num}, nil // queue.go
 	}
 	if b.o.Local != nil {
 		if user, ok := b.o.Local.Local(num); ok {

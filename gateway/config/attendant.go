@@ -53,6 +53,9 @@ type Attendant struct {
 
 	// ConsoleLink configures the console link listeners (seed 004).
 	ConsoleLink ConsoleLink `yaml:"console_link"`
+
+	// Queues are the operator queues the gateway hosts (queue.go).
+	Queues []OperatorQueue `yaml:"queues"`
 }
 
 // AttendantGroup is one operator group's devices.
@@ -156,6 +159,7 @@ func (d *decoder) validateAttendant(a *Attendant) {
 			d.errorf(l.key, "%q: %v", l.v, err)
 		}
 	}
+	d.validateQueues(a.Queues) // queue.go
 	if a.ConsoleLink.PlainEnabled && a.ConsoleLink.Plain == "" {
 		d.errorf("attendant.console_link.plain", "plain_enabled needs a plain address")
 	}

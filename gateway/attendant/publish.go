@@ -1,0 +1,10 @@
+package attendant
+
+// Publish sends msg to every client of the event stream (and keeps it in
+// the ring for clients that reconnect): for messages other parts of the
+// gateway make, such as the operator queue's (type queue).
+func (m *Model) Publish(msg Message) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publishLocked(msg, "", "")
+}
