@@ -171,7 +171,8 @@
 
   $('panic-btn').addEventListener('click', async () => {
     if (!S.myDevice) return banner('Panic: no device is assigned to you');
-    const r = await act('Panic call', () => api('POST', '/api/v1/calls', { from: S.myDevice, to: S.me.panic.number }));
+    // The server places it from my device and logs who pressed it.
+    const r = await act('Panic call', () => api('POST', '/api/v1/operators/me/panic'));
     if (r) banner(`Panic call placed to ${S.me.panic.number}`, true);
   });
 
