@@ -65,6 +65,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	}
 	s.provisionRoutes(mux) // provision.go (after webphoneRoutes: it uses the web phone's login)
 	s.directoryRoutes(mux) // directory_api.go
+	s.adminUIRoutes(mux)   // adminui.go: /admin and the endpoints it adds
 	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
 	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{
