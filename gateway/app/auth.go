@@ -154,7 +154,11 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		unauthorized(w, "", "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
+		via := ""
+		if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+			via = "script" // a page's fetch (the admin UI): no Basic challenge, no browser dialog
+		}
+		unauthorized(w, via, "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
 		return accounts.Principal{}, r, false
 	}
 	p, _, err := svc.SessionPrincipal(r.Context(), c.Value)
@@ -183,9 +187,10 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 
 // unauthorized answers 401 with a challenge (RFC 9110 §11.6.1). A browser
 // session gets only the Bearer challenge: a Basic one would make the
-// browser pop up its own login dialog over the console's.
+// browser pop up its own login dialog over the console's; so does a
+// page's fetch without a cookie (via "script").
 func unauthorized(w http.ResponseWriter, via, detail string) {
-	if via != "session" {
+	if via != "session" && via != "script" {
 		w.Header().Add("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
 	}
 	w.Header().Add("WWW-Authenticate", `Bearer realm="switchboard"`)

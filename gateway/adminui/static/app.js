@@ -240,7 +240,8 @@
   $('#reg-search').addEventListener('input', () => loadRegistrations().catch(() => {}));
 
   async function loadCalls() {
-    const [calls, ladders] = await Promise.all([get('/api/v1/calls'), get('/api/v1/ladders')]);
+    const [cs, ladders] = await Promise.all([get('/api/v1/calls'), get('/api/v1/ladders')]);
+    const calls = (cs && cs.calls) || [];
     table($('#calls-table'), [
       ['Call', (c) => c.id], ['Calling', (c) => c.calling], ['Called', (c) => c.called],
       ['Parties', (c) => (c.parties || []).map((p) => p.device + ' ' + p.state).join(', ')],
@@ -259,7 +260,7 @@
       ['Final', (l) => (l.status ? l.status + ' ' + (l.reason || '') : '')], ['Messages', (l) => l.message_count],
       ['', (l) => el('span', {},
         el('button', { class: 'secondary view-ladder', type: 'button', onclick: () => showLadder(l.id) }, 'Ladder'), ' ',
-        el('a', { href: '/api/v1/ladders/' + encodeURIComponent(l.id) + '?format=pcap', download: l.id + '.pcap' }, 'PCAP'))],
+        el('a', { href: '/api/v1/ladders/' + encodeURIComponent(l.id) + '.pcap', download: l.id + '.pcap' }, 'PCAP'))],
     ], ladders, (l) => ({ 'data-ladder': l.id }));
   }
 
@@ -271,38 +272,42 @@
     const parties = l.parties || [];
     box.append(el('h3', {}, 'Ladder of ' + (l.from || '') + ' → ' + (l.to || '')));
     const grid = el('div', { class: 'ladder-grid' });
-    grid.style.gridTemplateColumns = '7em repeat(' + Math.max(parties.length, 1) + ', 1fr)';
-    grid.append(el('div', { class: 'ladder-head' }, 'ms'));
-    for (const p of parties) grid.append(el('div', { class: 'ladder-head' }, p.name + (p.gateway ? ' (gateway)' : '')));
-    for (const m of l.messages || []) {
-      grid.append(el('div', { class: 'ladder-time' }, (m.offset_ms || 0).toFixed(1)));
+    const cols = Math.max(parties.length, 1);
+    grid.style.gridTemplateColumns = '5em repeat(' + cols + ', 1fr)';
+    const put = (e, row, col, span) => { e.style.gridRow = String(row); e.style.gridColumn = col + ' / span ' + (span || 1); grid.append(e); return e; };
+    put(el('div', { class: 'ladder-head' }, 'ms'), 1, 1);
+    parties.forEach((p, i) => put(el('div', { class: 'ladder-head', title: (p.addrs || []).join(' ') }, p.name + (p.gateway ? ' (gateway)' : '')), 1, i + 2));
+    (l.messages || []).forEach((m, k) => {
+      const row = k + 2;
+      put(el('div', { class: 'ladder-time' }, (m.offset_ms || 0).toFixed(1)), row, 1);
+      for (let c = 0; c < parties.length; c++) put(el('div', { class: 'ladder-life' }), row, c + 2);
       const lo = Math.min(m.from, m.to), hi = Math.max(m.from, m.to);
-      for (let c = 0; c < parties.length; c++) {
-        const cell = el('div', { class: 'ladder-cell' });
-        if (c >= lo && c <= hi && lo !== hi) {
-          cell.classList.add('span');
-          if (c === lo) cell.append(el('span', { class: 'ladder-msg', title: m.text || '', onclick: () => { pre.textContent = m.text || ''; } },
-            (m.to > m.from ? '' : '← ') + m.label + (m.to > m.from ? ' →' : '')));
-        }
-        grid.append(cell);
-      }
-    }
+      const right = m.to > m.from;
+      const arrow = el('div', { class: 'ladder-arrow ' + (right ? 'right' : 'left'), title: m.transport + ' ' + m.src + ' → ' + m.dst },
+        el('span', { class: 'ladder-msg', onclick: () => { pre.textContent = m.text || ''; } }, m.label));
+      put(arrow, row, lo + 2, Math.max(hi - lo, 1));
+    });
     const pre = el('pre', { class: 'ladder-text' }, 'Click a message to see it.');
     box.append(grid, pre);
     box.hidden = false;
   }
 
+  const mediaText = (m) => (m && m.packets
+    ? m.packets + ' pkts, ' + (m.lost || 0) + ' lost, jitter ' + (m.jitter_ms || 0).toFixed(1) + ' ms' : '');
+
   async function loadHistory(more) {
-    const path = '/api/v1/history' + (more && state.historyNext ? '?cursor=' + encodeURIComponent(state.historyNext) : '');
+    const path = '/api/v1/history?limit=50' + (more === true && state.historyNext ? '&before=' + encodeURIComponent(state.historyNext) : '');
     const page = await get(path);
     state.historyNext = page.next || '';
     const rows = (more === true ? (state.historyRows || []) : []).concat(page.calls || []);
     state.historyRows = rows;
     table($('#history-table'), [
-      ['Start', (c) => when(c.start || c.started || c.time)], ['From', (c) => c.from || c.calling || c.caller],
-      ['To', (c) => c.to || c.called || c.callee], ['Result', (c) => c.outcome || c.result || c.status || c.disposition],
-      ['Duration', (c) => (c.duration_s !== undefined ? c.duration_s + ' s' : (c.duration || ''))],
-    ], rows);
+      ['Setup', (c) => when(c.setup)], ['Direction', (c) => c.direction], ['Caller', (c) => c.caller],
+      ['Callee', (c) => c.callee + (c.trunk ? ' (trunk ' + c.trunk + ')' : '')],
+      ['Result', (c) => c.status + ' ' + (c.cause || '')],
+      ['Duration', (c) => (c.duration_s !== undefined ? c.duration_s + ' s' : '')],
+      ['Ended by', (c) => c.ended_by], ['Media A', (c) => mediaText(c.media_a)], ['Media B', (c) => mediaText(c.media_b)],
+    ], rows, (c) => ({ 'data-call': c.call_id || '' }));
     $('#history-more').hidden = !state.historyNext;
   }
   $('#history-more').addEventListener('click', () => loadHistory(true).catch(() => {}));
@@ -400,12 +405,14 @@
   async function loadContacts() {
     const q = $('#contact-search').value;
     const res = await get('/api/v1/directory?q=' + encodeURIComponent(q));
-    const items = Array.isArray(res) ? res : (res.entries || res.results || res.items || []);
     table($('#contacts-table'), [
-      ['Name', (c) => c.name || c.display_name], ['Kind', (c) => c.kind || c.type || c.source],
-      ['Numbers', (c) => (c.numbers || []).map((n) => (typeof n === 'string' ? n : n.number)).join(', ') || c.number || c.extension],
-      ['Company', (c) => c.company],
-    ], items);
+      ['Name', (c) => c.name], ['Kind', (c) => c.kind + (c.source ? ' (' + c.source + ')' : '')],
+      ['Numbers', (c) => (c.numbers || []).join(', ')], ['Company', (c) => c.company], ['Email', (c) => c.email],
+      ['', (c) => (c.kind === 'contact' && c.contact_id ? el('button', {
+        class: 'danger delete-contact', type: 'button',
+        onclick: async () => { if (confirm('Delete contact ' + c.name + '?') && await act('DELETE', '/api/v1/directory/contacts/' + encodeURIComponent(c.contact_id), undefined, 'contact deleted')) loadContacts(); },
+      }, 'Delete') : '')],
+    ], res.entries || []);
   }
   $('#contact-search').addEventListener('input', () => loadContacts().catch(() => {}));
   $('#contact-form').addEventListener('submit', async (ev) => {
