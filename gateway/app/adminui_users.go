@@ -77,20 +77,9 @@ func (s *adminServer) listUsers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-// decodeBody reads a small JSON body into v, or answers 400.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		problem(w, http.StatusBadRequest, "bad request body", err.Error())
-		return false
-	}
-	return true
-}
-
 func (s *adminServer) addUser(w http.ResponseWriter, r *http.Request) {
 	var in userAdd
-	if !decodeBody(w, r, &in) {
+	if !decodeJSON(w, r, &in) {
 		return
 	}
 	var buf bytes.Buffer
@@ -161,7 +150,7 @@ func (s *adminServer) setUserPassword(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Password string `json:"password"`
 	}
-	if !decodeBody(w, r, &in) {
+	if !decodeJSON(w, r, &in) {
 		return
 	}
 	if in.Password == "" {
