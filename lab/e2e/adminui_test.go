@@ -88,7 +88,8 @@ func banSource(t *testing.T, g *gateway, src string) {
 // refused on the page; the first-run admin logs in; the dashboard lists a
 // baresip phone's registration; force unregister removes it (from the
 // gateway's own API too); a ban is lifted; a SIP user added on the page
-// registers; a config change is reloaded and its result shown, then a
+// registers, its password reset on the page takes effect, and a CSV
+// import shows its failed-user report; a config change is reloaded and its result shown, then a
 // broken config is refused with its error on the page; a SIPp call's SIP
 // ladder is shown; a request without the CSRF token is refused; once the
 // session is ended on the server the page goes back to the login form.
@@ -174,6 +175,40 @@ func TestAdminUI(t *testing.T) {
 	b.do("the new registration on the dashboard", 20*time.Second,
 		chromedp.Navigate("https://"+g.HTTP+"/admin#dashboard"),
 		chromedp.WaitVisible(chromedp.CSS(`#dash-registrations tr[data-aor="u2500@example.com"]`)))
+
+	// Reset its password on the page: the new one registers, the old not.
+	b.do("reset u2500's password", 20*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/admin#users"),
+		chromedp.WaitVisible(chromedp.CSS(`#users-table tr[data-user="u2500"] button.reset-password`)),
+		chromedp.Click(chromedp.CSS(`#users-table tr[data-user="u2500"] button.reset-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`#users-table tr[data-user="u2500"] input.new-password`)),
+		chromedp.SendKeys(chromedp.CSS(`#users-table tr[data-user="u2500"] input.new-password`), "second-Pa55"),
+		chromedp.Click(chromedp.CSS(`#users-table tr[data-user="u2500"] button.save-password`)),
+		chromedp.WaitVisible(chromedp.CSS(`#users-table tr[data-user="u2500"] button.reset-password`)))
+	if res := dialSIP(t, "udp", "127.0.0.1", g.UDP).register("u2500", "second-Pa55"); res.Status != 200 {
+		t.Fatalf("REGISTER u2500 with the reset password: %d", res.Status)
+	}
+	if res := dialSIP(t, "udp", "127.0.0.1", g.UDP).register("u2500", "fresh-Pa55"); res.Status == 200 {
+		t.Fatal("u2500 still registers with the old password")
+	}
+
+	// Import a CSV file with a bad row: the page shows the failed-user report.
+	csvPath := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(csvPath, []byte("username,password,display_name\nu2601,pw-2601,Import One\nbad name,pw,Broken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.do("import users", 20*time.Second,
+		chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{csvPath}),
+		chromedp.Click(chromedp.CSS("#import-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#import-failed")),
+		chromedp.WaitVisible(chromedp.CSS(`#users-table tr[data-user="u2601"]`)))
+	if rep := b.text("#import-report"); !strings.Contains(rep, "1 users imported, 1 failed") || !strings.Contains(rep, "bad name") || !strings.Contains(rep, "bad username") {
+		t.Fatalf("import report on the page: %q", rep)
+	}
+	b.screenshot("admin-users-import")
+	if res := dialSIP(t, "udp", "127.0.0.1", g.UDP).register("u2601", "pw-2601"); res.Status != 200 {
+		t.Fatalf("REGISTER of the imported u2601: %d", res.Status)
+	}
 
 	// Reload a config change: the result is shown on the page.
 	raw, err := os.ReadFile(g.cfgPath)

@@ -360,20 +360,30 @@
     table($('#users-table'), [
       ['Username', (u) => u.username], ['Display name', (u) => u.display_name], ['Extension', (u) => u.extension],
       ['Created', (u) => when(u.created_at)],
-      ['', (u) => el('span', {},
-        el('button', {
-          class: 'secondary reset-password', type: 'button',
+      ['', (u) => {
+        const box = el('span', { class: 'row-actions' });
+        const pw = el('input', { type: 'password', class: 'new-password', placeholder: 'new password', autocomplete: 'new-password', hidden: true });
+        const save = el('button', {
+          class: 'save-password', type: 'button', hidden: true,
           onclick: async () => {
-            const pw = prompt('New SIP password for ' + u.username);
-            if (pw) await act('PUT', '/api/v1/users/' + encodeURIComponent(u.username) + '/password', { password: pw }, 'password of ' + u.username + ' reset');
+            if (!pw.value) { flash('type the new password', true); return; }
+            if (await act('PUT', '/api/v1/users/' + encodeURIComponent(u.username) + '/password', { password: pw.value }, 'password of ' + u.username + ' reset')) loadUsers();
           },
-        }, 'Reset password'), ' ',
-        el('button', {
+        }, 'Save');
+        const reset = el('button', {
+          class: 'secondary reset-password', type: 'button',
+          onclick: () => { pw.hidden = false; save.hidden = false; reset.hidden = true; pw.focus(); },
+        }, 'Reset password');
+        const del = el('button', {
           class: 'danger delete-user', type: 'button',
           onclick: async () => {
-            if (confirm('Delete SIP user ' + u.username + '?') && await act('DELETE', '/api/v1/users/' + encodeURIComponent(u.username), undefined, u.username + ' deleted')) loadUsers();
+            if (del.dataset.armed !== '1') { del.dataset.armed = '1'; del.textContent = 'Delete ' + u.username + '?'; return; }
+            if (await act('DELETE', '/api/v1/users/' + encodeURIComponent(u.username), undefined, u.username + ' deleted')) loadUsers();
           },
-        }, 'Delete'))],
+        }, 'Delete');
+        box.append(reset, pw, save, ' ', del);
+        return box;
+      }],
     ], us, (u) => ({ 'data-user': u.username }));
   }
   $('#user-search').addEventListener('input', () => loadUsers().catch(() => {}));
@@ -410,7 +420,11 @@
       ['Numbers', (c) => (c.numbers || []).join(', ')], ['Company', (c) => c.company], ['Email', (c) => c.email],
       ['', (c) => (c.kind === 'contact' && c.contact_id ? el('button', {
         class: 'danger delete-contact', type: 'button',
-        onclick: async () => { if (confirm('Delete contact ' + c.name + '?') && await act('DELETE', '/api/v1/directory/contacts/' + encodeURIComponent(c.contact_id), undefined, 'contact deleted')) loadContacts(); },
+        onclick: async (ev) => {
+          const b = ev.currentTarget;
+          if (b.dataset.armed !== '1') { b.dataset.armed = '1'; b.textContent = 'Delete ' + c.name + '?'; return; }
+          if (await act('DELETE', '/api/v1/directory/contacts/' + encodeURIComponent(c.contact_id), undefined, 'contact deleted')) loadContacts();
+        },
       }, 'Delete') : '')],
     ], res.entries || []);
   }
