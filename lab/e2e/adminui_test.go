@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 )
 
 // adminUIConfig: a trunk to a SIPp UAS on 127.0.0.2 (for a call's
@@ -301,4 +303,48 @@ func TestAdminUI(t *testing.T) {
 	b.screenshot("admin-session-expired")
 	b.adminLogin(g, "admin", newPW)
 	b.do("logged in again, on the page it was on", 20*time.Second, chromedp.WaitVisible(chromedp.CSS("#bans-table tbody")))
+}
+
+// TestAdminUICTIRestart: the CTI page shows a Mitel driver (the bundled
+// one, against the lab simulator) up with its monitors; its Restart
+// button gives it a new process that comes back up with the same
+// monitors, and the page shows the new PID.
+func TestAdminUICTIRestart(t *testing.T) {
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: []string{"201", "202"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	g := startGateway(t, fmt.Sprintf(`cti:
+  drivers:
+    - name: pbx1
+      driver: mitel
+      config: {address: %q, user: csta, password: secret, reconnect_min: 50ms}
+      monitor: ["201", "202"]
+`, sim.Addr()))
+	before := g.waitCTI("up", func(d ctiDriver) bool { return d.State == "up" && d.Monitors == 2 })
+
+	b := startBrowser(t)
+	b.do("desktop viewport, open /admin#cti", 30*time.Second,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate("https://"+g.HTTP+"/admin#cti"))
+	b.adminLogin(g, "admin", g.adminPassword())
+	row := `#cti-table tr[data-driver="pbx1"]`
+	b.do("driver listed up", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(row+" button.restart")))
+	if txt := b.text(row); !strings.Contains(txt, "up") || !strings.Contains(txt, fmt.Sprint(before.PID)) {
+		t.Fatalf("driver row %q, want up with pid %d", txt, before.PID)
+	}
+	b.do("restart", 20*time.Second, chromedp.Click(chromedp.CSS(row+" button.restart")))
+	after := g.waitCTI("up again in a new process", func(d ctiDriver) bool {
+		return d.State == "up" && d.Monitors == 2 && d.PID != before.PID && d.PID != 0
+	})
+	waitSimMonitors(t, sim, []string{"201", "202"})
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.text(row), fmt.Sprintf("pid %d", after.PID)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page does not show the new pid %d: %q", after.PID, b.text(row))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.screenshot("admin-cti")
 }
