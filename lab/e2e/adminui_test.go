@@ -348,3 +348,56 @@ func TestAdminUICTIRestart(t *testing.T) {
 	}
 	b.screenshot("admin-cti")
 }
+
+// TestAdminUIHangup: two baresips in a call through the gateway; the calls
+// page lists it, its Hang up button ends it (both phones see the call
+// closed, the gateway's record says so) and the history page lists the
+// record with both legs' media counts.
+func TestAdminUIHangup(t *testing.T) {
+	g := startGateway(t, `registrar: {algorithms: [MD5]}
+users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1001, password: secret, extension: "1001"}
+`)
+	callee := startBaresip(t, g, "u1001")
+	caller := startBaresip(t, g, "u1000")
+	g.waitRegistrations(20*time.Second, "both baresips", func(rs []registration) bool {
+		m := byAOR(rs)
+		_, a := m["u1000@example.com"]
+		_, b := m["u1001@example.com"]
+		return a && b
+	})
+	caller.command("/dial sip:1001@example.com")
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(callee.out.String(), "Call established") {
+		if time.Now().After(deadline) {
+			t.Fatalf("callee never established the call\ngateway:\n%s", tail(g.log.String(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	b := startBrowser(t)
+	b.do("desktop viewport, open /admin#calls", 30*time.Second,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate("https://"+g.HTTP+"/admin#calls"))
+	b.adminLogin(g, "admin", g.adminPassword())
+	b.do("the call listed", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#calls-table tr[data-call] button.hangup`)))
+	if row := b.text(`#calls-table tr[data-call]`); !strings.Contains(row, "1001") {
+		t.Fatalf("call row %q", row)
+	}
+	b.screenshot("admin-calls")
+	b.do("hang up", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`#calls-table tr[data-call] button.hangup`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#calls-table tr[data-call]`)))
+	g.waitLog(`msg="call ended"`, 10*time.Second)
+	r := waitCDR(t, g, "u1001")
+	if r.Status != 200 || r.MediaA.Packets == 0 {
+		t.Errorf("record after the page's hang up %+v", r)
+	}
+	b.do("history lists it", 20*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/admin#history"),
+		chromedp.WaitVisible(chromedp.CSS(`#history-table tbody tr[data-call]`)))
+	if row := b.text(`#history-table tbody tr[data-call]`); !strings.Contains(row, "u1000") || !strings.Contains(row, "pkts") {
+		t.Fatalf("history row %q", row)
+	}
+}
