@@ -181,5 +181,6 @@ func TestStatsSeriesAndMissing(t *testing.T) {
 		t.Fatalf("series %s", r.body)
 	}
 	want(t, "unregister nobody", do(t, c, base, call{method: "DELETE", path: "/api/v1/registrations/u1000@example.com", basic: admin}), http.StatusNotFound)
+	want(t, "unregister an oversized AOR", do(t, c, base, call{method: "DELETE", path: "/api/v1/registrations/" + strings.Repeat("a", 600) + "@example.com", basic: admin}), http.StatusBadRequest)
 	want(t, "restart unknown", do(t, c, base, call{method: "POST", path: "/api/v1/cti/drivers/nope/restart", basic: admin}), http.StatusNotFound)
 }
