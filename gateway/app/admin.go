@@ -57,6 +57,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.attendantRoutes(mux) // attendant.go
 	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
+	s.adminUIRoutes(mux)
 	s.configRoutes(mux)                           // config_api.go
 	s.turnRoutes(mux)                             // turn.go
 	s.ladderRoutes(mux)                           // ladder.go
@@ -65,7 +66,6 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	}
 	s.provisionRoutes(mux) // provision.go (after webphoneRoutes: it uses the web phone's login)
 	s.directoryRoutes(mux) // directory_api.go
-	s.adminUIRoutes(mux)   // adminui.go: /admin and the endpoints it adds
 	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
 	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{

@@ -156,7 +156,7 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 	if err != nil {
 		via := ""
 		if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
-			via = "script" // a page's fetch (the admin UI): no Basic challenge, no browser dialog
+			via = "script" // a page's fetch (the console): no Basic dialog over the page's login form
 		}
 		unauthorized(w, via, "log in: POST /api/v1/session, an API token (Bearer), or HTTP Basic")
 		return accounts.Principal{}, r, false
@@ -187,8 +187,7 @@ func (s *adminServer) authenticate(w http.ResponseWriter, r *http.Request) (acco
 
 // unauthorized answers 401 with a challenge (RFC 9110 §11.6.1). A browser
 // session gets only the Bearer challenge: a Basic one would make the
-// browser pop up its own login dialog over the console's; so does a
-// page's fetch without a cookie (via "script").
+// browser pop up its own login dialog over the console's.
 func unauthorized(w http.ResponseWriter, via, detail string) {
 	if via != "session" && via != "script" {
 		w.Header().Add("WWW-Authenticate", `Basic realm="switchboard", charset="UTF-8"`)
