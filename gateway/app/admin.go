@@ -57,6 +57,7 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.attendantRoutes(mux) // attendant.go
 	s.openapiRoutes(mux)   // attendant_openapi.go
 	s.ctiRoutes(mux)
+	s.adminUIRoutes(mux)
 	s.configRoutes(mux)                           // config_api.go
 	s.turnRoutes(mux)                             // turn.go
 	s.ladderRoutes(mux)                           // ladder.go

@@ -81,6 +81,7 @@ type App struct {
 	started  time.Time
 	reloadMu sync.Mutex
 	reload   reloadState   // reload.go
+	stats    statsSeries   // the admin UI's last hour (adminui_stats.go)
 	ready    chan struct{} // closed when Run has opened every listener
 
 	// gwsrc is the gateway as a CTI source (gwcti.go).
@@ -304,6 +305,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.startRetention(sweepCtx, &wg)
 	a.startAccounts(sweepCtx, &wg) // accounts.go
 	a.startObserve(sweepCtx, &wg)  // ladder.go: the HEP sender
+	a.startStats(sweepCtx, &wg)    // adminui_stats.go: the dashboard's series
 
 	close(a.ready)
 	a.log.Info("switchboard ready", "domains", a.cfg.Domains(), "users", a.users.Len())
