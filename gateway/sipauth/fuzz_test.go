@@ -49,12 +49,13 @@ func FuzzSameURI(f *testing.F) {
 }
 
 // stable reports whether u has a host and survives being written and
-// parsed again unchanged, user, host, parameters and headers in their places (sipgo does not round-trip every odd input; what
-// a phone sends as digest-uri is compared in written form).
+// parsed again unchanged, user, host, port, parameters and headers in their places (sipgo does not round-trip every odd input; what
+// a phone sends as digest-uri is compared in written form; sipgo reads
+// "sip:h:-1" as port -1 and writes it back without a port).
 func stable(u sip.Uri) bool {
 	var again sip.Uri
 	return u.Host != "" && sip.ParseUri(u.String(), &again) == nil && again.String() == u.String() &&
-		again.User == u.User && again.Host == u.Host &&
+		again.User == u.User && again.Host == u.Host && again.Port == u.Port &&
 		sameHeaders(again.Headers, u.Headers) && sameParams(again.UriParams, u.UriParams)
 }
 
