@@ -45,11 +45,21 @@ func runApp(t *testing.T, extra string, tweak func(*App)) *App {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startApp(t, path, nil, tweak)
+}
+
+// startApp runs the gateway of the config file at path with the logger
+// log (nil: discard) until the test ends; tweak, when set, runs between
+// New and Run.
+func startApp(t *testing.T, path string, log *slog.Logger, tweak func(*App)) *App {
+	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, cfg, path, log)
 	if err != nil {

@@ -39,42 +39,10 @@ func startReloadApp(t *testing.T, extra string, log *slog.Logger) *reloadApp {
 	r.base = "domain: example.com\ndata_dir: " + filepath.Join(dir, "data") + "\n" +
 		"sip:\n  listen: [udp://127.0.0.1:0, tcp://127.0.0.1:0]\n" +
 		"http:\n  listen: 127.0.0.1:0\n" +
-		"turn: {enabled: false}\nwebrtc: {port: 0}\n"
+		"turn: {enabled: false}\nwebrtc: {port: 0}\n" +
+		"attendant: {console_link: {tls: \"\"}}\n" // no fixed port 51235 in parallel tests
 	r.write(extra)
-	cfg, err := config.Load(r.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, r.path, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	r.App = a
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("gateway did not stop within 15s")
-		}
-	})
-	select {
-	case <-a.Ready():
-	case err := <-done:
-		t.Fatalf("gateway stopped before ready: %v", err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("gateway not ready within 15s")
-	}
+	r.App = startApp(t, r.path, log, nil)
 	return r
 }
 

@@ -245,22 +245,15 @@ func (b *B2BUA) redirect(id, user string, dir psdp.Direction) error {
 	if err == nil {
 		err = sdp.SetDirection(sd, dir)
 	}
-	var offer []byte
-	if err == nil {
-		offer, err = y.sdpFor(sd)
-	}
 	if err != nil {
 		return fmt.Errorf("hold offer: %w", err)
 	}
-	_, st, res, err := c.offerTo(y, sip.INVITE, offer, sd)
-	if err != nil {
+	if res, err := c.reoffer(y, sd); err != nil {
 		if c.goneLeg(res, err) {
 			c.end(true, true, err)
 		}
 		return fmt.Errorf("re-INVITE: %w", err)
 	}
-	y.heard(st, res)
-	y.keep(res.Body(), offer)
 	c.observeOffer(x, dir)
 	return nil
 }

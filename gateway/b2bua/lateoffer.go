@@ -244,19 +244,9 @@ func (c *call) reofferCallee() {
 	if err != nil || len(kept) >= len(bst.Codecs) {
 		return // the callee sends nothing the caller refused
 	}
-	offer, err := b.sdpFor(asd)
-	var (
-		st  sdp.Stream
-		res *sip.Response
-	)
-	if err == nil {
-		_, st, res, err = c.offerTo(b, sip.INVITE, offer, asd)
-	}
-	if err != nil {
+	if _, err := c.reoffer(b, asd); err != nil {
 		c.gw.log.Info("late offer: callee not re-INVITEd with the caller's codecs", "call_id", c.a.callID, "error", err)
 		return
 	}
-	b.heard(st, res)
-	b.keep(res.Body(), offer)
 	c.gw.log.Debug("late offer: callee re-INVITEd with the caller's codecs", "call_id", c.a.callID)
 }

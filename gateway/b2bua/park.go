@@ -50,16 +50,9 @@ func (b *B2BUA) Park(id, user string) error {
 	if err == nil {
 		err = sdp.SetDirection(sd, psdp.DirectionSendOnly)
 	}
-	var offer []byte
+	var res *sip.Response
 	if err == nil {
-		offer, err = y.sdpFor(sd)
-	}
-	var (
-		st  sdp.Stream
-		res *sip.Response
-	)
-	if err == nil {
-		_, st, res, err = c.offerTo(y, sip.INVITE, offer, sd)
+		res, err = c.reoffer(y, sd)
 	}
 	if err != nil {
 		c.endTransfer()
@@ -68,8 +61,6 @@ func (b *B2BUA) Park(id, user string) error {
 		}
 		return fmt.Errorf("park: hold: %w", err)
 	}
-	y.heard(st, res)
-	y.keep(res.Body(), offer)
 	// The parking user's leg goes, as a transferor that hung up.
 	c.est.mu.Lock()
 	c.est.xfer.park = true

@@ -402,23 +402,12 @@ func (c *call) resumeTransferee(y *leg, partySDP []byte) {
 	if err == nil {
 		err = sdp.SetDirection(sd, psdp.DirectionSendRecv)
 	}
-	var offer []byte
 	if err == nil {
-		offer, err = y.sdpFor(sd)
-	}
-	var (
-		st  sdp.Stream
-		res *sip.Response
-	)
-	if err == nil {
-		_, st, res, err = c.offerTo(y, sip.INVITE, offer, sd)
+		_, err = c.reoffer(y, sd)
 	}
 	if err != nil {
 		c.gw.log.Info("transferee not re-INVITEd", "call_id", y.callID(), "error", err)
-		return
 	}
-	y.heard(st, res)
-	y.keep(res.Body(), offer)
 }
 
 // swap puts leg z in the place of x on the call (isA: x was the A leg),

@@ -164,6 +164,24 @@ func (c *call) exchange(l *leg, body []byte, method sip.RequestMethod, from sip.
 	return answer, res, nil
 }
 
+// reoffer sends leg y a re-INVITE offering sd (rewritten through y's
+// relay side, leg.sdpFor) and, once it is answered, points y's relay
+// side at the answer and keeps both bodies as y's last exchange (RFC 3264
+// §8). On failure y is as it was; res is the refusal, when there is one.
+func (c *call) reoffer(y *leg, sd *psdp.SessionDescription) (*sip.Response, error) {
+	offer, err := y.sdpFor(sd)
+	if err != nil {
+		return nil, err
+	}
+	_, st, res, err := c.offerTo(y, sip.INVITE, offer, sd)
+	if err != nil {
+		return res, err
+	}
+	y.heard(st, res)
+	y.keep(res.Body(), offer)
+	return res, nil
+}
+
 // offerTo sends offer (sd parsed) on leg y as a re-INVITE or UPDATE,
 // ACKs a 2xx to a re-INVITE and returns the checked answer and its audio
 // stream (leg.acceptAnswer, RFC 3264 §6). An UPDATE refused with 405 or
@@ -225,23 +243,13 @@ func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.
 // stays as its last 2xx left it.
 func (c *call) rollback(y *leg) {
 	sd, err := sdp.Parse(y.lastSent())
-	var offer []byte
 	if err == nil {
-		offer, err = y.sdpFor(sd)
-	}
-	var (
-		st  sdp.Stream
-		res *sip.Response
-	)
-	if err == nil {
-		_, st, res, err = c.offerTo(y, sip.INVITE, offer, sd)
+		_, err = c.reoffer(y, sd)
 	}
 	if err != nil {
 		c.gw.log.Info("re-INVITE rollback failed", "call_id", y.callID(), "error", err)
 		return
 	}
-	y.heard(st, res)
-	y.keep(res.Body(), offer)
 	c.gw.log.Info("re-INVITE rolled back", "call_id", y.callID())
 }
 

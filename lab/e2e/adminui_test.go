@@ -354,27 +354,7 @@ func TestAdminUICTIRestart(t *testing.T) {
 // closed, the gateway's record says so) and the history page lists the
 // record with both legs' media counts.
 func TestAdminUIHangup(t *testing.T) {
-	g := startGateway(t, `registrar: {algorithms: [MD5]}
-users:
-  - {username: u1000, password: secret, extension: "1000"}
-  - {username: u1001, password: secret, extension: "1001"}
-`)
-	callee := startBaresip(t, g, "u1001")
-	caller := startBaresip(t, g, "u1000")
-	g.waitRegistrations(20*time.Second, "both baresips", func(rs []registration) bool {
-		m := byAOR(rs)
-		_, a := m["u1000@example.com"]
-		_, b := m["u1001@example.com"]
-		return a && b
-	})
-	caller.command("/dial sip:1001@example.com")
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(callee.out.String(), "Call established") {
-		if time.Now().After(deadline) {
-			t.Fatalf("callee never established the call\ngateway:\n%s", tail(g.log.String(), 3000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	g, _, _ := baresipCall(t)
 
 	b := startBrowser(t)
 	b.do("desktop viewport, open /admin#calls", 30*time.Second,

@@ -93,18 +93,18 @@ func (b *baresip) command(cmd string) {
 	}
 }
 
-// TestBaresipCallsEachOther: two baresip softphones registered to the
-// gateway; u1000 dials u1001's extension, u1001 answers automatically,
-// both send a tone for a while, u1000 hangs up. The relay saw RTP both
-// ways (the "call ended" log line's counters) and the CDR says so.
-func TestBaresipCallsEachOther(t *testing.T) {
-	g := startGateway(t, `registrar: {algorithms: [MD5]}
+// baresipCall starts a gateway with users u1000 and u1001 (extensions
+// 1000, 1001), a baresip registered as each, and has u1000 dial 1001 until
+// u1001 says the call is established.
+func baresipCall(t *testing.T) (g *gateway, caller, callee *baresip) {
+	t.Helper()
+	g = startGateway(t, `registrar: {algorithms: [MD5]}
 users:
   - {username: u1000, password: secret, extension: "1000"}
   - {username: u1001, password: secret, extension: "1001"}
 `)
-	callee := startBaresip(t, g, "u1001")
-	caller := startBaresip(t, g, "u1000")
+	callee = startBaresip(t, g, "u1001")
+	caller = startBaresip(t, g, "u1000")
 	g.waitRegistrations(20*time.Second, "both baresips", func(rs []registration) bool {
 		m := byAOR(rs)
 		_, a := m["u1000@example.com"]
@@ -119,6 +119,15 @@ users:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return g, caller, callee
+}
+
+// TestBaresipCallsEachOther: two baresip softphones registered to the
+// gateway; u1000 dials u1001's extension, u1001 answers automatically,
+// both send a tone for a while, u1000 hangs up. The relay saw RTP both
+// ways (the "call ended" log line's counters) and the CDR says so.
+func TestBaresipCallsEachOther(t *testing.T) {
+	g, caller, _ := baresipCall(t)
 	time.Sleep(2 * time.Second) // 100 packets of tone each way
 	caller.command("/hangup")
 	g.waitLog(`msg="call ended"`, 10*time.Second)
