@@ -354,8 +354,12 @@ func (b *B2BUA) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		b.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
+	then, inTransfer := l.c.markByeInTransfer(l.d, l.isA)
 	b.respond(tx, req, 200, "OK", nil)
-	if l.c.byeInTransfer(l.d, l.isA) {
+	if inTransfer {
+		if then != nil {
+			then()
+		}
 		return // RFC 5589: the transferor's BYE ends its leg only (transferor.go)
 	}
 	l.c.hangup(!l.isA, nil, reasonsOf(req)...) // RFC 3326 (reason.go)

@@ -59,17 +59,31 @@ func (c *call) transferorGone(x *dialog) bool {
 	return c.est.xfer != nil && c.est.xfer.x == x && c.est.xfer.gone
 }
 
-// byeInTransfer takes a BYE on leg d of c (already answered 200) while a
-// transfer runs: a BYE from the transferor ends its leg only, and a BYE
-// from the transferee once the transferor left ends the call without a
-// BYE to the transferor. It is false when no transfer runs: the BYE ends
-// the call as usual.
+// byeInTransfer takes a BYE on leg d of c while a transfer runs: a BYE
+// from the transferor ends its leg only, and a BYE from the transferee
+// once the transferor left ends the call without a BYE to the transferor.
+// It is false when no transfer runs: the BYE ends the call as usual.
+//
+// The transferor's BYE is marked here before its 200 goes out (onBye):
+// the transferee may answer its re-INVITE as soon as it hears of that
+// 200, and the transfer, finishing, must already know the transferor has
+// gone (no BYE for it then).
 func (c *call) byeInTransfer(d *dialog, isA bool) bool {
+	then, ok := c.markByeInTransfer(d, isA)
+	if then != nil {
+		then()
+	}
+	return ok
+}
+
+// markByeInTransfer is byeInTransfer in two steps: what must be settled
+// at once, and then what may wait until the BYE is answered.
+func (c *call) markByeInTransfer(d *dialog, isA bool) (then func(), ok bool) {
 	c.est.mu.Lock()
 	run := c.est.xfer
 	if run == nil {
 		c.est.mu.Unlock()
-		return false
+		return nil, false
 	}
 	switch {
 	case run.x == d && !run.gone:
@@ -82,19 +96,20 @@ func (c *call) byeInTransfer(d *dialog, isA bool) bool {
 		}
 		b.mu.Unlock()
 		b.log.Info("transferor hung up: the transfer goes on", "call_id", d.callID)
-		return true
+		return nil, true
 	case run.gone && run.x != d && !run.swapped:
 		c.est.mu.Unlock()
-		if isA {
-			c.setEndedBy(endedByCaller)
-		} else {
-			c.setEndedBy(endedByCallee)
-		}
-		c.end(false, false, nil) // the transferor's leg has already gone
-		return true
+		return func() {
+			if isA {
+				c.setEndedBy(endedByCaller)
+			} else {
+				c.setEndedBy(endedByCallee)
+			}
+			c.end(false, false, nil) // the transferor's leg has already gone
+		}, true
 	}
 	c.est.mu.Unlock()
-	return false
+	return nil, false
 }
 
 // otherLeg is the leg of c that is not x, nil when x is neither.
