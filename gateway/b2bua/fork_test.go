@@ -262,6 +262,31 @@ func (c *rawCaller) send(method, ruri, to string, cseq int, body string) {
 	}
 }
 
+// awaitRinging reads responses until a 180: the gateway then has the
+// ringing device's early dialog (what a pickup names).
+func (c *rawCaller) awaitRinging() {
+	c.t.Helper()
+	buf := make([]byte, 65536)
+	for {
+		_ = c.pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, src, err := c.pc.ReadFrom(buf)
+		if err != nil {
+			c.t.Fatalf("no 180: %v", err)
+		}
+		m := parseRaw(buf[:n], src)
+		if !strings.HasPrefix(m.first, "SIP/2.0") {
+			continue
+		}
+		if m.status() == 180 {
+			c.ringing++
+			return
+		}
+		if m.status() >= 200 {
+			c.t.Fatalf("a final response before ringing: %s", m.first)
+		}
+	}
+}
+
 // final reads responses until a final one.
 func (c *rawCaller) final() rawMsg {
 	c.t.Helper()

@@ -93,6 +93,10 @@ func TestPickupSessionTimer(t *testing.T) {
 	inv := ring.waitFor(t, "INVITE")
 	_, fromTag, _ := strings.Cut(inv.get("From"), "tag=")
 	fromTag, _, _ = strings.Cut(fromTag, ";")
+	// Until the device's 180 reached the gateway there is no early dialog
+	// to pick up, and an unauthenticated INVITE with Replaces naming none
+	// is challenged (407), not told 481 (replaces.go): wait for the ringing.
+	c.awaitRinging()
 
 	picker, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
