@@ -18,7 +18,9 @@ import (
 )
 
 // TestAdminUIPages drives the admin UI's pages whose APIs have their own
-// tests, as an administrator would: the trunks page shows a trunk whose
+// tests, as an administrator would: the dashboard draws its charts; the
+// registrations page's search narrows the list; the config page shows the
+// effective config without the users' passwords; the trunks page shows a trunk whose
 // PBX answers OPTIONS up with its probe RTT and one towards a silent port
 // down; a contact added on the contacts page and a CSV import (one good
 // row, one bad) are in the directory, with the failed-row report on the
@@ -31,7 +33,12 @@ func TestAdminUIPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dead.Close()
-	g := startGateway(t, fmt.Sprintf(`trunks:
+	const pw = "Pw-Zq-5519"
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5]}
+users:
+  - {username: u1000, password: %s}
+  - {username: u1001, password: %s}
+trunks:
   - name: live
     target: "sip:127.0.0.1:%d;transport=udp"
     failover_timeout: 200ms
@@ -40,17 +47,54 @@ func TestAdminUIPages(t *testing.T) {
     target: "sip:%s;transport=udp"
     failover_timeout: 200ms
     probe: {interval: 1s, mode: all}
-`, pbx.port(), dead.LocalAddr().String()))
+`, pw, pw, pbx.port(), dead.LocalAddr().String()))
+	for _, u := range []string{"u1000", "u1001"} {
+		if res := dialSIP(t, "udp", "127.0.0.1", g.UDP).register(u, pw); res.Status != 200 {
+			t.Fatalf("REGISTER %s: %d", u, res.Status)
+		}
+	}
 
 	b := startBrowser(t)
-	b.do("desktop viewport, open /admin#trunks", 30*time.Second,
+	b.do("desktop viewport, open /admin", 30*time.Second,
 		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate("https://"+g.HTTP+"/admin#trunks"))
+		chromedp.Navigate("https://"+g.HTTP+"/admin"))
 	b.adminLogin(g, "admin", g.adminPassword())
+	b.do("the dashboard's charts", 20*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/admin#dashboard"),
+		chromedp.WaitVisible(chromedp.CSS(`#dash-registrations tr[data-aor="u1001@example.com"]`)),
+		chromedp.WaitReady(chromedp.CSS("#chart-registrations polyline")),
+		chromedp.WaitReady(chromedp.CSS("#chart-calls polyline")))
+	if n := b.text("#stat-registrations"); n != "2" {
+		t.Errorf("registrations figure %q, want 2", n)
+	}
+
+	// Registrations: the search keeps the matching binding only.
+	b.do("search the registrations", 20*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/admin#registrations"),
+		chromedp.WaitVisible(chromedp.CSS(`#registrations-table tr[data-aor="u1000@example.com"]`)),
+		chromedp.SendKeys(chromedp.CSS("#reg-search"), "u1001"),
+		chromedp.WaitNotPresent(chromedp.CSS(`#registrations-table tr[data-aor="u1000@example.com"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#registrations-table tr[data-aor="u1001@example.com"]`)))
+
+	// Config: the effective config, the users' passwords masked.
+	b.do("the config page", 20*time.Second,
+		chromedp.Navigate("https://"+g.HTTP+"/admin#config"),
+		chromedp.WaitVisible(chromedp.CSS("#reload-btn")))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(b.text("#config-view"), "u1001") {
+		if time.Now().After(deadline) {
+			t.Fatalf("config view: %s", tail(b.text("#config-view"), 2000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if cfg := b.text("#config-view"); strings.Contains(cfg, pw) {
+		t.Fatalf("the config page shows a user's password:\n%s", tail(cfg, 2000))
+	}
 
 	// Trunks: the page refreshes every 10 s; reload until both probes decided.
 	live, silent := `#trunks-table tr[data-trunk="live"]`, `#trunks-table tr[data-trunk="silent"]`
-	deadline := time.Now().Add(40 * time.Second)
+	b.do("the trunks page", 20*time.Second, chromedp.Navigate("https://"+g.HTTP+"/admin#trunks"))
+	deadline = time.Now().Add(40 * time.Second)
 	for {
 		b.do("trunks listed", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(live)), chromedp.WaitVisible(chromedp.CSS(silent)))
 		l, s := b.text(live), b.text(silent)
@@ -64,8 +108,8 @@ func TestAdminUIPages(t *testing.T) {
 		time.Sleep(time.Second)
 		b.do("reload the trunks page", 20*time.Second, chromedp.Reload())
 	}
-	if !strings.Contains(b.text(live), fmt.Sprintf("127.0.0.1:%d", pbx.port())) {
-		t.Errorf("live trunk row does not name its DNS target: %q", b.text(live))
+	if tg := b.text(live + " td.trunk-target"); !strings.Contains(tg, fmt.Sprintf("127.0.0.1:%d", pbx.port())) || !strings.Contains(tg, "udp") {
+		t.Errorf("live trunk's DNS target on the page: %q", tg)
 	}
 	b.screenshot("admin-trunks")
 

@@ -353,6 +353,15 @@
   }
   $('#history-more').addEventListener('click', () => loadHistory(true).catch(() => {}));
 
+  // targetText is one resolved target: the SRV/URI host when it is not the
+  // address itself, the address and port, transport, SRV priority/weight.
+  function targetText(g) {
+    const ip = (g.addr || '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    return [g.host && g.host !== ip ? g.host : '', g.addr, g.transport,
+      g.priority || g.weight ? 'prio ' + g.priority + ' weight ' + g.weight : '', g.source ? '(' + g.source + ')' : '']
+      .filter(Boolean).join(' ');
+  }
+
   async function loadTrunks() {
     const trunks = await get('/api/v1/trunks');
     const rows = [];
@@ -363,9 +372,12 @@
     }
     table($('#trunks-table'), [
       ['Trunk', (r) => r.t.name], ['Configured target', (r) => r.t.target],
-      ['DNS target', (r) => (r.g ? (r.g.host || r.g.addr || '') + (r.g.port ? ':' + r.g.port : '') + (r.g.transport ? ' ' + r.g.transport : '') : r.t.last_error || 'not resolved')],
-      ['Health', (r) => (r.g ? pill(r.g.health.state, r.g.health.state !== 'down') : '')],
+      ['DNS target', (r) => (r.g ? targetText(r.g) : r.t.last_error || 'not resolved'), 'trunk-target'],
+      ['Health', (r) => (r.g ? el('span', {}, pill(r.g.health.state, r.g.health.state !== 'down'),
+        r.g.health.last_error ? ' ' + r.g.health.last_error : '') : ''), 'trunk-health'],
       ['Probe RTT', (r) => (r.g && r.g.health.probe_rtt_ns ? (r.g.health.probe_rtt_ns / 1e6).toFixed(1) + ' ms' : '')],
+      ['Last probe', (r) => (r.g ? ago(r.g.health.last_probe) : '')],
+      ['Requests / failed', (r) => (r.g ? r.g.health.requests + ' / ' + r.g.health.failures : '')],
       ['Registration', (r) => (r.t.registration ? (r.t.registration.state || JSON.stringify(r.t.registration)) : '')],
     ], rows, (r) => ({ 'data-trunk': r.t.name }));
   }
