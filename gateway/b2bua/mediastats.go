@@ -78,28 +78,41 @@ type legSnap struct {
 
 // Media lists the media of the answered calls under way. Calls still
 // ringing are left out: their B leg is not chosen yet.
+//
+// A call is found through its dialogs (b.dialogs, under b.mu): the answer
+// lists them (addDialogs) after it set the call's legs, answer time and
+// relay session, so what is read here was written before.
 func (b *B2BUA) Media() []CallMedia {
-	b.mu.Lock()
-	cs := make([]*call, 0, len(b.byRef))
-	for _, c := range b.byRef {
-		cs = append(cs, c)
+	type snap struct {
+		c        *call
+		sess     *relay.Session
+		answered time.Time
+		a, z     legSnap
 	}
-	b.mu.Unlock()
-	out := make([]CallMedia, 0, len(cs))
-	for _, c := range cs {
-		b.mu.Lock()
-		// c.media is set before the answer lists the call's dialogs
-		// (addDialogs under b.mu), so it is safe to read once up.
-		if !c.upLocked() || c.media == nil {
-			b.mu.Unlock()
+	var snaps []snap
+	b.mu.Lock()
+	seen := map[*call]bool{}
+	for _, l := range b.dialogs {
+		c := l.c
+		if c == nil || seen[c] || c.ref == "" || b.byRef[c.ref] != c {
 			continue
 		}
-		sess, answered := c.media, c.answered
-		a := legSnap{d: c.a, isA: true, party: c.partyOf(c.a, true)}
-		z := legSnap{d: c.b, isA: false, party: c.partyOf(c.b, false)}
-		b.mu.Unlock()
-		out = append(out, CallMedia{ID: c.ref, Answered: answered,
-			A: c.legMedia(a, sess.A()), B: c.legMedia(z, sess.B())})
+		seen[c] = true
+		if c.a == nil || c.b == nil || c.media == nil {
+			continue
+		}
+		if la, lb := b.dialogs[c.a.key()], b.dialogs[c.b.key()]; la == nil || lb == nil || la.c != c || lb.c != c {
+			continue // one leg is being replaced (a transfer)
+		}
+		snaps = append(snaps, snap{c: c, sess: c.media, answered: c.answered,
+			a: legSnap{d: c.a, isA: true, party: c.partyOf(c.a, true)},
+			z: legSnap{d: c.b, isA: false, party: c.partyOf(c.b, false)}})
+	}
+	b.mu.Unlock()
+	out := make([]CallMedia, 0, len(snaps))
+	for _, s := range snaps {
+		out = append(out, CallMedia{ID: s.c.ref, Answered: s.answered,
+			A: s.c.legMedia(s.a, s.sess.A()), B: s.c.legMedia(s.z, s.sess.B())})
 	}
 	return out
 }
