@@ -110,7 +110,9 @@ func saveStats(path string, points []statPoint) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), StatsSeriesFile+".*")
+	// hidden while written: a backup (gateway/backup) takes data_dir's
+	// files but not hidden ones, so it never lists one that goes away
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+StatsSeriesFile+".*")
 	if err != nil {
 		return err
 	}
