@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // mediaCallsView is GET /api/v1/media/calls as the tests read it.
@@ -84,4 +90,69 @@ func TestAdminMediaWebRTC(t *testing.T) {
 		_ = json.Unmarshal(body, &v)
 		return len(v.Calls) == 0
 	})
+}
+
+// TestAdminUIMediaLoss: a phone calls the PBX through the gateway and
+// sends 90 RTP packets whose sequence numbers skip every tenth; the calls
+// page shows the caller's leg with 90 packets in and 9 lost of 99
+// expected (RFC 3550 A.3), the PBX's leg with 90 packets out.
+func TestAdminUIMediaLoss(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp.port
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	toRelay := sdpAddr(t, string(s.InviteResponse.Body()))
+
+	b := startBrowser(t)
+	b.do("desktop viewport, open /admin#calls", 30*time.Second,
+		chromedp.EmulateViewport(1280, 900),
+		chromedp.Navigate("https://"+g.HTTP+"/admin#calls"))
+	b.adminLogin(g, "admin", g.adminPassword())
+	b.do("the call's media rows", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#media-table tr[data-leg="a"] td.media-loss`)))
+
+	sent := sendWithGaps(t, rtp, toRelay, 100, 10)
+	want := "9 of 99 (9.1 %)"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		in, loss := b.mediaRow("a")
+		out := b.text(`#media-table tr[data-leg="b"] td.media-out`)
+		if in == sent && loss == want && strings.HasPrefix(out, "90 pkts") {
+			t.Logf("caller's leg on the page: %d packets in, lost %q; PBX's leg out %q", in, loss, out)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("caller's leg: %d packets in, lost %q (want %d, %q); PBX's leg out %q", in, loss, sent, want, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	b.screenshot("admin-media-loss")
+	if err := s.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendWithGaps sends RTP packets with sequence numbers 0..n-1 (PCMU) from
+// r to dst, leaving out every gap-th (seq%gap == gap-1).
+func sendWithGaps(t *testing.T, r *rtpPort, dst netip.AddrPort, n, gap int) (sent int) {
+	t.Helper()
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0
+	binary.BigEndian.PutUint32(pkt[8:], 0x5eed0001)
+	for i := range n {
+		if i%gap == gap-1 {
+			continue
+		}
+		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+		if _, err := r.conn.WriteToUDPAddrPort(pkt, dst); err != nil {
+			t.Fatal(err)
+		}
+		sent++
+		time.Sleep(5 * time.Millisecond)
+	}
+	return sent
 }
