@@ -18,7 +18,8 @@ import (
 )
 
 // TestAdminUIPages drives the admin UI's pages whose APIs have their own
-// tests, as an administrator would: the dashboard draws its charts; the
+// tests, as an administrator would: the dashboard draws its charts and
+// counts one of the two trunks up; the
 // registrations page's search narrows the list; the config page shows the
 // effective config without the users' passwords; the trunks page shows a trunk whose
 // PBX answers OPTIONS up with its probe RTT and one towards a silent port
@@ -112,6 +113,11 @@ trunks:
 		t.Errorf("live trunk's DNS target on the page: %q", tg)
 	}
 	b.screenshot("admin-trunks")
+	b.do("the dashboard's trunk health", 20*time.Second, chromedp.Navigate("https://"+g.HTTP+"/admin#dashboard"),
+		chromedp.WaitVisible(chromedp.CSS("#stat-trunks .pill")))
+	if st := b.text("#stat-trunks"); st != "1 / 2" {
+		t.Errorf("dashboard trunks up %q, want 1 / 2", st)
+	}
 
 	// Contacts: add one, import a file with a bad row.
 	b.do("add a contact", 20*time.Second,
