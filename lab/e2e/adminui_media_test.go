@@ -119,7 +119,7 @@ func TestAdminUIMediaLoss(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		in, loss := b.mediaRow("a")
-		out := b.text(`#media-table tr[data-leg="b"] td.media-out`)
+		out := b.mediaCell("b", "media-out")
 		if in == sent && loss == want && strings.HasPrefix(out, "90 pkts") {
 			t.Logf("caller's leg on the page: %d packets in, lost %q; PBX's leg out %q", in, loss, out)
 			break

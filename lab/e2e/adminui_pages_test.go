@@ -215,17 +215,34 @@ func (b *browser) downloadPCAP(dir string) string {
 	return ""
 }
 
-// mediaRow reads the media table's row of leg ("a" or "b") of the first
-// call: its packets in and the loss cell.
+// mediaCell reads one cell (by its class: media-in, media-loss, ...) of the
+// media table's row of leg ("a" or "b") of the first call, "" when there
+// is none. One script reads it at once: the table is redrawn every 2 s, so
+// a node found by one query may be gone by the next.
+func (b *browser) mediaCell(leg, class string) string {
+	b.t.Helper()
+	s, err := b.eval(`(() => { const c = document.querySelector('#media-table tr[data-leg="` + leg + `"] td.` + class + `');
+		return c ? c.textContent : ''; })()`)
+	if err != nil {
+		b.t.Fatalf("media cell %s of leg %s: %v", class, leg, err)
+	}
+	return s
+}
+
+// mediaRow reads the packets in and the loss cell of leg's row.
 func (b *browser) mediaRow(leg string) (packetsIn int, loss string) {
 	b.t.Helper()
-	row := `#media-table tr[data-leg="` + leg + `"]`
-	in := b.text(row + " td.media-in")
+	s, err := b.eval(`(() => { const r = document.querySelector('#media-table tr[data-leg="` + leg + `"]');
+		return r ? r.querySelector('td.media-in').textContent + '\t' + r.querySelector('td.media-loss').textContent : ''; })()`)
+	if err != nil {
+		b.t.Fatalf("media row %s: %v", leg, err)
+	}
+	in, loss, _ := strings.Cut(s, "\t")
 	n, err := strconv.Atoi(strings.Fields(in + " x")[0])
 	if err != nil {
 		b.t.Fatalf("media row %s: packets in %q", leg, in)
 	}
-	return n, b.text(row + " td.media-loss")
+	return n, loss
 }
 
 var reLossCell = regexp.MustCompile(`^-?\d+ of \d+ \(\d+\.\d %\)$`)

@@ -401,11 +401,13 @@ func TestAdminUIHangup(t *testing.T) {
 			t.Fatalf("packets in did not grow on the page: %d then %d (callee %d)\n%s", first, again, calleeIn, b.text("#media-table"))
 		}
 	}
-	row := b.text(`#media-table tr[data-leg="a"]`)
-	if !strings.Contains(row, "u1000") || !strings.Contains(row, "ours 127.0.0.1:") || !strings.Contains(row, ", from 127.0.0.1:") {
-		t.Fatalf("media row of the caller: %q", row)
+	if addrs := b.mediaCell("a", "media-addrs"); !strings.Contains(addrs, "ours 127.0.0.1:") || !strings.Contains(addrs, ", from 127.0.0.1:") {
+		t.Fatalf("relay addresses of the caller's leg: %q", addrs)
 	}
-	if codec := b.text(`#media-table tr[data-leg="a"] td.media-codec`); !strings.Contains(codec, "/") {
+	if who := b.mediaCell("a", "media-leg"); !strings.Contains(who, "u1000") {
+		t.Fatalf("caller's leg named %q", who)
+	}
+	if codec := b.mediaCell("a", "media-codec"); !strings.Contains(codec, "/") {
 		t.Fatalf("caller's codec on the page: %q", codec)
 	}
 	b.screenshot("admin-calls")

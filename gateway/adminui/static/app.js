@@ -291,7 +291,7 @@
     const who = (p) => (p && (p.user || p.number)) || '';
     table($('#media-table'), [
       ['Call', (r) => (r.l.leg === 'a' ? r.c.id : '')],
-      ['Leg', (r) => (r.l.leg === 'a' ? 'caller ' : 'callee ') + who(r.l.party)],
+      ['Leg', (r) => (r.l.leg === 'a' ? 'caller ' : 'callee ') + who(r.l.party), 'media-leg'],
       ['Codec', (r) => r.l.codec || '', 'media-codec'],
       ['In', (r) => r.l.packets_in + ' pkts, ' + bytes(r.l.bytes_in), 'media-in'],
       ['Out', (r) => r.l.packets_out + ' pkts, ' + bytes(r.l.bytes_out), 'media-out'],
