@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -98,7 +99,7 @@ trunks:
 	deadline = time.Now().Add(40 * time.Second)
 	for {
 		b.do("trunks listed", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(live)), chromedp.WaitVisible(chromedp.CSS(silent)))
-		l, s := b.text(live), b.text(silent)
+		l, s := b.textNow(live), b.textNow(silent)
 		if strings.Contains(l, "up") && strings.Contains(l, " ms") && strings.Contains(s, "down") {
 			t.Logf("trunks on the page: %q / %q", l, s)
 			break
@@ -109,7 +110,7 @@ trunks:
 		time.Sleep(time.Second)
 		b.do("reload the trunks page", 20*time.Second, chromedp.Reload())
 	}
-	if tg := b.text(live + " td.trunk-target"); !strings.Contains(tg, fmt.Sprintf("127.0.0.1:%d", pbx.port())) || !strings.Contains(tg, "udp") {
+	if tg := b.textNow(live + " td.trunk-target"); !strings.Contains(tg, fmt.Sprintf("127.0.0.1:%d", pbx.port())) || !strings.Contains(tg, "udp") {
 		t.Errorf("live trunk's DNS target on the page: %q", tg)
 	}
 	b.screenshot("admin-trunks")
@@ -213,6 +214,18 @@ func (b *browser) downloadPCAP(dir string) string {
 	}
 	b.t.Fatal("PCAP download did not complete")
 	return ""
+}
+
+// textNow is the text of sel read by one script ("" when absent): for
+// tables the page redraws while the test reads them.
+func (b *browser) textNow(sel string) string {
+	b.t.Helper()
+	q, _ := json.Marshal(sel)
+	s, err := b.eval(`(() => { const e = document.querySelector(` + string(q) + `); return e ? e.textContent : ''; })()`)
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
 }
 
 // mediaCell reads one cell (by its class: media-in, media-loss, ...) of the
