@@ -16,7 +16,8 @@ import (
 // adminUIRoutes mounts the admin UI (/admin, gateway/adminui) and the
 // endpoints it needs that no other part of the API gives: forced
 // unregistration, a CTI driver's restart, the last hour's statistics
-// (adminui_stats.go) and the SIP users (adminui_users.go).
+// (adminui_stats.go), the active calls' media (admin_media.go) and the SIP
+// users (adminui_users.go).
 func (s *adminServer) adminUIRoutes(mux *http.ServeMux) {
 	h, err := adminui.New()
 	if err != nil {
@@ -27,6 +28,7 @@ func (s *adminServer) adminUIRoutes(mux *http.ServeMux) {
 	s.route(mux, "DELETE /api/v1/registrations/{aor}", accounts.RoleAdmin, s.unregister)
 	s.route(mux, "POST /api/v1/cti/drivers/{name}/restart", accounts.RoleAdmin, s.restartDriver)
 	s.route(mux, "GET /api/v1/stats/series", accounts.RoleAdmin, s.statsSeries)
+	s.route(mux, "GET /api/v1/media/calls", accounts.RoleAdmin, s.mediaCalls) // admin_media.go
 	s.userRoutes(mux)
 }
 

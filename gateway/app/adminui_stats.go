@@ -2,17 +2,35 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
 
 // The admin UI's dashboard charts the last hour: one point a minute,
-// sampled in memory (nothing else keeps a history of these figures).
+// sampled in memory (nothing else keeps a history of these figures) and
+// written to data_dir/StatsSeriesFile after each sample, so that the
+// charts survive a restart: at start the points of the last hour are read
+// back (older ones, and a file that does not parse, are dropped; the
+// restart's gap shows as the time between two points).
 const (
 	statsStep   = time.Minute
 	statsPoints = 60
 )
+
+// StatsSeriesFile is the file in data_dir holding the dashboard's last
+// hour (JSON, 0600).
+const StatsSeriesFile = "stats-series.json"
+
+// maxStatsFile bounds what is read back: 60 points are a few KiB.
+const maxStatsFile = 1 << 20
 
 // statPoint is one sample of the gateway's figures.
 type statPoint struct {
@@ -34,6 +52,79 @@ type statsSeries struct {
 	points   []statPoint
 	lastRecs uint64
 	lastAt   time.Time
+	file     string // data_dir/StatsSeriesFile; "" keeps nothing on disk
+}
+
+// loadStats reads the points of the hour before now back from path.
+func loadStats(path string, now time.Time) ([]statPoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var saved struct {
+		Points []statPoint `json:"points"`
+	}
+	dec := json.NewDecoder(&limitedReader{r: f, n: maxStatsFile})
+	if err := dec.Decode(&saved); err != nil {
+		return nil, fmt.Errorf("stats series %s: %w", path, err)
+	}
+	var out []statPoint
+	for _, p := range saved.Points {
+		// the last hour only, in order, none from the future
+		if p.Time.After(now.Add(-statsPoints*statsStep)) && !p.Time.After(now) &&
+			(len(out) == 0 || p.Time.After(out[len(out)-1].Time)) {
+			out = append(out, p)
+		}
+	}
+	if len(out) > statsPoints {
+		out = out[len(out)-statsPoints:]
+	}
+	return out, nil
+}
+
+// limitedReader fails once more than n bytes were read (io.LimitReader
+// would cut the file short silently).
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+var errStatsTooLarge = errors.New("file too large")
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errStatsTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// saveStats replaces path atomically with points.
+func saveStats(path string, points []statPoint) error {
+	b, err := json.Marshal(map[string]any{"step_seconds": int(statsStep / time.Second), "points": points})
+	if err != nil {
+		return err
+	}
+	// hidden while written: a backup (gateway/backup) takes data_dir's
+	// files but not hidden ones, so it never lists one that goes away
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+StatsSeriesFile+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // recordsWritten is the count of call records stored so far.
@@ -54,7 +145,19 @@ func (a *App) sample(now time.Time, keep bool) statPoint {
 	}
 	recs := a.recordsWritten()
 	st.mu.Lock()
-	defer st.mu.Unlock()
+	defer func() {
+		var pts []statPoint
+		if keep && st.file != "" {
+			pts = append(pts, st.points...)
+		}
+		file := st.file
+		st.mu.Unlock()
+		if pts != nil {
+			if err := saveStats(file, pts); err != nil {
+				a.log.Warn("dashboard series not saved", "file", file, "error", err)
+			}
+		}
+	}()
 	if !st.lastAt.IsZero() {
 		if d := now.Sub(st.lastAt).Seconds(); d > 0 && recs >= st.lastRecs {
 			p.CallsPerSecond = float64(recs-st.lastRecs) / d
@@ -70,8 +173,19 @@ func (a *App) sample(now time.Time, keep bool) statPoint {
 	return p
 }
 
-// startStats samples once now and then every statsStep until ctx ends.
+// startStats reads back the last hour kept in data_dir, samples once now
+// and then every statsStep until ctx ends.
 func (a *App) startStats(ctx context.Context, wg *sync.WaitGroup) {
+	if a.cfg.DataDir != "" {
+		file := filepath.Join(a.cfg.DataDir, StatsSeriesFile)
+		pts, err := loadStats(file, time.Now())
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			a.log.Warn("dashboard series not read back", "error", err)
+		}
+		a.stats.mu.Lock()
+		a.stats.file, a.stats.points = file, pts
+		a.stats.mu.Unlock()
+	}
 	a.sample(time.Now(), true)
 	wg.Go(func() {
 		t := time.NewTicker(statsStep)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -264,6 +265,19 @@ func TestAdminUI(t *testing.T) {
 	}
 	b.screenshot("admin-ladder")
 
+	// The ladder's PCAP, downloaded by the browser, is a capture tshark
+	// reads: the call's SIP messages.
+	pcap := b.downloadPCAP(t.TempDir())
+	out, err := exec.Command(requireTool(t, "tshark"), "-r", pcap, "-Y", "sip", "-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tshark -r the page's PCAP: %v\n%s", err, out)
+	}
+	for _, want := range []string{"INVITE", "180", "200", "ACK", "BYE"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("the page's PCAP lacks %s; tshark read:\n%s", want, out)
+		}
+	}
+
 	// The page's own session, without the CSRF token: refused.
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	st, err := chromedp.Run(ctx, chromedp.Evaluate[string](
@@ -350,7 +364,9 @@ func TestAdminUICTIRestart(t *testing.T) {
 }
 
 // TestAdminUIHangup: two baresips in a call through the gateway; the calls
-// page lists it, its Hang up button ends it (both phones see the call
+// page lists it with both legs' media (packets in growing between two
+// refreshes, a loss figure, the codec and the relay's addresses), its
+// Hang up button ends it (both phones see the call
 // closed, the gateway's record says so) and the history page lists the
 // record with both legs' media counts.
 func TestAdminUIHangup(t *testing.T) {
@@ -365,10 +381,40 @@ func TestAdminUIHangup(t *testing.T) {
 	if row := b.text(`#calls-table tr[data-call]`); !strings.Contains(row, "1001") {
 		t.Fatalf("call row %q", row)
 	}
+	b.do("the call's media shown", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#media-table tr[data-leg="a"] td.media-in`)),
+		chromedp.WaitVisible(chromedp.CSS(`#media-table tr[data-leg="b"] td.media-in`)))
+	first, _ := b.mediaRow("a")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		time.Sleep(time.Second)
+		again, loss := b.mediaRow("a")
+		calleeIn, calleeLoss := b.mediaRow("b")
+		if again > first && calleeIn > 0 {
+			t.Logf("caller's leg: %d then %d packets in, loss %q; callee's leg %d in, loss %q", first, again, loss, calleeIn, calleeLoss)
+			if !reLossCell.MatchString(loss) || !reLossCell.MatchString(calleeLoss) {
+				t.Fatalf("loss cells %q, %q", loss, calleeLoss)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("packets in did not grow on the page: %d then %d (callee %d)\n%s", first, again, calleeIn, b.text("#media-table"))
+		}
+	}
+	if addrs := b.mediaCell("a", "media-addrs"); !strings.Contains(addrs, "ours 127.0.0.1:") || !strings.Contains(addrs, ", from 127.0.0.1:") {
+		t.Fatalf("relay addresses of the caller's leg: %q", addrs)
+	}
+	if who := b.mediaCell("a", "media-leg"); !strings.Contains(who, "u1000") {
+		t.Fatalf("caller's leg named %q", who)
+	}
+	if codec := b.mediaCell("a", "media-codec"); !strings.Contains(codec, "/") {
+		t.Fatalf("caller's codec on the page: %q", codec)
+	}
 	b.screenshot("admin-calls")
 	b.do("hang up", 20*time.Second,
 		chromedp.Click(chromedp.CSS(`#calls-table tr[data-call] button.hangup`)),
-		chromedp.WaitNotPresent(chromedp.CSS(`#calls-table tr[data-call]`)))
+		chromedp.WaitNotPresent(chromedp.CSS(`#calls-table tr[data-call]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`#media-table tr[data-leg]`)))
 	g.waitLog(`msg="call ended"`, 10*time.Second)
 	r := waitCDR(t, g, "u1001")
 	if r.Status != 200 || r.MediaA.Packets == 0 {

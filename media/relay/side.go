@@ -298,6 +298,7 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid()
 	if fwd {
 		s.st.Forwarded++
+		s.st.ForwardedBytes += uint64(len(b))
 	} else {
 		s.st.Dropped++
 	}

@@ -13,8 +13,10 @@ type Stats struct {
 	// accepted from the far end.
 	Packets, Bytes uint64
 
-	// Forwarded counts the accepted RTP packets sent on to the other side.
-	Forwarded uint64
+	// Forwarded counts the accepted RTP packets sent on to the other side,
+	// ForwardedBytes their UDP payload bytes: what the other side's far end
+	// was sent.
+	Forwarded, ForwardedBytes uint64
 
 	// Dropped counts accepted RTP packets not forwarded: the directions of
 	// the two sides do not let media flow this way (hold, RFC 3264 §8.4), or

@@ -84,7 +84,7 @@
       const tr = el('tr', rowAttrs ? rowAttrs(it) : {});
       for (const c of cols) {
         const v = c[1](it);
-        tr.append(el('td', {}, v === undefined || v === null ? '' : v));
+        tr.append(el('td', c[2] ? { class: c[2] } : {}, v === undefined || v === null ? '' : v));
       }
       tb.append(tr);
     }
@@ -150,7 +150,7 @@
   const views = {
     dashboard: { load: loadDashboard, every: 5000 },
     registrations: { load: loadRegistrations, every: 5000 },
-    calls: { load: loadCalls, every: 5000 },
+    calls: { load: loadCalls, every: 2000 },
     history: { load: loadHistory },
     trunks: { load: loadTrunks, every: 10000 },
     cti: { load: loadCTI, every: 5000 },
@@ -169,6 +169,7 @@
     for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== 'view-' + name;
     for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.getAttribute('href') === '#' + name);
     clearInterval(state.timer);
+    state.laddersAt = 0;
     const run = () => views[name].load().catch((e) => { if (!(e instanceof SessionExpired)) flash(String(e), true); });
     run();
     if (views[name].every) state.timer = setInterval(run, views[name].every);
@@ -239,13 +240,30 @@
   }
   $('#reg-search').addEventListener('input', () => loadRegistrations().catch(() => {}));
 
+  // sameAs reports whether t already shows data (and remembers it), so a
+  // poll does not redraw rows (and their buttons) that did not change.
+  function sameAs(t, data) {
+    const j = JSON.stringify(data);
+    if (t.dataset.shown === j) return true;
+    t.dataset.shown = j;
+    return false;
+  }
+
+  const bytes = (n) => (n >= 1048576 ? (n / 1048576).toFixed(1) + ' MiB' : n >= 1024 ? (n / 1024).toFixed(1) + ' KiB' : n + ' B');
+
+  // loadCalls polls every 2 s: the calls and their media each time, the
+  // ladders' list every 10 s.
   async function loadCalls() {
-    const [cs, ladders] = await Promise.all([get('/api/v1/calls'), get('/api/v1/ladders')]);
+    const fresh = !state.laddersAt || Date.now() - state.laddersAt > 10000;
+    const [cs, media, ladders] = await Promise.all([get('/api/v1/calls'), get('/api/v1/media/calls'),
+      fresh ? get('/api/v1/ladders') : Promise.resolve(null)]);
     const calls = (cs && cs.calls) || [];
-    table($('#calls-table'), [
+    loadMedia((media && media.calls) || []);
+    if (ladders) { state.laddersAt = Date.now(); }
+    if (!sameAs($('#calls-table'), calls)) table($('#calls-table'), [
       ['Call', (c) => c.id], ['Calling', (c) => c.calling], ['Called', (c) => c.called],
       ['Parties', (c) => (c.parties || []).map((p) => p.device + ' ' + p.state).join(', ')],
-      ['Since', (c) => ago(c.since)],
+      ['Since', (c) => when(c.since)],
       ['', (c) => el('button', {
         class: 'danger hangup', type: 'button',
         onclick: async () => {
@@ -255,6 +273,7 @@
         },
       }, 'Hang up')],
     ], calls, (c) => ({ 'data-call': c.id }));
+    if (!ladders || sameAs($('#ladders-table'), ladders)) return;
     table($('#ladders-table'), [
       ['Started', (l) => when(l.start)], ['From', (l) => l.from], ['To', (l) => l.to],
       ['Final', (l) => (l.status ? l.status + ' ' + (l.reason || '') : '')], ['Messages', (l) => l.message_count],
@@ -262,6 +281,28 @@
         el('button', { class: 'secondary view-ladder', type: 'button', onclick: () => showLadder(l.id) }, 'Ladder'), ' ',
         el('a', { href: '/api/v1/ladders/' + encodeURIComponent(l.id) + '.pcap', download: l.id + '.pcap' }, 'PCAP'))],
     ], ladders, (l) => ({ 'data-ladder': l.id }));
+  }
+
+  // loadMedia shows each answered call's two legs: what the far end sent
+  // (in: loss and jitter per RFC 3550) and what the relay sent it (out).
+  function loadMedia(calls) {
+    const rows = [];
+    for (const c of calls) for (const l of c.legs || []) rows.push({ c, l });
+    const who = (p) => (p && (p.user || p.number)) || '';
+    table($('#media-table'), [
+      ['Call', (r) => (r.l.leg === 'a' ? r.c.id : '')],
+      ['Leg', (r) => (r.l.leg === 'a' ? 'caller ' : 'callee ') + who(r.l.party), 'media-leg'],
+      ['Codec', (r) => r.l.codec || '', 'media-codec'],
+      ['In', (r) => r.l.packets_in + ' pkts, ' + bytes(r.l.bytes_in), 'media-in'],
+      ['Out', (r) => r.l.packets_out + ' pkts, ' + bytes(r.l.bytes_out), 'media-out'],
+      ['Lost', (r) => r.l.lost + ' of ' + r.l.expected + ' (' + (100 * (r.l.loss_ratio || 0)).toFixed(1) + ' %)', 'media-loss'],
+      ['Jitter', (r) => (r.l.jitter_ms || 0).toFixed(1) + ' ms', 'media-jitter'],
+      ['Last packet', (r) => (r.l.last_packet_age_ms === undefined ? 'none' : (r.l.last_packet_age_ms / 1000).toFixed(1) + ' s ago'), 'media-last'],
+      ['Relay', (r) => 'ours ' + r.l.local + (r.l.latched ? ', from ' + r.l.latched : '') +
+        (r.l.remote && r.l.remote !== r.l.latched ? ' (SDP ' + r.l.remote + ')' : ''), 'media-addrs'],
+      ['WebRTC', (r) => (r.l.webrtc ? pill('ICE/DTLS ' + r.l.webrtc.state + (r.l.webrtc.error ? ': ' + r.l.webrtc.error : ''),
+        r.l.webrtc.state === 'connected') : ''), 'media-webrtc'],
+    ], rows, (r) => ({ 'data-call': r.c.id, 'data-leg': r.l.leg }));
   }
 
   async function showLadder(id) {
@@ -312,6 +353,15 @@
   }
   $('#history-more').addEventListener('click', () => loadHistory(true).catch(() => {}));
 
+  // targetText is one resolved target: the SRV/URI host when it is not the
+  // address itself, the address and port, transport, SRV priority/weight.
+  function targetText(g) {
+    const ip = (g.addr || '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    return [g.host && g.host !== ip ? g.host : '', g.addr, g.transport,
+      g.priority || g.weight ? 'prio ' + g.priority + ' weight ' + g.weight : '', g.source ? '(' + g.source + ')' : '']
+      .filter(Boolean).join(' ');
+  }
+
   async function loadTrunks() {
     const trunks = await get('/api/v1/trunks');
     const rows = [];
@@ -322,9 +372,12 @@
     }
     table($('#trunks-table'), [
       ['Trunk', (r) => r.t.name], ['Configured target', (r) => r.t.target],
-      ['DNS target', (r) => (r.g ? (r.g.host || r.g.addr || '') + (r.g.port ? ':' + r.g.port : '') + (r.g.transport ? ' ' + r.g.transport : '') : r.t.last_error || 'not resolved')],
-      ['Health', (r) => (r.g ? pill(r.g.health.state, r.g.health.state !== 'down') : '')],
+      ['DNS target', (r) => (r.g ? targetText(r.g) : r.t.last_error || 'not resolved'), 'trunk-target'],
+      ['Health', (r) => (r.g ? el('span', {}, pill(r.g.health.state, r.g.health.state !== 'down'),
+        r.g.health.last_error ? ' ' + r.g.health.last_error : '') : ''), 'trunk-health'],
       ['Probe RTT', (r) => (r.g && r.g.health.probe_rtt_ns ? (r.g.health.probe_rtt_ns / 1e6).toFixed(1) + ' ms' : '')],
+      ['Last probe', (r) => (r.g ? ago(r.g.health.last_probe) : '')],
+      ['Requests / failed', (r) => (r.g ? r.g.health.requests + ' / ' + r.g.health.failures : '')],
       ['Registration', (r) => (r.t.registration ? (r.t.registration.state || JSON.stringify(r.t.registration)) : '')],
     ], rows, (r) => ({ 'data-trunk': r.t.name }));
   }
@@ -426,13 +479,30 @@
           if (await act('DELETE', '/api/v1/directory/contacts/' + encodeURIComponent(c.contact_id), undefined, 'contact deleted')) loadContacts();
         },
       }, 'Delete') : '')],
-    ], res.entries || []);
+    ], res.entries || [], (c) => ({ 'data-contact': c.name }));
   }
   $('#contact-search').addEventListener('input', () => loadContacts().catch(() => {}));
   $('#contact-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = { name: $('#contact-name').value, numbers: [$('#contact-number').value], company: $('#contact-company').value };
     if (await act('POST', '/api/v1/directory/contacts', body, 'contact added')) { ev.target.reset(); loadContacts().catch(() => {}); }
+  });
+
+  $('#contact-import-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = $('#contact-import-file').files[0];
+    if (!f) { flash('choose a CSV file', true); return; }
+    const r = await act('POST', '/api/v1/directory/contacts/import', await f.text(), null, 'text/csv');
+    if (!r) return;
+    const box = $('#contact-import-report');
+    box.replaceChildren(el('p', {}, r.body.imported + ' contacts imported, ' + r.body.failed.length + ' failed'));
+    if (r.body.failed.length) {
+      const t = el('table', { id: 'contact-import-failed' });
+      table(t, [['Row', (x) => x.row], ['Name', (x) => x.name], ['Reason', (x) => x.reason]], r.body.failed);
+      box.append(t);
+    }
+    box.hidden = false;
+    loadContacts().catch(() => {});
   });
 
   function showReload(res) {
@@ -484,8 +554,21 @@
         class: 'danger revoke', type: 'button',
         onclick: async () => { if (await act('DELETE', '/api/v1/tokens/' + encodeURIComponent(t.id), undefined, 'token revoked')) loadAccounts(); },
       }, 'Revoke')],
-    ], toks);
+    ], toks, (t) => ({ 'data-token': t.name }));
   }
+  $('#token-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { name: $('#token-name').value, role: $('#token-role').value };
+    const d = $('#token-expires').value;
+    if (d) body.expires = new Date(d + 'T23:59:59Z').toISOString();
+    const r = await act('POST', '/api/v1/tokens', body, 'token ' + body.name + ' created');
+    if (!r) return;
+    $('#token-created-name').textContent = r.body.name;
+    $('#token-value').textContent = r.body.value;
+    $('#token-created').hidden = false;
+    ev.target.reset();
+    loadAccounts().catch(() => {});
+  });
 
   boot();
 }());
