@@ -76,6 +76,16 @@ func (x exporter) ExportKeyingMaterial(label string, context []byte, length int)
 	return prf.PHash(x.master, seed, length, x.h)
 }
 
+// hashFor is the PRF hash of a TLS 1.2 cipher suite: SHA-384 for the
+// *_SHA384 suites (RFC 5289 §3), SHA-256 for every other (RFC 5246 §5).
+func hashFor(suite uint16) func() hash.Hash {
+	switch suite {
+	case 0xc02c, 0xc030, 0xc024, 0xc028, 0x00a9:
+		return sha512.New384
+	}
+	return sha256.New
+}
+
 // contexts derives the SRTP contexts of both directions from the key log
 // and the ServerHello h (RFC 5764 §4.2: client key, server key, client
 // salt, server salt; each side sends with its own).
@@ -86,11 +96,7 @@ func (k *Keys) contexts(h hello, isClient bool) (local, remote *srtp.Context, er
 	if master == nil || !h.ok {
 		return nil, nil, ErrNoKeys
 	}
-	x := exporter{master: master, seed: append(append([]byte(nil), cr...), h.random[:]...), h: sha256.New}
-	switch h.suite {
-	case 0xc02c, 0xc030, 0x00a9, 0xc0ad: // the *_SHA384 suites (RFC 5289)
-		x.h = sha512.New384
-	}
+	x := exporter{master: master, seed: append(append([]byte(nil), cr...), h.random[:]...), h: hashFor(h.suite)}
 	profile := srtp.ProtectionProfile(h.profile)
 	cfg := srtp.Config{Profile: profile}
 	if err := cfg.ExtractSessionKeysFromDTLS(x, isClient); err != nil {

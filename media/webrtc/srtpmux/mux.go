@@ -130,36 +130,47 @@ func isRTP(b []byte) bool {
 	return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223)
 }
 
-func (m *Mux) read() {
-	defer m.wg.Done()
+// handle demultiplexes one datagram from the socket (RFC 7983 §7).
+func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
+	if isRTP(pkt) {
+		m.mu.RLock()
+		s := m.streams[from]
+		m.mu.RUnlock()
+		if s != nil && s.input(pkt) {
+			return
+		}
+	} else if len(pkt) > 0 && pkt[0] == contentHandshake {
+		m.observe(pkt, from)
+	}
+	m.toSlow(pkt, from)
+}
+
+// readOne is the portable reader: one datagram per call.
+func (m *Mux) readOne() {
 	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := m.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if m.stopped(err) {
 				return
 			}
-			select {
-			case <-m.done:
-				return
-			default:
-			}
-			time.Sleep(time.Millisecond) // e.g. ICMP errors surfacing; keep reading
 			continue
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		pkt := buf[:n]
-		if isRTP(pkt) {
-			m.mu.RLock()
-			s := m.streams[from]
-			m.mu.RUnlock()
-			if s != nil && s.input(pkt) {
-				continue
-			}
-		} else if n > 0 && pkt[0] == contentHandshake {
-			m.observe(pkt, from)
-		}
-		m.toSlow(pkt, from)
+		m.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+	}
+}
+
+// stopped reports whether a read error means the Mux is closing; other
+// errors (an ICMP error surfacing) are waited out briefly.
+func (m *Mux) stopped(err error) bool {
+	if errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	select {
+	case <-m.done:
+		return true
+	case <-time.After(time.Millisecond):
+		return false
 	}
 }
 
