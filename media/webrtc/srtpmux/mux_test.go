@@ -2,8 +2,8 @@ package srtpmux
 
 import (
 	"bytes"
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"net/netip"
