@@ -64,6 +64,11 @@ func New(cfg Config) (*Engine, error) {
 	}
 	se.SetNetworkTypes(nets)
 	se.SetICEUDPMux(e.mux)
+	// An ICE-lite agent resolves no candidates (RFC 8445 §2.5: it learns
+	// the browser's address from its checks), so a browser's mDNS names
+	// (RFC 8839 §5.1, ".local") need no resolver: no mDNS socket and its
+	// four goroutines per leg.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	if len(cfg.PublicIPs) > 0 {
 		ips := make([]string, len(cfg.PublicIPs))
