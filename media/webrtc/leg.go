@@ -396,9 +396,12 @@ func (l *Leg) arm() {
 			isClient = false
 		}
 	}
-	if err := st.Arm(netip.AddrPortFrom(ip, pair.Remote.Port), isClient); err != nil {
-		l.e.cfg.Logger.Warn("webrtc: media stays on the slow path", "err", err)
+	remote := netip.AddrPortFrom(ip, pair.Remote.Port)
+	if err := st.Arm(remote, isClient); err != nil {
+		l.e.cfg.Logger.Warn("webrtc: media stays on the slow path", "browser", remote, "err", err)
+		return
 	}
+	l.e.cfg.Logger.Debug("webrtc: media on the fast path", "browser", remote, "dtls_client", isClient)
 }
 
 // startRelayReader starts reading the RTP face: packets from the relay's
