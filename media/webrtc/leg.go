@@ -507,8 +507,11 @@ func (l *Leg) Connected() (time.Time, bool) {
 // Stats returns the leg's counters.
 func (l *Leg) Stats() Stats {
 	st := Stats{FromBrowser: l.fromBrowserPkts.Load(), ToBrowser: l.toBrowserPkts.Load(), Dropped: l.dropped.Load()}
-	if l.stream != nil {
-		f := l.stream.Stats()
+	l.mu.Lock()
+	fast := l.stream
+	l.mu.Unlock()
+	if fast != nil {
+		f := fast.Stats()
 		st.FastIn, st.FastOut, st.FastBad = f.In, f.Out, f.Bad
 	}
 	return st
