@@ -534,14 +534,14 @@ func (l *Leg) Close() error {
 		return nil
 	}
 	l.closing = true
-	pc := l.pc
+	pc, fast := l.pc, l.stream
 	l.mu.Unlock()
 	var errs []error
 	if pc != nil {
 		errs = append(errs, pc.GracefulClose())
 	}
-	if l.stream != nil {
-		l.stream.Close()
+	if fast != nil {
+		fast.Close()
 	}
 	errs = append(errs, l.conn.Close())
 	l.wg.Wait()
