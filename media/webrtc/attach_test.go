@@ -80,4 +80,5 @@ func TestAttachedToRelay(t *testing.T) {
 	if st2.Dropped != 0 {
 		t.Errorf("leg dropped %d packets: something reached its socket", st2.Dropped)
 	}
+	fastPath(t, leg)
 }

@@ -39,6 +39,12 @@ type Config struct {
 	// Default: 4 MiB.
 	SocketBuffer int
 
+	// SlowPath carries every SRTP packet through pion's PeerConnection, as
+	// before the fast path (srtpmux): the benchmark's anchor. Default
+	// false: an established leg's SRTP is decrypted and encrypted on the
+	// socket's reader and the relay's workers.
+	SlowPath bool
+
 	// Logger receives the Engine's and pion's warnings. Default:
 	// slog.Default().
 	Logger *slog.Logger

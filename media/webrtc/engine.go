@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,13 +10,16 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
 
 // Engine owns the ICE UDP mux every leg shares and the legs made on it.
 // Make one with New, end it with Close.
 type Engine struct {
 	cfg  Config
-	conn *net.UDPConn
+	conn *net.UDPConn // SlowPath: the socket, pion's alone
+	fast *srtpmux.Mux // else: the socket with the SRTP fast path
 	mux  ice.UDPMux
 	se   webrtc.SettingEngine
 
@@ -30,16 +34,27 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.Port))))
-	if err != nil {
-		return nil, fmt.Errorf("webrtc: listen: %w", err)
+	e := &Engine{cfg: cfg, legs: map[*Leg]struct{}{}}
+	laddr := netip.AddrPortFrom(cfg.ListenIP, uint16(cfg.Port))
+	if cfg.SlowPath {
+		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(laddr))
+		if err != nil {
+			return nil, fmt.Errorf("webrtc: listen: %w", err)
+		}
+		if cfg.SocketBuffer > 0 {
+			_ = conn.SetReadBuffer(cfg.SocketBuffer)
+			_ = conn.SetWriteBuffer(cfg.SocketBuffer)
+		}
+		e.conn = conn
+		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
+	} else {
+		fm, err := srtpmux.Listen(laddr, cfg.SocketBuffer, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("webrtc: %w", err)
+		}
+		e.fast = fm
+		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: fm.PacketConn()})
 	}
-	if cfg.SocketBuffer > 0 {
-		_ = conn.SetReadBuffer(cfg.SocketBuffer)
-		_ = conn.SetWriteBuffer(cfg.SocketBuffer)
-	}
-	e := &Engine{cfg: cfg, conn: conn, legs: map[*Leg]struct{}{}}
-	e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
 
 	se := webrtc.SettingEngine{}
 	se.SetLite(true) // RFC 8445 §2.5: we answer checks, the browser nominates
@@ -49,6 +64,11 @@ func New(cfg Config) (*Engine, error) {
 	}
 	se.SetNetworkTypes(nets)
 	se.SetICEUDPMux(e.mux)
+	// An ICE-lite agent resolves no candidates (RFC 8445 §2.5: it learns
+	// the browser's address from its checks), so a browser's mDNS names
+	// (RFC 8839 §5.1, ".local") need no resolver: no mDNS socket and its
+	// four goroutines per leg.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(true)
 	if len(cfg.PublicIPs) > 0 {
 		ips := make([]string, len(cfg.PublicIPs))
@@ -80,7 +100,18 @@ func New(cfg Config) (*Engine, error) {
 
 // Addr is the local address of the ICE UDP socket.
 func (e *Engine) Addr() netip.AddrPort {
+	if e.fast != nil {
+		return e.fast.LocalAddr()
+	}
 	return e.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// FastCounters are the fast path's counters (zero with SlowPath).
+func (e *Engine) FastCounters() srtpmux.Counters {
+	if e.fast == nil {
+		return srtpmux.Counters{}
+	}
+	return e.fast.Counters()
 }
 
 // Len is the number of open legs.
@@ -91,8 +122,9 @@ func (e *Engine) Len() int {
 }
 
 // api returns a pion API whose MediaEngine knows exactly codecs, with their
-// payload types: a leg offers, or answers with, nothing else.
-func (e *Engine) api(codecs []codec) (*webrtc.API, error) {
+// payload types: a leg offers, or answers with, nothing else. keys, when
+// not nil, captures the leg's DTLS secrets for the fast path.
+func (e *Engine) api(codecs []codec, keys *srtpmux.Keys) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range codecs {
 		if err := m.RegisterCodec(params(c), webrtc.RTPCodecTypeAudio); err != nil {
@@ -102,11 +134,16 @@ func (e *Engine) api(codecs []codec) (*webrtc.API, error) {
 	// Interceptors: RTCP sender and receiver reports only (RFC 3550 §6.4).
 	// pion's defaults add NACK, TWCC and a stats recorder on every packet,
 	// which audio relayed as it comes does not use.
+	// On the fast path pion sees no media, so its reports would say
+	// nothing: no interceptor (and none of its goroutines).
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	se := e.se
+	if keys != nil {
+		se.SetDTLSKeyLogWriter(keys) // the fast path's keys (srtpmux.Keys)
+	} else if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(e.se), webrtc.WithInterceptorRegistry(ir)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
 func (e *Engine) add(l *Leg) error {
@@ -137,5 +174,9 @@ func (e *Engine) Close() error {
 	for _, l := range all {
 		_ = l.Close()
 	}
-	return e.mux.Close()
+	err := e.mux.Close()
+	if e.fast != nil {
+		err = errors.Join(err, e.fast.Close())
+	}
+	return err
 }

@@ -42,7 +42,9 @@ var (
 	errState = errors.New("webrtc: leg in the wrong state")
 )
 
-// ErrRestart: a browser's subsequent offer or answer changed its ICE
-// credentials or DTLS fingerprint (an ICE restart, RFC 8839 §4.4.1.1.1, or
-// a new DTLS association, RFC 8842 §5.5). Not supported yet: answered 488.
-var ErrRestart = fmt.Errorf("%w: webrtc: ICE restart or new DTLS association not supported", sdp.ErrMalformed)
+// ErrRestart: a browser's subsequent SDP changed its DTLS fingerprint (a
+// new DTLS association, RFC 8842 §5.5), or its answer to our re-offer
+// changed its ICE credentials. Not supported: answered 488. (A browser's
+// re-offer with new ICE credentials and the same fingerprint is an ICE
+// restart, RFC 8839 §4.4.1.1.1, which the leg performs.)
+var ErrRestart = fmt.Errorf("%w: webrtc: new DTLS association not supported", sdp.ErrMalformed)

@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
+	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
 
 // gatherTimeout bounds ICE gathering; with ICE-lite on a UDP mux it only
@@ -36,12 +38,15 @@ type Leg struct {
 	mu           sync.Mutex
 	pc           *webrtc.PeerConnection
 	track        *rtpTrack
-	offer        []byte      // the browser's offer (AcceptOffer)
-	browserCs    []sdp.Codec // what the browser offered or answered
-	plainCs      []sdp.Codec // what the RTP side offered (Offer)
-	result       []byte      // our answer (Answer) or the plain answer (Accept)
-	browserUse   []sdp.Codec // the codecs in use, the browser's payload types
-	plainUse     []sdp.Codec // the codecs in use, the RTP side's payload types
+	keys         *srtpmux.Keys                  // the DTLS secrets (fast path), nil with SlowPath
+	stream       *srtpmux.Stream                // the fast path, made with pc
+	toAddr       atomic.Pointer[netip.AddrPort] // to, for the fast path's reader
+	offer        []byte                         // the browser's offer (AcceptOffer)
+	browserCs    []sdp.Codec                    // what the browser offered or answered
+	plainCs      []sdp.Codec                    // what the RTP side offered (Offer)
+	result       []byte                         // our answer (Answer) or the plain answer (Accept)
+	browserUse   []sdp.Codec                    // the codecs in use, the browser's payload types
+	plainUse     []sdp.Codec                    // the codecs in use, the RTP side's payload types
 	re           renegotiation
 	started      bool
 	closing      bool
@@ -61,6 +66,11 @@ type Stats struct {
 	FromBrowser uint64 // RTP from the browser sent on to the relay
 	ToBrowser   uint64 // RTP from the relay sent on to the browser
 	Dropped     uint64 // not passed: a format the other leg did not negotiate, a stranger, RTCP
+
+	// The part of the browser's SRTP decrypted (FastIn) and encrypted
+	// (FastOut) on the fast path (srtpmux) rather than by pion, and what
+	// came from the browser's address but did not authenticate (FastBad).
+	FastIn, FastOut, FastBad uint64
 }
 
 func (e *Engine) newLeg() (*Leg, error) {
@@ -148,6 +158,7 @@ func (l *Leg) Answer(plainAnswer []byte, to netip.AddrPort) ([]byte, error) {
 		return nil, err
 	}
 	l.to = unmap(to)
+	l.toAddr.Store(&l.to)
 	l.browserUse, l.plainUse = chosen, pick(st.Codecs, chosen)
 	l.toRelay.Store(newPTMap(chosen, st.Codecs))
 	l.toBrowserMap.Store(newPTMap(st.Codecs, chosen))
@@ -177,6 +188,7 @@ func (e *Engine) Offer(plainOffer []byte, to netip.AddrPort) (*Leg, []byte, erro
 	// l is not shared yet: no lock (newPC's callbacks take it later)
 	l.plainCs = keep
 	l.to = unmap(to)
+	l.toAddr.Store(&l.to)
 	pc, track, err := l.newPC(keep)
 	if err == nil {
 		_, err = pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
@@ -237,7 +249,10 @@ func (l *Leg) Accept(answer []byte) ([]byte, error) {
 // types included), and its outgoing track. Called with l.mu held or
 // before l is shared.
 func (l *Leg) newPC(codecs []sdp.Codec) (*webrtc.PeerConnection, *rtpTrack, error) {
-	api, err := l.e.api(codecs)
+	if l.e.fast != nil {
+		l.keys = &srtpmux.Keys{}
+	}
+	api, err := l.e.api(codecs, l.keys)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -254,12 +269,21 @@ func (l *Leg) newPC(codecs []sdp.Codec) (*webrtc.PeerConnection, *rtpTrack, erro
 	}
 	track := newTrack("audio", params(audio))
 	pc.OnTrack(l.fromBrowser)
+	if l.keys != nil {
+		l.stream = l.e.fast.NewStream(l.keys, l.fromBrowserFast)
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+			if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+				l.arm()
+			}
+		})
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			l.mu.Lock()
 			l.connectedAt = time.Now()
 			l.mu.Unlock()
+			l.arm()
 		case webrtc.PeerConnectionStateFailed:
 			l.finish(ErrConsent)
 		case webrtc.PeerConnectionStateClosed:
@@ -306,26 +330,78 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if err != nil {
 			return
 		}
-		if n < 12 {
-			l.dropped.Add(1)
-			continue
-		}
-		m := l.toRelay.Load()
-		if m == nil || m[buf[1]&0x7f] == 0xff || !to.IsValid() {
-			l.dropped.Add(1)
-			continue
-		}
-		buf[1] = buf[1]&0x80 | m[buf[1]&0x7f]
-		if side := l.side.Load(); side != nil {
-			if side.Input(buf[:n]) {
-				l.fromBrowserPkts.Add(1)
-			}
-			continue
-		}
-		if _, err := l.conn.WriteToUDPAddrPort(buf[:n], to); err == nil {
+		l.passToRelay(buf[:n], to)
+	}
+}
+
+// fromBrowserFast takes one RTP packet of the browser decrypted on the
+// fast path (on the srtpmux reader).
+func (l *Leg) fromBrowserFast(pkt []byte) {
+	l.passToRelay(pkt, l.relayAddr())
+}
+
+func (l *Leg) relayAddr() netip.AddrPort {
+	if p := l.toAddr.Load(); p != nil {
+		return *p
+	}
+	return netip.AddrPort{}
+}
+
+// passToRelay sends one decrypted RTP packet of the browser on to the
+// relay, its payload type mapped (in place).
+func (l *Leg) passToRelay(pkt []byte, to netip.AddrPort) {
+	if len(pkt) < 12 {
+		l.dropped.Add(1)
+		return
+	}
+	m := l.toRelay.Load()
+	if m == nil || m[pkt[1]&0x7f] == 0xff || !to.IsValid() {
+		l.dropped.Add(1)
+		return
+	}
+	pkt[1] = pkt[1]&0x80 | m[pkt[1]&0x7f]
+	if side := l.side.Load(); side != nil {
+		if side.Input(pkt) {
 			l.fromBrowserPkts.Add(1)
 		}
+		return
 	}
+	if _, err := l.conn.WriteToUDPAddrPort(pkt, to); err == nil {
+		l.fromBrowserPkts.Add(1)
+	}
+}
+
+// arm puts the leg's SRTP on the fast path once DTLS is up, towards the
+// address ICE selected (again when ICE selects another pair).
+func (l *Leg) arm() {
+	l.mu.Lock()
+	st, pc, closing := l.stream, l.pc, l.closing
+	l.mu.Unlock()
+	if st == nil || pc == nil || closing {
+		return
+	}
+	pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Remote == nil {
+		return
+	}
+	ip, err := netip.ParseAddr(pair.Remote.Address)
+	if err != nil {
+		return // an mDNS name: pion resolved it, the pair has the address
+	}
+	// our DTLS role (RFC 8842 §5): the browser's a=setup says it, and we
+	// answer actpass as the client (Engine: SetAnsweringDTLSRole)
+	isClient := true
+	if rd := pc.CurrentRemoteDescription(); rd != nil {
+		if b, err := parseBrowser([]byte(rd.SDP)); err == nil && b.setup == "active" {
+			isClient = false
+		}
+	}
+	remote := netip.AddrPortFrom(ip, pair.Remote.Port)
+	if err := st.Arm(remote, isClient); err != nil {
+		l.e.cfg.Logger.Warn("webrtc: media stays on the slow path", "browser", remote, "err", err)
+		return
+	}
+	l.e.cfg.Logger.Debug("webrtc: media on the fast path", "browser", remote, "dtls_client", isClient)
 }
 
 // startRelayReader starts reading the RTP face: packets from the relay's
@@ -371,6 +447,19 @@ func (l *Leg) toBrowser(pkt []byte) {
 		return
 	}
 	pkt[1] = pkt[1]&0x80 | m[pkt[1]&0x7f]
+	if st := l.stream; st != nil {
+		if b := l.track.cur.Load(); b != nil {
+			binary.BigEndian.PutUint32(pkt[8:12], b.ssrc)
+			switch err := st.Send(pkt); {
+			case err == nil:
+				l.toBrowserPkts.Add(1)
+				return
+			case !errors.Is(err, srtpmux.ErrNotArmed):
+				l.dropped.Add(1)
+				return
+			}
+		}
+	}
 	if l.track.write(pkt) {
 		l.toBrowserPkts.Add(1)
 	} else {
@@ -417,7 +506,15 @@ func (l *Leg) Connected() (time.Time, bool) {
 
 // Stats returns the leg's counters.
 func (l *Leg) Stats() Stats {
-	return Stats{FromBrowser: l.fromBrowserPkts.Load(), ToBrowser: l.toBrowserPkts.Load(), Dropped: l.dropped.Load()}
+	st := Stats{FromBrowser: l.fromBrowserPkts.Load(), ToBrowser: l.toBrowserPkts.Load(), Dropped: l.dropped.Load()}
+	l.mu.Lock()
+	fast := l.stream
+	l.mu.Unlock()
+	if fast != nil {
+		f := fast.Stats()
+		st.FastIn, st.FastOut, st.FastBad = f.In, f.Out, f.Bad
+	}
+	return st
 }
 
 func (l *Leg) finish(err error) {
@@ -437,11 +534,14 @@ func (l *Leg) Close() error {
 		return nil
 	}
 	l.closing = true
-	pc := l.pc
+	pc, fast := l.pc, l.stream
 	l.mu.Unlock()
 	var errs []error
 	if pc != nil {
 		errs = append(errs, pc.GracefulClose())
+	}
+	if fast != nil {
+		fast.Close()
 	}
 	errs = append(errs, l.conn.Close())
 	l.wg.Wait()

@@ -232,6 +232,28 @@ func TestBrowserCalls(t *testing.T) {
 	if _, ok := leg.Connected(); !ok {
 		t.Error("leg not connected")
 	}
+	fastPath(t, leg)
+}
+
+// fastPath checks that, once the leg is up, its SRTP goes through the
+// fast path (srtpmux) both ways, not through pion: of the next 50 packets
+// each way, all but the one or two in flight while counting.
+func fastPath(t *testing.T, leg *webrtc.Leg) {
+	t.Helper()
+	s0 := leg.Stats()
+	var s1 webrtc.Stats
+	eventually(t, 15*time.Second, "50 more packets each way", func() bool {
+		s1 = leg.Stats()
+		return s1.FromBrowser-s0.FromBrowser >= 50 && s1.ToBrowser-s0.ToBrowser >= 50
+	})
+	in, out := s1.FastIn-s0.FastIn, s1.FastOut-s0.FastOut
+	from, to := s1.FromBrowser-s0.FromBrowser, s1.ToBrowser-s0.ToBrowser
+	if in+2 < from || out+2 < to {
+		t.Errorf("fast path carried %d of %d packets from the browser and %d of %d to it", in, from, out, to)
+	}
+	if s1.FastBad != 0 {
+		t.Errorf("fast path refused %d packets of the browser", s1.FastBad)
+	}
 }
 
 // TestBrowserCalled: the gateway offers to a browser (a call to a WebRTC
@@ -284,6 +306,7 @@ func TestBrowserCalled(t *testing.T) {
 	if b.ReceivedPT() != 8 {
 		t.Errorf("browser got payload type %d, want PCMA 8", b.ReceivedPT())
 	}
+	fastPath(t, leg) // here we are the DTLS server (the browser answered active)
 }
 
 // TestBrowserVanishes: a browser whose socket goes away without a word

@@ -7,6 +7,8 @@ import (
 
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -17,8 +19,13 @@ import (
 // as it is; the browser gets our established description with the new
 // direction and a new o= version, and the RTP side gets the plain SDP of
 // the leg's face with the browser's direction. The relay enforces the
-// directions. A changed ICE ufrag/pwd or fingerprint (ICE restart, new
-// DTLS association) is ErrRestart.
+// directions. A browser's re-offer with a new ICE ufrag/pwd and the same
+// fingerprint is an ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1): the
+// other leg gets the same plain offer, and Reanswer restarts ICE in pion
+// (new local credentials, the same candidates) and answers with them; the
+// DTLS association and its SRTP keys stay, so the media resumes on the
+// pair the browser then nominates (the fast path follows it). A new
+// fingerprint (a new DTLS association) is ErrRestart.
 //
 //	browser offers:  Reoffer   (WebRTC offer -> plain offer)
 //	                 Reanswer  (plain answer -> WebRTC answer)
@@ -31,6 +38,7 @@ type renegotiation struct {
 	sent       []byte         // the last description the browser got from us, after the first
 	plainVer   uint64         // o= version of the plain face's SDP
 	pendingDir bool           // a browser's offer is waiting for Reanswer
+	restart    []byte         // that offer, when it restarts ICE
 	offered    psdp.Direction // OfferAgain's direction, 0 before one
 	dir        psdp.Direction // the browser's direction as it stands
 	pending    psdp.Direction // the browser's offered direction until Reanswer
@@ -42,7 +50,7 @@ type renegotiation struct {
 func (l *Leg) Reoffer(offer []byte) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, err := l.checkAgain(offer)
+	b, restart, err := l.checkAgain(offer, true)
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +58,10 @@ func (l *Leg) Reoffer(offer []byte) ([]byte, error) {
 		return nil, ErrNoCommonCodec // RFC 3264 §8.3.2: the codec in use was dropped
 	}
 	l.re.pendingDir, l.re.pending = true, b.direction
+	l.re.restart = nil
+	if restart {
+		l.re.restart = append([]byte(nil), offer...)
+	}
 	return l.plainAgain(b.direction), nil
 }
 
@@ -67,6 +79,13 @@ func (l *Leg) Reanswer(plainAnswer []byte) ([]byte, error) {
 		return nil, errState
 	}
 	l.re.pendingDir = false
+	if l.re.restart != nil {
+		offer := l.re.restart
+		l.re.restart = nil
+		if err := l.restartICE(offer); err != nil {
+			return nil, err
+		}
+	}
 	out, err := l.describe(st.Direction)
 	if err == nil {
 		l.re.dir = within(l.re.pending, st.Direction)
@@ -117,7 +136,7 @@ func (l *Leg) OfferAgain(plainOffer []byte) ([]byte, error) {
 func (l *Leg) AcceptAgain(answer []byte) ([]byte, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, err := l.checkAgain(answer)
+	b, _, err := l.checkAgain(answer, false)
 	if err != nil {
 		return nil, err
 	}
@@ -170,20 +189,57 @@ func (l *Leg) established() (browserSDP, error) {
 }
 
 // checkAgain parses a browser's subsequent SDP and checks it keeps the
-// transport. Called with l.mu held.
-func (l *Leg) checkAgain(body []byte) (browserSDP, error) {
+// DTLS association; restart reports new ICE credentials, allowed in an
+// offer (mayRestart). Called with l.mu held.
+func (l *Leg) checkAgain(body []byte, mayRestart bool) (b browserSDP, restart bool, err error) {
 	cur, err := l.established()
 	if err != nil {
-		return browserSDP{}, err
+		return browserSDP{}, false, err
 	}
-	b, err := parseBrowser(body)
+	b, err = parseBrowser(body)
 	if err != nil {
-		return b, err
+		return b, false, err
 	}
-	if b.creds != cur.creds {
-		return b, ErrRestart
+	if b.fp != cur.fp || (b.ice != cur.ice && !mayRestart) {
+		return b, false, ErrRestart
 	}
-	return b, nil
+	return b, b.ice != cur.ice, nil
+}
+
+// restartICE applies a browser's ICE-restarting offer to the
+// PeerConnection (pion restarts its ICE agent with new local credentials)
+// and makes pion's answer the leg's established description, with the
+// o= line of the first one (RFC 3264 §8: the same session id; describe
+// sets the version). Called with l.mu held.
+func (l *Leg) restartICE(offer []byte) error {
+	if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		return fmt.Errorf("%w: webrtc: ICE restart: %v", sdp.ErrMalformed, err)
+	}
+	ans, err := l.pc.CreateAnswer(nil)
+	if err != nil {
+		return fmt.Errorf("%w: webrtc: ICE restart answer: %v", sdp.ErrMalformed, err)
+	}
+	local, err := l.setLocal(ans)
+	if err != nil {
+		return err
+	}
+	old, nu := &psdp.SessionDescription{}, &psdp.SessionDescription{}
+	if err := old.Unmarshal(l.re.first); err != nil {
+		return fmt.Errorf("%w: webrtc: our description: %v", sdp.ErrMalformed, err)
+	}
+	if err := nu.Unmarshal([]byte(local)); err != nil {
+		return fmt.Errorf("%w: webrtc: our description: %v", sdp.ErrMalformed, err)
+	}
+	nu.Origin = old.Origin
+	first, err := nu.Marshal()
+	if err != nil {
+		return fmt.Errorf("%w: webrtc: our description: %v", sdp.ErrMalformed, err)
+	}
+	if l.re.sent == nil {
+		l.re.sent = l.re.first // what the browser has: describe counts the version on
+	}
+	l.re.first = first
+	return nil
 }
 
 // plainAgain is the plain face's SDP with dir and a new o= version.

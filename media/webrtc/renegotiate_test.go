@@ -154,7 +154,7 @@ func TestBrowserHoldsCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := leg.Reoffer(restart); !errors.Is(err, webrtc.ErrRestart) || !errors.Is(err, sdp.ErrMalformed) {
-		t.Errorf("re-offer with new ICE credentials and fingerprint: %v, want ErrRestart (488)", err)
+		t.Errorf("re-offer with a new fingerprint: %v, want ErrRestart (488)", err)
 	}
 	if _, err := leg.Reoffer([]byte("v=0\r\nbogus")); err == nil {
 		t.Error("malformed re-offer accepted")
@@ -256,4 +256,90 @@ func newOffer(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// TestBrowserRestartsICE: a browser's re-offer with new ICE credentials and
+// the same fingerprint (RFC 8445 §9, RFC 8839 §4.4.1.1.1; Chrome's
+// pc.restartIce()) restarts ICE: the other leg gets the same plain offer,
+// the browser an answer with new ICE-lite credentials, the same
+// fingerprint, role and session (o= version one up), and the call keeps
+// its media, on the fast path, after the browser checks the new
+// credentials. Twice, to show the restarted leg can restart again.
+func TestBrowserRestartsICE(t *testing.T) {
+	e := newEngine(t, 10*time.Second)
+	b := newBrowser(t)
+	offer, err := b.Offer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg, plain, err := e.AcceptOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	p := newPhone(t)
+	ans, pt, ev := plainAnswer(t, plain, p.addr(), "PCMU")
+	wans, err := leg.Answer(ans, p.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Accept(wans); err != nil {
+		t.Fatal(err)
+	}
+	b.Stream(false)
+	p.stream(leg.LocalAddr(), pt, ev)
+	eventually(t, 15*time.Second, "audio both ways", func() bool {
+		_, rx, _ := b.Counts()
+		return rx >= 20 && p.count(pt) >= 20
+	})
+	prev, prevOffer := wans, offer
+	for i := range 2 {
+		re, err := b.RestartOffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line(re, `^a=ice-ufrag:(.*)\r$`) == line(prevOffer, `^a=ice-ufrag:(.*)\r$`) {
+			t.Fatalf("restart %d: the browser kept its ufrag", i)
+		}
+		po, err := leg.Reoffer(re)
+		if err != nil {
+			t.Fatalf("restart %d: Reoffer: %v", i, err)
+		}
+		if dirOf(t, po) != "sendrecv" || bytes.Contains(po, []byte("ice-ufrag")) {
+			t.Errorf("restart %d: plain offer:\n%s", i, po)
+		}
+		wa, err := leg.Reanswer(ans)
+		if err != nil {
+			t.Fatalf("restart %d: Reanswer: %v", i, err)
+		}
+		for _, k := range []string{`^a=ice-ufrag:(.*)\r$`, `^a=ice-pwd:(.*)\r$`} {
+			if line(wa, k) == line(prev, k) || line(wa, k) == "" {
+				t.Errorf("restart %d: %s unchanged (%q)", i, k, line(wa, k))
+			}
+		}
+		// the same candidates (address, port, type); their ufrag and
+		// generation extensions change with the credentials
+		for _, k := range []string{`^a=fingerprint:(.*)\r$`, `^a=setup:(.*)\r$`, `^a=candidate:(\S+ \S+ \S+ \S+ \S+ \S+ typ \S+)`, `^a=(ice-lite)\r$`} {
+			if line(wa, k) != line(prev, k) || line(wa, k) == "" {
+				t.Errorf("restart %d: %s is %q, was %q", i, k, line(wa, k), line(prev, k))
+			}
+		}
+		if o, o0 := origin(t, wa), origin(t, prev); o.SessionID != o0.SessionID || o.SessionVersion != o0.SessionVersion+1 {
+			t.Errorf("restart %d: o= %d %d after %d %d", i, o.SessionID, o.SessionVersion, o0.SessionID, o0.SessionVersion)
+		}
+		if err := b.Accept(wa); err != nil {
+			t.Fatalf("restart %d: the browser refused the answer: %v\n%s", i, err, wa)
+		}
+		_, rx0, _ := b.Counts()
+		n0 := p.count(pt)
+		eventually(t, 15*time.Second, "audio both ways after the restart", func() bool {
+			_, rx, _ := b.Counts()
+			return rx >= rx0+50 && p.count(pt) >= n0+50
+		})
+		fastPath(t, leg)
+		prev, prevOffer = wa, re
+	}
+	if err := leg.Err(); err != nil {
+		t.Errorf("leg ended: %v", err)
+	}
 }

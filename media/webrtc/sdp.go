@@ -35,6 +35,8 @@ type browserSDP struct {
 	codecs    []sdp.Codec // the audio m= line's formats, in order
 	direction psdp.Direction
 	creds     string // ice-ufrag, ice-pwd and fingerprint: what a renegotiation must keep
+	ice       string // ice-ufrag and ice-pwd: new ones are an ICE restart (RFC 8839 §4.4.1.1.1)
+	fp        string // the fingerprint: a new one is a new DTLS association
 	setup     string // a=setup (RFC 8842 §5)
 }
 
@@ -89,7 +91,8 @@ func parseBrowser(body []byte) (b browserSDP, err error) {
 		}
 	}
 	fp, _ := attr(sd, md, "fingerprint")
-	b.creds = ufrag + " " + pwd + " " + strings.ToLower(strings.TrimSpace(fp))
+	b.ice, b.fp = ufrag+" "+pwd, strings.ToLower(strings.TrimSpace(fp))
+	b.creds = b.ice + " " + b.fp
 	b.setup, _ = attr(sd, md, "setup")
 	b.sd = sd
 	b.codecs, err = formats(md)

@@ -43,6 +43,8 @@ type reply struct {
 	// the relay's A side (browser -> plain): accepted, forwarded, dropped, ignored
 	RelayA [4]uint64 `json:"relay_a,omitempty"`
 	NoFlow int       `json:"no_flow,omitempty"` // legs that passed nothing from their browser
+	// the fast path (srtpmux): packets decrypted, encrypted, refused
+	FastIn, FastOut, FastBad uint64
 }
 
 var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -50,7 +52,7 @@ var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 // runChild is the gateway side: one webrtc.Engine (ICE-lite on one UDP
 // port) and one relay; each call is a Leg bridged through a relay session
 // to the parent's plain RTP endpoint, as the B2BUA does it.
-func runChild(portMin, portMax int, profile string, attach bool) error {
+func runChild(portMin, portMax int, profile string, attach, slow bool) error {
 	usages := 0
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rl, err := relay.New(relay.Config{ListenIP: loopback, PortMin: portMin, PortMax: portMax, MediaTimeout: -1, Logger: log})
@@ -58,7 +60,7 @@ func runChild(portMin, portMax int, profile string, attach bool) error {
 		return err
 	}
 	defer rl.Close()
-	e, err := webrtc.New(webrtc.Config{ListenIP: loopback, Port: webrtc.PortAny, Logger: log})
+	e, err := webrtc.New(webrtc.Config{ListenIP: loopback, Port: webrtc.PortAny, Logger: log, SlowPath: slow})
 	if err != nil {
 		return err
 	}
@@ -106,6 +108,9 @@ func runChild(portMin, portMax int, profile string, attach bool) error {
 				rep.ToBrowser += st.ToBrowser
 				rep.FromBrowser += st.FromBrowser
 				rep.Dropped += st.Dropped
+				rep.FastIn += st.FastIn
+				rep.FastOut += st.FastOut
+				rep.FastBad += st.FastBad
 				if st.FromBrowser == 0 {
 					rep.NoFlow++
 				}

@@ -41,27 +41,34 @@ func main() {
 		maxN     = flag.Int("max", 2000, "-search: largest N tried")
 		profile  = flag.String("gw-profile", "", "write a CPU profile of the gateway side (the window) to this file")
 		attach   = flag.Bool("attach", true, "legs hand packets to the relay in process (relay.Side.SetEndpoint); false: through a loopback socket")
-		compare  = flag.Bool("compare", false, "-calls N with the loopback socket (the anchor), then in process, side by side, and the ratio")
+		compare  = flag.Bool("compare", false, "-calls N on the slow path (pion carries every SRTP packet: the anchor), then on the fast path, side by side, and the ratio")
+		slow     = flag.Bool("slow", false, "the gateway side on the slow path (webrtc.Config.SlowPath: the design before srtpmux)")
+		gwCPUs   = flag.String("gw-cpus", "", "pin the gateway side to these CPUs (taskset -c LIST), e.g. 1")
+		slowGen  = flag.Bool("slow-browsers", false, "browsers send and receive through pion (as before srtpmux) instead of their own fast path")
 	)
 	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
 	flag.Parse()
 	if *child {
-		if err := runChild(*portMin, *portMax, *profile, *attach); err != nil {
+		if err := runChild(*portMin, *portMax, *profile, *attach, *slow); err != nil {
 			fmt.Fprintln(os.Stderr, "webrtcbench child:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	p := params{attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	p := params{slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	gen := "fast path (srtpmux, after a real ICE + DTLS handshake in pion)"
+	if p.slowBrowsers {
+		gen = "pion PeerConnections"
+	}
 	fmt.Printf("webrtcbench: browsers (pion, DTLS-SRTP, PCMU) <-> media/webrtc <-> media/relay <-> plain RTP, G.711 20 ms both ways, %d CPUs, window %v\n",
 		runtime.NumCPU(), p.duration)
-	fmt.Printf("gateway side: child process (webrtc.Engine ICE-lite on one UDP port + relay %d-%d); browsers and plain endpoints: this process\n",
-		p.portMin, p.portMax)
+	fmt.Printf("gateway side: child process (webrtc.Engine ICE-lite on one UDP port + relay %d-%d)%s; browsers' media: %s; browsers and plain endpoints: this process\n",
+		p.portMin, p.portMax, map[bool]string{false: "", true: ", pinned to CPUs " + p.gwCPUs}[p.gwCPUs != ""], gen)
 	if *compare {
 		var rs [2]result
-		for i, att := range []bool{false, true} {
-			p.attach = att
-			fmt.Printf("-- legs %s\n", map[bool]string{false: "through a loopback socket to the relay (anchor)", true: "attached to the relay in process"}[att])
+		for i, slow := range []bool{true, false} {
+			p.slow = slow
+			fmt.Printf("-- gateway %s\n", map[bool]string{true: "slow path: pion carries every SRTP packet (anchor, webrtc.Config.SlowPath)", false: "fast path (srtpmux)"}[slow])
 			r, err := run(*calls, p)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "webrtcbench:", err)
@@ -70,8 +77,9 @@ func main() {
 			r.print(p.maxLoss)
 			rs[i] = r
 		}
-		fmt.Printf("in process vs loopback socket at N=%d: %.2fx the CPU per bridged packet (%.1f vs %.1f us)\n", *calls,
-			rs[1].usPerPacket()/rs[0].usPerPacket(), rs[1].usPerPacket(), rs[0].usPerPacket())
+		fmt.Printf("fast vs slow path at N=%d: %.2fx the CPU per bridged packet (%.1f vs %.1f us); goroutines per call %.1f vs %.1f; Go heap per call %.0f vs %.0f KiB\n", *calls,
+			rs[1].usPerPacket()/rs[0].usPerPacket(), rs[1].usPerPacket(), rs[0].usPerPacket(),
+			rs[1].goroutinesPerCall(), rs[0].goroutinesPerCall(), rs[1].heapCal/1024, rs[0].heapCal/1024)
 		return
 	}
 	if !*search {

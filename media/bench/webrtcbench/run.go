@@ -21,9 +21,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
 
 var verbose = new(bool)
@@ -36,6 +39,9 @@ type params struct {
 	maxLoss          float64
 	profile          string
 	attach           bool
+	slow             bool   // the gateway on its slow path (the anchor)
+	gwCPUs           string // taskset -c list for the gateway side
+	slowBrowsers     bool   // browsers' media through pion
 }
 
 // result is one run's figures.
@@ -49,6 +55,7 @@ type result struct {
 	bridged          uint64 // packets the legs passed, both ways, in the window
 	rssCall, heapCal float64
 	goroutines       int
+	goroutines0      int    // of the empty gateway side
 	overflows        uint64 // UDP receive buffer overflows of the whole machine in the window
 	setup            []time.Duration
 }
@@ -84,6 +91,13 @@ func (r result) usPerPacket() float64 {
 	return float64(r.gwCPU.Microseconds()) / float64(r.bridged)
 }
 
+func (r result) goroutinesPerCall() float64 {
+	if up := r.n - r.failed; up > 0 {
+		return float64(r.goroutines-r.goroutines0) / float64(up)
+	}
+	return 0
+}
+
 func (r result) print(maxLoss float64) {
 	verdict := "FAIL"
 	if r.pass(maxLoss) {
@@ -96,8 +110,8 @@ func (r result) print(maxLoss float64) {
 	}
 	fmt.Printf("N=%d %s: loss browser->plain %.3f %% (%d/%d), plain->browser %.3f %% (%d/%d), nominal %d per direction; setup failures %d\n",
 		r.n, verdict, 100*loss(r.sentB, r.recvP), r.recvP, r.sentB, 100*loss(r.sentP, r.recvB), r.recvB, r.sentP, r.nominal, r.failed)
-	fmt.Printf("  gateway side: %.0f packets/s bridged, CPU %.2f cores = %.1f us per bridged packet (relay + DTLS-SRTP + bridge); %.0f KiB RSS and %.0f KiB Go heap per call; %d goroutines\n",
-		pps, r.gwCPU.Seconds()/r.window.Seconds(), us, r.rssCall/1024, r.heapCal/1024, r.goroutines)
+	fmt.Printf("  gateway side: %.0f packets/s bridged, CPU %.2f cores = %.1f us per bridged packet (relay + DTLS-SRTP + bridge); %.0f KiB RSS and %.0f KiB Go heap per call; %d goroutines (%.1f per call)\n",
+		pps, r.gwCPU.Seconds()/r.window.Seconds(), us, r.rssCall/1024, r.heapCal/1024, r.goroutines, r.goroutinesPerCall())
 	fmt.Printf("  UDP receive buffer overflows on the machine during the window: %d\n", r.overflows)
 	fmt.Printf("  browsers + plain endpoints (this process): CPU %.2f cores; call setup (offer -> first audio at the browser) p50 %v p99 %v max %v\n",
 		r.genCPU.Seconds()/r.window.Seconds(), pct(r.setup, 0.5).Round(time.Millisecond), pct(r.setup, 0.99).Round(time.Millisecond), pct(r.setup, 1).Round(time.Millisecond))
@@ -117,8 +131,12 @@ func startGateway(p params) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
-		"-attach="+strconv.FormatBool(p.attach))
+	args := []string{"-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
+		"-attach=" + strconv.FormatBool(p.attach), "-slow=" + strconv.FormatBool(p.slow)}
+	cmd := exec.Command(exe, args...)
+	if p.gwCPUs != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", p.gwCPUs, exe}, args...)...)
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -194,10 +212,17 @@ func (g *gateway) stop() {
 	}
 }
 
-// browser is one pion PeerConnection playing a browser with PCMU only.
+// browser is one pion PeerConnection playing a browser with PCMU only. With
+// fast set, once ICE and DTLS are up its SRTP goes through its own
+// srtpmux stream on its own socket (as a browser has its own port), so
+// the browsers cost the machine little next to the gateway side.
 type browser struct {
 	pc        *webrtc.PeerConnection
 	track     *webrtc.TrackLocalStaticRTP
+	mux       *srtpmux.Mux
+	keys      *srtpmux.Keys
+	stream    *srtpmux.Stream
+	ssrc      uint32
 	connected atomic.Bool
 	offerAt   time.Time
 	firstRx   atomic.Int64
@@ -207,7 +232,7 @@ type browser struct {
 
 var pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
 
-func newAPI() (*webrtc.API, error) {
+func newAPI(b *browser) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: pcmu, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
@@ -216,8 +241,12 @@ func newAPI() (*webrtc.API, error) {
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	ir := &interceptor.Registry{} // a browser's RTCP reports, not its video machinery
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // loopback candidates only
+	ir := &interceptor.Registry{}
+	if b.mux != nil {
+		se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: b.mux.PacketConn()}))
+		se.SetDTLSKeyLogWriter(b.keys)
+	} else if err := webrtc.ConfigureRTCPReports(ir); err != nil { // a browser's RTCP reports, not its video machinery
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
@@ -229,22 +258,66 @@ type counters struct {
 	stop                       atomic.Bool
 }
 
-func newBrowser(api *webrtc.API, c *counters) (*browser, error) {
+func (b *browser) received(c *counters) {
+	if b.firstRx.Load() == 0 {
+		b.firstRx.Store(time.Now().UnixNano())
+	}
+	c.recvB.Add(1)
+}
+
+func newBrowser(c *counters, fast bool) (*browser, error) {
+	b := &browser{}
+	if fast {
+		m, err := srtpmux.Listen(netip.AddrPortFrom(loopback, 0), 1<<20, nil)
+		if err != nil {
+			return nil, err
+		}
+		b.mux, b.keys = m, &srtpmux.Keys{}
+		b.stream = m.NewStream(b.keys, func([]byte) { b.received(c) })
+	}
+	api, err := newAPI(b)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
+		b.close()
 		return nil, err
 	}
-	b := &browser{pc: pc}
+	b.pc = pc
 	b.track, err = webrtc.NewTrackLocalStaticRTP(pcmu, "audio", "bench")
+	var tr *webrtc.RTPTransceiver
 	if err == nil {
-		_, err = pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+		tr, err = pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
 	}
 	if err != nil {
-		_ = pc.Close()
+		b.close()
 		return nil, err
 	}
+	if enc := tr.Sender().GetParameters().Encodings; len(enc) > 0 {
+		b.ssrc = uint32(enc[0].SSRC)
+	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		b.connected.Store(s == webrtc.PeerConnectionStateConnected)
+		if s != webrtc.PeerConnectionStateConnected {
+			b.connected.Store(false)
+			return
+		}
+		if b.stream != nil {
+			pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+			if err != nil || pair == nil {
+				return
+			}
+			ip, err := netip.ParseAddr(pair.Remote.Address)
+			if err != nil {
+				return
+			}
+			// the gateway answers a=setup:active: the browser is the DTLS server
+			if err := b.stream.Arm(netip.AddrPortFrom(ip, pair.Remote.Port), false); err != nil {
+				fmt.Fprintln(os.Stderr, "browser fast path:", err)
+			}
+		}
+		b.connected.Store(true)
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)
@@ -252,13 +325,40 @@ func newBrowser(api *webrtc.API, c *counters) (*browser, error) {
 			if _, _, err := t.Read(buf); err != nil {
 				return
 			}
-			if b.firstRx.Load() == 0 {
-				b.firstRx.Store(time.Now().UnixNano())
-			}
-			c.recvB.Add(1)
+			b.received(c)
 		}
 	})
 	return b, nil
+}
+
+// send sends the browser's next 20 ms packet, pkt a scratch buffer with
+// room for the SRTP trailer.
+func (b *browser) send(pkt []byte) bool {
+	b.seq++
+	b.ts += 160
+	if b.stream != nil && b.stream.Armed() {
+		p := pkt[:12+160]
+		p[0], p[1] = 0x80, 0
+		binary.BigEndian.PutUint16(p[2:], b.seq)
+		binary.BigEndian.PutUint32(p[4:], b.ts)
+		binary.BigEndian.PutUint32(p[8:], b.ssrc)
+		clear(p[12:])
+		return b.stream.Send(p) == nil
+	}
+	rp := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: b.seq, Timestamp: b.ts}, Payload: pkt[12 : 12+160]}
+	return b.track.WriteRTP(rp) == nil
+}
+
+func (b *browser) close() {
+	if b.pc != nil {
+		_ = b.pc.Close()
+	}
+	if b.stream != nil {
+		b.stream.Close()
+	}
+	if b.mux != nil {
+		_ = b.mux.Close()
+	}
 }
 
 // plainCall is one call's plain RTP endpoint: a share of a socket.
@@ -286,10 +386,7 @@ func run(n int, p params) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	api, err := newAPI()
-	if err != nil {
-		return r, err
-	}
+	r.goroutines0 = u0.Goroutines
 	var c counters
 	socks := make([]*plainSock, p.sockets)
 	var wg sync.WaitGroup
@@ -329,7 +426,7 @@ func run(n int, p params) (result, error) {
 				if i >= n {
 					return
 				}
-				if err := placeCall(api, gw, &c, socks[i%len(socks)], i, browsers); err != nil {
+				if err := placeCall(gw, &c, socks[i%len(socks)], i, browsers, !p.slowBrowsers); err != nil {
 					if failed.Add(1) <= 3 {
 						fmt.Fprintf(os.Stderr, "call %d: %v\n", i, err)
 					}
@@ -369,17 +466,14 @@ func run(n int, p params) (result, error) {
 		senders.Add(1)
 		go func() {
 			defer senders.Done()
-			pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: make([]byte, 160)}
+			pkt := make([]byte, 1500)
 			tick(&c, func() {
 				for i := g; i < n; i += groups {
 					b := browsers[i]
 					if b == nil || !b.connected.Load() {
 						continue
 					}
-					b.seq++
-					b.ts += 160
-					pkt.SequenceNumber, pkt.Timestamp = b.seq, b.ts
-					if b.track.WriteRTP(pkt) == nil {
+					if b.send(pkt) {
 						c.sentB.Add(1)
 					}
 				}
@@ -408,7 +502,7 @@ func run(n int, p params) (result, error) {
 		for _, b := range browsers {
 			if b != nil {
 				cw.Add(1)
-				go func() { defer cw.Done(); _ = b.pc.Close() }()
+				go func() { defer cw.Done(); b.close() }()
 			}
 		}
 		cw.Wait()
@@ -447,6 +541,7 @@ func run(n int, p params) (result, error) {
 	}
 	r.goroutines = a1.Goroutines
 	if *verbose {
+		fmt.Printf("  [window] gateway fast path: decrypted %d, encrypted %d, refused %d\n", a1.FastIn-a0.FastIn, a1.FastOut-a0.FastOut, a1.FastBad-a0.FastBad)
 		fmt.Printf("  [window] legs: from browsers %d, to browsers %d, dropped %d, legs with nothing from the browser %d; relay A: accepted %d forwarded %d dropped %d ignored %d\n",
 			a1.FromBrowser-a0.FromBrowser, a1.ToBrowser-a0.ToBrowser, a1.Dropped-a0.Dropped, a1.NoFlow,
 			a1.RelayA[0]-a0.RelayA[0], a1.RelayA[1]-a0.RelayA[1], a1.RelayA[2]-a0.RelayA[2], a1.RelayA[3]-a0.RelayA[3])
@@ -477,8 +572,8 @@ func tick(c *counters, f func()) {
 	}
 }
 
-func placeCall(api *webrtc.API, gw *gateway, c *counters, s *plainSock, i int, browsers []*browser) error {
-	b, err := newBrowser(api, c)
+func placeCall(gw *gateway, c *counters, s *plainSock, i int, browsers []*browser, fast bool) error {
+	b, err := newBrowser(c, fast)
 	if err != nil {
 		return err
 	}
@@ -494,11 +589,11 @@ func placeCall(api *webrtc.API, gw *gateway, c *counters, s *plainSock, i int, b
 	<-g
 	rep, err := gw.ask(request{Op: "call", ID: i, Offer: b.pc.LocalDescription().SDP, Plain: s.conn.LocalAddr().String()})
 	if err != nil {
-		_ = b.pc.Close()
+		b.close()
 		return err
 	}
 	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: rep.Answer}); err != nil {
-		_ = b.pc.Close()
+		b.close()
 		return err
 	}
 	to, err := netip.ParseAddrPort(rep.Relay)

@@ -144,6 +144,17 @@ func (b *Browser) Offer() ([]byte, error) {
 	return b.setLocal(o)
 }
 
+// RestartOffer returns an offer that restarts ICE (RFC 8445 §9: new
+// ice-ufrag and ice-pwd, the same DTLS fingerprint), as
+// RTCPeerConnection.restartIce() makes the next offer do.
+func (b *Browser) RestartOffer() ([]byte, error) {
+	o, err := b.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return nil, err
+	}
+	return b.setLocal(o)
+}
+
 // Accept applies the gateway's answer.
 func (b *Browser) Accept(answer []byte) error {
 	return b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)})
