@@ -379,3 +379,49 @@ func TestSnapshotOrdering(t *testing.T) {
 		t.Fatalf("retaken snapshot %+v", g.Device)
 	}
 }
+
+// TestStreamGroupFilter: a message published for a group (an operator
+// queue's) reaches the clients of that group and those that see every
+// group, live and in the backlog of a reconnect; messages for no group
+// reach everyone.
+func TestStreamGroupFilter(t *testing.T) {
+	m := newModel(t, Options{})
+	ops, _ := m.Subscribe(0, false, Filter{Account: "olga", Groups: []string{"operators"}})
+	sales, _ := m.Subscribe(0, false, Filter{Account: "gina", Groups: []string{"sales"}})
+	sup, _ := m.Subscribe(0, false, Filter{Account: "sam", AllGroups: true})
+	for _, s := range []*Subscription{ops, sales, sup} {
+		defer s.Close()
+		recv(t, s) // snapshot
+	}
+	m.PublishGroup(Message{Type: "queue", Event: "joined", CallID: "gateway:c1"}, "operators")
+	m.PublishGroup(Message{Type: "queue", Event: "joined", CallID: "gateway:c2"}, "sales")
+	m.Publish(Message{Type: "link_up", Source: "pbx1"})
+	got := func(s *Subscription) []string {
+		var out []string
+		for {
+			g := recv(t, s)
+			if g.Type == "link_up" {
+				return out
+			}
+			out = append(out, g.CallID)
+		}
+	}
+	if g := got(ops); !slices.Equal(g, []string{"gateway:c1"}) {
+		t.Errorf("operators' client got %v", g)
+	}
+	if g := got(sales); !slices.Equal(g, []string{"gateway:c2"}) {
+		t.Errorf("sales client got %v", g)
+	}
+	if g := got(sup); !slices.Equal(g, []string{"gateway:c1", "gateway:c2"}) {
+		t.Errorf("supervisor's client got %v", g)
+	}
+	// A reconnect's backlog is filtered the same way.
+	again, snap := m.Subscribe(0, true, Filter{Account: "gina", Groups: []string{"sales"}})
+	defer again.Close()
+	if snap {
+		t.Fatal("backlog expected, got a snapshot")
+	}
+	if g := got(again); !slices.Equal(g, []string{"gateway:c2"}) {
+		t.Errorf("sales backlog %v", g)
+	}
+}

@@ -3,6 +3,7 @@ package attendant
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -45,6 +46,7 @@ type entry struct {
 	seq    uint64
 	device string // the device it is about; "" = every client
 	owner  string // for parked messages: the parking operator
+	group  string // for queue messages: the queue's operator group
 	data   []byte
 }
 
@@ -60,6 +62,11 @@ type Filter struct {
 	// account's own parks, or every park when AllParked.
 	Account   string
 	AllParked bool
+	// Groups and AllGroups select queue messages: those of the queues of
+	// the operator's groups, or every queue's when AllGroups
+	// (supervisors and admins).
+	Groups    []string
+	AllGroups bool
 }
 
 func (f *Filter) wants(e *entry) bool {
@@ -67,6 +74,9 @@ func (f *Filter) wants(e *entry) bool {
 		return false
 	}
 	if e.owner != "" && !f.AllParked && e.owner != f.Account {
+		return false
+	}
+	if e.group != "" && !f.AllGroups && !slices.Contains(f.Groups, e.group) {
 		return false
 	}
 	return true
@@ -154,6 +164,12 @@ func (m *Model) snapshotLocked(f *Filter) []byte {
 // that wants it; a client whose queue is full is dropped, never waited
 // for. m.mu is held.
 func (m *Model) publishLocked(msg Message, device, owner string) {
+	m.publishEntryLocked(msg, entry{device: device, owner: owner})
+}
+
+// publishEntryLocked publishes msg with e's audience (device, owner,
+// group). m.mu is held.
+func (m *Model) publishEntryLocked(msg Message, e entry) {
 	m.seq++
 	msg.Seq = m.seq
 	if msg.Time.IsZero() {
@@ -163,7 +179,7 @@ func (m *Model) publishLocked(msg Message, device, owner string) {
 	if err != nil { // a Message always marshals
 		panic(err)
 	}
-	e := entry{seq: m.seq, device: device, owner: owner, data: body}
+	e.seq, e.data = m.seq, body
 	if len(m.ring) < m.opts.RingSize {
 		m.ring = append(m.ring, e)
 	} else {
