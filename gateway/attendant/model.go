@@ -51,13 +51,14 @@ type Model struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	sources map[string]Source
-	links   map[string]*linkState
-	devices map[string]*device // API id →
-	order   []string           // API ids, sorted
-	parked  map[string]*parkedCall
-	pending map[string]*transferWatch // API call id of a safe transfer →
+	mu       sync.Mutex
+	sources  map[string]Source
+	links    map[string]*linkState
+	devices  map[string]*device // API id →
+	nDevices int                // devices ever added (device.idx)
+	order    []string           // API ids, sorted
+	parked   map[string]*parkedCall
+	pending  map[string]*transferWatch // API call id of a safe transfer →
 
 	// The event stream (stream.go).
 	seq     uint64
@@ -164,6 +165,8 @@ func (m *Model) deviceLocked(source, dev string) *device {
 	d := m.devices[id]
 	if d == nil {
 		d = newDevice(source, dev)
+		m.nDevices++
+		d.idx = m.nDevices
 		m.devices[id] = d
 		i, _ := slices.BinarySearch(m.order, id)
 		m.order = slices.Insert(m.order, i, id)
