@@ -23,6 +23,7 @@ func (a *App) newAttendant(cfg *config.Config) {
 		ParkRecall: at.ParkRecall.D(), SafeTransfer: at.SafeTransfer.D(),
 		Logger: a.log.With("component", "attendant"),
 	})
+	a.restoreUserPresence() // operators_state.go
 }
 
 // Attendant returns the attendant model.
@@ -279,6 +280,7 @@ func (s *adminServer) putPresence(w http.ResponseWriter, r *http.Request) {
 		ctiProblem(w, "", err)
 		return
 	}
+	s.app.saveUserPresence(r.Context(), id, p)
 	writeJSON(w, presenceOf(d))
 }
 

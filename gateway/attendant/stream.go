@@ -37,8 +37,22 @@ type Message struct {
 	// Parked is the parked call of parked, unparked and recall messages.
 	Parked *Parked `json:"parked,omitempty"`
 	// Queue is an operator queue's change (type queue, gateway/opqueue).
-	Queue  json.RawMessage `json:"queue,omitempty"`
-	Detail string          `json:"detail,omitempty"`
+	Queue json.RawMessage `json:"queue,omitempty"`
+	// Operator is an operator's new state (type operator).
+	Operator *OperatorChange `json:"operator,omitempty"`
+	Detail   string          `json:"detail,omitempty"`
+}
+
+// OperatorChange is an operator's state as a type operator message
+// carries it: available, paused (with the reason) or offline (no live
+// session), and the account that changed it.
+type OperatorChange struct {
+	Name   string    `json:"name"`
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Device string    `json:"device,omitempty"`
+	By     string    `json:"by,omitempty"`
 }
 
 // entry is one published message, marshalled once for every client.

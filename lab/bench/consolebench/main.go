@@ -159,6 +159,10 @@ cti:
 	return g, nil
 }
 
+// pid is the gateway's process id (under taskset, which execs it, the
+// same).
+func (g *gateway) pid() int { return g.cmd.Process.Pid }
+
 func (g *gateway) stop() {
 	_ = g.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
@@ -288,7 +292,8 @@ type phase struct {
 	calls, errs int64
 	seqs        uint64
 	elapsed     time.Duration
-	load        [2]string // /proc/loadavg before and after
+	load        [2]string     // /proc/loadavg before and after
+	cpu         time.Duration // the gateway's and its driver's CPU time
 	clientResult
 }
 
@@ -319,6 +324,7 @@ func measure(g *gateway, devs []string, nClients, workers, rate int, dur time.Du
 	p := phase{clients: nClients}
 	p.load[0] = loadavg()
 	seq0 := lastSeq(g)
+	cpu0 := procCPU(g.pid())
 	if err := cl.start(); err != nil {
 		return p, err
 	}
@@ -332,6 +338,7 @@ func measure(g *gateway, devs []string, nClients, workers, rate int, dur time.Du
 	if err != nil {
 		return p, err
 	}
+	p.cpu = procCPU(g.pid()) - cpu0
 	p.clientResult, p.seqs, p.load[1] = r, lastSeq(g)-seq0, loadavg()
 	return p, nil
 }
@@ -487,6 +494,12 @@ func report(name string, p phase) {
 	s := p.elapsed.Seconds()
 	fmt.Printf("%-28s calls %d (%d failed requests), model messages %d (%.0f/s), frames delivered %d (%.0f/s), clients dropped %d, load average %s -> %s\n",
 		name+":", p.calls, p.errs, p.seqs, float64(p.seqs)/s, p.Frames, float64(p.Frames)/s, p.Dropped, p.load[0], p.load[1])
+	perFrame := 0.0
+	if p.Frames > 0 {
+		perFrame = float64(p.cpu.Microseconds()) / float64(p.Frames)
+	}
+	fmt.Printf("%-28s gateway+driver CPU %.2f s (%.0f %% of one core), %.1f µs per frame delivered\n", "",
+		p.cpu.Seconds(), 100*p.cpu.Seconds()/s, perFrame)
 	fmt.Printf("%-28s latency PBX event -> console frame p50 %s p99 %s max %s (%d samples); stages: PBX -> gateway publish p50 %s p99 %s max %s, publish -> console frame p50 %s p99 %s max %s\n",
 		"", ms(p.Lat.P50), ms(p.Lat.P99), ms(p.Lat.Max), p.Lat.N, ms(p.Up.P50), ms(p.Up.P99), ms(p.Up.Max), ms(p.Fan.P50), ms(p.Fan.P99), ms(p.Fan.Max))
 }
