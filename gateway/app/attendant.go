@@ -34,6 +34,7 @@ func (a *App) Attendant() *attendant.Model { return a.att }
 func (s *adminServer) attendantRoutes(mux *http.ServeMux) {
 	op := accounts.RoleOperator
 	s.route(mux, "GET /api/v1/devices", op, s.listDevices)
+	s.route(mux, "GET /api/v1/devices/names", op, s.deviceNames) // attendant_names.go
 	s.route(mux, "GET /api/v1/devices/{id}", op, s.getDevice)
 	s.route(mux, "PUT /api/v1/devices/{id}/dnd", op, s.putDND)
 	s.route(mux, "PUT /api/v1/devices/{id}/forwarding", op, s.putForwarding)

@@ -737,11 +737,16 @@
 
   // loadNames labels the lamps of the gateway's users with their display
   // names from the directory (as many as directory.search_max_results).
+  // loadNames labels every lamp: GET /api/v1/devices/names, page after
+  // page (the directory's search is capped; this is not).
   async function loadNames() {
-    const r = await api('GET', '/api/v1/directory?kind=user').catch(() => null);
-    if (!r) return;
-    for (const en of r.entries || []) {
-      if (en.device && en.name && en.name !== lampNumber(en.device)) S.names.set(en.device, en.name);
+    let after = '';
+    for (let pages = 0; pages < 100 && S.live; pages++) {
+      const r = await api('GET', '/api/v1/devices/names?limit=5000&after=' + encodeURIComponent(after)).catch(() => null);
+      if (!r) break;
+      for (const en of r.names || []) S.names.set(en.device, en.name);
+      if (!r.next) break;
+      after = r.next;
     }
     if (S.names.size) { S.rebuild = true; schedule(); }
   }
