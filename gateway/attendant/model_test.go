@@ -425,3 +425,27 @@ func TestStreamGroupFilter(t *testing.T) {
 		t.Errorf("sales backlog %v", g)
 	}
 }
+
+// TestStreamFilterLaterDevice: a filter naming a device the model did
+// not know when the client subscribed still selects it once it appears
+// (the filter's device bits cover the devices known then; later ones are
+// looked up by id), and still keeps the others out.
+func TestStreamFilterLaterDevice(t *testing.T) {
+	f := newFake("pbx1", "201", "202")
+	m := newModel(t, Options{}, f)
+	sub, _ := m.Subscribe(0, false, Filter{Devices: map[string]bool{"pbx1:202": true, "pbx1:299": true}})
+	defer sub.Close()
+	recv(t, sub) // snapshot
+	m.AddSource(f, "298", "299")
+	m.Apply(ev("pbx1", "298", 1, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "201", 2, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "299", 3, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "202", 4, plugins.EventDoNotDisturb, "", 0))
+	var got []string
+	for len(got) < 2 {
+		got = append(got, recv(t, sub).Device.ID)
+	}
+	if !slices.Equal(got, []string{"pbx1:299", "pbx1:202"}) {
+		t.Fatalf("filtered messages %v", got)
+	}
+}

@@ -113,11 +113,12 @@ type Subscription struct {
 	// map lookup (200 consoles x 1,000 lamps: the fan-out's hot path).
 	// Devices added later are looked up in filter.Devices.
 	devBits []uint64
+	bitsTo  int // the highest device.idx devBits covers
 	m       *Model
 }
 
 func (s *Subscription) wants(e *entry) bool {
-	if e.device != "" && s.filter.Devices != nil && e.idx > 0 && e.idx < len(s.devBits)*64 {
+	if e.device != "" && s.filter.Devices != nil && e.idx > 0 && e.idx <= s.bitsTo {
 		if s.devBits[e.idx/64]&(1<<(e.idx%64)) == 0 {
 			return false
 		}
@@ -153,7 +154,7 @@ func (m *Model) Subscribe(since uint64, hasSince bool, f Filter) (sub *Subscript
 	s := &Subscription{c: make(chan []byte, m.opts.ClientQueue), done: make(chan struct{}), filter: f, m: m}
 	s.C, s.Done = s.c, s.done
 	if f.Devices != nil {
-		s.devBits = make([]uint64, m.nDevices/64+1)
+		s.devBits, s.bitsTo = make([]uint64, m.nDevices/64+1), m.nDevices
 		for id := range f.Devices {
 			if d := m.devices[id]; d != nil {
 				s.devBits[d.idx/64] |= 1 << (d.idx % 64)
