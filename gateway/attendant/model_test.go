@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -447,5 +448,59 @@ func TestStreamFilterLaterDevice(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"pbx1:299", "pbx1:202"}) {
 		t.Fatalf("filtered messages %v", got)
+	}
+}
+
+// TestSnapshotWhilePublishing: clients subscribing while events flow get
+// a snapshot and then every later message, in seq order, none missing
+// and none twice (the snapshot is encoded outside the model's lock).
+func TestSnapshotWhilePublishing(t *testing.T) {
+	devs := make([]string, 300)
+	for i := range devs {
+		devs[i] = strconv.Itoa(1000 + i)
+	}
+	f := newFake("pbx1", devs...)
+	m := newModel(t, Options{ClientQueue: 100000}, f)
+	stop := make(chan struct{})
+	published := make(chan uint64)
+	go func() {
+		seq := uint64(0)
+		defer func() { published <- seq }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seq++
+			m.Apply(ev("pbx1", devs[seq%uint64(len(devs))], seq, plugins.EventDoNotDisturb, "", 0))
+		}
+	}()
+	var subs []*Subscription
+	for range 20 {
+		sub, snap := m.Subscribe(0, false, Filter{})
+		if !snap {
+			t.Fatal("no snapshot")
+		}
+		subs = append(subs, sub)
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	<-published
+	last := m.Seq()
+	for i, sub := range subs {
+		first := recv(t, sub)
+		if first.Type != "snapshot" || len(first.Devices) != len(devs) {
+			t.Fatalf("client %d: first message %s with %d devices", i, first.Type, len(first.Devices))
+		}
+		want := first.Seq + 1
+		for want <= last {
+			g := recv(t, sub)
+			if g.Seq != want {
+				t.Fatalf("client %d: seq %d after the snapshot at %d, want %d", i, g.Seq, first.Seq, want)
+			}
+			want++
+		}
+		sub.Close()
 	}
 }

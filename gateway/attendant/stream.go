@@ -148,9 +148,12 @@ func (s *Subscription) Close() {
 // comes first; otherwise (no since, since too old or from before a
 // restart) a snapshot message of the devices the filter selects does.
 // It reports which.
+//
+// A snapshot of 1,000 devices takes milliseconds to encode: it is
+// encoded outside the model's lock (events keep flowing meanwhile), and
+// the messages published while it was encoded follow it from the ring.
 func (m *Model) Subscribe(since uint64, hasSince bool, f Filter) (sub *Subscription, snapshot bool) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	s := &Subscription{c: make(chan []byte, m.opts.ClientQueue), done: make(chan struct{}), filter: f, m: m}
 	s.C, s.Done = s.c, s.done
 	if f.Devices != nil {
@@ -161,44 +164,70 @@ func (m *Model) Subscribe(since uint64, hasSince bool, f Filter) (sub *Subscript
 			}
 		}
 	}
+	if hasSince {
+		if backlog, ok := m.backlogLocked(s, since); ok {
+			m.startLocked(s, backlog)
+			m.mu.Unlock()
+			return s, false
+		}
+	}
+	msg := m.snapshotMsgLocked(&f)
+	m.mu.Unlock()
+
+	body, _ := json.Marshal(msg)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	backlog, ok := m.backlogLocked(s, msg.Seq)
+	if !ok { // the ring moved on past msg.Seq meanwhile: encode under the lock
+		body, _ = json.Marshal(m.snapshotMsgLocked(&f))
+		backlog = nil
+	}
+	m.startLocked(s, append([][]byte{body}, backlog...))
+	return s, true
+}
+
+// backlogLocked is what s gets of the messages after since: false when
+// since is not in the ring (too old, or from the future: a restart) or
+// the backlog alone would overflow s's queue. m.mu is held.
+func (m *Model) backlogLocked(s *Subscription, since uint64) ([][]byte, bool) {
 	oldest := m.seq + 1 // the oldest seq the ring holds
 	if len(m.ring) > 0 {
 		oldest = m.ring[m.head].seq
 	}
+	if since > m.seq || since+1 < oldest {
+		return nil, false
+	}
 	var backlog [][]byte
-	if hasSince && since <= m.seq && since+1 >= oldest {
-		for i := range len(m.ring) {
-			e := &m.ring[(m.head+i)%len(m.ring)]
-			if e.seq > since && s.wants(e) {
-				backlog = append(backlog, e.data)
-			}
+	for i := range len(m.ring) {
+		e := &m.ring[(m.head+i)%len(m.ring)]
+		if e.seq > since && s.wants(e) {
+			backlog = append(backlog, e.data)
 		}
-	} else {
-		snapshot = true
 	}
-	if len(backlog) >= cap(s.c) { // the backlog alone would overflow the queue
-		snapshot = true
+	if len(backlog) >= cap(s.c) {
+		return nil, false
 	}
-	if snapshot {
-		backlog = [][]byte{m.snapshotLocked(&f)}
-	}
-	for _, b := range backlog {
+	return backlog, true
+}
+
+// startLocked queues first for s and adds it to the clients. m.mu is
+// held.
+func (m *Model) startLocked(s *Subscription, first [][]byte) {
+	for _, b := range first {
 		s.c <- b
 	}
 	m.subs[s] = struct{}{}
-	return s, snapshot
 }
 
-// snapshotLocked is a snapshot message of the devices f selects.
-func (m *Model) snapshotLocked(f *Filter) []byte {
+// snapshotMsgLocked is a snapshot message of the devices f selects.
+func (m *Model) snapshotMsgLocked(f *Filter) Message {
 	msg := Message{Seq: m.seq, Type: "snapshot", Time: m.now(), Devices: []Device{}}
 	for _, id := range m.order {
 		if f.Devices == nil || f.Devices[id] {
 			msg.Devices = append(msg.Devices, m.devices[id].view())
 		}
 	}
-	b, _ := json.Marshal(msg)
-	return b
+	return msg
 }
 
 // publishLocked appends msg to the ring and queues it for every client
