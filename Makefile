@@ -96,7 +96,8 @@ bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
 
 ## bench-console: 200 console WebSockets x 1,000 devices, a call storm on the Mitel simulator through the driver
-## process and the gateway: p50/p99 PBX event -> console frame and frames/s, against 1 console side by side (goal p99 < 20 ms)
+## process and the gateway: p50/p99 PBX event -> console frame (and its two stages), frames/s and gateway CPU per frame,
+## against 1 console side by side (goal p99 < 20 ms); shapes shared and pinned (gateway on core 1, consoles on core 0)
 bench-console: build
 	$(GO) build -o bin/consolebench ./lab/bench/consolebench && bin/consolebench -bin $(BIN) $(CONSOLEBENCH_FLAGS)
 

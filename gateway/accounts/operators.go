@@ -119,9 +119,9 @@ type OperatorOptions struct {
 	Now         func() time.Time
 }
 
-// Operators keeps operators' availability (in memory: a restart makes
-// everyone available) and the pause reasons, reloaded when their file
-// changes. Safe for concurrent use.
+// Operators keeps operators' availability (in memory; the gateway stores
+// each change and Restores them at start) and the pause reasons, reloaded
+// when their file changes. Safe for concurrent use.
 type Operators struct {
 	o OperatorOptions
 
@@ -255,6 +255,17 @@ func (op *Operators) SetState(name, state, reason string) (OperatorState, error)
 	s := OperatorState{State: StatePaused, Reason: reason, Since: now}
 	op.states[name] = s
 	return s, nil
+}
+
+// Restore sets an account's state as it was stored (at start), without
+// the checks of SetState: the reasons file may have changed since.
+func (op *Operators) Restore(name string, s OperatorState) {
+	if s.State != StateAvailable && s.State != StatePaused {
+		return
+	}
+	op.mu.Lock()
+	op.states[name] = s
+	op.mu.Unlock()
 }
 
 // Forget drops an account's state (deleted account).

@@ -227,6 +227,7 @@ func (s *adminServer) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.app.log.Info("login", "account", p.Account, "source", sourceOf(r))
+	s.operatorChanged(r.Context(), p.Account, p.Account) // operators_state.go: offline → state
 	setSessionCookie(w, se)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, newSessionView(p, &se))
@@ -253,6 +254,9 @@ func (s *adminServer) logout(w http.ResponseWriter, r *http.Request) {
 	if err := s.app.acct.Logout(r.Context(), id); err != nil && !errors.Is(err, accounts.ErrSessionExpired) {
 		accountsError(w, err)
 		return
+	}
+	if p, ok := accounts.PrincipalFrom(r.Context()); ok {
+		s.operatorChanged(r.Context(), p.Account, p.Account) // operators_state.go: offline when no session is left
 	}
 	clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)

@@ -127,17 +127,20 @@ func (s *adminServer) setOperatorState(w http.ResponseWriter, r *http.Request) {
 		accountsError(w, accounts.ErrNotFound)
 		return
 	}
-	if _, err := s.app.ops.SetState(name, req.State, req.Reason); err != nil {
+	st, err := s.app.ops.SetState(name, req.State, req.Reason)
+	if err != nil {
 		accountsError(w, err)
 		return
 	}
+	s.app.saveOperatorState(r.Context(), name, st) // operators_state.go
+	s.operatorChanged(r.Context(), name, p.Account)
 	live, err := s.app.acct.LoggedIn(r.Context())
 	if err != nil {
 		accountsError(w, err)
 		return
 	}
 	v := s.operatorOf(a, live)
-	st := s.app.ops.State(name)
+	st = s.app.ops.State(name)
 	v.State, v.Reason = st.State, st.Reason
 	writeJSON(w, v)
 }

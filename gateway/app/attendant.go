@@ -23,6 +23,7 @@ func (a *App) newAttendant(cfg *config.Config) {
 		ParkRecall: at.ParkRecall.D(), SafeTransfer: at.SafeTransfer.D(),
 		Logger: a.log.With("component", "attendant"),
 	})
+	a.restoreUserPresence() // operators_state.go
 }
 
 // Attendant returns the attendant model.
@@ -33,6 +34,7 @@ func (a *App) Attendant() *attendant.Model { return a.att }
 func (s *adminServer) attendantRoutes(mux *http.ServeMux) {
 	op := accounts.RoleOperator
 	s.route(mux, "GET /api/v1/devices", op, s.listDevices)
+	s.route(mux, "GET /api/v1/devices/names", op, s.deviceNames) // attendant_names.go
 	s.route(mux, "GET /api/v1/devices/{id}", op, s.getDevice)
 	s.route(mux, "PUT /api/v1/devices/{id}/dnd", op, s.putDND)
 	s.route(mux, "PUT /api/v1/devices/{id}/forwarding", op, s.putForwarding)
@@ -279,6 +281,7 @@ func (s *adminServer) putPresence(w http.ResponseWriter, r *http.Request) {
 		ctiProblem(w, "", err)
 		return
 	}
+	s.app.saveUserPresence(r.Context(), id, p)
 	writeJSON(w, presenceOf(d))
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/switchboard-gw/switchboard/gateway/accounts"
 	"github.com/switchboard-gw/switchboard/gateway/attendant"
 )
 
@@ -31,7 +32,8 @@ func (s *adminServer) events(w http.ResponseWriter, r *http.Request) {
 		since = n
 	}
 	p := caller(r)
-	f := attendant.Filter{Account: p.Account, AllParked: s.seesAllParked(p)}
+	f := attendant.Filter{Account: p.Account, AllParked: s.seesAllParked(p),
+		Groups: p.Groups, AllGroups: p.Role.Allows(accounts.RoleSupervisor)}
 	if v := q.Get("devices"); v != "" {
 		ids := strings.Split(v, ",")
 		if len(ids) > maxFilterDevices {

@@ -32,6 +32,7 @@ func (a *App) ensureFirstRunAdmin() (string, error) {
 	}
 	a.acct = svc
 	a.ops = newOperators(a.cfg, a.log.With("component", "operators"))
+	a.restoreOperatorStates() // operators_state.go
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	fr, err := svc.EnsureFirstRun(ctx, a.cfg.DataDir)

@@ -75,7 +75,8 @@ func (a *App) queueRoster(group string) []opqueue.Operator {
 }
 
 // queueEvent publishes a queue's change on the attendant event stream
-// (type queue).
+// (type queue), to the operators of the queue's group (supervisors and
+// admins: every queue's).
 func (a *App) queueEvent(ev opqueue.Event) {
 	if a.att == nil {
 		return
@@ -85,7 +86,7 @@ func (a *App) queueEvent(ev opqueue.Event) {
 	if err != nil {
 		return
 	}
-	a.att.Publish(attendant.Message{Type: "queue", Source: attendant.GatewaySource, CallID: ev.Call, Event: ev.Type, Queue: body})
+	a.att.PublishGroup(attendant.Message{Type: "queue", Source: attendant.GatewaySource, CallID: ev.Call, Event: ev.Type, Queue: body}, ev.Group)
 }
 
 // queueHook adapts the queues to the B2BUA's hook (b2bua/queue.go).

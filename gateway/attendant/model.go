@@ -51,13 +51,15 @@ type Model struct {
 	opts Options
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	sources map[string]Source
-	links   map[string]*linkState
-	devices map[string]*device // API id →
-	order   []string           // API ids, sorted
-	parked  map[string]*parkedCall
-	pending map[string]*transferWatch // API call id of a safe transfer →
+	mu       sync.Mutex
+	sources  map[string]Source
+	links    map[string]*linkState
+	devices  map[string]*device  // API id →
+	nDevices int                 // devices ever added (device.idx)
+	preset   map[string]Presence // user presence restored for devices not seen yet
+	order    []string            // API ids, sorted
+	parked   map[string]*parkedCall
+	pending  map[string]*transferWatch // API call id of a safe transfer →
 
 	// The event stream (stream.go).
 	seq     uint64
@@ -164,6 +166,9 @@ func (m *Model) deviceLocked(source, dev string) *device {
 	d := m.devices[id]
 	if d == nil {
 		d = newDevice(source, dev)
+		d.user = m.preset[id]
+		m.nDevices++
+		d.idx = m.nDevices
 		m.devices[id] = d
 		i, _ := slices.BinarySearch(m.order, id)
 		m.order = slices.Insert(m.order, i, id)
@@ -521,6 +526,20 @@ func (m *Model) SetUserPresence(id string, p Presence) (Device, error) {
 	d.user, d.updated = p, m.now()
 	m.publishDeviceLocked(d, plugins.Event{}, d.updated)
 	return d.view(), nil
+}
+
+// PresetUserPresence restores the presence users had set (API id →
+// presence, from the store at start): devices the model knows get it at
+// once, the others when they are added.
+func (m *Model) PresetUserPresence(ps map[string]Presence) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.preset = ps
+	for id, p := range ps {
+		if d := m.devices[id]; d != nil {
+			d.user = p
+		}
+	}
 }
 
 // Links reports each source's link as the model last saw it.

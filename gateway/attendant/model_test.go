@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,129 @@ func TestSnapshotOrdering(t *testing.T) {
 	g := recvUntil(t, sub, func(m Message) bool { return m.Type == "device" && m.Event == "snapshot" })
 	if g.Device.Stale || g.Device.Line != LineBusy {
 		t.Fatalf("retaken snapshot %+v", g.Device)
+	}
+}
+
+// TestStreamGroupFilter: a message published for a group (an operator
+// queue's) reaches the clients of that group and those that see every
+// group, live and in the backlog of a reconnect; messages for no group
+// reach everyone.
+func TestStreamGroupFilter(t *testing.T) {
+	m := newModel(t, Options{})
+	ops, _ := m.Subscribe(0, false, Filter{Account: "olga", Groups: []string{"operators"}})
+	sales, _ := m.Subscribe(0, false, Filter{Account: "gina", Groups: []string{"sales"}})
+	sup, _ := m.Subscribe(0, false, Filter{Account: "sam", AllGroups: true})
+	for _, s := range []*Subscription{ops, sales, sup} {
+		defer s.Close()
+		recv(t, s) // snapshot
+	}
+	m.PublishGroup(Message{Type: "queue", Event: "joined", CallID: "gateway:c1"}, "operators")
+	m.PublishGroup(Message{Type: "queue", Event: "joined", CallID: "gateway:c2"}, "sales")
+	m.Publish(Message{Type: "link_up", Source: "pbx1"})
+	got := func(s *Subscription) []string {
+		var out []string
+		for {
+			g := recv(t, s)
+			if g.Type == "link_up" {
+				return out
+			}
+			out = append(out, g.CallID)
+		}
+	}
+	if g := got(ops); !slices.Equal(g, []string{"gateway:c1"}) {
+		t.Errorf("operators' client got %v", g)
+	}
+	if g := got(sales); !slices.Equal(g, []string{"gateway:c2"}) {
+		t.Errorf("sales client got %v", g)
+	}
+	if g := got(sup); !slices.Equal(g, []string{"gateway:c1", "gateway:c2"}) {
+		t.Errorf("supervisor's client got %v", g)
+	}
+	// A reconnect's backlog is filtered the same way.
+	again, snap := m.Subscribe(0, true, Filter{Account: "gina", Groups: []string{"sales"}})
+	defer again.Close()
+	if snap {
+		t.Fatal("backlog expected, got a snapshot")
+	}
+	if g := got(again); !slices.Equal(g, []string{"gateway:c2"}) {
+		t.Errorf("sales backlog %v", g)
+	}
+}
+
+// TestStreamFilterLaterDevice: a filter naming a device the model did
+// not know when the client subscribed still selects it once it appears
+// (the filter's device bits cover the devices known then; later ones are
+// looked up by id), and still keeps the others out.
+func TestStreamFilterLaterDevice(t *testing.T) {
+	f := newFake("pbx1", "201", "202")
+	m := newModel(t, Options{}, f)
+	sub, _ := m.Subscribe(0, false, Filter{Devices: map[string]bool{"pbx1:202": true, "pbx1:299": true}})
+	defer sub.Close()
+	recv(t, sub) // snapshot
+	m.AddSource(f, "298", "299")
+	m.Apply(ev("pbx1", "298", 1, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "201", 2, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "299", 3, plugins.EventDoNotDisturb, "", 0))
+	m.Apply(ev("pbx1", "202", 4, plugins.EventDoNotDisturb, "", 0))
+	var got []string
+	for len(got) < 2 {
+		got = append(got, recv(t, sub).Device.ID)
+	}
+	if !slices.Equal(got, []string{"pbx1:299", "pbx1:202"}) {
+		t.Fatalf("filtered messages %v", got)
+	}
+}
+
+// TestSnapshotWhilePublishing: clients subscribing while events flow get
+// a snapshot and then every later message, in seq order, none missing
+// and none twice (the snapshot is encoded outside the model's lock).
+func TestSnapshotWhilePublishing(t *testing.T) {
+	devs := make([]string, 300)
+	for i := range devs {
+		devs[i] = strconv.Itoa(1000 + i)
+	}
+	f := newFake("pbx1", devs...)
+	m := newModel(t, Options{ClientQueue: 100000}, f)
+	stop := make(chan struct{})
+	published := make(chan uint64)
+	go func() {
+		seq := uint64(0)
+		defer func() { published <- seq }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			seq++
+			m.Apply(ev("pbx1", devs[seq%uint64(len(devs))], seq, plugins.EventDoNotDisturb, "", 0))
+		}
+	}()
+	var subs []*Subscription
+	for range 20 {
+		sub, snap := m.Subscribe(0, false, Filter{})
+		if !snap {
+			t.Fatal("no snapshot")
+		}
+		subs = append(subs, sub)
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	<-published
+	last := m.Seq()
+	for i, sub := range subs {
+		first := recv(t, sub)
+		if first.Type != "snapshot" || len(first.Devices) != len(devs) {
+			t.Fatalf("client %d: first message %s with %d devices", i, first.Type, len(first.Devices))
+		}
+		want := first.Seq + 1
+		for want <= last {
+			g := recv(t, sub)
+			if g.Seq != want {
+				t.Fatalf("client %d: seq %d after the snapshot at %d, want %d", i, g.Seq, first.Seq, want)
+			}
+			want++
+		}
+		sub.Close()
 	}
 }

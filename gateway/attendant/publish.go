@@ -8,3 +8,12 @@ func (m *Model) Publish(msg Message) {
 	defer m.mu.Unlock()
 	m.publishLocked(msg, "", "")
 }
+
+// PublishGroup is Publish for a message only the operators of group may
+// see (and supervisors and admins, whose filter has AllGroups): an
+// operator queue's messages go to the queue's group.
+func (m *Model) PublishGroup(msg Message, group string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.publishEntryLocked(msg, entry{group: group})
+}

@@ -100,15 +100,18 @@ type conn struct {
 // device is the model's state of one monitored device.
 type device struct {
 	source, dev string
-	calls       map[string]*conn // source call id →
-	dnd         bool
-	fwd         []plugins.Forwarding
-	agent       plugins.AgentState
-	user        Presence
-	known       bool // a snapshot was applied
-	offline     bool // the monitor ended
-	stale       bool
-	updated     time.Time
+	// idx numbers the device in the model, from 1, for ever: stream
+	// filters test a bit, not a map (Subscription.devBits).
+	idx     int
+	calls   map[string]*conn // source call id →
+	dnd     bool
+	fwd     []plugins.Forwarding
+	agent   plugins.AgentState
+	user    Presence
+	known   bool // a snapshot was applied
+	offline bool // the monitor ended
+	stale   bool
+	updated time.Time
 	// seq and inc are the source's sequence number and incarnation of
 	// the newest event or snapshot applied (ordering, see Model.Apply).
 	seq, inc uint64

@@ -37,10 +37,20 @@ func ServeStream(ctx context.Context, conn net.Conn, br *bufio.Reader, sub *Subs
 	defer conn.Close()
 	var wmu sync.Mutex
 	bw := bufio.NewWriterSize(conn, 32<<10)
+	// deadline moves the write deadline on, at most once a second: it is
+	// then 9-10 s ahead, and a burst does not pay a timer update per
+	// flush. wmu is held.
+	var moved time.Time
+	deadline := func() {
+		if now := time.Now(); now.Sub(moved) >= time.Second {
+			_ = conn.SetWriteDeadline(now.Add(wsWriteTimeout))
+			moved = now
+		}
+	}
 	write := func(f ws.Frame) error {
 		wmu.Lock()
 		defer wmu.Unlock()
-		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		deadline()
 		if err := ws.WriteFrame(bw, f); err != nil {
 			return err
 		}
@@ -51,7 +61,7 @@ func ServeStream(ctx context.Context, conn net.Conn, br *bufio.Reader, sub *Subs
 	writeBatch := func(b []byte) error {
 		wmu.Lock()
 		defer wmu.Unlock()
-		_ = conn.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		deadline()
 		for n := 0; ; n++ {
 			if err := ws.WriteFrame(bw, ws.NewTextFrame(b)); err != nil {
 				return err

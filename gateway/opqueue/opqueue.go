@@ -75,6 +75,7 @@ type Roster func(group string) []Operator
 type Event struct {
 	Type       string        `json:"type"` // joined, left, answered, overflowed
 	Queue      string        `json:"queue"`
+	Group      string        `json:"group"` // the queue's operator group: who may see the event
 	Call       string        `json:"call"`
 	Caller     string        `json:"caller"`
 	Operator   string        `json:"operator,omitempty"` // answered by
@@ -174,7 +175,7 @@ func (m *Manager) Join(number, ref, caller string) (*Wait, error) {
 	}
 	w := &Wait{m: m, q: q, ref: ref, caller: caller, joined: m.o.Now(), rung: map[string]int{}}
 	q.waits = append(q.waits, w)
-	ev := Event{Type: EventJoined, Queue: number, Call: ref, Caller: caller, Position: len(q.waits)}
+	ev := Event{Type: EventJoined, Queue: number, Group: q.cfg.Group, Call: ref, Caller: caller, Position: len(q.waits)}
 	m.mu.Unlock()
 	m.emit(ev)
 	return w, nil
@@ -303,7 +304,7 @@ func (w *Wait) Answered(user string) {
 	}
 	now := m.o.Now()
 	m.idle[user] = now
-	ev := Event{Type: EventAnswered, Queue: w.q.cfg.Number, Call: w.ref, Caller: w.caller, Operator: m.names[user], Waited: now.Sub(w.joined)}
+	ev := Event{Type: EventAnswered, Queue: w.q.cfg.Number, Group: w.q.cfg.Group, Call: w.ref, Caller: w.caller, Operator: m.names[user], Waited: now.Sub(w.joined)}
 	if ev.Operator == "" {
 		ev.Operator = user
 	}
@@ -320,7 +321,7 @@ func (w *Wait) Leave(why string) {
 		m.mu.Unlock()
 		return
 	}
-	ev := Event{Type: EventLeft, Queue: w.q.cfg.Number, Call: w.ref, Caller: w.caller, Why: why, Waited: m.o.Now().Sub(w.joined)}
+	ev := Event{Type: EventLeft, Queue: w.q.cfg.Number, Group: w.q.cfg.Group, Call: w.ref, Caller: w.caller, Why: why, Waited: m.o.Now().Sub(w.joined)}
 	if why == Overflowed {
 		ev.Type, ev.Why, ev.OverflowTo = EventOverflowed, "", w.q.cfg.OverflowTo
 	}

@@ -172,6 +172,8 @@ type Store interface {
 	AccountStore // accounts.go: HTTPS logins, sessions, API tokens
 	// Contacts is the directory's contacts table (contacts.go).
 	Contacts
+	// Operators keeps operator states and user presence (operators.go).
+	Operators
 
 	// PutUsers inserts or replaces users in one transaction: all or
 	// nothing. A user's CreatedAt survives replacement.

@@ -75,6 +75,13 @@ func TestConsoleThousandLamps(t *testing.T) {
 	if s := b.text(`#blf .lamp[data-id="gateway:u2007"] .n`); s != "User 2007" {
 		t.Errorf("lamp gateway:u2007 labelled %q, want its display name", s)
 	}
+	// Every lamp, not only the first directory page (search_max_results
+	// is 100): the names come from GET /api/v1/devices/names, paged.
+	b.do("the last user's lamp labelled too", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#blf .lamp[data-id="gateway:u2999"][aria-label^="User 2999, u2999"]`)))
+	if n, _ := b.eval(`String([...document.querySelectorAll('#blf .lamp[data-id^="gateway:u"] .n')].filter(e => e.textContent.startsWith('User ')).length)`); n != "1000" {
+		t.Errorf("%s of 1000 user lamps labelled with their display names", n)
+	}
 	t.Logf("1,003 lamps: first full render %.0f ms after navigation (snapshot applied in %.1f ms, grid built in %.1f ms)", st.FirstRenderMs, st.SnapshotMs, st.BuildMs)
 	before := st
 

@@ -20,6 +20,7 @@
     dirty: new Set(), rebuild: false, raf: 0, filterDirty: false,
     seq: 0, hasSeq: false, ws: null, backoff: 500, retry: 0, live: false,
     names: new Map(), // device id → display name (directory)
+    opByDevice: new Map(), // device id → operator state (operators on the stream)
     parked: new Map(), consult: null, focusId: '', filter: '',
     bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0, slash: false,
     stats: { firstRenderMs: 0, snapshotMs: 0, buildMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
@@ -122,6 +123,7 @@
     loadParked();
     loadHistory();
     loadNames();
+    loadOperators();
     clearInterval(S.tick);
     S.tick = setInterval(tickCalls, 1000); // wait times of the few call cards
     $('search').focus();
@@ -136,6 +138,7 @@
     S.devices.clear();
     S.parked.clear();
     S.names.clear();
+    S.opByDevice.clear();
     S.consult = null;
     S.rebuild = true;
     schedule();
@@ -155,6 +158,30 @@
     for (const r of me.pause_reasons || []) sel.append(new Option(r, r));
     sel.hidden = mode === 'off' || me.state === 'paused';
     $('pause-btn').textContent = me.state === 'paused' ? 'Resume' : 'Pause';
+  }
+
+  // operatorChanged applies an operator message: my own state (set by me
+  // in another tab or by a supervisor) and a colleague's, on their lamp.
+  function operatorChanged(o) {
+    setOperator(o);
+    if (o.name !== S.account || !S.me) return;
+    if (S.me.state === o.state && (S.me.reason || '') === (o.reason || '')) return;
+    S.me.state = o.state;
+    S.me.reason = o.reason || '';
+    renderOperator();
+    if (o.by && o.by !== S.account) banner(`${o.by} set you ${o.state}${o.reason ? ': ' + o.reason : ''}`, true);
+  }
+
+  function setOperator(o) {
+    if (!o.device) return;
+    const prev = S.opByDevice.get(o.device);
+    S.opByDevice.set(o.device, o);
+    if (!prev || prev.state !== o.state) { S.dirty.add(o.device); schedule(); }
+  }
+
+  async function loadOperators() {
+    const r = await api('GET', '/api/v1/operators').catch(() => null);
+    for (const o of r || []) setOperator(o);
   }
 
   async function togglePause() {
@@ -279,6 +306,9 @@
       case 'link_up':
         banner(`Link to ${m.source} is back`, true);
         return false;
+      case 'operator':
+        if (m.operator) operatorChanged(m.operator);
+        return false;
       case 'parked':
         if (m.parked) S.parked.set(m.parked.slot, m.parked);
         renderParked();
@@ -301,6 +331,8 @@
     if (d.dnd) s += ' · DND';
     if (d.presence === 'away') s += ' · away';
     if ((d.forwarding || []).length) s += ' · fwd';
+    const op = S.opByDevice.get(d.id);
+    if (op && op.state === 'paused') s += ' · paused';
     if (d.stale || $('blf').classList.contains('down')) s += ' · stale';
     return s;
   }
@@ -705,11 +737,16 @@
 
   // loadNames labels the lamps of the gateway's users with their display
   // names from the directory (as many as directory.search_max_results).
+  // loadNames labels every lamp: GET /api/v1/devices/names, page after
+  // page (the directory's search is capped; this is not).
   async function loadNames() {
-    const r = await api('GET', '/api/v1/directory?kind=user').catch(() => null);
-    if (!r) return;
-    for (const en of r.entries || []) {
-      if (en.device && en.name && en.name !== lampNumber(en.device)) S.names.set(en.device, en.name);
+    let after = '';
+    for (let pages = 0; pages < 100 && S.live; pages++) {
+      const r = await api('GET', '/api/v1/devices/names?limit=5000&after=' + encodeURIComponent(after)).catch(() => null);
+      if (!r) break;
+      for (const en of r.names || []) S.names.set(en.device, en.name);
+      if (!r.next) break;
+      after = r.next;
     }
     if (S.names.size) { S.rebuild = true; schedule(); }
   }

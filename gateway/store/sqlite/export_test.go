@@ -23,3 +23,6 @@ func (s *Store) Pragmas(ctx context.Context) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// SchemaVersions is the schema version a fresh database has.
+var SchemaVersions = len(migrations)

@@ -139,6 +139,21 @@ var migrations = []string{
 		updated_at INTEGER NOT NULL
 	);
 	CREATE INDEX contacts_name ON contacts (name COLLATE NOCASE, id);`,
+
+	// 6: operator states and users' own presence (issue 14), so a
+	// restart keeps paused operators paused and an away user away.
+	`CREATE TABLE operator_states (
+		account TEXT PRIMARY KEY NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+		state   TEXT NOT NULL,
+		reason  TEXT NOT NULL DEFAULT '',
+		since   INTEGER NOT NULL
+	) WITHOUT ROWID;
+
+	CREATE TABLE user_presence (
+		device     TEXT PRIMARY KEY NOT NULL,
+		presence   TEXT NOT NULL,
+		updated_at INTEGER NOT NULL
+	) WITHOUT ROWID;`,
 }
 
 // errTooNew means the database was written by a newer Switchboard.

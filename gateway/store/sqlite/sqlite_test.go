@@ -49,8 +49,8 @@ func TestOpenCreatesDirectory(t *testing.T) {
 			t.Errorf("%s mode %v, want 0600: it holds password-equivalent digests", filepath.Base(name), perm)
 		}
 	}
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 5 {
-		t.Errorf("SchemaVersion = %d, %v; want 5", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != sqlite.SchemaVersions {
+		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, sqlite.SchemaVersions)
 	}
 	if s.Path() != path {
 		t.Errorf("Path = %q, want %q", s.Path(), path)

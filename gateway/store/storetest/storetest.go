@@ -80,6 +80,7 @@ func Run(t *testing.T, open Opener) {
 		{"Accounts", testAccounts}, // accounts.go
 		{"Contacts", testContacts}, // contacts.go
 		{"ContactsInvalid", testContactsInvalid},
+		{"Operators", testOperators}, // operators.go
 		{"Reopen", testReopen},
 		{"Crash", testCrash},
 	}

@@ -16,7 +16,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -26,13 +25,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,9 +48,23 @@ func main() {
 	workers := flag.Int("workers", 4, "concurrent callers")
 	rate := flag.Int("rate", 50, "calls/s (about 9 events each); 0: as fast as the workers go")
 	dur := flag.Duration("duration", 15*time.Second, "storm length per phase")
-	flag.StringVar(&profileOut, "cpuprofile", "", "write the gateway's CPU profile of the full phase to this file")
+	shapes := flag.String("shape", "shared,pinned", "comma-separated: shared (consoles in this process, every process on every core), "+
+		"pinned (the gateway and its driver on core 1, consoles in their own process with the simulator and the callers on core 0)")
+	child := flag.Bool("client-proc", false, "internal: run as the pinned shape's console process")
+	flag.StringVar(&profileOut, "cpuprofile", "", "write the gateway's CPU profile of each full phase to this file (.<shape> appended)")
 	flag.Parse()
-	if err := run(*bin, *clients, *devices, *workers, *rate, *dur); err != nil {
+	var err error
+	switch {
+	case *child:
+		err = clientProc()
+	default:
+		for _, shape := range strings.Split(*shapes, ",") {
+			if err = run(shape, *bin, *clients, *devices, *workers, *rate, *dur); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "consolebench:", err)
 		os.Exit(1)
 	}
@@ -82,7 +93,9 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
-func startGateway(bin, simAddr string, devs []string) (*gateway, error) {
+// startGateway starts bin serve on the simulator; with cpus it runs
+// under taskset (its driver processes inherit the affinity).
+func startGateway(bin, cpus, simAddr string, devs []string) (*gateway, error) {
 	dir, err := os.MkdirTemp("", "consolebench-")
 	if err != nil {
 		return nil, err
@@ -111,7 +124,11 @@ cti:
 		return nil, err
 	}
 	g := &gateway{dir: dir, out: &bytes.Buffer{}, mu: &sync.Mutex{}}
-	g.cmd = exec.Command(bin, "serve", "--config", path)
+	args := []string{bin, "serve", "--config", path}
+	if cpus != "" {
+		args = append([]string{"taskset", "-c", cpus}, args...)
+	}
+	g.cmd = exec.Command(args[0], args[1:]...)
 	g.cmd.Stdout = lockedWriter{g.mu, g.out}
 	g.cmd.Stderr = lockedWriter{g.mu, g.out}
 	if err := g.cmd.Start(); err != nil {
@@ -141,6 +158,10 @@ cti:
 	g.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+string(bytes.TrimSpace(pw))))
 	return g, nil
 }
+
+// pid is the gateway's process id (under taskset, which execs it, the
+// same).
+func (g *gateway) pid() int { return g.cmd.Process.Pid }
 
 func (g *gateway) stop() {
 	_ = g.cmd.Process.Signal(os.Interrupt)
@@ -187,74 +208,7 @@ func (g *gateway) waitKnown(n int) error {
 	return errors.New("devices never all known")
 }
 
-// console is one WebSocket client counting frames and latencies.
-type console struct {
-	conn net.Conn
-	br   *bufio.Reader
-	mu   sync.Mutex
-	lat  []time.Duration
-	n    atomic.Int64
-	err  error
-}
-
-func (g *gateway) dial(query string) (*console, error) {
-	d := ws.Dialer{TLSConfig: &tls.Config{InsecureSkipVerify: true},
-		Header: ws.HandshakeHeaderHTTP(http.Header{"Authorization": {g.auth}}), Timeout: 10 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, br, _, err := d.Dial(ctx, "wss://"+g.http+"/api/v1/events"+query)
-	if err != nil {
-		return nil, err
-	}
-	if br == nil {
-		br = bufio.NewReader(conn)
-	}
-	return &console{conn: conn, br: br}, nil
-}
-
-var pbxTimeKey = []byte(`"pbx_time":"`)
-
-// read counts frames and, for messages with pbx_time, the latency from
-// the simulator's clock to now, until the connection ends.
-func (c *console) read(measure *atomic.Bool) {
-	for {
-		f, err := ws.ReadFrame(c.br)
-		now := time.Now()
-		if err != nil {
-			c.err = err
-			return
-		}
-		switch f.Header.OpCode {
-		case ws.OpPing:
-			_ = ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewPongFrame(f.Payload)))
-			continue
-		case ws.OpClose:
-			code, reason := ws.ParseCloseFrameData(f.Payload)
-			c.err = fmt.Errorf("closed by the gateway: %d %s", code, reason)
-			return
-		}
-		if !measure.Load() {
-			continue
-		}
-		c.n.Add(1)
-		i := bytes.Index(f.Payload, pbxTimeKey)
-		if i < 0 {
-			continue
-		}
-		rest := f.Payload[i+len(pbxTimeKey):]
-		j := bytes.IndexByte(rest, '"')
-		if j < 0 {
-			continue
-		}
-		t, err := time.Parse(time.RFC3339Nano, string(rest[:j]))
-		if err != nil {
-			continue
-		}
-		c.mu.Lock()
-		c.lat = append(c.lat, now.Sub(t))
-		c.mu.Unlock()
-	}
-}
+func (g *gateway) dial(query string) (*console, error) { return dialConsole(g.http, g.auth, query) }
 
 // storm makes, answers and clears calls through the REST API until ctx
 // ends.
@@ -334,65 +288,72 @@ func (g *gateway) storm(ctx context.Context, devs []string, workers, rate int) (
 
 // phase is one measured storm.
 type phase struct {
-	clients       int
-	calls, errs   int64
-	frames        int64
-	seqs          uint64
-	elapsed       time.Duration
-	p50, p99, max time.Duration
-	samples       int
-	dropped       int
+	clients     int
+	calls, errs int64
+	seqs        uint64
+	elapsed     time.Duration
+	load        [2]string     // /proc/loadavg before and after
+	cpu         time.Duration // the gateway's and its driver's CPU time
+	clientResult
 }
 
-func measure(g *gateway, devs []string, nClients, workers, rate int, dur time.Duration) (phase, error) {
+// measure runs one storm with nClients consoles, in this process or
+// (cpus != "-") in a client process pinned to cpus.
+func measure(g *gateway, devs []string, nClients, workers, rate int, dur time.Duration, cpus string) (phase, error) {
 	q := make([]string, len(devs))
 	for i, d := range devs {
 		q[i] = "pbx1:" + d
 	}
 	query := "?devices=" + strings.Join(q, ",")
-	var on atomic.Bool
-	cs := make([]*console, 0, nClients)
-	var wg sync.WaitGroup
-	defer func() {
-		for _, c := range cs {
-			c.conn.Close()
-		}
-		wg.Wait()
-	}()
-	for range nClients {
-		c, err := g.dial(query)
+	var cl clients
+	if cpus == "-" {
+		s, err := dialSet(g.http, g.auth, query, nClients)
 		if err != nil {
-			return phase{}, fmt.Errorf("console client: %w", err)
+			return phase{}, err
 		}
-		cs = append(cs, c)
-		wg.Go(func() { c.read(&on) })
+		cl = inProc{s}
+	} else {
+		p, err := startChild(cpus, childSpec{Addr: g.http, Auth: g.auth, Query: query, N: nClients})
+		if err != nil {
+			return phase{}, err
+		}
+		cl = p
 	}
+	defer cl.close()
 	time.Sleep(500 * time.Millisecond) // snapshots read
+	p := phase{clients: nClients}
+	p.load[0] = loadavg()
 	seq0 := lastSeq(g)
-	on.Store(true)
+	cpu0 := procCPU(g.pid())
+	if err := cl.start(); err != nil {
+		return p, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	start := time.Now()
-	calls, errs := g.storm(ctx, devs, workers, rate)
+	p.calls, p.errs = g.storm(ctx, devs, workers, rate)
 	cancel()
 	time.Sleep(500 * time.Millisecond) // the tail of the storm delivered
-	elapsed := time.Since(start)
-	on.Store(false)
-	p := phase{clients: nClients, calls: calls, errs: errs, elapsed: elapsed, seqs: lastSeq(g) - seq0}
-	var all []time.Duration
-	for _, c := range cs {
-		p.frames += c.n.Load()
-		c.mu.Lock()
-		all = append(all, c.lat...)
-		c.mu.Unlock()
-		if c.err != nil && !errors.Is(c.err, net.ErrClosed) {
-			p.dropped++
-		}
+	p.elapsed = time.Since(start)
+	r, err := cl.stop()
+	if err != nil {
+		return p, err
 	}
-	slices.Sort(all)
-	if n := len(all); n > 0 {
-		p.samples, p.p50, p.p99, p.max = n, all[n/2], all[n*99/100], all[n-1]
-	}
+	p.cpu = procCPU(g.pid()) - cpu0
+	p.clientResult, p.seqs, p.load[1] = r, lastSeq(g)-seq0, loadavg()
 	return p, nil
+}
+
+// loadavg is the machine's 1/5/15-minute load average.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // lastSeq is the event stream's current seq (the snapshot's).
@@ -418,7 +379,7 @@ func lastSeq(g *gateway) uint64 {
 // (/debug/pprof/profile) taken during the full phase.
 var profileOut string
 
-func (g *gateway) profile(secs int, done chan<- struct{}) {
+func (g *gateway) profile(secs int, shape string, done chan<- struct{}) {
 	defer close(done)
 	if profileOut == "" {
 		return
@@ -433,12 +394,28 @@ func (g *gateway) profile(secs int, done chan<- struct{}) {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	_ = os.WriteFile(profileOut, b, 0o644)
+	_ = os.WriteFile(profileOut+"."+shape, b, 0o644)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
-func run(bin string, nClients, nDevices, workers, rate int, dur time.Duration) error {
+// run measures one shape: the anchor (1 console) and the full storm
+// (nClients consoles) on one gateway.
+func run(shape, bin string, nClients, nDevices, workers, rate int, dur time.Duration) error {
+	var gwCPUs, clientCPUs string
+	switch shape {
+	case "shared":
+		clientCPUs = "-" // in this process
+	case "pinned":
+		// Everything but the gateway runs on core 0: this process (the
+		// simulator and the callers) too, so it is re-run there.
+		if os.Getenv("CONSOLEBENCH_PINNED") == "" {
+			return rerunPinned(shape)
+		}
+		gwCPUs, clientCPUs = "1", "0"
+	default:
+		return fmt.Errorf("shape %q: shared or pinned", shape)
+	}
 	sim, err := labmitel.New(labmitel.Config{Timestamps: true, User: "csta", Password: "secret"})
 	if err != nil {
 		return err
@@ -448,7 +425,7 @@ func run(bin string, nClients, nDevices, workers, rate int, dur time.Duration) e
 	for i := range devs {
 		devs[i] = strconv.Itoa(10000 + i)
 	}
-	g, err := startGateway(bin, sim.Addr(), devs)
+	g, err := startGateway(bin, gwCPUs, sim.Addr(), devs)
 	if err != nil {
 		return err
 	}
@@ -457,24 +434,51 @@ func run(bin string, nClients, nDevices, workers, rate int, dur time.Duration) e
 	if err := g.waitKnown(nDevices); err != nil {
 		return err
 	}
-	fmt.Printf("consolebench: %d devices monitored and snapshotted in %s; storm: %d workers, %s, %s per phase\n",
-		nDevices, time.Since(t0).Round(time.Millisecond), workers, rateText(rate), dur)
-	anchor, err := measure(g, devs, 1, workers, rate, dur)
+	where := "every process on both cores, the consoles in the benchmark process"
+	if shape == "pinned" {
+		where = "gateway + driver on core 1; simulator, callers and a console process on core 0"
+	}
+	fmt.Printf("== shape %s (%s)\nconsolebench: %d devices monitored and snapshotted in %s; storm: %d workers, %s, %s per phase\n",
+		shape, where, nDevices, time.Since(t0).Round(time.Millisecond), workers, rateText(rate), dur)
+	anchor, err := measure(g, devs, 1, workers, rate, dur, clientCPUs)
 	if err != nil {
 		return err
 	}
 	report("anchor: 1 console", anchor)
 	profiled := make(chan struct{})
-	go g.profile(max(int(dur.Seconds())-2, 1), profiled)
-	full, err := measure(g, devs, nClients, workers, rate, dur)
+	go g.profile(max(int(dur.Seconds())-2, 1), shape, profiled)
+	full, err := measure(g, devs, nClients, workers, rate, dur, clientCPUs)
 	<-profiled
 	if err != nil {
 		return err
 	}
 	report(fmt.Sprintf("%d consoles x %d devices", nClients, nDevices), full)
-	if anchor.p99 > 0 {
+	if anchor.Lat.P99 > 0 {
 		fmt.Printf("ratio p99 %d consoles / 1 console: %.2fx; p99 %s against the goal of 20 ms: %s\n", nClients,
-			float64(full.p99)/float64(anchor.p99), ms(full.p99), map[bool]string{true: "met", false: "NOT met"}[full.p99 < 20*time.Millisecond])
+			float64(full.Lat.P99)/float64(anchor.Lat.P99), ms(full.Lat.P99), map[bool]string{true: "met", false: "NOT met"}[full.Lat.P99 < 20*time.Millisecond])
+	}
+	return nil
+}
+
+// rerunPinned runs this benchmark again for one shape under taskset on
+// core 0, its output passed through.
+func rerunPinned(shape string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"-c", "0", self}
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "-shape") && !strings.HasPrefix(a, "--shape") {
+			args = append(args, a)
+		}
+	}
+	args = append(args, "-shape="+shape)
+	cmd := exec.Command("taskset", args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "CONSOLEBENCH_PINNED=1")
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("pinned run: %w", err)
 	}
 	return nil
 }
@@ -488,6 +492,14 @@ func rateText(r int) string {
 
 func report(name string, p phase) {
 	s := p.elapsed.Seconds()
-	fmt.Printf("%-28s calls %d (%d failed requests), model messages %d (%.0f/s), frames delivered %d (%.0f/s), latency PBX event -> console frame p50 %s p99 %s max %s (%d samples), clients dropped %d\n",
-		name+":", p.calls, p.errs, p.seqs, float64(p.seqs)/s, p.frames, float64(p.frames)/s, ms(p.p50), ms(p.p99), ms(p.max), p.samples, p.dropped)
+	fmt.Printf("%-28s calls %d (%d failed requests), model messages %d (%.0f/s), frames delivered %d (%.0f/s), clients dropped %d, load average %s -> %s\n",
+		name+":", p.calls, p.errs, p.seqs, float64(p.seqs)/s, p.Frames, float64(p.Frames)/s, p.Dropped, p.load[0], p.load[1])
+	perFrame := 0.0
+	if p.Frames > 0 {
+		perFrame = float64(p.cpu.Microseconds()) / float64(p.Frames)
+	}
+	fmt.Printf("%-28s gateway+driver CPU %.2f s (%.0f %% of one core), %.1f µs per frame delivered\n", "",
+		p.cpu.Seconds(), 100*p.cpu.Seconds()/s, perFrame)
+	fmt.Printf("%-28s latency PBX event -> console frame p50 %s p99 %s max %s (%d samples); stages: PBX -> gateway publish p50 %s p99 %s max %s, publish -> console frame p50 %s p99 %s max %s\n",
+		"", ms(p.Lat.P50), ms(p.Lat.P99), ms(p.Lat.Max), p.Lat.N, ms(p.Up.P50), ms(p.Up.P99), ms(p.Up.Max), ms(p.Fan.P50), ms(p.Fan.P99), ms(p.Fan.Max))
 }
