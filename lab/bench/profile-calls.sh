@@ -53,10 +53,13 @@ port=$((20000 + RANDOM % 20000))
 uac=$!; pids+=("$uac")
 if [ "$PROFILE" != 0 ]; then
   sleep 1
-  curl -sfk "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
-    curl -sf "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
-  curl -sfk "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
-    curl -sf "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
+  # /debug/pprof is for the admin role: the password the gateway wrote at
+  # its first start.
+  auth=(--http1.1 -u "admin:$(cat "$work/gw/admin.password")")
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
 fi
 wait "$uac" || true
 c1=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
