@@ -116,7 +116,10 @@ func hasTag(v string) bool {
 	if i := strings.LastIndexByte(v, '>'); i >= 0 {
 		v = v[i:]
 	}
-	for _, p := range strings.Split(v, ";")[1:] {
+	_, v, more := strings.Cut(v, ";")
+	for more {
+		var p string
+		p, v, more = strings.Cut(v, ";")
 		name, _, _ := strings.Cut(p, "=")
 		if strings.EqualFold(strings.TrimSpace(name), "tag") {
 			return true
