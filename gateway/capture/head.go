@@ -35,30 +35,31 @@ func ScanHead(data []byte) (h Head, ok bool) {
 			continue
 		}
 		name = bytes.TrimSpace(name)
-		v := string(bytes.TrimSpace(value))
+		value = bytes.TrimSpace(value)
+		// Only the headers a Head keeps become strings.
 		switch {
 		case eqName(name, "call-id", "i"):
 			if h.CallID == "" {
-				h.CallID = v
+				h.CallID = string(value)
 			}
 		case eqName(name, "cseq", ""):
-			num, m, _ := strings.Cut(v, " ")
+			num, m, _ := strings.Cut(string(value), " ")
 			if n, err := strconv.ParseUint(num, 10, 32); err == nil {
 				h.CSeq = uint32(n)
 			}
 			h.CSeqMethod = strings.TrimSpace(m)
 		case eqName(name, "from", "f"):
 			if h.From == "" {
-				h.From = v
+				h.From = string(value)
 			}
 		case eqName(name, "to", "t"):
 			if h.To == "" {
-				h.To = v
-				h.ToTag = hasTag(v)
+				h.To = string(value)
+				h.ToTag = hasTag(h.To)
 			}
 		case eqName(name, "via", "v"):
 			if h.ViaTransport == "" {
-				h.ViaTransport = viaTransport(v)
+				h.ViaTransport = viaTransport(string(value))
 			}
 		}
 	}
@@ -115,7 +116,10 @@ func hasTag(v string) bool {
 	if i := strings.LastIndexByte(v, '>'); i >= 0 {
 		v = v[i:]
 	}
-	for _, p := range strings.Split(v, ";")[1:] {
+	_, v, more := strings.Cut(v, ";")
+	for more {
+		var p string
+		p, v, more = strings.Cut(v, ";")
 		name, _, _ := strings.Cut(p, "=")
 		if strings.EqualFold(strings.TrimSpace(name), "tag") {
 			return true

@@ -56,3 +56,21 @@ func FuzzScanHead(f *testing.F) {
 		}
 	})
 }
+
+func TestHasTag(t *testing.T) {
+	for v, want := range map[string]bool{
+		"<sip:a@b>":                  false,
+		"<sip:a@b>;tag=1":            true,
+		"<sip:a@b;tag=x>":            false, // the URI's parameter, not the header's
+		"<sip:a@b>;x=1; TAG =2":      true,
+		"sip:a@b;x=1":                false,
+		"sip:a@b;tag=3":              true,
+		`"A;tag=b" <sip:a@b>;tagx=1`: false,
+		"<sip:a@b>;;tag":             true,
+		"":                           false,
+	} {
+		if got := hasTag(v); got != want {
+			t.Errorf("hasTag(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

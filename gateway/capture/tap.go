@@ -31,7 +31,8 @@ type Tap struct {
 	ip   netip.Addr // names an unspecified local IP; may be invalid
 
 	mu        sync.RWMutex
-	listeners map[netip.AddrPort]string // bound address -> scheme
+	listeners map[netip.AddrPort]string // bound stream address -> scheme
+	udp       map[netip.AddrPort]bool   // bound UDP addresses (a TCP listener may share one)
 	first     map[string]netip.AddrPort // scheme -> its first listener
 	flows     map[netip.AddrPort]netip.AddrPort
 
@@ -41,7 +42,7 @@ type Tap struct {
 // NewTap makes a Tap feeding sink. localIP, if valid, replaces an
 // unspecified local address (a listener on 0.0.0.0) in what is captured.
 func NewTap(sink Sink, localIP netip.Addr) *Tap {
-	return &Tap{sink: sink, ip: localIP, listeners: map[netip.AddrPort]string{},
+	return &Tap{sink: sink, ip: localIP, listeners: map[netip.AddrPort]string{}, udp: map[netip.AddrPort]bool{},
 		first: map[string]netip.AddrPort{}, flows: map[netip.AddrPort]netip.AddrPort{}}
 }
 
@@ -73,7 +74,11 @@ func (t *Tap) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) 
 func (t *Tap) SetListeners(ls []Listener) {
 	t.mu.Lock()
 	for _, l := range ls {
-		t.listeners[l.Addr] = l.Scheme
+		if l.Scheme == "udp" {
+			t.udp[l.Addr] = true
+		} else {
+			t.listeners[l.Addr] = l.Scheme
+		}
 		if _, ok := t.first[l.Scheme]; !ok {
 			t.first[l.Scheme] = l.Addr
 		}
@@ -225,5 +230,5 @@ func (c *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 func (t *Tap) wrapsUDP(local netip.AddrPort) bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.listeners[local] == "udp"
+	return t.udp[local]
 }

@@ -48,15 +48,20 @@ sleep 0.5
 http=$(ss -Htlnp | grep "pid=$gw," | awk '$4 !~ /:5080$/ { print $4 }' | head -1)
 c0=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
 port=$((20000 + RANDOM % 20000))
-(cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 \
+# -recv_timeout: a call whose answer never comes fails after 30 s instead
+# of holding SIPp (and the run) open for ever.
+(cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 -recv_timeout 30000 \
   -i 127.0.0.1 -p "$port" -r 100000 -l 200 -m "$M" -nostdin -d 0 -trace_stat -stf "$work/stat.csv" >/dev/null 2>&1) &
 uac=$!; pids+=("$uac")
 if [ "$PROFILE" != 0 ]; then
   sleep 1
-  curl -sfk "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
-    curl -sf "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
-  curl -sfk "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
-    curl -sf "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
+  # /debug/pprof is for the admin role: the password the gateway wrote at
+  # its first start.
+  auth=(--http1.1 -u "admin:$(cat "$work/gw/admin.password")")
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
 fi
 wait "$uac" || true
 c1=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
