@@ -56,6 +56,7 @@ type Driver struct {
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
 	cancel context.CancelFunc
+	runCtx context.Context // ends when the driver closes
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
@@ -99,9 +100,10 @@ type session struct {
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
 func New() *Driver {
-	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
+	d := &Driver{ev: sdk.NewEvents(0), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
+	d.q = d.newQueue()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
 	return d
@@ -116,7 +118,11 @@ func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) err
 }
 
 // Stats returns the driver's counters (see metrics.go).
-func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+func (d *Driver) Stats() StatsSnapshot {
+	s := d.stats.snapshot()
+	s.QueueDrops = d.q.Dropped()
+	return s
+}
 
 // SessionID returns the current application session ID, "" while the link
 // is down.
@@ -161,7 +167,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	d.roots = roots
 	d.started, d.cfg = true, cfg
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
 
 	d.wg.Add(1)

@@ -24,6 +24,9 @@ type Stats struct {
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts uint64
 	Resumes, Transfers, Abandoned, Resets, DeviceIDs                    uint64
+	// QueueDrops: AES events dropped because the driver's queue was full
+	// (each gap is followed by fresh snapshots and a RESYNC).
+	QueueDrops uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {

@@ -50,6 +50,7 @@ type Driver struct {
 	// cfgUsers is cfg.Users reversed: user ID → device.
 	cfgUsers map[string]string
 	cancel   context.CancelFunc
+	runCtx   context.Context // ends when the driver closes
 	wg       sync.WaitGroup
 
 	mu        sync.Mutex
@@ -80,9 +81,11 @@ type monitor struct {
 func New() *Driver {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), runID: hex.EncodeToString(b),
+	d := &Driver{ev: sdk.NewEvents(0), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
 		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]bool{}, ops: map[string]*pendingOp{}}
+	d.q = d.newQueue()
+	return d
 }
 
 // Describe implements sdk.Describer.
@@ -94,7 +97,11 @@ func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) err
 }
 
 // Stats returns the driver's counters (see metrics.go).
-func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+func (d *Driver) Stats() StatsSnapshot {
+	s := d.stats.snapshot()
+	s.QueueDrops = d.q.Dropped()
+	return s
+}
 
 // Start implements sdk.Driver: it parses the config and opens the event
 // channel. Credentials refused on the first attempt fail Start (the config
@@ -122,7 +129,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.started = true
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
 
 	d.wg.Add(1)

@@ -32,6 +32,9 @@ type Stats struct {
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Duplicates, Malformed, Acks, Heartbeats, HeartbeatsSeen, Refreshes,
 	Stalls, Reconnects, Channels, LinkUps, Subscriptions, Renewals, RenewDrops, SeqGaps, Resyncs, AckDrops, Unhealthy uint64
+	// QueueDrops: channel events dropped because the driver's queue was
+	// full (each gap is followed by fresh snapshots and a RESYNC).
+	QueueDrops uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {

@@ -258,6 +258,23 @@ func (c *Client) readLoop() {
 	}
 }
 
+// LateResponse is what OnError is told of a response that matches no
+// request: most often one that came after its Call gave up. The request
+// may still have taken effect at the switch (a MonitorStart that timed
+// out leaves a monitor the application does not know of), so the
+// application can look at Msg and undo it. It wraps ErrUnexpectedResponse.
+type LateResponse struct {
+	InvokeID InvokeID
+	Msg      Message
+}
+
+func (e *LateResponse) Error() string {
+	return fmt.Sprintf("%s: <%s> with invoke ID %s matches no request", ErrUnexpectedResponse, e.Msg.RootName(), e.InvokeID)
+}
+
+// Unwrap returns ErrUnexpectedResponse.
+func (e *LateResponse) Unwrap() error { return ErrUnexpectedResponse }
+
 // fail hands err to the call waiting on id, or to OnError.
 func (c *Client) fail(id InvokeID, err error) {
 	if id != EventInvokeID {
@@ -283,7 +300,7 @@ func (c *Client) dispatch(id InvokeID, m Message) {
 			ch <- result{m: m}
 			return
 		}
-		c.report(fmt.Errorf("%w: <%s> with invoke ID %s matches no request", ErrUnexpectedResponse, name, id))
+		c.report(&LateResponse{InvokeID: id, Msg: m})
 	case strings.HasSuffix(name, "Event") || id == EventInvokeID && !isSwitchRequest(m):
 		if c.cfg.OnEvent != nil {
 			c.cfg.OnEvent(m)
