@@ -6,7 +6,7 @@
 // runs as its own process (`switchboard driver cisco`, see [New] and
 // sdk.Serve).
 //
-// The link is the event channel: open it (channel set per link) → one
+// The link is the event channel: open it (one channel set per process, kept across channels: channelset.go) → one
 // subscription per monitored device (event package "Advanced Call") → a
 // snapshot per device from GET calls and the DND/forwarding services →
 // link_up. A heartbeat goes out every heartbeat_interval, channel and
@@ -165,19 +165,17 @@ func (d *Driver) Close() error {
 // run keeps the channel up until ctx ends. The first attempt's result
 // goes to first.
 func (d *Driver) run(ctx context.Context, first chan<- error) {
-	var old []string // subscriptions of the previous channel
-	var l *link      // the channel of the last attempt, nil if it failed
+	var l *link // the channel of the last attempt, nil if it failed
 	pbxlink.Loop{
 		Backoff: pbxlink.Backoff{Min: time.Duration(d.cfg.ReconnectMin), Max: time.Duration(d.cfg.ReconnectMax)},
 		Connect: func(ctx context.Context) (func(context.Context) error, error) {
 			var err error
-			l, err = d.connect(ctx, old)
+			l, err = d.connect(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
 				err := d.serve(ctx, l)
-				old = l.subscriptions()
 				l.close(err)
 				return err
 			}, nil

@@ -26,6 +26,7 @@ type Stats struct {
 	unhealthy      atomic.Uint64 // channels given up after ackDropsUnhealthy dropped responses in a row
 	seqGaps        atomic.Uint64 // sequenceNumber gaps: a subscription's events lost on the way
 	resyncs        atomic.Uint64 // device snapshots taken again after a gap
+	resumed        atomic.Uint64 // devices whose subscription a new channel in the same set kept
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
@@ -35,6 +36,9 @@ type StatsSnapshot struct {
 	// QueueDrops: channel events dropped because the driver's queue was
 	// full (each gap is followed by fresh snapshots and a RESYNC).
 	QueueDrops uint64
+	// Resumed: devices whose call subscription outlived a lost channel
+	// (kept by the channel set, not subscribed again).
+	Resumed uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -44,5 +48,5 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
 		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load(), Renewals: s.renewals.Load(),
 		RenewDrops: s.renewDrops.Load(), SeqGaps: s.seqGaps.Load(), Resyncs: s.resyncs.Load(),
-		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load()}
+		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load(), Resumed: s.resumed.Load()}
 }

@@ -85,6 +85,10 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 	ch.queue = append(ch.queue, first)
 	s.channels[ch.id] = ch
 	s.stats.ChannelsOpened++
+	if !s.sets[ch.set] {
+		s.sets[ch.set] = true
+		s.stats.ChannelSets++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -110,7 +114,9 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 			fl.Flush() // one document per chunk
 		}
 		if closing || ch.isEnded(s) {
-			s.drop(ch)
+			s.mu.Lock()
+			s.removeChannel(ch, closing) // terminated by the server: its set ends
+			s.mu.Unlock()
 			return
 		}
 		select {
@@ -159,21 +165,32 @@ func (ch *channel) isEnded(s *Sim) bool {
 	return ch.ended
 }
 
+// drop ends a channel whose stream broke (the client went away, the
+// network failed): its set's subscriptions stay until they expire, and a
+// channel the client adds to the same set gets their events
+// (XSIBaseEvent.xsd EventResponse 404: "BroadWorks deletes the event
+// channel and sends the event over the next event channel in the set").
 func (s *Sim) drop(ch *channel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.removeChannel(ch)
+	s.removeChannel(ch, false)
 }
 
-// removeChannel ends ch; when its set has no channel left, the set's
-// subscriptions end too. Called with s.mu held.
-func (s *Sim) removeChannel(ch *channel) {
+// removeChannel ends ch. When endSubs is set (the client deleted the
+// channel, or the server terminated it) and its set has no channel left,
+// the set's subscriptions end too: the application is gone. This is the
+// simulator's model; the public schemas do not say what BroadWorks does
+// with the subscriptions of an empty channel set. Called with s.mu held.
+func (s *Sim) removeChannel(ch *channel, endSubs bool) {
 	if ch.ended {
 		return
 	}
 	ch.ended = true
 	close(ch.done)
 	delete(s.channels, ch.id)
+	if !endSubs {
+		return
+	}
 	for _, other := range s.channels {
 		if other.set == ch.set {
 			return
@@ -336,7 +353,7 @@ func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
 		ch.expires = time.Now().Add(s.expiry(req.Expires))
 		s.stats.ChannelUpdates++
 	case http.MethodDelete:
-		s.removeChannel(ch)
+		s.removeChannel(ch, true)
 	default:
 		writeError(w, http.StatusMethodNotAllowed, 110405, "method not allowed")
 		return
@@ -375,6 +392,7 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 	sub := &subscription{id: s.id("subscription-"), u: u, pkg: req.Event, set: req.ChannelSetID,
 		appID: req.ApplicationID, expires: time.Now().Add(exp)}
 	s.subs[sub.id] = sub
+	s.stats.SubscriptionsAdded++
 	writeXML(w, http.StatusOK, xsiwire.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
 	if !packages[sub.pkg][xsiwire.TypeCallSubscriptionEvent] {
 		return // Call Center Agent: the state is read with GET services/CallCenter

@@ -83,6 +83,7 @@ type Sim struct {
 	byID     map[string]*user    // user ID → user
 	channels map[string]*channel // channel ID → channel
 	subs     map[string]*subscription
+	sets     map[string]bool  // channel sets seen
 	halves   map[string]*half // call ID → call half
 	parked   map[string]*half // park slot extension → the parked party's half
 	nextID   int
@@ -93,6 +94,9 @@ type Sim struct {
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
 	Subscriptions                                                                                int
+	// SubscriptionsAdded counts every subscription ever added (POST),
+	// ChannelSets the distinct channel sets channels were opened in.
+	SubscriptionsAdded, ChannelSets int
 
 	AcksRefused   int // event responses answered 500 (RefuseAcks)
 	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
@@ -120,7 +124,7 @@ func New(cfg Config) (*Sim, error) {
 		cfg.MinExpires = 3600
 	}
 	s := &Sim{cfg: cfg, users: map[string]*user{}, byID: map[string]*user{}, channels: map[string]*channel{},
-		subs: map[string]*subscription{}, halves: map[string]*half{}, parked: map[string]*half{}}
+		subs: map[string]*subscription{}, sets: map[string]bool{}, halves: map[string]*half{}, parked: map[string]*half{}}
 	for _, ext := range cfg.Users {
 		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsiwire.Forwarding{}}
 		s.users[ext], s.byID[u.id] = u, u
@@ -175,13 +179,14 @@ func (s *Sim) Close() error {
 }
 
 // DropChannels ends every event channel at once, without a
-// ChannelTerminatedEvent, as a server restart or a network failure would.
-// Their subscriptions end with them.
+// ChannelTerminatedEvent, as a network failure or an XSP restart would.
+// Their subscriptions stay (they live on the application server until
+// they expire): a new channel in the same channel set gets their events.
 func (s *Sim) DropChannels() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range s.channels {
-		s.removeChannel(ch)
+		s.removeChannel(ch, false)
 	}
 }
 
