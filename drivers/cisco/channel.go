@@ -115,7 +115,11 @@ func (d *Driver) connect(ctx context.Context) (*link, error) {
 		mons = append(mons, m) // their subscriptions are the set's, not the lost channel's
 	}
 	d.mu.Unlock()
-	if err := d.restore(ctx, l, mons); err != nil {
+	err = d.subscribeWide(ctx, l) // subscribe.go
+	if err == nil {
+		err = d.restore(ctx, l, mons)
+	}
+	if err != nil {
 		d.mu.Lock()
 		d.cur = nil
 		d.mu.Unlock()
@@ -193,6 +197,12 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 		touched = s.touched
 	}
 	d.mu.Unlock()
+	d.mu.Lock()
+	wide := d.covered(d.cfg.EventPackage)
+	d.mu.Unlock()
+	if wide {
+		return d.wideMember(ctx, l, m, restoring, gen, touched)
+	}
 	var resp xsi.Subscription
 	err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
 		Event: d.cfg.EventPackage, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
@@ -252,7 +262,12 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	// a time, as many as the HTTP client keeps connections for (more at
 	// once would open and close TLS connections).
 	for _, pkg := range servicePackages {
-		d.subscribeService(ctx, l, m, pkg)
+		d.mu.Lock()
+		wide := d.covered(pkg)
+		d.mu.Unlock()
+		if !wide {
+			d.subscribeService(ctx, l, m, pkg)
+		}
 	}
 }
 
@@ -504,6 +519,9 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 	if err == nil {
 		d.stats.refreshes.Add(1)
 	}
+	if err := d.subscribeWide(ctx, l); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
@@ -520,8 +538,12 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 			d.mu.Lock()
 			sub := m.sub
 			svc := maps.Clone(m.svcSubs)
+			wide := d.covered(d.cfg.EventPackage)
 			d.mu.Unlock()
-			if sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound) {
+			// With the call package the group's, only the device's own
+			// service subscriptions are refreshed.
+			perUser := sub != "" || !wide
+			if perUser && (sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound)) {
 				_ = d.subscribe(ctx, l, m, true)
 				return nil
 			}

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
@@ -66,6 +67,8 @@ type Driver struct {
 	seqs      map[string]int64      // subscription ID → last sequenceNumber applied
 	resyncing map[string]bool       // devices with a resync queued and not started
 	ops       map[string]*pendingOp // xsi call ID → service the driver asked for on it
+	wide      wideState             // group or service provider subscriptions (subscribe.go)
+	widening  atomic.Bool           // a rewiden runs
 }
 
 // monitor is a device the host asked to monitor. id is stable for the
@@ -258,11 +261,14 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	sub, svc := m.sub, m.svcSubs
 	l := d.cur
 	d.mu.Unlock()
-	if l == nil || sub == "" {
+	if l == nil {
 		return nil
 	}
-	for _, id := range svc { // best effort: they die with the channel anyway
+	for _, id := range svc { // best effort
 		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
+	}
+	if sub == "" { // none, or the group's (subscribe.go)
+		return nil
 	}
 	if err := d.do(ctx, http.MethodDelete, subscriptionPath(sub), nil, nil, nil); err != nil &&
 		!errors.Is(err, plugins.ErrNotFound) {

@@ -27,6 +27,8 @@ type Stats struct {
 	seqGaps        atomic.Uint64 // sequenceNumber gaps: a subscription's events lost on the way
 	resyncs        atomic.Uint64 // device snapshots taken again after a gap
 	resumed        atomic.Uint64 // devices whose subscription a new channel in the same set kept
+	wide           atomic.Uint64 // group or service provider subscriptions added
+	wideRefused    atomic.Uint64 // wide subscriptions refused (per-user ones instead)
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
@@ -39,6 +41,9 @@ type StatsSnapshot struct {
 	// Resumed: devices whose call subscription outlived a lost channel
 	// (kept by the channel set, not subscribed again).
 	Resumed uint64
+	// Wide: group or service provider subscriptions added; WideRefused:
+	// the server refused them and per-user ones were made instead.
+	Wide, WideRefused uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -48,5 +53,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
 		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load(), Renewals: s.renewals.Load(),
 		RenewDrops: s.renewDrops.Load(), SeqGaps: s.seqGaps.Load(), Resyncs: s.resyncs.Load(),
-		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load(), Resumed: s.resumed.Load()}
+		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load(), Resumed: s.resumed.Load(),
+		Wide: s.wide.Load(), WideRefused: s.wideRefused.Load()}
 }

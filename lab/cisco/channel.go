@@ -36,10 +36,12 @@ func (ch *channel) kick() {
 	}
 }
 
-// subscription is one user's event subscription on a channel set.
+// subscription is one user's event subscription on a channel set, or
+// with wide set, every user's of the group or service provider.
 type subscription struct {
 	id      string
-	u       *user
+	u       *user  // nil when wide
+	wide    string // "Group" or "ServiceProvider" (XSISubscription.xsd EntityType)
 	pkg     string
 	set     string
 	appID   string
@@ -305,6 +307,10 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 		s.channelUpdate(w, r, parts[1])
 	case len(parts) == 2 && parts[0] == "user" && r.Method == http.MethodPost:
 		s.subscribe(w, r, parts[1])
+	case len(parts) == 4 && parts[0] == "serviceprovider" && parts[2] == "group" && r.Method == http.MethodPost:
+		s.subscribeWide(w, r, "Group", parts[1], parts[3])
+	case len(parts) == 2 && parts[0] == "serviceprovider" && r.Method == http.MethodPost:
+		s.subscribeWide(w, r, "ServiceProvider", parts[1], "")
 	case len(parts) == 2 && parts[0] == "subscription":
 		s.subscriptionUpdate(w, r, parts[1])
 	default:
@@ -402,7 +408,7 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 		data.Calls = append(data.Calls, h.wire())
 		data.HookStatus = "Off-Hook"
 	}
-	s.send(sub, data)
+	s.send(sub, u, data)
 }
 
 // subscriptionUpdate answers PUT (refresh) and DELETE of a subscription.
@@ -475,19 +481,20 @@ var packages = func() map[string]map[string]bool {
 func (s *Sim) emit(u *user, data *xsiwire.EventData) {
 	ids := make([]string, 0, len(s.subs))
 	for id, sub := range s.subs {
-		if sub.u == u && packages[sub.pkg][data.Type] {
+		if (sub.u == u || sub.wide != "") && packages[sub.pkg][data.Type] {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.send(s.subs[id], data)
+		s.send(s.subs[id], u, data)
 	}
 }
 
-// send puts one event of sub on a channel of its set and waits for its
-// response. With no channel the event is lost. Called with s.mu held.
-func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
+// send puts one event of sub about u (nil: the subscription itself) on a
+// channel of its set and waits for its response. With no channel the
+// event is lost. Called with s.mu held.
+func (s *Sim) send(sub *subscription, u *user, data *xsiwire.EventData) {
 	var ch *channel
 	for _, c := range s.channels {
 		if c.set == sub.set && !c.closing && (ch == nil || c.id < ch.id) {
@@ -499,14 +506,18 @@ func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
 		return
 	}
 	sub.seq++
-	if s.skipSeq[sub.u.id] > 0 {
-		s.skipSeq[sub.u.id]--
+	target := ""
+	if u != nil {
+		target = u.id
+	}
+	if s.skipSeq[target] > 0 {
+		s.skipSeq[target]--
 		s.stats.EventsSkipped++
 		return
 	}
 	ev := xsiwire.Event{Type: xsiwire.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
 		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
-		TargetID: sub.u.id, EventData: data}
+		TargetID: target, EventData: data}
 	doc, err := xsiwire.MarshalEvent(ev)
 	if err != nil {
 		return

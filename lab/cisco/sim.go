@@ -60,6 +60,13 @@ type Config struct {
 	MinExpires int
 	// PlainHTTP serves plain HTTP instead of HTTPS.
 	PlainHTTP bool
+	// ServiceProvider and Group are where every user is (default "sp1"
+	// and "group1"); WideSubscriptions lets the account subscribe to all
+	// users of the group (…/serviceprovider/{sp}/group/{group}) or of the
+	// service provider (…/serviceprovider/{sp}) at once; without it those
+	// are refused 403, as for an account not allowed to.
+	ServiceProvider, Group string
+	WideSubscriptions      bool
 }
 
 // Sim is a running simulator. Close it when done.
@@ -97,6 +104,7 @@ type Stats struct {
 	// SubscriptionsAdded counts every subscription ever added (POST),
 	// ChannelSets the distinct channel sets channels were opened in.
 	SubscriptionsAdded, ChannelSets int
+	WideSubscriptions               int // group or service provider subscriptions added
 
 	AcksRefused   int // event responses answered 500 (RefuseAcks)
 	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
@@ -110,6 +118,12 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Domain == "" {
 		cfg.Domain = "lab.example"
+	}
+	if cfg.ServiceProvider == "" {
+		cfg.ServiceProvider = "sp1"
+	}
+	if cfg.Group == "" {
+		cfg.Group = "group1"
 	}
 	if cfg.Users == nil {
 		cfg.Users = []string{"201", "202", "203", "204"}
@@ -338,8 +352,10 @@ func (s *Sim) Subscribed() []string {
 	defer s.mu.Unlock()
 	var out []string
 	for _, sub := range s.subs {
-		if !slices.Contains(out, sub.u.ext) {
-			out = append(out, sub.u.ext)
+		for _, u := range s.covers(sub) {
+			if !slices.Contains(out, u.ext) {
+				out = append(out, u.ext)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -356,13 +372,13 @@ func (s *Sim) TerminateSubscriptions(ext string) int {
 	defer s.mu.Unlock()
 	ids := make([]string, 0, len(s.subs))
 	for id, sub := range s.subs {
-		if sub.u.ext == ext {
+		if sub.u != nil && sub.u.ext == ext {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.send(s.subs[id], &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
+		s.send(s.subs[id], s.subs[id].u, &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
 		delete(s.subs, id)
 	}
 	return len(ids)
