@@ -453,7 +453,16 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		}
 		return nil
 	}
-	m.xref = resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	xref := resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	if m.xref != "" && m.xref != xref {
+		// Another MonitorStart for the device (the restore's and the
+		// host's retry) won: this second monitor at the PBX would double
+		// every event. Stop it (orphan.go).
+		d.stopOrphanLocked(gen, xref)
+		d.mu.Unlock()
+		return nil
+	}
+	m.xref = xref
 	d.byXref[m.xref] = m
 	var touched uint64
 	if s := d.devs[device]; s != nil {
