@@ -144,7 +144,14 @@ func (c *Client) Call(ctx context.Context, req Message) (Message, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		return checkResponse(req, r.m)
+		resp, err := checkResponse(req, r.m)
+		if errors.Is(err, ErrUnexpectedResponse) {
+			// Most likely the late answer to an earlier request whose
+			// invoke ID this one reused: tell OnError, as for any late
+			// response (a MonitorStart it answers made a monitor).
+			c.report(&LateResponse{InvokeID: id, Msg: r.m})
+		}
+		return resp, err
 	case <-ctx.Done():
 		c.unregister(id)
 		return nil, fmt.Errorf("csta: %s (invoke ID %s): %w", req.RootName(), id, ctx.Err())
