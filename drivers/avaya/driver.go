@@ -56,6 +56,7 @@ type Driver struct {
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
 	cancel context.CancelFunc
+	runCtx context.Context // ends when the driver closes
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
@@ -68,6 +69,7 @@ type Driver struct {
 	inflight int                 // MonitorStart requests in flight
 	monitors map[string]*monitor // extension → monitor
 	byXref   map[string]*monitor // monitorCrossRefID of the current session → monitor
+	stopped  map[string]bool     // monitorCrossRefIDs of the current session stopped (or being stopped) by the driver
 	nextMon  int
 	devs     map[string]*devState // extension → what the driver knows
 	devIDs   map[string]string    // extension → GetDeviceId answer, for the session
@@ -99,9 +101,10 @@ type session struct {
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
 func New() *Driver {
-	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
-		byXref: map[string]*monitor{}, devs: map[string]*devState{},
+	d := &Driver{ev: sdk.NewEvents(0), monitors: map[string]*monitor{},
+		byXref: map[string]*monitor{}, stopped: map[string]bool{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
+	d.q = d.newQueue()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
 	return d
@@ -116,7 +119,11 @@ func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) err
 }
 
 // Stats returns the driver's counters (see metrics.go).
-func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+func (d *Driver) Stats() StatsSnapshot {
+	s := d.stats.snapshot()
+	s.QueueDrops = d.q.Dropped()
+	return s
+}
 
 // SessionID returns the current application session ID, "" while the link
 // is down.
@@ -161,7 +168,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	d.roots = roots
 	d.started, d.cfg = true, cfg
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
 
 	d.wg.Add(1)
@@ -244,7 +251,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
 		Decoder:     dmcc.NewDecoder(),
 		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
-		OnError:     func(error) { d.stats.dropped.Add(1) },
+		OnError:     func(err error) { d.stats.dropped.Add(1); d.late(gen, err) },
 	})
 	sess, err := d.startSession(ctx, c, prev)
 	if err != nil {
@@ -300,7 +307,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 	d.stale = nil
 	var fresh, again []string
 	if !kept {
-		d.byXref = map[string]*monitor{}
+		d.byXref, d.stopped = map[string]*monitor{}, map[string]bool{}
 		d.devIDs = map[string]string{}
 		d.tpIDs = map[string]string{}
 	}
@@ -475,6 +482,17 @@ func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error
 		return m.id, nil
 	}
 	if err := d.startMonitor(ctx, c, device, false); err != nil {
+		if c.Err() == nil {
+			// Not monitored at AES (a refusal, or no answer in time:
+			// orphan.go), and the link stands: forget the device, so the
+			// host's retry asks again instead of getting back a monitor
+			// that does not exist there.
+			d.mu.Lock()
+			if d.monitors[device] == m && m.xref == "" {
+				delete(d.monitors, device)
+			}
+			d.mu.Unlock()
+		}
 		return "", err
 	}
 	return m.id, nil
@@ -498,6 +516,11 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.inflight--
 	d.cond.Broadcast()
 	m := d.monitors[device]
+	if err == nil && m == nil {
+		// MonitorStop came while this was in flight: AES's new monitor
+		// is an orphan.
+		d.stopOrphanLocked(gen, resp.(*csta.MonitorStartResponse).MonitorCrossRefID)
+	}
 	if err != nil || m == nil {
 		if err != nil && isRefusal(err) && m != nil {
 			delete(d.monitors, device)
@@ -512,7 +535,15 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		}
 		return nil
 	}
-	m.xref = resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	xref := resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	if m.xref != "" && m.xref != xref {
+		// Another MonitorStart for the device won the race: this second
+		// monitor would double every event (orphan.go).
+		d.stopOrphanLocked(gen, xref)
+		d.mu.Unlock()
+		return nil
+	}
+	m.xref = xref
 	d.byXref[m.xref] = m
 	var touched uint64
 	if s := d.devs[device]; s != nil {
@@ -602,6 +633,9 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	}
 	delete(d.monitors, device)
 	delete(d.byXref, m.xref)
+	if m.xref != "" {
+		d.stopped[m.xref] = true // its last events are not an orphan's
+	}
 	delete(d.devs, device)
 	c := d.client
 	d.mu.Unlock()

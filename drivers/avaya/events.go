@@ -71,6 +71,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 	}
 	if m == nil {
 		d.stats.unknown.Add(1)
+		d.stopOrphanLocked(it.gen, xref) // orphan.go
 		return
 	}
 	d.stats.events.Add(1)

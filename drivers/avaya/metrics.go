@@ -18,12 +18,19 @@ type Stats struct {
 	abandoned     atomic.Uint64 // old sessions stopped after resume and transfer failed
 	resets        atomic.Uint64 // ResetApplicationSessionTimer answered
 	deviceIDs     atomic.Uint64 // GetDeviceId answered
+	orphans       atomic.Uint64 // monitors AES made for a MonitorStart given up on, stopped
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts uint64
 	Resumes, Transfers, Abandoned, Resets, DeviceIDs                    uint64
+	// QueueDrops: AES events dropped because the driver's queue was full
+	// (each gap is followed by fresh snapshots and a RESYNC).
+	QueueDrops uint64
+	// Orphans: monitors AES made for a MonitorStart the driver had given
+	// up on (late answer), stopped by the driver.
+	Orphans uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -31,5 +38,5 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
 		MonitorStarts: s.monitorStarts.Load(), Resumes: s.resumes.Load(), Transfers: s.transfers.Load(),
 		Abandoned: s.abandoned.Load(),
-		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load()}
+		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load(), Orphans: s.orphans.Load()}
 }

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,16 +43,6 @@ type link struct {
 // renewal is a subscription the server ended (SubscriptionTerminatedEvent).
 type renewal struct{ device, sub string }
 
-func (l *link) subscriptions() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]string, 0, len(l.subs))
-	for _, s := range l.subs {
-		out = append(out, s)
-	}
-	return out
-}
-
 // close ends the stream and waits for the reader and acker.
 func (l *link) close(error) {
 	l.cancel()
@@ -66,15 +55,16 @@ func subscriptionPath(id string) string {
 
 func channelPath(id string) string { return xsi.EventsRoot + "/channel/" + url.PathEscape(id) }
 
-// connect opens a channel in a new channel set, deletes the subscriptions
-// of the previous channel (old), subscribes every monitored device, takes
-// their snapshots and queues link_up.
-func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
+// connect opens a channel in the driver's channel set (one for the life
+// of the process: setID), subscribes the monitored devices that have no
+// subscription yet, keeps those the server still has (resume), takes
+// every device's snapshot and queues link_up.
+func (d *Driver) connect(ctx context.Context) (*link, error) {
 	d.mu.Lock()
 	d.gen++
 	gen := d.gen
 	d.mu.Unlock()
-	l := &link{gen: gen, setID: d.cfg.ChannelSetID + "-" + d.runID + "-" + strconv.FormatUint(gen, 10),
+	l := &link{gen: gen, setID: d.setID(),
 		done: make(chan struct{}), acks: make(chan string, 4096), renew: make(chan renewal, 1024), resync: make(chan string, 1024), sick: make(chan struct{}), subs: map[string]string{}}
 	sctx, cancel := context.WithCancel(ctx)
 	l.cancel = cancel
@@ -118,18 +108,18 @@ func (d *Driver) connect(ctx context.Context, old []string) (*link, error) {
 		go func() { defer l.wg.Done(); d.acker(sctx, l) }()
 	}
 
-	for _, id := range old { // best effort: they belong to a dead channel set
-		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
-	}
 	d.mu.Lock()
 	d.cur = l
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
-		m.sub, m.svcSubs = "", nil
-		mons = append(mons, m)
+		mons = append(mons, m) // their subscriptions are the set's, not the lost channel's
 	}
 	d.mu.Unlock()
-	if err := d.restore(ctx, l, mons); err != nil {
+	err = d.subscribeWide(ctx, l) // subscribe.go
+	if err == nil {
+		err = d.restore(ctx, l, mons)
+	}
+	if err != nil {
 		d.mu.Lock()
 		d.cur = nil
 		d.mu.Unlock()
@@ -170,13 +160,15 @@ func (d *Driver) firstDoc(sp *xsi.Splitter) (*xsi.Channel, error) {
 // reconnect.
 const restoreParallelism = 16
 
-// restore subscribes mons on a new channel. A device the server refuses
-// is dropped (monitor_ended); a channel failure is returned.
+// restore brings mons to a new channel: a device with a subscription the
+// server still holds keeps it (resume); the others are subscribed. A
+// device the server refuses is dropped (monitor_ended); a channel failure
+// is returned.
 func (d *Driver) restore(ctx context.Context, l *link, mons []*monitor) error {
 	jobs := make([]func() error, 0, len(mons))
 	for _, m := range mons {
 		jobs = append(jobs, func() error {
-			if err := d.subscribe(ctx, l, m, true); err != nil && !isRefusal(err) {
+			if err := d.resume(ctx, l, m); err != nil && !isRefusal(err) {
 				return err
 			}
 			return nil
@@ -205,6 +197,12 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 		touched = s.touched
 	}
 	d.mu.Unlock()
+	d.mu.Lock()
+	wide := d.covered(d.cfg.EventPackage)
+	d.mu.Unlock()
+	if wide {
+		return d.wideMember(ctx, l, m, restoring, gen, touched)
+	}
 	var resp xsi.Subscription
 	err := d.do(ctx, http.MethodPost, xsi.EventsRoot+"/user/"+url.PathEscape(m.userID), nil, xsi.Subscription{
 		Event: d.cfg.EventPackage, Expires: int(time.Duration(d.cfg.SubscriptionExpires) / time.Second),
@@ -264,7 +262,12 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	// a time, as many as the HTTP client keeps connections for (more at
 	// once would open and close TLS connections).
 	for _, pkg := range servicePackages {
-		d.subscribeService(ctx, l, m, pkg)
+		d.mu.Lock()
+		wide := d.covered(pkg)
+		d.mu.Unlock()
+		if !wide {
+			d.subscribeService(ctx, l, m, pkg)
+		}
 	}
 }
 
@@ -516,6 +519,9 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 	if err == nil {
 		d.stats.refreshes.Add(1)
 	}
+	if err := d.subscribeWide(ctx, l); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	mons := make([]*monitor, 0, len(d.monitors))
 	for _, m := range d.monitors {
@@ -532,8 +538,12 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 			d.mu.Lock()
 			sub := m.sub
 			svc := maps.Clone(m.svcSubs)
+			wide := d.covered(d.cfg.EventPackage)
 			d.mu.Unlock()
-			if sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound) {
+			// With the call package the group's, only the device's own
+			// service subscriptions are refreshed.
+			perUser := sub != "" || !wide
+			if perUser && (sub == "" || errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(sub), nil, exp, nil), plugins.ErrNotFound)) {
 				_ = d.subscribe(ctx, l, m, true)
 				return nil
 			}

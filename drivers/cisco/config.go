@@ -51,9 +51,18 @@ type Config struct {
 	// ApplicationID names the application to BroadWorks (default
 	// "Switchboard"); one channel set per application.
 	ApplicationID string `json:"application_id"`
-	// ChannelSetID prefixes the channel set ID, made unique per channel
-	// (default "switchboard").
+	// ChannelSetID prefixes the channel set ID, made unique per driver
+	// process (default "switchboard").
 	ChannelSetID string `json:"channel_set_id"`
+	// SubscriptionScope is what one subscription covers (subscribe.go):
+	// "user" (default: one per monitored user and package), "group" (one
+	// per package for every user of GroupID in ServiceProviderID) or
+	// "service_provider" (one per package for the service provider or
+	// enterprise ServiceProviderID). A server that refuses the wide
+	// subscription (the account may not) gets per-user ones.
+	SubscriptionScope string `json:"subscription_scope"`
+	ServiceProviderID string `json:"service_provider_id"`
+	GroupID           string `json:"group_id"`
 	// ChannelExpires and SubscriptionExpires are the lifetimes asked for
 	// (default 3600s, BroadWorks' minimum; it raises smaller values); both
 	// are refreshed at half their lifetime.
@@ -184,6 +193,7 @@ func (c *Config) Validate() error {
 	if c.MaxEventBytes < 4096 || c.MaxEventBytes > 64<<20 {
 		bad("max_event_bytes %d: want 4096 to 64 MiB", c.MaxEventBytes)
 	}
+	c.validateScope(bad)
 	p.Backoff(c.ReconnectMin, c.ReconnectMax)
 	p.RequestTimeout(c.RequestTimeout)
 	return p.Err()

@@ -6,7 +6,7 @@
 // runs as its own process (`switchboard driver cisco`, see [New] and
 // sdk.Serve).
 //
-// The link is the event channel: open it (channel set per link) → one
+// The link is the event channel: open it (one channel set per process, kept across channels: channelset.go) → one
 // subscription per monitored device (event package "Advanced Call") → a
 // snapshot per device from GET calls and the DND/forwarding services →
 // link_up. A heartbeat goes out every heartbeat_interval, channel and
@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
@@ -50,6 +51,7 @@ type Driver struct {
 	// cfgUsers is cfg.Users reversed: user ID → device.
 	cfgUsers map[string]string
 	cancel   context.CancelFunc
+	runCtx   context.Context // ends when the driver closes
 	wg       sync.WaitGroup
 
 	mu        sync.Mutex
@@ -65,6 +67,8 @@ type Driver struct {
 	seqs      map[string]int64      // subscription ID → last sequenceNumber applied
 	resyncing map[string]bool       // devices with a resync queued and not started
 	ops       map[string]*pendingOp // xsi call ID → service the driver asked for on it
+	wide      wideState             // group or service provider subscriptions (subscribe.go)
+	widening  atomic.Bool           // a rewiden runs
 }
 
 // monitor is a device the host asked to monitor. id is stable for the
@@ -80,9 +84,11 @@ type monitor struct {
 func New() *Driver {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	return &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), runID: hex.EncodeToString(b),
+	d := &Driver{ev: sdk.NewEvents(0), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
 		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]bool{}, ops: map[string]*pendingOp{}}
+	d.q = d.newQueue()
+	return d
 }
 
 // Describe implements sdk.Describer.
@@ -94,7 +100,11 @@ func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) err
 }
 
 // Stats returns the driver's counters (see metrics.go).
-func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+func (d *Driver) Stats() StatsSnapshot {
+	s := d.stats.snapshot()
+	s.QueueDrops = d.q.Dropped()
+	return s
+}
 
 // Start implements sdk.Driver: it parses the config and opens the event
 // channel. Credentials refused on the first attempt fail Start (the config
@@ -122,7 +132,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.started = true
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
 
 	d.wg.Add(1)
@@ -158,19 +168,17 @@ func (d *Driver) Close() error {
 // run keeps the channel up until ctx ends. The first attempt's result
 // goes to first.
 func (d *Driver) run(ctx context.Context, first chan<- error) {
-	var old []string // subscriptions of the previous channel
-	var l *link      // the channel of the last attempt, nil if it failed
+	var l *link // the channel of the last attempt, nil if it failed
 	pbxlink.Loop{
 		Backoff: pbxlink.Backoff{Min: time.Duration(d.cfg.ReconnectMin), Max: time.Duration(d.cfg.ReconnectMax)},
 		Connect: func(ctx context.Context) (func(context.Context) error, error) {
 			var err error
-			l, err = d.connect(ctx, old)
+			l, err = d.connect(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context) error {
 				err := d.serve(ctx, l)
-				old = l.subscriptions()
 				l.close(err)
 				return err
 			}, nil
@@ -253,11 +261,14 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	sub, svc := m.sub, m.svcSubs
 	l := d.cur
 	d.mu.Unlock()
-	if l == nil || sub == "" {
+	if l == nil {
 		return nil
 	}
-	for _, id := range svc { // best effort: they die with the channel anyway
+	for _, id := range svc { // best effort
 		_ = d.do(ctx, http.MethodDelete, subscriptionPath(id), nil, nil, nil)
+	}
+	if sub == "" { // none, or the group's (subscribe.go)
+		return nil
 	}
 	if err := d.do(ctx, http.MethodDelete, subscriptionPath(sub), nil, nil, nil); err != nil &&
 		!errors.Is(err, plugins.ErrNotFound) {

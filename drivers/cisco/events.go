@@ -120,6 +120,9 @@ func (d *Driver) apply(it item) {
 		d.stats.duplicates.Add(1)
 		return
 	}
+	if d.wideEvent(it.gen, ev) { // subscribe.go
+		return
+	}
 	device, ok := d.byUser[ev.TargetID]
 	if !ok {
 		device, ok = d.byUser[ev.UserID]

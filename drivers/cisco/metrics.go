@@ -26,12 +26,24 @@ type Stats struct {
 	unhealthy      atomic.Uint64 // channels given up after ackDropsUnhealthy dropped responses in a row
 	seqGaps        atomic.Uint64 // sequenceNumber gaps: a subscription's events lost on the way
 	resyncs        atomic.Uint64 // device snapshots taken again after a gap
+	resumed        atomic.Uint64 // devices whose subscription a new channel in the same set kept
+	wide           atomic.Uint64 // group or service provider subscriptions added
+	wideRefused    atomic.Uint64 // wide subscriptions refused (per-user ones instead)
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Duplicates, Malformed, Acks, Heartbeats, HeartbeatsSeen, Refreshes,
 	Stalls, Reconnects, Channels, LinkUps, Subscriptions, Renewals, RenewDrops, SeqGaps, Resyncs, AckDrops, Unhealthy uint64
+	// QueueDrops: channel events dropped because the driver's queue was
+	// full (each gap is followed by fresh snapshots and a RESYNC).
+	QueueDrops uint64
+	// Resumed: devices whose call subscription outlived a lost channel
+	// (kept by the channel set, not subscribed again).
+	Resumed uint64
+	// Wide: group or service provider subscriptions added; WideRefused:
+	// the server refused them and per-user ones were made instead.
+	Wide, WideRefused uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -41,5 +53,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Stalls: s.stalls.Load(), Reconnects: s.reconnects.Load(), Channels: s.channels.Load(),
 		LinkUps: s.linkUps.Load(), Subscriptions: s.subscriptions.Load(), Renewals: s.renewals.Load(),
 		RenewDrops: s.renewDrops.Load(), SeqGaps: s.seqGaps.Load(), Resyncs: s.resyncs.Load(),
-		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load()}
+		AckDrops: s.ackDrops.Load(), Unhealthy: s.unhealthy.Load(), Resumed: s.resumed.Load(),
+		Wide: s.wide.Load(), WideRefused: s.wideRefused.Load()}
 }

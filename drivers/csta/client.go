@@ -144,7 +144,14 @@ func (c *Client) Call(ctx context.Context, req Message) (Message, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		return checkResponse(req, r.m)
+		resp, err := checkResponse(req, r.m)
+		if errors.Is(err, ErrUnexpectedResponse) {
+			// Most likely the late answer to an earlier request whose
+			// invoke ID this one reused: tell OnError, as for any late
+			// response (a MonitorStart it answers made a monitor).
+			c.report(&LateResponse{InvokeID: id, Msg: r.m})
+		}
+		return resp, err
 	case <-ctx.Done():
 		c.unregister(id)
 		return nil, fmt.Errorf("csta: %s (invoke ID %s): %w", req.RootName(), id, ctx.Err())
@@ -258,6 +265,23 @@ func (c *Client) readLoop() {
 	}
 }
 
+// LateResponse is what OnError is told of a response that matches no
+// request: most often one that came after its Call gave up. The request
+// may still have taken effect at the switch (a MonitorStart that timed
+// out leaves a monitor the application does not know of), so the
+// application can look at Msg and undo it. It wraps ErrUnexpectedResponse.
+type LateResponse struct {
+	InvokeID InvokeID
+	Msg      Message
+}
+
+func (e *LateResponse) Error() string {
+	return fmt.Sprintf("%s: <%s> with invoke ID %s matches no request", ErrUnexpectedResponse, e.Msg.RootName(), e.InvokeID)
+}
+
+// Unwrap returns ErrUnexpectedResponse.
+func (e *LateResponse) Unwrap() error { return ErrUnexpectedResponse }
+
 // fail hands err to the call waiting on id, or to OnError.
 func (c *Client) fail(id InvokeID, err error) {
 	if id != EventInvokeID {
@@ -283,7 +307,7 @@ func (c *Client) dispatch(id InvokeID, m Message) {
 			ch <- result{m: m}
 			return
 		}
-		c.report(fmt.Errorf("%w: <%s> with invoke ID %s matches no request", ErrUnexpectedResponse, name, id))
+		c.report(&LateResponse{InvokeID: id, Msg: m})
 	case strings.HasSuffix(name, "Event") || id == EventInvokeID && !isSwitchRequest(m):
 		if c.cfg.OnEvent != nil {
 			c.cfg.OnEvent(m)

@@ -47,6 +47,7 @@ type Driver struct {
 	cfg    Config
 	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
 	cancel context.CancelFunc
+	runCtx context.Context // ends when the driver closes
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
@@ -60,6 +61,7 @@ type Driver struct {
 	inflight int                 // MonitorStart requests in flight
 	monitors map[string]*monitor // device → monitor
 	byXref   map[string]*monitor // monitorCrossRefID of the current link → monitor
+	stopped  map[string]bool     // monitorCrossRefIDs of the current link stopped (or being stopped) by the driver
 	nextMon  int
 	devs     map[string]*devState // device → what the driver knows
 }
@@ -78,8 +80,9 @@ type devState struct{ *cstamodel.Device }
 // New returns an unstarted driver; the host's Start call configures and
 // connects it.
 func New() *Driver {
-	d := &Driver{ev: sdk.NewEvents(0), q: pbxlink.NewQueue[item](), monitors: map[string]*monitor{},
-		byXref: map[string]*monitor{}, devs: map[string]*devState{}}
+	d := &Driver{ev: sdk.NewEvents(0), monitors: map[string]*monitor{},
+		byXref: map[string]*monitor{}, stopped: map[string]bool{}, devs: map[string]*devState{}}
+	d.q = d.newQueue()
 	d.cond = sync.NewCond(&d.mu)
 	d.tr = &cstamodel.Translator{PBXTime: pbxTime}
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.connOf, Ref: d.ref}
@@ -95,7 +98,11 @@ func (d *Driver) Events(ctx context.Context, send func(plugins.Event) error) err
 }
 
 // Stats returns the driver's counters (see metrics.go).
-func (d *Driver) Stats() StatsSnapshot { return d.stats.snapshot() }
+func (d *Driver) Stats() StatsSnapshot {
+	s := d.stats.snapshot()
+	s.QueueDrops = d.q.Dropped()
+	return s
+}
 
 // Start implements sdk.Driver: it parses the config and connects. A
 // refused login on the first attempt is returned (the config is wrong);
@@ -119,7 +126,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	d.started, d.cfg = true, cfg
 	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model}
 	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
+	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
 
 	d.wg.Add(1)
@@ -220,7 +227,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 			d.q.Push(item{gen: gen, msg: m})
 		},
 		OnRequest: func(ctx context.Context, req csta.Message) csta.Message { return d.onRequest(ctx, gen, req) },
-		OnError:   func(error) { d.stats.dropped.Add(1) },
+		OnError:   func(err error) { d.stats.dropped.Add(1); d.late(gen, err) },
 	})
 	sess, err := d.startSession(ctx, c)
 	if err != nil {
@@ -229,7 +236,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, session, error) {
 	}
 	d.mu.Lock()
 	d.client, d.sessID, d.disabled = c, sess.id, false
-	d.byXref = map[string]*monitor{}
+	d.byXref, d.stopped = map[string]*monitor{}, map[string]bool{}
 	devs := make([]string, 0, len(d.monitors))
 	for dev, m := range d.monitors {
 		m.xref = ""
@@ -394,6 +401,17 @@ func (d *Driver) MonitorStart(ctx context.Context, device string) (string, error
 		return m.id, nil
 	}
 	if err := d.startMonitor(ctx, c, device, false); err != nil {
+		if c.Err() == nil {
+			// Not monitored at the PBX (a refusal, or no answer in time:
+			// orphan.go), and the link stands: forget the device, so the
+			// host's retry asks the PBX again instead of getting back a
+			// monitor that does not exist there.
+			d.mu.Lock()
+			if d.monitors[device] == m && m.xref == "" {
+				delete(d.monitors, device)
+			}
+			d.mu.Unlock()
+		}
 		return "", err
 	}
 	return m.id, nil
@@ -413,6 +431,11 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.inflight--
 	d.cond.Broadcast()
 	m := d.monitors[device]
+	if err == nil && m == nil {
+		// MonitorStop came while this was in flight: the PBX's new
+		// monitor is an orphan.
+		d.stopOrphanLocked(gen, resp.(*csta.MonitorStartResponse).MonitorCrossRefID)
+	}
 	if err != nil || m == nil {
 		if err != nil && isRefusal(err) {
 			if m != nil {
@@ -430,7 +453,16 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		}
 		return nil
 	}
-	m.xref = resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	xref := resp.(*csta.MonitorStartResponse).MonitorCrossRefID
+	if m.xref != "" && m.xref != xref {
+		// Another MonitorStart for the device (the restore's and the
+		// host's retry) won: this second monitor at the PBX would double
+		// every event. Stop it (orphan.go).
+		d.stopOrphanLocked(gen, xref)
+		d.mu.Unlock()
+		return nil
+	}
+	m.xref = xref
 	d.byXref[m.xref] = m
 	var touched uint64
 	if s := d.devs[device]; s != nil {
@@ -479,6 +511,9 @@ func (d *Driver) MonitorStop(ctx context.Context, device string) error {
 	}
 	delete(d.monitors, device)
 	delete(d.byXref, m.xref)
+	if m.xref != "" {
+		d.stopped[m.xref] = true // its last events are not an orphan's
+	}
 	delete(d.devs, device)
 	c := d.client
 	d.mu.Unlock()

@@ -14,15 +14,23 @@ type Stats struct {
 	linkUps       atomic.Uint64 // times the link came up
 	monitorStarts atomic.Uint64 // successful MonitorStart requests
 	messagesLost  atomic.Uint64 // SystemStatus messagesLost from the PBX
+	orphans       atomic.Uint64 // monitors the PBX made for a MonitorStart given up on, stopped
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
 type StatsSnapshot struct {
 	Events, Unknown, Stale, Dropped, Reconnects, LinkUps, MonitorStarts, MessagesLost uint64
+	// QueueDrops: PBX events dropped because the driver's queue was full
+	// (each gap is followed by fresh snapshots and a RESYNC).
+	QueueDrops uint64
+	// Orphans: monitors the PBX made for a MonitorStart the driver had
+	// given up on (late answer), stopped by the driver.
+	Orphans uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
 	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
-		MonitorStarts: s.monitorStarts.Load(), MessagesLost: s.messagesLost.Load()}
+		MonitorStarts: s.monitorStarts.Load(), MessagesLost: s.messagesLost.Load(),
+		Orphans: s.orphans.Load()}
 }

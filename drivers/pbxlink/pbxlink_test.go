@@ -12,7 +12,7 @@ import (
 )
 
 func TestQueueOrder(t *testing.T) {
-	q := NewQueue[int]()
+	q := NewQueue[int](Bound[int]{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var got []int

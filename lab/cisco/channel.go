@@ -36,10 +36,12 @@ func (ch *channel) kick() {
 	}
 }
 
-// subscription is one user's event subscription on a channel set.
+// subscription is one user's event subscription on a channel set, or
+// with wide set, every user's of the group or service provider.
 type subscription struct {
 	id      string
-	u       *user
+	u       *user  // nil when wide
+	wide    string // "Group" or "ServiceProvider" (XSISubscription.xsd EntityType)
 	pkg     string
 	set     string
 	appID   string
@@ -85,6 +87,10 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 	ch.queue = append(ch.queue, first)
 	s.channels[ch.id] = ch
 	s.stats.ChannelsOpened++
+	if !s.sets[ch.set] {
+		s.sets[ch.set] = true
+		s.stats.ChannelSets++
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -110,7 +116,9 @@ func (s *Sim) openChannel(w http.ResponseWriter, r *http.Request) {
 			fl.Flush() // one document per chunk
 		}
 		if closing || ch.isEnded(s) {
-			s.drop(ch)
+			s.mu.Lock()
+			s.removeChannel(ch, closing) // terminated by the server: its set ends
+			s.mu.Unlock()
 			return
 		}
 		select {
@@ -159,21 +167,32 @@ func (ch *channel) isEnded(s *Sim) bool {
 	return ch.ended
 }
 
+// drop ends a channel whose stream broke (the client went away, the
+// network failed): its set's subscriptions stay until they expire, and a
+// channel the client adds to the same set gets their events
+// (XSIBaseEvent.xsd EventResponse 404: "BroadWorks deletes the event
+// channel and sends the event over the next event channel in the set").
 func (s *Sim) drop(ch *channel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.removeChannel(ch)
+	s.removeChannel(ch, false)
 }
 
-// removeChannel ends ch; when its set has no channel left, the set's
-// subscriptions end too. Called with s.mu held.
-func (s *Sim) removeChannel(ch *channel) {
+// removeChannel ends ch. When endSubs is set (the client deleted the
+// channel, or the server terminated it) and its set has no channel left,
+// the set's subscriptions end too: the application is gone. This is the
+// simulator's model; the public schemas do not say what BroadWorks does
+// with the subscriptions of an empty channel set. Called with s.mu held.
+func (s *Sim) removeChannel(ch *channel, endSubs bool) {
 	if ch.ended {
 		return
 	}
 	ch.ended = true
 	close(ch.done)
 	delete(s.channels, ch.id)
+	if !endSubs {
+		return
+	}
 	for _, other := range s.channels {
 		if other.set == ch.set {
 			return
@@ -288,6 +307,10 @@ func (s *Sim) events(w http.ResponseWriter, r *http.Request, rest string) {
 		s.channelUpdate(w, r, parts[1])
 	case len(parts) == 2 && parts[0] == "user" && r.Method == http.MethodPost:
 		s.subscribe(w, r, parts[1])
+	case len(parts) == 4 && parts[0] == "serviceprovider" && parts[2] == "group" && r.Method == http.MethodPost:
+		s.subscribeWide(w, r, "Group", parts[1], parts[3])
+	case len(parts) == 2 && parts[0] == "serviceprovider" && r.Method == http.MethodPost:
+		s.subscribeWide(w, r, "ServiceProvider", parts[1], "")
 	case len(parts) == 2 && parts[0] == "subscription":
 		s.subscriptionUpdate(w, r, parts[1])
 	default:
@@ -336,7 +359,7 @@ func (s *Sim) channelUpdate(w http.ResponseWriter, r *http.Request, id string) {
 		ch.expires = time.Now().Add(s.expiry(req.Expires))
 		s.stats.ChannelUpdates++
 	case http.MethodDelete:
-		s.removeChannel(ch)
+		s.removeChannel(ch, true)
 	default:
 		writeError(w, http.StatusMethodNotAllowed, 110405, "method not allowed")
 		return
@@ -375,6 +398,7 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 	sub := &subscription{id: s.id("subscription-"), u: u, pkg: req.Event, set: req.ChannelSetID,
 		appID: req.ApplicationID, expires: time.Now().Add(exp)}
 	s.subs[sub.id] = sub
+	s.stats.SubscriptionsAdded++
 	writeXML(w, http.StatusOK, xsiwire.Subscription{SubscriptionID: sub.id, Expires: int(exp / time.Second)})
 	if !packages[sub.pkg][xsiwire.TypeCallSubscriptionEvent] {
 		return // Call Center Agent: the state is read with GET services/CallCenter
@@ -384,7 +408,7 @@ func (s *Sim) subscribe(w http.ResponseWriter, r *http.Request, uid string) {
 		data.Calls = append(data.Calls, h.wire())
 		data.HookStatus = "Off-Hook"
 	}
-	s.send(sub, data)
+	s.send(sub, u, data)
 }
 
 // subscriptionUpdate answers PUT (refresh) and DELETE of a subscription.
@@ -457,19 +481,20 @@ var packages = func() map[string]map[string]bool {
 func (s *Sim) emit(u *user, data *xsiwire.EventData) {
 	ids := make([]string, 0, len(s.subs))
 	for id, sub := range s.subs {
-		if sub.u == u && packages[sub.pkg][data.Type] {
+		if (sub.u == u || sub.wide != "") && packages[sub.pkg][data.Type] {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.send(s.subs[id], data)
+		s.send(s.subs[id], u, data)
 	}
 }
 
-// send puts one event of sub on a channel of its set and waits for its
-// response. With no channel the event is lost. Called with s.mu held.
-func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
+// send puts one event of sub about u (nil: the subscription itself) on a
+// channel of its set and waits for its response. With no channel the
+// event is lost. Called with s.mu held.
+func (s *Sim) send(sub *subscription, u *user, data *xsiwire.EventData) {
 	var ch *channel
 	for _, c := range s.channels {
 		if c.set == sub.set && !c.closing && (ch == nil || c.id < ch.id) {
@@ -481,14 +506,18 @@ func (s *Sim) send(sub *subscription, data *xsiwire.EventData) {
 		return
 	}
 	sub.seq++
-	if s.skipSeq[sub.u.id] > 0 {
-		s.skipSeq[sub.u.id]--
+	target := ""
+	if u != nil {
+		target = u.id
+	}
+	if s.skipSeq[target] > 0 {
+		s.skipSeq[target]--
 		s.stats.EventsSkipped++
 		return
 	}
 	ev := xsiwire.Event{Type: xsiwire.TypeSubscriptionEvent, EventID: s.id("event-"), SequenceNumber: sub.seq,
 		UserID: s.cfg.User, ExternalApplicationID: sub.appID, SubscriptionID: sub.id, ChannelID: ch.id,
-		TargetID: sub.u.id, EventData: data}
+		TargetID: target, EventData: data}
 	doc, err := xsiwire.MarshalEvent(ev)
 	if err != nil {
 		return

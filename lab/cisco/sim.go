@@ -60,6 +60,13 @@ type Config struct {
 	MinExpires int
 	// PlainHTTP serves plain HTTP instead of HTTPS.
 	PlainHTTP bool
+	// ServiceProvider and Group are where every user is (default "sp1"
+	// and "group1"); WideSubscriptions lets the account subscribe to all
+	// users of the group (…/serviceprovider/{sp}/group/{group}) or of the
+	// service provider (…/serviceprovider/{sp}) at once; without it those
+	// are refused 403, as for an account not allowed to.
+	ServiceProvider, Group string
+	WideSubscriptions      bool
 }
 
 // Sim is a running simulator. Close it when done.
@@ -83,6 +90,7 @@ type Sim struct {
 	byID     map[string]*user    // user ID → user
 	channels map[string]*channel // channel ID → channel
 	subs     map[string]*subscription
+	sets     map[string]bool  // channel sets seen
 	halves   map[string]*half // call ID → call half
 	parked   map[string]*half // park slot extension → the parked party's half
 	nextID   int
@@ -93,6 +101,10 @@ type Sim struct {
 type Stats struct {
 	ChannelsOpened, Heartbeats, Acks, Resends, ChannelUpdates, SubscriptionRefreshes, EventsLost int
 	Subscriptions                                                                                int
+	// SubscriptionsAdded counts every subscription ever added (POST),
+	// ChannelSets the distinct channel sets channels were opened in.
+	SubscriptionsAdded, ChannelSets int
+	WideSubscriptions               int // group or service provider subscriptions added
 
 	AcksRefused   int // event responses answered 500 (RefuseAcks)
 	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
@@ -107,6 +119,12 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.Domain == "" {
 		cfg.Domain = "lab.example"
 	}
+	if cfg.ServiceProvider == "" {
+		cfg.ServiceProvider = "sp1"
+	}
+	if cfg.Group == "" {
+		cfg.Group = "group1"
+	}
 	if cfg.Users == nil {
 		cfg.Users = []string{"201", "202", "203", "204"}
 	}
@@ -120,7 +138,7 @@ func New(cfg Config) (*Sim, error) {
 		cfg.MinExpires = 3600
 	}
 	s := &Sim{cfg: cfg, users: map[string]*user{}, byID: map[string]*user{}, channels: map[string]*channel{},
-		subs: map[string]*subscription{}, halves: map[string]*half{}, parked: map[string]*half{}}
+		subs: map[string]*subscription{}, sets: map[string]bool{}, halves: map[string]*half{}, parked: map[string]*half{}}
 	for _, ext := range cfg.Users {
 		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsiwire.Forwarding{}}
 		s.users[ext], s.byID[u.id] = u, u
@@ -175,13 +193,14 @@ func (s *Sim) Close() error {
 }
 
 // DropChannels ends every event channel at once, without a
-// ChannelTerminatedEvent, as a server restart or a network failure would.
-// Their subscriptions end with them.
+// ChannelTerminatedEvent, as a network failure or an XSP restart would.
+// Their subscriptions stay (they live on the application server until
+// they expire): a new channel in the same channel set gets their events.
 func (s *Sim) DropChannels() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ch := range s.channels {
-		s.removeChannel(ch)
+		s.removeChannel(ch, false)
 	}
 }
 
@@ -333,8 +352,10 @@ func (s *Sim) Subscribed() []string {
 	defer s.mu.Unlock()
 	var out []string
 	for _, sub := range s.subs {
-		if !slices.Contains(out, sub.u.ext) {
-			out = append(out, sub.u.ext)
+		for _, u := range s.covers(sub) {
+			if !slices.Contains(out, u.ext) {
+				out = append(out, u.ext)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -351,13 +372,13 @@ func (s *Sim) TerminateSubscriptions(ext string) int {
 	defer s.mu.Unlock()
 	ids := make([]string, 0, len(s.subs))
 	for id, sub := range s.subs {
-		if sub.u.ext == ext {
+		if sub.u != nil && sub.u.ext == ext {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		s.send(s.subs[id], &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
+		s.send(s.subs[id], s.subs[id].u, &xsiwire.EventData{Type: xsiwire.TypeSubscriptionTerminatedEvent})
 		delete(s.subs, id)
 	}
 	return len(ids)

@@ -14,6 +14,12 @@ func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if l.freed {
+		// The link closed while this request waited (a slow spell): a
+		// switch forgets a dead link's requests, and a monitor made now
+		// would outlive the link that owns it.
+		return
+	}
 	if l.session == "" && !s.cfg.NoSession {
 		l.SendMsg(id, ctisim.ErrNoSession)
 		return

@@ -414,6 +414,7 @@ type link struct {
 	session string // sessionID once started
 	expires time.Time
 	nextReq int
+	freed   bool // under s.mu: closed, its monitors gone; nothing more is added for it
 }
 
 func newLink(s *Sim, c net.Conn) *link {
@@ -425,6 +426,7 @@ func newLink(s *Sim, c net.Conn) *link {
 // free forgets a closed link and its monitors (the licences go back).
 func (l *link) free() {
 	l.s.mu.Lock()
+	l.freed = true
 	delete(l.s.links, l)
 	for id, m := range l.s.monitors {
 		if m.link == l {

@@ -39,6 +39,11 @@ type Lamps struct {
 	// every snapshot read; LostToLast: SystemStatus messagesLost → every
 	// snapshot read.
 	KillToLast, DropToLast, UpToLast, LostToLast time.Duration
+	// KillToStart: kill -9 → the new driver process answered Start (its
+	// PBX link up, nothing monitored yet); KillToHostUp: → the host's
+	// LINK_UP (every monitor restored and snapshotted, the snapshots not
+	// yet sent on).
+	KillToStart, KillToHostUp time.Duration
 	// Wrong counts lamps that differed from the simulator after each
 	// phase (summed); Silent counts devices the host took as monitored
 	// that the simulator did not monitor.
@@ -53,6 +58,9 @@ type Chaos struct {
 	Drops, Kills, Shortages, Slowdowns, Losses  int
 	Settle                                      time.Duration // end of chaos → every lamp right
 	Wrong, Silent, Reported, MonitorRetries, Rs int
+	// Orphans: monitors at the simulator beyond one per device (a
+	// MonitorStart the driver gave up on that the PBX carried out).
+	Orphans int
 }
 
 // view is the consumer's picture of the lamps: device → call → state.
@@ -61,6 +69,7 @@ type view struct {
 	calls   map[string]map[string]string
 	snapAt  map[string]time.Time // last snapshot read per device
 	linkUps []time.Time          // the driver's own LINK_UPs (PBX link)
+	hostUps []time.Time          // the host's LINK_UPs (a driver process up, its monitors restored)
 }
 
 func newView() *view {
@@ -82,6 +91,8 @@ func (v *view) apply(ev plugins.Event) {
 		}
 	case ev.Type == plugins.EventLinkUp && ev.Seq != 0:
 		v.linkUps = append(v.linkUps, ev.Received)
+	case ev.Type == plugins.EventLinkUp:
+		v.hostUps = append(v.hostUps, ev.Received)
 	case ev.Type == plugins.EventLinkDown && ev.Seq == 0: // the process died: its calls are unknown until restored
 	case ev.CallID != "" && ev.Device != "" && ev.State != plugins.StateUnspecified:
 		c := v.calls[ev.Device]
@@ -118,10 +129,14 @@ func (v *view) allSnappedAfter(devs []string, t time.Time) (time.Time, bool) {
 	return last, true
 }
 
-func (v *view) linkUpAfter(t time.Time) (time.Time, bool) {
+func (v *view) linkUpAfter(t time.Time) (time.Time, bool) { return v.after(&v.linkUps, t) }
+
+func (v *view) hostUpAfter(t time.Time) (time.Time, bool) { return v.after(&v.hostUps, t) }
+
+func (v *view) after(ups *[]time.Time, t time.Time) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for _, u := range v.linkUps {
+	for _, u := range *ups {
 		if u.After(t) {
 			return u, true
 		}
@@ -224,14 +239,30 @@ func lamps(ctx context.Context, o Options) (Lamps, error) {
 
 	// kill -9 of the driver process.
 	killed := time.Now()
-	if err := syscall.Kill(r.sup.PID(), syscall.SIGKILL); err != nil {
+	oldPID := r.sup.PID()
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
 		return res, err
 	}
+	started := make(chan time.Time, 1)
+	go func() { // the new process is up once it is the supervisor's
+		for ctx.Err() == nil {
+			if pid := r.sup.PID(); pid != 0 && pid != oldPID {
+				started <- time.Now()
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		started <- time.Time{}
+	}()
 	last, err := waitAll(ctx, v, devs, killed, 60*time.Second)
 	if err != nil {
 		return res, fmt.Errorf("kill -9: %w", err)
 	}
 	res.KillToLast = last.Sub(killed)
+	res.KillToStart = (<-started).Sub(killed)
+	if up, ok := v.hostUpAfter(killed); ok {
+		res.KillToHostUp = up.Sub(killed)
+	}
 	res.Wrong += v.wrong(r, devs)
 
 	// The PBX drops the link.
@@ -344,7 +375,20 @@ func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration)
 	c.Settle = time.Since(end)
 	st := r.sup.Stats()
 	c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
+	c.Orphans = orphans(r)
 	return c, nil
+}
+
+// orphans counts the simulator's monitors beyond one per device.
+func orphans(r *rig) int {
+	mons := r.sim.Monitors()
+	n := 0
+	for i := 1; i < len(mons); i++ {
+		if mons[i] == mons[i-1] {
+			n++
+		}
+	}
+	return n
 }
 
 // runLamps runs phase 3 when o.Lamps is set and prints it.
@@ -355,7 +399,8 @@ func runLamps(ctx context.Context, o Options) error {
 	l, err := lamps(ctx, o)
 	out := o.Out
 	fmt.Fprintf(out, "cti lamps, %d devices, %d calls up:\n", l.Devices, l.Calls)
-	fmt.Fprintf(out, "  kill -9 of the driver → every snapshot read: %s\n", ms(l.KillToLast))
+	fmt.Fprintf(out, "  kill -9 of the driver → every snapshot read: %s (new process up %s, every monitor restored %s)\n",
+		ms(l.KillToLast), ms(l.KillToStart), ms(l.KillToHostUp))
 	fmt.Fprintf(out, "  PBX link drop → every snapshot read: %s (the driver's LINK_UP → every snapshot: %s)\n",
 		ms(l.DropToLast), ms(l.UpToLast))
 	fmt.Fprintf(out, "  SystemStatus messagesLost (lost events) → every snapshot read: %s\n", ms(l.LostToLast))
@@ -370,8 +415,8 @@ func runLamps(ctx context.Context, o Options) error {
 		fmt.Fprintf(out, "cti chaos %s: %d link drops, %d kill -9, %d licence shortages, %d slow PBX spells, %d messagesLost; "+
 			"%d monitor retries, %d resync snapshots\n", c.Duration, c.Drops, c.Kills, c.Shortages, c.Slowdowns, c.Losses,
 			c.MonitorRetries, c.Rs)
-		fmt.Fprintf(out, "  after it: settled in %s; devices silently unmonitored %d, reported %d, wrong lamps %d (goal 0 silently unmonitored: %s)\n",
-			ms(c.Settle), c.Silent, c.Reported, c.Wrong, map[bool]string{true: "MET", false: "NOT MET"}[c.Silent == 0 && c.Wrong == 0 && err == nil])
+		fmt.Fprintf(out, "  after it: settled in %s; devices silently unmonitored %d, reported %d, wrong lamps %d, orphaned monitors at the simulator %d (goal 0 silently unmonitored: %s)\n",
+			ms(c.Settle), c.Silent, c.Reported, c.Wrong, c.Orphans, map[bool]string{true: "MET", false: "NOT MET"}[c.Silent == 0 && c.Wrong == 0 && err == nil])
 	}
 	return err
 }

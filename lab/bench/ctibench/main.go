@@ -57,6 +57,9 @@ type Options struct {
 	Restore  int           // monitors in the kill -9 phase, 0 = skip
 	Lamps    int           // devices in the lamps phase (lamps.go), 0 = skip
 	Chaos    time.Duration // of the chaos run after it, 0 = skip
+	// RestoreParallelism and RestoreRate are the host's
+	// (plugins.Config; 0: its defaults).
+	RestoreParallelism, RestoreRate int
 	// Command starts the driver process (default: this executable).
 	Command func() *exec.Cmd
 	Out     io.Writer
@@ -89,6 +92,8 @@ type Restore struct {
 
 func main() {
 	if os.Getenv(driverEnv) == "mitel" {
+		stop := startProfile("driver")
+		time.AfterFunc(profileWindow, stop)
 		sdk.Serve(mitel.New())
 		return
 	}
@@ -100,6 +105,8 @@ func main() {
 	flag.IntVar(&o.Restore, "restore", 1000, "monitors in the kill -9 phase (0: skip)")
 	flag.IntVar(&o.Lamps, "lamps", 5000, "devices in the lamps phase: kill -9, PBX link drop, messagesLost (0: skip)")
 	flag.DurationVar(&o.Chaos, "chaos", 10*time.Minute, "chaos run after the lamps phase (0: skip)")
+	flag.IntVar(&o.RestoreParallelism, "restore-parallel", 0, "the host's restore parallelism (0: its default)")
+	flag.IntVar(&o.RestoreRate, "restore-rate", 0, "the host's MonitorStart pacing per second in restores (0: its default, -1: unpaced)")
 	flag.Parse()
 	for f := range strings.SplitSeq(*rates, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(f))
@@ -110,7 +117,10 @@ func main() {
 		o.Rates = append(o.Rates, r)
 	}
 	o.Out = os.Stdout
-	if _, _, err := Run(context.Background(), o); err != nil {
+	stop := startProfile("host")
+	_, _, err := Run(context.Background(), o)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "ctibench:", err)
 		os.Exit(1)
 	}
@@ -203,11 +213,13 @@ func newRig(ctx context.Context, o Options, buffer int) (*rig, error) {
 	}
 	cfg, _ := json.Marshal(map[string]any{"address": sim.Addr(), "reconnect_min": "20ms", "reconnect_max": "500ms"})
 	sup, err := plugins.NewSupervisor(plugins.Config{
-		Name:         "mitel",
-		Command:      func(string) *exec.Cmd { return o.Command() },
-		DriverConfig: cfg,
-		BackoffMin:   10 * time.Millisecond,
-		EventBuffer:  buffer,
+		Name:               "mitel",
+		Command:            func(string) *exec.Cmd { return o.Command() },
+		DriverConfig:       cfg,
+		BackoffMin:         10 * time.Millisecond,
+		EventBuffer:        buffer,
+		RestoreParallelism: o.RestoreParallelism,
+		RestoreRate:        o.RestoreRate,
 	})
 	if err != nil {
 		_ = sim.Close()

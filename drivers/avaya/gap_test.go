@@ -1,0 +1,44 @@
+package avaya_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/avaya"
+	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
+
+// TestQueueOverflowResyncs: while the processor is stalled, a call's
+// events overflow the (here tiny) queue; the drops are counted, every
+// device is snapshotted again from AES, RESYNC tells the host, and the
+// driver's state shows the call at both ends. Before, the queue grew
+// without bound.
+func TestQueueOverflowResyncs(t *testing.T) {
+	defer avaya.SetQueueLimit(1)()
+	e := newEnv(t, labavaya.Config{}, nil)
+	e.monitor("201", "202")
+	release := avaya.StallProcessor(e.d)
+	ref, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"})
+	if err != nil {
+		release()
+		t.Fatal(err)
+	}
+	for i := 0; e.d.Stats().QueueDrops < 2 && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	release()
+	if n := e.d.Stats().QueueDrops; n < 2 {
+		t.Fatalf("queue drops %d, want >= 2", n)
+	}
+	for {
+		if ev := e.Next(); ev.Type == plugins.EventResync {
+			break
+		}
+	}
+	for _, dev := range []string{"201", "202"} {
+		if s := e.snapshot(dev); len(s.Calls) != 1 || s.Calls[0].CallID != ref.CallID {
+			t.Errorf("%s after the resync: %+v", dev, s)
+		}
+	}
+}
