@@ -67,6 +67,10 @@ type halfState struct {
 	personality string
 	other       string
 	delivered   bool // Delivered already emitted for the far end alerting
+	// What the call's events said beyond the parties (mapping.go
+	// callInfo), for snapshots.
+	otherName, global, lastRedir, origCalled string
+	party                                    plugins.PartyType
 }
 
 // process applies queued items in order until ctx ends.
@@ -279,7 +283,9 @@ func callsOf(halves map[string]*halfState) []plugins.CallSnapshot {
 			if ok && other == "" {
 				other = c.Other
 			}
-			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other}
+			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other,
+				OtherName: h.otherName, PartyType: h.party, GlobalCallID: h.global, LastRedirection: h.lastRedir,
+				OriginalCalled: h.origCalled}
 		}
 		by[h.call] = c
 	}

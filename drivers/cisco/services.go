@@ -432,3 +432,38 @@ var (
 	_ sdk.ForwardingSetter     = (*Driver)(nil)
 	_ sdk.AgentStateSetter     = (*Driver)(nil)
 )
+
+// Reconnect implements sdk.Reconnecter (CSTA ReconnectCall). Xsi-Actions
+// has no single request for it: the consultation (active) is released
+// (DELETE .../calls/{callId}) and the held call retrieved (PUT
+// .../calls/{callId}/Talk). If the release fails nothing else is done; if
+// the retrieve fails the error says the consultation is already gone.
+func (d *Driver) Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if _, err := d.resolve(ctx, held); err != nil { // both known before either changes
+		return plugins.ConnectionRef{}, fmt.Errorf("reconnect: %w", err)
+	}
+	if err := d.callAction(ctx, "reconnect", active, http.MethodDelete, "", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if err := d.callAction(ctx, "reconnect (consultation released)", held, http.MethodPut, "/Talk", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}
+
+// Alternate implements sdk.Alternater (CSTA AlternateCall): the active
+// call is held (PUT .../Hold), then the held one retrieved (PUT .../Talk),
+// two Xsi-Actions requests in that order so the user never has two
+// active calls.
+func (d *Driver) Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if _, err := d.resolve(ctx, held); err != nil { // both known before either changes
+		return plugins.ConnectionRef{}, fmt.Errorf("alternate: %w", err)
+	}
+	if err := d.callAction(ctx, "alternate", active, http.MethodPut, "/Hold", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if err := d.callAction(ctx, "alternate (active call held)", held, http.MethodPut, "/Talk", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}

@@ -182,6 +182,7 @@ type Call struct {
 	ReleaseCause   *ReleaseCause `xml:"releaseCause,omitempty"`
 	ReleasingParty string        `xml:"releasingParty,omitempty"`
 	RemoteParty    Party         `xml:"remoteParty"`
+	Redirections   *Redirections `xml:"redirections,omitempty"`
 	Redirect       *Redirect     `xml:"redirect,omitempty"`
 	StartTime      int64         `xml:"startTime"`
 	AnswerTime     int64         `xml:"answerTime,omitempty"`
@@ -208,6 +209,38 @@ type Party struct {
 	Address  string `xml:"address,omitempty"`
 	UserID   string `xml:"userId,omitempty"`
 	CallType string `xml:"callType,omitempty"`
+}
+
+// Redirections is RedirectionList (XSIDataTypes.xsd): the redirections
+// a received call went through, most recent first.
+type Redirections struct {
+	Items []Redirection `xml:"redirection"`
+}
+
+// Redirection is one entry: the redirecting party and why.
+type Redirection struct {
+	Party   *Party `xml:"party,omitempty"`
+	Reason  string `xml:"reason,omitempty"`
+	Counter int    `xml:"counter,omitempty"`
+}
+
+// Last is the most recent redirecting party, First the least recent
+// (the number the caller first called); nil when there are none.
+func (r *Redirections) Last() *Party { return r.at(0) }
+
+// First: see [Redirections.Last].
+func (r *Redirections) First() *Party {
+	if r == nil {
+		return nil
+	}
+	return r.at(len(r.Items) - 1)
+}
+
+func (r *Redirections) at(i int) *Party {
+	if r == nil || i < 0 || i >= len(r.Items) {
+		return nil
+	}
+	return r.Items[i].Party
 }
 
 // Redirect says where and why a call was redirected ~.

@@ -221,6 +221,20 @@ type Party struct {
 	CallType string `xml:"callType,omitempty" enum:"Group|Enterprise|Network|Emergency|Repair|City-Wide Centrex|Private Dial Plan|Unknown|Error"`
 }
 
+// RedirectionList (XSIDataTypes.xsd): the redirections of a received
+// call, the most recent first.
+type RedirectionList struct {
+	Items []Redirection `xml:"redirection"`
+}
+
+// Redirection (XSIDataTypes.xsd): the redirecting party, why, how many
+// times.
+type Redirection struct {
+	Party   *Party `xml:"party,omitempty"`
+	Reason  string `xml:"reason,omitempty" enum:"user-busy|no-answer|unavailable|unconditional|time-of-day|do-not-disturb|deflection|follow-me|out-of-service|away|transfer|voicemail|hunt-group|call-center|route-point|agent-wrap-up|voicexml-script-termination|unknown"`
+	Counter int    `xml:"counter,omitempty"`
+}
+
 // Redirect (XSIDataTypes.xsd): reason and redirectTime are required.
 type Redirect struct {
 	Address      string `xml:"address,omitempty"`
@@ -230,19 +244,20 @@ type Redirect struct {
 
 // Call (XSICallSession.xsd), the elements the simulator writes.
 type Call struct {
-	CallID         string        `xml:"callId"`
-	ExtTrackingID  string        `xml:"extTrackingId"`
-	NetworkCallID  string        `xml:"networkCallId,omitempty"`
-	Personality    string        `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
-	State          string        `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
-	ReleaseCause   *ReleaseCause `xml:"releaseCause,omitempty"`
-	ReleasingParty string        `xml:"releasingParty,omitempty" enum:"localRelease|remoteRelease"`
-	RemoteParty    Party         `xml:"remoteParty"`
-	Redirect       *Redirect     `xml:"redirect,omitempty"`
-	StartTime      int64         `xml:"startTime"`
-	AnswerTime     int64         `xml:"answerTime,omitempty"`
-	HeldTime       int64         `xml:"heldTime,omitempty"`
-	ReleaseTime    int64         `xml:"releaseTime,omitempty"`
+	CallID         string           `xml:"callId"`
+	ExtTrackingID  string           `xml:"extTrackingId"`
+	NetworkCallID  string           `xml:"networkCallId,omitempty"`
+	Personality    string           `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
+	State          string           `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
+	ReleaseCause   *ReleaseCause    `xml:"releaseCause,omitempty"`
+	ReleasingParty string           `xml:"releasingParty,omitempty" enum:"localRelease|remoteRelease"`
+	RemoteParty    Party            `xml:"remoteParty"`
+	Redirections   *RedirectionList `xml:"redirections,omitempty"`
+	Redirect       *Redirect        `xml:"redirect,omitempty"`
+	StartTime      int64            `xml:"startTime"`
+	AnswerTime     int64            `xml:"answerTime,omitempty"`
+	HeldTime       int64            `xml:"heldTime,omitempty"`
+	ReleaseTime    int64            `xml:"releaseTime,omitempty"`
 }
 
 // CallDoc is a Call as the root of GET user/<id>/calls/<callId>.
