@@ -21,6 +21,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = sim.Close() })
 		d := avaya.New()
 		t.Cleanup(func() { _ = d.Close() })
-		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), nil), Devices: devs}
+		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), nil), Devices: devs,
+			DropLink: sim.DropLinks}
 	}})
 }

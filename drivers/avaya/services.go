@@ -335,3 +335,12 @@ func (d *Driver) Alternate(ctx context.Context, held, active plugins.ConnectionR
 // driver maps CSTA MessageWaitingEvent (ECMA-269 logical device feature
 // event) to the model and keeps the lamp's state in snapshots.
 func (d *Driver) ReportsMessageWaiting() bool { return true }
+
+// ListDevices implements sdk.DeviceLister: the configured directory
+// (config "directory"), paged.
+func (d *Driver) ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error) {
+	d.mu.Lock()
+	dir := d.cfg.Directory
+	d.mu.Unlock()
+	return dir.ListDevices(ctx, token, size)
+}

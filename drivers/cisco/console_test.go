@@ -100,3 +100,42 @@ func drivertestStates(t *testing.T, e *env, dev string, want map[string]plugins.
 		}
 	}
 }
+
+// TestDirectory: ListDevices pages through the enterprise directory the
+// simulator serves (XSIDirectories.xsd Enterprise), every user once with
+// the name the PBX has for it.
+func TestDirectory(t *testing.T) {
+	names := map[string]string{"201": "Anna Alt", "202": "Bert Berg", "203": "Carla Cruz", "204": "Dora Dix"}
+	e := newEnv(t, labcisco.Config{Names: names}, nil)
+	if _, err := e.d.ListDevices(bg, "", 0); err == nil {
+		t.Fatal("directory without a monitored user to read it as")
+	}
+	e.monitor("201")
+	got := map[string]string{}
+	token, pages := "", 0
+	for {
+		p, err := e.d.ListDevices(bg, token, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, d := range p.Devices {
+			if _, dup := got[d.Device]; dup || d.Type != plugins.PartyInternal {
+				t.Fatalf("entry %+v (seen: %v)", d, got)
+			}
+			got[d.Device] = d.Name
+		}
+		if p.Next == "" {
+			break
+		}
+		token = p.Next
+	}
+	if pages != 2 || len(got) != 4 {
+		t.Fatalf("%d pages: %v", pages, got)
+	}
+	for dev, name := range names {
+		if got[dev] != name {
+			t.Errorf("%s: %q, want %q", dev, got[dev], name)
+		}
+	}
+}

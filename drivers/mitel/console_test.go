@@ -3,6 +3,7 @@ package mitel_test
 import (
 	"testing"
 
+	"github.com/switchboard-gw/switchboard/drivers/mitel"
 	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -131,5 +132,25 @@ func TestMessageWaiting(t *testing.T) {
 	}
 	if s := e.snapshot("201"); s.MessageWaiting {
 		t.Fatalf("snapshot %+v", s)
+	}
+}
+
+// TestConfiguredDirectory: the names configured in "directory" are what
+// ListDevices serves, page by page; a directory naming a device twice is
+// a config error.
+func TestConfiguredDirectory(t *testing.T) {
+	dir := []map[string]string{{"device": "201", "name": "Empfang"}, {"device": "202", "name": "Buchhaltung", "type": "internal"},
+		{"device": "0", "name": "Amt", "type": "trunk"}}
+	e := newEnv(t, labmitel.Config{}, map[string]any{"directory": dir})
+	p, err := e.d.ListDevices(bg, "", 2)
+	if err != nil || len(p.Devices) != 2 || p.Next == "" || p.Devices[0] != (plugins.DirectoryEntry{Device: "201", Name: "Empfang"}) {
+		t.Fatalf("first page: %+v %v", p, err)
+	}
+	p, err = e.d.ListDevices(bg, p.Next, 2)
+	if err != nil || len(p.Devices) != 1 || p.Next != "" || p.Devices[0].Type != plugins.PartyTrunk {
+		t.Fatalf("second page: %+v %v", p, err)
+	}
+	if _, err := mitel.ParseConfig(driverConfig("127.0.0.1:1", map[string]any{"directory": []map[string]string{{"device": "1"}, {"device": "1"}}})); err == nil {
+		t.Fatal("a device twice in the directory passed")
 	}
 }

@@ -72,6 +72,10 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 		return s.consult(r.ExistingCall, r.ConsultedDevice.Value)
 	case *cstaxml.TransferCall:
 		return s.join(r.HeldCall, r.ActiveCall, false)
+	case *cstaxml.ReconnectCall:
+		return s.swap(r.HeldCall, r.ActiveCall, true)
+	case *cstaxml.AlternateCall:
+		return s.swap(r.HeldCall, r.ActiveCall, false)
 	case *cstaxml.ConferenceCall:
 		return s.join(r.HeldCall, r.ActiveCall, true)
 	case *cstaxml.SingleStepTransferCall:
@@ -524,4 +528,17 @@ func (s *Sim) sessionMonitor(ss *session, r *cstaxml.MonitorStart) ctisim.Result
 	}
 	ss.sessMon = s.newID()
 	return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: ss.sessMon}}
+}
+
+// swap is ReconnectCall or AlternateCall (ctisim.Wire.Swap).
+func (s *Sim) swap(heldID, activeID cstaxml.ConnectionID, reconnect bool) ctisim.Result {
+	hc, hp, e := s.find(heldID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	ac, ap, e := s.find(activeID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	return s.wire.Swap(hc, hp, ac, ap, reconnect)
 }

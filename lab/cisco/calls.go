@@ -149,6 +149,8 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 	switch {
 	case parts[0] == "services" && len(parts) == 2:
 		s.service(w, r, u, parts[1])
+	case parts[0] == "directories" && len(parts) == 2 && parts[1] == "Enterprise" && r.Method == http.MethodGet:
+		s.directory(w, r)
 	case parts[0] != "calls":
 		writeError(w, http.StatusNotFound, 110404, "no such resource")
 	case len(parts) == 1 && r.Method == http.MethodGet:

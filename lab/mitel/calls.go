@@ -250,9 +250,7 @@ func (s *Sim) voicemail() string {
 	return "7000"
 }
 
-// swap is ReconnectCall (reconnect: the active call is cleared) and
-// AlternateCall (the active call is held); either way the held call is
-// retrieved. Both connections are the same device's.
+// swap is ReconnectCall or AlternateCall (ctisim.Wire.Swap).
 func (s *Sim) swap(heldID, activeID cstaxml.ConnectionID, reconnect bool) ctisim.Result {
 	hc, hp, e := s.find(heldID)
 	if e != nil {
@@ -262,21 +260,7 @@ func (s *Sim) swap(heldID, activeID cstaxml.ConnectionID, reconnect bool) ctisim
 	if e != nil {
 		return ctisim.Fail(e)
 	}
-	if hc == ac || hp.Device != ap.Device || hp.State != ctisim.StateHold || ap.State == ctisim.StateHold {
-		return ctisim.Fail(ctisim.ErrInvalidState)
-	}
-	var first ctisim.Result
-	var resp cstaxml.Message
-	if reconnect {
-		first, resp = s.wire.Clear(ac, ap), &cstaxml.ReconnectCallResponse{}
-	} else {
-		if ap.State != ctisim.StateConnected {
-			return ctisim.Fail(ctisim.ErrInvalidState)
-		}
-		first, resp = s.wire.Hold(ac, ap), &cstaxml.AlternateCallResponse{}
-	}
-	second := s.wire.Retrieve(hc, hp)
-	return ctisim.Result{Msg: resp, After: append(first.After, second.After...)}
+	return s.wire.Swap(hc, hp, ac, ap, reconnect)
 }
 
 func (s *Sim) makeCall(calling, called string) ctisim.Result {

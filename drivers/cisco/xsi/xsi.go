@@ -593,3 +593,24 @@ func rootName(b []byte) (string, error) {
 func hasDoctype(b []byte) bool {
 	return bytes.Contains(b, []byte("<!DOCTYPE")) || bytes.Contains(b, []byte("<!ENTITY"))
 }
+
+// Enterprise is XSIDirectories.xsd Enterprise, the answer of GET
+// user/<id>/directories/Enterprise?start=&results=: one page of the
+// enterprise directory; StartIndex is 1-based.
+type Enterprise struct {
+	XMLName               xml.Name          `xml:"http://schema.broadsoft.com/xsi Enterprise"`
+	StartIndex            int               `xml:"startIndex"`
+	NumberOfRecords       int               `xml:"numberOfRecords"`
+	TotalAvailableRecords int               `xml:"totalAvailableRecords"`
+	Entries               []DirectoryDetail `xml:"enterpriseDirectory>directoryDetails"`
+}
+
+// DirectoryDetail is one directory entry (UserInfo and UserDetails
+// elements the driver reads).
+type DirectoryDetail struct {
+	UserID    string `xml:"userId"`
+	FirstName string `xml:"firstName"`
+	LastName  string `xml:"lastName"`
+	Number    string `xml:"number"`
+	Extension string `xml:"extension"`
+}

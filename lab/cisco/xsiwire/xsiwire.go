@@ -561,3 +561,24 @@ func rootOf(b []byte) (xml.Name, error) {
 		}
 	}
 }
+
+// EnterpriseDirectory is XSIDirectories.xsd Enterprise: one page of the
+// enterprise directory (startIndex is 1-based).
+type EnterpriseDirectory struct {
+	XMLName               xml.Name           `xml:"http://schema.broadsoft.com/xsi Enterprise"`
+	StartIndex            int                `xml:"startIndex"`
+	NumberOfRecords       int                `xml:"numberOfRecords"`
+	TotalAvailableRecords int                `xml:"totalAvailableRecords"`
+	Entries               []DirectoryDetails `xml:"enterpriseDirectory>directoryDetails"`
+}
+
+// DirectoryDetails is UserAdditionalEnterpriseGroupDetails, the elements
+// the simulator writes (UserInfo: userId, firstName, lastName; then
+// UserDetails: number, extension), in schema order.
+type DirectoryDetails struct {
+	UserID    string `xml:"userId"`
+	FirstName string `xml:"firstName,omitempty"`
+	LastName  string `xml:"lastName,omitempty"`
+	Number    string `xml:"number,omitempty"`
+	Extension string `xml:"extension,omitempty"`
+}

@@ -1,0 +1,53 @@
+package cisco
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-gw/switchboard/lab/cisco/xsiwire"
+)
+
+// directory answers GET user/<id>/directories/Enterprise (XSIDirectories.xsd
+// Enterprise): the users of the enterprise, sorted by extension, paged by
+// the start (1-based) and results query parameters. Names come from
+// Config.Names, split at the last space into first and last name. Called
+// with s.mu held.
+func (s *Sim) directory(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	start, results := 1, 50
+	if v := q.Get("start"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, 110400, "start must be a positive integer")
+			return
+		}
+		start = n
+	}
+	if v := q.Get("results"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, 110400, "results must be 1 to 1000")
+			return
+		}
+		results = n
+	}
+	exts := make([]string, 0, len(s.users))
+	for ext := range s.users {
+		exts = append(exts, ext)
+	}
+	slices.Sort(exts)
+	out := xsiwire.EnterpriseDirectory{StartIndex: start, TotalAvailableRecords: len(exts)}
+	for i := start - 1; i >= 0 && i < len(exts) && len(out.Entries) < results; i++ {
+		u := s.users[exts[i]]
+		first, last := "", u.name
+		if sp := strings.LastIndexByte(u.name, ' '); sp > 0 {
+			first, last = u.name[:sp], u.name[sp+1:]
+		}
+		out.Entries = append(out.Entries, xsiwire.DirectoryDetails{UserID: u.id, FirstName: first, LastName: last,
+			Extension: u.ext})
+	}
+	out.NumberOfRecords = len(out.Entries)
+	writeXML(w, http.StatusOK, out)
+}
