@@ -247,7 +247,8 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 // XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd), not in
 // Advanced Call.
 var servicePackages = []string{xsi.PackageCallCenterAgent, xsi.PackageDoNotDisturb,
-	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer}
+	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer,
+	xsi.PackageVoiceMailMessageSummary}
 
 // subscribeServices adds the device's service package subscriptions on l.
 // Best effort: a user without the service (not a call center agent, no

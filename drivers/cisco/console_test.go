@@ -2,6 +2,7 @@ package cisco_test
 
 import (
 	"testing"
+	"time"
 
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
@@ -137,5 +138,40 @@ func TestDirectory(t *testing.T) {
 		if got[dev] != name {
 			t.Errorf("%s: %q, want %q", dev, got[dev], name)
 		}
+	}
+}
+
+// TestMessageWaiting: the "Voice Mail Message Summary" package's
+// VoiceMailMessageSummaryEvent, as the simulator writes it, lights the
+// lamp (new messages) in the event and the snapshot, and turns it off.
+func TestMessageWaiting(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	// The service packages are subscribed after the call package: tell
+	// the count until the driver has the subscription.
+	var ev plugins.Event
+	deadline := time.After(10 * time.Second)
+	for got := false; !got; {
+		e.sim.SetNewMessages("201", 2)
+		select {
+		case ev = <-e.Events():
+			got = ev.Type == plugins.EventMessageWaiting
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message_waiting event within 10s")
+		}
+	}
+	if !ev.MessageWaiting || ev.Device != "201" {
+		t.Fatalf("event %+v", ev)
+	}
+	if s := e.snapshot("201"); !s.MessageWaiting {
+		t.Fatalf("snapshot %+v", s)
+	}
+	e.sim.SetNewMessages("201", 0)
+	if ev := e.waitFor(plugins.EventMessageWaiting, "201"); ev.MessageWaiting {
+		t.Fatalf("event %+v", ev)
+	}
+	if s := e.snapshot("201"); s.MessageWaiting {
+		t.Fatalf("snapshot %+v", s)
 	}
 }

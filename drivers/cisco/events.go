@@ -50,6 +50,7 @@ func (dd *dedupe) seen(id string) bool {
 type devState struct {
 	halves  map[string]*halfState // xsi call ID → half
 	dnd     bool
+	mwi     bool // message waiting (Voice Mail Message Summary)
 	agent   plugins.AgentState
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
@@ -253,7 +254,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
 	if st := d.devs[device]; st != nil {
 		s.Calls = callsOf(st.halves)
-		s.DND = st.dnd
+		s.DND, s.MessageWaiting = st.dnd, st.mwi
 		s.AgentState = st.agent
 		for _, f := range st.fwd {
 			s.Forwarding = append(s.Forwarding, f)

@@ -178,6 +178,14 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		}
 		d.ev.Emit(base)
 		return
+	case xsi.TypeVoiceMailMessageSummaryEvent:
+		if data.Summary == nil {
+			return
+		}
+		st.mwi = data.Summary.NewMessages > 0 || data.Summary.NewUrgentMessages > 0
+		base.Type, base.MessageWaiting = plugins.EventMessageWaiting, st.mwi
+		d.ev.Emit(base)
+		return
 	case xsi.TypeAgentStateEvent:
 		if data.AgentState == nil {
 			return

@@ -523,3 +523,8 @@ func (d *Driver) ListDevices(ctx context.Context, token string, size int) (plugi
 	}
 	return out, nil
 }
+
+// ReportsMessageWaiting implements sdk.MessageWaitingReporter: the
+// "Voice Mail Message Summary" package (VoiceMailMessageSummaryEvent:
+// new messages > 0 is the lamp on) is subscribed per user.
+func (d *Driver) ReportsMessageWaiting() bool { return true }

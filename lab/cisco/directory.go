@@ -51,3 +51,17 @@ func (s *Sim) directory(w http.ResponseWriter, r *http.Request) {
 	out.NumberOfRecords = len(out.Entries)
 	writeXML(w, http.StatusOK, out)
 }
+
+// SetNewMessages sets ext's count of new voice mail messages and tells
+// its "Voice Mail Message Summary" subscriptions
+// (VoiceMailMessageSummaryEvent).
+func (s *Sim) SetNewMessages(ext string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[ext]
+	if u == nil {
+		return
+	}
+	s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeVoiceMailMessageSummaryEvent,
+		Summary: &xsiwire.MessageSummary{NewMessages: n}})
+}

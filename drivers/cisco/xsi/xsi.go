@@ -83,9 +83,12 @@ const (
 	TypeConferenceReleasedEvent = "ConferenceReleasedEvent"
 	TypeHookStatusEvent         = "HookStatusEvent"
 	TypeDoNotDisturbEvent       = "DoNotDisturbEvent"
-	TypeCallForwardingAlways    = "CallForwardingAlwaysEvent"
-	TypeCallForwardingBusy      = "CallForwardingBusyEvent"
-	TypeCallForwardingNoAnswer  = "CallForwardingNoAnswerEvent"
+	// TypeVoiceMailMessageSummaryEvent (XSICallSessionEvents.xsd) carries
+	// messageSummary (XSICallSession.xsd MessageSummary).
+	TypeVoiceMailMessageSummaryEvent = "VoiceMailMessageSummaryEvent"
+	TypeCallForwardingAlways         = "CallForwardingAlwaysEvent"
+	TypeCallForwardingBusy           = "CallForwardingBusyEvent"
+	TypeCallForwardingNoAnswer       = "CallForwardingNoAnswerEvent"
 	// TypeAgentStateEvent is the Call Center Agent package's agent state
 	// change (XSICallCenterAgentEvents.xsd).
 	TypeAgentStateEvent = "AgentStateEvent"
@@ -103,10 +106,13 @@ const (
 	// the service's settings arrives as its ServiceEvent
 	// (XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd) in its own
 	// package, never in the call packages.
-	PackageDoNotDisturb           = "Do Not Disturb"
-	PackageCallForwardingAlways   = "Call Forwarding Always"
-	PackageCallForwardingBusy     = "Call Forwarding Busy"
-	PackageCallForwardingNoAnswer = "Call Forwarding No Answer"
+	PackageDoNotDisturb = "Do Not Disturb"
+	// PackageVoiceMailMessageSummary (XSISubscription.xsd EventPackage)
+	// carries the message-waiting state.
+	PackageVoiceMailMessageSummary = "Voice Mail Message Summary"
+	PackageCallForwardingAlways    = "Call Forwarding Always"
+	PackageCallForwardingBusy      = "Call Forwarding Busy"
+	PackageCallForwardingNoAnswer  = "Call Forwarding No Answer"
 )
 
 // Channel is the Xsi-Events Channel document: the channel add request
@@ -353,6 +359,14 @@ type EventData struct {
 	HookStatus string          `xml:"hookStatus,omitempty"`
 	Info       *ServiceInfo    `xml:"info,omitempty"`
 	AgentState *AgentStateInfo `xml:"agentStateInfo,omitempty"`
+	Summary    *MessageSummary `xml:"messageSummary,omitempty"`
+}
+
+// MessageSummary is XSICallSession.xsd MessageSummary: counts present
+// only when not zero.
+type MessageSummary struct {
+	NewMessages       int `xml:"newMessages"`
+	NewUrgentMessages int `xml:"newUrgentMessages"`
 }
 
 // ServiceInfo is the info of a service event (DoNotDisturbEvent,

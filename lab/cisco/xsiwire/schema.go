@@ -131,6 +131,11 @@ type serviceEventData struct {
 	Info       *serviceInfoSchema `xml:"info"`
 }
 
+// messageSummaryData is VoiceMailMessageSummaryEvent's content.
+type messageSummaryData struct {
+	MessageSummary MessageSummary `xml:"messageSummary"`
+}
+
 type hookStatusData struct {
 	HookStatus string `xml:"hookStatus" enum:"Off-Hook|On-Hook"`
 }
@@ -149,17 +154,18 @@ type channelTerminatedSchema struct {
 
 // dataSchemas maps an eventData xsi1:type to the structure checking it.
 var dataSchemas = map[string]any{
-	TypeCallSubscriptionEvent:       &subscriptionEventSchema[callSubscriptionData2]{},
-	TypeHookStatusEvent:             &subscriptionEventSchema[hookStatusData]{},
-	TypeConferenceStartedEvent:      &subscriptionEventSchema[conferenceEventData]{},
-	TypeConferenceUpdatedEvent:      &subscriptionEventSchema[conferenceEventData]{},
-	TypeConferenceReleasedEvent:     &subscriptionEventSchema[conferenceEventData]{},
-	TypeDoNotDisturbEvent:           &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingAlwaysEvent:   &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingBusyEvent:     &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingNoAnswerEvent: &subscriptionEventSchema[serviceEventData]{},
-	TypeAgentStateEvent:             &subscriptionEventSchema[agentStateData]{},
-	TypeSubscriptionTerminatedEvent: &subscriptionEventSchema[emptyData]{},
+	TypeCallSubscriptionEvent:        &subscriptionEventSchema[callSubscriptionData2]{},
+	TypeHookStatusEvent:              &subscriptionEventSchema[hookStatusData]{},
+	TypeConferenceStartedEvent:       &subscriptionEventSchema[conferenceEventData]{},
+	TypeConferenceUpdatedEvent:       &subscriptionEventSchema[conferenceEventData]{},
+	TypeConferenceReleasedEvent:      &subscriptionEventSchema[conferenceEventData]{},
+	TypeDoNotDisturbEvent:            &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingAlwaysEvent:    &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingBusyEvent:      &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingNoAnswerEvent:  &subscriptionEventSchema[serviceEventData]{},
+	TypeAgentStateEvent:              &subscriptionEventSchema[agentStateData]{},
+	TypeVoiceMailMessageSummaryEvent: &subscriptionEventSchema[messageSummaryData]{},
+	TypeSubscriptionTerminatedEvent:  &subscriptionEventSchema[emptyData]{},
 }
 
 func init() {

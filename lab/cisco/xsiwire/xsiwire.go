@@ -83,10 +83,13 @@ const (
 	TypeConferenceReleasedEvent     = "ConferenceReleasedEvent"
 	TypeHookStatusEvent             = "HookStatusEvent"
 	TypeDoNotDisturbEvent           = "DoNotDisturbEvent"
-	TypeCallForwardingAlwaysEvent   = "CallForwardingAlwaysEvent"
-	TypeCallForwardingBusyEvent     = "CallForwardingBusyEvent"
-	TypeCallForwardingNoAnswerEvent = "CallForwardingNoAnswerEvent"
-	TypeAgentStateEvent             = "AgentStateEvent"
+	// TypeVoiceMailMessageSummaryEvent (XSICallSessionEvents.xsd): the
+	// user's voice mail message summary changed.
+	TypeVoiceMailMessageSummaryEvent = "VoiceMailMessageSummaryEvent"
+	TypeCallForwardingAlwaysEvent    = "CallForwardingAlwaysEvent"
+	TypeCallForwardingBusyEvent      = "CallForwardingBusyEvent"
+	TypeCallForwardingNoAnswerEvent  = "CallForwardingNoAnswerEvent"
+	TypeAgentStateEvent              = "AgentStateEvent"
 )
 
 // Event packages (XSISubscription.xsd EventPackage).
@@ -96,6 +99,7 @@ const (
 	PackageAdvancedCall          = "Advanced Call"
 	PackageCallCenterAgent       = "Call Center Agent"
 	PackageDoNotDisturb          = "Do Not Disturb"
+	PackageVoiceMailSummary      = "Voice Mail Message Summary"
 	PackageCallForwardingAlways  = "Call Forwarding Always"
 	PackageCallForwardingBusy    = "Call Forwarding Busy"
 	PackageCallForwardingNoAnswr = "Call Forwarding No Answer"
@@ -341,6 +345,16 @@ type EventData struct {
 	Call       *Call           // call events
 	Info       *ServiceInfo    // service events
 	AgentState *AgentStateInfo // AgentStateEvent
+	Summary    *MessageSummary // VoiceMailMessageSummaryEvent
+}
+
+// MessageSummary (XSICallSession.xsd): message counts, each present only
+// when not zero.
+type MessageSummary struct {
+	NewMessages       int `xml:"newMessages,omitempty"`
+	OldMessages       int `xml:"oldMessages,omitempty"`
+	NewUrgentMessages int `xml:"newUrgentMessages,omitempty"`
+	OldUrgentMessages int `xml:"oldUrgentMessages,omitempty"`
 }
 
 // Event is an xsi:Event: a SubscriptionEvent (every field but Reason) or
@@ -480,6 +494,11 @@ func eventData(d *EventData) ([]byte, error) {
 			XMLName xml.Name     `xml:"x"`
 			Info    *ServiceInfo `xml:"info"`
 		}{Info: d.Info})
+	case d.Summary != nil:
+		return wrap(struct {
+			XMLName xml.Name        `xml:"x"`
+			Summary *MessageSummary `xml:"messageSummary"`
+		}{Summary: d.Summary})
 	case d.AgentState != nil:
 		return wrap(struct {
 			XMLName    xml.Name        `xml:"x"`
