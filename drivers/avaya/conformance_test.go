@@ -22,6 +22,6 @@ func TestConformance(t *testing.T) {
 		d := avaya.New()
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), nil), Devices: devs,
-			DropLink: sim.DropLinks}
+			DropLink: sim.DropLinks, Incoming: sim.Incoming}
 	}})
 }

@@ -18,6 +18,6 @@ func TestConformance(t *testing.T) {
 		d := cisco.New()
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim, ca, nil),
-			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299", DropLink: sim.DropChannels}
+			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299", DropLink: sim.DropChannels, Incoming: sim.Incoming}
 	}})
 }

@@ -65,3 +65,17 @@ func (s *Sim) SetNewMessages(ext string, n int) {
 	s.emit(u, &xsiwire.EventData{Type: xsiwire.TypeVoiceMailMessageSummaryEvent,
 		Summary: &xsiwire.MessageSummary{NewMessages: n}})
 }
+
+// Incoming rings ext with a call from the public network (number): a
+// Terminator half whose remoteParty is the number, callType Network.
+func (s *Sim) Incoming(number, ext string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.users[ext]
+	if t == nil {
+		return
+	}
+	h := s.newHalf(t, s.id("")+":1", xsiwire.PersonalityTerminator)
+	h.remote = number
+	s.event(xsiwire.TypeCallReceivedEvent, h)
+}
