@@ -55,6 +55,9 @@ type Setup struct {
 	// Incoming, when set, rings device to with a call from the public
 	// network (number); the external_caller scenario needs it.
 	Incoming func(number, to string)
+	// Names are the names the PBX (or the driver's configured directory)
+	// has for devices; the directory scenario holds ListDevices to them.
+	Names map[string]string
 }
 
 // Target is one driver under test.

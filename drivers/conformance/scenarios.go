@@ -58,6 +58,7 @@ var scenarios = []scenario{
 	{"alternate_reconnect", []plugins.Service{sMakeCall, sAnswer, sConsultation, sAlternate, sReconnect}, alternateReconnect, nil},
 	{"external_caller", nil, externalCaller, hasIncoming},
 	{"link_restore", []plugins.Service{sMakeCall}, linkRestore, hasDropLink},
+	{"directory", []plugins.Service{plugins.ServiceListDevices}, directory, hasNames},
 }
 
 // capabilities: every service the driver does not declare answers "not
@@ -613,4 +614,48 @@ func (r *runner) waitAfter(mark int, f func(plugins.Event) bool, d time.Duration
 // connection in fail (ECMA-269: until the caller clears it).
 func noneOrFailed(s plugins.DeviceSnapshot) bool {
 	return calls()(s) || calls(plugins.StateFail)(s)
+}
+
+func hasNames(s Setup) string {
+	if len(s.Names) == 0 {
+		return "Names"
+	}
+	return ""
+}
+
+// directory: ListDevices, paged two entries at a time to the end, lists
+// each device once and names every device of Setup.Names as the PBX
+// does: every lamp has a name.
+func directory(r *runner) {
+	r.monitor(r.A)
+	got := map[string]string{}
+	token := ""
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			r.t.Fatal("list devices: more than 1000 pages, the paging does not end")
+		}
+		p, err := r.d.ListDevices(r.ctx(), token, 2)
+		r.check(plugins.ServiceListDevices, "list devices", err)
+		if len(p.Devices) > 2 {
+			r.t.Fatalf("list devices: %d entries on a page of 2", len(p.Devices))
+		}
+		for _, e := range p.Devices {
+			if _, dup := got[e.Device]; dup || e.Device == "" {
+				r.t.Fatalf("list devices: entry %+v twice or without a device", e)
+			}
+			got[e.Device] = e.Name
+		}
+		if p.Next == "" {
+			break
+		}
+		if p.Next == token {
+			r.t.Fatalf("list devices: page token %q repeats", token)
+		}
+		token = p.Next
+	}
+	for dev, name := range r.setup.Names {
+		if got[dev] != name {
+			r.t.Errorf("directory names %s %q, want %q (got %v)", dev, got[dev], name, got)
+		}
+	}
 }
