@@ -1,6 +1,7 @@
 package attendant
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -105,5 +106,49 @@ func TestDirectoryNames(t *testing.T) {
 	}
 	if got := m.Devices(DeviceQuery{Q: "buchh"}); len(got) != 1 || got[0].ID != "pbx1:202" {
 		t.Errorf("search by name: %+v", got)
+	}
+}
+
+// loopingDir is a source whose directory never ends: every page says
+// there is a next one, the same.
+type loopingDir struct {
+	*fakeSource
+	pages int
+}
+
+func (l *loopingDir) ListDevices(_ context.Context, token string, _ int) (plugins.DevicePage, error) {
+	l.mu.Lock()
+	l.pages++
+	l.mu.Unlock()
+	return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "201", Name: "Empfang"}}, Next: "again"}, nil
+}
+
+// TestDirectoryHostile: a driver whose paging repeats its token is read
+// once more and left; the names it did give are kept.
+func TestDirectoryHostile(t *testing.T) {
+	f := newFake("pbx1", "201")
+	f.dir = []plugins.DirectoryEntry{} // declares ListDevices
+	l := &loopingDir{fakeSource: f}
+	m := newModel(t, Options{}, l)
+	m.Resync("pbx1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, _ := m.Device("pbx1:201")
+		l.mu.Lock()
+		pages := l.pages
+		l.mu.Unlock()
+		m.mu.Lock()
+		loading := m.dirLoading["pbx1"]
+		m.mu.Unlock()
+		if d.Name == "Empfang" && !loading && pages > 0 {
+			if pages > 2 {
+				t.Fatalf("read %d pages of a looping directory", pages)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("name %q, pages %d, loading %v", d.Name, pages, loading)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
