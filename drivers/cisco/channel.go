@@ -247,8 +247,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 // XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd), not in
 // Advanced Call.
 var servicePackages = []string{xsi.PackageCallCenterAgent, xsi.PackageDoNotDisturb,
-	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer,
-	xsi.PackageVoiceMailMessageSummary}
+	xsi.PackageCallForwardingAlways, xsi.PackageCallForwardingBusy, xsi.PackageCallForwardingNoAnswer}
 
 // subscribeServices adds the device's service package subscriptions on l.
 // Best effort: a user without the service (not a call center agent, no
@@ -264,7 +263,7 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	// One after the other: the devices already run restoreParallelism at
 	// a time, as many as the HTTP client keeps connections for (more at
 	// once would open and close TLS connections).
-	for _, pkg := range servicePackages {
+	for _, pkg := range d.servicePackages() {
 		d.subscribeService(ctx, l, m, pkg)
 	}
 }
@@ -538,7 +537,7 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 				_ = d.subscribe(ctx, l, m, true)
 				return nil
 			}
-			for _, pkg := range servicePackages {
+			for _, pkg := range d.servicePackages() {
 				if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil, exp, nil), plugins.ErrNotFound) {
 					d.subscribeService(ctx, l, m, pkg)
 				}

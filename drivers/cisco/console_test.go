@@ -6,6 +6,7 @@ import (
 
 	labcisco "github.com/switchboard-gw/switchboard/lab/cisco"
 	"github.com/switchboard-gw/switchboard/plugins"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
 
 // waitFor reads events until one of typ at dev, at most 20.
@@ -145,7 +146,11 @@ func TestDirectory(t *testing.T) {
 // VoiceMailMessageSummaryEvent, as the simulator writes it, lights the
 // lamp (new messages) in the event and the snapshot, and turns it off.
 func TestMessageWaiting(t *testing.T) {
-	e := newEnv(t, labcisco.Config{}, nil)
+	e := newEnv(t, labcisco.Config{}, map[string]any{"message_waiting": true})
+	caps, err := sdk.Adapt(e.d).Capabilities(bg)
+	if err != nil || !caps.Supports(plugins.ServiceMessageWaiting) {
+		t.Fatalf("capabilities with message_waiting: %+v %v", caps, err)
+	}
 	e.monitor("201")
 	// The service packages are subscribed after the call package: tell
 	// the count until the driver has the subscription.

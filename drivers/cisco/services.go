@@ -524,7 +524,28 @@ func (d *Driver) ListDevices(ctx context.Context, token string, size int) (plugi
 	return out, nil
 }
 
-// ReportsMessageWaiting implements sdk.MessageWaitingReporter: the
-// "Voice Mail Message Summary" package (VoiceMailMessageSummaryEvent:
-// new messages > 0 is the lamp on) is subscribed per user.
+// ReportsMessageWaiting implements sdk.MessageWaitingReporter: with
+// config message_waiting the "Voice Mail Message Summary" package
+// (VoiceMailMessageSummaryEvent: new messages > 0 is the lamp on) is
+// subscribed per user; Services withdraws the capability without it.
 func (d *Driver) ReportsMessageWaiting() bool { return true }
+
+// Services implements sdk.Limiter: every service the driver implements,
+// message waiting only when configured.
+func (d *Driver) Services() []plugins.Service {
+	d.mu.Lock()
+	mwi := d.cfg.MessageWaiting
+	d.mu.Unlock()
+	return slices.DeleteFunc(plugins.AllServices(), func(s plugins.Service) bool {
+		return s == plugins.ServiceMessageWaiting && !mwi
+	})
+}
+
+// servicePackages are the service event packages subscribed per user:
+// channel.go's list, and Voice Mail Message Summary when configured.
+func (d *Driver) servicePackages() []string {
+	if !d.cfg.MessageWaiting {
+		return servicePackages
+	}
+	return append(slices.Clone(servicePackages), xsi.PackageVoiceMailMessageSummary)
+}
