@@ -213,3 +213,24 @@ func (s *Supervisor) SetAgentState(ctx context.Context, r AgentStateRequest) err
 		return d.SetAgentState(ctx, r)
 	})
 }
+
+// Reconnect implements [CallControl].
+func (s *Supervisor) Reconnect(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error) {
+	return call(s, ctx, "reconnect", ServiceReconnect, func(ctx context.Context, d Driver) (ConnectionRef, error) {
+		return d.Reconnect(ctx, held, active)
+	})
+}
+
+// Alternate implements [CallControl].
+func (s *Supervisor) Alternate(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error) {
+	return call(s, ctx, "alternate", ServiceAlternate, func(ctx context.Context, d Driver) (ConnectionRef, error) {
+		return d.Alternate(ctx, held, active)
+	})
+}
+
+// ListDevices implements [CallControl].
+func (s *Supervisor) ListDevices(ctx context.Context, token string, size int) (DevicePage, error) {
+	return call(s, ctx, "list devices", ServiceListDevices, func(ctx context.Context, d Driver) (DevicePage, error) {
+		return d.ListDevices(ctx, token, size)
+	})
+}

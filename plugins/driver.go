@@ -54,6 +54,16 @@ type CallControl interface {
 	SetDND(ctx context.Context, device string, enabled bool) error
 	SetForwarding(ctx context.Context, device string, f Forwarding) error
 	SetAgentState(ctx context.Context, req AgentStateRequest) error
+	// Reconnect clears active (the consultation) and retrieves held
+	// (CSTA ReconnectCall); it returns the retrieved connection.
+	Reconnect(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error)
+	// Alternate holds active and retrieves held at the same device (CSTA
+	// AlternateCall); it returns the connection now active.
+	Alternate(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error)
+	// ListDevices returns one page of the PBX's device directory; token
+	// is the previous page's Next ("" for the first), size the most
+	// entries wanted (0: the driver chooses).
+	ListDevices(ctx context.Context, token string, size int) (DevicePage, error)
 }
 
 // PluginName is the name the driver is dispensed under in [PluginMap].

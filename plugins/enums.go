@@ -33,11 +33,20 @@ const (
 	ServiceSetDND
 	ServiceSetForwarding
 	ServiceSetAgentState
+	// ServiceReconnect: CSTA ReconnectCall (cancel a consultation).
+	ServiceReconnect
+	// ServiceAlternate: CSTA AlternateCall (swap held and active).
+	ServiceAlternate
+	// ServiceListDevices: the driver serves its device directory.
+	ServiceListDevices
+	// ServiceMessageWaiting: the driver reports message-waiting state.
+	ServiceMessageWaiting
 )
 
 var serviceNames = []string{"unspecified", "make_call", "answer", "clear", "hold", "retrieve",
 	"consultation", "transfer", "single_step_transfer", "conference", "deflect",
-	"generate_digits", "park", "pickup", "set_dnd", "set_forwarding", "set_agent_state"}
+	"generate_digits", "park", "pickup", "set_dnd", "set_forwarding", "set_agent_state",
+	"reconnect", "alternate", "list_devices", "message_waiting"}
 
 // AllServices lists every call-control service, in protocol order.
 func AllServices() []Service {
@@ -99,13 +108,16 @@ const (
 	// messagesLost, or a queue of its own overflowed). The host answers
 	// with fresh EventSnapshots and does not pass it on.
 	EventResync
+	// EventMessageWaiting: the device's message-waiting indicator
+	// changed; Event.MessageWaiting is its new state.
+	EventMessageWaiting
 )
 
 var eventNames = []string{"unspecified", "originated", "delivered", "established", "held",
 	"retrieved", "connection_cleared", "transferred", "conferenced", "diverted", "failed",
 	"service_initiated", "queued", "network_reached", "call_cleared", "digits_dialed",
 	"parked", "do_not_disturb", "forwarding", "agent_state", "monitor_ended",
-	"link_up", "link_down", "snapshot", "resync"}
+	"link_up", "link_down", "snapshot", "resync", "message_waiting"}
 
 func (t EventType) String() string { return enumName(eventNames, int32(t)) }
 
@@ -215,6 +227,32 @@ func (f ForwardingType) MarshalText() ([]byte, error) { return []byte(f.String()
 func (f *ForwardingType) UnmarshalText(b []byte) error {
 	return enumParse(forwardNames, b, (*int32)(f))
 }
+
+// PartyType says where a call's other party is.
+type PartyType int32
+
+// The party types.
+const (
+	PartyUnspecified PartyType = iota
+	// PartyInternal: a device of the same PBX (Xsi callType Group or
+	// Enterprise).
+	PartyInternal
+	// PartyExternal: a public-network number (Xsi callType Network, CSTA
+	// networkCallingDevice).
+	PartyExternal
+	// PartyTrunk: a trunk or line device (CSTA device category trunk).
+	PartyTrunk
+)
+
+var partyNames = []string{"unspecified", "internal", "external", "trunk"}
+
+func (p PartyType) String() string { return enumName(partyNames, int32(p)) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (p PartyType) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (p *PartyType) UnmarshalText(b []byte) error { return enumParse(partyNames, b, (*int32)(p)) }
 
 // AgentState is an ACD agent state.
 type AgentState int32

@@ -21,6 +21,7 @@ func TestEnumsMatchProto(t *testing.T) {
 		{"CONNECTION_STATE_", pb.ConnectionState_name, func(v int32) string { return ConnectionState(v).String() }, len(stateNames)},
 		{"CAUSE_", pb.Cause_name, func(v int32) string { return Cause(v).String() }, len(causeNames)},
 		{"FORWARDING_TYPE_", pb.ForwardingType_name, func(v int32) string { return ForwardingType(v).String() }, len(forwardNames)},
+		{"PARTY_TYPE_", pb.PartyType_name, func(v int32) string { return PartyType(v).String() }, len(partyNames)},
 		{"AGENT_STATE_", pb.AgentState_name, func(v int32) string { return AgentState(v).String() }, len(agentNames)},
 	}
 	for _, c := range cases {

@@ -148,7 +148,9 @@ func eventToPB(e Event) *pb.Event {
 		Cause: pb.Cause(e.Cause), RawCause: e.RawCause, CallingDevice: e.Calling,
 		CalledDevice: e.Called, OtherDevice: e.Other, OldCallId: e.OldCallID,
 		PbxTime: tsToPB(e.PBXTime), Time: tsToPB(e.Time), Dnd: e.DND,
-		AgentState: pb.AgentState(e.AgentState),
+		AgentState: pb.AgentState(e.AgentState), CallingName: e.CallingName, CalledName: e.CalledName,
+		OtherName: e.OtherName, OriginalCalledDevice: e.OriginalCalled, LastRedirectionDevice: e.LastRedirection,
+		GlobalCallId: e.GlobalCallID, PartyType: pb.PartyType(e.PartyType), MessageWaiting: e.MessageWaiting,
 	}
 	if e.Forwarding != nil {
 		m.Forwarding = fwdToPB(*e.Forwarding)
@@ -163,7 +165,10 @@ func eventFromPB(m *pb.Event) Event {
 		Cause: Cause(m.GetCause()), RawCause: m.GetRawCause(), Calling: m.GetCallingDevice(),
 		Called: m.GetCalledDevice(), Other: m.GetOtherDevice(), OldCallID: m.GetOldCallId(),
 		PBXTime: tsFromPB(m.GetPbxTime()), Time: tsFromPB(m.GetTime()), DND: m.GetDnd(),
-		AgentState: AgentState(m.GetAgentState()),
+		AgentState: AgentState(m.GetAgentState()), CallingName: m.GetCallingName(), CalledName: m.GetCalledName(),
+		OtherName: m.GetOtherName(), OriginalCalled: m.GetOriginalCalledDevice(),
+		LastRedirection: m.GetLastRedirectionDevice(), GlobalCallID: m.GetGlobalCallId(),
+		PartyType: PartyType(m.GetPartyType()), MessageWaiting: m.GetMessageWaiting(),
 	}
 	if m.GetForwarding() != nil {
 		f := fwdFromPB(m.GetForwarding())
@@ -173,10 +178,14 @@ func eventFromPB(m *pb.Event) Event {
 }
 
 func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
-	m := &pb.SnapshotResponse{Device: s.Device, Dnd: s.DND, AgentState: pb.AgentState(s.AgentState), Sequence: s.Seq, Stale: s.Stale}
+	m := &pb.SnapshotResponse{Device: s.Device, Dnd: s.DND, AgentState: pb.AgentState(s.AgentState), Sequence: s.Seq,
+		Stale: s.Stale, MessageWaiting: s.MessageWaiting}
 	for _, c := range s.Calls {
 		m.Calls = append(m.Calls, &pb.SnapshotCall{CallId: c.CallID, ConnectionId: c.ConnectionID,
-			State: pb.ConnectionState(c.State), OtherDevice: c.Other})
+			State: pb.ConnectionState(c.State), OtherDevice: c.Other, OtherName: c.OtherName,
+			PartyType: pb.PartyType(c.PartyType), GlobalCallId: c.GlobalCallID,
+			OriginalCalledDevice: c.OriginalCalled, LastRedirectionDevice: c.LastRedirection,
+			CallingDevice: c.Calling, CalledDevice: c.Called})
 	}
 	for _, f := range s.Forwarding {
 		m.Forwarding = append(m.Forwarding, fwdToPB(f))
@@ -186,10 +195,13 @@ func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
 
 func snapshotFromPB(m *pb.SnapshotResponse) DeviceSnapshot {
 	s := DeviceSnapshot{Device: m.GetDevice(), DND: m.GetDnd(), AgentState: AgentState(m.GetAgentState()), Seq: m.GetSequence(),
-		Stale: m.GetStale()}
+		Stale: m.GetStale(), MessageWaiting: m.GetMessageWaiting()}
 	for _, c := range m.GetCalls() {
 		s.Calls = append(s.Calls, CallSnapshot{CallID: c.GetCallId(), ConnectionID: c.GetConnectionId(),
-			State: ConnectionState(c.GetState()), Other: c.GetOtherDevice()})
+			State: ConnectionState(c.GetState()), Other: c.GetOtherDevice(), OtherName: c.GetOtherName(),
+			PartyType: PartyType(c.GetPartyType()), GlobalCallID: c.GetGlobalCallId(),
+			OriginalCalled: c.GetOriginalCalledDevice(), LastRedirection: c.GetLastRedirectionDevice(),
+			Calling: c.GetCallingDevice(), Called: c.GetCalledDevice()})
 	}
 	for _, f := range m.GetForwarding() {
 		s.Forwarding = append(s.Forwarding, fwdFromPB(f))
@@ -340,6 +352,26 @@ func (c *grpcClient) SetAgentState(ctx context.Context, r AgentStateRequest) err
 		State: pb.AgentState(r.State), Reason: r.Reason}))
 }
 
+func (c *grpcClient) Reconnect(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error) {
+	return conn(c.c.Reconnect(ctx, &pb.ReconnectRequest{Held: connToPB(held), Active: connToPB(active)}))
+}
+
+func (c *grpcClient) Alternate(ctx context.Context, held, active ConnectionRef) (ConnectionRef, error) {
+	return conn(c.c.Alternate(ctx, &pb.AlternateRequest{Held: connToPB(held), Active: connToPB(active)}))
+}
+
+func (c *grpcClient) ListDevices(ctx context.Context, token string, size int) (DevicePage, error) {
+	m, err := c.c.ListDevices(ctx, &pb.ListDevicesRequest{PageToken: token, PageSize: uint32(max(size, 0))})
+	if err != nil {
+		return DevicePage{}, fromStatus(err)
+	}
+	p := DevicePage{Next: m.GetNextPageToken(), Devices: make([]DirectoryEntry, 0, len(m.GetDevices()))}
+	for _, d := range m.GetDevices() {
+		p.Devices = append(p.Devices, DirectoryEntry{Device: d.GetDevice(), Name: d.GetName(), Type: PartyType(d.GetType())})
+	}
+	return p, nil
+}
+
 // ---- server (driver side) ----
 
 type grpcServer struct {
@@ -479,4 +511,24 @@ func (s *grpcServer) SetForwarding(ctx context.Context, r *pb.SetForwardingReque
 func (s *grpcServer) SetAgentState(ctx context.Context, r *pb.SetAgentStateRequest) (*pb.Ack, error) {
 	return ackResp(s.impl.SetAgentState(ctx, AgentStateRequest{Device: r.GetDevice(), AgentID: r.GetAgentId(),
 		State: AgentState(r.GetState()), Reason: r.GetReason()}))
+}
+
+func (s *grpcServer) Reconnect(ctx context.Context, r *pb.ReconnectRequest) (*pb.CallResponse, error) {
+	return callResp(s.impl.Reconnect(ctx, connFromPB(r.GetHeld()), connFromPB(r.GetActive())))
+}
+
+func (s *grpcServer) Alternate(ctx context.Context, r *pb.AlternateRequest) (*pb.CallResponse, error) {
+	return callResp(s.impl.Alternate(ctx, connFromPB(r.GetHeld()), connFromPB(r.GetActive())))
+}
+
+func (s *grpcServer) ListDevices(ctx context.Context, r *pb.ListDevicesRequest) (*pb.ListDevicesResponse, error) {
+	p, err := s.impl.ListDevices(ctx, r.GetPageToken(), int(min(r.GetPageSize(), 1<<20)))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	m := &pb.ListDevicesResponse{NextPageToken: p.Next}
+	for _, d := range p.Devices {
+		m.Devices = append(m.Devices, &pb.DirectoryEntry{Device: d.Device, Name: d.Name, Type: pb.PartyType(d.Type)})
+	}
+	return m, nil
 }

@@ -80,8 +80,11 @@ func TestShimRoundTrip(t *testing.T) {
 
 	snap, err := d.Snapshot(ctx, "1001")
 	want := plugins.DeviceSnapshot{Device: "1001", Seq: 1, DND: true, AgentState: plugins.AgentBusy,
-		Calls:      []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002"}},
-		Forwarding: []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}}}
+		Calls: []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002",
+			OtherName: "Bob", PartyType: plugins.PartyExternal, GlobalCallID: "g1", OriginalCalled: "1009",
+			LastRedirection: "1008", Calling: "1002", Called: "1009"}},
+		Forwarding:     []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}},
+		MessageWaiting: true}
 	if err != nil || !reflect.DeepEqual(snap, want) {
 		t.Errorf("snapshot: %+v %v", snap, err)
 	}
@@ -125,6 +128,23 @@ func TestShimRoundTrip(t *testing.T) {
 		}},
 		{"agent {1001 a7 not_ready lunch}", func() error {
 			return d.SetAgentState(ctx, plugins.AgentStateRequest{Device: "1001", AgentID: "a7", State: plugins.AgentNotReady, Reason: "lunch"})
+		}},
+		{"reconnect {1001 c1 k1} {1001 c2 }", func() error {
+			r, err := d.Reconnect(ctx, cr, cr2)
+			return check(r == cr, err)
+		}},
+		{"alternate {1001 c1 k1} {1001 c2 }", func() error {
+			r, err := d.Alternate(ctx, cr, cr2)
+			return check(r == cr, err)
+		}},
+		{`list "" 50`, func() error {
+			p, err := d.ListDevices(ctx, "", 50)
+			return check(p.Next == "p2" && len(p.Devices) == 1 && p.Devices[0] ==
+				plugins.DirectoryEntry{Device: "1001", Name: "Anna", Type: plugins.PartyInternal}, err)
+		}},
+		{`list "p2" 0`, func() error {
+			p, err := d.ListDevices(ctx, "p2", 0)
+			return check(p.Next == "" && len(p.Devices) == 1 && p.Devices[0].Type == plugins.PartyTrunk, err)
 		}},
 	}
 	for _, s := range steps {
@@ -189,5 +209,14 @@ func TestShimNotSupported(t *testing.T) {
 	}
 	if err := d.SetDND(ctx, "1001", true); !errors.Is(err, plugins.ErrNotSupported) {
 		t.Errorf("set dnd: %v", err)
+	}
+	if _, err := d.Reconnect(ctx, plugins.ConnectionRef{}, plugins.ConnectionRef{}); !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("reconnect: %v", err)
+	}
+	if _, err := d.Alternate(ctx, plugins.ConnectionRef{}, plugins.ConnectionRef{}); !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("alternate: %v", err)
+	}
+	if _, err := d.ListDevices(ctx, "", 0); !errors.Is(err, plugins.ErrNotSupported) {
+		t.Errorf("list devices: %v", err)
 	}
 }

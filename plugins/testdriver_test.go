@@ -46,7 +46,9 @@ func fullEvent(device string) plugins.Event {
 		PBXTime: time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC),
 		Time:    time.Date(2026, 3, 1, 10, 0, 1, 5, time.UTC), DND: true,
 		Forwarding: &plugins.Forwarding{Type: plugins.ForwardBusy, To: "2000", Enabled: true},
-		AgentState: plugins.AgentReady}
+		AgentState: plugins.AgentReady, CallingName: "Anna Alt", CalledName: "Bärbel Bö", OtherName: "Carl",
+		OriginalCalled: "1009", LastRedirection: "1008", GlobalCallID: "00001002251765101234",
+		PartyType: plugins.PartyTrunk, MessageWaiting: true}
 }
 
 func (p *testPBX) Start(_ context.Context, r plugins.StartRequest) error {
@@ -63,9 +65,28 @@ func (p *testPBX) MonitorStart(_ context.Context, d string) (string, error) {
 func (p *testPBX) MonitorStop(context.Context, string) error { return nil }
 func (p *testPBX) Snapshot(_ context.Context, d string) (plugins.DeviceSnapshot, error) {
 	return plugins.DeviceSnapshot{Device: d, Seq: p.ev.Seq(), DND: true, AgentState: plugins.AgentBusy,
-		Calls:      []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002"}},
-		Forwarding: []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}}}, nil
+		Calls: []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002",
+			OtherName: "Bob", PartyType: plugins.PartyExternal, GlobalCallID: "g1", OriginalCalled: "1009",
+			LastRedirection: "1008", Calling: "1002", Called: "1009"}},
+		Forwarding:     []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}},
+		MessageWaiting: true}, nil
 }
+func (p *testPBX) Reconnect(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	p.rec("reconnect %v %v", h, a)
+	return h, nil
+}
+func (p *testPBX) Alternate(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	p.rec("alternate %v %v", h, a)
+	return h, nil
+}
+func (p *testPBX) ListDevices(_ context.Context, token string, size int) (plugins.DevicePage, error) {
+	p.rec("list %q %d", token, size)
+	if token == "" {
+		return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "1001", Name: "Anna", Type: plugins.PartyInternal}}, Next: "p2"}, nil
+	}
+	return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "0301234", Name: "Trunk 1", Type: plugins.PartyTrunk}}}, nil
+}
+func (p *testPBX) ReportsMessageWaiting() bool { return true }
 func (p *testPBX) Events(ctx context.Context, send func(plugins.Event) error) error {
 	return p.ev.Serve(ctx, send)
 }

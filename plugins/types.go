@@ -62,8 +62,21 @@ type CallSnapshot struct {
 	CallID       string          `json:"call_id"`
 	ConnectionID string          `json:"connection_id,omitempty"`
 	State        ConnectionState `json:"state"`
-	// Other is the far end, when the PBX says.
-	Other string `json:"other_device,omitempty"`
+	// Other is the far end, when the PBX says, and OtherName its name.
+	Other     string `json:"other_device,omitempty"`
+	OtherName string `json:"other_name,omitempty"`
+	// PartyType says where the far end is.
+	PartyType PartyType `json:"party_type,omitempty"`
+	// Calling and Called are the call's parties as the PBX names them.
+	Calling string `json:"calling_device,omitempty"`
+	Called  string `json:"called_device,omitempty"`
+	// GlobalCallID is the PBX's global call id (Avaya UCID, Xsi
+	// extTrackingId, CSTA correlator data).
+	GlobalCallID string `json:"global_call_id,omitempty"`
+	// OriginalCalled is the number first called and LastRedirection
+	// the device that last redirected the call ("forwarded from").
+	OriginalCalled  string `json:"original_called_device,omitempty"`
+	LastRedirection string `json:"last_redirection_device,omitempty"`
 }
 
 // DeviceSnapshot is a device's calls and feature state (CSTA
@@ -81,6 +94,21 @@ type DeviceSnapshot struct {
 	// Stale is set while the driver's PBX link is down: the state is the
 	// last one known.
 	Stale bool `json:"stale,omitempty"`
+	// MessageWaiting: the device's message-waiting indicator is on.
+	MessageWaiting bool `json:"message_waiting,omitempty"`
+}
+
+// DirectoryEntry is one device of a PBX's directory (ListDevices).
+type DirectoryEntry struct {
+	Device string    `json:"device"`
+	Name   string    `json:"name,omitempty"`
+	Type   PartyType `json:"type,omitempty"`
+}
+
+// DevicePage is one page of ListDevices; Next is empty on the last page.
+type DevicePage struct {
+	Devices []DirectoryEntry `json:"devices"`
+	Next    string           `json:"next_page_token,omitempty"`
 }
 
 // Event is one CTI event of a driver.
@@ -112,6 +140,22 @@ type Event struct {
 	DND        bool        `json:"dnd,omitempty"`
 	Forwarding *Forwarding `json:"forwarding,omitempty"`
 	AgentState AgentState  `json:"agent_state,omitempty"`
+	// CallingName, CalledName and OtherName are the parties' names as
+	// the PBX gives them.
+	CallingName string `json:"calling_name,omitempty"`
+	CalledName  string `json:"called_name,omitempty"`
+	OtherName   string `json:"other_name,omitempty"`
+	// OriginalCalled is the number first called; LastRedirection the
+	// device that last redirected the call ("forwarded from").
+	OriginalCalled  string `json:"original_called_device,omitempty"`
+	LastRedirection string `json:"last_redirection_device,omitempty"`
+	// GlobalCallID is the PBX's call id that is the same at every device
+	// of the call (Avaya UCID, Xsi extTrackingId, CSTA correlator data).
+	GlobalCallID string `json:"global_call_id,omitempty"`
+	// PartyType says where the other party (seen from Device) is.
+	PartyType PartyType `json:"party_type,omitempty"`
+	// MessageWaiting is set by EventMessageWaiting.
+	MessageWaiting bool `json:"message_waiting,omitempty"`
 
 	// The fields below are the host's, never on the wire.
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/driverconf"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
 
 // Config is the avaya driver's config section, handed to Start as JSON.
@@ -62,6 +63,11 @@ type Config struct {
 	// that stopped answering is found within Keepalive + RequestTimeout
 	// (~20 s by default), while AES still holds the session to resume.
 	Keepalive Duration `json:"keepalive"`
+	// Directory names the PBX's devices for the attendant (ListDevices):
+	// [{"device": "201", "name": "Reception", "type": "internal"}, ...].
+	// ECMA-323 events carry no names, so this is where lamps get theirs
+	// (default none). Each device once.
+	Directory sdk.Directory `json:"directory"`
 
 	versions []string // the protocol versions offered
 }
@@ -156,6 +162,9 @@ func (c *Config) Validate() error {
 	p.RequestTimeout(c.RequestTimeout)
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
 		bad("tls_* settings without tls")
+	}
+	if err := c.Directory.Validate(); err != nil {
+		bad("%v", err)
 	}
 	return p.Err()
 }

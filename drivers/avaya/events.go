@@ -157,6 +157,8 @@ func (d *Driver) mapFeature(st *devState, base plugins.Event, msg csta.Message) 
 		st.agent = a
 		base.Type, base.AgentState, base.RawCause = plugins.EventAgentState, a, v.Name
 		d.emit(base)
+	case *csta.MessageWaitingEvent:
+		d.emit(st.MessageWaiting(base, v))
 	case csta.Event:
 		return false
 	default:

@@ -261,7 +261,7 @@ func (d *Driver) subscribeServices(ctx context.Context, l *link, m *monitor) {
 	// One after the other: the devices already run restoreParallelism at
 	// a time, as many as the HTTP client keeps connections for (more at
 	// once would open and close TLS connections).
-	for _, pkg := range servicePackages {
+	for _, pkg := range d.servicePackages() {
 		d.mu.Lock()
 		wide := d.covered(pkg)
 		d.mu.Unlock()
@@ -547,7 +547,7 @@ func (d *Driver) refresh(ctx context.Context, l *link) error {
 				_ = d.subscribe(ctx, l, m, true)
 				return nil
 			}
-			for _, pkg := range servicePackages {
+			for _, pkg := range d.servicePackages() {
 				if id := svc[pkg]; id != "" && errors.Is(d.do(ctx, http.MethodPut, subscriptionPath(id), nil, exp, nil), plugins.ErrNotFound) {
 					d.subscribeService(ctx, l, m, pkg)
 				}

@@ -48,6 +48,10 @@ type Config struct {
 	// "Advanced Call"; "Standard Call" lacks DND/forwarding events,
 	// "Basic Call" also hold, transfer and conference events).
 	EventPackage string `json:"event_package"`
+	// MessageWaiting subscribes each user to the "Voice Mail Message
+	// Summary" package too, for the message-waiting lamp (default false:
+	// one subscription more per user, on every restore).
+	MessageWaiting bool `json:"message_waiting"`
 	// ApplicationID names the application to BroadWorks (default
 	// "Switchboard"); one channel set per application.
 	ApplicationID string `json:"application_id"`

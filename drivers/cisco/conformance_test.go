@@ -14,10 +14,11 @@ import (
 // a user, so the park slot is the fourth lab user.
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Target{Name: "cisco", New: func(t *testing.T) conformance.Setup {
-		sim, ca := newSim(t, labcisco.Config{Users: []string{"201", "202", "203", "204", "299"}})
+		names := map[string]string{"201": "Anna Alt", "202": "Bert Berg", "203": "Carla Cruz", "204": "Dora Dix"}
+		sim, ca := newSim(t, labcisco.Config{Users: []string{"201", "202", "203", "204", "299"}, Names: names})
 		d := cisco.New()
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim, ca, nil),
-			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299"}
+			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299", DropLink: sim.DropChannels, Incoming: sim.Incoming, Names: names}
 	}})
 }

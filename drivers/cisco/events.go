@@ -50,6 +50,7 @@ func (dd *dedupe) seen(id string) bool {
 type devState struct {
 	halves  map[string]*halfState // xsi call ID → half
 	dnd     bool
+	mwi     bool // message waiting (Voice Mail Message Summary)
 	agent   plugins.AgentState
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
@@ -67,6 +68,10 @@ type halfState struct {
 	personality string
 	other       string
 	delivered   bool // Delivered already emitted for the far end alerting
+	// What the call's events said beyond the parties (mapping.go
+	// callInfo), for snapshots.
+	otherName, global, lastRedir, origCalled string
+	party                                    plugins.PartyType
 }
 
 // process applies queued items in order until ctx ends.
@@ -252,7 +257,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
 	if st := d.devs[device]; st != nil {
 		s.Calls = callsOf(st.halves)
-		s.DND = st.dnd
+		s.DND, s.MessageWaiting = st.dnd, st.mwi
 		s.AgentState = st.agent
 		for _, f := range st.fwd {
 			s.Forwarding = append(s.Forwarding, f)
@@ -282,7 +287,9 @@ func callsOf(halves map[string]*halfState) []plugins.CallSnapshot {
 			if ok && other == "" {
 				other = c.Other
 			}
-			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other}
+			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other,
+				OtherName: h.otherName, PartyType: h.party, GlobalCallID: h.global, LastRedirection: h.lastRedir,
+				OriginalCalled: h.origCalled}
 		}
 		by[h.call] = c
 	}

@@ -178,6 +178,14 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		}
 		d.ev.Emit(base)
 		return
+	case xsi.TypeVoiceMailMessageSummaryEvent:
+		if data.Summary == nil {
+			return
+		}
+		st.mwi = data.Summary.NewMessages > 0 || data.Summary.NewUrgentMessages > 0
+		base.Type, base.MessageWaiting = plugins.EventMessageWaiting, st.mwi
+		d.ev.Emit(base)
+		return
 	case xsi.TypeAgentStateEvent:
 		if data.AgentState == nil {
 			return
@@ -232,6 +240,7 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 	} else {
 		base.Calling, base.Called = m.device, other
 	}
+	d.callInfo(&base, h, c)
 	switch data.Type {
 	case xsi.TypeCallOriginatingEvent:
 		base.Type, base.Cause = plugins.EventServiceInitiated, plugins.CauseMakeCall
@@ -313,6 +322,45 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 		dl := base
 		dl.Type, dl.Cause, dl.OldCallID = plugins.EventDelivered, plugins.CauseNewCall, ""
 		d.ev.Emit(dl)
+	}
+}
+
+// partyTypes maps XSIDataTypes.xsd's CallType (the relation between the
+// user and the remote party) to the model; the others are unspecified.
+var partyTypes = map[string]plugins.PartyType{
+	"Group": plugins.PartyInternal, "Enterprise": plugins.PartyInternal,
+	"City-Wide Centrex": plugins.PartyInternal, "Private Dial Plan": plugins.PartyInternal,
+	"Network": plugins.PartyExternal, "Emergency": plugins.PartyExternal, "Repair": plugins.PartyExternal,
+}
+
+// callInfo adds what the Xsi call says beyond the parties: the remote
+// party's name (remoteParty/name) and type (remoteParty/callType), the
+// global id (extTrackingId, the same on both halves), and for a
+// redirected call the last redirecting party and the first one (the
+// number first called; redirections list the most recent first). h keeps
+// them for snapshots.
+func (d *Driver) callInfo(ev *plugins.Event, h *halfState, c *xsi.Call) {
+	if n := strings.TrimSpace(c.RemoteParty.Name); n != "" {
+		h.otherName = n
+	}
+	if t, ok := partyTypes[strings.TrimSpace(c.RemoteParty.CallType)]; ok {
+		h.party = t
+	}
+	if c.ExtTrackingID != "" {
+		h.global = c.ExtTrackingID
+	}
+	if p := c.Redirections.Last(); p != nil {
+		h.lastRedir = d.deviceOf(*p)
+		if f := c.Redirections.First(); f != nil {
+			h.origCalled = d.deviceOf(*f)
+		}
+	}
+	ev.OtherName, ev.PartyType, ev.GlobalCallID = h.otherName, h.party, h.global
+	ev.LastRedirection, ev.OriginalCalled = h.lastRedir, h.origCalled
+	if c.Personality == xsi.PersonalityTerminator {
+		ev.CallingName = h.otherName
+	} else {
+		ev.CalledName = h.otherName
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
@@ -432,3 +434,118 @@ var (
 	_ sdk.ForwardingSetter     = (*Driver)(nil)
 	_ sdk.AgentStateSetter     = (*Driver)(nil)
 )
+
+// Reconnect implements sdk.Reconnecter (CSTA ReconnectCall). Xsi-Actions
+// has no single request for it: the consultation (active) is released
+// (DELETE .../calls/{callId}) and the held call retrieved (PUT
+// .../calls/{callId}/Talk). If the release fails nothing else is done; if
+// the retrieve fails the error says the consultation is already gone.
+func (d *Driver) Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if _, err := d.resolve(ctx, held); err != nil { // both known before either changes
+		return plugins.ConnectionRef{}, fmt.Errorf("reconnect: %w", err)
+	}
+	if err := d.callAction(ctx, "reconnect", active, http.MethodDelete, "", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if err := d.callAction(ctx, "reconnect (consultation released)", held, http.MethodPut, "/Talk", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}
+
+// Alternate implements sdk.Alternater (CSTA AlternateCall): the active
+// call is held (PUT .../Hold), then the held one retrieved (PUT .../Talk),
+// two Xsi-Actions requests in that order so the user never has two
+// active calls.
+func (d *Driver) Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if _, err := d.resolve(ctx, held); err != nil { // both known before either changes
+		return plugins.ConnectionRef{}, fmt.Errorf("alternate: %w", err)
+	}
+	if err := d.callAction(ctx, "alternate", active, http.MethodPut, "/Hold", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if err := d.callAction(ctx, "alternate (active call held)", held, http.MethodPut, "/Talk", nil); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}
+
+// ListDevices implements sdk.DeviceLister: GET
+// .../user/{userId}/directories/Enterprise?start=&results=
+// (XSIDirectories.xsd), read as the first monitored user (the directory
+// is the enterprise's, whoever asks). The page token is the next 1-based
+// start index. An entry's device is the monitored device of its userId,
+// else its extension, else its number.
+func (d *Driver) ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error) {
+	start := 1
+	if token != "" {
+		n, err := strconv.Atoi(token)
+		if err != nil || n < 1 {
+			return plugins.DevicePage{}, fmt.Errorf("list devices: %w: bad page token %q", plugins.ErrInvalidArgument, token)
+		}
+		start = n
+	}
+	if size <= 0 || size > 1000 {
+		size = 1000
+	}
+	d.mu.Lock()
+	devs := make([]string, 0, len(d.monitors))
+	for dev := range d.monitors {
+		devs = append(devs, dev)
+	}
+	d.mu.Unlock()
+	if len(devs) == 0 {
+		return plugins.DevicePage{}, fmt.Errorf("list devices: %w: no monitored user to read the directory as", plugins.ErrFailedPrecondition)
+	}
+	slices.Sort(devs)
+	var page xsi.Enterprise
+	q := url.Values{"start": {strconv.Itoa(start)}, "results": {strconv.Itoa(size)}}
+	if err := d.do(ctx, http.MethodGet, userPath(d.cfg.userID(devs[0]), "/directories/Enterprise"), q, nil, &page); err != nil {
+		return plugins.DevicePage{}, fmt.Errorf("list devices: %w", err)
+	}
+	out := plugins.DevicePage{Devices: make([]plugins.DirectoryEntry, 0, len(page.Entries))}
+	d.mu.Lock()
+	for _, e := range page.Entries {
+		addr := strings.TrimSpace(e.Extension)
+		if addr == "" {
+			addr = strings.TrimSpace(e.Number)
+		}
+		dev := d.deviceOf(xsi.Party{UserID: e.UserID, Address: addr})
+		if dev == "" {
+			continue
+		}
+		name := strings.TrimSpace(strings.TrimSpace(e.FirstName) + " " + strings.TrimSpace(e.LastName))
+		out.Devices = append(out.Devices, plugins.DirectoryEntry{Device: dev, Name: name, Type: plugins.PartyInternal})
+	}
+	d.mu.Unlock()
+	if n := page.NumberOfRecords; n > 0 && start-1+n < page.TotalAvailableRecords {
+		out.Next = strconv.Itoa(start + n)
+	}
+	return out, nil
+}
+
+// ReportsMessageWaiting implements sdk.MessageWaitingReporter: with
+// config message_waiting the "Voice Mail Message Summary" package
+// (VoiceMailMessageSummaryEvent: new messages > 0 is the lamp on) is
+// subscribed per user; Services withdraws the capability without it.
+func (d *Driver) ReportsMessageWaiting() bool { return true }
+
+// Services implements sdk.Limiter: every service the driver implements,
+// message waiting only when configured.
+func (d *Driver) Services() []plugins.Service {
+	d.mu.Lock()
+	mwi := d.cfg.MessageWaiting
+	d.mu.Unlock()
+	return slices.DeleteFunc(plugins.AllServices(), func(s plugins.Service) bool {
+		return s == plugins.ServiceMessageWaiting && !mwi
+	})
+}
+
+// servicePackages are the service event packages subscribed per user:
+// channel.go's list, and Voice Mail Message Summary when configured.
+func (d *Driver) servicePackages() []string {
+	if !d.cfg.MessageWaiting {
+		return servicePackages
+	}
+	return append(slices.Clone(servicePackages), xsi.PackageVoiceMailMessageSummary)
+}

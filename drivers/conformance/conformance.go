@@ -45,6 +45,19 @@ type Setup struct {
 	Devices []string
 	// ParkSlot is a park slot the simulator accepts ("" = let the PBX choose).
 	ParkSlot string
+	// Unobtainable is a number the simulator knows no device for
+	// (default "9999").
+	Unobtainable string
+	// DropLink, when set, makes the simulator drop the driver's link
+	// (its TCP connections or event channels) the way a PBX restart
+	// does; the link_restore scenario needs it.
+	DropLink func()
+	// Incoming, when set, rings device to with a call from the public
+	// network (number); the external_caller scenario needs it.
+	Incoming func(number, to string)
+	// Names are the names the PBX (or the driver's configured directory)
+	// has for devices; the directory scenario holds ListDevices to them.
+	Names map[string]string
 }
 
 // Target is one driver under test.
@@ -72,6 +85,9 @@ type scenario struct {
 	name  string
 	needs []plugins.Service
 	run   func(r *runner)
+	// hook, when set, names the Setup hook the scenario needs and the
+	// setup lacks ("" when it has it).
+	hook func(Setup) string
 }
 
 // Run runs every scenario as a subtest. The suite subscribes to
@@ -90,6 +106,11 @@ func Run(t *testing.T, tg Target) {
 			for _, svc := range sc.needs {
 				if !r.caps.Supports(svc) {
 					t.Skipf("%s does not declare %s", tg.Name, svc)
+				}
+			}
+			if sc.hook != nil {
+				if missing := sc.hook(r.setup); missing != "" {
+					t.Skipf("%s's simulator setup has no %s", tg.Name, missing)
 				}
 			}
 			sc.run(r)

@@ -26,6 +26,8 @@ const (
 	sDeflect       = plugins.ServiceDeflect
 	sDigits        = plugins.ServiceGenerateDigits
 	sAgentState    = plugins.ServiceSetAgentState
+	sReconnect     = plugins.ServiceReconnect
+	sAlternate     = plugins.ServiceAlternate
 
 	stNull      = plugins.StateNull
 	stInitiated = plugins.StateInitiated
@@ -36,21 +38,27 @@ const (
 
 // scenarios in the order they run.
 var scenarios = []scenario{
-	{"capabilities", nil, capabilities},
-	{"monitor", nil, monitorScenario},
-	{"call", []plugins.Service{sMakeCall}, callScenario},
-	{"answer", []plugins.Service{sMakeCall, sAnswer}, answerScenario},
-	{"hold_retrieve", []plugins.Service{sMakeCall, sAnswer, sHold, sRetrieve}, holdRetrieve},
-	{"consultation_transfer", []plugins.Service{sMakeCall, sAnswer, sConsultation, sTransfer}, consultTransfer},
-	{"conference", []plugins.Service{sMakeCall, sAnswer, sConsultation, sConference}, conference},
-	{"clear", []plugins.Service{sMakeCall, sClear}, clearScenario},
-	{"park_pickup", []plugins.Service{sMakeCall, sAnswer, sPark, sPickup}, parkPickup},
-	{"single_step_transfer", []plugins.Service{sMakeCall, sAnswer, sSingleStep}, singleStep},
-	{"deflect", []plugins.Service{sMakeCall, sDeflect}, deflect},
-	{"generate_digits", []plugins.Service{sMakeCall, sAnswer, sDigits}, digits},
-	{"agent_state", []plugins.Service{sAgentState}, agentState},
-	{"dnd", []plugins.Service{sSetDND}, dnd},
-	{"forwarding", []plugins.Service{sSetForwarding}, forwarding},
+	{"capabilities", nil, capabilities, nil},
+	{"monitor", nil, monitorScenario, nil},
+	{"call", []plugins.Service{sMakeCall}, callScenario, nil},
+	{"answer", []plugins.Service{sMakeCall, sAnswer}, answerScenario, nil},
+	{"hold_retrieve", []plugins.Service{sMakeCall, sAnswer, sHold, sRetrieve}, holdRetrieve, nil},
+	{"consultation_transfer", []plugins.Service{sMakeCall, sAnswer, sConsultation, sTransfer}, consultTransfer, nil},
+	{"conference", []plugins.Service{sMakeCall, sAnswer, sConsultation, sConference}, conference, nil},
+	{"clear", []plugins.Service{sMakeCall, sClear}, clearScenario, nil},
+	{"park_pickup", []plugins.Service{sMakeCall, sAnswer, sPark, sPickup}, parkPickup, nil},
+	{"single_step_transfer", []plugins.Service{sMakeCall, sAnswer, sSingleStep}, singleStep, nil},
+	{"deflect", []plugins.Service{sMakeCall, sDeflect}, deflect, nil},
+	{"generate_digits", []plugins.Service{sMakeCall, sAnswer, sDigits}, digits, nil},
+	{"agent_state", []plugins.Service{sAgentState}, agentState, nil},
+	{"dnd", []plugins.Service{sSetDND}, dnd, nil},
+	{"forwarding", []plugins.Service{sSetForwarding}, forwarding, nil},
+	{"dnd_rejected", []plugins.Service{sMakeCall, sSetDND}, dndRejected, nil},
+	{"unobtainable", []plugins.Service{sMakeCall}, unobtainable, nil},
+	{"alternate_reconnect", []plugins.Service{sMakeCall, sAnswer, sConsultation, sAlternate, sReconnect}, alternateReconnect, nil},
+	{"external_caller", nil, externalCaller, hasIncoming},
+	{"link_restore", []plugins.Service{sMakeCall}, linkRestore, hasDropLink},
+	{"directory", []plugins.Service{plugins.ServiceListDevices}, directory, hasNames},
 }
 
 // capabilities: every service the driver does not declare answers "not
@@ -93,9 +101,15 @@ func capabilities(r *runner) {
 		plugins.ServiceSetAgentState: func() error {
 			return r.d.SetAgentState(r.ctx(), plugins.AgentStateRequest{Device: r.A, State: plugins.AgentReady})
 		},
+		plugins.ServiceReconnect: func() error { _, err := r.d.Reconnect(r.ctx(), c, c); return err },
+		plugins.ServiceAlternate: func() error { _, err := r.d.Alternate(r.ctx(), c, c); return err },
+		plugins.ServiceListDevices: func() error {
+			_, err := r.d.ListDevices(r.ctx(), "", 0)
+			return err
+		},
 	}
 	for _, svc := range plugins.AllServices() {
-		if r.caps.Supports(svc) {
+		if r.caps.Supports(svc) || svc == plugins.ServiceMessageWaiting { // a capability without a call
 			continue
 		}
 		f, ok := calls[svc]
@@ -169,6 +183,14 @@ func (r *runner) makeCall(a, b string) (plugins.ConnectionRef, plugins.Event) {
 	delivered := r.expect(b, ev(plugins.EventDelivered, stAlerting))[0]
 	if delivered.CallID == "" {
 		r.t.Fatalf("delivered at %s without a call id", b)
+	}
+	// The parties (ECMA-269 §17.2.5): who calls, whom, and the cause of
+	// a new call.
+	if delivered.Calling != a || delivered.Called != b {
+		r.t.Fatalf("delivered at %s names calling %q, called %q; want %q, %q (%s)", b, delivered.Calling, delivered.Called, a, b, describe(delivered))
+	}
+	if delivered.Cause != plugins.CauseNewCall && delivered.Cause != plugins.CauseMakeCall {
+		r.t.Fatalf("delivered at %s: cause %s, want new_call (or make_call)", b, delivered.Cause)
 	}
 	return ref, delivered
 }
@@ -435,6 +457,205 @@ func agentState(r *runner) {
 					st, snap, r.dump(r.A))
 			}
 			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// failedAt waits for the event that ends a's call attempt: Failed, or
+// its connection cleared, with one of causes.
+func (r *runner) failedAt(a, what string, causes ...plugins.Cause) plugins.Event {
+	r.t.Helper()
+	e, ok := r.find(func(e plugins.Event) bool {
+		return e.Device == a && (e.Type == plugins.EventFailed || e.Type == plugins.EventConnectionCleared) &&
+			slices.Contains(causes, e.Cause)
+	}, EventTimeout)
+	if !ok {
+		r.t.Fatalf("%s: no failed or connection_cleared at %s with cause %v; events:\n%s", what, a, causes, r.dump(a))
+	}
+	return e
+}
+
+// dndRejected: a call to a device in do-not-disturb fails at the caller
+// with the cause do_not_disturb (CSTA) or busy (Xsi releases it Busy), and
+// never rings there.
+func dndRejected(r *runner) {
+	r.monitor(r.A, r.B)
+	r.check(sSetDND, "set dnd on", r.d.SetDND(r.ctx(), r.B, true))
+	r.eventually(r.B, "dnd on", func(s plugins.DeviceSnapshot) bool { return s.DND })
+	_, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: r.A, Called: r.B})
+	r.check(sMakeCall, "make call", err)
+	r.failedAt(r.A, "call to a device in dnd", plugins.CauseDoNotDisturb, plugins.CauseBusy)
+	if e, ok := r.find(func(e plugins.Event) bool { return e.Device == r.B && e.State == stAlerting }, 300*time.Millisecond); ok {
+		r.t.Fatalf("%s in dnd rang: %s", r.B, describe(e))
+	}
+	r.eventually(r.A, "no calls, or the failed one (CSTA keeps it in fail until cleared)", noneOrFailed)
+}
+
+// unobtainable: a call to a number no device has fails at the caller
+// with destination_not_obtainable.
+func unobtainable(r *runner) {
+	r.monitor(r.A)
+	to := r.setup.Unobtainable
+	if to == "" {
+		to = "9999"
+	}
+	_, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: r.A, Called: to})
+	if err != nil && !errors.Is(err, plugins.ErrNotFound) && !errors.Is(err, plugins.ErrInvalidArgument) {
+		r.t.Fatalf("make call to %s: %v", to, err)
+	}
+	if err == nil {
+		r.failedAt(r.A, "call to "+to, plugins.CauseDestinationNotObtainable)
+	}
+	r.eventually(r.A, "no calls, or the failed one", noneOrFailed)
+}
+
+// alternateReconnect: A talks to B and consults C. Alternate swaps (B
+// back, C held); Alternate again; Reconnect clears the consultation and
+// retrieves B: A is left with one connected call, C with none.
+func alternateReconnect(r *runner) {
+	held, active := r.consult()
+	_, err := r.d.Alternate(r.ctx(), held, active)
+	r.check(sAlternate, "alternate", err)
+	r.expect(r.A, ev(plugins.EventRetrieved, stConnected).onCall(held.CallID))
+	r.eventually(r.A, "the first call connected, the consultation held", func(s plugins.DeviceSnapshot) bool {
+		return callState(s, held.CallID) == stConnected && callState(s, active.CallID) == stHold
+	})
+	_, err = r.d.Alternate(r.ctx(), active, held)
+	r.check(sAlternate, "alternate back", err)
+	r.expect(r.A, ev(plugins.EventRetrieved, stConnected).onCall(active.CallID))
+	res, err := r.d.Reconnect(r.ctx(), held, active)
+	r.check(sReconnect, "reconnect", err)
+	if res.CallID != "" && res.CallID != held.CallID {
+		r.t.Fatalf("reconnect returned %+v, want the held call %s", res, held.CallID)
+	}
+	r.expect(r.A, ev(plugins.EventRetrieved, stConnected).onCall(held.CallID))
+	r.eventually(r.A, "the first call connected, nothing else", func(s plugins.DeviceSnapshot) bool {
+		return len(s.Calls) == 1 && callState(s, held.CallID) == stConnected
+	})
+	r.eventually(r.C, "no calls", calls())
+	r.eventually(r.B, "one call connected", calls(stConnected))
+}
+
+func callState(s plugins.DeviceSnapshot, id string) plugins.ConnectionState {
+	for _, c := range s.Calls {
+		if c.CallID == id {
+			return c.State
+		}
+	}
+	return plugins.StateUnspecified
+}
+
+func hasIncoming(s Setup) string {
+	if s.Incoming == nil {
+		return "Incoming hook"
+	}
+	return ""
+}
+
+func hasDropLink(s Setup) string {
+	if s.DropLink == nil {
+		return "DropLink hook"
+	}
+	return ""
+}
+
+// externalCaller: a call from the public network rings A as external,
+// with the caller's number as calling party.
+func externalCaller(r *runner) {
+	r.monitor(r.A)
+	const number = "0301234567"
+	r.setup.Incoming(number, r.A)
+	d := r.expect(r.A, ev(plugins.EventDelivered, stAlerting))[0]
+	if d.PartyType != plugins.PartyExternal || d.Calling != number || d.Called != r.A {
+		r.t.Fatalf("external call at %s: party %s, calling %q, called %q (%s)", r.A, d.PartyType, d.Calling, d.Called, describe(d))
+	}
+	s := r.eventually(r.A, "one call alerting", calls(stAlerting))
+	if c := s.Calls[0]; c.PartyType != plugins.PartyExternal {
+		r.t.Fatalf("snapshot of the external call: %+v", c)
+	}
+}
+
+// linkRestore: the PBX drops the link; the driver says link_down
+// (cause link_failure), restores it (link_up) with every monitor, and
+// calls are seen again, with their parties.
+func linkRestore(r *runner) {
+	r.monitor(r.A, r.B)
+	mark := r.mark()
+	r.setup.DropLink()
+	down, ok := r.waitAfter(mark, func(e plugins.Event) bool { return e.Type == plugins.EventLinkDown }, StartTimeout)
+	if !ok {
+		r.t.Fatalf("no link_down after the PBX dropped the link:\n%s", r.dump(""))
+	}
+	if down.Cause != plugins.CauseLinkFailure {
+		r.t.Fatalf("link_down cause %s, want link_failure (%s)", down.Cause, describe(down))
+	}
+	if _, ok := r.waitAfter(mark, func(e plugins.Event) bool { return e.Type == plugins.EventLinkUp }, StartTimeout); !ok {
+		r.t.Fatalf("no link_up after the link came back:\n%s", r.dump(""))
+	}
+	r.eventually(r.A, "no calls", calls())
+	_, _ = r.makeCall(r.A, r.B) // events flow again, parties named
+}
+
+// waitAfter waits up to d for an event matching f among those recorded
+// after mark.
+func (r *runner) waitAfter(mark int, f func(plugins.Event) bool, d time.Duration) (plugins.Event, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if e, ok := r.findAfter(mark, f); ok {
+			return e, true
+		}
+		if !r.wait(deadline) {
+			return plugins.Event{}, false
+		}
+	}
+}
+
+// noneOrFailed: a device whose call attempt failed has no call, or its
+// connection in fail (ECMA-269: until the caller clears it).
+func noneOrFailed(s plugins.DeviceSnapshot) bool {
+	return calls()(s) || calls(plugins.StateFail)(s)
+}
+
+func hasNames(s Setup) string {
+	if len(s.Names) == 0 {
+		return "Names"
+	}
+	return ""
+}
+
+// directory: ListDevices, paged two entries at a time to the end, lists
+// each device once and names every device of Setup.Names as the PBX
+// does: every lamp has a name.
+func directory(r *runner) {
+	r.monitor(r.A)
+	got := map[string]string{}
+	token := ""
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			r.t.Fatal("list devices: more than 1000 pages, the paging does not end")
+		}
+		p, err := r.d.ListDevices(r.ctx(), token, 2)
+		r.check(plugins.ServiceListDevices, "list devices", err)
+		if len(p.Devices) > 2 {
+			r.t.Fatalf("list devices: %d entries on a page of 2", len(p.Devices))
+		}
+		for _, e := range p.Devices {
+			if _, dup := got[e.Device]; dup || e.Device == "" {
+				r.t.Fatalf("list devices: entry %+v twice or without a device", e)
+			}
+			got[e.Device] = e.Name
+		}
+		if p.Next == "" {
+			break
+		}
+		if p.Next == token {
+			r.t.Fatalf("list devices: page token %q repeats", token)
+		}
+		token = p.Next
+	}
+	for dev, name := range r.setup.Names {
+		if got[dev] != name {
+			r.t.Errorf("directory names %s %q, want %q (got %v)", dev, got[dev], name, got)
 		}
 	}
 }

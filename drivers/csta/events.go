@@ -53,8 +53,48 @@ type DeliveredEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *RawXML      `xml:"extensions,omitempty"`
+	NetworkInfo
+	CallLinkageData *CallLinkageData `xml:"callLinkageData,omitempty"`
+	Extensions      *RawXML          `xml:"extensions,omitempty"`
+}
+
+// NetworkInfo is the part of DeliveredEvent and EstablishedEvent
+// (ECMA-269 §17.2.5, §17.2.8; ECMA-323 call-control.xsd, after cause and
+// the unmodelled servicesPermitted) that says where a call came from or
+// went to outside the switch: the calling and called device as the
+// network gave them, and the trunk or line device (associated devices)
+// the call used.
+type NetworkInfo struct {
+	NetworkCallingDevice    *Party `xml:"networkCallingDevice,omitempty"`
+	NetworkCalledDevice     *Party `xml:"networkCalledDevice,omitempty"`
+	AssociatedCallingDevice *Party `xml:"associatedCallingDevice,omitempty"`
+	AssociatedCalledDevice  *Party `xml:"associatedCalledDevice,omitempty"`
+}
+
+// CallLinkageData is ECMA-269's global call id (§12.3.x CallLinkageData:
+// globalCallData/globalCallLinkageID, one of subDomainCallLinkageID or
+// globallyUniqueCallLinkageID). Avaya AES puts the UCID there, inside its
+// private data as well as here.
+type CallLinkageData struct {
+	GlobalCallData struct {
+		LinkageID struct {
+			SubDomain string `xml:"subDomainCallLinkageID,omitempty"`
+			Global    string `xml:"globallyUniqueCallLinkageID,omitempty"`
+		} `xml:"globalCallLinkageID"`
+	} `xml:"globalCallData"`
+}
+
+// ID returns the linkage id, the globally unique one first; "" on nil.
+func (c *CallLinkageData) ID() string {
+	if c == nil {
+		return ""
+	}
+	if g := c.GlobalCallData.LinkageID.Global; g != "" {
+		return g
+	}
+	return c.GlobalCallData.LinkageID.SubDomain
 }
 
 // EstablishedEvent: AnsweringDevice answered.
@@ -66,8 +106,11 @@ type EstablishedEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *RawXML      `xml:"extensions,omitempty"`
+	NetworkInfo
+	CallLinkageData *CallLinkageData `xml:"callLinkageData,omitempty"`
+	Extensions      *RawXML          `xml:"extensions,omitempty"`
 }
 
 // HeldEvent: HoldingDevice put the connection on hold.
@@ -151,4 +194,16 @@ type FailedEvent struct {
 	LocalConnectionInfo string       `xml:"localConnectionInfo,omitempty"`
 	Cause               string       `xml:"cause,omitempty"`
 	Extensions          *RawXML      `xml:"extensions,omitempty"`
+}
+
+// MessageWaitingEvent (ECMA-269 §21.2.x logical device feature event,
+// ECMA-323 device-feature.xsd): TargetDevice's message-waiting
+// indicator is now MessageWaitingOn; DeviceForMessage is the device that
+// holds the message (a voicemail pilot), when the switch says.
+type MessageWaitingEvent struct {
+	MonitorCrossRefID string    `xml:"monitorCrossRefID"`
+	TargetDevice      Party     `xml:"targetDevice"`
+	DeviceForMessage  *DeviceID `xml:"deviceForMessage,omitempty"`
+	MessageWaitingOn  bool      `xml:"messageWaitingOn"`
+	Extensions        *RawXML   `xml:"extensions,omitempty"`
 }

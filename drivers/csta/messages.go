@@ -115,6 +115,27 @@ func (*ConferenceCallResponse) RootName() string { return "ConferenceCallRespons
 func (*ConferenceCall) ResponseName() string { return "ConferenceCallResponse" }
 
 // RootName implements Message.
+func (*ReconnectCall) RootName() string { return "ReconnectCall" }
+
+// RootName implements Message.
+func (*ReconnectCallResponse) RootName() string { return "ReconnectCallResponse" }
+
+// ResponseName implements Request.
+func (*ReconnectCall) ResponseName() string { return "ReconnectCallResponse" }
+
+// RootName implements Message.
+func (*AlternateCall) RootName() string { return "AlternateCall" }
+
+// RootName implements Message.
+func (*AlternateCallResponse) RootName() string { return "AlternateCallResponse" }
+
+// ResponseName implements Request.
+func (*AlternateCall) ResponseName() string { return "AlternateCallResponse" }
+
+// RootName implements Message.
+func (*MessageWaitingEvent) RootName() string { return "MessageWaitingEvent" }
+
+// RootName implements Message.
 func (*DeflectCall) RootName() string { return "DeflectCall" }
 
 // RootName implements Message.
@@ -266,6 +287,11 @@ var registry = map[string]func() Message{
 	"SingleStepTransferCallResponse":          func() Message { return new(SingleStepTransferCallResponse) },
 	"ConferenceCall":                          func() Message { return new(ConferenceCall) },
 	"ConferenceCallResponse":                  func() Message { return new(ConferenceCallResponse) },
+	"ReconnectCall":                           func() Message { return new(ReconnectCall) },
+	"ReconnectCallResponse":                   func() Message { return new(ReconnectCallResponse) },
+	"AlternateCall":                           func() Message { return new(AlternateCall) },
+	"AlternateCallResponse":                   func() Message { return new(AlternateCallResponse) },
+	"MessageWaitingEvent":                     func() Message { return new(MessageWaitingEvent) },
 	"DeflectCall":                             func() Message { return new(DeflectCall) },
 	"DeflectCallResponse":                     func() Message { return new(DeflectCallResponse) },
 	"GenerateDigits":                          func() Message { return new(GenerateDigits) },
@@ -321,6 +347,8 @@ var (
 	_ Request        = (*SingleStepTransferCall)(nil)
 	_ Request        = (*ConferenceCall)(nil)
 	_ Request        = (*DeflectCall)(nil)
+	_ Request        = (*ReconnectCall)(nil)
+	_ Request        = (*AlternateCall)(nil)
 	_ Request        = (*GenerateDigits)(nil)
 	_ Request        = (*SetDoNotDisturb)(nil)
 	_ Request        = (*SetForwarding)(nil)

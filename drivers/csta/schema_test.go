@@ -58,6 +58,8 @@ func TestRequestsFollowTheSchema(t *testing.T) {
 		&csta.AnswerCall{CallToBeAnswered: conn},
 		&csta.ClearConnection{ConnectionToBeCleared: conn},
 		&csta.HoldCall{CallToBeHeld: conn},
+		&csta.ReconnectCall{ActiveCall: csta.Conn("13", "201"), HeldCall: conn},
+		&csta.AlternateCall{HeldCall: conn, ActiveCall: csta.Conn("13", "201")},
 		&csta.RetrieveCall{CallToBeRetrieved: conn},
 		&csta.ConsultationCall{ExistingCall: conn, ConsultedDevice: csta.Device("203")},
 		&csta.TransferCall{HeldCall: conn, ActiveCall: csta.Conn("13", "201")},

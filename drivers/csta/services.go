@@ -297,3 +297,31 @@ type SystemStatus struct {
 type SystemStatusResponse struct {
 	Extensions *RawXML `xml:"extensions,omitempty"`
 }
+
+// ReconnectCall (ECMA-269 §17.2.19) clears ActiveCall and retrieves
+// HeldCall at the same device: cancel a consultation. Element order as
+// ECMA-323: activeCall, then heldCall.
+type ReconnectCall struct {
+	ActiveCall ConnectionID `xml:"activeCall"`
+	HeldCall   ConnectionID `xml:"heldCall"`
+	Extensions *RawXML      `xml:"extensions,omitempty"`
+}
+
+// ReconnectCallResponse is the empty positive response to ReconnectCall.
+type ReconnectCallResponse struct {
+	Extensions *RawXML `xml:"extensions,omitempty"`
+}
+
+// AlternateCall (ECMA-269 §17.2.2) holds ActiveCall and retrieves
+// HeldCall at the same device: swap. Element order as ECMA-323: heldCall,
+// then activeCall (the reverse of ReconnectCall).
+type AlternateCall struct {
+	HeldCall   ConnectionID `xml:"heldCall"`
+	ActiveCall ConnectionID `xml:"activeCall"`
+	Extensions *RawXML      `xml:"extensions,omitempty"`
+}
+
+// AlternateCallResponse is the empty positive response to AlternateCall.
+type AlternateCallResponse struct {
+	Extensions *RawXML `xml:"extensions,omitempty"`
+}

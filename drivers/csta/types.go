@@ -1,6 +1,7 @@
 package csta
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"strings"
@@ -102,6 +103,33 @@ type ConnectionList struct {
 // they must be well-formed and declare their own namespaces.
 type RawXML struct {
 	Inner []byte `xml:",innerxml"`
+}
+
+// Find returns the text of the first element named local (any
+// namespace) inside the raw XML, trimmed; "" when there is none or the
+// XML is broken. Vendors put ids in their private data (Avaya's UCID in
+// globallyUniqueCallLinkageID); Find reads them without a schema for
+// every private type. It is safe on a nil RawXML.
+func (r *RawXML) Find(local string) string {
+	if r == nil || len(r.Inner) == 0 {
+		return ""
+	}
+	dec := xml.NewDecoder(bytes.NewReader(r.Inner))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if st, ok := tok.(xml.StartElement); ok && st.Name.Local == local {
+			var v struct {
+				S string `xml:",chardata"`
+			}
+			if dec.DecodeElement(&v, &st) != nil {
+				return ""
+			}
+			return strings.TrimSpace(v.S)
+		}
+	}
 }
 
 // NewRawXML marshals v (a struct with its own XMLName and namespace, such as

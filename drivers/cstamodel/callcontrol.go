@@ -100,3 +100,30 @@ func (cc *CallControl) pair(ctx context.Context, what string, held, active plugi
 	a, err := cc.Conn(ctx, what, active)
 	return h, a, err
 }
+
+// Reconnect is CSTA ReconnectCall (ECMA-269 §17.2.19): active (the
+// consultation) is cleared and held retrieved. The result is the held
+// connection, active again.
+func (cc *CallControl) Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := cc.pair(ctx, "reconnect", held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if _, err := cc.Send(ctx, "reconnect", &csta.ReconnectCall{ActiveCall: a, HeldCall: h}); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}
+
+// Alternate is CSTA AlternateCall (ECMA-269 §17.2.2): active is held and
+// held retrieved. The result is the connection now active (held's).
+func (cc *CallControl) Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	h, a, err := cc.pair(ctx, "alternate", held, active)
+	if err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	if _, err := cc.Send(ctx, "alternate", &csta.AlternateCall{HeldCall: h, ActiveCall: a}); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return held, nil
+}

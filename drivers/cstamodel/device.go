@@ -1,6 +1,9 @@
 package cstamodel
 
-import "github.com/switchboard-gw/switchboard/plugins"
+import (
+	"github.com/switchboard-gw/switchboard/drivers/csta"
+	"github.com/switchboard-gw/switchboard/plugins"
+)
 
 // Device is what a CSTA driver tracks of one monitored device: its calls
 // and features, from the PBX's snapshot at monitor start plus every event
@@ -8,6 +11,7 @@ import "github.com/switchboard-gw/switchboard/plugins"
 type Device struct {
 	Calls   Calls
 	DND     bool
+	MWI     bool // message waiting (MessageWaitingEvent); snapshots do not carry it
 	Fwd     map[plugins.ForwardingType]plugins.Forwarding
 	Touched uint64 // events applied; lets a late snapshot yield to them
 }
@@ -42,11 +46,23 @@ func (dv *Device) Snapshot(device string, seq uint64) plugins.DeviceSnapshot {
 		for _, c := range dv.Calls {
 			s.Calls = append(s.Calls, c)
 		}
-		s.DND = dv.DND
+		s.DND, s.MessageWaiting = dv.DND, dv.MWI
 		for _, f := range dv.Fwd {
 			s.Forwarding = append(s.Forwarding, f)
 		}
 	}
 	SortSnapshot(&s)
 	return s
+}
+
+// MessageWaiting applies a CSTA MessageWaitingEvent (ECMA-269 §21.2.x) to
+// the device and returns the model event to emit, base carrying the
+// monitor and device.
+func (dv *Device) MessageWaiting(base plugins.Event, e *csta.MessageWaitingEvent) plugins.Event {
+	dv.MWI = e.MessageWaitingOn
+	base.Type, base.MessageWaiting = plugins.EventMessageWaiting, e.MessageWaitingOn
+	if e.DeviceForMessage != nil {
+		base.Other = e.DeviceForMessage.Value
+	}
+	return base
 }

@@ -132,6 +132,8 @@ func MonitorOf(m csta.Message) string {
 	switch e := m.(type) {
 	case csta.Event:
 		return e.Monitor()
+	case *csta.MessageWaitingEvent:
+		return strings.TrimSpace(e.MonitorCrossRefID)
 	case *csta.RawMessage:
 		var v struct {
 			X string `xml:"monitorCrossRefID"`

@@ -1,6 +1,7 @@
 package cstamodel
 
 import (
+	"strings"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
@@ -64,9 +65,11 @@ func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (
 	case *csta.DeliveredEvent:
 		base.Type, base.Calling, base.Called = plugins.EventDelivered, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.AlertingDevice)
+		tr.callInfo(&base, tr.party(v.AlertingDevice), v.LastRedirectionDevice, globalID(v.CallLinkageData, v.Extensions, v.CorrelatorData), v.NetworkInfo)
 	case *csta.EstablishedEvent:
 		base.Type, base.Calling, base.Called = plugins.EventEstablished, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.AnsweringDevice)
+		tr.callInfo(&base, tr.party(v.AnsweringDevice), v.LastRedirectionDevice, globalID(v.CallLinkageData, v.Extensions, v.CorrelatorData), v.NetworkInfo)
 	case *csta.HeldEvent:
 		base.Type, base.Other = plugins.EventHeld, tr.party(v.HoldingDevice)
 	case *csta.RetrievedEvent:
@@ -75,6 +78,7 @@ func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (
 		base.Type, base.Other = plugins.EventConnectionCleared, tr.party(v.ReleasingDevice)
 	case *csta.DivertedEvent:
 		base.Type, base.Other = plugins.EventDiverted, tr.party(v.NewDestination)
+		base.LastRedirection = tr.party(v.LastRedirectionDevice)
 	case *csta.FailedEvent:
 		base.Type, base.Calling, base.Called = plugins.EventFailed, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.FailingDevice)
@@ -125,7 +129,69 @@ func (tr *Translator) track(calls Calls, ev plugins.Event, subj csta.ConnectionI
 			break
 		}
 	}
+	Remember(&c, ev)
 	calls[ev.CallID] = c
+}
+
+// Remember copies what a call event says of the call as a whole (the
+// parties, names, redirection, global id, party type) into the device's
+// snapshot of it, keeping what earlier events said where this one is
+// silent.
+func Remember(c *plugins.CallSnapshot, ev plugins.Event) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Calling, ev.Calling)
+	set(&c.Called, ev.Called)
+	set(&c.OriginalCalled, ev.OriginalCalled)
+	set(&c.LastRedirection, ev.LastRedirection)
+	set(&c.GlobalCallID, ev.GlobalCallID)
+	if ev.PartyType != plugins.PartyUnspecified {
+		c.PartyType = ev.PartyType
+	}
+	switch c.Other {
+	case "":
+	case ev.Other:
+		set(&c.OtherName, ev.OtherName)
+	case ev.Calling:
+		set(&c.OtherName, ev.CallingName)
+	case ev.Called:
+		set(&c.OtherName, ev.CalledName)
+	}
+}
+
+// callInfo reads what a Delivered or Established event says beyond the
+// parties (ECMA-269 §17.2.5, §17.2.8):
+//   - lastRedirectionDevice is the device that last redirected the call
+//     ("forwarded from"); when it is known, calledDevice is the device
+//     the caller first called, which is not the device now alerted or
+//     answering (here);
+//   - global is the call's id across devices (see globalID);
+//   - networkCallingDevice says the caller came from the public network
+//     (external); a caller the switch cannot name that arrived on an
+//     associatedCallingDevice (a trunk or line) is that trunk.
+func (tr *Translator) callInfo(ev *plugins.Event, here string, lastRedir *csta.Party, global string, n csta.NetworkInfo) {
+	if r := tr.party(lastRedir); r != "" {
+		ev.LastRedirection = r
+		if ev.Called != "" && ev.Called != here {
+			ev.OriginalCalled = ev.Called
+		}
+	}
+	ev.GlobalCallID = global
+	switch {
+	case n.NetworkCallingDevice.Known():
+		ev.PartyType = plugins.PartyExternal
+		if ev.Calling == "" {
+			ev.Calling = n.NetworkCallingDevice.ID()
+		}
+	case n.AssociatedCallingDevice.Known() && ev.Calling == "":
+		ev.PartyType = plugins.PartyTrunk
+		ev.Calling = tr.party(n.AssociatedCallingDevice)
+	case n.NetworkCalledDevice.Known() && ev.Called != "" && ev.Called != ev.Device:
+		ev.PartyType = plugins.PartyExternal // an outgoing call to the network
+	}
 }
 
 // join handles Transfered and Conferenced: the device's two old calls
@@ -166,4 +232,18 @@ func (tr *Translator) join(calls Calls, ev *plugins.Event, primary csta.Connecti
 	if ev.State != plugins.StateNull && ev.State != plugins.StateUnspecified && result != "" {
 		calls[result] = plugins.CallSnapshot{CallID: result, ConnectionID: ev.ConnectionID, State: ev.State, Other: other}
 	}
+}
+
+// globalID is the call's id across devices: ECMA-269 callLinkageData
+// (globallyUniqueCallLinkageID; Avaya AES puts its UCID there, and in its
+// private data, which is searched next), else the correlatorData the
+// switch carries with the call.
+func globalID(link *csta.CallLinkageData, ext *csta.RawXML, corr string) string {
+	if id := strings.TrimSpace(link.ID()); id != "" {
+		return id
+	}
+	if id := ext.Find("globallyUniqueCallLinkageID"); id != "" {
+		return id
+	}
+	return strings.TrimSpace(corr)
 }

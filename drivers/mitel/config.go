@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/driverconf"
+	"github.com/switchboard-gw/switchboard/plugins/sdk"
 )
 
 // Config is the mitel driver's config section, handed to Start as JSON.
@@ -74,6 +75,11 @@ type Config struct {
 	// "N<{device}!98>" (the form a MiVO400 trace shows). Device IDs the PBX
 	// reports in that form are read back to the bare name.
 	DeviceIDFormat string `json:"device_id_format"`
+	// Directory names the PBX's devices for the attendant (ListDevices):
+	// [{"device": "201", "name": "Reception", "type": "internal"}, ...].
+	// ECMA-323 events carry no names, so this is where lamps get theirs
+	// (default none). Each device once.
+	Directory sdk.Directory `json:"directory"`
 
 	edition csta.Edition
 	ids     deviceIDs
@@ -184,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSInsecureSkipVerify || c.TLSCAFile != "" || c.TLSServerName != "") && !c.TLS {
 		bad("tls_* settings without tls")
+	}
+	if err := c.Directory.Validate(); err != nil {
+		bad("%v", err)
 	}
 	return p.Err()
 }

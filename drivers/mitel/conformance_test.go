@@ -19,8 +19,14 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = sim.Close() })
+		names := map[string]string{"201": "Anna Alt", "202": "Bert Berg", "203": "Carla Cruz", "204": "Dora Dix"}
+		var dir []map[string]string
+		for _, dev := range devs {
+			dir = append(dir, map[string]string{"device": dev, "name": names[dev]})
+		}
 		d := mitel.New()
 		t.Cleanup(func() { _ = d.Close() })
-		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), nil), Devices: devs}
+		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
+			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names}
 	}})
 }

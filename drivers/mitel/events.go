@@ -124,6 +124,10 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 		d.mapFeature(m, st, base, raw)
 		return
 	}
+	if mw, ok := msg.(*csta.MessageWaitingEvent); ok {
+		d.emit(st.MessageWaiting(base, mw))
+		return
+	}
 	if ev, ok := d.tr.Event(st.Calls, base, msg); ok {
 		d.emit(ev)
 	}

@@ -214,3 +214,29 @@ var (
 	_ sdk.DNDSetter        = (*Driver)(nil)
 	_ sdk.ForwardingSetter = (*Driver)(nil)
 )
+
+// Reconnect implements sdk.Reconnecter (CSTA ReconnectCall: cancel the
+// consultation, back to the held call).
+func (d *Driver) Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	return d.cc.Reconnect(ctx, held, active)
+}
+
+// Alternate implements sdk.Alternater (CSTA AlternateCall: swap between
+// the held and the active call).
+func (d *Driver) Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	return d.cc.Alternate(ctx, held, active)
+}
+
+// ReportsMessageWaiting implements sdk.MessageWaitingReporter: the
+// driver maps CSTA MessageWaitingEvent (ECMA-269 logical device feature
+// event) to the model and keeps the lamp's state in snapshots.
+func (d *Driver) ReportsMessageWaiting() bool { return true }
+
+// ListDevices implements sdk.DeviceLister: the configured directory
+// (config "directory"), paged.
+func (d *Driver) ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error) {
+	d.mu.Lock()
+	dir := d.cfg.Directory
+	d.mu.Unlock()
+	return dir.ListDevices(ctx, token, size)
+}

@@ -375,6 +375,16 @@ func (s *adminServer) callAction(w http.ResponseWriter, r *http.Request, action 
 		err = src.GenerateDigits(ctx, ref, req.Digits)
 	case "consult":
 		res, err = src.Consultation(ctx, ref, req.To)
+	case "reconnect", "alternate":
+		var active plugins.ConnectionRef
+		if _, active, err = at.Connection(req.ConsultCall, req.Device); err != nil {
+			break
+		}
+		if action == "reconnect" {
+			res, err = src.Reconnect(ctx, ref, active)
+		} else {
+			res, err = src.Alternate(ctx, ref, active)
+		}
 	case "transfer", "conference":
 		if action == "transfer" && req.To != "" {
 			var id string

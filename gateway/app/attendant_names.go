@@ -29,9 +29,10 @@ type namesPage struct {
 
 // deviceNames answers GET /api/v1/devices/names?after=&limit=: the
 // display names of every device the attendant model watches that has
-// one (the gateway's users), by device id, a page at a time, so a
-// console labels every lamp whatever directory.search_max_results is.
-// Devices without a name other than their number are left out.
+// one (the gateway's users; a PBX's devices named by their driver's
+// directory or calls), by device id, a page at a time, so a console
+// labels every lamp whatever directory.search_max_results is. Devices
+// without a name other than their number are left out.
 func (s *adminServer) deviceNames(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after := q.Get("after")
@@ -49,8 +50,7 @@ func (s *adminServer) deviceNames(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	page := namesPage{Names: []deviceName{}}
-	// Only the gateway's users have names beyond their number.
-	only := func(id string) bool { return id > after && strings.HasPrefix(id, attendant.GatewaySource+":") }
+	only := func(id string) bool { return id > after }
 	for _, d := range s.app.att.Devices(attendant.DeviceQuery{Only: only}) { // sorted by id
 		name := s.deviceName(d)
 		if name == "" {
@@ -65,9 +65,13 @@ func (s *adminServer) deviceNames(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, page)
 }
 
-// deviceName is the display name of a device: a gateway user's; "" when
-// it has none beyond its number.
+// deviceName is the display name of a device: the model's (a driver's
+// directory or the PBX in a call), else a gateway user's; "" when it has
+// none beyond its number.
 func (s *adminServer) deviceName(d attendant.Device) string {
+	if d.Name != "" && d.Name != d.Device {
+		return d.Name
+	}
 	user, ok := strings.CutPrefix(d.ID, attendant.GatewaySource+":")
 	if !ok || s.app.users == nil {
 		return ""

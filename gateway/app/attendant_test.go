@@ -104,6 +104,16 @@ func (s *testSource) SetForwarding(context.Context, string, plugins.Forwarding) 
 	return fmt.Errorf("test source: %w: link down", plugins.ErrUnavailable)
 }
 func (s *testSource) SetAgentState(context.Context, plugins.AgentStateRequest) error { return errNS }
+func (s *testSource) Reconnect(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	s.did("reconnect %s/%s %s/%s", h.Device, h.CallID, a.Device, a.CallID)
+	return h, nil
+}
+func (s *testSource) Alternate(context.Context, plugins.ConnectionRef, plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	return plugins.ConnectionRef{}, errNS
+}
+func (s *testSource) ListDevices(context.Context, string, int) (plugins.DevicePage, error) {
+	return plugins.DevicePage{}, errNS
+}
 
 // attendantApp runs a gateway whose attendant model has one test source
 // "pbx1" with devices 201 and 202, 201 in call c1.

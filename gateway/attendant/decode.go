@@ -138,7 +138,8 @@ func (r *MakeCallRequest) Validate() error {
 // ActionRequest is the body of POST /api/v1/calls/{id}/{action}. Device
 // (API id) is the device whose connection acts; the other fields depend
 // on the action: To (consult, deflect, blind transfer), ConsultCall
-// (attended transfer, conference: the consultation call's API id),
+// (attended transfer, conference, reconnect, alternate: the consultation
+// call's API id; the call in the path is the held one),
 // Digits (dtmf), Slot (park; optional where the source chooses).
 type ActionRequest struct {
 	Device      string `json:"device"`
@@ -149,7 +150,8 @@ type ActionRequest struct {
 }
 
 // Actions are the call actions of POST /api/v1/calls/{id}/{action}.
-var Actions = []string{"answer", "hold", "retrieve", "clear", "consult", "transfer", "conference", "deflect", "dtmf", "park"}
+var Actions = []string{"answer", "hold", "retrieve", "clear", "consult", "transfer", "conference", "deflect", "dtmf", "park",
+	"reconnect", "alternate"}
 
 // Validate checks the request for action.
 func (r *ActionRequest) Validate(action string) error {
@@ -180,7 +182,7 @@ func (r *ActionRequest) Validate(action string) error {
 			return fmt.Errorf("%w: transfer needs to (blind) or consult_call (attended), not both", ErrBadRequest)
 		}
 		return nil
-	case "conference":
+	case "conference", "reconnect", "alternate":
 		return need("consult_call", r.ConsultCall)
 	case "dtmf":
 		if err := need("digits", r.Digits); err != nil {

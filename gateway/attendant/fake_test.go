@@ -23,6 +23,7 @@ type fakeSource struct {
 	noDefl  bool
 	snapErr error
 	taken   int // snapshots taken
+	dir     []plugins.DirectoryEntry
 }
 
 func newFake(name string, devs ...string) *fakeSource {
@@ -54,6 +55,11 @@ func (f *fakeSource) setSnap(s plugins.DeviceSnapshot) {
 func (f *fakeSource) Name() string { return f.name }
 func (f *fakeSource) Up() bool     { return true }
 func (f *fakeSource) Capabilities(context.Context) (plugins.Capabilities, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dir != nil {
+		return plugins.Capabilities{Services: []plugins.Service{plugins.ServiceListDevices}}, nil
+	}
 	return plugins.Capabilities{}, nil
 }
 func (f *fakeSource) Monitors() []string { return f.monitors }
@@ -128,6 +134,36 @@ func (f *fakeSource) SetForwarding(context.Context, string, plugins.Forwarding) 
 }
 func (f *fakeSource) SetAgentState(context.Context, plugins.AgentStateRequest) error {
 	return plugins.ErrNotSupported
+}
+
+func (f *fakeSource) Reconnect(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	f.record("reconnect %s/%s %s/%s", h.Device, h.CallID, a.Device, a.CallID)
+	return h, nil
+}
+func (f *fakeSource) Alternate(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	f.record("alternate %s/%s %s/%s", h.Device, h.CallID, a.Device, a.CallID)
+	return h, nil
+}
+func (f *fakeSource) ListDevices(_ context.Context, token string, size int) (plugins.DevicePage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, fmt.Sprintf("list %q %d", token, size))
+	if f.dir == nil {
+		return plugins.DevicePage{}, plugins.ErrNotSupported
+	}
+	// One entry per page, to prove the model follows the pages.
+	i := 0
+	if token != "" {
+		fmt.Sscanf(token, "p%d", &i)
+	}
+	if i >= len(f.dir) {
+		return plugins.DevicePage{}, nil
+	}
+	p := plugins.DevicePage{Devices: []plugins.DirectoryEntry{f.dir[i]}}
+	if i+1 < len(f.dir) {
+		p.Next = fmt.Sprintf("p%d", i+1)
+	}
+	return p, nil
 }
 
 var _ Source = (*fakeSource)(nil)

@@ -75,6 +75,8 @@ type Model struct {
 	wg      sync.WaitGroup
 	resync  map[string]bool // source → a resync is running
 	again   map[string]bool // source → resync once more when it ends
+
+	dirLoading map[string]bool // source → its directory is being loaded (directory.go)
 }
 
 // linkState is what the model tracks of one source's event flow.
@@ -105,7 +107,8 @@ func New(o Options) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Model{opts: o, log: o.Logger, sources: map[string]Source{}, links: map[string]*linkState{},
 		devices: map[string]*device{}, parked: map[string]*parkedCall{}, pending: map[string]*transferWatch{},
-		subs: map[*Subscription]struct{}{}, ctx: ctx, cancel: cancel, resync: map[string]bool{}, again: map[string]bool{}}
+		subs: map[*Subscription]struct{}{}, ctx: ctx, cancel: cancel, resync: map[string]bool{}, again: map[string]bool{},
+		dirLoading: map[string]bool{}}
 }
 
 func (m *Model) now() time.Time { return m.opts.Now() }
@@ -235,6 +238,7 @@ func (m *Model) Apply(ev plugins.Event) {
 		ls.up = true
 		m.publishLocked(Message{Type: "link_up", Source: source, Scope: "pbx", Detail: ev.RawCause}, "", "")
 		m.resyncLocked(source)
+		m.loadDirectoryLocked(source)
 		return
 	case plugins.EventSnapshot:
 		if ev.Snapshot == nil {
@@ -275,10 +279,13 @@ func (m *Model) Apply(ev plugins.Event) {
 		d.updated = now
 	case plugins.EventAgentState:
 		d.agent, d.updated = ev.AgentState, now
+	case plugins.EventMessageWaiting:
+		d.mwi, d.updated = ev.MessageWaiting, now
 	case plugins.EventMonitorEnded:
 		d.offline, d.calls, d.updated = true, map[string]*conn{}, now
 	default:
 		d.applyCall(ev, now)
+		m.learnNamesLocked(source, ev)
 		m.watchTransferLocked(source, ev)
 		m.watchParkLocked(source, ev)
 	}
@@ -388,13 +395,14 @@ func (m *Model) Resync(source string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.resyncLocked(source)
+	m.loadDirectoryLocked(source)
 }
 
 // DeviceQuery selects devices.
 type DeviceQuery struct {
 	// Source keeps one source's devices.
 	Source string
-	// Q keeps devices whose id contains it (case-insensitive).
+	// Q keeps devices whose id or name contains it (case-insensitive).
 	Q string
 	// Only, when not nil, keeps the devices it allows.
 	Only func(id string) bool
@@ -408,7 +416,7 @@ func (m *Model) Devices(q DeviceQuery) []Device {
 	lq := strings.ToLower(q.Q)
 	for _, id := range m.order {
 		d := m.devices[id]
-		if q.Source != "" && d.source != q.Source || lq != "" && !strings.Contains(strings.ToLower(id), lq) ||
+		if q.Source != "" && d.source != q.Source || lq != "" && !strings.Contains(strings.ToLower(id), lq) && !strings.Contains(strings.ToLower(d.name), lq) ||
 			q.Only != nil && !q.Only(id) {
 			continue
 		}
@@ -461,13 +469,22 @@ func (m *Model) callsLocked(only string) []Call {
 				call = &Call{ID: cid, Source: d.source, Since: c.since}
 				byID[cid] = call
 			}
-			call.Parties = append(call.Parties, Party{Device: id, ConnectionID: c.connID, State: c.state.String()})
+			p := Party{Device: id, Name: d.name, ConnectionID: c.connID, State: c.state.String()}
+			if c.party != plugins.PartyUnspecified {
+				p.PartyType = c.party.String()
+			}
+			call.Parties = append(call.Parties, p)
 			if call.Calling == "" {
-				call.Calling = c.calling
+				call.Calling, call.CallingName = c.calling, c.callingName
 			}
 			if call.Called == "" {
-				call.Called = c.called
+				call.Called, call.CalledName = c.called, c.calledName
 			}
+			setIf(&call.CallingName, c.callingName)
+			setIf(&call.CalledName, c.calledName)
+			setIf(&call.OriginalCalled, c.originalCalled)
+			setIf(&call.ForwardedFrom, c.forwardedFrom)
+			setIf(&call.GlobalCallID, c.global)
 			if c.since.Before(call.Since) {
 				call.Since = c.since
 			}

@@ -47,6 +47,9 @@ type Source interface {
 	SetDND(ctx context.Context, device string, enabled bool) error
 	SetForwarding(ctx context.Context, device string, f plugins.Forwarding) error
 	SetAgentState(ctx context.Context, r plugins.AgentStateRequest) error
+	Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error)
+	Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error)
+	ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error)
 }
 
 // GatewaySource is the name of the gateway's own source.

@@ -41,26 +41,46 @@ type Connection struct {
 	CallID       string `json:"call_id"`
 	ConnectionID string `json:"connection_id,omitempty"`
 	State        string `json:"state"`
-	// Other is the far end, when the PBX says (as the PBX names it).
-	Other   string    `json:"other,omitempty"`
-	Calling string    `json:"calling,omitempty"`
-	Called  string    `json:"called,omitempty"`
-	Since   time.Time `json:"since"`
+	// Other is the far end, when the PBX says (as the PBX names it),
+	// OtherName its name and PartyType where it is (internal, external,
+	// trunk).
+	Other     string `json:"other,omitempty"`
+	OtherName string `json:"other_name,omitempty"`
+	PartyType string `json:"party_type,omitempty"`
+	Calling   string `json:"calling,omitempty"`
+	// CallingName and CalledName are the parties' names as the PBX
+	// gives them.
+	CallingName string `json:"calling_name,omitempty"`
+	Called      string `json:"called,omitempty"`
+	CalledName  string `json:"called_name,omitempty"`
+	// OriginalCalled is the number first called; ForwardedFrom the
+	// device that last redirected the call here.
+	OriginalCalled string `json:"original_called,omitempty"`
+	ForwardedFrom  string `json:"forwarded_from,omitempty"`
+	// GlobalCallID is the PBX's id of the call that is the same at
+	// every device (Avaya UCID, Xsi extTrackingId, CSTA correlator).
+	GlobalCallID string    `json:"global_call_id,omitempty"`
+	Since        time.Time `json:"since"`
 }
 
 // Device is one device as the API shows it.
 type Device struct {
 	// ID is "<source>:<device>".
-	ID     string    `json:"id"`
-	Source string    `json:"source"`
-	Device string    `json:"device"`
-	Line   LineState `json:"line"`
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Device string `json:"device"`
+	// Name is the device's name from the source's directory (or as the
+	// PBX named it in a call).
+	Name string    `json:"name,omitempty"`
+	Line LineState `json:"line"`
 	// Calls are the device's connections; call ids are API ids
 	// ("<source>:<call>").
 	Calls      []Connection         `json:"calls"`
 	DND        bool                 `json:"dnd"`
 	Forwarding []plugins.Forwarding `json:"forwarding"`
 	AgentState string               `json:"agent_state,omitempty"`
+	// MessageWaiting: the device's message-waiting lamp is on.
+	MessageWaiting bool `json:"message_waiting"`
 	// UserPresence is what the user set (PUT /api/v1/presence/{id}).
 	UserPresence Presence `json:"user_presence,omitempty"`
 	// Presence is the aggregate (seed 002 precedence).
@@ -74,27 +94,40 @@ type Device struct {
 // Party is one device's connection in a [Call].
 type Party struct {
 	Device       string `json:"device"`
+	Name         string `json:"name,omitempty"`
 	ConnectionID string `json:"connection_id,omitempty"`
 	State        string `json:"state"`
+	// PartyType is where the far end is, as this device sees it.
+	PartyType string `json:"party_type,omitempty"`
 }
 
 // Call is an active call as the API shows it: every monitored device's
 // connection in it.
 type Call struct {
-	ID      string    `json:"id"`
-	Source  string    `json:"source"`
-	Calling string    `json:"calling,omitempty"`
-	Called  string    `json:"called,omitempty"`
-	Parties []Party   `json:"parties"`
-	Since   time.Time `json:"since"`
+	ID          string `json:"id"`
+	Source      string `json:"source"`
+	Calling     string `json:"calling,omitempty"`
+	CallingName string `json:"calling_name,omitempty"`
+	Called      string `json:"called,omitempty"`
+	CalledName  string `json:"called_name,omitempty"`
+	// OriginalCalled and ForwardedFrom: see [Connection].
+	OriginalCalled string `json:"original_called,omitempty"`
+	ForwardedFrom  string `json:"forwarded_from,omitempty"`
+	// GlobalCallID is the PBX's id that is the same at every device.
+	GlobalCallID string    `json:"global_call_id,omitempty"`
+	Parties      []Party   `json:"parties"`
+	Since        time.Time `json:"since"`
 }
 
 // conn is a device's connection in the model.
 type conn struct {
-	callID, connID         string
-	state                  plugins.ConnectionState
-	other, calling, called string
-	since                  time.Time
+	callID, connID                        string
+	state                                 plugins.ConnectionState
+	other, calling, called                string
+	otherName, callingName, calledName    string
+	originalCalled, forwardedFrom, global string
+	party                                 plugins.PartyType
+	since                                 time.Time
 }
 
 // device is the model's state of one monitored device.
@@ -104,6 +137,9 @@ type device struct {
 	// filters test a bit, not a map (Subscription.devBits).
 	idx     int
 	calls   map[string]*conn // source call id →
+	name    string           // from the directory or a call event
+	dirName bool             // name came from the directory (events do not override it)
+	mwi     bool
 	dnd     bool
 	fwd     []plugins.Forwarding
 	agent   plugins.AgentState
@@ -153,8 +189,8 @@ func (d *device) line() LineState {
 // view is the device's API view.
 func (d *device) view() Device {
 	v := Device{
-		ID: ID(d.source, d.dev), Source: d.source, Device: d.dev, Line: d.line(),
-		Calls: make([]Connection, 0, len(d.calls)), DND: d.dnd,
+		ID: ID(d.source, d.dev), Source: d.source, Device: d.dev, Name: d.name, Line: d.line(),
+		Calls: make([]Connection, 0, len(d.calls)), DND: d.dnd, MessageWaiting: d.mwi,
 		Forwarding: append([]plugins.Forwarding{}, d.fwd...), UserPresence: d.user,
 		Stale: d.stale, Updated: d.updated,
 	}
@@ -162,11 +198,22 @@ func (d *device) view() Device {
 		v.AgentState = d.agent.String()
 	}
 	for _, c := range d.calls {
-		v.Calls = append(v.Calls, Connection{CallID: ID(d.source, c.callID), ConnectionID: c.connID, State: c.state.String(),
-			Other: c.other, Calling: c.calling, Called: c.called, Since: c.since})
+		v.Calls = append(v.Calls, c.view(d.source))
 	}
 	slices.SortFunc(v.Calls, func(a, b Connection) int { return a.Since.Compare(b.Since) })
 	v.Presence = Aggregate(d.presenceInputs()...)
+	return v
+}
+
+// view is the connection's API view.
+func (c *conn) view(source string) Connection {
+	v := Connection{CallID: ID(source, c.callID), ConnectionID: c.connID, State: c.state.String(),
+		Other: c.other, OtherName: c.otherName, Calling: c.calling, CallingName: c.callingName,
+		Called: c.called, CalledName: c.calledName, OriginalCalled: c.originalCalled,
+		ForwardedFrom: c.forwardedFrom, GlobalCallID: c.global, Since: c.since}
+	if c.party != plugins.PartyUnspecified {
+		v.PartyType = c.party.String()
+	}
 	return v
 }
 
@@ -195,8 +242,11 @@ func (d *device) applySnapshot(s plugins.DeviceSnapshot, now time.Time) {
 		if o, ok := old[c.CallID]; ok {
 			since = o.since
 		}
-		d.calls[c.CallID] = &conn{callID: c.CallID, connID: c.ConnectionID, state: c.State, other: c.Other, since: since}
+		d.calls[c.CallID] = &conn{callID: c.CallID, connID: c.ConnectionID, state: c.State, other: c.Other,
+			otherName: c.OtherName, party: c.PartyType, global: c.GlobalCallID, calling: c.Calling, called: c.Called,
+			originalCalled: c.OriginalCalled, forwardedFrom: c.LastRedirection, since: since}
 	}
+	d.mwi = s.MessageWaiting
 	d.dnd = s.DND
 	d.fwd = append([]plugins.Forwarding(nil), s.Forwarding...)
 	d.agent = s.AgentState
@@ -252,11 +302,30 @@ func (d *device) applyCall(ev plugins.Event, now time.Time) {
 	if ev.Called != "" {
 		c.called = ev.Called
 	}
-	for _, o := range []string{ev.Other, ev.Called, ev.Calling} {
-		if o != "" && o != d.dev {
-			c.other = o
+	setIf(&c.callingName, ev.CallingName)
+	setIf(&c.calledName, ev.CalledName)
+	setIf(&c.originalCalled, ev.OriginalCalled)
+	setIf(&c.forwardedFrom, ev.LastRedirection)
+	setIf(&c.global, ev.GlobalCallID)
+	if ev.PartyType != plugins.PartyUnspecified {
+		c.party = ev.PartyType
+	}
+	for _, o := range []struct{ dev, name string }{{ev.Other, ev.OtherName}, {ev.Called, ev.CalledName}, {ev.Calling, ev.CallingName}} {
+		if o.dev != "" && o.dev != d.dev {
+			if o.dev != c.other {
+				c.otherName = ""
+			}
+			c.other = o.dev
+			setIf(&c.otherName, o.name)
 			break
 		}
+	}
+}
+
+// setIf sets *dst to v unless v is empty.
+func setIf(dst *string, v string) {
+	if v != "" {
+		*dst = v
 	}
 }
 

@@ -239,6 +239,22 @@ func (s *Source) SetAgentState(context.Context, plugins.AgentStateRequest) error
 	return notSupported("set agent state")
 }
 
+// Reconnect implements attendant.Source: not supported (no consultation).
+func (s *Source) Reconnect(context.Context, plugins.ConnectionRef, plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	return plugins.ConnectionRef{}, notSupported("reconnect")
+}
+
+// Alternate implements attendant.Source: not supported.
+func (s *Source) Alternate(context.Context, plugins.ConnectionRef, plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	return plugins.ConnectionRef{}, notSupported("alternate")
+}
+
+// ListDevices implements attendant.Source: not supported (the users are
+// the gateway's own directory).
+func (s *Source) ListDevices(context.Context, string, int) (plugins.DevicePage, error) {
+	return plugins.DevicePage{}, notSupported("list devices")
+}
+
 // Snapshot implements attendant.Source: the user's calls as the B2BUA
 // has them, its DND and forwarding. Seq is the last event emitted before
 // the snapshot was taken.

@@ -2,6 +2,9 @@ package avaya
 
 import (
 	"encoding/xml"
+	"fmt"
+	"strconv"
+
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
@@ -72,6 +75,10 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 		return s.consult(r.ExistingCall, r.ConsultedDevice.Value)
 	case *cstaxml.TransferCall:
 		return s.join(r.HeldCall, r.ActiveCall, false)
+	case *cstaxml.ReconnectCall:
+		return s.swap(r.HeldCall, r.ActiveCall, true)
+	case *cstaxml.AlternateCall:
+		return s.swap(r.HeldCall, r.ActiveCall, false)
 	case *cstaxml.ConferenceCall:
 		return s.join(r.HeldCall, r.ActiveCall, true)
 	case *cstaxml.SingleStepTransferCall:
@@ -239,11 +246,47 @@ func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause 
 	if redirected {
 		redir, dcause = s.party(via), rcause
 	}
+	var netCaller *cstaxml.Party
+	if !s.exists(c.Calling) { // from the public network
+		netCaller = cstaxml.KnownParty(c.Calling)
+	}
 	s.emitAll(c, func(x, lo string) cstaxml.Message {
 		return &cstaxml.DeliveredEvent{MonitorCrossRefID: x, Connection: s.conn(c.ID, dest),
 			AlertingDevice: s.party(dest), CallingDevice: from, CalledDevice: to,
-			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause}
+			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause,
+			NetworkCallingDevice: netCaller, Extensions: ucidData(c.ID)}
 	})
+}
+
+// UCID is the simulator's Universal Call ID of a call: 20 digits, the
+// same at every device (Avaya's UCID: node, sequence, timestamp; here a
+// fixed node and the call id).
+func UCID(callID string) string {
+	n, _ := strconv.Atoi(callID)
+	return fmt.Sprintf("00001%015d", n)
+}
+
+// ucidData is AES's private data carrying the UCID with a delivered call
+// (the callLinkageData form AES clients read globallyUniqueCallLinkageID
+// from).
+func ucidData(callID string) *cstaxml.Raw {
+	return &cstaxml.Raw{Inner: []byte(`<privateData><private><ns1:DeliveredEventPrivateData xmlns:ns1="http://www.avaya.com/csta">` +
+		`<ns1:callLinkageData><ns1:globalCallData><ns1:globalCallLinkageID><ns1:globallyUniqueCallLinkageID>` + UCID(callID) +
+		`</ns1:globallyUniqueCallLinkageID></ns1:globalCallLinkageID></ns1:globalCallData></ns1:callLinkageData>` +
+		`</ns1:DeliveredEventPrivateData></private></privateData>`)}
+}
+
+// Incoming rings station to from an external number, as a trunk call
+// arrives: Delivered names the network caller (networkCallingDevice).
+func (s *Sim) Incoming(number, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.exists(to) {
+		return
+	}
+	c := s.newCall(number, to)
+	c.Parties = nil // the caller is beyond the trunk, not a station here
+	s.deliver(c, to, to, false, "")
 }
 
 func (s *Sim) makeCall(callingID, calledID string) ctisim.Result {
@@ -524,4 +567,17 @@ func (s *Sim) sessionMonitor(ss *session, r *cstaxml.MonitorStart) ctisim.Result
 	}
 	ss.sessMon = s.newID()
 	return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: ss.sessMon}}
+}
+
+// swap is ReconnectCall or AlternateCall (ctisim.Wire.Swap).
+func (s *Sim) swap(heldID, activeID cstaxml.ConnectionID, reconnect bool) ctisim.Result {
+	hc, hp, e := s.find(heldID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	ac, ap, e := s.find(activeID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	return s.wire.Swap(hc, hp, ac, ap, reconnect)
 }

@@ -13,6 +13,7 @@ import (
 // services.
 type user struct {
 	ext, id string
+	name    string // remoteParty/name others see (Config.Names)
 	dnd     bool
 	fwd     map[string]xsiwire.Forwarding // service name → setting
 	acd     xsiwire.CallCenter            // call center agent state (starts Sign-Out)
@@ -33,6 +34,8 @@ type half struct {
 	answer      int64
 	held        int64
 	redirect    *xsiwire.Redirect
+	hops        []*user // caller half: the users that forwarded the call, in order
+	redirs      []*user // terminator half: the users that redirected it here, in order
 	cause       *xsiwire.ReleaseCause
 	releasing   string
 }
@@ -45,9 +48,17 @@ func (h *half) wire() xsiwire.Call {
 		StartTime: h.start, AnswerTime: h.answer, HeldTime: h.held, Redirect: h.redirect,
 		ReleaseCause: h.cause, ReleasingParty: h.releasing}
 	if h.peer != nil {
-		c.RemoteParty = xsiwire.Party{Address: "tel:" + h.peer.u.ext, UserID: h.peer.u.id, CallType: "Group"}
+		c.RemoteParty = xsiwire.Party{Name: h.peer.u.name, Address: "tel:" + h.peer.u.ext, UserID: h.peer.u.id, CallType: "Group"}
 	} else {
 		c.RemoteParty = xsiwire.Party{Address: "tel:" + h.remote, CallType: "Network"}
+	}
+	if len(h.redirs) > 0 { // RedirectionList: the most recent first
+		c.Redirections = &xsiwire.RedirectionList{}
+		for i := len(h.redirs) - 1; i >= 0; i-- {
+			u := h.redirs[i]
+			c.Redirections.Items = append(c.Redirections.Items, xsiwire.Redirection{
+				Party: &xsiwire.Party{Name: u.name, Address: "tel:" + u.ext, UserID: u.id, CallType: "Group"}, Reason: "unconditional"})
+		}
 	}
 	if c.State == xsiwire.StateReleased {
 		c.ReleaseTime = now()
@@ -108,6 +119,7 @@ func (s *Sim) route(hc *half, addr string, depth int) {
 		to := t.fwd[xsiwire.ServiceCallForwardingAlways].ForwardToPhoneNumber
 		hc.peer, hc.remote = nil, to
 		hc.redirect = &xsiwire.Redirect{Address: "tel:" + t.ext, Reason: "unconditional", RedirectTime: now()}
+		hc.hops = append(hc.hops, t)
 		s.event(xsiwire.TypeCallForwardedEvent, hc)
 		s.route(hc, to, depth+1)
 		return
@@ -117,6 +129,7 @@ func (s *Sim) route(hc *half, addr string, depth int) {
 	}
 	ht := s.newHalf(t, hc.ext, xsiwire.PersonalityTerminator)
 	ht.peer, hc.peer = hc, ht
+	ht.redirs = slices.Clone(hc.hops)
 	s.event(xsiwire.TypeCallReceivedEvent, ht)
 }
 
@@ -136,6 +149,8 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 	switch {
 	case parts[0] == "services" && len(parts) == 2:
 		s.service(w, r, u, parts[1])
+	case parts[0] == "directories" && len(parts) == 2 && parts[1] == "Enterprise" && r.Method == http.MethodGet:
+		s.directory(w, r)
 	case parts[0] != "calls":
 		writeError(w, http.StatusNotFound, 110404, "no such resource")
 	case len(parts) == 1 && r.Method == http.MethodGet:

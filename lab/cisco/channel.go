@@ -471,6 +471,7 @@ var packages = func() map[string]map[string]bool {
 		xsiwire.PackageAdvancedCall:          set(advanced...),
 		xsiwire.PackageCallCenterAgent:       set(xsiwire.TypeAgentStateEvent),
 		xsiwire.PackageDoNotDisturb:          set(xsiwire.TypeDoNotDisturbEvent),
+		xsiwire.PackageVoiceMailSummary:      set(xsiwire.TypeVoiceMailMessageSummaryEvent),
 		xsiwire.PackageCallForwardingAlways:  set(xsiwire.TypeCallForwardingAlwaysEvent),
 		xsiwire.PackageCallForwardingBusy:    set(xsiwire.TypeCallForwardingBusyEvent),
 		xsiwire.PackageCallForwardingNoAnswr: set(xsiwire.TypeCallForwardingNoAnswerEvent)}

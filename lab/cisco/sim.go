@@ -49,6 +49,9 @@ type Config struct {
 	Domain string
 	// Users lists the extensions that exist (default 201–204).
 	Users []string
+	// Names gives users a name (extension → name), sent as
+	// remoteParty/name to the other party and in redirections.
+	Names map[string]string
 	// AckTimeout is how long an event may stay unacknowledged before it
 	// is sent again (default 5s).
 	AckTimeout time.Duration
@@ -140,7 +143,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, users: map[string]*user{}, byID: map[string]*user{}, channels: map[string]*channel{},
 		subs: map[string]*subscription{}, sets: map[string]bool{}, halves: map[string]*half{}, parked: map[string]*half{}}
 	for _, ext := range cfg.Users {
-		u := &user{ext: ext, id: ext + "@" + cfg.Domain, fwd: map[string]xsiwire.Forwarding{}}
+		u := &user{ext: ext, id: ext + "@" + cfg.Domain, name: cfg.Names[ext], fwd: map[string]xsiwire.Forwarding{}}
 		s.users[ext], s.byID[u.id] = u, u
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)

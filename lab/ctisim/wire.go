@@ -110,3 +110,24 @@ func (w Wire) Retrieve(c *Call, p *Party) Result {
 		})
 	}}}
 }
+
+// Swap is ReconnectCall (reconnect: the active connection ap is cleared)
+// and AlternateCall (ap is held); either way the held connection hp is
+// retrieved. Both must be the same device's, in different calls.
+func (w Wire) Swap(hc *Call, hp *Party, ac *Call, ap *Party, reconnect bool) Result {
+	if hc == ac || hp.Device != ap.Device || hp.State != StateHold || ap.State == StateHold {
+		return Fail(ErrInvalidState)
+	}
+	var first Result
+	var resp cstaxml.Message
+	if reconnect {
+		first, resp = w.Clear(ac, ap), &cstaxml.ReconnectCallResponse{}
+	} else {
+		if ap.State != StateConnected {
+			return Fail(ErrInvalidState)
+		}
+		first, resp = w.Hold(ac, ap), &cstaxml.AlternateCallResponse{}
+	}
+	second := w.Retrieve(hc, hp)
+	return Result{Msg: resp, After: append(first.After, second.After...)}
+}

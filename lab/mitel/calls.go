@@ -73,6 +73,10 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 		return s.join(r.HeldCall, r.ActiveCall, false)
 	case *cstaxml.ConferenceCall:
 		return s.join(r.HeldCall, r.ActiveCall, true)
+	case *cstaxml.ReconnectCall:
+		return s.swap(r.HeldCall, r.ActiveCall, true)
+	case *cstaxml.AlternateCall:
+		return s.swap(r.HeldCall, r.ActiveCall, false)
 	case *cstaxml.SetDoNotDisturb:
 		return s.setDND(r.Device.Value, r.DoNotDisturbOn)
 	case *cstaxml.SetForwarding:
@@ -193,11 +197,76 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 	if dest != called {
 		redir, dcause = to, "callForwardImmediate"
 	}
+	var netCaller, trunk *cstaxml.Party
+	if !s.exists(calling) || s.incoming[c.ID] { // from the public network, over the trunk
+		netCaller, trunk = cstaxml.KnownParty(s.cfg.NetworkPrefix+calling), cstaxml.KnownParty(s.trunk())
+	}
 	s.emitAll(c, func(x, lo string) cstaxml.Message {
 		return &cstaxml.DeliveredEvent{MonitorCrossRefID: x, Connection: cstaxml.Conn(c.ID, dest),
 			AlertingDevice: cstaxml.KnownParty(dest), CallingDevice: from, CalledDevice: to,
-			LastRedirectionDevice: redir, LocalConnectionInfo: lo, Cause: dcause}
+			LastRedirectionDevice: redir, LocalConnectionInfo: lo, CorrelatorData: correlator(c.ID), Cause: dcause,
+			NetworkCallingDevice: netCaller, AssociatedCallingDevice: trunk}
 	})
+}
+
+// correlator is the correlatorData the simulator sends with a call's
+// events: the same at every device (ECMA-269 CorrelatorData, an octet
+// string; hex on the wire).
+func correlator(callID string) string { return fmt.Sprintf("%X", "SIM"+callID) }
+
+// trunk is the trunk device external calls arrive on.
+func (s *Sim) trunk() string {
+	if s.cfg.Trunk != "" {
+		return s.cfg.Trunk
+	}
+	return "T1"
+}
+
+// Incoming rings device to from an external number over the trunk, as a
+// call from the public network arrives: Delivered carries the network
+// calling number (networkCallingDevice) and the trunk
+// (associatedCallingDevice).
+func (s *Sim) Incoming(number, to string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.newCall(number, to)
+	if s.incoming == nil {
+		s.incoming = map[string]bool{}
+	}
+	s.incoming[c.ID] = true
+	s.ring(c, "newCall")
+}
+
+// SetMessageWaiting turns dev's message-waiting lamp on or off and tells
+// its monitors (MessageWaitingEvent; the voicemail pilot holds the
+// message).
+func (s *Sim) SetMessageWaiting(dev string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emit(dev, nil, "", func(x, _ string) cstaxml.Message {
+		return &cstaxml.MessageWaitingEvent{MonitorCrossRefID: x, TargetDevice: *cstaxml.KnownParty(dev),
+			DeviceForMessage: s.voicemail(), MessageWaitingOn: on}
+	})
+}
+
+func (s *Sim) voicemail() string {
+	if s.cfg.Voicemail != "" {
+		return s.cfg.Voicemail
+	}
+	return "7000"
+}
+
+// swap is ReconnectCall or AlternateCall (ctisim.Wire.Swap).
+func (s *Sim) swap(heldID, activeID cstaxml.ConnectionID, reconnect bool) ctisim.Result {
+	hc, hp, e := s.find(heldID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	ac, ap, e := s.find(activeID)
+	if e != nil {
+		return ctisim.Fail(e)
+	}
+	return s.wire.Swap(hc, hp, ac, ap, reconnect)
 }
 
 func (s *Sim) makeCall(calling, called string) ctisim.Result {

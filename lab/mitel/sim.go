@@ -66,6 +66,11 @@ type Config struct {
 	// extension number resolves to (the MiVO400 trace shows device IDs
 	// so; what "!98" means is not public). Empty: numbers are device IDs.
 	DeviceIDForm string
+	// NetworkPrefix is put before an external caller's number in
+	// networkCallingDevice (e.g. "+49"); Trunk names the trunk device
+	// external calls arrive on (default "T1"); Voicemail the device that
+	// holds waiting messages (default "7000").
+	NetworkPrefix, Trunk, Voicemail string
 	// DeferredSnapshots answers SnapshotDevice with a serviceCrossRefID
 	// and sends the data in SnapshotDeviceData events, as ECMA-269 allows
 	// a switch to.
@@ -120,6 +125,7 @@ type Sim struct {
 	dec       cstaxml.Decoder
 
 	mu       sync.Mutex
+	incoming map[string]bool // call ids of calls from the network (Incoming)
 	closed   bool
 	links    map[*link]struct{}
 	monitors map[string]*monitor // monitorCrossRefID → monitor

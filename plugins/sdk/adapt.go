@@ -60,6 +60,22 @@ type (
 	AgentStateSetter interface {
 		SetAgentState(ctx context.Context, req plugins.AgentStateRequest) error
 	}
+	Reconnecter interface {
+		Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error)
+	}
+	Alternater interface {
+		Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error)
+	}
+	// DeviceLister serves the PBX's device directory (ListDevices).
+	DeviceLister interface {
+		ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error)
+	}
+	// MessageWaitingReporter is implemented by a driver that reports
+	// message-waiting state (events and snapshots); it has no call, only
+	// the capability.
+	MessageWaitingReporter interface {
+		ReportsMessageWaiting() bool
+	}
 )
 
 // implemented lists the services d implements.
@@ -102,6 +118,14 @@ func implemented(d Driver) []plugins.Service {
 	add(ok, plugins.ServiceSetForwarding)
 	_, ok = d.(AgentStateSetter)
 	add(ok, plugins.ServiceSetAgentState)
+	_, ok = d.(Reconnecter)
+	add(ok, plugins.ServiceReconnect)
+	_, ok = d.(Alternater)
+	add(ok, plugins.ServiceAlternate)
+	_, ok = d.(DeviceLister)
+	add(ok, plugins.ServiceListDevices)
+	mw, ok := d.(MessageWaitingReporter)
+	add(ok && mw.ReportsMessageWaiting(), plugins.ServiceMessageWaiting)
 	return out
 }
 
@@ -285,4 +309,25 @@ func (a *adapter) SetAgentState(ctx context.Context, r plugins.AgentStateRequest
 		return err
 	}
 	return a.d.(AgentStateSetter).SetAgentState(ctx, r)
+}
+
+func (a *adapter) Reconnect(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if err := a.check(plugins.ServiceReconnect); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return a.d.(Reconnecter).Reconnect(ctx, held, active)
+}
+
+func (a *adapter) Alternate(ctx context.Context, held, active plugins.ConnectionRef) (plugins.ConnectionRef, error) {
+	if err := a.check(plugins.ServiceAlternate); err != nil {
+		return plugins.ConnectionRef{}, err
+	}
+	return a.d.(Alternater).Alternate(ctx, held, active)
+}
+
+func (a *adapter) ListDevices(ctx context.Context, token string, size int) (plugins.DevicePage, error) {
+	if err := a.check(plugins.ServiceListDevices); err != nil {
+		return plugins.DevicePage{}, err
+	}
+	return a.d.(DeviceLister).ListDevices(ctx, token, size)
 }

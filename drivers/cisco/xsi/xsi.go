@@ -83,9 +83,12 @@ const (
 	TypeConferenceReleasedEvent = "ConferenceReleasedEvent"
 	TypeHookStatusEvent         = "HookStatusEvent"
 	TypeDoNotDisturbEvent       = "DoNotDisturbEvent"
-	TypeCallForwardingAlways    = "CallForwardingAlwaysEvent"
-	TypeCallForwardingBusy      = "CallForwardingBusyEvent"
-	TypeCallForwardingNoAnswer  = "CallForwardingNoAnswerEvent"
+	// TypeVoiceMailMessageSummaryEvent (XSICallSessionEvents.xsd) carries
+	// messageSummary (XSICallSession.xsd MessageSummary).
+	TypeVoiceMailMessageSummaryEvent = "VoiceMailMessageSummaryEvent"
+	TypeCallForwardingAlways         = "CallForwardingAlwaysEvent"
+	TypeCallForwardingBusy           = "CallForwardingBusyEvent"
+	TypeCallForwardingNoAnswer       = "CallForwardingNoAnswerEvent"
 	// TypeAgentStateEvent is the Call Center Agent package's agent state
 	// change (XSICallCenterAgentEvents.xsd).
 	TypeAgentStateEvent = "AgentStateEvent"
@@ -103,10 +106,13 @@ const (
 	// the service's settings arrives as its ServiceEvent
 	// (XSIDoNotDisturbEvents.xsd, XSICallForwardingEvents.xsd) in its own
 	// package, never in the call packages.
-	PackageDoNotDisturb           = "Do Not Disturb"
-	PackageCallForwardingAlways   = "Call Forwarding Always"
-	PackageCallForwardingBusy     = "Call Forwarding Busy"
-	PackageCallForwardingNoAnswer = "Call Forwarding No Answer"
+	PackageDoNotDisturb = "Do Not Disturb"
+	// PackageVoiceMailMessageSummary (XSISubscription.xsd EventPackage)
+	// carries the message-waiting state.
+	PackageVoiceMailMessageSummary = "Voice Mail Message Summary"
+	PackageCallForwardingAlways    = "Call Forwarding Always"
+	PackageCallForwardingBusy      = "Call Forwarding Busy"
+	PackageCallForwardingNoAnswer  = "Call Forwarding No Answer"
 )
 
 // Channel is the Xsi-Events Channel document: the channel add request
@@ -182,6 +188,7 @@ type Call struct {
 	ReleaseCause   *ReleaseCause `xml:"releaseCause,omitempty"`
 	ReleasingParty string        `xml:"releasingParty,omitempty"`
 	RemoteParty    Party         `xml:"remoteParty"`
+	Redirections   *Redirections `xml:"redirections,omitempty"`
 	Redirect       *Redirect     `xml:"redirect,omitempty"`
 	StartTime      int64         `xml:"startTime"`
 	AnswerTime     int64         `xml:"answerTime,omitempty"`
@@ -208,6 +215,38 @@ type Party struct {
 	Address  string `xml:"address,omitempty"`
 	UserID   string `xml:"userId,omitempty"`
 	CallType string `xml:"callType,omitempty"`
+}
+
+// Redirections is RedirectionList (XSIDataTypes.xsd): the redirections
+// a received call went through, most recent first.
+type Redirections struct {
+	Items []Redirection `xml:"redirection"`
+}
+
+// Redirection is one entry: the redirecting party and why.
+type Redirection struct {
+	Party   *Party `xml:"party,omitempty"`
+	Reason  string `xml:"reason,omitempty"`
+	Counter int    `xml:"counter,omitempty"`
+}
+
+// Last is the most recent redirecting party, First the least recent
+// (the number the caller first called); nil when there are none.
+func (r *Redirections) Last() *Party { return r.at(0) }
+
+// First: see [Redirections.Last].
+func (r *Redirections) First() *Party {
+	if r == nil {
+		return nil
+	}
+	return r.at(len(r.Items) - 1)
+}
+
+func (r *Redirections) at(i int) *Party {
+	if r == nil || i < 0 || i >= len(r.Items) {
+		return nil
+	}
+	return r.Items[i].Party
 }
 
 // Redirect says where and why a call was redirected ~.
@@ -320,6 +359,14 @@ type EventData struct {
 	HookStatus string          `xml:"hookStatus,omitempty"`
 	Info       *ServiceInfo    `xml:"info,omitempty"`
 	AgentState *AgentStateInfo `xml:"agentStateInfo,omitempty"`
+	Summary    *MessageSummary `xml:"messageSummary,omitempty"`
+}
+
+// MessageSummary is XSICallSession.xsd MessageSummary: counts present
+// only when not zero.
+type MessageSummary struct {
+	NewMessages       int `xml:"newMessages"`
+	NewUrgentMessages int `xml:"newUrgentMessages"`
 }
 
 // ServiceInfo is the info of a service event (DoNotDisturbEvent,
@@ -559,4 +606,25 @@ func rootName(b []byte) (string, error) {
 // hasDoctype reports whether b declares a document type.
 func hasDoctype(b []byte) bool {
 	return bytes.Contains(b, []byte("<!DOCTYPE")) || bytes.Contains(b, []byte("<!ENTITY"))
+}
+
+// Enterprise is XSIDirectories.xsd Enterprise, the answer of GET
+// user/<id>/directories/Enterprise?start=&results=: one page of the
+// enterprise directory; StartIndex is 1-based.
+type Enterprise struct {
+	XMLName               xml.Name          `xml:"http://schema.broadsoft.com/xsi Enterprise"`
+	StartIndex            int               `xml:"startIndex"`
+	NumberOfRecords       int               `xml:"numberOfRecords"`
+	TotalAvailableRecords int               `xml:"totalAvailableRecords"`
+	Entries               []DirectoryDetail `xml:"enterpriseDirectory>directoryDetails"`
+}
+
+// DirectoryDetail is one directory entry (UserInfo and UserDetails
+// elements the driver reads).
+type DirectoryDetail struct {
+	UserID    string `xml:"userId"`
+	FirstName string `xml:"firstName"`
+	LastName  string `xml:"lastName"`
+	Number    string `xml:"number"`
+	Extension string `xml:"extension"`
 }

@@ -20,43 +20,43 @@ type opaque struct {
 
 // callSchema is XSICallSession.xsd Call, all of it.
 type callSchema struct {
-	CallID                        string        `xml:"callId"`
-	ExtTrackingID                 string        `xml:"extTrackingId"`
-	NetworkCallID                 string        `xml:"networkCallId"`
-	Personality                   string        `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
-	State                         string        `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
-	ReleaseCause                  *ReleaseCause `xml:"releaseCause"`
-	ReleasingParty                string        `xml:"releasingParty" enum:"localRelease|remoteRelease"`
-	RemoteParty                   Party         `xml:"remoteParty"`
-	Redirections                  *opaque       `xml:"redirections"`
-	Redirect                      *Redirect     `xml:"redirect"`
-	Endpoint                      *opaque       `xml:"endpoint"`
-	Appearance                    int           `xml:"appearance"`
-	AllowAnswer                   *opaque       `xml:"allowAnswer"`
-	AllowRetrieve                 *opaque       `xml:"allowRetrieve"`
-	AlternateAddressType          string        `xml:"alternateAddressType"`
-	HuntGroupUserID               string        `xml:"huntGroupUserId"`
-	DistinctiveRing               string        `xml:"distinctiveRing"`
-	DiversionInhibited            *opaque       `xml:"diversionInhibited"`
-	RecallType                    string        `xml:"recallType"`
-	StartTime                     int64         `xml:"startTime"`
-	AnswerTime                    int64         `xml:"answerTime"`
-	HeldTime                      int64         `xml:"heldTime"`
-	TotalHeldTime                 int64         `xml:"totalHeldTime"`
-	DetachedTime                  int64         `xml:"detachedTime"`
-	ReleaseTime                   int64         `xml:"releaseTime"`
-	ACDCallInfo                   *opaque       `xml:"acdCallInfo"`
-	AgentEscalation               *opaque       `xml:"agentEscalation"`
-	ACDOutgoingCallInfo           *opaque       `xml:"acdOutgoingCallInfo"`
-	GroupCallParkLocationSelected *opaque       `xml:"groupCallParkLocationSelected"`
-	Recorded                      *opaque       `xml:"recorded"`
-	FindMeFollowMeUserID          string        `xml:"findMeFollowMeUserId"`
-	AllowedRecordingControls      string        `xml:"allowedRecordingControls"`
-	RecordingState                string        `xml:"recordingState"`
-	ExecutiveUserID               string        `xml:"executiveUserId"`
-	RecallFromParty               *Party        `xml:"recallFromParty"`
-	SecurityClassification        string        `xml:"securityClassification"`
-	ClientSessionInfo             *opaque       `xml:"clientSessionInfo"`
+	CallID                        string           `xml:"callId"`
+	ExtTrackingID                 string           `xml:"extTrackingId"`
+	NetworkCallID                 string           `xml:"networkCallId"`
+	Personality                   string           `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
+	State                         string           `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
+	ReleaseCause                  *ReleaseCause    `xml:"releaseCause"`
+	ReleasingParty                string           `xml:"releasingParty" enum:"localRelease|remoteRelease"`
+	RemoteParty                   Party            `xml:"remoteParty"`
+	Redirections                  *RedirectionList `xml:"redirections"`
+	Redirect                      *Redirect        `xml:"redirect"`
+	Endpoint                      *opaque          `xml:"endpoint"`
+	Appearance                    int              `xml:"appearance"`
+	AllowAnswer                   *opaque          `xml:"allowAnswer"`
+	AllowRetrieve                 *opaque          `xml:"allowRetrieve"`
+	AlternateAddressType          string           `xml:"alternateAddressType"`
+	HuntGroupUserID               string           `xml:"huntGroupUserId"`
+	DistinctiveRing               string           `xml:"distinctiveRing"`
+	DiversionInhibited            *opaque          `xml:"diversionInhibited"`
+	RecallType                    string           `xml:"recallType"`
+	StartTime                     int64            `xml:"startTime"`
+	AnswerTime                    int64            `xml:"answerTime"`
+	HeldTime                      int64            `xml:"heldTime"`
+	TotalHeldTime                 int64            `xml:"totalHeldTime"`
+	DetachedTime                  int64            `xml:"detachedTime"`
+	ReleaseTime                   int64            `xml:"releaseTime"`
+	ACDCallInfo                   *opaque          `xml:"acdCallInfo"`
+	AgentEscalation               *opaque          `xml:"agentEscalation"`
+	ACDOutgoingCallInfo           *opaque          `xml:"acdOutgoingCallInfo"`
+	GroupCallParkLocationSelected *opaque          `xml:"groupCallParkLocationSelected"`
+	Recorded                      *opaque          `xml:"recorded"`
+	FindMeFollowMeUserID          string           `xml:"findMeFollowMeUserId"`
+	AllowedRecordingControls      string           `xml:"allowedRecordingControls"`
+	RecordingState                string           `xml:"recordingState"`
+	ExecutiveUserID               string           `xml:"executiveUserId"`
+	RecallFromParty               *Party           `xml:"recallFromParty"`
+	SecurityClassification        string           `xml:"securityClassification"`
+	ClientSessionInfo             *opaque          `xml:"clientSessionInfo"`
 }
 
 // conferenceSchema is XSICallSession.xsd Conference.
@@ -131,6 +131,11 @@ type serviceEventData struct {
 	Info       *serviceInfoSchema `xml:"info"`
 }
 
+// messageSummaryData is VoiceMailMessageSummaryEvent's content.
+type messageSummaryData struct {
+	MessageSummary MessageSummary `xml:"messageSummary"`
+}
+
 type hookStatusData struct {
 	HookStatus string `xml:"hookStatus" enum:"Off-Hook|On-Hook"`
 }
@@ -149,17 +154,18 @@ type channelTerminatedSchema struct {
 
 // dataSchemas maps an eventData xsi1:type to the structure checking it.
 var dataSchemas = map[string]any{
-	TypeCallSubscriptionEvent:       &subscriptionEventSchema[callSubscriptionData2]{},
-	TypeHookStatusEvent:             &subscriptionEventSchema[hookStatusData]{},
-	TypeConferenceStartedEvent:      &subscriptionEventSchema[conferenceEventData]{},
-	TypeConferenceUpdatedEvent:      &subscriptionEventSchema[conferenceEventData]{},
-	TypeConferenceReleasedEvent:     &subscriptionEventSchema[conferenceEventData]{},
-	TypeDoNotDisturbEvent:           &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingAlwaysEvent:   &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingBusyEvent:     &subscriptionEventSchema[serviceEventData]{},
-	TypeCallForwardingNoAnswerEvent: &subscriptionEventSchema[serviceEventData]{},
-	TypeAgentStateEvent:             &subscriptionEventSchema[agentStateData]{},
-	TypeSubscriptionTerminatedEvent: &subscriptionEventSchema[emptyData]{},
+	TypeCallSubscriptionEvent:        &subscriptionEventSchema[callSubscriptionData2]{},
+	TypeHookStatusEvent:              &subscriptionEventSchema[hookStatusData]{},
+	TypeConferenceStartedEvent:       &subscriptionEventSchema[conferenceEventData]{},
+	TypeConferenceUpdatedEvent:       &subscriptionEventSchema[conferenceEventData]{},
+	TypeConferenceReleasedEvent:      &subscriptionEventSchema[conferenceEventData]{},
+	TypeDoNotDisturbEvent:            &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingAlwaysEvent:    &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingBusyEvent:      &subscriptionEventSchema[serviceEventData]{},
+	TypeCallForwardingNoAnswerEvent:  &subscriptionEventSchema[serviceEventData]{},
+	TypeAgentStateEvent:              &subscriptionEventSchema[agentStateData]{},
+	TypeVoiceMailMessageSummaryEvent: &subscriptionEventSchema[messageSummaryData]{},
+	TypeSubscriptionTerminatedEvent:  &subscriptionEventSchema[emptyData]{},
 }
 
 func init() {

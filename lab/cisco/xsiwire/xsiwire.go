@@ -83,10 +83,13 @@ const (
 	TypeConferenceReleasedEvent     = "ConferenceReleasedEvent"
 	TypeHookStatusEvent             = "HookStatusEvent"
 	TypeDoNotDisturbEvent           = "DoNotDisturbEvent"
-	TypeCallForwardingAlwaysEvent   = "CallForwardingAlwaysEvent"
-	TypeCallForwardingBusyEvent     = "CallForwardingBusyEvent"
-	TypeCallForwardingNoAnswerEvent = "CallForwardingNoAnswerEvent"
-	TypeAgentStateEvent             = "AgentStateEvent"
+	// TypeVoiceMailMessageSummaryEvent (XSICallSessionEvents.xsd): the
+	// user's voice mail message summary changed.
+	TypeVoiceMailMessageSummaryEvent = "VoiceMailMessageSummaryEvent"
+	TypeCallForwardingAlwaysEvent    = "CallForwardingAlwaysEvent"
+	TypeCallForwardingBusyEvent      = "CallForwardingBusyEvent"
+	TypeCallForwardingNoAnswerEvent  = "CallForwardingNoAnswerEvent"
+	TypeAgentStateEvent              = "AgentStateEvent"
 )
 
 // Event packages (XSISubscription.xsd EventPackage).
@@ -96,6 +99,7 @@ const (
 	PackageAdvancedCall          = "Advanced Call"
 	PackageCallCenterAgent       = "Call Center Agent"
 	PackageDoNotDisturb          = "Do Not Disturb"
+	PackageVoiceMailSummary      = "Voice Mail Message Summary"
 	PackageCallForwardingAlways  = "Call Forwarding Always"
 	PackageCallForwardingBusy    = "Call Forwarding Busy"
 	PackageCallForwardingNoAnswr = "Call Forwarding No Answer"
@@ -221,6 +225,20 @@ type Party struct {
 	CallType string `xml:"callType,omitempty" enum:"Group|Enterprise|Network|Emergency|Repair|City-Wide Centrex|Private Dial Plan|Unknown|Error"`
 }
 
+// RedirectionList (XSIDataTypes.xsd): the redirections of a received
+// call, the most recent first.
+type RedirectionList struct {
+	Items []Redirection `xml:"redirection"`
+}
+
+// Redirection (XSIDataTypes.xsd): the redirecting party, why, how many
+// times.
+type Redirection struct {
+	Party   *Party `xml:"party,omitempty"`
+	Reason  string `xml:"reason,omitempty" enum:"user-busy|no-answer|unavailable|unconditional|time-of-day|do-not-disturb|deflection|follow-me|out-of-service|away|transfer|voicemail|hunt-group|call-center|route-point|agent-wrap-up|voicexml-script-termination|unknown"`
+	Counter int    `xml:"counter,omitempty"`
+}
+
 // Redirect (XSIDataTypes.xsd): reason and redirectTime are required.
 type Redirect struct {
 	Address      string `xml:"address,omitempty"`
@@ -230,19 +248,20 @@ type Redirect struct {
 
 // Call (XSICallSession.xsd), the elements the simulator writes.
 type Call struct {
-	CallID         string        `xml:"callId"`
-	ExtTrackingID  string        `xml:"extTrackingId"`
-	NetworkCallID  string        `xml:"networkCallId,omitempty"`
-	Personality    string        `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
-	State          string        `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
-	ReleaseCause   *ReleaseCause `xml:"releaseCause,omitempty"`
-	ReleasingParty string        `xml:"releasingParty,omitempty" enum:"localRelease|remoteRelease"`
-	RemoteParty    Party         `xml:"remoteParty"`
-	Redirect       *Redirect     `xml:"redirect,omitempty"`
-	StartTime      int64         `xml:"startTime"`
-	AnswerTime     int64         `xml:"answerTime,omitempty"`
-	HeldTime       int64         `xml:"heldTime,omitempty"`
-	ReleaseTime    int64         `xml:"releaseTime,omitempty"`
+	CallID         string           `xml:"callId"`
+	ExtTrackingID  string           `xml:"extTrackingId"`
+	NetworkCallID  string           `xml:"networkCallId,omitempty"`
+	Personality    string           `xml:"personality" enum:"Originator|Terminator|Click-to-Dial"`
+	State          string           `xml:"state" enum:"Alerting|Active|Held|Remote Held|Detached|Released|Idle"`
+	ReleaseCause   *ReleaseCause    `xml:"releaseCause,omitempty"`
+	ReleasingParty string           `xml:"releasingParty,omitempty" enum:"localRelease|remoteRelease"`
+	RemoteParty    Party            `xml:"remoteParty"`
+	Redirections   *RedirectionList `xml:"redirections,omitempty"`
+	Redirect       *Redirect        `xml:"redirect,omitempty"`
+	StartTime      int64            `xml:"startTime"`
+	AnswerTime     int64            `xml:"answerTime,omitempty"`
+	HeldTime       int64            `xml:"heldTime,omitempty"`
+	ReleaseTime    int64            `xml:"releaseTime,omitempty"`
 }
 
 // CallDoc is a Call as the root of GET user/<id>/calls/<callId>.
@@ -326,6 +345,16 @@ type EventData struct {
 	Call       *Call           // call events
 	Info       *ServiceInfo    // service events
 	AgentState *AgentStateInfo // AgentStateEvent
+	Summary    *MessageSummary // VoiceMailMessageSummaryEvent
+}
+
+// MessageSummary (XSICallSession.xsd): message counts, each present only
+// when not zero.
+type MessageSummary struct {
+	NewMessages       int `xml:"newMessages,omitempty"`
+	OldMessages       int `xml:"oldMessages,omitempty"`
+	NewUrgentMessages int `xml:"newUrgentMessages,omitempty"`
+	OldUrgentMessages int `xml:"oldUrgentMessages,omitempty"`
 }
 
 // Event is an xsi:Event: a SubscriptionEvent (every field but Reason) or
@@ -465,6 +494,11 @@ func eventData(d *EventData) ([]byte, error) {
 			XMLName xml.Name     `xml:"x"`
 			Info    *ServiceInfo `xml:"info"`
 		}{Info: d.Info})
+	case d.Summary != nil:
+		return wrap(struct {
+			XMLName xml.Name        `xml:"x"`
+			Summary *MessageSummary `xml:"messageSummary"`
+		}{Summary: d.Summary})
 	case d.AgentState != nil:
 		return wrap(struct {
 			XMLName    xml.Name        `xml:"x"`
@@ -545,4 +579,25 @@ func rootOf(b []byte) (xml.Name, error) {
 			return se.Name, nil
 		}
 	}
+}
+
+// EnterpriseDirectory is XSIDirectories.xsd Enterprise: one page of the
+// enterprise directory (startIndex is 1-based).
+type EnterpriseDirectory struct {
+	XMLName               xml.Name           `xml:"http://schema.broadsoft.com/xsi Enterprise"`
+	StartIndex            int                `xml:"startIndex"`
+	NumberOfRecords       int                `xml:"numberOfRecords"`
+	TotalAvailableRecords int                `xml:"totalAvailableRecords"`
+	Entries               []DirectoryDetails `xml:"enterpriseDirectory>directoryDetails"`
+}
+
+// DirectoryDetails is UserAdditionalEnterpriseGroupDetails, the elements
+// the simulator writes (UserInfo: userId, firstName, lastName; then
+// UserDetails: number, extension), in schema order.
+type DirectoryDetails struct {
+	UserID    string `xml:"userId"`
+	FirstName string `xml:"firstName,omitempty"`
+	LastName  string `xml:"lastName,omitempty"`
+	Number    string `xml:"number,omitempty"`
+	Extension string `xml:"extension,omitempty"`
 }

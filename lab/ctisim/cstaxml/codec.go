@@ -54,6 +54,7 @@ func init() {
 		&TransferCall{}, &TransferCallResponse{}, &ConferenceCall{}, &ConferenceCallResponse{},
 		&SingleStepTransferCall{}, &SingleStepTransferCallResponse{}, &DeflectCall{}, &DeflectCallResponse{},
 		&GenerateDigits{}, &GenerateDigitsResponse{},
+		&ReconnectCall{}, &ReconnectCallResponse{}, &AlternateCall{}, &AlternateCallResponse{}, &MessageWaitingEvent{},
 		&SetDoNotDisturb{}, &SetDoNotDisturbResponse{}, &GetDoNotDisturb{}, &GetDoNotDisturbResponse{},
 		&SetForwarding{}, &SetForwardingResponse{}, &GetForwarding{}, &GetForwardingResponse{},
 		&SnapshotDevice{}, &SnapshotDeviceResponse{}, &SystemStatus{}, &SystemStatusResponse{},

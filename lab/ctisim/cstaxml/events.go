@@ -34,8 +34,17 @@ type DeliveredEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *Raw         `xml:"extensions,omitempty"`
+	// The network and trunk view of the parties (ECMA-269 §17.2.5:
+	// networkCallingDevice, networkCalledDevice, associatedCallingDevice,
+	// associatedCalledDevice), then callLinkageData (the global call id).
+	NetworkCallingDevice    *Party       `xml:"networkCallingDevice,omitempty"`
+	NetworkCalledDevice     *Party       `xml:"networkCalledDevice,omitempty"`
+	AssociatedCallingDevice *Party       `xml:"associatedCallingDevice,omitempty"`
+	AssociatedCalledDevice  *Party       `xml:"associatedCalledDevice,omitempty"`
+	CallLinkageData         *LinkageData `xml:"callLinkageData,omitempty"`
+	Extensions              *Raw         `xml:"extensions,omitempty"`
 }
 
 // EstablishedEvent (call-control.xsd).
@@ -47,8 +56,17 @@ type EstablishedEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *Raw         `xml:"extensions,omitempty"`
+	// The network and trunk view of the parties (ECMA-269 §17.2.5:
+	// networkCallingDevice, networkCalledDevice, associatedCallingDevice,
+	// associatedCalledDevice), then callLinkageData (the global call id).
+	NetworkCallingDevice    *Party       `xml:"networkCallingDevice,omitempty"`
+	NetworkCalledDevice     *Party       `xml:"networkCalledDevice,omitempty"`
+	AssociatedCallingDevice *Party       `xml:"associatedCallingDevice,omitempty"`
+	AssociatedCalledDevice  *Party       `xml:"associatedCalledDevice,omitempty"`
+	CallLinkageData         *LinkageData `xml:"callLinkageData,omitempty"`
+	Extensions              *Raw         `xml:"extensions,omitempty"`
 }
 
 // HeldEvent (call-control.xsd).
@@ -222,4 +240,33 @@ type SnapshotDeviceData struct {
 	LastSegment       bool          `xml:"lastSegment"`
 	SnapshotData      *SnapshotData `xml:"snapshotData,omitempty"`
 	Extensions        *Raw          `xml:"extensions,omitempty"`
+}
+
+// LinkageData is callLinkageData: globalCallData holding the switch's
+// sub-domain name and the call's linkage id (one of two forms).
+type LinkageData struct {
+	GlobalCallData GlobalCallData `xml:"globalCallData"`
+}
+
+// GlobalCallData (call-control.xsd).
+type GlobalCallData struct {
+	SwitchingSubDomainName string        `xml:"globalCallSwitchingSubDomainName,omitempty"`
+	LinkageID              CallLinkageID `xml:"globalCallLinkageID"`
+}
+
+// CallLinkageID is a choice: subDomainCallLinkageID or
+// globallyUniqueCallLinkageID.
+type CallLinkageID struct {
+	SubDomain      string `xml:"subDomainCallLinkageID,omitempty"`
+	GloballyUnique string `xml:"globallyUniqueCallLinkageID,omitempty"`
+}
+
+// MessageWaitingEvent (device-feature.xsd): the target device's
+// message-waiting lamp.
+type MessageWaitingEvent struct {
+	MonitorCrossRefID string `xml:"monitorCrossRefID"`
+	TargetDevice      Party  `xml:"targetDevice"`
+	DeviceForMessage  string `xml:"deviceForMessage,omitempty"`
+	MessageWaitingOn  bool   `xml:"messageWaitingOn"`
+	Extensions        *Raw   `xml:"extensions,omitempty"`
 }

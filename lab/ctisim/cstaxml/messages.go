@@ -141,6 +141,32 @@ type TransferCallResponse struct {
 	Extensions             *Raw            `xml:"extensions,omitempty"`
 }
 
+// ReconnectCall (call-control.xsd): activeCall is cleared, heldCall
+// retrieved.
+type ReconnectCall struct {
+	ActiveCall ConnectionID `xml:"activeCall"`
+	HeldCall   ConnectionID `xml:"heldCall"`
+	Extensions *Raw         `xml:"extensions,omitempty"`
+}
+
+// ReconnectCallResponse (call-control.xsd).
+type ReconnectCallResponse struct {
+	Extensions *Raw `xml:"extensions,omitempty"`
+}
+
+// AlternateCall (call-control.xsd): heldCall comes back, activeCall is
+// held.
+type AlternateCall struct {
+	HeldCall   ConnectionID `xml:"heldCall"`
+	ActiveCall ConnectionID `xml:"activeCall"`
+	Extensions *Raw         `xml:"extensions,omitempty"`
+}
+
+// AlternateCallResponse (call-control.xsd).
+type AlternateCallResponse struct {
+	Extensions *Raw `xml:"extensions,omitempty"`
+}
+
 // ConferenceCall (call-control.xsd).
 type ConferenceCall struct {
 	HeldCall   ConnectionID `xml:"heldCall"`

@@ -71,6 +71,13 @@ const (
 	Service_SERVICE_SET_DND              Service = 14
 	Service_SERVICE_SET_FORWARDING       Service = 15
 	Service_SERVICE_SET_AGENT_STATE      Service = 16
+	Service_SERVICE_RECONNECT            Service = 17
+	Service_SERVICE_ALTERNATE            Service = 18
+	// The driver serves ListDevices.
+	Service_SERVICE_LIST_DEVICES Service = 19
+	// The driver reports message-waiting state (MESSAGE_WAITING events and
+	// SnapshotResponse.message_waiting).
+	Service_SERVICE_MESSAGE_WAITING Service = 20
 )
 
 // Enum value maps for Service.
@@ -93,6 +100,10 @@ var (
 		14: "SERVICE_SET_DND",
 		15: "SERVICE_SET_FORWARDING",
 		16: "SERVICE_SET_AGENT_STATE",
+		17: "SERVICE_RECONNECT",
+		18: "SERVICE_ALTERNATE",
+		19: "SERVICE_LIST_DEVICES",
+		20: "SERVICE_MESSAGE_WAITING",
 	}
 	Service_value = map[string]int32{
 		"SERVICE_UNSPECIFIED":          0,
@@ -112,6 +123,10 @@ var (
 		"SERVICE_SET_DND":              14,
 		"SERVICE_SET_FORWARDING":       15,
 		"SERVICE_SET_AGENT_STATE":      16,
+		"SERVICE_RECONNECT":            17,
+		"SERVICE_ALTERNATE":            18,
+		"SERVICE_LIST_DEVICES":         19,
+		"SERVICE_MESSAGE_WAITING":      20,
 	}
 )
 
@@ -181,6 +196,10 @@ const (
 	// host takes fresh snapshots and sends them on as SNAPSHOT events. The
 	// host does not pass RESYNC on.
 	EventType_EVENT_TYPE_RESYNC EventType = 24
+	// MESSAGE_WAITING: the device's message-waiting indicator changed
+	// (CSTA MessageWaitingEvent, ECMA-269 §21.2.x; Xsi Voice Messaging
+	// package); message_waiting says its new state.
+	EventType_EVENT_TYPE_MESSAGE_WAITING EventType = 25
 )
 
 // Enum value maps for EventType.
@@ -211,6 +230,7 @@ var (
 		22: "EVENT_TYPE_LINK_DOWN",
 		23: "EVENT_TYPE_SNAPSHOT",
 		24: "EVENT_TYPE_RESYNC",
+		25: "EVENT_TYPE_MESSAGE_WAITING",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -238,6 +258,7 @@ var (
 		"EVENT_TYPE_LINK_DOWN":          22,
 		"EVENT_TYPE_SNAPSHOT":           23,
 		"EVENT_TYPE_RESYNC":             24,
+		"EVENT_TYPE_MESSAGE_WAITING":    25,
 	}
 )
 
@@ -266,6 +287,62 @@ func (x EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
 	return file_driver_proto_rawDescGZIP(), []int{1}
+}
+
+// PartyType says where the other party of a call is: a device of the same
+// PBX, a public-network number, or a trunk/line (CSTA device category and
+// networkCallingDevice/associatedCallingDevice; Xsi remoteParty/callType
+// Group/Enterprise = internal, Network = external).
+type PartyType int32
+
+const (
+	PartyType_PARTY_TYPE_UNSPECIFIED PartyType = 0
+	PartyType_PARTY_TYPE_INTERNAL    PartyType = 1
+	PartyType_PARTY_TYPE_EXTERNAL    PartyType = 2
+	PartyType_PARTY_TYPE_TRUNK       PartyType = 3
+)
+
+// Enum value maps for PartyType.
+var (
+	PartyType_name = map[int32]string{
+		0: "PARTY_TYPE_UNSPECIFIED",
+		1: "PARTY_TYPE_INTERNAL",
+		2: "PARTY_TYPE_EXTERNAL",
+		3: "PARTY_TYPE_TRUNK",
+	}
+	PartyType_value = map[string]int32{
+		"PARTY_TYPE_UNSPECIFIED": 0,
+		"PARTY_TYPE_INTERNAL":    1,
+		"PARTY_TYPE_EXTERNAL":    2,
+		"PARTY_TYPE_TRUNK":       3,
+	}
+)
+
+func (x PartyType) Enum() *PartyType {
+	p := new(PartyType)
+	*p = x
+	return p
+}
+
+func (x PartyType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PartyType) Descriptor() protoreflect.EnumDescriptor {
+	return file_driver_proto_enumTypes[2].Descriptor()
+}
+
+func (PartyType) Type() protoreflect.EnumType {
+	return &file_driver_proto_enumTypes[2]
+}
+
+func (x PartyType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PartyType.Descriptor instead.
+func (PartyType) EnumDescriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{2}
 }
 
 // ConnectionState is the local connection state (ECMA-269 §6.1.5).
@@ -317,11 +394,11 @@ func (x ConnectionState) String() string {
 }
 
 func (ConnectionState) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[2].Descriptor()
+	return file_driver_proto_enumTypes[3].Descriptor()
 }
 
 func (ConnectionState) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[2]
+	return &file_driver_proto_enumTypes[3]
 }
 
 func (x ConnectionState) Number() protoreflect.EnumNumber {
@@ -330,7 +407,7 @@ func (x ConnectionState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionState.Descriptor instead.
 func (ConnectionState) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{2}
+	return file_driver_proto_rawDescGZIP(), []int{3}
 }
 
 // Cause is the event cause (ECMA-269 §12.2.8, a subset). The driver's own
@@ -439,11 +516,11 @@ func (x Cause) String() string {
 }
 
 func (Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[3].Descriptor()
+	return file_driver_proto_enumTypes[4].Descriptor()
 }
 
 func (Cause) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[3]
+	return &file_driver_proto_enumTypes[4]
 }
 
 func (x Cause) Number() protoreflect.EnumNumber {
@@ -452,7 +529,7 @@ func (x Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Cause.Descriptor instead.
 func (Cause) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{3}
+	return file_driver_proto_rawDescGZIP(), []int{4}
 }
 
 // ForwardingType is the kind of forwarding (ECMA-269 §12.2.12).
@@ -492,11 +569,11 @@ func (x ForwardingType) String() string {
 }
 
 func (ForwardingType) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[4].Descriptor()
+	return file_driver_proto_enumTypes[5].Descriptor()
 }
 
 func (ForwardingType) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[4]
+	return &file_driver_proto_enumTypes[5]
 }
 
 func (x ForwardingType) Number() protoreflect.EnumNumber {
@@ -505,7 +582,7 @@ func (x ForwardingType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ForwardingType.Descriptor instead.
 func (ForwardingType) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{4}
+	return file_driver_proto_rawDescGZIP(), []int{5}
 }
 
 // AgentState is an ACD agent state (ECMA-269 §12.2.1).
@@ -554,11 +631,11 @@ func (x AgentState) String() string {
 }
 
 func (AgentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[5].Descriptor()
+	return file_driver_proto_enumTypes[6].Descriptor()
 }
 
 func (AgentState) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[5]
+	return &file_driver_proto_enumTypes[6]
 }
 
 func (x AgentState) Number() protoreflect.EnumNumber {
@@ -567,7 +644,7 @@ func (x AgentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AgentState.Descriptor instead.
 func (AgentState) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{5}
+	return file_driver_proto_rawDescGZIP(), []int{6}
 }
 
 // ConnectionRef names a connection: a device's part in a call (the CSTA
@@ -1046,9 +1123,22 @@ type SnapshotCall struct {
 	ConnectionId string                 `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	State        ConnectionState        `protobuf:"varint,3,opt,name=state,proto3,enum=switchboard.driver.v1.ConnectionState" json:"state,omitempty"`
 	// The far end, when the PBX says.
-	OtherDevice   string `protobuf:"bytes,4,opt,name=other_device,json=otherDevice,proto3" json:"other_device,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OtherDevice string `protobuf:"bytes,4,opt,name=other_device,json=otherDevice,proto3" json:"other_device,omitempty"`
+	// The far end's name, when the PBX says.
+	OtherName string `protobuf:"bytes,5,opt,name=other_name,json=otherName,proto3" json:"other_name,omitempty"`
+	// Where the far end is.
+	PartyType PartyType `protobuf:"varint,6,opt,name=party_type,json=partyType,proto3,enum=switchboard.driver.v1.PartyType" json:"party_type,omitempty"`
+	// The PBX's global call id (Avaya UCID, Xsi extTrackingId, CSTA
+	// correlator data) when it has one.
+	GlobalCallId string `protobuf:"bytes,7,opt,name=global_call_id,json=globalCallId,proto3" json:"global_call_id,omitempty"`
+	// The number first called, and the device that last redirected the
+	// call to this one ("forwarded from"), when the call was redirected.
+	OriginalCalledDevice  string `protobuf:"bytes,8,opt,name=original_called_device,json=originalCalledDevice,proto3" json:"original_called_device,omitempty"`
+	LastRedirectionDevice string `protobuf:"bytes,9,opt,name=last_redirection_device,json=lastRedirectionDevice,proto3" json:"last_redirection_device,omitempty"`
+	CallingDevice         string `protobuf:"bytes,10,opt,name=calling_device,json=callingDevice,proto3" json:"calling_device,omitempty"`
+	CalledDevice          string `protobuf:"bytes,11,opt,name=called_device,json=calledDevice,proto3" json:"called_device,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *SnapshotCall) Reset() {
@@ -1105,6 +1195,55 @@ func (x *SnapshotCall) GetState() ConnectionState {
 func (x *SnapshotCall) GetOtherDevice() string {
 	if x != nil {
 		return x.OtherDevice
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetOtherName() string {
+	if x != nil {
+		return x.OtherName
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetPartyType() PartyType {
+	if x != nil {
+		return x.PartyType
+	}
+	return PartyType_PARTY_TYPE_UNSPECIFIED
+}
+
+func (x *SnapshotCall) GetGlobalCallId() string {
+	if x != nil {
+		return x.GlobalCallId
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetOriginalCalledDevice() string {
+	if x != nil {
+		return x.OriginalCalledDevice
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetLastRedirectionDevice() string {
+	if x != nil {
+		return x.LastRedirectionDevice
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetCallingDevice() string {
+	if x != nil {
+		return x.CallingDevice
+	}
+	return ""
+}
+
+func (x *SnapshotCall) GetCalledDevice() string {
+	if x != nil {
+		return x.CalledDevice
 	}
 	return ""
 }
@@ -1182,9 +1321,11 @@ type SnapshotResponse struct {
 	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	// The driver's PBX link is down: the state is the last one known and
 	// may be out of date.
-	Stale         bool `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Stale bool `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	// The device's message-waiting indicator (voicemail) is on.
+	MessageWaiting bool `protobuf:"varint,8,opt,name=message_waiting,json=messageWaiting,proto3" json:"message_waiting,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SnapshotResponse) Reset() {
@@ -1262,6 +1403,13 @@ func (x *SnapshotResponse) GetSequence() uint64 {
 func (x *SnapshotResponse) GetStale() bool {
 	if x != nil {
 		return x.Stale
+	}
+	return false
+}
+
+func (x *SnapshotResponse) GetMessageWaiting() bool {
+	if x != nil {
+		return x.MessageWaiting
 	}
 	return false
 }
@@ -2157,11 +2305,29 @@ type Event struct {
 	// When the driver emitted the event.
 	Time *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=time,proto3" json:"time,omitempty"`
 	// For DO_NOT_DISTURB, FORWARDING and AGENT_STATE events.
-	Dnd           bool        `protobuf:"varint,16,opt,name=dnd,proto3" json:"dnd,omitempty"`
-	Forwarding    *Forwarding `protobuf:"bytes,17,opt,name=forwarding,proto3" json:"forwarding,omitempty"`
-	AgentState    AgentState  `protobuf:"varint,18,opt,name=agent_state,json=agentState,proto3,enum=switchboard.driver.v1.AgentState" json:"agent_state,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Dnd        bool        `protobuf:"varint,16,opt,name=dnd,proto3" json:"dnd,omitempty"`
+	Forwarding *Forwarding `protobuf:"bytes,17,opt,name=forwarding,proto3" json:"forwarding,omitempty"`
+	AgentState AgentState  `protobuf:"varint,18,opt,name=agent_state,json=agentState,proto3,enum=switchboard.driver.v1.AgentState" json:"agent_state,omitempty"`
+	// Names of the calling and called parties and of other_device, as the PBX
+	// gives them (CSTA associated/network names where ECMA-323 defines them,
+	// Xsi remoteParty/name).
+	CallingName string `protobuf:"bytes,19,opt,name=calling_name,json=callingName,proto3" json:"calling_name,omitempty"`
+	CalledName  string `protobuf:"bytes,20,opt,name=called_name,json=calledName,proto3" json:"called_name,omitempty"`
+	OtherName   string `protobuf:"bytes,21,opt,name=other_name,json=otherName,proto3" json:"other_name,omitempty"`
+	// The number first called (CSTA originalCalledDevice, Xsi
+	// redirections) and the device that last redirected the call (CSTA
+	// lastRedirectionDevice, Xsi last redirection): "forwarded from".
+	OriginalCalledDevice  string `protobuf:"bytes,22,opt,name=original_called_device,json=originalCalledDevice,proto3" json:"original_called_device,omitempty"`
+	LastRedirectionDevice string `protobuf:"bytes,23,opt,name=last_redirection_device,json=lastRedirectionDevice,proto3" json:"last_redirection_device,omitempty"`
+	// The PBX's global call id: Avaya UCID, Xsi extTrackingId, CSTA
+	// correlator data where present. Same for every device in the call.
+	GlobalCallId string `protobuf:"bytes,24,opt,name=global_call_id,json=globalCallId,proto3" json:"global_call_id,omitempty"`
+	// Where the other party (the far end seen from device) is.
+	PartyType PartyType `protobuf:"varint,25,opt,name=party_type,json=partyType,proto3,enum=switchboard.driver.v1.PartyType" json:"party_type,omitempty"`
+	// For MESSAGE_WAITING: the indicator's new state.
+	MessageWaiting bool `protobuf:"varint,26,opt,name=message_waiting,json=messageWaiting,proto3" json:"message_waiting,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -2320,6 +2486,338 @@ func (x *Event) GetAgentState() AgentState {
 	return AgentState_AGENT_STATE_UNSPECIFIED
 }
 
+func (x *Event) GetCallingName() string {
+	if x != nil {
+		return x.CallingName
+	}
+	return ""
+}
+
+func (x *Event) GetCalledName() string {
+	if x != nil {
+		return x.CalledName
+	}
+	return ""
+}
+
+func (x *Event) GetOtherName() string {
+	if x != nil {
+		return x.OtherName
+	}
+	return ""
+}
+
+func (x *Event) GetOriginalCalledDevice() string {
+	if x != nil {
+		return x.OriginalCalledDevice
+	}
+	return ""
+}
+
+func (x *Event) GetLastRedirectionDevice() string {
+	if x != nil {
+		return x.LastRedirectionDevice
+	}
+	return ""
+}
+
+func (x *Event) GetGlobalCallId() string {
+	if x != nil {
+		return x.GlobalCallId
+	}
+	return ""
+}
+
+func (x *Event) GetPartyType() PartyType {
+	if x != nil {
+		return x.PartyType
+	}
+	return PartyType_PARTY_TYPE_UNSPECIFIED
+}
+
+func (x *Event) GetMessageWaiting() bool {
+	if x != nil {
+		return x.MessageWaiting
+	}
+	return false
+}
+
+type ReconnectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The held connection that is retrieved.
+	Held *ConnectionRef `protobuf:"bytes,1,opt,name=held,proto3" json:"held,omitempty"`
+	// The active (consultation) connection that is cleared.
+	Active        *ConnectionRef `protobuf:"bytes,2,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconnectRequest) Reset() {
+	*x = ReconnectRequest{}
+	mi := &file_driver_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconnectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconnectRequest) ProtoMessage() {}
+
+func (x *ReconnectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconnectRequest.ProtoReflect.Descriptor instead.
+func (*ReconnectRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReconnectRequest) GetHeld() *ConnectionRef {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+func (x *ReconnectRequest) GetActive() *ConnectionRef {
+	if x != nil {
+		return x.Active
+	}
+	return nil
+}
+
+type AlternateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The held connection that is retrieved.
+	Held *ConnectionRef `protobuf:"bytes,1,opt,name=held,proto3" json:"held,omitempty"`
+	// The active connection that is put on hold.
+	Active        *ConnectionRef `protobuf:"bytes,2,opt,name=active,proto3" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlternateRequest) Reset() {
+	*x = AlternateRequest{}
+	mi := &file_driver_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlternateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlternateRequest) ProtoMessage() {}
+
+func (x *AlternateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlternateRequest.ProtoReflect.Descriptor instead.
+func (*AlternateRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AlternateRequest) GetHeld() *ConnectionRef {
+	if x != nil {
+		return x.Held
+	}
+	return nil
+}
+
+func (x *AlternateRequest) GetActive() *ConnectionRef {
+	if x != nil {
+		return x.Active
+	}
+	return nil
+}
+
+type ListDevicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page_token of the previous answer; empty for the first page.
+	PageToken string `protobuf:"bytes,1,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The most entries wanted; 0 lets the driver choose.
+	PageSize      uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesRequest) Reset() {
+	*x = ListDevicesRequest{}
+	mi := &file_driver_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesRequest) ProtoMessage() {}
+
+func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListDevicesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDevicesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// DirectoryEntry is one device of the PBX's directory.
+type DirectoryEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Device        string                 `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Type          PartyType              `protobuf:"varint,3,opt,name=type,proto3,enum=switchboard.driver.v1.PartyType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DirectoryEntry) Reset() {
+	*x = DirectoryEntry{}
+	mi := &file_driver_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DirectoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DirectoryEntry) ProtoMessage() {}
+
+func (x *DirectoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DirectoryEntry.ProtoReflect.Descriptor instead.
+func (*DirectoryEntry) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DirectoryEntry) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *DirectoryEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DirectoryEntry) GetType() PartyType {
+	if x != nil {
+		return x.Type
+	}
+	return PartyType_PARTY_TYPE_UNSPECIFIED
+}
+
+type ListDevicesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Devices []*DirectoryEntry      `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDevicesResponse) Reset() {
+	*x = ListDevicesResponse{}
+	mi := &file_driver_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDevicesResponse) ProtoMessage() {}
+
+func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDevicesResponse.ProtoReflect.Descriptor instead.
+func (*ListDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListDevicesResponse) GetDevices() []*DirectoryEntry {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *ListDevicesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_driver_proto protoreflect.FileDescriptor
 
 const file_driver_proto_rawDesc = "" +
@@ -2348,17 +2846,27 @@ const file_driver_proto_rawDesc = "" +
 	"\x06device\x18\x01 \x01(\tR\x06device\"\x15\n" +
 	"\x13MonitorStopResponse\")\n" +
 	"\x0fSnapshotRequest\x12\x16\n" +
-	"\x06device\x18\x01 \x01(\tR\x06device\"\xad\x01\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\"\xed\x03\n" +
 	"\fSnapshotCall\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12<\n" +
 	"\x05state\x18\x03 \x01(\x0e2&.switchboard.driver.v1.ConnectionStateR\x05state\x12!\n" +
-	"\fother_device\x18\x04 \x01(\tR\votherDevice\"q\n" +
+	"\fother_device\x18\x04 \x01(\tR\votherDevice\x12\x1d\n" +
+	"\n" +
+	"other_name\x18\x05 \x01(\tR\totherName\x12?\n" +
+	"\n" +
+	"party_type\x18\x06 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\tpartyType\x12$\n" +
+	"\x0eglobal_call_id\x18\a \x01(\tR\fglobalCallId\x124\n" +
+	"\x16original_called_device\x18\b \x01(\tR\x14originalCalledDevice\x126\n" +
+	"\x17last_redirection_device\x18\t \x01(\tR\x15lastRedirectionDevice\x12%\n" +
+	"\x0ecalling_device\x18\n" +
+	" \x01(\tR\rcallingDevice\x12#\n" +
+	"\rcalled_device\x18\v \x01(\tR\fcalledDevice\"q\n" +
 	"\n" +
 	"Forwarding\x129\n" +
 	"\x04type\x18\x01 \x01(\x0e2%.switchboard.driver.v1.ForwardingTypeR\x04type\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x18\n" +
-	"\aenabled\x18\x03 \x01(\bR\aenabled\"\xb0\x02\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"\xd9\x02\n" +
 	"\x10SnapshotResponse\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x129\n" +
 	"\x05calls\x18\x02 \x03(\v2#.switchboard.driver.v1.SnapshotCallR\x05calls\x12\x10\n" +
@@ -2369,7 +2877,8 @@ const file_driver_proto_rawDesc = "" +
 	"\vagent_state\x18\x05 \x01(\x0e2!.switchboard.driver.v1.AgentStateR\n" +
 	"agentState\x12\x1a\n" +
 	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12\x14\n" +
-	"\x05stale\x18\a \x01(\bR\x05stale\"\xb0\x01\n" +
+	"\x05stale\x18\a \x01(\bR\x05stale\x12'\n" +
+	"\x0fmessage_waiting\x18\b \x01(\bR\x0emessageWaiting\"\xb0\x01\n" +
 	"\x0fMakeCallRequest\x12%\n" +
 	"\x0ecalling_device\x18\x01 \x01(\tR\rcallingDevice\x126\n" +
 	"\x17called_directory_number\x18\x02 \x01(\tR\x15calledDirectoryNumber\x12!\n" +
@@ -2431,7 +2940,7 @@ const file_driver_proto_rawDesc = "" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x127\n" +
 	"\x05state\x18\x03 \x01(\x0e2!.switchboard.driver.v1.AgentStateR\x05state\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x0f\n" +
-	"\rEventsRequest\"\xec\x05\n" +
+	"\rEventsRequest\"\xcd\b\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1d\n" +
 	"\n" +
@@ -2455,7 +2964,35 @@ const file_driver_proto_rawDesc = "" +
 	"forwarding\x18\x11 \x01(\v2!.switchboard.driver.v1.ForwardingR\n" +
 	"forwarding\x12B\n" +
 	"\vagent_state\x18\x12 \x01(\x0e2!.switchboard.driver.v1.AgentStateR\n" +
-	"agentState*\x98\x03\n" +
+	"agentState\x12!\n" +
+	"\fcalling_name\x18\x13 \x01(\tR\vcallingName\x12\x1f\n" +
+	"\vcalled_name\x18\x14 \x01(\tR\n" +
+	"calledName\x12\x1d\n" +
+	"\n" +
+	"other_name\x18\x15 \x01(\tR\totherName\x124\n" +
+	"\x16original_called_device\x18\x16 \x01(\tR\x14originalCalledDevice\x126\n" +
+	"\x17last_redirection_device\x18\x17 \x01(\tR\x15lastRedirectionDevice\x12$\n" +
+	"\x0eglobal_call_id\x18\x18 \x01(\tR\fglobalCallId\x12?\n" +
+	"\n" +
+	"party_type\x18\x19 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\tpartyType\x12'\n" +
+	"\x0fmessage_waiting\x18\x1a \x01(\bR\x0emessageWaiting\"\x8a\x01\n" +
+	"\x10ReconnectRequest\x128\n" +
+	"\x04held\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x04held\x12<\n" +
+	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"\x8a\x01\n" +
+	"\x10AlternateRequest\x128\n" +
+	"\x04held\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x04held\x12<\n" +
+	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"P\n" +
+	"\x12ListDevicesRequest\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x01 \x01(\tR\tpageToken\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\"r\n" +
+	"\x0eDirectoryEntry\x12\x16\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
+	"\x04type\x18\x03 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\x04type\"~\n" +
+	"\x13ListDevicesResponse\x12?\n" +
+	"\adevices\x18\x01 \x03(\v2%.switchboard.driver.v1.DirectoryEntryR\adevices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfd\x03\n" +
 	"\aService\x12\x17\n" +
 	"\x13SERVICE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SERVICE_MAKE_CALL\x10\x01\x12\x12\n" +
@@ -2474,7 +3011,11 @@ const file_driver_proto_rawDesc = "" +
 	"\x0eSERVICE_PICKUP\x10\r\x12\x13\n" +
 	"\x0fSERVICE_SET_DND\x10\x0e\x12\x1a\n" +
 	"\x16SERVICE_SET_FORWARDING\x10\x0f\x12\x1b\n" +
-	"\x17SERVICE_SET_AGENT_STATE\x10\x10*\xb3\x05\n" +
+	"\x17SERVICE_SET_AGENT_STATE\x10\x10\x12\x15\n" +
+	"\x11SERVICE_RECONNECT\x10\x11\x12\x15\n" +
+	"\x11SERVICE_ALTERNATE\x10\x12\x12\x18\n" +
+	"\x14SERVICE_LIST_DEVICES\x10\x13\x12\x1b\n" +
+	"\x17SERVICE_MESSAGE_WAITING\x10\x14*\xd3\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EVENT_TYPE_ORIGINATED\x10\x01\x12\x18\n" +
@@ -2501,7 +3042,13 @@ const file_driver_proto_rawDesc = "" +
 	"\x12EVENT_TYPE_LINK_UP\x10\x15\x12\x18\n" +
 	"\x14EVENT_TYPE_LINK_DOWN\x10\x16\x12\x17\n" +
 	"\x13EVENT_TYPE_SNAPSHOT\x10\x17\x12\x15\n" +
-	"\x11EVENT_TYPE_RESYNC\x10\x18*\x80\x02\n" +
+	"\x11EVENT_TYPE_RESYNC\x10\x18\x12\x1e\n" +
+	"\x1aEVENT_TYPE_MESSAGE_WAITING\x10\x19*o\n" +
+	"\tPartyType\x12\x1a\n" +
+	"\x16PARTY_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13PARTY_TYPE_INTERNAL\x10\x01\x12\x17\n" +
+	"\x13PARTY_TYPE_EXTERNAL\x10\x02\x12\x14\n" +
+	"\x10PARTY_TYPE_TRUNK\x10\x03*\x80\x02\n" +
 	"\x0fConnectionState\x12 \n" +
 	"\x1cCONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CONNECTION_STATE_NULL\x10\x01\x12\x1e\n" +
@@ -2554,7 +3101,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x11AGENT_STATE_READY\x10\x03\x12\x19\n" +
 	"\x15AGENT_STATE_NOT_READY\x10\x04\x12\"\n" +
 	"\x1eAGENT_STATE_WORKING_AFTER_CALL\x10\x05\x12\x14\n" +
-	"\x10AGENT_STATE_BUSY\x10\x062\xad\x0f\n" +
+	"\x10AGENT_STATE_BUSY\x10\x062\xc9\x11\n" +
 	"\x06Driver\x12R\n" +
 	"\x05Start\x12#.switchboard.driver.v1.StartRequest\x1a$.switchboard.driver.v1.StartResponse\x12g\n" +
 	"\fCapabilities\x12*.switchboard.driver.v1.CapabilitiesRequest\x1a+.switchboard.driver.v1.CapabilitiesResponse\x12g\n" +
@@ -2577,7 +3124,10 @@ const file_driver_proto_rawDesc = "" +
 	"\x06Pickup\x12$.switchboard.driver.v1.PickupRequest\x1a#.switchboard.driver.v1.CallResponse\x12J\n" +
 	"\x06SetDND\x12$.switchboard.driver.v1.SetDNDRequest\x1a\x1a.switchboard.driver.v1.Ack\x12X\n" +
 	"\rSetForwarding\x12+.switchboard.driver.v1.SetForwardingRequest\x1a\x1a.switchboard.driver.v1.Ack\x12X\n" +
-	"\rSetAgentState\x12+.switchboard.driver.v1.SetAgentStateRequest\x1a\x1a.switchboard.driver.v1.Ack\x12N\n" +
+	"\rSetAgentState\x12+.switchboard.driver.v1.SetAgentStateRequest\x1a\x1a.switchboard.driver.v1.Ack\x12Y\n" +
+	"\tReconnect\x12'.switchboard.driver.v1.ReconnectRequest\x1a#.switchboard.driver.v1.CallResponse\x12Y\n" +
+	"\tAlternate\x12'.switchboard.driver.v1.AlternateRequest\x1a#.switchboard.driver.v1.CallResponse\x12d\n" +
+	"\vListDevices\x12).switchboard.driver.v1.ListDevicesRequest\x1a*.switchboard.driver.v1.ListDevicesResponse\x12N\n" +
 	"\x06Events\x12$.switchboard.driver.v1.EventsRequest\x1a\x1c.switchboard.driver.v1.Event0\x01BGZEgithub.com/switchboard-gw/switchboard/plugins/proto/driverv1;driverv1b\x06proto3"
 
 var (
@@ -2592,124 +3142,144 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_driver_proto_goTypes = []any{
 	(Service)(0),                      // 0: switchboard.driver.v1.Service
 	(EventType)(0),                    // 1: switchboard.driver.v1.EventType
-	(ConnectionState)(0),              // 2: switchboard.driver.v1.ConnectionState
-	(Cause)(0),                        // 3: switchboard.driver.v1.Cause
-	(ForwardingType)(0),               // 4: switchboard.driver.v1.ForwardingType
-	(AgentState)(0),                   // 5: switchboard.driver.v1.AgentState
-	(*ConnectionRef)(nil),             // 6: switchboard.driver.v1.ConnectionRef
-	(*StartRequest)(nil),              // 7: switchboard.driver.v1.StartRequest
-	(*StartResponse)(nil),             // 8: switchboard.driver.v1.StartResponse
-	(*CapabilitiesRequest)(nil),       // 9: switchboard.driver.v1.CapabilitiesRequest
-	(*CapabilitiesResponse)(nil),      // 10: switchboard.driver.v1.CapabilitiesResponse
-	(*MonitorStartRequest)(nil),       // 11: switchboard.driver.v1.MonitorStartRequest
-	(*MonitorStartResponse)(nil),      // 12: switchboard.driver.v1.MonitorStartResponse
-	(*MonitorStopRequest)(nil),        // 13: switchboard.driver.v1.MonitorStopRequest
-	(*MonitorStopResponse)(nil),       // 14: switchboard.driver.v1.MonitorStopResponse
-	(*SnapshotRequest)(nil),           // 15: switchboard.driver.v1.SnapshotRequest
-	(*SnapshotCall)(nil),              // 16: switchboard.driver.v1.SnapshotCall
-	(*Forwarding)(nil),                // 17: switchboard.driver.v1.Forwarding
-	(*SnapshotResponse)(nil),          // 18: switchboard.driver.v1.SnapshotResponse
-	(*MakeCallRequest)(nil),           // 19: switchboard.driver.v1.MakeCallRequest
-	(*CallResponse)(nil),              // 20: switchboard.driver.v1.CallResponse
-	(*Ack)(nil),                       // 21: switchboard.driver.v1.Ack
-	(*ConnectionRequest)(nil),         // 22: switchboard.driver.v1.ConnectionRequest
-	(*ConsultationRequest)(nil),       // 23: switchboard.driver.v1.ConsultationRequest
-	(*TransferRequest)(nil),           // 24: switchboard.driver.v1.TransferRequest
-	(*ConferenceRequest)(nil),         // 25: switchboard.driver.v1.ConferenceRequest
-	(*SingleStepTransferRequest)(nil), // 26: switchboard.driver.v1.SingleStepTransferRequest
-	(*DeflectRequest)(nil),            // 27: switchboard.driver.v1.DeflectRequest
-	(*GenerateDigitsRequest)(nil),     // 28: switchboard.driver.v1.GenerateDigitsRequest
-	(*ParkRequest)(nil),               // 29: switchboard.driver.v1.ParkRequest
-	(*ParkResponse)(nil),              // 30: switchboard.driver.v1.ParkResponse
-	(*PickupRequest)(nil),             // 31: switchboard.driver.v1.PickupRequest
-	(*SetDNDRequest)(nil),             // 32: switchboard.driver.v1.SetDNDRequest
-	(*SetForwardingRequest)(nil),      // 33: switchboard.driver.v1.SetForwardingRequest
-	(*SetAgentStateRequest)(nil),      // 34: switchboard.driver.v1.SetAgentStateRequest
-	(*EventsRequest)(nil),             // 35: switchboard.driver.v1.EventsRequest
-	(*Event)(nil),                     // 36: switchboard.driver.v1.Event
-	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
+	(PartyType)(0),                    // 2: switchboard.driver.v1.PartyType
+	(ConnectionState)(0),              // 3: switchboard.driver.v1.ConnectionState
+	(Cause)(0),                        // 4: switchboard.driver.v1.Cause
+	(ForwardingType)(0),               // 5: switchboard.driver.v1.ForwardingType
+	(AgentState)(0),                   // 6: switchboard.driver.v1.AgentState
+	(*ConnectionRef)(nil),             // 7: switchboard.driver.v1.ConnectionRef
+	(*StartRequest)(nil),              // 8: switchboard.driver.v1.StartRequest
+	(*StartResponse)(nil),             // 9: switchboard.driver.v1.StartResponse
+	(*CapabilitiesRequest)(nil),       // 10: switchboard.driver.v1.CapabilitiesRequest
+	(*CapabilitiesResponse)(nil),      // 11: switchboard.driver.v1.CapabilitiesResponse
+	(*MonitorStartRequest)(nil),       // 12: switchboard.driver.v1.MonitorStartRequest
+	(*MonitorStartResponse)(nil),      // 13: switchboard.driver.v1.MonitorStartResponse
+	(*MonitorStopRequest)(nil),        // 14: switchboard.driver.v1.MonitorStopRequest
+	(*MonitorStopResponse)(nil),       // 15: switchboard.driver.v1.MonitorStopResponse
+	(*SnapshotRequest)(nil),           // 16: switchboard.driver.v1.SnapshotRequest
+	(*SnapshotCall)(nil),              // 17: switchboard.driver.v1.SnapshotCall
+	(*Forwarding)(nil),                // 18: switchboard.driver.v1.Forwarding
+	(*SnapshotResponse)(nil),          // 19: switchboard.driver.v1.SnapshotResponse
+	(*MakeCallRequest)(nil),           // 20: switchboard.driver.v1.MakeCallRequest
+	(*CallResponse)(nil),              // 21: switchboard.driver.v1.CallResponse
+	(*Ack)(nil),                       // 22: switchboard.driver.v1.Ack
+	(*ConnectionRequest)(nil),         // 23: switchboard.driver.v1.ConnectionRequest
+	(*ConsultationRequest)(nil),       // 24: switchboard.driver.v1.ConsultationRequest
+	(*TransferRequest)(nil),           // 25: switchboard.driver.v1.TransferRequest
+	(*ConferenceRequest)(nil),         // 26: switchboard.driver.v1.ConferenceRequest
+	(*SingleStepTransferRequest)(nil), // 27: switchboard.driver.v1.SingleStepTransferRequest
+	(*DeflectRequest)(nil),            // 28: switchboard.driver.v1.DeflectRequest
+	(*GenerateDigitsRequest)(nil),     // 29: switchboard.driver.v1.GenerateDigitsRequest
+	(*ParkRequest)(nil),               // 30: switchboard.driver.v1.ParkRequest
+	(*ParkResponse)(nil),              // 31: switchboard.driver.v1.ParkResponse
+	(*PickupRequest)(nil),             // 32: switchboard.driver.v1.PickupRequest
+	(*SetDNDRequest)(nil),             // 33: switchboard.driver.v1.SetDNDRequest
+	(*SetForwardingRequest)(nil),      // 34: switchboard.driver.v1.SetForwardingRequest
+	(*SetAgentStateRequest)(nil),      // 35: switchboard.driver.v1.SetAgentStateRequest
+	(*EventsRequest)(nil),             // 36: switchboard.driver.v1.EventsRequest
+	(*Event)(nil),                     // 37: switchboard.driver.v1.Event
+	(*ReconnectRequest)(nil),          // 38: switchboard.driver.v1.ReconnectRequest
+	(*AlternateRequest)(nil),          // 39: switchboard.driver.v1.AlternateRequest
+	(*ListDevicesRequest)(nil),        // 40: switchboard.driver.v1.ListDevicesRequest
+	(*DirectoryEntry)(nil),            // 41: switchboard.driver.v1.DirectoryEntry
+	(*ListDevicesResponse)(nil),       // 42: switchboard.driver.v1.ListDevicesResponse
+	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
 }
 var file_driver_proto_depIdxs = []int32{
 	0,  // 0: switchboard.driver.v1.CapabilitiesResponse.services:type_name -> switchboard.driver.v1.Service
-	2,  // 1: switchboard.driver.v1.SnapshotCall.state:type_name -> switchboard.driver.v1.ConnectionState
-	4,  // 2: switchboard.driver.v1.Forwarding.type:type_name -> switchboard.driver.v1.ForwardingType
-	16, // 3: switchboard.driver.v1.SnapshotResponse.calls:type_name -> switchboard.driver.v1.SnapshotCall
-	17, // 4: switchboard.driver.v1.SnapshotResponse.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	5,  // 5: switchboard.driver.v1.SnapshotResponse.agent_state:type_name -> switchboard.driver.v1.AgentState
-	6,  // 6: switchboard.driver.v1.CallResponse.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 7: switchboard.driver.v1.ConnectionRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 8: switchboard.driver.v1.ConsultationRequest.existing:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 9: switchboard.driver.v1.TransferRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 10: switchboard.driver.v1.TransferRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 11: switchboard.driver.v1.ConferenceRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 12: switchboard.driver.v1.ConferenceRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 13: switchboard.driver.v1.SingleStepTransferRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 14: switchboard.driver.v1.DeflectRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 15: switchboard.driver.v1.GenerateDigitsRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	6,  // 16: switchboard.driver.v1.ParkRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	17, // 17: switchboard.driver.v1.SetForwardingRequest.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	5,  // 18: switchboard.driver.v1.SetAgentStateRequest.state:type_name -> switchboard.driver.v1.AgentState
-	1,  // 19: switchboard.driver.v1.Event.type:type_name -> switchboard.driver.v1.EventType
-	2,  // 20: switchboard.driver.v1.Event.state:type_name -> switchboard.driver.v1.ConnectionState
-	3,  // 21: switchboard.driver.v1.Event.cause:type_name -> switchboard.driver.v1.Cause
-	37, // 22: switchboard.driver.v1.Event.pbx_time:type_name -> google.protobuf.Timestamp
-	37, // 23: switchboard.driver.v1.Event.time:type_name -> google.protobuf.Timestamp
-	17, // 24: switchboard.driver.v1.Event.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	5,  // 25: switchboard.driver.v1.Event.agent_state:type_name -> switchboard.driver.v1.AgentState
-	7,  // 26: switchboard.driver.v1.Driver.Start:input_type -> switchboard.driver.v1.StartRequest
-	9,  // 27: switchboard.driver.v1.Driver.Capabilities:input_type -> switchboard.driver.v1.CapabilitiesRequest
-	11, // 28: switchboard.driver.v1.Driver.MonitorStart:input_type -> switchboard.driver.v1.MonitorStartRequest
-	13, // 29: switchboard.driver.v1.Driver.MonitorStop:input_type -> switchboard.driver.v1.MonitorStopRequest
-	15, // 30: switchboard.driver.v1.Driver.Snapshot:input_type -> switchboard.driver.v1.SnapshotRequest
-	19, // 31: switchboard.driver.v1.Driver.MakeCall:input_type -> switchboard.driver.v1.MakeCallRequest
-	22, // 32: switchboard.driver.v1.Driver.Answer:input_type -> switchboard.driver.v1.ConnectionRequest
-	22, // 33: switchboard.driver.v1.Driver.Clear:input_type -> switchboard.driver.v1.ConnectionRequest
-	22, // 34: switchboard.driver.v1.Driver.Hold:input_type -> switchboard.driver.v1.ConnectionRequest
-	22, // 35: switchboard.driver.v1.Driver.Retrieve:input_type -> switchboard.driver.v1.ConnectionRequest
-	23, // 36: switchboard.driver.v1.Driver.Consultation:input_type -> switchboard.driver.v1.ConsultationRequest
-	24, // 37: switchboard.driver.v1.Driver.Transfer:input_type -> switchboard.driver.v1.TransferRequest
-	26, // 38: switchboard.driver.v1.Driver.SingleStepTransfer:input_type -> switchboard.driver.v1.SingleStepTransferRequest
-	25, // 39: switchboard.driver.v1.Driver.Conference:input_type -> switchboard.driver.v1.ConferenceRequest
-	27, // 40: switchboard.driver.v1.Driver.Deflect:input_type -> switchboard.driver.v1.DeflectRequest
-	28, // 41: switchboard.driver.v1.Driver.GenerateDigits:input_type -> switchboard.driver.v1.GenerateDigitsRequest
-	29, // 42: switchboard.driver.v1.Driver.Park:input_type -> switchboard.driver.v1.ParkRequest
-	31, // 43: switchboard.driver.v1.Driver.Pickup:input_type -> switchboard.driver.v1.PickupRequest
-	32, // 44: switchboard.driver.v1.Driver.SetDND:input_type -> switchboard.driver.v1.SetDNDRequest
-	33, // 45: switchboard.driver.v1.Driver.SetForwarding:input_type -> switchboard.driver.v1.SetForwardingRequest
-	34, // 46: switchboard.driver.v1.Driver.SetAgentState:input_type -> switchboard.driver.v1.SetAgentStateRequest
-	35, // 47: switchboard.driver.v1.Driver.Events:input_type -> switchboard.driver.v1.EventsRequest
-	8,  // 48: switchboard.driver.v1.Driver.Start:output_type -> switchboard.driver.v1.StartResponse
-	10, // 49: switchboard.driver.v1.Driver.Capabilities:output_type -> switchboard.driver.v1.CapabilitiesResponse
-	12, // 50: switchboard.driver.v1.Driver.MonitorStart:output_type -> switchboard.driver.v1.MonitorStartResponse
-	14, // 51: switchboard.driver.v1.Driver.MonitorStop:output_type -> switchboard.driver.v1.MonitorStopResponse
-	18, // 52: switchboard.driver.v1.Driver.Snapshot:output_type -> switchboard.driver.v1.SnapshotResponse
-	20, // 53: switchboard.driver.v1.Driver.MakeCall:output_type -> switchboard.driver.v1.CallResponse
-	21, // 54: switchboard.driver.v1.Driver.Answer:output_type -> switchboard.driver.v1.Ack
-	21, // 55: switchboard.driver.v1.Driver.Clear:output_type -> switchboard.driver.v1.Ack
-	21, // 56: switchboard.driver.v1.Driver.Hold:output_type -> switchboard.driver.v1.Ack
-	21, // 57: switchboard.driver.v1.Driver.Retrieve:output_type -> switchboard.driver.v1.Ack
-	20, // 58: switchboard.driver.v1.Driver.Consultation:output_type -> switchboard.driver.v1.CallResponse
-	20, // 59: switchboard.driver.v1.Driver.Transfer:output_type -> switchboard.driver.v1.CallResponse
-	20, // 60: switchboard.driver.v1.Driver.SingleStepTransfer:output_type -> switchboard.driver.v1.CallResponse
-	20, // 61: switchboard.driver.v1.Driver.Conference:output_type -> switchboard.driver.v1.CallResponse
-	21, // 62: switchboard.driver.v1.Driver.Deflect:output_type -> switchboard.driver.v1.Ack
-	21, // 63: switchboard.driver.v1.Driver.GenerateDigits:output_type -> switchboard.driver.v1.Ack
-	30, // 64: switchboard.driver.v1.Driver.Park:output_type -> switchboard.driver.v1.ParkResponse
-	20, // 65: switchboard.driver.v1.Driver.Pickup:output_type -> switchboard.driver.v1.CallResponse
-	21, // 66: switchboard.driver.v1.Driver.SetDND:output_type -> switchboard.driver.v1.Ack
-	21, // 67: switchboard.driver.v1.Driver.SetForwarding:output_type -> switchboard.driver.v1.Ack
-	21, // 68: switchboard.driver.v1.Driver.SetAgentState:output_type -> switchboard.driver.v1.Ack
-	36, // 69: switchboard.driver.v1.Driver.Events:output_type -> switchboard.driver.v1.Event
-	48, // [48:70] is the sub-list for method output_type
-	26, // [26:48] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	3,  // 1: switchboard.driver.v1.SnapshotCall.state:type_name -> switchboard.driver.v1.ConnectionState
+	2,  // 2: switchboard.driver.v1.SnapshotCall.party_type:type_name -> switchboard.driver.v1.PartyType
+	5,  // 3: switchboard.driver.v1.Forwarding.type:type_name -> switchboard.driver.v1.ForwardingType
+	17, // 4: switchboard.driver.v1.SnapshotResponse.calls:type_name -> switchboard.driver.v1.SnapshotCall
+	18, // 5: switchboard.driver.v1.SnapshotResponse.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	6,  // 6: switchboard.driver.v1.SnapshotResponse.agent_state:type_name -> switchboard.driver.v1.AgentState
+	7,  // 7: switchboard.driver.v1.CallResponse.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 8: switchboard.driver.v1.ConnectionRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 9: switchboard.driver.v1.ConsultationRequest.existing:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 10: switchboard.driver.v1.TransferRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 11: switchboard.driver.v1.TransferRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 12: switchboard.driver.v1.ConferenceRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 13: switchboard.driver.v1.ConferenceRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 14: switchboard.driver.v1.SingleStepTransferRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 15: switchboard.driver.v1.DeflectRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 16: switchboard.driver.v1.GenerateDigitsRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 17: switchboard.driver.v1.ParkRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	18, // 18: switchboard.driver.v1.SetForwardingRequest.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	6,  // 19: switchboard.driver.v1.SetAgentStateRequest.state:type_name -> switchboard.driver.v1.AgentState
+	1,  // 20: switchboard.driver.v1.Event.type:type_name -> switchboard.driver.v1.EventType
+	3,  // 21: switchboard.driver.v1.Event.state:type_name -> switchboard.driver.v1.ConnectionState
+	4,  // 22: switchboard.driver.v1.Event.cause:type_name -> switchboard.driver.v1.Cause
+	43, // 23: switchboard.driver.v1.Event.pbx_time:type_name -> google.protobuf.Timestamp
+	43, // 24: switchboard.driver.v1.Event.time:type_name -> google.protobuf.Timestamp
+	18, // 25: switchboard.driver.v1.Event.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	6,  // 26: switchboard.driver.v1.Event.agent_state:type_name -> switchboard.driver.v1.AgentState
+	2,  // 27: switchboard.driver.v1.Event.party_type:type_name -> switchboard.driver.v1.PartyType
+	7,  // 28: switchboard.driver.v1.ReconnectRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 29: switchboard.driver.v1.ReconnectRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 30: switchboard.driver.v1.AlternateRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	7,  // 31: switchboard.driver.v1.AlternateRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	2,  // 32: switchboard.driver.v1.DirectoryEntry.type:type_name -> switchboard.driver.v1.PartyType
+	41, // 33: switchboard.driver.v1.ListDevicesResponse.devices:type_name -> switchboard.driver.v1.DirectoryEntry
+	8,  // 34: switchboard.driver.v1.Driver.Start:input_type -> switchboard.driver.v1.StartRequest
+	10, // 35: switchboard.driver.v1.Driver.Capabilities:input_type -> switchboard.driver.v1.CapabilitiesRequest
+	12, // 36: switchboard.driver.v1.Driver.MonitorStart:input_type -> switchboard.driver.v1.MonitorStartRequest
+	14, // 37: switchboard.driver.v1.Driver.MonitorStop:input_type -> switchboard.driver.v1.MonitorStopRequest
+	16, // 38: switchboard.driver.v1.Driver.Snapshot:input_type -> switchboard.driver.v1.SnapshotRequest
+	20, // 39: switchboard.driver.v1.Driver.MakeCall:input_type -> switchboard.driver.v1.MakeCallRequest
+	23, // 40: switchboard.driver.v1.Driver.Answer:input_type -> switchboard.driver.v1.ConnectionRequest
+	23, // 41: switchboard.driver.v1.Driver.Clear:input_type -> switchboard.driver.v1.ConnectionRequest
+	23, // 42: switchboard.driver.v1.Driver.Hold:input_type -> switchboard.driver.v1.ConnectionRequest
+	23, // 43: switchboard.driver.v1.Driver.Retrieve:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 44: switchboard.driver.v1.Driver.Consultation:input_type -> switchboard.driver.v1.ConsultationRequest
+	25, // 45: switchboard.driver.v1.Driver.Transfer:input_type -> switchboard.driver.v1.TransferRequest
+	27, // 46: switchboard.driver.v1.Driver.SingleStepTransfer:input_type -> switchboard.driver.v1.SingleStepTransferRequest
+	26, // 47: switchboard.driver.v1.Driver.Conference:input_type -> switchboard.driver.v1.ConferenceRequest
+	28, // 48: switchboard.driver.v1.Driver.Deflect:input_type -> switchboard.driver.v1.DeflectRequest
+	29, // 49: switchboard.driver.v1.Driver.GenerateDigits:input_type -> switchboard.driver.v1.GenerateDigitsRequest
+	30, // 50: switchboard.driver.v1.Driver.Park:input_type -> switchboard.driver.v1.ParkRequest
+	32, // 51: switchboard.driver.v1.Driver.Pickup:input_type -> switchboard.driver.v1.PickupRequest
+	33, // 52: switchboard.driver.v1.Driver.SetDND:input_type -> switchboard.driver.v1.SetDNDRequest
+	34, // 53: switchboard.driver.v1.Driver.SetForwarding:input_type -> switchboard.driver.v1.SetForwardingRequest
+	35, // 54: switchboard.driver.v1.Driver.SetAgentState:input_type -> switchboard.driver.v1.SetAgentStateRequest
+	38, // 55: switchboard.driver.v1.Driver.Reconnect:input_type -> switchboard.driver.v1.ReconnectRequest
+	39, // 56: switchboard.driver.v1.Driver.Alternate:input_type -> switchboard.driver.v1.AlternateRequest
+	40, // 57: switchboard.driver.v1.Driver.ListDevices:input_type -> switchboard.driver.v1.ListDevicesRequest
+	36, // 58: switchboard.driver.v1.Driver.Events:input_type -> switchboard.driver.v1.EventsRequest
+	9,  // 59: switchboard.driver.v1.Driver.Start:output_type -> switchboard.driver.v1.StartResponse
+	11, // 60: switchboard.driver.v1.Driver.Capabilities:output_type -> switchboard.driver.v1.CapabilitiesResponse
+	13, // 61: switchboard.driver.v1.Driver.MonitorStart:output_type -> switchboard.driver.v1.MonitorStartResponse
+	15, // 62: switchboard.driver.v1.Driver.MonitorStop:output_type -> switchboard.driver.v1.MonitorStopResponse
+	19, // 63: switchboard.driver.v1.Driver.Snapshot:output_type -> switchboard.driver.v1.SnapshotResponse
+	21, // 64: switchboard.driver.v1.Driver.MakeCall:output_type -> switchboard.driver.v1.CallResponse
+	22, // 65: switchboard.driver.v1.Driver.Answer:output_type -> switchboard.driver.v1.Ack
+	22, // 66: switchboard.driver.v1.Driver.Clear:output_type -> switchboard.driver.v1.Ack
+	22, // 67: switchboard.driver.v1.Driver.Hold:output_type -> switchboard.driver.v1.Ack
+	22, // 68: switchboard.driver.v1.Driver.Retrieve:output_type -> switchboard.driver.v1.Ack
+	21, // 69: switchboard.driver.v1.Driver.Consultation:output_type -> switchboard.driver.v1.CallResponse
+	21, // 70: switchboard.driver.v1.Driver.Transfer:output_type -> switchboard.driver.v1.CallResponse
+	21, // 71: switchboard.driver.v1.Driver.SingleStepTransfer:output_type -> switchboard.driver.v1.CallResponse
+	21, // 72: switchboard.driver.v1.Driver.Conference:output_type -> switchboard.driver.v1.CallResponse
+	22, // 73: switchboard.driver.v1.Driver.Deflect:output_type -> switchboard.driver.v1.Ack
+	22, // 74: switchboard.driver.v1.Driver.GenerateDigits:output_type -> switchboard.driver.v1.Ack
+	31, // 75: switchboard.driver.v1.Driver.Park:output_type -> switchboard.driver.v1.ParkResponse
+	21, // 76: switchboard.driver.v1.Driver.Pickup:output_type -> switchboard.driver.v1.CallResponse
+	22, // 77: switchboard.driver.v1.Driver.SetDND:output_type -> switchboard.driver.v1.Ack
+	22, // 78: switchboard.driver.v1.Driver.SetForwarding:output_type -> switchboard.driver.v1.Ack
+	22, // 79: switchboard.driver.v1.Driver.SetAgentState:output_type -> switchboard.driver.v1.Ack
+	21, // 80: switchboard.driver.v1.Driver.Reconnect:output_type -> switchboard.driver.v1.CallResponse
+	21, // 81: switchboard.driver.v1.Driver.Alternate:output_type -> switchboard.driver.v1.CallResponse
+	42, // 82: switchboard.driver.v1.Driver.ListDevices:output_type -> switchboard.driver.v1.ListDevicesResponse
+	37, // 83: switchboard.driver.v1.Driver.Events:output_type -> switchboard.driver.v1.Event
+	59, // [59:84] is the sub-list for method output_type
+	34, // [34:59] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -2722,8 +3292,8 @@ func file_driver_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   31,
+			NumEnums:      7,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -67,6 +67,9 @@ const (
 	Driver_SetDND_FullMethodName             = "/switchboard.driver.v1.Driver/SetDND"
 	Driver_SetForwarding_FullMethodName      = "/switchboard.driver.v1.Driver/SetForwarding"
 	Driver_SetAgentState_FullMethodName      = "/switchboard.driver.v1.Driver/SetAgentState"
+	Driver_Reconnect_FullMethodName          = "/switchboard.driver.v1.Driver/Reconnect"
+	Driver_Alternate_FullMethodName          = "/switchboard.driver.v1.Driver/Alternate"
+	Driver_ListDevices_FullMethodName        = "/switchboard.driver.v1.Driver/ListDevices"
 	Driver_Events_FullMethodName             = "/switchboard.driver.v1.Driver/Events"
 )
 
@@ -126,6 +129,19 @@ type DriverClient interface {
 	SetForwarding(ctx context.Context, in *SetForwardingRequest, opts ...grpc.CallOption) (*Ack, error)
 	// SetAgentState (CSTA SetAgentState).
 	SetAgentState(ctx context.Context, in *SetAgentStateRequest, opts ...grpc.CallOption) (*Ack, error)
+	// Reconnect (CSTA ReconnectCall, ECMA-269 §17.2.19) clears the active
+	// (consultation) connection and retrieves the held one: "cancel
+	// consultation". The answer is the retrieved connection.
+	Reconnect(ctx context.Context, in *ReconnectRequest, opts ...grpc.CallOption) (*CallResponse, error)
+	// Alternate (CSTA AlternateCall, ECMA-269 §17.2.2) holds the active
+	// connection and retrieves the held one at the same device: "swap". The
+	// answer is the connection now active.
+	Alternate(ctx context.Context, in *AlternateRequest, opts ...grpc.CallOption) (*CallResponse, error)
+	// ListDevices pages through the PBX's device directory with names (CSTA
+	// GetDeviceList or configured names; Xsi enterprise/group directory), so
+	// that every lamp has a name. The host pages until next_page_token is
+	// empty.
+	ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error)
 	// Events streams the events of every monitored device. The host opens it
 	// once per driver process, right after Start.
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
@@ -349,6 +365,36 @@ func (c *driverClient) SetAgentState(ctx context.Context, in *SetAgentStateReque
 	return out, nil
 }
 
+func (c *driverClient) Reconnect(ctx context.Context, in *ReconnectRequest, opts ...grpc.CallOption) (*CallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallResponse)
+	err := c.cc.Invoke(ctx, Driver_Reconnect_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) Alternate(ctx context.Context, in *AlternateRequest, opts ...grpc.CallOption) (*CallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallResponse)
+	err := c.cc.Invoke(ctx, Driver_Alternate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDevicesResponse)
+	err := c.cc.Invoke(ctx, Driver_ListDevices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driverClient) Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[0], Driver_Events_FullMethodName, cOpts...)
@@ -424,6 +470,19 @@ type DriverServer interface {
 	SetForwarding(context.Context, *SetForwardingRequest) (*Ack, error)
 	// SetAgentState (CSTA SetAgentState).
 	SetAgentState(context.Context, *SetAgentStateRequest) (*Ack, error)
+	// Reconnect (CSTA ReconnectCall, ECMA-269 §17.2.19) clears the active
+	// (consultation) connection and retrieves the held one: "cancel
+	// consultation". The answer is the retrieved connection.
+	Reconnect(context.Context, *ReconnectRequest) (*CallResponse, error)
+	// Alternate (CSTA AlternateCall, ECMA-269 §17.2.2) holds the active
+	// connection and retrieves the held one at the same device: "swap". The
+	// answer is the connection now active.
+	Alternate(context.Context, *AlternateRequest) (*CallResponse, error)
+	// ListDevices pages through the PBX's device directory with names (CSTA
+	// GetDeviceList or configured names; Xsi enterprise/group directory), so
+	// that every lamp has a name. The host pages until next_page_token is
+	// empty.
+	ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error)
 	// Events streams the events of every monitored device. The host opens it
 	// once per driver process, right after Start.
 	Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error
@@ -499,6 +558,15 @@ func (UnimplementedDriverServer) SetForwarding(context.Context, *SetForwardingRe
 }
 func (UnimplementedDriverServer) SetAgentState(context.Context, *SetAgentStateRequest) (*Ack, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetAgentState not implemented")
+}
+func (UnimplementedDriverServer) Reconnect(context.Context, *ReconnectRequest) (*CallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Reconnect not implemented")
+}
+func (UnimplementedDriverServer) Alternate(context.Context, *AlternateRequest) (*CallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Alternate not implemented")
+}
+func (UnimplementedDriverServer) ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDevices not implemented")
 }
 func (UnimplementedDriverServer) Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method Events not implemented")
@@ -902,6 +970,60 @@ func _Driver_SetAgentState_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_Reconnect_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReconnectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Reconnect(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Reconnect_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Reconnect(ctx, req.(*ReconnectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_Alternate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlternateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Alternate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Alternate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Alternate(ctx, req.(*AlternateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_ListDevices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDevicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).ListDevices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_ListDevices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).ListDevices(ctx, req.(*ListDevicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Driver_Events_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(EventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -1003,6 +1125,18 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetAgentState",
 			Handler:    _Driver_SetAgentState_Handler,
+		},
+		{
+			MethodName: "Reconnect",
+			Handler:    _Driver_Reconnect_Handler,
+		},
+		{
+			MethodName: "Alternate",
+			Handler:    _Driver_Alternate_Handler,
+		},
+		{
+			MethodName: "ListDevices",
+			Handler:    _Driver_ListDevices_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
