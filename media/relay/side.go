@@ -41,8 +41,9 @@ type Side struct {
 	ssrc      uint32
 	ssrcSet   bool // ssrc is the latched stream's SSRC
 	rx        rxStats
-	st        Stats // counters; Jitter, LastPacket and Source are filled by Stats
-	last      int64 // monotonic ns of the last accepted RTP packet, 0 if none
+	out       outStream // what goes out to the peer's far end, for events (inject.go)
+	st        Stats     // counters; Jitter, LastPacket and Source are filled by Stats
+	last      int64     // monotonic ns of the last accepted RTP packet, 0 if none
 }
 
 // dest is the immutable forwarding target of a side.
@@ -298,6 +299,7 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid()
 	if fwd {
 		s.st.Forwarded++
+		s.out.forward(b, now) // injected events: the stream's sequence (inject.go)
 	} else {
 		s.st.Dropped++
 	}
