@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,10 +221,13 @@ func TestWebRTCInfoDTMF(t *testing.T) {
 	if res := inDialog(ctx, t, s, sip.INFO, "application/dtmf-relay", "Signal=#\r\nDuration=100\r\n"); res.StatusCode != 200 {
 		t.Fatalf("phone's INFO: %d %s", res.StatusCode, res.Reason)
 	}
+	// the whole event (7 packets for a 100 ms digit): while it lasts the
+	// audio towards the browser is held back, the phone's own events too
 	waitFor(t, 10*time.Second, "the phone's INFO as events at the browser", func() bool {
 		_, _, ev := br.pc.Counts()
-		return ev >= ev0+4
+		return ev >= ev0+7
 	})
+	time.Sleep(200 * time.Millisecond)
 	_, _, ev1 := br.pc.Counts()
 	media.send(t, sdpAddr(t, string(s.InviteResponse.Body())), 101, 20)
 	waitFor(t, 10*time.Second, "the phone's RFC 4733 at the browser", func() bool {
@@ -247,4 +254,48 @@ func TestWebRTCInfoDTMF(t *testing.T) {
 	}
 	br.reply(bye, 200, "OK", "", "")
 	g.released(t, 15*time.Second, 0, 0)
+}
+
+// freeTCPPort is a TCP port on 127.0.0.1 free a moment ago.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// events copies baresip's ctrl_tcp event stream (JSON netstrings) into
+// its output, until baresip exits.
+func (b *baresip) events(port int) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var c net.Conn
+	for {
+		var err error
+		if c, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+		select {
+		case <-b.done:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	go func() { <-b.done; _ = c.Close() }()
+	_, _ = io.Copy(b.out, c)
+}
+
+var reBaresipDTMF = regexp.MustCompile(`"type":"CALL_DTMF_START"[^}]*"param":"(.)"`)
+
+// baresipDTMF reports whether baresip's events (ctrl_tcp) say digit d
+// arrived: an RFC 4733 event (or an INFO) it took as DTMF.
+func baresipDTMF(out string, d byte) bool {
+	for _, m := range reBaresipDTMF.FindAllStringSubmatch(out, -1) {
+		if m[1][0] == d {
+			return true
+		}
+	}
+	return false
 }

@@ -17,10 +17,13 @@ import (
 // The events go on the stream the far end already receives: its SSRC, and
 // the sequence numbers and timestamps of the audio around them (RFC 4733
 // §2.1: events and audio of one source in one RTP stream; RFC 3550 §5.1:
-// one sequence number space per SSRC). Each injected packet takes the next
-// sequence number, and every audio packet that follows is sent with its
-// sequence number shifted by the number of packets injected so far, so the
-// far end sees one gapless sequence. The event's timestamp is the audio
+// one sequence number space per SSRC). While an event lasts, the audio
+// towards that far end is held back, as a phone sends the event instead
+// of its audio, so the far end does not play speech over the tone it
+// makes of the event. Each injected packet takes the next sequence
+// number and each audio packet held back gives one back, so the audio
+// that follows is sent with its sequence number shifted and the far end
+// sees one gapless sequence. The event's timestamp is the audio
 // timeline's at the moment the event starts: the last forwarded packet's
 // timestamp advanced by the time since it arrived (RFC 4733 §2.3.1).
 
@@ -37,13 +40,19 @@ type outStream struct {
 	seq   uint16 // the last sequence number sent, after the shift
 	ts    uint32 // the last audio timestamp sent
 	at    int64  // monotonic ns when that packet arrived
-	shift uint16 // packets injected: added to every later sequence number
+	shift uint16 // packets injected less audio held back: added to later sequence numbers
+	event bool   // an event is being sent: audio is held back
 }
 
 // forward notes an RTP packet going out to the peer's far end and shifts
-// its sequence number past the injected events. Called from onRTP with
-// s.mu held, for packets that are forwarded.
-func (o *outStream) forward(b []byte, now int64) {
+// its sequence number past the injected events; it reports false for a
+// packet held back while an event is sent. Called from onRTP with s.mu
+// held, for packets that may be forwarded.
+func (o *outStream) forward(b []byte, now int64) bool {
+	if o.event {
+		o.shift-- // its number goes to the next packet sent
+		return false
+	}
 	seq := binary.BigEndian.Uint16(b[2:4])
 	if o.shift != 0 {
 		seq += o.shift
@@ -52,6 +61,7 @@ func (o *outStream) forward(b []byte, now int64) {
 	o.known, o.seq, o.at = true, seq, now
 	o.ssrc = binary.BigEndian.Uint32(b[8:12])
 	o.ts = binary.BigEndian.Uint32(b[4:8])
+	return true
 }
 
 // SendEvent signals ev to s's far end as RFC 4733 packets of payload type
@@ -81,7 +91,13 @@ func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate
 	ssrc := o.ssrc
 	// the audio timeline now: RTP timestamps advance at the clock rate
 	ts := o.ts + uint32(uint64(monotonic()-o.at)*uint64(clockRate)/uint64(time.Second))
+	o.event = true
 	src.mu.Unlock()
+	defer func() {
+		src.mu.Lock()
+		o.event = false
+		src.mu.Unlock()
+	}()
 
 	pkt := make([]byte, 12+dtmf.PayloadSize)
 	steps := dtmf.Plan(ev, clockRate)

@@ -19,7 +19,8 @@ import (
 // gets a digit injected. B sees RFC 4733 packets on the audio's SSRC with
 // the negotiated payload type, the event code, the marker on the first,
 // three end packets with the full duration, one timestamp on the audio's
-// timeline, and one gapless sequence of audio and events.
+// timeline, no audio while the event lasts, and one gapless sequence of
+// audio and events.
 func TestSendEventOnStream(t *testing.T) {
 	t.Parallel()
 	for _, engine := range []string{"socket", "endpoint"} {
@@ -154,6 +155,10 @@ func testSendEvent(t *testing.T, inproc bool) {
 	}
 	if before == nil || after == nil {
 		t.Fatal("no audio around the event")
+	}
+	if last := events[len(events)-1]; after.SequenceNumber < last.SequenceNumber {
+		t.Errorf("audio (seq %d) sent during the event (seq %d-%d): it is held back while an event lasts",
+			after.SequenceNumber, first.SequenceNumber, last.SequenceNumber)
 	}
 	if first.Timestamp+160 < before.Timestamp || first.Timestamp > after.Timestamp+160 {
 		t.Errorf("event timestamp %d, audio around it %d and %d", first.Timestamp, before.Timestamp, after.Timestamp)

@@ -296,10 +296,9 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	s.rx.add(ssrc, binary.BigEndian.Uint16(b[2:4]),
 		binary.BigEndian.Uint32(b[4:8]), pt, arrival, ev != 0 && pt == ev)
 	p := s.peer.dst.Load()
-	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid()
+	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid() && s.out.forward(b, now) // injected events (inject.go)
 	if fwd {
 		s.st.Forwarded++
-		s.out.forward(b, now) // injected events: the stream's sequence (inject.go)
 	} else {
 		s.st.Dropped++
 	}
