@@ -23,7 +23,7 @@ func TestPayloadLayout(t *testing.T) {
 		want     []byte
 	}{
 		{5, false, 160, []byte{0x05, 0x0a, 0x00, 0xa0}},
-		{11, true, 1280, []byte{0x0b, 0x8a, 0x05, 0x00}},  // '#', E bit, R bit clear
+		{11, true, 1280, []byte{0x0b, 0x8a, 0x05, 0x00}},   // '#', E bit, R bit clear
 		{16, true, 0xffff, []byte{0x10, 0x8a, 0xff, 0xff}}, // flash, the longest duration
 		{0, false, 0, []byte{0x00, 0x0a, 0x00, 0x00}},
 	} {

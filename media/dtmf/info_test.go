@@ -1,9 +1,9 @@
 package dtmf
 
 import (
-	"os"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
