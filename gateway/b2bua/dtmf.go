@@ -38,12 +38,13 @@ type dtmfJob struct {
 	from string // the INFO's Call-ID, for the log
 }
 
-// dtmfQueue sends a call's digits one after the other (RFC 4733 events
-// of one stream do not overlap, §2.5.1), from one goroutine started at
-// the first digit that ends with the call.
+// dtmfQueue sends a call's digits towards each leg one after the other
+// (RFC 4733 events of one stream do not overlap, §2.5.1), from one
+// goroutine per direction started at its first digit that ends with the
+// call; a flood from one leg does not hold up the other's digits.
 type dtmfQueue struct {
-	once sync.Once
-	jobs chan dtmfJob
+	once [2]sync.Once
+	jobs [2]chan dtmfJob // towards the B leg, towards the A leg
 }
 
 // infoAsEvents answers a DTMF INFO from l's far end itself and queues its
@@ -68,18 +69,21 @@ func (c *call) infoAsEvents(l *leg, req *sip.Request, tx sip.ServerTransaction) 
 	if !ok {
 		return false
 	}
-	q := &c.dtmfq
-	q.once.Do(func() {
-		q.jobs = make(chan dtmfJob, dtmfQueueLen)
+	q, dir := &c.dtmfq, 0
+	if y.isA {
+		dir = 1
+	}
+	q.once[dir].Do(func() {
+		q.jobs[dir] = make(chan dtmfJob, dtmfQueueLen)
 		gw := c.gw
 		gw.calls.Add(1)
 		go func() {
 			defer gw.calls.Done()
-			c.sendDigits(q.jobs)
+			c.sendDigits(q.jobs[dir])
 		}()
 	})
 	select {
-	case q.jobs <- dtmfJob{side: y.side, ev: ev, pt: pt, rate: rate, from: x.callID()}:
+	case q.jobs[dir] <- dtmfJob{side: y.side, ev: ev, pt: pt, rate: rate, from: x.callID()}:
 	default:
 		c.gw.log.Info("INFO DTMF: too many digits waiting", "call_id", x.callID())
 		c.respondIn(tx, req, x.d, 503, "Service Unavailable", "", nil, sip.NewHeader("Retry-After", "1"))

@@ -215,6 +215,25 @@ func TestWebRTCInfoDTMF(t *testing.T) {
 		t.Errorf("event timestamp %d off the audio's timeline (%+v, %+v)", c.evs[0].TS, before, after)
 	}
 
+	// a body the gateway cannot read passes on as INFO (the phone, a
+	// sipgo UA without an INFO handler, answers 405); a flood of digits
+	// beyond the queue gets 503 and the call goes on
+	if res := br.sendInfo(inv, tag, 2, "application/dtmf-relay", "Signal=X\r\n"); res.Status != 405 {
+		t.Errorf("unreadable INFO: %d, want the phone's 405 passed back", res.Status)
+	}
+	refused := 0
+	for i := range 40 {
+		if res := br.sendInfo(inv, tag, 3+i, "application/dtmf", "1"); res.Status == 503 {
+			refused++
+		} else if res.Status != 200 {
+			t.Errorf("INFO %d of the flood: %d", i, res.Status)
+		}
+	}
+	t.Logf("INFO flood: %d of 40 refused with 503", refused)
+	if refused == 0 {
+		t.Error("a flood of 40 INFO digits was all queued")
+	}
+
 	// the other way: the phone's INFO becomes events on the browser's
 	// leg, and the phone's own RFC 4733 packets pass as RTP
 	_, _, ev0 := br.pc.Counts()

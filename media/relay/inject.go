@@ -42,6 +42,7 @@ type outStream struct {
 	at    int64  // monotonic ns when that packet arrived
 	shift uint16 // packets injected less audio held back: added to later sequence numbers
 	event bool   // an event is being sent: audio is held back
+	fresh bool   // the events started a stream of their own: the first audio continues its numbers
 }
 
 // forward notes an RTP packet going out to the peer's far end and shifts
@@ -54,6 +55,11 @@ func (o *outStream) forward(b []byte, now int64) bool {
 		return false
 	}
 	seq := binary.BigEndian.Uint16(b[2:4])
+	if o.fresh {
+		// audio after events sent before any audio: its numbers go on
+		// from the events' (a WebRTC leg puts both on one SSRC)
+		o.shift, o.fresh = o.seq+1-seq, false
+	}
 	if o.shift != 0 {
 		seq += o.shift
 		binary.BigEndian.PutUint16(b[2:4], seq)
@@ -72,7 +78,8 @@ func (o *outStream) forward(b []byte, now int64) bool {
 // out). Events to one side must not overlap: the B2BUA sends them one
 // after the other. Before any audio went to the far end, the events start
 // a stream of their own (random SSRC, sequence number and timestamp, RFC
-// 3550 §5.1).
+// 3550 §5.1), and the audio that comes later goes on from their sequence
+// numbers.
 func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate uint32) error {
 	if clockRate == 0 {
 		clockRate = 8000
@@ -86,7 +93,7 @@ func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate
 		_, _ = rand.Read(r[:])
 		o.known, o.ssrc = true, binary.BigEndian.Uint32(r[0:4])
 		o.seq, o.ts = binary.BigEndian.Uint16(r[4:6]), binary.BigEndian.Uint32(r[6:10])
-		o.at = monotonic()
+		o.at, o.fresh = monotonic(), true
 	}
 	ssrc := o.ssrc
 	// the audio timeline now: RTP timestamps advance at the clock rate

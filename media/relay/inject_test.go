@@ -200,6 +200,13 @@ func TestSendEventNoStream(t *testing.T) {
 			t.Errorf("sequence %v", seqs)
 		}
 	}
+	// audio that comes after goes on from the events' numbers
+	a := newEndpoint(t)
+	s.A().SetRemote(Remote{RTP: a.addr()})
+	a.send(s.A().LocalAddr(), a.packet())
+	if p := b.recvRTP(5 * time.Second); p == nil || p.SequenceNumber != seqs[len(seqs)-1]+1 {
+		t.Errorf("first audio after the events: %v, want sequence number %d", p, seqs[len(seqs)-1]+1)
+	}
 	s.B().SetRemote(Remote{RTP: b.addr(), Direction: sdp.DirectionSendOnly})
 	if err := s.B().SendEvent(context.Background(), ev, 96, 8000); !errors.Is(err, ErrNoEvents) {
 		t.Errorf("to a holding far end: %v, want ErrNoEvents", err)
