@@ -59,7 +59,7 @@ func (a *App) newTURN(cfg *config.Config, tlsConf *tls.Config) error {
 	}
 	var listen []string
 	for _, l := range t.Listen {
-		if strings.HasPrefix(l, "tls://") && tlsConf == nil {
+		if (strings.HasPrefix(l, "tls://") || strings.HasPrefix(l, "dtls://")) && tlsConf == nil {
 			continue
 		}
 		listen = append(listen, l)

@@ -41,6 +41,7 @@ type call struct {
 	est      established // after the answer: re-INVITE, transfer, timers (indialog.go)
 	late     lateOffer   // the INVITE came without SDP (lateoffer.go)
 	rtc      rtcState    // WebRTC legs (webrtc.go)
+	dtmfq    dtmfQueue   // INFO DTMF sent as RFC 4733 (dtmf.go)
 	ackOnce  sync.Once
 	ackc     chan struct{}
 	endOnce  sync.Once

@@ -12,11 +12,18 @@ var passHeaders = []string{
 	"Info-Package", "Recv-Info", "Event", "Subscription-State",
 }
 
-// onInfo passes INFO (RFC 6086) through to the other leg with its body and
-// Content-Type: DTMF as application/dtmf-relay or application/dtmf, and
-// whatever else the endpoints exchange. The other leg's final response
-// comes back.
-func (b *B2BUA) onInfo(req *sip.Request, tx sip.ServerTransaction) { b.passThrough(req, tx) }
+// onInfo handles INFO (RFC 6086): DTMF (application/dtmf-relay or
+// application/dtmf) towards a leg that negotiated telephone-event becomes
+// RFC 4733 events in its RTP (dtmf.go); everything else passes through to
+// the other leg with its body and Content-Type, and the other leg's final
+// response comes back.
+func (b *B2BUA) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	l := b.inDialog(req, tx)
+	if l == nil || l.c.infoAsEvents(l, req, tx) {
+		return
+	}
+	b.passOn(l, req, tx)
+}
 
 // onNotify passes NOTIFY inside a dialog through to the other leg (RFC
 // 6665 §4.1.3): subscriptions made end to end inside the call.
@@ -31,10 +38,13 @@ func (b *B2BUA) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 // passThrough sends an in-dialog request on to the other leg of its call
 // and answers with that leg's final response.
 func (b *B2BUA) passThrough(req *sip.Request, tx sip.ServerTransaction) {
-	l := b.inDialog(req, tx)
-	if l == nil {
-		return
+	if l := b.inDialog(req, tx); l != nil {
+		b.passOn(l, req, tx)
 	}
+}
+
+// passOn is passThrough for the leg l the request came on.
+func (b *B2BUA) passOn(l *leg, req *sip.Request, tx sip.ServerTransaction) {
 	c := l.c
 	xl, yl := c.legs(l.isA)
 	x, y := xl.d, yl.d

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,11 +17,13 @@ type TURN struct {
 	// behind NAT need it, and softphones expect STUN/TURN on 3478).
 	Enabled bool `yaml:"enabled"`
 
-	// Listen lists the listeners as udp://host:port, tcp://host:port and
-	// tls://host:port (TURN over TLS with the certificate of the HTTPS
-	// side: http.tls, else sip.tls, else the self-signed one). STUN
-	// Binding is answered on each. Default: [udp://0.0.0.0:3478,
-	// tcp://0.0.0.0:3478, tls://0.0.0.0:5349].
+	// Listen lists the listeners as udp://host:port, tcp://host:port,
+	// tls://host:port and dtls://host:port (TURN over TLS and over DTLS,
+	// RFC 7350, with the certificate of the HTTPS side: http.tls, else
+	// sip.tls, else the self-signed one; DTLS is UDP, so dtls:// may share
+	// TLS's port number, 5349). STUN Binding is answered on each.
+	// Default: [udp://0.0.0.0:3478, tcp://0.0.0.0:3478,
+	// tls://0.0.0.0:5349] (no DTLS: add dtls://0.0.0.0:5349 for it).
 	Listen []string `yaml:"listen"`
 
 	// Realm is the long-term credential realm (RFC 8489 §9.2). Default:
@@ -143,11 +146,11 @@ func (c *Config) TURNRealm() string {
 // TURNAllowPeers returns turn.allow_peers parsed and masked.
 func (c *Config) TURNAllowPeers() []netip.Prefix { return prefixes(c.TURN.AllowPeers) }
 
-// ParseTURNListener splits a turn.listen URL into scheme (udp, tcp, tls)
-// and host:port.
+// ParseTURNListener splits a turn.listen URL into scheme (udp, tcp, tls,
+// dtls) and host:port.
 func ParseTURNListener(s string) (scheme, hostport string, ok bool) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "udp" && u.Scheme != "tcp" && u.Scheme != "tls") {
+	if err != nil || (u.Scheme != "udp" && u.Scheme != "tcp" && u.Scheme != "tls" && u.Scheme != "dtls") {
 		return "", "", false
 	}
 	if u.Host == "" || u.Port() == "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
@@ -171,14 +174,14 @@ func (d *decoder) validateTURN(c *Config) {
 	for i, l := range t.Listen {
 		scheme, hp, ok := ParseTURNListener(l)
 		if !ok {
-			d.errorf(index("turn.listen", i), "%q is not a listener: use udp://host:port, tcp://host:port or tls://host:port", l)
+			d.errorf(index("turn.listen", i), "%q is not a listener: use udp://host:port, tcp://host:port, tls://host:port or dtls://host:port", l)
 			continue
 		}
 		fam := "udp"
-		if scheme != "udp" {
+		if scheme == "tcp" || scheme == "tls" {
 			fam = "tcp"
 		}
-		if j, dup := seen[fam+hp]; dup {
+		if j, dup := seen[fam+hp]; dup && !strings.HasSuffix(hp, ":0") { // port 0: each its own
 			d.errorf(index("turn.listen", i), "%q takes the same port as turn.listen[%d]", l, j)
 		}
 		seen[fam+hp] = i

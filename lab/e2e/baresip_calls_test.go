@@ -38,6 +38,12 @@ func startBaresip(t *testing.T, g *gateway, user string) *baresip {
 		}
 	}
 	dir := t.TempDir()
+	// ctrl_tcp publishes baresip's events (CALL_DTMF_START for RFC 4733
+	// digits, which baresip 1.0 does not print) on a port of our own
+	ctrlPort, ctrl := freeTCPPort(t), ""
+	if _, err := os.Stat(filepath.Join(modules, "ctrl_tcp.so")); err == nil {
+		ctrl = fmt.Sprintf("module_app ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:%d", ctrlPort)
+	}
 	config := fmt.Sprintf(`module_path %s
 sip_listen 127.0.0.1:0
 rtp_ports 20000-29999
@@ -46,12 +52,13 @@ module g711.so
 module ausine.so
 module_app account.so
 module_app menu.so
+%s
 audio_player none
 audio_source ausine,440
 ausrc_srate 48000
 ausrc_channels 2
 audio_alert none
-`, modules)
+`, modules, ctrl)
 	accounts := fmt.Sprintf("<sip:%s@example.com;transport=udp>;auth_pass=secret;outbound=\"sip:%s;transport=udp\";regint=600;answermode=auto;audio_codecs=PCMU\n", user, g.UDP)
 	for name, body := range map[string]string{"config": config, "accounts": accounts} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -69,6 +76,9 @@ audio_alert none
 		t.Fatal(err)
 	}
 	go func() { _ = cmd.Wait(); close(b.done) }()
+	if ctrl != "" {
+		go b.events(ctrlPort) // webrtc_dtmf_test.go
+	}
 	t.Cleanup(func() {
 		_ = stdin.Close()
 		_ = cmd.Process.Signal(syscall.SIGTERM)

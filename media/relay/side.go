@@ -41,8 +41,9 @@ type Side struct {
 	ssrc      uint32
 	ssrcSet   bool // ssrc is the latched stream's SSRC
 	rx        rxStats
-	st        Stats // counters; Jitter, LastPacket and Source are filled by Stats
-	last      int64 // monotonic ns of the last accepted RTP packet, 0 if none
+	out       outStream // what goes out to the peer's far end, for events (inject.go)
+	st        Stats     // counters; Jitter, LastPacket and Source are filled by Stats
+	last      int64     // monotonic ns of the last accepted RTP packet, 0 if none
 }
 
 // dest is the immutable forwarding target of a side.
@@ -295,7 +296,7 @@ func (s *Side) onRTP(b []byte, src netip.AddrPort) (netip.AddrPort, bool) {
 	s.rx.add(ssrc, binary.BigEndian.Uint16(b[2:4]),
 		binary.BigEndian.Uint32(b[4:8]), pt, arrival, ev != 0 && pt == ev)
 	p := s.peer.dst.Load()
-	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid()
+	fwd := s.remote.canSend() && p.recv && p.rtp.IsValid() && s.out.forward(b, now) // injected events (inject.go)
 	if fwd {
 		s.st.Forwarded++
 		s.st.ForwardedBytes += uint64(len(b))

@@ -13,8 +13,9 @@ var (
 	ErrNoRelayAddress = errors.New("turn: no relay address")
 	// ErrBadListener is returned for a listener that does not parse.
 	ErrBadListener = errors.New("turn: bad listener")
-	// ErrNoTLS is returned for a tls:// listener without a certificate.
-	ErrNoTLS = errors.New("turn: tls listener without a certificate")
+	// ErrNoTLS is returned for a tls:// or dtls:// listener without a
+	// certificate.
+	ErrNoTLS = errors.New("turn: tls or dtls listener without a certificate")
 	// ErrBadUsername is returned by ParseRESTUsername for a username that
 	// is not "expiry:user".
 	ErrBadUsername = errors.New("turn: username is not expiry:user")

@@ -157,8 +157,12 @@ func (l *guardedListener) release(c *guardedConn) {
 }
 
 func remoteIP(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(ta.IP)
+	switch a := c.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case *net.UDPAddr: // DTLS (dtls.go)
+		ip, _ := netip.AddrFromSlice(a.IP)
 		return ip.Unmap()
 	}
 	return netip.Addr{}

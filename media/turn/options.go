@@ -12,11 +12,12 @@ import (
 
 // Options configure a Server. Zero values take the defaults named.
 type Options struct {
-	// Listen lists the listeners as udp://host:port, tcp://host:port and
-	// tls://host:port. STUN Binding is answered on every one of them.
+	// Listen lists the listeners as udp://host:port, tcp://host:port,
+	// tls://host:port and dtls://host:port (TURN over DTLS, RFC 7350, on
+	// UDP). STUN Binding is answered on every one of them.
 	Listen []string
 
-	// TLS is the certificate of tls:// listeners.
+	// TLS is the certificate of tls:// and dtls:// listeners.
 	TLS *tls.Config
 
 	// Realm is the long-term credential realm (RFC 8489 §9.2). Required.
@@ -83,7 +84,7 @@ type Options struct {
 
 // listener is one parsed Options.Listen entry.
 type listener struct {
-	scheme string // udp, tcp, tls
+	scheme string // udp, tcp, tls, dtls
 	addr   string // host:port
 }
 
@@ -93,9 +94,9 @@ func parseListener(s string) (listener, error) {
 		return listener{}, fmt.Errorf("%w %q: %w", ErrBadListener, s, err)
 	}
 	switch u.Scheme {
-	case "udp", "tcp", "tls":
+	case "udp", "tcp", "tls", "dtls":
 	default:
-		return listener{}, fmt.Errorf("%w %q: scheme must be udp, tcp or tls", ErrBadListener, s)
+		return listener{}, fmt.Errorf("%w %q: scheme must be udp, tcp, tls or dtls", ErrBadListener, s)
 	}
 	if u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 		return listener{}, fmt.Errorf("%w %q: want scheme://host:port", ErrBadListener, s)

@@ -42,7 +42,7 @@ type Server struct {
 	done    chan struct{}
 }
 
-// Bound is a listener as opened: its scheme (udp, tcp, tls) and address.
+// Bound is a listener as opened: its scheme (udp, tcp, tls, dtls) and address.
 type Bound struct {
 	Scheme string
 	Addr   net.Addr
@@ -110,7 +110,7 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		if pl.scheme == "tls" && o.TLS == nil {
+		if (pl.scheme == "tls" || pl.scheme == "dtls") && o.TLS == nil {
 			return nil, fmt.Errorf("%w: %s", ErrNoTLS, l)
 		}
 		s.listeners = append(s.listeners, pl)
@@ -166,6 +166,24 @@ func (s *Server) Start(ctx context.Context) error {
 					PermissionHandler:     s.permit,
 				})
 			}
+		case "dtls": // RFC 7350 (dtls.go)
+			ln, err := listenDTLS(l.addr, s.opts.TLS, slogFactory{s.opts.Logger})
+			if err != nil {
+				s.closeLocked()
+				return fmt.Errorf("turn: listen dtls %s: %w", l.addr, err)
+			}
+			gl := &guardedListener{Listener: ln, perIP: s.opts.MaxConnsPerIP, total: s.opts.MaxConns,
+				firstByte: s.opts.FirstByteTimeout, idle: s.opts.IdleTimeout, refused: &s.stats.connsRefused,
+				conns: map[netip.Addr]int{}, live: map[*guardedConn]struct{}{}}
+			s.lns = append(s.lns, gl)
+			s.bound = append(s.bound, Bound{Scheme: l.scheme, Addr: ln.Addr()})
+			pc := newDTLSPacketConn(gl, s.opts.FirstByteTimeout, s.limiter, &s.stats.rateLimited, &s.stats.requestErrors)
+			s.pcs = append(s.pcs, pc)
+			cfg.PacketConnConfigs = append(cfg.PacketConnConfigs, turn.PacketConnConfig{
+				PacketConn:            pc,
+				RelayAddressGenerator: newRelayGen(s, relayIP, bind, s.opts.PortMin, s.opts.PortMax),
+				PermissionHandler:     s.permit,
+			})
 		case "tcp", "tls":
 			ln, err := net.Listen("tcp", l.addr) //nolint:noctx
 			if err != nil {
@@ -406,6 +424,9 @@ func (s *Server) ICEServers(user string, now time.Time) []ICEServer {
 			turnURLs = append(turnURLs, "turn:"+hp+"?transport=tcp")
 		case "tls":
 			turnURLs = append(turnURLs, "turns:"+hp+"?transport=tcp")
+			// dtls: none. Browsers take turns: over TLS only (RFC 7065's
+			// turns:?transport=udp is DTLS, which they do not speak);
+			// softphones that do are configured with the URL by hand.
 		}
 	}
 	var out []ICEServer
