@@ -34,11 +34,17 @@ func startDTLSServer(t *testing.T, tweak func(*Options)) *Server {
 // certificate is self-signed) and completes the handshake.
 func dialDTLS(t *testing.T, s *Server) *dtls.Conn {
 	t.Helper()
+	return dialDTLSFrom(t, s, net.IPv4(127, 0, 0, 1))
+}
+
+// dialDTLSFrom is dialDTLS from a socket on ip.
+func dialDTLSFrom(t *testing.T, s *Server, ip net.IP) *dtls.Conn {
+	t.Helper()
 	ra, err := net.ResolveUDPAddr("udp", s.addr(t, "dtls"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,8 +241,10 @@ func TestDTLSHostile(t *testing.T) {
 	}
 
 	// a flood of requests from one source inside DTLS: over the rate the
-	// connection is closed, as on TCP and TLS
-	flood := dialDTLS(t, s)
+	// connection is closed, as on TCP and TLS. The flooder has an address
+	// of its own: what it sends after its connection closed still counts
+	// against its source's budget, which must not be the fresh client's.
+	flood := dialDTLSFrom(t, s, net.IPv4(127, 0, 0, 7))
 	for range 400 {
 		m := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
 		if _, err := flood.Write(m.Raw); err != nil {
