@@ -2,7 +2,6 @@ package avaya
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
@@ -21,13 +20,9 @@ import (
 // late looks at a frame the CSTA client dropped on link gen: a late
 // MonitorStartResponse names an orphan.
 func (d *Driver) late(gen uint64, err error) {
-	var lr *csta.LateResponse
-	if !errors.As(err, &lr) {
-		return
-	}
-	if r, ok := lr.Msg.(*csta.MonitorStartResponse); ok && r.MonitorCrossRefID != "" {
+	if xref, ok := csta.LateMonitorStart(err); ok {
 		d.mu.Lock()
-		d.stopOrphanLocked(gen, r.MonitorCrossRefID)
+		d.stopOrphanLocked(gen, xref)
 		d.mu.Unlock()
 	}
 }

@@ -282,6 +282,22 @@ func (e *LateResponse) Error() string {
 // Unwrap returns ErrUnexpectedResponse.
 func (e *LateResponse) Unwrap() error { return ErrUnexpectedResponse }
 
+// LateMonitorStart is the monitorCrossRefID of a monitor the switch made
+// for a MonitorStart the application gave up on, when err (as OnError
+// is told it) is that MonitorStart's late response: an orphan to stop
+// (MonitorStop, ECMA-269 §13.1.2).
+func LateMonitorStart(err error) (xref string, ok bool) {
+	var lr *LateResponse
+	if !errors.As(err, &lr) {
+		return "", false
+	}
+	r, isStart := lr.Msg.(*MonitorStartResponse)
+	if !isStart || r.MonitorCrossRefID == "" {
+		return "", false
+	}
+	return r.MonitorCrossRefID, true
+}
+
 // fail hands err to the call waiting on id, or to OnError.
 func (c *Client) fail(id InvokeID, err error) {
 	if id != EventInvokeID {
