@@ -72,7 +72,10 @@ next_port() { sport=$((sport + 1)); } # then use $sport (no subshell: the count 
 # 127.0.0.1 and prints "ok failed".
 legit() {
   local kind=$1 target=$2 secs=$3 port=$4 scen rate extra=()
-  if [ "$kind" = register ]; then scen=reg_auth.xml rate=$REG_RATE; else scen=uac_auth.xml rate=$CALL_RATE extra=(-s 2000 -d 500); fi
+  # -auth_uri: the digest uri must be the Request-URI (RFC 3261 §22.4;
+  # registrar.check_digest_uri), SIPp would use the remote address.
+  if [ "$kind" = register ]; then scen=reg_auth.xml rate=$REG_RATE extra=(-auth_uri example.com)
+  else scen=uac_auth.xml rate=$CALL_RATE extra=(-s 2000 -auth_uri 2000@example.com -d 500); fi
   local n=$((rate * secs)) stf="$work/stat.$kind.$port.csv"
   timeout $((secs + 60)) sipp -sf "$shared/$scen" -inf "$work/good.csv" "$target" -i 127.0.0.1 -p "$port" \
     -r "$rate" -m "$n" -l 1000 -recv_timeout 10000 -nostdin -trace_stat -stf "$stf" "${extra[@]}" >"$work/sipp.$port.out" 2>&1 || true
@@ -103,13 +106,13 @@ flood() {
   local target=$1 secs=$2 ip
   for i in 2 3 4 5; do
     next_port
-    sipp -sf "$shared/uac_auth.xml" -inf "$work/bad.csv" -s 2000 "$target" -i "127.0.0.$i" -p "$sport" \
+    sipp -sf "$shared/uac_auth.xml" -inf "$work/bad.csv" -s 2000 -auth_uri 2000@example.com "$target" -i "127.0.0.$i" -p "$sport" \
       -r "$FLOOD_RATE" -l 3000 -recv_timeout 2000 -max_retrans 1 -timeout "${secs}s" -nostdin >/dev/null 2>&1 &
     pids+=($!)
   done
   for i in 6 7 8 9; do
     next_port
-    sipp -sf "$shared/reg_auth.xml" -inf "$work/bad.csv" "$target" -i "127.0.0.$i" -p "$sport" \
+    sipp -sf "$shared/reg_auth.xml" -inf "$work/bad.csv" -auth_uri example.com "$target" -i "127.0.0.$i" -p "$sport" \
       -r "$FLOOD_RATE" -l 3000 -recv_timeout 2000 -max_retrans 1 -timeout "${secs}s" -nostdin >/dev/null 2>&1 &
     pids+=($!)
   done
@@ -133,6 +136,10 @@ registrar:
 http:
   listen: 127.0.0.1:0
 $([ "${BANS:-1}" = 0 ] && echo "security: {ban: {failures: 0}}")
+# Off or on any free port: other gateways (tests, benches) may run beside.
+turn: {enabled: false}
+webrtc: {port: 0}
+attendant: {console_link: {tls: ""}}
 trunks:
   - name: pbx
     target: sip:$pbx
