@@ -18,19 +18,25 @@ import (
 // minute, but the heap the flood grew stays mapped: RSS stayed at ~300 MiB
 // for a 10 MB live heap.
 //
-// The watchdog reads three runtime metrics every memWatchInterval (no
-// stop-the-world, no allocation on the request path) and, once the live
-// heap after a collection has dropped to half its peak or less, by at
-// least memWatchMinDrop, while at least memWatchMinSpare bytes of heap are
-// held beyond the live heap, calls debug.FreeOSMemory once: one collection
-// and the free heap returned. The peak then restarts from the live heap.
-// In steady state the live heap does not halve, so it never fires: it
-// costs nothing on the hot path and at most one collection per burst.
-// The live heap is known only after a collection; traffic or the
-// runtime's own two-minute forced collection brings one.
+// The watchdog reads a few runtime metrics every memWatchInterval (no
+// stop-the-world, no allocation on the request path) and calls
+// debug.FreeOSMemory (one collection, the free heap returned) when a burst
+// is over, while at least memWatchMinSpare bytes of heap are held beyond
+// the live heap:
+//   - the live heap after a collection has dropped to half its peak or
+//     less, by at least memWatchMinDrop; or
+//   - the last collection's live heap is still twice its low point or
+//     more (by memWatchMinDrop) but no collection has run for
+//     memWatchQuiet: the flood's allocation has stopped and the runtime
+//     would wait for its two-minute forced collection to notice.
+//
+// Peak and low point then restart from the live heap. In steady state the
+// live heap neither halves nor doubles, so it does not fire: nothing on
+// the hot path, one collection per burst.
 
 const (
 	memWatchInterval = 5 * time.Second
+	memWatchQuiet    = 30 * time.Second
 	memWatchMinDrop  = 16 << 20
 	memWatchMinSpare = 64 << 20
 )
@@ -39,27 +45,42 @@ const (
 type memSample struct {
 	live     uint64 // live heap after the last collection (/gc/heap/live)
 	retained uint64 // heap memory mapped and not released to the kernel
+	cycles   uint64 // collections so far (/gc/cycles/total)
 }
 
-// memWatch is the watchdog's state: the peak live heap since it last
-// released memory.
+// memWatch is the watchdog's state: the peak and the low point of the live
+// heap since it last released memory, and when a collection last ran.
 type memWatch struct {
-	peak uint64
+	peak, low uint64
+	cycles    uint64
+	lastGC    time.Time
 }
 
-// step takes one sample and reports whether memory should be released
-// now; it then restarts the peak from the current live heap.
-func (w *memWatch) step(s memSample) bool {
-	if s.live > w.peak {
-		w.peak = s.live
+// step takes the sample s read at now and reports whether memory should
+// be released now; it then restarts peak and low point from the current
+// live heap (release updates them with the live heap after it).
+func (w *memWatch) step(s memSample, now time.Time) bool {
+	if w.lastGC.IsZero() || s.cycles != w.cycles {
+		w.cycles, w.lastGC = s.cycles, now
 	}
+	if w.low == 0 || s.live < w.low {
+		w.low = s.live
+	}
+	w.peak = max(w.peak, s.live)
 	dropped := s.live <= w.peak/2 && w.peak-s.live >= memWatchMinDrop
+	stale := s.live >= 2*w.low && s.live-w.low >= memWatchMinDrop && now.Sub(w.lastGC) >= memWatchQuiet
 	spare := s.retained > s.live && s.retained-s.live >= memWatchMinSpare
-	if !dropped || !spare {
+	if !(dropped || stale) || !spare {
 		return false
 	}
-	w.peak = s.live
+	w.peak, w.low = s.live, s.live
 	return true
+}
+
+// released restarts peak and low point from the live heap after a
+// release, and counts the release's collection.
+func (w *memWatch) released(s memSample, now time.Time) {
+	w.peak, w.low, w.cycles, w.lastGC = s.live, s.live, s.cycles, now
 }
 
 // memMetrics are the runtime/metrics names read each period; the
@@ -70,6 +91,7 @@ var memMetrics = []string{
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
 	"/gc/heap/live:bytes",
+	"/gc/cycles/total:gc-cycles",
 }
 
 // readMem reads a memSample into samples (len(memMetrics), reused).
@@ -83,6 +105,9 @@ func readMem(samples []metrics.Sample) memSample {
 	}
 	if v := samples[3].Value; v.Kind() == metrics.KindUint64 {
 		s.live = v.Uint64()
+	}
+	if v := samples[4].Value; v.Kind() == metrics.KindUint64 {
+		s.cycles = v.Uint64()
 	}
 	return s
 }
@@ -104,13 +129,14 @@ func watchMemory(ctx context.Context, log *slog.Logger) {
 		}
 		s := readMem(samples)
 		peak := w.peak
-		if !w.step(s) {
+		if !w.step(s, time.Now()) {
 			continue
 		}
 		start := time.Now()
 		debug.FreeOSMemory()
 		after := readMem(samples)
-		log.Info("memory returned to the kernel after a burst", "live_heap_mb", s.live>>20, "peak_live_heap_mb", peak>>20,
+		w.released(after, time.Now())
+		log.Info("memory returned to the kernel after a burst", "live_heap_mb", after.live>>20, "peak_live_heap_mb", peak>>20,
 			"heap_before_mb", s.retained>>20, "heap_after_mb", after.retained>>20, "took", time.Since(start).Round(time.Millisecond))
 	}
 }

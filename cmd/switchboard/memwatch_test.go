@@ -5,36 +5,45 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"testing"
+	"time"
 )
 
 const mib = 1 << 20
 
-// TestMemWatchStep: the watchdog fires once per burst (the live heap
-// halved from its peak, by 16 MiB or more, with 64 MiB or more held beyond
-// it), never in steady state, never for a small heap, never when there is
-// nothing to give back.
+// TestMemWatchStep: the watchdog fires once per burst: when the live
+// heap halved from its peak (by 16 MiB or more), or when it is still twice
+// its low point but no collection ran for 30 s; and only with 64 MiB or
+// more held beyond the live heap. Never in steady state, busy or idle,
+// never for a small heap, never when there is nothing to give back.
 func TestMemWatchStep(t *testing.T) {
+	type sample struct{ live, retained, cycles, at uint64 } // MiB, MiB, count, seconds
 	for _, tt := range []struct {
 		name    string
-		samples [][2]uint64 // live, retained (MiB)
-		fire    []int       // indexes of the samples that fire
+		samples []sample
+		fire    []int // indexes of the samples that fire
 	}{
-		{"steady state at GOGC=400", [][2]uint64{{27, 40}, {28, 135}, {26, 140}, {30, 150}, {25, 150}, {29, 148}, {27, 60}}, nil},
-		{"flood and back", [][2]uint64{{27, 128}, {51, 250}, {73, 357}, {73, 357}, {27, 357}, {27, 80}, {26, 140}, {28, 150}}, []int{4}},
-		{"two floods", [][2]uint64{{27, 128}, {80, 350}, {27, 350}, {27, 60}, {90, 400}, {40, 400}, {30, 400}}, []int{2, 5}},
-		{"slow growth never fires", [][2]uint64{{10, 50}, {20, 100}, {40, 200}, {80, 400}, {160, 800}}, nil},
-		{"small heap", [][2]uint64{{10, 50}, {24, 200}, {10, 200}}, nil},
-		{"nothing to give back", [][2]uint64{{27, 128}, {73, 357}, {27, 80}}, nil},
+		{"steady state at GOGC=400", []sample{{27, 40, 1, 0}, {28, 135, 2, 5}, {26, 140, 3, 10}, {30, 150, 4, 15}, {25, 150, 5, 20}, {29, 148, 6, 25}, {27, 60, 7, 30}}, nil},
+		{"idle", []sample{{27, 140, 3, 0}, {27, 140, 3, 60}, {27, 140, 3, 120}, {28, 140, 4, 125}, {28, 140, 4, 600}}, nil},
+		{"flood, then a collection", []sample{{27, 128, 1, 0}, {51, 250, 2, 5}, {73, 357, 3, 10}, {73, 357, 3, 15}, {27, 357, 4, 20}, {27, 80, 5, 25}, {26, 140, 6, 30}, {28, 150, 7, 35}}, []int{4}},
+		{"flood, then no collection", []sample{{27, 128, 1, 0}, {51, 250, 2, 5}, {73, 357, 3, 10}, {73, 357, 3, 20}, {73, 357, 3, 35}, {73, 357, 3, 40}, {21, 80, 4, 45}, {21, 80, 4, 200}}, []int{5}},
+		{"two floods", []sample{{27, 128, 1, 0}, {80, 350, 2, 5}, {27, 350, 3, 10}, {27, 60, 4, 15}, {90, 400, 5, 20}, {40, 400, 6, 25}, {30, 400, 7, 30}}, []int{2, 5}},
+		{"slow growth under load", []sample{{10, 50, 1, 0}, {20, 100, 2, 5}, {40, 200, 3, 10}, {80, 400, 4, 15}, {160, 800, 5, 20}}, nil},
+		{"growth, then idle: once", []sample{{10, 50, 1, 0}, {40, 200, 2, 5}, {40, 200, 2, 40}, {40, 200, 2, 80}, {40, 200, 2, 400}}, []int{2}},
+		{"small heap", []sample{{10, 50, 1, 0}, {24, 200, 2, 5}, {10, 200, 3, 10}, {10, 200, 3, 100}}, nil},
+		{"nothing to give back", []sample{{27, 128, 1, 0}, {73, 357, 2, 5}, {27, 80, 3, 10}, {27, 80, 3, 100}}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var w memWatch
 			var fired []int
+			t0 := time.Unix(0, 0)
 			for i, s := range tt.samples {
-				if w.step(memSample{live: s[0] * mib, retained: s[1] * mib}) {
+				at := t0.Add(time.Duration(s.at) * time.Second)
+				if w.step(memSample{live: s.live * mib, retained: s.retained * mib, cycles: s.cycles}, at) {
 					fired = append(fired, i)
+					w.released(memSample{live: s.live * mib, retained: s.live * mib, cycles: s.cycles + 1}, at)
 				}
 			}
-			if len(fired) != len(tt.fire) || (len(fired) > 0 && !equal(fired, tt.fire)) {
+			if !equal(fired, tt.fire) {
 				t.Errorf("fired at %v, want %v", fired, tt.fire)
 			}
 		})
@@ -63,7 +72,7 @@ func TestMemWatchOnTheRuntime(t *testing.T) {
 	}
 	var w memWatch
 	runtime.GC()
-	if w.step(readMem(samples)) {
+	if w.step(readMem(samples), time.Now()) {
 		t.Fatal("fired before any burst")
 	}
 	for range 160 {
@@ -74,14 +83,14 @@ func TestMemWatchOnTheRuntime(t *testing.T) {
 	if burst.live < 150*mib || burst.retained < burst.live {
 		t.Fatalf("during the burst: %+v, want 150 MiB or more live", burst)
 	}
-	if w.step(burst) {
+	if w.step(burst, time.Now()) {
 		t.Fatal("fired during the burst")
 	}
 	sink = nil
 	runtime.GC()
 	after := readMem(samples)
 	t.Logf("live %d MiB, retained %d MiB after the burst", after.live/mib, after.retained/mib)
-	if !w.step(after) {
+	if !w.step(after, time.Now()) {
 		t.Fatalf("did not fire after the burst: peak %d MiB, %+v", w.peak/mib, after)
 	}
 	debug.FreeOSMemory()
