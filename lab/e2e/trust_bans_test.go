@@ -143,14 +143,15 @@ func inviteFrom(t *testing.T, c *sipConn, gw, number, fromUser, fromHost string)
 	return res
 }
 
-// burst sends n OPTIONS from c at once and counts the answers.
+// burst sends n OPTIONS from c at once and counts the answers (until 2 s
+// pass without one).
 func burst(c *sipConn, n int) int {
 	for range n {
 		c.send(c.request("OPTIONS", "sip:example.com", "u1000"))
 	}
 	got := 0
 	for {
-		if _, err := c.read(500 * time.Millisecond); err != nil {
+		if _, err := c.read(2 * time.Second); err != nil {
 			return got
 		}
 		got++
