@@ -23,9 +23,12 @@
 # legitimate traffic (T_WARMUP) comes first so that "before" is that level,
 # and the live heap after each collection (gctrace) is printed beside RSS.
 # Before the "before" and "after" figures the script has the gateway
-# collect garbage (the loopback-only /debug/pprof/heap?gc=1) and waits 5 s,
-# so that both are taken in the same state rather than wherever GOGC's
-# cycle happens to stand.
+# collect garbage (/debug/pprof/heap?gc=1, with the admin's credentials)
+# and waits 10 s (two periods of the gateway's memory watchdog), so that
+# both are taken in the same state rather than wherever GOGC's cycle
+# happens to stand. The RSS timeline shows when memory came back without
+# that collection (the watchdog notices a burst that stopped allocating
+# within about 40 s).
 #
 # Environment: T_WARMUP (seconds; 90), T_BEFORE, T_FLOOD, T_AFTER (seconds; 15, 40, 15), SETTLE
 # (seconds between flood and after; 20), REG_RATE and CALL_RATE (legitimate,
