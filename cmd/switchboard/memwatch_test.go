@@ -100,3 +100,16 @@ func TestMemWatchOnTheRuntime(t *testing.T) {
 		t.Errorf("retained %d MiB before, %d MiB after FreeOSMemory: want 100 MiB or more back", after.retained/mib, released.retained/mib)
 	}
 }
+
+// BenchmarkReadMem is the watchdog's cost per period: one read of its
+// runtime metrics (every 5 s).
+func BenchmarkReadMem(b *testing.B) {
+	samples := make([]metrics.Sample, len(memMetrics))
+	for i, name := range memMetrics {
+		samples[i].Name = name
+	}
+	var w memWatch
+	for b.Loop() {
+		w.step(readMem(samples), time.Now())
+	}
+}
