@@ -33,6 +33,9 @@ func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 
 // service runs one CSTA service. Called with s.mu held.
 func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
+	if res, ok := s.feature(m); ok { // features.go
+		return res
+	}
 	switch r := m.(type) {
 	case *cstaxml.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil || !s.exists(r.MonitorObject.DeviceObject.Value) {
@@ -178,10 +181,13 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 			})
 		}
 	}
-	if !s.exists(dest) || s.dev(dest).dnd {
+	if !s.exists(dest) || s.dev(dest).dnd || s.isBusy(dest) {
 		why := "destNotObtainable"
 		if s.exists(dest) {
 			why = "doNotDisturb"
+		}
+		if s.isBusy(dest) && !s.dev(dest).dnd { // features.go
+			why = "busy"
 		}
 		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) cstaxml.Message {
