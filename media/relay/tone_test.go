@@ -155,7 +155,7 @@ func TestToneSpectrum(t *testing.T) {
 func TestToneCadence(t *testing.T) {
 	ms := time.Millisecond
 	for _, cad := range [][]time.Duration{
-		{1000 * ms, 4000 * ms},                     // ETSI/CEPT 425 Hz
+		{1000 * ms, 4000 * ms},                    // ETSI/CEPT 425 Hz
 		{400 * ms, 200 * ms, 400 * ms, 2000 * ms}, // UK double ring
 	} {
 		tt, err := NewToneTable(Tone{Freqs: []int{425}, Cadence: cad})
