@@ -22,12 +22,15 @@ import (
 // media comes, when the target answers or fails, when the party hangs up
 // (the transfer's context ends), and when the call's relay session closes.
 
-// ringback is the tone of one transfer attempt towards the party on leg y.
-// Its methods are safe for concurrent use; stop waits until no packet of
-// the tone is sent any more.
+// ringback is the tone of one transfer attempt (or one click-to-dial
+// call) towards a waiting party: played into its relay side, in a format
+// of its SDP. Its methods are safe for concurrent use and do nothing on
+// a nil ringback; stop waits until no packet of the tone is sent any more.
 type ringback struct {
-	c *call
-	y *leg
+	c      *call
+	side   *relay.Side   // the waiting party's relay side
+	sdp    func() []byte // the party's last SDP, read when the tone starts
+	callID string        // for logs
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -39,10 +42,19 @@ type ringback struct {
 // newRingback is the ringback for a transfer whose transferee is y; nil
 // (which does nothing) when no tone is configured or y has no relay side.
 func (c *call) newRingback(y *leg) *ringback {
-	if c.gw.o.Ringback == nil || y == nil || y.side == nil {
+	if y == nil {
 		return nil
 	}
-	return &ringback{c: c, y: y}
+	return c.ringbackTo(y.side, y.lastFrom, y.callID())
+}
+
+// ringbackTo is a ringback into side for the party whose SDP sdp returns;
+// nil when no tone is configured or there is no side.
+func (c *call) ringbackTo(side *relay.Side, sdp func() []byte, callID string) *ringback {
+	if c.gw.o.Ringback == nil || side == nil {
+		return nil
+	}
+	return &ringback{c: c, side: side, sdp: sdp, callID: callID}
 }
 
 // ringbackPlay is how the tone is sent to the party whose last SDP is
@@ -93,6 +105,20 @@ func (r *ringback) provisional(res *sip.Response, early bool) {
 	}
 }
 
+// response takes a response the call would have sent its caller (a
+// click-to-dial call, whose caller is the user's answered device:
+// dialTx): a 180 without SDP starts the tone, early media (a provisional
+// with SDP, which the relay now plays) and a final response stop it.
+func (r *ringback) response(res *sip.Response) {
+	switch {
+	case r == nil:
+	case res.StatusCode >= 200:
+		r.stop()
+	default:
+		r.provisional(res, len(res.Body()) > 0)
+	}
+}
+
 // start plays the tone unless it plays already or was stopped.
 func (r *ringback) start() {
 	if r == nil {
@@ -105,19 +131,19 @@ func (r *ringback) start() {
 	}
 	r.tried = true
 	log := r.c.gw.log
-	p, ok := ringbackPlay(r.y.lastFrom())
+	p, ok := ringbackPlay(r.sdp())
 	if !ok {
-		log.Info("no ringback: the transferee's SDP lists no G.711 (PCMU, PCMA)", "call_id", r.y.callID())
+		log.Info("no ringback: the waiting party's SDP lists no G.711 (PCMU, PCMA)", "call_id", r.callID)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.c.gw.ctx)
 	r.cancel, r.done = cancel, make(chan struct{})
-	side, tt, done := r.y.side, r.c.gw.o.Ringback, r.done
-	log.Info("ringback started", "call_id", r.y.callID(), "codec", p.Codec.String(), "payload_type", p.PayloadType)
+	side, tt, done, id := r.side, r.c.gw.o.Ringback, r.done, r.callID
+	log.Info("ringback started", "call_id", id, "codec", p.Codec.String(), "payload_type", p.PayloadType)
 	go func() {
 		defer close(done)
 		if err := side.PlayTone(ctx, tt, p); err != nil && ctx.Err() == nil {
-			log.Debug("ringback ended", "call_id", r.y.callID(), "error", err)
+			log.Debug("ringback ended", "call_id", id, "error", err)
 		}
 	}()
 }

@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,7 +157,7 @@ func checkRingback(t *testing.T, rec *rtpRecorder, log func() string) uint32 {
 		return loud425(ps, ssrc) >= 10
 	}) {
 		ps := rec.snapshot()
-		t.Fatalf("the transferee heard no ringback while the target rang without early media: %d packets, %d of 425 Hz\n%s",
+		t.Fatalf("the waiting party heard no ringback while the target rang without early media: %d packets, %d of 425 Hz\n%s",
 			len(ps), loud425(ps, ssrc), log())
 	}
 	ps := rec.snapshot()
@@ -411,4 +413,95 @@ func TestBlindTransferRingbackTargetBusy(t *testing.T) {
 	if res := inDialog(ctx, t, s, sip.INVITE, "application/sdp", withVersion(mediaBody("127.0.0.1", rtp.port, "", 0, 101), 3)); res.StatusCode != 200 {
 		t.Fatalf("resume after the failed transfer: %d", res.StatusCode)
 	}
+}
+
+// rawRequest reads the next SIP request of method on a raw UDP device,
+// skipping anything else.
+func rawRequest(t *testing.T, c *sipConn, method string, d time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 65536)
+	for time.Now().Before(deadline) {
+		_ = c.conn.SetReadDeadline(deadline)
+		n, err := c.conn.Read(buf)
+		if err != nil {
+			break
+		}
+		msg := string(buf[:n])
+		if strings.HasPrefix(msg, method+" ") {
+			return msg
+		}
+	}
+	t.Fatalf("the device got no %s", method)
+	return ""
+}
+
+// deviceAnswer is the response to a raw request: its Via, From, Call-ID and
+// CSeq, To with tag, a Contact, and body as SDP when given.
+func deviceAnswer(c *sipConn, req string, code int, reason, tag, body string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	head, _, _ := strings.Cut(req, "\r\n\r\n")
+	for _, l := range strings.Split(head, "\r\n")[1:] {
+		name, _, _ := strings.Cut(l, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "v", "from", "f", "call-id", "i", "cseq":
+			b.WriteString(l + "\r\n")
+		case "to", "t":
+			if tag != "" && !strings.Contains(l, "tag=") {
+				l += ";tag=" + tag
+			}
+			b.WriteString(l + "\r\n")
+		}
+	}
+	b.WriteString(c.contact("u1000") + "\r\n")
+	if body != "" {
+		b.WriteString("Content-Type: application/sdp\r\n")
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(body), body)
+	return b.String()
+}
+
+// TestClickToDialRingback: click-to-dial (RFC 3725) from the attendant
+// API for gateway:u1000: the user's device (a raw UDP phone) answers
+// first, then 2001 on the PBX rings with a plain 180. The user hears the
+// gateway's ringback until 2001 answers, then 2001's stream and never the
+// tone again.
+func TestClickToDialRingback(t *testing.T) {
+	gate := newSilentRing("2001")
+	pbx := newFarEnd(t, func(f *farEnd) { f.ringing = gate.ringing })
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	dev := dialSIP(t, "udp", "127.0.0.1", g.UDP)
+	dev.callID, dev.tag = randHex(8), randHex(4)
+	if res := dev.register("u1000", "secret"); res.Status != 200 {
+		t.Fatalf("REGISTER: %d %s", res.Status, res.Reason)
+	}
+	if code, body := g.apiJSON("POST", "/api/v1/calls", `{"from":"gateway:u1000","to":"2001"}`); code != 201 {
+		t.Fatalf("make call: %d %s", code, body)
+	}
+	inv := rawRequest(t, dev, "INVITE", 10*time.Second)
+	rtp := newRTPPort(t, "127.0.0.1")
+	rec := recordRTP(t, rtp)
+	tag := randHex(4)
+	dev.send(deviceAnswer(dev, inv, 200, "OK", tag, answerFor(inv[strings.Index(inv, "\r\n\r\n")+4:], "127.0.0.1", rtp.port)))
+	rawRequest(t, dev, "ACK", 5*time.Second)
+
+	c := gate.rings(t)
+	tone := checkRingback(t, rec, g.log.String)
+	gate.verdict <- 0
+	c = pbx.get("2001")
+	<-sendRTP(t, c.rtp, c.relayAddr, 30)
+	time.Sleep(200 * time.Millisecond)
+	afterTone(t, rec.snapshot(), tone, uint32(c.rtp.port))
+
+	rec.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := agentBye(ctx, c.dlg, pbx.agent.addr); err != nil {
+		t.Fatalf("BYE from 2001: %v", err)
+	}
+	bye := rawRequest(t, dev, "BYE", 5*time.Second)
+	dev.send(deviceAnswer(dev, bye, 200, "OK", "", ""))
+	g.waitLog(`msg="call ended"`, 5*time.Second)
+	mediaSessionsGone(t, g)
 }
