@@ -9,8 +9,9 @@ import (
 
 // Ringback is the tone the gateway plays itself to a party that waits
 // for someone else's phone to ring (media.ringback): the transferee of a
-// blind transfer (REFER, the attendant API, a park pickup) while the
-// target rings without early media (a 180 without SDP, RFC 3960 §3). A
+// blind transfer (REFER, the attendant API, a park pickup), or the user
+// of a click-to-dial call whose device answered, while the target rings
+// without early media (a 180 without SDP, RFC 3960 §3). A
 // target that sends early media is heard instead, and the tone stops at
 // once when it comes, when the target answers or fails, or when the
 // party hangs up. The tone is played in G.711 (PCMU or PCMA, whichever
