@@ -326,7 +326,7 @@ func TestPlayTone(t *testing.T) {
 		if len(p.Payload) != 160 {
 			t.Errorf("tone packet %d has %d bytes", i, len(p.Payload))
 		}
-		if i > 0 && p.Timestamp != tone[i-1].Timestamp+160 {
+		if i > 0 && (p.Timestamp == tone[i-1].Timestamp || (p.Timestamp-tone[i-1].Timestamp)%160 != 0) { // whole packets (a late player skips)
 			t.Errorf("tone packet %d timestamp %d after %d", i, p.Timestamp, tone[i-1].Timestamp)
 		}
 		samples = append(samples, p.Payload...)
@@ -368,5 +368,64 @@ func TestPlayToneSessionClosed(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("PlayTone did not return when the session closed")
+	}
+}
+
+// TestPlayToneEndpoint: a side whose far end is in the process (a WebRTC
+// leg: SetEndpoint) gets the tone through its endpoint, as the relay's
+// own packets; before any audio the tone starts a stream of its own.
+func TestPlayToneEndpoint(t *testing.T) {
+	t.Parallel()
+	r := newTestRelay(t, Config{})
+	s, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.A().SetRemote(Remote{RTP: newEndpoint(t).addr()})
+	got := make(chan *rtp.Packet, 256)
+	s.A().SetEndpoint(func(raw []byte) {
+		var p rtp.Packet
+		if err := p.Unmarshal(append([]byte(nil), raw...)); err == nil {
+			select {
+			case got <- &p:
+			default:
+			}
+		}
+	})
+	tt, err := NewToneTable(Tone{Freqs: []int{440, 480}, Cadence: []time.Duration{2 * time.Second, 4 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	played := make(chan error, 1)
+	go func() {
+		played <- s.A().PlayTone(ctx, tt, TonePlay{Codec: PCMU, PayloadType: 0, Ptime: 30 * time.Millisecond})
+	}()
+	var pkts []*rtp.Packet
+	for len(pkts) < 10 {
+		select {
+		case p := <-got:
+			pkts = append(pkts, p)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d tone packets at the endpoint", len(pkts))
+		}
+	}
+	cancel()
+	<-played
+	var samples []byte
+	for i, p := range pkts {
+		if p.PayloadType != 0 || len(p.Payload) != 240 || p.SSRC != pkts[0].SSRC {
+			t.Errorf("packet %d: PT %d, %d bytes, SSRC %x", i, p.PayloadType, len(p.Payload), p.SSRC)
+		}
+		// a player late on a loaded machine skips whole packets: the
+		// timestamps jump, the sequence numbers do not
+		if i > 0 && (p.SequenceNumber != pkts[i-1].SequenceNumber+1 || p.Timestamp == pkts[i-1].Timestamp || (p.Timestamp-pkts[i-1].Timestamp)%240 != 0) {
+			t.Errorf("packet %d: seq %d ts %d after %d %d", i, p.SequenceNumber, p.Timestamp, pkts[i-1].SequenceNumber, pkts[i-1].Timestamp)
+		}
+		samples = append(samples, p.Payload...)
+	}
+	x := decode(samples[:1600], PCMU)
+	if a, b, o := goertzel(x, 440), goertzel(x, 480), goertzel(x, 1000); a < 1000 || b < 1000 || o > a/50 {
+		t.Errorf("440 Hz at %.0f, 480 Hz at %.0f, 1000 Hz at %.0f", a, b, o)
 	}
 }
