@@ -270,7 +270,7 @@ func afterTone(t *testing.T, ps []rtpRec, tone, target uint32) {
 		}
 	}
 	if n < 15 {
-		t.Errorf("%d packets of the target's stream (SSRC %08x) reached the transferee, want 15 of 30", n, target)
+		t.Errorf("%d packets of the target's stream (SSRC %08x) reached the transferee, want 15 of 50", n, target)
 	}
 }
 
@@ -316,7 +316,7 @@ func TestBlindTransferRingback(t *testing.T) {
 	if resume := pbx.next(sip.INVITE); resume == nil {
 		t.Fatal("2000 not re-INVITEd towards 2001")
 	}
-	<-sendRTP(t, c.rtp, c.relayAddr, 30)
+	<-sendRTP(t, c.rtp, c.relayAddr, 50)
 	time.Sleep(200 * time.Millisecond)
 	afterTone(t, rec.snapshot(), tone, uint32(c.rtp.port))
 	g.waitLog(`msg="call transferred"`, 5*time.Second)
@@ -357,7 +357,7 @@ func TestBlindTransferRingbackThenEarlyMedia(t *testing.T) {
 
 	gate.verdict <- 183
 	// early media: the relay address of 2001's leg is the offer's
-	<-sendRTP(t, c.rtp, c.relayAddr, 30)
+	<-sendRTP(t, c.rtp, c.relayAddr, 50)
 	time.Sleep(200 * time.Millisecond)
 	afterTone(t, rec.snapshot(), tone, uint32(c.rtp.port))
 	select {
@@ -490,7 +490,7 @@ func TestClickToDialRingback(t *testing.T) {
 	tone := checkRingback(t, rec, g.log.String)
 	gate.verdict <- 0
 	c = pbx.get("2001")
-	<-sendRTP(t, c.rtp, c.relayAddr, 30)
+	<-sendRTP(t, c.rtp, c.relayAddr, 50)
 	time.Sleep(200 * time.Millisecond)
 	afterTone(t, rec.snapshot(), tone, uint32(c.rtp.port))
 
