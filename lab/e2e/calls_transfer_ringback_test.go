@@ -189,10 +189,13 @@ type silentRing struct {
 	user    string
 	ring    chan *farCall
 	verdict chan int
+	// cancelled is closed when the INVITE's transaction ended while it
+	// rang (a CANCEL: sipgo answers it and the INVITE 487 itself).
+	cancelled chan struct{}
 }
 
 func newSilentRing(user string) *silentRing {
-	return &silentRing{user: user, ring: make(chan *farCall, 1), verdict: make(chan int, 2)}
+	return &silentRing{user: user, ring: make(chan *farCall, 1), verdict: make(chan int, 2), cancelled: make(chan struct{})}
 }
 
 func (g *silentRing) ringing(fc *farCall, req *sip.Request) (int, string) {
@@ -200,6 +203,7 @@ func (g *silentRing) ringing(fc *farCall, req *sip.Request) (int, string) {
 		return 0, ""
 	}
 	g.ring <- fc
+	deadline := time.After(20 * time.Second)
 	for {
 		select {
 		case code := <-g.verdict:
@@ -212,8 +216,15 @@ func (g *silentRing) ringing(fc *farCall, req *sip.Request) (int, string) {
 				continue
 			}
 			return code, "Busy Here"
-		case <-time.After(20 * time.Second):
+		case <-deadline:
 			return 408, "Request Timeout"
+		case <-time.After(200 * time.Millisecond):
+			// Still ringing? A provisional fails once the transaction
+			// ended. (A 180 again: the gateway's tone goes on.)
+			if err := fc.dlg.Respond(180, "Ringing", nil); err != nil {
+				close(g.cancelled)
+				return 487, "Request Terminated"
+			}
 		}
 	}
 }
@@ -504,4 +515,47 @@ func TestClickToDialRingback(t *testing.T) {
 	dev.send(deviceAnswer(dev, bye, 200, "OK", "", ""))
 	g.waitLog(`msg="call ended"`, 5*time.Second)
 	mediaSessionsGone(t, g)
+}
+
+// TestBlindTransferRingbackTransfereeHangsUp: the transferor hung up
+// after the 202, 2001 rings with a plain 180 and 2000 hears the ringback;
+// 2000 hangs up: the tone stops, the INVITE to 2001 is CANCELled, the call
+// ends and its relay ports are freed.
+func TestBlindTransferRingbackTransfereeHangsUp(t *testing.T) {
+	gate := newSilentRing("2001")
+	pbx := newFarEnd(t, func(f *farEnd) { f.ringing = gate.ringing })
+	g := startGateway(t, dialogConfig(pbx.agent.addr))
+	ph := newTestPhone(t)
+	rtp := newRTPPort(t, "127.0.0.1")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s := ph.dial(ctx, g.UDP, "2000", mediaBody("127.0.0.1", rtp.port, "", 0))
+	b := pbx.get("2000")
+	rec := recordRTP(t, b.rtp)
+	if res := inDialog(ctx, t, s, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com>")); res.StatusCode != 202 {
+		t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+	}
+	if err := s.Bye(ctx); err != nil {
+		t.Fatalf("BYE right after the 202: %v", err)
+	}
+	gate.rings(t)
+	tone := checkRingback(t, rec, g.log.String)
+	if err := agentBye(ctx, b.dlg, pbx.agent.addr); err != nil {
+		t.Fatalf("the transferee's BYE while the target rings: %v", err)
+	}
+	select {
+	case <-gate.cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the INVITE to 2001 was not cancelled\n%s", g.log.String())
+	}
+	g.waitLog(`msg="call ended"`, 5*time.Second)
+	mediaSessionsGone(t, g)
+	time.Sleep(100 * time.Millisecond)
+	n := len(rec.snapshot())
+	time.Sleep(300 * time.Millisecond)
+	for _, p := range rec.snapshot()[n:] {
+		if p.ssrc == tone {
+			t.Fatalf("ringback after the call ended (seq %d)", p.seq)
+		}
+	}
 }
