@@ -72,6 +72,11 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 	if a.webrtc, err = newWebRTC(cfg, mediaAddr, a.log.With("component", "webrtc")); err != nil { // webrtc.go
 		return fmt.Errorf("webrtc: %w", err)
 	}
+	ringback, err := ringbackTone(cfg) // ringback.go
+	if err != nil {
+		_ = rl.Close()
+		return err
+	}
 	a.calls = b2bua.New(b2bua.Options{
 		Auth:       auth,
 		Users:      a.users,
@@ -80,6 +85,7 @@ func (a *App) newCalls(cfg *config.Config, auth *digest.Authenticator) error {
 		Relay:      rl,
 		WebRTC:     a.webrtc,
 		MediaAddr:  mediaAddr,
+		Ringback:   ringback,
 		Contact:    a.contact,
 		Domain:     cfg.Domains()[0],
 		ServerName: cfg.SIP.ServerName,

@@ -91,6 +91,9 @@ type Options struct {
 	Domain string
 	// Codecs offered to trunks. Default: sdp.DefaultCodecs.
 	Codecs []sdp.Codec
+	// Ringback is the tone a transferee hears while the target rings
+	// without early media (ringback.go). Optional: nil plays none.
+	Ringback *relay.ToneTable
 	// ServerName goes in the Server header. Optional.
 	ServerName string
 	// Observer is told of digest failures per source. Optional.

@@ -28,7 +28,9 @@ import (
 // The call then runs as any call of the user: the user's device is its A
 // leg (a dialog we initiated, unlike a phone's own call), and the
 // destination's provisionals and answer, which a caller's INVITE would
-// get, go nowhere (dialTx): the user's device is in its call already.
+// get, go nowhere (dialTx): the user's device is in its call already. A
+// 180 without SDP plays the gateway's ringback to the user meanwhile
+// (ringback.go); early media is relayed.
 
 // dialTx stands for the caller's INVITE transaction of a call the gateway
 // placed: there is no caller transaction, so the responses run() would
@@ -36,6 +38,7 @@ import (
 type dialTx struct {
 	once sync.Once
 	done chan struct{}
+	rb   *ringback // the user's ringback while the number rings (ringback.go)
 }
 
 func newDialTx() *dialTx { return &dialTx{done: make(chan struct{})} }
@@ -44,7 +47,7 @@ func (t *dialTx) Terminate()                         { t.once.Do(func() { close(
 func (t *dialTx) OnTerminate(sip.FnTxTerminate) bool { return true }
 func (t *dialTx) Done() <-chan struct{}              { return t.done }
 func (t *dialTx) Err() error                         { return nil }
-func (t *dialTx) Respond(*sip.Response) error        { return nil }
+func (t *dialTx) Respond(res *sip.Response) error    { t.rb.response(res); return nil }
 func (t *dialTx) Acks() <-chan *sip.Request          { return nil }
 func (t *dialTx) OnCancel(sip.FnTxCancel) bool       { return true }
 
@@ -139,7 +142,10 @@ func (c *call) dial(contacts []store.Binding) error {
 	c.acked() // placeTransfer ACKed the 2xx: nothing of ours to send again
 	// The user's device answered: its answer is the offer for the number.
 	req := c.dialRequest(ad, res)
-	if err := c.run(req, newDialTx()); err != nil {
+	tx := newDialTx()
+	tx.rb = c.ringbackTo(a.side, res.Body, ad.callID) // the number rings: the user hears it
+	defer tx.rb.stop()
+	if err := c.run(req, tx); err != nil {
 		o := classify(err)
 		b.bye(ad, 0, sip.NewHeader("Reason", fmt.Sprintf("SIP;cause=%d;text=%q", o.Status, o.Reason)))
 		return err

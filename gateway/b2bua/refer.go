@@ -245,10 +245,14 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		}
 	}()
 	// While the target rings, the transferee hears its early media
-	// through x's relay side (transferor.go).
+	// through x's relay side (transferor.go), or the gateway's own
+	// ringback when it rings without (ringback.go).
 	prevX := x.side.Remote()
-	early := func(r *sip.Response) { z.earlyMedia(sd, r) }
+	rb := c.newRingback(y)
+	defer rb.stop()
+	early := func(r *sip.Response) { rb.provisional(r, z.earlyMedia(sd, r)) }
 	zd, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early)
+	rb.stop() // answered, failed or given up: the tone ends at once
 	if err != nil {
 		x.side.SetRemote(prevX)
 		code, reason := 500, "Server Internal Error"

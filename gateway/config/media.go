@@ -72,6 +72,10 @@ type Media struct {
 	// workers), 0 to 256; each serves its share of the calls. 0: one per
 	// CPU the process may use (GOMAXPROCS). Default: 0.
 	RelayThreads int `yaml:"relay_threads"`
+
+	// Ringback is the tone played to a party waiting for a transfer
+	// target that rings without early media (ringback.go).
+	Ringback Ringback `yaml:"ringback"`
 }
 
 // MediaInterface is one address of a named media interface.
@@ -124,7 +128,7 @@ var latchingModes = []string{"signalling", "sdp-address", "off"}
 // defaultMedia returns the media defaults.
 func defaultMedia() Media {
 	return Media{PortMin: 40000, PortMax: 49999, Timeout: Duration(60 * time.Second),
-		HoldTimeout: Duration(2 * time.Hour), Latching: "signalling"}
+		HoldTimeout: Duration(2 * time.Hour), Latching: "signalling", Ringback: defaultRingback()}
 }
 
 // matchRE is a trunk match: digits, * and #, an optional leading +, and a
@@ -163,6 +167,7 @@ func (d *decoder) validateMedia(c *Config) {
 		d.errorf("media.relay_threads", "%d is out of range: must be from 0 (one per CPU) to %d", m.RelayThreads, maxRelayThreads)
 	}
 	d.validateMediaInterfaces(m)
+	d.validateRingback(m)
 	d.validateMediaListeners(c)
 	for i, t := range c.Trunks {
 		if t.MediaInterface == "" {
