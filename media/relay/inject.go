@@ -41,7 +41,7 @@ type outStream struct {
 	ts    uint32 // the last audio timestamp sent
 	at    int64  // monotonic ns when that packet arrived
 	shift uint16 // packets injected less audio held back: added to later sequence numbers
-	event bool   // an event is being sent: audio is held back
+	held  int    // events or tones being sent (each holds the audio back): a count, as a tone and an event may overlap
 	fresh bool   // the events started a stream of their own: the first audio continues its numbers
 }
 
@@ -50,7 +50,7 @@ type outStream struct {
 // packet held back while an event is sent. Called from onRTP with s.mu
 // held, for packets that may be forwarded.
 func (o *outStream) forward(b []byte, now int64) bool {
-	if o.event {
+	if o.held > 0 {
 		o.shift-- // its number goes to the next packet sent
 		return false
 	}
@@ -98,11 +98,11 @@ func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate
 	ssrc := o.ssrc
 	// the audio timeline now: RTP timestamps advance at the clock rate
 	ts := o.ts + uint32(uint64(monotonic()-o.at)*uint64(clockRate)/uint64(time.Second))
-	o.event = true
+	o.held++
 	src.mu.Unlock()
 	defer func() {
 		src.mu.Lock()
-		o.event = false
+		o.held--
 		src.mu.Unlock()
 	}()
 

@@ -67,11 +67,11 @@ func (s *Side) PlayTone(ctx context.Context, tt *ToneTable, p TonePlay) error {
 	ssrc := o.ssrc
 	// the audio timeline now, at 8000 Hz
 	ts := o.ts + uint32(uint64(monotonic()-o.at)*toneRate/uint64(time.Second))
-	o.event = true // audio to s's far end is held back (inject.go)
+	o.held++ // audio to s's far end is held back (inject.go)
 	src.mu.Unlock()
 	defer func() {
 		src.mu.Lock()
-		o.event = false
+		o.held--
 		// the timeline goes on from the tone's: events sent later and
 		// the fresh-stream rule see where it ended
 		o.at = monotonic()
