@@ -436,7 +436,12 @@ func (l *Leg) fromRelay(to netip.AddrPort) {
 // toBrowser passes one RTP packet from the relay to the browser, its
 // payload type mapped (in place). It runs on the leg's socket reader, or
 // on the relay's I/O goroutine when attached: it does not block.
-func (l *Leg) toBrowser(pkt []byte) {
+func (l *Leg) toBrowser(pkt []byte) { l.toBrowserIn(pkt, relay.NoBatch) }
+
+// toBrowserIn is toBrowser on the relay's worker batch (relay.Side.SetBatchEndpoint):
+// on the fast path the packet is encrypted into the Mux's batch and leaves
+// with the others of the worker's epoll batch in one sendmmsg.
+func (l *Leg) toBrowserIn(pkt []byte, batch int) {
 	if len(pkt) < 12 || pkt[0]>>6 != 2 || (pkt[1] >= 192 && pkt[1] <= 223) {
 		l.dropped.Add(1)
 		return
@@ -450,7 +455,7 @@ func (l *Leg) toBrowser(pkt []byte) {
 	if st := l.stream; st != nil {
 		if b := l.track.cur.Load(); b != nil {
 			binary.BigEndian.PutUint32(pkt[8:12], b.ssrc)
-			switch err := st.Send(pkt); {
+			switch err := st.SendBatch(pkt, batch); {
 			case err == nil:
 				l.toBrowserPkts.Add(1)
 				return
@@ -479,6 +484,10 @@ func (l *Leg) Attach(side *relay.Side) {
 		return
 	}
 	l.side.Store(side)
+	if l.e.fast != nil {
+		side.SetBatchEndpoint(l.toBrowserIn, l.e.fast) // sendmmsg per worker batch
+		return
+	}
 	side.SetEndpoint(l.toBrowser)
 }
 

@@ -28,6 +28,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -40,6 +41,8 @@ const (
 // with Close.
 type Mux struct {
 	conn *net.UDPConn
+	rc   syscall.RawConn // conn's, for sendmmsg
+	v6   bool            // an IPv6 socket
 	log  *slog.Logger
 
 	mu      sync.RWMutex
@@ -53,7 +56,9 @@ type Mux struct {
 	closing sync.Once
 	wg      sync.WaitGroup
 
-	fast, toPion, dropped atomic.Uint64
+	batches [maxBatches]atomic.Pointer[sendBatch] // SendBatch, Flush (batch.go)
+
+	fast, toPion, dropped, sendFail atomic.Uint64
 }
 
 type datagram struct {
@@ -67,6 +72,9 @@ type Counters struct {
 	Fast    uint64 // SRTP decrypted on the fast path
 	ToPion  uint64 // datagrams handed to the slow path
 	Dropped uint64 // slow-path queue full, or SRTP that did not authenticate on an armed stream
+	// SendFailed counts SRTP packets towards peers that the socket did
+	// not take (send buffer full, no route): lost, as a UDP send is.
+	SendFailed uint64
 }
 
 // Listen opens the UDP socket on addr. buffer, if positive, is its
@@ -83,8 +91,15 @@ func Listen(addr netip.AddrPort, buffer int, log *slog.Logger) (*Mux, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("srtpmux: %w", err)
+	}
 	m := &Mux{
 		conn:    conn,
+		rc:      rc,
+		v6:      isInet6(rc),
 		log:     log,
 		streams: map[netip.AddrPort]*Stream{},
 		hellos:  map[netip.AddrPort]hello{},
@@ -110,7 +125,7 @@ func (m *Mux) PacketConn() net.PacketConn { return m.pc }
 
 // Counters returns the Mux's counters.
 func (m *Mux) Counters() Counters {
-	return Counters{Fast: m.fast.Load(), ToPion: m.toPion.Load(), Dropped: m.dropped.Load()}
+	return Counters{Fast: m.fast.Load(), ToPion: m.toPion.Load(), Dropped: m.dropped.Load(), SendFailed: m.sendFail.Load()}
 }
 
 // Close closes the socket and waits for the reader.
