@@ -41,6 +41,7 @@ type params struct {
 	attach           bool
 	slow             bool   // the gateway on its slow path (the anchor)
 	gwCPUs           string // taskset -c list for the gateway side
+	childExe         string // the gateway side's binary ("": this one)
 	slowBrowsers     bool   // browsers' media through pion
 }
 
@@ -130,6 +131,9 @@ func startGateway(p params) (*gateway, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	if p.childExe != "" {
+		exe = p.childExe
 	}
 	args := []string{"-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
 		"-attach=" + strconv.FormatBool(p.attach), "-slow=" + strconv.FormatBool(p.slow)}

@@ -113,3 +113,48 @@ func TestSendBatchDualStack(t *testing.T) {
 		t.Fatalf("read %q, %v (socket v6 %v)", buf[:n], err, m.v6)
 	}
 }
+
+// TestHandle: a datagram the caller read itself (from a socket sharing
+// the Mux's port) and hands to Handle is treated as the reader would: the
+// peer's SRTP is decrypted and delivered, a tampered copy is refused
+// (counted bad, never delivered), anything else goes to the slow path.
+func TestHandle(t *testing.T) {
+	client, server := handshake(t, dtls.SRTP_AEAD_AES_128_GCM, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+	sink, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	// the client's SRTP, captured on the way instead of reaching the server
+	if err := client.s.Arm(sink.LocalAddr().(*net.UDPAddr).AddrPort(), true); err != nil {
+		t.Fatal(err)
+	}
+	want := rtpPacket(42, 0xc1, 9)
+	if err := client.s.Send(append(make([]byte, 0, 1500), want...)); err != nil {
+		t.Fatal(err)
+	}
+	_ = sink.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1500)
+	n, _, err := sink.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srtpPkt := buf[:n]
+	tampered := append([]byte(nil), srtpPkt...)
+	tampered[20] ^= 1
+	before := server.m.Counters()
+	server.m.Handle(tampered, client.m.LocalAddr())
+	server.m.Handle(srtpPkt, client.m.LocalAddr())
+	server.m.Handle([]byte{0, 1, 0, 0}, client.m.LocalAddr()) // STUN-like: the slow path's
+	got := server.received()
+	if len(got) != 1 || !bytes.Equal(got[0], want) {
+		t.Fatalf("delivered %d packets (%x), want the one decrypted", len(got), got)
+	}
+	after := server.m.Counters()
+	if st := server.s.Stats(); st.Bad != 1 || st.In != 1 {
+		t.Errorf("stream stats %+v, want 1 in and 1 bad", st)
+	}
+	if after.ToPion != before.ToPion+1 {
+		t.Errorf("slow path got %d datagrams, want 1", after.ToPion-before.ToPion)
+	}
+}

@@ -88,6 +88,12 @@ func Listen(addr netip.AddrPort, buffer int, log *slog.Logger) (*Mux, error) {
 		_ = conn.SetReadBuffer(buffer)
 		_ = conn.SetWriteBuffer(buffer)
 	}
+	return New(conn, log)
+}
+
+// New makes a Mux on a socket the caller opened (with options of its
+// own, such as SO_REUSEPORT); the Mux owns it from then on and closes it.
+func New(conn *net.UDPConn, log *slog.Logger) (*Mux, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -158,6 +164,16 @@ func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
 		m.observe(pkt, from)
 	}
 	m.toSlow(pkt, from)
+}
+
+// Handle takes a datagram from `from` that the caller read from a socket
+// of its own, as if the Mux had read it: an SRTP packet of an armed
+// stream's peer is decrypted (in place: pkt needs no more room) and
+// delivered, anything else goes to the slow path. For a process that
+// drains a socket sharing the Mux's port itself (SO_REUSEPORT, a socket
+// connected to one peer); it may be called concurrently with the reader.
+func (m *Mux) Handle(pkt []byte, from netip.AddrPort) {
+	m.handle(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 }
 
 // readOne is the portable reader: one datagram per call.

@@ -25,7 +25,7 @@ type Stream struct {
 	isClient bool
 	onRTP    func(pkt []byte)
 
-	mu     sync.Mutex // guards what follows; rx is used by the Mux's reader only
+	mu     sync.Mutex // guards what follows (rx: the Mux's reader and Handle)
 	armed  bool
 	closed bool
 	remote netip.AddrPort
