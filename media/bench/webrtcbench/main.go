@@ -46,6 +46,7 @@ func main() {
 		gwCPUs   = flag.String("gw-cpus", "", "pin the gateway side to these CPUs (taskset -c LIST), e.g. 1")
 		slowGen  = flag.Bool("slow-browsers", false, "browsers send and receive through pion (as before srtpmux) instead of their own fast path")
 		base     = flag.String("base", "", "-compare: also run the gateway side of this webrtcbench binary (built from an older commit: its fast path is the second anchor)")
+		genProf  = flag.String("gen-profile", "", "write a CPU profile of this process (the browsers and plain endpoints) in the window to this file")
 		rounds   = flag.Int("rounds", 1, "-compare: rounds, the variants alternated in each")
 	)
 	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
@@ -57,7 +58,7 @@ func main() {
 		}
 		return
 	}
-	p := params{slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	p := params{genProfile: *genProf, slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
 	gen := "fast path (srtpmux, after a real ICE + DTLS handshake in pion)"
 	if p.slowBrowsers {
 		gen = "pion PeerConnections"
