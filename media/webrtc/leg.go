@@ -57,6 +57,9 @@ type Leg struct {
 	done         chan struct{}
 	err          error
 	connectedAt  time.Time
+	rep          *reporter // RTCP reports on the fast path (rtcp.go)
+	tx           txCounts  // what the fast path sent the browser, for them
+	rx           rxCounts  // what it got from the browser
 
 	fromBrowserPkts, toBrowserPkts, dropped atomic.Uint64
 }
@@ -337,6 +340,9 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 // fromBrowserFast takes one RTP packet of the browser decrypted on the
 // fast path (on the srtpmux reader).
 func (l *Leg) fromBrowserFast(pkt []byte) {
+	if len(pkt) >= 12 {
+		l.rx.got(pkt)
+	}
 	l.passToRelay(pkt, l.relayAddr())
 }
 
@@ -402,6 +408,7 @@ func (l *Leg) arm() {
 		return
 	}
 	l.e.cfg.Logger.Debug("webrtc: media on the fast path", "browser", remote, "dtls_client", isClient)
+	l.startReports()
 }
 
 // startRelayReader starts reading the RTP face: packets from the relay's
@@ -455,9 +462,11 @@ func (l *Leg) toBrowserIn(pkt []byte, batch int) {
 	if st := l.stream; st != nil {
 		if b := l.track.cur.Load(); b != nil {
 			binary.BigEndian.PutUint32(pkt[8:12], b.ssrc)
+			octets, ts := len(pkt)-rtpHeaderLen(pkt), binary.BigEndian.Uint32(pkt[4:8])
 			switch err := st.SendBatch(pkt, batch); {
 			case err == nil:
 				l.toBrowserPkts.Add(1)
+				l.tx.sent(octets, ts)
 				return
 			case !errors.Is(err, srtpmux.ErrNotArmed):
 				l.dropped.Add(1)
@@ -543,8 +552,11 @@ func (l *Leg) Close() error {
 		return nil
 	}
 	l.closing = true
-	pc, fast := l.pc, l.stream
+	pc, fast, rep := l.pc, l.stream, l.rep
 	l.mu.Unlock()
+	if rep != nil {
+		rep.stop()
+	}
 	var errs []error
 	if pc != nil {
 		errs = append(errs, pc.GracefulClose())

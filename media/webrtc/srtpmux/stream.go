@@ -162,3 +162,27 @@ func (s *Stream) Send(pkt []byte) error {
 	s.out.Add(1)
 	return nil
 }
+
+// SendRTCP encrypts the RTCP compound packet pkt (SRTCP, RFC 3711 §3.4,
+// with the association's keys) and sends it to the peer: the fast path's
+// own reports (pion sees none of its media). It fails with ErrNotArmed
+// when the fast path cannot send yet.
+func (s *Stream) SendRTCP(pkt []byte) error {
+	s.mu.Lock()
+	to, ok := s.remote, s.armed
+	s.mu.Unlock()
+	if !ok || !to.IsValid() {
+		return ErrNotArmed
+	}
+	s.txMu.Lock()
+	if s.tx == nil {
+		s.txMu.Unlock()
+		return ErrNotArmed
+	}
+	out, err := s.tx.EncryptRTCP(nil, pkt, nil)
+	s.txMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.m.send(out, to)
+}
