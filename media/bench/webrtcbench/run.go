@@ -78,7 +78,15 @@ func loss(sent, recv uint64) float64 {
 
 func (r result) pass(maxLoss float64) bool {
 	onTime := float64(r.sentB) >= 0.99*float64(r.nominal) && float64(r.sentP) >= 0.99*float64(r.nominal)
-	return r.failed == 0 && onTime && loss(r.sentB, r.recvP) < maxLoss && loss(r.sentP, r.recvB) < maxLoss
+	return r.failed == 0 && onTime && !r.behind() && loss(r.sentB, r.recvP) < maxLoss && loss(r.sentP, r.recvB) < maxLoss
+}
+
+// behind reports a backlog: more than 3 % more packets received in the
+// window than sent in it means packets sent before the window were still
+// queued (in the gateway's socket buffers) when it opened: the gateway
+// side is not keeping up, even if nothing was lost yet.
+func (r result) behind() bool {
+	return float64(r.recvP) > 1.03*float64(r.sentB) || float64(r.recvB) > 1.03*float64(r.sentP)
 }
 
 func pct(d []time.Duration, q float64) time.Duration {
@@ -113,6 +121,9 @@ func (r result) print(maxLoss float64) {
 	us := 0.0
 	if r.bridged > 0 {
 		us = float64(r.gwCPU.Microseconds()) / float64(r.bridged)
+	}
+	if r.behind() {
+		verdict += " (behind: more received than sent in the window, a backlog from before it)"
 	}
 	fmt.Printf("N=%d %s: loss browser->plain %.3f %% (%d/%d), plain->browser %.3f %% (%d/%d), nominal %d per direction; setup failures %d\n",
 		r.n, verdict, 100*loss(r.sentB, r.recvP), r.recvP, r.sentB, 100*loss(r.sentP, r.recvB), r.recvB, r.sentP, r.nominal, r.failed)
