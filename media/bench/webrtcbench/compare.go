@@ -67,8 +67,11 @@ func median(rs []result, f func(result) float64) float64 {
 		v[i] = f(r)
 	}
 	slices.Sort(v)
-	if len(v) == 0 {
+	switch {
+	case len(v) == 0:
 		return 0
+	case len(v)%2 == 0:
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
 	}
 	return v[len(v)/2]
 }
