@@ -100,7 +100,9 @@ func (l *Leg) startReports() {
 		return
 	}
 	r := &reporter{l: l}
+	r.mu.Lock() // tick takes it: the timer is set before it runs
 	r.timer = time.AfterFunc(reportInterval/2, r.tick)
+	r.mu.Unlock()
 	l.rep = r
 }
 
