@@ -280,13 +280,20 @@ func TestSlowPathFlood(t *testing.T) {
 	// flood until the queue is full and more was dropped: on a loaded
 	// machine the socket's own buffer may overflow first, so one burst of
 	// a fixed size is not always enough to fill the queue
-	waitFor(t, "the flood handled", func() bool {
+	// (a bound against hangs only: under -race on a loaded machine the
+	// reader may get a small share of a core)
+	for deadline := time.Now().Add(60 * time.Second); ; {
 		for range 512 {
 			_, _ = c.WriteToUDPAddrPort(junk, m.LocalAddr())
 		}
-		k := m.Counters()
-		return k.ToPion == slowQueue && k.Dropped > 0
-	})
+		if k := m.Counters(); k.ToPion == slowQueue && k.Dropped > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flood not handled: %+v", m.Counters())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	t.Logf("counters %+v, heap in use %d KiB", m.Counters(), ms.HeapInuse/1024)
