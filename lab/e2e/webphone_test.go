@@ -184,9 +184,35 @@ func clearInput(sel string) chromedp.Action[chromedp.Void] {
 
 // rtpStats is what window.switchboardPhone.stats() reports.
 type rtpStats struct {
-	Inbound  int    `json:"inbound"`
-	Outbound int    `json:"outbound"`
-	Codec    string `json:"codec"`
+	Inbound        int    `json:"inbound"`
+	Outbound       int    `json:"outbound"`
+	Codec          string `json:"codec"`
+	RemoteInbound  int    `json:"remoteInbound"`  // remote-inbound-rtp entries: the gateway's report blocks
+	RemoteOutbound int    `json:"remoteOutbound"` // packetsSent of the gateway's sender reports
+}
+
+// gatewayReports waits until the browser shows the gateway's RTCP reports
+// (media/webrtc's fast path, RFC 3550 §6.4): a remote-inbound-rtp entry
+// and a remote-outbound-rtp one with packets.
+func (b *browser) gatewayReports(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		st, err := chromedp.Run(ctx, chromedp.Evaluate[rtpStats](`window.switchboardPhone.stats()`, chromedp.EvalAwaitPromise))
+		cancel()
+		if err != nil {
+			t.Fatalf("stats: %v", err)
+		}
+		if st.RemoteInbound > 0 && st.RemoteOutbound > 0 {
+			t.Logf("browser stats: remote-inbound-rtp %d, remote-outbound-rtp packetsSent %d", st.RemoteInbound, st.RemoteOutbound)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no RTCP reports from the gateway in the browser's stats: %+v", st)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // audioFlows waits until the browser has received and sent 50 audio
@@ -408,6 +434,7 @@ users:
 		}
 		b.screenshot("in-call")
 		b.audioFlows(t)
+		b.gatewayReports(t)
 		t.Run("hold and resume", func(t *testing.T) {
 			b.t = t // the parent takes b back after this subtest
 			// Each waits for its re-INVITE (the button is disabled

@@ -160,7 +160,7 @@ func (s *Side) sendOut(pkt []byte) error {
 		return ErrNoEvents
 	}
 	if ep := s.endpoint(); ep != nil {
-		ep(pkt)
+		ep.fn(pkt, NoBatch)
 		return nil
 	}
 	if !d.rtp.IsValid() || !s.sess.relay.sendFrom(s.sess, s.rtpSock, pkt, d.rtp) {

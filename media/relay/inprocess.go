@@ -17,16 +17,11 @@ func (s *Side) SetEndpoint(fn func(pkt []byte)) {
 		s.inproc.Store(nil)
 		return
 	}
-	s.inproc.Store(&fn)
+	s.inproc.Store(&inprocEnd{fn: func(pkt []byte, _ int) { fn(pkt) }})
 }
 
 // endpoint returns the in-process far end, nil for a socket.
-func (s *Side) endpoint() func([]byte) {
-	if p := s.inproc.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
+func (s *Side) endpoint() *inprocEnd { return s.inproc.Load() }
 
 // Input takes an RTP packet from s's in-process far end as if it had come
 // to s's RTP socket from the address of s's SDP: latching, directions and
@@ -43,7 +38,7 @@ func (s *Side) Input(pkt []byte) bool {
 	}
 	if ep := out.side.endpoint(); ep != nil {
 		if !out.isRTCP {
-			ep(pkt)
+			ep.fn(pkt, NoBatch)
 		}
 		return !out.isRTCP
 	}
@@ -59,7 +54,7 @@ func deliver(k *sock, pkt []byte) bool {
 		return false
 	}
 	if !k.isRTCP {
-		ep(pkt)
+		ep.fn(pkt, NoBatch)
 	}
 	return true
 }

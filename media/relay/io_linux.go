@@ -92,6 +92,7 @@ type worker struct {
 	salen   uint32
 	sa4     unix.RawSockaddrInet4
 	sa6     unix.RawSockaddrInet6
+	pend    pending // batched in-process far ends to flush (batch.go)
 }
 
 func (r *Relay) listen(ip netip.Addr, port int) (*sock, error) {
@@ -222,12 +223,13 @@ func newEngine(portMin, portMax, threads int) (*engine, error) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	for range threads {
+	for i := range threads {
 		w, err := newWorker(eng)
 		if err != nil {
 			eng.stop()
 			return nil, err
 		}
+		w.pend.id = i
 		eng.workers = append(eng.workers, w)
 	}
 	for _, w := range eng.workers {
@@ -297,6 +299,7 @@ func (w *worker) poll(uintptr) bool {
 		for i := range int(n) {
 			w.handle(int(w.events[i].Fd))
 		}
+		w.pend.flush()
 		if handled += int(n); handled >= yieldEvery {
 			handled = 0
 			runtime.Gosched()
@@ -321,7 +324,7 @@ func (w *worker) handle(port int) {
 	s.io.refs.Add(1)
 	if !s.io.closing.Load() {
 		if n, src, ok := w.recv(k.fd); ok {
-			if out, to, fwd := k.side.input(w.buf[:n], src, k.isRTCP); fwd && !deliver(out, w.buf[:n]) {
+			if out, to, fwd := k.side.input(w.buf[:n], src, k.isRTCP); fwd && !w.pend.deliver(out, w.buf[:n]) {
 				w.send(out, n, to)
 			}
 		}
@@ -428,15 +431,19 @@ func (r *Relay) sendFrom(s *Session, k *sock, b []byte, to netip.AddrPort) bool 
 	if s.io.closing.Load() {
 		return false
 	}
-	var sa unix.Sockaddr
+	// raw sockaddrs on the stack: no allocation per packet (unix.Sendto
+	// would allocate its Sockaddr); the socket is non-blocking
+	var sa4 unix.RawSockaddrInet4
+	var sa6 unix.RawSockaddrInet6
+	sa, salen := unsafe.Pointer(&sa4), uintptr(unix.SizeofSockaddrInet4)
 	if k.v6 {
-		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16()}
+		sa6.Family, sa6.Port, sa6.Addr = unix.AF_INET6, htons(to.Port()), to.Addr().As16()
+		sa, salen = unsafe.Pointer(&sa6), unix.SizeofSockaddrInet6
+	} else if a := to.Addr().Unmap(); a.Is4() {
+		sa4.Family, sa4.Port, sa4.Addr = unix.AF_INET, htons(to.Port()), a.As4()
 	} else {
-		a := to.Addr().Unmap()
-		if !a.Is4() {
-			return false
-		}
-		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: a.As4()}
+		return false
 	}
-	return unix.Sendto(k.fd, b, 0, sa) == nil
+	_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(k.fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0, uintptr(sa), salen)
+	return e == 0
 }

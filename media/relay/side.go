@@ -31,7 +31,7 @@ type Side struct {
 	// changes, so the packet path reads it without a lock.
 	dst atomic.Pointer[dest]
 
-	inproc atomic.Pointer[func([]byte)] // an in-process far end (inprocess.go)
+	inproc atomic.Pointer[inprocEnd] // an in-process far end (inprocess.go, batch.go)
 
 	mu        sync.Mutex
 	remote    Remote

@@ -7,6 +7,8 @@ import (
 
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
+	"github.com/switchboard-gw/switchboard/media/webrtc/webrtctest"
 )
 
 // TestAttachedToRelay: a leg attached to its relay side (the relay hook)
@@ -81,4 +83,37 @@ func TestAttachedToRelay(t *testing.T) {
 		t.Errorf("leg dropped %d packets: something reached its socket", st2.Dropped)
 	}
 	fastPath(t, leg)
+	reports(t, b, leg)
+}
+
+// reports checks the fast path's RTCP towards the browser (RFC 3550
+// §6.4): within a report interval and a half the browser has a sender
+// report about the stream it receives, whose counts are the leg's, and a
+// report block about its own stream: no loss, its highest sequence number.
+func reports(t *testing.T, b *webrtctest.Browser, leg *webrtc.Leg) {
+	t.Helper()
+	eventually(t, 15*time.Second, "a sender report with a block about the browser's stream", func() bool {
+		r := b.RTCP()
+		return r.SenderReports > 0 && r.Blocks > 0
+	})
+	r := b.RTCP()
+	sent, rx, _ := b.Counts()
+	st := leg.Stats()
+	t.Logf("browser got %d SRs (last: %d packets, %d octets, RTP time %d) and %d blocks (last %+v); it sent %d, got %d; leg %+v", r.SenderReports, r.LastSR.PacketCount, r.LastSR.OctetCount, r.LastSR.RTPTime, r.Blocks, r.LastBlock, sent, rx, st)
+	if n := uint64(r.LastSR.PacketCount); n == 0 || n > st.FastOut {
+		t.Errorf("SR packet count %d, want 1..%d (what the fast path sent)", n, st.FastOut)
+	}
+	if r.LastSR.OctetCount != 160*r.LastSR.PacketCount {
+		t.Errorf("SR octet count %d for %d packets of 160 bytes of payload", r.LastSR.OctetCount, r.LastSR.PacketCount)
+	}
+	if now := time.Now(); r.LastSR.NTPTime>>32 < uint64(now.Unix()+2208988800-30) || r.LastSR.NTPTime>>32 > uint64(now.Unix()+2208988800) {
+		t.Errorf("SR NTP time %d s is not now", r.LastSR.NTPTime>>32)
+	}
+	if r.LastBlock.TotalLost != 0 || r.LastBlock.FractionLost != 0 {
+		t.Errorf("block reports loss (%d, %d/256) on loopback", r.LastBlock.TotalLost, r.LastBlock.FractionLost)
+	}
+	// the browser's stream starts at sequence number 1
+	if seq := uint64(r.LastBlock.LastSequenceNumber); seq == 0 || seq > sent {
+		t.Errorf("block's highest sequence number %d, the browser sent %d", seq, sent)
+	}
 }

@@ -57,6 +57,9 @@ type Leg struct {
 	done         chan struct{}
 	err          error
 	connectedAt  time.Time
+	rep          *reporter // RTCP reports on the fast path (rtcp.go)
+	tx           txCounts  // what the fast path sent the browser, for them
+	rx           rxCounts  // what it got from the browser
 
 	fromBrowserPkts, toBrowserPkts, dropped atomic.Uint64
 }
@@ -337,6 +340,9 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 // fromBrowserFast takes one RTP packet of the browser decrypted on the
 // fast path (on the srtpmux reader).
 func (l *Leg) fromBrowserFast(pkt []byte) {
+	if len(pkt) >= 12 {
+		l.rx.got(pkt)
+	}
 	l.passToRelay(pkt, l.relayAddr())
 }
 
@@ -402,6 +408,7 @@ func (l *Leg) arm() {
 		return
 	}
 	l.e.cfg.Logger.Debug("webrtc: media on the fast path", "browser", remote, "dtls_client", isClient)
+	l.startReports()
 }
 
 // startRelayReader starts reading the RTP face: packets from the relay's
@@ -436,7 +443,12 @@ func (l *Leg) fromRelay(to netip.AddrPort) {
 // toBrowser passes one RTP packet from the relay to the browser, its
 // payload type mapped (in place). It runs on the leg's socket reader, or
 // on the relay's I/O goroutine when attached: it does not block.
-func (l *Leg) toBrowser(pkt []byte) {
+func (l *Leg) toBrowser(pkt []byte) { l.toBrowserIn(pkt, relay.NoBatch) }
+
+// toBrowserIn is toBrowser on the relay's worker batch (relay.Side.SetBatchEndpoint):
+// on the fast path the packet is encrypted into the Mux's batch and leaves
+// with the others of the worker's epoll batch in one sendmmsg.
+func (l *Leg) toBrowserIn(pkt []byte, batch int) {
 	if len(pkt) < 12 || pkt[0]>>6 != 2 || (pkt[1] >= 192 && pkt[1] <= 223) {
 		l.dropped.Add(1)
 		return
@@ -450,9 +462,11 @@ func (l *Leg) toBrowser(pkt []byte) {
 	if st := l.stream; st != nil {
 		if b := l.track.cur.Load(); b != nil {
 			binary.BigEndian.PutUint32(pkt[8:12], b.ssrc)
-			switch err := st.Send(pkt); {
+			octets, ts := len(pkt)-rtpHeaderLen(pkt), binary.BigEndian.Uint32(pkt[4:8])
+			switch err := st.SendBatch(pkt, batch); {
 			case err == nil:
 				l.toBrowserPkts.Add(1)
+				l.tx.sent(octets, ts)
 				return
 			case !errors.Is(err, srtpmux.ErrNotArmed):
 				l.dropped.Add(1)
@@ -479,6 +493,10 @@ func (l *Leg) Attach(side *relay.Side) {
 		return
 	}
 	l.side.Store(side)
+	if l.e.fast != nil {
+		side.SetBatchEndpoint(l.toBrowserIn, l.e.fast) // sendmmsg per worker batch
+		return
+	}
 	side.SetEndpoint(l.toBrowser)
 }
 
@@ -534,8 +552,11 @@ func (l *Leg) Close() error {
 		return nil
 	}
 	l.closing = true
-	pc, fast := l.pc, l.stream
+	pc, fast, rep := l.pc, l.stream, l.rep
 	l.mu.Unlock()
+	if rep != nil {
+		rep.stop()
+	}
 	var errs []error
 	if pc != nil {
 		errs = append(errs, pc.GracefulClose())

@@ -415,13 +415,16 @@
   // the console during a call).
   window.switchboardPhone = {
     async stats() {
-      const out = { inbound: 0, outbound: 0, codec: '' };
+      const out = { inbound: 0, outbound: 0, codec: '', remoteInbound: 0, remoteOutbound: 0 };
       if (!session || !session.connection) return out;
       const report = await session.connection.getStats();
       report.forEach((r) => {
         if (r.type === 'inbound-rtp' && r.kind === 'audio') out.inbound += r.packetsReceived || 0;
         if (r.type === 'outbound-rtp' && r.kind === 'audio') out.outbound += r.packetsSent || 0;
         if (r.type === 'codec' && !out.codec) out.codec = r.mimeType;
+        // the gateway's RTCP reports (RFC 3550 §6.4): its receiver's view of our stream, its sender's counts
+        if (r.type === 'remote-inbound-rtp' && r.kind === 'audio') out.remoteInbound += 1;
+        if (r.type === 'remote-outbound-rtp' && r.kind === 'audio') out.remoteOutbound += r.packetsSent || 0;
       });
       return out;
     },

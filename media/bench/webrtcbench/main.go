@@ -45,6 +45,9 @@ func main() {
 		slow     = flag.Bool("slow", false, "the gateway side on the slow path (webrtc.Config.SlowPath: the design before srtpmux)")
 		gwCPUs   = flag.String("gw-cpus", "", "pin the gateway side to these CPUs (taskset -c LIST), e.g. 1")
 		slowGen  = flag.Bool("slow-browsers", false, "browsers send and receive through pion (as before srtpmux) instead of their own fast path")
+		base     = flag.String("base", "", "-compare: also run the gateway side of this webrtcbench binary (built from an older commit: its fast path is the second anchor)")
+		genProf  = flag.String("gen-profile", "", "write a CPU profile of this process (the browsers and plain endpoints) in the window to this file")
+		rounds   = flag.Int("rounds", 1, "-compare: rounds, the variants alternated in each")
 	)
 	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
 	flag.Parse()
@@ -55,7 +58,7 @@ func main() {
 		}
 		return
 	}
-	p := params{slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	p := params{genProfile: *genProf, slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
 	gen := "fast path (srtpmux, after a real ICE + DTLS handshake in pion)"
 	if p.slowBrowsers {
 		gen = "pion PeerConnections"
@@ -65,21 +68,7 @@ func main() {
 	fmt.Printf("gateway side: child process (webrtc.Engine ICE-lite on one UDP port + relay %d-%d)%s; browsers' media: %s; browsers and plain endpoints: this process\n",
 		p.portMin, p.portMax, map[bool]string{false: "", true: ", pinned to CPUs " + p.gwCPUs}[p.gwCPUs != ""], gen)
 	if *compare {
-		var rs [2]result
-		for i, slow := range []bool{true, false} {
-			p.slow = slow
-			fmt.Printf("-- gateway %s\n", map[bool]string{true: "slow path: pion carries every SRTP packet (anchor, webrtc.Config.SlowPath)", false: "fast path (srtpmux)"}[slow])
-			r, err := run(*calls, p)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "webrtcbench:", err)
-				os.Exit(1)
-			}
-			r.print(p.maxLoss)
-			rs[i] = r
-		}
-		fmt.Printf("fast vs slow path at N=%d: %.2fx the CPU per bridged packet (%.1f vs %.1f us); goroutines per call %.1f vs %.1f; Go heap per call %.0f vs %.0f KiB\n", *calls,
-			rs[1].usPerPacket()/rs[0].usPerPacket(), rs[1].usPerPacket(), rs[0].usPerPacket(),
-			rs[1].goroutinesPerCall(), rs[0].goroutinesPerCall(), rs[1].heapCal/1024, rs[0].heapCal/1024)
+		compareRuns(*calls, *rounds, *base, p)
 		return
 	}
 	if !*search {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +28,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/sys/unix"
 
 	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
@@ -41,6 +45,8 @@ type params struct {
 	attach           bool
 	slow             bool   // the gateway on its slow path (the anchor)
 	gwCPUs           string // taskset -c list for the gateway side
+	childExe         string // the gateway side's binary ("": this one)
+	genProfile       string // CPU profile of this process in the window
 	slowBrowsers     bool   // browsers' media through pion
 }
 
@@ -72,7 +78,15 @@ func loss(sent, recv uint64) float64 {
 
 func (r result) pass(maxLoss float64) bool {
 	onTime := float64(r.sentB) >= 0.99*float64(r.nominal) && float64(r.sentP) >= 0.99*float64(r.nominal)
-	return r.failed == 0 && onTime && loss(r.sentB, r.recvP) < maxLoss && loss(r.sentP, r.recvB) < maxLoss
+	return r.failed == 0 && onTime && !r.behind() && loss(r.sentB, r.recvP) < maxLoss && loss(r.sentP, r.recvB) < maxLoss
+}
+
+// behind reports a backlog: more than 3 % more packets received in the
+// window than sent in it means packets sent before the window were still
+// queued (in the gateway's socket buffers) when it opened: the gateway
+// side is not keeping up, even if nothing was lost yet.
+func (r result) behind() bool {
+	return float64(r.recvP) > 1.03*float64(r.sentB) || float64(r.recvB) > 1.03*float64(r.sentP)
 }
 
 func pct(d []time.Duration, q float64) time.Duration {
@@ -108,13 +122,17 @@ func (r result) print(maxLoss float64) {
 	if r.bridged > 0 {
 		us = float64(r.gwCPU.Microseconds()) / float64(r.bridged)
 	}
+	if r.behind() {
+		verdict += " (behind: more received than sent in the window, a backlog from before it)"
+	}
 	fmt.Printf("N=%d %s: loss browser->plain %.3f %% (%d/%d), plain->browser %.3f %% (%d/%d), nominal %d per direction; setup failures %d\n",
 		r.n, verdict, 100*loss(r.sentB, r.recvP), r.recvP, r.sentB, 100*loss(r.sentP, r.recvB), r.recvB, r.sentP, r.nominal, r.failed)
 	fmt.Printf("  gateway side: %.0f packets/s bridged, CPU %.2f cores = %.1f us per bridged packet (relay + DTLS-SRTP + bridge); %.0f KiB RSS and %.0f KiB Go heap per call; %d goroutines (%.1f per call)\n",
 		pps, r.gwCPU.Seconds()/r.window.Seconds(), us, r.rssCall/1024, r.heapCal/1024, r.goroutines, r.goroutinesPerCall())
 	fmt.Printf("  UDP receive buffer overflows on the machine during the window: %d\n", r.overflows)
-	fmt.Printf("  browsers + plain endpoints (this process): CPU %.2f cores; call setup (offer -> first audio at the browser) p50 %v p99 %v max %v\n",
-		r.genCPU.Seconds()/r.window.Seconds(), pct(r.setup, 0.5).Round(time.Millisecond), pct(r.setup, 0.99).Round(time.Millisecond), pct(r.setup, 1).Round(time.Millisecond))
+	genPkts := r.sentB + r.recvP + r.sentP + r.recvB
+	fmt.Printf("  browsers + plain endpoints (this process): CPU %.2f cores = %.1f us per packet sent or received; call setup (offer -> first audio at the browser) p50 %v p99 %v max %v\n",
+		r.genCPU.Seconds()/r.window.Seconds(), float64(r.genCPU.Microseconds())/float64(max(genPkts, 1)), pct(r.setup, 0.5).Round(time.Millisecond), pct(r.setup, 0.99).Round(time.Millisecond), pct(r.setup, 1).Round(time.Millisecond))
 }
 
 // gateway is the child process and its request/reply pipe.
@@ -130,6 +148,9 @@ func startGateway(p params) (*gateway, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	if p.childExe != "" {
+		exe = p.childExe
 	}
 	args := []string{"-child", "-port-min", strconv.Itoa(p.portMin), "-port-max", strconv.Itoa(p.portMax), "-gw-profile", p.profile,
 		"-attach=" + strconv.FormatBool(p.attach), "-slow=" + strconv.FormatBool(p.slow)}
@@ -228,6 +249,11 @@ type browser struct {
 	firstRx   atomic.Int64
 	seq       uint16
 	ts        uint32
+
+	loop *genLoop       // the generator loop that plays it (gen.go)
+	rfd  int            // the raw socket connected to the gateway, once armed (0: none)
+	gw   netip.AddrPort // the gateway's ICE address
+	next time.Duration  // when its next packet is due (the loop's)
 }
 
 var pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
@@ -243,6 +269,10 @@ func newAPI(b *browser) (*webrtc.API, error) {
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // loopback candidates only
 	ir := &interceptor.Registry{}
+	// a browser that keeps checking consent whatever it hears back: once
+	// armed, what the gateway sends reaches its Mux through the loop
+	// (gen.go), a tick late, which must not end the call
+	se.SetICETimeouts(0, 0, 2*time.Second)
 	if b.mux != nil {
 		se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: b.mux.PacketConn()}))
 		se.SetDTLSKeyLogWriter(b.keys)
@@ -255,6 +285,7 @@ func newAPI(b *browser) (*webrtc.API, error) {
 // counters of the whole run
 type counters struct {
 	sentB, recvB, sentP, recvP atomic.Uint64
+	viaLoop                    atomic.Uint64 // datagrams to browsers read by the loops' raw sockets
 	stop                       atomic.Bool
 }
 
@@ -265,10 +296,26 @@ func (b *browser) received(c *counters) {
 	c.recvB.Add(1)
 }
 
-func newBrowser(c *counters, fast bool) (*browser, error) {
-	b := &browser{}
+func newBrowser(c *counters, g *generator, fast bool) (*browser, error) {
+	b := &browser{loop: g.pick()}
 	if fast {
-		m, err := srtpmux.Listen(netip.AddrPortFrom(loopback, 0), 1<<20, nil)
+		// SO_REUSEPORT: the raw socket that takes its media once armed
+		// (gen.go) shares the port
+		lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1) }); err != nil {
+				return err
+			}
+			return serr
+		}}
+		pconn, err := lc.ListenPacket(context.Background(), "udp4", netip.AddrPortFrom(loopback, 0).String())
+		if err != nil {
+			return nil, err
+		}
+		conn := pconn.(*net.UDPConn)
+		_ = conn.SetReadBuffer(1 << 20)
+		_ = conn.SetWriteBuffer(1 << 20)
+		m, err := srtpmux.New(conn, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -299,8 +346,7 @@ func newBrowser(c *counters, fast bool) (*browser, error) {
 		b.ssrc = uint32(enc[0].SSRC)
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s != webrtc.PeerConnectionStateConnected {
-			b.connected.Store(false)
+		if s != webrtc.PeerConnectionStateConnected || b.connected.Load() {
 			return
 		}
 		if b.stream != nil {
@@ -313,11 +359,17 @@ func newBrowser(c *counters, fast bool) (*browser, error) {
 				return
 			}
 			// the gateway answers a=setup:active: the browser is the DTLS server
-			if err := b.stream.Arm(netip.AddrPortFrom(ip, pair.Remote.Port), false); err != nil {
+			b.gw = netip.AddrPortFrom(ip, pair.Remote.Port)
+			if err := b.stream.Arm(b.gw, false); err != nil {
 				fmt.Fprintln(os.Stderr, "browser fast path:", err)
+			} else if err := b.connect(); err != nil {
+				fmt.Fprintln(os.Stderr, "browser socket:", err)
 			}
 		}
 		b.connected.Store(true)
+		if err := b.loop.addBrowser(b, time.Since(g.start)); err != nil {
+			fmt.Fprintln(os.Stderr, "browser:", err)
+		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)
@@ -349,7 +401,25 @@ func (b *browser) send(pkt []byte) bool {
 	return b.track.WriteRTP(rp) == nil
 }
 
+// connect opens the browser's raw socket on its Mux's port, connected to
+// the gateway (gen.go): from now on the gateway's packets arrive there.
+func (b *browser) connect() error {
+	fd, _, err := rawUDP(int(b.mux.LocalAddr().Port()), true)
+	if err != nil {
+		return err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(b.gw.Port()), Addr: b.gw.Addr().As4()}); err != nil {
+		_ = unix.Close(fd)
+		return err
+	}
+	b.rfd = fd
+	return nil
+}
+
 func (b *browser) close() {
+	if b.rfd > 0 {
+		_ = unix.Close(b.rfd)
+	}
 	if b.pc != nil {
 		_ = b.pc.Close()
 	}
@@ -367,12 +437,36 @@ type plainCall struct {
 	ssrc uint32
 	seq  uint16
 	ts   uint32
+	next time.Duration // when its next packet is due
 }
 
+// plainSock is a raw socket of the plain endpoints (gen.go).
 type plainSock struct {
-	conn  *net.UDPConn
+	fd    int
+	addr  netip.AddrPort
 	mu    sync.Mutex
 	calls []*plainCall
+}
+
+// generator is the loops that play the streams (gen.go).
+type generator struct {
+	loops []*genLoop
+	start time.Time
+	next  atomic.Int64
+	wg    sync.WaitGroup
+}
+
+func (g *generator) pick() *genLoop { return g.loops[int(g.next.Add(1))%len(g.loops)] }
+
+// stop ends the loops, once they have read what is in flight.
+func (g *generator) stop() {
+	for _, l := range g.loops {
+		close(l.quit)
+	}
+	g.wg.Wait()
+	for _, l := range g.loops {
+		_ = unix.Close(l.epfd)
+	}
 }
 
 func run(n int, p params) (result, error) {
@@ -388,28 +482,35 @@ func run(n int, p params) (result, error) {
 	}
 	r.goroutines0 = u0.Goroutines
 	var c counters
-	socks := make([]*plainSock, p.sockets)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for i := range socks {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	g := &generator{start: time.Now()}
+	for range runtime.NumCPU() {
+		l, err := newGenLoop(&c)
 		if err != nil {
 			return r, err
 		}
-		_ = conn.SetReadBuffer(4 << 20)
-		socks[i] = &plainSock{conn: conn}
-		defer conn.Close()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, err := conn.Read(buf); err != nil {
-					return
-				}
-				c.recvP.Add(1)
-			}
-		}()
+		g.loops = append(g.loops, l)
+		g.wg.Add(1)
+		go l.run(g.start, &g.wg)
+	}
+	stopped := false
+	stopGen := func() {
+		if !stopped {
+			stopped = true
+			c.stop.Store(true)
+			time.Sleep(300 * time.Millisecond) // what is in flight arrives
+			g.stop()
+		}
+	}
+	defer stopGen()
+	socks := make([]*plainSock, p.sockets)
+	for i := range socks {
+		fd, addr, err := rawUDP(0, false)
+		if err != nil {
+			return r, err
+		}
+		defer unix.Close(fd)
+		socks[i] = &plainSock{fd: fd, addr: addr}
+		g.loops[i%len(g.loops)].addPlain(socks[i])
 	}
 
 	// set up the calls, p.parallel at a time
@@ -426,58 +527,12 @@ func run(n int, p params) (result, error) {
 				if i >= n {
 					return
 				}
-				if err := placeCall(gw, &c, socks[i%len(socks)], i, browsers, !p.slowBrowsers); err != nil {
+				if err := placeCall(gw, &c, g, socks[i%len(socks)], i, browsers, !p.slowBrowsers); err != nil {
 					if failed.Add(1) <= 3 {
 						fmt.Fprintf(os.Stderr, "call %d: %v\n", i, err)
 					}
 				}
 			}
-		}()
-	}
-
-	// senders: plain endpoints per socket, browsers in 4 groups, every 20 ms
-	var senders sync.WaitGroup
-	defer func() { c.stop.Store(true); senders.Wait() }()
-	for _, s := range socks {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			pkt := make([]byte, 12+160)
-			pkt[0] = 0x80
-			tick(&c, func() {
-				s.mu.Lock()
-				calls := s.calls
-				s.mu.Unlock()
-				for _, pc := range calls {
-					pc.seq++
-					pc.ts += 160
-					binary.BigEndian.PutUint16(pkt[2:], pc.seq)
-					binary.BigEndian.PutUint32(pkt[4:], pc.ts)
-					binary.BigEndian.PutUint32(pkt[8:], pc.ssrc)
-					if _, err := s.conn.WriteToUDPAddrPort(pkt, pc.to); err == nil {
-						c.sentP.Add(1)
-					}
-				}
-			})
-		}()
-	}
-	const groups = 4
-	for g := range groups {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			pkt := make([]byte, 1500)
-			tick(&c, func() {
-				for i := g; i < n; i += groups {
-					b := browsers[i]
-					if b == nil || !b.connected.Load() {
-						continue
-					}
-					if b.send(pkt) {
-						c.sentB.Add(1)
-					}
-				}
-			})
 		}()
 	}
 	setup.Wait()
@@ -520,6 +575,15 @@ func run(n int, p params) (result, error) {
 	g0 := cpuTimeSelf()
 	ov0 := rcvbufErrors()
 	sB0, rP0, sP0, rB0 := c.sentB.Load(), c.recvP.Load(), c.sentP.Load(), c.recvB.Load()
+	via0 := c.viaLoop.Load()
+	if p.genProfile != "" {
+		if f, err := os.Create(p.genProfile); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile() // once the window is over, below
+			}
+		}
+	}
 	time.Sleep(p.duration)
 	a1, err := gw.usage()
 	if err != nil {
@@ -528,9 +592,7 @@ func run(n int, p params) (result, error) {
 	g1 := cpuTimeSelf()
 	r.overflows = rcvbufErrors() - ov0
 	sB1, sP1 := c.sentB.Load(), c.sentP.Load()
-	c.stop.Store(true)
-	senders.Wait()
-	time.Sleep(300 * time.Millisecond) // what is in flight arrives
+	stopGen()
 	r.sentB, r.recvP, r.sentP, r.recvB = sB1-sB0, c.recvP.Load()-rP0, sP1-sP0, c.recvB.Load()-rB0
 	r.nominal = uint64(float64(n-r.failed) * 50 * p.duration.Seconds())
 	r.gwCPU, r.genCPU = a1.CPU-a0.CPU, g1-g0
@@ -541,6 +603,7 @@ func run(n int, p params) (result, error) {
 	}
 	r.goroutines = a1.Goroutines
 	if *verbose {
+		fmt.Printf("  [window] generator: %d datagrams to browsers read on their connected raw sockets\n", c.viaLoop.Load()-via0)
 		fmt.Printf("  [window] gateway fast path: decrypted %d, encrypted %d, refused %d\n", a1.FastIn-a0.FastIn, a1.FastOut-a0.FastOut, a1.FastBad-a0.FastBad)
 		fmt.Printf("  [window] legs: from browsers %d, to browsers %d, dropped %d, legs with nothing from the browser %d; relay A: accepted %d forwarded %d dropped %d ignored %d\n",
 			a1.FromBrowser-a0.FromBrowser, a1.ToBrowser-a0.ToBrowser, a1.Dropped-a0.Dropped, a1.NoFlow,
@@ -549,31 +612,8 @@ func run(n int, p params) (result, error) {
 	return r, nil
 }
 
-// tick runs f once per 20 ms period until c.stop: on each wake-up as many
-// times as periods have passed (a sender that the scheduler delayed
-// catches up, as a phone's packetiser does), at most 5 at once (further
-// periods are skipped and show as the generator being late).
-func tick(c *counters, f func()) {
-	const period = 20 * time.Millisecond
-	t := time.NewTicker(period)
-	defer t.Stop()
-	start, done := time.Now(), int64(0)
-	for range t.C {
-		if c.stop.Load() {
-			return
-		}
-		due := int64(time.Since(start)/period) + 1
-		if due-done > 5 {
-			done = due - 5
-		}
-		for ; done < due; done++ {
-			f()
-		}
-	}
-}
-
-func placeCall(gw *gateway, c *counters, s *plainSock, i int, browsers []*browser, fast bool) error {
-	b, err := newBrowser(c, fast)
+func placeCall(gw *gateway, c *counters, g *generator, s *plainSock, i int, browsers []*browser, fast bool) error {
+	b, err := newBrowser(c, g, fast)
 	if err != nil {
 		return err
 	}
@@ -582,12 +622,12 @@ func placeCall(gw *gateway, c *counters, s *plainSock, i int, browsers []*browse
 	if err != nil {
 		return err
 	}
-	g := webrtc.GatheringCompletePromise(b.pc)
+	gathered := webrtc.GatheringCompletePromise(b.pc)
 	if err := b.pc.SetLocalDescription(offer); err != nil {
 		return err
 	}
-	<-g
-	rep, err := gw.ask(request{Op: "call", ID: i, Offer: b.pc.LocalDescription().SDP, Plain: s.conn.LocalAddr().String()})
+	<-gathered
+	rep, err := gw.ask(request{Op: "call", ID: i, Offer: b.pc.LocalDescription().SDP, Plain: s.addr.String()})
 	if err != nil {
 		b.close()
 		return err
@@ -604,7 +644,7 @@ func placeCall(gw *gateway, c *counters, s *plainSock, i int, browsers []*browse
 		to = netip.AddrPortFrom(loopback, to.Port())
 	}
 	s.mu.Lock()
-	s.calls = append(slices.Clone(s.calls), &plainCall{to: to, ssrc: uint32(i + 1)})
+	s.calls = append(slices.Clone(s.calls), &plainCall{to: to, ssrc: uint32(i + 1), next: time.Since(g.start)})
 	s.mu.Unlock()
 	browsers[i] = b
 	return nil

@@ -28,6 +28,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -40,6 +41,8 @@ const (
 // with Close.
 type Mux struct {
 	conn *net.UDPConn
+	rc   syscall.RawConn // conn's, for sendmmsg
+	v6   bool            // an IPv6 socket
 	log  *slog.Logger
 
 	mu      sync.RWMutex
@@ -53,7 +56,9 @@ type Mux struct {
 	closing sync.Once
 	wg      sync.WaitGroup
 
-	fast, toPion, dropped atomic.Uint64
+	batches [maxBatches]atomic.Pointer[sendBatch] // SendBatch, Flush (batch.go)
+
+	fast, toPion, dropped, sendFail atomic.Uint64
 }
 
 type datagram struct {
@@ -67,6 +72,9 @@ type Counters struct {
 	Fast    uint64 // SRTP decrypted on the fast path
 	ToPion  uint64 // datagrams handed to the slow path
 	Dropped uint64 // slow-path queue full, or SRTP that did not authenticate on an armed stream
+	// SendFailed counts SRTP packets towards peers that the socket did
+	// not take (send buffer full, no route): lost, as a UDP send is.
+	SendFailed uint64
 }
 
 // Listen opens the UDP socket on addr. buffer, if positive, is its
@@ -80,11 +88,24 @@ func Listen(addr netip.AddrPort, buffer int, log *slog.Logger) (*Mux, error) {
 		_ = conn.SetReadBuffer(buffer)
 		_ = conn.SetWriteBuffer(buffer)
 	}
+	return New(conn, log)
+}
+
+// New makes a Mux on a socket the caller opened (with options of its
+// own, such as SO_REUSEPORT); the Mux owns it from then on and closes it.
+func New(conn *net.UDPConn, log *slog.Logger) (*Mux, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("srtpmux: %w", err)
+	}
 	m := &Mux{
 		conn:    conn,
+		rc:      rc,
+		v6:      isInet6(rc),
 		log:     log,
 		streams: map[netip.AddrPort]*Stream{},
 		hellos:  map[netip.AddrPort]hello{},
@@ -110,7 +131,7 @@ func (m *Mux) PacketConn() net.PacketConn { return m.pc }
 
 // Counters returns the Mux's counters.
 func (m *Mux) Counters() Counters {
-	return Counters{Fast: m.fast.Load(), ToPion: m.toPion.Load(), Dropped: m.dropped.Load()}
+	return Counters{Fast: m.fast.Load(), ToPion: m.toPion.Load(), Dropped: m.dropped.Load(), SendFailed: m.sendFail.Load()}
 }
 
 // Close closes the socket and waits for the reader.
@@ -143,6 +164,16 @@ func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
 		m.observe(pkt, from)
 	}
 	m.toSlow(pkt, from)
+}
+
+// Handle takes a datagram from `from` that the caller read from a socket
+// of its own, as if the Mux had read it: an SRTP packet of an armed
+// stream's peer is decrypted (in place: pkt needs no more room) and
+// delivered, anything else goes to the slow path. For a process that
+// drains a socket sharing the Mux's port itself (SO_REUSEPORT, a socket
+// connected to one peer); it may be called concurrently with the reader.
+func (m *Mux) Handle(pkt []byte, from netip.AddrPort) {
+	m.handle(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
 }
 
 // readOne is the portable reader: one datagram per call.

@@ -25,7 +25,7 @@ type Stream struct {
 	isClient bool
 	onRTP    func(pkt []byte)
 
-	mu     sync.Mutex // guards what follows; rx is used by the Mux's reader only
+	mu     sync.Mutex // guards what follows (rx: the Mux's reader and Handle)
 	armed  bool
 	closed bool
 	remote netip.AddrPort
@@ -161,4 +161,28 @@ func (s *Stream) Send(pkt []byte) error {
 	}
 	s.out.Add(1)
 	return nil
+}
+
+// SendRTCP encrypts the RTCP compound packet pkt (SRTCP, RFC 3711 §3.4,
+// with the association's keys) and sends it to the peer: the fast path's
+// own reports (pion sees none of its media). It fails with ErrNotArmed
+// when the fast path cannot send yet.
+func (s *Stream) SendRTCP(pkt []byte) error {
+	s.mu.Lock()
+	to, ok := s.remote, s.armed
+	s.mu.Unlock()
+	if !ok || !to.IsValid() {
+		return ErrNotArmed
+	}
+	s.txMu.Lock()
+	if s.tx == nil {
+		s.txMu.Unlock()
+		return ErrNotArmed
+	}
+	out, err := s.tx.EncryptRTCP(nil, pkt, nil)
+	s.txMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.m.send(out, to)
 }

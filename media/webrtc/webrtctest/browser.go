@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -36,6 +37,21 @@ type Browser struct {
 	stopOnce               sync.Once
 	wg                     sync.WaitGroup
 	recvPT                 atomic.Int32
+
+	rtcpMu sync.Mutex
+	rtcp   Reports
+}
+
+// Reports are the RTCP reports the browser got from the gateway (RFC 3550
+// §6.4): what a browser's remote-outbound-rtp (the sender reports) and
+// remote-inbound-rtp (the report blocks about its own stream) statistics
+// show.
+type Reports struct {
+	SenderReports int                  // SRs about the stream it receives
+	LastSR        rtcp.SenderReport    // the last of them
+	Blocks        int                  // report blocks about its own stream
+	LastBlock     rtcp.ReceptionReport // the last of them
+	OwnSSRC       uint32               // the SSRC of its own stream
 }
 
 // Options choose what the browser offers.
@@ -100,10 +116,18 @@ func New(o Options) (*Browser, error) {
 	b.pc = pc
 	first := payloadTypes[o.Codecs[0]]
 	b.track = &rawTrack{codec: first.RTPCodecCapability}
-	if _, err = pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+	tr, err := pc.AddTransceiverFromTrack(b.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv})
+	if err != nil {
 		_ = b.Close()
 		return nil, err
 	}
+	// the sender's RTCP: pion hands it the compound packets that name its
+	// SSRC; the reader ends when the PeerConnection closes
+	sender := tr.Sender()
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		b.rtcp.OwnSSRC = uint32(enc[0].SSRC)
+	}
+	go b.readRTCP(sender)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		if s == webrtc.PeerConnectionStateConnected {
 			b.connOnce.Do(func() { close(b.connected) })
@@ -133,6 +157,43 @@ func New(o Options) (*Browser, error) {
 		}
 	})
 	return b, nil
+}
+
+func (b *Browser) readRTCP(s *webrtc.RTPSender) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		b.rtcpMu.Lock()
+		for _, p := range pkts {
+			var blocks []rtcp.ReceptionReport
+			switch r := p.(type) {
+			case *rtcp.SenderReport:
+				if r.SSRC != b.rtcp.OwnSSRC {
+					b.rtcp.SenderReports++
+					b.rtcp.LastSR = *r
+				}
+				blocks = r.Reports
+			case *rtcp.ReceiverReport:
+				blocks = r.Reports
+			}
+			for _, rb := range blocks {
+				if rb.SSRC == b.rtcp.OwnSSRC {
+					b.rtcp.Blocks++
+					b.rtcp.LastBlock = rb
+				}
+			}
+		}
+		b.rtcpMu.Unlock()
+	}
+}
+
+// RTCP returns the reports the browser got so far.
+func (b *Browser) RTCP() Reports {
+	b.rtcpMu.Lock()
+	defer b.rtcpMu.Unlock()
+	return b.rtcp
 }
 
 // Offer returns the browser's offer, candidates included.

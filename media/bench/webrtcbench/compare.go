@@ -1,0 +1,90 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// variant is one gateway side of -compare.
+type variant struct {
+	name string
+	slow bool   // webrtc.Config.SlowPath
+	exe  string // the child's binary; "" is this one
+}
+
+// compareRuns runs N calls on each variant, alternated, rounds times: the
+// slow path (the anchor), the fast path of base (an older webrtcbench,
+// when given), and this binary's fast path, with the same generator (this
+// process) for all; then the median of each and the ratios.
+func compareRuns(n, rounds int, base string, p params) {
+	vs := []variant{{name: "slow path (anchor: pion carries every SRTP packet, webrtc.Config.SlowPath)", slow: true}}
+	if base != "" {
+		vs = append(vs, variant{name: "fast path of " + base + " (the older build)", exe: base})
+	}
+	vs = append(vs, variant{name: "fast path (this build)"})
+	res := make([][]result, len(vs))
+	for r := range max(rounds, 1) {
+		for i, v := range vs {
+			q := p
+			q.slow, q.childExe = v.slow, v.exe
+			fmt.Printf("-- round %d: gateway %s; load average %s\n", r+1, v.name, loadavg())
+			got, err := run(n, q)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "webrtcbench:", err)
+				os.Exit(1)
+			}
+			got.print(p.maxLoss)
+			res[i] = append(res[i], got)
+		}
+	}
+	fmt.Printf("== N=%d, %d round(s), medians:\n", n, max(rounds, 1))
+	anchor := median(res[0], result.usPerPacket)
+	for i, v := range vs {
+		us := median(res[i], result.usPerPacket)
+		pass := 0
+		for _, r := range res[i] {
+			if r.pass(p.maxLoss) {
+				pass++
+			}
+		}
+		fmt.Printf("%-60.60s %5.1f us per bridged packet (%.2fx the anchor), %4.1f goroutines and %4.0f KiB Go heap per call, loss %.3f / %.3f %%, passed %d of %d\n",
+			v.name, us, us/anchor, median(res[i], result.goroutinesPerCall), median(res[i], func(r result) float64 { return r.heapCal / 1024 }),
+			100*median(res[i], func(r result) float64 { return loss(r.sentB, r.recvP) }), 100*median(res[i], func(r result) float64 { return loss(r.sentP, r.recvB) }),
+			pass, len(res[i]))
+	}
+	if len(vs) == 3 {
+		fmt.Printf("this build vs %s: %.2fx the CPU per bridged packet\n", base, median(res[2], result.usPerPacket)/median(res[1], result.usPerPacket))
+	}
+}
+
+func median(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	switch {
+	case len(v) == 0:
+		return 0
+	case len(v)%2 == 0:
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+// loadavg is the machine's load average (1, 5, 15 minutes).
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
