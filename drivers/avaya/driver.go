@@ -54,7 +54,8 @@ type Driver struct {
 	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
-	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
+	tr     *cstamodel.Translator // maps call events (translator); set by Start
+	roots  *x509.CertPool        // from cfg.TLSCAFile; nil = system roots
 	cancel context.CancelFunc
 	runCtx context.Context // ends when the driver closes
 	wg     sync.WaitGroup
@@ -107,6 +108,7 @@ func New() *Driver {
 	d.q = d.newQueue()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
+	d.tr = translator(nil)
 	return d
 }
 
@@ -167,6 +169,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.roots = roots
 	d.started, d.cfg = true, cfg
+	d.tr = translator(cstamodel.Names(cfg.Directory))
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()

@@ -106,8 +106,12 @@ func monitorOf(m csta.Message) string {
 }
 
 // translator maps AES's call events: DMCC device IDs named by their
-// extension; ServiceInitiated names its initiating device as Calling.
-var translator = &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls: true}
+// extension; ServiceInitiated names its initiating device as Calling;
+// the parties' names from the configured directory (names is
+// cstamodel.Names of it).
+func translator(names func(string) string) *cstamodel.Translator {
+	return &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls: true, NameOf: names}
+}
 
 // mapEvent translates one CSTA event for monitor m into the model and
 // updates the device's state. Called with d.mu held.
@@ -118,7 +122,7 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 	if d.mapFeature(st, base, msg) {
 		return
 	}
-	if ev, ok := translator.Event(st.Calls, base, msg); ok {
+	if ev, ok := d.tr.Event(st.Calls, base, msg); ok {
 		d.emit(ev)
 	}
 }

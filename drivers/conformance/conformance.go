@@ -56,8 +56,24 @@ type Setup struct {
 	// network (number); the external_caller scenario needs it.
 	Incoming func(number, to string)
 	// Names are the names the PBX (or the driver's configured directory)
-	// has for devices; the directory scenario holds ListDevices to them.
+	// has for devices; the directory scenario holds ListDevices to them,
+	// and the call scenarios the parties' names in events and snapshots.
 	Names map[string]string
+	// Queue is a hunt group (or ACD queue) whose one member is
+	// Devices[3], monitorable like a device; the queued scenario needs
+	// it. "" when the PBX (or its simulator) has none.
+	Queue string
+	// External is a number of the public network the PBX routes out over
+	// a trunk, whose far end answers; the external_call scenario needs it.
+	External string
+	// Outage, when set, takes the PBX away (links dropped, new ones
+	// refused) until the returned function is called; the link_outage
+	// scenario needs it (with Incoming).
+	Outage func() (restore func())
+	// NoBusy says why the PBX cannot make a device busy (every line has
+	// call waiting); the busy scenario is skipped with it. "" means a
+	// device in one call is busy for a second one.
+	NoBusy string
 }
 
 // Target is one driver under test.
@@ -85,8 +101,9 @@ type scenario struct {
 	name  string
 	needs []plugins.Service
 	run   func(r *runner)
-	// hook, when set, names the Setup hook the scenario needs and the
-	// setup lacks ("" when it has it).
+	// hook, when set, says why the Setup cannot run the scenario (the
+	// hook or number it needs and lacks, or what the PBX cannot do); ""
+	// when it can.
 	hook func(Setup) string
 }
 
@@ -109,8 +126,8 @@ func Run(t *testing.T, tg Target) {
 				}
 			}
 			if sc.hook != nil {
-				if missing := sc.hook(r.setup); missing != "" {
-					t.Skipf("%s's simulator setup has no %s", tg.Name, missing)
+				if why := sc.hook(r.setup); why != "" {
+					t.Skipf("%s: %s", tg.Name, why)
 				}
 			}
 			sc.run(r)

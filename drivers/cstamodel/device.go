@@ -66,3 +66,18 @@ func (dv *Device) MessageWaiting(base plugins.Event, e *csta.MessageWaitingEvent
 	}
 	return base
 }
+
+// Names returns a lookup of the names dir gives devices ("" for a device
+// it does not list), for Translator.NameOf.
+func Names(dir []plugins.DirectoryEntry) func(device string) string {
+	if len(dir) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(dir))
+	for _, e := range dir {
+		if e.Name != "" {
+			m[e.Device] = e.Name
+		}
+	}
+	return func(device string) string { return m[device] }
+}

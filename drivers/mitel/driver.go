@@ -124,7 +124,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.roots = roots
 	d.started, d.cfg = true, cfg
-	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model}
+	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model, NameOf: cstamodel.Names(cfg.Directory)}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()

@@ -209,6 +209,10 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		return &cstaxml.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
+	if s.external(called) {
+		s.outgoing(c, cause)
+		return
+	}
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[cstaxml.ForwardImmediate]; fw != "" && fw != called {
@@ -228,11 +232,7 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 // came to dest from via (with cause rcause).
 func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause string) {
 	from, to := s.party(c.Calling), s.party(c.Called)
-	if !s.exists(dest) || s.dev(dest).dnd {
-		why := "destNotObtainable"
-		if s.exists(dest) {
-			why = "doNotDisturb"
-		}
+	if why := s.refuses(dest); why != "" {
 		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) cstaxml.Message {
 			return &cstaxml.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.ID, dest),

@@ -73,6 +73,13 @@ type Config struct {
 	// f-me/dmcc writes them; by default plain ed3 (Avaya's samples) is
 	// accepted too.
 	StrictNamespace bool
+	// Lines is how many calls a station can be in at once: a call to a
+	// station with that many fails with cause busy. 0 means no limit.
+	Lines int
+	// ExternalPrefix, e.g. "0", marks a dialed number as one of the
+	// public network: the call leaves over a trunk (NetworkReached) and
+	// the far end answers. "" means no number is external.
+	ExternalPrefix string
 }
 
 // Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
@@ -119,6 +126,7 @@ type Sim struct {
 
 	mu       sync.Mutex
 	closed   bool
+	out      bool // Outage: links are closed as they come
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
@@ -396,6 +404,11 @@ func (s *Sim) accept() {
 		if s.closed {
 			s.mu.Unlock()
 			_ = c.Close()
+			continue
+		}
+		if s.out {
+			s.mu.Unlock()
+			_ = c.Close() // AES is away (Outage)
 			continue
 		}
 		s.links[l] = struct{}{}
