@@ -679,6 +679,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	}
 	s := dv.Snapshot(device, d.ev.Seq())
 	s.AgentState = agent
+	s.Stale = d.link != pbxlink.Up // down, or not up yet in this process
 	return s
 }
 

@@ -112,6 +112,9 @@ func (s *Sim) release(h *half, releasing string, cause *xsiwire.ReleaseCause) {
 func (s *Sim) route(hc *half, addr string, depth int) {
 	t := s.lookup(addr)
 	switch {
+	case t == nil && s.external(addr):
+		s.outgoing(hc, addr)
+		return
 	case t == nil:
 		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Temporarily Unavailable", CDRTerminationCause: "041"})
 		return
@@ -123,7 +126,7 @@ func (s *Sim) route(hc *half, addr string, depth int) {
 		s.event(xsiwire.TypeCallForwardedEvent, hc)
 		s.route(hc, to, depth+1)
 		return
-	case t.dnd:
+	case t.dnd, s.busy(t):
 		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Busy", CDRTerminationCause: "017"})
 		return
 	}
