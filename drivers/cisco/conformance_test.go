@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim, ca, nil),
 			Devices: []string{"201", "202", "203", "204"}, ParkSlot: "299", DropLink: sim.DropChannels, Incoming: sim.Incoming, Names: names,
-			External: "0301234567", Outage: sim.Outage}
+			External: "0301234567", Outage: sim.Outage,
+			Skip: map[string]string{"queued": "BroadWorks reports call-center queues in the Call Center event packages, not Advanced Call: the driver does not subscribe to them and the Xsi simulator has none"}}
 	}})
 }

@@ -70,10 +70,13 @@ type Setup struct {
 	// refused) until the returned function is called; the link_outage
 	// scenario needs it (with Incoming).
 	Outage func() (restore func())
-	// NoBusy says why the PBX cannot make a device busy (every line has
-	// call waiting); the busy scenario is skipped with it. "" means a
-	// device in one call is busy for a second one.
-	NoBusy string
+	// Skip names scenarios the PBX cannot run, each with why (e.g.
+	// "queued": "no hunt groups in the simulator"); they are skipped
+	// with that reason, visibly.
+	Skip map[string]string
+	// SetMessageWaiting, when set, turns a device's message-waiting lamp
+	// on or off at the PBX; the message_waiting scenario needs it.
+	SetMessageWaiting func(dev string, on bool)
 }
 
 // Target is one driver under test.
@@ -120,6 +123,9 @@ func Run(t *testing.T, tg Target) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			r := start(t, tg)
+			if why, ok := r.setup.Skip[sc.name]; ok {
+				t.Skipf("%s cannot run %s: %s", tg.Name, sc.name, why)
+			}
 			for _, svc := range sc.needs {
 				if !r.caps.Supports(svc) {
 					t.Skipf("%s does not declare %s", tg.Name, svc)

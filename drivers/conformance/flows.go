@@ -13,13 +13,6 @@ import (
 
 const stQueued = plugins.StateQueued
 
-func canBusy(s Setup) string {
-	if s.NoBusy != "" {
-		return "the PBX cannot make a device busy: " + s.NoBusy
-	}
-	return ""
-}
-
 func hasQueue(s Setup) string {
 	if s.Queue == "" {
 		return "the simulator setup has no Queue (a hunt group or ACD queue)"
@@ -178,4 +171,29 @@ func linkOutage(r *runner) {
 	r.eventually(r.A, "fresh (not stale) with the call that came during the outage, alerting", func(s plugins.DeviceSnapshot) bool {
 		return !s.Stale && calls(stAlerting)(s)
 	})
+}
+
+func hasSetMessageWaiting(s Setup) string {
+	if s.SetMessageWaiting == nil {
+		return "the simulator setup has no SetMessageWaiting hook"
+	}
+	return ""
+}
+
+// messageWaiting: a message waits for A before anyone monitors it. Once
+// A is monitored its snapshot shows the lamp on at once, with no event
+// needed (the driver asked the PBX: CSTA GetMessageWaitingIndicator, Xsi
+// Voice Messaging); turned off, a message_waiting event says so and the
+// snapshot follows.
+func messageWaiting(r *runner) {
+	r.setup.SetMessageWaiting(r.A, true)
+	r.monitor(r.A)
+	if s, err := r.d.Snapshot(r.ctx(), r.A); err != nil || !s.MessageWaiting {
+		r.t.Fatalf("snapshot of %s right after monitor start: %+v, %v; want message waiting on", r.A, s, err)
+	}
+	r.setup.SetMessageWaiting(r.A, false)
+	if e := r.expect(r.A, ev(plugins.EventMessageWaiting))[0]; e.MessageWaiting {
+		r.t.Fatalf("message_waiting event after the lamp went off: %s", describe(e))
+	}
+	r.eventually(r.A, "message waiting off", func(s plugins.DeviceSnapshot) bool { return !s.MessageWaiting })
 }

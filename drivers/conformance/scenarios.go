@@ -59,10 +59,11 @@ var scenarios = []scenario{
 	{"external_caller", nil, externalCaller, hasIncoming},
 	{"link_restore", []plugins.Service{sMakeCall}, linkRestore, hasDropLink},
 	{"directory", []plugins.Service{plugins.ServiceListDevices}, directory, hasNames},
-	{"busy", []plugins.Service{sMakeCall, sAnswer}, busy, canBusy},
+	{"busy", []plugins.Service{sMakeCall, sAnswer}, busy, nil},
 	{"queued", []plugins.Service{sMakeCall, sAnswer, sClear}, queued, hasQueue},
 	{"external_call", []plugins.Service{sMakeCall}, externalCall, hasExternal},
 	{"link_outage", nil, linkOutage, hasOutage},
+	{"message_waiting", []plugins.Service{plugins.ServiceMessageWaiting}, messageWaiting, hasSetMessageWaiting},
 }
 
 // capabilities: every service the driver does not declare answers "not

@@ -11,7 +11,7 @@ import (
 type Device struct {
 	Calls   Calls
 	DND     bool
-	MWI     bool // message waiting (MessageWaitingEvent); snapshots do not carry it
+	MWI     bool // message waiting: MessageWaitingEvent, or the PBX's answer to GetMessageWaitingIndicator where the driver asks
 	Fwd     map[plugins.ForwardingType]plugins.Forwarding
 	Touched uint64 // events applied; lets a late snapshot yield to them
 }

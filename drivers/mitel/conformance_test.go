@@ -31,6 +31,6 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
 			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names,
-			Queue: "600", External: "0301234567", Outage: sim.Outage}
+			Queue: "600", External: "0301234567", Outage: sim.Outage, SetMessageWaiting: sim.SetMessageWaiting}
 	}})
 }

@@ -88,6 +88,11 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 		return ctisim.Result{Msg: &cstaxml.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(r.Device.Value).dnd}}
 	case *cstaxml.GetForwarding:
 		return s.getForwarding(r.Device.Value)
+	case *cstaxml.GetMessageWaitingIndicator:
+		if !s.exists(r.Device.Value) {
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+		return ctisim.Result{Msg: &cstaxml.GetMessageWaitingIndicatorResponse{MessageWaitingOn: s.dev(r.Device.Value).mwi}}
 	}
 	return ctisim.Fail(ctisim.ErrGeneric)
 }
@@ -270,6 +275,7 @@ func (s *Sim) Incoming(number, to string) {
 func (s *Sim) SetMessageWaiting(dev string, on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dev(dev).mwi = on
 	s.emit(dev, nil, "", func(x, _ string) cstaxml.Message {
 		return &cstaxml.MessageWaitingEvent{MonitorCrossRefID: x, TargetDevice: *cstaxml.KnownParty(dev),
 			DeviceForMessage: s.voicemail(), MessageWaitingOn: on}
