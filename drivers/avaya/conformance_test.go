@@ -30,9 +30,8 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
 			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names,
-			External: "0301234567", Outage: sim.Outage,
+			External: "0301234567", Outage: sim.Outage, SetMessageWaiting: sim.SetMessageWaiting,
 			Skip: map[string]string{
-				"message_waiting": "the lamp at monitor start is not built for DMCC yet: the driver does not ask AES (GetMessageWaitingIndicator ~) and the simulator keeps no lamp",
-				"queued":          "the AES simulator has no hunt groups or ACD splits (Communication Manager queues calls there and AES reports QueuedEvent; not simulated yet)"}}
+				"queued": "the AES simulator has no hunt groups or ACD splits (Communication Manager queues calls there and AES reports QueuedEvent; not simulated yet)"}}
 	}})
 }

@@ -554,11 +554,11 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	}
 	d.mu.Unlock()
 	d.stats.monitorStarts.Add(1)
-	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	return nil
 }
 
@@ -576,14 +576,14 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 	if err != nil {
 		return err
 	}
-	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
 		if isRefusal(err) {
 			return nil
 		}
 		return err
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	return nil
 }
 

@@ -16,6 +16,7 @@ type item struct {
 	gen      uint64
 	msg      csta.Message
 	snap     *plugins.DeviceSnapshot
+	mwi      bool   // snap.MessageWaiting is AES's answer (GetMessageWaitingIndicator)
 	touched  uint64 // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
@@ -57,6 +58,9 @@ func (d *Driver) apply(ctx context.Context, it item) {
 		st := d.dev(it.snap.Device)
 		if it.snap.AgentState != plugins.AgentUnspecified && st.Touched == it.touched {
 			st.agent = it.snap.AgentState // no agent event since it was asked
+		}
+		if it.mwi && st.Touched == it.touched {
+			st.MWI = it.snap.MessageWaiting // no message-waiting event since it was asked
 		}
 		st.ApplySnapshot(it.snap, it.touched)
 		return

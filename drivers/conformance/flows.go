@@ -187,9 +187,11 @@ func hasSetMessageWaiting(s Setup) string {
 // snapshot follows.
 func messageWaiting(r *runner) {
 	r.setup.SetMessageWaiting(r.A, true)
+	mark := r.mark()
 	r.monitor(r.A)
-	if s, err := r.d.Snapshot(r.ctx(), r.A); err != nil || !s.MessageWaiting {
-		r.t.Fatalf("snapshot of %s right after monitor start: %+v, %v; want message waiting on", r.A, s, err)
+	r.eventually(r.A, "message waiting on, from monitor start", func(s plugins.DeviceSnapshot) bool { return s.MessageWaiting })
+	if e, ok := r.findAfter(mark, func(e plugins.Event) bool { return e.Type == plugins.EventMessageWaiting }); ok {
+		r.t.Fatalf("the lamp came from an event, not from monitor start: %s", describe(e))
 	}
 	r.setup.SetMessageWaiting(r.A, false)
 	if e := r.expect(r.A, ev(plugins.EventMessageWaiting))[0]; e.MessageWaiting {

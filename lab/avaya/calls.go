@@ -108,6 +108,12 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 			resp.Items = append(resp.Items, cstaxml.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 		}
 		return ctisim.Result{Msg: resp}
+	case *cstaxml.GetMessageWaitingIndicator:
+		ext, ok := s.station(r.Device.Value)
+		if !ok {
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+		return ctisim.Result{Msg: &cstaxml.GetMessageWaitingIndicatorResponse{MessageWaitingOn: s.dev(ext).mwi}}
 	case *setAgentState:
 		return s.setAgent(r)
 	case *getAgentState:

@@ -81,3 +81,15 @@ func (s *Sim) Outage() (restore func()) {
 		s.out = false
 	}
 }
+
+// SetMessageWaiting turns ext's message-waiting lamp on or off, as
+// Communication Manager does when a voice mail arrives or is read, and
+// tells its monitors (MessageWaitingEvent).
+func (s *Sim) SetMessageWaiting(ext string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dev(ext).mwi = on
+	s.emit(ext, nil, "", func(x, _ string) cstaxml.Message {
+		return &cstaxml.MessageWaitingEvent{MonitorCrossRefID: x, TargetDevice: *s.party(ext), MessageWaitingOn: on}
+	})
+}

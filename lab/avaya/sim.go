@@ -159,6 +159,7 @@ type monitor struct {
 
 type device struct {
 	dnd   bool
+	mwi   bool              // message-waiting lamp (SetMessageWaiting)
 	fwd   map[string]string // forwardingType → forwardDN while active
 	agent string            // requestedAgentState last set
 }
