@@ -15,8 +15,9 @@ func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Target{Name: "avaya", New: func(t *testing.T) conformance.Setup {
 		devs := []string{"201", "202", "203", "204"}
 		// One call appearance per station (a second call is busy), 0 for
-		// the public network.
-		sim, err := labavaya.New(simConfig(labavaya.Config{Devices: devs, Lines: 1, ExternalPrefix: "0"}))
+		// the public network, hunt group 600 of 204.
+		sim, err := labavaya.New(simConfig(labavaya.Config{Devices: devs, Lines: 1, ExternalPrefix: "0",
+			Groups: map[string][]string{"600": {"204"}}}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +32,6 @@ func TestConformance(t *testing.T) {
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
 			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names,
 			External: "0301234567", Outage: sim.Outage, SetMessageWaiting: sim.SetMessageWaiting,
-			Skip: map[string]string{
-				"queued": "the AES simulator has no hunt groups or ACD splits (Communication Manager queues calls there and AES reports QueuedEvent; not simulated yet)"}}
+			Queue: "600"}
 	}})
 }

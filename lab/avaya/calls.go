@@ -219,6 +219,10 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		s.outgoing(c, cause)
 		return
 	}
+	if _, group := s.cfg.Groups[called]; group {
+		s.enterGroup(c, called)
+		return
+	}
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[cstaxml.ForwardImmediate]; fw != "" && fw != called {

@@ -80,6 +80,11 @@ type Config struct {
 	// public network: the call leaves over a trunk (NetworkReached) and
 	// the far end answers. "" means no number is external.
 	ExternalPrefix string
+	// Groups are hunt groups: group extension → member stations. A call
+	// to a group rings its first free member (cause distributed ~), or
+	// waits in the group's queue (QueuedEvent, cause
+	// enteringDistribution ~) until one is free. Groups can be monitored.
+	Groups map[string][]string
 }
 
 // Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
@@ -126,7 +131,8 @@ type Sim struct {
 
 	mu       sync.Mutex
 	closed   bool
-	out      bool // Outage: links are closed as they come
+	out      bool                      // Outage: links are closed as they come
+	queues   map[string][]*ctisim.Call // group → calls waiting in its queue, the first first
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
@@ -191,7 +197,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
 		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wire = ctisim.Wire{Party: s.party, Conn: s.conn, EmitAll: s.emitAll,
-		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.distribute() }}
 	s.wg.Add(2)
 	go s.accept()
 	go s.reaper()
@@ -469,10 +475,14 @@ func (s *Sim) endSession(ss *session) {
 	}
 }
 
-// exists reports whether ext is a known station. Called with s.mu held.
+// exists reports whether ext is a known station or hunt group. Called
+// with s.mu held.
 func (s *Sim) exists(ext string) bool {
-	if ext == "" {
+	if ext == "" || s.external(ext) {
 		return false
+	}
+	if _, group := s.cfg.Groups[ext]; group {
+		return true
 	}
 	if len(s.cfg.Devices) == 0 {
 		return strings.Trim(ext, "0123456789") == ""
