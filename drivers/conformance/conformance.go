@@ -59,6 +59,11 @@ type Setup struct {
 	// has for devices; the directory scenario holds ListDevices to them,
 	// and the call scenarios the parties' names in events and snapshots.
 	Names map[string]string
+	// ExternalName is the name the PBX gives the external caller of
+	// Incoming (the network's calling name); "" when the PBX sends none
+	// (ECMA-323 events carry no names). external_caller holds the
+	// event's calling name to it.
+	ExternalName string
 	// Queue is a hunt group (or ACD queue) whose one member is
 	// Devices[3], monitorable like a device; the queued scenario needs
 	// it. "" when the PBX (or its simulator) has none.

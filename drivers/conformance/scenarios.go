@@ -578,8 +578,12 @@ func externalCaller(r *runner) {
 	if d.PartyType != plugins.PartyExternal || d.Calling != number || d.Called != r.A {
 		r.t.Fatalf("external call at %s: party %s, calling %q, called %q (%s)", r.A, d.PartyType, d.Calling, d.Called, describe(d))
 	}
+	if want := r.setup.ExternalName; want != "" && d.CallingName != want {
+		r.t.Fatalf("external call at %s: calling name %q, want %q (%s)", r.A, d.CallingName, want, describe(d))
+	}
 	s := r.eventually(r.A, "one call alerting", calls(stAlerting))
-	if c := s.Calls[0]; c.PartyType != plugins.PartyExternal {
+	if c := s.Calls[0]; c.PartyType != plugins.PartyExternal || c.Calling != number ||
+		(r.setup.ExternalName != "" && c.OtherName != r.setup.ExternalName) {
 		r.t.Fatalf("snapshot of the external call: %+v", c)
 	}
 }

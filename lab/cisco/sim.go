@@ -74,6 +74,10 @@ type Config struct {
 	// off): a call to a user with that many is released Busy. 0 means no
 	// limit.
 	Lines int
+	// NetworkNames are the calling names the network gives external
+	// callers (number → name), sent as remoteParty/name with an incoming
+	// call from that number.
+	NetworkNames map[string]string
 	// ExternalPrefix, e.g. "0", marks an address as one of the public
 	// network: the call goes out (remoteParty callType Network) and the
 	// far end answers. "" means no address is external.
