@@ -118,6 +118,11 @@ func (s *Supervisor) Snapshot(ctx context.Context, device string) (DeviceSnapsho
 
 // MakeCall implements [CallControl].
 func (s *Supervisor) MakeCall(ctx context.Context, r MakeCallRequest) (ConnectionRef, error) {
+	if r.AccountCode != "" {
+		if err := s.needs("make call", ServiceAccountCode); err != nil {
+			return ConnectionRef{}, err
+		}
+	}
 	return call(s, ctx, "make call", ServiceMakeCall, func(ctx context.Context, d Driver) (ConnectionRef, error) {
 		return d.MakeCall(ctx, r)
 	})
@@ -233,4 +238,53 @@ func (s *Supervisor) ListDevices(ctx context.Context, token string, size int) (D
 	return call(s, ctx, "list devices", ServiceListDevices, func(ctx context.Context, d Driver) (DevicePage, error) {
 		return d.ListDevices(ctx, token, size)
 	})
+}
+
+var _ Features = (*Supervisor)(nil)
+
+// GroupPickup implements [Features].
+func (s *Supervisor) GroupPickup(ctx context.Context, device, group string) (ConnectionRef, error) {
+	return call(s, ctx, "group pickup", ServiceGroupPickup, func(ctx context.Context, d Driver) (ConnectionRef, error) {
+		return d.GroupPickup(ctx, device, group)
+	})
+}
+
+// CampOn implements [Features].
+func (s *Supervisor) CampOn(ctx context.Context, c ConnectionRef) error {
+	return call0(s, ctx, "camp on", ServiceCampOn, func(ctx context.Context, d Driver) error { return d.CampOn(ctx, c) })
+}
+
+// CallBack implements [Features].
+func (s *Supervisor) CallBack(ctx context.Context, c ConnectionRef) error {
+	return call0(s, ctx, "call back", ServiceCallBack, func(ctx context.Context, d Driver) error { return d.CallBack(ctx, c) })
+}
+
+// Intrude implements [Features].
+func (s *Supervisor) Intrude(ctx context.Context, c ConnectionRef) (ConnectionRef, error) {
+	return call(s, ctx, "intrude", ServiceIntrude, func(ctx context.Context, d Driver) (ConnectionRef, error) {
+		return d.Intrude(ctx, c)
+	})
+}
+
+// ConsultationAccount implements [Features]: an account code needs
+// ServiceAccountCode (else ErrNotSupported, never dropped silently).
+func (s *Supervisor) ConsultationAccount(ctx context.Context, existing ConnectionRef, to, account string) (ConnectionRef, error) {
+	if account == "" {
+		return s.Consultation(ctx, existing, to)
+	}
+	if err := s.needs("consultation", ServiceAccountCode); err != nil {
+		return ConnectionRef{}, err
+	}
+	return call(s, ctx, "consultation", ServiceConsultation, func(ctx context.Context, d Driver) (ConnectionRef, error) {
+		return d.ConsultationAccount(ctx, existing, to, account)
+	})
+}
+
+// needs fails with ErrNotSupported when the running driver does not
+// declare svc (a driver that is down fails later, in call).
+func (s *Supervisor) needs(op string, svc Service) error {
+	if inc := s.cur.Load(); inc != nil && !inc.caps.Supports(svc) {
+		return fmt.Errorf("driver %s: %s: %s: %w", s.cfg.Name, op, svc, ErrNotSupported)
+	}
+	return nil
 }

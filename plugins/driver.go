@@ -30,6 +30,30 @@ type Driver interface {
 	Events(ctx context.Context, send func(Event) error) error
 
 	CallControl
+	Features
+}
+
+// Features are the attendant services beyond [CallControl]: pickup from a
+// named group, the busy treatments of ECMA-269 (camp-on, call back,
+// intrusion) and account codes on consultation calls. A [Supervisor]
+// offers them to the gateway; a source without them (the gateway's own)
+// simply does not implement the interface.
+type Features interface {
+	// GroupPickup picks up, at device, a call ringing in pickup group
+	// group ("" = the device's own group) (CSTA GroupPickupCall).
+	GroupPickup(ctx context.Context, device, group string) (ConnectionRef, error)
+	// CampOn camps c's call (c: the caller's connection to a busy
+	// device) on the busy device (CSTA CampOnCall).
+	CampOn(ctx context.Context, c ConnectionRef) error
+	// CallBack asks the PBX to call c's device back when the busy device
+	// c called becomes free (CSTA CallBackCallRelated).
+	CallBack(ctx context.Context, c ConnectionRef) error
+	// Intrude joins c's device into the busy device's call (CSTA
+	// IntrudeCall); it returns c's device's connection in that call.
+	Intrude(ctx context.Context, c ConnectionRef) (ConnectionRef, error)
+	// ConsultationAccount is Consultation charging account (CSTA
+	// ConsultationCall accountCode); account "" is plain Consultation.
+	ConsultationAccount(ctx context.Context, existing ConnectionRef, to, account string) (ConnectionRef, error)
 }
 
 // CallControl is the CSTA call-control part of [Driver]; a [Supervisor]

@@ -41,12 +41,27 @@ const (
 	ServiceListDevices
 	// ServiceMessageWaiting: the driver reports message-waiting state.
 	ServiceMessageWaiting
+	// ServiceQueueMonitor: the driver monitors ACD, hunt and operator
+	// group devices with queue length and positions.
+	ServiceQueueMonitor
+	// ServiceGroupPickup: CSTA GroupPickupCall with a pickup group.
+	ServiceGroupPickup
+	// ServiceCampOn: CSTA CampOnCall on a busy device.
+	ServiceCampOn
+	// ServiceCallBack: CSTA CallBackCallRelated on a busy device.
+	ServiceCallBack
+	// ServiceIntrude: CSTA IntrudeCall into a busy device's call.
+	ServiceIntrude
+	// ServiceAccountCode: the driver passes account codes of MakeCall
+	// and Consultation to the PBX.
+	ServiceAccountCode
 )
 
 var serviceNames = []string{"unspecified", "make_call", "answer", "clear", "hold", "retrieve",
 	"consultation", "transfer", "single_step_transfer", "conference", "deflect",
 	"generate_digits", "park", "pickup", "set_dnd", "set_forwarding", "set_agent_state",
-	"reconnect", "alternate", "list_devices", "message_waiting"}
+	"reconnect", "alternate", "list_devices", "message_waiting", "queue_monitor", "group_pickup",
+	"camp_on", "call_back", "intrude", "account_code"}
 
 // AllServices lists every call-control service, in protocol order.
 func AllServices() []Service {
@@ -253,6 +268,37 @@ func (p PartyType) MarshalText() ([]byte, error) { return []byte(p.String()), ni
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (p *PartyType) UnmarshalText(b []byte) error { return enumParse(partyNames, b, (*int32)(p)) }
+
+// DeviceCategory is what kind of device a device is (CSTA device
+// category): a station, or a group calls wait in.
+type DeviceCategory int32
+
+// The device categories.
+const (
+	CategoryUnspecified DeviceCategory = iota
+	// CategoryStation: a telephone.
+	CategoryStation
+	// CategoryACD: an ACD split/skill or call center queue.
+	CategoryACD
+	// CategoryGroup: a hunt or operator group.
+	CategoryGroup
+)
+
+var categoryNames = []string{"unspecified", "station", "acd", "group"}
+
+func (c DeviceCategory) String() string { return enumName(categoryNames, int32(c)) }
+
+// IsQueue reports whether calls wait at devices of category c (ACD and
+// hunt/operator groups).
+func (c DeviceCategory) IsQueue() bool { return c == CategoryACD || c == CategoryGroup }
+
+// MarshalText implements encoding.TextMarshaler.
+func (c DeviceCategory) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (c *DeviceCategory) UnmarshalText(b []byte) error {
+	return enumParse(categoryNames, b, (*int32)(c))
+}
 
 // AgentState is an ACD agent state.
 type AgentState int32

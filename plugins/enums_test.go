@@ -22,6 +22,7 @@ func TestEnumsMatchProto(t *testing.T) {
 		{"CAUSE_", pb.Cause_name, func(v int32) string { return Cause(v).String() }, len(causeNames)},
 		{"FORWARDING_TYPE_", pb.ForwardingType_name, func(v int32) string { return ForwardingType(v).String() }, len(forwardNames)},
 		{"PARTY_TYPE_", pb.PartyType_name, func(v int32) string { return PartyType(v).String() }, len(partyNames)},
+		{"DEVICE_CATEGORY_", pb.DeviceCategory_name, func(v int32) string { return DeviceCategory(v).String() }, len(categoryNames)},
 		{"AGENT_STATE_", pb.AgentState_name, func(v int32) string { return AgentState(v).String() }, len(agentNames)},
 	}
 	for _, c := range cases {

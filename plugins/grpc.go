@@ -151,6 +151,7 @@ func eventToPB(e Event) *pb.Event {
 		AgentState: pb.AgentState(e.AgentState), CallingName: e.CallingName, CalledName: e.CalledName,
 		OtherName: e.OtherName, OriginalCalledDevice: e.OriginalCalled, LastRedirectionDevice: e.LastRedirection,
 		GlobalCallId: e.GlobalCallID, PartyType: pb.PartyType(e.PartyType), MessageWaiting: e.MessageWaiting,
+		QueueLength: u32(e.QueueLength), QueuePosition: u32(e.QueuePosition),
 	}
 	if e.Forwarding != nil {
 		m.Forwarding = fwdToPB(*e.Forwarding)
@@ -169,6 +170,7 @@ func eventFromPB(m *pb.Event) Event {
 		OtherName: m.GetOtherName(), OriginalCalled: m.GetOriginalCalledDevice(),
 		LastRedirection: m.GetLastRedirectionDevice(), GlobalCallID: m.GetGlobalCallId(),
 		PartyType: PartyType(m.GetPartyType()), MessageWaiting: m.GetMessageWaiting(),
+		QueueLength: int(m.GetQueueLength()), QueuePosition: int(m.GetQueuePosition()),
 	}
 	if m.GetForwarding() != nil {
 		f := fwdFromPB(m.GetForwarding())
@@ -179,13 +181,13 @@ func eventFromPB(m *pb.Event) Event {
 
 func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
 	m := &pb.SnapshotResponse{Device: s.Device, Dnd: s.DND, AgentState: pb.AgentState(s.AgentState), Sequence: s.Seq,
-		Stale: s.Stale, MessageWaiting: s.MessageWaiting}
+		Stale: s.Stale, MessageWaiting: s.MessageWaiting, Category: pb.DeviceCategory(s.Category)}
 	for _, c := range s.Calls {
 		m.Calls = append(m.Calls, &pb.SnapshotCall{CallId: c.CallID, ConnectionId: c.ConnectionID,
 			State: pb.ConnectionState(c.State), OtherDevice: c.Other, OtherName: c.OtherName,
 			PartyType: pb.PartyType(c.PartyType), GlobalCallId: c.GlobalCallID,
 			OriginalCalledDevice: c.OriginalCalled, LastRedirectionDevice: c.LastRedirection,
-			CallingDevice: c.Calling, CalledDevice: c.Called})
+			CallingDevice: c.Calling, CalledDevice: c.Called, QueuePosition: u32(c.QueuePosition)})
 	}
 	for _, f := range s.Forwarding {
 		m.Forwarding = append(m.Forwarding, fwdToPB(f))
@@ -195,13 +197,13 @@ func snapshotToPB(s DeviceSnapshot) *pb.SnapshotResponse {
 
 func snapshotFromPB(m *pb.SnapshotResponse) DeviceSnapshot {
 	s := DeviceSnapshot{Device: m.GetDevice(), DND: m.GetDnd(), AgentState: AgentState(m.GetAgentState()), Seq: m.GetSequence(),
-		Stale: m.GetStale(), MessageWaiting: m.GetMessageWaiting()}
+		Stale: m.GetStale(), MessageWaiting: m.GetMessageWaiting(), Category: DeviceCategory(m.GetCategory())}
 	for _, c := range m.GetCalls() {
 		s.Calls = append(s.Calls, CallSnapshot{CallID: c.GetCallId(), ConnectionID: c.GetConnectionId(),
 			State: ConnectionState(c.GetState()), Other: c.GetOtherDevice(), OtherName: c.GetOtherName(),
 			PartyType: PartyType(c.GetPartyType()), GlobalCallID: c.GetGlobalCallId(),
 			OriginalCalled: c.GetOriginalCalledDevice(), LastRedirection: c.GetLastRedirectionDevice(),
-			Calling: c.GetCallingDevice(), Called: c.GetCalledDevice()})
+			Calling: c.GetCallingDevice(), Called: c.GetCalledDevice(), QueuePosition: int(c.GetQueuePosition())})
 	}
 	for _, f := range m.GetForwarding() {
 		s.Forwarding = append(s.Forwarding, fwdFromPB(f))
@@ -367,7 +369,8 @@ func (c *grpcClient) ListDevices(ctx context.Context, token string, size int) (D
 	}
 	p := DevicePage{Next: m.GetNextPageToken(), Devices: make([]DirectoryEntry, 0, len(m.GetDevices()))}
 	for _, d := range m.GetDevices() {
-		p.Devices = append(p.Devices, DirectoryEntry{Device: d.GetDevice(), Name: d.GetName(), Type: PartyType(d.GetType())})
+		p.Devices = append(p.Devices, DirectoryEntry{Device: d.GetDevice(), Name: d.GetName(), Type: PartyType(d.GetType()),
+			Category: DeviceCategory(d.GetCategory())})
 	}
 	return p, nil
 }
@@ -465,6 +468,9 @@ func (s *grpcServer) Retrieve(ctx context.Context, r *pb.ConnectionRequest) (*pb
 }
 
 func (s *grpcServer) Consultation(ctx context.Context, r *pb.ConsultationRequest) (*pb.CallResponse, error) {
+	if r.GetAccountCode() != "" {
+		return callResp(s.impl.ConsultationAccount(ctx, connFromPB(r.GetExisting()), r.GetConsultedDevice(), r.GetAccountCode()))
+	}
 	return callResp(s.impl.Consultation(ctx, connFromPB(r.GetExisting()), r.GetConsultedDevice()))
 }
 
@@ -528,7 +534,47 @@ func (s *grpcServer) ListDevices(ctx context.Context, r *pb.ListDevicesRequest) 
 	}
 	m := &pb.ListDevicesResponse{NextPageToken: p.Next}
 	for _, d := range p.Devices {
-		m.Devices = append(m.Devices, &pb.DirectoryEntry{Device: d.Device, Name: d.Name, Type: pb.PartyType(d.Type)})
+		m.Devices = append(m.Devices, &pb.DirectoryEntry{Device: d.Device, Name: d.Name, Type: pb.PartyType(d.Type),
+			Category: pb.DeviceCategory(d.Category)})
 	}
 	return m, nil
+}
+
+// u32 is n as a proto uint32 (negative: 0).
+func u32(n int) uint32 { return uint32(min(max(n, 0), 1<<31)) }
+
+func (c *grpcClient) GroupPickup(ctx context.Context, device, group string) (ConnectionRef, error) {
+	return conn(c.c.GroupPickup(ctx, &pb.GroupPickupRequest{Device: device, Group: group}))
+}
+
+func (c *grpcClient) CampOn(ctx context.Context, cr ConnectionRef) error {
+	return ack(c.c.CampOn(ctx, &pb.ConnectionRequest{Connection: connToPB(cr)}))
+}
+
+func (c *grpcClient) CallBack(ctx context.Context, cr ConnectionRef) error {
+	return ack(c.c.CallBack(ctx, &pb.ConnectionRequest{Connection: connToPB(cr)}))
+}
+
+func (c *grpcClient) Intrude(ctx context.Context, cr ConnectionRef) (ConnectionRef, error) {
+	return conn(c.c.Intrude(ctx, &pb.ConnectionRequest{Connection: connToPB(cr)}))
+}
+
+func (c *grpcClient) ConsultationAccount(ctx context.Context, existing ConnectionRef, to, account string) (ConnectionRef, error) {
+	return conn(c.c.Consultation(ctx, &pb.ConsultationRequest{Existing: connToPB(existing), ConsultedDevice: to, AccountCode: account}))
+}
+
+func (s *grpcServer) GroupPickup(ctx context.Context, r *pb.GroupPickupRequest) (*pb.CallResponse, error) {
+	return callResp(s.impl.GroupPickup(ctx, r.GetDevice(), r.GetGroup()))
+}
+
+func (s *grpcServer) CampOn(ctx context.Context, r *pb.ConnectionRequest) (*pb.Ack, error) {
+	return ackResp(s.impl.CampOn(ctx, connFromPB(r.GetConnection())))
+}
+
+func (s *grpcServer) CallBack(ctx context.Context, r *pb.ConnectionRequest) (*pb.Ack, error) {
+	return ackResp(s.impl.CallBack(ctx, connFromPB(r.GetConnection())))
+}
+
+func (s *grpcServer) Intrude(ctx context.Context, r *pb.ConnectionRequest) (*pb.CallResponse, error) {
+	return callResp(s.impl.Intrude(ctx, connFromPB(r.GetConnection())))
 }

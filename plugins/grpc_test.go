@@ -82,9 +82,9 @@ func TestShimRoundTrip(t *testing.T) {
 	want := plugins.DeviceSnapshot{Device: "1001", Seq: 1, DND: true, AgentState: plugins.AgentBusy,
 		Calls: []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002",
 			OtherName: "Bob", PartyType: plugins.PartyExternal, GlobalCallID: "g1", OriginalCalled: "1009",
-			LastRedirection: "1008", Calling: "1002", Called: "1009"}},
+			LastRedirection: "1008", Calling: "1002", Called: "1009", QueuePosition: 2}},
 		Forwarding:     []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}},
-		MessageWaiting: true}
+		MessageWaiting: true, Category: plugins.CategoryGroup}
 	if err != nil || !reflect.DeepEqual(snap, want) {
 		t.Errorf("snapshot: %+v %v", snap, err)
 	}
@@ -137,6 +137,24 @@ func TestShimRoundTrip(t *testing.T) {
 			r, err := d.Alternate(ctx, cr, cr2)
 			return check(r == cr, err)
 		}},
+		{"group pickup 1006 g7", func() error {
+			r, err := d.GroupPickup(ctx, "1006", "g7")
+			return check(r == plugins.ConnectionRef{Device: "1006", CallID: "c7"}, err)
+		}},
+		{"camp on {1001 c1 k1}", func() error { return d.CampOn(ctx, cr) }},
+		{"call back {1001 c1 k1}", func() error { return d.CallBack(ctx, cr) }},
+		{"intrude {1001 c1 k1}", func() error {
+			r, err := d.Intrude(ctx, cr)
+			return check(r == plugins.ConnectionRef{Device: "1001", CallID: "c8"}, err)
+		}},
+		{"consult {1001 c1 k1} 1003 account 4711", func() error {
+			r, err := d.ConsultationAccount(ctx, cr, "1003", "4711")
+			return check(r.CallID == "c2", err)
+		}},
+		{"consult {1001 c1 k1} 1003", func() error {
+			r, err := d.ConsultationAccount(ctx, cr, "1003", "")
+			return check(r.CallID == "c2", err)
+		}},
 		{`list "" 50`, func() error {
 			p, err := d.ListDevices(ctx, "", 50)
 			return check(p.Next == "p2" && len(p.Devices) == 1 && p.Devices[0] ==
@@ -144,7 +162,8 @@ func TestShimRoundTrip(t *testing.T) {
 		}},
 		{`list "p2" 0`, func() error {
 			p, err := d.ListDevices(ctx, "p2", 0)
-			return check(p.Next == "" && len(p.Devices) == 1 && p.Devices[0].Type == plugins.PartyTrunk, err)
+			return check(p.Next == "" && len(p.Devices) == 2 && p.Devices[0].Type == plugins.PartyTrunk &&
+				p.Devices[1].Category == plugins.CategoryACD, err)
 		}},
 	}
 	for _, s := range steps {

@@ -48,7 +48,7 @@ func fullEvent(device string) plugins.Event {
 		Forwarding: &plugins.Forwarding{Type: plugins.ForwardBusy, To: "2000", Enabled: true},
 		AgentState: plugins.AgentReady, CallingName: "Anna Alt", CalledName: "Bärbel Bö", OtherName: "Carl",
 		OriginalCalled: "1009", LastRedirection: "1008", GlobalCallID: "00001002251765101234",
-		PartyType: plugins.PartyTrunk, MessageWaiting: true}
+		PartyType: plugins.PartyTrunk, MessageWaiting: true, QueueLength: 3, QueuePosition: 2}
 }
 
 func (p *testPBX) Start(_ context.Context, r plugins.StartRequest) error {
@@ -67,9 +67,9 @@ func (p *testPBX) Snapshot(_ context.Context, d string) (plugins.DeviceSnapshot,
 	return plugins.DeviceSnapshot{Device: d, Seq: p.ev.Seq(), DND: true, AgentState: plugins.AgentBusy,
 		Calls: []plugins.CallSnapshot{{CallID: "c1", ConnectionID: "x", State: plugins.StateHold, Other: "1002",
 			OtherName: "Bob", PartyType: plugins.PartyExternal, GlobalCallID: "g1", OriginalCalled: "1009",
-			LastRedirection: "1008", Calling: "1002", Called: "1009"}},
+			LastRedirection: "1008", Calling: "1002", Called: "1009", QueuePosition: 2}},
 		Forwarding:     []plugins.Forwarding{{Type: plugins.ForwardImmediate, To: "3000", Enabled: true}},
-		MessageWaiting: true}, nil
+		MessageWaiting: true, Category: plugins.CategoryGroup}, nil
 }
 func (p *testPBX) Reconnect(_ context.Context, h, a plugins.ConnectionRef) (plugins.ConnectionRef, error) {
 	p.rec("reconnect %v %v", h, a)
@@ -84,7 +84,8 @@ func (p *testPBX) ListDevices(_ context.Context, token string, size int) (plugin
 	if token == "" {
 		return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "1001", Name: "Anna", Type: plugins.PartyInternal}}, Next: "p2"}, nil
 	}
-	return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "0301234", Name: "Trunk 1", Type: plugins.PartyTrunk}}}, nil
+	return plugins.DevicePage{Devices: []plugins.DirectoryEntry{{Device: "0301234", Name: "Trunk 1", Type: plugins.PartyTrunk},
+		{Device: "600", Name: "Reception", Type: plugins.PartyInternal, Category: plugins.CategoryACD}}}, nil
 }
 func (p *testPBX) ReportsMessageWaiting() bool { return true }
 func (p *testPBX) Events(ctx context.Context, send func(plugins.Event) error) error {

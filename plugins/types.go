@@ -77,6 +77,9 @@ type CallSnapshot struct {
 	// the device that last redirected the call ("forwarded from").
 	OriginalCalled  string `json:"original_called_device,omitempty"`
 	LastRedirection string `json:"last_redirection_device,omitempty"`
+	// QueuePosition is the place of a call queued at a group device,
+	// from 1 (next served); 0 when the PBX does not say.
+	QueuePosition int `json:"queue_position,omitempty"`
 }
 
 // DeviceSnapshot is a device's calls and feature state (CSTA
@@ -96,6 +99,9 @@ type DeviceSnapshot struct {
 	Stale bool `json:"stale,omitempty"`
 	// MessageWaiting: the device's message-waiting indicator is on.
 	MessageWaiting bool `json:"message_waiting,omitempty"`
+	// Category is what kind of device it is; ACD and group devices are
+	// queues (their QUEUED calls wait there).
+	Category DeviceCategory `json:"category,omitempty"`
 }
 
 // DirectoryEntry is one device of a PBX's directory (ListDevices).
@@ -103,6 +109,8 @@ type DirectoryEntry struct {
 	Device string    `json:"device"`
 	Name   string    `json:"name,omitempty"`
 	Type   PartyType `json:"type,omitempty"`
+	// Category is what kind of device it is (a queue: ACD or group).
+	Category DeviceCategory `json:"category,omitempty"`
 }
 
 // DevicePage is one page of ListDevices; Next is empty on the last page.
@@ -156,6 +164,11 @@ type Event struct {
 	PartyType PartyType `json:"party_type,omitempty"`
 	// MessageWaiting is set by EventMessageWaiting.
 	MessageWaiting bool `json:"message_waiting,omitempty"`
+	// QueueLength and QueuePosition are set by EventQueued at a group
+	// device when the PBX says (CSTA numberQueued, callsInFront+1): the
+	// calls waiting there now and this call's place, from 1; 0: not said.
+	QueueLength   int `json:"queue_length,omitempty"`
+	QueuePosition int `json:"queue_position,omitempty"`
 
 	// The fields below are the host's, never on the wire.
 

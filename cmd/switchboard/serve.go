@@ -38,6 +38,7 @@ func cmdServe(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go watchMemory(ctx, log) // memwatch.go: memory back to the kernel after a burst
 
 	a, err := app.New(ctx, cfg, *cfgPath, log)
 	if err != nil {

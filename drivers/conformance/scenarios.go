@@ -112,9 +112,17 @@ func capabilities(r *runner) {
 			_, err := r.d.ListDevices(r.ctx(), "", 0)
 			return err
 		},
+		plugins.ServiceGroupPickup: func() error { _, err := r.d.GroupPickup(r.ctx(), r.A, "1"); return err },
+		plugins.ServiceCampOn:      func() error { return r.d.CampOn(r.ctx(), c) },
+		plugins.ServiceCallBack:    func() error { return r.d.CallBack(r.ctx(), c) },
+		plugins.ServiceIntrude:     func() error { _, err := r.d.Intrude(r.ctx(), c); return err },
+		plugins.ServiceAccountCode: func() error { // an account code is refused, never dropped
+			_, err := r.d.MakeCall(r.ctx(), plugins.MakeCallRequest{Calling: r.A, Called: r.B, AccountCode: "1"})
+			return err
+		},
 	}
 	for _, svc := range plugins.AllServices() {
-		if r.caps.Supports(svc) || svc == plugins.ServiceMessageWaiting { // a capability without a call
+		if r.caps.Supports(svc) || svc == plugins.ServiceMessageWaiting || svc == plugins.ServiceQueueMonitor { // a capability without a call
 			continue
 		}
 		f, ok := calls[svc]

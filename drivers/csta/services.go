@@ -47,8 +47,11 @@ type MonitorStopResponse struct {
 type MakeCall struct {
 	CallingDevice         DeviceID `xml:"callingDevice"`
 	CalledDirectoryNumber DeviceID `xml:"calledDirectoryNumber"`
-	AutoOriginate         string   `xml:"autoOriginate,omitempty"` // "prompt" or "doNotPrompt"
-	Extensions            *RawXML  `xml:"extensions,omitempty"`
+	// AccountCode is charged for the call (ECMA-269 AccountInfo; after
+	// calledDirectoryNumber as ECMA-285 MakeCallArgument orders it).
+	AccountCode   string  `xml:"accountCode,omitempty"`
+	AutoOriginate string  `xml:"autoOriginate,omitempty"` // "prompt" or "doNotPrompt"
+	Extensions    *RawXML `xml:"extensions,omitempty"`
 }
 
 // MakeCallResponse names the calling device's connection to the new call.
@@ -105,7 +108,10 @@ type RetrieveCallResponse struct {
 type ConsultationCall struct {
 	ExistingCall    ConnectionID `xml:"existingCall"`
 	ConsultedDevice DeviceID     `xml:"consultedDevice"`
-	Extensions      *RawXML      `xml:"extensions,omitempty"`
+	// AccountCode is charged for the consultation call (ECMA-285
+	// ConsultationCallArgument: after consultedDevice).
+	AccountCode string  `xml:"accountCode,omitempty"`
+	Extensions  *RawXML `xml:"extensions,omitempty"`
 }
 
 // ConsultationCallResponse names the new consultation connection.

@@ -90,6 +90,12 @@ func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (
 	case *csta.QueuedEvent:
 		base.Type, base.Calling, base.Called = plugins.EventQueued, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.Queue)
+		if v.NumberQueued != nil {
+			base.QueueLength = *v.NumberQueued
+		}
+		if v.CallsInFront != nil {
+			base.QueuePosition = *v.CallsInFront + 1
+		}
 	case *csta.CallClearedEvent:
 		base.Type = plugins.EventCallCleared
 	case *csta.NetworkReachedEvent: // the call left over a trunk: the far end is external

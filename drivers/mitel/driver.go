@@ -545,6 +545,8 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	}
 	snap := dv.Snapshot(device, d.ev.Seq())
 	snap.Stale = d.link != pbxlink.Up // down, or not up yet in this process
+	// The configured directory's category (services_attendant.go).
+	snap.Category = d.category(device)
 	return snap
 }
 

@@ -58,7 +58,7 @@ func (d *Driver) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugi
 		return plugins.ConnectionRef{}, fmt.Errorf("make call: %w: calling and called are required", plugins.ErrInvalidArgument)
 	}
 	resp, err := d.call(ctx, "make call", &csta.MakeCall{CallingDevice: d.wireDevice(r.Calling),
-		CalledDirectoryNumber: csta.Device(r.Called), AutoOriginate: "doNotPrompt"})
+		CalledDirectoryNumber: csta.Device(r.Called), AccountCode: r.AccountCode, AutoOriginate: "doNotPrompt"})
 	if err != nil {
 		return plugins.ConnectionRef{}, err
 	}

@@ -69,6 +69,8 @@ func newAdminServer(a *App, listen string, conf *tls.Config, adminPassword strin
 	s.consoleRoutes(mux)   // console.go
 	s.panicRoutes(mux)     // panic.go
 	s.queueRoutes(mux)     // queue.go
+	// attendant_features.go: PBX queues, group pickup, busy treatments.
+	s.attendantFeatureRoutes(mux)
 	s.route(mux, "GET /debug/pprof/", accounts.RoleAdmin, pprof.Index)
 	s.route(mux, "GET /debug/pprof/profile", accounts.RoleAdmin, pprof.Profile)
 	s.srv = &http.Server{

@@ -328,7 +328,7 @@ func (s *adminServer) makeCall(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusForbidden, "forbidden", "device "+req.From+" is not in your groups")
 		return
 	}
-	ref, err := src.MakeCall(r.Context(), plugins.MakeCallRequest{Calling: dev, Called: req.To})
+	ref, err := attendant.MakeCallAccount(r.Context(), src, plugins.MakeCallRequest{Calling: dev, Called: req.To, AccountCode: req.AccountCode})
 	if err != nil {
 		ctiProblem(w, source, err)
 		return
@@ -374,7 +374,7 @@ func (s *adminServer) callAction(w http.ResponseWriter, r *http.Request, action 
 	case "dtmf":
 		err = src.GenerateDigits(ctx, ref, req.Digits)
 	case "consult":
-		res, err = src.Consultation(ctx, ref, req.To)
+		res, err = attendant.Consult(ctx, src, ref, req.To, req.AccountCode)
 	case "reconnect", "alternate":
 		var active plugins.ConnectionRef
 		if _, active, err = at.Connection(req.ConsultCall, req.Device); err != nil {

@@ -122,6 +122,9 @@ func (r *PresenceRequest) Value() (Presence, error) {
 type MakeCallRequest struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+	// AccountCode is charged for the call (CSTA accountCode) where the
+	// source can pass it on; elsewhere the request is refused (501).
+	AccountCode string `json:"account_code,omitempty"`
 }
 
 // Validate checks the request.
@@ -131,6 +134,9 @@ func (r *MakeCallRequest) Validate() error {
 	}
 	if _, _, ok := SplitID(r.From); !ok {
 		return fmt.Errorf("%w: from must be a device id <source>:<device>", ErrBadRequest)
+	}
+	if err := checkField("account_code", r.AccountCode, false); err != nil {
+		return err
 	}
 	return checkField("to", r.To, true)
 }
@@ -147,6 +153,9 @@ type ActionRequest struct {
 	ConsultCall string `json:"consult_call,omitempty"`
 	Digits      string `json:"digits,omitempty"`
 	Slot        string `json:"slot,omitempty"`
+	// AccountCode is charged for a consultation call (consult) where
+	// the source can pass it on.
+	AccountCode string `json:"account_code,omitempty"`
 }
 
 // Actions are the call actions of POST /api/v1/calls/{id}/{action}.
@@ -161,7 +170,7 @@ func (r *ActionRequest) Validate(action string) error {
 	if _, _, ok := SplitID(r.Device); !ok {
 		return fmt.Errorf("%w: device must be a device id <source>:<device>", ErrBadRequest)
 	}
-	for _, f := range []struct{ n, v string }{{"to", r.To}, {"consult_call", r.ConsultCall}, {"digits", r.Digits}, {"slot", r.Slot}} {
+	for _, f := range []struct{ n, v string }{{"to", r.To}, {"consult_call", r.ConsultCall}, {"digits", r.Digits}, {"slot", r.Slot}, {"account_code", r.AccountCode}} {
 		if err := checkField(f.n, f.v, false); err != nil {
 			return err
 		}
@@ -173,7 +182,7 @@ func (r *ActionRequest) Validate(action string) error {
 		return nil
 	}
 	switch action {
-	case "answer", "hold", "retrieve", "clear", "park":
+	case "answer", "hold", "retrieve", "clear", "park", "camp-on", "callback", "intrude":
 		return nil
 	case "consult", "deflect":
 		return need("to", r.To)
@@ -222,3 +231,13 @@ func (r *RetrieveRequest) Validate() error {
 	}
 	return nil
 }
+
+// GroupPickupRequest is the body of POST /api/v1/devices/{id}/group-pickup:
+// the pickup group (CSTA pickGroup); empty picks from the device's own
+// group.
+type GroupPickupRequest struct {
+	Group string `json:"group,omitempty"`
+}
+
+// Validate checks the request.
+func (r *GroupPickupRequest) Validate() error { return checkField("group", r.Group, false) }

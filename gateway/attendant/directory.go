@@ -69,10 +69,19 @@ func (m *Model) applyDirectory(source string, entries []plugins.DirectoryEntry) 
 	now := m.now()
 	for _, e := range entries {
 		d := m.devices[ID(source, e.Device)]
-		if d == nil || e.Name == "" || d.name == e.Name && d.dirName {
+		if d == nil {
 			continue
 		}
-		d.name, d.dirName = e.Name, true
+		newCat := e.Category != plugins.CategoryUnspecified && d.category != e.Category
+		if newCat {
+			d.category = e.Category // a queue is one before its first call (queue.go)
+		}
+		if !newCat && (e.Name == "" || d.name == e.Name && d.dirName) {
+			continue
+		}
+		if e.Name != "" {
+			d.name, d.dirName = e.Name, true
+		}
 		m.publishDeviceLocked(d, plugins.Event{}, now)
 	}
 }

@@ -285,8 +285,12 @@ func (m *Model) Apply(ev plugins.Event) {
 		d.offline, d.calls, d.updated = true, map[string]*conn{}, now
 	default:
 		d.applyCall(ev, now)
+		if ev.Type == plugins.EventQueued {
+			d.applyQueued(ev) // queue.go
+		}
 		m.learnNamesLocked(source, ev)
 		m.watchTransferLocked(source, ev)
+		m.watchRecallLocked(source, ev) // features.go
 		m.watchParkLocked(source, ev)
 	}
 	m.publishDeviceLocked(d, ev, now)

@@ -81,6 +81,10 @@ type Device struct {
 	AgentState string               `json:"agent_state,omitempty"`
 	// MessageWaiting: the device's message-waiting lamp is on.
 	MessageWaiting bool `json:"message_waiting"`
+	// Category is the kind of device when the source says (station,
+	// acd, group); Queue is set for a device calls wait at (queue.go).
+	Category string `json:"category,omitempty"`
+	Queue    *Queue `json:"queue,omitempty"`
 	// UserPresence is what the user set (PUT /api/v1/presence/{id}).
 	UserPresence Presence `json:"user_presence,omitempty"`
 	// Presence is the aggregate (seed 002 precedence).
@@ -128,6 +132,10 @@ type conn struct {
 	originalCalled, forwardedFrom, global string
 	party                                 plugins.PartyType
 	since                                 time.Time
+	// queuePos is the PBX's position of a queued call (0: not said);
+	// order numbers the device's connections as they appeared.
+	queuePos int
+	order    uint64
 }
 
 // device is the model's state of one monitored device.
@@ -143,11 +151,16 @@ type device struct {
 	dnd     bool
 	fwd     []plugins.Forwarding
 	agent   plugins.AgentState
-	user    Presence
-	known   bool // a snapshot was applied
-	offline bool // the monitor ended
-	stale   bool
-	updated time.Time
+	// category is what the source says the device is; pbxQueued the
+	// queue length its last QUEUED event gave (queue.go).
+	category  plugins.DeviceCategory
+	pbxQueued int
+	nconns    uint64
+	user      Presence
+	known     bool // a snapshot was applied
+	offline   bool // the monitor ended
+	stale     bool
+	updated   time.Time
 	// seq and inc are the source's sequence number and incarnation of
 	// the newest event or snapshot applied (ordering, see Model.Apply).
 	seq, inc uint64
@@ -197,6 +210,10 @@ func (d *device) view() Device {
 	if d.agent != plugins.AgentUnspecified {
 		v.AgentState = d.agent.String()
 	}
+	if d.category != plugins.CategoryUnspecified {
+		v.Category = d.category.String()
+	}
+	v.Queue = d.queue()
 	for _, c := range d.calls {
 		v.Calls = append(v.Calls, c.view(d.source))
 	}
@@ -242,10 +259,16 @@ func (d *device) applySnapshot(s plugins.DeviceSnapshot, now time.Time) {
 		if o, ok := old[c.CallID]; ok {
 			since = o.since
 		}
+		d.nconns++
 		d.calls[c.CallID] = &conn{callID: c.CallID, connID: c.ConnectionID, state: c.State, other: c.Other,
 			otherName: c.OtherName, party: c.PartyType, global: c.GlobalCallID, calling: c.Calling, called: c.Called,
-			originalCalled: c.OriginalCalled, forwardedFrom: c.LastRedirection, since: since}
+			originalCalled: c.OriginalCalled, forwardedFrom: c.LastRedirection, since: since,
+			queuePos: c.QueuePosition, order: d.nconns}
 	}
+	if s.Category != plugins.CategoryUnspecified {
+		d.category = s.Category
+	}
+	d.pbxQueued = 0
 	d.mwi = s.MessageWaiting
 	d.dnd = s.DND
 	d.fwd = append([]plugins.Forwarding(nil), s.Forwarding...)
@@ -289,8 +312,12 @@ func (d *device) applyCall(ev plugins.Event, now time.Time) {
 	}
 	c := d.calls[ev.CallID]
 	if c == nil {
-		c = &conn{callID: ev.CallID, since: now}
+		d.nconns++
+		c = &conn{callID: ev.CallID, since: now, order: d.nconns}
 		d.calls[ev.CallID] = c
+	}
+	if st == plugins.StateQueued && c.state != plugins.StateQueued {
+		c.since = now // joined the queue now (a call may ring, then queue)
 	}
 	c.state = st
 	if ev.ConnectionID != "" {

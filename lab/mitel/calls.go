@@ -33,6 +33,9 @@ func (s *Sim) handle(l *link, id cstaxml.InvokeID, m cstaxml.Message) {
 
 // service runs one CSTA service. Called with s.mu held.
 func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
+	if res, ok := s.feature(m); ok { // features.go
+		return res
+	}
 	switch r := m.(type) {
 	case *cstaxml.MonitorStart:
 		if r.MonitorObject.DeviceObject == nil || !s.exists(r.MonitorObject.DeviceObject.Value) {

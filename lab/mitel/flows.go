@@ -22,14 +22,15 @@ func (s *Sim) external(number string) bool {
 
 // refuses returns the cause a call to dest fails with, "" if dest can be
 // alerted: destNotObtainable (no such device), doNotDisturb, or busy (in
-// Config.Lines calls already). Called with s.mu held.
+// Config.Lines calls already, or made busy with SetBusy). Called with
+// s.mu held.
 func (s *Sim) refuses(dest string) string {
 	switch {
 	case !s.exists(dest):
 		return "destNotObtainable"
 	case s.dev(dest).dnd:
 		return "doNotDisturb"
-	case s.busy(dest):
+	case s.busy(dest) || s.isBusy(dest): // Lines, or SetBusy (features.go)
 		return "busy"
 	}
 	return ""

@@ -155,6 +155,7 @@ type Sim struct {
 	sessions int
 	lose     int // events still to lose (LoseEvents)
 	lost     int
+	feat     features // features.go: pickup groups, busy devices, camp-on, call back
 }
 
 type monitor struct {

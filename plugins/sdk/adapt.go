@@ -126,7 +126,7 @@ func implemented(d Driver) []plugins.Service {
 	add(ok, plugins.ServiceListDevices)
 	mw, ok := d.(MessageWaitingReporter)
 	add(ok && mw.ReportsMessageWaiting(), plugins.ServiceMessageWaiting)
-	return out
+	return append(out, implementedFeatures(d)...) // features.go
 }
 
 // Adapt turns a [Driver] into the full [plugins.Driver]: it declares what
@@ -202,6 +202,11 @@ func (a *adapter) Events(ctx context.Context, send func(plugins.Event) error) er
 func (a *adapter) MakeCall(ctx context.Context, r plugins.MakeCallRequest) (plugins.ConnectionRef, error) {
 	if err := a.check(plugins.ServiceMakeCall); err != nil {
 		return plugins.ConnectionRef{}, err
+	}
+	if r.AccountCode != "" {
+		if err := a.check(plugins.ServiceAccountCode); err != nil {
+			return plugins.ConnectionRef{}, err
+		}
 	}
 	return a.d.(MakeCaller).MakeCall(ctx, r)
 }

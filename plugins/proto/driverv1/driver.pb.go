@@ -78,6 +78,18 @@ const (
 	// The driver reports message-waiting state (MESSAGE_WAITING events and
 	// SnapshotResponse.message_waiting).
 	Service_SERVICE_MESSAGE_WAITING Service = 20
+	// The driver monitors ACD, hunt and operator group devices: QUEUED
+	// events carry queue_length and queue_position, snapshots the
+	// device's category and each queued call's position.
+	Service_SERVICE_QUEUE_MONITOR Service = 21
+	Service_SERVICE_GROUP_PICKUP  Service = 22
+	Service_SERVICE_CAMP_ON       Service = 23
+	Service_SERVICE_CALL_BACK     Service = 24
+	Service_SERVICE_INTRUDE       Service = 25
+	// The driver passes account_code of MakeCall and Consultation to the
+	// PBX (CSTA accountCode, ECMA-269 §12.2.1 AccountInfo). A driver
+	// without it refuses a request that carries one.
+	Service_SERVICE_ACCOUNT_CODE Service = 26
 )
 
 // Enum value maps for Service.
@@ -104,6 +116,12 @@ var (
 		18: "SERVICE_ALTERNATE",
 		19: "SERVICE_LIST_DEVICES",
 		20: "SERVICE_MESSAGE_WAITING",
+		21: "SERVICE_QUEUE_MONITOR",
+		22: "SERVICE_GROUP_PICKUP",
+		23: "SERVICE_CAMP_ON",
+		24: "SERVICE_CALL_BACK",
+		25: "SERVICE_INTRUDE",
+		26: "SERVICE_ACCOUNT_CODE",
 	}
 	Service_value = map[string]int32{
 		"SERVICE_UNSPECIFIED":          0,
@@ -127,6 +145,12 @@ var (
 		"SERVICE_ALTERNATE":            18,
 		"SERVICE_LIST_DEVICES":         19,
 		"SERVICE_MESSAGE_WAITING":      20,
+		"SERVICE_QUEUE_MONITOR":        21,
+		"SERVICE_GROUP_PICKUP":         22,
+		"SERVICE_CAMP_ON":              23,
+		"SERVICE_CALL_BACK":            24,
+		"SERVICE_INTRUDE":              25,
+		"SERVICE_ACCOUNT_CODE":         26,
 	}
 )
 
@@ -155,6 +179,63 @@ func (x Service) Number() protoreflect.EnumNumber {
 // Deprecated: Use Service.Descriptor instead.
 func (Service) EnumDescriptor() ([]byte, []int) {
 	return file_driver_proto_rawDescGZIP(), []int{0}
+}
+
+// DeviceCategory is what kind of device a monitored device is (the CSTA
+// device category, ECMA-269 §6.1.2 ~): a station, or a group that calls
+// wait in (ACD split/skill, hunt or operator group).
+type DeviceCategory int32
+
+const (
+	DeviceCategory_DEVICE_CATEGORY_UNSPECIFIED DeviceCategory = 0
+	DeviceCategory_DEVICE_CATEGORY_STATION     DeviceCategory = 1
+	// An ACD device (split, skill, call center queue).
+	DeviceCategory_DEVICE_CATEGORY_ACD DeviceCategory = 2
+	// A hunt or operator group.
+	DeviceCategory_DEVICE_CATEGORY_GROUP DeviceCategory = 3
+)
+
+// Enum value maps for DeviceCategory.
+var (
+	DeviceCategory_name = map[int32]string{
+		0: "DEVICE_CATEGORY_UNSPECIFIED",
+		1: "DEVICE_CATEGORY_STATION",
+		2: "DEVICE_CATEGORY_ACD",
+		3: "DEVICE_CATEGORY_GROUP",
+	}
+	DeviceCategory_value = map[string]int32{
+		"DEVICE_CATEGORY_UNSPECIFIED": 0,
+		"DEVICE_CATEGORY_STATION":     1,
+		"DEVICE_CATEGORY_ACD":         2,
+		"DEVICE_CATEGORY_GROUP":       3,
+	}
+)
+
+func (x DeviceCategory) Enum() *DeviceCategory {
+	p := new(DeviceCategory)
+	*p = x
+	return p
+}
+
+func (x DeviceCategory) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeviceCategory) Descriptor() protoreflect.EnumDescriptor {
+	return file_driver_proto_enumTypes[1].Descriptor()
+}
+
+func (DeviceCategory) Type() protoreflect.EnumType {
+	return &file_driver_proto_enumTypes[1]
+}
+
+func (x DeviceCategory) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeviceCategory.Descriptor instead.
+func (DeviceCategory) EnumDescriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{1}
 }
 
 // EventType is the CSTA event (ECMA-269 §17 call control, §21 logical
@@ -273,11 +354,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[1].Descriptor()
+	return file_driver_proto_enumTypes[2].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[1]
+	return &file_driver_proto_enumTypes[2]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -286,7 +367,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{1}
+	return file_driver_proto_rawDescGZIP(), []int{2}
 }
 
 // PartyType says where the other party of a call is: a device of the same
@@ -329,11 +410,11 @@ func (x PartyType) String() string {
 }
 
 func (PartyType) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[2].Descriptor()
+	return file_driver_proto_enumTypes[3].Descriptor()
 }
 
 func (PartyType) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[2]
+	return &file_driver_proto_enumTypes[3]
 }
 
 func (x PartyType) Number() protoreflect.EnumNumber {
@@ -342,7 +423,7 @@ func (x PartyType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PartyType.Descriptor instead.
 func (PartyType) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{2}
+	return file_driver_proto_rawDescGZIP(), []int{3}
 }
 
 // ConnectionState is the local connection state (ECMA-269 §6.1.5).
@@ -394,11 +475,11 @@ func (x ConnectionState) String() string {
 }
 
 func (ConnectionState) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[3].Descriptor()
+	return file_driver_proto_enumTypes[4].Descriptor()
 }
 
 func (ConnectionState) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[3]
+	return &file_driver_proto_enumTypes[4]
 }
 
 func (x ConnectionState) Number() protoreflect.EnumNumber {
@@ -407,7 +488,7 @@ func (x ConnectionState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionState.Descriptor instead.
 func (ConnectionState) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{3}
+	return file_driver_proto_rawDescGZIP(), []int{4}
 }
 
 // Cause is the event cause (ECMA-269 §12.2.8, a subset). The driver's own
@@ -516,11 +597,11 @@ func (x Cause) String() string {
 }
 
 func (Cause) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[4].Descriptor()
+	return file_driver_proto_enumTypes[5].Descriptor()
 }
 
 func (Cause) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[4]
+	return &file_driver_proto_enumTypes[5]
 }
 
 func (x Cause) Number() protoreflect.EnumNumber {
@@ -529,7 +610,7 @@ func (x Cause) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Cause.Descriptor instead.
 func (Cause) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{4}
+	return file_driver_proto_rawDescGZIP(), []int{5}
 }
 
 // ForwardingType is the kind of forwarding (ECMA-269 §12.2.12).
@@ -569,11 +650,11 @@ func (x ForwardingType) String() string {
 }
 
 func (ForwardingType) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[5].Descriptor()
+	return file_driver_proto_enumTypes[6].Descriptor()
 }
 
 func (ForwardingType) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[5]
+	return &file_driver_proto_enumTypes[6]
 }
 
 func (x ForwardingType) Number() protoreflect.EnumNumber {
@@ -582,7 +663,7 @@ func (x ForwardingType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ForwardingType.Descriptor instead.
 func (ForwardingType) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{5}
+	return file_driver_proto_rawDescGZIP(), []int{6}
 }
 
 // AgentState is an ACD agent state (ECMA-269 §12.2.1).
@@ -631,11 +712,11 @@ func (x AgentState) String() string {
 }
 
 func (AgentState) Descriptor() protoreflect.EnumDescriptor {
-	return file_driver_proto_enumTypes[6].Descriptor()
+	return file_driver_proto_enumTypes[7].Descriptor()
 }
 
 func (AgentState) Type() protoreflect.EnumType {
-	return &file_driver_proto_enumTypes[6]
+	return &file_driver_proto_enumTypes[7]
 }
 
 func (x AgentState) Number() protoreflect.EnumNumber {
@@ -644,7 +725,7 @@ func (x AgentState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AgentState.Descriptor instead.
 func (AgentState) EnumDescriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{6}
+	return file_driver_proto_rawDescGZIP(), []int{7}
 }
 
 // ConnectionRef names a connection: a device's part in a call (the CSTA
@@ -1137,8 +1218,11 @@ type SnapshotCall struct {
 	LastRedirectionDevice string `protobuf:"bytes,9,opt,name=last_redirection_device,json=lastRedirectionDevice,proto3" json:"last_redirection_device,omitempty"`
 	CallingDevice         string `protobuf:"bytes,10,opt,name=calling_device,json=callingDevice,proto3" json:"calling_device,omitempty"`
 	CalledDevice          string `protobuf:"bytes,11,opt,name=called_device,json=calledDevice,proto3" json:"called_device,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// For a call QUEUED at a group device: its place in the queue, from 1
+	// (1 = next to be served); 0 when the PBX does not say.
+	QueuePosition uint32 `protobuf:"varint,12,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SnapshotCall) Reset() {
@@ -1248,6 +1332,13 @@ func (x *SnapshotCall) GetCalledDevice() string {
 	return ""
 }
 
+func (x *SnapshotCall) GetQueuePosition() uint32 {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return 0
+}
+
 type Forwarding struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          ForwardingType         `protobuf:"varint,1,opt,name=type,proto3,enum=switchboard.driver.v1.ForwardingType" json:"type,omitempty"`
@@ -1324,8 +1415,11 @@ type SnapshotResponse struct {
 	Stale bool `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
 	// The device's message-waiting indicator (voicemail) is on.
 	MessageWaiting bool `protobuf:"varint,8,opt,name=message_waiting,json=messageWaiting,proto3" json:"message_waiting,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What kind of device it is; ACD and GROUP devices are queues: their
+	// calls in state QUEUED wait there.
+	Category      DeviceCategory `protobuf:"varint,9,opt,name=category,proto3,enum=switchboard.driver.v1.DeviceCategory" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SnapshotResponse) Reset() {
@@ -1412,6 +1506,13 @@ func (x *SnapshotResponse) GetMessageWaiting() bool {
 		return x.MessageWaiting
 	}
 	return false
+}
+
+func (x *SnapshotResponse) GetCategory() DeviceCategory {
+	if x != nil {
+		return x.Category
+	}
+	return DeviceCategory_DEVICE_CATEGORY_UNSPECIFIED
 }
 
 type MakeCallRequest struct {
@@ -1612,8 +1713,11 @@ type ConsultationRequest struct {
 	// The active connection that is put on hold.
 	Existing        *ConnectionRef `protobuf:"bytes,1,opt,name=existing,proto3" json:"existing,omitempty"`
 	ConsultedDevice string         `protobuf:"bytes,2,opt,name=consulted_device,json=consultedDevice,proto3" json:"consulted_device,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The account code charged for the consultation call (CSTA
+	// accountCode); only for a driver with SERVICE_ACCOUNT_CODE.
+	AccountCode   string `protobuf:"bytes,3,opt,name=account_code,json=accountCode,proto3" json:"account_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsultationRequest) Reset() {
@@ -1656,6 +1760,13 @@ func (x *ConsultationRequest) GetExisting() *ConnectionRef {
 func (x *ConsultationRequest) GetConsultedDevice() string {
 	if x != nil {
 		return x.ConsultedDevice
+	}
+	return ""
+}
+
+func (x *ConsultationRequest) GetAccountCode() string {
+	if x != nil {
+		return x.AccountCode
 	}
 	return ""
 }
@@ -2326,8 +2437,13 @@ type Event struct {
 	PartyType PartyType `protobuf:"varint,25,opt,name=party_type,json=partyType,proto3,enum=switchboard.driver.v1.PartyType" json:"party_type,omitempty"`
 	// For MESSAGE_WAITING: the indicator's new state.
 	MessageWaiting bool `protobuf:"varint,26,opt,name=message_waiting,json=messageWaiting,proto3" json:"message_waiting,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For QUEUED at a group device (CSTA QueuedEvent numberQueued and
+	// callsInFront, ECMA-269 §17.2.14): how many calls wait at the queue
+	// now, and this call's place, from 1; 0 when the PBX does not say.
+	QueueLength   uint32 `protobuf:"varint,27,opt,name=queue_length,json=queueLength,proto3" json:"queue_length,omitempty"`
+	QueuePosition uint32 `protobuf:"varint,28,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
@@ -2542,6 +2658,20 @@ func (x *Event) GetMessageWaiting() bool {
 	return false
 }
 
+func (x *Event) GetQueueLength() uint32 {
+	if x != nil {
+		return x.QueueLength
+	}
+	return 0
+}
+
+func (x *Event) GetQueuePosition() uint32 {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return 0
+}
+
 type ReconnectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The held connection that is retrieved.
@@ -2650,6 +2780,60 @@ func (x *AlternateRequest) GetActive() *ConnectionRef {
 	return nil
 }
 
+type GroupPickupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device that picks the call up (CSTA newDestination).
+	Device string `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	// The pickup group (CSTA pickGroup); empty: the device's own group.
+	Group         string `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupPickupRequest) Reset() {
+	*x = GroupPickupRequest{}
+	mi := &file_driver_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupPickupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupPickupRequest) ProtoMessage() {}
+
+func (x *GroupPickupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_driver_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupPickupRequest.ProtoReflect.Descriptor instead.
+func (*GroupPickupRequest) Descriptor() ([]byte, []int) {
+	return file_driver_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GroupPickupRequest) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+func (x *GroupPickupRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
 type ListDevicesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The page_token of the previous answer; empty for the first page.
@@ -2662,7 +2846,7 @@ type ListDevicesRequest struct {
 
 func (x *ListDevicesRequest) Reset() {
 	*x = ListDevicesRequest{}
-	mi := &file_driver_proto_msgTypes[33]
+	mi := &file_driver_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2674,7 +2858,7 @@ func (x *ListDevicesRequest) String() string {
 func (*ListDevicesRequest) ProtoMessage() {}
 
 func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[33]
+	mi := &file_driver_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2687,7 +2871,7 @@ func (x *ListDevicesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesRequest.ProtoReflect.Descriptor instead.
 func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{33}
+	return file_driver_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListDevicesRequest) GetPageToken() string {
@@ -2706,17 +2890,19 @@ func (x *ListDevicesRequest) GetPageSize() uint32 {
 
 // DirectoryEntry is one device of the PBX's directory.
 type DirectoryEntry struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Device        string                 `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Type          PartyType              `protobuf:"varint,3,opt,name=type,proto3,enum=switchboard.driver.v1.PartyType" json:"type,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Device string                 `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
+	Name   string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Type   PartyType              `protobuf:"varint,3,opt,name=type,proto3,enum=switchboard.driver.v1.PartyType" json:"type,omitempty"`
+	// What kind of device it is (a queue: ACD or GROUP).
+	Category      DeviceCategory `protobuf:"varint,4,opt,name=category,proto3,enum=switchboard.driver.v1.DeviceCategory" json:"category,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DirectoryEntry) Reset() {
 	*x = DirectoryEntry{}
-	mi := &file_driver_proto_msgTypes[34]
+	mi := &file_driver_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +2914,7 @@ func (x *DirectoryEntry) String() string {
 func (*DirectoryEntry) ProtoMessage() {}
 
 func (x *DirectoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[34]
+	mi := &file_driver_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +2927,7 @@ func (x *DirectoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DirectoryEntry.ProtoReflect.Descriptor instead.
 func (*DirectoryEntry) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{34}
+	return file_driver_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DirectoryEntry) GetDevice() string {
@@ -2765,6 +2951,13 @@ func (x *DirectoryEntry) GetType() PartyType {
 	return PartyType_PARTY_TYPE_UNSPECIFIED
 }
 
+func (x *DirectoryEntry) GetCategory() DeviceCategory {
+	if x != nil {
+		return x.Category
+	}
+	return DeviceCategory_DEVICE_CATEGORY_UNSPECIFIED
+}
+
 type ListDevicesResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Devices []*DirectoryEntry      `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
@@ -2776,7 +2969,7 @@ type ListDevicesResponse struct {
 
 func (x *ListDevicesResponse) Reset() {
 	*x = ListDevicesResponse{}
-	mi := &file_driver_proto_msgTypes[35]
+	mi := &file_driver_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2788,7 +2981,7 @@ func (x *ListDevicesResponse) String() string {
 func (*ListDevicesResponse) ProtoMessage() {}
 
 func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_driver_proto_msgTypes[35]
+	mi := &file_driver_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2801,7 +2994,7 @@ func (x *ListDevicesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDevicesResponse.ProtoReflect.Descriptor instead.
 func (*ListDevicesResponse) Descriptor() ([]byte, []int) {
-	return file_driver_proto_rawDescGZIP(), []int{35}
+	return file_driver_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListDevicesResponse) GetDevices() []*DirectoryEntry {
@@ -2846,7 +3039,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x06device\x18\x01 \x01(\tR\x06device\"\x15\n" +
 	"\x13MonitorStopResponse\")\n" +
 	"\x0fSnapshotRequest\x12\x16\n" +
-	"\x06device\x18\x01 \x01(\tR\x06device\"\xed\x03\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\"\x94\x04\n" +
 	"\fSnapshotCall\x12\x17\n" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12#\n" +
 	"\rconnection_id\x18\x02 \x01(\tR\fconnectionId\x12<\n" +
@@ -2861,12 +3054,13 @@ const file_driver_proto_rawDesc = "" +
 	"\x17last_redirection_device\x18\t \x01(\tR\x15lastRedirectionDevice\x12%\n" +
 	"\x0ecalling_device\x18\n" +
 	" \x01(\tR\rcallingDevice\x12#\n" +
-	"\rcalled_device\x18\v \x01(\tR\fcalledDevice\"q\n" +
+	"\rcalled_device\x18\v \x01(\tR\fcalledDevice\x12%\n" +
+	"\x0equeue_position\x18\f \x01(\rR\rqueuePosition\"q\n" +
 	"\n" +
 	"Forwarding\x129\n" +
 	"\x04type\x18\x01 \x01(\x0e2%.switchboard.driver.v1.ForwardingTypeR\x04type\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x18\n" +
-	"\aenabled\x18\x03 \x01(\bR\aenabled\"\xd9\x02\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"\x9c\x03\n" +
 	"\x10SnapshotResponse\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x129\n" +
 	"\x05calls\x18\x02 \x03(\v2#.switchboard.driver.v1.SnapshotCallR\x05calls\x12\x10\n" +
@@ -2878,7 +3072,8 @@ const file_driver_proto_rawDesc = "" +
 	"agentState\x12\x1a\n" +
 	"\bsequence\x18\x06 \x01(\x04R\bsequence\x12\x14\n" +
 	"\x05stale\x18\a \x01(\bR\x05stale\x12'\n" +
-	"\x0fmessage_waiting\x18\b \x01(\bR\x0emessageWaiting\"\xb0\x01\n" +
+	"\x0fmessage_waiting\x18\b \x01(\bR\x0emessageWaiting\x12A\n" +
+	"\bcategory\x18\t \x01(\x0e2%.switchboard.driver.v1.DeviceCategoryR\bcategory\"\xb0\x01\n" +
 	"\x0fMakeCallRequest\x12%\n" +
 	"\x0ecalling_device\x18\x01 \x01(\tR\rcallingDevice\x126\n" +
 	"\x17called_directory_number\x18\x02 \x01(\tR\x15calledDirectoryNumber\x12!\n" +
@@ -2892,10 +3087,11 @@ const file_driver_proto_rawDesc = "" +
 	"\x11ConnectionRequest\x12D\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\n" +
-	"connection\"\x82\x01\n" +
+	"connection\"\xa5\x01\n" +
 	"\x13ConsultationRequest\x12@\n" +
 	"\bexisting\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\bexisting\x12)\n" +
-	"\x10consulted_device\x18\x02 \x01(\tR\x0fconsultedDevice\"\x89\x01\n" +
+	"\x10consulted_device\x18\x02 \x01(\tR\x0fconsultedDevice\x12!\n" +
+	"\faccount_code\x18\x03 \x01(\tR\vaccountCode\"\x89\x01\n" +
 	"\x0fTransferRequest\x128\n" +
 	"\x04held\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x04held\x12<\n" +
 	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"\x8b\x01\n" +
@@ -2940,7 +3136,7 @@ const file_driver_proto_rawDesc = "" +
 	"\bagent_id\x18\x02 \x01(\tR\aagentId\x127\n" +
 	"\x05state\x18\x03 \x01(\x0e2!.switchboard.driver.v1.AgentStateR\x05state\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x0f\n" +
-	"\rEventsRequest\"\xcd\b\n" +
+	"\rEventsRequest\"\x97\t\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x04R\bsequence\x12\x1d\n" +
 	"\n" +
@@ -2975,24 +3171,30 @@ const file_driver_proto_rawDesc = "" +
 	"\x0eglobal_call_id\x18\x18 \x01(\tR\fglobalCallId\x12?\n" +
 	"\n" +
 	"party_type\x18\x19 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\tpartyType\x12'\n" +
-	"\x0fmessage_waiting\x18\x1a \x01(\bR\x0emessageWaiting\"\x8a\x01\n" +
+	"\x0fmessage_waiting\x18\x1a \x01(\bR\x0emessageWaiting\x12!\n" +
+	"\fqueue_length\x18\x1b \x01(\rR\vqueueLength\x12%\n" +
+	"\x0equeue_position\x18\x1c \x01(\rR\rqueuePosition\"\x8a\x01\n" +
 	"\x10ReconnectRequest\x128\n" +
 	"\x04held\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x04held\x12<\n" +
 	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"\x8a\x01\n" +
 	"\x10AlternateRequest\x128\n" +
 	"\x04held\x18\x01 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x04held\x12<\n" +
-	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"P\n" +
+	"\x06active\x18\x02 \x01(\v2$.switchboard.driver.v1.ConnectionRefR\x06active\"B\n" +
+	"\x12GroupPickupRequest\x12\x16\n" +
+	"\x06device\x18\x01 \x01(\tR\x06device\x12\x14\n" +
+	"\x05group\x18\x02 \x01(\tR\x05group\"P\n" +
 	"\x12ListDevicesRequest\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x01 \x01(\tR\tpageToken\x12\x1b\n" +
-	"\tpage_size\x18\x02 \x01(\rR\bpageSize\"r\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\"\xb5\x01\n" +
 	"\x0eDirectoryEntry\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
-	"\x04type\x18\x03 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\x04type\"~\n" +
+	"\x04type\x18\x03 \x01(\x0e2 .switchboard.driver.v1.PartyTypeR\x04type\x12A\n" +
+	"\bcategory\x18\x04 \x01(\x0e2%.switchboard.driver.v1.DeviceCategoryR\bcategory\"~\n" +
 	"\x13ListDevicesResponse\x12?\n" +
 	"\adevices\x18\x01 \x03(\v2%.switchboard.driver.v1.DirectoryEntryR\adevices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfd\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x8d\x05\n" +
 	"\aService\x12\x17\n" +
 	"\x13SERVICE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SERVICE_MAKE_CALL\x10\x01\x12\x12\n" +
@@ -3015,7 +3217,18 @@ const file_driver_proto_rawDesc = "" +
 	"\x11SERVICE_RECONNECT\x10\x11\x12\x15\n" +
 	"\x11SERVICE_ALTERNATE\x10\x12\x12\x18\n" +
 	"\x14SERVICE_LIST_DEVICES\x10\x13\x12\x1b\n" +
-	"\x17SERVICE_MESSAGE_WAITING\x10\x14*\xd3\x05\n" +
+	"\x17SERVICE_MESSAGE_WAITING\x10\x14\x12\x19\n" +
+	"\x15SERVICE_QUEUE_MONITOR\x10\x15\x12\x18\n" +
+	"\x14SERVICE_GROUP_PICKUP\x10\x16\x12\x13\n" +
+	"\x0fSERVICE_CAMP_ON\x10\x17\x12\x15\n" +
+	"\x11SERVICE_CALL_BACK\x10\x18\x12\x13\n" +
+	"\x0fSERVICE_INTRUDE\x10\x19\x12\x18\n" +
+	"\x14SERVICE_ACCOUNT_CODE\x10\x1a*\x82\x01\n" +
+	"\x0eDeviceCategory\x12\x1f\n" +
+	"\x1bDEVICE_CATEGORY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17DEVICE_CATEGORY_STATION\x10\x01\x12\x17\n" +
+	"\x13DEVICE_CATEGORY_ACD\x10\x02\x12\x19\n" +
+	"\x15DEVICE_CATEGORY_GROUP\x10\x03*\xd3\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EVENT_TYPE_ORIGINATED\x10\x01\x12\x18\n" +
@@ -3101,7 +3314,7 @@ const file_driver_proto_rawDesc = "" +
 	"\x11AGENT_STATE_READY\x10\x03\x12\x19\n" +
 	"\x15AGENT_STATE_NOT_READY\x10\x04\x12\"\n" +
 	"\x1eAGENT_STATE_WORKING_AFTER_CALL\x10\x05\x12\x14\n" +
-	"\x10AGENT_STATE_BUSY\x10\x062\xc9\x11\n" +
+	"\x10AGENT_STATE_BUSY\x10\x062\xa4\x14\n" +
 	"\x06Driver\x12R\n" +
 	"\x05Start\x12#.switchboard.driver.v1.StartRequest\x1a$.switchboard.driver.v1.StartResponse\x12g\n" +
 	"\fCapabilities\x12*.switchboard.driver.v1.CapabilitiesRequest\x1a+.switchboard.driver.v1.CapabilitiesResponse\x12g\n" +
@@ -3127,7 +3340,11 @@ const file_driver_proto_rawDesc = "" +
 	"\rSetAgentState\x12+.switchboard.driver.v1.SetAgentStateRequest\x1a\x1a.switchboard.driver.v1.Ack\x12Y\n" +
 	"\tReconnect\x12'.switchboard.driver.v1.ReconnectRequest\x1a#.switchboard.driver.v1.CallResponse\x12Y\n" +
 	"\tAlternate\x12'.switchboard.driver.v1.AlternateRequest\x1a#.switchboard.driver.v1.CallResponse\x12d\n" +
-	"\vListDevices\x12).switchboard.driver.v1.ListDevicesRequest\x1a*.switchboard.driver.v1.ListDevicesResponse\x12N\n" +
+	"\vListDevices\x12).switchboard.driver.v1.ListDevicesRequest\x1a*.switchboard.driver.v1.ListDevicesResponse\x12]\n" +
+	"\vGroupPickup\x12).switchboard.driver.v1.GroupPickupRequest\x1a#.switchboard.driver.v1.CallResponse\x12N\n" +
+	"\x06CampOn\x12(.switchboard.driver.v1.ConnectionRequest\x1a\x1a.switchboard.driver.v1.Ack\x12P\n" +
+	"\bCallBack\x12(.switchboard.driver.v1.ConnectionRequest\x1a\x1a.switchboard.driver.v1.Ack\x12X\n" +
+	"\aIntrude\x12(.switchboard.driver.v1.ConnectionRequest\x1a#.switchboard.driver.v1.CallResponse\x12N\n" +
 	"\x06Events\x12$.switchboard.driver.v1.EventsRequest\x1a\x1c.switchboard.driver.v1.Event0\x01BGZEgithub.com/switchboard-gw/switchboard/plugins/proto/driverv1;driverv1b\x06proto3"
 
 var (
@@ -3142,144 +3359,156 @@ func file_driver_proto_rawDescGZIP() []byte {
 	return file_driver_proto_rawDescData
 }
 
-var file_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_driver_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_driver_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_driver_proto_goTypes = []any{
 	(Service)(0),                      // 0: switchboard.driver.v1.Service
-	(EventType)(0),                    // 1: switchboard.driver.v1.EventType
-	(PartyType)(0),                    // 2: switchboard.driver.v1.PartyType
-	(ConnectionState)(0),              // 3: switchboard.driver.v1.ConnectionState
-	(Cause)(0),                        // 4: switchboard.driver.v1.Cause
-	(ForwardingType)(0),               // 5: switchboard.driver.v1.ForwardingType
-	(AgentState)(0),                   // 6: switchboard.driver.v1.AgentState
-	(*ConnectionRef)(nil),             // 7: switchboard.driver.v1.ConnectionRef
-	(*StartRequest)(nil),              // 8: switchboard.driver.v1.StartRequest
-	(*StartResponse)(nil),             // 9: switchboard.driver.v1.StartResponse
-	(*CapabilitiesRequest)(nil),       // 10: switchboard.driver.v1.CapabilitiesRequest
-	(*CapabilitiesResponse)(nil),      // 11: switchboard.driver.v1.CapabilitiesResponse
-	(*MonitorStartRequest)(nil),       // 12: switchboard.driver.v1.MonitorStartRequest
-	(*MonitorStartResponse)(nil),      // 13: switchboard.driver.v1.MonitorStartResponse
-	(*MonitorStopRequest)(nil),        // 14: switchboard.driver.v1.MonitorStopRequest
-	(*MonitorStopResponse)(nil),       // 15: switchboard.driver.v1.MonitorStopResponse
-	(*SnapshotRequest)(nil),           // 16: switchboard.driver.v1.SnapshotRequest
-	(*SnapshotCall)(nil),              // 17: switchboard.driver.v1.SnapshotCall
-	(*Forwarding)(nil),                // 18: switchboard.driver.v1.Forwarding
-	(*SnapshotResponse)(nil),          // 19: switchboard.driver.v1.SnapshotResponse
-	(*MakeCallRequest)(nil),           // 20: switchboard.driver.v1.MakeCallRequest
-	(*CallResponse)(nil),              // 21: switchboard.driver.v1.CallResponse
-	(*Ack)(nil),                       // 22: switchboard.driver.v1.Ack
-	(*ConnectionRequest)(nil),         // 23: switchboard.driver.v1.ConnectionRequest
-	(*ConsultationRequest)(nil),       // 24: switchboard.driver.v1.ConsultationRequest
-	(*TransferRequest)(nil),           // 25: switchboard.driver.v1.TransferRequest
-	(*ConferenceRequest)(nil),         // 26: switchboard.driver.v1.ConferenceRequest
-	(*SingleStepTransferRequest)(nil), // 27: switchboard.driver.v1.SingleStepTransferRequest
-	(*DeflectRequest)(nil),            // 28: switchboard.driver.v1.DeflectRequest
-	(*GenerateDigitsRequest)(nil),     // 29: switchboard.driver.v1.GenerateDigitsRequest
-	(*ParkRequest)(nil),               // 30: switchboard.driver.v1.ParkRequest
-	(*ParkResponse)(nil),              // 31: switchboard.driver.v1.ParkResponse
-	(*PickupRequest)(nil),             // 32: switchboard.driver.v1.PickupRequest
-	(*SetDNDRequest)(nil),             // 33: switchboard.driver.v1.SetDNDRequest
-	(*SetForwardingRequest)(nil),      // 34: switchboard.driver.v1.SetForwardingRequest
-	(*SetAgentStateRequest)(nil),      // 35: switchboard.driver.v1.SetAgentStateRequest
-	(*EventsRequest)(nil),             // 36: switchboard.driver.v1.EventsRequest
-	(*Event)(nil),                     // 37: switchboard.driver.v1.Event
-	(*ReconnectRequest)(nil),          // 38: switchboard.driver.v1.ReconnectRequest
-	(*AlternateRequest)(nil),          // 39: switchboard.driver.v1.AlternateRequest
-	(*ListDevicesRequest)(nil),        // 40: switchboard.driver.v1.ListDevicesRequest
-	(*DirectoryEntry)(nil),            // 41: switchboard.driver.v1.DirectoryEntry
-	(*ListDevicesResponse)(nil),       // 42: switchboard.driver.v1.ListDevicesResponse
-	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(DeviceCategory)(0),               // 1: switchboard.driver.v1.DeviceCategory
+	(EventType)(0),                    // 2: switchboard.driver.v1.EventType
+	(PartyType)(0),                    // 3: switchboard.driver.v1.PartyType
+	(ConnectionState)(0),              // 4: switchboard.driver.v1.ConnectionState
+	(Cause)(0),                        // 5: switchboard.driver.v1.Cause
+	(ForwardingType)(0),               // 6: switchboard.driver.v1.ForwardingType
+	(AgentState)(0),                   // 7: switchboard.driver.v1.AgentState
+	(*ConnectionRef)(nil),             // 8: switchboard.driver.v1.ConnectionRef
+	(*StartRequest)(nil),              // 9: switchboard.driver.v1.StartRequest
+	(*StartResponse)(nil),             // 10: switchboard.driver.v1.StartResponse
+	(*CapabilitiesRequest)(nil),       // 11: switchboard.driver.v1.CapabilitiesRequest
+	(*CapabilitiesResponse)(nil),      // 12: switchboard.driver.v1.CapabilitiesResponse
+	(*MonitorStartRequest)(nil),       // 13: switchboard.driver.v1.MonitorStartRequest
+	(*MonitorStartResponse)(nil),      // 14: switchboard.driver.v1.MonitorStartResponse
+	(*MonitorStopRequest)(nil),        // 15: switchboard.driver.v1.MonitorStopRequest
+	(*MonitorStopResponse)(nil),       // 16: switchboard.driver.v1.MonitorStopResponse
+	(*SnapshotRequest)(nil),           // 17: switchboard.driver.v1.SnapshotRequest
+	(*SnapshotCall)(nil),              // 18: switchboard.driver.v1.SnapshotCall
+	(*Forwarding)(nil),                // 19: switchboard.driver.v1.Forwarding
+	(*SnapshotResponse)(nil),          // 20: switchboard.driver.v1.SnapshotResponse
+	(*MakeCallRequest)(nil),           // 21: switchboard.driver.v1.MakeCallRequest
+	(*CallResponse)(nil),              // 22: switchboard.driver.v1.CallResponse
+	(*Ack)(nil),                       // 23: switchboard.driver.v1.Ack
+	(*ConnectionRequest)(nil),         // 24: switchboard.driver.v1.ConnectionRequest
+	(*ConsultationRequest)(nil),       // 25: switchboard.driver.v1.ConsultationRequest
+	(*TransferRequest)(nil),           // 26: switchboard.driver.v1.TransferRequest
+	(*ConferenceRequest)(nil),         // 27: switchboard.driver.v1.ConferenceRequest
+	(*SingleStepTransferRequest)(nil), // 28: switchboard.driver.v1.SingleStepTransferRequest
+	(*DeflectRequest)(nil),            // 29: switchboard.driver.v1.DeflectRequest
+	(*GenerateDigitsRequest)(nil),     // 30: switchboard.driver.v1.GenerateDigitsRequest
+	(*ParkRequest)(nil),               // 31: switchboard.driver.v1.ParkRequest
+	(*ParkResponse)(nil),              // 32: switchboard.driver.v1.ParkResponse
+	(*PickupRequest)(nil),             // 33: switchboard.driver.v1.PickupRequest
+	(*SetDNDRequest)(nil),             // 34: switchboard.driver.v1.SetDNDRequest
+	(*SetForwardingRequest)(nil),      // 35: switchboard.driver.v1.SetForwardingRequest
+	(*SetAgentStateRequest)(nil),      // 36: switchboard.driver.v1.SetAgentStateRequest
+	(*EventsRequest)(nil),             // 37: switchboard.driver.v1.EventsRequest
+	(*Event)(nil),                     // 38: switchboard.driver.v1.Event
+	(*ReconnectRequest)(nil),          // 39: switchboard.driver.v1.ReconnectRequest
+	(*AlternateRequest)(nil),          // 40: switchboard.driver.v1.AlternateRequest
+	(*GroupPickupRequest)(nil),        // 41: switchboard.driver.v1.GroupPickupRequest
+	(*ListDevicesRequest)(nil),        // 42: switchboard.driver.v1.ListDevicesRequest
+	(*DirectoryEntry)(nil),            // 43: switchboard.driver.v1.DirectoryEntry
+	(*ListDevicesResponse)(nil),       // 44: switchboard.driver.v1.ListDevicesResponse
+	(*timestamppb.Timestamp)(nil),     // 45: google.protobuf.Timestamp
 }
 var file_driver_proto_depIdxs = []int32{
 	0,  // 0: switchboard.driver.v1.CapabilitiesResponse.services:type_name -> switchboard.driver.v1.Service
-	3,  // 1: switchboard.driver.v1.SnapshotCall.state:type_name -> switchboard.driver.v1.ConnectionState
-	2,  // 2: switchboard.driver.v1.SnapshotCall.party_type:type_name -> switchboard.driver.v1.PartyType
-	5,  // 3: switchboard.driver.v1.Forwarding.type:type_name -> switchboard.driver.v1.ForwardingType
-	17, // 4: switchboard.driver.v1.SnapshotResponse.calls:type_name -> switchboard.driver.v1.SnapshotCall
-	18, // 5: switchboard.driver.v1.SnapshotResponse.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	6,  // 6: switchboard.driver.v1.SnapshotResponse.agent_state:type_name -> switchboard.driver.v1.AgentState
-	7,  // 7: switchboard.driver.v1.CallResponse.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 8: switchboard.driver.v1.ConnectionRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 9: switchboard.driver.v1.ConsultationRequest.existing:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 10: switchboard.driver.v1.TransferRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 11: switchboard.driver.v1.TransferRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 12: switchboard.driver.v1.ConferenceRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 13: switchboard.driver.v1.ConferenceRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 14: switchboard.driver.v1.SingleStepTransferRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 15: switchboard.driver.v1.DeflectRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 16: switchboard.driver.v1.GenerateDigitsRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 17: switchboard.driver.v1.ParkRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
-	18, // 18: switchboard.driver.v1.SetForwardingRequest.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	6,  // 19: switchboard.driver.v1.SetAgentStateRequest.state:type_name -> switchboard.driver.v1.AgentState
-	1,  // 20: switchboard.driver.v1.Event.type:type_name -> switchboard.driver.v1.EventType
-	3,  // 21: switchboard.driver.v1.Event.state:type_name -> switchboard.driver.v1.ConnectionState
-	4,  // 22: switchboard.driver.v1.Event.cause:type_name -> switchboard.driver.v1.Cause
-	43, // 23: switchboard.driver.v1.Event.pbx_time:type_name -> google.protobuf.Timestamp
-	43, // 24: switchboard.driver.v1.Event.time:type_name -> google.protobuf.Timestamp
-	18, // 25: switchboard.driver.v1.Event.forwarding:type_name -> switchboard.driver.v1.Forwarding
-	6,  // 26: switchboard.driver.v1.Event.agent_state:type_name -> switchboard.driver.v1.AgentState
-	2,  // 27: switchboard.driver.v1.Event.party_type:type_name -> switchboard.driver.v1.PartyType
-	7,  // 28: switchboard.driver.v1.ReconnectRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 29: switchboard.driver.v1.ReconnectRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 30: switchboard.driver.v1.AlternateRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
-	7,  // 31: switchboard.driver.v1.AlternateRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
-	2,  // 32: switchboard.driver.v1.DirectoryEntry.type:type_name -> switchboard.driver.v1.PartyType
-	41, // 33: switchboard.driver.v1.ListDevicesResponse.devices:type_name -> switchboard.driver.v1.DirectoryEntry
-	8,  // 34: switchboard.driver.v1.Driver.Start:input_type -> switchboard.driver.v1.StartRequest
-	10, // 35: switchboard.driver.v1.Driver.Capabilities:input_type -> switchboard.driver.v1.CapabilitiesRequest
-	12, // 36: switchboard.driver.v1.Driver.MonitorStart:input_type -> switchboard.driver.v1.MonitorStartRequest
-	14, // 37: switchboard.driver.v1.Driver.MonitorStop:input_type -> switchboard.driver.v1.MonitorStopRequest
-	16, // 38: switchboard.driver.v1.Driver.Snapshot:input_type -> switchboard.driver.v1.SnapshotRequest
-	20, // 39: switchboard.driver.v1.Driver.MakeCall:input_type -> switchboard.driver.v1.MakeCallRequest
-	23, // 40: switchboard.driver.v1.Driver.Answer:input_type -> switchboard.driver.v1.ConnectionRequest
-	23, // 41: switchboard.driver.v1.Driver.Clear:input_type -> switchboard.driver.v1.ConnectionRequest
-	23, // 42: switchboard.driver.v1.Driver.Hold:input_type -> switchboard.driver.v1.ConnectionRequest
-	23, // 43: switchboard.driver.v1.Driver.Retrieve:input_type -> switchboard.driver.v1.ConnectionRequest
-	24, // 44: switchboard.driver.v1.Driver.Consultation:input_type -> switchboard.driver.v1.ConsultationRequest
-	25, // 45: switchboard.driver.v1.Driver.Transfer:input_type -> switchboard.driver.v1.TransferRequest
-	27, // 46: switchboard.driver.v1.Driver.SingleStepTransfer:input_type -> switchboard.driver.v1.SingleStepTransferRequest
-	26, // 47: switchboard.driver.v1.Driver.Conference:input_type -> switchboard.driver.v1.ConferenceRequest
-	28, // 48: switchboard.driver.v1.Driver.Deflect:input_type -> switchboard.driver.v1.DeflectRequest
-	29, // 49: switchboard.driver.v1.Driver.GenerateDigits:input_type -> switchboard.driver.v1.GenerateDigitsRequest
-	30, // 50: switchboard.driver.v1.Driver.Park:input_type -> switchboard.driver.v1.ParkRequest
-	32, // 51: switchboard.driver.v1.Driver.Pickup:input_type -> switchboard.driver.v1.PickupRequest
-	33, // 52: switchboard.driver.v1.Driver.SetDND:input_type -> switchboard.driver.v1.SetDNDRequest
-	34, // 53: switchboard.driver.v1.Driver.SetForwarding:input_type -> switchboard.driver.v1.SetForwardingRequest
-	35, // 54: switchboard.driver.v1.Driver.SetAgentState:input_type -> switchboard.driver.v1.SetAgentStateRequest
-	38, // 55: switchboard.driver.v1.Driver.Reconnect:input_type -> switchboard.driver.v1.ReconnectRequest
-	39, // 56: switchboard.driver.v1.Driver.Alternate:input_type -> switchboard.driver.v1.AlternateRequest
-	40, // 57: switchboard.driver.v1.Driver.ListDevices:input_type -> switchboard.driver.v1.ListDevicesRequest
-	36, // 58: switchboard.driver.v1.Driver.Events:input_type -> switchboard.driver.v1.EventsRequest
-	9,  // 59: switchboard.driver.v1.Driver.Start:output_type -> switchboard.driver.v1.StartResponse
-	11, // 60: switchboard.driver.v1.Driver.Capabilities:output_type -> switchboard.driver.v1.CapabilitiesResponse
-	13, // 61: switchboard.driver.v1.Driver.MonitorStart:output_type -> switchboard.driver.v1.MonitorStartResponse
-	15, // 62: switchboard.driver.v1.Driver.MonitorStop:output_type -> switchboard.driver.v1.MonitorStopResponse
-	19, // 63: switchboard.driver.v1.Driver.Snapshot:output_type -> switchboard.driver.v1.SnapshotResponse
-	21, // 64: switchboard.driver.v1.Driver.MakeCall:output_type -> switchboard.driver.v1.CallResponse
-	22, // 65: switchboard.driver.v1.Driver.Answer:output_type -> switchboard.driver.v1.Ack
-	22, // 66: switchboard.driver.v1.Driver.Clear:output_type -> switchboard.driver.v1.Ack
-	22, // 67: switchboard.driver.v1.Driver.Hold:output_type -> switchboard.driver.v1.Ack
-	22, // 68: switchboard.driver.v1.Driver.Retrieve:output_type -> switchboard.driver.v1.Ack
-	21, // 69: switchboard.driver.v1.Driver.Consultation:output_type -> switchboard.driver.v1.CallResponse
-	21, // 70: switchboard.driver.v1.Driver.Transfer:output_type -> switchboard.driver.v1.CallResponse
-	21, // 71: switchboard.driver.v1.Driver.SingleStepTransfer:output_type -> switchboard.driver.v1.CallResponse
-	21, // 72: switchboard.driver.v1.Driver.Conference:output_type -> switchboard.driver.v1.CallResponse
-	22, // 73: switchboard.driver.v1.Driver.Deflect:output_type -> switchboard.driver.v1.Ack
-	22, // 74: switchboard.driver.v1.Driver.GenerateDigits:output_type -> switchboard.driver.v1.Ack
-	31, // 75: switchboard.driver.v1.Driver.Park:output_type -> switchboard.driver.v1.ParkResponse
-	21, // 76: switchboard.driver.v1.Driver.Pickup:output_type -> switchboard.driver.v1.CallResponse
-	22, // 77: switchboard.driver.v1.Driver.SetDND:output_type -> switchboard.driver.v1.Ack
-	22, // 78: switchboard.driver.v1.Driver.SetForwarding:output_type -> switchboard.driver.v1.Ack
-	22, // 79: switchboard.driver.v1.Driver.SetAgentState:output_type -> switchboard.driver.v1.Ack
-	21, // 80: switchboard.driver.v1.Driver.Reconnect:output_type -> switchboard.driver.v1.CallResponse
-	21, // 81: switchboard.driver.v1.Driver.Alternate:output_type -> switchboard.driver.v1.CallResponse
-	42, // 82: switchboard.driver.v1.Driver.ListDevices:output_type -> switchboard.driver.v1.ListDevicesResponse
-	37, // 83: switchboard.driver.v1.Driver.Events:output_type -> switchboard.driver.v1.Event
-	59, // [59:84] is the sub-list for method output_type
-	34, // [34:59] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	4,  // 1: switchboard.driver.v1.SnapshotCall.state:type_name -> switchboard.driver.v1.ConnectionState
+	3,  // 2: switchboard.driver.v1.SnapshotCall.party_type:type_name -> switchboard.driver.v1.PartyType
+	6,  // 3: switchboard.driver.v1.Forwarding.type:type_name -> switchboard.driver.v1.ForwardingType
+	18, // 4: switchboard.driver.v1.SnapshotResponse.calls:type_name -> switchboard.driver.v1.SnapshotCall
+	19, // 5: switchboard.driver.v1.SnapshotResponse.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	7,  // 6: switchboard.driver.v1.SnapshotResponse.agent_state:type_name -> switchboard.driver.v1.AgentState
+	1,  // 7: switchboard.driver.v1.SnapshotResponse.category:type_name -> switchboard.driver.v1.DeviceCategory
+	8,  // 8: switchboard.driver.v1.CallResponse.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 9: switchboard.driver.v1.ConnectionRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 10: switchboard.driver.v1.ConsultationRequest.existing:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 11: switchboard.driver.v1.TransferRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 12: switchboard.driver.v1.TransferRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 13: switchboard.driver.v1.ConferenceRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 14: switchboard.driver.v1.ConferenceRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 15: switchboard.driver.v1.SingleStepTransferRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 16: switchboard.driver.v1.DeflectRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 17: switchboard.driver.v1.GenerateDigitsRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 18: switchboard.driver.v1.ParkRequest.connection:type_name -> switchboard.driver.v1.ConnectionRef
+	19, // 19: switchboard.driver.v1.SetForwardingRequest.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	7,  // 20: switchboard.driver.v1.SetAgentStateRequest.state:type_name -> switchboard.driver.v1.AgentState
+	2,  // 21: switchboard.driver.v1.Event.type:type_name -> switchboard.driver.v1.EventType
+	4,  // 22: switchboard.driver.v1.Event.state:type_name -> switchboard.driver.v1.ConnectionState
+	5,  // 23: switchboard.driver.v1.Event.cause:type_name -> switchboard.driver.v1.Cause
+	45, // 24: switchboard.driver.v1.Event.pbx_time:type_name -> google.protobuf.Timestamp
+	45, // 25: switchboard.driver.v1.Event.time:type_name -> google.protobuf.Timestamp
+	19, // 26: switchboard.driver.v1.Event.forwarding:type_name -> switchboard.driver.v1.Forwarding
+	7,  // 27: switchboard.driver.v1.Event.agent_state:type_name -> switchboard.driver.v1.AgentState
+	3,  // 28: switchboard.driver.v1.Event.party_type:type_name -> switchboard.driver.v1.PartyType
+	8,  // 29: switchboard.driver.v1.ReconnectRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 30: switchboard.driver.v1.ReconnectRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 31: switchboard.driver.v1.AlternateRequest.held:type_name -> switchboard.driver.v1.ConnectionRef
+	8,  // 32: switchboard.driver.v1.AlternateRequest.active:type_name -> switchboard.driver.v1.ConnectionRef
+	3,  // 33: switchboard.driver.v1.DirectoryEntry.type:type_name -> switchboard.driver.v1.PartyType
+	1,  // 34: switchboard.driver.v1.DirectoryEntry.category:type_name -> switchboard.driver.v1.DeviceCategory
+	43, // 35: switchboard.driver.v1.ListDevicesResponse.devices:type_name -> switchboard.driver.v1.DirectoryEntry
+	9,  // 36: switchboard.driver.v1.Driver.Start:input_type -> switchboard.driver.v1.StartRequest
+	11, // 37: switchboard.driver.v1.Driver.Capabilities:input_type -> switchboard.driver.v1.CapabilitiesRequest
+	13, // 38: switchboard.driver.v1.Driver.MonitorStart:input_type -> switchboard.driver.v1.MonitorStartRequest
+	15, // 39: switchboard.driver.v1.Driver.MonitorStop:input_type -> switchboard.driver.v1.MonitorStopRequest
+	17, // 40: switchboard.driver.v1.Driver.Snapshot:input_type -> switchboard.driver.v1.SnapshotRequest
+	21, // 41: switchboard.driver.v1.Driver.MakeCall:input_type -> switchboard.driver.v1.MakeCallRequest
+	24, // 42: switchboard.driver.v1.Driver.Answer:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 43: switchboard.driver.v1.Driver.Clear:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 44: switchboard.driver.v1.Driver.Hold:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 45: switchboard.driver.v1.Driver.Retrieve:input_type -> switchboard.driver.v1.ConnectionRequest
+	25, // 46: switchboard.driver.v1.Driver.Consultation:input_type -> switchboard.driver.v1.ConsultationRequest
+	26, // 47: switchboard.driver.v1.Driver.Transfer:input_type -> switchboard.driver.v1.TransferRequest
+	28, // 48: switchboard.driver.v1.Driver.SingleStepTransfer:input_type -> switchboard.driver.v1.SingleStepTransferRequest
+	27, // 49: switchboard.driver.v1.Driver.Conference:input_type -> switchboard.driver.v1.ConferenceRequest
+	29, // 50: switchboard.driver.v1.Driver.Deflect:input_type -> switchboard.driver.v1.DeflectRequest
+	30, // 51: switchboard.driver.v1.Driver.GenerateDigits:input_type -> switchboard.driver.v1.GenerateDigitsRequest
+	31, // 52: switchboard.driver.v1.Driver.Park:input_type -> switchboard.driver.v1.ParkRequest
+	33, // 53: switchboard.driver.v1.Driver.Pickup:input_type -> switchboard.driver.v1.PickupRequest
+	34, // 54: switchboard.driver.v1.Driver.SetDND:input_type -> switchboard.driver.v1.SetDNDRequest
+	35, // 55: switchboard.driver.v1.Driver.SetForwarding:input_type -> switchboard.driver.v1.SetForwardingRequest
+	36, // 56: switchboard.driver.v1.Driver.SetAgentState:input_type -> switchboard.driver.v1.SetAgentStateRequest
+	39, // 57: switchboard.driver.v1.Driver.Reconnect:input_type -> switchboard.driver.v1.ReconnectRequest
+	40, // 58: switchboard.driver.v1.Driver.Alternate:input_type -> switchboard.driver.v1.AlternateRequest
+	42, // 59: switchboard.driver.v1.Driver.ListDevices:input_type -> switchboard.driver.v1.ListDevicesRequest
+	41, // 60: switchboard.driver.v1.Driver.GroupPickup:input_type -> switchboard.driver.v1.GroupPickupRequest
+	24, // 61: switchboard.driver.v1.Driver.CampOn:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 62: switchboard.driver.v1.Driver.CallBack:input_type -> switchboard.driver.v1.ConnectionRequest
+	24, // 63: switchboard.driver.v1.Driver.Intrude:input_type -> switchboard.driver.v1.ConnectionRequest
+	37, // 64: switchboard.driver.v1.Driver.Events:input_type -> switchboard.driver.v1.EventsRequest
+	10, // 65: switchboard.driver.v1.Driver.Start:output_type -> switchboard.driver.v1.StartResponse
+	12, // 66: switchboard.driver.v1.Driver.Capabilities:output_type -> switchboard.driver.v1.CapabilitiesResponse
+	14, // 67: switchboard.driver.v1.Driver.MonitorStart:output_type -> switchboard.driver.v1.MonitorStartResponse
+	16, // 68: switchboard.driver.v1.Driver.MonitorStop:output_type -> switchboard.driver.v1.MonitorStopResponse
+	20, // 69: switchboard.driver.v1.Driver.Snapshot:output_type -> switchboard.driver.v1.SnapshotResponse
+	22, // 70: switchboard.driver.v1.Driver.MakeCall:output_type -> switchboard.driver.v1.CallResponse
+	23, // 71: switchboard.driver.v1.Driver.Answer:output_type -> switchboard.driver.v1.Ack
+	23, // 72: switchboard.driver.v1.Driver.Clear:output_type -> switchboard.driver.v1.Ack
+	23, // 73: switchboard.driver.v1.Driver.Hold:output_type -> switchboard.driver.v1.Ack
+	23, // 74: switchboard.driver.v1.Driver.Retrieve:output_type -> switchboard.driver.v1.Ack
+	22, // 75: switchboard.driver.v1.Driver.Consultation:output_type -> switchboard.driver.v1.CallResponse
+	22, // 76: switchboard.driver.v1.Driver.Transfer:output_type -> switchboard.driver.v1.CallResponse
+	22, // 77: switchboard.driver.v1.Driver.SingleStepTransfer:output_type -> switchboard.driver.v1.CallResponse
+	22, // 78: switchboard.driver.v1.Driver.Conference:output_type -> switchboard.driver.v1.CallResponse
+	23, // 79: switchboard.driver.v1.Driver.Deflect:output_type -> switchboard.driver.v1.Ack
+	23, // 80: switchboard.driver.v1.Driver.GenerateDigits:output_type -> switchboard.driver.v1.Ack
+	32, // 81: switchboard.driver.v1.Driver.Park:output_type -> switchboard.driver.v1.ParkResponse
+	22, // 82: switchboard.driver.v1.Driver.Pickup:output_type -> switchboard.driver.v1.CallResponse
+	23, // 83: switchboard.driver.v1.Driver.SetDND:output_type -> switchboard.driver.v1.Ack
+	23, // 84: switchboard.driver.v1.Driver.SetForwarding:output_type -> switchboard.driver.v1.Ack
+	23, // 85: switchboard.driver.v1.Driver.SetAgentState:output_type -> switchboard.driver.v1.Ack
+	22, // 86: switchboard.driver.v1.Driver.Reconnect:output_type -> switchboard.driver.v1.CallResponse
+	22, // 87: switchboard.driver.v1.Driver.Alternate:output_type -> switchboard.driver.v1.CallResponse
+	44, // 88: switchboard.driver.v1.Driver.ListDevices:output_type -> switchboard.driver.v1.ListDevicesResponse
+	22, // 89: switchboard.driver.v1.Driver.GroupPickup:output_type -> switchboard.driver.v1.CallResponse
+	23, // 90: switchboard.driver.v1.Driver.CampOn:output_type -> switchboard.driver.v1.Ack
+	23, // 91: switchboard.driver.v1.Driver.CallBack:output_type -> switchboard.driver.v1.Ack
+	22, // 92: switchboard.driver.v1.Driver.Intrude:output_type -> switchboard.driver.v1.CallResponse
+	38, // 93: switchboard.driver.v1.Driver.Events:output_type -> switchboard.driver.v1.Event
+	65, // [65:94] is the sub-list for method output_type
+	36, // [36:65] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_driver_proto_init() }
@@ -3292,8 +3521,8 @@ func file_driver_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_driver_proto_rawDesc), len(file_driver_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   36,
+			NumEnums:      8,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -70,6 +70,10 @@ const (
 	Driver_Reconnect_FullMethodName          = "/switchboard.driver.v1.Driver/Reconnect"
 	Driver_Alternate_FullMethodName          = "/switchboard.driver.v1.Driver/Alternate"
 	Driver_ListDevices_FullMethodName        = "/switchboard.driver.v1.Driver/ListDevices"
+	Driver_GroupPickup_FullMethodName        = "/switchboard.driver.v1.Driver/GroupPickup"
+	Driver_CampOn_FullMethodName             = "/switchboard.driver.v1.Driver/CampOn"
+	Driver_CallBack_FullMethodName           = "/switchboard.driver.v1.Driver/CallBack"
+	Driver_Intrude_FullMethodName            = "/switchboard.driver.v1.Driver/Intrude"
 	Driver_Events_FullMethodName             = "/switchboard.driver.v1.Driver/Events"
 )
 
@@ -142,6 +146,25 @@ type DriverClient interface {
 	// that every lamp has a name. The host pages until next_page_token is
 	// empty.
 	ListDevices(ctx context.Context, in *ListDevicesRequest, opts ...grpc.CallOption) (*ListDevicesResponse, error)
+	// GroupPickup (CSTA GroupPickupCall, ECMA-269 §17.1.14) picks up, at
+	// device, a call ringing in a pickup group: group names the group
+	// (CSTA pickGroup); empty means the device's own group. The answer is
+	// the device's connection in the picked call.
+	GroupPickup(ctx context.Context, in *GroupPickupRequest, opts ...grpc.CallOption) (*CallResponse, error)
+	// CampOn (CSTA CampOnCall, ECMA-269 §17.1.6) queues the call of
+	// connection (the caller's connection to a busy device) at the busy
+	// device: it rings there when the device becomes free.
+	CampOn(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*Ack, error)
+	// CallBack (CSTA CallBackCallRelated, ECMA-269 §17.1.4) asks the PBX to
+	// call the caller of connection (its connection to a busy or
+	// unanswering device) back when the called device becomes free; the
+	// caller's call is cleared.
+	CallBack(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*Ack, error)
+	// Intrude (CSTA IntrudeCall, ECMA-269 §17.1.16) joins the caller of
+	// connection (its connection to a busy device) into the busy device's
+	// existing call. The answer is the caller's connection in the joined
+	// call.
+	Intrude(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*CallResponse, error)
 	// Events streams the events of every monitored device. The host opens it
 	// once per driver process, right after Start.
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error)
@@ -395,6 +418,46 @@ func (c *driverClient) ListDevices(ctx context.Context, in *ListDevicesRequest, 
 	return out, nil
 }
 
+func (c *driverClient) GroupPickup(ctx context.Context, in *GroupPickupRequest, opts ...grpc.CallOption) (*CallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallResponse)
+	err := c.cc.Invoke(ctx, Driver_GroupPickup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) CampOn(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*Ack, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ack)
+	err := c.cc.Invoke(ctx, Driver_CampOn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) CallBack(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*Ack, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ack)
+	err := c.cc.Invoke(ctx, Driver_CallBack_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *driverClient) Intrude(ctx context.Context, in *ConnectionRequest, opts ...grpc.CallOption) (*CallResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallResponse)
+	err := c.cc.Invoke(ctx, Driver_Intrude_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *driverClient) Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Event], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &Driver_ServiceDesc.Streams[0], Driver_Events_FullMethodName, cOpts...)
@@ -483,6 +546,25 @@ type DriverServer interface {
 	// that every lamp has a name. The host pages until next_page_token is
 	// empty.
 	ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error)
+	// GroupPickup (CSTA GroupPickupCall, ECMA-269 §17.1.14) picks up, at
+	// device, a call ringing in a pickup group: group names the group
+	// (CSTA pickGroup); empty means the device's own group. The answer is
+	// the device's connection in the picked call.
+	GroupPickup(context.Context, *GroupPickupRequest) (*CallResponse, error)
+	// CampOn (CSTA CampOnCall, ECMA-269 §17.1.6) queues the call of
+	// connection (the caller's connection to a busy device) at the busy
+	// device: it rings there when the device becomes free.
+	CampOn(context.Context, *ConnectionRequest) (*Ack, error)
+	// CallBack (CSTA CallBackCallRelated, ECMA-269 §17.1.4) asks the PBX to
+	// call the caller of connection (its connection to a busy or
+	// unanswering device) back when the called device becomes free; the
+	// caller's call is cleared.
+	CallBack(context.Context, *ConnectionRequest) (*Ack, error)
+	// Intrude (CSTA IntrudeCall, ECMA-269 §17.1.16) joins the caller of
+	// connection (its connection to a busy device) into the busy device's
+	// existing call. The answer is the caller's connection in the joined
+	// call.
+	Intrude(context.Context, *ConnectionRequest) (*CallResponse, error)
 	// Events streams the events of every monitored device. The host opens it
 	// once per driver process, right after Start.
 	Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error
@@ -567,6 +649,18 @@ func (UnimplementedDriverServer) Alternate(context.Context, *AlternateRequest) (
 }
 func (UnimplementedDriverServer) ListDevices(context.Context, *ListDevicesRequest) (*ListDevicesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDevices not implemented")
+}
+func (UnimplementedDriverServer) GroupPickup(context.Context, *GroupPickupRequest) (*CallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GroupPickup not implemented")
+}
+func (UnimplementedDriverServer) CampOn(context.Context, *ConnectionRequest) (*Ack, error) {
+	return nil, status.Error(codes.Unimplemented, "method CampOn not implemented")
+}
+func (UnimplementedDriverServer) CallBack(context.Context, *ConnectionRequest) (*Ack, error) {
+	return nil, status.Error(codes.Unimplemented, "method CallBack not implemented")
+}
+func (UnimplementedDriverServer) Intrude(context.Context, *ConnectionRequest) (*CallResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Intrude not implemented")
 }
 func (UnimplementedDriverServer) Events(*EventsRequest, grpc.ServerStreamingServer[Event]) error {
 	return status.Error(codes.Unimplemented, "method Events not implemented")
@@ -1024,6 +1118,78 @@ func _Driver_ListDevices_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Driver_GroupPickup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GroupPickupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).GroupPickup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_GroupPickup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).GroupPickup(ctx, req.(*GroupPickupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_CampOn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).CampOn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_CampOn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).CampOn(ctx, req.(*ConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_CallBack_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).CallBack(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_CallBack_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).CallBack(ctx, req.(*ConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Driver_Intrude_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DriverServer).Intrude(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Driver_Intrude_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DriverServer).Intrude(ctx, req.(*ConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Driver_Events_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(EventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -1137,6 +1303,22 @@ var Driver_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDevices",
 			Handler:    _Driver_ListDevices_Handler,
+		},
+		{
+			MethodName: "GroupPickup",
+			Handler:    _Driver_GroupPickup_Handler,
+		},
+		{
+			MethodName: "CampOn",
+			Handler:    _Driver_CampOn_Handler,
+		},
+		{
+			MethodName: "CallBack",
+			Handler:    _Driver_CallBack_Handler,
+		},
+		{
+			MethodName: "Intrude",
+			Handler:    _Driver_Intrude_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
