@@ -14,7 +14,10 @@ import (
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Target{Name: "avaya", New: func(t *testing.T) conformance.Setup {
 		devs := []string{"201", "202", "203", "204"}
-		sim, err := labavaya.New(simConfig(labavaya.Config{Devices: devs}))
+		// One call appearance per station (a second call is busy), 0 for
+		// the public network, hunt group 600 of 204.
+		sim, err := labavaya.New(simConfig(labavaya.Config{Devices: devs, Lines: 1, ExternalPrefix: "0",
+			Groups: map[string][]string{"600": {"204"}}}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,6 +30,8 @@ func TestConformance(t *testing.T) {
 		d := avaya.New()
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
-			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names}
+			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names,
+			External: "0301234567", Outage: sim.Outage, SetMessageWaiting: sim.SetMessageWaiting,
+			Queue: "600"}
 	}})
 }

@@ -54,7 +54,8 @@ type Driver struct {
 	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
-	roots  *x509.CertPool // from cfg.TLSCAFile; nil = system roots
+	tr     *cstamodel.Translator // maps call events (translator); set by Start
+	roots  *x509.CertPool        // from cfg.TLSCAFile; nil = system roots
 	cancel context.CancelFunc
 	runCtx context.Context // ends when the driver closes
 	wg     sync.WaitGroup
@@ -107,6 +108,7 @@ func New() *Driver {
 	d.q = d.newQueue()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
+	d.tr = translator(nil)
 	return d
 }
 
@@ -167,6 +169,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.roots = roots
 	d.started, d.cfg = true, cfg
+	d.tr = translator(cstamodel.Names(cfg.Directory))
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
@@ -551,11 +554,11 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	}
 	d.mu.Unlock()
 	d.stats.monitorStarts.Add(1)
-	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	return nil
 }
 
@@ -573,14 +576,14 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 	if err != nil {
 		return err
 	}
-	snap, err := d.pbxSnapshot(ctx, c, device, devID)
+	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
 		if isRefusal(err) {
 			return nil
 		}
 		return err
 	}
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	return nil
 }
 
@@ -676,6 +679,7 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	}
 	s := dv.Snapshot(device, d.ev.Seq())
 	s.AgentState = agent
+	s.Stale = d.link != pbxlink.Up // down, or not up yet in this process
 	return s
 }
 

@@ -16,6 +16,7 @@ type item struct {
 	gen      uint64
 	msg      csta.Message
 	snap     *plugins.DeviceSnapshot
+	mwi      bool   // snap.MessageWaiting is AES's answer (GetMessageWaitingIndicator)
 	touched  uint64 // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
@@ -57,6 +58,9 @@ func (d *Driver) apply(ctx context.Context, it item) {
 		st := d.dev(it.snap.Device)
 		if it.snap.AgentState != plugins.AgentUnspecified && st.Touched == it.touched {
 			st.agent = it.snap.AgentState // no agent event since it was asked
+		}
+		if it.mwi && st.Touched == it.touched {
+			st.MWI = it.snap.MessageWaiting // no message-waiting event since it was asked
 		}
 		st.ApplySnapshot(it.snap, it.touched)
 		return
@@ -106,8 +110,12 @@ func monitorOf(m csta.Message) string {
 }
 
 // translator maps AES's call events: DMCC device IDs named by their
-// extension; ServiceInitiated names its initiating device as Calling.
-var translator = &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls: true}
+// extension; ServiceInitiated names its initiating device as Calling;
+// the parties' names from the configured directory (names is
+// cstamodel.Names of it).
+func translator(names func(string) string) *cstamodel.Translator {
+	return &cstamodel.Translator{DeviceOf: dmcc.Extension, InitiatorCalls: true, NameOf: names}
+}
 
 // mapEvent translates one CSTA event for monitor m into the model and
 // updates the device's state. Called with d.mu held.
@@ -118,7 +126,7 @@ func (d *Driver) mapEvent(m *monitor, msg csta.Message) {
 	if d.mapFeature(st, base, msg) {
 		return
 	}
-	if ev, ok := translator.Event(st.Calls, base, msg); ok {
+	if ev, ok := d.tr.Event(st.Calls, base, msg); ok {
 		d.emit(ev)
 	}
 }

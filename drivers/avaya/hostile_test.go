@@ -24,7 +24,7 @@ func TestHostileFrames(t *testing.T) {
 		if err := e.d.Clear(bg, c); err != nil {
 			t.Fatal(err)
 		}
-		for range 4 {
+		for range 6 { // ConnectionCleared ×4, CallCleared ×2
 			e.Next()
 		}
 		after := e.d.Stats()

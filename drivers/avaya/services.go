@@ -2,6 +2,7 @@ package avaya
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"strings"
 
@@ -261,14 +262,16 @@ func (d *Driver) SetAgentState(ctx context.Context, r plugins.AgentStateRequest)
 }
 
 // pbxSnapshot asks AES for device's calls (SnapshotDevice), DND
-// (GetDoNotDisturb) and forwarding (GetForwarding). The feature queries
-// are best effort: an AES that refuses them leaves them off.
-func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID string) (plugins.DeviceSnapshot, error) {
-	s := plugins.DeviceSnapshot{Device: device}
+// (GetDoNotDisturb), message waiting (GetMessageWaitingIndicator ~) and
+// forwarding (GetForwarding). The feature queries are best effort: an AES
+// that refuses them leaves them off; mwi says whether s.MessageWaiting is
+// AES's answer (else the lamp stays as events set it).
+func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID string) (s plugins.DeviceSnapshot, mwi bool, err error) {
+	s = plugins.DeviceSnapshot{Device: device}
 	dev := csta.DeviceID{Value: devID, TypeOfNumber: "other", MediaClass: "notKnown"}
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: dev})
 	if err != nil {
-		return s, fmt.Errorf("snapshot %s: %w", device, err)
+		return s, false, fmt.Errorf("snapshot %s: %w", device, err)
 	}
 	if data := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData.SnapshotData; data != nil {
 		for _, it := range data.Items {
@@ -288,6 +291,14 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	if r, err := c.Call(ctx, &dmcc.GetAgentState{Device: dev}); err == nil {
 		s.AgentState = agentFromResponse(r.(*dmcc.GetAgentStateResponse))
 	}
+	if r, err := c.Call(ctx, d.mwiQuery(dev)); err == nil {
+		var v struct {
+			On bool `xml:"messageWaitingOn"`
+		}
+		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+			s.MessageWaiting, mwi = v.On, true
+		}
+	}
 	if r, err := c.Call(ctx, &dmcc.GetForwarding{Device: dev}); err == nil {
 		for _, it := range r.(*dmcc.GetForwardingResponse).Items {
 			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
@@ -295,7 +306,21 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 			}
 		}
 	}
-	return s, nil
+	return s, mwi, nil
+}
+
+// mwiQuery is ECMA-269 Get Message Waiting Indicator (§22.1 ~) for dev,
+// in the negotiated protocol version's namespace (AES's CSTA requests).
+func (d *Driver) mwiQuery(dev csta.DeviceID) *csta.RawMessage {
+	ns := d.ProtocolVersion()
+	if !strings.HasPrefix(ns, csta.NamespacePrefix) {
+		ns = csta.Ed3.Namespace()
+	}
+	inner, _ := xml.Marshal(struct {
+		XMLName xml.Name `xml:"device"`
+		csta.DeviceID
+	}{DeviceID: dev})
+	return &csta.RawMessage{XMLName: xml.Name{Space: ns, Local: "GetMessageWaitingIndicator"}, Inner: inner}
 }
 
 // Interface guards.

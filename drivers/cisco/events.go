@@ -2,6 +2,7 @@ package cisco
 
 import (
 	"context"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"slices"
 	"strings"
 	"time"
@@ -256,7 +257,7 @@ func (d *Driver) deviceOf(p xsi.Party) string {
 func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 	s := plugins.DeviceSnapshot{Device: device, Calls: []plugins.CallSnapshot{}, Seq: d.ev.Seq()}
 	if st := d.devs[device]; st != nil {
-		s.Calls = callsOf(st.halves)
+		s.Calls = callsOf(device, st.halves)
 		s.DND, s.MessageWaiting = st.dnd, st.mwi
 		s.AgentState = st.agent
 		for _, f := range st.fwd {
@@ -264,13 +265,14 @@ func (d *Driver) snapshotLocked(device string) plugins.DeviceSnapshot {
 		}
 	}
 	slices.SortFunc(s.Forwarding, func(a, b plugins.Forwarding) int { return int(a.Type - b.Type) })
+	s.Stale = d.link != pbxlink.Up // the channel is down, or not up yet in this process
 	return s
 }
 
 // callsOf folds a device's halves into one CallSnapshot per model call
 // (a conference controller has two halves in one call), keeping the most
 // active state.
-func callsOf(halves map[string]*halfState) []plugins.CallSnapshot {
+func callsOf(device string, halves map[string]*halfState) []plugins.CallSnapshot {
 	rank := map[plugins.ConnectionState]int{plugins.StateConnected: 5, plugins.StateAlerting: 4,
 		plugins.StateInitiated: 3, plugins.StateHold: 2, plugins.StateFail: 1}
 	by := map[string]plugins.CallSnapshot{}
@@ -290,6 +292,12 @@ func callsOf(halves map[string]*halfState) []plugins.CallSnapshot {
 			c = plugins.CallSnapshot{CallID: h.call, ConnectionID: h.xsiID, State: h.state, Other: other,
 				OtherName: h.otherName, PartyType: h.party, GlobalCallID: h.global, LastRedirection: h.lastRedir,
 				OriginalCalled: h.origCalled}
+			// The parties, as the half's personality says who called whom.
+			if h.personality == xsi.PersonalityTerminator {
+				c.Calling, c.Called = other, device
+			} else if other != "" {
+				c.Calling, c.Called = device, other
+			}
 		}
 		by[h.call] = c
 	}

@@ -56,8 +56,32 @@ type Setup struct {
 	// network (number); the external_caller scenario needs it.
 	Incoming func(number, to string)
 	// Names are the names the PBX (or the driver's configured directory)
-	// has for devices; the directory scenario holds ListDevices to them.
+	// has for devices; the directory scenario holds ListDevices to them,
+	// and the call scenarios the parties' names in events and snapshots.
 	Names map[string]string
+	// ExternalName is the name the PBX gives the external caller of
+	// Incoming (the network's calling name); "" when the PBX sends none
+	// (ECMA-323 events carry no names). external_caller holds the
+	// event's calling name to it.
+	ExternalName string
+	// Queue is a hunt group (or ACD queue) whose one member is
+	// Devices[3], monitorable like a device; the queued scenario needs
+	// it. "" when the PBX (or its simulator) has none.
+	Queue string
+	// External is a number of the public network the PBX routes out over
+	// a trunk, whose far end answers; the external_call scenario needs it.
+	External string
+	// Outage, when set, takes the PBX away (links dropped, new ones
+	// refused) until the returned function is called; the link_outage
+	// scenario needs it (with Incoming).
+	Outage func() (restore func())
+	// Skip names scenarios the PBX cannot run, each with why (e.g.
+	// "queued": "no hunt groups in the simulator"); they are skipped
+	// with that reason, visibly.
+	Skip map[string]string
+	// SetMessageWaiting, when set, turns a device's message-waiting lamp
+	// on or off at the PBX; the message_waiting scenario needs it.
+	SetMessageWaiting func(dev string, on bool)
 }
 
 // Target is one driver under test.
@@ -85,8 +109,9 @@ type scenario struct {
 	name  string
 	needs []plugins.Service
 	run   func(r *runner)
-	// hook, when set, names the Setup hook the scenario needs and the
-	// setup lacks ("" when it has it).
+	// hook, when set, says why the Setup cannot run the scenario (the
+	// hook or number it needs and lacks, or what the PBX cannot do); ""
+	// when it can.
 	hook func(Setup) string
 }
 
@@ -103,14 +128,17 @@ func Run(t *testing.T, tg Target) {
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			r := start(t, tg)
+			if why, ok := r.setup.Skip[sc.name]; ok {
+				t.Skipf("%s cannot run %s: %s", tg.Name, sc.name, why)
+			}
 			for _, svc := range sc.needs {
 				if !r.caps.Supports(svc) {
 					t.Skipf("%s does not declare %s", tg.Name, svc)
 				}
 			}
 			if sc.hook != nil {
-				if missing := sc.hook(r.setup); missing != "" {
-					t.Skipf("%s's simulator setup has no %s", tg.Name, missing)
+				if why := sc.hook(r.setup); why != "" {
+					t.Skipf("%s: %s", tg.Name, why)
 				}
 			}
 			sc.run(r)

@@ -31,7 +31,8 @@ func (l liar) Capabilities(ctx context.Context) (plugins.Capabilities, error) {
 func mitelTarget(lie bool) conformance.Target {
 	return conformance.Target{Name: "mitel", New: func(t *testing.T) conformance.Setup {
 		devs := []string{"201", "202", "203", "204"}
-		sim, err := labmitel.New(labmitel.Config{Devices: devs})
+		sim, err := labmitel.New(labmitel.Config{Devices: devs, Lines: 1, ExternalPrefix: "0",
+			Groups: map[string][]string{"600": {"204"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +44,7 @@ func mitelTarget(lie bool) conformance.Target {
 		if lie {
 			drv = liar{drv}
 		}
-		return conformance.Setup{Driver: drv, Config: cfg, Devices: devs}
+		return conformance.Setup{Driver: drv, Config: cfg, Devices: devs, Queue: "600", External: "0301234567"}
 	}}
 }
 

@@ -59,6 +59,11 @@ var scenarios = []scenario{
 	{"external_caller", nil, externalCaller, hasIncoming},
 	{"link_restore", []plugins.Service{sMakeCall}, linkRestore, hasDropLink},
 	{"directory", []plugins.Service{plugins.ServiceListDevices}, directory, hasNames},
+	{"busy", []plugins.Service{sMakeCall, sAnswer}, busy, nil},
+	{"queued", []plugins.Service{sMakeCall, sAnswer, sClear}, queued, hasQueue},
+	{"external_call", []plugins.Service{sMakeCall}, externalCall, hasExternal},
+	{"link_outage", nil, linkOutage, hasOutage},
+	{"message_waiting", []plugins.Service{plugins.ServiceMessageWaiting}, messageWaiting, hasSetMessageWaiting},
 }
 
 // capabilities: every service the driver does not declare answers "not
@@ -200,6 +205,7 @@ func (r *runner) makeCall(a, b string) (plugins.ConnectionRef, plugins.Event) {
 	if delivered.Cause != plugins.CauseNewCall && delivered.Cause != plugins.CauseMakeCall {
 		r.t.Fatalf("delivered at %s: cause %s, want new_call (or make_call)", b, delivered.Cause)
 	}
+	r.named(delivered) // the lamp at b shows who calls
 	return ref, delivered
 }
 
@@ -220,7 +226,10 @@ func callScenario(r *runner) {
 	r.eventually(r.A, "one call initiated or connected", func(s plugins.DeviceSnapshot) bool {
 		return calls(stInitiated)(s) || calls(stConnected)(s)
 	})
-	r.eventually(r.B, "one call alerting", calls(stAlerting))
+	s := r.eventually(r.B, "one call alerting", calls(stAlerting))
+	if want := r.setup.Names[r.A]; want != "" && (s.Calls[0].Other != r.A || s.Calls[0].OtherName != want) {
+		r.t.Fatalf("snapshot of %s: the far end is %q named %q, want %q named %q", r.B, s.Calls[0].Other, s.Calls[0].OtherName, r.A, want)
+	}
 }
 
 func answerScenario(r *runner) {
@@ -555,14 +564,14 @@ func callState(s plugins.DeviceSnapshot, id string) plugins.ConnectionState {
 
 func hasIncoming(s Setup) string {
 	if s.Incoming == nil {
-		return "Incoming hook"
+		return "the simulator setup has no Incoming hook"
 	}
 	return ""
 }
 
 func hasDropLink(s Setup) string {
 	if s.DropLink == nil {
-		return "DropLink hook"
+		return "the simulator setup has no DropLink hook"
 	}
 	return ""
 }
@@ -577,8 +586,12 @@ func externalCaller(r *runner) {
 	if d.PartyType != plugins.PartyExternal || d.Calling != number || d.Called != r.A {
 		r.t.Fatalf("external call at %s: party %s, calling %q, called %q (%s)", r.A, d.PartyType, d.Calling, d.Called, describe(d))
 	}
+	if want := r.setup.ExternalName; want != "" && d.CallingName != want {
+		r.t.Fatalf("external call at %s: calling name %q, want %q (%s)", r.A, d.CallingName, want, describe(d))
+	}
 	s := r.eventually(r.A, "one call alerting", calls(stAlerting))
-	if c := s.Calls[0]; c.PartyType != plugins.PartyExternal {
+	if c := s.Calls[0]; c.PartyType != plugins.PartyExternal || c.Calling != number ||
+		(r.setup.ExternalName != "" && c.OtherName != r.setup.ExternalName) {
 		r.t.Fatalf("snapshot of the external call: %+v", c)
 	}
 }
@@ -626,7 +639,7 @@ func noneOrFailed(s plugins.DeviceSnapshot) bool {
 
 func hasNames(s Setup) string {
 	if len(s.Names) == 0 {
-		return "Names"
+		return "the simulator setup has no Names"
 	}
 	return ""
 }

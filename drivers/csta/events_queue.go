@@ -67,8 +67,13 @@ type OfferedEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *RawXML      `xml:"extensions,omitempty"`
+	// The network view of the parties, as in DeliveredEvent (~: Offered
+	// has Delivered's parameters in ECMA-269 §17.2.13).
+	NetworkInfo
+	CallLinkageData *CallLinkageData `xml:"callLinkageData,omitempty"`
+	Extensions      *RawXML          `xml:"extensions,omitempty"`
 }
 
 // SnapshotDeviceData carries a deferred SnapshotDevice result: the switch

@@ -11,7 +11,7 @@ import (
 type Device struct {
 	Calls   Calls
 	DND     bool
-	MWI     bool // message waiting (MessageWaitingEvent); snapshots do not carry it
+	MWI     bool // message waiting: MessageWaitingEvent, or the PBX's answer to GetMessageWaitingIndicator where the driver asks
 	Fwd     map[plugins.ForwardingType]plugins.Forwarding
 	Touched uint64 // events applied; lets a late snapshot yield to them
 }
@@ -65,4 +65,19 @@ func (dv *Device) MessageWaiting(base plugins.Event, e *csta.MessageWaitingEvent
 		base.Other = e.DeviceForMessage.Value
 	}
 	return base
+}
+
+// Names returns a lookup of the names dir gives devices ("" for a device
+// it does not list), for Translator.NameOf.
+func Names(dir []plugins.DirectoryEntry) func(device string) string {
+	if len(dir) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(dir))
+	for _, e := range dir {
+		if e.Name != "" {
+			m[e.Device] = e.Name
+		}
+	}
+	return func(device string) string { return m[device] }
 }

@@ -106,6 +106,16 @@ func CauseText(m csta.Message) string {
 		return e.Cause
 	case *csta.FailedEvent:
 		return e.Cause
+	case *csta.QueuedEvent:
+		return e.Cause
+	case *csta.CallClearedEvent:
+		return e.Cause
+	case *csta.NetworkReachedEvent:
+		return e.Cause
+	case *csta.DigitsDialedEvent:
+		return e.Cause
+	case *csta.OfferedEvent:
+		return e.Cause
 	}
 	return ""
 }

@@ -25,6 +25,11 @@ type Translator struct {
 	// InitiatorCalls names a ServiceInitiatedEvent's initiatingDevice as
 	// the event's Calling party.
 	InitiatorCalls bool
+	// NameOf, when set, names a device (as the model names it; "" when
+	// unknown): the calling, called and other party of each event get
+	// their names from it. ECMA-323 events carry numbers only, so the
+	// names come from the PBX's directory or the configured one.
+	NameOf func(device string) string
 }
 
 func (tr *Translator) device(id string) string {
@@ -93,27 +98,44 @@ func (tr *Translator) Event(calls Calls, base plugins.Event, msg csta.Message) (
 		}
 	case *csta.CallClearedEvent:
 		base.Type = plugins.EventCallCleared
-	case *csta.NetworkReachedEvent:
+	case *csta.NetworkReachedEvent: // the call left over a trunk: the far end is external
 		base.Type, base.Calling, base.Called = plugins.EventNetworkReached, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
-		base.Other = tr.party(v.NetworkInterfaceUsed)
+		base.Other, base.PartyType = tr.party(v.NetworkInterfaceUsed), plugins.PartyExternal
 	case *csta.DigitsDialedEvent:
 		base.Type, base.Called, base.Other = plugins.EventDigitsDialed, v.DialingSequence, tr.party(v.DialingDevice)
 	case *csta.OfferedEvent: // offered is alerting that may still be refused: the lamp rings
 		base.Type, base.Calling, base.Called = plugins.EventDelivered, tr.party(v.CallingDevice), tr.party(v.CalledDevice)
 		base.Other = tr.party(v.OfferedDevice)
+		tr.callInfo(&base, tr.party(v.OfferedDevice), v.LastRedirectionDevice, globalID(v.CallLinkageData, v.Extensions, v.CorrelatorData), v.NetworkInfo)
 	case *csta.TransferedEvent:
 		base.Type, base.Other = plugins.EventTransferred, tr.party(v.TransferredToDevice)
+		tr.name(&base)
 		tr.join(calls, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.TransferredConnections, device)
 		return base, true
 	case *csta.ConferencedEvent:
 		base.Type, base.Other = plugins.EventConferenced, tr.party(v.AddedParty)
+		tr.name(&base)
 		tr.join(calls, &base, v.PrimaryOldCall, v.SecondaryOldCall, v.ConferenceConnections, device)
 		return base, true
 	default:
 		return plugins.Event{}, false
 	}
+	tr.name(&base)
 	tr.track(calls, base, subj)
 	return base, true
+}
+
+// name fills in the parties' names from NameOf.
+func (tr *Translator) name(ev *plugins.Event) {
+	if tr.NameOf == nil {
+		return
+	}
+	for _, p := range []struct{ dev, name *string }{
+		{&ev.Calling, &ev.CallingName}, {&ev.Called, &ev.CalledName}, {&ev.Other, &ev.OtherName}} {
+		if *p.dev != "" && *p.name == "" {
+			*p.name = tr.NameOf(*p.dev)
+		}
+	}
 }
 
 // track records the device's own connection state after a call event.

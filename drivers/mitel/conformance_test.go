@@ -14,7 +14,10 @@ import (
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Target{Name: "mitel", New: func(t *testing.T) conformance.Setup {
 		devs := []string{"201", "202", "203", "204"}
-		sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: devs})
+		// One line per phone (a second call is busy), hunt group 600 of
+		// 204, 0 for the public network, calls offered before they alert.
+		sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: devs,
+			Lines: 1, Groups: map[string][]string{"600": {"204"}}, ExternalPrefix: "0", Offer: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,6 +30,7 @@ func TestConformance(t *testing.T) {
 		d := mitel.New()
 		t.Cleanup(func() { _ = d.Close() })
 		return conformance.Setup{Driver: sdk.Adapt(d), Config: driverConfig(sim.Addr(), map[string]any{"directory": dir}), Devices: devs,
-			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names}
+			DropLink: sim.DropLinks, Incoming: sim.Incoming, Names: names,
+			Queue: "600", External: "0301234567", Outage: sim.Outage, SetMessageWaiting: sim.SetMessageWaiting}
 	}})
 }

@@ -124,7 +124,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 	}
 	d.roots = roots
 	d.started, d.cfg = true, cfg
-	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model}
+	d.tr = &cstamodel.Translator{PBXTime: pbxTime, DeviceOf: cfg.ids.model, NameOf: cstamodel.Names(cfg.Directory)}
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx
 	d.mu.Unlock()
@@ -470,12 +470,12 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	}
 	d.mu.Unlock()
 	d.stats.monitorStarts.Add(1)
-	snap, err := d.pbxSnapshot(ctx, c, device)
+	snap, mwi, err := d.pbxSnapshot(ctx, c, device)
 	if err != nil {
 		return nil // the monitor stands; the state stays unknown until events
 	}
 	applied := make(chan struct{})
-	d.q.Push(item{gen: gen, snap: &snap, touched: touched, applied: applied})
+	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, applied: applied})
 	if !restore {
 		// The host takes the device's Snapshot right after MonitorStart:
 		// it must show the PBX's calls, not the empty state before the

@@ -163,6 +163,12 @@ func TestCallAnswerHoldRetrieveClear(t *testing.T) {
 	e.Want(plugins.EventConnectionCleared, "202", plugins.StateConnected)
 	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
 	e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
+	// The call is over: CallCleared at both (ECMA-269 §17.2.2).
+	for _, d := range []string{"201", "202"} {
+		if ev := e.Want(plugins.EventCallCleared, d, plugins.StateNull); ev.Cause != plugins.CauseNormalClearing || ev.CallID != ref.CallID {
+			t.Fatalf("call cleared %+v", ev)
+		}
+	}
 	for _, d := range []string{"201", "202"} {
 		if s := e.snapshot(d); len(s.Calls) != 0 {
 			t.Fatalf("%s still has calls %+v", d, s.Calls)
@@ -307,6 +313,7 @@ func TestDNDAndForwarding(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Want(plugins.EventConnectionCleared, "201", plugins.StateNull)
+	e.Want(plugins.EventCallCleared, "201", plugins.StateNull)
 	if err := e.d.SetDND(bg, "202", false); err != nil {
 		t.Fatal(err)
 	}

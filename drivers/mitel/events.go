@@ -15,6 +15,7 @@ type item struct {
 	gen      uint64
 	msg      csta.Message
 	snap     *plugins.DeviceSnapshot
+	mwi      bool   // snap.MessageWaiting is the PBX's answer (GetMessageWaitingIndicator)
 	touched  uint64 // the device's event count when the snapshot was asked for
 	linkUp   bool
 	linkDown string
@@ -64,6 +65,9 @@ func (d *Driver) apply(ctx context.Context, it item) {
 			return
 		}
 		st := d.dev(it.snap.Device)
+		if it.mwi && st.Touched == it.touched { // no newer event (MessageWaitingEvent) since the query
+			st.MWI = it.snap.MessageWaiting
+		}
 		st.ApplySnapshot(it.snap, it.touched)
 		return
 	}

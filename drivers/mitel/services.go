@@ -135,13 +135,16 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 }
 
 // pbxSnapshot asks the PBX for device's calls (SnapshotDevice), DND
-// (GetDoNotDisturb ~) and forwarding (GetForwarding ~). The feature
-// queries are best effort: a PBX that refuses them leaves them off.
-func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (plugins.DeviceSnapshot, error) {
-	s := plugins.DeviceSnapshot{Device: device}
+// (GetDoNotDisturb ~), message waiting (GetMessageWaitingIndicator ~) and
+// forwarding (GetForwarding ~). The feature
+// queries are best effort: a PBX that refuses them leaves them off; mwi
+// says whether s.MessageWaiting is the PBX's answer (else the lamp stays
+// as events set it).
+func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (s plugins.DeviceSnapshot, mwi bool, err error) {
+	s = plugins.DeviceSnapshot{Device: device}
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: d.wireDevice(device)})
 	if err != nil {
-		return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
+		return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
 	}
 	var items []csta.SnapshotDeviceResponseInfo
 	switch res := resp.(*csta.SnapshotDeviceResponse).CrossRefIDorSnapshotData; {
@@ -149,7 +152,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 		items = res.SnapshotData.Items
 	case res.ServiceCrossRefID != "": // deferred: the data follows in SnapshotDeviceData
 		if items, err = d.deferred.wait(ctx, res.ServiceCrossRefID); err != nil {
-			return s, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
+			return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
 		}
 	}
 	{
@@ -170,6 +173,14 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 			s.DND = v.On
 		}
 	}
+	if r, err := c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)); err == nil { // ECMA-269 §22.1 ~
+		var v struct {
+			On bool `xml:"messageWaitingOn"`
+		}
+		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+			s.MessageWaiting, mwi = v.On, true
+		}
+	}
 	if r, err := c.Call(ctx, d.deviceQuery("GetForwarding", device)); err == nil {
 		var v struct {
 			Items []struct {
@@ -186,7 +197,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 			}
 		}
 	}
-	return s, nil
+	return s, mwi, nil
 }
 
 // deviceQuery builds an ECMA-269 Get… request with one device element.

@@ -79,10 +79,10 @@ func (d *Driver) refresh(ctx context.Context, c *csta.Client, gen uint64, last i
 			}
 			d.mu.Unlock()
 			cctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
-			snap, err := d.pbxSnapshot(cctx, c, dev)
+			snap, mwi, err := d.pbxSnapshot(cctx, c, dev)
 			cancel()
 			if err == nil {
-				d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+				d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 			}
 			return nil
 		})

@@ -108,6 +108,12 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 			resp.Items = append(resp.Items, cstaxml.ForwardListItem{ForwardingType: t, ForwardStatus: on, ForwardDN: to})
 		}
 		return ctisim.Result{Msg: resp}
+	case *cstaxml.GetMessageWaitingIndicator:
+		ext, ok := s.station(r.Device.Value)
+		if !ok {
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+		return ctisim.Result{Msg: &cstaxml.GetMessageWaitingIndicatorResponse{MessageWaitingOn: s.dev(ext).mwi}}
 	case *setAgentState:
 		return s.setAgent(r)
 	case *getAgentState:
@@ -209,6 +215,14 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		return &cstaxml.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: s.conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
+	if s.external(called) {
+		s.outgoing(c, cause)
+		return
+	}
+	if _, group := s.cfg.Groups[called]; group {
+		s.enterGroup(c, called)
+		return
+	}
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[cstaxml.ForwardImmediate]; fw != "" && fw != called {
@@ -228,11 +242,7 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 // came to dest from via (with cause rcause).
 func (s *Sim) deliver(c *ctisim.Call, dest, via string, redirected bool, rcause string) {
 	from, to := s.party(c.Calling), s.party(c.Called)
-	if !s.exists(dest) || s.dev(dest).dnd {
-		why := "destNotObtainable"
-		if s.exists(dest) {
-			why = "doNotDisturb"
-		}
+	if why := s.refuses(dest); why != "" {
 		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) cstaxml.Message {
 			return &cstaxml.FailedEvent{MonitorCrossRefID: x, FailedConnection: s.conn(c.ID, dest),

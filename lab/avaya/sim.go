@@ -73,6 +73,18 @@ type Config struct {
 	// f-me/dmcc writes them; by default plain ed3 (Avaya's samples) is
 	// accepted too.
 	StrictNamespace bool
+	// Lines is how many calls a station can be in at once: a call to a
+	// station with that many fails with cause busy. 0 means no limit.
+	Lines int
+	// ExternalPrefix, e.g. "0", marks a dialed number as one of the
+	// public network: the call leaves over a trunk (NetworkReached) and
+	// the far end answers. "" means no number is external.
+	ExternalPrefix string
+	// Groups are hunt groups: group extension → member stations. A call
+	// to a group rings its first free member (cause distributed ~), or
+	// waits in the group's queue (QueuedEvent, cause
+	// enteringDistribution ~) until one is free. Groups can be monitored.
+	Groups map[string][]string
 }
 
 // Malformed is a kind of broken or hostile frame [Sim.SendMalformed]
@@ -119,6 +131,8 @@ type Sim struct {
 
 	mu       sync.Mutex
 	closed   bool
+	out      bool                      // Outage: links are closed as they come
+	queues   map[string][]*ctisim.Call // group → calls waiting in its queue, the first first
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
@@ -151,6 +165,7 @@ type monitor struct {
 
 type device struct {
 	dnd   bool
+	mwi   bool              // message-waiting lamp (SetMessageWaiting)
 	fwd   map[string]string // forwardingType → forwardDN while active
 	agent string            // requestedAgentState last set
 }
@@ -182,7 +197,7 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
 		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wire = ctisim.Wire{Party: s.party, Conn: s.conn, EmitAll: s.emitAll,
-		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.distribute() }}
 	s.wg.Add(2)
 	go s.accept()
 	go s.reaper()
@@ -398,6 +413,11 @@ func (s *Sim) accept() {
 			_ = c.Close()
 			continue
 		}
+		if s.out {
+			s.mu.Unlock()
+			_ = c.Close() // AES is away (Outage)
+			continue
+		}
 		s.links[l] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Add(3)
@@ -455,10 +475,14 @@ func (s *Sim) endSession(ss *session) {
 	}
 }
 
-// exists reports whether ext is a known station. Called with s.mu held.
+// exists reports whether ext is a known station or hunt group. Called
+// with s.mu held.
 func (s *Sim) exists(ext string) bool {
-	if ext == "" {
+	if ext == "" || s.external(ext) {
 		return false
+	}
+	if _, group := s.cfg.Groups[ext]; group {
+		return true
 	}
 	if len(s.cfg.Devices) == 0 {
 		return strings.Trim(ext, "0123456789") == ""

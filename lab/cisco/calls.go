@@ -30,6 +30,7 @@ type half struct {
 	state       string
 	peer        *half
 	remote      string // the remote address when there is no peer half
+	remoteName  string // the network's name for remote (Config.NetworkNames)
 	start       int64
 	answer      int64
 	held        int64
@@ -50,7 +51,7 @@ func (h *half) wire() xsiwire.Call {
 	if h.peer != nil {
 		c.RemoteParty = xsiwire.Party{Name: h.peer.u.name, Address: "tel:" + h.peer.u.ext, UserID: h.peer.u.id, CallType: "Group"}
 	} else {
-		c.RemoteParty = xsiwire.Party{Address: "tel:" + h.remote, CallType: "Network"}
+		c.RemoteParty = xsiwire.Party{Name: h.remoteName, Address: "tel:" + h.remote, CallType: "Network"}
 	}
 	if len(h.redirs) > 0 { // RedirectionList: the most recent first
 		c.Redirections = &xsiwire.RedirectionList{}
@@ -112,6 +113,9 @@ func (s *Sim) release(h *half, releasing string, cause *xsiwire.ReleaseCause) {
 func (s *Sim) route(hc *half, addr string, depth int) {
 	t := s.lookup(addr)
 	switch {
+	case t == nil && s.external(addr):
+		s.outgoing(hc, addr)
+		return
 	case t == nil:
 		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Temporarily Unavailable", CDRTerminationCause: "041"})
 		return
@@ -123,7 +127,7 @@ func (s *Sim) route(hc *half, addr string, depth int) {
 		s.event(xsiwire.TypeCallForwardedEvent, hc)
 		s.route(hc, to, depth+1)
 		return
-	case t.dnd:
+	case t.dnd, s.busy(t):
 		s.release(hc, "remoteRelease", &xsiwire.ReleaseCause{InternalReleaseCause: "Busy", CDRTerminationCause: "017"})
 		return
 	}

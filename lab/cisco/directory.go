@@ -76,6 +76,6 @@ func (s *Sim) Incoming(number, ext string) {
 		return
 	}
 	h := s.newHalf(t, s.id("")+":1", xsiwire.PersonalityTerminator)
-	h.remote = number
+	h.remote, h.remoteName = number, s.cfg.NetworkNames[number]
 	s.event(xsiwire.TypeCallReceivedEvent, h)
 }

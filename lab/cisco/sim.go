@@ -70,6 +70,18 @@ type Config struct {
 	// are refused 403, as for an account not allowed to.
 	ServiceProvider, Group string
 	WideSubscriptions      bool
+	// Lines is how many calls a user can be in at once (1: call waiting
+	// off): a call to a user with that many is released Busy. 0 means no
+	// limit.
+	Lines int
+	// NetworkNames are the calling names the network gives external
+	// callers (number → name), sent as remoteParty/name with an incoming
+	// call from that number.
+	NetworkNames map[string]string
+	// ExternalPrefix, e.g. "0", marks an address as one of the public
+	// network: the call goes out (remoteParty callType Network) and the
+	// far end answers. "" means no address is external.
+	ExternalPrefix string
 }
 
 // Sim is a running simulator. Close it when done.
@@ -84,6 +96,7 @@ type Sim struct {
 	refreshDly atomic.Int64   // nanoseconds before each channel/subscription update's answer
 	ignoreAcks atomic.Int64   // event responses still to ignore
 	refuseAcks atomic.Int64   // event responses still to refuse (500)
+	away       atomic.Bool    // Outage: every request answered 503
 	skipSeq    map[string]int // under mu: user ID → events still to lose (sequence numbers skipped)
 	refused    ctisim.Refusals
 
@@ -397,6 +410,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusUnauthorized, 110002, "Authentication failed")
 			return
 		}
+	}
+	if s.away.Load() {
+		writeError(w, http.StatusServiceUnavailable, 0, "Service Unavailable") // Outage
+		return
 	}
 	path := r.URL.Path
 	switch {

@@ -11,6 +11,7 @@ const (
 	StateConnected = "connected"
 	StateHold      = "hold"
 	StateFail      = "fail"
+	StateQueued    = "queued"
 )
 
 // The CSTAErrorCode answers of a simulated switch (ECMA-269 §9.2).

@@ -45,7 +45,9 @@ func (w Wire) Clear(c *Call, p *Party) Result {
 
 // Drop removes p from c with ConnectionCleared to every device, and
 // clears what is left of a two-party call (one ConnectionCleared per
-// connection).
+// connection). When that ends the call, every device that was in it gets
+// CallCleared with the same cause (ECMA-269 §17.2.2: the call no longer
+// exists at the switch).
 func (w Wire) Drop(c *Call, p *Party, cause string) {
 	order := []*Party{p}
 	if len(c.Parties) <= 2 {
@@ -60,6 +62,11 @@ func (w Wire) Drop(c *Call, p *Party, cause string) {
 		w.EmitAll(c, func(x, lo string) cstaxml.Message {
 			return &cstaxml.ConnectionClearedEvent{MonitorCrossRefID: x, DroppedConnection: w.Conn(c.ID, q.Device),
 				ReleasingDevice: w.Party(q.Device), LocalConnectionInfo: lo, Cause: cause}
+		})
+	}
+	if len(order) == len(c.Parties) { // nobody is left: the call is over
+		w.EmitAll(c, func(x, _ string) cstaxml.Message {
+			return &cstaxml.CallClearedEvent{MonitorCrossRefID: x, ClearedCall: cstaxml.ConnectionID{CallID: c.ID}, Cause: cause}
 		})
 	}
 	w.Prune(c)

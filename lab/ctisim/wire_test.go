@@ -47,6 +47,7 @@ func TestWire(t *testing.T) {
 		"201:RetrievedEvent:connected", "202:RetrievedEvent:connected",
 		"201:ConnectionClearedEvent:null", "202:ConnectionClearedEvent:connected",
 		"201:ConnectionClearedEvent:null", "202:ConnectionClearedEvent:null",
+		"201:CallClearedEvent:null", "202:CallClearedEvent:null", // the call is over (ECMA-269 §17.2.2)
 	}
 	if fmt.Sprint(told) != fmt.Sprint(want) {
 		t.Fatalf("told\n%v\nwant\n%v", told, want)

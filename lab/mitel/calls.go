@@ -91,6 +91,11 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 		return ctisim.Result{Msg: &cstaxml.GetDoNotDisturbResponse{DoNotDisturbOn: s.dev(r.Device.Value).dnd}}
 	case *cstaxml.GetForwarding:
 		return s.getForwarding(r.Device.Value)
+	case *cstaxml.GetMessageWaitingIndicator:
+		if !s.exists(r.Device.Value) {
+			return ctisim.Fail(ctisim.ErrInvalidDevice)
+		}
+		return ctisim.Result{Msg: &cstaxml.GetMessageWaitingIndicatorResponse{MessageWaitingOn: s.dev(r.Device.Value).mwi}}
 	}
 	return ctisim.Fail(ctisim.ErrGeneric)
 }
@@ -162,14 +167,28 @@ func (s *Sim) newCall(calling, called string) *ctisim.Call {
 
 // ring sends a new call's events: Originated at the caller (cause), then
 // Diverted (forward immediate) at the called device, then Failed (DND,
-// unknown number) or Delivered, each to every device in the call.
+// busy, unknown number) or Delivered, each to every device in the call.
+// A call to the public network leaves over the trunk instead (see
+// outgoing); one to a hunt group is distributed or queued (see enterGroup).
 func (s *Sim) ring(c *ctisim.Call, cause string) {
 	calling, called := c.Calling, c.Called
 	from, to := cstaxml.KnownParty(calling), cstaxml.KnownParty(called)
+	ext := s.external(called) && s.exists(calling)
+	if ext {
+		s.dialed(c)
+	}
 	s.emit(calling, c, "", func(x, lo string) cstaxml.Message {
 		return &cstaxml.OriginatedEvent{MonitorCrossRefID: x, OriginatedConnection: cstaxml.Conn(c.ID, calling),
 			CallingDevice: from, CalledDevice: to, LocalConnectionInfo: lo, Cause: cause}
 	})
+	if ext {
+		s.outgoing(c, cause)
+		return
+	}
+	if _, group := s.cfg.Groups[called]; group {
+		s.enterGroup(c, called)
+		return
+	}
 	dest := called
 	if s.exists(called) {
 		if fw := s.dev(called).fwd[cstaxml.ForwardImmediate]; fw != "" && fw != called {
@@ -181,14 +200,7 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 			})
 		}
 	}
-	if !s.exists(dest) || s.dev(dest).dnd || s.isBusy(dest) {
-		why := "destNotObtainable"
-		if s.exists(dest) {
-			why = "doNotDisturb"
-		}
-		if s.isBusy(dest) && !s.dev(dest).dnd { // features.go
-			why = "busy"
-		}
+	if why := s.refuses(dest); why != "" {
 		c.Parties[0].State = ctisim.StateFail
 		s.emitAll(c, func(x, lo string) cstaxml.Message {
 			return &cstaxml.FailedEvent{MonitorCrossRefID: x, FailedConnection: cstaxml.Conn(c.ID, dest),
@@ -197,15 +209,32 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		}, dest)
 		return
 	}
-	c.Parties = append(c.Parties, &ctisim.Party{Device: dest, State: ctisim.StateAlerting})
 	redir := cstaxml.NotRequiredParty()
 	dcause := "newCall"
 	if dest != called {
 		redir, dcause = to, "callForwardImmediate"
 	}
+	s.deliver(c, dest, redir, dcause)
+}
+
+// deliver alerts dest in c: Offered first when the switch offers calls,
+// then Delivered to every device in the call, naming the device that last
+// redirected it (redir) and why (cause). Called with s.mu held.
+func (s *Sim) deliver(c *ctisim.Call, dest string, redir *cstaxml.Party, dcause string) {
+	calling := c.Calling
+	from, to := cstaxml.KnownParty(calling), cstaxml.KnownParty(c.Called)
+	c.Parties = append(c.Parties, &ctisim.Party{Device: dest, State: ctisim.StateAlerting})
 	var netCaller, trunk *cstaxml.Party
 	if !s.exists(calling) || s.incoming[c.ID] { // from the public network, over the trunk
 		netCaller, trunk = cstaxml.KnownParty(s.cfg.NetworkPrefix+calling), cstaxml.KnownParty(s.trunk())
+	}
+	if s.cfg.Offer {
+		s.emitAll(c, func(x, lo string) cstaxml.Message {
+			return &cstaxml.OfferedEvent{MonitorCrossRefID: x, OfferedConnection: cstaxml.Conn(c.ID, dest),
+				OfferedDevice: cstaxml.KnownParty(dest), CallingDevice: from, CalledDevice: to,
+				LastRedirectionDevice: redir, LocalConnectionInfo: lo, CorrelatorData: correlator(c.ID), Cause: dcause,
+				NetworkCallingDevice: netCaller, AssociatedCallingDevice: trunk}
+		})
 	}
 	s.emitAll(c, func(x, lo string) cstaxml.Message {
 		return &cstaxml.DeliveredEvent{MonitorCrossRefID: x, Connection: cstaxml.Conn(c.ID, dest),
@@ -249,6 +278,7 @@ func (s *Sim) Incoming(number, to string) {
 func (s *Sim) SetMessageWaiting(dev string, on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.dev(dev).mwi = on
 	s.emit(dev, nil, "", func(x, _ string) cstaxml.Message {
 		return &cstaxml.MessageWaitingEvent{MonitorCrossRefID: x, TargetDevice: *cstaxml.KnownParty(dev),
 			DeviceForMessage: s.voicemail(), MessageWaitingOn: on}

@@ -75,6 +75,23 @@ type Config struct {
 	// and sends the data in SnapshotDeviceData events, as ECMA-269 allows
 	// a switch to.
 	DeferredSnapshots bool
+	// Lines is how many calls a device can be in at once: a call to a
+	// device with that many fails with cause busy (ECMA-269 Failed). 0
+	// means no limit (every phone has call waiting).
+	Lines int
+	// Offer makes the switch offer each call (OfferedEvent) before it
+	// alerts (DeliveredEvent), as ECMA-269 editions 4 and later allow.
+	Offer bool
+	// ExternalPrefix, e.g. "0", marks a dialed number as one of the
+	// public network: the call leaves over the trunk (DigitsDialed,
+	// NetworkReached) and the far end answers. "" means no number is
+	// external.
+	ExternalPrefix string
+	// Groups are hunt groups: group number → member devices. A call to a
+	// group rings its first free member (cause distributed), or waits in
+	// the group's queue (QueuedEvent, cause enteringDistribution) until a
+	// member is free. Groups can be monitored like devices.
+	Groups map[string][]string
 	// Timestamps puts the switch's time into every call event
 	// (extensions/security/timestamp, to the nanosecond), for latency
 	// measurements. Off by default, as in the MiVO400 trace.
@@ -125,8 +142,10 @@ type Sim struct {
 	dec       cstaxml.Decoder
 
 	mu       sync.Mutex
-	incoming map[string]bool // call ids of calls from the network (Incoming)
+	incoming map[string]bool           // call ids of calls from the network (Incoming)
+	queues   map[string][]*ctisim.Call // group → calls waiting in its queue, the first first
 	closed   bool
+	out      bool // Outage: links are closed as they come
 	links    map[*link]struct{}
 	monitors map[string]*monitor // monitorCrossRefID → monitor
 	calls    map[string]*ctisim.Call
@@ -147,6 +166,7 @@ type monitor struct {
 
 type device struct {
 	dnd bool
+	mwi bool              // message-waiting lamp (SetMessageWaiting)
 	fwd map[string]string // forwardingType → forwardDN while active
 }
 
@@ -172,7 +192,7 @@ func New(cfg Config) (*Sim, error) {
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.dec = cstaxml.Decoder{CSTANamespaces: func() []string { return []string{cfg.Namespace} }}
 	s.wire = ctisim.Wire{Party: cstaxml.KnownParty, Conn: cstaxml.Conn, EmitAll: s.emitAll,
-		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID) }}
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.distribute() }}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -203,6 +223,21 @@ func (s *Sim) DropLinks() {
 	s.mu.Unlock()
 	for _, l := range links {
 		l.Close()
+	}
+}
+
+// Outage takes the switch's CTI service away: every link is dropped and
+// new ones are closed as they connect, until restore is called. Calls
+// and device state live on (a CTI link outage, not a switch restart).
+func (s *Sim) Outage() (restore func()) {
+	s.mu.Lock()
+	s.out = true
+	s.mu.Unlock()
+	s.DropLinks()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.out = false
 	}
 }
 
@@ -359,6 +394,11 @@ func (s *Sim) accept() {
 			_ = c.Close()
 			continue
 		}
+		if s.out {
+			s.mu.Unlock()
+			_ = c.Close() // the CTI service is away (Outage)
+			continue
+		}
 		s.links[l] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Add(2)
@@ -367,9 +407,13 @@ func (s *Sim) accept() {
 	}
 }
 
-// exists reports whether dev is a known extension. Called with s.mu held.
+// exists reports whether dev is a known extension or hunt group. Called
+// with s.mu held.
 func (s *Sim) exists(dev string) bool {
-	return dev != "" && (len(s.cfg.Devices) == 0 || slices.Contains(s.cfg.Devices, dev))
+	if _, group := s.cfg.Groups[dev]; group {
+		return true
+	}
+	return dev != "" && !s.external(dev) && (len(s.cfg.Devices) == 0 || slices.Contains(s.cfg.Devices, dev))
 }
 
 // dev returns dev's feature state. Called with s.mu held.

@@ -56,6 +56,7 @@ func init() {
 		&GenerateDigits{}, &GenerateDigitsResponse{},
 		&ReconnectCall{}, &ReconnectCallResponse{}, &AlternateCall{}, &AlternateCallResponse{}, &MessageWaitingEvent{},
 		&SetDoNotDisturb{}, &SetDoNotDisturbResponse{}, &GetDoNotDisturb{}, &GetDoNotDisturbResponse{},
+		&GetMessageWaitingIndicator{}, &GetMessageWaitingIndicatorResponse{},
 		&SetForwarding{}, &SetForwardingResponse{}, &GetForwarding{}, &GetForwardingResponse{},
 		&SnapshotDevice{}, &SnapshotDeviceResponse{}, &SystemStatus{}, &SystemStatusResponse{},
 		&ErrorCode{},

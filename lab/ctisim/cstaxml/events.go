@@ -227,8 +227,14 @@ type OfferedEvent struct {
 	CalledDevice          *Party       `xml:"calledDevice,omitempty"`
 	LastRedirectionDevice *Party       `xml:"lastRedirectionDevice,omitempty"`
 	LocalConnectionInfo   string       `xml:"localConnectionInfo,omitempty"`
+	CorrelatorData        string       `xml:"correlatorData,omitempty"`
 	Cause                 string       `xml:"cause,omitempty"`
-	Extensions            *Raw         `xml:"extensions,omitempty"`
+	// As in DeliveredEvent (~: Offered has Delivered's parameters).
+	NetworkCallingDevice    *Party `xml:"networkCallingDevice,omitempty"`
+	NetworkCalledDevice     *Party `xml:"networkCalledDevice,omitempty"`
+	AssociatedCallingDevice *Party `xml:"associatedCallingDevice,omitempty"`
+	AssociatedCalledDevice  *Party `xml:"associatedCalledDevice,omitempty"`
+	Extensions              *Raw   `xml:"extensions,omitempty"`
 }
 
 // SnapshotDeviceData (snapshot.xsd ~): a deferred SnapshotDevice result,
