@@ -28,8 +28,19 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 	if caps.Vendor != "Cisco BroadWorks Xsi" {
 		t.Errorf("vendor %q", caps.Vendor)
 	}
+	// The attendant services BroadWorks has but this driver does not
+	// implement yet (README, "What it supports") must not be declared;
+	// every other service must be.
+	undeclared := []plugins.Service{plugins.ServiceQueueMonitor, plugins.ServiceGroupPickup,
+		plugins.ServiceCampOn, plugins.ServiceCallBack, plugins.ServiceIntrude, plugins.ServiceAccountCode}
 	for _, svc := range plugins.AllServices() {
-		if !caps.Supports(svc) && svc != plugins.ServiceMessageWaiting { // only with config message_waiting
+		switch {
+		case svc == plugins.ServiceMessageWaiting: // only with config message_waiting
+		case slices.Contains(undeclared, svc):
+			if caps.Supports(svc) {
+				t.Errorf("%s declared but not implemented", svc)
+			}
+		case !caps.Supports(svc):
 			t.Errorf("%s not declared", svc)
 		}
 	}
