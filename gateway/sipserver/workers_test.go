@@ -60,10 +60,11 @@ func TestHandlersRunOnKeptGoroutines(t *testing.T) {
 	}
 	mu.Unlock()
 	t.Logf("%d requests on %d goroutines", n, got)
-	// sipgo's goroutine may still be finishing the previous request when
-	// the next one is read: allow a second worker, not one per request.
-	if got > 2 {
-		t.Fatalf("%d sequential requests ran on %d goroutines, want them on kept ones (1-2)", n, got)
+	// The answer goes out before the worker is idle again, so the next
+	// request may find it still busy and start another: a few workers,
+	// not one per request (on a loaded machine, more than one or two).
+	if got > n/4 {
+		t.Fatalf("%d sequential requests ran on %d goroutines, want them on a few kept ones", n, got)
 	}
 	s.Close()
 	if alive(any) {
