@@ -120,10 +120,8 @@ func (s *Server) recovered(where string, v any) {
 // running handlers the request gets 503 with Retry-After; a panic ends the
 // handler's transaction with 500 when no final response went out yet
 // (RFC 3261 §21.5.1) and is logged and counted. A goroutine the handler
-// started is not covered: it must recover on its own. The handler itself
-// runs on one of the server's kept goroutines (workers.go).
+// started is not covered: it must recover on its own.
 func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo.RequestHandler {
-	body := s.boundary(method, h)
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		if bad := unsupportedRequire(method, req); len(bad) > 0 {
 			if tx != nil {
@@ -145,14 +143,6 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 			}
 			defer s.running.Add(-1)
 		}
-		s.workers.run(body, req, tx)
-	}
-}
-
-// boundary is h with the panic boundary and the shedding of refused
-// transactions past MaxTransactions.
-func (s *Server) boundary(method sip.RequestMethod, h sipgo.RequestHandler) sipgo.RequestHandler {
-	return func(req *sip.Request, tx sip.ServerTransaction) {
 		var ft *finalTracker
 		if tx != nil {
 			ft = &finalTracker{ServerTransaction: tx}

@@ -68,7 +68,6 @@ type Server struct {
 	stray           atomic.Pointer[func(*sip.Response)]
 
 	limits     Limits
-	workers    *workers
 	running    atomic.Int64 // sipgo handlers running
 	liveTx     atomic.Int64 // sipgo server transactions not yet terminated
 	shed       atomic.Uint64
@@ -98,7 +97,7 @@ func New(o Options) (*Server, error) {
 	if o.ServerName == "" {
 		o.ServerName = "Switchboard"
 	}
-	s := &Server{o: o, log: o.Logger, limits: o.Limits.withDefaults(), workers: newWorkers()}
+	s := &Server{o: o, log: o.Logger, limits: o.Limits.withDefaults()}
 	txo := []sip.TransactionLayerOption{sip.WithTransactionLayerUnhandledResponseHandler(s.onStray)}
 	if o.Capture != nil {
 		txo = append(txo, o.Capture.TransactionLayerOption()) // before the transaction layer's handler
@@ -338,7 +337,6 @@ func (s *Server) Close() {
 		_ = c()
 	}
 	s.wg.Wait()
-	s.workers.stop()
 	s.statelessCancel()
 	s.stateless.wait()
 	_ = s.ua.Close()
