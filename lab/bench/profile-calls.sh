@@ -9,17 +9,21 @@
 #   PROFILE  seconds of CPU profile to take from /debug/pprof while the
 #            calls run (0, the default: none); written to OUT.cpu and
 #            OUT.allocs (OUT: a prefix, default ./calls)
+#   HEAP     1: also the live heap right after the last call (a GC first),
+#            written to OUT.heap: what the calls leave behind for RFC
+#            3261's 32 s timers (go tool pprof -sample_index=inuse_space)
 #   SWITCHBOARD  the binary (default bin/switchboard), so two builds can
 #            be compared one after the other: CPU per call moves less
 #            with other load on the machine than calls/s, but still does;
 #            alternate the builds a few times and compare medians.
-# Prints "ok N failed N cpu TICKS = US us/call".
+# Prints "ok N failed N cpu TICKS = US us/call, F page faults/call" (minor
+# faults: fresh memory the heap touches for the first time).
 # Read a profile with: go tool pprof -top -cum bin/switchboard calls.cpu
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=$(cd "${1:-$root/../shared}" && pwd)/bench/sip
-M=${M:-20000} PROFILE=${PROFILE:-0} OUT=${OUT:-calls}
+M=${M:-20000} PROFILE=${PROFILE:-0} OUT=${OUT:-calls} HEAP=${HEAP:-0}
 for t in sipp taskset curl; do
   command -v "$t" >/dev/null || { echo "profile-calls: $t not found (make deps-bench)" >&2; exit 2; }
 done
@@ -47,17 +51,18 @@ sleep 0.5
 # run-target.sh execs the binary: $gw is the gateway.
 http=$(ss -Htlnp | grep "pid=$gw," | awk '$4 !~ /:5080$/ { print $4 }' | head -1)
 c0=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
+f0=$(awk '{ print $10 }' "/proc/$gw/stat")
 port=$((20000 + RANDOM % 20000))
 # -recv_timeout: a call whose answer never comes fails after 30 s instead
 # of holding SIPp (and the run) open for ever.
 (cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 -recv_timeout 30000 \
   -i 127.0.0.1 -p "$port" -r 100000 -l 200 -m "$M" -nostdin -d 0 -trace_stat -stf "$work/stat.csv" >/dev/null 2>&1) &
 uac=$!; pids+=("$uac")
+# /debug/pprof is for the admin role: the password the gateway wrote at
+# its first start.
+auth=(--http1.1 -u "admin:$(cat "$work/gw/admin.password")")
 if [ "$PROFILE" != 0 ]; then
   sleep 1
-  # /debug/pprof is for the admin role: the password the gateway wrote at
-  # its first start.
-  auth=(--http1.1 -u "admin:$(cat "$work/gw/admin.password")")
   curl -sfk "${auth[@]}" "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
     curl -sf "${auth[@]}" "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
   curl -sfk "${auth[@]}" "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
@@ -65,6 +70,11 @@ if [ "$PROFILE" != 0 ]; then
 fi
 wait "$uac" || true
 c1=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
+f1=$(awk '{ print $10 }' "/proc/$gw/stat")
+if [ "$HEAP" != 0 ]; then
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/heap?gc=1" -o "$OUT.heap" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/heap?gc=1" -o "$OUT.heap"
+fi
 ok=$(tail -1 "$work/stat.csv" | awk -F';' '{ print $16 }'); fail=$(tail -1 "$work/stat.csv" | awk -F';' '{ print $18 }')
-awk -v ok="${ok:-0}" -v f="${fail:-0}" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" \
-  'BEGIN { printf "ok %d failed %d cpu %d ticks = %.0f us/call\n", ok, f, c, (ok ? c / hz * 1e6 / ok : 0) }'
+awk -v ok="${ok:-0}" -v f="${fail:-0}" -v c="$((c1 - c0))" -v pf="$((f1 - f0))" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "ok %d failed %d cpu %d ticks = %.0f us/call, %.1f page faults/call\n", ok, f, c, (ok ? c / hz * 1e6 / ok : 0), (ok ? pf / ok : 0) }'

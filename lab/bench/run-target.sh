@@ -29,6 +29,14 @@ call_policy:
   max_ringing_per_source: 0
 http:
   listen: 127.0.0.1:0
+# The benchmark makes no WebRTC calls and needs no STUN/TURN: any free
+# port for the bridge's ICE socket and no TURN listeners, so another
+# gateway on the machine (a test on the default 10000 or 3478) does not
+# stop this one.
+webrtc:
+  port: 0
+turn:
+  enabled: false
 trunks:
   - name: pbx
     target: sip:127.0.0.1:5090
