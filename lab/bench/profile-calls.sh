@@ -9,6 +9,9 @@
 #   PROFILE  seconds of CPU profile to take from /debug/pprof while the
 #            calls run (0, the default: none); written to OUT.cpu and
 #            OUT.allocs (OUT: a prefix, default ./calls)
+#   MIDHEAP  seconds: also the live heap that many seconds into the calls
+#            (a GC first), written to OUT.midheap: what calls in progress
+#            and transactions still absorbing retransmissions hold.
 #   HEAP     1: also the live heap right after the last call (a GC first),
 #            written to OUT.heap: what the calls leave behind for RFC
 #            3261's 32 s timers (go tool pprof -sample_index=inuse_space)
@@ -23,7 +26,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=$(cd "${1:-$root/../shared}" && pwd)/bench/sip
-M=${M:-20000} PROFILE=${PROFILE:-0} OUT=${OUT:-calls} HEAP=${HEAP:-0}
+M=${M:-20000} PROFILE=${PROFILE:-0} OUT=${OUT:-calls} HEAP=${HEAP:-0} MIDHEAP=${MIDHEAP:-0}
 for t in sipp taskset curl; do
   command -v "$t" >/dev/null || { echo "profile-calls: $t not found (make deps-bench)" >&2; exit 2; }
 done
@@ -67,6 +70,11 @@ if [ "$PROFILE" != 0 ]; then
     curl -sf "${auth[@]}" "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
   curl -sfk "${auth[@]}" "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
     curl -sf "${auth[@]}" "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
+fi
+if [ "$MIDHEAP" != 0 ]; then
+  sleep "$MIDHEAP"
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/heap?gc=1" -o "$OUT.midheap" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/heap?gc=1" -o "$OUT.midheap"
 fi
 wait "$uac" || true
 c1=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
