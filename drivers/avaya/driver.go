@@ -251,6 +251,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
 		Decoder:     dmcc.NewDecoder(),
 		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
+		OnRequest:   func(_ context.Context, req csta.Message) csta.Message { return d.onRequest(gen, req) },
 		OnError:     func(err error) { d.stats.dropped.Add(1); d.late(gen, err) },
 	})
 	sess, err := d.startSession(ctx, c, prev)

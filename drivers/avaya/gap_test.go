@@ -42,3 +42,37 @@ func TestQueueOverflowResyncs(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesLostResyncs: AES loses the events of an answer, then says
+// SystemStatus messagesLost: the driver snapshots every device again,
+// tells the host (RESYNC), and its state shows the call connected at the
+// answering end. Before, messagesLost got the default answer only and the
+// lamp stayed alerting.
+func TestMessagesLostResyncs(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, nil)
+	e.monitor("201", "202")
+	ref := makeCall(t, e, "201", "202")
+	e.sim.LoseEvents(1 << 20)
+	if err := e.d.Answer(bg, plugins.ConnectionRef{Device: "202", CallID: ref.CallID}); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.LoseEvents(0)
+	if e.sim.Lost() == 0 {
+		t.Fatal("no event lost")
+	}
+	if s := e.snapshot("202"); len(s.Calls) != 1 || s.Calls[0].State != plugins.StateAlerting {
+		t.Fatalf("before messagesLost the driver should still show alerting: %+v", s)
+	}
+	e.sim.SendSystemStatus("messagesLost")
+	for {
+		if ev := e.Next(); ev.Type == plugins.EventResync {
+			break
+		}
+	}
+	if s := e.snapshot("202"); len(s.Calls) != 1 || s.Calls[0].State != plugins.StateConnected {
+		t.Errorf("202 after the resync: %+v", s)
+	}
+	if n := e.d.Stats().MessagesLost; n != 1 {
+		t.Errorf("messagesLost counted %d, want 1", n)
+	}
+}
