@@ -505,7 +505,7 @@ func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
 		return // the next gap or channel asks again
 	}
 	d.stats.resyncs.Add(1)
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true})
 }
 
 // refresh renews the channel and every subscription; a subscription the

@@ -1,6 +1,7 @@
 package cisco_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -37,4 +38,34 @@ func TestQueueOverflowResyncs(t *testing.T) {
 	drivertest.WaitFor(t, "202 ringing", func() bool {
 		return drivertest.CallStates(e.snapshot("202")) == ref.CallID+":alerting"
 	})
+}
+
+// TestSequenceGapTellsHost: after a sequenceNumber gap the device's fresh
+// snapshot is applied and the host told (RESYNC for that device), so it
+// takes the device's snapshot and the console's lamp is right too. Before,
+// only the driver's own state was corrected: the host kept showing a call
+// that had ended.
+func TestSequenceGapTellsHost(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201", "202", "203")
+	c := connect(t, e, "201", "202")
+	e.sim.SkipEvents("202", 1) // 202's CallReleasedEvent
+	if err := e.d.Clear(bg, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "203", Called: "202"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := e.Next()
+		if ev.Type == plugins.EventResync {
+			if ev.Device != "202" {
+				t.Fatalf("resync for %q, want 202", ev.Device)
+			}
+			break
+		}
+	}
+	if got := drivertest.CallStates(e.snapshot("202")); strings.Contains(got, c.CallID) {
+		t.Errorf("202 after the RESYNC still shows the ended call: %s", got)
+	}
 }
