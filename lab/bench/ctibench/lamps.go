@@ -54,9 +54,11 @@ type Lamps struct {
 	// yet sent on).
 	KillToStart, KillToHostUp time.Duration
 	// Wrong counts lamps that differed from the simulator after each
-	// phase (summed); Silent counts devices the host took as monitored
-	// that the simulator did not monitor.
+	// phase (summed; by phase in WrongAfter: gap, kill -9, link drop);
+	// Silent counts devices the host took as monitored that the
+	// simulator did not monitor.
 	Wrong, Silent int
+	WrongAfter    [3]int
 	// Chaos is what the chaos run did and left.
 	Chaos Chaos
 }
@@ -292,7 +294,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	// The other devices' events of the reveal (the callers' side of a
 	// Hold) may still be on their way: give them a moment.
 	if _, err := waitRight(ctx, v, r, devs, 10*time.Second); err != nil {
-		res.Wrong += v.wrong(r, devs)
+		res.WrongAfter[0] = v.wrong(r, devs)
 	}
 
 	// kill -9 of the driver process.
@@ -321,7 +323,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	if up, ok := v.hostUpAfter(killed); ok {
 		res.KillToHostUp = up.Sub(killed)
 	}
-	res.Wrong += v.wrong(r, devs)
+	res.WrongAfter[1] = v.wrong(r, devs)
 
 	// The PBX drops the link.
 	dropped := time.Now()
@@ -332,9 +334,8 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	}
 	up, _ := v.linkUpAfter(dropped)
 	res.DropToLast, res.UpToLast = last.Sub(dropped), last.Sub(up)
-	res.Wrong += v.wrong(r, devs)
-
-	res.Wrong += v.wrong(r, devs)
+	res.WrongAfter[2] = v.wrong(r, devs)
+	res.Wrong = res.WrongAfter[0] + res.WrongAfter[1] + res.WrongAfter[2]
 	res.Silent, _ = silent(r)
 
 	if o.Chaos > 0 && r.mitel != nil {
@@ -498,6 +499,9 @@ func printLamps(o Options, l Lamps, err error) {
 	}
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "  lamps differing from the simulator after the phases: %d; devices silently unmonitored: %d\n", l.Wrong, l.Silent)
+	if l.Wrong != 0 {
+		fmt.Fprintf(out, "  (after the gap %d, after kill -9 %d, after the link drop %d)\n", l.WrongAfter[0], l.WrongAfter[1], l.WrongAfter[2])
+	}
 	verdict := "MET"
 	if worst := max(l.KillToLast, l.UpToLast, l.GapToLast); worst >= 5*time.Second || l.Wrong != 0 || l.Silent != 0 || err != nil {
 		verdict = "NOT MET"

@@ -131,6 +131,8 @@ func main() {
 	flag.IntVar(&o.RestoreRate, "restore-rate", 0, "the host's MonitorStart pacing per second in restores (0: its default, -1: unpaced)")
 	drivers := flag.String("driver", "all", "the lamps phase's drivers, side by side: mitel, avaya, cisco, a comma list or all "+
 		"(the storms, the kill -9 under load and chaos are Mitel's)")
+	flag.DurationVar(&o.HealthTimeout, "health-timeout", 5*time.Second, "the host's bound on each health probe of a driver "+
+		"(its default is 1 s: at load average 25 a Cisco driver resyncing 5,000 devices missed three and was restarted)")
 	flag.StringVar(&o.CiscoScope, "cisco-scope", "group", "Cisco subscriptions: group (one per event package) or user (one per user and package)")
 	flag.Parse()
 	if *drivers == "all" {
