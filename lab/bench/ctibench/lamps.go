@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -53,6 +56,11 @@ type Lamps struct {
 	// LINK_UP (every monitor restored and snapshotted, the snapshots not
 	// yet sent on).
 	KillToStart, KillToHostUp time.Duration
+	// KillCPU: the CPU (user + system) the new driver process used from
+	// its start until every snapshot was read (start-up and restoring
+	// every device); DropCPU: the driver's CPU from the link drop until
+	// every snapshot was read. Zero where /proc is not readable.
+	KillCPU, DropCPU time.Duration
 	// Wrong counts lamps that differed from the simulator after each
 	// phase (summed; by phase in WrongAfter: gap, kill -9, link drop);
 	// Silent counts devices the host took as monitored that the
@@ -319,6 +327,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 		return res, fmt.Errorf("kill -9: %w", err)
 	}
 	res.KillToLast = last.Sub(killed)
+	res.KillCPU = procCPU(r.sup.PID())
 	res.KillToStart = (<-started).Sub(killed)
 	if up, ok := v.hostUpAfter(killed); ok {
 		res.KillToHostUp = up.Sub(killed)
@@ -326,6 +335,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	res.WrongAfter[1] = v.wrong(r, devs)
 
 	// The PBX drops the link.
+	cpu0 := procCPU(r.sup.PID())
 	dropped := time.Now()
 	r.pbx.dropLinks()
 	last, err = waitAll(ctx, v, devs, dropped, 60*time.Second)
@@ -334,6 +344,9 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	}
 	up, _ := v.linkUpAfter(dropped)
 	res.DropToLast, res.UpToLast = last.Sub(dropped), last.Sub(up)
+	if c := procCPU(r.sup.PID()); c > 0 && cpu0 > 0 {
+		res.DropCPU = c - cpu0
+	}
 	res.WrongAfter[2] = v.wrong(r, devs)
 	res.Wrong = res.WrongAfter[0] + res.WrongAfter[1] + res.WrongAfter[2]
 	res.Silent, _ = silent(r)
@@ -483,6 +496,27 @@ func runLamps(ctx context.Context, o Options) error {
 	return firstErr
 }
 
+// procCPU is process pid's CPU so far (user + system, /proc/PID/stat
+// fields 14 and 15), 0 if unknown.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count from after ")".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on
+// Linux for every architecture Go supports).
+const clockTicks = 100
+
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // printLamps prints one driver's lamps phase (and Mitel's chaos run).
@@ -493,6 +527,10 @@ func printLamps(o Options, l Lamps, err error) {
 		ms(l.KillToLast), ms(l.KillToStart), ms(l.KillToHostUp))
 	fmt.Fprintf(out, "  PBX link drop → every snapshot read: %s (the driver's LINK_UP → every snapshot: %s)\n",
 		ms(l.DropToLast), ms(l.UpToLast))
+	if l.KillCPU > 0 && l.Devices > 0 {
+		fmt.Fprintf(out, "  driver CPU per restored device: after kill -9 %.0f µs (new process, start-up included), after the link drop %.0f µs\n",
+			float64(l.KillCPU.Microseconds())/float64(l.Devices), float64(l.DropCPU.Microseconds())/float64(l.Devices))
+	}
 	fmt.Fprintf(out, "  forced gap (%s), %d devices affected → every affected lamp right: %s", l.GapKind, l.Affected, ms(l.GapToLast))
 	if l.GapToAll > 0 {
 		fmt.Fprintf(out, ", every device snapshotted again: %s", ms(l.GapToAll))
