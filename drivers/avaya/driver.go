@@ -557,6 +557,18 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		return nil // the monitor stands; the state stays unknown until events
 	}
 	d.q.Push(item{gen: gen, snap: &snap, touched: touched})
+	if !restore {
+		// The host takes the device's Snapshot right after MonitorStart:
+		// it must show AES's calls, not the empty state before the
+		// processor applied them (ctibench: after kill -9, 13 of 5,000
+		// lamps came back empty).
+		applied := make(chan struct{})
+		d.q.Do(func() { close(applied) })
+		select {
+		case <-applied:
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 

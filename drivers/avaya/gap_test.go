@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya"
+	"github.com/switchboard-gw/switchboard/drivers/drivertest"
 	labavaya "github.com/switchboard-gw/switchboard/lab/avaya"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -74,5 +75,36 @@ func TestMessagesLostResyncs(t *testing.T) {
 	}
 	if n := e.d.Stats().MessagesLost; n != 1 {
 		t.Errorf("messagesLost counted %d, want 1", n)
+	}
+}
+
+// TestMonitorStartWaitsForSnapshot: MonitorStart returns once the
+// device's snapshot is applied, so the Snapshot the host takes right
+// after it shows AES's calls. Before, it returned with the snapshot still
+// queued: after kill -9, ctibench found 13 of 5,000 lamps empty.
+func TestMonitorStartWaitsForSnapshot(t *testing.T) {
+	e := newEnv(t, labavaya.Config{}, nil)
+	e.monitor("201")
+	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.WaitFor(t, "the call alerting at 202", func() bool { return len(e.sim.CallsAt("202")) == 1 })
+	release := avaya.StallProcessor(e.d)
+	done := make(chan error, 1)
+	go func() { _, err := e.d.MonitorStart(bg, "202"); done <- err }()
+	select {
+	case err := <-done: // returned while nothing is applied: the snapshot must be in anyway
+		if s := e.snapshot("202"); err != nil || len(s.Calls) != 1 {
+			release()
+			t.Fatalf("MonitorStart returned (%v) before its snapshot was applied: %+v", err, s)
+		}
+	case <-time.After(500 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := e.snapshot("202"); len(s.Calls) != 1 || s.Calls[0].State != plugins.StateAlerting {
+		t.Errorf("202 after MonitorStart: %+v", s)
 	}
 }

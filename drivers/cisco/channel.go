@@ -234,7 +234,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
 	}
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.pushSnapshot(ctx, item{gen: gen, snap: &snap, halves: halves, touched: touched}, !restoring)
 	return nil
 }
 

@@ -69,3 +69,34 @@ func TestSequenceGapTellsHost(t *testing.T) {
 		t.Errorf("202 after the RESYNC still shows the ended call: %s", got)
 	}
 }
+
+// TestMonitorStartWaitsForSnapshot: MonitorStart returns once the
+// device's snapshot is applied, so the Snapshot the host takes right
+// after it shows the server's calls (the Avaya driver lost lamps after
+// kill -9 with the same order).
+func TestMonitorStartWaitsForSnapshot(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	if _, err := e.d.MakeCall(bg, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
+		t.Fatal(err)
+	}
+	drivertest.WaitFor(t, "the call alerting at 202", func() bool { return len(e.sim.CallsAt("202")) == 1 })
+	release := cisco.StallProcessor(e.d)
+	done := make(chan error, 1)
+	go func() { _, err := e.d.MonitorStart(bg, "202"); done <- err }()
+	select {
+	case err := <-done: // returned while nothing is applied: the snapshot must be in anyway
+		if s := e.snapshot("202"); err != nil || len(s.Calls) != 1 {
+			release()
+			t.Fatalf("MonitorStart returned (%v) before its snapshot was applied: %+v", err, s)
+		}
+	case <-time.After(500 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := e.snapshot("202"); len(s.Calls) != 1 || s.Calls[0].State != plugins.StateAlerting {
+		t.Errorf("202 after MonitorStart: %+v", s)
+	}
+}

@@ -280,11 +280,11 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	if err := r.pbx.reveal(ctx, r.sup, affected); err != nil {
 		return res, fmt.Errorf("gap: %w", err)
 	}
-	last, err := waitAll(ctx, v, affected, revealed, 60*time.Second)
+	last, err := waitAll(ctx, v, affected, revealed, 3*time.Minute)
 	if err != nil {
 		return res, fmt.Errorf("gap: %w", err)
 	}
-	right, err := waitRight(ctx, v, r, affected, 60*time.Second)
+	right, err := waitRight(ctx, v, r, affected, 3*time.Minute)
 	if err != nil {
 		return res, fmt.Errorf("gap: %w", err)
 	}
@@ -293,7 +293,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	}
 	res.GapToLast = last.Sub(revealed)
 	if r.pbx.resyncsAll() {
-		last, err = waitAll(ctx, v, devs, revealed, 60*time.Second)
+		last, err = waitAll(ctx, v, devs, revealed, 3*time.Minute)
 		if err != nil {
 			return res, fmt.Errorf("gap, every device: %w", err)
 		}
