@@ -79,7 +79,7 @@ func newPBX(driver string, devs []string, o Options) (pbx, *labmitel.Sim, error)
 			_ = sim.Close()
 			return nil, nil, err
 		}
-		return &ciscoPBX{sim: sim, dir: dir, scope: o.CiscoScope}, nil, nil
+		return &ciscoPBX{sim: sim, dir: dir, scope: o.CiscoScope, all: devs}, nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown driver %q (want %v)", driver, Drivers)
 }
@@ -129,6 +129,7 @@ type ciscoPBX struct {
 	sim   *labcisco.Sim
 	dir   string // holds the simulator's CA certificate for the driver
 	scope string
+	all   []string // every user
 }
 
 func (p *ciscoPBX) config() []byte {
@@ -177,6 +178,12 @@ func (p *ciscoPBX) lose(devs []string, on bool) {
 	if !on {
 		p.sim.StopSkipping()
 		return
+	}
+	if p.scope == "group" {
+		// One subscription per package carries every user's events, so
+		// the callers' events would show the gap at once: lose those too,
+		// and let reveal's Hold be the first event after the loss.
+		devs = p.all
 	}
 	for _, d := range devs {
 		p.sim.SkipEvents(d, 1<<20)
