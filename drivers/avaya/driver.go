@@ -254,6 +254,7 @@ func (d *Driver) connect(ctx context.Context) (*csta.Client, error) {
 		CallTimeout: time.Duration(d.cfg.RequestTimeout),
 		Decoder:     dmcc.NewDecoder(),
 		OnEvent:     func(m csta.Message) { d.q.Push(item{gen: gen, msg: m}) },
+		OnRequest:   func(_ context.Context, req csta.Message) csta.Message { return d.onRequest(gen, req) },
 		OnError:     func(err error) { d.stats.dropped.Add(1); d.late(gen, err) },
 	})
 	sess, err := d.startSession(ctx, c, prev)
@@ -559,6 +560,18 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 		return nil // the monitor stands; the state stays unknown until events
 	}
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
+	if !restore {
+		// The host takes the device's Snapshot right after MonitorStart:
+		// it must show AES's calls, not the empty state before the
+		// processor applied them (ctibench: after kill -9, 13 of 5,000
+		// lamps came back empty).
+		applied := make(chan struct{})
+		d.q.Do(func() { close(applied) })
+		select {
+		case <-applied:
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
@@ -58,4 +59,25 @@ func (d *Driver) gap(uint64) {
 			}
 		})
 	}()
+}
+
+// onRequest answers AES's own requests on link gen. SystemStatus
+// messagesLost (ECMA-269 §12.2.25 ~, the systemStatus enumeration; AES
+// sends SystemStatus on every DMCC session) says the switch lost events:
+// every device monitored in the session is snapshotted again, then the
+// host is told (RESYNC), as for a gap in the driver's own queue. The
+// answer (SystemStatusResponse, the client's default) goes at once.
+func (d *Driver) onRequest(gen uint64, req csta.Message) csta.Message {
+	st, ok := req.(*csta.SystemStatus)
+	if !ok || st.SystemStatus != csta.SystemStatusMessagesLost {
+		return nil
+	}
+	d.mu.Lock()
+	current := gen == d.gen && d.client != nil
+	d.mu.Unlock()
+	if current {
+		d.stats.messagesLost.Add(1)
+		d.gap(0)
+	}
+	return nil
 }

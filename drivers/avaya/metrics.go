@@ -19,6 +19,7 @@ type Stats struct {
 	resets        atomic.Uint64 // ResetApplicationSessionTimer answered
 	deviceIDs     atomic.Uint64 // GetDeviceId answered
 	orphans       atomic.Uint64 // monitors AES made for a MonitorStart given up on, stopped
+	messagesLost  atomic.Uint64 // SystemStatus messagesLost: every device snapshotted again (gap.go)
 }
 
 // StatsSnapshot is a copy of [Stats] at one moment.
@@ -31,6 +32,9 @@ type StatsSnapshot struct {
 	// Orphans: monitors AES made for a MonitorStart the driver had given
 	// up on (late answer), stopped by the driver.
 	Orphans uint64
+	// MessagesLost: SystemStatus messagesLost received (each followed by
+	// fresh snapshots and a RESYNC).
+	MessagesLost uint64
 }
 
 func (s *Stats) snapshot() StatsSnapshot {
@@ -38,5 +42,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
 		MonitorStarts: s.monitorStarts.Load(), Resumes: s.resumes.Load(), Transfers: s.transfers.Load(),
 		Abandoned: s.abandoned.Load(),
-		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load(), Orphans: s.orphans.Load()}
+		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load(), Orphans: s.orphans.Load(),
+		MessagesLost: s.messagesLost.Load()}
 }

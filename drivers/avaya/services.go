@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
@@ -262,13 +263,26 @@ func (d *Driver) SetAgentState(ctx context.Context, r plugins.AgentStateRequest)
 }
 
 // pbxSnapshot asks AES for device's calls (SnapshotDevice), DND
-// (GetDoNotDisturb), message waiting (GetMessageWaitingIndicator ~) and
-// forwarding (GetForwarding). The feature queries are best effort: an AES
-// that refuses them leaves them off; mwi says whether s.MessageWaiting is
-// AES's answer (else the lamp stays as events set it).
+// (GetDoNotDisturb), agent state (GetAgentState), message waiting
+// (GetMessageWaitingIndicator ~) and forwarding (GetForwarding). The
+// feature queries are best effort: an AES that refuses them leaves them
+// off; mwi says whether s.MessageWaiting is AES's answer (else the lamp
+// stays as events set it). They go out beside SnapshotDevice, not after
+// it: one round trip per device in a restore instead of five.
 func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID string) (s plugins.DeviceSnapshot, mwi bool, err error) {
 	s = plugins.DeviceSnapshot{Device: device}
 	dev := csta.DeviceID{Value: devID, TypeOfNumber: "other", MediaClass: "notKnown"}
+	var dnd, agent, fwd csta.Message
+	var wg sync.WaitGroup
+	defer wg.Wait() // never leave a query behind (it writes dnd, agent, fwd)
+	wg.Go(func() { dnd, _ = c.Call(ctx, &dmcc.GetDoNotDisturb{Device: dev}) })
+	// The agent's state now, so a console shows it before the first agent
+	// event; a station with no agent feature refuses and stays unknown.
+	wg.Go(func() { agent, _ = c.Call(ctx, &dmcc.GetAgentState{Device: dev}) })
+	wg.Go(func() { fwd, _ = c.Call(ctx, &dmcc.GetForwarding{Device: dev}) })
+	var mw csta.Message
+	var mwErr error
+	wg.Go(func() { mw, mwErr = c.Call(ctx, d.mwiQuery(dev)) })
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: dev})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, err)
@@ -283,24 +297,23 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: cstamodel.ConnID(id, device), State: st})
 		}
 	}
-	if r, err := c.Call(ctx, &dmcc.GetDoNotDisturb{Device: dev}); err == nil {
-		s.DND = r.(*dmcc.GetDoNotDisturbResponse).DoNotDisturbOn
+	wg.Wait()
+	if r, ok := dnd.(*dmcc.GetDoNotDisturbResponse); ok {
+		s.DND = r.DoNotDisturbOn
 	}
-	// The agent's state now, so a console shows it before the first agent
-	// event; a station with no agent feature refuses and stays unknown.
-	if r, err := c.Call(ctx, &dmcc.GetAgentState{Device: dev}); err == nil {
-		s.AgentState = agentFromResponse(r.(*dmcc.GetAgentStateResponse))
+	if r, ok := agent.(*dmcc.GetAgentStateResponse); ok {
+		s.AgentState = agentFromResponse(r)
 	}
-	if r, err := c.Call(ctx, d.mwiQuery(dev)); err == nil {
+	if mwErr == nil {
 		var v struct {
 			On bool `xml:"messageWaitingOn"`
 		}
-		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+		if raw, ok := mw.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
 			s.MessageWaiting, mwi = v.On, true
 		}
 	}
-	if r, err := c.Call(ctx, &dmcc.GetForwarding{Device: dev}); err == nil {
-		for _, it := range r.(*dmcc.GetForwardingResponse).Items {
+	if r, ok := fwd.(*dmcc.GetForwardingResponse); ok {
+		for _, it := range r.Items {
 			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
 				s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.ForwardDN), Enabled: true})
 			}

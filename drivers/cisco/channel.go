@@ -234,7 +234,7 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	if err != nil {
 		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
 	}
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.pushSnapshot(ctx, item{gen: gen, snap: &snap, halves: halves, touched: touched}, !restoring)
 	return nil
 }
 
@@ -505,7 +505,7 @@ func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
 		return // the next gap or channel asks again
 	}
 	d.stats.resyncs.Add(1)
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true})
 }
 
 // refresh renews the channel and every subscription; a subscription the

@@ -86,8 +86,13 @@ func newHTTP(c Config) (req, stream *http.Client, err error) {
 			TLSClientConfig:       tc.Clone(),
 			TLSHandshakeTimeout:   time.Duration(c.RequestTimeout),
 			ResponseHeaderTimeout: time.Duration(c.RequestTimeout),
-			MaxIdleConnsPerHost:   16,
-			IdleConnTimeout:       90 * time.Second,
+			// As many kept-alive connections as the host sends
+			// MonitorStarts at once in a restore (plugins'
+			// RestoreParallelism, 64): with 16 the other 48 requests
+			// each paid a TLS handshake, 3x the restore's time
+			// (ctibench, 500 devices, alternated: 3.4/8.3 s vs 1.0/2.8 s).
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
 		}
 	}
 	return &http.Client{Transport: transport(), Jar: jar}, &http.Client{Transport: transport(), Jar: jar}, nil

@@ -19,6 +19,7 @@ type item struct {
 	snap     *plugins.DeviceSnapshot
 	halves   []*halfState // the snapshot's call halves
 	touched  uint64       // the device's event count when the snapshot was asked for
+	resync   bool         // snap was taken after a sequenceNumber gap: tell the host (RESYNC)
 	linkUp   bool
 	linkDown string
 }
@@ -118,6 +119,11 @@ func (d *Driver) apply(it item) {
 		st.fwd = map[plugins.ForwardingType]plugins.Forwarding{}
 		for _, f := range it.snap.Forwarding {
 			st.fwd[f.Type] = f
+		}
+		if it.resync {
+			// driver.proto RESYNC: the host takes this device's snapshot
+			// and sends it on, so its lamp is right again too.
+			d.ev.Emit(plugins.Event{Type: plugins.EventResync, Device: it.snap.Device})
 		}
 		return
 	}

@@ -71,3 +71,22 @@ func (d *Driver) resnapshot(ctx context.Context, gen uint64, m *monitor) {
 	d.stats.resyncs.Add(1)
 	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
 }
+
+// pushSnapshot queues a monitor's first snapshot; with wait (a
+// MonitorStart the host asked for, not a restore) it returns once the
+// processor applied it: the host takes the device's Snapshot right after
+// MonitorStart, which must show the server's calls, not the empty state
+// before (ctibench found lamps of kill -9 restores empty this way in the
+// Avaya driver, which had the same order).
+func (d *Driver) pushSnapshot(ctx context.Context, it item, wait bool) {
+	d.q.Push(it)
+	if !wait {
+		return
+	}
+	applied := make(chan struct{})
+	d.q.Do(func() { close(applied) })
+	select {
+	case <-applied:
+	case <-ctx.Done():
+	}
+}

@@ -200,6 +200,6 @@ func (d *Driver) wideMember(ctx context.Context, l *link, m *monitor, restoring 
 		return fmt.Errorf("monitor start %s: %w", m.device, err)
 	}
 	d.subscribeServices(ctx, l, m)
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.pushSnapshot(ctx, item{gen: gen, snap: &snap, halves: halves, touched: touched}, !restoring)
 	return nil
 }

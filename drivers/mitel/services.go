@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
@@ -136,12 +137,20 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 
 // pbxSnapshot asks the PBX for device's calls (SnapshotDevice), DND
 // (GetDoNotDisturb ~), message waiting (GetMessageWaitingIndicator ~) and
-// forwarding (GetForwarding ~). The feature
-// queries are best effort: a PBX that refuses them leaves them off; mwi
-// says whether s.MessageWaiting is the PBX's answer (else the lamp stays
-// as events set it).
+// forwarding (GetForwarding ~). The feature queries are best effort: a
+// PBX that refuses them leaves them off; mwi says whether
+// s.MessageWaiting is the PBX's answer (else the lamp stays as events set
+// it). They go out beside SnapshotDevice, not after it: one round trip
+// per device in a restore instead of four.
 func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (s plugins.DeviceSnapshot, mwi bool, err error) {
 	s = plugins.DeviceSnapshot{Device: device}
+	var dnd, fwd, mw csta.Message
+	var mwErr error
+	var wg sync.WaitGroup
+	defer wg.Wait() // never leave a query behind (it writes dnd, fwd, mw)
+	wg.Go(func() { dnd, _ = c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)) })
+	wg.Go(func() { fwd, _ = c.Call(ctx, d.deviceQuery("GetForwarding", device)) })
+	wg.Go(func() { mw, mwErr = c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)) }) // ECMA-269 §22.1 ~
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: d.wireDevice(device)})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
@@ -155,45 +164,30 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 			return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
 		}
 	}
-	{
-		for _, it := range items {
-			st := cstamodel.State(it.State())
-			if st == plugins.StateNull {
-				continue
-			}
-			id := it.ConnectionIdentifier.CallID
-			s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: cstamodel.ConnID(id, device), State: st})
+	for _, it := range items {
+		st := cstamodel.State(it.State())
+		if st == plugins.StateNull {
+			continue
 		}
+		id := it.ConnectionIdentifier.CallID
+		s.Calls = append(s.Calls, plugins.CallSnapshot{CallID: id, ConnectionID: cstamodel.ConnID(id, device), State: st})
 	}
-	if r, err := c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)); err == nil {
-		var v struct {
-			On bool `xml:"doNotDisturbOn"`
-		}
-		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
-			s.DND = v.On
-		}
+	wg.Wait()
+	if r, ok := dnd.(*csta.GetDoNotDisturbResponse); ok {
+		s.DND = r.DoNotDisturbOn
 	}
-	if r, err := c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)); err == nil { // ECMA-269 §22.1 ~
+	if mwErr == nil {
 		var v struct {
 			On bool `xml:"messageWaitingOn"`
 		}
-		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
+		if raw, ok := mw.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
 			s.MessageWaiting, mwi = v.On, true
 		}
 	}
-	if r, err := c.Call(ctx, d.deviceQuery("GetForwarding", device)); err == nil {
-		var v struct {
-			Items []struct {
-				Type   string `xml:"forwardingType"`
-				Status bool   `xml:"forwardStatus"`
-				DN     string `xml:"forwardDN"`
-			} `xml:"forwardingList>forwardListItem"`
-		}
-		if raw, ok := r.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
-			for _, it := range v.Items {
-				if t := cstamodel.ForwardType(it.Type); t != plugins.ForwardUnspecified && it.Status {
-					s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.DN), Enabled: true})
-				}
+	if r, ok := fwd.(*csta.GetForwardingResponse); ok {
+		for _, it := range r.Items {
+			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
+				s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: strings.TrimSpace(it.ForwardDN), Enabled: true})
 			}
 		}
 	}

@@ -150,7 +150,7 @@ func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local
 		}
 	}
 	for _, mon := range s.monitors {
-		if mon.device == ext && mon.sess.link != nil {
+		if mon.device == ext && mon.sess.link != nil && !s.loseOne() {
 			mon.sess.link.SendMsg(cstaxml.EventInvokeID, mk(mon.id, local))
 		}
 	}

@@ -144,6 +144,8 @@ type Sim struct {
 	resumed  int // sessions resumed
 	expired  int // sessions ended by their timer
 	stopped  int // sessions ended by StopApplicationSession
+	lose     int // events still to lose (LoseEvents, gap.go)
+	lost     int
 }
 
 // session is an ECMA-354 application session. It outlives its link for

@@ -16,19 +16,25 @@
 // the driver process with SIGKILL: it reports the time until LINK_UP with
 // every monitor restored and snapshotted, and until call events flow again.
 //
-// Phase 3 (lamps.go) monitors -lamps devices (5,000) with calls up and
-// measures every lamp back after kill -9, a PBX link drop and
-// SystemStatus messagesLost, checked against the simulator; then -chaos
-// (10m) of random disruptions, ending with 0 devices silently unmonitored.
+// Phase 3 (lamps.go) runs for each driver of -driver (mitel, avaya,
+// cisco: each against its own simulator, lab/mitel, lab/avaya, lab/cisco,
+// through the same plugin host path; pbx.go): it monitors -lamps devices
+// (5,000) with calls up and measures every lamp back after a forced
+// sequence gap (CSTA: events lost, then SystemStatus messagesLost; Xsi:
+// events skipped, so the next sequenceNumber shows the gap), kill -9 and
+// a PBX link drop, each checked lamp by lamp against the simulator, and
+// prints the drivers side by side; then, for Mitel, -chaos (10m) of
+// random disruptions, ending with 0 devices silently unmonitored.
 package main
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -39,6 +45,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-gw/switchboard/drivers/avaya"
+	"github.com/switchboard-gw/switchboard/drivers/cisco"
 	"github.com/switchboard-gw/switchboard/drivers/mitel"
 	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 	"github.com/switchboard-gw/switchboard/plugins"
@@ -60,8 +68,22 @@ type Options struct {
 	// RestoreParallelism and RestoreRate are the host's
 	// (plugins.Config; 0: its defaults).
 	RestoreParallelism, RestoreRate int
-	// Command starts the driver process (default: this executable).
-	Command func() *exec.Cmd
+	// Drivers are the drivers of the lamps phase, run one after the
+	// other and printed side by side (default: mitel).
+	Drivers []string
+	// CiscoScope is the Cisco driver's subscription scope: "group" or
+	// "user" (default group).
+	CiscoScope string
+	// HealthTimeout is the host's bound on each health probe of the
+	// driver (0: its default, 1 s). The -race smoke tests raise it: a
+	// driver process ten times slower on a loaded machine is not hung.
+	HealthTimeout time.Duration
+	// CallTimeout, when set, is the host's bound on each call to every
+	// driver (else callTimeout's).
+	CallTimeout time.Duration
+	// Command starts the driver process for a driver name (default:
+	// this executable).
+	Command func(driver string) *exec.Cmd
 	Out     io.Writer
 }
 
@@ -91,10 +113,10 @@ type Restore struct {
 }
 
 func main() {
-	if os.Getenv(driverEnv) == "mitel" {
+	if d := driverOf(os.Getenv(driverEnv)); d != nil {
 		stop := startProfile("driver")
 		time.AfterFunc(profileWindow, stop)
-		sdk.Serve(mitel.New())
+		sdk.Serve(d)
 		return
 	}
 	var o Options
@@ -107,7 +129,27 @@ func main() {
 	flag.DurationVar(&o.Chaos, "chaos", 10*time.Minute, "chaos run after the lamps phase (0: skip)")
 	flag.IntVar(&o.RestoreParallelism, "restore-parallel", 0, "the host's restore parallelism (0: its default)")
 	flag.IntVar(&o.RestoreRate, "restore-rate", 0, "the host's MonitorStart pacing per second in restores (0: its default, -1: unpaced)")
+	drivers := flag.String("driver", "all", "the lamps phase's drivers, side by side: mitel, avaya, cisco, a comma list or all "+
+		"(the storms, the kill -9 under load and chaos are Mitel's)")
+	flag.DurationVar(&o.HealthTimeout, "health-timeout", 5*time.Second, "the host's bound on each health probe of a driver "+
+		"(its default is 1 s: at load average 25 a Cisco driver resyncing 5,000 devices missed three and was restarted)")
+	flag.StringVar(&o.CiscoScope, "cisco-scope", "group", "Cisco subscriptions: group (one per event package) or user (one per user and package)")
 	flag.Parse()
+	if *drivers == "all" {
+		o.Drivers = Drivers
+	} else {
+		for d := range strings.SplitSeq(*drivers, ",") {
+			if !slices.Contains(Drivers, d) {
+				fmt.Fprintf(os.Stderr, "ctibench: -driver: %q is not one of %v\n", d, Drivers)
+				os.Exit(2)
+			}
+			o.Drivers = append(o.Drivers, d)
+		}
+	}
+	if o.CiscoScope != "group" && o.CiscoScope != "user" {
+		fmt.Fprintf(os.Stderr, "ctibench: -cisco-scope: %q is not group or user\n", o.CiscoScope)
+		os.Exit(2)
+	}
 	for f := range strings.SplitSeq(*rates, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || r < 0 {
@@ -127,25 +169,34 @@ func main() {
 }
 
 // selfCommand re-executes this binary as the driver.
-func selfCommand() *exec.Cmd {
+func selfCommand(driver string) *exec.Cmd {
 	exe, err := os.Executable()
 	if err != nil {
 		exe = os.Args[0]
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), driverEnv+"=mitel")
+	cmd.Env = append(os.Environ(), driverEnv+"="+driver)
 	return cmd
+}
+
+// driverOf is the driver a re-executed bench process serves, nil if it
+// is the bench itself.
+func driverOf(name string) sdk.Driver {
+	switch name {
+	case "mitel":
+		return mitel.New()
+	case "avaya":
+		return avaya.New()
+	case "cisco":
+		return cisco.New()
+	}
+	return nil
 }
 
 // Run runs the storms and the kill -9 phase and prints the figures to
 // o.Out.
 func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
-	if o.Command == nil {
-		o.Command = selfCommand
-	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
+	o.defaults()
 	if len(o.Rates) == 0 {
 		o.Rates = []int{0}
 	}
@@ -188,6 +239,22 @@ func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
 	return storms, rs, runLamps(ctx, o)
 }
 
+// defaults fills in what o leaves empty.
+func (o *Options) defaults() {
+	if o.Command == nil {
+		o.Command = selfCommand
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if len(o.Drivers) == 0 {
+		o.Drivers = []string{"mitel"}
+	}
+	if o.CiscoScope == "" {
+		o.CiscoScope = "group"
+	}
+}
+
 func rateText(r int) string {
 	if r <= 0 {
 		return "unpaced (as fast as the path goes)"
@@ -199,36 +266,62 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Micros
 
 // rig is a simulator and a supervised driver process.
 type rig struct {
-	sim    *labmitel.Sim
+	pbx    pbx
+	mitel  *labmitel.Sim // the Mitel simulator itself when the driver is mitel
 	sup    *plugins.Supervisor
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
 }
 
-func newRig(ctx context.Context, o Options, buffer int) (*rig, error) {
-	sim, err := labmitel.New(labmitel.Config{Timestamps: true})
+// newRig starts driver's simulator (knowing devs) and the driver
+// process under a supervisor.
+func newRig(ctx context.Context, o Options, driver string, devs []string, buffer int) (*rig, error) {
+	sim, msim, err := newPBX(driver, devs, o)
 	if err != nil {
 		return nil, err
 	}
-	cfg, _ := json.Marshal(map[string]any{"address": sim.Addr(), "reconnect_min": "20ms", "reconnect_max": "500ms"})
 	sup, err := plugins.NewSupervisor(plugins.Config{
-		Name:               "mitel",
-		Command:            func(string) *exec.Cmd { return o.Command() },
-		DriverConfig:       cfg,
+		Name:               driver,
+		Command:            func(string) *exec.Cmd { return o.Command(driver) },
+		DriverConfig:       sim.config(),
 		BackoffMin:         10 * time.Millisecond,
 		EventBuffer:        buffer,
 		RestoreParallelism: o.RestoreParallelism,
 		RestoreRate:        o.RestoreRate,
+		CallTimeout:        cmp.Or(o.CallTimeout, callTimeout(driver)),
+		HealthTimeout:      o.HealthTimeout,
+		Logger:             benchLogger(),
 	})
 	if err != nil {
-		_ = sim.Close()
+		_ = sim.close()
 		return nil, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
-	r := &rig{sim: sim, sup: sup, cancel: cancel, done: make(chan error, 1)}
+	r := &rig{pbx: sim, mitel: msim, sup: sup, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- sup.Run(rctx) }()
 	return r, nil
+}
+
+// benchLogger passes the supervisor's and the driver processes' logs to
+// stderr when CTIBENCH_DEBUG is set (nil: discarded).
+func benchLogger() *slog.Logger {
+	if os.Getenv("CTIBENCH_DEBUG") == "" {
+		return nil
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// callTimeout is the host's bound on each call to driver: its default
+// (5 s) for Mitel; 30 s for Avaya and Cisco, whose MonitorStart costs
+// several PBX round trips (GetDeviceId; the Xsi services), so thousands
+// queued at once would time out on a loaded machine and be retried,
+// measuring the retry backoff instead of the restore.
+func callTimeout(driver string) time.Duration {
+	if driver == "mitel" {
+		return 0
+	}
+	return 30 * time.Second
 }
 
 // close stops the driver (the consumer must still be draining) and the
@@ -237,7 +330,7 @@ func (r *rig) close() {
 	r.once.Do(func() {
 		r.cancel()
 		<-r.done
-		_ = r.sim.Close()
+		_ = r.pbx.close()
 	})
 }
 
@@ -348,7 +441,8 @@ func waitLinkUp(ctx context.Context, events <-chan plugins.Event) error {
 }
 
 func storm(ctx context.Context, o Options, rate int) (Storm, error) {
-	r, err := newRig(ctx, o, 0)
+	devs := devices(o.Devices, 10000)
+	r, err := newRig(ctx, o, "mitel", devs, 0)
 	if err != nil {
 		return Storm{}, err
 	}
@@ -379,7 +473,6 @@ func storm(ctx context.Context, o Options, rate int) (Storm, error) {
 	if err := <-linkUp; err != nil {
 		return Storm{}, err
 	}
-	devs := devices(o.Devices, 10000)
 	t0 := time.Now()
 	if err := r.monitor(ctx, devs); err != nil {
 		return Storm{}, err
@@ -417,7 +510,8 @@ func storm(ctx context.Context, o Options, rate int) (Storm, error) {
 }
 
 func restore(ctx context.Context, o Options) (Restore, error) {
-	r, err := newRig(ctx, o, 0)
+	devs := devices(o.Restore, 50000)
+	r, err := newRig(ctx, o, "mitel", devs, 0)
 	if err != nil {
 		return Restore{}, err
 	}
@@ -454,7 +548,6 @@ func restore(ctx context.Context, o Options) (Restore, error) {
 	if err := <-linkUp; err != nil {
 		return Restore{}, err
 	}
-	devs := devices(o.Restore, 50000)
 	if err := r.monitor(ctx, devs); err != nil {
 		return Restore{}, err
 	}
@@ -480,7 +573,7 @@ func restore(ctx context.Context, o Options) (Restore, error) {
 		return Restore{}, errors.New("no call events within 30s of the kill")
 	}
 	rs := Restore{LinkUp: m.linkUp.Sub(killed), Flowing: m.flowing.Sub(killed), Snapshots: m.snapshots}
-	rs.Monitors = len(r.sim.Monitors())
+	rs.Monitors = len(r.pbx.monitors())
 	if rs.Monitors != o.Restore || m.snapshots < o.Restore { // more: a resync after the driver's LINK_UP
 		return rs, fmt.Errorf("after the kill: %d monitors on the simulator, %d snapshots, want %d",
 			rs.Monitors, m.snapshots, o.Restore)

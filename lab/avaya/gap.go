@@ -1,0 +1,69 @@
+package avaya
+
+import "github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
+
+// LoseEvents makes AES lose the next n events (one per monitor an event
+// is for) without sending them, as a switch under overload does before
+// it reports SystemStatus messagesLost (ECMA-269 §12.2.25 ~, the
+// systemStatus enumeration).
+func (s *Sim) LoseEvents(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose = n
+}
+
+// Lost is how many events LoseEvents made AES lose.
+func (s *Sim) Lost() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lost
+}
+
+// loseOne reports whether the next event is to be lost, counting it.
+// Called with s.mu held.
+func (s *Sim) loseOne() bool {
+	if s.lose <= 0 {
+		return false
+	}
+	s.lose--
+	s.lost++
+	return true
+}
+
+// SendSystemStatus sends SystemStatus with status
+// (cstaxml.SystemStatusMessagesLost, ...Disabled, ...Normal) on every
+// link with a session, now (the periodic one is
+// Config.SystemStatusInterval).
+func (s *Sim) SendSystemStatus(status string) {
+	type out struct {
+		l  *link
+		id cstaxml.InvokeID
+	}
+	var outs []out
+	s.mu.Lock()
+	for l := range s.links {
+		if l.sess == nil {
+			continue
+		}
+		l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
+		outs = append(outs, out{l, cstaxml.InvokeID(l.nextReq)})
+	}
+	s.mu.Unlock()
+	for _, o := range outs {
+		o.l.SendMsg(o.id, &cstaxml.SystemStatus{SystemStatus: status})
+	}
+}
+
+// CallsAt returns the calls at extension ext as AES holds them: call ID
+// → ext's localConnectionInfo. It is the truth lamps are checked against.
+func (s *Sim) CallsAt(ext string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, c := range s.calls {
+		if p := c.Party(ext); p != nil {
+			out[c.ID] = p.State
+		}
+	}
+	return out
+}
