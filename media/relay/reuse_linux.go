@@ -61,9 +61,9 @@ type idlePairs struct {
 // enough, or the oldest whatever its rest when force is set (the port range
 // has no other pair left). Random, so that the ports of the next call
 // cannot be guessed from the order calls ended (an attacker's own call
-// among them). The sockets come back as new sock values (a worker may still
-// hold the old ones from a stale epoll event; they keep pointing at the
-// ended session).
+// among them). The sockets come back as the bare sock values retire made
+// (a worker may still hold the old ones from a stale epoll event; they keep
+// pointing at the ended session).
 func (r *Relay) reuse(ip netip.Addr, force bool) (port int, rtp, rtcp *sock, ok bool) {
 	p := &r.io.idle
 	p.mu.Lock()
@@ -87,8 +87,14 @@ func (r *Relay) reuse(ip netip.Addr, force bool) (port int, rtp, rtcp *sock, ok 
 	p.mu.Unlock()
 	drain(ip0.rtp.fd)
 	drain(ip0.rtcp.fd)
-	fresh := func(k *sock) *sock { return &sock{fd: k.fd, port: k.port, v6: k.v6, bind: k.bind, local: k.local} }
-	return ip0.port, fresh(ip0.rtp), fresh(ip0.rtcp), true
+	return ip0.port, ip0.rtp, ip0.rtcp, true
+}
+
+// bare is a copy of k without its side: the socket alone, for a pair that
+// rests (a worker may still hold k from a stale epoll event; k keeps
+// pointing at the ended session, the copy does not).
+func (k *sock) bare() *sock {
+	return &sock{fd: k.fd, port: k.port, v6: k.v6, bind: k.bind, local: k.local}
 }
 
 // set stores q as the FIFO of ip. Called with p.mu held.
@@ -143,7 +149,10 @@ func (r *Relay) retire(side *Side) {
 		p.q = make(map[netip.Addr][]idlePair)
 	}
 	ip := side.rtpSock.bind
-	q := append(p.q[ip], idlePair{port: side.port, rtp: side.rtpSock, rtcp: side.rtcp, since: time.Now()})
+	// The pair rests as bare sockets: the side's own sock values point at
+	// the ended session, and through its callbacks at the call that owned
+	// it; kept here they held up to maxIdlePairs ended calls in memory.
+	q := append(p.q[ip], idlePair{port: side.port, rtp: side.rtpSock.bare(), rtcp: side.rtcp.bare(), since: time.Now()})
 	p.n++
 	var evict []idlePair
 	if n := min(p.n-maxIdlePairs, len(q)); n > 0 {
