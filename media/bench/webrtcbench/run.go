@@ -282,6 +282,31 @@ func newAPI(b *browser) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)), nil
 }
 
+// browserPorts are the ports the browsers' sockets hold.
+var browserPorts sync.Map // int -> struct{}
+
+// uniquePort binds a browser's socket (SO_REUSEPORT, by lc) on a loopback
+// port no other browser holds. Linux may give a port 0 bind with
+// SO_REUSEPORT a port that another SO_REUSEPORT socket of the same user
+// already has (sharing is not a conflict for it): two browsers in one
+// reuseport group then get each other's packets, and one of them never
+// hears its call (0.5-1 % of the calls at 300-1,000 calls).
+func uniquePort(lc net.ListenConfig) (*net.UDPConn, error) {
+	for range 64 {
+		pconn, err := lc.ListenPacket(context.Background(), "udp4", netip.AddrPortFrom(loopback, 0).String())
+		if err != nil {
+			return nil, err
+		}
+		conn := pconn.(*net.UDPConn)
+		port := conn.LocalAddr().(*net.UDPAddr).Port
+		if _, taken := browserPorts.LoadOrStore(port, struct{}{}); !taken {
+			return conn, nil
+		}
+		_ = conn.Close()
+	}
+	return nil, errors.New("no loopback port of its own for a browser")
+}
+
 // counters of the whole run
 type counters struct {
 	sentB, recvB, sentP, recvP atomic.Uint64
@@ -308,11 +333,10 @@ func newBrowser(c *counters, g *generator, fast bool) (*browser, error) {
 			}
 			return serr
 		}}
-		pconn, err := lc.ListenPacket(context.Background(), "udp4", netip.AddrPortFrom(loopback, 0).String())
+		conn, err := uniquePort(lc)
 		if err != nil {
 			return nil, err
 		}
-		conn := pconn.(*net.UDPConn)
 		_ = conn.SetReadBuffer(1 << 20)
 		_ = conn.SetWriteBuffer(1 << 20)
 		m, err := srtpmux.New(conn, nil)
@@ -427,7 +451,9 @@ func (b *browser) close() {
 		b.stream.Close()
 	}
 	if b.mux != nil {
+		port := int(b.mux.LocalAddr().Port())
 		_ = b.mux.Close()
+		browserPorts.Delete(port)
 	}
 }
 
