@@ -281,8 +281,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	wg.Go(func() { agent, _ = c.Call(ctx, &dmcc.GetAgentState{Device: dev}) })
 	wg.Go(func() { fwd, _ = c.Call(ctx, &dmcc.GetForwarding{Device: dev}) })
 	var mw csta.Message
-	var mwErr error
-	wg.Go(func() { mw, mwErr = c.Call(ctx, d.mwiQuery(dev)) })
+	wg.Go(func() { mw, _ = c.Call(ctx, d.mwiQuery(dev)) })
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: dev})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, err)
@@ -304,14 +303,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	if r, ok := agent.(*dmcc.GetAgentStateResponse); ok {
 		s.AgentState = agentFromResponse(r)
 	}
-	if mwErr == nil {
-		var v struct {
-			On bool `xml:"messageWaitingOn"`
-		}
-		if raw, ok := mw.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
-			s.MessageWaiting, mwi = v.On, true
-		}
-	}
+	s.MessageWaiting, mwi = csta.MessageWaiting(mw)
 	if r, ok := fwd.(*dmcc.GetForwardingResponse); ok {
 		for _, it := range r.Items {
 			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {

@@ -331,3 +331,21 @@ type AlternateCall struct {
 type AlternateCallResponse struct {
 	Extensions *RawXML `xml:"extensions,omitempty"`
 }
+
+// MessageWaiting reads the answer to a GetMessageWaitingIndicator query
+// (ECMA-269 §22.1 ~, decoded as a RawMessage): the lamp's state, and
+// whether m was such an answer at all (nil, an error's nil message, or
+// an undecodable body: false, the lamp stays as events set it).
+func MessageWaiting(m Message) (on, ok bool) {
+	raw, isRaw := m.(*RawMessage)
+	if !isRaw {
+		return false, false
+	}
+	var v struct {
+		On bool `xml:"messageWaitingOn"`
+	}
+	if raw.Unmarshal(&v) != nil {
+		return false, false
+	}
+	return v.On, true
+}

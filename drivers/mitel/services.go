@@ -145,12 +145,11 @@ func (d *Driver) SetForwarding(ctx context.Context, device string, f plugins.For
 func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string) (s plugins.DeviceSnapshot, mwi bool, err error) {
 	s = plugins.DeviceSnapshot{Device: device}
 	var dnd, fwd, mw csta.Message
-	var mwErr error
 	var wg sync.WaitGroup
 	defer wg.Wait() // never leave a query behind (it writes dnd, fwd, mw)
 	wg.Go(func() { dnd, _ = c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)) })
 	wg.Go(func() { fwd, _ = c.Call(ctx, d.deviceQuery("GetForwarding", device)) })
-	wg.Go(func() { mw, mwErr = c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)) }) // ECMA-269 §22.1 ~
+	wg.Go(func() { mw, _ = c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)) }) // ECMA-269 §22.1 ~
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: d.wireDevice(device)})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))
@@ -176,14 +175,7 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 	if r, ok := dnd.(*csta.GetDoNotDisturbResponse); ok {
 		s.DND = r.DoNotDisturbOn
 	}
-	if mwErr == nil {
-		var v struct {
-			On bool `xml:"messageWaitingOn"`
-		}
-		if raw, ok := mw.(*csta.RawMessage); ok && raw.Unmarshal(&v) == nil {
-			s.MessageWaiting, mwi = v.On, true
-		}
-	}
+	s.MessageWaiting, mwi = csta.MessageWaiting(mw)
 	if r, ok := fwd.(*csta.GetForwardingResponse); ok {
 		for _, it := range r.Items {
 			if t := cstamodel.ForwardType(it.ForwardingType); t != plugins.ForwardUnspecified && it.ForwardStatus {
