@@ -67,7 +67,11 @@ func (c *cache) get(ctx context.Context, k cacheKey, fetch func(context.Context)
 	e := c.m[k]
 	c.mu.RUnlock()
 	if e != nil {
-		if left := e.expires.Sub(now); left > 0 {
+		// Never more than the record's own TTL: an entry stored after
+		// now was read (a fetch that ended a moment ago) expires after
+		// now even with TTL 0, and a TTL-0 answer is for this use only
+		// (RFC 1035 §3.2.1, RFC 2181 §8).
+		if left := min(e.expires.Sub(now), time.Duration(e.set.ttl)*time.Second); left > 0 {
 			return e.set, left
 		}
 		if c.maxStale > 0 && now.Sub(e.expires) < c.maxStale {

@@ -45,6 +45,21 @@ type outStream struct {
 	fresh bool   // the events started a stream of their own: the first audio continues its numbers
 }
 
+// timelineNow is the audio timeline at now for a stream at rate Hz: the
+// last forwarded packet's timestamp advanced by the time since it
+// arrived, and at least by minStep (one packet's worth of samples): that
+// packet covers its own duration, so what is sent next starts after it,
+// never on its timestamp, even when it arrived a moment ago (RFC 3550
+// §5.1: the timestamp is the sampling instant of the packet's first
+// octet).
+func (o *outStream) timelineNow(now int64, rate, minStep uint32) uint32 {
+	d := uint32(uint64(now-o.at) * uint64(rate) / uint64(time.Second))
+	if d < minStep && !o.fresh {
+		d = minStep
+	}
+	return o.ts + d
+}
+
 // forward notes an RTP packet going out to the peer's far end and shifts
 // its sequence number past the injected events; it reports false for a
 // packet held back while an event is sent. Called from onRTP with s.mu
@@ -96,8 +111,9 @@ func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate
 		o.at, o.fresh = monotonic(), true
 	}
 	ssrc := o.ssrc
-	// the audio timeline now: RTP timestamps advance at the clock rate
-	ts := o.ts + uint32(uint64(monotonic()-o.at)*uint64(clockRate)/uint64(time.Second))
+	// the audio timeline now: RTP timestamps advance at the clock rate;
+	// one 20 ms packet at least after the last audio packet
+	ts := o.timelineNow(monotonic(), uint32(clockRate), uint32(clockRate)/50)
 	o.held++
 	src.mu.Unlock()
 	defer func() {

@@ -248,3 +248,31 @@ func TestSendEventCut(t *testing.T) {
 		t.Errorf("%d packets, %d ends; want a few, 3 ends", n, ends)
 	}
 }
+
+// TestTimelineNow: what is injected right after an audio packet starts
+// one packet after it, never on its timestamp (CI once saw a tone's first
+// packet share the last audio packet's timestamp: it started within
+// 125 µs of that packet's arrival); later, the time since the packet
+// arrived counts; a stream of the relay's own goes on from where it is.
+func TestTimelineNow(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	for _, tc := range []struct {
+		name string
+		o    outStream
+		now  int64
+		min  uint32
+		want uint32
+	}{
+		{"at once", outStream{ts: 1000, at: 50 * ms}, 50 * ms, 160, 1160},
+		{"100 us later", outStream{ts: 1000, at: 50 * ms}, 50*ms + 100_000, 160, 1160},
+		{"5 ms later", outStream{ts: 1000, at: 50 * ms}, 55 * ms, 160, 1160},
+		{"30 ms later", outStream{ts: 1000, at: 50 * ms}, 80 * ms, 160, 1240},
+		{"wraps", outStream{ts: 0xffffffa0, at: 0}, 0, 160, 0x40},
+		{"48 kHz", outStream{ts: 7, at: 0}, 0, 960, 967},
+		{"own stream", outStream{ts: 1000, at: 50 * ms, fresh: true}, 50 * ms, 160, 1000},
+	} {
+		if got := tc.o.timelineNow(tc.now, 8000, tc.min); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

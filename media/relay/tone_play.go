@@ -66,8 +66,9 @@ func (s *Side) PlayTone(ctx context.Context, tt *ToneTable, p TonePlay) error {
 	}
 	ssrc := o.ssrc
 	// the audio timeline now, at 8000 Hz
-	ts := o.ts + uint32(uint64(monotonic()-o.at)*toneRate/uint64(time.Second))
-	o.held++ // audio to s's far end is held back (inject.go)
+	ts := o.timelineNow(monotonic(), toneRate, uint32(samples))
+	o.held++     // audio to s's far end is held back (inject.go)
+	last := o.ts // the timestamp of the last packet the far end got
 	src.mu.Unlock()
 	defer func() {
 		src.mu.Lock()
@@ -75,7 +76,7 @@ func (s *Side) PlayTone(ctx context.Context, tt *ToneTable, p TonePlay) error {
 		// the timeline goes on from the tone's: events sent later and
 		// the fresh-stream rule see where it ended
 		o.at = monotonic()
-		o.ts = ts
+		o.ts = last
 		src.mu.Unlock()
 	}()
 
@@ -114,7 +115,10 @@ func (s *Side) PlayTone(ctx context.Context, tt *ToneTable, p TonePlay) error {
 		binary.BigEndian.PutUint16(pkt[2:4], seq)
 		binary.BigEndian.PutUint32(pkt[4:8], ts)
 		pos = tt.Fill(pkt[12:], p.Codec, pos)
-		if err := s.sendOut(pkt); err != nil {
+		err := s.sendOut(pkt)
+		if err == nil {
+			last = ts
+		} else {
 			if s.sessionClosed() {
 				return ErrNoEvents
 			}
