@@ -9,7 +9,7 @@ import (
 // (send, relay, receive). allocs/op counts the whole process: the relay's
 // packet path allocates nothing.
 func BenchmarkRelayRTP(b *testing.B) {
-	r, err := New(Config{ListenIP: loopback, PortMin: 39000, PortMax: 39099})
+	r, err := New(Config{ListenIP: loopback, PortMin: 19000, PortMax: 19099})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func BenchmarkRelayRTP(b *testing.B) {
 // latched stream (latching checks, counters, RFC 3550 statistics), without
 // the system calls around it.
 func BenchmarkSideInput(b *testing.B) {
-	r, err := New(Config{ListenIP: loopback, PortMin: 39100, PortMax: 39199, LearnWindow: time.Millisecond})
+	r, err := New(Config{ListenIP: loopback, PortMin: 19100, PortMax: 19199, LearnWindow: time.Millisecond})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestRestingPairsKeepTheirAddress(t *testing.T) {
 // port bound again), instead of ErrPortsExhausted.
 func TestExhaustedRangeTakesPairsRestingElsewhere(t *testing.T) {
 	lan, pub := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")
-	base := 31000 + 100*int(nextRange.Add(1))
+	base := testPortBase()
 	r := newTestRelay(t, Config{PortMin: base, PortMax: base + 3})
 	s1, err := r.NewSessionOn(Endpoint{Bind: lan}, Endpoint{Bind: lan})
 	if err != nil {

@@ -107,7 +107,7 @@ func TestSessionOnTwoInterfaces(t *testing.T) {
 // nothing, so the B2BUA keeps writing media.public_address.
 func TestSessionDefaultAdvertisesNothing(t *testing.T) {
 	t.Parallel()
-	base := 31000 + 100*int(nextRange.Add(1))
+	base := testPortBase()
 	r, err := New(Config{PortMin: base, PortMax: base + 99})
 	if err != nil {
 		t.Fatal(err)

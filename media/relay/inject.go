@@ -126,6 +126,9 @@ func (s *Side) SendEvent(ctx context.Context, ev dtmf.Event, pt uint8, clockRate
 	steps := dtmf.Plan(ev, clockRate)
 	cut := false
 	for i, st := range steps {
+		if !cut && ctx.Err() != nil {
+			cut = true // a late sender must not catch up on a cut event
+		}
 		if !cut {
 			if wait := time.Until(start.Add(st.At)); wait > 0 {
 				t := time.NewTimer(wait)

@@ -76,12 +76,34 @@ func testSendEvent(t *testing.T, inproc bool) {
 			<-tk.C
 		}
 	}()
-	time.Sleep(200 * time.Millisecond)
+	// waitAudio waits for n audio packets in all (generous: a loaded
+	// machine delays the phone's ticks, not what the relay does)
+	waitAudio := func(n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			k := 0
+			for _, p := range got {
+				if p.PayloadType == 0 {
+					k++
+				}
+			}
+			mu.Unlock()
+			if k >= n {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitAudio(5)
+	mu.Lock()
+	nBefore := len(got)
+	mu.Unlock()
 	ev := dtmf.Event{Code: 11, Duration: 160 * time.Millisecond}
 	if err := s.B().SendEvent(context.Background(), ev, 101, 8000); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitAudio(nBefore + 5)
 	cancel()
 	wg.Wait()
 	time.Sleep(50 * time.Millisecond)

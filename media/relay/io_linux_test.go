@@ -166,7 +166,7 @@ func TestEpollEngineIPv6(t *testing.T) {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
 	_ = probe.Close()
-	base := 31000 + 100*int(nextRange.Add(1))
+	base := testPortBase()
 	r, err := New(Config{ListenIP: netip.IPv6Loopback(), PortMin: base, PortMax: base + 99})
 	if err != nil {
 		t.Fatal(err)

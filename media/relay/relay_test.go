@@ -20,10 +20,19 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // nextRange gives each test its own port range, so tests run in parallel.
 var nextRange atomic.Int32
 
+// testPortBase is the first port of a test's own range of 100. The ranges
+// lie below the kernel's ephemeral range (32768-60999 by default), where
+// no port-0 bind of another test or program can take a port a test
+// expects to hold (a range inside it made TestPortExhaustionAndReuse and
+// TestThreads fail under load).
+func testPortBase() int {
+	return 20000 + 100*(int(nextRange.Add(1))%120)
+}
+
 func newTestRelay(t *testing.T, cfg Config) *Relay {
 	t.Helper()
 	if cfg.PortMin == 0 {
-		base := 31000 + 100*int(nextRange.Add(1))
+		base := testPortBase()
 		cfg.PortMin, cfg.PortMax = base, base+99
 	}
 	cfg.ListenIP = loopback
@@ -639,7 +648,7 @@ func TestResumeAfterLongHold(t *testing.T) {
 
 func TestPortExhaustionAndReuse(t *testing.T) {
 	t.Parallel()
-	base := 31000 + 100*int(nextRange.Add(1))
+	base := testPortBase()
 	r := newTestRelay(t, Config{PortMin: base + 1, PortMax: base + 9}) // even pairs: base+2..base+9 → 4 pairs
 	if r.Capacity() != 2 {
 		t.Fatalf("capacity %d", r.Capacity())
@@ -681,7 +690,7 @@ func TestPortExhaustionAndReuse(t *testing.T) {
 // A port held by another program is skipped, and the search goes on.
 func TestPortInUseSkipped(t *testing.T) {
 	t.Parallel()
-	base := 31000 + 100*int(nextRange.Add(1))
+	base := testPortBase()
 	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: base + 1})
 	if err != nil {
 		t.Skip("port busy:", err)
