@@ -5,6 +5,7 @@ package relay
 import (
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 )
 
@@ -14,6 +15,9 @@ import (
 // its callbacks at the call that owned it: under a calls benchmark up to
 // maxIdlePairs ended calls stayed in memory.
 func TestRestingPairsDoNotHoldSessions(t *testing.T) {
+	old := reuseAfter
+	reuseAfter = time.Hour // no pair is taken again while the loop runs, however slow the machine
+	t.Cleanup(func() { reuseAfter = old })
 	r := newTestRelay(t, Config{})
 	const n = 8
 	refs := make([]weak.Pointer[Session], 0, n)
