@@ -93,10 +93,12 @@ func startApp(t *testing.T, path string, log *slog.Logger, tweak func(*App)) *Ap
 }
 
 // clientFrom is an HTTPS client whose connections come from local address
-// ip (any 127.0.0.x works on Linux loopback).
+// ip (any 127.0.0.x works on Linux loopback). The timeouts only bound a
+// hang: a loaded machine (CI beside other jobs) took more than 10 s for a
+// 4 MiB user import.
 func clientFrom(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 20 * time.Second}
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 		DialContext:     d.DialContext,
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed
 	}}
