@@ -27,6 +27,11 @@ type Host struct {
 	idle   chan struct{} // signalled when active drops to 0
 	errs   []error
 	done   bool // Run returned
+	// gaveUp holds the drivers whose Run returned on its own (not
+	// removed, Run's context alive). Run gives up only when every driver
+	// has: a driver added and not yet started (Restart, a reload between
+	// Add and Start) has not, so the host waits for its Start.
+	gaveUp map[string]bool
 }
 
 // hostRun is one running supervisor.
@@ -38,7 +43,7 @@ type hostRun struct {
 // NewHost checks every config (names must be unique) and returns a host;
 // [Host.Run] starts the drivers.
 func NewHost(cfgs ...Config) (*Host, error) {
-	h := &Host{sups: map[string]*Supervisor{}, runs: map[string]*hostRun{}, idle: make(chan struct{}, 1)}
+	h := &Host{sups: map[string]*Supervisor{}, runs: map[string]*hostRun{}, idle: make(chan struct{}, 1), gaveUp: map[string]bool{}}
 	var errs []error
 	for _, c := range cfgs {
 		if _, err := h.Add(c); err != nil {
@@ -81,6 +86,7 @@ func (h *Host) Add(cfg Config) (*Supervisor, error) {
 	}
 	h.sups[cfg.Name] = s
 	h.order = append(h.order, cfg.Name)
+	delete(h.gaveUp, cfg.Name)
 	return s, nil
 }
 
@@ -112,6 +118,7 @@ func (h *Host) Remove(name string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownDriver, name)
 	}
 	delete(h.sups, name)
+	delete(h.gaveUp, name)
 	h.order = slices.DeleteFunc(h.order, func(n string) bool { return n == name })
 	r := h.runs[name]
 	h.mu.Unlock()
@@ -138,6 +145,9 @@ func (h *Host) startLocked(name string) {
 		}
 		if h.runs[name] == r {
 			delete(h.runs, name)
+			if h.sups[name] == s && h.ctx.Err() == nil {
+				h.gaveUp[name] = true // not removed, not stopped: it gave up
+			}
 		}
 		h.active--
 		if h.active == 0 {
@@ -172,7 +182,7 @@ func (h *Host) Run(ctx context.Context) error {
 		case <-h.idle:
 		}
 		h.mu.Lock()
-		if h.active == 0 && (ctx.Err() != nil || len(h.sups) > 0) {
+		if h.active == 0 && (ctx.Err() != nil || (len(h.sups) > 0 && len(h.gaveUp) == len(h.sups))) {
 			h.done = true
 			err := errors.Join(h.errs...)
 			h.mu.Unlock()
