@@ -369,7 +369,7 @@ trunks:
   - name: pbx
     target: sip:pbx.example.test;transport=udp
     match: ["2000"]
-    failover_timeout: 500ms
+    failover_timeout: 1s # a loaded machine's SIPp may take over 500 ms to send its 100
     probe: {interval: 500ms, timeout: 400ms, mode: down}
 `, dns))
 	waitTrunkState(t, g, primaryAddr, "up|unknown", 5*time.Second) // resolved, not down
