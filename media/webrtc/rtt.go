@@ -99,34 +99,42 @@ func (r *rttState) rttOf(rb rtcp.ReceptionReport, at time.Time) (time.Duration, 
 // fromBrowserRTCP takes one compound RTCP packet of the browser,
 // decrypted on the fast path, that arrived at at (on the Mux's reader).
 func (l *Leg) fromBrowserRTCP(pkt []byte, at time.Time) {
-	pkts, err := rtcp.Unmarshal(pkt)
-	if err != nil {
-		return
-	}
-	l.rtt.reports.Add(1)
 	var ours uint32
 	if b := l.track.cur.Load(); b != nil {
 		ours = b.ssrc
 	}
+	l.rtt.take(pkt, ours, at)
+}
+
+// take reads the browser's compound RTCP packet pkt that arrived at at:
+// its sender report for our LSR/DLSR, its blocks about our stream ours
+// for the round trip. It reports whether pkt parsed as RTCP.
+func (r *rttState) take(pkt []byte, ours uint32, at time.Time) bool {
+	pkts, err := rtcp.Unmarshal(pkt)
+	if err != nil {
+		return false
+	}
+	r.reports.Add(1)
 	for _, p := range pkts {
 		var blocks []rtcp.ReceptionReport
-		switch r := p.(type) {
+		switch sr := p.(type) {
 		case *rtcp.SenderReport:
-			l.rtt.mu.Lock()
-			l.rtt.peerSSR, l.rtt.peerLSR, l.rtt.peerAt = r.SSRC, uint32(r.NTPTime>>16), at
-			l.rtt.mu.Unlock()
-			blocks = r.Reports
+			r.mu.Lock()
+			r.peerSSR, r.peerLSR, r.peerAt = sr.SSRC, uint32(sr.NTPTime>>16), at
+			r.mu.Unlock()
+			blocks = sr.Reports
 		case *rtcp.ReceiverReport:
-			blocks = r.Reports
+			blocks = sr.Reports
 		}
 		for _, rb := range blocks {
 			if rb.SSRC != ours || ours == 0 {
 				continue
 			}
-			if rtt, ok := l.rtt.rttOf(rb, at); ok {
-				l.rtt.last.Store(int64(rtt))
-				l.rtt.samples.Add(1)
+			if rtt, ok := r.rttOf(rb, at); ok {
+				r.last.Store(int64(rtt))
+				r.samples.Add(1)
 			}
 		}
 	}
+	return true
 }

@@ -67,3 +67,55 @@ func TestLastSR(t *testing.T) {
 		t.Errorf("another SSRC: %#x %d", lsr, dlsr)
 	}
 }
+
+// FuzzRTCPReports: any compound packet from the browser (it authenticated,
+// but its contents are the browser's) never panics, and a round trip is
+// counted only from a block about our stream naming one of our SRs,
+// within [0, maxRTT].
+func FuzzRTCPReports(f *testing.F) {
+	at := time.Date(2026, 12, 7, 17, 0, 0, 0, time.UTC)
+	lsr := ntpMiddle(at.Add(-time.Second))
+	good, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 9, Reports: []rtcp.ReceptionReport{{SSRC: 42, LastSenderReport: lsr, Delay: 65536 / 2}}}})
+	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 9, NTPTime: ntpTime(at), Reports: []rtcp.ReceptionReport{{SSRC: 42, LastSenderReport: lsr}}},
+		&rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{Source: 9, Items: []rtcp.SourceDescriptionItem{{Type: rtcp.SDESCNAME, Text: "x"}}}}}})
+	f.Add(good)
+	f.Add(sr)
+	f.Add([]byte{0x81, 0xc9, 0, 7})
+	f.Add([]byte{0x80, 0xc8, 0xff, 0xff, 0, 0, 0, 9})
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		var r rttState
+		r.sentSRAt(ntpTime(at.Add(-time.Second)))
+		r.take(pkt, 42, at)
+		n := r.samples.Load()
+		rtt := time.Duration(r.last.Load())
+		if n == 0 {
+			if rtt != 0 {
+				t.Fatalf("round trip %v without a sample", rtt)
+			}
+			return
+		}
+		if rtt < 0 || rtt > time.Second+time.Millisecond {
+			t.Fatalf("round trip %v from %x: our only SR was 1 s before", rtt, pkt)
+		}
+		pkts, err := rtcp.Unmarshal(pkt)
+		if err != nil {
+			t.Fatalf("a sample from a packet that does not parse: %x", pkt)
+		}
+		named := false
+		for _, p := range pkts {
+			var blocks []rtcp.ReceptionReport
+			switch x := p.(type) {
+			case *rtcp.SenderReport:
+				blocks = x.Reports
+			case *rtcp.ReceiverReport:
+				blocks = x.Reports
+			}
+			for _, rb := range blocks {
+				named = named || (rb.SSRC == 42 && rb.LastSenderReport == lsr)
+			}
+		}
+		if !named {
+			t.Fatalf("a sample from blocks naming no SR of ours about our stream: %x", pkt)
+		}
+	})
+}
