@@ -194,6 +194,7 @@ users:
 		// re-INVITE, which waits in the WebSocket until the gateway runs
 		g.signal(syscall.SIGSTOP)
 		stopped := time.Now()
+		defer func() { _ = g.cmd.Process.Signal(syscall.SIGCONT) }() // also when the test fails meanwhile
 		var seen string
 		for time.Since(stopped) < 20*time.Second {
 			st := b.iceStats(t)
