@@ -56,6 +56,9 @@ type webrtcMediaView struct {
 	FromBrowser uint64     `json:"from_browser"`
 	ToBrowser   uint64     `json:"to_browser"`
 	Dropped     uint64     `json:"dropped"`
+	FastIn      uint64     `json:"fast_in"`          // SRTP from the browser decrypted on the fast path
+	FastOut     uint64     `json:"fast_out"`         // SRTP to the browser encrypted on the fast path
+	RTTMS       *float64   `json:"rtt_ms,omitempty"` // from the browser's RTCP reports; absent before one
 }
 
 func (s *adminServer) mediaCalls(w http.ResponseWriter, _ *http.Request) {
@@ -101,7 +104,12 @@ func legView(name string, m b2bua.LegMedia, now time.Time) legMediaView {
 		v.LastPacket, v.LastAgeMS = &t, &age
 	}
 	if r := m.WebRTC; r != nil {
-		v.WebRTC = &webrtcMediaView{State: r.State, Error: r.Error, FromBrowser: r.FromBrowser, ToBrowser: r.ToBrowser, Dropped: r.Dropped}
+		v.WebRTC = &webrtcMediaView{State: r.State, Error: r.Error, FromBrowser: r.FromBrowser, ToBrowser: r.ToBrowser, Dropped: r.Dropped,
+			FastIn: r.FastIn, FastOut: r.FastOut}
+		if r.RTT > 0 {
+			ms := float64(r.RTT) / float64(time.Millisecond)
+			v.WebRTC.RTTMS = &ms
+		}
 		if !r.Since.IsZero() {
 			t := r.Since.UTC()
 			v.WebRTC.Since = &t

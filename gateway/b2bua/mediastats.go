@@ -67,6 +67,12 @@ type WebRTCMedia struct {
 	// FromBrowser and ToBrowser count the RTP packets passed between the
 	// browser and the relay; Dropped what was not passed.
 	FromBrowser, ToBrowser, Dropped uint64
+	// RTT is the last round-trip time measured from the browser's RTCP
+	// reports (RFC 3550 §6.4.1); 0 before one.
+	RTT time.Duration
+	// FastIn and FastOut count the packets of the browser's SRTP
+	// decrypted and encrypted on the fast path (media/webrtc/srtpmux).
+	FastIn, FastOut uint64
 }
 
 // legSnap is what Media copies of a leg under the locks.
@@ -185,7 +191,8 @@ func (c *call) browserMedia(l legSnap) *WebRTCMedia {
 		return nil
 	}
 	st := w.Stats()
-	m := &WebRTCMedia{State: "connecting", FromBrowser: st.FromBrowser, ToBrowser: st.ToBrowser, Dropped: st.Dropped}
+	m := &WebRTCMedia{State: "connecting", FromBrowser: st.FromBrowser, ToBrowser: st.ToBrowser, Dropped: st.Dropped, RTT: st.RTT,
+		FastIn: st.FastIn, FastOut: st.FastOut}
 	if at, ok := w.Connected(); ok {
 		m.State, m.Since = "connected", at
 	}

@@ -585,6 +585,12 @@ users:
 		b.do("caller in call", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
 		b.audioFlows(t)
 		b2.audioFlows(t)
+		// Opus end to end when both legs have it (issue 12): no G.711 in between
+		for i, br := range []*browser{b, b2} {
+			if st := br.iceStats(t); !strings.EqualFold(st.Codec, "audio/opus") {
+				t.Errorf("browser %d talks %q, want audio/opus end to end", i+1, st.Codec)
+			}
+		}
 		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")))
 		b2.do("callee sees the end", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
 	})

@@ -254,9 +254,12 @@ func (c *dtlsPacketConn) SetWriteDeadline(time.Time) error { return nil }
 
 // frameDatagram is the TURN message a DTLS record holds: a STUN message
 // whose header length + 20 is the record's size (RFC 8489 §5), or
-// ChannelData (channel 0x4000-0x4FFF, RFC 8656 §12.4) whose data fits in
-// the record, padding optional (§12.5): the bytes past its data are cut.
-// ok is false for anything else.
+// ChannelData (RFC 8656 §12.4) whose data fits in the record, padding
+// optional (§12.5): the bytes past its data are cut. ok is false for
+// anything else. Channels are 0x4000-0x7FFF, as pion binds them: RFC 8656
+// §12 narrowed the range to 0x4FFF, but RFC 5766 clients (coturn's
+// turnutils_uclient) pick from the whole of it; with 0x4FFF their data
+// was dropped here while their ChannelBind succeeded.
 func frameDatagram(b []byte) (msg []byte, ok bool) {
 	switch {
 	case len(b) >= 20 && b[0]&0xC0 == 0 && stun.IsMessage(b): // the two top bits zero (RFC 8489 §5)
@@ -264,7 +267,7 @@ func frameDatagram(b []byte) (msg []byte, ok bool) {
 			return nil, false
 		}
 		return b, true
-	case len(b) >= 4 && b[0]&0xF0 == 0x40:
+	case len(b) >= 4 && b[0]&0xC0 == 0x40: // 0x4000-0x7FFF
 		n := 4 + int(binary.BigEndian.Uint16(b[2:4]))
 		if n > len(b) || len(b)-n > 3 {
 			return nil, false // truncated, or more than padding after it

@@ -125,7 +125,7 @@ func TestRelayOverDTLS(t *testing.T) {
 type unpadConn struct{ net.Conn }
 
 func (u unpadConn) Write(p []byte) (int, error) {
-	if len(p) >= 4 && p[0]&0xF0 == 0x40 {
+	if len(p) >= 4 && p[0]&0xC0 == 0x40 {
 		n := 4 + int(binary.BigEndian.Uint16(p[2:4]))
 		if n < len(p) {
 			if _, err := u.Conn.Write(p[:n]); err != nil {
@@ -297,6 +297,7 @@ func TestDTLSCloseReleases(t *testing.T) {
 func FuzzFrameDatagram(f *testing.F) {
 	f.Add([]byte{0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5})
 	f.Add([]byte{0x40, 0x00, 0x00, 0x01, 1, 0, 0, 0})
+	f.Add([]byte{0x72, 0x60, 0x00, 0x02, 1, 2, 0, 0}) // an RFC 5766 channel
 	f.Add([]byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
 	f.Add([]byte{0x4f, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -310,7 +311,7 @@ func FuzzFrameDatagram(f *testing.F) {
 			if int(binary.BigEndian.Uint16(msg[2:4]))+20 != len(msg) || !bytes.Equal(msg, in) {
 				t.Fatalf("STUN framed as %x from %x", msg, in)
 			}
-		case len(msg) >= 4 && msg[0]&0xF0 == 0x40:
+		case len(msg) >= 4 && msg[0]&0xC0 == 0x40:
 			n := 4 + int(binary.BigEndian.Uint16(msg[2:4]))
 			if len(msg) != n || len(in)-n > 3 || !bytes.Equal(msg, in[:n]) {
 				t.Fatalf("ChannelData framed as %x from %x", msg, in)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -32,9 +33,10 @@ func echoPeer(t *testing.T, ip string) *net.UDPAddr {
 
 var reUclientTotals = regexp.MustCompile(`start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)`)
 
-// TestTurnutilsUclient: coturn's own client allocates over UDP and TCP
-// with REST credentials, binds channels (or uses Send indications) and
-// relays to an echo peer on 127.0.0.5 through our server.
+// TestTurnutilsUclient: coturn's own client allocates over UDP, TCP, TLS
+// and DTLS (RFC 7350, -S without -t) with REST credentials, binds channels
+// (or uses Send indications) and relays to an echo peer on 127.0.0.5
+// through our server.
 func TestTurnutilsUclient(t *testing.T) {
 	bin, err := exec.LookPath("turnutils_uclient")
 	if err != nil {
@@ -43,7 +45,10 @@ func TestTurnutilsUclient(t *testing.T) {
 		}
 		t.Skip("turnutils_uclient not installed (Debian package coturn; make deps-test)")
 	}
-	s := startServer(t, func(o *Options) { o.AllowPeers = []netip.Prefix{loopback} })
+	s := startServer(t, func(o *Options) {
+		o.AllowPeers = []netip.Prefix{loopback}
+		o.Listen = append(o.Listen, "dtls://127.0.0.1:0")
+	})
 	peer := echoPeer(t, "127.0.0.5")
 	for _, tc := range []struct {
 		name  string
@@ -54,6 +59,8 @@ func TestTurnutilsUclient(t *testing.T) {
 		{"tcp", []string{"-t"}},
 		{"tls", []string{"-t", "-S"}},
 		{"tcp relay rfc6062", []string{"-T"}},
+		{"dtls", []string{"-S"}},
+		{"dtls send indications", []string{"-S", "-s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			scheme := "udp"
@@ -62,8 +69,11 @@ func TestTurnutilsUclient(t *testing.T) {
 				case "-t", "-T":
 					scheme = "tcp"
 				case "-S":
-					scheme = "tls"
+					scheme = "dtls"
 				}
+			}
+			if scheme == "dtls" && slices.Contains(tc.flags, "-t") {
+				scheme = "tls"
 			}
 			_, port, _ := net.SplitHostPort(s.addr(t, scheme))
 			args := append([]string{"-c", "-n", "20", "-m", "2", "-l", "172", "-z", "5", "-u", "uclient", "-W", testSecret,

@@ -60,6 +60,7 @@ type Leg struct {
 	rep          *reporter // RTCP reports on the fast path (rtcp.go)
 	tx           txCounts  // what the fast path sent the browser, for them
 	rx           rxCounts  // what it got from the browser
+	rtt          rttState  // round trips from the browser's reports (rtt.go)
 
 	fromBrowserPkts, toBrowserPkts, dropped atomic.Uint64
 }
@@ -74,6 +75,13 @@ type Stats struct {
 	// (FastOut) on the fast path (srtpmux) rather than by pion, and what
 	// came from the browser's address but did not authenticate (FastBad).
 	FastIn, FastOut, FastBad uint64
+
+	// RTT is the last round-trip time measured from the browser's
+	// reception reports about our stream (RFC 3550 §6.4.1, on the fast
+	// path; 0 before one); RTTSamples counts the measurements and
+	// Reports the browser's RTCP packets seen on the fast path.
+	RTT                 time.Duration
+	RTTSamples, Reports uint64
 }
 
 func (e *Engine) newLeg() (*Leg, error) {
@@ -274,6 +282,7 @@ func (l *Leg) newPC(codecs []sdp.Codec) (*webrtc.PeerConnection, *rtpTrack, erro
 	pc.OnTrack(l.fromBrowser)
 	if l.keys != nil {
 		l.stream = l.e.fast.NewStream(l.keys, l.fromBrowserFast)
+		l.stream.OnRTCP(l.fromBrowserRTCP) // the browser's reports: RTT (rtt.go)
 		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
 			if pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
 				l.arm()
@@ -524,7 +533,8 @@ func (l *Leg) Connected() (time.Time, bool) {
 
 // Stats returns the leg's counters.
 func (l *Leg) Stats() Stats {
-	st := Stats{FromBrowser: l.fromBrowserPkts.Load(), ToBrowser: l.toBrowserPkts.Load(), Dropped: l.dropped.Load()}
+	st := Stats{FromBrowser: l.fromBrowserPkts.Load(), ToBrowser: l.toBrowserPkts.Load(), Dropped: l.dropped.Load(),
+		RTT: time.Duration(l.rtt.last.Load()), RTTSamples: l.rtt.samples.Load(), Reports: l.rtt.reports.Load()}
 	l.mu.Lock()
 	fast := l.stream
 	l.mu.Unlock()

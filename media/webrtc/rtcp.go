@@ -152,6 +152,7 @@ func (r *reporter) build(now time.Time) []byte {
 			OctetCount:  uint32(l.tx.octets.Load()),
 			Reports:     blocks,
 		}
+		l.rtt.sentSRAt(first.(*rtcp.SenderReport).NTPTime) // rtt.go: the LSR the browser will name
 	}
 	sdes := &rtcp.SourceDescription{Chunks: []rtcp.SourceDescriptionChunk{{
 		Source: b.ssrc,
@@ -167,11 +168,12 @@ func (r *reporter) build(now time.Time) []byte {
 // block is the reception report about the browser's stream (RFC 3550
 // §6.4.1): loss and jitter from the relay side the leg is attached to
 // (which counts the browser's packets as they enter it), the highest
-// sequence number from the fast path. No LSR/DLSR: the browser's own
-// sender reports go to pion, which keeps them (§6.4.1 allows 0).
+// sequence number from the fast path, LSR/DLSR from the browser's last
+// sender report (rtt.go; 0 before one, as §6.4.1 allows).
 func (r *reporter) block() rtcp.ReceptionReport {
 	l := r.l
 	rb := rtcp.ReceptionReport{SSRC: l.rx.ssrc.Load(), LastSequenceNumber: l.rx.maxSeq.Load()}
+	rb.LastSenderReport, rb.Delay = l.rtt.lastSR(rb.SSRC, time.Now()) // rtt.go: the browser's last SR
 	side := l.side.Load()
 	if side == nil {
 		return rb

@@ -176,12 +176,68 @@
   }
 
   function attachAudio(pc) {
+    watchICE(pc);
     pc.addEventListener('track', (e) => {
       const a = $('remote-audio');
       a.srcObject = e.streams[0] || new MediaStream([e.track]);
       if (devices.speaker && a.setSinkId) a.setSinkId(devices.speaker).catch(() => {});
       a.play().catch(() => {});
     });
+  }
+
+  // --- ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1) ---
+  // When the network changes (Wi-Fi to mobile, a new address, a NAT
+  // binding lost) the browser's ICE goes 'disconnected' and then
+  // 'failed'. The page restarts ICE: new credentials and candidates in a
+  // re-INVITE (JsSIP renegotiate with iceRestart), which the gateway
+  // answers with its own new credentials; the DTLS association and the
+  // call stay. 'disconnected' often heals by itself, so it gets a grace
+  // period first; a restart that could not be sent (another re-INVITE in
+  // progress) is tried again while ICE stays down.
+  const iceGraceMs = 2000;   // 'disconnected' this long: restart
+  const iceRetryMs = 5000;   // between restarts while ICE stays down
+  const iceMaxRestarts = 5;  // per outage
+  let iceTimer = null;
+  let iceRestarts = 0;       // restarts sent in this outage
+  let iceRestartsTotal = 0;  // in this call, for support and tests
+
+  function watchICE(pc) {
+    pc.addEventListener('iceconnectionstatechange', () => {
+      const st = pc.iceConnectionState;
+      if (st === 'connected' || st === 'completed') {
+        clearTimeout(iceTimer);
+        iceTimer = null;
+        iceRestarts = 0;
+        return;
+      }
+      if ((st === 'disconnected' || st === 'failed') && !iceTimer) {
+        iceTimer = setTimeout(() => iceDown(pc), st === 'failed' ? 0 : iceGraceMs);
+      }
+    });
+  }
+
+  function iceDown(pc) {
+    iceTimer = null;
+    if (!session || session.connection !== pc) return;
+    const st = pc.iceConnectionState;
+    if (st !== 'disconnected' && st !== 'failed') return;
+    if (iceRestarts >= iceMaxRestarts) return;
+    if (restartICE('ICE ' + st)) iceRestarts++;
+    iceTimer = setTimeout(() => iceDown(pc), iceRetryMs);
+  }
+
+  // restartICE offers new ICE credentials on the current call; false when
+  // no re-INVITE can be sent now (no call, or one in progress).
+  function restartICE(why) {
+    if (!session || !session.connection || !session.isEstablished()) return false;
+    const pc = session.connection;
+    if (pc.restartIce) pc.restartIce(); // new ufrag/pwd in the next offer
+    const sent = session.renegotiate({ rtcOfferConstraints: { iceRestart: true, offerToReceiveAudio: true } });
+    if (sent) {
+      iceRestartsTotal++;
+      console.info('ICE restart (' + why + ')');
+    }
+    return sent;
   }
 
   function showCall(state, text) {
@@ -204,6 +260,10 @@
 
   function endCall(text) {
     stopRing();
+    clearTimeout(iceTimer);
+    iceTimer = null;
+    iceRestarts = 0;
+    iceRestartsTotal = 0;
     clearInterval(timer);
     timer = null;
     session = null;
@@ -408,6 +468,10 @@
     return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
   }
 
+  // A network that comes back (or a new one) restarts ICE at once rather
+  // than waiting for the browser's ICE timers.
+  window.addEventListener('online', () => restartICE('network online'));
+
   window.addEventListener('beforeunload', () => { if (ua) ua.stop(); });
 
   // For support and tests: the current call's RTP counters, as the
@@ -415,10 +479,19 @@
   // the console during a call).
   window.switchboardPhone = {
     async stats() {
-      const out = { inbound: 0, outbound: 0, codec: '', remoteInbound: 0, remoteOutbound: 0 };
+      const out = { inbound: 0, outbound: 0, codec: '', remoteInbound: 0, remoteOutbound: 0,
+        rttMs: -1, iceState: '', iceRestarts: iceRestartsTotal, localUfrag: '', remoteUfrag: '' };
       if (!session || !session.connection) return out;
-      const report = await session.connection.getStats();
+      const pc = session.connection;
+      out.iceState = pc.iceConnectionState;
+      const ufrag = (d) => ((d && d.sdp.match(/a=ice-ufrag:(\S+)/)) || [])[1] || '';
+      out.localUfrag = ufrag(pc.currentLocalDescription);
+      out.remoteUfrag = ufrag(pc.currentRemoteDescription);
+      const report = await pc.getStats();
       report.forEach((r) => {
+        // the round trip the browser measured from the gateway's reception
+        // reports about its stream (LSR/DLSR, RFC 3550 §6.4.1)
+        if (r.type === 'remote-inbound-rtp' && r.kind === 'audio' && r.roundTripTime !== undefined) out.rttMs = r.roundTripTime * 1000;
         if (r.type === 'inbound-rtp' && r.kind === 'audio') out.inbound += r.packetsReceived || 0;
         if (r.type === 'outbound-rtp' && r.kind === 'audio') out.outbound += r.packetsSent || 0;
         if (r.type === 'codec' && !out.codec) out.codec = r.mimeType;
@@ -428,6 +501,9 @@
       });
       return out;
     },
+    // restartIce restarts ICE on the current call now, as a network
+    // change does; false when no re-INVITE can be sent now.
+    restartIce() { return restartICE('asked'); },
   };
 
   // A provisioning link or QR code (/phone?user=NAME) names the user.

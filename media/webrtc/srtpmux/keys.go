@@ -107,7 +107,7 @@ func (k *Keys) contexts(h hello, isClient bool) (local, remote *srtp.Context, er
 		return nil, nil, fmt.Errorf("srtpmux: local context: %w", err)
 	}
 	remote, err = srtp.CreateContext(cfg.Keys.RemoteMasterKey, cfg.Keys.RemoteMasterSalt, profile,
-		srtp.SRTPReplayProtection(256))
+		srtp.SRTPReplayProtection(256), srtp.SRTCPReplayProtection(64)) // SRTCP: the RTCP hook (rtcp.go)
 	if err != nil {
 		return nil, nil, fmt.Errorf("srtpmux: remote context: %w", err)
 	}

@@ -160,6 +160,8 @@ func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
 		if s != nil && s.input(pkt) {
 			return
 		}
+	} else if isRTCP(pkt) {
+		m.rtcp(pkt, from) // a copy to the stream's RTCP hook (rtcp.go)
 	} else if len(pkt) > 0 && pkt[0] == contentHandshake {
 		m.observe(pkt, from)
 	}

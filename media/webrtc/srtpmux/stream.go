@@ -37,6 +37,9 @@ type Stream struct {
 	txHdr rtp.Header
 
 	in, out, bad atomic.Uint64
+
+	rtcpHook atomic.Pointer[RTCPHook] // rtcp.go
+	rtcpBad  atomic.Uint64            // SRTCP that did not authenticate (rtcp.go)
 }
 
 // StreamStats are a Stream's counters.
