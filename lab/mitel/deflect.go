@@ -1,8 +1,6 @@
 package mitel
 
 import (
-	"slices"
-
 	"github.com/switchboard-gw/switchboard/lab/ctisim"
 	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 )
@@ -33,9 +31,7 @@ func (s *Sim) deflect(cid cstaxml.ConnectionID, to string) ctisim.Result {
 	}
 	dev := p.Device
 	p.State = ctisim.StateNull
-	if q := s.queues[dev]; q != nil {
-		s.queues[dev] = slices.DeleteFunc(q, func(x *ctisim.Call) bool { return x == c })
-	}
+	s.hunt.Remove(dev, c)
 	return ctisim.Result{Msg: &cstaxml.DeflectCallResponse{}, After: []func(){func() {
 		s.emitAll(c, func(x, lo string) cstaxml.Message {
 			return &cstaxml.DivertedEvent{MonitorCrossRefID: x, Connection: cstaxml.Conn(c.ID, dev),
