@@ -288,6 +288,9 @@ func (d *device) applyCall(ev plugins.Event, now time.Time) {
 	if ev.CallID == "" {
 		return
 	}
+	if c := d.calls[ev.CallID]; c != nil && c.state == plugins.StateQueued && d.pbxQueued > 0 {
+		defer d.leftQueue(ev.CallID) // queue.go
+	}
 	switch {
 	case ev.State == plugins.StateNull,
 		ev.Type == plugins.EventCallCleared,
