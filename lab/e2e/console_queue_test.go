@@ -100,6 +100,9 @@ attendant:
 	if order != "1 0301111|2 0303333" {
 		t.Errorf("queue after the take %q, want \"1 0301111|2 0303333\"", order)
 	}
+	if s := b.text(queue + " .q-count"); s != "2 waiting" {
+		t.Errorf("queue header count after the take %q, want \"2 waiting\" (the PBX's count down by the call taken)", s)
+	}
 	var q struct {
 		Queues []struct {
 			Queue struct {
