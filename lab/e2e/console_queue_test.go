@@ -13,6 +13,35 @@ import (
 	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 )
 
+// mitelGroupGateway starts the Mitel simulator with devs and the gateway
+// with the Mitel driver (source pbx1) monitoring them all, 600 named
+// Reception in the driver's directory with category group (a hunt
+// group), plus extraYAML; it returns once every lamp is idle and fresh.
+func mitelGroupGateway(t *testing.T, devs []string, extraYAML string) (*labmitel.Sim, *gateway) {
+	t.Helper()
+	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: devs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	g := startGateway(t, fmt.Sprintf(`cti:
+  drivers:
+    - name: pbx1
+      driver: mitel
+      config:
+        address: %q
+        user: csta
+        password: secret
+        directory: [{device: "600", name: Reception, category: group}]
+      monitor: [%s]
+%s`, sim.Addr(), `"`+strings.Join(devs, `", "`)+`"`, extraYAML))
+	g.waitCTI("up", func(d ctiDriver) bool { return d.State == "up" })
+	for _, d := range devs {
+		g.waitDevice("pbx1:"+d, "idle and fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
+	}
+	return sim, g
+}
+
 // TestConsoleQueues drives the operator console in headless Chromium
 // against the binary, the Mitel driver process and the Mitel simulator's
 // hunt group 600 (Reception): the Queues panel lists the calls waiting
@@ -24,29 +53,10 @@ import (
 // operator answers it with "a".
 func TestConsoleQueues(t *testing.T) {
 	t.Parallel()
-	devs := []string{"201", "202", "203", "600"}
-	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret", Devices: devs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	g := startGateway(t, fmt.Sprintf(`cti:
-  drivers:
-    - name: pbx1
-      driver: mitel
-      config:
-        address: %q
-        user: csta
-        password: secret
-        directory: [{device: "600", name: Reception, category: group}]
-      monitor: ["201", "202", "203", "600"]
-attendant:
+	sim, g := mitelGroupGateway(t, []string{"201", "202", "203", "600"}, `attendant:
   console_link: {tls: ""}
   operators: [{account: op1, device: "pbx1:201"}]
-`, sim.Addr()))
-	for _, d := range devs {
-		g.waitDevice("pbx1:"+d, "idle and fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
-	}
+`)
 	code, body := g.apiJSON("POST", "/api/v1/accounts",
 		`{"name":"op1","display_name":"Olive Operator","role":"operator","device":"pbx1:201","password":"op1-secret-passphrase"}`)
 	if code != http.StatusCreated {
