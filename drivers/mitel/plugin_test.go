@@ -39,7 +39,7 @@ func TestBundledDriverUnderSupervisor(t *testing.T) {
 			t.Errorf("%s not declared", svc)
 		}
 	}
-	for _, svc := range []plugins.Service{plugins.ServiceGenerateDigits, plugins.ServicePark, plugins.ServiceDeflect} {
+	for _, svc := range []plugins.Service{plugins.ServiceGenerateDigits, plugins.ServicePark} {
 		if caps.Supports(svc) {
 			t.Errorf("%s declared but not implemented", svc)
 		}

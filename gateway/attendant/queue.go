@@ -20,8 +20,9 @@ type Queue struct {
 	// Length is how many calls wait at the device now.
 	Length int `json:"length"`
 	// PBXLength is the count the PBX gave with its last QUEUED event
-	// (CSTA numberQueued), when it gives one: it may include calls the
-	// monitor does not show one by one.
+	// (CSTA numberQueued), when it gives one, less the calls that left
+	// the queue since: it may include calls the monitor does not show
+	// one by one.
 	PBXLength int `json:"pbx_length,omitempty"`
 	// Calls are the waiting calls, next to be served first.
 	Calls []QueuedCall `json:"calls"`
@@ -103,6 +104,15 @@ func (d *device) applyQueued(ev plugins.Event) {
 	}
 	if c := d.calls[ev.CallID]; c != nil && ev.QueuePosition > 0 {
 		c.queuePos = ev.QueuePosition
+	}
+}
+
+// leftQueue counts a call out of the PBX's queue length when its queued
+// connection at d has ended or changed state (the PBX sends no new
+// numberQueued when a call leaves).
+func (d *device) leftQueue(callID string) {
+	if c := d.calls[callID]; (c == nil || c.state != plugins.StateQueued) && d.pbxQueued > 0 {
+		d.pbxQueued--
 	}
 }
 

@@ -24,7 +24,8 @@ func queued(dev string, seq uint64, call, calling string, length, pos int) plugi
 // TestQueueLengthAndPositions: calls that wait at an ACD/hunt group
 // device are its queue, in the order they joined; a call delivered to an
 // agent (diverted from the queue) or abandoned (cleared) leaves it and
-// the ones behind move up. The last state is held to
+// the ones behind move up; the PBX's own count (4 with the last QUEUED)
+// goes down with each call that left. The last state is held to
 // testdata/queue_device.golden (the device as GET /api/v1/devices/{id}
 // shows it).
 func TestQueueLengthAndPositions(t *testing.T) {
@@ -77,7 +78,7 @@ func TestQueueLengthAndPositions(t *testing.T) {
 		}
 	}
 	qs := m.Queues(nil)
-	if len(qs) != 1 || qs[0].ID != "acd:600" || qs[0].Queue.Length != 2 || qs[0].Queue.PBXLength != 4 {
+	if len(qs) != 1 || qs[0].ID != "acd:600" || qs[0].Queue.Length != 2 || qs[0].Queue.PBXLength != 2 {
 		t.Fatalf("queues: %+v", qs)
 	}
 	d, _ := m.Device("acd:600")

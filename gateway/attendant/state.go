@@ -288,6 +288,9 @@ func (d *device) applyCall(ev plugins.Event, now time.Time) {
 	if ev.CallID == "" {
 		return
 	}
+	if c := d.calls[ev.CallID]; c != nil && c.state == plugins.StateQueued && d.pbxQueued > 0 {
+		defer d.leftQueue(ev.CallID) // queue.go
+	}
 	switch {
 	case ev.State == plugins.StateNull,
 		ev.Type == plugins.EventCallCleared,
@@ -337,7 +340,10 @@ func (d *device) applyCall(ev plugins.Event, now time.Time) {
 	if ev.PartyType != plugins.PartyUnspecified {
 		c.party = ev.PartyType
 	}
-	for _, o := range []struct{ dev, name string }{{ev.Other, ev.OtherName}, {ev.Called, ev.CalledName}, {ev.Calling, ev.CallingName}} {
+	// The far end: the event's other device, else the caller (for the
+	// called side: a redirected call names the group or the forwarding
+	// device as called, not the party on the line), else the called.
+	for _, o := range []struct{ dev, name string }{{ev.Other, ev.OtherName}, {ev.Calling, ev.CallingName}, {ev.Called, ev.CalledName}} {
 		if o.dev != "" && o.dev != d.dev {
 			if o.dev != c.other {
 				c.otherName = ""

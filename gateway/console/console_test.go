@@ -40,6 +40,7 @@ func TestAssets(t *testing.T) {
 		{"/console", "text/html; charset=utf-8", `<script src="/console/static/console.js" defer></script>`},
 		{"/console/static/console.js", "text/javascript; charset=utf-8", "/api/v1/events"},
 		{"/console/static/console.css", "text/css; charset=utf-8", ".lamp"},
+		{"/console/static/queues.js", "text/javascript; charset=utf-8", "/deflect"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			res, body := get(t, srv, tc.path)
@@ -56,6 +57,17 @@ func TestAssets(t *testing.T) {
 				t.Errorf("body lacks %q", tc.contains)
 			}
 		})
+	}
+	// The PBX queues panel: its script loads before the console's (both
+	// deferred, so in order) and its section is on the page.
+	_, page := get(t, srv, "/console")
+	if q, c := strings.Index(page, `src="/console/static/queues.js" defer`), strings.Index(page, `src="/console/static/console.js"`); q < 0 || q > c {
+		t.Error("page does not load queues.js before console.js")
+	}
+	for _, id := range []string{`id="queues-section"`, `id="queues"`, `id="queues-count"`} {
+		if !strings.Contains(page, id) {
+			t.Errorf("page lacks %s", id)
+		}
 	}
 	res, _ := get(t, srv, "/console")
 	csp := res.Header.Get("Content-Security-Policy")

@@ -220,7 +220,7 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		return
 	}
 	if _, group := s.cfg.Groups[called]; group {
-		s.enterGroup(c, called)
+		s.hunt.Enter(c, called)
 		return
 	}
 	dest := called

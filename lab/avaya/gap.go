@@ -1,6 +1,6 @@
 package avaya
 
-import "github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
+import "github.com/switchboard-gw/switchboard/lab/ctisim"
 
 // LoseEvents makes AES lose the next n events (one per monitor an event
 // is for) without sending them, as a switch under overload does before
@@ -35,23 +35,15 @@ func (s *Sim) loseOne() bool {
 // link with a session, now (the periodic one is
 // Config.SystemStatusInterval).
 func (s *Sim) SendSystemStatus(status string) {
-	type out struct {
-		l  *link
-		id cstaxml.InvokeID
-	}
-	var outs []out
 	s.mu.Lock()
+	var to []ctisim.Outgoing
 	for l := range s.links {
-		if l.sess == nil {
-			continue
+		if l.sess != nil {
+			to = append(to, ctisim.Outgoing{Conn: l.Conn, ID: ctisim.NextRequest(&l.nextReq)})
 		}
-		l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
-		outs = append(outs, out{l, cstaxml.InvokeID(l.nextReq)})
 	}
 	s.mu.Unlock()
-	for _, o := range outs {
-		o.l.SendMsg(o.id, &cstaxml.SystemStatus{SystemStatus: status})
-	}
+	ctisim.SendSystemStatus(status, to)
 }
 
 // CallsAt returns the calls at extension ext as AES holds them: call ID
@@ -59,11 +51,5 @@ func (s *Sim) SendSystemStatus(status string) {
 func (s *Sim) CallsAt(ext string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]string{}
-	for _, c := range s.calls {
-		if p := c.Party(ext); p != nil {
-			out[c.ID] = p.State
-		}
-	}
-	return out
+	return ctisim.CallsAt(s.calls, ext)
 }

@@ -131,8 +131,8 @@ type Sim struct {
 
 	mu       sync.Mutex
 	closed   bool
-	out      bool                      // Outage: links are closed as they come
-	queues   map[string][]*ctisim.Call // group → calls waiting in its queue, the first first
+	out      bool        // Outage: links are closed as they come
+	hunt     ctisim.Hunt // the hunt groups' queues (Config.Groups)
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
@@ -199,7 +199,10 @@ func New(cfg Config) (*Sim, error) {
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
 		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wire = ctisim.Wire{Party: s.party, Conn: s.conn, EmitAll: s.emitAll,
-		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.distribute() }}
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.hunt.Distribute() }}
+	s.hunt = ctisim.Hunt{Wire: s.wire, Members: func(g string) []string { return s.cfg.Groups[g] }, Refuses: s.refuses,
+		Live:    func(c *ctisim.Call) bool { return s.calls[c.ID] == c },
+		Deliver: func(c *ctisim.Call, m, g string) { s.deliver(c, m, g, true, "distributed") }}
 	s.wg.Add(2)
 	go s.accept()
 	go s.reaper()
@@ -606,8 +609,7 @@ func (l *link) systemStatus() {
 		case <-t.C:
 			l.s.mu.Lock()
 			has := l.sess != nil
-			l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
-			id := cstaxml.InvokeID(l.nextReq)
+			id := ctisim.NextRequest(&l.nextReq)
 			l.s.mu.Unlock()
 			if has {
 				l.SendMsg(id, &cstaxml.SystemStatus{SystemStatus: cstaxml.SystemStatusNormal})

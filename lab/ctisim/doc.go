@@ -4,7 +4,11 @@
 // malformed documents tests send, the TLS certificate a simulator serves
 // ([SelfSigned]), the command-line helpers of the simulator commands, and
 // the plain call model of the CSTA simulators ([Call], [Party], [Result],
-// the CSTA error answers). Its subpackages are the simulators' own wire
+// the CSTA error answers), and the call flows both CSTA simulators run
+// alike: answer, clear, hold, retrieve ([Wire]), hunt groups and their
+// queues ([Hunt]), the lines a device uses ([InCalls]), the truth lamps
+// are checked against ([CallsAt]) and the switch's own SystemStatus
+// requests ([SendSystemStatus]). Its subpackages are the simulators' own wire
 // encoding, shared with no driver: cstaxml (the CSTA-over-TCP frame,
 // ECMA-323 messages and ECMA-354 sessions, written from the standards) and
 // xmlcheck (a document checked against the structure it is read into:

@@ -2,14 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	labmitel "github.com/switchboard-gw/switchboard/lab/mitel"
 )
 
 // TestAttendantQueueAndBusyTreatments: the gateway with the Mitel driver
@@ -21,28 +18,8 @@ import (
 // made through the API reaches the switch.
 func TestAttendantQueueAndBusyTreatments(t *testing.T) {
 	t.Parallel()
-	sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret",
-		Devices: []string{"201", "202", "203", "204", "205", "600"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim, g := mitelGroupGateway(t, []string{"201", "202", "203", "204", "205", "600"}, "") // console_queue_test.go
 	sim.SetPickupGroup("7", "202", "203")
-	g := startGateway(t, fmt.Sprintf(`cti:
-  drivers:
-    - name: pbx1
-      driver: mitel
-      config:
-        address: %q
-        user: csta
-        password: secret
-        directory: [{device: "600", name: Reception, category: group}]
-      monitor: ["201", "202", "203", "204", "205", "600"]
-`, sim.Addr()))
-	g.waitCTI("up", func(d ctiDriver) bool { return d.State == "up" })
-	for _, d := range []string{"201", "202", "203", "204", "205", "600"} {
-		g.waitDevice("pbx1:"+d, "fresh", func(d attDevice) bool { return d.Line == "idle" && !d.Stale })
-	}
 
 	// The queue, in order.
 	sim.Queue("0301111", "600")

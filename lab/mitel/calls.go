@@ -169,7 +169,7 @@ func (s *Sim) newCall(calling, called string) *ctisim.Call {
 // Diverted (forward immediate) at the called device, then Failed (DND,
 // busy, unknown number) or Delivered, each to every device in the call.
 // A call to the public network leaves over the trunk instead (see
-// outgoing); one to a hunt group is distributed or queued (see enterGroup).
+// outgoing); one to a hunt group is distributed or queued (ctisim.Hunt).
 func (s *Sim) ring(c *ctisim.Call, cause string) {
 	calling, called := c.Calling, c.Called
 	from, to := cstaxml.KnownParty(calling), cstaxml.KnownParty(called)
@@ -186,7 +186,7 @@ func (s *Sim) ring(c *ctisim.Call, cause string) {
 		return
 	}
 	if _, group := s.cfg.Groups[called]; group {
-		s.enterGroup(c, called)
+		s.hunt.Enter(c, called)
 		return
 	}
 	dest := called

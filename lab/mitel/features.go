@@ -177,6 +177,8 @@ func (s *Sim) feature(m cstaxml.Message) (ctisim.Result, bool) {
 		return s.busyCall(r.CallBackConnection, s.callBackCall), true
 	case *cstaxml.IntrudeCall:
 		return s.busyCall(r.Intrude, s.intrudeCall), true
+	case *cstaxml.DeflectCall:
+		return s.deflect(r.CallToBeDiverted, r.NewDestination.Value), true // deflect.go
 	}
 	return ctisim.Result{}, false
 }

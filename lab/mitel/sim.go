@@ -142,8 +142,8 @@ type Sim struct {
 	dec       cstaxml.Decoder
 
 	mu       sync.Mutex
-	incoming map[string]bool           // call ids of calls from the network (Incoming)
-	queues   map[string][]*ctisim.Call // group → calls waiting in its queue, the first first
+	incoming map[string]bool // call ids of calls from the network (Incoming)
+	hunt     ctisim.Hunt     // the hunt groups' queues (Config.Groups)
 	closed   bool
 	out      bool // Outage: links are closed as they come
 	links    map[*link]struct{}
@@ -192,7 +192,10 @@ func New(cfg Config) (*Sim, error) {
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.dec = cstaxml.Decoder{CSTANamespaces: func() []string { return []string{cfg.Namespace} }}
 	s.wire = ctisim.Wire{Party: cstaxml.KnownParty, Conn: cstaxml.Conn, EmitAll: s.emitAll,
-		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.distribute() }}
+		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.hunt.Distribute() }}
+	s.hunt = ctisim.Hunt{Wire: s.wire, Members: func(g string) []string { return s.cfg.Groups[g] }, Refuses: s.refuses,
+		Live:    func(c *ctisim.Call) bool { return s.calls[c.ID] == c },
+		Deliver: func(c *ctisim.Call, m, g string) { s.deliver(c, m, cstaxml.KnownParty(g), "distributed") }}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -262,22 +265,14 @@ func (s *Sim) Lost() int {
 // with a session (any link with NoSession).
 func (s *Sim) SendSystemStatus(status string) {
 	s.mu.Lock()
-	type out struct {
-		l  *link
-		id cstaxml.InvokeID
-	}
-	var outs []out
+	var to []ctisim.Outgoing
 	for l := range s.links {
-		if l.session == "" && !s.cfg.NoSession {
-			continue
+		if l.session != "" || s.cfg.NoSession {
+			to = append(to, ctisim.Outgoing{Conn: l.Conn, ID: ctisim.NextRequest(&l.nextReq)})
 		}
-		l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
-		outs = append(outs, out{l, cstaxml.InvokeID(l.nextReq)})
 	}
 	s.mu.Unlock()
-	for _, o := range outs {
-		o.l.SendMsg(o.id, &cstaxml.SystemStatus{SystemStatus: status})
-	}
+	ctisim.SendSystemStatus(status, to)
 }
 
 // CallsAt returns the calls at dev as the switch holds them: call ID →
@@ -285,13 +280,7 @@ func (s *Sim) SendSystemStatus(status string) {
 func (s *Sim) CallsAt(dev string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string]string{}
-	for _, c := range s.calls {
-		if p := c.Party(dev); p != nil {
-			out[c.ID] = p.State
-		}
-	}
-	return out
+	return ctisim.CallsAt(s.calls, dev)
 }
 
 // SetMonitorLimit changes the number of "CSTA Sessions" licences (0: no
@@ -524,8 +513,7 @@ func (l *link) timers() (stop func()) {
 				var id cstaxml.InvokeID
 				if due {
 					last = now
-					l.nextReq = l.nextReq%int(cstaxml.MaxInvokeID) + 1
-					id = cstaxml.InvokeID(l.nextReq)
+					id = ctisim.NextRequest(&l.nextReq)
 				}
 				l.s.mu.Unlock()
 				if expired {

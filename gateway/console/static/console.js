@@ -1,6 +1,7 @@
 // Switchboard operator console. Uses the public API only: POST/GET
 // /api/v1/session (cookie + CSRF token), /api/v1/operators/me, devices,
 // calls, parked, directory, history, and the /api/v1/events WebSocket
+// (the PBX queues ride on the devices: queues.js)
 // (resumed with since=<last seq>; a snapshot replaces the state).
 //
 // Rendering: WebSocket messages are queued and applied once per animation
@@ -25,6 +26,12 @@
     bannerTimer: 0, dirTimer: 0, tick: 0, holdUntil: 0, slash: false,
     stats: { firstRenderMs: 0, snapshotMs: 0, buildMs: 0, lamps: 0, batches: 0, events: 0, applyMs: 0, lastBatchMs: 0, maxBatchMs: 0, snapshots: 0, reconnects: 0 },
   };
+
+  // The PBX queues panel (queues.js).
+  const queues = window.switchboardQueuePanel({
+    $, api, banner, button, elapsed, needDevice, lampNumber,
+    name: (id) => S.names.get(id), device: (id) => S.devices.get(id), myDevice: () => S.myDevice,
+  });
 
   // ---- API -------------------------------------------------------------
   class APIError extends Error {
@@ -141,6 +148,7 @@
     S.opByDevice.clear();
     S.consult = null;
     S.rebuild = true;
+    queues.clear();
     schedule();
   }
 
@@ -380,6 +388,7 @@
       frag.append(el);
     }
     $('blf').replaceChildren(frag);
+    queues.sync(S.devices, S.order, null);
     const first = S.lamps.get(S.focusId) || S.lamps.values().next().value;
     if (first) first.tabIndex = 0;
     S.filterDirty = true;
@@ -390,6 +399,7 @@
 
   function paintDirty() {
     let mine = false;
+    if (S.dirty.size) queues.sync(S.devices, S.order, S.dirty);
     for (const id of S.dirty) {
       const el = S.lamps.get(id);
       const d = S.devices.get(id);
@@ -569,6 +579,7 @@
   function tickCalls() {
     for (const t of $('calls').querySelectorAll('.elapsed')) t.textContent = elapsed(t.dataset.since);
     for (const t of $('parked').querySelectorAll('.elapsed')) t.textContent = elapsed(t.dataset.since);
+    queues.tick();
   }
 
   function needDevice() {
@@ -797,6 +808,7 @@
       t: () => { const c = currentCall(); const to = target(); if (c && to) transferTo(c.call_id, to, false); else banner('Transfer needs a call and a focused lamp'); },
       c: () => { const c = currentCall(); const to = target(); if (c && to) transferTo(c.call_id, to, true); },
       p: () => park(),
+      q: () => queues.takeNext(),
       r: () => retrieve(),
       z: () => togglePause(),
       Enter: () => completeConsult(),
