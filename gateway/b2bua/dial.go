@@ -117,7 +117,7 @@ func (c *call) dial(contacts []store.Binding) error {
 		}
 	}()
 	tr := transferRoute{num: user, out: user, tgt: target{user: user, contacts: contacts}}
-	ad, res, err := c.placeTransfer(ctx, tr, caller{number: c.num}, offer, nil, func(*sip.Response) {})
+	ad, res, err := c.placeTransfer(ctx, tr, caller{number: c.num}, offer, nil, nil, nil)
 	cancel()
 	<-stopped
 	if err != nil {

@@ -38,6 +38,7 @@ type branch struct {
 	cancelled bool
 	prack     prackState // 100rel on this branch (prack.go)
 	authTries int        // INVITEs sent again with credentials (trunkauth.go)
+	rang      bool       // a 180 without SDP came (ringback_fork.go)
 
 	mu            sync.Mutex
 	okTag         string  // the To tag of the first 2xx: the dialog the branch formed
@@ -112,6 +113,9 @@ type fork struct {
 	watchers sync.WaitGroup
 	early    *branch // the branch whose early media the caller hears
 	rang     bool    // a provisional without SDP went to the caller
+	// earlyLost, when set, learns that the early branch failed, and
+	// whether another branch still rings (ringback_fork.go).
+	earlyLost func(ringing bool)
 }
 
 func newFork(c *call) *fork {
@@ -211,6 +215,9 @@ func (f *fork) take(ev brEvent) *sip.Response {
 	if br.final != 0 || ev.res.StatusCode == 100 {
 		return nil
 	}
+	if ev.res.IsProvisional() {
+		br.heardRinging(ev.res)
+	}
 	return ev.res
 }
 
@@ -240,6 +247,7 @@ func (f *fork) settle(br *branch, code int, reason string) {
 	}
 	br.final, br.reason = code, reason
 	f.pending--
+	f.lostEarly(br, code)
 }
 
 // cancel sends CANCEL on every branch still ringing, but skip

@@ -250,8 +250,19 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	prevX := x.side.Remote()
 	rb := c.newRingback(y)
 	defer rb.stop()
-	early := func(r *sip.Response) { rb.provisional(r, z.earlyMedia(sd, r)) }
-	zd, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early)
+	early := func(r *sip.Response) bool {
+		heard := z.earlyMedia(sd, r)
+		rb.provisional(r, heard)
+		return heard
+	}
+	lost := func(ringing bool) {
+		// The early media's branch failed (ringback_fork.go): what the
+		// transferor's side relayed before it, and the tone again while
+		// another branch rings (RFC 3960 §3).
+		x.side.SetRemote(prevX)
+		rb.earlyLost(ringing)
+	}
+	zd, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early, lost)
 	rb.stop() // answered, failed or given up: the tone ends at once
 	if err != nil {
 		x.side.SetRemote(prevX)
@@ -293,10 +304,13 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 // contactBranch) with the transferee as the caller: a trunk, with
 // failover, or every registered device of a local user in parallel, the
 // first 2xx winning and the others cancelled (the fork of call setup,
-// fork.go). It returns the answered, ACKed dialog and its 2xx; on failure
-// the final response, when there is one, says why.
+// fork.go). early, when set, takes each provisional and reports whether
+// its early media is now heard; lost, when set, learns that the branch
+// whose early media was heard failed, and whether another still rings
+// (ringback_fork.go). It returns the answered, ACKed dialog and its 2xx;
+// on failure the final response, when there is one, says why.
 func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller, offer []byte, extra []sip.Header,
-	early func(*sip.Response)) (*dialog, *sip.Response, error) {
+	early func(*sip.Response) bool, lost func(ringing bool)) (*dialog, *sip.Response, error) {
 	gw := c.gw
 	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
 		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
@@ -306,6 +320,7 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 	tc := &call{gw: gw, from: from, num: tr.num, mf: 70, bodyB: offer,
 		ackc: make(chan struct{}), done: make(chan struct{})}
 	f := newFork(tc)
+	f.earlyLost = lost
 	if tgt.trunk != nil {
 		res, err := f.sendTrunk(ctx, tgt.trunk, tc.newInviteB(tgt.trunk.Name(), tr.out, extra...))
 		if err != nil {
@@ -340,7 +355,9 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 			case res == nil:
 			case res.StatusCode < 200:
 				tc.prackEarly(br, res) // the early dialog, PRACK (RFC 3262 §4)
-				early(res)
+				if early != nil && early(res) {
+					f.early = br
+				}
 			case res.StatusCode < 300:
 				f.win(br, res)
 				return br.d, res, nil

@@ -37,6 +37,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 	b := c.gw
 	f := newFork(c)
+	f.earlyLost = earlyLostOf(tx) // click-to-dial's ringback (ringback_fork.go)
 	c.info.mu.Lock()
 	if tgt.trunk != nil {
 		c.info.trunk = tgt.trunk.Name()

@@ -18,9 +18,12 @@ import (
 // transferor.go); one that sends 180 without SDP asks the caller's side to
 // make its own ringback (RFC 3960 §3), and the caller here is the gateway:
 // it plays Options.Ringback into the party's relay side (relay.PlayTone),
-// in G.711 as the party's SDP lists it. The tone stops at once when early
-// media comes, when the target answers or fails, when the party hangs up
-// (the transfer's context ends), and when the call's relay session closes.
+// in G.711 as the party's SDP lists it. The tone pauses while early media
+// is heard and comes back when the branch that sent it fails while
+// another branch still rings (a forked target: ringback_fork.go); it
+// stops for good when the target answers or fails, when the party hangs
+// up (the transfer's context ends), and when the call's relay session
+// closes.
 
 // ringback is the tone of one transfer attempt (or one click-to-dial
 // call) towards a waiting party: played into its relay side, in a format
@@ -36,7 +39,8 @@ type ringback struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped bool // stop was called: no (re)start
-	tried   bool // start ran once: the codec was looked at
+	noCodec bool // the party's SDP lists no G.711: never a tone
+	early   bool // early media is heard: a 180 starts no tone (RFC 3960 §3)
 }
 
 // newRingback is the ringback for a transfer whose transferee is y; nil
@@ -99,7 +103,7 @@ func (r *ringback) provisional(res *sip.Response, early bool) {
 	switch {
 	case r == nil:
 	case early:
-		r.stop()
+		r.pause()
 	case res.StatusCode == 180 && len(res.Body()) == 0:
 		r.start()
 	}
@@ -119,27 +123,37 @@ func (r *ringback) response(res *sip.Response) {
 	}
 }
 
-// start plays the tone unless it plays already or was stopped.
+// start plays the tone unless it plays already, early media is heard,
+// or it was stopped.
 func (r *ringback) start() {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped || r.cancel != nil || r.tried {
+	if r.early {
 		return
 	}
-	r.tried = true
+	r.play("ringback started")
+}
+
+// play starts the tone, logging msg, unless it plays already, was
+// stopped or has no codec; r.mu is held.
+func (r *ringback) play(msg string) {
+	if r.stopped || r.cancel != nil || r.noCodec {
+		return
+	}
 	log := r.c.gw.log
 	p, ok := ringbackPlay(r.sdp())
 	if !ok {
+		r.noCodec = true
 		log.Info("no ringback: the waiting party's SDP lists no G.711 (PCMU, PCMA)", "call_id", r.callID)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.c.gw.ctx)
 	r.cancel, r.done = cancel, make(chan struct{})
 	side, tt, done, id := r.side, r.c.gw.o.Ringback, r.done, r.callID
-	log.Info("ringback started", "call_id", id, "codec", p.Codec.String(), "payload_type", p.PayloadType)
+	log.Info(msg, "call_id", id, "codec", p.Codec.String(), "payload_type", p.PayloadType)
 	go func() {
 		defer close(done)
 		if err := side.PlayTone(ctx, tt, p); err != nil && ctx.Err() == nil {
@@ -156,7 +170,27 @@ func (r *ringback) stop() {
 	}
 	r.mu.Lock()
 	r.stopped = true
+	r.mu.Unlock()
+	r.halt()
+}
+
+// pause ends the tone while early media is heard, and waits for its last
+// packet: a 180 does not start it again, earlyLost may.
+func (r *ringback) pause() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.early = true
+	r.mu.Unlock()
+	r.halt()
+}
+
+// halt ends the tone that plays, if any, and waits for its last packet.
+func (r *ringback) halt() {
+	r.mu.Lock()
 	cancel, done := r.cancel, r.done
+	r.cancel, r.done = nil, nil
 	r.mu.Unlock()
 	if cancel == nil {
 		return

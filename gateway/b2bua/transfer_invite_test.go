@@ -52,7 +52,7 @@ func TestTransferInviteToTrunk(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: tr}}
-	z, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, func(*sip.Response) {})
+	z, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, nil, nil)
 	if err != nil || z == nil || final.StatusCode != 200 {
 		t.Fatalf("placeTransfer: %v %v %v, want the answered dialog", z, final, err)
 	}
@@ -122,7 +122,7 @@ func TestTransferTargetLostAck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	route := transferRoute{num: "2000", out: "2000", tgt: target{trunk: tr}}
-	if _, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, func(*sip.Response) {}); err != nil {
+	if _, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil, nil, nil); err != nil {
 		t.Fatalf("placeTransfer: %v %v", final, err)
 	}
 	deadline := time.Now().Add(5 * time.Second) // a bound against a hang, not a timing
@@ -194,7 +194,7 @@ func transferReliableEarly(t *testing.T, to string) {
 		route.tgt = target{user: "u2000", contacts: []store.Binding{{ContactURI: "<sip:u2000@" + hostPort(uri) + ">", Transport: "udp"}}}
 	}
 	_, final, err := c.placeTransfer(ctx, route, caller{user: "u1000"}, offer, nil,
-		func(r *sip.Response) { heard = heard || z.earlyMedia(sd, r) })
+		func(r *sip.Response) bool { heard = heard || z.earlyMedia(sd, r); return heard }, nil)
 	if err != nil {
 		t.Fatalf("placeTransfer: %v %v", final, err)
 	}
