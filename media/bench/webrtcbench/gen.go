@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -12,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-gw/switchboard/media/udpbatch"
 )
 
 // The generator: a few loop threads (one per CPU) play every browser's and
@@ -40,6 +43,10 @@ import (
 // stream at once and skips the rest, which then count as the generator
 // being late.
 
+// noBatchBrowsers (-browser-sendto) sends each browser packet with its
+// own sendto, as before media/udpbatch: the generator's older cost.
+var noBatchBrowsers = flag.Bool("browser-sendto", false, "the browsers send each packet with a sendto of its own (stream.Send) instead of one io_uring_enter per batch")
+
 const (
 	genTick   = 2 * time.Millisecond
 	period    = 20 * time.Millisecond
@@ -60,6 +67,8 @@ type genLoop struct {
 	events [256]unix.EpollEvent
 	mm     mmsg
 	pkt    []byte
+	seal   []byte           // a browser's SRTP packet, sealed for snd
+	snd    *udpbatch.Sender // the browsers' packets, each out of its own socket
 }
 
 // mmsg is the arrays of one sendmmsg/recvmmsg call, reused.
@@ -81,7 +90,7 @@ func newGenLoop(c *counters) (*genLoop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
-	l := &genLoop{c: c, epfd: epfd, quit: make(chan struct{}), pkt: make([]byte, 1500)}
+	l := &genLoop{c: c, epfd: epfd, quit: make(chan struct{}), pkt: make([]byte, 1500), seal: make([]byte, 1500), snd: udpbatch.New()}
 	for i := range l.mm.hdrs {
 		l.mm.iovs[i].Base = &l.mm.bufs[i][0]
 		l.mm.hdrs[i].hdr.Iov = &l.mm.iovs[i]
@@ -158,15 +167,28 @@ func due(next *time.Duration, now time.Duration) int {
 	return n
 }
 
+// sendBrowsers sends the browsers' due packets. An armed browser's packet
+// is sealed (SRTP) by its stream and leaves its own socket (the raw one
+// connected to the gateway, on its port), all of them in one
+// io_uring_enter per udpbatch.Size (media/udpbatch; one sendto each
+// without io_uring).
 func (l *genLoop) sendBrowsers(now time.Duration) {
 	sent := 0
+	sent0 := l.snd.Counters().Sent
 	for _, b := range l.browsers {
 		for range due(&b.next, now) {
+			if b.rfd > 0 && !*noBatchBrowsers {
+				if b.sendBatch(l.pkt, l.seal, l.snd) {
+					continue
+				}
+			}
 			if b.send(l.pkt) {
 				sent++
 			}
 		}
 	}
+	l.snd.Flush()
+	sent += int(l.snd.Counters().Sent - sent0)
 	l.c.sentB.Add(uint64(sent))
 }
 
