@@ -20,6 +20,7 @@ import (
 
 const (
 	opSendmsg      = 9          // IORING_OP_SENDMSG
+	opRecvmsg      = 10         // IORING_OP_RECVMSG
 	enterGetEvents = 1 << 0     // IORING_ENTER_GETEVENTS
 	enterExtArg    = 1 << 3     // IORING_ENTER_EXT_ARG
 	featSingleMmap = 1 << 0     // IORING_FEAT_SINGLE_MMAP
@@ -103,6 +104,7 @@ type ring struct {
 	cqMask  uint32
 	cqes    []cqe
 	extArg  bool
+	ok      int // requests of the last submit that succeeded
 	ts      unix.Timespec
 	arg     getEventsArg
 }
@@ -159,17 +161,37 @@ func newRing(entries uint32) (*ring, error) {
 	return r, nil
 }
 
+// recvmsg submits one IORING_OP_RECVMSG per message (MSG_DONTWAIT) and
+// waits for all of them; res[i] gets the bytes read or -1. ok is false
+// when the ring failed.
+func (r *ring) recvmsg(ents []entry, hdrs []unix.Msghdr, res []int) (calls int, ok bool) {
+	calls, ok = r.submit(opRecvmsg, ents, hdrs, res)
+	return calls, ok
+}
+
 // sendmsg submits one IORING_OP_SENDMSG per message and waits for all of
 // them to complete. It returns how many the sockets took and the system
 // calls it made; sent is -1 when the ring failed (then nothing of this
 // batch is known to be sent, and the ring must not be used again).
 func (r *ring) sendmsg(ents []entry, hdrs []unix.Msghdr) (sent, calls int) {
+	calls, ok := r.submit(opSendmsg, ents, hdrs, nil)
+	if !ok {
+		return -1, calls
+	}
+	return r.ok, calls
+}
+
+// submit submits one op request per message and waits for them all. It
+// counts the requests that succeeded in r.ok and, with res, stores each
+// one's result there (-1 for an error). ok is false when the ring failed.
+func (r *ring) submit(op uint8, ents []entry, hdrs []unix.Msghdr, res []int) (calls int, ok bool) {
+	r.ok = 0
 	n := uint32(len(hdrs))
 	tail := atomic.LoadUint32(r.sqTail)
 	for i := range n {
 		idx := (tail + i) & r.sqMask
 		r.sqes[idx] = sqe{
-			opcode:   opSendmsg,
+			opcode:   op,
 			fd:       int32(ents[i].fd),
 			addr:     uint64(uintptr(unsafe.Pointer(&hdrs[i]))),
 			len:      1,
@@ -195,8 +217,15 @@ func (r *ring) sendmsg(ents []entry, hdrs []unix.Msghdr) (sent, calls int) {
 		head := atomic.LoadUint32(r.cqHead)
 		ctail := atomic.LoadUint32(r.cqTail)
 		for ; head != ctail; head++ {
-			if r.cqes[head&r.cqMask].res >= 0 {
-				sent++
+			c := &r.cqes[head&r.cqMask]
+			if c.res >= 0 {
+				r.ok++
+			}
+			if res != nil && c.userData < uint64(len(res)) {
+				res[c.userData] = int(c.res)
+				if c.res < 0 {
+					res[c.userData] = -1
+				}
 			}
 			done++
 		}
@@ -204,21 +233,19 @@ func (r *ring) sendmsg(ents []entry, hdrs []unix.Msghdr) (sent, calls int) {
 		switch {
 		case e == 0, e == unix.EINTR:
 		case e == unix.ETIME && done < n:
-			return -1, calls // a request that never completes
+			return calls, false // a request that never completes
 		case e == unix.ETIME:
 		case e == unix.EAGAIN || e == unix.EBUSY:
 			// the kernel is short of memory or of completion room: the
 			// completions just reaped make room; try again
 		default:
-			return -1, calls
+			return calls, false
 		}
-		if e == unix.EINTR || e == unix.EAGAIN || e == unix.EBUSY {
-			if calls > 1000 {
-				return -1, calls
-			}
+		if calls > 1000 {
+			return calls, false
 		}
 	}
-	return sent, calls
+	return calls, true
 }
 
 // close unmaps the rings and closes the instance (the kernel cancels what
