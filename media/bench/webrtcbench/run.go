@@ -516,6 +516,7 @@ func (g *generator) stop() {
 	for _, l := range g.loops {
 		_ = unix.Close(l.epfd)
 		l.snd.Close()
+		l.rcv.Close()
 	}
 }
 
