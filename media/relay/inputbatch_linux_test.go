@@ -3,6 +3,7 @@
 package relay
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -118,5 +119,45 @@ func TestInputBatchOverflows(t *testing.T) {
 		if pkt, _ := phone.recv(5 * time.Second); pkt == nil {
 			t.Fatalf("phone got %d of %d packets", i, n)
 		}
+	}
+}
+
+// InputBatch and Flush (the fast path's packets towards the phones) do
+// not allocate.
+func TestInputBatchNoAllocs(t *testing.T) {
+	r := newTestRelay(t, Config{})
+	s, err := r.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := NewInputBatch()
+	defer b.Close()
+	phone := newEndpoint(t)
+	_ = phone.conn.SetReadBuffer(1 << 20)
+	s.A().SetRemote(Remote{RTP: netip.AddrPortFrom(loopback, 9)})
+	s.B().SetRemote(Remote{RTP: phone.addr()})
+	s.A().SetEndpoint(func([]byte) {})
+	pkt := newEndpoint(t).packet()
+	buf := make([]byte, 2048)
+	_ = phone.conn.SetReadDeadline(time.Now().Add(time.Minute))
+	i := 0
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 2 {
+			i++
+			binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+			if !s.A().InputBatch(pkt, b) {
+				t.Fatal("packet not taken")
+			}
+		}
+		b.Flush()
+		for range 2 {
+			if _, _, err := phone.conn.ReadFromUDPAddrPort(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations per flush of 2 packets", allocs)
 	}
 }
