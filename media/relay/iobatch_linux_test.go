@@ -14,7 +14,7 @@ import (
 // both ways.
 func TestWorkerBatchesIO(t *testing.T) {
 	r := newTestRelay(t, Config{Threads: 1})
-	const calls = 20
+	const calls = 10
 	var sess [calls]*Session
 	var as, bs [calls]*endpoint
 	for i := range calls {

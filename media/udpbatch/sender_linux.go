@@ -4,6 +4,7 @@ package udpbatch
 
 import (
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"unsafe"
 
@@ -46,8 +47,20 @@ func New() *Sender {
 	return s
 }
 
-// disabled is set once io_uring_setup failed: the kernel will not grant it.
+// disabled is set once io_uring_setup failed (the kernel will not grant
+// it), or from the start when the environment says so (EnvVar).
 var disabled atomic.Bool
+
+// EnvVar is the environment variable that, set to "off", keeps every
+// Sender and Receiver of the process on one system call per datagram:
+// to compare, or to rule io_uring out.
+const EnvVar = "SWITCHBOARD_IO_URING"
+
+func init() {
+	if os.Getenv(EnvVar) == "off" {
+		disabled.Store(true)
+	}
+}
 
 // Ring reports whether s sends through io_uring.
 func (s *Sender) Ring() bool { return s.ring != nil }

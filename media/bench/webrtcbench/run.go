@@ -44,11 +44,12 @@ type params struct {
 	maxLoss          float64
 	profile          string
 	attach           bool
-	slow             bool   // the gateway on its slow path (the anchor)
-	gwCPUs           string // taskset -c list for the gateway side
-	childExe         string // the gateway side's binary ("": this one)
-	genProfile       string // CPU profile of this process in the window
-	slowBrowsers     bool   // browsers' media through pion
+	slow             bool     // the gateway on its slow path (the anchor)
+	gwCPUs           string   // taskset -c list for the gateway side
+	childExe         string   // the gateway side's binary ("": this one)
+	childEnv         []string // added to the gateway side's environment
+	genProfile       string   // CPU profile of this process in the window
+	slowBrowsers     bool     // browsers' media through pion
 }
 
 // result is one run's figures.
@@ -158,6 +159,9 @@ func startGateway(p params) (*gateway, error) {
 	cmd := exec.Command(exe, args...)
 	if p.gwCPUs != "" {
 		cmd = exec.Command("taskset", append([]string{"-c", p.gwCPUs, exe}, args...)...)
+	}
+	if len(p.childEnv) > 0 {
+		cmd.Env = append(os.Environ(), p.childEnv...)
 	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
