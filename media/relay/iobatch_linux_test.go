@@ -67,3 +67,74 @@ func TestWorkerBatchesIO(t *testing.T) {
 		t.Errorf("%d system calls for %d batched sends", sc.Syscalls, sc.Sent)
 	}
 }
+
+// TestWorkerBatchHostileInput: a burst of datagrams on several calls'
+// sockets at once, read in one batch: garbage, a bare RTP header, a
+// datagram too large to be a packet (cut at the reader's buffer, counted
+// invalid, never relayed cut), a 1,600-byte packet (relayed whole),
+// replays of one packet (relayed, as a relay does), and a flood; the
+// relay keeps relaying every call.
+func TestWorkerBatchHostileInput(t *testing.T) {
+	r := newTestRelay(t, Config{Threads: 1})
+	const calls = 4
+	var sess [calls]*Session
+	var as, bs [calls]*endpoint
+	for i := range calls {
+		s, err := r.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		sess[i], as[i], bs[i] = s, newEndpoint(t), newEndpoint(t)
+		_ = bs[i].conn.SetReadBuffer(4 << 20)
+		s.A().SetRemote(Remote{RTP: as[i].addr()})
+		s.B().SetRemote(Remote{RTP: bs[i].addr()})
+	}
+	big := as[0].packet()
+	big = append(big[:12], make([]byte, 1600-12)...)
+	huge := append(as[0].packet()[:12], make([]byte, maxPacket+500)...)
+	for i, s := range sess {
+		to := s.A().LocalAddr()
+		as[i].send(to, []byte("INVITE sip:x SIP/2.0\r\n"))
+		as[i].send(to, make([]byte, 12))
+		as[i].send(to, huge)
+		p := as[i].packet()
+		as[i].send(to, p)
+		as[i].send(to, p) // replayed
+		big[2], big[3] = 0xff, byte(i)
+		as[i].send(to, big)
+	}
+	// every call gets its two copies of the packet and the 1,600-byte one,
+	// whole; nothing cut
+	for i := range sess {
+		sizes := map[int]int{}
+		for range 3 {
+			p, _ := bs[i].recv(5 * time.Second)
+			if p == nil {
+				t.Fatalf("call %d: got %v, want 2 packets and the 1,600-byte one", i, sizes)
+			}
+			sizes[len(p)]++
+		}
+		if sizes[1600] != 1 || sizes[len(big)] != 1 {
+			t.Errorf("call %d: sizes relayed %v", i, sizes)
+		}
+		for _, n := range []int{maxPacket, len(huge)} {
+			if sizes[n] != 0 {
+				t.Errorf("call %d: a cut datagram of %d bytes relayed", i, n)
+			}
+		}
+		if st := sess[i].A().Stats(); st.Invalid < 3 {
+			t.Errorf("call %d: %d invalid datagrams counted, want 3 (garbage, bare header, oversized)", i, st.Invalid)
+		}
+	}
+	// a flood on one call does not stop the others
+	for range 2000 {
+		as[0].send(sess[0].A().LocalAddr(), []byte("flood"))
+	}
+	for i := 1; i < calls; i++ {
+		as[i].send(sess[i].A().LocalAddr(), as[i].packet())
+		if p, _ := bs[i].recv(5 * time.Second); p == nil {
+			t.Fatalf("call %d: nothing relayed during another call's flood", i)
+		}
+	}
+}

@@ -24,8 +24,11 @@ import (
 const Size = 64
 
 // MaxDatagram is the largest datagram a Sender takes (Add refuses larger
-// ones with ErrTooLarge).
-const MaxDatagram = 1500
+// ones with ErrTooLarge) and a Receiver's buffer per socket: a larger
+// datagram is read truncated to MaxDatagram bytes (as recvfrom(2) into
+// such a buffer does), so a reader that refuses datagrams of MaxDatagram
+// bytes or more (media/relay's 2048) never mistakes a cut one for whole.
+const MaxDatagram = 2048
 
 var (
 	// ErrTooLarge is Add's error for a datagram over MaxDatagram bytes.
