@@ -10,6 +10,11 @@
 // kernel.io_uring_disabled), or ever misbehaves, a Sender sends each
 // datagram with sendto(2) instead: the same datagrams, more system calls.
 //
+// A Receiver (Linux only) does the same for reads: one datagram from each
+// of many sockets that epoll reported readable, with one io_uring_enter.
+// SWITCHBOARD_IO_URING=off in the environment keeps both on one system
+// call per datagram.
+//
 // A Sender is not safe for concurrent use: one goroutine fills and flushes
 // it (a socket reader that flushes at the end of each batch it read).
 package udpbatch
