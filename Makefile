@@ -85,7 +85,7 @@ bench-rtp:
 ## plain RTP, G.711 20 ms both ways; largest N with < 0.1 % loss, CPU us per packet, memory per call, setup p50/p99
 ## (WEBRTCBENCH_FLAGS="-calls 200" for one run instead of the search; "-compare -calls 300": pion's per-packet
 ## path (the anchor) vs the SRTP fast path side by side, "-base OLDBIN -rounds 3" adds an older build's fast path;
-## "-gw-cpus 1" pins the gateway side to CPU 1)
+## "-gw-cpus 1" pins the gateway side to CPU 1; "-compare -uring-off" adds this build without io_uring)
 bench-webrtc:
 	$(GO) build -o bin/webrtcbench ./media/bench/webrtcbench && bin/webrtcbench $(or $(WEBRTCBENCH_FLAGS),-search)
 

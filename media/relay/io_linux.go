@@ -92,7 +92,8 @@ type worker struct {
 	salen   uint32
 	sa4     unix.RawSockaddrInet4
 	sa6     unix.RawSockaddrInet6
-	pend    pending // batched in-process far ends to flush (batch.go)
+	pend    pending  // batched in-process far ends to flush (batch.go)
+	io      *ioBatch // io_uring reads and sends (iobatch_linux.go); nil: one syscall each
 }
 
 func (r *Relay) listen(ip netip.Addr, port int) (*sock, error) {
@@ -247,6 +248,11 @@ func (eng *engine) stop() {
 		_ = w.file.Close() // wakes the worker; the fd is closed once it returns
 	}
 	eng.wg.Wait()
+	for _, w := range eng.workers {
+		if w.io != nil {
+			w.io.close()
+		}
+	}
 }
 
 func newWorker(eng *engine) (*worker, error) {
@@ -259,7 +265,7 @@ func newWorker(eng *engine) (*worker, error) {
 		_ = unix.Close(epfd)
 		return nil, fmt.Errorf("relay: epoll fd: %w", err)
 	}
-	return &worker{eng: eng, epfd: epfd, file: os.NewFile(uintptr(epfd), "relay-epoll")}, nil
+	return &worker{eng: eng, epfd: epfd, file: os.NewFile(uintptr(epfd), "relay-epoll"), io: newIOBatch()}, nil
 }
 
 // run serves the worker's epoll instance until stop closes it.
@@ -296,9 +302,7 @@ func (w *worker) poll(uintptr) bool {
 		if n == 0 {
 			return false
 		}
-		for i := range int(n) {
-			w.handle(int(w.events[i].Fd))
-		}
+		w.handleAll(w.events[:n])
 		w.pend.flush()
 		if handled += int(n); handled >= yieldEvery {
 			handled = 0

@@ -83,6 +83,11 @@ func TestAttachedToRelay(t *testing.T) {
 		t.Errorf("leg dropped %d packets: something reached its socket", st2.Dropped)
 	}
 	fastPath(t, leg)
+	// the fast path's packets towards the phone left in the reader's
+	// batches (relay.InputBatch), not one sendto each
+	if c := e.RelayBatchCounters(); c.Sent < 100 || c.Sent < uint64(a.Forwarded)*9/10 {
+		t.Errorf("batch counters %+v: the relay forwarded %d packets of the browser", c, a.Forwarded)
+	}
 	reports(t, b, leg)
 }
 

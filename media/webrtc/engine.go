@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
 
@@ -18,8 +19,9 @@ import (
 // Make one with New, end it with Close.
 type Engine struct {
 	cfg  Config
-	conn *net.UDPConn // SlowPath: the socket, pion's alone
-	fast *srtpmux.Mux // else: the socket with the SRTP fast path
+	conn *net.UDPConn      // SlowPath: the socket, pion's alone
+	fast *srtpmux.Mux      // else: the socket with the SRTP fast path
+	in   *relay.InputBatch // fast: the packets its reader relays towards the phones, sent once per read batch
 	mux  ice.UDPMux
 	se   webrtc.SettingEngine
 
@@ -53,6 +55,8 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("webrtc: %w", err)
 		}
 		e.fast = fm
+		e.in = relay.NewInputBatch()
+		fm.OnReadBatch(e.in.Flush)
 		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: fm.PacketConn()})
 	}
 
@@ -177,6 +181,7 @@ func (e *Engine) Close() error {
 	err := e.mux.Close()
 	if e.fast != nil {
 		err = errors.Join(err, e.fast.Close())
+		e.in.Close()
 	}
 	return err
 }

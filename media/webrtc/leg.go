@@ -342,7 +342,7 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if err != nil {
 			return
 		}
-		l.passToRelay(buf[:n], to)
+		l.passToRelay(buf[:n], to, nil)
 	}
 }
 
@@ -352,7 +352,7 @@ func (l *Leg) fromBrowserFast(pkt []byte) {
 	if len(pkt) >= 12 {
 		l.rx.got(pkt)
 	}
-	l.passToRelay(pkt, l.relayAddr())
+	l.passToRelay(pkt, l.relayAddr(), l.e.in) // sent at the end of the reader's batch
 }
 
 func (l *Leg) relayAddr() netip.AddrPort {
@@ -363,8 +363,8 @@ func (l *Leg) relayAddr() netip.AddrPort {
 }
 
 // passToRelay sends one decrypted RTP packet of the browser on to the
-// relay, its payload type mapped (in place).
-func (l *Leg) passToRelay(pkt []byte, to netip.AddrPort) {
+// relay, its payload type mapped (in place); with b, at b's next Flush.
+func (l *Leg) passToRelay(pkt []byte, to netip.AddrPort, b *relay.InputBatch) {
 	if len(pkt) < 12 {
 		l.dropped.Add(1)
 		return
@@ -376,7 +376,7 @@ func (l *Leg) passToRelay(pkt []byte, to netip.AddrPort) {
 	}
 	pkt[1] = pkt[1]&0x80 | m[pkt[1]&0x7f]
 	if side := l.side.Load(); side != nil {
-		if side.Input(pkt) {
+		if side.InputBatch(pkt, b) {
 			l.fromBrowserPkts.Add(1)
 		}
 		return

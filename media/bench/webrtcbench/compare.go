@@ -3,17 +3,25 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/switchboard-gw/switchboard/media/udpbatch"
 )
+
+// uringOff (-uring-off) adds this build's fast path with io_uring off in
+// the gateway side to -compare.
+var uringOff = flag.Bool("uring-off", false, "-compare: also run this build's gateway side with io_uring off ("+udpbatch.EnvVar+"=off in its environment only)")
 
 // variant is one gateway side of -compare.
 type variant struct {
 	name string
 	slow bool   // webrtc.Config.SlowPath
 	exe  string // the child's binary; "" is this one
+	env  []string
 }
 
 // compareRuns runs N calls on each variant, alternated, rounds times: the
@@ -25,12 +33,15 @@ func compareRuns(n, rounds int, base string, p params) {
 	if base != "" {
 		vs = append(vs, variant{name: "fast path of " + base + " (the older build)", exe: base})
 	}
+	if *uringOff {
+		vs = append(vs, variant{name: "fast path (this build), io_uring off (" + udpbatch.EnvVar + "=off)", env: []string{udpbatch.EnvVar + "=off"}})
+	}
 	vs = append(vs, variant{name: "fast path (this build)"})
 	res := make([][]result, len(vs))
 	for r := range max(rounds, 1) {
 		for i, v := range vs {
 			q := p
-			q.slow, q.childExe = v.slow, v.exe
+			q.slow, q.childExe, q.childEnv = v.slow, v.exe, v.env
 			fmt.Printf("-- round %d: gateway %s; load average %s\n", r+1, v.name, loadavg())
 			got, err := run(n, q)
 			if err != nil {
@@ -56,8 +67,12 @@ func compareRuns(n, rounds int, base string, p params) {
 			100*median(res[i], func(r result) float64 { return loss(r.sentB, r.recvP) }), 100*median(res[i], func(r result) float64 { return loss(r.sentP, r.recvB) }),
 			pass, len(res[i]))
 	}
-	if len(vs) == 3 {
-		fmt.Printf("this build vs %s: %.2fx the CPU per bridged packet\n", base, median(res[2], result.usPerPacket)/median(res[1], result.usPerPacket))
+	last := median(res[len(vs)-1], result.usPerPacket)
+	if base != "" {
+		fmt.Printf("this build vs %s: %.2fx the CPU per bridged packet\n", base, last/median(res[1], result.usPerPacket))
+	}
+	if *uringOff {
+		fmt.Printf("this build vs itself without io_uring: %.2fx the CPU per bridged packet\n", last/median(res[len(vs)-2], result.usPerPacket))
 	}
 }
 

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -12,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/switchboard-gw/switchboard/media/udpbatch"
 )
 
 // The generator: a few loop threads (one per CPU) play every browser's and
@@ -40,6 +43,10 @@ import (
 // stream at once and skips the rest, which then count as the generator
 // being late.
 
+// noBatchBrowsers (-browser-sendto) sends each browser packet with its
+// own sendto, as before media/udpbatch: the generator's older cost.
+var noBatchBrowsers = flag.Bool("browser-sendto", false, "the browsers send each packet with a sendto of its own (stream.Send) and drain each ready socket with recvmmsg, as before media/udpbatch, instead of one io_uring_enter per batch each way")
+
 const (
 	genTick   = 2 * time.Millisecond
 	period    = 20 * time.Millisecond
@@ -60,6 +67,11 @@ type genLoop struct {
 	events [256]unix.EpollEvent
 	mm     mmsg
 	pkt    []byte
+	seal   []byte             // a browser's SRTP packet, sealed for snd
+	snd    *udpbatch.Sender   // the browsers' packets, each out of its own socket
+	rcv    *udpbatch.Receiver // the browsers' ready sockets, a datagram each
+	ready  []int              // their fds
+	readyB []*browser
 }
 
 // mmsg is the arrays of one sendmmsg/recvmmsg call, reused.
@@ -81,7 +93,7 @@ func newGenLoop(c *counters) (*genLoop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
-	l := &genLoop{c: c, epfd: epfd, quit: make(chan struct{}), pkt: make([]byte, 1500)}
+	l := &genLoop{c: c, epfd: epfd, quit: make(chan struct{}), pkt: make([]byte, 1500), seal: make([]byte, 1500), snd: udpbatch.New(), rcv: udpbatch.NewReceiver()}
 	for i := range l.mm.hdrs {
 		l.mm.iovs[i].Base = &l.mm.bufs[i][0]
 		l.mm.hdrs[i].hdr.Iov = &l.mm.iovs[i]
@@ -158,15 +170,28 @@ func due(next *time.Duration, now time.Duration) int {
 	return n
 }
 
+// sendBrowsers sends the browsers' due packets. An armed browser's packet
+// is sealed (SRTP) by its stream and leaves its own socket (the raw one
+// connected to the gateway, on its port), all of them in one
+// io_uring_enter per udpbatch.Size (media/udpbatch; one sendto each
+// without io_uring).
 func (l *genLoop) sendBrowsers(now time.Duration) {
 	sent := 0
+	sent0 := l.snd.Counters().Sent
 	for _, b := range l.browsers {
 		for range due(&b.next, now) {
+			if b.rfd > 0 && !*noBatchBrowsers {
+				if b.sendBatch(l.pkt, l.seal, l.snd) {
+					continue
+				}
+			}
 			if b.send(l.pkt) {
 				sent++
 			}
 		}
 	}
+	l.snd.Flush()
+	sent += int(l.snd.Counters().Sent - sent0)
 	l.c.sentB.Add(uint64(sent))
 }
 
@@ -216,12 +241,16 @@ func (l *genLoop) sendPlain(k *plainSock, now time.Duration) {
 	l.c.sentP.Add(uint64(sent))
 }
 
-// receive drains the plain sockets and the browsers' ready sockets.
+// receive drains the plain sockets and the browsers' ready sockets: one
+// datagram from each ready browser socket per io_uring_enter (udpbatch
+// Receiver; with -browser-sendto, recvmmsg on each), again while epoll
+// reports some ready (level-triggered: a socket with more queued stays
+// ready).
 func (l *genLoop) receive() {
 	for _, k := range l.plain {
 		l.c.recvP.Add(uint64(l.drain(k.fd, nil)))
 	}
-	for {
+	for range 64 {
 		n, err := unix.EpollWait(l.epfd, l.events[:], 0)
 		if err == unix.EINTR {
 			continue
@@ -229,14 +258,35 @@ func (l *genLoop) receive() {
 		if err != nil || n <= 0 {
 			return
 		}
-		for _, ev := range l.events[:n] {
-			if i := int(ev.Fd); i < len(l.browsers) {
-				b := l.browsers[i]
-				l.drain(b.rfd, b)
+		if *noBatchBrowsers {
+			for _, ev := range l.events[:n] {
+				if i := int(ev.Fd); i < len(l.browsers) {
+					b := l.browsers[i]
+					l.drain(b.rfd, b)
+				}
 			}
+			if n < len(l.events) {
+				return
+			}
+			continue
 		}
-		if n < len(l.events) {
-			return
+		for off := 0; off < n; off += udpbatch.Size {
+			l.ready, l.readyB = l.ready[:0], l.readyB[:0]
+			for _, ev := range l.events[off:min(n, off+udpbatch.Size)] {
+				if i := int(ev.Fd); i < len(l.browsers) {
+					l.ready = append(l.ready, l.browsers[i].rfd)
+					l.readyB = append(l.readyB, l.browsers[i])
+				}
+			}
+			l.rcv.Recv(l.ready)
+			got := 0
+			for i, b := range l.readyB {
+				if pkt, _ := l.rcv.Datagram(i); pkt != nil {
+					b.mux.Handle(pkt, b.gw) // from the socket connected to b.gw
+					got++
+				}
+			}
+			l.c.viaLoop.Add(uint64(got))
 		}
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/sys/unix"
 
+	"github.com/switchboard-gw/switchboard/media/udpbatch"
 	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
 
@@ -43,11 +44,12 @@ type params struct {
 	maxLoss          float64
 	profile          string
 	attach           bool
-	slow             bool   // the gateway on its slow path (the anchor)
-	gwCPUs           string // taskset -c list for the gateway side
-	childExe         string // the gateway side's binary ("": this one)
-	genProfile       string // CPU profile of this process in the window
-	slowBrowsers     bool   // browsers' media through pion
+	slow             bool     // the gateway on its slow path (the anchor)
+	gwCPUs           string   // taskset -c list for the gateway side
+	childExe         string   // the gateway side's binary ("": this one)
+	childEnv         []string // added to the gateway side's environment
+	genProfile       string   // CPU profile of this process in the window
+	slowBrowsers     bool     // browsers' media through pion
 }
 
 // result is one run's figures.
@@ -157,6 +159,9 @@ func startGateway(p params) (*gateway, error) {
 	cmd := exec.Command(exe, args...)
 	if p.gwCPUs != "" {
 		cmd = exec.Command("taskset", append([]string{"-c", p.gwCPUs, exe}, args...)...)
+	}
+	if len(p.childEnv) > 0 {
+		cmd.Env = append(os.Environ(), p.childEnv...)
 	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
@@ -425,6 +430,28 @@ func (b *browser) send(pkt []byte) bool {
 	return b.track.WriteRTP(rp) == nil
 }
 
+// sendBatch seals the browser's next 20 ms packet into seal and adds it
+// to snd, to leave the browser's own connected socket; false when the
+// stream cannot send yet (the packet is then not counted as sent).
+func (b *browser) sendBatch(pkt, seal []byte, snd *udpbatch.Sender) bool {
+	if !b.stream.Armed() {
+		return false
+	}
+	b.seq++
+	b.ts += 160
+	p := pkt[:12+160]
+	p[0], p[1] = 0x80, 0
+	binary.BigEndian.PutUint16(p[2:], b.seq)
+	binary.BigEndian.PutUint32(p[4:], b.ts)
+	binary.BigEndian.PutUint32(p[8:], b.ssrc)
+	clear(p[12:])
+	out, to, err := b.stream.Seal(seal, p)
+	if err != nil {
+		return false
+	}
+	return snd.Add(b.rfd, false, out, to) == nil
+}
+
 // connect opens the browser's raw socket on its Mux's port, connected to
 // the gateway (gen.go): from now on the gateway's packets arrive there.
 func (b *browser) connect() error {
@@ -492,6 +519,8 @@ func (g *generator) stop() {
 	g.wg.Wait()
 	for _, l := range g.loops {
 		_ = unix.Close(l.epfd)
+		l.snd.Close()
+		l.rcv.Close()
 	}
 }
 

@@ -57,6 +57,7 @@ type Mux struct {
 	wg      sync.WaitGroup
 
 	batches [maxBatches]atomic.Pointer[sendBatch] // SendBatch, Flush (batch.go)
+	readEnd atomic.Pointer[func()]                // OnReadBatch (readbatch.go)
 
 	fast, toPion, dropped, sendFail atomic.Uint64
 }
@@ -176,6 +177,7 @@ func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
 // connected to one peer); it may be called concurrently with the reader.
 func (m *Mux) Handle(pkt []byte, from netip.AddrPort) {
 	m.handle(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+	m.endBatch()
 }
 
 // readOne is the portable reader: one datagram per call.
@@ -190,6 +192,7 @@ func (m *Mux) readOne() {
 			continue
 		}
 		m.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
+		m.endBatch()
 	}
 }
 

@@ -80,6 +80,7 @@ func (m *Mux) read() {
 			off := i * maxDatagram
 			m.handle(bufs[off:off+int(hdrs[i].n)], from)
 		}
+		m.endBatch()
 	}
 }
 
