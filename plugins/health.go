@@ -19,8 +19,8 @@ import (
 // for three late probes in a row while it was answering MonitorStarts
 // (load average 25, -health-timeout 1s), and restarting it restarted the
 // restore. So a probe that fails while the driver showed a sign of life
-// within the last HealthInterval+HealthTimeout (any call answered, any
-// event streamed) does not count; a frozen or deadlocked driver answers
+// since the probe before (2×HealthInterval+HealthTimeout: any call
+// answered, any event streamed) does not count; a frozen or deadlocked driver answers
 // nothing and is still restarted after HealthFailures probes
 // (TestHungDriverRestarted, TestBusyDriverNotRestarted).
 

@@ -18,7 +18,7 @@ import (
 // driver is still replaced.
 func TestBusyDriverNotRestarted(t *testing.T) {
 	cfg := exampleConfig(t)
-	cfg.HealthInterval, cfg.HealthTimeout, cfg.HealthFailures = 50*time.Millisecond, time.Nanosecond, 2
+	cfg.HealthInterval, cfg.HealthTimeout, cfg.HealthFailures = 250*time.Millisecond, time.Nanosecond, 2
 	s, err := plugins.NewSupervisor(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestBusyDriverNotRestarted(t *testing.T) {
 		t.Fatalf("first event: %+v", ev)
 	}
 	pid := s.PID()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
 	for range 2 { // the host's work: calls answered back to back

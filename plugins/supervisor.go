@@ -295,7 +295,7 @@ func (s *Supervisor) health(ctx context.Context, inc *incarnation) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil || busy(inc, s.cfg.HealthInterval+s.cfg.HealthTimeout) {
+		if err == nil || busy(inc, 2*s.cfg.HealthInterval+s.cfg.HealthTimeout) {
 			fails = 0
 			continue
 		}
