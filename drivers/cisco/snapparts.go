@@ -88,6 +88,11 @@ func (d *Driver) subPart(m *monitor, id string) parts {
 // dumps of restores); heartbeats and event responses keep their own pool.
 const snapshotRequests = 48
 
+// snapSequential sends a device's snapshot queries one after the other,
+// as before snapparts.go: for benchmarks side by side
+// (BenchmarkRestoreLatency).
+var snapSequential bool
+
 // snapClient is the snapshot queries' HTTP client: base's transport
 // settings and cookie jar, at most snapshotRequests connections, all kept
 // alive between requests.
@@ -111,6 +116,15 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		halves   []*halfState
 		callsErr error
 	)
+	// spawn runs f on its own goroutine (after wait, all are done), or
+	// inline when snapSequential is set.
+	spawn := func(wg *sync.WaitGroup, f func()) {
+		if snapSequential {
+			f()
+			return
+		}
+		wg.Go(f)
+	}
 	get := func(path string, out any) error {
 		select {
 		case d.snapSem <- struct{}{}:
@@ -121,7 +135,7 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		return d.doWith(ctx, d.snapc, http.MethodGet, path, nil, nil, out)
 	}
 	if p&partCalls != 0 {
-		wg.Go(func() {
+		spawn(&wg, func() {
 			var calls xsi.Calls
 			if err := get(userPath(m.userID, "/calls"), &calls); err != nil {
 				callsErr = fmt.Errorf("snapshot %s: %w", m.device, err)
@@ -129,7 +143,7 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 			}
 			var cw sync.WaitGroup
 			for _, it := range calls.Calls {
-				cw.Go(func() {
+				spawn(&cw, func() {
 					var c xsi.CallDoc
 					if get(userPath(m.userID, "/calls/"+url.PathEscape(it.CallID)), &c) != nil {
 						return // released meanwhile
@@ -151,7 +165,7 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		})
 	}
 	if p&partDND != 0 {
-		wg.Go(func() {
+		spawn(&wg, func() {
 			var dnd xsi.DoNotDisturb
 			if get(userPath(m.userID, "/services/DoNotDisturb"), &dnd) == nil {
 				mu.Lock()
@@ -161,7 +175,7 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		})
 	}
 	if p&partAgent != 0 {
-		wg.Go(func() {
+		spawn(&wg, func() {
 			var cc xsi.CallCenter
 			if get(userPath(m.userID, "/services/"+xsi.ServiceCallCenter), &cc) == nil {
 				mu.Lock()
@@ -174,7 +188,7 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		if p&fwdParts[t] == 0 {
 			continue
 		}
-		wg.Go(func() {
+		spawn(&wg, func() {
 			var f xsi.Forwarding
 			if get(userPath(m.userID, "/services/"+forwardServices[t]), &f) == nil && f.Active {
 				mu.Lock()
