@@ -134,7 +134,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 		d.mu.Unlock()
 		return err
 	}
-	d.snapc = snapClient(d.httpc) // snapparts.go
+	d.snapc = snapClient(d.httpc, time.Duration(cfg.RequestTimeout)) // snapparts.go
 	d.started = true
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx

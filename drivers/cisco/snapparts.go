@@ -2,10 +2,13 @@ package cisco
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
 	"github.com/switchboard-gw/switchboard/plugins"
@@ -96,12 +99,30 @@ var snapSequential bool
 // snapClient is the snapshot queries' HTTP client: base's transport
 // settings and cookie jar, at most snapshotRequests connections, all kept
 // alive between requests.
-func snapClient(base *http.Client) *http.Client {
+func snapClient(base *http.Client, timeout time.Duration) *http.Client {
 	t := base.Transport.(*http.Transport).Clone()
 	t.MaxConnsPerHost = snapshotRequests
 	t.MaxIdleConnsPerHost = snapshotRequests
+	// A cold pool (a new process restoring every device) would open its
+	// 48 connections at once: 48 TLS handshakes in one burst of CPU that
+	// held up the event channel's reader and heartbeats past a short
+	// heartbeat_timeout (tests under -race). tlsDials at a time instead.
+	sem := make(chan struct{}, tlsDials)
+	dialer := &tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}, Config: t.TLSClientConfig.Clone()}
+	t.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-sem }()
+		return dialer.DialContext(ctx, network, addr)
+	}
 	return &http.Client{Transport: t, Jar: base.Jar}
 }
+
+// tlsDials is how many TLS connections the snapshot pool opens at once.
+const tlsDials = 4
 
 // pbxSnapshotParts asks the server for the parts p of m's state, the
 // queries in parallel (snapshotRequests at most over the driver). The
