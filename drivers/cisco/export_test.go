@@ -14,7 +14,3 @@ func StallProcessor(d *Driver) (release func()) {
 	d.q.Do(func() { <-ch })
 	return func() { close(ch) }
 }
-
-// SetSnapshotSequential makes a device's snapshot queries go one after
-// the other (before snapparts.go) or together.
-func SetSnapshotSequential(on bool) { snapSequential = on }

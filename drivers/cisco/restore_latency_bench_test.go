@@ -37,11 +37,9 @@ func BenchmarkRestoreLatency(b *testing.B) {
 	for i := range n {
 		exts = append(exts, strconv.Itoa(10000+i))
 	}
-	defer cisco.SetSnapshotSequential(false)
 	for range b.N {
 		var base time.Duration
 		for _, seq := range []bool{true, false, true, false} {
-			cisco.SetSnapshotSequential(seq)
 			sim, ca := newSim(b, labcisco.Config{Users: exts, WideSubscriptions: true})
 			d := cisco.New()
 			ctx, cancel := context.WithCancel(context.Background())
@@ -54,7 +52,8 @@ func BenchmarkRestoreLatency(b *testing.B) {
 					return nil
 				})
 			}()
-			if err := d.Start(ctx, plugins.StartRequest{Config: driverConfig(sim, ca, groupScope)}); err != nil {
+			if err := d.Start(ctx, plugins.StartRequest{Config: driverConfig(sim, ca, map[string]any{"subscription_scope": "group",
+				"service_provider_id": "sp1", "group_id": "group1", "snapshot_parallel": !seq})}); err != nil {
 				b.Fatal(err)
 			}
 			<-ups
@@ -85,7 +84,7 @@ func BenchmarkRestoreLatency(b *testing.B) {
 			took := up.Sub(start)
 			cpu := processCPU() - cpu0
 			after := sim.Stats()
-			name := "queries together"
+			name := "queries together (snapshot_parallel)"
 			if seq {
 				name, base = "queries one by one (before)", took
 			}

@@ -80,9 +80,10 @@ func (d *Driver) subPart(m *monitor, id string) parts {
 }
 
 // snapshotRequests bounds the snapshot queries in flight over the whole
-// driver: a device's queries go out together (six round trips at once
-// instead of one after the other: against an Xsi server 30 ms away, 60
-// instead of 180 ms per device), and the devices of a restore overlap.
+// driver: with snapshot_parallel a device's queries go out together (six
+// round trips at once instead of one after the other: against an Xsi
+// server 30 ms away, 60 instead of 180 ms per device), and the devices of
+// a restore overlap.
 // They have an HTTP client of their own with as many connections, kept
 // alive, and never more (snapClient): before, the host's 64 MonitorStarts
 // of a restore, the 8 event responses and the heartbeats shared the one
@@ -90,11 +91,6 @@ func (d *Driver) subPart(m *monitor, id string) parts {
 // closed a TLS connection per request (a dial storm, seen in goroutine
 // dumps of restores); heartbeats and event responses keep their own pool.
 const snapshotRequests = 48
-
-// snapSequential sends a device's snapshot queries one after the other,
-// as before snapparts.go: for benchmarks side by side
-// (BenchmarkRestoreLatency).
-var snapSequential bool
 
 // snapClient is the snapshot queries' HTTP client: base's transport
 // settings and cookie jar, at most snapshotRequests connections, all kept
@@ -125,7 +121,8 @@ func snapClient(base *http.Client, timeout time.Duration) *http.Client {
 const tlsDials = 4
 
 // pbxSnapshotParts asks the server for the parts p of m's state, the
-// queries in parallel (snapshotRequests at most over the driver). The
+// queries one after the other, or together with snapshot_parallel
+// (snapshotRequests at most over the driver). The
 // calls are required (an error is returned); the service queries are best
 // effort: a service not assigned to the user leaves it off. The snapshot
 // holds only the parts asked for.
@@ -137,10 +134,10 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 		halves   []*halfState
 		callsErr error
 	)
-	// spawn runs f on its own goroutine (after wait, all are done), or
-	// inline when snapSequential is set.
+	// spawn runs f on its own goroutine (after wait, all are done) with
+	// snapshot_parallel, else inline.
 	spawn := func(wg *sync.WaitGroup, f func()) {
-		if snapSequential {
+		if !d.cfg.SnapshotParallel {
 			f()
 			return
 		}
