@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
 )
 
 // Supervisor runs one driver process and keeps it running: it starts it,
@@ -56,6 +57,7 @@ type incarnation struct {
 	streamDone chan struct{}     // closed when the stream reader returns
 	streamErr  error             // valid after streamDone
 	failed     chan string       // a health-check verdict
+	alive      *atomic.Int64     // unix ns of the driver's last answer or event (health.go)
 	snapSeq    map[string]uint64 // device → Seq of its last snapshot sent on
 	ctx        context.Context   // ends when inc is stopped
 	resync     chan []string     // devices whose snapshot serve is to send on
@@ -201,7 +203,9 @@ func (s *Supervisor) launch(ctx context.Context, n uint64) (*incarnation, error)
 	if s.sum != nil {
 		secure = &plugin.SecureConfig{Checksum: s.sum, Hash: sha256.New()}
 	}
+	alive := new(atomic.Int64) // health.go: the driver's last sign of life
 	client := plugin.NewClient(&plugin.ClientConfig{
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithChainUnaryInterceptor(answered(alive))},
 		HandshakeConfig:  Handshake,
 		Plugins:          PluginMap,
 		Cmd:              cmd,
@@ -227,7 +231,7 @@ func (s *Supervisor) launch(ctx context.Context, n uint64) (*incarnation, error)
 		return nil, fmt.Errorf("driver %s: dispense: %w", s.cfg.Name, err)
 	}
 	incCtx, cancel := context.WithCancel(context.Background())
-	inc := &incarnation{n: n, client: client, proc: cmd.Process, drv: raw.(Driver), started: time.Now(),
+	inc := &incarnation{n: n, client: client, proc: cmd.Process, drv: raw.(Driver), started: time.Now(), alive: alive,
 		ctx: incCtx, events: make(chan Event, 1024), streamDone: make(chan struct{}), failed: make(chan string, 1), cancel: cancel,
 		resync: make(chan []string)}
 
@@ -247,6 +251,7 @@ func (s *Supervisor) launch(ctx context.Context, n uint64) (*incarnation, error)
 		defer close(inc.streamDone)
 		inc.streamErr = inc.drv.Events(incCtx, func(ev Event) error {
 			ev.Driver, ev.Incarnation, ev.Received = s.cfg.Name, n, time.Now()
+			alive.Store(ev.Received.UnixNano())
 			select {
 			case inc.events <- ev:
 				return nil
@@ -290,7 +295,7 @@ func (s *Supervisor) health(ctx context.Context, inc *incarnation) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err == nil {
+		if err == nil || busy(inc, 2*s.cfg.HealthInterval+s.cfg.HealthTimeout) {
 			fails = 0
 			continue
 		}

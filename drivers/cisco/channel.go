@@ -485,11 +485,16 @@ func (d *Driver) renewSubscription(ctx context.Context, l *link, r renewal) {
 	}
 }
 
-// resyncDevice takes device's snapshot again after a sequenceNumber gap,
-// so a lost event does not leave its calls or lamps wrong.
+// resyncDevice reads device's snapshot again after a sequenceNumber gap
+// (the parts the gapped subscriptions carry), so a lost event does not
+// leave its calls or lamps wrong.
 func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
 	d.mu.Lock()
+	p := d.resyncing[device]
 	delete(d.resyncing, device) // a gap from now on asks again
+	if p == 0 {
+		p = partAll
+	}
 	m := d.monitors[device]
 	gen := d.gen
 	var touched uint64
@@ -500,12 +505,12 @@ func (d *Driver) resyncDevice(ctx context.Context, l *link, device string) {
 	if m == nil || gen != l.gen {
 		return
 	}
-	snap, halves, err := d.pbxSnapshot(ctx, m)
+	snap, halves, err := d.pbxSnapshotParts(ctx, m, p)
 	if err != nil {
 		return // the next gap or channel asks again
 	}
 	d.stats.resyncs.Add(1)
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true})
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true, parts: p})
 }
 
 // refresh renews the channel and every subscription; a subscription the

@@ -59,6 +59,6 @@ func (d *Driver) resume(ctx context.Context, l *link, m *monitor) error {
 			d.subscribeService(ctx, l, m, pkg)
 		}
 	}
-	d.resnapshot(ctx, gen, m)
+	d.resnapshot(ctx, gen, m, partAll)
 	return nil
 }

@@ -101,9 +101,14 @@ func newHTTP(c Config) (req, stream *http.Client, err error) {
 // do sends one Xsi request: body (if not nil) marshalled as XML, the
 // answer decoded into out (if not nil). The path is under the base URL.
 func (d *Driver) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	return d.doWith(ctx, d.httpc, method, path, query, body, out)
+}
+
+// doWith is do on client c.
+func (d *Driver) doWith(ctx context.Context, c *http.Client, method, path string, query url.Values, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
 	defer cancel()
-	resp, err := d.send(ctx, d.httpc, method, path, query, body)
+	resp, err := d.send(ctx, c, method, path, query, body)
 	if err != nil {
 		return err
 	}

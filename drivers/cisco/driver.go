@@ -46,6 +46,7 @@ type Driver struct {
 
 	cfg    Config
 	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
+	snapc  *http.Client // snapshot queries (snapparts.go)
 	stream *http.Client // the event channel
 	runID  string       // makes channel set IDs unique per process
 	// cfgUsers is cfg.Users reversed: user ID → device.
@@ -65,10 +66,12 @@ type Driver struct {
 	devs      map[string]*devState
 	seen      dedupe
 	seqs      map[string]int64      // subscription ID → last sequenceNumber applied
-	resyncing map[string]bool       // devices with a resync queued and not started
+	resyncing map[string]parts      // devices with a resync queued and not started → the parts to read again
 	ops       map[string]*pendingOp // xsi call ID → service the driver asked for on it
 	wide      wideState             // group or service provider subscriptions (subscribe.go)
 	widening  atomic.Bool           // a rewiden runs
+	widenGap  parts                 // parts a wide subscription's gap lost, for the next rewiden (under mu)
+	snapSem   chan struct{}         // snapshot queries in flight (snapparts.go)
 }
 
 // monitor is a device the host asked to monitor. id is stable for the
@@ -86,7 +89,8 @@ func New() *Driver {
 	_, _ = rand.Read(b)
 	d := &Driver{ev: sdk.NewEvents(0), runID: hex.EncodeToString(b),
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
-		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]bool{}, ops: map[string]*pendingOp{}}
+		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]parts{}, ops: map[string]*pendingOp{},
+		snapSem: make(chan struct{}, snapshotRequests)}
 	d.q = d.newQueue()
 	return d
 }
@@ -130,6 +134,7 @@ func (d *Driver) Start(ctx context.Context, req plugins.StartRequest) error {
 		d.mu.Unlock()
 		return err
 	}
+	d.snapc = snapClient(d.httpc, time.Duration(cfg.RequestTimeout)) // snapparts.go
 	d.started = true
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel, d.runCtx = cancel, runCtx
@@ -160,6 +165,7 @@ func (d *Driver) Close() error {
 	d.wg.Wait()
 	if d.httpc != nil {
 		d.httpc.CloseIdleConnections()
+		d.snapc.CloseIdleConnections()
 		d.stream.CloseIdleConnections()
 	}
 	return nil

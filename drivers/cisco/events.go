@@ -20,6 +20,7 @@ type item struct {
 	halves   []*halfState // the snapshot's call halves
 	touched  uint64       // the device's event count when the snapshot was asked for
 	resync   bool         // snap was taken after a sequenceNumber gap: tell the host (RESYNC)
+	parts    parts        // the parts snap holds (0: all)
 	linkUp   bool
 	linkDown string
 }
@@ -91,7 +92,10 @@ func (d *Driver) apply(it item) {
 				s.halves = map[string]*halfState{} // older calls are unknown now
 			}
 			clear(d.ops)
-			clear(d.seqs) // the next channel's subscriptions are new
+			// d.seqs stays: the channel set, and the subscriptions the
+			// server still holds, outlive the channel (channelset.go), and
+			// their numbering goes on. Started afresh, a loss just after
+			// the restore's snapshot went unseen until a later one.
 			clear(d.resyncing)
 			d.ev.Emit(ev)
 		}
@@ -100,6 +104,7 @@ func (d *Driver) apply(it item) {
 		d.stats.stale.Add(1)
 		return
 	case it.linkUp:
+		d.pruneSeqs()
 		d.stats.linkUps.Add(1)
 		d.ev.Emit(d.link.GoUp())
 		return
@@ -107,19 +112,7 @@ func (d *Driver) apply(it item) {
 		if _, ok := d.monitors[it.snap.Device]; !ok {
 			return
 		}
-		st := d.dev(it.snap.Device)
-		if st.touched == it.touched {
-			st.halves = map[string]*halfState{}
-			for _, h := range it.halves {
-				st.halves[h.xsiID] = h
-			}
-		}
-		st.dnd = it.snap.DND
-		st.agent = it.snap.AgentState
-		st.fwd = map[plugins.ForwardingType]plugins.Forwarding{}
-		for _, f := range it.snap.Forwarding {
-			st.fwd[f.Type] = f
-		}
+		applySnap(d.dev(it.snap.Device), it) // snapparts.go
 		if it.resync {
 			// driver.proto RESYNC: the host takes this device's snapshot
 			// and sends it on, so its lamp is right again too.
@@ -156,8 +149,13 @@ func (d *Driver) apply(it item) {
 	if d.gap(ev) {
 		// An event of this subscription was lost: what the device shows
 		// may be wrong. Ask the server again (after this event is applied,
-		// so the snapshot is not older than it).
-		d.resync(it.gen, m.device)
+		// so the snapshot is not older than it), for the part this
+		// subscription's package carries (snapparts.go).
+		p := d.subPart(m, ev.SubscriptionID)
+		if p == 0 {
+			p = partAll
+		}
+		d.resync(it.gen, m.device, p)
 	}
 }
 
@@ -181,19 +179,44 @@ func (d *Driver) gap(ev *xsi.Event) bool {
 	return false
 }
 
-// resync asks the current channel's server loop to take device's snapshot
-// again. A device already waiting for one is not queued twice, so a
+// pruneSeqs forgets the sequence numbers of subscriptions the driver no
+// longer holds (lost with a channel set, or replaced). Called with d.mu
+// held.
+func (d *Driver) pruneSeqs() {
+	keep := map[string]bool{}
+	for _, m := range d.monitors {
+		keep[m.sub] = true
+		for _, id := range m.svcSubs {
+			keep[id] = true
+		}
+	}
+	for _, id := range d.wide.subs {
+		keep[id] = true
+	}
+	for id := range d.seqs {
+		if !keep[id] {
+			delete(d.seqs, id)
+		}
+	}
+}
+
+// resync asks the current channel's server loop to read parts p of
+// device's snapshot again. A device already waiting for one is not queued twice, so a
 // server numbering every event with a gap costs one snapshot at a time,
 // not one per event. Called with d.mu held; never blocks (a full queue:
 // the next gap asks again).
-func (d *Driver) resync(gen uint64, device string) {
+func (d *Driver) resync(gen uint64, device string, p parts) {
 	l := d.cur
-	if l == nil || l.gen != gen || d.resyncing[device] {
+	if l == nil || l.gen != gen {
+		return
+	}
+	if q, ok := d.resyncing[device]; ok { // queued: it reads p too
+		d.resyncing[device] = q | p
 		return
 	}
 	select {
 	case l.resync <- device:
-		d.resyncing[device] = true
+		d.resyncing[device] = p
 	default:
 		d.stats.renewDrops.Add(1)
 	}

@@ -24,7 +24,18 @@ func (d *Driver) newQueue() *pbxlink.Queue[item] {
 // (restoreParallelism at a time), and once those snapshots are applied
 // the host is told (RESYNC), which sends fresh snapshots on. With the
 // channel down the link_up that follows brings fresh snapshots anyway.
-func (d *Driver) queueGap(uint64) {
+func (d *Driver) queueGap(uint64) { d.resyncAll(partAll) }
+
+// resyncAll reads parts p of every monitored device's snapshot again
+// (restoreParallelism devices at a time) and then tells the host
+// (RESYNC).
+func (d *Driver) resyncAll(p parts) {
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.resyncAllWait(p) }()
+}
+
+// resyncAllWait is resyncAll, returning when every snapshot is queued.
+func (d *Driver) resyncAllWait(p parts) {
 	d.mu.Lock()
 	l, gen, ctx := d.cur, d.gen, d.runCtx
 	mons := make([]*monitor, 0, len(d.monitors))
@@ -35,41 +46,37 @@ func (d *Driver) queueGap(uint64) {
 	if l == nil || ctx == nil {
 		return
 	}
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		jobs := make([]func() error, 0, len(mons))
-		for _, m := range mons {
-			jobs = append(jobs, func() error {
-				d.resnapshot(ctx, gen, m)
-				return nil
-			})
-		}
-		_ = pbxlink.Parallel(restoreParallelism, jobs)
-		d.q.Do(func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if d.gen == gen {
-				d.ev.Emit(plugins.Event{Type: plugins.EventResync})
-			}
+	jobs := make([]func() error, 0, len(mons))
+	for _, m := range mons {
+		jobs = append(jobs, func() error {
+			d.resnapshot(ctx, gen, m, p)
+			return nil
 		})
-	}()
+	}
+	_ = pbxlink.Parallel(restoreParallelism, jobs)
+	d.q.Do(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.gen == gen {
+			d.ev.Emit(plugins.Event{Type: plugins.EventResync})
+		}
+	})
 }
 
-// resnapshot queues a fresh snapshot of m taken on channel gen.
-func (d *Driver) resnapshot(ctx context.Context, gen uint64, m *monitor) {
+// resnapshot queues a fresh snapshot of parts p of m taken on channel gen.
+func (d *Driver) resnapshot(ctx context.Context, gen uint64, m *monitor, p parts) {
 	d.mu.Lock()
 	var touched uint64
 	if s := d.devs[m.device]; s != nil {
 		touched = s.touched
 	}
 	d.mu.Unlock()
-	snap, halves, err := d.pbxSnapshot(ctx, m)
+	snap, halves, err := d.pbxSnapshotParts(ctx, m, p)
 	if err != nil {
 		return
 	}
 	d.stats.resyncs.Add(1)
-	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched})
+	d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, parts: p})
 }
 
 // pushSnapshot queues a monitor's first snapshot; with wait (a

@@ -136,11 +136,15 @@ func TestResyncCoalesced(t *testing.T) {
 	l := &link{gen: 1, resync: make(chan string, 1024)}
 	d.cur, d.gen = l, 1
 	for range 100 {
-		d.resync(1, "201")
+		d.resync(1, "201", partCalls)
 	}
-	d.resync(1, "202")
-	d.resync(2, "203") // an older channel's: dropped
+	d.resync(1, "201", partDND) // joins the queued one
+	d.resync(1, "202", partCalls)
+	d.resync(2, "203", partCalls) // an older channel's: dropped
 	if n := len(l.resync); n != 2 {
 		t.Fatalf("%d resyncs queued for 100 gaps at 201 and one at 202, want 2", n)
+	}
+	if p := d.resyncing["201"]; p != partCalls|partDND {
+		t.Fatalf("201's resync reads parts %b, want calls and DND", p)
 	}
 }

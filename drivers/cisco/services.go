@@ -375,41 +375,7 @@ func (d *Driver) SetAgentState(ctx context.Context, r plugins.AgentStateRequest)
 // call), DND and forwarding. The service queries are best effort: a
 // service not assigned to the user leaves it off.
 func (d *Driver) pbxSnapshot(ctx context.Context, m *monitor) (plugins.DeviceSnapshot, []*halfState, error) {
-	s := plugins.DeviceSnapshot{Device: m.device}
-	var calls xsi.Calls
-	if err := d.do(ctx, http.MethodGet, userPath(m.userID, "/calls"), nil, nil, &calls); err != nil {
-		return s, nil, fmt.Errorf("snapshot %s: %w", m.device, err)
-	}
-	var halves []*halfState
-	for _, it := range calls.Calls {
-		var c xsi.CallDoc
-		if err := d.do(ctx, http.MethodGet, userPath(m.userID, "/calls/"+url.PathEscape(it.CallID)), nil, nil, &c); err != nil {
-			continue // released meanwhile
-		}
-		st := mapState(c.State, c.Personality)
-		if st == plugins.StateNull || st == plugins.StateUnspecified {
-			continue
-		}
-		d.mu.Lock()
-		other := d.deviceOf(c.RemoteParty)
-		d.mu.Unlock()
-		halves = append(halves, &halfState{xsiID: c.CallID, call: callOf(c.Call), state: st, personality: c.Personality, other: other})
-	}
-	var dnd xsi.DoNotDisturb
-	if d.do(ctx, http.MethodGet, userPath(m.userID, "/services/DoNotDisturb"), nil, nil, &dnd) == nil {
-		s.DND = dnd.Active
-	}
-	var cc xsi.CallCenter
-	if d.do(ctx, http.MethodGet, userPath(m.userID, "/services/"+xsi.ServiceCallCenter), nil, nil, &cc) == nil {
-		s.AgentState = agentFromACD(cc.AgentACDState)
-	}
-	for _, t := range []plugins.ForwardingType{plugins.ForwardImmediate, plugins.ForwardBusy, plugins.ForwardNoAnswer} {
-		var f xsi.Forwarding
-		if d.do(ctx, http.MethodGet, userPath(m.userID, "/services/"+forwardServices[t]), nil, nil, &f) == nil && f.Active {
-			s.Forwarding = append(s.Forwarding, plugins.Forwarding{Type: t, To: f.ForwardToPhoneNumber, Enabled: true})
-		}
-	}
-	return s, halves, nil
+	return d.pbxSnapshotParts(ctx, m, partAll) // snapparts.go
 }
 
 // Interface guards.

@@ -147,32 +147,52 @@ func (d *Driver) wideEvent(gen uint64, ev *xsi.Event) bool {
 	if ev.EventData != nil && ev.EventData.Type == xsi.TypeSubscriptionTerminated {
 		delete(d.wide.subs, pkg)
 		d.stats.renewals.Add(1)
-		d.rewiden(gen)
+		d.rewiden(gen, d.partOf(pkg))
 		return true
 	}
 	if d.gap(ev) { // recorded here, so the per-device check after mapping sees no gap again
-		d.rewiden(gen)
+		d.rewiden(gen, d.partOf(pkg))
 	}
 	return false
 }
 
 // rewiden, on the channel of gen, subscribes the wide packages again
-// (those that ended) and snapshots every device (a wide subscription's
-// lost event may be any device's). One at a time. Called with d.mu held.
-func (d *Driver) rewiden(gen uint64) {
+// (those that ended) and reads parts p of every device's snapshot again
+// (a wide subscription's lost event may be any device's, but only of the
+// part its package carries: snapparts.go). One at a time: parts asked
+// while one runs are read by the next round, not dropped. Called with
+// d.mu held.
+func (d *Driver) rewiden(gen uint64, p parts) {
 	l := d.cur
-	if l == nil || l.gen != gen || !d.widening.CompareAndSwap(false, true) {
+	if l == nil || l.gen != gen {
+		return
+	}
+	d.widenGap |= p
+	if !d.widening.CompareAndSwap(false, true) {
 		return
 	}
 	ctx := d.runCtx
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		defer d.widening.Store(false)
-		cctx, cancel := context.WithTimeout(ctx, 4*time.Duration(d.cfg.RequestTimeout))
-		_ = d.subscribeWide(cctx, l)
-		cancel()
-		d.queueGap(0)
+		for {
+			d.mu.Lock()
+			p := d.widenGap
+			d.widenGap = 0
+			if d.cur != l || ctx.Err() != nil {
+				p = 0 // a new channel snapshots everything anyway
+			}
+			if p == 0 {
+				d.widening.Store(false)
+				d.mu.Unlock()
+				return
+			}
+			d.mu.Unlock()
+			cctx, cancel := context.WithTimeout(ctx, 4*time.Duration(d.cfg.RequestTimeout))
+			_ = d.subscribeWide(cctx, l)
+			cancel()
+			d.resyncAllWait(p)
+		}
 	}()
 }
 

@@ -150,6 +150,14 @@ func (s *Sim) actions(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	q := r.URL.Query()
+	if r.Method == http.MethodGet {
+		switch {
+		case parts[0] == "services":
+			s.stats.ServiceQueries++
+		case parts[0] == "calls" && len(parts) <= 2:
+			s.stats.CallQueries++
+		}
+	}
 	switch {
 	case parts[0] == "services" && len(parts) == 2:
 		s.service(w, r, u, parts[1])

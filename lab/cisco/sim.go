@@ -125,6 +125,10 @@ type Stats struct {
 	AcksRefused   int // event responses answered 500 (RefuseAcks)
 	SlowRefreshes int // channel/subscription updates answered late (SetRefreshDelay)
 	EventsSkipped int // lost on purpose by SkipEvents
+	// CallQueries counts GET …/calls and GET …/calls/{callId};
+	// ServiceQueries GET …/services/{service} (what a driver's snapshots
+	// and resyncs cost the server).
+	CallQueries, ServiceQueries int
 }
 
 // New starts a simulator.

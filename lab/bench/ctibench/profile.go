@@ -16,7 +16,7 @@ import (
 const profileEnv = "CTIBENCH_CPUPROFILE"
 
 // profileWindow is how long a driver process profiles itself.
-const profileWindow = 15 * time.Second
+var profileWindow = 15 * time.Second
 
 // startProfile starts the CPU profile of this process (role "host" or
 // "driver") when profileEnv is set; stop ends it.
