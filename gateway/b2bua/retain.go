@@ -47,3 +47,28 @@ func (h *cancelHook) on(r *sip.Request) {
 func again2xxHook(gw *B2BUA, br *branch) sip.FnTxResponse {
 	return func(res *sip.Response) { gw.again2xx(br, res) }
 }
+
+// passAcks hands the ACKs sipgo passes up on the caller's INVITE server
+// transaction to the ACK handler, until the 2xx is acknowledged (acked),
+// stop closes or the transaction ends. An ACK for a 2xx that reuses the
+// INVITE's Via branch (RFC 3261 §8.1.1.7 wants a new one; some phones do
+// not) matches that transaction (§17.2.3), which in Accepted passes it
+// up there (RFC 6026 §7.1) instead of to the handler; unread, the 2xx
+// would be retransmitted until 64*T1 and the call ended for want of an
+// ACK. It captures the transaction and the channels, not the call.
+func (b *B2BUA) passAcks(tx sip.ServerTransaction, acked, stop <-chan struct{}) {
+	for {
+		select {
+		case req := <-tx.Acks():
+			if req != nil {
+				b.onAck(req, tx)
+			}
+		case <-acked:
+			return
+		case <-stop:
+			return
+		case <-tx.Done():
+			return
+		}
+	}
+}

@@ -141,3 +141,39 @@ func TestEndedCallsAreReleased(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestAckOnInviteBranch: an ACK for the 2xx that reuses the INVITE's Via
+// branch (RFC 3261 §8.1.1.7 wants a new one; some phones do not) matches
+// the INVITE server transaction (§17.2.3), which in Accepted passes it up
+// on the transaction (RFC 6026 §7.1), not to the ACK handler. It still
+// acknowledges the 2xx: the gateway stops retransmitting it (§13.3.1.4).
+func TestAckOnInviteBranch(t *testing.T) {
+	dev := startForkDevice(t, false, 5*time.Millisecond)
+	_, gw, _ := startRetainGateway(t, dev)
+	c := newCaller(t, gw)
+	c.send("INVITE", "sip:1001@example.com", "<sip:1001@example.com>", 1, forkSDP)
+	res := c.final()
+	if res.status() != 200 {
+		t.Fatalf("caller got %s", res.first)
+	}
+	to := res.get("To")
+	target := strings.TrimSuffix(strings.TrimPrefix(res.get("Contact"), "<"), ">")
+	c.send("ACK", target, to, 1, "") // the INVITE's branch: rawCaller's branch names the CSeq
+	// T1 and 3*T1 after the 2xx, a 2xx without its ACK comes again.
+	buf := make([]byte, 65536)
+	end := time.Now().Add(4 * sip.T1)
+	for time.Now().Before(end) {
+		_ = c.pc.SetReadDeadline(end)
+		n, src, err := c.pc.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		if m := parseRaw(buf[:n], src); m.status() == 200 {
+			t.Fatalf("2xx retransmitted after its ACK: %s", m.first)
+		}
+	}
+	c.send("BYE", target, to, 2, "")
+	if bye := c.final(); bye.status() != 200 {
+		t.Fatalf("BYE got %s", bye.first)
+	}
+}
