@@ -273,8 +273,11 @@ func (c *call) run(req *sip.Request, tx sip.ServerTransaction) error {
 	defer cancel()
 	cancelled := make(chan struct{})
 	// CANCEL (RFC 3261 §9.2): sipgo answers it 200 and the INVITE 487.
-	if st, isTx := tx.(interface{ OnCancel(sip.FnTxCancel) bool }); !isTx ||
-		!st.OnCancel(func(r *sip.Request) { c.cancelReason = joinReasons(r); close(cancelled); cancel() }) {
+	// The hook reaches the call only while run runs (retain.go).
+	hook := &cancelHook{cancelled: cancelled, cancel: cancel}
+	hook.c.Store(c)
+	defer hook.c.Store(nil)
+	if st, isTx := tx.(interface{ OnCancel(sip.FnTxCancel) bool }); !isTx || !st.OnCancel(hook.on) {
 		b.log.Debug("CANCEL cannot reach the call", "call_id", c.a.callID)
 	}
 	for {

@@ -130,7 +130,7 @@ func (f *fork) add(br *branch, first *sip.Response) {
 	// sipgo hands the 2xx that reach an accepted INVITE transaction only
 	// to this hook (RFC 6026 §7.2): retransmissions, and 2xx of other
 	// dialogs from a fork downstream (stray.go).
-	br.tx.OnRetransmission(func(res *sip.Response) { f.c.gw.again2xx(br, res) })
+	br.tx.OnRetransmission(again2xxHook(f.c.gw, br)) // retain.go: not the call
 	f.watchers.Add(1)
 	go func() {
 		defer f.watchers.Done()

@@ -210,6 +210,9 @@ func (b *B2BUA) answerNew(tx sip.ServerTransaction, req *sip.Request, n *dialog,
 // RFC 6026 §7.1) until its ACK comes. Without an ACK for 64*T1 the call
 // ends (same section).
 func (c *call) retransmit2xx(tx sip.ServerTransaction, res *sip.Response) {
+	stop := make(chan struct{})
+	defer close(stop)
+	go c.gw.passAcks(tx, c.ackc, stop)
 	err := retransmit(func() error { return tx.Respond(res) }, c.ackc, c.done)
 	if errors.Is(err, errRetransmitTimeout) {
 		c.gw.log.Info("no ACK for 2xx", "call_id", c.a.callID)
