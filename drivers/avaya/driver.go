@@ -557,7 +557,8 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.stats.monitorStarts.Add(1)
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
-		return nil // the monitor stands; the state stays unknown until events
+		d.resnap(gen, device, 1) // the monitor stands; its calls are asked for again
+		return nil
 	}
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	if !restore {
@@ -587,6 +588,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 	d.mu.Unlock()
 	devID, err := d.deviceID(ctx, c, device)
 	if err != nil {
+		d.resnap(gen, device, 1) // asked again until answered (resnap.go)
 		return err
 	}
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
@@ -594,6 +596,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 		if isRefusal(err) {
 			return nil
 		}
+		d.resnap(gen, device, 1)
 		return err
 	}
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})

@@ -19,6 +19,7 @@ type item struct {
 	snap     *plugins.DeviceSnapshot
 	halves   []*halfState // the snapshot's call halves
 	touched  uint64       // the device's event count when the snapshot was asked for
+	resnap   int          // a re-snapshot's attempt (resnap.go)
 	resync   bool         // snap was taken after a sequenceNumber gap: tell the host (RESYNC)
 	linkUp   bool
 	linkDown string
@@ -108,11 +109,16 @@ func (d *Driver) apply(it item) {
 			return
 		}
 		st := d.dev(it.snap.Device)
+		if it.resnap >= pbxlink.MaxResnaps {
+			it.touched = st.touched // overtaken every time: the events after it correct it
+		}
 		if st.touched == it.touched {
 			st.halves = map[string]*halfState{}
 			for _, h := range it.halves {
 				st.halves[h.xsiID] = h
 			}
+		} else {
+			d.resnap(it.gen, it.snap.Device, it.resnap+1) // events overtook it: ask again (resnap.go)
 		}
 		st.dnd = it.snap.DND
 		st.agent = it.snap.AgentState

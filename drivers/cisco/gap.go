@@ -66,6 +66,7 @@ func (d *Driver) resnapshot(ctx context.Context, gen uint64, m *monitor) {
 	d.mu.Unlock()
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
+		d.resnap(gen, m.device, 1) // asked again until answered (resnap.go)
 		return
 	}
 	d.stats.resyncs.Add(1)

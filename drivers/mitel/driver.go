@@ -472,7 +472,8 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.stats.monitorStarts.Add(1)
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device)
 	if err != nil {
-		return nil // the monitor stands; the state stays unknown until events
+		d.resnap(gen, device, 1) // the monitor stands; its calls are asked for again
+		return nil
 	}
 	applied := make(chan struct{})
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, applied: applied})
