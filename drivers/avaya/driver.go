@@ -51,6 +51,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	rs    *pbxlink.Resnaps      // re-snapshots in flight (resnap.go)
 	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
@@ -106,6 +107,7 @@ func New() *Driver {
 		byXref: map[string]*monitor{}, stopped: map[string]bool{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
 	d.q = d.newQueue()
+	d.rs = pbxlink.NewResnaps()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
 	d.tr = translator(nil)

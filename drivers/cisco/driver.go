@@ -43,6 +43,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	rs    *pbxlink.Resnaps // re-snapshots in flight (resnap.go)
 
 	cfg    Config
 	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
@@ -88,6 +89,7 @@ func New() *Driver {
 		monitors: map[string]*monitor{}, byUser: map[string]string{}, devs: map[string]*devState{},
 		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]bool{}, ops: map[string]*pendingOp{}}
 	d.q = d.newQueue()
+	d.rs = pbxlink.NewResnaps()
 	return d
 }
 

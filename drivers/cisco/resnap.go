@@ -16,15 +16,28 @@ import (
 // the monitor last, and the snapshot tells the host (RESYNC of dev).
 // (cti-chaos: a few lines in cti-cisco's package; the chaos run found it.)
 func (d *Driver) resnap(gen uint64, dev string, n int) {
+	if !d.rs.Claim(dev) {
+		return // one runs: it reads the event count afresh
+	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
+		released := false
+		defer func() {
+			if !released {
+				d.rs.Release(dev)
+			}
+		}()
 		for ; ; n++ {
 			t := time.NewTimer(pbxlink.ResnapDelay(n))
 			select {
 			case <-t.C:
 			case <-d.runCtx.Done():
 				t.Stop()
+				return
+			}
+			free, ok := d.rs.Slot(d.runCtx.Done())
+			if !ok {
 				return
 			}
 			d.mu.Lock()
@@ -35,12 +48,16 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 			}
 			d.mu.Unlock()
 			if m == nil || !current {
+				free()
 				return // a new channel snapshots every device again; a stopped monitor needs none
 			}
 			ctx, cancel := context.WithTimeout(d.runCtx, time.Duration(d.cfg.RequestTimeout))
 			snap, halves, err := d.pbxSnapshot(ctx, m)
 			cancel()
+			free()
 			if err == nil {
+				d.rs.Release(dev) // before the push: an overtaken snapshot starts a new loop
+				released = true
 				d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true, resnap: n})
 				return
 			}

@@ -77,7 +77,7 @@ func (d *Driver) apply(ctx context.Context, it item) {
 			d.resnap(it.gen, it.snap.Device, it.resnap+1) // events overtook it: ask again
 			return
 		}
-		if it.resnap > 0 { // the host may hold the state before it
+		if it.resnap > 0 && d.link == pbxlink.Up { // the host may hold the state before it (else its link_up brings it)
 			d.emit(plugins.Event{Type: plugins.EventResync, Device: it.snap.Device})
 		}
 		return

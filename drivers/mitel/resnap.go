@@ -15,14 +15,27 @@ import (
 // is taken, for as long as the link and the monitor last; the item's
 // resnap makes the processor tell the host (RESYNC of dev) once it is.
 func (d *Driver) resnap(gen uint64, dev string, n int) {
+	if !d.rs.Claim(dev) {
+		return // one runs: it reads the event count afresh
+	}
 	d.stats.resnaps.Add(1)
 	d.background(func() {
+		released := false
+		defer func() {
+			if !released {
+				d.rs.Release(dev)
+			}
+		}()
 		for ; ; n++ {
 			t := time.NewTimer(pbxlink.ResnapDelay(n))
 			select {
 			case <-t.C:
 			case <-d.runCtx.Done():
 				t.Stop()
+				return
+			}
+			free, ok := d.rs.Slot(d.runCtx.Done())
+			if !ok {
 				return
 			}
 			d.mu.Lock()
@@ -34,12 +47,16 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 			}
 			d.mu.Unlock()
 			if !current || !monitored {
+				free()
 				return // a new link snapshots every device again; a stopped monitor needs none
 			}
 			ctx, cancel := context.WithTimeout(d.runCtx, time.Duration(d.cfg.RequestTimeout))
 			snap, mwi, err := d.pbxSnapshot(ctx, c, dev)
 			cancel()
+			free()
 			if err == nil {
+				d.rs.Release(dev) // before the push: an overtaken snapshot starts a new loop
+				released = true
 				d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, resnap: n})
 				return
 			}

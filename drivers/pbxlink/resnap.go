@@ -1,6 +1,9 @@
 package pbxlink
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // MaxResnaps is the re-snapshot of a device (its snapshot overtaken by
 // the device's events each time) from which a driver takes the snapshot
@@ -22,4 +25,55 @@ func ResnapDelay(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, 2*time.Second)
+}
+
+// ResnapLimit is how many re-snapshots a driver has in flight at once: a
+// slow PBX that lets thousands of snapshots time out must not get
+// thousands of retries at once, which would keep it slow.
+const ResnapLimit = 16
+
+// Resnaps bounds a driver's re-snapshots: one loop per device at a time,
+// at most ResnapLimit snapshots in flight. The zero value is not usable:
+// make one with [NewResnaps].
+type Resnaps struct {
+	mu   sync.Mutex
+	busy map[string]bool
+	sem  chan struct{}
+}
+
+// NewResnaps returns an empty set.
+func NewResnaps() *Resnaps {
+	return &Resnaps{busy: map[string]bool{}, sem: make(chan struct{}, ResnapLimit)}
+}
+
+// Claim marks dev's loop as running; false if one already is (it reads
+// the device's event count afresh before each attempt, so it serves this
+// request too).
+func (r *Resnaps) Claim(dev string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.busy[dev] {
+		return false
+	}
+	r.busy[dev] = true
+	return true
+}
+
+// Release ends dev's loop. Call it before queueing the snapshot, so that
+// a snapshot overtaken again can start a new loop.
+func (r *Resnaps) Release(dev string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.busy, dev)
+}
+
+// Slot waits for one of the ResnapLimit slots; free it with the returned
+// function.
+func (r *Resnaps) Slot(done <-chan struct{}) (free func(), ok bool) {
+	select {
+	case r.sem <- struct{}{}:
+		return func() { <-r.sem }, true
+	case <-done:
+		return nil, false
+	}
 }

@@ -17,3 +17,33 @@ func TestResnapDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestResnapsClaimAndSlots: one loop per device; at most ResnapLimit
+// slots; a released device can be claimed again.
+func TestResnapsClaimAndSlots(t *testing.T) {
+	r := NewResnaps()
+	if !r.Claim("201") || r.Claim("201") || !r.Claim("202") {
+		t.Fatal("claims")
+	}
+	r.Release("201")
+	if !r.Claim("201") {
+		t.Fatal("released device not claimable")
+	}
+	var frees []func()
+	for range ResnapLimit {
+		free, ok := r.Slot(nil)
+		if !ok {
+			t.Fatal("slot")
+		}
+		frees = append(frees, free)
+	}
+	done := make(chan struct{})
+	close(done)
+	if _, ok := r.Slot(done); ok {
+		t.Fatal("more than ResnapLimit slots")
+	}
+	frees[0]()
+	if _, ok := r.Slot(nil); !ok {
+		t.Fatal("freed slot not given")
+	}
+}

@@ -375,6 +375,9 @@ func runLamps(ctx context.Context, o Options) error {
 	if o.Lamps <= 0 {
 		return nil
 	}
+	if o.MWIRounds > 0 {
+		return runMWI(ctx, o)
+	}
 	o.defaults()
 	var all []Lamps
 	var firstErr error

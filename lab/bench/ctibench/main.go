@@ -86,6 +86,11 @@ type Options struct {
 	// this executable).
 	Command func(driver string) *exec.Cmd
 	Out     io.Writer
+	// MWIRounds, when set, replaces the lamps phase and chaos with the
+	// message-waiting query's share of the restore (mwi.go): rounds with
+	// and without it, alternated.
+	MWIRounds int
+	skipMWI   bool // this rig's driver leaves the query out
 }
 
 // Storm is phase 1's result.
@@ -134,6 +139,8 @@ func main() {
 		"(the storms and the kill -9 under load are Mitel's)")
 	flag.DurationVar(&o.HealthTimeout, "health-timeout", 5*time.Second, "the host's bound on each health probe of a driver "+
 		"(its default is 1 s: at load average 25 a Cisco driver resyncing 5,000 devices missed three and was restarted)")
+	flag.IntVar(&o.MWIRounds, "mwi-ab", 0, "instead of the lamps phase: this many restores of -lamps devices with and without the "+
+		"CSTA drivers' message-waiting query each, alternated, and its share of the restore time")
 	flag.StringVar(&o.CiscoScope, "cisco-scope", "group", "Cisco subscriptions: group (one per event package) or user (one per user and package)")
 	flag.Parse()
 	if *drivers == "all" {
@@ -285,7 +292,7 @@ func newRig(ctx context.Context, o Options, driver string, devs []string, buffer
 	sup, err := plugins.NewSupervisor(plugins.Config{
 		Name:               driver,
 		Command:            func(string) *exec.Cmd { return o.Command(driver) },
-		DriverConfig:       sim.config(),
+		DriverConfig:       driverConfig(sim, o),
 		BackoffMin:         10 * time.Millisecond,
 		EventBuffer:        buffer,
 		RestoreParallelism: o.RestoreParallelism,
@@ -302,6 +309,15 @@ func newRig(ctx context.Context, o Options, driver string, devs []string, buffer
 	r := &rig{pbx: sim, mitel: msim, sup: sup, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- sup.Run(rctx) }()
 	return r, nil
+}
+
+// driverConfig is sim's driver configuration, without the message-waiting
+// query when o says so.
+func driverConfig(sim pbx, o Options) []byte {
+	if o.skipMWI {
+		return withSkipMWI(sim.config())
+	}
+	return sim.config()
 }
 
 // benchLogger passes the supervisor's and the driver processes' logs to
