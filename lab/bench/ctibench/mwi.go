@@ -113,6 +113,9 @@ func runMWI(ctx context.Context, o Options) error {
 				ds = append(ds, f(r))
 			}
 			slices.Sort(ds)
+			if n := len(ds); n%2 == 0 {
+				return (ds[n/2-1] + ds[n/2]) / 2
+			}
 			return ds[len(ds)/2]
 		}
 		drop := func(r MWIRound) time.Duration { return r.Drop }
