@@ -57,6 +57,11 @@ type devState struct {
 	agent   plugins.AgentState
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
+	// lastCall and lastFull: touched at the last call event and the last
+	// CallSubscriptionEvent (the user's calls in full): a snapshot that a
+	// call event overtook, with no full list since, is asked again
+	// (resnap.go; feature events do not make it older).
+	lastCall, lastFull uint64
 	// diverted holds halves reported as diverted whose CallReleasedEvent
 	// is still to come.
 	diverted map[string]struct{}
@@ -117,8 +122,8 @@ func (d *Driver) apply(it item) {
 			for _, h := range it.halves {
 				st.halves[h.xsiID] = h
 			}
-		} else {
-			d.resnap(it.gen, it.snap.Device, it.resnap+1) // events overtook it: ask again (resnap.go)
+		} else if st.lastCall > it.touched && st.lastFull <= it.touched {
+			d.resnap(it.gen, it.snap.Device, it.resnap+1) // call events overtook it: ask again (resnap.go)
 		}
 		st.dnd = it.snap.DND
 		st.agent = it.snap.AgentState
