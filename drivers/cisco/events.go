@@ -58,9 +58,11 @@ type devState struct {
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
 	// lastCall and lastFull: touched at the last call event and the last
-	// CallSubscriptionEvent (the user's calls in full): a snapshot that a
-	// call event overtook, with no full list since, is asked again
-	// (resnap.go; feature events do not make it older).
+	// CallSubscriptionEvent (the user's calls in full): a snapshot's calls
+	// are taken unless a call event came after it was asked (feature
+	// events, such as a service subscription's first event, do not make
+	// it older); one a call event overtook, with no full list since, is
+	// asked again (resnap.go).
 	lastCall, lastFull uint64
 	// diverted holds halves reported as diverted whose CallReleasedEvent
 	// is still to come.
@@ -117,12 +119,12 @@ func (d *Driver) apply(it item) {
 		if it.resnap >= pbxlink.MaxResnaps {
 			it.touched = st.touched // overtaken every time: the events after it correct it
 		}
-		if st.touched == it.touched {
+		if st.lastCall <= it.touched { // no call event since it was asked (feature events do not make it older)
 			st.halves = map[string]*halfState{}
 			for _, h := range it.halves {
 				st.halves[h.xsiID] = h
 			}
-		} else if st.lastCall > it.touched && st.lastFull <= it.touched {
+		} else if st.lastFull <= it.touched {
 			d.resnap(it.gen, it.snap.Device, it.resnap+1) // call events overtook it: ask again (resnap.go)
 		}
 		st.dnd = it.snap.DND
