@@ -92,8 +92,9 @@ bench-webrtc:
 ## bench-cti: CTI events simulator → Mitel driver process → gRPC → host consumer with 5,000 monitors
 ## (p50/p99 latency, events/s; paced and unpaced), then kill -9 of the driver under load with 1,000 monitors,
 ## then for each driver (Mitel, Avaya, Cisco, side by side) every lamp of 5,000 devices after kill -9, a PBX
-## link drop and a forced sequence gap, then Mitel's 10-minute chaos run
-## (CTIBENCH_FLAGS="-chaos 1m" for a shorter one, "-lamps 0" to skip, "-driver avaya" for one driver)
+## link drop and a forced sequence gap, then each driver's 10-minute chaos run from its simulator's own faults
+## (CTIBENCH_FLAGS="-chaos 1m" for a shorter one, "-lamps 0" to skip, "-driver avaya" for one driver,
+## "-mwi-ab 3" for the message-waiting query's share of the restore instead)
 bench-cti:
 	$(GO) build -o bin/ctibench ./lab/bench/ctibench && bin/ctibench $(CTIBENCH_FLAGS)
 

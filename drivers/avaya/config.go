@@ -56,6 +56,12 @@ type Config struct {
 	// RequestTimeout bounds each request without an earlier deadline
 	// (default 5s).
 	RequestTimeout Duration `json:"request_timeout"`
+	// SkipMWIQuery leaves GetMessageWaitingIndicator out of each
+	// device's snapshot (default false: asked beside SnapshotDevice, so a
+	// restore brings the lamp back as the AES holds it). Set, the
+	// message-waiting lamp follows MessageWaitingEvents only; ctibench
+	// -mwi-ab measures the query's share of the restore time with it.
+	SkipMWIQuery bool `json:"skip_mwi_query"`
 	// Keepalive is the longest time between two
 	// ResetApplicationSessionTimer requests (default 15s, 1s to 1h). The
 	// timer is reset at the shortest of half the granted duration, a

@@ -51,6 +51,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	rs    *pbxlink.Resnaps      // re-snapshots in flight (resnap.go)
 	cc    cstamodel.CallControl // the call control services, over d.call
 
 	cfg    Config
@@ -106,6 +107,7 @@ func New() *Driver {
 		byXref: map[string]*monitor{}, stopped: map[string]bool{}, devs: map[string]*devState{},
 		devIDs: map[string]string{}, tpIDs: map[string]string{}}
 	d.q = d.newQueue()
+	d.rs = pbxlink.NewResnaps()
 	d.cond = sync.NewCond(&d.mu)
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.conn, Ref: ref}
 	d.tr = translator(nil)
@@ -557,7 +559,8 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.stats.monitorStarts.Add(1)
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
 	if err != nil {
-		return nil // the monitor stands; the state stays unknown until events
+		d.resnap(gen, device, 1) // the monitor stands; its calls are asked for again
+		return nil
 	}
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
 	if !restore {
@@ -587,6 +590,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 	d.mu.Unlock()
 	devID, err := d.deviceID(ctx, c, device)
 	if err != nil {
+		d.resnap(gen, device, 1) // asked again until answered (resnap.go)
 		return err
 	}
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device, devID)
@@ -594,6 +598,7 @@ func (d *Driver) resnapshot(ctx context.Context, c *csta.Client, device string) 
 		if isRefusal(err) {
 			return nil
 		}
+		d.resnap(gen, device, 1)
 		return err
 	}
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})

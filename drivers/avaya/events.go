@@ -7,6 +7,7 @@ import (
 	"github.com/switchboard-gw/switchboard/drivers/avaya/dmcc"
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -18,6 +19,7 @@ type item struct {
 	snap     *plugins.DeviceSnapshot
 	mwi      bool   // snap.MessageWaiting is AES's answer (GetMessageWaitingIndicator)
 	touched  uint64 // the device's event count when the snapshot was asked for
+	resnap   int    // a re-snapshot's attempt (resnap.go): the host is told once it is taken
 	linkUp   bool
 	linkDown string
 }
@@ -62,7 +64,16 @@ func (d *Driver) apply(ctx context.Context, it item) {
 		if it.mwi && st.Touched == it.touched {
 			st.MWI = it.snap.MessageWaiting // no message-waiting event since it was asked
 		}
-		st.ApplySnapshot(it.snap, it.touched)
+		if it.resnap >= pbxlink.MaxResnaps {
+			it.touched = st.Touched // overtaken every time: the events after it correct it
+		}
+		if !st.ApplySnapshot(it.snap, it.touched) {
+			d.resnap(it.gen, it.snap.Device, it.resnap+1) // events overtook it: ask again
+			return
+		}
+		if it.resnap > 0 && d.link == pbxlink.Up { // the host may hold the state before it (else its link_up brings it)
+			d.emit(plugins.Event{Type: plugins.EventResync, Device: it.snap.Device})
+		}
 		return
 	}
 	xref := monitorOf(it.msg)

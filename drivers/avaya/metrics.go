@@ -18,6 +18,7 @@ type Stats struct {
 	abandoned     atomic.Uint64 // old sessions stopped after resume and transfer failed
 	resets        atomic.Uint64 // ResetApplicationSessionTimer answered
 	deviceIDs     atomic.Uint64 // GetDeviceId answered
+	resnaps       atomic.Uint64 // snapshots asked for again (unanswered, or overtaken by events; resnap.go)
 	orphans       atomic.Uint64 // monitors AES made for a MonitorStart given up on, stopped
 	messagesLost  atomic.Uint64 // SystemStatus messagesLost: every device snapshotted again (gap.go)
 }
@@ -29,6 +30,9 @@ type StatsSnapshot struct {
 	// QueueDrops: AES events dropped because the driver's queue was full
 	// (each gap is followed by fresh snapshots and a RESYNC).
 	QueueDrops uint64
+	// Resnaps: device snapshots asked for again because the PBX did not
+	// answer or events overtook them (resnap.go).
+	Resnaps uint64
 	// Orphans: monitors AES made for a MonitorStart the driver had given
 	// up on (late answer), stopped by the driver.
 	Orphans uint64
@@ -42,6 +46,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
 		MonitorStarts: s.monitorStarts.Load(), Resumes: s.resumes.Load(), Transfers: s.transfers.Load(),
 		Abandoned: s.abandoned.Load(),
-		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load(), Orphans: s.orphans.Load(),
+		Resets:    s.resets.Load(), DeviceIDs: s.deviceIDs.Load(), Orphans: s.orphans.Load(), Resnaps: s.resnaps.Load(),
 		MessagesLost: s.messagesLost.Load()}
 }

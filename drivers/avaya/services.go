@@ -281,7 +281,9 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device, devID 
 	wg.Go(func() { agent, _ = c.Call(ctx, &dmcc.GetAgentState{Device: dev}) })
 	wg.Go(func() { fwd, _ = c.Call(ctx, &dmcc.GetForwarding{Device: dev}) })
 	var mw csta.Message
-	wg.Go(func() { mw, _ = c.Call(ctx, d.mwiQuery(dev)) })
+	if !d.cfg.SkipMWIQuery {
+		wg.Go(func() { mw, _ = c.Call(ctx, d.mwiQuery(dev)) })
+	}
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: dev})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, err)

@@ -232,7 +232,8 @@ func (d *Driver) subscribe(ctx context.Context, l *link, m *monitor, restoring b
 	d.subscribeServices(ctx, l, m)
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
-		return nil // the subscription stands; the CallSubscriptionEvent brings the calls
+		d.resnap(gen, m.device, 1) // the subscription stands; the calls are asked again (resnap.go)
+		return nil
 	}
 	d.pushSnapshot(ctx, item{gen: gen, snap: &snap, halves: halves, touched: touched}, !restoring)
 	return nil

@@ -43,6 +43,7 @@ type Driver struct {
 	ev    *sdk.Events
 	stats Stats
 	q     *pbxlink.Queue[item]
+	rs    *pbxlink.Resnaps // re-snapshots in flight (resnap.go)
 
 	cfg    Config
 	httpc  *http.Client // Xsi-Actions and short Xsi-Events requests
@@ -92,6 +93,7 @@ func New() *Driver {
 		seen: newDedupe(8192), seqs: map[string]int64{}, resyncing: map[string]parts{}, ops: map[string]*pendingOp{},
 		snapSem: make(chan struct{}, snapshotRequests)}
 	d.q = d.newQueue()
+	d.rs = pbxlink.NewResnaps()
 	return d
 }
 

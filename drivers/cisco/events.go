@@ -19,6 +19,7 @@ type item struct {
 	snap     *plugins.DeviceSnapshot
 	halves   []*halfState // the snapshot's call halves
 	touched  uint64       // the device's event count when the snapshot was asked for
+	resnap   int          // a re-snapshot's attempt (resnap.go)
 	resync   bool         // snap was taken after a sequenceNumber gap: tell the host (RESYNC)
 	parts    parts        // the parts snap holds (0: all)
 	linkUp   bool
@@ -57,6 +58,13 @@ type devState struct {
 	agent   plugins.AgentState
 	fwd     map[plugins.ForwardingType]plugins.Forwarding
 	touched uint64 // events applied; lets a late snapshot yield to them
+	// lastCall and lastFull: touched at the last call event and the last
+	// CallSubscriptionEvent (the user's calls in full): a snapshot's calls
+	// are taken unless a call event came after it was asked (feature
+	// events, such as a service subscription's first event, do not make
+	// it older); one a call event overtook, with no full list since, is
+	// asked again (resnap.go).
+	lastCall, lastFull uint64
 	// diverted holds halves reported as diverted whose CallReleasedEvent
 	// is still to come.
 	diverted map[string]struct{}
@@ -112,7 +120,7 @@ func (d *Driver) apply(it item) {
 		if _, ok := d.monitors[it.snap.Device]; !ok {
 			return
 		}
-		applySnap(d.dev(it.snap.Device), it) // snapparts.go
+		d.applySnap(d.dev(it.snap.Device), it) // snapparts.go
 		if it.resync {
 			// driver.proto RESYNC: the host takes this device's snapshot
 			// and sends it on, so its lamp is right again too.

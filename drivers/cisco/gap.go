@@ -73,6 +73,7 @@ func (d *Driver) resnapshot(ctx context.Context, gen uint64, m *monitor, p parts
 	d.mu.Unlock()
 	snap, halves, err := d.pbxSnapshotParts(ctx, m, p)
 	if err != nil {
+		d.resnap(gen, m.device, 1) // asked again until answered (resnap.go)
 		return
 	}
 	d.stats.resyncs.Add(1)

@@ -158,7 +158,14 @@ func (d *Driver) mapEvent(m *monitor, ev *xsi.Event, at time.Time) {
 	data := ev.EventData
 	base := plugins.Event{MonitorID: m.id, Device: m.device, PBXTime: at}
 	switch data.Type {
+	case xsi.TypeDoNotDisturbEvent, xsi.TypeVoiceMailMessageSummaryEvent, xsi.TypeAgentStateEvent,
+		xsi.TypeCallForwardingAlways, xsi.TypeCallForwardingBusy, xsi.TypeCallForwardingNoAnswer:
+	default:
+		st.lastCall = st.touched // a call event (resnap.go)
+	}
+	switch data.Type {
 	case xsi.TypeCallSubscriptionEvent: // the user's calls now: a resync
+		st.lastFull = st.touched
 		st.halves = map[string]*halfState{}
 		for _, c := range data.Calls {
 			if s := mapState(c.State, c.Personality); s != plugins.StateNull && s != plugins.StateUnspecified {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-gw/switchboard/drivers/cisco/xsi"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -223,17 +224,27 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 }
 
 // applySnap puts the parts of snapshot it into st. The calls yield to
-// events applied since the snapshot was asked for (it.touched). Called
-// with d.mu held.
-func applySnap(st *devState, it item) {
+// call events applied since the snapshot was asked for (it.touched; DND
+// and forwarding events do not make them older): then the calls are asked
+// again (resnap.go), unless a full call subscription event came since;
+// after pbxlink.MaxResnaps attempts the snapshot is taken regardless.
+// Called with d.mu held.
+func (d *Driver) applySnap(st *devState, it item) {
 	p := it.parts
 	if p == 0 {
 		p = partAll
 	}
-	if p&partCalls != 0 && st.touched == it.touched {
-		st.halves = map[string]*halfState{}
-		for _, h := range it.halves {
-			st.halves[h.xsiID] = h
+	if p&partCalls != 0 {
+		if it.resnap >= pbxlink.MaxResnaps {
+			it.touched = st.touched // overtaken every time: the events after it correct it
+		}
+		if st.lastCall <= it.touched { // no call event since it was asked (feature events do not make it older)
+			st.halves = map[string]*halfState{}
+			for _, h := range it.halves {
+				st.halves[h.xsiID] = h
+			}
+		} else if st.lastFull <= it.touched {
+			d.resnap(it.gen, it.snap.Device, it.resnap+1) // call events overtook it: ask again (resnap.go)
 		}
 	}
 	if p&partDND != 0 {

@@ -205,7 +205,8 @@ func (d *Driver) wideMember(ctx context.Context, l *link, m *monitor, restoring 
 	snap, halves, err := d.pbxSnapshot(ctx, m)
 	if err != nil {
 		if !isRefusal(err) {
-			return nil // the group's subscription stands; its events bring the calls
+			d.resnap(gen, m.device, 1) // the group's subscription stands; the calls are asked again (resnap.go)
+			return nil
 		}
 		d.mu.Lock()
 		if d.monitors[m.device] == m {

@@ -117,11 +117,15 @@ func TestDevice(t *testing.T) {
 		Calls:      []plugins.CallSnapshot{{CallID: "2", State: plugins.StateConnected}, {CallID: "1", State: plugins.StateHold}},
 		Forwarding: []plugins.Forwarding{{Type: plugins.ForwardBusy, To: "300", Enabled: true}}}
 	dv.Touched = 1
-	dv.ApplySnapshot(snap, 0) // an event came in after the snapshot was asked for
+	if dv.ApplySnapshot(snap, 0) { // an event came in after the snapshot was asked for
+		t.Error("a late snapshot's calls taken: the driver would not ask again")
+	}
 	if _, ok := dv.Calls["9"]; !ok || len(dv.Calls) != 1 || !dv.DND || dv.Fwd[plugins.ForwardBusy].To != "300" {
 		t.Fatalf("late snapshot: %+v", dv)
 	}
-	dv.ApplySnapshot(snap, 1)
+	if !dv.ApplySnapshot(snap, 1) {
+		t.Error("a snapshot no event overtook not taken")
+	}
 	got := dv.Snapshot("201", 7)
 	if got.Seq != 7 || len(got.Calls) != 2 || got.Calls[0].CallID != "1" || !got.DND || len(got.Forwarding) != 1 {
 		t.Fatalf("snapshot: %+v", got)

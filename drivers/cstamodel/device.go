@@ -23,9 +23,14 @@ func NewDevice() *Device {
 
 // ApplySnapshot takes the PBX's snapshot, asked for when the device had
 // applied touched events: the features always, the calls only if no event
-// was applied since (the events are newer than the snapshot).
-func (dv *Device) ApplySnapshot(snap *plugins.DeviceSnapshot, touched uint64) {
-	if dv.Touched == touched {
+// was applied since (the events are newer than the snapshot). It reports
+// whether it took the calls: when not, the device's calls are only what
+// the events said, calls older than them are missing (after a link
+// drop, none are known), and the snapshot must be asked for again
+// ([pbxlink.ResnapDelay]).
+func (dv *Device) ApplySnapshot(snap *plugins.DeviceSnapshot, touched uint64) bool {
+	took := dv.Touched == touched
+	if took {
 		dv.Calls = Calls{}
 		for _, c := range snap.Calls {
 			dv.Calls[c.CallID] = c
@@ -36,6 +41,7 @@ func (dv *Device) ApplySnapshot(snap *plugins.DeviceSnapshot, touched uint64) {
 	for _, f := range snap.Forwarding {
 		dv.Fwd[f.Type] = f
 	}
+	return took
 }
 
 // Snapshot returns the device's state as the snapshot of device with

@@ -54,6 +54,12 @@ type Config struct {
 	// RequestTimeout bounds each CSTA request without an earlier deadline
 	// (default 5s).
 	RequestTimeout Duration `json:"request_timeout"`
+	// SkipMWIQuery leaves GetMessageWaitingIndicator out of each
+	// device's snapshot (default false: asked beside SnapshotDevice, so a
+	// restore brings the lamp back as the PBX holds it). Set, the
+	// message-waiting lamp follows MessageWaitingEvents only; ctibench
+	// -mwi-ab measures the query's share of the restore time with it.
+	SkipMWIQuery bool `json:"skip_mwi_query"`
 
 	// The parts of MiVO400's CSTA interface no public document confirms
 	// (README "Guesses"): each has a switch, and a PBX that answers

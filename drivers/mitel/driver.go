@@ -40,6 +40,7 @@ type Driver struct {
 	ev       *sdk.Events
 	stats    Stats
 	q        *pbxlink.Queue[item]
+	rs       *pbxlink.Resnaps      // re-snapshots in flight (resnap.go)
 	cc       cstamodel.CallControl // the call control services, over d.call
 	tr       *cstamodel.Translator // set by Start: device IDs per the config
 	deferred deferred              // SnapshotDeviceData segments of deferred snapshots
@@ -83,6 +84,7 @@ func New() *Driver {
 	d := &Driver{ev: sdk.NewEvents(0), monitors: map[string]*monitor{},
 		byXref: map[string]*monitor{}, stopped: map[string]bool{}, devs: map[string]*devState{}}
 	d.q = d.newQueue()
+	d.rs = pbxlink.NewResnaps()
 	d.cond = sync.NewCond(&d.mu)
 	d.tr = &cstamodel.Translator{PBXTime: pbxTime}
 	d.cc = cstamodel.CallControl{Send: d.call, Conn: d.connOf, Ref: d.ref}
@@ -472,7 +474,8 @@ func (d *Driver) startMonitor(ctx context.Context, c *csta.Client, device string
 	d.stats.monitorStarts.Add(1)
 	snap, mwi, err := d.pbxSnapshot(ctx, c, device)
 	if err != nil {
-		return nil // the monitor stands; the state stays unknown until events
+		d.resnap(gen, device, 1) // the monitor stands; its calls are asked for again
+		return nil
 	}
 	applied := make(chan struct{})
 	d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, applied: applied})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/drivers/csta"
 	"github.com/switchboard-gw/switchboard/drivers/cstamodel"
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -17,6 +18,7 @@ type item struct {
 	snap     *plugins.DeviceSnapshot
 	mwi      bool   // snap.MessageWaiting is the PBX's answer (GetMessageWaitingIndicator)
 	touched  uint64 // the device's event count when the snapshot was asked for
+	resnap   int    // a re-snapshot's attempt (resnap.go): the host is told once it is taken
 	linkUp   bool
 	linkDown string
 	resync   bool          // fresh snapshots were queued before: tell the host
@@ -68,7 +70,16 @@ func (d *Driver) apply(ctx context.Context, it item) {
 		if it.mwi && st.Touched == it.touched { // no newer event (MessageWaitingEvent) since the query
 			st.MWI = it.snap.MessageWaiting
 		}
-		st.ApplySnapshot(it.snap, it.touched)
+		if it.resnap >= pbxlink.MaxResnaps {
+			it.touched = st.Touched // overtaken every time: the events after it correct it
+		}
+		if !st.ApplySnapshot(it.snap, it.touched) {
+			d.resnap(it.gen, it.snap.Device, it.resnap+1) // events overtook it: ask again
+			return
+		}
+		if it.resnap > 0 && d.link == pbxlink.Up { // the host may hold the state before it (else its link_up brings it)
+			d.emit(plugins.Event{Type: plugins.EventResync, Device: it.snap.Device})
+		}
 		return
 	}
 	xref := cstamodel.MonitorOf(it.msg)

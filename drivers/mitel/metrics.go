@@ -14,6 +14,7 @@ type Stats struct {
 	linkUps       atomic.Uint64 // times the link came up
 	monitorStarts atomic.Uint64 // successful MonitorStart requests
 	messagesLost  atomic.Uint64 // SystemStatus messagesLost from the PBX
+	resnaps       atomic.Uint64 // snapshots asked for again (unanswered, or overtaken by events; resnap.go)
 	orphans       atomic.Uint64 // monitors the PBX made for a MonitorStart given up on, stopped
 }
 
@@ -23,6 +24,9 @@ type StatsSnapshot struct {
 	// QueueDrops: PBX events dropped because the driver's queue was full
 	// (each gap is followed by fresh snapshots and a RESYNC).
 	QueueDrops uint64
+	// Resnaps: device snapshots asked for again because the PBX did not
+	// answer or events overtook them (resnap.go).
+	Resnaps uint64
 	// Orphans: monitors the PBX made for a MonitorStart the driver had
 	// given up on (late answer), stopped by the driver.
 	Orphans uint64
@@ -32,5 +36,5 @@ func (s *Stats) snapshot() StatsSnapshot {
 	return StatsSnapshot{Events: s.events.Load(), Unknown: s.unknown.Load(), Stale: s.stale.Load(),
 		Dropped: s.dropped.Load(), Reconnects: s.reconnects.Load(), LinkUps: s.linkUps.Load(),
 		MonitorStarts: s.monitorStarts.Load(), MessagesLost: s.messagesLost.Load(),
-		Orphans: s.orphans.Load()}
+		Orphans: s.orphans.Load(), Resnaps: s.resnaps.Load()}
 }

@@ -149,7 +149,9 @@ func (d *Driver) pbxSnapshot(ctx context.Context, c *csta.Client, device string)
 	defer wg.Wait() // never leave a query behind (it writes dnd, fwd, mw)
 	wg.Go(func() { dnd, _ = c.Call(ctx, d.deviceQuery("GetDoNotDisturb", device)) })
 	wg.Go(func() { fwd, _ = c.Call(ctx, d.deviceQuery("GetForwarding", device)) })
-	wg.Go(func() { mw, _ = c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)) }) // ECMA-269 §22.1 ~
+	if !d.cfg.SkipMWIQuery {
+		wg.Go(func() { mw, _ = c.Call(ctx, d.deviceQuery("GetMessageWaitingIndicator", device)) }) // ECMA-269 §22.1 ~
+	}
 	resp, err := c.Call(ctx, &csta.SnapshotDevice{SnapshotObject: d.wireDevice(device)})
 	if err != nil {
 		return s, false, fmt.Errorf("snapshot %s: %w", device, mapErr(err))

@@ -83,6 +83,8 @@ func (d *Driver) refresh(ctx context.Context, c *csta.Client, gen uint64, last i
 			cancel()
 			if err == nil {
 				d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
+			} else {
+				d.resnap(gen, dev, 1) // unanswered: asked again until it is (resnap.go)
 			}
 			return nil
 		})

@@ -1,6 +1,10 @@
 package avaya
 
-import "github.com/switchboard-gw/switchboard/lab/ctisim"
+import (
+	"slices"
+
+	"github.com/switchboard-gw/switchboard/lab/ctisim"
+)
 
 // LoseEvents makes AES lose the next n events (one per monitor an event
 // is for) without sending them, as a switch under overload does before
@@ -52,4 +56,30 @@ func (s *Sim) CallsAt(ext string) map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ctisim.CallsAt(s.calls, ext)
+}
+
+// SetMonitorLimit changes the number of TSAPI Basic licences (0: no
+// limit), as an administrator would: monitors already started stay,
+// MonitorStarts beyond it get overallMonitorLimitExceeded (chaos runs).
+func (s *Sim) SetMonitorLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.MonitorLimit = n
+}
+
+// LinkedMonitors lists the extensions monitored by sessions that have a
+// link now, one entry per monitor, sorted: a monitor of a session whose
+// application went away (kept for its cleanup delay) sends nothing to
+// anyone, so it does not count as the application monitoring the device.
+func (s *Sim) LinkedMonitors() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.monitors {
+		if m.sess != nil && m.sess.link != nil {
+			out = append(out, m.device)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/switchboard-gw/switchboard/lab/ctisim/cstaxml"
 	"github.com/switchboard-gw/switchboard/plugins"
 )
 
@@ -71,17 +69,6 @@ type Lamps struct {
 	Chaos Chaos
 }
 
-// Chaos is the chaos run's record.
-type Chaos struct {
-	Duration                                    time.Duration
-	Drops, Kills, Shortages, Slowdowns, Losses  int
-	Settle                                      time.Duration // end of chaos → every lamp right
-	Wrong, Silent, Reported, MonitorRetries, Rs int
-	// Orphans: monitors at the simulator beyond one per device (a
-	// MonitorStart the driver gave up on that the PBX carried out).
-	Orphans int
-}
-
 // view is the consumer's picture of the lamps: device → call → state.
 type view struct {
 	mu      sync.Mutex
@@ -95,7 +82,19 @@ func newView() *view {
 	return &view{calls: map[string]map[string]string{}, snapAt: map[string]time.Time{}}
 }
 
+// traceEvents, when CTIBENCH_TRACE is set, prints every event the
+// consumer reads to stderr (finding how a lamp went wrong).
+var traceEvents = os.Getenv("CTIBENCH_TRACE") != ""
+
 func (v *view) apply(ev plugins.Event) {
+	if traceEvents {
+		var snap string
+		if ev.Snapshot != nil {
+			snap = fmt.Sprintf(" snapshot stale=%v seq=%d calls=%v", ev.Snapshot.Stale, ev.Snapshot.Seq, ev.Snapshot.Calls)
+		}
+		fmt.Fprintf(os.Stderr, "trace %s inc=%d seq=%d %s dev=%s call=%s old=%s state=%s%s\n", ev.Received.Format("15:04:05.000000"),
+			ev.Incarnation, ev.Seq, ev.Type, ev.Device, ev.CallID, ev.OldCallID, ev.State, snap)
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch {
@@ -179,24 +178,6 @@ func (v *view) wrong(r *rig, devs []string) int {
 		}
 	}
 	return n
-}
-
-// silent counts devices the host takes as monitored that the simulator
-// does not monitor, and the devices the host reports as not monitored.
-func silent(r *rig) (silent, reported int) {
-	at := map[string]bool{}
-	for _, d := range r.pbx.monitors() {
-		at[d] = true
-	}
-	for _, m := range r.sup.MonitorStates() {
-		switch {
-		case m.State != plugins.MonitorActive:
-			reported++
-		case !at[m.Device]:
-			silent++
-		}
-	}
-	return silent, reported
 }
 
 // waitAll waits until every device has a snapshot read after t.
@@ -349,9 +330,9 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	}
 	res.WrongAfter[2] = v.wrong(r, devs)
 	res.Wrong = res.WrongAfter[0] + res.WrongAfter[1] + res.WrongAfter[2]
-	res.Silent, _ = silent(r)
+	res.Silent, _, _ = silentDevices(r)
 
-	if o.Chaos > 0 && r.mitel != nil {
+	if o.Chaos > 0 {
 		res.Chaos, err = chaos(ctx, r, v, devs, o.Chaos)
 	}
 	return res, err
@@ -376,85 +357,6 @@ func waitRight(ctx context.Context, v *view, r *rig, devs []string, within time.
 	}
 }
 
-// chaos disrupts r (the Mitel rig) for d, then waits for every lamp to be
-// right again.
-func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration) (Chaos, error) {
-	c := Chaos{Duration: d}
-	sim := r.mitel
-	lctx, stop := context.WithTimeout(ctx, d)
-	defer stop()
-	loadDone := make(chan struct{})
-	go func() { defer close(loadDone); load(lctx, r.sup, devs[:min(len(devs), 400)], 4, 50, false) }()
-	rng := rand.New(rand.NewPCG(1, 2))
-	for lctx.Err() == nil {
-		select {
-		case <-lctx.Done():
-		case <-time.After(time.Duration(300+rng.IntN(1200)) * time.Millisecond):
-		}
-		switch rng.IntN(5) {
-		case 0:
-			sim.DropLinks()
-			c.Drops++
-		case 1:
-			if pid := r.sup.PID(); pid != 0 {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				c.Kills++
-			}
-		case 2: // a licence shortage across the next reconnect
-			sim.SetMonitorLimit(len(devs) - 1 - rng.IntN(50))
-			sim.DropLinks()
-			c.Shortages++
-			time.AfterFunc(time.Duration(500+rng.IntN(2000))*time.Millisecond, func() { sim.SetMonitorLimit(0) })
-		case 3: // answers slower than the request timeout for a while
-			sim.SetDelay(6 * time.Second)
-			c.Slowdowns++
-			time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
-			sim.SetDelay(0)
-		case 4:
-			sim.LoseEvents(1 + rng.IntN(20))
-			time.Sleep(200 * time.Millisecond)
-			sim.SendSystemStatus(cstaxml.SystemStatusMessagesLost)
-			c.Losses++
-		}
-	}
-	<-loadDone
-	sim.SetMonitorLimit(0)
-	sim.SetDelay(0)
-	sim.LoseEvents(0)
-	end := time.Now()
-	// Settle: every device monitored at the simulator or reported, and
-	// every lamp right.
-	deadline := end.Add(2 * time.Minute)
-	for {
-		c.Silent, c.Reported = silent(r)
-		c.Wrong = v.wrong(r, devs)
-		if c.Silent == 0 && c.Reported == 0 && c.Wrong == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			c.Settle = time.Since(end)
-			states := map[plugins.MonitorState]int{}
-			var reason string
-			for _, m := range r.sup.MonitorStates() {
-				states[m.State]++
-				if m.State != plugins.MonitorActive && reason == "" {
-					reason = m.Device + ": " + m.Reason
-				}
-			}
-			st := r.sup.Stats()
-			c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
-			return c, fmt.Errorf("chaos: the lamps did not settle within 2 minutes: host states %v (e.g. %s), driver up %v, refused %v, %d monitors at the simulator",
-				states, reason, r.sup.Up(), r.sup.Refused(), len(sim.Monitors()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	c.Settle = time.Since(end)
-	st := r.sup.Stats()
-	c.MonitorRetries, c.Rs = int(st.MonitorRetries), int(st.Resyncs)
-	c.Orphans = orphans(r)
-	return c, nil
-}
-
 // orphans counts the simulator's monitors beyond one per device.
 func orphans(r *rig) int {
 	mons := r.pbx.monitors()
@@ -472,6 +374,9 @@ func orphans(r *rig) int {
 func runLamps(ctx context.Context, o Options) error {
 	if o.Lamps <= 0 {
 		return nil
+	}
+	if o.MWIRounds > 0 {
+		return runMWI(ctx, o)
 	}
 	o.defaults()
 	var all []Lamps
@@ -548,12 +453,7 @@ func printLamps(o Options, l Lamps, err error) {
 	if err != nil {
 		fmt.Fprintf(out, "  failed: %v\n", err)
 	}
-	if o.Chaos > 0 && l.Driver == "mitel" {
-		c := l.Chaos
-		fmt.Fprintf(out, "cti chaos %s: %d link drops, %d kill -9, %d licence shortages, %d slow PBX spells, %d messagesLost; "+
-			"%d monitor retries, %d resync snapshots\n", c.Duration, c.Drops, c.Kills, c.Shortages, c.Slowdowns, c.Losses,
-			c.MonitorRetries, c.Rs)
-		fmt.Fprintf(out, "  after it: settled in %s; devices silently unmonitored %d, reported %d, wrong lamps %d, orphaned monitors at the simulator %d (goal 0 silently unmonitored: %s)\n",
-			ms(c.Settle), c.Silent, c.Reported, c.Wrong, c.Orphans, map[bool]string{true: "MET", false: "NOT MET"}[c.Silent == 0 && c.Wrong == 0 && err == nil])
+	if o.Chaos > 0 && l.Chaos.Duration > 0 {
+		printChaos(out, l.Driver, l.Chaos, err)
 	}
 }

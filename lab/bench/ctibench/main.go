@@ -23,8 +23,9 @@
 // sequence gap (CSTA: events lost, then SystemStatus messagesLost; Xsi:
 // events skipped, so the next sequenceNumber shows the gap), kill -9 and
 // a PBX link drop, each checked lamp by lamp against the simulator, and
-// prints the drivers side by side; then, for Mitel, -chaos (10m) of
-// random disruptions, ending with 0 devices silently unmonitored.
+// prints the drivers side by side; then, for each driver, -chaos (10m)
+// of random faults from its simulator (chaos.go), ending with 0 devices
+// silently unmonitored.
 package main
 
 import (
@@ -85,6 +86,11 @@ type Options struct {
 	// this executable).
 	Command func(driver string) *exec.Cmd
 	Out     io.Writer
+	// MWIRounds, when set, replaces the lamps phase and chaos with the
+	// message-waiting query's share of the restore (mwi.go): rounds with
+	// and without it, alternated.
+	MWIRounds int
+	skipMWI   bool // this rig's driver leaves the query out
 }
 
 // Storm is phase 1's result.
@@ -123,16 +129,18 @@ func main() {
 	flag.IntVar(&o.Devices, "devices", 5000, "devices monitored in the storm")
 	flag.IntVar(&o.Workers, "workers", 50, "concurrent callers")
 	flag.DurationVar(&o.Duration, "duration", 10*time.Second, "length of the storm")
-	rates := flag.String("rates", "500,0", "one storm per rate, calls per second (0: as fast as possible)")
+	rates := flag.String("rates", "500,0", "one storm per rate, calls per second (0: as fast as possible; none: no storm)")
 	flag.IntVar(&o.Restore, "restore", 1000, "monitors in the kill -9 phase (0: skip)")
 	flag.IntVar(&o.Lamps, "lamps", 5000, "devices in the lamps phase: kill -9, PBX link drop, messagesLost (0: skip)")
 	flag.DurationVar(&o.Chaos, "chaos", 10*time.Minute, "chaos run after the lamps phase (0: skip)")
 	flag.IntVar(&o.RestoreParallelism, "restore-parallel", 0, "the host's restore parallelism (0: its default)")
 	flag.IntVar(&o.RestoreRate, "restore-rate", 0, "the host's MonitorStart pacing per second in restores (0: its default, -1: unpaced)")
 	drivers := flag.String("driver", "all", "the lamps phase's drivers, side by side: mitel, avaya, cisco, a comma list or all "+
-		"(the storms, the kill -9 under load and chaos are Mitel's)")
+		"(the storms and the kill -9 under load are Mitel's)")
 	flag.DurationVar(&o.HealthTimeout, "health-timeout", 5*time.Second, "the host's bound on each health probe of a driver "+
 		"(its default is 1 s: at load average 25 a Cisco driver resyncing 5,000 devices missed three and was restarted)")
+	flag.IntVar(&o.MWIRounds, "mwi-ab", 0, "instead of the lamps phase: this many restores of -lamps devices with and without the "+
+		"CSTA drivers' message-waiting query each, alternated, and its share of the restore time")
 	flag.StringVar(&o.CiscoScope, "cisco-scope", "group", "Cisco subscriptions: group (one per event package) or user (one per user and package)")
 	flag.Parse()
 	if *drivers == "all" {
@@ -151,6 +159,9 @@ func main() {
 		os.Exit(2)
 	}
 	for f := range strings.SplitSeq(*rates, ",") {
+		if *rates == "none" {
+			break
+		}
 		r, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || r < 0 {
 			fmt.Fprintf(os.Stderr, "ctibench: -rates: %q is not a rate\n", f)
@@ -197,9 +208,6 @@ func driverOf(name string) sdk.Driver {
 // o.Out.
 func Run(ctx context.Context, o Options) ([]Storm, Restore, error) {
 	o.defaults()
-	if len(o.Rates) == 0 {
-		o.Rates = []int{0}
-	}
 	o.Workers = max(o.Workers, 1)
 	var storms []Storm
 	for _, rate := range o.Rates {
@@ -284,7 +292,7 @@ func newRig(ctx context.Context, o Options, driver string, devs []string, buffer
 	sup, err := plugins.NewSupervisor(plugins.Config{
 		Name:               driver,
 		Command:            func(string) *exec.Cmd { return o.Command(driver) },
-		DriverConfig:       sim.config(),
+		DriverConfig:       driverConfig(sim, o),
 		BackoffMin:         10 * time.Millisecond,
 		EventBuffer:        buffer,
 		RestoreParallelism: o.RestoreParallelism,
@@ -301,6 +309,15 @@ func newRig(ctx context.Context, o Options, driver string, devs []string, buffer
 	r := &rig{pbx: sim, mitel: msim, sup: sup, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- sup.Run(rctx) }()
 	return r, nil
+}
+
+// driverConfig is sim's driver configuration, without the message-waiting
+// query when o says so.
+func driverConfig(sim pbx, o Options) []byte {
+	if o.skipMWI {
+		return withSkipMWI(sim.config())
+	}
+	return sim.config()
 }
 
 // benchLogger passes the supervisor's and the driver processes' logs to

@@ -46,9 +46,10 @@ func TestShortBench(t *testing.T) {
 
 // TestShortLamps runs the lamps phase small for Mitel and Avaya (kill -9,
 // PBX link drop, a forced sequence gap: events lost, then SystemStatus
-// messagesLost), then Mitel's short chaos run (link drops, kill -9s,
-// licence shortages, slow answers, lost events): every lamp must match
-// the simulator after each disruption, and no device may end up silently
+// messagesLost), then each driver's short chaos run (its simulator's
+// link drops, licence shortages, slow answers, lost events, outages,
+// Avaya's AES restarts, and kill -9s): every lamp must match the
+// simulator after each disruption, and no device may end up silently
 // unmonitored. It asserts no times.
 func TestShortLamps(t *testing.T) {
 	var out strings.Builder
@@ -67,6 +68,9 @@ func TestShortLamps(t *testing.T) {
 	if n := strings.Count(out.String(), "lamps differing from the simulator after the phases: 0; devices silently unmonitored: 0"); n != len(o.Drivers) {
 		t.Errorf("%d of %d drivers had every lamp right", n, len(o.Drivers))
 	}
+	if n := strings.Count(out.String(), "devices silently unmonitored 0, reported 0, wrong lamps 0"); n != len(o.Drivers) {
+		t.Errorf("%d of %d drivers' chaos runs ended with every device monitored and every lamp right", n, len(o.Drivers))
+	}
 	for _, want := range []string{"devices silently unmonitored 0, reported 0, wrong lamps 0", "cti lamps side by side",
 		"(events lost, then SystemStatus messagesLost), 50 devices affected → every affected lamp right"} {
 		if !strings.Contains(out.String(), want) {
@@ -79,7 +83,8 @@ func TestShortLamps(t *testing.T) {
 // and with group subscriptions: after kill -9 and the channels dropping
 // every lamp matches the simulator, and after the forced sequenceNumber
 // gap the affected devices (the callees whose answers were lost) each get
-// a fresh snapshot and the right lamp. Fewer devices than the CSTA
+// a fresh snapshot and the right lamp; with group subscriptions a short
+// chaos run follows (0 silently unmonitored, 0 wrong lamps). Fewer devices than the CSTA
 // drivers': under -race each Xsi request's TLS costs the driver process
 // so much CPU on a loaded machine that the host's health checks time out.
 func TestShortLampsCisco(t *testing.T) {
@@ -88,13 +93,18 @@ func TestShortLampsCisco(t *testing.T) {
 			var out strings.Builder
 			o := Options{Lamps: 60, Workers: 4, Out: &out, Command: selfCommand, Drivers: []string{"cisco"}, CiscoScope: scope,
 				HealthTimeout: 10 * time.Second, CallTimeout: 30 * time.Second}
+			want := []string{"sequenceNumber gap), " + scope + " subscriptions), 15 devices affected → every affected lamp right",
+				"lamps differing from the simulator after the phases: 0; devices silently unmonitored: 0"}
+			if scope == "group" { // and a short chaos run: channel drops, 503s, slow answers, gaps, stalls, kill -9
+				o.Chaos = 8 * time.Second
+				want = append(want, "cti chaos cisco", "devices silently unmonitored 0, reported 0, wrong lamps 0")
+			}
 			err := runLamps(context.Background(), o)
 			t.Log("\n" + out.String())
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"sequenceNumber gap), " + scope + " subscriptions), 15 devices affected → every affected lamp right",
-				"lamps differing from the simulator after the phases: 0; devices silently unmonitored: 0"} {
+			for _, want := range want {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q", want)
 				}

@@ -46,6 +46,16 @@ type pbx interface {
 	// resyncsAll reports whether the driver takes every device's snapshot
 	// again after the gap (not only the affected ones').
 	resyncsAll() bool
+	// faults are the simulator's own fault injection the chaos run
+	// draws from, for n devices (chaos.go); heal ends every fault.
+	faults(n int) []fault
+	heal()
+	// liveMonitors lists the devices the switch monitors for the
+	// driver's live link (Avaya: not the monitors of sessions whose link
+	// went away, kept for their cleanup delay), one entry per monitor.
+	liveMonitors() []string
+	// chaosRate is the chaos run's call load, calls/s.
+	chaosRate() int
 	close() error
 }
 
@@ -100,9 +110,17 @@ func (p mitelPBX) reveal(context.Context, *plugins.Supervisor, []string) error {
 	p.sim.SendSystemStatus(cstaxml.SystemStatusMessagesLost)
 	return nil
 }
-func (mitelPBX) gapKind() string  { return "events lost, then SystemStatus messagesLost" }
-func (mitelPBX) resyncsAll() bool { return true }
-func (p mitelPBX) close() error   { return p.sim.Close() }
+func (mitelPBX) gapKind() string        { return "events lost, then SystemStatus messagesLost" }
+func (mitelPBX) resyncsAll() bool       { return true }
+func (p mitelPBX) close() error         { return p.sim.Close() }
+func (p mitelPBX) faults(n int) []fault { return mitelFaults(p.sim, n) }
+func (p mitelPBX) heal() {
+	p.sim.SetMonitorLimit(0)
+	p.sim.SetDelay(0)
+	p.sim.LoseEvents(0)
+}
+func (p mitelPBX) liveMonitors() []string { return p.sim.Monitors() }
+func (mitelPBX) chaosRate() int           { return 50 }
 
 // avayaPBX is lab/avaya (AES DMCC XML over TCP).
 type avayaPBX struct{ sim *labavaya.Sim }
@@ -119,9 +137,17 @@ func (p avayaPBX) reveal(context.Context, *plugins.Supervisor, []string) error {
 	p.sim.SendSystemStatus(cstaxml.SystemStatusMessagesLost)
 	return nil
 }
-func (avayaPBX) gapKind() string  { return "events lost, then SystemStatus messagesLost" }
-func (avayaPBX) resyncsAll() bool { return true }
-func (p avayaPBX) close() error   { return p.sim.Close() }
+func (avayaPBX) gapKind() string        { return "events lost, then SystemStatus messagesLost" }
+func (avayaPBX) resyncsAll() bool       { return true }
+func (p avayaPBX) close() error         { return p.sim.Close() }
+func (p avayaPBX) faults(n int) []fault { return avayaFaults(p.sim, n) }
+func (p avayaPBX) heal() {
+	p.sim.SetMonitorLimit(0)
+	p.sim.SetDelay(0)
+	p.sim.LoseEvents(0)
+}
+func (p avayaPBX) liveMonitors() []string { return p.sim.LinkedMonitors() }
+func (avayaPBX) chaosRate() int           { return 50 }
 
 // ciscoPBX is lab/cisco (BroadWorks Xsi-Actions and Xsi-Events over
 // HTTPS), with per-user or group subscriptions (Options.CiscoScope).
@@ -217,7 +243,19 @@ func (p *ciscoPBX) reveal(ctx context.Context, sup *plugins.Supervisor, devs []s
 func (p *ciscoPBX) gapKind() string {
 	return "Xsi events skipped (sequenceNumber gap), " + p.scope + " subscriptions"
 }
-func (p *ciscoPBX) resyncsAll() bool { return p.scope == "group" }
+func (p *ciscoPBX) resyncsAll() bool   { return p.scope == "group" }
+func (p *ciscoPBX) faults(int) []fault { return ciscoFaults(p.sim, p.all) }
+func (p *ciscoPBX) heal() {
+	p.sim.SetDelay(0)
+	p.sim.SetRefreshDelay(0)
+	p.sim.RefuseAcks(0)
+	p.sim.StopSkipping()
+}
+func (p *ciscoPBX) liveMonitors() []string { return p.sim.Subscribed() }
+
+// chaosRate is lower than the CSTA drivers': each call is several Xsi
+// requests over TLS.
+func (*ciscoPBX) chaosRate() int { return 10 }
 func (p *ciscoPBX) close() error {
 	err := p.sim.Close()
 	_ = os.RemoveAll(p.dir)

@@ -1,0 +1,69 @@
+package cisco
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
+)
+
+// resnap asks the Xsi server again for dev's calls on channel gen,
+// attempt n (1, 2, ...) after [pbxlink.ResnapDelay], when the last
+// snapshot went unanswered or the device's events overtook it: its calls
+// are then only what events since said (after a restore, a call up
+// before it is missing; a group subscription sends no CallSubscriptionEvent
+// per user). It asks until one is taken, for as long as the channel and
+// the monitor last, and the snapshot tells the host (RESYNC of dev).
+// (cti-chaos: a few lines in cti-cisco's package; the chaos run found it.)
+func (d *Driver) resnap(gen uint64, dev string, n int) {
+	if !d.rs.Claim(dev) {
+		return // one runs: it reads the event count afresh
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		released := false
+		defer func() {
+			if !released {
+				d.rs.Release(dev)
+			}
+		}()
+		for ; ; n++ {
+			t := time.NewTimer(pbxlink.ResnapDelay(n))
+			select {
+			case <-t.C:
+			case <-d.runCtx.Done():
+				t.Stop()
+				return
+			}
+			free, ok := d.rs.Slot(d.runCtx.Done())
+			if !ok {
+				return
+			}
+			d.mu.Lock()
+			m, current := d.monitors[dev], gen == d.gen && d.cur != nil
+			var touched uint64
+			if s := d.devs[dev]; s != nil {
+				touched = s.touched
+			}
+			d.mu.Unlock()
+			if m == nil || !current {
+				free()
+				return // a new channel snapshots every device again; a stopped monitor needs none
+			}
+			ctx, cancel := context.WithTimeout(d.runCtx, time.Duration(d.cfg.RequestTimeout))
+			snap, halves, err := d.pbxSnapshot(ctx, m)
+			cancel()
+			free()
+			if err == nil {
+				d.rs.Release(dev) // before the push: an overtaken snapshot starts a new loop
+				released = true
+				d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true, resnap: n})
+				return
+			}
+			if isRefusal(err) {
+				return // the user is gone: its subscription's end says so
+			}
+		}
+	}()
+}

@@ -1,0 +1,79 @@
+package pbxlink
+
+import (
+	"sync"
+	"time"
+)
+
+// MaxResnaps is the re-snapshot of a device (its snapshot overtaken by
+// the device's events each time) from which a driver takes the snapshot
+// even so: a device with events every few milliseconds would otherwise
+// never get its calls; the events after the snapshot correct what it
+// lacks.
+const MaxResnaps = 5
+
+// ResnapDelay is the wait before re-snapshot attempt n (1, 2, ...) of a
+// device whose snapshot failed (no answer from the PBX) or was overtaken
+// by events: 50 ms doubled each time, at most 2 s. Until one is taken,
+// the device's calls are only what events since said (after a link drop,
+// a call up before it is missing), so a driver asks again for as long as
+// the link lasts: a PBX that does not answer at all is found by the
+// link's keepalive, and the new link snapshots every device.
+func ResnapDelay(n int) time.Duration {
+	d := 50 * time.Millisecond
+	for i := 1; i < n && d < 2*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 2*time.Second)
+}
+
+// ResnapLimit is how many re-snapshots a driver has in flight at once: a
+// slow PBX that lets thousands of snapshots time out must not get
+// thousands of retries at once, which would keep it slow.
+const ResnapLimit = 16
+
+// Resnaps bounds a driver's re-snapshots: one loop per device at a time,
+// at most ResnapLimit snapshots in flight. The zero value is not usable:
+// make one with [NewResnaps].
+type Resnaps struct {
+	mu   sync.Mutex
+	busy map[string]bool
+	sem  chan struct{}
+}
+
+// NewResnaps returns an empty set.
+func NewResnaps() *Resnaps {
+	return &Resnaps{busy: map[string]bool{}, sem: make(chan struct{}, ResnapLimit)}
+}
+
+// Claim marks dev's loop as running; false if one already is (it reads
+// the device's event count afresh before each attempt, so it serves this
+// request too).
+func (r *Resnaps) Claim(dev string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.busy[dev] {
+		return false
+	}
+	r.busy[dev] = true
+	return true
+}
+
+// Release ends dev's loop. Call it before queueing the snapshot, so that
+// a snapshot overtaken again can start a new loop.
+func (r *Resnaps) Release(dev string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.busy, dev)
+}
+
+// Slot waits for one of the ResnapLimit slots; free it with the returned
+// function.
+func (r *Resnaps) Slot(done <-chan struct{}) (free func(), ok bool) {
+	select {
+	case r.sem <- struct{}{}:
+		return func() { <-r.sem }, true
+	case <-done:
+		return nil, false
+	}
+}
