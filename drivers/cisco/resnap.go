@@ -3,8 +3,6 @@ package cisco
 import (
 	"context"
 	"time"
-
-	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 )
 
 // resnap asks the Xsi server again for dev's calls on channel gen,
@@ -14,7 +12,6 @@ import (
 // before it is missing; a group subscription sends no CallSubscriptionEvent
 // per user). It asks until one is taken, for as long as the channel and
 // the monitor last, and the snapshot tells the host (RESYNC of dev).
-// (cti-chaos: a few lines in cti-cisco's package; the chaos run found it.)
 func (d *Driver) resnap(gen uint64, dev string, n int) {
 	if !d.rs.Claim(dev) {
 		return // one runs: it reads the event count afresh
@@ -22,24 +19,7 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		released := false
-		defer func() {
-			if !released {
-				d.rs.Release(dev)
-			}
-		}()
-		for ; ; n++ {
-			t := time.NewTimer(pbxlink.ResnapDelay(n))
-			select {
-			case <-t.C:
-			case <-d.runCtx.Done():
-				t.Stop()
-				return
-			}
-			free, ok := d.rs.Slot(d.runCtx.Done())
-			if !ok {
-				return
-			}
+		d.rs.Loop(d.runCtx.Done(), dev, n, func(n int) (func(), bool) {
 			d.mu.Lock()
 			m, current := d.monitors[dev], gen == d.gen && d.cur != nil
 			var touched uint64
@@ -48,22 +28,20 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 			}
 			d.mu.Unlock()
 			if m == nil || !current {
-				free()
-				return // a new channel snapshots every device again; a stopped monitor needs none
+				return nil, true // a new channel snapshots every device again; a stopped monitor needs none
 			}
 			ctx, cancel := context.WithTimeout(d.runCtx, time.Duration(d.cfg.RequestTimeout))
+			defer cancel()
 			snap, halves, err := d.pbxSnapshot(ctx, m)
-			cancel()
-			free()
-			if err == nil {
-				d.rs.Release(dev) // before the push: an overtaken snapshot starts a new loop
-				released = true
-				d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true, resnap: n})
-				return
+			switch {
+			case err == nil:
+				return func() {
+					d.q.Push(item{gen: gen, snap: &snap, halves: halves, touched: touched, resync: true, resnap: n})
+				}, false
+			case isRefusal(err):
+				return nil, true // the user is gone: its subscription's end says so
 			}
-			if isRefusal(err) {
-				return // the user is gone: its subscription's end says so
-			}
-		}
+			return nil, false
+		})
 	}()
 }

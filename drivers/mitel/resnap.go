@@ -3,8 +3,6 @@ package mitel
 import (
 	"context"
 	"time"
-
-	"github.com/switchboard-gw/switchboard/drivers/pbxlink"
 )
 
 // resnap asks the PBX again for dev's snapshot on link gen, attempt n
@@ -20,24 +18,7 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 	}
 	d.stats.resnaps.Add(1)
 	d.background(func() {
-		released := false
-		defer func() {
-			if !released {
-				d.rs.Release(dev)
-			}
-		}()
-		for ; ; n++ {
-			t := time.NewTimer(pbxlink.ResnapDelay(n))
-			select {
-			case <-t.C:
-			case <-d.runCtx.Done():
-				t.Stop()
-				return
-			}
-			free, ok := d.rs.Slot(d.runCtx.Done())
-			if !ok {
-				return
-			}
+		d.rs.Loop(d.runCtx.Done(), dev, n, func(n int) (func(), bool) {
 			d.mu.Lock()
 			c, current := d.client, gen == d.gen && d.client != nil
 			_, monitored := d.monitors[dev]
@@ -47,19 +28,15 @@ func (d *Driver) resnap(gen uint64, dev string, n int) {
 			}
 			d.mu.Unlock()
 			if !current || !monitored {
-				free()
-				return // a new link snapshots every device again; a stopped monitor needs none
+				return nil, true // a new link snapshots every device again; a stopped monitor needs none
 			}
 			ctx, cancel := context.WithTimeout(d.runCtx, time.Duration(d.cfg.RequestTimeout))
+			defer cancel()
 			snap, mwi, err := d.pbxSnapshot(ctx, c, dev)
-			cancel()
-			free()
-			if err == nil {
-				d.rs.Release(dev) // before the push: an overtaken snapshot starts a new loop
-				released = true
-				d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, resnap: n})
-				return
+			if err != nil {
+				return nil, false
 			}
-		}
+			return func() { d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched, resnap: n}) }, false
+		})
 	})
 }

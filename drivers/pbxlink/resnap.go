@@ -77,3 +77,46 @@ func (r *Resnaps) Slot(done <-chan struct{}) (free func(), ok bool) {
 		return nil, false
 	}
 }
+
+// Loop runs dev's re-snapshot attempts from attempt n, after a [Resnaps.Claim]
+// that returned true, until one is taken, attempt says stop, or done
+// closes; it releases dev's claim when it returns. Before each attempt it
+// waits [ResnapDelay] and one of the ResnapLimit slots, which attempt holds
+// while it asks the PBX. attempt returns take, non-nil when the snapshot
+// was answered (Loop releases the claim, then calls take, which queues
+// the snapshot: an overtaken snapshot can then start a new loop), or stop
+// when there is nothing more to do (a new link snapshots every device
+// again; a stopped monitor needs none; the device is gone); neither: try
+// again.
+func (r *Resnaps) Loop(done <-chan struct{}, dev string, n int, attempt func(n int) (take func(), stop bool)) {
+	released := false
+	defer func() {
+		if !released {
+			r.Release(dev)
+		}
+	}()
+	for ; ; n++ {
+		t := time.NewTimer(ResnapDelay(n))
+		select {
+		case <-t.C:
+		case <-done:
+			t.Stop()
+			return
+		}
+		free, ok := r.Slot(done)
+		if !ok {
+			return
+		}
+		take, stop := attempt(n)
+		free()
+		switch {
+		case take != nil:
+			r.Release(dev)
+			released = true
+			take()
+			return
+		case stop:
+			return
+		}
+	}
+}

@@ -47,3 +47,49 @@ func TestResnapsClaimAndSlots(t *testing.T) {
 		t.Fatal("freed slot not given")
 	}
 }
+
+// TestResnapLoop: the loop tries again after a failed attempt, stops when
+// told, releases the device's claim before the taken snapshot is queued
+// (so an overtaken one can start a new loop), and returns when done closes.
+func TestResnapLoop(t *testing.T) {
+	r := NewResnaps()
+	done := make(chan struct{})
+
+	if !r.Claim("201") {
+		t.Fatal("first claim refused")
+	}
+	var tries []int
+	claimedAtTake := true
+	r.Loop(done, "201", 1, func(n int) (func(), bool) {
+		tries = append(tries, n)
+		if n < 3 {
+			return nil, false // unanswered: again
+		}
+		return func() { claimedAtTake = !r.Claim("201") }, false
+	})
+	if len(tries) != 3 || tries[0] != 1 || tries[2] != 3 {
+		t.Errorf("attempts %v, want 1 2 3", tries)
+	}
+	if claimedAtTake {
+		t.Error("the claim was still held when the snapshot was queued")
+	}
+	r.Release("201")
+
+	r.Claim("202")
+	calls := 0
+	r.Loop(done, "202", 1, func(int) (func(), bool) { calls++; return nil, true })
+	if calls != 1 {
+		t.Errorf("stop: %d attempts, want 1", calls)
+	}
+	if !r.Claim("202") {
+		t.Error("claim kept after stop")
+	}
+	r.Release("202")
+
+	r.Claim("203")
+	close(done)
+	r.Loop(done, "203", 1, func(int) (func(), bool) { t.Error("attempt after done"); return nil, true })
+	if !r.Claim("203") {
+		t.Error("claim kept after done")
+	}
+}
