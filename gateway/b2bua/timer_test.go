@@ -215,6 +215,29 @@ func TestSessionTimers(t *testing.T) {
 				if got := rec.causes(); len(got) != 1 || got[0] != string(CauseSessionExpired) {
 					t.Errorf("CDR causes %v, want [%s]", got, CauseSessionExpired)
 				}
+				// both legs get a BYE saying why (RFC 3326; issue 11: the
+				// Reason of a session-expiry BYE had no test)
+				for _, p := range []struct {
+					name string
+					peer *fakePeer
+				}{{"caller", a}, {"callee", peer}} {
+					var bye *sip.Request
+					for deadline := time.Now().Add(10 * time.Second); bye == nil && time.Now().Before(deadline); {
+						for _, r := range p.peer.requests() {
+							if r.Method == sip.BYE {
+								bye = r
+							}
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					if bye == nil {
+						t.Errorf("%s got no BYE", p.name)
+						continue
+					}
+					if h := bye.GetHeader("Reason"); h == nil || h.Value() != reasonSessionExpired {
+						t.Errorf("%s's BYE Reason %v, want %s", p.name, h, reasonSessionExpired)
+					}
+				}
 				return
 			}
 			deadline := time.Now().Add(10 * time.Second)
