@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -207,6 +208,30 @@ func (u *failoverUAS) invites() int {
 	return strings.Count(string(b), "invite")
 }
 
+// settledInvites reads the INVITE counts of the UASes once they have not
+// changed for 300 ms: SIPp's <exec command> runs its shell
+// asynchronously, so a call's line may be appended after the call ended
+// (bounded at 5 s).
+func settledInvites(us ...*failoverUAS) []int {
+	read := func() []int {
+		n := make([]int, len(us))
+		for i, u := range us {
+			n[i] = u.invites()
+		}
+		return n
+	}
+	last, since := read(), time.Now()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if n := read(); !slices.Equal(n, last) {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= 300*time.Millisecond {
+			break
+		}
+	}
+	return last
+}
+
 // blackHole binds addr and reads forever without answering, until close.
 func blackHoleUDP(t *testing.T, addr string) func() {
 	t.Helper()
@@ -379,12 +404,13 @@ trunks:
 	// primary and the secondary took wantP and wantS of them.
 	calls := func(t *testing.T, wantP, wantS int) {
 		t.Helper()
-		p0, s0 := primary.invites(), secondary.invites()
+		n0 := settledInvites(primary, secondary)
 		out, err, failed := startUAC(t, g.UDP, n, 10)()
 		if err != nil || failed != 0 {
 			t.Fatalf("sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
 		}
-		if p, s := primary.invites()-p0, secondary.invites()-s0; p != wantP || s != wantS {
+		n1 := settledInvites(primary, secondary)
+		if p, s := n1[0]-n0[0], n1[1]-n0[1]; p != wantP || s != wantS {
 			t.Fatalf("primary took %d calls, secondary %d; want %d and %d", p, s, wantP, wantS)
 		}
 	}
@@ -420,12 +446,13 @@ trunks:
 		}},
 		{"d_primary_killed_mid_test", func(t *testing.T) {
 			const m = 10
-			p0, s0 := primary.invites(), secondary.invites()
+			n0 := settledInvites(primary, secondary)
 			wait := startUAC(t, g.UDP, m, 5) // one call every 200 ms
 			time.Sleep(900 * time.Millisecond)
 			primary.kill()
 			out, err, failed := wait()
-			p, s := primary.invites()-p0, secondary.invites()-s0
+			n1 := settledInvites(primary, secondary)
+			p, s := n1[0]-n0[0], n1[1]-n0[1]
 			t.Logf("primary killed mid-test: primary took %d calls, secondary %d, %d failed", p, s, failed)
 			if err != nil || failed != 0 {
 				t.Fatalf("sipp uac: %v, %d failed\n%s\ngateway:\n%s", err, failed, tail(out, 3000), tail(g.log.String(), 3000))
