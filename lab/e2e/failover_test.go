@@ -414,9 +414,15 @@ trunks:
 			t.Fatalf("primary took %d calls, secondary %d; want %d and %d", p, s, wantP, wantS)
 		}
 	}
-	// primaryBack restarts the primary and waits for the probe to mark it up.
+	// primaryBack restarts the primary and waits for the probe to mark it
+	// up. First it waits until the gateway has found it down (the probes
+	// its failed-over calls asked for): the state read before that is the
+	// stale "up" of before the outage, and a probe that times out after
+	// the restart would mark the primary down under the next step's calls
+	// (CI: one call then went to the secondary too).
 	primaryBack := func(t *testing.T) {
 		t.Helper()
+		waitTrunkState(t, g, primaryAddr, "down", 10*time.Second)
 		primary.start()
 		waitTrunkState(t, g, primaryAddr, "up", 5*time.Second)
 	}
