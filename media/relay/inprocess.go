@@ -29,6 +29,12 @@ func (s *Side) endpoint() *inprocEnd { return s.inproc.Load() }
 // endpoint). It reports whether the packet was sent on. Safe to call
 // concurrently with everything, Session.Close included.
 func (s *Side) Input(pkt []byte) bool {
+	return s.inputTo(pkt, nil)
+}
+
+// inputTo is Input, the packet sent at once (b nil) or held in b for its
+// Flush (InputBatch).
+func (s *Side) inputTo(pkt []byte, b *InputBatch) bool {
 	s.mu.Lock()
 	src := s.remote.RTP
 	s.mu.Unlock()
@@ -41,6 +47,9 @@ func (s *Side) Input(pkt []byte) bool {
 			ep.fn(pkt, NoBatch)
 		}
 		return !out.isRTCP
+	}
+	if b != nil {
+		return b.add(s.sess, out, pkt, to)
 	}
 	return s.sess.relay.sendFrom(s.sess, out, pkt, to)
 }

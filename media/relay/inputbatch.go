@@ -21,21 +21,5 @@ func NewInputBatch() *InputBatch { return newInputBatch() }
 // Input; b nil is Input. It reports whether the packet was sent on or
 // held to be.
 func (s *Side) InputBatch(pkt []byte, b *InputBatch) bool {
-	if b == nil {
-		return s.Input(pkt)
-	}
-	s.mu.Lock()
-	src := s.remote.RTP
-	s.mu.Unlock()
-	out, to, ok := s.input(pkt, src, false)
-	if !ok {
-		return false
-	}
-	if ep := out.side.endpoint(); ep != nil {
-		if !out.isRTCP {
-			ep.fn(pkt, NoBatch)
-		}
-		return !out.isRTCP
-	}
-	return b.add(s.sess, out, pkt, to)
+	return s.inputTo(pkt, b)
 }
