@@ -85,10 +85,14 @@ func (r *rttState) rttOf(rb rtcp.ReceptionReport, at time.Time) (time.Duration, 
 	if !known {
 		return 0, false
 	}
-	d := ntpMiddle(at) - rb.LastSenderReport - rb.Delay
-	if int32(d) < 0 {
-		return 0, false // the browser's delay exceeds the time since our SR: not sane
+	// Both differences in uint32 wrap: compare the delay with the time
+	// since our SR before subtracting (a DLSR past 2^31 units would
+	// otherwise wrap back to a plausible round trip).
+	since := ntpMiddle(at) - rb.LastSenderReport
+	if int32(since) < 0 || rb.Delay > since {
+		return 0, false // our SR is in the future, or the browser's delay exceeds the time since it: not sane
 	}
+	d := since - rb.Delay
 	rtt := time.Duration(uint64(d) * uint64(time.Second) / 65536)
 	if rtt > maxRTT {
 		return 0, false

@@ -32,6 +32,7 @@ func TestRTTOf(t *testing.T) {
 		{"an LSR we never sent", rtcp.ReceptionReport{LastSenderReport: lsr + 1}, t0.Add(time.Second), -1},
 		{"an SR out of the ring", rtcp.ReceptionReport{LastSenderReport: ntpMiddle(t0.Add(-srKept * 5 * time.Second))}, t0.Add(time.Second), -1},
 		{"DLSR past the time since", rtcp.ReceptionReport{LastSenderReport: lsr, Delay: ms(2 * time.Second)}, t0.Add(time.Second), -1},
+		{"DLSR past 2^31 units (wraps to 1.8 s)", rtcp.ReceptionReport{LastSenderReport: lsr, Delay: 0xffff3030}, t0.Add(time.Second), -1},
 		{"past maxRTT", rtcp.ReceptionReport{LastSenderReport: lsr}, t0.Add(maxRTT + time.Second), -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
