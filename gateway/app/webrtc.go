@@ -34,4 +34,20 @@ func (s *adminServer) webrtcMetrics(reg *prometheus.Registry) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "switchboard", Name: "webrtc_legs",
 		Help: "Browser media legs open (media/webrtc): one per browser in a call, ringing included."},
 		func() float64 { return float64(e.Len()) }))
+	reg.MustRegister(rttCollector{e: e, desc: prometheus.NewDesc("switchboard_webrtc_rtt_seconds",
+		"Round trips to the browsers measured from their RTCP reports (RFC 3550 §6.4.1), every WebRTC leg.", nil, nil)})
+}
+
+// rttCollector exports the bridge's round-trip histogram (media/webrtc
+// RTTHistogram).
+type rttCollector struct {
+	e    *webrtc.Engine
+	desc *prometheus.Desc
+}
+
+func (c rttCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c rttCollector) Collect(ch chan<- prometheus.Metric) {
+	n, sum, buckets := c.e.RTTHistogram()
+	ch <- prometheus.MustNewConstHistogram(c.desc, n, sum, buckets)
 }

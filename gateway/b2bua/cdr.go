@@ -33,6 +33,7 @@ type cdrInfo struct {
 // record builds the call's CDR. status is the setup's final status (200
 // once answered); cause why it ended.
 func (c *call) record(status int, cause Cause, end time.Time) cdr.Record {
+	rttA, rttB := c.browserRTTs() // webrtc.go, before info.mu
 	i := &c.info
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -61,6 +62,7 @@ func (c *call) record(status int, cause Cause, end time.Time) cdr.Record {
 		a, b := c.media.Stats()
 		r.MediaA, r.MediaB = cdrMedia(a), cdrMedia(b)
 	}
+	r.MediaA.RTTMs, r.MediaB.RTTMs = rttA.Seconds()*1000, rttB.Seconds()*1000
 	return r
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -38,6 +39,9 @@ type rtcState struct {
 	aID      string                 // the caller's Call-ID
 	branches map[string]*webrtc.Leg // browsers called, by their branch's Call-ID
 	gone     chan struct{}          // browserGone's channel, made once
+	// endA and endB are the browsers on the call's legs when
+	// closeBrowsers ran (nil: none), for the record's round trips.
+	endA, endB *webrtc.Leg
 }
 
 // browserOffer makes a browser caller's offer plain RTP (call.offer hook).
@@ -227,6 +231,37 @@ func (c *call) browserGone() <-chan struct{} {
 	return gone
 }
 
+// browsersLocked is the browser on the call's A and B legs (nil: a
+// plain leg), under c.rtc.mu.
+func (c *call) browsersLocked() (a, b *webrtc.Leg) {
+	if c.a != nil && c.rtc.a != nil && c.a.callID == c.rtc.aID {
+		a = c.rtc.a
+	}
+	if c.b != nil {
+		b = c.rtc.branches[c.b.callID]
+	}
+	return a, b
+}
+
+// browserRTTs is the last round trip measured from the reports of the
+// browser on the call's A and B legs (RFC 3550 §6.4.1; 0: a plain leg or
+// none measured), live or as the legs were when the call ended.
+func (c *call) browserRTTs() (a, b time.Duration) {
+	c.rtc.mu.Lock()
+	la, lb := c.browsersLocked()
+	if la == nil && lb == nil {
+		la, lb = c.rtc.endA, c.rtc.endB
+	}
+	c.rtc.mu.Unlock()
+	if la != nil {
+		a = la.Stats().RTT
+	}
+	if lb != nil {
+		b = lb.Stats().RTT
+	}
+	return a, b
+}
+
 // closeBrowsers ends every WebRTC leg of the call (deferred in call.run:
 // the call has ended, or never got through).
 func (c *call) closeBrowsers() {
@@ -238,6 +273,7 @@ func (c *call) closeBrowsers() {
 	for _, l := range c.rtc.branches {
 		legs = append(legs, l)
 	}
+	c.rtc.endA, c.rtc.endB = c.browsersLocked()
 	c.rtc.a, c.rtc.branches = nil, nil
 	c.rtc.mu.Unlock()
 	var wg sync.WaitGroup

@@ -26,6 +26,10 @@ type Media struct {
 	Lost    uint64  `json:"lost"`
 	Jitter  float64 `json:"jitter_ms"`
 	Ignored uint64  `json:"ignored"`
+	// RTTMs is the last round trip to a browser on this side, measured
+	// by the WebRTC bridge from the browser's RTCP reception reports
+	// (RFC 3550 §6.4.1); 0 for a plain RTP leg or before a measurement.
+	RTTMs float64 `json:"rtt_ms,omitempty"`
 }
 
 // Record is one call, written once when the call ends.

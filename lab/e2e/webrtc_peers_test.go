@@ -33,6 +33,7 @@ type wrRTP struct {
 	once sync.Once
 	wg   sync.WaitGroup
 	sent atomic.Int64
+	loud atomic.Int64 // PCMU packets with a sample past pcmuLoud (webrtc_features_test.go)
 }
 
 func newWRRTP(t *testing.T) *wrRTP {
@@ -55,6 +56,9 @@ func newWRRTP(t *testing.T) *wrRTP {
 				r.mu.Lock()
 				r.byPT[buf[1]&0x7f]++
 				r.mu.Unlock()
+				if buf[1]&0x7f == 0 && pcmuIsLoud(buf[:n]) {
+					r.loud.Add(1)
+				}
 			}
 		}
 	}()

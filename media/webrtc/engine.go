@@ -28,6 +28,8 @@ type Engine struct {
 	mu     sync.Mutex
 	legs   map[*Leg]struct{}
 	closed bool
+
+	rtts rttHist // the round trips measured on every leg (rtt.go)
 }
 
 // New opens the ICE UDP socket and returns an Engine.

@@ -107,7 +107,11 @@ func (l *Leg) fromBrowserRTCP(pkt []byte, at time.Time) {
 	if b := l.track.cur.Load(); b != nil {
 		ours = b.ssrc
 	}
+	n := l.rtt.samples.Load()
 	l.rtt.take(pkt, ours, at)
+	if l.e != nil && l.rtt.samples.Load() != n {
+		l.e.rtts.observe(time.Duration(l.rtt.last.Load()))
+	}
 }
 
 // take reads the browser's compound RTCP packet pkt that arrived at at:
@@ -141,4 +145,42 @@ func (r *rttState) take(pkt []byte, ours uint32, at time.Time) bool {
 		}
 	}
 	return true
+}
+
+// RTTBuckets are the upper bounds, in seconds, of the round-trip
+// histogram (Engine.RTTHistogram): loopback to a bad mobile network.
+var RTTBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2}
+
+// rttHist counts the round trips measured on every leg of an engine.
+type rttHist struct {
+	le    [len(RTTBuckets)]atomic.Uint64 // measurements ≤ RTTBuckets[i], not cumulative
+	n     atomic.Uint64
+	sumNs atomic.Int64
+}
+
+func (h *rttHist) observe(d time.Duration) {
+	s := d.Seconds()
+	for i, ub := range RTTBuckets {
+		if s <= ub {
+			h.le[i].Add(1)
+			break
+		}
+	}
+	h.sumNs.Add(int64(d))
+	h.n.Add(1)
+}
+
+// RTTHistogram is every round trip measured from the browsers' reports
+// on this engine's legs since it started (RFC 3550 §6.4.1): their count,
+// their sum in seconds, and the cumulative count at or below each of
+// RTTBuckets, keyed by the bound (as Prometheus' const histograms take
+// them). Read while legs report, the figures may be one sample apart.
+func (e *Engine) RTTHistogram() (count uint64, sum float64, buckets map[float64]uint64) {
+	buckets = make(map[float64]uint64, len(RTTBuckets))
+	var cum uint64
+	for i, ub := range RTTBuckets {
+		cum += e.rtts.le[i].Load()
+		buckets[ub] = cum
+	}
+	return e.rtts.n.Load(), time.Duration(e.rtts.sumNs.Load()).Seconds(), buckets
 }

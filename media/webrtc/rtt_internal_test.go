@@ -120,3 +120,58 @@ func FuzzRTCPReports(f *testing.F) {
 		}
 	})
 }
+
+// TestRTTHistogram: each round trip measured from a browser's report on
+// any of the engine's legs counts once in its histogram, in the first
+// bucket whose bound it does not pass (cumulative, as Prometheus' le);
+// a report that gives no figure (a stale LSR, another stream) counts
+// nothing.
+func TestRTTHistogram(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	e := &Engine{}
+	leg := func() *Leg {
+		l := &Leg{e: e, track: &rtpTrack{}}
+		l.track.cur.Store(&binding{ssrc: 42})
+		l.rtt.sentSRAt(ntpTime(t0))
+		return l
+	}
+	a, b := leg(), leg()
+	report := func(ssrc, lsr uint32) []byte {
+		p, err := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 9, Reports: []rtcp.ReceptionReport{{SSRC: ssrc, LastSenderReport: lsr}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lsr := ntpMiddle(t0)
+	for _, tc := range []struct {
+		l   *Leg
+		pkt []byte
+		at  time.Duration
+	}{
+		{a, report(42, lsr), 3 * time.Millisecond},      // ≤ 5 ms
+		{b, report(42, lsr), 30 * time.Millisecond},     // ≤ 50 ms
+		{a, report(42, lsr), 150 * time.Millisecond},    // ≤ 200 ms
+		{b, report(42, lsr), 10 * time.Second},          // past every bound: +Inf only
+		{a, report(42, lsr+7), 20 * time.Millisecond},   // an LSR we never sent: no figure
+		{b, report(43, lsr), 20 * time.Millisecond},     // about another stream: no figure
+		{a, []byte{0x80, 0xc9, 0, 1}, time.Millisecond}, // does not parse
+	} {
+		tc.l.fromBrowserRTCP(tc.pkt, t0.Add(tc.at))
+	}
+	n, sum, buckets := e.RTTHistogram()
+	if n != 4 {
+		t.Errorf("count %d, want 4", n)
+	}
+	if want := 10.183; sum < want-0.001 || sum > want+0.001 {
+		t.Errorf("sum %.4f s, want %.3f", sum, want)
+	}
+	for ub, want := range map[float64]uint64{0.005: 1, 0.01: 1, 0.025: 1, 0.05: 2, 0.1: 2, 0.2: 3, 1.6: 3, 3.2: 3} {
+		if buckets[ub] != want {
+			t.Errorf("le %g: %d, want %d", ub, buckets[ub], want)
+		}
+	}
+	if len(buckets) != len(RTTBuckets) {
+		t.Errorf("%d buckets, want %d", len(buckets), len(RTTBuckets))
+	}
+}
