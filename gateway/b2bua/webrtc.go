@@ -196,6 +196,7 @@ func (c *call) browserGone() <-chan struct{} {
 	if c.rtc.gone != nil {
 		return c.rtc.gone
 	}
+	c.releaseLosersLocked()
 	var legs []*webrtc.Leg
 	if c.rtc.a != nil {
 		legs = append(legs, c.rtc.a)
@@ -260,6 +261,20 @@ func (c *call) browserRTTs() (a, b time.Duration) {
 		b = lb.Stats().RTT
 	}
 	return a, b
+}
+
+// releaseLosersLocked closes the legs of the browsers called on the
+// branches that did not answer (forking: they got a CANCEL, RFC 3261
+// §9.1), under c.rtc.mu once the call is answered: their PeerConnections
+// and sockets go now, not when the answered call ends.
+func (c *call) releaseLosersLocked() {
+	for id, l := range c.rtc.branches {
+		if c.b != nil && id == c.b.callID {
+			continue
+		}
+		delete(c.rtc.branches, id)
+		go l.Close()
+	}
 }
 
 // closeBrowsers ends every WebRTC leg of the call (deferred in call.run:

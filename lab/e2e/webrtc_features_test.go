@@ -2,7 +2,12 @@ package e2e
 
 import (
 	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +139,244 @@ users:
 	}
 	if s := g.metric("switchboard_webrtc_rtt_seconds_sum"); s <= 0 || s > 60 {
 		t.Errorf("switchboard_webrtc_rtt_seconds_sum %v", s)
+	}
+	g.released(t, 15*time.Second, 0, 0)
+}
+
+// callState is the web phone's call panel state ("ringing", "active",
+// "ended", ...).
+func (b *browser) callState() string {
+	s, _ := b.eval(`document.getElementById('call-panel').dataset.state || ''`)
+	return s
+}
+
+// waitOut waits until baresip's output (and ctrl_tcp events) holds more
+// than n of s.
+func (p *baresip) waitOut(t *testing.T, d time.Duration, s string, n int) {
+	t.Helper()
+	waitFor(t, d, "baresip: "+s, func() bool { return strings.Count(p.out.String(), s) > n })
+}
+
+// TestWebPhoneForked: u1001 is registered twice, as the web phone in
+// Chromium and as a baresip that answers by hand; a baresip u1000 calls
+// 1001 and both ring. (1) The browser answers: the baresip fork's call
+// closes unanswered (its CALL_CLOSED event, no "Call established"), audio
+// flows between the browser and the caller. (2) The baresip answers: the
+// page stops ringing and says "Answered elsewhere" (the CANCEL's Reason,
+// RFC 3326), the browser's WebRTC leg is released at once while the call
+// goes on (switchboard_webrtc_legs 0, one relay session), and the record
+// has media both ways.
+func TestWebPhoneForked(t *testing.T) {
+	g := startGateway(t, `registrar: {algorithms: [MD5]}
+users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1001, password: secret, extension: "1001"}
+`)
+	if _, page := g.api("GET", "/phone"); strings.Contains(string(page), `id="jssip-missing"`) {
+		t.Fatal("the binary embeds no JsSIP: make build runs the npm step (make webphone) first")
+	}
+	b := startBrowser(t)
+	b.login(g, "u1001", "secret")
+	b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+	fork := startBaresip(t, g, "u1001")
+	fork.command("/answermode manual")
+	fork.waitOut(t, 10*time.Second, "Answer mode changed to: manual", 0)
+	caller := startBaresip(t, g, "u1000")
+	g.waitRegistrations(20*time.Second, "u1000 and both of u1001's", func(rs []registration) bool {
+		n := 0
+		for _, r := range rs {
+			if r.AOR == "u1001@example.com" {
+				n++
+			}
+		}
+		_, ok := byAOR(rs)["u1000@example.com"]
+		return ok && n == 2
+	})
+
+	ring := func(t *testing.T, calls int) {
+		t.Helper()
+		caller.command("/dial sip:1001@example.com")
+		b.do("the browser rings", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ringing"]`)))
+		fork.waitOut(t, 30*time.Second, "Incoming call", calls)
+	}
+
+	t.Run("the browser answers", func(t *testing.T) {
+		b.t = t
+		ring(t, 0)
+		closed := strings.Count(fork.out.String(), `"type":"CALL_CLOSED"`)
+		b.do("answer", 20*time.Second, chromedp.Click(chromedp.CSS("#answer-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+		fork.waitOut(t, 15*time.Second, `"type":"CALL_CLOSED"`, closed)
+		if strings.Contains(fork.out.String(), "Call established") {
+			t.Errorf("the baresip fork was connected too:\n%s", tail(fork.out.String(), 1500))
+		}
+		b.audioFlows(t)
+		br, far := g.browserCall(t)
+		waitFor(t, 15*time.Second, "the caller's audio at the relay", func() bool {
+			br, far = g.browserCall(t)
+			return far.PacketsIn >= 50 && br.WebRTC.ToBrowser >= 50 && br.WebRTC.FromBrowser >= 50
+		})
+		t.Logf("caller's leg: %d packets in, %d out; browser's leg: %d from, %d to the browser", far.PacketsIn, far.PacketsOut, br.WebRTC.FromBrowser, br.WebRTC.ToBrowser)
+		caller.command("/hangup")
+		b.do("call over", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		g.released(t, 15*time.Second, 0, 0)
+	})
+	b.t = t
+	if t.Failed() {
+		return
+	}
+
+	t.Run("the SIP phone answers", func(t *testing.T) {
+		b.t = t
+		established := strings.Count(fork.out.String(), "Call established")
+		start := time.Now()
+		ring(t, 1)
+		if n := g.metric("switchboard_webrtc_legs"); n != 1 {
+			t.Errorf("ringing: %v WebRTC legs, want the browser's 1", n)
+		}
+		fork.command("/accept")
+		fork.waitOut(t, 15*time.Second, "Call established", established)
+		b.do("the browser stops ringing", 20*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		if got := b.text("#call-state"); got != "Answered elsewhere" {
+			t.Errorf("the page says %q, want Answered elsewhere", got)
+		}
+		// the call goes on between the baresips; the browser's leg is gone
+		g.released(t, 15*time.Second, 0, 1)
+		if st := b.callState(); st != "ended" {
+			t.Errorf("the page's call is %q", st)
+		}
+		time.Sleep(2 * time.Second) // some audio between the two baresips
+		caller.command("/hangup")
+		r := waitCDR(t, g, "u1000", func(r cdr.Record) bool { return r.Setup.After(start) })
+		t.Logf("record: %s → %s answered by %s, media %d / %d packets", r.Caller, r.Callee, r.AnsweredBy, r.MediaA.Packets, r.MediaB.Packets)
+		if r.Status != 200 || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
+			t.Errorf("record %+v, want answered with media both ways", r)
+		}
+		g.released(t, 15*time.Second, 0, 0)
+	})
+}
+
+// startBaresipPilot runs baresip as a voicemail pilot behind a trunk: the
+// account sip:number@127.0.0.1 on a UDP port of its own (returned),
+// registering nowhere, answering every call automatically with PCMU and
+// telephone-event (RFC 4733), its events (ctrl_tcp: CALL_DTMF_START) in
+// its output.
+func startBaresipPilot(t *testing.T, number string) (*baresip, int) {
+	t.Helper()
+	bin := requireTool(t, "baresip")
+	modules := "/usr/lib/baresip/modules"
+	for _, m := range []string{"account.so", "ausine.so", "g711.so", "stdio.so", "menu.so", "ctrl_tcp.so"} {
+		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
+			t.Skipf("baresip module %s not found in %s", m, modules)
+		}
+	}
+	dir, port, ctrlPort := t.TempDir(), freeUDPPort(t, "127.0.0.1"), freeTCPPort(t)
+	config := fmt.Sprintf(`module_path %s
+sip_listen 127.0.0.1:%d
+rtp_ports 20000-29999
+module stdio.so
+module g711.so
+module ausine.so
+module_app account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:%d
+audio_player none
+audio_source ausine,440
+ausrc_srate 48000
+ausrc_channels 2
+audio_alert none
+`, modules, port, ctrlPort)
+	accounts := fmt.Sprintf("<sip:%s@127.0.0.1;transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU\n", number)
+	for name, body := range map[string]string{"config": config, "accounts": accounts} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "-f", dir, "-n", "127.0.0.1", "-t", "60")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &baresip{t: t, cmd: cmd, stdin: stdin, out: &logBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = b.out, b.out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(b.done) }()
+	go b.events(ctrlPort) // webrtc_dtmf_test.go
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-b.done
+		}
+		if t.Failed() {
+			t.Logf("baresip pilot %s output:\n%s", number, tail(b.out.String(), 4000))
+		}
+	})
+	return b, port
+}
+
+// TestWebPhoneVoicemailPilot: the web phone dials the voicemail pilot
+// 8000, which a trunk routes to the PBX's side, where a baresip answers
+// with PCMU and telephone-event. Audio flows both ways (the browser's
+// inbound-rtp/outbound-rtp, the relay's counters of the trunk's leg); the
+// digits 1, 2, 3 pressed on the page's keypad (JsSIP's SIP INFO) reach
+// the pilot in the order pressed, once each (baresip's CALL_DTMF_START;
+// baresip raises it for RFC 4733 and for INFO alike, so that the gateway
+// sent RFC 4733 towards the leg with telephone-event is what
+// TestWebRTCInfoDTMF proves, not this test).
+func TestWebPhoneVoicemailPilot(t *testing.T) {
+	pilot, port := startBaresipPilot(t, "8000")
+	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5]}
+users:
+  - {username: u1002, password: secret, extension: "1002"}
+trunks:
+  - {name: pbx, target: "sip:127.0.0.1:%d", probe: {interval: 0s}, match: ["8000"]}
+`, port))
+	if _, page := g.api("GET", "/phone"); strings.Contains(string(page), `id="jssip-missing"`) {
+		t.Fatal("the binary embeds no JsSIP: make build runs the npm step (make webphone) first")
+	}
+	b := startBrowser(t)
+	b.login(g, "u1002", "secret")
+	b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+	b.do("dial 8000", 10*time.Second, clearInput("#number"),
+		chromedp.SendKeys(chromedp.CSS("#number"), "8000"),
+		chromedp.Click(chromedp.CSS("#call-btn")))
+	b.do("in call", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+	pilot.waitOut(t, 10*time.Second, "Call established", 0)
+	b.audioFlows(t)
+	var br, far mediaLeg
+	waitFor(t, 15*time.Second, "audio both ways on the trunk's leg", func() bool {
+		br, far = g.browserCall(t)
+		return far.PacketsIn >= 50 && far.PacketsOut >= 50
+	})
+	t.Logf("trunk's leg: %d packets in, %d out; browser's leg: %d from, %d to the browser", far.PacketsIn, far.PacketsOut, br.WebRTC.FromBrowser, br.WebRTC.ToBrowser)
+	for _, k := range []string{"1", "2", "3"} {
+		before := len(reBaresipDTMF.FindAllString(pilot.out.String(), -1))
+		b.do("DTMF "+k, 10*time.Second, chromedp.Click(chromedp.CSS(`#keypad button[data-key="`+k+`"]`)))
+		waitFor(t, 15*time.Second, "the pilot hears "+k, func() bool {
+			return len(reBaresipDTMF.FindAllString(pilot.out.String(), -1)) > before
+		})
+	}
+	var got []string
+	for _, m := range reBaresipDTMF.FindAllStringSubmatch(pilot.out.String(), -1) {
+		got = append(got, m[1])
+	}
+	t.Logf("the pilot's DTMF events: %v", got)
+	if strings.Join(got, "") != "123" {
+		t.Errorf("the pilot heard %v, want 1 2 3 once each", got)
+	}
+	b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+	r := waitCDR(t, g, "u1002", func(r cdr.Record) bool { return r.Callee == "8000" })
+	t.Logf("record: %s → %s via %s, status %d, media %d / %d packets", r.Caller, r.Callee, r.Trunk, r.Status, r.MediaA.Packets, r.MediaB.Packets)
+	if r.Trunk != "pbx" || r.Status != 200 || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
+		t.Errorf("record %+v", r)
 	}
 	g.released(t, 15*time.Second, 0, 0)
 }

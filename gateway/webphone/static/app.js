@@ -170,7 +170,12 @@
   function failText(e) {
     if (e.originator === 'local' && e.cause === JsSIP.C.causes.REJECTED) return 'Declined';
     if (e.originator === 'local' && e.cause === JsSIP.C.causes.CANCELED) return 'Cancelled';
-    if (e.originator === 'remote' && e.cause === JsSIP.C.causes.CANCELED) return 'Missed call';
+    if (e.originator === 'remote' && e.cause === JsSIP.C.causes.CANCELED) {
+      // Another of the user's phones answered: the CANCEL says so with
+      // Reason: SIP;cause=200 (RFC 3326; the gateway's forking).
+      const reason = (e.message && e.message.getHeader && e.message.getHeader('Reason')) || '';
+      return /^\s*SIP\s*;(?:.*;)?\s*cause\s*=\s*200\b/i.test(reason) ? 'Answered elsewhere' : 'Missed call';
+    }
     const m = e.message && e.message.status_code ? ' (' + e.message.status_code + ' ' + e.message.reason_phrase + ')' : '';
     return 'Call failed: ' + e.cause + m;
   }
