@@ -49,7 +49,7 @@ func (c *call) newRingback(y *leg) *ringback {
 	if y == nil {
 		return nil
 	}
-	return c.ringbackTo(y.side, y.lastFrom, y.callID())
+	return c.ringbackTo(y.side, func() []byte { return c.sessionFrom(y) }, y.callID()) // a browser's: its leg's plain face (webrtc.go)
 }
 
 // ringbackTo is a ringback into side for the party whose SDP sdp returns;

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 )
@@ -379,4 +383,170 @@ trunks:
 		t.Errorf("record %+v", r)
 	}
 	g.released(t, 15*time.Second, 0, 0)
+}
+
+// expectNotify2xx waits for the NOTIFY on callID whose sipfrag is a 2xx
+// status line (RFC 3515 §2.4.5), whatever its reason phrase.
+func expectNotify2xx(t *testing.T, p *testPhone, callID string) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case n := <-p.notifies:
+			if n.CallID().Value() != callID {
+				continue
+			}
+			frag := strings.TrimSpace(string(n.Body()))
+			if strings.HasPrefix(frag, "SIP/2.0 1") {
+				continue
+			}
+			if !strings.HasPrefix(frag, "SIP/2.0 2") {
+				t.Fatalf("NOTIFY sipfrag %q, want a 2xx", frag)
+			}
+			return
+		case <-timeout:
+			t.Fatal("no NOTIFY with a 2xx sipfrag")
+		}
+	}
+}
+
+// answerWhenRinging answers the web phone's next call from a goroutine
+// (the caller's dial blocks until the answer); its error, if any, comes
+// on the channel.
+func (b *browser) answerWhenRinging() <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		defer cancel()
+		errc <- chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ringing"]`)),
+			chromedp.Click(chromedp.CSS("#answer-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
+	}()
+	return errc
+}
+
+// TestWebPhoneTransferee: the web phone in Chromium is the transferee.
+// A SIP phone (sipgo, u1000 on a trusted address) calls it and transfers
+// it. (1) Blind (RFC 5589 §6): REFER to 1001, a baresip that rings until
+// told to answer; while it rings the browser keeps receiving audio (the
+// gateway's ringback, issue 11: its inbound-rtp grows by 50 packets and
+// more in 2 s, though the transferor sends nothing), then baresip
+// answers, the phone gets NOTIFY 200 and a BYE, the browser stays in the
+// call and hears baresip's tone. (2) Attended (RFC 5589 §7, RFC 3891): the phone calls the browser
+// again and 2001 on the PBX, then REFERs the browser to 2001 with Replaces
+// naming that call; the phone gets NOTIFY 200 and BYEs on both calls, and
+// audio flows between the browser and 2001 (the browser's inbound-rtp
+// grows with 2001's packets, 2001 receives the browser's).
+func TestWebPhoneTransferee(t *testing.T) {
+	pbx := newFarEnd(t, nil)
+	g := startGateway(t, strings.Replace(dialogConfig(pbx.agent.addr), "[MD5, SHA-256]", "[MD5]", 1)+`users:
+  - {username: u1000, password: secret, extension: "1000"}
+  - {username: u1001, password: secret, extension: "1001"}
+  - {username: u1002, password: secret, extension: "1002"}
+`)
+	if _, page := g.api("GET", "/phone"); strings.Contains(string(page), `id="jssip-missing"`) {
+		t.Fatal("the binary embeds no JsSIP: make build runs the npm step (make webphone) first")
+	}
+	b := startBrowser(t)
+	b.login(g, "u1002", "secret")
+	b.do("registered", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#reg-status[data-state="registered"]`)))
+	target := startBaresip(t, g, "u1001")
+	target.command("/answermode manual")
+	target.waitOut(t, 10*time.Second, "Answer mode changed to: manual", 0)
+	g.waitRegistrations(20*time.Second, "baresip u1001", func(rs []registration) bool {
+		_, ok := byAOR(rs)["u1001@example.com"]
+		return ok
+	})
+	ph := newTestPhone(t)
+	rtp1 := newRTPPort(t, "127.0.0.1")
+	ph.port = rtp1.port
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	callBrowser := func(t *testing.T) *sipgo.DialogClientSession {
+		t.Helper()
+		answered := b.answerWhenRinging()
+		s := ph.dial(ctx, g.UDP, "1002", mediaBody("127.0.0.1", rtp1.port, "", 0))
+		if err := <-answered; err != nil {
+			t.Fatalf("the browser did not answer: %v\npage: %s", err, b.pageText())
+		}
+		return s
+	}
+
+	t.Run("blind, the browser hears the target ring", func(t *testing.T) {
+		b.t, ph.t = t, t
+		s1 := callBrowser(t)
+		cid := s1.InviteRequest.CallID().Value()
+		st0 := b.iceStats(t)
+		if res := inDialog(ctx, t, s1, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:1001@example.com>")); res.StatusCode != 202 {
+			t.Fatalf("REFER: %d %s", res.StatusCode, res.Reason)
+		}
+		ph.expectNotify(cid, "SIP/2.0 100 Trying")
+		target.waitOut(t, 15*time.Second, "Incoming call", 0)
+		st1 := b.iceStats(t)
+		time.Sleep(2 * time.Second) // the target rings until it is told to answer
+		st2 := b.iceStats(t)
+		t.Logf("browser inbound-rtp: %d at the REFER, %d when the target rang, %d 2 s later", st0.Inbound, st1.Inbound, st2.Inbound)
+		if st2.Inbound < st1.Inbound+50 {
+			t.Errorf("while the target rang the browser got %d packets in 2 s, want ≥ 50 (the ringback tone)\ngateway: %s", st2.Inbound-st1.Inbound, tail(g.log.String(), 1500))
+		}
+		target.command("/accept")
+		target.waitOut(t, 15*time.Second, "Call established", 0)
+		expectNotify2xx(t, ph, cid) // baresip's reason phrase: "200 Answering"
+		ph.expectBye(cid)
+		time.Sleep(2 * time.Second) // the target's tone
+		st3 := b.iceStats(t)
+		t.Logf("browser inbound-rtp 2 s after the target answered: %d", st3.Inbound)
+		if st3.Inbound < st2.Inbound+50 {
+			t.Errorf("the browser got %d packets in the 2 s after the target answered", st3.Inbound-st2.Inbound)
+		}
+		if st := b.callState(); st != "active" {
+			t.Errorf("after the transfer the page's call is %q, want active; page: %s", st, b.pageText())
+		}
+		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		target.waitOut(t, 10*time.Second, `"type":"CALL_CLOSED"`, 0)
+		g.released(t, 15*time.Second, 0, 0)
+	})
+	b.t = t
+	if t.Failed() {
+		return
+	}
+
+	t.Run("attended, to 2001 on the PBX", func(t *testing.T) {
+		b.t, ph.t = t, t
+		s1 := callBrowser(t)
+		rtp2 := newRTPPort(t, "127.0.0.1")
+		s2 := ph.dial(ctx, g.UDP, "2001", mediaBody("127.0.0.1", rtp2.port, "", 0))
+		c := pbx.get("2001")
+		cid1, cid2 := s1.InviteRequest.CallID().Value(), s2.InviteRequest.CallID().Value()
+		toTag, _ := s2.InviteResponse.To().Params.Get("tag")
+		fromTag, _ := s2.InviteRequest.From().Params.Get("tag")
+		rep := url.QueryEscape(cid2 + ";to-tag=" + toTag + ";from-tag=" + fromTag)
+		if res := inDialog(ctx, t, s1, sip.REFER, "", "", sip.NewHeader("Refer-To", "<sip:2001@example.com?Replaces="+rep+">")); res.StatusCode != 202 {
+			t.Fatalf("REFER with Replaces: %d %s", res.StatusCode, res.Reason)
+		}
+		ph.expectNotify(cid1, "SIP/2.0 100 Trying")
+		ph.expectNotify(cid1, "SIP/2.0 200 OK")
+		ph.expectBye(cid1, cid2)
+		// 2001 talks; the browser hears it and 2001 hears the browser
+		st0 := b.iceStats(t)
+		sent := sendRTP(t, c.rtp, c.relayAddr, 150)
+		heard := c.rtp.recv(2 * time.Second)[0]
+		<-sent
+		st := b.iceStats(t)
+		t.Logf("after the transfer: the browser got %d packets (%d → %d), 2001 got %d of the browser's in 2 s", st.Inbound-st0.Inbound, st0.Inbound, st.Inbound, heard)
+		if st.Inbound < st0.Inbound+50 {
+			t.Errorf("the browser got %d of 2001's 150 packets", st.Inbound-st0.Inbound)
+		}
+		if heard < 50 {
+			t.Errorf("2001 got %d packets from the browser in 2 s", heard)
+		}
+		if s := b.callState(); s != "active" {
+			t.Errorf("the page's call is %q, want active", s)
+		}
+		b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
+			chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
+		g.released(t, 15*time.Second, 0, 0)
+	})
 }
