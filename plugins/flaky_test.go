@@ -24,6 +24,9 @@ type flakyConfig struct {
 	// Timeout: MonitorStart of the device hangs past its deadline this
 	// many times.
 	Timeout map[string]int `json:"timeout"`
+	// SlowMS: every MonitorStart takes this many milliseconds (a PBX
+	// answering slowly: a long restore).
+	SlowMS int `json:"slow_ms"`
 }
 
 // flaky is a driver whose PBX refuses, times out, loses events and drops
@@ -71,6 +74,13 @@ func (f *flaky) MonitorStart(ctx context.Context, d string) (string, error) {
 	f.attempts[d]++
 	n := f.attempts[d]
 	f.mu.Unlock()
+	if f.cfg.SlowMS > 0 {
+		select {
+		case <-time.After(time.Duration(f.cfg.SlowMS) * time.Millisecond):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 	switch {
 	case slices.Contains(f.cfg.Reject, d):
 		return "", fmt.Errorf("device %s: invalidDeviceID: %w", d, plugins.ErrNotFound)

@@ -104,6 +104,15 @@ func (s *Supervisor) refusedLocked(m *mon, err error) {
 	m.state, m.next = MonitorRetrying, time.Now().Add(jitter(min(d, s.cfg.MonitorRetryMax)))
 }
 
+// notTriedLocked records that m's monitor was not started for a reason of
+// the host's or the process's (the restore ran out of time before it, the
+// driver process went away): it is due again at once and the attempt is
+// not counted (no backoff). Called with s.mu held.
+func (m *mon) notTriedLocked(err error) {
+	m.id, m.reason, m.busy = "", err.Error(), false
+	m.state, m.next = MonitorRetrying, time.Now()
+}
+
 // activeLocked records that the driver monitors m as id. Called with s.mu
 // held.
 func (m *mon) activeLocked(id string) {
@@ -179,8 +188,8 @@ func (s *Supervisor) retryOne(ctx context.Context, inc *incarnation, dev string)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	id, err := inc.drv.MonitorStart(cctx, dev)
 	cancel()
-	if ctx.Err() != nil {
-		s.unbusy([]string{dev})
+	if ctx.Err() != nil || (err != nil && inc.client.Exited()) {
+		s.unbusy([]string{dev}) // the process went away: the next one restores it
 		return
 	}
 	s.mu.Lock()

@@ -12,10 +12,15 @@ import (
 // restore makes inc current and starts every monitor of the host's list on
 // it, paced and RestoreParallelism at a time, taking a snapshot of each;
 // then it emits LINK_UP and the snapshots. A device the driver refuses or
-// that does not start within CallTimeout (or before RestoreTimeout) is not
-// the end of the driver: it gets a MONITOR_ENDED event with the reason and
-// is retried with backoff (see monitors.go). restore fails only when ctx
-// ends.
+// that does not start within CallTimeout is not the end of the driver: it
+// gets a MONITOR_ENDED event with the reason and is retried with backoff
+// (see monitors.go). A device the restore did not get to before
+// RestoreTimeout, or whose attempt failed because the driver process went
+// away, was not refused: it gets its MONITOR_ENDED too, but is retried at
+// once (paced, in the background while events flow) and the attempt is not
+// counted, so that a long restore (5,000 devices on a slow machine) or
+// kill -9s during restores do not push devices into MonitorRetryMax's
+// backoff. restore fails only when ctx ends.
 func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Time) error {
 	s.cur.Store(inc) // calls may flow while monitors are restored
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RestoreTimeout)
@@ -32,21 +37,26 @@ func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Ti
 	sem := make(chan struct{}, s.cfg.RestoreParallelism)
 	var wg sync.WaitGroup
 	var restored, unsnapped atomic.Int64
+	notReached := func(dev string) error {
+		return fmt.Errorf("monitor start %s: %w %s", dev, errNotReached, s.cfg.RestoreTimeout)
+	}
 	for i, dev := range devices {
 		if s.pace.wait(rctx) != nil {
-			failed[i] = fmt.Errorf("monitor start %s: not reached within the restore timeout %s", dev, s.cfg.RestoreTimeout)
+			failed[i] = notReached(dev)
 			continue
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-rctx.Done():
-			failed[i] = fmt.Errorf("monitor start %s: not reached within the restore timeout %s", dev, s.cfg.RestoreTimeout)
+			failed[i] = notReached(dev)
 			continue
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			snap, err := s.restoreOne(rctx, inc, dev)
 			switch {
+			case err != nil && rctx.Err() != nil && ctx.Err() == nil && !permanent(err):
+				failed[i] = fmt.Errorf("%w (%w)", notReached(dev), err) // cut short by the restore timeout
 			case err == nil:
 				snaps[i] = snap
 				restored.Add(1)
@@ -64,10 +74,15 @@ func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Ti
 		return fmt.Errorf("driver %s: restore monitors: %w", s.cfg.Name, ctx.Err())
 	}
 	var refused int
+	gone := inc.client.Exited() // its failures are the process's, not the devices'
 	s.mu.Lock()
 	for i, dev := range devices {
 		if m := s.monitors[dev]; m != nil && failed[i] != nil {
-			s.refusedLocked(m, failed[i])
+			if gone || errors.Is(failed[i], errNotReached) {
+				m.notTriedLocked(failed[i])
+			} else {
+				s.refusedLocked(m, failed[i])
+			}
 			refused++
 		}
 	}
@@ -112,6 +127,10 @@ func (s *Supervisor) restore(ctx context.Context, inc *incarnation, lost time.Ti
 
 // errMonitorStopped: the host stopped a monitor while restoring it.
 var errMonitorStopped = errors.New("monitor stopped")
+
+// errNotReached: the restore ended (RestoreTimeout) before the device's
+// monitor was started.
+var errNotReached = errors.New("not reached within the restore timeout")
 
 // restoreOne starts dev's monitor on inc and takes its snapshot (nil when
 // the snapshot failed: the monitor stands).

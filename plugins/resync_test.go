@@ -18,6 +18,16 @@ import (
 // flakySupervisor supervises the flaky driver with cfg and quick retries.
 func flakySupervisor(t *testing.T, fc flakyConfig, callTimeout ...time.Duration) *plugins.Supervisor {
 	t.Helper()
+	s, err := plugins.NewSupervisor(flakyHostConfig(t, fc, callTimeout...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// flakyHostConfig is flakySupervisor's host configuration.
+func flakyHostConfig(t *testing.T, fc flakyConfig, callTimeout ...time.Duration) plugins.Config {
+	t.Helper()
 	cfg := exampleConfig(t)
 	if len(callTimeout) > 0 {
 		cfg = exampleConfig(nil) // 1,000 lines of logs would dominate
@@ -30,11 +40,7 @@ func flakySupervisor(t *testing.T, fc flakyConfig, callTimeout ...time.Duration)
 		cfg.CallTimeout = callTimeout[0]
 	}
 	cfg.MonitorRetryMin, cfg.MonitorRetryMax = 50*time.Millisecond, 400*time.Millisecond
-	s, err := plugins.NewSupervisor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return cfg
 }
 
 // cmd sends the flaky driver a command.
@@ -172,6 +178,61 @@ func TestRestoreOneRefusalAmong1000(t *testing.T) {
 		t.Fatalf("d0500: %+v", st)
 	}
 	t.Logf("d0500: %+v", stateOf(s, "d0500"))
+}
+
+// TestRestoreNotReachedRetriedAtOnce: a restore longer than
+// RestoreTimeout (a slow PBX, one MonitorStart at a time) leaves devices
+// it did not get to; they are reported (MONITOR_ENDED, "not reached") and
+// then monitored at once in the background, with no failed attempt
+// counted, however long the backoff of a refused device would be (an hour
+// here). Before, they were taken as refused: a failed attempt, and the
+// backoff (at 5,000 devices under chaos, up to MonitorRetryMax after
+// every restore).
+func TestRestoreNotReachedRetriedAtOnce(t *testing.T) {
+	cfg := flakyHostConfig(t, flakyConfig{SlowMS: 100})
+	cfg.RestoreParallelism, cfg.RestoreRate, cfg.RestoreTimeout = 1, -1, 250*time.Millisecond
+	cfg.MonitorRetryMin, cfg.MonitorRetryMax = time.Hour, time.Hour
+	s, err := plugins.NewSupervisor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs := []string{"d1", "d2", "d3", "d4", "d5", "d6"}
+	for _, d := range devs {
+		if _, err := s.MonitorStart(t.Context(), d); !errors.Is(err, plugins.ErrUnavailable) {
+			t.Fatalf("before Run: %v", err)
+		}
+	}
+	run(t, s)
+	evs := until(t, s, plugins.EventLinkUp, 20*time.Second)
+	up := evs[len(evs)-1]
+	if strings.Contains(up.RawCause, " 0 retrying") {
+		t.Fatalf("link up says %q: every device restored in time, the test proves nothing", up.RawCause)
+	}
+	t.Logf("link up: %s", up.RawCause)
+	var ended []string
+	snaps := map[string]bool{}
+	for len(snaps) < len(devs) {
+		ev := next(t, s, 10*time.Second)
+		switch ev.Type {
+		case plugins.EventSnapshot:
+			snaps[ev.Device] = true
+		case plugins.EventMonitorEnded:
+			if !strings.Contains(ev.RawCause, "not reached within the restore timeout") {
+				t.Errorf("%s ended: %s", ev.Device, ev.RawCause)
+			}
+			ended = append(ended, ev.Device)
+		default:
+			t.Fatalf("unexpected %+v", ev)
+		}
+	}
+	if len(ended) == 0 {
+		t.Errorf("no device reported as not reached")
+	}
+	for _, d := range devs {
+		if st := stateOf(s, d); st.State != plugins.MonitorActive || st.Attempts != 0 {
+			t.Errorf("%s: %+v", d, st)
+		}
+	}
 }
 
 // TestGapResyncs: a hole in the driver's sequence numbers (events lost)

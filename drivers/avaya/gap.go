@@ -41,22 +41,18 @@ func (d *Driver) gap(uint64) {
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		jobs := make([]func() error, 0, len(devs))
-		for _, dev := range devs {
-			jobs = append(jobs, func() error {
-				cctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
-				defer cancel()
-				_ = d.resnapshot(cctx, c, dev)
-				return nil
+		pbxlink.Refresh(restoreParallelism, devs, func(dev string) {
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
+			defer cancel()
+			_ = d.resnapshot(cctx, c, dev)
+		}, func() {
+			d.q.Do(func() {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				if d.gen == gen {
+					d.ev.Emit(plugins.Event{Type: plugins.EventResync})
+				}
 			})
-		}
-		_ = pbxlink.Parallel(restoreParallelism, jobs)
-		d.q.Do(func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if d.gen == gen {
-				d.ev.Emit(plugins.Event{Type: plugins.EventResync})
-			}
 		})
 	}()
 }

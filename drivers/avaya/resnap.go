@@ -13,12 +13,12 @@ import (
 // is taken, for as long as the link and the monitor last; the item's
 // resnap makes the processor tell the host (RESYNC of dev) once it is.
 func (d *Driver) resnap(gen uint64, dev string, n int) {
-	if !d.rs.Claim(dev) {
+	if !d.rs.Claim(dev, gen) {
 		return // one runs: it reads the event count afresh
 	}
 	d.stats.resnaps.Add(1)
 	d.background(func() {
-		d.rs.Loop(d.runCtx.Done(), dev, n, func(n int) (func(), bool) {
+		d.rs.Loop(d.runCtx.Done(), dev, gen, n, func(n int) (func(), bool) {
 			d.mu.Lock()
 			c, current := d.client, gen == d.gen && d.client != nil
 			_, monitored := d.monitors[dev]

@@ -120,10 +120,13 @@ func (d *Driver) apply(it item) {
 		if _, ok := d.monitors[it.snap.Device]; !ok {
 			return
 		}
-		d.applySnap(d.dev(it.snap.Device), it) // snapparts.go
-		if it.resync {
+		again := d.applySnap(d.dev(it.snap.Device), it) // snapparts.go
+		if it.resync && !again {
 			// driver.proto RESYNC: the host takes this device's snapshot
-			// and sends it on, so its lamp is right again too.
+			// and sends it on, so its lamp is right again too. Not for a
+			// snapshot whose calls events overtook: its re-snapshot tells
+			// the host once it is taken (the host took two snapshots of
+			// the device, the first one's calls not yet right).
 			d.ev.Emit(plugins.Event{Type: plugins.EventResync, Device: it.snap.Device})
 		}
 		return

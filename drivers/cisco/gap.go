@@ -46,20 +46,14 @@ func (d *Driver) resyncAllWait(p parts) {
 	if l == nil || ctx == nil {
 		return
 	}
-	jobs := make([]func() error, 0, len(mons))
-	for _, m := range mons {
-		jobs = append(jobs, func() error {
-			d.resnapshot(ctx, gen, m, p)
-			return nil
+	pbxlink.Refresh(restoreParallelism, mons, func(m *monitor) { d.resnapshot(ctx, gen, m, p) }, func() {
+		d.q.Do(func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if d.gen == gen {
+				d.ev.Emit(plugins.Event{Type: plugins.EventResync})
+			}
 		})
-	}
-	_ = pbxlink.Parallel(restoreParallelism, jobs)
-	d.q.Do(func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen {
-			d.ev.Emit(plugins.Event{Type: plugins.EventResync})
-		}
 	})
 }
 

@@ -70,6 +70,26 @@ func TestSequenceGapTellsHost(t *testing.T) {
 	}
 }
 
+// TestOvertakenResyncTellsHostOnce: a gap's fresh snapshot whose calls a
+// call event overtook is asked again, and only the snapshot taken tells
+// the host (RESYNC): nothing before it. Before, the overtaken one told the
+// host too, which took the device's snapshot with its calls not yet
+// right, then again after the re-snapshot (the Cisco chaos run's resync
+// snapshots tripled).
+func TestOvertakenResyncTellsHostOnce(t *testing.T) {
+	e := newEnv(t, labcisco.Config{}, nil)
+	e.monitor("201")
+	e.Quiet()
+	cisco.PushOvertakenResync(e.d, "201")
+	for ev := e.Next(); ev.Device != "mark"; ev = e.Next() {
+		if ev.Type == plugins.EventResync {
+			t.Fatalf("RESYNC %q for the overtaken snapshot, before its re-snapshot", ev.Device)
+		}
+	}
+	for ev := e.Next(); ev.Type != plugins.EventResync || ev.Device != "201"; ev = e.Next() {
+	}
+}
+
 // TestMonitorStartWaitsForSnapshot: MonitorStart returns once the
 // device's snapshot is applied, so the Snapshot the host takes right
 // after it shows the server's calls (the Avaya driver lost lamps after

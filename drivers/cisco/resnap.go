@@ -13,13 +13,13 @@ import (
 // per user). It asks until one is taken, for as long as the channel and
 // the monitor last, and the snapshot tells the host (RESYNC of dev).
 func (d *Driver) resnap(gen uint64, dev string, n int) {
-	if !d.rs.Claim(dev) {
+	if !d.rs.Claim(dev, gen) {
 		return // one runs: it reads the event count afresh
 	}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.rs.Loop(d.runCtx.Done(), dev, n, func(n int) (func(), bool) {
+		d.rs.Loop(d.runCtx.Done(), dev, gen, n, func(n int) (func(), bool) {
 			d.mu.Lock()
 			m, current := d.monitors[dev], gen == d.gen && d.cur != nil
 			var touched uint64

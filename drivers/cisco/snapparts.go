@@ -228,8 +228,9 @@ func (d *Driver) pbxSnapshotParts(ctx context.Context, m *monitor, p parts) (plu
 // and forwarding events do not make them older): then the calls are asked
 // again (resnap.go), unless a full call subscription event came since;
 // after pbxlink.MaxResnaps attempts the snapshot is taken regardless.
-// Called with d.mu held.
-func (d *Driver) applySnap(st *devState, it item) {
+// It reports whether the calls were asked again: the re-snapshot tells
+// the host (RESYNC) once it is taken. Called with d.mu held.
+func (d *Driver) applySnap(st *devState, it item) (again bool) {
 	p := it.parts
 	if p == 0 {
 		p = partAll
@@ -245,6 +246,7 @@ func (d *Driver) applySnap(st *devState, it item) {
 			}
 		} else if st.lastFull <= it.touched {
 			d.resnap(it.gen, it.snap.Device, it.resnap+1) // call events overtook it: ask again (resnap.go)
+			again = true
 		}
 	}
 	if p&partDND != 0 {
@@ -264,4 +266,5 @@ func (d *Driver) applySnap(st *devState, it item) {
 	for _, f := range it.snap.Forwarding {
 		st.fwd[f.Type] = f
 	}
+	return again
 }

@@ -69,28 +69,22 @@ func (d *Driver) refresh(ctx context.Context, c *csta.Client, gen uint64, last i
 		}
 	}
 	d.mu.Unlock()
-	jobs := make([]func() error, 0, len(devs))
-	for _, dev := range devs {
-		jobs = append(jobs, func() error {
-			d.mu.Lock()
-			var touched uint64
-			if s := d.devs[dev]; s != nil {
-				touched = s.Touched
-			}
-			d.mu.Unlock()
-			cctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
-			snap, mwi, err := d.pbxSnapshot(cctx, c, dev)
-			cancel()
-			if err == nil {
-				d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
-			} else {
-				d.resnap(gen, dev, 1) // unanswered: asked again until it is (resnap.go)
-			}
-			return nil
-		})
-	}
-	_ = pbxlink.Parallel(restoreParallelism, jobs)
-	d.q.Push(last)
+	pbxlink.Refresh(restoreParallelism, devs, func(dev string) {
+		d.mu.Lock()
+		var touched uint64
+		if s := d.devs[dev]; s != nil {
+			touched = s.Touched
+		}
+		d.mu.Unlock()
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RequestTimeout))
+		snap, mwi, err := d.pbxSnapshot(cctx, c, dev)
+		cancel()
+		if err == nil {
+			d.q.Push(item{gen: gen, snap: &snap, mwi: mwi, touched: touched})
+		} else {
+			d.resnap(gen, dev, 1) // unanswered: asked again until it is (resnap.go)
+		}
+	}, func() { d.q.Push(last) })
 }
 
 // endMonitor drops a device whose monitor did not start on a live link

@@ -25,3 +25,18 @@ func Parallel(n int, jobs []func() error) error {
 	wg.Wait()
 	return first
 }
+
+// Refresh asks again for every device's snapshot, n at a time (snap asks
+// the PBX for one device and queues the answer, or starts its
+// re-snapshot), then calls after: how a driver answers events it lost (its
+// own queue's gap, the PBX's messagesLost), after which it tells the host
+// (RESYNC) in event order. The Mitel, Avaya and Cisco drivers each wrote
+// this loop.
+func Refresh[T any](n int, devs []T, snap func(T), after func()) {
+	jobs := make([]func() error, 0, len(devs))
+	for _, dev := range devs {
+		jobs = append(jobs, func() error { snap(dev); return nil })
+	}
+	_ = Parallel(n, jobs)
+	after()
+}

@@ -171,3 +171,32 @@ func TestLoopFlappingBacksOff(t *testing.T) {
 	}
 	t.Logf("%d connects in 600ms of flapping", connects.Load())
 }
+
+// TestRefresh: every device is snapshotted, at most n at a time, and
+// after runs once all are done.
+func TestRefresh(t *testing.T) {
+	for _, n := range []int{1, 3, 16} {
+		var mu sync.Mutex
+		running, most, done := 0, 0, map[string]bool{}
+		afterSaw := -1
+		devs := []string{"201", "202", "203", "204", "205", "206", "207"}
+		Refresh(n, devs, func(dev string) {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			done[dev] = true
+			mu.Unlock()
+		}, func() {
+			mu.Lock()
+			afterSaw = len(done)
+			mu.Unlock()
+		})
+		if afterSaw != len(devs) || most > n {
+			t.Errorf("n=%d: after saw %d of %d snapshots done, at most %d at once", n, afterSaw, len(devs), most)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 		}
 		mon := &monitor{id: s.newID(), device: ext, sess: ss}
 		s.monitors[mon.id] = mon
+		s.byDev.Add(mon.device, mon)
 		return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: mon.id}}
 	case *cstaxml.MonitorStop:
 		mon, ok := s.monitors[r.MonitorCrossRefID]
@@ -58,6 +59,7 @@ func (s *Sim) service(ss *session, m cstaxml.Message) ctisim.Result {
 			return ctisim.Fail(ctisim.ErrInvalidCrossRef)
 		}
 		delete(s.monitors, r.MonitorCrossRefID)
+		s.byDev.Remove(mon.device, mon)
 		return ctisim.Result{Msg: &cstaxml.MonitorStopResponse{}}
 	case *cstaxml.SnapshotDevice:
 		return s.snapshot(r.SnapshotObject.Value)
@@ -149,8 +151,8 @@ func (s *Sim) emit(ext string, c *ctisim.Call, local string, mk func(xref, local
 			local = p.State
 		}
 	}
-	for _, mon := range s.monitors {
-		if mon.device == ext && mon.sess.link != nil && !s.loseOne() {
+	for _, mon := range s.byDev[ext] {
+		if mon.sess.link != nil && !s.loseOne() {
 			mon.sess.link.SendMsg(cstaxml.EventInvokeID, mk(mon.id, local))
 		}
 	}

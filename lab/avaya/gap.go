@@ -50,6 +50,14 @@ func (s *Sim) SendSystemStatus(status string) {
 	ctisim.SendSystemStatus(status, to)
 }
 
+// CallsByDevice is CallsAt for every device at once (devices with no
+// call left out), taken in one pass under the lock.
+func (s *Sim) CallsByDevice() map[string]map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ctisim.CallsByDevice(s.calls)
+}
+
 // CallsAt returns the calls at extension ext as AES holds them: call ID
 // → ext's localConnectionInfo. It is the truth lamps are checked against.
 func (s *Sim) CallsAt(ext string) map[string]string {

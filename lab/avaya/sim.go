@@ -136,6 +136,7 @@ type Sim struct {
 	links    map[*link]struct{}
 	sessions map[string]*session
 	monitors map[string]*monitor // monitorCrossRefID → monitor
+	byDev    ctisim.DeviceIndex[*monitor]
 	calls    map[string]*ctisim.Call
 	wire     ctisim.Wire // how its calls are written: the shared call operations
 	devices  map[string]*device
@@ -197,7 +198,7 @@ func New(cfg Config) (*Sim, error) {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	s := &Sim{cfg: cfg, ln: ln, stop: make(chan struct{}), links: map[*link]struct{}{}, sessions: map[string]*session{},
-		monitors: map[string]*monitor{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
+		monitors: map[string]*monitor{}, byDev: ctisim.DeviceIndex[*monitor]{}, calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.wire = ctisim.Wire{Party: s.party, Conn: s.conn, EmitAll: s.emitAll,
 		Forget: func(c *ctisim.Call) { delete(s.calls, c.ID); s.hunt.Distribute() }}
 	s.hunt = ctisim.Hunt{Wire: s.wire, Members: func(g string) []string { return s.cfg.Groups[g] }, Refuses: s.refuses,
@@ -472,6 +473,7 @@ func (s *Sim) endSession(ss *session) {
 	for id, m := range s.monitors {
 		if m.sess == ss {
 			delete(s.monitors, id)
+			s.byDev.Remove(m.device, m)
 		}
 	}
 	if ss.link != nil {

@@ -22,6 +22,26 @@ func CallsAt(calls map[string]*Call, dev string) map[string]string {
 	return out
 }
 
+// CallsByDevice is [CallsAt] for every device at once: device → call ID →
+// its localConnectionInfo, devices with no call left out. One pass over
+// calls: checking 5,000 lamps device by device took a pass each.
+func CallsByDevice(calls map[string]*Call) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, c := range calls {
+		for _, p := range c.Parties {
+			at := out[p.Device]
+			if at == nil {
+				at = map[string]string{}
+				out[p.Device] = at
+			}
+			if _, ok := at[c.ID]; !ok { // the first party of dev, as Party finds it
+				at[c.ID] = p.State
+			}
+		}
+	}
+	return out
+}
+
 // NextRequest is the invoke ID of the next request a switch sends on a
 // link whose last one was *last: 1 to cstaxml.MaxInvokeID, then 1 again.
 func NextRequest(last *int) cstaxml.InvokeID {

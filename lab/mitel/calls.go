@@ -46,6 +46,7 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 		}
 		mon := &monitor{id: s.newID(), device: r.MonitorObject.DeviceObject.Value, link: l}
 		s.monitors[mon.id] = mon
+		s.byDev.Add(mon.device, mon)
 		return ctisim.Result{Msg: &cstaxml.MonitorStartResponse{MonitorCrossRefID: mon.id}}
 	case *cstaxml.MonitorStop:
 		mon, ok := s.monitors[r.MonitorCrossRefID]
@@ -53,6 +54,7 @@ func (s *Sim) service(l *link, m cstaxml.Message) ctisim.Result {
 			return ctisim.Fail(ctisim.ErrInvalidCrossRef)
 		}
 		delete(s.monitors, r.MonitorCrossRefID)
+		s.byDev.Remove(mon.device, mon)
 		return ctisim.Result{Msg: &cstaxml.MonitorStopResponse{}}
 	case *cstaxml.SnapshotDevice:
 		res := s.snapshot(r.SnapshotObject.Value)
@@ -113,12 +115,10 @@ func (s *Sim) emit(dev string, c *ctisim.Call, local string, mk func(xref, local
 		s.lost++
 		return // lost on the way, as a switch under overload loses them
 	}
-	for _, mon := range s.monitors {
-		if mon.device == dev {
-			m := mk(mon.id, local)
-			s.stamp(m)
-			mon.link.SendMsg(cstaxml.EventInvokeID, m)
-		}
+	for _, mon := range s.byDev[dev] {
+		m := mk(mon.id, local)
+		s.stamp(m)
+		mon.link.SendMsg(cstaxml.EventInvokeID, m)
 	}
 }
 

@@ -148,6 +148,7 @@ type Sim struct {
 	out      bool // Outage: links are closed as they come
 	links    map[*link]struct{}
 	monitors map[string]*monitor // monitorCrossRefID → monitor
+	byDev    ctisim.DeviceIndex[*monitor]
 	calls    map[string]*ctisim.Call
 	wire     ctisim.Wire // how its calls are written: the shared call operations
 	devices  map[string]*device
@@ -188,7 +189,7 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.TLS != nil {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
-	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{},
+	s := &Sim{cfg: cfg, ln: ln, links: map[*link]struct{}{}, monitors: map[string]*monitor{}, byDev: ctisim.DeviceIndex[*monitor]{},
 		calls: map[string]*ctisim.Call{}, devices: map[string]*device{}}
 	s.dec = cstaxml.Decoder{CSTANamespaces: func() []string { return []string{cfg.Namespace} }}
 	s.wire = ctisim.Wire{Party: cstaxml.KnownParty, Conn: cstaxml.Conn, EmitAll: s.emitAll,
@@ -273,6 +274,14 @@ func (s *Sim) SendSystemStatus(status string) {
 	}
 	s.mu.Unlock()
 	ctisim.SendSystemStatus(status, to)
+}
+
+// CallsByDevice is CallsAt for every device at once (devices with no
+// call left out), taken in one pass under the lock.
+func (s *Sim) CallsByDevice() map[string]map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ctisim.CallsByDevice(s.calls)
 }
 
 // CallsAt returns the calls at dev as the switch holds them: call ID →
@@ -471,6 +480,7 @@ func (l *link) free() {
 	for id, m := range l.s.monitors {
 		if m.link == l {
 			delete(l.s.monitors, id)
+			l.s.byDev.Remove(m.device, m)
 		}
 	}
 	l.s.mu.Unlock()

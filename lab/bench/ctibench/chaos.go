@@ -61,7 +61,21 @@ type Chaos struct {
 	// Unmonitored lists some devices silently unmonitored (for the
 	// report).
 	Unmonitored []string
+	// Curve is the settle curve: where the devices stood at the end of
+	// the chaos and then every curveEvery until it settled (or gave up),
+	// to tell a restore that stalls from one that a starved machine
+	// slows.
+	Curve []settlePoint
 }
+
+// settlePoint is one point of the settle curve.
+type settlePoint struct {
+	At                             time.Duration // since the end of the chaos
+	AtSim, Silent, Reported, Wrong int
+}
+
+// curveEvery spaces the settle curve's points.
+const curveEvery = 5 * time.Second
 
 // orphanWait is how long a chaos run with orphans at settle waits for the
 // simulator to drop abandoned sessions' monitors (AES keeps a session
@@ -110,9 +124,16 @@ func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration)
 	// every lamp right.
 	deadline := end.Add(3 * time.Minute)
 	for {
-		c.Silent, c.Reported, c.Unmonitored = silentDevices(r)
+		t := time.Now()
+		var atSim int
+		c.Silent, c.Reported, atSim, c.Unmonitored = silentDevices(r)
 		c.Wrong = v.wrong(r, devs)
-		if c.Silent == 0 && c.Reported == 0 && c.Wrong == 0 {
+		settled := c.Silent == 0 && c.Reported == 0 && c.Wrong == 0
+		if n := len(c.Curve); settled || n == 0 || time.Since(end)-c.Curve[n-1].At >= curveEvery {
+			c.Curve = append(c.Curve, settlePoint{At: time.Since(end), AtSim: atSim, Silent: c.Silent,
+				Reported: c.Reported, Wrong: c.Wrong})
+		}
+		if settled {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -132,7 +153,9 @@ func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration)
 				"host states %v (e.g. %s), driver up %v, refused %v, %d monitors at the simulator",
 				c.Silent, c.Unmonitored, c.Wrong, states, reason, r.sup.Up(), r.sup.Refused(), len(r.pbx.monitors()))
 		}
-		time.Sleep(50 * time.Millisecond)
+		// At least as long as the check took: at 5,000 devices it is not
+		// free, and the bench must not starve the restore it measures.
+		time.Sleep(max(50*time.Millisecond, time.Since(t)))
 	}
 	c.Settle = time.Since(end)
 	st := r.sup.Stats()
@@ -148,12 +171,14 @@ func chaos(ctx context.Context, r *rig, v *view, devs []string, d time.Duration)
 
 // silentDevices counts the devices the host takes as monitored that the
 // simulator does not monitor for the driver's live link (listing the first
-// few), and the devices the host reports as not monitored.
-func silentDevices(r *rig) (silent, reported int, some []string) {
+// few), the devices the host reports as not monitored, and the devices the
+// simulator monitors for the live link.
+func silentDevices(r *rig) (silent, reported, atSim int, some []string) {
 	at := map[string]bool{}
 	for _, d := range r.pbx.liveMonitors() {
 		at[d] = true
 	}
+	atSim = len(at)
 	for _, m := range r.sup.MonitorStates() {
 		switch {
 		case m.State != plugins.MonitorActive:
@@ -165,7 +190,7 @@ func silentDevices(r *rig) (silent, reported int, some []string) {
 			}
 		}
 	}
-	return silent, reported, some
+	return silent, reported, atSim, some
 }
 
 // printChaos prints a chaos run's record.
@@ -185,6 +210,15 @@ func printChaos(out interface{ Write([]byte) (int, error) }, driver string, c Ch
 		"orphaned monitors at the simulator %d (after its cleanup %d) (goal 0 silently unmonitored: %s)\n",
 		ms(c.Settle), c.Silent, c.Reported, c.Wrong, c.Orphans, c.OrphansLater,
 		map[bool]string{true: "MET", false: "NOT MET"}[c.Silent == 0 && c.Wrong == 0 && err == nil])
+	if len(c.Curve) > 1 {
+		var pts []string
+		for _, p := range c.Curve {
+			pts = append(pts, fmt.Sprintf("+%.1fs %d at the simulator/%d silent/%d reported/%d wrong",
+				p.At.Seconds(), p.AtSim, p.Silent, p.Reported, p.Wrong))
+		}
+		fmt.Fprintf(out, "  settle curve (devices monitored at the simulator, silently unmonitored, reported, wrong lamps): %s\n",
+			strings.Join(pts, ", "))
+	}
 	if c.Silent > 0 && os.Getenv("CTIBENCH_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "silently unmonitored, e.g. %v\n", c.Unmonitored)
 	}

@@ -165,8 +165,15 @@ func (v *view) after(ups *[]time.Time, t time.Time) (time.Time, bool) {
 // wrong counts devices whose lamp differs from the simulator's calls.
 func (v *view) wrong(r *rig, devs []string) int {
 	n := 0
+	var all map[string]map[string]string // the switch's truth in one pass, when it offers it
+	if b, ok := r.pbx.(bulkCalls); ok {
+		all = b.callsByDevice()
+	}
 	for _, d := range devs {
-		want := r.pbx.calls(d)
+		want := all[d]
+		if all == nil {
+			want = r.pbx.calls(d)
+		}
 		v.mu.Lock()
 		got := maps.Clone(v.calls[d])
 		v.mu.Unlock()
@@ -330,7 +337,7 @@ func lamps(ctx context.Context, o Options, driver string) (Lamps, error) {
 	}
 	res.WrongAfter[2] = v.wrong(r, devs)
 	res.Wrong = res.WrongAfter[0] + res.WrongAfter[1] + res.WrongAfter[2]
-	res.Silent, _, _ = silentDevices(r)
+	res.Silent, _, _, _ = silentDevices(r)
 
 	if o.Chaos > 0 {
 		res.Chaos, err = chaos(ctx, r, v, devs, o.Chaos)
