@@ -193,8 +193,8 @@ func (f *fork) sendTrunk(ctx context.Context, trunk *dnssrv.Trunk, inv *sip.Requ
 	return res, nil
 }
 
-// take reads one event of the fork loop (ring.go, refer.go's
-// placeTransfer): the response to act on, or nil. A branch whose
+// take reads one event of the fork loop (forkloop.go; queue.go's
+// rounds): the response to act on, or nil. A branch whose
 // transaction ended without a final response is settled here: 408 for
 // Timer B (RFC 3261 §17.1.1.2), 503 when the request could not be sent
 // (§8.1.3.1). A 100 is hop by hop (§16.7 step 5 idea: ours was sent);
