@@ -228,6 +228,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 		pr.reply <- pickupReply{err: err}
 		return false
 	}
+	c.tone.stop()     // the picker is heard now (ringback_fork.go)
 	gw.closePickup(c) // one pickup only
 	f.cancel(nil, reasonElsewhere)
 	f.drain(nil)

@@ -37,7 +37,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 	b := c.gw
 	f := newFork(c)
-	f.earlyLost = earlyLostOf(tx) // click-to-dial's ringback (ringback_fork.go)
+	f.earlyLost = c.earlyLostHook(tx) // the tone again when early media ends (ringback_fork.go)
 	c.info.mu.Lock()
 	if tgt.trunk != nil {
 		c.info.trunk = tgt.trunk.Name()
@@ -111,6 +111,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	case errors.Is(err, errPickedUp):
 		return nil
 	}
+	c.tone.stop()
 	return err
 }
 
@@ -220,11 +221,14 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 		if err == nil {
 			f.early = br
 			c.earlyA = out
+			// No tone of ours over it (ringback_fork.go).
+			c.earlyHeard(tx)
 			c.provisionalA(tx, req, res.StatusCode, res.Reason, c.earlyBody(out)) // lateoffer.go
 			return
 		}
 		c.gw.log.Info("early SDP rejected", "branch", br.label, "error", err)
 	}
+	c.tone.provisional(res, false) // a 180 after the early media ended (ringback_fork.go)
 	if c.rang {
 		return
 	}
@@ -240,6 +244,7 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 // instead (crossedCancel).
 func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response, cancelled chan struct{}) error {
 	gw := c.gw
+	c.tone.stop()
 	c.b = br.d // ACKed; the other branches cancelled and drained (fork.win)
 	c.info.mu.Lock()
 	c.info.answeredBy = br.user
