@@ -39,6 +39,10 @@ type branch struct {
 	prack     prackState // 100rel on this branch (prack.go)
 	authTries int        // INVITEs sent again with credentials (trunkauth.go)
 	rang      bool       // a 180 without SDP came (ringback_fork.go)
+	// retried422: the INVITE was sent again after a 422 (redirect.go):
+	// once per target, each branch agreeing its own interval (RFC 4028
+	// §7.3).
+	retried422 bool
 
 	mu            sync.Mutex
 	okTag         string  // the To tag of the first 2xx: the dialog the branch formed

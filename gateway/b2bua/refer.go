@@ -289,7 +289,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	z.keep(final.Body(), offer)
-	c.armTimer(zd, c.gw.timerConf().negotiateUAC(final))
+	z.armTimer(c.gw.timerConf().negotiateUAC(final, nil)) // our INVITE's Min-SE: ours
 	c.resumeTransferee(y, final.Body())
 	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
 	if !c.release(x.d) && !gone {
@@ -499,12 +499,7 @@ func (c *call) attended(l *leg, r *leg) error {
 		}
 		return c.failTransfer(x.d, code, reason, err)
 	}
-	c2.est.mu.Lock()
-	var wt *legTimer
-	if lt := c2.est.timers[w.d]; lt != nil {
-		wt = &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update}
-	}
-	c2.est.mu.Unlock()
+	wt := w2.timer() // w's session timer, as agreed with it, moves with it
 	// The other call ends towards the transferor only (unless it hung up
 	// that leg already): w moves to c.
 	byeR := !c2.transferorGone(r.d)
@@ -521,7 +516,7 @@ func (c *call) attended(l *leg, r *leg) error {
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	w.keep(res.Body(), offer)
-	c.armTimer(w.d, wt)
+	w.armTimer(wt)
 	c.resumeTransferee(y, res.Body())
 	c.notifyRefer(x.d, 200, "OK", true)
 	if !c.release(x.d) && !gone {

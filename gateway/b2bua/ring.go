@@ -293,8 +293,8 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 		gw.removeDialogs(c)
 		return c.crossedCancel()
 	}
-	c.startTimers(sent, res) // timer hook (timer.go)
-	c.keepAckAnswer()        // late offer (lateoffer.go)
+	c.startTimers(sent, res, br.inv) // timer hook (timer.go)
+	c.keepAckAnswer()                // late offer (lateoffer.go)
 	if req.Transport() == "UDP" || req.Transport() == "udp" {
 		go c.retransmit2xx(tx, sent)
 	}
