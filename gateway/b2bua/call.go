@@ -33,6 +33,7 @@ type call struct {
 	originB  *sdp.Origin
 	rang     bool       // a ringing provisional went to the caller
 	earlyA   []byte     // the last SDP answer sent to the caller in a 18x
+	tone     *ringback  // the caller's ringback once it heard early media (ringback_fork.go)
 	relA     reliableA  // reliable provisionals towards the caller (prack.go)
 	early    earlyState // early dialogs: UPDATE relayed (early_update.go)
 	diverted *diversion // set once the call was diverted (divert.go)

@@ -39,6 +39,10 @@ type branch struct {
 	prack     prackState // 100rel on this branch (prack.go)
 	authTries int        // INVITEs sent again with credentials (trunkauth.go)
 	rang      bool       // a 180 without SDP came (ringback_fork.go)
+	// retried422: the INVITE was sent again after a 422 (redirect.go):
+	// once per target, each branch agreeing its own interval (RFC 4028
+	// §7.3).
+	retried422 bool
 
 	mu            sync.Mutex
 	okTag         string  // the To tag of the first 2xx: the dialog the branch formed
@@ -193,8 +197,8 @@ func (f *fork) sendTrunk(ctx context.Context, trunk *dnssrv.Trunk, inv *sip.Requ
 	return res, nil
 }
 
-// take reads one event of the fork loop (ring.go, refer.go's
-// placeTransfer): the response to act on, or nil. A branch whose
+// take reads one event of the fork loop (forkloop.go; queue.go's
+// rounds): the response to act on, or nil. A branch whose
 // transaction ended without a final response is settled here: 408 for
 // Timer B (RFC 3261 §17.1.1.2), 503 when the request could not be sent
 // (§8.1.3.1). A 100 is hop by hop (§16.7 step 5 idea: ours was sent);

@@ -59,7 +59,7 @@ func (m rawMsg) status() int {
 const forkSDP = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 
 // reply answers req from pc.
-func reply(pc net.PacketConn, req rawMsg, code int, reason, tag, body string) {
+func reply(pc net.PacketConn, req rawMsg, code int, reason, tag, body string, extra ...string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
 	for _, l := range req.head {
@@ -73,6 +73,9 @@ func reply(pc net.PacketConn, req rawMsg, code int, reason, tag, body string) {
 	}
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %s\r\n", req.get("From"), to, req.get("Call-ID"), req.get("CSeq"))
 	fmt.Fprintf(&b, "Contact: <sip:dev@%s>\r\n", pc.LocalAddr())
+	for _, x := range extra {
+		b.WriteString(x + "\r\n")
+	}
 	if body != "" {
 		b.WriteString("Content-Type: application/sdp\r\n")
 	}
@@ -86,7 +89,10 @@ type forkDevice struct {
 	busy   bool
 	answer time.Duration
 	mu     sync.Mutex
-	got    []rawMsg
+	// minSE, when set, is the device's Min-SE (RFC 4028 §6): an INVITE
+	// whose Session-Expires is below it gets 422. Under mu.
+	minSE int
+	got   []rawMsg
 }
 
 func startForkDevice(t *testing.T, busy bool, answer time.Duration) *forkDevice {
@@ -118,6 +124,13 @@ func startForkDevice(t *testing.T, busy bool, answer time.Duration) *forkDevice 
 			case "INVITE":
 				if d.busy {
 					reply(pc, m, 486, "Busy Here", "dev", "")
+					continue
+				}
+				d.mu.Lock()
+				mse := d.minSE
+				d.mu.Unlock()
+				if se, _, _ := strings.Cut(m.get("Session-Expires"), ";"); mse > 0 && atoiOr0(se) < mse {
+					reply(pc, m, 422, "Session Interval Too Small", "dev", "", "Min-SE: "+strconv.Itoa(mse))
 					continue
 				}
 				reply(pc, m, 180, "Ringing", "dev", "")
@@ -372,4 +385,54 @@ func TestForkInProcess(t *testing.T) {
 			t.Fatalf("caller got %s", res.first)
 		}
 	})
+}
+
+// atoiOr0 is s as a number, 0 when it is none.
+func atoiOr0(s string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s))
+	return n
+}
+
+// TestForkEachBranch422: both devices of the callee want a longer
+// session interval (422 with Min-SE 3600, RFC 4028 §6): each gets the
+// INVITE again with Session-Expires and Min-SE 3600 (§7.3). The 422
+// retry is the branch's, not the call's: before, only the first device
+// to answer 422 was asked again, and the other stayed refused.
+func TestForkEachBranch422(t *testing.T) {
+	d1, d2 := startForkDevice(t, false, 0), startForkDevice(t, false, 0)
+	for _, d := range []*forkDevice{d1, d2} {
+		d.mu.Lock()
+		d.minSE = 3600
+		d.mu.Unlock()
+	}
+	gw, _ := startForkGateway(t, d1, d2)
+	c := newCaller(t, gw)
+	c.send("INVITE", "sip:1001@example.com", "<sip:1001@example.com>", 1, forkSDP)
+	c.awaitRinging()
+	for i, d := range []*forkDevice{d1, d2} {
+		var again rawMsg
+		for deadline := time.Now().Add(5 * time.Second); again.first == ""; {
+			d.mu.Lock()
+			n := 0
+			for _, m := range d.got {
+				if m.method() == "INVITE" {
+					if n++; n == 2 {
+						again = m
+					}
+				}
+			}
+			d.mu.Unlock()
+			if again.first != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("device %d: %d INVITEs, want its INVITE again after its 422", i+1, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if se, mse := again.get("Session-Expires"), again.get("Min-SE"); se != "3600" || mse != "3600" {
+			t.Errorf("device %d: INVITE again with Session-Expires %q Min-SE %q, want 3600 3600", i+1, se, mse)
+		}
+	}
+	c.send("CANCEL", "sip:1001@example.com", "<sip:1001@example.com>", 1, "")
 }

@@ -37,8 +37,6 @@ type established struct {
 	seq    map[*dialog]uint32
 	timers map[*dialog]*legTimer // timer.go
 	acks   map[*dialog]*ackWait  // 2xx to a re-INVITE waiting for its ACK
-	// timerA is what timerA negotiated with the caller, for startTimers.
-	timerA *legTimer
 	// referSeq is the CSeq of the REFER being carried out: the id of its
 	// subscription (RFC 3515 §2.4.6).
 	referSeq uint32

@@ -41,10 +41,8 @@ func (b *B2BUA) Park(id, user string) error {
 	}
 	c.est.mu.Lock()
 	c.est.referSeq, c.est.noReferSub = 0, true // no REFER: nobody to NOTIFY
-	if lt := c.est.timers[x.d]; lt != nil && lt.t != nil {
-		lt.t.Stop() // no refresh towards the released leg
-	}
 	c.est.mu.Unlock()
+	x.stopTimer() // no refresh towards the released leg
 	// The far party on hold: our session, sendonly.
 	sd, _, err := y.acceptOffer(c.sessionFrom(x))
 	if err == nil {

@@ -228,6 +228,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 		pr.reply <- pickupReply{err: err}
 		return false
 	}
+	c.tone.stop()     // the picker is heard now (ringback_fork.go)
 	gw.closePickup(c) // one pickup only
 	f.cancel(nil, reasonElsewhere)
 	f.drain(nil)
@@ -243,7 +244,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	gw.addDialogs(c)
 	sent := c.respondA(tx, req, 200, "OK", toA)
 	resB := sip.NewResponseFromRequest(pr.req, 200, "OK", pbody)
-	c.startTimers(sent, resB)
+	c.startTimers(sent, resB, nil)
 	c.keepAckAnswer() // a late offer answered in the PRACK (lateoffer.go)
 	c.est.mu.Lock()
 	c.est.sent[n] = toP
@@ -252,7 +253,7 @@ func (c *call) pickedUp(f *fork, pr *pickupReq, req *sip.Request, tx sip.ServerT
 	}
 	c.est.mu.Unlock()
 	lt := c.gw.timerConf().negotiateUAS(pr.req)
-	c.armTimer(n, lt)
+	b.on(n).armTimer(lt)
 	pr.reply <- pickupReply{n: n, answer: toP, lt: lt}
 	if udpTransport(req.Transport()) {
 		go c.retransmit2xx(tx, sent)

@@ -145,6 +145,7 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 			case code < 300:
 				why = ""
 				w.Answered(br.user)
+				f.win(br, res)
 				err := c.answer2xx(ctx, f, br, req, tx, res, cancelled)
 				f = newFork(c) // answer2xx drained it
 				return err

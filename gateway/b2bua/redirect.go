@@ -21,8 +21,6 @@ type redirectState struct {
 	to    string   // the number the call now goes to ("" = c.num)
 	count int      // redirects followed
 	tried []string // numbers already called, for loop protection
-	// retried422 is set once the INVITE was retried after a 422.
-	retried422 bool
 }
 
 // retrySessionInterval sends br's INVITE again after its 422, with the
@@ -32,7 +30,7 @@ type redirectState struct {
 func (c *call) retrySessionInterval(ctx context.Context, f *fork, br *branch, res *sip.Response) bool {
 	want := minSEOf(res)
 	se, _, _ := sessionExpiresOf(br.inv)
-	if want <= se || want <= minSE || c.redirect.retried422 {
+	if want <= se || want <= minSE || br.retried422 {
 		return false
 	}
 	r := br.inv.Clone()
@@ -42,11 +40,12 @@ func (c *call) retrySessionInterval(ctx context.Context, f *fork, br *branch, re
 	r.AppendHeader(sip.NewHeader("Session-Expires", secs(want)))
 	r.AppendHeader(sip.NewHeader("Min-SE", secs(want)))
 	r.Laddr = br.inv.Laddr
-	c.redirect.retried422 = true
-	if _, err := c.resend(ctx, f, br, r); err != nil {
+	nb, err := c.resend(ctx, f, br, r)
+	if err != nil {
 		c.gw.log.Info("retry after 422 failed", "branch", br.label, "error", err)
 		return false
 	}
+	nb.retried422 = true
 	c.gw.log.Debug("INVITE retried after 422", "branch", br.label, "session_expires", want)
 	return true
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
-	"github.com/switchboard-gw/switchboard/dnssrv"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
 
@@ -290,7 +289,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	z.keep(final.Body(), offer)
-	c.armTimer(zd, c.gw.timerConf().negotiateUAC(final))
+	z.armTimer(c.gw.timerConf().negotiateUAC(final, nil)) // our INVITE's Min-SE: ours
 	c.resumeTransferee(y, final.Body())
 	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
 	if !c.release(x.d) && !gone {
@@ -329,61 +328,25 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 			}
 			return fail(503, "Service Unavailable", err)
 		}
-	} else {
-		if len(tgt.contacts) == 0 {
-			return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user))
-		}
-		for _, bnd := range tgt.contacts {
-			br, err := tc.contactBranch(tgt.user, bnd, extra...)
-			if err == nil {
-				err = f.send(ctx, br)
-			}
-			if err != nil {
-				gw.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
-			}
-		}
-		if len(f.branches) == 0 {
-			return fail(480, "Temporarily Unavailable", fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user))
-		}
+	} else if err := f.sendContacts(ctx, tgt.user, tgt.contacts, extra...); err != nil {
+		return fail(480, "Temporarily Unavailable", err)
 	}
-	finals := map[*branch]*sip.Response{}
-	for f.pending > 0 {
-		select {
-		case ev := <-f.events:
-			br, res := ev.br, f.take(ev)
-			switch {
-			case res == nil:
-			case res.StatusCode < 200:
-				tc.prackEarly(br, res) // the early dialog, PRACK (RFC 3262 §4)
-				if early != nil && early(res) {
-					f.early = br
-				}
-			case res.StatusCode < 300:
-				f.win(br, res)
-				return br.d, res, nil
-			default:
-				f.refused(br, res)
-				finals[br] = res
+	br, res, err := f.run(forkWait{
+		ctx: ctx, // the transferee left, or too long: CANCEL (RFC 3261 §9.1)
+		provisional: func(br *branch, res *sip.Response) {
+			tc.prackEarly(br, res) // the early dialog, PRACK (RFC 3262 §4)
+			if early != nil && early(res) {
+				f.early = br
 			}
-		case <-ctx.Done():
-			f.cancel(nil, "") // RFC 3261 §9.1: the transferee left, or too long
-			f.drain(nil)
-			return fail(408, "Request Timeout", ctx.Err())
-		}
+		},
+	})
+	switch {
+	case br != nil:
+		return br.d, res, nil
+	case res == nil:
+		return fail(408, "Request Timeout", err)
 	}
-	f.drain(nil)
-	if tgt.trunk != nil {
-		// One branch: its status as it came (RFC 3261 §16.7 step 6 with
-		// one response).
-		br := f.branches[len(f.branches)-1]
-		if res := finals[br]; res != nil {
-			return nil, res, errPeerStatus
-		}
-		return fail(br.final, br.reason, fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr))
-	}
-	err := f.best()
-	o := classify(err)
-	return fail(o.Status, o.Reason, err)
+	return nil, res, err
 }
 
 // transferee is the caller of the call a transfer places: the party at
@@ -536,12 +499,7 @@ func (c *call) attended(l *leg, r *leg) error {
 		}
 		return c.failTransfer(x.d, code, reason, err)
 	}
-	c2.est.mu.Lock()
-	var wt *legTimer
-	if lt := c2.est.timers[w.d]; lt != nil {
-		wt = &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update}
-	}
-	c2.est.mu.Unlock()
+	wt := w2.timer() // w's session timer, as agreed with it, moves with it
 	// The other call ends towards the transferor only (unless it hung up
 	// that leg already): w moves to c.
 	byeR := !c2.transferorGone(r.d)
@@ -558,7 +516,7 @@ func (c *call) attended(l *leg, r *leg) error {
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	w.keep(res.Body(), offer)
-	c.armTimer(w.d, wt)
+	w.armTimer(wt)
 	c.resumeTransferee(y, res.Body())
 	c.notifyRefer(x.d, 200, "OK", true)
 	if !c.release(x.d) && !gone {

@@ -44,7 +44,7 @@ func (b *B2BUA) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	b.respond(tx, req, 100, "Trying", nil)
 	refreshTarget(l.d, req)
-	hs := c.timerRefreshed(l.d, req)
+	hs := l.timerRefreshed(req)
 	if len(req.Body()) == 0 {
 		// The answer comes in the ACK: the exchange lasts until then.
 		defer c.est.finish()
@@ -87,7 +87,7 @@ func (b *B2BUA) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	refreshTarget(l.d, req)
-	hs := c.timerRefreshed(l.d, req)
+	hs := l.timerRefreshed(req)
 	if len(req.Body()) == 0 {
 		c.respondIn(tx, req, l.d, 200, "OK", "", nil, hs...)
 		return
@@ -191,7 +191,8 @@ func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.
 	req := y.d.newRequest(method)
 	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	c.timerHeaders(y.d, req)
+	tl := &leg{c: c, d: y.d} // y's timer runs on c
+	tl.timerHeaders(req)
 	req.SetBody(offer)
 	by := c.browserOf(y)
 	if by != nil { // towards a browser: WebRTC (webrtc.go)
@@ -218,7 +219,7 @@ func (c *call) offerTo(y *leg, method sip.RequestMethod, offer []byte, sd *psdp.
 		c.gw.ack2xx(y.d, res)
 	}
 	refreshTarget(y.d, res)
-	c.timerAnswered(y.d, res)
+	tl.timerAnswered(res)
 	body := res.Body()
 	if by != nil {
 		body, err = by.AcceptAgain(body)

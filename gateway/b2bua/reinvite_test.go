@@ -33,6 +33,8 @@ import (
 type fakePeer struct {
 	uri   sip.Uri
 	reply func(req *sip.Request) (int, string) // status and SDP
+	// headers, when set, adds header fields to the response to req.
+	headers func(req *sip.Request, code int) []sip.Header
 
 	mu  sync.Mutex
 	got []*sip.Request
@@ -104,6 +106,11 @@ func newFakePeer(t *testing.T, reply func(*sip.Request) (int, string)) *fakePeer
 		res := sip.NewResponseFromRequest(req, code, "Reason", []byte(body))
 		if body != "" {
 			res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		}
+		if p.headers != nil {
+			for _, h := range p.headers(req, code) {
+				res.AppendHeader(h)
+			}
 		}
 		_ = tx.Respond(res)
 	}

@@ -163,7 +163,7 @@ func (b *B2BUA) onReplaces(req *sip.Request, tx sip.ServerTransaction) {
 		c.est.seq[n] = cs.SeqNo
 	}
 	c.est.mu.Unlock()
-	c.armTimer(n, lt)
+	nl.armTimer(lt)
 	out := b.answerNew(tx, req, n, lt, answer)
 	go c.sendBye(x.d)
 	b.log.Info("call leg replaced", "call_id", x.callID(), "by", n.callID)

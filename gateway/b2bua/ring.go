@@ -37,7 +37,7 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 	}
 	b := c.gw
 	f := newFork(c)
-	f.earlyLost = earlyLostOf(tx) // click-to-dial's ringback (ringback_fork.go)
+	f.earlyLost = c.earlyLostHook(tx) // the tone again when early media ends (ringback_fork.go)
 	c.info.mu.Lock()
 	if tgt.trunk != nil {
 		c.info.trunk = tgt.trunk.Name()
@@ -64,123 +64,54 @@ func (c *call) ring(ctx context.Context, req *sip.Request, tx sip.ServerTransact
 				return dndRefusal(st) // do not disturb (gwcti): 486 is diverted as busy
 			}
 		}
-		if len(tgt.contacts) == 0 {
-			return fmt.Errorf("%w: %s has no registered device", ErrUnavailable, tgt.user)
-		}
-		for _, bnd := range tgt.contacts {
-			br, err := c.contactBranch(tgt.user, bnd)
-			if err == nil {
-				err = f.send(ctx, br)
-			}
-			if err != nil {
-				b.log.Info("device unreachable", "user", tgt.user, "contact", bnd.ContactURI, "error", err)
-			}
-		}
-		if len(f.branches) == 0 {
-			return fmt.Errorf("%w: no device of %s reachable", ErrUnavailable, tgt.user)
+		if err := f.sendContacts(ctx, tgt.user, tgt.contacts); err != nil {
+			return err
 		}
 	}
 
-	finals := map[*branch]*sip.Response{}
 	pickups := b.openPickup(c) // BLF directed pickup (pickup.go)
 	defer b.closePickup(c)
 	timer := time.NewTimer(c.noAnswerTimeout(tgt.user))
 	defer timer.Stop()
 	alerted := false
-	for f.pending > 0 {
-		select {
-		case pr := <-pickups:
-			if c.pickedUp(f, pr, req, tx) {
-				return nil
+	br, res, err := f.run(forkWait{
+		ctx: ctx,
+		provisional: func(br *branch, res *sip.Response) {
+			c.provisional(f, br, req, tx, res) // and pickable (pickup.go)
+			if res.StatusCode > 100 && !alerted {
+				alerted = true
+				c.observe(CallAlerting, CallEvent{Target: tgt.user}) // observe.go
 			}
-		case ev := <-f.events:
-			br, res := ev.br, f.take(ev)
-			if res == nil {
-				continue
+		},
+		challenged: func(br *branch, res *sip.Response) bool { return c.reauth(ctx, f, br, res) },
+		refused: func(br *branch, res *sip.Response) {
+			if res.StatusCode == 422 {
+				c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
 			}
-			switch code := res.StatusCode; {
-			case code < 200:
-				c.provisional(f, br, req, tx, res)
-				b.notePickable(c, br)
-				if code > 100 && !alerted {
-					alerted = true
-					c.observe(CallAlerting, CallEvent{Target: tgt.user}) // observe.go
-				}
-			case code < 300:
-				return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
-			case (code == 401 || code == 407) && c.reauth(ctx, f, br, res):
-				// A trunk's challenge answered (trunkauth.go): a new
-				// branch replaced br.
-			default:
-				f.refused(br, res)
-				finals[br] = res // its headers go to the caller (relayed.go)
-				if code == 422 {
-					c.retrySessionInterval(ctx, f, br, res) // RFC 4028 §7.3 (redirect.go)
-				}
+		},
+		stopped: func() (string, error) {
+			if isClosed(cancelled) {
+				return c.cancelReason, ErrCancelled
 			}
-		case dr := <-c.deflect: // Deflect (control.go)
-			if c.diverted != nil {
-				dr.reply <- fmt.Errorf("%w: the call was diverted already", ErrCallState)
-				continue
-			}
-			dr.reply <- nil
-			f.cancel(nil, "")
-			f.drain(nil)
-			return &deflection{to: dr.to}
-		case reason := <-c.clear: // Hangup (control.go)
-			f.cancel(nil, reason)
-			f.drain(nil)
-			return clearedErr()
-		case <-cancelled:
-			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
-			f.drain(nil)
-			return ErrCancelled
-		case <-timer.C:
-			f.cancel(nil, "")
-			f.drain(nil)
+			return "", fmt.Errorf("%w: shutting down", dnssrv.ErrAllFailed)
+		},
+		pickups:   pickups,
+		pickup:    func(pr *pickupReq) bool { return c.pickedUp(f, pr, req, tx) },
+		deflect:   c.deflect,
+		clear:     c.clear,
+		cancelled: cancelled,
+		noAnswer:  timer.C,
+		noAnswerErr: func() error {
 			return fmt.Errorf("%w: after %v", ErrNoAnswer, c.noAnswerTimeout(tgt.user))
-		case <-ctx.Done():
-			reason := ""
-			if isClosed(cancelled) {
-				reason = c.cancelReason
-			}
-			f.cancel(nil, reason)
-			f.drain(nil)
-			if isClosed(cancelled) {
-				return ErrCancelled
-			}
-			return fmt.Errorf("%w: shutting down", dnssrv.ErrAllFailed)
-		}
+		},
+	})
+	switch {
+	case br != nil:
+		return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
+	case errors.Is(err, errPickedUp):
+		return nil
 	}
-	f.drain(nil)
-	if tgt.trunk != nil {
-		// One branch (the last: a challenge answered replaces it,
-		// trunkauth.go): its status as it came (RFC 3261 §16.7 step 6
-		// with one response).
-		br := f.branches[len(f.branches)-1]
-		if br.txErr != nil {
-			return fmt.Errorf("%w: %w", dnssrv.ErrAllFailed, br.txErr)
-		}
-		if res := finals[br]; res != nil {
-			return rejected(res)
-		}
-		return &statusError{br.final, br.reason}
-	}
-	return bestRelayed(f.best(), finals)
-}
-
-// bestRelayed is err, the status best chose, with the headers of a
-// branch's response of that status (relayed.go).
-func bestRelayed(err error, finals map[*branch]*sip.Response) error {
-	var se *statusError
-	if !errors.As(err, &se) {
-		return err
-	}
-	for _, res := range finals {
-		if res.StatusCode == se.code {
-			return rejected(res)
-		}
-	}
+	c.tone.stop()
 	return err
 }
 
@@ -279,6 +210,9 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 	if tag, _ := res.To().Params.Get("tag"); tag != "" {
 		br.d.setFromResponse(res) // the early dialog (RFC 3261 §12.1.2)
 	}
+	// Pickable before the caller hears it ring: a pickup sent on that
+	// ringing must find the early dialog (pickup.go).
+	c.gw.notePickable(c, br)
 	if !c.prackB(br, res) {
 		return // a retransmission of a reliable 1xx: already relayed
 	}
@@ -287,11 +221,14 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 		if err == nil {
 			f.early = br
 			c.earlyA = out
+			// No tone of ours over it (ringback_fork.go).
+			c.earlyHeard(tx)
 			c.provisionalA(tx, req, res.StatusCode, res.Reason, c.earlyBody(out)) // lateoffer.go
 			return
 		}
 		c.gw.log.Info("early SDP rejected", "branch", br.label, "error", err)
 	}
+	c.tone.provisional(res, false) // a 180 after the early media ended (ringback_fork.go)
 	if c.rang {
 		return
 	}
@@ -299,15 +236,16 @@ func (c *call) provisional(f *fork, br *branch, req *sip.Request, tx sip.ServerT
 	c.provisionalA(tx, req, res.StatusCode, res.Reason, nil)
 }
 
-// answer2xx takes the first 2xx: its branch becomes the B leg, the others
-// are cancelled as completed elsewhere (RFC 3326), the answer goes to the
+// answer2xx takes the first 2xx, won (fork.win: ACKed, the others
+// cancelled as completed elsewhere, RFC 3326): its branch becomes the B
+// leg, the answer goes to the
 // caller, and the call holds until it ends. A caller's CANCEL that
 // crossed the 2xx (cancelled closed: the caller got 487) ends the B leg
 // instead (crossedCancel).
 func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Request, tx sip.ServerTransaction, res *sip.Response, cancelled chan struct{}) error {
 	gw := c.gw
-	f.win(br, res) // ACKed; the other branches cancelled and drained
-	c.b = br.d
+	c.tone.stop()
+	c.b = br.d // ACKed; the other branches cancelled and drained (fork.win)
 	c.info.mu.Lock()
 	c.info.answeredBy = br.user
 	c.info.mu.Unlock()
@@ -355,8 +293,8 @@ func (c *call) answer2xx(ctx context.Context, f *fork, br *branch, req *sip.Requ
 		gw.removeDialogs(c)
 		return c.crossedCancel()
 	}
-	c.startTimers(sent, res) // timer hook (timer.go)
-	c.keepAckAnswer()        // late offer (lateoffer.go)
+	c.startTimers(sent, res, br.inv) // timer hook (timer.go)
+	c.keepAckAnswer()                // late offer (lateoffer.go)
 	if req.Transport() == "UDP" || req.Transport() == "udp" {
 		go c.retransmit2xx(tx, sent)
 	}

@@ -2,15 +2,16 @@ package b2bua
 
 import "github.com/emiago/sipgo/sip"
 
-// Ringback with forking (issue 11, RFC 3960 §3). A transfer target or a
-// click-to-dial number that is a local user rings on each of its devices
-// (fork.go). The waiting party hears the early media of one branch; when
-// that branch fails while another still rings, nothing plays any more,
-// and a UAC plays local ringback whenever a 180 came and no early media
-// is being received (RFC 3960 §3): the gateway, the UAC here, plays its
-// ringback again. The fork tracks which branch's early media is heard
-// (fork.early) and which branches rang (branch.rang); it calls its
-// earlyLost hook when the early branch ends without an answer.
+// Ringback with forking (issue 11, RFC 3960 §3). A transfer target, a
+// click-to-dial number or a caller's callee that is a local user rings on
+// each of its devices (fork.go). The waiting party hears the early media
+// of one branch; when that branch fails while another still rings,
+// nothing plays any more, and a UAC plays local ringback whenever a 180
+// came and no early media is being received (RFC 3960 §3): the gateway,
+// the UAC here, plays its ringback again. The fork tracks which branch's
+// early media is heard (fork.early) and which branches rang
+// (branch.rang); it calls its earlyLost hook when the early branch ends
+// without an answer.
 
 // earlyLost takes the end of the branch whose early media the party
 // heard: the tone comes back when ringing (another branch still rings
@@ -54,12 +55,34 @@ func (f *fork) lostEarly(br *branch, code int) {
 	f.earlyLost(ringing)
 }
 
-// earlyLostOf is the earlyLost hook for a call's fork answering tx: the
-// ringback of a click-to-dial call (dialTx, dial.go); nil for a caller's
-// own INVITE (its phone hears what the relay sends, ring.go).
-func earlyLostOf(tx sip.ServerTransaction) func(bool) {
-	if dt, ok := tx.(*dialTx); ok && dt.rb != nil {
-		return dt.rb.earlyLost
+// earlyLostHook is the earlyLost hook for a call's fork answering tx: the
+// ringback of a click-to-dial call (dialTx, dial.go); for a caller's own
+// INVITE, the caller's tone (earlyHeard), if it heard early media.
+func (c *call) earlyLostHook(tx sip.ServerTransaction) func(bool) {
+	if dt, ok := tx.(*dialTx); ok {
+		if dt.rb != nil {
+			return dt.rb.earlyLost
+		}
+		return nil
 	}
-	return nil
+	return func(ringing bool) { c.tone.earlyLost(ringing) }
+}
+
+// earlyHeard is told that the caller of c now hears a branch's early
+// media (its 18x with SDP was relayed to it). A phone that got early
+// media plays no ringback of its own any more (RFC 3960 §3: it takes
+// what comes on the stream as the call's progress); when that branch
+// fails while another still rings, nothing would come, so the gateway
+// plays its ringback into the caller's relay side (earlyLost), in a
+// G.711 format of the answer the caller got. Until then, and while any
+// branch's early media is heard, the tone is paused. A click-to-dial
+// call (dialTx) has its own ringback. Called from the ring loop only.
+func (c *call) earlyHeard(tx sip.ServerTransaction) {
+	if _, ok := tx.(*dialTx); ok {
+		return
+	}
+	if c.tone == nil && c.media != nil {
+		c.tone = c.ringbackTo(c.media.A(), func() []byte { return c.earlyA }, c.a.callID)
+	}
+	c.tone.pause()
 }

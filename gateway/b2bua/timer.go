@@ -57,11 +57,14 @@ func (b *B2BUA) timerConf() timerConf {
 // the call's est.mu.
 type legTimer struct {
 	interval  time.Duration
-	weRefresh bool          // we send the refreshes; else the far end does
-	peerTimer bool          // the far end supports timers: Require: timer in our 2xx (RFC 4028 §9)
-	update    bool          // the far end allows UPDATE: refresh without SDP
-	minSE     time.Duration // ours, sent in Min-SE and the floor of interval
-	t         *time.Timer
+	weRefresh bool // we send the refreshes; else the far end does
+	peerTimer bool // the far end supports timers: Require: timer in our 2xx (RFC 4028 §9)
+	update    bool // the far end allows UPDATE: refresh without SDP
+	// minSE is the leg's Min-SE: ours, raised to the largest its far end
+	// said (its INVITE or refreshes, a 422's; RFC 4028 §7.4); sent in
+	// Min-SE and the floor of interval.
+	minSE time.Duration
+	t     *time.Timer
 }
 
 // sessionExpiresOf reads Session-Expires (compact x, RFC 4028 §4):
@@ -125,14 +128,14 @@ func (b *B2BUA) rejectSmallSE(req *sip.Request, tx sip.ServerTransaction) bool {
 func (tc timerConf) negotiateUAS(req *sip.Request) *legTimer {
 	se, ref, ok := sessionExpiresOf(req)
 	lt := &legTimer{peerTimer: hasOption(req, "Supported", "timer") || hasOption(req, "Require", "timer"),
-		update: allows(req, sip.UPDATE), minSE: tc.minSE}
+		update: allows(req, sip.UPDATE), minSE: max(tc.minSE, minSEOf(req))}
 	if !ok {
 		if !lt.peerTimer {
 			return nil
 		}
 		se, ref = tc.se, "uac"
 	}
-	lt.interval = max(se, tc.minSE, minSEOf(req))
+	lt.interval = max(se, lt.minSE)
 	if ref == "" {
 		ref = "uas"
 		if lt.peerTimer {
@@ -143,20 +146,25 @@ func (tc timerConf) negotiateUAS(req *sip.Request) *legTimer {
 	return lt
 }
 
-// negotiateUAC is a leg's timer from the 2xx to an INVITE we sent with
-// timerOfferB's headers (RFC 4028 §7.2): the interval and refresher it
-// says. A 2xx without Session-Expires means there is no session expiration
-// on that leg (§7.2: the far end does not do timers, and no proxy asked
-// for them): nil, no refreshes and no expiry. The other leg keeps what
-// was agreed with it (the caller's timer, negotiateUAS): the legs are
-// negotiated apart.
-func (tc timerConf) negotiateUAC(res *sip.Response) *legTimer {
+// negotiateUAC is a leg's timer from the 2xx to inv, an INVITE we sent
+// with timerOfferB's headers (RFC 4028 §7.2): the interval and refresher
+// it says. A 2xx without Session-Expires means there is no session
+// expiration on that leg (§7.2: the far end does not do timers, and no
+// proxy asked for them): nil, no refreshes and no expiry. The other leg
+// keeps what was agreed with it (the caller's timer, negotiateUAS): the
+// legs are negotiated apart. inv's Min-SE (raised after a 422, §7.3) is
+// the leg's from then on (§7.4); inv nil: ours.
+func (tc timerConf) negotiateUAC(res *sip.Response, inv *sip.Request) *legTimer {
 	se, ref, ok := sessionExpiresOf(res)
 	if !ok {
 		return nil
 	}
+	floor := tc.minSE
+	if inv != nil {
+		floor = max(floor, minSEOf(inv))
+	}
 	return &legTimer{peerTimer: hasOption(res, "Require", "timer") || hasOption(res, "Supported", "timer"),
-		update: allows(res, sip.UPDATE), interval: max(se, tc.minSE), weRefresh: ref != "uas", minSE: tc.minSE}
+		update: allows(res, sip.UPDATE), interval: max(se, floor), weRefresh: ref != "uas", minSE: floor}
 }
 
 // respHeaders are the headers of our 2xx to a request from the far end
@@ -204,15 +212,17 @@ func expiry(interval time.Duration) time.Duration {
 }
 
 // timerA returns the session timer headers for the 2xx to the caller
-// (RFC 4028 §9) and keeps what was agreed for startTimers.
+// (RFC 4028 §9) and keeps what was agreed on the A leg, armed by
+// startTimers.
 func (c *call) timerA(req *sip.Request) []sip.Header {
 	lt := c.gw.timerConf().negotiateUAS(req)
-	c.est.mu.Lock()
-	c.est.timerA = lt
-	c.est.mu.Unlock()
 	if lt == nil {
 		return []sip.Header{sip.NewHeader("Supported", "timer")}
 	}
+	c.est.mu.Lock()
+	c.est.init()
+	c.est.timers[c.a] = lt // not armed: the 2xx may not go out (crossedCancel)
+	c.est.mu.Unlock()
 	return lt.respHeaders()
 }
 
@@ -229,9 +239,11 @@ func (c *call) timerOfferB() []sip.Header {
 }
 
 // startTimers runs once the call is answered: resA is our 2xx to the
-// caller, resB the callee's 2xx. It records the session each leg has
-// (for re-INVITEs and transfers) and starts both legs' session timers.
-func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
+// caller, resB the callee's 2xx to invB (nil: not an INVITE we sent, a
+// pickup's). It records the session each leg has (for re-INVITEs and
+// transfers) and starts both legs' session timers, each as agreed with
+// its own far end (timerA; negotiateUAC).
+func (c *call) startTimers(resA *sip.Response, resB *sip.Response, invB *sip.Request) {
 	var offerB []byte
 	if c.offerB != nil {
 		offerB, _ = c.offerB.Marshal()
@@ -250,10 +262,11 @@ func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
 	if cs := resA.CSeq(); cs != nil {
 		e.seq[c.a] = cs.SeqNo
 	}
-	lta := e.timerA
+	lta := e.timers[c.a]
 	e.mu.Unlock()
-	c.armTimer(c.a, lta)
-	c.armTimer(c.b, c.gw.timerConf().negotiateUAC(resB))
+	a, b := c.legs(true)
+	a.armTimer(lta)
+	b.armTimer(c.gw.timerConf().negotiateUAC(resB, invB))
 	go func() {
 		<-c.done
 		e.mu.Lock()
@@ -266,62 +279,94 @@ func (c *call) startTimers(resA *sip.Response, resB *sip.Response) {
 	}()
 }
 
-// armTimer (re)starts d's session timer as lt says: a refresh at half the
+// The session timer of a leg is the leg's own (issue 11 "Shape"): kept by
+// its dialog in the call's established state, as the leg's SDP is
+// (leg.keep), and agreed with that leg's far end alone: interval,
+// refresher, Min-SE and the way to refresh.
+
+// timer is a copy of l's session timer, nil when it has none (an
+// attended transfer moves a leg to another call with it).
+func (l *leg) timer() *legTimer {
+	e := &l.c.est
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	lt := e.timers[l.d]
+	if lt == nil {
+		return nil
+	}
+	return &legTimer{interval: lt.interval, weRefresh: lt.weRefresh, peerTimer: lt.peerTimer, update: lt.update, minSE: lt.minSE}
+}
+
+// armTimer (re)starts l's session timer as lt says: a refresh at half the
 // interval, or the expiry check. nil lt: none.
-func (c *call) armTimer(d *dialog, lt *legTimer) {
+func (l *leg) armTimer(lt *legTimer) {
 	if lt == nil {
 		return
 	}
-	e := &c.est
+	e := &l.c.est
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.init()
-	if old := e.timers[d]; old != nil && old.t != nil {
+	if old := e.timers[l.d]; old != nil && old.t != nil {
 		old.t.Stop()
 	}
-	e.timers[d] = lt
-	c.scheduleLocked(d, lt, 0)
+	e.timers[l.d] = lt
+	l.scheduleLocked(lt, 0)
+}
+
+// stopTimer stops l's session timer (a leg about to be released: no
+// refresh towards it, no expiry of the call because of it).
+func (l *leg) stopTimer() {
+	e := &l.c.est
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if lt := e.timers[l.d]; lt != nil && lt.t != nil {
+		lt.t.Stop()
+	}
 }
 
 // scheduleLocked sets lt's timer; after 0 means the normal time. Called
 // with est.mu held.
-func (c *call) scheduleLocked(d *dialog, lt *legTimer, after time.Duration) {
+func (l *leg) scheduleLocked(lt *legTimer, after time.Duration) {
 	if lt.t != nil {
 		lt.t.Stop()
 	}
-	if isClosed(c.done) {
+	if isClosed(l.c.done) {
 		return
 	}
+	t := &leg{c: l.c, d: l.d} // the timer needs only the call and dialog
 	if lt.weRefresh {
 		if after == 0 {
 			after = lt.interval / 2
 		}
-		lt.t = time.AfterFunc(after, func() { c.refresh(d, lt) })
+		lt.t = time.AfterFunc(after, func() { t.refresh(lt) })
 		return
 	}
-	lt.t = time.AfterFunc(expiry(lt.interval), func() { c.expired(d) })
+	lt.t = time.AfterFunc(expiry(lt.interval), t.expired)
 }
 
-// timerRefreshed is told of a re-INVITE or UPDATE from d's far end: it
-// refreshes d's session (RFC 4028 §7.4, §9), taking a new interval or
-// refresher it asks for, and returns the headers for our 2xx.
-func (c *call) timerRefreshed(d *dialog, req *sip.Request) []sip.Header {
-	e := &c.est
+// timerRefreshed is told of a re-INVITE or UPDATE from l's far end: it
+// refreshes l's session (RFC 4028 §7.4, §9), taking a new interval or
+// refresher it asks for and a larger Min-SE it says, and returns the
+// headers for our 2xx.
+func (l *leg) timerRefreshed(req *sip.Request) []sip.Header {
+	e := &l.c.est
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	lt := e.timers[d]
+	lt := e.timers[l.d]
 	if lt == nil {
 		// A leg without a timer (its 2xx had no Session-Expires, §7.2)
 		// whose far end now asks for one: agreed as for a new session
 		// (§9).
-		if lt = c.gw.timerConf().negotiateUAS(req); lt == nil {
+		if lt = l.c.gw.timerConf().negotiateUAS(req); lt == nil {
 			return nil
 		}
 		e.init()
-		e.timers[d] = lt
-		c.scheduleLocked(d, lt, 0)
+		e.timers[l.d] = lt
+		l.scheduleLocked(lt, 0)
 		return lt.respHeaders()
 	}
+	lt.minSE = max(lt.minSE, minSEOf(req))
 	if se, ref, ok := sessionExpiresOf(req); ok {
 		lt.interval = max(se, lt.floor())
 		switch ref {
@@ -331,36 +376,36 @@ func (c *call) timerRefreshed(d *dialog, req *sip.Request) []sip.Header {
 			lt.weRefresh = true
 		}
 	}
-	c.scheduleLocked(d, lt, 0)
+	l.scheduleLocked(lt, 0)
 	return lt.respHeaders()
 }
 
-// timerHeaders adds d's session timer headers to a re-INVITE or UPDATE we
-// send on d: it refreshes the session too.
-func (c *call) timerHeaders(d *dialog, req *sip.Request) {
-	c.est.mu.Lock()
-	lt := c.est.timers[d]
+// timerHeaders adds l's session timer headers to a re-INVITE or UPDATE we
+// send on it: it refreshes the session too.
+func (l *leg) timerHeaders(req *sip.Request) {
+	l.c.est.mu.Lock()
+	lt := l.c.est.timers[l.d]
 	var hs []sip.Header
 	if lt != nil {
 		hs = lt.reqHeaders()
 	}
-	c.est.mu.Unlock()
+	l.c.est.mu.Unlock()
 	for _, h := range hs {
 		req.AppendHeader(h)
 	}
 }
 
-// timerAnswered is told of the 2xx to a re-INVITE or UPDATE we sent on d:
+// timerAnswered is told of the 2xx to a re-INVITE or UPDATE we sent on l:
 // the session was refreshed, with what the 2xx says (RFC 4028 §7.2). A
 // far end that does timers and answers without Session-Expires turns
 // them off on its leg (§7.2, "turned off in mid dialog"); one that never
 // did timers (a leg where we refresh because the caller's proxy asked)
 // never says Session-Expires, and we go on refreshing.
-func (c *call) timerAnswered(d *dialog, res *sip.Response) {
-	e := &c.est
+func (l *leg) timerAnswered(res *sip.Response) {
+	e := &l.c.est
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	lt := e.timers[d]
+	lt := e.timers[l.d]
 	if lt == nil {
 		return
 	}
@@ -373,14 +418,15 @@ func (c *call) timerAnswered(d *dialog, res *sip.Response) {
 		if lt.t != nil {
 			lt.t.Stop()
 		}
-		delete(e.timers, d)
+		delete(e.timers, l.d)
 		return
 	}
-	c.scheduleLocked(d, lt, 0)
+	l.scheduleLocked(lt, 0)
 }
 
-// refresh sends a session refresh on d (RFC 4028 §7.4, §9).
-func (c *call) refresh(d *dialog, lt *legTimer) {
+// refresh sends a session refresh on l (RFC 4028 §7.4, §9).
+func (l *leg) refresh(lt *legTimer) {
+	c, d := l.c, l.d
 	c.est.mu.Lock()
 	current := c.est.timers[d] == lt
 	c.est.mu.Unlock()
@@ -390,7 +436,7 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 	if !c.est.begin() {
 		// An offer is under way on the call: it refreshes; try shortly.
 		c.est.mu.Lock()
-		c.scheduleLocked(d, lt, refreshRetry)
+		l.scheduleLocked(lt, refreshRetry)
 		c.est.mu.Unlock()
 		return
 	}
@@ -404,7 +450,7 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 	}
 	req := d.newRequest(method)
 	req.AppendHeader(sip.NewHeader("Allow", allowInDialog))
-	c.timerHeaders(d, req)
+	l.timerHeaders(req)
 	if method == sip.INVITE {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(c.browserRefresh(d, body)) // WebRTC towards a browser (webrtc.go)
@@ -424,39 +470,41 @@ func (c *call) refresh(d *dialog, lt *legTimer) {
 			c.gw.ack2xx(d, res)
 		}
 		refreshTarget(d, res)
-		c.timerAnswered(d, res)
+		l.timerAnswered(res)
 	case res.StatusCode == 422:
-		// RFC 4028 §7.3 (and §8 for our UAC role): ask again with its Min-SE.
+		// RFC 4028 §7.3 (and §8 for our UAC role): ask again with its
+		// Min-SE, which this leg's refreshes say from now on (§7.4).
 		c.est.mu.Lock()
-		lt.interval = max(lt.interval, minSEOf(res), lt.floor())
-		c.scheduleLocked(d, lt, time.Millisecond)
+		lt.minSE = max(lt.minSE, minSEOf(res))
+		lt.interval = max(lt.interval, lt.floor())
+		l.scheduleLocked(lt, time.Millisecond)
 		c.est.mu.Unlock()
 	case method == sip.UPDATE && (res.StatusCode == 405 || res.StatusCode == 501):
 		c.est.mu.Lock()
 		lt.update = false
-		c.scheduleLocked(d, lt, time.Millisecond)
+		l.scheduleLocked(lt, time.Millisecond)
 		c.est.mu.Unlock()
 	case res.StatusCode == 491:
 		// Glare with the far end's own offer (RFC 3261 §14.1): soon again.
 		c.est.mu.Lock()
-		c.scheduleLocked(d, lt, refreshRetry)
+		l.scheduleLocked(lt, refreshRetry)
 		c.est.mu.Unlock()
 	default:
 		// Refused, but the dialog lives: the session goes on; next
 		// refresh at the usual time, not a retry loop.
 		c.gw.log.Debug("session refresh refused", "call_id", d.callID, "status", res.StatusCode)
 		c.est.mu.Lock()
-		c.scheduleLocked(d, lt, 0)
+		l.scheduleLocked(lt, 0)
 		c.est.mu.Unlock()
 	}
 }
 
-// expired ends the call when d's far end did not refresh in time (RFC 4028
+// expired ends the call when l's far end did not refresh in time (RFC 4028
 // §10): BYE on both legs.
-func (c *call) expired(d *dialog) {
-	if isClosed(c.done) {
+func (l *leg) expired() {
+	if isClosed(l.c.done) {
 		return
 	}
-	c.gw.log.Info("session expired", "call_id", d.callID)
-	c.end(true, true, ErrSessionExpired)
+	l.c.gw.log.Info("session expired", "call_id", l.d.callID)
+	l.c.end(true, true, ErrSessionExpired)
 }

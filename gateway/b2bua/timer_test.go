@@ -89,7 +89,7 @@ func TestNegotiateUAC(t *testing.T) {
 		if tt.se != "" {
 			res.AppendHeader(sip.NewHeader("Session-Expires", tt.se))
 		}
-		lt := timerConf{se: 600 * time.Second, minSE: 120 * time.Second}.negotiateUAC(res)
+		lt := timerConf{se: 600 * time.Second, minSE: 120 * time.Second}.negotiateUAC(res, nil)
 		if tt.none {
 			if lt != nil {
 				t.Errorf("%q: timer %+v, want none", tt.se, lt)
@@ -205,7 +205,8 @@ func TestSessionTimers(t *testing.T) {
 			c.est.sent[c.b] = []byte(testSDP(40000, 1, "", 0))
 			c.est.mu.Unlock()
 			lt := tt.lt
-			c.armTimer(c.b, &lt)
+			_, bl := c.legs(true)
+			bl.armTimer(&lt)
 			if tt.ends {
 				select {
 				case <-c.done:
@@ -277,10 +278,11 @@ func TestSessionTimers(t *testing.T) {
 func TestTimerTurnedOn(t *testing.T) {
 	peer := newFakePeer(t, func(*sip.Request) (int, string) { return 200, "" })
 	c, _ := testCall(t, peer)
-	if hs := c.timerRefreshed(c.b, inviteWith()); hs != nil {
+	_, bl := c.legs(true)
+	if hs := bl.timerRefreshed(inviteWith()); hs != nil {
 		t.Errorf("refresh without Session-Expires: headers %v, want none", hs)
 	}
-	hs := c.timerRefreshed(c.b, inviteWith("Supported", "timer", "Session-Expires", "600;refresher=uac"))
+	hs := bl.timerRefreshed(inviteWith("Supported", "timer", "Session-Expires", "600;refresher=uac"))
 	var se string
 	for _, h := range hs {
 		if h.Name() == "Session-Expires" {
@@ -298,4 +300,118 @@ func TestTimerTurnedOn(t *testing.T) {
 	}
 	c.end(false, false, nil)
 	<-c.done
+}
+
+// TestLegMinSE: each leg's refreshes say the Min-SE agreed with that
+// leg's far end (RFC 4028 §7.4: the largest Min-SE it said, in its
+// INVITE, a 422 or a refresh), not the gateway's own floor: the phone's
+// leg and the PBX's leg have their own. Ours is 1 s here; intervals of
+// 2-3 s keep the refreshes quick. Timing is only bounded.
+func TestLegMinSE(t *testing.T) {
+	tc := timerConf{se: 2 * time.Second, minSE: time.Second}
+	ok200 := func(*sip.Request, int) []sip.Header { return nil }
+	tests := []struct {
+		name    string
+		lt      func() *legTimer
+		isA     bool
+		headers func(*sip.Request, int) []sip.Header
+		// status answers the n-th refresh (from 1).
+		status func(n int) int
+		// the refresh that must carry minSE and se.
+		nth       int
+		minSE, se string
+	}{
+		{name: "the caller's Min-SE in its INVITE", isA: true,
+			lt: func() *legTimer {
+				return tc.negotiateUAS(inviteWith("Session-Expires", "2;refresher=uas", "Min-SE", "2", "Allow", "INVITE, ACK, BYE, UPDATE"))
+			},
+			headers: ok200, status: func(int) int { return 200 }, nth: 1, minSE: "2", se: "2;refresher=uac"},
+		{name: "the callee's 422 to our INVITE",
+			lt: func() *legTimer {
+				inv := inviteWith("Session-Expires", "2", "Min-SE", "2") // sent again after its 422 (redirect.go)
+				res := sip.NewResponseFromRequest(inv, 200, "OK", nil)
+				res.AppendHeader(sip.NewHeader("Session-Expires", "2;refresher=uac"))
+				res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, UPDATE"))
+				return tc.negotiateUAC(res, inv)
+			},
+			headers: ok200, status: func(int) int { return 200 }, nth: 1, minSE: "2", se: "2;refresher=uac"},
+		{name: "the callee's 422 to our refresh",
+			lt: func() *legTimer {
+				return &legTimer{interval: 2 * time.Second, weRefresh: true, update: true, peerTimer: true, minSE: time.Second}
+			},
+			headers: func(_ *sip.Request, code int) []sip.Header {
+				if code == 422 {
+					return []sip.Header{sip.NewHeader("Min-SE", "3")}
+				}
+				return nil
+			},
+			status: func(n int) int {
+				if n == 1 {
+					return 422
+				}
+				return 200
+			},
+			nth: 2, minSE: "3", se: "3;refresher=uac"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			n := 0
+			reply := func(r *sip.Request) (int, string) {
+				if r.Method != sip.UPDATE {
+					return 200, ""
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				n++
+				return tt.status(n), ""
+			}
+			pa, pb := newFakePeer(t, reply), newFakePeer(t, reply)
+			pa.headers, pb.headers = tt.headers, tt.headers
+			c, _ := testCallWith(t, pa, pb, nil)
+			peer := pb
+			if tt.isA {
+				peer = pa
+			}
+			x, _ := c.legs(tt.isA)
+			lt := tt.lt()
+			if lt == nil {
+				t.Fatal("no timer agreed")
+			}
+			x.armTimer(lt)
+			var got *sip.Request
+			for deadline := time.Now().Add(15 * time.Second); got == nil; {
+				var ups []*sip.Request
+				for _, r := range peer.requests() {
+					if r.Method == sip.UPDATE {
+						ups = append(ups, r)
+					}
+				}
+				if len(ups) >= tt.nth {
+					got = ups[tt.nth-1]
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d refreshes, want %d", len(ups), tt.nth)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if h := got.GetHeader("Min-SE"); h == nil || h.Value() != tt.minSE {
+				t.Errorf("refresh %d: Min-SE %v, want %s", tt.nth, headerValue(h), tt.minSE)
+			}
+			if h := got.GetHeader("Session-Expires"); h == nil || h.Value() != tt.se {
+				t.Errorf("refresh %d: Session-Expires %v, want %s", tt.nth, headerValue(h), tt.se)
+			}
+			c.end(false, false, nil)
+			<-c.done
+		})
+	}
+}
+
+// headerValue is h's value, "(none)" when absent.
+func headerValue(h sip.Header) string {
+	if h == nil {
+		return "(none)"
+	}
+	return h.Value()
 }
