@@ -273,11 +273,29 @@ func TestPlayTone(t *testing.T) {
 			got = append(got, &p)
 		}
 	}
+	// Each phase reads until it has what the checks below need (a
+	// loaded machine delivers fewer packets in a fixed window), 5 s at
+	// most.
+	count := func(pt uint8) (n int) {
+		for _, p := range got {
+			if p.PayloadType == pt {
+				n++
+			}
+		}
+		return n
+	}
+	readUntil := func(cond func() bool) {
+		for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+			read(100 * time.Millisecond)
+		}
+	}
 	read(200 * time.Millisecond) // B's audio flows
+	readUntil(func() bool { return len(got) >= 3 })
 	played := make(chan error, 1)
 	tctx, stopTone := context.WithCancel(ctx)
 	go func() { played <- s.A().PlayTone(tctx, tt, TonePlay{Codec: PCMA, PayloadType: 8}) }()
 	read(600 * time.Millisecond)
+	readUntil(func() bool { return count(8) >= 10 })
 	stopTone()
 	select {
 	case err := <-played:
@@ -288,6 +306,13 @@ func TestPlayTone(t *testing.T) {
 		t.Fatal("PlayTone did not return when cancelled")
 	}
 	read(300 * time.Millisecond)
+	readUntil(func() bool { // B's audio again, after the tone
+		n := 0
+		for i := len(got) - 1; i >= 0 && got[i].PayloadType != 8; i-- {
+			n++
+		}
+		return n >= 3
+	})
 	close(stopB)
 	<-bDone
 
