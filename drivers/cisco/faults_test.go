@@ -81,7 +81,7 @@ func TestReconnectRestoresSubscriptions(t *testing.T) {
 		t.Fatalf("monitor id changed: %+v", ev)
 	}
 	e.Want(plugins.EventConnectionCleared, "202", plugins.StateNull)
-	e.Quiet()
+	e.QuietButResync() // a restore snapshot slow to answer at load is asked again (RESYNC): harmless
 }
 
 func TestChannelTerminated(t *testing.T) {

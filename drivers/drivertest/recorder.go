@@ -85,6 +85,42 @@ func (r *Recorder) Want(typ plugins.EventType, dev string, st plugins.Connection
 	return ev
 }
 
+// WantWithin is Want with its own wait, for an event that takes longer
+// than Timing.Wait by nature (a link up after restoring hundreds of
+// monitors on a loaded machine).
+func (r *Recorder) WantWithin(d time.Duration, typ plugins.EventType, dev string, st plugins.ConnectionState) plugins.Event {
+	r.t.Helper()
+	select {
+	case ev := <-r.events:
+		if ev.Type != typ || ev.Device != dev || ev.State != st {
+			r.t.Fatalf("got %s dev=%q state=%s (call %s cause %s/%s), want %s dev=%q state=%s",
+				ev.Type, ev.Device, ev.State, ev.CallID, ev.Cause, ev.RawCause, typ, dev, st)
+		}
+		return ev
+	case <-time.After(d):
+		r.t.Fatalf("no event within %s", d)
+	}
+	return plugins.Event{}
+}
+
+// QuietButResync is Quiet allowing RESYNC events: a driver whose
+// snapshot was slow to answer (a loaded PBX or machine) asks again and
+// tells the host, which only re-reads the device.
+func (r *Recorder) QuietButResync() {
+	r.t.Helper()
+	deadline := time.After(r.timing.Quiet)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.Type != plugins.EventResync {
+				r.t.Fatalf("unexpected event %s dev=%s call=%s", ev.Type, ev.Device, ev.CallID)
+			}
+		case <-deadline:
+			return
+		}
+	}
+}
+
 // Quiet checks that no event arrives for Timing.Quiet.
 func (r *Recorder) Quiet() {
 	r.t.Helper()
