@@ -202,11 +202,14 @@ func talk(t *testing.T, src *rtpPort, dst netip.AddrPort, sink *rtpPort) map[byt
 }
 
 // freeMediaRange finds n consecutive UDP ports, the first even, that can
-// be bound on every address now (the relay binds 0.0.0.0).
+// be bound on every address now (the relay binds 0.0.0.0). It looks in
+// 10000–19999: below the kernel's ephemeral ports (32768–60999, where
+// every client socket of a loaded machine lands) and the gateway's
+// default range (40000–49999, the other tests' gateways).
 func freeMediaRange(t *testing.T, n int) int {
 	t.Helper()
 	for range 50 {
-		base := 50000 + 2*rand.IntN(5000-n)
+		base := 10000 + 2*rand.IntN((10000-n)/2)
 		ok := true
 		var held []net.PacketConn
 		for p := base; p < base+n && ok; p++ {
