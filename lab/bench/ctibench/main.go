@@ -351,7 +351,10 @@ func (r *rig) close() {
 	})
 }
 
-// monitor starts monitors on n devices, 64 at a time.
+// monitor starts monitors on n devices, 64 at a time. A start the
+// driver could not carry (ErrUnavailable: its PBX link went down
+// meanwhile, which a loaded machine's keepalive may decide) is asked
+// again for up to 30 s, as an application would; other errors fail.
 func (r *rig) monitor(ctx context.Context, devs []string) error {
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
@@ -360,8 +363,17 @@ func (r *rig) monitor(ctx context.Context, devs []string) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if _, err := r.sup.MonitorStart(ctx, d); err != nil {
-				first.CompareAndSwap(nil, &err)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				_, err := r.sup.MonitorStart(ctx, d)
+				if err == nil {
+					return
+				}
+				if !errors.Is(err, plugins.ErrUnavailable) || time.Now().After(deadline) || ctx.Err() != nil {
+					first.CompareAndSwap(nil, &err)
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
 			}
 		})
 	}
