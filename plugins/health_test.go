@@ -18,7 +18,9 @@ import (
 // driver is still replaced.
 func TestBusyDriverNotRestarted(t *testing.T) {
 	cfg := exampleConfig(t)
-	cfg.HealthInterval, cfg.HealthTimeout, cfg.HealthFailures = 250*time.Millisecond, time.Nanosecond, 2
+	// 1 s probes: the sign-of-life window (2 s) holds a call even on a
+	// loaded machine (at 250 ms, CI at load 30 saw none in 500 ms)
+	cfg.HealthInterval, cfg.HealthTimeout, cfg.HealthFailures = time.Second, time.Nanosecond, 2
 	s, err := plugins.NewSupervisor(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +30,7 @@ func TestBusyDriverNotRestarted(t *testing.T) {
 		t.Fatalf("first event: %+v", ev)
 	}
 	pid := s.PID()
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 4500*time.Millisecond) // four probes
 	defer cancel()
 	var wg sync.WaitGroup
 	for range 2 { // the host's work: calls answered back to back
