@@ -52,6 +52,7 @@ type reply struct {
 	MuxSendFailed, BatchFailed uint64
 	MuxDropped                 uint64 // srtpmux: slow-path queue full, or SRTP that did not authenticate
 	ICEPort                    uint16 `json:"ice_port,omitempty"`
+	ICEBuffer                  int    `json:"ice_buffer,omitempty"` // the ICE socket's receive buffer, as granted
 }
 
 var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -136,7 +137,7 @@ func runChild(portMin, portMax int, profile string, attach, slow bool) error {
 			fc := e.FastCounters()
 			rep.MuxSendFailed, rep.MuxDropped = fc.SendFailed, fc.Dropped
 			rep.BatchFailed = e.RelayBatchCounters().Failed
-			rep.ICEPort = e.Addr().Port()
+			rep.ICEPort, rep.ICEBuffer = e.Addr().Port(), e.ReadBuffer()
 			if err := out.Encode(rep); err != nil {
 				return err
 			}
