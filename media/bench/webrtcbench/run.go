@@ -640,6 +640,9 @@ func run(n int, p params) (result, error) {
 		return tallySockets(gw.cmd.Process.Pid, a0.ICEPort, p.portMin, p.portMax, plainPorts)
 	}
 	t0 := tally()
+	if *verbose {
+		fmt.Printf("  [window] opens at %s, load average %s\n", time.Now().UTC().Format("15:04:05"), loadavg())
+	}
 	var gf0 udpbatch.Counters
 	for _, l := range g.loops {
 		l.mu.Lock()
