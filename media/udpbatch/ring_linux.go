@@ -209,15 +209,7 @@ func (r *ring) submit(op uint8, ents []entry, hdrs []unix.Msghdr, res []int) (ca
 			flags |= enterExtArg
 			argp, argsz = uintptr(unsafe.Pointer(&r.arg)), unsafe.Sizeof(r.arg)
 		}
-		// A raw system call: the goroutine keeps its P. The requests are
-		// MSG_DONTWAIT sends and reads that complete while they are
-		// submitted, so the call is the kernel doing this goroutine's
-		// work, not a wait; with unix.Syscall6 a call of a full batch
-		// (100-300 µs) outlasted sysmon's 20 µs tick while every P was
-		// busy, so sysmon handed the P to another thread (handoffp,
-		// startm) and polled every 20 µs from then on: 7-8 % of the
-		// gateway side's CPU in webrtcbench was sysmon alone.
-		got, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), flags, argp, argsz)
+		got, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), flags, argp, argsz)
 		calls++
 		if e == 0 {
 			toSubmit -= min(uint32(got), toSubmit)

@@ -21,11 +21,6 @@ import (
 // every plain endpoint's 20 ms stream and count what comes back, so that
 // the machine's CPU goes to the gateway side, which is what is measured.
 //
-// Every system call of the loops is a raw one (the sockets are
-// non-blocking): a loop thread keeps its P through a long sendmmsg, so
-// sysmon neither hands the P to another thread nor starts polling every
-// 20 µs (udpbatch does the same).
-//
 //   - Plain endpoints share a few raw non-blocking UDP sockets that no epoll
 //     instance watches (not Go's netpoller either): a packet the relay
 //     sends them wakes nothing up. Each tick (2 ms) a loop sends what is due
@@ -208,7 +203,7 @@ func (l *genLoop) sendPlain(k *plainSock, now time.Duration) {
 	m, sent := 0, 0
 	flush := func() {
 		for off := 0; off < m; {
-			r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(k.fd), uintptr(unsafe.Pointer(&l.mm.hdrs[off])), uintptr(m-off), unix.MSG_DONTWAIT, 0, 0)
+			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(k.fd), uintptr(unsafe.Pointer(&l.mm.hdrs[off])), uintptr(m-off), unix.MSG_DONTWAIT, 0, 0)
 			if e == unix.EINTR {
 				continue
 			}
@@ -304,7 +299,7 @@ func (l *genLoop) drain(fd int, b *browser) int {
 			l.mm.iovs[i].SetLen(len(l.mm.bufs[i]))
 			l.mm.hdrs[i].hdr.Name, l.mm.hdrs[i].hdr.Namelen = nil, 0
 		}
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&l.mm.hdrs[0])), genBatch, unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&l.mm.hdrs[0])), genBatch, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}

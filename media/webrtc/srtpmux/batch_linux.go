@@ -41,9 +41,7 @@ func (m *Mux) sendBatch(b *sendBatch) int {
 // sendmmsg is the RawConn.Write callback of sendBatch.
 func (s *batchSys) sendmmsg(fd uintptr) bool {
 	for s.next < s.k {
-		// raw: MSG_DONTWAIT cannot block; 64 loopback sends take long
-		// enough (100+ µs) for sysmon to hand the P off under load
-		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.next])), uintptr(s.k-s.next), unix.MSG_DONTWAIT, 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&s.hdrs[s.next])), uintptr(s.k-s.next), unix.MSG_DONTWAIT, 0, 0)
 		switch {
 		case e == unix.EINTR:
 		case e != 0:

@@ -50,9 +50,7 @@ func (m *Mux) read() {
 			for i := range hdrs {
 				hdrs[i].hdr.Namelen = unix.SizeofSockaddrInet6
 			}
-			// raw: MSG_DONTWAIT cannot block, and a P handed off by sysmon
-			// during a long batch costs two thread switches (udpbatch)
-			r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
+			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), batchSize, unix.MSG_DONTWAIT, 0, 0)
 			if e == unix.EAGAIN {
 				return false // park until readable
 			}
