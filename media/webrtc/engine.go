@@ -57,6 +57,10 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("webrtc: %w", err)
 		}
 		e.fast = fm
+		if got := fm.ReadBuffer(); got > 0 && got < cfg.SocketBuffer {
+			cfg.Logger.Warn("webrtc: the ICE socket's receive buffer was capped by net.core.rmem_max: every browser's media arrives there, and a reader stall longer than the buffer loses packets (raise net.core.rmem_max, or give the process CAP_NET_ADMIN)",
+				"asked", cfg.SocketBuffer, "granted", got)
+		}
 		e.in = relay.NewInputBatch()
 		fm.OnReadBatch(e.in.Flush)
 		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: fm.PacketConn()})
@@ -110,6 +114,16 @@ func (e *Engine) Addr() netip.AddrPort {
 		return e.fast.LocalAddr()
 	}
 	return e.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// ReadBuffer is the receive buffer the kernel granted the ICE socket on
+// the fast path (Config.SocketBuffer, or less where net.core.rmem_max
+// capped it); 0 with SlowPath or where unknown.
+func (e *Engine) ReadBuffer() int {
+	if e.fast == nil {
+		return 0
+	}
+	return e.fast.ReadBuffer()
 }
 
 // FastCounters are the fast path's counters (zero with SlowPath).

@@ -45,6 +45,14 @@ type reply struct {
 	NoFlow int       `json:"no_flow,omitempty"` // legs that passed nothing from their browser
 	// the fast path (srtpmux): packets decrypted, encrypted, refused
 	FastIn, FastOut, FastBad uint64
+	// the relay's B side (plain -> browser): accepted, forwarded, dropped, ignored
+	RelayB [4]uint64 `json:"relay_b,omitempty"`
+	// sends the sockets refused: the ICE socket's towards the browsers
+	// (srtpmux SendFailed), the reader's towards the phones (InputBatch)
+	MuxSendFailed, BatchFailed uint64
+	MuxDropped                 uint64 // srtpmux: slow-path queue full, or SRTP that did not authenticate
+	ICEPort                    uint16 `json:"ice_port,omitempty"`
+	ICEBuffer                  int    `json:"ice_buffer,omitempty"` // the ICE socket's receive buffer, as granted
 }
 
 var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -116,12 +124,20 @@ func runChild(portMin, portMax int, profile string, attach, slow bool) error {
 				}
 			}
 			for _, s := range sessions {
-				a, _ := s.Stats()
+				a, b := s.Stats()
 				rep.RelayA[0] += a.Packets
 				rep.RelayA[1] += a.Forwarded
 				rep.RelayA[2] += a.Dropped
 				rep.RelayA[3] += a.Ignored
+				rep.RelayB[0] += b.Packets
+				rep.RelayB[1] += b.Forwarded
+				rep.RelayB[2] += b.Dropped
+				rep.RelayB[3] += b.Ignored
 			}
+			fc := e.FastCounters()
+			rep.MuxSendFailed, rep.MuxDropped = fc.SendFailed, fc.Dropped
+			rep.BatchFailed = e.RelayBatchCounters().Failed
+			rep.ICEPort, rep.ICEBuffer = e.Addr().Port(), e.ReadBuffer()
 			if err := out.Encode(rep); err != nil {
 				return err
 			}

@@ -16,6 +16,11 @@ import (
 // the gateway side to -compare.
 var uringOff = flag.Bool("uring-off", false, "-compare: also run this build's gateway side with io_uring off ("+udpbatch.EnvVar+"=off in its environment only)")
 
+// anchorRun (-anchor=false) leaves the slow path out of -compare: at
+// N where it cannot keep up it only loads the machine for minutes; the
+// first variant left is then the reference of the ratios.
+var anchorRun = flag.Bool("anchor", true, "-compare: run the slow path (the anchor); false: only -base and this build, ratios to the first")
+
 // variant is one gateway side of -compare.
 type variant struct {
 	name string
@@ -24,12 +29,16 @@ type variant struct {
 	env  []string
 }
 
-// compareRuns runs N calls on each variant, alternated, rounds times: the
-// slow path (the anchor), the fast path of base (an older webrtcbench,
+// compareRuns runs N calls on each variant, alternated (in reverse order
+// every other round: A B B A), rounds times: the slow path (the anchor,
+// unless -anchor=false), the fast path of base (an older webrtcbench,
 // when given), and this binary's fast path, with the same generator (this
 // process) for all; then the median of each and the ratios.
 func compareRuns(n, rounds int, base string, p params) {
-	vs := []variant{{name: "slow path (anchor: pion carries every SRTP packet, webrtc.Config.SlowPath)", slow: true}}
+	var vs []variant
+	if *anchorRun {
+		vs = append(vs, variant{name: "slow path (anchor: pion carries every SRTP packet, webrtc.Config.SlowPath)", slow: true})
+	}
 	if base != "" {
 		vs = append(vs, variant{name: "fast path of " + base + " (the older build)", exe: base})
 	}
@@ -39,7 +48,15 @@ func compareRuns(n, rounds int, base string, p params) {
 	vs = append(vs, variant{name: "fast path (this build)"})
 	res := make([][]result, len(vs))
 	for r := range max(rounds, 1) {
-		for i, v := range vs {
+		order := make([]int, len(vs))
+		for i := range order {
+			order[i] = i
+			if r%2 == 1 { // A B, B A, A B ...: neither variant always runs first
+				order[i] = len(vs) - 1 - i
+			}
+		}
+		for _, i := range order {
+			v := vs[i]
 			q := p
 			q.slow, q.childExe, q.childEnv = v.slow, v.exe, v.env
 			fmt.Printf("-- round %d: gateway %s; load average %s\n", r+1, v.name, loadavg())
@@ -69,7 +86,11 @@ func compareRuns(n, rounds int, base string, p params) {
 	}
 	last := median(res[len(vs)-1], result.usPerPacket)
 	if base != "" {
-		fmt.Printf("this build vs %s: %.2fx the CPU per bridged packet\n", base, last/median(res[1], result.usPerPacket))
+		bi := 0
+		if *anchorRun {
+			bi = 1
+		}
+		fmt.Printf("this build vs %s: %.2fx the CPU per bridged packet\n", base, last/median(res[bi], result.usPerPacket))
 	}
 	if *uringOff {
 		fmt.Printf("this build vs itself without io_uring: %.2fx the CPU per bridged packet\n", last/median(res[len(vs)-2], result.usPerPacket))

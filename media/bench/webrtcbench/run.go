@@ -629,6 +629,26 @@ func run(n int, p params) (result, error) {
 	}
 	g0 := cpuTimeSelf()
 	ov0 := rcvbufErrors()
+	plainPorts := map[uint16]bool{}
+	for _, k := range socks {
+		plainPorts[k.addr.Port()] = true
+	}
+	tally := func() sockTally {
+		if !*verbose {
+			return sockTally{}
+		}
+		return tallySockets(gw.cmd.Process.Pid, a0.ICEPort, p.portMin, p.portMax, plainPorts)
+	}
+	t0 := tally()
+	if *verbose {
+		fmt.Printf("  [window] opens at %s, load average %s\n", time.Now().UTC().Format("15:04:05"), loadavg())
+	}
+	var gf0 udpbatch.Counters
+	for _, l := range g.loops {
+		l.mu.Lock()
+		gf0.Failed += l.snd.Counters().Failed
+		l.mu.Unlock()
+	}
 	sB0, rP0, sP0, rB0 := c.sentB.Load(), c.recvP.Load(), c.sentP.Load(), c.recvB.Load()
 	via0 := c.viaLoop.Load()
 	if p.genProfile != "" {
@@ -646,7 +666,14 @@ func run(n int, p params) (result, error) {
 	}
 	g1 := cpuTimeSelf()
 	r.overflows = rcvbufErrors() - ov0
+	t1 := tally()
 	sB1, sP1 := c.sentB.Load(), c.sentP.Load()
+	var gf1 udpbatch.Counters
+	for _, l := range g.loops {
+		l.mu.Lock()
+		gf1.Failed += l.snd.Counters().Failed
+		l.mu.Unlock()
+	}
 	stopGen()
 	r.sentB, r.recvP, r.sentP, r.recvB = sB1-sB0, c.recvP.Load()-rP0, sP1-sP0, c.recvB.Load()-rB0
 	r.nominal = uint64(float64(n-r.failed) * 50 * p.duration.Seconds())
@@ -663,6 +690,12 @@ func run(n int, p params) (result, error) {
 		fmt.Printf("  [window] legs: from browsers %d, to browsers %d, dropped %d, legs with nothing from the browser %d; relay A: accepted %d forwarded %d dropped %d ignored %d\n",
 			a1.FromBrowser-a0.FromBrowser, a1.ToBrowser-a0.ToBrowser, a1.Dropped-a0.Dropped, a1.NoFlow,
 			a1.RelayA[0]-a0.RelayA[0], a1.RelayA[1]-a0.RelayA[1], a1.RelayA[2]-a0.RelayA[2], a1.RelayA[3]-a0.RelayA[3])
+		fmt.Printf("  [window] relay B (plain -> browser): accepted %d forwarded %d dropped %d ignored %d\n",
+			a1.RelayB[0]-a0.RelayB[0], a1.RelayB[1]-a0.RelayB[1], a1.RelayB[2]-a0.RelayB[2], a1.RelayB[3]-a0.RelayB[3])
+		fmt.Printf("  [window] sends refused: gateway ICE socket (to browsers) %d, gateway reader's batches (to phones) %d, browsers' batches %d; gateway Mux drops (slow queue full or bad SRTP) %d\n",
+			a1.MuxSendFailed-a0.MuxSendFailed, a1.BatchFailed-a0.BatchFailed, gf1.Failed-gf0.Failed, a1.MuxDropped-a0.MuxDropped)
+		fmt.Printf("  [window] the gateway's ICE socket has a %d KiB receive buffer\n", a1.ICEBuffer/1024)
+		printSockets(t0, t1)
 	}
 	return r, nil
 }

@@ -79,15 +79,15 @@ type Counters struct {
 }
 
 // Listen opens the UDP socket on addr. buffer, if positive, is its
-// SO_RCVBUF and SO_SNDBUF.
+// SO_RCVBUF and SO_SNDBUF (forced past net.core.rmem_max/wmem_max where
+// the process may; ReadBuffer tells what the kernel granted).
 func Listen(addr netip.AddrPort, buffer int, log *slog.Logger) (*Mux, error) {
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, fmt.Errorf("srtpmux: listen: %w", err)
 	}
 	if buffer > 0 {
-		_ = conn.SetReadBuffer(buffer)
-		_ = conn.SetWriteBuffer(buffer)
+		setBuffers(conn, buffer)
 	}
 	return New(conn, log)
 }
