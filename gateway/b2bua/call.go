@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/sipauth"
+	"github.com/switchboard-gw/switchboard/gateway/sipserver"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -172,7 +173,9 @@ func (b *B2BUA) challenge(tx sip.ServerTransaction, req *sip.Request, stale bool
 	// Sent statelessly, as Kamailio's sl module does: a lost 407 brings a
 	// retransmitted INVITE and a new one, and an ACK on another branch
 	// (SIPp) leaves nothing retransmitting until Timer H (RFC 3261 §17.2.1).
-	tx.Terminate()
+	// Kept when a 100 Trying went out before it (a slow handler), for the
+	// 407 to be retransmitted (sipserver.EndRefused).
+	sipserver.EndRefused(tx)
 }
 
 // fail answers the caller with the final response err maps to.
