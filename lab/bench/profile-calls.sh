@@ -58,7 +58,12 @@ sleep 0.5
 http=$(ss -Htlnp | grep "pid=$gw," | awk '$4 !~ /:5080$/ { print $4 }' | head -1)
 c0=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
 f0=$(awk '{ print $10 }' "/proc/$gw/stat")
-port=$((20000 + RANDOM % 20000))
+# SIPp's port: a free one (the relays of gateways on the machine hold
+# random ports of the same range; a taken one failed the run with 0 calls).
+for _ in $(seq 1 20); do
+  port=$((20000 + RANDOM % 20000))
+  [ -z "$(ss -Huan "sport = :$port" 2>/dev/null)" ] && break
+done
 # -recv_timeout: a call whose answer never comes fails after 30 s instead
 # of holding SIPp (and the run) open for ever.
 (cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 -recv_timeout 30000 \
