@@ -131,13 +131,21 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // (a 407, an error): random, and the same for the caller's retried
 // INVITE from the same source (tags.go).
 func (b *B2BUA) localTag(req *sip.Request) string {
-	return b.tags.get(tagKey(req), time.Now())
+	return b.tags.getAt(tagKey(req), cseqOf(req), time.Now())
+}
+
+// cseqOf is req's CSeq number, 0 without one.
+func cseqOf(req *sip.Request) uint32 {
+	if cs := req.CSeq(); cs != nil {
+		return cs.SeqNo
+	}
+	return 0
 }
 
 // dialogTag is our tag for the dialog req forms: the one its earlier
 // answers carried, if any, else a new one (tags.go).
 func (b *B2BUA) dialogTag(req *sip.Request) string {
-	return b.tags.take(tagKey(req), time.Now())
+	return b.tags.takeAt(tagKey(req), cseqOf(req), time.Now())
 }
 
 func (c *call) localTagA() string {
