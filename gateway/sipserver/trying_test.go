@@ -68,21 +68,24 @@ func readUntil(t *testing.T, c net.Conn, want string, wait time.Duration) ([]str
 // benchmark on a loaded machine).
 func TestRefusalAfterTrying(t *testing.T) {
 	old := tryingAfter
-	tryingAfter = 20 * time.Millisecond
 	t.Cleanup(func() { tryingAfter = old })
 	for _, tc := range []struct {
-		name       string
-		delay      time.Duration
-		wantTrying bool
+		name  string
+		after time.Duration // tryingAfter
+		slow  bool          // the handler answers only once the 100 was read
 	}{
-		{"quick", 0, false},
-		{"slow", 100 * time.Millisecond, true},
+		{"quick", time.Hour, false},
+		{"slow", 20 * time.Millisecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tryingAfter = tc.after
 			done := make(chan sip.ServerTransaction, 1)
+			release := make(chan struct{})
 			s, udp, _ := startServer(t, Limits{}, func(s *Server) {
 				s.Handle(sip.INVITE, func(req *sip.Request, tx sip.ServerTransaction) {
-					time.Sleep(tc.delay)
+					if tc.slow {
+						<-release
+					}
 					res := sip.NewResponseFromRequest(req, sip.StatusProxyAuthRequired, "Proxy Authentication Required", nil)
 					res.To().Params.Add("tag", "gw")
 					_ = tx.Respond(res)
@@ -94,16 +97,18 @@ func TestRefusalAfterTrying(t *testing.T) {
 			if _, err := c.Write([]byte(invite("z9hG4bK-first", 1))); err != nil {
 				t.Fatal(err)
 			}
-			got, ok := readUntil(t, c, "SIP/2.0 407", 5*time.Second)
-			if !ok {
-				t.Fatalf("no 407: %q", got)
+			if tc.slow {
+				if got, ok := readUntil(t, c, "SIP/2.0 100 Trying", 5*time.Second); !ok || len(got) != 1 {
+					t.Fatalf("want 100 Trying from a handler silent for %v, got %q", tc.after, got)
+				}
+				close(release)
 			}
-			tried := len(got) == 2 && strings.HasPrefix(got[0], "SIP/2.0 100")
-			if tried != tc.wantTrying {
-				t.Fatalf("got %q, want a 100 first: %v", got, tc.wantTrying)
+			got, ok := readUntil(t, c, "SIP/2.0 407", 5*time.Second)
+			if !ok || len(got) != 1 {
+				t.Fatalf("want the 407 alone, got %q", got)
 			}
 			tx := <-done
-			if !tc.wantTrying {
+			if !tc.slow {
 				select {
 				case <-tx.Done():
 				case <-time.After(5 * time.Second):
