@@ -341,7 +341,11 @@ func (b *B2BUA) find(req *sip.Request) (*leg, error) {
 // 2xx came (RFC 3261 §13.2.2.4).
 func (b *B2BUA) onAck(req *sip.Request, _ sip.ServerTransaction) {
 	if l := b.lookup(req); l != nil {
-		if l.isA {
+		// Only the ACK of the INVITE's 2xx (its CSeq number, RFC 3261
+		// §13.2.2.4) stops the 2xx retransmissions: the ACK of the 407
+		// before it has the same tags (tags.go) and, handled late on a
+		// loaded gateway, came after the 2xx.
+		if cs := req.CSeq(); l.isA && (l.d.inviteSeq == 0 || cs != nil && cs.SeqNo == l.d.inviteSeq) {
 			l.c.ackAnswer(req) // the answer to a late offer (lateoffer.go)
 			l.c.acked()
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
 	"github.com/switchboard-gw/switchboard/gateway/sipauth"
+	"github.com/switchboard-gw/switchboard/gateway/sipserver"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
 )
@@ -131,13 +132,21 @@ func (b *B2BUA) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // (a 407, an error): random, and the same for the caller's retried
 // INVITE from the same source (tags.go).
 func (b *B2BUA) localTag(req *sip.Request) string {
-	return b.tags.get(tagKey(req), time.Now())
+	return b.tags.getAt(tagKey(req), cseqOf(req), time.Now())
+}
+
+// cseqOf is req's CSeq number, 0 without one.
+func cseqOf(req *sip.Request) uint32 {
+	if cs := req.CSeq(); cs != nil {
+		return cs.SeqNo
+	}
+	return 0
 }
 
 // dialogTag is our tag for the dialog req forms: the one its earlier
 // answers carried, if any, else a new one (tags.go).
 func (b *B2BUA) dialogTag(req *sip.Request) string {
-	return b.tags.take(tagKey(req), time.Now())
+	return b.tags.takeAt(tagKey(req), cseqOf(req), time.Now())
 }
 
 func (c *call) localTagA() string {
@@ -173,7 +182,9 @@ func (b *B2BUA) challenge(tx sip.ServerTransaction, req *sip.Request, stale bool
 	// Sent statelessly, as Kamailio's sl module does: a lost 407 brings a
 	// retransmitted INVITE and a new one, and an ACK on another branch
 	// (SIPp) leaves nothing retransmitting until Timer H (RFC 3261 §17.2.1).
-	tx.Terminate()
+	// Kept when a 100 Trying went out before it (a slow handler), for the
+	// 407 to be retransmitted (sipserver.EndRefused).
+	sipserver.EndRefused(tx)
 }
 
 // fail answers the caller with the final response err maps to.

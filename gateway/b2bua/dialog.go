@@ -46,6 +46,11 @@ type dialog struct {
 	// (refer.go).
 	user string
 
+	// inviteSeq is the CSeq number of the INVITE that formed a UAS
+	// dialog (0: unknown): the ACK of its 2xx carries it (RFC 3261
+	// §13.2.2.4), the late ACK of an earlier 407 on the same tags does not.
+	inviteSeq uint32
+
 	mu           sync.Mutex
 	localSeq     uint32
 	remoteTarget sip.Uri   // the peer's Contact (§12.1.1, §12.1.2)

@@ -34,6 +34,9 @@ func newUASDialog(req *sip.Request, tag string, contact sip.Uri) *dialog {
 		routes: routeSet(req.GetHeaders("Record-Route"), false),
 	}
 	d.remoteTag, _ = req.From().Params.Get("tag")
+	if cs := req.CSeq(); cs != nil {
+		d.inviteSeq = cs.SeqNo
+	}
 	if ct := req.Contact(); ct != nil {
 		d.remoteTarget = ct.Address
 	} else {

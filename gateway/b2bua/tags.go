@@ -54,6 +54,9 @@ type tagEntry struct {
 	tag  string
 	at   time.Time
 	slot int // where in ring the key was put
+	// formed is the CSeq number of the INVITE that formed a dialog with
+	// the tag (takeAt), 0 while none did.
+	formed uint32
 }
 
 // tagKey is the memory's key for an INVITE: Call-ID, From tag, source IP.
@@ -74,10 +77,19 @@ func tagKey(req *sip.Request) string {
 }
 
 // get returns the tag remembered for key, or remembers a new one.
-func (m *tagMemory) get(key string, now time.Time) string {
+func (m *tagMemory) get(key string, now time.Time) string { return m.getAt(key, 0, now) }
+
+// getAt is get for an INVITE of CSeq number seq (0: unknown). Once a
+// dialog formed with the tag, only a request of a lower CSeq gets it
+// again: a retransmission of the challenged INVITE that is handled after
+// the retried INVITE formed the dialog (sipgo runs each message on its
+// own goroutine; on a loaded gateway one can come late). Its 407 with a
+// new tag made SIPp, which keeps the last To tag it saw, send its BYE
+// outside the dialog (481, a failed call).
+func (m *tagMemory) getAt(key string, seq uint32, now time.Time) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if e, ok := m.m[key]; ok && now.Sub(e.at) < tagMemoryTTL {
+	if e, ok := m.m[key]; ok && now.Sub(e.at) < tagMemoryTTL && (e.formed == 0 || seq != 0 && seq < e.formed) {
 		return e.tag
 	}
 	if m.m == nil {
@@ -98,15 +110,25 @@ func (m *tagMemory) get(key string, now time.Time) string {
 
 // take returns the tag remembered for key, or a new one, and forgets it:
 // the INVITE now forms its dialog, which keeps the tag.
-func (m *tagMemory) take(key string, now time.Time) string {
+func (m *tagMemory) take(key string, now time.Time) string { return m.takeAt(key, 0, now) }
+
+// takeAt is take for an INVITE of CSeq number seq: with seq known, the
+// tag stays remembered, marked as the dialog's, for a late retransmission
+// of an earlier INVITE (getAt); a second dialog never gets it.
+func (m *tagMemory) takeAt(key string, seq uint32, now time.Time) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.m[key]
-	delete(m.m, key)
-	if ok && now.Sub(e.at) < tagMemoryTTL {
-		return e.tag
+	if !ok || now.Sub(e.at) >= tagMemoryTTL || e.formed != 0 {
+		return randomTag()
 	}
-	return randomTag()
+	if seq == 0 {
+		delete(m.m, key)
+	} else {
+		e.formed = seq
+		m.m[key] = e
+	}
+	return e.tag
 }
 
 // len is the number of tags remembered.

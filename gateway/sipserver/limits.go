@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -123,6 +122,7 @@ func (s *Server) recovered(where string, v any) {
 // started is not covered: it must recover on its own.
 func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		s.settleKept(req) // trying.go
 		if bad := unsupportedRequire(method, req); len(bad) > 0 {
 			if tx != nil {
 				_ = tx.Respond(s.badExtension(req, bad))
@@ -145,7 +145,10 @@ func (s *Server) guarded(method sip.RequestMethod, h sipgo.RequestHandler) sipgo
 		}
 		var ft *finalTracker
 		if tx != nil {
-			ft = &finalTracker{ServerTransaction: tx}
+			ft = &finalTracker{ServerTransaction: tx, s: s, req: req}
+			if req.IsInvite() {
+				ft.armTrying() // RFC 3261 §17.2.1 (trying.go)
+			}
 			tx = ft
 			s.liveTx.Add(1)
 			if !ft.OnTerminate(func(string, error) { s.liveTx.Add(-1) }) {
@@ -191,21 +194,4 @@ func gated(req *sip.Request) bool {
 		return false
 	}
 	return true
-}
-
-// finalTracker notes whether, and which, final response was sent on a
-// transaction.
-type finalTracker struct {
-	sip.ServerTransaction
-	final atomic.Bool
-	code  atomic.Int32
-}
-
-// Respond implements sip.ServerTransaction.
-func (t *finalTracker) Respond(res *sip.Response) error {
-	if res.StatusCode >= 200 {
-		t.final.Store(true)
-		t.code.Store(int32(res.StatusCode))
-	}
-	return t.ServerTransaction.Respond(res)
 }

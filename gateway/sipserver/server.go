@@ -73,6 +73,7 @@ type Server struct {
 	shed       atomic.Uint64
 	overloaded atomic.Uint64
 	panics     atomic.Uint64
+	kept       kept // refused transactions kept after a 100 Trying (trying.go)
 
 	mu      sync.Mutex
 	closers []func() error
@@ -86,6 +87,10 @@ func init() {
 	// hold the largest datagram sipguard lets through.
 	sip.UDPMTUSize = 65535 + 200
 	sip.TransportBufferReadSize = 65535
+	// The 100 Trying of an INVITE's server transaction (RFC 3261 §17.2.1)
+	// is sent by the handler boundary (finalTracker, trying.go), which
+	// knows whether it went out; sipgo's own timer would send it unseen.
+	sip.Timer_1xx = 24 * time.Hour
 	capture.Install() // sipgo's write hook, before any socket is served
 }
 
@@ -120,7 +125,8 @@ func New(o Options) (*Server, error) {
 	s.stateless, s.statelessCancel = newStateless(sctx, o.Logger, s.limits, o.ServerName, s.recovered), cancel
 	s.stateless.tap = o.Capture
 	s.Handle(sip.OPTIONS, s.options)
-	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {}) // stray ACKs are absorbed
+	// Stray ACKs are absorbed, after settling a kept refusal (trying.go).
+	srv.OnAck(s.guarded(sip.ACK, func(*sip.Request, sip.ServerTransaction) {}))
 	srv.OnNoRoute(s.guarded("", s.noRoute))
 	return s, nil
 }
@@ -212,10 +218,16 @@ var knownMethods = map[string]bool{
 
 func (s *Server) noRoute(req *sip.Request, tx sip.ServerTransaction) {
 	var res *sip.Response
-	if knownMethods[string(req.Method)] {
+	switch {
+	case req.Method == sip.CANCEL:
+		// sipgo answers a CANCEL that matches a transaction; one that
+		// matches none (its INVITE was answered and ended, or never came)
+		// gets 481 (RFC 3261 §9.2), not 405.
+		res = sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+	case knownMethods[string(req.Method)]:
 		res = sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
 		res.AppendHeader(sip.NewHeader("Allow", s.Allow()))
-	} else {
+	default:
 		res = sip.NewResponseFromRequest(req, sip.StatusNotImplemented, "Not Implemented", nil)
 	}
 	res.AppendHeader(sip.NewHeader("Server", s.o.ServerName))

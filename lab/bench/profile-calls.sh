@@ -15,6 +15,9 @@
 #   HEAP     1: also the live heap right after the last call (a GC first),
 #            written to OUT.heap: what the calls leave behind for RFC
 #            3261's 32 s timers (go tool pprof -sample_index=inuse_space)
+#   KEEP     1: keep the work directory (SIPp's *_errors.log of the
+#            failed calls' messages, the gateway's log, stat.csv) and
+#            print its path
 #   SWITCHBOARD  the binary (default bin/switchboard), so two builds can
 #            be compared one after the other: CPU per call moves less
 #            with other load on the machine than calls/s, but still does;
@@ -35,7 +38,7 @@ pids=()
 cleanup() {
   local p
   for p in "${pids[@]:-}"; do [ -n "$p" ] && { kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; }; done
-  rm -rf "$work"
+  if [ "${KEEP:-0}" != 0 ]; then echo "profile-calls: work directory kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -55,11 +58,16 @@ sleep 0.5
 http=$(ss -Htlnp | grep "pid=$gw," | awk '$4 !~ /:5080$/ { print $4 }' | head -1)
 c0=$(awk '{ print $14 + $15 }' "/proc/$gw/stat")
 f0=$(awk '{ print $10 }' "/proc/$gw/stat")
-port=$((20000 + RANDOM % 20000))
+# SIPp's port: a free one (the relays of gateways on the machine hold
+# random ports of the same range; a taken one failed the run with 0 calls).
+for _ in $(seq 1 20); do
+  port=$((20000 + RANDOM % 20000))
+  [ -z "$(ss -Huan "sport = :$port" 2>/dev/null)" ] && break
+done
 # -recv_timeout: a call whose answer never comes fails after 30 s instead
 # of holding SIPp (and the run) open for ever.
 (cd "$work" && exec taskset -c 0 sipp -sf "$shared/uac_auth.xml" -inf "$work/users.csv" 127.0.0.1:5080 -s 2000 -recv_timeout 30000 \
-  -i 127.0.0.1 -p "$port" -r 100000 -l 200 -m "$M" -nostdin -d 0 -trace_stat -stf "$work/stat.csv" >/dev/null 2>&1) &
+  -i 127.0.0.1 -p "$port" -r 100000 -l 200 -m "$M" -nostdin -d 0 -trace_err -trace_stat -stf "$work/stat.csv" >/dev/null 2>&1) &
 uac=$!; pids+=("$uac")
 # /debug/pprof is for the admin role: the password the gateway wrote at
 # its first start.
