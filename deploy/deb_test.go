@@ -106,6 +106,7 @@ func TestDebianPackage(t *testing.T) {
 		regexp.MustCompile(`(?m)^-rwxr-xr-x root/root +\d+ .* \./usr/bin/switchboard$`),
 		regexp.MustCompile(`(?m)^-rw-r--r-- root/root +\d+ .* \./usr/lib/systemd/system/switchboard\.service$`),
 		regexp.MustCompile(`(?m)^-rw-r----- root/root +\d+ .* \./etc/switchboard/switchboard\.yaml$`),
+		regexp.MustCompile(`(?m)^-rw-r--r-- root/root +\d+ .* \./usr/lib/sysctl\.d/60-switchboard\.conf$`),
 	} {
 		if !want.MatchString(contents) {
 			t.Errorf("contents lack %s:\n%s", want, contents)
@@ -118,6 +119,7 @@ func TestDebianPackage(t *testing.T) {
 	run(t, "", "dpkg-deb", "-e", deb, ctrl)
 
 	t.Run("unit", func(t *testing.T) { checkUnit(t, root) })
+	t.Run("socket buffer ceilings", func(t *testing.T) { checkSysctl(t, root) })
 	t.Run("maintainer scripts", func(t *testing.T) { checkScripts(t, ctrl) })
 	t.Run("serves on the default config", func(t *testing.T) { serveInstalled(t, root) })
 }
@@ -387,4 +389,37 @@ func serveInstalled(t *testing.T, root string) {
 		t.Errorf("admin.password: %v %v", fi, err)
 	}
 	t.Logf("the packaged binary on the packaged config answers /healthz on %s", addr)
+}
+
+// checkSysctl: the package's sysctl.d file lets the service have the
+// socket buffers it asks for (4 MiB on the SIP, TURN and ICE listeners:
+// gateway/sipserver, media/turn, media/webrtc) without CAP_NET_ADMIN;
+// sysctl(8) reads it (the same "key = value" form).
+func checkSysctl(t *testing.T, root string) {
+	const asked = 4 << 20
+	body, err := os.ReadFile(filepath.Join(root, "usr", "lib", "sysctl.d", "60-switchboard.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, line := range strings.Split(string(body), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("not key = value: %q", line)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		got[strings.TrimSpace(k)] = n
+	}
+	for _, k := range []string{"net.core.rmem_max", "net.core.wmem_max"} {
+		if got[k] < asked {
+			t.Errorf("%s = %d, want at least %d", k, got[k], asked)
+		}
+	}
 }

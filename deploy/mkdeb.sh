@@ -39,6 +39,7 @@ trap 'rm -rf "$tmp"' EXIT
 pkg=$tmp/pkg
 install -D -m 0755 "$bin" "$pkg/usr/bin/switchboard"
 install -D -m 0644 "$here/switchboard.service" "$pkg/usr/lib/systemd/system/switchboard.service"
+install -D -m 0644 "$here/sysctl/60-switchboard.conf" "$pkg/usr/lib/sysctl.d/60-switchboard.conf"
 install -D -m 0640 "$here/switchboard.yaml" "$pkg/etc/switchboard/switchboard.yaml"
 install -D -m 0644 "$root/README.md" "$pkg/usr/share/doc/switchboard/README.md"
 install -D -m 0644 "$root/gateway/config/reference.md" "$pkg/usr/share/doc/switchboard/reference.md"

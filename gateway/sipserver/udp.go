@@ -17,9 +17,11 @@ func udpReaders() int {
 	return max(2, runtime.GOMAXPROCS(0))
 }
 
-// growReadBuffer sets the socket's receive buffer to size. As root (the
-// appliance's service has CAP_NET_ADMIN) SO_RCVBUFFORCE passes the
-// net.core.rmem_max cap; otherwise the kernel caps SO_RCVBUF silently.
+// growReadBuffer sets the socket's receive buffer to size. With
+// CAP_NET_ADMIN (root; not the packaged service) SO_RCVBUFFORCE passes
+// the net.core.rmem_max cap; otherwise the kernel caps SO_RCVBUF
+// silently, which is why the package raises that cap
+// (deploy/sysctl/60-switchboard.conf).
 func growReadBuffer(pc net.PacketConn, size int) error {
 	sc, ok := pc.(syscall.Conn)
 	if !ok {
