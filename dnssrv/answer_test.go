@@ -131,6 +131,25 @@ func FuzzAnswer(f *testing.F) {
 		}
 		f.Add(pack(r))
 	}
+	// The same records owned by the name asked for, so the seeds reach
+	// the ordering: SRV priorities out of order, weights, a "." target,
+	// NAPTR orders.
+	for _, qt := range []uint16{dns.TypeSRV, dns.TypeNAPTR} {
+		z := new(dns.Msg)
+		z.SetQuestion("_sip._udp.pbx.test.", qt)
+		z.Id = 1
+		r := new(dns.Msg)
+		r.SetReply(z)
+		for _, s := range pbx {
+			if rr, err := dns.NewRR(s); err == nil {
+				rr.Header().Name = "_sip._udp.pbx.test."
+				r.Answer = append(r.Answer, rr)
+			}
+		}
+		w, _ := dns.NewRR("_sip._udp.pbx.test. 60 IN SRV 10 30 5060 c.srv.test.")
+		r.Answer = append(r.Answer, w)
+		f.Add(pack(r))
+	}
 	f.Add([]byte{0, 1, 0x81, 0x80, 0, 1, 0, 0xff, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, qt := range []uint16{dns.TypeSRV, dns.TypeNAPTR, dns.TypeA, dns.TypeAAAA} {
@@ -141,19 +160,43 @@ func FuzzAnswer(f *testing.F) {
 			if len(set.rrs) > maxRecords {
 				t.Fatalf("%d records", len(set.rrs))
 			}
-			// The resolver's own use of the records.
+			// The records are the ones asked for, and usable.
 			var srvs []*dns.SRV
 			var naptrs []*dns.NAPTR
+			live := 0
 			for _, rr := range set.rrs {
+				h := rr.Header()
+				if h.Rrtype != qt || h.Class != dns.ClassINET || !usable(rr) || set.ttl > h.Ttl {
+					t.Fatalf("asked for type %d, kept %v (set TTL %d)", qt, rr, set.ttl)
+				}
 				switch v := rr.(type) {
 				case *dns.SRV:
 					srvs = append(srvs, v)
+					if v.Target != "." {
+						live++
+					}
 				case *dns.NAPTR:
 					naptrs = append(naptrs, v)
 				}
 			}
-			orderSRV(srvs, randN)
-			orderNAPTR(naptrs, false, func(Transport) bool { return true })
+			// The resolver's own use of the records: every SRV target but
+			// "." once, by priority (RFC 2782); NAPTR choices name an SRV.
+			order := orderSRV(srvs, randN)
+			seen := map[*dns.SRV]bool{}
+			for i, r := range order {
+				if r.Target == "." || seen[r] || i > 0 && r.Priority < order[i-1].Priority {
+					t.Fatalf("SRV order %v from %v", order, srvs)
+				}
+				seen[r] = true
+			}
+			if len(order) != live {
+				t.Fatalf("SRV order %v from %v", order, srvs)
+			}
+			for _, c := range orderNAPTR(naptrs, false, func(Transport) bool { return true }) {
+				if c.srv == "" || c.srv == "." {
+					t.Fatalf("NAPTR choice %+v from %v", c, naptrs)
+				}
+			}
 		}
 	})
 }

@@ -84,8 +84,10 @@ func sessionExpiresOf(m headers) (d time.Duration, refresher string, ok bool) {
 	}
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		if strings.EqualFold(k, "refresher") {
-			refresher = strings.ToLower(strings.TrimSpace(v))
+		// refresher-param = "refresher" EQUAL ("uas" / "uac"); any other
+		// value names no side and counts as absent.
+		if v = strings.ToLower(strings.TrimSpace(v)); strings.EqualFold(strings.TrimSpace(k), "refresher") && (v == "uac" || v == "uas") {
+			refresher = v
 		}
 	}
 	return time.Duration(secs) * time.Second, refresher, true

@@ -1,6 +1,7 @@
 package b2bua
 
 import (
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,8 @@ func TestNegotiateUAS(t *testing.T) {
 			interval: 600 * time.Second, weRefresh: true},
 		{name: "refresher=uas", hs: []string{"Supported", "timer", "Session-Expires", "300;refresher=uas"},
 			interval: 300 * time.Second, weRefresh: true, require: true},
+		{name: "refresher neither uac nor uas, caller without timers: we refresh", hs: []string{"Session-Expires", "600;refresher=bogus"},
+			interval: 600 * time.Second, weRefresh: true},
 		{name: "compact form, Min-SE raises", hs: []string{"k", "timer", "x", "100;refresher=uac", "Min-SE", "120"},
 			interval: 120 * time.Second},
 	}
@@ -127,6 +130,8 @@ func TestSessionExpiresOf(t *testing.T) {
 		{"1800", 1800 * time.Second, "", true},
 		{"90 ; refresher=UAS", 90 * time.Second, "uas", true},
 		{"abc", 0, "", false},
+		{"1800;refresher=bogus", 1800 * time.Second, "", true}, // RFC 4028 §4: uac or uas only
+		{"90;refresher = uac", 90 * time.Second, "uac", true},  // EQUAL = SWS "=" SWS (RFC 3261 §25.1)
 	} {
 		d, ref, ok := sessionExpiresOf(inviteWith("Session-Expires", tt.v))
 		if d != tt.d || ref != tt.ref || ok != tt.ok {
@@ -140,8 +145,24 @@ func FuzzSessionExpiresOf(f *testing.F) {
 	f.Add("90 ; refresher=UAS;x=y")
 	f.Fuzz(func(t *testing.T, v string) {
 		d, ref, ok := sessionExpiresOf(inviteWith("Session-Expires", v))
-		if ok && d < 0 || !ok && (d != 0 || ref != "") {
-			t.Errorf("%q: %v %q %v", v, d, ref, ok)
+		if !ok {
+			if d != 0 || ref != "" {
+				t.Fatalf("%q refused, yet read as %v %q", v, d, ref)
+			}
+			return
+		}
+		// RFC 4028 §4: delta-seconds, and a refresher of "uac" or "uas"
+		// only: anything else the callers would take for a side.
+		if d%time.Second != 0 || d > math.MaxUint32*time.Second || ref != "" && ref != "uac" && ref != "uas" {
+			t.Fatalf("%q: %v %q", v, d, ref)
+		}
+		// What we write in our own headers reads back the same.
+		w := secs(d)
+		if ref != "" {
+			w += ";refresher=" + ref
+		}
+		if d2, ref2, ok2 := sessionExpiresOf(inviteWith("x", w)); !ok2 || d2 != d || ref2 != ref {
+			t.Fatalf("%q: %v %q, written %q reads %v %q %v", v, d, ref, w, d2, ref2, ok2)
 		}
 	})
 }

@@ -39,9 +39,10 @@ func ScanHead(data []byte) (h Head, ok bool) {
 		// Only the headers a Head keeps become strings.
 		switch {
 		case eqName(name, "call-id", "i"):
-			if h.CallID == "" {
-				h.CallID = string(value)
-			}
+			// Call-ID is single (RFC 3261 §20.8); of a repeated one the
+			// last counts, as for sipgo and sipguard, whose reading the
+			// gateway acts on.
+			h.CallID = string(value)
 		case eqName(name, "cseq", ""):
 			num, m, _ := strings.Cut(string(value), " ")
 			if n, err := strconv.ParseUint(num, 10, 32); err == nil {

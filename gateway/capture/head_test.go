@@ -17,6 +17,8 @@ func TestScanHead(t *testing.T) {
 			Head{Method: "INVITE", CallID: "abc@h", CSeq: 7, CSeqMethod: "INVITE", From: "<sip:x@y>;tag=1", To: `"B" <sip:a@b;user=phone>`, ViaTransport: "TLS"}},
 		{"response", "SIP/2.0 180 Ringing\r\nCALL-ID: x\r\nTo: <sip:a@b>;tag=9\r\ncseq: 2 BYE\r\n\r\n", true,
 			Head{Status: 180, Reason: "Ringing", CallID: "x", To: "<sip:a@b>;tag=9", ToTag: true, CSeq: 2, CSeqMethod: "BYE"}},
+		{"repeated Call-ID: the last, as sipgo", "BYE sip:a@b SIP/2.0\r\nCall-ID: first\r\ni: second\r\nCSeq: 1 BYE\r\nCSeq: 2 BYE\r\n\r\n", true,
+			Head{Method: "BYE", CallID: "second", CSeq: 2, CSeqMethod: "BYE"}},
 		{"keepalive", "\r\n\r\n", false, Head{}},
 		{"lowercase method", "invite sip:a@b SIP/2.0\r\n\r\n", false, Head{}},
 		{"bad status", "SIP/2.0 99 x\r\n\r\n", false, Head{}},
@@ -46,8 +48,9 @@ func FuzzScanHead(f *testing.F) {
 		if h.Method != want.Method || h.Status != want.Status {
 			t.Fatalf("start line: scanned %q/%d, sipgo %q/%d", h.Method, h.Status, want.Method, want.Status)
 		}
-		// sipgo keeps the first Call-ID and CSeq it finds, as ScanHead
-		// does; it trims values as ScanHead does.
+		// sipgo keeps the last Call-ID and CSeq it finds (a repeated one
+		// replaces the one it read), as ScanHead does; it trims values as
+		// ScanHead does.
 		if msg.CallID() != nil && h.CallID != strings.TrimSpace(want.CallID) {
 			t.Fatalf("Call-ID: scanned %q, sipgo %q", h.CallID, want.CallID)
 		}

@@ -1,9 +1,14 @@
 package trunkreg
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchboard-gw/switchboard/gateway/digest"
 )
@@ -67,6 +72,7 @@ func FuzzParseChallenge(f *testing.F) {
 	f.Add(`Digest realm="x", nonce="y", algorithm=SHA-256, qop="auth", opaque="z"`)
 	f.Add(`Digest nonce=1, stale=true`)
 	f.Add(`digest realm="\"`)
+	f.Add(`Digest realm="a\"b\\c", nonce="n\"1", opaque="o,\"p", qop="auth-int, auth", algorithm=md5`)
 	f.Fuzz(func(t *testing.T, v string) {
 		c, err := ParseChallenge(v)
 		if err != nil {
@@ -75,8 +81,40 @@ func FuzzParseChallenge(f *testing.F) {
 		if c.Nonce == "" {
 			t.Fatalf("accepted %q without a nonce", v)
 		}
-		if a, err := c.Authorization("u", "p", "REGISTER", "sip:x", 1); err == nil && !strings.HasPrefix(a, "Digest ") {
+		a, err := c.Authorization("u", "p", "REGISTER", "sip:x", 1)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(a, "Digest ") {
 			t.Fatalf("Authorization = %q", a)
+		}
+		// Values a quoted string can carry (RFC 3261 §25.1: no controls)
+		// come back to the server as it sent them, and the response is
+		// the RFC 7616 §3.4.1 one for them.
+		for _, s := range []string{c.Realm, c.Nonce, c.Opaque} {
+			if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
+				return
+			}
+		}
+		got, err := digest.ParseCredentials(a)
+		if err != nil {
+			t.Fatalf("challenge %q: our Authorization %q does not parse: %v", v, a, err)
+		}
+		if got.Realm != c.Realm || got.Nonce != c.Nonce || got.Opaque != c.Opaque || got.Username != "u" || got.URI != "sip:x" ||
+			!strings.EqualFold(got.Algorithm, c.Algorithm) {
+			t.Fatalf("challenge %q: our Authorization %q reads as %+v", v, a, got)
+		}
+		h := func(s string) string { x := md5.Sum([]byte(s)); return hex.EncodeToString(x[:]) }
+		if strings.EqualFold(c.Algorithm, "SHA-256") {
+			h = func(s string) string { x := sha256.Sum256([]byte(s)); return hex.EncodeToString(x[:]) }
+		}
+		ha1, ha2 := h("u:"+c.Realm+":p"), h("REGISTER:sip:x")
+		want := h(ha1 + ":" + c.Nonce + ":" + ha2)
+		if got.QOP != "" {
+			want = h(ha1 + ":" + c.Nonce + ":" + got.NC + ":" + got.CNonce + ":" + got.QOP + ":" + ha2)
+		}
+		if got.Response != want {
+			t.Fatalf("challenge %q: response in %q, want %s", v, a, want)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -248,10 +249,26 @@ func FuzzParseSDP(f *testing.F) {
 			}
 			return
 		}
-		if st, err := AudioStream(sd); err == nil {
+		st, serr := AudioStream(sd)
+		if serr == nil {
 			_ = st.Remote()
 			_ = st.OnHold()
 		}
+		// What Parse accepts, the B2BUA writes on to the other leg: written
+		// back, it parses again to the same audio stream.
+		out, err := sd.Marshal()
+		if err != nil {
+			t.Fatalf("accepted %q, cannot write it back: %v", body, err)
+		}
+		again, err := Parse(out)
+		if err != nil {
+			t.Fatalf("accepted %q, wrote %q, refused that: %v", body, out, err)
+		}
+		st2, serr2 := AudioStream(again)
+		if (serr == nil) != (serr2 == nil) || !reflect.DeepEqual(st, st2) {
+			t.Fatalf("accepted %q, wrote %q: stream %+v (%v), read back %+v (%v)", body, out, st, serr, st2, serr2)
+		}
+		// Last: CheckAnswer trims the answer (here sd itself) in place.
 		_, _ = CheckAnswer(sd, sd)
 	})
 }
