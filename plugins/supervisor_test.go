@@ -214,7 +214,7 @@ func TestHangingCallDoesNotBlockOthers(t *testing.T) {
 	cfg := exampleConfig(t)
 	cfg.Name, cfg.Path, cfg.SHA256 = "testpbx", "", ""
 	cfg.Command = func(name string) *exec.Cmd { return exec.Command(os.Args[0], "driver", name) } // like Bundled
-	cfg.CallTimeout = time.Second // a call that answers takes far less, even at load 30
+	cfg.CallTimeout = time.Second                                                                 // a call that answers takes far less, even at load 30
 	s, err := plugins.NewSupervisor(cfg)
 	if err != nil {
 		t.Fatal(err)
