@@ -61,11 +61,16 @@ func (s *adminServer) events(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUpgradeRequired, "websocket required", "GET /api/v1/events is a WebSocket (RFC 6455)")
 		return
 	}
+	// Subscribed before the 101 goes out: a client that acts as soon as
+	// its handshake is done (logs in, pauses) must find that change in
+	// its stream; subscribed after, an event between the two was in
+	// neither the snapshot's past nor the stream's future.
+	sub, _ := s.app.att.Subscribe(since, hasSince, f)
 	conn, rw, _, err := ws.HTTPUpgrader{}.Upgrade(r, hijacker{w})
 	if err != nil {
+		sub.Close()
 		return // the upgrader answered the client
 	}
-	sub, _ := s.app.att.Subscribe(since, hasSince, f)
 	_ = attendant.ServeStream(r.Context(), conn, rw.Reader, sub)
 }
 
