@@ -20,6 +20,9 @@ func Parse(body []byte) (sd *sdp.SessionDescription, err error) {
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("%w: %d bytes", ErrMalformed, len(body))
 	}
+	if err := checkBytes(body); err != nil {
+		return nil, err
+	}
 	defer func() {
 		// pion/sdp is fuzzed upstream; this keeps a crash there from
 		// reaching the B2BUA all the same.
@@ -43,6 +46,25 @@ func Parse(body []byte) (sd *sdp.SessionDescription, err error) {
 		}
 	}
 	return sd, nil
+}
+
+// checkBytes refuses what no SDP line may hold (RFC 4566 §9, byte-string
+// and text exclude NUL, CR and LF): a NUL, or a CR that does not end its
+// line. pion/sdp would keep a bare CR inside a value and lose it when the
+// description is written on to the other leg.
+func checkBytes(body []byte) error {
+	line := 1
+	for i, b := range body {
+		switch {
+		case b == '\n':
+			line++
+		case b == 0:
+			return fmt.Errorf("%w: NUL byte in line %d", ErrMalformed, line)
+		case b == '\r' && (i+1 == len(body) || body[i+1] != '\n'):
+			return fmt.Errorf("%w: bare CR in line %d", ErrMalformed, line)
+		}
+	}
+	return nil
 }
 
 func checkMedia(sd *sdp.SessionDescription, md *sdp.MediaDescription) error {
