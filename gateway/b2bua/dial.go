@@ -117,7 +117,7 @@ func (c *call) dial(contacts []store.Binding) error {
 		}
 	}()
 	tr := transferRoute{num: user, out: user, tgt: target{user: user, contacts: contacts}}
-	ad, res, err := c.placeTransfer(ctx, tr, caller{number: c.num}, offer, nil, nil, nil)
+	won, res, err := c.placeTransfer(ctx, tr, caller{number: c.num}, offer, nil, nil, nil)
 	cancel()
 	<-stopped
 	if err != nil {
@@ -129,6 +129,7 @@ func (c *call) dial(contacts []store.Binding) error {
 		}
 		return err
 	}
+	ad := won.d
 	_, st, err := a.acceptAnswer(sd, res.Body())
 	if err != nil {
 		b.bye(ad, 0, sip.NewHeader("Reason", `SIP;cause=488;text="unusable answer"`))

@@ -261,7 +261,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		x.side.SetRemote(prevX)
 		rb.earlyLost(ringing)
 	}
-	zd, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early, lost)
+	zb, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early, lost)
 	rb.stop() // answered, failed or given up: the tone ends at once
 	if err != nil {
 		x.side.SetRemote(prevX)
@@ -271,6 +271,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		}
 		return c.failTransfer(x.d, code, reason, err)
 	}
+	zd := zb.d
 	z.d = zd
 	_, st, err := z.acceptAnswer(sd, final.Body())
 	if err != nil {
@@ -289,7 +290,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
 	z.keep(final.Body(), offer)
-	z.armTimer(c.gw.timerConf().negotiateUAC(final, nil)) // our INVITE's Min-SE: ours
+	z.armTimer(c.gw.timerConf().negotiateUAC(final, zb.inv)) // the answered INVITE's Min-SE (raised after a 422, RFC 4028 §7.4)
 	c.resumeTransferee(y, final.Body())
 	c.notifyRefer(x.d, final.StatusCode, final.Reason, true)
 	if !c.release(x.d) && !gone {
@@ -306,12 +307,16 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 // fork.go). early, when set, takes each provisional and reports whether
 // its early media is now heard; lost, when set, learns that the branch
 // whose early media was heard failed, and whether another still rings
-// (ringback_fork.go). It returns the answered, ACKed dialog and its 2xx;
-// on failure the final response, when there is one, says why.
+// (ringback_fork.go). A trunk's 401/407 is answered with its credentials
+// (trunkauth.go) and a 422 sent again with the Min-SE it asks for (RFC
+// 4028 §7.3, redirect.go), as call setup does (ring.go). It returns the
+// branch that answered (its ACKed dialog, and the INVITE it answered:
+// the one sent last) and its 2xx; on failure the final response, when
+// there is one, says why.
 func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller, offer []byte, extra []sip.Header,
-	early func(*sip.Response) bool, lost func(ringing bool)) (*dialog, *sip.Response, error) {
+	early func(*sip.Response) bool, lost func(ringing bool)) (*branch, *sip.Response, error) {
 	gw := c.gw
-	fail := func(code int, reason string, err error) (*dialog, *sip.Response, error) {
+	fail := func(code int, reason string, err error) (*branch, *sip.Response, error) {
 		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
 	}
 	tgt := tr.tgt
@@ -339,10 +344,16 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 				f.early = br
 			}
 		},
+		challenged: func(br *branch, res *sip.Response) bool { return tc.reauth(ctx, f, br, res) },
+		refused: func(br *branch, res *sip.Response) {
+			if res.StatusCode == 422 {
+				tc.retrySessionInterval(ctx, f, br, res)
+			}
+		},
 	})
 	switch {
 	case br != nil:
-		return br.d, res, nil
+		return br, res, nil
 	case res == nil:
 		return fail(408, "Request Timeout", err)
 	}
