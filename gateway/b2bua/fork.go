@@ -213,6 +213,7 @@ func (f *fork) take(ev brEvent) *sip.Response {
 			}
 			f.settle(br, code, reason)
 			br.txErr = ev.err
+			f.ended(br) // forkloop.go
 		}
 		return nil
 	}

@@ -84,6 +84,7 @@ func (f *fork) run(w forkWait) (won *branch, res *sip.Response, err error) {
 				if w.refused != nil {
 					w.refused(br, res)
 				}
+				f.ended(br)
 			}
 		case pr := <-w.pickups:
 			if w.pickup(pr) {
@@ -113,6 +114,21 @@ func (f *fork) run(w forkWait) (won *branch, res *sip.Response, err error) {
 	f.drain(nil)
 	res, err = f.failure(finals)
 	return nil, res, err
+}
+
+// ended releases what br, a branch that failed while the others may
+// still ring, holds for its target: a browser's WebRTC leg (its
+// PeerConnection and ports, webrtc.go) goes now, not when the call is
+// answered or ends (issue 12). A branch sent again for the same target
+// (a 422's retry, redirect.go: the same Call-ID and offer) keeps it.
+func (f *fork) ended(br *branch) {
+	id := br.d.callID
+	for _, o := range f.branches {
+		if o != br && o.final == 0 && o.d.callID == id {
+			return
+		}
+	}
+	f.c.releaseBrowser(id)
 }
 
 // stop ends the ringing of every branch: CANCEL with reason (RFC 3326;

@@ -151,6 +151,7 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 				return err
 			default:
 				f.refused(br, res)
+				f.ended(br) // a browser operator's WebRTC leg (forkloop.go)
 			}
 		case <-tick.C:
 		case dr := <-c.deflect: // Deflect (control.go)

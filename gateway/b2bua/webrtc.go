@@ -277,6 +277,18 @@ func (c *call) releaseLosersLocked() {
 	}
 }
 
+// releaseBrowser closes the WebRTC leg offered on the branch with
+// Call-ID callID, if any: the branch failed (fork.ended).
+func (c *call) releaseBrowser(callID string) {
+	c.rtc.mu.Lock()
+	l := c.rtc.branches[callID]
+	delete(c.rtc.branches, callID)
+	c.rtc.mu.Unlock()
+	if l != nil {
+		go l.Close()
+	}
+}
+
 // closeBrowsers ends every WebRTC leg of the call (deferred in call.run:
 // the call has ended, or never got through).
 func (c *call) closeBrowsers() {
