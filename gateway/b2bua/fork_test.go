@@ -189,6 +189,12 @@ func (d *forkDevice) waitFor(t *testing.T, method string) rawMsg {
 // 1001) has devs registered; every source is trusted (calls come in).
 func startForkGateway(t *testing.T, devs ...*forkDevice) (addr string, rec cdrRecorder) {
 	t.Helper()
+	return startForkGatewayWith(t, nil, devs...)
+}
+
+// startForkGatewayWith is startForkGateway with opt changing the options.
+func startForkGatewayWith(t *testing.T, opt func(*Options), devs ...*forkDevice) (addr string, rec cdrRecorder) {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +222,7 @@ func startForkGateway(t *testing.T, devs ...*forkDevice) (addr string, rec cdrRe
 	_, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
 	rec = cdrRecorder{ch: make(chan cdr.Record, 8)}
-	b := New(Options{
+	o := Options{
 		Auth: auth, Users: fakeUsers{"u1000": true}, Router: Routes(nil), Client: client, Relay: rl,
 		MediaAddr: netip.MustParseAddr("127.0.0.1"),
 		Contact:   func(string) sip.Uri { return sip.Uri{Scheme: "sip", Host: "127.0.0.1", Port: p} },
@@ -227,7 +233,11 @@ func startForkGateway(t *testing.T, devs ...*forkDevice) (addr string, rec cdrRe
 		TrustedCallers: func(netip.Addr) bool { return true },
 
 		CDR: rec,
-	})
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	b := New(o)
 	for m, h := range b.Handlers() {
 		srv.OnRequest(m, h)
 	}

@@ -43,7 +43,17 @@ type forkWait struct {
 	// CANCELs (RFC 3326; "" none) and the error returned.
 	stopped func() (reason string, err error)
 
-	// A caller's call only (ring.go).
+	// open keeps the loop going while no branch is pending: a queue's
+	// round waits for operators (queue.go); only a stop ends it.
+	open bool
+	// poll, when set, runs before each wait (the first included): a
+	// queue asks what to do now (ring, end the round, overflow,
+	// queue.go). A non-nil error stops the loop: CANCEL without Reason,
+	// drain, and the error returned. tick wakes the loop to poll again.
+	poll func() error
+	tick <-chan time.Time
+
+	// A caller's call only (ring.go; queue.go all but the pickups).
 	pickups   <-chan *pickupReq
 	pickup    func(*pickupReq) bool // true: picked up, and the call is over
 	deflect   <-chan deflectReq
@@ -60,7 +70,12 @@ type forkWait struct {
 // every branch (res: the response that says why, failure).
 func (f *fork) run(w forkWait) (won *branch, res *sip.Response, err error) {
 	finals := map[*branch]*sip.Response{}
-	for f.pending > 0 {
+	for f.pending > 0 || w.open {
+		if w.poll != nil {
+			if err := w.poll(); err != nil {
+				return nil, nil, f.stop("", err)
+			}
+		}
 		select {
 		case ev := <-f.events:
 			br, res := ev.br, f.take(ev)
@@ -86,6 +101,7 @@ func (f *fork) run(w forkWait) (won *branch, res *sip.Response, err error) {
 				}
 				f.ended(br)
 			}
+		case <-w.tick:
 		case pr := <-w.pickups:
 			if w.pickup(pr) {
 				return nil, nil, errPickedUp

@@ -94,94 +94,108 @@ func (c *call) ringQueue(ctx context.Context, req *sip.Request, tx sip.ServerTra
 	// alerting device per call, so the operators' lamps do not show the
 	// queue's ringing).
 	c.observe(CallAlerting, CallEvent{}) // observe.go
-	f := newFork(c)
-	defer func() { f.drain(nil) }()
 	tick := time.NewTicker(queuePoll)
 	defer tick.Stop()
-	for {
-		var tried, ringing []string
-		for _, br := range f.branches {
-			tried = append(tried, br.user)
-			if br.final == 0 {
-				ringing = append(ringing, br.user)
-			}
-		}
-		st := w.Next(tried, ringing)
-		if st.Overflow {
-			f.cancel(nil, "")
-			why = "overflowed"
-			if st.OverflowTo == "" || c.diverted != nil {
-				// No target, or the call came diverted already (one
-				// diversion per call, divert.go).
-				return errQueueNoOverflow()
-			}
-			return &queueOverflow{to: st.OverflowTo}
-		}
-		if st.EndRound {
-			f.cancel(nil, "")
-			f.drain(nil)
-			f = newFork(c)
-		}
-		for _, u := range st.Ring {
-			for _, bnd := range gw.contacts(u) {
-				br, err := c.contactBranch(u, bnd)
-				if err == nil {
-					err = f.send(ctx, br)
+	var carry []string // the users a step that ended a round rang: the next round's
+	for round := 0; ; round++ {
+		// A round is one run of the fork loop (forkloop.go), kept open
+		// while nobody rings; the queue's step ends it. The step that
+		// ended a round began the next one (carry): its first ask comes
+		// after a wait, as within a round.
+		f := newFork(c)
+		c.ringOperators(ctx, f, carry)
+		carry = nil
+		asked := round > 0
+		br, res, err := f.run(forkWait{
+			ctx:  ctx,
+			open: true,
+			tick: tick.C,
+			poll: func() error {
+				if asked {
+					asked = false
+					return nil
 				}
-				if err != nil {
-					gw.log.Info("queue: operator's device unreachable", "user", u, "contact", bnd.ContactURI, "error", err)
+				var tried, ringing []string
+				for _, br := range f.branches {
+					tried = append(tried, br.user)
+					if br.final == 0 {
+						ringing = append(ringing, br.user)
+					}
 				}
-			}
+				st := w.Next(tried, ringing)
+				switch {
+				case st.Overflow:
+					why = "overflowed"
+					if st.OverflowTo == "" || c.diverted != nil {
+						// No target, or the call came diverted already
+						// (one diversion per call, divert.go).
+						return errQueueNoOverflow()
+					}
+					return &queueOverflow{to: st.OverflowTo}
+				case st.EndRound:
+					carry = st.Ring
+					return errRoundEnded
+				}
+				c.ringOperators(ctx, f, st.Ring)
+				return nil
+			},
+			provisional: func(br *branch, res *sip.Response) { c.provisional(f, br, req, tx, res) },
+			stopped: func() (string, error) {
+				if isClosed(cancelled) {
+					return c.cancelReason, ErrCancelled
+				}
+				return "", fmt.Errorf("%w: shutting down", dnssrv.ErrAllFailed)
+			},
+			deflect:   c.deflect,
+			clear:     c.clear,
+			cancelled: cancelled,
+		})
+		switch {
+		case br != nil:
+			why = ""
+			w.Answered(br.user)
+			return c.answer2xx(ctx, f, br, req, tx, res, cancelled)
+		case errors.Is(err, errRoundEnded):
+			continue // cancelled and drained (forkloop.go): the next round
+		case why == "overflowed":
+		default:
+			why = queueLeft(err)
 		}
-		select {
-		case ev := <-f.events:
-			br, res := ev.br, f.take(ev)
-			if res == nil {
-				continue
+		return err
+	}
+}
+
+// errRoundEnded: the queue ended a round of ringing (QueueStep.EndRound).
+var errRoundEnded = errors.New("b2bua: queue round ended")
+
+// queueLeft is why a queued call left unanswered (QueueWait.Leave) when
+// the fork loop stopped with err.
+func queueLeft(err error) string {
+	var dv *deflection
+	var se *statusError
+	switch {
+	case errors.Is(err, ErrCancelled):
+		return "cancelled"
+	case errors.As(err, &dv):
+		return "deflected"
+	case errors.As(err, &se) && se.code == 603: // clearedErr: Hangup (control.go)
+		return "cleared"
+	}
+	return "failed"
+}
+
+// ringOperators sends the INVITE to every registered device of users as
+// branches of f; a device that cannot be reached is logged and skipped.
+func (c *call) ringOperators(ctx context.Context, f *fork, users []string) {
+	for _, u := range users {
+		for _, bnd := range c.gw.contacts(u) {
+			br, err := c.contactBranch(u, bnd)
+			if err == nil {
+				err = f.send(ctx, br)
 			}
-			switch code := res.StatusCode; {
-			case code < 200:
-				c.provisional(f, br, req, tx, res)
-			case code < 300:
-				why = ""
-				w.Answered(br.user)
-				f.win(br, res)
-				err := c.answer2xx(ctx, f, br, req, tx, res, cancelled)
-				f = newFork(c) // answer2xx drained it
-				return err
-			default:
-				f.refused(br, res)
-				f.ended(br) // a browser operator's WebRTC leg (forkloop.go)
+			if err != nil {
+				c.gw.log.Info("queue: operator's device unreachable", "user", u, "contact", bnd.ContactURI, "error", err)
 			}
-		case <-tick.C:
-		case dr := <-c.deflect: // Deflect (control.go)
-			if c.diverted != nil {
-				dr.reply <- fmt.Errorf("%w: the call was diverted already", ErrCallState)
-				continue
-			}
-			dr.reply <- nil
-			f.cancel(nil, "")
-			why = "deflected"
-			return &deflection{to: dr.to}
-		case reason := <-c.clear: // Hangup (control.go)
-			f.cancel(nil, reason)
-			why = "cleared"
-			return clearedErr()
-		case <-cancelled:
-			f.cancel(nil, c.cancelReason) // the caller's Reason (RFC 3326)
-			why = "cancelled"
-			return ErrCancelled
-		case <-ctx.Done():
-			reason := ""
-			if isClosed(cancelled) {
-				reason = c.cancelReason
-			}
-			f.cancel(nil, reason)
-			if isClosed(cancelled) {
-				why = "cancelled"
-				return ErrCancelled
-			}
-			return fmt.Errorf("%w: shutting down", dnssrv.ErrAllFailed)
 		}
 	}
 }
