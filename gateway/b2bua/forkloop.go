@@ -12,15 +12,17 @@ import (
 	"github.com/switchboard-gw/switchboard/gateway/store"
 )
 
-// The one fork loop (issue 11, "Shape": it was written twice, for a
-// caller's call in ring.go and for a transfer target or click-to-dial
-// number in refer.go). It reads the branches' responses until one
-// answers or all failed (RFC 3261 §16.7 ideas for a B2BUA): a 1xx goes to
-// the caller's hook, the first 2xx wins (fork.win: ACK, CANCEL of the
-// others as completed elsewhere, RFC 3326), a challenge from a trunk may
-// be answered (trunkauth.go), other finals settle their branch. What else
-// may end the ringing is in forkWait: the loop stops on the first of them,
-// cancelling and draining every branch.
+// The one fork loop (issue 11, "Shape": it was written three times, for
+// a caller's call in ring.go, for a transfer target or click-to-dial
+// number in refer.go, and for each round of a queue in queue.go). It
+// reads the branches' responses until one answers or all failed (RFC 3261
+// §16.7 ideas for a B2BUA; a queue's round stays open until its step ends
+// it): a 1xx goes to the caller's hook, the first 2xx wins (fork.win: ACK,
+// CANCEL of the others as completed elsewhere, RFC 3326), a challenge
+// from a trunk may be answered (trunkauth.go) and a 422 sent again
+// (redirect.go), other finals settle their branch and release what it
+// held (fork.ended). What else may end the ringing is in forkWait: the
+// loop stops on the first of them, cancelling and draining every branch.
 
 // errPickedUp: the call was picked up while it rang (pickup.go) and is
 // over; not a failure.
