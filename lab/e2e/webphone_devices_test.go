@@ -178,6 +178,11 @@ users:
 	if r.Status != 200 || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
 		t.Errorf("record %+v", r)
 	}
+	// The history lists the call as outgoing to 1000.
+	b.waitHistory(`#history li[data-number="1000"]`)
+	if got := b.attr(`#history li[data-number="1000"] .dir`, "title"); got != "outgoing" {
+		t.Errorf("the call to 1000 listed as %q, want outgoing", got)
+	}
 	_ = peer
 	g.released(t, 15*time.Second, 0, 0)
 }
