@@ -5,11 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/switchboard-gw/switchboard/gateway/cdr"
+	"github.com/switchboard-gw/switchboard/lab/pbx"
 )
 
 // The B2BUA's features with a browser (the web phone in Chromium) on one
@@ -260,90 +257,35 @@ users:
 	})
 }
 
-// startBaresipPilot runs baresip as a voicemail pilot behind a trunk: the
-// account sip:number@127.0.0.1 on a UDP port of its own (returned),
-// registering nowhere, answering every call automatically with PCMU and
-// telephone-event (RFC 4733), its events (ctrl_tcp: CALL_DTMF_START) in
-// its output.
-func startBaresipPilot(t *testing.T, number string) (*baresip, int) {
-	t.Helper()
-	bin := requireTool(t, "baresip")
-	modules := "/usr/lib/baresip/modules"
-	for _, m := range []string{"account.so", "ausine.so", "g711.so", "stdio.so", "menu.so", "ctrl_tcp.so"} {
-		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
-			t.Skipf("baresip module %s not found in %s", m, modules)
-		}
-	}
-	dir, port, ctrlPort := t.TempDir(), freeUDPPort(t, "127.0.0.1"), freeTCPPort(t)
-	config := fmt.Sprintf(`module_path %s
-sip_listen 127.0.0.1:%d
-rtp_ports 20000-29999
-module stdio.so
-module g711.so
-module ausine.so
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:%d
-audio_player none
-audio_source ausine,440
-ausrc_srate 48000
-ausrc_channels 2
-audio_alert none
-`, modules, port, ctrlPort)
-	accounts := fmt.Sprintf("<sip:%s@127.0.0.1;transport=udp>;regint=0;answermode=auto;audio_codecs=PCMU\n", number)
-	for name, body := range map[string]string{"config": config, "accounts": accounts} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command(bin, "-f", dir, "-n", "127.0.0.1", "-t", "60")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &baresip{t: t, cmd: cmd, stdin: stdin, out: &logBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = b.out, b.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait(); close(b.done) }()
-	go b.events(ctrlPort) // webrtc_dtmf_test.go
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-b.done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-b.done
-		}
-		if t.Failed() {
-			t.Logf("baresip pilot %s output:\n%s", number, tail(b.out.String(), 4000))
-		}
-	})
-	return b, port
-}
-
 // TestWebPhoneVoicemailPilot: the web phone dials the voicemail pilot
-// 8000, which a trunk routes to the PBX's side, where a baresip answers
-// with PCMU and telephone-event. Audio flows both ways (the browser's
-// inbound-rtp/outbound-rtp, the relay's counters of the trunk's leg); the
-// digits 1, 2, 3 pressed on the page's keypad (JsSIP's SIP INFO) reach
-// the pilot in the order pressed, once each (baresip's CALL_DTMF_START;
-// baresip raises it for RFC 4733 and for INFO alike, so that the gateway
-// sent RFC 4733 towards the leg with telephone-event is what
-// TestWebRTCInfoDTMF proves, not this test).
+// 8000, which a trunk routes to the lab PBX (lab/pbx, an independent
+// SIP/RTP stack), whose voicemail answers with PCMU and telephone-event
+// (RFC 4733) and plays its greeting tone. Audio flows both ways (the
+// browser's inbound-rtp/outbound-rtp, the relay's counters of the
+// trunk's leg, the PBX's own RTP counts); the digits 1, 2, 3 pressed on
+// the page's keypad (JsSIP's SIP INFO) reach the voicemail as RFC 4733
+// events in its RTP, in the order pressed, each once (the PBX counts a
+// key press once however many end packets carry it, RFC 4733 §2.5.1.4).
 func TestWebPhoneVoicemailPilot(t *testing.T) {
-	pilot, port := startBaresipPilot(t, "8000")
+	sim := startPBX(t, pbx.Options{Numbers: map[string]pbx.Number{
+		"8000": {Action: pbx.Answer, Media: pbx.Tone, DTMF: true},
+	}})
 	g := startGateway(t, fmt.Sprintf(`registrar: {algorithms: [MD5]}
 users:
   - {username: u1002, password: secret, extension: "1002"}
 trunks:
-  - {name: pbx, target: "sip:127.0.0.1:%d", probe: {interval: 0s}, match: ["8000"]}
-`, port))
+  - {name: pbx, target: "sip:%s", probe: {interval: 0s}, match: ["8000"]}
+`, sim.Addr()))
 	if _, page := g.api("GET", "/phone"); strings.Contains(string(page), `id="jssip-missing"`) {
 		t.Fatal("the binary embeds no JsSIP: make build runs the npm step (make webphone) first")
+	}
+	voicemail := func() pbx.CallInfo {
+		for _, c := range sim.Calls() {
+			if c.Direction == "in" && c.To == "8000" {
+				return c
+			}
+		}
+		return pbx.CallInfo{}
 	}
 	b := startBrowser(t)
 	b.login(g, "u1002", "secret")
@@ -352,28 +294,28 @@ trunks:
 		chromedp.SendKeys(chromedp.CSS("#number"), "8000"),
 		chromedp.Click(chromedp.CSS("#call-btn")))
 	b.do("in call", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="active"]`)))
-	pilot.waitOut(t, 10*time.Second, "Call established", 0)
+	waitFor(t, 10*time.Second, "the voicemail answered", func() bool { return voicemail().Answered })
 	b.audioFlows(t)
 	var br, far mediaLeg
-	waitFor(t, 15*time.Second, "audio both ways on the trunk's leg", func() bool {
+	waitFor(t, 15*time.Second, "audio both ways on the trunk's leg and at the PBX", func() bool {
 		br, far = g.browserCall(t)
-		return far.PacketsIn >= 50 && far.PacketsOut >= 50
+		vm := voicemail().Media
+		return far.PacketsIn >= 50 && far.PacketsOut >= 50 && vm.Received >= 50 && vm.Sent >= 50
 	})
-	t.Logf("trunk's leg: %d packets in, %d out; browser's leg: %d from, %d to the browser", far.PacketsIn, far.PacketsOut, br.WebRTC.FromBrowser, br.WebRTC.ToBrowser)
+	vm := voicemail().Media
+	t.Logf("trunk's leg: %d packets in, %d out; browser's leg: %d from, %d to the browser; the PBX: %d received, %d sent",
+		far.PacketsIn, far.PacketsOut, br.WebRTC.FromBrowser, br.WebRTC.ToBrowser, vm.Received, vm.Sent)
+	want := ""
 	for _, k := range []string{"1", "2", "3"} {
-		before := len(reBaresipDTMF.FindAllString(pilot.out.String(), -1))
+		want += k
 		b.do("DTMF "+k, 10*time.Second, chromedp.Click(chromedp.CSS(`#keypad button[data-key="`+k+`"]`)))
-		waitFor(t, 15*time.Second, "the pilot hears "+k, func() bool {
-			return len(reBaresipDTMF.FindAllString(pilot.out.String(), -1)) > before
-		})
+		waitFor(t, 15*time.Second, "the voicemail hears "+want, func() bool { return len(voicemail().Digits) >= len(want) })
 	}
-	var got []string
-	for _, m := range reBaresipDTMF.FindAllStringSubmatch(pilot.out.String(), -1) {
-		got = append(got, m[1])
-	}
-	t.Logf("the pilot's DTMF events: %v", got)
-	if strings.Join(got, "") != "123" {
-		t.Errorf("the pilot heard %v, want 1 2 3 once each", got)
+	// The last digit's retransmitted end packets follow its first one
+	// by 40 ms: a look a second later shows nothing counted twice.
+	time.Sleep(time.Second)
+	if got := voicemail().Digits; got != "123" {
+		t.Errorf("the voicemail's digits %q, want 123 (in order, once each)", got)
 	}
 	b.do("hang up", 10*time.Second, chromedp.Click(chromedp.CSS("#hangup-btn")),
 		chromedp.WaitVisible(chromedp.CSS(`#call-panel[data-state="ended"]`)))
@@ -382,6 +324,7 @@ trunks:
 	if r.Trunk != "pbx" || r.Status != 200 || r.MediaA.Packets == 0 || r.MediaB.Packets == 0 {
 		t.Errorf("record %+v", r)
 	}
+	waitFor(t, 15*time.Second, "the voicemail sees the BYE", func() bool { return voicemail().Ended })
 	g.released(t, 15*time.Second, 0, 0)
 }
 

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 	pionsdp "github.com/pion/sdp/v3"
-
-	mediasdp "github.com/switchboard-gw/switchboard/media/sdp"
 )
 
 // behaviour returns the configured behaviour of number.
@@ -28,29 +27,26 @@ func (s *Sim) behaviour(number string) Number {
 	return b
 }
 
-// offerRemote reads the RTP address of an SDP offer with media/sdp
-// (pion/sdp underneath).
-func offerRemote(body []byte) (netip.AddrPort, error) {
-	sd, err := mediasdp.Parse(body)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	st, err := mediasdp.AudioStream(sd)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return st.RTP, nil
-}
-
 // answerSDP describes our RTP socket: one PCMU audio stream
 // (RFC 3264 answer to an offer that had PCMU; the simulator needs no
-// other codec).
-func answerSDP(local netip.AddrPort) []byte {
+// other codec) and, when eventPT is not 0, telephone-event on the
+// offer's payload type (RFC 4733 §7.1.1; RFC 3264 §6.1: the answer keeps
+// the offer's number), events 0-15 (the DTMF digits, §3.2).
+func answerSDP(local netip.AddrPort, eventPT uint8) []byte {
 	ip := local.Addr().String()
 	addrType := "IP4"
 	if local.Addr().Is6() {
 		addrType = "IP6"
 	}
+	formats := []string{"0"}
+	attrs := []pionsdp.Attribute{{Key: "rtpmap", Value: "0 PCMU/8000"}}
+	if eventPT != 0 {
+		pt := strconv.Itoa(int(eventPT))
+		formats = append(formats, pt)
+		attrs = append(attrs, pionsdp.Attribute{Key: "rtpmap", Value: pt + " telephone-event/8000"},
+			pionsdp.Attribute{Key: "fmtp", Value: pt + " 0-15"})
+	}
+	attrs = append(attrs, pionsdp.Attribute{Key: "ptime", Value: "20"}, pionsdp.Attribute{Key: "sendrecv"})
 	sd := &pionsdp.SessionDescription{
 		Origin: pionsdp.Origin{Username: "pbxsim", SessionID: uint64(time.Now().UnixNano()), SessionVersion: 1,
 			NetworkType: "IN", AddressType: addrType, UnicastAddress: ip},
@@ -60,12 +56,8 @@ func answerSDP(local netip.AddrPort) []byte {
 		TimeDescriptions: []pionsdp.TimeDescription{{}},
 		MediaDescriptions: []*pionsdp.MediaDescription{{
 			MediaName: pionsdp.MediaName{Media: "audio", Port: pionsdp.RangedPort{Value: int(local.Port())},
-				Protos: []string{"RTP", "AVP"}, Formats: []string{"0"}},
-			Attributes: []pionsdp.Attribute{
-				{Key: "rtpmap", Value: "0 PCMU/8000"},
-				{Key: "ptime", Value: "20"},
-				{Key: "sendrecv"},
-			},
+				Protos: []string{"RTP", "AVP"}, Formats: formats},
+			Attributes: attrs,
 		}},
 	}
 	b, err := sd.Marshal()
@@ -99,7 +91,7 @@ func (s *Sim) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		final(404, "Not Found")
 		return
 	}
-	remote, err := offerRemote(req.Body())
+	of, err := readOffer(req.Body())
 	if err != nil {
 		final(488, "Not Acceptable Here")
 		return
@@ -108,6 +100,11 @@ func (s *Sim) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if err != nil {
 		final(500, "Server Internal Error")
 		return
+	}
+	if b.DTMF && of.eventPT != 0 {
+		rtp.setEvents(of.eventPT)
+	} else {
+		of.eventPT = 0
 	}
 	c.mu.Lock()
 	c.rtp = rtp
@@ -128,14 +125,14 @@ func (s *Sim) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	defer s.wg.Done()
 	defer rtp.close()
 	defer sess.Close()
-	s.runInboundCall(c, b, sess, tx, remote)
+	s.runInboundCall(c, b, sess, tx, of)
 }
 
 // runInboundCall rings, answers and waits for the end of an accepted
 // INVITE.
-func (s *Sim) runInboundCall(c *call, b Number, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, remote netip.AddrPort) {
-	rtp := c.rtp
-	sdp := answerSDP(rtp.local)
+func (s *Sim) runInboundCall(c *call, b Number, sess *sipgo.DialogServerSession, tx sip.ServerTransaction, of offer) {
+	rtp, remote := c.rtp, of.rtp
+	sdp := answerSDP(rtp.local, of.eventPT)
 	_ = sess.Respond(100, "Trying", nil)
 	if b.Early {
 		rtp.set(remote, Silent, true) // early media: the tone

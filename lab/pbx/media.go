@@ -96,7 +96,9 @@ type rtpSession struct {
 	remote   netip.AddrPort // SDP address of the far end
 	latched  netip.AddrPort // source actually seen
 	mode     MediaMode
-	tone     bool // play the tone (early media or Tone mode)
+	tone     bool          // play the tone (early media or Tone mode)
+	eventPT  uint8         // telephone-event payload type negotiated, 0: none
+	events   eventReceiver // the digits received as RFC 4733 events
 	ssrc     uint32
 	seq      uint16
 	ts       uint32
@@ -158,6 +160,9 @@ func (r *rtpSession) readLoop() {
 		r.mu.Lock()
 		r.latched = src
 		echo := r.mode == Echo && !r.tone
+		if r.eventPT != 0 && buf[1]&0x7f == r.eventPT {
+			r.events.packet(buf[:n])
+		}
 		r.mu.Unlock()
 		if echo {
 			if _, err := r.conn.WriteToUDPAddrPort(buf[:n], src); err == nil {

@@ -60,6 +60,10 @@ type Number struct {
 	// HangupAfter makes the simulator send BYE this long after the
 	// answer; 0 waits for the caller.
 	HangupAfter time.Duration
+	// DTMF answers an offer with telephone-event (RFC 4733) with it, as
+	// a voicemail or an IVR does, and records the digits that arrive as
+	// events in CallInfo.Digits.
+	DTMF bool
 }
 
 // Mode is the simulator's overall health, for failover tests.
@@ -143,6 +147,9 @@ type CallInfo struct {
 	Canceled  bool       `json:"canceled"`
 	EndedBy   string     `json:"ended_by,omitempty"` // remote, pbx
 	Media     MediaStats `json:"media"`
+	// Digits are the DTMF digits received as RFC 4733 events, in order,
+	// each once (a Number with DTMF whose caller offered telephone-event).
+	Digits string `json:"digits,omitempty"`
 }
 
 // Counters are request counts since start.
@@ -198,6 +205,7 @@ func (c *call) snapshot() CallInfo {
 	ci := c.info
 	if c.rtp != nil {
 		ci.Media = c.rtp.stats()
+		ci.Digits = c.rtp.digits()
 	}
 	return ci
 }

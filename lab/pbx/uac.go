@@ -65,7 +65,7 @@ func (s *Sim) Call(ctx context.Context, o CallOptions) (*OutCall, error) {
 		hs = append(hs, &sip.ToHeader{Address: to, Params: sip.NewParams()})
 		c.info.To = o.To
 	}
-	sess, err := s.uac.Invite(ctx, o.Target, answerSDP(rtp.local), hs...)
+	sess, err := s.uac.Invite(ctx, o.Target, answerSDP(rtp.local, 0), hs...)
 	if err != nil {
 		rtp.close()
 		return nil, fmt.Errorf("pbx: invite: %w", err)

@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		unavailable listFlag
 		early       listFlag
 		noanswer    listFlag
+		voicemail   listFlag
 		users       listFlag
 	)
 	flag.Var(&answer, "answer", "numbers answered (comma separated, repeatable)")
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flag.Var(&unavailable, "unavailable", "numbers answered 503 Service Unavailable")
 	flag.Var(&early, "early", "numbers answered after -ring of 183 early media (the tone)")
 	flag.Var(&noanswer, "noanswer", "numbers that ring until cancelled")
+	flag.Var(&voicemail, "voicemail", "numbers answered with the tone that negotiate RFC 4733 telephone-event and record the digits (GET /calls: digits)")
 	flag.Var(&users, "user", "REGISTER credentials user:password (repeatable); none: no authentication")
 	if err := flag.Parse(args); err != nil {
 		return err
@@ -115,6 +117,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, n := range early {
 		o.Numbers[n] = pbx.Number{Action: pbx.Answer, Early: true, Ring: *ring, Media: mm, HangupAfter: *hangup}
+	}
+	for _, n := range voicemail {
+		o.Numbers[n] = pbx.Number{Action: pbx.Answer, Ring: *ring, Media: pbx.Tone, HangupAfter: *hangup, DTMF: true}
 	}
 	for _, n := range busy {
 		o.Numbers[n] = pbx.Number{Action: pbx.Busy}
