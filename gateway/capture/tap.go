@@ -209,6 +209,8 @@ func addrPort(a net.Addr) netip.AddrPort {
 	switch v := a.(type) {
 	case *net.UDPAddr:
 		return unmap(v.AddrPort())
+	case *boundAddr:
+		return unmap(v.AddrPort())
 	case *net.TCPAddr:
 		return unmap(v.AddrPort())
 	case nil:
@@ -233,13 +235,37 @@ func unspecified(a netip.Addr) netip.Addr {
 // captured just before it leaves. (sipgo's write hook runs after the
 // write, when on a fast path the answer may already be in and captured.)
 func (t *Tap) PacketConn(pc net.PacketConn) net.PacketConn {
-	return &packetConn{PacketConn: pc, t: t, local: addrPort(pc.LocalAddr())}
+	c := &packetConn{PacketConn: pc, t: t, local: addrPort(pc.LocalAddr())}
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		c.addr = &boundAddr{UDPAddr: a, s: a.String()}
+	}
+	return c
 }
 
 type packetConn struct {
 	net.PacketConn
 	t     *Tap
 	local netip.AddrPort // a bound socket's address does not change
+	addr  *boundAddr     // nil: not a UDP socket
+}
+
+// boundAddr is a bound socket's address with its text made once: sipgo
+// formats the listener's address for its write and read hooks (SIPDebug,
+// which Install turns on for the stream transports' capture) on every
+// datagram, and again for each request's Via.
+type boundAddr struct {
+	*net.UDPAddr
+	s string
+}
+
+func (a *boundAddr) String() string { return a.s }
+
+// LocalAddr implements net.PacketConn.
+func (c *packetConn) LocalAddr() net.Addr {
+	if c.addr == nil {
+		return c.PacketConn.LocalAddr()
+	}
+	return c.addr
 }
 
 // WriteTo implements net.PacketConn.

@@ -102,3 +102,25 @@ func TestDatagramAllocations(t *testing.T) {
 		t.Errorf("capturing a datagram took %.0f allocations, want at most 2 (its bytes and the Message)", got)
 	}
 }
+
+// sipgo formats the listener's address on every datagram it reads or
+// writes (its debug hook, on for the capture) and for each request's Via:
+// the wrapper names the same address as the socket, made once.
+func TestPacketConnLocalAddr(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	wrapped := NewTap(Sinks{}, netip.Addr{}).PacketConn(pc)
+	got, want := wrapped.LocalAddr(), pc.LocalAddr()
+	if got.String() != want.String() || got.Network() != want.Network() {
+		t.Fatalf("LocalAddr = %s %s, want %s %s", got.Network(), got, want.Network(), want)
+	}
+	if ap := addrPort(got); ap != want.(*net.UDPAddr).AddrPort() {
+		t.Errorf("addrPort(LocalAddr) = %v, want %v", ap, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = wrapped.LocalAddr().String() }); n != 0 {
+		t.Errorf("LocalAddr().String() took %.0f allocations, want 0", n)
+	}
+}
