@@ -209,7 +209,7 @@ func addrPort(a net.Addr) netip.AddrPort {
 	switch v := a.(type) {
 	case *net.UDPAddr:
 		return unmap(v.AddrPort())
-	case *boundAddr:
+	case interface{ AddrPort() netip.AddrPort }: // boundAddr, sipguard's sources
 		return unmap(v.AddrPort())
 	case *net.TCPAddr:
 		return unmap(v.AddrPort())
