@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -13,9 +14,29 @@ import (
 // reads the usual form (long or compact header
 // names, RFC 3261 §7.3.3; CRLF line ends) and gives up (ok false) on anything that is not
 // a SIP start line. It never fails on content: missing headers stay empty.
-func ScanHead(data []byte) (h Head, ok bool) {
+// The Head's strings are copies: data may change afterwards.
+func ScanHead(data []byte) (h Head, ok bool) { return scanHead(data, copied) }
+
+// scanHeadOf is ScanHead for a copy the Tap made and hands on with the
+// Head, which nothing changes afterwards (Message.Data): the Head's
+// strings point into data rather than being copied header by header
+// (six allocations per message fewer, 28 messages a call).
+func scanHeadOf(data []byte) (Head, bool) { return scanHead(data, aliased) }
+
+func copied(b []byte) string { return string(b) }
+
+// aliased is b as a string without a copy: only for bytes that never
+// change again.
+func aliased(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func scanHead(data []byte, str func([]byte) string) (h Head, ok bool) {
 	line, rest := cutLine(data)
-	if !h.startLine(line) {
+	if !h.startLine(str(line)) {
 		return Head{}, false
 	}
 	for len(rest) > 0 {
@@ -42,25 +63,25 @@ func ScanHead(data []byte) (h Head, ok bool) {
 			// Call-ID is single (RFC 3261 §20.8); of a repeated one the
 			// last counts, as for sipgo and sipguard, whose reading the
 			// gateway acts on.
-			h.CallID = string(value)
+			h.CallID = str(value)
 		case eqName(name, "cseq", ""):
-			num, m, _ := strings.Cut(string(value), " ")
+			num, m, _ := strings.Cut(str(value), " ")
 			if n, err := strconv.ParseUint(num, 10, 32); err == nil {
 				h.CSeq = uint32(n)
 			}
 			h.CSeqMethod = strings.TrimSpace(m)
 		case eqName(name, "from", "f"):
 			if h.From == "" {
-				h.From = string(value)
+				h.From = str(value)
 			}
 		case eqName(name, "to", "t"):
 			if h.To == "" {
-				h.To = string(value)
+				h.To = str(value)
 				h.ToTag = hasTag(h.To)
 			}
 		case eqName(name, "via", "v"):
 			if h.ViaTransport == "" {
-				h.ViaTransport = viaTransport(string(value))
+				h.ViaTransport = viaTransport(str(value))
 			}
 		}
 	}
@@ -68,8 +89,7 @@ func ScanHead(data []byte) (h Head, ok bool) {
 }
 
 // startLine reads a Request-Line or Status-Line (RFC 3261 §7.1, §7.2).
-func (h *Head) startLine(line []byte) bool {
-	s := string(line)
+func (h *Head) startLine(s string) bool {
 	if rest, ok := strings.CutPrefix(s, "SIP/2.0 "); ok {
 		code, reason, _ := strings.Cut(rest, " ")
 		n, err := strconv.Atoi(code)

@@ -139,55 +139,77 @@ func (t *Tap) named(l netip.AddrPort) netip.AddrPort {
 // Datagram records a UDP datagram the gateway handled without sipgo (the
 // stateless REGISTER path): data is copied.
 func (t *Tap) Datagram(dir Direction, local, remote net.Addr, data []byte) {
-	h, ok := ScanHead(data)
+	t.datagram(dir, addrPort(local), addrPort(remote), data)
+}
+
+func (t *Tap) datagram(dir Direction, local, remote netip.AddrPort, data []byte) {
+	if !startsLikeSIP(data) {
+		return // keepalive CRLFs and the like
+	}
+	// One copy, which the Head's strings point into (scanHeadOf): the
+	// caller's buffer is sipgo's, reused for the next message.
+	data = bytes.Clone(data)
+	h, ok := scanHeadOf(data)
 	if !ok {
 		return
 	}
-	l, r := addrPort(local), addrPort(remote)
-	t.sink.Capture(&Message{Time: time.Now(), Dir: dir, Transport: "udp", Local: t.named(l), Remote: r,
-		Data: bytes.Clone(data), Head: h})
+	t.sink.Capture(&Message{Time: time.Now(), Dir: dir, Transport: "udp", Local: t.named(local), Remote: remote,
+		Data: data, Head: h})
 }
+
+// startsLikeSIP reports whether data may be a SIP message: a start line's
+// first byte (RFC 3261 §7.1, §7.2: a method token or "SIP/2.0"), not the
+// CRLF keepalives of RFC 5626 §3.5.1, which are not worth a copy.
+func startsLikeSIP(data []byte) bool { return len(data) >= 8 && data[0] >= 'A' && data[0] <= 'Z' }
 
 // written records an outgoing message from the write hook.
 func (t *Tap) written(network string, local, remote netip.AddrPort, data []byte) {
-	h, ok := ScanHead(data)
-	if !ok {
+	if network == "UDP" {
+		t.datagram(Out, local, remote, data)
+		return
+	}
+	if !startsLikeSIP(data) {
 		return // keepalive CRLFs and the like
 	}
-	transport := "udp"
-	if network != "UDP" {
-		t.mu.RLock()
-		scheme, isListener := t.listeners[local]
-		if !isListener {
-			scheme, isListener = t.listeners[netip.AddrPortFrom(unspecified(local.Addr()), local.Port())]
-		}
-		t.mu.RUnlock()
-		switch {
-		case isListener:
-			transport = scheme
-		case network == "WS" && h.ViaTransport == "WSS":
-			transport = "wss"
-		case network == "WS":
-			transport = "ws"
-		case h.ViaTransport == "TLS":
-			transport = "tls"
-		default:
-			transport = "tcp"
-		}
-		t.mu.Lock()
-		if len(t.flows) >= maxFlows {
-			clear(t.flows)
-		}
-		t.flows[remote] = local
-		t.mu.Unlock()
+	data = bytes.Clone(data) // sipgo's pooled buffer
+	h, ok := scanHeadOf(data)
+	if !ok {
+		return
 	}
+	var transport string
+	t.mu.RLock()
+	scheme, isListener := t.listeners[local]
+	if !isListener {
+		scheme, isListener = t.listeners[netip.AddrPortFrom(unspecified(local.Addr()), local.Port())]
+	}
+	t.mu.RUnlock()
+	switch {
+	case isListener:
+		transport = scheme
+	case network == "WS" && h.ViaTransport == "WSS":
+		transport = "wss"
+	case network == "WS":
+		transport = "ws"
+	case h.ViaTransport == "TLS":
+		transport = "tls"
+	default:
+		transport = "tcp"
+	}
+	t.mu.Lock()
+	if len(t.flows) >= maxFlows {
+		clear(t.flows)
+	}
+	t.flows[remote] = local
+	t.mu.Unlock()
 	t.sink.Capture(&Message{Time: time.Now(), Dir: Out, Transport: transport, Local: t.named(local), Remote: remote,
-		Data: bytes.Clone(data), Head: h})
+		Data: data, Head: h})
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
 	switch v := a.(type) {
 	case *net.UDPAddr:
+		return unmap(v.AddrPort())
+	case interface{ AddrPort() netip.AddrPort }: // boundAddr, sipguard's sources
 		return unmap(v.AddrPort())
 	case *net.TCPAddr:
 		return unmap(v.AddrPort())
@@ -212,16 +234,43 @@ func unspecified(a netip.Addr) netip.Addr {
 // PacketConn wraps a UDP listener's socket: what sipgo writes on it is
 // captured just before it leaves. (sipgo's write hook runs after the
 // write, when on a fast path the answer may already be in and captured.)
-func (t *Tap) PacketConn(pc net.PacketConn) net.PacketConn { return &packetConn{PacketConn: pc, t: t} }
+func (t *Tap) PacketConn(pc net.PacketConn) net.PacketConn {
+	c := &packetConn{PacketConn: pc, t: t, local: addrPort(pc.LocalAddr())}
+	if a, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		c.addr = &boundAddr{UDPAddr: a, s: a.String()}
+	}
+	return c
+}
 
 type packetConn struct {
 	net.PacketConn
-	t *Tap
+	t     *Tap
+	local netip.AddrPort // a bound socket's address does not change
+	addr  *boundAddr     // nil: not a UDP socket
+}
+
+// boundAddr is a bound socket's address with its text made once: sipgo
+// formats the listener's address for its write and read hooks (SIPDebug,
+// which Install turns on for the stream transports' capture) on every
+// datagram, and again for each request's Via.
+type boundAddr struct {
+	*net.UDPAddr
+	s string
+}
+
+func (a *boundAddr) String() string { return a.s }
+
+// LocalAddr implements net.PacketConn.
+func (c *packetConn) LocalAddr() net.Addr {
+	if c.addr == nil {
+		return c.PacketConn.LocalAddr()
+	}
+	return c.addr
 }
 
 // WriteTo implements net.PacketConn.
 func (c *packetConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	c.t.written("UDP", addrPort(c.LocalAddr()), addrPort(addr), b)
+	c.t.datagram(Out, c.local, addrPort(addr), b)
 	return c.PacketConn.WriteTo(b, addr)
 }
 

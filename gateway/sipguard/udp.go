@@ -3,7 +3,9 @@ package sipguard
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // maxDatagram is the largest UDP payload (IPv6, no jumbograms).
@@ -32,6 +34,43 @@ type packetConn struct {
 
 	mu  sync.Mutex // guards buf for the rare concurrent readers
 	buf []byte
+
+	peers [peerSlots]atomic.Pointer[peerAddr]
+}
+
+// peerSlots is how many recent peers' addresses a packetConn keeps
+// formatted: a trunk's PBX, a proxy in front of the phones, the busiest
+// phones.
+const peerSlots = 64
+
+// peerAddr is a datagram's source with its text made once: sipgo formats
+// the source of every datagram it reads twice (its debug hook, on for the
+// capture, and the message's Source), three allocations each time. It is
+// shared by every datagram from the same address and never changed.
+type peerAddr struct {
+	*net.UDPAddr
+	ap netip.AddrPort
+	s  string
+}
+
+func (a *peerAddr) String() string { return a.s }
+
+// peer is addr as ReadFrom returns it: a peerAddr, the one of an earlier
+// datagram from the same source when its slot still holds it.
+func (c *packetConn) peer(addr net.Addr) net.Addr {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return addr
+	}
+	ap := ua.AddrPort()
+	ip := ap.Addr().As16()
+	slot := &c.peers[(uint(ap.Port())^uint(ip[15])<<5^uint(ip[14])<<9)%peerSlots]
+	if p := slot.Load(); p != nil && p.ap == ap {
+		return p
+	}
+	p := &peerAddr{UDPAddr: ua, ap: ap, s: ua.String()}
+	slot.Store(p)
+	return p
 }
 
 // ReadFrom implements net.PacketConn.
@@ -59,7 +98,7 @@ func (c *packetConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		// msg is part of buf (copy moves it to the start of p), or a
 		// rewritten copy that screen made sure fits p.
-		return copy(p, msg), addr, nil
+		return copy(p, msg), c.peer(addr), nil
 	}
 }
 

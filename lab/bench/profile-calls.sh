@@ -8,7 +8,9 @@
 #   M        calls (20000)
 #   PROFILE  seconds of CPU profile to take from /debug/pprof while the
 #            calls run (0, the default: none); written to OUT.cpu and
-#            OUT.allocs (OUT: a prefix, default ./calls)
+#            OUT.allocs (OUT: a prefix, default ./calls), and OUT.allocs0,
+#            the allocations before the CPU profile: -diff_base OUT.allocs0
+#            leaves the calls' own
 #   MIDHEAP  seconds: also the live heap that many seconds into the calls
 #            (a GC first), written to OUT.midheap: what calls in progress
 #            and transactions still absorbing retransmissions hold.
@@ -74,10 +76,18 @@ uac=$!; pids+=("$uac")
 auth=(--http1.1 -u "admin:$(cat "$work/gw/admin.password")")
 if [ "$PROFILE" != 0 ]; then
   sleep 1
+  # The allocation profile counts from the process's start (the user
+  # import, the directory): a snapshot before the CPU profile, so that
+  # go tool pprof -diff_base OUT.allocs0 OUT.allocs shows the calls' own
+  # (-sample_index=alloc_space or alloc_objects). Both are the heap
+  # profile after a collection (gc=1): an allocation profile is as of the
+  # last collection, which GOGC=400 makes rare, and only /heap takes gc=1.
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/heap?gc=1" -o "$OUT.allocs0" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/heap?gc=1" -o "$OUT.allocs0"
   curl -sfk "${auth[@]}" "https://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu" ||
     curl -sf "${auth[@]}" "http://$http/debug/pprof/profile?seconds=$PROFILE" -o "$OUT.cpu"
-  curl -sfk "${auth[@]}" "https://$http/debug/pprof/allocs" -o "$OUT.allocs" ||
-    curl -sf "${auth[@]}" "http://$http/debug/pprof/allocs" -o "$OUT.allocs"
+  curl -sfk "${auth[@]}" "https://$http/debug/pprof/heap?gc=1" -o "$OUT.allocs" ||
+    curl -sf "${auth[@]}" "http://$http/debug/pprof/heap?gc=1" -o "$OUT.allocs"
 fi
 if [ "$MIDHEAP" != 0 ]; then
   sleep "$MIDHEAP"

@@ -137,12 +137,32 @@ func isRTP(md *sdp.MediaDescription) bool {
 // supportedProto: plain RTP profiles. RTP/SAVP(F) passes through with its
 // a=crypto lines (SDES, RFC 4568): the relay does not look into the payload.
 // DTLS-SRTP (UDP/TLS/RTP/SAVPF) is the WebRTC leg's business.
+// The m= line's proto is the slash-separated protos (RFC 4566 §5.14),
+// compared without joining them: audioIndex runs several times per call.
 func supportedProto(protos []string) bool {
-	switch strings.Join(protos, "/") {
-	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
-		return true
+	for _, p := range [...]string{"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF"} {
+		if joinedIs(protos, p) {
+			return true
+		}
 	}
 	return false
+}
+
+// joinedIs reports whether strings.Join(parts, "/") == s.
+func joinedIs(parts []string, s string) bool {
+	for i, p := range parts {
+		if i > 0 {
+			if s == "" || s[0] != '/' {
+				return false
+			}
+			s = s[1:]
+		}
+		if !strings.HasPrefix(s, p) {
+			return false
+		}
+		s = s[len(p):]
+	}
+	return s == ""
 }
 
 // audioIndex is the index of the first audio m= line with a non-zero port.
