@@ -65,7 +65,13 @@ func scanHead(data []byte, str func([]byte) string) (h Head, ok bool) {
 			// gateway acts on.
 			h.CallID = str(value)
 		case eqName(name, "cseq", ""):
-			num, m, _ := strings.Cut(str(value), " ")
+			// CSeq = 1*DIGIT LWS Method (RFC 3261 §20.16): LWS is a
+			// space or a tab.
+			v := str(value)
+			num, m := v, ""
+			if i := strings.IndexAny(v, " \t"); i >= 0 {
+				num, m = v[:i], v[i+1:]
+			}
 			if n, err := strconv.ParseUint(num, 10, 32); err == nil {
 				h.CSeq = uint32(n)
 			}

@@ -19,6 +19,8 @@ func TestScanHead(t *testing.T) {
 			Head{Status: 180, Reason: "Ringing", CallID: "x", To: "<sip:a@b>;tag=9", ToTag: true, CSeq: 2, CSeqMethod: "BYE"}},
 		{"repeated Call-ID: the last, as sipgo", "BYE sip:a@b SIP/2.0\r\nCall-ID: first\r\ni: second\r\nCSeq: 1 BYE\r\nCSeq: 2 BYE\r\n\r\n", true,
 			Head{Method: "BYE", CallID: "second", CSeq: 2, CSeqMethod: "BYE"}},
+		{"CSeq with a tab (LWS, RFC 3261 §20.16)", "SIP/2.0 100 Trying\r\nCSeq: 3\tINVITE\r\n\r\n", true,
+			Head{Status: 100, Reason: "Trying", CSeq: 3, CSeqMethod: "INVITE"}},
 		{"keepalive", "\r\n\r\n", false, Head{}},
 		{"lowercase method", "invite sip:a@b SIP/2.0\r\n\r\n", false, Head{}},
 		{"bad status", "SIP/2.0 99 x\r\n\r\n", false, Head{}},
