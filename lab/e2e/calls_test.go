@@ -52,13 +52,14 @@ func startUAS(t *testing.T, scenario string, port int, extra ...string) {
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	done, err := startChild(cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		cancel()
-		_ = cmd.Wait()
+		<-done
 		if t.Failed() {
 			t.Logf("uas %s output (tail):\n%s", scenario, tail(out.String(), 1500))
 		}
@@ -96,7 +97,7 @@ func runUAC(t *testing.T, scenario, target, number string, n int) (string, error
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := runChild(cmd)
 	if err != nil {
 		errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
 		for _, f := range errs {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +36,10 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	if bin := os.Getenv(envReuseBinary); bin != "" {
+		binPath = bin // a sub-process of TestHarnessChildrenDieWithIt
+		return m.Run()
+	}
 	binPath = filepath.Join(dir, "switchboard")
 	root, err := repoRoot()
 	if err != nil {
@@ -49,6 +54,66 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// startChild starts cmd so that it dies with this test binary, even when
+// the binary is killed (kill -9, go test's -timeout, a CI job cancelled):
+// an orphaned gateway, SIPp or baresip keeps its ports and CPU and can
+// disturb the next run. The kernel sends the child SIGKILL when the OS
+// thread that forked it exits (dieWithParent), not when the process does,
+// and the Go runtime ends a thread when a goroutine locked to it returns
+// (go.dev/issue/27505). So the child is started, and waited for, on a
+// goroutine locked to its thread for the child's whole life: that thread
+// ends only with the child or with the test binary. The channel receives
+// cmd.Wait's error once (buffered: a reader may put it back for others).
+func startChild(cmd *exec.Cmd) (chan error, error) {
+	dieWithParent(cmd)
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
+}
+
+// runChild is cmd.Run through startChild.
+func runChild(cmd *exec.Cmd) error {
+	done, err := startChild(cmd)
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// combinedOutputChild is cmd.CombinedOutput through startChild.
+func combinedOutputChild(cmd *exec.Cmd) ([]byte, error) {
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := runChild(cmd)
+	return b.Bytes(), err
+}
+
+// outputChild is cmd.Output through startChild: stdout, and stderr in
+// the error when the command fails.
+func outputChild(cmd *exec.Cmd) ([]byte, error) {
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := runChild(cmd)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ee.Stderr = errb.Bytes()
+	}
+	return out.Bytes(), err
 }
 
 // repoRoot is the module root, two levels above this package.
@@ -183,12 +248,12 @@ func (g *gateway) start() {
 	cmd.Dir = g.dir
 	cmd.Stdout = g.log
 	cmd.Stderr = g.log
-	if err := cmd.Start(); err != nil {
+	done, err := startChild(cmd)
+	if err != nil {
 		t.Fatalf("starting switchboard: %v", err)
 	}
 	g.cmd = cmd
-	g.done = make(chan error, 1)
-	go func() { g.done <- cmd.Wait() }()
+	g.done = done
 
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(g.log.String(), `msg="switchboard ready"`) {
@@ -354,7 +419,7 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := runChild(cmd)
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
