@@ -54,7 +54,7 @@ func startSIPp(t *testing.T, scenario, host string, port int, args ...string) *s
 			t.Logf("sipp %s output (tail):\n%s", scenario, tail(r.out.String()+r.errors(), 3000))
 		}
 	})
-	time.Sleep(300 * time.Millisecond) // SIPp binds its sockets
+	waitBound(t, host, port, r.done)
 	return r
 }
 

@@ -64,7 +64,7 @@ func startUAS(t *testing.T, scenario string, port int, extra ...string) {
 			t.Logf("uas %s output (tail):\n%s", scenario, tail(out.String(), 1500))
 		}
 	})
-	time.Sleep(300 * time.Millisecond) // SIPp binds its sockets
+	waitBound(t, "127.0.0.2", port, done)
 }
 
 // runUAC runs a SIPp UAC scenario of n calls to number through the gateway

@@ -58,7 +58,7 @@ func startFailoverDnsmasq(t *testing.T, opts ...string) string {
 		}
 		exited := make(chan struct{})
 		go func() { <-waited; close(exited) }()
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			select {
 			case <-exited:
 			default:
@@ -173,7 +173,7 @@ func (u *failoverUAS) start() {
 	u.cmd, u.done = cmd, make(chan struct{})
 	go func() { <-waited; close(u.done) }()
 	// Ready when its SIP port is taken.
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(u.ip, strconv.Itoa(u.port)))
 		if err != nil {
 			break

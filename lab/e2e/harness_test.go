@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -114,6 +115,59 @@ func outputChild(cmd *exec.Cmd) ([]byte, error) {
 		ee.Stderr = errb.Bytes()
 	}
 	return out.Bytes(), err
+}
+
+// waitBound waits until a process binds host:port over UDP or TCP (SIPp's
+// -p port): a fixed pause before sending to it was too short on a loaded
+// machine, and a request sent before the bind is lost. It looks at the
+// kernel's socket tables, not by binding the port itself, which could make
+// the process's own bind fail. It gives up after 20 s, or when exited (a
+// child's Wait channel, read and put back) says the process ended: a SIPp
+// UAC may be done before the first look.
+func waitBound(t *testing.T, host string, port int, exited chan error) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !bound(host, port); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing bound %s:%d within 20 s", host, port)
+		}
+	}
+}
+
+// bound reports whether a UDP socket, or a listening TCP one, is bound to
+// port on the IPv4 address host or on every address (/proc/net/udp and
+// /proc/net/tcp: local_address is the address in host byte order and the
+// port, in hex).
+func bound(host string, port int) bool {
+	ip := net.ParseIP(host).To4()
+	if ip == nil {
+		return false
+	}
+	want := map[string]bool{
+		fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], port): true,
+		fmt.Sprintf("00000000:%04X", port):                                     true,
+	}
+	for _, f := range []string{"/proc/net/udp", "/proc/net/tcp"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 4 || !want[fs[1]] {
+				continue
+			}
+			if f == "/proc/net/udp" || fs[3] == "0A" { // 0A: TCP_LISTEN
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // repoRoot is the module root, two levels above this package.
