@@ -303,8 +303,9 @@ func (b *syncBuffer) String() string {
 }
 
 // serveInstalled starts the extracted binary on the extracted default
-// config, with data_dir moved to a temporary folder and every listener on
-// 127.0.0.1 port 0, and asks /healthz.
+// config, with data_dir moved to a temporary folder and every listener
+// (SIP, HTTPS, TURN, WebRTC, the console link) on 127.0.0.1 port 0, and
+// asks /healthz.
 func serveInstalled(t *testing.T, root string) {
 	bin := filepath.Join(root, "usr", "bin", "switchboard")
 	cfg := readYAML(t, filepath.Join(root, "etc", "switchboard", "switchboard.yaml"))
@@ -322,6 +323,20 @@ func serveInstalled(t *testing.T, root string) {
 	cfg["http"].(map[string]any)["listen"] = "127.0.0.1:0"
 	cfg["turn"] = map[string]any{"listen": []any{"udp://127.0.0.1:0", "tcp://127.0.0.1:0"}}
 	cfg["webrtc"] = map[string]any{"port": 0}
+	// The attendant console link listens on 0.0.0.0:51235 by default: any
+	// other gateway on the machine (a CI job's other packages run at the
+	// same time) made this one exit with "address already in use".
+	att, _ := cfg["attendant"].(map[string]any)
+	if att == nil {
+		att = map[string]any{}
+	}
+	link, _ := att["console_link"].(map[string]any)
+	if link == nil {
+		link = map[string]any{}
+	}
+	link["tls"] = "127.0.0.1:0"
+	att["console_link"] = link
+	cfg["attendant"] = att
 	body, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -53,10 +53,19 @@ func newSim(t testing.TB, sc labcisco.Config) (*labcisco.Sim, string) {
 	return sim, ca
 }
 
+// heartbeatTimeout is the tests' heartbeat_timeout: with 1 s, a stream
+// that a loaded machine (load 25, -race) did not read for 1.1-1.4 s was
+// taken for dead, and the link went down in the middle of seven tests of a
+// -count=3 run. The tests of a dead stream wait for it (stallWait).
+const (
+	heartbeatTimeout = 10 * time.Second
+	stallWait        = 3 * heartbeatTimeout
+)
+
 func driverConfig(sim *labcisco.Sim, ca string, extra map[string]any) []byte {
 	cfg := map[string]any{"base_url": sim.URL(), "user": "admin", "password": "secret", "tls_ca_file": ca,
 		"user_domain": "lab.example", "reconnect_min": "20ms", "reconnect_max": "200ms", "request_timeout": "2s",
-		"heartbeat_interval": "100ms", "heartbeat_timeout": "1s"}
+		"heartbeat_interval": "100ms", "heartbeat_timeout": heartbeatTimeout.String()}
 	for k, v := range extra {
 		if v == nil {
 			delete(cfg, k)

@@ -268,7 +268,7 @@ func TestAdminUI(t *testing.T) {
 	// The ladder's PCAP, downloaded by the browser, is a capture tshark
 	// reads: the call's SIP messages.
 	pcap := b.downloadPCAP(t.TempDir())
-	out, err := exec.Command(requireTool(t, "tshark"), "-r", pcap, "-Y", "sip", "-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code").CombinedOutput()
+	out, err := combinedOutputChild(exec.Command(requireTool(t, "tshark"), "-r", pcap, "-Y", "sip", "-T", "fields", "-e", "sip.Method", "-e", "sip.Status-Code"))
 	if err != nil {
 		t.Fatalf("tshark -r the page's PCAP: %v\n%s", err, out)
 	}

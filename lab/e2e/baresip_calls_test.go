@@ -72,10 +72,11 @@ audio_alert none
 	}
 	b := &baresip{t: t, cmd: cmd, stdin: stdin, out: &logBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = b.out, b.out
-	if err := cmd.Start(); err != nil {
+	exited, err := startChild(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = cmd.Wait(); close(b.done) }()
+	go func() { <-exited; close(b.done) }()
 	if ctrl != "" {
 		go b.events(ctrlPort) // webrtc_dtmf_test.go
 	}

@@ -322,14 +322,15 @@ func startForkCaller(t *testing.T, g *gateway, number string, rtpPort int) <-cha
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	waited, err := startChild(cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
 		defer cancel()
-		err := cmd.Wait()
+		err := <-waited
 		if err != nil {
 			errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
 			for _, f := range errs {

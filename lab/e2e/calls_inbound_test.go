@@ -37,11 +37,12 @@ func startSIPp(t *testing.T, scenario, host string, port int, args ...string) *s
 	r.cmd = exec.CommandContext(ctx, sipp, all...)
 	r.cmd.Dir = r.dir
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
-	if err := r.cmd.Start(); err != nil {
+	done, err := startChild(r.cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
+	go func() { r.done <- <-done }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -53,7 +54,7 @@ func startSIPp(t *testing.T, scenario, host string, port int, args ...string) *s
 			t.Logf("sipp %s output (tail):\n%s", scenario, tail(r.out.String()+r.errors(), 3000))
 		}
 	})
-	time.Sleep(300 * time.Millisecond) // SIPp binds its sockets
+	waitBound(t, host, port, r.done)
 	return r
 }
 

@@ -52,18 +52,19 @@ func startUAS(t *testing.T, scenario string, port int, extra ...string) {
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	done, err := startChild(cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		cancel()
-		_ = cmd.Wait()
+		<-done
 		if t.Failed() {
 			t.Logf("uas %s output (tail):\n%s", scenario, tail(out.String(), 1500))
 		}
 	})
-	time.Sleep(300 * time.Millisecond) // SIPp binds its sockets
+	waitBound(t, "127.0.0.2", port, done)
 }
 
 // runUAC runs a SIPp UAC scenario of n calls to number through the gateway
@@ -96,7 +97,7 @@ func runUAC(t *testing.T, scenario, target, number string, n int) (string, error
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := runChild(cmd)
 	if err != nil {
 		errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
 		for _, f := range errs {

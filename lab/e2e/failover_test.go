@@ -52,12 +52,13 @@ func startFailoverDnsmasq(t *testing.T, opts ...string) string {
 		cmd := exec.Command(bin, args...)
 		var out logBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
+		waited, err := startChild(cmd)
+		if err != nil {
 			t.Fatal(err)
 		}
 		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		go func() { <-waited; close(exited) }()
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			select {
 			case <-exited:
 			default:
@@ -165,13 +166,14 @@ func (u *failoverUAS) start() {
 	cmd := exec.Command(sipp, args...)
 	cmd.Dir = u.dir
 	cmd.Stdout, cmd.Stderr = u.out, u.out
-	if err := cmd.Start(); err != nil {
+	waited, err := startChild(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	u.cmd, u.done = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(u.done) }()
+	go func() { <-waited; close(u.done) }()
 	// Ready when its SIP port is taken.
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(u.ip, strconv.Itoa(u.port)))
 		if err != nil {
 			break
@@ -318,13 +320,14 @@ func startUAC(t *testing.T, target string, n, rate int) func() (string, error, i
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	waited, err := startChild(cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	return func() (string, error, int) {
 		defer cancel()
-		err := cmd.Wait()
+		err := <-waited
 		if err != nil {
 			errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
 			for _, f := range errs {

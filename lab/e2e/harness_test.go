@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,6 +37,10 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	if bin := os.Getenv(envReuseBinary); bin != "" {
+		binPath = bin // a sub-process of TestHarnessChildrenDieWithIt
+		return m.Run()
+	}
 	binPath = filepath.Join(dir, "switchboard")
 	root, err := repoRoot()
 	if err != nil {
@@ -49,6 +55,119 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
+}
+
+// startChild starts cmd so that it dies with this test binary, even when
+// the binary is killed (kill -9, go test's -timeout, a CI job cancelled):
+// an orphaned gateway, SIPp or baresip keeps its ports and CPU and can
+// disturb the next run. The kernel sends the child SIGKILL when the OS
+// thread that forked it exits (dieWithParent), not when the process does,
+// and the Go runtime ends a thread when a goroutine locked to it returns
+// (go.dev/issue/27505). So the child is started, and waited for, on a
+// goroutine locked to its thread for the child's whole life: that thread
+// ends only with the child or with the test binary. The channel receives
+// cmd.Wait's error once (buffered: a reader may put it back for others).
+func startChild(cmd *exec.Cmd) (chan error, error) {
+	dieWithParent(cmd)
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
+}
+
+// runChild is cmd.Run through startChild.
+func runChild(cmd *exec.Cmd) error {
+	done, err := startChild(cmd)
+	if err != nil {
+		return err
+	}
+	return <-done
+}
+
+// combinedOutputChild is cmd.CombinedOutput through startChild.
+func combinedOutputChild(cmd *exec.Cmd) ([]byte, error) {
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := runChild(cmd)
+	return b.Bytes(), err
+}
+
+// outputChild is cmd.Output through startChild: stdout, and stderr in
+// the error when the command fails.
+func outputChild(cmd *exec.Cmd) ([]byte, error) {
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := runChild(cmd)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		ee.Stderr = errb.Bytes()
+	}
+	return out.Bytes(), err
+}
+
+// waitBound waits until a process binds host:port over UDP or TCP (SIPp's
+// -p port): a fixed pause before sending to it was too short on a loaded
+// machine, and a request sent before the bind is lost. It looks at the
+// kernel's socket tables, not by binding the port itself, which could make
+// the process's own bind fail. It gives up after 20 s, or when exited (a
+// child's Wait channel, read and put back) says the process ended: a SIPp
+// UAC may be done before the first look.
+func waitBound(t *testing.T, host string, port int, exited chan error) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !bound(host, port); time.Sleep(50 * time.Millisecond) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing bound %s:%d within 20 s", host, port)
+		}
+	}
+}
+
+// bound reports whether a UDP socket, or a listening TCP one, is bound to
+// port on the IPv4 address host or on every address (/proc/net/udp and
+// /proc/net/tcp: local_address is the address in host byte order and the
+// port, in hex).
+func bound(host string, port int) bool {
+	ip := net.ParseIP(host).To4()
+	if ip == nil {
+		return false
+	}
+	want := map[string]bool{
+		fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], port): true,
+		fmt.Sprintf("00000000:%04X", port):                                     true,
+	}
+	for _, f := range []string{"/proc/net/udp", "/proc/net/tcp"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) < 4 || !want[fs[1]] {
+				continue
+			}
+			if f == "/proc/net/udp" || fs[3] == "0A" { // 0A: TCP_LISTEN
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // repoRoot is the module root, two levels above this package.
@@ -183,12 +302,12 @@ func (g *gateway) start() {
 	cmd.Dir = g.dir
 	cmd.Stdout = g.log
 	cmd.Stderr = g.log
-	if err := cmd.Start(); err != nil {
+	done, err := startChild(cmd)
+	if err != nil {
 		t.Fatalf("starting switchboard: %v", err)
 	}
 	g.cmd = cmd
-	g.done = make(chan error, 1)
-	go func() { g.done <- cmd.Wait() }()
+	g.done = done
 
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(g.log.String(), `msg="switchboard ready"`) {
@@ -354,7 +473,7 @@ func cli(t *testing.T, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err := runChild(cmd)
 	code := 0
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)

@@ -111,7 +111,7 @@ func runCalls(t *testing.T, sipp, target string, n int) int {
 		"-cp", strconv.Itoa(ctrl), "-m", strconv.Itoa(n), "-r", "100", "-l", "100", "-d", "10", "-nostdin",
 		"-timeout", "120s", "-trace_stat", "-stf", filepath.Join(dir, "stat.csv"))
 	cmd.Dir = dir
-	out, _ := cmd.CombinedOutput()
+	out, _ := combinedOutputChild(cmd)
 	b, err := os.ReadFile(filepath.Join(dir, "stat.csv"))
 	if err != nil {
 		t.Fatalf("sipp: %v\n%s", err, tail(string(out), 2000))

@@ -231,8 +231,8 @@ func TestLadderSIPpCall(t *testing.T) {
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("pcap: %d %v", res.StatusCode, err)
 	}
-	tsh, err := exec.Command(tshark, "-r", f, "--enable-heuristic", "sip_udp", "--enable-heuristic", "sip_tcp",
-		"-T", "fields", "-E", "separator=|", "-e", "sip.Call-ID", "-e", "sip.CSeq.method", "-e", "sip.Status-Code").Output()
+	tsh, err := outputChild(exec.Command(tshark, "-r", f, "--enable-heuristic", "sip_udp", "--enable-heuristic", "sip_tcp",
+		"-T", "fields", "-E", "separator=|", "-e", "sip.Call-ID", "-e", "sip.CSeq.method", "-e", "sip.Status-Code"))
 	if err != nil {
 		t.Fatalf("tshark -r: %v", err)
 	}

@@ -134,7 +134,7 @@ func TestProvisioningQROpensWebPhone(t *testing.T) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(zbar, "--raw", "-q", path).Output()
+	out, err := outputChild(exec.Command(zbar, "--raw", "-q", path))
 	url := strings.TrimSpace(string(out))
 	if err != nil || url != "https://"+g.HTTP+"/phone?user=u1000" {
 		t.Fatalf("QR code reads %q (%v), want the web phone URL of u1000 on %s", url, err, g.HTTP)

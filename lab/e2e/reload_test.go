@@ -64,7 +64,7 @@ func (g *gateway) cliReload() (int, string) {
 	g.t.Helper()
 	cmd := exec.Command(binPath, "reload", "--config", g.cfgPath)
 	cmd.Dir = g.dir
-	out, err := cmd.CombinedOutput()
+	out, err := combinedOutputChild(cmd)
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

@@ -101,7 +101,7 @@ func runSIPp(t *testing.T, r sippRun) {
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
+	err := runChild(cmd)
 	if err != nil {
 		errs, _ := filepath.Glob(filepath.Join(dir, "*_errors.log"))
 		var el string
@@ -220,7 +220,7 @@ func sippHasTLS(t *testing.T) bool {
 			"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mp", strconv.Itoa(media), "-cp", strconv.Itoa(ctrl),
 			"-m", "1", "-nostdin", "-timeout", "1s")
 		cmd.Dir = dir
-		out, _ := cmd.CombinedOutput()
+		out, _ := combinedOutputChild(cmd)
 		sippTLS = !strings.Contains(string(out), "compile SIPp with OpenSSL")
 	})
 	return sippTLS

@@ -169,11 +169,12 @@ func startSIPpTone(t *testing.T, scenario, host string, port int, args ...string
 	r.cmd = exec.CommandContext(ctx, sipp, all...)
 	r.cmd.Dir = r.dir
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
-	if err := r.cmd.Start(); err != nil {
+	done, err := startChild(r.cmd)
+	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
+	go func() { r.done <- <-done }()
 	t.Cleanup(func() {
 		cancel()
 		select {
