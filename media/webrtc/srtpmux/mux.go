@@ -39,8 +39,9 @@ const (
 	slowQueue   = 4096 // datagrams waiting for pion; more are dropped
 )
 
-// Mux is one UDP socket with its fast path. Make it with Listen, end it
-// with Close.
+// Mux is one UDP port with its fast path: one socket, or a group of
+// sockets sharing the port (ListenReaders). Make it with Listen,
+// ListenReaders or New, end it with Close.
 type Mux struct {
 	conns []*net.UDPConn  // one reader each; they share the port (SO_REUSEPORT)
 	conn  *net.UDPConn    // conns[0], which every send leaves from
