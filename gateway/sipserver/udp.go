@@ -5,6 +5,8 @@ import (
 	"net"
 	"runtime"
 	"syscall"
+
+	"github.com/switchboard-gw/switchboard/internal/sockbuf"
 )
 
 // udpReadBuffer is the receive buffer asked for each UDP listener: a burst
@@ -17,32 +19,24 @@ func udpReaders() int {
 	return max(2, runtime.GOMAXPROCS(0))
 }
 
-// growReadBuffer sets the socket's receive buffer to size. With
-// CAP_NET_ADMIN (root; not the packaged service) SO_RCVBUFFORCE passes
-// the net.core.rmem_max cap; otherwise the kernel caps SO_RCVBUF
-// silently, which is why the package raises that cap
-// (deploy/sysctl/60-switchboard.conf).
+// growReadBuffer sets the socket's receive buffer to size
+// (internal/sockbuf: SO_RCVBUFFORCE with CAP_NET_ADMIN — root; not the
+// packaged service — else SO_RCVBUF, which the kernel caps at
+// net.core.rmem_max, why the package raises that cap:
+// deploy/sysctl/60-switchboard.conf). It fails when the buffer could not
+// be set or was capped.
 func growReadBuffer(pc net.PacketConn, size int) error {
 	sc, ok := pc.(syscall.Conn)
 	if !ok {
 		return fmt.Errorf("%T has no raw socket", pc)
 	}
-	raw, err := sc.SyscallConn()
+	want := sockbuf.Sizes{Read: size}
+	got, err := sockbuf.Set(sc, want)
 	if err != nil {
-		return fmt.Errorf("raw socket: %w", err)
+		return fmt.Errorf("set receive buffer: %w", err)
 	}
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUFFORCE, size)
-		if serr != nil {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("raw socket control: %w", err)
-	}
-	if serr != nil {
-		return fmt.Errorf("set receive buffer: %w", serr)
+	if got.Capped(want) {
+		return fmt.Errorf("receive buffer capped at %d bytes of %d by net.core.rmem_max", got.Read, size)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+
+	"github.com/switchboard-gw/switchboard/internal/sockbuf"
 )
 
 // The portable I/O engine: one goroutine per socket, blocked in
@@ -43,8 +45,9 @@ func (r *Relay) listen(ip netip.Addr, port int) (*sock, error) {
 		return nil, err
 	}
 	if n := r.cfg.SocketBuffer; n > 0 {
-		_ = c.SetReadBuffer(n)
-		_ = c.SetWriteBuffer(n)
+		// forced past the sysctl caps where the process may; a cap is
+		// not logged per socket (one per call)
+		_, _ = sockbuf.Set(c, sockbuf.Sizes{Read: n, Write: n})
 	}
 	return &sock{conn: c, local: c.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
 }

@@ -11,11 +11,14 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5/reuseport"
 	"github.com/pion/turn/v5"
+
+	"github.com/switchboard-gw/switchboard/internal/sockbuf"
 )
 
 // errPeerDenied is returned to pion for a TCP Connect (RFC 6062) to a
@@ -155,7 +158,10 @@ func (s *Server) Start(ctx context.Context) error {
 					s.closeLocked()
 					return fmt.Errorf("turn: listen udp %s: %w", l.addr, err)
 				}
-				setSocketBuffers(pc, listenerSocketBuffer)
+				if got, capped := setSocketBuffers(pc, listenerSocketBuffer); capped && i == 0 {
+					s.opts.Logger.Warn("turn: the listener's socket buffers were capped by net.core.rmem_max/wmem_max: bursts of many clients may be dropped (raise them, or give the process CAP_NET_ADMIN)",
+						"listener", l.addr, "asked", listenerSocketBuffer, "granted_read", got.Read, "granted_write", got.Write)
+				}
 				if i == 0 {
 					s.bound = append(s.bound, Bound{Scheme: "udp", Addr: pc.LocalAddr()})
 				}
@@ -236,12 +242,17 @@ const (
 	relaySocketBuffer    = 512 << 10
 )
 
-// setSocketBuffers asks for size bytes of receive and send buffer.
-func setSocketBuffers(pc net.PacketConn, size int) {
-	if u, ok := pc.(*net.UDPConn); ok {
-		_ = u.SetReadBuffer(size)
-		_ = u.SetWriteBuffer(size)
+// setSocketBuffers asks for size bytes of receive and send buffer
+// (internal/sockbuf: forced past the sysctl caps where the process may);
+// capped reports that the kernel granted less, or refused.
+func setSocketBuffers(pc net.PacketConn, size int) (got sockbuf.Sizes, capped bool) {
+	sc, ok := pc.(syscall.Conn)
+	if !ok {
+		return sockbuf.Sizes{}, false
 	}
+	want := sockbuf.Sizes{Read: size, Write: size}
+	got, err := sockbuf.Set(sc, want)
+	return got, err != nil || got.Capped(want)
 }
 
 // exclusiveUDPPort binds addr once without SO_REUSEPORT, so that a port

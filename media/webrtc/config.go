@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"time"
 )
 
@@ -43,6 +44,15 @@ type Config struct {
 	// Default: 4 MiB.
 	SocketBuffer int
 
+	// ICEReaders is how many sockets share the ICE port on the fast path
+	// (Linux SO_REUSEPORT; elsewhere one), each with its own reader and
+	// SocketBuffer: the kernel hashes each browser's address to one of
+	// them, so its packets stay in order on one reader while many
+	// browsers' spread over all, and one stalled reader no longer holds
+	// every browser's media (srtpmux.ListenReaders). 1 is the single
+	// socket of before. Default: GOMAXPROCS, at most 8.
+	ICEReaders int
+
 	// SlowPath carries every SRTP packet through pion's PeerConnection, as
 	// before the fast path (srtpmux): the benchmark's anchor. Default
 	// false: an established leg's SRTP is decrypted and encrypted on the
@@ -63,6 +73,10 @@ const (
 
 	defaultConsentTimeout = 20 * time.Second
 	maxConsentTimeout     = 30 * time.Second // RFC 7675 §5.1
+
+	// maxICEReaders bounds the default ICEReaders: more readers than this
+	// spread 50,000 packets a second so thin that each batch is small.
+	maxICEReaders = 8
 )
 
 func (c Config) withDefaults() Config {
@@ -81,6 +95,9 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = 4 << 20
 	}
+	if c.ICEReaders == 0 {
+		c.ICEReaders = min(runtime.GOMAXPROCS(0), maxICEReaders)
+	}
 	if c.ConsentTimeout == 0 {
 		c.ConsentTimeout = defaultConsentTimeout
 	}
@@ -93,6 +110,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("webrtc: port %d out of range", c.Port)
+	}
+	if c.ICEReaders < 1 || c.ICEReaders > 64 {
+		return fmt.Errorf("webrtc: %d ICE readers not within 1..64", c.ICEReaders)
 	}
 	if c.ConsentTimeout < time.Second || c.ConsentTimeout > maxConsentTimeout {
 		return fmt.Errorf("webrtc: consent timeout %v not within 1s..30s (RFC 7675 §5.1)", c.ConsentTimeout)

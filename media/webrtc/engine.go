@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard-gw/switchboard/internal/sockbuf"
 	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/webrtc/srtpmux"
 )
@@ -19,9 +20,9 @@ import (
 // Make one with New, end it with Close.
 type Engine struct {
 	cfg  Config
-	conn *net.UDPConn      // SlowPath: the socket, pion's alone
-	fast *srtpmux.Mux      // else: the socket with the SRTP fast path
-	in   *relay.InputBatch // fast: the packets its reader relays towards the phones, sent once per read batch
+	conn *net.UDPConn        // SlowPath: the socket, pion's alone
+	fast *srtpmux.Mux        // else: the socket with the SRTP fast path
+	in   []*relay.InputBatch // fast: the packets each reader relays towards the phones, sent once per read batch
 	mux  ice.UDPMux
 	se   webrtc.SettingEngine
 
@@ -46,23 +47,29 @@ func New(cfg Config) (*Engine, error) {
 			return nil, fmt.Errorf("webrtc: listen: %w", err)
 		}
 		if cfg.SocketBuffer > 0 {
-			_ = conn.SetReadBuffer(cfg.SocketBuffer)
-			_ = conn.SetWriteBuffer(cfg.SocketBuffer)
+			want := sockbuf.Sizes{Read: cfg.SocketBuffer, Write: cfg.SocketBuffer}
+			if got, err := sockbuf.Set(conn, want); err != nil || got.Capped(want) {
+				cfg.Logger.Warn("webrtc: the ICE socket's buffers were capped by net.core.rmem_max/wmem_max (raise them, or give the process CAP_NET_ADMIN)",
+					"asked", cfg.SocketBuffer, "granted_read", got.Read, "granted_write", got.Write, "err", err)
+			}
 		}
 		e.conn = conn
 		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
 	} else {
-		fm, err := srtpmux.Listen(laddr, cfg.SocketBuffer, cfg.Logger)
+		fm, err := srtpmux.ListenReaders(laddr, cfg.ICEReaders, cfg.SocketBuffer, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("webrtc: %w", err)
 		}
 		e.fast = fm
 		if got := fm.ReadBuffer(); got > 0 && got < cfg.SocketBuffer {
-			cfg.Logger.Warn("webrtc: the ICE socket's receive buffer was capped by net.core.rmem_max: every browser's media arrives there, and a reader stall longer than the buffer loses packets (raise net.core.rmem_max, or give the process CAP_NET_ADMIN)",
-				"asked", cfg.SocketBuffer, "granted", got)
+			cfg.Logger.Warn("webrtc: the ICE sockets' receive buffers were capped by net.core.rmem_max: every browser's media arrives there, and a reader stall longer than the buffer loses packets (raise net.core.rmem_max, or give the process CAP_NET_ADMIN)",
+				"asked", cfg.SocketBuffer, "granted", got, "sockets", fm.Readers())
 		}
-		e.in = relay.NewInputBatch()
-		fm.OnReadBatch(e.in.Flush)
+		e.in = make([]*relay.InputBatch, fm.Readers())
+		for i := range e.in {
+			e.in[i] = relay.NewInputBatch()
+		}
+		fm.OnReadBatch(func(reader int) { e.in[reader].Flush() })
 		e.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: fm.PacketConn()})
 	}
 
@@ -116,7 +123,16 @@ func (e *Engine) Addr() netip.AddrPort {
 	return e.conn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// ReadBuffer is the receive buffer the kernel granted the ICE socket on
+// ICEReaders is the number of sockets (and readers) sharing the ICE port:
+// Config.ICEReaders on the fast path where SO_REUSEPORT spreads, else 1.
+func (e *Engine) ICEReaders() int {
+	if e.fast == nil {
+		return 1
+	}
+	return e.fast.Readers()
+}
+
+// ReadBuffer is the receive buffer the kernel granted each ICE socket on
 // the fast path (Config.SocketBuffer, or less where net.core.rmem_max
 // capped it); 0 with SlowPath or where unknown.
 func (e *Engine) ReadBuffer() int {
@@ -197,7 +213,9 @@ func (e *Engine) Close() error {
 	err := e.mux.Close()
 	if e.fast != nil {
 		err = errors.Join(err, e.fast.Close())
-		e.in.Close()
+		for _, b := range e.in {
+			b.Close()
+		}
 	}
 	return err
 }

@@ -347,12 +347,12 @@ func (l *Leg) fromBrowser(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 }
 
 // fromBrowserFast takes one RTP packet of the browser decrypted on the
-// fast path (on the srtpmux reader).
-func (l *Leg) fromBrowserFast(pkt []byte) {
+// fast path (on the srtpmux reader number reader).
+func (l *Leg) fromBrowserFast(pkt []byte, reader int) {
 	if len(pkt) >= 12 {
 		l.rx.got(pkt)
 	}
-	l.passToRelay(pkt, l.relayAddr(), l.e.in) // sent at the end of the reader's batch
+	l.passToRelay(pkt, l.relayAddr(), l.e.in[reader]) // sent at the end of the reader's batch
 }
 
 func (l *Leg) relayAddr() netip.AddrPort {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -52,10 +53,15 @@ type reply struct {
 	MuxSendFailed, BatchFailed uint64
 	MuxDropped                 uint64 // srtpmux: slow-path queue full, or SRTP that did not authenticate
 	ICEPort                    uint16 `json:"ice_port,omitempty"`
-	ICEBuffer                  int    `json:"ice_buffer,omitempty"` // the ICE socket's receive buffer, as granted
+	ICEBuffer                  int    `json:"ice_buffer,omitempty"`  // each ICE socket's receive buffer, as granted
+	ICEReaders                 int    `json:"ice_readers,omitempty"` // sockets sharing the ICE port (SO_REUSEPORT)
 }
 
 var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// iceReadersEnv, in the gateway side's environment, sets
+// webrtc.Config.ICEReaders (-ice-readers).
+const iceReadersEnv = "WEBRTCBENCH_ICE_READERS"
 
 // runChild is the gateway side: one webrtc.Engine (ICE-lite on one UDP
 // port) and one relay; each call is a Leg bridged through a relay session
@@ -68,7 +74,8 @@ func runChild(portMin, portMax int, profile string, attach, slow bool) error {
 		return err
 	}
 	defer rl.Close()
-	e, err := webrtc.New(webrtc.Config{ListenIP: loopback, Port: webrtc.PortAny, Logger: log, SlowPath: slow})
+	readers, _ := strconv.Atoi(os.Getenv(iceReadersEnv)) // 0, unset: the default
+	e, err := webrtc.New(webrtc.Config{ListenIP: loopback, Port: webrtc.PortAny, Logger: log, SlowPath: slow, ICEReaders: readers})
 	if err != nil {
 		return err
 	}
@@ -137,7 +144,7 @@ func runChild(portMin, portMax int, profile string, attach, slow bool) error {
 			fc := e.FastCounters()
 			rep.MuxSendFailed, rep.MuxDropped = fc.SendFailed, fc.Dropped
 			rep.BatchFailed = e.RelayBatchCounters().Failed
-			rep.ICEPort, rep.ICEBuffer = e.Addr().Port(), e.ReadBuffer()
+			rep.ICEPort, rep.ICEBuffer, rep.ICEReaders = e.Addr().Port(), e.ReadBuffer(), e.ICEReaders()
 			if err := out.Encode(rep); err != nil {
 				return err
 			}

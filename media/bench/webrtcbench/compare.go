@@ -21,6 +21,10 @@ var uringOff = flag.Bool("uring-off", false, "-compare: also run this build's ga
 // first variant left is then the reference of the ratios.
 var anchorRun = flag.Bool("anchor", true, "-compare: run the slow path (the anchor); false: only -base and this build, ratios to the first")
 
+// oneReader adds this build with one ICE socket (webrtc.Config.ICEReaders
+// 1, as before the SO_REUSEPORT readers) to -compare.
+var oneReader = flag.Bool("one-reader", false, "-compare: also run this build's fast path with one ICE socket (ICEReaders 1)")
+
 // variant is one gateway side of -compare.
 type variant struct {
 	name string
@@ -45,6 +49,9 @@ func compareRuns(n, rounds int, base string, p params) {
 	if *uringOff {
 		vs = append(vs, variant{name: "fast path (this build), io_uring off (" + udpbatch.EnvVar + "=off)", env: []string{udpbatch.EnvVar + "=off"}})
 	}
+	if *oneReader {
+		vs = append(vs, variant{name: "fast path (this build), one ICE socket (" + iceReadersEnv + "=1)", env: []string{iceReadersEnv + "=1"}})
+	}
 	vs = append(vs, variant{name: "fast path (this build)"})
 	res := make([][]result, len(vs))
 	for r := range max(rounds, 1) {
@@ -58,7 +65,7 @@ func compareRuns(n, rounds int, base string, p params) {
 		for _, i := range order {
 			v := vs[i]
 			q := p
-			q.slow, q.childExe, q.childEnv = v.slow, v.exe, v.env
+			q.slow, q.childExe, q.childEnv = v.slow, v.exe, append(append([]string(nil), p.childEnv...), v.env...)
 			fmt.Printf("-- round %d: gateway %s; load average %s\n", r+1, v.name, loadavg())
 			got, err := run(n, q)
 			if err != nil {

@@ -48,6 +48,7 @@ func main() {
 		base     = flag.String("base", "", "-compare: also run the gateway side of this webrtcbench binary (built from an older commit: its fast path is the second anchor)")
 		genProf  = flag.String("gen-profile", "", "write a CPU profile of this process (the browsers and plain endpoints) in the window to this file")
 		rounds   = flag.Int("rounds", 1, "-compare: rounds, the variants alternated in each")
+		readers  = flag.Int("ice-readers", 0, "sockets sharing the gateway's ICE port, each with a reader (webrtc.Config.ICEReaders; 0: its default, GOMAXPROCS); a -base binary ignores it")
 	)
 	flag.BoolVar(verbose, "v", false, "print the gateway side's counters of each window")
 	flag.Parse()
@@ -58,7 +59,11 @@ func main() {
 		}
 		return
 	}
-	p := params{genProfile: *genProf, slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
+	var childEnv []string
+	if *readers > 0 {
+		childEnv = []string{fmt.Sprintf("%s=%d", iceReadersEnv, *readers)}
+	}
+	p := params{childEnv: childEnv, genProfile: *genProf, slow: *slow, gwCPUs: *gwCPUs, slowBrowsers: *slowGen, attach: *attach, profile: *profile, duration: *duration, parallel: *parallel, portMin: *portMin, portMax: *portMax, sockets: *sockets, maxLoss: *maxLoss}
 	gen := "fast path (srtpmux, after a real ICE + DTLS handshake in pion)"
 	if p.slowBrowsers {
 		gen = "pion PeerConnections"

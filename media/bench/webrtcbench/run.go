@@ -349,7 +349,7 @@ func newBrowser(c *counters, g *generator, fast bool) (*browser, error) {
 			return nil, err
 		}
 		b.mux, b.keys = m, &srtpmux.Keys{}
-		b.stream = m.NewStream(b.keys, func([]byte) { b.received(c) })
+		b.stream = m.NewStream(b.keys, func([]byte, int) { b.received(c) })
 	}
 	api, err := newAPI(b)
 	if err != nil {
@@ -694,7 +694,7 @@ func run(n int, p params) (result, error) {
 			a1.RelayB[0]-a0.RelayB[0], a1.RelayB[1]-a0.RelayB[1], a1.RelayB[2]-a0.RelayB[2], a1.RelayB[3]-a0.RelayB[3])
 		fmt.Printf("  [window] sends refused: gateway ICE socket (to browsers) %d, gateway reader's batches (to phones) %d, browsers' batches %d; gateway Mux drops (slow queue full or bad SRTP) %d\n",
 			a1.MuxSendFailed-a0.MuxSendFailed, a1.BatchFailed-a0.BatchFailed, gf1.Failed-gf0.Failed, a1.MuxDropped-a0.MuxDropped)
-		fmt.Printf("  [window] the gateway's ICE socket has a %d KiB receive buffer\n", a1.ICEBuffer/1024)
+		fmt.Printf("  [window] the gateway's ICE port: %d socket(s) (SO_REUSEPORT readers; 0: a build before them), each with a %d KiB receive buffer\n", a1.ICEReaders, a1.ICEBuffer/1024)
 		printSockets(t0, t1)
 	}
 	return r, nil

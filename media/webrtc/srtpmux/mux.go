@@ -4,7 +4,9 @@
 // (ICE connectivity and consent checks, the DTLS handshake, SRTCP) still
 // goes to pion through the ordinary ICE UDP mux.
 //
-// A Mux reads its socket on one goroutine and demultiplexes each datagram
+// A Mux reads its socket on one goroutine (on Linux, optionally several
+// sockets sharing the port with SO_REUSEPORT, one goroutine each: see
+// ListenReaders) and demultiplexes each datagram
 // (RFC 7983 §7): an RTP packet (first byte 128–191, and not an RTCP packet
 // type, RFC 5761 §4) from the remote address of an armed Stream is that
 // stream's: authenticated and decrypted with srtp.Context (RFC 3711) and
@@ -37,13 +39,15 @@ const (
 	slowQueue   = 4096 // datagrams waiting for pion; more are dropped
 )
 
-// Mux is one UDP socket with its fast path. Make it with Listen, end it
-// with Close.
+// Mux is one UDP port with its fast path: one socket, or a group of
+// sockets sharing the port (ListenReaders). Make it with Listen,
+// ListenReaders or New, end it with Close.
 type Mux struct {
-	conn *net.UDPConn
-	rc   syscall.RawConn // conn's, for sendmmsg
-	v6   bool            // an IPv6 socket
-	log  *slog.Logger
+	conns []*net.UDPConn  // one reader each; they share the port (SO_REUSEPORT)
+	conn  *net.UDPConn    // conns[0], which every send leaves from
+	rc    syscall.RawConn // conn's, for sendmmsg
+	v6    bool            // an IPv6 socket
+	log   *slog.Logger
 
 	mu      sync.RWMutex
 	streams map[netip.AddrPort]*Stream
@@ -57,7 +61,7 @@ type Mux struct {
 	wg      sync.WaitGroup
 
 	batches [maxBatches]atomic.Pointer[sendBatch] // SendBatch, Flush (batch.go)
-	readEnd atomic.Pointer[func()]                // OnReadBatch (readbatch.go)
+	readEnd atomic.Pointer[func(reader int)]      // OnReadBatch (readbatch.go)
 
 	fast, toPion, dropped, sendFail atomic.Uint64
 }
@@ -82,29 +86,53 @@ type Counters struct {
 // SO_RCVBUF and SO_SNDBUF (forced past net.core.rmem_max/wmem_max where
 // the process may; ReadBuffer tells what the kernel granted).
 func Listen(addr netip.AddrPort, buffer int, log *slog.Logger) (*Mux, error) {
-	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
+	return ListenReaders(addr, 1, buffer, log)
+}
+
+// ListenReaders is Listen with readers sockets on the one port, where the
+// system has SO_REUSEPORT (Linux; elsewhere one): each has its own reader
+// goroutine and its own buffer of buffer bytes, and the kernel hashes a
+// datagram's 4-tuple to pick the socket (socket(7)), so one peer's
+// datagrams always reach the same reader, in order, while many peers'
+// spread over all of them. The streams' table is shared: a peer whose
+// address changes (an ICE restart, a NAT rebinding) is found by whichever
+// reader its new 4-tuple reaches. Every datagram the Mux sends leaves
+// from the first socket, with the same source address and port as the
+// others'. The port is first bound once without SO_REUSEPORT, so that a
+// port another process holds is an error, not silently shared.
+func ListenReaders(addr netip.AddrPort, readers, buffer int, log *slog.Logger) (*Mux, error) {
+	conns, err := listenGroup(addr, max(1, readers))
 	if err != nil {
 		return nil, fmt.Errorf("srtpmux: listen: %w", err)
 	}
 	if buffer > 0 {
-		setBuffers(conn, buffer)
+		for _, c := range conns {
+			setBuffers(c, buffer)
+		}
 	}
-	return New(conn, log)
+	return newMux(conns, log)
 }
 
 // New makes a Mux on a socket the caller opened (with options of its
 // own, such as SO_REUSEPORT); the Mux owns it from then on and closes it.
 func New(conn *net.UDPConn, log *slog.Logger) (*Mux, error) {
+	return newMux([]*net.UDPConn{conn}, log)
+}
+
+func newMux(conns []*net.UDPConn, log *slog.Logger) (*Mux, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	rc, err := conn.SyscallConn()
+	rc, err := conns[0].SyscallConn()
 	if err != nil {
-		_ = conn.Close()
+		for _, c := range conns {
+			_ = c.Close()
+		}
 		return nil, fmt.Errorf("srtpmux: %w", err)
 	}
 	m := &Mux{
-		conn:    conn,
+		conns:   conns,
+		conn:    conns[0],
 		rc:      rc,
 		v6:      isInet6(rc),
 		log:     log,
@@ -115,10 +143,17 @@ func New(conn *net.UDPConn, log *slog.Logger) (*Mux, error) {
 	}
 	m.pool.New = func() any { return new(datagram) }
 	m.pc = &slowConn{m: m}
-	m.wg.Add(1)
-	go m.read()
+	for i, c := range conns {
+		m.wg.Add(1)
+		go m.read(i, c)
+	}
 	return m, nil
 }
+
+// Readers is the number of sockets (and reader goroutines) of the Mux:
+// the reader numbers that NewStream's callbacks and OnReadBatch's hook
+// get are 0 … Readers()-1.
+func (m *Mux) Readers() int { return len(m.conns) }
 
 // LocalAddr is the socket's local address.
 func (m *Mux) LocalAddr() netip.AddrPort {
@@ -140,7 +175,9 @@ func (m *Mux) Close() error {
 	var err error
 	m.closing.Do(func() {
 		close(m.done)
-		err = m.conn.Close()
+		for _, c := range m.conns {
+			err = errors.Join(err, c.Close())
+		}
 		m.wg.Wait()
 	})
 	return err
@@ -152,13 +189,13 @@ func isRTP(b []byte) bool {
 	return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 && (b[1] < 192 || b[1] > 223)
 }
 
-// handle demultiplexes one datagram from the socket (RFC 7983 §7).
-func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
+// handle demultiplexes one datagram that reader read (RFC 7983 §7).
+func (m *Mux) handle(pkt []byte, from netip.AddrPort, reader int) {
 	if isRTP(pkt) {
 		m.mu.RLock()
 		s := m.streams[from]
 		m.mu.RUnlock()
-		if s != nil && s.input(pkt) {
+		if s != nil && s.input(pkt, reader) {
 			return
 		}
 	} else if isRTCP(pkt) {
@@ -174,25 +211,27 @@ func (m *Mux) handle(pkt []byte, from netip.AddrPort) {
 // stream's peer is decrypted (in place: pkt needs no more room) and
 // delivered, anything else goes to the slow path. For a process that
 // drains a socket sharing the Mux's port itself (SO_REUSEPORT, a socket
-// connected to one peer); it may be called concurrently with the reader.
+// connected to one peer); it may be called concurrently with the readers.
+// Its callbacks get reader number 0.
 func (m *Mux) Handle(pkt []byte, from netip.AddrPort) {
-	m.handle(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-	m.endBatch()
+	m.handle(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), 0)
+	m.endBatch(0)
 }
 
-// readOne is the portable reader: one datagram per call.
-func (m *Mux) readOne() {
+// readOne is the portable reader of socket c, reader number i: one
+// datagram per call.
+func (m *Mux) readOne(i int, c *net.UDPConn) {
 	buf := make([]byte, maxDatagram)
 	for {
-		n, from, err := m.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if m.stopped(err) {
 				return
 			}
 			continue
 		}
-		m.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-		m.endBatch()
+		m.handle(buf[:n], netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), i)
+		m.endBatch(i)
 	}
 }
 

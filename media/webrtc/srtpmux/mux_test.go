@@ -29,19 +29,21 @@ type peer struct {
 	conn   *dtls.Conn
 	mu     sync.Mutex
 	got    [][]byte
+	from   []int // the reader of each packet in got
 	notify chan struct{}
 	// counting: only count what is delivered, keep nothing (no allocation)
 	counting  atomic.Bool
 	delivered atomic.Uint64
 }
 
-func (p *peer) deliver(pkt []byte) {
+func (p *peer) deliver(pkt []byte, reader int) {
 	if p.counting.Load() {
 		p.delivered.Add(1)
 		return
 	}
 	p.mu.Lock()
 	p.got = append(p.got, append([]byte(nil), pkt...))
+	p.from = append(p.from, reader)
 	p.mu.Unlock()
 	select {
 	case p.notify <- struct{}{}:
@@ -55,9 +57,18 @@ func (p *peer) received() [][]byte {
 	return append([][]byte(nil), p.got...)
 }
 
-func newPeer(t *testing.T) *peer {
+func (p *peer) readers() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int(nil), p.from...)
+}
+
+func newPeer(t *testing.T) *peer { return newPeerReaders(t, 1) }
+
+// newPeerReaders is a peer whose Mux has readers sockets (ListenReaders).
+func newPeerReaders(t *testing.T, readers int) *peer {
 	t.Helper()
-	m, err := Listen(netip.AddrPortFrom(loopback, 0), 0, nil)
+	m, err := ListenReaders(netip.AddrPortFrom(loopback, 0), readers, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +83,13 @@ func newPeer(t *testing.T) *peer {
 // suite, and arms both streams.
 func handshake(t *testing.T, profile dtls.SRTPProtectionProfile, suite dtls.CipherSuiteID) (client, server *peer) {
 	t.Helper()
-	client, server = newPeer(t), newPeer(t)
+	return handshakeReaders(t, profile, suite, 1)
+}
+
+// handshakeReaders is handshake with a server Mux of serverReaders sockets.
+func handshakeReaders(t *testing.T, profile dtls.SRTPProtectionProfile, suite dtls.CipherSuiteID, serverReaders int) (client, server *peer) {
+	t.Helper()
+	client, server = newPeer(t), newPeerReaders(t, serverReaders)
 	cfg := func(p *peer) *dtls.Config {
 		cert, err := selfsign.GenerateSelfSigned()
 		if err != nil {

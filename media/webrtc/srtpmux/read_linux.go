@@ -4,6 +4,7 @@ package srtpmux
 
 import (
 	"encoding/binary"
+	"net"
 	"net/netip"
 	"unsafe"
 
@@ -23,11 +24,12 @@ type mmsghdr struct {
 // read is the Linux reader: recvmmsg(2) takes every datagram queued (up to
 // batchSize) in one system call, and Go's netpoller parks the goroutine
 // when none is (the socket is non-blocking).
-func (m *Mux) read() {
+// It reads socket c as reader number i.
+func (m *Mux) read(i int, c *net.UDPConn) {
 	defer m.wg.Done()
-	rc, err := m.conn.SyscallConn()
+	rc, err := c.SyscallConn()
 	if err != nil {
-		m.readOne()
+		m.readOne(i, c)
 		return
 	}
 	var (
@@ -72,15 +74,15 @@ func (m *Mux) read() {
 			}
 			continue
 		}
-		for i := range got {
-			from, ok := sockaddr(&names[i])
+		for k := range got {
+			from, ok := sockaddr(&names[k])
 			if !ok {
 				continue
 			}
-			off := i * maxDatagram
-			m.handle(bufs[off:off+int(hdrs[i].n)], from)
+			off := k * maxDatagram
+			m.handle(bufs[off:off+int(hdrs[k].n)], from, i)
 		}
-		m.endBatch()
+		m.endBatch(i)
 	}
 }
 

@@ -2,8 +2,10 @@
 
 package srtpmux
 
-// read is the portable reader.
-func (m *Mux) read() {
+import "net"
+
+// read is the portable reader of socket c, reader number i.
+func (m *Mux) read(i int, c *net.UDPConn) {
 	defer m.wg.Done()
-	m.readOne()
+	m.readOne(i, c)
 }

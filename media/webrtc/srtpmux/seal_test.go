@@ -17,7 +17,7 @@ import (
 func TestSealAndReadBatch(t *testing.T) {
 	client, server := handshake(t, dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
 	var seen, batches atomic.Int64 // packets delivered when the hook last ran
-	server.m.OnReadBatch(func() {
+	server.m.OnReadBatch(func(int) {
 		seen.Store(int64(len(server.received())))
 		batches.Add(1)
 	})

@@ -23,7 +23,7 @@ type Stream struct {
 	m        *Mux
 	keys     *Keys
 	isClient bool
-	onRTP    func(pkt []byte)
+	onRTP    func(pkt []byte, reader int)
 
 	mu     sync.Mutex // guards what follows (rx: the Mux's reader and Handle)
 	armed  bool
@@ -48,10 +48,12 @@ type StreamStats struct {
 	Bad     uint64 // from the peer's address, not authenticated (dropped)
 }
 
-// NewStream makes a stream whose keys are keys and whose decrypted RTP goes to onRTP, on the Mux's reader: onRTP must
-// not block nor keep pkt (it may change it in place; pkt has room for an
-// SRTP trailer, so it may be passed on to another Stream's Send).
-func (m *Mux) NewStream(keys *Keys, onRTP func(pkt []byte)) *Stream {
+// NewStream makes a stream whose keys are keys and whose decrypted RTP
+// goes to onRTP, on the Mux's reader that read it, with that reader's
+// number (OnReadBatch): onRTP must not block nor keep pkt (it may change
+// it in place; pkt has room for an SRTP trailer, so it may be passed on to
+// another Stream's Send).
+func (m *Mux) NewStream(keys *Keys, onRTP func(pkt []byte, reader int)) *Stream {
 	return &Stream{m: m, keys: keys, onRTP: onRTP}
 }
 
@@ -118,7 +120,7 @@ func (s *Stream) Close() {
 // input handles an RTP datagram from the stream's address, on the Mux's
 // reader. It reports false when the datagram is not the stream's to take
 // (not armed).
-func (s *Stream) input(pkt []byte) bool {
+func (s *Stream) input(pkt []byte, reader int) bool {
 	s.mu.Lock()
 	if !s.armed {
 		s.mu.Unlock()
@@ -135,7 +137,7 @@ func (s *Stream) input(pkt []byte) bool {
 	}
 	s.in.Add(1)
 	s.m.fast.Add(1)
-	s.onRTP(out)
+	s.onRTP(out, reader)
 	return true
 }
 
