@@ -115,6 +115,14 @@ func (c *call) offerBrowser(req *sip.Request, transport string) error {
 	if e == nil || !isWebSocket(transport) || len(c.bodyB) == 0 {
 		return nil
 	}
+	if c.media == nil {
+		// A transfer target's or a click-to-dial user's fork (refer.go
+		// placeTransfer) runs on a call of its own with no relay session,
+		// and nothing yet carries a browser's answer from it into the
+		// call it joins: the browser branch is not sent (the user's other
+		// devices still ring), instead of a leg without a bridge.
+		return fmt.Errorf("%w: a browser as transfer or click-to-dial target", ErrNotSupported)
+	}
 	leg, offer, err := e.Offer(c.bodyB, bridgeAddr(c.media.B()))
 	if err != nil {
 		return err
