@@ -139,7 +139,7 @@ func (c *call) dial(contacts []store.Binding) error {
 		return err
 	}
 	a.heard(st, res)
-	c.adoptBrowser(bl, ad.callID, true) // the user's web phone answered (webrtc.go)
+	c.adoptBrowser(bl, ad.callID, true, a.side) // the user's web phone answered (webrtc.go)
 	ad.user = user
 	b.mu.Lock()
 	c.a = ad

@@ -297,7 +297,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		}
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
-	c.adoptBrowser(bl, zd.callID, l.isA) // a browser target: its leg now on c (webrtc.go)
+	c.adoptBrowser(bl, zd.callID, l.isA, x.side) // a browser target: its leg now on c (webrtc.go)
 	z.keep(final.Body(), offer)
 	z.armTimer(c.gw.timerConf().negotiateUAC(final, zb.inv)) // the answered INVITE's Min-SE (raised after a 422, RFC 4028 §7.4)
 	c.resumeTransferee(y, final.Body())
@@ -331,8 +331,8 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 // placeJoining is placeTransfer for a target that joins relay side join
 // of c (nil: none; a browser's branch is then refused): a browser's
 // branch gets a WebRTC offer bridged to join, and when a browser answers,
-// its leg (attached to join) comes back with its 2xx made plain RTP, for
-// the caller to record on c (adoptBrowser) or close.
+// its leg comes back with its 2xx made plain RTP, for the caller to
+// record on c and attach to join (adoptBrowser) or close.
 func (c *call) placeJoining(ctx context.Context, tr transferRoute, join *relay.Side, from caller, offer []byte, extra []sip.Header,
 	early func(*sip.Response) bool, lost func(ringing bool)) (*branch, *webrtc.Leg, *sip.Response, error) {
 	gw := c.gw

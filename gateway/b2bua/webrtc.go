@@ -175,16 +175,16 @@ func (c *call) browserEarly(br *branch, res *sip.Response) error {
 }
 
 // browserWon takes the WebRTC leg of the branch br that answered a
-// joining fork (placeJoining) out of the fork's call, makes its 2xx's SDP
-// plain RTP (res's body, as browserCallee does for a call's own fork) and
-// attaches it to the relay side it joins; the legs of the other branches
-// close. Nil: br was no browser.
+// joining fork (placeJoining) out of the fork's call and makes its 2xx's
+// SDP plain RTP (res's body, as browserCallee does for a call's own fork);
+// the legs of the other branches close. It is attached to the relay side
+// once the joined call takes it (adoptBrowser): until then the side keeps
+// its far end, should the transfer fail. Nil: br was no browser.
 func (c *call) browserWon(br *branch, res *sip.Response) (*webrtc.Leg, error) {
 	c.rtc.mu.Lock()
 	id := br.inv.CallID().Value()
 	l := c.rtc.branches[id]
 	delete(c.rtc.branches, id)
-	side := c.rtc.join
 	c.rtc.mu.Unlock()
 	c.closeBrowsers() // the branches that lost
 	if l == nil {
@@ -196,18 +196,19 @@ func (c *call) browserWon(br *branch, res *sip.Response) (*webrtc.Leg, error) {
 		return nil, err
 	}
 	res.SetBody(plain)
-	l.Attach(side) // no loopback hop between the leg and the relay
 	return l, nil
 }
 
 // adoptBrowser records bl, the browser a joining fork reached, as the
 // far end of dialog callID on side isA of c, where browserOf, browserGone
-// and closeBrowsers find it. An A-side browser it replaces (a transferor)
-// closes. bl nil: nothing to record.
-func (c *call) adoptBrowser(bl *webrtc.Leg, callID string, isA bool) {
+// and closeBrowsers find it, and attaches it to side, that leg's relay
+// side. An A-side browser it replaces (a transferor) closes. bl nil:
+// nothing to record.
+func (c *call) adoptBrowser(bl *webrtc.Leg, callID string, isA bool, side *relay.Side) {
 	if bl == nil {
 		return
 	}
+	bl.Attach(side) // no loopback hop between the leg and the relay
 	c.rtc.mu.Lock()
 	var old *webrtc.Leg
 	if isA {
