@@ -117,7 +117,7 @@ func (c *call) dial(contacts []store.Binding) error {
 		}
 	}()
 	tr := transferRoute{num: user, out: user, tgt: target{user: user, contacts: contacts}}
-	won, res, err := c.placeTransfer(ctx, tr, caller{number: c.num}, offer, nil, nil, nil)
+	won, bl, res, err := c.placeJoining(ctx, tr, a.side, caller{number: c.num}, offer, nil, nil, nil)
 	cancel()
 	<-stopped
 	if err != nil {
@@ -133,9 +133,13 @@ func (c *call) dial(contacts []store.Binding) error {
 	_, st, err := a.acceptAnswer(sd, res.Body())
 	if err != nil {
 		b.bye(ad, 0, sip.NewHeader("Reason", `SIP;cause=488;text="unusable answer"`))
+		if bl != nil {
+			go bl.Close()
+		}
 		return err
 	}
 	a.heard(st, res)
+	c.adoptBrowser(bl, ad.callID, true, a.side) // the user's web phone answered (webrtc.go)
 	ad.user = user
 	b.mu.Lock()
 	c.a = ad

@@ -12,7 +12,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 	psdp "github.com/pion/sdp/v3"
 
+	"github.com/switchboard-gw/switchboard/media/relay"
 	"github.com/switchboard-gw/switchboard/media/sdp"
+	"github.com/switchboard-gw/switchboard/media/webrtc"
 )
 
 // Transfers (RFC 3515 REFER, RFC 3891 Replaces, RFC 5589 flows). The
@@ -261,7 +263,7 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 		x.side.SetRemote(prevX)
 		rb.earlyLost(ringing)
 	}
-	zb, final, err := c.placeTransfer(ctx, tr, transferee(y.d), offer, extra, early, lost)
+	zb, bl, final, err := c.placeJoining(ctx, tr, x.side, transferee(y.d), offer, extra, early, lost)
 	rb.stop() // answered, failed or given up: the tone ends at once
 	if err != nil {
 		x.side.SetRemote(prevX)
@@ -277,6 +279,9 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	if err != nil {
 		x.side.SetRemote(prevX)
 		c.sendBye(zd)
+		if bl != nil {
+			go bl.Close()
+		}
 		return c.failTransfer(x.d, 488, "Not Acceptable Here", err)
 	}
 	z.heard(st, final)
@@ -287,8 +292,12 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 	if !ok {
 		x.side.SetRemote(prevX)
 		c.sendBye(zd)
+		if bl != nil {
+			go bl.Close()
+		}
 		return fmt.Errorf("%w: the call ended meanwhile", errTransfer)
 	}
+	c.adoptBrowser(bl, zd.callID, l.isA, x.side) // a browser target: its leg now on c (webrtc.go)
 	z.keep(final.Body(), offer)
 	z.armTimer(c.gw.timerConf().negotiateUAC(final, zb.inv)) // the answered INVITE's Min-SE (raised after a 422, RFC 4028 §7.4)
 	c.resumeTransferee(y, final.Body())
@@ -315,21 +324,34 @@ func (c *call) blind(l *leg, tr transferRoute, routeErr error, referredBy sip.He
 // there is one, says why.
 func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller, offer []byte, extra []sip.Header,
 	early func(*sip.Response) bool, lost func(ringing bool)) (*branch, *sip.Response, error) {
+	br, _, res, err := c.placeJoining(ctx, tr, nil, from, offer, extra, early, lost)
+	return br, res, err
+}
+
+// placeJoining is placeTransfer for a target that joins relay side join
+// of c (nil: none; a browser's branch is then refused): a browser's
+// branch gets a WebRTC offer bridged to join, and when a browser answers,
+// its leg comes back with its 2xx made plain RTP, for the caller to
+// record on c and attach to join (adoptBrowser) or close.
+func (c *call) placeJoining(ctx context.Context, tr transferRoute, join *relay.Side, from caller, offer []byte, extra []sip.Header,
+	early func(*sip.Response) bool, lost func(ringing bool)) (*branch, *webrtc.Leg, *sip.Response, error) {
 	gw := c.gw
-	fail := func(code int, reason string, err error) (*branch, *sip.Response, error) {
-		return nil, &sip.Response{StatusCode: code, Reason: reason}, err
+	fail := func(code int, reason string, err error) (*branch, *webrtc.Leg, *sip.Response, error) {
+		return nil, nil, &sip.Response{StatusCode: code, Reason: reason}, err
 	}
 	tgt := tr.tgt
 	// A call of its own for the fork: the transferee as caller, our offer.
 	tc := &call{gw: gw, from: from, num: tr.num, mf: 70, bodyB: offer,
 		ackc: make(chan struct{}), done: make(chan struct{})}
+	tc.rtc.join = join
+	defer tc.closeBrowsers() // the legs of browsers that did not answer
 	f := newFork(tc)
 	f.earlyLost = lost
 	if tgt.trunk != nil {
 		res, err := f.sendTrunk(ctx, tgt.trunk, tc.newInviteB(tgt.trunk.Name(), tr.out, extra...))
 		if err != nil {
 			if r := failedWith(res); r != nil {
-				return nil, r, err
+				return nil, nil, r, err
 			}
 			return fail(503, "Service Unavailable", err)
 		}
@@ -340,6 +362,10 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 		ctx: ctx, // the transferee left, or too long: CANCEL (RFC 3261 §9.1)
 		provisional: func(br *branch, res *sip.Response) {
 			tc.prackEarly(br, res) // the early dialog, PRACK (RFC 3262 §4)
+			if err := tc.browserEarly(br, res); err != nil {
+				gw.log.Info("transfer target's early media: unusable WebRTC SDP", "call_id", br.inv.CallID().Value(), "error", err)
+				return
+			}
 			if early != nil && early(res) {
 				f.early = br
 			}
@@ -353,11 +379,16 @@ func (c *call) placeTransfer(ctx context.Context, tr transferRoute, from caller,
 	})
 	switch {
 	case br != nil:
-		return br, res, nil
+		bl, err := tc.browserWon(br, res)
+		if err != nil { // the browser's answer cannot be bridged
+			c.sendBye(br.d, sip.NewHeader("Reason", `SIP;cause=488;text="unusable answer"`))
+			return fail(488, "Not Acceptable Here", err)
+		}
+		return br, bl, res, nil
 	case res == nil:
 		return fail(408, "Request Timeout", err)
 	}
-	return nil, res, err
+	return nil, nil, res, err
 }
 
 // transferee is the caller of the call a transfer places: the party at

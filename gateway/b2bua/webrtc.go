@@ -34,11 +34,17 @@ var errBrowserGone = fmt.Errorf("%w: browser gone (ICE consent expired, RFC 7675
 
 // rtcState is a call's WebRTC legs.
 type rtcState struct {
-	mu       sync.Mutex
-	a        *webrtc.Leg            // the caller, a browser
-	aID      string                 // the caller's Call-ID
+	mu  sync.Mutex
+	a   *webrtc.Leg // the caller, a browser
+	aID string      // the caller's Call-ID
+	// aCalled: a is a browser we called (click-to-dial's user, a transfer
+	// target in the A leg's place): its answer is in, no Answer to make.
+	aCalled  bool
 	branches map[string]*webrtc.Leg // browsers called, by their branch's Call-ID
-	gone     chan struct{}          // browserGone's channel, made once
+	// join is the relay side of the call that a fork without relay session
+	// of its own (placeJoining) joins: its browser branches bridge to it.
+	join *relay.Side
+	gone chan struct{} // browserGone's channel, made once
 	// endA and endB are the browsers on the call's legs when
 	// closeBrowsers ran (nil: none), for the record's round trips.
 	endA, endB *webrtc.Leg
@@ -73,8 +79,9 @@ func (c *call) browserOffer(body []byte, from sip.Message) ([]byte, error) {
 func (c *call) browserAnswer(out []byte) ([]byte, error) {
 	c.rtc.mu.Lock()
 	leg := c.rtc.a
+	called := c.rtc.aCalled
 	c.rtc.mu.Unlock()
-	if leg == nil || len(out) == 0 {
+	if leg == nil || called || len(out) == 0 {
 		return out, nil
 	}
 	ans, err := leg.Answer(out, bridgeAddr(c.media.A()))
@@ -115,15 +122,23 @@ func (c *call) offerBrowser(req *sip.Request, transport string) error {
 	if e == nil || !isWebSocket(transport) || len(c.bodyB) == 0 {
 		return nil
 	}
-	if c.media == nil {
+	var side *relay.Side
+	if c.media != nil {
+		side = c.media.B()
+	} else {
 		// A transfer target's or a click-to-dial user's fork (refer.go
-		// placeTransfer) runs on a call of its own with no relay session,
-		// and nothing yet carries a browser's answer from it into the
-		// call it joins: the browser branch is not sent (the user's other
-		// devices still ring), instead of a leg without a bridge.
-		return fmt.Errorf("%w: a browser as transfer or click-to-dial target", ErrNotSupported)
+		// placeJoining) runs on a call of its own with no relay session:
+		// its browser bridges to the side of the call it joins. Without
+		// one the branch is not sent (the user's other devices still
+		// ring), instead of a leg without a bridge.
+		c.rtc.mu.Lock()
+		side = c.rtc.join
+		c.rtc.mu.Unlock()
+		if side == nil {
+			return fmt.Errorf("%w: a browser as transfer or click-to-dial target without the call it joins", ErrNotSupported)
+		}
 	}
-	leg, offer, err := e.Offer(c.bodyB, bridgeAddr(c.media.B()))
+	leg, offer, err := e.Offer(c.bodyB, bridgeAddr(side))
 	if err != nil {
 		return err
 	}
@@ -135,6 +150,80 @@ func (c *call) offerBrowser(req *sip.Request, transport string) error {
 	c.rtc.branches[req.CallID().Value()] = leg
 	c.rtc.mu.Unlock()
 	return nil
+}
+
+// browserEarly makes the WebRTC SDP of a provisional response on a
+// browser's branch of a joining fork (placeJoining) plain RTP, for the
+// early media of the call it joins (Accept returns the same answer again
+// for the 2xx).
+func (c *call) browserEarly(br *branch, res *sip.Response) error {
+	if len(res.Body()) == 0 || !webrtc.IsWebRTC(res.Body()) {
+		return nil
+	}
+	c.rtc.mu.Lock()
+	l := c.rtc.branches[br.inv.CallID().Value()]
+	c.rtc.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	plain, err := l.Accept(res.Body())
+	if err != nil {
+		return err
+	}
+	res.SetBody(plain)
+	return nil
+}
+
+// browserWon takes the WebRTC leg of the branch br that answered a
+// joining fork (placeJoining) out of the fork's call and makes its 2xx's
+// SDP plain RTP (res's body, as browserCallee does for a call's own fork);
+// the legs of the other branches close. It is attached to the relay side
+// once the joined call takes it (adoptBrowser): until then the side keeps
+// its far end, should the transfer fail. Nil: br was no browser.
+func (c *call) browserWon(br *branch, res *sip.Response) (*webrtc.Leg, error) {
+	c.rtc.mu.Lock()
+	id := br.inv.CallID().Value()
+	l := c.rtc.branches[id]
+	delete(c.rtc.branches, id)
+	c.rtc.mu.Unlock()
+	c.closeBrowsers() // the branches that lost
+	if l == nil {
+		return nil, nil
+	}
+	plain, err := l.Accept(res.Body())
+	if err != nil {
+		go l.Close()
+		return nil, err
+	}
+	res.SetBody(plain)
+	return l, nil
+}
+
+// adoptBrowser records bl, the browser a joining fork reached, as the
+// far end of dialog callID on side isA of c, where browserOf, browserGone
+// and closeBrowsers find it, and attaches it to side, that leg's relay
+// side. An A-side browser it replaces (a transferor) closes. bl nil:
+// nothing to record.
+func (c *call) adoptBrowser(bl *webrtc.Leg, callID string, isA bool, side *relay.Side) {
+	if bl == nil {
+		return
+	}
+	bl.Attach(side) // no loopback hop between the leg and the relay
+	c.rtc.mu.Lock()
+	var old *webrtc.Leg
+	if isA {
+		old = c.rtc.a
+		c.rtc.a, c.rtc.aID, c.rtc.aCalled = bl, callID, true
+	} else {
+		if c.rtc.branches == nil {
+			c.rtc.branches = map[string]*webrtc.Leg{}
+		}
+		c.rtc.branches[callID] = bl
+	}
+	c.rtc.mu.Unlock()
+	if old != nil {
+		go old.Close()
+	}
 }
 
 // browserOf is the WebRTC leg of l's far end, nil when it is no browser
