@@ -46,7 +46,7 @@ func startBaresip(t *testing.T, g *gateway, user string) *baresip {
 	}
 	config := fmt.Sprintf(`module_path %s
 sip_listen 127.0.0.1:0
-rtp_ports 20000-29999
+rtp_ports 30000-32766
 module stdio.so
 module g711.so
 module ausine.so

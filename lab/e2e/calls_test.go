@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -29,14 +30,27 @@ trunks:
 }
 
 // freeUDPPort returns a UDP port free on host.
+//
+// The port comes from 20000–29999, below the kernel's ephemeral range
+// (32768–60999) and apart from the relay's default range (40000–49999)
+// and freeMediaRange's (10000–19999): a port handed out by bind(0) and
+// released is the next ephemeral port of any socket on the machine, and
+// the clean-clone CI run at 00:22 UTC lost TestFailoverDNS to that (SIPp
+// "Unable to bind main socket, errno 98" on a port found free a moment
+// before, while other packages' gateways opened sockets beside it).
 func freeUDPPort(t *testing.T, host string) int {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Skipf("cannot bind %s: %v", host, err)
+	var err error
+	for range 200 {
+		p := 20000 + rand.IntN(10000)
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp", net.JoinHostPort(host, strconv.Itoa(p))); err == nil {
+			_ = pc.Close()
+			return p
+		}
 	}
-	defer pc.Close()
-	return pc.LocalAddr().(*net.UDPAddr).Port
+	t.Skipf("cannot bind %s: %v", host, err)
+	return 0
 }
 
 // startUAS runs a SIPp UAS scenario on 127.0.0.2:port until the test ends.
