@@ -158,3 +158,70 @@ func poll(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRestartNotBehindHeldStart: while one driver's replacement is slow
+// to start (held before its handshake), another driver that dies is
+// replaced at once: starts do not queue behind each other (they shared
+// one spawn thread, held for each start's whole handshake, up to
+// StartTimeout).
+func TestRestartNotBehindHeldStart(t *testing.T) {
+	var drivers []config.CTIDriver
+	for _, name := range []string{"pbx1", "pbx2"} {
+		sim, err := labmitel.New(labmitel.Config{User: "csta", Password: "secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sim.Close()
+		drivers = append(drivers, config.CTIDriver{Name: name, Driver: "mitel", Config: mitelConfig(t, sim.Addr()),
+			Monitor: []string{"201"}})
+	}
+	release := filepath.Join(t.TempDir(), "release")
+	var starts, held atomic.Int32
+	m, err := cti.New(cti.Options{
+		Drivers: drivers,
+		Command: testCommand(t),
+		Tune: func(c *plugins.Config) {
+			c.BackoffMin, c.StartTimeout = 20*time.Millisecond, 2*time.Minute
+			if c.Name != "pbx1" {
+				return
+			}
+			build := c.Command
+			c.Command = func(name string) *exec.Cmd {
+				cmd := build(name)
+				if starts.Add(1) > 1 {
+					cmd.Env = append(cmd.Env, holdEnv+"="+release)
+					held.Add(1)
+				}
+				return cmd
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	defer func() { _ = os.WriteFile(release, nil, 0o600) }()
+	poll(t, "both drivers up", func() bool { return m.Status()[0].State == "up" && m.Status()[1].State == "up" })
+	if err := syscall.Kill(m.Status()[0].PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "pbx1's replacement started (held)", func() bool { return held.Load() >= 1 })
+	lost := m.Status()[1].PID
+	if err := syscall.Kill(lost, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "pbx2 replaced while pbx1's start is held", func() bool {
+		s := m.Status()[1]
+		return s.State == "up" && s.PID != lost && s.Restarts >= 1
+	})
+	if s := m.Status()[0]; s.Process == "running" {
+		t.Fatalf("the held replacement runs: %+v", s)
+	}
+	pbx2, _ := m.Driver("pbx2")
+	if _, err := pbx2.MakeCall(ctx, plugins.MakeCallRequest{Calling: "201", Called: "202"}); err != nil {
+		t.Fatalf("call to the replaced pbx2: %v", err)
+	}
+}
