@@ -27,8 +27,20 @@ import (
 // re-executes it, standing in for `switchboard driver mitel`.
 const driverEnv = "SWITCHBOARD_CTI_TEST_DRIVER"
 
+// holdEnv names a file: a driver process started with it waits, before
+// its handshake, until the file exists (a start held up).
+const holdEnv = "SWITCHBOARD_CTI_TEST_HOLD"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(driverEnv) == "mitel" {
+		if f := os.Getenv(holdEnv); f != "" {
+			for { // held before the handshake until the test releases it
+				if _, err := os.Stat(f); err == nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 		sdk.Serve(mitel.New())
 		os.Exit(0)
 	}

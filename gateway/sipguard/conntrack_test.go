@@ -95,3 +95,27 @@ func TestUnprovenIdle(t *testing.T) {
 		t.Fatalf("stats %+v", g.Stats())
 	}
 }
+
+// TestProvenFlowSilentAfterRegister: a phone whose REGISTER got its 200
+// and then sends nothing at all (no CRLF keepalives: many TCP phones
+// send none) keeps its connection past UnprovenIdleTimeout. The read that
+// waited for its next message began before the 200 was written, under the
+// unproven limit; the flow is proven meanwhile, and that limit must not
+// close it. A scanner connected after the 200 and silent after its OPTIONS
+// is closed: when it is, the phone's old unproven limit has passed too.
+func TestProvenFlowSilentAfterRegister(t *testing.T) {
+	checkLeaks(t)
+	g, _, addr := tcpGateway(t, Options{UnprovenIdleTimeout: 300 * time.Millisecond})
+	phone := dialFrom(t, "127.0.0.2", addr)
+	phone.write(sipReq("REGISTER", "TCP", "", ""))
+	phone.expect("SIP/2.0 200 OK")
+	scanner := dialFrom(t, "127.0.0.9", addr)
+	scanner.write(sipReq("OPTIONS", "TCP", "", ""))
+	scanner.expect("SIP/2.0 200 OK")
+	scanner.expectClosed(10 * time.Second)
+	phone.write(sipReq("OPTIONS", "TCP", "", ""))
+	phone.expect("SIP/2.0 200 OK")
+	if st := g.Stats(); st.TimedOut != 1 || st.Conns != 1 {
+		t.Fatalf("stats %+v, want only the scanner timed out", st)
+	}
+}

@@ -229,6 +229,12 @@ func (c *streamConn) fill() error {
 		limit = c.idleLimit(c.lastByte)
 	}
 	n, ours, err := c.readRaw(c.rbuf[len(c.rbuf):cap(c.rbuf)], limit)
+	for n == 0 && ours && !partial && time.Now().Before(c.idleLimit(c.lastByte)) {
+		// The flow was proven (a 2xx to its REGISTER or INVITE was
+		// written) while this read waited under the unproven limit: read
+		// on under the long one.
+		n, ours, err = c.readRaw(c.rbuf[len(c.rbuf):cap(c.rbuf)], c.idleLimit(c.lastByte))
+	}
 	if n > 0 {
 		c.rbuf = c.rbuf[:len(c.rbuf)+n]
 		c.lastByte = time.Now()

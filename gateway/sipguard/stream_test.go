@@ -177,7 +177,10 @@ func TestTCPFraming(t *testing.T) {
 
 func TestTCPSlowLorisAndIdle(t *testing.T) {
 	checkLeaks(t)
-	g, _, addr := tcpGateway(t, Options{PartialTimeout: 300 * time.Millisecond, StreamIdleTimeout: 600 * time.Millisecond})
+	// The idle limit is long beside the keepalive spacing (2 s against
+	// 100 ms): a loaded machine delays a keepalive by far less than that,
+	// and 3 s of keepalives still outlast the limit.
+	g, _, addr := tcpGateway(t, Options{PartialTimeout: 300 * time.Millisecond, StreamIdleTimeout: 2 * time.Second})
 	t.Run("partial", func(t *testing.T) {
 		c := dialTCP(t, addr)
 		c.write(sipReq("OPTIONS", "TCP", "", ""))
@@ -208,20 +211,22 @@ func TestTCPSlowLorisAndIdle(t *testing.T) {
 		c.write(sipReq("OPTIONS", "TCP", "", ""))
 		c.expect("SIP/2.0 200 OK")
 		// keepalives keep it open past the idle timeout
-		for range 4 {
-			time.Sleep(250 * time.Millisecond)
+		start := time.Now()
+		n := 0
+		for ; time.Since(start) < 3*time.Second; n++ {
+			time.Sleep(100 * time.Millisecond)
 			c.write("\r\n\r\n")
 		}
 		c.write(sipReq("OPTIONS", "TCP", "", ""))
 		buf := make([]byte, 2)
-		for range 4 {
+		for range n {
 			_ = c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
 			if _, err := io.ReadFull(c.br, buf); err != nil {
 				t.Fatal(err)
 			}
 		}
 		c.expect("SIP/2.0 200 OK")
-		c.expectClosed(3 * time.Second)
+		c.expectClosed(10 * time.Second)
 	})
 	if g.Stats().TimedOut < 3 {
 		t.Errorf("TimedOut %d", g.Stats().TimedOut)

@@ -218,6 +218,9 @@ func (c *wsConn) fill() error {
 			g.c.wsServerPings.Add(1)
 			continue
 		}
+		if why == "idle" && !partial && time.Now().Before(c.idleLimit(c.lastRecv)) {
+			continue // proven while this read waited under the unproven limit
+		}
 		if why == "ping" {
 			why = "no answer to ping (dead flow)"
 		}
