@@ -13,7 +13,7 @@ import (
 )
 
 // ErrNoRawSocket reports a connection without a file descriptor to set
-// options on (syscall.Conn not implemented, or SyscallConn failing).
+// options on: conn is no syscall.Conn, or its SyscallConn fails.
 var ErrNoRawSocket = errors.New("sockbuf: no raw socket")
 
 // Sizes are a socket's receive and send buffers in bytes as a program
